@@ -1,0 +1,206 @@
+"""The ``playbook`` command line: parse options, call the core, print. No logic lives here."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from engine.errors import InvalidPlaybooks, PlaybookError
+from engine.events import EventError, parse_time
+
+DEFAULT_PATHS = ("playbooks",)
+
+
+def _registry(ctx: click.Context) -> Any:
+    from engine.plugins import load_registry
+
+    obj = ctx.ensure_object(dict)
+    if "registry" not in obj:
+        obj["registry"] = load_registry(entrypoints=not obj.get("no_entrypoints", False))
+    return obj["registry"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="playbook-engine")
+def cli() -> None:
+    """Community-operations playbooks: plan operator tasks from your groups' history.
+
+    Example: playbook run playbooks --events examples/events.jsonl
+    """
+
+
+def _time_option(value: str | None, tz: Any, name: str) -> float | None:
+    if value is None:
+        return None
+    try:
+        return parse_time(value, tz)
+    except EventError:
+        raise click.BadParameter(f"{value!r} is not a time — write e.g. 2026-03-08 or 2026-03-08T09:00:00+08:00", param_hint=name) from None
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--events", "events", required=True, help="Event file (JSON Lines by default); - for standard input.")
+@click.option("--source", default="jsonl", show_default=True, help="Event-source plugin that reads the file (see `playbook plugins`).")
+@click.option("--map", "column_map", help="For sources that take it (csv): which input column is which event field, e.g. ts=time,member=user_id,text=content.")
+@click.option("--from", "start", help="Plan only tasks triggered at or after this time; earlier events build state.")
+@click.option("--until", help="Stop the clock here; timers due before it fire after the last event.")
+@click.option("--format", "output_format", help="table (default on a terminal), jsonl (default when piped), json, csv, md.")
+@click.option("--out", type=click.Path(dir_okay=False), help="Write tasks to this file instead of standard output.")
+@click.option("--explain", is_flag=True, help="Also show what did not fire, and why (on standard error).")
+@click.option("--member", "member_id", help="Only tasks (and explanations) for this member id.")
+@click.option("--rejects", type=click.Path(dir_okay=False), help="Write rejected event lines here as JSON Lines.")
+@click.option("--strict", is_flag=True, help="Fail (exit 1) on the first rejected event instead of going on.")
+@click.pass_context
+def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, column_map: str | None, start: str | None, until: str | None, output_format: str | None, out: str | None, explain: bool, member_id: str | None, rejects: str | None, strict: bool) -> None:
+    """Dry-run playbooks over events: print the operator tasks they would plan.
+
+    Tasks go to standard output; rejected events, explanations and the summary go to
+    standard error.
+
+    Example: playbook run playbooks --events examples/events.jsonl --format jsonl
+    """
+    from engine.loading import load_config
+    from engine.output import render_notes, write_tasks
+    from engine.runner import read_source, run as run_engine
+
+    registry = _registry(ctx)
+    config = load_config(list(paths) or list(DEFAULT_PATHS), registry)
+    tz = config.community.tz
+    start_at, until_at = _time_option(start, tz, "--from"), _time_option(until, tz, "--until")
+    fmt = output_format or ("table" if sys.stdout.isatty() and out is None else "jsonl")
+    if fmt not in registry.formats:
+        raise click.BadParameter(f"unknown format `{fmt}` — one of: {', '.join(sorted(registry.formats))}", param_hint="--format")
+    records = read_source(registry, source, events, source_options(column_map, tz))
+    if strict:
+        records = _strict(records, events)
+    result = run_engine(config, records, start=start_at, until=until_at, explain=explain or member_id is not None)
+    for rejected in result.rejected:
+        click.echo(f"{events}:{rejected.line}: rejected: {rejected.reason}", err=True)
+    if rejects:
+        with open(rejects, "w", encoding="utf-8") as stream:
+            for rejected in result.rejected:
+                stream.write(json.dumps({"line": rejected.line, "reason": rejected.reason, "text": rejected.text}, ensure_ascii=False) + "\n")
+    tasks = [task for task in result.tasks if member_id is None or task.member == member_id]
+    context = {"tz": tz, "title": f"{config.community.name}: planned tasks", "width": None}
+    write_tasks(registry, fmt, tasks, out, context)
+    if explain or member_id is not None:
+        click.echo(render_notes(result, tz, member_id), err=True, nl=False)
+    click.echo(f"playbook: {result.summary()}", err=True)
+
+
+def source_options(column_map: str | None, tz: Any) -> dict[str, Any]:
+    """Options every event source receives: the community time zone and, if given, ``--map``."""
+    options: dict[str, Any] = {"timezone": tz}
+    if column_map:
+        pairs = [item.split("=", 1) for item in column_map.split(",") if item.strip()]
+        if any(len(pair) != 2 or not pair[0].strip() or not pair[1].strip() for pair in pairs):
+            raise click.BadParameter(f"{column_map!r} — write field=column pairs separated by commas, e.g. ts=time,member=user_id", param_hint="--map")
+        options["map"] = {field.strip(): column.strip() for field, column in pairs}
+    return options
+
+
+def _strict(records: Any, events: str) -> Any:
+    from engine.events import Rejected
+
+    for item in records:
+        if isinstance(item, Rejected):
+            raise PlaybookError(f"{events}:{item.line}: rejected: {item.reason} (--strict stops here)")
+        yield item
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.pass_context
+def validate(ctx: click.Context, paths: Sequence[str]) -> None:
+    """Check playbooks and community.yaml: structure, then meaning; list every problem.
+
+    Each problem is printed as file:line:col: what is wrong — what to write. Exit 1 if any.
+
+    Example: playbook validate playbooks
+    """
+    from engine.loading import load_config
+
+    config = load_config(list(paths) or list(DEFAULT_PATHS), _registry(ctx))
+    rules = sum(len(playbook.rules) for playbook in config.playbooks)
+    click.echo(f"ok: {len(config.playbooks)} playbooks, {rules} rules, community {config.community.name}")
+
+
+@cli.command()
+@click.argument("kind", default="playbook", type=click.Choice(["playbook", "community", "event", "task"]))
+@click.pass_context
+def schema(ctx: click.Context, kind: str) -> None:
+    """Print the JSON Schema of a playbook, community.yaml, an event or a task (with plugin additions).
+
+    Example: playbook schema playbook > playbook.schema.json
+    """
+    from engine.schema import build_schema
+
+    click.echo(json.dumps(build_schema(kind, _registry(ctx)), ensure_ascii=False, indent=2))
+
+
+@cli.command()
+@click.pass_context
+def plugins(ctx: click.Context) -> None:
+    """List installed plugins (built-in and third-party) and what each provides.
+
+    Example: playbook plugins
+    """
+    registry = _registry(ctx)
+    provided: dict[str, list[str]] = {}
+    for (kind, name), plugin in sorted(registry.owners.items()):
+        provided.setdefault(plugin, []).append(f"{kind} {name}")
+    for plugin in registry.pm.get_plugins() if registry.pm else ():
+        provided.setdefault(registry.pm.get_name(plugin), [])
+    for plugin, items in sorted(provided.items()):
+        click.echo(f"{plugin}: {', '.join(items) or 'hooks only'}")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point: map the core's errors to exit 1 with a message, no traceback."""
+    from engine.plugins import Registry, get_plugin_manager
+
+    debug = os.environ.get("PLAYBOOK_DEBUG") == "1"
+    try:
+        pm = get_plugin_manager(entrypoints=True)
+        registry = Registry.collect(pm)
+        pm.hook.register_commands(cli=cli)
+        cli.main(args=list(argv) if argv is not None else None, prog_name="playbook", standalone_mode=False, obj={"registry": registry})
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except InvalidPlaybooks as exc:
+        if debug:
+            raise
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        count = len(exc.problems)
+        click.echo(f"{count} problem{'s' if count != 1 else ''} found", err=True)
+        sys.exit(1)
+    except PlaybookError as exc:
+        if debug:
+            raise
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except BrokenPipeError:
+        sys.stderr.close()
+        sys.exit(0)
+    except OSError as exc:
+        if debug:
+            raise
+        click.echo(f"error: {exc.filename or ''}: {exc.strerror}", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

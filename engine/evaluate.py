@@ -1,0 +1,345 @@
+"""Evaluation: events and timers in, rule firings out, offered to the planner as tasks.
+
+The loop is event-time only. Before each event, every timer due strictly before it fires
+(in due order, an instant at a time); then the event updates member and group state, the
+triggers listening to its type run, and the member's lifecycle stage is re-assessed. Timers
+due at exactly an event's instant fire after that event, so they see what happened then.
+Everything that fires at one instant is handled together, highest priority first, then in
+playbook and rule order, so the outcome never depends on dict or arrival order.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from engine.clock import Clock, Timer
+from engine.events import Event, Rejected
+from engine.lifecycle import Lifecycle
+from engine.members import Group, Member, MemberView, local_day
+from engine.model import Config, Rule
+from engine.planner import Planner, Task, task_id
+from engine.triggers import STAGE_ENTERED, Firing, TriggerType
+
+LIFECYCLE_HANDLER = "@lifecycle"
+
+
+@dataclass
+class Note:
+    """Something ``--explain`` shows: a rule that did not apply, a skip, a suppression."""
+
+    t: float
+    rule: str
+    member: str | None
+    kind: str  # "miss" (a filter or condition said no), "error" (evaluation failed), "suppressed", "stage"
+    reason: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+class Evaluation:
+    """One pass over an event stream. Triggers use ``now``, ``tz``, ``members`` and ``schedule``."""
+
+    def __init__(self, config: Config, planner: Planner, *, until: float | None = None, explain: bool = False):
+        self.config = config
+        self.community = config.community
+        self.tz = config.community.tz
+        self.planner = planner
+        self.until = until
+        self.explain = explain
+        self.now = -math.inf
+        self.members: dict[str, Member] = {}
+        self.groups: dict[str, Group] = {}
+        self.clock = Clock()
+        self.lifecycle = Lifecycle(config.community, config.env)
+        self.rejected: list[Rejected] = []
+        self.notes: list[Note] = []
+        self.counts: Counter[str] = Counter()
+        self._rules: dict[str, Rule] = {}
+        self._handlers: dict[str, TriggerType] = {}
+        self._listeners: dict[str, list[tuple[Rule, TriggerType]]] = {}
+        for rule in config.rules:
+            self._rules[rule.key] = rule
+            self._handlers[rule.trigger.key] = rule.trigger
+            for event_type in rule.trigger.listens:
+                self._listeners.setdefault(event_type, []).append((rule, rule.trigger))
+
+    # -- the API triggers use ------------------------------------------------------------
+
+    def schedule(self, due: float, trigger: TriggerType | str, subject: str, payload: Any = None) -> None:
+        """Call ``trigger.on_timer(run, subject, payload)`` at event time ``due``."""
+        key = trigger if isinstance(trigger, str) else trigger.key
+        self.clock.schedule(due, key, subject, payload)
+
+    # -- the loop ------------------------------------------------------------------------
+
+    def run(self, items: Iterable[Event | Rejected]) -> None:
+        for trigger in self._handlers.values():
+            trigger.start(self)
+        for item in items:
+            self.counts["read"] += 1
+            if isinstance(item, Rejected):
+                self.reject(item)
+                continue
+            if item.t < self.now:
+                when = datetime.fromtimestamp(self.now, self.tz).isoformat(timespec="seconds")
+                self.reject(Rejected(item.line, f"older than the engine's clock ({when}): events must be in time order", _raw_text(item)))
+                continue
+            if self.until is not None and item.t > self.until:
+                self.counts["after_until"] += 1
+                continue
+            self.counts["accepted"] += 1
+            self.advance(item.t, inclusive=False)
+            self.now = item.t
+            self.handle(self.apply(item))
+        if self.until is not None:
+            self.advance(self.until, inclusive=True)
+            self.now = max(self.now, self.until)
+
+    def reject(self, rejected: Rejected) -> None:
+        self.counts["rejected"] += 1
+        self.rejected.append(rejected)
+
+    def advance(self, t: float, *, inclusive: bool) -> None:
+        """Fire every timer due before ``t`` (or at ``t`` too, if ``inclusive``), in due order."""
+        while True:
+            due = self.clock.next_due()
+            if due is None or due > t or (due == t and not inclusive):
+                return
+            batch = self.clock.pop_instant()
+            self.now = max(self.now, due)
+            firings: list[tuple[Rule, Firing]] = []
+            for timer in batch:
+                firings.extend(self._on_timer(timer))
+            self.handle(firings)
+
+    def _on_timer(self, timer: Timer) -> list[tuple[Rule, Firing]]:
+        if timer.handler == LIFECYCLE_HANDLER:
+            member = self.members.get(timer.subject)
+            if member is None or member.marks.get(LIFECYCLE_HANDLER) != timer.due:
+                return []
+            del member.marks[LIFECYCLE_HANDLER]
+            return self.restage(member)
+        trigger = self._handlers[timer.handler]
+        rule = self._rules[trigger.key]
+        return [(rule, firing) for firing in trigger.on_timer(self, timer.subject, timer.payload)]
+
+    # -- state -----------------------------------------------------------------------------
+
+    def member(self, member_id: str) -> Member:
+        member = self.members.get(member_id)
+        if member is None:
+            member = self.members[member_id] = Member(member_id)
+        return member
+
+    def group(self, group_id: str) -> Group:
+        group = self.groups.get(group_id)
+        if group is None:
+            group = self.groups[group_id] = Group(group_id, self.community.group_names.get(group_id))
+        return group
+
+    def apply(self, event: Event) -> list[tuple[Rule, Firing]]:
+        """Update state from ``event``; return what fired because of it."""
+        member = self.member(event.member) if event.member is not None else None
+        group = self.group(event.group) if event.group is not None else None
+        if group is not None and event.channel:
+            group.channel = event.channel
+        if member is not None:
+            if event.name:
+                member.name = event.name
+            if group is not None and event.type != "member_left":
+                member.groups.add(group.id)
+                member.group = group.id
+                group.members.add(member.id)
+        kind = event.type
+        if kind == "member_joined" and member is not None:
+            member.joined_at = event.t
+            member.left = False
+        elif kind == "member_left" and member is not None:
+            if group is not None:
+                member.groups.discard(group.id)
+                group.members.discard(member.id)
+            if not member.groups:
+                member.left = True
+        elif kind == "message" and member is not None:
+            member.messages += 1
+            member.last_message_at = event.t
+            member.count_message(local_day(event.t, self.tz))
+            if group is not None:
+                group.messages += 1
+            text = event.text or ""
+            if any(pattern.search(text) for pattern in self.community.question_patterns):
+                member.questions += 1
+            if event.reply_to:
+                member.replies += 1
+            for mentioned in event.mentions:
+                if mentioned != member.id:
+                    self.member(mentioned).mentions_received += 1
+        elif kind == "activity_joined" and member is not None:
+            member.activities += 1
+        elif kind == "profile" and member is not None:
+            member.tags.update(event.tags)
+            member.attributes.update(event.attributes)
+        firings = self.dispatch(event, member)
+        if member is not None:
+            firings.extend(self.restage(member))
+        return firings
+
+    def dispatch(self, event: Event, member: Member | None) -> list[tuple[Rule, Firing]]:
+        firings: list[tuple[Rule, Firing]] = []
+        for event_type in (event.type, "*"):
+            for rule, trigger in self._listeners.get(event_type, ()):
+                firings.extend((rule, firing) for firing in trigger.on_event(self, event, member))
+        return firings
+
+    def restage(self, member: Member) -> list[tuple[Rule, Firing]]:
+        """Re-assess the member's stage now; schedule the next time-driven check."""
+        firings: list[tuple[Rule, Firing]] = []
+        stage = self.lifecycle.assign(member, self.now)
+        if stage != member.stage:
+            previous, first_time = member.stage, member.stage is None
+            member.stage, member.stage_since = stage, self.now
+            if self.explain:
+                self.notes.append(Note(self.now, "", member.id, "stage", f"stage {previous or '—'} → {stage}"))
+            # A member already there before the history began has no "entry" into their first stage.
+            if stage is not None and not (first_time and member.joined_at is None):
+                entered = Event(t=self.now, type=STAGE_ENTERED, member=member.id, group=member.group, raw={"stage": stage, "previous": previous})
+                firings.extend(self.dispatch(entered, member))
+        if not member.left:
+            due = self.lifecycle.next_check(member, self.now)
+            pending = member.marks.get(LIFECYCLE_HANDLER)
+            if due is not None and (pending is None or due < pending or pending <= self.now):
+                member.marks[LIFECYCLE_HANDLER] = due
+                self.schedule(due, LIFECYCLE_HANDLER, member.id)
+        return firings
+
+    # -- rules -----------------------------------------------------------------------------
+
+    def handle(self, firings: list[tuple[Rule, Firing]]) -> None:
+        firings.sort(key=lambda pair: (-pair[0].rank, pair[0].order, pair[1].member.id if pair[1].member else "", pair[1].group or ""))
+        for rule, firing in firings:
+            self.counts["fired"] += 1
+            self.fire(rule, firing)
+
+    def note(self, rule: Rule, firing: Firing, kind: str, reason: str, values: dict[str, Any] | None = None) -> None:
+        self.counts[f"{kind}"] += 1
+        if self.explain:
+            self.notes.append(Note(firing.t, rule.key, firing.member.id if firing.member else None, kind, reason, values or {}))
+
+    def fire(self, rule: Rule, firing: Firing) -> None:
+        member = firing.member
+        group = firing.group or (member.group if member else None)
+        if rule.groups is not None and group not in rule.groups:
+            self.note(rule, firing, "miss", f"group {group} is not one of {', '.join(sorted(rule.groups))}")
+            return
+        if rule.stages is not None and (member is None or member.stage not in rule.stages):
+            self.note(rule, firing, "miss", f"stage {member.stage if member else None} is not one of {', '.join(sorted(rule.stages))}")
+            return
+        once_key = rule.key + "#once"
+        if rule.once and member is not None and once_key in member.marks:
+            self.note(rule, firing, "miss", "once: already fired for this member")
+            return
+        context = self.context(rule, firing, group)
+        for condition in rule.conditions:
+            try:
+                holds = condition.test(context)
+            except Exception as exc:  # noqa: BLE001 - one bad evaluation skips one rule, never the run
+                self.note(rule, firing, "error", f"condition `{condition.source}` failed: {exc}")
+                return
+            if not holds:
+                self.note(rule, firing, "miss", f"condition `{condition.source}` is false")
+                return
+        if rule.once and member is not None:
+            member.marks[once_key] = firing.t
+        self.counts["matched"] += 1
+        for action in rule.actions:
+            kind = action.kind
+            if not kind.makes_task:
+                if member is not None and kind.apply is not None:
+                    kind.apply(member, action.params, group)
+                continue
+            try:
+                text = action.text.render(context) if action.text is not None else (kind.summary(action.params) if kind.summary else kind.name)
+            except Exception as exc:  # noqa: BLE001
+                self.note(rule, firing, "error", f"text of `{kind.name}` failed: {exc}")
+                continue
+            task = self.task(rule, action.index, kind.name, firing, group, text, action.params)
+            if self.planner.offer(task, rule) is None and member is not None and kind.apply is not None:
+                kind.apply(member, action.params, group)
+
+    def channel_name(self, rule: Rule, group: str | None) -> str:
+        if rule.channel:
+            return rule.channel
+        if group is not None:
+            if group in self.community.group_channels:
+                return self.community.group_channels[group]
+            known = self.groups.get(group)
+            if known is not None and known.channel:
+                return known.channel
+        return self.community.channel
+
+    def task(self, rule: Rule, index: int, action: str, firing: Firing, group: str | None, text: str, params: dict[str, Any]) -> Task:
+        member = firing.member
+        subject = member.id if member else f"group:{group}"
+        channel = self.channel_name(rule, group)
+        member_name = (member.name or member.id) if member else None
+        plugin_channel = self.config.registry.channels.get(channel)
+        group_name = self.community.group_names.get(group or "", group)
+        return Task(
+            id=task_id(rule, index, subject, firing.t),
+            due=firing.t + rule.delay,
+            playbook=rule.playbook,
+            rule=rule.id,
+            action=action,
+            channel=channel,
+            group=group,
+            member=member.id if member else None,
+            member_name=member_name,
+            assignee=self.planner.assignee_for(rule, group),
+            priority=rule.priority,
+            text=text,
+            reason=firing.reason,
+            trigger_at=firing.t,
+            order=(rule.order, index, subject),
+            params=dict(params),
+            how=plugin_channel.how_to(action, group_name, member_name or "", text) if plugin_channel else text,
+        )
+
+    def context(self, rule: Rule, firing: Firing, group: str | None) -> dict[str, Any]:
+        member = firing.member
+        known = self.groups.get(group) if group else None
+        channel = self.config.registry.channels.get(self.channel_name(rule, group))
+        context: dict[str, Any] = {
+            "member": MemberView(member, self.now, self.tz) if member else None,
+            "group": {
+                "id": group,
+                "name": (known.name if known else None) or self.community.group_names.get(group or "", group),
+                "channel": self.channel_name(rule, group),
+                "members": len(known.members) if known else 0,
+                "messages": known.messages if known else 0,
+            },
+            "now": datetime.fromtimestamp(self.now, self.tz),
+            "community": {"name": self.community.name, "timezone": self.community.timezone, "channel": self.community.channel},
+            "trigger": dict(firing.values),
+            "_channel": channel,
+        }
+        if firing.event is not None:
+            event = firing.event
+            context["event"] = {
+                "ts": datetime.fromtimestamp(event.t, self.tz), "type": event.type, "member": event.member,
+                "group": event.group, "name": event.name, "id": event.id, "text": event.text,
+                "mentions": list(event.mentions), "reply_to": event.reply_to, "activity": event.activity,
+                "participants": list(event.participants), "tags": list(event.tags),
+                "attributes": dict(event.attributes), "channel": event.channel, "amount": event.amount,
+                "inviter": event.inviter, "reason": event.reason, "raw": dict(event.raw),
+            }
+        return context
+
+
+def _raw_text(event: Event) -> str:
+    import json
+
+    return json.dumps(event.raw, ensure_ascii=False)

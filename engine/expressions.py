@@ -1,0 +1,175 @@
+"""Conditions and message texts: Jinja2, sandboxed, compiled once, checked before they run.
+
+Two guarantees on top of Jinja2's ImmutableSandboxedEnvironment:
+
+* Templates are inspected before use: any attribute or key starting with ``_`` (the road to
+  ``__class__``/``__globals__``) is refused at validation time, as is any variable other than
+  the documented ones; the sandbox still guards at run time.
+* Ordering comparisons with a null (unknown) value are false instead of a TypeError, so
+  ``member.days_since_join < 7`` is simply false for a member whose join we never saw.
+"""
+
+from __future__ import annotations
+
+import difflib
+import operator
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
+from jinja2.compiler import CodeGenerator
+from jinja2.runtime import Undefined
+from jinja2.parser import Parser
+from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
+
+_ORDERING = {"gt": operator.gt, "gteq": operator.ge, "lt": operator.lt, "lteq": operator.le}
+_OTHER = {
+    "eq": operator.eq,
+    "ne": operator.ne,
+    "in": lambda a, b: a in b,
+    "notin": lambda a, b: a not in b,
+}
+
+
+def _is_null(value: Any) -> bool:
+    return value is None or isinstance(value, Undefined)
+
+
+def null_safe_compare(left: Any, *chain: Any) -> bool:
+    """Evaluate ``left op1 right1 op2 right2 …``; an ordering or ``in`` against null is false."""
+    for index in range(0, len(chain), 2):
+        op, right = chain[index], chain[index + 1]
+        if op in _ORDERING:
+            if _is_null(left) or _is_null(right):
+                return False
+            if not _ORDERING[op](left, right):
+                return False
+        elif op in ("in", "notin") and _is_null(right):
+            return False
+        elif not _OTHER[op](left, right):
+            return False
+        left = right
+    return True
+
+
+class _NullSafeCodeGenerator(CodeGenerator):
+    def visit_Compare(self, node: nodes.Compare, frame: Any) -> None:  # noqa: N802 - Jinja's visitor name
+        self.write("environment.compare(")
+        self.visit(node.expr, frame)
+        for operand in node.ops:
+            self.write(f", {operand.op!r}, ")
+            self.visit(operand.expr, frame)
+        self.write(")")
+
+
+class PlaybookEnvironment(ImmutableSandboxedEnvironment):
+    """The sandbox every condition and text runs in."""
+
+    code_generator_class = _NullSafeCodeGenerator
+
+    def __init__(self, filters: Mapping[str, Callable[..., Any]] | None = None):
+        super().__init__(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+        self.compare = null_safe_compare
+        self.globals.clear()  # no cycler/joiner/namespace/lipsum: nothing an operator needs, more to attack
+        self.globals["range"] = safe_range
+        self.filters.update(filters or {})
+
+
+class TemplateProblem(ValueError):
+    """A template or condition that is refused before it ever runs; the message says why."""
+
+
+def check_source(
+    env: PlaybookEnvironment,
+    source: str,
+    *,
+    expression: bool,
+    fields: Mapping[str, Iterable[str] | None],
+) -> list[str]:
+    """Every reason to refuse ``source``: syntax, unsafe attributes, unknown variables or fields.
+
+    ``fields`` maps each variable the template may use to its known attribute names (``None``:
+    any attribute). The messages are complete sentences an operator can act on.
+    """
+    try:
+        tree = _parse_expression(env, source) if expression else env.parse(source)
+    except TemplateSyntaxError as exc:
+        what = "condition" if expression else "text template"
+        return [f"{what} has a syntax error: {exc.message} — check brackets, quotes and {{{{ }}}}"]
+    problems: list[str] = []
+    local_names = {node.name for node in tree.find_all(nodes.Name) if node.ctx in ("store", "param")}
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        name = node.attr if isinstance(node, nodes.Getattr) else getattr(node.arg, "value", None)
+        if isinstance(name, str) and name.startswith("_"):
+            problems.append(f"`{name}` is an internal attribute and is not allowed — use the documented fields such as member.name")
+    for node in tree.find_all(nodes.Name):
+        if node.ctx != "load" or node.name in local_names or node.name in env.globals:
+            continue
+        if node.name not in fields:
+            problems.append(_unknown(f"variable `{node.name}`", node.name, list(fields)))
+    for node in tree.find_all(nodes.Getattr):
+        if isinstance(node.node, nodes.Name) and node.node.name in fields and node.node.name not in local_names:
+            known = fields[node.node.name]
+            if known is not None and node.attr not in known and not node.attr.startswith("_"):
+                problems.append(_unknown(f"`{node.node.name}.{node.attr}`", node.attr, list(known), prefix=f"{node.node.name}."))
+    for node in tree.find_all(nodes.Filter):
+        if node.name not in env.filters:
+            problems.append(_unknown(f"filter `{node.name}`", node.name, sorted(env.filters)))
+    for node in tree.find_all(nodes.Test):
+        if node.name not in env.tests:
+            problems.append(_unknown(f"test `{node.name}`", node.name, sorted(env.tests)))
+    return list(dict.fromkeys(problems))
+
+
+def _parse_expression(env: PlaybookEnvironment, source: str) -> nodes.Node:
+    parser = Parser(env, source, state="variable")
+    tree = parser.parse_expression()
+    if not parser.stream.eos:
+        token = parser.stream.current
+        raise TemplateSyntaxError(f"unexpected {token.value or token.type!r} after a complete expression", token.lineno)
+    return nodes.Template([nodes.Output([tree])])  # find_all() skips the node it starts from
+
+
+def _unknown(what: str, name: str, candidates: list[str], prefix: str = "") -> str:
+    close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
+    if close:
+        return f"unknown {what} — did you mean `{prefix}{close[0]}`?"
+    shown = ", ".join(prefix + c for c in candidates[:12])
+    return f"unknown {what} — known: {shown}"
+
+
+class Condition:
+    """A compiled ``if:`` expression; ``test(context)`` is its truth."""
+
+    __slots__ = ("source", "_function")
+
+    def __init__(self, env: PlaybookEnvironment, source: str):
+        self.source = source
+        self._function = env.compile_expression(source, undefined_to_none=False)
+
+    def test(self, context: Mapping[str, Any]) -> bool:
+        result = self._function(**context)
+        if isinstance(result, Undefined):
+            return False
+        return bool(result)
+
+
+class Text:
+    """A compiled text template; ``render(context)`` gives the message."""
+
+    __slots__ = ("source", "_template")
+
+    def __init__(self, env: PlaybookEnvironment, source: str):
+        self.source = source
+        self._template = env.from_string(source)
+
+    def render(self, context: Mapping[str, Any]) -> str:
+        return self._template.render(**context).strip()
+
+
+def format_local(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
+    """The ``date`` filter: a datetime (already in the community time zone) as text."""
+    if moment is None or isinstance(moment, Undefined):
+        return ""
+    return moment.strftime(pattern)

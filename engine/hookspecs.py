@@ -1,0 +1,121 @@
+"""The plugin contract: every hook a plugin may implement, documented for plugin authors.
+
+A plugin is a module (or any object) with functions decorated by ``engine.hookimpl`` whose
+names match the hooks below. Built-in plugins in ``plugins/`` use exactly this contract;
+third-party plugins are found through the ``playbook`` entry-point group::
+
+    [project.entry-points.playbook]
+    feishu = "playbook_feishu"
+
+Collection hooks receive a ``register`` callback instead of returning values, so the engine,
+not every plugin, detects two plugins claiming the same name and says which two.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import click
+
+    from engine.plugins import ActionType, Channel, EventSource, OutputFormat
+    from engine.planner import Task
+    from engine.triggers import TriggerType
+
+hookspec = pluggy.HookspecMarker("playbook")
+hookimpl = pluggy.HookimplMarker("playbook")
+
+
+@hookspec
+def register_channels(register: Callable[[Channel], None]) -> None:
+    """Register chat platforms (channels) that groups can live on.
+
+    Call ``register(Channel(...))`` once per channel. A channel says what an operator can do
+    there (capabilities such as ``dm``, ``mention``, ``post``, ``remove``), how a mention is
+    written, how long a message may be, and the JSON Schema of its options.
+
+    :param register: call with an :class:`engine.plugins.Channel`; a name registered twice is
+        an error naming both plugins.
+    """
+
+
+@hookspec
+def register_triggers(register: Callable[[type[TriggerType]], None]) -> None:
+    """Register trigger kinds: the keys a rule may use under ``when:``.
+
+    Call ``register(MyTrigger)`` with a subclass of :class:`engine.triggers.TriggerType`. Its
+    ``name`` is the key, its ``schema`` the JSON Schema of the value, its ``options`` the
+    schemas of sibling keys it accepts (such as ``keywords`` beside ``event``).
+
+    :param register: call with a TriggerType subclass.
+    """
+
+
+@hookspec
+def register_actions(register: Callable[[ActionType], None]) -> None:
+    """Register action kinds: the keys a rule may use in its ``do:`` list.
+
+    Call ``register(ActionType(...))``. An action either plans an operator task (a DM, a
+    mention …) or changes member state without a task (``tag``).
+
+    :param register: call with an :class:`engine.plugins.ActionType`.
+    """
+
+
+@hookspec
+def register_sources(register: Callable[[EventSource], None]) -> None:
+    """Register event sources: readers that turn an export format into events.
+
+    Call ``register(EventSource(name, read, description))``. ``read(path, options)`` is a
+    generator: for each input record it yields an :class:`engine.events.SourceRecord`
+    (its number in the input and a dict in the native event format: ``ts``, ``type``,
+    ``member`` …) or an :class:`engine.events.Rejected` (number, reason, the raw text) for a
+    record it cannot use; in time order. ``path`` is a file or folder (``-``: standard
+    input, where the format allows). Raise :class:`engine.errors.InvalidInput` when the
+    whole input is unusable (a wrong file for this source, truncated JSON), naming the file.
+
+    :param register: call with an :class:`engine.plugins.EventSource`.
+    """
+
+
+@hookspec
+def register_formats(register: Callable[[OutputFormat], None]) -> None:
+    """Register output formats for ``playbook run --format NAME``.
+
+    Call ``register(OutputFormat(name, write, description))``; ``write(tasks, stream, context)``
+    writes the planned tasks to a text stream.
+
+    :param register: call with an :class:`engine.plugins.OutputFormat`.
+    """
+
+
+@hookspec
+def register_filters(register: Callable[[str, Callable[..., Any]], None]) -> None:
+    """Register Jinja2 filters available in every condition and text template.
+
+    Filters run inside the sandbox; they must not touch files, the network or the clock.
+
+    :param register: call as ``register("name", function)``.
+    """
+
+
+@hookspec
+def register_commands(cli: click.Group) -> None:
+    """Add subcommands to the ``playbook`` command line.
+
+    :param cli: the top-level click group; use ``@cli.command()`` on your functions.
+    """
+
+
+@hookspec
+def task_planned(task: Task) -> None:
+    """Observe each task after planning, in output order (e.g. to count or forward them).
+
+    Observers must not change the task; the dry run's output is the engine's, not theirs.
+
+    :param task: the planned task.
+    """

@@ -1,0 +1,81 @@
+"""Lifecycle stages: which stage a member is in, and when time alone could change it.
+
+A stage's condition can flip without any event, as days of silence accumulate. Rather than
+re-check every member every day (members × days), the thresholds that the conditions compare
+time-driven fields against are read from the expressions themselves, and each member gets one
+pending check at the next instant one of them could be crossed. Cost grows with events and
+checks actually due, not with members × days.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import TYPE_CHECKING
+
+from jinja2 import nodes
+from jinja2.parser import Parser
+
+from engine.members import Member, MemberView, local_day
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
+    from engine.model import Community
+
+DAY = 86400
+WINDOW_FIELDS = {"messages_7d": 7, "messages_30d": 30, "active_days_30d": 30}
+
+
+class Lifecycle:
+    def __init__(self, community: Community, env: object):
+        self.stages = community.lifecycle
+        self.tz: ZoneInfo = community.tz
+        self.silence_days: set[int] = set()
+        self.join_days: set[int] = set()
+        self.windows: set[int] = set()
+        for stage in self.stages:
+            self._read_thresholds(env, stage.source)
+
+    def _read_thresholds(self, env: object, source: str) -> None:
+        tree = Parser(env, source, state="variable").parse_expression()  # type: ignore[arg-type]
+        for compare in nodes.Template([nodes.Output([tree])]).find_all(nodes.Compare):
+            operands = [compare.expr] + [operand.expr for operand in compare.ops]
+            fields = [o.attr for o in operands if isinstance(o, nodes.Getattr) and isinstance(o.node, nodes.Name) and o.node.name == "member"]
+            numbers = [int(o.value) for o in operands if isinstance(o, nodes.Const) and isinstance(o.value, (int, float)) and not isinstance(o.value, bool)]
+            for field in fields:
+                if field == "days_silent":
+                    self.silence_days.update(numbers)
+                elif field == "days_since_join":
+                    self.join_days.update(numbers)
+                elif field in WINDOW_FIELDS:
+                    self.windows.add(WINDOW_FIELDS[field])
+
+    def assign(self, member: Member, now: float) -> str | None:
+        """The first stage whose condition holds for ``member`` at ``now``."""
+        context = {"member": MemberView(member, now, self.tz), "now": datetime.fromtimestamp(now, self.tz)}
+        for stage in self.stages:
+            try:
+                if stage.condition.test(context):
+                    return stage.stage
+            except Exception:  # noqa: BLE001 - a broken stage condition skips that stage, not the run
+                continue
+        return None
+
+    def next_check(self, member: Member, now: float) -> float | None:
+        """The next instant after ``now`` at which a time-driven field could cross a threshold."""
+        candidates: list[float] = []
+        since = member.silent_since
+        if since is not None:
+            candidates.extend(since + days * DAY for n in self.silence_days for days in (n, n + 1))
+        if member.joined_at is not None:
+            candidates.extend(member.joined_at + days * DAY for n in self.join_days for days in (n, n + 1))
+        if self.windows and member.daily:
+            today = local_day(now, self.tz)
+            for width in self.windows:
+                inside = [day for day, _ in member.daily if day > today - width]
+                if inside:
+                    expiry_day = inside[0] + width
+                    midnight = datetime.combine(datetime.fromordinal(expiry_day).date(), time(), self.tz)
+                    candidates.append(midnight.timestamp())
+        later = [moment for moment in candidates if moment > now]
+        return min(later) if later else None

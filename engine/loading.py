@@ -1,0 +1,348 @@
+"""Loading playbook directories: YAML → structure check → meaning check → Config.
+
+Every problem in every file is collected before anything is reported, so an operator fixes
+them all in one pass. Phase one is the JSON Schema (``engine.validate``); phase two, here,
+checks meaning against the live plugin registries: trigger and action names, channels,
+stages, operators, durations, template and expression syntax and variables.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from engine.durations import DurationError, parse_duration
+from engine.errors import InvalidPlaybooks, Problem
+from engine.expressions import Condition, PlaybookEnvironment, Text, check_source
+from engine.members import GROUP_FIELDS, MEMBER_FIELDS
+from engine.model import (
+    DEFAULT_LIFECYCLE,
+    DEFAULT_QUESTION_PATTERNS,
+    ActionSpec,
+    Community,
+    Config,
+    Limit,
+    Operator,
+    Playbook,
+    Rule,
+    Stage,
+)
+from engine.plugins import Registry
+from engine.schema import build_schema
+from engine.triggers import TriggerContext, TriggerProblem
+from engine.validate import schema_problems, suggest
+from engine.yamlfile import Document, Path as YamlPath, load_yaml
+
+COMMUNITY_FILE = "community.yaml"
+EVENT_FIELDS = (
+    "ts", "type", "member", "group", "name", "id", "text", "mentions", "reply_to", "activity",
+    "participants", "tags", "attributes", "channel", "amount", "inviter", "reason", "raw",
+)
+COMMUNITY_FIELDS = ("name", "timezone", "channel")
+
+
+def find_files(paths: Sequence[str | Path]) -> tuple[Path | None, list[Path]]:
+    """The community file and the playbook files named by ``paths`` (directories or files)."""
+    community: Path | None = None
+    playbooks: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            candidate = path / COMMUNITY_FILE
+            if candidate.exists() and community is None:
+                community = candidate
+            playbooks.extend(sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.name != COMMUNITY_FILE))
+        elif path.name == COMMUNITY_FILE:
+            community = community or path
+        else:
+            playbooks.append(path)
+            candidate = path.parent / COMMUNITY_FILE
+            if community is None and candidate.exists():
+                community = candidate
+    return community, playbooks
+
+
+def load_config(paths: Sequence[str | Path], registry: Registry) -> Config:
+    """Load and check everything under ``paths``; raise InvalidPlaybooks listing every problem."""
+    problems: list[Problem] = []
+    community_path, playbook_paths = find_files(paths)
+    missing = [str(p) for p in map(Path, paths) if not p.exists()]
+    if missing:
+        raise InvalidPlaybooks([Problem(name, 1, 1, "no such file or directory") for name in missing])
+    env = PlaybookEnvironment(registry.filters)
+    if community_path is None:
+        where = str(Path(paths[0]) / COMMUNITY_FILE) if paths else COMMUNITY_FILE
+        raise InvalidPlaybooks([Problem(where, 1, 1, "community.yaml not found — every playbook directory needs one (`playbook init DIR` writes a starter)")])
+    community = _load_community(community_path, registry, env, problems)
+    playbooks: list[Playbook] = []
+    seen_ids: dict[str, str] = {}
+    for position, path in enumerate(playbook_paths):
+        playbook = _load_playbook(path, position, community, registry, env, problems)
+        if playbook is None:
+            continue
+        if playbook.id in seen_ids:
+            problems.append(Problem(str(path), 1, 1, f"playbook id `{playbook.id}` is already used by {seen_ids[playbook.id]} — give each playbook its own id", yaml_path="playbook"))
+            continue
+        seen_ids[playbook.id] = str(path)
+        playbooks.append(playbook)
+    if problems:
+        raise InvalidPlaybooks(problems)
+    assert community is not None
+    return Config(community, playbooks, registry, env)
+
+
+def _read(path: Path, problems: list[Problem]) -> Document | None:
+    try:
+        size = path.stat().st_size
+        if size > 1_000_000:  # before reading: a 50 MB file must not be slurped to be refused
+            problems.append(Problem(str(path), 1, 1, f"file is {size / 1e6:.1f} MB, larger than the 1000 kB a playbook may be — split it into several playbook files"))
+            return None
+        raw = path.read_bytes()
+    except OSError as exc:
+        problems.append(Problem(str(path), 1, 1, f"cannot read the file: {exc.strerror}"))
+        return None
+    doc, found = load_yaml(raw, str(path))
+    problems.extend(found)
+    if found:
+        return None
+    return doc
+
+
+def _load_community(path: Path, registry: Registry, env: PlaybookEnvironment, problems: list[Problem]) -> Community | None:
+    doc = _read(path, problems)
+    if doc is None:
+        return None
+    found = schema_problems(doc, build_schema("community", registry))
+    if found:
+        problems.extend(found)
+        return None
+    data = doc.data["community"]
+    base = ("community",)
+    try:
+        tz = ZoneInfo(data["timezone"])
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(doc.problem(base + ("timezone",), f"unknown time zone `{data['timezone']}`{suggest(data['timezone'], sorted(available_timezones())) or ' — write an IANA name such as Asia/Shanghai'}"))
+        tz = ZoneInfo("UTC")
+    channel = data.get("channel", "wechat")
+    if channel not in registry.channels:
+        problems.append(doc.problem(base + ("channel",), f"unknown channel `{channel}`{suggest(channel, registry.channels) or ' — installed: ' + ', '.join(sorted(registry.channels))}"))
+    community = Community(name=data["name"], timezone=data["timezone"], tz=tz, channel=channel, file=str(path))
+    community.channel_options = dict(data.get("channel_options") or {})
+    for group in data.get("groups", []):
+        community.group_names[group["id"]] = group.get("name", group["id"])
+        if "channel" in group:
+            community.group_channels[group["id"]] = group["channel"]
+    seen_operators: set[str] = set()
+    for index, item in enumerate(data.get("operators", [])):
+        if item["id"] in seen_operators:
+            problems.append(doc.problem(base + ("operators", index, "id"), f"operator id `{item['id']}` appears twice — give each operator one entry"))
+        seen_operators.add(item["id"])
+        community.operators.append(Operator(item["id"], item.get("name", item["id"]), tuple(item.get("groups", ())), item.get("capacity")))
+    if "quiet_hours" in data:
+        community.quiet_hours = _quiet_hours(doc, base + ("quiet_hours",), data["quiet_hours"], problems)
+    if "max_delay" in data:
+        community.max_delay = _duration(doc, base + ("max_delay",), data["max_delay"], problems)
+    for index, item in enumerate(data.get("limits", [])):
+        per = _duration(doc, base + ("limits", index, "per"), item["per"], problems)
+        kinds = None if item["actions"] == "any" else frozenset(item["actions"])
+        for offset, name in enumerate(item["actions"] if kinds else ()):
+            if name not in registry.actions:
+                problems.append(doc.problem(base + ("limits", index, "actions", offset), f"unknown action `{name}`{suggest(name, registry.actions)}"))
+        community.limits.append(Limit(kinds, item["max"], per or 1))
+    patterns = data.get("question", {}).get("patterns", DEFAULT_QUESTION_PATTERNS)
+    for index, pattern in enumerate(patterns):
+        try:
+            community.question_patterns.append(re.compile(pattern))
+        except re.error as exc:
+            problems.append(doc.problem(base + ("question", "patterns", index), f"not a valid regular expression: {exc}"))
+    lifecycle = data.get("lifecycle")
+    items: Iterable[tuple[YamlPath, str, str, Any]]
+    if lifecycle is None:
+        items = (((), stage, label, source) for stage, label, source in DEFAULT_LIFECYCLE)
+    else:
+        items = ((base + ("lifecycle", i), s["stage"], s.get("label", s["stage"]), s["if"]) for i, s in enumerate(lifecycle))
+    seen_stages: set[str] = set()
+    for where, stage, label, source in items:
+        if stage in seen_stages:
+            problems.append(doc.problem(where + ("stage",), f"stage `{stage}` is defined twice — each stage once"))
+        seen_stages.add(stage)
+        condition = _condition(doc, where + ("if",), source, env, {"member": MEMBER_FIELDS, "now": None, "community": COMMUNITY_FIELDS}, problems)
+        if condition is not None:
+            community.lifecycle.append(Stage(stage, label, condition, str(source)))
+    return community
+
+
+def _quiet_hours(doc: Document, path: YamlPath, text: str, problems: list[Problem]) -> tuple[int, int] | None:
+    try:
+        start, end = (part.strip() for part in text.split("-"))
+        minutes = []
+        for part in (start, end):
+            hours, mins = (int(x) for x in part.split(":"))
+            if not (0 <= hours <= 24 and 0 <= mins < 60):
+                raise ValueError
+            minutes.append(hours * 60 + mins)
+        if minutes[0] == minutes[1]:
+            raise ValueError
+        return minutes[0], minutes[1]
+    except ValueError:
+        problems.append(doc.problem(path, f"`{text}` is not a time window — write e.g. \"22:00-08:00\""))
+        return None
+
+
+def _duration(doc: Document, path: YamlPath, value: Any, problems: list[Problem]) -> int | None:
+    try:
+        return parse_duration(value)
+    except DurationError as exc:
+        problems.append(doc.problem(path, str(exc)))
+        return None
+
+
+def _condition(doc: Document, path: YamlPath, source: Any, env: PlaybookEnvironment, fields: Mapping[str, Any], problems: list[Problem]) -> Condition | None:
+    text = ("true" if source else "false") if isinstance(source, bool) else str(source)
+    found = check_source(env, text, expression=True, fields=fields)
+    problems.extend(doc.problem(path, message) for message in found)
+    return None if found else Condition(env, text)
+
+
+def _text(doc: Document, path: YamlPath, source: str, env: PlaybookEnvironment, fields: Mapping[str, Any], problems: list[Problem]) -> Text | None:
+    found = check_source(env, source, expression=False, fields=fields)
+    problems.extend(doc.problem(path, message) for message in found)
+    return None if found else Text(env, source)
+
+
+def _load_playbook(path: Path, position: int, community: Community | None, registry: Registry, env: PlaybookEnvironment, problems: list[Problem]) -> Playbook | None:
+    doc = _read(path, problems)
+    if doc is None:
+        return None
+    if doc.data is None:
+        problems.append(Problem(str(path), 1, 1, "the file is empty — a playbook starts with `playbook: ID` and `rules:`"))
+        return None
+    found = schema_problems(doc, build_schema("playbook", registry))
+    if found:
+        problems.extend(found)
+        return None
+    if community is None:
+        return None  # its problems are reported; the meaning of rules depends on it
+    data = doc.data
+    playbook = Playbook(id=data["playbook"], file=str(path), title=data.get("title", ""), description=data.get("description", ""))
+    playbook.tests = list(data.get("tests", []))
+    playbook.test_lines = [doc.where(("tests", i))[0] for i in range(len(playbook.tests))]
+    stage_names = [stage.stage for stage in community.lifecycle]
+    operator_ids = [operator.id for operator in community.operators]
+    default_stages = _stages(doc, ("stages",), data.get("stages"), stage_names, problems)
+    default_groups = frozenset(data["groups"]) if "groups" in data else None
+    default_channel = data.get("channel")
+    if default_channel is not None:
+        _check_channel(doc, ("channel",), default_channel, registry, problems)
+    seen_rules: set[str] = set()
+    for index, raw in enumerate(data["rules"]):
+        where: YamlPath = ("rules", index)
+        if raw["id"] in seen_rules:
+            problems.append(doc.problem(where + ("id",), f"rule id `{raw['id']}` is used twice in this playbook — give each rule its own id"))
+        seen_rules.add(raw["id"])
+        rule = _load_rule(doc, where, raw, playbook, (position, index), community, registry, env, problems)
+        if rule is None:
+            continue
+        if "stages" in raw:
+            rule.stages = _stages(doc, where + ("stages",), raw["stages"], stage_names, problems)
+        else:
+            rule.stages = default_stages
+        rule.groups = frozenset(raw["groups"]) if "groups" in raw else default_groups
+        rule.channel = raw.get("channel", default_channel)
+        if "channel" in raw:
+            _check_channel(doc, where + ("channel",), raw["channel"], registry, problems)
+        if rule.assignee is not None and rule.assignee not in operator_ids:
+            problems.append(doc.problem(where + ("assignee",), f"no operator `{rule.assignee}` in community.yaml{suggest(rule.assignee, operator_ids) or ' — operators: ' + (', '.join(operator_ids) or 'none defined')}"))
+        playbook.rules.append(rule)
+    return playbook
+
+
+def _stages(doc: Document, path: YamlPath, names: list[str] | None, known: list[str], problems: list[Problem]) -> frozenset[str] | None:
+    if names is None:
+        return None
+    for offset, name in enumerate(names):
+        if name not in known:
+            problems.append(doc.problem(path + (offset,), f"stage `{name}` is not defined in community.yaml lifecycle, so this can never apply{suggest(name, known) or ' — stages: ' + ', '.join(known)}"))
+    return frozenset(names)
+
+
+def _check_channel(doc: Document, path: YamlPath, name: str, registry: Registry, problems: list[Problem]) -> None:
+    if name not in registry.channels:
+        problems.append(doc.problem(path, f"unknown channel `{name}`{suggest(name, registry.channels) or ' — installed: ' + ', '.join(sorted(registry.channels))}"))
+
+
+def _load_rule(doc: Document, where: YamlPath, raw: dict[str, Any], playbook: Playbook, order: tuple[int, int], community: Community, registry: Registry, env: PlaybookEnvironment, problems: list[Problem]) -> Rule | None:
+    before = len(problems)
+    when = raw["when"]
+    trigger_names = [key for key in when if key in registry.triggers]
+    trigger = None
+    if len(trigger_names) != 1:
+        what = "no trigger" if not trigger_names else "triggers " + ", ".join(f"`{n}`" for n in trigger_names)
+        problems.append(doc.problem(where + ("when",), f"`when:` holds {what} — write exactly one of: {', '.join(sorted(registry.triggers))}"))
+    else:
+        name = trigger_names[0]
+        trigger_type = registry.triggers[name]
+        options = {key: value for key, value in when.items() if key != name}
+        for key in options:
+            if key not in trigger_type.options:
+                owner = next((t.name for t in registry.triggers.values() if key in t.options), None)
+                hint = f" — `{key}` belongs with `{owner}`" if owner else ""
+                problems.append(doc.problem(where + ("when", key), f"`{key}` is not an option of `{name}`{hint}", key=True))
+        try:
+            trigger = trigger_type(when[name], options, TriggerContext(f"{playbook.id}/{raw['id']}", community))
+        except TriggerProblem as exc:
+            problems.append(doc.problem(where + ("when", exc.key or name), str(exc)))
+    uses_event = bool(trigger is not None and trigger.uses_event)
+    fields = {
+        "member": MEMBER_FIELDS,
+        "group": GROUP_FIELDS,
+        "now": None,
+        "community": ("name", "timezone", "channel"),
+        "trigger": None,
+        **({"event": EVENT_FIELDS} if uses_event else {}),
+    }
+    sources = raw.get("if")
+    sources = sources if isinstance(sources, list) else ([] if sources is None else [sources])
+    conditions = []
+    for offset, source in enumerate(sources):
+        path = where + ("if", offset) if isinstance(raw.get("if"), list) else where + ("if",)
+        condition = _condition(doc, path, source, env, fields, problems)
+        if condition is not None:
+            conditions.append(condition)
+    actions = []
+    for offset, item in enumerate(raw["do"]):
+        (name, value), = item.items()
+        action_type = registry.actions[name]
+        path = where + ("do", offset, name)
+        if isinstance(value, (str, list)):
+            value = {action_type.value_key: value}
+        value = value or {}
+        text_source = value.get("text")
+        params = {key: item for key, item in value.items() if key != "text"}
+        if text_source is None and action_type.text_required:
+            problems.append(doc.problem(path, f"`{name}` needs a text — write `- {name}: \"…\"`"))
+        text = _text(doc, path if isinstance(value, str) else path + ("text",), text_source, env, fields, problems) if text_source is not None else None
+        actions.append(ActionSpec(action_type, text, params, offset))
+    rule = Rule(
+        playbook=playbook.id,
+        id=raw["id"],
+        trigger=trigger,  # type: ignore[arg-type]
+        conditions=conditions,
+        actions=actions,
+        file=doc.file,
+        line=doc.where(where)[0],
+        order=order,
+        title=raw.get("title", ""),
+        description=raw.get("description", ""),
+        priority=raw.get("priority", "normal"),
+        once=bool(raw.get("once", False)),
+        assignee=raw.get("assignee"),
+    )
+    if "cooldown" in raw:
+        rule.cooldown = _duration(doc, where + ("cooldown",), raw["cooldown"], problems)
+    if "delay" in raw:
+        rule.delay = _duration(doc, where + ("delay",), raw["delay"], problems) or 0
+    return rule if len(problems) == before else None

@@ -1,0 +1,134 @@
+"""The loaded, checked form of community settings and playbooks: plain data classes."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from engine.expressions import Condition, PlaybookEnvironment, Text
+    from engine.plugins import ActionType, Registry
+    from engine.triggers import TriggerType
+
+PRIORITY_RANK = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
+
+DEFAULT_QUESTION_PATTERNS = (r"[?？]\s*$", "请问", "怎么", "如何", r"吗[?？]?$")
+DEFAULT_LIFECYCLE = (
+    ("churn", "流失期", "member.left or member.days_silent >= 30"),
+    ("decline", "衰退期", "member.days_silent >= 14"),
+    ("newbie", "新手期", "member.days_since_join < 7"),
+    ("mature", "成熟期", "member.active_days_30d >= 12"),
+    ("growth", "成长期", "true"),
+)
+
+
+@dataclass
+class Operator:
+    id: str
+    name: str
+    groups: tuple[str, ...] = ()
+    capacity: int | None = None
+
+
+@dataclass
+class Limit:
+    actions: frozenset[str] | None  # None: any action
+    max: int
+    per: int  # seconds
+
+
+@dataclass
+class Stage:
+    stage: str
+    label: str
+    condition: Condition
+    source: str
+
+
+@dataclass
+class Community:
+    name: str
+    timezone: str
+    tz: ZoneInfo
+    channel: str
+    file: str = "community.yaml"
+    channel_options: dict[str, Any] = field(default_factory=dict)
+    group_names: dict[str, str] = field(default_factory=dict)
+    group_channels: dict[str, str] = field(default_factory=dict)
+    operators: list[Operator] = field(default_factory=list)
+    quiet_hours: tuple[int, int] | None = None  # minutes after local midnight: start, end
+    max_delay: int | None = None
+    limits: list[Limit] = field(default_factory=list)
+    question_patterns: list[re.Pattern[str]] = field(default_factory=list)
+    lifecycle: list[Stage] = field(default_factory=list)
+
+    def stage_label(self, stage: str | None) -> str:
+        for item in self.lifecycle:
+            if item.stage == stage:
+                return item.label
+        return stage or ""
+
+
+@dataclass
+class ActionSpec:
+    kind: ActionType
+    text: Text | None
+    params: dict[str, Any]
+    index: int
+
+
+@dataclass
+class Rule:
+    playbook: str
+    id: str
+    trigger: TriggerType
+    conditions: list[Condition]
+    actions: list[ActionSpec]
+    file: str
+    line: int
+    order: tuple[int, int]  # playbook position, rule position: ties are broken by file order
+    title: str = ""
+    description: str = ""
+    priority: str = "normal"
+    cooldown: int | None = None
+    once: bool = False
+    delay: int = 0
+    assignee: str | None = None
+    channel: str | None = None
+    stages: frozenset[str] | None = None
+    groups: frozenset[str] | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.playbook}/{self.id}"
+
+    @property
+    def rank(self) -> int:
+        return PRIORITY_RANK[self.priority]
+
+
+@dataclass
+class Playbook:
+    id: str
+    file: str
+    title: str = ""
+    description: str = ""
+    rules: list[Rule] = field(default_factory=list)
+    tests: list[dict[str, Any]] = field(default_factory=list)
+    test_lines: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Config:
+    """Everything a run needs besides events: settings, playbooks, plugins, the sandbox."""
+
+    community: Community
+    playbooks: list[Playbook]
+    registry: Registry
+    env: PlaybookEnvironment
+
+    @property
+    def rules(self) -> list[Rule]:
+        return [rule for playbook in self.playbooks for rule in playbook.rules]

@@ -1,0 +1,162 @@
+"""Plugin discovery and the registries that plugins fill.
+
+``get_plugin_manager()`` loads the built-in plugins (``DEFAULT_PLUGINS``) and, unless told
+otherwise, every plugin in the ``playbook`` entry-point group. ``Registry.collect(pm)`` then
+asks every plugin to register what it provides, refusing duplicate names.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import IO, TYPE_CHECKING, Any
+
+import pluggy
+
+from engine import hookspecs
+from engine.errors import PluginError
+
+if TYPE_CHECKING:
+    from engine.triggers import TriggerType
+
+DEFAULT_PLUGINS = (
+    "plugins.channels",
+    "plugins.core_triggers",
+    "plugins.core_actions",
+    "plugins.formats",
+    "plugins.filters",
+    "plugins.source_jsonl",
+)
+
+
+@dataclass(frozen=True)
+class Channel:
+    """A chat platform. ``mention`` turns a display name and member id into the platform's mention text."""
+
+    name: str
+    title: str
+    capabilities: frozenset[str]
+    max_length: int = 2000
+    mention: Callable[[str, str], str] = lambda name, member_id: f"@{name}"
+    options_schema: Mapping[str, Any] = field(default_factory=lambda: {"type": "object"})
+    instructions: Mapping[str, str] = field(default_factory=dict)  # action → what the operator does by hand
+
+    def how_to(self, action: str, group: str | None, member_name: str, text: str) -> str:
+        template = self.instructions.get(action)
+        if template is None:
+            return text
+        return template.format(group=group or "", member=member_name, text=text)
+
+
+@dataclass(frozen=True)
+class ActionType:
+    """An action kind usable in ``do:``.
+
+    ``schema`` is the JSON Schema of the value; a plain string (or list) value means
+    ``{value_key: value}``, which is ``{text: ...}`` for every action but ``tag``/``untag``.
+    ``needs`` is the channel capability it requires (None: works anywhere). ``makes_task`` is
+    false for pure state changes such as ``tag``; ``apply`` changes member state.
+    """
+
+    name: str
+    description: str
+    schema: Mapping[str, Any]
+    needs: str | None = None
+    makes_task: bool = True
+    text_required: bool = False
+    value_key: str = "text"
+    apply: Callable[[Any, Mapping[str, Any], str | None], None] | None = None  # (member, params, group)
+    summary: Callable[[Mapping[str, Any]], str] | None = None  # the task text when the rule gives none
+
+
+@dataclass(frozen=True)
+class EventSource:
+    name: str
+    read: Callable[[Any, Mapping[str, Any]], Iterator[Any]]
+    description: str
+
+
+@dataclass(frozen=True)
+class OutputFormat:
+    name: str
+    write: Callable[[list[Any], IO[str], Mapping[str, Any]], None]
+    description: str
+
+
+def get_plugin_manager(entrypoints: bool = True) -> pluggy.PluginManager:
+    """A plugin manager with the built-ins and (if ``entrypoints``) installed plugins loaded."""
+    pm = pluggy.PluginManager("playbook")
+    pm.add_hookspecs(hookspecs)
+    for module_name in DEFAULT_PLUGINS:
+        module = importlib.import_module(module_name)
+        pm.register(module, name=module_name)
+    if entrypoints:
+        try:
+            pm.load_setuptools_entrypoints("playbook")
+        except Exception as exc:  # a third-party plugin that fails to import
+            raise PluginError(f"plugin failed to load: {_describe(exc)}") from exc
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(f"plugin {pm.get_name(exc.plugin)} is invalid: {exc}") from exc
+    return pm
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+class Registry:
+    """Everything the loaded plugins provide, by name, with the plugin that provided it."""
+
+    def __init__(self) -> None:
+        self.channels: dict[str, Channel] = {}
+        self.triggers: dict[str, type[TriggerType]] = {}
+        self.actions: dict[str, ActionType] = {}
+        self.sources: dict[str, EventSource] = {}
+        self.formats: dict[str, OutputFormat] = {}
+        self.filters: dict[str, Callable[..., Any]] = {}
+        self.owners: dict[tuple[str, str], str] = {}
+        self.pm: pluggy.PluginManager | None = None
+
+    @classmethod
+    def collect(cls, pm: pluggy.PluginManager) -> Registry:
+        registry = cls()
+        registry.pm = pm
+        kinds = (
+            ("channel", "register_channels", registry.channels, lambda item: (item.name, item)),
+            ("trigger", "register_triggers", registry.triggers, lambda item: (item.name, item)),
+            ("action", "register_actions", registry.actions, lambda item: (item.name, item)),
+            ("source", "register_sources", registry.sources, lambda item: (item.name, item)),
+            ("format", "register_formats", registry.formats, lambda item: (item.name, item)),
+        )
+        for kind, hook_name, table, key in kinds:
+            for impl in getattr(pm.hook, hook_name).get_hookimpls():
+                plugin = impl.plugin_name
+                registry._call(impl, kind, plugin, lambda item, _t=table, _k=key, _kind=kind, _p=plugin: registry._add(_kind, _t, *_k(item), _p))
+        for impl in pm.hook.register_filters.get_hookimpls():
+            plugin = impl.plugin_name
+            registry._call(impl, "filter", plugin, lambda name, function, _p=plugin: registry._add("filter", registry.filters, name, function, _p))
+        return registry
+
+    def _call(self, impl: Any, kind: str, plugin: str, register: Callable[..., None]) -> None:
+        try:
+            impl.function(register)
+        except PluginError:
+            raise
+        except Exception as exc:
+            raise PluginError(f"plugin {plugin} failed while registering {kind}s: {_describe(exc)}") from exc
+
+    def _add(self, kind: str, table: dict, name: str, item: Any, plugin: str) -> None:
+        if name in table:
+            raise PluginError(f"{kind} `{name}` is registered by two plugins: {self.owners[(kind, name)]} and {plugin} — uninstall one of them")
+        table[name] = item
+        self.owners[(kind, name)] = plugin
+
+    def owner(self, kind: str, name: str) -> str:
+        return self.owners.get((kind, name), "?")
+
+
+def load_registry(entrypoints: bool = True) -> Registry:
+    return Registry.collect(get_plugin_manager(entrypoints))

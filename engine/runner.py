@@ -1,0 +1,68 @@
+"""``run()``: load, read, evaluate, plan — the whole dry run as one typed function."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.errors import InvalidInput
+from engine.evaluate import Evaluation, Note
+from engine.events import Event, Rejected, SourceRecord, to_event
+from engine.model import Config
+from engine.planner import Planner, Suppressed, Task
+from engine.plugins import Registry
+
+
+@dataclass
+class RunResult:
+    tasks: list[Task]
+    rejected: list[Rejected]
+    suppressed: list[Suppressed]
+    notes: list[Note]
+    counts: Counter[str]
+    evaluation: Evaluation = field(repr=False)
+
+    def summary(self) -> str:
+        counts = self.counts
+        by_action = Counter(task.action for task in self.tasks)
+        actions = ", ".join(f"{name} {count}" for name, count in sorted(by_action.items()))
+        line = f"read {counts['read']} events: {counts['accepted']} accepted, {counts['rejected']} rejected"
+        if counts["after_until"]:
+            line += f", {counts['after_until']} after --until"
+        line += f" · {len(self.tasks)} tasks planned" + (f" ({actions})" if actions else "")
+        if self.suppressed:
+            by_guardrail = Counter(item.guardrail for item in self.suppressed)
+            line += f" · {len(self.suppressed)} suppressed (" + ", ".join(f"{name} {count}" for name, count in sorted(by_guardrail.items())) + ")"
+        return line
+
+
+def read_source(registry: Registry, source: str, path: str, options: Mapping[str, Any] | None = None) -> Iterator[SourceRecord | Rejected]:
+    """Records from ``path`` through the event-source plugin ``source``."""
+    if source not in registry.sources:
+        raise InvalidInput(f"unknown event source `{source}` — installed: {', '.join(sorted(registry.sources))}")
+    if path != "-" and not Path(path).exists():
+        raise InvalidInput(f"{path}: no such file or directory")
+    return registry.sources[source].read(path, options or {})
+
+
+def run(config: Config, items: Iterable[SourceRecord | Rejected | Event], *, start: float | None = None, until: float | None = None, explain: bool = False) -> RunResult:
+    """Evaluate ``items`` (source records or events, in time order) against ``config``."""
+    planner = Planner(config.community, start=start)
+    evaluation = Evaluation(config, planner, until=until, explain=explain)
+    tz = config.community.tz
+    evaluation.run(to_event(item, tz) for item in items)
+    tasks = planner.finish()
+    if config.registry.pm is not None:
+        for task in tasks:
+            config.registry.pm.hook.task_planned(task=task)
+    return RunResult(tasks, evaluation.rejected, planner.suppressed, evaluation.notes, evaluation.counts, evaluation)
+
+
+def load_and_run(paths: Sequence[str], registry: Registry, events: str, **options: Any) -> RunResult:
+    from engine.loading import load_config
+
+    config = load_config(paths, registry)
+    return run(config, read_source(registry, options.pop("source", "jsonl"), events), **options)

@@ -1,0 +1,91 @@
+"""The actions of the spec: tasks for operators (mention, dm, post …) and state changes (tag)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from engine import hookimpl
+from engine.members import Member
+from engine.plugins import ActionType
+
+_TEXT = {"type": "string", "description": "The message; a Jinja2 template over member, group, event, now."}
+
+
+def _text_action(extra: Mapping[str, Any] | None = None, required: tuple[str, ...] = ()) -> dict[str, Any]:
+    properties = {"text": _TEXT, **(extra or {})}
+    return {
+        "oneOf": [
+            {"type": "string"},
+            {"type": "object", "additionalProperties": False, "required": list(required), "properties": properties},
+        ]
+    }
+
+
+def _tags_value() -> dict[str, Any]:
+    return {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}, {"type": "object", "additionalProperties": False, "required": ["tags"], "properties": {"tags": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}}}]}
+
+
+def _tag_list(params: Mapping[str, Any]) -> list[str]:
+    tags = params.get("tags", [])
+    return [tags] if isinstance(tags, str) else list(tags)
+
+
+def _add_tags(member: Member, params: Mapping[str, Any], group: str | None) -> None:
+    member.tags.update(_tag_list(params))
+
+
+def _remove_tags(member: Member, params: Mapping[str, Any], group: str | None) -> None:
+    member.tags.difference_update(_tag_list(params))
+
+
+def _reward(member: Member, params: Mapping[str, Any], group: str | None) -> None:
+    member.points += params.get("points", 0) or 0
+
+
+def _remove(member: Member, params: Mapping[str, Any], group: str | None) -> None:
+    member.groups.discard(group)
+    if not member.groups:
+        member.left = True
+
+
+def _describe_reward(params: Mapping[str, Any]) -> str:
+    parts = []
+    if params.get("points"):
+        parts.append(f"{params['points']} points")
+    if params.get("coupon"):
+        parts.append(f"coupon {params['coupon']}")
+    if params.get("gift"):
+        parts.append(f"gift {params['gift']}")
+    return "reward: " + (", ".join(parts) or "as decided by the operator")
+
+
+def _describe(template: str) -> Callable[[Mapping[str, Any]], str]:
+    return lambda params: template.format(**params)
+
+
+ACTIONS = (
+    ActionType("mention", "@mention the member in the group with this text.", _text_action(), needs="mention", text_required=True),
+    ActionType("dm", "Send the member a private message (私信).", _text_action(), needs="dm", text_required=True),
+    ActionType("post", "Post this message in the group.", _text_action(), needs="post", text_required=True),
+    ActionType(
+        "reward",
+        "Reward the member: points (added to member.points), a coupon or a gift.",
+        _text_action({"points": {"type": "integer", "minimum": 1, "description": "Points to add to member.points."}, "coupon": {"type": "string", "description": "Coupon to hand out."}, "gift": {"type": "string", "description": "Gift to send."}}),
+        apply=_reward,
+        summary=_describe_reward,
+    ),
+    ActionType("invite", "Invite the member to another group (e.g. the seed-user group 种子用户群).", _text_action({"group": {"type": "string", "description": "Group to invite to."}}, required=("group",)), needs="dm", summary=_describe("invite to group {group}")),
+    ActionType("survey", "Send the member a survey form.", _text_action({"form": {"type": "string", "description": "Survey form URL or id."}}, required=("form",)), needs="dm", summary=_describe("survey: {form}")),
+    ActionType("warn", "Warn the member about a group rule.", _text_action(), needs="mention", text_required=True),
+    ActionType("remove", "Remove the member from the group (they are then out of it for later rules).", {"oneOf": [{"type": "null"}, _text_action()["oneOf"][0], _text_action()["oneOf"][1]]}, needs="remove", apply=_remove, summary=_describe("remove from the group")),
+    ActionType("notify", "Tell an operator or admin (not the member).", _text_action({"to": {"type": "string", "description": "Operator id or admin to notify (default: the assignee)."}}), text_required=True),
+    ActionType("tag", "Add tags to the member (state only, no task).", _tags_value(), makes_task=False, value_key="tags", apply=_add_tags),
+    ActionType("untag", "Remove tags from the member (state only, no task).", _tags_value(), makes_task=False, value_key="tags", apply=_remove_tags),
+)
+
+
+@hookimpl
+def register_actions(register: Callable[[ActionType], None]) -> None:
+    for action in ACTIONS:
+        register(action)

@@ -1,0 +1,14 @@
+"""The built-in trigger kinds, registered like any plugin's."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from engine import hookimpl
+from engine.triggers import BUILTIN_TRIGGERS, TriggerType
+
+
+@hookimpl
+def register_triggers(register: Callable[[type[TriggerType]], None]) -> None:
+    for trigger in BUILTIN_TRIGGERS:
+        register(trigger)
