@@ -133,6 +133,30 @@ def validate(ctx: click.Context, paths: Sequence[str]) -> None:
     click.echo(f"ok: {len(config.playbooks)} playbooks, {rules} rules, community {config.community.name}")
 
 
+@cli.command(name="test")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.pass_context
+def test_command(ctx: click.Context, paths: Sequence[str]) -> None:
+    """Run the examples in each playbook's `tests:`; exit 1 if any fails.
+
+    Example: playbook test playbooks
+    """
+    from engine.loading import load_config
+    from engine.testing import run_playbook_tests
+
+    config = load_config(list(paths) or list(DEFAULT_PATHS), _registry(ctx))
+    outcomes = run_playbook_tests(config)
+    for outcome in outcomes:
+        mark = "PASS" if outcome.passed else "FAIL"
+        click.echo(f"{mark} {outcome.playbook}: {outcome.name}")
+        for failure in outcome.failures:
+            click.echo(f"  {outcome.file}:{outcome.line}: {failure}")
+    failed = sum(not outcome.passed for outcome in outcomes)
+    click.echo(f"{len(outcomes) - failed} passed, {failed} failed")
+    if failed:
+        ctx.exit(1)
+
+
 @cli.command()
 @click.argument("kind", default="playbook", type=click.Choice(["playbook", "community", "event", "task"]))
 @click.pass_context
@@ -172,7 +196,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         pm = get_plugin_manager(entrypoints=True)
         registry = Registry.collect(pm)
         pm.hook.register_commands(cli=cli)
-        cli.main(args=list(argv) if argv is not None else None, prog_name="playbook", standalone_mode=False, obj={"registry": registry})
+        status = cli.main(args=list(argv) if argv is not None else None, prog_name="playbook", standalone_mode=False, obj={"registry": registry})
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(1)
@@ -200,6 +224,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             raise
         click.echo(f"error: {exc.filename or ''}: {exc.strerror}", err=True)
         sys.exit(1)
+    sys.exit(status if isinstance(status, int) else 0)
 
 
 if __name__ == "__main__":

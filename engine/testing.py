@@ -1,0 +1,88 @@
+"""``playbook test``: run the examples in each playbook's ``tests:`` and compare.
+
+A test gives events and, optionally, ``until``; ``expect`` lists tasks that must be planned
+and ``absent`` tasks that must not be, each as a subset of task fields (``due`` in RFC 3339).
+Each playbook is tested alone, with the directory's community.yaml.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.events import EventError, SourceRecord, parse_time
+from engine.model import Config, Playbook
+from engine.runner import run
+
+
+@dataclass
+class TestOutcome:
+    playbook: str
+    name: str
+    file: str
+    line: int
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+def _matches(expected: dict[str, Any], record: dict[str, Any], tz: Any) -> bool:
+    for key, value in expected.items():
+        actual = record.get(key)
+        if key == "due" and isinstance(value, str) and isinstance(actual, str):
+            try:
+                if parse_time(value, tz) != parse_time(actual, tz):
+                    return False
+            except EventError:
+                return False
+            continue
+        if key == "text" and isinstance(value, str) and isinstance(actual, str):
+            if value not in actual:
+                return False
+            continue
+        if actual != value:
+            return False
+    return True
+
+
+def _show(record: dict[str, Any]) -> str:
+    keys = ("due", "rule", "action", "member", "text")
+    return ", ".join(f"{key}={str(record.get(key))[:40]!s}" for key in keys if key in record)
+
+
+def run_playbook_tests(config: Config) -> list[TestOutcome]:
+    outcomes = []
+    tz = config.community.tz
+    for playbook in config.playbooks:
+        for index, test in enumerate(playbook.tests):
+            outcomes.append(_run_one(config, playbook, test, playbook.test_lines[index], tz))
+    return outcomes
+
+
+def _run_one(config: Config, playbook: Playbook, test: dict[str, Any], line: int, tz: Any) -> TestOutcome:
+    outcome = TestOutcome(playbook.id, test["name"], playbook.file, line)
+    alone = Config(config.community, [playbook], config.registry, config.env)
+    records = [SourceRecord(number, event) for number, event in enumerate(test["events"], 1)]
+    until = None
+    if "until" in test:
+        try:
+            until = parse_time(test["until"], tz)
+        except EventError as exc:
+            outcome.failures.append(f"`until`: {exc}")
+            return outcome
+    result = run(alone, records, until=until)
+    for rejected in result.rejected:
+        outcome.failures.append(f"event {rejected.line} rejected: {rejected.reason}")
+    planned = [task.record(tz) for task in result.tasks]
+    for expected in test.get("expect", []):
+        if not any(_matches(expected, record, tz) for record in planned):
+            lines = "\n".join(f"      {_show(record)}" for record in planned) or "      (no tasks)"
+            outcome.failures.append(f"expected a task with {_show(expected) or expected}\n    planned:\n{lines}")
+    for unwanted in test.get("absent", []):
+        hits = [record for record in planned if _matches(unwanted, record, tz)]
+        for record in hits:
+            outcome.failures.append(f"planned a task that should be absent: {_show(record)}")
+    return outcome
+

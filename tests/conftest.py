@@ -1,0 +1,66 @@
+"""Shared fixtures: a registry of the built-in plugins, and small playbook directories on disk."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.events import SourceRecord
+from engine.loading import load_config
+from engine.model import Config
+from engine.plugins import Registry, load_registry
+from engine.runner import RunResult, run
+
+ROOT = Path(__file__).resolve().parent.parent
+
+COMMUNITY = """\
+community:
+  name: 测试群
+  timezone: Asia/Shanghai
+  channel: wechat
+  operators:
+    - {id: op-lily, name: Lily, groups: [g1]}
+"""
+
+
+@pytest.fixture
+def registry() -> Registry:
+    return load_registry(entrypoints=False)
+
+
+@pytest.fixture
+def make_config(tmp_path: Path, registry: Registry) -> Callable[..., Config]:
+    """Write ``playbooks`` (name → YAML text) and a community.yaml, and load them."""
+
+    def make(playbooks: dict[str, str], community: str = COMMUNITY) -> Config:
+        directory = tmp_path / "pb"
+        directory.mkdir(exist_ok=True)
+        (directory / "community.yaml").write_text(textwrap.dedent(community), encoding="utf-8")
+        for name, text in playbooks.items():
+            (directory / name).write_text(textwrap.dedent(text), encoding="utf-8")
+        return load_config([directory], registry)
+
+    return make
+
+
+def records(events: Iterable[dict[str, Any]]) -> list[SourceRecord]:
+    return [SourceRecord(number, event) for number, event in enumerate(events, 1)]
+
+
+def plan(config: Config, events: Iterable[dict[str, Any]], **options: Any) -> RunResult:
+    return run(config, records(events), **options)
+
+
+def task_keys(result: RunResult, *fields: str) -> list[tuple[Any, ...]]:
+    tz = result.evaluation.tz
+    return [tuple(task.record(tz)[name] for name in fields) for task in result.tasks]
+
+
+def write_jsonl(path: Path, events: Iterable[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(event, ensure_ascii=False) + "\n" for event in events), encoding="utf-8")
+    return path

@@ -1,0 +1,147 @@
+"""The first triggers end to end: joins are welcomed, silence fires once per stretch and re-arms."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import plan, task_keys
+
+WELCOME = """\
+playbook: welcome
+rules:
+  - id: hello
+    when: {event: member_joined}
+    do:
+      - mention: "欢迎 {{ member | mention }}"
+      - tag: newbie
+"""
+
+SILENCE = """\
+playbook: care
+rules:
+  - id: nudge
+    when: {silence: 3d}
+    do:
+      - mention: "{{ member.name }} 好久不见"
+"""
+
+
+def msg(ts: str, member: str = "m1", **extra: str) -> dict:
+    return {"ts": ts, "type": "message", "group": "g1", "member": member, "text": "hi", **extra}
+
+
+def test_a_joining_member_gets_a_welcome_task_and_a_tag(make_config):
+    config = make_config({"welcome.yaml": WELCOME})
+    result = plan(config, [{"ts": "2026-03-01T10:00:00+08:00", "type": "member_joined", "group": "g1", "member": "m1", "name": "小王"}])
+    assert task_keys(result, "rule", "action", "member", "text", "due", "assignee") == [
+        ("hello", "mention", "m1", "欢迎 @小王", "2026-03-01T10:00:00+08:00", "op-lily")
+    ]
+    assert result.evaluation.members["m1"].tags == {"newbie"}
+
+
+def test_silence_fires_exactly_once_per_silent_stretch(make_config):
+    config = make_config({"care.yaml": SILENCE})
+    result = plan(config, [msg("2026-03-01T09:00:00+08:00")], until=1e10)
+    assert task_keys(result, "rule", "due") == [("nudge", "2026-03-04T09:00:00+08:00")]
+    assert "silent 3d since 2026-03-01 09:00" in result.tasks[0].reason
+
+
+def test_silence_is_rearmed_by_the_next_message(make_config):
+    config = make_config({"care.yaml": SILENCE})
+    events = [msg("2026-03-01T09:00:00+08:00"), msg("2026-03-06T08:00:00+08:00"), msg("2026-03-07T08:00:00+08:00")]
+    result = plan(config, events, until=1e10)
+    assert task_keys(result, "due") == [("2026-03-04T09:00:00+08:00",), ("2026-03-10T08:00:00+08:00",)]
+
+
+def test_a_message_before_the_deadline_moves_it(make_config):
+    config = make_config({"care.yaml": SILENCE})
+    events = [msg("2026-03-01T09:00:00+08:00"), msg("2026-03-03T09:00:00+08:00")]
+    result = plan(config, events, until=1e10)
+    assert task_keys(result, "due") == [("2026-03-06T09:00:00+08:00",)]
+
+
+def test_silence_does_not_fire_before_the_clock_reaches_it(make_config):
+    config = make_config({"care.yaml": SILENCE})
+    result = plan(config, [msg("2026-03-01T09:00:00+08:00"), msg("2026-03-03T09:00:00+08:00", member="m2")])
+    assert result.tasks == []
+
+
+def test_a_member_who_left_is_not_nudged(make_config):
+    config = make_config({"care.yaml": SILENCE})
+    events = [msg("2026-03-01T09:00:00+08:00"), {"ts": "2026-03-02T09:00:00+08:00", "type": "member_left", "group": "g1", "member": "m1"}]
+    assert plan(config, events, until=1e10).tasks == []
+
+
+def test_conditions_see_member_state(make_config):
+    config = make_config({"care.yaml": SILENCE.replace("when: {silence: 3d}", "when: {silence: 3d}\n    if: member.messages >= 2")})
+    events = [msg("2026-03-01T09:00:00+08:00"), msg("2026-03-01T09:00:00+08:00", member="m2"), msg("2026-03-01T10:00:00+08:00", member="m2")]
+    assert task_keys(plan(config, events, until=1e10), "member") == [("m2",)]
+
+
+def test_a_comparison_with_an_unknown_value_is_false_not_an_error(make_config):
+    rule = WELCOME.replace("when: {event: member_joined}", "when: {event: message}\n    if: member.days_since_join < 7")
+    config = make_config({"w.yaml": rule})
+    result = plan(config, [msg("2026-03-01T09:00:00+08:00")])
+    assert result.tasks == []
+    assert result.counts["error"] == 0
+
+
+def test_keywords_narrow_an_event_trigger(make_config):
+    rule = WELCOME.replace("when: {event: member_joined}", "when: {event: message, keywords: [广告, 加微信]}")
+    config = make_config({"w.yaml": rule})
+    events = [msg("2026-03-01T09:00:00+08:00", text="大家好"), msg("2026-03-01T09:01:00+08:00", member="m2", text="低价 加微信 xx")]
+    result = plan(config, events)
+    assert task_keys(result, "member") == [("m2",)]
+    assert "加微信" in result.tasks[0].reason
+
+
+def test_stage_is_available_to_conditions_and_changes_as_time_passes(make_config):
+    community = """\
+    community:
+      name: t
+      timezone: Asia/Shanghai
+      lifecycle:
+        - {stage: decline, if: "member.days_silent >= 14"}
+        - {stage: active, if: "true"}
+    """
+    rules = """\
+    playbook: winback
+    rules:
+      - id: back
+        when: {stage: decline}
+        do:
+          - dm: "{{ member.name }}, {{ member.stage }}"
+    """
+    config = make_config({"w.yaml": rules}, community=community)
+    result = plan(config, [msg("2026-03-01T09:00:00+08:00", name="老李")], until=1e10)
+    assert task_keys(result, "due", "text") == [("2026-03-15T09:00:00+08:00", "老李, decline")]
+
+
+@pytest.mark.parametrize("fmt", ["%Y-%m-%dT%H:%M:%S+08:00", "%Y-%m-%dT%H:%M:%S"])
+def test_naive_times_are_read_in_the_community_time_zone(make_config, fmt):
+    from datetime import datetime
+
+    config = make_config({"welcome.yaml": WELCOME})
+    ts = datetime(2026, 3, 1, 10, 0).strftime(fmt)
+    result = plan(config, [{"ts": ts, "type": "member_joined", "group": "g1", "member": "m1"}])
+    assert task_keys(result, "due") == [("2026-03-01T10:00:00+08:00",)]
+
+
+def test_epoch_seconds_and_milliseconds_are_accepted(make_config):
+    config = make_config({"welcome.yaml": WELCOME})
+    events = [
+        {"ts": 1772330400, "type": "member_joined", "group": "g1", "member": "m1"},
+        {"ts": 1772330400000, "type": "member_joined", "group": "g1", "member": "m2"},
+    ]
+    assert task_keys(plan(config, events), "due") == [("2026-03-01T10:00:00+08:00",)] * 2
+
+
+def test_an_event_older_than_the_clock_is_rejected_and_counted(make_config):
+    config = make_config({"welcome.yaml": WELCOME})
+    events = [
+        {"ts": "2026-03-02T10:00:00+08:00", "type": "member_joined", "group": "g1", "member": "m1"},
+        {"ts": "2026-03-01T10:00:00+08:00", "type": "member_joined", "group": "g1", "member": "m2"},
+    ]
+    result = plan(config, events)
+    assert [(r.line, r.reason.split(" (")[0]) for r in result.rejected] == [(2, "older than the engine's clock")]
+    assert (result.counts["read"], result.counts["accepted"], result.counts["rejected"]) == (2, 1, 1)
