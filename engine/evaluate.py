@@ -51,9 +51,11 @@ class Evaluation:
         self.until = until
         self.explain = explain
         self.now = -math.inf
+        self.started = False
         self.members: dict[str, Member] = {}
         self.groups: dict[str, Group] = {}
         self.clock = Clock()
+        self.trigger_state: dict[str, dict[Any, Any]] = {}
         self.lifecycle = Lifecycle(config.community, config.env)
         self.rejected: list[Rejected] = []
         self.notes: list[Note] = []
@@ -69,6 +71,19 @@ class Evaluation:
 
     # -- the API triggers use ------------------------------------------------------------
 
+    def known_groups(self) -> list[str]:
+        """Every group seen in events so far or listed in community.yaml, in id order."""
+        return sorted(set(self.groups) | set(self.community.group_names))
+
+    def is_question(self, event: Event) -> bool:
+        """Whether a message is a question, per community.yaml ``question.patterns``."""
+        text = event.text or ""
+        return event.type == "message" and any(pattern.search(text) for pattern in self.community.question_patterns)
+
+    def store(self, trigger: TriggerType) -> dict[Any, Any]:
+        """This run's scratch space for ``trigger`` (open questions, leaderboard counts …)."""
+        return self.trigger_state.setdefault(trigger.key, {})
+
     def schedule(self, due: float, trigger: TriggerType | str, subject: str, payload: Any = None) -> None:
         """Call ``trigger.on_timer(run, subject, payload)`` at event time ``due``."""
         key = trigger if isinstance(trigger, str) else trigger.key
@@ -76,9 +91,14 @@ class Evaluation:
 
     # -- the loop ------------------------------------------------------------------------
 
-    def run(self, items: Iterable[Event | Rejected]) -> None:
+    def start(self, t: float) -> None:
+        """Start the clock at ``t``: clock-driven triggers schedule their first instants."""
+        self.now = t
+        self.started = True
         for trigger in self._handlers.values():
             trigger.start(self)
+
+    def run(self, items: Iterable[Event | Rejected]) -> None:
         for item in items:
             self.counts["read"] += 1
             if isinstance(item, Rejected):
@@ -92,10 +112,12 @@ class Evaluation:
                 self.counts["after_until"] += 1
                 continue
             self.counts["accepted"] += 1
+            if not self.started:
+                self.start(item.t)
             self.advance(item.t, inclusive=False)
             self.now = item.t
             self.handle(self.apply(item))
-        if self.until is not None:
+        if self.until is not None and self.started:
             self.advance(self.until, inclusive=True)
             self.now = max(self.now, self.until)
 
@@ -159,19 +181,14 @@ class Evaluation:
             member.joined_at = event.t
             member.left = False
         elif kind == "member_left" and member is not None:
-            if group is not None:
-                member.groups.discard(group.id)
-                group.members.discard(member.id)
-            if not member.groups:
-                member.left = True
+            self.remove_from_group(member, event.group)
         elif kind == "message" and member is not None:
             member.messages += 1
             member.last_message_at = event.t
             member.count_message(local_day(event.t, self.tz))
             if group is not None:
                 group.messages += 1
-            text = event.text or ""
-            if any(pattern.search(text) for pattern in self.community.question_patterns):
+            if self.is_question(event):
                 member.questions += 1
             if event.reply_to:
                 member.replies += 1
@@ -187,6 +204,15 @@ class Evaluation:
         if member is not None:
             firings.extend(self.restage(member))
         return firings
+
+    def remove_from_group(self, member: Member, group_id: str | None) -> None:
+        """The member is no longer in ``group_id``; with no group left, they have left."""
+        if group_id is not None:
+            member.groups.discard(group_id)
+            if group_id in self.groups:
+                self.groups[group_id].members.discard(member.id)
+        if not member.groups:
+            member.left = True
 
     def dispatch(self, event: Event, member: Member | None) -> list[tuple[Rule, Firing]]:
         firings: list[tuple[Rule, Firing]] = []
@@ -259,7 +285,7 @@ class Evaluation:
             kind = action.kind
             if not kind.makes_task:
                 if member is not None and kind.apply is not None:
-                    kind.apply(member, action.params, group)
+                    kind.apply(self, member, action.params, group)
                 continue
             try:
                 text = action.text.render(context) if action.text is not None else (kind.summary(action.params) if kind.summary else kind.name)
@@ -268,7 +294,7 @@ class Evaluation:
                 continue
             task = self.task(rule, action.index, kind.name, firing, group, text, action.params)
             if self.planner.offer(task, rule) is None and member is not None and kind.apply is not None:
-                kind.apply(member, action.params, group)
+                kind.apply(self, member, action.params, group)
 
     def channel_name(self, rule: Rule, group: str | None) -> str:
         if rule.channel:

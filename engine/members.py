@@ -69,10 +69,12 @@ class Member:
 
     @property
     def silent_since(self) -> float | None:
-        """The moment silence is counted from: the last message, or the join if none since."""
-        if self.last_message_at is not None:
+        """The moment silence is counted from: the last message, or the (re)join if later."""
+        if self.last_message_at is None:
+            return self.joined_at
+        if self.joined_at is None:
             return self.last_message_at
-        return self.joined_at
+        return max(self.last_message_at, self.joined_at)
 
 
 @dataclass(slots=True)

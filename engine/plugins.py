@@ -66,7 +66,7 @@ class ActionType:
     makes_task: bool = True
     text_required: bool = False
     value_key: str = "text"
-    apply: Callable[[Any, Mapping[str, Any], str | None], None] | None = None  # (member, params, group)
+    apply: Callable[[Any, Any, Mapping[str, Any], str | None], None] | None = None  # (run, member, params, group)
     summary: Callable[[Mapping[str, Any]], str] | None = None  # the task text when the rule gives none
 
 

@@ -5,8 +5,9 @@ in ``listens`` (after the member's state has been updated by that event) and ``o
 a timer the trigger scheduled with ``run.schedule`` comes due. Both yield ``Firing`` records;
 the rule's conditions and actions are applied by the engine, not by the trigger.
 
-Per-member bookkeeping goes in ``member.marks`` under keys that start with ``self.key`` so
-that it is plain data (it can be saved with ``--state``).
+Per-member bookkeeping goes in ``member.marks`` under keys that start with ``self.key``;
+anything else a trigger remembers during a run goes in ``run.store(self)``, a dict that
+belongs to the run (a trigger object is shared by every run of a loaded playbook).
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ class TriggerType:
         self.community = context.community
 
     def start(self, run: Evaluation) -> None:
-        """Called once before the first event: schedule the first timers of clock triggers."""
+        """Called once, at the first event's instant: schedule the first timers of clock triggers."""
 
     def on_event(self, run: Evaluation, event: Event, member: Member | None) -> Iterable[Firing]:
         return ()
@@ -238,4 +239,395 @@ class StageTrigger(TriggerType):
         return f"enters {self.value}"
 
 
-BUILTIN_TRIGGERS = (EventTrigger, SilenceTrigger, AfterJoinTrigger, StageTrigger)
+EACH = {"enum": ["group", "member"], "description": "`group` (default): fire once per group; `member`: fire for every member of each group."}
+
+
+def fan_out(run: Evaluation, each: str, t: float, reason: str, values: dict[str, Any]) -> list[Firing]:
+    """One firing per known group, or per current member of each group, in id order."""
+    firings = []
+    for group_id in run.known_groups():
+        if each == "member":
+            group = run.groups.get(group_id)
+            for member_id in sorted(group.members) if group else ():
+                member = run.members[member_id]
+                if not member.left:
+                    firings.append(Firing(member, group_id, t, reason, values=dict(values)))
+        else:
+            firings.append(Firing(None, group_id, t, reason, values=dict(values)))
+    return firings
+
+
+def _check_cron(expression: Any, key: str | None = None) -> str:
+    from croniter import croniter
+
+    if not isinstance(expression, str) or not croniter.is_valid(expression):
+        raise TriggerProblem(
+            f"`{expression}` is not a cron expression — write five fields (minute hour day month weekday), e.g. \"0 9 * * 1\" for Mondays at 09:00 or \"0 20 1,16 * *\" for the 1st and 16th at 20:00",
+            key=key,
+        )
+    return expression
+
+
+def next_cron(expression: str, after: float, tz: Any) -> float:
+    """The first instant of ``expression`` in time zone ``tz`` strictly after ``after``."""
+    from croniter import croniter
+
+    start = datetime.fromtimestamp(after, tz)
+    return croniter(expression, start).get_next(datetime).timestamp()
+
+
+class ScheduleTrigger(TriggerType):
+    name = "schedule"
+    description = "Fires at each instant of a cron expression in the community time zone: once per group, or for each member with `each: member`."
+    schema = {"type": "string", "examples": ["0 9 * * 1", "0 20 1,16 * *"]}
+    options = {"each": EACH}
+
+    def __init__(self, value: Any, options: Mapping[str, Any], context: TriggerContext):
+        super().__init__(value, options, context)
+        self.cron = _check_cron(value)
+        self.each = options.get("each", "group")
+
+    def start(self, run: Evaluation) -> None:
+        # An instant exactly at the first event still counts: fire it after that event.
+        run.schedule(next_cron(self.cron, run.now - 1, run.tz), self, "*")
+
+    def on_timer(self, run: Evaluation, subject: str, payload: Any) -> Iterable[Firing]:
+        run.schedule(next_cron(self.cron, run.now, run.tz), self, "*")
+        return fan_out(run, self.each, run.now, f"schedule `{self.cron}` at {local_text(run, run.now)}", {})
+
+    def describe(self) -> str:
+        return f"on schedule {self.cron}"
+
+
+class HolidayTrigger(TriggerType):
+    name = "holiday"
+    description = "Fires on the day of a holiday (Chinese public and traditional festivals by default; `country:` for others), at `at` (default 09:00)."
+    schema = {
+        "oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}],
+        "examples": ["any", "mid_autumn", ["spring_festival", "中秋节"]],
+    }
+    options = {
+        "country": {"type": "string", "description": "With `holiday`: ISO country code whose public holidays to use instead of the Chinese calendar.", "examples": ["US", "SG"]},
+        "at": {"type": "string", "pattern": r"^\d{1,2}:\d{2}$", "description": "With `holiday`: local time of day to fire (default 09:00).", "examples": ["09:00"]},
+        "each": EACH,
+    }
+
+    def __init__(self, value: Any, options: Mapping[str, Any], context: TriggerContext):
+        from engine.festivals import canonical, check_country, known_names
+        from engine.validate import suggest
+
+        super().__init__(value, options, context)
+        self.country = options.get("country")
+        if self.country is not None:
+            problem = check_country(self.country)
+            if problem:
+                raise TriggerProblem(problem, key="country")
+        names = [value] if isinstance(value, str) else list(value)
+        self.keys: set[str] | None = None
+        if names != ["any"]:
+            self.keys = set()
+            for name in names:
+                key = canonical(name, self.country)
+                if key is None:
+                    known = known_names(self.country)
+                    hint = suggest(name, known) or f" — known: {', '.join(known[:20])}{' …' if len(known) > 20 else ''}, or `any`"
+                    raise TriggerProblem(f"unknown holiday `{name}`{hint}")
+                self.keys.add(key)
+        hours, minutes = (int(part) for part in options.get("at", "09:00").split(":"))
+        if hours > 23 or minutes > 59:
+            raise TriggerProblem(f"`{options.get('at')}` is not a time of day — write e.g. \"09:00\"", key="at")
+        self.at = hours * 3600 + minutes * 60
+        self.each = options.get("each", "group")
+
+    def _next(self, run: Evaluation, after: float) -> tuple[float, list[str]] | None:
+        from datetime import time as clock_time
+
+        from engine.festivals import festivals_in_year
+
+        year = datetime.fromtimestamp(after, run.tz).year
+        for candidate_year in (year, year + 1):
+            by_day: dict[Any, list[str]] = {}
+            for day, key in festivals_in_year(candidate_year, self.country):
+                if self.keys is None or key in self.keys:
+                    by_day.setdefault(day, []).append(key)
+            for day in sorted(by_day):
+                moment = datetime.combine(day, clock_time(self.at // 3600, self.at % 3600 // 60), run.tz).timestamp()
+                if moment > after:
+                    return moment, by_day[day]
+        return None
+
+    def start(self, run: Evaluation) -> None:
+        self._arm(run, run.now - 1)
+
+    def _arm(self, run: Evaluation, after: float) -> None:
+        upcoming = self._next(run, after)
+        if upcoming is not None:
+            run.schedule(upcoming[0], self, "*", upcoming[1])
+
+    def on_timer(self, run: Evaluation, subject: str, payload: Any) -> Iterable[Firing]:
+        from engine.festivals import label
+
+        self._arm(run, run.now)
+        firings: list[Firing] = []
+        for key in payload:
+            name = label(key, self.country)
+            firings.extend(fan_out(run, self.each, run.now, f"holiday {name} ({datetime.fromtimestamp(run.now, run.tz):%Y-%m-%d})", {"holiday": key, "holiday_name": name}))
+        return firings
+
+    def describe(self) -> str:
+        return f"on holiday {self.value}"
+
+
+LEADERBOARD_METRICS: dict[str, str] = {
+    "messages": "message",
+    "replies": "message",
+    "questions": "message",
+    "mentions_received": "message",
+    "active_days": "message",
+    "reactions": "reaction",
+    "activities": "activity_joined",
+    "purchases": "purchase",
+    "amount": "purchase",
+}
+
+
+class LeaderboardTrigger(TriggerType):
+    """Top-N per group by a metric over a sliding window of whole days, at each cron instant.
+
+    Counts are kept per group per local day, so a ranking costs the window's buckets, not a
+    rescan of history.
+    """
+
+    name = "leaderboard"
+    description = "At each `every` cron instant, fires for the top-N members of each group by `metric` over `window` (`each: group` fires once per group with the whole list in trigger.top)."
+    schema = {
+        "type": "object",
+        "required": ["metric", "every"],
+        "additionalProperties": False,
+        "properties": {
+            "metric": {"enum": sorted(LEADERBOARD_METRICS), "description": "What is counted."},
+            "window": {"type": "string", "description": "Sliding window in whole days (default 30d).", "examples": ["7d", "30d"]},
+            "top": {"type": "integer", "minimum": 1, "description": "How many members (default 3)."},
+            "every": {"type": "string", "description": "Cron expression: when the ranking is made.", "examples": ["0 20 1,16 * *"]},
+        },
+    }
+    options = {"each": EACH}
+    uses_event = False
+
+    def __init__(self, value: Any, options: Mapping[str, Any], context: TriggerContext):
+        super().__init__(value, options, context)
+        self.metric = value["metric"]
+        self.cron = _check_cron(value["every"], key="every")
+        window = _duration(value.get("window", "30d"))
+        if window % 86400:
+            raise TriggerProblem(f"window `{value.get('window')}` must be whole days — write e.g. 7d or 30d", key="window")
+        self.days = window // 86400
+        self.top = value.get("top", 3)
+        self.each = options.get("each", "member")
+        self.listens = frozenset({LEADERBOARD_METRICS[self.metric]})
+
+    def on_event(self, run: Evaluation, event: Event, member: Member | None) -> Iterable[Firing]:
+        from collections import deque
+
+        from engine.members import local_day
+
+        if event.group is None:
+            return ()
+        metric = self.metric
+        if metric == "mentions_received":
+            credited = [(mentioned, 1.0) for mentioned in event.mentions if mentioned != event.member]
+        elif member is None:
+            return ()
+        elif metric == "replies" and not event.reply_to:
+            return ()
+        elif metric == "questions" and not run.is_question(event):
+            return ()
+        else:
+            credited = [(member.id, float(event.amount or 0) if metric == "amount" else 1.0)]
+        day = local_day(event.t, run.tz)
+        buckets = run.store(self).setdefault(event.group, deque())  # group → [local day, {member: count}]…
+        if not buckets or buckets[-1][0] != day:
+            buckets.append([day, {}])
+        counts = buckets[-1][1]
+        for member_id, amount in credited:
+            counts[member_id] = 1.0 if metric == "active_days" else counts.get(member_id, 0.0) + amount
+        while buckets and buckets[0][0] <= day - self.days:
+            buckets.popleft()
+        return ()
+
+    def start(self, run: Evaluation) -> None:
+        run.schedule(next_cron(self.cron, run.now - 1, run.tz), self, "*")
+
+    def ranking(self, run: Evaluation, group_id: str) -> list[tuple[str, float]]:
+        from engine.members import local_day
+
+        today = local_day(run.now, run.tz)
+        totals: dict[str, float] = {}
+        for day, counts in run.store(self).get(group_id, ()):
+            if day > today - self.days:
+                for member_id, count in counts.items():
+                    totals[member_id] = totals.get(member_id, 0.0) + count
+        group = run.groups.get(group_id)
+        eligible = [(member_id, total) for member_id, total in totals.items() if total > 0 and group and member_id in group.members]
+        eligible.sort(key=lambda pair: (-pair[1], pair[0]))
+        return eligible[: self.top]
+
+    def on_timer(self, run: Evaluation, subject: str, payload: Any) -> Iterable[Firing]:
+        run.schedule(next_cron(self.cron, run.now, run.tz), self, "*")
+        firings = []
+        for group_id in run.known_groups():
+            ranking = self.ranking(run, group_id)
+            if not ranking:
+                continue
+            top = [{"rank": rank, "member": member_id, "name": run.members[member_id].name or member_id, "value": _number(total)} for rank, (member_id, total) in enumerate(ranking, 1)]
+            window = f"{self.metric} over {self.days}d"
+            if self.each == "group":
+                names = ", ".join(f"{item['name']} {item['value']}" for item in top)
+                firings.append(Firing(None, group_id, run.now, f"top {len(top)} by {window} in {group_id}: {names}", values={"top": top}))
+                continue
+            for item in top:
+                reason = f"#{item['rank']} by {window} in {group_id} ({item['value']})"
+                firings.append(Firing(run.members[item["member"]], group_id, run.now, reason, values={"rank": item["rank"], "value": item["value"], "top": top}))
+        return firings
+
+    def describe(self) -> str:
+        return f"top {self.top} by {self.metric} ({self.days}d)"
+
+
+def _number(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else round(value, 2)
+
+
+MILESTONE_METRICS = ("messages", "replies", "questions", "mentions_received", "activities", "points")
+
+
+class MilestoneTrigger(TriggerType):
+    name = "milestone"
+    description = "Fires when a member's metric first reaches each of the values in `at` (checked on the member's own events)."
+    schema = {
+        "type": "object",
+        "required": ["metric", "at"],
+        "additionalProperties": False,
+        "properties": {
+            "metric": {"enum": list(MILESTONE_METRICS), "description": "Member field to watch."},
+            "at": {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 1, "description": "Values to celebrate, e.g. [100, 500, 1000]."},
+        },
+    }
+    listens = frozenset({"*"})
+
+    def __init__(self, value: Any, options: Mapping[str, Any], context: TriggerContext):
+        super().__init__(value, options, context)
+        self.metric = value["metric"]
+        self.thresholds = sorted(set(value["at"]))
+        self.reached_key = self.key + "#reached"
+
+    def on_event(self, run: Evaluation, event: Event, member: Member | None) -> Iterable[Firing]:
+        if member is None or event.type.startswith("@"):
+            return
+        current = getattr(member, self.metric)
+        reached = member.marks.get(self.reached_key, 0)
+        for threshold in self.thresholds:
+            if reached < threshold <= current:
+                member.marks[self.reached_key] = threshold
+                yield Firing(member, event.group or member.group, event.t, f"{self.metric} reached {threshold}", values={"milestone": threshold, "value": current})
+
+    def describe(self) -> str:
+        return f"{self.metric} reaches {', '.join(map(str, self.thresholds))}"
+
+
+class ActivityEndedTrigger(TriggerType):
+    name = "activity_ended"
+    description = "When an activity ends, fires for each member of its group who took part (`participated: true`) or did not (`false`)."
+    schema = {
+        "type": "object",
+        "required": ["participated"],
+        "additionalProperties": False,
+        "properties": {"participated": {"type": "boolean", "description": "true: the participants; false: the members who did not take part."}},
+    }
+    listens = frozenset({"activity_started", "activity_joined", "activity_ended"})
+    uses_event = True
+
+    def __init__(self, value: Any, options: Mapping[str, Any], context: TriggerContext):
+        super().__init__(value, options, context)
+        self.participated = bool(value["participated"])
+
+    def on_event(self, run: Evaluation, event: Event, member: Member | None) -> Iterable[Firing]:
+        activity = event.activity or ""
+        participants = run.store(self)  # activity → member ids taking part
+        taking_part = participants.setdefault(activity, set())
+        taking_part.update(event.participants)
+        if event.type == "activity_joined" and member is not None:
+            taking_part.add(member.id)
+        if event.type != "activity_ended" or event.group is None:
+            return
+        del participants[activity]
+        group = run.groups.get(event.group)
+        for member_id in sorted(group.members) if group else ():
+            if (member_id in taking_part) != self.participated:
+                continue
+            target = run.members[member_id]
+            if target.left:
+                continue
+            how = "took part in" if self.participated else "did not take part in"
+            yield Firing(target, event.group, event.t, f"{how} activity {activity} (ended {local_text(run, event.t)})", event, {"activity": activity})
+
+    def describe(self) -> str:
+        return "after an activity, " + ("participants" if self.participated else "non-participants")
+
+
+class UnansweredTrigger(TriggerType):
+    """A question nobody answered within the duration: no reply to it, no mention of the asker."""
+
+    name = "unanswered"
+    description = "Fires when a question (per community `question.patterns`) gets no reply, and no message mentioning the asker from another member, within this duration."
+    schema = {"type": "string", "examples": ["30m", "2h"]}
+    listens = frozenset({"message"})
+    uses_event = True
+
+    def __init__(self, value: Any, options: Mapping[str, Any], context: TriggerContext):
+        super().__init__(value, options, context)
+        self.seconds = _duration(value)
+
+    def on_event(self, run: Evaluation, event: Event, member: Member | None) -> Iterable[Firing]:
+        if member is None:
+            return ()
+        questions = run.store(self)  # open question key → (asker, group)
+        if event.reply_to and event.reply_to in questions and questions[event.reply_to][0] != member.id:
+            del questions[event.reply_to]
+        if event.mentions:
+            mentioned = set(event.mentions) - {member.id}
+            for key, (asker, group) in list(questions.items()):
+                if asker in mentioned and group == event.group:
+                    del questions[key]
+        if run.is_question(event):
+            key = event.id or f"{event.group}/{member.id}/{event.t}"
+            questions[key] = (member.id, event.group)
+            run.schedule(event.t + self.seconds, self, key, event)
+        return ()
+
+    def on_timer(self, run: Evaluation, subject: str, payload: Any) -> Iterable[Firing]:
+        if run.store(self).pop(subject, None) is None:
+            return
+        member = run.members.get(payload.member)
+        if member is None or member.left:
+            return
+        snippet = (payload.text or "")[:30]
+        reason = f"question unanswered for {format_duration(self.seconds)}: “{snippet}” ({local_text(run, payload.t)})"
+        yield Firing(member, payload.group, run.now, reason, payload, {"question": payload.text, "asked_at": local_text(run, payload.t)})
+
+    def describe(self) -> str:
+        return f"question unanswered {format_duration(self.seconds)}"
+
+
+BUILTIN_TRIGGERS = (
+    EventTrigger,
+    SilenceTrigger,
+    AfterJoinTrigger,
+    UnansweredTrigger,
+    StageTrigger,
+    ScheduleTrigger,
+    HolidayTrigger,
+    LeaderboardTrigger,
+    MilestoneTrigger,
+    ActivityEndedTrigger,
+)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine import hookimpl
 from engine.members import Member
 from engine.plugins import ActionType
+
+if TYPE_CHECKING:
+    from engine.evaluate import Evaluation
 
 _TEXT = {"type": "string", "description": "The message; a Jinja2 template over member, group, event, now."}
 
@@ -31,22 +34,20 @@ def _tag_list(params: Mapping[str, Any]) -> list[str]:
     return [tags] if isinstance(tags, str) else list(tags)
 
 
-def _add_tags(member: Member, params: Mapping[str, Any], group: str | None) -> None:
+def _add_tags(run: Evaluation, member: Member, params: Mapping[str, Any], group: str | None) -> None:
     member.tags.update(_tag_list(params))
 
 
-def _remove_tags(member: Member, params: Mapping[str, Any], group: str | None) -> None:
+def _remove_tags(run: Evaluation, member: Member, params: Mapping[str, Any], group: str | None) -> None:
     member.tags.difference_update(_tag_list(params))
 
 
-def _reward(member: Member, params: Mapping[str, Any], group: str | None) -> None:
+def _reward(run: Evaluation, member: Member, params: Mapping[str, Any], group: str | None) -> None:
     member.points += params.get("points", 0) or 0
 
 
-def _remove(member: Member, params: Mapping[str, Any], group: str | None) -> None:
-    member.groups.discard(group)
-    if not member.groups:
-        member.left = True
+def _remove(run: Evaluation, member: Member, params: Mapping[str, Any], group: str | None) -> None:
+    run.remove_from_group(member, group)
 
 
 def _describe_reward(params: Mapping[str, Any]) -> str:

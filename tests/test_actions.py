@@ -1,0 +1,117 @@
+"""Actions and rule options: what each action plans or changes, and how options shape tasks."""
+
+from __future__ import annotations
+
+from tests.conftest import plan, task_keys
+from tests.test_triggers import END, joined, msg
+
+COMMUNITY = """\
+community:
+  name: 测试群
+  timezone: Asia/Shanghai
+  channel: wechat
+  groups: [{id: g1, name: 一群}, {id: g2, name: 二群}]
+  operators:
+    - {id: op-a, groups: [g1]}
+    - {id: op-b, groups: [g2]}
+    - {id: op-boss}
+"""
+
+
+def rules(body: str) -> dict[str, str]:
+    return {"p.yaml": "playbook: p\nrules:\n" + body}
+
+
+def test_reward_adds_points_and_describes_itself(make_config):
+    config = make_config(rules("  - id: r\n    when: {event: message}\n    do:\n      - reward: {points: 5, coupon: C1}\n"), COMMUNITY)
+    result = plan(config, [msg("01T09:00:00"), msg("01T09:01:00")])
+    assert task_keys(result, "action", "text") == [("reward", "reward: 5 points, coupon C1")] * 2
+    assert result.tasks[0].params == {"points": 5, "coupon": "C1"}
+    assert result.evaluation.members["m1"].points == 10
+
+
+def test_removed_members_are_out_of_the_group_for_later_rules(make_config):
+    body = (
+        "  - id: kick\n    when: {event: message, keywords: [广告]}\n    do:\n      - remove: 发广告\n"
+        '  - id: daily\n    when: {schedule: "0 20 * * *", each: member}\n    do:\n      - dm: hi\n'
+    )
+    config = make_config(rules(body), COMMUNITY)
+    result = plan(config, [msg("01T09:00:00", "m1", text="广告!"), msg("01T09:05:00", "m2")], until=1772370000.0)
+    assert task_keys(result, "rule", "member", "action") == [("kick", "m1", "remove"), ("daily", "m2", "dm")]
+    assert result.evaluation.members["m1"].left
+
+
+def test_tag_and_untag_change_state_without_tasks(make_config):
+    body = (
+        "  - id: t\n    when: {event: member_joined}\n    do:\n      - tag: [newbie, 新人]\n"
+        "  - id: u\n    when: {event: message}\n    do:\n      - untag: newbie\n"
+    )
+    config = make_config(rules(body), COMMUNITY)
+    result = plan(config, [joined("01T09:00:00"), msg("01T10:00:00")])
+    assert result.tasks == []
+    assert result.evaluation.members["m1"].tags == {"新人"}
+
+
+def test_invite_survey_and_notify_carry_their_options(make_config):
+    body = (
+        "  - id: r\n    when: {event: message}\n    do:\n"
+        "      - invite: {group: seed}\n"
+        "      - survey: {form: https://f.example/1, text: 填一下}\n"
+        "      - notify: {to: op-boss, text: \"看看 {{ member.name }}\"}\n"
+    )
+    config = make_config(rules(body), COMMUNITY)
+    result = plan(config, [msg("01T09:00:00", name="小王")])
+    assert [(t.action, t.text, t.params) for t in result.tasks] == [
+        ("invite", "invite to group seed", {"group": "seed"}),
+        ("survey", "填一下", {"form": "https://f.example/1"}),
+        ("notify", "看看 小王", {"to": "op-boss"}),
+    ]
+
+
+def test_delay_priority_assignee_and_channel(make_config):
+    body = (
+        "  - id: late\n    when: {event: message}\n    delay: 1h30m\n    do:\n      - dm: later\n"
+        "  - id: urgent\n    when: {event: message}\n    priority: urgent\n    assignee: op-boss\n    channel: wechat\n    do:\n      - dm: now\n"
+    )
+    config = make_config(rules(body), COMMUNITY)
+    result = plan(config, [msg("01T09:00:00", group="g2")])
+    assert task_keys(result, "rule", "due", "priority", "assignee", "group") == [
+        ("urgent", "2026-03-01T09:00:00+08:00", "urgent", "op-boss", "g2"),
+        ("late", "2026-03-01T10:30:00+08:00", "normal", "op-b", "g2"),
+    ]
+
+
+def test_groups_and_stages_filter_members(make_config):
+    body = "  - id: r\n    when: {event: message}\n    groups: [g2]\n    stages: [newbie]\n    do:\n      - dm: hi\n"
+    config = make_config(rules(body), COMMUNITY)
+    events = [joined("01T08:00:00", "m1", "g2"), msg("01T09:00:00", "m1", group="g2"), msg("01T09:00:00", "m2", group="g2"), joined("01T08:00:00", "m3", "g1"), msg("01T09:00:00", "m3")]
+    events.sort(key=lambda e: e["ts"])
+    assert task_keys(plan(config, events), "member") == [("m1",)]
+
+
+def test_once_fires_a_single_time_per_member(make_config):
+    config = make_config(rules("  - id: r\n    when: {event: message}\n    once: true\n    do:\n      - dm: hi\n"), COMMUNITY)
+    assert task_keys(plan(config, [msg("01T09:00:00"), msg("01T09:01:00"), msg("01T09:02:00", "m2")]), "member") == [("m1",), ("m2",)]
+
+
+def test_a_failing_expression_skips_that_rule_for_that_member_and_the_run_goes_on(make_config):
+    body = (
+        "  - id: bad\n    when: {event: message}\n    if: member.attributes.city.upper() == 'X'\n    do:\n      - dm: hi\n"
+        "  - id: good\n    when: {event: message}\n    do:\n      - dm: ok\n"
+    )
+    config = make_config(rules(body), COMMUNITY)
+    result = plan(config, [msg("01T09:00:00")], explain=True)
+    assert task_keys(result, "rule") == [("good",)]
+    assert result.counts["error"] == 1
+    assert [note.kind for note in result.notes if note.rule == "p/bad"] == ["error"]
+
+
+def test_the_mention_filter_uses_the_channel_syntax(make_config):
+    config = make_config(rules('  - id: r\n    when: {event: message}\n    do:\n      - mention: "{{ member | mention }} 你好"\n'), COMMUNITY)
+    assert task_keys(plan(config, [msg("01T09:00:00", name="小王")]), "text") == [("@小王 你好",)]
+
+
+def test_ago_and_date_filters_use_event_time(make_config):
+    body = "  - id: r\n    when: {silence: 2d}\n    do:\n      - dm: \"{{ member.last_message_at | date('%m月%d日') }} / {{ member.last_message_at | ago }}\"\n"
+    config = make_config(rules(body), COMMUNITY)
+    assert task_keys(plan(config, [msg("01T09:00:00")], until=END), "text") == [("03月01日 / 2天前",)]

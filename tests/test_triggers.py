@@ -1,0 +1,239 @@
+"""Each trigger kind: when it fires, and when it must not."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.errors import InvalidPlaybooks
+from tests.conftest import plan, task_keys
+
+END = 4_000_000_000.0  # far future: run every timer
+
+
+def playbook(when: str, extra: str = "", do: str = '- dm: "{{ member.name }}"') -> dict[str, str]:
+    return {"p.yaml": f"playbook: p\nrules:\n  - id: r\n    when: {when}\n{extra}    do:\n      {do}\n"}
+
+
+def msg(ts: str, member: str = "m1", group: str = "g1", **extra) -> dict:
+    return {"ts": f"2026-03-{ts}+08:00", "type": "message", "group": group, "member": member, "text": extra.pop("text", "hi"), **extra}
+
+
+def joined(ts: str, member: str = "m1", group: str = "g1") -> dict:
+    return {"ts": f"2026-03-{ts}+08:00", "type": "member_joined", "group": group, "member": member}
+
+
+def left(ts: str, member: str = "m1", group: str = "g1") -> dict:
+    return {"ts": f"2026-03-{ts}+08:00", "type": "member_left", "group": group, "member": member}
+
+
+# -- event ---------------------------------------------------------------------------------
+
+
+def test_event_regex_matches_text(make_config):
+    config = make_config(playbook(r'{event: message, regex: "https?://"}'))
+    result = plan(config, [msg("01T09:00:00", text="看这个 http://spam.example"), msg("01T09:01:00", "m2", text="没有链接")])
+    assert task_keys(result, "member") == [("m1",)]
+    assert "matching “http://”" in result.tasks[0].reason
+
+
+def test_unknown_event_types_can_trigger_rules(make_config):
+    config = make_config(playbook("{event: checkin}"))
+    result = plan(config, [{"ts": "2026-03-01T09:00:00+08:00", "type": "checkin", "member": "m1", "group": "g1"}])
+    assert task_keys(result, "member") == [("m1",)]
+
+
+# -- silence / after_join --------------------------------------------------------------------
+
+
+def test_silence_after_rejoin_counts_from_the_rejoin(make_config):
+    config = make_config(playbook("{silence: 3d}"))
+    events = [msg("01T09:00:00"), left("02T09:00:00"), joined("05T09:00:00")]
+    assert task_keys(plan(config, events, until=END), "due") == [("2026-03-08T09:00:00+08:00",)]
+
+
+def test_after_join_fires_once(make_config):
+    config = make_config(playbook("{after_join: 3d}"))
+    assert task_keys(plan(config, [joined("01T09:00:00")], until=END), "due") == [("2026-03-04T09:00:00+08:00",)]
+
+
+def test_after_join_does_not_fire_for_a_member_who_joined_and_left_within_a_minute(make_config):
+    config = make_config(playbook("{after_join: 1d}"))
+    assert plan(config, [joined("01T09:00:00"), left("01T09:00:30")], until=END).tasks == []
+
+
+def test_after_join_counts_from_the_latest_join(make_config):
+    config = make_config(playbook("{after_join: 3d}"))
+    events = [joined("01T09:00:00"), left("02T09:00:00"), joined("02T10:00:00")]
+    assert task_keys(plan(config, events, until=END), "due") == [("2026-03-05T10:00:00+08:00",)]
+
+
+# -- unanswered ------------------------------------------------------------------------------
+
+
+QUESTION = {"id": "q1", "text": "请问活动在哪？"}
+
+
+def test_an_unanswered_question_fires_after_the_duration(make_config):
+    config = make_config(playbook("{unanswered: 30m}", do='- notify: "{{ member.name }} 问：{{ event.text }}"'))
+    result = plan(config, [msg("01T09:00:00", **QUESTION), msg("01T09:10:00", "m2", text="早")], until=END)
+    assert task_keys(result, "due", "action", "text") == [("2026-03-01T09:30:00+08:00", "notify", "m1 问：请问活动在哪？")]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        pytest.param({"reply_to": "q1", "text": "在3楼"}, id="reply"),
+        pytest.param({"mentions": ["m1"], "text": "@m1 在3楼"}, id="mention-of-asker"),
+    ],
+)
+def test_a_reply_or_a_mention_of_the_asker_answers_the_question(make_config, answer):
+    config = make_config(playbook("{unanswered: 30m}"))
+    assert plan(config, [msg("01T09:00:00", **QUESTION), msg("01T09:20:00", "m2", **answer)], until=END).tasks == []
+
+
+def test_the_asker_replying_to_themselves_is_not_an_answer(make_config):
+    config = make_config(playbook("{unanswered: 30m}"))
+    result = plan(config, [msg("01T09:00:00", **QUESTION), msg("01T09:05:00", "m1", reply_to="q1", text="顶一下")], until=END)
+    assert len(result.tasks) == 1
+
+
+def test_an_answer_after_the_deadline_is_too_late(make_config):
+    config = make_config(playbook("{unanswered: 30m}"))
+    result = plan(config, [msg("01T09:00:00", **QUESTION), msg("01T09:45:00", "m2", reply_to="q1")], until=END)
+    assert len(result.tasks) == 1
+
+
+def test_a_statement_is_not_a_question(make_config):
+    config = make_config(playbook("{unanswered: 30m}"))
+    assert plan(config, [msg("01T09:00:00", text="今天天气不错")], until=END).tasks == []
+
+
+# -- stage -----------------------------------------------------------------------------------
+
+
+def test_stage_entry_fires_for_joiners_but_not_for_members_present_before_the_history(make_config):
+    config = make_config(playbook("{stage: newbie}"))
+    result = plan(config, [msg("01T09:00:00", "old"), joined("01T10:00:00", "new")], until=END)
+    assert task_keys(result, "member") == [("new",)]
+
+
+def test_stage_decline_is_entered_as_time_passes(make_config):
+    config = make_config(playbook("{stage: decline}"))
+    result = plan(config, [msg("01T09:00:00")], until=END)
+    assert task_keys(result, "due") == [("2026-03-15T09:00:00+08:00",)]
+    assert result.evaluation.members["m1"].stage == "churn"
+
+
+# -- schedule --------------------------------------------------------------------------------
+
+
+def test_schedule_fires_once_per_group_at_each_cron_instant(make_config):
+    config = make_config(playbook('{schedule: "0 9 * * *"}', do='- post: "早安 {{ group.id }}"'))
+    events = [msg("01T08:00:00", group="g1"), msg("01T08:30:00", "m2", group="g2"), msg("02T12:00:00")]
+    result = plan(config, events)
+    assert task_keys(result, "due", "group", "member") == [
+        ("2026-03-01T09:00:00+08:00", "g1", None),
+        ("2026-03-01T09:00:00+08:00", "g2", None),
+        ("2026-03-02T09:00:00+08:00", "g1", None),
+        ("2026-03-02T09:00:00+08:00", "g2", None),
+    ]
+
+
+def test_schedule_each_member_fans_out_to_current_members(make_config):
+    config = make_config(playbook('{schedule: "0 9 * * *", each: member}'))
+    events = [msg("01T08:00:00", "m1"), msg("01T08:10:00", "m2"), left("01T08:20:00", "m2"), msg("01T10:00:00", "m3")]
+    assert task_keys(plan(config, events), "member") == [("m1",)]
+
+
+def test_a_cron_instant_exactly_on_an_event_fires_once_and_sees_that_event(make_config):
+    config = make_config(playbook('{schedule: "0 9 * * *", each: member}', extra="    if: member.messages >= 1\n"))
+    result = plan(config, [msg("01T09:00:00"), msg("01T09:30:00", "m2")])
+    assert task_keys(result, "due", "member") == [("2026-03-01T09:00:00+08:00", "m1")]
+
+
+def test_schedule_follows_daylight_saving_time(make_config):
+    community = "community:\n  name: t\n  timezone: America/New_York\n"
+    config = make_config(playbook('{schedule: "0 9 * * *"}', do='- post: "hi"'), community=community)
+    events = [{"ts": "2026-03-07T08:00:00-05:00", "type": "message", "group": "g1", "member": "m1"}]
+    result = plan(config, events, until=1773144000.0)  # 2026-03-10 08:00 -04:00
+    assert task_keys(result, "due") == [("2026-03-07T09:00:00-05:00",), ("2026-03-08T09:00:00-04:00",), ("2026-03-09T09:00:00-04:00",)]
+
+
+def test_a_bad_cron_expression_is_a_validation_error(make_config):
+    with pytest.raises(InvalidPlaybooks, match=r"p.yaml:4:\d+: rules\[0\]\.when\.schedule: `every monday` is not a cron expression"):
+        make_config(playbook('{schedule: "every monday"}'))
+
+
+# -- holiday ---------------------------------------------------------------------------------
+
+
+def test_holiday_fires_on_the_festival_day(make_config):
+    config = make_config(playbook("{holiday: [中秋节, national_day], each: member}", do='- dm: "{{ trigger.holiday_name }}快乐"'))
+    events = [{"ts": "2026-09-20T10:00:00+08:00", "type": "message", "group": "g1", "member": "m1"}]
+    result = plan(config, events, until=1791216000.0)  # 2026-10-06
+    assert task_keys(result, "due", "text") == [("2026-09-25T09:00:00+08:00", "中秋节快乐"), ("2026-10-01T09:00:00+08:00", "国庆节快乐")]
+
+
+def test_holiday_of_another_country(make_config):
+    config = make_config(playbook('{holiday: "Independence Day", country: US, at: "10:00"}', do='- post: "Happy 4th"'))
+    events = [{"ts": "2026-07-01T10:00:00+08:00", "type": "message", "group": "g1", "member": "m1"}]
+    assert task_keys(plan(config, events, until=1783900000.0), "due") == [("2026-07-04T10:00:00+08:00",)]
+
+
+def test_an_unknown_holiday_is_a_validation_error_with_a_suggestion(make_config):
+    with pytest.raises(InvalidPlaybooks, match="unknown holiday `mid_autum` — did you mean `mid_autumn`"):
+        make_config(playbook("{holiday: mid_autum}"))
+
+
+# -- leaderboard -----------------------------------------------------------------------------
+
+
+def test_leaderboard_picks_the_top_members_of_each_group_over_the_window(make_config):
+    when = '{leaderboard: {metric: messages, window: 7d, top: 2, every: "0 20 * * 0"}}'
+    config = make_config(playbook(when, do='- reward: {points: 10, text: "第{{ trigger.rank }}名"}'))
+    events = (
+        [msg("01T10:00:00", "old")] * 5  # outside the 7-day window at 2026-03-08 and after
+        + [msg(f"10T1{i}:00:00", "a") for i in range(3)]
+        + [msg(f"11T1{i}:00:00", "b") for i in range(3)]
+        + [msg("12T10:00:00", "c")]
+        + [msg("15T10:00:00", "d", group="g2")]
+    )
+    result = plan(config, events, until=1773576001.0)  # just after 2026-03-15 20:00
+    assert task_keys(result, "due", "group", "member", "text") == [
+        ("2026-03-01T20:00:00+08:00", "g1", "old", "第1名"),
+        ("2026-03-15T20:00:00+08:00", "g1", "a", "第1名"),
+        ("2026-03-15T20:00:00+08:00", "g1", "b", "第2名"),
+        ("2026-03-15T20:00:00+08:00", "g2", "d", "第1名"),
+    ]
+    assert result.evaluation.members["a"].points == 10
+
+
+def test_leaderboard_each_group_announces_the_whole_list(make_config):
+    when = '{leaderboard: {metric: messages, top: 3, every: "0 20 * * *"}, each: group}'
+    do = '- post: "{% for item in trigger.top %}{{ item.rank }}.{{ item.name }} {% endfor %}"'
+    config = make_config(playbook(when, do=do))
+    events = [msg("01T10:00:00", "a", name="阿"), msg("01T10:01:00", "a"), msg("01T11:00:00", "b", name="贝")]
+    assert task_keys(plan(config, events, until=1772370001.0), "text") == [("1.阿 2.贝",)]
+
+
+# -- milestone / activity_ended ----------------------------------------------------------------
+
+
+def test_milestone_fires_once_when_first_reached(make_config):
+    config = make_config(playbook("{milestone: {metric: messages, at: [2, 3]}}", do='- post: "{{ trigger.milestone }}"'))
+    events = [msg(f"01T1{i}:00:00") for i in range(4)]
+    assert task_keys(plan(config, events), "text") == [("2",), ("3",)]
+
+
+@pytest.mark.parametrize("participated, expected", [(True, ["m1", "m3"]), (False, ["m2"])])
+def test_activity_ended_splits_members_by_participation(make_config, participated, expected):
+    config = make_config(playbook(f"{{activity_ended: {{participated: {str(participated).lower()}}}}}", do='- survey: {form: "https://f.example/{{ event.activity }}"}'))
+    events = [
+        msg("01T09:00:00", "m1"), msg("01T09:00:01", "m2"), msg("01T09:00:02", "m3"),
+        {"ts": "2026-03-01T10:00:00+08:00", "type": "activity_started", "group": "g1", "activity": "a1", "participants": ["m3"]},
+        {"ts": "2026-03-01T10:05:00+08:00", "type": "activity_joined", "group": "g1", "member": "m1", "activity": "a1"},
+        {"ts": "2026-03-01T12:00:00+08:00", "type": "activity_ended", "group": "g1", "activity": "a1"},
+    ]
+    result = plan(config, events)
+    assert [task.member for task in result.tasks] == expected
+    assert all(task.params == {"form": "https://f.example/{{ event.activity }}"} for task in result.tasks)
