@@ -281,6 +281,7 @@ class Evaluation:
         if rule.once and member is not None:
             member.marks[once_key] = firing.t
         self.counts["matched"] += 1
+        tasks: list[tuple[Task, Any]] = []
         for action in rule.actions:
             kind = action.kind
             if not kind.makes_task:
@@ -289,12 +290,14 @@ class Evaluation:
                 continue
             try:
                 text = action.text.render(context) if action.text is not None else (kind.summary(action.params) if kind.summary else kind.name)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:  # noqa: BLE001 - one bad template skips one action, never the run
                 self.note(rule, firing, "error", f"text of `{kind.name}` failed: {exc}")
                 continue
-            task = self.task(rule, action.index, kind.name, firing, group, text, action.params)
-            if self.planner.offer(task, rule) is None and member is not None and kind.apply is not None:
-                kind.apply(self, member, action.params, group)
+            tasks.append((self.task(rule, action.index, kind.name, firing, group, text, action.params), action))
+        accepted = {task.id for task in self.planner.offer([task for task, _ in tasks], rule)}
+        for task, action in tasks:
+            if task.id in accepted and member is not None and action.kind.apply is not None:
+                action.kind.apply(self, member, action.params, group)
 
     def channel_name(self, rule: Rule, group: str | None) -> str:
         if rule.channel:

@@ -1,21 +1,33 @@
 """Planning: turning proposed actions into operator tasks, under the guardrails.
 
-The evaluation offers each proposed task as it happens, in event-time order; the planner
-accepts it or records why not. ``finish()`` returns the plan in output order. Nothing is sent
-anywhere: a dry run is simply printing the plan.
+The evaluation offers the tasks of each rule firing as it happens, in event-time order; the
+planner accepts them or records why not. Guardrails apply in the spec's order:
+
+1. rule ``cooldown`` (``once`` is the evaluation's: a rule that fired never fires again);
+2. per-member frequency ``limits`` across all playbooks;
+3. ``quiet_hours``: a due time inside the window moves to its end;
+4. operator ``capacity`` per local day: overflow moves to the next day, highest priority
+   first, and a task moved further than ``max_delay`` is dropped.
+
+Steps 1–3 are decided on offer, so later rules see the outcome; capacity needs a whole day's
+tasks and is applied by ``finish()``. Nothing is sent anywhere: a dry run prints the plan.
 """
 
 from __future__ import annotations
 
 import hashlib
+import heapq
+from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from engine.durations import format_duration
 from engine.model import PRIORITY_RANK, Community, Rule
 
 TASK_FIELDS = ("id", "due", "playbook", "rule", "action", "channel", "group", "member", "member_name", "assignee", "priority", "text", "reason")
+UNLIMITED_ACTIONS = frozenset({"notify"})  # a note to the operator does not reach the member
 
 
 @dataclass
@@ -39,6 +51,7 @@ class Task:
     order: tuple[Any, ...] = ()
     params: dict[str, Any] = field(default_factory=dict)
     how: str = ""  # what the operator does by hand on this channel
+    moved: list[str] = field(default_factory=list)  # why the due time changed, if it did
 
     def record(self, tz: ZoneInfo) -> dict[str, Any]:
         """The task as the spec's output record (plus ``params`` when the action has any)."""
@@ -48,12 +61,31 @@ class Task:
             values["params"] = self.params
         return values
 
+    @property
+    def rank(self) -> int:
+        return PRIORITY_RANK[self.priority]
+
 
 @dataclass
 class Suppressed:
+    """A task that was not planned, the guardrail that stopped it, and the operator-readable why."""
+
     task: Task
-    guardrail: str
+    guardrail: str  # cooldown, limit, capacity, duplicate
     reason: str
+
+
+@dataclass
+class Sent:
+    """What the planner remembers of a planned task (also across ``--state`` runs)."""
+
+    id: str
+    rule: str  # playbook/rule
+    member: str | None
+    action: str
+    trigger_at: float
+    due: float
+    assignee: str | None
 
 
 def task_id(rule: Rule, action_index: int, subject: str, trigger_at: float) -> str:
@@ -63,17 +95,29 @@ def task_id(rule: Rule, action_index: int, subject: str, trigger_at: float) -> s
 
 
 class Planner:
-    def __init__(self, community: Community, *, start: float | None = None):
+    def __init__(self, community: Community, *, start: float | None = None, history: list[Sent] | None = None):
         self.community = community
+        self.tz = community.tz
         self.start = start
         self.tasks: list[Task] = []
         self.suppressed: list[Suppressed] = []
+        self.history_only = 0  # tasks triggered before --from: they count for guardrails, are not printed
+        self.moved: Counter[str] = Counter()
+        self.known_ids: set[str] = set()
+        self.new_history: list[Sent] = []
+        self._last_fired: dict[tuple[str, str], float] = {}
+        self._recent: dict[str, list[tuple[float, str]]] = {}
+        self._capacity_used: Counter[tuple[str, int]] = Counter()
+        self._longest_limit = max((limit.per for limit in community.limits), default=0)
+        for sent in history or ():
+            self._remember(sent)
         self._group_operator: dict[str, str] = {}
         for operator in community.operators:
             for group in operator.groups:
                 self._group_operator.setdefault(group, operator.id)
         catch_all = [operator.id for operator in community.operators if not operator.groups]
         self._default_operator = catch_all[0] if catch_all else (community.operators[0].id if community.operators else None)
+        self._capacity = {operator.id: operator.capacity for operator in community.operators if operator.capacity}
 
     def assignee_for(self, rule: Rule, group: str | None) -> str | None:
         if rule.assignee:
@@ -82,18 +126,169 @@ class Planner:
             return self._group_operator[group]
         return self._default_operator
 
-    def offer(self, task: Task, rule: Rule) -> Suppressed | None:
-        """Accept ``task`` into the plan, or return why it is suppressed."""
+    # -- offering ------------------------------------------------------------------------------
+
+    def offer(self, tasks: list[Task], rule: Rule) -> list[Task]:
+        """Decide on the tasks of one rule firing; return those accepted (their effects apply)."""
+        if not tasks:
+            return []
+        first = tasks[0]
+        if first.member is not None and rule.cooldown:
+            last = self._last_fired.get((rule.key, first.member))
+            if last is not None and last < first.trigger_at < last + rule.cooldown:
+                until = self._local(last + rule.cooldown)
+                reason = f"cooldown {format_duration(rule.cooldown)}: {rule.key} planned for {first.member_name} at {self._local(last)}, next possible after {until}"
+                return self._suppress_all(tasks, "cooldown", reason)
+        accepted = []
+        for task in tasks:
+            if task.id in self.known_ids:
+                self._suppress(task, "duplicate", "already planned by an earlier run")
+                continue
+            limit_reason = self._limit_reached(task)
+            if limit_reason:
+                self._suppress(task, "limit", limit_reason)
+                continue
+            self._quiet(task)
+            accepted.append(task)
+            self._accept(task, rule)
+        return accepted
+
+    def _suppress_all(self, tasks: list[Task], guardrail: str, reason: str) -> list[Task]:
+        for task in tasks:
+            self._suppress(task, guardrail, reason)
+        return []
+
+    def _accept(self, task: Task, rule: Rule) -> None:
+        sent = Sent(task.id, rule.key, task.member, task.action, task.trigger_at, task.due, task.assignee)
+        self._remember(sent)
+        self.new_history.append(sent)
         if self.start is not None and task.trigger_at < self.start:
-            return self._suppress(task, "window", "triggered before --from (history used for state only)")
+            self.history_only += 1  # history before --from: shapes guardrails, not printed
+            return
         self.tasks.append(task)
+
+    def _remember(self, sent: Sent) -> None:
+        self.known_ids.add(sent.id)
+        if sent.member is None:
+            return
+        key = (sent.rule, sent.member)
+        self._last_fired[key] = max(self._last_fired.get(key, sent.trigger_at), sent.trigger_at)
+        if sent.action not in UNLIMITED_ACTIONS and self._longest_limit:
+            self._recent.setdefault(sent.member, []).append((sent.trigger_at, sent.action))
+        if sent.assignee is not None:
+            self._capacity_used[(sent.assignee, self._day(sent.due))] += 1
+
+    def _limit_reached(self, task: Task) -> str | None:
+        if task.member is None or task.action in UNLIMITED_ACTIONS:
+            return None
+        recent = self._recent.get(task.member)
+        if not recent:
+            return None
+        horizon = task.trigger_at - self._longest_limit
+        if recent[0][0] <= horizon:
+            recent[:] = [item for item in recent if item[0] > horizon]
+        for limit in self.community.limits:
+            if limit.actions is not None and task.action not in limit.actions:
+                continue
+            counted = [t for t, action in recent if t > task.trigger_at - limit.per and (limit.actions is None or action in limit.actions)]
+            if len(counted) >= limit.max:
+                kinds = "tasks" if limit.actions is None else "/".join(sorted(limit.actions))
+                return f"limit {limit.max} {kinds} per {format_duration(limit.per)} reached for {task.member_name} (last at {self._local(max(counted))})"
         return None
+
+    def _quiet(self, task: Task) -> None:
+        window = self.community.quiet_hours
+        if window is None:
+            return
+        end = self._quiet_end(task.due, window)
+        if end is not None:
+            task.moved.append(f"quiet hours: moved from {self._local(task.due)} to {self._local(end)}")
+            self.moved["quiet hours"] += 1
+            task.due = end
+
+    def _quiet_end(self, t: float, window: tuple[int, int]) -> float | None:
+        """The end of the quiet window containing ``t``, or None if ``t`` is outside it."""
+        start, end = window
+        moment = datetime.fromtimestamp(t, self.tz)
+        minute = moment.hour * 60 + moment.minute
+        inside = start <= minute < end if start < end else (minute >= start or minute < end)
+        if not inside:
+            return None
+        day = moment.date()
+        if start > end and minute >= start:
+            day += timedelta(days=1)  # 22:00-08:00 seen at 23:00 ends tomorrow
+        return datetime.combine(day, time(end // 60 % 24, end % 60), self.tz).timestamp()
 
     def _suppress(self, task: Task, guardrail: str, reason: str) -> Suppressed:
         item = Suppressed(task, guardrail, reason)
         self.suppressed.append(item)
         return item
 
+    # -- finishing -------------------------------------------------------------------------------
+
     def finish(self) -> list[Task]:
-        """The plan in output order: by due time, then priority, then playbook and rule order."""
-        return sorted(self.tasks, key=lambda task: (task.due, -PRIORITY_RANK[task.priority], task.order, task.id))
+        """Apply operator capacity per day, then return the plan in output order."""
+        if self._capacity:
+            self._apply_capacity()
+        self.tasks.sort(key=lambda task: (task.due, -task.rank, task.order, task.id))
+        return self.tasks
+
+    def _apply_capacity(self) -> None:
+        """Fill each operator's day in priority order; move the overflow to the next day."""
+        days: list[tuple[int, str]] = []
+        waiting: dict[tuple[int, str], list[Task]] = {}
+        keep: list[Task] = []
+        for task in self.tasks:
+            if task.assignee not in self._capacity:
+                keep.append(task)
+                continue
+            key = (self._day(task.due), task.assignee)
+            if key not in waiting:
+                heapq.heappush(days, key)
+                waiting[key] = []
+            waiting[key].append(task)
+        # Capacity already used that day by earlier runs (history) counts too; this run's tasks
+        # were counted on acceptance, so subtract them back out before filling.
+        used_before = Counter(self._capacity_used)
+        for tasks in waiting.values():
+            for task in tasks:
+                used_before[(task.assignee, self._day(task.due))] -= 1
+        original_due = {task.id: task.due for tasks in waiting.values() for task in tasks}
+        while days:
+            key = heapq.heappop(days)
+            day, assignee = key
+            tasks = sorted(waiting.pop(key), key=lambda task: (-task.rank, task.due, task.order, task.id))
+            room = max(0, self._capacity[assignee] - used_before[(assignee, day)])
+            keep.extend(tasks[:room])
+            for task in tasks[room:]:
+                moved_to = self._next_day(task.due)
+                delay = moved_to - original_due[task.id]
+                if self.community.max_delay is not None and delay > self.community.max_delay:
+                    self._suppress(task, "capacity", f"capacity of {assignee} full on {self._date(task.due)} and moving it would delay it more than max_delay {format_duration(self.community.max_delay)}")
+                    continue
+                task.moved.append(f"capacity of {assignee} full on {self._date(task.due)}: moved to {self._local(moved_to)}")
+                self.moved["capacity"] += 1
+                task.due = moved_to
+                next_key = (self._day(moved_to), assignee)
+                if next_key not in waiting:
+                    heapq.heappush(days, next_key)
+                    waiting[next_key] = []
+                waiting[next_key].append(task)
+        self.tasks = keep
+
+    def _next_day(self, t: float) -> float:
+        """Same local time on the next day, pushed out of quiet hours if needed."""
+        moment = datetime.fromtimestamp(t, self.tz)
+        later = datetime.combine(moment.date() + timedelta(days=1), moment.time(), self.tz).timestamp()
+        if self.community.quiet_hours is not None:
+            later = self._quiet_end(later, self.community.quiet_hours) or later
+        return later
+
+    def _day(self, t: float) -> int:
+        return datetime.fromtimestamp(t, self.tz).toordinal()
+
+    def _date(self, t: float) -> str:
+        return datetime.fromtimestamp(t, self.tz).strftime("%Y-%m-%d")
+
+    def _local(self, t: float) -> str:
+        return datetime.fromtimestamp(t, self.tz).strftime("%Y-%m-%d %H:%M")

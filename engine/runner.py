@@ -24,6 +24,8 @@ class RunResult:
     notes: list[Note]
     counts: Counter[str]
     evaluation: Evaluation = field(repr=False)
+    moved: Counter[str] = field(default_factory=Counter)
+    history_only: int = 0
 
     def summary(self) -> str:
         counts = self.counts
@@ -36,6 +38,10 @@ class RunResult:
         if self.suppressed:
             by_guardrail = Counter(item.guardrail for item in self.suppressed)
             line += f" · {len(self.suppressed)} suppressed (" + ", ".join(f"{name} {count}" for name, count in sorted(by_guardrail.items())) + ")"
+        if self.moved:
+            line += " · moved: " + ", ".join(f"{name} {count}" for name, count in sorted(self.moved.items()))
+        if self.history_only:
+            line += f" · {self.history_only} before --from not shown"
         return line
 
 
@@ -58,7 +64,7 @@ def run(config: Config, items: Iterable[SourceRecord | Rejected | Event], *, sta
     if config.registry.pm is not None:
         for task in tasks:
             config.registry.pm.hook.task_planned(task=task)
-    return RunResult(tasks, evaluation.rejected, planner.suppressed, evaluation.notes, evaluation.counts, evaluation)
+    return RunResult(tasks, evaluation.rejected, planner.suppressed, evaluation.notes, evaluation.counts, evaluation, planner.moved, planner.history_only)
 
 
 def load_and_run(paths: Sequence[str], registry: Registry, events: str, **options: Any) -> RunResult:

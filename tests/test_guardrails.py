@@ -1,0 +1,105 @@
+"""Guardrails: cooldown, per-member limits, quiet hours, operator capacity — each with its reason."""
+
+from __future__ import annotations
+
+from tests.conftest import plan, task_keys
+from tests.test_triggers import END, msg
+
+
+def community(extra: str = "") -> str:
+    return "community:\n  name: t\n  timezone: Asia/Shanghai\n  operators:\n    - {id: op, groups: [g1]" + ("" if "capacity" not in extra else "") + "}\n" + extra
+
+
+def one_rule(when: str, options: str = "", action: str = "dm", playbook: str = "p", priority: str = "normal") -> str:
+    return f"playbook: {playbook}\nrules:\n  - id: r\n    when: {when}\n    priority: {priority}\n{options}    do:\n      - {action}: \"hi {{{{ member.name }}}}\"\n"
+
+
+def test_cooldown_suppresses_repeat_firings_for_the_same_member(make_config):
+    config = make_config({"p.yaml": one_rule("{event: message}", "    cooldown: 1d\n")}, community())
+    events = [msg("01T09:00:00"), msg("01T12:00:00"), msg("02T09:00:01"), msg("01T12:30:00", "m2")]
+    events.sort(key=lambda e: e["ts"])
+    result = plan(config, events)
+    assert task_keys(result, "member", "due") == [("m1", "2026-03-01T09:00:00+08:00"), ("m2", "2026-03-01T12:30:00+08:00"), ("m1", "2026-03-02T09:00:01+08:00")]
+    assert [(s.guardrail, s.reason) for s in result.suppressed] == [
+        ("cooldown", "cooldown 1d: p/r planned for m1 at 2026-03-01 09:00, next possible after 2026-03-02 09:00")
+    ]
+
+
+def test_member_limits_count_across_playbooks(make_config):
+    limits = "  limits:\n    - {actions: [dm], max: 2, per: 7d}\n"
+    config = make_config({"a.yaml": one_rule("{event: message}", playbook="a"), "b.yaml": one_rule("{event: message}", playbook="b")}, community(limits))
+    result = plan(config, [msg("01T09:00:00"), msg("03T09:00:00"), msg("08T09:00:01")])
+    assert task_keys(result, "playbook", "due") == [
+        ("a", "2026-03-01T09:00:00+08:00"), ("b", "2026-03-01T09:00:00+08:00"),
+        ("a", "2026-03-08T09:00:01+08:00"), ("b", "2026-03-08T09:00:01+08:00"),
+    ]
+    assert {s.reason for s in result.suppressed} == {"limit 2 dm per 7d reached for m1 (last at 2026-03-01 09:00)"}
+
+
+def test_two_playbooks_compete_for_the_last_dm_slot_by_priority_then_file_order(make_config):
+    limits = "  limits:\n    - {actions: [dm], max: 1, per: 7d}\n"
+    files = {
+        "a-first.yaml": one_rule("{event: message}", playbook="a"),
+        "b-second.yaml": one_rule("{event: message}", playbook="b", priority="high"),
+        "c-third.yaml": one_rule("{event: message}", playbook="c"),
+    }
+    result = plan(make_config(files, community(limits)), [msg("01T09:00:00")])
+    assert task_keys(result, "playbook") == [("b",)]
+    assert [s.task.playbook for s in result.suppressed] == ["a", "c"]
+    same_priority = plan(make_config({k: v.replace("high", "normal") for k, v in files.items()}, community(limits)), [msg("01T09:00:00")])
+    assert task_keys(same_priority, "playbook") == [("a",)]
+
+
+def test_any_limit_counts_every_task_kind_but_notify(make_config):
+    limits = "  limits:\n    - {actions: any, max: 2, per: 1d}\n"
+    rules = "playbook: p\nrules:\n  - id: r\n    when: {event: message}\n    do:\n      - dm: a\n      - mention: b\n      - notify: c\n      - post: d\n"
+    result = plan(make_config({"p.yaml": rules}, community(limits)), [msg("01T09:00:00")])
+    assert task_keys(result, "action") == [("dm",), ("mention",), ("notify",)]
+
+
+def test_quiet_hours_move_the_due_time_to_the_end_of_the_window(make_config):
+    config = make_config({"p.yaml": one_rule("{event: message}")}, community('  quiet_hours: "22:00-08:00"\n'))
+    result = plan(config, [msg("01T23:30:00"), msg("02T07:59:00", "m2"), msg("02T08:00:00", "m3")])
+    assert task_keys(result, "member", "due") == [("m1", "2026-03-02T08:00:00+08:00"), ("m2", "2026-03-02T08:00:00+08:00"), ("m3", "2026-03-02T08:00:00+08:00")]
+    assert result.tasks[0].moved == ["quiet hours: moved from 2026-03-01 23:30 to 2026-03-02 08:00"]
+    assert result.moved["quiet hours"] == 2
+
+
+def test_a_daytime_quiet_window(make_config):
+    config = make_config({"p.yaml": one_rule("{event: message}")}, community('  quiet_hours: "12:00-14:00"\n'))
+    assert task_keys(plan(config, [msg("01T12:30:00")]), "due") == [("2026-03-01T14:00:00+08:00",)]
+
+
+def capacity_community(extra: str = "") -> str:
+    return "community:\n  name: t\n  timezone: Asia/Shanghai\n  operators:\n    - {id: op, groups: [g1], capacity: 2}\n" + extra
+
+
+def test_capacity_overflow_moves_to_the_next_day_highest_priority_first(make_config):
+    files = {"a.yaml": one_rule("{event: message}", playbook="a"), "b.yaml": one_rule("{event: message, keywords: [急]}", playbook="b", priority="urgent")}
+    events = [msg("01T09:00:00", "m1"), msg("01T10:00:00", "m2"), msg("01T11:00:00", "m3", text="急")]
+    result = plan(make_config(files, capacity_community()), events)
+    assert task_keys(result, "playbook", "member", "due") == [
+        ("a", "m1", "2026-03-01T09:00:00+08:00"),
+        ("b", "m3", "2026-03-01T11:00:00+08:00"),
+        ("a", "m2", "2026-03-02T10:00:00+08:00"),
+        ("a", "m3", "2026-03-02T11:00:00+08:00"),
+    ]
+    assert result.tasks[2].moved == ["capacity of op full on 2026-03-01: moved to 2026-03-02 10:00"]
+    assert result.moved["capacity"] == 2
+
+
+def test_a_task_moved_beyond_max_delay_is_dropped_with_a_reason(make_config):
+    config = make_config({"a.yaml": one_rule("{event: message}")}, capacity_community("  max_delay: 1d\n"))
+    events = [msg(f"01T0{hour}:00:00", f"m{hour}") for hour in range(1, 8)]
+    result = plan(config, events)
+    assert len(result.tasks) == 4
+    assert [s.reason for s in result.suppressed] == ["capacity of op full on 2026-03-02 and moving it would delay it more than max_delay 1d"] * 3
+
+
+def test_suppressed_tasks_are_explained(make_config, tmp_path):
+    from engine.output import render_notes
+
+    config = make_config({"p.yaml": one_rule("{event: message}", "    cooldown: 1d\n")}, community())
+    result = plan(config, [msg("01T09:00:00"), msg("01T12:00:00")], explain=True)
+    assert "suppressed 2026-03-01 12:00 p/r dm → m1: cooldown 1d" in render_notes(result, config.community.tz)
+    assert "1 suppressed (cooldown 1)" in result.summary()
