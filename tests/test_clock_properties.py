@@ -1,0 +1,126 @@
+"""Properties of the event-time clock: split runs equal one run; no wall clock is read."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from pathlib import Path
+
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from engine.loading import load_config
+from engine.plugins import load_registry
+from tests.conftest import ROOT, plan
+
+START = 1772326800.0  # 2026-03-01T09:00:00+08:00
+
+COMMUNITY = """\
+community:
+  name: t
+  timezone: Asia/Shanghai
+  quiet_hours: "22:00-08:00"
+  limits:
+    - {actions: [dm], max: 2, per: 3d}
+"""
+
+PLAYBOOK = """\
+playbook: mix
+rules:
+  - id: hello
+    when: {event: member_joined}
+    do: [{mention: "hi {{ member.name }}"}]
+  - id: quiet
+    when: {silence: 2d}
+    cooldown: 3d
+    do: [{dm: "still there?"}]
+  - id: later
+    when: {after_join: 1d}
+    if: member.messages == 0
+    do: [{dm: "say something"}]
+  - id: sla
+    when: {unanswered: 30m}
+    do: [{notify: "answer {{ member.name }}"}]
+  - id: daily
+    when: {schedule: "0 21 * * *", each: member}
+    if: member.messages_7d >= 2
+    do: [{reward: {points: 1}}]
+  - id: fading
+    when: {stage: decline}
+    do: [{dm: "we miss you"}]
+"""
+
+
+event_kinds = st.sampled_from(["message", "message", "message", "question", "answer", "member_joined", "member_left"])
+steps = st.lists(
+    st.tuples(st.sampled_from([0, 60, 1500, 2400, 5 * 3600, 86400, 2 * 86400 + 3600, 3 * 86400]) | st.integers(0, 4 * 86400), st.sampled_from(["m1", "m2", "m3", "m4"]), event_kinds),
+    min_size=1,
+    max_size=25,
+)
+
+
+def _events(drawn: list[tuple[int, str, str]]) -> list[dict]:
+    events, t = [], START
+    for number, (gap, member, kind) in enumerate(drawn):
+        t += gap
+        event = {"ts": t, "type": "message", "group": "g1", "member": member, "id": f"x{number}", "text": "hi"}
+        if kind == "question":
+            event["text"] = "请问怎么报名？"
+        elif kind == "answer":
+            event["reply_to"] = f"x{max(0, number - 1)}"
+        elif kind != "message":
+            event = {"ts": t, "type": kind, "group": "g1", "member": member}
+        events.append(event)
+    return events
+
+
+@settings(max_examples=150, deadline=None)
+@given(drawn=steps, split_fraction=st.floats(min_value=0, max_value=1))
+@example(drawn=[(0, "m1", "message"), (181440, "m1", "message")], split_fraction=0.248)  # cooldown spans the split
+def test_a_split_run_plans_the_same_tasks_as_one_run(drawn, split_fraction):
+    config = SPLIT_CONFIG
+    events = _events(drawn)
+    until = events[-1]["ts"] + 10 * 86400
+    split = START + (until - START) * split_fraction
+    whole = {task.id: task.record(config.community.tz) for task in plan(config, events, until=until).tasks}
+    first = plan(config, [e for e in events if e["ts"] <= split], until=split)
+    second = plan(config, events, start=split, until=until)
+    halves = {task.id: task.record(config.community.tz) for task in first.tasks + second.tasks}
+    assert halves == whole
+
+
+def test_the_same_inputs_give_byte_identical_output(tmp_path):
+    from click.testing import CliRunner
+
+    from engine.cli import cli
+
+    registry = load_registry(entrypoints=False)
+    args = ["run", str(ROOT / "playbooks"), "--events", str(ROOT / "examples" / "events.jsonl"), "--format", "jsonl"]
+    outputs = [CliRunner().invoke(cli, args, obj={"registry": registry}).stdout for _ in range(2)]
+    assert outputs[0] == outputs[1] and outputs[0].count("\n") > 5
+
+
+def test_the_engine_never_reads_the_wall_clock():
+    """Output depends on (playbooks, events, clock) only: no now()/today()/time() in the core."""
+    forbidden = re.compile(r"\b(datetime\.now|datetime\.utcnow|date\.today|time\.time|time\.monotonic|time\.perf_counter)\(")
+    offenders = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for directory in ("engine", "plugins")
+        for path in sorted((ROOT / directory).glob("*.py"))
+        if path.name not in ("cli.py",)
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if forbidden.search(line)
+    ]
+    assert offenders == []
+
+
+def _load_split_config():
+    import tempfile
+
+    directory = Path(tempfile.mkdtemp(prefix="split-"))
+    (directory / "community.yaml").write_text(textwrap.dedent(COMMUNITY), encoding="utf-8")
+    (directory / "mix.yaml").write_text(textwrap.dedent(PLAYBOOK), encoding="utf-8")
+    return load_config([directory], load_registry(entrypoints=False))
+
+
+SPLIT_CONFIG = _load_split_config()
