@@ -27,6 +27,13 @@ DEFAULT_PLUGINS = (
     "plugins.formats",
     "plugins.filters",
     "plugins.source_jsonl",
+    "plugins.source_json",
+    "plugins.source_telegram",
+    "plugins.source_slack",
+    "plugins.source_discord",
+    "plugins.source_csv",
+    "plugins.source_wechat",
+    "plugins.importer",
 )
 
 

@@ -1,0 +1,135 @@
+"""DiscordChatExporter JSON as events (``--source discord``): one channel file, or a folder of them.
+
+A guild is the community's group: DiscordChatExporter writes one file per channel, and members
+join the guild, not a channel, so every channel of a guild maps to the same ``group`` (the guild
+id). A folder of channel files is merged into one time-ordered stream, one message per file
+in memory at a time.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from engine import hookimpl
+from engine.errors import InvalidInput
+from engine.events import Rejected, SourceRecord
+from engine.plugins import EventSource
+from plugins.source_json import iter_items, open_binary, raw_json, read_header, rfc3339
+
+MESSAGE_TYPES = frozenset({"Default", "Reply"})
+DIRECT_MESSAGES_GUILD = "0"
+
+
+def read_discord(path: str, options: Mapping[str, Any]) -> Iterator[SourceRecord | Rejected]:
+    """Events from one DiscordChatExporter JSON file or a folder of them, in time order."""
+    tz: ZoneInfo = options["timezone"]
+    files = _channel_files(path)
+    with ExitStack() as stack:
+        streams = [_timed(file, stack, tz) for file in files]
+        merged = heapq.merge(*streams, key=lambda item: item[0]) if len(streams) > 1 else streams[0]
+        for number, (_, file, outcome) in enumerate(merged, 1):
+            if isinstance(outcome, tuple):
+                reason, raw = outcome
+                yield Rejected(number, reason if len(files) == 1 else f"{Path(file).name}: {reason}", raw)
+                continue
+            for event in outcome:
+                yield SourceRecord(number, event)
+
+
+def _channel_files(path: str) -> list[str]:
+    if path != "-" and Path(path).is_dir():
+        files = sorted(str(file) for file in Path(path).glob("*.json"))
+        if not files:
+            raise InvalidInput(f"{path}: no .json files in this folder — export the channels with DiscordChatExporter in JSON format (-f Json)")
+        return files
+    return [path]
+
+
+def _timed(file: str, stack: ExitStack, tz: ZoneInfo) -> Iterator[tuple[float, str, list[dict[str, Any]] | tuple[str, str]]]:
+    """(time, file, events or (reason, raw text)) per message; a reject keeps the previous time so order holds."""
+    if file == "-":
+        raise InvalidInput("-: `--source discord` reads the channel header and then the messages — pass the file's path instead of standard input")
+    stream = stack.enter_context(open_binary(file, "discord"))
+    header = _check_header(file, read_header(file, stream, "messages"))
+    stream.seek(0)
+    group = _group_id(header)
+    last = float("-inf")
+    for message in iter_items(file, stream, "messages.item"):
+        try:
+            t, events = events_from_message(message, group, tz)
+        except ValueError as exc:
+            yield last, file, (str(exc), raw_json(message))
+            continue
+        last = t
+        yield t, file, events
+
+
+def _check_header(path: str, header: dict[str, Any]) -> dict[str, Any]:
+    if not isinstance(header.get("guild"), dict) or not isinstance(header.get("channel"), dict):
+        raise InvalidInput(f"{path}: not a DiscordChatExporter JSON file (no `guild` and `channel` before `messages`) — export with DiscordChatExporter, format JSON")
+    return header
+
+
+def _group_id(header: dict[str, Any]) -> str:
+    guild, channel = str(header["guild"].get("id", "")), str(header["channel"].get("id", ""))
+    return channel if guild in ("", DIRECT_MESSAGES_GUILD) else guild
+
+
+def events_from_message(message: Any, group: str, tz: ZoneInfo) -> tuple[float, list[dict[str, Any]]]:
+    """The time of one exported message and the native events it stands for; ValueError if unusable."""
+    if not isinstance(message, dict):
+        raise ValueError("a message must be a JSON object")
+    ident = message.get("id")
+    t = _epoch(message, tz)
+    author = message.get("author")
+    if not isinstance(author, dict) or not author.get("id"):
+        raise ValueError(f"message {ident} has no `author` id")
+    base = {"ts": rfc3339(t, tz), "group": group}
+    person = {"member": str(author["id"]), "name": display_name(author)}
+    kind = message.get("type")
+    mentioned = [user for user in message.get("mentions") or [] if isinstance(user, dict) and user.get("id")]
+    if kind == "GuildMemberJoin":
+        return t, [{**base, "type": "member_joined", **person}]
+    if kind == "RecipientAdd":
+        return t, [{**base, "type": "member_joined", "member": str(user["id"]), "name": display_name(user), "inviter": person["member"]} for user in mentioned]
+    if kind == "RecipientRemove":
+        return t, [{**base, "type": "member_left", "member": str(user["id"]), "name": display_name(user), "reason": "left" if str(user["id"]) == person["member"] else "removed"} for user in mentioned]
+    if author.get("isBot"):
+        return t, [{**base, "type": "bot_message", "id": str(ident), "text": message.get("content") or "", "name": person["name"]}]
+    if kind not in MESSAGE_TYPES:
+        return t, [{**base, "type": f"discord_{kind}", "id": str(ident), **person}]
+    event = {**base, "type": "message", **person, "id": str(ident), "text": message.get("content") or ""}
+    mentions = list(dict.fromkeys(str(user["id"]) for user in mentioned))
+    if mentions:
+        event["mentions"] = mentions
+    reference = message.get("reference")
+    if isinstance(reference, dict) and reference.get("messageId"):
+        event["reply_to"] = str(reference["messageId"])
+    return t, [event]
+
+
+def _epoch(message: dict[str, Any], tz: ZoneInfo) -> float:
+    stamp = message.get("timestamp")
+    if not isinstance(stamp, str):
+        raise ValueError(f"message {message.get('id')} has no `timestamp`")
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        raise ValueError(f"message {message.get('id')}: `timestamp` {stamp!r} is not a time") from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=tz)).timestamp()
+
+
+def display_name(user: Mapping[str, Any]) -> str:
+    """The server nickname when the exporter recorded one, else the account name."""
+    return str(user.get("nickname") or user.get("name") or user.get("id"))
+
+
+@hookimpl
+def register_sources(register: Callable[[EventSource], None]) -> None:
+    register(EventSource("discord", read_discord, "DiscordChatExporter JSON: one channel file or a folder of them, streamed."))

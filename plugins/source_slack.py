@@ -1,0 +1,214 @@
+"""A Slack workspace export (folder or .zip) as events (``--source slack``).
+
+The export is ``users.json``, ``channels.json`` (and ``groups.json`` for private channels) and
+one small JSON file per channel per day. Days are read in order, all channels of one day at a
+time, so memory holds one day of messages, never the workspace's history.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zipfile
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path, PurePosixPath
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from engine import hookimpl
+from engine.errors import InvalidInput
+from engine.events import Rejected, SourceRecord
+from engine.plugins import EventSource
+from plugins.source_json import raw_json, rfc3339
+
+MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
+DAY_FILE = re.compile(r"^(?P<channel>[^/]+)/(?P<day>\d{4}-\d{2}-\d{2})\.json$")
+MESSAGE_SUBTYPES = frozenset({"thread_broadcast", "file_share", "me_message"})
+CHANNEL_LISTS = ("channels.json", "groups.json")
+
+
+class ExportTree:
+    """The files of an export, the same whether it is a folder or a .zip (possibly with one top folder)."""
+
+    def __init__(self, path: str):
+        self.path = path
+        root = Path(path)
+        if root.is_dir():
+            self._zip = None
+            names = [file.relative_to(root).as_posix() for file in root.rglob("*") if file.is_file()]
+        elif zipfile.is_zipfile(path):
+            self._zip = zipfile.ZipFile(path)
+            names = [name for name in self._zip.namelist() if not name.endswith("/")]
+        else:
+            raise InvalidInput(f"{path}: not a Slack export — pass the export folder or the .zip Slack gave you (Workspace settings → Import/Export Data → Export)")
+        self._base = root
+        self.prefix = self._find_prefix(names)
+        self.names = [name[len(self.prefix):] for name in names if name.startswith(self.prefix)]
+
+    def _find_prefix(self, names: list[str]) -> str:
+        candidates = sorted((name for name in names if PurePosixPath(name).name == "channels.json"), key=len)
+        if not candidates:
+            raise InvalidInput(f"{self.path}: no channels.json — this is not a Slack workspace export (or it was unpacked partly); export again from Workspace settings → Import/Export Data")
+        return candidates[0][: -len("channels.json")]
+
+    def read(self, name: str) -> bytes:
+        if self._zip is not None:
+            return self._zip.read(self.prefix + name)
+        return (self._base / (self.prefix + name)).read_bytes()
+
+    def close(self) -> None:
+        if self._zip is not None:
+            self._zip.close()
+
+
+def read_slack(path: str, options: Mapping[str, Any]) -> Iterator[SourceRecord | Rejected]:
+    """Events from a Slack export, one day (all channels) in memory at a time."""
+    if path == "-":
+        raise InvalidInput("-: `--source slack` reads a folder or a .zip, not standard input")
+    tz: ZoneInfo = options["timezone"]
+    tree = ExportTree(path)
+    try:
+        names = user_names(tree)
+        channels = channel_ids(tree)
+        number = 0
+        for _, files in sorted(_days(tree).items()):
+            for item in _day_messages(tree, files):
+                number += 1
+                if isinstance(item, Rejected):
+                    yield Rejected(number, item.reason, item.text)
+                    continue
+                where, message = item
+                try:
+                    event = event_from_message(message, channels.get(where.split("/")[0], where.split("/")[0]), names, tz)
+                except ValueError as exc:
+                    yield Rejected(number, f"{where}: {exc}", raw_json(message))
+                    continue
+                yield SourceRecord(number, event)
+    finally:
+        tree.close()
+
+
+def _load(tree: ExportTree, name: str) -> Any:
+    try:
+        return json.loads(tree.read(name))
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{tree.path}: {name} is not UTF-8 text — export the workspace again") from None
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"{tree.path}: {name} is not valid JSON ({exc.msg}, line {exc.lineno}) — the export is damaged; export it again") from None
+
+
+def user_names(tree: ExportTree) -> dict[str, str]:
+    """User id → the name people see: display name, else real name, else account name."""
+    if "users.json" not in tree.names:
+        raise InvalidInput(f"{tree.path}: no users.json — this is not a whole Slack workspace export; export again")
+    users = _load(tree, "users.json")
+    if not isinstance(users, list):
+        raise InvalidInput(f"{tree.path}: users.json is not a list of users — is this a Slack export?")
+    return {user["id"]: _user_name(user) for user in users if isinstance(user, dict) and user.get("id")}
+
+
+def _user_name(user: Mapping[str, Any]) -> str:
+    profile = user.get("profile") if isinstance(user.get("profile"), dict) else {}
+    return str(profile.get("display_name") or profile.get("real_name") or user.get("real_name") or user.get("name") or user["id"])
+
+
+def channel_ids(tree: ExportTree) -> dict[str, str]:
+    """Channel folder name → channel id (the event ``group``); a folder missing from the lists keeps its name."""
+    ids: dict[str, str] = {}
+    for list_name in CHANNEL_LISTS:
+        if list_name not in tree.names:
+            continue
+        channels = _load(tree, list_name)
+        if not isinstance(channels, list):
+            raise InvalidInput(f"{tree.path}: {list_name} is not a list of channels — is this a Slack export?")
+        ids.update({channel["name"]: channel["id"] for channel in channels if isinstance(channel, dict) and channel.get("name") and channel.get("id")})
+    return ids
+
+
+def _days(tree: ExportTree) -> dict[str, list[str]]:
+    days: dict[str, list[str]] = {}
+    for name in tree.names:
+        match = DAY_FILE.match(name)
+        if match:
+            days.setdefault(match["day"], []).append(name)
+    return {day: sorted(files) for day, files in days.items()}
+
+
+def _day_messages(tree: ExportTree, files: list[str]) -> Iterator[tuple[str, dict[str, Any]] | Rejected]:
+    """One day's messages across channels, by ``ts``; a damaged day file is one rejected record."""
+    messages: list[tuple[float, str, int, dict[str, Any]]] = []
+    broken: list[Rejected] = []
+    for name in files:
+        try:
+            day = json.loads(tree.read(name))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else f"not valid JSON ({exc.msg}, line {exc.lineno})"
+            broken.append(Rejected(0, f"{name}: {reason} — the whole day file is skipped", tree.read(name)[:500].decode("utf-8", "replace")))
+            continue
+        if not isinstance(day, list):
+            broken.append(Rejected(0, f"{name}: not a list of messages — the whole day file is skipped", raw_json(day)[:500]))
+            continue
+        for index, message in enumerate(day, 1):
+            messages.append((_sort_key(message), name, index, message))
+    yield from broken
+    for _, name, index, message in sorted(messages, key=lambda item: item[:3]):
+        yield f"{name} message {index}", message
+
+
+def _sort_key(message: Any) -> float:
+    try:
+        return float(message["ts"])
+    except (TypeError, KeyError, ValueError):
+        return float("-inf")  # rejected below; sorting first keeps the rest in order
+
+
+def event_from_message(message: Any, group: str, names: Mapping[str, str], tz: ZoneInfo) -> dict[str, Any]:
+    """The native event for one Slack message; ValueError says why it cannot be used."""
+    if not isinstance(message, dict):
+        raise ValueError("a message must be a JSON object")
+    ts = message.get("ts")
+    try:
+        epoch = float(ts)
+    except (TypeError, ValueError):
+        raise ValueError(f"no usable `ts` ({ts!r})") from None
+    base = {"ts": rfc3339(epoch, tz), "group": group}
+    subtype, user = message.get("subtype"), message.get("user")
+    if subtype == "bot_message" or (not user and message.get("bot_id")):
+        return {**base, "type": "bot_message", "id": str(ts), "text": readable_text(message.get("text"), names), "name": str(message.get("username") or message.get("bot_id") or "bot")}
+    if not isinstance(user, str) or not user:
+        raise ValueError("message without `user`")
+    person = {"member": user, "name": names.get(user) or _profile_name(message) or user}
+    if subtype == "channel_join":
+        event = {**base, "type": "member_joined", **person}
+        if isinstance(message.get("inviter"), str):
+            event["inviter"] = message["inviter"]
+        return event
+    if subtype == "channel_leave":
+        return {**base, "type": "member_left", **person, "reason": "left"}
+    if subtype is not None and subtype not in MESSAGE_SUBTYPES:
+        return {**base, "type": f"slack_{subtype}", **person, "id": str(ts)}
+    event = {**base, "type": "message", **person, "id": str(ts), "text": readable_text(message.get("text"), names)}
+    mentions = list(dict.fromkeys(match[1] for match in MENTION.finditer(str(message.get("text") or ""))))
+    if mentions:
+        event["mentions"] = mentions
+    thread = message.get("thread_ts")
+    if thread and thread != ts:
+        event["reply_to"] = str(thread)
+    return event
+
+
+def _profile_name(message: Mapping[str, Any]) -> str | None:
+    profile = message.get("user_profile")
+    if isinstance(profile, dict):
+        return profile.get("display_name") or profile.get("real_name") or None
+    return None
+
+
+def readable_text(text: Any, names: Mapping[str, str]) -> str:
+    """Slack's ``<@U02>`` mention markup shown as ``@Name``, as people read it (keywords match that)."""
+    return MENTION.sub(lambda match: "@" + (names.get(match[1]) or match[2] or match[1]), str(text or ""))
+
+
+@hookimpl
+def register_sources(register: Callable[[EventSource], None]) -> None:
+    register(EventSource("slack", read_slack, "Slack workspace export (folder or .zip), one day at a time."))

@@ -1,0 +1,198 @@
+"""A WeChat group's chat history as CSV (``--source wechat``), as open-source export tools write it.
+
+Accepted layouts (columns are found by name; ``--map`` overrides any of them):
+
+- MemoTrace / 留痕 (WeChatMsg): ``localId, TalkerId, Type, SubType, IsSender, CreateTime, Status,
+  StrContent, StrTime, Remark, NickName, Sender``;
+- PyWxDump: ``id, MsgSvrID, type_name, is_sender, talker, room_name, msg|content, src, CreateTime``.
+
+WeChat system lines ("“A”邀请“B、C”加入了群聊", "“B”退出了群聊", "“A”将“B”移出了群聊", QR-code
+joins) name people only by display name, while messages may carry wxids (MemoTrace's ``Sender``).
+So the file is read twice, row by row: first to learn which wxid each name belongs to, then to
+yield events. A name never seen with a wxid gets the stable id ``name:<display name>``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from engine import hookimpl
+from engine.errors import InvalidInput
+from engine.events import Rejected, SourceRecord
+from engine.plugins import EventSource
+from plugins.source_csv import CsvFile, Row, parse_csv_time
+from plugins.source_json import rfc3339
+from plugins.source_telegram import NameIndex
+
+# field → accepted column names, first present wins
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "ts": ("CreateTime", "StrTime", "time", "时间"),
+    "text": ("StrContent", "msg", "content", "内容"),
+    "type": ("Type", "type_name", "类型"),
+    "member": ("Sender", "wxid"),
+    "name": ("NickName", "talker", "Remark", "发送人"),
+    "remark": ("Remark",),
+    "group": ("room_name", "群"),
+    "id": ("MsgSvrID", "localId", "id"),
+    "is_sender": ("IsSender", "is_sender"),
+}
+REQUIRED = ("ts", "text", "type", "name")
+SYSTEM_TYPES = frozenset({"10000", "10002", "系统通知", "系统消息", "system"})
+TEXT_TYPES = frozenset({"1", "文本", "text"})
+PLACEHOLDERS = {"3": "[图片]", "34": "[语音]", "42": "[名片]", "43": "[视频]", "47": "[表情]", "48": "[位置]", "49": "[链接/文件]", "50": "[通话]"}
+SELF = "你"
+SELF_ID = "me"
+
+QUOTES = "\"“”「」'‘’ "
+JOIN_BY_QR = re.compile(r"^(?P<member>.+?)通过扫描(?P<inviter>.+?)分享的二维码加入群聊")
+INVITED = re.compile(r"^(?P<inviter>.+?)邀请(?P<members>.+?)加入了群聊")
+REMOVED = re.compile(r"^(?P<remover>.+?)将(?P<members>.+?)移出了群聊")
+LEFT = re.compile(r"^(?P<member>.+?)退出了群聊")
+JOINED = re.compile(r"^(?P<member>.+?)加入了群聊")
+MENTION = re.compile(r"@([^\s\u2005@]+)")
+
+
+def find_columns(columns: list[str], given: Mapping[str, str]) -> dict[str, str]:
+    """Field → the column that holds it in this file: ``--map`` first, then the known names."""
+    unknown = sorted(set(given) - set(COLUMNS))
+    if unknown:
+        raise InvalidInput(f"--map: unknown wechat field{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} — the fields are: {', '.join(COLUMNS)}")
+    found = {field: next((name for name in names if name in columns), "") for field, names in COLUMNS.items()}
+    found.update(given)
+    return {field: column for field, column in found.items() if column}
+
+
+class People:
+    """Who is who in one chat: display names (nickname or remark) → wxid, and who exported it."""
+
+    def __init__(self) -> None:
+        self.names = NameIndex()
+        self.senders: set[str] = set()
+        self.self_id: str | None = None
+
+    def learn(self, row: Row, columns: Mapping[str, str]) -> None:
+        wxid = row.get(columns.get("member"))
+        self.senders.update(name for name in (row.get(columns.get("name")), row.get(columns.get("remark"))) if name)
+        if not wxid:
+            return
+        for field in ("name", "remark"):
+            self.names.learn(row.get(columns.get(field)), wxid)
+        if row.get(columns.get("is_sender")) == "1":
+            self.self_id = wxid
+
+    def resolve(self, name: str) -> str:
+        if name == SELF:
+            return self.self_id or SELF_ID
+        return self.names.resolve(name)
+
+    def sender(self, row: Row, columns: Mapping[str, str]) -> str:
+        return row.get(columns.get("member")) or self.resolve(row.get(columns.get("name")))
+
+
+def read_wechat(path: str, options: Mapping[str, Any]) -> Iterator[SourceRecord | Rejected]:
+    """Events from a WeChat group chat CSV, read twice, one row in memory at a time."""
+    if path == "-":
+        raise InvalidInput("-: `--source wechat` reads the file twice (names first) — pass the .csv path instead of standard input")
+    tz: ZoneInfo = options["timezone"]
+    with CsvFile(path) as table:
+        given = options.get("map") or {}
+        columns = find_columns(table.columns, given)
+        table.require({**{field: columns.get(field, _alternatives(field)) for field in REQUIRED}, **given}, "is this a WeChat chat export? Accepted columns are listed in docs/sources.md; name others with --map")
+        people = People()
+        for row in table.rows():
+            if isinstance(row, Row):
+                people.learn(row, columns)
+    group = Path(path).stem
+    with CsvFile(path) as table:
+        for row in table.rows():
+            if isinstance(row, Rejected):
+                yield row
+                continue
+            try:
+                events = events_from_row(row, columns, people, group, tz)
+            except ValueError as exc:
+                yield Rejected(row.line, str(exc), row.text)
+                continue
+            for event in events:
+                yield SourceRecord(row.line, event)
+
+
+def _alternatives(field: str) -> str:
+    return " or ".join(COLUMNS[field])
+
+
+def events_from_row(row: Row, columns: Mapping[str, str], people: People, default_group: str, tz: ZoneInfo) -> list[dict[str, Any]]:
+    """The native events one CSV row stands for; ValueError says why it cannot be used."""
+    when = row.get(columns["ts"])
+    if not when:
+        raise ValueError(f"empty time in column `{columns['ts']}`")
+    base = {"ts": rfc3339(parse_csv_time(when, tz), tz), "group": row.get(columns.get("group")) or default_group}
+    kind, text = row.get(columns["type"]), row.get(columns["text"])
+    if kind in SYSTEM_TYPES:
+        return system_events(text, base, people)
+    name = row.get(columns["name"])
+    if not name and not row.get(columns.get("member")):
+        raise ValueError(f"no sender (empty `{columns['name']}`)")
+    event: dict[str, Any] = {**base, "type": "message", "member": people.sender(row, columns), "name": name or row.get(columns.get("remark"))}
+    if row.get(columns.get("id")):
+        event["id"] = row.get(columns.get("id"))
+    event["text"] = text if kind in TEXT_TYPES else PLACEHOLDERS.get(kind, f"[{kind}]")
+    mentions = _mentions(event["text"], people) if kind in TEXT_TYPES else []
+    if mentions:
+        event["mentions"] = mentions
+    return [{key: value for key, value in event.items() if value}]
+
+
+def _mentions(text: str, people: People) -> list[str]:
+    """``@name`` (WeChat ends it with U+2005) for people who wrote in this chat; other @s are plain text."""
+    ids = []
+    for name in MENTION.findall(text):
+        member = people.resolve(name)
+        if name in people.senders and member not in ids:
+            ids.append(member)
+    return ids
+
+
+def system_events(text: str, base: Mapping[str, Any], people: People) -> list[dict[str, Any]]:
+    """Joins and leaves from WeChat's system lines; any other system line is kept as ``wechat_system``."""
+    line = text.strip()
+    if match := JOIN_BY_QR.match(line):
+        return [_member_event(base, "member_joined", _name(match["member"]), people, inviter=people.resolve(_name(match["inviter"])))]
+    if match := INVITED.match(line):
+        inviter = people.resolve(_name(match["inviter"]))
+        return [_member_event(base, "member_joined", name, people, inviter=inviter) for name in _names(match["members"])]
+    if match := REMOVED.match(line):
+        return [_member_event(base, "member_left", name, people, reason="removed") for name in _names(match["members"])]
+    if match := LEFT.match(line):
+        return [_member_event(base, "member_left", _name(match["member"]), people, reason="left")]
+    if match := JOINED.match(line):
+        return [_member_event(base, "member_joined", _name(match["member"]), people)]
+    return [{**base, "type": "wechat_system", "text": line}]
+
+
+def _member_event(base: Mapping[str, Any], kind: str, name: str, people: People, **extra: str) -> dict[str, Any]:
+    member = people.resolve(name)
+    event = {**base, "type": kind, "member": member, **extra}
+    if name != SELF:
+        event["name"] = name
+    if event.get("inviter") == member:
+        del event["inviter"]
+    return event
+
+
+def _name(text: str) -> str:
+    return text.strip(QUOTES)
+
+
+def _names(text: str) -> list[str]:
+    """``"B"、"C"`` → [B, C]; WeChat separates invitees with 、 (and sometimes ，)."""
+    return [name for name in (_name(part) for part in re.split(r"[、，,]", text)) if name]
+
+
+@hookimpl
+def register_sources(register: Callable[[EventSource], None]) -> None:
+    register(EventSource("wechat", read_wechat, "WeChat group chat CSV (MemoTrace/留痕, PyWxDump layouts); joins and leaves from system lines; streamed."))

@@ -1,0 +1,109 @@
+"""`playbook import` and `playbook run --source` on real-export fixtures, through the command line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from engine.cli import cli
+from plugins import importer
+from tests.test_sources import FIXTURES, GENERIC_MAP, WECHAT
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def playbook_cli() -> click.Group:
+    """The CLI with the import command added, on a copy so the shared `cli` group is left as it was."""
+    group = click.Group("playbook", commands=dict(cli.commands))
+    importer.register_commands(cli=group)
+    return group
+
+
+def invoke(group: click.Group, registry, *args: str):
+    return CliRunner().invoke(group, list(args), obj={"registry": registry})
+
+
+def test_import_writes_native_json_lines_and_reports_rejects_with_record_numbers(playbook_cli, registry, tmp_path):
+    rejects = tmp_path / "rejects.jsonl"
+    result = invoke(playbook_cli, registry, "import", "--source", "wechat", "--timezone", "Asia/Shanghai", "--rejects", str(rejects), str(FIXTURES / "wechat_读书会.csv"))
+    assert result.exit_code == 0
+    written = [json.loads(line) for line in result.stdout.splitlines()]
+    assert written == [event for _, event, *rest in WECHAT if not rest]
+    assert result.stdout.splitlines()[0] == '{"ts":"2026-03-01T09:00:00+08:00","type":"member_joined","group":"wechat_读书会","member":"wxid_xw","name":"小王","inviter":"wxid_lily"}'
+    source = FIXTURES / "wechat_读书会.csv"
+    assert result.stderr.splitlines() == [
+        f"{source}:9: rejected: '昨天' is not a time (write e.g. 2026-03-01 09:15:02, 2026-03-01T09:15:02+08:00 or epoch seconds)",
+        f"{source}:10: rejected: 8 cells, but the header has 12 columns (an unquoted comma or line break?)",
+        "playbook import: read 15 events: 13 written (member_joined 4, member_left 2, message 6, wechat_system 1), 2 rejected · times in Asia/Shanghai (from --timezone)",
+    ]
+    assert [json.loads(line)["line"] for line in rejects.read_text(encoding="utf-8").splitlines()] == [9, 10]
+
+
+def test_import_output_round_trips_through_the_native_source(playbook_cli, registry, tmp_path):
+    """A converted file is read back by `--source jsonl` with nothing rejected."""
+    result = invoke(playbook_cli, registry, "import", "--source", "csv", "--map", ",".join(f"{k}={v}" for k, v in GENERIC_MAP.items()), "--timezone", "Asia/Shanghai", str(FIXTURES / "generic_activity.csv"))
+    assert result.exit_code == 0
+    converted = tmp_path / "events.jsonl"
+    converted.write_text(result.stdout, encoding="utf-8")
+    items = list(registry.sources["jsonl"].read(str(converted), {}))
+    assert len(items) == 8 and all(type(item).__name__ == "SourceRecord" for item in items)
+    assert "read 10 events: 8 written (member_joined 2, member_left 1, message 4, purchase 1), 2 rejected" in result.stderr
+
+
+def test_import_of_a_truncated_export_exits_1_naming_the_file(playbook_cli, registry, tmp_path):
+    cut = tmp_path / "result.json"
+    cut.write_bytes((FIXTURES / "telegram_result.json").read_bytes()[:1500])
+    result = invoke(playbook_cli, registry, "import", "--source", "telegram", str(cut))
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {cut}: the JSON ends too early (near byte ")
+
+
+def test_import_takes_the_time_zone_from_playbooks_community_yaml(playbook_cli, registry, tmp_path, monkeypatch):
+    (tmp_path / "playbooks").mkdir()
+    (tmp_path / "playbooks" / "community.yaml").write_text("community:\n  name: x\n  timezone: America/New_York\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    result = invoke(playbook_cli, registry, "import", "--source", "discord", str(FIXTURES / "discord_group_dm.json"))
+    assert result.stdout.splitlines()[0].startswith('{"ts":"2026-02-28T20:00:00-05:00"')
+    assert result.stderr.rstrip().endswith("times in America/New_York (from playbooks/community.yaml)")
+
+
+WELCOME = """\
+playbook: welcome
+rules:
+  - id: hello
+    when: {event: member_joined}
+    do:
+      - mention: "欢迎 {{ member.name }}"
+"""
+
+
+def test_run_reads_an_export_directly_with_source(registry, tmp_path):
+    directory = tmp_path / "pb"
+    directory.mkdir()
+    (directory / "community.yaml").write_text("community:\n  name: 读书会\n  timezone: Asia/Shanghai\n  channel: wechat\n", encoding="utf-8")
+    (directory / "welcome.yaml").write_text(textwrap.dedent(WELCOME), encoding="utf-8")
+    rejects = tmp_path / "rejects.jsonl"
+    result = CliRunner().invoke(cli, ["run", str(directory), "--events", str(FIXTURES / "telegram_result.json"), "--source", "telegram", "--format", "jsonl", "--rejects", str(rejects)], obj={"registry": registry})
+    assert result.exit_code == 0, result.output
+    assert [(task["member"], task["text"]) for task in map(json.loads, result.stdout.splitlines())] == [("user222", "欢迎 Bob"), ("user333", "欢迎 陈晨"), ("user444", "欢迎 Dmitri")]
+    assert "read 12 events: 11 accepted, 1 rejected" in result.stderr
+    assert json.loads(rejects.read_text(encoding="utf-8"))["line"] == 7
+
+
+def test_installed_command_line_has_import_and_exits_1_on_a_wrong_file(tmp_path):
+    """Plugin commands are added by `main()`, so this goes through the real entry point."""
+    completed = subprocess.run(
+        [sys.executable, "-c", "from engine.cli import main; main()", "import", "--source", "slack", str(FIXTURES / "telegram_result.json")],
+        capture_output=True, text=True, cwd=tmp_path, check=False,
+    )
+    assert completed.returncode == 1
+    assert completed.stdout == ""
+    assert f"{FIXTURES / 'telegram_result.json'}: not a Slack export" in completed.stderr
