@@ -56,10 +56,11 @@ def _time_option(value: str | None, tz: Any, name: str) -> float | None:
 @click.option("--out", type=click.Path(dir_okay=False), help="Write tasks to this file instead of standard output.")
 @click.option("--explain", is_flag=True, help="Also show what did not fire, and why (on standard error).")
 @click.option("--member", "member_id", help="Only tasks (and explanations) for this member id.")
+@click.option("--state", "state_path", type=click.Path(dir_okay=False), help="SQLite file keeping members, timers, planned tasks and a watermark between runs.")
 @click.option("--rejects", type=click.Path(dir_okay=False), help="Write rejected event lines here as JSON Lines.")
 @click.option("--strict", is_flag=True, help="Fail (exit 1) on the first rejected event instead of going on.")
 @click.pass_context
-def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, column_map: str | None, start: str | None, until: str | None, output_format: str | None, out: str | None, explain: bool, member_id: str | None, rejects: str | None, strict: bool) -> None:
+def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, column_map: str | None, start: str | None, until: str | None, output_format: str | None, out: str | None, explain: bool, member_id: str | None, state_path: str | None, rejects: str | None, strict: bool) -> None:
     """Dry-run playbooks over events: print the operator tasks they would plan.
 
     Tasks go to standard output; rejected events, explanations and the summary go to
@@ -70,6 +71,7 @@ def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, colu
     from engine.loading import load_config
     from engine.output import render_notes, write_tasks
     from engine.runner import read_source, run as run_engine
+    from engine.state import StateStore
 
     registry = _registry(ctx)
     config = load_config(list(paths) or list(DEFAULT_PATHS), registry)
@@ -81,7 +83,8 @@ def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, colu
     records = read_source(registry, source, events, source_options(column_map, tz))
     if strict:
         records = _strict(records, events)
-    result = run_engine(config, records, start=start_at, until=until_at, explain=explain or member_id is not None)
+    state = StateStore.open(state_path) if state_path else None
+    result = run_engine(config, records, start=start_at, until=until_at, explain=explain or member_id is not None, state=state)
     for rejected in result.rejected:
         click.echo(f"{events}:{rejected.line}: rejected: {rejected.reason}", err=True)
     if rejects:
@@ -91,6 +94,7 @@ def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, colu
     tasks = [task for task in result.tasks if member_id is None or task.member == member_id]
     context = {"tz": tz, "title": f"{config.community.name}: planned tasks", "width": None}
     write_tasks(registry, fmt, tasks, out, context)
+    result.save_state()  # only after the tasks are out: a run killed before this changed nothing
     if explain or member_id is not None:
         click.echo(render_notes(result, tz, member_id), err=True, nl=False)
     click.echo(f"playbook: {result.summary()}", err=True)
@@ -168,6 +172,37 @@ def schema(ctx: click.Context, kind: str) -> None:
     from engine.schema import build_schema
 
     click.echo(json.dumps(build_schema(kind, _registry(ctx)), ensure_ascii=False, indent=2))
+
+
+@cli.group()
+def state() -> None:
+    """Look into a --state database.
+
+    Example: playbook state show --state ops.db --member m123
+    """
+
+
+@state.command("show")
+@click.option("--state", "state_path", required=True, type=click.Path(exists=True, dir_okay=False), help="The --state database.")
+@click.option("--member", "member_id", help="Show everything known about this member.")
+def state_show(state_path: str, member_id: str | None) -> None:
+    """What the engine knows: watermark and totals, or one member's state as JSON.
+
+    Example: playbook state show --state ops.db --member m123
+    """
+    from engine.state import StateStore, describe_member, describe_state
+
+    store = StateStore.open(state_path)
+    try:
+        if member_id is None:
+            click.echo(describe_state(store))
+            return
+        described = describe_member(store, member_id)
+        if described is None:
+            raise PlaybookError(f"no member `{member_id}` in {state_path}")
+        click.echo(described)
+    finally:
+        store.close()
 
 
 @cli.command()

@@ -40,5 +40,18 @@ class Clock:
         self.fired += len(batch)
         return batch
 
+    @property
+    def seq(self) -> int:
+        return self._seq
+
+    def restore(self, timers: Any, seq: int) -> None:
+        """Put back timers saved by --state (seq, due, handler, subject, payload) and the counter."""
+        self._heap = [Timer(due, number, handler, subject, payload) for number, due, handler, subject, payload in timers]
+        heapq.heapify(self._heap)
+        self._seq = max([seq] + [timer.seq for timer in self._heap])
+
+    def pending(self) -> list[Timer]:
+        return sorted(self._heap)
+
     def __len__(self) -> int:
         return len(self._heap)

@@ -23,6 +23,7 @@ from engine.lifecycle import Lifecycle
 from engine.members import Group, Member, MemberView, local_day
 from engine.model import Config, Rule
 from engine.planner import Planner, Task, task_id
+from engine.state import LazyMembers, StateStore
 from engine.triggers import STAGE_ENTERED, Firing, TriggerType
 
 LIFECYCLE_HANDLER = "@lifecycle"
@@ -43,7 +44,7 @@ class Note:
 class Evaluation:
     """One pass over an event stream. Triggers use ``now``, ``tz``, ``members`` and ``schedule``."""
 
-    def __init__(self, config: Config, planner: Planner, *, until: float | None = None, explain: bool = False):
+    def __init__(self, config: Config, planner: Planner, *, until: float | None = None, explain: bool = False, state: StateStore | None = None):
         self.config = config
         self.community = config.community
         self.tz = config.community.tz
@@ -63,11 +64,25 @@ class Evaluation:
         self._rules: dict[str, Rule] = {}
         self._handlers: dict[str, TriggerType] = {}
         self._listeners: dict[str, list[tuple[Rule, TriggerType]]] = {}
+        self.watermark: float | None = None
+        if state is not None:
+            self._resume(state)
         for rule in config.rules:
             self._rules[rule.key] = rule
             self._handlers[rule.trigger.key] = rule.trigger
             for event_type in rule.trigger.listens:
                 self._listeners.setdefault(event_type, []).append((rule, rule.trigger))
+
+    def _resume(self, state: StateStore) -> None:
+        """Continue from a --state database: its members (lazily), groups, timers and clock."""
+        self.members = LazyMembers(state)
+        self.groups = {group.id: group for group in state.groups()}
+        self.trigger_state = state.trigger_state()
+        self.clock.restore(state.timers(), int(state.meta("clock_seq") or 0))
+        self.watermark = state.watermark
+        if self.watermark is not None:
+            self.now = self.watermark
+            self.started = True
 
     # -- the API triggers use ------------------------------------------------------------
 
@@ -103,6 +118,9 @@ class Evaluation:
             self.counts["read"] += 1
             if isinstance(item, Rejected):
                 self.reject(item)
+                continue
+            if self.watermark is not None and item.t <= self.watermark:
+                self.counts["before_watermark"] += 1  # processed by an earlier --state run
                 continue
             if item.t < self.now:
                 when = datetime.fromtimestamp(self.now, self.tz).isoformat(timespec="seconds")
@@ -145,7 +163,9 @@ class Evaluation:
                 return []
             del member.marks[LIFECYCLE_HANDLER]
             return self.restage(member)
-        trigger = self._handlers[timer.handler]
+        trigger = self._handlers.get(timer.handler)
+        if trigger is None:
+            return []  # saved by --state for a rule that has since been removed from the playbooks
         rule = self._rules[trigger.key]
         return [(rule, firing) for firing in trigger.on_timer(self, timer.subject, timer.payload)]
 

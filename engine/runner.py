@@ -14,6 +14,7 @@ from engine.events import Event, Rejected, SourceRecord, to_event
 from engine.model import Config
 from engine.planner import Planner, Suppressed, Task
 from engine.plugins import Registry
+from engine.state import StateStore
 
 
 @dataclass
@@ -26,12 +27,21 @@ class RunResult:
     evaluation: Evaluation = field(repr=False)
     moved: Counter[str] = field(default_factory=Counter)
     history_only: int = 0
+    planner: Planner | None = field(default=None, repr=False)
+    state: StateStore | None = field(default=None, repr=False)
+
+    def save_state(self) -> None:
+        """Commit this run to its --state database (after the tasks were written)."""
+        if self.state is not None and self.planner is not None:
+            self.state.save(self.evaluation, self.planner)
 
     def summary(self) -> str:
         counts = self.counts
         by_action = Counter(task.action for task in self.tasks)
         actions = ", ".join(f"{name} {count}" for name, count in sorted(by_action.items()))
         line = f"read {counts['read']} events: {counts['accepted']} accepted, {counts['rejected']} rejected"
+        if counts["before_watermark"]:
+            line += f", {counts['before_watermark']} already processed (--state watermark)"
         if counts["after_until"]:
             line += f", {counts['after_until']} after --until"
         line += f" · {len(self.tasks)} tasks planned" + (f" ({actions})" if actions else "")
@@ -54,17 +64,20 @@ def read_source(registry: Registry, source: str, path: str, options: Mapping[str
     return registry.sources[source].read(path, options or {})
 
 
-def run(config: Config, items: Iterable[SourceRecord | Rejected | Event], *, start: float | None = None, until: float | None = None, explain: bool = False) -> RunResult:
-    """Evaluate ``items`` (source records or events, in time order) against ``config``."""
-    planner = Planner(config.community, start=start)
-    evaluation = Evaluation(config, planner, until=until, explain=explain)
+def run(config: Config, items: Iterable[SourceRecord | Rejected | Event], *, start: float | None = None, until: float | None = None, explain: bool = False, state: StateStore | None = None) -> RunResult:
+    """Evaluate ``items`` (source records or events, in time order) against ``config``.
+
+    With ``state``, continue from it; call ``result.save_state()`` once the tasks are output.
+    """
+    planner = Planner(config.community, start=start, history=state.history() if state else None)
+    evaluation = Evaluation(config, planner, until=until, explain=explain, state=state)
     tz = config.community.tz
     evaluation.run(to_event(item, tz) for item in items)
     tasks = planner.finish()
     if config.registry.pm is not None:
         for task in tasks:
             config.registry.pm.hook.task_planned(task=task)
-    return RunResult(tasks, evaluation.rejected, planner.suppressed, evaluation.notes, evaluation.counts, evaluation, planner.moved, planner.history_only)
+    return RunResult(tasks, evaluation.rejected, planner.suppressed, evaluation.notes, evaluation.counts, evaluation, planner.moved, planner.history_only, planner, state)
 
 
 def load_and_run(paths: Sequence[str], registry: Registry, events: str, **options: Any) -> RunResult:

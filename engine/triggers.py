@@ -427,8 +427,6 @@ class LeaderboardTrigger(TriggerType):
         self.listens = frozenset({LEADERBOARD_METRICS[self.metric]})
 
     def on_event(self, run: Evaluation, event: Event, member: Member | None) -> Iterable[Firing]:
-        from collections import deque
-
         from engine.members import local_day
 
         if event.group is None:
@@ -445,14 +443,14 @@ class LeaderboardTrigger(TriggerType):
         else:
             credited = [(member.id, float(event.amount or 0) if metric == "amount" else 1.0)]
         day = local_day(event.t, run.tz)
-        buckets = run.store(self).setdefault(event.group, deque())  # group → [local day, {member: count}]…
+        buckets = run.store(self).setdefault(event.group, [])  # group → [[local day, {member: count}], …], at most `days` long
         if not buckets or buckets[-1][0] != day:
             buckets.append([day, {}])
         counts = buckets[-1][1]
         for member_id, amount in credited:
             counts[member_id] = 1.0 if metric == "active_days" else counts.get(member_id, 0.0) + amount
         while buckets and buckets[0][0] <= day - self.days:
-            buckets.popleft()
+            del buckets[0]
         return ()
 
     def start(self, run: Evaluation) -> None:
@@ -553,11 +551,11 @@ class ActivityEndedTrigger(TriggerType):
 
     def on_event(self, run: Evaluation, event: Event, member: Member | None) -> Iterable[Firing]:
         activity = event.activity or ""
-        participants = run.store(self)  # activity → member ids taking part
-        taking_part = participants.setdefault(activity, set())
-        taking_part.update(event.participants)
+        participants = run.store(self)  # activity → {member id: True}: plain data, saved by --state
+        taking_part = participants.setdefault(activity, {})
+        taking_part.update(dict.fromkeys(event.participants, True))
         if event.type == "activity_joined" and member is not None:
-            taking_part.add(member.id)
+            taking_part[member.id] = True
         if event.type != "activity_ended" or event.group is None:
             return
         del participants[activity]
@@ -602,18 +600,20 @@ class UnansweredTrigger(TriggerType):
         if run.is_question(event):
             key = event.id or f"{event.group}/{member.id}/{event.t}"
             questions[key] = (member.id, event.group)
-            run.schedule(event.t + self.seconds, self, key, event)
+            asked = {"member": member.id, "group": event.group, "t": event.t, "id": event.id, "text": event.text}
+            run.schedule(event.t + self.seconds, self, key, asked)
         return ()
 
     def on_timer(self, run: Evaluation, subject: str, payload: Any) -> Iterable[Firing]:
         if run.store(self).pop(subject, None) is None:
             return
-        member = run.members.get(payload.member)
+        member = run.members.get(payload["member"])
         if member is None or member.left:
             return
-        snippet = (payload.text or "")[:30]
-        reason = f"question unanswered for {format_duration(self.seconds)}: “{snippet}” ({local_text(run, payload.t)})"
-        yield Firing(member, payload.group, run.now, reason, payload, {"question": payload.text, "asked_at": local_text(run, payload.t)})
+        question = Event(t=payload["t"], type="message", member=payload["member"], group=payload["group"], id=payload["id"], text=payload["text"], name=member.name)
+        snippet = (question.text or "")[:30]
+        reason = f"question unanswered for {format_duration(self.seconds)}: “{snippet}” ({local_text(run, question.t)})"
+        yield Firing(member, question.group, run.now, reason, question, {"question": question.text, "asked_at": local_text(run, question.t)})
 
     def describe(self) -> str:
         return f"question unanswered {format_duration(self.seconds)}"

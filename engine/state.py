@@ -1,0 +1,266 @@
+"""``--state DB``: what the engine knows between runs, in one SQLite file.
+
+A daily run continues where the last one ended: member state, pending timers, the triggers'
+own memory, the history of planned tasks (for cooldowns, limits and capacity) and the
+watermark — the event time up to which everything has been processed. Members are loaded
+when an event or timer touches them, so a run costs its events, not the size of the state.
+
+Everything is written in one transaction at the end of a run, after the tasks were output:
+a run killed at any point leaves the database exactly as it was before that run, and the
+rerun plans the same tasks with the same ids.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from engine.errors import PlaybookError
+from engine.members import Group, Member
+from engine.planner import Sent
+
+if TYPE_CHECKING:
+    from engine.evaluate import Evaluation
+    from engine.planner import Planner
+
+APPLICATION_ID = 0x50424B31  # "PBK1": marks the file as ours
+SCHEMA_VERSION = 1
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+_TABLES = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS members (id TEXT PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS groups (id TEXT PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS timers (seq INTEGER PRIMARY KEY, due REAL NOT NULL, handler TEXT NOT NULL, subject TEXT NOT NULL, payload TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS trigger_state (key TEXT PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tasks (id TEXT PRIMARY KEY, rule TEXT NOT NULL, member TEXT, action TEXT NOT NULL, trigger_at REAL NOT NULL, due REAL NOT NULL, assignee TEXT);
+"""
+
+
+class StateError(PlaybookError):
+    """The --state file cannot be used; it has not been modified."""
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def member_to_data(member: Member) -> dict[str, Any]:
+    return {
+        "name": member.name, "groups": sorted(member.groups), "group": member.group,
+        "joined_at": member.joined_at, "left": member.left, "last_message_at": member.last_message_at,
+        "messages": member.messages, "questions": member.questions, "replies": member.replies,
+        "mentions_received": member.mentions_received, "activities": member.activities,
+        "points": member.points, "tags": sorted(member.tags), "attributes": member.attributes,
+        "stage": member.stage, "stage_since": member.stage_since,
+        "daily": [list(bucket) for bucket in member.daily], "marks": member.marks,
+    }
+
+
+def member_from_data(member_id: str, data: dict[str, Any]) -> Member:
+    from collections import deque
+
+    member = Member(member_id)
+    for key, value in data.items():
+        if key in ("groups", "tags"):
+            value = set(value)
+        elif key == "daily":
+            value = deque([day, count] for day, count in value)
+        setattr(member, key, value)
+    return member
+
+
+class StateStore:
+    """An opened --state database. Use ``StateStore.open(path)``; it refuses foreign files."""
+
+    def __init__(self, path: str, connection: sqlite3.Connection):
+        self.path = path
+        self.connection = connection
+
+    @classmethod
+    def open(cls, path: str) -> StateStore:
+        file = Path(path)
+        fresh = not file.exists() or file.stat().st_size == 0
+        if not fresh:
+            with open(file, "rb") as stream:
+                header = stream.read(len(SQLITE_HEADER))
+            if header != SQLITE_HEADER:
+                raise StateError(f"{path}: not a playbook state database (not an SQLite file) — it was left untouched; give --state a new file name or the file an earlier run wrote")
+        try:
+            connection = sqlite3.connect(path, isolation_level=None)
+            if not fresh:
+                application_id = connection.execute("PRAGMA application_id").fetchone()[0]
+                if application_id != APPLICATION_ID:
+                    connection.close()
+                    raise StateError(f"{path}: an SQLite database of another program, not a playbook state — it was left untouched; give --state a new file name")
+                version = int(connection.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()[0])
+                if version != SCHEMA_VERSION:
+                    connection.close()
+                    raise StateError(f"{path}: state version {version}, this engine reads version {SCHEMA_VERSION}")
+        except sqlite3.DatabaseError as exc:
+            raise StateError(f"{path}: the state database is damaged ({exc}) — it was left untouched; restore a backup or start a new state file") from None
+        store = cls(path, connection)
+        if fresh:
+            with store.transaction():
+                connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                for statement in filter(str.strip, _TABLES.split(";")):
+                    connection.execute(statement)
+                connection.execute("INSERT INTO meta VALUES ('version', ?)", (str(SCHEMA_VERSION),))
+        return store
+
+    def transaction(self) -> _Transaction:
+        return _Transaction(self.connection)
+
+    def close(self) -> None:
+        self.connection.close()
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def meta(self, key: str) -> str | None:
+        row = self.connection.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    @property
+    def watermark(self) -> float | None:
+        value = self.meta("watermark")
+        return None if value is None else float(value)
+
+    def load_member(self, member_id: str) -> Member | None:
+        row = self.connection.execute("SELECT data FROM members WHERE id = ?", (member_id,)).fetchone()
+        return None if row is None else member_from_data(member_id, json.loads(row[0]))
+
+    def groups(self) -> Iterator[Group]:
+        for group_id, data in self.connection.execute("SELECT id, data FROM groups ORDER BY id"):
+            values = json.loads(data)
+            yield Group(group_id, values["name"], values["channel"], set(values["members"]), values["messages"])
+
+    def timers(self) -> Iterator[tuple[int, float, str, str, Any]]:
+        for seq, due, handler, subject, payload in self.connection.execute("SELECT seq, due, handler, subject, payload FROM timers ORDER BY seq"):
+            yield seq, due, handler, subject, json.loads(payload)
+
+    def trigger_state(self) -> dict[str, dict[Any, Any]]:
+        return {key: json.loads(data) for key, data in self.connection.execute("SELECT key, data FROM trigger_state")}
+
+    def history(self) -> list[Sent]:
+        rows = self.connection.execute("SELECT id, rule, member, action, trigger_at, due, assignee FROM tasks ORDER BY trigger_at, id")
+        return [Sent(*row) for row in rows]
+
+    def member_count(self) -> int:
+        return self.connection.execute("SELECT count(*) FROM members").fetchone()[0]
+
+    def task_count(self) -> int:
+        return self.connection.execute("SELECT count(*) FROM tasks").fetchone()[0]
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def save(self, evaluation: Evaluation, planner: Planner) -> None:
+        """Write everything the run changed, atomically."""
+        db = self.connection
+        with self.transaction():
+            db.executemany("INSERT OR REPLACE INTO members VALUES (?, ?)", ((member.id, _dumps(member_to_data(member))) for member in evaluation.members.values()))
+            db.executemany(
+                "INSERT OR REPLACE INTO groups VALUES (?, ?)",
+                ((group.id, _dumps({"name": group.name, "channel": group.channel, "members": sorted(group.members), "messages": group.messages})) for group in evaluation.groups.values()),
+            )
+            db.execute("DELETE FROM timers")
+            db.executemany("INSERT INTO timers VALUES (?, ?, ?, ?, ?)", ((timer.seq, timer.due, timer.handler, timer.subject, _dumps(timer.payload)) for timer in evaluation.clock.pending()))
+            db.execute("DELETE FROM trigger_state")
+            db.executemany("INSERT INTO trigger_state VALUES (?, ?)", ((key, _dumps(value)) for key, value in evaluation.trigger_state.items()))
+            db.executemany(
+                "INSERT OR IGNORE INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?)",
+                ((s.id, s.rule, s.member, s.action, s.trigger_at, s.due, s.assignee) for s in planner.new_history),
+            )
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('timezone', ?)", (evaluation.community.timezone,))
+            if evaluation.started:
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('watermark', ?)", (repr(evaluation.now),))
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('clock_seq', ?)", (str(evaluation.clock.seq),))
+
+
+def _local(store: StateStore, t: float | None) -> str | None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    if t is None:
+        return None
+    return datetime.fromtimestamp(t, ZoneInfo(store.meta("timezone") or "UTC")).isoformat(timespec="seconds")
+
+
+def describe_state(store: StateStore) -> str:
+    when = _local(store, store.watermark) or "none yet"
+    timers = store.connection.execute("SELECT count(*) FROM timers").fetchone()[0]
+    groups = store.connection.execute("SELECT count(*) FROM groups").fetchone()[0]
+    return "\n".join([
+        f"state:      {store.path}",
+        f"watermark:  {when}",
+        f"members:    {store.member_count()}",
+        f"groups:     {groups}",
+        f"timers:     {timers} pending",
+        f"tasks:      {store.task_count()} planned so far",
+    ])
+
+
+def describe_member(store: StateStore, member_id: str) -> str | None:
+    """One member's saved state and the tasks planned for them, as indented JSON."""
+    row = store.connection.execute("SELECT data FROM members WHERE id = ?", (member_id,)).fetchone()
+    if row is None:
+        return None
+    data = {"id": member_id, **json.loads(row[0])}
+    for key in ("joined_at", "last_message_at", "stage_since"):
+        data[key] = _local(store, data[key])
+    data["marks"] = {key: _local(store, value) if key.endswith(("#due", "#fired", "@lifecycle")) and isinstance(value, float) else value for key, value in data["marks"].items()}
+    data["pending_timers"] = [
+        {"due": _local(store, due), "handler": handler} for due, handler in store.connection.execute("SELECT due, handler FROM timers WHERE subject = ? ORDER BY due", (member_id,))
+    ]
+    data["planned_tasks"] = [
+        {"id": task_id, "rule": rule, "action": action, "due": _local(store, due)}
+        for task_id, rule, action, due in store.connection.execute("SELECT id, rule, action, due FROM tasks WHERE member = ? ORDER BY due, id", (member_id,))
+    ]
+    data["daily"] = {_day_text(day): count for day, count in data["daily"]}
+    return json.dumps(data, ensure_ascii=False, indent=2)
+
+
+def _day_text(ordinal: int) -> str:
+    from datetime import date
+
+    return date.fromordinal(ordinal).isoformat()
+
+
+class _Transaction:
+    def __init__(self, connection: sqlite3.Connection):
+        self.connection = connection
+
+    def __enter__(self) -> None:
+        try:
+            self.connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise StateError(f"the state database is busy ({exc}) — is another run using it?") from None
+
+    def __exit__(self, kind: Any, value: Any, traceback: Any) -> None:
+        if kind is None:
+            self.connection.execute("COMMIT")
+        else:
+            self.connection.execute("ROLLBACK")
+
+
+class LazyMembers(dict):  # type: ignore[type-arg]
+    """Members by id, loaded from the state database the first time they are needed."""
+
+    def __init__(self, store: StateStore):
+        super().__init__()
+        self._store = store
+
+    def __missing__(self, member_id: str) -> Member:
+        member = self._store.load_member(member_id)
+        if member is None:
+            raise KeyError(member_id)
+        self[member_id] = member
+        return member
+
+    def get(self, member_id: str, default: Any = None) -> Any:  # noqa: D102 - dict.get that loads
+        try:
+            return self[member_id]
+        except KeyError:
+            return default

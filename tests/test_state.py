@@ -1,0 +1,158 @@
+"""--state: consecutive runs continue one another, a killed run changes nothing, foreign files are refused."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from engine.cli import cli
+from engine.plugins import load_registry
+from tests.conftest import ROOT, write_jsonl
+
+EXAMPLE = ROOT / "examples" / "events.jsonl"
+
+
+def invoke(*args: str):
+    result = CliRunner().invoke(cli, list(args), obj={"registry": load_registry(entrypoints=False)})
+    return result
+
+
+def run_tasks(events: Path, state: Path | None = None) -> list[dict]:
+    args = ["run", str(ROOT / "playbooks"), "--events", str(events), "--format", "jsonl"]
+    if state is not None:
+        args += ["--state", str(state)]
+    result = invoke(*args)
+    assert result.exit_code == 0, result.output
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def slices(tmp_path: Path, count: int) -> list[Path]:
+    lines = EXAMPLE.read_text(encoding="utf-8").splitlines(keepends=True)
+    size = -(-len(lines) // count)
+    paths = []
+    for index in range(count):
+        path = tmp_path / f"slice{index}.jsonl"
+        path.write_text("".join(lines[index * size:(index + 1) * size]), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def test_three_consecutive_state_runs_plan_what_one_run_plans(tmp_path):
+    whole = run_tasks(EXAMPLE)
+    state = tmp_path / "ops.db"
+    pieces = [task for piece in slices(tmp_path, 3) for task in run_tasks(piece, state)]
+    assert sorted(pieces, key=lambda t: t["id"]) == sorted(whole, key=lambda t: t["id"])
+    assert len(whole) > 10
+
+
+def test_a_rerun_over_the_same_events_plans_nothing_again(tmp_path):
+    state = tmp_path / "ops.db"
+    assert run_tasks(EXAMPLE, state)
+    result = invoke("run", str(ROOT / "playbooks"), "--events", str(EXAMPLE), "--format", "jsonl", "--state", str(state))
+    assert result.stdout == ""
+    assert "83 already processed (--state watermark)" in result.stderr
+
+
+def test_state_show_describes_a_member(tmp_path):
+    state = tmp_path / "ops.db"
+    run_tasks(EXAMPLE, state)
+    result = invoke("state", "show", "--state", str(state), "--member", "m03")
+    shown = json.loads(result.stdout)
+    assert (shown["name"], shown["messages"], shown["last_message_at"]) == ("老李", 2, "2026-03-02T09:36:03+08:00")
+    assert [task["rule"] for task in shown["planned_tasks"]] == ["silent-member-care/nudge", "silent-member-care/ask-why"]
+    summary = invoke("state", "show", "--state", str(state)).stdout
+    assert "members:    13" in summary and "watermark:  2026-03-14T" in summary
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        pytest.param(b"name,age\nlily,3\n", id="csv-text"),
+        pytest.param(b"SQLite format 3\x00" + bytes(range(256)) * 8, id="damaged-sqlite"),
+    ],
+)
+def test_a_corrupt_state_file_is_refused_and_left_untouched(tmp_path, content):
+    state = tmp_path / "ops.db"
+    state.write_bytes(content)
+    before = _digest(state)
+    result = invoke("run", str(ROOT / "playbooks"), "--events", str(EXAMPLE), "--state", str(state))
+    assert result.exit_code == 1
+    assert "left untouched" in str(result.exception) or "left untouched" in result.output
+    assert _digest(state) == before
+
+
+def test_a_foreign_sqlite_database_is_refused_and_left_untouched(tmp_path):
+    import sqlite3
+
+    state = tmp_path / "crm.db"
+    connection = sqlite3.connect(state)
+    connection.execute("CREATE TABLE customers (id INTEGER)")
+    connection.commit()
+    connection.close()
+    before = _digest(state)
+    process = subprocess.run([sys.executable, "-m", "engine.cli", "run", str(ROOT / "playbooks"), "--events", str(EXAMPLE), "--state", str(state)], capture_output=True, text=True)
+    assert process.returncode == 1
+    assert process.stderr.strip() == f"error: {state}: an SQLite database of another program, not a playbook state — it was left untouched; give --state a new file name"
+    assert _digest(state) == before
+
+
+def _busy_history(path: Path, members: int = 2500) -> Path:
+    """Enough events that a run takes a noticeable time, so a kill lands mid-run."""
+    events = []
+    for day in range(1, 15):
+        for number in range(members):
+            if (number * 7 + day) % 5 == 0:
+                events.append({"ts": f"2026-03-{day:02d}T{8 + number % 12:02d}:{number % 60:02d}:00+08:00", "type": "message", "group": f"g{number % 3}", "member": f"m{number}", "text": "hi"})
+    events.sort(key=lambda event: event["ts"])
+    return write_jsonl(path, events)
+
+
+def test_a_killed_state_run_changes_nothing_and_the_rerun_plans_exactly_the_same(tmp_path):
+    history = _busy_history(tmp_path / "busy.jsonl")
+    lines = history.read_text(encoding="utf-8").splitlines(keepends=True)
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    first.write_text("".join(lines[: len(lines) // 2]), encoding="utf-8")
+    second.write_text("".join(lines[len(lines) // 2:]), encoding="utf-8")
+    base = tmp_path / "base.db"
+    run_tasks(first, base)
+    reference = tmp_path / "reference.db"
+    shutil.copy(base, reference)
+    expected = run_tasks(second, reference)
+    assert expected
+
+    command = [sys.executable, "-m", "engine.cli", "run", str(ROOT / "playbooks"), "--events", str(second), "--format", "jsonl", "--out"]
+    started = time.monotonic()
+    subprocess.run(command + [str(tmp_path / "timing.jsonl"), "--state", str(tmp_path / "timing.db")], check=True, capture_output=True)
+    duration = time.monotonic() - started
+    chooser = random.Random(20261125)
+    for attempt in range(5):
+        state = tmp_path / f"killed{attempt}.db"
+        shutil.copy(base, state)
+        process = subprocess.Popen(command + [str(tmp_path / f"out{attempt}.jsonl"), "--state", str(state)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(chooser.uniform(0.05, duration * 1.1))
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        rerun = run_tasks(second, state)
+        written = tmp_path / f"out{attempt}.jsonl"
+        delivered = [json.loads(line) for line in written.read_text(encoding="utf-8").splitlines()] if written.exists() else []
+        if rerun:
+            # Killed before the commit: nothing of that run counts; the rerun plans it all.
+            assert rerun == expected, f"attempt {attempt}: the killed run left the state changed"
+        else:
+            # The run got as far as its commit: its own output already held every task.
+            assert delivered == expected, f"attempt {attempt}: committed without delivering its tasks"
