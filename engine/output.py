@@ -32,6 +32,10 @@ def write_tasks(registry: Registry, fmt: str, tasks: list[Task], out: str | None
 def render_notes(result: RunResult, tz: ZoneInfo, member: str | None = None) -> str:
     """The ``--explain`` text: suppressed tasks, then rules that did not apply, in time order."""
     lines = []
+    for task in result.tasks:
+        if task.moved and (member is None or task.member == member):
+            for why in task.moved:
+                lines.append(f"moved      {task.playbook}/{task.rule} {task.action} → {task.member_name or task.group}: {why}")
     for item in result.suppressed:
         task = item.task
         if member is not None and task.member != member:

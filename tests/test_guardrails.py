@@ -63,6 +63,9 @@ def test_quiet_hours_move_the_due_time_to_the_end_of_the_window(make_config):
     assert task_keys(result, "member", "due") == [("m1", "2026-03-02T08:00:00+08:00"), ("m2", "2026-03-02T08:00:00+08:00"), ("m3", "2026-03-02T08:00:00+08:00")]
     assert result.tasks[0].moved == ["quiet hours: moved from 2026-03-01 23:30 to 2026-03-02 08:00"]
     assert result.moved["quiet hours"] == 2
+    from engine.output import render_notes
+
+    assert "moved      p/r dm → m1: quiet hours: moved from 2026-03-01 23:30 to 2026-03-02 08:00" in render_notes(result, config.community.tz)
 
 
 def test_a_daytime_quiet_window(make_config):
