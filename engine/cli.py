@@ -29,7 +29,8 @@ def _registry(ctx: click.Context) -> Any:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="playbook-engine")
-def cli() -> None:
+@click.option("--skip-broken-plugins", is_flag=True, help="Leave out installed plugins that fail to load, with a warning, instead of stopping.")
+def cli(skip_broken_plugins: bool) -> None:
     """Community-operations playbooks: plan operator tasks from your groups' history.
 
     Example: playbook run playbooks --events examples/events.jsonl
@@ -212,14 +213,22 @@ def plugins(ctx: click.Context) -> None:
 
     Example: playbook plugins
     """
+    from engine.plugins import DEFAULT_PLUGINS
+
     registry = _registry(ctx)
-    provided: dict[str, list[str]] = {}
+    provided: dict[str, dict[str, list[str]]] = {}
     for (kind, name), plugin in sorted(registry.owners.items()):
-        provided.setdefault(plugin, []).append(f"{kind} {name}")
-    for plugin in registry.pm.get_plugins() if registry.pm else ():
-        provided.setdefault(registry.pm.get_name(plugin), [])
-    for plugin, items in sorted(provided.items()):
-        click.echo(f"{plugin}: {', '.join(items) or 'hooks only'}")
+        provided.setdefault(plugin, {}).setdefault(kind + "s", []).append(name)
+    distributions = getattr(registry.pm, "distributions", {})
+    plugins_by_name = sorted(((registry.pm.get_name(plugin), plugin) for plugin in registry.pm.get_plugins()), key=lambda pair: pair[0]) if registry.pm else []
+    for name, plugin in plugins_by_name:
+        origin = "built-in" if name in DEFAULT_PLUGINS else f"installed ({distributions.get(name, 'entry point')})"
+        kinds = provided.get(name, {})
+        what = "; ".join(f"{kind}: {', '.join(names)}" for kind, names in sorted(kinds.items())) or "commands or observers only"
+        provided.setdefault(name, {})
+        click.echo(f"{name} [{origin}] — {what}")
+    for name, channel in sorted(registry.channels.items()):
+        click.echo(f"  channel {name}: {channel.title}; can {', '.join(sorted(channel.capabilities))}; up to {channel.max_length} characters")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -227,11 +236,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     from engine.plugins import Registry, get_plugin_manager
 
     debug = os.environ.get("PLAYBOOK_DEBUG") == "1"
+    args = list(argv) if argv is not None else sys.argv[1:]
+    skip_broken = "--skip-broken-plugins" in args[: args.index("--")] if "--" in args else "--skip-broken-plugins" in args
     try:
-        pm = get_plugin_manager(entrypoints=True)
-        registry = Registry.collect(pm)
+        skipped: list[str] = []
+        pm = get_plugin_manager(entrypoints=True, skip_broken=skip_broken, skipped=skipped)
+        registry = Registry.collect(pm, skip_broken=skip_broken, skipped=skipped)
+        for message in skipped:
+            click.echo(f"warning: skipped: {message}", err=True)
         pm.hook.register_commands(cli=cli)
-        status = cli.main(args=list(argv) if argv is not None else None, prog_name="playbook", standalone_mode=False, obj={"registry": registry})
+        status = cli.main(args=args, prog_name="playbook", standalone_mode=False, obj={"registry": registry})
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(1)

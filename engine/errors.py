@@ -40,3 +40,7 @@ class InvalidInput(PlaybookError):
 
 class PluginError(PlaybookError):
     """A plugin failed to load or broke the plugin contract; the message names the plugin."""
+
+    def __init__(self, message: str, *, plugin: str | None = None):
+        super().__init__(message)
+        self.plugin = plugin

@@ -7,7 +7,10 @@ asks every plugin to register what it provides, refusing duplicate names.
 
 from __future__ import annotations
 
+import difflib
 import importlib
+import importlib.metadata
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
@@ -91,23 +94,51 @@ class OutputFormat:
     description: str
 
 
-def get_plugin_manager(entrypoints: bool = True) -> pluggy.PluginManager:
-    """A plugin manager with the built-ins and (if ``entrypoints``) installed plugins loaded."""
+def get_plugin_manager(entrypoints: bool = True, *, skip_broken: bool = False, skipped: list[str] | None = None) -> pluggy.PluginManager:
+    """A plugin manager with the built-ins and (if ``entrypoints``) installed plugins loaded.
+
+    A third-party plugin that fails to import or implements a hook that does not exist is a
+    PluginError naming it; with ``skip_broken`` it is left out and described in ``skipped``.
+    """
     pm = pluggy.PluginManager("playbook")
     pm.add_hookspecs(hookspecs)
+    pm.distributions = {}  # type: ignore[attr-defined]  # plugin name → "project version", for `playbook plugins`
     for module_name in DEFAULT_PLUGINS:
-        module = importlib.import_module(module_name)
-        pm.register(module, name=module_name)
+        pm.register(importlib.import_module(module_name), name=module_name)
     if entrypoints:
+        for entry_point in sorted(importlib.metadata.entry_points(group="playbook"), key=lambda ep: ep.name):
+            if pm.get_plugin(entry_point.name) is not None or pm.is_blocked(entry_point.name):
+                continue
+            try:
+                plugin = entry_point.load()
+            except Exception as exc:  # noqa: BLE001 - any import-time failure of someone else's code
+                _broken(f"plugin {entry_point.name} ({entry_point.value}) failed to import: {_describe(exc)}", entry_point.name, skip_broken, skipped)
+                continue
+            pm.register(plugin, name=entry_point.name)
+            if entry_point.dist is not None:
+                pm.distributions[entry_point.name] = f"{entry_point.dist.name} {entry_point.dist.version}"  # type: ignore[attr-defined]
+    while True:
         try:
-            pm.load_setuptools_entrypoints("playbook")
-        except Exception as exc:  # a third-party plugin that fails to import
-            raise PluginError(f"plugin failed to load: {_describe(exc)}") from exc
-    try:
-        pm.check_pending()
-    except pluggy.PluginValidationError as exc:
-        raise PluginError(f"plugin {pm.get_name(exc.plugin)} is invalid: {exc}") from exc
-    return pm
+            pm.check_pending()
+            return pm
+        except pluggy.PluginValidationError as exc:
+            name = pm.get_name(exc.plugin) or str(exc.plugin)
+            message = f"plugin {name} is invalid: {exc.args[0] if exc.args else exc}"
+            hook = re.search(r"unknown hook '([^']+)'", message)
+            if hook:
+                hooks = [spec for spec in dir(hookspecs) if spec.startswith(("register_", "task_"))]
+                close = difflib.get_close_matches(hook.group(1), hooks, n=1)
+                hint = f"did you mean `{close[0]}`?" if close else f"hooks are: {', '.join(hooks)}"
+                message = f"plugin {name} implements unknown hook `{hook.group(1)}` — {hint}"
+            _broken(message, name, skip_broken, skipped)
+            pm.unregister(exc.plugin)
+
+
+def _broken(message: str, plugin: str, skip_broken: bool, skipped: list[str] | None) -> None:
+    if not skip_broken:
+        raise PluginError(message, plugin=plugin)
+    if skipped is not None:
+        skipped.append(message)
 
 
 def _describe(exc: BaseException) -> str:
@@ -128,7 +159,20 @@ class Registry:
         self.pm: pluggy.PluginManager | None = None
 
     @classmethod
-    def collect(cls, pm: pluggy.PluginManager) -> Registry:
+    def collect(cls, pm: pluggy.PluginManager, *, skip_broken: bool = False, skipped: list[str] | None = None) -> Registry:
+        """Ask every plugin to register what it provides; with ``skip_broken``, leave out a plugin that fails."""
+        while True:
+            try:
+                return cls._collect(pm)
+            except PluginError as exc:
+                if not skip_broken or exc.plugin is None or exc.plugin in DEFAULT_PLUGINS:
+                    raise
+                if skipped is not None:
+                    skipped.append(str(exc))
+                pm.unregister(name=exc.plugin)
+
+    @classmethod
+    def _collect(cls, pm: pluggy.PluginManager) -> Registry:
         registry = cls()
         registry.pm = pm
         kinds = (
@@ -152,12 +196,12 @@ class Registry:
             impl.function(register)
         except PluginError:
             raise
-        except Exception as exc:
-            raise PluginError(f"plugin {plugin} failed while registering {kind}s: {_describe(exc)}") from exc
+        except Exception as exc:  # noqa: BLE001
+            raise PluginError(f"plugin {plugin} failed while registering {kind}s: {_describe(exc)}", plugin=plugin) from exc
 
     def _add(self, kind: str, table: dict, name: str, item: Any, plugin: str) -> None:
         if name in table:
-            raise PluginError(f"{kind} `{name}` is registered by two plugins: {self.owners[(kind, name)]} and {plugin} — uninstall one of them")
+            raise PluginError(f"{kind} `{name}` is registered by two plugins: {self.owners[(kind, name)]} and {plugin} — uninstall one of them", plugin=plugin)
         table[name] = item
         self.owners[(kind, name)] = plugin
 

@@ -73,6 +73,7 @@ ACTIONS = (
         "reward",
         "Reward the member: points (added to member.points), a coupon or a gift.",
         _text_action({"points": {"type": "integer", "minimum": 1, "description": "Points to add to member.points."}, "coupon": {"type": "string", "description": "Coupon to hand out."}, "gift": {"type": "string", "description": "Gift to send."}}),
+        needs="reward",
         apply=_reward,
         summary=_describe_reward,
     ),

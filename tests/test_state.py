@@ -111,7 +111,7 @@ def test_a_foreign_sqlite_database_is_refused_and_left_untouched(tmp_path):
     assert _digest(state) == before
 
 
-def _busy_history(path: Path, members: int = 2500) -> Path:
+def _busy_history(path: Path, members: int = 1200) -> Path:
     """Enough events that a run takes a noticeable time, so a kill lands mid-run."""
     events = []
     for day in range(1, 15):
