@@ -32,7 +32,7 @@ def raw_json(record: Any) -> str:
     return json.dumps(record, ensure_ascii=False, default=str)
 
 
-def json_problem(path: str, exc: Exception, stream: IO[bytes]) -> InvalidInput:
+def json_problem(path: str, exc: Exception, stream: Any) -> InvalidInput:
     """Turn an ijson error into a message an operator can act on, with the byte offset reached."""
     where = _offset(stream)
     detail = str(exc)
@@ -43,7 +43,7 @@ def json_problem(path: str, exc: Exception, stream: IO[bytes]) -> InvalidInput:
     return InvalidInput(f"{path}: not valid JSON{where} — is this the right file for this source?")
 
 
-def _offset(stream: IO[bytes]) -> str:
+def _offset(stream: Any) -> str:
     try:
         return f" (near byte {stream.tell():,})"
     except (OSError, ValueError):
@@ -84,7 +84,7 @@ def _kind(event: str) -> str:
     return {"start_array": "list", "string": "string", "number": "number"}.get(event, "value")
 
 
-def iter_items(path: str, stream: IO[bytes], prefix: str) -> Iterator[Any]:
+def iter_items(path: str, stream: Any, prefix: str) -> Iterator[Any]:
     """Each element under ``prefix`` (e.g. ``messages.item``), mapping parse errors to InvalidInput."""
     items = ijson.items(stream, prefix, use_float=True)
     while True:
@@ -116,9 +116,7 @@ def read_json_events(path: str, options: Mapping[str, Any]) -> Iterator[SourceRe
             first = stream.read(1)
         if first != b"[":
             raise InvalidInput(f"{path}: `--source json` reads a JSON list of events (starting with `[`) — for one event per line use `--source jsonl`")
-        stream.seek(0) if stream.seekable() else None
-        items = iter_items(path, _prepend(first, stream) if not stream.seekable() else stream, "item")
-        for number, item in enumerate(items, 1):
+        for number, item in enumerate(iter_items(path, _Prepended(first, stream), "item"), 1):
             if isinstance(item, dict):
                 yield SourceRecord(number, item)
             else:
@@ -128,20 +126,22 @@ def read_json_events(path: str, options: Mapping[str, Any]) -> Iterator[SourceRe
             stream.close()
 
 
-class _prepend:
-    """A byte stream with already-read bytes put back in front (standard input cannot seek)."""
+class _Prepended:
+    """A byte stream with the bytes already peeked at put back in front (standard input cannot seek)."""
 
     def __init__(self, head: bytes, rest: IO[bytes]):
         self.head, self.rest = head, rest
 
     def read(self, size: int = -1) -> bytes:
+        if size == 0:  # ijson probes with read(0) to tell bytes from text
+            return b""
         head, self.head = self.head, b""
         if size < 0:
             return head + self.rest.read()
         return head + self.rest.read(max(size - len(head), 0))
 
     def tell(self) -> int:
-        raise OSError("not seekable")
+        return self.rest.tell() - len(self.head)
 
 
 @hookimpl

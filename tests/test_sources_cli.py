@@ -107,3 +107,16 @@ def test_installed_command_line_has_import_and_exits_1_on_a_wrong_file(tmp_path)
     assert completed.returncode == 1
     assert completed.stdout == ""
     assert f"{FIXTURES / 'telegram_result.json'}: not a Slack export" in completed.stderr
+
+
+@pytest.mark.parametrize(
+    ("source", "given"),
+    [
+        pytest.param("json", '[{"ts": "2026-03-01T09:00:00+08:00", "type": "message", "group": "g1", "member": "m1"}]', id="json"),
+        pytest.param("csv", "ts,group,member\n2026-03-01 09:00:00,g1,m1\n", id="csv"),
+    ],
+)
+def test_streamable_sources_read_standard_input(playbook_cli, registry, source, given):
+    result = CliRunner().invoke(playbook_cli, ["import", "--source", source, "--timezone", "Asia/Shanghai", "-"], input=given.encode(), obj={"registry": registry})
+    assert result.exit_code == 0, result.output
+    assert result.stdout == '{"ts":"2026-03-01T09:00:00+08:00","type":"message","group":"g1","member":"m1"}\n'
