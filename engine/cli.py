@@ -70,7 +70,7 @@ def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, colu
     Example: playbook run playbooks --events examples/events.jsonl --format jsonl
     """
     from engine.loading import load_config
-    from engine.output import render_notes, write_tasks
+    from engine.output import render_explanation, render_summary, write_tasks
     from engine.runner import read_source, run as run_engine
     from engine.state import StateStore
 
@@ -97,8 +97,8 @@ def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, colu
     write_tasks(registry, fmt, tasks, out, context)
     result.save_state()  # only after the tasks are out: a run killed before this changed nothing
     if explain or member_id is not None:
-        click.echo(render_notes(result, tz, member_id), err=True, nl=False)
-    click.echo(f"playbook: {result.summary()}", err=True)
+        click.echo(render_explanation(result, tz, member_id), err=True, nl=False)
+    click.echo(render_summary(result, config.community), err=True)
 
 
 def source_options(column_map: str | None, tz: Any) -> dict[str, Any]:

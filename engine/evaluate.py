@@ -19,6 +19,7 @@ from typing import Any
 
 from engine.clock import Clock, Timer
 from engine.events import Event, Rejected
+from engine.explain import describe_values, field_values
 from engine.lifecycle import Lifecycle
 from engine.members import Group, Member, MemberView, local_day
 from engine.model import Config, Rule
@@ -249,7 +250,8 @@ class Evaluation:
             previous, first_time = member.stage, member.stage is None
             member.stage, member.stage_since = stage, self.now
             if self.explain:
-                self.notes.append(Note(self.now, "", member.id, "stage", f"stage {previous or '—'} → {stage}"))
+                label = self.community.stage_label
+                self.notes.append(Note(self.now, "", member.id, "stage", f"{label(previous) if previous else '—'} → {label(stage)} ({stage})"))
             # A member already there before the history began has no "entry" into their first stage.
             if stage is not None and not (first_time and member.joined_at is None):
                 entered = Event(t=self.now, type=STAGE_ENTERED, member=member.id, group=member.group, raw={"stage": stage, "previous": previous})
@@ -289,15 +291,20 @@ class Evaluation:
             self.note(rule, firing, "miss", "once: already fired for this member")
             return
         context = self.context(rule, firing, group)
+        held: list[str] = []
         for condition in rule.conditions:
             try:
                 holds = condition.test(context)
             except Exception as exc:  # noqa: BLE001 - one bad evaluation skips one rule, never the run
                 self.note(rule, firing, "error", f"condition `{condition.source}` failed: {exc}")
                 return
+            values = field_values(condition.source, context) if self.explain else {}
             if not holds:
-                self.note(rule, firing, "miss", f"condition `{condition.source}` is false")
+                shown = f" ({describe_values(values)})" if values else ""
+                self.note(rule, firing, "miss", f"condition `{condition.source}` is false{shown}", values)
                 return
+            if self.explain:
+                held.append(f"`{condition.source}`" + (f" ({describe_values(values)})" if values else ""))
         if rule.once and member is not None:
             member.marks[once_key] = firing.t
         self.counts["matched"] += 1
@@ -307,13 +314,18 @@ class Evaluation:
             if not kind.makes_task:
                 if member is not None and kind.apply is not None:
                     kind.apply(self, member, action.params, group)
+                    if self.explain:
+                        shown = ", ".join(", ".join(value) if isinstance(value, list) else str(value) for value in action.params.values())
+                        self.note(rule, firing, "changed", f"{kind.name} {shown}".strip())
                 continue
             try:
                 text = action.text.render(context) if action.text is not None else (kind.summary(action.params) if kind.summary else kind.name)
             except Exception as exc:  # noqa: BLE001 - one bad template skips one action, never the run
                 self.note(rule, firing, "error", f"text of `{kind.name}` failed: {exc}")
                 continue
-            tasks.append((self.task(rule, action.index, kind.name, firing, group, text, action.params), action))
+            task = self.task(rule, action.index, kind.name, firing, group, text, action.params)
+            task.because = held
+            tasks.append((task, action))
         accepted = {task.id for task in self.planner.offer([task for task, _ in tasks], rule)}
         for task, action in tasks:
             if task.id in accepted and member is not None and action.kind.apply is not None:

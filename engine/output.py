@@ -1,17 +1,27 @@
-"""Emitting the plan: tasks through the chosen output-format plugin, notes for ``--explain``."""
+"""Emitting the plan: tasks through the chosen output-format plugin; explanations and summary.
+
+Tasks go to standard output (or ``--out``); everything meant for the operator's eyes about
+*how* the plan came to be — ``--explain``, the member timeline, the summary — goes to
+standard error, so piping the tasks somewhere never mixes the two.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
+from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
+    from engine.model import Community
     from engine.planner import Task
     from engine.plugins import Registry
     from engine.runner import RunResult
+
+_LABEL_WIDTH = 10
 
 
 def write_tasks(registry: Registry, fmt: str, tasks: list[Task], out: str | None, context: Mapping[str, Any]) -> None:
@@ -20,33 +30,103 @@ def write_tasks(registry: Registry, fmt: str, tasks: list[Task], out: str | None
         writer(tasks, sys.stdout, context)
         sys.stdout.flush()
         return
-    # Written whole to a temporary name first: a failed run never leaves half a file behind.
+    # Written whole under a temporary name first: a failed run never leaves half a file behind.
     temporary = f"{out}.partial"
     with open(temporary, "w", encoding="utf-8", newline="") as stream:
         writer(tasks, stream, context)
-    import os
-
     os.replace(temporary, out)
 
 
-def render_notes(result: RunResult, tz: ZoneInfo, member: str | None = None) -> str:
-    """The ``--explain`` text: suppressed tasks, then rules that did not apply, in time order."""
-    lines = []
+def _when(t: float, tz: ZoneInfo) -> str:
+    return datetime.fromtimestamp(t, tz).strftime("%Y-%m-%d %H:%M")
+
+
+def _who(name: str | None, member: str | None, group: str | None) -> str:
+    if member is None:
+        return f"group {group}"
+    return f"{name} ({member})" if name and name != member else member
+
+
+def render_explanation(result: RunResult, tz: ZoneInfo, member: str | None = None) -> str:
+    """Every decision, in time order: tasks with their reasons, suppressions, misses, stages.
+
+    With ``member``, only that member's: their timeline.
+    """
+    entries: list[tuple[float, int, list[str]]] = []
+    pad = " " * 17
+
+    def add(t: float, rank: int, label: str, text: str, details: list[tuple[str, str]] = ()) -> None:
+        lines = [f"{_when(t, tz)}  {label:<{_LABEL_WIDTH}} {text}"]
+        lines.extend(f"{pad} {name:<{_LABEL_WIDTH}} {detail}" for name, detail in details)
+        entries.append((t, rank, lines))
+
+    names = {task.member: task.member_name for task in result.tasks}
     for task in result.tasks:
-        if task.moved and (member is None or task.member == member):
-            for why in task.moved:
-                lines.append(f"moved      {task.playbook}/{task.rule} {task.action} → {task.member_name or task.group}: {why}")
+        if member is not None and task.member != member:
+            continue
+        details = [("because", task.reason)] + [("and", condition) for condition in task.because] + [("moved", why) for why in task.moved]
+        due = "" if task.due == task.trigger_at else f", due {_when(task.due, tz)}"
+        add(task.trigger_at, 1, "planned", f"{task.playbook}/{task.rule} {task.action} → {_who(task.member_name, task.member, task.group)}{due}  [{task.id}]", details)
     for item in result.suppressed:
         task = item.task
         if member is not None and task.member != member:
             continue
-        when = datetime.fromtimestamp(task.due, tz).strftime("%Y-%m-%d %H:%M")
-        lines.append(f"suppressed {when} {task.playbook}/{task.rule} {task.action} → {task.member_name or task.group}: {item.reason}")
+        add(task.trigger_at, 2, "suppressed", f"{task.playbook}/{task.rule} {task.action} → {_who(task.member_name, task.member, task.group)}", [("because", task.reason), ("but", item.reason)])
     for note in result.notes:
         if member is not None and note.member != member:
             continue
-        when = datetime.fromtimestamp(note.t, tz).strftime("%Y-%m-%d %H:%M")
-        subject = note.member or "(group)"
-        rule = f" {note.rule}" if note.rule else ""
-        lines.append(f"{note.kind:<10} {when}{rule} {subject}: {note.reason}")
-    return "".join(line + "\n" for line in lines)
+        who = _who(names.get(note.member) or _member_name(result, note.member), note.member, None) if note.member else "(group)"
+        if note.kind == "stage":
+            add(note.t, 0, "stage", f"{who}: {note.reason}")
+        else:
+            label = {"miss": "not", "changed": "changed"}.get(note.kind, note.kind)
+            add(note.t, 3 if note.kind == "miss" else 1, label, f"{note.rule} → {who}: {note.reason}")
+    entries.sort(key=lambda entry: (entry[0], entry[1]))
+    return "".join(line + "\n" for lines in _collapse_repeats(entries, tz) for line in lines)
+
+
+def _collapse_repeats(entries: list[tuple[float, int, list[str]]], tz: ZoneInfo) -> list[list[str]]:
+    """A scheduled rule saying "not" for the same reason every day is said once, with a count."""
+    first_seen: dict[str, list[Any]] = {}
+    shown: list[list[str]] = []
+    for t, rank, lines in entries:
+        if rank != 3 or len(lines) != 1:
+            shown.append(lines)
+            continue
+        key = lines[0][17:]
+        if key in first_seen:
+            first_seen[key][1] += 1
+            first_seen[key][2] = t
+            continue
+        record = [lines, 0, t]
+        first_seen[key] = record
+        shown.append(lines)
+    for lines, repeats, last in first_seen.values():
+        if repeats:
+            lines[0] += f"  (and {repeats} more time{'s' if repeats > 1 else ''} until {_when(last, tz)})"
+    return shown
+
+
+def _member_name(result: RunResult, member: str | None) -> str | None:
+    known = result.evaluation.members.get(member) if member else None
+    return known.name if known is not None else None
+
+
+def render_summary(result: RunResult, community: Community) -> str:
+    """The closing summary: what was read, who is where, what was planned, what was held back."""
+    counts = result.counts
+    tz = community.tz
+    lines = [f"playbook: {result.summary()}"]
+    stages = Counter(member.stage for member in result.evaluation.members.values() if member.stage)
+    if stages:
+        order = [stage.stage for stage in community.lifecycle]
+        shown = ", ".join(f"{community.stage_label(stage)} {stages[stage]}" for stage in order if stages[stage])
+        lines.append(f"  members by stage: {shown}")
+    if result.tasks:
+        by_playbook = Counter(task.playbook for task in result.tasks)
+        lines.append("  tasks by playbook: " + ", ".join(f"{name} {count}" for name, count in sorted(by_playbook.items())))
+        by_day = Counter(datetime.fromtimestamp(task.due, tz).strftime("%m-%d") for task in result.tasks)
+        lines.append("  tasks by day: " + ", ".join(f"{day} {count}" for day, count in sorted(by_day.items())))
+    if counts["error"]:
+        lines.append(f"  {counts['error']} rule evaluation(s) failed and were skipped — run with --explain to see them")
+    return "\n".join(lines)

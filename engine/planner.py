@@ -52,6 +52,7 @@ class Task:
     params: dict[str, Any] = field(default_factory=dict)
     how: str = ""  # what the operator does by hand on this channel
     moved: list[str] = field(default_factory=list)  # why the due time changed, if it did
+    because: list[str] = field(default_factory=list)  # with --explain: the conditions that held, with values
 
     def record(self, tz: ZoneInfo) -> dict[str, Any]:
         """The task as the spec's output record (plus ``params`` when the action has any)."""

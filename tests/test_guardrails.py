@@ -63,9 +63,9 @@ def test_quiet_hours_move_the_due_time_to_the_end_of_the_window(make_config):
     assert task_keys(result, "member", "due") == [("m1", "2026-03-02T08:00:00+08:00"), ("m2", "2026-03-02T08:00:00+08:00"), ("m3", "2026-03-02T08:00:00+08:00")]
     assert result.tasks[0].moved == ["quiet hours: moved from 2026-03-01 23:30 to 2026-03-02 08:00"]
     assert result.moved["quiet hours"] == 2
-    from engine.output import render_notes
+    from engine.output import render_explanation
 
-    assert "moved      p/r dm → m1: quiet hours: moved from 2026-03-01 23:30 to 2026-03-02 08:00" in render_notes(result, config.community.tz)
+    assert "moved      quiet hours: moved from 2026-03-01 23:30 to 2026-03-02 08:00" in render_explanation(result, config.community.tz)
 
 
 def test_a_daytime_quiet_window(make_config):
@@ -100,9 +100,11 @@ def test_a_task_moved_beyond_max_delay_is_dropped_with_a_reason(make_config):
 
 
 def test_suppressed_tasks_are_explained(make_config, tmp_path):
-    from engine.output import render_notes
+    from engine.output import render_explanation
 
     config = make_config({"p.yaml": one_rule("{event: message}", "    cooldown: 1d\n")}, community())
     result = plan(config, [msg("01T09:00:00"), msg("01T12:00:00")], explain=True)
-    assert "suppressed 2026-03-01 12:00 p/r dm → m1: cooldown 1d" in render_notes(result, config.community.tz)
+    explained = render_explanation(result, config.community.tz)
+    assert "2026-03-01 12:00  suppressed p/r dm → m1\n" in explained
+    assert "but        cooldown 1d: p/r planned for m1 at 2026-03-01 09:00" in explained
     assert "1 suppressed (cooldown 1)" in result.summary()

@@ -1,0 +1,55 @@
+"""What ``--explain`` shows about a decision: the values a condition looked at.
+
+A condition such as ``member.messages > 0 and 'vip' in member.tags`` is answered with the
+values it read (``member.messages = 0``, ``member.tags = []``), so an operator sees why a
+rule did or did not apply without reading code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import Environment, nodes
+from jinja2.parser import Parser
+
+_PARSER_ENV = Environment()
+
+
+@lru_cache(maxsize=1024)
+def referenced_fields(source: str) -> tuple[tuple[str, str], ...]:
+    """The ``variable.field`` pairs that ``source`` reads, in order of first appearance."""
+    try:
+        tree = Parser(_PARSER_ENV, source, state="variable").parse_expression()
+    except Exception:  # noqa: BLE001 - a condition that does not parse was refused at load time
+        return ()
+    found: dict[tuple[str, str], None] = {}
+    for node in nodes.Template([nodes.Output([tree])]).find_all(nodes.Getattr):
+        if isinstance(node.node, nodes.Name):
+            found[(node.node.name, node.attr)] = None
+    return tuple(found)
+
+
+def field_values(source: str, context: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"member.messages": 0, …}`` for the fields ``source`` reads, as they are in ``context``."""
+    values: dict[str, Any] = {}
+    for variable, name in referenced_fields(source):
+        holder = context.get(variable)
+        if holder is None:
+            continue
+        value = holder.get(name) if isinstance(holder, Mapping) else getattr(holder, name, None)
+        values[f"{variable}.{name}"] = _plain(value)
+    return values
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "strftime"):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def describe_values(values: Mapping[str, Any]) -> str:
+    return ", ".join(f"{name} = {value!r}" if isinstance(value, str) else f"{name} = {value}" for name, value in values.items())

@@ -1,0 +1,46 @@
+"""--explain and --member answer "why did X get this, and why not that" without reading code."""
+
+from __future__ import annotations
+
+from engine.output import render_explanation, render_summary
+from tests.conftest import plan
+from tests.test_triggers import END, joined, msg
+
+RULES = """\
+playbook: care
+rules:
+  - id: nudge
+    when: {silence: 3d}
+    if: member.messages > 0
+    do:
+      - mention: "{{ member.name }} 在吗"
+      - tag: nudged
+  - id: ask
+    when: {silence: 3d}
+    if: ["member.messages >= 3", "'vip' in member.tags"]
+    do:
+      - dm: "{{ member.name }} 最近怎么样"
+"""
+
+
+def test_a_member_timeline_shows_stages_tasks_with_values_and_rules_that_did_not_apply(make_config):
+    config = make_config({"care.yaml": RULES})
+    result = plan(config, [joined("01T09:00:00", "m1"), msg("01T10:00:00", "m1", name="小王")], until=END, explain=True)
+    timeline = render_explanation(result, config.community.tz, "m1").splitlines()
+    assert timeline[0] == "2026-03-01 09:00  stage      小王 (m1): — → 新手期 (newbie)"
+    assert "2026-03-04 10:00  planned    care/nudge mention → 小王 (m1)  [" in "\n".join(timeline)
+    assert "                  because    silent 3d since 2026-03-01 10:00 (last message)" in timeline
+    assert "                  and        `member.messages > 0` (member.messages = 1)" in timeline
+    assert "2026-03-04 10:00  changed    care/nudge → 小王 (m1): tag nudged" in timeline
+    assert "2026-03-04 10:00  not        care/ask → 小王 (m1): condition `member.messages >= 3` is false (member.messages = 1)" in timeline
+
+
+def test_the_summary_counts_members_by_stage_and_tasks_by_playbook_and_day(make_config):
+    config = make_config({"care.yaml": RULES})
+    result = plan(config, [msg("01T10:00:00", "m1"), msg("01T11:00:00", "m2")], until=END)
+    summary = render_summary(result, config.community)
+    assert summary.splitlines()[1:] == [
+        "  members by stage: 流失期 2",
+        "  tasks by playbook: care 2",
+        "  tasks by day: 03-04 2",
+    ]
