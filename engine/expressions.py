@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import operator
+import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -95,8 +96,7 @@ def check_source(
     try:
         tree = _parse_expression(env, source) if expression else env.parse(source)
     except TemplateSyntaxError as exc:
-        what = "condition" if expression else "text template"
-        return [f"{what} has a syntax error: {exc.message} — check brackets, quotes and {{{{ }}}}"]
+        return [_syntax_message(source, exc, expression)]
     problems: list[str] = []
     local_names = {node.name for node in tree.find_all(nodes.Name) if node.ctx in ("store", "param")}
     for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
@@ -106,7 +106,9 @@ def check_source(
     for node in tree.find_all(nodes.Name):
         if node.ctx != "load" or node.name in local_names or node.name in env.globals:
             continue
-        if node.name not in fields:
+        if node.name == "event" and "event" not in fields:
+            problems.append("`event` exists only in rules triggered by an event (`when: {event: …}`, `activity_ended`) — use member or group fields here, e.g. {{ member.name }}")
+        elif node.name not in fields:
             problems.append(_unknown(f"variable `{node.name}`", node.name, list(fields)))
     for node in tree.find_all(nodes.Getattr):
         if isinstance(node.node, nodes.Name) and node.node.name in fields and node.node.name not in local_names:
@@ -120,6 +122,44 @@ def check_source(
         if node.name not in env.tests:
             problems.append(_unknown(f"test `{node.name}`", node.name, sorted(env.tests)))
     return list(dict.fromkeys(problems))
+
+
+_OPERATOR_MISTAKES = (
+    (re.compile(r"&&"), "write `and` instead of `&&`"),
+    (re.compile(r"\|\|"), "write `or` instead of `||`"),
+    (re.compile(r"(?<![=!<>])=(?!=)"), "compare with `==` (a single `=` assigns)"),
+    (re.compile(r"!(?!=)"), "write `not` instead of `!`"),
+    (re.compile(r"[“”‘’（）]"), "use plain quotes \" ' and brackets ( ), not the full-width “ ” （ ） of a Chinese keyboard"),
+)
+
+
+def _syntax_message(source: str, exc: TemplateSyntaxError, expression: bool) -> str:
+    """A syntax error as an operator can act on it: where in the text, and the likely fix."""
+    message = (exc.message or "syntax error").split(". Jinja was looking")[0].rstrip(".")
+    where = f" (line {exc.lineno} of the text)" if expression is False and "\n" in source.strip() else ""
+    if expression:
+        stripped = source.strip()
+        if stripped.startswith("{{") and stripped.endswith("}}"):
+            return f"a condition is written without {{{{ }}}} — write `{stripped[2:-2].strip()}`"
+        for pattern, hint in _OPERATOR_MISTAKES:
+            if pattern.search(_outside_quotes(source)):
+                return f"condition has a syntax error: {message} — {hint}"
+        return f"condition has a syntax error: {message} — a condition looks like `member.days_silent >= 7 and 'vip' in member.tags`; check brackets and quotes"
+    for pattern, hint in _OPERATOR_MISTAKES[-1:]:
+        if pattern.search(source):
+            return f"text template has a syntax error{where}: {message} — {hint}"
+    opened, closed = source.count("{{"), source.count("}}")
+    if opened != closed:
+        hint = "every `{{` needs a matching `}}`, e.g. {{ member.name }}"
+    elif "{%" in source:
+        hint = "every `{% if … %}` needs `{% endif %}` (and `{% for %}` needs `{% endfor %}`)"
+    else:
+        hint = "inside {{ }} write a variable such as member.name, optionally with a filter: {{ member | mention }}"
+    return f"text template has a syntax error{where}: {message} — {hint}"
+
+
+def _outside_quotes(source: str) -> str:
+    return re.sub(r"'[^']*'|\"[^\"]*\"", "''", source)
 
 
 def _parse_expression(env: PlaybookEnvironment, source: str) -> nodes.Node:

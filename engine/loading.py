@@ -34,7 +34,7 @@ from engine.plugins import Registry
 from engine.schema import build_schema
 from engine.triggers import TriggerContext, TriggerProblem
 from engine.validate import schema_problems, suggest
-from engine.yamlfile import Document, Path as YamlPath, load_yaml
+from engine.yamlfile import MAX_BYTES, Document, Path as YamlPath, load_yaml, too_big
 
 COMMUNITY_FILE = "community.yaml"
 EVENT_FIELDS = (
@@ -80,11 +80,11 @@ def load_config(paths: Sequence[str | Path], registry: Registry) -> Config:
     playbooks: list[Playbook] = []
     seen_ids: dict[str, str] = {}
     for position, path in enumerate(playbook_paths):
-        playbook = _load_playbook(path, position, community, registry, env, problems)
-        if playbook is None:
+        playbook, doc = _load_playbook(path, position, community, registry, env, problems)
+        if playbook is None or doc is None:
             continue
         if playbook.id in seen_ids:
-            problems.append(Problem(str(path), 1, 1, f"playbook id `{playbook.id}` is already used by {seen_ids[playbook.id]} — give each playbook its own id", yaml_path="playbook"))
+            problems.append(doc.problem(("playbook",), f"playbook id `{playbook.id}` is already used by {seen_ids[playbook.id]} — give each playbook its own id, e.g. `{playbook.id}-2`"))
             continue
         seen_ids[playbook.id] = str(path)
         playbooks.append(playbook)
@@ -95,36 +95,42 @@ def load_config(paths: Sequence[str | Path], registry: Registry) -> Config:
 
 
 def _read(path: Path, problems: list[Problem]) -> Document | None:
+    """The file as a Document, or None when it is not readable YAML (the problems say why).
+
+    A document whose reader found lesser problems (a duplicate key, an unquoted `yes`) is
+    still returned, with those places flagged, so that the other checks run too and the
+    operator sees every problem in one pass.
+    """
     try:
         size = path.stat().st_size
-        if size > 1_000_000:  # before reading: a 50 MB file must not be slurped to be refused
-            problems.append(Problem(str(path), 1, 1, f"file is {size / 1e6:.1f} MB, larger than the 1000 kB a playbook may be — split it into several playbook files"))
+        if size > MAX_BYTES:  # before reading: a 50 MB file must not be slurped to be refused
+            problems.append(too_big(str(path), size))
             return None
         raw = path.read_bytes()
     except OSError as exc:
-        problems.append(Problem(str(path), 1, 1, f"cannot read the file: {exc.strerror}"))
+        problems.append(Problem(str(path), 1, 1, f"cannot read the file: {exc.strerror} — check the path and the file's permissions"))
         return None
     doc, found = load_yaml(raw, str(path))
     problems.extend(found)
-    if found:
-        return None
-    return doc
+    return doc if doc.readable else None
 
 
 def _load_community(path: Path, registry: Registry, env: PlaybookEnvironment, problems: list[Problem]) -> Community | None:
     doc = _read(path, problems)
     if doc is None:
         return None
-    found = schema_problems(doc, build_schema("community", registry))
-    if found:
-        problems.extend(found)
+    if doc.data is None:
+        problems.append(Problem(str(path), 1, 1, "community.yaml is empty — it starts with `community:` and holds at least `name:` and `timezone:` (`playbook init DIR` writes a starter)"))
+        return None
+    problems.extend(schema_problems(doc, build_schema("community", registry)))
+    if doc.flagged:
         return None
     data = doc.data["community"]
     base = ("community",)
     try:
         tz = ZoneInfo(data["timezone"])
     except (ZoneInfoNotFoundError, ValueError):
-        problems.append(doc.problem(base + ("timezone",), f"unknown time zone `{data['timezone']}`{suggest(data['timezone'], sorted(available_timezones())) or ' — write an IANA name such as Asia/Shanghai'}"))
+        problems.append(doc.problem(base + ("timezone",), _unknown_timezone(data["timezone"])))
         tz = ZoneInfo("UTC")
     channel = data.get("channel", "wechat")
     if channel not in registry.channels:
@@ -135,11 +141,14 @@ def _load_community(path: Path, registry: Registry, env: PlaybookEnvironment, pr
         community.group_names[group["id"]] = group.get("name", group["id"])
         if "channel" in group:
             community.group_channels[group["id"]] = group["channel"]
-    seen_operators: set[str] = set()
+    seen_operators: dict[str, int] = {}
+    known_groups = _known_groups(community)
     for index, item in enumerate(data.get("operators", [])):
         if item["id"] in seen_operators:
-            problems.append(doc.problem(base + ("operators", index, "id"), f"operator id `{item['id']}` appears twice — give each operator one entry"))
-        seen_operators.add(item["id"])
+            first_line = doc.where(base + ("operators", seen_operators[item["id"]], "id"))[0]
+            problems.append(doc.problem(base + ("operators", index, "id"), f"operator id `{item['id']}` is already used at line {first_line} — give each operator one entry (list all their groups there)"))
+        seen_operators.setdefault(item["id"], index)
+        _groups(doc, base + ("operators", index, "groups"), item.get("groups"), known_groups, problems)
         community.operators.append(Operator(item["id"], item.get("name", item["id"]), tuple(item.get("groups", ())), item.get("capacity")))
     if "quiet_hours" in data:
         community.quiet_hours = _quiet_hours(doc, base + ("quiet_hours",), data["quiet_hours"], problems)
@@ -157,22 +166,33 @@ def _load_community(path: Path, registry: Registry, env: PlaybookEnvironment, pr
         try:
             community.question_patterns.append(re.compile(pattern))
         except re.error as exc:
-            problems.append(doc.problem(base + ("question", "patterns", index), f"not a valid regular expression: {exc}"))
+            problems.append(doc.problem(base + ("question", "patterns", index), f"not a valid regular expression: {exc} — escape special characters such as ( ) [ ] ? with a backslash, e.g. \"[?？]\\\\s*$\""))
     lifecycle = data.get("lifecycle")
     items: Iterable[tuple[YamlPath, str, str, Any]]
     if lifecycle is None:
         items = (((), stage, label, source) for stage, label, source in DEFAULT_LIFECYCLE)
     else:
         items = ((base + ("lifecycle", i), s["stage"], s.get("label", s["stage"]), s["if"]) for i, s in enumerate(lifecycle))
-    seen_stages: set[str] = set()
+    seen_stages: dict[str, YamlPath] = {}
     for where, stage, label, source in items:
         if stage in seen_stages:
-            problems.append(doc.problem(where + ("stage",), f"stage `{stage}` is defined twice — each stage once"))
-        seen_stages.add(stage)
+            first_line = doc.where(seen_stages[stage] + ("stage",))[0]
+            problems.append(doc.problem(where + ("stage",), f"stage `{stage}` is already defined at line {first_line} — a member is in the first stage that matches, so the second can never apply; give it another id or delete it"))
+        seen_stages.setdefault(stage, where)
         condition = _condition(doc, where + ("if",), source, env, {"member": MEMBER_FIELDS, "now": None, "community": COMMUNITY_FIELDS}, problems)
         if condition is not None:
             community.lifecycle.append(Stage(stage, label, condition, str(source)))
     return community
+
+
+_TIMEZONE_MISTAKES = ("beijing", "北京", "china", "cst", "utc+8", "gmt+8", "+08:00", "+8", "8", "asia/beijing", "中国")
+
+
+def _unknown_timezone(name: Any) -> str:
+    if str(name).strip().lower() in _TIMEZONE_MISTAKES:
+        return f"unknown time zone `{name}` — write `Asia/Shanghai` for China time (an IANA name, not an offset or a city)"
+    hint = suggest(name, sorted(available_timezones()))
+    return f"unknown time zone `{name}`{hint or ' — write an IANA name such as Asia/Shanghai or Asia/Singapore'}"
 
 
 def _quiet_hours(doc: Document, path: YamlPath, text: str, problems: list[Problem]) -> tuple[int, int] | None:
@@ -213,51 +233,79 @@ def _text(doc: Document, path: YamlPath, source: str, env: PlaybookEnvironment, 
     return None if found else Text(env, source)
 
 
-def _load_playbook(path: Path, position: int, community: Community | None, registry: Registry, env: PlaybookEnvironment, problems: list[Problem]) -> Playbook | None:
+def _load_playbook(path: Path, position: int, community: Community | None, registry: Registry, env: PlaybookEnvironment, problems: list[Problem]) -> tuple[Playbook | None, Document | None]:
     doc = _read(path, problems)
     if doc is None:
-        return None
+        return None, None
     if doc.data is None:
         problems.append(Problem(str(path), 1, 1, "the file is empty — a playbook starts with `playbook: ID` and `rules:`"))
-        return None
-    found = schema_problems(doc, build_schema("playbook", registry))
-    if found:
-        problems.extend(found)
-        return None
+        return None, None
+    problems.extend(schema_problems(doc, build_schema("playbook", registry)))
+    if any(_blocks_rules(place) for place in doc.flagged):
+        return None, None  # what the rules are read with is wrong: their meaning cannot be checked
     if community is None:
-        return None  # its problems are reported; the meaning of rules depends on it
+        return None, None  # its problems are reported; the meaning of rules depends on it
     data = doc.data
     playbook = Playbook(id=data["playbook"], file=str(path), title=data.get("title", ""), description=data.get("description", ""))
-    playbook.tests = list(data.get("tests", []))
+    playbook.tests = [] if doc.is_flagged(("tests",)) else list(data.get("tests", []))
     playbook.test_lines = [doc.where(("tests", i))[0] for i in range(len(playbook.tests))]
     stage_names = [stage.stage for stage in community.lifecycle]
     operator_ids = [operator.id for operator in community.operators]
+    known_groups = _known_groups(community)
     default_stages = _stages(doc, ("stages",), data.get("stages"), stage_names, problems)
-    default_groups = frozenset(data["groups"]) if "groups" in data else None
+    default_groups = _groups(doc, ("groups",), data.get("groups"), known_groups, problems)
     default_channel = data.get("channel")
     if default_channel is not None:
         _check_channel(doc, ("channel",), default_channel, registry, problems)
-    seen_rules: set[str] = set()
+    seen_rules: dict[str, int] = {}
     for index, raw in enumerate(data["rules"]):
         where: YamlPath = ("rules", index)
+        if any(place == where[: len(place)] for place in doc.flagged) or doc.is_flagged(where + ("id",)):
+            continue  # not a readable rule (e.g. no `when:`, no usable id): already reported
         if raw["id"] in seen_rules:
-            problems.append(doc.problem(where + ("id",), f"rule id `{raw['id']}` is used twice in this playbook — give each rule its own id"))
-        seen_rules.add(raw["id"])
+            first_line = doc.where(("rules", seen_rules[raw["id"]], "id"))[0]
+            problems.append(doc.problem(where + ("id",), f"rule id `{raw['id']}` is already used at line {first_line} — give each rule its own id, e.g. `{raw['id']}-2`"))
+        seen_rules.setdefault(raw["id"], index)
+        readable = {key: value for key, value in raw.items() if not doc.is_flagged(where + (key,))}
+        stages = _stages(doc, where + ("stages",), readable["stages"], stage_names, problems) if "stages" in readable else default_stages
+        groups = _groups(doc, where + ("groups",), readable["groups"], known_groups, problems) if "groups" in readable else default_groups
+        if "channel" in readable:
+            _check_channel(doc, where + ("channel",), raw["channel"], registry, problems)
+        assignee = readable.get("assignee")
+        if assignee is not None and assignee not in operator_ids:
+            problems.append(doc.problem(where + ("assignee",), f"no operator `{assignee}` in community.yaml{suggest(assignee, operator_ids) or ' — operators: ' + (', '.join(operator_ids) or 'none defined; add them under `operators:`')}"))
+        entered = readable.get("when", {}).get("stage")
+        if isinstance(entered, str) and stages is not None and entered in stage_names and entered not in stages:
+            problems.append(doc.problem(where + ("when", "stage"), f"this rule fires when a member enters `{entered}`, but `stages:` allows only {', '.join(sorted(stages))}, so it can never fire — add `{entered}` to `stages:` or remove `stages:`"))
         rule = _load_rule(doc, where, raw, playbook, (position, index), community, registry, env, problems)
         if rule is None:
             continue
-        if "stages" in raw:
-            rule.stages = _stages(doc, where + ("stages",), raw["stages"], stage_names, problems)
-        else:
-            rule.stages = default_stages
-        rule.groups = frozenset(raw["groups"]) if "groups" in raw else default_groups
+        rule.stages = stages
+        rule.groups = groups
         rule.channel = raw.get("channel", default_channel)
-        if "channel" in raw:
-            _check_channel(doc, where + ("channel",), raw["channel"], registry, problems)
-        if rule.assignee is not None and rule.assignee not in operator_ids:
-            problems.append(doc.problem(where + ("assignee",), f"no operator `{rule.assignee}` in community.yaml{suggest(rule.assignee, operator_ids) or ' — operators: ' + (', '.join(operator_ids) or 'none defined')}"))
         playbook.rules.append(rule)
-    return playbook
+    return playbook, doc
+
+
+def _blocks_rules(place: YamlPath) -> bool:
+    """Whether a problem at ``place`` keeps the rules from being checked (a misspelled title does not)."""
+    if not place or place[0] in ("playbook", "stages", "groups", "channel"):
+        return True
+    return place[0] == "rules" and (len(place) < 2 or not isinstance(place[1], int))
+
+
+def _known_groups(community: Community) -> list[str] | None:
+    """The group ids community.yaml declares under `groups:`, or None when it declares none."""
+    return sorted(community.group_names) if community.group_names else None
+
+
+def _groups(doc: Document, path: YamlPath, names: list[str] | None, known: list[str] | None, problems: list[Problem]) -> frozenset[str] | None:
+    if names is None:
+        return None
+    for offset, name in enumerate(names):
+        if known is not None and name not in known:
+            problems.append(doc.problem(path + (offset,), f"group `{name}` is not in community.yaml `groups:`, so this can never apply{suggest(name, known) or ' — groups: ' + ', '.join(known) + '; add it there if it is a new group'}"))
+    return frozenset(names)
 
 
 def _stages(doc: Document, path: YamlPath, names: list[str] | None, known: list[str], problems: list[Problem]) -> frozenset[str] | None:
@@ -276,10 +324,13 @@ def _check_channel(doc: Document, path: YamlPath, name: str, registry: Registry,
 
 def _load_rule(doc: Document, where: YamlPath, raw: dict[str, Any], playbook: Playbook, order: tuple[int, int], community: Community, registry: Registry, env: PlaybookEnvironment, problems: list[Problem]) -> Rule | None:
     before = len(problems)
-    when = raw["when"]
-    trigger_names = [key for key in when if key in registry.triggers]
     trigger = None
-    if len(trigger_names) != 1:
+    when_unchecked = doc.is_flagged(where + ("when",))
+    when = {} if when_unchecked else raw["when"]
+    trigger_names = [key for key in when if key in registry.triggers]
+    if when_unchecked:
+        pass  # already reported by the schema check
+    elif len(trigger_names) != 1:
         what = "no trigger" if not trigger_names else "triggers " + ", ".join(f"`{n}`" for n in trigger_names)
         problems.append(doc.problem(where + ("when",), f"`when:` holds {what} — write exactly one of: {', '.join(sorted(registry.triggers))}"))
     else:
@@ -295,7 +346,8 @@ def _load_rule(doc: Document, where: YamlPath, raw: dict[str, Any], playbook: Pl
             trigger = trigger_type(when[name], options, TriggerContext(f"{playbook.id}/{raw['id']}", community))
         except TriggerProblem as exc:
             problems.append(doc.problem(where + ("when", exc.key or name), str(exc)))
-    uses_event = bool(trigger is not None and trigger.uses_event)
+    # A trigger that could not be read may well provide `event`: do not report its use then.
+    uses_event = bool(trigger is not None and trigger.uses_event) or when_unchecked
     fields = {
         "member": MEMBER_FIELDS,
         "group": GROUP_FIELDS,
@@ -309,11 +361,15 @@ def _load_rule(doc: Document, where: YamlPath, raw: dict[str, Any], playbook: Pl
     conditions = []
     for offset, source in enumerate(sources):
         path = where + ("if", offset) if isinstance(raw.get("if"), list) else where + ("if",)
+        if doc.is_flagged(path):
+            continue
         condition = _condition(doc, path, source, env, fields, problems)
         if condition is not None:
             conditions.append(condition)
     actions = []
-    for offset, item in enumerate(raw["do"]):
+    for offset, item in enumerate([] if doc.is_flagged(where + ("do",)) and not isinstance(raw["do"], list) else raw["do"]):
+        if doc.is_flagged(where + ("do", offset)):
+            continue
         (name, value), = item.items()
         action_type = registry.actions[name]
         path = where + ("do", offset, name)
@@ -341,8 +397,8 @@ def _load_rule(doc: Document, where: YamlPath, raw: dict[str, Any], playbook: Pl
         once=bool(raw.get("once", False)),
         assignee=raw.get("assignee"),
     )
-    if "cooldown" in raw:
+    if "cooldown" in raw and not doc.is_flagged(where + ("cooldown",)):
         rule.cooldown = _duration(doc, where + ("cooldown",), raw["cooldown"], problems)
-    if "delay" in raw:
+    if "delay" in raw and not doc.is_flagged(where + ("delay",)):
         rule.delay = _duration(doc, where + ("delay",), raw["delay"], problems) or 0
     return rule if len(problems) == before else None
