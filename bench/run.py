@@ -1,0 +1,330 @@
+"""Benchmark the engine over generated community streams: throughput, memory, linearity, timers.
+
+For each size, the stream is generated once (cached under ``bench/out/``, git-ignored) and two
+fresh subprocesses read it: a plain ``orjson`` parse of every line (the yardstick, measured in
+the same run), then the dry run of every playbook under the playbook paths (``playbooks/`` by
+default) through the Python API — load, read, evaluate, plan, write JSON Lines to /dev/null,
+which is what ``playbook run … --format jsonl --out /dev/null`` does. Wall time and the
+subprocess's own peak RSS (``os.wait4``) are measured from outside; the engine's counters
+(timers scheduled and fired, members, tasks) are reported from inside.
+
+Linearity: the ratio of times for 10× the events (consecutive sizes), and for 10× the members
+with the same events (``--members-check``).
+
+``--variant uncapped`` runs the same playbooks with a copy of community.yaml whose operators
+have no daily ``capacity``, to separate evaluation cost from the capacity guardrail.
+
+Example: python bench/run.py --sizes 10k,100k,1M
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+OUT = HERE / "out"
+sys.path.insert(0, str(HERE))
+
+from generate import GENERATOR_VERSION, Options, _count, generate_file  # noqa: E402
+
+DAYS = 90
+
+
+# -- streams -----------------------------------------------------------------------------
+
+
+def stream_options(events: int, members: int | None = None, seed: int = 1, days: int = DAYS) -> Options:
+    """The standard shape: members = events / 10, groups = events / 5000 (1M: 100k members, 200 groups)."""
+    return Options(events=events, members=members or max(10, events // 10), groups=max(2, events // 5000), days=days, seed=seed)
+
+
+def stream_path(options: Options) -> Path:
+    return OUT / f"events-v{GENERATOR_VERSION}-n{options.events}-m{options.members}-g{options.groups}-d{options.days}-s{options.seed}.jsonl"
+
+
+def ensure_stream(options: Options) -> Path:
+    path = stream_path(options)
+    if not path.exists():
+        started = time.perf_counter()
+        print(f"  generating {path.name} …", file=sys.stderr, flush=True)
+        generate_file(options, path)
+        print(f"  generated in {time.perf_counter() - started:.1f} s ({path.stat().st_size / 1e6:.0f} MB)", file=sys.stderr, flush=True)
+    return path
+
+
+def playbook_paths(variant: str, paths: list[str]) -> list[str]:
+    """A snapshot of the playbook paths under bench/out/, so every size of one run sees the same files.
+
+    For ``uncapped``, community.yaml's operators lose their daily ``capacity``.
+    """
+    import yaml
+
+    target = OUT / f"playbooks-{variant}"
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    for path in paths:
+        source = Path(path)
+        for file in sorted(source.glob("*.yaml")) if source.is_dir() else [source]:
+            if file.name == "community.yaml" and variant == "uncapped":
+                data = yaml.safe_load(file.read_text(encoding="utf-8"))
+                for operator in data["community"].get("operators", []):
+                    operator.pop("capacity", None)
+                (target / file.name).write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+            else:
+                shutil.copy(file, target / file.name)
+    return [str(target)]
+
+
+# -- subprocesses ------------------------------------------------------------------------
+
+
+def measure(argv: list[str], timeout: float | None, max_memory_mb: int | None = None) -> dict[str, Any]:
+    """Run a child; its JSON report plus wall seconds and peak RSS in MB, or ``timed_out``/``failed``.
+
+    ``max_memory_mb`` caps the child's address space, so a run whose memory explodes fails
+    with a MemoryError instead of pushing a shared machine into swap.
+    """
+
+    def limit() -> None:
+        if max_memory_mb:
+            import resource
+
+            resource.setrlimit(resource.RLIMIT_AS, (max_memory_mb << 20, max_memory_mb << 20))
+
+    started = time.perf_counter()
+    child = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, start_new_session=True, preexec_fn=limit)
+    deadline = None if timeout is None else started + timeout
+    while True:
+        pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+        if pid:
+            break
+        if deadline is not None and time.perf_counter() > deadline:
+            os.killpg(child.pid, signal.SIGKILL)
+            _, status, usage = os.wait4(child.pid, 0)
+            child.returncode = -9
+            return {"timed_out": True, "wall": time.perf_counter() - started, "peak_mb": usage.ru_maxrss / 1024}
+        time.sleep(0.05)
+    wall = time.perf_counter() - started
+    child.returncode = os.waitstatus_to_exitcode(status)
+    output = child.stdout.read() if child.stdout else ""
+    if child.returncode != 0:
+        print(f"  child failed (exit {child.returncode}): {' '.join(argv)}", file=sys.stderr)
+        return {"timed_out": True, "failed": child.returncode, "wall": wall, "peak_mb": usage.ru_maxrss / 1024}
+    report = json.loads(output.strip().splitlines()[-1])
+    report.update(wall=wall, peak_mb=usage.ru_maxrss / 1024)
+    return report
+
+
+def child_orjson(path: str) -> dict[str, Any]:
+    import orjson
+
+    started = time.perf_counter()
+    count = 0
+    loads = orjson.loads
+    with open(path, "rb") as stream:
+        for line in stream:
+            loads(line)
+            count += 1
+    return {"events": count, "seconds": time.perf_counter() - started}
+
+
+def child_engine(path: str, paths: list[str], profile: str | None) -> dict[str, Any]:
+    started = time.perf_counter()
+    from engine.cli import source_options
+    from engine.loading import load_config
+    from engine.output import write_tasks
+    from engine.plugins import load_registry
+    from engine.runner import read_source, run
+
+    registry = load_registry(entrypoints=False)
+    config = load_config(paths, registry)
+    tz = config.community.tz
+    loaded = time.perf_counter()
+    profiler = None
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+    result = run(config, read_source(registry, "jsonl", path, source_options(None, tz)))
+    evaluated = time.perf_counter()
+    write_tasks(registry, "jsonl", result.tasks, os.devnull, {"tz": tz, "title": "bench", "width": None})
+    written = time.perf_counter()
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(profile)
+    evaluation = result.evaluation
+    return {
+        "events": result.counts["read"],
+        "accepted": result.counts["accepted"],
+        "rejected": result.counts["rejected"],
+        "playbooks": len(config.playbooks),
+        "rules": sum(len(playbook.rules) for playbook in config.playbooks),
+        "members": len(evaluation.members),
+        "groups": len(evaluation.groups),
+        "timers_scheduled": evaluation.clock.scheduled,
+        "timers_fired": evaluation.clock.fired,
+        "timers_pending": len(evaluation.clock),
+        "firings": result.counts["fired"],
+        "tasks": len(result.tasks),
+        "suppressed": len(result.suppressed),
+        "moved": dict(result.moved),
+        "load_seconds": loaded - started,
+        "evaluate_seconds": evaluated - loaded,
+        "write_seconds": written - evaluated,
+        "summary": result.summary(),
+    }
+
+
+# -- the benchmark -----------------------------------------------------------------------
+
+
+def bench_one(options: Options, paths: list[str], timeout: float | None, profile: str | None = None, max_memory_mb: int | None = None) -> dict[str, Any]:
+    path = ensure_stream(options)
+    size_mb = path.stat().st_size / 1e6
+    parse = measure([sys.executable, __file__, "--child", "orjson", str(path)], None)
+    argv = [sys.executable, __file__, "--child", "engine", str(path), *paths]
+    if profile:
+        argv += ["--profile", profile]
+    engine = measure(argv, timeout, max_memory_mb)
+    return {"options": options, "file_mb": size_mb, "orjson": parse, "engine": engine}
+
+
+def format_row(row: dict[str, Any]) -> str:
+    options, parse, engine = row["options"], row["orjson"], row["engine"]
+    orjson_rate = options.events / parse["seconds"]
+    if engine.get("timed_out"):
+        how = f"failed (exit {engine['failed']})" if engine.get("failed") else "stopped"
+        return f"| {_short(options.events)} | {_short(options.members)} | {options.groups} | {row['file_mb']:.0f} | {orjson_rate:,.0f} | > {engine['wall']:.0f} ({how}) | — | — | ≥ {engine['peak_mb']:.0f} |"
+    rate = options.events / engine["wall"]
+    return (
+        f"| {_short(options.events)} | {_short(options.members)} | {options.groups} | {row['file_mb']:.0f} | {orjson_rate:,.0f} "
+        f"| {engine['wall']:.1f} | {rate:,.0f} | 1/{orjson_rate / rate:.0f} | {engine['peak_mb']:.0f} |"
+    )
+
+
+def timer_row(row: dict[str, Any]) -> str:
+    options, engine = row["options"], row["engine"]
+    if engine.get("timed_out"):
+        return f"| {_short(options.events)} | {options.members:,} | — | {options.members * options.days:,} | — | — | — |"
+    return (
+        f"| {_short(options.events)} | {engine['members']:,} | {options.days} | {engine['members'] * options.days:,} "
+        f"| {engine['timers_scheduled']:,} | {engine['timers_fired']:,} | {engine['firings']:,} |"
+    )
+
+
+def _short(number: int) -> str:
+    for unit, size in (("M", 1_000_000), ("k", 1_000)):
+        if number >= size and number % (size // 10 or 1) == 0:
+            value = number / size
+            return f"{value:g}{unit}"
+    return str(number)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__.rsplit("\n\n", 1)[-1])
+    parser.add_argument("--sizes", default="10k,100k,1M", help="comma-separated event counts (default 10k,100k,1M)")
+    parser.add_argument("--members-check", default="10k", help="events for the 10×-members check (default 10k; 'off' to skip)")
+    parser.add_argument("--paths", default=str(ROOT / "playbooks"), help="playbook paths, comma-separated (default: playbooks/)")
+    parser.add_argument("--variant", choices=("shipped", "uncapped"), default="shipped", help="uncapped: operators without daily capacity")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--timeout", type=float, default=900, help="stop an engine run after this many seconds (default 900)")
+    parser.add_argument("--max-memory", type=int, default=6000, metavar="MB", help="address-space cap of an engine run (default 6000 MB)")
+    parser.add_argument("--profile", metavar="SIZE", help="also write a cProfile of the engine run of this size to bench/out/")
+    parser.add_argument("--json", metavar="FILE", help="write all measurements to FILE as JSON")
+    args = parser.parse_args(argv)
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    paths = playbook_paths(args.variant, [item for item in args.paths.split(",") if item])
+    sizes = [_count(item) for item in args.sizes.split(",") if item.strip()]
+    profile_size = _count(args.profile) if args.profile else None
+    rows: list[dict[str, Any]] = []
+    files = sorted(file.name for path in paths for file in Path(path).glob("*.yaml"))
+    print(f"bench: {len(files)} files: {', '.join(files)}", file=sys.stderr)
+    print(f"bench: playbooks {', '.join(paths)} ({args.variant}), {DAYS} days, seed {args.seed}, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}", file=sys.stderr)
+    for size in sizes:
+        options = stream_options(size, seed=args.seed)
+        profile = str(OUT / f"profile-{_short(size)}.pstats") if size == profile_size else None
+        print(f"bench: {_short(size)} events …", file=sys.stderr, flush=True)
+        row = bench_one(options, paths, args.timeout, profile, args.max_memory)
+        rows.append(row)
+        print("  " + format_row(row), file=sys.stderr, flush=True)
+        if not row["engine"].get("timed_out"):
+            print("  engine: " + row["engine"]["summary"], file=sys.stderr, flush=True)
+
+    member_rows: list[dict[str, Any]] = []
+    if args.members_check != "off":
+        events = _count(args.members_check)
+        for members in (max(10, events // 10), max(10, events // 10) * 10):
+            options = stream_options(events, members=members, seed=args.seed)
+            print(f"bench: {_short(events)} events, {members:,} members …", file=sys.stderr, flush=True)
+            member_rows.append(bench_one(options, paths, args.timeout, None, args.max_memory))
+            print("  " + format_row(member_rows[-1]), file=sys.stderr, flush=True)
+
+    print(report(rows, member_rows, args.variant))
+    if args.json:
+        Path(args.json).write_text(json.dumps([_plain(row) for row in rows + member_rows], ensure_ascii=False, indent=2), encoding="utf-8")
+    return 0
+
+
+def report(rows: list[dict[str, Any]], member_rows: list[dict[str, Any]], variant: str) -> str:
+    lines = [f"## Throughput ({variant} community.yaml)", ""]
+    lines.append("| events | members | groups | file MB | orjson events/s | engine s | engine events/s | engine ÷ orjson | peak MB |")
+    lines.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    lines += [format_row(row) for row in rows + member_rows]
+    lines += ["", "## Linearity", ""]
+    for smaller, larger in zip(rows, rows[1:]):
+        lines.append(_ratio_line(smaller, larger, f"{larger['options'].events / smaller['options'].events:g}× events ({_short(smaller['options'].events)} → {_short(larger['options'].events)})", "target ≤ 11×"))
+    if len(member_rows) == 2:
+        small, large = member_rows
+        lines.append(_ratio_line(small, large, f"10× members, same {_short(small['options'].events)} events ({small['options'].members:,} → {large['options'].members:,})", "target ≤ 1.5×"))
+    lines += ["", "## Timers vs members × days (issue 4)", ""]
+    lines.append("| events | members seen | days | members × days | timers scheduled | timers fired | rule firings |")
+    lines.append("|---:|---:|---:|---:|---:|---:|---:|")
+    lines += [timer_row(row) for row in rows + member_rows]
+    return "\n".join(lines)
+
+
+def _ratio_line(small: dict[str, Any], large: dict[str, Any], label: str, target: str) -> str:
+    if small["engine"].get("timed_out") or large["engine"].get("timed_out"):
+        return f"- {label}: not measured (a run was stopped at the timeout)"
+    ratio = large["engine"]["wall"] / small["engine"]["wall"]
+    evaluate = large["engine"]["evaluate_seconds"] / small["engine"]["evaluate_seconds"]
+    return f"- {label}: time × {ratio:.1f} (evaluation alone × {evaluate:.1f}); {target}"
+
+
+def _plain(row: dict[str, Any]) -> dict[str, Any]:
+    options = row["options"]
+    return {**row, "options": {"events": options.events, "members": options.members, "groups": options.groups, "days": options.days, "seed": options.seed}}
+
+
+def _child(argv: list[str]) -> int:
+    kind, path, *rest = argv
+    if kind == "orjson":
+        report = child_orjson(path)
+    else:
+        profile = None
+        if "--profile" in rest:
+            index = rest.index("--profile")
+            profile = rest[index + 1]
+            del rest[index : index + 2]
+        report = child_engine(path, rest, profile)
+    print(json.dumps(report, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--child"]:  # a measured subprocess: see measure()
+        sys.exit(_child(sys.argv[2:]))
+    sys.exit(main())
