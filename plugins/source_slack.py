@@ -78,8 +78,9 @@ def read_slack(path: str, options: Mapping[str, Any]) -> Iterator[SourceRecord |
                     yield Rejected(number, item.reason, item.text)
                     continue
                 where, message = item
+                folder = where.split("/", 1)[0]
                 try:
-                    event = event_from_message(message, channels.get(where.split("/")[0], where.split("/")[0]), names, tz)
+                    event = event_from_message(message, channels.get(folder, folder), names, tz)
                 except ValueError as exc:
                     yield Rejected(number, f"{where}: {exc}", raw_json(message))
                     continue
