@@ -37,6 +37,7 @@ DEFAULT_PLUGINS = (
     "plugins.source_csv",
     "plugins.source_wechat",
     "plugins.importer",
+    "plugins.authoring",
 )
 
 
