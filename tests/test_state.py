@@ -61,7 +61,7 @@ def test_a_rerun_over_the_same_events_plans_nothing_again(tmp_path):
     assert run_tasks(EXAMPLE, state)
     result = invoke("run", str(ROOT / "playbooks"), "--events", str(EXAMPLE), "--format", "jsonl", "--state", str(state))
     assert result.stdout == ""
-    assert "83 already processed (--state watermark)" in result.stderr
+    assert "99 already processed (--state watermark)" in result.stderr
 
 
 def test_state_show_describes_a_member(tmp_path):
@@ -72,7 +72,7 @@ def test_state_show_describes_a_member(tmp_path):
     assert (shown["name"], shown["messages"], shown["last_message_at"]) == ("老李", 2, "2026-03-02T09:36:03+08:00")
     assert [task["rule"] for task in shown["planned_tasks"]] == ["silent-member-care/nudge", "silent-member-care/ask-why"]
     summary = invoke("state", "show", "--state", str(state)).stdout
-    assert "members:    13" in summary and "watermark:  2026-03-14T" in summary
+    assert "members:    14" in summary and "watermark:  2026-03-14T" in summary
 
 
 def _digest(path: Path) -> str:
