@@ -18,7 +18,8 @@ from engine.events import EventError, parse_time
 DEFAULT_PATHS = ("playbooks",)
 
 
-def _registry(ctx: click.Context) -> Any:
+def registry_from(ctx: click.Context) -> Any:
+    """The plugin registry of this invocation; plugin commands use it too."""
     from engine.plugins import load_registry
 
     obj = ctx.ensure_object(dict)
@@ -74,7 +75,7 @@ def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, colu
     from engine.runner import read_source, run as run_engine
     from engine.state import StateStore
 
-    registry = _registry(ctx)
+    registry = registry_from(ctx)
     config = load_config(list(paths) or list(DEFAULT_PATHS), registry)
     tz = config.community.tz
     start_at, until_at = _time_option(start, tz, "--from"), _time_option(until, tz, "--until")
@@ -84,6 +85,8 @@ def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, colu
     records = read_source(registry, source, events, source_options(column_map, tz))
     if strict:
         records = _strict(records, events)
+    if sys.stderr.isatty():
+        records = _with_progress(records)
     state = StateStore.open(state_path) if state_path else None
     result = run_engine(config, records, start=start_at, until=until_at, explain=explain or member_id is not None, state=state)
     for rejected in result.rejected:
@@ -112,6 +115,33 @@ def source_options(column_map: str | None, tz: Any) -> dict[str, Any]:
     return options
 
 
+def _with_progress(records: Any) -> Any:
+    """Show events read and the rate on stderr, but only once a run has taken a second."""
+    import time
+
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    started = time.monotonic()
+    progress: Progress | None = None
+    task = None
+    count = 0
+    try:
+        for count, item in enumerate(records, 1):
+            if count % 5000 == 0:
+                elapsed = time.monotonic() - started
+                if progress is None and elapsed > 1:
+                    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=Console(stderr=True), transient=True, redirect_stdout=False, redirect_stderr=False)
+                    progress.start()
+                    task = progress.add_task("reading events")
+                if progress is not None:
+                    progress.update(task, description=f"reading events: {count:,} ({count / elapsed:,.0f}/s)")
+            yield item
+    finally:
+        if progress is not None:
+            progress.stop()
+
+
 def _strict(records: Any, events: str) -> Any:
     from engine.events import Rejected
 
@@ -133,7 +163,7 @@ def validate(ctx: click.Context, paths: Sequence[str]) -> None:
     """
     from engine.loading import load_config
 
-    config = load_config(list(paths) or list(DEFAULT_PATHS), _registry(ctx))
+    config = load_config(list(paths) or list(DEFAULT_PATHS), registry_from(ctx))
     rules = sum(len(playbook.rules) for playbook in config.playbooks)
     click.echo(f"ok: {len(config.playbooks)} playbooks, {rules} rules, community {config.community.name}")
 
@@ -149,7 +179,7 @@ def test_command(ctx: click.Context, paths: Sequence[str]) -> None:
     from engine.loading import load_config
     from engine.testing import run_playbook_tests
 
-    config = load_config(list(paths) or list(DEFAULT_PATHS), _registry(ctx))
+    config = load_config(list(paths) or list(DEFAULT_PATHS), registry_from(ctx))
     outcomes = run_playbook_tests(config)
     for outcome in outcomes:
         mark = "PASS" if outcome.passed else "FAIL"
@@ -172,7 +202,7 @@ def schema(ctx: click.Context, kind: str) -> None:
     """
     from engine.schema import build_schema
 
-    click.echo(json.dumps(build_schema(kind, _registry(ctx)), ensure_ascii=False, indent=2))
+    click.echo(json.dumps(build_schema(kind, registry_from(ctx)), ensure_ascii=False, indent=2))
 
 
 @cli.group()
@@ -215,7 +245,7 @@ def plugins(ctx: click.Context) -> None:
     """
     from engine.plugins import DEFAULT_PLUGINS
 
-    registry = _registry(ctx)
+    registry = registry_from(ctx)
     provided: dict[str, dict[str, list[str]]] = {}
     for (kind, name), plugin in sorted(registry.owners.items()):
         provided.setdefault(plugin, {}).setdefault(kind + "s", []).append(name)

@@ -155,11 +155,11 @@ def register_commands(cli: click.Group) -> None:
 
         Example: playbook graph playbooks > playbooks.mmd
         """
-        from engine.cli import DEFAULT_PATHS, _registry
+        from engine.cli import DEFAULT_PATHS, registry_from
         from engine.graph import mermaid
         from engine.loading import load_config
 
-        config = load_config(list(paths) or list(DEFAULT_PATHS), _registry(ctx))
+        config = load_config(list(paths) or list(DEFAULT_PATHS), registry_from(ctx))
         click.echo(mermaid(config), nl=False)
 
     @cli.command()

@@ -97,12 +97,12 @@ def register_commands(cli: click.Group) -> None:
 
         Example: playbook import --source telegram result.json > events.jsonl
         """
-        from engine.cli import _registry, source_options
+        from engine.cli import registry_from, source_options
         from engine.runner import read_source
 
         try:
             tz, tz_origin = community_timezone(timezone)
-            records = read_source(_registry(ctx), source, input_path, source_options(column_map, tz))
+            records = read_source(registry_from(ctx), source, input_path, source_options(column_map, tz))
             result = import_events(records, tz, click.get_text_stream("stdout"))
         except PlaybookError as exc:
             raise click.ClickException(str(exc)) from None
