@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -309,27 +309,47 @@ class Evaluation:
             member.marks[once_key] = firing.t
         self.counts["matched"] += 1
         tasks: list[tuple[Task, Any]] = []
+        changes = []
         for action in rule.actions:
             kind = action.kind
             if not kind.makes_task:
-                if member is not None and kind.apply is not None:
-                    kind.apply(self, member, action.params, group)
-                    if self.explain:
-                        shown = ", ".join(", ".join(value) if isinstance(value, list) else str(value) for value in action.params.values())
-                        self.note(rule, firing, "changed", f"{kind.name} {shown}".strip())
+                changes.append(action)
                 continue
-            try:
-                text = action.text.render(context) if action.text is not None else (kind.summary(action.params) if kind.summary else kind.name)
-            except Exception as exc:  # noqa: BLE001 - one bad template skips one action, never the run
-                self.note(rule, firing, "error", f"text of `{kind.name}` failed: {exc}")
-                continue
-            task = self.task(rule, action.index, kind.name, firing, group, text, action.params)
-            task.because = held
-            tasks.append((task, action))
+            for target in self.targets(action, firing):
+                target_context = context if target is member else self.context(rule, replace(firing, member=target), group)
+                try:
+                    text = action.text.render(target_context) if action.text is not None else (kind.summary(action.params) if kind.summary else kind.name)
+                except Exception as exc:  # noqa: BLE001 - one bad template skips one action, never the run
+                    self.note(rule, firing, "error", f"text of `{kind.name}` failed: {exc}")
+                    continue
+                task = self.task(rule, action.index, kind.name, replace(firing, member=target), group, text, action.params)
+                task.because = held
+                tasks.append((task, action))
         accepted = {task.id for task in self.planner.offer([task for task, _ in tasks], rule)}
         for task, action in tasks:
-            if task.id in accepted and member is not None and action.kind.apply is not None:
-                action.kind.apply(self, member, action.params, group)
+            if task.id in accepted and action.kind.apply is not None:
+                target = self.members.get(task.member) if task.member else None
+                if target is not None:
+                    action.kind.apply(self, target, action.params, group)
+        # State changes (tags) go with the rule's tasks: a warning that was suppressed did not
+        # happen, so the member is not tagged as warned.
+        if member is not None and (accepted or not tasks):
+            for action in changes:
+                if action.kind.apply is not None:
+                    action.kind.apply(self, member, action.params, group)
+                    if self.explain:
+                        shown = ", ".join(", ".join(value) if isinstance(value, list) else str(value) for value in action.params.values())
+                        self.note(rule, firing, "changed", f"{action.kind.name} {shown}".strip())
+
+    def targets(self, action: Any, firing: Firing) -> list[Member | None]:
+        """Whom an action's task is about: the firing's member, or (``target: mentioned``) each
+        member the event's message mentions — how both sides of a quarrel are reached."""
+        if action.params.get("target") != "mentioned":
+            return [firing.member]
+        event = firing.event
+        author = firing.member.id if firing.member else None
+        mentioned = [self.members.get(member_id) for member_id in dict.fromkeys(event.mentions if event else ())]
+        return [target for target in mentioned if target is not None and target.id != author and not target.left]
 
     def channel_name(self, rule: Rule, group: str | None) -> str:
         if rule.channel:
@@ -365,7 +385,7 @@ class Evaluation:
             reason=firing.reason,
             trigger_at=firing.t,
             order=(rule.order, index, subject),
-            params=dict(params),
+            params={key: value for key, value in params.items() if key != "target"},
             how=plugin_channel.how_to(action, group_name, member_name or "", text) if plugin_channel else text,
         )
 

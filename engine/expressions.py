@@ -6,7 +6,9 @@ Two guarantees on top of Jinja2's ImmutableSandboxedEnvironment:
   ``__class__``/``__globals__``) is refused at validation time, as is any variable other than
   the documented ones; the sandbox still guards at run time.
 * Ordering comparisons with a null (unknown) value are false instead of a TypeError, so
-  ``member.days_since_join < 7`` is simply false for a member whose join we never saw.
+  ``member.days_since_join < 7`` is simply false for a member whose join we never saw. A key
+  that is not there (``member.attributes.role`` for a member without a role) is unknown too:
+  it compares as null, is false as a condition and renders as nothing in a text.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
+from jinja2 import ChainableUndefined, TemplateSyntaxError, nodes
 from jinja2.compiler import CodeGenerator
 from jinja2.runtime import Undefined
 from jinja2.parser import Parser
@@ -48,7 +50,7 @@ def null_safe_compare(left: Any, *chain: Any) -> bool:
                 return False
         elif op in ("in", "notin") and _is_null(right):
             return False
-        elif not _OTHER[op](left, right):
+        elif not _OTHER[op](None if _is_null(left) else left, None if _is_null(right) else right):
             return False
         left = right
     return True
@@ -70,7 +72,7 @@ class PlaybookEnvironment(ImmutableSandboxedEnvironment):
     code_generator_class = _NullSafeCodeGenerator
 
     def __init__(self, filters: Mapping[str, Callable[..., Any]] | None = None):
-        super().__init__(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+        super().__init__(undefined=ChainableUndefined, autoescape=False, keep_trailing_newline=False)
         self.compare = null_safe_compare
         self.globals.clear()  # no cycler/joiner/namespace/lipsum: nothing an operator needs, more to attack
         self.globals["range"] = safe_range

@@ -280,6 +280,10 @@ def _load_playbook(path: Path, position: int, community: Community | None, regis
         rule = _load_rule(doc, where, raw, playbook, (position, index), community, registry, env, problems)
         if rule is None:
             continue
+        if stages is not None and rule.trigger is not None and not rule.trigger.per_member:
+            if "stages" in readable:
+                problems.append(doc.problem(where + ("stages",), "`stages:` filters members, but this trigger fires once per group, so the rule could never fire — remove `stages:`, or add `each: member` to the trigger"))
+            stages = None  # the playbook's stages speak of members; a group-wide rule is not about one
         rule.stages = stages
         rule.groups = groups
         rule.channel = raw.get("channel", default_channel)

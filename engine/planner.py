@@ -27,7 +27,9 @@ from engine.durations import format_duration
 from engine.model import PRIORITY_RANK, Community, Rule
 
 TASK_FIELDS = ("id", "due", "playbook", "rule", "action", "channel", "group", "member", "member_name", "assignee", "priority", "text", "reason")
-UNLIMITED_ACTIONS = frozenset({"notify"})  # a note to the operator does not reach the member
+# Not counted by `actions: any` limits: a note to the operator does not reach the member, and
+# enforcing group rules must not be blocked because the member was recently welcomed.
+UNLIMITED_ACTIONS = frozenset({"notify", "warn", "remove"})
 
 
 @dataclass
@@ -174,13 +176,13 @@ class Planner:
             return
         key = (sent.rule, sent.member)
         self._last_fired[key] = max(self._last_fired.get(key, sent.trigger_at), sent.trigger_at)
-        if sent.action not in UNLIMITED_ACTIONS and self._longest_limit:
+        if self._longest_limit:
             self._recent.setdefault(sent.member, []).append((sent.trigger_at, sent.action))
         if sent.assignee is not None:
             self._capacity_used[(sent.assignee, self._day(sent.due))] += 1
 
     def _limit_reached(self, task: Task) -> str | None:
-        if task.member is None or task.action in UNLIMITED_ACTIONS:
+        if task.member is None:
             return None
         recent = self._recent.get(task.member)
         if not recent:
@@ -189,9 +191,11 @@ class Planner:
         if recent[0][0] <= horizon:
             recent[:] = [item for item in recent if item[0] > horizon]
         for limit in self.community.limits:
+            if limit.actions is None and task.action in UNLIMITED_ACTIONS:
+                continue
             if limit.actions is not None and task.action not in limit.actions:
                 continue
-            counted = [t for t, action in recent if t > task.trigger_at - limit.per and (limit.actions is None or action in limit.actions)]
+            counted = [t for t, action in recent if t > task.trigger_at - limit.per and (action in limit.actions if limit.actions is not None else action not in UNLIMITED_ACTIONS)]
             if len(counted) >= limit.max:
                 kinds = "tasks" if limit.actions is None else "/".join(sorted(limit.actions))
                 return f"limit {limit.max} {kinds} per {format_duration(limit.per)} reached for {task.member_name} (last at {self._local(max(counted))})"
@@ -199,8 +203,8 @@ class Planner:
 
     def _quiet(self, task: Task) -> None:
         window = self.community.quiet_hours
-        if window is None:
-            return
+        if window is None or task.priority == "urgent":
+            return  # urgent tasks (a spammer, an angry member) are not left until morning
         end = self._quiet_end(task.due, window)
         if end is not None:
             task.moved.append(f"quiet hours: moved from {self._local(task.due)} to {self._local(end)}")

@@ -72,6 +72,11 @@ class TriggerType:
         self.key = context.key
         self.community = context.community
 
+    @property
+    def per_member(self) -> bool:
+        """Whether firings are about members (False: about whole groups, so `stages:` cannot apply)."""
+        return True
+
     def start(self, run: Evaluation) -> None:
         """Called once, at the first event's instant: schedule the first timers of clock triggers."""
 
@@ -287,6 +292,10 @@ class ScheduleTrigger(TriggerType):
         self.cron = _check_cron(value)
         self.each = options.get("each", "group")
 
+    @property
+    def per_member(self) -> bool:
+        return self.each == "member"
+
     def start(self, run: Evaluation) -> None:
         # An instant exactly at the first event still counts: fire it after that event.
         run.schedule(next_cron(self.cron, run.now - 1, run.tz), self, "*")
@@ -355,6 +364,10 @@ class HolidayTrigger(TriggerType):
                 if moment > after:
                     return moment, by_day[day]
         return None
+
+    @property
+    def per_member(self) -> bool:
+        return self.each == "member"
 
     def start(self, run: Evaluation) -> None:
         self._arm(run, run.now - 1)
@@ -425,6 +438,10 @@ class LeaderboardTrigger(TriggerType):
         self.top = value.get("top", 3)
         self.each = options.get("each", "member")
         self.listens = frozenset({LEADERBOARD_METRICS[self.metric]})
+
+    @property
+    def per_member(self) -> bool:
+        return self.each != "group"
 
     def on_event(self, run: Evaluation, event: Event, member: Member | None) -> Iterable[Firing]:
         from engine.members import local_day

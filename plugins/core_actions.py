@@ -65,9 +65,16 @@ def _describe(template: str) -> Callable[[Mapping[str, Any]], str]:
     return lambda params: template.format(**params)
 
 
+_TARGET = {
+    "target": {
+        "enum": ["member", "mentioned"],
+        "description": "Whom the task is for: the member the rule fired for (default), or each member the message mentions — e.g. the other side of a quarrel.",
+    }
+}
+
 ACTIONS = (
-    ActionType("mention", "@mention the member in the group with this text.", _text_action(), needs="mention", text_required=True),
-    ActionType("dm", "Send the member a private message (私信).", _text_action(), needs="dm", text_required=True),
+    ActionType("mention", "@mention the member in the group with this text.", _text_action(_TARGET), needs="mention", text_required=True),
+    ActionType("dm", "Send the member a private message (私信).", _text_action(_TARGET), needs="dm", text_required=True),
     ActionType("post", "Post this message in the group.", _text_action(), needs="post", text_required=True),
     ActionType(
         "reward",
@@ -79,7 +86,7 @@ ACTIONS = (
     ),
     ActionType("invite", "Invite the member to another group (e.g. the seed-user group 种子用户群).", _text_action({"group": {"type": "string", "description": "Group to invite to."}}, required=("group",)), needs="dm", summary=_describe("invite to group {group}")),
     ActionType("survey", "Send the member a survey form.", _text_action({"form": {"type": "string", "description": "Survey form URL or id."}}, required=("form",)), needs="dm", summary=_describe("survey: {form}")),
-    ActionType("warn", "Warn the member about a group rule.", _text_action(), needs="mention", text_required=True),
+    ActionType("warn", "Warn the member about a group rule.", _text_action(_TARGET), needs="mention", text_required=True),
     ActionType("remove", "Remove the member from the group (they are then out of it for later rules).", {"oneOf": [{"type": "null"}, _text_action()["oneOf"][0], _text_action()["oneOf"][1]]}, needs="remove", apply=_remove, summary=_describe("remove from the group")),
     ActionType("notify", "Tell an operator or admin (not the member).", _text_action({"to": {"type": "string", "description": "Operator id or admin to notify (default: the assignee)."}}), text_required=True),
     ActionType("tag", "Add tags to the member (state only, no task).", _tags_value(), makes_task=False, value_key="tags", apply=_add_tags),

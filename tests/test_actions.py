@@ -115,3 +115,47 @@ def test_ago_and_date_filters_use_event_time(make_config):
     body = "  - id: r\n    when: {silence: 2d}\n    do:\n      - dm: \"{{ member.last_message_at | date('%m月%d日') }} / {{ member.last_message_at | ago }}\"\n"
     config = make_config(rules(body), COMMUNITY)
     assert task_keys(plan(config, [msg("01T09:00:00")], until=END), "text") == [("03月01日 / 2天前",)]
+
+
+def test_a_missing_attribute_compares_as_unknown_not_as_an_error(make_config):
+    body = "  - id: r\n    when: {event: message}\n    if: member.attributes.role == 'B端' or member.attributes.level > 2\n    do:\n      - dm: hi\n"
+    config = make_config(rules(body), COMMUNITY)
+    events = [msg("01T09:00:00"), {"ts": "2026-03-01T09:30:00+08:00", "type": "profile", "member": "m2", "attributes": {"role": "B端"}}, msg("01T10:00:00", "m2")]
+    result = plan(config, events)
+    assert task_keys(result, "member") == [("m2",)]
+    assert result.counts["error"] == 0
+
+
+def test_target_mentioned_reaches_the_other_side_of_a_quarrel(make_config):
+    body = (
+        "  - id: calm\n    when: {event: message, keywords: [滚]}\n    do:\n"
+        "      - dm: \"{{ member.name }}，消消气\"\n"
+        "      - dm: {target: mentioned, text: \"{{ member.name }}，刚才的话别往心里去\"}\n"
+    )
+    config = make_config(rules(body), COMMUNITY)
+    events = [msg("01T09:00:00", "m2", name="小李"), msg("01T09:05:00", "m1", name="老王", text="你滚", mentions=["m2", "m1"])]
+    result = plan(config, events)
+    assert [(t.member, t.text, t.params) for t in result.tasks] == [("m1", "老王，消消气", {}), ("m2", "小李，刚才的话别往心里去", {})]
+
+
+def test_tags_go_with_the_tasks_of_their_rule(make_config):
+    community = COMMUNITY + "  limits:\n    - {actions: [warn], max: 1, per: 7d}\n"
+    body = "  - id: w\n    when: {event: message, keywords: [广告]}\n    do:\n      - warn: 请勿发广告\n      - tag: warned\n"
+    config = make_config(rules(body), community)
+    result = plan(config, [msg("01T09:00:00", text="广告"), {"ts": "2026-03-01T09:30:00+08:00", "type": "profile", "member": "m1", "tags": ["x"]}, msg("01T10:00:00", "m2", text="广告")])
+    assert result.evaluation.members["m1"].tags == {"warned", "x"}
+    config_blocked = make_config(rules(body), community)
+    blocked = plan(config_blocked, [msg("01T09:00:00", text="广告"), msg("01T10:00:00", text="广告")])
+    assert [s.guardrail for s in blocked.suppressed] == ["limit"]
+    assert blocked.evaluation.members["m1"].tags == {"warned"}  # from the first, planned warning only
+
+
+def test_enforcement_is_not_blocked_by_an_any_limit_and_urgent_ignores_quiet_hours(make_config):
+    community = COMMUNITY + "  quiet_hours: \"22:00-08:00\"\n  limits:\n    - {actions: any, max: 1, per: 7d}\n"
+    body = (
+        "  - id: hi\n    when: {event: message}\n    once: true\n    do:\n      - dm: 欢迎\n"
+        "  - id: out\n    when: {event: message, keywords: [广告]}\n    priority: urgent\n    do:\n      - remove: 发广告\n"
+    )
+    config = make_config(rules(body), community)
+    result = plan(config, [msg("01T23:00:00", text="广告")])
+    assert task_keys(result, "rule", "due") == [("out", "2026-03-01T23:00:00+08:00"), ("hi", "2026-03-02T08:00:00+08:00")]

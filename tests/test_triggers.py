@@ -237,3 +237,14 @@ def test_activity_ended_splits_members_by_participation(make_config, participate
     result = plan(config, events)
     assert [task.member for task in result.tasks] == expected
     assert all(task.params == {"form": "https://f.example/{{ event.activity }}"} for task in result.tasks)
+
+
+def test_stages_on_a_group_wide_rule_is_a_validation_error(make_config):
+    with pytest.raises(InvalidPlaybooks, match=r"`stages:` filters members, but this trigger fires once per group"):
+        make_config(playbook('{schedule: "0 9 * * *"}', extra="    stages: [growth]\n", do='- post: "hi"'))
+
+
+def test_a_playbook_wide_stages_list_does_not_silence_its_group_wide_rules(make_config):
+    files = {"p.yaml": 'playbook: p\nstages: [growth]\nrules:\n  - id: r\n    when: {schedule: "0 9 * * *"}\n    do:\n      - post: "早"\n'}
+    result = plan(make_config(files), [msg("01T08:00:00")], until=1772330400.0)  # 2026-03-01 10:00
+    assert task_keys(result, "due", "group") == [("2026-03-01T09:00:00+08:00", "g1")]
