@@ -324,6 +324,9 @@ class Evaluation:
                     continue
                 task = self.task(rule, action.index, kind.name, replace(firing, member=target), group, text, action.params)
                 task.because = held
+                limit = self._max_length(task.channel)
+                if len(text) > limit:
+                    self.note(rule, firing, "error", f"text of `{kind.name}` is {len(text)} characters, more than the {limit} `{task.channel}` allows: planned anyway, split it before sending")
                 tasks.append((task, action))
         accepted = {task.id for task in self.planner.offer([task for task, _ in tasks], rule)}
         for task, action in tasks:
@@ -340,6 +343,10 @@ class Evaluation:
                     if self.explain:
                         shown = ", ".join(", ".join(value) if isinstance(value, list) else str(value) for value in action.params.values())
                         self.note(rule, firing, "changed", f"{action.kind.name} {shown}".strip())
+
+    def _max_length(self, channel: str) -> float:
+        known = self.config.registry.channels.get(channel)
+        return known.max_length if known is not None else float("inf")
 
     def targets(self, action: Any, firing: Firing) -> list[Member | None]:
         """Whom an action's task is about: the firing's member, or (``target: mentioned``) each

@@ -287,8 +287,43 @@ def _load_playbook(path: Path, position: int, community: Community | None, regis
         rule.stages = stages
         rule.groups = groups
         rule.channel = raw.get("channel", default_channel)
+        problems.extend(_channel_problems(doc, where, rule, community, registry))
         playbook.rules.append(rule)
     return playbook, doc
+
+
+def _channels_of(rule: Rule, community: Community) -> list[str]:
+    """Every channel the rule's tasks may be planned on."""
+    if rule.channel:
+        return [rule.channel]
+    if rule.groups is not None:
+        return sorted({community.group_channels.get(group, community.channel) for group in rule.groups})
+    return sorted({community.channel, *community.group_channels.values()})
+
+
+def _channel_problems(doc: Document, where: YamlPath, rule: Rule, community: Community, registry: Registry) -> list[Problem]:
+    """Actions a channel cannot carry out, and texts longer than it allows."""
+    found = []
+    for name in _channels_of(rule, community):
+        channel = registry.channels.get(name)
+        if channel is None:
+            continue  # reported where the channel is named
+        for action in rule.actions:
+            place = where + ("do", action.index, action.kind.name)
+            needs = action.kind.needs
+            if needs is not None and needs not in channel.capabilities:
+                can = ", ".join(sorted(channel.capabilities))
+                found.append(doc.problem(place, f"channel `{name}` cannot {needs} ({action.kind.name}) — it can: {can}; use another action, or set `channel:` on this rule to one that can"))
+            if action.text is not None:
+                static = _static_length(action.text.source)
+                if static > channel.max_length:
+                    found.append(doc.problem(place, f"text is at least {static} characters, longer than the {channel.max_length} that `{name}` allows in one message — shorten it or split it into two actions"))
+    return found
+
+
+def _static_length(source: str) -> int:
+    """Characters of a template outside its {{ … }} and {% … %} parts: the least it can render to."""
+    return len(re.sub(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", "", source, flags=re.S).strip())
 
 
 def _blocks_rules(place: YamlPath) -> bool:

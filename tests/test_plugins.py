@@ -229,3 +229,28 @@ def test_the_example_feishu_plugin_installs_validates_and_plans(tmp_path):
     assert uninstalled.returncode == 1
     problem = uninstalled.stderr.splitlines()[0]
     assert problem.startswith(f"{directory / 'community.yaml'}:1:") and "`feishu`" in problem and "channel" in problem
+
+
+def test_validate_refuses_an_action_the_channel_cannot_do_and_a_text_too_long(make_config):
+    from engine.errors import InvalidPlaybooks
+
+    community = "community:\n  name: t\n  timezone: Asia/Shanghai\n  channel: email\n"
+    long_text = "长" * 100_001
+    rules = f'playbook: p\nrules:\n  - id: r\n    when: {{event: message}}\n    do:\n      - remove: 广告\n      - dm: "{long_text}"\n'
+    with pytest.raises(InvalidPlaybooks) as raised:
+        make_config({"p.yaml": rules}, community)
+    messages = [problem.message for problem in raised.value.problems]
+    assert messages == [
+        "channel `email` cannot remove (remove) — it can: dm, post; use another action, or set `channel:` on this rule to one that can",
+        "text is at least 100001 characters, longer than the 100000 that `email` allows in one message — shorten it or split it into two actions",
+    ]
+    assert [(p.line, p.yaml_path) for p in raised.value.problems] == [(6, "rules[0].do[0].remove"), (7, "rules[0].do[1].dm")]
+
+
+def test_a_rendered_text_longer_than_the_channel_allows_is_flagged(make_config):
+    from tests.conftest import plan
+
+    rules = 'playbook: p\nrules:\n  - id: r\n    when: {event: message}\n    do:\n      - dm: "{% for i in range(1500) %}字字{% endfor %}"\n'
+    result = plan(make_config({"p.yaml": rules}), [{"ts": "2026-03-01T09:00:00+08:00", "type": "message", "group": "g1", "member": "m1"}], explain=True)
+    assert len(result.tasks) == 1
+    assert [note.reason for note in result.notes if note.kind == "error"] == ["text of `dm` is 3000 characters, more than the 2000 `wechat` allows: planned anyway, split it before sending"]
