@@ -182,19 +182,40 @@ def _unknown(what: str, name: str, candidates: list[str], prefix: str = "") -> s
 
 
 class Condition:
-    """A compiled ``if:`` expression; ``test(context)`` is its truth."""
+    """A compiled ``if:`` expression; ``test(context)`` is its truth.
 
-    __slots__ = ("source", "_function")
+    It runs as closures from ``engine.compiler`` when the expression allows (nearly always),
+    else through Jinja2's own compiled expression; both give the same answers.
+    """
+
+    __slots__ = ("source", "_function", "_fast")
 
     def __init__(self, env: PlaybookEnvironment, source: str):
+        from engine.compiler import compile_condition
+
         self.source = source
         self._function = env.compile_expression(source, undefined_to_none=False)
+        self._fast = compile_condition(env, source)
 
     def test(self, context: Mapping[str, Any]) -> bool:
-        result = self._function(**context)
+        if self._fast is not None:
+            try:
+                result = self._fast(context)
+            except NeedsJinja:
+                result = self._function(**context)
+        else:
+            result = self._function(**context)
         if isinstance(result, Undefined):
             return False
         return bool(result)
+
+    def test_with_jinja(self, context: Mapping[str, Any]) -> bool:
+        """The same test through Jinja2 alone (used to check that both paths agree)."""
+        result = self._function(**context)
+        return False if isinstance(result, Undefined) else bool(result)
+
+
+from engine.compiler import NeedsJinja  # noqa: E402 - after Condition's dependencies exist
 
 
 class Text:

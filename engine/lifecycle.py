@@ -26,15 +26,16 @@ DAY = 86400
 WINDOW_FIELDS = {"messages_7d": 7, "messages_30d": 30, "active_days_30d": 30}
 
 
-class Lifecycle:
-    def __init__(self, community: Community, env: object):
-        self.stages = community.lifecycle
-        self.tz: ZoneInfo = community.tz
+class TimeThresholds:
+    """When time alone could change the truth of some conditions about a member."""
+
+    def __init__(self, sources: list[str], env: object, tz: ZoneInfo):
+        self.tz = tz
         self.silence_days: set[int] = set()
         self.join_days: set[int] = set()
         self.windows: set[int] = set()
-        for stage in self.stages:
-            self._read_thresholds(env, stage.source)
+        for source in sources:
+            self._read_thresholds(env, source)
 
     def _read_thresholds(self, env: object, source: str) -> None:
         tree = Parser(env, source, state="variable").parse_expression()  # type: ignore[arg-type]
@@ -49,17 +50,6 @@ class Lifecycle:
                     self.join_days.update(numbers)
                 elif field in WINDOW_FIELDS:
                     self.windows.add(WINDOW_FIELDS[field])
-
-    def assign(self, member: Member, now: float) -> str | None:
-        """The first stage whose condition holds for ``member`` at ``now``."""
-        context = {"member": MemberView(member, now, self.tz), "now": datetime.fromtimestamp(now, self.tz)}
-        for stage in self.stages:
-            try:
-                if stage.condition.test(context):
-                    return stage.stage
-            except Exception:  # noqa: BLE001 - a broken stage condition skips that stage, not the run
-                continue
-        return None
 
     def next_check(self, member: Member, now: float) -> float | None:
         """The next instant after ``now`` at which a time-driven field could cross a threshold."""
@@ -79,3 +69,20 @@ class Lifecycle:
                     candidates.append(midnight.timestamp())
         later = [moment for moment in candidates if moment > now]
         return min(later) if later else None
+
+
+class Lifecycle(TimeThresholds):
+    def __init__(self, community: Community, env: object):
+        self.stages = community.lifecycle
+        super().__init__([stage.source for stage in self.stages], env, community.tz)
+
+    def assign(self, member: Member, now: float) -> str | None:
+        """The first stage whose condition holds for ``member`` at ``now``."""
+        context = {"member": MemberView(member, now, self.tz), "now": datetime.fromtimestamp(now, self.tz)}
+        for stage in self.stages:
+            try:
+                if stage.condition.test(context):
+                    return stage.stage
+            except Exception:  # noqa: BLE001 - a broken stage condition skips that stage, not the run
+                continue
+        return None

@@ -382,7 +382,7 @@ def _load_rule(doc: Document, where: YamlPath, raw: dict[str, Any], playbook: Pl
                 hint = f" — `{key}` belongs with `{owner}`" if owner else ""
                 problems.append(doc.problem(where + ("when", key), f"`{key}` is not an option of `{name}`{hint}", key=True))
         try:
-            trigger = trigger_type(when[name], options, TriggerContext(f"{playbook.id}/{raw['id']}", community))
+            trigger = trigger_type(when[name], options, TriggerContext(f"{playbook.id}/{raw['id']}", community, env))
         except TriggerProblem as exc:
             problems.append(doc.problem(where + ("when", exc.key or name), str(exc)))
     # A trigger that could not be read may well provide `event`: do not report its use then.

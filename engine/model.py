@@ -59,7 +59,7 @@ class Community:
     group_channels: dict[str, str] = field(default_factory=dict)
     operators: list[Operator] = field(default_factory=list)
     quiet_hours: tuple[int, int] | None = None  # minutes after local midnight: start, end
-    max_delay: int | None = None
+    max_delay: int = 3 * 86400  # capacity overflow older than this is dropped, not carried on for ever
     limits: list[Limit] = field(default_factory=list)
     question_patterns: list[re.Pattern[str]] = field(default_factory=list)
     lifecycle: list[Stage] = field(default_factory=list)

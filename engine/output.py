@@ -125,8 +125,10 @@ def render_summary(result: RunResult, community: Community) -> str:
     if result.tasks:
         by_playbook = Counter(task.playbook for task in result.tasks)
         lines.append("  tasks by playbook: " + ", ".join(f"{name} {count}" for name, count in sorted(by_playbook.items())))
-        by_day = Counter(datetime.fromtimestamp(task.due, tz).strftime("%m-%d") for task in result.tasks)
-        lines.append("  tasks by day: " + ", ".join(f"{day} {count}" for day, count in sorted(by_day.items())))
+        by_day = sorted(Counter(datetime.fromtimestamp(task.due, tz).strftime("%m-%d") for task in result.tasks).items())
+        shown = ", ".join(f"{day} {count}" for day, count in by_day[:14])
+        more = f", … ({len(by_day) - 14} more days)" if len(by_day) > 14 else ""
+        lines.append(f"  tasks by day: {shown}{more}")
     if counts["error"]:
         lines.append(f"  {counts['error']} rule evaluation(s) failed and were skipped — run with --explain to see them")
     return "\n".join(lines)

@@ -7,7 +7,7 @@ planner accepts them or records why not. Guardrails apply in the spec's order:
 2. per-member frequency ``limits`` across all playbooks;
 3. ``quiet_hours``: a due time inside the window moves to its end;
 4. operator ``capacity`` per local day: overflow moves to the next day, highest priority
-   first, and a task moved further than ``max_delay`` is dropped.
+   first, and a task moved further than ``max_delay`` (default 3 days) is dropped.
 
 Steps 1–3 are decided on offer, so later rules see the outcome; capacity needs a whole day's
 tasks and is applied by ``finish()``. Nothing is sent anywhere: a dry run prints the plan.
@@ -268,11 +268,15 @@ class Planner:
             for task in tasks[room:]:
                 moved_to = self._next_day(task.due)
                 delay = moved_to - original_due[task.id]
-                if self.community.max_delay is not None and delay > self.community.max_delay:
+                if delay > self.community.max_delay:
                     self._suppress(task, "capacity", f"capacity of {assignee} full on {self._date(task.due)} and moving it would delay it more than max_delay {format_duration(self.community.max_delay)}")
                     continue
-                task.moved.append(f"capacity of {assignee} full on {self._date(task.due)}: moved to {self._local(moved_to)}")
-                self.moved["capacity"] += 1
+                note = f"capacity of {assignee} full: moved from {self._local(original_due[task.id])} to {self._local(moved_to)}"
+                if task.moved and task.moved[-1].startswith(f"capacity of {assignee} full"):
+                    task.moved[-1] = note  # one line per task, however many full days it skipped
+                else:
+                    task.moved.append(note)
+                    self.moved["capacity"] += 1
                 task.due = moved_to
                 next_key = (self._day(moved_to), assignee)
                 if next_key not in waiting:

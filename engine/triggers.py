@@ -43,6 +43,7 @@ class TriggerContext:
 
     key: str  # "playbook/rule": unique, stable, used for marks and timer keys
     community: Community
+    env: Any = None  # the sandbox, for triggers that compile conditions of their own
 
 
 @dataclass
@@ -636,6 +637,77 @@ class UnansweredTrigger(TriggerType):
         return f"question unanswered {format_duration(self.seconds)}"
 
 
+class BecomesTrigger(TriggerType):
+    """A condition about a member turning true — on their events, or as time alone passes.
+
+    Like the lifecycle, it is checked when the member's own events change their state and at
+    the instants a time-driven field in the condition (``days_silent``, ``days_since_join``,
+    the 7- and 30-day windows) could cross a threshold it names; never by scanning every
+    member every day. The first check of a member counts as a change from false.
+    """
+
+    name = "becomes"
+    description = "Fires when a condition about the member turns true: checked on the member's events and at the moments time alone could change it (days silent, days since join, 7/30-day windows)."
+    schema = {"type": "string", "examples": ["member.active_days_30d >= 8", "member.days_silent >= 10 and member.messages > 20"]}
+    listens = frozenset({"*"})
+
+    def __init__(self, value: Any, options: Mapping[str, Any], context: TriggerContext):
+        from engine.expressions import Condition, check_source
+        from engine.lifecycle import TimeThresholds
+        from engine.members import MEMBER_FIELDS
+
+        super().__init__(value, options, context)
+        if not isinstance(value, str) or not value.strip():
+            raise TriggerProblem("`becomes` needs a condition about the member, e.g. \"member.active_days_30d >= 8\"")
+        problems = check_source(context.env, value, expression=True, fields={"member": MEMBER_FIELDS, "community": ("name", "timezone", "channel")})
+        if problems:
+            raise TriggerProblem(problems[0])
+        self.condition = Condition(context.env, value)
+        self.thresholds = TimeThresholds([value], context.env, context.community.tz)
+        self.held_key = self.key + "#held"
+        self.due_key = self.key + "#due"
+
+    def on_event(self, run: Evaluation, event: Event, member: Member | None) -> Iterable[Firing]:
+        # Stage entries count too, so a condition on member.stage is re-checked when it changes.
+        if member is None or (event.type.startswith("@") and event.type != STAGE_ENTERED):
+            return ()
+        return self._check(run, member)
+
+    def on_timer(self, run: Evaluation, subject: str, payload: Any) -> Iterable[Firing]:
+        member = run.members.get(subject)
+        if member is None or member.marks.get(self.due_key) != run.now:
+            return ()
+        del member.marks[self.due_key]
+        return self._check(run, member)
+
+    def _check(self, run: Evaluation, member: Member) -> list[Firing]:
+        from engine.explain import field_values
+        from engine.members import MemberView
+
+        if member.left:
+            return []
+        context = {"member": MemberView(member, run.now, run.tz), "community": {"name": self.community.name, "timezone": self.community.timezone, "channel": self.community.channel}}
+        try:
+            holds = self.condition.test(context)
+        except Exception:  # noqa: BLE001 - an evaluation error is "not true"; the rule's own `if:` reports errors
+            holds = False
+        held = member.marks.get(self.held_key, False)
+        member.marks[self.held_key] = holds
+        due = self.thresholds.next_check(member, run.now)
+        pending = member.marks.get(self.due_key)
+        if due is not None and (pending is None or due < pending or pending <= run.now):
+            member.marks[self.due_key] = due
+            run.schedule(due, self, member.id)
+        if not holds or held:
+            return []
+        values = field_values(self.value, context)
+        shown = ", ".join(f"{name} = {value}" for name, value in values.items())
+        return [Firing(member, member.group, run.now, f"`{self.value}` became true" + (f" ({shown})" if shown else ""), values=values)]
+
+    def describe(self) -> str:
+        return f"when {self.value}"
+
+
 BUILTIN_TRIGGERS = (
     EventTrigger,
     SilenceTrigger,
@@ -647,4 +719,5 @@ BUILTIN_TRIGGERS = (
     LeaderboardTrigger,
     MilestoneTrigger,
     ActivityEndedTrigger,
+    BecomesTrigger,
 )

@@ -87,7 +87,7 @@ def test_capacity_overflow_moves_to_the_next_day_highest_priority_first(make_con
         ("a", "m2", "2026-03-02T10:00:00+08:00"),
         ("a", "m3", "2026-03-02T11:00:00+08:00"),
     ]
-    assert result.tasks[2].moved == ["capacity of op full on 2026-03-01: moved to 2026-03-02 10:00"]
+    assert result.tasks[2].moved == ["capacity of op full: moved from 2026-03-01 10:00 to 2026-03-02 10:00"]
     assert result.moved["capacity"] == 2
 
 

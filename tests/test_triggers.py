@@ -248,3 +248,35 @@ def test_a_playbook_wide_stages_list_does_not_silence_its_group_wide_rules(make_
     files = {"p.yaml": 'playbook: p\nstages: [growth]\nrules:\n  - id: r\n    when: {schedule: "0 9 * * *"}\n    do:\n      - post: "早"\n'}
     result = plan(make_config(files), [msg("01T08:00:00")], until=1772330400.0)  # 2026-03-01 10:00
     assert task_keys(result, "due", "group") == [("2026-03-01T09:00:00+08:00", "g1")]
+
+
+# -- becomes ---------------------------------------------------------------------------------
+
+
+def test_becomes_fires_when_a_window_metric_falls_as_time_passes(make_config):
+    config = make_config(playbook('{becomes: "member.active_days_30d < 2 and member.messages >= 3"}', do='- notify: "{{ member.active_days_30d }}"'))
+    events = [msg("01T09:00:00"), msg("02T09:00:00"), msg("03T09:00:00")]
+    result = plan(config, events, until=1775000000.0)  # 2026-04-01
+    # Active on 03-01..03; the first of those days leaves the 30-day window at midnight 03-31.
+    assert task_keys(result, "due", "text") == [("2026-04-01T00:00:00+08:00", "1")]
+    assert "became true (member.active_days_30d = 1, member.messages = 3)" in result.tasks[0].reason
+
+
+def test_becomes_fires_again_only_after_turning_false_in_between(make_config):
+    config = make_config(playbook('{becomes: "member.days_silent >= 2"}'))
+    events = [msg("01T09:00:00"), msg("02T09:00:00"), msg("06T09:00:00")]
+    result = plan(config, events, until=1773100000.0)  # 2026-03-10 07:46
+    assert task_keys(result, "due") == [("2026-03-04T09:00:00+08:00",), ("2026-03-08T09:00:00+08:00",)]
+
+
+def test_becomes_checks_on_events_for_event_driven_fields(make_config):
+    config = make_config(playbook('{becomes: "member.messages >= 2"}'))
+    assert task_keys(plan(config, [msg("01T09:00:00"), msg("01T10:00:00"), msg("01T11:00:00")]), "due") == [("2026-03-01T10:00:00+08:00",)]
+
+
+def test_becomes_costs_timers_per_crossing_not_members_times_days(make_config):
+    config = make_config(playbook('{becomes: "member.active_days_30d < 1"}', do='- notify: "x"'))
+    events = [msg("01T09:00:00", f"m{number}") for number in range(50)]
+    result = plan(config, events, until=1780000000.0)  # ~2 months
+    assert len(result.tasks) == 50
+    assert result.evaluation.clock.fired <= 50 * 8  # lifecycle checks included; 60 days would be 3000

@@ -1,0 +1,219 @@
+"""Conditions compiled once into plain Python closures, with the sandbox's guarantees kept.
+
+Jinja2's ``compile_expression`` is safe but builds a template context and runs a generator on
+every call: about 5,000 evaluations a second. Conditions run for every rule firing and every
+lifecycle check, so this module compiles the same expression syntax — the AST Jinja2's own
+parser produces — into nested closures. Safety is the sandbox's: every attribute access goes
+through ``env.getattr`` (which refuses ``_``-names and unsafe attributes), every call through
+``env.is_safe_callable``; only the engine's own read-only views (members, event and group
+dicts) take a fast path for the fields they are known to have. Anything this compiler does
+not handle (rare: ``**``, slices, context filters) returns None and the expression keeps
+running through Jinja2 itself, so behaviour never differs.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from jinja2 import nodes
+from jinja2.exceptions import SecurityError
+from jinja2.parser import Parser
+from jinja2.utils import _PassArg
+
+from engine.members import MEMBER_FIELDS, MemberView
+
+Compiled = Callable[[Mapping[str, Any]], Any]
+
+
+class NeedsJinja(Exception):
+    """Raised at run time when a value needs Jinja2's full machinery (a context-aware callable)."""
+
+
+class _Unsupported(Exception):
+    pass
+
+
+_ARITHMETIC = {
+    "Add": operator.add,
+    "Sub": operator.sub,
+    "Mul": operator.mul,
+    "Div": operator.truediv,
+    "FloorDiv": operator.floordiv,
+    "Mod": operator.mod,
+}
+_MEMBER_FIELDS = frozenset(MEMBER_FIELDS)
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+def compile_condition(env: Any, source: str) -> Compiled | None:
+    """A closure computing ``source`` from a context mapping, or None if Jinja2 must run it."""
+    try:
+        tree = Parser(env, source, state="variable").parse_expression()
+        return _Compiler(env).compile(tree)
+    except _Unsupported:
+        return None
+
+
+class _Compiler:
+    def __init__(self, env: Any):
+        self.env = env
+
+    def compile(self, node: nodes.Node) -> Compiled:
+        method = getattr(self, f"_{type(node).__name__}", None)
+        if method is None:
+            raise _Unsupported(type(node).__name__)
+        return method(node)
+
+    # -- leaves ------------------------------------------------------------------------------
+
+    def _Const(self, node: nodes.Const) -> Compiled:  # noqa: N802 - named after Jinja's node classes
+        value = node.value
+        return lambda context: value
+
+    def _Name(self, node: nodes.Name) -> Compiled:  # noqa: N802
+        if node.ctx != "load":
+            raise _Unsupported("assignment")
+        name, env = node.name, self.env
+        if name in env.globals:
+            value = env.globals[name]
+            return lambda context: context[name] if name in context else value
+        undefined = env.undefined
+
+        def lookup(context: Mapping[str, Any]) -> Any:
+            try:
+                return context[name]
+            except KeyError:
+                return undefined(name=name)
+
+        return lookup
+
+    # -- access ----------------------------------------------------------------------------
+
+    def _Getattr(self, node: nodes.Getattr) -> Compiled:  # noqa: N802
+        target = self.compile(node.node)
+        attribute = node.attr
+        sandboxed = self.env.getattr
+        member_field = attribute in _MEMBER_FIELDS
+        dict_key = attribute not in _DICT_ATTRIBUTES
+
+        def get(context: Mapping[str, Any]) -> Any:
+            value = target(context)
+            kind = type(value)
+            if kind is MemberView and member_field:
+                return getattr(value, attribute)
+            if kind is dict and dict_key and attribute in value:
+                return value[attribute]
+            return sandboxed(value, attribute)
+
+        return get
+
+    def _Getitem(self, node: nodes.Getitem) -> Compiled:  # noqa: N802
+        if isinstance(node.arg, nodes.Slice):
+            raise _Unsupported("slice")
+        target, key = self.compile(node.node), self.compile(node.arg)
+        getitem = self.env.getitem
+        return lambda context: getitem(target(context), key(context))
+
+    def _Call(self, node: nodes.Call) -> Compiled:  # noqa: N802
+        if node.dyn_args is not None or node.dyn_kwargs is not None:
+            raise _Unsupported("*args")
+        function = self.compile(node.node)
+        arguments = [self.compile(argument) for argument in node.args]
+        keywords = [(keyword.key, self.compile(keyword.value)) for keyword in node.kwargs]
+        is_safe = self.env.is_safe_callable
+
+        def call(context: Mapping[str, Any]) -> Any:
+            callee = function(context)
+            if not is_safe(callee):
+                raise SecurityError(f"{callee!r} is not safely callable")
+            if _PassArg.from_obj(callee) is not None:
+                raise NeedsJinja
+            return callee(*(argument(context) for argument in arguments), **{key: value(context) for key, value in keywords})
+
+        return call
+
+    def _Filter(self, node: nodes.Filter) -> Compiled:  # noqa: N802
+        return self._apply(node, self.env.filters, "filter")
+
+    def _Test(self, node: nodes.Test) -> Compiled:  # noqa: N802
+        return self._apply(node, self.env.tests, "test")
+
+    def _apply(self, node: nodes.Filter | nodes.Test, table: Mapping[str, Any], kind: str) -> Compiled:
+        function = table.get(node.name)
+        if function is None or _PassArg.from_obj(function) is not None or node.dyn_args or node.dyn_kwargs or node.node is None:
+            raise _Unsupported(f"{kind} {node.name}")
+        subject = self.compile(node.node)
+        arguments = [self.compile(argument) for argument in node.args]
+        keywords = [(keyword.key, self.compile(keyword.value)) for keyword in node.kwargs]
+        return lambda context: function(subject(context), *(a(context) for a in arguments), **{k: v(context) for k, v in keywords})
+
+    # -- logic and arithmetic ------------------------------------------------------------------
+
+    def _Compare(self, node: nodes.Compare) -> Compiled:  # noqa: N802
+        left = self.compile(node.expr)
+        chain = [(operand.op, self.compile(operand.expr)) for operand in node.ops]
+        compare = self.env.compare
+        if len(chain) == 1:
+            (op, right), = chain
+            return lambda context: compare(left(context), op, right(context))
+
+        def compare_chain(context: Mapping[str, Any]) -> bool:
+            values: list[Any] = []
+            for op, right in chain:
+                values += [op, right(context)]
+            return compare(left(context), *values)
+
+        return compare_chain
+
+    def _And(self, node: nodes.And) -> Compiled:  # noqa: N802
+        left, right = self.compile(node.left), self.compile(node.right)
+        return lambda context: left(context) and right(context)
+
+    def _Or(self, node: nodes.Or) -> Compiled:  # noqa: N802
+        left, right = self.compile(node.left), self.compile(node.right)
+        return lambda context: left(context) or right(context)
+
+    def _Not(self, node: nodes.Not) -> Compiled:  # noqa: N802
+        inner = self.compile(node.node)
+        return lambda context: not inner(context)
+
+    def _Neg(self, node: nodes.Neg) -> Compiled:  # noqa: N802
+        inner = self.compile(node.node)
+        return lambda context: -inner(context)
+
+    def _Pos(self, node: nodes.Pos) -> Compiled:  # noqa: N802
+        inner = self.compile(node.node)
+        return lambda context: +inner(context)
+
+    def _binary(self, node: nodes.BinExpr) -> Compiled:
+        left, right = self.compile(node.left), self.compile(node.right)
+        function = _ARITHMETIC[type(node).__name__]
+        return lambda context: function(left(context), right(context))
+
+    _Add = _Sub = _Mul = _Div = _FloorDiv = _Mod = _binary
+
+    def _Concat(self, node: nodes.Concat) -> Compiled:  # noqa: N802
+        parts = [self.compile(part) for part in node.nodes]
+        return lambda context: "".join(str(part(context)) for part in parts)
+
+    def _CondExpr(self, node: nodes.CondExpr) -> Compiled:  # noqa: N802
+        if node.expr2 is None:
+            raise _Unsupported("if without else")
+        test, yes, no = self.compile(node.test), self.compile(node.expr1), self.compile(node.expr2)
+        return lambda context: yes(context) if test(context) else no(context)
+
+    # -- literals --------------------------------------------------------------------------------
+
+    def _List(self, node: nodes.List) -> Compiled:  # noqa: N802
+        items = [self.compile(item) for item in node.items]
+        return lambda context: [item(context) for item in items]
+
+    def _Tuple(self, node: nodes.Tuple) -> Compiled:  # noqa: N802
+        items = [self.compile(item) for item in node.items]
+        return lambda context: tuple(item(context) for item in items)
+
+    def _Dict(self, node: nodes.Dict) -> Compiled:  # noqa: N802
+        pairs = [(self.compile(pair.key), self.compile(pair.value)) for pair in node.items]
+        return lambda context: {key(context): value(context) for key, value in pairs}

@@ -1,0 +1,111 @@
+"""Compiled conditions answer exactly as Jinja2 does, keep the sandbox, and are used for real."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from jinja2.exceptions import SecurityError
+
+from engine.compiler import compile_condition
+from engine.expressions import Condition, PlaybookEnvironment
+from engine.loading import load_config
+from engine.members import Member, MemberView
+from engine.plugins import load_registry
+from tests.conftest import ROOT
+
+TZ = ZoneInfo("Asia/Shanghai")
+EXTRA = [
+    "member.days_silent >= 14 and not member.left",
+    "member.attributes.get('role') == 'B端' or 'vip' in member.tags",
+    "3 <= member.active_days_30d < 8",
+    "member.name ~ '!' == '小王!'",
+    "member.points * 2 + 1 > 10 if member.points else false",
+    "member.attributes.level > 2",
+    "member.attributes.city == none",
+    "member.tags | length >= 2",
+    "member.joined_at is none",
+    "(member.messages // 3) % 2 == 1",
+    "event.text and '广告' in event.text",
+    "trigger.rank <= 3",
+    "group.members > 5 and group.id in ['g1', 'g2']",
+]
+
+
+def _shipped_conditions() -> list[str]:
+    config = load_config([ROOT / "playbooks"], load_registry(entrypoints=False))
+    sources = [condition.source for rule in config.rules for condition in rule.conditions]
+    sources += [stage.source for stage in config.community.lifecycle]
+    return sorted(set(sources))
+
+
+CONDITIONS = _shipped_conditions() + EXTRA
+ENV = PlaybookEnvironment(load_registry(entrypoints=False).filters)
+
+
+def test_every_shipped_condition_is_compiled_not_left_to_jinja():
+    assert [source for source in _shipped_conditions() if compile_condition(ENV, source) is None] == []
+
+
+members = st.builds(
+    lambda messages, joined, silent, tags, attributes, points, left: _member(messages, joined, silent, tags, attributes, points, left),
+    st.integers(0, 40),
+    st.one_of(st.none(), st.integers(0, 60)),
+    st.one_of(st.none(), st.integers(0, 60)),
+    st.sets(st.sampled_from(["vip", "newbie", "活跃", "中度", "潜水", "不活跃", "warned"])),
+    st.dictionaries(st.sampled_from(["role", "city", "gender", "level"]), st.sampled_from(["B端", "上海", "女", 1, 3, None])),
+    st.integers(0, 30),
+    st.booleans(),
+)
+NOW = datetime(2026, 3, 20, 12, tzinfo=TZ).timestamp()
+
+
+def _member(messages, joined, silent, tags, attributes, points, left) -> Member:
+    member = Member("m1", name="小王", messages=messages, tags=set(tags), attributes=dict(attributes), points=points, left=left, groups={"g1"})
+    member.joined_at = None if joined is None else NOW - joined * 86400
+    member.last_message_at = None if silent is None else NOW - silent * 86400
+    for day in range(min(messages, 30)):
+        member.daily.append([datetime.fromtimestamp(NOW, TZ).toordinal() - 29 + day, 1])
+    return member
+
+
+@settings(max_examples=200, deadline=None)
+@given(member=members, text=st.sampled_from([None, "", "加我微信看广告", "大家好"]), rank=st.integers(1, 5), group_members=st.integers(0, 9))
+def test_compiled_conditions_agree_with_jinja(member, text, rank, group_members):
+    context = {
+        "member": MemberView(member, NOW, TZ),
+        "event": {"text": text, "type": "message"},
+        "trigger": {"rank": rank},
+        "group": {"id": "g1", "members": group_members},
+        "now": datetime.fromtimestamp(NOW, TZ),
+        "community": {"name": "读书会"},
+    }
+    for source in CONDITIONS:
+        condition = Condition(ENV, source)
+        try:
+            expected = condition.test_with_jinja(context)
+        except Exception as exc:  # noqa: BLE001 - then the compiled path must fail the same way
+            with pytest.raises(type(exc)):
+                condition.test(context)
+            continue
+        assert condition.test(context) == expected, source
+
+
+@pytest.mark.parametrize("source", ["member.__class__", "member._member", "member.attributes.__class__.__mro__"])
+def test_internal_attributes_stay_unreachable_in_compiled_conditions(source):
+    """As in Jinja2's sandbox, an unsafe attribute is an undefined value: it reveals nothing."""
+    member = MemberView(Member("m1", attributes={"role": "x"}), NOW, TZ)
+    condition = Condition(ENV, source)
+    assert condition._fast is not None
+    assert condition.test({"member": member}) is False
+    assert str(condition._fast({"member": member})) == ""
+
+
+@pytest.mark.parametrize("source", ["member.tags.append('x')", "member.attributes.update({'a': 1})", "member.attributes.__class__()"])
+def test_unsafe_calls_are_refused_in_compiled_conditions(source):
+    member = MemberView(Member("m1", attributes={"role": "x"}), NOW, TZ)
+    with pytest.raises(SecurityError):
+        Condition(ENV, source).test({"member": member})
