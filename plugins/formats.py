@@ -1,17 +1,39 @@
-"""Output formats for planned tasks: table (the terminal default), jsonl, json, csv, md."""
+"""Output formats for planned tasks: table (the terminal default), jsonl, json, csv, md.
+
+``json`` and ``jsonl`` are for programs: each record is exactly ``Task.record(tz)``. ``csv``
+is for Excel. ``table`` and ``md`` are for the operator: what to do by hand (the channel's
+instruction, ``task.how``), when, for whom, how urgent and why, grouped by due day and then
+by assignee, with counts.
+"""
 
 from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from itertools import groupby
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from engine import hookimpl
 from engine.planner import TASK_FIELDS, Task
 from engine.plugins import OutputFormat
+
+if TYPE_CHECKING:
+    from rich.text import Text
+
+NO_TASKS = "No tasks planned."
+# Not a terminal (a file, a pipe, a golden-file test): a fixed width, so the same plan is
+# always the same bytes whatever the COLUMNS of whoever ran it.
+DEFAULT_WIDTH = 120
+CSV_FIELDS = (*TASK_FIELDS, "params", "how")
+UNASSIGNED = "unassigned"
+_PRIORITY_MARK = {"urgent": "!! urgent", "high": "! high", "normal": "", "low": "low"}
+_PRIORITY_STYLE = {"urgent": "bold red", "high": "bold yellow", "low": "dim"}
+# Excel, LibreOffice and Sheets read a cell starting with one of these as a formula: a
+# mention text such as "@小美 欢迎～" would show as #NAME?, and a crafted name could run one.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _records(tasks: list[Task], context: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -28,69 +50,285 @@ def write_json(tasks: list[Task], stream: IO[str], context: Mapping[str, Any]) -
     stream.write("\n")
 
 
+def _spreadsheet_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    text = str(value)
+    # A leading apostrophe is Excel's own "this is text" marker; it is not shown in the cell.
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
 def write_csv(tasks: list[Task], stream: IO[str], context: Mapping[str, Any]) -> None:
-    # A BOM first, so that Excel opens the Chinese text as UTF-8 rather than the local code page.
+    # A BOM first, so that Excel opens the Chinese text as UTF-8 rather than the local code
+    # page; CRLF line ends, as Excel writes them. Every task field, then `params` as JSON text
+    # (empty when the action has none) and `how`, the operator's instruction. Newlines inside
+    # texts stay, quoted: Excel shows them as line breaks within the cell.
     stream.write("\ufeff")
     writer = csv.writer(stream, lineterminator="\r\n")
-    writer.writerow(TASK_FIELDS)
-    for record in _records(tasks, context):
-        writer.writerow(["" if record[name] is None else record[name] for name in TASK_FIELDS])
+    writer.writerow(CSV_FIELDS)
+    for task, record in zip(tasks, _records(tasks, context)):
+        record = {**record, "params": record.get("params"), "how": task.how or None}
+        writer.writerow([_spreadsheet_cell(record[name]) for name in CSV_FIELDS])
 
 
-def _day(task: Task, context: Mapping[str, Any]) -> str:
-    return datetime.fromtimestamp(task.due, context["tz"]).strftime("%Y-%m-%d")
+# ----- for the operator's eyes: table and md ------------------------------------------------
+
+
+def _local(task: Task, context: Mapping[str, Any]) -> datetime:
+    return datetime.fromtimestamp(task.due, context["tz"])
+
+
+def _days(tasks: list[Task], context: Mapping[str, Any]) -> Iterator[tuple[datetime, list[Task]]]:
+    """(day, tasks) in day order; within a day, by assignee, then due time, then plan order."""
+    ordered = sorted(tasks, key=lambda task: task.due)  # stable: the planner's order breaks ties
+    for _, day_tasks in groupby(ordered, key=lambda task: _local(task, context).date()):
+        items = sorted(day_tasks, key=lambda task: _assignee(task))
+        yield _local(items[0], context), items
+
+
+def _assignees(day_tasks: list[Task]) -> Iterator[tuple[str, list[Task]]]:
+    for assignee, items in groupby(day_tasks, key=_assignee):
+        yield assignee, list(items)
+
+
+def _assignee(task: Task) -> str:
+    return task.assignee or UNASSIGNED
+
+
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # not %a: that follows the locale
+
+
+def _day_label(day: datetime) -> str:
+    return f"{day:%Y-%m-%d} {_WEEKDAYS[day.weekday()]}"
+
+
+def _count(tasks: list[Task]) -> str:
+    """'7 tasks (1 urgent, 2 high)': how many, and how many cannot wait."""
+    noun = "task" if len(tasks) == 1 else "tasks"
+    priorities = Counter(task.priority for task in tasks)
+    pressing = ", ".join(f"{priorities[name]} {name}" for name in ("urgent", "high") if priorities[name])
+    return f"{len(tasks)} {noun}" + (f" ({pressing})" if pressing else "")
+
+
+def _overview(tasks: list[Task], context: Mapping[str, Any]) -> str:
+    first, last = _local(tasks[0], context), _local(tasks[-1], context)
+    span = first.strftime("%Y-%m-%d") if first.date() == last.date() else f"{first:%Y-%m-%d} – {last:%Y-%m-%d}"
+    people = Counter(_assignee(task) for task in tasks)
+    return f"{_count(tasks)} · {span} · " + ", ".join(f"{name} {count}" for name, count in sorted(people.items()))
+
+
+def _who(task: Task) -> str:
+    if task.member is None:
+        return f"group {task.group}" if task.group else "everyone"
+    if task.member_name and task.member_name != task.member:
+        return f"{task.member_name} ({task.member})"
+    return task.member
+
+
+def _params(task: Task) -> str:
+    """The action's options an operator needs by hand: the form link, the points, the group to invite to."""
+    return " · ".join(f"{name}: {_plain(value)}" for name, value in task.params.items())
+
+
+def _plain(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else str(value)
+
+
+def _instruction(task: Task) -> tuple[str, str]:
+    """Split what to do into the channel's step (``私信 小美：``) and the message text to send.
+
+    The channel builds ``how`` from a template ending in the text for most actions; when it
+    does not (a removal, a channel with no instruction), the whole of it is the step.
+    """
+    how = task.how or task.text
+    if task.text and how != task.text and how.endswith(task.text):
+        return how[: -len(task.text)].rstrip(), task.text
+    if how == task.text:
+        return f"{task.action} → {_who(task)}:", task.text
+    return how, ""
 
 
 def write_md(tasks: list[Task], stream: IO[str], context: Mapping[str, Any]) -> None:
-    tz = context["tz"]
-    stream.write(f"# {context.get('title', 'Planned tasks')}\n")
+    """A checklist to tick through: a section per day, a subsection per operator, full texts."""
+    stream.write(f"# {context.get('title', 'Planned tasks')}\n\n")
     if not tasks:
-        stream.write("\nNo tasks planned.\n")
-    for day, day_tasks in groupby(tasks, key=lambda task: _day(task, context)):
-        stream.write(f"\n## {day}\n")
-        for assignee, items in groupby(sorted(day_tasks, key=lambda t: (t.assignee or "", t.due)), key=lambda t: t.assignee or ""):
-            stream.write(f"\n### {assignee or 'unassigned'}\n\n")
+        stream.write(f"{NO_TASKS}\n")
+        return
+    stream.write(f"{_overview(sorted(tasks, key=lambda task: task.due), context)}\n")
+    for day, day_tasks in _days(tasks, context):
+        stream.write(f"\n## {_day_label(day)} · {_count(day_tasks)}\n")
+        for assignee, items in _assignees(day_tasks):
+            stream.write(f"\n### {assignee} · {_count(items)}\n")
             for task in items:
-                time = datetime.fromtimestamp(task.due, tz).strftime("%H:%M")
-                flag = " **!**" if task.priority in ("high", "urgent") else ""
-                how = task.how.replace("\n", " ")
-                stream.write(f"- [ ] {time}{flag} {how} — _{task.playbook}/{task.rule}: {task.reason}_\n")
+                stream.write("\n" + _md_item(task, context))
+
+
+def _md_item(task: Task, context: Mapping[str, Any]) -> str:
+    step, message = _instruction(task)
+    mark = _PRIORITY_MARK[task.priority]
+    head = f"**{_local(task, context):%H:%M}**" + (f" **{mark}**" if task.priority in ("urgent", "high") else f" _{mark}_" if mark else "")
+    step_lines = step.split("\n")
+    lines = [f"- [ ] {head} {step_lines[0]}".rstrip()]
+    lines.extend(f"  {line}" for line in step_lines[1:])
+    if message:
+        # A quote keeps the message apart from the step; a backslash ends each line with a
+        # hard break, so the message keeps its line breaks when the Markdown is rendered.
+        message_lines = message.split("\n")
+        lines.extend(f"  > {line}".rstrip() + ("\\" if index < len(message_lines) - 1 and line.strip() else "") for index, line in enumerate(message_lines))
+    if task.params:
+        lines.append(f"  - {_params(task)}")
+    lines.append(f"  - why: {task.playbook}/{task.rule} — {task.reason}")
+    lines.append(f"  - {_who(task)} · {task.action} · `{task.id}`")
+    return "".join(line + "\n" for line in lines)
 
 
 def write_table(tasks: list[Task], stream: IO[str], context: Mapping[str, Any]) -> None:
+    """Rich tables: a heading per day, a table per operator; long texts wrap within their column."""
+    from rich import box
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    tz = context["tz"]
-    console = Console(file=stream, width=max(100, context.get("width") or 0) or None, highlight=False, soft_wrap=False)
+    terminal = bool(getattr(stream, "isatty", lambda: False)())
+    console = Console(
+        file=stream,
+        width=context.get("width") or (None if terminal else DEFAULT_WIDTH),
+        force_terminal=terminal,
+        color_system="auto" if terminal else None,
+        highlight=False,
+        emoji=False,
+        markup=False,
+        legacy_windows=False,
+    )
     if not tasks:
-        console.print("No tasks planned.")
+        console.print(NO_TASKS)
         return
-    for day, day_tasks in groupby(tasks, key=lambda task: _day(task, context)):
-        day_tasks = list(day_tasks)
-        table = Table(title=f"{day} — {len(day_tasks)} task(s)", title_justify="left", show_lines=False, expand=False)
-        for column in ("time", "who", "action", "member", "group", "text", "why"):
-            table.add_column(column, overflow="fold")
-        for task in sorted(day_tasks, key=lambda t: (t.assignee or "", t.due)):
-            text = task.text.replace("\n", " ")
-            table.add_row(
-                datetime.fromtimestamp(task.due, tz).strftime("%H:%M"),
-                task.assignee or "—",
-                task.action + ("!" if task.priority in ("high", "urgent") else ""),
-                task.member_name or "(group)",
-                task.group or "",
-                text if len(text) <= 60 else text[:59] + "…",
-                f"{task.playbook}/{task.rule}: {task.reason}",
-            )
-        console.print(table)
+    widths = _column_widths(max(console.width, MIN_TABLE_WIDTH))
+    console.print(Text(context.get("title", "Planned tasks"), style="bold"))
+    console.print(_overview(sorted(tasks, key=lambda task: task.due), context))
+    for day, day_tasks in _days(tasks, context):
+        console.print()
+        console.print(Text(f"{_day_label(day)} · {_count(day_tasks)}", style="bold underline"))
+        for assignee, items in _assignees(day_tasks):
+            console.print(Text(f"{assignee} · {_count(items)}", style="bold"))
+            table = Table(box=box.ROUNDED, show_lines=True, width=sum(widths.values()) + _TABLE_CHROME)
+            for name, width in widths.items():
+                table.add_column(name, width=width, no_wrap=True)
+            for task in items:
+                table.add_row(
+                    f"{_local(task, context):%H:%M}",
+                    Text(_PRIORITY_MARK[task.priority], style=_PRIORITY_STYLE.get(task.priority, "")),
+                    _cell(_table_member(task), widths["member"]),
+                    _cell(_table_instruction(task), widths["what to do"]),
+                    _cell(_table_why(task), widths["why"]),
+                )
+            console.print(table)
+
+
+MIN_TABLE_WIDTH = 80
+_TABLE_CHROME = 16  # five columns: six borders and one space of padding either side of each
+
+
+def _column_widths(total: int) -> dict[str, int]:
+    rest = total - _TABLE_CHROME - 5 - 9
+    member = min(max(rest // 8, 8), 16)
+    why = min(max(rest * 3 // 10, 14), 40)
+    return {"time": 5, "priority": 9, "member": member, "what to do": rest - member - why, "why": why}
+
+
+def _table_member(task: Task) -> list[tuple[str, str]]:
+    if task.member is None:
+        return [(f"group {task.group}" if task.group else "everyone", "italic")]
+    if task.member_name and task.member_name != task.member:
+        return [(task.member_name, ""), (task.member, "dim")]
+    return [(task.member, "")]
+
+
+def _table_instruction(task: Task) -> list[tuple[str, str]]:
+    step, message = _instruction(task)
+    parts = [(step, "bold")]
+    if message:
+        parts.append((message, ""))
+    if task.params:
+        parts.append((_params(task), "cyan"))
+    return parts
+
+
+def _table_why(task: Task) -> list[tuple[str, str]]:
+    return [(f"{task.playbook}/{task.rule}", "bold"), (task.reason, ""), (task.id, "dim")]
+
+
+def _cell(parts: list[tuple[str, str]], width: int) -> Text:
+    """Styled paragraphs, each starting on its own line, wrapped to the column by ``_wrap``."""
+    from rich.text import Text
+
+    cell = Text()
+    for text, style in parts:
+        for line in text.split("\n"):
+            for piece in _wrap(line, width):
+                if cell:
+                    cell.append("\n")
+                cell.append(piece, style=style)
+    return cell
+
+
+# Chinese has no spaces between words: a line may break between any two wide characters, but
+# not before closing punctuation (避头) nor after opening punctuation (避尾).
+_NO_LINE_START = set("，。、；：！？）》」』】〕”’…—～,.;:!?)]}%")
+_NO_LINE_END = set("（《「『【〔“‘([{")
+
+
+def _wrap(line: str, width: int) -> list[str]:
+    """Wrap one line to ``width`` terminal cells: Latin words stay whole, CJK breaks anywhere."""
+    from rich.cells import cell_len
+
+    tokens: list[str] = []
+    for char in line:
+        narrow_word = tokens and cell_len(char) == 1 and not char.isspace() and cell_len(tokens[-1][-1]) == 1 and not tokens[-1][-1].isspace()
+        if narrow_word or (tokens and char.isspace() and tokens[-1][-1].isspace()):
+            tokens[-1] += char
+        else:
+            tokens.append(char)
+    lines: list[list[str]] = [[]]
+    used = 0
+    for token in tokens:
+        size = cell_len(token)
+        if used + size > width and lines[-1] and not token.isspace():
+            carried: list[str] = []
+            if token[0] in _NO_LINE_START and len(lines[-1]) > 1:
+                carried.append(lines[-1].pop())
+            while len(lines[-1]) > 1 and lines[-1][-1][-1] in _NO_LINE_END:
+                carried.insert(0, lines[-1].pop())
+            lines.append(carried)
+            used = sum(cell_len(piece) for piece in carried)
+        while size > width:  # a word longer than the column: fold it
+            head = _fit(token, width - used)
+            lines[-1].append(head)
+            lines.append([])
+            token, used = token[len(head):], 0
+            size = cell_len(token)
+        lines[-1].append(token)
+        used += size
+    return ["".join(pieces).rstrip() for pieces in lines]
+
+
+def _fit(text: str, cells: int) -> str:
+    from rich.cells import cell_len
+
+    end = 0
+    while end < len(text) and cell_len(text[: end + 1]) <= cells:
+        end += 1
+    return text[: max(end, 1)]
 
 
 FORMATS = (
-    OutputFormat("table", write_table, "Readable tables grouped by due day and assignee (default on a terminal)."),
+    OutputFormat("table", write_table, "Tables per due day and assignee: time, priority, member, what to do by hand, why (default on a terminal)."),
     OutputFormat("jsonl", write_jsonl, "One JSON task record per line (default when piped)."),
     OutputFormat("json", write_json, "A JSON array of task records."),
-    OutputFormat("csv", write_csv, "CSV with a header; UTF-8 with BOM so Excel shows Chinese text."),
-    OutputFormat("md", write_md, "A Markdown checklist per day and operator."),
+    OutputFormat("csv", write_csv, "CSV for Excel: UTF-8 with BOM, CRLF, every task field plus params (JSON) and how."),
+    OutputFormat("md", write_md, "A Markdown checklist per day and operator, with the full texts to send."),
 )
 
 
