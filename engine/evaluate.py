@@ -10,6 +10,8 @@ playbook and rule order, so the outcome never depends on dict or arrival order.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from collections import Counter
 from collections.abc import Iterable
@@ -256,10 +258,12 @@ class Evaluation:
             if stage is not None and not (first_time and member.joined_at is None):
                 entered = Event(t=self.now, type=STAGE_ENTERED, member=member.id, group=member.group, raw={"stage": stage, "previous": previous})
                 firings.extend(self.dispatch(entered, member))
-        if not member.left:
+        pending = member.marks.get(LIFECYCLE_HANDLER)
+        # Events only push time thresholds later, so a pending check stays valid; when it
+        # comes due it re-assesses and arms the next one.
+        if not member.left and (pending is None or pending <= self.now):
             due = self.lifecycle.next_check(member, self.now)
-            pending = member.marks.get(LIFECYCLE_HANDLER)
-            if due is not None and (pending is None or due < pending or pending <= self.now):
+            if due is not None:
                 member.marks[LIFECYCLE_HANDLER] = due
                 self.schedule(due, LIFECYCLE_HANDLER, member.id)
         return firings
@@ -377,7 +381,7 @@ class Evaluation:
         plugin_channel = self.config.registry.channels.get(channel)
         group_name = self.community.group_names.get(group or "", group)
         return Task(
-            id=task_id(rule, index, subject, firing.t),
+            id=task_id(rule, index, subject, firing.t, _cause(firing.event)),
             due=firing.t + rule.delay,
             playbook=rule.playbook,
             rule=rule.id,
@@ -427,7 +431,14 @@ class Evaluation:
         return context
 
 
-def _raw_text(event: Event) -> str:
-    import json
+def _cause(event: Event | None) -> str:
+    """What distinguishes the event behind a firing: its id, else its content."""
+    if event is None:
+        return ""
+    if event.id:
+        return event.id
+    return hashlib.sha1(json.dumps(event.raw, ensure_ascii=False, sort_keys=True, default=str).encode("utf-8")).hexdigest()[:12]
 
+
+def _raw_text(event: Event) -> str:
     return json.dumps(event.raw, ensure_ascii=False)

@@ -91,9 +91,10 @@ class Sent:
     assignee: str | None
 
 
-def task_id(rule: Rule, action_index: int, subject: str, trigger_at: float) -> str:
-    """Stable across runs: the same rule, action, member/group and trigger instant give the same id."""
-    key = f"{rule.playbook}\x1f{rule.id}\x1f{action_index}\x1f{subject}\x1f{trigger_at:.3f}"
+def task_id(rule: Rule, action_index: int, subject: str, trigger_at: float, cause: str = "") -> str:
+    """Stable across runs: the same rule, action, member/group, trigger instant and cause (the
+    event that fired it, when one did — two messages can share a second) give the same id."""
+    key = f"{rule.playbook}\x1f{rule.id}\x1f{action_index}\x1f{subject}\x1f{trigger_at:.3f}\x1f{cause}"
     return "t-" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:10]
 
 

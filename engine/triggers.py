@@ -251,12 +251,14 @@ EACH = {"enum": ["group", "member"], "description": "`group` (default): fire onc
 def fan_out(run: Evaluation, each: str, t: float, reason: str, values: dict[str, Any]) -> list[Firing]:
     """One firing per known group, or per current member of each group, in id order."""
     firings = []
+    seen: set[str] = set()  # a member of two groups is one person: one firing, in their first group
     for group_id in run.known_groups():
         if each == "member":
             group = run.groups.get(group_id)
             for member_id in sorted(group.members) if group else ():
                 member = run.members[member_id]
-                if not member.left:
+                if member_id not in seen and not member.left:
+                    seen.add(member_id)
                     firings.append(Firing(member, group_id, t, reason, values=dict(values)))
         else:
             firings.append(Firing(None, group_id, t, reason, values=dict(values)))
@@ -693,16 +695,23 @@ class BecomesTrigger(TriggerType):
             holds = False
         held = member.marks.get(self.held_key, False)
         member.marks[self.held_key] = holds
-        due = self.thresholds.next_check(member, run.now)
-        pending = member.marks.get(self.due_key)
-        if due is not None and (pending is None or due < pending or pending <= run.now):
-            member.marks[self.due_key] = due
-            run.schedule(due, self, member.id)
+        self._arm(run, member)
         if not holds or held:
             return []
         values = field_values(self.value, context)
         shown = ", ".join(f"{name} = {value}" for name, value in values.items())
         return [Firing(member, member.group, run.now, f"`{self.value}` became true" + (f" ({shown})" if shown else ""), values=values)]
+
+    def _arm(self, run: Evaluation, member: Member) -> None:
+        # Events only push thresholds later (a message resets silence, a day joins the window at
+        # its end), so a pending check stays valid: when it comes due it re-arms itself.
+        pending = member.marks.get(self.due_key)
+        if pending is not None and pending > run.now:
+            return
+        due = self.thresholds.next_check(member, run.now)
+        if due is not None:
+            member.marks[self.due_key] = due
+            run.schedule(due, self, member.id)
 
     def describe(self) -> str:
         return f"when {self.value}"
