@@ -44,3 +44,27 @@ def test_the_summary_counts_members_by_stage_and_tasks_by_playbook_and_day(make_
         "  tasks by playbook: care 2",
         "  tasks by day: 03-04 2",
     ]
+
+
+def test_explain_member_on_the_example_answers_why_this_dm_and_why_not_that_one():
+    """阿杰 joined and never spoke: why the 3-day reminder DM, why no nudge, why the later DM."""
+    from click.testing import CliRunner
+
+    from engine.cli import cli
+    from engine.plugins import load_registry
+    from tests.conftest import ROOT
+
+    args = ["run", str(ROOT / "playbooks"), "--events", str(ROOT / "examples" / "events.jsonl"), "--format", "jsonl", "--explain", "--member", "m10"]
+    result = CliRunner().invoke(cli, args, obj={"registry": load_registry(entrypoints=False)})
+    assert result.exit_code == 0
+    lines = result.stderr.splitlines()
+    first_words = next(index for index, line in enumerate(lines) if "planned    new-member-welcome/first-words dm → 阿杰 (m10)" in line)
+    assert lines[first_words].startswith("2026-03-08 19:45")
+    assert lines[first_words + 1:first_words + 3] == [
+        "                  because    joined 3d ago (2026-03-05 19:45)",
+        "                  and        `member.messages == 0` (member.messages = 0)",
+    ]
+    assert "2026-03-08 19:45  not        silent-member-care/nudge → 阿杰 (m10): stage newbie is not one of growth, mature" in lines
+    assert "2026-03-12 19:45  stage      阿杰 (m10): 新手期 → 成长期 (growth)" in lines
+    assert "                  because    silent 7d since 2026-03-05 19:45 (join)" in lines
+    assert all("(m10)" in line or line.startswith((" ", "playbook:")) for line in lines)
