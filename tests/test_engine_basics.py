@@ -145,3 +145,38 @@ def test_an_event_older_than_the_clock_is_rejected_and_counted(make_config):
     result = plan(config, events)
     assert [(r.line, r.reason.split(" (")[0]) for r in result.rejected] == [(2, "older than the engine's clock")]
     assert (result.counts["read"], result.counts["accepted"], result.counts["rejected"]) == (2, 1, 1)
+
+
+@pytest.mark.parametrize("template", ["{{ ''.__class__.__mro__ }}", "{{ cycler.__init__.__globals__ }}"])
+def test_a_template_reaching_for_python_internals_is_refused_not_run(make_config, template):
+    from engine.errors import InvalidPlaybooks
+
+    with pytest.raises(InvalidPlaybooks) as raised:
+        make_config({"w.yaml": WELCOME.replace('"欢迎 {{ member | mention }}"', f'"{template}"')})
+    assert any("is an internal attribute and is not allowed" in problem.message for problem in raised.value.problems)
+
+
+def test_a_malformed_event_line_is_reported_with_its_number_and_the_run_goes_on(tmp_path):
+    from click.testing import CliRunner
+
+    from engine.cli import cli
+    from engine.plugins import load_registry
+    from tests.conftest import ROOT
+
+    events = tmp_path / "events.jsonl"
+    events.write_text(
+        '{"ts":"2026-03-01T10:00:00+08:00","type":"member_joined","group":"g1","member":"m1","name":"小王"}\n'
+        '{"ts":"2026-03-01T10:01:00+08:00","type":"message",\n'
+        '{"type":"message","group":"g1","member":"m2"}\n'
+        '{"ts":"2026-03-01T10:05:00+08:00","type":"member_joined","group":"g1","member":"m3","name":"小李"}\n',
+        encoding="utf-8",
+    )
+    rejects = tmp_path / "rejects.jsonl"
+    args = ["run", str(ROOT / "playbooks"), "--events", str(events), "--format", "jsonl", "--rejects", str(rejects)]
+    result = CliRunner().invoke(cli, args, obj={"registry": load_registry(entrypoints=False)})
+    assert result.exit_code == 0
+    assert f"{events}:2: rejected: not valid JSON" in result.stderr
+    assert f"{events}:3: rejected: missing `ts`" in result.stderr
+    assert "read 4 events: 2 accepted, 2 rejected" in result.stderr
+    assert {line.split('"member":"')[1][:2] for line in result.stdout.splitlines()} == {"m1", "m3"}
+    assert [line.count('"line":') for line in rejects.read_text(encoding="utf-8").splitlines()] == [1, 1]
