@@ -8,6 +8,7 @@ holds an event that a run would reject.
 
 from __future__ import annotations
 
+import sys
 import json
 from collections import Counter
 from collections.abc import Iterable
@@ -103,7 +104,7 @@ def register_commands(cli: click.Group) -> None:
         try:
             tz, tz_origin = community_timezone(timezone)
             records = read_source(registry_from(ctx), source, input_path, source_options(column_map, tz))
-            result = import_events(records, tz, click.get_text_stream("stdout"))
+            result = import_events(records, tz, sys.stdout)
         except PlaybookError as exc:
             raise click.ClickException(str(exc)) from None
         for rejected in result.rejected:
