@@ -8,8 +8,8 @@ holds an event that a run would reject.
 
 from __future__ import annotations
 
-import sys
 import json
+import sys
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
