@@ -146,7 +146,7 @@ class Planner:
         accepted = []
         for task in tasks:
             if task.id in self.known_ids:
-                self._suppress(task, "duplicate", "already planned by an earlier run")
+                self._suppress(task, "duplicate", "the same task (rule, member, instant, cause) is already planned")
                 continue
             limit_reason = self._limit_reached(task)
             if limit_reason:

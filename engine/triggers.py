@@ -493,6 +493,7 @@ class LeaderboardTrigger(TriggerType):
     def on_timer(self, run: Evaluation, subject: str, payload: Any) -> Iterable[Firing]:
         run.schedule(next_cron(self.cron, run.now, run.tz), self, "*")
         firings = []
+        rewarded: set[str] = set()
         for group_id in run.known_groups():
             ranking = self.ranking(run, group_id)
             if not ranking:
@@ -504,6 +505,9 @@ class LeaderboardTrigger(TriggerType):
                 firings.append(Firing(None, group_id, run.now, f"top {len(top)} by {window} in {group_id}: {names}", values={"top": top}))
                 continue
             for item in top:
+                if item["member"] in rewarded:
+                    continue  # top in two groups is still one person: one firing, in the first group
+                rewarded.add(item["member"])
                 reason = f"#{item['rank']} by {window} in {group_id} ({item['value']})"
                 firings.append(Firing(run.members[item["member"]], group_id, run.now, reason, values={"rank": item["rank"], "value": item["value"], "top": top}))
         return firings

@@ -280,3 +280,12 @@ def test_becomes_costs_timers_per_crossing_not_members_times_days(make_config):
     result = plan(config, events, until=1780000000.0)  # ~2 months
     assert len(result.tasks) == 50
     assert result.evaluation.clock.fired <= 50 * 8  # lifecycle checks included; 60 days would be 3000
+
+
+def test_a_member_top_in_two_groups_fires_once(make_config):
+    when = '{leaderboard: {metric: messages, top: 1, every: "0 20 * * *"}}'
+    config = make_config(playbook(when))
+    events = [msg("01T10:00:00", "a", group="g1"), msg("01T10:01:00", "a", group="g2")]
+    result = plan(config, events, until=1772370001.0)
+    assert task_keys(result, "member", "group") == [("a", "g1")]
+    assert result.suppressed == []
