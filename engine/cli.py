@@ -6,8 +6,6 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import click

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,10 +78,3 @@ def run(config: Config, items: Iterable[SourceRecord | Rejected | Event], *, sta
         for task in tasks:
             config.registry.pm.hook.task_planned(task=task)
     return RunResult(tasks, evaluation.rejected, planner.suppressed, evaluation.notes, evaluation.counts, evaluation, planner.moved, planner.history_only, planner, state)
-
-
-def load_and_run(paths: Sequence[str], registry: Registry, events: str, **options: Any) -> RunResult:
-    from engine.loading import load_config
-
-    config = load_config(paths, registry)
-    return run(config, read_source(registry, options.pop("source", "jsonl"), events), **options)

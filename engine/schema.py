@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any
 import jsonschema
 
 from engine.events import CORE_TYPES
-from engine.members import MEMBER_FIELDS
 
 if TYPE_CHECKING:
     from engine.plugins import Registry
@@ -462,10 +461,6 @@ NAME_TITLES = {
 
 def _title(name: str) -> str:
     return NAME_TITLES.get(name) or name.replace("_", " ").capitalize()
-
-
-def member_field_names() -> tuple[str, ...]:
-    return MEMBER_FIELDS
 
 
 def export(directory: str) -> None:

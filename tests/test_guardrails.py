@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.conftest import plan, task_keys
-from tests.test_triggers import END, msg
+from tests.test_triggers import msg
 
 
 def community(extra: str = "") -> str:
