@@ -11,14 +11,13 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from engine import hookimpl
 from engine.errors import InvalidInput
-from engine.events import Rejected, SourceRecord
+from engine.events import EventError, Rejected, SourceRecord, parse_time
 from engine.plugins import EventSource
 from plugins.source_json import iter_items, open_binary, raw_json, read_header, rfc3339
 
@@ -119,10 +118,9 @@ def _epoch(message: dict[str, Any], tz: ZoneInfo) -> float:
     if not isinstance(stamp, str):
         raise ValueError(f"message {message.get('id')} has no `timestamp`")
     try:
-        moment = datetime.fromisoformat(stamp)
-    except ValueError:
+        return parse_time(stamp, tz)
+    except EventError:
         raise ValueError(f"message {message.get('id')}: `timestamp` {stamp!r} is not a time") from None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=tz)).timestamp()
 
 
 def display_name(user: Mapping[str, Any]) -> str:

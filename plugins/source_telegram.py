@@ -8,13 +8,12 @@ message at a time: first to learn which id each display name belongs to, then to
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from engine import hookimpl
 from engine.errors import InvalidInput
-from engine.events import Rejected, SourceRecord
+from engine.events import EventError, Rejected, SourceRecord, parse_time
 from engine.plugins import EventSource
 from plugins.source_json import iter_items, open_binary, raw_json, read_header, rfc3339
 
@@ -108,10 +107,9 @@ def _epoch(message: dict[str, Any], tz: ZoneInfo) -> float:
     if not isinstance(date, str):
         raise ValueError(f"message {message.get('id')} has no `date_unixtime` or `date`")
     try:
-        moment = datetime.fromisoformat(date)
-    except ValueError:
+        return parse_time(date, tz)
+    except EventError:
         raise ValueError(f"message {message.get('id')}: `date` {date!r} is not a time") from None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=tz)).timestamp()
 
 
 def _service_events(message: dict[str, Any], base: dict[str, Any], names: NameIndex) -> list[dict[str, Any]]:
