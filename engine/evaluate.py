@@ -22,7 +22,7 @@ from typing import Any
 from engine.clock import Clock, Timer
 from engine.events import Event, Rejected
 from engine.explain import describe_values, field_values
-from engine.lifecycle import Lifecycle
+from engine.lifecycle import Lifecycle, member_fields_read
 from engine.members import Group, Member, MemberView, local_day
 from engine.model import Config, Rule
 from engine.planner import Planner, Task, task_id
@@ -30,6 +30,12 @@ from engine.state import LazyMembers, StateStore
 from engine.triggers import STAGE_ENTERED, Firing, TriggerType
 
 LIFECYCLE_HANDLER = "@lifecycle"
+STAGED = "@staged"  # member.marks: the member's revision at the last stage assessment
+DAY = 86400
+# Member fields an event of these types changes for its member (besides name and groups).
+JOIN_CHANGES = frozenset({"joined_at", "left", "days_since_join", "days_silent", "groups"})
+LEAVE_CHANGES = frozenset({"groups", "left"})
+MESSAGE_CHANGES = frozenset({"messages", "last_message_at", "messages_7d", "messages_30d"})
 
 
 @dataclass
@@ -61,6 +67,7 @@ class Evaluation:
         self.clock = Clock()
         self.trigger_state: dict[str, dict[Any, Any]] = {}
         self.lifecycle = Lifecycle(config.community, config.env)
+        self._stage_fields = member_fields_read(config.env, [stage.source for stage in config.community.lifecycle])
         self.rejected: list[Rejected] = []
         self.notes: list[Note] = []
         self.counts: Counter[str] = Counter()
@@ -68,6 +75,9 @@ class Evaluation:
         self._handlers: dict[str, TriggerType] = {}
         self._listeners: dict[str, list[tuple[Rule, TriggerType]]] = {}
         self.watermark: float | None = None
+        # While an event is dispatched: the member fields it changed for its member (see
+        # ``apply``). None means unknown: checks that skip on unchanged fields must run.
+        self.changed: set[str] | None = None
         if state is not None:
             self._resume(state)
         for rule in config.rules:
@@ -192,40 +202,59 @@ class Evaluation:
         group = self.group(event.group) if event.group is not None else None
         if group is not None and event.channel:
             group.channel = event.channel
+        changed: set[str] = set()
         if member is not None:
-            if event.name:
+            if event.name and event.name != member.name:
                 member.name = event.name
+                changed.add("name")
             if group is not None and event.type != "member_left":
-                member.groups.add(group.id)
+                if group.id not in member.groups:
+                    member.groups.add(group.id)
+                    changed.add("groups")
                 member.group = group.id
                 group.members.add(member.id)
         kind = event.type
         if kind == "member_joined" and member is not None:
             member.joined_at = event.t
             member.left = False
+            changed.update(JOIN_CHANGES)
         elif kind == "member_left" and member is not None:
             self.remove_from_group(member, event.group)
+            changed.update(LEAVE_CHANGES)
         elif kind == "message" and member is not None:
+            silent_since = member.silent_since
+            if silent_since is None or event.t - silent_since >= DAY:
+                changed.add("days_silent")  # it was a day or more: it is 0 now
             member.messages += 1
             member.last_message_at = event.t
-            member.count_message(local_day(event.t, self.tz))
+            if member.count_message(local_day(event.t, self.tz)):
+                changed.add("active_days_30d")
+            changed.update(MESSAGE_CHANGES)
             if group is not None:
                 group.messages += 1
             if self.is_question(event):
                 member.questions += 1
+                changed.add("questions")
             if event.reply_to:
                 member.replies += 1
+                changed.add("replies")
             for mentioned in event.mentions:
                 if mentioned != member.id:
                     self.member(mentioned).mentions_received += 1
         elif kind == "activity_joined" and member is not None:
             member.activities += 1
+            changed.add("activities")
         elif kind == "profile" and member is not None:
             member.tags.update(event.tags)
             member.attributes.update(event.attributes)
-        firings = self.dispatch(event, member)
+            changed.update(("tags", "attributes"))
+        self.changed = changed
+        try:
+            firings = self.dispatch(event, member)
+        finally:
+            self.changed = None
         if member is not None:
-            firings.extend(self.restage(member))
+            firings.extend(self.restage(member, changed))
         return firings
 
     def remove_from_group(self, member: Member, group_id: str | None) -> None:
@@ -244,20 +273,17 @@ class Evaluation:
                 firings.extend((rule, firing) for firing in trigger.on_event(self, event, member))
         return firings
 
-    def restage(self, member: Member) -> list[tuple[Rule, Firing]]:
-        """Re-assess the member's stage now; schedule the next time-driven check."""
+    def restage(self, member: Member, changed: set[str] | None = None) -> list[tuple[Rule, Firing]]:
+        """Re-assess the member's stage now; schedule the next time-driven check.
+
+        ``changed``: the member fields the event just changed. When none of them is read by a
+        stage condition, and nothing else touched the member since the last assessment, the
+        stage cannot have changed and is not re-assessed.
+        """
         firings: list[tuple[Rule, Firing]] = []
-        stage = self.lifecycle.assign(member, self.now)
-        if stage != member.stage:
-            previous, first_time = member.stage, member.stage is None
-            member.stage, member.stage_since = stage, self.now
-            if self.explain:
-                label = self.community.stage_label
-                self.notes.append(Note(self.now, "", member.id, "stage", f"{label(previous) if previous else '—'} → {label(stage)} ({stage})"))
-            # A member already there before the history began has no "entry" into their first stage.
-            if stage is not None and not (first_time and member.joined_at is None):
-                entered = Event(t=self.now, type=STAGE_ENTERED, member=member.id, group=member.group, raw={"stage": stage, "previous": previous})
-                firings.extend(self.dispatch(entered, member))
+        unchanged = changed is not None and self._stage_fields is not None and not (changed & self._stage_fields)
+        if not (unchanged and member.marks.get(STAGED) == member.revision):
+            firings = self._assess(member)
         pending = member.marks.get(LIFECYCLE_HANDLER)
         # Events only push time thresholds later, so a pending check stays valid; when it
         # comes due it re-assesses and arms the next one.
@@ -266,6 +292,27 @@ class Evaluation:
             if due is not None:
                 member.marks[LIFECYCLE_HANDLER] = due
                 self.schedule(due, LIFECYCLE_HANDLER, member.id)
+        return firings
+
+    def _assess(self, member: Member) -> list[tuple[Rule, Firing]]:
+        firings: list[tuple[Rule, Firing]] = []
+        stage = self.lifecycle.assign(member, self.now)
+        if stage != member.stage:
+            previous, first_time = member.stage, member.stage is None
+            member.stage, member.stage_since = stage, self.now
+            member.revision += 1  # `becomes` conditions on the stage see it on the next check
+            if self.explain:
+                label = self.community.stage_label
+                self.notes.append(Note(self.now, "", member.id, "stage", f"{label(previous) if previous else '—'} → {label(stage)} ({stage})"))
+            # A member already there before the history began has no "entry" into their first stage.
+            if stage is not None and not (first_time and member.joined_at is None):
+                entered = Event(t=self.now, type=STAGE_ENTERED, member=member.id, group=member.group, raw={"stage": stage, "previous": previous})
+                self.changed = {"stage", "stage_since"}
+                try:
+                    firings.extend(self.dispatch(entered, member))
+                finally:
+                    self.changed = None
+        member.marks[STAGED] = member.revision
         return firings
 
     # -- rules -----------------------------------------------------------------------------
@@ -338,12 +385,14 @@ class Evaluation:
                 target = self.members.get(task.member) if task.member else None
                 if target is not None:
                     action.kind.apply(self, target, action.params, group)
+                    target.revision += 1
         # State changes (tags) go with the rule's tasks: a warning that was suppressed did not
         # happen, so the member is not tagged as warned.
         if member is not None and (accepted or not tasks):
             for action in changes:
                 if action.kind.apply is not None:
                     action.kind.apply(self, member, action.params, group)
+                    member.revision += 1
                     if self.explain:
                         shown = ", ".join(", ".join(value) if isinstance(value, list) else str(value) for value in action.params.values())
                         self.note(rule, firing, "changed", f"{action.kind.name} {shown}".strip())

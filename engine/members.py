@@ -13,6 +13,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from engine.localtime import local_time
+
 WINDOW_DAYS = 30
 
 MEMBER_FIELDS = (
@@ -46,15 +48,20 @@ class Member:
     stage: str | None = None
     stage_since: float | None = None
     daily: deque = field(default_factory=deque)  # [local_day, messages] for the last 30 days
+    # Bumped whenever the member changes other than by their own events' fields (an action
+    # tagged them, their stage changed): checks that skip unchanged fields compare it.
+    revision: int = 0
     marks: dict[Any, Any] = field(default_factory=dict)  # per-trigger bookkeeping (armed timers, fired stretches)
 
-    def count_message(self, day: int) -> None:
+    def count_message(self, day: int) -> bool:
+        """Count a message on local ``day``; True if it is the member's first that day."""
         if self.daily and self.daily[-1][0] == day:
             self.daily[-1][1] += 1
-        else:
-            self.daily.append([day, 1])
+            return False
+        self.daily.append([day, 1])
         while self.daily and self.daily[0][0] <= day - WINDOW_DAYS:
             self.daily.popleft()
+        return True
 
     def window(self, today: int, days: int) -> tuple[int, int]:
         """Messages and active days in the ``days`` local days ending with ``today``."""
@@ -88,7 +95,7 @@ class Group:
 
 def local_day(t: float, tz: ZoneInfo) -> int:
     """The day number (proleptic ordinal) of instant ``t`` in the community time zone."""
-    return datetime.fromtimestamp(t, tz).toordinal()
+    return local_time(tz).day(t)
 
 
 class MemberView:

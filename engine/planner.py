@@ -24,6 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from engine.durations import format_duration
+from engine.localtime import local_time
 from engine.model import PRIORITY_RANK, Community, Rule
 
 TASK_FIELDS = ("id", "due", "playbook", "rule", "action", "channel", "group", "member", "member_name", "assignee", "priority", "text", "reason")
@@ -102,6 +103,7 @@ class Planner:
     def __init__(self, community: Community, *, start: float | None = None, history: list[Sent] | None = None):
         self.community = community
         self.tz = community.tz
+        self.local = local_time(community.tz)
         self.start = start
         self.tasks: list[Task] = []
         self.suppressed: list[Suppressed] = []
@@ -295,10 +297,10 @@ class Planner:
         return later
 
     def _day(self, t: float) -> int:
-        return datetime.fromtimestamp(t, self.tz).toordinal()
+        return self.local.day(t)
 
     def _date(self, t: float) -> str:
-        return datetime.fromtimestamp(t, self.tz).strftime("%Y-%m-%d")
+        return self.local.date_text(t)
 
     def _local(self, t: float) -> str:
-        return datetime.fromtimestamp(t, self.tz).strftime("%Y-%m-%d %H:%M")
+        return self.local.text(t)

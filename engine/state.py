@@ -57,6 +57,7 @@ def member_to_data(member: Member) -> dict[str, Any]:
         "points": member.points, "tags": sorted(member.tags), "attributes": member.attributes,
         "stage": member.stage, "stage_since": member.stage_since,
         "daily": [list(bucket) for bucket in member.daily], "marks": member.marks,
+        "revision": member.revision,
     }
 
 

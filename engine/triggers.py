@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from engine.durations import DurationError, format_duration, parse_duration
 from engine.events import Event
+from engine.localtime import local_time
 from engine.members import Member
 
 if TYPE_CHECKING:
@@ -92,7 +93,7 @@ class TriggerType:
 
 
 def local_text(run: Evaluation, t: float) -> str:
-    return datetime.fromtimestamp(t, run.tz).strftime("%Y-%m-%d %H:%M")
+    return local_time(run.tz).text(t)
 
 
 def _duration(value: Any) -> int:
@@ -659,7 +660,7 @@ class BecomesTrigger(TriggerType):
 
     def __init__(self, value: Any, options: Mapping[str, Any], context: TriggerContext):
         from engine.expressions import Condition, check_source
-        from engine.lifecycle import TimeThresholds
+        from engine.lifecycle import TimeThresholds, member_fields_read
         from engine.members import MEMBER_FIELDS
 
         super().__init__(value, options, context)
@@ -670,13 +671,19 @@ class BecomesTrigger(TriggerType):
             raise TriggerProblem(problems[0])
         self.condition = Condition(context.env, value)
         self.thresholds = TimeThresholds([value], context.env, context.community.tz)
-        self.held_key = self.key + "#held"
+        self.fields = member_fields_read(context.env, [value])
+        self._community = {"name": self.community.name, "timezone": self.community.timezone, "channel": self.community.channel}
+        self.held_key = self.key + "#held"  # (the condition's last answer, member.revision then)
         self.due_key = self.key + "#due"
 
     def on_event(self, run: Evaluation, event: Event, member: Member | None) -> Iterable[Firing]:
         # Stage entries count too, so a condition on member.stage is re-checked when it changes.
         if member is None or (event.type.startswith("@") and event.type != STAGE_ENTERED):
             return ()
+        if self.fields is not None and run.changed is not None and not (self.fields & run.changed):
+            held = member.marks.get(self.held_key)
+            if isinstance(held, (list, tuple)) and held[1] == member.revision:
+                return ()  # nothing the condition reads changed since it was last checked
         return self._check(run, member)
 
     def on_timer(self, run: Evaluation, subject: str, payload: Any) -> Iterable[Firing]:
@@ -692,15 +699,15 @@ class BecomesTrigger(TriggerType):
 
         if member.left:
             return []
-        context = {"member": MemberView(member, run.now, run.tz), "community": {"name": self.community.name, "timezone": self.community.timezone, "channel": self.community.channel}}
+        context = {"member": MemberView(member, run.now, run.tz), "community": self._community}
         try:
             holds = self.condition.test(context)
         except Exception:  # noqa: BLE001 - an evaluation error is "not true"; the rule's own `if:` reports errors
             holds = False
-        held = member.marks.get(self.held_key, False)
-        member.marks[self.held_key] = holds
+        held = member.marks.get(self.held_key)
+        member.marks[self.held_key] = (holds, member.revision)
         self._arm(run, member)
-        if not holds or held:
+        if not holds or (held[0] if isinstance(held, (list, tuple)) else held):
             return []
         values = field_values(self.value, context)
         shown = ", ".join(f"{name} = {value}" for name, value in values.items())
