@@ -14,7 +14,7 @@ import hashlib
 import json
 import math
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -22,7 +22,8 @@ from typing import Any
 from engine.clock import Clock, Timer
 from engine.events import Event, Rejected
 from engine.explain import describe_values, field_values
-from engine.lifecycle import Lifecycle, member_fields_read
+from engine.dependencies import member_fields_read, names_read
+from engine.lifecycle import Lifecycle
 from engine.members import Group, Member, MemberView, local_day
 from engine.model import Config, Rule
 from engine.planner import Planner, Task, task_id
@@ -78,10 +79,25 @@ class Evaluation:
         # While an event is dispatched: the member fields it changed for its member (see
         # ``apply``). None means unknown: checks that skip on unchanged fields must run.
         self.changed: set[str] | None = None
+        self._views: dict[str, MemberView] = {}
+        self._views_at = self.now
         if state is not None:
             self._resume(state)
+        self._reads_event: set[str] = set()  # rules whose conditions or texts read `event`
+        self._member_only: dict[str, int] = {}  # how many leading conditions read only `member` (and `community`)
+        self._community_values = {"name": self.community.name, "timezone": self.community.timezone, "channel": self.community.channel}
         for rule in config.rules:
             self._rules[rule.key] = rule
+            texts = [action.text.source for action in rule.actions if action.text is not None]
+            names = names_read(config.env, [condition.source for condition in rule.conditions]) | names_read(config.env, texts, templates=True)
+            if names & {"event", "*"}:
+                self._reads_event.add(rule.key)
+            light = 0
+            for condition in rule.conditions:
+                if not names_read(config.env, [condition.source]) <= {"member", "community"}:
+                    break
+                light += 1
+            self._member_only[rule.key] = light
             self._handlers[rule.trigger.key] = rule.trigger
             for event_type in rule.trigger.listens:
                 self._listeners.setdefault(event_type, []).append((rule, rule.trigger))
@@ -111,6 +127,17 @@ class Evaluation:
     def store(self, trigger: TriggerType) -> dict[Any, Any]:
         """This run's scratch space for ``trigger`` (open questions, leaderboard counts …)."""
         return self.trigger_state.setdefault(trigger.key, {})
+
+    def view(self, member: Member) -> MemberView:
+        """The member as conditions see it now: one view per member and instant, shared by every
+        check then (its window counts are computed once), renewed when an event changes them."""
+        if self._views_at != self.now:
+            self._views.clear()
+            self._views_at = self.now
+        view = self._views.get(member.id)
+        if view is None or view._member is not member:
+            view = self._views[member.id] = MemberView(member, self.now, self.tz)
+        return view
 
     def schedule(self, due: float, trigger: TriggerType | str, subject: str, payload: Any = None) -> None:
         """Call ``trigger.on_timer(run, subject, payload)`` at event time ``due``."""
@@ -204,6 +231,7 @@ class Evaluation:
             group.channel = event.channel
         changed: set[str] = set()
         if member is not None:
+            self._views.pop(member.id, None)
             if event.name and event.name != member.name:
                 member.name = event.name
                 changed.add("name")
@@ -296,7 +324,7 @@ class Evaluation:
 
     def _assess(self, member: Member) -> list[tuple[Rule, Firing]]:
         firings: list[tuple[Rule, Firing]] = []
-        stage = self.lifecycle.assign(member, self.now)
+        stage = self.lifecycle.assign(member, self.now, self.view(member))
         if stage != member.stage:
             previous, first_time = member.stage, member.stage is None
             member.stage, member.stage_since = stage, self.now
@@ -323,6 +351,13 @@ class Evaluation:
             self.counts["fired"] += 1
             self.fire(rule, firing)
 
+    def miss(self, rule: Rule, firing: Firing, reason: Callable[[], str]) -> None:
+        """A filter said no; the reason is only written out for --explain."""
+        if self.explain:
+            self.note(rule, firing, "miss", reason())
+        else:
+            self.counts["miss"] += 1
+
     def note(self, rule: Rule, firing: Firing, kind: str, reason: str, values: dict[str, Any] | None = None) -> None:
         self.counts[f"{kind}"] += 1
         if self.explain:
@@ -332,18 +367,23 @@ class Evaluation:
         member = firing.member
         group = firing.group or (member.group if member else None)
         if rule.groups is not None and group not in rule.groups:
-            self.note(rule, firing, "miss", f"group {group} is not one of {', '.join(sorted(rule.groups))}")
+            self.miss(rule, firing, lambda: f"group {group} is not one of {', '.join(sorted(rule.groups or ()))}")
             return
         if rule.stages is not None and (member is None or member.stage not in rule.stages):
-            self.note(rule, firing, "miss", f"stage {member.stage if member else None} is not one of {', '.join(sorted(rule.stages))}")
+            self.miss(rule, firing, lambda: f"stage {member.stage if member else None} is not one of {', '.join(sorted(rule.stages or ()))}")
             return
         once_key = rule.key + "#once"
         if rule.once and member is not None and once_key in member.marks:
-            self.note(rule, firing, "miss", "once: already fired for this member")
+            self.miss(rule, firing, lambda: "once: already fired for this member")
             return
-        context = self.context(rule, firing, group)
+        # Leading conditions about the member alone are tested before the full context is built:
+        # most firings stop there.
+        light = self._member_only[rule.key] if member is not None else 0
+        context = {"member": self.view(member), "community": self._community_values} if light else self.context(rule, firing, group)
         held: list[str] = []
-        for condition in rule.conditions:
+        for index, condition in enumerate(rule.conditions):
+            if index == light and index:
+                context = self.context(rule, firing, group)
             try:
                 holds = condition.test(context)
             except Exception as exc:  # noqa: BLE001 - one bad evaluation skips one rule, never the run
@@ -356,6 +396,8 @@ class Evaluation:
                 return
             if self.explain:
                 held.append(f"`{condition.source}`" + (f" ({describe_values(values)})" if values else ""))
+        if light and light == len(rule.conditions):
+            context = self.context(rule, firing, group)
         if rule.once and member is not None:
             member.marks[once_key] = firing.t
         self.counts["matched"] += 1
@@ -454,7 +496,7 @@ class Evaluation:
         known = self.groups.get(group) if group else None
         channel = self.config.registry.channels.get(self.channel_name(rule, group))
         context: dict[str, Any] = {
-            "member": MemberView(member, self.now, self.tz) if member else None,
+            "member": self.view(member) if member else None,
             "group": {
                 "id": group,
                 "name": (known.name if known else None) or self.community.group_names.get(group or "", group),
@@ -463,11 +505,11 @@ class Evaluation:
                 "messages": known.messages if known else 0,
             },
             "now": datetime.fromtimestamp(self.now, self.tz),
-            "community": {"name": self.community.name, "timezone": self.community.timezone, "channel": self.community.channel},
+            "community": self._community_values,
             "trigger": dict(firing.values),
             "_channel": channel,
         }
-        if firing.event is not None:
+        if firing.event is not None and rule.key in self._reads_event:
             event = firing.event
             context["event"] = {
                 "ts": datetime.fromtimestamp(event.t, self.tz), "type": event.type, "member": event.member,

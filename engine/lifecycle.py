@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from jinja2 import nodes
 from jinja2.parser import Parser
 
+from engine.dependencies import names_read
 from engine.members import Member, MemberView, local_day
 
 if TYPE_CHECKING:
@@ -24,37 +25,6 @@ if TYPE_CHECKING:
 
 DAY = 86400
 WINDOW_FIELDS = {"messages_7d": 7, "messages_30d": 30, "active_days_30d": 30}
-
-
-def member_fields_read(env: object, sources: list[str]) -> frozenset[str] | None:
-    """The member fields the conditions read, or None when their truth can change without
-    any of them changing (they read ``now``, an event, a whole member, or call a filter or
-    function that sees the template context).
-
-    A check whose fields did not change since the last one gives the same answer; the
-    engine uses this to skip re-checking ``becomes`` and lifecycle conditions on events that
-    leave those fields alone.
-    """
-    fields: set[str] = set()
-    for source in sources:
-        tree = nodes.Template([nodes.Output([Parser(env, source, state="variable").parse_expression()])])  # type: ignore[arg-type]
-        reads_member = {id(node.node) for node in tree.find_all(nodes.Getattr) if isinstance(node.node, nodes.Name) and node.node.name == "member"}
-        for name in tree.find_all(nodes.Name):
-            if name.name == "community":
-                continue  # the community's name, time zone and channel do not change during a run
-            if name.name != "member" or id(name) not in reads_member:
-                return None
-        for node in tree.find_all((nodes.Filter, nodes.Test, nodes.Call)):
-            if isinstance(node, nodes.Call) or _sees_context(env, node):
-                return None
-        fields.update(node.attr for node in tree.find_all(nodes.Getattr) if id(node.node) in reads_member)
-    return frozenset(fields)
-
-
-def _sees_context(env: object, node: nodes.Filter | nodes.Test) -> bool:
-    table = env.filters if isinstance(node, nodes.Filter) else env.tests  # type: ignore[attr-defined]
-    function = table.get(node.name)
-    return function is None or getattr(function, "jinja_pass_arg", None) is not None
 
 
 class TimeThresholds:
@@ -106,10 +76,13 @@ class Lifecycle(TimeThresholds):
     def __init__(self, community: Community, env: object):
         self.stages = community.lifecycle
         super().__init__([stage.source for stage in self.stages], env, community.tz)
+        self.reads_now = bool(names_read(env, [stage.source for stage in self.stages]) & {"now", "*"})
 
-    def assign(self, member: Member, now: float) -> str | None:
-        """The first stage whose condition holds for ``member`` at ``now``."""
-        context = {"member": MemberView(member, now, self.tz), "now": datetime.fromtimestamp(now, self.tz)}
+    def assign(self, member: Member, now: float, view: MemberView | None = None) -> str | None:
+        """The first stage whose condition holds for ``member`` at ``now`` (``view``: the member's, if at hand)."""
+        context = {"member": view or MemberView(member, now, self.tz)}
+        if self.reads_now:
+            context["now"] = datetime.fromtimestamp(now, self.tz)
         for stage in self.stages:
             try:
                 if stage.condition.test(context):

@@ -104,18 +104,25 @@ class MemberView:
     Times are datetimes in the community time zone; day counts are whole days, floor.
     """
 
-    __slots__ = ("_member", "_now", "_tz")
+    __slots__ = ("_member", "_now", "_tz", "_windows")
 
     def __init__(self, member: Member, now: float, tz: ZoneInfo):
         self._member = member
         self._now = now
         self._tz = tz
+        self._windows: dict[int, tuple[int, int]] = {}  # valid while the member's daily counts are unchanged
 
     def _time(self, t: float | None) -> datetime | None:
         return None if t is None else datetime.fromtimestamp(t, self._tz)
 
     def _days_since(self, t: float | None) -> int | None:
         return None if t is None else int((self._now - t) // 86400)
+
+    def _window(self, days: int) -> tuple[int, int]:
+        counts = self._windows.get(days)
+        if counts is None:
+            counts = self._windows[days] = self._member.window(local_day(self._now, self._tz), days)
+        return counts
 
     @property
     def id(self) -> str:
@@ -159,15 +166,15 @@ class MemberView:
 
     @property
     def messages_7d(self) -> int:
-        return self._member.window(local_day(self._now, self._tz), 7)[0]
+        return self._window(7)[0]
 
     @property
     def messages_30d(self) -> int:
-        return self._member.window(local_day(self._now, self._tz), 30)[0]
+        return self._window(30)[0]
 
     @property
     def active_days_30d(self) -> int:
-        return self._member.window(local_day(self._now, self._tz), 30)[1]
+        return self._window(30)[1]
 
     @property
     def questions(self) -> int:

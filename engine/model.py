@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -100,11 +101,11 @@ class Rule:
     stages: frozenset[str] | None = None
     groups: frozenset[str] | None = None
 
-    @property
+    @cached_property
     def key(self) -> str:
         return f"{self.playbook}/{self.id}"
 
-    @property
+    @cached_property
     def rank(self) -> int:
         return PRIORITY_RANK[self.priority]
 

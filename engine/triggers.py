@@ -644,6 +644,13 @@ class UnansweredTrigger(TriggerType):
         return f"question unanswered {format_duration(self.seconds)}"
 
 
+MEMO_SIZE = 4096
+SCALAR_FIELDS = frozenset({
+    "id", "name", "left", "days_since_join", "days_silent", "messages", "messages_7d", "messages_30d",
+    "active_days_30d", "questions", "replies", "mentions_received", "activities", "points", "stage",
+})
+
+
 class BecomesTrigger(TriggerType):
     """A condition about a member turning true — on their events, or as time alone passes.
 
@@ -660,7 +667,8 @@ class BecomesTrigger(TriggerType):
 
     def __init__(self, value: Any, options: Mapping[str, Any], context: TriggerContext):
         from engine.expressions import Condition, check_source
-        from engine.lifecycle import TimeThresholds, member_fields_read
+        from engine.dependencies import member_fields_read
+        from engine.lifecycle import TimeThresholds
         from engine.members import MEMBER_FIELDS
 
         super().__init__(value, options, context)
@@ -672,8 +680,12 @@ class BecomesTrigger(TriggerType):
         self.condition = Condition(context.env, value)
         self.thresholds = TimeThresholds([value], context.env, context.community.tz)
         self.fields = member_fields_read(context.env, [value])
+        # Conditions on scalar fields only are memoised by those fields' values.
+        scalar = self.fields is not None and self.fields <= SCALAR_FIELDS
+        self._memo_fields = tuple(sorted(self.fields)) if scalar else ()
+        self._memo: dict[tuple[Any, ...], bool] | None = {} if scalar else None
         self._community = {"name": self.community.name, "timezone": self.community.timezone, "channel": self.community.channel}
-        self.held_key = self.key + "#held"  # (the condition's last answer, member.revision then)
+        self.held_key = self.key + "#held"  # (last answer, member.revision then, the memoised values then)
         self.due_key = self.key + "#due"
 
     def on_event(self, run: Evaluation, event: Event, member: Member | None) -> Iterable[Firing]:
@@ -682,7 +694,7 @@ class BecomesTrigger(TriggerType):
             return ()
         if self.fields is not None and run.changed is not None and not (self.fields & run.changed):
             held = member.marks.get(self.held_key)
-            if isinstance(held, (list, tuple)) and held[1] == member.revision:
+            if isinstance(held, tuple) and held[1] == member.revision:
                 return ()  # nothing the condition reads changed since it was last checked
         return self._check(run, member)
 
@@ -695,23 +707,41 @@ class BecomesTrigger(TriggerType):
 
     def _check(self, run: Evaluation, member: Member) -> list[Firing]:
         from engine.explain import field_values
-        from engine.members import MemberView
 
         if member.left:
             return []
-        context = {"member": MemberView(member, run.now, run.tz), "community": self._community}
-        try:
-            holds = self.condition.test(context)
-        except Exception:  # noqa: BLE001 - an evaluation error is "not true"; the rule's own `if:` reports errors
-            holds = False
+        view = run.view(member)
         held = member.marks.get(self.held_key)
-        member.marks[self.held_key] = (holds, member.revision)
+        # (answer, revision, values); --state gives it back as a list, which never matches below
+        was = bool(held[0]) if isinstance(held, (list, tuple)) else bool(held)
+        values = None
+        if self._memo is not None:
+            # The condition is a pure function of these values: same values, same answer.
+            values = tuple([getattr(view, name) for name in self._memo_fields])
+            if isinstance(held, tuple) and held[1] == member.revision and held[2] == values:
+                self._arm(run, member)
+                return []
+            holds = self._memo.get(values)
+            if holds is None:
+                holds = self._test(view)
+                if len(self._memo) < MEMO_SIZE:
+                    self._memo[values] = holds
+        else:
+            holds = self._test(view)
+        member.marks[self.held_key] = (holds, member.revision, values)
         self._arm(run, member)
-        if not holds or (held[0] if isinstance(held, (list, tuple)) else held):
+        if not holds or was:
             return []
+        context = {"member": view, "community": self._community}
         values = field_values(self.value, context)
         shown = ", ".join(f"{name} = {value}" for name, value in values.items())
         return [Firing(member, member.group, run.now, f"`{self.value}` became true" + (f" ({shown})" if shown else ""), values=values)]
+
+    def _test(self, view: Any) -> bool:
+        try:
+            return self.condition.test({"member": view, "community": self._community})
+        except Exception:  # noqa: BLE001 - an evaluation error is "not true"; the rule's own `if:` reports errors
+            return False
 
     def _arm(self, run: Evaluation, member: Member) -> None:
         # Events only push thresholds later (a message resets silence, a day joins the window at

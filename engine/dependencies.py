@@ -1,0 +1,66 @@
+"""What conditions and templates read: which top-level names, which member fields.
+
+Used to skip work that cannot change an answer: a ``becomes`` or stage condition is not
+re-checked on an event that left every field it reads alone, and a rule whose conditions and
+texts never mention ``event`` is not handed a copy of the event.
+"""
+
+from __future__ import annotations
+
+from jinja2 import meta, nodes
+from jinja2.parser import Parser
+
+# Engine filters that read the template context, and what they read from it.
+KNOWN_CONTEXT_FILTERS = {"mention": "_channel", "ago": "now"}
+
+
+def _tree(env: object, source: str, templates: bool) -> nodes.Node:
+    if templates:
+        return env.parse(source)  # type: ignore[attr-defined]
+    return nodes.Template([nodes.Output([Parser(env, source, state="variable").parse_expression()])])  # type: ignore[arg-type]
+
+
+def names_read(env: object, sources: list[str], *, templates: bool = False) -> set[str]:
+    """The top-level names (``member``, ``event``, ``now`` …) expressions or templates read,
+    plus ``*`` if they call a filter or test that sees the whole template context."""
+    names: set[str] = set()
+    for source in sources:
+        tree = _tree(env, source, templates)
+        names |= meta.find_undeclared_variables(tree) if templates else {node.name for node in tree.find_all(nodes.Name)}
+        for node in tree.find_all((nodes.Filter, nodes.Test)):
+            if node.name in KNOWN_CONTEXT_FILTERS and isinstance(node, nodes.Filter):
+                names.add(KNOWN_CONTEXT_FILTERS[node.name])
+            elif _sees_context(env, node):
+                names.add("*")
+    return names
+
+
+def member_fields_read(env: object, sources: list[str]) -> frozenset[str] | None:
+    """The member fields the conditions read, or None when their truth can change without
+    any of them changing (they read ``now``, an event, a whole member, or call a filter or
+    function that sees the template context).
+
+    A check whose fields did not change since the last one gives the same answer; the
+    engine uses this to skip re-checking ``becomes`` and lifecycle conditions on events that
+    leave those fields alone.
+    """
+    fields: set[str] = set()
+    for source in sources:
+        tree = _tree(env, source, templates=False)
+        reads_member = {id(node.node) for node in tree.find_all(nodes.Getattr) if isinstance(node.node, nodes.Name) and node.node.name == "member"}
+        for name in tree.find_all(nodes.Name):
+            if name.name == "community":
+                continue  # the community's name, time zone and channel do not change during a run
+            if name.name != "member" or id(name) not in reads_member:
+                return None
+        for node in tree.find_all((nodes.Filter, nodes.Test, nodes.Call)):
+            if isinstance(node, nodes.Call) or _sees_context(env, node):
+                return None
+        fields.update(node.attr for node in tree.find_all(nodes.Getattr) if id(node.node) in reads_member)
+    return frozenset(fields)
+
+
+def _sees_context(env: object, node: nodes.Filter | nodes.Test) -> bool:
+    table = env.filters if isinstance(node, nodes.Filter) else env.tests  # type: ignore[attr-defined]
+    function = table.get(node.name)
+    return function is None or getattr(function, "jinja_pass_arg", None) is not None
