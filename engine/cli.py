@@ -86,7 +86,7 @@ def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, colu
     if sys.stderr.isatty():
         records = _with_progress(records)
     state = StateStore.open(state_path) if state_path else None
-    result = run_engine(config, records, start=start_at, until=until_at, explain=explain or member_id is not None, state=state)
+    result = run_engine(config, records, start=start_at, until=until_at, explain=explain or member_id is not None, state=state, keep_suppressed=False)
     for rejected in result.rejected:
         click.echo(f"{events}:{rejected.line}: rejected: {rejected.reason}", err=True)
     if rejects:

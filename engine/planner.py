@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import heapq
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -100,23 +100,31 @@ def task_id(rule: Rule, action_index: int, subject: str, trigger_at: float, caus
 
 
 class Planner:
-    def __init__(self, community: Community, *, start: float | None = None, history: list[Sent] | None = None):
+    def __init__(self, community: Community, *, start: float | None = None, history: list[Sent] | None = None, keep_suppressed: bool = True, record_history: bool = True):
         self.community = community
         self.tz = community.tz
         self.local = local_time(community.tz)
         self.start = start
         self.tasks: list[Task] = []
-        self.suppressed: list[Suppressed] = []
+        self.suppressed: list[Suppressed] = []  # kept only with keep_suppressed (--explain); counted always
+        self.suppressed_counts: Counter[str] = Counter()
+        self.keep_suppressed = keep_suppressed
+        self.record_history = record_history  # new_history is what --state saves
         self.history_only = 0  # tasks triggered before --from: they count for guardrails, are not printed
         self.moved: Counter[str] = Counter()
-        self.known_ids: set[str] = set()
+        self.known_ids: dict[str, float] = {}  # task id → trigger instant, for the instants a duplicate can still come
         self.new_history: list[Sent] = []
         self._last_fired: dict[tuple[str, str], float] = {}
         self._recent: dict[str, list[tuple[float, str]]] = {}
-        self._capacity_used: Counter[tuple[str, int]] = Counter()
+        self._capacity_used: Counter[tuple[str, int]] = Counter()  # by earlier runs and by tasks before --from
+        self._waiting: dict[tuple[int, str], list[Task]] = {}  # (local day, operator) → tasks due then, not yet settled
+        self._days: list[tuple[int, str]] = []  # heap of the keys of _waiting
+        self._original_due: dict[str, float] = {}
+        self._settled_before = -1  # local days before this one are settled
         self._longest_limit = max((limit.per for limit in community.limits), default=0)
+        self._id_order: deque[tuple[float, str]] = deque()
         for sent in history or ():
-            self._remember(sent)
+            self._remember(sent, from_history=True)
         self._group_operator: dict[str, str] = {}
         for operator in community.operators:
             for group in operator.groups:
@@ -139,6 +147,11 @@ class Planner:
         if not tasks:
             return []
         first = tasks[0]
+        # Tasks come in event-time order and are due no earlier than they trigger, so every day
+        # before this one is complete: its capacity can be settled now, not at the end.
+        today = self._day(first.trigger_at)
+        if today > self._settled_before:
+            self._settle(before=today)
         if first.member is not None and rule.cooldown:
             last = self._last_fired.get((rule.key, first.member))
             if last is not None and last < first.trigger_at < last + rule.cooldown:
@@ -167,20 +180,42 @@ class Planner:
     def _accept(self, task: Task, rule: Rule) -> None:
         sent = Sent(task.id, rule.key, task.member, task.action, task.trigger_at, task.due, task.assignee)
         self._remember(sent)
-        self.new_history.append(sent)
+        if self.record_history:
+            self.new_history.append(sent)
         if self.start is not None and task.trigger_at < self.start:
             self.history_only += 1  # history before --from: shapes guardrails, not printed
+            self._count_capacity(sent)
             return
-        self.tasks.append(task)
+        if task.assignee in self._capacity:
+            key = (self._day(task.due), task.assignee)
+            if key not in self._waiting:
+                heapq.heappush(self._days, key)
+                self._waiting[key] = []
+            self._waiting[key].append(task)
+            self._original_due[task.id] = task.due
+        else:
+            self.tasks.append(task)
 
-    def _remember(self, sent: Sent) -> None:
-        self.known_ids.add(sent.id)
+    def _remember(self, sent: Sent, *, from_history: bool = False) -> None:
+        # A duplicate has the same trigger instant, and instants come in order: ids more than a
+        # day behind the latest can never be offered again, so they are forgotten.
+        self.known_ids[sent.id] = sent.trigger_at
+        self._id_order.append((sent.trigger_at, sent.id))
+        horizon = sent.trigger_at - 86400
+        while self._id_order[0][0] < horizon:
+            t, old = self._id_order.popleft()
+            if self.known_ids.get(old) == t:
+                del self.known_ids[old]
+        if from_history:
+            self._count_capacity(sent)
         if sent.member is None:
             return
         key = (sent.rule, sent.member)
         self._last_fired[key] = max(self._last_fired.get(key, sent.trigger_at), sent.trigger_at)
         if self._longest_limit:
             self._recent.setdefault(sent.member, []).append((sent.trigger_at, sent.action))
+
+    def _count_capacity(self, sent: Sent) -> None:
         if sent.assignee is not None:
             self._capacity_used[(sent.assignee, self._day(sent.due))] += 1
 
@@ -227,54 +262,41 @@ class Planner:
             day += timedelta(days=1)  # 22:00-08:00 seen at 23:00 ends tomorrow
         return datetime.combine(day, time(end // 60 % 24, end % 60), self.tz).timestamp()
 
-    def _suppress(self, task: Task, guardrail: str, reason: str) -> Suppressed:
-        item = Suppressed(task, guardrail, reason)
-        self.suppressed.append(item)
-        return item
+    def _suppress(self, task: Task, guardrail: str, reason: str) -> None:
+        self.suppressed_counts[guardrail] += 1
+        if self.keep_suppressed:
+            self.suppressed.append(Suppressed(task, guardrail, reason))
 
     # -- finishing -------------------------------------------------------------------------------
 
     def finish(self) -> list[Task]:
-        """Apply operator capacity per day, then return the plan in output order."""
-        if self._capacity:
-            self._apply_capacity()
+        """Settle operator capacity on the days still open, then return the plan in output order."""
+        self._settle(before=None)
         self.tasks.sort(key=lambda task: (task.due, -task.rank, task.order, task.id))
         return self.tasks
 
-    def _apply_capacity(self) -> None:
-        """Fill each operator's day in priority order; move the overflow to the next day."""
-        days: list[tuple[int, str]] = []
-        waiting: dict[tuple[int, str], list[Task]] = {}
-        keep: list[Task] = []
-        for task in self.tasks:
-            if task.assignee not in self._capacity:
-                keep.append(task)
-                continue
-            key = (self._day(task.due), task.assignee)
-            if key not in waiting:
-                heapq.heappush(days, key)
-                waiting[key] = []
-            waiting[key].append(task)
-        # Capacity already used that day by earlier runs (history) counts too; this run's tasks
-        # were counted on acceptance, so subtract them back out before filling.
-        used_before = Counter(self._capacity_used)
-        for tasks in waiting.values():
-            for task in tasks:
-                used_before[(task.assignee, self._day(task.due))] -= 1
-        original_due = {task.id: task.due for tasks in waiting.values() for task in tasks}
-        while days:
+    def _settle(self, before: int | None) -> None:
+        """Fill each operator's days before local day ``before`` (all, if None) in priority
+        order; move the overflow to the next day, or drop it past max_delay."""
+        if before is not None:
+            self._settled_before = before
+        days, waiting = self._days, self._waiting
+        while days and (before is None or days[0][0] < before):
             key = heapq.heappop(days)
             day, assignee = key
             tasks = sorted(waiting.pop(key), key=lambda task: (-task.rank, task.due, task.order, task.id))
-            room = max(0, self._capacity[assignee] - used_before[(assignee, day)])
-            keep.extend(tasks[:room])
+            room = max(0, self._capacity[assignee] - self._capacity_used[(assignee, day)])
+            for task in tasks[:room]:
+                self.tasks.append(task)
+                del self._original_due[task.id]
             for task in tasks[room:]:
+                original_due = self._original_due[task.id]
                 moved_to = self._next_day(task.due)
-                delay = moved_to - original_due[task.id]
-                if delay > self.community.max_delay:
+                if moved_to - original_due > self.community.max_delay:
+                    del self._original_due[task.id]
                     self._suppress(task, "capacity", f"capacity of {assignee} full on {self._date(task.due)} and moving it would delay it more than max_delay {format_duration(self.community.max_delay)}")
                     continue
-                note = f"capacity of {assignee} full: moved from {self._local(original_due[task.id])} to {self._local(moved_to)}"
+                note = f"capacity of {assignee} full: moved from {self._local(original_due)} to {self._local(moved_to)}"
                 if task.moved and task.moved[-1].startswith(f"capacity of {assignee} full"):
                     task.moved[-1] = note  # one line per task, however many full days it skipped
                 else:
@@ -286,7 +308,6 @@ class Planner:
                     heapq.heappush(days, next_key)
                     waiting[next_key] = []
                 waiting[next_key].append(task)
-        self.tasks = keep
 
     def _next_day(self, t: float) -> float:
         """Same local time on the next day, pushed out of quiet hours if needed."""

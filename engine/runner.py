@@ -45,9 +45,9 @@ class RunResult:
         if counts["after_until"]:
             line += f", {counts['after_until']} after --until"
         line += f" · {len(self.tasks)} tasks planned" + (f" ({actions})" if actions else "")
-        if self.suppressed:
-            by_guardrail = Counter(item.guardrail for item in self.suppressed)
-            line += f" · {len(self.suppressed)} suppressed (" + ", ".join(f"{name} {count}" for name, count in sorted(by_guardrail.items())) + ")"
+        by_guardrail = self.planner.suppressed_counts if self.planner is not None else Counter(item.guardrail for item in self.suppressed)
+        if by_guardrail:
+            line += f" · {sum(by_guardrail.values())} suppressed (" + ", ".join(f"{name} {count}" for name, count in sorted(by_guardrail.items())) + ")"
         if self.moved:
             line += " · moved: " + ", ".join(f"{name} {count}" for name, count in sorted(self.moved.items()))
         if self.history_only:
@@ -64,12 +64,14 @@ def read_source(registry: Registry, source: str, path: str, options: Mapping[str
     return registry.sources[source].read(path, options or {})
 
 
-def run(config: Config, items: Iterable[SourceRecord | Rejected | Event], *, start: float | None = None, until: float | None = None, explain: bool = False, state: StateStore | None = None) -> RunResult:
+def run(config: Config, items: Iterable[SourceRecord | Rejected | Event], *, start: float | None = None, until: float | None = None, explain: bool = False, state: StateStore | None = None, keep_suppressed: bool = True) -> RunResult:
     """Evaluate ``items`` (source records or events, in time order) against ``config``.
 
     With ``state``, continue from it; call ``result.save_state()`` once the tasks are output.
+    ``keep_suppressed=False`` keeps only counts of suppressed tasks, not the tasks: a long
+    history can suppress millions (the command line keeps them for ``--explain``).
     """
-    planner = Planner(config.community, start=start, history=state.history() if state else None)
+    planner = Planner(config.community, start=start, history=state.history() if state else None, keep_suppressed=keep_suppressed or explain, record_history=state is not None)
     evaluation = Evaluation(config, planner, until=until, explain=explain, state=state)
     tz = config.community.tz
     evaluation.run(to_event(item, tz) for item in items)

@@ -108,3 +108,19 @@ def test_suppressed_tasks_are_explained(make_config, tmp_path):
     assert "2026-03-01 12:00  suppressed p/r dm → m1\n" in explained
     assert "but        cooldown 1d: p/r planned for m1 at 2026-03-01 09:00" in explained
     assert "1 suppressed (cooldown 1)" in result.summary()
+
+
+def test_group_posts_count_against_capacity_like_member_tasks(make_config):
+    # A post to the group has no member; it still takes one of the operator's daily slots.
+    files = {
+        "a.yaml": "playbook: a\nrules:\n  - id: morning\n    when: {schedule: \"0 9 * * *\"}\n    do:\n      - post: \"早安\"\n",
+        "b.yaml": one_rule("{event: message}", playbook="b"),
+    }
+    events = [msg("01T08:00:00", "m1"), msg("01T10:00:00", "m2"), msg("01T11:00:00", "m3"), msg("03T12:00:00", "m4")]
+    result = plan(make_config(files, capacity_community()), events)
+    by_day: dict[str, int] = {}
+    for task in result.tasks:
+        day = task.record(result.evaluation.tz)["due"][:10]
+        by_day[day] = by_day.get(day, 0) + 1
+    assert max(by_day.values()) <= 2, by_day
+    assert sorted(by_day.items()) == [("2026-03-01", 2), ("2026-03-02", 2), ("2026-03-03", 2), ("2026-03-04", 1)]
