@@ -74,7 +74,8 @@ class Evaluation:
         self.counts: Counter[str] = Counter()
         self._rules: dict[str, Rule] = {}
         self._handlers: dict[str, TriggerType] = {}
-        self._listeners: dict[str, list[tuple[Rule, TriggerType]]] = {}
+        self._listeners: dict[str, list[tuple[Rule | None, Any]]] = {}  # (None, group): a group of triggers checked together
+        self._groups: dict[str, Any] = {}
         self.watermark: float | None = None
         # While an event is dispatched: the member fields it changed for its member (see
         # ``apply``). None means unknown: checks that skip on unchanged fields must run.
@@ -84,6 +85,7 @@ class Evaluation:
         if state is not None:
             self._resume(state)
         self._reads_event: set[str] = set()  # rules whose conditions or texts read `event`
+        self._to_member: set[str] = set()  # rules whose tasks are all about the firing's member
         self._member_only: dict[str, int] = {}  # how many leading conditions read only `member` (and `community`)
         self._community_values = {"name": self.community.name, "timezone": self.community.timezone, "channel": self.community.channel}
         for rule in config.rules:
@@ -98,9 +100,26 @@ class Evaluation:
                     break
                 light += 1
             self._member_only[rule.key] = light
-            self._handlers[rule.trigger.key] = rule.trigger
-            for event_type in rule.trigger.listens:
-                self._listeners.setdefault(event_type, []).append((rule, rule.trigger))
+            if all(action.params.get("target") != "mentioned" for action in rule.actions):
+                self._to_member.add(rule.key)
+        self._register(config.rules)
+
+    def _register(self, rules: list[Rule]) -> None:
+        """Index the rules' triggers by the event types they listen to, and by timer key."""
+        by_kind: dict[type[TriggerType], list[Rule]] = {}
+        for rule in rules:
+            by_kind.setdefault(type(rule.trigger), []).append(rule)
+        for kind, kind_rules in by_kind.items():
+            group = kind.checked_together([rule.trigger for rule in kind_rules])
+            if group is not None:
+                self._groups[group.key] = group
+                for event_type in sorted(group.listens):
+                    self._listeners.setdefault(event_type, []).append((None, group))
+                continue
+            for rule in kind_rules:
+                self._handlers[rule.trigger.key] = rule.trigger
+                for event_type in sorted(rule.trigger.listens):
+                    self._listeners.setdefault(event_type, []).append((rule, rule.trigger))
 
     def _resume(self, state: StateStore) -> None:
         """Continue from a --state database: its members (lazily), groups, timers and clock."""
@@ -152,6 +171,8 @@ class Evaluation:
         self.started = True
         for trigger in self._handlers.values():
             trigger.start(self)
+        for group in self._groups.values():
+            group.start(self)
 
     def run(self, items: Iterable[Event | Rejected]) -> None:
         for item in items:
@@ -203,6 +224,9 @@ class Evaluation:
                 return []
             del member.marks[LIFECYCLE_HANDLER]
             return self.restage(member)
+        group = self._groups.get(timer.handler)
+        if group is not None:
+            return [(self._rules[trigger.key], firing) for trigger, firing in group.on_timer(self, timer.subject, timer.payload)]
         trigger = self._handlers.get(timer.handler)
         if trigger is None:
             return []  # saved by --state for a rule that has since been removed from the playbooks
@@ -297,8 +321,11 @@ class Evaluation:
     def dispatch(self, event: Event, member: Member | None) -> list[tuple[Rule, Firing]]:
         firings: list[tuple[Rule, Firing]] = []
         for event_type in (event.type, "*"):
-            for rule, trigger in self._listeners.get(event_type, ()):
-                firings.extend((rule, firing) for firing in trigger.on_event(self, event, member))
+            for rule, handler in self._listeners.get(event_type, ()):
+                if rule is None:
+                    firings.extend((self._rules[trigger.key], firing) for trigger, firing in handler.on_event(self, event, member))
+                else:
+                    firings.extend((rule, firing) for firing in handler.on_event(self, event, member))
         return firings
 
     def restage(self, member: Member, changed: set[str] | None = None) -> list[tuple[Rule, Firing]]:
@@ -401,6 +428,12 @@ class Evaluation:
         if rule.once and member is not None:
             member.marks[once_key] = firing.t
         self.counts["matched"] += 1
+        if member is not None and rule.key in self._to_member and not self.planner.keep_suppressed and self.planner.cooling(rule, member.id, firing.t):
+            # The planner will refuse every task of this firing: do not render texts nobody reads.
+            unmade = sum(1 for action in rule.actions if action.kind.makes_task)
+            if unmade:
+                self.planner.suppress_unmade("cooldown", unmade)
+                return
         tasks: list[tuple[Task, Any]] = []
         changes = []
         for action in rule.actions:

@@ -22,12 +22,13 @@ EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 class LocalTime:
     """Local calendar answers for instants in one time zone."""
 
-    __slots__ = ("tz", "_offsets", "_dates")
+    __slots__ = ("tz", "_offsets", "_dates", "_minutes")
 
     def __init__(self, tz: ZoneInfo):
         self.tz = tz
         self._offsets: dict[int, int | None] = {}
         self._dates: dict[int, str] = {}
+        self._minutes: dict[int, str] = {}
 
     def offset(self, t: float) -> int:
         """Seconds to add to ``t`` to get local wall-clock seconds."""
@@ -54,9 +55,14 @@ class LocalTime:
 
     def text(self, t: float) -> str:
         """``YYYY-MM-DD HH:MM`` of ``t``, local: how reasons and notes show a moment."""
-        local = int((t + self.offset(t)) // 60) * 60
-        day, seconds = divmod(local, DAY)
-        return f"{self._date(day + EPOCH_ORDINAL)} {seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
+        minute = int((t + self.offset(t)) // 60)
+        text = self._minutes.get(minute)
+        if text is None:
+            if len(self._minutes) > 100_000:
+                self._minutes.clear()
+            day, seconds = divmod(minute * 60, DAY)
+            text = self._minutes[minute] = f"{self._date(day + EPOCH_ORDINAL)} {seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
+        return text
 
     def datetime(self, t: float) -> datetime:
         return datetime.fromtimestamp(t, self.tz)

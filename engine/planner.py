@@ -152,12 +152,11 @@ class Planner:
         today = self._day(first.trigger_at)
         if today > self._settled_before:
             self._settle(before=today)
-        if first.member is not None and rule.cooldown:
-            last = self._last_fired.get((rule.key, first.member))
-            if last is not None and last < first.trigger_at < last + rule.cooldown:
-                until = self._local(last + rule.cooldown)
-                reason = f"cooldown {format_duration(rule.cooldown)}: {rule.key} planned for {first.member_name} at {self._local(last)}, next possible after {until}"
-                return self._suppress_all(tasks, "cooldown", reason)
+        if first.member is not None and self.cooling(rule, first.member, first.trigger_at):
+            last = self._last_fired[(rule.key, first.member)]
+            until = self._local(last + (rule.cooldown or 0))
+            reason = f"cooldown {format_duration(rule.cooldown or 0)}: {rule.key} planned for {first.member_name} at {self._local(last)}, next possible after {until}"
+            return self._suppress_all(tasks, "cooldown", reason)
         accepted = []
         for task in tasks:
             if task.id in self.known_ids:
@@ -171,6 +170,18 @@ class Planner:
             accepted.append(task)
             self._accept(task, rule)
         return accepted
+
+    def cooling(self, rule: Rule, member: str, t: float) -> bool:
+        """Whether the rule's cooldown for this member, from its last planned task, still runs at ``t``."""
+        if not rule.cooldown:
+            return False
+        last = self._last_fired.get((rule.key, member))
+        return last is not None and last < t < last + rule.cooldown
+
+    def suppress_unmade(self, guardrail: str, count: int) -> None:
+        """Count tasks the evaluation did not even build because ``guardrail`` stops them (only
+        when suppressed tasks are not kept: then nobody will read their text)."""
+        self.suppressed_counts[guardrail] += count
 
     def _suppress_all(self, tasks: list[Task], guardrail: str, reason: str) -> list[Task]:
         for task in tasks:
@@ -288,7 +299,10 @@ class Planner:
             room = max(0, self._capacity[assignee] - self._capacity_used[(assignee, day)])
             for task in tasks[:room]:
                 self.tasks.append(task)
-                del self._original_due[task.id]
+                original_due = self._original_due.pop(task.id)
+                if task.due != original_due:
+                    # One line per task, however many full days it skipped.
+                    task.moved.append(f"capacity of {assignee} full: moved from {self._local(original_due)} to {self._local(task.due)}")
             for task in tasks[room:]:
                 original_due = self._original_due[task.id]
                 moved_to = self._next_day(task.due)
@@ -296,11 +310,7 @@ class Planner:
                     del self._original_due[task.id]
                     self._suppress(task, "capacity", f"capacity of {assignee} full on {self._date(task.due)} and moving it would delay it more than max_delay {format_duration(self.community.max_delay)}")
                     continue
-                note = f"capacity of {assignee} full: moved from {self._local(original_due)} to {self._local(moved_to)}"
-                if task.moved and task.moved[-1].startswith(f"capacity of {assignee} full"):
-                    task.moved[-1] = note  # one line per task, however many full days it skipped
-                else:
-                    task.moved.append(note)
+                if task.due == original_due:
                     self.moved["capacity"] += 1
                 task.due = moved_to
                 next_key = (self._day(moved_to), assignee)
@@ -311,8 +321,10 @@ class Planner:
 
     def _next_day(self, t: float) -> float:
         """Same local time on the next day, pushed out of quiet hours if needed."""
-        moment = datetime.fromtimestamp(t, self.tz)
-        later = datetime.combine(moment.date() + timedelta(days=1), moment.time(), self.tz).timestamp()
+        later = t + 86400
+        if self.local.offset(later) != self.local.offset(t):  # a DST change in between
+            moment = datetime.fromtimestamp(t, self.tz)
+            later = datetime.combine(moment.date() + timedelta(days=1), moment.time(), self.tz).timestamp()
         if self.community.quiet_hours is not None:
             later = self._quiet_end(later, self.community.quiet_hours) or later
         return later

@@ -91,6 +91,18 @@ class TriggerType:
     def describe(self) -> str:
         return f"{self.name}: {self.value}"
 
+    @classmethod
+    def checked_together(cls, triggers: list[TriggerType]) -> Any:
+        """All of a run's triggers of this kind, checked as one — or None (the default): each
+        rule's trigger is checked on its own.
+
+        A group is cheaper when several rules would look at the same member at the same
+        moments (``becomes``: one view, one timer, one mark for all tiers). It has ``key``
+        (its timers' handler), ``listens``, ``start(run)``, and ``on_event``/``on_timer``
+        returning ``(trigger, Firing)`` pairs: which rule each firing belongs to.
+        """
+        return None
+
 
 def local_text(run: Evaluation, t: float) -> str:
     return local_time(run.tz).text(t)
@@ -658,6 +670,9 @@ class BecomesTrigger(TriggerType):
     the instants a time-driven field in the condition (``days_silent``, ``days_since_join``,
     the 7- and 30-day windows) could cross a threshold it names; never by scanning every
     member every day. The first check of a member counts as a change from false.
+
+    All ``becomes`` rules of a run are checked together (``BecomesGroup``): one view of the
+    member, one pending timer and one mark per member, however many tiers a playbook has.
     """
 
     name = "becomes"
@@ -666,9 +681,8 @@ class BecomesTrigger(TriggerType):
     listens = frozenset({"*"})
 
     def __init__(self, value: Any, options: Mapping[str, Any], context: TriggerContext):
-        from engine.expressions import Condition, check_source
         from engine.dependencies import member_fields_read
-        from engine.lifecycle import TimeThresholds
+        from engine.expressions import Condition, check_source
         from engine.members import MEMBER_FIELDS
 
         super().__init__(value, options, context)
@@ -677,71 +691,117 @@ class BecomesTrigger(TriggerType):
         problems = check_source(context.env, value, expression=True, fields={"member": MEMBER_FIELDS, "community": ("name", "timezone", "channel")})
         if problems:
             raise TriggerProblem(problems[0])
+        self.env = context.env
         self.condition = Condition(context.env, value)
-        self.thresholds = TimeThresholds([value], context.env, context.community.tz)
         self.fields = member_fields_read(context.env, [value])
-        # Conditions on scalar fields only are memoised by those fields' values.
-        scalar = self.fields is not None and self.fields <= SCALAR_FIELDS
-        self._memo_fields = tuple(sorted(self.fields)) if scalar else ()
-        self._memo: dict[tuple[Any, ...], bool] | None = {} if scalar else None
-        self._community = {"name": self.community.name, "timezone": self.community.timezone, "channel": self.community.channel}
-        self.held_key = self.key + "#held"  # (last answer, member.revision then, the memoised values then)
-        self.due_key = self.key + "#due"
+        self.community_values = {"name": self.community.name, "timezone": self.community.timezone, "channel": self.community.channel}
 
-    def on_event(self, run: Evaluation, event: Event, member: Member | None) -> Iterable[Firing]:
+    @classmethod
+    def checked_together(cls, triggers: list[TriggerType]) -> BecomesGroup:
+        return BecomesGroup([trigger for trigger in triggers if isinstance(trigger, BecomesTrigger)])
+
+    def holds(self, view: Any) -> bool:
+        try:
+            return self.condition.test({"member": view, "community": self.community_values})
+        except Exception:  # noqa: BLE001 - an evaluation error is "not true"; the rule's own `if:` reports errors
+            return False
+
+    def describe(self) -> str:
+        return f"when {self.value}"
+
+
+MEMO_SIZE = 4096
+SCALAR_FIELDS = frozenset({
+    "id", "name", "left", "days_since_join", "days_silent", "messages", "messages_7d", "messages_30d",
+    "active_days_30d", "questions", "replies", "mentions_received", "activities", "points", "stage",
+})
+
+
+class BecomesGroup:
+    """Every ``becomes`` rule of one run, checked as one.
+
+    Per member it keeps one mark, ``@becomes#held``: the keys of the rules whose condition held
+    at the last check, the member's revision then, and the values of the fields the
+    conditions read. A check is skipped when the event changed none of those fields; when the
+    values are the same as last time the answers are too. Conditions on scalar fields are
+    memoised by value. One timer per member, at the earliest instant any condition's
+    time-driven field could cross a threshold, serves every rule.
+    """
+
+    key = "@becomes"
+    held_key = "@becomes#held"
+    due_key = "@becomes#due"
+    listens = frozenset({"*"})
+
+    def __init__(self, triggers: list[BecomesTrigger]):
+        from engine.lifecycle import TimeThresholds
+
+        self.triggers = triggers
+        self.thresholds = TimeThresholds([trigger.value for trigger in triggers], triggers[0].env, triggers[0].community.tz) if triggers else None
+        fields = [trigger.fields for trigger in triggers]
+        self.fields = None if any(field is None for field in fields) else frozenset().union(*fields)
+        scalar = self.fields is not None and self.fields <= SCALAR_FIELDS
+        self.value_fields = tuple(sorted(self.fields)) if scalar and self.fields is not None else None
+        self._memo: list[dict[tuple[Any, ...], bool]] = [{} for _ in triggers]
+
+    def start(self, run: Evaluation) -> None:
+        pass
+
+    def on_event(self, run: Evaluation, event: Event, member: Member | None) -> list[tuple[TriggerType, Firing]]:
         # Stage entries count too, so a condition on member.stage is re-checked when it changes.
         if member is None or (event.type.startswith("@") and event.type != STAGE_ENTERED):
-            return ()
+            return []
         if self.fields is not None and run.changed is not None and not (self.fields & run.changed):
             held = member.marks.get(self.held_key)
             if isinstance(held, tuple) and held[1] == member.revision:
-                return ()  # nothing the condition reads changed since it was last checked
+                return []  # nothing the conditions read changed since they were last checked
         return self._check(run, member)
 
-    def on_timer(self, run: Evaluation, subject: str, payload: Any) -> Iterable[Firing]:
+    def on_timer(self, run: Evaluation, subject: str, payload: Any) -> list[tuple[TriggerType, Firing]]:
         member = run.members.get(subject)
         if member is None or member.marks.get(self.due_key) != run.now:
-            return ()
+            return []  # superseded, or a timer an earlier version of the playbooks left in --state
         del member.marks[self.due_key]
         return self._check(run, member)
 
-    def _check(self, run: Evaluation, member: Member) -> list[Firing]:
+    def _check(self, run: Evaluation, member: Member) -> list[tuple[TriggerType, Firing]]:
         from engine.explain import field_values
 
         if member.left:
             return []
         view = run.view(member)
         held = member.marks.get(self.held_key)
-        # (answer, revision, values); --state gives it back as a list, which never matches below
-        was = bool(held[0]) if isinstance(held, (list, tuple)) else bool(held)
+        # (keys that held, revision, values); --state gives it back as lists, which never match.
+        was = frozenset(held[0]) if isinstance(held, (list, tuple)) else frozenset()
         values = None
-        if self._memo is not None:
-            # The condition is a pure function of these values: same values, same answer.
-            values = tuple([getattr(view, name) for name in self._memo_fields])
+        if self.value_fields is not None:
+            values = tuple([getattr(view, name) for name in self.value_fields])
             if isinstance(held, tuple) and held[1] == member.revision and held[2] == values:
                 self._arm(run, member)
                 return []
-            holds = self._memo.get(values)
-            if holds is None:
-                holds = self._test(view)
-                if len(self._memo) < MEMO_SIZE:
-                    self._memo[values] = holds
-        else:
-            holds = self._test(view)
-        member.marks[self.held_key] = (holds, member.revision, values)
+        holding = []
+        for trigger, memo in zip(self.triggers, self._memo):
+            if values is None:
+                holds = trigger.holds(view)
+            else:
+                # The condition is a pure function of these values: same values, same answer.
+                holds = memo.get(values)
+                if holds is None:
+                    holds = trigger.holds(view)
+                    if len(memo) < MEMO_SIZE:
+                        memo[values] = holds
+            if holds:
+                holding.append(trigger)
+        member.marks[self.held_key] = (tuple(trigger.key for trigger in holding), member.revision, values)
         self._arm(run, member)
-        if not holds or was:
-            return []
-        context = {"member": view, "community": self._community}
-        values = field_values(self.value, context)
-        shown = ", ".join(f"{name} = {value}" for name, value in values.items())
-        return [Firing(member, member.group, run.now, f"`{self.value}` became true" + (f" ({shown})" if shown else ""), values=values)]
-
-    def _test(self, view: Any) -> bool:
-        try:
-            return self.condition.test({"member": view, "community": self._community})
-        except Exception:  # noqa: BLE001 - an evaluation error is "not true"; the rule's own `if:` reports errors
-            return False
+        firings = []
+        for trigger in holding:
+            if trigger.key in was:
+                continue
+            shown_values = field_values(trigger.value, {"member": view, "community": trigger.community_values})
+            shown = ", ".join(f"{name} = {value}" for name, value in shown_values.items())
+            firings.append((trigger, Firing(member, member.group, run.now, f"`{trigger.value}` became true" + (f" ({shown})" if shown else ""), values=shown_values)))
+        return firings
 
     def _arm(self, run: Evaluation, member: Member) -> None:
         # Events only push thresholds later (a message resets silence, a day joins the window at
@@ -749,13 +809,10 @@ class BecomesTrigger(TriggerType):
         pending = member.marks.get(self.due_key)
         if pending is not None and pending > run.now:
             return
-        due = self.thresholds.next_check(member, run.now)
+        due = self.thresholds.next_check(member, run.now) if self.thresholds is not None else None
         if due is not None:
             member.marks[self.due_key] = due
-            run.schedule(due, self, member.id)
-
-    def describe(self) -> str:
-        return f"when {self.value}"
+            run.schedule(due, self.key, member.id)
 
 
 BUILTIN_TRIGGERS = (

@@ -124,3 +124,20 @@ def test_group_posts_count_against_capacity_like_member_tasks(make_config):
         by_day[day] = by_day.get(day, 0) + 1
     assert max(by_day.values()) <= 2, by_day
     assert sorted(by_day.items()) == [("2026-03-01", 2), ("2026-03-02", 2), ("2026-03-03", 2), ("2026-03-04", 1)]
+
+
+def test_counting_suppressions_instead_of_keeping_them_plans_the_same(registry):
+    # Without --explain the planner keeps counts, not suppressed tasks, and skips rendering
+    # the texts of firings a cooldown refuses: the plan and the counts must not change.
+    from engine.loading import load_config
+    from engine.runner import read_source, run
+
+    config = load_config(["playbooks"], registry)
+    kept = run(config, read_source(registry, "jsonl", "examples/events.jsonl"), keep_suppressed=True)
+    counted = run(config, read_source(registry, "jsonl", "examples/events.jsonl"), keep_suppressed=False)
+    assert [task.record(config.community.tz) for task in counted.tasks] == [task.record(config.community.tz) for task in kept.tasks]
+    assert [task.moved for task in counted.tasks] == [task.moved for task in kept.tasks]
+    assert counted.suppressed == []
+    assert counted.planner.suppressed_counts == kept.planner.suppressed_counts
+    assert kept.planner.suppressed_counts["cooldown"] > 0
+    assert counted.summary() == kept.summary()
