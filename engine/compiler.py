@@ -47,6 +47,22 @@ _MEMBER_FIELDS = frozenset(MEMBER_FIELDS)
 _DICT_ATTRIBUTES = frozenset(dir(dict))
 
 
+def compile_template(env: Any, source: str) -> Callable[[Mapping[str, Any]], str] | None:
+    """A closure rendering the text template ``source`` as Jinja2 would (before ``strip``), or
+    None if Jinja2 must render it (loops, macros, assignments …: texts rarely need them)."""
+    try:
+        body = _Compiler(env).statements(env.parse(source).body)
+    except _Unsupported:
+        return None
+
+    def render(context: Mapping[str, Any]) -> str:
+        out: list[str] = []
+        body(context, out)
+        return "".join(out)
+
+    return render
+
+
 def compile_condition(env: Any, source: str) -> Compiled | None:
     """A closure computing ``source`` from a context mapping, or None if Jinja2 must run it."""
     try:
@@ -59,6 +75,41 @@ def compile_condition(env: Any, source: str) -> Compiled | None:
 class _Compiler:
     def __init__(self, env: Any):
         self.env = env
+
+    # -- template statements -------------------------------------------------------------------
+
+    def statements(self, body: list[nodes.Node]) -> Callable[[Mapping[str, Any], list[str]], None]:
+        steps = [self.statement(node) for node in body]
+
+        def run(context: Mapping[str, Any], out: list[str]) -> None:
+            for step in steps:
+                step(context, out)
+
+        return run
+
+    def statement(self, node: nodes.Node) -> Callable[[Mapping[str, Any], list[str]], None]:
+        if isinstance(node, nodes.Output):
+            parts: list[Compiled | str] = [child.data if isinstance(child, nodes.TemplateData) else self.compile(child) for child in node.nodes]
+
+            def output(context: Mapping[str, Any], out: list[str]) -> None:
+                for part in parts:
+                    out.append(part if type(part) is str else str(part(context)))  # type: ignore[operator]
+
+            return output
+        if isinstance(node, nodes.If):
+            branches = [(self.compile(node.test), self.statements(node.body))]
+            branches += [(self.compile(branch.test), self.statements(branch.body)) for branch in node.elif_]
+            otherwise = self.statements(node.else_)
+
+            def choose(context: Mapping[str, Any], out: list[str]) -> None:
+                for test, body in branches:
+                    if test(context):
+                        body(context, out)
+                        return
+                otherwise(context, out)
+
+            return choose
+        raise _Unsupported(type(node).__name__)
 
     def compile(self, node: nodes.Node) -> Compiled:
         method = getattr(self, f"_{type(node).__name__}", None)
@@ -142,11 +193,16 @@ class _Compiler:
 
     def _apply(self, node: nodes.Filter | nodes.Test, table: Mapping[str, Any], kind: str) -> Compiled:
         function = table.get(node.name)
-        if function is None or _PassArg.from_obj(function) is not None or node.dyn_args or node.dyn_kwargs or node.node is None:
+        passes = _PassArg.from_obj(function) if function is not None else None
+        # A context filter that only reads names with `context.get` can be handed the mapping.
+        gets = passes is _PassArg.context and getattr(function, "context_get_only", False)
+        if function is None or (passes is not None and not gets) or node.dyn_args or node.dyn_kwargs or node.node is None:
             raise _Unsupported(f"{kind} {node.name}")
         subject = self.compile(node.node)
         arguments = [self.compile(argument) for argument in node.args]
         keywords = [(keyword.key, self.compile(keyword.value)) for keyword in node.kwargs]
+        if gets:
+            return lambda context: function(context, subject(context), *(a(context) for a in arguments), **{k: v(context) for k, v in keywords})
         return lambda context: function(subject(context), *(a(context) for a in arguments), **{k: v(context) for k, v in keywords})
 
     # -- logic and arithmetic ------------------------------------------------------------------

@@ -219,15 +219,31 @@ from engine.compiler import NeedsJinja  # noqa: E402 - after Condition's depende
 
 
 class Text:
-    """A compiled text template; ``render(context)`` gives the message."""
+    """A compiled text template; ``render(context)`` gives the message.
 
-    __slots__ = ("source", "_template")
+    Like conditions, it runs as closures from ``engine.compiler`` when the template allows
+    (output, ``if``/``elif``/``else``), else through Jinja2's own compiled template.
+    """
+
+    __slots__ = ("source", "_template", "_fast")
 
     def __init__(self, env: PlaybookEnvironment, source: str):
+        from engine.compiler import compile_template
+
         self.source = source
         self._template = env.from_string(source)
+        self._fast = compile_template(env, source)
 
     def render(self, context: Mapping[str, Any]) -> str:
+        if self._fast is not None:
+            try:
+                return self._fast(context).strip()
+            except NeedsJinja:
+                pass
+        return self._template.render(**context).strip()
+
+    def render_with_jinja(self, context: Mapping[str, Any]) -> str:
+        """The same text through Jinja2 alone (used to check that both paths agree)."""
         return self._template.render(**context).strip()
 
 

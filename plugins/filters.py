@@ -38,6 +38,12 @@ def ago(context: Context, moment: Any) -> str:
     return "刚刚"
 
 
+# Both read the template context only through `context.get(name)`: compiled texts may hand
+# them the context mapping itself (see engine/compiler.py).
+mention.context_get_only = True  # type: ignore[attr-defined]
+ago.context_get_only = True  # type: ignore[attr-defined]
+
+
 @hookimpl
 def register_filters(register: Callable[[str, Callable[..., Any]], None]) -> None:
     register("date", format_local)

@@ -109,3 +109,49 @@ def test_unsafe_calls_are_refused_in_compiled_conditions(source):
     member = MemberView(Member("m1", attributes={"role": "x"}), NOW, TZ)
     with pytest.raises(SecurityError):
         Condition(ENV, source).test({"member": member})
+
+
+def test_compiled_texts_render_exactly_as_jinja_on_the_example_history(monkeypatch):
+    # Every text a real run renders is rendered both ways, in the very context of the run.
+    from engine.expressions import Text
+    from engine.runner import read_source, run
+
+    registry = load_registry(entrypoints=False)
+    config = load_config([ROOT / "playbooks"], registry)
+    compared: set[str] = set()
+    fast_render = Text.render
+
+    def both(self, context):
+        text = fast_render(self, context)
+        assert text == self.render_with_jinja(context), self.source
+        if self._fast is not None:
+            compared.add(self.source)
+        return text
+
+    monkeypatch.setattr(Text, "render", both)
+    result = run(config, read_source(registry, "jsonl", str(ROOT / "examples" / "events.jsonl")))
+    assert result.tasks
+    compiled = {action.text.source for rule in config.rules for action in rule.actions if action.text is not None and action.text._fast is not None}
+    assert len(compiled) >= 30
+    assert len(compared) >= 15, f"only {len(compared)} compiled texts were rendered by the example history"
+
+
+@pytest.mark.parametrize(("source", "compiles"), [
+    ("{{ member.name }}，你好", True),
+    ("{% if member.messages > 3 %}老朋友{% elif member.messages %}新朋友{% else %}潜水员{% endif %} {{ member | mention }}", True),
+    ("{{ missing }}|{{ none }}|{{ member.attributes.city }}|{{ [1, 2] }}|{{ 1.5 }}", True),
+    ("{{ member.last_message_at | ago }} {{ member.joined_at | date('%m-%d') }}", True),
+    ("  {{ member.tags | length }}  ", True),
+    ("{{ member.tags | join('、') }}", False),  # an eval-context filter: Jinja2 renders it
+    ("{% for tag in member.tags %}{{ tag }}{% endfor %}", False),
+])
+def test_compiled_texts_agree_with_jinja_on_edge_cases(source, compiles):
+    from engine.compiler import compile_template
+    from engine.expressions import Text
+
+    env = load_config([ROOT / "playbooks"], load_registry(entrypoints=False)).env
+    assert (compile_template(env, source) is not None) == compiles
+    member = Member("m1", name="小王", messages=5, tags={"vip", "读书"}, last_message_at=NOW - 7200, joined_at=NOW - 86400 * 3)
+    context = {"member": MemberView(member, NOW, TZ), "now": datetime.fromtimestamp(NOW, TZ), "_channel": None}
+    text = Text(env, source)
+    assert text.render(context) == text.render_with_jinja(context)
