@@ -63,7 +63,7 @@ class TimeThresholds:
         if self.windows and member.daily:
             today = local_day(now, self.tz)
             for width in self.windows:
-                inside = [day for day, _ in member.daily if day > today - width]
+                inside = [day for day in member.daily[::2] if day > today - width]
                 if inside:
                     expiry_day = inside[0] + width
                     midnight = datetime.combine(datetime.fromordinal(expiry_day).date(), time(), self.tz)

@@ -7,7 +7,6 @@ the last 30 days, so an event costs O(1) and a read at most 30 additions.
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -47,7 +46,7 @@ class Member:
     attributes: dict[str, Any] = field(default_factory=dict)
     stage: str | None = None
     stage_since: float | None = None
-    daily: deque = field(default_factory=deque)  # [local_day, messages] for the last 30 days
+    daily: list[int] = field(default_factory=list)  # local day, messages, local day, messages … for the last 30 days, oldest first
     # Bumped whenever the member changes other than by their own events' fields (an action
     # tagged them, their stage changed): checks that skip unchanged fields compare it.
     revision: int = 0
@@ -55,24 +54,32 @@ class Member:
 
     def count_message(self, day: int) -> bool:
         """Count a message on local ``day``; True if it is the member's first that day."""
-        if self.daily and self.daily[-1][0] == day:
-            self.daily[-1][1] += 1
+        daily = self.daily
+        if daily and daily[-2] == day:
+            daily[-1] += 1
             return False
-        self.daily.append([day, 1])
-        while self.daily and self.daily[0][0] <= day - WINDOW_DAYS:
-            self.daily.popleft()
+        daily += (day, 1)
+        while daily[0] <= day - WINDOW_DAYS:
+            del daily[:2]
         return True
 
     def window(self, today: int, days: int) -> tuple[int, int]:
         """Messages and active days in the ``days`` local days ending with ``today``."""
         messages = active = 0
-        for day, count in reversed(self.daily):
+        daily = self.daily
+        for index in range(len(daily) - 2, -1, -2):
+            day = daily[index]
             if day <= today - days:
                 break
             if day <= today:
-                messages += count
+                messages += daily[index + 1]
                 active += 1
         return messages, active
+
+    def day_counts(self) -> list[tuple[int, int]]:
+        """(local day, messages) for the days with messages in the window, oldest first."""
+        daily = self.daily
+        return list(zip(daily[::2], daily[1::2]))
 
     @property
     def silent_since(self) -> float | None:

@@ -56,20 +56,18 @@ def member_to_data(member: Member) -> dict[str, Any]:
         "mentions_received": member.mentions_received, "activities": member.activities,
         "points": member.points, "tags": sorted(member.tags), "attributes": member.attributes,
         "stage": member.stage, "stage_since": member.stage_since,
-        "daily": [list(bucket) for bucket in member.daily], "marks": member.marks,
+        "daily": [list(bucket) for bucket in member.day_counts()], "marks": member.marks,
         "revision": member.revision,
     }
 
 
 def member_from_data(member_id: str, data: dict[str, Any]) -> Member:
-    from collections import deque
-
     member = Member(member_id)
     for key, value in data.items():
         if key in ("groups", "tags"):
             value = set(value)
         elif key == "daily":
-            value = deque([day, count] for day, count in value)
+            value = [number for day, count in value for number in (day, count)]
         setattr(member, key, value)
     return member
 

@@ -68,7 +68,7 @@ def _member(messages, joined, silent, tags, attributes, points, left) -> Member:
     member.joined_at = None if joined is None else NOW - joined * 86400
     member.last_message_at = None if silent is None else NOW - silent * 86400
     for day in range(min(messages, 30)):
-        member.daily.append([datetime.fromtimestamp(NOW, TZ).toordinal() - 29 + day, 1])
+        member.count_message(datetime.fromtimestamp(NOW, TZ).toordinal() - 29 + day)
     return member
 
 
