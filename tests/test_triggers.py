@@ -282,6 +282,35 @@ def test_becomes_costs_timers_per_crossing_not_members_times_days(make_config):
     assert result.evaluation.clock.fired <= 50 * 8  # lifecycle checks included; 60 days would be 3000
 
 
+def test_becomes_sees_a_tag_an_action_gave_on_the_members_next_event(make_config):
+    # The next message changes no field the condition reads (tags); the member's revision,
+    # bumped by the tag action, is what makes the check run again.
+    files = {"p.yaml": (
+        "playbook: p\nrules:\n"
+        "  - id: tagger\n    when: {event: message, keywords: [vip]}\n    do:\n      - tag: vip\n"
+        "  - id: watch\n    when: {becomes: \"'vip' in member.tags\"}\n    do:\n      - notify: \"{{ member.name }} is vip\"\n"
+    )}
+    result = plan(make_config(files), [msg("01T09:00:00", text="我是 vip"), msg("01T10:00:00"), msg("01T11:00:00")])
+    assert task_keys(result, "rule", "due") == [("watch", "2026-03-01T10:00:00+08:00")]
+
+
+def test_several_becomes_rules_share_one_timer_and_one_mark_per_member(make_config):
+    files = {"p.yaml": "playbook: p\nrules:\n" + "".join(
+        f"  - id: r{n}\n    when: {{becomes: \"member.active_days_30d < {n}\"}}\n    do:\n      - notify: \"{n}\"\n" for n in (1, 2, 3)
+    )}
+    events = [msg("01T09:00:00"), msg("02T09:00:00"), msg("03T09:00:00")]
+    result = plan(make_config(files), events, until=1775000000.0)  # 2026-04-01
+    # First seen with 1 active day: r2 and r3 hold at once; each turns false as days add up,
+    # and true again as they slide out of the 30-day window.
+    assert task_keys(result, "rule", "due") == [
+        ("r2", "2026-03-01T09:00:00+08:00"), ("r3", "2026-03-01T09:00:00+08:00"),
+        ("r3", "2026-03-31T00:00:00+08:00"), ("r2", "2026-04-01T00:00:00+08:00"),
+    ]
+    marks = result.evaluation.members["m1"].marks
+    assert [key for key in marks if key.startswith("@becomes")] == ["@becomes#held", "@becomes#due"]
+    assert set(marks["@becomes#held"][0]) == {"p/r2", "p/r3"}
+
+
 def test_a_member_top_in_two_groups_fires_once(make_config):
     when = '{leaderboard: {metric: messages, top: 1, every: "0 20 * * *"}}'
     config = make_config(playbook(when))

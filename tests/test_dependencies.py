@@ -1,0 +1,57 @@
+"""What conditions and templates read: the analysis the engine uses to skip checks."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.dependencies import member_fields_read, names_read
+from engine.loading import load_config
+from engine.plugins import load_registry
+from tests.conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def env():
+    return load_config([ROOT / "playbooks"], load_registry(entrypoints=False)).env
+
+
+@pytest.mark.parametrize(("source", "fields"), [
+    ("member.active_days_30d < 8", {"active_days_30d"}),
+    ("3 <= member.active_days_30d < 8 and member.messages > 2", {"active_days_30d", "messages"}),
+    ("'vip' in member.tags", {"tags"}),
+    ("member.attributes.city == '杭州'", {"attributes"}),
+    ("member.messages | int > 3", {"messages"}),
+    ("community.name == '读书会' and member.stage == 'growth'", {"stage"}),
+    ("true", set()),
+    # Their truth can change with nothing about the member changing:
+    ("now.hour > 20", None),
+    ("member | mention", None),  # a filter that sees the whole context
+    ("member.last_message_at | ago", None),
+    ("event.text", None),
+    ("range(3) | length > member.messages", None),  # a call
+])
+def test_member_fields_read(env, source, fields):
+    expected = None if fields is None else frozenset(fields)
+    assert member_fields_read(env, [source]) == expected
+
+
+def test_names_read_in_conditions_and_templates(env):
+    assert names_read(env, ["member.messages > 3 and now.hour < 8"]) == {"member", "now"}
+    text = "{{ member | mention }} {% if event.text %}{{ event.text }}{% endif %} {{ member.last_message_at | ago }}"
+    # mention reads _channel and ago reads now from the context, though the text names neither.
+    assert names_read(env, [text], templates=True) == {"member", "event", "_channel", "now"}
+
+
+def test_an_unknown_context_filter_counts_as_reading_everything(env):
+    from jinja2 import pass_context
+
+    @pass_context
+    def peek(context, value):
+        return context.get("event")
+
+    env.filters["peek"] = peek
+    try:
+        assert "*" in names_read(env, ["{{ member.name | peek }}"], templates=True)
+        assert member_fields_read(env, ["member.name | peek"]) is None
+    finally:
+        del env.filters["peek"]
