@@ -656,13 +656,6 @@ class UnansweredTrigger(TriggerType):
         return f"question unanswered {format_duration(self.seconds)}"
 
 
-MEMO_SIZE = 4096
-SCALAR_FIELDS = frozenset({
-    "id", "name", "left", "days_since_join", "days_silent", "messages", "messages_7d", "messages_30d",
-    "active_days_30d", "questions", "replies", "mentions_received", "activities", "points", "stage",
-})
-
-
 class BecomesTrigger(TriggerType):
     """A condition about a member turning true — on their events, or as time alone passes.
 
