@@ -147,7 +147,7 @@ def child_engine(path: str, paths: list[str], profile: str | None) -> dict[str, 
     from engine.loading import load_config
     from engine.output import write_tasks
     from engine.plugins import load_registry
-    from engine.runner import read_source, run
+    from engine.runner import plan, read_source
 
     registry = load_registry(entrypoints=False)
     config = load_config(paths, registry)
@@ -159,10 +159,11 @@ def child_engine(path: str, paths: list[str], profile: str | None) -> dict[str, 
 
         profiler = cProfile.Profile()
         profiler.enable()
-    result = run(config, read_source(registry, "jsonl", path, source_options(None, tz)), keep_suppressed=False)  # as the command line does
-    evaluated = time.perf_counter()
-    write_tasks(registry, "jsonl", result.tasks, os.devnull, {"tz": tz, "title": "bench", "width": None})
-    written = time.perf_counter()
+    # As `playbook run --format jsonl` does: tasks are written while the run goes on.
+    stream = plan(config, read_source(registry, "jsonl", path, source_options(None, tz)), keep_suppressed=False)
+    write_tasks(registry, "jsonl", stream, os.devnull, {"tz": tz, "title": "bench", "width": None})
+    result = stream.result
+    evaluated = written = time.perf_counter()
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(profile)
@@ -179,11 +180,11 @@ def child_engine(path: str, paths: list[str], profile: str | None) -> dict[str, 
         "timers_fired": evaluation.clock.fired,
         "timers_pending": len(evaluation.clock),
         "firings": result.counts["fired"],
-        "tasks": len(result.tasks),
+        "tasks": result.planned.total,
         "suppressed": sum(result.planner.suppressed_counts.values()),
         "moved": dict(result.moved),
         "load_seconds": loaded - started,
-        "evaluate_seconds": evaluated - loaded,
+        "evaluate_seconds": evaluated - loaded,  # evaluation and writing, interleaved
         "write_seconds": written - evaluated,
         "summary": result.summary(),
     }

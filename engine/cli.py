@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from engine.errors import InvalidPlaybooks, PlaybookError
 from engine.events import EventError, parse_time
+
+if TYPE_CHECKING:
+    from engine.planner import Task
 
 DEFAULT_PATHS = ("playbooks",)
 
@@ -70,7 +73,7 @@ def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, colu
     """
     from engine.loading import load_config
     from engine.output import render_explanation, render_summary, write_tasks
-    from engine.runner import read_source, run as run_engine
+    from engine.runner import plan as plan_tasks, read_source
     from engine.state import StateStore
 
     registry = registry_from(ctx)
@@ -86,16 +89,27 @@ def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, colu
     if sys.stderr.isatty():
         records = _with_progress(records)
     state = StateStore.open(state_path) if state_path else None
-    result = run_engine(config, records, start=start_at, until=until_at, explain=explain or member_id is not None, state=state, keep_suppressed=False)
+    stream = plan_tasks(config, records, start=start_at, until=until_at, explain=explain or member_id is not None, state=state, keep_suppressed=False)
+    explaining = explain or member_id is not None
+    kept: list[Task] = []  # --explain shows the planned tasks in its timeline too
+
+    def tasks() -> Iterator[Task]:
+        for task in stream:
+            if explaining:
+                kept.append(task)
+            if member_id is None or task.member == member_id:
+                yield task
+
+    context = {"tz": tz, "title": f"{config.community.name}: planned tasks", "width": None}
+    write_tasks(registry, fmt, tasks(), out, context)  # written as the run goes, for jsonl and csv
+    result = stream.result
+    result.tasks = kept
     for rejected in result.rejected:
         click.echo(f"{events}:{rejected.line}: rejected: {rejected.reason}", err=True)
     if rejects:
         with open(rejects, "w", encoding="utf-8") as stream:
             for rejected in result.rejected:
                 stream.write(json.dumps({"line": rejected.line, "reason": rejected.reason, "text": rejected.text}, ensure_ascii=False) + "\n")
-    tasks = [task for task in result.tasks if member_id is None or task.member == member_id]
-    context = {"tz": tz, "title": f"{config.community.name}: planned tasks", "width": None}
-    write_tasks(registry, fmt, tasks, out, context)
     result.save_state()  # only after the tasks are out: a run killed before this changed nothing
     if explain or member_id is not None:
         click.echo(render_explanation(result, tz, member_id), err=True, nl=False)

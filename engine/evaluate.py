@@ -14,7 +14,7 @@ import hashlib
 import json
 import math
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -175,6 +175,11 @@ class Evaluation:
             group.start(self)
 
     def run(self, items: Iterable[Event | Rejected]) -> None:
+        for _ in self.steps(items):
+            pass
+
+    def steps(self, items: Iterable[Event | Rejected]) -> Iterator[None]:
+        """``run()``, pausing after each event: a caller can take the tasks made final meanwhile."""
         for item in items:
             self.counts["read"] += 1
             if isinstance(item, Rejected):
@@ -196,6 +201,7 @@ class Evaluation:
             self.advance(item.t, inclusive=False)
             self.now = item.t
             self.handle(self.apply(item))
+            yield
         if self.until is not None and self.started:
             self.advance(self.until, inclusive=True)
             self.now = max(self.now, self.until)

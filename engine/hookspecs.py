@@ -87,7 +87,10 @@ def register_formats(register: Callable[[OutputFormat], None]) -> None:
     """Register output formats for ``playbook run --format NAME``.
 
     Call ``register(OutputFormat(name, write, description))``; ``write(tasks, stream, context)``
-    writes the planned tasks to a text stream.
+    writes the planned tasks to a text stream. ``tasks`` is an iterable that yields them in
+    output order while the run is still going (a day's tasks once event time has left the
+    day): write each as it comes, as jsonl and csv do, or ``list()`` it first to lay out the
+    whole plan, as table and md do.
 
     :param register: call with an :class:`engine.plugins.OutputFormat`.
     """

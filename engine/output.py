@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 _LABEL_WIDTH = 10
 
 
-def write_tasks(registry: Registry, fmt: str, tasks: list[Task], out: str | None, context: Mapping[str, Any]) -> None:
+def write_tasks(registry: Registry, fmt: str, tasks: Iterable[Task], out: str | None, context: Mapping[str, Any]) -> None:
     writer = registry.formats[fmt].write
     if out is None:
         writer(tasks, sys.stdout, context)
@@ -115,17 +115,16 @@ def _member_name(result: RunResult, member: str | None) -> str | None:
 def render_summary(result: RunResult, community: Community) -> str:
     """The closing summary: what was read, who is where, what was planned, what was held back."""
     counts = result.counts
-    tz = community.tz
     lines = [f"playbook: {result.summary()}"]
     stages = Counter(member.stage for member in result.evaluation.members.values() if member.stage)
     if stages:
         order = [stage.stage for stage in community.lifecycle]
         shown = ", ".join(f"{community.stage_label(stage)} {stages[stage]}" for stage in order if stages[stage])
         lines.append(f"  members by stage: {shown}")
-    if result.tasks:
-        by_playbook = Counter(task.playbook for task in result.tasks)
-        lines.append("  tasks by playbook: " + ", ".join(f"{name} {count}" for name, count in sorted(by_playbook.items())))
-        by_day = sorted(Counter(datetime.fromtimestamp(task.due, tz).strftime("%m-%d") for task in result.tasks).items())
+    planned = result.planned
+    if planned.total:
+        lines.append("  tasks by playbook: " + ", ".join(f"{name} {count}" for name, count in sorted(planned.by_playbook.items())))
+        by_day = sorted(planned.by_day.items())
         shown = ", ".join(f"{day} {count}" for day, count in by_day[:14])
         more = f", … ({len(by_day) - 14} more days)" if len(by_day) > 14 else ""
         lines.append(f"  tasks by day: {shown}{more}")

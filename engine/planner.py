@@ -105,7 +105,8 @@ class Planner:
         self.tz = community.tz
         self.local = local_time(community.tz)
         self.start = start
-        self.tasks: list[Task] = []
+        self.tasks: list[Task] = []  # accepted, not final yet (their day may still fill up)
+        self.released: list[Task] = []  # final, in output order, not yet taken by drain()
         self.suppressed: list[Suppressed] = []  # kept only with keep_suppressed (--explain); counted always
         self.suppressed_counts: Counter[str] = Counter()
         self.keep_suppressed = keep_suppressed
@@ -281,16 +282,37 @@ class Planner:
     # -- finishing -------------------------------------------------------------------------------
 
     def finish(self) -> list[Task]:
-        """Settle operator capacity on the days still open, then return the plan in output order."""
+        """Settle operator capacity on the days still open; return the tasks not yet drained, in output order."""
         self._settle(before=None)
-        self.tasks.sort(key=lambda task: (task.due, -task.rank, task.order, task.id))
-        return self.tasks
+        return self.drain()
+
+    def drain(self) -> list[Task]:
+        """The tasks that became final since the last call, in output order.
+
+        A task is final once event time has left its due day (and its operator's capacity that
+        day is settled): nothing offered later can be due earlier. Successive drains are in
+        output order as a whole, so a plan can be written while the run goes on.
+        """
+        released, self.released = self.released, []
+        return released
 
     def _settle(self, before: int | None) -> None:
-        """Fill each operator's days before local day ``before`` (all, if None) in priority
-        order; move the overflow to the next day, or drop it past max_delay."""
+        """Make the plan final for the days before local day ``before`` (all, if None)."""
         if before is not None:
             self._settled_before = before
+        self._fill(before)
+        if before is None:
+            final, self.tasks = self.tasks, []
+        else:
+            final = [task for task in self.tasks if self._day(task.due) < before]
+            if final:
+                self.tasks = [task for task in self.tasks if self._day(task.due) >= before]
+        final.sort(key=lambda task: (task.due, -task.rank, task.order, task.id))
+        self.released += final
+
+    def _fill(self, before: int | None) -> None:
+        """Fill each operator's days before ``before`` in priority order; move the overflow to
+        the next day, or drop it past max_delay."""
         days, waiting = self._days, self._waiting
         while days and (before is None or days[0][0] < before):
             key = heapq.heappop(days)

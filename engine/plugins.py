@@ -11,7 +11,7 @@ import difflib
 import importlib
 import importlib.metadata
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
@@ -91,7 +91,7 @@ class EventSource:
 @dataclass(frozen=True)
 class OutputFormat:
     name: str
-    write: Callable[[list[Any], IO[str], Mapping[str, Any]], None]
+    write: Callable[[Iterable[Any], IO[str], Mapping[str, Any]], None]  # tasks may come while the run goes on: iterate once
     description: str
 
 

@@ -7,14 +7,32 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from engine.errors import InvalidInput
+from engine.localtime import local_time
 from engine.evaluate import Evaluation, Note
 from engine.events import Event, Rejected, SourceRecord, to_event
 from engine.model import Config
 from engine.planner import Planner, Suppressed, Task
 from engine.plugins import Registry
 from engine.state import StateStore
+
+
+@dataclass
+class Tally:
+    """How many tasks were planned, by action, playbook and local day (MM-DD): what the summary shows."""
+
+    total: int = 0
+    by_action: Counter[str] = field(default_factory=Counter)
+    by_playbook: Counter[str] = field(default_factory=Counter)
+    by_day: Counter[str] = field(default_factory=Counter)
+
+    def add(self, task: Task, tz: ZoneInfo) -> None:
+        self.total += 1
+        self.by_action[task.action] += 1
+        self.by_playbook[task.playbook] += 1
+        self.by_day[local_time(tz).date_text(task.due)[5:]] += 1
 
 
 @dataclass
@@ -29,6 +47,16 @@ class RunResult:
     history_only: int = 0
     planner: Planner | None = field(default=None, repr=False)
     state: StateStore | None = field(default=None, repr=False)
+    tally: Tally | None = None  # counts of the planned tasks (the tasks themselves may have been streamed out)
+
+    @property
+    def planned(self) -> Tally:
+        if self.tally is not None and self.tally.total:
+            return self.tally
+        tally = Tally()
+        for task in self.tasks:
+            tally.add(task, self.evaluation.tz)
+        return tally
 
     def save_state(self) -> None:
         """Commit this run to its --state database (after the tasks were written)."""
@@ -37,14 +65,14 @@ class RunResult:
 
     def summary(self) -> str:
         counts = self.counts
-        by_action = Counter(task.action for task in self.tasks)
-        actions = ", ".join(f"{name} {count}" for name, count in sorted(by_action.items()))
+        planned = self.planned
+        actions = ", ".join(f"{name} {count}" for name, count in sorted(planned.by_action.items()))
         line = f"read {counts['read']} events: {counts['accepted']} accepted, {counts['rejected']} rejected"
         if counts["before_watermark"]:
             line += f", {counts['before_watermark']} already processed (--state watermark)"
         if counts["after_until"]:
             line += f", {counts['after_until']} after --until"
-        line += f" · {len(self.tasks)} tasks planned" + (f" ({actions})" if actions else "")
+        line += f" · {planned.total} tasks planned" + (f" ({actions})" if actions else "")
         by_guardrail = self.planner.suppressed_counts if self.planner is not None else Counter(item.guardrail for item in self.suppressed)
         if by_guardrail:
             line += f" · {sum(by_guardrail.values())} suppressed (" + ", ".join(f"{name} {count}" for name, count in sorted(by_guardrail.items())) + ")"
@@ -71,12 +99,51 @@ def run(config: Config, items: Iterable[SourceRecord | Rejected | Event], *, sta
     ``keep_suppressed=False`` keeps only counts of suppressed tasks, not the tasks: a long
     history can suppress millions (the command line keeps them for ``--explain``).
     """
-    planner = Planner(config.community, start=start, history=state.history() if state else None, keep_suppressed=keep_suppressed or explain, record_history=state is not None)
-    evaluation = Evaluation(config, planner, until=until, explain=explain, state=state)
-    tz = config.community.tz
-    evaluation.run(to_event(item, tz) for item in items)
-    tasks = planner.finish()
-    if config.registry.pm is not None:
+    stream = plan(config, items, start=start, until=until, explain=explain, state=state, keep_suppressed=keep_suppressed)
+    tasks = list(stream)
+    result = stream.result
+    result.tasks = tasks
+    return result
+
+
+def plan(config: Config, items: Iterable[SourceRecord | Rejected | Event], *, start: float | None = None, until: float | None = None, explain: bool = False, state: StateStore | None = None, keep_suppressed: bool = True) -> Plan:
+    """Like ``run()``, but the planned tasks come out while the run goes on, in output order:
+    a day's tasks as soon as event time has left that day. Iterate the Plan once; then its
+    ``result`` holds everything else (its ``tasks`` stay empty: they were handed out)."""
+    return Plan(config, items, start=start, until=until, explain=explain, state=state, keep_suppressed=keep_suppressed)
+
+
+class Plan:
+    """Planned tasks as they become final; ``result`` once they have all been taken."""
+
+    def __init__(self, config: Config, items: Iterable[SourceRecord | Rejected | Event], *, start: float | None, until: float | None, explain: bool, state: StateStore | None, keep_suppressed: bool):
+        self.config = config
+        self.items = items
+        self.planner = Planner(config.community, start=start, history=state.history() if state else None, keep_suppressed=keep_suppressed or explain, record_history=state is not None)
+        self.evaluation = Evaluation(config, self.planner, until=until, explain=explain, state=state)
+        self.state = state
+        self.tally = Tally()
+        self._result: RunResult | None = None
+
+    def __iter__(self) -> Iterator[Task]:
+        planner, tz = self.planner, self.config.community.tz
+        hook = self.config.registry.pm.hook.task_planned if self.config.registry.pm is not None else None
+        for _ in self.evaluation.steps(to_event(item, tz) for item in self.items):
+            if planner.released:
+                yield from self._hand_out(planner.drain(), hook)
+        yield from self._hand_out(planner.finish(), hook)
+        evaluation = self.evaluation
+        self._result = RunResult([], evaluation.rejected, planner.suppressed, evaluation.notes, evaluation.counts, evaluation, planner.moved, planner.history_only, planner, self.state, self.tally)
+
+    def _hand_out(self, tasks: list[Task], hook: Any) -> Iterator[Task]:
         for task in tasks:
-            config.registry.pm.hook.task_planned(task=task)
-    return RunResult(tasks, evaluation.rejected, planner.suppressed, evaluation.notes, evaluation.counts, evaluation, planner.moved, planner.history_only, planner, state)
+            self.tally.add(task, self.config.community.tz)
+            if hook is not None:
+                hook(task=task)
+            yield task
+
+    @property
+    def result(self) -> RunResult:
+        if self._result is None:
+            raise RuntimeError("iterate the plan to the end before asking for its result")
+        return self._result

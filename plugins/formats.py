@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import json
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from itertools import groupby
 from typing import IO, TYPE_CHECKING, Any
@@ -36,16 +36,18 @@ _PRIORITY_STYLE = {"urgent": "bold red", "high": "bold yellow", "low": "dim"}
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _records(tasks: list[Task], context: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _records(tasks: Iterable[Task], context: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [task.record(context["tz"]) for task in tasks]
 
 
-def write_jsonl(tasks: list[Task], stream: IO[str], context: Mapping[str, Any]) -> None:
-    for record in _records(tasks, context):
-        stream.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+def write_jsonl(tasks: Iterable[Task], stream: IO[str], context: Mapping[str, Any]) -> None:
+    # One line per task as it comes: `playbook run` hands tasks out while the run goes on.
+    tz = context["tz"]
+    for task in tasks:
+        stream.write(json.dumps(task.record(tz), ensure_ascii=False, separators=(",", ":")) + "\n")
 
 
-def write_json(tasks: list[Task], stream: IO[str], context: Mapping[str, Any]) -> None:
+def write_json(tasks: Iterable[Task], stream: IO[str], context: Mapping[str, Any]) -> None:
     json.dump(_records(tasks, context), stream, ensure_ascii=False, indent=2)
     stream.write("\n")
 
@@ -60,7 +62,7 @@ def _spreadsheet_cell(value: Any) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def write_csv(tasks: list[Task], stream: IO[str], context: Mapping[str, Any]) -> None:
+def write_csv(tasks: Iterable[Task], stream: IO[str], context: Mapping[str, Any]) -> None:
     # A BOM first, so that Excel opens the Chinese text as UTF-8 rather than the local code
     # page; CRLF line ends, as Excel writes them. Every task field, then `params` as JSON text
     # (empty when the action has none) and `how`, the operator's instruction. Newlines inside
@@ -68,7 +70,8 @@ def write_csv(tasks: list[Task], stream: IO[str], context: Mapping[str, Any]) ->
     stream.write("\ufeff")
     writer = csv.writer(stream, lineterminator="\r\n")
     writer.writerow(CSV_FIELDS)
-    for task, record in zip(tasks, _records(tasks, context)):
+    for task in tasks:  # streamed, like jsonl
+        record = task.record(context["tz"])
         record = {**record, "params": record.get("params"), "how": task.how or None}
         writer.writerow([_spreadsheet_cell(record[name]) for name in CSV_FIELDS])
 
@@ -150,8 +153,9 @@ def _instruction(task: Task) -> tuple[str, str]:
     return how, ""
 
 
-def write_md(tasks: list[Task], stream: IO[str], context: Mapping[str, Any]) -> None:
+def write_md(tasks: Iterable[Task], stream: IO[str], context: Mapping[str, Any]) -> None:
     """A checklist to tick through: a section per day, a subsection per operator, full texts."""
+    tasks = list(tasks)  # laid out as a whole
     stream.write(f"# {context.get('title', 'Planned tasks')}\n\n")
     if not tasks:
         stream.write(f"{NO_TASKS}\n")
@@ -184,8 +188,9 @@ def _md_item(task: Task, context: Mapping[str, Any]) -> str:
     return "".join(line + "\n" for line in lines)
 
 
-def write_table(tasks: list[Task], stream: IO[str], context: Mapping[str, Any]) -> None:
+def write_table(tasks: Iterable[Task], stream: IO[str], context: Mapping[str, Any]) -> None:
     """Rich tables: a heading per day, a table per operator; long texts wrap within their column."""
+    tasks = list(tasks)  # laid out as a whole
     from rich import box
     from rich.console import Console
     from rich.table import Table
