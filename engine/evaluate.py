@@ -81,6 +81,7 @@ class Evaluation:
         # ``apply``). None means unknown: checks that skip on unchanged fields must run.
         self.changed: set[str] | None = None
         self._views: dict[str, MemberView] = {}
+        self._question: tuple[Event | None, bool] = (None, False)
         self._views_at = self.now
         if state is not None:
             self._resume(state)
@@ -115,11 +116,12 @@ class Evaluation:
                 self._groups[group.key] = group
                 for event_type in sorted(group.listens):
                     self._listeners.setdefault(event_type, []).append((None, group))
-                continue
             for rule in kind_rules:
+                # Grouped or not, each trigger starts and gets the timers it schedules itself.
                 self._handlers[rule.trigger.key] = rule.trigger
-                for event_type in sorted(rule.trigger.listens):
-                    self._listeners.setdefault(event_type, []).append((rule, rule.trigger))
+                if group is None:
+                    for event_type in sorted(rule.trigger.listens):
+                        self._listeners.setdefault(event_type, []).append((rule, rule.trigger))
 
     def _resume(self, state: StateStore) -> None:
         """Continue from a --state database: its members (lazily), groups, timers and clock."""
@@ -140,12 +142,17 @@ class Evaluation:
 
     def is_question(self, event: Event) -> bool:
         """Whether a message is a question, per community.yaml ``question.patterns``."""
+        if self._question[0] is event:
+            return self._question[1]  # several triggers ask about the same event
         text = event.text or ""
-        return event.type == "message" and any(pattern.search(text) for pattern in self.community.question_patterns)
+        answer = event.type == "message" and any(pattern.search(text) for pattern in self.community.question_patterns)
+        self._question = (event, answer)
+        return answer
 
-    def store(self, trigger: TriggerType) -> dict[Any, Any]:
-        """This run's scratch space for ``trigger`` (open questions, leaderboard counts …)."""
-        return self.trigger_state.setdefault(trigger.key, {})
+    def store(self, trigger: TriggerType | str) -> dict[Any, Any]:
+        """This run's scratch space for ``trigger`` (open questions …), or under a key several
+        triggers share (``@leaderboard/messages/30d``: counts every ranking of them reads)."""
+        return self.trigger_state.setdefault(trigger if isinstance(trigger, str) else trigger.key, {})
 
     def view(self, member: Member) -> MemberView:
         """The member as conditions see it now: one view per member and instant, shared by every

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 from jinja2 import nodes
 from jinja2.parser import Parser
 
-from engine.dependencies import names_read
-from engine.members import Member, MemberView, local_day
+from engine.dependencies import member_fields_read, names_read
+from engine.members import SCALAR_MEMBER_FIELDS, Member, MemberView, local_day
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -76,11 +76,29 @@ class Lifecycle(TimeThresholds):
     def __init__(self, community: Community, env: object):
         self.stages = community.lifecycle
         super().__init__([stage.source for stage in self.stages], env, community.tz)
-        self.reads_now = bool(names_read(env, [stage.source for stage in self.stages]) & {"now", "*"})
+        sources = [stage.source for stage in self.stages]
+        self.reads_now = bool(names_read(env, sources) & {"now", "*"})
+        fields = member_fields_read(env, sources)
+        # Stage conditions on scalar member fields only are memoised by those fields' values.
+        self._memo_fields = tuple(sorted(fields)) if fields is not None and fields <= SCALAR_MEMBER_FIELDS else None
+        self._memo: dict[tuple[object, ...], str | None] = {}
 
     def assign(self, member: Member, now: float, view: MemberView | None = None) -> str | None:
         """The first stage whose condition holds for ``member`` at ``now`` (``view``: the member's, if at hand)."""
-        context = {"member": view or MemberView(member, now, self.tz)}
+        view = view or MemberView(member, now, self.tz)
+        if self._memo_fields is None:
+            return self._assign(view, now)
+        values = tuple([getattr(view, name) for name in self._memo_fields])
+        try:
+            return self._memo[values]
+        except KeyError:
+            stage = self._assign(view, now)
+            if len(self._memo) < 16384:
+                self._memo[values] = stage
+            return stage
+
+    def _assign(self, view: MemberView, now: float) -> str | None:
+        context: dict[str, object] = {"member": view}
         if self.reads_now:
             context["now"] = datetime.fromtimestamp(now, self.tz)
         for stage in self.stages:

@@ -23,6 +23,11 @@ MEMBER_FIELDS = (
     "stage_since",
 )
 GROUP_FIELDS = ("id", "name", "channel", "members", "messages")
+# Fields whose values are plain, hashable scalars: conditions on these alone can be memoised by value.
+SCALAR_MEMBER_FIELDS = frozenset({
+    "id", "name", "left", "days_since_join", "days_silent", "messages", "messages_7d", "messages_30d",
+    "active_days_30d", "questions", "replies", "mentions_received", "activities", "points", "stage",
+})
 
 
 @dataclass(slots=True)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from engine.durations import DurationError, format_duration, parse_duration
 from engine.events import Event
 from engine.localtime import local_time
-from engine.members import Member
+from engine.members import SCALAR_MEMBER_FIELDS, Member
 
 if TYPE_CHECKING:
     from engine.evaluate import Evaluation
@@ -97,9 +97,11 @@ class TriggerType:
         rule's trigger is checked on its own.
 
         A group is cheaper when several rules would look at the same member at the same
-        moments (``becomes``: one view, one timer, one mark for all tiers). It has ``key``
-        (its timers' handler), ``listens``, ``start(run)``, and ``on_event``/``on_timer``
-        returning ``(trigger, Firing)`` pairs: which rule each firing belongs to.
+        moments (``becomes``: one view, one timer, one mark for all tiers) or count the same
+        events (leaderboards). It has ``key`` (the handler of timers it schedules),
+        ``listens``, ``start(run)``, and ``on_event``/``on_timer`` returning ``(trigger,
+        Firing)`` pairs: which rule each firing belongs to. Events go to the group instead
+        of the triggers; each trigger is still started and gets its own timers.
         """
         return None
 
@@ -454,6 +456,12 @@ class LeaderboardTrigger(TriggerType):
         self.top = value.get("top", 3)
         self.each = options.get("each", "member")
         self.listens = frozenset({LEADERBOARD_METRICS[self.metric]})
+        # Rankings of the same metric over the same window read the same counts.
+        self.counts_key = f"@leaderboard/{self.metric}/{self.days}d"
+
+    @classmethod
+    def checked_together(cls, triggers: list[TriggerType]) -> LeaderboardCounts:
+        return LeaderboardCounts([trigger for trigger in triggers if isinstance(trigger, LeaderboardTrigger)])
 
     @property
     def per_member(self) -> bool:
@@ -476,7 +484,7 @@ class LeaderboardTrigger(TriggerType):
         else:
             credited = [(member.id, float(event.amount or 0) if metric == "amount" else 1.0)]
         day = local_day(event.t, run.tz)
-        buckets = run.store(self).setdefault(event.group, [])  # group → [[local day, {member: count}], …], at most `days` long
+        buckets = run.store(self.counts_key).setdefault(event.group, [])  # group → [[local day, {member: count}], …], at most `days` long
         if not buckets or buckets[-1][0] != day:
             buckets.append([day, {}])
         counts = buckets[-1][1]
@@ -494,7 +502,7 @@ class LeaderboardTrigger(TriggerType):
 
         today = local_day(run.now, run.tz)
         totals: dict[str, float] = {}
-        for day, counts in run.store(self).get(group_id, ()):
+        for day, counts in run.store(self.counts_key).get(group_id, ()):
             if day > today - self.days:
                 for member_id, count in counts.items():
                     totals[member_id] = totals.get(member_id, 0.0) + count
@@ -704,10 +712,6 @@ class BecomesTrigger(TriggerType):
 
 
 MEMO_SIZE = 4096
-SCALAR_FIELDS = frozenset({
-    "id", "name", "left", "days_since_join", "days_silent", "messages", "messages_7d", "messages_30d",
-    "active_days_30d", "questions", "replies", "mentions_received", "activities", "points", "stage",
-})
 
 
 class BecomesGroup:
@@ -733,7 +737,7 @@ class BecomesGroup:
         self.thresholds = TimeThresholds([trigger.value for trigger in triggers], triggers[0].env, triggers[0].community.tz) if triggers else None
         fields = [trigger.fields for trigger in triggers]
         self.fields = None if any(field is None for field in fields) else frozenset().union(*fields)
-        scalar = self.fields is not None and self.fields <= SCALAR_FIELDS
+        scalar = self.fields is not None and self.fields <= SCALAR_MEMBER_FIELDS
         self.value_fields = tuple(sorted(self.fields)) if scalar and self.fields is not None else None
         self._memo: list[dict[tuple[Any, ...], bool]] = [{} for _ in triggers]
 
@@ -806,6 +810,32 @@ class BecomesGroup:
         if due is not None:
             member.marks[self.due_key] = due
             run.schedule(due, self.key, member.id)
+
+
+class LeaderboardCounts:
+    """Counts every leaderboard's events once per metric and window, however many rules rank
+    them; each rule still ranks on its own cron instants (its own timers)."""
+
+    key = "@leaderboard"
+
+    def __init__(self, triggers: list[LeaderboardTrigger]):
+        counters: dict[str, LeaderboardTrigger] = {}
+        for trigger in triggers:
+            counters.setdefault(trigger.counts_key, trigger)
+        self.counters = list(counters.values())
+        self.listens = frozenset().union(*(trigger.listens for trigger in triggers))
+
+    def start(self, run: Evaluation) -> None:
+        pass
+
+    def on_event(self, run: Evaluation, event: Event, member: Member | None) -> list[tuple[TriggerType, Firing]]:
+        for counter in self.counters:
+            if event.type in counter.listens:
+                counter.on_event(run, event, member)
+        return []
+
+    def on_timer(self, run: Evaluation, subject: str, payload: Any) -> list[tuple[TriggerType, Firing]]:
+        return []
 
 
 BUILTIN_TRIGGERS = (
