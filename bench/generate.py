@@ -18,6 +18,10 @@ The stream imitates what an export of a large community looks like:
 The same options and seed give the same bytes. The output is streamed day by day, so a
 million events need only one day of events in memory.
 
+``--next-day EVENTS`` writes instead the day after that history, in the same community: the
+same members and groups, message ids and conversations continuing where the history ended,
+a few new members joining and some leaving — the daily increment a ``--state`` run reads.
+
 Example: python bench/generate.py --events 100000 --members 10000 --groups 20 --days 90 --seed 1 --out bench/out/100k.jsonl
 """
 
@@ -52,6 +56,7 @@ LURKER_SHARE = 0.45
 FADER_SHARE = 0.3  # members whose activity drops to almost nothing at some day (silence, decline, churn)
 SECOND_GROUP_SHARE = 0.12
 MAX_RATE = 3000.0
+NEVER = 1 << 30  # a day after every day generated: never leaves, never fades
 
 # Within a day: relative activity per local hour (quiet at night, peaks at 9, 12 and 20–22).
 HOUR_WEIGHTS = (2, 1, 1, 1, 1, 2, 4, 8, 14, 18, 16, 15, 18, 16, 12, 12, 13, 14, 15, 18, 22, 24, 20, 9)
@@ -89,6 +94,9 @@ class Options:
     days: int = 90
     seed: int = 1
     start: date = date(2026, 3, 1)
+    # > 0: the stream is not the history but the day after it, with this many events (the
+    # history is generated first and discarded, so everything continues from it).
+    next_day: int = 0
 
 
 class _Community:
@@ -110,8 +118,8 @@ class _Community:
         self.cum_rates = list(itertools.accumulate(rates))
         # Presence: joiners arrive on a day (clustered on campaign days), leavers go on a later one.
         self.start_day = [-1] * n  # -1: there before the history begins
-        self.end_day = [days] * n  # leaves on this day (days: never)
-        self.fade_day = [days] * n
+        self.end_day = [NEVER] * n  # leaves on this day
+        self.fade_day = [NEVER] * n
         budget_joins = int(options.events * JOIN_SHARE)
         budget_leaves = int(options.events * LEAVE_SHARE)
         joiners = rng.sample(range(n), min(int(n * NEW_MEMBER_SHARE), budget_joins))
@@ -134,6 +142,20 @@ class _Community:
                 self.leaves.setdefault(day, []).append(member)
         for member in rng.sample(range(n), int(n * FADER_SHARE)):
             self.fade_day[member] = rng.randrange(days)
+
+    def add_member(self, day: int, group_cum: list[float], rng: random.Random) -> int:
+        """A new member (beyond the history's population) who joins on ``day``; their index."""
+        member = self.n
+        self.n += 1
+        self.home.append(bisect.bisect(group_cum, rng.random() * group_cum[-1]))
+        self.second.append(-1)
+        rate = min(rng.paretovariate(1.2), MAX_RATE)
+        self.cum_rates.append(self.cum_rates[-1] + rate)
+        self.start_day.append(day)
+        self.end_day.append(NEVER)
+        self.fade_day.append(NEVER)
+        self.joins.setdefault(day, []).append(member)
+        return member
 
     def chatty_on(self, member: int, day: int, rng: random.Random) -> bool:
         """Whether ``member`` may write on ``day`` (joined earlier, not gone, not faded away)."""
@@ -203,8 +225,41 @@ class Generator:
     # -- one day ----------------------------------------------------------------------------
 
     def events(self) -> Iterator[dict[str, Any]]:
-        for day in range(self.options.days):
-            yield from self._day(day)
+        """The history's days; with ``next_day``, only the day after them."""
+        history = (record for day in range(self.options.days) for record in self._day(day))
+        if not self.options.next_day:
+            yield from history
+            return
+        for _ in history:
+            pass  # the rng, ids, open questions and recent speakers continue from the history
+        yield from self._day(self._plan_next_day(self.options.next_day))
+
+    def _plan_next_day(self, events: int) -> int:
+        """Plan the day after the history like one of its days, for ``events`` events; its index.
+
+        New members (beyond ``members``) join, some present members leave, groups hold their
+        activities, and the rest of the budget is chatter by the members still there.
+        """
+        options, rng, community = self.options, self.rng, self.community
+        day = options.days
+        group_weights = [1 / (rank + 1) ** 0.9 for rank in range(options.groups)]
+        group_cum = list(itertools.accumulate(group_weights))
+        for _ in range(int(events * JOIN_SHARE)):
+            member = community.add_member(day, group_cum, rng)
+            self.names.append(_name(member, options.seed))
+        present = [member for member in range(options.members) if community.start_day[member] < day and community.end_day[member] == NEVER]
+        for member in rng.sample(present, min(len(present), int(events * LEAVE_SHARE))):
+            community.end_day[member] = day
+            community.leaves.setdefault(day, []).append(member)
+        budget, used = int(events * ACTIVITY_SHARE), 0
+        for group in range(options.groups):
+            if rng.random() < 1 / 7:
+                wanted = 3 + int(rng.paretovariate(1.5) * 3)
+                if used + 2 + wanted <= budget:
+                    used += 2 + wanted
+                    self.activity_plan.setdefault(day, []).append((group, wanted))
+        self.chatter_per_day.append(max(0, events - self._structural_upper_bound(day)))
+        return day
 
     def _second_of_day(self) -> int:
         hour = bisect.bisect(self.hour_cum, self.rng.random() * self.hour_cum[-1])
@@ -414,6 +469,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=90, help="days of history (default 90)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--start", type=date.fromisoformat, default=date(2026, 3, 1), help="first local day (default 2026-03-01)")
+    parser.add_argument("--next-day", type=_count, default=0, metavar="EVENTS", help="write only the day after the history, with this many events (10k accepted)")
     parser.add_argument("--out", default="-", help="output file (default: standard output)")
     args = parser.parse_args(argv)
     options = Options(
@@ -423,6 +479,7 @@ def main(argv: list[str] | None = None) -> int:
         days=args.days,
         seed=args.seed,
         start=args.start,
+        next_day=args.next_day,
     )
     if args.out == "-":
         try:
@@ -432,7 +489,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
     else:
         count = generate_file(options, args.out)
-    print(f"generate: {count} events, {options.members} members, {options.groups} groups, {options.days} days, seed {options.seed}", file=sys.stderr)
+    what = f"the day after {options.days} days" if options.next_day else f"{options.days} days"
+    print(f"generate: {count} events, {options.members} members, {options.groups} groups, {what}, seed {options.seed}", file=sys.stderr)
     return 0
 
 

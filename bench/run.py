@@ -49,7 +49,8 @@ def stream_options(events: int, members: int | None = None, seed: int = 1, days:
 
 
 def stream_path(options: Options) -> Path:
-    return OUT / f"events-v{GENERATOR_VERSION}-n{options.events}-m{options.members}-g{options.groups}-d{options.days}-s{options.seed}.jsonl"
+    day_after = f"-next{options.next_day}" if options.next_day else ""
+    return OUT / f"events-v{GENERATOR_VERSION}-n{options.events}-m{options.members}-g{options.groups}-d{options.days}-s{options.seed}{day_after}.jsonl"
 
 
 def ensure_stream(options: Options) -> Path:

@@ -74,3 +74,41 @@ def test_the_stream_looks_like_a_community(text: str) -> None:
     per_member = Counter(record["member"] for record in messages)
     top = sum(count for _, count in per_member.most_common(len(per_member) // 10 or 1))
     assert top > len(messages) / 3  # heavy-tailed: the top tenth write over a third
+
+
+def test_the_stream_for_existing_options_is_pinned(text: str) -> None:
+    """Cached streams are named by GENERATOR_VERSION: the bytes change only together with it."""
+    import hashlib
+
+    from generate import GENERATOR_VERSION
+
+    assert (GENERATOR_VERSION, hashlib.sha256(text.encode("utf-8")).hexdigest()) == (1, "62eaec64e30b241add70aa2ad9ab1dfe3b4af45daf5c15ed65fd0b628f20f7d3")
+
+
+def test_the_next_day_continues_the_same_community(text: str) -> None:
+    """--next-day: the day after the history, same members and groups, ids and replies continuing."""
+    next_day = generated(next_day=500)
+    assert generated(next_day=500) == next_day
+    history = [json.loads(line) for line in text.splitlines()]
+    day = [json.loads(line) for line in next_day.splitlines()]
+    assert len(day) == 500
+    events = [to_event(item, TZ) for item in parse_jsonl(next_day.splitlines())]
+    assert not [item for item in events if isinstance(item, Rejected)]
+    times = [event.t for event in events]
+    last = to_event(next(iter(parse_jsonl(text.splitlines()[-1:]))), TZ).t
+    assert times == sorted(times) and times[0] > last
+    assert {record["ts"][:10] for record in day} == {"2026-03-21"}  # 20 days from 2026-03-01, then the next
+    known = {record["member"] for record in history if "member" in record}
+    speakers = {record["member"] for record in day if record["type"] == "message"}
+    assert len(speakers & known) > len(speakers) * 0.9
+    joined = {record["member"] for record in day if record["type"] == "member_joined"}
+    assert joined and all(int(member[1:]) > 300 for member in joined)  # newcomers beyond the history's population
+    assert {record["group"] for record in day if "group" in record} <= {"g1", "g2", "g3"}
+    message_ids = [record["id"] for record in history + day if record["type"] == "message"]
+    assert len(set(message_ids)) == len(message_ids)
+    earlier = {record["id"] for record in history if record["type"] == "message"}
+    for record in day:
+        if "reply_to" in record:
+            assert record["reply_to"] in earlier
+        if record["type"] == "message":
+            earlier.add(record["id"])
