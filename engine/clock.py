@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import heapq
+from collections import deque
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 
@@ -14,29 +16,70 @@ class Timer(NamedTuple):
     payload: Any
 
 
+# Reads saved timers in (due, seq) order: the next ``limit`` of them after the position given
+# as (due, seq), or from the first when it is None.
+SavedTimers = Callable[[tuple[float, int] | None, int], list[Timer]]
+
+
 class Clock:
-    """Timers in due order. Cancelled timers are not removed; their handlers ignore them."""
+    """Timers in due order. Cancelled timers are not removed; their handlers ignore them.
+
+    Timers saved by an earlier ``--state`` run stay in the database and are read a batch at a
+    time as they come due (``restore``), merged in (due, seq) order with the timers scheduled
+    in this run: a daily run reads the day's timers, not every member's.
+    """
+
+    BATCH = 512
 
     def __init__(self) -> None:
-        self._heap: list[Timer] = []
+        self._heap: list[Timer] = []  # scheduled in this run and not fired yet
         self._seq = 0
         self.scheduled = 0
         self.fired = 0
+        self._saved: deque[Timer] = deque()  # read from the saved timers, not fired yet
+        self._read_saved: SavedTimers | None = None  # None: no more saved timers to read
+        self._read_to: tuple[float, int] | None = None  # (due, seq) of the last saved timer read
+        self.consumed: tuple[float, int] | None = None  # (due, seq) of the last saved timer that came due
 
     def schedule(self, due: float, handler: str, subject: str, payload: Any = None) -> None:
         self._seq += 1
         self.scheduled += 1
         heapq.heappush(self._heap, Timer(due, self._seq, handler, subject, payload))
 
+    def _next_saved(self) -> Timer | None:
+        if not self._saved and self._read_saved is not None:
+            batch = self._read_saved(self._read_to, self.BATCH)
+            if len(batch) < self.BATCH:
+                self._read_saved = None
+            if batch:
+                self._saved.extend(batch)
+                self._read_to = (batch[-1].due, batch[-1].seq)
+        return self._saved[0] if self._saved else None
+
+    def _next(self) -> Timer | None:
+        saved = self._next_saved()
+        if saved is None or (self._heap and self._heap[0][:2] < saved[:2]):
+            return self._heap[0] if self._heap else None
+        return saved
+
+    def _pop(self) -> Timer:
+        saved = self._next_saved()
+        if saved is None or (self._heap and self._heap[0][:2] < saved[:2]):
+            return heapq.heappop(self._heap)
+        self._saved.popleft()
+        self.consumed = (saved.due, saved.seq)
+        return saved
+
     def next_due(self) -> float | None:
-        return self._heap[0].due if self._heap else None
+        upcoming = self._next()
+        return None if upcoming is None else upcoming.due
 
     def pop_instant(self) -> list[Timer]:
-        """Remove and return every timer due at the earliest instant."""
-        first = heapq.heappop(self._heap)
+        """Remove and return every timer due at the earliest instant, in (due, seq) order."""
+        first = self._pop()
         batch = [first]
-        while self._heap and self._heap[0].due == first.due:
-            batch.append(heapq.heappop(self._heap))
+        while (upcoming := self._next()) is not None and upcoming.due == first.due:
+            batch.append(self._pop())
         self.fired += len(batch)
         return batch
 
@@ -44,14 +87,29 @@ class Clock:
     def seq(self) -> int:
         return self._seq
 
-    def restore(self, timers: Any, seq: int) -> None:
-        """Put back timers saved by --state (seq, due, handler, subject, payload) and the counter."""
-        self._heap = [Timer(due, number, handler, subject, payload) for number, due, handler, subject, payload in timers]
-        heapq.heapify(self._heap)
-        self._seq = max([seq] + [timer.seq for timer in self._heap])
+    def restore(self, read_saved: SavedTimers, seq: int) -> None:
+        """Continue from timers saved by --state, read through ``read_saved`` as they come due,
+        and from the saved counter ``seq`` (at least the highest saved timer's seq)."""
+        self._read_saved = read_saved
+        self._saved.clear()
+        self._read_to = self.consumed = None
+        self._seq = max(self._seq, seq)
 
-    def pending(self) -> list[Timer]:
+    def new_pending(self) -> list[Timer]:
+        """Timers scheduled in this run that have not come due, in due order."""
         return sorted(self._heap)
 
+    def pending(self) -> list[Timer]:
+        """Every timer that has not come due, saved ones included (this reads them all), in due order."""
+        remaining = list(self._saved)
+        reader, position = self._read_saved, self._read_to
+        while reader is not None:
+            batch = reader(position, self.BATCH)
+            remaining.extend(batch)
+            if len(batch) < self.BATCH:
+                break
+            position = (batch[-1].due, batch[-1].seq)
+        return sorted(remaining + self._heap)
+
     def __len__(self) -> int:
-        return len(self._heap)
+        return len(self.pending())

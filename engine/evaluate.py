@@ -128,7 +128,7 @@ class Evaluation:
         self.members = LazyMembers(state)
         self.groups = {group.id: group for group in state.groups()}
         self.trigger_state = state.trigger_state()
-        self.clock.restore(state.timers(), int(state.meta("clock_seq") or 0))
+        self.clock.restore(state.timers, state.clock_seq())
         self.watermark = state.watermark
         if self.watermark is not None:
             self.now = self.watermark

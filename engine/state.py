@@ -5,9 +5,12 @@ own memory, the history of planned tasks (for cooldowns, limits and capacity) an
 watermark — the event time up to which everything has been processed. Members are loaded
 when an event or timer touches them, so a run costs its events, not the size of the state.
 
+Pending timers are read in due order as they come due: a daily run reads its day's timers.
+
 Everything is written in one transaction at the end of a run, after the tasks were output:
 a run killed at any point leaves the database exactly as it was before that run, and the
-rerun plans the same tasks with the same ids.
+rerun plans the same tasks with the same ids. Of the timers, the run deletes those that came
+due and inserts those it scheduled; the rest are left where they are.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from engine.clock import Timer
 from engine.errors import PlaybookError
 from engine.members import Group, Member
 from engine.planner import Sent
@@ -27,7 +31,7 @@ if TYPE_CHECKING:
     from engine.planner import Planner
 
 APPLICATION_ID = 0x50424B31  # "PBK1": marks the file as ours
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 _TABLES = """
@@ -38,6 +42,10 @@ CREATE TABLE IF NOT EXISTS timers (seq INTEGER PRIMARY KEY, due REAL NOT NULL, h
 CREATE TABLE IF NOT EXISTS trigger_state (key TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tasks (id TEXT PRIMARY KEY, rule TEXT NOT NULL, member TEXT, action TEXT NOT NULL, trigger_at REAL NOT NULL, due REAL NOT NULL, assignee TEXT);
 """
+
+# Version 2: timers are read in due order and deleted as they come due, by an index; a
+# version 1 file gets it.
+_INDEXES = ("CREATE INDEX IF NOT EXISTS timers_by_due ON timers (due, seq)",)
 
 
 class StateError(PlaybookError):
@@ -96,7 +104,7 @@ class StateStore:
                     connection.close()
                     raise StateError(f"{path}: an SQLite database of another program, not a playbook state — it was left untouched; give --state a new file name")
                 version = int(connection.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()[0])
-                if version != SCHEMA_VERSION:
+                if version not in (1, SCHEMA_VERSION):
                     connection.close()
                     raise StateError(f"{path}: state version {version}, this engine reads version {SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
@@ -107,7 +115,15 @@ class StateStore:
                 connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                 for statement in filter(str.strip, _TABLES.split(";")):
                     connection.execute(statement)
+                for statement in _INDEXES:
+                    connection.execute(statement)
                 connection.execute("INSERT INTO meta VALUES ('version', ?)", (str(SCHEMA_VERSION),))
+        elif version == 1:
+            # Version 2 has the same tables and content, plus the indexes a run reads them by.
+            with store.transaction():
+                for statement in _INDEXES:
+                    connection.execute(statement)
+                connection.execute("UPDATE meta SET value = ? WHERE key = 'version'", (str(SCHEMA_VERSION),))
         return store
 
     def transaction(self) -> _Transaction:
@@ -136,9 +152,19 @@ class StateStore:
             values = json.loads(data)
             yield Group(group_id, values["name"], values["channel"], set(values["members"]), values["messages"])
 
-    def timers(self) -> Iterator[tuple[int, float, str, str, Any]]:
-        for seq, due, handler, subject, payload in self.connection.execute("SELECT seq, due, handler, subject, payload FROM timers ORDER BY seq"):
-            yield seq, due, handler, subject, json.loads(payload)
+    def timers(self, after: tuple[float, int] | None, limit: int) -> list[Timer]:
+        """The next ``limit`` pending timers in (due, seq) order, after position ``after`` (a
+        (due, seq) pair) or from the first; what ``Clock.restore`` reads them with."""
+        if after is None:
+            rows = self.connection.execute("SELECT due, seq, handler, subject, payload FROM timers ORDER BY due, seq LIMIT ?", (limit,))
+        else:
+            rows = self.connection.execute("SELECT due, seq, handler, subject, payload FROM timers WHERE (due, seq) > (?, ?) ORDER BY due, seq LIMIT ?", (*after, limit))
+        return [Timer(due, seq, handler, subject, json.loads(payload)) for due, seq, handler, subject, payload in rows]
+
+    def clock_seq(self) -> int:
+        """The clock's counter: timers scheduled from here on come after every saved one."""
+        highest = self.connection.execute("SELECT max(seq) FROM timers").fetchone()[0]
+        return max(int(self.meta("clock_seq") or 0), highest or 0)
 
     def trigger_state(self) -> dict[str, dict[Any, Any]]:
         return {key: json.loads(data) for key, data in self.connection.execute("SELECT key, data FROM trigger_state")}
@@ -164,8 +190,10 @@ class StateStore:
                 "INSERT OR REPLACE INTO groups VALUES (?, ?)",
                 ((group.id, _dumps({"name": group.name, "channel": group.channel, "members": sorted(group.members), "messages": group.messages})) for group in evaluation.groups.values()),
             )
-            db.execute("DELETE FROM timers")
-            db.executemany("INSERT INTO timers VALUES (?, ?, ?, ?, ?)", ((timer.seq, timer.due, timer.handler, timer.subject, _dumps(timer.payload)) for timer in evaluation.clock.pending()))
+            clock = evaluation.clock
+            if clock.consumed is not None:  # saved timers come due in (due, seq) order: a prefix is gone
+                db.execute("DELETE FROM timers WHERE (due, seq) <= (?, ?)", clock.consumed)
+            db.executemany("INSERT INTO timers VALUES (?, ?, ?, ?, ?)", ((timer.seq, timer.due, timer.handler, timer.subject, _dumps(timer.payload)) for timer in clock.new_pending()))
             db.execute("DELETE FROM trigger_state")
             db.executemany("INSERT INTO trigger_state VALUES (?, ?)", ((key, _dumps(value)) for key, value in evaluation.trigger_state.items()))
             db.executemany(

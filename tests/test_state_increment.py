@@ -1,0 +1,266 @@
+"""--state runs read what the increment needs: timers as they come due; and still equal one run
+over everything, down to the saved state."""
+
+from __future__ import annotations
+
+import sqlite3
+import tempfile
+import textwrap
+from pathlib import Path
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from engine.clock import Clock, Timer
+from engine.loading import load_config
+from engine.plugins import load_registry
+from engine.runner import run
+from engine.state import SCHEMA_VERSION, StateStore
+from tests.conftest import ROOT, records
+
+START = 1772326800.0  # 2026-03-01T09:00:00+08:00
+DAY = 86400
+
+COMMUNITY = """\
+community:
+  name: t
+  timezone: Asia/Shanghai
+  quiet_hours: "22:00-08:00"
+  limits:
+    - {actions: [dm], max: 2, per: 3d}
+"""
+
+PLAYBOOK = """\
+playbook: mix
+rules:
+  - id: hello
+    when: {event: member_joined}
+    do: [{mention: "hi {{ member.name }}"}]
+  - id: quiet
+    when: {silence: 2d}
+    cooldown: 5d
+    do: [{dm: "still there?"}]
+  - id: later
+    when: {after_join: 1d}
+    if: member.messages == 0
+    delay: 2d
+    do: [{dm: "say something"}]
+  - id: sla
+    when: {unanswered: 30m}
+    do: [{notify: "answer {{ member.name }}"}]
+  - id: chatty
+    when: {event: message}
+    cooldown: 1d
+    do: [{dm: "thanks for writing"}]
+  - id: regular
+    when: {becomes: "member.active_days_30d >= 3"}
+    do: [{tag: regular}]
+  - id: daily
+    when: {schedule: "0 21 * * *", each: member}
+    if: member.messages_7d >= 2
+    do: [{reward: {points: 1}}]
+  - id: fading
+    when: {stage: decline}
+    do: [{dm: "we miss you"}]
+"""
+
+
+def _config():
+    directory = Path(tempfile.mkdtemp(prefix="increment-"))
+    (directory / "community.yaml").write_text(textwrap.dedent(COMMUNITY), encoding="utf-8")
+    (directory / "mix.yaml").write_text(textwrap.dedent(PLAYBOOK), encoding="utf-8")
+    return load_config([directory], load_registry(entrypoints=False))
+
+
+CONFIG = _config()
+TABLES = ("members", "groups", "timers", "trigger_state", "tasks", "meta")
+
+
+def _events(drawn: list[tuple[int, str, str]]) -> list[dict]:
+    events, t = [], START
+    for number, (gap, member, kind) in enumerate(drawn):
+        t += gap
+        event = {"ts": t, "type": "message", "group": "g1", "member": member, "id": f"x{number}", "text": "hi"}
+        if kind == "question":
+            event["text"] = "请问怎么报名？"
+        elif kind == "answer":
+            event["reply_to"] = f"x{max(0, number - 1)}"
+        elif kind != "message":
+            event = {"ts": t, "type": kind, "group": "g1", "member": member}
+        events.append(event)
+    return events
+
+
+def _runs(config, pieces: list[list[dict]], path: Path, until: float | None = None) -> list:
+    """Consecutive --state runs over ``pieces``, the way the CLI does them; the tasks of all."""
+    tasks = []
+    for number, piece in enumerate(pieces):
+        store = StateStore.open(str(path))
+        result = run(config, records(piece), state=store, until=until if number == len(pieces) - 1 else None)
+        result.save_state()
+        store.close()
+        tasks += result.tasks
+    return tasks
+
+
+def _tables(path: Path) -> dict[str, list[tuple]]:
+    connection = sqlite3.connect(path)
+    try:
+        return {table: connection.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall() for table in TABLES}
+    finally:
+        connection.close()
+
+
+gaps = st.sampled_from([0, 60, 1500, 2400, 5 * 3600, DAY, 2 * DAY + 3600, 3 * DAY, 9 * DAY]) | st.integers(0, 4 * DAY)
+kinds = st.sampled_from(["message", "message", "message", "question", "answer", "member_joined", "member_left"])
+steps = st.lists(st.tuples(gaps, st.sampled_from(["m1", "m2", "m3", "m4"]), kinds), min_size=2, max_size=30)
+
+
+@settings(max_examples=60, deadline=None)
+@given(drawn=steps, cuts=st.lists(st.floats(min_value=0, max_value=1), min_size=1, max_size=3), until=st.booleans())
+@example(drawn=[(0, "m1", "message"), (4 * DAY, "m1", "message"), (0, "m2", "member_joined"), (9 * DAY, "m1", "message")], cuts=[0.5], until=True)
+# m1's second silence fires after the watermark, within the first's 5-day cooldown, beyond the 3-day limits
+@example(drawn=[(0, "m1", "message"), (4 * DAY, "m1", "message"), (DAY + DAY // 2, "m2", "message"), (2 * DAY + DAY // 2, "m2", "message")], cuts=[0.75], until=False)
+def test_consecutive_state_runs_plan_and_save_what_one_run_does(drawn, cuts, until):
+    """Split anywhere, over weeks (so old history falls outside every window): the same tasks, and
+    byte-for-byte the same members, timers, trigger memory and history in the state file."""
+    events = _events(drawn)
+    end = events[-1]["ts"] + 10 * DAY if until else None
+    # A cut between two events of one instant is not a day's boundary: the watermark would count
+    # the second as processed. Cut after the instant instead.
+    bounds = {0, len(events)}
+    for fraction in cuts:
+        cut = round(fraction * len(events))
+        while 0 < cut < len(events) and events[cut]["ts"] == events[cut - 1]["ts"]:
+            cut += 1
+        bounds.add(cut)
+    bounds = sorted(bounds)
+    pieces = [events[low:high] for low, high in zip(bounds, bounds[1:]) if high > low]
+    with tempfile.TemporaryDirectory() as directory:
+        one, many = Path(directory) / "one.db", Path(directory) / "many.db"
+        whole = _runs(CONFIG, [events], one, until=end)
+        split = _runs(CONFIG, pieces, many, until=end)
+        tz = CONFIG.community.tz
+        assert {task.id: task.record(tz) for task in split} == {task.id: task.record(tz) for task in whole}
+        assert _tables(many) == _tables(one)
+
+
+def test_three_runs_over_the_example_leave_the_state_one_run_leaves(tmp_path):
+    """The shipped playbooks over the example in three --state runs: the same state file content."""
+    import json
+
+    config = load_config([ROOT / "playbooks"], load_registry(entrypoints=False))
+    events = [json.loads(line) for line in (ROOT / "examples" / "events.jsonl").read_text(encoding="utf-8").splitlines()]
+    third = -(-len(events) // 3)
+    _runs(config, [events], tmp_path / "one.db")
+    _runs(config, [events[:third], events[third : 2 * third], events[2 * third :]], tmp_path / "three.db")
+    assert _tables(tmp_path / "three.db") == _tables(tmp_path / "one.db")
+
+
+# -- timers -------------------------------------------------------------------------------
+
+
+class _Saved:
+    """Saved timers as StateStore.timers serves them, counting what was read."""
+
+    def __init__(self, timers: list[Timer]):
+        self.timers = sorted(timers)
+        self.read = 0
+
+    def __call__(self, after: tuple[float, int] | None, limit: int) -> list[Timer]:
+        rest = [timer for timer in self.timers if after is None or (timer.due, timer.seq) > after][:limit]
+        self.read += len(rest)
+        return rest
+
+
+def test_saved_and_new_timers_come_due_together_in_due_then_seq_order():
+    saved = _Saved([Timer(10.0, 1, "a", "m1", None), Timer(20.0, 3, "a", "m2", None), Timer(20.0, 5, "b", "m3", None), Timer(40.0, 2, "a", "m4", None)])
+    clock = Clock()
+    clock.restore(saved, 5)
+    clock.schedule(20.0, "c", "m5")  # seq 6: after the saved timers of the same instant
+    clock.schedule(15.0, "c", "m6")  # seq 7
+    fired = []
+    while clock.next_due() is not None and clock.next_due() <= 30:
+        fired.append([(timer.due, timer.seq) for timer in clock.pop_instant()])
+    assert fired == [[(10.0, 1)], [(15.0, 7)], [(20.0, 3), (20.0, 5), (20.0, 6)]]
+    assert clock.consumed == (20.0, 5)  # the saved timers up to here came due: the save deletes them
+    assert clock.new_pending() == []
+    assert [(timer.due, timer.seq) for timer in clock.pending()] == [(40.0, 2)]
+
+
+def test_saved_timers_are_read_a_batch_at_a_time_as_they_come_due():
+    saved = _Saved([Timer(float(number), number, "a", f"m{number}", None) for number in range(1, 5001)])
+    clock = Clock()
+    clock.restore(saved, 5000)
+    while clock.next_due() is not None and clock.next_due() <= 100:
+        clock.pop_instant()
+    assert clock.fired == 100
+    assert saved.read <= Clock.BATCH
+    assert clock.consumed == (100.0, 100)
+    clock.schedule(1.0, "late", "m0")  # scheduled in the past: fires next, before the saved ones
+    assert clock.next_due() == 1.0 and clock.seq == 5001
+
+
+def test_a_run_reads_the_timers_due_before_its_last_event_not_every_saved_one(tmp_path):
+    """A long history leaves one silence timer per member, due over weeks; a day's run reads few."""
+    config = CONFIG
+    history = [{"ts": START + number * 600, "type": "message", "group": "g1", "member": f"m{number}", "text": "hi"} for number in range(2000)]
+    path = tmp_path / "ops.db"
+    _runs(config, [history], path)
+    pending_before = sqlite3.connect(path).execute("SELECT count(*) FROM timers").fetchone()[0]
+    store = StateStore.open(str(path))
+    read = []
+    original = store.timers
+
+    def counting(after, limit):
+        batch = original(after, limit)
+        read.extend(batch)
+        return batch
+
+    store.timers = counting
+    day = [{"ts": history[-1]["ts"] + 60, "type": "message", "group": "g1", "member": "m1", "text": "back"}]
+    result = run(config, records(day), state=store)
+    result.save_state()
+    store.close()
+    assert pending_before > 2000
+    assert len(read) <= Clock.BATCH
+    assert sqlite3.connect(path).execute("SELECT count(*) FROM timers").fetchone()[0] >= pending_before - len(read)
+
+
+# -- the file ---------------------------------------------------------------------------
+
+
+def test_a_version_1_state_is_upgraded_in_place_and_continues_the_same(tmp_path):
+    events = _events([(0, "m1", "message"), (3 * DAY, "m2", "member_joined"), (DAY, "m1", "question"), (6 * DAY, "m2", "message")])
+    reference, old = tmp_path / "reference.db", tmp_path / "old.db"
+    _runs(CONFIG, [events[:2]], reference)
+    _runs(CONFIG, [events[:2]], old)
+    connection = sqlite3.connect(old)
+    for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%'").fetchall():
+        connection.execute(f"DROP INDEX {name}")
+    connection.execute("UPDATE meta SET value = '1' WHERE key = 'version'")
+    connection.commit()
+    connection.close()
+    tz = CONFIG.community.tz
+    continued = [task.record(tz) for task in _runs(CONFIG, [events[2:]], old)]
+    assert continued == [task.record(tz) for task in _runs(CONFIG, [events[2:]], reference)]
+    assert _tables(old) == _tables(reference)
+    connection = sqlite3.connect(old)
+    assert connection.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()[0] == str(SCHEMA_VERSION)
+    assert {"timers_by_due"} <= {name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+
+
+def test_a_state_of_a_newer_version_is_refused_and_left_untouched(tmp_path):
+    import hashlib
+
+    path = tmp_path / "ops.db"
+    _runs(CONFIG, [_events([(0, "m1", "message")])], path)
+    connection = sqlite3.connect(path)
+    connection.execute("UPDATE meta SET value = ? WHERE key = 'version'", (str(SCHEMA_VERSION + 1),))
+    connection.commit()
+    connection.close()
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    with pytest.raises(Exception, match=f"state version {SCHEMA_VERSION + 1}, this engine reads version {SCHEMA_VERSION}"):
+        StateStore.open(str(path))
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
