@@ -16,7 +16,7 @@ from engine.events import Event, Rejected, SourceRecord, to_event
 from engine.model import Config
 from engine.planner import Planner, Suppressed, Task
 from engine.plugins import Registry
-from engine.state import StateStore
+from engine.state import Lookback, StateStore
 
 
 @dataclass
@@ -119,7 +119,7 @@ class Plan:
     def __init__(self, config: Config, items: Iterable[SourceRecord | Rejected | Event], *, start: float | None, until: float | None, explain: bool, state: StateStore | None, keep_suppressed: bool):
         self.config = config
         self.items = items
-        self.planner = Planner(config.community, start=start, history=state.history() if state else None, keep_suppressed=keep_suppressed or explain, record_history=state is not None)
+        self.planner = Planner(config.community, start=start, history=state.history(Lookback.of(config)) if state else None, keep_suppressed=keep_suppressed or explain, record_history=state is not None)
         self.evaluation = Evaluation(config, self.planner, until=until, explain=explain, state=state)
         self.state = state
         self.tally = Tally()

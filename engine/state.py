@@ -5,7 +5,8 @@ own memory, the history of planned tasks (for cooldowns, limits and capacity) an
 watermark — the event time up to which everything has been processed. Members are loaded
 when an event or timer touches them, so a run costs its events, not the size of the state.
 
-Pending timers are read in due order as they come due: a daily run reads its day's timers.
+Pending timers are read in due order as they come due, and the planned-task history only as
+far back as the guardrails look (see ``history``): a daily run reads its day, not the years.
 
 Everything is written in one transaction at the end of a run, after the tasks were output:
 a run killed at any point leaves the database exactly as it was before that run, and the
@@ -17,7 +18,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +30,7 @@ from engine.planner import Sent
 
 if TYPE_CHECKING:
     from engine.evaluate import Evaluation
+    from engine.model import Config
     from engine.planner import Planner
 
 APPLICATION_ID = 0x50424B31  # "PBK1": marks the file as ours
@@ -43,9 +46,31 @@ CREATE TABLE IF NOT EXISTS trigger_state (key TEXT PRIMARY KEY, data TEXT NOT NU
 CREATE TABLE IF NOT EXISTS tasks (id TEXT PRIMARY KEY, rule TEXT NOT NULL, member TEXT, action TEXT NOT NULL, trigger_at REAL NOT NULL, due REAL NOT NULL, assignee TEXT);
 """
 
-# Version 2: timers are read in due order and deleted as they come due, by an index; a
-# version 1 file gets it.
-_INDEXES = ("CREATE INDEX IF NOT EXISTS timers_by_due ON timers (due, seq)",)
+# Version 2: timers are read in due order and deleted as they come due; planned tasks are read
+# back only as far as the guardrails look. Both need an index; a version 1 file gets them.
+_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS timers_by_due ON timers (due, seq)",
+    "CREATE INDEX IF NOT EXISTS tasks_by_trigger_at ON tasks (trigger_at)",
+    "CREATE INDEX IF NOT EXISTS tasks_by_due ON tasks (due)",
+)
+# A day and a half before the watermark: earlier than the start of its local day in any time
+# zone, daylight saving included. Capacity counts the tasks due from that day on.
+_CAPACITY_LOOKBACK = 36 * 3600
+
+
+@dataclass(frozen=True)
+class Lookback:
+    """How far before a new task the planner's guardrails look at earlier ones, in seconds."""
+
+    limits: float = 0  # member frequency limits: the longest window, over every task about the member
+    cooldowns: Mapping[str, float] = field(default_factory=dict)  # rule key → cooldown: that rule's tasks
+
+    @classmethod
+    def of(cls, config: Config) -> Lookback:
+        return cls(
+            limits=max((limit.per for limit in config.community.limits), default=0),
+            cooldowns={rule.key: rule.cooldown for rule in config.rules if rule.cooldown},
+        )
 
 
 class StateError(PlaybookError):
@@ -169,8 +194,37 @@ class StateStore:
     def trigger_state(self) -> dict[str, dict[Any, Any]]:
         return {key: json.loads(data) for key, data in self.connection.execute("SELECT key, data FROM trigger_state")}
 
-    def history(self) -> list[Sent]:
-        rows = self.connection.execute("SELECT id, rule, member, action, trigger_at, due, assignee FROM tasks ORDER BY trigger_at, id")
+    def history(self, lookback: Lookback | None = None) -> list[Sent]:
+        """Planned tasks, in trigger order, for the planner's guardrails.
+
+        With ``lookback``, only those a run continuing from the watermark can still consult (a
+        new task is triggered at the watermark or later): a rule's tasks within its cooldown,
+        tasks about a member within the longest frequency limit, tasks due on the watermark's
+        local day or later (operator capacity), and those triggered in the watermark's last
+        second (duplicate ids round the instant). Without it, or before a first watermark, all.
+        """
+        columns = "SELECT id, rule, member, action, trigger_at, due, assignee FROM tasks"
+        watermark = self.watermark
+        if lookback is None or watermark is None:
+            return [Sent(*row) for row in self.connection.execute(f"{columns} ORDER BY trigger_at, id")]
+        # Each window a second wider, so rounding never loses a task at its edge. Written as
+        # (a trigger_at range AND filters) OR (a due range), so SQLite reads both indexes, not the table.
+        member_terms, values = [], [watermark - 1]
+        if lookback.limits:
+            member_terms.append("trigger_at >= ?")
+            values.append(watermark - lookback.limits - 1)
+        by_cooldown: dict[float, list[str]] = {}
+        for rule, cooldown in lookback.cooldowns.items():
+            by_cooldown.setdefault(cooldown, []).append(rule)
+        for cooldown, rules in sorted(by_cooldown.items()):
+            member_terms.append(f"(rule IN ({', '.join('?' * len(rules))}) AND trigger_at >= ?)")
+            values += [*sorted(rules), watermark - cooldown - 1]
+        earliest = watermark - max([lookback.limits, *lookback.cooldowns.values()]) - 1
+        about_members = f" OR (member IS NOT NULL AND ({' OR '.join(member_terms)}))" if member_terms else ""
+        rows = self.connection.execute(
+            f"{columns} WHERE (trigger_at >= ? AND (trigger_at >= ?{about_members})) OR due >= ?", [earliest, *values, watermark - _CAPACITY_LOOKBACK]
+        ).fetchall()
+        rows.sort(key=lambda row: (row[4], row[0]))  # not ORDER BY: SQLite would then scan the table
         return [Sent(*row) for row in rows]
 
     def member_count(self) -> int:

@@ -1,5 +1,5 @@
-"""--state runs read what the increment needs: timers as they come due; and still equal one run
-over everything, down to the saved state."""
+"""--state runs read what the increment needs: timers as they come due, history as far back as
+the guardrails look; and still equal one run over everything, down to the saved state."""
 
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ from hypothesis import strategies as st
 
 from engine.clock import Clock, Timer
 from engine.loading import load_config
+from engine.planner import Sent
 from engine.plugins import load_registry
 from engine.runner import run
-from engine.state import SCHEMA_VERSION, StateStore
+from engine.state import SCHEMA_VERSION, Lookback, StateStore
 from tests.conftest import ROOT, records
 
 START = 1772326800.0  # 2026-03-01T09:00:00+08:00
@@ -228,6 +229,55 @@ def test_a_run_reads_the_timers_due_before_its_last_event_not_every_saved_one(tm
     assert sqlite3.connect(path).execute("SELECT count(*) FROM timers").fetchone()[0] >= pending_before - len(read)
 
 
+# -- history ------------------------------------------------------------------------------
+
+
+def _store_with_tasks(path: Path, watermark: float, tasks: list[Sent]) -> StateStore:
+    store = StateStore.open(str(path))
+    with store.transaction():
+        store.connection.execute("INSERT INTO meta VALUES ('watermark', ?)", (repr(watermark),))
+        store.connection.executemany("INSERT INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?)", ((s.id, s.rule, s.member, s.action, s.trigger_at, s.due, s.assignee) for s in tasks))
+    return store
+
+
+def test_history_holds_what_the_guardrails_can_still_consult(tmp_path):
+    now = START + 100 * DAY
+    tasks = {
+        "limit-window": Sent("t-1", "p/any", "m1", "dm", now - 2 * DAY, now - 2 * DAY, None),
+        "too-old-for-limits": Sent("t-2", "p/any", "m1", "dm", now - 4 * DAY, now - 4 * DAY, None),
+        "cooldown-window": Sent("t-3", "p/slow", "m1", "dm", now - 9 * DAY, now - 9 * DAY, None),
+        "too-old-for-cooldown": Sent("t-4", "p/slow", "m1", "dm", now - 11 * DAY, now - 11 * DAY, None),
+        "due-today": Sent("t-5", "p/any", "m2", "dm", now - 20 * DAY, now - 3600, "op"),
+        "group-task": Sent("t-6", "p/any", None, "post", now - 2 * DAY, now - 2 * DAY, "op"),
+        "last-second": Sent("t-7", "p/any", None, "post", now - 0.4, now - 0.4, None),
+    }
+    store = _store_with_tasks(tmp_path / "ops.db", now, list(tasks.values()))
+    kept = {sent.id for sent in store.history(Lookback(limits=3 * DAY, cooldowns={"p/slow": 10 * DAY}))}
+    assert kept == {tasks[name].id for name in ("limit-window", "cooldown-window", "due-today", "last-second")}
+    assert {sent.id for sent in store.history()} == {sent.id for sent in tasks.values()}
+    assert [sent.trigger_at for sent in store.history(Lookback())] == sorted(sent.trigger_at for sent in store.history(Lookback()))
+
+
+def test_capacity_used_by_an_earlier_run_today_still_counts(make_config):
+    """The day's first run fills the operator's capacity; the second run's task moves to tomorrow."""
+    config = make_config(
+        {"hi.yaml": "playbook: hi\nrules:\n  - id: hi\n    when: {event: message}\n    do: [{mention: hi}]\n"},
+        "community:\n  name: t\n  timezone: Asia/Shanghai\n  operators:\n    - {id: op, name: Op, capacity: 2}\n",
+    )
+    events = [{"ts": START + 40 * DAY + number * 3600, "type": "message", "group": "g1", "member": f"m{number}", "text": "hi"} for number in range(3)]
+    early = [{"ts": START + number * DAY, "type": "message", "group": "g1", "member": "m9", "text": "hi"} for number in range(30)]
+    with tempfile.TemporaryDirectory() as directory:
+        whole = _runs(config, [early + events], Path(directory) / "one.db")
+        split = _runs(config, [early + events[:2], events[2:]], Path(directory) / "two.db")
+    tz = config.community.tz
+    assert [task.record(tz) for task in split] == [task.record(tz) for task in whole]
+    assert whole[-1].moved and whole[-1].member == "m2"
+
+
+def test_lookback_of_a_config_names_its_cooldowns_and_longest_limit():
+    assert Lookback.of(CONFIG) == Lookback(limits=3 * DAY, cooldowns={"mix/quiet": 5 * DAY, "mix/chatty": DAY})
+
+
 # -- the file ---------------------------------------------------------------------------
 
 
@@ -248,7 +298,7 @@ def test_a_version_1_state_is_upgraded_in_place_and_continues_the_same(tmp_path)
     assert _tables(old) == _tables(reference)
     connection = sqlite3.connect(old)
     assert connection.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()[0] == str(SCHEMA_VERSION)
-    assert {"timers_by_due"} <= {name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert {"timers_by_due", "tasks_by_trigger_at", "tasks_by_due"} <= {name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
 
 
 def test_a_state_of_a_newer_version_is_refused_and_left_untouched(tmp_path):
