@@ -77,8 +77,7 @@ class StateError(PlaybookError):
     """The --state file cannot be used; it has not been modified."""
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode  # one encoder, not one per value
 
 
 def member_to_data(member: Member) -> dict[str, Any]:
@@ -168,9 +167,10 @@ class StateStore:
         value = self.meta("watermark")
         return None if value is None else float(value)
 
-    def load_member(self, member_id: str) -> Member | None:
+    def member_text(self, member_id: str) -> str | None:
+        """The member's saved state as stored: JSON text."""
         row = self.connection.execute("SELECT data FROM members WHERE id = ?", (member_id,)).fetchone()
-        return None if row is None else member_from_data(member_id, json.loads(row[0]))
+        return None if row is None else row[0]
 
     def groups(self) -> Iterator[Group]:
         for group_id, data in self.connection.execute("SELECT id, data FROM groups ORDER BY id"):
@@ -239,7 +239,7 @@ class StateStore:
         """Write everything the run changed, atomically."""
         db = self.connection
         with self.transaction():
-            db.executemany("INSERT OR REPLACE INTO members VALUES (?, ?)", ((member.id, _dumps(member_to_data(member))) for member in evaluation.members.values()))
+            db.executemany("INSERT OR REPLACE INTO members VALUES (?, ?)", _changed_members(evaluation.members))
             db.executemany(
                 "INSERT OR REPLACE INTO groups VALUES (?, ?)",
                 ((group.id, _dumps({"name": group.name, "channel": group.channel, "members": sorted(group.members), "messages": group.messages})) for group in evaluation.groups.values()),
@@ -247,7 +247,7 @@ class StateStore:
             clock = evaluation.clock
             if clock.consumed is not None:  # saved timers come due in (due, seq) order: a prefix is gone
                 db.execute("DELETE FROM timers WHERE (due, seq) <= (?, ?)", clock.consumed)
-            db.executemany("INSERT INTO timers VALUES (?, ?, ?, ?, ?)", ((timer.seq, timer.due, timer.handler, timer.subject, _dumps(timer.payload)) for timer in clock.new_pending()))
+            db.executemany("INSERT INTO timers VALUES (?, ?, ?, ?, ?)", ((timer.seq, timer.due, timer.handler, timer.subject, "null" if timer.payload is None else _dumps(timer.payload)) for timer in clock.new_pending()))
             db.execute("DELETE FROM trigger_state")
             db.executemany("INSERT INTO trigger_state VALUES (?, ?)", ((key, _dumps(value)) for key, value in evaluation.trigger_state.items()))
             db.executemany(
@@ -326,18 +326,33 @@ class _Transaction:
             self.connection.execute("ROLLBACK")
 
 
+def _changed_members(members: dict[str, Member]) -> Iterator[tuple[str, str]]:
+    """(id, JSON) of the members to write: those new or changed since they were loaded."""
+    loaded = members.loaded if isinstance(members, LazyMembers) else {}
+    for member in members.values():
+        text = _dumps(member_to_data(member))
+        if loaded.get(member.id) != text:
+            yield member.id, text
+
+
 class LazyMembers(dict):  # type: ignore[type-arg]
-    """Members by id, loaded from the state database the first time they are needed."""
+    """Members by id, loaded from the state database the first time they are needed.
+
+    ``loaded`` keeps the text each was loaded from: the save skips members a run only looked at
+    (many a timer finds nothing to do).
+    """
 
     def __init__(self, store: StateStore):
         super().__init__()
         self._store = store
+        self.loaded: dict[str, str] = {}
 
     def __missing__(self, member_id: str) -> Member:
-        member = self._store.load_member(member_id)
-        if member is None:
+        text = self._store.member_text(member_id)
+        if text is None:
             raise KeyError(member_id)
-        self[member_id] = member
+        member = self[member_id] = member_from_data(member_id, json.loads(text))
+        self.loaded[member_id] = text
         return member
 
     def get(self, member_id: str, default: Any = None) -> Any:  # noqa: D102 - dict.get that loads

@@ -314,3 +314,17 @@ def test_a_state_of_a_newer_version_is_refused_and_left_untouched(tmp_path):
     with pytest.raises(Exception, match=f"state version {SCHEMA_VERSION + 1}, this engine reads version {SCHEMA_VERSION}"):
         StateStore.open(str(path))
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+
+
+def test_a_save_writes_the_members_a_run_changed_or_met_not_those_it_only_looked_at(tmp_path):
+    from engine.state import LazyMembers, _changed_members
+
+    path = tmp_path / "ops.db"
+    _runs(CONFIG, [_events([(0, "m1", "message"), (60, "m2", "message")])], path)
+    store = StateStore.open(str(path))
+    members = LazyMembers(store)
+    members["m1"].messages += 1
+    assert members["m2"].messages == 1  # looked at only
+    members["m3"] = type(members["m1"])("m3")  # met for the first time
+    assert [member_id for member_id, _ in _changed_members(members)] == ["m1", "m3"]
+    store.close()
