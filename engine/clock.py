@@ -36,6 +36,7 @@ class Clock:
         self._seq = 0
         self.scheduled = 0
         self.fired = 0
+        self.read = 0  # saved timers read from --state
         self._saved: deque[Timer] = deque()  # read from the saved timers, not fired yet
         self._read_saved: SavedTimers | None = None  # None: no more saved timers to read
         self._read_to: tuple[float, int] | None = None  # (due, seq) of the last saved timer read
@@ -52,6 +53,7 @@ class Clock:
             if len(batch) < self.BATCH:
                 self._read_saved = None
             if batch:
+                self.read += len(batch)
                 self._saved.extend(batch)
                 self._read_to = (batch[-1].due, batch[-1].seq)
         return self._saved[0] if self._saved else None
