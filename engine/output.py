@@ -30,6 +30,12 @@ def write_tasks(registry: Registry, fmt: str, tasks: Iterable[Task], out: str | 
         writer(tasks, sys.stdout, context)
         sys.stdout.flush()
         return
+    if os.path.exists(out) and not os.path.isfile(out):
+        # A device or pipe (/dev/null, /dev/stdout, a FIFO): written to as it is. Renaming a
+        # temporary file over it would put a regular file in its place.
+        with open(out, "w", encoding="utf-8", newline="") as stream:
+            writer(tasks, stream, context)
+        return
     # Written whole under a temporary name first: a failed run never leaves half a file behind.
     temporary = f"{out}.partial"
     with open(temporary, "w", encoding="utf-8", newline="") as stream:

@@ -181,3 +181,21 @@ def test_csv_keeps_spreadsheets_from_reading_texts_as_formulas() -> None:
     row = next(csv.DictReader(io.StringIO(output.removeprefix("\ufeff"), newline="")))
     assert row["text"] == "'@小王 欢迎" and row["member_name"] == "'=1+1"
     assert row["params"] == "" and row["reason"] == "silent 7d"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs a named pipe")
+def test_out_to_a_pipe_or_device_writes_into_it_and_leaves_it_in_place(example_output, tmp_path: Path) -> None:
+    """`--out /dev/null` (or a FIFO) must not be replaced by a regular file, as a rename over it would."""
+    import stat
+    import threading
+
+    pipe = tmp_path / "tasks.fifo"
+    os.mkfifo(pipe)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(pipe.read_bytes()), daemon=True)
+    reader.start()
+    assert example_output("jsonl", "--out", str(pipe)) == b""
+    reader.join(timeout=10)
+    assert stat.S_ISFIFO(os.stat(pipe).st_mode)
+    assert received and received[0] == example_output("jsonl")
+    assert not (tmp_path / "tasks.fifo.partial").exists()
