@@ -126,7 +126,7 @@ def child_state_run(events: str, state: str, paths: list[str], profile: str | No
     if "open + resume" not in phases:  # no events
         lap("open + resume")
     lap("read + evaluate")
-    with open(os.devnull, "w", encoding="utf-8") as stream:  # a stream, not --out: write_tasks would replace /dev/null
+    with open(os.devnull, "w", encoding="utf-8") as stream:
         registry.formats["jsonl"].write(result.tasks, stream, {"tz": tz, "title": "bench", "width": None})
     lap("write tasks")
     result.save_state()
