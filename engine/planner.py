@@ -114,7 +114,7 @@ class Planner:
         self.history_only = 0  # tasks triggered before --from: they count for guardrails, are not printed
         self.moved: Counter[str] = Counter()
         self.known_ids: dict[str, float] = {}  # task id → trigger instant, for the instants a duplicate can still come
-        self.new_history: list[Sent] = []
+        self.new_history: dict[str, Sent] = {}  # by task id; a task capacity drops is taken out again
         self._last_fired: dict[tuple[str, str], float] = {}
         self._recent: dict[str, list[tuple[float, str]]] = {}
         self._capacity_used: Counter[tuple[str, int]] = Counter()  # by earlier runs and by tasks before --from
@@ -193,7 +193,7 @@ class Planner:
         sent = Sent(task.id, rule.key, task.member, task.action, task.trigger_at, task.due, task.assignee)
         self._remember(sent)
         if self.record_history:
-            self.new_history.append(sent)
+            self.new_history[sent.id] = sent
         if self.start is not None and task.trigger_at < self.start:
             self.history_only += 1  # history before --from: shapes guardrails, not printed
             self._count_capacity(sent)
@@ -321,6 +321,8 @@ class Planner:
             room = max(0, self._capacity[assignee] - self._capacity_used[(assignee, day)])
             for task in tasks[:room]:
                 self.tasks.append(task)
+                if task.id in self.new_history:
+                    self.new_history[task.id].due = task.due  # where capacity put it: a later run counts it on that day
                 original_due = self._original_due.pop(task.id)
                 if task.due != original_due:
                     # One line per task, however many full days it skipped.
@@ -330,6 +332,7 @@ class Planner:
                 moved_to = self._next_day(task.due)
                 if moved_to - original_due > self.community.max_delay:
                     del self._original_due[task.id]
+                    self.new_history.pop(task.id, None)  # never planned: a later run must not see it as planned
                     self._suppress(task, "capacity", f"capacity of {assignee} full on {self._date(task.due)} and moving it would delay it more than max_delay {format_duration(self.community.max_delay)}")
                     continue
                 if task.due == original_due:

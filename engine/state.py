@@ -252,7 +252,7 @@ class StateStore:
             db.executemany("INSERT INTO trigger_state VALUES (?, ?)", ((key, _dumps(value)) for key, value in evaluation.trigger_state.items()))
             db.executemany(
                 "INSERT OR IGNORE INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?)",
-                ((s.id, s.rule, s.member, s.action, s.trigger_at, s.due, s.assignee) for s in planner.new_history),
+                ((s.id, s.rule, s.member, s.action, s.trigger_at, s.due, s.assignee) for s in planner.new_history.values()),
             )
             db.execute("INSERT OR REPLACE INTO meta VALUES ('timezone', ?)", (evaluation.community.timezone,))
             if evaluation.started:

@@ -156,3 +156,25 @@ def test_a_killed_state_run_changes_nothing_and_the_rerun_plans_exactly_the_same
         else:
             # The run got as far as its commit: its own output already held every task.
             assert delivered == expected, f"attempt {attempt}: committed without delivering its tasks"
+
+
+def test_the_state_records_the_tasks_capacity_kept_where_it_put_them_and_not_those_it_dropped(tmp_path):
+    import sqlite3
+    from datetime import datetime
+
+    books = tmp_path / "books"
+    books.mkdir()
+    (books / "community.yaml").write_text(
+        "community:\n  name: t\n  timezone: Asia/Shanghai\n  max_delay: 1d\n  operators:\n    - {id: op, groups: [g1], capacity: 2}\n", encoding="utf-8")
+    (books / "p.yaml").write_text('playbook: p\nrules:\n  - id: r\n    when: {event: message}\n    do:\n      - dm: "hi"\n', encoding="utf-8")
+    events = write_jsonl(tmp_path / "e.jsonl", [
+        {"ts": f"2026-03-01T0{hour}:00:00+08:00", "type": "message", "group": "g1", "member": f"m{hour}", "text": "hi"} for hour in range(1, 8)
+    ])
+    state = tmp_path / "ops.db"
+    result = invoke("run", str(books), "--events", str(events), "--format", "jsonl", "--state", str(state))
+    assert result.exit_code == 0, result.output
+    planned = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(planned) == 4 and "3 suppressed (capacity 3)" in result.stderr  # 2 on 03-01, 2 moved to 03-02
+    with sqlite3.connect(state) as db:
+        saved = {task_id: due for task_id, due in db.execute("SELECT id, due FROM tasks")}
+    assert saved == {task["id"]: datetime.fromisoformat(task["due"]).timestamp() for task in planned}
