@@ -21,8 +21,8 @@ from typing import Any
 
 from engine.clock import Clock, Timer
 from engine.events import Event, Rejected
-from engine.explain import describe_values, field_values
 from engine.dependencies import member_fields_read, names_read
+from engine.explain import describe_values, field_values
 from engine.lifecycle import Lifecycle
 from engine.members import Group, Member, MemberView, local_day
 from engine.model import Config, Rule
@@ -276,7 +276,9 @@ class Evaluation:
                 if group.id not in member.groups:
                     member.groups.add(group.id)
                     changed.add("groups")
-                member.group = group.id
+                if member.group != group.id:
+                    member.group = group.id
+                    changed.add("group")
                 group.members.add(member.id)
         kind = event.type
         if kind == "member_joined" and member is not None:
