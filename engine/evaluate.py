@@ -21,9 +21,10 @@ from typing import Any
 
 from engine.clock import Clock, Timer
 from engine.events import Event, Rejected
-from engine.dependencies import member_fields_read, names_read
+from engine.dependencies import names_read
 from engine.explain import describe_values, field_values
 from engine.lifecycle import Lifecycle
+from engine.localtime import DAY
 from engine.members import Group, Member, MemberView, local_day
 from engine.model import Config, Rule
 from engine.planner import Planner, Task, task_id
@@ -32,7 +33,6 @@ from engine.triggers import STAGE_ENTERED, Firing, TriggerType
 
 LIFECYCLE_HANDLER = "@lifecycle"
 STAGED = "@staged"  # member.marks: the member's revision at the last stage assessment
-DAY = 86400
 # Member fields an event of these types changes for its member (besides name and groups).
 JOIN_CHANGES = frozenset({"joined_at", "left", "days_since_join", "days_silent", "groups"})
 LEAVE_CHANGES = frozenset({"groups", "left"})
@@ -68,7 +68,6 @@ class Evaluation:
         self.clock = Clock()
         self.trigger_state: dict[str, dict[Any, Any]] = {}
         self.lifecycle = Lifecycle(config.community, config.env)
-        self._stage_fields = member_fields_read(config.env, [stage.source for stage in config.community.lifecycle])
         self.rejected: list[Rejected] = []
         self.notes: list[Note] = []
         self.counts: Counter[str] = Counter()
@@ -92,13 +91,11 @@ class Evaluation:
         for rule in config.rules:
             self._rules[rule.key] = rule
             texts = [action.text.source for action in rule.actions if action.text is not None]
-            names = names_read(config.env, [condition.source for condition in rule.conditions]) | names_read(config.env, texts, templates=True)
-            if names & {"event", "*"}:
+            condition_names = [names_read(config.env, [condition.source]) for condition in rule.conditions]
+            if set().union(*condition_names, names_read(config.env, texts, templates=True)) & {"event", "*"}:
                 self._reads_event.add(rule.key)
             light = 0
-            for condition in rule.conditions:
-                if not names_read(config.env, [condition.source]) <= {"member", "community"}:
-                    break
+            while light < len(condition_names) and condition_names[light] <= {"member", "community"}:
                 light += 1
             self._member_only[rule.key] = light
             if all(action.params.get("target") != "mentioned" for action in rule.actions):
@@ -181,12 +178,8 @@ class Evaluation:
         for group in self._groups.values():
             group.start(self)
 
-    def run(self, items: Iterable[Event | Rejected]) -> None:
-        for _ in self.steps(items):
-            pass
-
     def steps(self, items: Iterable[Event | Rejected]) -> Iterator[None]:
-        """``run()``, pausing after each event: a caller can take the tasks made final meanwhile."""
+        """Evaluate ``items``, pausing after each event: a caller can take the tasks made final meanwhile."""
         for item in items:
             self.counts["read"] += 1
             if isinstance(item, Rejected):
@@ -351,7 +344,8 @@ class Evaluation:
         stage cannot have changed and is not re-assessed.
         """
         firings: list[tuple[Rule, Firing]] = []
-        unchanged = changed is not None and self._stage_fields is not None and not (changed & self._stage_fields)
+        fields = self.lifecycle.fields
+        unchanged = changed is not None and fields is not None and not (changed & fields)
         if not (unchanged and member.marks.get(STAGED) == member.revision):
             firings = self._assess(member)
         pending = member.marks.get(LIFECYCLE_HANDLER)

@@ -16,6 +16,7 @@ from jinja2 import nodes
 from jinja2.parser import Parser
 
 from engine.dependencies import member_fields_read, names_read
+from engine.localtime import DAY
 from engine.members import SCALAR_MEMBER_FIELDS, Member, MemberView, local_day
 
 if TYPE_CHECKING:
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
 
     from engine.model import Community
 
-DAY = 86400
 WINDOW_FIELDS = {"messages_7d": 7, "messages_30d": 30, "active_days_30d": 30}
 
 
@@ -75,12 +75,12 @@ class TimeThresholds:
 class Lifecycle(TimeThresholds):
     def __init__(self, community: Community, env: object):
         self.stages = community.lifecycle
-        super().__init__([stage.source for stage in self.stages], env, community.tz)
         sources = [stage.source for stage in self.stages]
+        super().__init__(sources, env, community.tz)
         self.reads_now = bool(names_read(env, sources) & {"now", "*"})
-        fields = member_fields_read(env, sources)
+        self.fields = member_fields_read(env, sources)  # None: a stage can change with nothing about the member changing
         # Stage conditions on scalar member fields only are memoised by those fields' values.
-        self._memo_fields = tuple(sorted(fields)) if fields is not None and fields <= SCALAR_MEMBER_FIELDS else None
+        self._memo_fields = tuple(sorted(self.fields)) if self.fields is not None and self.fields <= SCALAR_MEMBER_FIELDS else None
         self._memo: dict[tuple[object, ...], str | None] = {}
 
     def assign(self, member: Member, now: float, view: MemberView | None = None) -> str | None:

@@ -64,9 +64,6 @@ class LocalTime:
             text = self._minutes[minute] = f"{self._date(day + EPOCH_ORDINAL)} {seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
         return text
 
-    def datetime(self, t: float) -> datetime:
-        return datetime.fromtimestamp(t, self.tz)
-
     def _date(self, ordinal: int) -> str:
         text = self._dates.get(ordinal)
         if text is None:

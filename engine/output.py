@@ -127,7 +127,7 @@ def render_summary(result: RunResult, community: Community) -> str:
         order = [stage.stage for stage in community.lifecycle]
         shown = ", ".join(f"{community.stage_label(stage)} {stages[stage]}" for stage in order if stages[stage])
         lines.append(f"  members by stage: {shown}")
-    planned = result.planned
+    planned = result.tally
     if planned.total:
         lines.append("  tasks by playbook: " + ", ".join(f"{name} {count}" for name, count in sorted(planned.by_playbook.items())))
         by_day = sorted(planned.by_day.items())

@@ -155,8 +155,8 @@ class Planner:
             self._settle(before=today)
         if first.member is not None and self.cooling(rule, first.member, first.trigger_at):
             last = self._last_fired[(rule.key, first.member)]
-            until = self._local(last + (rule.cooldown or 0))
-            reason = f"cooldown {format_duration(rule.cooldown or 0)}: {rule.key} planned for {first.member_name} at {self._local(last)}, next possible after {until}"
+            until = self._local(last + rule.cooldown)  # type: ignore[operator]  # cooling: a cooldown is set
+            reason = f"cooldown {format_duration(rule.cooldown)}: {rule.key} planned for {first.member_name} at {self._local(last)}, next possible after {until}"
             return self._suppress_all(tasks, "cooldown", reason)
         accepted = []
         for task in tasks:
@@ -304,9 +304,10 @@ class Planner:
         if before is None:
             final, self.tasks = self.tasks, []
         else:
-            final = [task for task in self.tasks if self._day(task.due) < before]
-            if final:
-                self.tasks = [task for task in self.tasks if self._day(task.due) >= before]
+            final, pending = [], []
+            for task in self.tasks:
+                (final if self._day(task.due) < before else pending).append(task)
+            self.tasks = pending
         final.sort(key=lambda task: (task.due, -task.rank, task.order, task.id))
         self.released += final
 

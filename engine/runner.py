@@ -47,16 +47,7 @@ class RunResult:
     history_only: int = 0
     planner: Planner | None = field(default=None, repr=False)
     state: StateStore | None = field(default=None, repr=False)
-    tally: Tally | None = None  # counts of the planned tasks (the tasks themselves may have been streamed out)
-
-    @property
-    def planned(self) -> Tally:
-        if self.tally is not None and self.tally.total:
-            return self.tally
-        tally = Tally()
-        for task in self.tasks:
-            tally.add(task, self.evaluation.tz)
-        return tally
+    tally: Tally = field(default_factory=Tally)  # counts of the planned tasks (the tasks themselves may have been streamed out)
 
     def save_state(self) -> None:
         """Commit this run to its --state database (after the tasks were written)."""
@@ -65,7 +56,7 @@ class RunResult:
 
     def summary(self) -> str:
         counts = self.counts
-        planned = self.planned
+        planned = self.tally
         actions = ", ".join(f"{name} {count}" for name, count in sorted(planned.by_action.items()))
         line = f"read {counts['read']} events: {counts['accepted']} accepted, {counts['rejected']} rejected"
         if counts["before_watermark"]:

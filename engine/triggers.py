@@ -738,7 +738,7 @@ class BecomesGroup:
         fields = [trigger.fields for trigger in triggers]
         self.fields = None if any(field is None for field in fields) else frozenset().union(*fields)
         scalar = self.fields is not None and self.fields <= SCALAR_MEMBER_FIELDS
-        self.value_fields = tuple(sorted(self.fields)) if scalar and self.fields is not None else None
+        self.value_fields = tuple(sorted(self.fields)) if scalar else None  # type: ignore[arg-type]  # scalar: fields known
         self._memo: list[dict[tuple[Any, ...], bool]] = [{} for _ in triggers]
 
     def start(self, run: Evaluation) -> None:
