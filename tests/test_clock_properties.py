@@ -59,7 +59,8 @@ steps = st.lists(
 )
 
 
-def _events(drawn: list[tuple[int, str, str]]) -> list[dict]:
+def events_from(drawn: list[tuple[int, str, str]]) -> list[dict]:
+    """Events from drawn (gap, member, kind) steps: messages, questions, answers, joins, leaves."""
     events, t = [], START
     for number, (gap, member, kind) in enumerate(drawn):
         t += gap
@@ -79,7 +80,7 @@ def _events(drawn: list[tuple[int, str, str]]) -> list[dict]:
 @example(drawn=[(0, "m1", "message"), (181440, "m1", "message")], split_fraction=0.248)  # cooldown spans the split
 def test_a_split_run_plans_the_same_tasks_as_one_run(drawn, split_fraction):
     config = SPLIT_CONFIG
-    events = _events(drawn)
+    events = events_from(drawn)
     until = events[-1]["ts"] + 10 * 86400
     split = START + (until - START) * split_fraction
     whole = {task.id: task.record(config.community.tz) for task in plan(config, events, until=until).tasks}

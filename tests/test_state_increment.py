@@ -19,18 +19,9 @@ from engine.plugins import load_registry
 from engine.runner import run
 from engine.state import SCHEMA_VERSION, Lookback, StateStore
 from tests.conftest import ROOT, records
+from tests.test_clock_properties import COMMUNITY, START, events_from  # the same community and event shapes
 
-START = 1772326800.0  # 2026-03-01T09:00:00+08:00
 DAY = 86400
-
-COMMUNITY = """\
-community:
-  name: t
-  timezone: Asia/Shanghai
-  quiet_hours: "22:00-08:00"
-  limits:
-    - {actions: [dm], max: 2, per: 3d}
-"""
 
 PLAYBOOK = """\
 playbook: mix
@@ -78,21 +69,6 @@ CONFIG = _config()
 TABLES = ("members", "groups", "timers", "trigger_state", "tasks", "meta")
 
 
-def _events(drawn: list[tuple[int, str, str]]) -> list[dict]:
-    events, t = [], START
-    for number, (gap, member, kind) in enumerate(drawn):
-        t += gap
-        event = {"ts": t, "type": "message", "group": "g1", "member": member, "id": f"x{number}", "text": "hi"}
-        if kind == "question":
-            event["text"] = "请问怎么报名？"
-        elif kind == "answer":
-            event["reply_to"] = f"x{max(0, number - 1)}"
-        elif kind != "message":
-            event = {"ts": t, "type": kind, "group": "g1", "member": member}
-        events.append(event)
-    return events
-
-
 def _runs(config, pieces: list[list[dict]], path: Path, until: float | None = None) -> list:
     """Consecutive --state runs over ``pieces``, the way the CLI does them; the tasks of all."""
     tasks = []
@@ -126,7 +102,7 @@ steps = st.lists(st.tuples(gaps, st.sampled_from(["m1", "m2", "m3", "m4"]), kind
 def test_consecutive_state_runs_plan_and_save_what_one_run_does(drawn, cuts, until):
     """Split anywhere, over weeks (so old history falls outside every window): the same tasks, and
     byte-for-byte the same members, timers, trigger memory and history in the state file."""
-    events = _events(drawn)
+    events = events_from(drawn)
     end = events[-1]["ts"] + 10 * DAY if until else None
     # A cut between two events of one instant is not a day's boundary: the watermark would count
     # the second as processed. Cut after the instant instead.
@@ -282,7 +258,7 @@ def test_lookback_of_a_config_names_its_cooldowns_and_longest_limit():
 
 
 def test_a_version_1_state_is_upgraded_in_place_and_continues_the_same(tmp_path):
-    events = _events([(0, "m1", "message"), (3 * DAY, "m2", "member_joined"), (DAY, "m1", "question"), (6 * DAY, "m2", "message")])
+    events = events_from([(0, "m1", "message"), (3 * DAY, "m2", "member_joined"), (DAY, "m1", "question"), (6 * DAY, "m2", "message")])
     reference, old = tmp_path / "reference.db", tmp_path / "old.db"
     _runs(CONFIG, [events[:2]], reference)
     _runs(CONFIG, [events[:2]], old)
@@ -305,7 +281,7 @@ def test_a_state_of_a_newer_version_is_refused_and_left_untouched(tmp_path):
     import hashlib
 
     path = tmp_path / "ops.db"
-    _runs(CONFIG, [_events([(0, "m1", "message")])], path)
+    _runs(CONFIG, [events_from([(0, "m1", "message")])], path)
     connection = sqlite3.connect(path)
     connection.execute("UPDATE meta SET value = ? WHERE key = 'version'", (str(SCHEMA_VERSION + 1),))
     connection.commit()
@@ -320,7 +296,7 @@ def test_a_save_writes_the_members_a_run_changed_or_met_not_those_it_only_looked
     from engine.state import LazyMembers, _changed_members
 
     path = tmp_path / "ops.db"
-    _runs(CONFIG, [_events([(0, "m1", "message"), (60, "m2", "message")])], path)
+    _runs(CONFIG, [events_from([(0, "m1", "message"), (60, "m2", "message")])], path)
     store = StateStore.open(str(path))
     members = LazyMembers(store)
     members["m1"].messages += 1
