@@ -9,6 +9,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from engine.jsontext import fast_loads
+
 MEMBER_EVENTS = frozenset({"member_joined", "member_left", "message", "reaction", "activity_joined", "profile", "purchase"})
 GROUP_EVENTS = frozenset({"member_joined", "member_left", "message", "activity_started", "activity_ended"})
 CORE_TYPES = MEMBER_EVENTS | GROUP_EVENTS
@@ -126,9 +128,26 @@ def event_from_record(record: Any, tz: ZoneInfo, line: int = 0) -> Event:
     return Event(t=t, type=kind, raw=record, line=line, **values)
 
 
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
 def parse_jsonl(lines: Iterable[str | bytes]) -> Iterator[SourceRecord | Rejected]:
-    """Decode JSON Lines: a SourceRecord or a Rejected for every non-blank line, numbered from 1."""
+    """Decode JSON Lines: a SourceRecord or a Rejected for every non-blank line, numbered from 1.
+
+    Lines are decoded by orjson; one it refuses (or one with a very long number) is decoded
+    by the json module, which says what is wrong (see ``engine.jsontext``).
+    """
     for number, line in enumerate(lines, 1):
+        if isinstance(line, bytes):
+            try:
+                record = fast_loads(line)
+            except ValueError:
+                pass  # blank, not UTF-8, not JSON, a long number: the json module's path below
+            else:
+                if isinstance(record, dict):
+                    yield SourceRecord(number, record)
+                    continue
         if isinstance(line, bytes):
             try:
                 line = line.decode("utf-8")
@@ -139,9 +158,12 @@ def parse_jsonl(lines: Iterable[str | bytes]) -> Iterator[SourceRecord | Rejecte
         if not text:
             continue
         try:
-            record = json.loads(text)
+            record = json.loads(text, parse_constant=_reject_constant)
         except json.JSONDecodeError as exc:
             yield Rejected(number, f"not valid JSON ({exc.msg} at column {exc.colno})", text)
+            continue
+        except ValueError as exc:  # NaN, Infinity: not JSON, and no time, count or amount
+            yield Rejected(number, f"not valid JSON ({exc})", text)
             continue
         if not isinstance(record, dict):
             yield Rejected(number, "an event must be a JSON object", text)

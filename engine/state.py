@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.clock import Timer
 from engine.errors import PlaybookError
+from engine.jsontext import dumps, loads
 from engine.members import Group, Member
 from engine.planner import Sent
 
@@ -75,9 +76,6 @@ class Lookback:
 
 class StateError(PlaybookError):
     """The --state file cannot be used; it has not been modified."""
-
-
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode  # one encoder, not one per value
 
 
 def member_to_data(member: Member) -> dict[str, Any]:
@@ -174,7 +172,7 @@ class StateStore:
 
     def groups(self) -> Iterator[Group]:
         for group_id, data in self.connection.execute("SELECT id, data FROM groups ORDER BY id"):
-            values = json.loads(data)
+            values = loads(data)
             yield Group(group_id, values["name"], values["channel"], set(values["members"]), values["messages"])
 
     def timers(self, after: tuple[float, int] | None, limit: int) -> list[Timer]:
@@ -184,7 +182,7 @@ class StateStore:
             rows = self.connection.execute("SELECT due, seq, handler, subject, payload FROM timers ORDER BY due, seq LIMIT ?", (limit,))
         else:
             rows = self.connection.execute("SELECT due, seq, handler, subject, payload FROM timers WHERE (due, seq) > (?, ?) ORDER BY due, seq LIMIT ?", (*after, limit))
-        return [Timer(due, seq, handler, subject, json.loads(payload)) for due, seq, handler, subject, payload in rows]
+        return [Timer(due, seq, handler, subject, loads(payload)) for due, seq, handler, subject, payload in rows]
 
     def clock_seq(self) -> int:
         """The clock's counter: timers scheduled from here on come after every saved one."""
@@ -192,7 +190,7 @@ class StateStore:
         return max(int(self.meta("clock_seq") or 0), highest or 0)
 
     def trigger_state(self) -> dict[str, dict[Any, Any]]:
-        return {key: json.loads(data) for key, data in self.connection.execute("SELECT key, data FROM trigger_state")}
+        return {key: loads(data) for key, data in self.connection.execute("SELECT key, data FROM trigger_state")}
 
     def history(self, lookback: Lookback | None = None) -> list[Sent]:
         """Planned tasks, in trigger order, for the planner's guardrails.
@@ -242,14 +240,14 @@ class StateStore:
             db.executemany("INSERT OR REPLACE INTO members VALUES (?, ?)", _changed_members(evaluation.members))
             db.executemany(
                 "INSERT OR REPLACE INTO groups VALUES (?, ?)",
-                ((group.id, _dumps({"name": group.name, "channel": group.channel, "members": sorted(group.members), "messages": group.messages})) for group in evaluation.groups.values()),
+                ((group.id, dumps({"name": group.name, "channel": group.channel, "members": sorted(group.members), "messages": group.messages})) for group in evaluation.groups.values()),
             )
             clock = evaluation.clock
             if clock.consumed is not None:  # saved timers come due in (due, seq) order: a prefix is gone
                 db.execute("DELETE FROM timers WHERE (due, seq) <= (?, ?)", clock.consumed)
-            db.executemany("INSERT INTO timers VALUES (?, ?, ?, ?, ?)", ((timer.seq, timer.due, timer.handler, timer.subject, "null" if timer.payload is None else _dumps(timer.payload)) for timer in clock.new_pending()))
+            db.executemany("INSERT INTO timers VALUES (?, ?, ?, ?, ?)", ((timer.seq, timer.due, timer.handler, timer.subject, "null" if timer.payload is None else dumps(timer.payload)) for timer in clock.new_pending()))
             db.execute("DELETE FROM trigger_state")
-            db.executemany("INSERT INTO trigger_state VALUES (?, ?)", ((key, _dumps(value)) for key, value in evaluation.trigger_state.items()))
+            db.executemany("INSERT INTO trigger_state VALUES (?, ?)", ((key, dumps(value)) for key, value in evaluation.trigger_state.items()))
             db.executemany(
                 "INSERT OR IGNORE INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?)",
                 ((s.id, s.rule, s.member, s.action, s.trigger_at, s.due, s.assignee) for s in planner.new_history.values()),
@@ -330,7 +328,7 @@ def _changed_members(members: dict[str, Member]) -> Iterator[tuple[str, str]]:
     """(id, JSON) of the members to write: those new or changed since they were loaded."""
     loaded = members.loaded if isinstance(members, LazyMembers) else {}
     for member in members.values():
-        text = _dumps(member_to_data(member))
+        text = dumps(member_to_data(member))
         if loaded.get(member.id) != text:
             yield member.id, text
 
@@ -351,7 +349,7 @@ class LazyMembers(dict):  # type: ignore[type-arg]
         text = self._store.member_text(member_id)
         if text is None:
             raise KeyError(member_id)
-        member = self[member_id] = member_from_data(member_id, json.loads(text))
+        member = self[member_id] = member_from_data(member_id, loads(text))
         self.loaded[member_id] = text
         return member
 
