@@ -16,6 +16,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from itertools import islice
 from datetime import datetime
 from typing import Any
 
@@ -125,7 +126,12 @@ class Evaluation:
         self.members = LazyMembers(state)
         self.groups = {group.id: group for group in state.groups()}
         self.trigger_state = state.trigger_state()
-        self.clock.restore(state.timers, state.clock_seq())
+        def read_timers(after: tuple[float, int] | None, limit: int) -> list[Timer]:
+            batch = state.timers(after, limit)
+            self.prefetch(timer.subject for timer in batch)  # most timers are about a member
+            return batch
+
+        self.clock.restore(read_timers, state.clock_seq())
         self.watermark = state.watermark
         if self.watermark is not None:
             self.now = self.watermark
@@ -150,6 +156,12 @@ class Evaluation:
         """This run's scratch space for ``trigger`` (open questions …), or under a key several
         triggers share (``@leaderboard/messages/30d``: counts every ranking of them reads)."""
         return self.trigger_state.setdefault(trigger if isinstance(trigger, str) else trigger.key, {})
+
+    def prefetch(self, member_ids: Iterable[str]) -> None:
+        """Members about to be read one after another (a fan-out over a group): with --state,
+        load the saved ones together rather than one query each."""
+        if isinstance(self.members, LazyMembers):
+            self.members.prefetch(member_ids)
 
     def view(self, member: Member) -> MemberView:
         """The member as conditions see it now: one view per member and instant, shared by every
@@ -180,6 +192,8 @@ class Evaluation:
 
     def steps(self, items: Iterable[Event | Rejected]) -> Iterator[None]:
         """Evaluate ``items``, pausing after each event: a caller can take the tasks made final meanwhile."""
+        if isinstance(self.members, LazyMembers):
+            items = self._prefetching(items)
         for item in items:
             self.counts["read"] += 1
             if isinstance(item, Rejected):
@@ -205,6 +219,13 @@ class Evaluation:
         if self.until is not None and self.started:
             self.advance(self.until, inclusive=True)
             self.now = max(self.now, self.until)
+
+    def _prefetching(self, items: Iterable[Event | Rejected], ahead: int = 500) -> Iterator[Event | Rejected]:
+        """``items``, read ``ahead`` at a time to load the saved members they are about together."""
+        iterator = iter(items)
+        while batch := list(islice(iterator, ahead)):
+            self.prefetch(member_id for item in batch if isinstance(item, Event) for member_id in (item.member, *item.mentions) if member_id is not None)
+            yield from batch
 
     def reject(self, rejected: Rejected) -> None:
         self.counts["rejected"] += 1

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -57,6 +57,7 @@ _INDEXES = (
 # A day and a half before the watermark: earlier than the start of its local day in any time
 # zone, daylight saving included. Capacity counts the tasks due from that day on.
 _CAPACITY_LOOKBACK = 36 * 3600
+_IDS_PER_QUERY = 500  # under SQLite's limit of host parameters (999 in old versions)
 
 
 @dataclass(frozen=True)
@@ -92,14 +93,10 @@ def member_to_data(member: Member) -> dict[str, Any]:
 
 
 def member_from_data(member_id: str, data: dict[str, Any]) -> Member:
-    member = Member(member_id)
-    for key, value in data.items():
-        if key in ("groups", "tags"):
-            value = set(value)
-        elif key == "daily":
-            value = [number for day, count in value for number in (day, count)]
-        setattr(member, key, value)
-    return member
+    data["groups"] = set(data["groups"])
+    data["tags"] = set(data["tags"])
+    data["daily"] = [number for pair in data["daily"] for number in pair]
+    return Member(member_id, **data)
 
 
 class StateStore:
@@ -169,6 +166,14 @@ class StateStore:
         """The member's saved state as stored: JSON text."""
         row = self.connection.execute("SELECT data FROM members WHERE id = ?", (member_id,)).fetchone()
         return None if row is None else row[0]
+
+    def member_texts(self, member_ids: list[str]) -> list[tuple[str, str]]:
+        """(id, JSON text) of those of ``member_ids`` that are saved, in no particular order."""
+        found: list[tuple[str, str]] = []
+        for start in range(0, len(member_ids), _IDS_PER_QUERY):
+            chunk = member_ids[start : start + _IDS_PER_QUERY]
+            found += self.connection.execute(f"SELECT id, data FROM members WHERE id IN ({', '.join('?' * len(chunk))})", chunk).fetchall()
+        return found
 
     def groups(self) -> Iterator[Group]:
         for group_id, data in self.connection.execute("SELECT id, data FROM groups ORDER BY id"):
@@ -337,18 +342,26 @@ class LazyMembers(dict):  # type: ignore[type-arg]
     """Members by id, loaded from the state database the first time they are needed.
 
     ``loaded`` keeps the text each was loaded from: the save skips members a run only looked at
-    (many a timer finds nothing to do).
+    (many a timer finds nothing to do). ``prefetch`` loads many at once, one query per few
+    hundred instead of one each: the members a batch of saved timers or a fan-out will touch.
     """
 
     def __init__(self, store: StateStore):
         super().__init__()
         self._store = store
         self.loaded: dict[str, str] = {}
+        self._absent: set[str] = set()  # ids looked up and not saved: new members, group ids
 
     def __missing__(self, member_id: str) -> Member:
+        if member_id in self._absent:
+            raise KeyError(member_id)
         text = self._store.member_text(member_id)
         if text is None:
+            self._absent.add(member_id)
             raise KeyError(member_id)
+        return self._load(member_id, text)
+
+    def _load(self, member_id: str, text: str) -> Member:
         member = self[member_id] = member_from_data(member_id, loads(text))
         self.loaded[member_id] = text
         return member
@@ -358,3 +371,12 @@ class LazyMembers(dict):  # type: ignore[type-arg]
             return self[member_id]
         except KeyError:
             return default
+
+    def prefetch(self, member_ids: Iterable[str]) -> None:
+        """Load those of ``member_ids`` that are saved and not loaded yet."""
+        wanted = [member_id for member_id in dict.fromkeys(member_ids) if member_id not in self and member_id not in self._absent]
+        if not wanted:
+            return
+        for member_id, text in self._store.member_texts(wanted):
+            self._load(member_id, text)
+        self._absent.update(member_id for member_id in wanted if member_id not in self)

@@ -267,6 +267,8 @@ def fan_out(run: Evaluation, each: str, t: float, reason: str, values: dict[str,
     """One firing per known group, or per current member of each group, in id order."""
     firings = []
     seen: set[str] = set()  # a member of two groups is one person: one firing, in their first group
+    if each == "member":
+        run.prefetch(member_id for group in run.groups.values() for member_id in group.members)
     for group_id in run.known_groups():
         if each == "member":
             group = run.groups.get(group_id)
@@ -605,9 +607,9 @@ class ActivityEndedTrigger(TriggerType):
             return
         del participants[activity]
         group = run.groups.get(event.group)
-        for member_id in sorted(group.members) if group else ():
-            if (member_id in taking_part) != self.participated:
-                continue
+        chosen = [member_id for member_id in sorted(group.members) if (member_id in taking_part) == self.participated] if group else []
+        run.prefetch(chosen)
+        for member_id in chosen:
             target = run.members[member_id]
             if target.left:
                 continue

@@ -178,3 +178,27 @@ def test_the_state_records_the_tasks_capacity_kept_where_it_put_them_and_not_tho
     with sqlite3.connect(state) as db:
         saved = {task_id: due for task_id, due in db.execute("SELECT id, due FROM tasks")}
     assert saved == {task["id"]: datetime.fromisoformat(task["due"]).timestamp() for task in planned}
+
+
+def test_lazy_members_load_saved_members_together_and_remember_the_ones_not_saved(tmp_path):
+    from engine.members import Member
+    from engine.state import LazyMembers, StateStore, dumps, member_to_data
+
+    store = StateStore.open(str(tmp_path / "ops.db"))
+    saved = {member_id: Member(member_id, name=name, groups={"g1"}, tags={"vip"}, daily=[739736, 2, 739740, 1]) for member_id, name in [("m1", "Ann"), ("m2", "Bo"), ("m3", "Cy")]}
+    with store.transaction():
+        store.connection.executemany("INSERT INTO members VALUES (?, ?)", [(member_id, dumps(member_to_data(member))) for member_id, member in saved.items()])
+    queries: list[str] = []
+    store.connection.set_trace_callback(queries.append)
+    members = LazyMembers(store)
+
+    members.prefetch(["m1", "m3", "new", "m1"])
+    assert sorted(members) == ["m1", "m3"]
+    assert members["m3"] == saved["m3"]
+    assert len(queries) == 1
+    assert members.get("new") is None and "new" not in members
+    assert len(queries) == 1  # known not to be saved: not looked up again
+    assert members.get("m2") == saved["m2"]
+    assert len(queries) == 2
+    members.prefetch(["m1", "m2", "new"])
+    assert len(queries) == 2  # all loaded or known absent: no query
