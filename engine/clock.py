@@ -58,15 +58,17 @@ class Clock:
                 self._read_to = (batch[-1].due, batch[-1].seq)
         return self._saved[0] if self._saved else None
 
+    # Timers compare as (due, seq, …) tuples, and seq is unique: ``<`` orders them by (due, seq).
+
     def _next(self) -> Timer | None:
-        saved = self._next_saved()
-        if saved is None or (self._heap and self._heap[0][:2] < saved[:2]):
+        saved = self._next_saved() if self._saved or self._read_saved is not None else None
+        if saved is None or (self._heap and self._heap[0] < saved):
             return self._heap[0] if self._heap else None
         return saved
 
     def _pop(self) -> Timer:
-        saved = self._next_saved()
-        if saved is None or (self._heap and self._heap[0][:2] < saved[:2]):
+        saved = self._next_saved() if self._saved or self._read_saved is not None else None
+        if saved is None or (self._heap and self._heap[0] < saved):
             return heapq.heappop(self._heap)
         self._saved.popleft()
         self.consumed = (saved.due, saved.seq)

@@ -76,6 +76,7 @@ class Evaluation:
         self._handlers: dict[str, TriggerType] = {}
         self._listeners: dict[str, list[tuple[Rule | None, Any]]] = {}  # (None, group): a group of triggers checked together
         self._groups: dict[str, Any] = {}
+        self._dispatch: dict[str, list[tuple[Rule | None, Any]]] = {}  # event type → its listeners and those of "*"
         self.watermark: float | None = None
         # While an event is dispatched: the member fields it changed for its member (see
         # ``apply``). None means unknown: checks that skip on unchanged fields must run.
@@ -349,12 +350,15 @@ class Evaluation:
 
     def dispatch(self, event: Event, member: Member | None) -> list[tuple[Rule, Firing]]:
         firings: list[tuple[Rule, Firing]] = []
-        for event_type in (event.type, "*"):
-            for rule, handler in self._listeners.get(event_type, ()):
-                if rule is None:
-                    firings.extend((self._rules[trigger.key], firing) for trigger, firing in handler.on_event(self, event, member))
-                else:
-                    firings.extend((rule, firing) for firing in handler.on_event(self, event, member))
+        listeners = self._dispatch.get(event.type)
+        if listeners is None:  # this type's listeners, then those of every type
+            listeners = self._dispatch[event.type] = self._listeners.get(event.type, []) + self._listeners.get("*", [])
+        for rule, handler in listeners:
+            if rule is None:
+                firings.extend([(self._rules[trigger.key], firing) for trigger, firing in handler.on_event(self, event, member)])
+            else:
+                for firing in handler.on_event(self, event, member):
+                    firings.append((rule, firing))
         return firings
 
     def restage(self, member: Member, changed: set[str] | None = None) -> list[tuple[Rule, Firing]]:
@@ -403,7 +407,8 @@ class Evaluation:
     # -- rules -----------------------------------------------------------------------------
 
     def handle(self, firings: list[tuple[Rule, Firing]]) -> None:
-        firings.sort(key=lambda pair: (-pair[0].rank, pair[0].order, pair[1].member.id if pair[1].member else "", pair[1].group or ""))
+        if len(firings) > 1:
+            firings.sort(key=lambda pair: (-pair[0].rank, pair[0].order, pair[1].member.id if pair[1].member else "", pair[1].group or ""))
         for rule, firing in firings:
             self.counts["fired"] += 1
             self.fire(rule, firing)
@@ -429,7 +434,7 @@ class Evaluation:
         if rule.stages is not None and (member is None or member.stage not in rule.stages):
             self.miss(rule, firing, lambda: f"stage {member.stage if member else None} is not one of {', '.join(sorted(rule.stages or ()))}")
             return
-        once_key = rule.key + "#once"
+        once_key = rule.key + "#once" if rule.once else ""
         if rule.once and member is not None and once_key in member.marks:
             self.miss(rule, firing, lambda: "once: already fired for this member")
             return

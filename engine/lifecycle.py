@@ -37,6 +37,11 @@ class TimeThresholds:
         self.windows: set[int] = set()
         for source in sources:
             self._read_thresholds(env, source)
+        # Instants a threshold can be crossed at, after the member's last message or join (a
+        # day of silence can start a moment after a threshold, so each also one day later).
+        self._silence_offsets = sorted({days * DAY for n in self.silence_days for days in (n, n + 1)})
+        self._join_offsets = sorted({days * DAY for n in self.join_days for days in (n, n + 1)})
+        self._midnights: dict[int, float] = {}  # local day ordinal → its first instant
 
     def _read_thresholds(self, env: object, source: str) -> None:
         tree = Parser(env, source, state="variable").parse_expression()  # type: ignore[arg-type]
@@ -54,22 +59,32 @@ class TimeThresholds:
 
     def next_check(self, member: Member, now: float) -> float | None:
         """The next instant after ``now`` at which a time-driven field could cross a threshold."""
-        candidates: list[float] = []
-        since = member.silent_since
-        if since is not None:
-            candidates.extend(since + days * DAY for n in self.silence_days for days in (n, n + 1))
-        if member.joined_at is not None:
-            candidates.extend(member.joined_at + days * DAY for n in self.join_days for days in (n, n + 1))
-        if self.windows and member.daily:
+        best: float | None = None
+        for start, offsets in ((member.silent_since, self._silence_offsets), (member.joined_at, self._join_offsets)):
+            if start is not None:
+                for offset in offsets:  # ascending: the first one after now is the next
+                    moment = start + offset
+                    if moment > now:
+                        if best is None or moment < best:
+                            best = moment
+                        break
+        daily = member.daily
+        if self.windows and daily:
             today = local_day(now, self.tz)
             for width in self.windows:
-                inside = [day for day in member.daily[::2] if day > today - width]
-                if inside:
-                    expiry_day = inside[0] + width
-                    midnight = datetime.combine(datetime.fromordinal(expiry_day).date(), time(), self.tz)
-                    candidates.append(midnight.timestamp())
-        later = [moment for moment in candidates if moment > now]
-        return min(later) if later else None
+                for index in range(0, len(daily), 2):  # the oldest day still inside the window leaves it first
+                    if daily[index] > today - width:
+                        moment = self._midnight(daily[index] + width)
+                        if moment > now and (best is None or moment < best):
+                            best = moment
+                        break
+        return best
+
+    def _midnight(self, ordinal: int) -> float:
+        moment = self._midnights.get(ordinal)
+        if moment is None:
+            moment = self._midnights[ordinal] = datetime.combine(datetime.fromordinal(ordinal).date(), time(), self.tz).timestamp()
+        return moment
 
 
 class Lifecycle(TimeThresholds):

@@ -24,7 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from engine.durations import format_duration
-from engine.localtime import local_time
+from engine.localtime import DAY, local_time
 from engine.model import PRIORITY_RANK, Community, Rule
 
 TASK_FIELDS = ("id", "due", "playbook", "rule", "action", "channel", "group", "member", "member_name", "assignee", "priority", "text", "reason")
@@ -264,11 +264,21 @@ class Planner:
     def _quiet_end(self, t: float, window: tuple[int, int]) -> float | None:
         """The end of the quiet window containing ``t``, or None if ``t`` is outside it."""
         start, end = window
-        moment = datetime.fromtimestamp(t, self.tz)
-        minute = moment.hour * 60 + moment.minute
+        offset = self.local.offset(t)
+        local = t + offset  # local wall-clock seconds
+        minute = int(local % DAY) // 60
         inside = start <= minute < end if start < end else (minute >= start or minute < end)
         if not inside:
             return None
+        if end < 1440:
+            midnight = local - local % DAY
+            if start > end and minute >= start:
+                midnight += DAY  # 22:00-08:00 seen at 23:00 ends tomorrow
+            candidate = midnight + end * 60 - offset
+            if self.local.offset(candidate) == offset:
+                return candidate
+        # A UTC offset change before the end (or an end at 24:00): the exact, slow way.
+        moment = datetime.fromtimestamp(t, self.tz)
         day = moment.date()
         if start > end and minute >= start:
             day += timedelta(days=1)  # 22:00-08:00 seen at 23:00 ends tomorrow

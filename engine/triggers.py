@@ -741,7 +741,7 @@ class BecomesGroup:
         self.fields = None if any(field is None for field in fields) else frozenset().union(*fields)
         scalar = self.fields is not None and self.fields <= SCALAR_MEMBER_FIELDS
         self.value_fields = tuple(sorted(self.fields)) if scalar else None  # type: ignore[arg-type]  # scalar: fields known
-        self._memo: list[dict[tuple[Any, ...], bool]] = [{} for _ in triggers]
+        self._memo: dict[tuple[Any, ...], list[BecomesTrigger]] = {}  # field values → the triggers whose condition holds
 
     def start(self, run: Evaluation) -> None:
         pass
@@ -764,39 +764,34 @@ class BecomesGroup:
         return self._check(run, member)
 
     def _check(self, run: Evaluation, member: Member) -> list[tuple[TriggerType, Firing]]:
-        from engine.explain import field_values
-
         if member.left:
             return []
         view = run.view(member)
         held = member.marks.get(self.held_key)
-        # (keys that held, revision, values); --state gives it back as lists, which never match.
-        was = frozenset(held[0]) if isinstance(held, (list, tuple)) else frozenset()
         values = None
         if self.value_fields is not None:
             values = tuple([getattr(view, name) for name in self.value_fields])
             if isinstance(held, tuple) and held[1] == member.revision and held[2] == values:
                 self._arm(run, member)
                 return []
-        holding = []
-        for trigger, memo in zip(self.triggers, self._memo):
-            if values is None:
-                holds = trigger.holds(view)
-            else:
-                # The condition is a pure function of these values: same values, same answer.
-                holds = memo.get(values)
-                if holds is None:
-                    holds = trigger.holds(view)
-                    if len(memo) < MEMO_SIZE:
-                        memo[values] = holds
-            if holds:
-                holding.append(trigger)
+            # The conditions are pure functions of these values: same values, same answers.
+            holding = self._memo.get(values)
+            if holding is None:
+                holding = [trigger for trigger in self.triggers if trigger.holds(view)]
+                if len(self._memo) < MEMO_SIZE:
+                    self._memo[values] = holding
+        else:
+            holding = [trigger for trigger in self.triggers if trigger.holds(view)]
+        # (keys that held, revision, values); --state gives it back as lists, which never match.
+        was = frozenset(held[0]) if isinstance(held, (list, tuple)) else frozenset()
         member.marks[self.held_key] = (tuple(trigger.key for trigger in holding), member.revision, values)
         self._arm(run, member)
         firings = []
         for trigger in holding:
             if trigger.key in was:
                 continue
+            from engine.explain import field_values
+
             shown_values = field_values(trigger.value, {"member": view, "community": trigger.community_values})
             shown = ", ".join(f"{name} = {value}" for name, value in shown_values.items())
             firings.append((trigger, Firing(member, member.group, run.now, f"`{trigger.value}` became true" + (f" ({shown})" if shown else ""), values=shown_values)))
