@@ -141,3 +141,12 @@ def test_counting_suppressions_instead_of_keeping_them_plans_the_same(registry):
     assert counted.planner.suppressed_counts == kept.planner.suppressed_counts
     assert kept.planner.suppressed_counts["cooldown"] > 0
     assert counted.summary() == kept.summary()
+
+
+def test_quiet_hours_ending_in_the_hour_a_dst_fall_back_repeats_end_after_the_message(make_config):
+    # New York repeats 01:00-02:00 on 2026-11-01. At 01:10 of the second pass (EST), quiet
+    # hours ending 01:30 end at 01:30 EST, twenty minutes later, not at 01:30 EDT, an hour
+    # and twenty minutes ago.
+    config = make_config({"p.yaml": one_rule("{event: message}")}, community('  quiet_hours: "22:00-01:30"\n').replace("Asia/Shanghai", "America/New_York"))
+    result = plan(config, [{"ts": "2026-11-01T01:10:00-05:00", "type": "message", "group": "g1", "member": "m1", "text": "hi"}])
+    assert task_keys(result, "due") == [("2026-11-01T01:30:00-05:00",)]
