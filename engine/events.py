@@ -148,7 +148,6 @@ def parse_jsonl(lines: Iterable[str | bytes]) -> Iterator[SourceRecord | Rejecte
                 if isinstance(record, dict):
                     yield SourceRecord(number, record)
                     continue
-        if isinstance(line, bytes):
             try:
                 line = line.decode("utf-8")
             except UnicodeDecodeError:

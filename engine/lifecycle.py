@@ -9,14 +9,14 @@ checks actually due, not with members × days.
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from jinja2 import nodes
 from jinja2.parser import Parser
 
 from engine.dependencies import member_fields_read, names_read
-from engine.localtime import DAY
+from engine.localtime import DAY, local_time
 from engine.members import SCALAR_MEMBER_FIELDS, Member, MemberView, local_day
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ class TimeThresholds:
         # day of silence can start a moment after a threshold, so each also one day later).
         self._silence_offsets = sorted({days * DAY for n in self.silence_days for days in (n, n + 1)})
         self._join_offsets = sorted({days * DAY for n in self.join_days for days in (n, n + 1)})
-        self._midnights: dict[int, float] = {}  # local day ordinal → its first instant
+        self._local = local_time(tz)
 
     def _read_thresholds(self, env: object, source: str) -> None:
         tree = Parser(env, source, state="variable").parse_expression()  # type: ignore[arg-type]
@@ -74,17 +74,11 @@ class TimeThresholds:
             for width in self.windows:
                 for index in range(0, len(daily), 2):  # the oldest day still inside the window leaves it first
                     if daily[index] > today - width:
-                        moment = self._midnight(daily[index] + width)
+                        moment = self._local.midnight(daily[index] + width)
                         if moment > now and (best is None or moment < best):
                             best = moment
                         break
         return best
-
-    def _midnight(self, ordinal: int) -> float:
-        moment = self._midnights.get(ordinal)
-        if moment is None:
-            moment = self._midnights[ordinal] = datetime.combine(datetime.fromordinal(ordinal).date(), time(), self.tz).timestamp()
-        return moment
 
 
 class Lifecycle(TimeThresholds):

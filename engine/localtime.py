@@ -10,7 +10,7 @@ transition inside it is answered the slow, exact way. The answers are the same a
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -22,13 +22,14 @@ EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 class LocalTime:
     """Local calendar answers for instants in one time zone."""
 
-    __slots__ = ("tz", "_offsets", "_dates", "_minutes")
+    __slots__ = ("tz", "_offsets", "_dates", "_minutes", "_midnights")
 
     def __init__(self, tz: ZoneInfo):
         self.tz = tz
         self._offsets: dict[int, int | None] = {}
         self._dates: dict[int, str] = {}
         self._minutes: dict[int, str] = {}
+        self._midnights: dict[int, float] = {}
 
     def offset(self, t: float) -> int:
         """Seconds to add to ``t`` to get local wall-clock seconds."""
@@ -63,6 +64,13 @@ class LocalTime:
             day, seconds = divmod(minute * 60, DAY)
             text = self._minutes[minute] = f"{self._date(day + EPOCH_ORDINAL)} {seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
         return text
+
+    def midnight(self, ordinal: int) -> float:
+        """The first instant of local day ``ordinal`` (``date.toordinal()``)."""
+        moment = self._midnights.get(ordinal)
+        if moment is None:
+            moment = self._midnights[ordinal] = datetime.combine(date.fromordinal(ordinal), time(), self.tz).timestamp()
+        return moment
 
     def _date(self, ordinal: int) -> str:
         text = self._dates.get(ordinal)

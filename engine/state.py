@@ -288,10 +288,10 @@ def describe_state(store: StateStore) -> str:
 
 def describe_member(store: StateStore, member_id: str) -> str | None:
     """One member's saved state and the tasks planned for them, as indented JSON."""
-    row = store.connection.execute("SELECT data FROM members WHERE id = ?", (member_id,)).fetchone()
-    if row is None:
+    text = store.member_text(member_id)
+    if text is None:
         return None
-    data = {"id": member_id, **json.loads(row[0])}
+    data = {"id": member_id, **loads(text)}
     for key in ("joined_at", "last_message_at", "stage_since"):
         data[key] = _local(store, data[key])
     data["marks"] = {key: _local(store, value) if key.endswith(("#due", "#fired", "@lifecycle")) and isinstance(value, float) else value for key, value in data["marks"].items()}

@@ -786,12 +786,13 @@ class BecomesGroup:
         was = frozenset(held[0]) if isinstance(held, (list, tuple)) else frozenset()
         member.marks[self.held_key] = (tuple(trigger.key for trigger in holding), member.revision, values)
         self._arm(run, member)
-        firings = []
-        for trigger in holding:
-            if trigger.key in was:
-                continue
-            from engine.explain import field_values
+        became = [trigger for trigger in holding if trigger.key not in was]
+        if not became:
+            return []
+        from engine.explain import field_values
 
+        firings = []
+        for trigger in became:
             shown_values = field_values(trigger.value, {"member": view, "community": trigger.community_values})
             shown = ", ".join(f"{name} = {value}" for name, value in shown_values.items())
             firings.append((trigger, Firing(member, member.group, run.now, f"`{trigger.value}` became true" + (f" ({shown})" if shown else ""), values=shown_values)))
