@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from jinja2 import ChainableUndefined, TemplateSyntaxError, nodes
+from jinja2 import ChainableUndefined, Template, TemplateSyntaxError, nodes
 from jinja2.compiler import CodeGenerator
 from jinja2.runtime import Undefined
 from jinja2.parser import Parser
@@ -185,17 +185,27 @@ class Condition:
     """A compiled ``if:`` expression; ``test(context)`` is its truth.
 
     It runs as closures from ``engine.compiler`` when the expression allows (nearly always),
-    else through Jinja2's own compiled expression; both give the same answers.
+    else through Jinja2's own compiled expression; both give the same answers. Jinja2 compiles
+    it only when needed: generating and compiling its Python code is most of a playbook's load.
     """
 
-    __slots__ = ("source", "_function", "_fast")
+    __slots__ = ("source", "_env", "_jinja", "_fast")
 
     def __init__(self, env: PlaybookEnvironment, source: str):
         from engine.compiler import compile_condition
 
         self.source = source
-        self._function = env.compile_expression(source, undefined_to_none=False)
+        self._env = env
+        self._jinja: Callable[..., Any] | None = None
         self._fast = compile_condition(env, source)
+        if self._fast is None:
+            self._function  # noqa: B018 - compiled now: a problem shows at load, not mid-run
+
+    @property
+    def _function(self) -> Callable[..., Any]:
+        if self._jinja is None:
+            self._jinja = self._env.compile_expression(self.source, undefined_to_none=False)
+        return self._jinja
 
     def test(self, context: Mapping[str, Any]) -> bool:
         if self._fast is not None:
@@ -222,17 +232,27 @@ class Text:
     """A compiled text template; ``render(context)`` gives the message.
 
     Like conditions, it runs as closures from ``engine.compiler`` when the template allows
-    (output, ``if``/``elif``/``else``), else through Jinja2's own compiled template.
+    (output, ``if``/``elif``/``else``), else through Jinja2's own compiled template, which
+    is compiled only when needed (like a condition's).
     """
 
-    __slots__ = ("source", "_template", "_fast")
+    __slots__ = ("source", "_env", "_jinja", "_fast")
 
     def __init__(self, env: PlaybookEnvironment, source: str):
         from engine.compiler import compile_template
 
         self.source = source
-        self._template = env.from_string(source)
+        self._env = env
+        self._jinja: Template | None = None
         self._fast = compile_template(env, source)
+        if self._fast is None:
+            self._template  # noqa: B018 - compiled now: a problem shows at load, not mid-run
+
+    @property
+    def _template(self) -> Template:
+        if self._jinja is None:
+            self._jinja = self._env.from_string(self.source)
+        return self._jinja
 
     def render(self, context: Mapping[str, Any]) -> str:
         if self._fast is not None:

@@ -9,23 +9,24 @@ and text orjson refuses, goes through the json module.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import orjson
 
-_LONG_NUMBER = re.compile(r"[0-9]{19}")
-_LONG_NUMBER_BYTES = re.compile(rb"[0-9]{19}")
+# Every digit to "0", every other byte to a space: a run of 19 digits becomes a run of 19 zeros,
+# which ``in`` finds with a C substring search (a regex tries each position: ten times slower).
+_DIGITS_ONLY = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
+_LONG_RUN = b"0" * 19
 _OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 _json_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
 
 
 def fast_loads(data: bytes | str) -> Any:
     """The value orjson reads from ``data``; raise ValueError where the json module must decide."""
-    pattern = _LONG_NUMBER_BYTES if isinstance(data, bytes) else _LONG_NUMBER
-    if pattern.search(data) is not None:
+    raw = data if isinstance(data, bytes) else data.encode("utf-8", "surrogatepass")
+    if _LONG_RUN in raw.translate(_DIGITS_ONLY):
         raise ValueError("a number too long for orjson")
-    return orjson.loads(data)  # orjson.JSONDecodeError is a ValueError
+    return orjson.loads(raw)  # orjson.JSONDecodeError is a ValueError
 
 
 def loads(data: bytes | str) -> Any:
