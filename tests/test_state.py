@@ -182,12 +182,12 @@ def test_the_state_records_the_tasks_capacity_kept_where_it_put_them_and_not_tho
 
 def test_lazy_members_load_saved_members_together_and_remember_the_ones_not_saved(tmp_path):
     from engine.members import Member
-    from engine.state import LazyMembers, StateStore, dumps, member_to_data
+    from engine.state import LazyMembers, StateStore, dumps, member_record
 
     store = StateStore.open(str(tmp_path / "ops.db"))
     saved = {member_id: Member(member_id, name=name, groups={"g1"}, tags={"vip"}, daily=[739736, 2, 739740, 1]) for member_id, name in [("m1", "Ann"), ("m2", "Bo"), ("m3", "Cy")]}
     with store.transaction():
-        store.connection.executemany("INSERT INTO members VALUES (?, ?)", [(member_id, dumps(member_to_data(member))) for member_id, member in saved.items()])
+        store.connection.executemany("INSERT INTO members VALUES (?, ?)", [(member_id, dumps(member_record(member))) for member_id, member in saved.items()])
     queries: list[str] = []
     store.connection.set_trace_callback(queries.append)
     members = LazyMembers(store)
@@ -202,3 +202,20 @@ def test_lazy_members_load_saved_members_together_and_remember_the_ones_not_save
     assert len(queries) == 2
     members.prefetch(["m1", "m2", "new"])
     assert len(queries) == 2  # all loaded or known absent: no query
+
+
+def test_a_member_reads_back_the_same_from_its_record_and_from_the_object_version_2_saved():
+    from engine.jsontext import dumps, loads
+    from engine.members import Member
+    from engine.state import member_from_data, member_record
+
+    member = Member("m1", name="Ann", groups={"g2", "g1"}, group="g2", joined_at=1772326800.0, messages=3, tags={"vip", "a"}, attributes={"city": "杭州"}, stage="growth", daily=[739736, 2, 739740, 1], revision=4, marks={"r#fired": 1.5})
+    record = dumps(member_record(member))
+    assert record.startswith('["Ann",["g1","g2"],"g2",1772326800.0,')
+    assert member_from_data("m1", loads(record)) == member
+    version_2 = dumps({
+        "name": "Ann", "groups": ["g1", "g2"], "group": "g2", "joined_at": 1772326800.0, "left": False, "last_message_at": None,
+        "messages": 3, "questions": 0, "replies": 0, "mentions_received": 0, "activities": 0, "points": 0, "tags": ["a", "vip"],
+        "attributes": {"city": "杭州"}, "stage": "growth", "stage_since": None, "daily": [[739736, 2], [739740, 1]], "marks": {"r#fired": 1.5}, "revision": 4,
+    })
+    assert member_from_data("m1", loads(version_2)) == member

@@ -3,6 +3,7 @@ the guardrails look; and still equal one run over everything, down to the saved 
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import tempfile
 import textwrap
@@ -17,7 +18,7 @@ from engine.loading import load_config
 from engine.planner import Sent
 from engine.plugins import load_registry
 from engine.runner import run
-from engine.state import SCHEMA_VERSION, Lookback, StateStore
+from engine.state import SCHEMA_VERSION, LazyMembers, Lookback, StateStore
 from tests.conftest import ROOT, records
 from tests.test_clock_properties import COMMUNITY, START, events_from  # the same community and event shapes
 
@@ -257,21 +258,40 @@ def test_lookback_of_a_config_names_its_cooldowns_and_longest_limit():
 # -- the file ---------------------------------------------------------------------------
 
 
-def test_a_version_1_state_is_upgraded_in_place_and_continues_the_same(tmp_path):
-    events = events_from([(0, "m1", "message"), (3 * DAY, "m2", "member_joined"), (DAY, "m1", "question"), (6 * DAY, "m2", "message")])
-    reference, old = tmp_path / "reference.db", tmp_path / "old.db"
-    _runs(CONFIG, [events[:2]], reference)
-    _runs(CONFIG, [events[:2]], old)
-    connection = sqlite3.connect(old)
-    for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%'").fetchall():
-        connection.execute(f"DROP INDEX {name}")
-    connection.execute("UPDATE meta SET value = '1' WHERE key = 'version'")
+def _as_older_version(path: Path, version: int) -> None:
+    """Rewrite a state file as an older engine wrote it: members as objects with named fields
+    (versions 1 and 2), and no indexes (version 1)."""
+    from engine.state import member_from_data, member_to_data
+
+    connection = sqlite3.connect(path)
+    members = connection.execute("SELECT id, data FROM members").fetchall()
+    connection.executemany("UPDATE members SET data = ? WHERE id = ?", [(json.dumps(member_to_data(member_from_data(member_id, json.loads(data))), sort_keys=True), member_id) for member_id, data in members])
+    if version == 1:
+        for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%'").fetchall():
+            connection.execute(f"DROP INDEX {name}")
+    connection.execute("UPDATE meta SET value = ? WHERE key = 'version'", (str(version),))
     connection.commit()
     connection.close()
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_an_older_state_is_upgraded_in_place_and_continues_the_same(tmp_path, version):
+    events = events_from([(0, "m1", "message"), (3 * DAY, "m2", "member_joined"), (5 * DAY, "m3", "message"), (DAY, "m1", "question"), (6 * DAY, "m2", "message")])
+    reference, old = tmp_path / "reference.db", tmp_path / "old.db"
+    _runs(CONFIG, [events[:3]], reference)
+    _runs(CONFIG, [events[:3]], old)
+    _as_older_version(old, version)
     tz = CONFIG.community.tz
-    continued = [task.record(tz) for task in _runs(CONFIG, [events[2:]], old)]
-    assert continued == [task.record(tz) for task in _runs(CONFIG, [events[2:]], reference)]
-    assert _tables(old) == _tables(reference)
+    continued = [task.record(tz) for task in _runs(CONFIG, [events[3:]], old)]
+    assert continued == [task.record(tz) for task in _runs(CONFIG, [events[3:]], reference)]
+    upgraded, expected = _tables(old), _tables(reference)
+    # A member the run did not change would keep its old record: compare the members read back.
+    store, reference_store = StateStore.open(str(old)), StateStore.open(str(reference))
+    ids = [member_id for member_id, _ in expected.pop("members")]
+    assert [LazyMembers(store)[member_id] for member_id in ids] == [LazyMembers(reference_store)[member_id] for member_id in ids]
+    store.close(), reference_store.close()
+    del upgraded["members"]
+    assert upgraded == expected
     connection = sqlite3.connect(old)
     assert connection.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()[0] == str(SCHEMA_VERSION)
     assert {"timers_by_due", "tasks_by_trigger_at", "tasks_by_due"} <= {name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
