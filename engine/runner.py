@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -119,10 +121,11 @@ class Plan:
     def __iter__(self) -> Iterator[Task]:
         planner, tz = self.planner, self.config.community.tz
         hook = self.config.registry.pm.hook.task_planned if self.config.registry.pm is not None else None
-        for _ in self.evaluation.steps(to_event(item, tz) for item in self.items):
-            if planner.released:
-                yield from self._hand_out(planner.drain(), hook)
-        yield from self._hand_out(planner.finish(), hook)
+        with _fewer_collections():
+            for _ in self.evaluation.steps(to_event(item, tz) for item in self.items):
+                if planner.released:
+                    yield from self._hand_out(planner.drain(), hook)
+            yield from self._hand_out(planner.finish(), hook)
         evaluation = self.evaluation
         self._result = RunResult([], evaluation.rejected, planner.suppressed, evaluation.notes, evaluation.counts, evaluation, planner.moved, planner.history_only, planner, self.state, self.tally)
 
@@ -138,3 +141,19 @@ class Plan:
         if self._result is None:
             raise RuntimeError("iterate the plan to the end before asking for its result")
         return self._result
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Run with Python's cycle collector triggered 70 times less often, then as before.
+
+    An evaluation allocates millions of short-lived objects (events, firings, views) and
+    almost no reference cycles; with the default thresholds the collector runs thousands of
+    times and its full passes re-scan every loaded member: a tenth of a --state run's time.
+    """
+    thresholds = gc.get_threshold()
+    gc.set_threshold(50_000, 20, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)

@@ -49,3 +49,16 @@ def test_the_command_line_writes_jsonl_as_the_run_goes(tmp_path):
 
     assert [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()] == [task.record(config.community.tz) for task in whole.tasks]
     assert f"{len(whole.tasks)} tasks planned" in result.stderr
+
+
+def test_a_plan_collects_garbage_less_often_while_it_runs_and_restores_the_thresholds_after(registry):
+    import gc
+
+    config = load_config([ROOT / "playbooks"], registry)
+    records = list(read_source(registry, "jsonl", str(ROOT / "examples" / "events.jsonl")))
+    before = gc.get_threshold()
+    during = []
+    for _ in plan(config, records):
+        during.append(gc.get_threshold())
+    assert during and all(thresholds[0] > before[0] for thresholds in during)
+    assert gc.get_threshold() == before
