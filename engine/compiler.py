@@ -17,8 +17,10 @@ import operator
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from functools import lru_cache
+
 from jinja2 import nodes
-from jinja2.exceptions import SecurityError
+from jinja2.exceptions import SecurityError, TemplateSyntaxError
 from jinja2.parser import Parser
 from jinja2.utils import _PassArg
 
@@ -47,12 +49,32 @@ _MEMBER_FIELDS = frozenset(MEMBER_FIELDS)
 _DICT_ATTRIBUTES = frozenset(dir(dict))
 
 
+# Loading a playbook looks at each condition and text several times (checks, compilation, the
+# fields it reads, its time thresholds): each is parsed once. The trees are only ever read.
+
+
+@lru_cache(maxsize=4096)
+def parse_expression(env: Any, source: str) -> nodes.Expr:
+    """The tree of the expression ``source``; TemplateSyntaxError if it is not one whole expression."""
+    parser = Parser(env, source, state="variable")
+    tree = parser.parse_expression()
+    if not parser.stream.eos:
+        token = parser.stream.current
+        raise TemplateSyntaxError(f"unexpected {token.value or token.type!r} after a complete expression", token.lineno)
+    return tree
+
+
+@lru_cache(maxsize=4096)
+def parse_template(env: Any, source: str) -> nodes.Template:
+    return env.parse(source)
+
+
 def compile_template(env: Any, source: str) -> Callable[[Mapping[str, Any]], str] | None:
     """A closure rendering the text template ``source`` as Jinja2 would (before ``strip``), or
     None if Jinja2 must render it (loops, macros, assignments …: texts rarely need them)."""
     try:
-        body = _Compiler(env).statements(env.parse(source).body)
-    except _Unsupported:
+        body = _Compiler(env).statements(parse_template(env, source).body)
+    except (_Unsupported, TemplateSyntaxError):
         return None
 
     def render(context: Mapping[str, Any]) -> str:
@@ -66,9 +88,8 @@ def compile_template(env: Any, source: str) -> Callable[[Mapping[str, Any]], str
 def compile_condition(env: Any, source: str) -> Compiled | None:
     """A closure computing ``source`` from a context mapping, or None if Jinja2 must run it."""
     try:
-        tree = Parser(env, source, state="variable").parse_expression()
-        return _Compiler(env).compile(tree)
-    except _Unsupported:
+        return _Compiler(env).compile(parse_expression(env, source))
+    except (_Unsupported, TemplateSyntaxError):
         return None
 
 

@@ -8,7 +8,8 @@ texts never mention ``event`` is not handed a copy of the event.
 from __future__ import annotations
 
 from jinja2 import meta, nodes
-from jinja2.parser import Parser
+
+from engine.compiler import parse_expression, parse_template
 
 # Engine filters that read the template context, and what they read from it.
 KNOWN_CONTEXT_FILTERS = {"mention": "_channel", "ago": "now"}
@@ -16,8 +17,8 @@ KNOWN_CONTEXT_FILTERS = {"mention": "_channel", "ago": "now"}
 
 def _tree(env: object, source: str, templates: bool) -> nodes.Node:
     if templates:
-        return env.parse(source)  # type: ignore[attr-defined]
-    return nodes.Template([nodes.Output([Parser(env, source, state="variable").parse_expression()])])  # type: ignore[arg-type]
+        return parse_template(env, source)
+    return nodes.Template([nodes.Output([parse_expression(env, source)])])
 
 
 def names_read(env: object, sources: list[str], *, templates: bool = False) -> set[str]:

@@ -23,7 +23,6 @@ from typing import Any
 from jinja2 import ChainableUndefined, Template, TemplateSyntaxError, nodes
 from jinja2.compiler import CodeGenerator
 from jinja2.runtime import Undefined
-from jinja2.parser import Parser
 from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
 
 _ORDERING = {"gt": operator.gt, "gteq": operator.ge, "lt": operator.lt, "lteq": operator.le}
@@ -96,7 +95,7 @@ def check_source(
     any attribute). The messages are complete sentences an operator can act on.
     """
     try:
-        tree = _parse_expression(env, source) if expression else env.parse(source)
+        tree = _parse_expression(env, source) if expression else parse_template(env, source)
     except TemplateSyntaxError as exc:
         return [_syntax_message(source, exc, expression)]
     problems: list[str] = []
@@ -165,12 +164,7 @@ def _outside_quotes(source: str) -> str:
 
 
 def _parse_expression(env: PlaybookEnvironment, source: str) -> nodes.Node:
-    parser = Parser(env, source, state="variable")
-    tree = parser.parse_expression()
-    if not parser.stream.eos:
-        token = parser.stream.current
-        raise TemplateSyntaxError(f"unexpected {token.value or token.type!r} after a complete expression", token.lineno)
-    return nodes.Template([nodes.Output([tree])])  # find_all() skips the node it starts from
+    return nodes.Template([nodes.Output([parse_expression(env, source)])])  # find_all() skips the node it starts from
 
 
 def _unknown(what: str, name: str, candidates: list[str], prefix: str = "") -> str:
@@ -225,7 +219,7 @@ class Condition:
         return False if isinstance(result, Undefined) else bool(result)
 
 
-from engine.compiler import NeedsJinja  # noqa: E402 - after Condition's dependencies exist
+from engine.compiler import NeedsJinja, parse_expression, parse_template  # noqa: E402 - after Condition's dependencies exist
 
 
 class Text:

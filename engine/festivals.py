@@ -1,8 +1,10 @@
 """Holiday dates: Chinese public and traditional festivals by default, any country on request.
 
-Traditional festivals follow the lunar calendar (lunardate); Qingming and the public-holiday
-table come from the maintained ``holidays`` package. Names can be written as ids
-(``mid_autumn``) or in Chinese (``中秋节``/``中秋``).
+Traditional festivals follow the lunar calendar (lunardate); Qingming is a solar term (see
+``_qingming``); other countries' public holidays come from the maintained ``holidays`` package,
+imported only when a playbook names a country (importing it and building China's table took
+a sixth of a daily run's start-up). Names can be written as ids (``mid_autumn``) or in
+Chinese (``中秋节``/``中秋``).
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from functools import lru_cache
 
-import holidays
 from lunardate import LunarDate
 
 
@@ -28,6 +29,20 @@ def _new_years_eve(year: int) -> date:
 
 
 def _qingming(year: int) -> date:
+    """Qingming, the solar term at 15° of solar longitude: April 4, 5 or 6.
+
+    For 1901–2099 the day is the common solar-term formula ⌊Y·0.2422 + C⌋ − ⌊L/4⌋ (Y: the
+    year in its century; C = 5.59, L = Y − 1 in the 1900s; C = 4.81, L = Y in the 2000s), which
+    gives the ``holidays`` package's dates for all of those years (tests/test_festivals.py);
+    outside them the ``holidays`` package decides.
+    """
+    if 1901 <= year <= 2099:
+        y = year % 100
+        if year < 2000:
+            return date(year, 4, int(y * 0.2422 + 5.59) - (y - 1) // 4)
+        return date(year, 4, int(y * 0.2422 + 4.81) - y // 4)
+    import holidays
+
     table = holidays.country_holidays("CN", years=year)
     return min(day for day, name in table.items() if name == "Tomb-Sweeping Day")
 
@@ -58,6 +73,8 @@ def known_names(country: str | None) -> list[str]:
     """Names a playbook may use for ``country`` (None: the Chinese calendar)."""
     if country is None:
         return sorted(_ALIASES)
+    import holidays
+
     table = holidays.country_holidays(country, years=range(2024, 2031))
     return sorted(set(table.values()))
 
@@ -71,6 +88,8 @@ def canonical(name: str, country: str | None) -> str | None:
 
 def check_country(country: str) -> str | None:
     """An error message if ``country`` is not a country the holidays package knows."""
+    import holidays
+
     if country.upper() not in holidays.list_supported_countries():
         return f"unknown country `{country}` — write an ISO code such as US, GB, JP, SG"
     return None
@@ -84,6 +103,8 @@ def festivals_in_year(year: int, country: str | None) -> tuple[tuple[date, str],
         candidates = {(when(lunar_year), key) for key, (_, when) in CHINESE_FESTIVALS.items() for lunar_year in (year - 1, year)}
         found = [(day, key) for day, key in candidates if day.year == year]
     else:
+        import holidays
+
         found = [(day, name) for day, name in holidays.country_holidays(country, years=year).items()]
     return tuple(sorted(found))
 

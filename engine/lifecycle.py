@@ -13,8 +13,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from jinja2 import nodes
-from jinja2.parser import Parser
 
+from engine.compiler import parse_expression
 from engine.dependencies import member_fields_read, names_read
 from engine.localtime import DAY, local_time
 from engine.members import SCALAR_MEMBER_FIELDS, Member, MemberView, local_day
@@ -44,7 +44,7 @@ class TimeThresholds:
         self._local = local_time(tz)
 
     def _read_thresholds(self, env: object, source: str) -> None:
-        tree = Parser(env, source, state="variable").parse_expression()  # type: ignore[arg-type]
+        tree = parse_expression(env, source)
         for compare in nodes.Template([nodes.Output([tree])]).find_all(nodes.Compare):
             operands = [compare.expr] + [operand.expr for operand in compare.ops]
             fields = [o.attr for o in operands if isinstance(o, nodes.Getattr) and isinstance(o.node, nodes.Name) and o.node.name == "member"]

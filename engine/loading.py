@@ -79,8 +79,9 @@ def load_config(paths: Sequence[str | Path], registry: Registry) -> Config:
     community = _load_community(community_path, registry, env, problems)
     playbooks: list[Playbook] = []
     seen_ids: dict[str, str] = {}
+    schema = build_schema("playbook", registry)  # the same for every file: built once
     for position, path in enumerate(playbook_paths):
-        playbook, doc = _load_playbook(path, position, community, registry, env, problems)
+        playbook, doc = _load_playbook(path, position, community, registry, schema, env, problems)
         if playbook is None or doc is None:
             continue
         if playbook.id in seen_ids:
@@ -233,14 +234,14 @@ def _text(doc: Document, path: YamlPath, source: str, env: PlaybookEnvironment, 
     return None if found else Text(env, source)
 
 
-def _load_playbook(path: Path, position: int, community: Community | None, registry: Registry, env: PlaybookEnvironment, problems: list[Problem]) -> tuple[Playbook | None, Document | None]:
+def _load_playbook(path: Path, position: int, community: Community | None, registry: Registry, schema: Mapping[str, Any], env: PlaybookEnvironment, problems: list[Problem]) -> tuple[Playbook | None, Document | None]:
     doc = _read(path, problems)
     if doc is None:
         return None, None
     if doc.data is None:
         problems.append(Problem(str(path), 1, 1, "the file is empty — a playbook starts with `playbook: ID` and `rules:`"))
         return None, None
-    problems.extend(schema_problems(doc, build_schema("playbook", registry)))
+    problems.extend(schema_problems(doc, schema))
     if any(_blocks_rules(place) for place in doc.flagged):
         return None, None  # what the rules are read with is wrong: their meaning cannot be checked
     if community is None:
