@@ -477,13 +477,14 @@ class Evaluation:
                 changes.append(action)
                 continue
             for target in self.targets(action, firing):
-                target_context = context if target is member else self.context(rule, replace(firing, member=target), group)
+                about = firing if target is member else replace(firing, member=target)
+                target_context = context if target is member else self.context(rule, about, group)
                 try:
                     text = action.text.render(target_context) if action.text is not None else (kind.summary(action.params) if kind.summary else kind.name)
                 except Exception as exc:  # noqa: BLE001 - one bad template skips one action, never the run
                     self.note(rule, firing, "error", f"text of `{kind.name}` failed: {exc}")
                     continue
-                task = self.task(rule, action.index, kind.name, replace(firing, member=target), group, text, action.params)
+                task = self.task(rule, action.index, kind.name, about, group, text, action.params)
                 task.because = held
                 limit = self._max_length(task.channel)
                 if len(text) > limit:

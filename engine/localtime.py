@@ -22,7 +22,7 @@ EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 class LocalTime:
     """Local calendar answers for instants in one time zone."""
 
-    __slots__ = ("tz", "_offsets", "_dates", "_minutes", "_midnights")
+    __slots__ = ("tz", "_offsets", "_dates", "_minutes", "_midnights", "_day")
 
     def __init__(self, tz: ZoneInfo):
         self.tz = tz
@@ -30,6 +30,7 @@ class LocalTime:
         self._dates: dict[int, str] = {}
         self._minutes: dict[int, str] = {}
         self._midnights: dict[int, float] = {}
+        self._day = (0.0, 0.0, 0)  # [first instant, first instant of the next) of the day last asked about, and its ordinal
 
     def offset(self, t: float) -> int:
         """Seconds to add to ``t`` to get local wall-clock seconds."""
@@ -48,7 +49,14 @@ class LocalTime:
 
     def day(self, t: float) -> int:
         """The local day of ``t`` as a proleptic ordinal (``date.toordinal()``)."""
-        return int((t + self.offset(t)) // DAY) + EPOCH_ORDINAL
+        start, end, ordinal = self._day
+        if start <= t < end:  # most questions are about the moment the run is at: the same day
+            return ordinal
+        ordinal = int((t + self.offset(t)) // DAY) + EPOCH_ORDINAL
+        start, end = self.midnight(ordinal), self.midnight(ordinal + 1)
+        if start <= t < end and self.offset(start) == self.offset(end - 1):
+            self._day = (start, end, ordinal)  # not a day the UTC offset changes in: all of it is this day
+        return ordinal
 
     def date_text(self, t: float) -> str:
         """``YYYY-MM-DD`` of ``t``, local."""

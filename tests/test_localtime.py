@@ -39,3 +39,17 @@ def test_a_slice_with_a_transition_inside_is_answered_exactly():
     spring = datetime(2026, 3, 8, 1, 59, 59, tzinfo=tz).timestamp()
     for moment in range(int(spring) - 1800, int(spring) + 1800, 37):
         assert local.text(moment) == datetime.fromtimestamp(moment, tz).strftime("%Y-%m-%d %H:%M")
+
+
+def test_one_instance_asked_about_day_after_day_and_back_agrees_with_datetime_across_midnight_transitions():
+    # Zones whose clocks change at local midnight (Santiago, Havana, Beirut, Asunción), one that
+    # fell back from 00:01 to 23:01 of the day before (Goose Bay until 2011), or never; the last
+    # day asked about is remembered, so walk forwards, then back again.
+    zones = [("America/Santiago", 2026), ("America/Havana", 2026), ("Asia/Beirut", 2026), ("America/Asuncion", 2026), ("America/Goose_Bay", 2010), ("America/New_York", 2026), ("Asia/Shanghai", 2026)]
+    for zone, year in zones:
+        tz = ZoneInfo(zone)
+        local = LocalTime(tz)
+        start = datetime(year, 1, 1, tzinfo=tz).timestamp()
+        moments = [start + step * 1234.5 for step in range(0, 26_000)]  # a year, every 20 minutes or so
+        for moment in moments + moments[::-7]:
+            assert local.day(moment) == datetime.fromtimestamp(moment, tz).toordinal(), (zone, moment)
