@@ -146,6 +146,7 @@ class StateStore:
         # A daily run reads and rewrites members spread over the whole file: a page cache of
         # 64 MB (SQLite's default is 2 MB) keeps the b-tree pages it walks twice in memory.
         connection.execute(f"PRAGMA cache_size = -{_CACHE_KB}")
+        connection.execute("PRAGMA mmap_size = 1073741824")
         store = cls(path, connection)
         if fresh:
             with store.transaction():
