@@ -553,7 +553,7 @@ class Evaluation:
             assignee=self.planner.assignee_for(rule, group),
             priority=rule.priority,
             text=text,
-            reason=firing.reason,
+            reason=firing.reason if isinstance(firing.reason, str) else firing.reason(),
             trigger_at=firing.t,
             order=(rule.order, index, subject),
             params={key: value for key, value in params.items() if key != "target"},

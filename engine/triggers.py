@@ -13,9 +13,10 @@ belongs to the run (a trigger object is shared by every run of a loaded playbook
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from engine.durations import DurationError, format_duration, parse_duration
@@ -49,12 +50,16 @@ class TriggerContext:
 
 @dataclass
 class Firing:
-    """A trigger fired for a member (or a whole group) at instant ``t``, and why."""
+    """A trigger fired for a member (or a whole group) at instant ``t``, and why.
+
+    ``reason`` is the why as text, or a function of no arguments that returns it: it is called
+    only when a task is planned from the firing, and most firings stop at a rule's conditions.
+    """
 
     member: Member | None
     group: str | None
     t: float
-    reason: str
+    reason: str | Callable[[], str]
     event: Event | None = None
     values: dict[str, Any] = field(default_factory=dict)
 
@@ -152,11 +157,14 @@ class EventTrigger(TriggerType):
                 if match is None:
                     return
                 values["match"] = match.group(0)
-        reason = f"{event.type} at {local_text(run, event.t)}"
-        if "keyword" in values:
-            reason += f" containing “{values['keyword']}”"
-        elif "match" in values:
-            reason += f" matching “{values['match']}”"
+        def reason() -> str:
+            text = f"{event.type} at {local_text(run, event.t)}"
+            if "keyword" in values:
+                return text + f" containing “{values['keyword']}”"
+            if "match" in values:
+                return text + f" matching “{values['match']}”"
+            return text
+
         group = event.group or (member.group if member else None)
         yield Firing(member, group, event.t, reason, event, values)
 
@@ -203,8 +211,8 @@ class SilenceTrigger(TriggerType):
             return
         member.marks[self.fired_key] = since
         spoke = "last message" if member.last_message_at == since else "join"
-        reason = f"silent {format_duration(self.seconds)} since {local_text(run, since)} ({spoke})"
-        yield Firing(member, member.group, run.now, reason, values={"silent_since": local_text(run, since)})
+        since_text = local_text(run, since)
+        yield Firing(member, member.group, run.now, lambda: f"silent {format_duration(self.seconds)} since {since_text} ({spoke})", values={"silent_since": since_text})
 
     def describe(self) -> str:
         return f"silent for {format_duration(self.seconds)}"
@@ -229,8 +237,7 @@ class AfterJoinTrigger(TriggerType):
         member = run.members.get(subject)
         if member is None or member.left or member.joined_at != payload:
             return
-        reason = f"joined {format_duration(self.seconds)} ago ({local_text(run, payload)})"
-        yield Firing(member, member.group, run.now, reason)
+        yield Firing(member, member.group, run.now, lambda: f"joined {format_duration(self.seconds)} ago ({local_text(run, payload)})")
 
     def describe(self) -> str:
         return f"{format_duration(self.seconds)} after joining"
@@ -253,7 +260,7 @@ class StageTrigger(TriggerType):
     def on_event(self, run: Evaluation, event: Event, member: Member | None) -> Iterable[Firing]:
         if member is not None and event.raw.get("stage") == self.value:
             previous = event.raw.get("previous")
-            reason = f"entered stage {self.value}" + (f" from {previous}" if previous else "") + f" at {local_text(run, event.t)}"
+            reason = lambda: f"entered stage {self.value}" + (f" from {previous}" if previous else "") + f" at {local_text(run, event.t)}"  # noqa: E731
             yield Firing(member, member.group, event.t, reason, values={"previous": previous})
 
     def describe(self) -> str:
@@ -470,8 +477,6 @@ class LeaderboardTrigger(TriggerType):
         return self.each != "group"
 
     def on_event(self, run: Evaluation, event: Event, member: Member | None) -> Iterable[Firing]:
-        from engine.members import local_day
-
         if event.group is None:
             return ()
         metric = self.metric
@@ -485,15 +490,15 @@ class LeaderboardTrigger(TriggerType):
             return ()
         else:
             credited = [(member.id, float(event.amount or 0) if metric == "amount" else 1.0)]
-        day = local_day(event.t, run.tz)
+        day = local_time(run.tz).day(event.t)
         buckets = run.store(self.counts_key).setdefault(event.group, [])  # group → [[local day, {member: count}], …], at most `days` long
         if not buckets or buckets[-1][0] != day:
             buckets.append([day, {}])
+            while buckets[0][0] <= day - self.days:  # a new day: the oldest may have left the window
+                del buckets[0]
         counts = buckets[-1][1]
         for member_id, amount in credited:
             counts[member_id] = 1.0 if metric == "active_days" else counts.get(member_id, 0.0) + amount
-        while buckets and buckets[0][0] <= day - self.days:
-            del buckets[0]
         return ()
 
     def start(self, run: Evaluation) -> None:
@@ -609,12 +614,13 @@ class ActivityEndedTrigger(TriggerType):
         group = run.groups.get(event.group)
         chosen = [member_id for member_id in sorted(group.members) if (member_id in taking_part) == self.participated] if group else []
         run.prefetch(chosen)
+        how = "took part in" if self.participated else "did not take part in"
+        reason = lambda: f"{how} activity {activity} (ended {local_text(run, event.t)})"  # noqa: E731 - the same for everyone
         for member_id in chosen:
             target = run.members[member_id]
             if target.left:
                 continue
-            how = "took part in" if self.participated else "did not take part in"
-            yield Firing(target, event.group, event.t, f"{how} activity {activity} (ended {local_text(run, event.t)})", event, {"activity": activity})
+            yield Firing(target, event.group, event.t, reason, event, {"activity": activity})
 
     def describe(self) -> str:
         return "after an activity, " + ("participants" if self.participated else "non-participants")
@@ -741,7 +747,9 @@ class BecomesGroup:
         self.fields = None if any(field is None for field in fields) else frozenset().union(*fields)
         scalar = self.fields is not None and self.fields <= SCALAR_MEMBER_FIELDS
         self.value_fields = tuple(sorted(self.fields)) if scalar else None  # type: ignore[arg-type]  # scalar: fields known
-        self._memo: dict[tuple[Any, ...], list[BecomesTrigger]] = {}  # field values → the triggers whose condition holds
+        self._read_values = attrgetter(*self.value_fields, "id") if self.value_fields else None  # "id": always a tuple
+        # field values → the triggers whose condition holds, and their keys
+        self._memo: dict[tuple[Any, ...], tuple[list[BecomesTrigger], tuple[str, ...]]] = {}
 
     def start(self, run: Evaluation) -> None:
         pass
@@ -769,23 +777,26 @@ class BecomesGroup:
         view = run.view(member)
         held = member.marks.get(self.held_key)
         values = None
-        if self.value_fields is not None:
-            values = tuple([getattr(view, name) for name in self.value_fields])
+        if self._read_values is not None:
+            values = self._read_values(view)[:-1]
             if isinstance(held, tuple) and held[1] == member.revision and held[2] == values:
                 self._arm(run, member)
                 return []
             # The conditions are pure functions of these values: same values, same answers.
-            holding = self._memo.get(values)
-            if holding is None:
-                holding = [trigger for trigger in self.triggers if trigger.holds(view)]
+            entry = self._memo.get(values)
+            if entry is None:
+                entry = self._holding(view)
                 if len(self._memo) < MEMO_SIZE:
-                    self._memo[values] = holding
+                    self._memo[values] = entry
+            holding, keys = entry
         else:
-            holding = [trigger for trigger in self.triggers if trigger.holds(view)]
+            holding, keys = self._holding(view)
         # (keys that held, revision, values); --state gives it back as lists, which never match.
-        was = frozenset(held[0]) if isinstance(held, (list, tuple)) else frozenset()
-        member.marks[self.held_key] = (tuple(trigger.key for trigger in holding), member.revision, values)
+        was = held[0] if isinstance(held, (list, tuple)) else ()
+        member.marks[self.held_key] = (keys, member.revision, values)
         self._arm(run, member)
+        if tuple(was) == keys:
+            return []  # what held still holds; nothing else does
         became = [trigger for trigger in holding if trigger.key not in was]
         if not became:
             return []
@@ -797,6 +808,10 @@ class BecomesGroup:
             shown = ", ".join(f"{name} = {value}" for name, value in shown_values.items())
             firings.append((trigger, Firing(member, member.group, run.now, f"`{trigger.value}` became true" + (f" ({shown})" if shown else ""), values=shown_values)))
         return firings
+
+    def _holding(self, view: Any) -> tuple[list[BecomesTrigger], tuple[str, ...]]:
+        holding = [trigger for trigger in self.triggers if trigger.holds(view)]
+        return holding, tuple(trigger.key for trigger in holding)
 
     def _arm(self, run: Evaluation, member: Member) -> None:
         # Events only push thresholds later (a message resets silence, a day joins the window at
