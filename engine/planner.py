@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -284,10 +285,11 @@ class Planner:
             day += timedelta(days=1)  # 22:00-08:00 seen at 23:00 ends tomorrow
         return datetime.combine(day, time(end // 60 % 24, end % 60), self.tz).timestamp()
 
-    def _suppress(self, task: Task, guardrail: str, reason: str) -> None:
+    def _suppress(self, task: Task, guardrail: str, reason: str | Callable[[], str]) -> None:
+        """Count ``task`` as stopped by ``guardrail``; keep it, with the reason, if suppressed tasks are kept."""
         self.suppressed_counts[guardrail] += 1
         if self.keep_suppressed:
-            self.suppressed.append(Suppressed(task, guardrail, reason))
+            self.suppressed.append(Suppressed(task, guardrail, reason if isinstance(reason, str) else reason()))
 
     # -- finishing -------------------------------------------------------------------------------
 
@@ -328,8 +330,12 @@ class Planner:
         while days and (before is None or days[0][0] < before):
             key = heapq.heappop(days)
             day, assignee = key
-            tasks = sorted(waiting.pop(key), key=lambda task: (-task.rank, task.due, task.order, task.id))
+            tasks = waiting.pop(key)
             room = max(0, self._capacity[assignee] - self._capacity_used[(assignee, day)])
+            # The order decides who gets the room; the plan itself is sorted when released. When
+            # all fit, or none, it matters only for the order of kept suppressed tasks.
+            if 0 < room < len(tasks) or self.keep_suppressed:
+                tasks.sort(key=lambda task: (-task.rank, task.due, task.order, task.id))
             for task in tasks[:room]:
                 self.tasks.append(task)
                 if task.id in self.new_history:
@@ -344,7 +350,7 @@ class Planner:
                 if moved_to - original_due > self.community.max_delay:
                     del self._original_due[task.id]
                     self.new_history.pop(task.id, None)  # never planned: a later run must not see it as planned
-                    self._suppress(task, "capacity", f"capacity of {assignee} full on {self._date(task.due)} and moving it would delay it more than max_delay {format_duration(self.community.max_delay)}")
+                    self._suppress(task, "capacity", lambda: f"capacity of {assignee} full on {self._date(task.due)} and moving it would delay it more than max_delay {format_duration(self.community.max_delay)}")  # noqa: B023 - called at once
                     continue
                 if task.due == original_due:
                     self.moved["capacity"] += 1
