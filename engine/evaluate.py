@@ -373,11 +373,10 @@ class Evaluation:
         unchanged = changed is not None and fields is not None and not (changed & fields)
         if not (unchanged and member.marks.get(STAGED) == member.revision):
             firings = self._assess(member)
-        pending = member.marks.get(LIFECYCLE_HANDLER)
-        # Events only push time thresholds later, so a pending check stays valid; when it
-        # comes due it re-assesses and arms the next one.
-        if not member.left and (pending is None or pending <= self.now):
-            due = self.lifecycle.next_check(member, self.now)
+        # A pending check stays valid unless the event raised a field whose threshold it
+        # watches (see TimeThresholds.rearm); when it comes due it re-assesses and arms the next.
+        if not member.left:
+            due = self.lifecycle.rearm(member, self.now, member.marks.get(LIFECYCLE_HANDLER), changed)
             if due is not None:
                 member.marks[LIFECYCLE_HANDLER] = due
                 self.schedule(due, LIFECYCLE_HANDLER, member.id)

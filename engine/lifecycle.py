@@ -9,6 +9,7 @@ checks actually due, not with members × days.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -27,35 +28,87 @@ if TYPE_CHECKING:
 WINDOW_FIELDS = {"messages_7d": 7, "messages_30d": 30, "active_days_30d": 30}
 
 
+# The comparison ``field OP value`` written the other way round, ``value OP' field``.
+_MIRRORED = {"lt": "gt", "lteq": "gteq", "gt": "lt", "gteq": "lteq", "eq": "eq", "ne": "ne"}
+
+
+def _boundaries(op: str, value: float) -> set[int]:
+    """The integers ``b`` at which ``x OP value`` differs between ``x = b - 1`` and ``x = b``.
+
+    A whole-number field (days silent, active days) changes the truth of the comparison only
+    when it steps across one of them: upwards on reaching ``b``, downwards on reaching ``b - 1``.
+    """
+    if op in ("gteq", "lt"):
+        return {math.ceil(value)}
+    if op in ("gt", "lteq"):
+        return {math.floor(value) + 1}
+    if value != int(value):
+        return set()  # a whole number never equals 2.5
+    return {int(value), int(value) + 1}  # eq, ne
+
+
 class TimeThresholds:
-    """When time alone could change the truth of some conditions about a member."""
+    """When time alone could change the truth of some conditions about a member.
+
+    The conditions' comparisons of time-driven fields with numbers are read from the
+    expressions: ``member.days_silent >= 14`` can only change 14 days after the last message,
+    ``member.active_days_30d >= 12`` only when the member's active days in the window drop from
+    12 to 11 as old days leave it. A field compared with anything but a number (or read some
+    other way) is re-checked at every step of its value.
+    """
 
     def __init__(self, sources: list[str], env: object, tz: ZoneInfo):
         self.tz = tz
         self.silence_days: set[int] = set()
         self.join_days: set[int] = set()
-        self.windows: set[int] = set()
+        # window field → the boundaries of its comparisons, or None: re-check at every change
+        self.windows: dict[str, set[int] | None] = {}
         for source in sources:
             self._read_thresholds(env, source)
-        # Instants a threshold can be crossed at, after the member's last message or join (a
-        # day of silence can start a moment after a threshold, so each also one day later).
-        self._silence_offsets = sorted({days * DAY for n in self.silence_days for days in (n, n + 1)})
-        self._join_offsets = sorted({days * DAY for n in self.join_days for days in (n, n + 1)})
+        # Instants a threshold is crossed at, after the member's last message or join.
+        self._silence_offsets = sorted(days * DAY for days in self.silence_days if days > 0)
+        self._join_offsets = sorted(days * DAY for days in self.join_days if days > 0)
+        # Window fields, each with the values whose reaching (from above) can change an answer.
+        self._windows = [(WINDOW_FIELDS[name], name == "active_days_30d", None if bounds is None else sorted(bound - 1 for bound in bounds)) for name, bounds in sorted(self.windows.items())]
+        # An event that changes one of these can bring a crossing sooner than the check already
+        # pending: a message lifts a window count back over a threshold it will fall through
+        # again, a (re)join or a first message starts counting days where none were counted.
+        # A window watched at every change needs nothing: its next change is already pending.
+        self.recheck_on = frozenset(
+            [name for name, bounds in self.windows.items() if bounds is not None]
+            + (["days_silent"] if self.silence_days else []) + (["days_since_join"] if self.join_days else [])
+        )
         self._local = local_time(tz)
 
     def _read_thresholds(self, env: object, source: str) -> None:
         tree = parse_expression(env, source)
         for compare in nodes.Template([nodes.Output([tree])]).find_all(nodes.Compare):
             operands = [compare.expr] + [operand.expr for operand in compare.ops]
-            fields = [o.attr for o in operands if isinstance(o, nodes.Getattr) and isinstance(o.node, nodes.Name) and o.node.name == "member"]
-            numbers = [int(o.value) for o in operands if isinstance(o, nodes.Const) and isinstance(o.value, (int, float)) and not isinstance(o.value, bool)]
-            for field in fields:
-                if field == "days_silent":
-                    self.silence_days.update(numbers)
-                elif field == "days_since_join":
-                    self.join_days.update(numbers)
-                elif field in WINDOW_FIELDS:
-                    self.windows.add(WINDOW_FIELDS[field])
+            for index, operand in enumerate(compare.ops):
+                left, right = operands[index], operands[index + 1]
+                for side, other, op in ((left, right, operand.op), (right, left, _MIRRORED.get(operand.op))):
+                    if not (isinstance(side, nodes.Getattr) and isinstance(side.node, nodes.Name) and side.node.name == "member"):
+                        continue
+                    name = side.attr
+                    number = other.value if isinstance(other, nodes.Const) and isinstance(other.value, (int, float)) and not isinstance(other.value, bool) else None
+                    bounds = _boundaries(op, number) if number is not None and op in _MIRRORED else None
+                    if name == "days_silent" and bounds is not None:
+                        self.silence_days |= bounds
+                    elif name == "days_since_join" and bounds is not None:
+                        self.join_days |= bounds
+                    elif name in WINDOW_FIELDS:
+                        known = self.windows.get(name, set())
+                        self.windows[name] = None if known is None or bounds is None else known | bounds
+
+    def rearm(self, member: Member, now: float, pending: float | None, changed: set[str] | None) -> float | None:
+        """The instant to check ``member`` again, if a new one is needed: none is pending (or it
+        is due), or ``changed`` (None: unknown) holds a field whose crossing may now come sooner."""
+        if pending is not None and pending > now and not (changed is None or changed & self.recheck_on):
+            return None
+        due = self.next_check(member, now)
+        if due is None or (pending is not None and now < pending <= due):
+            return None  # the pending check comes first: it re-arms when due
+        return due
 
     def next_check(self, member: Member, now: float) -> float | None:
         """The next instant after ``now`` at which a time-driven field could cross a threshold."""
@@ -69,15 +122,30 @@ class TimeThresholds:
                             best = moment
                         break
         daily = member.daily
-        if self.windows and daily:
+        if self._windows and daily:
             today = local_day(now, self.tz)
-            for width in self.windows:
-                for index in range(0, len(daily), 2):  # the oldest day still inside the window leaves it first
-                    if daily[index] > today - width:
-                        moment = self._local.midnight(daily[index] + width)
-                        if moment > now and (best is None or moment < best):
-                            best = moment
-                        break
+            for width, days_only, targets in self._windows:
+                first = 0  # the oldest day still inside the window leaves it first
+                while first < len(daily) and daily[first] <= today - width:
+                    first += 2
+                if first == len(daily):
+                    continue
+                leaving = daily[first]
+                if targets is not None:
+                    # The value falls as days leave; the first exit that takes it down to a target
+                    # is the first that can change an answer (new messages only postpone it).
+                    value = (len(daily) - first) // 2 if days_only else sum(daily[first + 1 :: 2])
+                    target = max((candidate for candidate in targets if candidate < value), default=None)
+                    if target is None:
+                        continue
+                    for index in range(first, len(daily), 2):
+                        value -= 1 if days_only else daily[index + 1]
+                        if value <= target:
+                            leaving = daily[index]
+                            break
+                moment = self._local.midnight(leaving + width)
+                if moment > now and (best is None or moment < best):
+                    best = moment
         return best
 
 

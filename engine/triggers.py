@@ -814,12 +814,11 @@ class BecomesGroup:
         return holding, tuple(trigger.key for trigger in holding)
 
     def _arm(self, run: Evaluation, member: Member) -> None:
-        # Events only push thresholds later (a message resets silence, a day joins the window at
-        # its end), so a pending check stays valid: when it comes due it re-arms itself.
-        pending = member.marks.get(self.due_key)
-        if pending is not None and pending > run.now:
+        # A pending check stays valid unless the event raised a field whose threshold it
+        # watches (see TimeThresholds.rearm); when it comes due it re-arms itself.
+        if self.thresholds is None:
             return
-        due = self.thresholds.next_check(member, run.now) if self.thresholds is not None else None
+        due = self.thresholds.rearm(member, run.now, member.marks.get(self.due_key), run.changed)
         if due is not None:
             member.marks[self.due_key] = due
             run.schedule(due, self.key, member.id)

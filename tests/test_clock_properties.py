@@ -125,3 +125,87 @@ def _load_split_config():
 
 
 SPLIT_CONFIG = _load_split_config()
+
+
+# -- time thresholds against checking at every step ------------------------------------------
+
+THRESHOLD_COMMUNITY = """\
+community:
+  name: t
+  timezone: Asia/Shanghai
+  lifecycle:
+    - {stage: churn, label: 流失, if: "member.days_silent > 9"}
+    - {stage: newbie, label: 新手, if: "member.days_since_join <= 2"}
+    - {stage: mature, label: 成熟, if: "4 <= member.active_days_30d"}
+    - {stage: growth, label: 成长, if: "true"}
+"""
+
+THRESHOLD_PLAYBOOK = """\
+playbook: th
+rules:
+""" + "".join(
+    f"  - id: r{number}\n    when: {{becomes: \"{condition}\"}}\n    do: [{{notify: \"{number}\"}}]\n"
+    for number, condition in enumerate([
+        "member.active_days_30d >= 3", "member.active_days_30d < 2", "2 < member.active_days_30d <= 5",
+        "member.messages_7d < 2 and member.messages > 1", "member.messages_30d != 4", "member.messages_7d == 3",
+        "member.days_silent > 3", "member.days_silent == 5", "member.days_since_join >= 4", "member.messages_30d >= 2.5",
+    ])
+) + """\
+  - id: entered
+    when: {stage: mature}
+    do: [{notify: "mature"}]
+  - id: left-mature
+    when: {stage: growth}
+    do: [{notify: "growth"}]
+"""
+
+
+def _load_threshold_config():
+    import tempfile
+
+    directory = Path(tempfile.mkdtemp(prefix="thresholds-"))
+    (directory / "community.yaml").write_text(THRESHOLD_COMMUNITY, encoding="utf-8")
+    (directory / "th.yaml").write_text(THRESHOLD_PLAYBOOK, encoding="utf-8")
+    return load_config([directory], load_registry(entrypoints=False))
+
+
+THRESHOLD_CONFIG = _load_threshold_config()
+
+
+def _every_step(self, member, now):
+    """The oracle: the next instant any time-driven field changes at all (a local midnight,
+    a whole day of silence or of membership) — checking there can miss nothing."""
+    from engine.localtime import DAY
+
+    candidates = [self._local.midnight(self._local.day(now) + 1)]
+    for start in (member.silent_since, member.joined_at):
+        if start is not None:
+            candidates.append(start + ((now - start) // DAY + 1) * DAY)
+    return min(candidates)
+
+
+def _rearm_every_step(self, member, now, pending, changed):
+    due = _every_step(self, member, now)
+    return None if pending is not None and now < pending <= due else due
+
+
+# Members who leave are left out: a left member's checks are not re-armed, so whether one
+# more comes depends on when the last one was armed — with either scheduling.
+@settings(max_examples=150, deadline=None)
+@given(drawn=st.lists(st.tuples(st.sampled_from([0, 3600, 86400, 2 * 86400, 4 * 86400, 9 * 86400]) | st.integers(0, 6 * 86400), st.sampled_from(["m1", "m2", "m3"]), st.sampled_from(["message", "message", "message", "member_joined"])), min_size=1, max_size=30))
+@example(drawn=[(0, "m1", "message"), (0, "m1", "member_joined")])  # a join after a check was armed brings the next one sooner
+def test_checks_at_the_thresholds_alone_plan_what_checks_at_every_step_plan(drawn):
+    from engine.lifecycle import TimeThresholds
+
+    events = events_from(drawn)
+    until = events[-1]["ts"] + 45 * 86400
+    tz = THRESHOLD_CONFIG.community.tz
+    fast = plan(THRESHOLD_CONFIG, events, until=until)
+    original = TimeThresholds.next_check, TimeThresholds.rearm
+    TimeThresholds.next_check, TimeThresholds.rearm = _every_step, _rearm_every_step
+    try:
+        exhaustive = plan(THRESHOLD_CONFIG, events, until=until)
+    finally:
+        TimeThresholds.next_check, TimeThresholds.rearm = original
+    assert [task.record(tz) for task in fast.tasks] == [task.record(tz) for task in exhaustive.tasks]
+    assert fast.evaluation.clock.fired <= exhaustive.evaluation.clock.fired
