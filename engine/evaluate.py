@@ -84,6 +84,7 @@ class Evaluation:
         self._views: dict[str, MemberView] = {}
         self._question: tuple[Event | None, bool] = (None, False)
         self._views_at = self.now
+        self._now_at: tuple[float, datetime | None] = (math.nan, None)
         if state is not None:
             self._resume(state)
         self._reads_event: set[str] = set()  # rules whose conditions or texts read `event`
@@ -559,6 +560,12 @@ class Evaluation:
             how=plugin_channel.how_to(action, group_name, member_name or "", text) if plugin_channel else text,
         )
 
+    def _now_moment(self) -> datetime:
+        """``now`` as a datetime in the community time zone (one per instant, however many rules ask)."""
+        if self._now_at[0] != self.now:
+            self._now_at = (self.now, datetime.fromtimestamp(self.now, self.tz))
+        return self._now_at[1]
+
     def context(self, rule: Rule, firing: Firing, group: str | None) -> dict[str, Any]:
         member = firing.member
         known = self.groups.get(group) if group else None
@@ -572,7 +579,7 @@ class Evaluation:
                 "members": len(known.members) if known else 0,
                 "messages": known.messages if known else 0,
             },
-            "now": datetime.fromtimestamp(self.now, self.tz),
+            "now": self._now_moment(),
             "community": self._community_values,
             "trigger": dict(firing.values),
             "_channel": channel,

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from engine.durations import DurationError, format_duration, parse_duration
 from engine.events import Event
+from engine.explain import field_values
 from engine.localtime import local_time
 from engine.members import SCALAR_MEMBER_FIELDS, Member
 
@@ -800,8 +801,6 @@ class BecomesGroup:
         became = [trigger for trigger in holding if trigger.key not in was]
         if not became:
             return []
-        from engine.explain import field_values
-
         firings = []
         for trigger in became:
             shown_values = field_values(trigger.value, {"member": view, "community": trigger.community_values})
