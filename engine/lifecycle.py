@@ -133,7 +133,7 @@ class TimeThresholds:
                 leaving = daily[first]
                 if targets is not None:
                     # The value falls as days leave; the first exit that takes it down to a target
-                    # is the first that can change an answer (new messages only postpone it).
+                    # is the first that can change an answer (a message lifting it: see rearm).
                     value = (len(daily) - first) // 2 if days_only else sum(daily[first + 1 :: 2])
                     target = max((candidate for candidate in targets if candidate < value), default=None)
                     if target is None:
