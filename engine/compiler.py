@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Mapping
-from typing import Any
-
 from functools import lru_cache
+from typing import Any
 
 from jinja2 import nodes
 from jinja2.exceptions import SecurityError, TemplateSyntaxError
@@ -51,8 +50,6 @@ _DICT_ATTRIBUTES = frozenset(dir(dict))
 
 # Loading a playbook looks at each condition and text several times (checks, compilation, the
 # fields it reads, its time thresholds): each is parsed once. The trees are only ever read.
-
-
 @lru_cache(maxsize=4096)
 def parse_expression(env: Any, source: str) -> nodes.Expr:
     """The tree of the expression ``source``; TemplateSyntaxError if it is not one whole expression."""
@@ -66,6 +63,7 @@ def parse_expression(env: Any, source: str) -> nodes.Expr:
 
 @lru_cache(maxsize=4096)
 def parse_template(env: Any, source: str) -> nodes.Template:
+    """The tree of the text template ``source``; TemplateSyntaxError if it does not parse."""
     return env.parse(source)
 
 

@@ -374,8 +374,8 @@ class Evaluation:
         unchanged = changed is not None and fields is not None and not (changed & fields)
         if not (unchanged and member.marks.get(STAGED) == member.revision):
             firings = self._assess(member)
-        # A pending check stays valid unless the event raised a field whose threshold it
-        # watches (see TimeThresholds.rearm); when it comes due it re-assesses and arms the next.
+        # A pending check stays valid unless the event changed a field whose next crossing
+        # may come sooner (see TimeThresholds.rearm); when due it re-assesses and arms the next.
         if not member.left:
             due = self.lifecycle.rearm(member, self.now, member.marks.get(LIFECYCLE_HANDLER), changed)
             if due is not None:

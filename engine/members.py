@@ -32,7 +32,11 @@ SCALAR_MEMBER_FIELDS = frozenset({
 
 @dataclass(slots=True)
 class Member:
-    """What the engine knows about one member. Times are epoch seconds (None: unknown)."""
+    """What the engine knows about one member. Times are epoch seconds (None: unknown).
+
+    ``--state`` saves a member as the list of these fields in this order (engine/state.py):
+    adding, removing or reordering one needs a new state version.
+    """
 
     id: str
     name: str | None = None

@@ -60,6 +60,7 @@ _INDEXES = (
 _CAPACITY_LOOKBACK = 36 * 3600
 _IDS_PER_QUERY = 500  # under SQLite's limit of host parameters (999 in old versions)
 _CACHE_KB = 65536
+_MMAP_BYTES = 1 << 30  # address space only: the pages a run reads are what it costs
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ class StateError(PlaybookError):
 
 # A saved member is a JSON array of the Member fields after ``id``, in their declared order (the
 # sets as sorted lists, ``daily`` flat): about 30 % shorter than an object with every key named,
-# and read straight into ``Member(id, *record)``. Version 2 files hold objects (see below).
+# and read straight into ``Member(id, *record)``. Versions 1 and 2 saved objects (still read).
 _RECORD_FIELDS = tuple(field.name for field in fields(Member))[1:]
 _record_values = attrgetter(*_RECORD_FIELDS)
 _GROUPS, _TAGS = _RECORD_FIELDS.index("groups"), _RECORD_FIELDS.index("tags")
@@ -98,8 +99,8 @@ def member_record(member: Member) -> list[Any]:
 
 
 def member_from_data(member_id: str, data: list[Any] | dict[str, Any]) -> Member:
-    """A member from its saved record: an array, or the object a version 2 state wrote."""
-    if isinstance(data, dict):  # version 2: named fields, ``daily`` as [day, messages] pairs
+    """A member from its saved record: an array, or the object a version 1 or 2 state wrote."""
+    if isinstance(data, dict):  # versions 1 and 2: named fields, ``daily`` as [day, messages] pairs
         data["daily"] = [number for pair in data["daily"] for number in pair]
         data = [data[name] for name in _RECORD_FIELDS]
     data[_GROUPS] = set(data[_GROUPS])
@@ -144,9 +145,11 @@ class StateStore:
         except sqlite3.DatabaseError as exc:
             raise StateError(f"{path}: the state database is damaged ({exc}) — it was left untouched; restore a backup or start a new state file") from None
         # A daily run reads and rewrites members spread over the whole file: a page cache of
-        # 64 MB (SQLite's default is 2 MB) keeps the b-tree pages it walks twice in memory.
+        # 64 MB (SQLite's default is 2 MB) keeps the b-tree pages it walks twice in memory, and
+        # reading through a memory map saves copying each page it looks at (writes are not
+        # mapped: a run killed mid-save still leaves the file as it was).
         connection.execute(f"PRAGMA cache_size = -{_CACHE_KB}")
-        connection.execute("PRAGMA mmap_size = 1073741824")
+        connection.execute(f"PRAGMA mmap_size = {_MMAP_BYTES}")
         store = cls(path, connection)
         if fresh:
             with store.transaction():

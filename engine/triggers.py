@@ -813,8 +813,8 @@ class BecomesGroup:
         return holding, tuple(trigger.key for trigger in holding)
 
     def _arm(self, run: Evaluation, member: Member) -> None:
-        # A pending check stays valid unless the event raised a field whose threshold it
-        # watches (see TimeThresholds.rearm); when it comes due it re-arms itself.
+        # A pending check stays valid unless the event changed a field whose next crossing
+        # may come sooner (see TimeThresholds.rearm); when it comes due it re-arms itself.
         if self.thresholds is None:
             return
         due = self.thresholds.rearm(member, run.now, member.marks.get(self.due_key), run.changed)
