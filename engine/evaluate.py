@@ -451,13 +451,17 @@ class Evaluation:
             except Exception as exc:  # noqa: BLE001 - one bad evaluation skips one rule, never the run
                 self.note(rule, firing, "error", f"condition `{condition.source}` failed: {exc}")
                 return
-            values = field_values(condition.source, context) if self.explain else {}
+            if not self.explain:
+                if not holds:
+                    self.counts["miss"] += 1  # most firings end here: no reason is written
+                    return
+                continue
+            values = field_values(condition.source, context)
             if not holds:
                 shown = f" ({describe_values(values)})" if values else ""
                 self.note(rule, firing, "miss", f"condition `{condition.source}` is false{shown}", values)
                 return
-            if self.explain:
-                held.append(f"`{condition.source}`" + (f" ({describe_values(values)})" if values else ""))
+            held.append(f"`{condition.source}`" + (f" ({describe_values(values)})" if values else ""))
         if light and light == len(rule.conditions):
             context = self.context(rule, firing, group)
         if rule.once and member is not None:
