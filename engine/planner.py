@@ -93,6 +93,11 @@ class Sent:
     assignee: str | None
 
 
+def _capacity_order(task: Task) -> tuple[Any, ...]:
+    """Who gets a day's capacity first: higher priority, then earlier, then playbook and rule order."""
+    return (-task.rank, task.due, task.order, task.id)
+
+
 def task_id(rule: Rule, action_index: int, subject: str, trigger_at: float, cause: str = "") -> str:
     """Stable across runs: the same rule, action, member/group, trigger instant and cause (the
     event that fired it, when one did — two messages can share a second) give the same id."""
@@ -332,10 +337,16 @@ class Planner:
             day, assignee = key
             tasks = waiting.pop(key)
             room = max(0, self._capacity[assignee] - self._capacity_used[(assignee, day)])
-            # The order decides who gets the room; the plan itself is sorted when released. When
-            # all fit, or none, it matters only for the order of kept suppressed tasks.
-            if 0 < room < len(tasks) or self.keep_suppressed:
-                tasks.sort(key=lambda task: (-task.rank, task.due, task.order, task.id))
+            # The order decides who gets the room; the plan itself is sorted when released, and
+            # the overflow again on its next day. So the `room` first are picked out, not all
+            # sorted (the keys are unique: the same ones); a full sort only to keep the
+            # suppressed tasks in order.
+            if self.keep_suppressed:
+                tasks.sort(key=_capacity_order)
+            elif 0 < room < len(tasks):
+                first = heapq.nsmallest(room, tasks, key=_capacity_order)
+                chosen = set(map(id, first))
+                tasks = first + [task for task in tasks if id(task) not in chosen]
             for task in tasks[:room]:
                 self.tasks.append(task)
                 if task.id in self.new_history:
