@@ -252,6 +252,10 @@ class Evaluation:
             if member is None or member.marks.get(LIFECYCLE_HANDLER) != timer.due:
                 return []
             del member.marks[LIFECYCLE_HANDLER]
+            if member.left and member.marks.get(STAGED) == member.revision:
+                # Time alone does not move a member who left (no check is armed for them); one an
+                # action changed since (`remove`) is assessed, as any member's next check would.
+                return []
             return self.restage(member)
         group = self._groups.get(timer.handler)
         if group is not None:

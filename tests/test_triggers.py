@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine.errors import InvalidPlaybooks
-from tests.conftest import plan, task_keys
+from tests.conftest import COMMUNITY, plan, task_keys
 
 END = 4_000_000_000.0  # far future: run every timer
 
@@ -122,6 +122,34 @@ def test_stage_decline_is_entered_as_time_passes(make_config):
     result = plan(config, [msg("01T09:00:00")], until=END)
     assert task_keys(result, "due") == [("2026-03-15T09:00:00+08:00",)]
     assert result.evaluation.members["m1"].stage == "churn"
+
+
+STAGES_BY_JOIN = COMMUNITY + """\
+  lifecycle:
+    - {stage: churn, label: 流失, if: "member.left"}
+    - {stage: newbie, label: 新手, if: "member.days_since_join < 3"}
+    - {stage: growth, label: 成长, if: "true"}
+"""
+
+
+def test_time_alone_does_not_move_a_member_who_left(make_config):
+    # Left while a newbie: the check armed for the third day of membership still comes due,
+    # and does nothing (churn here reads `left`, which the leave itself already assessed).
+    community = STAGES_BY_JOIN.replace('if: "member.left"', 'if: "false"')
+    config = make_config(playbook("{stage: growth}"), community)
+    result = plan(config, [joined("01T09:00:00"), left("01T10:00:00")], until=END)
+    assert task_keys(result, "member") == []
+    assert result.evaluation.members["m1"].stage == "newbie"
+
+
+def test_a_member_an_action_removed_is_assessed_at_their_next_check(make_config):
+    files = {"p.yaml": (
+        "playbook: p\nrules:\n"
+        "  - id: ad\n    when: {event: message, keywords: [广告]}\n    do:\n      - remove: 发广告\n"
+        "  - id: gone\n    when: {stage: churn}\n    do:\n      - notify: \"{{ member.name }} 已移出\"\n"
+    )}
+    result = plan(make_config(files, STAGES_BY_JOIN), [joined("01T09:00:00"), msg("01T10:00:00", text="看广告")], until=END)
+    assert task_keys(result, "rule", "due") == [("ad", "2026-03-01T10:00:00+08:00"), ("gone", "2026-03-04T09:00:00+08:00")]
 
 
 # -- schedule --------------------------------------------------------------------------------
