@@ -62,20 +62,20 @@ class TimeThresholds:
         self.silence_days: set[int] = set()
         self.join_days: set[int] = set()
         # window field → the boundaries of its comparisons, or None: re-check at every change
-        self.windows: dict[str, set[int] | None] = {}
+        self.window_bounds: dict[str, set[int] | None] = {}
         for source in sources:
             self._read_thresholds(env, source)
         # Instants a threshold is crossed at, after the member's last message or join.
         self._silence_offsets = sorted(days * DAY for days in self.silence_days if days > 0)
         self._join_offsets = sorted(days * DAY for days in self.join_days if days > 0)
         # Window fields, each with the values whose reaching (from above) can change an answer.
-        self._windows = [(WINDOW_FIELDS[name], name == "active_days_30d", None if bounds is None else sorted(bound - 1 for bound in bounds)) for name, bounds in sorted(self.windows.items())]
+        self._windows = [(WINDOW_FIELDS[name], name == "active_days_30d", None if bounds is None else sorted(bound - 1 for bound in bounds)) for name, bounds in sorted(self.window_bounds.items())]
         # An event that changes one of these can bring a crossing sooner than the check already
         # pending: a message lifts a window count back over a threshold it will fall through
         # again, a (re)join or a first message starts counting days where none were counted.
         # A window watched at every change needs nothing: its next change is already pending.
         self.recheck_on = frozenset(
-            [name for name, bounds in self.windows.items() if bounds is not None]
+            [name for name, bounds in self.window_bounds.items() if bounds is not None]
             + (["days_silent"] if self.silence_days else []) + (["days_since_join"] if self.join_days else [])
         )
         self._local = local_time(tz)
@@ -97,8 +97,8 @@ class TimeThresholds:
                     elif name == "days_since_join" and bounds is not None:
                         self.join_days |= bounds
                     elif name in WINDOW_FIELDS:
-                        known = self.windows.get(name, set())
-                        self.windows[name] = None if known is None or bounds is None else known | bounds
+                        known = self.window_bounds.get(name, set())
+                        self.window_bounds[name] = None if known is None or bounds is None else known | bounds
 
     def rearm(self, member: Member, now: float, pending: float | None, changed: set[str] | None) -> float | None:
         """The instant to check ``member`` again, if a new one is needed: none is pending (or it
