@@ -61,6 +61,11 @@ def parse_expression(env: Any, source: str) -> nodes.Expr:
     return tree
 
 
+def expression_tree(env: Any, source: str) -> nodes.Template:
+    """The expression's tree inside a template node: ``find_all()`` then visits its top node too."""
+    return nodes.Template([nodes.Output([parse_expression(env, source)])])
+
+
 @lru_cache(maxsize=4096)
 def parse_template(env: Any, source: str) -> nodes.Template:
     """The tree of the text template ``source``; TemplateSyntaxError if it does not parse."""

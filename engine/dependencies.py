@@ -9,16 +9,14 @@ from __future__ import annotations
 
 from jinja2 import meta, nodes
 
-from engine.compiler import parse_expression, parse_template
+from engine.compiler import expression_tree, parse_template
 
 # Engine filters that read the template context, and what they read from it.
 KNOWN_CONTEXT_FILTERS = {"mention": "_channel", "ago": "now"}
 
 
 def _tree(env: object, source: str, templates: bool) -> nodes.Node:
-    if templates:
-        return parse_template(env, source)
-    return nodes.Template([nodes.Output([parse_expression(env, source)])])
+    return parse_template(env, source) if templates else expression_tree(env, source)
 
 
 def names_read(env: object, sources: list[str], *, templates: bool = False) -> set[str]:

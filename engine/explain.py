@@ -12,7 +12,8 @@ from functools import lru_cache
 from typing import Any
 
 from jinja2 import Environment, nodes
-from jinja2.parser import Parser
+
+from engine.compiler import expression_tree
 
 _PARSER_ENV = Environment()
 
@@ -21,11 +22,11 @@ _PARSER_ENV = Environment()
 def referenced_fields(source: str) -> tuple[tuple[str, str], ...]:
     """The ``variable.field`` pairs that ``source`` reads, in order of first appearance."""
     try:
-        tree = Parser(_PARSER_ENV, source, state="variable").parse_expression()
+        tree = expression_tree(_PARSER_ENV, source)
     except Exception:  # noqa: BLE001 - a condition that does not parse was refused at load time
         return ()
     found: dict[tuple[str, str], None] = {}
-    for node in nodes.Template([nodes.Output([tree])]).find_all(nodes.Getattr):
+    for node in tree.find_all(nodes.Getattr):
         if isinstance(node.node, nodes.Name):
             found[(node.node.name, node.attr)] = None
     return tuple(found)

@@ -95,7 +95,7 @@ def check_source(
     any attribute). The messages are complete sentences an operator can act on.
     """
     try:
-        tree = _parse_expression(env, source) if expression else parse_template(env, source)
+        tree = expression_tree(env, source) if expression else parse_template(env, source)
     except TemplateSyntaxError as exc:
         return [_syntax_message(source, exc, expression)]
     problems: list[str] = []
@@ -163,10 +163,6 @@ def _outside_quotes(source: str) -> str:
     return re.sub(r"'[^']*'|\"[^\"]*\"", "''", source)
 
 
-def _parse_expression(env: PlaybookEnvironment, source: str) -> nodes.Node:
-    return nodes.Template([nodes.Output([parse_expression(env, source)])])  # find_all() skips the node it starts from
-
-
 def _unknown(what: str, name: str, candidates: list[str], prefix: str = "") -> str:
     close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
     if close:
@@ -186,8 +182,6 @@ class Condition:
     __slots__ = ("source", "_env", "_jinja", "_fast")
 
     def __init__(self, env: PlaybookEnvironment, source: str):
-        from engine.compiler import compile_condition
-
         self.source = source
         self._env = env
         self._jinja: Callable[..., Any] | None = None
@@ -219,7 +213,7 @@ class Condition:
         return False if isinstance(result, Undefined) else bool(result)
 
 
-from engine.compiler import NeedsJinja, parse_expression, parse_template  # noqa: E402 - after Condition's dependencies exist
+from engine.compiler import NeedsJinja, compile_condition, compile_template, expression_tree, parse_template  # noqa: E402 - after Condition's dependencies exist
 
 
 class Text:
@@ -233,8 +227,6 @@ class Text:
     __slots__ = ("source", "_env", "_jinja", "_fast")
 
     def __init__(self, env: PlaybookEnvironment, source: str):
-        from engine.compiler import compile_template
-
         self.source = source
         self._env = env
         self._jinja: Template | None = None

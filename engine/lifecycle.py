@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from jinja2 import nodes
 
-from engine.compiler import parse_expression
+from engine.compiler import expression_tree
 from engine.dependencies import member_fields_read, names_read
 from engine.localtime import DAY, local_time
 from engine.members import SCALAR_MEMBER_FIELDS, Member, MemberView, local_day
@@ -81,8 +81,7 @@ class TimeThresholds:
         self._local = local_time(tz)
 
     def _read_thresholds(self, env: object, source: str) -> None:
-        tree = parse_expression(env, source)
-        for compare in nodes.Template([nodes.Output([tree])]).find_all(nodes.Compare):
+        for compare in expression_tree(env, source).find_all(nodes.Compare):
             operands = [compare.expr] + [operand.expr for operand in compare.ops]
             for index, operand in enumerate(compare.ops):
                 left, right = operands[index], operands[index + 1]
