@@ -67,12 +67,12 @@ class Clock:
         return saved
 
     def _pop(self) -> Timer:
-        saved = self._next_saved() if self._saved or self._read_saved is not None else None
-        if saved is None or (self._heap and self._heap[0] < saved):
-            return heapq.heappop(self._heap)
-        self._saved.popleft()
-        self.consumed = (saved.due, saved.seq)
-        return saved
+        upcoming = self._next()
+        if self._saved and upcoming is self._saved[0]:
+            self._saved.popleft()
+            self.consumed = (upcoming.due, upcoming.seq)
+            return upcoming
+        return heapq.heappop(self._heap)
 
     def next_due(self) -> float | None:
         upcoming = self._next()

@@ -219,7 +219,7 @@ class Planner:
         # day behind the latest can never be offered again, so they are forgotten.
         self.known_ids[sent.id] = sent.trigger_at
         self._id_order.append((sent.trigger_at, sent.id))
-        horizon = sent.trigger_at - 86400
+        horizon = sent.trigger_at - DAY
         while self._id_order[0][0] < horizon:
             t, old = self._id_order.popleft()
             if self.known_ids.get(old) == t:

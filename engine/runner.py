@@ -12,9 +12,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from engine.errors import InvalidInput
-from engine.localtime import local_time
 from engine.evaluate import Evaluation, Note
 from engine.events import Event, Rejected, SourceRecord, to_event
+from engine.localtime import local_time
 from engine.model import Config
 from engine.planner import Planner, Suppressed, Task
 from engine.plugins import Registry
