@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,6 +17,7 @@ CORE_TYPES = MEMBER_EVENTS | GROUP_EVENTS
 
 _LIST_FIELDS = ("mentions", "participants", "tags")
 _TEXT_FIELDS = ("member", "group", "name", "id", "text", "reply_to", "activity", "channel", "inviter", "reason")
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
 @dataclass(slots=True)
@@ -67,6 +68,10 @@ class EventError(ValueError):
 
 def parse_time(value: Any, tz: ZoneInfo) -> float:
     """Epoch seconds from RFC 3339 (a naive time is read in ``tz``), epoch seconds or milliseconds."""
+    if type(value) is str:
+        seconds = _common_rfc3339(value)
+        if seconds is not None:
+            return seconds
     if isinstance(value, bool):
         raise EventError("`ts` is true/false — write an RFC 3339 time such as 2026-03-01T09:15:02+08:00")
     if isinstance(value, (int, float)):
@@ -82,8 +87,120 @@ def parse_time(value: Any, tz: ZoneInfo) -> float:
     return moment.timestamp()
 
 
+# The form nearly every export writes, ``2026-03-01T09:15:02+08:00`` (or ``…Z``), is read by
+# hand: ``fromisoformat`` and ``timestamp`` cost more than the rest of checking an event. The
+# date and the offset are looked up (each parsed once by ``datetime``); anything else — a
+# fraction of a second, a naive time, another separator — takes the general path above.
+_DAY_SECONDS: dict[str, int] = {}  # "YYYY-MM-DD" → epoch seconds of its midnight, UTC
+_OFFSET_SECONDS: dict[str, int] = {}  # "+08:00" → seconds east of UTC
+
+
+def _common_rfc3339(value: str) -> float | None:
+    """Epoch seconds of ``YYYY-MM-DDTHH:MM:SS±HH:MM`` or ``…Z``, exactly as ``fromisoformat`` reads
+    it; None for any other text (valid or not: the general path decides)."""
+    length = len(value)
+    if not (length == 25 or (length == 20 and value[19] == "Z")) or value[10] != "T" or value[13] != ":" or value[16] != ":" or not value.isascii():
+        return None
+    clock = value[11:13] + value[14:16] + value[17:19]
+    if not clock.isdigit():
+        return None
+    hours, minutes, seconds = int(clock[:2]), int(clock[2:4]), int(clock[4:])
+    if hours > 23 or minutes > 59 or seconds > 59:
+        return None
+    day = _DAY_SECONDS.get(value[:10])
+    if day is None:
+        day = _day_seconds(value[:10])
+        if day is None:
+            return None
+    zone = value[19:]
+    offset = _OFFSET_SECONDS.get(zone)
+    if offset is None:
+        offset = _offset_seconds(zone)
+        if offset is None:
+            return None
+    return float(day + hours * 3600 + minutes * 60 + seconds - offset)
+
+
+def _day_seconds(text: str) -> int | None:
+    if text[4] != "-" or text[7] != "-" or not (text[:4] + text[5:7] + text[8:]).isdigit():
+        return None
+    try:
+        ordinal = date.fromisoformat(text).toordinal()
+    except ValueError:
+        return None
+    if len(_DAY_SECONDS) > 10_000:
+        _DAY_SECONDS.clear()
+    seconds = _DAY_SECONDS[text] = (ordinal - _EPOCH_ORDINAL) * 86400
+    return seconds
+
+
+def _offset_seconds(zone: str) -> int | None:
+    if zone != "Z" and not (zone[0] in "+-" and zone[3] == ":" and (zone[1:3] + zone[4:]).isdigit()):
+        return None
+    try:
+        offset = datetime.fromisoformat("2000-01-01T00:00:00" + zone).utcoffset()
+    except ValueError:
+        return None
+    if offset is None:
+        return None
+    seconds = _OFFSET_SECONDS[zone] = int(offset.total_seconds())
+    return seconds
+
+
 def event_from_record(record: Any, tz: ZoneInfo, line: int = 0) -> Event:
     """Check one decoded record against the event contract and build an Event; raise EventError."""
+    if type(record) is dict:
+        event = _plain_event(record, line)
+        if event is not None:
+            return event
+    return _checked_event(record, tz, line)
+
+
+# How each field of an event is read (see _checked_event); other keys stay in ``raw`` only.
+_TEXT, _LIST, _ATTRIBUTES, _AMOUNT = range(4)
+_FIELD_KINDS = {**dict.fromkeys(_TEXT_FIELDS, _TEXT), **dict.fromkeys(_LIST_FIELDS, _LIST), "attributes": _ATTRIBUTES, "amount": _AMOUNT}
+_ACTIVITY_EVENTS = frozenset({"activity_started", "activity_joined", "activity_ended"})
+
+
+def _plain_event(record: dict[str, Any], line: int) -> Event | None:
+    """The Event of a record in the plain form sources write — texts as text, ids in lists as
+    text, the common RFC 3339 time — built in one pass over its keys; None for anything else,
+    which ``_checked_event`` converts or rejects field by field (the same Event, or the reason)."""
+    kind, ts = record.get("type"), record.get("ts")
+    if type(kind) is not str or not kind or type(ts) is not str:
+        return None
+    t = _common_rfc3339(ts)
+    if t is None:
+        return None
+    values: dict[str, Any] = {}
+    for name, value in record.items():
+        how = _FIELD_KINDS.get(name)
+        if how is None or value is None:
+            continue
+        if how == _TEXT:
+            if type(value) is not str:
+                return None
+        elif how == _LIST:
+            if type(value) is not list:
+                return None
+            for item in value:
+                if type(item) is not str:
+                    return None
+            value = tuple(value)
+        elif how == _ATTRIBUTES:
+            if type(value) is not dict:
+                return None
+        elif type(value) is int or type(value) is float:
+            value = float(value)
+        else:
+            return None
+        values[name] = value
+    if (kind in MEMBER_EVENTS and "member" not in values) or (kind in GROUP_EVENTS and "group" not in values) or (kind in _ACTIVITY_EVENTS and "activity" not in values):
+        return None
+    return Event(t=t, type=kind, raw=record, line=line, **values)
+
+
+def _checked_event(record: Any, tz: ZoneInfo, line: int) -> Event:
     if not isinstance(record, dict):
         raise EventError("an event must be a JSON object")
     if "ts" not in record:
