@@ -29,6 +29,7 @@ from engine.localtime import DAY
 from engine.members import Group, Member, MemberView, local_day
 from engine.model import Config, Rule
 from engine.planner import Planner, Task, task_id
+from engine.predicates import MemberPredicate, compile_member_predicate
 from engine.state import LazyMembers, StateStore
 from engine.triggers import STAGE_ENTERED, Firing, TriggerType
 
@@ -90,6 +91,7 @@ class Evaluation:
         self._reads_event: set[str] = set()  # rules whose conditions or texts read `event`
         self._to_member: set[str] = set()  # rules whose tasks are all about the firing's member
         self._member_only: dict[str, int] = {}  # how many leading conditions read only `member` (and `community`)
+        self._member_checks: dict[str, MemberPredicate | None] = {}  # those conditions as one function of the Member
         self._community_values = {"name": self.community.name, "timezone": self.community.timezone, "channel": self.community.channel}
         for rule in config.rules:
             self._rules[rule.key] = rule
@@ -101,6 +103,8 @@ class Evaluation:
             while light < len(condition_names) and condition_names[light] <= {"member", "community"}:
                 light += 1
             self._member_only[rule.key] = light
+            if light:
+                self._member_checks[rule.key] = compile_member_predicate(config.env, [condition.source for condition in rule.conditions[:light]], self.tz, self._community_values)
             if all(action.params.get("target") != "mentioned" for action in rule.actions):
                 self._to_member.add(rule.key)
         self._register(config.rules)
@@ -442,16 +446,36 @@ class Evaluation:
         if rule.once and member is not None and once_key in member.marks:
             self.miss(rule, firing, lambda: "once: already fired for this member")
             return
-        # Leading conditions about the member alone are tested before the full context is built:
-        # most firings stop there.
+        # Leading conditions about the member alone are tested before the full context is built
+        # (most firings stop there): by one compiled function of the member when there is one,
+        # else by the closures over a view of the member.
         light = self._member_only[rule.key] if member is not None else 0
-        context = {"member": self.view(member), "community": self._community_values} if light else self.context(rule, firing, group)
-        held: list[str] = []
-        for index, condition in enumerate(rule.conditions):
-            if index == light and index:
-                context = self.context(rule, firing, group)
+        first = 0
+        check = self._member_checks.get(rule.key) if light and not self.explain else None
+        if check is not None:
             try:
-                holds = condition.test(context)
+                holds = check(member, self.now)
+            except Exception:  # noqa: BLE001 - the closures below decide, and report the error as usual
+                holds = None
+            if holds is not None:
+                if not holds:
+                    self.counts["miss"] += 1
+                    return
+                first = light
+        context: dict[str, Any] | None = None  # the full context, once built
+        member_context = {"member": self.view(member), "community": self._community_values} if first < light else None
+        held: list[str] = []
+        conditions = rule.conditions
+        for index in range(first, len(conditions)):
+            condition = conditions[index]
+            if index < light:
+                current = member_context
+            else:
+                if context is None:
+                    context = self.context(rule, firing, group)
+                current = context
+            try:
+                holds = condition.test(current)
             except Exception as exc:  # noqa: BLE001 - one bad evaluation skips one rule, never the run
                 self.note(rule, firing, "error", f"condition `{condition.source}` failed: {exc}")
                 return
@@ -460,13 +484,13 @@ class Evaluation:
                     self.counts["miss"] += 1  # most firings end here: no reason is written
                     return
                 continue
-            values = field_values(condition.source, context)
+            values = field_values(condition.source, current)
             if not holds:
                 shown = f" ({describe_values(values)})" if values else ""
                 self.note(rule, firing, "miss", f"condition `{condition.source}` is false{shown}", values)
                 return
             held.append(f"`{condition.source}`" + (f" ({describe_values(values)})" if values else ""))
-        if light and light == len(rule.conditions):
+        if context is None:
             context = self.context(rule, firing, group)
         if rule.once and member is not None:
             member.marks[once_key] = firing.t
