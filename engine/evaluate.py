@@ -86,6 +86,7 @@ class Evaluation:
         self._question: tuple[Event | None, bool] = (None, False)
         self._views_at = self.now
         self._now_at: tuple[float, datetime | None] = (math.nan, None)
+        self._last_cause: tuple[Event | None, str] = (None, "")
         if state is not None:
             self._resume(state)
         self._reads_event: set[str] = set()  # rules whose conditions or texts read `event`
@@ -570,10 +571,15 @@ class Evaluation:
         subject = member.id if member else f"group:{group}"
         channel = self.channel_name(rule, group)
         member_name = (member.name or member.id) if member else None
-        plugin_channel = self.config.registry.channels.get(channel)
-        group_name = self.community.group_names.get(group or "", group)
+        reason = firing.reason
+
+        def details() -> tuple[str, str]:
+            plugin_channel = self.config.registry.channels.get(channel)
+            how = plugin_channel.how_to(action, self.community.group_names.get(group or "", group), member_name or "", text) if plugin_channel else text
+            return (reason if isinstance(reason, str) else reason()), how
+
         return Task(
-            id=task_id(rule, index, subject, firing.t, _cause(firing.event)),
+            id=task_id(rule, index, subject, firing.t, self._cause(firing.event)),
             due=firing.t + rule.delay,
             playbook=rule.playbook,
             rule=rule.id,
@@ -585,12 +591,25 @@ class Evaluation:
             assignee=self.planner.assignee_for(rule, group),
             priority=rule.priority,
             text=text,
-            reason=firing.reason if isinstance(firing.reason, str) else firing.reason(),
+            reason="",
             trigger_at=firing.t,
             order=(rule.order, index, subject),
-            params={key: value for key, value in params.items() if key != "target"},
-            how=plugin_channel.how_to(action, group_name, member_name or "", text) if plugin_channel else text,
+            params={key: value for key, value in params.items() if key != "target"} if params else {},
+            details=details,
         )
+
+    def _cause(self, event: Event | None) -> str:
+        """What distinguishes the event behind a firing (see ``_cause``), once per event: a
+        fan-out gives every member of a group a task from the same event."""
+        if event is None:
+            return ""
+        if event.id:
+            return event.id
+        known, cause = self._last_cause
+        if known is not event:
+            cause = _cause(event)
+            self._last_cause = (event, cause)
+        return cause
 
     def _now_moment(self) -> datetime:
         """``now`` as a datetime in the community time zone (one per instant, however many rules ask)."""

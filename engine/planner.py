@@ -57,6 +57,15 @@ class Task:
     how: str = ""  # what the operator does by hand on this channel
     moved: list[str] = field(default_factory=list)  # why the due time changed, if it did
     because: list[str] = field(default_factory=list)  # with --explain: the conditions that held, with values
+    # Writes ``reason`` and ``how`` when the task is planned (or kept to be shown suppressed):
+    # most tasks a long history offers are dropped for capacity, and nobody reads those.
+    details: Callable[[], tuple[str, str]] | None = field(default=None, repr=False, compare=False)
+
+    def finish(self) -> None:
+        """Write the reason and the operator's instruction, if they are still to be written."""
+        if self.details is not None:
+            self.reason, self.how = self.details()
+            self.details = None
 
     def record(self, tz: ZoneInfo) -> dict[str, Any]:
         """The task as the spec's output record (plus ``params`` when the action has any)."""
@@ -294,6 +303,7 @@ class Planner:
         """Count ``task`` as stopped by ``guardrail``; keep it, with the reason, if suppressed tasks are kept."""
         self.suppressed_counts[guardrail] += 1
         if self.keep_suppressed:
+            task.finish()
             self.suppressed.append(Suppressed(task, guardrail, reason if isinstance(reason, str) else reason()))
 
     # -- finishing -------------------------------------------------------------------------------
@@ -326,6 +336,8 @@ class Planner:
                 (final if self._day(task.due) < before else pending).append(task)
             self.tasks = pending
         final.sort(key=lambda task: (task.due, -task.rank, task.order, task.id))
+        for task in final:
+            task.finish()
         self.released += final
 
     def _fill(self, before: int | None) -> None:
