@@ -394,7 +394,7 @@ class Evaluation:
 
     def _assess(self, member: Member) -> list[tuple[Rule, Firing]]:
         firings: list[tuple[Rule, Firing]] = []
-        stage = self.lifecycle.assign(member, self.now, self.view(member))
+        stage = self.lifecycle.assign(member, self.now, lambda: self.view(member))
         if stage != member.stage:
             previous, first_time = member.stage, member.stage is None
             member.stage, member.stage_since = stage, self.now

@@ -10,6 +10,8 @@ checks actually due, not with members × days.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -18,7 +20,8 @@ from jinja2 import nodes
 from engine.compiler import expression_tree
 from engine.dependencies import member_fields_read, names_read
 from engine.localtime import DAY, local_time
-from engine.members import SCALAR_MEMBER_FIELDS, Member, MemberView, local_day
+from engine.members import SCALAR_MEMBER_FIELDS, Member, MemberView
+from engine.predicates import compile_member_values
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -109,20 +112,28 @@ class TimeThresholds:
             return None  # the pending check comes first: it re-arms when due
         return due
 
+    @staticmethod
+    def _next_after(start: float | None, offsets: list[int], now: float) -> float | None:
+        """The first of ``start + offset`` (offsets ascending) after ``now``."""
+        if start is not None:
+            for offset in offsets:
+                moment = start + offset
+                if moment > now:
+                    return moment
+        return None
+
     def next_check(self, member: Member, now: float) -> float | None:
         """The next instant after ``now`` at which a time-driven field could cross a threshold."""
         best: float | None = None
-        for start, offsets in ((member.silent_since, self._silence_offsets), (member.joined_at, self._join_offsets)):
-            if start is not None:
-                for offset in offsets:  # ascending: the first one after now is the next
-                    moment = start + offset
-                    if moment > now:
-                        if best is None or moment < best:
-                            best = moment
-                        break
+        if self._silence_offsets:
+            best = self._next_after(member.silent_since, self._silence_offsets, now)
+        if self._join_offsets:
+            moment = self._next_after(member.joined_at, self._join_offsets, now)
+            if moment is not None and (best is None or moment < best):
+                best = moment
         daily = member.daily
         if self._windows and daily:
-            today = local_day(now, self.tz)
+            today = self._local.day(now)
             for width, days_only, targets in self._windows:
                 first = 0  # the oldest day still inside the window leaves it first
                 while first < len(daily) and daily[first] <= today - width:
@@ -132,11 +143,13 @@ class TimeThresholds:
                 leaving = daily[first]
                 if targets is not None:
                     # The value falls as days leave; the first exit that takes it down to a target
-                    # is the first that can change an answer (a message lifting it: see rearm).
+                    # (the largest below the value) is the first that can change an answer (a
+                    # message lifting it: see rearm).
                     value = (len(daily) - first) // 2 if days_only else sum(daily[first + 1 :: 2])
-                    target = max((candidate for candidate in targets if candidate < value), default=None)
-                    if target is None:
+                    below = bisect_left(targets, value)
+                    if not below:
                         continue
+                    target = targets[below - 1]
                     for index in range(first, len(daily), 2):
                         value -= 1 if days_only else daily[index + 1]
                         if value <= target:
@@ -157,18 +170,19 @@ class Lifecycle(TimeThresholds):
         self.fields = member_fields_read(env, sources)  # None: a stage can change with nothing about the member changing
         # Stage conditions on scalar member fields only are memoised by those fields' values.
         self._memo_fields = tuple(sorted(self.fields)) if self.fields is not None and self.fields <= SCALAR_MEMBER_FIELDS else None
+        self._memo_values = compile_member_values(self._memo_fields, community.tz) if self._memo_fields is not None else None
         self._memo: dict[tuple[object, ...], str | None] = {}
 
-    def assign(self, member: Member, now: float, view: MemberView | None = None) -> str | None:
-        """The first stage whose condition holds for ``member`` at ``now`` (``view``: the member's, if at hand)."""
-        view = view or MemberView(member, now, self.tz)
-        if self._memo_fields is None:
-            return self._assign(view, now)
-        values = tuple([getattr(view, name) for name in self._memo_fields])
+    def assign(self, member: Member, now: float, view: Callable[[], MemberView] | None = None) -> str | None:
+        """The first stage whose condition holds for ``member`` at ``now`` (``view``: gives the
+        member's view, when the conditions must be run rather than remembered)."""
+        if self._memo_values is None:
+            return self._assign(view() if view is not None else MemberView(member, now, self.tz), now)
+        values = self._memo_values(member, now)
         try:
             return self._memo[values]
         except KeyError:
-            stage = self._assign(view, now)
+            stage = self._assign(view() if view is not None else MemberView(member, now, self.tz), now)
             if len(self._memo) < 16384:
                 self._memo[values] = stage
             return stage

@@ -91,24 +91,26 @@ def _compiled(env: Any, sources: tuple[str, ...], tz: ZoneInfo, community: tuple
         tests = [writer.expression(parse_expression(env, source)) for source in sources]
     except (_Untranslatable, TemplateSyntaxError):
         return None
-    local = local_time(tz)
     lines = ["def check(m, now):"]
     if writer.reads_windows:
         lines.append("    today = _day(now)")
     lines += [f"    if not ({test}):\n        return False" for test in tests]
     lines.append("    return True")
-    namespace: dict[str, Any] = {
-        "__builtins__": {},
-        "_sorted": sorted,
-        "_dict": dict,
-        "_day": local.day,
-        "_time": lambda t: None if t is None else datetime.fromtimestamp(t, tz),
-        "_days": lambda t, now: None if t is None else int((now - t) // DAY),
-        **writer.constants,
-    }
+    namespace: dict[str, Any] = {"__builtins__": {}, **_helpers(tz), **writer.constants}
     exec(compile("\n".join(lines), "<member conditions>", "exec"), namespace)  # noqa: S102 - source written from checked nodes only (see module docstring)
     check: MemberPredicate = namespace["check"]
     return check
+
+
+def _helpers(tz: ZoneInfo) -> dict[str, Any]:
+    """What the generated functions call: the view's conversions, for ``tz``."""
+    return {
+        "_sorted": sorted,
+        "_dict": dict,
+        "_day": local_time(tz).day,
+        "_time": lambda t: None if t is None else datetime.fromtimestamp(t, tz),
+        "_days": lambda t, now: None if t is None else int((now - t) // DAY),
+    }
 
 
 class _Writer:
@@ -278,3 +280,24 @@ class _Writer:
         if node.expr2 is None:
             raise _Untranslatable("if without else")
         return f"({self.expression(node.expr1)} if {self.expression(node.test)} else {self.expression(node.expr2)})"
+
+
+def compile_member_values(fields: Sequence[str], tz: ZoneInfo) -> Callable[[Member, float], tuple[Any, ...]]:
+    """One function ``(member, now) -> tuple``: the values a MemberView at ``now`` shows for
+    ``fields`` (documented member fields), in that order — what memoised checks key on."""
+    return _values(tuple(fields), tz)
+
+
+@lru_cache(maxsize=256)
+def _values(fields: tuple[str, ...], tz: ZoneInfo) -> Callable[[Member, float], tuple[Any, ...]]:
+    unknown = [name for name in fields if name not in _FIELDS]
+    if unknown:
+        raise ValueError(f"not member fields: {', '.join(unknown)}")
+    lines = ["def values(m, now):"]
+    if any(name in _WINDOWS for name in fields):
+        lines.append("    today = _day(now)")
+    lines.append("    return (" + "".join(_FIELDS[name] + ", " for name in fields) + ")")
+    namespace: dict[str, Any] = {"__builtins__": {}, **_helpers(tz)}
+    exec(compile("\n".join(lines), "<member values>", "exec"), namespace)  # noqa: S102 - source from the fixed field table
+    values: Callable[[Member, float], tuple[Any, ...]] = namespace["values"]
+    return values

@@ -16,7 +16,6 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from operator import attrgetter
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from engine.durations import DurationError, format_duration, parse_duration
@@ -24,6 +23,7 @@ from engine.events import Event
 from engine.explain import field_values
 from engine.localtime import local_time
 from engine.members import SCALAR_MEMBER_FIELDS, Member
+from engine.predicates import compile_member_values
 
 if TYPE_CHECKING:
     from engine.evaluate import Evaluation
@@ -748,7 +748,7 @@ class BecomesGroup:
         self.fields = None if any(field is None for field in fields) else frozenset().union(*fields)
         scalar = self.fields is not None and self.fields <= SCALAR_MEMBER_FIELDS
         self.value_fields = tuple(sorted(self.fields)) if scalar else None  # type: ignore[arg-type]  # scalar: fields known
-        self._read_values = attrgetter(*self.value_fields, "id") if self.value_fields else None  # "id": always a tuple
+        self._read_values = compile_member_values(self.value_fields, triggers[0].community.tz) if self.value_fields else None
         # field values → the triggers whose condition holds, and their keys
         self._memo: dict[tuple[Any, ...], tuple[list[BecomesTrigger], tuple[str, ...]]] = {}
 
@@ -775,23 +775,22 @@ class BecomesGroup:
     def _check(self, run: Evaluation, member: Member) -> list[tuple[TriggerType, Firing]]:
         if member.left:
             return []
-        view = run.view(member)
         held = member.marks.get(self.held_key)
         values = None
         if self._read_values is not None:
-            values = self._read_values(view)[:-1]
+            values = self._read_values(member, run.now)
             if isinstance(held, tuple) and held[1] == member.revision and held[2] == values:
                 self._arm(run, member)
                 return []
             # The conditions are pure functions of these values: same values, same answers.
             entry = self._memo.get(values)
             if entry is None:
-                entry = self._holding(view)
+                entry = self._holding(run.view(member))
                 if len(self._memo) < MEMO_SIZE:
                     self._memo[values] = entry
             holding, keys = entry
         else:
-            holding, keys = self._holding(view)
+            holding, keys = self._holding(run.view(member))
         # (keys that held, revision, values); --state gives it back as lists, which never match.
         was = held[0] if isinstance(held, (list, tuple)) else ()
         member.marks[self.held_key] = (keys, member.revision, values)
@@ -802,6 +801,7 @@ class BecomesGroup:
         if not became:
             return []
         firings = []
+        view = run.view(member)
         for trigger in became:
             shown_values = field_values(trigger.value, {"member": view, "community": trigger.community_values})
             shown = ", ".join(f"{name} = {value}" for name, value in shown_values.items())
