@@ -60,12 +60,19 @@ class Task:
     # Writes ``reason`` and ``how`` when the task is planned (or kept to be shown suppressed):
     # most tasks a long history offers are dropped for capacity, and nobody reads those.
     details: Callable[[], tuple[str, str]] | None = field(default=None, repr=False, compare=False)
+    # The planner's moves of ``due`` (quiet hours, capacity), written out into ``moved`` by finish().
+    moves: list[tuple[str, float, float]] = field(default_factory=list, repr=False, compare=False)
 
-    def finish(self) -> None:
-        """Write the reason and the operator's instruction, if they are still to be written."""
+    def finish(self, local: Callable[[float], str] | None = None) -> None:
+        """Write the reason, the operator's instruction and why the due time moved, if they are
+        still to be written (``local``: how a moment is shown)."""
         if self.details is not None:
             self.reason, self.how = self.details()
             self.details = None
+        if self.moves and local is not None:
+            for why, before, after in self.moves:
+                self.moved.append(f"{why}: moved from {local(before)} to {local(after)}")
+            self.moves.clear()
 
     def record(self, tz: ZoneInfo) -> dict[str, Any]:
         """The task as the spec's output record (plus ``params`` when the action has any)."""
@@ -272,14 +279,16 @@ class Planner:
             return  # urgent tasks (a spammer, an angry member) are not left until morning
         end = self._quiet_end(task.due, window)
         if end is not None:
-            task.moved.append(f"quiet hours: moved from {self._local(task.due)} to {self._local(end)}")
+            task.moves.append(("quiet hours", task.due, end))
             self.moved["quiet hours"] += 1
             task.due = end
 
-    def _quiet_end(self, t: float, window: tuple[int, int]) -> float | None:
-        """The end of the quiet window containing ``t``, or None if ``t`` is outside it."""
+    def _quiet_end(self, t: float, window: tuple[int, int], offset: int | None = None) -> float | None:
+        """The end of the quiet window containing ``t``, or None if ``t`` is outside it
+        (``offset``: the UTC offset at ``t``, if known)."""
         start, end = window
-        offset = self.local.offset(t)
+        if offset is None:
+            offset = self.local.offset(t)
         local = t + offset  # local wall-clock seconds
         minute = int(local % DAY) // 60
         inside = start <= minute < end if start < end else (minute >= start or minute < end)
@@ -303,7 +312,7 @@ class Planner:
         """Count ``task`` as stopped by ``guardrail``; keep it, with the reason, if suppressed tasks are kept."""
         self.suppressed_counts[guardrail] += 1
         if self.keep_suppressed:
-            task.finish()
+            task.finish(self._local)
             self.suppressed.append(Suppressed(task, guardrail, reason if isinstance(reason, str) else reason()))
 
     # -- finishing -------------------------------------------------------------------------------
@@ -337,7 +346,7 @@ class Planner:
             self.tasks = pending
         final.sort(key=lambda task: (task.due, -task.rank, task.order, task.id))
         for task in final:
-            task.finish()
+            task.finish(self._local)
         self.released += final
 
     def _fill(self, before: int | None) -> None:
@@ -356,7 +365,8 @@ class Planner:
             if self.keep_suppressed:
                 tasks.sort(key=_capacity_order)
             elif 0 < room < len(tasks):
-                first = heapq.nsmallest(room, tasks, key=_capacity_order)
+                ranks = PRIORITY_RANK
+                first = [keyed[-1] for keyed in heapq.nsmallest(room, [(-ranks[task.priority], task.due, task.order, task.id, task) for task in tasks])]
                 chosen = set(map(id, first))
                 tasks = first + [task for task in tasks if id(task) not in chosen]
             for task in tasks[:room]:
@@ -366,7 +376,7 @@ class Planner:
                 original_due = self._original_due.pop(task.id)
                 if task.due != original_due:
                     # One line per task, however many full days it skipped.
-                    task.moved.append(f"capacity of {assignee} full: moved from {self._local(original_due)} to {self._local(task.due)}")
+                    task.moves.append((f"capacity of {assignee} full", original_due, task.due))
             for task in tasks[room:]:
                 original_due = self._original_due[task.id]
                 moved_to = self._next_day(task.due)
@@ -387,11 +397,13 @@ class Planner:
     def _next_day(self, t: float) -> float:
         """Same local time on the next day, pushed out of quiet hours if needed."""
         later = t + 86400
-        if self.local.offset(later) != self.local.offset(t):  # a DST change in between
+        offset = self.local.offset(later)
+        if offset != self.local.offset(t):  # a DST change in between
             moment = datetime.fromtimestamp(t, self.tz)
             later = datetime.combine(moment.date() + timedelta(days=1), moment.time(), self.tz).timestamp()
+            offset = self.local.offset(later)
         if self.community.quiet_hours is not None:
-            later = self._quiet_end(later, self.community.quiet_hours) or later
+            later = self._quiet_end(later, self.community.quiet_hours, offset) or later
         return later
 
     def _day(self, t: float) -> int:
