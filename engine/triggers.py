@@ -144,20 +144,36 @@ class EventTrigger(TriggerType):
             raise TriggerProblem(f"regex is not a valid regular expression: {exc} — escape special characters such as ( ) [ ] ? with a backslash", key="regex") from None
 
     def on_event(self, run: Evaluation, event: Event, member: Member | None) -> Iterable[Firing]:
+        firing = self.match(run, event, member)
+        return () if firing is None else (firing,)
+
+    @classmethod
+    def checked_together(cls, triggers: list[TriggerType]) -> EventTriggers | None:
+        # A plugin's subclass may answer events its own way; `event: "*"` listens to every type.
+        plain = [trigger for trigger in triggers if type(trigger) is EventTrigger]
+        if cls is not EventTrigger or len(plain) != len(triggers) or any(trigger.value == "*" for trigger in plain):
+            return None
+        return EventTriggers(plain)
+
+    def match(self, run: Evaluation, event: Event, member: Member | None, folded: str | None = None) -> Firing | None:
+        """The firing for ``event``, or None if its text does not match (``folded``: the text
+        casefolded, if already at hand)."""
         values: dict[str, Any] = {}
         if self.keywords or self.regex is not None:
             text = event.text or ""
             if self.keywords:
-                folded = text.casefold()
+                if folded is None:
+                    folded = text.casefold()
                 found = [word for word in self.keywords if word in folded]
                 if not found:
-                    return
+                    return None
                 values["keyword"] = found[0]
             if self.regex is not None:
                 match = self.regex.search(text)
                 if match is None:
-                    return
+                    return None
                 values["match"] = match.group(0)
+
         def reason() -> str:
             text = f"{event.type} at {local_text(run, event.t)}"
             if "keyword" in values:
@@ -167,7 +183,64 @@ class EventTrigger(TriggerType):
             return text
 
         group = event.group or (member.group if member else None)
-        yield Firing(member, group, event.t, reason, event, values)
+        return Firing(member, group, event.t, reason, event, values)
+
+
+class EventTriggers:
+    """Every ``event:`` rule of a run, checked as one: a single call per event, its text
+    casefolded once, and one search for all the regular expressions of an event type — most
+    messages match none of a playbook's spam and insult patterns.
+
+    The combined pattern is ``(?:p1)|(?:p2)|…`` over the patterns without groups (where a
+    backreference could not change meaning): it matches somewhere exactly when one of them
+    does, so when it does not, none of their rules can fire. Each rule that may fire is then
+    matched on its own, as before.
+    """
+
+    key = "@event"
+
+    def __init__(self, triggers: list[EventTrigger]):
+        self.by_type: dict[str, list[EventTrigger]] = {}
+        for trigger in triggers:
+            self.by_type.setdefault(trigger.value, []).append(trigger)
+        self.listens = frozenset(self.by_type)
+        # event type → (the combined pattern, the triggers it answers for)
+        self.prefilters: dict[str, tuple[re.Pattern[str], frozenset[int]]] = {}
+        for kind, listening in self.by_type.items():
+            plain = [trigger for trigger in listening if trigger.regex is not None and trigger.regex.groups == 0 and trigger.regex.flags == re.UNICODE]
+            if len(plain) < 2:
+                continue
+            try:
+                combined = re.compile("|".join(f"(?:{trigger.regex.pattern})" for trigger in plain))  # type: ignore[union-attr]
+            except re.error:
+                continue  # e.g. a pattern that starts with global flags
+            self.prefilters[kind] = (combined, frozenset(map(id, plain)))
+
+    def start(self, run: Evaluation) -> None:
+        pass
+
+    def on_event(self, run: Evaluation, event: Event, member: Member | None) -> list[tuple[TriggerType, Firing]]:
+        listening = self.by_type.get(event.type)
+        if not listening:
+            return []
+        prefilter = self.prefilters.get(event.type)
+        ruled_out: frozenset[int] = frozenset()
+        if prefilter is not None and prefilter[0].search(event.text or "") is None:
+            ruled_out = prefilter[1]
+        folded = None
+        firings: list[tuple[TriggerType, Firing]] = []
+        for trigger in listening:
+            if id(trigger) in ruled_out:
+                continue
+            if trigger.keywords and folded is None:
+                folded = (event.text or "").casefold()
+            firing = trigger.match(run, event, member, folded)
+            if firing is not None:
+                firings.append((trigger, firing))
+        return firings
+
+    def on_timer(self, run: Evaluation, subject: str, payload: Any) -> list[tuple[TriggerType, Firing]]:
+        return []
 
 
 class SilenceTrigger(TriggerType):
