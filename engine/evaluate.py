@@ -416,10 +416,31 @@ class Evaluation:
     # -- rules -----------------------------------------------------------------------------
 
     def handle(self, firings: list[tuple[Rule, Firing]]) -> None:
+        counts = self.counts
+        if not self.explain:
+            # A rule's `stages:`, `groups:` and `once` filters read what nothing done while one
+            # instant's firings are handled can change (stages move only when a member is
+            # re-assessed, a `once` mark is never taken back): firings they refuse are counted
+            # now, before the rest are ordered. (--explain notes each of them in fire().)
+            kept = []
+            for pair in firings:
+                rule, firing = pair
+                if rule.filtered:
+                    member = firing.member
+                    if (
+                        (rule.groups is not None and (firing.group or (member.group if member else None)) not in rule.groups)
+                        or (rule.stages is not None and (member is None or member.stage not in rule.stages))
+                        or (rule.once and member is not None and rule.once_key in member.marks)
+                    ):
+                        counts["fired"] += 1
+                        counts["miss"] += 1
+                        continue
+                kept.append(pair)
+            firings = kept
         if len(firings) > 1:
-            firings.sort(key=lambda pair: (-pair[0].rank, pair[0].order, pair[1].member.id if pair[1].member else "", pair[1].group or ""))
+            firings.sort(key=lambda pair: (pair[0].precedence, pair[1].member.id if pair[1].member else "", pair[1].group or ""))
         for rule, firing in firings:
-            self.counts["fired"] += 1
+            counts["fired"] += 1
             self.fire(rule, firing)
 
     def miss(self, rule: Rule, firing: Firing, reason: Callable[[], str]) -> None:
@@ -443,7 +464,7 @@ class Evaluation:
         if rule.stages is not None and (member is None or member.stage not in rule.stages):
             self.miss(rule, firing, lambda: f"stage {member.stage if member else None} is not one of {', '.join(sorted(rule.stages or ()))}")
             return
-        once_key = rule.key + "#once" if rule.once else ""
+        once_key = rule.once_key
         if rule.once and member is not None and once_key in member.marks:
             self.miss(rule, firing, lambda: "once: already fired for this member")
             return

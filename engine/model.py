@@ -109,6 +109,21 @@ class Rule:
     def rank(self) -> int:
         return PRIORITY_RANK[self.priority]
 
+    @cached_property
+    def precedence(self) -> tuple[int, tuple[int, int]]:
+        """Firings at one instant are handled in this order: higher priority, then file order."""
+        return (-self.rank, self.order)
+
+    @cached_property
+    def once_key(self) -> str:
+        """The member mark of a `once` rule that has fired for them."""
+        return self.key + "#once" if self.once else ""
+
+    @cached_property
+    def filtered(self) -> bool:
+        """Whether the rule has `stages:`, `groups:` or `once`, which refuse firings before conditions."""
+        return self.stages is not None or self.groups is not None or self.once
+
 
 @dataclass
 class Playbook:

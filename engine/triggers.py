@@ -210,8 +210,9 @@ class EventTriggers:
             plain = [trigger for trigger in listening if trigger.regex is not None and trigger.regex.groups == 0 and trigger.regex.flags == re.UNICODE]
             if len(plain) < 2:
                 continue
+            patterns = dict.fromkeys(trigger.regex.pattern for trigger in plain)  # type: ignore[union-attr]  # rules often share one
             try:
-                combined = re.compile("|".join(f"(?:{trigger.regex.pattern})" for trigger in plain))  # type: ignore[union-attr]
+                combined = re.compile("|".join(f"(?:{pattern})" for pattern in patterns))
             except re.error:
                 continue  # e.g. a pattern that starts with global flags
             self.prefilters[kind] = (combined, frozenset(map(id, plain)))
