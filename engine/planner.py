@@ -147,7 +147,8 @@ class Planner:
         self._longest_limit = max((limit.per for limit in community.limits), default=0)
         self._id_order: deque[tuple[float, str]] = deque()
         for sent in history or ():
-            self._remember(sent, from_history=True)
+            self._remember(sent.id, sent.rule, sent.member, sent.action, sent.trigger_at)
+            self._count_capacity(sent)
         self._group_operator: dict[str, str] = {}
         for operator in community.operators:
             for group in operator.groups:
@@ -212,42 +213,49 @@ class Planner:
         return []
 
     def _accept(self, task: Task, rule: Rule) -> None:
-        sent = Sent(task.id, rule.key, task.member, task.action, task.trigger_at, task.due, task.assignee)
-        self._remember(sent)
+        self._remember(task.id, rule.key, task.member, task.action, task.trigger_at)
         if self.record_history:
-            self.new_history[sent.id] = sent
+            self.new_history[task.id] = Sent(task.id, rule.key, task.member, task.action, task.trigger_at, task.due, task.assignee)
         if self.start is not None and task.trigger_at < self.start:
             self.history_only += 1  # history before --from: shapes guardrails, not printed
-            self._count_capacity(sent)
+            if task.assignee is not None:
+                self._capacity_used[(task.assignee, self._day(task.due))] += 1
             return
         if task.assignee in self._capacity:
             key = (self._day(task.due), task.assignee)
-            if key not in self._waiting:
+            bucket = self._waiting.get(key)
+            if bucket is None:
                 heapq.heappush(self._days, key)
-                self._waiting[key] = []
-            self._waiting[key].append(task)
+                bucket = self._waiting[key] = []
+            bucket.append(task)
             self._original_due[task.id] = task.due
         else:
             self.tasks.append(task)
 
-    def _remember(self, sent: Sent, *, from_history: bool = False) -> None:
+    def _remember(self, task_id: str, rule: str, member: str | None, action: str, trigger_at: float) -> None:
         # A duplicate has the same trigger instant, and instants come in order: ids more than a
         # day behind the latest can never be offered again, so they are forgotten.
-        self.known_ids[sent.id] = sent.trigger_at
-        self._id_order.append((sent.trigger_at, sent.id))
-        horizon = sent.trigger_at - DAY
-        while self._id_order[0][0] < horizon:
-            t, old = self._id_order.popleft()
-            if self.known_ids.get(old) == t:
-                del self.known_ids[old]
-        if from_history:
-            self._count_capacity(sent)
-        if sent.member is None:
+        known = self.known_ids
+        known[task_id] = trigger_at
+        order = self._id_order
+        order.append((trigger_at, task_id))
+        horizon = trigger_at - DAY
+        while order[0][0] < horizon:
+            t, old = order.popleft()
+            if known.get(old) == t:
+                del known[old]
+        if member is None:
             return
-        key = (sent.rule, sent.member)
-        self._last_fired[key] = max(self._last_fired.get(key, sent.trigger_at), sent.trigger_at)
+        key = (rule, member)
+        last = self._last_fired.get(key)
+        if last is None or trigger_at > last:
+            self._last_fired[key] = trigger_at
         if self._longest_limit:
-            self._recent.setdefault(sent.member, []).append((sent.trigger_at, sent.action))
+            recent = self._recent.get(member)
+            if recent is None:
+                self._recent[member] = [(trigger_at, action)]
+            else:
+                recent.append((trigger_at, action))
 
     def _count_capacity(self, sent: Sent) -> None:
         if sent.assignee is not None:
@@ -377,22 +385,33 @@ class Planner:
                 if task.due != original_due:
                     # One line per task, however many full days it skipped.
                     task.moves.append((f"capacity of {assignee} full", original_due, task.due))
+            # The overflow, most of a busy day's offers: each moves on a day, or is dropped.
+            original, max_delay, next_day, day_of = self._original_due, self.community.max_delay, self._next_day, self.local.day
+            moved = dropped = 0
             for task in tasks[room:]:
-                original_due = self._original_due[task.id]
-                moved_to = self._next_day(task.due)
-                if moved_to - original_due > self.community.max_delay:
-                    del self._original_due[task.id]
+                original_due = original[task.id]
+                moved_to = next_day(task.due)
+                if moved_to - original_due > max_delay:
+                    del original[task.id]
                     self.new_history.pop(task.id, None)  # never planned: a later run must not see it as planned
-                    self._suppress(task, "capacity", lambda: f"capacity of {assignee} full on {self._date(task.due)} and moving it would delay it more than max_delay {format_duration(self.community.max_delay)}")  # noqa: B023 - called at once
+                    if self.keep_suppressed:
+                        self._suppress(task, "capacity", lambda: f"capacity of {assignee} full on {self._date(task.due)} and moving it would delay it more than max_delay {format_duration(max_delay)}")  # noqa: B023 - called at once
+                    else:
+                        dropped += 1
                     continue
                 if task.due == original_due:
-                    self.moved["capacity"] += 1
+                    moved += 1
                 task.due = moved_to
-                next_key = (self._day(moved_to), assignee)
-                if next_key not in waiting:
+                next_key = (day_of(moved_to), assignee)
+                bucket = waiting.get(next_key)
+                if bucket is None:
                     heapq.heappush(days, next_key)
-                    waiting[next_key] = []
-                waiting[next_key].append(task)
+                    bucket = waiting[next_key] = []
+                bucket.append(task)
+            if moved:
+                self.moved["capacity"] += moved
+            if dropped:
+                self.suppressed_counts["capacity"] += dropped
 
     def _next_day(self, t: float) -> float:
         """Same local time on the next day, pushed out of quiet hours if needed."""
