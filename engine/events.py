@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -54,9 +54,12 @@ class Rejected:
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SourceRecord:
-    """What an event source yields for each usable input record: its number and native fields."""
+    """What an event source yields for each usable input record: its number and native fields.
+
+    Read-only by convention (not frozen: a frozen dataclass costs three times as much to
+    build, and a source builds one per line)."""
 
     number: int
     data: dict[str, Any]
@@ -156,10 +159,19 @@ def event_from_record(record: Any, tz: ZoneInfo, line: int = 0) -> Event:
     return _checked_event(record, tz, line)
 
 
-# How each field of an event is read (see _checked_event); other keys stay in ``raw`` only.
+# How each field of an event is read (see _checked_event), and its place among Event's fields;
+# other keys stay in ``raw`` only.
 _TEXT, _LIST, _ATTRIBUTES, _AMOUNT = range(4)
-_FIELD_KINDS = {**dict.fromkeys(_TEXT_FIELDS, _TEXT), **dict.fromkeys(_LIST_FIELDS, _LIST), "attributes": _ATTRIBUTES, "amount": _AMOUNT}
 _ACTIVITY_EVENTS = frozenset({"activity_started", "activity_joined", "activity_ended"})
+
+
+_EVENT_FIELDS = [item.name for item in fields(Event)]
+_KINDS = {**dict.fromkeys(_TEXT_FIELDS, _TEXT), **dict.fromkeys(_LIST_FIELDS, _LIST), "attributes": _ATTRIBUTES, "amount": _AMOUNT}
+_FIELD_KINDS = {name: (kind, _EVENT_FIELDS.index(name)) for name, kind in _KINDS.items()}
+# Event's arguments for an event with none of its optional fields (``attributes`` is given its
+# own dict each time; ``t``, ``type``, ``raw`` and ``line`` are always set).
+_BARE_EVENT = [None if item.default is MISSING else item.default for item in fields(Event)]
+_MEMBER, _GROUP, _ACTIVITY, _ATTRIBUTES_AT, _RAW, _LINE = (_EVENT_FIELDS.index(name) for name in ("member", "group", "activity", "attributes", "raw", "line"))
 
 
 def _plain_event(record: dict[str, Any], line: int) -> Event | None:
@@ -172,11 +184,13 @@ def _plain_event(record: dict[str, Any], line: int) -> Event | None:
     t = _common_rfc3339(ts)
     if t is None:
         return None
-    values: dict[str, Any] = {}
+    arguments = _BARE_EVENT.copy()
+    arguments[0], arguments[1], arguments[_RAW], arguments[_LINE] = t, kind, record, line
     for name, value in record.items():
-        how = _FIELD_KINDS.get(name)
-        if how is None or value is None:
+        field_kind = _FIELD_KINDS.get(name)
+        if field_kind is None or value is None:
             continue
+        how, position = field_kind
         if how == _TEXT:
             if type(value) is not str:
                 return None
@@ -194,10 +208,12 @@ def _plain_event(record: dict[str, Any], line: int) -> Event | None:
             value = float(value)
         else:
             return None
-        values[name] = value
-    if (kind in MEMBER_EVENTS and "member" not in values) or (kind in GROUP_EVENTS and "group" not in values) or (kind in _ACTIVITY_EVENTS and "activity" not in values):
+        arguments[position] = value
+    if (kind in MEMBER_EVENTS and arguments[_MEMBER] is None) or (kind in GROUP_EVENTS and arguments[_GROUP] is None) or (kind in _ACTIVITY_EVENTS and arguments[_ACTIVITY] is None):
         return None
-    return Event(t=t, type=kind, raw=record, line=line, **values)
+    if arguments[_ATTRIBUTES_AT] is None:
+        arguments[_ATTRIBUTES_AT] = {}
+    return Event(*arguments)
 
 
 def _checked_event(record: Any, tz: ZoneInfo, line: int) -> Event:
