@@ -32,9 +32,11 @@ class Clock:
     BATCH = 512
 
     def __init__(self) -> None:
-        self._heap: list[Timer] = []  # scheduled in this run and not fired yet
+        # Scheduled in this run and not fired yet, as plain (due, seq, handler, subject, payload)
+        # tuples: a Timer costs twice as much to build, and most are popped unseen.
+        self._heap: list[tuple[float, int, str, str, Any]] = []
         self._seq = 0
-        self.scheduled = 0
+        self._seq_start = 0  # _seq before this run scheduled anything
         self.fired = 0
         self.read = 0  # saved timers read from --state
         self._saved: deque[Timer] = deque()  # read from the saved timers, not fired yet
@@ -43,9 +45,13 @@ class Clock:
         self.consumed: tuple[float, int] | None = None  # (due, seq) of the last saved timer that came due
 
     def schedule(self, due: float, handler: str, subject: str, payload: Any = None) -> None:
-        self._seq += 1
-        self.scheduled += 1
-        heapq.heappush(self._heap, Timer(due, self._seq, handler, subject, payload))
+        self._seq = seq = self._seq + 1
+        heapq.heappush(self._heap, (due, seq, handler, subject, payload))
+
+    @property
+    def scheduled(self) -> int:
+        """Timers scheduled in this run."""
+        return self._seq - self._seq_start
 
     def _next_saved(self) -> Timer | None:
         if not self._saved and self._read_saved is not None:
@@ -60,29 +66,41 @@ class Clock:
 
     # Timers compare as (due, seq, …) tuples, and seq is unique: ``<`` orders them by (due, seq).
 
-    def _next(self) -> Timer | None:
+    def _next(self) -> tuple[float, int, str, str, Any] | None:
         saved = self._next_saved() if self._saved or self._read_saved is not None else None
         if saved is None or (self._heap and self._heap[0] < saved):
             return self._heap[0] if self._heap else None
         return saved
 
-    def _pop(self) -> Timer:
+    def _pop(self) -> tuple[float, int, str, str, Any]:
         upcoming = self._next()
         if self._saved and upcoming is self._saved[0]:
             self._saved.popleft()
-            self.consumed = (upcoming.due, upcoming.seq)
+            self.consumed = (upcoming[0], upcoming[1])
             return upcoming
         return heapq.heappop(self._heap)
 
     def next_due(self) -> float | None:
-        upcoming = self._next()
-        return None if upcoming is None else upcoming.due
+        if self._saved or self._read_saved is not None:
+            upcoming = self._next()
+            return None if upcoming is None else upcoming[0]
+        return self._heap[0][0] if self._heap else None
 
-    def pop_instant(self) -> list[Timer]:
-        """Remove and return every timer due at the earliest instant, in (due, seq) order."""
+    def pop_instant(self) -> list[tuple[float, int, str, str, Any]]:
+        """Remove and return every timer due at the earliest instant, in (due, seq) order, as
+        (due, seq, handler, subject, payload) tuples."""
+        if not (self._saved or self._read_saved is not None):  # no --state timers: the heap alone
+            heap = self._heap
+            first = heapq.heappop(heap)
+            batch = [first]
+            due = first[0]
+            while heap and heap[0][0] == due:
+                batch.append(heapq.heappop(heap))
+            self.fired += len(batch)
+            return batch
         first = self._pop()
         batch = [first]
-        while (upcoming := self._next()) is not None and upcoming.due == first.due:
+        while (upcoming := self._next()) is not None and upcoming[0] == first[0]:
             batch.append(self._pop())
         self.fired += len(batch)
         return batch
@@ -97,11 +115,11 @@ class Clock:
         self._read_saved = read_saved
         self._saved.clear()
         self._read_to = self.consumed = None
-        self._seq = max(self._seq, seq)
+        self._seq = self._seq_start = max(self._seq, seq)
 
     def new_pending(self) -> list[Timer]:
         """Timers scheduled in this run that have not come due, in due order."""
-        return sorted(self._heap)
+        return [Timer(*timer) for timer in sorted(self._heap)]
 
     def pending(self) -> list[Timer]:
         """Every timer that has not come due, saved ones included (this reads them all), in due order."""
@@ -113,7 +131,7 @@ class Clock:
             if len(batch) < self.BATCH:
                 break
             position = (batch[-1].due, batch[-1].seq)
-        return sorted(remaining + self._heap)
+        return sorted(remaining + [Timer(*timer) for timer in self._heap])
 
     def __len__(self) -> int:
         return len(self.pending())

@@ -251,10 +251,11 @@ class Evaluation:
                 firings.extend(self._on_timer(timer))
             self.handle(firings)
 
-    def _on_timer(self, timer: Timer) -> list[tuple[Rule, Firing]]:
-        if timer.handler == LIFECYCLE_HANDLER:
-            member = self.members.get(timer.subject)
-            if member is None or member.marks.get(LIFECYCLE_HANDLER) != timer.due:
+    def _on_timer(self, timer: tuple[float, int, str, str, Any]) -> list[tuple[Rule, Firing]]:
+        due, _, handler, subject, payload = timer
+        if handler == LIFECYCLE_HANDLER:
+            member = self.members.get(subject)
+            if member is None or member.marks.get(LIFECYCLE_HANDLER) != due:
                 return []
             del member.marks[LIFECYCLE_HANDLER]
             if member.left and member.marks.get(STAGED) == member.revision:
@@ -262,14 +263,14 @@ class Evaluation:
                 # action changed since (`remove`) is assessed, as any member's next check would.
                 return []
             return self.restage(member)
-        group = self._groups.get(timer.handler)
+        trigger = self._handlers.get(handler)
+        if trigger is not None:
+            rule = self._rules[trigger.key]
+            return [(rule, firing) for firing in trigger.on_timer(self, subject, payload)]
+        group = self._groups.get(handler)
         if group is not None:
-            return [(self._rules[trigger.key], firing) for trigger, firing in group.on_timer(self, timer.subject, timer.payload)]
-        trigger = self._handlers.get(timer.handler)
-        if trigger is None:
-            return []  # saved by --state for a rule that has since been removed from the playbooks
-        rule = self._rules[trigger.key]
-        return [(rule, firing) for firing in trigger.on_timer(self, timer.subject, timer.payload)]
+            return [(self._rules[trigger.key], firing) for trigger, firing in group.on_timer(self, subject, payload)]
+        return []  # saved by --state for a rule that has since been removed from the playbooks
 
     # -- state -----------------------------------------------------------------------------
 
