@@ -25,8 +25,8 @@ from engine.events import Event, Rejected
 from engine.dependencies import names_read
 from engine.explain import describe_values, field_values
 from engine.lifecycle import Lifecycle
-from engine.localtime import DAY
-from engine.members import Group, Member, MemberView, local_day
+from engine.localtime import DAY, local_time
+from engine.members import Group, Member, MemberView
 from engine.model import Config, Rule
 from engine.planner import Planner, Task, task_id
 from engine.predicates import MemberPredicate, compile_member_predicate
@@ -60,6 +60,7 @@ class Evaluation:
         self.config = config
         self.community = config.community
         self.tz = config.community.tz
+        self.local = local_time(self.tz)  # local days and times in the community time zone
         self.planner = planner
         self.until = until
         self.explain = explain
@@ -162,7 +163,11 @@ class Evaluation:
     def store(self, trigger: TriggerType | str) -> dict[Any, Any]:
         """This run's scratch space for ``trigger`` (open questions …), or under a key several
         triggers share (``@leaderboard/messages/30d``: counts every ranking of them reads)."""
-        return self.trigger_state.setdefault(trigger if isinstance(trigger, str) else trigger.key, {})
+        key = trigger if type(trigger) is str else trigger.key
+        memory = self.trigger_state.get(key)
+        if memory is None:
+            memory = self.trigger_state[key] = {}
+        return memory
 
     def prefetch(self, member_ids: Iterable[str]) -> None:
         """Members about to be read one after another (a fan-out over a group): with --state,
@@ -320,7 +325,7 @@ class Evaluation:
                 changed.add("days_silent")  # it was a day or more: it is 0 now
             member.messages += 1
             member.last_message_at = event.t
-            if member.count_message(local_day(event.t, self.tz)):
+            if member.count_message(self.local.day(event.t)):
                 changed.add("active_days_30d")
             changed.update(MESSAGE_CHANGES)
             if group is not None:

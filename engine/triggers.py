@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from engine.durations import DurationError, format_duration, parse_duration
 from engine.events import Event
 from engine.explain import field_values
-from engine.localtime import local_time
 from engine.members import SCALAR_MEMBER_FIELDS, Member
 from engine.predicates import compile_member_values
 
@@ -113,7 +112,7 @@ class TriggerType:
 
 
 def local_text(run: Evaluation, t: float) -> str:
-    return local_time(run.tz).text(t)
+    return run.local.text(t)
 
 
 def _duration(value: Any) -> int:
@@ -565,8 +564,11 @@ class LeaderboardTrigger(TriggerType):
             return ()
         else:
             credited = [(member.id, float(event.amount or 0) if metric == "amount" else 1.0)]
-        day = local_time(run.tz).day(event.t)
-        buckets = run.store(self.counts_key).setdefault(event.group, [])  # group → [[local day, {member: count}], …], at most `days` long
+        day = run.local.day(event.t)
+        by_group = run.store(self.counts_key)  # group → [[local day, {member: count}], …], at most `days` long
+        buckets = by_group.get(event.group)
+        if buckets is None:
+            buckets = by_group[event.group] = []
         if not buckets or buckets[-1][0] != day:
             buckets.append([day, {}])
             while buckets[0][0] <= day - self.days:  # a new day: the oldest may have left the window
