@@ -38,7 +38,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
 from generate import Options, _count  # noqa: E402
-from run import OUT, ensure_stream, measure, playbook_paths  # noqa: E402
+from run import OUT, ensure_stream, measure, playbook_paths, warm_up  # noqa: E402
 
 
 def history_options(args: argparse.Namespace) -> Options:
@@ -183,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     OUT.mkdir(parents=True, exist_ok=True)
+    warm_up()
     paths = playbook_paths("shipped", [item for item in args.paths.split(",") if item])
     options = history_options(args)
     history = ensure_stream(options)
@@ -247,5 +248,7 @@ if __name__ == "__main__":
             profile = paths[index + 1]
             del paths[index : index + 2]
         print(json.dumps(child_state_run(events, state, paths, profile), ensure_ascii=False))
-        sys.exit(0)
+        from engine.cli import exit_now
+
+        exit_now(0)  # as `playbook run` ends: without tearing the interpreter down
     sys.exit(main())
