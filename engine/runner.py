@@ -54,7 +54,8 @@ class RunResult:
     def save_state(self) -> None:
         """Commit this run to its --state database (after the tasks were written)."""
         if self.state is not None and self.planner is not None:
-            self.state.save(self.evaluation, self.planner)
+            with _fewer_collections():  # encoding every loaded member allocates as much as the run did
+                self.state.save(self.evaluation, self.planner)
 
     def summary(self) -> str:
         counts = self.counts
