@@ -36,6 +36,15 @@ def loads(data: bytes | str) -> Any:
         return json.loads(data)
 
 
+def dump_record(value: Any) -> bytes | str:
+    """``dumps``' JSON as UTF-8 bytes, as orjson writes it, or as text where only the json
+    module can write it (an integer beyond 64 bits): what the state stores as a BLOB or TEXT."""
+    try:
+        return orjson.dumps(value, option=_OPTIONS)
+    except TypeError:
+        return _json_dumps(value)
+
+
 def dumps(value: Any) -> str:
     """Compact JSON text with sorted keys, as ``json.dumps(ensure_ascii=False, separators=(",", ":"), sort_keys=True)``."""
     try:

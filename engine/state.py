@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.clock import Timer
 from engine.errors import PlaybookError
-from engine.jsontext import dumps, loads
+from engine.jsontext import dump_record, dumps, loads
 from engine.members import Group, Member
 from engine.planner import Sent
 
@@ -186,14 +186,14 @@ class StateStore:
         value = self.meta("watermark")
         return None if value is None else float(value)
 
-    def member_text(self, member_id: str) -> str | None:
-        """The member's saved state as stored: JSON text."""
+    def member_text(self, member_id: str) -> bytes | str | None:
+        """The member's saved state as stored: JSON, as UTF-8 bytes or text."""
         row = self.connection.execute("SELECT data FROM members WHERE id = ?", (member_id,)).fetchone()
         return None if row is None else row[0]
 
-    def member_texts(self, member_ids: list[str]) -> list[tuple[str, str]]:
-        """(id, JSON text) of those of ``member_ids`` that are saved, in no particular order."""
-        found: list[tuple[str, str]] = []
+    def member_texts(self, member_ids: list[str]) -> list[tuple[str, bytes | str]]:
+        """(id, JSON) of those of ``member_ids`` that are saved, in no particular order."""
+        found: list[tuple[str, bytes | str]] = []
         for start in range(0, len(member_ids), _IDS_PER_QUERY):
             chunk = member_ids[start : start + _IDS_PER_QUERY]
             found += self.connection.execute(f"SELECT id, data FROM members WHERE id IN ({', '.join('?' * len(chunk))})", chunk).fetchall()
@@ -355,13 +355,18 @@ class _Transaction:
             self.connection.execute("ROLLBACK")
 
 
-def _changed_members(members: dict[str, Member]) -> Iterator[tuple[str, str]]:
-    """(id, JSON) of the members to write: those new or changed since they were loaded."""
+def _changed_members(members: dict[str, Member]) -> Iterator[tuple[str, bytes | str]]:
+    """(id, JSON) of the members to write: those new or changed since they were loaded.
+
+    The JSON is stored as a BLOB of UTF-8 bytes (orjson's own output: reading it back skips
+    converting text to bytes), or as TEXT when only the json module could write it. A member
+    an earlier version stored as TEXT is rewritten as a BLOB by the first run that loads it.
+    """
     loaded = members.loaded if isinstance(members, LazyMembers) else {}
     for member in members.values():
-        text = dumps(member_record(member))
-        if loaded.get(member.id) != text:
-            yield member.id, text
+        data = dump_record(member_record(member))
+        if loaded.get(member.id) != data:
+            yield member.id, data
 
 
 class LazyMembers(dict):  # type: ignore[type-arg]
@@ -375,7 +380,7 @@ class LazyMembers(dict):  # type: ignore[type-arg]
     def __init__(self, store: StateStore):
         super().__init__()
         self._store = store
-        self.loaded: dict[str, str] = {}
+        self.loaded: dict[str, bytes | str] = {}
         self._absent: set[str] = set()  # ids looked up and not saved: new members, group ids
 
     def __missing__(self, member_id: str) -> Member:
@@ -387,7 +392,7 @@ class LazyMembers(dict):  # type: ignore[type-arg]
             raise KeyError(member_id)
         return self._load(member_id, text)
 
-    def _load(self, member_id: str, text: str) -> Member:
+    def _load(self, member_id: str, text: bytes | str) -> Member:
         member = self[member_id] = member_from_data(member_id, loads(text))
         self.loaded[member_id] = text
         return member

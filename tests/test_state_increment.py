@@ -324,3 +324,25 @@ def test_a_save_writes_the_members_a_run_changed_or_met_not_those_it_only_looked
     members["m3"] = type(members["m1"])("m3")  # met for the first time
     assert [member_id for member_id, _ in _changed_members(members)] == ["m1", "m3"]
     store.close()
+
+
+def test_members_are_stored_as_json_bytes_and_a_text_record_is_read_the_same(tmp_path):
+    """Members written by orjson are BLOBs of UTF-8 JSON; a TEXT record (as engines before it
+    wrote them) reads back as the same member, and is rewritten as a BLOB by the first run that loads it."""
+    from engine.state import LazyMembers, _changed_members, member_record
+
+    path = tmp_path / "ops.db"
+    _runs(CONFIG, [events_from([(0, "m1", "message"), (60, "m2", "message")])], path)
+    connection = sqlite3.connect(path)
+    assert {type(data) for (data,) in connection.execute("SELECT data FROM members")} == {bytes}
+    blob = connection.execute("SELECT data FROM members WHERE id = 'm2'").fetchone()[0]
+    connection.execute("UPDATE members SET data = ? WHERE id = 'm2'", (blob.decode("utf-8"),))
+    connection.commit()
+    connection.close()
+    store = StateStore.open(str(path))
+    members = LazyMembers(store)
+    assert member_record(members["m2"]) == json.loads(blob)
+    assert list(_changed_members(members)) == [("m2", blob)]  # only its storage differs: written once, as bytes
+    members["m1"]  # loaded from a BLOB, unchanged: not written
+    assert [member_id for member_id, _ in _changed_members(members)] == ["m2"]
+    store.close()
