@@ -37,8 +37,10 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from generate import Options, _count  # noqa: E402
-from run import OUT, ensure_stream, measure, playbook_paths, warm_up  # noqa: E402
+CHILD = sys.argv[1:2] == ["--child"]  # a measured run: it imports only what it measures
+if not CHILD:
+    from generate import Options, _count  # noqa: E402
+    from run import OUT, ensure_stream, measure, playbook_paths, warm_up  # noqa: E402
 
 
 def history_options(args: argparse.Namespace) -> Options:
@@ -240,7 +242,7 @@ def render(options: Options, increment: int, held: dict[str, Any], build: dict[s
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--child"]:  # a measured subprocess: see run.measure()
+    if CHILD:  # a measured subprocess: see run.measure()
         events, state, *paths = sys.argv[2:]
         profile = None
         if "--profile" in paths:

@@ -24,6 +24,8 @@ from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from engine.clock import Timer
 from engine.errors import PlaybookError
 from engine.jsontext import dump_record, dumps, loads
@@ -36,7 +38,7 @@ if TYPE_CHECKING:
     from engine.planner import Planner
 
 APPLICATION_ID = 0x50424B31  # "PBK1": marks the file as ours
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 _TABLES = """
@@ -139,7 +141,7 @@ class StateStore:
                     connection.close()
                     raise StateError(f"{path}: an SQLite database of another program, not a playbook state — it was left untouched; give --state a new file name")
                 version = int(connection.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()[0])
-                if version not in (1, 2, SCHEMA_VERSION):
+                if version not in (1, 2, 3, SCHEMA_VERSION):
                     connection.close()
                     raise StateError(f"{path}: state version {version}, this engine reads version {SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
@@ -162,7 +164,10 @@ class StateStore:
         elif version < SCHEMA_VERSION:
             # Version 2 has the same tables and content as 1, plus the indexes a run reads them
             # by. Version 3 saves members as arrays; the objects of version 2 are still read, and
-            # each is rewritten as an array the next time a run changes that member.
+            # each is rewritten as an array the next time a run changes that member. Version 4
+            # keeps one silence timer per member (handler ``@silence``) where 3 kept one per
+            # rule; those still saved are taken over as they come due. An engine of version 3
+            # would ignore the new timers, so it must refuse the file: hence the number.
             with store.transaction():
                 for statement in _INDEXES:
                     connection.execute(statement)
@@ -393,7 +398,8 @@ class LazyMembers(dict):  # type: ignore[type-arg]
         return self._load(member_id, text)
 
     def _load(self, member_id: str, text: bytes | str) -> Member:
-        member = self[member_id] = member_from_data(member_id, loads(text))
+        # A BLOB is orjson's own output: nothing in it needs the json module to read back.
+        member = self[member_id] = member_from_data(member_id, orjson.loads(text) if type(text) is bytes else loads(text))
         self.loaded[member_id] = text
         return member
 

@@ -246,8 +246,10 @@ class EventTriggers:
 class SilenceTrigger(TriggerType):
     """One firing per silent stretch; the next message (or a re-join) re-arms it.
 
-    At most one timer per member is pending: a message does not schedule a new one, the
-    pending one re-checks the real deadline when it comes due and moves itself if needed.
+    All ``silence`` rules of a run keep one timer per member between them (``SilenceTriggers``):
+    at the first deadline still to come. Checked alone (a plugin's subclass), a rule keeps its
+    own: a message does not schedule a new one, the pending one re-checks the real deadline
+    when it comes due and moves itself if needed.
     """
 
     name = "silence"
@@ -260,6 +262,13 @@ class SilenceTrigger(TriggerType):
         self.seconds = _duration(value)
         self.pending_key = self.key + "#due"
         self.fired_key = self.key + "#fired"
+        self.group: SilenceTriggers | None = None  # set when the rule's timers are kept by the group
+
+    @classmethod
+    def checked_together(cls, triggers: list[TriggerType]) -> SilenceTriggers | None:
+        if cls is not SilenceTrigger or any(type(trigger) is not SilenceTrigger for trigger in triggers):
+            return None  # a plugin's subclass may keep time its own way
+        return SilenceTriggers([trigger for trigger in triggers if isinstance(trigger, SilenceTrigger)])
 
     def on_event(self, run: Evaluation, event: Event, member: Member | None) -> Iterable[Firing]:
         if member is not None and member.silent_since is not None and self.pending_key not in member.marks:
@@ -271,25 +280,111 @@ class SilenceTrigger(TriggerType):
     def on_timer(self, run: Evaluation, subject: str, payload: Any) -> Iterable[Firing]:
         member = run.members.get(subject)
         if member is None:
-            return
+            return ()
         member.marks.pop(self.pending_key, None)
+        if self.group is not None:
+            # A timer of this rule's own, saved by an engine before the group kept them: the
+            # group takes the member over from here (and fires what is due, now).
+            self.group.resume(run, member)
+            return ()
         since = member.silent_since
         if member.left or since is None:
-            return
+            return ()
         deadline = since + self.seconds
         if deadline > run.now:
             member.marks[self.pending_key] = deadline
             run.schedule(deadline, self, member.id)
-            return
+            return ()
         if member.marks.get(self.fired_key) == since:
-            return
+            return ()
         member.marks[self.fired_key] = since
+        return (self.firing(run, member, since),)
+
+    def firing(self, run: Evaluation, member: Member, since: float) -> Firing:
+        """The firing for ``member``, silent since ``since`` (now: its deadline)."""
         spoke = "last message" if member.last_message_at == since else "join"
         since_text = local_text(run, since)
-        yield Firing(member, member.group, run.now, lambda: f"silent {format_duration(self.seconds)} since {since_text} ({spoke})", values={"silent_since": since_text})
+        return Firing(member, member.group, run.now, lambda: f"silent {format_duration(self.seconds)} since {since_text} ({spoke})", values={"silent_since": since_text})
 
     def describe(self) -> str:
         return f"silent for {format_duration(self.seconds)}"
+
+
+class SilenceTriggers:
+    """Every ``silence`` rule of a run, with one timer per member between them.
+
+    The timer is at the first deadline (``silent since + duration``) still to come for the
+    member's current silent stretch; when it comes due, every rule whose deadline has come
+    fires (once per stretch, as before) and the timer moves to the next deadline. A message
+    that starts a new stretch moves the timer only if it brings a deadline sooner; a timer a
+    later one superseded does nothing when it comes due (the member's ``@silence#due`` mark
+    says which is current). The rules fire at the same instants as with a timer each — three
+    rules of 3, 5 and 7 days no longer keep three timers per member, rescheduled three times
+    for a member who speaks every few days.
+    """
+
+    key = "@silence"
+    due_key = "@silence#due"
+    listens = frozenset({"message", "member_joined"})
+
+    def __init__(self, triggers: list[SilenceTrigger]):
+        self.triggers = triggers  # in rule order
+        self.shortest = min(trigger.seconds for trigger in triggers)
+        for trigger in triggers:
+            trigger.group = self
+
+    def start(self, run: Evaluation) -> None:
+        pass
+
+    def on_event(self, run: Evaluation, event: Event, member: Member | None) -> list[tuple[TriggerType, Firing]]:
+        if member is not None:
+            since = member.silent_since
+            if since is not None:
+                # A new stretch: no rule has fired for it yet, the shortest comes first.
+                due = since + self.shortest
+                pending = member.marks.get(self.due_key)
+                if pending is None or pending > due:
+                    member.marks[self.due_key] = due
+                    run.schedule(due, self.key, member.id)
+        return []
+
+    def on_timer(self, run: Evaluation, subject: str, payload: Any) -> list[tuple[TriggerType, Firing]]:
+        member = run.members.get(subject)
+        if member is None or member.marks.get(self.due_key) != run.now:
+            return []  # superseded by a sooner deadline
+        del member.marks[self.due_key]
+        since = member.silent_since
+        if member.left or since is None:
+            return []  # a member who left is not silent; their next join or message re-arms
+        firings: list[tuple[TriggerType, Firing]] = []
+        upcoming = None
+        for trigger in self.triggers:
+            deadline = since + trigger.seconds
+            if deadline > run.now:
+                if upcoming is None or deadline < upcoming:
+                    upcoming = deadline
+            elif member.marks.get(trigger.fired_key) != since:
+                member.marks[trigger.fired_key] = since
+                firings.append((trigger, trigger.firing(run, member, since)))
+        if upcoming is not None:
+            member.marks[self.due_key] = upcoming
+            run.schedule(upcoming, self.key, member.id)
+        return firings
+
+    def resume(self, run: Evaluation, member: Member) -> None:
+        """Arm the member's timer at the first deadline not yet fired for the current stretch
+        (now, if one has passed): where a rule's own timer, saved before, leaves off."""
+        since = member.silent_since
+        if member.left or since is None:
+            return
+        due = min((since + trigger.seconds for trigger in self.triggers if member.marks.get(trigger.fired_key) != since), default=None)
+        if due is None:
+            return
+        due = max(due, run.now)
+        pending = member.marks.get(self.due_key)
+        if pending is None or pending > due or pending < run.now:
+            member.marks[self.due_key] = due
+            run.schedule(due, self.key, member.id)
 
 
 class AfterJoinTrigger(TriggerType):
