@@ -91,6 +91,9 @@ class Evaluation:
         if state is not None:
             self._resume(state)
         self._reads_event: set[str] = set()  # rules whose conditions or texts read `event`
+        # What a rule's conditions and texts read of the context (None: anything, e.g. a filter
+        # that is handed the whole context): the rest is not built for its firings.
+        self._reads: dict[str, frozenset[str] | None] = {}
         self._to_member: set[str] = set()  # rules whose tasks are all about the firing's member
         self._member_only: dict[str, int] = {}  # how many leading conditions read only `member` (and `community`)
         self._member_checks: dict[str, MemberPredicate | None] = {}  # those conditions as one function of the Member
@@ -99,8 +102,10 @@ class Evaluation:
             self._rules[rule.key] = rule
             texts = [action.text.source for action in rule.actions if action.text is not None]
             condition_names = [names_read(config.env, [condition.source]) for condition in rule.conditions]
-            if set().union(*condition_names, names_read(config.env, texts, templates=True)) & {"event", "*"}:
+            read = set().union(*condition_names, names_read(config.env, texts, templates=True))
+            if read & {"event", "*"}:
                 self._reads_event.add(rule.key)
+            self._reads[rule.key] = None if "*" in read else frozenset(read)
             light = 0
             while light < len(condition_names) and condition_names[light] <= {"member", "community"}:
                 light += 1
@@ -645,23 +650,26 @@ class Evaluation:
         return self._now_at[1]
 
     def context(self, rule: Rule, firing: Firing, group: str | None) -> dict[str, Any]:
+        """What the rule's conditions and texts may read for ``firing``: every variable they
+        name (all of them with --explain, or when a filter is handed the whole context)."""
         member = firing.member
-        known = self.groups.get(group) if group else None
-        channel = self.config.registry.channels.get(self.channel_name(rule, group))
-        context: dict[str, Any] = {
-            "member": self.view(member) if member else None,
-            "group": {
+        reads = None if self.explain else self._reads.get(rule.key)
+        context: dict[str, Any] = {"member": self.view(member) if member else None, "community": self._community_values}
+        if reads is None or "group" in reads:
+            known = self.groups.get(group) if group else None
+            context["group"] = {
                 "id": group,
                 "name": (known.name if known else None) or self.community.group_names.get(group or "", group),
                 "channel": self.channel_name(rule, group),
                 "members": len(known.members) if known else 0,
                 "messages": known.messages if known else 0,
-            },
-            "now": self._now_moment(),
-            "community": self._community_values,
-            "trigger": dict(firing.values),
-            "_channel": channel,
-        }
+            }
+        if reads is None or "now" in reads:
+            context["now"] = self._now_moment()
+        if reads is None or "trigger" in reads:
+            context["trigger"] = dict(firing.values)
+        if reads is None or "_channel" in reads:
+            context["_channel"] = self.config.registry.channels.get(self.channel_name(rule, group))
         if firing.event is not None and rule.key in self._reads_event:
             event = firing.event
             context["event"] = {
