@@ -156,6 +156,9 @@ class Planner:
         catch_all = [operator.id for operator in community.operators if not operator.groups]
         self._default_operator = catch_all[0] if catch_all else (community.operators[0].id if community.operators else None)
         self._capacity = {operator.id: operator.capacity for operator in community.operators if operator.capacity}
+        # Minute of the local day → inside quiet hours? (most moved tasks are not: one lookup)
+        window = community.quiet_hours
+        self._quiet_minutes = None if window is None else [(window[0] <= minute < window[1]) if window[0] < window[1] else (minute >= window[0] or minute < window[1]) for minute in range(1440)]
 
     def assignee_for(self, rule: Rule, group: str | None) -> str | None:
         if rule.assignee:
@@ -421,8 +424,9 @@ class Planner:
             moment = datetime.fromtimestamp(t, self.tz)
             later = datetime.combine(moment.date() + timedelta(days=1), moment.time(), self.tz).timestamp()
             offset = self.local.offset(later)
-        if self.community.quiet_hours is not None:
-            later = self._quiet_end(later, self.community.quiet_hours, offset) or later
+        quiet = self._quiet_minutes
+        if quiet is not None and quiet[int((later + offset) % DAY) // 60]:
+            later = self._quiet_end(later, self.community.quiet_hours, offset) or later  # type: ignore[arg-type]  # quiet hours are set
         return later
 
     def _day(self, t: float) -> int:
