@@ -88,6 +88,7 @@ class Evaluation:
         self._views_at = self.now
         self._now_at: tuple[float, datetime | None] = (math.nan, None)
         self._last_cause: tuple[Event | None, str] = (None, "")
+        self._max_lengths: dict[str, float] = {}
         if state is not None:
             self._resume(state)
         self._reads_event: set[str] = set()  # rules whose conditions or texts read `event`
@@ -541,7 +542,7 @@ class Evaluation:
             if not kind.makes_task:
                 changes.append(action)
                 continue
-            for target in self.targets(action, firing):
+            for target in self.targets(action, firing) if action.params.get("target") == "mentioned" else (member,):
                 about = firing if target is member else replace(firing, member=target)
                 target_context = context if target is member else self.context(rule, about, group)
                 try:
@@ -555,13 +556,18 @@ class Evaluation:
                 if len(text) > limit:
                     self.note(rule, firing, "error", f"text of `{kind.name}` is {len(text)} characters, more than the {limit} `{task.channel}` allows: planned anyway, split it before sending")
                 tasks.append((task, action))
-        accepted = {task.id for task in self.planner.offer([task for task, _ in tasks], rule)}
-        for task, action in tasks:
-            if task.id in accepted and action.kind.apply is not None:
-                target = self.members.get(task.member) if task.member else None
-                if target is not None:
-                    action.kind.apply(self, target, action.params, group)
-                    target.revision += 1
+        if not tasks:
+            accepted: list[Task] = []
+        else:
+            accepted = self.planner.offer([task for task, _ in tasks], rule)
+            if accepted:
+                planned = set(map(id, accepted))
+                for task, action in tasks:
+                    if action.kind.apply is not None and id(task) in planned:
+                        target = self.members.get(task.member) if task.member else None
+                        if target is not None:
+                            action.kind.apply(self, target, action.params, group)
+                            target.revision += 1
         # State changes (tags) go with the rule's tasks: a warning that was suppressed did not
         # happen, so the member is not tagged as warned.
         if member is not None and (accepted or not tasks):
@@ -574,8 +580,11 @@ class Evaluation:
                         self.note(rule, firing, "changed", f"{action.kind.name} {shown}".strip())
 
     def _max_length(self, channel: str) -> float:
-        known = self.config.registry.channels.get(channel)
-        return known.max_length if known is not None else float("inf")
+        limit = self._max_lengths.get(channel)
+        if limit is None:
+            known = self.config.registry.channels.get(channel)
+            limit = self._max_lengths[channel] = known.max_length if known is not None else float("inf")
+        return limit
 
     def targets(self, action: Any, firing: Firing) -> list[Member | None]:
         """Whom an action's task is about: the firing's member, or (``target: mentioned``) each
@@ -610,23 +619,13 @@ class Evaluation:
             how = plugin_channel.how_to(action, self.community.group_names.get(group or "", group), member_name or "", text) if plugin_channel else text
             return (reason if isinstance(reason, str) else reason()), how
 
+        t = firing.t
+        # Task's fields in order (positional: a task is built for every tasks' firing, and
+        # keyword arguments cost a dataclass twice as much).
         return Task(
-            id=task_id(rule, index, subject, firing.t, self._cause(firing.event)),
-            due=firing.t + rule.delay,
-            playbook=rule.playbook,
-            rule=rule.id,
-            action=action,
-            channel=channel,
-            group=group,
-            member=member.id if member else None,
-            member_name=member_name,
-            assignee=self.planner.assignee_for(rule, group),
-            priority=rule.priority,
-            text=text,
-            reason="",
-            trigger_at=firing.t,
-            order=(rule.order, index, subject),
-            params={key: value for key, value in params.items() if key != "target"} if params else {},
+            task_id(rule, index, subject, t, self._cause(firing.event)), t + rule.delay, rule.playbook, rule.id, action, channel, group,
+            member.id if member else None, member_name, self.planner.assignee_for(rule, group), rule.priority, text, "", t,
+            (rule.order, index, subject), {key: value for key, value in params.items() if key != "target"} if params else {},
             details=details,
         )
 
