@@ -288,7 +288,10 @@ class Planner:
         window = self.community.quiet_hours
         if window is None or task.priority == "urgent":
             return  # urgent tasks (a spammer, an angry member) are not left until morning
-        end = self._quiet_end(task.due, window)
+        offset = self.local.offset(task.due)
+        if not self._quiet_minutes[int((task.due + offset) % DAY) // 60]:  # type: ignore[index]  # quiet hours are set
+            return
+        end = self._quiet_end(task.due, window, offset)
         if end is not None:
             task.moves.append(("quiet hours", task.due, end))
             self.moved["quiet hours"] += 1
@@ -390,10 +393,22 @@ class Planner:
                     task.moves.append((f"capacity of {assignee} full", original_due, task.due))
             # The overflow, most of a busy day's offers: each moves on a day, or is dropped.
             original, max_delay, next_day, day_of = self._original_due, self.community.max_delay, self._next_day, self.local.day
+            # All of them are due on `day`: when neither it nor the next day has a UTC offset
+            # change, the next day's due is 24 hours later (out of quiet hours if need be), on
+            # the next day unless quiet hours push it on.
+            offset = self._plain_offset(day)
+            quiet, window = self._quiet_minutes, self.community.quiet_hours
             moved = dropped = 0
             for task in tasks[room:]:
                 original_due = original[task.id]
-                moved_to = next_day(task.due)
+                if offset is None:
+                    moved_to = next_day(task.due)
+                    moved_day = day_of(moved_to)
+                else:
+                    moved_to, moved_day = task.due + 86400, day + 1
+                    if quiet is not None and quiet[int((moved_to + offset) % DAY) // 60]:
+                        moved_to = self._quiet_end(moved_to, window, offset) or moved_to  # type: ignore[arg-type]  # quiet hours are set
+                        moved_day = day_of(moved_to)
                 if moved_to - original_due > max_delay:
                     del original[task.id]
                     self.new_history.pop(task.id, None)  # never planned: a later run must not see it as planned
@@ -405,7 +420,7 @@ class Planner:
                 if task.due == original_due:
                     moved += 1
                 task.due = moved_to
-                next_key = (day_of(moved_to), assignee)
+                next_key = (moved_day, assignee)
                 bucket = waiting.get(next_key)
                 if bucket is None:
                     heapq.heappush(days, next_key)
@@ -415,6 +430,15 @@ class Planner:
                 self.moved["capacity"] += moved
             if dropped:
                 self.suppressed_counts["capacity"] += dropped
+
+    def _plain_offset(self, day: int) -> int | None:
+        """The UTC offset of local day ``day`` and the next, if it is the same all through both."""
+        local = self.local
+        start, middle, end = local.midnight(day), local.midnight(day + 1), local.midnight(day + 2)
+        offset = local.offset(start)
+        if local.offset(middle - 1) == offset == local.offset(middle) == local.offset(end - 1):
+            return offset
+        return None
 
     def _next_day(self, t: float) -> float:
         """Same local time on the next day, pushed out of quiet hours if needed."""

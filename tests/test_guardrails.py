@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
 from tests.conftest import plan, task_keys
 from tests.test_triggers import msg
 
@@ -150,3 +153,61 @@ def test_quiet_hours_ending_in_the_hour_a_dst_fall_back_repeats_end_after_the_me
     config = make_config({"p.yaml": one_rule("{event: message}")}, community('  quiet_hours: "22:00-01:30"\n').replace("Asia/Shanghai", "America/New_York"))
     result = plan(config, [{"ts": "2026-11-01T01:10:00-05:00", "type": "message", "group": "g1", "member": "m1", "text": "hi"}])
     assert task_keys(result, "due") == [("2026-11-01T01:30:00-05:00",)]
+
+
+def _planned_through_capacity(zone: str, offers: list[tuple[float, str]], general: bool) -> list[tuple[str, float]]:
+    """Offer one task per (trigger instant, priority) to an operator with room for two a day."""
+    from zoneinfo import ZoneInfo
+
+    import pytest
+
+    from engine.model import Community, Operator, Rule
+    from engine.planner import Planner, Task
+
+    with pytest.MonkeyPatch.context() as patch:
+        if general:
+            patch.setattr(Planner, "_plain_offset", lambda self, day: None)
+        community = Community(name="t", timezone=zone, tz=ZoneInfo(zone), channel="wechat", operators=[Operator("op", "op", capacity=2)], quiet_hours=(22 * 60, 8 * 60))
+        planner = Planner(community, keep_suppressed=False, record_history=False)
+        for number, (t, priority) in enumerate(offers):
+            rule = Rule(playbook="p", id=f"r{number}", trigger=None, conditions=[], actions=[], file="p.yaml", line=1, order=(0, number), priority=priority)  # type: ignore[arg-type]
+            task = Task(f"t-{number}", t, "p", rule.id, "dm", "wechat", None, f"m{number}", f"m{number}", "op", priority, "hi", "", t, (rule.order, 0, f"m{number}"), {})
+            planner.offer([task], rule)
+        planned = [(task.id, task.due) for task in planner.finish()]
+        return planned + [("dropped", planner.suppressed_counts["capacity"])]
+
+
+def _first_offset_change(zone: str, after: float) -> float:
+    """The first instant after ``after`` at which the zone's UTC offset changes (within a year)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(zone)
+    offset = lambda t: datetime.fromtimestamp(t, tz).utcoffset()  # noqa: E731
+    low, high = after, after
+    while offset(high) == offset(after) and high < after + 366 * 86400:
+        low, high = high, high + 7 * 86400
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if offset(middle) == offset(after) else (low, middle)
+    return high
+
+
+ZONES_WITH_CHANGES = ["America/New_York", "Europe/London", "Australia/Lord_Howe", "America/Santiago", "Asia/Shanghai"]
+TRANSITIONS = {zone: _first_offset_change(zone, 1772326800.0) for zone in ZONES_WITH_CHANGES}  # after 2026-03-01
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    zone=st.sampled_from(ZONES_WITH_CHANGES),
+    offers=st.lists(st.tuples(st.integers(-4 * 86400, 4 * 86400), st.sampled_from(["low", "normal", "high", "urgent"])), min_size=1, max_size=60),
+)
+# Three urgent tasks at night (urgent ones stay in quiet hours) for room for two: the third moves
+# to the next night and out of its quiet hours, on the morning after; the next day is full.
+@example(zone="Asia/Shanghai", offers=[(50400, "urgent"), (51000, "urgent"), (51600, "urgent"), (97200, "urgent"), (97260, "urgent")])
+def test_capacity_moves_across_a_utc_offset_change_as_around_it(zone, offers):
+    """Overflow moved a day on by adding 24 hours (days without an offset change) lands where
+    the exact, general way puts it, around and across daylight-saving transitions (Shanghai:
+    none within the year)."""
+    instants = sorted((TRANSITIONS[zone] + offset, priority) for offset, priority in offers)
+    assert _planned_through_capacity(zone, instants, general=False) == _planned_through_capacity(zone, instants, general=True)
