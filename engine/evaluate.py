@@ -609,9 +609,12 @@ class Evaluation:
 
     def task(self, rule: Rule, index: int, action: str, firing: Firing, group: str | None, text: str, params: dict[str, Any]) -> Task:
         member = firing.member
-        subject = member.id if member else f"group:{group}"
+        if member is not None:
+            subject = member.id
+            member_name: str | None = member.name or subject
+        else:
+            subject, member_name = f"group:{group}", None
         channel = self.channel_name(rule, group)
-        member_name = (member.name or member.id) if member else None
         reason = firing.reason
 
         def details() -> tuple[str, str]:

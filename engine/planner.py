@@ -185,14 +185,16 @@ class Planner:
             reason = f"cooldown {format_duration(rule.cooldown)}: {rule.key} planned for {first.member_name} at {self._local(last)}, next possible after {until}"
             return self._suppress_all(tasks, "cooldown", reason)
         accepted = []
+        recent = self._recent
         for task in tasks:
             if task.id in self.known_ids:
                 self._suppress(task, "duplicate", "the same task (rule, member, instant, cause) is already planned")
                 continue
-            limit_reason = self._limit_reached(task)
-            if limit_reason:
-                self._suppress(task, "limit", limit_reason)
-                continue
+            if task.member is not None and recent.get(task.member):  # no tasks of late: no limit can be reached
+                limit_reason = self._limit_reached(task)
+                if limit_reason:
+                    self._suppress(task, "limit", limit_reason)
+                    continue
             self._quiet(task)
             accepted.append(task)
             self._accept(task, rule)
