@@ -31,7 +31,7 @@ from engine.model import Config, Rule
 from engine.planner import Planner, Task, task_id
 from engine.predicates import MemberPredicate, compile_member_predicate
 from engine.state import LazyMembers, StateStore
-from engine.triggers import STAGE_ENTERED, Firing, TriggerType
+from engine.triggers import STAGE_ENTERED, Firing, TriggerType, any_pattern
 
 LIFECYCLE_HANDLER = "@lifecycle"
 STAGED = "@staged"  # member.marks: the member's revision at the last stage assessment
@@ -85,6 +85,7 @@ class Evaluation:
         self.changed: set[str] | None = None
         self._views: dict[str, MemberView] = {}
         self._question: tuple[Event | None, bool] = (None, False)
+        self._question_pattern = any_pattern(self.community.question_patterns) if self.community.question_patterns else None  # one search per message
         self._views_at = self.now
         self._now_at: tuple[float, datetime | None] = (math.nan, None)
         self._last_cause: tuple[Event | None, str] = (None, "")
@@ -162,7 +163,11 @@ class Evaluation:
         if self._question[0] is event:
             return self._question[1]  # several triggers ask about the same event
         text = event.text or ""
-        answer = event.type == "message" and any(pattern.search(text) for pattern in self.community.question_patterns)
+        question = self._question_pattern
+        if question is not None:
+            answer = event.type == "message" and question.search(text) is not None
+        else:
+            answer = event.type == "message" and any(pattern.search(text) for pattern in self.community.question_patterns)
         self._question = (event, answer)
         return answer
 

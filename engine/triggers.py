@@ -185,6 +185,25 @@ class EventTrigger(TriggerType):
         return Firing(member, group, event.t, reason, event, values)
 
 
+def combinable(pattern: re.Pattern[str]) -> bool:
+    """Whether ``pattern`` can be one branch of an alternation and mean the same there: no
+    groups (a backreference would count from the whole), no flags of its own."""
+    return pattern.groups == 0 and pattern.flags == re.UNICODE
+
+
+def any_pattern(patterns: Iterable[re.Pattern[str]]) -> re.Pattern[str] | None:
+    """One pattern that matches somewhere exactly when one of ``patterns`` does — their
+    alternation ``(?:p1)|(?:p2)|…``, each pattern once — or None if one is not ``combinable``
+    (or the alternation does not compile, as with global flags inside a pattern)."""
+    patterns = list(patterns)
+    if not all(combinable(pattern) for pattern in patterns):
+        return None
+    try:
+        return re.compile("|".join(f"(?:{pattern})" for pattern in dict.fromkeys(item.pattern for item in patterns)))
+    except re.error:
+        return None
+
+
 class EventTriggers:
     """Every ``event:`` rule of a run, checked as one: a single call per event, its text
     casefolded once, and one search for all the regular expressions of an event type — most
@@ -206,15 +225,10 @@ class EventTriggers:
         # event type → (the combined pattern, the triggers it answers for)
         self.prefilters: dict[str, tuple[re.Pattern[str], frozenset[int]]] = {}
         for kind, listening in self.by_type.items():
-            plain = [trigger for trigger in listening if trigger.regex is not None and trigger.regex.groups == 0 and trigger.regex.flags == re.UNICODE]
-            if len(plain) < 2:
-                continue
-            patterns = dict.fromkeys(trigger.regex.pattern for trigger in plain)  # type: ignore[union-attr]  # rules often share one
-            try:
-                combined = re.compile("|".join(f"(?:{pattern})" for pattern in patterns))
-            except re.error:
-                continue  # e.g. a pattern that starts with global flags
-            self.prefilters[kind] = (combined, frozenset(map(id, plain)))
+            plain = [trigger for trigger in listening if trigger.regex is not None and combinable(trigger.regex)]
+            combined = any_pattern([trigger.regex for trigger in plain]) if len(plain) > 1 else None  # type: ignore[misc]
+            if combined is not None:
+                self.prefilters[kind] = (combined, frozenset(map(id, plain)))
 
     def start(self, run: Evaluation) -> None:
         pass

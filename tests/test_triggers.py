@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.errors import InvalidPlaybooks
+from engine.model import DEFAULT_QUESTION_PATTERNS
+from engine.triggers import any_pattern
 from tests.conftest import COMMUNITY, plan, task_keys
 
 END = 4_000_000_000.0  # far future: run every timer
@@ -346,3 +352,23 @@ def test_a_member_top_in_two_groups_fires_once(make_config):
     result = plan(config, events, until=1772370001.0)
     assert task_keys(result, "member", "group") == [("a", "g1")]
     assert result.suppressed == []
+
+
+# -- one search for many patterns (event: rules with regex, question patterns) --------------------
+
+_PATTERNS = [*DEFAULT_QUESTION_PATTERNS, r"https?://|www\.|加[vV微]", "傻[逼Bb比]|滚蛋", r"^\d+$", r"(?<!a)b", "x"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet="？?吗请问怎么如何 ab1x加v微傻逼滚蛋httpswww.:/\n", max_size=12), chosen=st.lists(st.sampled_from(_PATTERNS), min_size=1, max_size=5))
+def test_one_pattern_matches_exactly_when_one_of_them_does(text, chosen):
+    patterns = [re.compile(pattern) for pattern in chosen]
+    combined = any_pattern(patterns)
+    assert combined is not None
+    assert (combined.search(text) is not None) == any(pattern.search(text) for pattern in patterns)
+
+
+def test_patterns_with_groups_or_flags_are_not_combined():
+    assert any_pattern([re.compile("a"), re.compile(r"(a)\1")]) is None  # a backreference would count from the whole
+    assert any_pattern([re.compile("a"), re.compile("b", re.IGNORECASE)]) is None
+    assert any_pattern([re.compile("a"), re.compile("(?i)b")]) is None
