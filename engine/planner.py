@@ -122,7 +122,9 @@ def task_id(rule: Rule, action_index: int, subject: str, trigger_at: float, caus
 
 
 class Planner:
-    def __init__(self, community: Community, *, start: float | None = None, history: list[Sent] | None = None, keep_suppressed: bool = True, record_history: bool = True):
+    def __init__(self, community: Community, *, start: float | None = None, history: list[Sent] | None = None, keep_suppressed: bool = True, record_history: bool = True, cooldowns: frozenset[str] | None = None):
+        """``cooldowns``: the keys of the rules that have one (None: any may have), whose last
+        planned task per member must be remembered; a long history plans for most members."""
         self.community = community
         self.tz = community.tz
         self.local = local_time(community.tz)
@@ -137,7 +139,8 @@ class Planner:
         self.moved: Counter[str] = Counter()
         self.known_ids: dict[str, float] = {}  # task id → trigger instant, for the instants a duplicate can still come
         self.new_history: dict[str, Sent] = {}  # by task id; a task capacity drops is taken out again
-        self._last_fired: dict[tuple[str, str], float] = {}
+        self._last_fired: dict[tuple[str, str], float] = {}  # (rule, member) → last trigger instant, for cooldowns
+        self._cooldowns = cooldowns
         self._recent: dict[str, list[tuple[float, str]]] = {}
         self._capacity_used: Counter[tuple[str, int]] = Counter()  # by earlier runs and by tasks before --from
         self._waiting: dict[tuple[int, str], list[Task]] = {}  # (local day, operator) → tasks due then, not yet settled
@@ -251,10 +254,11 @@ class Planner:
                 del known[old]
         if member is None:
             return
-        key = (rule, member)
-        last = self._last_fired.get(key)
-        if last is None or trigger_at > last:
-            self._last_fired[key] = trigger_at
+        if self._cooldowns is None or rule in self._cooldowns:
+            key = (rule, member)
+            last = self._last_fired.get(key)
+            if last is None or trigger_at > last:
+                self._last_fired[key] = trigger_at
         if self._longest_limit:
             recent = self._recent.get(member)
             if recent is None:

@@ -113,7 +113,8 @@ class Plan:
     def __init__(self, config: Config, items: Iterable[SourceRecord | Rejected | Event], *, start: float | None, until: float | None, explain: bool, state: StateStore | None, keep_suppressed: bool):
         self.config = config
         self.items = items
-        self.planner = Planner(config.community, start=start, history=state.history(Lookback.of(config)) if state else None, keep_suppressed=keep_suppressed or explain, record_history=state is not None)
+        lookback = Lookback.of(config)
+        self.planner = Planner(config.community, start=start, history=state.history(lookback) if state else None, keep_suppressed=keep_suppressed or explain, record_history=state is not None, cooldowns=frozenset(lookback.cooldowns))
         self.evaluation = Evaluation(config, self.planner, until=until, explain=explain, state=state)
         self.state = state
         self.tally = Tally()
