@@ -53,7 +53,9 @@ class Firing:
     """A trigger fired for a member (or a whole group) at instant ``t``, and why.
 
     ``reason`` is the why as text, or a function of no arguments that returns it: it is called
-    only when a task is planned from the firing, and most firings stop at a rule's conditions.
+    only for a task from the firing that is planned — after capacity has kept it, perhaps days
+    later in event time — so it captures what it shows when the firing is made. Most firings
+    stop at a rule's conditions, and most tasks of a busy history are dropped for capacity.
     """
 
     member: Member | None
