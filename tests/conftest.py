@@ -38,14 +38,22 @@ def make_config(tmp_path: Path, registry: Registry) -> Callable[..., Config]:
     """Write ``playbooks`` (name → YAML text) and a community.yaml, and load them."""
 
     def make(playbooks: dict[str, str], community: str = COMMUNITY) -> Config:
-        directory = tmp_path / "pb"
-        directory.mkdir(exist_ok=True)
-        (directory / "community.yaml").write_text(textwrap.dedent(community), encoding="utf-8")
-        for name, text in playbooks.items():
-            (directory / name).write_text(textwrap.dedent(text), encoding="utf-8")
-        return load_config([directory], registry)
+        return config_from(playbooks, community, tmp_path / "pb", registry)
 
     return make
+
+
+def config_from(playbooks: dict[str, str], community: str = COMMUNITY, directory: Path | None = None, registry: Registry | None = None) -> Config:
+    """Write ``playbooks`` (name → YAML text) and a community.yaml into ``directory`` (a new
+    temporary one if None: for a config a module's property tests share) and load them."""
+    import tempfile
+
+    directory = directory or Path(tempfile.mkdtemp(prefix="playbooks-"))
+    directory.mkdir(exist_ok=True)
+    (directory / "community.yaml").write_text(textwrap.dedent(community), encoding="utf-8")
+    for name, text in playbooks.items():
+        (directory / name).write_text(textwrap.dedent(text), encoding="utf-8")
+    return load_config([directory], registry or load_registry(entrypoints=False))
 
 
 def records(events: Iterable[dict[str, Any]]) -> list[SourceRecord]:

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import re
-import textwrap
-from pathlib import Path
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from engine.loading import load_config
 from engine.plugins import load_registry
-from tests.conftest import ROOT, plan
+from tests.conftest import ROOT, config_from, plan
 
 START = 1772326800.0  # 2026-03-01T09:00:00+08:00
 
@@ -115,16 +112,7 @@ def test_the_engine_never_reads_the_wall_clock():
     assert offenders == []
 
 
-def _load_split_config():
-    import tempfile
-
-    directory = Path(tempfile.mkdtemp(prefix="split-"))
-    (directory / "community.yaml").write_text(textwrap.dedent(COMMUNITY), encoding="utf-8")
-    (directory / "mix.yaml").write_text(textwrap.dedent(PLAYBOOK), encoding="utf-8")
-    return load_config([directory], load_registry(entrypoints=False))
-
-
-SPLIT_CONFIG = _load_split_config()
+SPLIT_CONFIG = config_from({"mix.yaml": PLAYBOOK}, COMMUNITY)
 
 
 # -- time thresholds against checking at every step ------------------------------------------
@@ -160,16 +148,7 @@ rules:
 """
 
 
-def _load_threshold_config():
-    import tempfile
-
-    directory = Path(tempfile.mkdtemp(prefix="thresholds-"))
-    (directory / "community.yaml").write_text(THRESHOLD_COMMUNITY, encoding="utf-8")
-    (directory / "th.yaml").write_text(THRESHOLD_PLAYBOOK, encoding="utf-8")
-    return load_config([directory], load_registry(entrypoints=False))
-
-
-THRESHOLD_CONFIG = _load_threshold_config()
+THRESHOLD_CONFIG = config_from({"th.yaml": THRESHOLD_PLAYBOOK}, THRESHOLD_COMMUNITY)
 
 
 def _every_step(self, member, now):

@@ -3,22 +3,17 @@ from the timers of each rule that a state file written before them holds."""
 
 from __future__ import annotations
 
-import tempfile
-import textwrap
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from engine.loading import load_config
-from engine.plugins import load_registry
 from engine.runner import run
 from engine.state import StateStore
 from engine.triggers import SilenceTrigger, SilenceTriggers
-from tests.conftest import records
+from tests.conftest import config_from, records
 from tests.test_clock_properties import COMMUNITY, events_from
 
 DAY = 86400
@@ -43,14 +38,7 @@ rules:
 """
 
 
-def _config():
-    directory = Path(tempfile.mkdtemp(prefix="silence-"))
-    (directory / "community.yaml").write_text(textwrap.dedent(COMMUNITY), encoding="utf-8")
-    (directory / "quiet.yaml").write_text(textwrap.dedent(PLAYBOOK), encoding="utf-8")
-    return load_config([directory], load_registry(entrypoints=False))
-
-
-CONFIG = _config()
+CONFIG = config_from({"quiet.yaml": PLAYBOOK}, COMMUNITY)
 gaps = st.sampled_from([0, 60, 3600, DAY, DAY + 1, 2 * DAY, 5 * DAY, 7 * DAY]) | st.integers(0, 7 * DAY)
 kinds = st.sampled_from(["message", "message", "message", "member_joined", "member_left"])
 steps = st.lists(st.tuples(gaps, st.sampled_from(["m1", "m2", "m3"]), kinds), min_size=1, max_size=20)

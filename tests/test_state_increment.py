@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import tempfile
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ from engine.planner import Sent
 from engine.plugins import load_registry
 from engine.runner import run
 from engine.state import SCHEMA_VERSION, LazyMembers, Lookback, StateStore
-from tests.conftest import ROOT, records
+from tests.conftest import ROOT, config_from, records
 from tests.test_clock_properties import COMMUNITY, START, events_from  # the same community and event shapes
 
 DAY = 86400
@@ -59,14 +58,7 @@ rules:
 """
 
 
-def _config():
-    directory = Path(tempfile.mkdtemp(prefix="increment-"))
-    (directory / "community.yaml").write_text(textwrap.dedent(COMMUNITY), encoding="utf-8")
-    (directory / "mix.yaml").write_text(textwrap.dedent(PLAYBOOK), encoding="utf-8")
-    return load_config([directory], load_registry(entrypoints=False))
-
-
-CONFIG = _config()
+CONFIG = config_from({"mix.yaml": PLAYBOOK}, COMMUNITY)
 TABLES = ("members", "groups", "timers", "trigger_state", "tasks", "meta")
 
 
