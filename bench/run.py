@@ -9,7 +9,10 @@ subprocess's own peak RSS (``os.wait4``) are measured from outside; the engine's
 (timers scheduled and fired, members, tasks) are reported from inside.
 
 Linearity: the ratio of times for 10× the events (consecutive sizes), and for 10× the members
-with the same events (``--members-check``).
+with the same events (``--members-check``, each stream ``--repeat`` times, the fastest
+counting). ``--side-by-side`` measures both ratios again with the two runs at once, one per
+core — the smaller stream back to back while the larger runs once, the members check in pairs
+started together — so that a machine whose speed drifts slows both sides alike.
 
 ``--variant uncapped`` runs the same playbooks with a copy of community.yaml whose operators
 have no daily ``capacity``, to separate evaluation cost from the capacity guardrail.
@@ -20,10 +23,12 @@ Example: python bench/run.py --sizes 10k,100k,1M
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -98,37 +103,51 @@ def measure(argv: list[str], timeout: float | None, max_memory_mb: int | None = 
     ``max_memory_mb`` caps the child's address space, so a run whose memory explodes fails
     with a MemoryError instead of pushing a shared machine into swap.
     """
-
-    def limit() -> None:
-        if max_memory_mb:
-            import resource
-
-            resource.setrlimit(resource.RLIMIT_AS, (max_memory_mb << 20, max_memory_mb << 20))
-
-    started = time.perf_counter()
-    child = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, start_new_session=True, preexec_fn=limit, env=child_environment())
-    deadline = None if timeout is None else started + timeout
-    while True:
-        pid, status, usage = os.wait4(child.pid, os.WNOHANG)
-        if pid:
-            break
+    child = Child(argv, max_memory_mb)
+    deadline = None if timeout is None else child.started + timeout
+    while (report := child.poll()) is None:
         if deadline is not None and time.perf_counter() > deadline:
-            os.killpg(child.pid, signal.SIGKILL)
-            _, status, usage = os.wait4(child.pid, 0)
-            child.returncode = -9
-            return {"timed_out": True, "wall": time.perf_counter() - started, "cpu": usage.ru_utime + usage.ru_stime, "peak_mb": usage.ru_maxrss / 1024}
+            return child.kill()
         time.sleep(0.05)
-    wall = time.perf_counter() - started
-    child.returncode = os.waitstatus_to_exitcode(status)
-    output = child.stdout.read() if child.stdout else ""
-    if child.returncode != 0:
-        print(f"  child failed (exit {child.returncode}): {' '.join(argv)}", file=sys.stderr)
-        return {"timed_out": True, "failed": child.returncode, "wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "peak_mb": usage.ru_maxrss / 1024}
-    report = json.loads(output.strip().splitlines()[-1])
-    # CPU time (user + system) is what the tables use: on a shared machine wall time also
-    # counts the time other processes held the cores.
-    report.update(wall=wall, cpu=usage.ru_utime + usage.ru_stime, peak_mb=usage.ru_maxrss / 1024)
     return report
+
+
+class Child:
+    """A measured subprocess, started at once; ``poll()`` gives its report when it has ended."""
+
+    def __init__(self, argv: list[str], max_memory_mb: int | None = None):
+        def limit() -> None:
+            if max_memory_mb:
+                import resource
+
+                resource.setrlimit(resource.RLIMIT_AS, (max_memory_mb << 20, max_memory_mb << 20))
+
+        self.argv = argv
+        self.started = time.perf_counter()
+        self.process = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, start_new_session=True, preexec_fn=limit, env=child_environment())
+
+    def poll(self) -> dict[str, Any] | None:
+        pid, status, usage = os.wait4(self.process.pid, os.WNOHANG)
+        if not pid:
+            return None
+        wall = time.perf_counter() - self.started
+        self.process.returncode = os.waitstatus_to_exitcode(status)
+        output = self.process.stdout.read() if self.process.stdout else ""
+        cpu = usage.ru_utime + usage.ru_stime
+        if self.process.returncode != 0:
+            print(f"  child failed (exit {self.process.returncode}): {' '.join(self.argv)}", file=sys.stderr)
+            return {"timed_out": True, "failed": self.process.returncode, "wall": wall, "cpu": cpu, "peak_mb": usage.ru_maxrss / 1024}
+        report = json.loads(output.strip().splitlines()[-1])
+        # CPU time (user + system) is what the tables use: on a shared machine wall time also
+        # counts the time other processes held the cores.
+        report.update(wall=wall, cpu=cpu, peak_mb=usage.ru_maxrss / 1024)
+        return report
+
+    def kill(self) -> dict[str, Any]:
+        os.killpg(self.process.pid, signal.SIGKILL)
+        _, _, usage = os.wait4(self.process.pid, 0)
+        self.process.returncode = -9
+        return {"timed_out": True, "wall": time.perf_counter() - self.started, "cpu": usage.ru_utime + usage.ru_stime, "peak_mb": usage.ru_maxrss / 1024}
 
 
 def child_environment() -> dict[str, str]:
@@ -241,6 +260,66 @@ def bench_alternating(all_options: list[Options], paths: list[str], timeout: flo
     return rows
 
 
+def engine_argv(options: Options, paths: list[str]) -> list[str]:
+    return [sys.executable, __file__, "--child", "engine", str(ensure_stream(options)), *paths]
+
+
+def side_by_side(larger: list[str], smaller: list[str], timeout: float | None, max_memory_mb: int | None = None) -> dict[str, Any]:
+    """Run ``larger`` once while ``smaller`` runs back to back on the other core.
+
+    Both see the same machine, whatever else it is doing meanwhile, so their ratio is the
+    engine's and not the machine's drift. Only the smaller runs that ended before the larger
+    one count (the last one, which overran it, is used only if none did).
+    """
+    big = Child(larger, max_memory_mb)
+    deadline = None if timeout is None else big.started + timeout
+    small = Child(smaller, max_memory_mb)
+    big_report: dict[str, Any] | None = None
+    inside: list[float] = []
+    while True:
+        if big_report is None:
+            big_report = big.poll()
+            if big_report is None and deadline is not None and time.perf_counter() > deadline:
+                big_report = big.kill()
+        report = small.poll()
+        if report is None and big_report is not None and deadline is not None and time.perf_counter() > deadline:
+            report = small.kill()
+        if report is not None:
+            if report.get("timed_out"):
+                if big_report is None:
+                    big.kill()
+                return {"failed": True}
+            if big_report is None:
+                inside.append(report["cpu"])
+                small = Child(smaller, max_memory_mb)
+            else:
+                if not inside:
+                    inside.append(report["cpu"])
+                break
+        time.sleep(0.05)
+    if big_report.get("timed_out"):
+        return {"failed": True}
+    return {"larger": big_report["cpu"], "smaller": inside}
+
+
+def bench_pairs(pair: list[list[str]], timeout: float | None, max_memory_mb: int | None, repeat: int) -> list[float]:
+    """The CPU-time ratio of the second run to the first, ``repeat`` times, both started
+    together, one per core: each ratio is measured on the same machine at the same moment."""
+    ratios = []
+    for _ in range(repeat):
+        children = [Child(argv, max_memory_mb) for argv in pair]
+        deadline = None if timeout is None else children[0].started + timeout
+        reports: list[dict[str, Any] | None] = [None, None]
+        while None in reports:
+            reports = [report if report is not None else child.poll() for child, report in zip(children, reports)]
+            if None in reports and deadline is not None and time.perf_counter() > deadline:
+                reports = [report if report is not None else child.kill() for child, report in zip(children, reports)]
+            time.sleep(0.05)
+        if not any(report.get("timed_out") for report in reports if report is not None):
+            ratios.append(reports[1]["cpu"] / reports[0]["cpu"])  # type: ignore[index]
+    return ratios
+
+
 def format_row(row: dict[str, Any]) -> str:
     options, parse, engine = row["options"], row["orjson"], row["engine"]
     orjson_rate = options.events / parse["cpu_seconds"]
@@ -281,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-memory", type=int, default=6000, metavar="MB", help="address-space cap of an engine run (default 6000 MB)")
     parser.add_argument("--profile", metavar="SIZE", help="also write a cProfile of the engine run of this size to bench/out/")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each stream of the members check, taking turns; the fastest counts (default 3)")
+    parser.add_argument("--side-by-side", action="store_true", help="also measure each ratio with both runs at once, one per core (see bench/README.md)")
     parser.add_argument("--json", metavar="FILE", help="write all measurements to FILE as JSON")
     args = parser.parse_args(argv)
 
@@ -312,13 +392,39 @@ def main(argv: list[str] | None = None) -> int:
         for row in member_rows:
             print("  " + format_row(row), file=sys.stderr, flush=True)
 
-    print(report(rows, member_rows, args.variant))
+    side: list[str] = []
+    if args.side_by_side:
+        if (os.cpu_count() or 1) < 2:
+            print("bench: --side-by-side needs two CPUs", file=sys.stderr)
+            return 2
+        for smaller, larger in itertools.pairwise(rows):
+            small, large = smaller["options"], larger["options"]
+            print(f"bench: {_short(large.events)} events once, {_short(small.events)} back to back beside it …", file=sys.stderr, flush=True)
+            result = side_by_side(engine_argv(large, paths), engine_argv(small, paths), args.timeout, args.max_memory)
+            if result.get("failed"):
+                side.append(f"- {large.events / small.events:g}× events ({_short(small.events)} → {_short(large.events)}), side by side: not measured (a run failed)")
+                continue
+            mean = sum(result["smaller"]) / len(result["smaller"])
+            side.append(
+                f"- {large.events / small.events:g}× events ({_short(small.events)} → {_short(large.events)}), side by side: {_short(large.events)} once, "
+                f"{result['larger']:.1f} CPU s, while {_short(small.events)} ran {len(result['smaller'])} times on the other core "
+                f"({min(result['smaller']):.1f}–{max(result['smaller']):.1f} s, mean {mean:.2f} s): × {result['larger'] / mean:.2f}; target ≤ 11×"
+            )
+        if len(member_rows) == 2:
+            print(f"bench: the members check again, {args.repeat} pairs started together …", file=sys.stderr, flush=True)
+            pairs = bench_pairs([engine_argv(row["options"], paths) for row in member_rows], args.timeout, args.max_memory, args.repeat)
+            if pairs:
+                side.append(f"- 10× members, side by side: {len(pairs)} pairs started together, CPU time × {statistics.median(pairs):.2f} (median; {min(pairs):.2f}–{max(pairs):.2f}); target ≤ 1.5×")
+        for line in side:
+            print("  " + line, file=sys.stderr, flush=True)
+
+    print(report(rows, member_rows, args.variant, side))
     if args.json:
         Path(args.json).write_text(json.dumps([_plain(row) for row in rows + member_rows], ensure_ascii=False, indent=2), encoding="utf-8")
     return 0
 
 
-def report(rows: list[dict[str, Any]], member_rows: list[dict[str, Any]], variant: str) -> str:
+def report(rows: list[dict[str, Any]], member_rows: list[dict[str, Any]], variant: str, side: list[str] = ()) -> str:
     lines = [f"## Throughput ({variant} community.yaml)", ""]
     lines.append("| events | members | groups | file MB | orjson events/s (CPU) | engine CPU s | engine events/s (CPU) | engine ÷ orjson | peak MB |")
     lines.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -329,6 +435,7 @@ def report(rows: list[dict[str, Any]], member_rows: list[dict[str, Any]], varian
     if len(member_rows) == 2:
         small, large = member_rows
         lines.append(_ratio_line(small, large, f"10× members, same {_short(small['options'].events)} events ({small['options'].members:,} → {large['options'].members:,})", "target ≤ 1.5×"))
+    lines += side
     lines += ["", "## Timers vs members × days (issue 4)", ""]
     lines.append("| events | members seen | days | members × days | timers scheduled | timers fired | rule firings |")
     lines.append("|---:|---:|---:|---:|---:|---:|---:|")
