@@ -16,6 +16,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from functools import partial
 from itertools import islice
 from datetime import datetime
 from typing import Any
@@ -90,6 +91,7 @@ class Evaluation:
         self._now_at: tuple[float, datetime | None] = (math.nan, None)
         self._last_cause: tuple[Event | None, str] = (None, "")
         self._max_lengths: dict[str, float] = {}
+        self._task_details = self._details  # one bound method for every task's partial
         if state is not None:
             self._resume(state)
         self._reads_event: set[str] = set()  # rules whose conditions or texts read `event`
@@ -556,7 +558,8 @@ class Evaluation:
                     self.note(rule, firing, "error", f"text of `{kind.name}` failed: {exc}")
                     continue
                 task = self.task(rule, action.index, kind.name, about, group, text, action.params)
-                task.because = held
+                if held:
+                    task.because = held
                 limit = self._max_length(task.channel)
                 if len(text) > limit:
                     self.note(rule, firing, "error", f"text of `{kind.name}` is {len(text)} characters, more than the {limit} `{task.channel}` allows: planned anyway, split it before sending")
@@ -620,22 +623,24 @@ class Evaluation:
         else:
             subject, member_name = f"group:{group}", None
         channel = self.channel_name(rule, group)
-        reason = firing.reason
-
-        def details() -> tuple[str, str]:
-            plugin_channel = self.config.registry.channels.get(channel)
-            how = plugin_channel.how_to(action, self.community.group_names.get(group or "", group), member_name or "", text) if plugin_channel else text
-            return (reason if isinstance(reason, str) else reason()), how
-
         t = firing.t
         # Task's fields in order (positional: a task is built for every tasks' firing, and
-        # keyword arguments cost a dataclass twice as much).
+        # keyword arguments cost a dataclass twice as much). Its reason and "how" are written
+        # when it is planned; until then a partial holds what they need: a long run keeps a
+        # busy day's offers until the day is settled, and a closure would be a dozen objects
+        # more for the cycle collector to walk each time.
         return Task(
             task_id(rule, index, subject, t, self._cause(firing.event)), t + rule.delay, rule.playbook, rule.id, action, channel, group,
             member.id if member else None, member_name, self.planner.assignee_for(rule, group), rule.priority, text, "", t,
             (rule.order, index, subject), {key: value for key, value in params.items() if key != "target"} if params else {},
-            details=details,
+            details=partial(self._task_details, channel, action, group, member_name or "", text, firing.reason),
         )
+
+    def _details(self, channel: str, action: str, group: str | None, member_name: str, text: str, reason: str | Callable[[], str]) -> tuple[str, str]:
+        """A task's reason and the operator's instruction on its channel."""
+        plugin_channel = self.config.registry.channels.get(channel)
+        how = plugin_channel.how_to(action, self.community.group_names.get(group or "", group), member_name, text) if plugin_channel else text
+        return (reason if isinstance(reason, str) else reason()), how
 
     def _cause(self, event: Event | None) -> str:
         """What distinguishes the event behind a firing (see ``_cause``), once per event: a

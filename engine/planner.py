@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -55,13 +55,22 @@ class Task:
     order: tuple[Any, ...] = ()
     params: dict[str, Any] = field(default_factory=dict)
     how: str = ""  # what the operator does by hand on this channel
-    moved: list[str] = field(default_factory=list)  # why the due time changed, if it did
-    because: list[str] = field(default_factory=list)  # with --explain: the conditions that held, with values
+    # Why the due time changed, if it did; with --explain, the conditions that held, with their
+    # values. Empty tuples until there is something to say (most tasks are dropped unread).
+    moved: Sequence[str] = ()
+    because: Sequence[str] = ()
     # Writes ``reason`` and ``how`` when the task is planned (or kept to be shown suppressed):
     # most tasks a long history offers are dropped for capacity, and nobody reads those.
     details: Callable[[], tuple[str, str]] | None = field(default=None, repr=False, compare=False)
-    # The planner's moves of ``due`` (quiet hours, capacity), written out into ``moved`` by finish().
-    moves: list[tuple[str, float, float]] = field(default_factory=list, repr=False, compare=False)
+    # The planner's moves of ``due`` (quiet hours, capacity), written out into ``moved`` by finish();
+    # None until the first (most tasks are never moved, or dropped before they are written).
+    moves: list[tuple[str, float, float]] | None = field(default=None, repr=False, compare=False)
+
+    def note_move(self, why: str, before: float, after: float) -> None:
+        """Remember that ``due`` moved from ``before`` to ``after`` because of ``why``; finish() writes it out."""
+        if self.moves is None:
+            self.moves = []
+        self.moves.append((why, before, after))
 
     def finish(self, local: Callable[[float], str] | None = None) -> None:
         """Write the reason, the operator's instruction and why the due time moved, if they are
@@ -70,9 +79,8 @@ class Task:
             self.reason, self.how = self.details()
             self.details = None
         if self.moves and local is not None:
-            for why, before, after in self.moves:
-                self.moved.append(f"{why}: moved from {local(before)} to {local(after)}")
-            self.moves.clear()
+            self.moved = [*self.moved, *(f"{why}: moved from {local(before)} to {local(after)}" for why, before, after in self.moves)]
+            self.moves = None
 
     def record(self, tz: ZoneInfo) -> dict[str, Any]:
         """The task as the spec's output record (plus ``params`` when the action has any)."""
@@ -299,7 +307,7 @@ class Planner:
             return
         end = self._quiet_end(task.due, window, offset)
         if end is not None:
-            task.moves.append(("quiet hours", task.due, end))
+            task.note_move("quiet hours", task.due, end)
             self.moved["quiet hours"] += 1
             task.due = end
 
@@ -396,7 +404,7 @@ class Planner:
                 original_due = self._original_due.pop(task.id)
                 if task.due != original_due:
                     # One line per task, however many full days it skipped.
-                    task.moves.append((f"capacity of {assignee} full", original_due, task.due))
+                    task.note_move(f"capacity of {assignee} full", original_due, task.due)
             # The overflow, most of a busy day's offers: each moves on a day, or is dropped.
             original, max_delay, next_day, day_of = self._original_due, self.community.max_delay, self._next_day, self.local.day
             # All of them are due on `day`: when neither it nor the next day has a UTC offset

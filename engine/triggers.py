@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from engine.durations import DurationError, format_duration, parse_duration
@@ -117,6 +118,23 @@ def local_text(run: Evaluation, t: float) -> str:
     return run.local.text(t)
 
 
+# A firing's reason is written only if it plans a task, by a partial of one of these: a long
+# run holds a busy day's offers until the day is settled, and a partial is two objects for
+# the cycle collector where a closure is five or six.
+
+
+def _silence_reason(seconds: int, since_text: str, spoke: str) -> str:
+    return f"silent {format_duration(seconds)} since {since_text} ({spoke})"
+
+
+def _joined_reason(run: Evaluation, seconds: int, joined_at: float) -> str:
+    return f"joined {format_duration(seconds)} ago ({local_text(run, joined_at)})"
+
+
+def _stage_reason(run: Evaluation, stage: str, previous: str | None, t: float) -> str:
+    return f"entered stage {stage}" + (f" from {previous}" if previous else "") + f" at {local_text(run, t)}"
+
+
 def _duration(value: Any) -> int:
     try:
         return parse_duration(value)
@@ -175,16 +193,17 @@ class EventTrigger(TriggerType):
                     return None
                 values["match"] = match.group(0)
 
-        def reason() -> str:
-            text = f"{event.type} at {local_text(run, event.t)}"
-            if "keyword" in values:
-                return text + f" containing “{values['keyword']}”"
-            if "match" in values:
-                return text + f" matching “{values['match']}”"
-            return text
-
         group = event.group or (member.group if member else None)
-        return Firing(member, group, event.t, reason, event, values)
+        return Firing(member, group, event.t, partial(_event_reason, run, event, values), event, values)
+
+
+def _event_reason(run: Evaluation, event: Event, values: dict[str, Any]) -> str:
+    text = f"{event.type} at {local_text(run, event.t)}"
+    if "keyword" in values:
+        return text + f" containing “{values['keyword']}”"
+    if "match" in values:
+        return text + f" matching “{values['match']}”"
+    return text
 
 
 def combinable(pattern: re.Pattern[str]) -> bool:
@@ -320,7 +339,7 @@ class SilenceTrigger(TriggerType):
         """The firing for ``member``, silent since ``since`` (now: its deadline)."""
         spoke = "last message" if member.last_message_at == since else "join"
         since_text = local_text(run, since)
-        return Firing(member, member.group, run.now, lambda: f"silent {format_duration(self.seconds)} since {since_text} ({spoke})", values={"silent_since": since_text})
+        return Firing(member, member.group, run.now, partial(_silence_reason, self.seconds, since_text, spoke), values={"silent_since": since_text})
 
     def describe(self) -> str:
         return f"silent for {format_duration(self.seconds)}"
@@ -422,7 +441,7 @@ class AfterJoinTrigger(TriggerType):
         member = run.members.get(subject)
         if member is None or member.left or member.joined_at != payload:
             return
-        yield Firing(member, member.group, run.now, lambda: f"joined {format_duration(self.seconds)} ago ({local_text(run, payload)})")
+        yield Firing(member, member.group, run.now, partial(_joined_reason, run, self.seconds, payload))
 
     def describe(self) -> str:
         return f"{format_duration(self.seconds)} after joining"
@@ -445,8 +464,7 @@ class StageTrigger(TriggerType):
     def on_event(self, run: Evaluation, event: Event, member: Member | None) -> Iterable[Firing]:
         if member is not None and event.raw.get("stage") == self.value:
             previous = event.raw.get("previous")
-            reason = lambda: f"entered stage {self.value}" + (f" from {previous}" if previous else "") + f" at {local_text(run, event.t)}"  # noqa: E731
-            yield Firing(member, member.group, event.t, reason, values={"previous": previous})
+            yield Firing(member, member.group, event.t, partial(_stage_reason, run, self.value, previous, event.t), values={"previous": previous})
 
     def describe(self) -> str:
         return f"enters {self.value}"
