@@ -328,7 +328,7 @@ class Generator:
             yield self._chatter(day, subject)
 
     def _activity(self, day: int, second: int, group: int, extra: Any, pending: list[tuple[int, int, str, dict[str, Any]]]) -> Iterator[dict[str, Any]]:
-        rng, community = self.rng, self.community
+        rng = self.rng
         sequence, participants, begin = extra
         activity = f"act-{sequence}"
         yield {"type": "activity_started", "group": _group_id(group), "activity": activity, "text": f"第{sequence}期线上共读"}
