@@ -444,16 +444,10 @@ class Evaluation:
             kept = []
             for pair in firings:
                 rule, firing = pair
-                if rule.filtered:
-                    member = firing.member
-                    if (
-                        (rule.groups is not None and (firing.group or (member.group if member else None)) not in rule.groups)
-                        or (rule.stages is not None and (member is None or member.stage not in rule.stages))
-                        or (rule.once and member is not None and rule.once_key in member.marks)
-                    ):
-                        counts["fired"] += 1
-                        counts["miss"] += 1
-                        continue
+                if rule.filtered and self._refusal(rule, firing) is not None:
+                    counts["fired"] += 1
+                    counts["miss"] += 1
+                    continue
                 kept.append(pair)
             firings = kept
         if len(firings) > 1:
@@ -474,19 +468,29 @@ class Evaluation:
         if self.explain:
             self.notes.append(Note(firing.t, rule.key, firing.member.id if firing.member else None, kind, reason, values or {}))
 
-    def fire(self, rule: Rule, firing: Firing) -> None:
+    def _refusal(self, rule: Rule, firing: Firing) -> Callable[[], str] | None:
+        """Why the rule's `groups:`, `stages:` or `once` refuses ``firing`` before any of its
+        conditions is tested, or None if none does."""
         member = firing.member
         group = firing.group or (member.group if member else None)
         if rule.groups is not None and group not in rule.groups:
-            self.miss(rule, firing, lambda: f"group {group} is not one of {', '.join(sorted(rule.groups or ()))}")
-            return
+            return lambda: f"group {group} is not one of {', '.join(sorted(rule.groups or ()))}"
         if rule.stages is not None and (member is None or member.stage not in rule.stages):
-            self.miss(rule, firing, lambda: f"stage {member.stage if member else None} is not one of {', '.join(sorted(rule.stages or ()))}")
-            return
+            return lambda: f"stage {member.stage if member else None} is not one of {', '.join(sorted(rule.stages or ()))}"
+        if rule.once and member is not None and rule.once_key in member.marks:
+            return lambda: "once: already fired for this member"
+        return None
+
+    def fire(self, rule: Rule, firing: Firing) -> None:
+        member = firing.member
+        group = firing.group or (member.group if member else None)
+        if rule.filtered:
+            # Checked again here: a `once` rule may have fired for this member at this instant.
+            refusal = self._refusal(rule, firing)
+            if refusal is not None:
+                self.miss(rule, firing, refusal)
+                return
         once_key = rule.once_key
-        if rule.once and member is not None and once_key in member.marks:
-            self.miss(rule, firing, lambda: "once: already fired for this member")
-            return
         # Leading conditions about the member alone are tested before the full context is built
         # (most firings stop there): by one compiled function of the member when there is one,
         # else by the closures over a view of the member.

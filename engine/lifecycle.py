@@ -176,13 +176,15 @@ class Lifecycle(TimeThresholds):
     def assign(self, member: Member, now: float, view: Callable[[], MemberView] | None = None) -> str | None:
         """The first stage whose condition holds for ``member`` at ``now`` (``view``: gives the
         member's view, when the conditions must be run rather than remembered)."""
+        if view is None:
+            view = lambda: MemberView(member, now, self.tz)  # noqa: E731
         if self._memo_values is None:
-            return self._assign(view() if view is not None else MemberView(member, now, self.tz), now)
+            return self._assign(view(), now)
         values = self._memo_values(member, now)
         try:
             return self._memo[values]
         except KeyError:
-            stage = self._assign(view() if view is not None else MemberView(member, now, self.tz), now)
+            stage = self._assign(view(), now)
             if len(self._memo) < 16384:
                 self._memo[values] = stage
             return stage

@@ -159,7 +159,7 @@ class Planner:
         self._id_order: deque[tuple[float, str]] = deque()
         for sent in history or ():
             self._remember(sent.id, sent.rule, sent.member, sent.action, sent.trigger_at)
-            self._count_capacity(sent)
+            self._count_capacity(sent.assignee, sent.due)
         self._group_operator: dict[str, str] = {}
         for operator in community.operators:
             for group in operator.groups:
@@ -234,8 +234,7 @@ class Planner:
             self.new_history[task.id] = Sent(task.id, rule.key, task.member, task.action, task.trigger_at, task.due, task.assignee)
         if self.start is not None and task.trigger_at < self.start:
             self.history_only += 1  # history before --from: shapes guardrails, not printed
-            if task.assignee is not None:
-                self._capacity_used[(task.assignee, self._day(task.due))] += 1
+            self._count_capacity(task.assignee, task.due)
             return
         if task.assignee in self._capacity:
             key = (self._day(task.due), task.assignee)
@@ -274,9 +273,10 @@ class Planner:
             else:
                 recent.append((trigger_at, action))
 
-    def _count_capacity(self, sent: Sent) -> None:
-        if sent.assignee is not None:
-            self._capacity_used[(sent.assignee, self._day(sent.due))] += 1
+    def _count_capacity(self, assignee: str | None, due: float) -> None:
+        """A slot of ``assignee``'s day taken by a task planned before this run (or before --from)."""
+        if assignee is not None:
+            self._capacity_used[(assignee, self._day(due))] += 1
 
     def _limit_reached(self, task: Task) -> str | None:
         if task.member is None:

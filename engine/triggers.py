@@ -379,8 +379,7 @@ class SilenceTriggers:
                 due = since + self.shortest
                 pending = member.marks.get(self.due_key)
                 if pending is None or pending > due:
-                    member.marks[self.due_key] = due
-                    run.schedule(due, self.key, member.id)
+                    self._arm(run, member, due)
         return []
 
     def on_timer(self, run: Evaluation, subject: str, payload: Any) -> list[tuple[TriggerType, Firing]]:
@@ -402,8 +401,7 @@ class SilenceTriggers:
                 member.marks[trigger.fired_key] = since
                 firings.append((trigger, trigger.firing(run, member, since)))
         if upcoming is not None:
-            member.marks[self.due_key] = upcoming
-            run.schedule(upcoming, self.key, member.id)
+            self._arm(run, member, upcoming)
         return firings
 
     def resume(self, run: Evaluation, member: Member) -> None:
@@ -418,8 +416,12 @@ class SilenceTriggers:
         due = max(due, run.now)
         pending = member.marks.get(self.due_key)
         if pending is None or pending > due or pending < run.now:
-            member.marks[self.due_key] = due
-            run.schedule(due, self.key, member.id)
+            self._arm(run, member, due)
+
+    def _arm(self, run: Evaluation, member: Member, due: float) -> None:
+        """The member's one timer, at ``due``: an earlier one still pending does nothing when it comes."""
+        member.marks[self.due_key] = due
+        run.schedule(due, self.key, member.id)
 
 
 class AfterJoinTrigger(TriggerType):
