@@ -72,12 +72,12 @@ def child(step: str, path: str, playbooks: str | None) -> dict[str, Any]:
         with open(path, "rb") as stream:
             count = sum(1 for line in stream if orjson.loads(line) is not None)
         return {"events": count}
-    from engine.cli import source_options
-    from engine.events import to_event
-    from engine.loading import load_config
-    from engine.output import write_tasks
-    from engine.plugins import load_registry
-    from engine.runner import plan, read_source
+    from playbook_engine.cli import source_options
+    from playbook_engine.events import to_event
+    from playbook_engine.loading import load_config
+    from playbook_engine.output import write_tasks
+    from playbook_engine.plugins import load_registry
+    from playbook_engine.runner import plan, read_source
 
     registry = load_registry(entrypoints=False)
     config = load_config([playbooks or str(ROOT / "playbooks")], registry)
@@ -132,7 +132,7 @@ if __name__ == "__main__":
 
         step, path, *rest = sys.argv[2:]
         print(json.dumps(child(step, path, rest[0] if rest else None)))
-        from engine.cli import exit_now
+        from playbook_engine.cli import exit_now
 
         exit_now(0)
     sys.exit(main())

@@ -162,7 +162,7 @@ def child_environment() -> dict[str, str]:
 
 def warm_up() -> None:
     """Import the engine once, unmeasured, so that its bytecode is cached before any measured run."""
-    subprocess.run([sys.executable, "-c", "import engine.cli, engine.loading, engine.runner, engine.state, engine.output, plugins"], check=True, env=child_environment(), cwd=ROOT)
+    subprocess.run([sys.executable, "-c", "import playbook_engine.cli, playbook_engine.loading, playbook_engine.runner, playbook_engine.state, playbook_engine.output, playbook_plugins"], check=True, env=child_environment(), cwd=ROOT)
 
 
 def child_orjson(path: str) -> dict[str, Any]:
@@ -180,11 +180,11 @@ def child_orjson(path: str) -> dict[str, Any]:
 
 def child_engine(path: str, paths: list[str], profile: str | None) -> dict[str, Any]:
     started = time.perf_counter()
-    from engine.cli import source_options
-    from engine.loading import load_config
-    from engine.output import write_tasks
-    from engine.plugins import load_registry
-    from engine.runner import plan, read_source
+    from playbook_engine.cli import source_options
+    from playbook_engine.loading import load_config
+    from playbook_engine.output import write_tasks
+    from playbook_engine.plugins import load_registry
+    from playbook_engine.runner import plan, read_source
 
     registry = load_registry(entrypoints=False)
     config = load_config(paths, registry)
@@ -478,7 +478,7 @@ def _child(argv: list[str]) -> int:
 if __name__ == "__main__":
     if CHILD:  # a measured subprocess: see measure()
         code = _child(sys.argv[2:])
-        from engine.cli import exit_now
+        from playbook_engine.cli import exit_now
 
         exit_now(code)  # as `playbook run` ends: without tearing the interpreter down
     sys.exit(main())

@@ -49,7 +49,7 @@ def history_options(args: argparse.Namespace) -> Options:
 
 def state_path(history: Path, paths: list[str]) -> Path:
     """The cached state built from ``history``: named by the stream, the playbooks and the schema."""
-    from engine.state import SCHEMA_VERSION
+    from playbook_engine.state import SCHEMA_VERSION
 
     digest = hashlib.sha256()
     for file in sorted(file for path in paths for file in Path(path).glob("*.yaml")):
@@ -70,9 +70,9 @@ def describe(path: Path, paths: list[str]) -> dict[str, Any]:
     finally:
         connection.close()
     try:
-        from engine.loading import load_config
-        from engine.plugins import load_registry
-        from engine.state import Lookback, StateStore
+        from playbook_engine.loading import load_config
+        from playbook_engine.plugins import load_registry
+        from playbook_engine.state import Lookback, StateStore
     except ImportError:  # an engine before the bounded history reads all of it
         held["history_read"] = held["tasks"]
         return held
@@ -88,7 +88,7 @@ def describe(path: Path, paths: list[str]) -> dict[str, Any]:
 
 
 def child_state_run(events: str, state: str, paths: list[str], profile: str | None = None) -> dict[str, Any]:
-    """One ``--state`` run, phase by phase: the steps of ``engine.runner.run`` and the CLI."""
+    """One ``--state`` run, phase by phase: the steps of ``playbook_engine.runner.run`` and the CLI."""
     profiler = None
     if profile:
         import cProfile
@@ -103,11 +103,11 @@ def child_state_run(events: str, state: str, paths: list[str], profile: str | No
         phases[name] = {"wall": wall - clock[0], "cpu": cpu - clock[1]}
         clock[:] = [wall, cpu]
 
-    from engine.cli import source_options
-    from engine.loading import load_config
-    from engine.plugins import load_registry
-    from engine.runner import read_source, run
-    from engine.state import StateStore
+    from playbook_engine.cli import source_options
+    from playbook_engine.loading import load_config
+    from playbook_engine.plugins import load_registry
+    from playbook_engine.runner import read_source, run
+    from playbook_engine.state import StateStore
 
     registry = load_registry(entrypoints=False)
     config = load_config(paths, registry)
@@ -250,7 +250,7 @@ if __name__ == "__main__":
             profile = paths[index + 1]
             del paths[index : index + 2]
         print(json.dumps(child_state_run(events, state, paths, profile), ensure_ascii=False))
-        from engine.cli import exit_now
+        from playbook_engine.cli import exit_now
 
         exit_now(0)  # as `playbook run` ends: without tearing the interpreter down
     sys.exit(main())

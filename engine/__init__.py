@@ -1,6 +1,6 @@
 """playbook-engine: community-operations playbooks evaluated into planned operator tasks."""
 
-from engine.hookspecs import hookimpl
+from playbook_engine.hookspecs import hookimpl
 
 __all__ = ["hookimpl"]
 __version__ = "0.1.0"

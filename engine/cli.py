@@ -10,18 +10,18 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from engine.errors import InvalidPlaybooks, PlaybookError
-from engine.events import EventError, parse_time
+from playbook_engine.errors import InvalidPlaybooks, PlaybookError
+from playbook_engine.events import EventError, parse_time
 
 if TYPE_CHECKING:
-    from engine.planner import Task
+    from playbook_engine.planner import Task
 
 DEFAULT_PATHS = ("playbooks",)
 
 
 def registry_from(ctx: click.Context) -> Any:
     """The plugin registry of this invocation; plugin commands use it too."""
-    from engine.plugins import load_registry
+    from playbook_engine.plugins import load_registry
 
     obj = ctx.ensure_object(dict)
     if "registry" not in obj:
@@ -71,10 +71,10 @@ def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, colu
 
     Example: playbook run playbooks --events examples/events.jsonl --format jsonl
     """
-    from engine.loading import load_config
-    from engine.output import render_explanation, render_summary, write_tasks
-    from engine.runner import plan as plan_tasks, read_source
-    from engine.state import StateStore
+    from playbook_engine.loading import load_config
+    from playbook_engine.output import render_explanation, render_summary, write_tasks
+    from playbook_engine.runner import plan as plan_tasks, read_source
+    from playbook_engine.state import StateStore
 
     registry = registry_from(ctx)
     config = load_config(list(paths) or list(DEFAULT_PATHS), registry)
@@ -157,7 +157,7 @@ def _with_progress(records: Any) -> Any:
 
 
 def _strict(records: Any, events: str) -> Any:
-    from engine.events import Rejected
+    from playbook_engine.events import Rejected
 
     for item in records:
         if isinstance(item, Rejected):
@@ -175,7 +175,7 @@ def validate(ctx: click.Context, paths: Sequence[str]) -> None:
 
     Example: playbook validate playbooks
     """
-    from engine.loading import load_config
+    from playbook_engine.loading import load_config
 
     config = load_config(list(paths) or list(DEFAULT_PATHS), registry_from(ctx))
     rules = sum(len(playbook.rules) for playbook in config.playbooks)
@@ -190,8 +190,8 @@ def test_command(ctx: click.Context, paths: Sequence[str]) -> None:
 
     Example: playbook test playbooks
     """
-    from engine.loading import load_config
-    from engine.testing import run_playbook_tests
+    from playbook_engine.loading import load_config
+    from playbook_engine.testing import run_playbook_tests
 
     config = load_config(list(paths) or list(DEFAULT_PATHS), registry_from(ctx))
     outcomes = run_playbook_tests(config)
@@ -214,7 +214,7 @@ def schema(ctx: click.Context, kind: str) -> None:
 
     Example: playbook schema playbook > playbook.schema.json
     """
-    from engine.schema import build_schema
+    from playbook_engine.schema import build_schema
 
     click.echo(json.dumps(build_schema(kind, registry_from(ctx)), ensure_ascii=False, indent=2))
 
@@ -235,7 +235,7 @@ def state_show(state_path: str, member_id: str | None) -> None:
 
     Example: playbook state show --state ops.db --member m123
     """
-    from engine.state import StateStore, describe_member, describe_state
+    from playbook_engine.state import StateStore, describe_member, describe_state
 
     store = StateStore.open(state_path)
     try:
@@ -257,7 +257,7 @@ def plugins(ctx: click.Context) -> None:
 
     Example: playbook plugins
     """
-    from engine.plugins import DEFAULT_PLUGINS
+    from playbook_engine.plugins import DEFAULT_PLUGINS
 
     registry = registry_from(ctx)
     provided: dict[str, dict[str, list[str]]] = {}
@@ -277,7 +277,7 @@ def plugins(ctx: click.Context) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point: map the core's errors to exit 1 with a message, no traceback."""
-    from engine.plugins import Registry, get_plugin_manager
+    from playbook_engine.plugins import Registry, get_plugin_manager
 
     debug = os.environ.get("PLAYBOOK_DEBUG") == "1"
     args = list(argv) if argv is not None else sys.argv[1:]

@@ -23,7 +23,7 @@ from jinja2.exceptions import SecurityError, TemplateSyntaxError
 from jinja2.parser import Parser
 from jinja2.utils import _PassArg
 
-from engine.members import MEMBER_FIELDS, MemberView
+from playbook_engine.members import MEMBER_FIELDS, MemberView
 
 Compiled = Callable[[Mapping[str, Any]], Any]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from jinja2 import meta, nodes
 
-from engine.compiler import expression_tree, parse_template
+from playbook_engine.compiler import expression_tree, parse_template
 
 # Engine filters that read the template context, and what they read from it.
 KNOWN_CONTEXT_FILTERS = {"mention": "_channel", "ago": "now"}

@@ -21,18 +21,18 @@ from itertools import islice
 from datetime import datetime
 from typing import Any
 
-from engine.clock import Clock, Timer
-from engine.events import Event, Rejected
-from engine.dependencies import names_read
-from engine.explain import describe_values, field_values
-from engine.lifecycle import Lifecycle
-from engine.localtime import DAY, local_time
-from engine.members import Group, Member, MemberView
-from engine.model import Config, Rule
-from engine.planner import Planner, Task, task_id
-from engine.predicates import MemberPredicate, compile_member_predicate
-from engine.state import LazyMembers, StateStore
-from engine.triggers import STAGE_ENTERED, Firing, TriggerType, any_pattern
+from playbook_engine.clock import Clock, Timer
+from playbook_engine.events import Event, Rejected
+from playbook_engine.dependencies import names_read
+from playbook_engine.explain import describe_values, field_values
+from playbook_engine.lifecycle import Lifecycle
+from playbook_engine.localtime import DAY, local_time
+from playbook_engine.members import Group, Member, MemberView
+from playbook_engine.model import Config, Rule
+from playbook_engine.planner import Planner, Task, task_id
+from playbook_engine.predicates import MemberPredicate, compile_member_predicate
+from playbook_engine.state import LazyMembers, StateStore
+from playbook_engine.triggers import STAGE_ENTERED, Firing, TriggerType, any_pattern
 
 LIFECYCLE_HANDLER = "@lifecycle"
 STAGED = "@staged"  # member.marks: the member's revision at the last stage assessment

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from engine.jsontext import fast_loads
+from playbook_engine.jsontext import fast_loads
 
 MEMBER_EVENTS = frozenset({"member_joined", "member_left", "message", "reaction", "activity_joined", "profile", "purchase"})
 GROUP_EVENTS = frozenset({"member_joined", "member_left", "message", "activity_started", "activity_ended"})
@@ -269,7 +269,7 @@ def parse_jsonl(lines: Iterable[str | bytes]) -> Iterator[SourceRecord | Rejecte
     """Decode JSON Lines: a SourceRecord or a Rejected for every non-blank line, numbered from 1.
 
     Lines are decoded by orjson; one it refuses (or one with a very long number) is decoded
-    by the json module, which says what is wrong (see ``engine.jsontext``).
+    by the json module, which says what is wrong (see ``playbook_engine.jsontext``).
     """
     for number, line in enumerate(lines, 1):
         if isinstance(line, bytes):

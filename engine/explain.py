@@ -13,7 +13,7 @@ from typing import Any
 
 from jinja2 import Environment, nodes
 
-from engine.compiler import expression_tree
+from playbook_engine.compiler import expression_tree
 
 _PARSER_ENV = Environment()
 

@@ -174,7 +174,7 @@ def _unknown(what: str, name: str, candidates: list[str], prefix: str = "") -> s
 class Condition:
     """A compiled ``if:`` expression; ``test(context)`` is its truth.
 
-    It runs as closures from ``engine.compiler`` when the expression allows (nearly always),
+    It runs as closures from ``playbook_engine.compiler`` when the expression allows (nearly always),
     else through Jinja2's own compiled expression; both give the same answers. Jinja2 compiles
     it only when needed: generating and compiling its Python code is most of a playbook's load.
     """
@@ -213,13 +213,13 @@ class Condition:
         return False if isinstance(result, Undefined) else bool(result)
 
 
-from engine.compiler import NeedsJinja, compile_condition, compile_template, expression_tree, parse_template  # noqa: E402 - after Condition's dependencies exist
+from playbook_engine.compiler import NeedsJinja, compile_condition, compile_template, expression_tree, parse_template  # noqa: E402 - after Condition's dependencies exist
 
 
 class Text:
     """A compiled text template; ``render(context)`` gives the message.
 
-    Like conditions, it runs as closures from ``engine.compiler`` when the template allows
+    Like conditions, it runs as closures from ``playbook_engine.compiler`` when the template allows
     (output, ``if``/``elif``/``else``), else through Jinja2's own compiled template, which
     is compiled only when needed (like a condition's).
     """

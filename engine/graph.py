@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from engine.model import Config, Rule, Stage
+from playbook_engine.model import Config, Rule, Stage
 
 # What a node shows in front of its trigger: the kind at a glance. Plugin triggers get "•".
 TRIGGER_MARKS = {

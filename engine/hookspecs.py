@@ -1,10 +1,10 @@
 """The plugin contract: every hook a plugin may implement, documented for plugin authors.
 
-A plugin is a module (or any object) with functions decorated by ``engine.hookimpl`` whose
+A plugin is a module (or any object) with functions decorated by ``playbook_engine.hookimpl`` whose
 names match the hooks below. Built-in plugins in ``plugins/`` use exactly this contract;
-third-party plugins are found through the ``playbook`` entry-point group::
+third-party plugins are found through the ``playbook_engine`` entry-point group::
 
-    [project.entry-points.playbook]
+    [project.entry-points.playbook_engine]
     feishu = "playbook_feishu"
 
 Collection hooks receive a ``register`` callback instead of returning values, so the engine,
@@ -22,9 +22,9 @@ if TYPE_CHECKING:
 
     import click
 
-    from engine.plugins import ActionType, Channel, EventSource, OutputFormat
-    from engine.planner import Task
-    from engine.triggers import TriggerType
+    from playbook_engine.plugins import ActionType, Channel, EventSource, OutputFormat
+    from playbook_engine.planner import Task
+    from playbook_engine.triggers import TriggerType
 
 hookspec = pluggy.HookspecMarker("playbook")
 hookimpl = pluggy.HookimplMarker("playbook")
@@ -38,7 +38,7 @@ def register_channels(register: Callable[[Channel], None]) -> None:
     there (capabilities such as ``dm``, ``mention``, ``post``, ``remove``), how a mention is
     written, how long a message may be, and the JSON Schema of its options.
 
-    :param register: call with an :class:`engine.plugins.Channel`; a name registered twice is
+    :param register: call with an :class:`playbook_engine.plugins.Channel`; a name registered twice is
         an error naming both plugins.
     """
 
@@ -47,7 +47,7 @@ def register_channels(register: Callable[[Channel], None]) -> None:
 def register_triggers(register: Callable[[type[TriggerType]], None]) -> None:
     """Register trigger kinds: the keys a rule may use under ``when:``.
 
-    Call ``register(MyTrigger)`` with a subclass of :class:`engine.triggers.TriggerType`. Its
+    Call ``register(MyTrigger)`` with a subclass of :class:`playbook_engine.triggers.TriggerType`. Its
     ``name`` is the key, its ``schema`` the JSON Schema of the value, its ``options`` the
     schemas of sibling keys it accepts (such as ``keywords`` beside ``event``).
 
@@ -62,7 +62,7 @@ def register_actions(register: Callable[[ActionType], None]) -> None:
     Call ``register(ActionType(...))``. An action either plans an operator task (a DM, a
     mention …) or changes member state without a task (``tag``).
 
-    :param register: call with an :class:`engine.plugins.ActionType`.
+    :param register: call with an :class:`playbook_engine.plugins.ActionType`.
     """
 
 
@@ -71,14 +71,14 @@ def register_sources(register: Callable[[EventSource], None]) -> None:
     """Register event sources: readers that turn an export format into events.
 
     Call ``register(EventSource(name, read, description))``. ``read(path, options)`` is a
-    generator: for each input record it yields an :class:`engine.events.SourceRecord`
+    generator: for each input record it yields an :class:`playbook_engine.events.SourceRecord`
     (its number in the input and a dict in the native event format: ``ts``, ``type``,
-    ``member`` …) or an :class:`engine.events.Rejected` (number, reason, the raw text) for a
+    ``member`` …) or an :class:`playbook_engine.events.Rejected` (number, reason, the raw text) for a
     record it cannot use; in time order. ``path`` is a file or folder (``-``: standard
-    input, where the format allows). Raise :class:`engine.errors.InvalidInput` when the
+    input, where the format allows). Raise :class:`playbook_engine.errors.InvalidInput` when the
     whole input is unusable (a wrong file for this source, truncated JSON), naming the file.
 
-    :param register: call with an :class:`engine.plugins.EventSource`.
+    :param register: call with an :class:`playbook_engine.plugins.EventSource`.
     """
 
 
@@ -92,7 +92,7 @@ def register_formats(register: Callable[[OutputFormat], None]) -> None:
     day): write each as it comes, as jsonl and csv do, or ``list()`` it first to lay out the
     whole plan, as table and md do.
 
-    :param register: call with an :class:`engine.plugins.OutputFormat`.
+    :param register: call with an :class:`playbook_engine.plugins.OutputFormat`.
     """
 
 

@@ -17,16 +17,16 @@ from typing import TYPE_CHECKING
 
 from jinja2 import nodes
 
-from engine.compiler import expression_tree
-from engine.dependencies import member_fields_read, names_read
-from engine.localtime import DAY, local_time
-from engine.members import SCALAR_MEMBER_FIELDS, Member, MemberView
-from engine.predicates import compile_member_values
+from playbook_engine.compiler import expression_tree
+from playbook_engine.dependencies import member_fields_read, names_read
+from playbook_engine.localtime import DAY, local_time
+from playbook_engine.members import SCALAR_MEMBER_FIELDS, Member, MemberView
+from playbook_engine.predicates import compile_member_values
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
-    from engine.model import Community
+    from playbook_engine.model import Community
 
 WINDOW_FIELDS = {"messages_7d": 7, "messages_30d": 30, "active_days_30d": 30}
 

@@ -1,7 +1,7 @@
 """Loading playbook directories: YAML → structure check → meaning check → Config.
 
 Every problem in every file is collected before anything is reported, so an operator fixes
-them all in one pass. Phase one is the JSON Schema (``engine.validate``); phase two, here,
+them all in one pass. Phase one is the JSON Schema (``playbook_engine.validate``); phase two, here,
 checks meaning against the live plugin registries: trigger and action names, channels,
 stages, operators, durations, template and expression syntax and variables.
 """
@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from engine.durations import DurationError, parse_duration
-from engine.errors import InvalidPlaybooks, Problem
-from engine.expressions import Condition, PlaybookEnvironment, Text, check_source
-from engine.members import GROUP_FIELDS, MEMBER_FIELDS
-from engine.model import (
+from playbook_engine.durations import DurationError, parse_duration
+from playbook_engine.errors import InvalidPlaybooks, Problem
+from playbook_engine.expressions import Condition, PlaybookEnvironment, Text, check_source
+from playbook_engine.members import GROUP_FIELDS, MEMBER_FIELDS
+from playbook_engine.model import (
     DEFAULT_LIFECYCLE,
     DEFAULT_QUESTION_PATTERNS,
     ActionSpec,
@@ -30,11 +30,11 @@ from engine.model import (
     Rule,
     Stage,
 )
-from engine.plugins import Registry
-from engine.schema import build_schema
-from engine.triggers import TriggerContext, TriggerProblem
-from engine.validate import schema_problems, suggest
-from engine.yamlfile import MAX_BYTES, Document, Path as YamlPath, load_yaml, too_big
+from playbook_engine.plugins import Registry
+from playbook_engine.schema import build_schema
+from playbook_engine.triggers import TriggerContext, TriggerProblem
+from playbook_engine.validate import schema_problems, suggest
+from playbook_engine.yamlfile import MAX_BYTES, Document, Path as YamlPath, load_yaml, too_big
 
 COMMUNITY_FILE = "community.yaml"
 EVENT_FIELDS = (

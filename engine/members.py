@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from engine.localtime import local_time
+from playbook_engine.localtime import local_time
 
 WINDOW_DAYS = 30
 

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
-    from engine.expressions import Condition, PlaybookEnvironment, Text
-    from engine.plugins import ActionType, Registry
-    from engine.triggers import TriggerType
+    from playbook_engine.expressions import Condition, PlaybookEnvironment, Text
+    from playbook_engine.plugins import ActionType, Registry
+    from playbook_engine.triggers import TriggerType
 
 PRIORITY_RANK = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
 

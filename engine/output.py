@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
-    from engine.model import Community
-    from engine.planner import Task
-    from engine.plugins import Registry
-    from engine.runner import RunResult
+    from playbook_engine.model import Community
+    from playbook_engine.planner import Task
+    from playbook_engine.plugins import Registry
+    from playbook_engine.runner import RunResult
 
 _LABEL_WIDTH = 10
 

@@ -24,9 +24,9 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from engine.durations import format_duration
-from engine.localtime import DAY, local_time
-from engine.model import PRIORITY_RANK, Community, Rule
+from playbook_engine.durations import format_duration
+from playbook_engine.localtime import DAY, local_time
+from playbook_engine.model import PRIORITY_RANK, Community, Rule
 
 TASK_FIELDS = ("id", "due", "playbook", "rule", "action", "channel", "group", "member", "member_name", "assignee", "priority", "text", "reason")
 # Not counted by `actions: any` limits: a note to the operator does not reach the member, and

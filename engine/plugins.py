@@ -1,7 +1,7 @@
 """Plugin discovery and the registries that plugins fill.
 
 ``get_plugin_manager()`` loads the built-in plugins (``DEFAULT_PLUGINS``) and, unless told
-otherwise, every plugin in the ``playbook`` entry-point group. ``Registry.collect(pm)`` then
+otherwise, every plugin in the ``playbook_engine`` entry-point group. ``Registry.collect(pm)`` then
 asks every plugin to register what it provides, refusing duplicate names.
 """
 
@@ -17,27 +17,31 @@ from typing import IO, TYPE_CHECKING, Any
 
 import pluggy
 
-from engine import hookspecs
-from engine.errors import PluginError
+from playbook_engine import hookspecs
+from playbook_engine.errors import PluginError
 
 if TYPE_CHECKING:
-    from engine.triggers import TriggerType
+    from playbook_engine.triggers import TriggerType
+
+# The entry-point group third-party plugins declare; named after the import name, so that it
+# cannot be mistaken for another project's "playbook" plugins.
+ENTRY_POINT_GROUP = "playbook_engine"
 
 DEFAULT_PLUGINS = (
-    "plugins.channels",
-    "plugins.core_triggers",
-    "plugins.core_actions",
-    "plugins.formats",
-    "plugins.filters",
-    "plugins.source_jsonl",
-    "plugins.source_json",
-    "plugins.source_telegram",
-    "plugins.source_slack",
-    "plugins.source_discord",
-    "plugins.source_csv",
-    "plugins.source_wechat",
-    "plugins.importer",
-    "plugins.authoring",
+    "playbook_plugins.channels",
+    "playbook_plugins.core_triggers",
+    "playbook_plugins.core_actions",
+    "playbook_plugins.formats",
+    "playbook_plugins.filters",
+    "playbook_plugins.source_jsonl",
+    "playbook_plugins.source_json",
+    "playbook_plugins.source_telegram",
+    "playbook_plugins.source_slack",
+    "playbook_plugins.source_discord",
+    "playbook_plugins.source_csv",
+    "playbook_plugins.source_wechat",
+    "playbook_plugins.importer",
+    "playbook_plugins.authoring",
 )
 
 
@@ -107,7 +111,7 @@ def get_plugin_manager(entrypoints: bool = True, *, skip_broken: bool = False, s
     for module_name in DEFAULT_PLUGINS:
         pm.register(importlib.import_module(module_name), name=module_name)
     if entrypoints:
-        for entry_point in sorted(importlib.metadata.entry_points(group="playbook"), key=lambda ep: ep.name):
+        for entry_point in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name):
             if pm.get_plugin(entry_point.name) is not None or pm.is_blocked(entry_point.name):
                 continue
             try:

@@ -1,14 +1,14 @@
 """Conditions about the member alone, compiled to one Python function of the Member itself.
 
 Most rule firings end at a condition such as ``'vip' in member.tags`` or
-``member.messages_7d >= 2``. Run through the closures of ``engine.compiler`` they need a
+``member.messages_7d >= 2``. Run through the closures of ``playbook_engine.compiler`` they need a
 MemberView, a context dict and a closure call per node: one to ten microseconds. Here the
 same expressions become Python source — one function per rule, reading the Member's slots,
 with ``now`` passed in — compiled once when the playbooks load.
 
 Only a small, fixed part of the expression syntax is translated: constants, ``member.<field>``
 for the documented fields, ``community.<name|timezone|channel>``, ``member.attributes.get(…)``
-with constant arguments, comparisons (null-safe, as ``engine.expressions.null_safe_compare``),
+with constant arguments, comparisons (null-safe, as ``playbook_engine.expressions.null_safe_compare``),
 ``and``/``or``/``not``, arithmetic and ``… if … else …``. Anything else (a filter, a test, any
 other call or name) leaves the rule to the closures. Safety is by construction: the source is
 written only from these node kinds, attribute names come from the known member fields,
@@ -27,13 +27,13 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import nodes
 from jinja2.exceptions import TemplateSyntaxError
 
-from engine.compiler import parse_expression
-from engine.localtime import DAY, local_time
+from playbook_engine.compiler import parse_expression
+from playbook_engine.localtime import DAY, local_time
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
-    from engine.members import Member
+    from playbook_engine.members import Member
 
 MemberPredicate = Callable[["Member", float], bool]
 

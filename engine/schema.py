@@ -3,7 +3,7 @@
 The base schemas live here as data; triggers, actions and channels registered by plugins add
 their own parts, so ``playbook schema playbook`` and ``playbook validate`` know plugin
 additions too. ``schemas/*.schema.json`` in the repository are these, exported (a test keeps
-them in step; regenerate with ``python -m engine.schema schemas/``).
+them in step; regenerate with ``python -m playbook_engine.schema schemas/``).
 
 Every property carries a ``title``, a ``description`` and ``examples``: an editor with a YAML
 language server shows them as completion and hover help, which is most of the manual an
@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 import jsonschema
 
-from engine.events import CORE_TYPES
+from playbook_engine.events import CORE_TYPES
 
 if TYPE_CHECKING:
-    from engine.plugins import Registry
+    from playbook_engine.plugins import Registry
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 BASE_URL = "https://playbook-engine.dev/schemas/"
@@ -465,7 +465,7 @@ def _title(name: str) -> str:
 
 def export(directory: str) -> None:
     """Write every schema, with the built-in plugins' additions, into ``directory``."""
-    from engine.plugins import load_registry
+    from playbook_engine.plugins import load_registry
 
     registry = load_registry(entrypoints=False)
     target = Path(directory)

@@ -26,16 +26,16 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from engine.clock import Timer
-from engine.errors import PlaybookError
-from engine.jsontext import dump_record, dumps, loads
-from engine.members import Group, Member
-from engine.planner import Sent
+from playbook_engine.clock import Timer
+from playbook_engine.errors import PlaybookError
+from playbook_engine.jsontext import dump_record, dumps, loads
+from playbook_engine.members import Group, Member
+from playbook_engine.planner import Sent
 
 if TYPE_CHECKING:
-    from engine.evaluate import Evaluation
-    from engine.model import Config
-    from engine.planner import Planner
+    from playbook_engine.evaluate import Evaluation
+    from playbook_engine.model import Config
+    from playbook_engine.planner import Planner
 
 APPLICATION_ID = 0x50424B31  # "PBK1": marks the file as ours
 SCHEMA_VERSION = 4

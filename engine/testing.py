@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.events import EventError, SourceRecord, parse_time
-from engine.model import Config, Playbook
-from engine.runner import run
+from playbook_engine.events import EventError, SourceRecord, parse_time
+from playbook_engine.model import Config, Playbook
+from playbook_engine.runner import run
 
 
 @dataclass

@@ -19,15 +19,15 @@ from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from engine.durations import DurationError, format_duration, parse_duration
-from engine.events import Event
-from engine.explain import field_values
-from engine.members import SCALAR_MEMBER_FIELDS, Member
-from engine.predicates import compile_member_values
+from playbook_engine.durations import DurationError, format_duration, parse_duration
+from playbook_engine.events import Event
+from playbook_engine.explain import field_values
+from playbook_engine.members import SCALAR_MEMBER_FIELDS, Member
+from playbook_engine.predicates import compile_member_values
 
 if TYPE_CHECKING:
-    from engine.evaluate import Evaluation
-    from engine.model import Community
+    from playbook_engine.evaluate import Evaluation
+    from playbook_engine.model import Community
 
 STAGE_ENTERED = "@stage_entered"  # internal event: a member entered a lifecycle stage
 
@@ -459,7 +459,7 @@ class StageTrigger(TriggerType):
         super().__init__(value, options, context)
         known = [stage.stage for stage in context.community.lifecycle]
         if value not in known:
-            from engine.validate import suggest
+            from playbook_engine.validate import suggest
 
             raise TriggerProblem(f"stage `{value}` is not defined in community.yaml lifecycle{suggest(value, known)}")
 
@@ -554,8 +554,8 @@ class HolidayTrigger(TriggerType):
     }
 
     def __init__(self, value: Any, options: Mapping[str, Any], context: TriggerContext):
-        from engine.festivals import canonical, check_country, known_names
-        from engine.validate import suggest
+        from playbook_engine.festivals import canonical, check_country, known_names
+        from playbook_engine.validate import suggest
 
         super().__init__(value, options, context)
         self.country = options.get("country")
@@ -583,7 +583,7 @@ class HolidayTrigger(TriggerType):
     def _next(self, run: Evaluation, after: float) -> tuple[float, list[str]] | None:
         from datetime import time as clock_time
 
-        from engine.festivals import festivals_in_year
+        from playbook_engine.festivals import festivals_in_year
 
         year = datetime.fromtimestamp(after, run.tz).year
         for candidate_year in (year, year + 1):
@@ -610,7 +610,7 @@ class HolidayTrigger(TriggerType):
             run.schedule(upcoming[0], self, "*", upcoming[1])
 
     def on_timer(self, run: Evaluation, subject: str, payload: Any) -> Iterable[Firing]:
-        from engine.festivals import label
+        from playbook_engine.festivals import label
 
         self._arm(run, run.now)
         firings: list[Firing] = []
@@ -713,7 +713,7 @@ class LeaderboardTrigger(TriggerType):
         run.schedule(next_cron(self.cron, run.now - 1, run.tz), self, "*")
 
     def ranking(self, run: Evaluation, group_id: str) -> list[tuple[str, float]]:
-        from engine.members import local_day
+        from playbook_engine.members import local_day
 
         today = local_day(run.now, run.tz)
         totals: dict[str, float] = {}
@@ -898,9 +898,9 @@ class BecomesTrigger(TriggerType):
     listens = frozenset({"*"})
 
     def __init__(self, value: Any, options: Mapping[str, Any], context: TriggerContext):
-        from engine.dependencies import member_fields_read
-        from engine.expressions import Condition, check_source
-        from engine.members import MEMBER_FIELDS
+        from playbook_engine.dependencies import member_fields_read
+        from playbook_engine.expressions import Condition, check_source
+        from playbook_engine.members import MEMBER_FIELDS
 
         super().__init__(value, options, context)
         if not isinstance(value, str) or not value.strip():
@@ -947,7 +947,7 @@ class BecomesGroup:
     listens = frozenset({"*"})
 
     def __init__(self, triggers: list[BecomesTrigger]):
-        from engine.lifecycle import TimeThresholds
+        from playbook_engine.lifecycle import TimeThresholds
 
         self.triggers = triggers
         self.thresholds = TimeThresholds([trigger.value for trigger in triggers], triggers[0].env, triggers[0].community.tz) if triggers else None

@@ -16,10 +16,10 @@ from typing import Any
 import jsonschema
 from jsonschema.exceptions import ValidationError
 
-from engine.durations import DurationError, parse_duration
-from engine.errors import Problem
-from engine.schema import DURATION_PATTERN, ID_PATTERN
-from engine.yamlfile import Document, Path
+from playbook_engine.durations import DurationError, parse_duration
+from playbook_engine.errors import Problem
+from playbook_engine.schema import DURATION_PATTERN, ID_PATTERN
+from playbook_engine.yamlfile import Document, Path
 
 _TYPE_NAMES = {
     "string": "text",

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from engine.errors import Problem
+from playbook_engine.errors import Problem
 
 MAX_BYTES = 1_000_000
 MAX_DEPTH = 40

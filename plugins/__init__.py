@@ -1,1 +1,1 @@
-"""Built-in plugins, loaded through the same hooks as third-party ones (see engine.plugins.DEFAULT_PLUGINS)."""
+"""Built-in plugins, loaded through the same hooks as third-party ones (see playbook_engine.plugins.DEFAULT_PLUGINS)."""

@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
-from engine import hookimpl
-from engine.errors import InvalidInput, PlaybookError
+from playbook_engine import hookimpl
+from playbook_engine.errors import InvalidInput, PlaybookError
 
 STARTER_COMMUNITY = """\
 # 社群设置：时区、运营、免打扰时间、频率上限、成员生命周期。每个剧本目录一份。
@@ -155,9 +155,9 @@ def register_commands(cli: click.Group) -> None:
 
         Example: playbook graph playbooks > playbooks.mmd
         """
-        from engine.cli import DEFAULT_PATHS, registry_from
-        from engine.graph import mermaid
-        from engine.loading import load_config
+        from playbook_engine.cli import DEFAULT_PATHS, registry_from
+        from playbook_engine.graph import mermaid
+        from playbook_engine.loading import load_config
 
         config = load_config(list(paths) or list(DEFAULT_PATHS), registry_from(ctx))
         click.echo(mermaid(config), nl=False)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from engine import hookimpl
-from engine.plugins import Channel
+from playbook_engine import hookimpl
+from playbook_engine.plugins import Channel
 
 _NO_OPTIONS = {"type": "object", "additionalProperties": False, "properties": {}}
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from engine import hookimpl
-from engine.members import Member
-from engine.plugins import ActionType
+from playbook_engine import hookimpl
+from playbook_engine.members import Member
+from playbook_engine.plugins import ActionType
 
 if TYPE_CHECKING:
-    from engine.evaluate import Evaluation
+    from playbook_engine.evaluate import Evaluation
 
 _TEXT = {"type": "string", "description": "The message; a Jinja2 template over member, group, event, now."}
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from engine import hookimpl
-from engine.triggers import BUILTIN_TRIGGERS, TriggerType
+from playbook_engine import hookimpl
+from playbook_engine.triggers import BUILTIN_TRIGGERS, TriggerType
 
 
 @hookimpl

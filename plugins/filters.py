@@ -9,8 +9,8 @@ from typing import Any
 from jinja2 import pass_context
 from jinja2.runtime import Context, Undefined
 
-from engine import hookimpl
-from engine.expressions import format_local
+from playbook_engine import hookimpl
+from playbook_engine.expressions import format_local
 
 
 @pass_context

@@ -16,9 +16,9 @@ from datetime import datetime
 from itertools import groupby
 from typing import IO, TYPE_CHECKING, Any
 
-from engine import hookimpl
-from engine.planner import TASK_FIELDS, Task
-from engine.plugins import OutputFormat
+from playbook_engine import hookimpl
+from playbook_engine.planner import TASK_FIELDS, Task
+from playbook_engine.plugins import OutputFormat
 
 if TYPE_CHECKING:
     from rich.text import Text

@@ -20,9 +20,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import click
 import yaml
 
-from engine import hookimpl
-from engine.errors import InvalidInput, PlaybookError
-from engine.events import Event, Rejected, SourceRecord, to_event
+from playbook_engine import hookimpl
+from playbook_engine.errors import InvalidInput, PlaybookError
+from playbook_engine.events import Event, Rejected, SourceRecord, to_event
 
 DEFAULT_COMMUNITY = Path("playbooks") / "community.yaml"
 LEADING_FIELDS = ("ts", "type", "group", "member", "name")
@@ -98,8 +98,8 @@ def register_commands(cli: click.Group) -> None:
 
         Example: playbook import --source telegram result.json > events.jsonl
         """
-        from engine.cli import registry_from, source_options
-        from engine.runner import read_source
+        from playbook_engine.cli import registry_from, source_options
+        from playbook_engine.runner import read_source
 
         try:
             tz, tz_origin = community_timezone(timezone)

@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
-from engine import hookimpl
-from engine.errors import InvalidInput
-from engine.events import Rejected, SourceRecord
-from engine.plugins import EventSource
-from plugins.source_json import rfc3339
+from playbook_engine import hookimpl
+from playbook_engine.errors import InvalidInput
+from playbook_engine.events import Rejected, SourceRecord
+from playbook_engine.plugins import EventSource
+from playbook_plugins.source_json import rfc3339
 
 FIELDS = ("ts", "type", "member", "name", "group", "id", "text", "mentions", "reply_to", "inviter", "reason", "activity", "amount", "channel")
 LIST_SEPARATOR = re.compile(r"[\s,;]+")

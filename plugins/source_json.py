@@ -15,10 +15,10 @@ from typing import IO, Any
 
 import ijson
 
-from engine import hookimpl
-from engine.errors import InvalidInput
-from engine.events import Rejected, SourceRecord
-from engine.plugins import EventSource
+from playbook_engine import hookimpl
+from playbook_engine.errors import InvalidInput
+from playbook_engine.events import Rejected, SourceRecord
+from playbook_engine.plugins import EventSource
 
 
 def rfc3339(epoch: float, tz: tzinfo) -> str:

@@ -6,9 +6,9 @@ import sys
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from engine import hookimpl
-from engine.events import Rejected, SourceRecord, parse_jsonl
-from engine.plugins import EventSource
+from playbook_engine import hookimpl
+from playbook_engine.events import Rejected, SourceRecord, parse_jsonl
+from playbook_engine.plugins import EventSource
 
 
 def read_jsonl(path: str, options: Mapping[str, Any]) -> Iterator[SourceRecord | Rejected]:

@@ -15,11 +15,11 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from engine import hookimpl
-from engine.errors import InvalidInput
-from engine.events import Rejected, SourceRecord
-from engine.plugins import EventSource
-from plugins.source_json import raw_json, rfc3339
+from playbook_engine import hookimpl
+from playbook_engine.errors import InvalidInput
+from playbook_engine.events import Rejected, SourceRecord
+from playbook_engine.plugins import EventSource
+from playbook_plugins.source_json import raw_json, rfc3339
 
 MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
 DAY_FILE = re.compile(r"^(?P<channel>[^/]+)/(?P<day>\d{4}-\d{2}-\d{2})\.json$")

@@ -20,13 +20,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from engine import hookimpl
-from engine.errors import InvalidInput
-from engine.events import Rejected, SourceRecord
-from engine.plugins import EventSource
-from plugins.source_csv import CsvFile, Row, parse_csv_time
-from plugins.source_json import rfc3339
-from plugins.source_telegram import NameIndex
+from playbook_engine import hookimpl
+from playbook_engine.errors import InvalidInput
+from playbook_engine.events import Rejected, SourceRecord
+from playbook_engine.plugins import EventSource
+from playbook_plugins.source_csv import CsvFile, Row, parse_csv_time
+from playbook_plugins.source_json import rfc3339
+from playbook_plugins.source_telegram import NameIndex
 
 # field → accepted column names, first present wins
 COLUMNS: dict[str, tuple[str, ...]] = {

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from engine.events import SourceRecord
-from engine.loading import load_config
-from engine.model import Config
-from engine.plugins import Registry, load_registry
-from engine.runner import RunResult, run
+from playbook_engine.events import SourceRecord
+from playbook_engine.loading import load_config
+from playbook_engine.model import Config
+from playbook_engine.plugins import Registry, load_registry
+from playbook_engine.runner import RunResult, run
 
 ROOT = Path(__file__).resolve().parent.parent
 

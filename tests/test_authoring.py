@@ -6,9 +6,9 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from engine.cli import cli
-from engine.graph import mermaid, rules_by_stage
-from plugins import authoring
+from playbook_engine.cli import cli
+from playbook_engine.graph import mermaid, rules_by_stage
+from playbook_plugins import authoring
 
 SMALL = """\
 playbook: care

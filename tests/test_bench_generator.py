@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from engine.events import Rejected, parse_jsonl, to_event
+from playbook_engine.events import Rejected, parse_jsonl, to_event
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 from generate import Options, write  # noqa: E402

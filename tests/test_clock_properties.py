@@ -7,7 +7,7 @@ import re
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from engine.plugins import load_registry
+from playbook_engine.plugins import load_registry
 from tests.conftest import ROOT, config_from, plan
 
 START = 1772326800.0  # 2026-03-01T09:00:00+08:00
@@ -90,7 +90,7 @@ def test_a_split_run_plans_the_same_tasks_as_one_run(drawn, split_fraction):
 def test_the_same_inputs_give_byte_identical_output(tmp_path):
     from click.testing import CliRunner
 
-    from engine.cli import cli
+    from playbook_engine.cli import cli
 
     registry = load_registry(entrypoints=False)
     args = ["run", str(ROOT / "playbooks"), "--events", str(ROOT / "examples" / "events.jsonl"), "--format", "jsonl"]
@@ -154,7 +154,7 @@ THRESHOLD_CONFIG = config_from({"th.yaml": THRESHOLD_PLAYBOOK}, THRESHOLD_COMMUN
 def _every_step(self, member, now):
     """The oracle: the next instant any time-driven field changes at all (a local midnight,
     a whole day of silence or of membership) — checking there can miss nothing."""
-    from engine.localtime import DAY
+    from playbook_engine.localtime import DAY
 
     candidates = [self._local.midnight(self._local.day(now) + 1)]
     for start in (member.silent_since, member.joined_at):
@@ -174,7 +174,7 @@ def _rearm_every_step(self, member, now, pending, changed):
 @example(drawn=[(0, "m1", "member_joined"), (0, "m1", "member_left")])  # time alone does not move a member who left
 @example(drawn=[(0, "m1", "message"), (0, "m1", "member_joined"), (0, "m1", "member_left")])  # a check moved sooner, then left
 def test_checks_at_the_thresholds_alone_plan_what_checks_at_every_step_plan(drawn):
-    from engine.lifecycle import TimeThresholds
+    from playbook_engine.lifecycle import TimeThresholds
 
     events = events_from(drawn)
     until = events[-1]["ts"] + 45 * 86400

@@ -10,11 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jinja2.exceptions import SecurityError
 
-from engine.compiler import compile_condition
-from engine.expressions import Condition, PlaybookEnvironment
-from engine.loading import load_config
-from engine.members import Member, MemberView
-from engine.plugins import load_registry
+from playbook_engine.compiler import compile_condition
+from playbook_engine.expressions import Condition, PlaybookEnvironment
+from playbook_engine.loading import load_config
+from playbook_engine.members import Member, MemberView
+from playbook_engine.plugins import load_registry
 from tests.conftest import ROOT
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -113,8 +113,8 @@ def test_unsafe_calls_are_refused_in_compiled_conditions(source):
 
 def test_compiled_texts_render_exactly_as_jinja_on_the_example_history(monkeypatch):
     # Every text a real run renders is rendered both ways, in the very context of the run.
-    from engine.expressions import Text
-    from engine.runner import read_source, run
+    from playbook_engine.expressions import Text
+    from playbook_engine.runner import read_source, run
 
     registry = load_registry(entrypoints=False)
     config = load_config([ROOT / "playbooks"], registry)
@@ -146,8 +146,8 @@ def test_compiled_texts_render_exactly_as_jinja_on_the_example_history(monkeypat
     ("{% for tag in member.tags %}{{ tag }}{% endfor %}", False),
 ])
 def test_compiled_texts_agree_with_jinja_on_edge_cases(source, compiles):
-    from engine.compiler import compile_template
-    from engine.expressions import Text
+    from playbook_engine.compiler import compile_template
+    from playbook_engine.expressions import Text
 
     env = load_config([ROOT / "playbooks"], load_registry(entrypoints=False)).env
     assert (compile_template(env, source) is not None) == compiles
@@ -173,7 +173,7 @@ UNTRANSLATED = {"member.days_silent is none", "member.name ~ '!' == '小王!'", 
 
 
 def _member_only(source: str) -> bool:
-    from engine.dependencies import names_read
+    from playbook_engine.dependencies import names_read
 
     return names_read(ENV, [source]) <= {"member", "community"}
 
@@ -182,7 +182,7 @@ PREDICATE_CONDITIONS = [source for source in sorted(set(CONDITIONS + PREDICATE_E
 
 
 def test_shipped_member_conditions_are_translated():
-    from engine.predicates import compile_member_predicate
+    from playbook_engine.predicates import compile_member_predicate
 
     shipped = [source for source in _shipped_conditions() if _member_only(source)]
     assert len(shipped) >= 15
@@ -194,7 +194,7 @@ def test_shipped_member_conditions_are_translated():
 def test_member_predicates_agree_with_the_closures(member, stage, name, offset):
     """Every member-only condition answers the same (or fails the same way) as a function of
     the Member as through the closures over a MemberView, alone and all together."""
-    from engine.predicates import compile_member_predicate
+    from playbook_engine.predicates import compile_member_predicate
 
     member.stage, member.name = stage, name
     member.stage_since = None if stage is None else NOW - 3600
@@ -220,7 +220,7 @@ def test_member_predicates_agree_with_the_closures(member, stage, name, offset):
 
 
 def test_member_predicates_run_without_builtins():
-    from engine.predicates import compile_member_predicate
+    from playbook_engine.predicates import compile_member_predicate
 
     predicate = compile_member_predicate(ENV, ["member.messages > 1"], TZ, {})
     assert predicate.__globals__["__builtins__"] == {}

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine.dependencies import member_fields_read, names_read
-from engine.loading import load_config
-from engine.plugins import load_registry
+from playbook_engine.dependencies import member_fields_read, names_read
+from playbook_engine.loading import load_config
+from playbook_engine.plugins import load_registry
 from tests.conftest import ROOT
 
 

@@ -149,7 +149,7 @@ def test_an_event_older_than_the_clock_is_rejected_and_counted(make_config):
 
 @pytest.mark.parametrize("template", ["{{ ''.__class__.__mro__ }}", "{{ cycler.__init__.__globals__ }}"])
 def test_a_template_reaching_for_python_internals_is_refused_not_run(make_config, template):
-    from engine.errors import InvalidPlaybooks
+    from playbook_engine.errors import InvalidPlaybooks
 
     with pytest.raises(InvalidPlaybooks) as raised:
         make_config({"w.yaml": WELCOME.replace('"欢迎 {{ member | mention }}"', f'"{template}"')})
@@ -159,8 +159,8 @@ def test_a_template_reaching_for_python_internals_is_refused_not_run(make_config
 def test_a_malformed_event_line_is_reported_with_its_number_and_the_run_goes_on(tmp_path):
     from click.testing import CliRunner
 
-    from engine.cli import cli
-    from engine.plugins import load_registry
+    from playbook_engine.cli import cli
+    from playbook_engine.plugins import load_registry
     from tests.conftest import ROOT
 
     events = tmp_path / "events.jsonl"

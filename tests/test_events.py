@@ -11,7 +11,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from engine.events import EventError, _checked_event, _common_rfc3339, event_from_record, parse_time
+from playbook_engine.events import EventError, _checked_event, _common_rfc3339, event_from_record, parse_time
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.output import render_explanation, render_summary
+from playbook_engine.output import render_explanation, render_summary
 from tests.conftest import plan
 from tests.test_triggers import END, joined, msg
 
@@ -50,8 +50,8 @@ def test_explain_member_on_the_example_answers_why_this_dm_and_why_not_that_one(
     """阿杰 joined and never spoke: why the 3-day reminder DM, why no nudge, why the later DM."""
     from click.testing import CliRunner
 
-    from engine.cli import cli
-    from engine.plugins import load_registry
+    from playbook_engine.cli import cli
+    from playbook_engine.plugins import load_registry
     from tests.conftest import ROOT
 
     args = ["run", str(ROOT / "playbooks"), "--events", str(ROOT / "examples" / "events.jsonl"), "--format", "jsonl", "--explain", "--member", "m10"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import holidays
 
-from engine.festivals import _qingming, festivals_in_year
+from playbook_engine.festivals import _qingming, festivals_in_year
 
 
 def test_qingming_by_formula_is_the_day_the_holidays_package_gives_china():

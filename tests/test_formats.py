@@ -23,10 +23,10 @@ import pytest
 from click.testing import CliRunner
 from rich.cells import cell_len
 
-from engine.cli import cli
-from engine.planner import TASK_FIELDS, Task
-from engine.plugins import Registry, load_registry
-from plugins.formats import DEFAULT_WIDTH, write_csv, write_md, write_table
+from playbook_engine.cli import cli
+from playbook_engine.planner import TASK_FIELDS, Task
+from playbook_engine.plugins import Registry, load_registry
+from playbook_plugins.formats import DEFAULT_WIDTH, write_csv, write_md, write_table
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden"

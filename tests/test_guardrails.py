@@ -66,7 +66,7 @@ def test_quiet_hours_move_the_due_time_to_the_end_of_the_window(make_config):
     assert task_keys(result, "member", "due") == [("m1", "2026-03-02T08:00:00+08:00"), ("m2", "2026-03-02T08:00:00+08:00"), ("m3", "2026-03-02T08:00:00+08:00")]
     assert result.tasks[0].moved == ["quiet hours: moved from 2026-03-01 23:30 to 2026-03-02 08:00"]
     assert result.moved["quiet hours"] == 2
-    from engine.output import render_explanation
+    from playbook_engine.output import render_explanation
 
     assert "moved      quiet hours: moved from 2026-03-01 23:30 to 2026-03-02 08:00" in render_explanation(result, config.community.tz)
 
@@ -103,7 +103,7 @@ def test_a_task_moved_beyond_max_delay_is_dropped_with_a_reason(make_config):
 
 
 def test_suppressed_tasks_are_explained(make_config, tmp_path):
-    from engine.output import render_explanation
+    from playbook_engine.output import render_explanation
 
     config = make_config({"p.yaml": one_rule("{event: message}", "    cooldown: 1d\n")}, community())
     result = plan(config, [msg("01T09:00:00"), msg("01T12:00:00")], explain=True)
@@ -132,8 +132,8 @@ def test_group_posts_count_against_capacity_like_member_tasks(make_config):
 def test_counting_suppressions_instead_of_keeping_them_plans_the_same(registry):
     # Without --explain the planner keeps counts, not suppressed tasks, and skips rendering
     # the texts of firings a cooldown refuses: the plan and the counts must not change.
-    from engine.loading import load_config
-    from engine.runner import read_source, run
+    from playbook_engine.loading import load_config
+    from playbook_engine.runner import read_source, run
 
     config = load_config(["playbooks"], registry)
     kept = run(config, read_source(registry, "jsonl", "examples/events.jsonl"), keep_suppressed=True)
@@ -161,8 +161,8 @@ def _planned_through_capacity(zone: str, offers: list[tuple[float, str]], genera
 
     import pytest
 
-    from engine.model import Community, Operator, Rule
-    from engine.planner import Planner, Task
+    from playbook_engine.model import Community, Operator, Rule
+    from playbook_engine.planner import Planner, Task
 
     with pytest.MonkeyPatch.context() as patch:
         if general:

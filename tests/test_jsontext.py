@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from engine import jsontext
-from engine.events import Rejected, SourceRecord, parse_jsonl
+from playbook_engine import jsontext
+from playbook_engine.events import Rejected, SourceRecord, parse_jsonl
 
 LINES = [
     b'{"ts": "2026-03-01T09:00:00+08:00", "type": "message", "member": "m1", "text": "\xe4\xbd\xa0\xe5\xa5\xbd"}\n',

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from engine.localtime import LocalTime
+from playbook_engine.localtime import LocalTime
 
 ZONES = ["Asia/Shanghai", "America/New_York", "America/St_Johns", "Australia/Lord_Howe", "Europe/London", "Asia/Kathmandu", "Pacific/Chatham"]
 # 2000-01-01 .. 2040-01-01, whole and fractional seconds.

@@ -12,10 +12,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from engine import hookimpl, hookspecs
-from engine.errors import PluginError
-from engine.plugins import DEFAULT_PLUGINS, ActionType, Channel, EventSource, OutputFormat, Registry, get_plugin_manager
-from engine.triggers import TriggerType
+from playbook_engine import hookimpl, hookspecs
+from playbook_engine.errors import PluginError
+from playbook_engine.plugins import DEFAULT_PLUGINS, ActionType, Channel, EventSource, OutputFormat, Registry, get_plugin_manager
+from playbook_engine.triggers import TriggerType
 from tests.conftest import ROOT
 
 HOOKS = sorted(name for name, value in vars(hookspecs).items() if callable(value) and hasattr(value, "playbook_spec"))
@@ -29,7 +29,7 @@ def test_every_hookspec_is_documented_for_plugin_authors():
 
 
 def test_default_plugins_are_exactly_the_modules_in_plugins():
-    files = sorted(f"plugins.{path.stem}" for path in (ROOT / "plugins").glob("*.py") if path.stem != "__init__")
+    files = sorted(f"playbook_plugins.{path.stem}" for path in (ROOT / "plugins").glob("*.py") if path.stem != "__init__")
     assert sorted(DEFAULT_PLUGINS) == files
 
 
@@ -57,7 +57,7 @@ class Everything:
             listens = frozenset({"reaction"})
 
             def on_event(self, run, event, member):
-                from engine.triggers import Firing
+                from playbook_engine.triggers import Firing
 
                 yield Firing(member, event.group, event.t, "sneezed")
 
@@ -69,7 +69,7 @@ class Everything:
 
     @hookimpl
     def register_sources(self, register):
-        from engine.events import SourceRecord
+        from playbook_engine.events import SourceRecord
 
         def read(path, options):
             yield SourceRecord(1, {"ts": "2026-03-01T09:00:00+08:00", "type": "reaction", "group": "g1", "member": "m1", "name": "鸽"})
@@ -119,7 +119,7 @@ def test_every_hook_of_a_plugin_takes_part_in_a_run(everything, tmp_path):
     import click
     from click.testing import CliRunner
 
-    from engine.cli import cli as base_cli
+    from playbook_engine.cli import cli as base_cli
 
     pm, plugin = everything
     registry = Registry.collect(pm)
@@ -146,7 +146,7 @@ def test_a_duplicate_channel_name_names_both_plugins():
 
     pm = get_plugin_manager(entrypoints=False)
     pm.register(Copycat(), name="copycat")
-    with pytest.raises(PluginError, match=r"^channel `wechat` is registered by two plugins: plugins.channels and copycat — uninstall one of them$"):
+    with pytest.raises(PluginError, match=r"^channel `wechat` is registered by two plugins: playbook_plugins.channels and copycat — uninstall one of them$"):
         Registry.collect(pm)
 
 
@@ -154,36 +154,36 @@ def test_a_duplicate_channel_name_names_both_plugins():
 
 
 def _fake_distribution(site: Path, name: str, module_source: str) -> None:
-    """An installed distribution with a `playbook` entry point, as pip would leave it."""
+    """An installed distribution with a `playbook_engine` entry point, as pip would leave it."""
     (site / f"{name}.py").write_text(textwrap.dedent(module_source), encoding="utf-8")
     info = site / f"{name}-0.1.dist-info"
     info.mkdir()
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1\n", encoding="utf-8")
-    (info / "entry_points.txt").write_text(f"[playbook]\n{name} = {name}\n", encoding="utf-8")
+    (info / "entry_points.txt").write_text(f"[playbook_engine]\n{name} = {name}\n", encoding="utf-8")
 
 
 def _playbook(args: list[str], site: Path | None) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(site)} if site else dict(os.environ)
     env.pop("PLAYBOOK_DEBUG", None)
-    return subprocess.run([sys.executable, "-m", "engine.cli", *args], capture_output=True, text=True, env=env, cwd=ROOT)
+    return subprocess.run([sys.executable, "-m", "playbook_engine.cli", *args], capture_output=True, text=True, env=env, cwd=ROOT)
 
 
 BROKEN = {
     "raises_on_import": ("raise RuntimeError('no token configured')\n", "error: plugin raises_on_import (raises_on_import) failed to import: RuntimeError: no token configured"),
     "duplicate_channel": (
         """
-        from engine import hookimpl
-        from engine.plugins import Channel
+        from playbook_engine import hookimpl
+        from playbook_engine.plugins import Channel
 
         @hookimpl
         def register_channels(register):
             register(Channel("wechat", "another wechat", frozenset({"dm"})))
         """,
-        "error: channel `wechat` is registered by two plugins: plugins.channels and duplicate_channel — uninstall one of them",
+        "error: channel `wechat` is registered by two plugins: playbook_plugins.channels and duplicate_channel — uninstall one of them",
     ),
     "misspelled_hook": (
         """
-        from engine import hookimpl
+        from playbook_engine import hookimpl
 
         @hookimpl
         def register_channel(register):
@@ -232,7 +232,7 @@ def test_the_example_feishu_plugin_installs_validates_and_plans(tmp_path):
 
 
 def test_validate_refuses_an_action_the_channel_cannot_do_and_a_text_too_long(make_config):
-    from engine.errors import InvalidPlaybooks
+    from playbook_engine.errors import InvalidPlaybooks
 
     community = "community:\n  name: t\n  timezone: Asia/Shanghai\n  channel: email\n"
     long_text = "长" * 100_001
@@ -254,3 +254,10 @@ def test_a_rendered_text_longer_than_the_channel_allows_is_flagged(make_config):
     result = plan(make_config({"p.yaml": rules}), [{"ts": "2026-03-01T09:00:00+08:00", "type": "message", "group": "g1", "member": "m1"}], explain=True)
     assert len(result.tasks) == 1
     assert [note.reason for note in result.notes if note.kind == "error"] == ["text of `dm` is 3000 characters, more than the 2000 `wechat` allows: planned anyway, split it before sending"]
+
+
+def test_installed_import_names_cannot_collide(tmp_path):
+    """The folders engine/ and plugins/ install as playbook_engine and playbook_plugins only."""
+    probe = "import importlib.util as u; print([u.find_spec(n) is not None for n in ('engine', 'plugins', 'playbook_engine', 'playbook_plugins')])"
+    found = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    assert found.stdout.strip() == "[False, False, True, True]", found.stderr

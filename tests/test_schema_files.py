@@ -12,8 +12,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from engine.cli import cli
-from engine.schema import KINDS, build_schema, schema_text
+from playbook_engine.cli import cli
+from playbook_engine.schema import KINDS, build_schema, schema_text
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = ROOT / "schemas"
@@ -25,7 +25,7 @@ def exported(kind: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_the_committed_schema_equals_the_export(kind, registry):
-    """If this fails after adding a trigger or action: python -m engine.schema schemas/"""
+    """If this fails after adding a trigger or action: python -m playbook_engine.schema schemas/"""
     assert (SCHEMAS / f"{kind}.schema.json").read_text(encoding="utf-8") == schema_text(build_schema(kind, registry))
 
 

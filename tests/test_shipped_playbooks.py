@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from engine.loading import load_config
-from engine.plugins import Registry
-from engine.testing import run_playbook_tests
+from playbook_engine.loading import load_config
+from playbook_engine.plugins import Registry
+from playbook_engine.testing import run_playbook_tests
 from tests.conftest import ROOT
 
 PLAYBOOKS = ROOT / "playbooks"

@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from engine.events import Event, Rejected, SourceRecord, to_event
-from engine.plugins import Registry
+from playbook_engine.events import Event, Rejected, SourceRecord, to_event
+from playbook_engine.plugins import Registry
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sources"
 SHANGHAI = ZoneInfo("Asia/Shanghai")

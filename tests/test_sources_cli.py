@@ -12,8 +12,8 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from engine.cli import cli
-from plugins import importer
+from playbook_engine.cli import cli
+from playbook_plugins import importer
 from tests.test_sources import FIXTURES, GENERIC_MAP, WECHAT
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,7 +101,7 @@ def test_run_reads_an_export_directly_with_source(registry, tmp_path):
 def test_installed_command_line_has_import_and_exits_1_on_a_wrong_file(tmp_path):
     """Plugin commands are added by `main()`, so this goes through the real entry point."""
     completed = subprocess.run(
-        [sys.executable, "-c", "from engine.cli import main; main()", "import", "--source", "slack", str(FIXTURES / "telegram_result.json")],
+        [sys.executable, "-c", "from playbook_engine.cli import main; main()", "import", "--source", "slack", str(FIXTURES / "telegram_result.json")],
         capture_output=True, text=True, cwd=tmp_path, check=False,
     )
     assert completed.returncode == 1

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import InvalidInput
+from playbook_engine.errors import InvalidInput
 from tests.test_sources import FIXTURES, REJECTED, SHANGHAI, read
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from engine.cli import cli
-from engine.plugins import load_registry
+from playbook_engine.cli import cli
+from playbook_engine.plugins import load_registry
 from tests.conftest import ROOT, write_jsonl
 
 EXAMPLE = ROOT / "examples" / "events.jsonl"
@@ -105,7 +105,7 @@ def test_a_foreign_sqlite_database_is_refused_and_left_untouched(tmp_path):
     connection.commit()
     connection.close()
     before = _digest(state)
-    process = subprocess.run([sys.executable, "-m", "engine.cli", "run", str(ROOT / "playbooks"), "--events", str(EXAMPLE), "--state", str(state)], capture_output=True, text=True)
+    process = subprocess.run([sys.executable, "-m", "playbook_engine.cli", "run", str(ROOT / "playbooks"), "--events", str(EXAMPLE), "--state", str(state)], capture_output=True, text=True)
     assert process.returncode == 1
     assert process.stderr.strip() == f"error: {state}: an SQLite database of another program, not a playbook state — it was left untouched; give --state a new file name"
     assert _digest(state) == before
@@ -135,7 +135,7 @@ def test_a_killed_state_run_changes_nothing_and_the_rerun_plans_exactly_the_same
     expected = run_tasks(second, reference)
     assert expected
 
-    command = [sys.executable, "-m", "engine.cli", "run", str(ROOT / "playbooks"), "--events", str(second), "--format", "jsonl", "--out"]
+    command = [sys.executable, "-m", "playbook_engine.cli", "run", str(ROOT / "playbooks"), "--events", str(second), "--format", "jsonl", "--out"]
     started = time.monotonic()
     subprocess.run(command + [str(tmp_path / "timing.jsonl"), "--state", str(tmp_path / "timing.db")], check=True, capture_output=True)
     duration = time.monotonic() - started
@@ -181,8 +181,8 @@ def test_the_state_records_the_tasks_capacity_kept_where_it_put_them_and_not_tho
 
 
 def test_lazy_members_load_saved_members_together_and_remember_the_ones_not_saved(tmp_path):
-    from engine.members import Member
-    from engine.state import LazyMembers, StateStore, dumps, member_record
+    from playbook_engine.members import Member
+    from playbook_engine.state import LazyMembers, StateStore, dumps, member_record
 
     store = StateStore.open(str(tmp_path / "ops.db"))
     saved = {member_id: Member(member_id, name=name, groups={"g1"}, tags={"vip"}, daily=[739736, 2, 739740, 1]) for member_id, name in [("m1", "Ann"), ("m2", "Bo"), ("m3", "Cy")]}
@@ -205,9 +205,9 @@ def test_lazy_members_load_saved_members_together_and_remember_the_ones_not_save
 
 
 def test_a_member_reads_back_the_same_from_its_record_and_from_the_object_version_2_saved():
-    from engine.jsontext import dumps, loads
-    from engine.members import Member
-    from engine.state import member_from_data, member_record
+    from playbook_engine.jsontext import dumps, loads
+    from playbook_engine.members import Member
+    from playbook_engine.state import member_from_data, member_record
 
     member = Member("m1", name="Ann", groups={"g2", "g1"}, group="g2", joined_at=1772326800.0, messages=3, tags={"vip", "a"}, attributes={"city": "杭州"}, stage="growth", daily=[739736, 2, 739740, 1], revision=4, marks={"r#fired": 1.5})
     record = dumps(member_record(member))

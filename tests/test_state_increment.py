@@ -12,12 +12,12 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from engine.clock import Clock, Timer
-from engine.loading import load_config
-from engine.planner import Sent
-from engine.plugins import load_registry
-from engine.runner import run
-from engine.state import SCHEMA_VERSION, LazyMembers, Lookback, StateStore
+from playbook_engine.clock import Clock, Timer
+from playbook_engine.loading import load_config
+from playbook_engine.planner import Sent
+from playbook_engine.plugins import load_registry
+from playbook_engine.runner import run
+from playbook_engine.state import SCHEMA_VERSION, LazyMembers, Lookback, StateStore
 from tests.conftest import ROOT, config_from, records
 from tests.test_clock_properties import COMMUNITY, START, events_from  # the same community and event shapes
 
@@ -254,7 +254,7 @@ def _as_older_version(path: Path, version: int) -> None:
     """Rewrite a state file as an older engine wrote it: members as objects with named fields
     (versions 1 and 2) or arrays (3), as text; no indexes (version 1). (Timers of version 3
     kept per silence rule: tests/test_silence.py.)"""
-    from engine.state import member_from_data, member_to_data
+    from playbook_engine.state import member_from_data, member_to_data
 
     connection = sqlite3.connect(path)
     members = connection.execute("SELECT id, data FROM members").fetchall()
@@ -309,7 +309,7 @@ def test_a_state_of_a_newer_version_is_refused_and_left_untouched(tmp_path):
 
 
 def test_a_save_writes_the_members_a_run_changed_or_met_not_those_it_only_looked_at(tmp_path):
-    from engine.state import LazyMembers, _changed_members
+    from playbook_engine.state import LazyMembers, _changed_members
 
     path = tmp_path / "ops.db"
     _runs(CONFIG, [events_from([(0, "m1", "message"), (60, "m2", "message")])], path)
@@ -325,7 +325,7 @@ def test_a_save_writes_the_members_a_run_changed_or_met_not_those_it_only_looked
 def test_members_are_stored_as_json_bytes_and_a_text_record_is_read_the_same(tmp_path):
     """Members written by orjson are BLOBs of UTF-8 JSON; a TEXT record (as engines before it
     wrote them) reads back as the same member, and is rewritten as a BLOB by the first run that loads it."""
-    from engine.state import LazyMembers, _changed_members, member_record
+    from playbook_engine.state import LazyMembers, _changed_members, member_record
 
     path = tmp_path / "ops.db"
     _runs(CONFIG, [events_from([(0, "m1", "message"), (60, "m2", "message")])], path)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from engine.loading import load_config
-from engine.runner import plan, read_source, run
+from playbook_engine.loading import load_config
+from playbook_engine.runner import plan, read_source, run
 from tests.conftest import ROOT
 
 
@@ -35,8 +35,8 @@ def test_the_command_line_writes_jsonl_as_the_run_goes(tmp_path):
     # The same bytes as before streaming existed: the CLI output equals run()'s plan.
     from click.testing import CliRunner
 
-    from engine.cli import cli
-    from engine.plugins import load_registry
+    from playbook_engine.cli import cli
+    from playbook_engine.plugins import load_registry
 
     registry = load_registry(entrypoints=False)
     out = tmp_path / "plan.jsonl"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli import main
+from playbook_engine.cli import main
 
 CORPUS = Path(__file__).parent / "corpus"
 CASES = sorted(path for path in CORPUS.iterdir() if path.is_dir())

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from engine.cli import main
-from engine.errors import InvalidPlaybooks
-from engine.loading import load_config
-from engine.yamlfile import load_yaml
+from playbook_engine.cli import main
+from playbook_engine.errors import InvalidPlaybooks
+from playbook_engine.loading import load_config
+from playbook_engine.yamlfile import load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 

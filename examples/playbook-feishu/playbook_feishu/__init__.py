@@ -1,15 +1,15 @@
 """Feishu (飞书) / Lark group chats as a channel for playbook-engine.
 
 The whole plugin: one hook that registers one Channel. The entry point in pyproject.toml
-(group ``playbook``) is what makes ``pip install`` enough for the engine to find it.
+(group ``playbook_engine``) is what makes ``pip install`` enough for the engine to find it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from engine import hookimpl
-from engine.plugins import Channel
+from playbook_engine import hookimpl
+from playbook_engine.plugins import Channel
 
 
 def _mention(name: str, member_id: str) -> str:
