@@ -14,7 +14,7 @@ from playbook_engine.errors import InvalidPlaybooks, PlaybookError
 from playbook_engine.events import EventError, parse_time
 
 if TYPE_CHECKING:
-    from playbook_engine.planner import Task
+    from playbook_engine.contract import Task
 
 DEFAULT_PATHS = ("playbooks",)
 
@@ -157,7 +157,7 @@ def _with_progress(records: Any) -> Any:
 
 
 def _strict(records: Any, events: str) -> Any:
-    from playbook_engine.events import Rejected
+    from playbook_engine.contract import Rejected
 
     for item in records:
         if isinstance(item, Rejected):

@@ -22,8 +22,8 @@ from jinja2 import nodes
 from jinja2.exceptions import SecurityError, TemplateSyntaxError
 from jinja2.parser import Parser
 from jinja2.utils import _PassArg
-
-from playbook_engine.members import MEMBER_FIELDS, MemberView
+from playbook_engine.contract import MEMBER_FIELDS
+from playbook_engine.members import MemberView
 
 Compiled = Callable[[Mapping[str, Any]], Any]
 

@@ -16,23 +16,31 @@ import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from functools import partial
 from itertools import islice
-from datetime import datetime
 from typing import Any
 
 from playbook_engine.clock import Clock, Timer
-from playbook_engine.events import Event, Rejected
+from playbook_engine.contract import (
+    Event,
+    Firing,
+    Group,
+    Member,
+    Rejected,
+    Task,
+    TriggerType,
+)
 from playbook_engine.dependencies import names_read
 from playbook_engine.explain import describe_values, field_values
 from playbook_engine.lifecycle import Lifecycle
 from playbook_engine.localtime import DAY, local_time
-from playbook_engine.members import Group, Member, MemberView
+from playbook_engine.members import MemberView
 from playbook_engine.model import Config, Rule
-from playbook_engine.planner import Planner, Task, task_id
+from playbook_engine.planner import Planner, task_id
 from playbook_engine.predicates import MemberPredicate, compile_member_predicate
 from playbook_engine.state import LazyMembers, StateStore
-from playbook_engine.triggers import STAGE_ENTERED, Firing, TriggerType, any_pattern
+from playbook_engine.triggers import STAGE_ENTERED, any_pattern
 
 LIFECYCLE_HANDLER = "@lifecycle"
 STAGED = "@staged"  # member.marks: the member's revision at the last stage assessment

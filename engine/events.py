@@ -9,6 +9,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from playbook_engine.contract import Event, Rejected, SourceRecord
 from playbook_engine.jsontext import fast_loads
 
 MEMBER_EVENTS = frozenset({"member_joined", "member_left", "message", "reaction", "activity_joined", "profile", "purchase"})
@@ -18,51 +19,6 @@ CORE_TYPES = MEMBER_EVENTS | GROUP_EVENTS
 _LIST_FIELDS = ("mentions", "participants", "tags")
 _TEXT_FIELDS = ("member", "group", "name", "id", "text", "reply_to", "activity", "channel", "inviter", "reason")
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
-
-
-@dataclass(slots=True)
-class Event:
-    """One thing that happened in a community. ``t`` is epoch seconds; ``raw`` the fields as read."""
-
-    t: float
-    type: str
-    member: str | None = None
-    group: str | None = None
-    name: str | None = None
-    id: str | None = None
-    text: str | None = None
-    mentions: tuple[str, ...] = ()
-    reply_to: str | None = None
-    activity: str | None = None
-    participants: tuple[str, ...] = ()
-    tags: tuple[str, ...] = ()
-    attributes: dict[str, Any] = field(default_factory=dict)
-    channel: str | None = None
-    amount: float | None = None
-    inviter: str | None = None
-    reason: str | None = None
-    raw: dict[str, Any] = field(default_factory=dict)
-    line: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Rejected:
-    """An input record that could not be used, and why; reported, counted, optionally saved."""
-
-    line: int
-    reason: str
-    text: str
-
-
-@dataclass(slots=True)
-class SourceRecord:
-    """What an event source yields for each usable input record: its number and native fields.
-
-    Read-only by convention (not frozen: a frozen dataclass costs three times as much to
-    build, and a source builds one per line)."""
-
-    number: int
-    data: dict[str, Any]
 
 
 class EventError(ValueError):

@@ -21,10 +21,14 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     import click
-
-    from playbook_engine.plugins import ActionType, Channel, EventSource, OutputFormat
-    from playbook_engine.planner import Task
-    from playbook_engine.triggers import TriggerType
+    from playbook_engine.contract import (
+        ActionType,
+        Channel,
+        EventSource,
+        OutputFormat,
+        Task,
+        TriggerType,
+    )
 
 hookspec = pluggy.HookspecMarker("playbook")
 hookimpl = pluggy.HookimplMarker("playbook")

@@ -16,11 +16,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from jinja2 import nodes
-
 from playbook_engine.compiler import expression_tree
+from playbook_engine.contract import SCALAR_MEMBER_FIELDS, Member
 from playbook_engine.dependencies import member_fields_read, names_read
 from playbook_engine.localtime import DAY, local_time
-from playbook_engine.members import SCALAR_MEMBER_FIELDS, Member, MemberView
+from playbook_engine.members import MemberView
 from playbook_engine.predicates import compile_member_values
 
 if TYPE_CHECKING:

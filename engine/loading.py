@@ -14,10 +14,20 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from playbook_engine.contract import (
+    GROUP_FIELDS,
+    MEMBER_FIELDS,
+    TriggerContext,
+    TriggerProblem,
+)
 from playbook_engine.durations import DurationError, parse_duration
 from playbook_engine.errors import InvalidPlaybooks, Problem
-from playbook_engine.expressions import Condition, PlaybookEnvironment, Text, check_source
-from playbook_engine.members import GROUP_FIELDS, MEMBER_FIELDS
+from playbook_engine.expressions import (
+    Condition,
+    PlaybookEnvironment,
+    Text,
+    check_source,
+)
 from playbook_engine.model import (
     DEFAULT_LIFECYCLE,
     DEFAULT_QUESTION_PATTERNS,
@@ -32,9 +42,9 @@ from playbook_engine.model import (
 )
 from playbook_engine.plugins import Registry
 from playbook_engine.schema import build_schema
-from playbook_engine.triggers import TriggerContext, TriggerProblem
 from playbook_engine.validate import schema_problems, suggest
-from playbook_engine.yamlfile import MAX_BYTES, Document, Path as YamlPath, load_yaml, too_big
+from playbook_engine.yamlfile import MAX_BYTES, Document, load_yaml, too_big
+from playbook_engine.yamlfile import Path as YamlPath
 
 COMMUNITY_FILE = "community.yaml"
 EVENT_FIELDS = (

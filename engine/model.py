@@ -8,12 +8,12 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-if TYPE_CHECKING:
-    from playbook_engine.expressions import Condition, PlaybookEnvironment, Text
-    from playbook_engine.plugins import ActionType, Registry
-    from playbook_engine.triggers import TriggerType
+from playbook_engine.contract import PRIORITY_RANK
 
-PRIORITY_RANK = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
+if TYPE_CHECKING:
+    from playbook_engine.contract import ActionType, TriggerType
+    from playbook_engine.expressions import Condition, PlaybookEnvironment, Text
+    from playbook_engine.plugins import Registry
 
 DEFAULT_QUESTION_PATTERNS = (r"[?？]\s*$", "请问", "怎么", "如何", r"吗[?？]?$")
 DEFAULT_LIFECYCLE = (

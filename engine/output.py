@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
+    from playbook_engine.contract import Task
     from playbook_engine.model import Community
-    from playbook_engine.planner import Task
     from playbook_engine.plugins import Registry
     from playbook_engine.runner import RunResult
 

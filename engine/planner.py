@@ -24,75 +24,14 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from playbook_engine.contract import PRIORITY_RANK, Task
 from playbook_engine.durations import format_duration
 from playbook_engine.localtime import DAY, local_time
-from playbook_engine.model import PRIORITY_RANK, Community, Rule
+from playbook_engine.model import Community, Rule
 
-TASK_FIELDS = ("id", "due", "playbook", "rule", "action", "channel", "group", "member", "member_name", "assignee", "priority", "text", "reason")
 # Not counted by `actions: any` limits: a note to the operator does not reach the member, and
 # enforcing group rules must not be blocked because the member was recently welcomed.
 UNLIMITED_ACTIONS = frozenset({"notify", "warn", "remove"})
-
-
-@dataclass
-class Task:
-    """One planned operator task. ``due`` and ``trigger_at`` are epoch seconds."""
-
-    id: str
-    due: float
-    playbook: str
-    rule: str
-    action: str
-    channel: str
-    group: str | None
-    member: str | None
-    member_name: str | None
-    assignee: str | None
-    priority: str
-    text: str
-    reason: str
-    trigger_at: float
-    order: tuple[Any, ...] = ()
-    params: dict[str, Any] = field(default_factory=dict)
-    how: str = ""  # what the operator does by hand on this channel
-    # Why the due time changed, if it did; with --explain, the conditions that held, with their
-    # values. Empty tuples until there is something to say (most tasks are dropped unread).
-    moved: Sequence[str] = ()
-    because: Sequence[str] = ()
-    # Writes ``reason`` and ``how`` when the task is planned (or kept to be shown suppressed):
-    # most tasks a long history offers are dropped for capacity, and nobody reads those.
-    details: Callable[[], tuple[str, str]] | None = field(default=None, repr=False, compare=False)
-    # The planner's moves of ``due`` (quiet hours, capacity), written out into ``moved`` by finish();
-    # None until the first (most tasks are never moved, or dropped before they are written).
-    moves: list[tuple[str, float, float]] | None = field(default=None, repr=False, compare=False)
-
-    def note_move(self, why: str, before: float, after: float) -> None:
-        """Remember that ``due`` moved from ``before`` to ``after`` because of ``why``; finish() writes it out."""
-        if self.moves is None:
-            self.moves = []
-        self.moves.append((why, before, after))
-
-    def finish(self, local: Callable[[float], str] | None = None) -> None:
-        """Write the reason, the operator's instruction and why the due time moved, if they are
-        still to be written (``local``: how a moment is shown)."""
-        if self.details is not None:
-            self.reason, self.how = self.details()
-            self.details = None
-        if self.moves and local is not None:
-            self.moved = [*self.moved, *(f"{why}: moved from {local(before)} to {local(after)}" for why, before, after in self.moves)]
-            self.moves = None
-
-    def record(self, tz: ZoneInfo) -> dict[str, Any]:
-        """The task as the spec's output record (plus ``params`` when the action has any)."""
-        values = {name: getattr(self, name) for name in TASK_FIELDS}
-        values["due"] = datetime.fromtimestamp(self.due, tz).isoformat(timespec="seconds")
-        if self.params:
-            values["params"] = self.params
-        return values
-
-    @property
-    def rank(self) -> int:
-        return PRIORITY_RANK[self.priority]
 
 
 @dataclass

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
 import pluggy
-
 from playbook_engine import hookspecs
+from playbook_engine.contract import ActionType, Channel, EventSource, OutputFormat
 from playbook_engine.errors import PluginError
 
 if TYPE_CHECKING:
-    from playbook_engine.triggers import TriggerType
+    from playbook_engine.contract import TriggerType
 
 # The entry-point group third-party plugins declare; named after the import name, so that it
 # cannot be mistaken for another project's "playbook" plugins.
@@ -43,60 +43,6 @@ DEFAULT_PLUGINS = (
     "playbook_plugins.importer",
     "playbook_plugins.authoring",
 )
-
-
-@dataclass(frozen=True)
-class Channel:
-    """A chat platform. ``mention`` turns a display name and member id into the platform's mention text."""
-
-    name: str
-    title: str
-    capabilities: frozenset[str]
-    max_length: int = 2000
-    mention: Callable[[str, str], str] = lambda name, member_id: f"@{name}"
-    options_schema: Mapping[str, Any] = field(default_factory=lambda: {"type": "object"})
-    instructions: Mapping[str, str] = field(default_factory=dict)  # action → what the operator does by hand
-
-    def how_to(self, action: str, group: str | None, member_name: str, text: str) -> str:
-        template = self.instructions.get(action)
-        if template is None:
-            return text
-        return template.format(group=group or "", member=member_name, text=text)
-
-
-@dataclass(frozen=True)
-class ActionType:
-    """An action kind usable in ``do:``.
-
-    ``schema`` is the JSON Schema of the value; a plain string (or list) value means
-    ``{value_key: value}``, which is ``{text: ...}`` for every action but ``tag``/``untag``.
-    ``needs`` is the channel capability it requires (None: works anywhere). ``makes_task`` is
-    false for pure state changes such as ``tag``; ``apply`` changes member state.
-    """
-
-    name: str
-    description: str
-    schema: Mapping[str, Any]
-    needs: str | None = None
-    makes_task: bool = True
-    text_required: bool = False
-    value_key: str = "text"
-    apply: Callable[[Any, Any, Mapping[str, Any], str | None], None] | None = None  # (run, member, params, group)
-    summary: Callable[[Mapping[str, Any]], str] | None = None  # the task text when the rule gives none
-
-
-@dataclass(frozen=True)
-class EventSource:
-    name: str
-    read: Callable[[Any, Mapping[str, Any]], Iterator[Any]]
-    description: str
-
-
-@dataclass(frozen=True)
-class OutputFormat:
-    name: str
-    write: Callable[[Iterable[Any], IO[str], Mapping[str, Any]], None]  # tasks may come while the run goes on: iterate once
-    description: str
 
 
 def get_plugin_manager(entrypoints: bool = True, *, skip_broken: bool = False, skipped: list[str] | None = None) -> pluggy.PluginManager:

@@ -26,14 +26,13 @@ from typing import TYPE_CHECKING, Any
 
 from jinja2 import nodes
 from jinja2.exceptions import TemplateSyntaxError
-
 from playbook_engine.compiler import parse_expression
 from playbook_engine.localtime import DAY, local_time
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
-    from playbook_engine.members import Member
+    from playbook_engine.contract import Member
 
 MemberPredicate = Callable[["Member", float], bool]
 

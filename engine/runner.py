@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from playbook_engine.contract import Event, Rejected, SourceRecord, Task
 from playbook_engine.errors import InvalidInput
 from playbook_engine.evaluate import Evaluation, Note
-from playbook_engine.events import Event, Rejected, SourceRecord, to_event
+from playbook_engine.events import to_event
 from playbook_engine.localtime import local_time
 from playbook_engine.model import Config
-from playbook_engine.planner import Planner, Suppressed, Task
+from playbook_engine.planner import Planner, Suppressed
 from playbook_engine.plugins import Registry
 from playbook_engine.state import Lookback, StateStore
 

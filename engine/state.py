@@ -22,18 +22,16 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from operator import attrgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
-
-from playbook_engine.clock import Timer
+from playbook_engine.clock import Clock, Timer
+from playbook_engine.contract import Group, Member
 from playbook_engine.errors import PlaybookError
 from playbook_engine.jsontext import dump_record, dumps, loads
-from playbook_engine.members import Group, Member
 from playbook_engine.planner import Sent
 
 if TYPE_CHECKING:
-    from playbook_engine.evaluate import Evaluation
     from playbook_engine.model import Config
     from playbook_engine.planner import Planner
 
@@ -78,6 +76,18 @@ class Lookback:
             limits=max((limit.per for limit in config.community.limits), default=0),
             cooldowns={rule.key: rule.cooldown for rule in config.rules if rule.cooldown},
         )
+
+
+class SavedRun(Protocol):
+    """What ``StateStore.save`` keeps of an evaluation (the state layer does not know the evaluator)."""
+
+    members: Mapping[str, Member]
+    groups: Mapping[str, Group]
+    clock: Clock
+    trigger_state: Mapping[str, Any]
+    community: Any  # its ``timezone`` is saved
+    started: bool
+    now: float
 
 
 class StateError(PlaybookError):
@@ -267,7 +277,7 @@ class StateStore:
 
     # -- writing -----------------------------------------------------------------------------
 
-    def save(self, evaluation: Evaluation, planner: Planner) -> None:
+    def save(self, evaluation: SavedRun, planner: Planner) -> None:
         """Write everything the run changed, atomically."""
         db = self.connection
         with self.transaction():

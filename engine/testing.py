@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from playbook_engine.events import EventError, SourceRecord, parse_time
+from playbook_engine.contract import SourceRecord
+from playbook_engine.events import EventError, parse_time
 from playbook_engine.model import Config, Playbook
 from playbook_engine.runner import run
 

@@ -17,104 +17,26 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
+from playbook_engine.contract import (
+    SCALAR_MEMBER_FIELDS,
+    Event,
+    Firing,
+    Member,
+    Run,
+    TriggerContext,
+    TriggerProblem,
+    TriggerType,
+)
 from playbook_engine.durations import DurationError, format_duration, parse_duration
-from playbook_engine.events import Event
 from playbook_engine.explain import field_values
-from playbook_engine.members import SCALAR_MEMBER_FIELDS, Member
 from playbook_engine.predicates import compile_member_values
-
-if TYPE_CHECKING:
-    from playbook_engine.evaluate import Evaluation
-    from playbook_engine.model import Community
 
 STAGE_ENTERED = "@stage_entered"  # internal event: a member entered a lifecycle stage
 
 
-class TriggerProblem(ValueError):
-    """A trigger's value or options make no sense; ``key`` names the offending option, if any."""
-
-    def __init__(self, message: str, key: str | None = None):
-        super().__init__(message)
-        self.key = key
-
-
-@dataclass(frozen=True)
-class TriggerContext:
-    """What a trigger may consult while it is being built from a rule."""
-
-    key: str  # "playbook/rule": unique, stable, used for marks and timer keys
-    community: Community
-    env: Any = None  # the sandbox, for triggers that compile conditions of their own
-
-
-@dataclass
-class Firing:
-    """A trigger fired for a member (or a whole group) at instant ``t``, and why.
-
-    ``reason`` is the why as text, or a function of no arguments that returns it: it is called
-    only for a task from the firing that is planned — after capacity has kept it, perhaps days
-    later in event time — so it captures what it shows when the firing is made. Most firings
-    stop at a rule's conditions, and most tasks of a busy history are dropped for capacity.
-    """
-
-    member: Member | None
-    group: str | None
-    t: float
-    reason: str | Callable[[], str]
-    event: Event | None = None
-    values: dict[str, Any] = field(default_factory=dict)
-
-
-class TriggerType:
-    """Base of every trigger kind; subclass it and register the subclass."""
-
-    name: ClassVar[str] = ""
-    description: ClassVar[str] = ""
-    schema: ClassVar[Mapping[str, Any]] = {"type": "string"}
-    options: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
-    uses_event: ClassVar[bool] = False  # whether conditions and texts may read `event`
-    listens: frozenset[str] = frozenset()
-
-    def __init__(self, value: Any, options: Mapping[str, Any], context: TriggerContext):
-        self.value = value
-        self.key = context.key
-        self.community = context.community
-
-    @property
-    def per_member(self) -> bool:
-        """Whether firings are about members (False: about whole groups, so `stages:` cannot apply)."""
-        return True
-
-    def start(self, run: Evaluation) -> None:
-        """Called once, at the first event's instant: schedule the first timers of clock triggers."""
-
-    def on_event(self, run: Evaluation, event: Event, member: Member | None) -> Iterable[Firing]:
-        return ()
-
-    def on_timer(self, run: Evaluation, subject: str, payload: Any) -> Iterable[Firing]:
-        return ()
-
-    def describe(self) -> str:
-        return f"{self.name}: {self.value}"
-
-    @classmethod
-    def checked_together(cls, triggers: list[TriggerType]) -> Any:
-        """All of a run's triggers of this kind, checked as one — or None (the default): each
-        rule's trigger is checked on its own.
-
-        A group is cheaper when several rules would look at the same member at the same
-        moments (``becomes``: one view, one timer, one mark for all tiers) or count the same
-        events (leaderboards). It has ``key`` (the handler of timers it schedules),
-        ``listens``, ``start(run)``, and ``on_event``/``on_timer`` returning ``(trigger,
-        Firing)`` pairs: which rule each firing belongs to. Events go to the group instead
-        of the triggers; each trigger is still started and gets its own timers.
-        """
-        return None
-
-
-def local_text(run: Evaluation, t: float) -> str:
+def local_text(run: Run, t: float) -> str:
     return run.local.text(t)
 
 
@@ -127,11 +49,11 @@ def _silence_reason(seconds: int, since_text: str, spoke: str) -> str:
     return f"silent {format_duration(seconds)} since {since_text} ({spoke})"
 
 
-def _joined_reason(run: Evaluation, seconds: int, joined_at: float) -> str:
+def _joined_reason(run: Run, seconds: int, joined_at: float) -> str:
     return f"joined {format_duration(seconds)} ago ({local_text(run, joined_at)})"
 
 
-def _stage_reason(run: Evaluation, stage: str, previous: str | None, t: float) -> str:
+def _stage_reason(run: Run, stage: str, previous: str | None, t: float) -> str:
     return f"entered stage {stage}" + (f" from {previous}" if previous else "") + f" at {local_text(run, t)}"
 
 
@@ -162,7 +84,7 @@ class EventTrigger(TriggerType):
         except re.error as exc:
             raise TriggerProblem(f"regex is not a valid regular expression: {exc} — escape special characters such as ( ) [ ] ? with a backslash", key="regex") from None
 
-    def on_event(self, run: Evaluation, event: Event, member: Member | None) -> Iterable[Firing]:
+    def on_event(self, run: Run, event: Event, member: Member | None) -> Iterable[Firing]:
         firing = self.match(run, event, member)
         return () if firing is None else (firing,)
 
@@ -174,7 +96,7 @@ class EventTrigger(TriggerType):
             return None
         return EventTriggers(plain)
 
-    def match(self, run: Evaluation, event: Event, member: Member | None, folded: str | None = None) -> Firing | None:
+    def match(self, run: Run, event: Event, member: Member | None, folded: str | None = None) -> Firing | None:
         """The firing for ``event``, or None if its text does not match (``folded``: the text
         casefolded, if already at hand)."""
         values: dict[str, Any] = {}
@@ -197,7 +119,7 @@ class EventTrigger(TriggerType):
         return Firing(member, group, event.t, partial(_event_reason, run, event, values), event, values)
 
 
-def _event_reason(run: Evaluation, event: Event, values: dict[str, Any]) -> str:
+def _event_reason(run: Run, event: Event, values: dict[str, Any]) -> str:
     text = f"{event.type} at {local_text(run, event.t)}"
     if "keyword" in values:
         return text + f" containing “{values['keyword']}”"
@@ -251,10 +173,10 @@ class EventTriggers:
             if combined is not None:
                 self.prefilters[kind] = (combined, frozenset(map(id, plain)))
 
-    def start(self, run: Evaluation) -> None:
+    def start(self, run: Run) -> None:
         pass
 
-    def on_event(self, run: Evaluation, event: Event, member: Member | None) -> list[tuple[TriggerType, Firing]]:
+    def on_event(self, run: Run, event: Event, member: Member | None) -> list[tuple[TriggerType, Firing]]:
         listening = self.by_type.get(event.type)
         if not listening:
             return []
@@ -274,7 +196,7 @@ class EventTriggers:
                 firings.append((trigger, firing))
         return firings
 
-    def on_timer(self, run: Evaluation, subject: str, payload: Any) -> list[tuple[TriggerType, Firing]]:
+    def on_timer(self, run: Run, subject: str, payload: Any) -> list[tuple[TriggerType, Firing]]:
         return []
 
 
@@ -305,14 +227,14 @@ class SilenceTrigger(TriggerType):
             return None  # a plugin's subclass may keep time its own way
         return SilenceTriggers([trigger for trigger in triggers if isinstance(trigger, SilenceTrigger)])
 
-    def on_event(self, run: Evaluation, event: Event, member: Member | None) -> Iterable[Firing]:
+    def on_event(self, run: Run, event: Event, member: Member | None) -> Iterable[Firing]:
         if member is not None and member.silent_since is not None and self.pending_key not in member.marks:
             due = member.silent_since + self.seconds
             member.marks[self.pending_key] = due
             run.schedule(due, self, member.id)
         return ()
 
-    def on_timer(self, run: Evaluation, subject: str, payload: Any) -> Iterable[Firing]:
+    def on_timer(self, run: Run, subject: str, payload: Any) -> Iterable[Firing]:
         member = run.members.get(subject)
         if member is None:
             return ()
@@ -335,7 +257,7 @@ class SilenceTrigger(TriggerType):
         member.marks[self.fired_key] = since
         return (self.firing(run, member, since),)
 
-    def firing(self, run: Evaluation, member: Member, since: float) -> Firing:
+    def firing(self, run: Run, member: Member, since: float) -> Firing:
         """The firing for ``member``, silent since ``since`` (now: its deadline)."""
         spoke = "last message" if member.last_message_at == since else "join"
         since_text = local_text(run, since)
@@ -368,10 +290,10 @@ class SilenceTriggers:
         for trigger in triggers:
             trigger.group = self
 
-    def start(self, run: Evaluation) -> None:
+    def start(self, run: Run) -> None:
         pass
 
-    def on_event(self, run: Evaluation, event: Event, member: Member | None) -> list[tuple[TriggerType, Firing]]:
+    def on_event(self, run: Run, event: Event, member: Member | None) -> list[tuple[TriggerType, Firing]]:
         if member is not None:
             since = member.silent_since
             if since is not None:
@@ -382,7 +304,7 @@ class SilenceTriggers:
                     self._arm(run, member, due)
         return []
 
-    def on_timer(self, run: Evaluation, subject: str, payload: Any) -> list[tuple[TriggerType, Firing]]:
+    def on_timer(self, run: Run, subject: str, payload: Any) -> list[tuple[TriggerType, Firing]]:
         member = run.members.get(subject)
         if member is None or member.marks.get(self.due_key) != run.now:
             return []  # superseded by a sooner deadline
@@ -404,7 +326,7 @@ class SilenceTriggers:
             self._arm(run, member, upcoming)
         return firings
 
-    def resume(self, run: Evaluation, member: Member) -> None:
+    def resume(self, run: Run, member: Member) -> None:
         """Arm the member's timer at the first deadline not yet fired for the current stretch
         (now, if one has passed): where a rule's own timer, saved before, leaves off."""
         since = member.silent_since
@@ -418,7 +340,7 @@ class SilenceTriggers:
         if pending is None or pending > due or pending < run.now:
             self._arm(run, member, due)
 
-    def _arm(self, run: Evaluation, member: Member, due: float) -> None:
+    def _arm(self, run: Run, member: Member, due: float) -> None:
         """The member's one timer, at ``due``: an earlier one still pending does nothing when it comes."""
         member.marks[self.due_key] = due
         run.schedule(due, self.key, member.id)
@@ -434,12 +356,12 @@ class AfterJoinTrigger(TriggerType):
         super().__init__(value, options, context)
         self.seconds = _duration(value)
 
-    def on_event(self, run: Evaluation, event: Event, member: Member | None) -> Iterable[Firing]:
+    def on_event(self, run: Run, event: Event, member: Member | None) -> Iterable[Firing]:
         if member is not None and member.joined_at is not None:
             run.schedule(member.joined_at + self.seconds, self, member.id, member.joined_at)
         return ()
 
-    def on_timer(self, run: Evaluation, subject: str, payload: Any) -> Iterable[Firing]:
+    def on_timer(self, run: Run, subject: str, payload: Any) -> Iterable[Firing]:
         member = run.members.get(subject)
         if member is None or member.left or member.joined_at != payload:
             return
@@ -463,7 +385,7 @@ class StageTrigger(TriggerType):
 
             raise TriggerProblem(f"stage `{value}` is not defined in community.yaml lifecycle{suggest(value, known)}")
 
-    def on_event(self, run: Evaluation, event: Event, member: Member | None) -> Iterable[Firing]:
+    def on_event(self, run: Run, event: Event, member: Member | None) -> Iterable[Firing]:
         if member is not None and event.raw.get("stage") == self.value:
             previous = event.raw.get("previous")
             yield Firing(member, member.group, event.t, partial(_stage_reason, run, self.value, previous, event.t), values={"previous": previous})
@@ -475,7 +397,7 @@ class StageTrigger(TriggerType):
 EACH = {"enum": ["group", "member"], "description": "`group` (default): fire once per group; `member`: fire for every member of each group."}
 
 
-def fan_out(run: Evaluation, each: str, t: float, reason: str, values: dict[str, Any]) -> list[Firing]:
+def fan_out(run: Run, each: str, t: float, reason: str, values: dict[str, Any]) -> list[Firing]:
     """One firing per known group, or per current member of each group, in id order."""
     firings = []
     seen: set[str] = set()  # a member of two groups is one person: one firing, in their first group
@@ -528,11 +450,11 @@ class ScheduleTrigger(TriggerType):
     def per_member(self) -> bool:
         return self.each == "member"
 
-    def start(self, run: Evaluation) -> None:
+    def start(self, run: Run) -> None:
         # An instant exactly at the first event still counts: fire it after that event.
         run.schedule(next_cron(self.cron, run.now - 1, run.tz), self, "*")
 
-    def on_timer(self, run: Evaluation, subject: str, payload: Any) -> Iterable[Firing]:
+    def on_timer(self, run: Run, subject: str, payload: Any) -> Iterable[Firing]:
         run.schedule(next_cron(self.cron, run.now, run.tz), self, "*")
         return fan_out(run, self.each, run.now, f"schedule `{self.cron}` at {local_text(run, run.now)}", {})
 
@@ -580,7 +502,7 @@ class HolidayTrigger(TriggerType):
         self.at = hours * 3600 + minutes * 60
         self.each = options.get("each", "group")
 
-    def _next(self, run: Evaluation, after: float) -> tuple[float, list[str]] | None:
+    def _next(self, run: Run, after: float) -> tuple[float, list[str]] | None:
         from datetime import time as clock_time
 
         from playbook_engine.festivals import festivals_in_year
@@ -601,15 +523,15 @@ class HolidayTrigger(TriggerType):
     def per_member(self) -> bool:
         return self.each == "member"
 
-    def start(self, run: Evaluation) -> None:
+    def start(self, run: Run) -> None:
         self._arm(run, run.now - 1)
 
-    def _arm(self, run: Evaluation, after: float) -> None:
+    def _arm(self, run: Run, after: float) -> None:
         upcoming = self._next(run, after)
         if upcoming is not None:
             run.schedule(upcoming[0], self, "*", upcoming[1])
 
-    def on_timer(self, run: Evaluation, subject: str, payload: Any) -> Iterable[Firing]:
+    def on_timer(self, run: Run, subject: str, payload: Any) -> Iterable[Firing]:
         from playbook_engine.festivals import label
 
         self._arm(run, run.now)
@@ -681,7 +603,7 @@ class LeaderboardTrigger(TriggerType):
     def per_member(self) -> bool:
         return self.each != "group"
 
-    def on_event(self, run: Evaluation, event: Event, member: Member | None) -> Iterable[Firing]:
+    def on_event(self, run: Run, event: Event, member: Member | None) -> Iterable[Firing]:
         if event.group is None:
             return ()
         metric = self.metric
@@ -709,10 +631,10 @@ class LeaderboardTrigger(TriggerType):
             counts[member_id] = 1.0 if metric == "active_days" else counts.get(member_id, 0.0) + amount
         return ()
 
-    def start(self, run: Evaluation) -> None:
+    def start(self, run: Run) -> None:
         run.schedule(next_cron(self.cron, run.now - 1, run.tz), self, "*")
 
-    def ranking(self, run: Evaluation, group_id: str) -> list[tuple[str, float]]:
+    def ranking(self, run: Run, group_id: str) -> list[tuple[str, float]]:
         from playbook_engine.members import local_day
 
         today = local_day(run.now, run.tz)
@@ -726,7 +648,7 @@ class LeaderboardTrigger(TriggerType):
         eligible.sort(key=lambda pair: (-pair[1], pair[0]))
         return eligible[: self.top]
 
-    def on_timer(self, run: Evaluation, subject: str, payload: Any) -> Iterable[Firing]:
+    def on_timer(self, run: Run, subject: str, payload: Any) -> Iterable[Firing]:
         run.schedule(next_cron(self.cron, run.now, run.tz), self, "*")
         firings = []
         rewarded: set[str] = set()
@@ -779,7 +701,7 @@ class MilestoneTrigger(TriggerType):
         self.thresholds = sorted(set(value["at"]))
         self.reached_key = self.key + "#reached"
 
-    def on_event(self, run: Evaluation, event: Event, member: Member | None) -> Iterable[Firing]:
+    def on_event(self, run: Run, event: Event, member: Member | None) -> Iterable[Firing]:
         if member is None or event.type.startswith("@"):
             return
         current = getattr(member, self.metric)
@@ -809,7 +731,7 @@ class ActivityEndedTrigger(TriggerType):
         super().__init__(value, options, context)
         self.participated = bool(value["participated"])
 
-    def on_event(self, run: Evaluation, event: Event, member: Member | None) -> Iterable[Firing]:
+    def on_event(self, run: Run, event: Event, member: Member | None) -> Iterable[Firing]:
         activity = event.activity or ""
         participants = run.store(self)  # activity → {member id: True}: plain data, saved by --state
         taking_part = participants.setdefault(activity, {})
@@ -847,7 +769,7 @@ class UnansweredTrigger(TriggerType):
         super().__init__(value, options, context)
         self.seconds = _duration(value)
 
-    def on_event(self, run: Evaluation, event: Event, member: Member | None) -> Iterable[Firing]:
+    def on_event(self, run: Run, event: Event, member: Member | None) -> Iterable[Firing]:
         if member is None:
             return ()
         questions = run.store(self)  # open question key → (asker, group)
@@ -865,7 +787,7 @@ class UnansweredTrigger(TriggerType):
             run.schedule(event.t + self.seconds, self, key, asked)
         return ()
 
-    def on_timer(self, run: Evaluation, subject: str, payload: Any) -> Iterable[Firing]:
+    def on_timer(self, run: Run, subject: str, payload: Any) -> Iterable[Firing]:
         if run.store(self).pop(subject, None) is None:
             return
         member = run.members.get(payload["member"])
@@ -898,9 +820,9 @@ class BecomesTrigger(TriggerType):
     listens = frozenset({"*"})
 
     def __init__(self, value: Any, options: Mapping[str, Any], context: TriggerContext):
+        from playbook_engine.contract import MEMBER_FIELDS
         from playbook_engine.dependencies import member_fields_read
         from playbook_engine.expressions import Condition, check_source
-        from playbook_engine.members import MEMBER_FIELDS
 
         super().__init__(value, options, context)
         if not isinstance(value, str) or not value.strip():
@@ -959,10 +881,10 @@ class BecomesGroup:
         # field values → the triggers whose condition holds, and their keys
         self._memo: dict[tuple[Any, ...], tuple[list[BecomesTrigger], tuple[str, ...]]] = {}
 
-    def start(self, run: Evaluation) -> None:
+    def start(self, run: Run) -> None:
         pass
 
-    def on_event(self, run: Evaluation, event: Event, member: Member | None) -> list[tuple[TriggerType, Firing]]:
+    def on_event(self, run: Run, event: Event, member: Member | None) -> list[tuple[TriggerType, Firing]]:
         # Stage entries count too, so a condition on member.stage is re-checked when it changes.
         if member is None or (event.type.startswith("@") and event.type != STAGE_ENTERED):
             return []
@@ -972,14 +894,14 @@ class BecomesGroup:
                 return []  # nothing the conditions read changed since they were last checked
         return self._check(run, member)
 
-    def on_timer(self, run: Evaluation, subject: str, payload: Any) -> list[tuple[TriggerType, Firing]]:
+    def on_timer(self, run: Run, subject: str, payload: Any) -> list[tuple[TriggerType, Firing]]:
         member = run.members.get(subject)
         if member is None or member.marks.get(self.due_key) != run.now:
             return []  # superseded, or a timer an earlier version of the playbooks left in --state
         del member.marks[self.due_key]
         return self._check(run, member)
 
-    def _check(self, run: Evaluation, member: Member) -> list[tuple[TriggerType, Firing]]:
+    def _check(self, run: Run, member: Member) -> list[tuple[TriggerType, Firing]]:
         if member.left:
             return []
         held = member.marks.get(self.held_key)
@@ -1019,7 +941,7 @@ class BecomesGroup:
         holding = [trigger for trigger in self.triggers if trigger.holds(view)]
         return holding, tuple(trigger.key for trigger in holding)
 
-    def _arm(self, run: Evaluation, member: Member) -> None:
+    def _arm(self, run: Run, member: Member) -> None:
         # A pending check stays valid unless the event changed a field whose next crossing
         # may come sooner (see TimeThresholds.rearm); when it comes due it re-arms itself.
         if self.thresholds is None:
@@ -1043,16 +965,16 @@ class LeaderboardCounts:
         self.counters = list(counters.values())
         self.listens = frozenset().union(*(trigger.listens for trigger in triggers))
 
-    def start(self, run: Evaluation) -> None:
+    def start(self, run: Run) -> None:
         pass
 
-    def on_event(self, run: Evaluation, event: Event, member: Member | None) -> list[tuple[TriggerType, Firing]]:
+    def on_event(self, run: Run, event: Event, member: Member | None) -> list[tuple[TriggerType, Firing]]:
         for counter in self.counters:
             if event.type in counter.listens:
                 counter.on_event(run, event, member)
         return []
 
-    def on_timer(self, run: Evaluation, subject: str, payload: Any) -> list[tuple[TriggerType, Firing]]:
+    def on_timer(self, run: Run, subject: str, payload: Any) -> list[tuple[TriggerType, Firing]]:
         return []
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from playbook_engine import hookimpl
-from playbook_engine.plugins import Channel
+from playbook_engine.contract import Channel
 
 _NO_OPTIONS = {"type": "object", "additionalProperties": False, "properties": {}}
 

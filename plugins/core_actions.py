@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from playbook_engine import hookimpl
-from playbook_engine.members import Member
-from playbook_engine.plugins import ActionType
-
-if TYPE_CHECKING:
-    from playbook_engine.evaluate import Evaluation
+from playbook_engine.contract import ActionType, Member, Run
 
 _TEXT = {"type": "string", "description": "The message; a Jinja2 template over member, group, event, now."}
 
@@ -34,19 +30,19 @@ def _tag_list(params: Mapping[str, Any]) -> list[str]:
     return [tags] if isinstance(tags, str) else list(tags)
 
 
-def _add_tags(run: Evaluation, member: Member, params: Mapping[str, Any], group: str | None) -> None:
+def _add_tags(run: Run, member: Member, params: Mapping[str, Any], group: str | None) -> None:
     member.tags.update(_tag_list(params))
 
 
-def _remove_tags(run: Evaluation, member: Member, params: Mapping[str, Any], group: str | None) -> None:
+def _remove_tags(run: Run, member: Member, params: Mapping[str, Any], group: str | None) -> None:
     member.tags.difference_update(_tag_list(params))
 
 
-def _reward(run: Evaluation, member: Member, params: Mapping[str, Any], group: str | None) -> None:
+def _reward(run: Run, member: Member, params: Mapping[str, Any], group: str | None) -> None:
     member.points += params.get("points", 0) or 0
 
 
-def _remove(run: Evaluation, member: Member, params: Mapping[str, Any], group: str | None) -> None:
+def _remove(run: Run, member: Member, params: Mapping[str, Any], group: str | None) -> None:
     run.remove_from_group(member, group)
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from playbook_engine import hookimpl
-from playbook_engine.triggers import BUILTIN_TRIGGERS, TriggerType
+from playbook_engine.contract import TriggerType
+from playbook_engine.triggers import BUILTIN_TRIGGERS
 
 
 @hookimpl

@@ -17,8 +17,7 @@ from itertools import groupby
 from typing import IO, TYPE_CHECKING, Any
 
 from playbook_engine import hookimpl
-from playbook_engine.planner import TASK_FIELDS, Task
-from playbook_engine.plugins import OutputFormat
+from playbook_engine.contract import TASK_FIELDS, OutputFormat, Task
 
 if TYPE_CHECKING:
     from rich.text import Text

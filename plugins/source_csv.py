@@ -19,9 +19,8 @@ from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 from playbook_engine import hookimpl
+from playbook_engine.contract import EventSource, Rejected, SourceRecord
 from playbook_engine.errors import InvalidInput
-from playbook_engine.events import Rejected, SourceRecord
-from playbook_engine.plugins import EventSource
 from playbook_plugins.source_json import rfc3339
 
 FIELDS = ("ts", "type", "member", "name", "group", "id", "text", "mentions", "reply_to", "inviter", "reason", "activity", "amount", "channel")

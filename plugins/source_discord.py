@@ -16,10 +16,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from playbook_engine import hookimpl
+from playbook_engine.contract import EventSource, Rejected, SourceRecord
 from playbook_engine.errors import InvalidInput
-from playbook_engine.events import EventError, Rejected, SourceRecord, parse_time
-from playbook_engine.plugins import EventSource
-from playbook_plugins.source_json import iter_items, open_binary, raw_json, read_header, rfc3339
+from playbook_engine.events import EventError, parse_time
+from playbook_plugins.source_json import (
+    iter_items,
+    open_binary,
+    raw_json,
+    read_header,
+    rfc3339,
+)
 
 MESSAGE_TYPES = frozenset({"Default", "Reply"})
 DIRECT_MESSAGES_GUILD = "0"

@@ -14,11 +14,9 @@ from datetime import datetime, tzinfo
 from typing import IO, Any
 
 import ijson
-
 from playbook_engine import hookimpl
+from playbook_engine.contract import EventSource, Rejected, SourceRecord
 from playbook_engine.errors import InvalidInput
-from playbook_engine.events import Rejected, SourceRecord
-from playbook_engine.plugins import EventSource
 
 
 def rfc3339(epoch: float, tz: tzinfo) -> str:

@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from playbook_engine import hookimpl
-from playbook_engine.events import Rejected, SourceRecord, parse_jsonl
-from playbook_engine.plugins import EventSource
+from playbook_engine.contract import EventSource, Rejected, SourceRecord
+from playbook_engine.events import parse_jsonl
 
 
 def read_jsonl(path: str, options: Mapping[str, Any]) -> Iterator[SourceRecord | Rejected]:

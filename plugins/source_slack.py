@@ -16,9 +16,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from playbook_engine import hookimpl
+from playbook_engine.contract import EventSource, Rejected, SourceRecord
 from playbook_engine.errors import InvalidInput
-from playbook_engine.events import Rejected, SourceRecord
-from playbook_engine.plugins import EventSource
 from playbook_plugins.source_json import raw_json, rfc3339
 
 MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")

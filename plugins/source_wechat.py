@@ -21,9 +21,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from playbook_engine import hookimpl
+from playbook_engine.contract import EventSource, Rejected, SourceRecord
 from playbook_engine.errors import InvalidInput
-from playbook_engine.events import Rejected, SourceRecord
-from playbook_engine.plugins import EventSource
 from playbook_plugins.source_csv import CsvFile, Row, parse_csv_time
 from playbook_plugins.source_json import rfc3339
 from playbook_plugins.source_telegram import NameIndex

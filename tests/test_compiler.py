@@ -9,12 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jinja2.exceptions import SecurityError
-
 from playbook_engine.compiler import compile_condition
+from playbook_engine.contract import Member
 from playbook_engine.expressions import Condition, PlaybookEnvironment
 from playbook_engine.loading import load_config
-from playbook_engine.members import Member, MemberView
+from playbook_engine.members import MemberView
 from playbook_engine.plugins import load_registry
+
 from tests.conftest import ROOT
 
 TZ = ZoneInfo("Asia/Shanghai")

@@ -21,12 +21,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
-from rich.cells import cell_len
-
 from playbook_engine.cli import cli
-from playbook_engine.planner import TASK_FIELDS, Task
+from playbook_engine.contract import TASK_FIELDS, Task
 from playbook_engine.plugins import Registry, load_registry
 from playbook_plugins.formats import DEFAULT_WIDTH, write_csv, write_md, write_table
+from rich.cells import cell_len
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden"

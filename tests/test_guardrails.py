@@ -160,9 +160,9 @@ def _planned_through_capacity(zone: str, offers: list[tuple[float, str]], genera
     from zoneinfo import ZoneInfo
 
     import pytest
-
+    from playbook_engine.contract import Task
     from playbook_engine.model import Community, Operator, Rule
-    from playbook_engine.planner import Planner, Task
+    from playbook_engine.planner import Planner
 
     with pytest.MonkeyPatch.context() as patch:
         if general:

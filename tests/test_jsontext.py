@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from playbook_engine import jsontext
-from playbook_engine.events import Rejected, SourceRecord, parse_jsonl
+from playbook_engine.contract import Rejected, SourceRecord
+from playbook_engine.events import parse_jsonl
 
 LINES = [
     b'{"ts": "2026-03-01T09:00:00+08:00", "type": "message", "member": "m1", "text": "\xe4\xbd\xa0\xe5\xa5\xbd"}\n',

@@ -11,11 +11,17 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-
 from playbook_engine import hookimpl, hookspecs
+from playbook_engine.contract import (
+    ActionType,
+    Channel,
+    EventSource,
+    OutputFormat,
+    TriggerType,
+)
 from playbook_engine.errors import PluginError
-from playbook_engine.plugins import DEFAULT_PLUGINS, ActionType, Channel, EventSource, OutputFormat, Registry, get_plugin_manager
-from playbook_engine.triggers import TriggerType
+from playbook_engine.plugins import DEFAULT_PLUGINS, Registry, get_plugin_manager
+
 from tests.conftest import ROOT
 
 HOOKS = sorted(name for name, value in vars(hookspecs).items() if callable(value) and hasattr(value, "playbook_spec"))
@@ -57,7 +63,7 @@ class Everything:
             listens = frozenset({"reaction"})
 
             def on_event(self, run, event, member):
-                from playbook_engine.triggers import Firing
+                from playbook_engine.contract import Firing
 
                 yield Firing(member, event.group, event.t, "sneezed")
 
@@ -69,7 +75,7 @@ class Everything:
 
     @hookimpl
     def register_sources(self, register):
-        from playbook_engine.events import SourceRecord
+        from playbook_engine.contract import SourceRecord
 
         def read(path, options):
             yield SourceRecord(1, {"ts": "2026-03-01T09:00:00+08:00", "type": "reaction", "group": "g1", "member": "m1", "name": "鸽"})
@@ -118,7 +124,6 @@ def everything():
 def test_every_hook_of_a_plugin_takes_part_in_a_run(everything, tmp_path):
     import click
     from click.testing import CliRunner
-
     from playbook_engine.cli import cli as base_cli
 
     pm, plugin = everything

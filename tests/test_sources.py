@@ -14,8 +14,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-
-from playbook_engine.events import Event, Rejected, SourceRecord, to_event
+from playbook_engine.contract import Event, Rejected, SourceRecord
+from playbook_engine.events import to_event
 from playbook_engine.plugins import Registry
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sources"

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from playbook_engine.cli import cli
 from playbook_engine.plugins import load_registry
+
 from tests.conftest import ROOT, write_jsonl
 
 EXAMPLE = ROOT / "examples" / "events.jsonl"
@@ -181,7 +181,7 @@ def test_the_state_records_the_tasks_capacity_kept_where_it_put_them_and_not_tho
 
 
 def test_lazy_members_load_saved_members_together_and_remember_the_ones_not_saved(tmp_path):
-    from playbook_engine.members import Member
+    from playbook_engine.contract import Member
     from playbook_engine.state import LazyMembers, StateStore, dumps, member_record
 
     store = StateStore.open(str(tmp_path / "ops.db"))
@@ -205,8 +205,8 @@ def test_lazy_members_load_saved_members_together_and_remember_the_ones_not_save
 
 
 def test_a_member_reads_back_the_same_from_its_record_and_from_the_object_version_2_saved():
+    from playbook_engine.contract import Member
     from playbook_engine.jsontext import dumps, loads
-    from playbook_engine.members import Member
     from playbook_engine.state import member_from_data, member_record
 
     member = Member("m1", name="Ann", groups={"g2", "g1"}, group="g2", joined_at=1772326800.0, messages=3, tags={"vip", "a"}, attributes={"city": "杭州"}, stage="growth", daily=[739736, 2, 739740, 1], revision=4, marks={"r#fired": 1.5})

@@ -6,11 +6,10 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-
+from playbook_engine.contract import Member
 from playbook_engine.expressions import PlaybookEnvironment
 from playbook_engine.lifecycle import TimeThresholds, _boundaries
 from playbook_engine.localtime import DAY
-from playbook_engine.members import Member
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOON = datetime(2026, 4, 1, 12, tzinfo=TZ).timestamp()
