@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True, order=True)
@@ -44,3 +47,11 @@ class PluginError(PlaybookError):
     def __init__(self, message: str, *, plugin: str | None = None):
         super().__init__(message)
         self.plugin = plugin
+
+
+def suggest(word: Any, candidates: Iterable[str]) -> str:
+    """`` — did you mean `x`?`` when ``word`` is close to one of ``candidates``, else ``""``."""
+    if not isinstance(word, str):
+        return ""
+    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return f" — did you mean `{close[0]}`?" if close else ""

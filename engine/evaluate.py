@@ -40,7 +40,7 @@ from playbook_engine.model import Config, Rule
 from playbook_engine.planner import Planner, task_id
 from playbook_engine.predicates import MemberPredicate, compile_member_predicate
 from playbook_engine.state import LazyMembers, StateStore
-from playbook_engine.triggers import STAGE_ENTERED, any_pattern
+from playbook_engine.triggers.common import STAGE_ENTERED, any_pattern
 
 LIFECYCLE_HANDLER = "@lifecycle"
 STAGED = "@staged"  # member.marks: the member's revision at the last stage assessment

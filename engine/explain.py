@@ -12,7 +12,6 @@ from functools import lru_cache
 from typing import Any
 
 from jinja2 import Environment, nodes
-
 from playbook_engine.compiler import expression_tree
 
 _PARSER_ENV = Environment()

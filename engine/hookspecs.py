@@ -42,7 +42,7 @@ def register_channels(register: Callable[[Channel], None]) -> None:
     there (capabilities such as ``dm``, ``mention``, ``post``, ``remove``), how a mention is
     written, how long a message may be, and the JSON Schema of its options.
 
-    :param register: call with an :class:`playbook_engine.plugins.Channel`; a name registered twice is
+    :param register: call with an :class:`playbook_engine.contract.Channel`; a name registered twice is
         an error naming both plugins.
     """
 
@@ -51,7 +51,7 @@ def register_channels(register: Callable[[Channel], None]) -> None:
 def register_triggers(register: Callable[[type[TriggerType]], None]) -> None:
     """Register trigger kinds: the keys a rule may use under ``when:``.
 
-    Call ``register(MyTrigger)`` with a subclass of :class:`playbook_engine.triggers.TriggerType`. Its
+    Call ``register(MyTrigger)`` with a subclass of :class:`playbook_engine.contract.TriggerType`. Its
     ``name`` is the key, its ``schema`` the JSON Schema of the value, its ``options`` the
     schemas of sibling keys it accepts (such as ``keywords`` beside ``event``).
 
@@ -66,7 +66,7 @@ def register_actions(register: Callable[[ActionType], None]) -> None:
     Call ``register(ActionType(...))``. An action either plans an operator task (a DM, a
     mention …) or changes member state without a task (``tag``).
 
-    :param register: call with an :class:`playbook_engine.plugins.ActionType`.
+    :param register: call with an :class:`playbook_engine.contract.ActionType`.
     """
 
 
@@ -75,14 +75,14 @@ def register_sources(register: Callable[[EventSource], None]) -> None:
     """Register event sources: readers that turn an export format into events.
 
     Call ``register(EventSource(name, read, description))``. ``read(path, options)`` is a
-    generator: for each input record it yields an :class:`playbook_engine.events.SourceRecord`
+    generator: for each input record it yields an :class:`playbook_engine.contract.SourceRecord`
     (its number in the input and a dict in the native event format: ``ts``, ``type``,
-    ``member`` …) or an :class:`playbook_engine.events.Rejected` (number, reason, the raw text) for a
+    ``member`` …) or an :class:`playbook_engine.contract.Rejected` (number, reason, the raw text) for a
     record it cannot use; in time order. ``path`` is a file or folder (``-``: standard
     input, where the format allows). Raise :class:`playbook_engine.errors.InvalidInput` when the
     whole input is unusable (a wrong file for this source, truncated JSON), naming the file.
 
-    :param register: call with an :class:`playbook_engine.plugins.EventSource`.
+    :param register: call with an :class:`playbook_engine.contract.EventSource`.
     """
 
 
@@ -96,7 +96,7 @@ def register_formats(register: Callable[[OutputFormat], None]) -> None:
     day): write each as it comes, as jsonl and csv do, or ``list()`` it first to lay out the
     whole plan, as table and md do.
 
-    :param register: call with an :class:`playbook_engine.plugins.OutputFormat`.
+    :param register: call with an :class:`playbook_engine.contract.OutputFormat`.
     """
 
 

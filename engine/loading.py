@@ -21,7 +21,7 @@ from playbook_engine.contract import (
     TriggerProblem,
 )
 from playbook_engine.durations import DurationError, parse_duration
-from playbook_engine.errors import InvalidPlaybooks, Problem
+from playbook_engine.errors import InvalidPlaybooks, Problem, suggest
 from playbook_engine.expressions import (
     Condition,
     PlaybookEnvironment,
@@ -42,7 +42,7 @@ from playbook_engine.model import (
 )
 from playbook_engine.plugins import Registry
 from playbook_engine.schema import build_schema
-from playbook_engine.validate import schema_problems, suggest
+from playbook_engine.validate import schema_problems
 from playbook_engine.yamlfile import MAX_BYTES, Document, load_yaml, too_big
 from playbook_engine.yamlfile import Path as YamlPath
 

@@ -7,7 +7,6 @@ the last 30 days, so an event costs O(1) and a read at most 30 additions.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo

@@ -11,9 +11,8 @@ import difflib
 import importlib
 import importlib.metadata
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 from playbook_engine import hookspecs

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jsonschema
-
 from playbook_engine.events import CORE_TYPES
 
 if TYPE_CHECKING:

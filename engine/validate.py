@@ -7,17 +7,15 @@ did-you-mean where a name is close to a known one and an example taken from the 
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import jsonschema
 from jsonschema.exceptions import ValidationError
-
 from playbook_engine.durations import DurationError, parse_duration
-from playbook_engine.errors import Problem
+from playbook_engine.errors import Problem, suggest
 from playbook_engine.schema import DURATION_PATTERN, ID_PATTERN
 from playbook_engine.yamlfile import Document, Path
 
@@ -32,14 +30,6 @@ _TYPE_NAMES = {
 }
 _PLAIN = re.compile(r"^[^\s\-?:,\[\]{}#&*!|>'\"%@`][^:#{}\[\],]*$")
 _READ_AS_OTHER = re.compile(r"^(?:[-+.]?\d[\d._eE+-]*|~|null|true|false|yes|no|on|off|\.inf|\.nan)$", re.IGNORECASE)  # would not stay text
-
-
-def suggest(word: Any, candidates: Iterable[str]) -> str:
-    """`` — did you mean `x`?`` when ``word`` is close to one of ``candidates``, else ``""``."""
-    if not isinstance(word, str):
-        return ""
-    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
-    return f" — did you mean `{close[0]}`?" if close else ""
 
 
 def schema_problems(doc: Document, schema: Mapping[str, Any]) -> list[Problem]:

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
-
 from playbook_engine.errors import Problem
 
 MAX_BYTES = 1_000_000

@@ -1,0 +1,85 @@
+"""What the built-in triggers share: reasons written late, durations, fan-out over groups, combined patterns."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from playbook_engine.contract import (
+    Firing,
+    Run,
+    TriggerProblem,
+)
+from playbook_engine.durations import DurationError, format_duration, parse_duration
+
+STAGE_ENTERED = "@stage_entered"  # internal event: a member entered a lifecycle stage
+
+
+def local_text(run: Run, t: float) -> str:
+    return run.local.text(t)
+
+
+# A firing's reason is written only if it plans a task, by a partial of one of these: a long
+# run holds a busy day's offers until the day is settled, and a partial is two objects for
+# the cycle collector where a closure is five or six.
+
+
+def _silence_reason(seconds: int, since_text: str, spoke: str) -> str:
+    return f"silent {format_duration(seconds)} since {since_text} ({spoke})"
+
+
+def _joined_reason(run: Run, seconds: int, joined_at: float) -> str:
+    return f"joined {format_duration(seconds)} ago ({local_text(run, joined_at)})"
+
+
+def _stage_reason(run: Run, stage: str, previous: str | None, t: float) -> str:
+    return f"entered stage {stage}" + (f" from {previous}" if previous else "") + f" at {local_text(run, t)}"
+
+
+def _duration(value: Any) -> int:
+    try:
+        return parse_duration(value)
+    except DurationError as exc:
+        raise TriggerProblem(str(exc)) from None
+
+
+def combinable(pattern: re.Pattern[str]) -> bool:
+    """Whether ``pattern`` can be one branch of an alternation and mean the same there: no
+    groups (a backreference would count from the whole), no flags of its own."""
+    return pattern.groups == 0 and pattern.flags == re.UNICODE
+
+
+def any_pattern(patterns: Iterable[re.Pattern[str]]) -> re.Pattern[str] | None:
+    """One pattern that matches somewhere exactly when one of ``patterns`` does — their
+    alternation ``(?:p1)|(?:p2)|…``, each pattern once — or None if one is not ``combinable``
+    (or the alternation does not compile, as with global flags inside a pattern)."""
+    patterns = list(patterns)
+    if not all(combinable(pattern) for pattern in patterns):
+        return None
+    try:
+        return re.compile("|".join(f"(?:{pattern})" for pattern in dict.fromkeys(item.pattern for item in patterns)))
+    except re.error:
+        return None
+
+
+EACH = {"enum": ["group", "member"], "description": "`group` (default): fire once per group; `member`: fire for every member of each group."}
+
+
+def fan_out(run: Run, each: str, t: float, reason: str, values: dict[str, Any]) -> list[Firing]:
+    """One firing per known group, or per current member of each group, in id order."""
+    firings = []
+    seen: set[str] = set()  # a member of two groups is one person: one firing, in their first group
+    if each == "member":
+        run.prefetch(member_id for group in run.groups.values() for member_id in group.members)
+    for group_id in run.known_groups():
+        if each == "member":
+            group = run.groups.get(group_id)
+            for member_id in sorted(group.members) if group else ():
+                member = run.members[member_id]
+                if member_id not in seen and not member.left:
+                    seen.add(member_id)
+                    firings.append(Firing(member, group_id, t, reason, values=dict(values)))
+        else:
+            firings.append(Firing(None, group_id, t, reason, values=dict(values)))
+    return firings

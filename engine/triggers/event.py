@@ -1,0 +1,177 @@
+"""Triggers on single events: `event: TYPE` (with keywords / regex) and `activity_ended`."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from functools import partial
+from typing import Any
+
+from playbook_engine.contract import (
+    Event,
+    Firing,
+    Member,
+    Run,
+    TriggerContext,
+    TriggerProblem,
+    TriggerType,
+)
+from playbook_engine.triggers.common import any_pattern, combinable, local_text
+
+
+class EventTrigger(TriggerType):
+    name = "event"
+    description = "Fires on each event of this type; `keywords` and `regex` narrow it to matching message texts."
+    schema = {"type": "string", "examples": ["message", "member_joined", "member_left", "activity_ended", "purchase"]}
+    options = {
+        "keywords": {"type": "array", "items": {"type": "string"}, "minItems": 1, "description": "With `event`: fire only when the text contains one of these (case-insensitive)."},
+        "regex": {"type": "string", "description": "With `event`: fire only when the text matches this regular expression."},
+    }
+    uses_event = True
+
+    def __init__(self, value: Any, options: Mapping[str, Any], context: TriggerContext):
+        super().__init__(value, options, context)
+        self.listens = frozenset({value})
+        self.keywords = [word.casefold() for word in options.get("keywords", ())]
+        pattern = options.get("regex")
+        try:
+            self.regex = re.compile(pattern) if pattern is not None else None
+        except re.error as exc:
+            raise TriggerProblem(f"regex is not a valid regular expression: {exc} — escape special characters such as ( ) [ ] ? with a backslash", key="regex") from None
+
+    def on_event(self, run: Run, event: Event, member: Member | None) -> Iterable[Firing]:
+        firing = self.match(run, event, member)
+        return () if firing is None else (firing,)
+
+    @classmethod
+    def checked_together(cls, triggers: list[TriggerType]) -> EventTriggers | None:
+        # A plugin's subclass may answer events its own way; `event: "*"` listens to every type.
+        plain = [trigger for trigger in triggers if type(trigger) is EventTrigger]
+        if cls is not EventTrigger or len(plain) != len(triggers) or any(trigger.value == "*" for trigger in plain):
+            return None
+        return EventTriggers(plain)
+
+    def match(self, run: Run, event: Event, member: Member | None, folded: str | None = None) -> Firing | None:
+        """The firing for ``event``, or None if its text does not match (``folded``: the text
+        casefolded, if already at hand)."""
+        values: dict[str, Any] = {}
+        if self.keywords or self.regex is not None:
+            text = event.text or ""
+            if self.keywords:
+                if folded is None:
+                    folded = text.casefold()
+                found = [word for word in self.keywords if word in folded]
+                if not found:
+                    return None
+                values["keyword"] = found[0]
+            if self.regex is not None:
+                match = self.regex.search(text)
+                if match is None:
+                    return None
+                values["match"] = match.group(0)
+
+        group = event.group or (member.group if member else None)
+        return Firing(member, group, event.t, partial(_event_reason, run, event, values), event, values)
+
+
+def _event_reason(run: Run, event: Event, values: dict[str, Any]) -> str:
+    text = f"{event.type} at {local_text(run, event.t)}"
+    if "keyword" in values:
+        return text + f" containing “{values['keyword']}”"
+    if "match" in values:
+        return text + f" matching “{values['match']}”"
+    return text
+
+
+class EventTriggers:
+    """Every ``event:`` rule of a run, checked as one: a single call per event, its text
+    casefolded once, and one search for all the regular expressions of an event type — most
+    messages match none of a playbook's spam and insult patterns.
+
+    The combined pattern is ``(?:p1)|(?:p2)|…`` over the patterns without groups (where a
+    backreference could not change meaning): it matches somewhere exactly when one of them
+    does, so when it does not, none of their rules can fire. Each rule that may fire is then
+    matched on its own, as before.
+    """
+
+    key = "@event"
+
+    def __init__(self, triggers: list[EventTrigger]):
+        self.by_type: dict[str, list[EventTrigger]] = {}
+        for trigger in triggers:
+            self.by_type.setdefault(trigger.value, []).append(trigger)
+        self.listens = frozenset(self.by_type)
+        # event type → (the combined pattern, the triggers it answers for)
+        self.prefilters: dict[str, tuple[re.Pattern[str], frozenset[int]]] = {}
+        for kind, listening in self.by_type.items():
+            plain = [trigger for trigger in listening if trigger.regex is not None and combinable(trigger.regex)]
+            combined = any_pattern([trigger.regex for trigger in plain]) if len(plain) > 1 else None  # type: ignore[misc]
+            if combined is not None:
+                self.prefilters[kind] = (combined, frozenset(map(id, plain)))
+
+    def start(self, run: Run) -> None:
+        pass
+
+    def on_event(self, run: Run, event: Event, member: Member | None) -> list[tuple[TriggerType, Firing]]:
+        listening = self.by_type.get(event.type)
+        if not listening:
+            return []
+        prefilter = self.prefilters.get(event.type)
+        ruled_out: frozenset[int] = frozenset()
+        if prefilter is not None and prefilter[0].search(event.text or "") is None:
+            ruled_out = prefilter[1]
+        folded = None
+        firings: list[tuple[TriggerType, Firing]] = []
+        for trigger in listening:
+            if id(trigger) in ruled_out:
+                continue
+            if trigger.keywords and folded is None:
+                folded = (event.text or "").casefold()
+            firing = trigger.match(run, event, member, folded)
+            if firing is not None:
+                firings.append((trigger, firing))
+        return firings
+
+    def on_timer(self, run: Run, subject: str, payload: Any) -> list[tuple[TriggerType, Firing]]:
+        return []
+
+
+class ActivityEndedTrigger(TriggerType):
+    name = "activity_ended"
+    description = "When an activity ends, fires for each member of its group who took part (`participated: true`) or did not (`false`)."
+    schema = {
+        "type": "object",
+        "required": ["participated"],
+        "additionalProperties": False,
+        "properties": {"participated": {"type": "boolean", "description": "true: the participants; false: the members who did not take part."}},
+    }
+    listens = frozenset({"activity_started", "activity_joined", "activity_ended"})
+    uses_event = True
+
+    def __init__(self, value: Any, options: Mapping[str, Any], context: TriggerContext):
+        super().__init__(value, options, context)
+        self.participated = bool(value["participated"])
+
+    def on_event(self, run: Run, event: Event, member: Member | None) -> Iterable[Firing]:
+        activity = event.activity or ""
+        participants = run.store(self)  # activity → {member id: True}: plain data, saved by --state
+        taking_part = participants.setdefault(activity, {})
+        taking_part.update(dict.fromkeys(event.participants, True))
+        if event.type == "activity_joined" and member is not None:
+            taking_part[member.id] = True
+        if event.type != "activity_ended" or event.group is None:
+            return
+        del participants[activity]
+        group = run.groups.get(event.group)
+        chosen = [member_id for member_id in sorted(group.members) if (member_id in taking_part) == self.participated] if group else []
+        run.prefetch(chosen)
+        how = "took part in" if self.participated else "did not take part in"
+        reason = lambda: f"{how} activity {activity} (ended {local_text(run, event.t)})"  # noqa: E731 - the same for everyone
+        for member_id in chosen:
+            target = run.members[member_id]
+            if target.left:
+                continue
+            yield Firing(target, event.group, event.t, reason, event, {"activity": activity})
+
+    def describe(self) -> str:
+        return "after an activity, " + ("participants" if self.participated else "non-participants")

@@ -1,0 +1,213 @@
+"""Triggers on counts: `leaderboard` (top-N per group on a schedule) and `milestone`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from playbook_engine.contract import (
+    Event,
+    Firing,
+    Member,
+    Run,
+    TriggerContext,
+    TriggerProblem,
+    TriggerType,
+)
+from playbook_engine.members import local_day
+from playbook_engine.triggers.common import EACH, _duration
+from playbook_engine.triggers.schedule import _check_cron, next_cron
+
+LEADERBOARD_METRICS: dict[str, str] = {
+    "messages": "message",
+    "replies": "message",
+    "questions": "message",
+    "mentions_received": "message",
+    "active_days": "message",
+    "reactions": "reaction",
+    "activities": "activity_joined",
+    "purchases": "purchase",
+    "amount": "purchase",
+}
+
+
+class LeaderboardTrigger(TriggerType):
+    """Top-N per group by a metric over a sliding window of whole days, at each cron instant.
+
+    Counts are kept per group per local day, so a ranking costs the window's buckets, not a
+    rescan of history.
+    """
+
+    name = "leaderboard"
+    description = "At each `every` cron instant, fires for the top-N members of each group by `metric` over `window` (`each: group` fires once per group with the whole list in trigger.top)."
+    schema = {
+        "type": "object",
+        "required": ["metric", "every"],
+        "additionalProperties": False,
+        "properties": {
+            "metric": {"enum": sorted(LEADERBOARD_METRICS), "description": "What is counted."},
+            "window": {"type": "string", "description": "Sliding window in whole days (default 30d).", "examples": ["7d", "30d"]},
+            "top": {"type": "integer", "minimum": 1, "description": "How many members (default 3)."},
+            "every": {"type": "string", "description": "Cron expression: when the ranking is made.", "examples": ["0 20 1,16 * *"]},
+        },
+    }
+    options = {"each": EACH}
+    uses_event = False
+
+    def __init__(self, value: Any, options: Mapping[str, Any], context: TriggerContext):
+        super().__init__(value, options, context)
+        self.metric = value["metric"]
+        self.cron = _check_cron(value["every"], key="every")
+        window = _duration(value.get("window", "30d"))
+        if window % 86400:
+            raise TriggerProblem(f"window `{value.get('window')}` must be whole days — write e.g. 7d or 30d", key="window")
+        self.days = window // 86400
+        self.top = value.get("top", 3)
+        self.each = options.get("each", "member")
+        self.listens = frozenset({LEADERBOARD_METRICS[self.metric]})
+        # Rankings of the same metric over the same window read the same counts.
+        self.counts_key = f"@leaderboard/{self.metric}/{self.days}d"
+
+    @classmethod
+    def checked_together(cls, triggers: list[TriggerType]) -> LeaderboardCounts:
+        return LeaderboardCounts([trigger for trigger in triggers if isinstance(trigger, LeaderboardTrigger)])
+
+    @property
+    def per_member(self) -> bool:
+        return self.each != "group"
+
+    def on_event(self, run: Run, event: Event, member: Member | None) -> Iterable[Firing]:
+        if event.group is None:
+            return ()
+        metric = self.metric
+        if metric == "mentions_received":
+            credited = [(mentioned, 1.0) for mentioned in event.mentions if mentioned != event.member]
+        elif member is None:
+            return ()
+        elif metric == "replies" and not event.reply_to:
+            return ()
+        elif metric == "questions" and not run.is_question(event):
+            return ()
+        else:
+            credited = [(member.id, float(event.amount or 0) if metric == "amount" else 1.0)]
+        day = run.local.day(event.t)
+        by_group = run.store(self.counts_key)  # group → [[local day, {member: count}], …], at most `days` long
+        buckets = by_group.get(event.group)
+        if buckets is None:
+            buckets = by_group[event.group] = []
+        if not buckets or buckets[-1][0] != day:
+            buckets.append([day, {}])
+            while buckets[0][0] <= day - self.days:  # a new day: the oldest may have left the window
+                del buckets[0]
+        counts = buckets[-1][1]
+        for member_id, amount in credited:
+            counts[member_id] = 1.0 if metric == "active_days" else counts.get(member_id, 0.0) + amount
+        return ()
+
+    def start(self, run: Run) -> None:
+        run.schedule(next_cron(self.cron, run.now - 1, run.tz), self, "*")
+
+    def ranking(self, run: Run, group_id: str) -> list[tuple[str, float]]:
+
+        today = local_day(run.now, run.tz)
+        totals: dict[str, float] = {}
+        for day, counts in run.store(self.counts_key).get(group_id, ()):
+            if day > today - self.days:
+                for member_id, count in counts.items():
+                    totals[member_id] = totals.get(member_id, 0.0) + count
+        group = run.groups.get(group_id)
+        eligible = [(member_id, total) for member_id, total in totals.items() if total > 0 and group and member_id in group.members]
+        eligible.sort(key=lambda pair: (-pair[1], pair[0]))
+        return eligible[: self.top]
+
+    def on_timer(self, run: Run, subject: str, payload: Any) -> Iterable[Firing]:
+        run.schedule(next_cron(self.cron, run.now, run.tz), self, "*")
+        firings = []
+        rewarded: set[str] = set()
+        for group_id in run.known_groups():
+            ranking = self.ranking(run, group_id)
+            if not ranking:
+                continue
+            top = [{"rank": rank, "member": member_id, "name": run.members[member_id].name or member_id, "value": _number(total)} for rank, (member_id, total) in enumerate(ranking, 1)]
+            window = f"{self.metric} over {self.days}d"
+            if self.each == "group":
+                names = ", ".join(f"{item['name']} {item['value']}" for item in top)
+                firings.append(Firing(None, group_id, run.now, f"top {len(top)} by {window} in {group_id}: {names}", values={"top": top}))
+                continue
+            for item in top:
+                if item["member"] in rewarded:
+                    continue  # top in two groups is still one person: one firing, in the first group
+                rewarded.add(item["member"])
+                reason = f"#{item['rank']} by {window} in {group_id} ({item['value']})"
+                firings.append(Firing(run.members[item["member"]], group_id, run.now, reason, values={"rank": item["rank"], "value": item["value"], "top": top}))
+        return firings
+
+    def describe(self) -> str:
+        return f"top {self.top} by {self.metric} ({self.days}d)"
+
+
+def _number(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else round(value, 2)
+
+
+MILESTONE_METRICS = ("messages", "replies", "questions", "mentions_received", "activities", "points")
+
+
+class MilestoneTrigger(TriggerType):
+    name = "milestone"
+    description = "Fires when a member's metric first reaches each of the values in `at` (checked on the member's own events)."
+    schema = {
+        "type": "object",
+        "required": ["metric", "at"],
+        "additionalProperties": False,
+        "properties": {
+            "metric": {"enum": list(MILESTONE_METRICS), "description": "Member field to watch."},
+            "at": {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 1, "description": "Values to celebrate, e.g. [100, 500, 1000]."},
+        },
+    }
+    listens = frozenset({"*"})
+
+    def __init__(self, value: Any, options: Mapping[str, Any], context: TriggerContext):
+        super().__init__(value, options, context)
+        self.metric = value["metric"]
+        self.thresholds = sorted(set(value["at"]))
+        self.reached_key = self.key + "#reached"
+
+    def on_event(self, run: Run, event: Event, member: Member | None) -> Iterable[Firing]:
+        if member is None or event.type.startswith("@"):
+            return
+        current = getattr(member, self.metric)
+        reached = member.marks.get(self.reached_key, 0)
+        for threshold in self.thresholds:
+            if reached < threshold <= current:
+                member.marks[self.reached_key] = threshold
+                yield Firing(member, event.group or member.group, event.t, f"{self.metric} reached {threshold}", values={"milestone": threshold, "value": current})
+
+    def describe(self) -> str:
+        return f"{self.metric} reaches {', '.join(map(str, self.thresholds))}"
+
+
+class LeaderboardCounts:
+    """Counts every leaderboard's events once per metric and window, however many rules rank
+    them; each rule still ranks on its own cron instants (its own timers)."""
+
+    key = "@leaderboard"
+
+    def __init__(self, triggers: list[LeaderboardTrigger]):
+        counters: dict[str, LeaderboardTrigger] = {}
+        for trigger in triggers:
+            counters.setdefault(trigger.counts_key, trigger)
+        self.counters = list(counters.values())
+        self.listens = frozenset().union(*(trigger.listens for trigger in triggers))
+
+    def start(self, run: Run) -> None:
+        pass
+
+    def on_event(self, run: Run, event: Event, member: Member | None) -> list[tuple[TriggerType, Firing]]:
+        for counter in self.counters:
+            if event.type in counter.listens:
+                counter.on_event(run, event, member)
+        return []
+
+    def on_timer(self, run: Run, subject: str, payload: Any) -> list[tuple[TriggerType, Firing]]:
+        return []

@@ -1,0 +1,146 @@
+"""Triggers on the calendar: `schedule` (cron) and `holiday`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime, time
+from typing import Any
+
+from playbook_engine.contract import (
+    Firing,
+    Run,
+    TriggerContext,
+    TriggerProblem,
+    TriggerType,
+)
+from playbook_engine.errors import suggest
+from playbook_engine.triggers.common import EACH, fan_out, local_text
+
+# croniter (30 ms) and the festival tables (15 ms) are imported when a playbook uses them:
+# most runs have neither a schedule nor a holiday rule, and start-up is part of every run.
+
+
+def _check_cron(expression: Any, key: str | None = None) -> str:
+    from croniter import croniter
+
+    if not isinstance(expression, str) or not croniter.is_valid(expression):
+        raise TriggerProblem(
+            f"`{expression}` is not a cron expression — write five fields (minute hour day month weekday), e.g. \"0 9 * * 1\" for Mondays at 09:00 or \"0 20 1,16 * *\" for the 1st and 16th at 20:00",
+            key=key,
+        )
+    return expression
+
+
+def next_cron(expression: str, after: float, tz: Any) -> float:
+    """The first instant of ``expression`` in time zone ``tz`` strictly after ``after``."""
+    from croniter import croniter
+
+    start = datetime.fromtimestamp(after, tz)
+    return croniter(expression, start).get_next(datetime).timestamp()
+
+
+class ScheduleTrigger(TriggerType):
+    name = "schedule"
+    description = "Fires at each instant of a cron expression in the community time zone: once per group, or for each member with `each: member`."
+    schema = {"type": "string", "examples": ["0 9 * * 1", "0 20 1,16 * *"]}
+    options = {"each": EACH}
+
+    def __init__(self, value: Any, options: Mapping[str, Any], context: TriggerContext):
+        super().__init__(value, options, context)
+        self.cron = _check_cron(value)
+        self.each = options.get("each", "group")
+
+    @property
+    def per_member(self) -> bool:
+        return self.each == "member"
+
+    def start(self, run: Run) -> None:
+        # An instant exactly at the first event still counts: fire it after that event.
+        run.schedule(next_cron(self.cron, run.now - 1, run.tz), self, "*")
+
+    def on_timer(self, run: Run, subject: str, payload: Any) -> Iterable[Firing]:
+        run.schedule(next_cron(self.cron, run.now, run.tz), self, "*")
+        return fan_out(run, self.each, run.now, f"schedule `{self.cron}` at {local_text(run, run.now)}", {})
+
+    def describe(self) -> str:
+        return f"on schedule {self.cron}"
+
+
+class HolidayTrigger(TriggerType):
+    name = "holiday"
+    description = "Fires on the day of a holiday (Chinese public and traditional festivals by default; `country:` for others), at `at` (default 09:00)."
+    schema = {
+        "oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}],
+        "examples": ["any", "mid_autumn", ["spring_festival", "中秋节"]],
+    }
+    options = {
+        "country": {"type": "string", "description": "With `holiday`: ISO country code whose public holidays to use instead of the Chinese calendar.", "examples": ["US", "SG"]},
+        "at": {"type": "string", "pattern": r"^\d{1,2}:\d{2}$", "description": "With `holiday`: local time of day to fire (default 09:00).", "examples": ["09:00"]},
+        "each": EACH,
+    }
+
+    def __init__(self, value: Any, options: Mapping[str, Any], context: TriggerContext):
+        from playbook_engine.festivals import canonical, check_country, known_names
+
+        super().__init__(value, options, context)
+        self.country = options.get("country")
+        if self.country is not None:
+            problem = check_country(self.country)
+            if problem:
+                raise TriggerProblem(problem, key="country")
+        names = [value] if isinstance(value, str) else list(value)
+        self.keys: set[str] | None = None
+        if names != ["any"]:
+            self.keys = set()
+            for name in names:
+                key = canonical(name, self.country)
+                if key is None:
+                    known = known_names(self.country)
+                    hint = suggest(name, known) or f" — known: {', '.join(known[:20])}{' …' if len(known) > 20 else ''}, or `any`"
+                    raise TriggerProblem(f"unknown holiday `{name}`{hint}")
+                self.keys.add(key)
+        hours, minutes = (int(part) for part in options.get("at", "09:00").split(":"))
+        if hours > 23 or minutes > 59:
+            raise TriggerProblem(f"`{options.get('at')}` is not a time of day — write e.g. \"09:00\"", key="at")
+        self.at = hours * 3600 + minutes * 60
+        self.each = options.get("each", "group")
+
+    def _next(self, run: Run, after: float) -> tuple[float, list[str]] | None:
+        from playbook_engine.festivals import festivals_in_year
+
+        year = datetime.fromtimestamp(after, run.tz).year
+        for candidate_year in (year, year + 1):
+            by_day: dict[Any, list[str]] = {}
+            for day, key in festivals_in_year(candidate_year, self.country):
+                if self.keys is None or key in self.keys:
+                    by_day.setdefault(day, []).append(key)
+            for day in sorted(by_day):
+                moment = datetime.combine(day, time(self.at // 3600, self.at % 3600 // 60), run.tz).timestamp()
+                if moment > after:
+                    return moment, by_day[day]
+        return None
+
+    @property
+    def per_member(self) -> bool:
+        return self.each == "member"
+
+    def start(self, run: Run) -> None:
+        self._arm(run, run.now - 1)
+
+    def _arm(self, run: Run, after: float) -> None:
+        upcoming = self._next(run, after)
+        if upcoming is not None:
+            run.schedule(upcoming[0], self, "*", upcoming[1])
+
+    def on_timer(self, run: Run, subject: str, payload: Any) -> Iterable[Firing]:
+        from playbook_engine.festivals import label
+
+        self._arm(run, run.now)
+        firings: list[Firing] = []
+        for key in payload:
+            name = label(key, self.country)
+            firings.extend(fan_out(run, self.each, run.now, f"holiday {name} ({datetime.fromtimestamp(run.now, run.tz):%Y-%m-%d})", {"holiday": key, "holiday_name": name}))
+        return firings
+
+    def describe(self) -> str:
+        return f"on holiday {self.value}"

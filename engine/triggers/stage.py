@@ -1,0 +1,194 @@
+"""Triggers on conditions: `stage` (entering a lifecycle stage) and `becomes` (a condition turning true)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from functools import partial
+from typing import Any
+
+from playbook_engine.contract import (
+    MEMBER_FIELDS,
+    SCALAR_MEMBER_FIELDS,
+    Event,
+    Firing,
+    Member,
+    Run,
+    TriggerContext,
+    TriggerProblem,
+    TriggerType,
+)
+from playbook_engine.dependencies import member_fields_read
+from playbook_engine.errors import suggest
+from playbook_engine.explain import field_values
+from playbook_engine.expressions import Condition, check_source
+from playbook_engine.lifecycle import TimeThresholds
+from playbook_engine.predicates import compile_member_values
+from playbook_engine.triggers.common import STAGE_ENTERED, _stage_reason
+
+
+class StageTrigger(TriggerType):
+    name = "stage"
+    description = "Fires when a member enters this lifecycle stage (as defined in community.yaml)."
+    schema = {"type": "string", "examples": ["newbie", "decline", "churn"]}
+    listens = frozenset({STAGE_ENTERED})
+
+    def __init__(self, value: Any, options: Mapping[str, Any], context: TriggerContext):
+        super().__init__(value, options, context)
+        known = [stage.stage for stage in context.community.lifecycle]
+        if value not in known:
+
+            raise TriggerProblem(f"stage `{value}` is not defined in community.yaml lifecycle{suggest(value, known)}")
+
+    def on_event(self, run: Run, event: Event, member: Member | None) -> Iterable[Firing]:
+        if member is not None and event.raw.get("stage") == self.value:
+            previous = event.raw.get("previous")
+            yield Firing(member, member.group, event.t, partial(_stage_reason, run, self.value, previous, event.t), values={"previous": previous})
+
+    def describe(self) -> str:
+        return f"enters {self.value}"
+
+
+class BecomesTrigger(TriggerType):
+    """A condition about a member turning true — on their events, or as time alone passes.
+
+    Like the lifecycle, it is checked when the member's own events change their state and at
+    the instants a time-driven field in the condition (``days_silent``, ``days_since_join``,
+    the 7- and 30-day windows) could cross a threshold it names; never by scanning every
+    member every day. The first check of a member counts as a change from false.
+
+    All ``becomes`` rules of a run are checked together (``BecomesGroup``): one view of the
+    member, one pending timer and one mark per member, however many tiers a playbook has.
+    """
+
+    name = "becomes"
+    description = "Fires when a condition about the member turns true: checked on the member's events and at the moments time alone could change it (days silent, days since join, 7/30-day windows)."
+    schema = {"type": "string", "examples": ["member.active_days_30d >= 8", "member.days_silent >= 10 and member.messages > 20"]}
+    listens = frozenset({"*"})
+
+    def __init__(self, value: Any, options: Mapping[str, Any], context: TriggerContext):
+
+        super().__init__(value, options, context)
+        if not isinstance(value, str) or not value.strip():
+            raise TriggerProblem("`becomes` needs a condition about the member, e.g. \"member.active_days_30d >= 8\"")
+        problems = check_source(context.env, value, expression=True, fields={"member": MEMBER_FIELDS, "community": ("name", "timezone", "channel")})
+        if problems:
+            raise TriggerProblem(problems[0])
+        self.env = context.env
+        self.condition = Condition(context.env, value)
+        self.fields = member_fields_read(context.env, [value])
+        self.community_values = {"name": self.community.name, "timezone": self.community.timezone, "channel": self.community.channel}
+
+    @classmethod
+    def checked_together(cls, triggers: list[TriggerType]) -> BecomesGroup:
+        return BecomesGroup([trigger for trigger in triggers if isinstance(trigger, BecomesTrigger)])
+
+    def holds(self, view: Any) -> bool:
+        try:
+            return self.condition.test({"member": view, "community": self.community_values})
+        except Exception:  # noqa: BLE001 - an evaluation error is "not true"; the rule's own `if:` reports errors
+            return False
+
+    def describe(self) -> str:
+        return f"when {self.value}"
+
+
+MEMO_SIZE = 4096
+
+
+class BecomesGroup:
+    """Every ``becomes`` rule of one run, checked as one.
+
+    Per member it keeps one mark, ``@becomes#held``: the keys of the rules whose condition held
+    at the last check, the member's revision then, and the values of the fields the
+    conditions read. A check is skipped when the event changed none of those fields; when the
+    values are the same as last time the answers are too. Conditions on scalar fields are
+    memoised by value. One timer per member, at the earliest instant any condition's
+    time-driven field could cross a threshold, serves every rule.
+    """
+
+    key = "@becomes"
+    held_key = "@becomes#held"
+    due_key = "@becomes#due"
+    listens = frozenset({"*"})
+
+    def __init__(self, triggers: list[BecomesTrigger]):
+
+        self.triggers = triggers
+        self.thresholds = TimeThresholds([trigger.value for trigger in triggers], triggers[0].env, triggers[0].community.tz) if triggers else None
+        fields = [trigger.fields for trigger in triggers]
+        self.fields = None if any(field is None for field in fields) else frozenset().union(*fields)
+        scalar = self.fields is not None and self.fields <= SCALAR_MEMBER_FIELDS
+        self.value_fields = tuple(sorted(self.fields)) if scalar else None  # type: ignore[arg-type]  # scalar: fields known
+        self._read_values = compile_member_values(self.value_fields, triggers[0].community.tz) if self.value_fields else None
+        # field values → the triggers whose condition holds, and their keys
+        self._memo: dict[tuple[Any, ...], tuple[list[BecomesTrigger], tuple[str, ...]]] = {}
+
+    def start(self, run: Run) -> None:
+        pass
+
+    def on_event(self, run: Run, event: Event, member: Member | None) -> list[tuple[TriggerType, Firing]]:
+        # Stage entries count too, so a condition on member.stage is re-checked when it changes.
+        if member is None or (event.type.startswith("@") and event.type != STAGE_ENTERED):
+            return []
+        if self.fields is not None and run.changed is not None and not (self.fields & run.changed):
+            held = member.marks.get(self.held_key)
+            if isinstance(held, tuple) and held[1] == member.revision:
+                return []  # nothing the conditions read changed since they were last checked
+        return self._check(run, member)
+
+    def on_timer(self, run: Run, subject: str, payload: Any) -> list[tuple[TriggerType, Firing]]:
+        member = run.members.get(subject)
+        if member is None or member.marks.get(self.due_key) != run.now:
+            return []  # superseded, or a timer an earlier version of the playbooks left in --state
+        del member.marks[self.due_key]
+        return self._check(run, member)
+
+    def _check(self, run: Run, member: Member) -> list[tuple[TriggerType, Firing]]:
+        if member.left:
+            return []
+        held = member.marks.get(self.held_key)
+        values = None
+        if self._read_values is not None:
+            values = self._read_values(member, run.now)
+            if isinstance(held, tuple) and held[1] == member.revision and held[2] == values:
+                self._arm(run, member)
+                return []
+            # The conditions are pure functions of these values: same values, same answers.
+            entry = self._memo.get(values)
+            if entry is None:
+                entry = self._holding(run.view(member))
+                if len(self._memo) < MEMO_SIZE:
+                    self._memo[values] = entry
+            holding, keys = entry
+        else:
+            holding, keys = self._holding(run.view(member))
+        # (keys that held, revision, values); --state gives it back as lists, which never match.
+        was = held[0] if isinstance(held, (list, tuple)) else ()
+        member.marks[self.held_key] = (keys, member.revision, values)
+        self._arm(run, member)
+        if tuple(was) == keys:
+            return []  # what held still holds; nothing else does
+        became = [trigger for trigger in holding if trigger.key not in was]
+        if not became:
+            return []
+        firings = []
+        view = run.view(member)
+        for trigger in became:
+            shown_values = field_values(trigger.value, {"member": view, "community": trigger.community_values})
+            shown = ", ".join(f"{name} = {value}" for name, value in shown_values.items())
+            firings.append((trigger, Firing(member, member.group, run.now, f"`{trigger.value}` became true" + (f" ({shown})" if shown else ""), values=shown_values)))
+        return firings
+
+    def _holding(self, view: Any) -> tuple[list[BecomesTrigger], tuple[str, ...]]:
+        holding = [trigger for trigger in self.triggers if trigger.holds(view)]
+        return holding, tuple(trigger.key for trigger in holding)
+
+    def _arm(self, run: Run, member: Member) -> None:
+        # A pending check stays valid unless the event changed a field whose next crossing
+        # may come sooner (see TimeThresholds.rearm); when it comes due it re-arms itself.
+        if self.thresholds is None:
+            return
+        due = self.thresholds.rearm(member, run.now, member.marks.get(self.due_key), run.changed)
+        if due is not None:
+            member.marks[self.due_key] = due
+            run.schedule(due, self.key, member.id)
