@@ -421,6 +421,11 @@ class ActionType:
     ``{value_key: value}``, which is ``{text: ...}`` for every action but ``tag``/``untag``.
     ``needs`` is the channel capability it requires (None: works anywhere). ``makes_task`` is
     false for pure state changes such as ``tag``; ``apply`` changes member state.
+    ``counts_toward_limits``: whether ``limits`` with ``actions: any`` count its tasks (a note
+    to an operator does not reach the member; enforcing group rules must not wait because
+    the member was welcomed yesterday). ``targets``: the names its ``target:`` option may
+    take besides ``member`` (the firing's member), each with the members it means for a
+    firing — e.g. ``mentioned``: everyone the message mentions.
     """
 
     name: str
@@ -432,6 +437,8 @@ class ActionType:
     value_key: str = "text"
     apply: Callable[[Any, Any, Mapping[str, Any], str | None], None] | None = None  # (run, member, params, group)
     summary: Callable[[Mapping[str, Any]], str] | None = None  # the task text when the rule gives none
+    counts_toward_limits: bool = True
+    targets: Mapping[str, Callable[[Run, Firing], Iterable[Member]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -28,11 +28,6 @@ from playbook_engine.durations import format_duration
 from playbook_engine.localtime import DAY, local_time
 from playbook_engine.model import Community, Rule
 
-# Not counted by `actions: any` limits: a note to the operator does not reach the member, and
-# enforcing group rules must not be blocked because the member was recently welcomed.
-UNLIMITED_ACTIONS = frozenset({"notify", "warn", "remove"})
-
-
 @dataclass
 class Suppressed:
     """A task that was not planned, the guardrail that stopped it, and the operator-readable why."""
@@ -68,9 +63,11 @@ def task_id(rule: Rule, action_index: int, subject: str, trigger_at: float, caus
 
 
 class Planner:
-    def __init__(self, community: Community, *, start: float | None = None, history: list[Sent] | None = None, keep_suppressed: bool = True, record_history: bool = True, cooldowns: frozenset[str] | None = None):
+    def __init__(self, community: Community, *, start: float | None = None, history: list[Sent] | None = None, keep_suppressed: bool = True, record_history: bool = True, cooldowns: frozenset[str] | None = None, limit_exempt: frozenset[str] = frozenset()):
         """``cooldowns``: the keys of the rules that have one (None: any may have), whose last
-        planned task per member must be remembered; a long history plans for most members."""
+        planned task per member must be remembered; a long history plans for most members.
+        ``limit_exempt``: the actions ``actions: any`` limits do not count (each action declares
+        it: ``ActionType.counts_toward_limits``)."""
         self.community = community
         self.tz = community.tz
         self.local = local_time(community.tz)
@@ -87,6 +84,7 @@ class Planner:
         self.new_history: dict[str, Sent] = {}  # by task id; a task capacity drops is taken out again
         self._last_fired: dict[tuple[str, str], float] = {}  # (rule, member) → last trigger instant, for cooldowns
         self._cooldowns = cooldowns
+        self._limit_exempt = limit_exempt
         self._recent: dict[str, list[tuple[float, str]]] = {}
         self._capacity_used: Counter[tuple[str, int]] = Counter()  # by earlier runs and by tasks before --from
         self._waiting: dict[tuple[int, str], list[Task]] = {}  # (local day, operator) → tasks due then, not yet settled
@@ -226,11 +224,11 @@ class Planner:
         if recent[0][0] <= horizon:
             recent[:] = [item for item in recent if item[0] > horizon]
         for limit in self.community.limits:
-            if limit.actions is None and task.action in UNLIMITED_ACTIONS:
+            if limit.actions is None and task.action in self._limit_exempt:
                 continue
             if limit.actions is not None and task.action not in limit.actions:
                 continue
-            counted = [t for t, action in recent if t > task.trigger_at - limit.per and (action in limit.actions if limit.actions is not None else action not in UNLIMITED_ACTIONS)]
+            counted = [t for t, action in recent if t > task.trigger_at - limit.per and (action in limit.actions if limit.actions is not None else action not in self._limit_exempt)]
             if len(counted) >= limit.max:
                 kinds = "tasks" if limit.actions is None else "/".join(sorted(limit.actions))
                 return f"limit {limit.max} {kinds} per {format_duration(limit.per)} reached for {task.member_name} (last at {self._local(max(counted))})"

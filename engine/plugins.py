@@ -155,8 +155,9 @@ class Registry:
         table[name] = item
         self.owners[(kind, name)] = plugin
 
-    def owner(self, kind: str, name: str) -> str:
-        return self.owners.get((kind, name), "?")
+    def limit_exempt_actions(self) -> frozenset[str]:
+        """The actions that ``limits`` with ``actions: any`` do not count, as each declares."""
+        return frozenset(name for name, action in self.actions.items() if not action.counts_toward_limits)
 
 
 def load_registry(entrypoints: bool = True) -> Registry:

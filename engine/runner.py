@@ -13,10 +13,11 @@ from zoneinfo import ZoneInfo
 
 from playbook_engine.contract import Event, Rejected, SourceRecord, Task
 from playbook_engine.errors import InvalidInput
-from playbook_engine.evaluate import Evaluation, Note
+from playbook_engine.evaluate import Evaluation
 from playbook_engine.events import to_event
 from playbook_engine.localtime import local_time
 from playbook_engine.model import Config
+from playbook_engine.notes import ExplainNotes, Note, Notes
 from playbook_engine.planner import Planner, Suppressed
 from playbook_engine.plugins import Registry
 from playbook_engine.state import Lookback, StateStore
@@ -115,8 +116,9 @@ class Plan:
         self.config = config
         self.items = items
         lookback = Lookback.of(config)
-        self.planner = Planner(config.community, start=start, history=state.history(lookback) if state else None, keep_suppressed=keep_suppressed or explain, record_history=state is not None, cooldowns=frozenset(lookback.cooldowns))
-        self.evaluation = Evaluation(config, self.planner, until=until, explain=explain, state=state)
+        self.planner = Planner(config.community, start=start, history=state.history(lookback) if state else None, keep_suppressed=keep_suppressed or explain, record_history=state is not None, cooldowns=frozenset(lookback.cooldowns), limit_exempt=config.registry.limit_exempt_actions())
+        counts: Counter[str] = Counter()
+        self.evaluation = Evaluation(config, self.planner, until=until, notes=ExplainNotes(counts) if explain else Notes(counts), state=state)
         self.state = state
         self.tally = Tally()
         self._result: RunResult | None = None
@@ -130,7 +132,7 @@ class Plan:
                     yield from self._hand_out(planner.drain(), hook)
             yield from self._hand_out(planner.finish(), hook)
         evaluation = self.evaluation
-        self._result = RunResult([], evaluation.rejected, planner.suppressed, evaluation.notes, evaluation.counts, evaluation, planner.moved, planner.history_only, planner, self.state, self.tally)
+        self._result = RunResult([], evaluation.rejected, planner.suppressed, evaluation.sink.notes, evaluation.counts, evaluation, planner.moved, planner.history_only, planner, self.state, self.tally)
 
     def _hand_out(self, tasks: list[Task], hook: Any) -> Iterator[Task]:
         for task in tasks:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from tests.conftest import plan, task_keys
+from playbook_engine import hookimpl
+from playbook_engine.contract import ActionType
+from playbook_engine.plugins import Registry, get_plugin_manager
+from tests.conftest import config_from, plan, task_keys
 from tests.test_triggers import END, joined, msg
 
 COMMUNITY = """\
@@ -159,3 +162,41 @@ def test_enforcement_is_not_blocked_by_an_any_limit_and_urgent_ignores_quiet_hou
     config = make_config(rules(body), community)
     result = plan(config, [msg("01T23:00:00", text="广告")])
     assert task_keys(result, "rule", "due") == [("out", "2026-03-01T23:00:00+08:00"), ("hi", "2026-03-02T08:00:00+08:00")]
+
+
+class _ThanksPlugin:
+    """A third-party action, exempt from `actions: any` limits, with a target of its own:
+    thank whoever a message replied to (the `reply_to` id is the member here)."""
+
+    @staticmethod
+    def _replied_to(run, firing):
+        event = firing.event
+        target = run.members.get(event.reply_to) if event and event.reply_to else None
+        return [target] if target is not None else []
+
+    @hookimpl
+    def register_actions(self, register):
+        schema = {"type": "object", "additionalProperties": False, "properties": {"text": {"type": "string"}, "target": {"enum": ["member", "replied"]}}}
+        register(ActionType("thank", "Thank a member.", schema, needs="dm", text_required=True, counts_toward_limits=False, targets={"replied": self._replied_to}))
+
+
+def test_a_third_party_action_declares_its_limits_and_targets_like_a_built_in(tmp_path):
+    pm = get_plugin_manager(entrypoints=False)
+    pm.register(_ThanksPlugin(), name="thanks")
+    registry = Registry.collect(pm)
+    limited = COMMUNITY + "  limits:\n    - {actions: any, max: 1, per: 7d}\n"
+    body = (
+        "  - id: hi\n    when: {event: message}\n    do:\n      - dm: 你好\n"
+        '  - id: thanks\n    when: {event: message}\n    do:\n      - thank: {text: "谢谢 {{ member.name }}", target: replied}\n'
+        "  - id: warn\n    when: {event: message}\n    do:\n      - warn: 注意\n"
+    )
+    config = config_from(rules(body), limited, tmp_path / "pb", registry)
+    result = plan(config, [msg("01T09:00:00", "m2"), msg("01T09:01:00", "m1", reply_to="m2"), msg("01T09:02:00", "m1", reply_to="m2")])
+    # m1: one dm (the limit of any 1 per 7d), then only the limit-exempt warn and thank, both times;
+    # thank goes to the member replied to, as `target: mentioned` goes to those mentioned.
+    assert task_keys(result, "member", "action") == [
+        ("m2", "dm"), ("m2", "warn"),
+        ("m1", "dm"), ("m2", "thank"), ("m1", "warn"),
+        ("m2", "thank"), ("m1", "warn"),
+    ]
+    assert registry.limit_exempt_actions() == {"notify", "remove", "thank", "warn"}

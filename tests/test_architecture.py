@@ -83,3 +83,17 @@ def test_the_cycle_finder_finds_a_cycle():
 def test_the_contract_imports_nothing_of_ours():
     assert import_graph()["playbook_engine.contract"] == set()
 
+
+
+def test_every_package_folder_is_installed():
+    """pyproject lists packages one by one (the folders install under other names): a new
+    subpackage left out would import in a checkout and fail after `pip install .`."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"])
+    folders = {
+        ".".join([PACKAGES[folder], *init.parent.relative_to(ROOT / folder).parts])
+        for folder in PACKAGES
+        for init in (ROOT / folder).rglob("__init__.py")
+    }
+    assert listed == folders

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import io
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from playbook_engine.output import render_explanation, render_summary
-from tests.conftest import plan
+from tests.conftest import ROOT, plan
 from tests.test_triggers import END, joined, msg
 
 RULES = """\
@@ -68,3 +72,33 @@ def test_explain_member_on_the_example_answers_why_this_dm_and_why_not_that_one(
     assert "2026-03-12 19:45  stage      阿杰 (m10): 新手期 → 成长期 (growth)" in lines
     assert "                  because    silent 7d since 2026-03-05 19:45 (join)" in lines
     assert all("(m10)" in line or line.startswith((" ", "playbook:")) for line in lines)
+
+
+def _shipped_plan(text: str, explain: bool) -> list[dict]:
+    import io
+
+    from playbook_engine.events import parse_jsonl
+    from playbook_engine.loading import load_config
+    from playbook_engine.plugins import load_registry
+    from playbook_engine.runner import run
+    from tests.conftest import ROOT
+
+    config = load_config([ROOT / "playbooks"], load_registry(entrypoints=False))
+    result = run(config, parse_jsonl(io.StringIO(text)), explain=explain)
+    return [task.record(config.community.tz) for task in result.tasks]
+
+
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 10_000), members=st.integers(5, 200))
+def test_explain_changes_what_is_said_never_the_plan(seed, members):
+    """--explain only feeds a different notes sink: the same history gives the same tasks."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    from generate import Options, write
+
+    stream = io.StringIO()
+    write(Options(events=1_500, members=members, groups=2, days=20, seed=seed), stream)
+    text = stream.getvalue()
+    plain, explained = _shipped_plan(text, explain=False), _shipped_plan(text, explain=True)
+    assert plain and plain == explained

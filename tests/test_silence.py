@@ -80,7 +80,7 @@ def test_the_group_keeps_one_timer_per_member(tmp_path):
     pending = result.evaluation.clock.new_pending()
     silence = {"@silence"} | {rule.trigger.key for rule in CONFIG.rules if isinstance(rule.trigger, SilenceTrigger)}
     assert sorted((timer.handler, timer.subject) for timer in pending if timer.handler in silence) == [("@silence", "m1"), ("@silence", "m2")]
-    assert isinstance(result.evaluation._groups["@silence"], SilenceTriggers)
+    assert isinstance(result.evaluation.matcher._groups["@silence"], SilenceTriggers)
     store.close()
 
 

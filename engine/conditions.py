@@ -1,0 +1,177 @@
+"""Stage 2 of a rule's evaluation — conditions: does a firing pass the rule's filters and ``if:``?
+
+The key is the firing's member (or, for a group firing, its group): a check reads that
+member's view, that group's counts and the triggering event, and writes nothing but the
+notes sink. What the check read is kept as the *context* the rule's texts are rendered with.
+
+Most firings stop here, so the common path is short: ``groups:``/``stages:``/``once`` first,
+then the leading conditions about the member alone as one compiled function of the Member,
+and only then the full context, built with just the names the rule's conditions and texts
+read. An explanation (``notes.detailed``) tests every condition on its own, with its values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Protocol
+
+from playbook_engine.contract import Firing, Group, Member
+from playbook_engine.dependencies import names_read
+from playbook_engine.model import Config, Rule
+from playbook_engine.notes import Notes
+from playbook_engine.predicates import MemberPredicate, compile_member_predicate
+
+
+class ConditionRun(Protocol):
+    """What the conditions read of the run: the clock, the member views, the groups."""
+
+    now: float
+    groups: dict[str, Group]
+
+    def view(self, member: Member) -> Any: ...
+
+
+def refusal(rule: Rule, firing: Firing) -> Callable[[], str] | None:
+    """Why the rule's ``groups:``, ``stages:`` or ``once`` refuses ``firing`` before any of its
+    conditions is tested, or None if none does."""
+    member = firing.member
+    group = firing.group or (member.group if member else None)
+    if rule.groups is not None and group not in rule.groups:
+        return lambda: f"group {group} is not one of {', '.join(sorted(rule.groups or ()))}"
+    if rule.stages is not None and (member is None or member.stage not in rule.stages):
+        return lambda: f"stage {member.stage if member else None} is not one of {', '.join(sorted(rule.stages or ()))}"
+    if rule.once and member is not None and rule.once_key in member.marks:
+        return lambda: "once: already fired for this member"
+    return None
+
+
+class Conditions:
+    """The rules' conditions, prepared once per run: what each reads, and its member-only part compiled."""
+
+    def __init__(self, config: Config, run: ConditionRun, notes: Notes):
+        self.config = config
+        self.community = config.community
+        self.run = run
+        self.notes = notes
+        self.community_values = {"name": self.community.name, "timezone": self.community.timezone, "channel": self.community.channel}
+        self._reads_event: set[str] = set()  # rules whose conditions or texts read `event`
+        # What a rule's conditions and texts read of the context (None: anything, e.g. a filter
+        # handed the whole context, or an explanation): the rest is not built for its firings.
+        self._reads: dict[str, frozenset[str] | None] = {}
+        self._member_only: dict[str, int] = {}  # how many leading conditions read only `member` (and `community`)
+        self._member_checks: dict[str, MemberPredicate | None] = {}  # those conditions as one function of the Member
+        self._now_at: tuple[float, datetime | None] = (float("nan"), None)
+        for rule in config.rules:
+            self._prepare(rule)
+
+    def _prepare(self, rule: Rule) -> None:
+        env = self.config.env
+        texts = [action.text.source for action in rule.actions if action.text is not None]
+        condition_names = [names_read(env, [condition.source]) for condition in rule.conditions]
+        read = set().union(*condition_names, names_read(env, texts, templates=True))
+        if read & {"event", "*"}:
+            self._reads_event.add(rule.key)
+        self._reads[rule.key] = None if "*" in read or self.notes.detailed else frozenset(read)
+        light = 0
+        while light < len(condition_names) and condition_names[light] <= {"member", "community"}:
+            light += 1
+        self._member_only[rule.key] = light
+        if light and not self.notes.detailed:  # an explanation shows each condition's values
+            sources = [condition.source for condition in rule.conditions[:light]]
+            self._member_checks[rule.key] = compile_member_predicate(env, sources, self.community.tz, self.community_values)
+
+    def check(self, rule: Rule, firing: Firing, group: str | None) -> tuple[dict[str, Any], list[str]] | None:
+        """The context the rule's texts are rendered with and the conditions that held (for an
+        explanation), or None if a condition is false or fails (said to the notes sink)."""
+        member = firing.member
+        notes = self.notes
+        light = self._member_only[rule.key] if member is not None else 0
+        first = 0
+        check = self._member_checks.get(rule.key) if light else None
+        if check is not None:
+            try:
+                holds = check(member, self.run.now)
+            except Exception:  # noqa: BLE001 - the closures below decide, and report the error as usual
+                holds = None
+            if holds is not None:
+                if not holds:
+                    notes.condition_false(rule.key, firing, "", None)
+                    return None
+                first = light
+        context: dict[str, Any] | None = None  # the full context, once built
+        member_context = {"member": self.run.view(member), "community": self.community_values} if first < light else None  # type: ignore[arg-type]
+        held: list[str] = []
+        conditions = rule.conditions
+        for index in range(first, len(conditions)):
+            condition = conditions[index]
+            if index < light:
+                current = member_context
+            else:
+                if context is None:
+                    context = self.context(rule, firing, group)
+                current = context
+            try:
+                holds = condition.test(current)
+            except Exception as exc:  # noqa: BLE001 - one bad evaluation skips one rule, never the run
+                notes.error(rule.key, firing, f"condition `{condition.source}` failed: {exc}")
+                return None
+            if not holds:
+                notes.condition_false(rule.key, firing, condition.source, current)
+                return None
+            notes.condition_held(held, condition.source, current)  # type: ignore[arg-type]
+        if context is None:
+            context = self.context(rule, firing, group)
+        return context, held
+
+    def channel_name(self, rule: Rule, group: str | None) -> str:
+        """The channel a rule's tasks in ``group`` go to: the rule's, the group's, the community's."""
+        if rule.channel:
+            return rule.channel
+        if group is not None:
+            if group in self.community.group_channels:
+                return self.community.group_channels[group]
+            known = self.run.groups.get(group)
+            if known is not None and known.channel:
+                return known.channel
+        return self.community.channel
+
+    def _now_moment(self) -> datetime:
+        """``now`` as a datetime in the community time zone (one per instant, however many rules ask)."""
+        now = self.run.now
+        if self._now_at[0] != now:
+            self._now_at = (now, datetime.fromtimestamp(now, self.community.tz))
+        return self._now_at[1]  # type: ignore[return-value]
+
+    def context(self, rule: Rule, firing: Firing, group: str | None) -> dict[str, Any]:
+        """What the rule's conditions and texts may read for ``firing``: every variable they
+        name (all of them for an explanation, or when a filter is handed the whole context)."""
+        member = firing.member
+        reads = self._reads.get(rule.key)
+        context: dict[str, Any] = {"member": self.run.view(member) if member else None, "community": self.community_values}
+        if reads is None or "group" in reads:
+            known = self.run.groups.get(group) if group else None
+            context["group"] = {
+                "id": group,
+                "name": (known.name if known else None) or self.community.group_names.get(group or "", group),
+                "channel": self.channel_name(rule, group),
+                "members": len(known.members) if known else 0,
+                "messages": known.messages if known else 0,
+            }
+        if reads is None or "now" in reads:
+            context["now"] = self._now_moment()
+        if reads is None or "trigger" in reads:
+            context["trigger"] = dict(firing.values)
+        if reads is None or "_channel" in reads:
+            context["_channel"] = self.config.registry.channels.get(self.channel_name(rule, group))
+        if firing.event is not None and rule.key in self._reads_event:
+            event = firing.event
+            context["event"] = {
+                "ts": datetime.fromtimestamp(event.t, self.community.tz), "type": event.type, "member": event.member,
+                "group": event.group, "name": event.name, "id": event.id, "text": event.text,
+                "mentions": list(event.mentions), "reply_to": event.reply_to, "activity": event.activity,
+                "participants": list(event.participants), "tags": list(event.tags),
+                "attributes": dict(event.attributes), "channel": event.channel, "amount": event.amount,
+                "inviter": event.inviter, "reason": event.reason, "raw": dict(event.raw),
+            }
+        return context

@@ -1,0 +1,98 @@
+"""Where the evaluation's stages say what they decided: counted always, written out for ``--explain``.
+
+Every stage is handed one sink and calls it the same way with or without ``--explain``; the
+sink, chosen once when the run starts, decides whether a decision is only counted (``Notes``,
+the default: most firings stop at a condition, and nobody reads why) or also written down
+with the values it looked at (``ExplainNotes``). So the hot path has no branch on
+``--explain``, and a run gives the same plan either way.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from playbook_engine.contract import Firing
+from playbook_engine.explain import describe_values, field_values
+
+
+@dataclass
+class Note:
+    """Something ``--explain`` shows: a rule that did not apply, a skip, a state change."""
+
+    t: float
+    rule: str  # playbook/rule; "" for a stage change
+    member: str | None
+    kind: str  # "miss" (a filter or condition said no), "error" (evaluation failed), "changed", "stage"
+    reason: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+class Notes:
+    """The default sink: counts decisions in ``counts`` (the summary reads them), writes nothing."""
+
+    # Whether the stages should hand over what only an explanation reads (every condition
+    # tested one by one, with its values; the whole context for templates).
+    detailed = False
+
+    def __init__(self, counts: Counter[str]):
+        self.counts = counts
+        self.notes: list[Note] = []
+
+    def refused(self, rule: str, firing: Firing, reason: Callable[[], str]) -> None:
+        """A rule's ``groups:``, ``stages:`` or ``once`` said no before any condition ran."""
+        self.counts["miss"] += 1
+
+    def condition_false(self, rule: str, firing: Firing, source: str, context: Mapping[str, Any] | None) -> None:
+        """Condition ``source`` is false for ``firing`` (``context``: what it read; None if a
+        compiled function of the member answered)."""
+        self.counts["miss"] += 1
+
+    def condition_held(self, held: list[str], source: str, context: Mapping[str, Any]) -> None:
+        """Condition ``source`` held: an explanation adds it, with its values, to ``held``."""
+
+    def error(self, rule: str, firing: Firing, reason: str) -> None:
+        """Evaluating a condition or a text failed: that rule (or action) is skipped, never the run."""
+        self.counts["error"] += 1
+
+    def changed(self, rule: str, firing: Firing, describe: Callable[[], str]) -> None:
+        """A rule changed the member's state (``tag`` …)."""
+
+    def stage(self, t: float, member: str, describe: Callable[[], str]) -> None:
+        """A member moved to another lifecycle stage."""
+
+
+class ExplainNotes(Notes):
+    """The ``--explain`` sink: every decision is also written down, with the values it read."""
+
+    detailed = True
+
+    def _add(self, rule: str, firing: Firing, kind: str, reason: str, values: dict[str, Any] | None = None) -> None:
+        self.notes.append(Note(firing.t, rule, firing.member.id if firing.member else None, kind, reason, values or {}))
+
+    def refused(self, rule: str, firing: Firing, reason: Callable[[], str]) -> None:
+        self.counts["miss"] += 1
+        self._add(rule, firing, "miss", reason())
+
+    def condition_false(self, rule: str, firing: Firing, source: str, context: Mapping[str, Any] | None) -> None:
+        self.counts["miss"] += 1
+        values = field_values(source, context) if context is not None else {}
+        shown = f" ({describe_values(values)})" if values else ""
+        self._add(rule, firing, "miss", f"condition `{source}` is false{shown}", values)
+
+    def condition_held(self, held: list[str], source: str, context: Mapping[str, Any]) -> None:
+        values = field_values(source, context)
+        held.append(f"`{source}`" + (f" ({describe_values(values)})" if values else ""))
+
+    def error(self, rule: str, firing: Firing, reason: str) -> None:
+        self.counts["error"] += 1
+        self._add(rule, firing, "error", reason)
+
+    def changed(self, rule: str, firing: Firing, describe: Callable[[], str]) -> None:
+        self.counts["changed"] += 1
+        self._add(rule, firing, "changed", describe())
+
+    def stage(self, t: float, member: str, describe: Callable[[], str]) -> None:
+        self.notes.append(Note(t, "", member, "stage", describe()))
