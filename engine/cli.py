@@ -10,23 +10,12 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from playbook_engine.api import DEFAULT_PATHS, registry_from, source_options
 from playbook_engine.errors import InvalidPlaybooks, PlaybookError
 from playbook_engine.events import EventError, parse_time
 
 if TYPE_CHECKING:
     from playbook_engine.planner import Task
-
-DEFAULT_PATHS = ("playbooks",)
-
-
-def registry_from(ctx: click.Context) -> Any:
-    """The plugin registry of this invocation; plugin commands use it too."""
-    from playbook_engine.plugins import load_registry
-
-    obj = ctx.ensure_object(dict)
-    if "registry" not in obj:
-        obj["registry"] = load_registry(entrypoints=not obj.get("no_entrypoints", False))
-    return obj["registry"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -116,17 +105,6 @@ def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, colu
     click.echo(render_summary(result, config.community), err=True)
     if state is not None:
         state.close()
-
-
-def source_options(column_map: str | None, tz: Any) -> dict[str, Any]:
-    """Options every event source receives: the community time zone and, if given, ``--map``."""
-    options: dict[str, Any] = {"timezone": tz}
-    if column_map:
-        pairs = [item.split("=", 1) for item in column_map.split(",") if item.strip()]
-        if any(len(pair) != 2 or not pair[0].strip() or not pair[1].strip() for pair in pairs):
-            raise click.BadParameter(f"{column_map!r} — write field=column pairs separated by commas, e.g. ts=time,member=user_id", param_hint="--map")
-        options["map"] = {field.strip(): column.strip() for field, column in pairs}
-    return options
 
 
 def _with_progress(records: Any) -> Any:
