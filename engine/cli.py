@@ -26,6 +26,9 @@ def cli(skip_broken_plugins: bool) -> None:
 
     Example: playbook run playbooks --events examples/events.jsonl
     """
+    # skip_broken_plugins is not read here: main() looks for the flag in argv, because the
+    # plugins are loaded (and may fail) before click parses anything. The option is declared
+    # so that click accepts it and --help shows it.
 
 
 def _time_option(value: str | None, tz: Any, name: str) -> float | None:
@@ -117,7 +120,6 @@ def _with_progress(records: Any) -> Any:
     started = time.monotonic()
     progress: Progress | None = None
     task = None
-    count = 0
     try:
         for count, item in enumerate(records, 1):
             if count % 5000 == 0:
@@ -247,7 +249,6 @@ def plugins(ctx: click.Context) -> None:
         origin = "built-in" if name in DEFAULT_PLUGINS else f"installed ({distributions.get(name, 'entry point')})"
         kinds = provided.get(name, {})
         what = "; ".join(f"{kind}: {', '.join(names)}" for kind, names in sorted(kinds.items())) or "commands or observers only"
-        provided.setdefault(name, {})
         click.echo(f"{name} [{origin}] — {what}")
     for name, channel in sorted(registry.channels.items()):
         click.echo(f"  channel {name}: {channel.title}; can {', '.join(sorted(channel.capabilities))}; up to {channel.max_length} characters")
