@@ -72,7 +72,7 @@ def child(step: str, path: str, playbooks: str | None) -> dict[str, Any]:
         with open(path, "rb") as stream:
             count = sum(1 for line in stream if orjson.loads(line) is not None)
         return {"events": count}
-    from playbook_engine.cli import source_options
+    from playbook_engine.api import source_options
     from playbook_engine.events import to_event
     from playbook_engine.loading import load_config
     from playbook_engine.output import write_tasks

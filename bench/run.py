@@ -180,7 +180,7 @@ def child_orjson(path: str) -> dict[str, Any]:
 
 def child_engine(path: str, paths: list[str], profile: str | None) -> dict[str, Any]:
     started = time.perf_counter()
-    from playbook_engine.cli import source_options
+    from playbook_engine.api import source_options
     from playbook_engine.loading import load_config
     from playbook_engine.output import write_tasks
     from playbook_engine.plugins import load_registry

@@ -103,7 +103,7 @@ def child_state_run(events: str, state: str, paths: list[str], profile: str | No
         phases[name] = {"wall": wall - clock[0], "cpu": cpu - clock[1]}
         clock[:] = [wall, cpu]
 
-    from playbook_engine.cli import source_options
+    from playbook_engine.api import source_options
     from playbook_engine.loading import load_config
     from playbook_engine.plugins import load_registry
     from playbook_engine.runner import read_source, run

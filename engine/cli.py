@@ -10,23 +10,12 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from playbook_engine.api import DEFAULT_PATHS, registry_from, source_options
 from playbook_engine.errors import InvalidPlaybooks, PlaybookError
 from playbook_engine.events import EventError, parse_time
 
 if TYPE_CHECKING:
     from playbook_engine.contract import Task
-
-DEFAULT_PATHS = ("playbooks",)
-
-
-def registry_from(ctx: click.Context) -> Any:
-    """The plugin registry of this invocation; plugin commands use it too."""
-    from playbook_engine.plugins import load_registry
-
-    obj = ctx.ensure_object(dict)
-    if "registry" not in obj:
-        obj["registry"] = load_registry(entrypoints=not obj.get("no_entrypoints", False))
-    return obj["registry"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -37,6 +26,9 @@ def cli(skip_broken_plugins: bool) -> None:
 
     Example: playbook run playbooks --events examples/events.jsonl
     """
+    # skip_broken_plugins is not read here: main() looks for the flag in argv, because the
+    # plugins are loaded (and may fail) before click parses anything. The option is declared
+    # so that click accepts it and --help shows it.
 
 
 def _time_option(value: str | None, tz: Any, name: str) -> float | None:
@@ -118,17 +110,6 @@ def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, colu
         state.close()
 
 
-def source_options(column_map: str | None, tz: Any) -> dict[str, Any]:
-    """Options every event source receives: the community time zone and, if given, ``--map``."""
-    options: dict[str, Any] = {"timezone": tz}
-    if column_map:
-        pairs = [item.split("=", 1) for item in column_map.split(",") if item.strip()]
-        if any(len(pair) != 2 or not pair[0].strip() or not pair[1].strip() for pair in pairs):
-            raise click.BadParameter(f"{column_map!r} — write field=column pairs separated by commas, e.g. ts=time,member=user_id", param_hint="--map")
-        options["map"] = {field.strip(): column.strip() for field, column in pairs}
-    return options
-
-
 def _with_progress(records: Any) -> Any:
     """Show events read and the rate on stderr, but only once a run has taken a second."""
     import time
@@ -139,7 +120,6 @@ def _with_progress(records: Any) -> Any:
     started = time.monotonic()
     progress: Progress | None = None
     task = None
-    count = 0
     try:
         for count, item in enumerate(records, 1):
             if count % 5000 == 0:
@@ -269,7 +249,6 @@ def plugins(ctx: click.Context) -> None:
         origin = "built-in" if name in DEFAULT_PLUGINS else f"installed ({distributions.get(name, 'entry point')})"
         kinds = provided.get(name, {})
         what = "; ".join(f"{kind}: {', '.join(names)}" for kind, names in sorted(kinds.items())) or "commands or observers only"
-        provided.setdefault(name, {})
         click.echo(f"{name} [{origin}] — {what}")
     for name, channel in sorted(registry.channels.items()):
         click.echo(f"  channel {name}: {channel.title}; can {', '.join(sorted(channel.capabilities))}; up to {channel.max_length} characters")

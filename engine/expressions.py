@@ -78,10 +78,6 @@ class PlaybookEnvironment(ImmutableSandboxedEnvironment):
         self.filters.update(filters or {})
 
 
-class TemplateProblem(ValueError):
-    """A template or condition that is refused before it ever runs; the message says why."""
-
-
 def check_source(
     env: PlaybookEnvironment,
     source: str,

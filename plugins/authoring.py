@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import click
 
 from playbook_engine import hookimpl
+from playbook_engine.api import DEFAULT_PATHS, registry_from
 from playbook_engine.errors import InvalidInput, PlaybookError
 
 STARTER_COMMUNITY = """\
@@ -155,7 +156,6 @@ def register_commands(cli: click.Group) -> None:
 
         Example: playbook graph playbooks > playbooks.mmd
         """
-        from playbook_engine.cli import DEFAULT_PATHS, registry_from
         from playbook_engine.graph import mermaid
         from playbook_engine.loading import load_config
 

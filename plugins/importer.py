@@ -21,6 +21,7 @@ import click
 import yaml
 
 from playbook_engine import hookimpl
+from playbook_engine.api import registry_from, source_options
 from playbook_engine.errors import InvalidInput, PlaybookError
 from playbook_engine.events import to_event
 from playbook_engine.contract import Event, Rejected, SourceRecord
@@ -99,7 +100,6 @@ def register_commands(cli: click.Group) -> None:
 
         Example: playbook import --source telegram result.json > events.jsonl
         """
-        from playbook_engine.cli import registry_from, source_options
         from playbook_engine.runner import read_source
 
         try:

@@ -1,4 +1,8 @@
-"""The benchmark's side-by-side measurements: which runs count, and the ratios they give."""
+"""The benchmark's side-by-side measurement: a failing run fails it, whatever the timing.
+
+The checks of measured CPU times and ratios are in ``bench/test_run.py``, outside the default
+``pytest`` run: a busy machine can fail them with nothing wrong in the code.
+"""
 
 from __future__ import annotations
 
@@ -16,26 +20,7 @@ def busy(seconds: float) -> list[str]:
     return [sys.executable, "-c", code]
 
 
-def test_the_smaller_run_repeats_while_the_larger_runs_once():
-    result = bench.side_by_side(busy(1.0), busy(0.1), timeout=60)
-    assert result["larger"] >= 1.0
-    assert len(result["smaller"]) >= 3  # about 0.15 s each, CPU time counted apiece
-    assert all(0.1 <= cpu < 0.8 for cpu in result["smaller"])
-
-
-def test_a_smaller_run_that_outlasts_the_larger_is_counted_when_none_ended_before():
-    result = bench.side_by_side(busy(0.1), busy(0.6), timeout=60)
-    assert len(result["smaller"]) == 1
-    assert result["smaller"][0] >= 0.6 > result["larger"]
-
-
 def test_a_failing_run_fails_the_measurement():
     failing = [sys.executable, "-c", "raise SystemExit(3)"]
     assert bench.side_by_side(busy(0.5), failing, timeout=60) == {"failed": True}
     assert bench.bench_pairs([busy(0.1), failing], timeout=60, max_memory_mb=None, repeat=2) == []
-
-
-def test_pairs_give_the_ratio_of_the_second_run_to_the_first():
-    ratios = bench.bench_pairs([busy(0.2), busy(0.6)], timeout=60, max_memory_mb=None, repeat=2)
-    assert len(ratios) == 2
-    assert all(2.0 < ratio < 3.5 for ratio in ratios)  # 0.6 s over 0.2 s, plus start-up on both
