@@ -260,15 +260,28 @@ class Evaluation:
                     member.group = group.id
                     changed.add("group")
                 group.members.add(member.id)
+            self._count(event, member, group, changed)
+        self.changed = changed
+        try:
+            firings = self.dispatch(event, member)
+        finally:
+            self.changed = None
+        if member is not None:
+            firings.extend(self.restage(member, changed))
+        return firings
+
+    def _count(self, event: Event, member: Member, group: Group | None, changed: set[str]) -> None:
+        """What ``event`` changes of its member's fields (and its group's message count), each
+        changed field added to ``changed``."""
         kind = event.type
-        if kind == "member_joined" and member is not None:
+        if kind == "member_joined":
             member.joined_at = event.t
             member.left = False
             changed.update(JOIN_CHANGES)
-        elif kind == "member_left" and member is not None:
+        elif kind == "member_left":
             self.remove_from_group(member, event.group)
             changed.update(LEAVE_CHANGES)
-        elif kind == "message" and member is not None:
+        elif kind == "message":
             silent_since = member.silent_since
             if silent_since is None or event.t - silent_since >= DAY:
                 changed.add("days_silent")  # it was a day or more: it is 0 now
@@ -288,21 +301,13 @@ class Evaluation:
             for mentioned in event.mentions:
                 if mentioned != member.id:
                     self.member(mentioned).mentions_received += 1
-        elif kind == "activity_joined" and member is not None:
+        elif kind == "activity_joined":
             member.activities += 1
             changed.add("activities")
-        elif kind == "profile" and member is not None:
+        elif kind == "profile":
             member.tags.update(event.tags)
             member.attributes.update(event.attributes)
             changed.update(("tags", "attributes"))
-        self.changed = changed
-        try:
-            firings = self.dispatch(event, member)
-        finally:
-            self.changed = None
-        if member is not None:
-            firings.extend(self.restage(member, changed))
-        return firings
 
     def remove_from_group(self, member: Member, group_id: str | None) -> None:
         """The member is no longer in ``group_id``; with no group left, they have left."""

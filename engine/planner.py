@@ -21,6 +21,7 @@ from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from functools import partial
 from typing import Any
 
 from playbook_engine.contract import PRIORITY_RANK, Task
@@ -322,64 +323,78 @@ class Planner:
             day, assignee = key
             tasks = waiting.pop(key)
             room = max(0, self._capacity[assignee] - self._capacity_used[(assignee, day)])
-            # The order decides who gets the room; the plan itself is sorted when released, and
-            # the overflow again on its next day. So the `room` first are picked out, not all
-            # sorted (the keys are unique: the same ones); a full sort only to keep the
-            # suppressed tasks in order.
-            if self.keep_suppressed:
-                tasks.sort(key=_capacity_order)
-            elif 0 < room < len(tasks):
-                ranks = PRIORITY_RANK
-                first = [keyed[-1] for keyed in heapq.nsmallest(room, [(-ranks[task.priority], task.due, task.order, task.id, task) for task in tasks])]
-                chosen = set(map(id, first))
-                tasks = first + [task for task in tasks if id(task) not in chosen]
-            for task in tasks[:room]:
-                self.tasks.append(task)
-                if task.id in self.new_history:
-                    self.new_history[task.id].due = task.due  # where capacity put it: a later run counts it on that day
-                original_due = self._original_due.pop(task.id)
-                if task.due != original_due:
-                    # One line per task, however many full days it skipped.
-                    task.note_move(f"capacity of {assignee} full", original_due, task.due)
-            # The overflow, most of a busy day's offers: each moves on a day, or is dropped.
-            original, max_delay, next_day, day_of = self._original_due, self.community.max_delay, self._next_day, self.local.day
-            # All of them are due on `day`: when neither it nor the next day has a UTC offset
-            # change, the next day's due is 24 hours later (out of quiet hours if need be), on
-            # the next day unless quiet hours push it on.
-            offset = self._plain_offset(day)
-            quiet, window = self._quiet_minutes, self.community.quiet_hours
-            moved = dropped = 0
-            for task in tasks[room:]:
-                original_due = original[task.id]
-                if offset is None:
-                    moved_to = next_day(task.due)
+            tasks = self._keep(tasks, room, assignee)
+            self._carry_over(tasks[room:], day, assignee)
+
+    def _keep(self, tasks: list[Task], room: int, assignee: str) -> list[Task]:
+        """Plan the ``room`` tasks that come first for a day's capacity; all of them, those
+        first, in the order returned."""
+        # The order decides who gets the room; the plan itself is sorted when released, and
+        # the overflow again on its next day. So the `room` first are picked out, not all
+        # sorted (the keys are unique: the same ones); a full sort only to keep the
+        # suppressed tasks in order.
+        if self.keep_suppressed:
+            tasks.sort(key=_capacity_order)
+        elif 0 < room < len(tasks):
+            ranks = PRIORITY_RANK
+            first = [keyed[-1] for keyed in heapq.nsmallest(room, [(-ranks[task.priority], task.due, task.order, task.id, task) for task in tasks])]
+            chosen = set(map(id, first))
+            tasks = first + [task for task in tasks if id(task) not in chosen]
+        for task in tasks[:room]:
+            self.tasks.append(task)
+            if task.id in self.new_history:
+                self.new_history[task.id].due = task.due  # where capacity put it: a later run counts it on that day
+            original_due = self._original_due.pop(task.id)
+            if task.due != original_due:
+                # One line per task, however many full days it skipped.
+                task.note_move(f"capacity of {assignee} full", original_due, task.due)
+        return tasks
+
+    def _carry_over(self, overflow: list[Task], day: int, assignee: str) -> None:
+        """A full day's overflow (most of a busy day's offers): each moves on a day, or is
+        dropped once that would delay it more than max_delay."""
+        waiting, days = self._waiting, self._days
+        original, max_delay, next_day, day_of = self._original_due, self.community.max_delay, self._next_day, self.local.day
+        # All of them are due on `day`: when neither it nor the next day has a UTC offset
+        # change, the next day's due is 24 hours later (out of quiet hours if need be), on
+        # the next day unless quiet hours push it on.
+        offset = self._plain_offset(day)
+        quiet, window = self._quiet_minutes, self.community.quiet_hours
+        moved = dropped = 0
+        for task in overflow:
+            original_due = original[task.id]
+            if offset is None:
+                moved_to = next_day(task.due)
+                moved_day = day_of(moved_to)
+            else:
+                moved_to, moved_day = task.due + 86400, day + 1
+                if quiet is not None and quiet[int((moved_to + offset) % DAY) // 60]:
+                    moved_to = self._quiet_end(moved_to, window, offset) or moved_to  # type: ignore[arg-type]  # quiet hours are set
                     moved_day = day_of(moved_to)
+            if moved_to - original_due > max_delay:
+                del original[task.id]
+                self.new_history.pop(task.id, None)  # never planned: a later run must not see it as planned
+                if self.keep_suppressed:
+                    self._suppress(task, "capacity", partial(self._dropped_for_capacity, assignee, task.due, max_delay))
                 else:
-                    moved_to, moved_day = task.due + 86400, day + 1
-                    if quiet is not None and quiet[int((moved_to + offset) % DAY) // 60]:
-                        moved_to = self._quiet_end(moved_to, window, offset) or moved_to  # type: ignore[arg-type]  # quiet hours are set
-                        moved_day = day_of(moved_to)
-                if moved_to - original_due > max_delay:
-                    del original[task.id]
-                    self.new_history.pop(task.id, None)  # never planned: a later run must not see it as planned
-                    if self.keep_suppressed:
-                        self._suppress(task, "capacity", lambda: f"capacity of {assignee} full on {self._date(task.due)} and moving it would delay it more than max_delay {format_duration(max_delay)}")  # noqa: B023 - called at once
-                    else:
-                        dropped += 1
-                    continue
-                if task.due == original_due:
-                    moved += 1
-                task.due = moved_to
-                next_key = (moved_day, assignee)
-                bucket = waiting.get(next_key)
-                if bucket is None:
-                    heapq.heappush(days, next_key)
-                    bucket = waiting[next_key] = []
-                bucket.append(task)
-            if moved:
-                self.moved["capacity"] += moved
-            if dropped:
-                self.suppressed_counts["capacity"] += dropped
+                    dropped += 1
+                continue
+            if task.due == original_due:
+                moved += 1
+            task.due = moved_to
+            next_key = (moved_day, assignee)
+            bucket = waiting.get(next_key)
+            if bucket is None:
+                heapq.heappush(days, next_key)
+                bucket = waiting[next_key] = []
+            bucket.append(task)
+        if moved:
+            self.moved["capacity"] += moved
+        if dropped:
+            self.suppressed_counts["capacity"] += dropped
+
+    def _dropped_for_capacity(self, assignee: str, due: float, max_delay: int) -> str:
+        return f"capacity of {assignee} full on {self._date(due)} and moving it would delay it more than max_delay {format_duration(max_delay)}"
 
     def _plain_offset(self, day: int) -> int | None:
         """The UTC offset of local day ``day`` and the next, if it is the same all through both."""

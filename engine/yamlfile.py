@@ -271,14 +271,7 @@ class _Builder:
             expecting_key = parent is not None and isinstance(parent.value, dict) and parent.key is None
             path, record = self._child_path(parent)
             if isinstance(event, yaml.AliasEvent):
-                target = self.anchors.get(event.anchor, _SKIP)
-                if target is _SKIP:
-                    raise _Unreadable(Problem(self.doc.file, *where, f"`*{event.anchor}` refers to no anchor — define `&{event.anchor}` before using it, or quote text that starts with *"))
-                if target is None:
-                    raise _Unreadable(Problem(self.doc.file, *where, f"`*{event.anchor}` is used inside the value it names — a value cannot contain itself; write it out"))
-                value, size = target
-                self.aliases_used = True
-                self._spend(size, where)
+                value, size = self._alias(event, where)
                 if record and not expecting_key:
                     self.doc.positions.setdefault(path, where)
                 if parent is None:
@@ -306,16 +299,31 @@ class _Builder:
                 else:
                     self._place(stack, value, 1, where, False)
                 continue
-            # the start of a mapping or a list
-            if len(stack) >= MAX_DEPTH:
-                raise _Unreadable(Problem(self.doc.file, *where, f"nested more than {MAX_DEPTH} levels deep — a playbook never needs this; flatten the structure"))
-            if record and not expecting_key:
-                self.doc.positions.setdefault(path, where)
-            if event.anchor is not None:
-                self.anchors[event.anchor] = None
-            container: dict | list = {} if isinstance(event, yaml.MappingStartEvent) else []
-            stack.append(_Frame(container, path, record and not expecting_key, anchor=event.anchor, is_key=expecting_key, mark=where))
+            self._open(event, stack, path, record, expecting_key, where)  # the start of a mapping or a list
         return result
+
+    def _alias(self, event: yaml.AliasEvent, where: tuple[int, int]) -> tuple[Any, int]:
+        """The value an alias names, and its size (counted against the alias-bomb budget)."""
+        target = self.anchors.get(event.anchor, _SKIP)
+        if target is _SKIP:
+            raise _Unreadable(Problem(self.doc.file, *where, f"`*{event.anchor}` refers to no anchor — define `&{event.anchor}` before using it, or quote text that starts with *"))
+        if target is None:
+            raise _Unreadable(Problem(self.doc.file, *where, f"`*{event.anchor}` is used inside the value it names — a value cannot contain itself; write it out"))
+        value, size = target
+        self.aliases_used = True
+        self._spend(size, where)
+        return value, size
+
+    def _open(self, event: Any, stack: list[_Frame], path: Path, record: bool, expecting_key: bool, where: tuple[int, int]) -> None:
+        """A mapping or a list starts: a new frame on ``stack``."""
+        if len(stack) >= MAX_DEPTH:
+            raise _Unreadable(Problem(self.doc.file, *where, f"nested more than {MAX_DEPTH} levels deep — a playbook never needs this; flatten the structure"))
+        if record and not expecting_key:
+            self.doc.positions.setdefault(path, where)
+        if event.anchor is not None:
+            self.anchors[event.anchor] = None
+        container: dict[Any, Any] | list[Any] = {} if isinstance(event, yaml.MappingStartEvent) else []
+        stack.append(_Frame(container, path, record and not expecting_key, anchor=event.anchor, is_key=expecting_key, mark=where))
 
     def _child_path(self, parent: _Frame | None) -> tuple[Path, bool]:
         if parent is None:
