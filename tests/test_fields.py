@@ -1,0 +1,76 @@
+"""The fields of events and tasks, declared once on the contract's records: the template's
+``event`` follows the declarations."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from playbook_engine.contract import SPEC, Event, Task
+from playbook_engine.events import event_from_record, parse_jsonl, to_event
+
+ROOT = Path(__file__).resolve().parent.parent
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+BARE = {"ts": "2026-03-01T09:15:02+08:00", "type": "custom"}  # a type that needs no member or group
+
+
+@pytest.mark.parametrize(
+    ("record", "internal"),
+    [
+        pytest.param(Event, {"raw", "line"}, id="event"),
+        pytest.param(Task, {"trigger_at", "order", "how", "moved", "because", "details", "moves"}, id="task"),
+    ],
+)
+def test_a_new_field_is_declared_or_kept_inside_on_purpose(record: type, internal: set[str]) -> None:
+    """A field added without a declaration is in no schema, record or template: say which it is."""
+    assert {item.name for item in fields(record) if SPEC not in item.metadata} == internal
+
+
+# -- what conditions and texts read as `event` --------------------------------------------------
+
+
+def hand_written_event(event: Event, tz: ZoneInfo) -> dict[str, Any]:
+    """``event`` as Evaluation.context() built it by hand before it was derived (engine/evaluate.py)."""
+    return {
+        "ts": datetime.fromtimestamp(event.t, tz), "type": event.type, "member": event.member,
+        "group": event.group, "name": event.name, "id": event.id, "text": event.text,
+        "mentions": list(event.mentions), "reply_to": event.reply_to, "activity": event.activity,
+        "participants": list(event.participants), "tags": list(event.tags),
+        "attributes": dict(event.attributes), "channel": event.channel, "amount": event.amount,
+        "inviter": event.inviter, "reason": event.reason, "raw": dict(event.raw),
+    }
+
+
+def example_events() -> list[Event]:
+    with open(ROOT / "examples" / "events.jsonl", "rb") as lines:
+        events = [to_event(item, SHANGHAI) for item in parse_jsonl(lines)]
+    every_field = {
+        **BARE, "member": "m1", "group": "g1", "name": "小王", "id": "msg-1", "text": "你好", "mentions": ["m2"], "reply_to": "msg-0",
+        "activity": "a1", "participants": ["m1", "m3"], "tags": ["vip"], "attributes": {"city": "上海"}, "channel": "wechat",
+        "amount": 99, "inviter": "m4", "reason": "left", "title": "not a field of the contract",
+    }
+    return [*events, event_from_record(every_field, SHANGHAI, 3), Event(t=1772327702.5, type="stage_entered", member="m1", raw={"stage": "churn"})]
+
+
+@pytest.mark.parametrize("tz", [SHANGHAI, ZoneInfo("America/New_York")], ids=str)
+def test_template_values_are_what_the_hand_written_context_gave(tz: ZoneInfo) -> None:
+    events = example_events()
+    assert all(isinstance(event, Event) for event in events)
+    for event in events:
+        derived, expected = event.template_values(tz), hand_written_event(event, tz)
+        assert list(derived.items()) == list(expected.items())  # the same keys in the same order
+        assert derived["ts"].tzinfo is tz
+        assert [type(value) for value in derived.values()] == [type(value) for value in expected.values()]
+
+
+def test_a_template_changes_copies_not_the_event() -> None:
+    event = example_events()[-2]
+    values = event.template_values(SHANGHAI)
+    values["mentions"].append("m9")
+    values["attributes"]["city"] = "杭州"
+    values["raw"]["text"] = "改了"
+    assert (event.mentions, event.attributes, event.raw["text"]) == (("m2",), {"city": "上海"}, "你好")
