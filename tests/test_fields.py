@@ -1,5 +1,5 @@
-"""The fields of events and tasks, declared once on the contract's records: the template's
-``event`` follows the declarations."""
+"""The fields of events and tasks, declared once on the contract's records: the reader and
+the template's ``event`` follow the declarations."""
 
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from playbook_engine.contract import SPEC, Event, Task
-from playbook_engine.events import event_from_record, parse_jsonl, to_event
+from playbook_engine.contract import ID, IDS, NUMBER, OBJECT, SPEC, TEXT, TEXTS, Event, Task, specs
+from playbook_engine.events import EventError, event_from_record, parse_jsonl, to_event
 
 ROOT = Path(__file__).resolve().parent.parent
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BARE = {"ts": "2026-03-01T09:15:02+08:00", "type": "custom"}  # a type that needs no member or group
+OPTIONAL_EVENT_FIELDS = [(attribute, key, field_spec) for attribute, key, field_spec in specs(Event) if not field_spec.required]
 
 
 @pytest.mark.parametrize(
@@ -74,3 +75,40 @@ def test_a_template_changes_copies_not_the_event() -> None:
     values["attributes"]["city"] = "杭州"
     values["raw"]["text"] = "改了"
     assert (event.mentions, event.attributes, event.raw["text"]) == (("m2",), {"city": "上海"}, "你好")
+
+
+# -- the event reader ---------------------------------------------------------------------------
+
+
+def test_only_the_time_has_a_key_other_than_its_attribute() -> None:
+    """The reader passes the other fields to Event by their keys."""
+    assert [(attribute, key) for attribute, key, _ in specs(Event) + specs(Task) if attribute != key] == [("t", "ts")]
+
+
+WRONG = {TEXT: ["x"], ID: ["x"], IDS: "m1", TEXTS: "vip", OBJECT: ["x"], NUMBER: "9.9"}
+MESSAGE = {TEXT: "must be text", ID: "must be text", IDS: "must be a list of ids", TEXTS: "must be a list of ids", OBJECT: "must be an object of key/value pairs", NUMBER: "must be a number"}
+
+
+@pytest.mark.parametrize(("attribute", "key", "field_spec"), OPTIONAL_EVENT_FIELDS, ids=[key for _, key, _ in OPTIONAL_EVENT_FIELDS])
+def test_each_optional_field_is_read_by_its_kind(attribute: str, key: str, field_spec: Any) -> None:
+    """Its schema examples are read into the Event; a value of another kind is rejected, naming it."""
+    for example in field_spec.examples:
+        event = event_from_record({**BARE, key: example}, SHANGHAI)
+        expected = tuple(example) if field_spec.kind in (IDS, TEXTS) else float(example) if field_spec.kind == NUMBER else example
+        assert getattr(event, attribute) == expected
+    with pytest.raises(EventError, match=f"^`{key}` {MESSAGE[field_spec.kind]}$"):
+        event_from_record({**BARE, key: WRONG[field_spec.kind]}, SHANGHAI)
+
+
+@pytest.mark.parametrize("kind", [ID, IDS])
+def test_ids_may_be_written_as_numbers(kind: str) -> None:
+    for attribute, key, field_spec in specs(Event):
+        if field_spec.kind == kind:
+            event = event_from_record({**BARE, key: [7] if kind == IDS else 7}, SHANGHAI)
+            assert getattr(event, attribute) == (("7",) if kind == IDS else "7"), key
+
+
+@pytest.mark.parametrize("key", [key for _, key, field_spec in specs(Event) if field_spec.required])
+def test_a_line_without_a_required_field_is_rejected(key: str) -> None:
+    with pytest.raises(EventError, match=f"missing `{key}`"):
+        event_from_record({name: value for name, value in BARE.items() if name != key}, SHANGHAI)
