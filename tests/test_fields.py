@@ -1,17 +1,20 @@
-"""The fields of events and tasks, declared once on the contract's records: the reader and
-the template's ``event`` follow the declarations."""
+"""The fields of events and tasks, declared once on the contract's records: the reader, the
+schemas, the task record and the template's ``event`` follow the declarations."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import jsonschema
 import pytest
 from playbook_engine.contract import ID, IDS, NUMBER, OBJECT, SPEC, TEXT, TEXTS, Event, Task, specs
 from playbook_engine.events import EventError, event_from_record, parse_jsonl, to_event
+from playbook_engine.schema import build_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -112,3 +115,21 @@ def test_ids_may_be_written_as_numbers(kind: str) -> None:
 def test_a_line_without_a_required_field_is_rejected(key: str) -> None:
     with pytest.raises(EventError, match=f"missing `{key}`"):
         event_from_record({name: value for name, value in BARE.items() if name != key}, SHANGHAI)
+
+
+# -- the schemas --------------------------------------------------------------------------------
+
+
+def test_every_example_event_is_valid_under_the_event_schema() -> None:
+    validator = jsonschema.Draft202012Validator(build_schema("event"))
+    lines = (ROOT / "examples" / "events.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [error.message for line in lines for error in validator.iter_errors(json.loads(line))] == []
+
+
+def test_the_task_records_are_what_the_task_schema_describes() -> None:
+    """Every required field in every golden record, and no field the schema does not know."""
+    schema = build_schema("task")
+    validator = jsonschema.Draft202012Validator(schema)
+    records = json.loads((ROOT / "tests" / "golden" / "example.json").read_text(encoding="utf-8"))
+    assert records and [error.message for record in records for error in validator.iter_errors(record)] == []
+    assert {key for record in records for key in record} == set(schema["properties"])
