@@ -1,5 +1,6 @@
 """The fields of events and tasks, declared once on the contract's records: the reader, the
-schemas, the task record and the template's ``event`` follow the declarations."""
+schemas, the task record and the template's ``event`` follow the declarations, and the lists
+that make choices of their own name only declared fields."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pytest
 from playbook_engine.contract import ID, IDS, NUMBER, OBJECT, SPEC, TEXT, TEXTS, Event, Task, specs
 from playbook_engine.events import EventError, event_from_record, parse_jsonl, to_event
 from playbook_engine.schema import build_schema
+from playbook_plugins.source_csv import FIELDS as CSV_SOURCE_FIELDS
 
 ROOT = Path(__file__).resolve().parent.parent
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -133,3 +135,11 @@ def test_the_task_records_are_what_the_task_schema_describes() -> None:
     records = json.loads((ROOT / "tests" / "golden" / "example.json").read_text(encoding="utf-8"))
     assert records and [error.message for record in records for error in validator.iter_errors(record)] == []
     assert {key for record in records for key in record} == set(schema["properties"])
+
+
+# -- lists that make choices of their own -----------------------------------------------------
+
+
+def test_the_csv_source_maps_only_event_fields() -> None:
+    """Its own choice of fields (the ones a cell can hold), in its own order — but each an event field."""
+    assert set(CSV_SOURCE_FIELDS) <= {key for _, key, _ in specs(Event)}
