@@ -165,13 +165,5 @@ class Conditions:
         if reads is None or "_channel" in reads:
             context["_channel"] = self.config.registry.channels.get(self.channel_name(rule, group))
         if firing.event is not None and rule.key in self._reads_event:
-            event = firing.event
-            context["event"] = {
-                "ts": datetime.fromtimestamp(event.t, self.community.tz), "type": event.type, "member": event.member,
-                "group": event.group, "name": event.name, "id": event.id, "text": event.text,
-                "mentions": list(event.mentions), "reply_to": event.reply_to, "activity": event.activity,
-                "participants": list(event.participants), "tags": list(event.tags),
-                "attributes": dict(event.attributes), "channel": event.channel, "amount": event.amount,
-                "inviter": event.inviter, "reason": event.reason, "raw": dict(event.raw),
-            }
+            context["event"] = firing.event.template_values(self.community.tz)
         return context

@@ -24,9 +24,61 @@ from collections.abc import (
     MutableMapping,
     Sequence,
 )
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, tzinfo
+from operator import attrgetter
 from typing import IO, Any, ClassVar, Protocol
+
+# -- how a record's fields look outside the engine ---------------------------------------------
+#
+# Each field of an event line and of a task record is declared once, on its dataclass field
+# (``field(metadata=spec(...))``): its kind, whether every record has it, and the help an
+# editor shows. The event reader, the JSON Schemas, the task record and its CSV columns, and
+# the ``event`` that conditions read are derived from these declarations; a field without
+# one (``Event.raw``, ``Task.trigger_at`` …) stays inside the engine.
+
+# Kinds of value: the reader checks and converts by kind, the JSON Schema writes the kind's type.
+TIME = "time"  # RFC 3339 text, or epoch seconds or milliseconds
+MOMENT = "moment"  # an instant written out as RFC 3339 text in the community's time zone
+TEXT = "text"
+TEXT_OR_NULL = "text or null"
+ID = "id"  # text; a number is read as its text (exports write numeric ids)
+IDS = "ids"  # a list of ids
+TEXTS = "texts"  # a list of texts (read as ids are)
+OBJECT = "object"  # key/value pairs
+NUMBER = "number"
+
+SPEC = "spec"  # the metadata key of a field's FieldSpec
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field of a record as it is written outside the engine, and documented.
+
+    ``key`` is its name there when that is not the attribute's (an event's ``ts`` is ``Event.t``);
+    ``required``: every record has it. ``title``, ``description`` and ``examples`` are the
+    JSON Schema's help; ``schema`` adds to the kind's JSON Schema (a pattern — or an ``enum``,
+    which then stands alone: the values say the type).
+    """
+
+    kind: str
+    title: str
+    description: str
+    examples: tuple[Any, ...]
+    required: bool = False
+    key: str | None = None
+    schema: Mapping[str, Any] = field(default_factory=dict)
+
+
+def spec(kind: str, title: str, description: str, examples: Sequence[Any], *, required: bool = False, key: str | None = None, **schema: Any) -> dict[str, FieldSpec]:
+    """The ``metadata`` of a field written outside the engine (see FieldSpec)."""
+    return {SPEC: FieldSpec(kind, title, description, tuple(examples), required, key, schema)}
+
+
+def specs(record: type[Any]) -> tuple[tuple[str, str, FieldSpec], ...]:
+    """(attribute, key outside, FieldSpec) of each declared field of ``record``, in field order."""
+    return tuple((item.name, item.metadata[SPEC].key or item.name, item.metadata[SPEC]) for item in fields(record) if SPEC in item.metadata)
+
 
 # -- events: what happened ----------------------------------------------------------------
 
@@ -35,25 +87,49 @@ from typing import IO, Any, ClassVar, Protocol
 class Event:
     """One thing that happened in a community. ``t`` is epoch seconds; ``raw`` the fields as read."""
 
-    t: float
-    type: str
-    member: str | None = None
-    group: str | None = None
-    name: str | None = None
-    id: str | None = None
-    text: str | None = None
-    mentions: tuple[str, ...] = ()
-    reply_to: str | None = None
-    activity: str | None = None
-    participants: tuple[str, ...] = ()
-    tags: tuple[str, ...] = ()
-    attributes: dict[str, Any] = field(default_factory=dict)
-    channel: str | None = None
-    amount: float | None = None
-    inviter: str | None = None
-    reason: str | None = None
+    t: float = field(metadata=spec(TIME, "Time 时间", "RFC 3339 time with offset (a naive time is read in the community time zone), or epoch seconds/milliseconds.", ["2026-03-01T09:15:02+08:00", 1772327702], required=True, key="ts"))
+    # The examples are the core types, which the reader knows (schema.py fills them in).
+    type: str = field(metadata=spec(TEXT, "Type 类型", "Event type; unknown types are kept and can trigger rules.", [], required=True))
+    member: str | None = field(default=None, metadata=spec(ID, "Member 成员", "Stable member id (member events).", ["m123"]))
+    group: str | None = field(default=None, metadata=spec(ID, "Group 群", "Group id (group events).", ["g17"]))
+    name: str | None = field(default=None, metadata=spec(TEXT, "Name 昵称", "Display name of the member; the latest wins.", ["小王"]))
+    id: str | None = field(default=None, metadata=spec(ID, "Message id", "Message id.", ["msg-882"]))
+    text: str | None = field(default=None, metadata=spec(TEXT, "Text 内容", "Message text.", ["请问周末活动在哪？"]))
+    mentions: tuple[str, ...] = field(default=(), metadata=spec(IDS, "Mentions 提及", "Ids of the members mentioned.", [["m42"]]))
+    reply_to: str | None = field(default=None, metadata=spec(ID, "Reply to 回复", "Id of the message replied to.", ["msg-870"]))
+    activity: str | None = field(default=None, metadata=spec(ID, "Activity 活动", "Activity id (activity events).", ["a-0308"]))
+    participants: tuple[str, ...] = field(default=(), metadata=spec(IDS, "Participants 参与者", "Member ids taking part (activity events).", [["m1", "m2"]]))
+    tags: tuple[str, ...] = field(default=(), metadata=spec(TEXTS, "Tags 标签", "Tags to add to the member (profile).", [["vip"]]))
+    attributes: dict[str, Any] = field(default_factory=dict, metadata=spec(OBJECT, "Attributes 属性", "Key/value attributes of the member (profile): city, role, value tier …", [{"city": "上海", "tier": "B"}]))
+    channel: str | None = field(default=None, metadata=spec(TEXT, "Channel 渠道", "Channel plugin the group lives on.", ["wechat"]))
+    amount: float | None = field(default=None, metadata=spec(NUMBER, "Amount 金额", "Purchase amount (purchase).", [99.0]))
+    inviter: str | None = field(default=None, metadata=spec(ID, "Inviter 邀请人", "Who invited the member (member_joined).", ["m42"]))
+    reason: str | None = field(default=None, metadata=spec(TEXT, "Reason 原因", "Why the member left (member_left).", ["left", "removed"], enum=["left", "removed"]))
     raw: dict[str, Any] = field(default_factory=dict)
     line: int = 0
+
+    def template_values(self, tz: tzinfo) -> dict[str, Any]:
+        """The event as conditions and texts read it (``event.ts``, ``event.text`` …): every
+        field of an event line under its key, ``ts`` a datetime in ``tz``, lists and objects
+        as copies a template may change; and ``raw``, a copy, for keys the contract does not know."""
+        values = dict(zip(EVENT_TEMPLATE_FIELDS, _event_template_values(self)))
+        for key in _TEMPLATE_TIMES:
+            values[key] = datetime.fromtimestamp(values[key], tz)
+        for key in _TEMPLATE_LISTS:
+            values[key] = list(values[key])
+        for key in _TEMPLATE_OBJECTS:
+            values[key] = dict(values[key])
+        return values
+
+
+# What conditions and texts may read of ``event``, and how it is built. Derived once: a rule
+# that reads the event builds it for every firing — about 2 µs, 1 µs more than a dict written
+# out by hand; 5,645 times in the 40,000-event benchmark.
+EVENT_TEMPLATE_FIELDS = (*(key for _, key, _ in specs(Event)), "raw")
+_event_template_values = attrgetter(*(attribute for attribute, _, _ in specs(Event)), "raw")
+_TEMPLATE_TIMES = tuple(key for _, key, field_spec in specs(Event) if field_spec.kind == TIME)
+_TEMPLATE_LISTS = tuple(key for _, key, field_spec in specs(Event) if field_spec.kind in (IDS, TEXTS))
+_TEMPLATE_OBJECTS = (*(key for _, key, field_spec in specs(Event) if field_spec.kind == OBJECT), "raw")
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,29 +253,28 @@ class Group:
 
 PRIORITY_RANK = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
 
-TASK_FIELDS = ("id", "due", "playbook", "rule", "action", "channel", "group", "member", "member_name", "assignee", "priority", "text", "reason")
-
 
 @dataclass
 class Task:
     """One planned operator task. ``due`` and ``trigger_at`` are epoch seconds."""
 
-    id: str
-    due: float
-    playbook: str
-    rule: str
-    action: str
-    channel: str
-    group: str | None
-    member: str | None
-    member_name: str | None
-    assignee: str | None
-    priority: str
-    text: str
-    reason: str
+    id: str = field(metadata=spec(TEXT, "Task id", "Stable id: the same inputs give the same id.", ["t-3f9c0a1b2e"], required=True, pattern=r"^t-[0-9a-f]{10}$"))
+    due: float = field(metadata=spec(MOMENT, "Due 截止", "When to do it, RFC 3339 in the community time zone.", ["2026-03-08T09:15:02+08:00"], required=True))
+    playbook: str = field(metadata=spec(TEXT, "Playbook", "Playbook id.", ["silent-member-care"], required=True))
+    rule: str = field(metadata=spec(TEXT, "Rule 规则", "Rule id.", ["ask-why"], required=True))
+    action: str = field(metadata=spec(TEXT, "Action 动作", "Action kind: mention, dm, post, reward, invite, survey, warn, remove, notify …", ["dm"], required=True))
+    channel: str = field(metadata=spec(TEXT, "Channel 渠道", "Channel (chat platform).", ["wechat"], required=True))
+    group: str | None = field(metadata=spec(TEXT_OR_NULL, "Group 群", "Group id.", ["g17"], required=True))
+    member: str | None = field(metadata=spec(TEXT_OR_NULL, "Member 成员", "Member id (null for group-wide tasks).", ["m123", None], required=True))
+    member_name: str | None = field(metadata=spec(TEXT_OR_NULL, "Member name 昵称", "Member display name.", ["小王"], required=True))
+    assignee: str | None = field(metadata=spec(TEXT_OR_NULL, "Assignee 负责人", "Operator id.", ["op-lily"], required=True))
+    priority: str = field(metadata=spec(TEXT, "Priority 优先级", "Task priority.", ["high"], required=True, enum=list(PRIORITY_RANK)))
+    text: str = field(metadata=spec(TEXT, "Text 内容", "The message to send, or what to do.", ["小王 你好，……"], required=True))
+    reason: str = field(metadata=spec(TEXT, "Reason 原因", "Why the task was planned: the trigger and its values.", ["silent 7d since 2026-03-01 09:15"], required=True))
     trigger_at: float
     order: tuple[Any, ...] = ()
-    params: dict[str, Any] = field(default_factory=dict)
+    # In the record only when set: most actions have no options.
+    params: dict[str, Any] = field(default_factory=dict, metadata=spec(OBJECT, "Params 参数", "Action options such as points, coupon, invite group or survey form.", [{"points": 10}]))
     how: str = ""  # what the operator does by hand on this channel
     # Why the due time changed, if it did; with --explain, the conditions that held, with their
     # values. Empty tuples until there is something to say (most tasks are dropped unread).
@@ -230,15 +305,26 @@ class Task:
 
     def record(self, tz: tzinfo) -> dict[str, Any]:
         """The task as the spec's output record (plus ``params`` when the action has any)."""
-        values = {name: getattr(self, name) for name in TASK_FIELDS}
-        values["due"] = datetime.fromtimestamp(self.due, tz).isoformat(timespec="seconds")
-        if self.params:
-            values["params"] = self.params
+        values = dict(zip(TASK_FIELDS, _task_values(self)))
+        for key in _TASK_MOMENTS:
+            values[key] = datetime.fromtimestamp(values[key], tz).isoformat(timespec="seconds")
+        for key, attribute in _TASK_WHEN_SET:
+            value = getattr(self, attribute)
+            if value:
+                values[key] = value
         return values
 
     @property
     def rank(self) -> int:
         return PRIORITY_RANK[self.priority]
+
+
+# The output record: the fields every record has, in this order, then those it has when set.
+TASK_FIELDS = tuple(key for _, key, field_spec in specs(Task) if field_spec.required)
+TASK_RECORD_FIELDS = tuple(key for _, key, _ in specs(Task))
+_task_values = attrgetter(*(attribute for attribute, _, field_spec in specs(Task) if field_spec.required))
+_TASK_MOMENTS = tuple(key for _, key, field_spec in specs(Task) if field_spec.required and field_spec.kind == MOMENT)
+_TASK_WHEN_SET = tuple((key, attribute) for attribute, key, field_spec in specs(Task) if not field_spec.required)
 
 
 # -- what a run hands to triggers and actions ------------------------------------------------

@@ -9,15 +9,24 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from playbook_engine.contract import Event, Rejected, SourceRecord
+from playbook_engine.contract import (
+    ID,
+    IDS,
+    NUMBER,
+    OBJECT,
+    TEXT,
+    TEXTS,
+    Event,
+    Rejected,
+    SourceRecord,
+    specs,
+)
 from playbook_engine.jsontext import fast_loads
 
 MEMBER_EVENTS = frozenset({"member_joined", "member_left", "message", "reaction", "activity_joined", "profile", "purchase"})
 GROUP_EVENTS = frozenset({"member_joined", "member_left", "message", "activity_started", "activity_ended"})
 CORE_TYPES = MEMBER_EVENTS | GROUP_EVENTS
 
-_LIST_FIELDS = ("mentions", "participants", "tags")
-_TEXT_FIELDS = ("member", "group", "name", "id", "text", "reply_to", "activity", "channel", "inviter", "reason")
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
@@ -115,15 +124,22 @@ def event_from_record(record: Any, tz: ZoneInfo, line: int = 0) -> Event:
     return _checked_event(record, tz, line)
 
 
-# How each field of an event is read (see _checked_event), and its place among Event's fields;
-# other keys stay in ``raw`` only.
-_TEXT, _LIST, _ATTRIBUTES, _AMOUNT = range(4)
+# How each field of an event line is read, by its kind (contract.py), and its place among
+# Event's fields; other keys stay in ``raw`` only. The required fields, the time and the type,
+# are read first, by hand. Derived once here: the reader looks at every key of every line.
+_TEXT, _LIST, _OBJECT, _NUMBER = range(4)
+_READ_AS = {TEXT: _TEXT, ID: _TEXT, IDS: _LIST, TEXTS: _LIST, OBJECT: _OBJECT, NUMBER: _NUMBER}
+_OPTIONAL = [(key, field_spec.kind) for _, key, field_spec in specs(Event) if not field_spec.required]
+_TEXT_FIELDS = tuple(key for key, kind in _OPTIONAL if _READ_AS[kind] == _TEXT)
+_NUMBERS_AS_TEXT = frozenset(key for key, kind in _OPTIONAL if kind == ID)
+_LIST_FIELDS = tuple(key for key, kind in _OPTIONAL if _READ_AS[kind] == _LIST)
+_OBJECT_FIELDS = tuple(key for key, kind in _OPTIONAL if _READ_AS[kind] == _OBJECT)
+_NUMBER_FIELDS = tuple(key for key, kind in _OPTIONAL if _READ_AS[kind] == _NUMBER)
 _ACTIVITY_EVENTS = frozenset({"activity_started", "activity_joined", "activity_ended"})
 
 
 _EVENT_FIELDS = [item.name for item in fields(Event)]
-_KINDS = {**dict.fromkeys(_TEXT_FIELDS, _TEXT), **dict.fromkeys(_LIST_FIELDS, _LIST), "attributes": _ATTRIBUTES, "amount": _AMOUNT}
-_FIELD_KINDS = {name: (kind, _EVENT_FIELDS.index(name)) for name, kind in _KINDS.items()}
+_FIELD_KINDS = {key: (_READ_AS[field_spec.kind], _EVENT_FIELDS.index(attribute)) for attribute, key, field_spec in specs(Event) if not field_spec.required}
 # Event's arguments for an event with none of its optional fields (``attributes`` is given its
 # own dict each time; ``t``, ``type``, ``raw`` and ``line`` are always set).
 _BARE_EVENT = [None if item.default is MISSING else item.default for item in fields(Event)]
@@ -157,7 +173,7 @@ def _plain_event(record: dict[str, Any], line: int) -> Event | None:
                 if type(item) is not str:
                     return None
             value = tuple(value)
-        elif how == _ATTRIBUTES:
+        elif how == _OBJECT:
             if type(value) is not dict:
                 return None
         elif type(value) is int or type(value) is float:
@@ -186,7 +202,7 @@ def _checked_event(record: Any, tz: ZoneInfo, line: int) -> Event:
         value = record.get(name)
         if value is None:
             continue
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and name in ("member", "group", "id", "reply_to", "inviter", "activity"):
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and name in _NUMBERS_AS_TEXT:
             value = str(value)
         if not isinstance(value, str):
             raise EventError(f"`{name}` must be text")
@@ -204,16 +220,20 @@ def _checked_event(record: Any, tz: ZoneInfo, line: int) -> Event:
         raise EventError(f"`{kind}` event without `group`")
     if kind in ("activity_started", "activity_joined", "activity_ended") and "activity" not in values:
         raise EventError(f"`{kind}` event without `activity`")
-    attributes = record.get("attributes")
-    if attributes is not None:
-        if not isinstance(attributes, dict):
-            raise EventError("`attributes` must be an object of key/value pairs")
-        values["attributes"] = attributes
-    amount = record.get("amount")
-    if amount is not None:
-        if isinstance(amount, bool) or not isinstance(amount, (int, float)):
-            raise EventError("`amount` must be a number")
-        values["amount"] = float(amount)
+    for name in _OBJECT_FIELDS:
+        value = record.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, dict):
+            raise EventError(f"`{name}` must be an object of key/value pairs")
+        values[name] = value
+    for name in _NUMBER_FIELDS:
+        value = record.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise EventError(f"`{name}` must be a number")
+        values[name] = float(value)
     return Event(t=t, type=kind, raw=record, line=line, **values)
 
 

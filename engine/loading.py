@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from playbook_engine.contract import (
+    EVENT_TEMPLATE_FIELDS,
     GROUP_FIELDS,
     MEMBER_FIELDS,
     TriggerContext,
@@ -47,10 +48,6 @@ from playbook_engine.yamlfile import MAX_BYTES, Document, load_yaml, too_big
 from playbook_engine.yamlfile import Path as YamlPath
 
 COMMUNITY_FILE = "community.yaml"
-EVENT_FIELDS = (
-    "ts", "type", "member", "group", "name", "id", "text", "mentions", "reply_to", "activity",
-    "participants", "tags", "attributes", "channel", "amount", "inviter", "reason", "raw",
-)
 COMMUNITY_FIELDS = ("name", "timezone", "channel")
 
 
@@ -404,7 +401,7 @@ def _load_rule(doc: Document, where: YamlPath, raw: dict[str, Any], playbook: Pl
         "now": None,
         "community": ("name", "timezone", "channel"),
         "trigger": None,
-        **({"event": EVENT_FIELDS} if uses_event else {}),
+        **({"event": EVENT_TEMPLATE_FIELDS} if uses_event else {}),
     }
     sources = raw.get("if")
     sources = sources if isinstance(sources, list) else ([] if sources is None else [sources])

@@ -21,6 +21,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jsonschema
+
+from playbook_engine.contract import (
+    ID,
+    IDS,
+    MOMENT,
+    NUMBER,
+    OBJECT,
+    TEXT,
+    TEXT_OR_NULL,
+    TEXTS,
+    TIME,
+    Event,
+    Task,
+    specs,
+)
 from playbook_engine.events import CORE_TYPES
 
 if TYPE_CHECKING:
@@ -271,63 +286,57 @@ def _community_base() -> dict[str, Any]:
     }
 
 
+# The JSON Schema of each kind of value (contract.py): what the reader accepts of an event
+# line, what a task record holds. A field's own ``schema`` adds to it, or replaces it with an enum.
+KIND_SCHEMAS: dict[str, dict[str, Any]] = {
+    TIME: {"type": ["string", "number"]},
+    MOMENT: {"type": "string", "format": "date-time"},
+    TEXT: {"type": "string"},
+    TEXT_OR_NULL: {"type": ["string", "null"]},
+    ID: {"type": ["string", "integer"]},
+    IDS: {"type": "array", "items": {"type": ["string", "integer"]}},
+    TEXTS: {"type": "array", "items": {"type": "string"}},
+    OBJECT: {"type": "object"},
+    NUMBER: {"type": "number"},
+}
+
+
+def _record_properties(record: type[Any]) -> dict[str, Any]:
+    """The ``properties`` of a record's JSON Schema, from the fields its dataclass declares."""
+    properties = {}
+    for _, key, field_spec in specs(record):
+        value = {} if "enum" in field_spec.schema else KIND_SCHEMAS[field_spec.kind]
+        properties[key] = _prop(field_spec.title, field_spec.description, copy.deepcopy(list(field_spec.examples)), **copy.deepcopy({**value, **field_spec.schema}))
+    return properties
+
+
+def _required_keys(record: type[Any]) -> list[str]:
+    return [key for _, key, field_spec in specs(record) if field_spec.required]
+
+
 def event_schema() -> dict[str, Any]:
-    ids = {"type": "array", "items": {"type": ["string", "integer"]}}
-    an_id = {"type": ["string", "integer"]}
+    properties = _record_properties(Event)
+    properties["type"]["examples"] = list(CORE_EVENT_TYPES)  # the reader, not the contract, knows the core types
     return {
         "$schema": DRAFT,
         "$id": BASE_URL + "event.schema.json",
         "title": "Event 事件",
         "description": "One line of the native JSON Lines event format.",
         "type": "object",
-        "required": ["ts", "type"],
-        "properties": {
-            "ts": _prop("Time 时间", "RFC 3339 time with offset (a naive time is read in the community time zone), or epoch seconds/milliseconds.", ["2026-03-01T09:15:02+08:00", 1772327702], type=["string", "number"]),
-            "type": _text("Type 类型", "Event type; unknown types are kept and can trigger rules.", CORE_EVENT_TYPES),
-            "member": _prop("Member 成员", "Stable member id (member events).", ["m123"], **an_id),
-            "group": _prop("Group 群", "Group id (group events).", ["g17"], **an_id),
-            "name": _text("Name 昵称", "Display name of the member; the latest wins.", ["小王"]),
-            "id": _prop("Message id", "Message id.", ["msg-882"], **an_id),
-            "text": _text("Text 内容", "Message text.", ["请问周末活动在哪？"]),
-            "mentions": _prop("Mentions 提及", "Ids of the members mentioned.", [["m42"]], **ids),
-            "reply_to": _prop("Reply to 回复", "Id of the message replied to.", ["msg-870"], **an_id),
-            "activity": _prop("Activity 活动", "Activity id (activity events).", ["a-0308"], **an_id),
-            "participants": _prop("Participants 参与者", "Member ids taking part (activity events).", [["m1", "m2"]], **ids),
-            "tags": _string_list("Tags 标签", "Tags to add to the member (profile).", [["vip"]]),
-            "attributes": _prop("Attributes 属性", "Key/value attributes of the member (profile): city, role, value tier …", [{"city": "上海", "tier": "B"}], type="object"),
-            "channel": _text("Channel 渠道", "Channel plugin the group lives on.", ["wechat"]),
-            "inviter": _prop("Inviter 邀请人", "Who invited the member (member_joined).", ["m42"], **an_id),
-            "reason": _prop("Reason 原因", "Why the member left (member_left).", ["left", "removed"], enum=["left", "removed"]),
-            "amount": _prop("Amount 金额", "Purchase amount (purchase).", [99.0], type="number"),
-        },
+        "required": _required_keys(Event),
+        "properties": properties,
     }
 
 
 def task_schema() -> dict[str, Any]:
-    nullable = {"type": ["string", "null"]}
     return {
         "$schema": DRAFT,
         "$id": BASE_URL + "task.schema.json",
         "title": "Planned task 运营任务",
         "description": "One operator task planned by a dry run: who to contact, where, when, with what text, and why.",
         "type": "object",
-        "required": ["id", "due", "playbook", "rule", "action", "channel", "group", "member", "member_name", "assignee", "priority", "text", "reason"],
-        "properties": {
-            "id": _text("Task id", "Stable id: the same inputs give the same id.", ["t-3f9c0a1b2e"], pattern=r"^t-[0-9a-f]{10}$"),
-            "due": _text("Due 截止", "When to do it, RFC 3339 in the community time zone.", ["2026-03-08T09:15:02+08:00"], format="date-time"),
-            "playbook": _text("Playbook", "Playbook id.", ["silent-member-care"]),
-            "rule": _text("Rule 规则", "Rule id.", ["ask-why"]),
-            "action": _text("Action 动作", "Action kind: mention, dm, post, reward, invite, survey, warn, remove, notify …", ["dm"]),
-            "channel": _text("Channel 渠道", "Channel (chat platform).", ["wechat"]),
-            "group": _prop("Group 群", "Group id.", ["g17"], **nullable),
-            "member": _prop("Member 成员", "Member id (null for group-wide tasks).", ["m123", None], **nullable),
-            "member_name": _prop("Member name 昵称", "Member display name.", ["小王"], **nullable),
-            "assignee": _prop("Assignee 负责人", "Operator id.", ["op-lily"], **nullable),
-            "priority": _prop("Priority 优先级", "Task priority.", ["high"], enum=list(PRIORITIES)),
-            "text": _text("Text 内容", "The message to send, or what to do.", ["小王 你好，……"]),
-            "reason": _text("Reason 原因", "Why the task was planned: the trigger and its values.", ["silent 7d since 2026-03-01 09:15"]),
-            "params": _prop("Params 参数", "Action options such as points, coupon, invite group or survey form.", [{"points": 10}], type="object"),
-        },
+        "required": _required_keys(Task),
+        "properties": _record_properties(Task),
     }
 
 

@@ -17,7 +17,7 @@ from itertools import groupby
 from typing import IO, TYPE_CHECKING, Any
 
 from playbook_engine import hookimpl
-from playbook_engine.contract import TASK_FIELDS, OutputFormat, Task
+from playbook_engine.contract import TASK_RECORD_FIELDS, OutputFormat, Task
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -26,7 +26,8 @@ NO_TASKS = "No tasks planned."
 # Not a terminal (a file, a pipe, a golden-file test): a fixed width, so the same plan is
 # always the same bytes whatever the COLUMNS of whoever ran it.
 DEFAULT_WIDTH = 120
-CSV_FIELDS = (*TASK_FIELDS, "params", "how")
+# The record's fields, then the operator's instruction: a spreadsheet is read by people.
+CSV_FIELDS = (*TASK_RECORD_FIELDS, "how")
 UNASSIGNED = "unassigned"
 _PRIORITY_MARK = {"urgent": "!! urgent", "high": "! high", "normal": "", "low": "low"}
 _PRIORITY_STYLE = {"urgent": "bold red", "high": "bold yellow", "low": "dim"}

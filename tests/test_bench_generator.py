@@ -10,11 +10,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from playbook_engine.contract import Rejected
+from playbook_engine.contract import Event, Rejected, specs
 from playbook_engine.events import parse_jsonl, to_event
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-from generate import Options, write  # noqa: E402
+from generate import _FIELD_ORDER, Options, write  # noqa: E402
 
 TZ = ZoneInfo("Asia/Shanghai")
 QUESTION_MARKERS = ("?", "？", "请问", "怎么", "如何")
@@ -50,6 +50,12 @@ def test_every_event_passes_the_contract_in_time_order(text: str) -> None:
     times = [event.t for event in events]
     assert times == sorted(times)
     assert all(line.startswith('{"ts": "') and '+08:00", "type": ' in line for line in text.splitlines())
+
+
+def test_the_key_order_names_only_event_fields() -> None:
+    """The generator writes the keys its order names: an event field renamed in the contract
+    would otherwise go on being written under its old name, which the reader ignores."""
+    assert set(_FIELD_ORDER) <= {key for _, key, _ in specs(Event)}
 
 
 def test_the_stream_looks_like_a_community(text: str) -> None:
