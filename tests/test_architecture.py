@@ -90,10 +90,13 @@ def test_every_package_folder_is_installed():
     subpackage left out would import in a checkout and fail after `pip install .`."""
     import tomllib
 
-    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"])
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    listed = set(setuptools["packages"])
     folders = {
         ".".join([PACKAGES[folder], *init.parent.relative_to(ROOT / folder).parts])
         for folder in PACKAGES
         for init in (ROOT / folder).rglob("__init__.py")
     }
-    assert listed == folders
+    data = {package for package, folder in setuptools["package-dir"].items() if folder not in PACKAGES}
+    assert listed == folders | data
+    assert all((ROOT / setuptools["package-dir"][package] / "__init__.py").exists() for package in data)

@@ -108,3 +108,23 @@ def test_every_shipped_file_is_valid_under_the_exported_schema(path):
     assert [error.message for error in jsonschema.Draft202012Validator(exported(kind)).iter_errors(data)] == []
     first_line = path.read_text(encoding="utf-8").splitlines()[0]
     assert first_line == f"# yaml-language-server: $schema=../schemas/{kind}.schema.json"
+
+
+
+@pytest.mark.parametrize("kind", ["playbook", "community"])
+def test_the_hand_written_base_schemas_use_the_patterns_and_priorities_the_engine_knows(kind):
+    """validate.py words a failed id or duration by recognising its pattern: the base files
+    must use exactly the engine's patterns, and the priorities the planner ranks."""
+    from playbook_engine.contract import PRIORITY_RANK
+    from playbook_engine.schema import DURATION_PATTERN, ID_PATTERN
+
+    base = json.loads((ROOT / "schemas" / "base" / f"{kind}.json").read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(base)
+    if kind == "playbook":
+        rule = base["$defs"]["rule"]["properties"]
+        assert (rule["id"]["pattern"], rule["cooldown"]["pattern"], rule["delay"]["pattern"]) == (ID_PATTERN, DURATION_PATTERN, DURATION_PATTERN)
+        assert rule["priority"]["enum"] == list(PRIORITY_RANK)
+    else:
+        community = base["properties"]["community"]["properties"]
+        assert community["limits"]["items"]["properties"]["per"]["pattern"] == DURATION_PATTERN
+        assert community["operators"]["items"]["properties"]["id"]["pattern"] == ID_PATTERN

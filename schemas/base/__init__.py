@@ -1,0 +1,1 @@
+"""The base JSON Schemas of playbooks and community.yaml, as data (read by playbook_engine.schema)."""
