@@ -218,8 +218,9 @@ class _Compiler:
     def _apply(self, node: nodes.Filter | nodes.Test, table: Mapping[str, Any], kind: str) -> Compiled:
         function = table.get(node.name)
         passes = _PassArg.from_obj(function) if function is not None else None
-        # A context filter that only reads names with `context.get` can be handed the mapping.
-        gets = passes is _PassArg.context and getattr(function, "context_get_only", False)
+        # A context filter that declares what it reads (contract.reads_context) reads it with
+        # `context.get`: it can be handed the mapping.
+        gets = passes is _PassArg.context and getattr(function, "context_reads", None) is not None
         if function is None or (passes is not None and not gets) or node.dyn_args or node.dyn_kwargs or node.node is None:
             raise _Unsupported(f"{kind} {node.name}")
         subject = self.compile(node.node)

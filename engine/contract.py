@@ -539,3 +539,20 @@ class OutputFormat:
     name: str
     write: Callable[[Iterable[Any], IO[str], Mapping[str, Any]], None]  # tasks may come while the run goes on: iterate once
     description: str
+
+
+def reads_context(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare that a template filter (marked ``@jinja2.pass_context``) reads only ``names`` of
+    the template context, and only through ``context.get(name)``.
+
+    The engine then builds those names for every rule that uses the filter (and only those),
+    and may hand the filter the context as a plain mapping. A context filter that declares
+    nothing is handed Jinja2's whole context, which costs every rule using it its fast path.
+    The built-in ``mention`` reads ``_channel`` (the group's channel), ``ago`` reads ``now``.
+    """
+
+    def declare(function: Callable[..., Any]) -> Callable[..., Any]:
+        function.context_reads = frozenset(names)  # type: ignore[attr-defined]  # a plain attribute on a function
+        return function
+
+    return declare

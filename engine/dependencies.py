@@ -10,9 +10,6 @@ from __future__ import annotations
 from jinja2 import meta, nodes
 from playbook_engine.compiler import expression_tree, parse_template
 
-# Engine filters that read the template context, and what they read from it.
-KNOWN_CONTEXT_FILTERS = {"mention": "_channel", "ago": "now"}
-
 
 def _tree(env: object, source: str, templates: bool) -> nodes.Node:
     return parse_template(env, source) if templates else expression_tree(env, source)
@@ -26,8 +23,9 @@ def names_read(env: object, sources: list[str], *, templates: bool = False) -> s
         tree = _tree(env, source, templates)
         names |= meta.find_undeclared_variables(tree) if templates else {node.name for node in tree.find_all(nodes.Name)}
         for node in tree.find_all((nodes.Filter, nodes.Test)):
-            if node.name in KNOWN_CONTEXT_FILTERS and isinstance(node, nodes.Filter):
-                names.add(KNOWN_CONTEXT_FILTERS[node.name])
+            declared = _context_reads(env, node)
+            if declared is not None:
+                names |= declared
             elif _sees_context(env, node):
                 names.add("*")
     return names
@@ -56,6 +54,13 @@ def member_fields_read(env: object, sources: list[str]) -> frozenset[str] | None
                 return None
         fields.update(node.attr for node in tree.find_all(nodes.Getattr) if id(node.node) in reads_member)
     return frozenset(fields)
+
+
+def _context_reads(env: object, node: nodes.Filter | nodes.Test) -> frozenset[str] | None:
+    """What a filter declares it reads of the context (``contract.reads_context``), if it does."""
+    if not isinstance(node, nodes.Filter):
+        return None
+    return getattr(env.filters.get(node.name), "context_reads", None)  # type: ignore[attr-defined]
 
 
 def _sees_context(env: object, node: nodes.Filter | nodes.Test) -> bool:

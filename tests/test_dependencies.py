@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from jinja2 import pass_context
 
+from playbook_engine import hookimpl
+from playbook_engine.contract import reads_context
 from playbook_engine.dependencies import member_fields_read, names_read
 from playbook_engine.loading import load_config
-from playbook_engine.plugins import load_registry
-from tests.conftest import ROOT
+from playbook_engine.plugins import Registry, get_plugin_manager, load_registry
+from tests.conftest import ROOT, config_from, plan
 
 
 @pytest.fixture(scope="module")
@@ -55,3 +58,30 @@ def test_an_unknown_context_filter_counts_as_reading_everything(env):
         assert member_fields_read(env, ["member.name | peek"]) is None
     finally:
         del env.filters["peek"]
+
+
+class _SincePlugin:
+    """A third-party context filter that declares what it reads, as the built-in `ago` does."""
+
+    @hookimpl
+    def register_filters(self, register):
+        @reads_context("now")
+        @pass_context
+        def weeks_since(context, moment):
+            return int((context.get("now") - moment).days // 7)
+
+        register("weeks_since", weeks_since)
+
+
+def test_a_third_party_context_filter_declares_what_it_reads(tmp_path):
+    pm = get_plugin_manager(entrypoints=False)
+    pm.register(_SincePlugin(), name="since")
+    registry = Registry.collect(pm)
+    body = 'playbook: p\nrules:\n  - id: r\n    when: {event: message}\n    do:\n      - dm: "入群 {{ member.joined_at | weeks_since }} 周"\n'
+    config = config_from({"p.yaml": body}, directory=tmp_path / "pb", registry=registry)
+    assert names_read(config.env, ["{{ member.joined_at | weeks_since }}"], templates=True) == {"member", "now"}
+    events = [
+        {"ts": "2026-03-01T09:00:00+08:00", "type": "member_joined", "group": "g1", "member": "m1"},
+        {"ts": "2026-03-16T09:00:00+08:00", "type": "message", "group": "g1", "member": "m1", "text": "hi"},
+    ]
+    assert [task.text for task in plan(config, events).tasks] == ["入群 2 周"]
