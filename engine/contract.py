@@ -310,11 +310,15 @@ class Run(Protocol):
 
 
 class TriggerProblem(ValueError):
-    """A trigger's value or options make no sense; ``key`` names the offending option, if any."""
+    """A trigger's value or options make no sense; ``key`` names the offending option, if any.
 
-    def __init__(self, message: str, key: str | None = None):
+    ``more``: further problems found in the same place (a condition with two unknown fields),
+    reported with the first, so an operator fixes them all in one pass."""
+
+    def __init__(self, message: str, key: str | None = None, more: Sequence[str] = ()):
         super().__init__(message)
         self.key = key
+        self.problems = [message, *more]
 
 
 @dataclass(frozen=True)

@@ -172,6 +172,8 @@ class Lifecycle(TimeThresholds):
         self._memo_fields = tuple(sorted(self.fields)) if self.fields is not None and self.fields <= SCALAR_MEMBER_FIELDS else None
         self._memo_values = compile_member_values(self._memo_fields, community.tz) if self._memo_fields is not None else None
         self._memo: dict[tuple[object, ...], str | None] = {}
+        # Validated as readable by stage conditions (like `if:`), so given to them too.
+        self.community_values = {"name": community.name, "timezone": community.timezone, "channel": community.channel}
 
     def assign(self, member: Member, now: float, view: Callable[[], MemberView] | None = None) -> str | None:
         """The first stage whose condition holds for ``member`` at ``now`` (``view``: gives the
@@ -190,7 +192,7 @@ class Lifecycle(TimeThresholds):
             return stage
 
     def _assign(self, view: MemberView, now: float) -> str | None:
-        context: dict[str, object] = {"member": view}
+        context: dict[str, object] = {"member": view, "community": self.community_values}
         if self.reads_now:
             context["now"] = datetime.fromtimestamp(now, self.tz)
         for stage in self.stages:

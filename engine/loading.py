@@ -218,7 +218,7 @@ def _read_lifecycle(doc: Document, base: YamlPath, data: Mapping[str, Any], comm
         seen_stages.setdefault(stage, where)
         condition = _condition(doc, where + ("if",), source, env, {"member": MEMBER_FIELDS, "now": None, "community": COMMUNITY_FIELDS}, problems)
         if condition is not None:
-            community.lifecycle.append(Stage(stage, label, condition, str(source)))
+            community.lifecycle.append(Stage(stage, label, condition, condition.source))
 
 
 _TIMEZONE_MISTAKES = ("beijing", "北京", "china", "cst", "utc+8", "gmt+8", "+08:00", "+8", "8", "asia/beijing", "中国")
@@ -452,7 +452,7 @@ def _trigger(doc: Document, where: YamlPath, raw: dict[str, Any], playbook: Play
     try:
         return trigger_type(when[name], options, TriggerContext(f"{playbook.id}/{raw['id']}", community, env))
     except TriggerProblem as exc:
-        problems.append(doc.problem(where + ("when", exc.key or name), str(exc)))
+        problems.extend(doc.problem(where + ("when", exc.key or name), message) for message in exc.problems)
         return None
 
 

@@ -72,7 +72,7 @@ class BecomesTrigger(TriggerType):
             raise TriggerProblem("`becomes` needs a condition about the member, e.g. \"member.active_days_30d >= 8\"")
         problems = check_source(context.env, value, expression=True, fields={"member": MEMBER_FIELDS, "community": ("name", "timezone", "channel")})
         if problems:
-            raise TriggerProblem(problems[0])
+            raise TriggerProblem(problems[0], more=problems[1:])
         self.env = context.env
         self.condition = Condition(context.env, value)
         self.fields = member_fields_read(context.env, [value])
