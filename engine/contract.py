@@ -305,6 +305,12 @@ class Run(Protocol):
         """The member is no longer in ``group_id``; with no group left, they have left."""
         ...
 
+    def condition_failed(self, rule: str, member: Member, source: str, error: Exception) -> None:
+        """Condition ``source`` raised ``error`` for ``member``: a trigger takes it as not true
+        and says so here. It is recorded as a skipped evaluation of ``rule`` (a rule's key;
+        ``lifecycle/STAGE`` for a stage), shown by ``--explain`` and counted in the summary."""
+        ...
+
 
 # -- triggers ---------------------------------------------------------------------------
 

@@ -7,13 +7,15 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from playbook_engine import hookimpl
 from playbook_engine.contract import MEMBER_FIELDS, Member
 from playbook_engine.errors import InvalidPlaybooks
 from playbook_engine.expressions import Condition, PlaybookEnvironment, check_source
 from playbook_engine.localtime import DAY
 from playbook_engine.members import MEMBER_FIELD_KINDS, MemberView
+from playbook_engine.plugins import Registry, get_plugin_manager
 
-from tests.conftest import COMMUNITY, plan
+from tests.conftest import COMMUNITY, config_from, plan, task_keys, write_jsonl
 from tests.test_triggers import msg, playbook
 
 
@@ -139,3 +141,104 @@ def test_a_wrong_type_is_reported_in_if_becomes_and_stage_conditions_alike(make_
     community = COMMUNITY + "  lifecycle:\n    - {stage: busy, if: \"member.messages == '10'\"}\n    - {stage: other, if: true}\n"
     expected = 'condition compares member.messages (a number) with "10" (text), which is never true — write 10'
     assert problems_of(make_config, files, community) == [expected] * 3
+
+
+# -- failures only the run can know: recorded skips ---------------------------------------------
+
+CITY = "member.attributes.city.upper() == 'X'"  # fails for a member without a city: an unknown value cannot be called
+RULES = (
+    "playbook: p\nrules:\n"
+    "  - id: watch\n    when: {becomes: \"" + CITY + "\"}\n    do:\n      - notify: \"{{ member.name }} is in X\"\n"
+    "  - id: hello\n    when: {event: message}\n    do:\n      - dm: hi\n"
+)
+STAGES = COMMUNITY + "  lifecycle:\n    - {stage: city, label: 城市, if: \"" + CITY + "\"}\n    - {stage: other, label: 其他, if: true}\n"
+
+
+def profile(ts: str, member: str = "m1", **attributes) -> dict:
+    return {"ts": f"2026-03-{ts}+08:00", "type": "profile", "member": member, "group": "g1", "attributes": attributes}
+
+
+def errors(result) -> list[tuple[str, str | None, str]]:
+    return [(note.rule, note.member, note.reason) for note in result.notes if note.kind == "error"]
+
+
+def test_a_failing_becomes_condition_is_a_recorded_skip_and_the_rule_fires_once_it_holds(make_config):
+    config = make_config({"p.yaml": RULES})
+    events = [msg("01T09:00:00"), profile("01T10:00:00", city="x"), msg("01T11:00:00")]
+    result = plan(config, events, explain=True)
+    failed = "condition `member.attributes.city.upper() == 'X'` failed: 'dict object' has no attribute 'city'"
+    assert errors(result) == [("p/watch", "m1", failed)]
+    assert result.counts["error"] == 1
+    assert task_keys(result, "rule", "due") == [
+        ("hello", "2026-03-01T09:00:00+08:00"), ("watch", "2026-03-01T10:00:00+08:00"), ("hello", "2026-03-01T11:00:00+08:00"),
+    ]
+
+
+def test_a_failing_stage_condition_skips_that_stage_as_a_recorded_skip(make_config):
+    config = make_config(playbook("{event: message}"), STAGES)
+    result = plan(config, [msg("01T09:00:00"), profile("01T10:00:00", city="x")], explain=True)
+    assert [(rule, member) for rule, member, _ in errors(result)] == [("lifecycle/city", "m1")]
+    assert result.counts["error"] == 1
+    assert result.evaluation.members["m1"].stage == "city"  # once the condition can be answered
+
+
+def test_failures_are_counted_the_same_without_explain(make_config):
+    """The default sink counts what --explain writes down: the summary line needs no --explain."""
+    config = make_config({"p.yaml": RULES}, STAGES)
+    events = [msg("01T09:00:00"), msg("01T09:00:00", "m2"), profile("01T10:00:00", city="x")]
+    explained, plain = plan(config, events, explain=True), plan(config, events)
+    assert plain.counts["error"] == explained.counts["error"] == len(errors(explained)) == 4  # becomes and stage, for m1 and m2
+    assert task_keys(plain, "id") == task_keys(explained, "id")
+
+
+def test_the_summary_and_explain_show_a_failing_becomes_and_stage_condition(make_config, registry, tmp_path):
+    from click.testing import CliRunner
+    from playbook_engine.cli import cli
+
+    make_config({"p.yaml": RULES}, STAGES)
+    events = write_jsonl(tmp_path / "events.jsonl", [msg("01T09:00:00", name="小王")])
+    args = ["run", str(tmp_path / "pb"), "--events", str(events), "--format", "jsonl"]
+    plain = CliRunner().invoke(cli, args, obj={"registry": registry})
+    assert plain.exit_code == 0, plain.output
+    assert "  2 rule evaluation(s) failed and were skipped — run with --explain to see them" in plain.stderr.splitlines()
+    explained = CliRunner().invoke(cli, [*args, "--explain"], obj={"registry": registry})
+    lines = explained.stderr.splitlines()
+    reason = "condition `member.attributes.city.upper() == 'X'` failed: 'dict object' has no attribute 'city'"
+    assert f"2026-03-01 09:00  error      lifecycle/city → 小王 (m1): {reason}" in lines
+    assert f"2026-03-01 09:00  error      p/watch → 小王 (m1): {reason}" in lines
+
+
+class StrictNumber:
+    """A filter plugin that refuses what is not a number, as a third-party filter may."""
+
+    @hookimpl
+    def register_filters(self, register):
+        register("strict_number", lambda value: float(value))
+
+
+@pytest.fixture
+def strict_registry():
+    pm = get_plugin_manager(entrypoints=False)
+    plugin = StrictNumber()
+    pm.register(plugin, name="strict-number")
+    yield Registry.collect(pm)
+    pm.unregister(plugin)
+
+
+FILTERED = "member.name | strict_number > 2"  # a scalar field: the memoised paths are taken
+FILTER_PLACES = {
+    "if": ({"p.yaml": playbook("{event: message}", extra=f"    if: \"{FILTERED}\"\n")["p.yaml"]}, COMMUNITY, "p/r"),
+    "becomes": (playbook(f"{{becomes: \"{FILTERED}\"}}"), COMMUNITY, "p/r"),
+    "stage": (playbook("{event: message}"), COMMUNITY + f"  lifecycle:\n    - {{stage: high, if: \"{FILTERED}\"}}\n    - {{stage: other, if: true}}\n", "lifecycle/high"),
+}
+
+
+@pytest.mark.parametrize("place", list(FILTER_PLACES))
+def test_a_filter_that_raises_is_an_error_note_in_if_becomes_and_stages_alike(place, strict_registry, tmp_path):
+    """Two members with the same name: a failure is said for each, never remembered as an answer."""
+    files, community, rule = FILTER_PLACES[place]
+    config = config_from(files, community, tmp_path / "pb", strict_registry)
+    result = plan(config, [msg("01T09:00:00", "m1", name="小王"), msg("01T09:00:00", "m2", name="小王")], explain=True)
+    failed = f"condition `{FILTERED}` failed: could not convert string to float: '小王'"
+    assert errors(result) == [(rule, "m1", failed), (rule, "m2", failed)]
+    assert result.counts["error"] == 2
