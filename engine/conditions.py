@@ -114,7 +114,7 @@ class Conditions:
             try:
                 holds = condition.test(current)
             except Exception as exc:  # noqa: BLE001 - one bad evaluation skips one rule, never the run
-                notes.error(rule.key, firing, f"condition `{condition.source}` failed: {exc}")
+                notes.condition_failed(rule.key, firing, condition.source, exc)
                 return None
             if not holds:
                 notes.condition_false(rule.key, firing, condition.source, current)

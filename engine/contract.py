@@ -391,16 +391,26 @@ class Run(Protocol):
         """The member is no longer in ``group_id``; with no group left, they have left."""
         ...
 
+    def condition_failed(self, rule: str, member: Member, source: str, error: Exception) -> None:
+        """Condition ``source`` raised ``error`` for ``member``: a trigger takes it as not true
+        and says so here. It is recorded as a skipped evaluation of ``rule`` (a rule's key;
+        ``lifecycle/STAGE`` for a stage), shown by ``--explain`` and counted in the summary."""
+        ...
+
 
 # -- triggers ---------------------------------------------------------------------------
 
 
 class TriggerProblem(ValueError):
-    """A trigger's value or options make no sense; ``key`` names the offending option, if any."""
+    """A trigger's value or options make no sense; ``key`` names the offending option, if any.
 
-    def __init__(self, message: str, key: str | None = None):
+    ``more``: further problems found in the same place (a condition with two unknown fields),
+    reported with the first, so an operator fixes them all in one pass."""
+
+    def __init__(self, message: str, key: str | None = None, more: Sequence[str] = ()):
         super().__init__(message)
         self.key = key
+        self.problems = [message, *more]
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,7 @@ class Evaluation:
         self.groups: dict[str, Group] = {}
         self.clock = Clock()
         self.trigger_state: dict[str, dict[Any, Any]] = {}
-        self.lifecycle = Lifecycle(config.community, config.env)
+        self.lifecycle = Lifecycle(config.community, config.env, self.condition_failed)
         self.rejected: list[Rejected] = []
         # Where the stages say what they decided; its counts are the run's (read, accepted, miss …).
         self.sink = notes if notes is not None else Notes(Counter())
@@ -149,6 +149,10 @@ class Evaluation:
         """Call ``trigger.on_timer(run, subject, payload)`` at event time ``due``."""
         key = trigger if isinstance(trigger, str) else trigger.key
         self.clock.schedule(due, key, subject, payload)
+
+    def condition_failed(self, rule: str, member: Member, source: str, error: Exception) -> None:
+        """A ``becomes`` or stage condition raised: a recorded skip, as a failing ``if:`` is."""
+        self.sink.condition_failed(rule, Firing(member, member.group, self.now, ""), source, error)
 
     # -- the loop ------------------------------------------------------------------------
 

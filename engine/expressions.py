@@ -24,6 +24,8 @@ from jinja2 import ChainableUndefined, Template, TemplateSyntaxError, nodes
 from jinja2.compiler import CodeGenerator
 from jinja2.runtime import Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
+from playbook_engine.condition_types import type_problems
+from playbook_engine.members import MEMBER_FIELD_KINDS
 
 _ORDERING = {"gt": operator.gt, "gteq": operator.ge, "lt": operator.lt, "lteq": operator.le}
 _OTHER = {
@@ -85,7 +87,8 @@ def check_source(
     expression: bool,
     fields: Mapping[str, Iterable[str] | None],
 ) -> list[str]:
-    """Every reason to refuse ``source``: syntax, unsafe attributes, unknown variables or fields.
+    """Every reason to refuse ``source``: syntax, unsafe attributes, unknown variables or fields,
+    and for a condition, a member field compared with a value of the wrong type.
 
     ``fields`` maps each variable the template may use to its known attribute names (``None``:
     any attribute). The messages are complete sentences an operator can act on.
@@ -118,6 +121,8 @@ def check_source(
     for node in tree.find_all(nodes.Test):
         if node.name not in env.tests:
             problems.append(_unknown(f"test `{node.name}`", node.name, sorted(env.tests)))
+    if expression and "member" in fields:
+        problems.extend(type_problems(tree, MEMBER_FIELD_KINDS))
     return list(dict.fromkeys(problems))
 
 

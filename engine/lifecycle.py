@@ -162,8 +162,12 @@ class TimeThresholds:
 
 
 class Lifecycle(TimeThresholds):
-    def __init__(self, community: Community, env: object):
+    """The first stage whose condition holds; ``condition_failed(rule, member, source, error)``
+    is told of a stage condition that raised (the stage is skipped, the next one tried)."""
+
+    def __init__(self, community: Community, env: object, condition_failed: Callable[[str, Member, str, Exception], None]):
         self.stages = community.lifecycle
+        self.condition_failed = condition_failed
         sources = [stage.source for stage in self.stages]
         super().__init__(sources, env, community.tz)
         self.reads_now = bool(names_read(env, sources) & {"now", "*"})
@@ -172,6 +176,8 @@ class Lifecycle(TimeThresholds):
         self._memo_fields = tuple(sorted(self.fields)) if self.fields is not None and self.fields <= SCALAR_MEMBER_FIELDS else None
         self._memo_values = compile_member_values(self._memo_fields, community.tz) if self._memo_fields is not None else None
         self._memo: dict[tuple[object, ...], str | None] = {}
+        # Validated as readable by stage conditions (like `if:`), so given to them too.
+        self.community_values = {"name": community.name, "timezone": community.timezone, "channel": community.channel}
 
     def assign(self, member: Member, now: float, view: Callable[[], MemberView] | None = None) -> str | None:
         """The first stage whose condition holds for ``member`` at ``now`` (``view``: gives the
@@ -179,24 +185,39 @@ class Lifecycle(TimeThresholds):
         if view is None:
             view = lambda: MemberView(member, now, self.tz)  # noqa: E731
         if self._memo_values is None:
-            return self._assign(view(), now)
+            return self._assign(member, view(), now, None)
         values = self._memo_values(member, now)
         try:
             return self._memo[values]
         except KeyError:
-            stage = self._assign(view(), now)
-            if len(self._memo) < 16384:
-                self._memo[values] = stage
-            return stage
+            return self._assign(member, view(), now, values)
 
-    def _assign(self, view: MemberView, now: float) -> str | None:
-        context: dict[str, object] = {"member": view}
+    def _assign(self, member: Member, view: MemberView, now: float, values: tuple[object, ...] | None) -> str | None:
+        """The member's stage, remembered under the field ``values`` the conditions read (if any)."""
+        context: dict[str, object] = {"member": view, "community": self.community_values}
         if self.reads_now:
             context["now"] = datetime.fromtimestamp(now, self.tz)
+        try:
+            for stage in self.stages:
+                if stage.condition.test(context):
+                    found = stage.stage
+                    break
+            else:
+                found = None
+        except Exception:  # noqa: BLE001 - any error of a condition is the run's to record, below
+            return self._assign_despite_failures(member, context)
+        if values is not None and len(self._memo) < 16384:
+            self._memo[values] = found
+        return found
+
+    def _assign_despite_failures(self, member: Member, context: dict[str, object]) -> str | None:
+        """Once a stage condition has failed: a failure is said and skips that stage. Not
+        remembered, so the next assessment with the same values says it too. Only this path
+        costs more."""
         for stage in self.stages:
             try:
                 if stage.condition.test(context):
                     return stage.stage
-            except Exception:  # noqa: BLE001 - a broken stage condition skips that stage, not the run
-                continue
+            except Exception as exc:  # noqa: BLE001 - a broken stage condition skips that stage, not the run
+                self.condition_failed(f"lifecycle/{stage.stage}", member, stage.source, exc)
         return None

@@ -20,6 +20,7 @@ from playbook_engine.contract import (
     MEMBER_FIELDS,
     TriggerContext,
     TriggerProblem,
+    TriggerType,
 )
 from playbook_engine.durations import DurationError, parse_duration
 from playbook_engine.errors import InvalidPlaybooks, Problem, suggest
@@ -134,7 +135,17 @@ def _load_community(path: Path, registry: Registry, env: PlaybookEnvironment, pr
     if doc.flagged:
         return None
     data = doc.data["community"]
-    base = ("community",)
+    base: YamlPath = ("community",)
+    community = _community_settings(doc, base, data, path, registry, problems)
+    _read_operators(doc, base, data, community, problems)
+    _read_guardrails(doc, base, data, community, registry, problems)
+    _read_question_patterns(doc, base, data, community, problems)
+    _read_lifecycle(doc, base, data, community, env, problems)
+    return community
+
+
+def _community_settings(doc: Document, base: YamlPath, data: Mapping[str, Any], path: Path, registry: Registry, problems: list[Problem]) -> Community:
+    """The community's name, time zone, default channel and groups."""
     try:
         tz = ZoneInfo(data["timezone"])
     except (ZoneInfoNotFoundError, ValueError):
@@ -149,6 +160,10 @@ def _load_community(path: Path, registry: Registry, env: PlaybookEnvironment, pr
         community.group_names[group["id"]] = group.get("name", group["id"])
         if "channel" in group:
             community.group_channels[group["id"]] = group["channel"]
+    return community
+
+
+def _read_operators(doc: Document, base: YamlPath, data: Mapping[str, Any], community: Community, problems: list[Problem]) -> None:
     seen_operators: dict[str, int] = {}
     known_groups = _known_groups(community)
     for index, item in enumerate(data.get("operators", [])):
@@ -158,6 +173,10 @@ def _load_community(path: Path, registry: Registry, env: PlaybookEnvironment, pr
         seen_operators.setdefault(item["id"], index)
         _groups(doc, base + ("operators", index, "groups"), item.get("groups"), known_groups, problems)
         community.operators.append(Operator(item["id"], item.get("name", item["id"]), tuple(item.get("groups", ())), item.get("capacity")))
+
+
+def _read_guardrails(doc: Document, base: YamlPath, data: Mapping[str, Any], community: Community, registry: Registry, problems: list[Problem]) -> None:
+    """Quiet hours, the longest delay and the contact limits."""
     if "quiet_hours" in data:
         community.quiet_hours = _quiet_hours(doc, base + ("quiet_hours",), data["quiet_hours"], problems)
     if "max_delay" in data:
@@ -169,12 +188,19 @@ def _load_community(path: Path, registry: Registry, env: PlaybookEnvironment, pr
             if name not in registry.actions:
                 problems.append(doc.problem(base + ("limits", index, "actions", offset), f"unknown action `{name}`{suggest(name, registry.actions)}"))
         community.limits.append(Limit(kinds, item["max"], per or 1))
+
+
+def _read_question_patterns(doc: Document, base: YamlPath, data: Mapping[str, Any], community: Community, problems: list[Problem]) -> None:
     patterns = data.get("question", {}).get("patterns", DEFAULT_QUESTION_PATTERNS)
     for index, pattern in enumerate(patterns):
         try:
             community.question_patterns.append(re.compile(pattern))
         except re.error as exc:
             problems.append(doc.problem(base + ("question", "patterns", index), f"not a valid regular expression: {exc} — escape special characters such as ( ) [ ] ? with a backslash, e.g. \"[?？]\\\\s*$\""))
+
+
+def _read_lifecycle(doc: Document, base: YamlPath, data: Mapping[str, Any], community: Community, env: PlaybookEnvironment, problems: list[Problem]) -> None:
+    """The lifecycle stages, in order (the built-in ones if community.yaml defines none)."""
     lifecycle = data.get("lifecycle")
     items: Iterable[tuple[YamlPath, str, str, Any]]
     if lifecycle is None:
@@ -189,8 +215,7 @@ def _load_community(path: Path, registry: Registry, env: PlaybookEnvironment, pr
         seen_stages.setdefault(stage, where)
         condition = _condition(doc, where + ("if",), source, env, {"member": MEMBER_FIELDS, "now": None, "community": COMMUNITY_FIELDS}, problems)
         if condition is not None:
-            community.lifecycle.append(Stage(stage, label, condition, str(source)))
-    return community
+            community.lifecycle.append(Stage(stage, label, condition, condition.source))
 
 
 _TIMEZONE_MISTAKES = ("beijing", "北京", "china", "cst", "utc+8", "gmt+8", "+08:00", "+8", "8", "asia/beijing", "中国")
@@ -371,28 +396,8 @@ def _check_channel(doc: Document, path: YamlPath, name: str, registry: Registry,
 
 def _load_rule(doc: Document, where: YamlPath, raw: dict[str, Any], playbook: Playbook, order: tuple[int, int], community: Community, registry: Registry, env: PlaybookEnvironment, problems: list[Problem]) -> Rule | None:
     before = len(problems)
-    trigger = None
     when_unchecked = doc.is_flagged(where + ("when",))
-    when = {} if when_unchecked else raw["when"]
-    trigger_names = [key for key in when if key in registry.triggers]
-    if when_unchecked:
-        pass  # already reported by the schema check
-    elif len(trigger_names) != 1:
-        what = "no trigger" if not trigger_names else "triggers " + ", ".join(f"`{n}`" for n in trigger_names)
-        problems.append(doc.problem(where + ("when",), f"`when:` holds {what} — write exactly one of: {', '.join(sorted(registry.triggers))}"))
-    else:
-        name = trigger_names[0]
-        trigger_type = registry.triggers[name]
-        options = {key: value for key, value in when.items() if key != name}
-        for key in options:
-            if key not in trigger_type.options:
-                owner = next((t.name for t in registry.triggers.values() if key in t.options), None)
-                hint = f" — `{key}` belongs with `{owner}`" if owner else ""
-                problems.append(doc.problem(where + ("when", key), f"`{key}` is not an option of `{name}`{hint}", key=True))
-        try:
-            trigger = trigger_type(when[name], options, TriggerContext(f"{playbook.id}/{raw['id']}", community, env))
-        except TriggerProblem as exc:
-            problems.append(doc.problem(where + ("when", exc.key or name), str(exc)))
+    trigger = None if when_unchecked else _trigger(doc, where, raw, playbook, community, registry, env, problems)
     # A trigger that could not be read may well provide `event`: do not report its use then.
     uses_event = bool(trigger is not None and trigger.uses_event) or when_unchecked
     fields = {
@@ -403,6 +408,53 @@ def _load_rule(doc: Document, where: YamlPath, raw: dict[str, Any], playbook: Pl
         "trigger": None,
         **({"event": EVENT_TEMPLATE_FIELDS} if uses_event else {}),
     }
+    rule = Rule(
+        playbook=playbook.id,
+        id=raw["id"],
+        trigger=trigger,  # type: ignore[arg-type]
+        conditions=_rule_conditions(doc, where, raw, env, fields, problems),
+        actions=_rule_actions(doc, where, raw, registry, env, fields, problems),
+        file=doc.file,
+        line=doc.where(where)[0],
+        order=order,
+        title=raw.get("title", ""),
+        description=raw.get("description", ""),
+        priority=raw.get("priority", "normal"),
+        once=bool(raw.get("once", False)),
+        assignee=raw.get("assignee"),
+    )
+    if "cooldown" in raw and not doc.is_flagged(where + ("cooldown",)):
+        rule.cooldown = _duration(doc, where + ("cooldown",), raw["cooldown"], problems)
+    if "delay" in raw and not doc.is_flagged(where + ("delay",)):
+        rule.delay = _duration(doc, where + ("delay",), raw["delay"], problems) or 0
+    return rule if len(problems) == before else None
+
+
+def _trigger(doc: Document, where: YamlPath, raw: dict[str, Any], playbook: Playbook, community: Community, registry: Registry, env: PlaybookEnvironment, problems: list[Problem]) -> TriggerType | None:
+    """The rule's trigger, built from its `when:` (None, with the problems said, if it cannot be)."""
+    when = raw["when"]
+    trigger_names = [key for key in when if key in registry.triggers]
+    if len(trigger_names) != 1:
+        what = "no trigger" if not trigger_names else "triggers " + ", ".join(f"`{n}`" for n in trigger_names)
+        problems.append(doc.problem(where + ("when",), f"`when:` holds {what} — write exactly one of: {', '.join(sorted(registry.triggers))}"))
+        return None
+    name = trigger_names[0]
+    trigger_type = registry.triggers[name]
+    options = {key: value for key, value in when.items() if key != name}
+    for key in options:
+        if key not in trigger_type.options:
+            owner = next((t.name for t in registry.triggers.values() if key in t.options), None)
+            hint = f" — `{key}` belongs with `{owner}`" if owner else ""
+            problems.append(doc.problem(where + ("when", key), f"`{key}` is not an option of `{name}`{hint}", key=True))
+    try:
+        return trigger_type(when[name], options, TriggerContext(f"{playbook.id}/{raw['id']}", community, env))
+    except TriggerProblem as exc:
+        problems.extend(doc.problem(where + ("when", exc.key or name), message) for message in exc.problems)
+        return None
+
+
+def _rule_conditions(doc: Document, where: YamlPath, raw: dict[str, Any], env: PlaybookEnvironment, fields: Mapping[str, Any], problems: list[Problem]) -> list[Condition]:
+    """The rule's `if:`, one condition or a list of them."""
     sources = raw.get("if")
     sources = sources if isinstance(sources, list) else ([] if sources is None else [sources])
     conditions = []
@@ -413,6 +465,11 @@ def _load_rule(doc: Document, where: YamlPath, raw: dict[str, Any], playbook: Pl
         condition = _condition(doc, path, source, env, fields, problems)
         if condition is not None:
             conditions.append(condition)
+    return conditions
+
+
+def _rule_actions(doc: Document, where: YamlPath, raw: dict[str, Any], registry: Registry, env: PlaybookEnvironment, fields: Mapping[str, Any], problems: list[Problem]) -> list[ActionSpec]:
+    """The rule's `do:`, each action with its text checked and its options apart."""
     actions = []
     for offset, item in enumerate([] if doc.is_flagged(where + ("do",)) and not isinstance(raw["do"], list) else raw["do"]):
         if doc.is_flagged(where + ("do", offset)):
@@ -429,23 +486,4 @@ def _load_rule(doc: Document, where: YamlPath, raw: dict[str, Any], playbook: Pl
             problems.append(doc.problem(path, f"`{name}` needs a text — write `- {name}: \"…\"`"))
         text = _text(doc, path if isinstance(value, str) else path + ("text",), text_source, env, fields, problems) if text_source is not None else None
         actions.append(ActionSpec(action_type, text, params, offset))
-    rule = Rule(
-        playbook=playbook.id,
-        id=raw["id"],
-        trigger=trigger,  # type: ignore[arg-type]
-        conditions=conditions,
-        actions=actions,
-        file=doc.file,
-        line=doc.where(where)[0],
-        order=order,
-        title=raw.get("title", ""),
-        description=raw.get("description", ""),
-        priority=raw.get("priority", "normal"),
-        once=bool(raw.get("once", False)),
-        assignee=raw.get("assignee"),
-    )
-    if "cooldown" in raw and not doc.is_flagged(where + ("cooldown",)):
-        rule.cooldown = _duration(doc, where + ("cooldown",), raw["cooldown"], problems)
-    if "delay" in raw and not doc.is_flagged(where + ("delay",)):
-        rule.delay = _duration(doc, where + ("delay",), raw["delay"], problems) or 0
-    return rule if len(problems) == before else None
+    return actions

@@ -136,3 +136,18 @@ class MemberView:
 
     def as_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in MEMBER_FIELDS}
+
+
+# What a condition may compare a member field with, read from the annotations above so the two
+# cannot drift: "number", "text", "truth" (true/false), "moment" (a date and time), "texts" (a
+# list of texts), "mapping". ``| None`` is dropped: a comparison with an unknown value is
+# false, never an error (engine/expressions.py). A test checks every field has a kind.
+_KINDS = {"int": "number", "float": "number", "str": "text", "bool": "truth", "datetime": "moment", "list[str]": "texts", "dict[str, Any]": "mapping"}
+
+
+def _field_kind(name: str) -> str | None:
+    annotation = getattr(MemberView, name).fget.__annotations__.get("return", "")
+    return _KINDS.get(str(annotation).removesuffix(" | None"))
+
+
+MEMBER_FIELD_KINDS: dict[str, str | None] = {name: _field_kind(name) for name in MEMBER_FIELDS}

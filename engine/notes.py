@@ -57,6 +57,11 @@ class Notes:
         """Evaluating a condition or a text failed: that rule (or action) is skipped, never the run."""
         self.counts["error"] += 1
 
+    def condition_failed(self, rule: str, firing: Firing, source: str, error: Exception) -> None:
+        """Condition ``source`` raised ``error`` (``if:``, ``becomes:`` or a stage's): the one
+        wording of a failed condition, for every kind, as an error."""
+        self.error(rule, firing, f"condition `{source}` failed: {error}")
+
     def changed(self, rule: str, firing: Firing, describe: Callable[[], str]) -> None:
         """A rule changed the member's state (``tag`` …)."""
 

@@ -72,7 +72,7 @@ class BecomesTrigger(TriggerType):
             raise TriggerProblem("`becomes` needs a condition about the member, e.g. \"member.active_days_30d >= 8\"")
         problems = check_source(context.env, value, expression=True, fields={"member": MEMBER_FIELDS, "community": ("name", "timezone", "channel")})
         if problems:
-            raise TriggerProblem(problems[0])
+            raise TriggerProblem(problems[0], more=problems[1:])
         self.env = context.env
         self.condition = Condition(context.env, value)
         self.fields = member_fields_read(context.env, [value])
@@ -83,10 +83,8 @@ class BecomesTrigger(TriggerType):
         return BecomesGroup([trigger for trigger in triggers if isinstance(trigger, BecomesTrigger)])
 
     def holds(self, view: Any) -> bool:
-        try:
-            return self.condition.test({"member": view, "community": self.community_values})
-        except Exception:  # noqa: BLE001 - an evaluation error is "not true"; the rule's own `if:` reports errors
-            return False
+        """Whether the condition holds for the member ``view`` shows; raises if it fails."""
+        return self.condition.test({"member": view, "community": self.community_values})
 
     def describe(self) -> str:
         return f"when {self.value}"
@@ -156,12 +154,10 @@ class BecomesGroup:
             # The conditions are pure functions of these values: same values, same answers.
             entry = self._memo.get(values)
             if entry is None:
-                entry = self._holding(run.view(member))
-                if len(self._memo) < MEMO_SIZE:
-                    self._memo[values] = entry
+                entry = self._holding(run, member, values)
             holding, keys = entry
         else:
-            holding, keys = self._holding(run.view(member))
+            holding, keys = self._holding(run, member, None)
         # (keys that held, revision, values); --state gives it back as lists, which never match.
         was = held[0] if isinstance(held, (list, tuple)) else ()
         member.marks[self.held_key] = (keys, member.revision, values)
@@ -179,8 +175,30 @@ class BecomesGroup:
             firings.append((trigger, Firing(member, member.group, run.now, f"`{trigger.value}` became true" + (f" ({shown})" if shown else ""), values=shown_values)))
         return firings
 
-    def _holding(self, view: Any) -> tuple[list[BecomesTrigger], tuple[str, ...]]:
-        holding = [trigger for trigger in self.triggers if trigger.holds(view)]
+    def _holding(self, run: Run, member: Member, values: tuple[Any, ...] | None) -> tuple[list[BecomesTrigger], tuple[str, ...]]:
+        """The triggers whose condition holds for ``member`` now, and their keys; remembered
+        under the field ``values`` the conditions read, if they are pure functions of them."""
+        view = run.view(member)
+        try:
+            holding = [trigger for trigger in self.triggers if trigger.holds(view)]
+        except Exception:  # noqa: BLE001 - any error of a condition is the run's to record, below
+            return self._holding_despite_failures(run, member, view)
+        entry = holding, tuple(trigger.key for trigger in holding)
+        if values is not None and len(self._memo) < MEMO_SIZE:
+            self._memo[values] = entry
+        return entry
+
+    def _holding_despite_failures(self, run: Run, member: Member, view: Any) -> tuple[list[BecomesTrigger], tuple[str, ...]]:
+        """Once a condition has failed: each tested on its own, a failure said to the run and
+        taken as not true. Not remembered, so the next check with the same values says it too,
+        as a failing `if:` is said at each firing. Only this path costs more."""
+        holding = []
+        for trigger in self.triggers:
+            try:
+                if trigger.holds(view):
+                    holding.append(trigger)
+            except Exception as exc:  # noqa: BLE001 - one condition's error skips that rule's check, never the run
+                run.condition_failed(trigger.key, member, trigger.value, exc)
         return holding, tuple(trigger.key for trigger in holding)
 
     def _arm(self, run: Run, member: Member) -> None:
