@@ -6,7 +6,7 @@ import json
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 import click
 
@@ -65,7 +65,8 @@ def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, colu
     """
     from playbook_engine.loading import load_config
     from playbook_engine.output import render_explanation, render_summary, write_tasks
-    from playbook_engine.runner import plan as plan_tasks, read_source
+    from playbook_engine.runner import plan as plan_tasks
+    from playbook_engine.runner import read_source
     from playbook_engine.state import StateStore
 
     registry = registry_from(ctx)
@@ -244,8 +245,9 @@ def plugins(ctx: click.Context) -> None:
     for (kind, name), plugin in sorted(registry.owners.items()):
         provided.setdefault(plugin, {}).setdefault(kind + "s", []).append(name)
     distributions = getattr(registry.pm, "distributions", {})
-    plugins_by_name = sorted(((registry.pm.get_name(plugin), plugin) for plugin in registry.pm.get_plugins()), key=lambda pair: pair[0]) if registry.pm else []
-    for name, plugin in plugins_by_name:
+    # get_name is None only for a plugin that is not registered: these all are.
+    plugin_names = sorted(cast(str, registry.pm.get_name(plugin)) for plugin in registry.pm.get_plugins()) if registry.pm else []
+    for name in plugin_names:
         origin = "built-in" if name in DEFAULT_PLUGINS else f"installed ({distributions.get(name, 'entry point')})"
         kinds = provided.get(name, {})
         what = "; ".join(f"{kind}: {', '.join(names)}" for kind, names in sorted(kinds.items())) or "commands or observers only"

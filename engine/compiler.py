@@ -22,6 +22,7 @@ from jinja2 import nodes
 from jinja2.exceptions import SecurityError, TemplateSyntaxError
 from jinja2.parser import Parser
 from jinja2.utils import _PassArg
+
 from playbook_engine.contract import MEMBER_FIELDS
 from playbook_engine.members import MemberView
 
@@ -143,11 +144,11 @@ class _Compiler:
 
     # -- leaves ------------------------------------------------------------------------------
 
-    def _Const(self, node: nodes.Const) -> Compiled:  # noqa: N802 - named after Jinja's node classes
+    def _Const(self, node: nodes.Const) -> Compiled:  # named after Jinja's node classes
         value = node.value
         return lambda context: value
 
-    def _Name(self, node: nodes.Name) -> Compiled:  # noqa: N802
+    def _Name(self, node: nodes.Name) -> Compiled:
         if node.ctx != "load":
             raise _Unsupported("assignment")
         name, env = node.name, self.env
@@ -166,7 +167,7 @@ class _Compiler:
 
     # -- access ----------------------------------------------------------------------------
 
-    def _Getattr(self, node: nodes.Getattr) -> Compiled:  # noqa: N802
+    def _Getattr(self, node: nodes.Getattr) -> Compiled:
         target = self.compile(node.node)
         attribute = node.attr
         sandboxed = self.env.getattr
@@ -184,14 +185,14 @@ class _Compiler:
 
         return get
 
-    def _Getitem(self, node: nodes.Getitem) -> Compiled:  # noqa: N802
+    def _Getitem(self, node: nodes.Getitem) -> Compiled:
         if isinstance(node.arg, nodes.Slice):
             raise _Unsupported("slice")
         target, key = self.compile(node.node), self.compile(node.arg)
         getitem = self.env.getitem
         return lambda context: getitem(target(context), key(context))
 
-    def _Call(self, node: nodes.Call) -> Compiled:  # noqa: N802
+    def _Call(self, node: nodes.Call) -> Compiled:
         if node.dyn_args is not None or node.dyn_kwargs is not None:
             raise _Unsupported("*args")
         function = self.compile(node.node)
@@ -209,10 +210,10 @@ class _Compiler:
 
         return call
 
-    def _Filter(self, node: nodes.Filter) -> Compiled:  # noqa: N802
+    def _Filter(self, node: nodes.Filter) -> Compiled:
         return self._apply(node, self.env.filters, "filter")
 
-    def _Test(self, node: nodes.Test) -> Compiled:  # noqa: N802
+    def _Test(self, node: nodes.Test) -> Compiled:
         return self._apply(node, self.env.tests, "test")
 
     def _apply(self, node: nodes.Filter | nodes.Test, table: Mapping[str, Any], kind: str) -> Compiled:
@@ -231,7 +232,7 @@ class _Compiler:
 
     # -- logic and arithmetic ------------------------------------------------------------------
 
-    def _Compare(self, node: nodes.Compare) -> Compiled:  # noqa: N802
+    def _Compare(self, node: nodes.Compare) -> Compiled:
         left = self.compile(node.expr)
         chain = [(operand.op, self.compile(operand.expr)) for operand in node.ops]
         compare = self.env.compare
@@ -247,23 +248,23 @@ class _Compiler:
 
         return compare_chain
 
-    def _And(self, node: nodes.And) -> Compiled:  # noqa: N802
+    def _And(self, node: nodes.And) -> Compiled:
         left, right = self.compile(node.left), self.compile(node.right)
         return lambda context: left(context) and right(context)
 
-    def _Or(self, node: nodes.Or) -> Compiled:  # noqa: N802
+    def _Or(self, node: nodes.Or) -> Compiled:
         left, right = self.compile(node.left), self.compile(node.right)
         return lambda context: left(context) or right(context)
 
-    def _Not(self, node: nodes.Not) -> Compiled:  # noqa: N802
+    def _Not(self, node: nodes.Not) -> Compiled:
         inner = self.compile(node.node)
         return lambda context: not inner(context)
 
-    def _Neg(self, node: nodes.Neg) -> Compiled:  # noqa: N802
+    def _Neg(self, node: nodes.Neg) -> Compiled:
         inner = self.compile(node.node)
         return lambda context: -inner(context)
 
-    def _Pos(self, node: nodes.Pos) -> Compiled:  # noqa: N802
+    def _Pos(self, node: nodes.Pos) -> Compiled:
         inner = self.compile(node.node)
         return lambda context: +inner(context)
 
@@ -274,11 +275,11 @@ class _Compiler:
 
     _Add = _Sub = _Mul = _Div = _FloorDiv = _Mod = _binary
 
-    def _Concat(self, node: nodes.Concat) -> Compiled:  # noqa: N802
+    def _Concat(self, node: nodes.Concat) -> Compiled:
         parts = [self.compile(part) for part in node.nodes]
         return lambda context: "".join(str(part(context)) for part in parts)
 
-    def _CondExpr(self, node: nodes.CondExpr) -> Compiled:  # noqa: N802
+    def _CondExpr(self, node: nodes.CondExpr) -> Compiled:
         if node.expr2 is None:
             raise _Unsupported("if without else")
         test, yes, no = self.compile(node.test), self.compile(node.expr1), self.compile(node.expr2)
@@ -286,14 +287,14 @@ class _Compiler:
 
     # -- literals --------------------------------------------------------------------------------
 
-    def _List(self, node: nodes.List) -> Compiled:  # noqa: N802
+    def _List(self, node: nodes.List) -> Compiled:
         items = [self.compile(item) for item in node.items]
         return lambda context: [item(context) for item in items]
 
-    def _Tuple(self, node: nodes.Tuple) -> Compiled:  # noqa: N802
+    def _Tuple(self, node: nodes.Tuple) -> Compiled:
         items = [self.compile(item) for item in node.items]
         return lambda context: tuple(item(context) for item in items)
 
-    def _Dict(self, node: nodes.Dict) -> Compiled:  # noqa: N802
+    def _Dict(self, node: nodes.Dict) -> Compiled:
         pairs = [(self.compile(pair.key), self.compile(pair.value)) for pair in node.items]
         return lambda context: {key(context): value(context) for key, value in pairs}

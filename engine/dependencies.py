@@ -8,6 +8,7 @@ texts never mention ``event`` is not handed a copy of the event.
 from __future__ import annotations
 
 from jinja2 import meta, nodes
+
 from playbook_engine.compiler import expression_tree, parse_template
 
 # Engine filters that read the template context, and what they read from it.

@@ -25,6 +25,8 @@ from jinja2.compiler import CodeGenerator
 from jinja2.runtime import Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
 
+from playbook_engine.compiler import NeedsJinja, compile_condition, compile_template, expression_tree, parse_template
+
 _ORDERING = {"gt": operator.gt, "gteq": operator.ge, "lt": operator.lt, "lteq": operator.le}
 _OTHER = {
     "eq": operator.eq,
@@ -56,7 +58,7 @@ def null_safe_compare(left: Any, *chain: Any) -> bool:
 
 
 class _NullSafeCodeGenerator(CodeGenerator):
-    def visit_Compare(self, node: nodes.Compare, frame: Any) -> None:  # noqa: N802 - Jinja's visitor name
+    def visit_Compare(self, node: nodes.Compare, frame: Any) -> None:  # Jinja's visitor name
         self.write("environment.compare(")
         self.visit(node.expr, frame)
         for operand in node.ops:
@@ -183,12 +185,15 @@ class Condition:
         self._jinja: Callable[..., Any] | None = None
         self._fast = compile_condition(env, source)
         if self._fast is None:
-            self._function  # noqa: B018 - compiled now: a problem shows at load, not mid-run
+            self._jinja = self._compile()  # compiled now: a problem shows at load, not mid-run
+
+    def _compile(self) -> Callable[..., Any]:
+        return self._env.compile_expression(self.source, undefined_to_none=False)
 
     @property
     def _function(self) -> Callable[..., Any]:
         if self._jinja is None:
-            self._jinja = self._env.compile_expression(self.source, undefined_to_none=False)
+            self._jinja = self._compile()
         return self._jinja
 
     def test(self, context: Mapping[str, Any]) -> bool:
@@ -209,9 +214,6 @@ class Condition:
         return False if isinstance(result, Undefined) else bool(result)
 
 
-from playbook_engine.compiler import NeedsJinja, compile_condition, compile_template, expression_tree, parse_template  # noqa: E402 - after Condition's dependencies exist
-
-
 class Text:
     """A compiled text template; ``render(context)`` gives the message.
 
@@ -228,12 +230,15 @@ class Text:
         self._jinja: Template | None = None
         self._fast = compile_template(env, source)
         if self._fast is None:
-            self._template  # noqa: B018 - compiled now: a problem shows at load, not mid-run
+            self._jinja = self._compile()  # compiled now: a problem shows at load, not mid-run
+
+    def _compile(self) -> Template:
+        return self._env.from_string(self.source)
 
     @property
     def _template(self) -> Template:
         if self._jinja is None:
-            self._jinja = self._env.from_string(self.source)
+            self._jinja = self._compile()
         return self._jinja
 
     def render(self, context: Mapping[str, Any]) -> str:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pluggy
+
 from playbook_engine import hookspecs
 from playbook_engine.contract import ActionType, Channel, EventSource, OutputFormat
 from playbook_engine.errors import PluginError
@@ -61,7 +62,7 @@ def get_plugin_manager(entrypoints: bool = True, *, skip_broken: bool = False, s
                 continue
             try:
                 plugin = entry_point.load()
-            except Exception as exc:  # noqa: BLE001 - any import-time failure of someone else's code
+            except Exception as exc:  # any import-time failure of someone else's code
                 _broken(f"plugin {entry_point.name} ({entry_point.value}) failed to import: {_describe(exc)}", entry_point.name, skip_broken, skipped)
                 continue
             pm.register(plugin, name=entry_point.name)
@@ -146,7 +147,7 @@ class Registry:
             impl.function(register)
         except PluginError:
             raise
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # any failure inside someone else's hook names that plugin
             raise PluginError(f"plugin {plugin} failed while registering {kind}s: {_describe(exc)}", plugin=plugin) from exc
 
     def _add(self, kind: str, table: dict, name: str, item: Any, plugin: str) -> None:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
+
 from playbook_engine.clock import Clock, Timer
 from playbook_engine.contract import Group, Member
 from playbook_engine.errors import PlaybookError
@@ -122,7 +123,7 @@ def member_from_data(member_id: str, data: list[Any] | dict[str, Any]) -> Member
 
 def member_to_data(member: Member) -> dict[str, Any]:
     """The member's saved state with its fields named (``playbook state show``)."""
-    data = dict(zip(_RECORD_FIELDS, member_record(member)))
+    data = dict(zip(_RECORD_FIELDS, member_record(member), strict=True))
     data["daily"] = member.day_counts()
     return data
 
@@ -413,7 +414,7 @@ class LazyMembers(dict):  # type: ignore[type-arg]
         self.loaded[member_id] = text
         return member
 
-    def get(self, member_id: str, default: Any = None) -> Any:  # noqa: D102 - dict.get that loads
+    def get(self, member_id: str, default: Any = None) -> Any:  # dict.get that loads
         try:
             return self[member_id]
         except KeyError:

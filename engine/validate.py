@@ -14,6 +14,7 @@ from typing import Any
 
 import jsonschema
 from jsonschema.exceptions import ValidationError
+
 from playbook_engine.durations import DurationError, parse_duration
 from playbook_engine.errors import Problem, suggest
 from playbook_engine.schema import DURATION_PATTERN, ID_PATTERN

@@ -14,6 +14,7 @@ from datetime import datetime, tzinfo
 from typing import IO, Any
 
 import ijson
+
 from playbook_engine import hookimpl
 from playbook_engine.contract import EventSource, Rejected, SourceRecord
 from playbook_engine.errors import InvalidInput

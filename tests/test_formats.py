@@ -21,11 +21,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
+from rich.cells import cell_len
+
 from playbook_engine.cli import cli
 from playbook_engine.contract import TASK_FIELDS, Task
 from playbook_engine.plugins import Registry, load_registry
 from playbook_plugins.formats import DEFAULT_WIDTH, write_csv, write_md, write_table
-from rich.cells import cell_len
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -79,7 +80,7 @@ def test_csv_for_excel(example_output) -> None:
     records = [json.loads(line) for line in example_output("jsonl").decode().splitlines()]
     assert list(rows[0]) == [*TASK_FIELDS, "params", "how"]
     assert len(rows) == len(records)
-    for row, record in zip(rows, records):
+    for row, record in zip(rows, records, strict=True):
         assert row["id"] == record["id"] and row["due"] == record["due"]
         assert row["text"].removeprefix("'") == record["text"]
         assert (json.loads(row["params"]) if row["params"] else None) == record.get("params")

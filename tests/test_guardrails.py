@@ -160,6 +160,7 @@ def _planned_through_capacity(zone: str, offers: list[tuple[float, str]], genera
     from zoneinfo import ZoneInfo
 
     import pytest
+
     from playbook_engine.contract import Task
     from playbook_engine.model import Community, Operator, Rule
     from playbook_engine.planner import Planner
@@ -179,11 +180,14 @@ def _planned_through_capacity(zone: str, offers: list[tuple[float, str]], genera
 
 def _first_offset_change(zone: str, after: float) -> float:
     """The first instant after ``after`` at which the zone's UTC offset changes (within a year)."""
-    from datetime import datetime
+    from datetime import datetime, timedelta
     from zoneinfo import ZoneInfo
 
     tz = ZoneInfo(zone)
-    offset = lambda t: datetime.fromtimestamp(t, tz).utcoffset()  # noqa: E731
+
+    def offset(t: float) -> timedelta | None:
+        return datetime.fromtimestamp(t, tz).utcoffset()
+
     low, high = after, after
     while offset(high) == offset(after) and high < after + 366 * 86400:
         low, high = high, high + 7 * 86400

@@ -166,7 +166,10 @@ class ActivityEndedTrigger(TriggerType):
         chosen = [member_id for member_id in sorted(group.members) if (member_id in taking_part) == self.participated] if group else []
         run.prefetch(chosen)
         how = "took part in" if self.participated else "did not take part in"
-        reason = lambda: f"{how} activity {activity} (ended {local_text(run, event.t)})"  # noqa: E731 - the same for everyone
+
+        def reason() -> str:  # the same for everyone
+            return f"{how} activity {activity} (ended {local_text(run, event.t)})"
+
         for member_id in chosen:
             target = run.members[member_id]
             if target.left:
