@@ -315,8 +315,9 @@ def bench_pairs(pair: list[list[str]], timeout: float | None, max_memory_mb: int
             if None in reports and deadline is not None and time.perf_counter() > deadline:
                 reports = [report if report is not None else child.kill() for child, report in zip(children, reports, strict=True)]
             time.sleep(0.05)
-        if not any(report.get("timed_out") for report in reports if report is not None):
-            ratios.append(reports[1]["cpu"] / reports[0]["cpu"])  # type: ignore[index]
+        finished = [report for report in reports if report is not None]  # all of them, once the loop ends
+        if not any(report.get("timed_out") for report in finished):
+            ratios.append(finished[1]["cpu"] / finished[0]["cpu"])
     return ratios
 
 

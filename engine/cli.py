@@ -100,9 +100,9 @@ def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, colu
     for rejected in result.rejected:
         click.echo(f"{events}:{rejected.line}: rejected: {rejected.reason}", err=True)
     if rejects:
-        with open(rejects, "w", encoding="utf-8") as stream:
+        with open(rejects, "w", encoding="utf-8") as rejects_file:
             for rejected in result.rejected:
-                stream.write(json.dumps({"line": rejected.line, "reason": rejected.reason, "text": rejected.text}, ensure_ascii=False) + "\n")
+                rejects_file.write(json.dumps({"line": rejected.line, "reason": rejected.reason, "text": rejected.text}, ensure_ascii=False) + "\n")
     result.save_state()  # only after the tasks are out: a run killed before this changed nothing
     if explain or member_id is not None:
         click.echo(render_explanation(result, tz, member_id), err=True, nl=False)
@@ -116,11 +116,11 @@ def _with_progress(records: Any) -> Any:
     import time
 
     from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
     started = time.monotonic()
     progress: Progress | None = None
-    task = None
+    task: TaskID | None = None
     try:
         for count, item in enumerate(records, 1):
             if count % 5000 == 0:
@@ -129,7 +129,7 @@ def _with_progress(records: Any) -> Any:
                     progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=Console(stderr=True), transient=True, redirect_stdout=False, redirect_stderr=False)
                     progress.start()
                     task = progress.add_task("reading events")
-                if progress is not None:
+                if progress is not None and task is not None:
                     progress.update(task, description=f"reading events: {count:,} ({count / elapsed:,.0f}/s)")
             yield item
     finally:

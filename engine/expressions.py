@@ -18,7 +18,7 @@ import operator
 import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from jinja2 import ChainableUndefined, Template, TemplateSyntaxError, nodes
 from jinja2.compiler import CodeGenerator
@@ -27,8 +27,8 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
 
 from playbook_engine.compiler import NeedsJinja, compile_condition, compile_template, expression_tree, parse_template
 
-_ORDERING = {"gt": operator.gt, "gteq": operator.ge, "lt": operator.lt, "lteq": operator.le}
-_OTHER = {
+_ORDERING: dict[str, Callable[[Any, Any], Any]] = {"gt": operator.gt, "gteq": operator.ge, "lt": operator.lt, "lteq": operator.le}
+_OTHER: dict[str, Callable[[Any, Any], Any]] = {
     "eq": operator.eq,
     "ne": operator.ne,
     "in": lambda a, b: a in b,
@@ -99,7 +99,7 @@ def check_source(
     problems: list[str] = []
     local_names = {node.name for node in tree.find_all(nodes.Name) if node.ctx in ("store", "param")}
     for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
-        name = node.attr if isinstance(node, nodes.Getattr) else getattr(node.arg, "value", None)
+        name = node.attr if isinstance(node, nodes.Getattr) else getattr(cast(nodes.Getitem, node).arg, "value", None)
         if isinstance(name, str) and name.startswith("_"):
             problems.append(f"`{name}` is an internal attribute and is not allowed — use the documented fields such as member.name")
     for node in tree.find_all(nodes.Name):

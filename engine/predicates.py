@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from jinja2 import nodes
 from jinja2.exceptions import TemplateSyntaxError
@@ -123,7 +123,7 @@ class _Writer:
         self._temporaries = 0
 
     def expression(self, node: nodes.Node) -> str:
-        method = getattr(self, f"_{type(node).__name__}", None)
+        method: Callable[[nodes.Node], str] | None = getattr(self, f"_{type(node).__name__}", None)
         if method is None:
             raise _Untranslatable(type(node).__name__)
         return method(node)
@@ -178,7 +178,7 @@ class _Writer:
             and not node.kwargs and node.dyn_args is None and node.dyn_kwargs is None
             and 1 <= len(node.args) <= 2 and all(isinstance(argument, nodes.Const) for argument in node.args)
         ):
-            arguments = ", ".join(self._Const(argument) for argument in node.args)  # type: ignore[arg-type]
+            arguments = ", ".join(self._Const(cast(nodes.Const, argument)) for argument in node.args)  # all constants: checked above
             return f"m.attributes.get({arguments})"
         raise _Untranslatable("call")
 
@@ -201,7 +201,7 @@ class _Writer:
             # a number (only as the last operand: a list on the left of another comparison stays one).
             left = operands[-2]
             if isinstance(left, nodes.Const) and isinstance(left.value, (str, int)) and not isinstance(left.value, bool):
-                sources[-1] = _SETS[field]  # type: ignore[index]
+                sources[-1] = _SETS[field]
         if len(node.ops) == 1 and all(self._cannot_raise(operand) for operand in operands):
             return "(" + self._direct(node.ops[0].op, sources, operands) + ")"
         # Otherwise every operand is computed first (a tuple, never empty, so true), then each
@@ -211,7 +211,7 @@ class _Writer:
         pairs = [self._bound(operand.op, names[index : index + 2], operands[index : index + 2]) for index, operand in enumerate(node.ops)]
         return f"(({assignments},) and (" + ") and (".join(pairs) + "))"
 
-    def _direct(self, op: str, sources: list[str], operands: list[nodes.Node]) -> str:
+    def _direct(self, op: str, sources: list[str], operands: Sequence[nodes.Node]) -> str:
         """One comparison of operands that cannot raise: each computed where it is needed, a
         nullable one bound to a name by its null check."""
         (left, right), (left_node, right_node) = sources, operands
@@ -231,7 +231,7 @@ class _Writer:
             return " and ".join([*checks, f"{names[0]} {'in' if op == 'in' else 'not in'} {names[1]}"])
         raise _Untranslatable(op)
 
-    def _bound(self, op: str, names: list[str], operands: list[nodes.Node]) -> str:
+    def _bound(self, op: str, names: list[str], operands: Sequence[nodes.Node]) -> str:
         """One comparison of operands already computed into ``names``."""
         (left, right), (left_node, right_node) = names, operands
         if op in _EQUALITY:

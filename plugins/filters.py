@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from jinja2 import pass_context
 from jinja2.runtime import Context, Undefined
@@ -12,7 +12,17 @@ from jinja2.runtime import Context, Undefined
 from playbook_engine import hookimpl
 from playbook_engine.expressions import format_local
 
+_Filter = TypeVar("_Filter", bound=Callable[..., Any])
 
+
+def _context_get_only(function: _Filter) -> _Filter:
+    """Mark a filter that reads the template context only through ``context.get(name)``:
+    compiled texts may then hand it the context mapping itself (see engine/compiler.py)."""
+    function.context_get_only = True  # type: ignore[attr-defined]  # a marker attribute, as Jinja's own pass_context sets one
+    return function
+
+
+@_context_get_only
 @pass_context
 def mention(context: Context, member: Any) -> str:
     """``{{ member | mention }}``: the member as the group's channel writes a mention (``@小王``, ``<@123>``)."""
@@ -23,6 +33,7 @@ def mention(context: Context, member: Any) -> str:
     return channel.mention(name, member_id) if channel is not None else f"@{name}"
 
 
+@_context_get_only
 @pass_context
 def ago(context: Context, moment: Any) -> str:
     """``{{ member.last_message_at | ago }}``: 3天前 / 5小时前 / 刚刚, measured from event time ``now``."""
@@ -36,12 +47,6 @@ def ago(context: Context, moment: Any) -> str:
     if seconds >= 60:
         return f"{int(seconds // 60)}分钟前"
     return "刚刚"
-
-
-# Both read the template context only through `context.get(name)`: compiled texts may hand
-# them the context mapping itself (see engine/compiler.py).
-mention.context_get_only = True  # type: ignore[attr-defined]
-ago.context_get_only = True  # type: ignore[attr-defined]
 
 
 @hookimpl

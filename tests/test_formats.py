@@ -17,6 +17,7 @@ import io
 import json
 import os
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -95,8 +96,8 @@ def test_csv_records_end_in_crlf_and_keep_newlines_inside_quotes(example_output)
     assert all(record.count('"') % 2 == 0 for record in records if "\n" not in record)
 
 
-def task(id: str, due: str, assignee: str | None, priority: str = "normal", **fields: object) -> Task:
-    values = {
+def task(id: str, due: str, assignee: str | None, priority: str = "normal", **fields: Any) -> Task:
+    values: dict[str, Any] = {
         "playbook": "care",
         "rule": "ask",
         "action": "dm",
@@ -109,7 +110,7 @@ def task(id: str, due: str, assignee: str | None, priority: str = "normal", **fi
         "how": "私信 小王：小王 你好\n最近怎么样？",
         **fields,
     }
-    return Task(id=id, due=_epoch(due), assignee=assignee, priority=priority, trigger_at=_epoch(due), **values)  # type: ignore[arg-type]
+    return Task(id=id, due=_epoch(due), assignee=assignee, priority=priority, trigger_at=_epoch(due), **values)
 
 
 def _epoch(local: str) -> float:

@@ -171,7 +171,7 @@ def _planned_through_capacity(zone: str, offers: list[tuple[float, str]], genera
         community = Community(name="t", timezone=zone, tz=ZoneInfo(zone), channel="wechat", operators=[Operator("op", "op", capacity=2)], quiet_hours=(22 * 60, 8 * 60))
         planner = Planner(community, keep_suppressed=False, record_history=False)
         for number, (t, priority) in enumerate(offers):
-            rule = Rule(playbook="p", id=f"r{number}", trigger=None, conditions=[], actions=[], file="p.yaml", line=1, order=(0, number), priority=priority)  # type: ignore[arg-type]
+            rule = Rule(playbook="p", id=f"r{number}", trigger=None, conditions=[], actions=[], file="p.yaml", line=1, order=(0, number), priority=priority)  # no trigger: the planner never reads it
             task = Task(f"t-{number}", t, "p", rule.id, "dm", "wechat", None, f"m{number}", f"m{number}", "op", priority, "hi", "", t, (rule.order, 0, f"m{number}"), {})
             planner.offer([task], rule)
         planned = [(task.id, task.due) for task in planner.finish()]

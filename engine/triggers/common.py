@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from playbook_engine.contract import (
     Firing,
@@ -13,11 +13,15 @@ from playbook_engine.contract import (
 )
 from playbook_engine.durations import DurationError, format_duration, parse_duration
 
+if TYPE_CHECKING:
+    from playbook_engine.localtime import LocalTime
+
 STAGE_ENTERED = "@stage_entered"  # internal event: a member entered a lifecycle stage
 
 
 def local_text(run: Run, t: float) -> str:
-    return run.local.text(t)
+    # The contract promises only LocalDays.day(); a run's `local` is the engine's LocalTime.
+    return cast("LocalTime", run.local).text(t)
 
 
 # A firing's reason is written only if it plans a task, by a partial of one of these: a long
