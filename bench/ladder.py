@@ -32,8 +32,8 @@ sys.path.insert(0, str(HERE))
 
 CHILD = sys.argv[1:2] == ["--child"]  # a measured run: it imports only what it measures
 if not CHILD:
-    from generate import _count  # noqa: E402
-    from run import OUT, ensure_stream, measure, stream_options, warm_up  # noqa: E402
+    from generate import _count
+    from run import OUT, ensure_stream, measure, stream_options, warm_up
 
 STEPS = ("orjson", "read", "state", "rules", "full")
 

@@ -42,7 +42,7 @@ sys.path.insert(0, str(HERE))
 
 CHILD = sys.argv[1:2] == ["--child"]  # a measured run: it imports only what it measures
 if not CHILD:
-    from generate import GENERATOR_VERSION, Options, _count, generate_file  # noqa: E402
+    from generate import GENERATOR_VERSION, Options, _count, generate_file
 
 DAYS = 90
 
@@ -311,12 +311,13 @@ def bench_pairs(pair: list[list[str]], timeout: float | None, max_memory_mb: int
         deadline = None if timeout is None else children[0].started + timeout
         reports: list[dict[str, Any] | None] = [None, None]
         while None in reports:
-            reports = [report if report is not None else child.poll() for child, report in zip(children, reports)]
+            reports = [report if report is not None else child.poll() for child, report in zip(children, reports, strict=True)]
             if None in reports and deadline is not None and time.perf_counter() > deadline:
-                reports = [report if report is not None else child.kill() for child, report in zip(children, reports)]
+                reports = [report if report is not None else child.kill() for child, report in zip(children, reports, strict=True)]
             time.sleep(0.05)
-        if not any(report.get("timed_out") for report in reports if report is not None):
-            ratios.append(reports[1]["cpu"] / reports[0]["cpu"])  # type: ignore[index]
+        finished = [report for report in reports if report is not None]  # all of them, once the loop ends
+        if not any(report.get("timed_out") for report in finished):
+            ratios.append(finished[1]["cpu"] / finished[0]["cpu"])
     return ratios
 
 
@@ -430,7 +431,7 @@ def report(rows: list[dict[str, Any]], member_rows: list[dict[str, Any]], varian
     lines.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     lines += [format_row(row) for row in rows + member_rows]
     lines += ["", "## Linearity", ""]
-    for smaller, larger in zip(rows, rows[1:]):
+    for smaller, larger in itertools.pairwise(rows):
         lines.append(_ratio_line(smaller, larger, f"{larger['options'].events / smaller['options'].events:g}× events ({_short(smaller['options'].events)} → {_short(larger['options'].events)})", "target ≤ 11×"))
     if len(member_rows) == 2:
         small, large = member_rows
@@ -450,7 +451,9 @@ def _ratio_line(small: dict[str, Any], large: dict[str, Any], label: str, target
     evaluate = large["engine"]["evaluate_seconds"] / small["engine"]["evaluate_seconds"]
     runs = ""
     if len(small["engine_cpu"]) > 1:
-        spread = lambda row: f"{min(row['engine_cpu']):.2f}–{max(row['engine_cpu']):.2f} s"  # noqa: E731
+        def spread(row: dict[str, Any]) -> str:
+            return f"{min(row['engine_cpu']):.2f}–{max(row['engine_cpu']):.2f} s"
+
         runs = f"; fastest of {len(small['engine_cpu'])} runs each, {spread(small)} and {spread(large)}"
     return f"- {label}: CPU time × {ratio:.2f} (evaluation alone, wall × {evaluate:.2f}{runs}); {target}"
 

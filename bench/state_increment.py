@@ -39,8 +39,8 @@ sys.path.insert(0, str(HERE))
 
 CHILD = sys.argv[1:2] == ["--child"]  # a measured run: it imports only what it measures
 if not CHILD:
-    from generate import Options, _count  # noqa: E402
-    from run import OUT, ensure_stream, measure, playbook_paths, warm_up  # noqa: E402
+    from generate import Options, _count
+    from run import OUT, ensure_stream, measure, playbook_paths, warm_up
 
 
 def history_options(args: argparse.Namespace) -> Options:
@@ -61,7 +61,9 @@ def describe(path: Path, paths: list[str]) -> dict[str, Any]:
     """What a state file holds, and how much of its task history a run continuing it reads."""
     connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        count = lambda table: connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: E731
+        def count(table: str) -> int:
+            return int(connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
         trigger_bytes = connection.execute("SELECT coalesce(sum(length(data)), 0) FROM trigger_state").fetchone()[0]
         held = {
             "members": count("members"), "groups": count("groups"), "timers": count("timers"), "tasks": count("tasks"),

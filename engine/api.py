@@ -38,7 +38,8 @@ def registry_from(ctx: click.Context) -> Registry:
     obj = ctx.ensure_object(dict)
     if "registry" not in obj:
         obj["registry"] = load_registry(entrypoints=not obj.get("no_entrypoints", False))
-    return obj["registry"]
+    registry: Registry = obj["registry"]
+    return registry
 
 
 def source_options(column_map: str | None, tz: tzinfo) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import json
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 import click
 
@@ -65,7 +65,8 @@ def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, colu
     """
     from playbook_engine.loading import load_config
     from playbook_engine.output import render_explanation, render_summary, write_tasks
-    from playbook_engine.runner import plan as plan_tasks, read_source
+    from playbook_engine.runner import plan as plan_tasks
+    from playbook_engine.runner import read_source
     from playbook_engine.state import StateStore
 
     registry = registry_from(ctx)
@@ -99,9 +100,9 @@ def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, colu
     for rejected in result.rejected:
         click.echo(f"{events}:{rejected.line}: rejected: {rejected.reason}", err=True)
     if rejects:
-        with open(rejects, "w", encoding="utf-8") as stream:
+        with open(rejects, "w", encoding="utf-8") as rejects_file:
             for rejected in result.rejected:
-                stream.write(json.dumps({"line": rejected.line, "reason": rejected.reason, "text": rejected.text}, ensure_ascii=False) + "\n")
+                rejects_file.write(json.dumps({"line": rejected.line, "reason": rejected.reason, "text": rejected.text}, ensure_ascii=False) + "\n")
     result.save_state()  # only after the tasks are out: a run killed before this changed nothing
     if explain or member_id is not None:
         click.echo(render_explanation(result, tz, member_id), err=True, nl=False)
@@ -115,11 +116,11 @@ def _with_progress(records: Any) -> Any:
     import time
 
     from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
     started = time.monotonic()
     progress: Progress | None = None
-    task = None
+    task: TaskID | None = None
     try:
         for count, item in enumerate(records, 1):
             if count % 5000 == 0:
@@ -128,7 +129,7 @@ def _with_progress(records: Any) -> Any:
                     progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=Console(stderr=True), transient=True, redirect_stdout=False, redirect_stderr=False)
                     progress.start()
                     task = progress.add_task("reading events")
-                if progress is not None:
+                if progress is not None and task is not None:
                     progress.update(task, description=f"reading events: {count:,} ({count / elapsed:,.0f}/s)")
             yield item
     finally:
@@ -244,8 +245,9 @@ def plugins(ctx: click.Context) -> None:
     for (kind, name), plugin in sorted(registry.owners.items()):
         provided.setdefault(plugin, {}).setdefault(kind + "s", []).append(name)
     distributions = getattr(registry.pm, "distributions", {})
-    plugins_by_name = sorted(((registry.pm.get_name(plugin), plugin) for plugin in registry.pm.get_plugins()), key=lambda pair: pair[0]) if registry.pm else []
-    for name, plugin in plugins_by_name:
+    # get_name is None only for a plugin that is not registered: these all are.
+    plugin_names = sorted(cast(str, registry.pm.get_name(plugin)) for plugin in registry.pm.get_plugins()) if registry.pm else []
+    for name in plugin_names:
         origin = "built-in" if name in DEFAULT_PLUGINS else f"installed ({distributions.get(name, 'entry point')})"
         kinds = provided.get(name, {})
         what = "; ".join(f"{kind}: {', '.join(names)}" for kind, names in sorted(kinds.items())) or "commands or observers only"

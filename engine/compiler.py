@@ -16,12 +16,13 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Mapping
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from jinja2 import nodes
 from jinja2.exceptions import SecurityError, TemplateSyntaxError
 from jinja2.parser import Parser
 from jinja2.utils import _PassArg
+
 from playbook_engine.contract import MEMBER_FIELDS
 from playbook_engine.members import MemberView
 
@@ -69,7 +70,8 @@ def expression_tree(env: Any, source: str) -> nodes.Template:
 @lru_cache(maxsize=4096)
 def parse_template(env: Any, source: str) -> nodes.Template:
     """The tree of the text template ``source``; TemplateSyntaxError if it does not parse."""
-    return env.parse(source)
+    tree: nodes.Template = env.parse(source)
+    return tree
 
 
 def compile_template(env: Any, source: str) -> Callable[[Mapping[str, Any]], str] | None:
@@ -117,7 +119,7 @@ class _Compiler:
 
             def output(context: Mapping[str, Any], out: list[str]) -> None:
                 for part in parts:
-                    out.append(part if type(part) is str else str(part(context)))  # type: ignore[operator]
+                    out.append(part if type(part) is str else str(part(context)))  # type: ignore[operator]  # else a Compiled: `type() is`, faster here than isinstance, does not narrow
 
             return output
         if isinstance(node, nodes.If):
@@ -136,18 +138,18 @@ class _Compiler:
         raise _Unsupported(type(node).__name__)
 
     def compile(self, node: nodes.Node) -> Compiled:
-        method = getattr(self, f"_{type(node).__name__}", None)
+        method: Callable[[nodes.Node], Compiled] | None = getattr(self, f"_{type(node).__name__}", None)
         if method is None:
             raise _Unsupported(type(node).__name__)
         return method(node)
 
     # -- leaves ------------------------------------------------------------------------------
 
-    def _Const(self, node: nodes.Const) -> Compiled:  # noqa: N802 - named after Jinja's node classes
+    def _Const(self, node: nodes.Const) -> Compiled:  # named after Jinja's node classes
         value = node.value
         return lambda context: value
 
-    def _Name(self, node: nodes.Name) -> Compiled:  # noqa: N802
+    def _Name(self, node: nodes.Name) -> Compiled:
         if node.ctx != "load":
             raise _Unsupported("assignment")
         name, env = node.name, self.env
@@ -166,7 +168,7 @@ class _Compiler:
 
     # -- access ----------------------------------------------------------------------------
 
-    def _Getattr(self, node: nodes.Getattr) -> Compiled:  # noqa: N802
+    def _Getattr(self, node: nodes.Getattr) -> Compiled:
         target = self.compile(node.node)
         attribute = node.attr
         sandboxed = self.env.getattr
@@ -184,14 +186,14 @@ class _Compiler:
 
         return get
 
-    def _Getitem(self, node: nodes.Getitem) -> Compiled:  # noqa: N802
+    def _Getitem(self, node: nodes.Getitem) -> Compiled:
         if isinstance(node.arg, nodes.Slice):
             raise _Unsupported("slice")
         target, key = self.compile(node.node), self.compile(node.arg)
         getitem = self.env.getitem
         return lambda context: getitem(target(context), key(context))
 
-    def _Call(self, node: nodes.Call) -> Compiled:  # noqa: N802
+    def _Call(self, node: nodes.Call) -> Compiled:
         if node.dyn_args is not None or node.dyn_kwargs is not None:
             raise _Unsupported("*args")
         function = self.compile(node.node)
@@ -209,10 +211,10 @@ class _Compiler:
 
         return call
 
-    def _Filter(self, node: nodes.Filter) -> Compiled:  # noqa: N802
+    def _Filter(self, node: nodes.Filter) -> Compiled:
         return self._apply(node, self.env.filters, "filter")
 
-    def _Test(self, node: nodes.Test) -> Compiled:  # noqa: N802
+    def _Test(self, node: nodes.Test) -> Compiled:
         return self._apply(node, self.env.tests, "test")
 
     def _apply(self, node: nodes.Filter | nodes.Test, table: Mapping[str, Any], kind: str) -> Compiled:
@@ -225,17 +227,18 @@ class _Compiler:
             raise _Unsupported(f"{kind} {node.name}")
         subject = self.compile(node.node)
         arguments = [self.compile(argument) for argument in node.args]
-        keywords = [(keyword.key, self.compile(keyword.value)) for keyword in node.kwargs]
+        # Jinja annotates a filter's or test's kwargs as Pair nodes; its parser puts Keyword nodes there.
+        keywords = [(keyword.key, self.compile(keyword.value)) for keyword in cast("list[nodes.Keyword]", node.kwargs)]
         if gets:
             return lambda context: function(context, subject(context), *(a(context) for a in arguments), **{k: v(context) for k, v in keywords})
         return lambda context: function(subject(context), *(a(context) for a in arguments), **{k: v(context) for k, v in keywords})
 
     # -- logic and arithmetic ------------------------------------------------------------------
 
-    def _Compare(self, node: nodes.Compare) -> Compiled:  # noqa: N802
+    def _Compare(self, node: nodes.Compare) -> Compiled:
         left = self.compile(node.expr)
         chain = [(operand.op, self.compile(operand.expr)) for operand in node.ops]
-        compare = self.env.compare
+        compare: Callable[..., bool] = self.env.compare
         if len(chain) == 1:
             (op, right), = chain
             return lambda context: compare(left(context), op, right(context))
@@ -248,23 +251,23 @@ class _Compiler:
 
         return compare_chain
 
-    def _And(self, node: nodes.And) -> Compiled:  # noqa: N802
+    def _And(self, node: nodes.And) -> Compiled:
         left, right = self.compile(node.left), self.compile(node.right)
         return lambda context: left(context) and right(context)
 
-    def _Or(self, node: nodes.Or) -> Compiled:  # noqa: N802
+    def _Or(self, node: nodes.Or) -> Compiled:
         left, right = self.compile(node.left), self.compile(node.right)
         return lambda context: left(context) or right(context)
 
-    def _Not(self, node: nodes.Not) -> Compiled:  # noqa: N802
+    def _Not(self, node: nodes.Not) -> Compiled:
         inner = self.compile(node.node)
         return lambda context: not inner(context)
 
-    def _Neg(self, node: nodes.Neg) -> Compiled:  # noqa: N802
+    def _Neg(self, node: nodes.Neg) -> Compiled:
         inner = self.compile(node.node)
         return lambda context: -inner(context)
 
-    def _Pos(self, node: nodes.Pos) -> Compiled:  # noqa: N802
+    def _Pos(self, node: nodes.Pos) -> Compiled:
         inner = self.compile(node.node)
         return lambda context: +inner(context)
 
@@ -275,11 +278,11 @@ class _Compiler:
 
     _Add = _Sub = _Mul = _Div = _FloorDiv = _Mod = _binary
 
-    def _Concat(self, node: nodes.Concat) -> Compiled:  # noqa: N802
+    def _Concat(self, node: nodes.Concat) -> Compiled:
         parts = [self.compile(part) for part in node.nodes]
         return lambda context: "".join(str(part(context)) for part in parts)
 
-    def _CondExpr(self, node: nodes.CondExpr) -> Compiled:  # noqa: N802
+    def _CondExpr(self, node: nodes.CondExpr) -> Compiled:
         if node.expr2 is None:
             raise _Unsupported("if without else")
         test, yes, no = self.compile(node.test), self.compile(node.expr1), self.compile(node.expr2)
@@ -287,14 +290,14 @@ class _Compiler:
 
     # -- literals --------------------------------------------------------------------------------
 
-    def _List(self, node: nodes.List) -> Compiled:  # noqa: N802
+    def _List(self, node: nodes.List) -> Compiled:
         items = [self.compile(item) for item in node.items]
         return lambda context: [item(context) for item in items]
 
-    def _Tuple(self, node: nodes.Tuple) -> Compiled:  # noqa: N802
+    def _Tuple(self, node: nodes.Tuple) -> Compiled:
         items = [self.compile(item) for item in node.items]
         return lambda context: tuple(item(context) for item in items)
 
-    def _Dict(self, node: nodes.Dict) -> Compiled:  # noqa: N802
+    def _Dict(self, node: nodes.Dict) -> Compiled:
         pairs = [(self.compile(pair.key), self.compile(pair.value)) for pair in node.items]
         return lambda context: {key(context): value(context) for key, value in pairs}

@@ -113,9 +113,10 @@ def _typed(node: nodes.Node, kinds: Mapping[str, str | None]) -> _Operand | None
         return _Operand("number", value=-node.node.value if isinstance(node, nodes.Neg) else node.node.value)
     if isinstance(node, (nodes.List, nodes.Tuple)):
         items = [_constant(item.value) if isinstance(item, nodes.Const) else None for item in node.items]
-        if not items or any(item is None for item in items):
+        known = [item for item in items if item is not None]
+        if not items or len(known) != len(items):
             return None
-        return _Operand("list", value=[item.value for item in items], items=frozenset(item.kind for item in items))  # type: ignore[union-attr]
+        return _Operand("list", value=[item.value for item in known], items=frozenset(item.kind for item in known))
     if isinstance(node, nodes.Getattr):
         holder, name = node.node, node.attr
     elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):

@@ -61,7 +61,7 @@ class Conditions:
         self._reads: dict[str, frozenset[str] | None] = {}
         self._member_only: dict[str, int] = {}  # how many leading conditions read only `member` (and `community`)
         self._member_checks: dict[str, MemberPredicate | None] = {}  # those conditions as one function of the Member
-        self._now_at: tuple[float, datetime | None] = (float("nan"), None)
+        self._now_at = (float("nan"), datetime.fromtimestamp(0, self.community.tz))  # nan: equal to no instant
         for rule in config.rules:
             self._prepare(rule)
 
@@ -89,10 +89,10 @@ class Conditions:
         light = self._member_only[rule.key] if member is not None else 0
         first = 0
         check = self._member_checks.get(rule.key) if light else None
-        if check is not None:
+        if check is not None and member is not None:
             try:
                 holds = check(member, self.run.now)
-            except Exception:  # noqa: BLE001 - the closures below decide, and report the error as usual
+            except Exception:  # broad: the closures below decide, and report the error as usual
                 holds = None
             if holds is not None:
                 if not holds:
@@ -100,11 +100,13 @@ class Conditions:
                     return None
                 first = light
         context: dict[str, Any] | None = None  # the full context, once built
-        member_context = {"member": self.run.view(member), "community": self.community_values} if first < light else None  # type: ignore[arg-type]
+        # Leading member-only conditions not answered above read the member alone (light > 0: a member).
+        member_context: dict[str, Any] = {"member": self.run.view(member), "community": self.community_values} if first < light and member is not None else {}
         held: list[str] = []
         conditions = rule.conditions
         for index in range(first, len(conditions)):
             condition = conditions[index]
+            current: dict[str, Any]
             if index < light:
                 current = member_context
             else:
@@ -113,13 +115,13 @@ class Conditions:
                 current = context
             try:
                 holds = condition.test(current)
-            except Exception as exc:  # noqa: BLE001 - one bad evaluation skips one rule, never the run
+            except Exception as exc:  # broad: one bad evaluation skips one rule, never the run
                 notes.condition_failed(rule.key, firing, condition.source, exc)
                 return None
             if not holds:
                 notes.condition_false(rule.key, firing, condition.source, current)
                 return None
-            notes.condition_held(held, condition.source, current)  # type: ignore[arg-type]
+            notes.condition_held(held, condition.source, current)
         if context is None:
             context = self.context(rule, firing, group)
         return context, held
@@ -141,7 +143,7 @@ class Conditions:
         now = self.run.now
         if self._now_at[0] != now:
             self._now_at = (now, datetime.fromtimestamp(now, self.community.tz))
-        return self._now_at[1]  # type: ignore[return-value]
+        return self._now_at[1]
 
     def context(self, rule: Rule, firing: Firing, group: str | None) -> dict[str, Any]:
         """What the rule's conditions and texts may read for ``firing``: every variable they

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, tzinfo
 from operator import attrgetter
 from typing import IO, Any, ClassVar, Protocol
+from zoneinfo import ZoneInfo
 
 # -- how a record's fields look outside the engine ---------------------------------------------
 #
@@ -112,7 +113,7 @@ class Event:
         """The event as conditions and texts read it (``event.ts``, ``event.text`` …): every
         field of an event line under its key, ``ts`` a datetime in ``tz``, lists and objects
         as copies a template may change; and ``raw``, a copy, for keys the contract does not know."""
-        values = dict(zip(EVENT_TEMPLATE_FIELDS, _event_template_values(self)))
+        values = dict(zip(EVENT_TEMPLATE_FIELDS, _event_template_values(self), strict=True))
         for key in _TEMPLATE_TIMES:
             values[key] = datetime.fromtimestamp(values[key], tz)
         for key in _TEMPLATE_LISTS:
@@ -228,7 +229,7 @@ class Member:
     def day_counts(self) -> list[tuple[int, int]]:
         """(local day, messages) for the days with messages in the window, oldest first."""
         daily = self.daily
-        return list(zip(daily[::2], daily[1::2]))
+        return list(zip(daily[::2], daily[1::2], strict=True))
 
     @property
     def silent_since(self) -> float | None:
@@ -305,7 +306,7 @@ class Task:
 
     def record(self, tz: tzinfo) -> dict[str, Any]:
         """The task as the spec's output record (plus ``params`` when the action has any)."""
-        values = dict(zip(TASK_FIELDS, _task_values(self)))
+        values = dict(zip(TASK_FIELDS, _task_values(self), strict=True))
         for key in _TASK_MOMENTS:
             values[key] = datetime.fromtimestamp(values[key], tz).isoformat(timespec="seconds")
         for key, attribute in _TASK_WHEN_SET:
@@ -331,20 +332,32 @@ _TASK_WHEN_SET = tuple((key, attribute) for attribute, key, field_spec in specs(
 
 
 class LocalDays(Protocol):
-    """Local calendar days of the community time zone."""
+    """Local calendar days and times of the community time zone."""
 
     def day(self, t: float) -> int:
         """The day number (proleptic ordinal) of instant ``t``."""
+        ...
+
+    def text(self, t: float) -> str:
+        """Instant ``t`` as an operator reads it: ``2026-03-01 09:15``."""
         ...
 
 
 class CommunitySettings(Protocol):
     """What a trigger may read of ``community.yaml`` while it is built."""
 
-    name: str
-    timezone: str
-    channel: str
-    tz: tzinfo
+    @property
+    def name(self) -> str: ...
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def tz(self) -> ZoneInfo: ...
+    @property
+    def lifecycle(self) -> Sequence[Any]:
+        """The lifecycle stages, in order (each with ``stage``, ``label``, ``condition``)."""
+        ...
 
 
 class Run(Protocol):
@@ -355,13 +368,20 @@ class Run(Protocol):
     about one subject. Event time only: ``now`` is the instant being evaluated.
     """
 
-    now: float
-    tz: Any  # the community's ZoneInfo
-    local: LocalDays
-    members: MutableMapping[str, Member]
-    groups: MutableMapping[str, Group]
-    # While an event is dispatched: the member fields it changed for its member; None: unknown.
-    changed: set[str] | None
+    @property
+    def now(self) -> float: ...
+    @property
+    def tz(self) -> ZoneInfo: ...
+    @property
+    def local(self) -> LocalDays: ...
+    @property
+    def members(self) -> MutableMapping[str, Member]: ...
+    @property
+    def groups(self) -> MutableMapping[str, Group]: ...
+    @property
+    def changed(self) -> set[str] | None:
+        """While an event is dispatched: the member fields it changed for its member; None: unknown."""
+        ...
 
     def schedule(self, due: float, trigger: TriggerType | str, subject: str, payload: Any = None) -> None:
         """Call ``trigger.on_timer(run, subject, payload)`` at event time ``due``."""

@@ -7,12 +7,21 @@ texts never mention ``event`` is not handed a copy of the event.
 
 from __future__ import annotations
 
-from jinja2 import meta, nodes
+from collections.abc import Iterator
+from typing import cast
+
+from jinja2 import Environment, meta, nodes
+
 from playbook_engine.compiler import expression_tree, parse_template
 
 
-def _tree(env: object, source: str, templates: bool) -> nodes.Node:
+def _tree(env: object, source: str, templates: bool) -> nodes.Template:
     return parse_template(env, source) if templates else expression_tree(env, source)
+
+
+def _filters_and_tests(tree: nodes.Node) -> Iterator[nodes.Filter | nodes.Test]:
+    # Jinja annotates find_all of several node types as finding their common base class.
+    return cast("Iterator[nodes.Filter | nodes.Test]", tree.find_all((nodes.Filter, nodes.Test)))
 
 
 def names_read(env: object, sources: list[str], *, templates: bool = False) -> set[str]:
@@ -22,7 +31,7 @@ def names_read(env: object, sources: list[str], *, templates: bool = False) -> s
     for source in sources:
         tree = _tree(env, source, templates)
         names |= meta.find_undeclared_variables(tree) if templates else {node.name for node in tree.find_all(nodes.Name)}
-        for node in tree.find_all((nodes.Filter, nodes.Test)):
+        for node in _filters_and_tests(tree):
             declared = _context_reads(env, node)
             if declared is not None:
                 names |= declared
@@ -49,9 +58,8 @@ def member_fields_read(env: object, sources: list[str]) -> frozenset[str] | None
                 continue  # the community's name, time zone and channel do not change during a run
             if name.name != "member" or id(name) not in reads_member:
                 return None
-        for node in tree.find_all((nodes.Filter, nodes.Test, nodes.Call)):
-            if isinstance(node, nodes.Call) or _sees_context(env, node):
-                return None
+        if any(True for _ in tree.find_all(nodes.Call)) or any(_sees_context(env, node) for node in _filters_and_tests(tree)):
+            return None
         fields.update(node.attr for node in tree.find_all(nodes.Getattr) if id(node.node) in reads_member)
     return frozenset(fields)
 
@@ -60,10 +68,11 @@ def _context_reads(env: object, node: nodes.Filter | nodes.Test) -> frozenset[st
     """What a filter declares it reads of the context (``contract.reads_context``), if it does."""
     if not isinstance(node, nodes.Filter):
         return None
-    return getattr(env.filters.get(node.name), "context_reads", None)  # type: ignore[attr-defined]
+    return getattr(env.filters.get(node.name), "context_reads", None)  # type: ignore[attr-defined]  # env: a Jinja2 Environment, typed object here
 
 
 def _sees_context(env: object, node: nodes.Filter | nodes.Test) -> bool:
-    table = env.filters if isinstance(node, nodes.Filter) else env.tests  # type: ignore[attr-defined]
+    sandbox = cast(Environment, env)  # held as an object by callers that need not know Jinja
+    table = sandbox.filters if isinstance(node, nodes.Filter) else sandbox.tests
     function = table.get(node.name)
     return function is None or getattr(function, "jinja_pass_arg", None) is not None

@@ -83,7 +83,7 @@ class Enforcer:
             target_context = context if target is member else self.conditions.context(rule, about, group)
             try:
                 text = action.text.render(target_context) if action.text is not None else (kind.summary(action.params) if kind.summary else kind.name)
-            except Exception as exc:  # noqa: BLE001 - one bad template skips one action, never the run
+            except Exception as exc:  # one bad template skips one action, never the run
                 self.notes.error(rule.key, firing, f"text of `{kind.name}` failed: {exc}")
                 continue
             task = self.task(rule, action.index, kind.name, about, group, text, action.params)

@@ -122,7 +122,7 @@ class Evaluation:
     def store(self, trigger: TriggerType | str) -> dict[Any, Any]:
         """This run's scratch space for ``trigger`` (open questions …), or under a key several
         triggers share (``@leaderboard/messages/30d``: counts every ranking of them reads)."""
-        key = trigger if type(trigger) is str else trigger.key
+        key = trigger if isinstance(trigger, str) else trigger.key
         memory = self.trigger_state.get(key)
         if memory is None:
             memory = self.trigger_state[key] = {}

@@ -142,7 +142,7 @@ _EVENT_FIELDS = [item.name for item in fields(Event)]
 _FIELD_KINDS = {key: (_READ_AS[field_spec.kind], _EVENT_FIELDS.index(attribute)) for attribute, key, field_spec in specs(Event) if not field_spec.required}
 # Event's arguments for an event with none of its optional fields (``attributes`` is given its
 # own dict each time; ``t``, ``type``, ``raw`` and ``line`` are always set).
-_BARE_EVENT = [None if item.default is MISSING else item.default for item in fields(Event)]
+_BARE_EVENT: list[Any] = [None if item.default is MISSING else item.default for item in fields(Event)]
 _MEMBER, _GROUP, _ACTIVITY, _ATTRIBUTES_AT, _RAW, _LINE = (_EVENT_FIELDS.index(name) for name in ("member", "group", "activity", "attributes", "raw", "line"))
 
 
@@ -257,10 +257,11 @@ def parse_jsonl(lines: Iterable[str | bytes]) -> Iterator[SourceRecord | Rejecte
                 if isinstance(record, dict):
                     yield SourceRecord(number, record)
                     continue
+            raw = line
             try:
-                line = line.decode("utf-8")
+                line = raw.decode("utf-8")
             except UnicodeDecodeError:
-                yield Rejected(number, "not UTF-8 text", line.decode("utf-8", "replace").rstrip("\n"))
+                yield Rejected(number, "not UTF-8 text", raw.decode("utf-8", "replace").rstrip("\n"))
                 continue
         text = line.strip()
         if not text:

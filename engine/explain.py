@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 from jinja2 import Environment, nodes
+
 from playbook_engine.compiler import expression_tree
 
 _PARSER_ENV = Environment()
@@ -22,7 +23,7 @@ def referenced_fields(source: str) -> tuple[tuple[str, str], ...]:
     """The ``variable.field`` pairs that ``source`` reads, in order of first appearance."""
     try:
         tree = expression_tree(_PARSER_ENV, source)
-    except Exception:  # noqa: BLE001 - a condition that does not parse was refused at load time
+    except Exception:  # a condition that does not parse was refused at load time
         return ()
     found: dict[tuple[str, str], None] = {}
     for node in tree.find_all(nodes.Getattr):

@@ -18,17 +18,19 @@ import operator
 import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from jinja2 import ChainableUndefined, Template, TemplateSyntaxError, nodes
 from jinja2.compiler import CodeGenerator
 from jinja2.runtime import Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
+
+from playbook_engine.compiler import NeedsJinja, compile_condition, compile_template, expression_tree, parse_template
 from playbook_engine.condition_types import type_problems
 from playbook_engine.members import MEMBER_FIELD_KINDS
 
-_ORDERING = {"gt": operator.gt, "gteq": operator.ge, "lt": operator.lt, "lteq": operator.le}
-_OTHER = {
+_ORDERING: dict[str, Callable[[Any, Any], Any]] = {"gt": operator.gt, "gteq": operator.ge, "lt": operator.lt, "lteq": operator.le}
+_OTHER: dict[str, Callable[[Any, Any], Any]] = {
     "eq": operator.eq,
     "ne": operator.ne,
     "in": lambda a, b: a in b,
@@ -58,7 +60,7 @@ def null_safe_compare(left: Any, *chain: Any) -> bool:
 
 
 class _NullSafeCodeGenerator(CodeGenerator):
-    def visit_Compare(self, node: nodes.Compare, frame: Any) -> None:  # noqa: N802 - Jinja's visitor name
+    def visit_Compare(self, node: nodes.Compare, frame: Any) -> None:  # Jinja's visitor name
         self.write("environment.compare(")
         self.visit(node.expr, frame)
         for operand in node.ops:
@@ -100,7 +102,7 @@ def check_source(
     problems: list[str] = []
     local_names = {node.name for node in tree.find_all(nodes.Name) if node.ctx in ("store", "param")}
     for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
-        name = node.attr if isinstance(node, nodes.Getattr) else getattr(node.arg, "value", None)
+        name = node.attr if isinstance(node, nodes.Getattr) else getattr(cast(nodes.Getitem, node).arg, "value", None)
         if isinstance(name, str) and name.startswith("_"):
             problems.append(f"`{name}` is an internal attribute and is not allowed — use the documented fields such as member.name")
     for node in tree.find_all(nodes.Name):
@@ -188,12 +190,15 @@ class Condition:
         self._jinja: Callable[..., Any] | None = None
         self._fast = compile_condition(env, source)
         if self._fast is None:
-            self._function  # noqa: B018 - compiled now: a problem shows at load, not mid-run
+            self._jinja = self._compile()  # compiled now: a problem shows at load, not mid-run
+
+    def _compile(self) -> Callable[..., Any]:
+        return self._env.compile_expression(self.source, undefined_to_none=False)
 
     @property
     def _function(self) -> Callable[..., Any]:
         if self._jinja is None:
-            self._jinja = self._env.compile_expression(self.source, undefined_to_none=False)
+            self._jinja = self._compile()
         return self._jinja
 
     def test(self, context: Mapping[str, Any]) -> bool:
@@ -214,9 +219,6 @@ class Condition:
         return False if isinstance(result, Undefined) else bool(result)
 
 
-from playbook_engine.compiler import NeedsJinja, compile_condition, compile_template, expression_tree, parse_template  # noqa: E402 - after Condition's dependencies exist
-
-
 class Text:
     """A compiled text template; ``render(context)`` gives the message.
 
@@ -233,12 +235,15 @@ class Text:
         self._jinja: Template | None = None
         self._fast = compile_template(env, source)
         if self._fast is None:
-            self._template  # noqa: B018 - compiled now: a problem shows at load, not mid-run
+            self._jinja = self._compile()  # compiled now: a problem shows at load, not mid-run
+
+    def _compile(self) -> Template:
+        return self._env.from_string(self.source)
 
     @property
     def _template(self) -> Template:
         if self._jinja is None:
-            self._jinja = self._env.from_string(self.source)
+            self._jinja = self._compile()
         return self._jinja
 
     def render(self, context: Mapping[str, Any]) -> str:

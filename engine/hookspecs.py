@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     import click
+
     from playbook_engine.contract import (
         ActionType,
         Channel,

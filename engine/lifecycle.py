@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from jinja2 import nodes
+
 from playbook_engine.compiler import expression_tree
 from playbook_engine.contract import SCALAR_MEMBER_FIELDS, Member
 from playbook_engine.dependencies import member_fields_read, names_read
@@ -183,7 +184,8 @@ class Lifecycle(TimeThresholds):
         """The first stage whose condition holds for ``member`` at ``now`` (``view``: gives the
         member's view, when the conditions must be run rather than remembered)."""
         if view is None:
-            view = lambda: MemberView(member, now, self.tz)  # noqa: E731
+            def view() -> MemberView:
+                return MemberView(member, now, self.tz)
         if self._memo_values is None:
             return self._assign(member, view(), now, None)
         values = self._memo_values(member, now)
@@ -204,7 +206,7 @@ class Lifecycle(TimeThresholds):
                     break
             else:
                 found = None
-        except Exception:  # noqa: BLE001 - any error of a condition is the run's to record, below
+        except Exception:  # broad: any error of a condition is the run's to record, below
             return self._assign_despite_failures(member, context)
         if values is not None and len(self._memo) < 16384:
             self._memo[values] = found
@@ -218,6 +220,6 @@ class Lifecycle(TimeThresholds):
             try:
                 if stage.condition.test(context):
                     return stage.stage
-            except Exception as exc:  # noqa: BLE001 - a broken stage condition skips that stage, not the run
+            except Exception as exc:  # broad: a broken stage condition skips that stage, not the run
                 self.condition_failed(f"lifecycle/{stage.stage}", member, stage.source, exc)
         return None

@@ -180,7 +180,9 @@ def _read_guardrails(doc: Document, base: YamlPath, data: Mapping[str, Any], com
     if "quiet_hours" in data:
         community.quiet_hours = _quiet_hours(doc, base + ("quiet_hours",), data["quiet_hours"], problems)
     if "max_delay" in data:
-        community.max_delay = _duration(doc, base + ("max_delay",), data["max_delay"], problems)
+        max_delay = _duration(doc, base + ("max_delay",), data["max_delay"], problems)
+        if max_delay is not None:
+            community.max_delay = max_delay
     for index, item in enumerate(data.get("limits", [])):
         per = _duration(doc, base + ("limits", index, "per"), item["per"], problems)
         kinds = None if item["actions"] == "any" else frozenset(item["actions"])
@@ -408,12 +410,17 @@ def _load_rule(doc: Document, where: YamlPath, raw: dict[str, Any], playbook: Pl
         "trigger": None,
         **({"event": EVENT_TEMPLATE_FIELDS} if uses_event else {}),
     }
+    # Every problem of the rule is found before giving up on it (all problems at once).
+    conditions = _rule_conditions(doc, where, raw, env, fields, problems)
+    actions = _rule_actions(doc, where, raw, registry, env, fields, problems)
+    if trigger is None:
+        return None  # its problems are said (or `when:` was flagged by the schema check)
     rule = Rule(
         playbook=playbook.id,
         id=raw["id"],
-        trigger=trigger,  # type: ignore[arg-type]
-        conditions=_rule_conditions(doc, where, raw, env, fields, problems),
-        actions=_rule_actions(doc, where, raw, registry, env, fields, problems),
+        trigger=trigger,
+        conditions=conditions,
+        actions=actions,
         file=doc.file,
         line=doc.where(where)[0],
         order=order,

@@ -11,7 +11,7 @@ transition inside it is answered the slow, exact way. The answers are the same a
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from functools import lru_cache
+from functools import cache
 from zoneinfo import ZoneInfo
 
 SLICE = 900
@@ -87,7 +87,7 @@ class LocalTime:
         return text
 
 
-@lru_cache(maxsize=None)
+@cache
 def local_time(tz: ZoneInfo) -> LocalTime:
     """The shared LocalTime of ``tz`` (its caches only ever hold exact answers)."""
     return LocalTime(tz)

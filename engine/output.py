@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -61,7 +61,7 @@ def render_explanation(result: RunResult, tz: ZoneInfo, member: str | None = Non
     entries: list[tuple[float, int, list[str]]] = []
     pad = " " * 17
 
-    def add(t: float, rank: int, label: str, text: str, details: list[tuple[str, str]] = ()) -> None:
+    def add(t: float, rank: int, label: str, text: str, details: Sequence[tuple[str, str]] = ()) -> None:
         lines = [f"{_when(t, tz)}  {label:<{_LABEL_WIDTH}} {text}"]
         lines.extend(f"{pad} {name:<{_LABEL_WIDTH}} {detail}" for name, detail in details)
         entries.append((t, rank, lines))

@@ -29,6 +29,7 @@ from playbook_engine.durations import format_duration
 from playbook_engine.localtime import DAY, local_time
 from playbook_engine.model import Community, Rule
 
+
 @dataclass
 class Suppressed:
     """A task that was not planned, the guardrail that stopped it, and the operator-readable why."""
@@ -129,8 +130,9 @@ class Planner:
             self._settle(before=today)
         if first.member is not None and self.cooling(rule, first.member, first.trigger_at):
             last = self._last_fired[(rule.key, first.member)]
-            until = self._local(last + rule.cooldown)  # type: ignore[operator]  # cooling: a cooldown is set
-            reason = f"cooldown {format_duration(rule.cooldown)}: {rule.key} planned for {first.member_name} at {self._local(last)}, next possible after {until}"
+            cooldown = rule.cooldown or 0  # cooling: a cooldown is set
+            until = self._local(last + cooldown)
+            reason = f"cooldown {format_duration(cooldown)}: {rule.key} planned for {first.member_name} at {self._local(last)}, next possible after {until}"
             return self._suppress_all(tasks, "cooldown", reason)
         accepted = []
         recent = self._recent
@@ -302,10 +304,12 @@ class Planner:
         if before is not None:
             self._settled_before = before
         self._fill(before)
+        final: list[Task]
+        pending: list[Task] = []
         if before is None:
             final, self.tasks = self.tasks, []
         else:
-            final, pending = [], []
+            final = []
             for task in self.tasks:
                 (final if self._day(task.due) < before else pending).append(task)
             self.tasks = pending

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pluggy
+
 from playbook_engine import hookspecs
 from playbook_engine.contract import ActionType, Channel, EventSource, OutputFormat
 from playbook_engine.errors import PluginError
@@ -44,15 +45,22 @@ DEFAULT_PLUGINS = (
 )
 
 
-def get_plugin_manager(entrypoints: bool = True, *, skip_broken: bool = False, skipped: list[str] | None = None) -> pluggy.PluginManager:
+class PlaybookPluginManager(pluggy.PluginManager):
+    """pluggy's plugin manager, knowing which installed project provided each entry-point plugin."""
+
+    def __init__(self, project_name: str) -> None:
+        super().__init__(project_name)
+        self.distributions: dict[str, str] = {}  # plugin name → "project version", for `playbook plugins`
+
+
+def get_plugin_manager(entrypoints: bool = True, *, skip_broken: bool = False, skipped: list[str] | None = None) -> PlaybookPluginManager:
     """A plugin manager with the built-ins and (if ``entrypoints``) installed plugins loaded.
 
     A third-party plugin that fails to import or implements a hook that does not exist is a
     PluginError naming it; with ``skip_broken`` it is left out and described in ``skipped``.
     """
-    pm = pluggy.PluginManager("playbook")
+    pm = PlaybookPluginManager("playbook")
     pm.add_hookspecs(hookspecs)
-    pm.distributions = {}  # type: ignore[attr-defined]  # plugin name → "project version", for `playbook plugins`
     for module_name in DEFAULT_PLUGINS:
         pm.register(importlib.import_module(module_name), name=module_name)
     if entrypoints:
@@ -61,12 +69,12 @@ def get_plugin_manager(entrypoints: bool = True, *, skip_broken: bool = False, s
                 continue
             try:
                 plugin = entry_point.load()
-            except Exception as exc:  # noqa: BLE001 - any import-time failure of someone else's code
+            except Exception as exc:  # any import-time failure of someone else's code
                 _broken(f"plugin {entry_point.name} ({entry_point.value}) failed to import: {_describe(exc)}", entry_point.name, skip_broken, skipped)
                 continue
             pm.register(plugin, name=entry_point.name)
             if entry_point.dist is not None:
-                pm.distributions[entry_point.name] = f"{entry_point.dist.name} {entry_point.dist.version}"  # type: ignore[attr-defined]
+                pm.distributions[entry_point.name] = f"{entry_point.dist.name} {entry_point.dist.version}"
     while True:
         try:
             pm.check_pending()
@@ -125,17 +133,17 @@ class Registry:
     def _collect(cls, pm: pluggy.PluginManager) -> Registry:
         registry = cls()
         registry.pm = pm
-        kinds = (
-            ("channel", "register_channels", registry.channels, lambda item: (item.name, item)),
-            ("trigger", "register_triggers", registry.triggers, lambda item: (item.name, item)),
-            ("action", "register_actions", registry.actions, lambda item: (item.name, item)),
-            ("source", "register_sources", registry.sources, lambda item: (item.name, item)),
-            ("format", "register_formats", registry.formats, lambda item: (item.name, item)),
+        kinds: tuple[tuple[str, str, dict[str, Any]], ...] = (
+            ("channel", "register_channels", registry.channels),
+            ("trigger", "register_triggers", registry.triggers),
+            ("action", "register_actions", registry.actions),
+            ("source", "register_sources", registry.sources),
+            ("format", "register_formats", registry.formats),
         )
-        for kind, hook_name, table, key in kinds:
+        for kind, hook_name, table in kinds:
             for impl in getattr(pm.hook, hook_name).get_hookimpls():
                 plugin = impl.plugin_name
-                registry._call(impl, kind, plugin, lambda item, _t=table, _k=key, _kind=kind, _p=plugin: registry._add(_kind, _t, *_k(item), _p))
+                registry._call(impl, kind, plugin, lambda item, _t=table, _kind=kind, _p=plugin: registry._add(_kind, _t, item.name, item, _p))
         for impl in pm.hook.register_filters.get_hookimpls():
             plugin = impl.plugin_name
             registry._call(impl, "filter", plugin, lambda name, function, _p=plugin: registry._add("filter", registry.filters, name, function, _p))
@@ -146,10 +154,10 @@ class Registry:
             impl.function(register)
         except PluginError:
             raise
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # any failure inside someone else's hook names that plugin
             raise PluginError(f"plugin {plugin} failed while registering {kind}s: {_describe(exc)}", plugin=plugin) from exc
 
-    def _add(self, kind: str, table: dict, name: str, item: Any, plugin: str) -> None:
+    def _add(self, kind: str, table: dict[str, Any], name: str, item: Any, plugin: str) -> None:
         if name in table:
             raise PluginError(f"{kind} `{name}` is registered by two plugins: {self.owners[(kind, name)]} and {plugin} — uninstall one of them", plugin=plugin)
         table[name] = item

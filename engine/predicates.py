@@ -22,10 +22,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from jinja2 import nodes
 from jinja2.exceptions import TemplateSyntaxError
+
 from playbook_engine.compiler import parse_expression
 from playbook_engine.localtime import DAY, local_time
 
@@ -96,7 +97,7 @@ def _compiled(env: Any, sources: tuple[str, ...], tz: ZoneInfo, community: tuple
     lines += [f"    if not ({test}):\n        return False" for test in tests]
     lines.append("    return True")
     namespace: dict[str, Any] = {"__builtins__": {}, **_helpers(tz), **writer.constants}
-    exec(compile("\n".join(lines), "<member conditions>", "exec"), namespace)  # noqa: S102 - source written from checked nodes only (see module docstring)
+    exec(compile("\n".join(lines), "<member conditions>", "exec"), namespace)  # source written from checked nodes only (see module docstring)
     check: MemberPredicate = namespace["check"]
     return check
 
@@ -122,7 +123,7 @@ class _Writer:
         self._temporaries = 0
 
     def expression(self, node: nodes.Node) -> str:
-        method = getattr(self, f"_{type(node).__name__}", None)
+        method: Callable[[nodes.Node], str] | None = getattr(self, f"_{type(node).__name__}", None)
         if method is None:
             raise _Untranslatable(type(node).__name__)
         return method(node)
@@ -154,12 +155,12 @@ class _Writer:
 
     # -- leaves ------------------------------------------------------------------------------
 
-    def _Const(self, node: nodes.Const) -> str:  # noqa: N802 - named after Jinja's node classes
+    def _Const(self, node: nodes.Const) -> str:  # named after Jinja's node classes
         if node.value is not None and not isinstance(node.value, (bool, str, int, float)):
             raise _Untranslatable("constant")
         return self._constant(node.value)
 
-    def _Getattr(self, node: nodes.Getattr) -> str:  # noqa: N802
+    def _Getattr(self, node: nodes.Getattr) -> str:
         field = self._field(node)
         if field is not None:
             self.reads_windows = self.reads_windows or field in _WINDOWS
@@ -168,7 +169,7 @@ class _Writer:
             return self._constant(self.community[node.attr])
         raise _Untranslatable("attribute")
 
-    def _Call(self, node: nodes.Call) -> str:  # noqa: N802
+    def _Call(self, node: nodes.Call) -> str:
         # member.attributes.get(key) / .get(key, default), with constants: the view's copy of
         # the attributes answers as the member's own dict does.
         callee = node.node
@@ -177,19 +178,19 @@ class _Writer:
             and not node.kwargs and node.dyn_args is None and node.dyn_kwargs is None
             and 1 <= len(node.args) <= 2 and all(isinstance(argument, nodes.Const) for argument in node.args)
         ):
-            arguments = ", ".join(self._Const(argument) for argument in node.args)  # type: ignore[arg-type]
+            arguments = ", ".join(self._Const(cast(nodes.Const, argument)) for argument in node.args)  # all constants: checked above
             return f"m.attributes.get({arguments})"
         raise _Untranslatable("call")
 
-    def _List(self, node: nodes.List) -> str:  # noqa: N802
+    def _List(self, node: nodes.List) -> str:
         return "[" + ", ".join(self.expression(item) for item in node.items) + "]"
 
-    def _Tuple(self, node: nodes.Tuple) -> str:  # noqa: N802
+    def _Tuple(self, node: nodes.Tuple) -> str:
         return "(" + "".join(self.expression(item) + ", " for item in node.items) + ")"
 
     # -- comparisons -------------------------------------------------------------------------
 
-    def _Compare(self, node: nodes.Compare) -> str:  # noqa: N802
+    def _Compare(self, node: nodes.Compare) -> str:
         # As null_safe_compare: an ordering with a null side, or `in` a null, is false; == and
         # != compare as Python does.
         operands = [node.expr] + [operand.expr for operand in node.ops]
@@ -200,17 +201,17 @@ class _Writer:
             # a number (only as the last operand: a list on the left of another comparison stays one).
             left = operands[-2]
             if isinstance(left, nodes.Const) and isinstance(left.value, (str, int)) and not isinstance(left.value, bool):
-                sources[-1] = _SETS[field]  # type: ignore[index]
+                sources[-1] = _SETS[field]
         if len(node.ops) == 1 and all(self._cannot_raise(operand) for operand in operands):
             return "(" + self._direct(node.ops[0].op, sources, operands) + ")"
         # Otherwise every operand is computed first (a tuple, never empty, so true), then each
         # pair in turn, as the closures do: the first false pair is the answer, else the last.
         names = [self._temporary() for _ in operands]
-        assignments = ", ".join(f"({name} := {source})" for name, source in zip(names, sources))
+        assignments = ", ".join(f"({name} := {source})" for name, source in zip(names, sources, strict=True))
         pairs = [self._bound(operand.op, names[index : index + 2], operands[index : index + 2]) for index, operand in enumerate(node.ops)]
         return f"(({assignments},) and (" + ") and (".join(pairs) + "))"
 
-    def _direct(self, op: str, sources: list[str], operands: list[nodes.Node]) -> str:
+    def _direct(self, op: str, sources: list[str], operands: Sequence[nodes.Node]) -> str:
         """One comparison of operands that cannot raise: each computed where it is needed, a
         nullable one bound to a name by its null check."""
         (left, right), (left_node, right_node) = sources, operands
@@ -230,7 +231,7 @@ class _Writer:
             return " and ".join([*checks, f"{names[0]} {'in' if op == 'in' else 'not in'} {names[1]}"])
         raise _Untranslatable(op)
 
-    def _bound(self, op: str, names: list[str], operands: list[nodes.Node]) -> str:
+    def _bound(self, op: str, names: list[str], operands: Sequence[nodes.Node]) -> str:
         """One comparison of operands already computed into ``names``."""
         (left, right), (left_node, right_node) = names, operands
         if op in _EQUALITY:
@@ -255,19 +256,19 @@ class _Writer:
 
     # -- logic and arithmetic ------------------------------------------------------------------
 
-    def _And(self, node: nodes.And) -> str:  # noqa: N802
+    def _And(self, node: nodes.And) -> str:
         return f"({self.expression(node.left)} and {self.expression(node.right)})"
 
-    def _Or(self, node: nodes.Or) -> str:  # noqa: N802
+    def _Or(self, node: nodes.Or) -> str:
         return f"({self.expression(node.left)} or {self.expression(node.right)})"
 
-    def _Not(self, node: nodes.Not) -> str:  # noqa: N802
+    def _Not(self, node: nodes.Not) -> str:
         return f"(not {self.expression(node.node)})"
 
-    def _Neg(self, node: nodes.Neg) -> str:  # noqa: N802
+    def _Neg(self, node: nodes.Neg) -> str:
         return f"(-{self.expression(node.node)})"
 
-    def _Pos(self, node: nodes.Pos) -> str:  # noqa: N802
+    def _Pos(self, node: nodes.Pos) -> str:
         return f"(+{self.expression(node.node)})"
 
     def _binary(self, node: nodes.BinExpr) -> str:
@@ -275,7 +276,7 @@ class _Writer:
 
     _Add = _Sub = _Mul = _Div = _FloorDiv = _Mod = _binary
 
-    def _CondExpr(self, node: nodes.CondExpr) -> str:  # noqa: N802
+    def _CondExpr(self, node: nodes.CondExpr) -> str:
         if node.expr2 is None:
             raise _Untranslatable("if without else")
         return f"({self.expression(node.expr1)} if {self.expression(node.test)} else {self.expression(node.expr2)})"
@@ -297,6 +298,6 @@ def _values(fields: tuple[str, ...], tz: ZoneInfo) -> Callable[[Member, float], 
         lines.append("    today = _day(now)")
     lines.append("    return (" + "".join(_FIELDS[name] + ", " for name in fields) + ")")
     namespace: dict[str, Any] = {"__builtins__": {}, **_helpers(tz)}
-    exec(compile("\n".join(lines), "<member values>", "exec"), namespace)  # noqa: S102 - source from the fixed field table
+    exec(compile("\n".join(lines), "<member values>", "exec"), namespace)  # source from the fixed field table
     values: Callable[[Member, float], tuple[Any, ...]] = namespace["values"]
     return values

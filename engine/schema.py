@@ -19,12 +19,13 @@ import copy
 import json
 import sys
 from collections.abc import Mapping
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jsonschema
+
 from playbook_engine.contract import (
     ID,
     IDS,
@@ -94,7 +95,7 @@ def _prop(title: str, description: str, examples: list[Any], **schema: Any) -> d
     return {"title": title, "description": description, **schema, "examples": examples}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _base_text(kind: str) -> str:
     return resources.files("playbook_engine.schemas").joinpath(f"{kind}.json").read_text(encoding="utf-8")
 

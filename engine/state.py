@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
+
 from playbook_engine.clock import Clock, Timer
 from playbook_engine.contract import Group, Member
 from playbook_engine.errors import PlaybookError
@@ -79,15 +80,25 @@ class Lookback:
 
 
 class SavedRun(Protocol):
-    """What ``StateStore.save`` keeps of an evaluation (the state layer does not know the evaluator)."""
+    """What ``StateStore.save`` keeps of an evaluation (the state layer does not know the evaluator).
 
-    members: Mapping[str, Member]
-    groups: Mapping[str, Group]
-    clock: Clock
-    trigger_state: Mapping[str, Any]
-    community: Any  # its ``timezone`` is saved
-    started: bool
-    now: float
+    Read-only properties: the evaluation's own attributes may be of narrower types (a dict for a Mapping).
+    """
+
+    @property
+    def members(self) -> Mapping[str, Member]: ...
+    @property
+    def groups(self) -> Mapping[str, Group]: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def trigger_state(self) -> Mapping[str, Any]: ...
+    @property
+    def community(self) -> Any: ...  # its ``timezone`` is saved
+    @property
+    def started(self) -> bool: ...
+    @property
+    def now(self) -> float: ...
 
 
 class StateError(PlaybookError):
@@ -122,7 +133,7 @@ def member_from_data(member_id: str, data: list[Any] | dict[str, Any]) -> Member
 
 def member_to_data(member: Member) -> dict[str, Any]:
     """The member's saved state with its fields named (``playbook state show``)."""
-    data = dict(zip(_RECORD_FIELDS, member_record(member)))
+    data = dict(zip(_RECORD_FIELDS, member_record(member), strict=True))
     data["daily"] = member.day_counts()
     return data
 
@@ -251,7 +262,8 @@ class StateStore:
             return [Sent(*row) for row in self.connection.execute(f"{columns} ORDER BY trigger_at, id")]
         # Each window a second wider, so rounding never loses a task at its edge. Written as
         # (a trigger_at range AND filters) OR (a due range), so SQLite reads both indexes, not the table.
-        member_terms, values = [], [watermark - 1]
+        member_terms: list[str] = []
+        values: list[float | str] = [watermark - 1]
         if lookback.limits:
             member_terms.append("trigger_at >= ?")
             values.append(watermark - lookback.limits - 1)
@@ -270,10 +282,12 @@ class StateStore:
         return [Sent(*row) for row in rows]
 
     def member_count(self) -> int:
-        return self.connection.execute("SELECT count(*) FROM members").fetchone()[0]
+        count: int = self.connection.execute("SELECT count(*) FROM members").fetchone()[0]
+        return count
 
     def task_count(self) -> int:
-        return self.connection.execute("SELECT count(*) FROM tasks").fetchone()[0]
+        count: int = self.connection.execute("SELECT count(*) FROM tasks").fetchone()[0]
+        return count
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -370,7 +384,7 @@ class _Transaction:
             self.connection.execute("ROLLBACK")
 
 
-def _changed_members(members: dict[str, Member]) -> Iterator[tuple[str, bytes | str]]:
+def _changed_members(members: Mapping[str, Member]) -> Iterator[tuple[str, bytes | str]]:
     """(id, JSON) of the members to write: those new or changed since they were loaded.
 
     The JSON is stored as a BLOB of UTF-8 bytes (orjson's own output: reading it back skips
@@ -384,7 +398,7 @@ def _changed_members(members: dict[str, Member]) -> Iterator[tuple[str, bytes | 
             yield member.id, data
 
 
-class LazyMembers(dict):  # type: ignore[type-arg]
+class LazyMembers(dict[str, Member]):
     """Members by id, loaded from the state database the first time they are needed.
 
     ``loaded`` keeps the text each was loaded from: the save skips members a run only looked at
@@ -413,7 +427,7 @@ class LazyMembers(dict):  # type: ignore[type-arg]
         self.loaded[member_id] = text
         return member
 
-    def get(self, member_id: str, default: Any = None) -> Any:  # noqa: D102 - dict.get that loads
+    def get(self, member_id: str, default: Any = None) -> Any:  # dict.get that loads
         try:
             return self[member_id]
         except KeyError:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import jsonschema
 from jsonschema.exceptions import ValidationError
+
 from playbook_engine.durations import DurationError, parse_duration
 from playbook_engine.errors import Problem, suggest
 from playbook_engine.schema import DURATION_PATTERN, ID_PATTERN
@@ -55,7 +56,9 @@ def _explain(doc: Document, error: ValidationError) -> list[tuple[Path, Problem]
     path = tuple(error.absolute_path)
     kind = error.validator
     schema = error.schema if isinstance(error.schema, dict) else {}
-    instance = error.instance
+    # Unset only in an error made by hand: iter_errors sets both, to JSON values.
+    instance: Any = error.instance
+    expected: Any = error.validator_value
     name = _name(path)
 
     def at(message: str, where: Path = path, *, key: bool = False) -> list[tuple[Path, Problem]]:
@@ -70,27 +73,27 @@ def _explain(doc: Document, error: ValidationError) -> list[tuple[Path, Problem]
             found += at(f"unknown {what} `{extra}`{hint}", path + (extra,), key=True)
         return found
     if kind == "required":
-        missing = error.message.split("'")[1] if "'" in error.message else str(error.validator_value)
+        missing = error.message.split("'")[1] if "'" in error.message else str(expected)
         example = _first_example(schema.get("properties", {}).get(missing, {}))
         written = f"`{missing}: {_flow(example)}`" if example is not None else f"`{missing}: …`"
         return at(f"missing `{missing}` — add {written} here")
     if kind == "type" and schema.get("pattern") == DURATION_PATTERN:
         return at(_pattern_message(instance, DURATION_PATTERN, schema, name))
     if kind == "type":
-        return at(f"{_shown(instance)} should be {_describe_type(error.validator_value)}{_example_hint(schema, name)}")
+        return at(f"{_shown(instance)} should be {_describe_type(expected)}{_example_hint(schema, name)}")
     if kind == "enum":
-        options = [str(item) for item in error.validator_value]
+        options = [str(item) for item in expected]
         hint = suggest(instance, options) or f" — write one of: {', '.join(options)}"
         return at(f"{_shown(instance)} is not a valid value{f' for `{name}`' if name else ''}{hint}")
     if kind == "const":
-        return at(f"{_shown(instance)} is not allowed here — write `{error.validator_value}`")
+        return at(f"{_shown(instance)} is not allowed here — write `{expected}`")
     if kind == "pattern":
-        return at(_pattern_message(instance, error.validator_value, schema, name))
+        return at(_pattern_message(instance, expected, schema, name))
     if kind == "minItems":
         example = _first_example(schema)
         hint = f", e.g. `{name}: {_flow(example)}`" if example is not None and name else ""
-        return at(f"{_named(name, 'this list')} is empty — add at least {error.validator_value} item{'s' if error.validator_value != 1 else ''}{hint}")
-    if kind == "maxProperties" and error.validator_value == 1:
+        return at(f"{_named(name, 'this list')} is empty — add at least {expected} item{'s' if expected != 1 else ''}{hint}")
+    if kind == "maxProperties" and expected == 1:
         keys = ", ".join(f"`{key}`" for key in instance)
         return at(f"one item holds one action, this one has {keys} — give each action its own `- ` item")
     if kind == "minProperties":
@@ -99,24 +102,25 @@ def _explain(doc: Document, error: ValidationError) -> list[tuple[Path, Problem]
         one = "one trigger" if _kind_of_key(schema).startswith("trigger") else "one key"
         return at(f"{_named(name, 'this mapping')} is empty — write {one} here{hint}")
     if kind in ("minimum", "exclusiveMinimum"):
-        return at(f"{_shown(instance)} is too small — write at least {error.validator_value}")
+        return at(f"{_shown(instance)} is too small — write at least {expected}")
     if kind == "dependentRequired":
-        option = next((key for key, needs in error.validator_value.items() if key in instance and any(n not in instance for n in needs)), "")
-        owners = error.validator_value.get(option, [])
+        option = next((key for key, needs in expected.items() if key in instance and any(n not in instance for n in needs)), "")
+        owners = expected.get(option, [])
         return at(_orphan_option(option, owners, instance), path + (option,), key=True)
     if kind in ("oneOf", "anyOf"):
         return _explain_choice(doc, error, at)
     if kind == "format":
-        return at(f"{_shown(instance)} is not a valid {error.validator_value}{_example_hint(schema, name)}")
+        return at(f"{_shown(instance)} is not a valid {expected}{_example_hint(schema, name)}")
     return at(f"{error.message} — see `playbook schema` for what is allowed here")
 
 
-def _explain_choice(doc: Document, error: ValidationError, at: Any) -> list[tuple[Path, Problem]]:
+def _explain_choice(doc: Document, error: ValidationError, at: Callable[..., list[tuple[Path, Problem]]]) -> list[tuple[Path, Problem]]:
     """A value that fits none of several shapes: explain the shape of its own type, if any."""
     schema_path = list(error.relative_schema_path)
+    choices: Any = error.validator_value  # the subschemas of oneOf or anyOf (Unset only in a hand-made error)
     if "dependentSchemas" in schema_path:
         option = str(schema_path[schema_path.index("dependentSchemas") + 1])
-        owners = [branch["required"][0] for branch in error.validator_value if "required" in branch]
+        owners = [branch["required"][0] for branch in choices if "required" in branch]
         path = tuple(error.absolute_path)
         return at(_orphan_option(option, owners, error.instance), path + (option,), key=True)
     branches: dict[Any, list[ValidationError]] = {}
@@ -130,7 +134,7 @@ def _explain_choice(doc: Document, error: ValidationError, at: Any) -> list[tupl
             found += _explain(doc, sub)
         return found
     types: list[str] = []
-    for branch in error.validator_value:
+    for branch in choices:
         if isinstance(branch, dict) and "type" in branch:
             types += branch["type"] if isinstance(branch["type"], list) else [branch["type"]]
         elif isinstance(branch, dict) and "const" in branch:
@@ -229,7 +233,7 @@ def _flow(value: Any) -> str:
     return str(value)
 
 
-def _describe_type(expected: Any) -> str:
+def _describe_type(expected: str | list[str]) -> str:
     if isinstance(expected, list):
         return " or ".join(_TYPE_NAMES.get(item, item) for item in expected)
     return _TYPE_NAMES.get(expected, str(expected))

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
+
 from playbook_engine.errors import Problem
 
 MAX_BYTES = 1_000_000
@@ -38,7 +39,7 @@ _CORE = "tag:yaml.org,2002:"
 _ALLOWED_TAGS = {_CORE + name for name in ("str", "int", "float", "bool", "null", "seq", "map")} | {"!"}
 
 
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]  # the C loader when PyYAML has it: a base chosen at run time
     """The safe parser (libyaml's when installed). Only its events are used, never its constructor."""
 
 
@@ -217,7 +218,7 @@ _SKIP = object()  # the key of a value that is read (to stay in step) but not ke
 
 @dataclass
 class _Frame:
-    value: dict | list
+    value: dict[Any, Any] | list[Any]
     path: Path
     record: bool  # whether positions inside are recorded (not for skipped values)
     size: int = 1  # values inside, counting aliases expanded, for the alias budget
@@ -259,7 +260,8 @@ class _Builder:
             if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
                 frame = stack.pop()
                 self._close(frame)
-                value, size = frame.value, frame.size
+                value: Any = frame.value
+                size = frame.size
                 if frame.anchor is not None:
                     self.anchors[frame.anchor] = (value, size)
                 if not stack:
@@ -281,9 +283,9 @@ class _Builder:
                 continue
             self._spend(1, where)
             tag = getattr(event, "tag", None)
-            refused = tag is not None and tag not in _ALLOWED_TAGS
+            refused = isinstance(tag, str) and tag not in _ALLOWED_TAGS
             if refused:
-                self.report(path, where, f"YAML tag {_short_tag(tag)} is not allowed — playbooks hold only text, numbers, true/false, lists and mappings; remove the tag")
+                self.report(path, where, f"YAML tag {_short_tag(str(tag))} is not allowed — playbooks hold only text, numbers, true/false, lists and mappings; remove the tag")
             if isinstance(event, yaml.ScalarEvent):
                 if expecting_key:
                     assert parent is not None
@@ -304,9 +306,10 @@ class _Builder:
 
     def _alias(self, event: yaml.AliasEvent, where: tuple[int, int]) -> tuple[Any, int]:
         """The value an alias names, and its size (counted against the alias-bomb budget)."""
-        target = self.anchors.get(event.anchor, _SKIP)
-        if target is _SKIP:
+        anchor = str(event.anchor)  # an alias always names one
+        if anchor not in self.anchors:
             raise _Unreadable(Problem(self.doc.file, *where, f"`*{event.anchor}` refers to no anchor — define `&{event.anchor}` before using it, or quote text that starts with *"))
+        target = self.anchors[anchor]
         if target is None:
             raise _Unreadable(Problem(self.doc.file, *where, f"`*{event.anchor}` is used inside the value it names — a value cannot contain itself; write it out"))
         value, size = target

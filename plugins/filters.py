@@ -8,6 +8,7 @@ from typing import Any
 
 from jinja2 import pass_context
 from jinja2.runtime import Context, Undefined
+
 from playbook_engine import hookimpl
 from playbook_engine.contract import reads_context
 from playbook_engine.expressions import format_local

@@ -22,9 +22,9 @@ import yaml
 
 from playbook_engine import hookimpl
 from playbook_engine.api import registry_from, source_options
+from playbook_engine.contract import Event, Rejected, SourceRecord
 from playbook_engine.errors import InvalidInput, PlaybookError
 from playbook_engine.events import to_event
-from playbook_engine.contract import Event, Rejected, SourceRecord
 
 DEFAULT_COMMUNITY = Path("playbooks") / "community.yaml"
 LEADING_FIELDS = ("ts", "type", "group", "member", "name")

@@ -14,6 +14,7 @@ from datetime import datetime, tzinfo
 from typing import IO, Any
 
 import ijson
+
 from playbook_engine import hookimpl
 from playbook_engine.contract import EventSource, Rejected, SourceRecord
 from playbook_engine.errors import InvalidInput
@@ -71,7 +72,7 @@ def read_header(path: str, stream: IO[bytes], stop_key: str) -> dict[str, Any]:
                     break
                 raise InvalidInput(f"{path}: the file is a JSON {_kind(event)}, not an object with `{stop_key}` — is this the right file for this source?")
             builder.event(event, value)
-            if prefix == key and event not in ("start_map", "start_array"):
+            if key is not None and prefix == key and event not in ("start_map", "start_array"):
                 header[key] = builder.value
     except ijson.JSONError as exc:
         raise json_problem(path, exc, stream) from None

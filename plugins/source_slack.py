@@ -108,7 +108,9 @@ def user_names(tree: ExportTree) -> dict[str, str]:
 
 
 def _user_name(user: Mapping[str, Any]) -> str:
-    profile = user.get("profile") if isinstance(user.get("profile"), dict) else {}
+    profile = user.get("profile")
+    if not isinstance(profile, dict):
+        profile = {}
     return str(profile.get("display_name") or profile.get("real_name") or user.get("real_name") or user.get("name") or user["id"])
 
 
@@ -166,7 +168,7 @@ def event_from_message(message: Any, group: str, names: Mapping[str, str], tz: Z
     """The native event for one Slack message; ValueError says why it cannot be used."""
     if not isinstance(message, dict):
         raise ValueError("a message must be a JSON object")
-    ts = message.get("ts")
+    ts: Any = message.get("ts")
     try:
         epoch = float(ts)
     except (TypeError, ValueError):
@@ -179,7 +181,7 @@ def event_from_message(message: Any, group: str, names: Mapping[str, str], tz: Z
         raise ValueError("message without `user`")
     person = {"member": user, "name": names.get(user) or _profile_name(message) or user}
     if subtype == "channel_join":
-        event = {**base, "type": "member_joined", **person}
+        event: dict[str, Any] = {**base, "type": "member_joined", **person}
         if isinstance(message.get("inviter"), str):
             event["inviter"] = message["inviter"]
         return event

@@ -90,7 +90,7 @@ def events_from_message(message: Any, group: str, names: NameIndex, tz: ZoneInfo
     sender = message.get("from_id")
     if not isinstance(sender, str) or not sender:
         raise ValueError(f"message {message.get('id')} has no `from_id` (sender)")
-    event = {**base, "type": "message", "member": sender, "id": str(message.get("id")), "text": plain_text(message.get("text"))}
+    event: dict[str, Any] = {**base, "type": "message", "member": sender, "id": str(message.get("id")), "text": plain_text(message.get("text"))}
     if isinstance(message.get("from"), str):
         event["name"] = message["from"]
     mentions = mentioned_ids(message)

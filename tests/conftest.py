@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from playbook_engine.contract import SourceRecord
 from playbook_engine.loading import load_config
 from playbook_engine.model import Config

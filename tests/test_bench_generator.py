@@ -10,11 +10,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from playbook_engine.contract import Event, Rejected, specs
 from playbook_engine.events import parse_jsonl, to_event
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-from generate import _FIELD_ORDER, Options, write  # noqa: E402
+from generate import _FIELD_ORDER, Options, write
 
 TZ = ZoneInfo("Asia/Shanghai")
 QUESTION_MARKERS = ("?", "？", "请问", "怎么", "如何")

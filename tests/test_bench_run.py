@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
-import run as bench  # noqa: E402
+import run as bench
 
 
 def busy(seconds: float) -> list[str]:

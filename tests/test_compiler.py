@@ -9,13 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jinja2.exceptions import SecurityError
+
 from playbook_engine.compiler import compile_condition
 from playbook_engine.contract import Member
 from playbook_engine.expressions import Condition, PlaybookEnvironment
 from playbook_engine.loading import load_config
 from playbook_engine.members import MemberView
 from playbook_engine.plugins import load_registry
-
 from tests.conftest import ROOT
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -88,7 +88,7 @@ def test_compiled_conditions_agree_with_jinja(member, text, rank, group_members)
         condition = Condition(ENV, source)
         try:
             expected = condition.test_with_jinja(context)
-        except Exception as exc:  # noqa: BLE001 - then the compiled path must fail the same way
+        except Exception as exc:  # then the compiled path must fail the same way
             with pytest.raises(type(exc)):
                 condition.test(context)
             continue
@@ -210,7 +210,7 @@ def test_member_predicates_agree_with_the_closures(member, stage, name, offset):
         assert source not in UNTRANSLATED
         try:
             expected = Condition(ENV, source).test(context)
-        except Exception as exc:  # noqa: BLE001 - the predicate must fail too: the engine then asks the closures
+        except Exception as exc:  # the predicate must fail too: the engine then asks the closures
             with pytest.raises(type(exc)):
                 predicate(member, now)
             continue

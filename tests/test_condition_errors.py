@@ -7,6 +7,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from playbook_engine import hookimpl
 from playbook_engine.contract import MEMBER_FIELDS, Member
 from playbook_engine.errors import InvalidPlaybooks
@@ -14,7 +15,6 @@ from playbook_engine.expressions import Condition, PlaybookEnvironment, check_so
 from playbook_engine.localtime import DAY
 from playbook_engine.members import MEMBER_FIELD_KINDS, MemberView
 from playbook_engine.plugins import Registry, get_plugin_manager
-
 from tests.conftest import COMMUNITY, config_from, plan, task_keys, write_jsonl
 from tests.test_triggers import msg, playbook
 
@@ -127,7 +127,7 @@ def test_every_member_field_has_a_kind_its_values_have():
         view = MemberView(member, NOW, TZ)
         for name, kind in MEMBER_FIELD_KINDS.items():
             value = getattr(view, name)
-            assert value is None or isinstance(value, python_types[kind]), (name, value)  # type: ignore[index]
+            assert value is None or isinstance(value, python_types[kind]), (name, value)  # type: ignore[index]  # kinds checked against the table just above
             if kind == "texts":
                 assert all(isinstance(item, str) for item in value)
 
@@ -193,6 +193,7 @@ def test_failures_are_counted_the_same_without_explain(make_config):
 
 def test_the_summary_and_explain_show_a_failing_becomes_and_stage_condition(make_config, registry, tmp_path):
     from click.testing import CliRunner
+
     from playbook_engine.cli import cli
 
     make_config({"p.yaml": RULES}, STAGES)

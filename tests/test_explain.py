@@ -6,6 +6,7 @@ import io
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from playbook_engine.output import render_explanation, render_summary
 from tests.conftest import ROOT, plan
 from tests.test_triggers import END, joined, msg

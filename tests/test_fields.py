@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import jsonschema
 import pytest
+
 from playbook_engine.contract import ID, IDS, NUMBER, OBJECT, SPEC, TEXT, TEXTS, Event, Task, specs
 from playbook_engine.events import EventError, event_from_record, parse_jsonl, to_event
 from playbook_engine.schema import build_schema

@@ -17,15 +17,17 @@ import io
 import json
 import os
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
+from rich.cells import cell_len
+
 from playbook_engine.cli import cli
 from playbook_engine.contract import TASK_FIELDS, Task
 from playbook_engine.plugins import Registry, load_registry
 from playbook_plugins.formats import DEFAULT_WIDTH, write_csv, write_md, write_table
-from rich.cells import cell_len
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -79,7 +81,7 @@ def test_csv_for_excel(example_output) -> None:
     records = [json.loads(line) for line in example_output("jsonl").decode().splitlines()]
     assert list(rows[0]) == [*TASK_FIELDS, "params", "how"]
     assert len(rows) == len(records)
-    for row, record in zip(rows, records):
+    for row, record in zip(rows, records, strict=True):
         assert row["id"] == record["id"] and row["due"] == record["due"]
         assert row["text"].removeprefix("'") == record["text"]
         assert (json.loads(row["params"]) if row["params"] else None) == record.get("params")
@@ -94,8 +96,8 @@ def test_csv_records_end_in_crlf_and_keep_newlines_inside_quotes(example_output)
     assert all(record.count('"') % 2 == 0 for record in records if "\n" not in record)
 
 
-def task(id: str, due: str, assignee: str | None, priority: str = "normal", **fields: object) -> Task:
-    values = {
+def task(id: str, due: str, assignee: str | None, priority: str = "normal", **fields: Any) -> Task:
+    values: dict[str, Any] = {
         "playbook": "care",
         "rule": "ask",
         "action": "dm",
@@ -108,7 +110,7 @@ def task(id: str, due: str, assignee: str | None, priority: str = "normal", **fi
         "how": "私信 小王：小王 你好\n最近怎么样？",
         **fields,
     }
-    return Task(id=id, due=_epoch(due), assignee=assignee, priority=priority, trigger_at=_epoch(due), **values)  # type: ignore[arg-type]
+    return Task(id=id, due=_epoch(due), assignee=assignee, priority=priority, trigger_at=_epoch(due), **values)
 
 
 def _epoch(local: str) -> float:

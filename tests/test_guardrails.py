@@ -160,6 +160,7 @@ def _planned_through_capacity(zone: str, offers: list[tuple[float, str]], genera
     from zoneinfo import ZoneInfo
 
     import pytest
+
     from playbook_engine.contract import Task
     from playbook_engine.model import Community, Operator, Rule
     from playbook_engine.planner import Planner
@@ -170,7 +171,7 @@ def _planned_through_capacity(zone: str, offers: list[tuple[float, str]], genera
         community = Community(name="t", timezone=zone, tz=ZoneInfo(zone), channel="wechat", operators=[Operator("op", "op", capacity=2)], quiet_hours=(22 * 60, 8 * 60))
         planner = Planner(community, keep_suppressed=False, record_history=False)
         for number, (t, priority) in enumerate(offers):
-            rule = Rule(playbook="p", id=f"r{number}", trigger=None, conditions=[], actions=[], file="p.yaml", line=1, order=(0, number), priority=priority)  # type: ignore[arg-type]
+            rule = Rule(playbook="p", id=f"r{number}", trigger=None, conditions=[], actions=[], file="p.yaml", line=1, order=(0, number), priority=priority)  # no trigger: the planner never reads it
             task = Task(f"t-{number}", t, "p", rule.id, "dm", "wechat", None, f"m{number}", f"m{number}", "op", priority, "hi", "", t, (rule.order, 0, f"m{number}"), {})
             planner.offer([task], rule)
         planned = [(task.id, task.due) for task in planner.finish()]
@@ -179,11 +180,14 @@ def _planned_through_capacity(zone: str, offers: list[tuple[float, str]], genera
 
 def _first_offset_change(zone: str, after: float) -> float:
     """The first instant after ``after`` at which the zone's UTC offset changes (within a year)."""
-    from datetime import datetime
+    from datetime import datetime, timedelta
     from zoneinfo import ZoneInfo
 
     tz = ZoneInfo(zone)
-    offset = lambda t: datetime.fromtimestamp(t, tz).utcoffset()  # noqa: E731
+
+    def offset(t: float) -> timedelta | None:
+        return datetime.fromtimestamp(t, tz).utcoffset()
+
     low, high = after, after
     while offset(high) == offset(after) and high < after + 366 * 86400:
         low, high = high, high + 7 * 86400

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from playbook_engine import jsontext
 from playbook_engine.contract import Rejected, SourceRecord
 from playbook_engine.events import parse_jsonl

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+
 from playbook_engine import hookimpl, hookspecs
 from playbook_engine.contract import (
     ActionType,
@@ -21,7 +22,6 @@ from playbook_engine.contract import (
 )
 from playbook_engine.errors import PluginError
 from playbook_engine.plugins import DEFAULT_PLUGINS, Registry, get_plugin_manager
-
 from tests.conftest import ROOT
 
 HOOKS = sorted(name for name, value in vars(hookspecs).items() if callable(value) and hasattr(value, "playbook_spec"))
@@ -124,6 +124,7 @@ def everything():
 def test_every_hook_of_a_plugin_takes_part_in_a_run(everything, tmp_path):
     import click
     from click.testing import CliRunner
+
     from playbook_engine.cli import cli as base_cli
 
     pm, plugin = everything

@@ -9,10 +9,10 @@ from contextlib import contextmanager
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+
 from playbook_engine.runner import run
 from playbook_engine.state import StateStore
 from playbook_engine.triggers.silence import SilenceTrigger, SilenceTriggers
-
 from tests.conftest import config_from, records
 from tests.test_clock_properties import COMMUNITY, events_from
 

@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from playbook_engine.contract import Event, Rejected, SourceRecord
 from playbook_engine.events import to_event
 from playbook_engine.plugins import Registry

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+
 from playbook_engine.cli import cli
 from playbook_engine.plugins import load_registry
-
 from tests.conftest import ROOT, write_jsonl
 
 EXAMPLE = ROOT / "examples" / "events.jsonl"

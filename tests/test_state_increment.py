@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import tempfile
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -106,7 +107,7 @@ def test_consecutive_state_runs_plan_and_save_what_one_run_does(drawn, cuts, unt
             cut += 1
         bounds.add(cut)
     bounds = sorted(bounds)
-    pieces = [events[low:high] for low, high in zip(bounds, bounds[1:]) if high > low]
+    pieces = [events[low:high] for low, high in pairwise(bounds) if high > low]
     with tempfile.TemporaryDirectory() as directory:
         one, many = Path(directory) / "one.db", Path(directory) / "many.db"
         whole = _runs(CONFIG, [events], one, until=end)

@@ -6,6 +6,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from playbook_engine.contract import Member
 from playbook_engine.expressions import PlaybookEnvironment
 from playbook_engine.lifecycle import TimeThresholds, _boundaries
@@ -51,7 +52,10 @@ def test_a_window_count_is_checked_when_the_day_that_takes_it_below_a_threshold_
 
 def test_messages_in_a_window_fall_by_the_day_s_count():
     member = Member("m1", daily=[TODAY - 6, 3, TODAY - 5, 2, TODAY - 1, 4])  # 9 messages in the last 7 days
-    leaves = lambda day: datetime.fromordinal(day + 7).replace(tzinfo=TZ).timestamp()  # noqa: E731
+
+    def leaves(day: int) -> float:
+        return datetime.fromordinal(day + 7).replace(tzinfo=TZ).timestamp()
+
     assert thresholds("member.messages_7d >= 5").next_check(member, NOON) == leaves(TODAY - 5)  # 9 → 6 → 4
     assert thresholds("member.messages_7d > 6").next_check(member, NOON) == leaves(TODAY - 6)  # 9 → 6
 

@@ -7,10 +7,10 @@ import re
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from playbook_engine.errors import InvalidPlaybooks
 from playbook_engine.model import DEFAULT_QUESTION_PATTERNS
 from playbook_engine.triggers.common import any_pattern
-
 from tests.conftest import COMMUNITY, plan, task_keys
 
 END = 4_000_000_000.0  # far future: run every timer

@@ -104,10 +104,10 @@ class EventTriggers:
         # event type → (the combined pattern, the triggers it answers for)
         self.prefilters: dict[str, tuple[re.Pattern[str], frozenset[int]]] = {}
         for kind, listening in self.by_type.items():
-            plain = [trigger for trigger in listening if trigger.regex is not None and combinable(trigger.regex)]
-            combined = any_pattern([trigger.regex for trigger in plain]) if len(plain) > 1 else None  # type: ignore[misc]
+            plain = [(trigger, trigger.regex) for trigger in listening if trigger.regex is not None and combinable(trigger.regex)]
+            combined = any_pattern([regex for _, regex in plain]) if len(plain) > 1 else None
             if combined is not None:
-                self.prefilters[kind] = (combined, frozenset(map(id, plain)))
+                self.prefilters[kind] = (combined, frozenset(id(trigger) for trigger, _ in plain))
 
     def start(self, run: Run) -> None:
         pass
@@ -166,7 +166,10 @@ class ActivityEndedTrigger(TriggerType):
         chosen = [member_id for member_id in sorted(group.members) if (member_id in taking_part) == self.participated] if group else []
         run.prefetch(chosen)
         how = "took part in" if self.participated else "did not take part in"
-        reason = lambda: f"{how} activity {activity} (ended {local_text(run, event.t)})"  # noqa: E731 - the same for everyone
+
+        def reason() -> str:  # the same for everyone
+            return f"{how} activity {activity} (ended {local_text(run, event.t)})"
+
         for member_id in chosen:
             target = run.members[member_id]
             if target.left:

@@ -63,7 +63,7 @@ class LeaderboardTrigger(TriggerType):
             raise TriggerProblem(f"window `{value.get('window')}` must be whole days — write e.g. 7d or 30d", key="window")
         self.days = window // 86400
         self.top = value.get("top", 3)
-        self.each = options.get("each", "member")
+        self.each: str = options.get("each", "member")
         self.listens = frozenset({LEADERBOARD_METRICS[self.metric]})
         # Rankings of the same metric over the same window read the same counts.
         self.counts_key = f"@leaderboard/{self.metric}/{self.days}d"
@@ -128,7 +128,7 @@ class LeaderboardTrigger(TriggerType):
             ranking = self.ranking(run, group_id)
             if not ranking:
                 continue
-            top = [{"rank": rank, "member": member_id, "name": run.members[member_id].name or member_id, "value": _number(total)} for rank, (member_id, total) in enumerate(ranking, 1)]
+            top: list[dict[str, Any]] = [{"rank": rank, "member": member_id, "name": run.members[member_id].name or member_id, "value": _number(total)} for rank, (member_id, total) in enumerate(ranking, 1)]
             window = f"{self.metric} over {self.days}d"
             if self.each == "group":
                 names = ", ".join(f"{item['name']} {item['value']}" for item in top)

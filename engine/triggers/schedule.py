@@ -48,7 +48,7 @@ class ScheduleTrigger(TriggerType):
     def __init__(self, value: Any, options: Mapping[str, Any], context: TriggerContext):
         super().__init__(value, options, context)
         self.cron = _check_cron(value)
-        self.each = options.get("each", "group")
+        self.each: str = options.get("each", "group")
 
     @property
     def per_member(self) -> bool:
@@ -103,7 +103,7 @@ class HolidayTrigger(TriggerType):
         if hours > 23 or minutes > 59:
             raise TriggerProblem(f"`{options.get('at')}` is not a time of day — write e.g. \"09:00\"", key="at")
         self.at = hours * 3600 + minutes * 60
-        self.each = options.get("each", "group")
+        self.each: str = options.get("each", "group")
 
     def _next(self, run: Run, after: float) -> tuple[float, list[str]] | None:
         from playbook_engine.festivals import festivals_in_year

@@ -114,9 +114,9 @@ class BecomesGroup:
         self.triggers = triggers
         self.thresholds = TimeThresholds([trigger.value for trigger in triggers], triggers[0].env, triggers[0].community.tz) if triggers else None
         fields = [trigger.fields for trigger in triggers]
-        self.fields = None if any(field is None for field in fields) else frozenset().union(*fields)
-        scalar = self.fields is not None and self.fields <= SCALAR_MEMBER_FIELDS
-        self.value_fields = tuple(sorted(self.fields)) if scalar else None  # type: ignore[arg-type]  # scalar: fields known
+        known = [field for field in fields if field is not None]
+        self.fields = frozenset().union(*known) if len(known) == len(fields) else None
+        self.value_fields = tuple(sorted(self.fields)) if self.fields is not None and self.fields <= SCALAR_MEMBER_FIELDS else None
         self._read_values = compile_member_values(self.value_fields, triggers[0].community.tz) if self.value_fields else None
         # field values → the triggers whose condition holds, and their keys
         self._memo: dict[tuple[Any, ...], tuple[list[BecomesTrigger], tuple[str, ...]]] = {}
@@ -167,7 +167,7 @@ class BecomesGroup:
         became = [trigger for trigger in holding if trigger.key not in was]
         if not became:
             return []
-        firings = []
+        firings: list[tuple[TriggerType, Firing]] = []
         view = run.view(member)
         for trigger in became:
             shown_values = field_values(trigger.value, {"member": view, "community": trigger.community_values})
@@ -181,7 +181,7 @@ class BecomesGroup:
         view = run.view(member)
         try:
             holding = [trigger for trigger in self.triggers if trigger.holds(view)]
-        except Exception:  # noqa: BLE001 - any error of a condition is the run's to record, below
+        except Exception:  # broad: any error of a condition is the run's to record, below
             return self._holding_despite_failures(run, member, view)
         entry = holding, tuple(trigger.key for trigger in holding)
         if values is not None and len(self._memo) < MEMO_SIZE:
@@ -197,7 +197,7 @@ class BecomesGroup:
             try:
                 if trigger.holds(view):
                     holding.append(trigger)
-            except Exception as exc:  # noqa: BLE001 - one condition's error skips that rule's check, never the run
+            except Exception as exc:  # broad: one condition's error skips that rule's check, never the run
                 run.condition_failed(trigger.key, member, trigger.value, exc)
         return holding, tuple(trigger.key for trigger in holding)
 
