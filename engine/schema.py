@@ -9,8 +9,8 @@ them in step; regenerate with ``python -m playbook_engine.schema schemas/``).
 
 Every property carries a ``title``, a ``description`` and ``examples``: an editor with a YAML
 language server shows them as completion and hover help, which is most of the manual an
-operator reads. A plugin's fragment gets a title made from its name and, where it gives no
-examples, the matching ones from ``OPTION_EXAMPLES``.
+operator reads. A plugin's fragment brings its own (the built-in ones do); where it gives none, a title is
+made from its name and the examples from its first choices (``enum``).
 """
 
 from __future__ import annotations
@@ -23,8 +23,6 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import jsonschema
 
 from playbook_engine.contract import (
     ID,
@@ -51,45 +49,6 @@ KINDS = ("playbook", "community", "event", "task")
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
 DURATION_PATTERN = r"^\s*(?:\d+\s*[smhdw]\s*)+$"
 CORE_EVENT_TYPES = sorted(CORE_TYPES)
-
-# Examples for the options of plugin-provided triggers and actions that bring none; for each
-# option, the candidates that its schema accepts are used.
-OPTION_EXAMPLES: dict[str, list[Any]] = {
-    "text": ["{{ member.name }}，欢迎加入！", "本周读书分享会周六 20:00 开始，欢迎来聊～"],
-    "points": [10, 50],
-    "coupon": ["NEWBIE-10", "VIP-50"],
-    "gift": ["定制书签", "周边帆布袋"],
-    "group": ["seed-users", "g2"],
-    "form": ["https://wj.qq.com/s2/123456", "survey-0308"],
-    "to": ["op-lily", "admin"],
-    "tags": ["newbie", ["vip", "kol"]],
-    "keywords": [["广告", "加微信", "代购"], ["请问", "怎么"]],
-    "regex": ["https?://", "(加|\\+)\\s*(微信|vx|v信)"],
-    "each": ["member", "group"],
-    "country": ["US", "SG"],
-    "at": ["09:00", [100, 500, 1000]],
-    "metric": ["messages", "replies", "active_days"],
-    "window": ["7d", "30d"],
-    "top": [3, 10],
-    "every": ["0 20 1,16 * *", "0 9 * * 1"],
-    "participated": [True, False],
-    # whole triggers and actions
-    "leaderboard": [{"metric": "messages", "window": "30d", "top": 3, "every": "0 20 1,16 * *"}],
-    "milestone": [{"metric": "messages", "at": [100, 500, 1000]}],
-    "activity_ended": [{"participated": True}, {"participated": False}],
-    "mention": ["{{ member | mention }} 这周的话题你一定有想法～"],
-    "dm": ["{{ member.name }} 你好，好久没在群里看到你了，最近群里的内容对你有帮助吗？"],
-    "post": ["本周读书分享会周六 20:00 开始，欢迎大家来聊～"],
-    "reward": [{"points": 50, "text": "恭喜 {{ member.name }} 获得本月活跃前三！"}, {"gift": "定制书签"}],
-    "invite": [{"group": "seed-users", "text": "{{ member.name }}，邀请你加入种子用户群～"}],
-    "survey": [{"form": "https://wj.qq.com/s2/123456", "text": "这次活动你觉得哪里可以改进？"}],
-    "warn": ["请勿在群里发广告，再发将被移出群聊"],
-    "remove": [None, "发广告，已提醒两次"],
-    "notify": [{"to": "op-lily", "text": "{{ member.name }} 的问题 30 分钟没人回答"}],
-    "tag": ["newbie", ["vip", "kol"]],
-    "untag": ["newbie"],
-}
-
 
 def _prop(title: str, description: str, examples: list[Any], **schema: Any) -> dict[str, Any]:
     return {"title": title, "description": description, **schema, "examples": examples}
@@ -241,9 +200,9 @@ def _plugin_part(fragment: Mapping[str, Any], name: str, description: str) -> di
 
 
 def _complete(schema: dict[str, Any], name: str) -> None:
-    """Give every property below ``schema`` a title, and examples from OPTION_EXAMPLES that fit."""
+    """Give every property below ``schema`` a title and a description, and examples from its choices where it has none."""
     if "examples" not in schema:
-        examples = _fitting_examples(schema, name)
+        examples = _fitting_examples(schema)
         if examples:
             schema["examples"] = examples
     for key in ("oneOf", "anyOf", "allOf"):
@@ -267,26 +226,13 @@ def _complete_branch(branch: dict[str, Any], name: str) -> None:
             _complete(sub, option)
 
 
-def _fitting_examples(schema: Mapping[str, Any], name: str) -> list[Any]:
-    if "enum" in schema:
-        return list(schema["enum"])[:3]
-    candidates = OPTION_EXAMPLES.get(name, [])
-    validator = jsonschema.Draft202012Validator(schema)
-    return [candidate for candidate in candidates if validator.is_valid(candidate)]
-
-
-NAME_TITLES = {
-    "event": "Event 事件", "silence": "Silence 沉默", "after_join": "After join 入群后", "stage": "Stage entered 进入阶段",
-    "unanswered": "Unanswered 无人回答", "schedule": "Schedule 定时", "holiday": "Holiday 节日", "leaderboard": "Leaderboard 排行榜",
-    "milestone": "Milestone 里程碑", "activity_ended": "Activity ended 活动结束", "keywords": "Keywords 关键词", "regex": "Regex 正则",
-    "mention": "Mention @提及", "dm": "DM 私信", "post": "Post 群发", "reward": "Reward 奖励", "invite": "Invite 邀请进群",
-    "survey": "Survey 问卷", "warn": "Warn 警告", "remove": "Remove 移出群", "notify": "Notify 通知运营",
-    "tag": "Tag 打标签", "untag": "Untag 去标签", "text": "Text 内容",
-}
+def _fitting_examples(schema: Mapping[str, Any]) -> list[Any]:
+    """Examples an editor can offer for a part that gives none: the first of its choices."""
+    return list(schema["enum"])[:3] if "enum" in schema else []
 
 
 def _title(name: str) -> str:
-    return NAME_TITLES.get(name) or name.replace("_", " ").capitalize()
+    return name.replace("_", " ").capitalize()
 
 
 def export(directory: str) -> None:

@@ -8,21 +8,31 @@ from typing import Any
 from playbook_engine import hookimpl
 from playbook_engine.contract import ActionType, Firing, Member, Run
 
-_TEXT = {"type": "string", "description": "The message; a Jinja2 template over member, group, event, now."}
+# Each schema carries its title and examples: editors show them as completion and hover help.
+_TEXT = {
+    "type": "string",
+    "description": "The message; a Jinja2 template over member, group, event, now.",
+    "title": "Text 内容",
+    "examples": ["{{ member.name }}，欢迎加入！", "本周读书分享会周六 20:00 开始，欢迎来聊～"],
+}
 
 
-def _text_action(extra: Mapping[str, Any] | None = None, required: tuple[str, ...] = ()) -> dict[str, Any]:
-    properties = {"text": _TEXT, **(extra or {})}
-    return {
-        "oneOf": [
-            {"type": "string"},
-            {"type": "object", "additionalProperties": False, "required": list(required), "properties": properties},
-        ]
-    }
+def _option(kind: str, description: str, title: str, examples: list[Any], **schema: Any) -> dict[str, Any]:
+    return {"type": kind, **schema, "description": description, "title": title, "examples": examples}
 
 
-def _tags_value() -> dict[str, Any]:
-    return {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}, {"type": "object", "additionalProperties": False, "required": ["tags"], "properties": {"tags": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}}}]}
+def _text_object(extra: Mapping[str, Any] | None = None, required: tuple[str, ...] = ()) -> dict[str, Any]:
+    return {"type": "object", "additionalProperties": False, "required": list(required), "properties": {"text": _TEXT, **(extra or {})}}
+
+
+def _text_action(title: str, examples: list[Any], extra: Mapping[str, Any] | None = None, required: tuple[str, ...] = ()) -> dict[str, Any]:
+    return {"oneOf": [{"type": "string"}, _text_object(extra, required)], "title": title, "examples": examples}
+
+
+def _tags_value(title: str, examples: list[Any]) -> dict[str, Any]:
+    tags = {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}], "title": "Tags", "description": "Tags.", "examples": ["newbie", ["vip", "kol"]]}
+    branches = [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}, {"type": "object", "additionalProperties": False, "required": ["tags"], "properties": {"tags": tags}}]
+    return {"oneOf": branches, "title": title, "examples": examples}
 
 
 def _tag_list(params: Mapping[str, Any]) -> list[str]:
@@ -82,24 +92,58 @@ _TARGET = {
 # not reach the member, and enforcing the group rules must not wait because the member was
 # welcomed yesterday.
 ACTIONS = (
-    ActionType("mention", "@mention the member in the group with this text.", _text_action(_TARGET), needs="mention", text_required=True, targets=_TARGETS),
-    ActionType("dm", "Send the member a private message (私信).", _text_action(_TARGET), needs="dm", text_required=True, targets=_TARGETS),
-    ActionType("post", "Post this message in the group.", _text_action(), needs="post", text_required=True),
+    ActionType("mention", "@mention the member in the group with this text.", _text_action("Mention @提及", ["{{ member | mention }} 这周的话题你一定有想法～"], _TARGET), needs="mention", text_required=True, targets=_TARGETS),
+    ActionType("dm", "Send the member a private message (私信).", _text_action("DM 私信", ["{{ member.name }} 你好，好久没在群里看到你了，最近群里的内容对你有帮助吗？"], _TARGET), needs="dm", text_required=True, targets=_TARGETS),
+    ActionType("post", "Post this message in the group.", _text_action("Post 群发", ["本周读书分享会周六 20:00 开始，欢迎大家来聊～"]), needs="post", text_required=True),
     ActionType(
         "reward",
         "Reward the member: points (added to member.points), a coupon or a gift.",
-        _text_action({"points": {"type": "integer", "minimum": 1, "description": "Points to add to member.points."}, "coupon": {"type": "string", "description": "Coupon to hand out."}, "gift": {"type": "string", "description": "Gift to send."}}),
+        _text_action(
+            "Reward 奖励",
+            [{"points": 50, "text": "恭喜 {{ member.name }} 获得本月活跃前三！"}, {"gift": "定制书签"}],
+            {
+                "points": _option("integer", "Points to add to member.points.", "Points", [10, 50], minimum=1),
+                "coupon": _option("string", "Coupon to hand out.", "Coupon", ["NEWBIE-10", "VIP-50"]),
+                "gift": _option("string", "Gift to send.", "Gift", ["定制书签", "周边帆布袋"]),
+            },
+        ),
         needs="reward",
         apply=_reward,
         summary=_describe_reward,
     ),
-    ActionType("invite", "Invite the member to another group (e.g. the seed-user group 种子用户群).", _text_action({"group": {"type": "string", "description": "Group to invite to."}}, required=("group",)), needs="dm", summary=_describe("invite to group {group}")),
-    ActionType("survey", "Send the member a survey form.", _text_action({"form": {"type": "string", "description": "Survey form URL or id."}}, required=("form",)), needs="dm", summary=_describe("survey: {form}")),
-    ActionType("warn", "Warn the member about a group rule.", _text_action(_TARGET), needs="mention", text_required=True, targets=_TARGETS, counts_toward_limits=False),
-    ActionType("remove", "Remove the member from the group (they are then out of it for later rules).", {"oneOf": [{"type": "null"}, _text_action()["oneOf"][0], _text_action()["oneOf"][1]]}, needs="remove", apply=_remove, summary=_describe("remove from the group"), counts_toward_limits=False),
-    ActionType("notify", "Tell an operator or admin (not the member).", _text_action({"to": {"type": "string", "description": "Operator id or admin to notify (default: the assignee)."}}), text_required=True, counts_toward_limits=False),
-    ActionType("tag", "Add tags to the member (state only, no task).", _tags_value(), makes_task=False, value_key="tags", apply=_add_tags),
-    ActionType("untag", "Remove tags from the member (state only, no task).", _tags_value(), makes_task=False, value_key="tags", apply=_remove_tags),
+    ActionType(
+        "invite",
+        "Invite the member to another group (e.g. the seed-user group 种子用户群).",
+        _text_action("Invite 邀请进群", [{"group": "seed-users", "text": "{{ member.name }}，邀请你加入种子用户群～"}], {"group": _option("string", "Group to invite to.", "Group", ["seed-users", "g2"])}, required=("group",)),
+        needs="dm",
+        summary=_describe("invite to group {group}"),
+    ),
+    ActionType(
+        "survey",
+        "Send the member a survey form.",
+        _text_action("Survey 问卷", [{"form": "https://wj.qq.com/s2/123456", "text": "这次活动你觉得哪里可以改进？"}], {"form": _option("string", "Survey form URL or id.", "Form", ["https://wj.qq.com/s2/123456", "survey-0308"])}, required=("form",)),
+        needs="dm",
+        summary=_describe("survey: {form}"),
+    ),
+    ActionType("warn", "Warn the member about a group rule.", _text_action("Warn 警告", ["请勿在群里发广告，再发将被移出群聊"], _TARGET), needs="mention", text_required=True, targets=_TARGETS, counts_toward_limits=False),
+    ActionType(
+        "remove",
+        "Remove the member from the group (they are then out of it for later rules).",
+        {"oneOf": [{"type": "null"}, {"type": "string"}, _text_object()], "title": "Remove 移出群", "examples": [None, "发广告，已提醒两次"]},
+        needs="remove",
+        apply=_remove,
+        summary=_describe("remove from the group"),
+        counts_toward_limits=False,
+    ),
+    ActionType(
+        "notify",
+        "Tell an operator or admin (not the member).",
+        _text_action("Notify 通知运营", [{"to": "op-lily", "text": "{{ member.name }} 的问题 30 分钟没人回答"}], {"to": _option("string", "Operator id or admin to notify (default: the assignee).", "To", ["op-lily", "admin"])}),
+        text_required=True,
+        counts_toward_limits=False,
+    ),
+    ActionType("tag", "Add tags to the member (state only, no task).", _tags_value("Tag 打标签", ["newbie", ["vip", "kol"]]), makes_task=False, value_key="tags", apply=_add_tags),
+    ActionType("untag", "Remove tags from the member (state only, no task).", _tags_value("Untag 去标签", ["newbie"]), makes_task=False, value_key="tags", apply=_remove_tags),
 )
 
 

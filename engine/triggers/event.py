@@ -22,10 +22,10 @@ from playbook_engine.triggers.common import any_pattern, combinable, local_text
 class EventTrigger(TriggerType):
     name = "event"
     description = "Fires on each event of this type; `keywords` and `regex` narrow it to matching message texts."
-    schema = {"type": "string", "examples": ["message", "member_joined", "member_left", "activity_ended", "purchase"]}
+    schema = {"title": "Event 事件", "type": "string", "examples": ["message", "member_joined", "member_left", "activity_ended", "purchase"]}
     options = {
-        "keywords": {"type": "array", "items": {"type": "string"}, "minItems": 1, "description": "With `event`: fire only when the text contains one of these (case-insensitive)."},
-        "regex": {"type": "string", "description": "With `event`: fire only when the text matches this regular expression."},
+        "keywords": {"type": "array", "items": {"type": "string"}, "minItems": 1, "description": "With `event`: fire only when the text contains one of these (case-insensitive).", "title": "Keywords 关键词", "examples": [["广告", "加微信", "代购"], ["请问", "怎么"]]},
+        "regex": {"type": "string", "description": "With `event`: fire only when the text matches this regular expression.", "title": "Regex 正则", "examples": ["https?://", "(加|\\+)\\s*(微信|vx|v信)"]},
     }
     uses_event = True
 
@@ -143,7 +143,9 @@ class ActivityEndedTrigger(TriggerType):
         "type": "object",
         "required": ["participated"],
         "additionalProperties": False,
-        "properties": {"participated": {"type": "boolean", "description": "true: the participants; false: the members who did not take part."}},
+        "properties": {"participated": {"type": "boolean", "description": "true: the participants; false: the members who did not take part.", "title": "Participated", "examples": [True, False]}},
+        "title": "Activity ended 活动结束",
+        "examples": [{"participated": True}, {"participated": False}],
     }
     listens = frozenset({"activity_started", "activity_joined", "activity_ended"})
     uses_event = True

@@ -47,9 +47,11 @@ class LeaderboardTrigger(TriggerType):
         "properties": {
             "metric": {"enum": sorted(LEADERBOARD_METRICS), "description": "What is counted."},
             "window": {"type": "string", "description": "Sliding window in whole days (default 30d).", "examples": ["7d", "30d"]},
-            "top": {"type": "integer", "minimum": 1, "description": "How many members (default 3)."},
+            "top": {"type": "integer", "minimum": 1, "description": "How many members (default 3).", "title": "Top", "examples": [3, 10]},
             "every": {"type": "string", "description": "Cron expression: when the ranking is made.", "examples": ["0 20 1,16 * *"]},
         },
+        "title": "Leaderboard 排行榜",
+        "examples": [{"metric": "messages", "window": "30d", "top": 3, "every": "0 20 1,16 * *"}],
     }
     options = {"each": EACH}
     uses_event = False
@@ -162,8 +164,10 @@ class MilestoneTrigger(TriggerType):
         "additionalProperties": False,
         "properties": {
             "metric": {"enum": list(MILESTONE_METRICS), "description": "Member field to watch."},
-            "at": {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 1, "description": "Values to celebrate, e.g. [100, 500, 1000]."},
+            "at": {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 1, "description": "Values to celebrate, e.g. [100, 500, 1000].", "title": "At", "examples": [[100, 500, 1000]]},
         },
+        "title": "Milestone 里程碑",
+        "examples": [{"metric": "messages", "at": [100, 500, 1000]}],
     }
     listens = frozenset({"*"})
 

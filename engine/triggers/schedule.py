@@ -42,7 +42,7 @@ def next_cron(expression: str, after: float, tz: Any) -> float:
 class ScheduleTrigger(TriggerType):
     name = "schedule"
     description = "Fires at each instant of a cron expression in the community time zone: once per group, or for each member with `each: member`."
-    schema = {"type": "string", "examples": ["0 9 * * 1", "0 20 1,16 * *"]}
+    schema = {"title": "Schedule 定时", "type": "string", "examples": ["0 9 * * 1", "0 20 1,16 * *"]}
     options = {"each": EACH}
 
     def __init__(self, value: Any, options: Mapping[str, Any], context: TriggerContext):
@@ -70,6 +70,7 @@ class HolidayTrigger(TriggerType):
     name = "holiday"
     description = "Fires on the day of a holiday (Chinese public and traditional festivals by default; `country:` for others), at `at` (default 09:00)."
     schema = {
+        "title": "Holiday 节日",
         "oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}],
         "examples": ["any", "mid_autumn", ["spring_festival", "中秋节"]],
     }

@@ -34,7 +34,7 @@ class SilenceTrigger(TriggerType):
 
     name = "silence"
     description = "Fires once per silent stretch, this long after the member's last message (or join); re-armed by the next message."
-    schema = {"type": "string", "examples": ["3d", "7d", "2w"]}
+    schema = {"title": "Silence 沉默", "type": "string", "examples": ["3d", "7d", "2w"]}
     listens = frozenset({"message", "member_joined"})
 
     def __init__(self, value: Any, options: Mapping[str, Any], context: TriggerContext):
@@ -172,7 +172,7 @@ class SilenceTriggers:
 class AfterJoinTrigger(TriggerType):
     name = "after_join"
     description = "Fires once, this long after the member joined (not for members who left meanwhile)."
-    schema = {"type": "string", "examples": ["1d", "3d", "7d"]}
+    schema = {"title": "After join 入群后", "type": "string", "examples": ["1d", "3d", "7d"]}
     listens = frozenset({"member_joined"})
 
     def __init__(self, value: Any, options: Mapping[str, Any], context: TriggerContext):
@@ -199,7 +199,7 @@ class UnansweredTrigger(TriggerType):
 
     name = "unanswered"
     description = "Fires when a question (per community `question.patterns`) gets no reply, and no message mentioning the asker from another member, within this duration."
-    schema = {"type": "string", "examples": ["30m", "2h"]}
+    schema = {"title": "Unanswered 无人回答", "type": "string", "examples": ["30m", "2h"]}
     listens = frozenset({"message"})
     uses_event = True
 

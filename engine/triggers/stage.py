@@ -29,7 +29,7 @@ from playbook_engine.triggers.common import STAGE_ENTERED, _stage_reason
 class StageTrigger(TriggerType):
     name = "stage"
     description = "Fires when a member enters this lifecycle stage (as defined in community.yaml)."
-    schema = {"type": "string", "examples": ["newbie", "decline", "churn"]}
+    schema = {"title": "Stage entered 进入阶段", "type": "string", "examples": ["newbie", "decline", "churn"]}
     listens = frozenset({STAGE_ENTERED})
 
     def __init__(self, value: Any, options: Mapping[str, Any], context: TriggerContext):
