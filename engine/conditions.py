@@ -96,7 +96,8 @@ class Conditions:
                 holds = None
             if holds is not None:
                 if not holds:
-                    notes.condition_false(rule.key, firing, "", None)
+                    # Compiled checks exist only for a sink that wants no details: counted here.
+                    notes.counts["miss"] += 1
                     return None
                 first = light
         context: dict[str, Any] | None = None  # the full context, once built

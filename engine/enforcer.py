@@ -58,7 +58,7 @@ class Enforcer:
         changes = []
         for action in rule.actions:
             if action.kind.makes_task:
-                tasks.extend((task, action) for task in self._tasks(rule, action, firing, group, context, held))
+                self._add_tasks(tasks, rule, action, firing, group, context, held)
             else:
                 changes.append(action)
         accepted = self.planner.offer([task for task, _ in tasks], rule) if tasks else []
@@ -73,12 +73,12 @@ class Enforcer:
                     member.revision += 1
                     self.notes.changed(rule.key, firing, partial(_describe_change, action))
 
-    def _tasks(self, rule: Rule, action: ActionSpec, firing: Firing, group: str | None, context: dict[str, Any], held: list[str]) -> list[Task]:
-        """The action's task for each member it targets, its text rendered."""
+    def _add_tasks(self, tasks: list[tuple[Task, ActionSpec]], rule: Rule, action: ActionSpec, firing: Firing, group: str | None, context: dict[str, Any], held: list[str]) -> None:
+        """Add to ``tasks`` the action's task for each member it targets, its text rendered."""
         kind = action.kind
         member = firing.member
-        made = []
-        for target in self.targets(action, firing):
+        name = action.params.get("target")
+        for target in (member,) if name is None or name == "member" else self.targets(action, firing):
             about = firing if target is member else replace(firing, member=target)
             target_context = context if target is member else self.conditions.context(rule, about, group)
             try:
@@ -92,8 +92,7 @@ class Enforcer:
             limit = self._max_length(task.channel)
             if len(text) > limit:
                 self.notes.error(rule.key, firing, f"text of `{kind.name}` is {len(text)} characters, more than the {limit} `{task.channel}` allows: planned anyway, split it before sending")
-            made.append(task)
-        return made
+            tasks.append((task, action))
 
     def _apply_accepted(self, tasks: list[tuple[Task, ActionSpec]], accepted: list[Task], group: str | None) -> None:
         """The effects of the planned tasks' actions, each on the task's member."""

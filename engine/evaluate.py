@@ -370,40 +370,40 @@ class Evaluation:
     def handle(self, firings: list[tuple[Rule, Firing]]) -> None:
         """Everything that fired at one instant: filtered, ordered, then checked and enforced."""
         counts = self.counts
-        sink = self.sink
         # A rule's `stages:`, `groups:` and `once` filters read what nothing done while one
         # instant's firings are handled can change (stages move only when a member is
-        # re-assessed, a `once` mark is never taken back): firings they refuse are counted
-        # now, before the rest are ordered.
+        # re-assessed, a `once` mark is never taken back): firings they refuse are said to
+        # the sink together, before the rest are ordered.
         kept = []
+        refused: list[tuple[str, Firing, Callable[[], str]]] = []
         for pair in firings:
             rule, firing = pair
             if rule.filtered:
-                refused = refusal(rule, firing)
-                if refused is not None:
-                    counts["fired"] += 1
-                    sink.refused(rule.key, firing, refused)
+                why = refusal(rule, firing)
+                if why is not None:
+                    refused.append((rule.key, firing, why))
                     continue
             kept.append(pair)
+        if refused:
+            counts["fired"] += len(refused)
+            self.sink.refused_all(refused)
         if len(kept) > 1:
             kept.sort(key=lambda pair: (pair[0].precedence, pair[1].member.id if pair[1].member else "", pair[1].group or ""))
+        # Each firing through the stages: conditions, then its tasks and effects.
+        check, enforce = self.conditions.check, self.enforcer.enforce
         for rule, firing in kept:
             counts["fired"] += 1
-            self.fire(rule, firing)
-
-    def fire(self, rule: Rule, firing: Firing) -> None:
-        """One rule's firing through the stages: conditions, then its tasks and effects."""
-        member = firing.member
-        if rule.filtered:
-            # Checked again here: a `once` rule may have fired for this member at this instant.
-            refused = refusal(rule, firing)
-            if refused is not None:
-                self.sink.refused(rule.key, firing, refused)
-                return
-        group = firing.group or (member.group if member else None)
-        matched = self.conditions.check(rule, firing, group)
-        if matched is not None:
-            self.enforcer.enforce(rule, firing, group, *matched)
+            if rule.filtered:
+                # Checked again here: a `once` rule may have fired for this member at this instant.
+                why = refusal(rule, firing)
+                if why is not None:
+                    self.sink.refused(rule.key, firing, why)
+                    continue
+            member = firing.member
+            group = firing.group or (member.group if member else None)
+            matched = check(rule, firing, group)
+            if matched is not None:
+                enforce(rule, firing, group, *matched)
 
 
 def _describe_move(label: Callable[[str | None], str], previous: str | None, stage: str | None) -> str:

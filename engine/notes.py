@@ -45,9 +45,13 @@ class Notes:
         """A rule's ``groups:``, ``stages:`` or ``once`` said no before any condition ran."""
         self.counts["miss"] += 1
 
-    def condition_false(self, rule: str, firing: Firing, source: str, context: Mapping[str, Any] | None) -> None:
-        """Condition ``source`` is false for ``firing`` (``context``: what it read; None if a
-        compiled function of the member answered)."""
+    def refused_all(self, refused: list[tuple[str, Firing, Callable[[], str]]]) -> None:
+        """``refused`` for each (rule, firing, reason) of one instant: a busy instant's fan-out
+        is refused by the thousand, and counting them costs one call."""
+        self.counts["miss"] += len(refused)
+
+    def condition_false(self, rule: str, firing: Firing, source: str, context: Mapping[str, Any]) -> None:
+        """Condition ``source`` is false for ``firing`` (``context``: what it read)."""
         self.counts["miss"] += 1
 
     def condition_held(self, held: list[str], source: str, context: Mapping[str, Any]) -> None:
@@ -81,9 +85,13 @@ class ExplainNotes(Notes):
         self.counts["miss"] += 1
         self._add(rule, firing, "miss", reason())
 
-    def condition_false(self, rule: str, firing: Firing, source: str, context: Mapping[str, Any] | None) -> None:
+    def refused_all(self, refused: list[tuple[str, Firing, Callable[[], str]]]) -> None:
+        for rule, firing, reason in refused:
+            self.refused(rule, firing, reason)
+
+    def condition_false(self, rule: str, firing: Firing, source: str, context: Mapping[str, Any]) -> None:
         self.counts["miss"] += 1
-        values = field_values(source, context) if context is not None else {}
+        values = field_values(source, context)
         shown = f" ({describe_values(values)})" if values else ""
         self._add(rule, firing, "miss", f"condition `{source}` is false{shown}", values)
 
