@@ -134,9 +134,6 @@ class MemberView:
     def stage_since(self) -> datetime | None:
         return self._time(self._member.stage_since)
 
-    def as_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in MEMBER_FIELDS}
-
 
 # What a condition may compare a member field with, read from the annotations above so the two
 # cannot drift: "number", "text", "truth" (true/false), "moment" (a date and time), "texts" (a
