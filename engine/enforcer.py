@@ -62,8 +62,14 @@ class Enforcer:
             else:
                 changes.append(action)
         accepted = self.planner.offer([task for task, _ in tasks], rule) if tasks else []
-        if accepted:
-            self._apply_accepted(tasks, accepted, group)
+        if accepted:  # the effects of the planned tasks' actions, each on the task's member
+            planned = set(map(id, accepted))
+            for task, action in tasks:
+                if action.kind.apply is not None and id(task) in planned:
+                    target = self.run.members.get(task.member) if task.member else None
+                    if target is not None:
+                        action.kind.apply(self.run, target, action.params, group)
+                        target.revision += 1
         # State changes (tags) go with the rule's tasks: a warning that was suppressed did not
         # happen, so the member is not tagged as warned.
         if member is not None and (accepted or not tasks):
@@ -93,16 +99,6 @@ class Enforcer:
             if len(text) > limit:
                 self.notes.error(rule.key, firing, f"text of `{kind.name}` is {len(text)} characters, more than the {limit} `{task.channel}` allows: planned anyway, split it before sending")
             tasks.append((task, action))
-
-    def _apply_accepted(self, tasks: list[tuple[Task, ActionSpec]], accepted: list[Task], group: str | None) -> None:
-        """The effects of the planned tasks' actions, each on the task's member."""
-        planned = set(map(id, accepted))
-        for task, action in tasks:
-            if action.kind.apply is not None and id(task) in planned:
-                target = self.run.members.get(task.member) if task.member else None
-                if target is not None:
-                    action.kind.apply(self.run, target, action.params, group)
-                    target.revision += 1
 
     def targets(self, action: ActionSpec, firing: Firing) -> list[Member | None]:
         """Whom an action's task is about: the firing's member, or the members of a target the

@@ -20,6 +20,7 @@ import json
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import suppress
 from datetime import datetime
 from functools import partial
 from itertools import islice
@@ -63,6 +64,7 @@ class Evaluation:
         self.groups: dict[str, Group] = {}
         self.clock = Clock()
         self.trigger_state: dict[str, dict[Any, Any]] = {}
+        self._stores: dict[TriggerType | str, dict[Any, Any]] = {}  # store() by trigger or key
         self.lifecycle = Lifecycle(config.community, config.env, self.condition_failed)
         self.rejected: list[Rejected] = []
         # Where the stages say what they decided; its counts are the run's (read, accepted, miss …).
@@ -122,10 +124,17 @@ class Evaluation:
     def store(self, trigger: TriggerType | str) -> dict[Any, Any]:
         """This run's scratch space for ``trigger`` (open questions …), or under a key several
         triggers share (``@leaderboard/messages/30d``: counts every ranking of them reads)."""
-        key = trigger if isinstance(trigger, str) else trigger.key
-        memory = self.trigger_state.get(key)
+        try:
+            memory = self._stores.get(trigger)  # by the object asking: no test of what it is
+        except TypeError:
+            memory = None  # a plugin's trigger that cannot be hashed: found by its key each time
         if memory is None:
-            memory = self.trigger_state[key] = {}
+            key = trigger if isinstance(trigger, str) else trigger.key
+            memory = self.trigger_state.get(key)
+            if memory is None:
+                memory = self.trigger_state[key] = {}
+            with suppress(TypeError):
+                self._stores[trigger] = memory
         return memory
 
     def prefetch(self, member_ids: Iterable[str]) -> None:
@@ -212,23 +221,25 @@ class Evaluation:
             batch = self.clock.pop_instant()
             self.now = max(self.now, due)
             firings: list[tuple[Rule, Firing]] = []
-            for timer in batch:
-                firings.extend(self._on_timer(timer))
+            on_timer = self.matcher.on_timer
+            for timer_due, _, handler, subject, payload in batch:
+                if handler == LIFECYCLE_HANDLER:
+                    firings.extend(self._lifecycle_check(subject, timer_due))
+                else:
+                    firings.extend(on_timer(self, handler, subject, payload))
             self.handle(firings)
 
-    def _on_timer(self, timer: tuple[float, int, str, str, Any]) -> list[tuple[Rule, Firing]]:
-        due, _, handler, subject, payload = timer
-        if handler == LIFECYCLE_HANDLER:
-            member = self.members.get(subject)
-            if member is None or member.marks.get(LIFECYCLE_HANDLER) != due:
-                return []
-            del member.marks[LIFECYCLE_HANDLER]
-            if member.left and member.marks.get(STAGED) == member.revision:
-                # Time alone does not move a member who left (no check is armed for them); one an
-                # action changed since (`remove`) is assessed, as any member's next check would.
-                return []
-            return self.restage(member)
-        return self.matcher.on_timer(self, handler, subject, payload)
+    def _lifecycle_check(self, member_id: str, due: float) -> list[tuple[Rule, Firing]]:
+        """A member's stage checked again, at a moment time alone could have changed it."""
+        member = self.members.get(member_id)
+        if member is None or member.marks.get(LIFECYCLE_HANDLER) != due:
+            return []
+        del member.marks[LIFECYCLE_HANDLER]
+        if member.left and member.marks.get(STAGED) == member.revision:
+            # Time alone does not move a member who left (no check is armed for them); one an
+            # action changed since (`remove`) is assessed, as any member's next check would.
+            return []
+        return self.restage(member)
 
     # -- state -----------------------------------------------------------------------------
 
@@ -250,13 +261,14 @@ class Evaluation:
         group = self.group(event.group) if event.group is not None else None
         if group is not None and event.channel:
             group.channel = event.channel
-        changed: set[str] = set()
+        changed: set[str] = set()  # the member fields the event changed
         if member is not None:
             self._views.pop(member.id, None)
             if event.name and event.name != member.name:
                 member.name = event.name
                 changed.add("name")
-            if group is not None and event.type != "member_left":
+            kind = event.type
+            if group is not None and kind != "member_left":
                 if group.id not in member.groups:
                     member.groups.add(group.id)
                     changed.add("groups")
@@ -264,47 +276,46 @@ class Evaluation:
                     member.group = group.id
                     changed.add("group")
                 group.members.add(member.id)
-            self._count(event, member, group, changed)
+            if kind == "message":  # most events: counted here, the rest in _count_other
+                silent_since = member.silent_since
+                if silent_since is None or event.t - silent_since >= DAY:
+                    changed.add("days_silent")  # it was a day or more: it is 0 now
+                member.messages += 1
+                member.last_message_at = event.t
+                if member.count_message(self.local.day(event.t)):
+                    changed.add("active_days_30d")
+                changed.update(MESSAGE_CHANGES)
+                if group is not None:
+                    group.messages += 1
+                if self.is_question(event):
+                    member.questions += 1
+                    changed.add("questions")
+                if event.reply_to:
+                    member.replies += 1
+                    changed.add("replies")
+                for mentioned in event.mentions:
+                    if mentioned != member.id:
+                        self.member(mentioned).mentions_received += 1
+            else:
+                self._count_other(event, member, changed)
         self.changed = changed
         try:
-            firings = self.dispatch(event, member)
+            firings = self.matcher.on_event(self, event, member)
         finally:
             self.changed = None
         if member is not None:
             firings.extend(self.restage(member, changed))
         return firings
 
-    def _count(self, event: Event, member: Member, group: Group | None, changed: set[str]) -> None:
-        """What ``event`` changes of its member's fields (and its group's message count), each
-        changed field added to ``changed``."""
+    def _count_other(self, event: Event, member: Member, changed: set[str]) -> None:
+        """What an event other than a message changes of its member."""
         kind = event.type
         if kind == "member_joined":
-            member.joined_at = event.t
-            member.left = False
+            member.joined_at, member.left = event.t, False
             changed.update(JOIN_CHANGES)
         elif kind == "member_left":
             self.remove_from_group(member, event.group)
             changed.update(LEAVE_CHANGES)
-        elif kind == "message":
-            silent_since = member.silent_since
-            if silent_since is None or event.t - silent_since >= DAY:
-                changed.add("days_silent")  # it was a day or more: it is 0 now
-            member.messages += 1
-            member.last_message_at = event.t
-            if member.count_message(self.local.day(event.t)):
-                changed.add("active_days_30d")
-            changed.update(MESSAGE_CHANGES)
-            if group is not None:
-                group.messages += 1
-            if self.is_question(event):
-                member.questions += 1
-                changed.add("questions")
-            if event.reply_to:
-                member.replies += 1
-                changed.add("replies")
-            for mentioned in event.mentions:
-                if mentioned != member.id:
-                    self.member(mentioned).mentions_received += 1
         elif kind == "activity_joined":
             member.activities += 1
             changed.add("activities")
@@ -321,9 +332,6 @@ class Evaluation:
                 self.groups[group_id].members.discard(member.id)
         if not member.groups:
             member.left = True
-
-    def dispatch(self, event: Event, member: Member | None) -> list[tuple[Rule, Firing]]:
-        return self.matcher.on_event(self, event, member)
 
     def restage(self, member: Member, changed: set[str] | None = None) -> list[tuple[Rule, Firing]]:
         """Re-assess the member's stage now; schedule the next time-driven check.
@@ -359,7 +367,7 @@ class Evaluation:
                 entered = Event(t=self.now, type=STAGE_ENTERED, member=member.id, group=member.group, raw={"stage": stage, "previous": previous})
                 self.changed = {"stage", "stage_since"}
                 try:
-                    firings.extend(self.dispatch(entered, member))
+                    firings.extend(self.matcher.on_event(self, entered, member))
                 finally:
                     self.changed = None
         member.marks[STAGED] = member.revision
@@ -369,6 +377,8 @@ class Evaluation:
 
     def handle(self, firings: list[tuple[Rule, Firing]]) -> None:
         """Everything that fired at one instant: filtered, ordered, then checked and enforced."""
+        if not firings:
+            return  # most events and timers fire nothing
         counts = self.counts
         # A rule's `stages:`, `groups:` and `once` filters read what nothing done while one
         # instant's firings are handled can change (stages move only when a member is

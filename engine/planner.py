@@ -73,6 +73,8 @@ class Planner:
         self.community = community
         self.tz = community.tz
         self.local = local_time(community.tz)
+        # A moment's local day, date and text, bound once: asked for every offered task.
+        self._day, self._date, self._local = self.local.day, self.local.date_text, self.local.text
         self.start = start
         self.tasks: list[Task] = []  # accepted, not final yet (their day may still fill up)
         self.released: list[Task] = []  # final, in output order, not yet taken by drain()
@@ -422,11 +424,3 @@ class Planner:
             later = self._quiet_end(later, self.community.quiet_hours, offset) or later  # type: ignore[arg-type]  # quiet hours are set
         return later
 
-    def _day(self, t: float) -> int:
-        return self.local.day(t)
-
-    def _date(self, t: float) -> str:
-        return self.local.date_text(t)
-
-    def _local(self, t: float) -> str:
-        return self.local.text(t)
