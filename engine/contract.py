@@ -276,6 +276,9 @@ class Task:
     order: tuple[Any, ...] = ()
     # In the record only when set: most actions have no options.
     params: dict[str, Any] = field(default_factory=dict, metadata=spec(OBJECT, "Params 参数", "Action options such as points, coupon, invite group or survey form.", [{"points": 10}]))
+    # The latest the task may be due (epoch seconds): quiet hours and capacity never move it
+    # past; a task they would is dropped as `deadline`. inf: none.
+    deadline: float = float("inf")
     how: str = ""  # what the operator does by hand on this channel
     # Why the due time changed, if it did; with --explain, the conditions that held, with their
     # values. Empty tuples until there is something to say (most tasks are dropped unread).
@@ -468,6 +471,10 @@ class TriggerType:
     schema: ClassVar[Mapping[str, Any]] = {"type": "string"}
     options: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
     uses_event: ClassVar[bool] = False  # whether conditions and texts may read `event`
+    # How long after the trigger instant its tasks may still be due, unless a rule says
+    # `deadline:`: a duration, or "day" for the end of the trigger's local day (a greeting, a
+    # ranking, "tonight's" post is no use tomorrow).
+    default_deadline: ClassVar[str] = "24h"
     listens: frozenset[str] = frozenset()
 
     def __init__(self, value: Any, options: Mapping[str, Any], context: TriggerContext):

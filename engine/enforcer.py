@@ -20,6 +20,8 @@ from typing import Any
 
 from playbook_engine.conditions import Conditions
 from playbook_engine.contract import Event, Firing, Member, Run, Task
+from playbook_engine.durations import parse_duration
+from playbook_engine.localtime import local_time
 from playbook_engine.model import ActionSpec, Config, Rule
 from playbook_engine.notes import Notes
 from playbook_engine.planner import Planner, task_id
@@ -39,6 +41,10 @@ class Enforcer:
         # apply to every one of them is known before any text is rendered.
         self._to_member = {rule.key for rule in config.rules if all(not _target(action) for action in rule.actions)}
         self._max_lengths: dict[str, float] = {}
+        # Seconds from the trigger instant to the deadline of a rule's tasks; None: the end of
+        # the trigger's local day.
+        self._deadlines = {rule.key: _deadline_seconds(rule) for rule in config.rules}
+        self._local = local_time(config.community.tz)
         self._last_cause: tuple[Event | None, str] = (None, "")
         self._task_details = self._details  # one bound method for every task's partial
 
@@ -124,6 +130,8 @@ class Enforcer:
             subject, member_name = f"group:{group}", None
         channel = self.conditions.channel_name(rule, group)
         t = firing.t
+        seconds = self._deadlines[rule.key]
+        deadline = t + seconds if seconds is not None else self._local.midnight(self._local.day(t) + 1)
         # Task's fields in order (positional: a task is built for every tasks' firing, and
         # keyword arguments cost a dataclass twice as much). Its reason and "how" are written
         # when it is planned; until then a partial holds what they need: a long run keeps a
@@ -132,7 +140,7 @@ class Enforcer:
         return Task(
             task_id(rule, index, subject, t, self._cause(firing.event)), t + rule.delay, rule.playbook, rule.id, action, channel, group,
             member.id if member else None, member_name, self.planner.assignee_for(rule, group), rule.priority, text, "", t,
-            (rule.order, index, subject), {key: value for key, value in params.items() if key != "target"} if params else {},
+            (rule.order, index, subject), {key: value for key, value in params.items() if key != "target"} if params else {}, deadline,
             details=partial(self._task_details, channel, action, group, member_name or "", text, firing.reason),
         )
 
@@ -154,6 +162,14 @@ class Enforcer:
             cause_text = cause(event)
             self._last_cause = (event, cause_text)
         return cause_text
+
+
+def _deadline_seconds(rule: Rule) -> int | None:
+    """How long after the trigger instant the rule's tasks may be due (None: to the end of that local day)."""
+    if rule.deadline is not None:
+        return rule.deadline
+    default = rule.trigger.default_deadline
+    return None if default == "day" else parse_duration(default)
 
 
 def _target(action: ActionSpec) -> str | None:

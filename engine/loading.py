@@ -22,7 +22,7 @@ from playbook_engine.contract import (
     TriggerProblem,
     TriggerType,
 )
-from playbook_engine.durations import DurationError, parse_duration
+from playbook_engine.durations import DurationError, format_duration, parse_duration
 from playbook_engine.errors import InvalidPlaybooks, Problem, suggest
 from playbook_engine.expressions import (
     Condition,
@@ -434,6 +434,10 @@ def _load_rule(doc: Document, where: YamlPath, raw: dict[str, Any], playbook: Pl
         rule.cooldown = _duration(doc, where + ("cooldown",), raw["cooldown"], problems)
     if "delay" in raw and not doc.is_flagged(where + ("delay",)):
         rule.delay = _duration(doc, where + ("delay",), raw["delay"], problems) or 0
+    if "deadline" in raw and not doc.is_flagged(where + ("deadline",)):
+        rule.deadline = _duration(doc, where + ("deadline",), raw["deadline"], problems)
+        if rule.deadline is not None and rule.deadline < rule.delay:
+            problems.append(doc.problem(where + ("deadline",), f"deadline {format_duration(rule.deadline)} is shorter than delay {format_duration(rule.delay)}: every task would be past its deadline before it is due — write a deadline longer than the delay"))
     return rule if len(problems) == before else None
 
 

@@ -96,6 +96,7 @@ class Rule:
     cooldown: int | None = None
     once: bool = False
     delay: int = 0
+    deadline: int | None = None  # seconds after the trigger instant; None: the trigger's default
     assignee: str | None = None
     channel: str | None = None
     stages: frozenset[str] | None = None

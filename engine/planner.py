@@ -53,8 +53,9 @@ class Sent:
 
 
 def _capacity_order(task: Task) -> tuple[Any, ...]:
-    """Who gets a day's capacity first: higher priority, then earlier, then playbook and rule order."""
-    return (-task.rank, task.due, task.order, task.id)
+    """Who gets a day's capacity first: higher priority, then the earlier deadline (a task that
+    can wait a day goes after one that cannot), then earlier, then playbook and rule order."""
+    return (-task.rank, task.deadline, task.due, task.order, task.id)
 
 
 def task_id(rule: Rule, action_index: int, subject: str, trigger_at: float, cause: str = "") -> str:
@@ -148,6 +149,9 @@ class Planner:
                     self._suppress(task, "limit", limit_reason)
                     continue
             self._quiet(task)
+            if task.due > task.deadline:
+                self._suppress(task, "deadline", partial(self._past_deadline, task))
+                continue
             accepted.append(task)
             self._accept(task, rule)
         return accepted
@@ -343,7 +347,7 @@ class Planner:
             tasks.sort(key=_capacity_order)
         elif 0 < room < len(tasks):
             ranks = PRIORITY_RANK
-            first = [keyed[-1] for keyed in heapq.nsmallest(room, [(-ranks[task.priority], task.due, task.order, task.id, task) for task in tasks])]
+            first = [keyed[-1] for keyed in heapq.nsmallest(room, [(-ranks[task.priority], task.deadline, task.due, task.order, task.id, task) for task in tasks])]
             chosen = set(map(id, first))
             tasks = first + [task for task in tasks if id(task) not in chosen]
         for task in tasks[:room]:
@@ -377,6 +381,16 @@ class Planner:
                 if quiet is not None and quiet[int((moved_to + offset) % DAY) // 60]:
                     moved_to = self._quiet_end(moved_to, window, offset) or moved_to  # type: ignore[arg-type]  # quiet hours are set
                     moved_day = day_of(moved_to)
+            if moved_to > task.deadline:
+                del original[task.id]
+                self.new_history.pop(task.id, None)  # never planned: a later run must not see it as planned
+                if self.keep_suppressed:
+                    task.note_move(f"capacity of {assignee} full", task.due, moved_to)
+                    task.due = moved_to
+                    self._suppress(task, "deadline", partial(self._past_deadline, task))
+                else:
+                    self.suppressed_counts["deadline"] += 1
+                continue
             if moved_to - original_due > max_delay:
                 del original[task.id]
                 self.new_history.pop(task.id, None)  # never planned: a later run must not see it as planned
@@ -398,6 +412,9 @@ class Planner:
             self.moved["capacity"] += moved
         if dropped:
             self.suppressed_counts["capacity"] += dropped
+
+    def _past_deadline(self, task: Task) -> str:
+        return f"deadline: it would be due {self._local(task.due)}, after its deadline {self._local(task.deadline)}"
 
     def _dropped_for_capacity(self, assignee: str, due: float, max_delay: int) -> str:
         return f"capacity of {assignee} full on {self._date(due)} and moving it would delay it more than max_delay {format_duration(max_delay)}"

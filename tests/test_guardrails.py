@@ -95,7 +95,7 @@ def test_capacity_overflow_moves_to_the_next_day_highest_priority_first(make_con
 
 
 def test_a_task_moved_beyond_max_delay_is_dropped_with_a_reason(make_config):
-    config = make_config({"a.yaml": one_rule("{event: message}")}, capacity_community("  max_delay: 1d\n"))
+    config = make_config({"a.yaml": one_rule("{event: message}", "    deadline: 7d\n")}, capacity_community("  max_delay: 1d\n"))
     events = [msg(f"01T0{hour}:00:00", f"m{hour}") for hour in range(1, 8)]
     result = plan(config, events)
     assert len(result.tasks) == 4
@@ -116,8 +116,8 @@ def test_suppressed_tasks_are_explained(make_config, tmp_path):
 def test_group_posts_count_against_capacity_like_member_tasks(make_config):
     # A post to the group has no member; it still takes one of the operator's daily slots.
     files = {
-        "a.yaml": "playbook: a\nrules:\n  - id: morning\n    when: {schedule: \"0 9 * * *\"}\n    do:\n      - post: \"早安\"\n",
-        "b.yaml": one_rule("{event: message}", playbook="b"),
+        "a.yaml": "playbook: a\nrules:\n  - id: morning\n    when: {schedule: \"0 9 * * *\"}\n    deadline: 3d\n    do:\n      - post: \"早安\"\n",
+        "b.yaml": one_rule("{event: message}", "    deadline: 3d\n", playbook="b"),
     }
     events = [msg("01T08:00:00", "m1"), msg("01T10:00:00", "m2"), msg("01T11:00:00", "m3"), msg("03T12:00:00", "m4")]
     result = plan(make_config(files, capacity_community()), events)

@@ -166,7 +166,7 @@ def test_the_state_records_the_tasks_capacity_kept_where_it_put_them_and_not_tho
     books.mkdir()
     (books / "community.yaml").write_text(
         "community:\n  name: t\n  timezone: Asia/Shanghai\n  max_delay: 1d\n  operators:\n    - {id: op, groups: [g1], capacity: 2}\n", encoding="utf-8")
-    (books / "p.yaml").write_text('playbook: p\nrules:\n  - id: r\n    when: {event: message}\n    do:\n      - dm: "hi"\n', encoding="utf-8")
+    (books / "p.yaml").write_text('playbook: p\nrules:\n  - id: r\n    when: {event: message}\n    deadline: 7d\n    do:\n      - dm: "hi"\n', encoding="utf-8")
     events = write_jsonl(tmp_path / "e.jsonl", [
         {"ts": f"2026-03-01T0{hour}:00:00+08:00", "type": "message", "group": "g1", "member": f"m{hour}", "text": "hi"} for hour in range(1, 8)
     ])

@@ -39,6 +39,7 @@ class LeaderboardTrigger(TriggerType):
     """
 
     name = "leaderboard"
+    default_deadline = "day"
     description = "At each `every` cron instant, fires for the top-N members of each group by `metric` over `window` (`each: group` fires once per group with the whole list in trigger.top)."
     schema = {
         "type": "object",
@@ -157,6 +158,7 @@ MILESTONE_METRICS = ("messages", "replies", "questions", "mentions_received", "a
 
 class MilestoneTrigger(TriggerType):
     name = "milestone"
+    default_deadline = "day"
     description = "Fires when a member's metric first reaches each of the values in `at` (checked on the member's own events)."
     schema = {
         "type": "object",

@@ -41,6 +41,7 @@ def next_cron(expression: str, after: float, tz: Any) -> float:
 
 class ScheduleTrigger(TriggerType):
     name = "schedule"
+    default_deadline = "day"
     description = "Fires at each instant of a cron expression in the community time zone: once per group, or for each member with `each: member`."
     schema = {"title": "Schedule 定时", "type": "string", "examples": ["0 9 * * 1", "0 20 1,16 * *"]}
     options = {"each": EACH}
@@ -68,6 +69,7 @@ class ScheduleTrigger(TriggerType):
 
 class HolidayTrigger(TriggerType):
     name = "holiday"
+    default_deadline = "day"
     description = "Fires on the day of a holiday (Chinese public and traditional festivals by default; `country:` for others), at `at` (default 09:00)."
     schema = {
         "title": "Holiday 节日",

@@ -33,6 +33,7 @@ class SilenceTrigger(TriggerType):
     """
 
     name = "silence"
+    default_deadline = "72h"
     description = "Fires once per silent stretch, this long after the member's last message (or join); re-armed by the next message."
     schema = {"title": "Silence 沉默", "type": "string", "examples": ["3d", "7d", "2w"]}
     listens = frozenset({"message", "member_joined"})
@@ -198,6 +199,7 @@ class UnansweredTrigger(TriggerType):
     """A question nobody answered within the duration: no reply to it, no mention of the asker."""
 
     name = "unanswered"
+    default_deadline = "72h"
     description = "Fires when a question (per community `question.patterns`) gets no reply, and no message mentioning the asker from another member, within this duration."
     schema = {"title": "Unanswered 无人回答", "type": "string", "examples": ["30m", "2h"]}
     listens = frozenset({"message"})

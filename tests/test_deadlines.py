@@ -1,0 +1,97 @@
+"""Deadlines: the latest a task may be due. Quiet hours and capacity never move a task past
+it; a task they would is dropped as `deadline`, and capacity keeps the earlier deadline first."""
+
+from __future__ import annotations
+
+import io
+import sys
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from playbook_engine.errors import InvalidPlaybooks
+from playbook_engine.output import render_explanation
+from tests.conftest import ROOT, plan, task_keys
+from tests.test_guardrails import capacity_community, community, one_rule
+from tests.test_triggers import msg
+
+
+def test_a_rule_deadline_after_the_trigger_drops_what_quiet_hours_would_push_past_it(make_config):
+    quiet = community("  quiet_hours: \"22:00-08:00\"\n")
+    config = make_config({"p.yaml": one_rule("{event: message}", "    deadline: 2h\n")}, quiet)
+    result = plan(config, [msg("01T21:00:00", "m1"), msg("01T23:00:00", "m2")], explain=True)
+    assert task_keys(result, "member", "due") == [("m1", "2026-03-01T21:00:00+08:00")]
+    assert [(item.guardrail, item.task.member, item.reason) for item in result.suppressed] == [
+        ("deadline", "m2", "deadline: it would be due 2026-03-02 08:00, after its deadline 2026-03-02 01:00"),
+    ]
+    assert "1 suppressed (deadline 1)" in result.summary()
+    assert "but        deadline: it would be due 2026-03-02 08:00" in render_explanation(result, config.community.tz)
+
+
+def test_a_scheduled_post_is_not_moved_to_the_next_day_by_capacity(make_config):
+    """A schedule's tasks are due by the end of its local day: tonight's post is no use tomorrow."""
+    files = {
+        "a.yaml": 'playbook: a\nrules:\n  - id: tonight\n    when: {schedule: "0 20 * * *"}\n    do:\n      - post: "今晚 21:00 截止报名"\n',
+        "b.yaml": one_rule("{event: message}", playbook="b", priority="high"),
+    }
+    events = [msg("01T19:00:00", "m1"), msg("01T19:30:00", "m2"), msg("02T09:00:00", "m3")]
+    result = plan(make_config(files, capacity_community()), events)
+    assert task_keys(result, "playbook", "member", "due") == [
+        ("b", "m1", "2026-03-01T19:00:00+08:00"),
+        ("b", "m2", "2026-03-01T19:30:00+08:00"),
+        ("b", "m3", "2026-03-02T09:00:00+08:00"),
+    ]
+    assert result.planner.suppressed_counts["deadline"] == 1
+
+
+def test_capacity_keeps_the_earlier_deadline_first_among_equal_priority(make_config):
+    files = {
+        "a.yaml": one_rule("{event: message}", "    deadline: 3d\n", playbook="a"),
+        "b.yaml": one_rule("{event: message, keywords: [今天]}", "    deadline: 6h\n", playbook="b"),
+    }
+    config = make_config(files, capacity_community().replace("capacity: 2", "capacity: 1"))
+    result = plan(config, [msg("01T09:00:00", "m1", text="今天")])
+    # Both are due at 09:00 with one slot: b cannot wait, a can and moves to tomorrow.
+    assert task_keys(result, "playbook", "due") == [("b", "2026-03-01T09:00:00+08:00"), ("a", "2026-03-02T09:00:00+08:00")]
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ("    deadline: 1h\n    delay: 2h\n", "deadline 1h is shorter than delay 2h"),
+    ("    deadline: soon\n", "deadline"),
+])
+def test_a_deadline_that_cannot_work_is_an_error(make_config, options, message):
+    with pytest.raises(InvalidPlaybooks) as raised:
+        make_config({"p.yaml": one_rule("{event: message}", options)}, community())
+    assert message in str(raised.value)
+
+
+def test_every_trigger_declares_a_deadline_the_engine_can_read(registry):
+    from playbook_engine.durations import parse_duration
+
+    for trigger in registry.triggers.values():
+        assert trigger.default_deadline == "day" or parse_duration(trigger.default_deadline) > 0, trigger.name
+    assert {name for name, trigger in registry.triggers.items() if trigger.default_deadline == "day"} == {"schedule", "holiday", "leaderboard", "milestone"}
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 10_000), members=st.integers(20, 300), capacity=st.integers(1, 30))
+def test_no_task_is_due_after_its_deadline(tmp_path_factory, seed, members, capacity):
+    """On generated histories, with the shipped playbooks and a binding capacity."""
+    from playbook_engine.events import parse_jsonl
+    from playbook_engine.loading import load_config
+    from playbook_engine.plugins import load_registry
+    from playbook_engine.runner import run
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    from generate import Options, write
+
+    directory = tmp_path_factory.mktemp("pb")
+    for path in (ROOT / "playbooks").glob("*.yaml"):
+        text = path.read_text(encoding="utf-8")
+        (directory / path.name).write_text(text.replace("capacity: 40", f"capacity: {capacity}") if path.name == "community.yaml" else text, encoding="utf-8")
+    stream = io.StringIO()
+    write(Options(events=1_500, members=members, groups=2, days=20, seed=seed), stream)
+    result = run(load_config([directory], load_registry(entrypoints=False)), parse_jsonl(io.StringIO(stream.getvalue())))
+    assert result.tasks
+    assert all(task.due <= task.deadline for task in result.tasks)
