@@ -279,6 +279,8 @@ class Task:
     # The latest the task may be due (epoch seconds): quiet hours and capacity never move it
     # past; a task they would is dropped as `deadline`. inf: none.
     deadline: float = float("inf")
+    # In the record only when the task merges others (community.merge): each part's id, rule and reason.
+    parts: list[dict[str, str]] = field(default_factory=list, metadata=spec(OBJECT, "Parts 合并的任务", "The tasks merged into this one (one message a day per member): each part's id, rule and reason.", [[{"id": "t-3f9c0a1b2e", "rule": "silent-member-care/ask-why", "reason": "silent 7d since 2026-03-01 09:15"}]], type="array", items={"type": "object"}))
     how: str = ""  # what the operator does by hand on this channel
     # Why the due time changed, if it did; with --explain, the conditions that held, with their
     # values. Empty tuples until there is something to say (most tasks are dropped unread).

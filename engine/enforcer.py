@@ -47,6 +47,7 @@ class Enforcer:
         self._local = local_time(config.community.tz)
         self._last_cause: tuple[Event | None, str] = (None, "")
         self._task_details = self._details  # one bound method for every task's partial
+        planner.instruction = self._instruction
 
     def enforce(self, rule: Rule, firing: Firing, group: str | None, context: dict[str, Any], held: list[str]) -> None:
         """Plan the tasks of a rule whose conditions held, and apply the effects of those kept."""
@@ -146,9 +147,15 @@ class Enforcer:
 
     def _details(self, channel: str, action: str, group: str | None, member_name: str, text: str, reason: str | Callable[[], str]) -> tuple[str, str]:
         """A task's reason and the operator's instruction on its channel."""
+        return (reason if isinstance(reason, str) else reason()), self._how(channel, action, group, member_name, text)
+
+    def _how(self, channel: str, action: str, group: str | None, member_name: str, text: str) -> str:
         plugin_channel = self.config.registry.channels.get(channel)
-        how = plugin_channel.how_to(action, self.community.group_names.get(group or "", group), member_name, text) if plugin_channel else text
-        return (reason if isinstance(reason, str) else reason()), how
+        return plugin_channel.how_to(action, self.community.group_names.get(group or "", group), member_name, text) if plugin_channel else text
+
+    def _instruction(self, task: Task) -> str:
+        """The operator's instruction for ``task`` as it is now (a merged message's whole text)."""
+        return self._how(task.channel, task.action, task.group, task.member_name or "", task.text)
 
     def _cause(self, event: Event | None) -> str:
         """What distinguishes the event behind a firing (see ``cause``), once per event: a

@@ -176,7 +176,7 @@ def _read_operators(doc: Document, base: YamlPath, data: Mapping[str, Any], comm
 
 
 def _read_guardrails(doc: Document, base: YamlPath, data: Mapping[str, Any], community: Community, registry: Registry, problems: list[Problem]) -> None:
-    """Quiet hours, the longest delay and the contact limits."""
+    """Quiet hours, the longest delay, the contact limits and what is merged."""
     if "quiet_hours" in data:
         community.quiet_hours = _quiet_hours(doc, base + ("quiet_hours",), data["quiet_hours"], problems)
     if "max_delay" in data:
@@ -190,6 +190,8 @@ def _read_guardrails(doc: Document, base: YamlPath, data: Mapping[str, Any], com
             if name not in registry.actions:
                 problems.append(doc.problem(base + ("limits", index, "actions", offset), f"unknown action `{name}`{suggest(name, registry.actions)}"))
         community.limits.append(Limit(kinds, item["max"], per or 1))
+    if "merge" in data:  # action names: checked by the schema, which lists the registered ones
+        community.merge = frozenset(data["merge"])
 
 
 def _read_question_patterns(doc: Document, base: YamlPath, data: Mapping[str, Any], community: Community, problems: list[Problem]) -> None:

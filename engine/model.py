@@ -63,6 +63,7 @@ class Community:
     max_delay: int = 3 * 86400  # capacity overflow older than this is dropped, not carried on for ever
     limits: list[Limit] = field(default_factory=list)
     question_patterns: list[re.Pattern[str]] = field(default_factory=list)
+    merge: frozenset[str] = frozenset({"dm"})  # actions merged into one task per member, operator and day
     lifecycle: list[Stage] = field(default_factory=list)
 
     def stage_label(self, stage: str | None) -> str:

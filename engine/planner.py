@@ -89,6 +89,9 @@ class Planner:
         self.new_history: dict[str, Sent] = {}  # by task id; a task capacity drops is taken out again
         self._last_fired: dict[tuple[str, str], float] = {}  # (rule, member) → last trigger instant, for cooldowns
         self._cooldowns = cooldowns
+        # Writes the operator's instruction for a task whose text changed (a merged message):
+        # set by whoever knows the channels (the enforcer); None: keep the first part's.
+        self.instruction: Callable[[Task], str] | None = None
         self._limit_exempt = limit_exempt
         self._recent: dict[str, list[tuple[float, str]]] = {}
         self._capacity_used: Counter[tuple[str, int]] = Counter()  # by earlier runs and by tasks before --from
@@ -319,10 +322,46 @@ class Planner:
             for task in self.tasks:
                 (final if self._day(task.due) < before else pending).append(task)
             self.tasks = pending
+        final = self._merge(final)
         final.sort(key=lambda task: (task.due, -task.rank, task.order, task.id))
         for task in final:
             task.finish(self._local)
         self.released += final
+
+    def _merge(self, tasks: list[Task]) -> list[Task]:
+        """One member, one message a day: tasks of the merged actions (community.merge) for
+        the same member, channel and assignee, due the same local day, become the first of them."""
+        merge = self.community.merge
+        if not merge or len(tasks) < 2:
+            return tasks
+        same: dict[tuple[Any, ...], list[Task]] = {}
+        for task in tasks:
+            if task.member is not None and task.action in merge:
+                same.setdefault((task.member, task.channel, task.assignee, self._day(task.due)), []).append(task)
+        gone: set[int] = set()
+        for parts in same.values():
+            if len(parts) > 1:
+                parts.sort(key=lambda task: (task.due, task.order, task.id))
+                self._combine(parts)
+                gone.update(id(part) for part in parts[1:])
+        return [task for task in tasks if id(task) not in gone] if gone else tasks
+
+    def _combine(self, parts: list[Task]) -> None:
+        """The first of ``parts`` (in due order) becomes the one message; the others are counted
+        as merged into it."""
+        first = parts[0]
+        for part in parts:
+            part.finish(self._local)
+        first.parts = [{"id": part.id, "rule": f"{part.playbook}/{part.rule}", "reason": part.reason} for part in parts]
+        first.priority = max(parts, key=lambda task: task.rank).priority
+        first.deadline = min(part.deadline for part in parts)
+        first.text = "\n\n".join(part.text for part in parts)
+        first.reason = "; ".join(dict.fromkeys(part.reason for part in parts))
+        if self.instruction is not None:
+            first.how = self.instruction(first)
+        for part in parts[1:]:
+            self._original_due.pop(part.id, None)
+            self._suppress(part, "merged", f"merged into {first.id}, due {self._local(first.due)}")
 
     def _fill(self, before: int | None) -> None:
         """Fill each operator's days before ``before`` in priority order; move the overflow to
@@ -331,7 +370,7 @@ class Planner:
         while days and (before is None or days[0][0] < before):
             key = heapq.heappop(days)
             day, assignee = key
-            tasks = waiting.pop(key)
+            tasks = self._merge(waiting.pop(key))  # one message a day takes one slot
             room = max(0, self._capacity[assignee] - self._capacity_used[(assignee, day)])
             tasks = self._keep(tasks, room, assignee)
             self._carry_over(tasks[room:], day, assignee)

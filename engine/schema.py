@@ -133,6 +133,7 @@ def build_schema(kind: str, registry: Registry | None = None) -> dict[str, Any]:
                 community["groups"]["items"]["properties"]["channel"]["enum"] = names
             if registry.actions:
                 community["limits"]["items"]["properties"]["actions"]["oneOf"][1]["items"]["enum"] = sorted(registry.actions)
+                community["merge"]["items"]["enum"] = sorted(registry.actions)
         return schema
     if kind != "playbook":
         raise ValueError(f"unknown schema `{kind}` — one of {', '.join(KINDS)}")

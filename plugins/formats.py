@@ -72,7 +72,7 @@ def write_csv(tasks: Iterable[Task], stream: IO[str], context: Mapping[str, Any]
     writer.writerow(CSV_FIELDS)
     for task in tasks:  # streamed, like jsonl
         record = task.record(context["tz"])
-        record = {**record, "params": record.get("params"), "how": task.how or None}
+        record = {**dict.fromkeys(CSV_FIELDS), **record, "how": task.how or None}
         writer.writerow([_spreadsheet_cell(record[name]) for name in CSV_FIELDS])
 
 

@@ -163,7 +163,7 @@ def errors(result) -> list[tuple[str, str | None, str]]:
 
 
 def test_a_failing_becomes_condition_is_a_recorded_skip_and_the_rule_fires_once_it_holds(make_config):
-    config = make_config({"p.yaml": RULES})
+    config = make_config({"p.yaml": RULES}, COMMUNITY + "  merge: []\n")  # each rule's task on its own
     events = [msg("01T09:00:00"), profile("01T10:00:00", city="x"), msg("01T11:00:00")]
     result = plan(config, events, explain=True)
     failed = "condition `member.attributes.city.upper() == 'X'` failed: 'dict object' has no attribute 'city'"

@@ -9,8 +9,10 @@ from tests.conftest import plan, task_keys
 from tests.test_triggers import msg
 
 
+# The guardrails are tested one at a time: these communities merge nothing (merge: []), so two
+# tasks for one member on one day stay two (merging has its own tests, test_merge.py).
 def community(extra: str = "") -> str:
-    return "community:\n  name: t\n  timezone: Asia/Shanghai\n  operators:\n    - {id: op, groups: [g1]" + ("" if "capacity" not in extra else "") + "}\n" + extra
+    return "community:\n  name: t\n  timezone: Asia/Shanghai\n  merge: []\n  operators:\n    - {id: op, groups: [g1]" + ("" if "capacity" not in extra else "") + "}\n" + extra
 
 
 def one_rule(when: str, options: str = "", action: str = "dm", playbook: str = "p", priority: str = "normal") -> str:
@@ -77,7 +79,7 @@ def test_a_daytime_quiet_window(make_config):
 
 
 def capacity_community(extra: str = "") -> str:
-    return "community:\n  name: t\n  timezone: Asia/Shanghai\n  operators:\n    - {id: op, groups: [g1], capacity: 2}\n" + extra
+    return "community:\n  name: t\n  timezone: Asia/Shanghai\n  merge: []\n  operators:\n    - {id: op, groups: [g1], capacity: 2}\n" + extra
 
 
 def test_capacity_overflow_moves_to_the_next_day_highest_priority_first(make_config):

@@ -1,0 +1,82 @@
+"""One member, one message a day: tasks of the merged actions (community.merge, default [dm]) for
+the same member, channel and assignee, due the same local day, become one task."""
+
+from __future__ import annotations
+
+import io
+import sys
+from datetime import datetime
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from playbook_engine.errors import InvalidPlaybooks
+from playbook_engine.output import render_explanation
+from tests.conftest import COMMUNITY, ROOT, plan, task_keys
+from tests.test_triggers import msg
+
+TWO_DMS = {
+    "a.yaml": 'playbook: a\nrules:\n  - id: hi\n    when: {event: message}\n    do:\n      - dm: "你好 {{ member.name }}"\n',
+    "b.yaml": 'playbook: b\nrules:\n  - id: ask\n    when: {event: message, keywords: [请问]}\n    priority: high\n    delay: 1h\n    do:\n      - dm: "看到你的问题了"\n      - mention: "@{{ member.name }} 稍等"\n',
+}
+
+
+def test_two_dms_for_one_member_on_one_day_become_one_message(make_config):
+    config = make_config(TWO_DMS)
+    result = plan(config, [msg("01T09:00:00", "m1", name="小王", text="请问几点开始")], explain=True)
+    dms = [task for task in result.tasks if task.action == "dm"]
+    assert len(dms) == 1
+    merged = dms[0]
+    assert (merged.rule, merged.priority, merged.text) == ("hi", "high", "你好 小王\n\n看到你的问题了")
+    assert [part["rule"] for part in merged.parts] == ["a/hi", "b/ask"]
+    assert merged.record(config.community.tz)["due"] == "2026-03-01T09:00:00+08:00"  # the earliest
+    assert "小王" in merged.how and "看到你的问题了" in merged.how
+    assert task_keys(result, "action") == [("dm",), ("mention",)]  # a mention is not merged (merge: [dm])
+    assert result.planner.suppressed_counts["merged"] == 1
+    assert f"but        merged into {merged.id}, due 2026-03-01 09:00" in render_explanation(result, config.community.tz)
+
+
+@pytest.mark.parametrize(("community", "events", "dms"), [
+    (COMMUNITY + "  merge: []\n", [msg("01T09:00:00", "m1", text="请问")], 2),
+    (COMMUNITY, [msg("01T09:00:00", "m1"), msg("02T09:00:00", "m1")], 2),  # two days
+    (COMMUNITY, [msg("01T09:00:00", "m1"), msg("01T10:00:00", "m2")], 2),  # two members
+    (COMMUNITY.replace("groups: [g1]}", "groups: [g1]}\n    - {id: op-sam, groups: [g2]}"), [msg("01T09:00:00", "m1"), msg("01T10:00:00", "m1", group="g2")], 2),  # two operators
+])
+def test_what_is_not_merged(make_config, community, events, dms):
+    result = plan(make_config(TWO_DMS, community), events)
+    assert sum(task.action == "dm" for task in result.tasks) == dms
+    assert all(not task.parts for task in result.tasks)
+
+
+def test_a_merged_message_takes_one_slot_of_capacity(make_config):
+    community = COMMUNITY.replace("groups: [g1]}", "groups: [g1], capacity: 1}")
+    result = plan(make_config(TWO_DMS, community.replace("op-lily, name: Lily, groups: [g1], capacity: 1", "op-lily, name: Lily, groups: [g1], capacity: 2")), [msg("01T09:00:00", "m1", text="请问")])
+    # the merged dm and the mention: two slots, both today
+    assert sorted(task_keys(result, "action", "due")) == [("dm", "2026-03-01T09:00:00+08:00"), ("mention", "2026-03-01T10:00:00+08:00")]
+
+
+def test_merge_names_actions_that_exist(make_config):
+    with pytest.raises(InvalidPlaybooks) as raised:
+        make_config(TWO_DMS, COMMUNITY + "  merge: [dms]\n")
+    assert "community.merge[0]: `dms` is not a valid value for `merge` — did you mean `dm`?" in str(raised.value)
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 10_000), members=st.integers(10, 200))
+def test_at_most_one_merged_message_per_member_operator_and_day(seed, members):
+    """On generated histories with the shipped playbooks."""
+    from playbook_engine.events import parse_jsonl
+    from playbook_engine.loading import load_config
+    from playbook_engine.plugins import load_registry
+    from playbook_engine.runner import run
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    from generate import Options, write
+
+    config = load_config([ROOT / "playbooks"], load_registry(entrypoints=False))
+    stream = io.StringIO()
+    write(Options(events=1_500, members=members, groups=2, days=20, seed=seed), stream)
+    result = run(config, parse_jsonl(io.StringIO(stream.getvalue())))
+    keys = [(task.member, task.channel, task.assignee, datetime.fromtimestamp(task.due, config.community.tz).date()) for task in result.tasks if task.action in config.community.merge]
+    assert keys and len(keys) == len(set(keys))
