@@ -172,7 +172,8 @@ def _read_operators(doc: Document, base: YamlPath, data: Mapping[str, Any], comm
             problems.append(doc.problem(base + ("operators", index, "id"), f"operator id `{item['id']}` is already used at line {first_line} — give each operator one entry (list all their groups there)"))
         seen_operators.setdefault(item["id"], index)
         _groups(doc, base + ("operators", index, "groups"), item.get("groups"), known_groups, problems)
-        community.operators.append(Operator(item["id"], item.get("name", item["id"]), tuple(item.get("groups", ())), item.get("capacity")))
+        pace = _duration(doc, base + ("operators", index, "pace"), item["pace"], problems) if "pace" in item else None
+        community.operators.append(Operator(item["id"], item.get("name", item["id"]), tuple(item.get("groups", ())), item.get("capacity"), pace))
 
 
 def _read_guardrails(doc: Document, base: YamlPath, data: Mapping[str, Any], community: Community, registry: Registry, problems: list[Problem]) -> None:

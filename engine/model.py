@@ -31,6 +31,7 @@ class Operator:
     name: str
     groups: tuple[str, ...] = ()
     capacity: int | None = None
+    pace: int | None = None  # seconds: no two of the operator's tasks are due closer together
 
 
 @dataclass

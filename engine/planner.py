@@ -101,9 +101,12 @@ class Planner:
         self._settled_before = -1  # local days before this one are settled
         self._longest_limit = max((limit.per for limit in community.limits), default=0)
         self._id_order: deque[tuple[float, str]] = deque()
+        self._last_paced: dict[str, float] = {}  # operator → due of their last task (pace)
         for sent in history or ():
             self._remember(sent.id, sent.rule, sent.member, sent.action, sent.trigger_at)
             self._count_capacity(sent.assignee, sent.due)
+            if sent.assignee is not None and sent.due > self._last_paced.get(sent.assignee, float("-inf")):
+                self._last_paced[sent.assignee] = sent.due  # an earlier run's last task: paced from it
         self._group_operator: dict[str, str] = {}
         for operator in community.operators:
             for group in operator.groups:
@@ -111,6 +114,7 @@ class Planner:
         catch_all = [operator.id for operator in community.operators if not operator.groups]
         self._default_operator = catch_all[0] if catch_all else (community.operators[0].id if community.operators else None)
         self._capacity = {operator.id: operator.capacity for operator in community.operators if operator.capacity}
+        self._paces = {operator.id: operator.pace for operator in community.operators if operator.pace}
         # Minute of the local day → inside quiet hours? (most moved tasks are not: one lookup)
         window = community.quiet_hours
         self._quiet_minutes = None if window is None else [(window[0] <= minute < window[1]) if window[0] < window[1] else (minute >= window[0] or minute < window[1]) for minute in range(1440)]
@@ -322,11 +326,48 @@ class Planner:
             for task in self.tasks:
                 (final if self._day(task.due) < before else pending).append(task)
             self.tasks = pending
-        final = self._merge(final)
+        final = self._pace(self._merge(final))
         final.sort(key=lambda task: (task.due, -task.rank, task.order, task.id))
         for task in final:
             task.finish(self._local)
         self.released += final
+
+    def _pace(self, tasks: list[Task]) -> list[Task]:
+        """No two tasks of an operator with a `pace` due closer together than it: each day's
+        tasks laid out in due order, those moved to the same minute (the end of quiet hours,
+        a capacity move) highest priority first. A task pushed past its deadline or out of its
+        local day is dropped."""
+        if not self._paces or not tasks:
+            return tasks
+        by_day: dict[tuple[str, int], list[Task]] = {}
+        for task in tasks:
+            if task.assignee in self._paces:
+                by_day.setdefault((task.assignee, self._day(task.due)), []).append(task)
+        dropped: set[int] = set()
+        for assignee, day in sorted(by_day):
+            day_tasks = by_day[(assignee, day)]
+            # From the operator's last task so far: days are settled in order, the evening's last
+            # task and the morning's first are paced too.
+            pace, end, last = self._paces[assignee], self.local.midnight(day + 1), self._last_paced.get(assignee, float("-inf"))
+            for task in sorted(day_tasks, key=lambda task: (task.due, -task.rank, task.deadline, task.order, task.id)):
+                due = max(task.due, last + pace)
+                if due > task.deadline or due >= end:
+                    why = "deadline" if due > task.deadline else "pace"
+                    task.note_move(f"pace of {assignee}", task.due, due)
+                    task.due = due
+                    self.new_history.pop(task.id, None)  # never planned: a later run must not see it as planned
+                    self._suppress(task, why, self._past_deadline(task) if why == "deadline" else f"pace: no room left on {self._date(end - 1)} at one task every {format_duration(pace)}")
+                    dropped.add(id(task))
+                    continue
+                if due != task.due:
+                    task.note_move(f"pace of {assignee}", task.due, due)
+                    self.moved["pace"] += 1
+                    task.due = due
+                    if task.id in self.new_history:
+                        self.new_history[task.id].due = due  # where pace put it: a later run paces from it
+                last = due
+            self._last_paced[assignee] = last
+        return [task for task in tasks if id(task) not in dropped] if dropped else tasks
 
     def _merge(self, tasks: list[Task]) -> list[Task]:
         """One member, one message a day: tasks of the merged actions (community.merge) for

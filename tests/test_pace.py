@@ -1,0 +1,71 @@
+"""Pace: no two tasks of an operator closer together than `operators[].pace`; tasks moved to
+the same minute are laid out from there, highest priority first."""
+
+from __future__ import annotations
+
+import io
+import sys
+from itertools import pairwise
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import ROOT, plan, task_keys
+from tests.test_guardrails import one_rule
+from tests.test_triggers import msg
+
+PACED = "community:\n  name: t\n  timezone: Asia/Shanghai\n  quiet_hours: \"22:00-08:00\"\n  merge: []\n  operators:\n    - {id: op, groups: [g1], pace: 10m}\n"
+
+
+def test_tasks_moved_to_the_end_of_quiet_hours_are_laid_out_highest_priority_first(make_config):
+    files = {"a.yaml": one_rule("{event: message}", playbook="a"), "b.yaml": one_rule("{event: message, keywords: [急]}", playbook="b", priority="high")}
+    events = [msg("01T23:00:00", "m1"), msg("01T23:30:00", "m2", text="急"), msg("02T08:05:00", "m3")]
+    result = plan(make_config(files, PACED), events)
+    assert task_keys(result, "playbook", "member", "due") == [
+        ("b", "m2", "2026-03-02T08:00:00+08:00"),
+        ("a", "m1", "2026-03-02T08:10:00+08:00"),
+        ("a", "m2", "2026-03-02T08:20:00+08:00"),
+        ("a", "m3", "2026-03-02T08:30:00+08:00"),
+    ]
+    assert result.tasks[1].moved == ["quiet hours: moved from 2026-03-01 23:00 to 2026-03-02 08:00", "pace of op: moved from 2026-03-02 08:00 to 2026-03-02 08:10"]
+    assert result.moved["pace"] == 3
+
+
+def test_a_task_pace_pushes_out_of_its_day_is_dropped_with_the_reason(make_config):
+    config = make_config({"a.yaml": one_rule("{event: message}")}, PACED.replace("quiet_hours: \"22:00-08:00\"\n  ", ""))
+    result = plan(config, [msg("01T23:45:00", "m1"), msg("01T23:46:00", "m2"), msg("01T23:47:00", "m3")], explain=True)
+    assert task_keys(result, "member", "due") == [("m1", "2026-03-01T23:45:00+08:00"), ("m2", "2026-03-01T23:55:00+08:00")]
+    assert [(item.guardrail, item.reason) for item in result.suppressed] == [("pace", "pace: no room left on 2026-03-01 at one task every 10m")]
+
+
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 10_000), members=st.integers(20, 300), pace=st.sampled_from(["2m", "10m", "30m"]))
+def test_no_two_tasks_of_an_operator_closer_than_its_pace(tmp_path_factory, seed, members, pace):
+    """On generated histories with the shipped playbooks, every operator paced."""
+    from playbook_engine.events import parse_jsonl
+    from playbook_engine.loading import load_config
+    from playbook_engine.plugins import load_registry
+    from playbook_engine.runner import run
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    from generate import Options, write
+
+    directory = tmp_path_factory.mktemp("pb")
+    for path in (ROOT / "playbooks").glob("*.yaml"):
+        text = path.read_text(encoding="utf-8")
+        (directory / path.name).write_text(text.replace("    - {id: op-", f"    - {{pace: {pace}, id: op-") if path.name == "community.yaml" else text, encoding="utf-8")
+    config = load_config([directory], load_registry(entrypoints=False))
+    assert all(operator.pace for operator in config.community.operators)
+    stream = io.StringIO()
+    write(Options(events=1_500, members=members, groups=2, days=20, seed=seed), stream)
+    result = run(config, parse_jsonl(io.StringIO(stream.getvalue())))
+    seconds = config.community.operators[0].pace
+    for operator in config.community.operators:
+        dues = sorted(task.due for task in result.tasks if task.assignee == operator.id)
+        assert all(later - earlier >= seconds for earlier, later in pairwise(dues)), operator.id
+
+
+def test_the_evening_and_the_next_morning_are_paced_too(make_config):
+    config = make_config({"a.yaml": one_rule("{event: message}")}, PACED.replace("quiet_hours: \"22:00-08:00\"\n  ", ""))
+    result = plan(config, [msg("01T23:58:00", "m1"), msg("02T00:01:00", "m2")])
+    assert task_keys(result, "member", "due") == [("m1", "2026-03-01T23:58:00+08:00"), ("m2", "2026-03-02T00:08:00+08:00")]
