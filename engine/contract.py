@@ -358,6 +358,14 @@ class CommunitySettings(Protocol):
     def lifecycle(self) -> Sequence[Any]:
         """The lifecycle stages, in order (each with ``stage``, ``label``, ``condition``)."""
         ...
+    @property
+    def question_answered_by(self) -> frozenset[str]:
+        """What answers a question (``question.answered_by``): ``reply``, ``mention``, ``next_message``."""
+        ...
+    @property
+    def question_answer_window(self) -> int:
+        """Seconds after a question within which a plain message answers it (``question.answer_window``)."""
+        ...
 
 
 class Run(Protocol):
