@@ -425,6 +425,13 @@ class Run(Protocol):
         ``lifecycle/STAGE`` for a stage), shown by ``--explain`` and counted in the summary."""
         ...
 
+    def note(self, rule: str, member_id: str | None, kind: str, describe: Callable[[], str]) -> None:
+        """A trigger of ``rule`` decided something about ``member_id`` that an operator may ask
+        about — a question answered in time, so it will not fire: counted in the run's counts
+        under ``kind`` (a word of the trigger's own, e.g. ``answered``) and shown by
+        ``--explain`` as ``describe()``, which is called only then."""
+        ...
+
 
 # -- triggers ---------------------------------------------------------------------------
 
