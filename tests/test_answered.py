@@ -47,7 +47,7 @@ def test_answered_by_and_answer_window_are_read_from_community_yaml(make_config)
 
 
 @pytest.mark.parametrize(
-    ("settings", "expected"),
+    ("written", "expected"),
     [
         pytest.param("answered_by: [reply, mentions]", r"community.yaml:8:\d+: community.question.answered_by\[1\]: `mentions` is not a valid value for `answered_by` — did you mean `mention`\?", id="unknown-word"),
         pytest.param("answered_by: []", r"community.yaml:8:\d+: community.question.answered_by: `answered_by` is empty", id="empty"),
@@ -55,9 +55,9 @@ def test_answered_by_and_answer_window_are_read_from_community_yaml(make_config)
         pytest.param("answer_window: 0m", r"community.yaml:8:\d+: community.question.answer_window: `0m` is zero", id="zero"),
     ],
 )
-def test_a_bad_answer_setting_is_reported_at_its_place(make_config, settings, expected):
+def test_a_bad_answer_setting_is_reported_at_its_place(make_config, written, expected):
     with pytest.raises(InvalidPlaybooks, match=expected):
-        make_config({}, question_settings(settings))
+        make_config({}, question_settings(written))
 
 
 # -- the trigger: what answers a question ------------------------------------------------------
