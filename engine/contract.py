@@ -363,6 +363,14 @@ class CommunitySettings(Protocol):
     def lifecycle(self) -> Sequence[Any]:
         """The lifecycle stages, in order (each with ``stage``, ``label``, ``condition``)."""
         ...
+    @property
+    def question_answered_by(self) -> frozenset[str]:
+        """What answers a question (``question.answered_by``): ``reply``, ``mention``, ``next_message``."""
+        ...
+    @property
+    def question_answer_window(self) -> int:
+        """Seconds after a question within which a plain message answers it (``question.answer_window``)."""
+        ...
 
 
 class Run(Protocol):
@@ -420,6 +428,13 @@ class Run(Protocol):
         """Condition ``source`` raised ``error`` for ``member``: a trigger takes it as not true
         and says so here. It is recorded as a skipped evaluation of ``rule`` (a rule's key;
         ``lifecycle/STAGE`` for a stage), shown by ``--explain`` and counted in the summary."""
+        ...
+
+    def note(self, rule: str, member_id: str | None, kind: str, describe: Callable[[], str]) -> None:
+        """A trigger of ``rule`` decided something about ``member_id`` that an operator may ask
+        about — a question answered in time, so it will not fire: counted in the run's counts
+        under ``kind`` (a word of the trigger's own, e.g. ``answered``) and shown by
+        ``--explain`` as ``describe()``, which is called only then."""
         ...
 
 

@@ -163,6 +163,10 @@ class Evaluation:
         """A ``becomes`` or stage condition raised: a recorded skip, as a failing ``if:`` is."""
         self.sink.condition_failed(rule, Firing(member, member.group, self.now, ""), source, error)
 
+    def note(self, rule: str, member_id: str | None, kind: str, describe: Callable[[], str]) -> None:
+        """What a trigger decided (a question answered): counted under ``kind``, explained by ``describe``."""
+        self.sink.noted(self.now, rule, member_id, kind, describe)
+
     # -- the loop ------------------------------------------------------------------------
 
     def start(self, t: float) -> None:

@@ -139,7 +139,7 @@ def _load_community(path: Path, registry: Registry, env: PlaybookEnvironment, pr
     community = _community_settings(doc, base, data, path, registry, problems)
     _read_operators(doc, base, data, community, problems)
     _read_guardrails(doc, base, data, community, registry, problems)
-    _read_question_patterns(doc, base, data, community, problems)
+    _read_question(doc, base, data, community, problems)
     _read_lifecycle(doc, base, data, community, env, problems)
     return community
 
@@ -195,13 +195,20 @@ def _read_guardrails(doc: Document, base: YamlPath, data: Mapping[str, Any], com
         community.merge = frozenset(data["merge"])
 
 
-def _read_question_patterns(doc: Document, base: YamlPath, data: Mapping[str, Any], community: Community, problems: list[Problem]) -> None:
-    patterns = data.get("question", {}).get("patterns", DEFAULT_QUESTION_PATTERNS)
-    for index, pattern in enumerate(patterns):
+def _read_question(doc: Document, base: YamlPath, data: Mapping[str, Any], community: Community, problems: list[Problem]) -> None:
+    """How a question is recognised (`patterns`), and what answers it (`answered_by`, `answer_window`)."""
+    question = data.get("question", {})
+    for index, pattern in enumerate(question.get("patterns", DEFAULT_QUESTION_PATTERNS)):
         try:
             community.question_patterns.append(re.compile(pattern))
         except re.error as exc:
             problems.append(doc.problem(base + ("question", "patterns", index), f"not a valid regular expression: {exc} — escape special characters such as ( ) [ ] ? with a backslash, e.g. \"[?？]\\\\s*$\""))
+    if "answered_by" in question:  # its words are checked by the schema
+        community.question_answered_by = frozenset(question["answered_by"])
+    if "answer_window" in question:
+        window = _duration(doc, base + ("question", "answer_window"), question["answer_window"], problems)
+        if window is not None:
+            community.question_answer_window = window
 
 
 def _read_lifecycle(doc: Document, base: YamlPath, data: Mapping[str, Any], community: Community, env: PlaybookEnvironment, problems: list[Problem]) -> None:

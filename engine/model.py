@@ -16,6 +16,10 @@ if TYPE_CHECKING:
     from playbook_engine.plugins import Registry
 
 DEFAULT_QUESTION_PATTERNS = (r"[?？]\s*$", "请问", "怎么", "如何", r"吗[?？]?$")
+# What answers a question (community.yaml `question.answered_by`), all by default: operators
+# answer in a plain message seconds later far more often than they reply or @ the asker.
+DEFAULT_ANSWERED_BY = ("reply", "mention", "next_message")
+DEFAULT_ANSWER_WINDOW = 10 * 60  # `question.answer_window`: how soon a plain message must follow
 DEFAULT_LIFECYCLE = (
     ("churn", "流失期", "member.left or member.days_silent >= 30"),
     ("decline", "衰退期", "member.days_silent >= 14"),
@@ -65,6 +69,8 @@ class Community:
     limits: list[Limit] = field(default_factory=list)
     question_patterns: list[re.Pattern[str]] = field(default_factory=list)
     merge: frozenset[str] = frozenset({"dm"})  # actions merged into one task per member, operator and day
+    question_answered_by: frozenset[str] = frozenset(DEFAULT_ANSWERED_BY)
+    question_answer_window: int = DEFAULT_ANSWER_WINDOW  # seconds
     lifecycle: list[Stage] = field(default_factory=list)
 
     def stage_label(self, stage: str | None) -> str:

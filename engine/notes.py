@@ -25,7 +25,7 @@ class Note:
     t: float
     rule: str  # playbook/rule; "" for a stage change
     member: str | None
-    kind: str  # "miss" (a filter or condition said no), "error" (evaluation failed), "changed", "stage"
+    kind: str  # "miss" (a filter or condition said no), "error" (evaluation failed), "changed", "stage", or a trigger's word ("answered")
     reason: str
     values: dict[str, Any] = field(default_factory=dict)
 
@@ -72,6 +72,10 @@ class Notes:
     def stage(self, t: float, member: str, describe: Callable[[], str]) -> None:
         """A member moved to another lifecycle stage."""
 
+    def noted(self, t: float, rule: str, member: str | None, kind: str, describe: Callable[[], str]) -> None:
+        """A trigger of ``rule`` decided something (``kind``: ``answered`` …) about ``member``."""
+        self.counts[kind] += 1
+
 
 class ExplainNotes(Notes):
     """The ``--explain`` sink: every decision is also written down, with the values it read."""
@@ -109,3 +113,7 @@ class ExplainNotes(Notes):
 
     def stage(self, t: float, member: str, describe: Callable[[], str]) -> None:
         self.notes.append(Note(t, "", member, "stage", describe()))
+
+    def noted(self, t: float, rule: str, member: str | None, kind: str, describe: Callable[[], str]) -> None:
+        self.counts[kind] += 1
+        self.notes.append(Note(t, rule, member, kind, describe()))

@@ -116,6 +116,7 @@ def test_the_hand_written_base_schemas_use_the_patterns_and_priorities_the_engin
     """validate.py words a failed id or duration by recognising its pattern: the base files
     must use exactly the engine's patterns, and the priorities the planner ranks."""
     from playbook_engine.contract import PRIORITY_RANK
+    from playbook_engine.model import DEFAULT_ANSWERED_BY
     from playbook_engine.schema import DURATION_PATTERN, ID_PATTERN
 
     base = json.loads((ROOT / "schemas" / "base" / f"{kind}.json").read_text(encoding="utf-8"))
@@ -128,3 +129,6 @@ def test_the_hand_written_base_schemas_use_the_patterns_and_priorities_the_engin
         community = base["properties"]["community"]["properties"]
         assert community["limits"]["items"]["properties"]["per"]["pattern"] == DURATION_PATTERN
         assert community["operators"]["items"]["properties"]["id"]["pattern"] == ID_PATTERN
+        question = community["question"]["properties"]
+        assert question["answer_window"]["pattern"] == DURATION_PATTERN
+        assert question["answered_by"]["items"]["enum"] == list(DEFAULT_ANSWERED_BY)  # the default is every kind

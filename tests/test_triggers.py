@@ -81,7 +81,7 @@ QUESTION = {"id": "q1", "text": "请问活动在哪？"}
 
 def test_an_unanswered_question_fires_after_the_duration(make_config):
     config = make_config(playbook("{unanswered: 30m}", do='- notify: "{{ member.name }} 问：{{ event.text }}"'))
-    result = plan(config, [msg("01T09:00:00", **QUESTION), msg("01T09:10:00", "m2", text="早")], until=END)
+    result = plan(config, [msg("01T09:00:00", **QUESTION), msg("01T09:20:00", "m2", text="早")], until=END)  # after answer_window: no answer
     assert task_keys(result, "due", "action", "text") == [("2026-03-01T09:30:00+08:00", "notify", "m1 问：请问活动在哪？")]
 
 

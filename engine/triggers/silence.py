@@ -195,12 +195,25 @@ class AfterJoinTrigger(TriggerType):
         return f"{format_duration(self.seconds)} after joining"
 
 
+REPLY, MENTION, NEXT_MESSAGE = "reply", "mention", "next_message"  # community.yaml `question.answered_by`
+
+
 class UnansweredTrigger(TriggerType):
-    """A question nobody answered within the duration: no reply to it, no mention of the asker."""
+    """A question nobody answered within the duration, per ``community.question.answered_by``:
+    no reply to it, no message mentioning the asker, no plain message by someone else in the
+    group within ``answer_window`` after it.
+
+    Its memory (``run.store(self)``) maps each open question's key to ``[asker, group, asked
+    at]`` (``[asker, group]`` in memory saved before the time was kept: too old for a plain
+    message to answer). For ``next_message`` a second memory, ``KEY#recent``, lists per group
+    the keys of the questions asked there lately, oldest first; a message looks at its own
+    group's list only, and leaves in it just its sender's own questions, so the list stays as
+    short as the questions nobody else has spoken after.
+    """
 
     name = "unanswered"
     default_deadline = "72h"
-    description = "Fires when a question (per community `question.patterns`) gets no reply, and no message mentioning the asker from another member, within this duration."
+    description = "Fires when a question (per community `question.patterns`) gets no answer within this duration: by default no reply to it, no message mentioning the asker, and no plain message from someone else in the group within `question.answer_window` (10m); `question.answered_by` chooses."
     schema = {"title": "Unanswered 无人回答", "type": "string", "examples": ["30m", "2h"]}
     listens = frozenset({"message"})
     uses_event = True
@@ -208,24 +221,71 @@ class UnansweredTrigger(TriggerType):
     def __init__(self, value: Any, options: Mapping[str, Any], context: TriggerContext):
         super().__init__(value, options, context)
         self.seconds = _duration(value)
+        answered_by = context.community.question_answered_by
+        self.by_reply = REPLY in answered_by
+        self.by_mention = MENTION in answered_by
+        self.by_next_message = NEXT_MESSAGE in answered_by
+        # A plain message can answer only until the question fires: the shorter of the two.
+        self.window = min(context.community.question_answer_window, self.seconds)
+        self.recent_key = self.key + "#recent"
 
     def on_event(self, run: Run, event: Event, member: Member | None) -> Iterable[Firing]:
         if member is None:
             return ()
-        questions = run.store(self)  # open question key → (asker, group)
-        if event.reply_to and event.reply_to in questions and questions[event.reply_to][0] != member.id:
-            del questions[event.reply_to]
-        if event.mentions:
+        questions = run.store(self)  # open question key → [asker, group, asked at]
+        if self.by_reply and event.reply_to and event.reply_to in questions and questions[event.reply_to][0] != member.id:
+            self._answered(run, questions.pop(event.reply_to), member, REPLY)
+        if self.by_mention and event.mentions:
             mentioned = set(event.mentions) - {member.id}
-            for key, (asker, group) in list(questions.items()):
-                if asker in mentioned and group == event.group:
-                    del questions[key]
-        if run.is_question(event):
-            key = event.id or f"{event.group}/{member.id}/{event.t}"
-            questions[key] = (member.id, event.group)
-            asked = {"member": member.id, "group": event.group, "t": event.t, "id": event.id, "text": event.text}
-            run.schedule(event.t + self.seconds, self, key, asked)
+            for key, entry in list(questions.items()):
+                if entry[0] in mentioned and entry[1] == event.group:
+                    self._answered(run, questions.pop(key), member, MENTION)
+        asked = run.is_question(event)
+        key = (event.id or f"{event.group}/{member.id}/{event.t}") if asked else None
+        if self.by_next_message and event.group is not None:
+            recent = run.store(self.recent_key)  # group → keys of questions asked there lately, oldest first
+            if key is not None:
+                self._remember(recent, questions, event.group, key, event.t)
+            elif event.group in recent:
+                self._next_message(run, recent, questions, event.group, member)
+        if key is not None:
+            questions[key] = [member.id, event.group, event.t]
+            asked_payload = {"member": member.id, "group": event.group, "t": event.t, "id": event.id, "text": event.text}
+            run.schedule(event.t + self.seconds, self, key, asked_payload)
         return ()
+
+    def _remember(self, recent: dict[Any, Any], questions: dict[Any, Any], group: str, key: str, now: float) -> None:
+        """Question ``key``, asked ``now`` in ``group``, may be answered by a plain message."""
+        keys = recent.setdefault(group, [])
+        # Those answered, fired or asked before the window go first: in a group where only
+        # questions are asked, no plain message would clear them.
+        oldest = now - self.window
+        while keys and not _open_since(questions.get(keys[0]), oldest):
+            del keys[0]
+        keys.append(key)
+
+    def _next_message(self, run: Run, recent: dict[Any, Any], questions: dict[Any, Any], group: str, member: Member) -> None:
+        """A message that is not a question answers every question still open in its group that
+        someone else asked within the window; the sender's own stay open."""
+        oldest = run.now - self.window
+        waiting = []
+        for key in recent[group]:
+            entry = questions.get(key)
+            if entry is None or not _open_since(entry, oldest) or entry[1] != group:
+                continue  # answered, fired, or asked too long ago (or a key reused in another group)
+            if entry[0] == member.id:
+                waiting.append(key)
+            else:
+                self._answered(run, questions.pop(key), member, NEXT_MESSAGE)
+        if waiting:
+            recent[group] = waiting
+        else:
+            del recent[group]
+
+    def _answered(self, run: Run, entry: list[Any], member: Member, how: str) -> None:
+        """The question remembered as ``entry`` (asker, group, asked at) is answered now by ``member``."""
+        asked_at = entry[2] if len(entry) > 2 else None
+        run.note(self.key, entry[0], "answered", partial(_answered_reason, run, asked_at, run.now, member.name or member.id, member.id, how))
 
     def on_timer(self, run: Run, subject: str, payload: Any) -> Iterable[Firing]:
         if run.store(self).pop(subject, None) is None:
@@ -240,3 +300,21 @@ class UnansweredTrigger(TriggerType):
 
     def describe(self) -> str:
         return f"question unanswered {format_duration(self.seconds)}"
+
+
+def _open_since(entry: list[Any] | None, oldest: float) -> bool:
+    """Whether a question's memory ``entry`` is still open and was asked at ``oldest`` or later
+    (an entry saved before the ask time was kept is older than any window)."""
+    return entry is not None and len(entry) > 2 and entry[2] >= oldest
+
+
+_ANSWERED_BY = {REPLY: "a reply to it", MENTION: "a message mentioning the asker", NEXT_MESSAGE: "a message in the group"}
+
+
+def _answered_reason(run: Run, asked_at: float | None, now: float, name: str, member_id: str, how: str) -> str:
+    """What --explain says, at the answer's instant, of a question answered in time."""
+    who = f"{name} ({member_id})" if name != member_id else member_id
+    if asked_at is None:  # remembered without its time by an earlier version of the engine
+        return f"question answered by {who}: {_ANSWERED_BY[how]} ({how})"
+    later = f" {format_duration(now - asked_at)} later" if how == NEXT_MESSAGE else ""
+    return f"question of {local_text(run, asked_at)} answered by {who}: {_ANSWERED_BY[how]}{later} ({how})"

@@ -1,0 +1,387 @@
+"""Answered means answered: `community.question.answered_by` and `answer_window`, read from
+community.yaml and honoured by the `unanswered` trigger."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import sqlite3
+import sys
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from playbook_engine.contract import Event
+from playbook_engine.errors import InvalidPlaybooks
+from playbook_engine.events import parse_jsonl, to_event
+from playbook_engine.model import DEFAULT_QUESTION_PATTERNS
+from playbook_engine.output import render_explanation
+from playbook_engine.runner import run
+from playbook_engine.state import StateStore
+from tests.conftest import COMMUNITY, ROOT, config_from, plan, records
+from tests.test_triggers import END, msg
+
+sys.path.insert(0, str(ROOT / "bench"))
+from generate import Options, write
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+def question_settings(text: str) -> str:
+    return COMMUNITY + "  question:\n" + "".join(f"    {line}\n" for line in text.splitlines())
+
+
+def test_by_default_a_reply_a_mention_and_the_next_message_within_10m_answer(make_config):
+    community = make_config({}).community
+    assert (community.question_answered_by, community.question_answer_window) == (frozenset({"reply", "mention", "next_message"}), 600)
+
+
+def test_answered_by_and_answer_window_are_read_from_community_yaml(make_config):
+    community = make_config({}, question_settings("answered_by: [reply]\nanswer_window: 1h30m")).community
+    assert (community.question_answered_by, community.question_answer_window) == (frozenset({"reply"}), 5400)
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        pytest.param("answered_by: [reply, mentions]", r"community.yaml:8:\d+: community.question.answered_by\[1\]: `mentions` is not a valid value for `answered_by` — did you mean `mention`\?", id="unknown-word"),
+        pytest.param("answered_by: []", r"community.yaml:8:\d+: community.question.answered_by: `answered_by` is empty", id="empty"),
+        pytest.param("answer_window: 十分钟", r"community.yaml:8:\d+: community.question.answer_window: `十分钟` is not a duration", id="not-a-duration"),
+        pytest.param("answer_window: 0m", r"community.yaml:8:\d+: community.question.answer_window: `0m` is zero", id="zero"),
+    ],
+)
+def test_a_bad_answer_setting_is_reported_at_its_place(make_config, written, expected):
+    with pytest.raises(InvalidPlaybooks, match=expected):
+        make_config({}, question_settings(written))
+
+
+# -- the trigger: what answers a question ------------------------------------------------------
+
+QUESTION = {"id": "q1", "text": "请问活动在哪？"}
+
+
+def sla(when: str = "{unanswered: 30m}") -> dict[str, str]:
+    return {"sla.yaml": f'playbook: sla\nrules:\n  - id: answer\n    when: {when}\n    do:\n      - notify: "{{{{ member.name }}}} 问：{{{{ event.text }}}}"\n'}
+
+
+ANSWERS = {
+    "reply": {"reply_to": "q1", "text": "在3楼"},
+    "mention": {"mentions": ["m1"], "text": "@m1 在3楼"},
+    "next_message": {"text": "在3楼，群公告里有地址"},
+}
+
+
+@pytest.mark.parametrize("how", list(ANSWERS))
+def test_a_reply_a_mention_and_a_plain_message_each_answer_by_default(make_config, how):
+    config = make_config(sla())
+    result = plan(config, [msg("01T09:00:00", **QUESTION), msg("01T09:03:00", "m2", **ANSWERS[how])], until=END)
+    assert result.tasks == []
+    assert result.counts["answered"] == 1
+
+
+@pytest.mark.parametrize("answered_by", ["reply", "mention", "next_message"])
+@pytest.mark.parametrize("how", list(ANSWERS))
+def test_only_what_answered_by_lists_answers(make_config, answered_by, how):
+    """`answered_by: [reply]`: a plain message or a mention of the asker no longer answers; and so on.
+    (The reply and the mention come after the answer window: within it, they are the next message too.)"""
+    config = make_config(sla(), question_settings(f"answered_by: [{answered_by}]"))
+    at = "01T09:03:00" if how == "next_message" else "01T09:20:00"
+    result = plan(config, [msg("01T09:00:00", **QUESTION), msg(at, "m2", **ANSWERS[how])], until=END)
+    assert len(result.tasks) == (0 if how == answered_by else 1)
+
+
+def test_a_reply_within_the_window_is_also_the_next_message(make_config):
+    config = make_config(sla(), question_settings("answered_by: [next_message]"))
+    assert plan(config, [msg("01T09:00:00", **QUESTION), msg("01T09:03:00", "m2", reply_to="x9", text="同意")], until=END).tasks == []
+
+
+@pytest.mark.parametrize(
+    ("at", "fires"),
+    [
+        pytest.param("01T09:00:00", False, id="the-same-instant"),
+        pytest.param("01T09:10:00", False, id="exactly-at-the-window"),
+        pytest.param("01T09:10:01", True, id="one-second-after"),
+    ],
+)
+def test_a_plain_message_answers_within_the_answer_window_only(make_config, at, fires):
+    config = make_config(sla())
+    result = plan(config, [msg("01T09:00:00", **QUESTION), msg(at, "m2", text="在3楼")], until=END)
+    assert len(result.tasks) == int(fires)
+
+
+def test_the_answer_window_is_a_setting(make_config):
+    config = make_config(sla(), question_settings("answer_window: 20m"))
+    events = [msg("01T09:00:00", **QUESTION), msg("01T09:20:00", "m2", text="在3楼")]
+    assert plan(config, events, until=END).tasks == []
+    assert len(plan(config, [*events[:1], msg("01T09:20:01", "m2", text="在3楼")], until=END).tasks) == 1
+
+
+def test_a_window_longer_than_the_rule_answers_until_the_rule_fires(make_config):
+    """With `unanswered: 5m` and a 10m window, a plain message at 7m comes after the task: too late."""
+    config = make_config(sla("{unanswered: 5m}"))
+    assert plan(config, [msg("01T09:00:00", **QUESTION), msg("01T09:05:00", "m2", text="在3楼")], until=END).tasks == []
+    result = plan(config, [msg("01T09:00:00", **QUESTION), msg("01T09:07:00", "m2", text="在3楼")], until=END)
+    assert len(result.tasks) == 1 and result.counts["answered"] == 0
+
+
+def test_another_question_is_not_an_answer(make_config):
+    config = make_config(sla())
+    result = plan(config, [msg("01T09:00:00", **QUESTION), msg("01T09:02:00", "m2", id="q2", text="我也想知道，怎么报名？")], until=END)
+    assert sorted(task.member for task in result.tasks) == ["m1", "m2"]
+
+
+def test_the_askers_own_follow_up_is_not_an_answer(make_config):
+    config = make_config(sla())
+    result = plan(config, [msg("01T09:00:00", **QUESTION), msg("01T09:01:00", "m1", text="在线等，挺急的")], until=END)
+    assert [task.member for task in result.tasks] == ["m1"]
+
+
+def test_a_plain_message_in_another_group_is_not_an_answer(make_config):
+    config = make_config(sla())
+    result = plan(config, [msg("01T09:00:00", **QUESTION), msg("01T09:01:00", "m2", group="g2", text="在3楼")], until=END)
+    assert [task.member for task in result.tasks] == ["m1"]
+
+
+def test_a_plain_message_answers_every_open_question_of_others_in_its_group(make_config):
+    """m1 and m2 ask, m2 then writes: m1's question is answered, m2's own is not; m3 answers m2's."""
+    config = make_config(sla())
+    first = [
+        msg("01T09:00:00", "m1", id="q1", text="请问活动在哪？"),
+        msg("01T09:01:00", "m2", id="q2", text="怎么报名？"),
+        msg("01T09:02:00", "m4", group="g2", id="q3", text="怎么报名？"),
+        msg("01T09:03:00", "m2", text="顺便说一句，我也要去"),
+    ]
+    assert sorted(task.member for task in plan(config, first, until=END).tasks) == ["m2", "m4"]
+    result = plan(config, [*first, msg("01T09:05:00", "m3", text="群公告里有")], until=END)
+    assert [task.member for task in result.tasks] == ["m4"]
+    assert result.counts["answered"] == 2
+
+
+def test_the_reason_of_a_firing_is_unchanged(make_config):
+    config = make_config(sla())
+    result = plan(config, [msg("01T09:00:00", **QUESTION), msg("01T09:20:00", "m2", text="早")], until=END)
+    assert [task.reason for task in result.tasks] == ["question unanswered for 30m: “请问活动在哪？” (2026-03-01 09:00)"]
+
+
+@pytest.mark.parametrize(
+    ("how", "said"),
+    [
+        ("reply", "question of 2026-03-01 09:00 answered by 张老师 (m2): a reply to it (reply)"),
+        ("mention", "question of 2026-03-01 09:00 answered by 张老师 (m2): a message mentioning the asker (mention)"),
+        ("next_message", "question of 2026-03-01 09:00 answered by 张老师 (m2): a message in the group 3m later (next_message)"),
+    ],
+)
+def test_explain_says_how_a_question_was_answered(make_config, how, said):
+    config = make_config(sla())
+    result = plan(config, [msg("01T09:00:00", name="小王", **QUESTION), msg("01T09:03:00", "m2", name="张老师", **ANSWERS[how])], until=END, explain=True)
+    timeline = render_explanation(result, config.community.tz, "m1").splitlines()
+    assert f"2026-03-01 09:03  answered   sla/answer → 小王 (m1): {said}" in timeline
+
+
+# -- --state: a question in one run, its answer in the next ------------------------------------
+
+
+def _state_runs(config, pieces: list[list[dict]], path: Path, until: float | None = END) -> list[dict]:
+    """Consecutive --state runs over ``pieces`` (the last one ``until``), as the command line does them."""
+    tasks = []
+    for number, piece in enumerate(pieces):
+        store = StateStore.open(str(path))
+        result = plan(config, piece, state=store, until=until if number == len(pieces) - 1 else None)
+        result.save_state()
+        store.close()
+        tasks += [task.record(config.community.tz) for task in result.tasks]
+    return tasks
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        pytest.param(msg("01T09:03:00", "m2", **ANSWERS["reply"]), id="reply"),
+        pytest.param(msg("01T09:03:00", "m2", **ANSWERS["mention"]), id="mention"),
+        pytest.param(msg("01T09:10:00", "m2", **ANSWERS["next_message"]), id="next-message-at-the-window"),
+        pytest.param(msg("01T09:10:01", "m2", **ANSWERS["next_message"]), id="next-message-too-late"),
+        pytest.param(msg("01T09:03:00", "m1", text="在线等"), id="the-askers-own"),
+    ],
+)
+def test_a_state_run_split_between_question_and_answer_plans_what_one_run_plans(make_config, tmp_path, answer):
+    config = make_config(sla())
+    question = msg("01T09:00:00", **QUESTION)
+    one = _state_runs(config, [[question, answer]], tmp_path / "one.db")
+    assert _state_runs(config, [[question], [answer]], tmp_path / "two.db") == one
+
+
+def _forget_ask_times(path: Path, rule: str) -> None:
+    """Make the state's memory of ``rule`` what the engine wrote before it kept ask times:
+    open questions as [asker, group], and no list of recent questions."""
+    connection = sqlite3.connect(path)
+    with connection:
+        (data,) = connection.execute("SELECT data FROM trigger_state WHERE key = ?", (rule,)).fetchone()
+        old = {key: entry[:2] for key, entry in json.loads(data).items()}
+        connection.execute("UPDATE trigger_state SET data = ? WHERE key = ?", (json.dumps(old), rule))
+        connection.execute("DELETE FROM trigger_state WHERE key = ?", (rule + "#recent",))
+    connection.close()
+
+
+@pytest.mark.parametrize(("how", "fires"), [("reply", False), ("mention", False), ("next_message", True)])
+def test_a_question_remembered_without_its_time_is_answered_by_a_reply_or_a_mention_only(make_config, tmp_path, how, fires):
+    """Memory saved by the engine before this one: a plain message cannot tell whether it came
+    within the window, so it does not answer; a reply or a mention still does."""
+    config = make_config(sla())
+    path = tmp_path / "ops.db"
+    assert _state_runs(config, [[msg("01T09:00:00", **QUESTION)]], path, until=None) == []
+    _forget_ask_times(path, "sla/answer")
+    tasks = _state_runs(config, [[msg("01T09:03:00", "m2", **ANSWERS[how])]], path)
+    assert len(tasks) == int(fires)
+
+
+# -- against a slow, obvious reading of the whole history --------------------------------------
+
+RULES = {"answer": 1800, "escalate": 7200}
+ORACLE_PLAYBOOK = {"sla.yaml": """\
+playbook: sla
+rules:
+  - id: answer
+    when: {unanswered: 30m}
+    do: [{notify: "{{ event.id }}"}]
+  - id: escalate
+    when: {unanswered: 2h}
+    do: [{notify: "{{ event.id }}"}]
+"""}
+CHOICES = [("reply", "mention", "next_message"), ("reply", "mention"), ("reply",), ("next_message",)]
+_configs: dict[tuple[tuple[str, ...], int], Any] = {}
+
+
+def oracle_config(answered_by: tuple[str, ...], window: int) -> Any:
+    """The SLA playbook with these settings (loaded once per settings for the whole module)."""
+    if (answered_by, window) not in _configs:
+        settings = f"answered_by: [{', '.join(answered_by)}]\nanswer_window: {window}s"
+        _configs[answered_by, window] = config_from(ORACLE_PLAYBOOK, question_settings(settings))
+    return _configs[answered_by, window]
+
+
+def is_question(event: Event) -> bool:
+    return event.type == "message" and any(re.search(pattern, event.text or "") for pattern in DEFAULT_QUESTION_PATTERNS)
+
+
+def qualifies(answer: Event, question: Event, answered_by: tuple[str, ...], window: int) -> bool:
+    """Whether ``answer``, a later message, answers ``question`` — the bullet of the spec, read literally."""
+    if answer.type != "message" or answer.member == question.member:
+        return False
+    return (
+        ("reply" in answered_by and answer.reply_to == question.id)
+        or ("mention" in answered_by and question.member in answer.mentions and answer.group == question.group)
+        or ("next_message" in answered_by and answer.group == question.group and not is_question(answer) and answer.t - question.t <= window)
+    )
+
+
+def still_a_member(events: list[Event], member: str | None, until: float) -> bool:
+    """Whether ``member`` has not left at ``until`` (every event up to it seen): left when a leave
+    takes them out of their last group, back only by a join."""
+    groups: set[str] = set()
+    left = False
+    for event in events:
+        if event.t > until:
+            break
+        if event.member != member:
+            continue
+        if event.type == "member_left":
+            groups.discard(event.group or "")
+            left = left or not groups
+        elif event.group is not None:
+            groups.add(event.group)
+            left = left and event.type != "member_joined"
+    return not left
+
+
+def expected_tasks(events: list[Event], answered_by: tuple[str, ...], window: int) -> list[tuple[str, str]]:
+    """(rule, question id) for every question with no qualifying answer within the rule's
+    duration whose asker is still a member then: each question against every later message."""
+    expected = []
+    for index, question in enumerate(events):
+        if not is_question(question):
+            continue
+        for rule, seconds in RULES.items():
+            deadline = question.t + seconds
+            answered = any(qualifies(later, question, answered_by, window) for later in events[index + 1 :] if later.t <= deadline)
+            if not answered and still_a_member(events, question.member, deadline):
+                expected.append((rule, question.id or ""))
+    return sorted(expected)
+
+
+def planned_tasks(events: list[Event], answered_by: tuple[str, ...], window: int) -> list[tuple[str, str]]:
+    result = run(oracle_config(answered_by, window), events, until=events[-1].t + 3 * 86400)
+    return sorted((task.rule, task.text) for task in result.tasks)
+
+
+def generated_events(seed: int, members: int, days: int) -> list[Event]:
+    stream = io.StringIO()
+    write(Options(events=1_500, members=members, groups=2, days=days, seed=seed), stream)
+    events = [to_event(item, TZ) for item in parse_jsonl(stream.getvalue().splitlines())]
+    return [event for event in events if isinstance(event, Event)]
+
+
+@settings(max_examples=12, deadline=None)
+@given(seed=st.integers(0, 10_000), members=st.sampled_from([40, 300]), days=st.sampled_from([2, 20]), answered_by=st.sampled_from(CHOICES), window=st.sampled_from([600, 3600]))
+def test_on_generated_histories_exactly_the_questions_without_a_qualifying_answer_fire(seed, members, days, answered_by, window):
+    """bench/generate.py streams (questions answered by replies, mentions, or just talked after):
+    a task for a question if and only if nothing that answered_by lists answered it in time."""
+    events = generated_events(seed, members, days)
+    assert planned_tasks(events, answered_by, window) == expected_tasks(events, answered_by, window)
+
+
+START = 1772326800.0  # 2026-03-01T09:00:00+08:00
+kinds = st.sampled_from(["question", "question", "plain", "plain", "reply", "mention", "member_left", "member_joined"])
+gaps = st.sampled_from([0, 1, 599, 600, 601, 1799, 1800, 1801, 3600, 7199, 7200, 7201]) | st.integers(0, 3 * 3600)
+steps = st.lists(st.tuples(gaps, st.sampled_from(["m1", "m2", "m3"]), st.sampled_from(["g1", "g1", "g2"]), kinds), min_size=1, max_size=25)
+
+
+def drawn_events(drawn: list[tuple[int, str, str, str]]) -> list[dict]:
+    """Events from drawn (gap, member, group, kind) steps; replies go to the last question, mentions
+    name the last asker."""
+    events: list[dict] = []
+    t, last_question, last_asker = START, "none", "m1"
+    for number, (gap, member, group, kind) in enumerate(drawn):
+        t += gap
+        event: dict = {"ts": t, "type": "message", "group": group, "member": member, "id": f"x{number}", "text": "好的"}
+        if kind == "question":
+            event["text"] = "请问怎么报名？"
+            last_question, last_asker = event["id"], member
+        elif kind == "reply":
+            event["reply_to"] = last_question
+        elif kind == "mention":
+            event["mentions"] = [last_asker]
+        elif kind != "plain":
+            event = {"ts": t, "type": kind, "group": group, "member": member}
+        events.append(event)
+    return events
+
+
+@settings(max_examples=150, deadline=None)
+@given(drawn=steps, answered_by=st.sampled_from(CHOICES), window=st.sampled_from([600, 1800, 3600]))
+@example(drawn=[(0, "m1", "g1", "question"), (600, "m2", "g1", "plain")], answered_by=CHOICES[0], window=600)  # exactly at the window
+@example(drawn=[(0, "m1", "g1", "question"), (601, "m2", "g1", "plain")], answered_by=CHOICES[0], window=600)
+@example(drawn=[(0, "m1", "g1", "question"), (0, "m2", "g1", "question"), (60, "m1", "g1", "plain")], answered_by=CHOICES[0], window=600)
+def test_on_drawn_histories_exactly_the_questions_without_a_qualifying_answer_fire(drawn, answered_by, window):
+    """Gaps at the window's and the rules' edges, two groups, leaves and joins."""
+    events = [to_event(record, TZ) for record in records(drawn_events(drawn))]
+    accepted = [event for event in events if isinstance(event, Event)]
+    assert planned_tasks(accepted, answered_by, window) == expected_tasks(accepted, answered_by, window)
+
+
+@settings(max_examples=40, deadline=None)
+@given(drawn=steps, cut=st.floats(min_value=0, max_value=1))
+def test_drawn_histories_split_in_two_state_runs_plan_what_one_run_plans(tmp_path_factory, drawn, cut):
+    events = drawn_events(drawn)
+    at = round(cut * len(events))
+    while 0 < at < len(events) and events[at]["ts"] == events[at - 1]["ts"]:
+        at += 1  # not between two events of one instant: the watermark would count the second as seen
+    config = oracle_config(CHOICES[0], 600)
+    directory = tmp_path_factory.mktemp("split")
+    one = _state_runs(config, [events], directory / "one.db")
+    two = _state_runs(config, [piece for piece in (events[:at], events[at:]) if piece], directory / "two.db")
+    assert sorted(two, key=lambda task: task["id"]) == sorted(one, key=lambda task: task["id"])
