@@ -542,6 +542,10 @@ class ActionType:
     the member was welcomed yesterday). ``targets``: the names its ``target:`` option may
     take besides ``member`` (the firing's member), each with the members it means for a
     firing — e.g. ``mentioned``: everyone the message mentions.
+
+    ``apply(run, member, params, group)`` returns False when it changed nothing (a tag already
+    held): the member's ``revision`` is then not bumped and ``--explain`` does not say
+    "changed"; None or True means it did.
     """
 
     name: str
@@ -551,7 +555,7 @@ class ActionType:
     makes_task: bool = True
     text_required: bool = False
     value_key: str = "text"
-    apply: Callable[[Any, Any, Mapping[str, Any], str | None], None] | None = None  # (run, member, params, group)
+    apply: Callable[[Any, Any, Mapping[str, Any], str | None], bool | None] | None = None  # (run, member, params, group) → changed?
     summary: Callable[[Mapping[str, Any]], str] | None = None  # the task text when the rule gives none
     counts_toward_limits: bool = True
     targets: Mapping[str, Callable[[Run, Firing], Iterable[Member]]] = field(default_factory=dict)

@@ -67,15 +67,14 @@ class Enforcer:
             for task, action in tasks:
                 if action.kind.apply is not None and id(task) in planned:
                     target = self.run.members.get(task.member) if task.member else None
-                    if target is not None:
-                        action.kind.apply(self.run, target, action.params, group)
+                    if target is not None and action.kind.apply(self.run, target, action.params, group) is not False:
                         target.revision += 1
         # State changes (tags) go with the rule's tasks: a warning that was suppressed did not
         # happen, so the member is not tagged as warned.
         if member is not None and (accepted or not tasks):
             for action in changes:
-                if action.kind.apply is not None:
-                    action.kind.apply(self.run, member, action.params, group)
+                # False: nothing changed (a tag already held) — no new revision, nothing to explain.
+                if action.kind.apply is not None and action.kind.apply(self.run, member, action.params, group) is not False:
                     member.revision += 1
                     self.notes.changed(rule.key, firing, partial(_describe_change, action))
 

@@ -40,16 +40,24 @@ def _tag_list(params: Mapping[str, Any]) -> list[str]:
     return [tags] if isinstance(tags, str) else list(tags)
 
 
-def _add_tags(run: Run, member: Member, params: Mapping[str, Any], group: str | None) -> None:
+def _add_tags(run: Run, member: Member, params: Mapping[str, Any], group: str | None) -> bool:
+    """Tag the member; False if every tag was already held (nothing changed)."""
+    held = len(member.tags)
     member.tags.update(_tag_list(params))
+    return len(member.tags) != held
 
 
-def _remove_tags(run: Run, member: Member, params: Mapping[str, Any], group: str | None) -> None:
+def _remove_tags(run: Run, member: Member, params: Mapping[str, Any], group: str | None) -> bool:
+    """Take the tags off; False if the member held none of them (nothing changed)."""
+    held = len(member.tags)
     member.tags.difference_update(_tag_list(params))
+    return len(member.tags) != held
 
 
-def _reward(run: Run, member: Member, params: Mapping[str, Any], group: str | None) -> None:
-    member.points += params.get("points", 0) or 0
+def _reward(run: Run, member: Member, params: Mapping[str, Any], group: str | None) -> bool:
+    points = params.get("points", 0) or 0
+    member.points += points
+    return points != 0  # a coupon or a gift alone changes nothing the engine knows
 
 
 def _remove(run: Run, member: Member, params: Mapping[str, Any], group: str | None) -> None:
