@@ -408,7 +408,9 @@ class Run(Protocol):
         ...
 
     def remove_from_group(self, member: Member, group_id: str | None) -> None:
-        """The member is no longer in ``group_id``; with no group left, they have left."""
+        """The plan takes the member out of ``group_id`` (the ``remove`` action): they stay out
+        of it — their own events there do not bring them back — until a new ``member_joined``
+        there; with no group left, they have left."""
         ...
 
     def condition_failed(self, rule: str, member: Member, source: str, error: Exception) -> None:

@@ -33,7 +33,7 @@ from playbook_engine.enforcer import Enforcer
 from playbook_engine.lifecycle import Lifecycle
 from playbook_engine.localtime import DAY, local_time
 from playbook_engine.matcher import Matcher
-from playbook_engine.members import MemberView
+from playbook_engine.members import OUT_OF, MemberView
 from playbook_engine.model import Config, Rule
 from playbook_engine.notes import Notes
 from playbook_engine.planner import Planner
@@ -268,10 +268,9 @@ class Evaluation:
                 member.name = event.name
                 changed.add("name")
             kind = event.type
-            if group is not None and kind != "member_left":
-                if group.id not in member.groups:
-                    member.groups.add(group.id)
-                    changed.add("groups")
+            # An event in a group shows the member is in it — unless the plan removed them from
+            # it: then only a new member_joined there brings them back.
+            if group is not None and kind != "member_left" and (group.id in member.groups or self._enter(member, group, kind, changed)):
                 if member.group != group.id:
                     member.group = group.id
                     changed.add("group")
@@ -307,6 +306,21 @@ class Evaluation:
             firings.extend(self.restage(member, changed))
         return firings
 
+    def _enter(self, member: Member, group: Group, kind: str, changed: set[str]) -> bool:
+        """The member is seen in ``group``, which they were not in: they are in it now — unless
+        a planned `remove` took them out of it and this is not a new member_joined there.
+        Whether they are in it."""
+        out = member.marks.get(OUT_OF)
+        if out and group.id in out:
+            if kind != "member_joined":
+                return False
+            del out[group.id]
+            if not out:
+                del member.marks[OUT_OF]
+        member.groups.add(group.id)
+        changed.add("groups")
+        return True
+
     def _count_other(self, event: Event, member: Member, changed: set[str]) -> None:
         """What an event other than a message changes of its member."""
         kind = event.type
@@ -314,7 +328,7 @@ class Evaluation:
             member.joined_at, member.left = event.t, False
             changed.update(JOIN_CHANGES)
         elif kind == "member_left":
-            self.remove_from_group(member, event.group)
+            self._leave(member, event.group)
             changed.update(LEAVE_CHANGES)
         elif kind == "activity_joined":
             member.activities += 1
@@ -325,6 +339,17 @@ class Evaluation:
             changed.update(("tags", "attributes"))
 
     def remove_from_group(self, member: Member, group_id: str | None) -> None:
+        """The plan takes the member out of ``group_id`` (an action's effect): they stay out of
+        it until a new member_joined there, even if the history shows them writing there (it is
+        the history without the plan). With no group left, they have left."""
+        if group_id is not None:
+            out = member.marks.get(OUT_OF)
+            if out is None:
+                out = member.marks[OUT_OF] = {}
+            out[group_id] = self.now
+        self._leave(member, group_id)
+
+    def _leave(self, member: Member, group_id: str | None) -> None:
         """The member is no longer in ``group_id``; with no group left, they have left."""
         if group_id is not None:
             member.groups.discard(group_id)

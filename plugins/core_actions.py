@@ -136,7 +136,7 @@ ACTIONS = (
     ActionType("warn", "Warn the member about a group rule.", _text_action("Warn 警告", ["请勿在群里发广告，再发将被移出群聊"], _TARGET), needs="mention", text_required=True, targets=_TARGETS, counts_toward_limits=False),
     ActionType(
         "remove",
-        "Remove the member from the group (they are then out of it for later rules).",
+        "Remove the member from the group: they are out of it for later rules, until they join it again.",
         {"oneOf": [{"type": "null"}, {"type": "string"}, _text_object()], "title": "Remove 移出群", "examples": [None, "发广告，已提醒两次"]},
         needs="remove",
         apply=_remove,

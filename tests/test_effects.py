@@ -1,9 +1,9 @@
-"""Effects happen once: a tag already held changes nothing."""
+"""Effects happen once: a removal holds until a new join, a tag already held changes nothing."""
 
 from __future__ import annotations
 
 from tests.conftest import plan
-from tests.test_triggers import msg
+from tests.test_triggers import joined, msg
 
 COMMUNITY = """\
 community:
@@ -39,3 +39,28 @@ def test_a_tag_already_held_or_an_untag_not_held_changes_nothing(make_config):
     assert member.tags == {"regular"}
     revision = member.revision
     assert plan(make_config(rules(body), COMMUNITY), [msg("01T09:00:00")]).evaluation.members["m1"].revision == revision
+
+
+# -- a removal holds until a new join ---------------------------------------------------------
+
+KICK = "  - id: kick\n    when: {event: message, keywords: [广告]}\n    do:\n      - remove: 发广告\n      - notify: 先截图\n"
+HELLO = "  - id: hello\n    when: {event: message}\n    do:\n      - mention: hi\n"
+
+
+def spam(ts: str, member: str = "m1", group: str = "g1") -> dict:
+    return msg(ts, member, group, text="广告!", name="小王")
+
+
+def test_a_message_after_the_removal_does_not_bring_the_member_back(make_config):
+    config = make_config(rules(KICK + HELLO), COMMUNITY)
+    result = plan(config, [spam("01T09:00:00"), msg("01T10:00:00")])
+    member = result.evaluation.members["m1"]
+    assert (member.groups, member.left) == (set(), True)
+    assert "m1" not in result.evaluation.groups["g1"].members
+
+
+def test_a_new_member_joined_brings_the_member_back(make_config):
+    config = make_config(rules(KICK + HELLO), COMMUNITY)
+    result = plan(config, [spam("01T09:00:00"), joined("02T09:00:00")])
+    member = result.evaluation.members["m1"]
+    assert (member.groups, member.left, member.marks.get("@out")) == ({"g1"}, False, None)
