@@ -410,7 +410,8 @@ class Run(Protocol):
     def remove_from_group(self, member: Member, group_id: str | None) -> None:
         """The plan takes the member out of ``group_id`` (the ``remove`` action): they stay out
         of it — their own events there do not bring them back — until a new ``member_joined``
-        there; with no group left, they have left."""
+        there; tasks about them go to a group they are still in; with no group left, they
+        have left."""
         ...
 
     def condition_failed(self, rule: str, member: Member, source: str, error: Exception) -> None:

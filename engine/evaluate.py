@@ -307,9 +307,10 @@ class Evaluation:
         return firings
 
     def _enter(self, member: Member, group: Group, kind: str, changed: set[str]) -> bool:
-        """The member is seen in ``group``, which they were not in: they are in it now — unless
-        a planned `remove` took them out of it and this is not a new member_joined there.
-        Whether they are in it."""
+        """The member is seen in ``group``, which they were not in: they are in it now, and no
+        longer gone from the community (an export may lack the join) — unless a planned
+        `remove` took them out of it and this is not a new member_joined there. Whether they
+        are in it."""
         out = member.marks.get(OUT_OF)
         if out and group.id in out:
             if kind != "member_joined":
@@ -319,6 +320,9 @@ class Evaluation:
                 del member.marks[OUT_OF]
         member.groups.add(group.id)
         changed.add("groups")
+        if member.left:
+            member.left = False
+            changed.add("left")
         return True
 
     def _count_other(self, event: Event, member: Member, changed: set[str]) -> None:
@@ -328,7 +332,7 @@ class Evaluation:
             member.joined_at, member.left = event.t, False
             changed.update(JOIN_CHANGES)
         elif kind == "member_left":
-            self._leave(member, event.group)
+            self._leave(member, event.group, changed)
             changed.update(LEAVE_CHANGES)
         elif kind == "activity_joined":
             member.activities += 1
@@ -347,14 +351,19 @@ class Evaluation:
             if out is None:
                 out = member.marks[OUT_OF] = {}
             out[group_id] = self.now
-        self._leave(member, group_id)
+        self._leave(member, group_id, None)
 
-    def _leave(self, member: Member, group_id: str | None) -> None:
-        """The member is no longer in ``group_id``; with no group left, they have left."""
+    def _leave(self, member: Member, group_id: str | None, changed: set[str] | None) -> None:
+        """The member is no longer in ``group_id``; tasks about them go to a group they are
+        still in; with no group left, they have left (and their tasks still go to the last)."""
         if group_id is not None:
             member.groups.discard(group_id)
             if group_id in self.groups:
                 self.groups[group_id].members.discard(member.id)
+            if member.group == group_id and member.groups:
+                member.group = min(member.groups)  # any group they are in; the smallest id, for a stable plan
+                if changed is not None:
+                    changed.add("group")
         if not member.groups:
             member.left = True
 

@@ -1,9 +1,10 @@
-"""Effects happen once: a removal holds until a new join, a tag already held changes nothing."""
+"""Effects happen once, and a member who left one group is still in the others: a removal
+holds until a new join, a tag already held changes nothing, tasks go where the member is."""
 
 from __future__ import annotations
 
-from tests.conftest import plan
-from tests.test_triggers import joined, msg
+from tests.conftest import plan, task_keys
+from tests.test_triggers import END, joined, left, msg
 
 COMMUNITY = """\
 community:
@@ -64,3 +65,25 @@ def test_a_new_member_joined_brings_the_member_back(make_config):
     result = plan(config, [spam("01T09:00:00"), joined("02T09:00:00")])
     member = result.evaluation.members["m1"]
     assert (member.groups, member.left, member.marks.get("@out")) == ({"g1"}, False, None)
+
+
+# -- a member who left one group ----------------------------------------------------------------
+
+
+def test_a_member_who_left_one_group_gets_group_tasks_in_the_other(make_config):
+    body = '  - id: quiet\n    when: {silence: 1d}\n    do:\n      - mention: "{{ member.name }} 在吗"\n'
+    config = make_config(rules(body), COMMUNITY)
+    events = [msg("01T09:00:00", name="小王"), msg("01T09:10:00", group="g2"), msg("01T09:20:00"), left("01T09:30:00")]
+    result = plan(config, events, until=END)
+    member = result.evaluation.members["m1"]
+    assert (member.groups, member.group, member.left) == ({"g2"}, "g2", False)
+    assert task_keys(result, "rule", "action", "group", "assignee") == [("quiet", "mention", "g2", "op-b")]
+
+
+def test_a_member_seen_in_a_group_again_after_leaving_has_not_left(make_config):
+    """An export may lack the join: a message in the group shows they are back."""
+    config = make_config(rules('  - id: quiet\n    when: {silence: 1d}\n    do:\n      - dm: "在吗"\n'), COMMUNITY)
+    result = plan(config, [msg("01T09:00:00"), left("01T10:00:00"), msg("02T09:00:00")], until=END)
+    member = result.evaluation.members["m1"]
+    assert (member.groups, member.left) == ({"g1"}, False)
+    assert task_keys(result, "rule", "due") == [("quiet", "2026-03-03T09:00:00+08:00")]
