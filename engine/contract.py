@@ -356,7 +356,7 @@ class CommunitySettings(Protocol):
     def tz(self) -> ZoneInfo: ...
     @property
     def lifecycle(self) -> Sequence[Any]:
-        """The lifecycle stages, in order (each with ``stage``, ``label``, ``condition``)."""
+        """The lifecycle stages, in order (each with ``stage``, ``label``, ``condition`` and its ``source``)."""
         ...
 
 
@@ -483,6 +483,13 @@ class TriggerType:
         """Whether firings are about members (False: about whole groups, so `stages:` cannot apply)."""
         return True
 
+    @property
+    def about_leaving(self) -> bool:
+        """Whether the trigger fires for members because they left (``event: member_left``;
+        ``stage:`` a stage whose condition reads ``member.left``): its rules' tasks are meant for
+        people no longer in the group, so an action's ``scope`` does not stop them."""
+        return False
+
     def start(self, run: Run) -> None:
         """Called once, at the first event's instant: schedule the first timers of clock triggers."""
 
@@ -532,6 +539,12 @@ class Channel:
         return template.format(group=group or "", member=member_name, text=text)
 
 
+# Where a member must be for an action's task to be planned (``ActionType.scope``).
+SCOPE_GROUP = "group"  # in the task's group: the action happens there
+SCOPE_PRIVATE = "private"  # in some group of the community: the action reaches them one to one
+SCOPES = (SCOPE_GROUP, SCOPE_PRIVATE, None)
+
+
 @dataclass(frozen=True)
 class ActionType:
     """An action kind usable in ``do:``.
@@ -548,7 +561,11 @@ class ActionType:
 
     ``apply(run, member, params, group)`` returns False when it changed nothing (a tag already
     held): the member's ``revision`` is then not bumped and ``--explain`` does not say
-    "changed"; None or True means it did.
+    "changed"; None or True means it did. ``scope`` says where the member must be for a task
+    to be planned: ``"group"`` — in the task's group (``mention``, ``warn``, ``remove`` …);
+    ``"private"`` — in some group of the community (``dm``, ``reward`` …), the task going to
+    a group they are in; None — anywhere (no check). Rules whose trigger is ``about_leaving``
+    are not stopped by it.
     """
 
     name: str
@@ -562,6 +579,11 @@ class ActionType:
     summary: Callable[[Mapping[str, Any]], str] | None = None  # the task text when the rule gives none
     counts_toward_limits: bool = True
     targets: Mapping[str, Callable[[Run, Firing], Iterable[Member]]] = field(default_factory=dict)
+    scope: str | None = None  # SCOPE_GROUP, SCOPE_PRIVATE or None
+
+    def __post_init__(self) -> None:
+        if self.scope not in SCOPES:
+            raise ValueError(f"action `{self.name}`: scope must be one of {', '.join(repr(scope) for scope in SCOPES)}, not {self.scope!r}")
 
 
 @dataclass(frozen=True)
