@@ -565,7 +565,10 @@ class ActionType:
     to be planned: ``"group"`` — in the task's group (``mention``, ``warn``, ``remove`` …);
     ``"private"`` — in some group of the community (``dm``, ``reward`` …), the task going to
     a group they are in; None — anywhere (no check). Rules whose trigger is ``about_leaving``
-    are not stopped by it.
+    are not stopped by it. ``into_group``: the option naming a group the action brings the
+    member into (``invite``'s ``group``, an id or a name from community.yaml): no task is
+    planned while the member is in that group or has a planned invite into it that a
+    ``member_joined`` there has not answered yet.
     """
 
     name: str
@@ -580,6 +583,7 @@ class ActionType:
     counts_toward_limits: bool = True
     targets: Mapping[str, Callable[[Run, Firing], Iterable[Member]]] = field(default_factory=dict)
     scope: str | None = None  # SCOPE_GROUP, SCOPE_PRIVATE or None
+    into_group: str | None = None
 
     def __post_init__(self) -> None:
         if self.scope not in SCOPES:

@@ -9,9 +9,10 @@ member unless the action names another target it declares (``target: mentioned``
 enforcer knows actions only through what ``ActionType`` declares.
 
 Before a task is offered, its action's ``scope`` is checked against where its member is (a
-group action needs them in the task's group, a private one in some group): a member the plan
-removed is not removed again. Such a task is not offered; the planner counts it under its
-reason.
+group action needs them in the task's group, a private one in some group), and an
+``into_group`` action against the groups they are in or are invited to: a member the plan
+removed is not removed again, nor invited twice. Such a task is not offered; the planner
+counts it under its reason.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 
 from playbook_engine.conditions import Conditions
 from playbook_engine.contract import SCOPE_GROUP, SCOPE_PRIVATE, ActionType, Event, Firing, Member, Run, Task
-from playbook_engine.members import OUT_OF
+from playbook_engine.members import INVITED, OUT_OF
 from playbook_engine.model import ActionSpec, Config, Rule
 from playbook_engine.notes import Notes
 from playbook_engine.planner import Planner, task_id
@@ -33,6 +34,8 @@ from playbook_engine.planner import Planner, task_id
 # Why a task is not planned, as the planner counts it (the summary's "suppressed" list).
 NOT_IN_GROUP = "not_in_group"  # a group action, the member no longer in the task's group
 LEFT_COMMUNITY = "left_community"  # a private action, the member in no group of the community
+IN_GROUP = "already_in_group"  # an invite into a group the member is in
+INVITED_ALREADY = "already_invited"  # an invite into a group the member has a pending invite to
 
 
 class Enforcer:
@@ -53,6 +56,7 @@ class Enforcer:
         self._task_details = self._details  # one bound method for every task's partial
         # Rules meant for members who left: an action's scope does not stop their tasks.
         self._about_leaving = frozenset(rule.key for rule in config.rules if rule.trigger.about_leaving)
+        self._group_ids = {name: group for group, name in self.community.group_names.items()}  # a group named by its name
 
     def enforce(self, rule: Rule, firing: Firing, group: str | None, context: dict[str, Any], held: list[str]) -> None:
         """Plan the tasks of a rule whose conditions held, and apply the effects of those kept."""
@@ -80,7 +84,7 @@ class Enforcer:
         if accepted:  # the effects of the planned tasks' actions, each on the task's member
             planned = set(map(id, accepted))
             for task, action in tasks:
-                if id(task) in planned and action.kind.apply is not None:
+                if id(task) in planned and (action.kind.apply is not None or action.kind.into_group is not None):
                     self._take_effect(task, action)
         # State changes (tags) go with the rule's tasks: a warning that was suppressed did not
         # happen, so the member is not tagged as warned.
@@ -92,11 +96,27 @@ class Enforcer:
                     self.notes.changed(rule.key, firing, partial(_describe_change, action))
 
     def _take_effect(self, task: Task, action: ActionSpec) -> None:
-        """What a planned task does to its member (``apply``: points, out of the group)."""
+        """What a planned task does to its member: ``apply`` (points, out of the group), and an
+        invite into a group is pending from now on."""
         target = self.run.members.get(task.member) if task.member else None
+        if target is None:
+            return
         kind = action.kind
-        if target is not None and kind.apply is not None and kind.apply(self.run, target, action.params, task.group) is not False:
+        if kind.into_group is not None:
+            into = self._group_id(action.params.get(kind.into_group))
+            if into is not None:
+                invited = target.marks.get(INVITED)
+                if invited is None:
+                    invited = target.marks[INVITED] = {}
+                invited[into] = task.trigger_at
+        if kind.apply is not None and kind.apply(self.run, target, action.params, task.group) is not False:
             target.revision += 1
+
+    def _group_id(self, value: Any) -> str | None:
+        """The group an option names: its id, or its name in community.yaml."""
+        if not isinstance(value, str):
+            return None
+        return self._group_ids.get(value, value)
 
     def _refusal(self, rule: Rule, kind: ActionType, params: dict[str, Any], member: Member, group: str | None) -> tuple[str, Callable[[], str]] | None:
         """Why a task of ``kind`` about ``member`` in ``group`` must not be planned — the
@@ -109,6 +129,15 @@ class Enforcer:
                     return NOT_IN_GROUP, partial(self._not_in_group, member, group)
             elif member.left:
                 return LEFT_COMMUNITY, partial(_left_community, member)
+        if kind.into_group is not None:
+            into = self._group_id(params.get(kind.into_group))
+            if into is None:
+                return None
+            if into in member.groups:
+                return IN_GROUP, partial(self._in_group, member, into)
+            invited = member.marks.get(INVITED)
+            if invited and into in invited:
+                return INVITED_ALREADY, partial(self._invited, member, into, invited[into])
         return None
 
     def _group_name(self, group: str) -> str:
@@ -118,6 +147,12 @@ class Enforcer:
         out = member.marks.get(OUT_OF)
         since = f": removed by the plan at {self.run.local.text(out[group])}" if out and group in out else ""
         return f"{_name(member)} is no longer in {self._group_name(group)}{since}"
+
+    def _in_group(self, member: Member, group: str) -> str:
+        return f"{_name(member)} is already in {self._group_name(group)}"
+
+    def _invited(self, member: Member, group: str, t: float) -> str:
+        return f"{_name(member)} already has an invite to {self._group_name(group)}, planned at {self.run.local.text(t)}, and has not joined it since"
 
     def _add_tasks(self, tasks: list[tuple[Task, ActionSpec]], rule: Rule, action: ActionSpec, firing: Firing, group: str | None, context: dict[str, Any], held: list[str], check: bool) -> None:
         """Add to ``tasks`` the action's task for each member it targets, its text rendered;

@@ -33,7 +33,7 @@ from playbook_engine.enforcer import Enforcer
 from playbook_engine.lifecycle import Lifecycle
 from playbook_engine.localtime import DAY, local_time
 from playbook_engine.matcher import Matcher
-from playbook_engine.members import OUT_OF, MemberView
+from playbook_engine.members import INVITED, OUT_OF, MemberView
 from playbook_engine.model import Config, Rule
 from playbook_engine.notes import Notes
 from playbook_engine.planner import Planner
@@ -331,6 +331,11 @@ class Evaluation:
         if kind == "member_joined":
             member.joined_at, member.left = event.t, False
             changed.update(JOIN_CHANGES)
+            invited = member.marks.get(INVITED)
+            if invited and event.group in invited:
+                del invited[event.group]  # the invite into this group is answered
+                if not invited:
+                    del member.marks[INVITED]
         elif kind == "member_left":
             self._leave(member, event.group, changed)
             changed.update(LEAVE_CHANGES)

@@ -131,6 +131,7 @@ ACTIONS = (
         needs="dm",
         summary=_describe("invite to group {group}"),
         scope=SCOPE_PRIVATE,
+        into_group="group",  # not planned while the member is in it, or has a pending invite into it
     ),
     ActionType(
         "survey",

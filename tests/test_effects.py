@@ -1,6 +1,6 @@
 """Effects happen once, and a member who left one group is still in the others: a removal holds
-until a new join, a tag already held changes nothing, and group and private actions follow
-where the member is."""
+until a new join, an invite is not repeated, a tag already held changes nothing, and group
+and private actions follow where the member is."""
 
 from __future__ import annotations
 
@@ -147,6 +147,25 @@ def test_a_mentioned_member_never_seen_in_a_group_is_taken_to_be_there(make_conf
     body = '  - id: calm\n    when: {event: message, keywords: [滚]}\n    do:\n      - mention: {target: mentioned, text: "别往心里去"}\n'
     config = make_config(rules(body), COMMUNITY)
     assert task_keys(plan(config, [msg("01T09:00:00", text="你滚", mentions=["m2"])]), "member") == [("m2",)]
+
+
+# -- invites --------------------------------------------------------------------------------------
+
+
+INVITE = '  - id: seed\n    when: {event: message, keywords: [打卡]}\n    do:\n      - invite: {group: 种子用户群, text: 来种子群吧}\n'
+
+
+def test_no_invite_into_a_group_the_member_is_in_or_has_a_pending_invite_to(make_config):
+    config = make_config(rules(INVITE), COMMUNITY)
+    events = [
+        msg("01T08:00:00", "m1", "seed", name="小王"), msg("01T09:00:00", "m1", text="打卡"),  # in it
+        msg("01T09:00:00", "m2", name="阿珍", text="打卡"), msg("02T09:00:00", "m2", text="打卡"),  # invited, pending
+        joined("03T09:00:00", "m2", "seed"), left("04T09:00:00", "m2", "seed"), msg("05T09:00:00", "m2", text="打卡"),  # answered, left, invited again
+    ]
+    result = plan(config, events, explain=True)
+    assert task_keys(result, "member", "due") == [("m2", "2026-03-01T09:00:00+08:00"), ("m2", "2026-03-05T09:00:00+08:00")]
+    assert explained(result, "already_in_group") == ["小王 is already in 种子用户群"]
+    assert explained(result, "already_invited") == ["阿珍 already has an invite to 种子用户群, planned at 2026-03-01 09:00, and has not joined it since"]
 
 
 # -- tags -------------------------------------------------------------------------------------------
