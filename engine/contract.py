@@ -361,7 +361,7 @@ class CommunitySettings(Protocol):
     def tz(self) -> ZoneInfo: ...
     @property
     def lifecycle(self) -> Sequence[Any]:
-        """The lifecycle stages, in order (each with ``stage``, ``label``, ``condition``)."""
+        """The lifecycle stages, in order (each with ``stage``, ``label``, ``condition`` and its ``source``)."""
         ...
     @property
     def question_answered_by(self) -> frozenset[str]:
@@ -421,7 +421,10 @@ class Run(Protocol):
         ...
 
     def remove_from_group(self, member: Member, group_id: str | None) -> None:
-        """The member is no longer in ``group_id``; with no group left, they have left."""
+        """The plan takes the member out of ``group_id`` (the ``remove`` action): they stay out
+        of it — their own events there do not bring them back — until a new ``member_joined``
+        there; tasks about them go to a group they are still in; with no group left, they
+        have left."""
         ...
 
     def condition_failed(self, rule: str, member: Member, source: str, error: Exception) -> None:
@@ -504,6 +507,13 @@ class TriggerType:
         """Whether firings are about members (False: about whole groups, so `stages:` cannot apply)."""
         return True
 
+    @property
+    def about_leaving(self) -> bool:
+        """Whether the trigger fires for members because they left (``event: member_left``;
+        ``stage:`` a stage whose condition reads ``member.left``): its rules' tasks are meant for
+        people no longer in the group, so an action's ``scope`` does not stop them."""
+        return False
+
     def start(self, run: Run) -> None:
         """Called once, at the first event's instant: schedule the first timers of clock triggers."""
 
@@ -553,6 +563,12 @@ class Channel:
         return template.format(group=group or "", member=member_name, text=text)
 
 
+# Where a member must be for an action's task to be planned (``ActionType.scope``).
+SCOPE_GROUP = "group"  # in the task's group: the action happens there
+SCOPE_PRIVATE = "private"  # in some group of the community: the action reaches them one to one
+SCOPES = (SCOPE_GROUP, SCOPE_PRIVATE, None)
+
+
 @dataclass(frozen=True)
 class ActionType:
     """An action kind usable in ``do:``.
@@ -566,6 +582,17 @@ class ActionType:
     the member was welcomed yesterday). ``targets``: the names its ``target:`` option may
     take besides ``member`` (the firing's member), each with the members it means for a
     firing — e.g. ``mentioned``: everyone the message mentions.
+
+    ``apply(run, member, params, group)`` returns False when it changed nothing (a tag already
+    held): the member's ``revision`` is then not bumped and ``--explain`` does not say
+    "changed"; None or True means it did. ``scope`` says where the member must be for a task
+    to be planned: ``"group"`` — in the task's group (``mention``, ``warn``, ``remove`` …);
+    ``"private"`` — in some group of the community (``dm``, ``reward`` …), the task going to
+    a group they are in; None — anywhere (no check). Rules whose trigger is ``about_leaving``
+    are not stopped by it. ``into_group``: the option naming a group the action brings the
+    member into (``invite``'s ``group``, an id or a name from community.yaml): no task is
+    planned while the member is in that group or has a planned invite into it that a
+    ``member_joined`` there has not answered yet.
     """
 
     name: str
@@ -575,10 +602,16 @@ class ActionType:
     makes_task: bool = True
     text_required: bool = False
     value_key: str = "text"
-    apply: Callable[[Any, Any, Mapping[str, Any], str | None], None] | None = None  # (run, member, params, group)
+    apply: Callable[[Any, Any, Mapping[str, Any], str | None], bool | None] | None = None  # (run, member, params, group) → changed?
     summary: Callable[[Mapping[str, Any]], str] | None = None  # the task text when the rule gives none
     counts_toward_limits: bool = True
     targets: Mapping[str, Callable[[Run, Firing], Iterable[Member]]] = field(default_factory=dict)
+    scope: str | None = None  # SCOPE_GROUP, SCOPE_PRIVATE or None
+    into_group: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.scope not in SCOPES:
+            raise ValueError(f"action `{self.name}`: scope must be one of {', '.join(repr(scope) for scope in SCOPES)}, not {self.scope!r}")
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,12 @@ def member_fields_read(env: object, sources: list[str]) -> frozenset[str] | None
     return frozenset(fields)
 
 
+def reads_member_field(env: object, source: str, name: str) -> bool:
+    """Whether the expression ``source`` reads ``member.NAME`` (``member.left`` …)."""
+    tree = _tree(env, source, templates=False)
+    return any(isinstance(node.node, nodes.Name) and node.node.name == "member" and node.attr == name for node in tree.find_all(nodes.Getattr))
+
+
 def _context_reads(env: object, node: nodes.Filter | nodes.Test) -> frozenset[str] | None:
     """What a filter declares it reads of the context (``contract.reads_context``), if it does."""
     if not isinstance(node, nodes.Filter):

@@ -7,6 +7,12 @@ and an accepted action changes that member only (``reward`` adds points, ``remov
 them out of the group, ``tag`` tags them). Whom an action's task is about is the firing's
 member unless the action names another target it declares (``target: mentioned``): the
 enforcer knows actions only through what ``ActionType`` declares.
+
+Before a task is offered, its action's ``scope`` is checked against where its member is (a
+group action needs them in the task's group, a private one in some group), and an
+``into_group`` action against the groups they are in or are invited to: a member the plan
+removed is not removed again, nor invited twice. Such a task is not offered; the planner
+counts it under its reason.
 """
 
 from __future__ import annotations
@@ -19,12 +25,19 @@ from functools import partial
 from typing import Any
 
 from playbook_engine.conditions import Conditions
-from playbook_engine.contract import Event, Firing, Member, Run, Task
+from playbook_engine.contract import SCOPE_GROUP, SCOPE_PRIVATE, ActionType, Event, Firing, Member, Run, Task
 from playbook_engine.durations import parse_duration
 from playbook_engine.localtime import local_time
+from playbook_engine.members import INVITED, OUT_OF
 from playbook_engine.model import ActionSpec, Config, Rule
 from playbook_engine.notes import Notes
 from playbook_engine.planner import Planner, task_id
+
+# Why a task is not planned, as the planner counts it (the summary's "suppressed" list).
+NOT_IN_GROUP = "not_in_group"  # a group action, the member no longer in the task's group
+LEFT_COMMUNITY = "left_community"  # a private action, the member in no group of the community
+IN_GROUP = "already_in_group"  # an invite into a group the member is in
+INVITED_ALREADY = "already_invited"  # an invite into a group the member has a pending invite to
 
 
 class Enforcer:
@@ -48,6 +61,9 @@ class Enforcer:
         self._last_cause: tuple[Event | None, str] = (None, "")
         self._task_details = self._details  # one bound method for every task's partial
         planner.instruction = self._instruction
+        # Rules meant for members who left: an action's scope does not stop their tasks.
+        self._about_leaving = frozenset(rule.key for rule in config.rules if rule.trigger.about_leaving)
+        self._group_ids = {name: group for group, name in self.community.group_names.items()}  # a group named by its name
 
     def enforce(self, rule: Rule, firing: Firing, group: str | None, context: dict[str, Any], held: list[str]) -> None:
         """Plan the tasks of a rule whose conditions held, and apply the effects of those kept."""
@@ -55,7 +71,10 @@ class Enforcer:
         if rule.once and member is not None:
             member.marks[rule.once_key] = firing.t
         self.notes.counts["matched"] += 1
-        if member is not None and rule.key in self._to_member and not self.planner.keep_suppressed and self.planner.cooling(rule, member.id, firing.t):
+        # A cooldown the planner would apply to every task of the firing comes first: such
+        # tasks are counted as cooling down, whether or not their member is still there.
+        cooling = member is not None and rule.key in self._to_member and self.planner.cooling(rule, member.id, firing.t)
+        if cooling and not self.planner.keep_suppressed:
             # The planner will refuse every task of this firing: do not render texts nobody reads.
             unmade = sum(1 for action in rule.actions if action.kind.makes_task)
             if unmade:
@@ -65,33 +84,95 @@ class Enforcer:
         changes = []
         for action in rule.actions:
             if action.kind.makes_task:
-                self._add_tasks(tasks, rule, action, firing, group, context, held)
+                self._add_tasks(tasks, rule, action, firing, group, context, held, not cooling)
             else:
                 changes.append(action)
         accepted = self.planner.offer([task for task, _ in tasks], rule) if tasks else []
         if accepted:  # the effects of the planned tasks' actions, each on the task's member
             planned = set(map(id, accepted))
             for task, action in tasks:
-                if action.kind.apply is not None and id(task) in planned:
-                    target = self.run.members.get(task.member) if task.member else None
-                    if target is not None:
-                        action.kind.apply(self.run, target, action.params, group)
-                        target.revision += 1
+                if id(task) in planned and (action.kind.apply is not None or action.kind.into_group is not None):
+                    self._take_effect(task, action)
         # State changes (tags) go with the rule's tasks: a warning that was suppressed did not
         # happen, so the member is not tagged as warned.
         if member is not None and (accepted or not tasks):
             for action in changes:
-                if action.kind.apply is not None:
-                    action.kind.apply(self.run, member, action.params, group)
+                # False: nothing changed (a tag already held) — no new revision, nothing to explain.
+                if action.kind.apply is not None and action.kind.apply(self.run, member, action.params, group) is not False:
                     member.revision += 1
                     self.notes.changed(rule.key, firing, partial(_describe_change, action))
 
-    def _add_tasks(self, tasks: list[tuple[Task, ActionSpec]], rule: Rule, action: ActionSpec, firing: Firing, group: str | None, context: dict[str, Any], held: list[str]) -> None:
-        """Add to ``tasks`` the action's task for each member it targets, its text rendered."""
+    def _take_effect(self, task: Task, action: ActionSpec) -> None:
+        """What a planned task does to its member: ``apply`` (points, out of the group), and an
+        invite into a group is pending from now on."""
+        target = self.run.members.get(task.member) if task.member else None
+        if target is None:
+            return
+        kind = action.kind
+        if kind.into_group is not None:
+            into = self._group_id(action.params.get(kind.into_group))
+            if into is not None:
+                invited = target.marks.get(INVITED)
+                if invited is None:
+                    invited = target.marks[INVITED] = {}
+                invited[into] = task.trigger_at
+        if kind.apply is not None and kind.apply(self.run, target, action.params, task.group) is not False:
+            target.revision += 1
+
+    def _group_id(self, value: Any) -> str | None:
+        """The group an option names: its id, or its name in community.yaml."""
+        if not isinstance(value, str):
+            return None
+        return self._group_ids.get(value, value)
+
+    def _refusal(self, rule: Rule, kind: ActionType, params: dict[str, Any], member: Member, group: str | None) -> tuple[str, Callable[[], str]] | None:
+        """Why a task of ``kind`` about ``member`` in ``group`` must not be planned — the
+        guardrail and the operator-readable reason — or None. A member not seen in any group
+        yet (first seen when mentioned) is taken to be where the task is."""
+        scope = kind.scope
+        if scope is not None and rule.key not in self._about_leaving:
+            if scope == SCOPE_GROUP:
+                if group is not None and group not in member.groups and (member.groups or member.left):
+                    return NOT_IN_GROUP, partial(self._not_in_group, member, group)
+            elif member.left:
+                return LEFT_COMMUNITY, partial(_left_community, member)
+        if kind.into_group is not None:
+            into = self._group_id(params.get(kind.into_group))
+            if into is None:
+                return None
+            if into in member.groups:
+                return IN_GROUP, partial(self._in_group, member, into)
+            invited = member.marks.get(INVITED)
+            if invited and into in invited:
+                return INVITED_ALREADY, partial(self._invited, member, into, invited[into])
+        return None
+
+    def _group_name(self, group: str) -> str:
+        return self.community.group_names.get(group, group)
+
+    def _not_in_group(self, member: Member, group: str) -> str:
+        out = member.marks.get(OUT_OF)
+        since = f": removed by the plan at {self.run.local.text(out[group])}" if out and group in out else ""
+        return f"{_name(member)} is no longer in {self._group_name(group)}{since}"
+
+    def _in_group(self, member: Member, group: str) -> str:
+        return f"{_name(member)} is already in {self._group_name(group)}"
+
+    def _invited(self, member: Member, group: str, t: float) -> str:
+        return f"{_name(member)} already has an invite to {self._group_name(group)}, planned at {self.run.local.text(t)}, and has not joined it since"
+
+    def _add_tasks(self, tasks: list[tuple[Task, ActionSpec]], rule: Rule, action: ActionSpec, firing: Firing, group: str | None, context: dict[str, Any], held: list[str], check: bool) -> None:
+        """Add to ``tasks`` the action's task for each member it targets, its text rendered;
+        with ``check``, refuse those whose member is not where the action needs them."""
         kind = action.kind
         member = firing.member
         name = action.params.get("target")
+        planner = self.planner
         for target in (member,) if name is None or name == "member" else self.targets(action, firing):
+            refusal = self._refusal(rule, kind, action.params, target, group) if check and target is not None else None
+            if refusal is not None and not planner.keep_suppressed:
+                planner.suppress_unmade(refusal[0], 1)  # nobody reads its text: not rendered
+                continue
             about = firing if target is member else replace(firing, member=target)
             target_context = context if target is member else self.conditions.context(rule, about, group)
             try:
@@ -99,13 +180,23 @@ class Enforcer:
             except Exception as exc:  # one bad template skips one action, never the run
                 self.notes.error(rule.key, firing, f"text of `{kind.name}` failed: {exc}")
                 continue
-            task = self.task(rule, action.index, kind.name, about, group, text, action.params)
+            task = self.task(rule, action.index, kind.name, about, self._task_group(rule, kind, target, group), text, action.params)
             if held:
                 task.because = held
+            if refusal is not None:
+                planner.refuse(task, *refusal)
+                continue
             limit = self._max_length(task.channel)
             if len(text) > limit:
                 self.notes.error(rule.key, firing, f"text of `{kind.name}` is {len(text)} characters, more than the {limit} `{task.channel}` allows: planned anyway, split it before sending")
             tasks.append((task, action))
+
+    def _task_group(self, rule: Rule, kind: ActionType, member: Member | None, group: str | None) -> str | None:
+        """The group a task goes to: the firing's — but a private task about a member no longer
+        there goes to a group they are in (its operator looks after them now)."""
+        if kind.scope == SCOPE_PRIVATE and member is not None and group not in member.groups and member.groups and rule.key not in self._about_leaving:
+            return member.group if member.group in member.groups else min(member.groups)
+        return group
 
     def targets(self, action: ActionSpec, firing: Firing) -> list[Member | None]:
         """Whom an action's task is about: the firing's member, or the members of a target the
@@ -177,6 +268,14 @@ def _deadline_seconds(rule: Rule) -> int | None:
         return rule.deadline
     default = rule.trigger.default_deadline
     return None if default == "day" else parse_duration(default)
+
+
+def _name(member: Member) -> str:
+    return member.name or member.id
+
+
+def _left_community(member: Member) -> str:
+    return f"{_name(member)} is no longer in any group of the community"
 
 
 def _target(action: ActionSpec) -> str | None:

@@ -33,7 +33,7 @@ from playbook_engine.enforcer import Enforcer
 from playbook_engine.lifecycle import Lifecycle
 from playbook_engine.localtime import DAY, local_time
 from playbook_engine.matcher import Matcher
-from playbook_engine.members import MemberView
+from playbook_engine.members import INVITED, OUT_OF, MemberView
 from playbook_engine.model import Config, Rule
 from playbook_engine.notes import Notes
 from playbook_engine.planner import Planner
@@ -272,10 +272,9 @@ class Evaluation:
                 member.name = event.name
                 changed.add("name")
             kind = event.type
-            if group is not None and kind != "member_left":
-                if group.id not in member.groups:
-                    member.groups.add(group.id)
-                    changed.add("groups")
+            # An event in a group shows the member is in it — unless the plan removed them from
+            # it: then only a new member_joined there brings them back.
+            if group is not None and kind != "member_left" and (group.id in member.groups or self._enter(member, group, kind, changed)):
                 if member.group != group.id:
                     member.group = group.id
                     changed.add("group")
@@ -311,14 +310,38 @@ class Evaluation:
             firings.extend(self.restage(member, changed))
         return firings
 
+    def _enter(self, member: Member, group: Group, kind: str, changed: set[str]) -> bool:
+        """The member is seen in ``group``, which they were not in: they are in it now, and no
+        longer gone from the community (an export may lack the join) — unless a planned
+        `remove` took them out of it and this is not a new member_joined there. Whether they
+        are in it."""
+        out = member.marks.get(OUT_OF)
+        if out and group.id in out:
+            if kind != "member_joined":
+                return False
+            del out[group.id]
+            if not out:
+                del member.marks[OUT_OF]
+        member.groups.add(group.id)
+        changed.add("groups")
+        if member.left:
+            member.left = False
+            changed.add("left")
+        return True
+
     def _count_other(self, event: Event, member: Member, changed: set[str]) -> None:
         """What an event other than a message changes of its member."""
         kind = event.type
         if kind == "member_joined":
             member.joined_at, member.left = event.t, False
             changed.update(JOIN_CHANGES)
+            invited = member.marks.get(INVITED)
+            if invited and event.group in invited:
+                del invited[event.group]  # the invite into this group is answered
+                if not invited:
+                    del member.marks[INVITED]
         elif kind == "member_left":
-            self.remove_from_group(member, event.group)
+            self._leave(member, event.group, changed)
             changed.update(LEAVE_CHANGES)
         elif kind == "activity_joined":
             member.activities += 1
@@ -329,11 +352,27 @@ class Evaluation:
             changed.update(("tags", "attributes"))
 
     def remove_from_group(self, member: Member, group_id: str | None) -> None:
-        """The member is no longer in ``group_id``; with no group left, they have left."""
+        """The plan takes the member out of ``group_id`` (an action's effect): they stay out of
+        it until a new member_joined there, even if the history shows them writing there (it is
+        the history without the plan). With no group left, they have left."""
+        if group_id is not None:
+            out = member.marks.get(OUT_OF)
+            if out is None:
+                out = member.marks[OUT_OF] = {}
+            out[group_id] = self.now
+        self._leave(member, group_id, None)
+
+    def _leave(self, member: Member, group_id: str | None, changed: set[str] | None) -> None:
+        """The member is no longer in ``group_id``; tasks about them go to a group they are
+        still in; with no group left, they have left (and their tasks still go to the last)."""
         if group_id is not None:
             member.groups.discard(group_id)
             if group_id in self.groups:
                 self.groups[group_id].members.discard(member.id)
+            if member.group == group_id and member.groups:
+                member.group = min(member.groups)  # any group they are in; the smallest id, for a stable plan
+                if changed is not None:
+                    changed.add("group")
         if not member.groups:
             member.left = True
 

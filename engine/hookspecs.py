@@ -65,7 +65,11 @@ def register_actions(register: Callable[[ActionType], None]) -> None:
     """Register action kinds: the keys a rule may use in its ``do:`` list.
 
     Call ``register(ActionType(...))``. An action either plans an operator task (a DM, a
-    mention …) or changes member state without a task (``tag``).
+    mention …) or changes member state without a task (``tag``). What the engine must know
+    to treat it as a built-in, it declares on the ``ActionType``: whether ``limits`` count it,
+    its ``targets``, its ``scope`` (where the member must be for a task: in the task's group,
+    in some group, anywhere) and ``into_group`` (an invite is not repeated); its ``apply``
+    returns False when it changed nothing.
 
     :param register: call with an :class:`playbook_engine.contract.ActionType`.
     """

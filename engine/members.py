@@ -14,6 +14,10 @@ from zoneinfo import ZoneInfo
 from playbook_engine.contract import MEMBER_FIELDS, Member
 from playbook_engine.localtime import local_time
 
+# Group membership the plan decided, kept in ``member.marks`` (plain JSON: saved by --state).
+OUT_OF = "@out"  # group id → when a planned `remove` took the member out of it, until a new member_joined there
+INVITED = "@invited"  # group id → when an invite into it was planned, until a member_joined there
+
 
 def local_day(t: float, tz: ZoneInfo) -> int:
     """The day number (proleptic ordinal) of instant ``t`` in the community time zone."""

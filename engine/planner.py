@@ -175,6 +175,11 @@ class Planner:
         when suppressed tasks are not kept: then nobody will read their text)."""
         self.suppressed_counts[guardrail] += count
 
+    def refuse(self, task: Task, guardrail: str, reason: str | Callable[[], str]) -> None:
+        """A task the evaluation does not offer, because ``guardrail`` stops it before any of the
+        planner's (its member is no longer in the group …): counted, and kept to be explained."""
+        self._suppress(task, guardrail, reason)
+
     def _suppress_all(self, tasks: list[Task], guardrail: str, reason: str) -> list[Task]:
         for task in tasks:
             self._suppress(task, guardrail, reason)

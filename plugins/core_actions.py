@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from playbook_engine import hookimpl
-from playbook_engine.contract import ActionType, Firing, Member, Run
+from playbook_engine.contract import SCOPE_GROUP, SCOPE_PRIVATE, ActionType, Firing, Member, Run
 
 # Each schema carries its title and examples: editors show them as completion and hover help.
 _TEXT = {
@@ -40,16 +40,24 @@ def _tag_list(params: Mapping[str, Any]) -> list[str]:
     return [tags] if isinstance(tags, str) else list(tags)
 
 
-def _add_tags(run: Run, member: Member, params: Mapping[str, Any], group: str | None) -> None:
+def _add_tags(run: Run, member: Member, params: Mapping[str, Any], group: str | None) -> bool:
+    """Tag the member; False if every tag was already held (nothing changed)."""
+    held = len(member.tags)
     member.tags.update(_tag_list(params))
+    return len(member.tags) != held
 
 
-def _remove_tags(run: Run, member: Member, params: Mapping[str, Any], group: str | None) -> None:
+def _remove_tags(run: Run, member: Member, params: Mapping[str, Any], group: str | None) -> bool:
+    """Take the tags off; False if the member held none of them (nothing changed)."""
+    held = len(member.tags)
     member.tags.difference_update(_tag_list(params))
+    return len(member.tags) != held
 
 
-def _reward(run: Run, member: Member, params: Mapping[str, Any], group: str | None) -> None:
-    member.points += params.get("points", 0) or 0
+def _reward(run: Run, member: Member, params: Mapping[str, Any], group: str | None) -> bool:
+    points = params.get("points", 0) or 0
+    member.points += points
+    return points != 0  # a coupon or a gift alone changes nothing the engine knows
 
 
 def _remove(run: Run, member: Member, params: Mapping[str, Any], group: str | None) -> None:
@@ -91,10 +99,14 @@ _TARGET = {
 # warn, remove and notify are not counted by `actions: any` limits: a note to an operator does
 # not reach the member, and enforcing the group rules must not wait because the member was
 # welcomed yesterday.
+# Scopes: what happens in a group (mention, post, warn, remove) needs the member in that group;
+# what reaches them one to one (dm, reward, invite, survey) needs them in some group of the
+# community. A notify is about what the member did in the group (a question left open, a
+# quarrel, a second offence): it is moot once they are out of it.
 ACTIONS = (
-    ActionType("mention", "@mention the member in the group with this text.", _text_action("Mention @提及", ["{{ member | mention }} 这周的话题你一定有想法～"], _TARGET), needs="mention", text_required=True, targets=_TARGETS),
-    ActionType("dm", "Send the member a private message (私信).", _text_action("DM 私信", ["{{ member.name }} 你好，好久没在群里看到你了，最近群里的内容对你有帮助吗？"], _TARGET), needs="dm", text_required=True, targets=_TARGETS),
-    ActionType("post", "Post this message in the group.", _text_action("Post 群发", ["本周读书分享会周六 20:00 开始，欢迎大家来聊～"]), needs="post", text_required=True),
+    ActionType("mention", "@mention the member in the group with this text.", _text_action("Mention @提及", ["{{ member | mention }} 这周的话题你一定有想法～"], _TARGET), needs="mention", text_required=True, targets=_TARGETS, scope=SCOPE_GROUP),
+    ActionType("dm", "Send the member a private message (私信).", _text_action("DM 私信", ["{{ member.name }} 你好，好久没在群里看到你了，最近群里的内容对你有帮助吗？"], _TARGET), needs="dm", text_required=True, targets=_TARGETS, scope=SCOPE_PRIVATE),
+    ActionType("post", "Post this message in the group.", _text_action("Post 群发", ["本周读书分享会周六 20:00 开始，欢迎大家来聊～"]), needs="post", text_required=True, scope=SCOPE_GROUP),
     ActionType(
         "reward",
         "Reward the member: points (added to member.points), a coupon or a gift.",
@@ -110,6 +122,7 @@ ACTIONS = (
         needs="reward",
         apply=_reward,
         summary=_describe_reward,
+        scope=SCOPE_PRIVATE,
     ),
     ActionType(
         "invite",
@@ -117,6 +130,8 @@ ACTIONS = (
         _text_action("Invite 邀请进群", [{"group": "seed-users", "text": "{{ member.name }}，邀请你加入种子用户群～"}], {"group": _option("string", "Group to invite to.", "Group", ["seed-users", "g2"])}, required=("group",)),
         needs="dm",
         summary=_describe("invite to group {group}"),
+        scope=SCOPE_PRIVATE,
+        into_group="group",  # not planned while the member is in it, or has a pending invite into it
     ),
     ActionType(
         "survey",
@@ -124,16 +139,18 @@ ACTIONS = (
         _text_action("Survey 问卷", [{"form": "https://wj.qq.com/s2/123456", "text": "这次活动你觉得哪里可以改进？"}], {"form": _option("string", "Survey form URL or id.", "Form", ["https://wj.qq.com/s2/123456", "survey-0308"])}, required=("form",)),
         needs="dm",
         summary=_describe("survey: {form}"),
+        scope=SCOPE_PRIVATE,
     ),
-    ActionType("warn", "Warn the member about a group rule.", _text_action("Warn 警告", ["请勿在群里发广告，再发将被移出群聊"], _TARGET), needs="mention", text_required=True, targets=_TARGETS, counts_toward_limits=False),
+    ActionType("warn", "Warn the member about a group rule.", _text_action("Warn 警告", ["请勿在群里发广告，再发将被移出群聊"], _TARGET), needs="mention", text_required=True, targets=_TARGETS, counts_toward_limits=False, scope=SCOPE_GROUP),
     ActionType(
         "remove",
-        "Remove the member from the group (they are then out of it for later rules).",
+        "Remove the member from the group: they are out of it for later rules, until they join it again.",
         {"oneOf": [{"type": "null"}, {"type": "string"}, _text_object()], "title": "Remove 移出群", "examples": [None, "发广告，已提醒两次"]},
         needs="remove",
         apply=_remove,
         summary=_describe("remove from the group"),
         counts_toward_limits=False,
+        scope=SCOPE_GROUP,  # so a member already removed is not removed again
     ),
     ActionType(
         "notify",
@@ -141,6 +158,7 @@ ACTIONS = (
         _text_action("Notify 通知运营", [{"to": "op-lily", "text": "{{ member.name }} 的问题 30 分钟没人回答"}], {"to": _option("string", "Operator id or admin to notify (default: the assignee).", "To", ["op-lily", "admin"])}),
         text_required=True,
         counts_toward_limits=False,
+        scope=SCOPE_GROUP,
     ),
     ActionType("tag", "Add tags to the member (state only, no task).", _tags_value("Tag 打标签", ["newbie", ["vip", "kol"]]), makes_task=False, value_key="tags", apply=_add_tags),
     ActionType("untag", "Remove tags from the member (state only, no task).", _tags_value("Untag 去标签", ["newbie"]), makes_task=False, value_key="tags", apply=_remove_tags),

@@ -160,7 +160,8 @@ def test_enforcement_is_not_blocked_by_an_any_limit_and_urgent_ignores_quiet_hou
         "  - id: out\n    when: {event: message, keywords: [广告]}\n    priority: urgent\n    do:\n      - remove: 发广告\n"
     )
     config = make_config(rules(body), community)
-    result = plan(config, [msg("01T23:00:00", text="广告")])
+    # The welcome comes first: after the removal the member is in no group, and no DM goes out.
+    result = plan(config, [msg("01T22:59:00"), msg("01T23:00:00", text="广告")])
     assert task_keys(result, "rule", "due") == [("out", "2026-03-01T23:00:00+08:00"), ("hi", "2026-03-02T08:00:00+08:00")]
 
 

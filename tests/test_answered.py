@@ -279,9 +279,21 @@ def qualifies(answer: Event, question: Event, answered_by: tuple[str, ...], wind
     )
 
 
+def still_in_group(events: list[Event], member: str | None, group: str | None, until: float) -> bool:
+    """Whether ``member`` is in ``group`` at ``until``: `notify` is a group action, and stops for
+    a group the asker left (back when seen there again)."""
+    inside = False
+    for event in events:
+        if event.t > until:
+            break
+        if event.member == member and event.group == group:
+            inside = event.type != "member_left"
+    return inside
+
+
 def still_a_member(events: list[Event], member: str | None, until: float) -> bool:
     """Whether ``member`` has not left at ``until`` (every event up to it seen): left when a leave
-    takes them out of their last group, back only by a join."""
+    takes them out of their last group, back when seen in a group again (a join or a message)."""
     groups: set[str] = set()
     left = False
     for event in events:
@@ -294,7 +306,7 @@ def still_a_member(events: list[Event], member: str | None, until: float) -> boo
             left = left or not groups
         elif event.group is not None:
             groups.add(event.group)
-            left = left and event.type != "member_joined"
+            left = False
     return not left
 
 
@@ -308,7 +320,7 @@ def expected_tasks(events: list[Event], answered_by: tuple[str, ...], window: in
         for rule, seconds in RULES.items():
             deadline = question.t + seconds
             answered = any(qualifies(later, question, answered_by, window) for later in events[index + 1 :] if later.t <= deadline)
-            if not answered and still_a_member(events, question.member, deadline):
+            if not answered and still_a_member(events, question.member, deadline) and still_in_group(events, question.member, question.group, deadline):
                 expected.append((rule, question.id or ""))
     return sorted(expected)
 

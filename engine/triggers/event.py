@@ -39,6 +39,10 @@ class EventTrigger(TriggerType):
         except re.error as exc:
             raise TriggerProblem(f"regex is not a valid regular expression: {exc} — escape special characters such as ( ) [ ] ? with a backslash", key="regex") from None
 
+    @property
+    def about_leaving(self) -> bool:
+        return bool(self.value == "member_left")
+
     def on_event(self, run: Run, event: Event, member: Member | None) -> Iterable[Firing]:
         firing = self.match(run, event, member)
         return () if firing is None else (firing,)

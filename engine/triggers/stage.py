@@ -17,7 +17,7 @@ from playbook_engine.contract import (
     TriggerProblem,
     TriggerType,
 )
-from playbook_engine.dependencies import member_fields_read
+from playbook_engine.dependencies import member_fields_read, reads_member_field
 from playbook_engine.errors import suggest
 from playbook_engine.explain import field_values
 from playbook_engine.expressions import Condition, check_source
@@ -38,6 +38,12 @@ class StageTrigger(TriggerType):
         if value not in known:
 
             raise TriggerProblem(f"stage `{value}` is not defined in community.yaml lifecycle{suggest(value, known)}")
+        # A stage members enter by leaving (churn: `member.left or …`): its rules are meant for leavers.
+        self._about_leaving = any(stage.stage == value and reads_member_field(context.env, stage.source, "left") for stage in context.community.lifecycle)
+
+    @property
+    def about_leaving(self) -> bool:
+        return self._about_leaving
 
     def on_event(self, run: Run, event: Event, member: Member | None) -> Iterable[Firing]:
         if member is not None and event.raw.get("stage") == self.value:

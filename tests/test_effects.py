@@ -1,0 +1,346 @@
+"""Effects happen once, and a member who left one group is still in the others: a removal holds
+until a new join, an invite is not repeated, a tag already held changes nothing, and group
+and private actions follow where the member is."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from datetime import datetime
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from playbook_engine import hookimpl
+from playbook_engine.contract import ActionType
+from playbook_engine.enforcer import Enforcer
+from playbook_engine.loading import load_config
+from playbook_engine.plugins import Registry, get_plugin_manager, load_registry
+from playbook_engine.runner import run
+from playbook_engine.state import StateStore
+from tests.conftest import ROOT, config_from, plan, records, task_keys
+from tests.test_triggers import END, joined, left, msg
+
+sys.path.insert(0, str(ROOT / "bench"))
+from generate import Options, write
+
+COMMUNITY = """\
+community:
+  name: 测试群
+  timezone: Asia/Shanghai
+  channel: wechat
+  groups: [{id: g1, name: 一群}, {id: g2, name: 二群}, {id: seed, name: 种子用户群}]
+  merge: []  # each task on its own: these tests look at where each one goes
+  operators:
+    - {id: op-a, groups: [g1]}
+    - {id: op-b, groups: [g2]}
+    - {id: op-boss}
+  lifecycle:
+    - {stage: churn, label: 流失期, if: "member.left or member.days_silent >= 30"}
+    - {stage: growth, label: 成长期, if: "true"}
+"""
+
+KICK = "  - id: kick\n    when: {event: message, keywords: [广告]}\n    do:\n      - remove: 发广告\n      - notify: 先截图\n"
+HELLO = "  - id: hello\n    when: {event: message}\n    do:\n      - mention: hi\n"
+
+
+def rules(body: str) -> dict[str, str]:
+    return {"p.yaml": "playbook: p\nrules:\n" + body}
+
+
+def spam(ts: str, member: str = "m1", group: str = "g1") -> dict:
+    return msg(ts, member, group, text="广告!", name="小王")
+
+
+def explained(result, kind: str) -> list[str]:
+    return [item.reason for item in result.suppressed if item.guardrail == kind]
+
+
+# -- a removal holds until a new join ---------------------------------------------------------
+
+
+def test_a_member_removed_from_a_group_is_not_removed_from_it_again(make_config):
+    config = make_config(rules(KICK), COMMUNITY)
+    result = plan(config, [spam("01T09:00:00"), spam("01T09:05:00"), spam("01T09:10:00")], explain=True)
+    assert task_keys(result, "action", "due") == [("remove", "2026-03-01T09:00:00+08:00"), ("notify", "2026-03-01T09:00:00+08:00")]
+    assert result.planner.suppressed_counts["not_in_group"] == 4  # remove and notify, twice
+    assert explained(result, "not_in_group")[0] == "小王 is no longer in 一群: removed by the plan at 2026-03-01 09:00"
+    assert "not_in_group 4" in result.summary()
+
+
+def test_a_message_after_the_removal_does_not_bring_the_member_back(make_config):
+    config = make_config(rules(KICK + HELLO), COMMUNITY)
+    result = plan(config, [spam("01T09:00:00"), msg("01T10:00:00")])
+    member = result.evaluation.members["m1"]
+    assert (member.groups, member.left) == (set(), True)
+    assert "m1" not in result.evaluation.groups["g1"].members
+    # hello at 09:00 comes after kick (file order): the member is already out
+    assert task_keys(result, "rule", "action") == [("kick", "remove"), ("kick", "notify")]
+
+
+def test_a_new_member_joined_brings_the_member_back(make_config):
+    config = make_config(rules(KICK + HELLO), COMMUNITY)
+    result = plan(config, [spam("01T09:00:00"), joined("02T09:00:00"), msg("02T10:00:00"), spam("03T09:00:00")])
+    assert task_keys(result, "rule", "action", "due") == [
+        ("kick", "remove", "2026-03-01T09:00:00+08:00"), ("kick", "notify", "2026-03-01T09:00:00+08:00"),
+        ("hello", "mention", "2026-03-02T10:00:00+08:00"),
+        ("kick", "remove", "2026-03-03T09:00:00+08:00"), ("kick", "notify", "2026-03-03T09:00:00+08:00"),
+    ]
+    assert result.evaluation.members["m1"].left
+
+
+def test_a_removal_from_one_group_leaves_the_member_in_the_other(make_config):
+    body = KICK + '  - id: thanks\n    when: {event: message, keywords: [谢谢]}\n    do:\n      - dm: "不客气"\n      - mention: "不客气"\n'
+    config = make_config(rules(body), COMMUNITY)
+    events = [msg("01T08:00:00", group="g2"), spam("01T09:00:00"), msg("01T10:00:00", group="g1", text="谢谢"), msg("01T11:00:00", group="g2", text="谢谢")]
+    result = plan(config, events, explain=True)
+    member = result.evaluation.members["m1"]
+    assert (member.groups, member.group, member.left) == ({"g2"}, "g2", False)
+    # In 一群, which the plan took them out of, only the DM: it goes to 二群, where they are.
+    assert task_keys(result, "rule", "action", "group", "assignee") == [
+        ("kick", "remove", "g1", "op-a"), ("kick", "notify", "g1", "op-a"),
+        ("thanks", "dm", "g2", "op-b"),
+        ("thanks", "dm", "g2", "op-b"), ("thanks", "mention", "g2", "op-b"),
+    ]
+
+
+# -- private actions stop only for a member out of every group ---------------------------------
+
+
+def test_no_private_task_for_a_member_removed_from_every_group_but_for_rules_about_leaving(make_config):
+    body = KICK + (
+        '  - id: reward\n    when: {event: message}\n    do:\n      - reward: {points: 5}\n'
+        '  - id: bye\n    when: {event: member_left}\n    do:\n      - dm: "为什么离开？"\n'
+        '  - id: churned\n    when: {stage: churn}\n    do:\n      - dm: "回来看看？"\n'
+    )
+    config = make_config(rules(body), COMMUNITY)
+    result = plan(config, [spam("01T09:00:00"), left("01T09:30:00")], explain=True)
+    assert sorted(task_keys(result, "rule", "action")) == [("bye", "dm"), ("churned", "dm"), ("kick", "notify"), ("kick", "remove")]
+    assert explained(result, "left_community") == ["小王 is no longer in any group of the community"]
+    assert result.evaluation.members["m1"].points == 0
+
+
+def test_rules_about_leaving_are_those_of_member_left_and_of_stages_that_read_member_left(make_config):
+    body = (
+        "  - id: a\n    when: {event: member_left}\n    do: [{dm: a}]\n"
+        "  - id: b\n    when: {event: message}\n    do: [{dm: b}]\n"
+        "  - id: c\n    when: {stage: churn}\n    do: [{dm: c}]\n"
+        "  - id: d\n    when: {stage: growth}\n    do: [{dm: d}]\n"
+    )
+    config = make_config(rules(body), COMMUNITY)
+    assert {rule.id: rule.trigger.about_leaving for rule in config.rules} == {"a": True, "b": False, "c": True, "d": False}
+
+
+# -- a member who left one group ----------------------------------------------------------------
+
+
+def test_a_member_who_left_one_group_gets_private_tasks_and_group_tasks_in_the_other(make_config):
+    body = (
+        '  - id: sla\n    when: {unanswered: 30m}\n    do:\n      - mention: "有人回答了吗"\n      - dm: "你的问题还没人回答"\n'
+        '  - id: quiet\n    when: {silence: 1d}\n    do:\n      - mention: "{{ member.name }} 在吗"\n'
+    )
+    config = make_config(rules(body), COMMUNITY + "  question: {patterns: ['请问']}\n")
+    events = [msg("01T09:00:00", name="小王"), msg("01T09:10:00", group="g2"), msg("01T09:20:00", text="请问几点开始"), left("01T09:30:00")]
+    result = plan(config, events, until=END, explain=True)
+    assert result.evaluation.members["m1"].group == "g2"
+    assert task_keys(result, "rule", "action", "group", "assignee") == [("sla", "dm", "g2", "op-b"), ("quiet", "mention", "g2", "op-b")]
+    assert explained(result, "not_in_group") == ["小王 is no longer in 一群"]
+
+
+def test_a_member_seen_in_a_group_again_after_leaving_has_not_left(make_config):
+    """An export may lack the join: a message in the group shows they are back."""
+    config = make_config(rules('  - id: quiet\n    when: {silence: 1d}\n    do:\n      - dm: "在吗"\n'), COMMUNITY)
+    result = plan(config, [msg("01T09:00:00"), left("01T10:00:00"), msg("02T09:00:00")], until=END)
+    member = result.evaluation.members["m1"]
+    assert (member.groups, member.left) == ({"g1"}, False)
+    assert task_keys(result, "rule", "due") == [("quiet", "2026-03-03T09:00:00+08:00")]
+
+
+def test_a_mentioned_member_never_seen_in_a_group_is_taken_to_be_there(make_config):
+    body = '  - id: calm\n    when: {event: message, keywords: [滚]}\n    do:\n      - mention: {target: mentioned, text: "别往心里去"}\n'
+    config = make_config(rules(body), COMMUNITY)
+    assert task_keys(plan(config, [msg("01T09:00:00", text="你滚", mentions=["m2"])]), "member") == [("m2",)]
+
+
+# -- invites --------------------------------------------------------------------------------------
+
+
+INVITE = '  - id: seed\n    when: {event: message, keywords: [打卡]}\n    do:\n      - invite: {group: 种子用户群, text: 来种子群吧}\n'
+
+
+def test_no_invite_into_a_group_the_member_is_in_or_has_a_pending_invite_to(make_config):
+    config = make_config(rules(INVITE), COMMUNITY)
+    events = [
+        msg("01T08:00:00", "m1", "seed", name="小王"), msg("01T09:00:00", "m1", text="打卡"),  # in it
+        msg("01T09:00:00", "m2", name="阿珍", text="打卡"), msg("02T09:00:00", "m2", text="打卡"),  # invited, pending
+        joined("03T09:00:00", "m2", "seed"), left("04T09:00:00", "m2", "seed"), msg("05T09:00:00", "m2", text="打卡"),  # answered, left, invited again
+    ]
+    result = plan(config, events, explain=True)
+    assert task_keys(result, "member", "due") == [("m2", "2026-03-01T09:00:00+08:00"), ("m2", "2026-03-05T09:00:00+08:00")]
+    assert explained(result, "already_in_group") == ["小王 is already in 种子用户群"]
+    assert explained(result, "already_invited") == ["阿珍 already has an invite to 种子用户群, planned at 2026-03-01 09:00, and has not joined it since"]
+
+
+# -- tags -------------------------------------------------------------------------------------------
+
+
+def test_a_tag_already_held_or_an_untag_not_held_changes_nothing(make_config):
+    body = "  - id: t\n    when: {event: message}\n    do:\n      - tag: regular\n      - untag: newbie\n"
+    config = make_config(rules(body), COMMUNITY)
+    result = plan(config, [msg("01T09:00:00"), msg("01T10:00:00")], explain=True)
+    changes = [(note.t, note.reason) for note in result.notes if note.kind == "changed"]
+    assert changes == [(1772326800.0, "tag regular")]
+    assert result.counts["changed"] == 1
+    member = result.evaluation.members["m1"]
+    assert member.tags == {"regular"}
+    revision = member.revision
+    assert plan(make_config(rules(body), COMMUNITY), [msg("01T09:00:00")]).evaluation.members["m1"].revision == revision
+
+
+# -- declared by the action ----------------------------------------------------------------------
+
+
+class _HugPlugin:
+    """A third-party group action: refused for a member out of the group, as `mention` is."""
+
+    @hookimpl
+    def register_actions(self, register):
+        register(ActionType("hug", "Hug the member in the group.", {"type": "string"}, text_required=True, scope="group"))
+
+
+def test_a_third_party_action_declares_its_scope_like_a_built_in(tmp_path):
+    pm = get_plugin_manager(entrypoints=False)
+    pm.register(_HugPlugin(), name="hug")
+    config = config_from(rules(KICK + "  - id: hug\n    when: {event: message}\n    do:\n      - hug: 抱抱\n"), COMMUNITY, tmp_path / "pb", Registry.collect(pm))
+    result = plan(config, [msg("01T08:00:00"), spam("01T09:00:00")])
+    assert task_keys(result, "rule", "action") == [("hug", "hug"), ("kick", "remove"), ("kick", "notify")]
+    assert result.planner.suppressed_counts["not_in_group"] == 1
+
+
+def test_a_scope_must_be_group_private_or_none():
+    with pytest.raises(ValueError, match="scope must be one of 'group', 'private', None"):
+        ActionType("hug", "", {}, scope="public")
+
+
+# -- --state ----------------------------------------------------------------------------------------
+
+
+STATE_BODY = KICK + HELLO + INVITE + '  - id: t\n    when: {event: message}\n    do:\n      - tag: regular\n'
+STATE_EVENTS = [
+    msg("01T08:00:00", "m1", "g2"), spam("01T09:00:00"), msg("01T10:00:00"), msg("01T11:00:00", text="打卡"),
+    spam("02T09:00:00"), msg("02T10:00:00", "m1", "g2", text="打卡"), joined("03T09:00:00"), spam("03T10:00:00"),
+    msg("04T09:00:00", "m2", text="打卡"), msg("04T10:00:00", "m2", text="打卡"), joined("05T09:00:00", "m2", "seed"), msg("06T09:00:00", "m2", text="打卡"),
+]
+
+
+@pytest.mark.parametrize("split", range(1, len(STATE_EVENTS)))
+def test_a_split_state_run_plans_as_one_run(tmp_path, split):
+    """Who is out of which group, and which invites are pending, are saved by --state."""
+    config = config_from(rules(STATE_BODY), COMMUNITY, tmp_path / "pb")
+    whole = [(task.id, task.due, task.group) for task in run(config, records(STATE_EVENTS)).tasks]
+    tasks = []
+    for piece in (STATE_EVENTS[:split], STATE_EVENTS[split:]):
+        store = StateStore.open(str(tmp_path / "state.db"))
+        result = run(config, records(piece), state=store)
+        result.save_state()
+        store.close()
+        tasks += [(task.id, task.due, task.group) for task in result.tasks]
+    assert tasks == whole
+
+
+def test_the_state_test_plans_what_it_is_about(tmp_path):
+    """The history the split runs are checked on removes, re-admits, invites and refuses."""
+    result = run(config_from(rules(STATE_BODY), COMMUNITY, tmp_path / "pb"), records(STATE_EVENTS))
+    assert task_keys(result, "rule", "member", "action", "group") == [
+        ("hello", "m1", "mention", "g2"), ("kick", "m1", "remove", "g1"), ("kick", "m1", "notify", "g1"),
+        ("seed", "m1", "invite", "g2"),  # asked in 一群, which they are out of: goes to 二群
+        ("hello", "m1", "mention", "g2"),
+        ("kick", "m1", "remove", "g1"), ("kick", "m1", "notify", "g1"),  # joined again, spammed again
+        ("hello", "m2", "mention", "g1"), ("seed", "m2", "invite", "g1"), ("hello", "m2", "mention", "g1"), ("hello", "m2", "mention", "g1"),
+    ]
+    assert dict(result.planner.suppressed_counts) == {"not_in_group": 7, "already_invited": 2, "already_in_group": 1}
+
+
+# -- properties over generated histories, on the shipped playbooks --------------------------------
+
+SEED_GROUP = "种子用户群"  # where kol-discovery invites: one generated group is called so
+SHIPPED = load_config([ROOT / "playbooks"], load_registry(entrypoints=False))
+ABOUT_LEAVING = {rule.key for rule in SHIPPED.rules if rule.trigger.about_leaving}
+
+
+def _history(seed: int, members: int, groups: int, days: int) -> list[dict]:
+    """A generated history (bench/generate.py) whose last group is the seed-user group."""
+    stream = io.StringIO()
+    write(Options(events=members * 15, members=members, groups=groups, days=days, seed=seed), stream)
+    events = [json.loads(line) for line in stream.getvalue().splitlines()]
+    last = f"g{groups}"
+    for event in events:
+        if event.get("group") == last:
+            event["group"] = SEED_GROUP
+    return events
+
+
+def _problems(events: list[dict], tasks: list) -> list[str]:
+    """What the plan does against the effects of its own removals and invites, replaying the
+    history and the plan together: who is in which group, who is out by a planned removal."""
+    inside: set[tuple[str, str]] = set()
+    out: dict[tuple[str, str], float] = {}  # (member, group) → when the plan removed them
+    invited: set[tuple[str, str]] = set()
+    problems = []
+    pending = sorted(((datetime.fromisoformat(event["ts"]).timestamp(), number, event) for number, event in enumerate(events)), key=lambda item: item[:2])
+    position = 0
+    for task in sorted(tasks, key=lambda task: task.trigger_at):
+        while position < len(pending) and pending[position][0] <= task.trigger_at:
+            _, _, event = pending[position]
+            position += 1
+            key = (event.get("member"), event.get("group"))
+            if None in key:
+                continue
+            if event["type"] == "member_left":
+                inside.discard(key)
+            elif event["type"] == "member_joined" or key not in out:
+                out.pop(key, None)
+                invited.discard(key)
+                inside.add(key)
+        key = (task.member, task.group)
+        removed_at = out.get(key)
+        if removed_at is not None and task.trigger_at > removed_at and f"{task.playbook}/{task.rule}" not in ABOUT_LEAVING:
+            problems.append(f"{task.rule} {task.action} for {key} after its removal")
+        if task.action == "remove" and removed_at is not None and task.trigger_at > removed_at:
+            problems.append(f"second remove of {key}")
+        if task.action == "remove" and task.group is not None:
+            out.setdefault(key, task.trigger_at)
+            inside.discard(key)
+        if task.action == "invite":
+            into = (task.member, task.params["group"])
+            if into in inside or into in invited:
+                problems.append(f"invite of {task.member} into {into[1]}, which they are in or are invited to")
+            invited.add(into)
+    return problems
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), members=st.integers(20, 50), groups=st.integers(2, 3), days=st.integers(14, 35))
+@example(seed=7, members=60, groups=2, days=35)
+def test_generated_histories_remove_once_and_invite_only_outsiders(seed, members, groups, days):
+    events = _history(seed, members, groups, days)
+    result = run(SHIPPED, records(events))
+    assert _problems(events, result.tasks) == []
+
+
+def test_the_generated_histories_have_what_the_property_is_about():
+    """Repeat offenders, members of two groups and leaderboards that pick members of the
+    seed-user group: the property above is not checked on histories where nothing happens."""
+    events = _history(7, 60, 2, 35)
+    result = run(SHIPPED, records(events), keep_suppressed=False)  # as the command line runs: refusals counted, not rendered
+    counts = result.planner.suppressed_counts
+    assert counts["not_in_group"] > 0 and counts["already_in_group"] > 0
+    assert any(task.action == "remove" for task in result.tasks) and any(task.action == "invite" for task in result.tasks)
+    explained_run = run(SHIPPED, records(events), explain=True)  # refusals are counted alike either way
+    assert [task.id for task in explained_run.tasks] == [task.id for task in result.tasks]
+    assert explained_run.planner.suppressed_counts == counts
+    with pytest.MonkeyPatch.context() as patch:  # the check finds what the engine used to plan
+        patch.setattr(Enforcer, "_refusal", lambda *args: None)
+        assert _problems(events, run(SHIPPED, records(events)).tasks) != []
