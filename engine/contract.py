@@ -358,6 +358,11 @@ class CommunitySettings(Protocol):
     def lifecycle(self) -> Sequence[Any]:
         """The lifecycle stages, in order (each with ``stage``, ``label``, ``condition``)."""
         ...
+    @property
+    def staff(self) -> frozenset[str]:
+        """Member ids of the community's own people (``staff:``, operators' ``member:``): never
+        the member of a task, never ranked; their events still count for everything else."""
+        ...
 
 
 class Run(Protocol):

@@ -31,6 +31,7 @@ class Operator:
     name: str
     groups: tuple[str, ...] = ()
     capacity: int | None = None
+    member: str | None = None  # the operator's own account in the history: staff
 
 
 @dataclass
@@ -64,6 +65,9 @@ class Community:
     limits: list[Limit] = field(default_factory=list)
     question_patterns: list[re.Pattern[str]] = field(default_factory=list)
     lifecycle: list[Stage] = field(default_factory=list)
+    # Member ids of the community's own people: `staff:` and the operators' `member:`. Never
+    # the member of a task, never ranked; their messages still count and answer questions.
+    staff: frozenset[str] = frozenset()
 
     def stage_label(self, stage: str | None) -> str:
         for item in self.lifecycle:
