@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 
 from playbook_engine.errors import InvalidPlaybooks
+from tests.conftest import plan, task_keys
+from tests.test_triggers import msg, playbook
 
 STAFF_COMMUNITY = """\
 community:
@@ -41,3 +43,25 @@ def test_a_wrong_type_is_a_validation_error_at_its_place(make_config, written, i
         make_config({}, STAFF_COMMUNITY.replace(written, instead))
     (problem,) = raised.value.problems
     assert (problem.line, problem.column, problem.yaml_path, problem.message) == (*where, message)
+
+
+# -- leaderboards ---------------------------------------------------------------------------------
+
+
+def test_a_leaderboard_ranks_members_only_and_staff_take_no_place(make_config):
+    when = '{leaderboard: {metric: messages, top: 2, every: "0 20 * * *"}}'
+    config = make_config(playbook(when, do='- reward: {points: 10, text: "第{{ trigger.rank }}名"}'), STAFF_COMMUNITY)
+    events = [msg(f"01T1{i}:00:00", "s1") for i in range(5)] + [msg(f"01T1{i}:30:00", "s2") for i in range(4)]
+    events += [msg("01T16:00:00", "a"), msg("01T16:01:00", "a"), msg("01T16:02:00", "b"), msg("01T16:03:00", "c")]
+    events.sort(key=lambda event: event["ts"])
+    result = plan(config, events, until=1772366401.0)
+    assert task_keys(result, "member", "text") == [("a", "第1名"), ("b", "第2名")]
+    assert result.counts["staff"] == 0  # not ranked at all, rather than ranked and skipped
+
+
+def test_a_group_leaderboard_lists_no_staff(make_config):
+    when = '{leaderboard: {metric: messages, top: 3, every: "0 20 * * *"}, each: group}'
+    do = '- post: "{% for item in trigger.top %}{{ item.rank }}.{{ item.member }} {% endfor %}"'
+    config = make_config(playbook(when, do=do), STAFF_COMMUNITY)
+    events = [msg("01T10:00:00", "s1"), msg("01T10:01:00", "s1"), msg("01T10:02:00", "a"), msg("01T10:03:00", "s2"), msg("01T10:04:00", "b")]
+    assert task_keys(plan(config, events, until=1772366401.0), "text") == [("1.a 2.b",)]
