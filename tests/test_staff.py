@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 
 from playbook_engine.errors import InvalidPlaybooks
+from playbook_engine.output import render_explanation, render_summary
 from tests.conftest import plan, task_keys
-from tests.test_triggers import msg, playbook
+from tests.test_triggers import END, joined, msg, playbook
 
 STAFF_COMMUNITY = """\
 community:
@@ -65,3 +66,106 @@ def test_a_group_leaderboard_lists_no_staff(make_config):
     config = make_config(playbook(when, do=do), STAFF_COMMUNITY)
     events = [msg("01T10:00:00", "s1"), msg("01T10:01:00", "s1"), msg("01T10:02:00", "a"), msg("01T10:03:00", "s2"), msg("01T10:04:00", "b")]
     assert task_keys(plan(config, events, until=1772366401.0), "text") == [("1.a 2.b",)]
+
+
+# -- no task about staff --------------------------------------------------------------------------
+
+# Every member does the same things: whatever fires for m1 would fire for the staff too.
+PEOPLE = ("m1", "s1", "s2")
+
+
+def everyone_does(*steps) -> list[dict]:
+    return [event for step in steps for event in (step(member) for member in PEOPLE)]
+
+
+def _joined(member: str) -> dict:
+    return joined("01T09:00:00", member)
+
+
+def _hello(member: str) -> dict:
+    return msg("01T10:00:00", member, id=f"hello-{member}")
+
+
+def _asks(member: str) -> dict:
+    return msg("01T11:00:00", member, text="请问怎么报名？", id=f"ask-{member}")
+
+
+def _again(member: str) -> dict:
+    return msg("01T12:00:00", member, id=f"again-{member}")
+
+
+def _takes_part(member: str) -> dict:
+    return {"ts": "2026-03-02T10:00:00+08:00", "type": "activity_joined", "group": "g1", "member": member, "activity": "a1"}
+
+
+ACTIVITY_ENDED = {"ts": "2026-03-02T12:00:00+08:00", "type": "activity_ended", "group": "g1", "activity": "a1", "participants": list(PEOPLE)}
+HISTORY = [*everyone_does(_joined, _hello, _asks, _again, _takes_part), ACTIVITY_ENDED]
+
+TRIGGERS = {
+    "join": "{event: member_joined}",
+    "message": "{event: message}",
+    "after_join": "{after_join: 1d}",
+    "silence": "{silence: 1d}",
+    "unanswered": "{unanswered: 30m}",
+    "milestone": "{milestone: {metric: messages, at: [2]}}",
+    "stage": "{stage: newbie}",
+    "becomes": '{becomes: "member.messages >= 3"}',
+    "schedule each member": '{schedule: "0 20 * * *", each: member}',
+    "holiday each member": '{holiday: 妇女节, each: member}',
+    "activity_ended": "{activity_ended: {participated: true}}",
+    "leaderboard": '{leaderboard: {metric: messages, top: 3, every: "0 20 * * *"}}',
+}
+
+
+@pytest.mark.parametrize("when", TRIGGERS.values(), ids=list(TRIGGERS))
+def test_no_trigger_makes_a_task_about_staff(make_config, when):
+    config = make_config(playbook(when), STAFF_COMMUNITY)
+    result = plan(config, HISTORY, until=1772985600.0)  # 2026-03-09 00:00: the 妇女节 has passed
+    assert {member for member, in task_keys(result, "member")} == {"m1"}
+    # Skipped as they fired; a leaderboard does not rank them in the first place.
+    assert (result.counts["staff"] > 0) == ("leaderboard" not in when)
+
+
+def test_a_task_for_each_member_mentioned_leaves_out_the_staff(make_config):
+    do = '- dm: {text: "{{ member.name }}", target: mentioned}'
+    config = make_config(playbook("{event: message}", do=do), STAFF_COMMUNITY)
+    result = plan(config, [msg("01T10:00:00", "m1", mentions=["s1", "m2", "s2"])])
+    assert task_keys(result, "member") == [("m2",)]
+
+
+def test_group_firings_still_happen_and_count_the_staffs_messages(make_config):
+    rule = playbook('{schedule: "0 20 * * *"}', extra="    if: group.messages >= 2\n", do='- post: "{{ group.messages }}"')
+    config = make_config(rule, STAFF_COMMUNITY)
+    result = plan(config, [msg("01T10:00:00", "s1"), msg("01T11:00:00", "s2")], until=1772366401.0)  # just after 03-01 20:00
+    assert task_keys(result, "member", "action", "text") == [(None, "post", "2")]
+
+
+@pytest.mark.parametrize("staff", ["s1", "s2"])
+@pytest.mark.parametrize("answer", [{"reply_to": "q1"}, {"mentions": ["m1"]}], ids=["reply", "mention"])
+def test_a_staff_reply_or_mention_answers_a_question(make_config, staff, answer):
+    config = make_config(playbook("{unanswered: 30m}"), STAFF_COMMUNITY)
+    question = msg("01T10:00:00", "m1", text="请问怎么报名？", id="q1")
+    assert task_keys(plan(config, [question], until=END), "member") == [("m1",)]
+    assert task_keys(plan(config, [question, msg("01T10:10:00", staff, text="看群公告", **answer)], until=END), "member") == []
+
+
+def test_the_summary_counts_the_firings_about_staff_skipped(make_config):
+    config = make_config(playbook("{event: message}"), STAFF_COMMUNITY)
+    result = plan(config, [msg("01T10:00:00", "m1"), msg("01T10:01:00", "s1"), msg("01T10:02:00", "s2")], until=END)
+    assert render_summary(result, config.community).splitlines()[0].endswith(" · 2 firing(s) about staff skipped")
+
+
+def test_explain_says_why_staff_got_no_task_and_the_plan_is_the_same(make_config):
+    config = make_config(playbook("{event: message}"), STAFF_COMMUNITY)
+    events = [msg("01T10:00:00", "m1"), msg("01T10:01:00", "s1", name="群主")]
+    explained, plain = plan(config, events, explain=True), plan(config, events)
+    timeline = render_explanation(explained, config.community.tz, "s1").splitlines()
+    assert "2026-03-01 10:01  not        p/r → 群主 (s1): staff (community.yaml `staff:` or an operator's `member:`): never the member of a task" in timeline
+    assert task_keys(explained, "id") == task_keys(plain, "id") and explained.counts["staff"] == plain.counts["staff"] == 1
+
+
+def test_the_same_plan_with_an_empty_staff_list_as_without_one(make_config):
+    events = HISTORY
+    without = task_keys(plan(make_config(playbook("{event: message}")), events), "id", "member")
+    with_empty = task_keys(plan(make_config(playbook("{event: message}"), STAFF_COMMUNITY.replace("[s1]", "[]").replace(", member: s2", "")), events), "id", "member")
+    assert without == with_empty and len(without) == 9
