@@ -169,3 +169,13 @@ def test_the_same_plan_with_an_empty_staff_list_as_without_one(make_config):
     without = task_keys(plan(make_config(playbook("{event: message}")), events), "id", "member")
     with_empty = task_keys(plan(make_config(playbook("{event: message}"), STAFF_COMMUNITY.replace("[s1]", "[]").replace(", member: s2", "")), events), "id", "member")
     assert without == with_empty and len(without) == 9
+
+
+# -- members by stage -----------------------------------------------------------------------------
+
+
+def test_the_members_by_stage_leave_out_the_staff(make_config):
+    config = make_config(playbook("{event: message}"), STAFF_COMMUNITY)
+    result = plan(config, [msg("01T10:00:00", "m1"), msg("01T10:01:00", "s1"), msg("01T10:02:00", "s2")], until=END)
+    assert result.evaluation.members["s1"].stage == "churn"  # staff may have a stage: it is not counted
+    assert render_summary(result, config.community).splitlines()[1] == "  members by stage: 流失期 1"
