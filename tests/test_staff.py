@@ -4,11 +4,26 @@ still answer questions and count as group activity."""
 
 from __future__ import annotations
 
-import pytest
+import io
+import json
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterable
+from typing import Any
+from zoneinfo import ZoneInfo
 
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from playbook_engine.contract import Firing, Run, TriggerType
 from playbook_engine.errors import InvalidPlaybooks
+from playbook_engine.events import parse_time
+from playbook_engine.model import Config
 from playbook_engine.output import render_explanation, render_summary
-from tests.conftest import plan, task_keys
+from playbook_engine.triggers.ranking import LeaderboardTrigger
+from playbook_engine.triggers.silence import UnansweredTrigger
+from tests.conftest import ROOT, config_from, plan, task_keys
 from tests.test_triggers import END, joined, msg, playbook
 
 STAFF_COMMUNITY = """\
@@ -179,3 +194,131 @@ def test_the_members_by_stage_leave_out_the_staff(make_config):
     result = plan(config, [msg("01T10:00:00", "m1"), msg("01T10:01:00", "s1"), msg("01T10:02:00", "s2")], until=END)
     assert result.evaluation.members["s1"].stage == "churn"  # staff may have a stage: it is not counted
     assert render_summary(result, config.community).splitlines()[1] == "  members by stage: 流失期 1"
+
+
+# -- over any history -----------------------------------------------------------------------------
+
+PROPERTY_COMMUNITY = """\
+community:
+  name: 读书会
+  timezone: Asia/Shanghai
+  channel: wechat
+  staff: [s1]
+  operators:
+    - {id: op-lily, name: Lily, groups: [g1], capacity: 40, member: s2}
+  quiet_hours: "22:00-08:00"
+  limits:
+    - {actions: [dm], max: 2, per: 7d}
+"""
+STAFF = frozenset({"s1", "s2"})
+TZ = ZoneInfo("Asia/Shanghai")
+ACTORS = ("m1", "m2", "m3", "s1", "s2")
+DAY = 86400
+START = 1772326800.0  # 2026-03-01T09:00:00+08:00: 元宵节 and 妇女节 fall in the first week
+gaps = st.sampled_from([0, 60, 600, 1800, 3600, DAY, 3 * DAY, 8 * DAY]) | st.integers(0, 4 * DAY)
+kinds = st.sampled_from(["message", "message", "question", "question", "reply", "mention", "insult", "member_joined", "member_left", "activity", "vip"])
+history_steps = st.lists(st.tuples(gaps, st.sampled_from(ACTORS), kinds, st.sampled_from(ACTORS)), min_size=1, max_size=30)
+
+
+def history_from(drawn: list[tuple[int, str, str, str]]) -> list[dict]:
+    """Events from drawn (gap, actor, kind, other) steps: messages, questions, replies to the
+    other's last message, mentions of the other, insults, joins, leaves, activities, profiles."""
+    events: list[dict] = []
+    last_message: dict[str, str] = {}
+    t = START
+    for number, (gap, actor, kind, other) in enumerate(drawn):
+        t += gap
+        base = {"ts": t, "group": "g1", "member": actor, "name": actor.upper()}
+        if kind in ("member_joined", "member_left"):
+            events.append({**base, "type": kind})
+            continue
+        if kind == "activity":
+            events += [{"ts": t, "type": "activity_started", "group": "g1", "activity": f"a{number}"}, {**base, "type": "activity_joined", "activity": f"a{number}"},
+                       {"ts": t, "type": "activity_ended", "group": "g1", "activity": f"a{number}", "participants": [actor]}]
+            continue
+        if kind == "vip":
+            events.append({"ts": t, "type": "profile", "member": actor, "tags": ["vip"]})
+            continue
+        message = {**base, "type": "message", "id": f"x{number}", "text": {"question": "请问怎么报名？", "insult": "你有病吧"}.get(kind, "收到")}
+        if kind == "reply" and other in last_message:
+            message["reply_to"] = last_message[other]
+        if kind in ("mention", "insult"):
+            message["mentions"] = [other]
+        last_message[actor] = message["id"]
+        events.append(message)
+    return events
+
+
+SHIPPED_PLAYBOOKS = {path.name: path.read_text(encoding="utf-8") for path in sorted((ROOT / "playbooks").glob("*.yaml")) if path.name != "community.yaml"}
+SHIPPED_WITH_STAFF = config_from(SHIPPED_PLAYBOOKS, PROPERTY_COMMUNITY)
+
+
+@settings(max_examples=60, deadline=None)
+@given(drawn=history_steps, tail=st.integers(0, 20 * DAY))
+@example(drawn=[(0, "m1", "question", "m1"), (600, "s1", "reply", "m1"), (60, "m2", "question", "m1"), (60, "s2", "mention", "m2")], tail=DAY)  # staff answer
+@example(drawn=[(0, "s1", "message", "m1"), (60, "s1", "message", "m1"), (60, "s2", "message", "m1"), (60, "m1", "message", "m1"), (DAY, "s1", "message", "m1")], tail=20 * DAY)  # staff top of every board
+@example(drawn=[(0, "s1", "member_joined", "m1"), (60, "m1", "insult", "s2"), (60, "s2", "insult", "m1"), (60, "s1", "activity", "m1")], tail=9 * DAY)
+def test_no_task_is_about_staff_none_ranks_them_and_their_answers_count(drawn, tail):
+    events = history_from(drawn)
+    _check_staff_rules(SHIPPED_WITH_STAFF, events, STAFF, until=events[-1]["ts"] + tail)
+
+
+@settings(max_examples=6, deadline=None)
+@given(seed=st.integers(0, 10_000), busiest=st.integers(1, 4))
+def test_the_busiest_members_of_a_generated_community_as_staff(seed, busiest):
+    """The benchmark's community (KOLs, lurkers, questions and replies, activities), its
+    busiest members made staff: the ones every leaderboard and fan-out would pick first."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from generate import Options, write
+
+    stream = io.StringIO()
+    write(Options(events=1_500, members=150, groups=2, days=20, seed=seed), stream)
+    events = [json.loads(line) for line in stream.getvalue().splitlines()]
+    for event in events:
+        event["ts"] = parse_time(event["ts"], TZ)  # epoch seconds, compared with firings' instants
+    talk = Counter(event["member"] for event in events if event["type"] == "message")
+    staff = [member for member, _ in talk.most_common(busiest)]
+    community = PROPERTY_COMMUNITY.replace("staff: [s1]", f"staff: [{', '.join(staff[1:])}]").replace("member: s2", f"member: {staff[0]}")
+    config = config_from(SHIPPED_PLAYBOOKS, community)
+    assert config.community.staff == frozenset(staff)
+    _check_staff_rules(config, events, frozenset(staff), until=events[-1]["ts"] + 20 * DAY)
+
+
+def _check_staff_rules(config: Config, events: list[dict], staff: frozenset[str], until: float) -> None:
+    """No task about staff; no leaderboard firing ranks them; no question they answered in
+    time is reported unanswered; their messages count for their group."""
+    ranked: list[Firing] = []
+    unanswered: list[Firing] = []
+    with pytest.MonkeyPatch.context() as patch:
+        for kind, seen in ((LeaderboardTrigger, ranked), (UnansweredTrigger, unanswered)):
+            patch.setattr(kind, "on_timer", _recording(kind.on_timer, seen))
+        result = plan(config, events, until=until)
+    assert not [task for task in result.tasks if task.member in staff]
+    for firing in ranked:
+        assert firing.member is None or firing.member.id not in staff
+        assert not [item for item in firing.values["top"] if item["member"] in staff]
+    position = {event["id"]: index for index, event in enumerate(events) if event.get("id")}
+    for firing in unanswered:
+        question = firing.event
+        assert question is not None and question.id is not None
+        later = events[position[question.id] + 1:]
+        answers = [event for event in later if event["ts"] <= firing.t and _answers(event, question.member, question.id)]
+        assert not [event for event in answers if event["member"] in staff], f"{question.id} was answered by staff, yet reported unanswered"
+    messages = Counter(event["group"] for event in events if event["type"] == "message")
+    assert {group.id: group.messages for group in result.evaluation.groups.values() if group.messages} == dict(messages)  # staff's count too
+
+
+def _answers(event: dict, asker: str | None, question: str | None) -> bool:
+    """Whether ``event`` is a message answering ``question`` of ``asker``: a reply to it, or a mention of the asker by another."""
+    if event["type"] != "message" or event["member"] == asker:
+        return False
+    return event.get("reply_to") == question or asker in event.get("mentions", ())
+
+
+def _recording(on_timer: Callable[..., Iterable[Firing]], seen: list[Firing]) -> Callable[..., list[Firing]]:
+    def recorded(self: TriggerType, run: Run, subject: str, payload: Any) -> list[Firing]:
+        firings = list(on_timer(self, run, subject, payload))
+        seen.extend(firings)
+        return firings
+
+    return recorded
