@@ -371,6 +371,11 @@ class CommunitySettings(Protocol):
     def question_answer_window(self) -> int:
         """Seconds after a question within which a plain message answers it (``question.answer_window``)."""
         ...
+    @property
+    def staff(self) -> frozenset[str]:
+        """Member ids of the community's own people (``staff:``, operators' ``member:``): never
+        the member of a task, never ranked; their events still count for everything else."""
+        ...
 
 
 class Run(Protocol):

@@ -200,11 +200,12 @@ class Enforcer:
 
     def targets(self, action: ActionSpec, firing: Firing) -> list[Member | None]:
         """Whom an action's task is about: the firing's member, or the members of a target the
-        action declares (``target: mentioned``: each member the message mentions)."""
+        action declares (``target: mentioned``: each member the message mentions), staff left out."""
         name = _target(action)
         if not name:
             return [firing.member]
-        return list(action.kind.targets[name](self.run, firing))
+        staff = self.community.staff  # staff are never a task's member, mentioned or not
+        return [target for target in action.kind.targets[name](self.run, firing) if target is None or target.id not in staff]
 
     def _max_length(self, channel: str) -> float:
         limit = self._max_lengths.get(channel)

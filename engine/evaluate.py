@@ -66,6 +66,7 @@ class Evaluation:
         self.trigger_state: dict[str, dict[Any, Any]] = {}
         self._stores: dict[TriggerType | str, dict[Any, Any]] = {}  # store() by trigger or key
         self.lifecycle = Lifecycle(config.community, config.env, self.condition_failed)
+        self.staff = config.community.staff  # members whose firings are skipped (see handle)
         self.rejected: list[Rejected] = []
         # Where the stages say what they decided; its counts are the run's (read, accepted, miss …).
         self.sink = notes if notes is not None else Notes(Counter())
@@ -422,6 +423,8 @@ class Evaluation:
         """Everything that fired at one instant: filtered, ordered, then checked and enforced."""
         if not firings:
             return  # most events and timers fire nothing
+        if self.staff:
+            firings = self._without_staff(firings)
         counts = self.counts
         # A rule's `stages:`, `groups:` and `once` filters read what nothing done while one
         # instant's firings are handled can change (stages move only when a member is
@@ -457,6 +460,18 @@ class Evaluation:
             matched = check(rule, firing, group)
             if matched is not None:
                 enforce(rule, firing, group, *matched)
+
+    def _without_staff(self, firings: list[tuple[Rule, Firing]]) -> list[tuple[Rule, Firing]]:
+        """``firings`` less those about staff: never the member of a task, whatever the trigger.
+
+        Skipped here, after the triggers saw the staff's events (their messages still answer
+        questions and count for the group) and before any filter, condition or text.
+        """
+        staff = self.staff
+        kept = [pair for pair in firings if pair[1].member is None or pair[1].member.id not in staff]
+        if len(kept) < len(firings):
+            self.sink.staff([(rule.key, firing) for rule, firing in firings if firing.member is not None and firing.member.id in staff])
+        return kept
 
 
 def _describe_move(label: Callable[[str | None], str], previous: str | None, stage: str | None) -> str:

@@ -138,6 +138,7 @@ def _load_community(path: Path, registry: Registry, env: PlaybookEnvironment, pr
     base: YamlPath = ("community",)
     community = _community_settings(doc, base, data, path, registry, problems)
     _read_operators(doc, base, data, community, problems)
+    _read_staff(data, community)
     _read_guardrails(doc, base, data, community, registry, problems)
     _read_question(doc, base, data, community, problems)
     _read_lifecycle(doc, base, data, community, env, problems)
@@ -173,7 +174,18 @@ def _read_operators(doc: Document, base: YamlPath, data: Mapping[str, Any], comm
         seen_operators.setdefault(item["id"], index)
         _groups(doc, base + ("operators", index, "groups"), item.get("groups"), known_groups, problems)
         pace = _duration(doc, base + ("operators", index, "pace"), item["pace"], problems) if "pace" in item else None
-        community.operators.append(Operator(item["id"], item.get("name", item["id"]), tuple(item.get("groups", ())), item.get("capacity"), pace))
+        member = item.get("member")
+        community.operators.append(Operator(item["id"], item.get("name", item["id"]), tuple(item.get("groups", ())), item.get("capacity"), pace, None if member is None else str(member)))
+
+
+def _read_staff(data: Mapping[str, Any], community: Community) -> None:
+    """The community's own people: `staff:` and each operator's `member:` account.
+
+    Ids are read as the events' are (a number is its text: exports write numeric ids); one
+    listed twice, or both as staff and as an operator's account, is the same person.
+    """
+    accounts = [operator.member for operator in community.operators if operator.member is not None]
+    community.staff = frozenset([*map(str, data.get("staff", ())), *accounts])
 
 
 def _read_guardrails(doc: Document, base: YamlPath, data: Mapping[str, Any], community: Community, registry: Registry, problems: list[Problem]) -> None:

@@ -36,6 +36,7 @@ class Operator:
     groups: tuple[str, ...] = ()
     capacity: int | None = None
     pace: int | None = None  # seconds: no two of the operator's tasks are due closer together
+    member: str | None = None  # the operator's own account in the history: staff
 
 
 @dataclass
@@ -72,6 +73,9 @@ class Community:
     question_answered_by: frozenset[str] = frozenset(DEFAULT_ANSWERED_BY)
     question_answer_window: int = DEFAULT_ANSWER_WINDOW  # seconds
     lifecycle: list[Stage] = field(default_factory=list)
+    # Member ids of the community's own people: `staff:` and the operators' `member:`. Never
+    # the member of a task, never ranked; their messages still count and answer questions.
+    staff: frozenset[str] = frozenset()
 
     def stage_label(self, stage: str | None) -> str:
         for item in self.lifecycle:

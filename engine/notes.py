@@ -17,6 +17,8 @@ from typing import Any
 from playbook_engine.contract import Firing
 from playbook_engine.explain import describe_values, field_values
 
+STAFF_REASON = "staff (community.yaml `staff:` or an operator's `member:`): never the member of a task"
+
 
 @dataclass
 class Note:
@@ -49,6 +51,10 @@ class Notes:
         """``refused`` for each (rule, firing, reason) of one instant: a busy instant's fan-out
         is refused by the thousand, and counting them costs one call."""
         self.counts["miss"] += len(refused)
+
+    def staff(self, skipped: list[tuple[str, Firing]]) -> None:
+        """Each (rule, firing) of one instant skipped because its member is staff."""
+        self.counts["staff"] += len(skipped)
 
     def condition_false(self, rule: str, firing: Firing, source: str, context: Mapping[str, Any]) -> None:
         """Condition ``source`` is false for ``firing`` (``context``: what it read)."""
@@ -92,6 +98,11 @@ class ExplainNotes(Notes):
     def refused_all(self, refused: list[tuple[str, Firing, Callable[[], str]]]) -> None:
         for rule, firing, reason in refused:
             self.refused(rule, firing, reason)
+
+    def staff(self, skipped: list[tuple[str, Firing]]) -> None:
+        self.counts["staff"] += len(skipped)
+        for rule, firing in skipped:
+            self._add(rule, firing, "miss", STAFF_REASON)
 
     def condition_false(self, rule: str, firing: Firing, source: str, context: Mapping[str, Any]) -> None:
         self.counts["miss"] += 1

@@ -122,7 +122,8 @@ def render_summary(result: RunResult, community: Community) -> str:
     """The closing summary: what was read, who is where, what was planned, what was held back."""
     counts = result.counts
     lines = [f"playbook: {result.summary()}"]
-    stages = Counter(member.stage for member in result.evaluation.members.values() if member.stage)
+    staff = community.staff  # they may have a stage, but they are not members: not counted
+    stages = Counter(member.stage for member in result.evaluation.members.values() if member.stage and member.id not in staff)
     if stages:
         order = [stage.stage for stage in community.lifecycle]
         shown = ", ".join(f"{community.stage_label(stage)} {stages[stage]}" for stage in order if stages[stage])

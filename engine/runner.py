@@ -74,6 +74,8 @@ class RunResult:
             line += f" · {sum(by_guardrail.values())} suppressed (" + ", ".join(f"{name} {count}" for name, count in sorted(by_guardrail.items())) + ")"
         if self.moved:
             line += " · moved: " + ", ".join(f"{name} {count}" for name, count in sorted(self.moved.items()))
+        if counts["staff"]:
+            line += f" · {counts['staff']} firing(s) about staff skipped"
         if self.history_only:
             line += f" · {self.history_only} before --from not shown"
         return line

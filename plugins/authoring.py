@@ -27,7 +27,8 @@ community:
   groups:
     - {{id: g1, name: {group_name}}}
   operators:
-    - {{id: op-1, name: 运营, groups: [g1], capacity: 40}}   # 每天最多处理的任务数
+    - {{id: op-1, name: 运营, groups: [g1], capacity: 40}}   # 每天最多处理的任务数；member: 运营自己在群里的账号
+  staff: []                           # 群主、管理员等自己人的成员 id：不派任务、不进排行，消息照样算群活跃
   quiet_hours: "22:00-08:00"          # 这段时间不安排任务，顺延到结束时
   limits:                             # 每位成员、所有剧本合计
     - {{actions: [dm], max: 2, per: 7d}}

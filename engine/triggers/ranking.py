@@ -111,7 +111,8 @@ class LeaderboardTrigger(TriggerType):
         run.schedule(next_cron(self.cron, run.now - 1, run.tz), self, "*")
 
     def ranking(self, run: Run, group_id: str) -> list[tuple[str, float]]:
-
+        """The group's top-N by the metric over the window, among its members who are not
+        staff: the community's own people take no place in it (and leave none empty)."""
         today = local_day(run.now, run.tz)
         totals: dict[str, float] = {}
         for day, counts in run.store(self.counts_key).get(group_id, ()):
@@ -119,7 +120,8 @@ class LeaderboardTrigger(TriggerType):
                 for member_id, count in counts.items():
                     totals[member_id] = totals.get(member_id, 0.0) + count
         group = run.groups.get(group_id)
-        eligible = [(member_id, total) for member_id, total in totals.items() if total > 0 and group and member_id in group.members]
+        staff = self.community.staff
+        eligible = [(member_id, total) for member_id, total in totals.items() if total > 0 and group and member_id in group.members and member_id not in staff]
         eligible.sort(key=lambda pair: (-pair[1], pair[0]))
         return eligible[: self.top]
 
