@@ -72,3 +72,23 @@ def task_keys(result: RunResult, *fields: str) -> list[tuple[Any, ...]]:
 def write_jsonl(path: Path, events: Iterable[dict[str, Any]]) -> Path:
     path.write_text("".join(json.dumps(event, ensure_ascii=False) + "\n" for event in events), encoding="utf-8")
     return path
+
+
+def shipped_run(directory: Path, seed: int, members: int, community: Callable[[str], str] = lambda text: text) -> tuple[Config, RunResult]:
+    """The shipped playbooks (their community.yaml passed through ``community``), copied into
+    ``directory``, run over a generated history of 1,500 events: for plan invariants."""
+    import io
+    import sys
+
+    from playbook_engine.events import parse_jsonl
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    from generate import Options, write
+
+    for path in (ROOT / "playbooks").glob("*.yaml"):
+        text = path.read_text(encoding="utf-8")
+        (directory / path.name).write_text(community(text) if path.name == "community.yaml" else text, encoding="utf-8")
+    config = load_config([directory], load_registry(entrypoints=False))
+    stream = io.StringIO()
+    write(Options(events=1_500, members=members, groups=2, days=20, seed=seed), stream)
+    return config, run(config, parse_jsonl(io.StringIO(stream.getvalue())))

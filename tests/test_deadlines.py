@@ -3,16 +3,13 @@ it; a task they would is dropped as `deadline`, and capacity keeps the earlier d
 
 from __future__ import annotations
 
-import io
-import sys
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from playbook_engine.errors import InvalidPlaybooks
 from playbook_engine.output import render_explanation
-from tests.conftest import ROOT, plan, task_keys
+from tests.conftest import plan, shipped_run, task_keys
 from tests.test_guardrails import capacity_community, community, one_rule
 from tests.test_triggers import msg
 
@@ -78,20 +75,6 @@ def test_every_trigger_declares_a_deadline_the_engine_can_read(registry):
 @given(seed=st.integers(0, 10_000), members=st.integers(20, 300), capacity=st.integers(1, 30))
 def test_no_task_is_due_after_its_deadline(tmp_path_factory, seed, members, capacity):
     """On generated histories, with the shipped playbooks and a binding capacity."""
-    from playbook_engine.events import parse_jsonl
-    from playbook_engine.loading import load_config
-    from playbook_engine.plugins import load_registry
-    from playbook_engine.runner import run
-
-    sys.path.insert(0, str(ROOT / "bench"))
-    from generate import Options, write
-
-    directory = tmp_path_factory.mktemp("pb")
-    for path in (ROOT / "playbooks").glob("*.yaml"):
-        text = path.read_text(encoding="utf-8")
-        (directory / path.name).write_text(text.replace("capacity: 40", f"capacity: {capacity}") if path.name == "community.yaml" else text, encoding="utf-8")
-    stream = io.StringIO()
-    write(Options(events=1_500, members=members, groups=2, days=20, seed=seed), stream)
-    result = run(load_config([directory], load_registry(entrypoints=False)), parse_jsonl(io.StringIO(stream.getvalue())))
+    _, result = shipped_run(tmp_path_factory.mktemp("pb"), seed, members, lambda text: text.replace("capacity: 40", f"capacity: {capacity}"))
     assert result.tasks
     assert all(task.due <= task.deadline for task in result.tasks)

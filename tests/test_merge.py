@@ -3,8 +3,6 @@ the same member, channel and assignee, due the same local day, become one task."
 
 from __future__ import annotations
 
-import io
-import sys
 from datetime import datetime
 
 import pytest
@@ -13,7 +11,7 @@ from hypothesis import strategies as st
 
 from playbook_engine.errors import InvalidPlaybooks
 from playbook_engine.output import render_explanation
-from tests.conftest import COMMUNITY, ROOT, plan, task_keys
+from tests.conftest import COMMUNITY, plan, shipped_run, task_keys
 from tests.test_triggers import msg
 
 TWO_DMS = {
@@ -64,19 +62,8 @@ def test_merge_names_actions_that_exist(make_config):
 
 @settings(max_examples=10, deadline=None)
 @given(seed=st.integers(0, 10_000), members=st.integers(10, 200))
-def test_at_most_one_merged_message_per_member_operator_and_day(seed, members):
+def test_at_most_one_merged_message_per_member_operator_and_day(tmp_path_factory, seed, members):
     """On generated histories with the shipped playbooks."""
-    from playbook_engine.events import parse_jsonl
-    from playbook_engine.loading import load_config
-    from playbook_engine.plugins import load_registry
-    from playbook_engine.runner import run
-
-    sys.path.insert(0, str(ROOT / "bench"))
-    from generate import Options, write
-
-    config = load_config([ROOT / "playbooks"], load_registry(entrypoints=False))
-    stream = io.StringIO()
-    write(Options(events=1_500, members=members, groups=2, days=20, seed=seed), stream)
-    result = run(config, parse_jsonl(io.StringIO(stream.getvalue())))
+    config, result = shipped_run(tmp_path_factory.mktemp("pb"), seed, members)
     keys = [(task.member, task.channel, task.assignee, datetime.fromtimestamp(task.due, config.community.tz).date()) for task in result.tasks if task.action in config.community.merge]
     assert keys and len(keys) == len(set(keys))

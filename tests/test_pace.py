@@ -3,14 +3,12 @@ the same minute are laid out from there, highest priority first."""
 
 from __future__ import annotations
 
-import io
-import sys
 from itertools import pairwise
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import ROOT, plan, task_keys
+from tests.conftest import plan, shipped_run, task_keys
 from tests.test_guardrails import one_rule
 from tests.test_triggers import msg
 
@@ -42,23 +40,8 @@ def test_a_task_pace_pushes_out_of_its_day_is_dropped_with_the_reason(make_confi
 @given(seed=st.integers(0, 10_000), members=st.integers(20, 300), pace=st.sampled_from(["2m", "10m", "30m"]))
 def test_no_two_tasks_of_an_operator_closer_than_its_pace(tmp_path_factory, seed, members, pace):
     """On generated histories with the shipped playbooks, every operator paced."""
-    from playbook_engine.events import parse_jsonl
-    from playbook_engine.loading import load_config
-    from playbook_engine.plugins import load_registry
-    from playbook_engine.runner import run
-
-    sys.path.insert(0, str(ROOT / "bench"))
-    from generate import Options, write
-
-    directory = tmp_path_factory.mktemp("pb")
-    for path in (ROOT / "playbooks").glob("*.yaml"):
-        text = path.read_text(encoding="utf-8")
-        (directory / path.name).write_text(text.replace("    - {id: op-", f"    - {{pace: {pace}, id: op-") if path.name == "community.yaml" else text, encoding="utf-8")
-    config = load_config([directory], load_registry(entrypoints=False))
+    config, result = shipped_run(tmp_path_factory.mktemp("pb"), seed, members, lambda text: text.replace("    - {id: op-", f"    - {{pace: {pace}, id: op-"))
     assert all(operator.pace for operator in config.community.operators)
-    stream = io.StringIO()
-    write(Options(events=1_500, members=members, groups=2, days=20, seed=seed), stream)
-    result = run(config, parse_jsonl(io.StringIO(stream.getvalue())))
     seconds = config.community.operators[0].pace
     for operator in config.community.operators:
         dues = sorted(task.due for task in result.tasks if task.assignee == operator.id)
