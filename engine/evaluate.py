@@ -29,7 +29,7 @@ from typing import Any
 from playbook_engine.clock import Clock, Timer
 from playbook_engine.conditions import Conditions, refusal
 from playbook_engine.contract import Event, Firing, Group, Member, Rejected, TriggerType
-from playbook_engine.enforcer import Enforcer
+from playbook_engine.enforcer import Enforcer, cause
 from playbook_engine.lifecycle import Lifecycle
 from playbook_engine.localtime import DAY, local_time
 from playbook_engine.matcher import Matcher
@@ -72,6 +72,9 @@ class Evaluation:
         self.sink = notes if notes is not None else Notes(Counter())
         self.counts = self.sink.counts
         self.watermark: float | None = None
+        self._watermark_causes: frozenset[str] | None = None
+        self._instant: float | None = None  # the latest instant an event was accepted at
+        self._instant_events: list[Event] = []
         # While an event is dispatched: the member fields it changed for its member (see
         # ``apply``). None means unknown: checks that skip on unchanged fields must run.
         self.changed: set[str] | None = None
@@ -99,6 +102,9 @@ class Evaluation:
 
         self.clock.restore(read_timers, state.clock_seq())
         self.watermark = state.watermark
+        # The events an earlier run read at the watermark's instant (None: a state from before
+        # they were saved, which counts every event of that second as read).
+        self._watermark_causes = state.watermark_events()
         if self.watermark is not None:
             self.now = self.watermark
             self.started = True
@@ -185,7 +191,7 @@ class Evaluation:
             if isinstance(item, Rejected):
                 self.reject(item)
                 continue
-            if self.watermark is not None and item.t <= self.watermark:
+            if self.watermark is not None and item.t <= self.watermark and (item.t < self.watermark or self._seen_at_watermark(item)):
                 self.counts["before_watermark"] += 1  # processed by an earlier --state run
                 continue
             if item.t < self.now:
@@ -196,6 +202,9 @@ class Evaluation:
                 self.counts["after_until"] += 1
                 continue
             self.counts["accepted"] += 1
+            if item.t != self._instant:  # the events of the latest instant: --state saves what they were
+                self._instant, self._instant_events = item.t, []
+            self._instant_events.append(item)
             if not self.started:
                 self.start(item.t)
             self.advance(item.t, inclusive=False)
@@ -205,6 +214,20 @@ class Evaluation:
         if self.until is not None and self.started:
             self.advance(self.until, inclusive=True)
             self.now = max(self.now, self.until)
+
+    def _seen_at_watermark(self, event: Event) -> bool:
+        """Whether an event of the watermark's instant was read by the run that saved it: a day's
+        export often ends and the next begins within one second."""
+        causes = self._watermark_causes
+        return causes is None or cause(event) in causes
+
+    def watermark_events(self) -> list[str]:
+        """What identifies the events read at the last instant (ids, else content), for --state:
+        an event of that second read again is known, a new one is not."""
+        if self._instant is None or self._instant != self.now:
+            return []  # the clock went on past the last event (--until): no event is at the watermark
+        earlier = self._watermark_causes if self.watermark == self._instant and self._watermark_causes else frozenset()
+        return sorted(earlier | {cause(event) for event in self._instant_events})
 
     def _prefetching(self, items: Iterable[Event | Rejected], ahead: int = 500) -> Iterator[Event | Rejected]:
         """``items``, read ``ahead`` at a time to load the saved members they are about together."""

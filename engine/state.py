@@ -99,6 +99,7 @@ class SavedRun(Protocol):
     def started(self) -> bool: ...
     @property
     def now(self) -> float: ...
+    def watermark_events(self) -> list[str]: ...
 
 
 class StateError(PlaybookError):
@@ -206,6 +207,12 @@ class StateStore:
     def meta(self, key: str) -> str | None:
         row = self.connection.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
+
+    def watermark_events(self) -> frozenset[str] | None:
+        """What identifies the events read at the watermark's instant (None: not saved by the
+        version that wrote this state, so every event of that second counts as read)."""
+        value = self.meta("watermark_events")
+        return None if value is None else frozenset(loads(value))
 
     @property
     def watermark(self) -> float | None:
@@ -316,6 +323,7 @@ class StateStore:
             if evaluation.started:
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('watermark', ?)", (repr(evaluation.now),))
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('clock_seq', ?)", (str(evaluation.clock.seq),))
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('watermark_events', ?)", (dumps(evaluation.watermark_events()),))
 
 
 def _local(store: StateStore, t: float | None) -> str | None:

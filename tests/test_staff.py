@@ -302,17 +302,18 @@ def _check_staff_rules(config: Config, events: list[dict], staff: frozenset[str]
         question = firing.event
         assert question is not None and question.id is not None
         later = events[position[question.id] + 1:]
-        answers = [event for event in later if event["ts"] <= firing.t and _answers(event, question.member, question.id)]
+        answers = [event for event in later if event["ts"] <= firing.t and _answers(event, question.member, question.id, question.group)]
         assert not [event for event in answers if event["member"] in staff], f"{question.id} was answered by staff, yet reported unanswered"
     messages = Counter(event["group"] for event in events if event["type"] == "message")
     assert {group.id: group.messages for group in result.evaluation.groups.values() if group.messages} == dict(messages)  # staff's count too
 
 
-def _answers(event: dict, asker: str | None, question: str | None) -> bool:
-    """Whether ``event`` is a message answering ``question`` of ``asker``: a reply to it, or a mention of the asker by another."""
+def _answers(event: dict, asker: str | None, question: str | None, group: str | None) -> bool:
+    """Whether ``event`` is a message answering ``question`` of ``asker``: a reply to it, or a
+    mention of the asker by another in the question's group."""
     if event["type"] != "message" or event["member"] == asker:
         return False
-    return event.get("reply_to") == question or asker in event.get("mentions", ())
+    return event.get("reply_to") == question or (asker in event.get("mentions", ()) and event.get("group") == group)
 
 
 def _recording(on_timer: Callable[..., Iterable[Firing]], seen: list[Firing]) -> Callable[..., list[Firing]]:

@@ -219,3 +219,33 @@ def test_a_member_reads_back_the_same_from_its_record_and_from_the_object_versio
         "attributes": {"city": "杭州"}, "stage": "growth", "stage_since": None, "daily": [[739736, 2], [739740, 1]], "marks": {"r#fired": 1.5}, "revision": 4,
     })
     assert member_from_data("m1", loads(version_2)) == member
+
+
+def _welcome_books(tmp_path: Path) -> Path:
+    books = tmp_path / "books"
+    books.mkdir()
+    (books / "community.yaml").write_text("community:\n  name: t\n  timezone: Asia/Shanghai\n  merge: []\n", encoding="utf-8")
+    (books / "p.yaml").write_text('playbook: p\nrules:\n  - id: hi\n    when: {event: message}\n    do:\n      - dm: "hi {{ member.name }}"\n', encoding="utf-8")
+    return books
+
+
+def _books_run(books: Path, events: Path, state: Path) -> tuple[list[str], str]:
+    result = invoke("run", str(books), "--events", str(events), "--format", "jsonl", "--state", str(state))
+    assert result.exit_code == 0, result.output
+    return [json.loads(line)["member"] for line in result.stdout.splitlines()], result.stderr
+
+
+def test_a_run_that_ends_within_a_second_is_continued_by_the_next_one(tmp_path):
+    """Exports often end and begin within one second: the next run reads the rest of that
+    second, and what the first read of it again is known as read."""
+    books = _welcome_books(tmp_path)
+    second = [{"ts": "2026-03-01T09:00:00+08:00", "type": "message", "group": "g1", "member": f"m{number}", "id": f"msg-{number}", "text": "hi"} for number in range(1, 4)]
+    first = write_jsonl(tmp_path / "first.jsonl", second[:2])
+    rest = write_jsonl(tmp_path / "rest.jsonl", second[1:])  # m2 again, then m3 of the same second
+    state = tmp_path / "ops.db"
+    assert _books_run(books, first, state)[0] == ["m1", "m2"]
+    planned, said = _books_run(books, rest, state)
+    assert planned == ["m3"]
+    assert "1 already processed (--state watermark)" in said
+    again, said = _books_run(books, rest, state)  # and once more: all of that second is known
+    assert again == [] and "2 already processed" in said
