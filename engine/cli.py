@@ -218,7 +218,7 @@ def state_show(state_path: str, member_id: str | None) -> None:
     """
     from playbook_engine.state import StateStore, describe_member, describe_state
 
-    store = StateStore.open(state_path)
+    store = StateStore.open(state_path, lock=False)  # reading only: a run may go on meanwhile
     try:
         if member_id is None:
             click.echo(describe_state(store))

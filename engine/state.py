@@ -17,6 +17,7 @@ due and inserts those it scheduled; the rest are left where they are.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
@@ -142,12 +143,25 @@ def member_to_data(member: Member) -> dict[str, Any]:
 class StateStore:
     """An opened --state database. Use ``StateStore.open(path)``; it refuses foreign files."""
 
-    def __init__(self, path: str, connection: sqlite3.Connection):
+    def __init__(self, path: str, connection: sqlite3.Connection, lock: int | None = None):
         self.path = path
         self.connection = connection
+        self._lock = lock  # the open lock file's descriptor, held until close()
 
     @classmethod
-    def open(cls, path: str) -> StateStore:
+    def open(cls, path: str, *, lock: bool = True) -> StateStore:
+        """Open (or create) the state at ``path``. With ``lock`` (a run), no other run may use
+        it until this one closes it: two runs on one state would both print the same tasks."""
+        held = _lock(path) if lock else None
+        try:
+            return cls._open(path, held)
+        except BaseException:
+            if held is not None:
+                os.close(held)
+            raise
+
+    @classmethod
+    def _open(cls, path: str, held: int | None) -> StateStore:
         file = Path(path)
         fresh = not file.exists() or file.stat().st_size == 0
         if not fresh:
@@ -174,7 +188,7 @@ class StateStore:
         # mapped: a run killed mid-save still leaves the file as it was).
         connection.execute(f"PRAGMA cache_size = -{_CACHE_KB}")
         connection.execute(f"PRAGMA mmap_size = {_MMAP_BYTES}")
-        store = cls(path, connection)
+        store = cls(path, connection, held)
         if fresh:
             with store.transaction():
                 connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
@@ -201,6 +215,9 @@ class StateStore:
 
     def close(self) -> None:
         self.connection.close()
+        if self._lock is not None:
+            os.close(self._lock)  # releases the lock
+            self._lock = None
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -324,6 +341,23 @@ class StateStore:
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('watermark', ?)", (repr(evaluation.now),))
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('clock_seq', ?)", (str(evaluation.clock.seq),))
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('watermark_events', ?)", (dumps(evaluation.watermark_events()),))
+
+
+def _lock(path: str) -> int | None:
+    """An exclusive lock on ``PATH.lock`` for the run that opens the state (released when it
+    closes it, or by the system when the process ends, however it ends); None where the system
+    has no advisory locks (Windows)."""
+    try:
+        import fcntl
+    except ImportError:
+        return None
+    descriptor = os.open(path + ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(descriptor)
+        raise StateError(f"{path}: another run is using this state right now — wait for it to finish, then run again (two runs on one state would plan the same tasks twice)") from None
+    return descriptor
 
 
 def _local(store: StateStore, t: float | None) -> str | None:

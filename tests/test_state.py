@@ -249,3 +249,22 @@ def test_a_run_that_ends_within_a_second_is_continued_by_the_next_one(tmp_path):
     assert "1 already processed (--state watermark)" in said
     again, said = _books_run(books, rest, state)  # and once more: all of that second is known
     assert again == [] and "2 already processed" in said
+
+
+def test_a_second_run_on_a_state_in_use_is_refused_and_changes_nothing(tmp_path):
+    """Two runs on one state would both print the same tasks (and one would then fail)."""
+    from playbook_engine.state import StateStore
+
+    state = tmp_path / "ops.db"
+    first = StateStore.open(str(state))  # a run in progress holds the state
+    try:
+        command = [sys.executable, "-m", "playbook_engine.cli", "run", str(ROOT / "playbooks"), "--events", str(EXAMPLE), "--format", "jsonl", "--state", str(state)]
+        result = subprocess.run(command, capture_output=True, text=True)
+        assert (result.returncode, result.stdout) == (1, "")
+        assert result.stderr.startswith(f"error: {state}: another run is using this state right now — wait for it to finish")
+        assert "Traceback" not in result.stderr
+        shown = invoke("state", "show", "--state", str(state))  # reading only: allowed meanwhile
+        assert shown.exit_code == 0, shown.output
+    finally:
+        first.close()
+    assert run_tasks(EXAMPLE, state)  # once it is done, the next run goes ahead
