@@ -188,7 +188,7 @@ class Enforcer:
                 continue
             limit = self._max_length(task.channel)
             if len(text) > limit:
-                self.notes.error(rule.key, firing, f"text of `{kind.name}` is {len(text)} characters, more than the {limit} `{task.channel}` allows: planned anyway, split it before sending")
+                self.notes.too_long(rule.key, firing, f"text of `{kind.name}` is {len(text)} characters, more than the {limit} `{task.channel}` allows: planned anyway, split it before sending")
             tasks.append((task, action))
 
     def _task_group(self, rule: Rule, kind: ActionType, member: Member | None, group: str | None) -> str | None:

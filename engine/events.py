@@ -241,6 +241,12 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number JSON allows")
 
 
+def _without_bom(line: str | bytes) -> str | bytes:
+    if isinstance(line, bytes):
+        return line[3:] if line.startswith(b"\xef\xbb\xbf") else line
+    return line[1:] if line.startswith("\ufeff") else line
+
+
 def parse_jsonl(lines: Iterable[str | bytes]) -> Iterator[SourceRecord | Rejected]:
     """Decode JSON Lines: a SourceRecord or a Rejected for every non-blank line, numbered from 1.
 
@@ -248,6 +254,8 @@ def parse_jsonl(lines: Iterable[str | bytes]) -> Iterator[SourceRecord | Rejecte
     by the json module, which says what is wrong (see ``playbook_engine.jsontext``).
     """
     for number, line in enumerate(lines, 1):
+        if number == 1:
+            line = _without_bom(line)  # Notepad and Excel begin a UTF-8 file with one
         if isinstance(line, bytes):
             try:
                 record = fast_loads(line)

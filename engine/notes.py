@@ -67,6 +67,10 @@ class Notes:
         """Evaluating a condition or a text failed: that rule (or action) is skipped, never the run."""
         self.counts["error"] += 1
 
+    def too_long(self, rule: str, firing: Firing, reason: str) -> None:
+        """A task's text is longer than its channel allows: planned all the same, to be split."""
+        self.counts["too_long"] += 1
+
     def condition_failed(self, rule: str, firing: Firing, source: str, error: Exception) -> None:
         """Condition ``source`` raised ``error`` (``if:``, ``becomes:`` or a stage's): the one
         wording of a failed condition, for every kind, as an error."""
@@ -117,6 +121,10 @@ class ExplainNotes(Notes):
     def error(self, rule: str, firing: Firing, reason: str) -> None:
         self.counts["error"] += 1
         self._add(rule, firing, "error", reason)
+
+    def too_long(self, rule: str, firing: Firing, reason: str) -> None:
+        self.counts["too_long"] += 1
+        self._add(rule, firing, "too long", reason)
 
     def changed(self, rule: str, firing: Firing, describe: Callable[[], str]) -> None:
         self.counts["changed"] += 1

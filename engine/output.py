@@ -137,4 +137,6 @@ def render_summary(result: RunResult, community: Community) -> str:
         lines.append(f"  tasks by day: {shown}{more}")
     if counts["error"]:
         lines.append(f"  {counts['error']} rule evaluation(s) failed and were skipped — run with --explain to see them")
+    if counts["too_long"]:
+        lines.append(f"  {counts['too_long']} planned task text(s) longer than the channel allows — split them before sending (--explain names them)")
     return "\n".join(lines)

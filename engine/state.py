@@ -163,7 +163,11 @@ class StateStore:
     @classmethod
     def _open(cls, path: str, held: int | None) -> StateStore:
         file = Path(path)
-        fresh = not file.exists() or file.stat().st_size == 0
+        fresh = not file.exists()
+        if not fresh and file.stat().st_size == 0:
+            # Not what a run leaves (a new state has its tables at once): a truncated or damaged
+            # file; starting over would welcome every member again.
+            raise StateError(f"{path}: the state file is empty — it was left untouched; delete it to start a new state, or restore a backup")
         if not fresh:
             with open(file, "rb") as stream:
                 header = stream.read(len(SQLITE_HEADER))

@@ -113,3 +113,14 @@ def test_rejections_keep_their_reasons(record: dict[str, Any], reason: str) -> N
 def test_ids_written_as_numbers_become_text() -> None:
     event = event_from_record({**PLAIN, "member": 123, "mentions": [42, "m7"]}, SHANGHAI)
     assert (event.member, event.mentions) == ("123", ("42", "m7"))
+
+
+def test_a_byte_order_mark_before_the_first_event_is_not_part_of_it() -> None:
+    """Notepad and Excel save UTF-8 with a BOM: the first event is read, not rejected."""
+    from playbook_engine.events import parse_jsonl
+
+    line = '{"ts":"2026-03-01T09:00:00+08:00","type":"message","group":"g1","member":"m1","text":"hi"}\n'
+    for lines in ([("\ufeff" + line).encode("utf-8"), line.encode("utf-8")], ["\ufeff" + line, line]):
+        records = list(parse_jsonl(lines))
+        assert [type(record).__name__ for record in records] == ["SourceRecord", "SourceRecord"]
+        assert records[0].data == records[1].data

@@ -254,12 +254,15 @@ def test_validate_refuses_an_action_the_channel_cannot_do_and_a_text_too_long(ma
 
 
 def test_a_rendered_text_longer_than_the_channel_allows_is_flagged(make_config):
+    from playbook_engine.output import render_summary
     from tests.conftest import plan
 
     rules = 'playbook: p\nrules:\n  - id: r\n    when: {event: message}\n    do:\n      - dm: "{% for i in range(1500) %}字字{% endfor %}"\n'
     result = plan(make_config({"p.yaml": rules}), [{"ts": "2026-03-01T09:00:00+08:00", "type": "message", "group": "g1", "member": "m1"}], explain=True)
     assert len(result.tasks) == 1
-    assert [note.reason for note in result.notes if note.kind == "error"] == ["text of `dm` is 3000 characters, more than the 2000 `wechat` allows: planned anyway, split it before sending"]
+    assert [note.reason for note in result.notes if note.kind == "too long"] == ["text of `dm` is 3000 characters, more than the 2000 `wechat` allows: planned anyway, split it before sending"]
+    assert (result.counts["too_long"], result.counts["error"]) == (1, 0)  # planned: not a failed rule
+    assert "1 planned task text(s) longer than the channel allows — split them before sending" in render_summary(result, result.evaluation.config.community)
 
 
 def test_installed_import_names_cannot_collide(tmp_path):

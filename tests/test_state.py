@@ -84,6 +84,7 @@ def _digest(path: Path) -> str:
     [
         pytest.param(b"name,age\nlily,3\n", id="csv-text"),
         pytest.param(b"SQLite format 3\x00" + bytes(range(256)) * 8, id="damaged-sqlite"),
+        pytest.param(b"", id="empty"),  # truncated: starting over would welcome everyone again
     ],
 )
 def test_a_corrupt_state_file_is_refused_and_left_untouched(tmp_path, content):
