@@ -241,6 +241,15 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number JSON allows")
 
 
+def _encodable(record: dict[str, Any]) -> bool:
+    """Whether every text in ``record`` is real text (JSON lets ``\\ud800`` alone through)."""
+    try:
+        json.dumps(record, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _without_bom(line: str | bytes) -> str | bytes:
     if isinstance(line, bytes):
         return line[3:] if line.startswith(b"\xef\xbb\xbf") else line
@@ -284,6 +293,9 @@ def parse_jsonl(lines: Iterable[str | bytes]) -> Iterator[SourceRecord | Rejecte
             continue
         if not isinstance(record, dict):
             yield Rejected(number, "an event must be a JSON object", text)
+            continue
+        if not _encodable(record):  # orjson refuses these lines: only the json module's path sees them
+            yield Rejected(number, "contains a lone surrogate (an escape such as \\ud800 that is half a character): not text — export the file again as UTF-8", text)
             continue
         yield SourceRecord(number, record)
 

@@ -124,3 +124,13 @@ def test_a_byte_order_mark_before_the_first_event_is_not_part_of_it() -> None:
         records = list(parse_jsonl(lines))
         assert [type(record).__name__ for record in records] == ["SourceRecord", "SourceRecord"]
         assert records[0].data == records[1].data
+
+
+def test_a_lone_surrogate_rejects_its_event_not_the_run() -> None:
+    from playbook_engine.events import parse_jsonl
+
+    lines = [b'{"ts":"2026-03-01T09:00:00+08:00","type":"message","group":"g1","member":"m1","name":"\\ud800x","text":"hi"}\n',
+             b'{"ts":"2026-03-01T09:01:00+08:00","type":"message","group":"g1","member":"m2","text":"hi"}\n']
+    records = list(parse_jsonl(lines))
+    assert [type(record).__name__ for record in records] == ["Rejected", "SourceRecord"]
+    assert "lone surrogate" in records[0].reason
