@@ -201,9 +201,11 @@ class Evaluation:
             if self.until is not None and item.t > self.until:
                 self.counts["after_until"] += 1
                 continue
-            self.counts["accepted"] += 1
             if item.t != self._instant:  # the events of the latest instant: --state saves what they were
                 self._instant, self._instant_events = item.t, []
+            elif item.id is not None and self._repeated(item):
+                continue
+            self.counts["accepted"] += 1
             self._instant_events.append(item)
             if not self.started:
                 self.start(item.t)
@@ -214,6 +216,16 @@ class Evaluation:
         if self.until is not None and self.started:
             self.advance(self.until, inclusive=True)
             self.now = max(self.now, self.until)
+
+    def _repeated(self, event: Event) -> bool:
+        """Whether ``event`` repeats a message of the same instant, group and id (an export that
+        lists a message twice, two files that both hold it): rejected, so that it counts once.
+        In a stream in time order a copy can only come at its original's instant."""
+        for earlier in self._instant_events:
+            if earlier.id == event.id and earlier.group == event.group and earlier.type == event.type == "message":
+                self.reject(Rejected(event.line, f"the same message (id {event.id}) as line {earlier.line}: a message is counted once", _raw_text(event)))
+                return True
+        return False
 
     def _seen_at_watermark(self, event: Event) -> bool:
         """Whether an event of the watermark's instant was read by the run that saved it: a day's

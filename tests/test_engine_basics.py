@@ -180,3 +180,15 @@ def test_a_malformed_event_line_is_reported_with_its_number_and_the_run_goes_on(
     assert "read 4 events: 2 accepted, 2 rejected" in result.stderr
     assert {line.split('"member":"')[1][:2] for line in result.stdout.splitlines()} == {"m1", "m3"}
     assert [line.count('"line":') for line in rejects.read_text(encoding="utf-8").splitlines()] == [1, 1]
+
+
+def test_a_message_read_twice_counts_once_and_the_second_is_rejected_with_its_reason(make_config):
+    from tests.conftest import plan
+
+    config = make_config({"p.yaml": "playbook: p\nrules:\n  - id: r\n    when: {event: message}\n    do:\n      - tag: seen\n"})
+    message = {"ts": "2026-03-01T09:00:00+08:00", "type": "message", "group": "g1", "member": "m1", "id": "msg-1", "text": "hi"}
+    other_group = {**message, "group": "g2"}  # ids are unique per chat: another group's msg-1 is another message
+    result = plan(config, [message, dict(message), other_group])
+    assert result.evaluation.members["m1"].messages == 2
+    assert [(rejected.line, rejected.reason) for rejected in result.rejected] == [(2, "the same message (id msg-1) as line 1: a message is counted once")]
+    assert (result.counts["read"], result.counts["accepted"], result.counts["rejected"]) == (3, 2, 1)
