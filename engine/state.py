@@ -201,7 +201,13 @@ class StateStore:
                 for statement in _INDEXES:
                     connection.execute(statement)
                 connection.execute("INSERT INTO meta VALUES ('version', ?)", (str(SCHEMA_VERSION),))
-        elif version < SCHEMA_VERSION:
+        else:
+            try:
+                _check(store)
+            except StateError:
+                connection.close()
+                raise
+        if not fresh and version < SCHEMA_VERSION:
             # Version 2 has the same tables and content as 1, plus the indexes a run reads them
             # by. Version 3 saves members as arrays; the objects of version 2 are still read, and
             # each is rewritten as an array the next time a run changes that member. Version 4
@@ -347,6 +353,26 @@ class StateStore:
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('watermark_events', ?)", (dumps(evaluation.watermark_events()),))
 
 
+_TABLE_NAMES = ("meta", "members", "groups", "timers", "trigger_state", "tasks")
+
+
+def _check(store: StateStore) -> None:
+    """Refuse, with one line, a state whose tables or clock a hand or a tool damaged: a run
+    would otherwise stop half-way with a traceback."""
+    path = store.path
+    present = {name for (name,) in store.connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    missing = [name for name in _TABLE_NAMES if name not in present]
+    if missing:
+        raise StateError(f"{path}: the state database has no {', '.join(missing)} table — it was left untouched; restore a backup or start a new state file")
+    for key in ("watermark", "clock_seq"):
+        value = store.meta(key)
+        try:
+            if value is not None:
+                float(value)
+        except ValueError:
+            raise StateError(f"{path}: the state's {key} `{value}` is not a number — it was left untouched; restore a backup or start a new state file") from None
+
+
 def _lock(path: str) -> int | None:
     """An exclusive lock on ``PATH.lock`` for the run that opens the state (released when it
     closes it, or by the system when the process ends, however it ends); None where the system
@@ -469,7 +495,10 @@ class LazyMembers(dict[str, Member]):
 
     def _load(self, member_id: str, text: bytes | str) -> Member:
         # A BLOB is orjson's own output: nothing in it needs the json module to read back.
-        member = self[member_id] = member_from_data(member_id, orjson.loads(text) if type(text) is bytes else loads(text))
+        try:
+            member = self[member_id] = member_from_data(member_id, orjson.loads(text) if type(text) is bytes else loads(text))
+        except (ValueError, TypeError, IndexError, KeyError) as exc:  # broad: a row edited by hand can be anything
+            raise StateError(f"{self._store.path}: member {member_id} is damaged in the state ({type(exc).__name__}: {exc}) — the state was left untouched; restore a backup or start a new state file") from None
         self.loaded[member_id] = text
         return member
 

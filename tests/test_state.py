@@ -269,3 +269,26 @@ def test_a_second_run_on_a_state_in_use_is_refused_and_changes_nothing(tmp_path)
     finally:
         first.close()
     assert run_tasks(EXAMPLE, state)  # once it is done, the next run goes ahead
+
+
+@pytest.mark.parametrize(("damage", "said"), [
+    ("DROP TABLE timers", "has no timers table"),
+    ("UPDATE meta SET value = 'soon' WHERE key = 'watermark'", "watermark `soon` is not a number"),
+    ("UPDATE members SET data = '[1, 2' WHERE id = (SELECT min(id) FROM members)", "is damaged in the state"),
+])
+def test_a_state_damaged_by_hand_is_refused_in_one_line_and_left_untouched(tmp_path, damage, said):
+    import sqlite3
+
+    state = tmp_path / "ops.db"
+    first, rest = slices(tmp_path, 2)
+    assert run_tasks(first, state)
+    with sqlite3.connect(state) as db:
+        db.execute(damage)
+    db.close()
+    before = _digest(state)
+    command = [sys.executable, "-m", "playbook_engine.cli", "run", str(ROOT / "playbooks"), "--events", str(rest), "--format", "jsonl", "--state", str(state)]
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert said in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("error: ")
+    assert _digest(state) == before
