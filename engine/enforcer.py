@@ -97,9 +97,7 @@ class Enforcer:
         # happen, so the member is not tagged as warned.
         if member is not None and (accepted or not tasks):
             for action in changes:
-                # False: nothing changed (a tag already held) — no new revision, nothing to explain.
-                if action.kind.apply is not None and action.kind.apply(self.run, member, action.params, group) is not False:
-                    member.revision += 1
+                if self._apply(action, member, group):
                     self.notes.changed(rule.key, firing, partial(_describe_change, action))
 
     def _take_effect(self, task: Task, action: ActionSpec) -> None:
@@ -116,8 +114,15 @@ class Enforcer:
                 if invited is None:
                     invited = target.marks[INVITED] = {}
                 invited[into] = task.trigger_at
-        if kind.apply is not None and kind.apply(self.run, target, action.params, task.group) is not False:
-            target.revision += 1
+        self._apply(action, target, task.group)
+
+    def _apply(self, action: ActionSpec, member: Member, group: str | None) -> bool:
+        """The action's state change on ``member``; False when there is none or nothing changed
+        (a tag already held): then no new revision, and nothing to explain."""
+        if action.kind.apply is None or action.kind.apply(self.run, member, action.params, group) is False:
+            return False
+        member.revision += 1
+        return True
 
     def _group_id(self, value: Any) -> str | None:
         """The group an option names: its id, or its name in community.yaml."""
@@ -166,9 +171,9 @@ class Enforcer:
         with ``check``, refuse those whose member is not where the action needs them."""
         kind = action.kind
         member = firing.member
-        name = action.params.get("target")
         planner = self.planner
-        for target in (member,) if name is None or name == "member" else self.targets(action, firing):
+        named = _target(action)
+        for target in self._targets(action, named, firing) if named else (member,):
             refusal = self._refusal(rule, kind, action.params, target, group) if check and target is not None else None
             if refusal is not None and not planner.keep_suppressed:
                 planner.suppress_unmade(refusal[0], 1)  # nobody reads its text: not rendered
@@ -198,14 +203,11 @@ class Enforcer:
             return member.group if member.group in member.groups else min(member.groups)
         return group
 
-    def targets(self, action: ActionSpec, firing: Firing) -> list[Member | None]:
-        """Whom an action's task is about: the firing's member, or the members of a target the
-        action declares (``target: mentioned``: each member the message mentions), staff left out."""
-        name = _target(action)
-        if not name:
-            return [firing.member]
+    def _targets(self, action: ActionSpec, name: str, firing: Firing) -> list[Member]:
+        """The members of a target the action declares, other than the firing's member
+        (``target: mentioned``: each member the message mentions), staff left out."""
         staff = self.community.staff  # staff are never a task's member, mentioned or not
-        return [target for target in action.kind.targets[name](self.run, firing) if target is None or target.id not in staff]
+        return [target for target in action.kind.targets[name](self.run, firing) if target.id not in staff]
 
     def _max_length(self, channel: str) -> float:
         limit = self._max_lengths.get(channel)

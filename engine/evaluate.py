@@ -503,9 +503,15 @@ class Evaluation:
         questions and count for the group) and before any filter, condition or text.
         """
         staff = self.staff
-        kept = [pair for pair in firings if pair[1].member is None or pair[1].member.id not in staff]
-        if len(kept) < len(firings):
-            self.sink.staff([(rule.key, firing) for rule, firing in firings if firing.member is not None and firing.member.id in staff])
+        kept: list[tuple[Rule, Firing]] = []
+        skipped: list[tuple[str, Firing]] = []
+        for rule, firing in firings:
+            if firing.member is not None and firing.member.id in staff:
+                skipped.append((rule.key, firing))
+            else:
+                kept.append((rule, firing))
+        if skipped:
+            self.sink.staff(skipped)
         return kept
 
 

@@ -455,7 +455,8 @@ class Planner:
         # the next day unless quiet hours push it on.
         offset = self._plain_offset(day)
         quiet, window = self._quiet_minutes, self.community.quiet_hours
-        moved = dropped = 0
+        moved = 0
+        dropped: Counter[str] = Counter()  # counted here when suppressed tasks are not kept
         for task in overflow:
             original_due = original[task.id]
             if offset is None:
@@ -466,23 +467,19 @@ class Planner:
                 if quiet is not None and quiet[int((moved_to + offset) % DAY) // 60]:
                     moved_to = self._quiet_end(moved_to, window, offset) or moved_to  # type: ignore[arg-type]  # quiet hours are set
                     moved_day = day_of(moved_to)
-            if moved_to > task.deadline:
+            past_deadline = moved_to > task.deadline
+            if past_deadline or moved_to - original_due > max_delay:
                 del original[task.id]
                 self.new_history.pop(task.id, None)  # never planned: a later run must not see it as planned
-                if self.keep_suppressed:
+                guardrail = "deadline" if past_deadline else "capacity"
+                if not self.keep_suppressed:
+                    dropped[guardrail] += 1
+                elif past_deadline:
                     task.note_move(f"capacity of {assignee} full", task.due, moved_to)
                     task.due = moved_to
-                    self._suppress(task, "deadline", partial(self._past_deadline, task))
+                    self._suppress(task, guardrail, partial(self._past_deadline, task))
                 else:
-                    self.suppressed_counts["deadline"] += 1
-                continue
-            if moved_to - original_due > max_delay:
-                del original[task.id]
-                self.new_history.pop(task.id, None)  # never planned: a later run must not see it as planned
-                if self.keep_suppressed:
-                    self._suppress(task, "capacity", partial(self._dropped_for_capacity, assignee, task.due, max_delay))
-                else:
-                    dropped += 1
+                    self._suppress(task, guardrail, partial(self._dropped_for_capacity, assignee, task.due, max_delay))
                 continue
             if task.due == original_due:
                 moved += 1
@@ -496,7 +493,7 @@ class Planner:
         if moved:
             self.moved["capacity"] += moved
         if dropped:
-            self.suppressed_counts["capacity"] += dropped
+            self.suppressed_counts.update(dropped)
 
     def _past_deadline(self, task: Task) -> str:
         return f"deadline: it would be due {self._local(task.due)}, after its deadline {self._local(task.deadline)}"
