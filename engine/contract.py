@@ -286,9 +286,18 @@ class Task:
     # values. Empty tuples until there is something to say (most tasks are dropped unread).
     moved: Sequence[str] = ()
     because: Sequence[str] = ()
-    # Writes ``reason`` and ``how`` when the task is planned (or kept to be shown suppressed):
-    # most tasks a long history offers are dropped for capacity, and nobody reads those.
-    details: Callable[[], tuple[str, str]] | None = field(default=None, repr=False, compare=False)
+    # Writes ``reason`` and ``how`` (from the text) when the task is planned (or kept to be shown
+    # suppressed): most tasks a long history offers are dropped for capacity, and nobody reads those.
+    details: Callable[[str], tuple[str, str]] | None = field(default=None, repr=False, compare=False)
+    # Writes ``text`` once the task is kept — after capacity and the re-check at its due time,
+    # with the values of that time; False if its template failed. None: the text is written.
+    render: Callable[[Task], bool] | None = field(default=None, repr=False, compare=False)
+    # What the task came from (rule, firing, group, action, context), while it may still be
+    # checked again or rendered; the evaluation's, opaque to everyone else.
+    source: Any = field(default=None, repr=False, compare=False)
+    dropped: bool = field(default=False, repr=False, compare=False)  # stale: taken out of the plan before its day was settled
+    # The tasks merged into this one (itself first), until their texts are joined when it is released.
+    merged: list[Task] | None = field(default=None, repr=False, compare=False)
     # The planner's moves of ``due`` (quiet hours, capacity), written out into ``moved`` by finish();
     # None until the first (most tasks are never moved, or dropped before they are written).
     moves: list[tuple[str, float, float]] | None = field(default=None, repr=False, compare=False)
@@ -302,8 +311,10 @@ class Task:
     def finish(self, local: Callable[[float], str] | None = None) -> None:
         """Write the reason, the operator's instruction and why the due time moved, if they are
         still to be written (``local``: how a moment is shown)."""
+        if self.render is not None:
+            self.render(self)
         if self.details is not None:
-            self.reason, self.how = self.details()
+            self.reason, self.how = self.details(self.text)
             self.details = None
         if self.moves and local is not None:
             self.moved = [*self.moved, *(f"{why}: moved from {local(before)} to {local(after)}" for why, before, after in self.moves)]
@@ -518,6 +529,24 @@ class TriggerType:
         ``stage:`` a stage whose condition reads ``member.left``): its rules' tasks are meant for
         people no longer in the group, so an action's ``scope`` does not stop them."""
         return False
+
+    # Whether a message from the member after the trigger instant makes its tasks stale
+    # (`silence`: a nudge for someone who spoke meanwhile is thrown away).
+    ends_on_message: ClassVar[bool] = False
+
+    @property
+    def steady(self) -> bool:
+        """Whether ``stale`` can change its answer only when the firing's member changes (not
+        as time passes, nor by others' events): then a task that held is not checked again
+        unless its member changes before it is due. True for a trigger that keeps the default
+        ``stale``."""
+        return type(self).stale is TriggerType.stale
+
+    def stale(self, run: Run, firing: Firing, at: float) -> str | None:
+        """Why a task from ``firing`` no longer holds at ``at`` (``run.now``, or earlier when a
+        task that was checked then is moved later), or None. Asked when the task is due; the
+        default for a trigger on something that happened: it still did."""
+        return None
 
     def start(self, run: Run) -> None:
         """Called once, at the first event's instant: schedule the first timers of clock triggers."""

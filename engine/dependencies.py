@@ -82,3 +82,37 @@ def _sees_context(env: object, node: nodes.Filter | nodes.Test) -> bool:
     table = sandbox.filters if isinstance(node, nodes.Filter) else sandbox.tests
     function = table.get(node.name)
     return function is None or getattr(function, "jinja_pass_arg", None) is not None
+
+
+# Member values that change as time passes, with no event: a check reading one can change its
+# answer while the member does not change.
+TIME_FIELDS = frozenset({"days_since_join", "days_silent", "messages_7d", "messages_30d", "active_days_30d"})
+# What a condition or text may read and still give the same answer while the member does not
+# change: the member's other fields, the community, and what the firing itself carries.
+_STEADY_NAMES = frozenset({"member", "community", "trigger", "event", "_channel", "group"})
+_STEADY_GROUP = frozenset({"id", "name", "channel"})  # not its member or message counts
+
+
+def steady(env: object, conditions: list[str], texts: list[str]) -> bool:
+    """Whether the conditions and texts give the same answer and the same text for as long as
+    their member does not change: they read no ``now``, of the group only its id, name and
+    channel, no value that time alone moves (``member.days_silent`` …), and hand the whole member only to filters that declare
+    what they read of the context (``member | mention``)."""
+    for source, templates in [*((source, False) for source in conditions), *((source, True) for source in texts)]:
+        if not names_read(env, [source], templates=templates) <= _STEADY_NAMES:
+            return False
+        tree = _tree(env, source, templates)
+        if any(True for _ in tree.find_all(nodes.Call)):
+            return False
+        read_by_field = {id(node.node) for node in tree.find_all(nodes.Getattr) if isinstance(node.node, nodes.Name)}
+        if any(isinstance(node.node, nodes.Name) and node.node.name == "member" and node.attr in TIME_FIELDS for node in tree.find_all(nodes.Getattr)):
+            return False
+        if any(isinstance(node.node, nodes.Name) and node.node.name == "group" and node.attr not in _STEADY_GROUP for node in tree.find_all(nodes.Getattr)):
+            return False
+        handed_whole = {id(node.node) for node in _filters_and_tests(tree) if isinstance(node, nodes.Filter) and _context_reads(env, node) is not None}
+        for name in tree.find_all(nodes.Name):
+            if name.name == "member" and id(name) not in read_by_field and id(name) not in handed_whole:
+                return False
+            if name.name == "group" and id(name) not in read_by_field:
+                return False
+    return True

@@ -32,6 +32,7 @@ from playbook_engine.members import INVITED, OUT_OF
 from playbook_engine.model import ActionSpec, Config, Rule
 from playbook_engine.notes import Notes
 from playbook_engine.planner import Planner, task_id
+from playbook_engine.recheck import Recheck, Source
 
 # Why a task is not planned, as the planner counts it (the summary's "suppressed" list).
 NOT_IN_GROUP = "not_in_group"  # a group action, the member no longer in the task's group
@@ -60,7 +61,10 @@ class Enforcer:
         self._local = local_time(config.community.tz)
         self._last_cause: tuple[Event | None, str] = (None, "")
         self._task_details = self._details  # one bound method for every task's partial
+        self._render_text = self._render  # and for every task's text
         planner.instruction = self._instruction
+        self.recheck: Recheck  # set by the evaluation, which holds the checks in its event-time loop
+        self.rendered = 0  # texts rendered: only those of tasks kept
         # Rules meant for members who left: an action's scope does not stop their tasks.
         self._about_leaving = frozenset(rule.key for rule in config.rules if rule.trigger.about_leaving)
         self._group_ids = {name: group for group, name in self.community.group_names.items()}  # a group named by its name
@@ -90,6 +94,8 @@ class Enforcer:
         accepted = self.planner.offer([task for task, _ in tasks], rule) if tasks else []
         if accepted:  # the effects of the planned tasks' actions, each on the task's member
             planned = set(map(id, accepted))
+            for task in accepted:
+                self.recheck.planned(task)
             for task, action in tasks:
                 if id(task) in planned and (action.kind.apply is not None or action.kind.into_group is not None):
                     self._take_effect(task, action)
@@ -119,7 +125,11 @@ class Enforcer:
     def _apply(self, action: ActionSpec, member: Member, group: str | None) -> bool:
         """The action's state change on ``member``; False when there is none or nothing changed
         (a tag already held): then no new revision, and nothing to explain."""
-        if action.kind.apply is None or action.kind.apply(self.run, member, action.params, group) is False:
+        if action.kind.apply is None:
+            return False
+        if self.recheck.frozen and member.id in self.recheck.frozen:
+            self.recheck.before_change(member)  # texts still to be written keep the values before it
+        if action.kind.apply(self.run, member, action.params, group) is False:
             return False
         member.revision += 1
         return True
@@ -180,21 +190,34 @@ class Enforcer:
                 continue
             about = firing if target is member else replace(firing, member=target)
             target_context = context if target is member else self.conditions.context(rule, about, group)
-            try:
-                text = action.text.render(target_context) if action.text is not None else (kind.summary(action.params) if kind.summary else kind.name)
-            except Exception as exc:  # one bad template skips one action, never the run
-                self.notes.error(rule.key, firing, f"text of `{kind.name}` failed: {exc}")
-                continue
-            task = self.task(rule, action.index, kind.name, about, self._task_group(rule, kind, target, group), text, action.params)
+            task = self.task(rule, action.index, kind.name, about, self._task_group(rule, kind, target, group), "", action.params)
+            # Its text is written when it is kept, with the values of its due time (see recheck.py).
+            task.source = Source(rule, about, group, action, target_context)
+            task.render = self._render_text
             if held:
                 task.because = held
             if refusal is not None:
                 planner.refuse(task, *refusal)
                 continue
-            limit = self._max_length(task.channel)
-            if len(text) > limit:
-                self.notes.too_long(rule.key, firing, f"text of `{kind.name}` is {len(text)} characters, more than the {limit} `{task.channel}` allows: planned anyway, split it before sending")
             tasks.append((task, action))
+
+    def _render(self, task: Task) -> bool:
+        """Write ``task``'s text from the values it keeps (``Task.render``); False if it fails."""
+        task.render = None
+        source: Source = task.source
+        action, firing = source.action, source.firing
+        kind = action.kind
+        try:
+            text = action.text.render(source.context) if action.text is not None else (kind.summary(action.params) if kind.summary else kind.name)
+        except Exception as exc:  # one bad template skips one task, never the run
+            self.notes.error(source.rule.key, firing, f"text of `{kind.name}` failed: {exc}")
+            return False
+        task.text = text
+        self.rendered += 1
+        limit = self._max_length(task.channel)
+        if len(text) > limit:
+            self.notes.too_long(source.rule.key, firing, f"text of `{kind.name}` is {len(text)} characters, more than the {limit} `{task.channel}` allows: planned anyway, split it before sending")
+        return True
 
     def _task_group(self, rule: Rule, kind: ActionType, member: Member | None, group: str | None) -> str | None:
         """The group a task goes to: the firing's — but a private task about a member no longer
@@ -236,10 +259,10 @@ class Enforcer:
             task_id(rule, index, subject, t, self._cause(firing.event)), t + rule.delay, rule.playbook, rule.id, action, channel, group,
             member.id if member else None, member_name, self.planner.assignee_for(rule, group), rule.priority, text, "", t,
             (rule.order, index, subject), {key: value for key, value in params.items() if key != "target"} if params else {}, deadline,
-            details=partial(self._task_details, channel, action, group, member_name or "", text, firing.reason),
+            details=partial(self._task_details, channel, action, group, member_name or "", firing.reason),
         )
 
-    def _details(self, channel: str, action: str, group: str | None, member_name: str, text: str, reason: str | Callable[[], str]) -> tuple[str, str]:
+    def _details(self, channel: str, action: str, group: str | None, member_name: str, reason: str | Callable[[], str], text: str) -> tuple[str, str]:
         """A task's reason and the operator's instruction on its channel."""
         return (reason if isinstance(reason, str) else reason()), self._how(channel, action, group, member_name, text)
 

@@ -37,6 +37,7 @@ from playbook_engine.members import INVITED, OUT_OF, MemberView
 from playbook_engine.model import Config, Rule
 from playbook_engine.notes import Notes
 from playbook_engine.planner import Planner
+from playbook_engine.recheck import Recheck
 from playbook_engine.state import LazyMembers, StateStore
 from playbook_engine.triggers.common import STAGE_ENTERED, any_pattern
 
@@ -89,6 +90,13 @@ class Evaluation:
         self.matcher = Matcher(config.rules)
         self.conditions = Conditions(config, self, self.sink)
         self.enforcer = Enforcer(config, self, planner, self.conditions, self.sink)
+        # Stage 5: a planned task checked again when it is due (engine/recheck.py).
+        self.recheck = self.enforcer.recheck = Recheck(config, self, planner, self.conditions.context, self._set_now)
+        planner.on_settled = self.recheck.released
+        self._frozen = self.recheck.frozen
+        self._watching = self.recheck.watch  # with `pace`: members whose next message is looked for
+        if state is not None:
+            self.recheck.restore(state.rechecks())
 
     def _resume(self, state: StateStore) -> None:
         """Continue from a --state database: its members (lazily), groups, timers and clock."""
@@ -108,6 +116,10 @@ class Evaluation:
         if self.watermark is not None:
             self.now = self.watermark
             self.started = True
+
+    def _set_now(self, t: float) -> None:
+        """Move the clock without an event (the re-check of tasks due after the history)."""
+        self.now = t
 
     # -- the API triggers use ------------------------------------------------------------
 
@@ -253,11 +265,26 @@ class Evaluation:
         self.rejected.append(rejected)
 
     def advance(self, t: float, *, inclusive: bool) -> None:
-        """Fire every timer due before ``t`` (or at ``t`` too, if ``inclusive``), in due order."""
+        """Fire every timer due before ``t`` (or at ``t`` too, if ``inclusive``), in due order;
+        check again the tasks due then, and settle each local day once it is over."""
+        planner, recheck, clock = self.planner, self.recheck, self.clock
         while True:
-            due = self.clock.next_due()
+            due = clock.next_due()
+            check = recheck.next_due() if recheck.heap or recheck.saved else None
+            if check is not None and (due is None or check <= due):
+                due = check
+            if planner.settle_at <= t and (due is None or planner.settle_at <= due):
+                # A day is over before anything else happens at or after its midnight: its
+                # capacity is settled, and what that moves to a later day is checked there.
+                self.now = max(self.now, planner.settle_at)
+                planner.settle_through(planner.settle_at)
+                continue
             if due is None or due > t or (due == t and not inclusive):
                 return
+            if due == check:
+                self.now = max(self.now, due)
+                recheck.check_due(due)
+                continue
             batch = self.clock.pop_instant()
             self.now = max(self.now, due)
             firings: list[tuple[Rule, Firing]] = []
@@ -304,6 +331,8 @@ class Evaluation:
         changed: set[str] = set()  # the member fields the event changed
         if member is not None:
             self._views.pop(member.id, None)
+            if self._frozen and member.id in self._frozen:
+                self.recheck.before_change(member)
             if event.name and event.name != member.name:
                 member.name = event.name
                 changed.add("name")
@@ -321,6 +350,8 @@ class Evaluation:
                     changed.add("days_silent")  # it was a day or more: it is 0 now
                 member.messages += 1
                 member.last_message_at = event.t
+                if self._watching and member.id in self._watching:
+                    self.recheck.message(member.id, event.t)
                 if member.count_message(self.local.day(event.t)):
                     changed.add("active_days_30d")
                 changed.update(MESSAGE_CHANGES)
@@ -334,7 +365,10 @@ class Evaluation:
                     changed.add("replies")
                 for mentioned in event.mentions:
                     if mentioned != member.id:
-                        self.member(mentioned).mentions_received += 1
+                        other = self.member(mentioned)
+                        if self._frozen and mentioned in self._frozen:
+                            self.recheck.before_change(other)
+                        other.mentions_received += 1
             else:
                 self._count_other(event, member, changed)
         self.changed = changed
@@ -437,6 +471,8 @@ class Evaluation:
         firings: list[tuple[Rule, Firing]] = []
         stage = self.lifecycle.assign(member, self.now, lambda: self.view(member))
         if stage != member.stage:
+            if self._frozen and member.id in self._frozen:
+                self.recheck.before_change(member)
             previous, first_time = member.stage, member.stage is None
             member.stage, member.stage_since = stage, self.now
             member.revision += 1  # `becomes` conditions on the stage see it on the next check

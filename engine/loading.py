@@ -450,6 +450,7 @@ def _load_rule(doc: Document, where: YamlPath, raw: dict[str, Any], playbook: Pl
         description=raw.get("description", ""),
         priority=raw.get("priority", "normal"),
         once=bool(raw.get("once", False)),
+        recheck=raw.get("recheck", True) is not False,
         assignee=raw.get("assignee"),
     )
     if "cooldown" in raw and not doc.is_flagged(where + ("cooldown",)):

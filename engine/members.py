@@ -24,6 +24,16 @@ def local_day(t: float, tz: ZoneInfo) -> int:
     return local_time(tz).day(t)
 
 
+def snapshot(member: Member) -> Member:
+    """A copy of ``member`` as it is now, for a text rendered later with the values of now (its
+    marks, the engine's bookkeeping, are left out)."""
+    m = member
+    return Member(
+        m.id, m.name, set(m.groups), m.group, m.joined_at, m.left, m.last_message_at, m.messages, m.questions, m.replies,
+        m.mentions_received, m.activities, m.points, set(m.tags), dict(m.attributes), m.stage, m.stage_since, list(m.daily), m.revision,
+    )
+
+
 class MemberView:
     """The read-only face of a Member that conditions and templates see, as of ``now``.
 

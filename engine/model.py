@@ -109,6 +109,7 @@ class Rule:
     once: bool = False
     delay: int = 0
     deadline: int | None = None  # seconds after the trigger instant; None: the trigger's default
+    recheck: bool = True  # checked again when due (dropped as `stale` if it no longer holds)
     assignee: str | None = None
     channel: str | None = None
     stages: frozenset[str] | None = None

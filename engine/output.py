@@ -78,6 +78,9 @@ def render_explanation(result: RunResult, tz: ZoneInfo, member: str | None = Non
         if member is not None and task.member != member:
             continue
         add(task.trigger_at, 2, "suppressed", f"{task.playbook}/{task.rule} {task.action} → {_who(task.member_name, task.member, task.group)}", [("because", task.reason), ("but", item.reason)])
+    for t, task_id, about, why in result.evaluation.recheck.withdrawn:
+        if member is None or about == member:
+            add(t, 2, "withdrawn", f"[{task_id}] planned by an earlier run → {_who(names.get(about), about, None) if about else '(group)'}", [("but", why)])
     for note in result.notes:
         if member is not None and note.member != member:
             continue

@@ -50,6 +50,10 @@ class Sent:
     trigger_at: float
     due: float
     assignee: str | None
+    status: str = "todo"  # stale: dropped when due (it counts for cooldowns and limits, takes no capacity)
+
+
+INF = float("inf")
 
 
 def _capacity_order(task: Task) -> tuple[Any, ...]:
@@ -92,6 +96,13 @@ class Planner:
         # Writes the operator's instruction for a task whose text changed (a merged message):
         # set by whoever knows the channels (the enforcer); None: keep the first part's.
         self.instruction: Callable[[Task], str] | None = None
+        # Set by the re-check (engine/recheck.py): a task capacity moved to a later day is
+        # checked again when due there; one pace moves later that day, whether it still holds.
+        self.moved_later: Callable[[Task], None] | None = None
+        self.stale_at: Callable[[Task, float], str | None] | None = None
+        self.on_settled: Callable[[float], None] | None = None  # called with the end of the days settled
+        self.settle_at = INF  # the end of a local day with tasks not yet settled, no later than the earliest
+        self.withdrawn: list[str] = []  # ids of tasks earlier runs planned, found stale when due
         self._limit_exempt = limit_exempt
         self._recent: dict[str, list[tuple[float, str]]] = {}
         self._capacity_used: Counter[tuple[str, int]] = Counter()  # by earlier runs and by tasks before --from
@@ -104,6 +115,8 @@ class Planner:
         self._last_paced: dict[str, float] = {}  # operator → due of their last task (pace)
         for sent in history or ():
             self._remember(sent.id, sent.rule, sent.member, sent.action, sent.trigger_at)
+            if sent.status == "stale":
+                continue
             self._count_capacity(sent.assignee, sent.due)
             if sent.assignee is not None and sent.due > self._last_paced.get(sent.assignee, float("-inf")):
                 self._last_paced[sent.assignee] = sent.due  # an earlier run's last task: paced from it
@@ -189,8 +202,10 @@ class Planner:
         self._remember(task.id, rule.key, task.member, task.action, task.trigger_at)
         if self.record_history:
             self.new_history[task.id] = Sent(task.id, rule.key, task.member, task.action, task.trigger_at, task.due, task.assignee)
-        if self.start is not None and task.trigger_at < self.start:
-            self.history_only += 1  # history before --from: shapes guardrails, not printed
+        if self.start is not None and task.due < self.start:
+            # Due before --from: history that shapes guardrails, not printed. A task due later
+            # is printed, checked again when due with what happened meanwhile.
+            self.history_only += 1
             self._count_capacity(task.assignee, task.due)
             return
         if task.assignee in self._capacity:
@@ -203,6 +218,29 @@ class Planner:
             self._original_due[task.id] = task.due
         else:
             self.tasks.append(task)
+        if self.settle_at == INF:  # the first task open: its day (today, due no earlier) ends then
+            self.settle_at = self.local.midnight(self._day(task.trigger_at) + 1)
+
+    def withdraw(self, task_id: str, assignee: str | None, due: float) -> None:
+        """A task an earlier --state run printed no longer holds now that it is due: it stops
+        counting as planned (its capacity slot, its row in the state)."""
+        self.withdrawn.append(task_id)
+        self.suppressed_counts["stale"] += 1
+        if assignee is not None and self._capacity_used.get((assignee, self._day(due))):
+            self._capacity_used[(assignee, self._day(due))] -= 1
+
+    def drop_stale(self, task: Task, reason: str) -> None:
+        """``task``, accepted, no longer holds at its due time (see engine/recheck.py): out of
+        the plan before its day is settled, so it takes no capacity."""
+        task.dropped = True
+        self._mark_stale(task.id)
+        self._original_due.pop(task.id, None)
+        self._suppress(task, "stale", reason)
+
+    def _mark_stale(self, task_id: str) -> None:
+        sent = self.new_history.get(task_id)
+        if sent is not None:
+            sent.status = "stale"  # it was planned (cooldowns, limits count it), and takes no capacity
 
     def _remember(self, task_id: str, rule: str, member: str | None, action: str, trigger_at: float) -> None:
         # A duplicate has the same trigger instant, and instants come in order: ids more than a
@@ -302,6 +340,10 @@ class Planner:
 
     # -- finishing -------------------------------------------------------------------------------
 
+    def settle_through(self, t: float) -> None:
+        """Event time has reached ``t``, a local midnight: the days before it are over."""
+        self._settle(before=self._day(t))
+
     def finish(self) -> list[Task]:
         """Settle operator capacity on the days still open; return the tasks not yet drained, in output order."""
         self._settle(before=None)
@@ -325,17 +367,60 @@ class Planner:
         final: list[Task]
         pending: list[Task] = []
         if before is None:
-            final, self.tasks = self.tasks, []
+            final, self.tasks = [task for task in self.tasks if not task.dropped], []
         else:
             final = []
             for task in self.tasks:
-                (final if self._day(task.due) < before else pending).append(task)
+                if not task.dropped:
+                    (final if self._day(task.due) < before else pending).append(task)
             self.tasks = pending
-        final = self._pace(self._merge(final))
+        self._next_settle(pending)
+        final = self._pace(self._written(self._merge(final)))
         final.sort(key=lambda task: (task.due, -task.rank, task.order, task.id))
         for task in final:
             task.finish(self._local)
+            task.source = task.merged = None
         self.released += final
+        if self.on_settled is not None:
+            self.on_settled(float("inf") if before is None else self.local.midnight(before))
+
+    def _next_settle(self, pending: list[Task]) -> None:
+        """When the earliest day still open ends: the evaluation settles it then."""
+        if not self._days and not pending:
+            self.settle_at = INF
+            return
+        day = min([day for day, _ in self._days[:1]] + [self._day(task.due) for task in pending])
+        self.settle_at = self.local.midnight(day + 1)
+
+    def _written(self, tasks: list[Task]) -> list[Task]:
+        """The kept tasks with their texts rendered now (a merged one's parts joined); a task
+        whose template fails is left out (the failure is said where it is rendered)."""
+        written = []
+        for task in tasks:
+            parts = task.merged or [task]
+            kept = [part for part in parts if part.render is None or part.render(part)]
+            if not kept:
+                self.new_history.pop(task.id, None)
+                continue
+            if task.merged is not None:
+                self._join(task, kept)
+            written.append(task)
+        return written
+
+    def _join(self, task: Task, parts: list[Task]) -> None:
+        """``task`` becomes the one message of ``parts`` (in due order): texts joined with a
+        blank line, reasons listed."""
+        task.merged = parts
+        for part in parts:
+            part.finish(self._local)
+        if len(parts) == 1 and parts[0] is task:
+            task.parts = []
+        else:
+            task.parts = [{"id": part.id, "rule": f"{part.playbook}/{part.rule}", "reason": part.reason} for part in parts]
+        task.text = "\n\n".join(part.text for part in parts)
+        task.reason = "; ".join(dict.fromkeys(part.reason for part in parts))
+        if self.instruction is not None:
+            task.how = self.instruction(task)
 
     def _pace(self, tasks: list[Task]) -> list[Task]:
         """No two tasks of an operator with a `pace` due closer together than it: each day's
@@ -365,6 +450,9 @@ class Planner:
                     dropped.add(id(task))
                     continue
                 if due != task.due:
+                    if self.stale_at is not None and not self._holds_at(task, due):
+                        dropped.add(id(task))
+                        continue
                     task.note_move(f"pace of {assignee}", task.due, due)
                     self.moved["pace"] += 1
                     task.due = due
@@ -373,6 +461,29 @@ class Planner:
                 last = due
             self._last_paced[assignee] = last
         return [task for task in tasks if id(task) not in dropped] if dropped else tasks
+
+    def _holds_at(self, task: Task, at: float) -> bool:
+        """Whether ``task`` (or some part of a merged one) still holds at ``at``, where pace
+        moves it: the parts that do not are dropped as stale, the rest joined again."""
+        parts = task.merged or [task]
+        stale = [(part, why) for part in parts if (why := self.stale_at(part, at)) is not None]  # type: ignore[misc]  # set: checked by the caller
+        if not stale:
+            return True
+        own = None
+        for part, why in stale:
+            self._mark_stale(part.id)
+            if part is task:
+                own = why
+            else:
+                self._suppress(part, "stale", why)
+        if len(stale) == len(parts):
+            self._suppress(task, "stale", own or stale[0][1])
+            return False
+        if own is not None:
+            self.suppressed_counts["stale"] += 1  # its own part: the message goes on with the others
+        gone = {id(part) for part, _ in stale}
+        self._join(task, [part for part in parts if id(part) not in gone])
+        return True
 
     def _merge(self, tasks: list[Task]) -> list[Task]:
         """One member, one message a day: tasks of the merged actions (community.merge) for
@@ -396,16 +507,12 @@ class Planner:
         """The first of ``parts`` (in due order) becomes the one message; the others are counted
         as merged into it."""
         first = parts[0]
-        for part in parts:
-            part.finish(self._local)
-        first.parts = [{"id": part.id, "rule": f"{part.playbook}/{part.rule}", "reason": part.reason} for part in parts]
+        # Their texts are joined when the message is released (rendered only if it is kept).
+        first.merged = [task for part in parts for task in (part.merged or [part])]
         first.priority = max(parts, key=lambda task: task.rank).priority
         first.deadline = min(part.deadline for part in parts)
-        first.text = "\n\n".join(part.text for part in parts)
-        first.reason = "; ".join(dict.fromkeys(part.reason for part in parts))
-        if self.instruction is not None:
-            first.how = self.instruction(first)
         for part in parts[1:]:
+            part.merged = None
             self._original_due.pop(part.id, None)
             self._suppress(part, "merged", f"merged into {first.id}, due {self._local(first.due)}")
 
@@ -416,7 +523,7 @@ class Planner:
         while days and (before is None or days[0][0] < before):
             key = heapq.heappop(days)
             day, assignee = key
-            tasks = self._merge(waiting.pop(key))  # one message a day takes one slot
+            tasks = self._merge([task for task in waiting.pop(key) if not task.dropped])  # one message a day takes one slot
             room = max(0, self._capacity[assignee] - self._capacity_used[(assignee, day)])
             tasks = self._keep(tasks, room, assignee)
             self._carry_over(tasks[room:], day, assignee)
@@ -490,6 +597,8 @@ class Planner:
                 heapq.heappush(days, next_key)
                 bucket = waiting[next_key] = []
             bucket.append(task)
+            if self.moved_later is not None:
+                self.moved_later(task)
         if moved:
             self.moved["capacity"] += moved
         if dropped:

@@ -76,6 +76,10 @@ class RunResult:
             line += " · moved: " + ", ".join(f"{name} {count}" for name, count in sorted(self.moved.items()))
         if counts["staff"]:
             line += f" · {counts['staff']} firing(s) about staff skipped"
+        withdrawn = self.evaluation.recheck.withdrawn
+        if withdrawn:
+            shown = ", ".join(item[1] for item in withdrawn[:5]) + (" …" if len(withdrawn) > 5 else "")
+            line += f" · {len(withdrawn)} planned by an earlier run withdrawn as stale ({shown}): do not send them"
         if self.history_only:
             line += f" · {self.history_only} before --from not shown"
         return line
@@ -132,7 +136,10 @@ class Plan:
             for _ in self.evaluation.steps(to_event(item, tz) for item in self.items):
                 if planner.released:
                     yield from self._hand_out(planner.drain(), hook)
+            self.evaluation.recheck.close()
             yield from self._hand_out(planner.finish(), hook)
+            if self.state is not None:
+                self.evaluation.recheck.carry(planner.new_history.__contains__)
         evaluation = self.evaluation
         self._result = RunResult([], evaluation.rejected, planner.suppressed, evaluation.sink.notes, evaluation.counts, evaluation, planner.moved, planner.history_only, planner, self.state, self.tally)
 

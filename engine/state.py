@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from playbook_engine.planner import Planner
 
 APPLICATION_ID = 0x50424B31  # "PBK1": marks the file as ours
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 _TABLES = """
@@ -47,7 +47,8 @@ CREATE TABLE IF NOT EXISTS members (id TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS groups (id TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS timers (seq INTEGER PRIMARY KEY, due REAL NOT NULL, handler TEXT NOT NULL, subject TEXT NOT NULL, payload TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS trigger_state (key TEXT PRIMARY KEY, data TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS tasks (id TEXT PRIMARY KEY, rule TEXT NOT NULL, member TEXT, action TEXT NOT NULL, trigger_at REAL NOT NULL, due REAL NOT NULL, assignee TEXT);
+CREATE TABLE IF NOT EXISTS tasks (id TEXT PRIMARY KEY, rule TEXT NOT NULL, member TEXT, action TEXT NOT NULL, trigger_at REAL NOT NULL, due REAL NOT NULL, assignee TEXT, status TEXT NOT NULL DEFAULT 'todo');
+CREATE TABLE IF NOT EXISTS rechecks (id TEXT PRIMARY KEY, due REAL NOT NULL, data TEXT NOT NULL);
 """
 
 # Version 2: timers are read in due order and deleted as they come due; planned tasks are read
@@ -80,6 +81,14 @@ class Lookback:
         )
 
 
+class SavedChecks(Protocol):
+    """The re-check's part of what ``StateStore.save`` keeps (engine/recheck.py)."""
+
+    @property
+    def consumed(self) -> list[str]: ...
+    def pending(self) -> list[dict[str, Any]]: ...
+
+
 class SavedRun(Protocol):
     """What ``StateStore.save`` keeps of an evaluation (the state layer does not know the evaluator).
 
@@ -101,6 +110,8 @@ class SavedRun(Protocol):
     @property
     def now(self) -> float: ...
     def watermark_events(self) -> list[str]: ...
+    @property
+    def recheck(self) -> SavedChecks: ...
 
 
 class StateError(PlaybookError):
@@ -181,7 +192,7 @@ class StateStore:
                     connection.close()
                     raise StateError(f"{path}: an SQLite database of another program, not a playbook state — it was left untouched; give --state a new file name")
                 version = int(connection.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()[0])
-                if version not in (1, 2, 3, SCHEMA_VERSION):
+                if version not in (1, 2, 3, 4, SCHEMA_VERSION):
                     connection.close()
                     raise StateError(f"{path}: state version {version}, this engine reads version {SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
@@ -203,7 +214,7 @@ class StateStore:
                 connection.execute("INSERT INTO meta VALUES ('version', ?)", (str(SCHEMA_VERSION),))
         else:
             try:
-                _check(store)
+                _check(store, version)
             except StateError:
                 connection.close()
                 raise
@@ -214,9 +225,13 @@ class StateStore:
             # keeps one silence timer per member (handler ``@silence``) where 3 kept one per
             # rule; those still saved are taken over as they come due. An engine of version 3
             # would ignore the new timers, so it must refuse the file: hence the number.
+            # Version 5 adds the table of printed tasks a later run checks again when they are due.
             with store.transaction():
                 for statement in _INDEXES:
                     connection.execute(statement)
+                connection.execute(_RECHECKS)
+                if version < 5:
+                    connection.execute("ALTER TABLE tasks ADD COLUMN status TEXT NOT NULL DEFAULT 'todo'")
                 connection.execute("UPDATE meta SET value = ? WHERE key = 'version'", (str(SCHEMA_VERSION),))
         return store
 
@@ -273,6 +288,10 @@ class StateStore:
             rows = self.connection.execute("SELECT due, seq, handler, subject, payload FROM timers WHERE (due, seq) > (?, ?) ORDER BY due, seq LIMIT ?", (*after, limit))
         return [Timer(due, seq, handler, subject, loads(payload)) for due, seq, handler, subject, payload in rows]
 
+    def rechecks(self) -> list[dict[str, Any]]:
+        """The printed tasks an earlier run left to be checked again when due, in due order."""
+        return [json.loads(data) for (data,) in self.connection.execute("SELECT data FROM rechecks ORDER BY due, id")]
+
     def clock_seq(self) -> int:
         """The clock's counter: timers scheduled from here on come after every saved one."""
         highest = self.connection.execute("SELECT max(seq) FROM timers").fetchone()[0]
@@ -290,7 +309,7 @@ class StateStore:
         local day or later (operator capacity), and those triggered in the watermark's last
         second (duplicate ids round the instant). Without it, or before a first watermark, all.
         """
-        columns = "SELECT id, rule, member, action, trigger_at, due, assignee FROM tasks"
+        columns = "SELECT id, rule, member, action, trigger_at, due, assignee, status FROM tasks"
         watermark = self.watermark
         if lookback is None or watermark is None:
             return [Sent(*row) for row in self.connection.execute(f"{columns} ORDER BY trigger_at, id")]
@@ -343,9 +362,13 @@ class StateStore:
             db.execute("DELETE FROM trigger_state")
             db.executemany("INSERT INTO trigger_state VALUES (?, ?)", ((key, dumps(value)) for key, value in evaluation.trigger_state.items()))
             db.executemany(
-                "INSERT OR IGNORE INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?)",
-                ((s.id, s.rule, s.member, s.action, s.trigger_at, s.due, s.assignee) for s in planner.new_history.values()),
+                "INSERT OR IGNORE INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                ((s.id, s.rule, s.member, s.action, s.trigger_at, s.due, s.assignee, s.status) for s in planner.new_history.values()),
             )
+            db.executemany("UPDATE tasks SET status = 'stale' WHERE id = ?", ((task_id,) for task_id in planner.withdrawn))
+            recheck = evaluation.recheck
+            db.executemany("DELETE FROM rechecks WHERE id = ?", ((task_id,) for task_id in recheck.consumed))
+            db.executemany("INSERT OR REPLACE INTO rechecks VALUES (?, ?, ?)", ((payload["id"], payload["due"], dumps(payload)) for payload in recheck.pending()))
             db.execute("INSERT OR REPLACE INTO meta VALUES ('timezone', ?)", (evaluation.community.timezone,))
             if evaluation.started:
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('watermark', ?)", (repr(evaluation.now),))
@@ -353,15 +376,16 @@ class StateStore:
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('watermark_events', ?)", (dumps(evaluation.watermark_events()),))
 
 
-_TABLE_NAMES = ("meta", "members", "groups", "timers", "trigger_state", "tasks")
+_TABLE_NAMES = ("meta", "members", "groups", "timers", "trigger_state", "tasks", "rechecks")
+_RECHECKS = next(statement for statement in _TABLES.split(";") if "rechecks" in statement)
 
 
-def _check(store: StateStore) -> None:
+def _check(store: StateStore, version: int) -> None:
     """Refuse, with one line, a state whose tables or clock a hand or a tool damaged: a run
     would otherwise stop half-way with a traceback."""
     path = store.path
     present = {name for (name,) in store.connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    missing = [name for name in _TABLE_NAMES if name not in present]
+    missing = [name for name in _TABLE_NAMES if name not in present and (name != "rechecks" or version >= 5)]
     if missing:
         raise StateError(f"{path}: the state database has no {', '.join(missing)} table — it was left untouched; restore a backup or start a new state file")
     for key in ("watermark", "clock_seq"):

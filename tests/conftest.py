@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import json
+import os
 import textwrap
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from playbook_engine.contract import SourceRecord
 from playbook_engine.loading import load_config
 from playbook_engine.model import Config
 from playbook_engine.plugins import Registry, load_registry
 from playbook_engine.runner import RunResult, run
+
+# Property tests draw the same examples on every run (CI must not turn red by chance);
+# HYPOTHESIS_PROFILE=explore draws new ones, to look for counterexamples on purpose.
+settings.register_profile("ci", derandomize=True, database=None)
+settings.register_profile("explore", max_examples=1000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -160,9 +160,13 @@ def test_enforcement_is_not_blocked_by_an_any_limit_and_urgent_ignores_quiet_hou
         "  - id: out\n    when: {event: message, keywords: [广告]}\n    priority: urgent\n    do:\n      - remove: 发广告\n"
     )
     config = make_config(rules(body), community)
-    # The welcome comes first: after the removal the member is in no group, and no DM goes out.
+    # The welcome comes first, held by quiet hours until 08:00; the removal at 23:00 is not
+    # blocked by the welcome's limit and not held; at 08:00 the member is in no group, so the
+    # welcome is stale and no DM goes out.
     result = plan(config, [msg("01T22:59:00"), msg("01T23:00:00", text="广告")])
-    assert task_keys(result, "rule", "due") == [("out", "2026-03-01T23:00:00+08:00"), ("hi", "2026-03-02T08:00:00+08:00")]
+    assert task_keys(result, "rule", "due") == [("out", "2026-03-01T23:00:00+08:00")]
+    (stale,) = [item for item in result.suppressed if item.guardrail == "stale"]
+    assert stale.task.rule == "hi" and "no longer in any group" in stale.reason
 
 
 class _ThanksPlugin:

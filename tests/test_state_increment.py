@@ -64,14 +64,16 @@ TABLES = ("members", "groups", "timers", "trigger_state", "tasks", "meta")
 
 
 def _runs(config, pieces: list[list[dict]], path: Path, until: float | None = None) -> list:
-    """Consecutive --state runs over ``pieces``, the way the CLI does them; the tasks of all."""
+    """Consecutive --state runs over ``pieces``, the way the CLI does them; the tasks of all,
+    less those a later run withdrew (printed as due after a run's history, stale when due)."""
     tasks = []
     for number, piece in enumerate(pieces):
         store = StateStore.open(str(path))
         result = run(config, records(piece), state=store, until=until if number == len(pieces) - 1 else None)
         result.save_state()
         store.close()
-        tasks += result.tasks
+        withdrawn = {task_id for _, task_id, _, _ in result.evaluation.recheck.withdrawn}
+        tasks = [task for task in tasks if task.id not in withdrawn] + result.tasks
     return tasks
 
 
@@ -206,7 +208,7 @@ def _store_with_tasks(path: Path, watermark: float, tasks: list[Sent]) -> StateS
     store = StateStore.open(str(path))
     with store.transaction():
         store.connection.execute("INSERT INTO meta VALUES ('watermark', ?)", (repr(watermark),))
-        store.connection.executemany("INSERT INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?)", ((s.id, s.rule, s.member, s.action, s.trigger_at, s.due, s.assignee) for s in tasks))
+        store.connection.executemany("INSERT INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?)", ((s.id, s.rule, s.member, s.action, s.trigger_at, s.due, s.assignee, s.status) for s in tasks))
     return store
 
 
@@ -253,7 +255,8 @@ def test_lookback_of_a_config_names_its_cooldowns_and_longest_limit():
 
 def _as_older_version(path: Path, version: int) -> None:
     """Rewrite a state file as an older engine wrote it: members as objects with named fields
-    (versions 1 and 2) or arrays (3), as text; no indexes (version 1). (Timers of version 3
+    (versions 1 and 2) or arrays (3), as text; no indexes (version 1); no task status and no
+    table of re-checks (before 5). (Timers of version 3
     kept per silence rule: tests/test_silence.py.)"""
     from playbook_engine.state import member_from_data, member_to_data
 
@@ -266,12 +269,16 @@ def _as_older_version(path: Path, version: int) -> None:
     if version == 1:
         for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%'").fetchall():
             connection.execute(f"DROP INDEX {name}")
+    if version < 5:  # no task status, no re-checks left for a later run
+        assert connection.execute("SELECT count(*) FROM tasks WHERE status != 'todo'").fetchone()[0] == 0
+        connection.execute("ALTER TABLE tasks DROP COLUMN status")
+        connection.execute("DROP TABLE rechecks")
     connection.execute("UPDATE meta SET value = ? WHERE key = 'version'", (str(version),))
     connection.commit()
     connection.close()
 
 
-@pytest.mark.parametrize("version", [1, 2, 3])
+@pytest.mark.parametrize("version", [1, 2, 3, 4])
 def test_an_older_state_is_upgraded_in_place_and_continues_the_same(tmp_path, version):
     events = events_from([(0, "m1", "message"), (3 * DAY, "m2", "member_joined"), (5 * DAY, "m3", "message"), (DAY, "m1", "question"), (6 * DAY, "m2", "message")])
     reference, old = tmp_path / "reference.db", tmp_path / "old.db"

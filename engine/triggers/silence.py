@@ -34,6 +34,7 @@ class SilenceTrigger(TriggerType):
 
     name = "silence"
     default_deadline = "72h"
+    ends_on_message = True
     description = "Fires once per silent stretch, this long after the member's last message (or join); re-armed by the next message."
     schema = {"title": "Silence 沉默", "type": "string", "examples": ["3d", "7d", "2w"]}
     listens = frozenset({"message", "member_joined"})
@@ -228,6 +229,9 @@ class UnansweredTrigger(TriggerType):
         # A plain message can answer only until the question fires: the shorter of the two.
         self.window = min(context.community.question_answer_window, self.seconds)
         self.recent_key = self.key + "#recent"
+        # Questions that fired, until their tasks are due: an answer after the firing makes
+        # them stale (key → [asker, group, asked at, fired at, answered at, answered by]).
+        self.fired_key = self.key + "#fired"
 
     def on_event(self, run: Run, event: Event, member: Member | None) -> Iterable[Firing]:
         if member is None:
@@ -240,6 +244,10 @@ class UnansweredTrigger(TriggerType):
             for key, entry in list(questions.items()):
                 if entry[0] in mentioned and entry[1] == event.group:
                     self._answered(run, questions.pop(key), member, MENTION)
+        if event.reply_to or event.mentions:
+            fired = run.store(self.fired_key)
+            if fired:
+                self._answered_late(run, fired, event, member)
         asked = run.is_question(event)
         key = (event.id or f"{event.group}/{member.id}/{event.t}") if asked else None
         if self.by_next_message and event.group is not None:
@@ -287,12 +295,44 @@ class UnansweredTrigger(TriggerType):
         asked_at = entry[2] if len(entry) > 2 else None
         run.note(self.key, entry[0], "answered", partial(_answered_reason, run, asked_at, run.now, member.name or member.id, member.id, how))
 
+    def _answered_late(self, run: Run, fired: dict[Any, Any], event: Event, member: Member) -> None:
+        """A reply to a question that already fired, or a message mentioning its asker there:
+        its tasks not yet due are stale from now on."""
+        entry = fired.get(event.reply_to) if self.by_reply and event.reply_to else None
+        if entry is not None and entry[0] != member.id and entry[4] is None:
+            entry[4], entry[5] = run.now, member.name or member.id
+        if self.by_mention and event.mentions:
+            for entry in fired.values():
+                if entry[4] is None and entry[0] != member.id and entry[0] in event.mentions and entry[1] == event.group:
+                    entry[4], entry[5] = run.now, member.name or member.id
+
+    @property
+    def steady(self) -> bool:
+        return False  # others answer the question
+
+    def stale(self, run: Run, firing: Firing, at: float) -> str | None:
+        question = firing.event
+        if question is None:
+            return None
+        entry = run.store(self.fired_key).get(question.id or f"{question.group}/{question.member}/{question.t}")
+        if entry is None or entry[4] is None or entry[4] > at:
+            return None
+        return f"the question was answered by {entry[5]} at {local_text(run, entry[4])}"
+
     def on_timer(self, run: Run, subject: str, payload: Any) -> Iterable[Firing]:
         if run.store(self).pop(subject, None) is None:
             return
         member = run.members.get(payload["member"])
         if member is None or member.left:
             return
+        fired = run.store(self.fired_key)
+        # Kept for a week: no task of a question is due later than that (the default deadline is 72h).
+        while fired:
+            oldest = next(iter(fired))
+            if fired[oldest][3] >= run.now - 7 * 86400:
+                break
+            del fired[oldest]
+        fired[subject] = [payload["member"], payload["group"], payload["t"], run.now, None, None]
         question = Event(t=payload["t"], type="message", member=payload["member"], group=payload["group"], id=payload["id"], text=payload["text"], name=member.name)
         snippet = (question.text or "")[:30]
         reason = f"question unanswered for {format_duration(self.seconds)}: “{snippet}” ({local_text(run, question.t)})"

@@ -17,7 +17,7 @@ from playbook_engine.contract import (
     TriggerProblem,
     TriggerType,
 )
-from playbook_engine.dependencies import member_fields_read, reads_member_field
+from playbook_engine.dependencies import TIME_FIELDS, member_fields_read, reads_member_field
 from playbook_engine.errors import suggest
 from playbook_engine.explain import field_values
 from playbook_engine.expressions import Condition, check_source
@@ -49,6 +49,16 @@ class StageTrigger(TriggerType):
         if member is not None and event.raw.get("stage") == self.value:
             previous = event.raw.get("previous")
             yield Firing(member, member.group, event.t, partial(_stage_reason, run, self.value, previous, event.t), values={"previous": previous})
+
+    @property
+    def steady(self) -> bool:
+        return True  # a member's stage changes only when the member is assessed again
+
+    def stale(self, run: Run, firing: Firing, at: float) -> str | None:
+        member = firing.member
+        if member is None or at != run.now or member.stage == self.value:
+            return None
+        return f"{member.name or member.id} is no longer in stage {self.value} (now {member.stage or '—'})"
 
     def describe(self) -> str:
         return f"enters {self.value}"
@@ -91,6 +101,21 @@ class BecomesTrigger(TriggerType):
     def holds(self, view: Any) -> bool:
         """Whether the condition holds for the member ``view`` shows; raises if it fails."""
         return self.condition.test({"member": view, "community": self.community_values})
+
+    @property
+    def steady(self) -> bool:
+        return self.fields is not None and not (self.fields & TIME_FIELDS)  # reads no value time alone moves
+
+    def stale(self, run: Run, firing: Firing, at: float) -> str | None:
+        member = firing.member
+        if member is None or at != run.now:
+            return None
+        try:
+            if self.holds(run.view(member)):
+                return None
+        except Exception:  # broad: a failing condition was said when it was checked; the task stays
+            return None
+        return f"`{self.value}` no longer holds for {member.name or member.id}"
 
     def describe(self) -> str:
         return f"when {self.value}"

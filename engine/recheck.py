@@ -1,0 +1,386 @@
+"""Stage 5 of a rule's evaluation — re-check: a planned task is checked again when it is due.
+
+A task is planned when its trigger fires, but it is kept only if it still holds at its due
+time, after its delay and quiet hours moved it. Checked then, with the values of then, it is
+dropped as ``stale`` when:
+
+- its member is no longer where its action needs them: in the task's group (a group action)
+  or in some group of the community (a private one) — unless the rule reacts to leaving;
+- its trigger no longer holds: the member wrote (``silence``), the question was answered
+  (``unanswered``), the condition or the stage no longer holds (``becomes``, ``stage``) —
+  each trigger says, ``TriggerType.ends_on_message`` and ``TriggerType.stale``;
+- the rule's ``if:`` is false with the member's and group's values of then (the triggering
+  event's values stay those of the event).
+
+A task that passes keeps the values of that moment for its text, which is rendered only if
+capacity keeps it (``Task.render``). Capacity moving a task to a later day checks it again at
+its new due time; ``pace`` moving it later within its day checks again that the member did
+not write and the question was not answered in between. ``recheck: false`` on a rule keeps
+its tasks regardless. Tasks due after the history ends are checked with what is known at its
+end.
+
+The key is the task's member (and, for ``unanswered``, the question): a keyed stream
+processor holds each pending check as an event-time timer of that key.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+from typing import Any
+
+from playbook_engine.contract import SCOPE_GROUP, Event, Firing, Member, Run, Task
+from playbook_engine.dependencies import steady
+from playbook_engine.members import MemberView, snapshot
+from playbook_engine.model import ActionSpec, Config, Rule
+from playbook_engine.planner import Planner
+
+STALE = "stale"
+
+
+class Source:
+    """What a planned task came from, while it may still be checked again or rendered."""
+
+    __slots__ = ("rule", "firing", "group", "action", "context", "wrote", "kept", "changed")
+
+    def __init__(self, rule: Rule, firing: Firing, group: str | None, action: ActionSpec, context: dict[str, Any]):
+        self.rule = rule
+        self.firing = firing
+        self.group = group
+        self.action = action
+        self.context = context  # what its text is rendered with
+        self.wrote: float | None = None  # the member's first message after its check (with `pace`)
+        self.kept = False  # it held when checked (or when planned, due at once)
+        self.changed = False  # its member changed since
+
+
+class Recheck:
+    """The pending checks of planned tasks, in due order."""
+
+    def __init__(self, config: Config, run: Run, planner: Planner, context: Callable[[Rule, Firing, str | None], dict[str, Any]], set_now: Callable[[float], None]):
+        self.run = run
+        self._set_now = set_now
+        self._rules = {rule.key: rule for rule in config.rules}
+        self.carried: list[tuple[Task, dict[str, Any]]] = []  # due after the history: printed as checked with what is known at its end
+        # With --state: tasks printed by earlier runs, checked again when due (a heap by due
+        # and id), those checked by this run, and this run's own to check later.
+        self.saved: list[tuple[float, str, dict[str, Any]]] = []
+        self.consumed: list[str] = []
+        self._new: list[dict[str, Any]] = []
+        self.withdrawn: list[tuple[float, str, str | None, str]] = []  # (when, task id, member, why): printed by an earlier run, stale now
+        self.planner = planner
+        self.tz = config.community.tz
+        self._context = context
+        self.heap: list[tuple[float, int, Task]] = []
+        self._seq = 0
+        self.closed = False  # the history has ended: what is still pending is checked at once
+        self._about_leaving = frozenset(rule.key for rule in config.rules if rule.trigger.about_leaving)
+        # Rules whose check and text stay the same while the member does not change: a task of
+        # theirs that held, moved by capacity, is not checked again unless its member changed.
+        self._steady = frozenset(
+            rule.key for rule in config.rules
+            if rule.trigger.steady
+            and steady(config.env, [condition.source for condition in rule.conditions], [action.text.source for action in rule.actions if action.text is not None])
+        )
+        # Tasks whose member's next message is remembered (``pace`` moves tasks after their check).
+        self.watch: dict[str, list[Task]] | None = {} if any(operator.pace for operator in config.community.operators) else None
+        self._group_names = config.community.group_names
+        # Texts to be rendered with a member's values of a moment, by member: (moment, context).
+        self.frozen: dict[str, list[tuple[float, Source, Task | None]]] = {}
+        planner.moved_later = self.moved_later
+        planner.stale_at = self.stale_at
+
+    # -- the loop's side ---------------------------------------------------------------------
+
+    def planned(self, task: Task) -> None:
+        """``task`` was accepted now: checked again at its due time if that is later, else its
+        values are those of now."""
+        source: Source = task.source
+        rule = source.rule
+        if not rule.recheck or task.due <= self.run.now:
+            self._keep(task, source)
+        elif rule.key in self._steady:
+            # What it reads changes only with its member: checked when due only if the member
+            # changes before then (``before_change``).
+            self._keep(task, source, task)
+        else:
+            self._push(task)
+
+    def restore(self, payloads: list[dict[str, Any]]) -> None:
+        """Tasks earlier --state runs printed, to be checked again when due."""
+        for payload in payloads:
+            heapq.heappush(self.saved, (payload["due"], payload["id"], payload))
+
+    def next_due(self) -> float | None:
+        heap, saved = self.heap, self.saved
+        if saved and (not heap or saved[0][0] < heap[0][0]):
+            return saved[0][0]
+        return heap[0][0] if heap else None
+
+    def check_due(self, t: float) -> None:
+        """Check every task due at ``t`` (the loop's clock is at ``t``): this run's in the
+        order planned, then those of earlier runs."""
+        heap, saved = self.heap, self.saved
+        while heap and heap[0][0] == t:
+            self.check(heapq.heappop(heap)[2])
+        while saved and saved[0][0] == t:
+            payload = heapq.heappop(saved)[2]
+            self.consumed.append(payload["id"])
+            self._check_saved(payload)
+
+    def close(self) -> None:
+        """The history has ended: tasks due after it are checked with what is known now, at
+        their due time as if nothing happened meanwhile (a later --state run, which knows, checks
+        them again: ``carry``)."""
+        self.closed = True
+        heap, self.heap = self.heap, []
+        later = {id(task): task for _, _, task in heap}
+        # And those whose check waits on a change of their member (see ``planned``).
+        now = self.run.now
+        later.update((id(task), task) for waiting in self.frozen.values() for _, _, task in waiting if task is not None and not task.dropped and task.due >= now)
+        for task in sorted(later.values(), key=lambda task: (task.due, task.id)):
+            self._check_later(task)
+        now, kept = self.run.now, []
+        for due, task_id, payload in sorted(self.saved):
+            self._set_now(max(now, due))
+            try:
+                if self._check_saved(payload):
+                    self.consumed.append(task_id)
+                else:
+                    kept.append((due, task_id, payload))  # still holds: checked again by a later run
+            finally:
+                self._set_now(now)
+        self.saved = kept
+
+    def _check_later(self, task: Task) -> None:
+        now = self.run.now
+        self._set_now(max(now, task.due))
+        try:
+            self.check(task)
+        finally:
+            self._set_now(now)
+        if not task.dropped:
+            self.carried.append((task, _saved(task, task.source)))
+
+    def carry(self, planned: Callable[[str], bool]) -> None:
+        """With --state: each carried task that was printed (``planned``) is checked again when
+        due, by the run that reaches that time."""
+        for task, payload in self.carried:
+            if not task.dropped and planned(task.id):
+                payload["due"] = task.due  # where capacity and pace put it
+                self._new.append(payload)
+        self.carried = []
+
+    def pending(self) -> list[dict[str, Any]]:
+        """What --state keeps for a later run to check: earlier runs' tasks still to come due,
+        and this run's."""
+        return [payload for _, _, payload in self.saved] + self._new
+
+    def _check_saved(self, payload: dict[str, Any]) -> bool:
+        """A task an earlier run printed is due now (or the history ends before): if it no
+        longer holds it is withdrawn (True)."""
+        rule = self._rules.get(payload["rule"])
+        if rule is None or not rule.recheck:
+            return False  # the rule was removed or changed since: nothing to check it against
+        action = next((action for action in rule.actions if action.index == payload["action"]), None)
+        if action is None:
+            return False
+        member = self.run.members.get(payload["member"]) if payload["member"] is not None else None
+        event = _event_from(payload["event"]) if payload["event"] is not None else None
+        firing = Firing(member, payload["firing_group"], payload["t"], "", event, payload["values"])
+        reason = self.reason(payload["group"], Source(rule, firing, payload["firing_group"], action, {}), self.run.now)
+        if reason is None:
+            return False
+        self.withdrawn.append((self.run.now, payload["id"], payload["member"], f"{STALE}: {reason}"))
+        self.planner.withdraw(payload["id"], payload["assignee"], payload["due"])
+        return True
+
+    def message(self, member_id: str, t: float) -> None:
+        """The member wrote at ``t``: tasks watched for it learn when (only with ``pace``)."""
+        if self.watch:
+            for task in self.watch.pop(member_id, ()):
+                source = task.source
+                if source is not None and source.wrote is None:
+                    source.wrote = t
+
+    # -- checking ----------------------------------------------------------------------------
+
+    def check(self, task: Task) -> None:
+        if task.dropped:
+            return
+        source: Source = task.source
+        if source.kept and not source.changed and source.rule.key in self._steady:
+            return  # held when last checked, and nothing it reads has changed since
+        context = self._context(source.rule, source.firing, source.group)  # the values of now
+        reason = self.reason(task.group, source, self.run.now, context)
+        if reason is not None:
+            self.planner.drop_stale(task, f"{STALE}: {reason}")
+        else:
+            source.context = context
+            self._keep(task, source)
+
+    def reason(self, group: str | None, source: Source, at: float, context: dict[str, Any] | None = None) -> str | None:
+        """Why a task (in ``group``) from ``source`` no longer holds at ``at`` (now), or None
+        (``context``: the rule's values now, if already built)."""
+        rule, firing = source.rule, source.firing
+        member = firing.member
+        if member is not None:
+            where = self._not_there(group, source, member)
+            if where is not None:
+                return where
+            trigger = rule.trigger
+            if trigger.ends_on_message and member.last_message_at is not None and member.last_message_at > firing.t:
+                return f"{_name(member)} wrote at {self.run.local.text(member.last_message_at)}"
+        stale = rule.trigger.stale(self.run, firing, at)
+        if stale is not None:
+            return stale
+        return self._condition_false(source, context)
+
+    def _not_there(self, group: str | None, source: Source, member: Member) -> str | None:
+        """Whether the member is no longer where the task's action (in ``group``) needs them."""
+        if source.rule.key in self._about_leaving:
+            return None
+        scope = source.action.kind.scope
+        if scope == SCOPE_GROUP:
+            if group is not None and group not in member.groups and (member.groups or member.left):
+                return f"{_name(member)} is no longer in {self._group_names.get(group, group)}"
+        elif scope is not None and member.left:
+            return f"{_name(member)} is no longer in any group of the community"
+        return None
+
+    def _condition_false(self, source: Source, context: dict[str, Any] | None) -> str | None:
+        """The first of the rule's ``if:`` conditions false with the values of now, if one is."""
+        rule = source.rule
+        if not rule.conditions:
+            return None
+        if context is None:
+            context = self._context(rule, source.firing, source.group)
+        for condition in rule.conditions:
+            try:
+                holds = condition.test(context)
+            except Exception as exc:  # broad: a condition that fails now cannot be said to hold
+                return f"`{condition.source}` failed: {exc}"
+            if not holds:
+                return f"`{condition.source}` is false now"
+        return None
+
+    def _keep(self, task: Task, source: Source, deferred: Task | None = None) -> None:
+        """The task holds now: its text will show the member's values of now. Their copy is
+        taken only if the member changes before the task's day is settled (``before_change``):
+        most tasks are dropped for capacity then, and most members do not change meanwhile.
+        ``deferred``: the task, due later, to be checked then if its member changes before."""
+        source.kept = True
+        member = source.firing.member
+        if member is None:
+            return
+        # Its context (planned with, or built by the check) shows the member as of now.
+        self._freeze(member.id, task.due if deferred is not None else self.run.now, source, deferred)
+        if self.watch is not None and source.rule.trigger.ends_on_message:
+            source.wrote = None
+            self.watch.setdefault(member.id, []).append(task)
+
+    def _freeze(self, member_id: str, at: float, source: Source, deferred: Task | None) -> None:
+        """Keep ``source``'s text at the member's values of ``at`` if they change; a
+        ``deferred`` task (moved, not checked again yet) is checked at ``at`` if they change
+        before then."""
+        source.changed = False
+        waiting = self.frozen.get(member_id)
+        if waiting is None:
+            self.frozen[member_id] = [(at, source, deferred)]
+        else:
+            waiting.append((at, source, deferred))
+
+    def before_change(self, member: Member) -> None:
+        """``member`` is about to change: texts still to be rendered keep the values they had."""
+        waiting = self.frozen.pop(member.id, None)
+        if waiting:
+            copy = snapshot(member)
+            now = self.run.now
+            for at, source, deferred in waiting:
+                source.changed = True
+                if deferred is not None and at >= now and not deferred.dropped:
+                    self._push(deferred)  # it changes before the task is due: checked then
+                if source.context.get("member") is not None:
+                    source.context["member"] = MemberView(copy, at, self.tz)
+
+    # -- the planner's side ------------------------------------------------------------------
+
+    def moved_later(self, task: Task) -> None:
+        """Capacity moved ``task`` to a later day: checked again when it is due there."""
+        source: Source | None = task.source
+        if source is not None and source.rule.recheck:
+            member = source.firing.member
+            if member is not None and source.kept and not source.changed and source.rule.key in self._steady:
+                # Nothing it reads changes unless its member does: checked again only if the
+                # member changes before it is due.
+                self._freeze(member.id, task.due, source, task)
+                return
+            if self.closed:
+                self._check_later(task)
+            else:
+                self._push(task)
+
+    def stale_at(self, task: Task, at: float) -> str | None:
+        """Whether ``task``, checked when it was due, no longer holds at ``at`` (later that day,
+        where pace put it): the member wrote, or the question was answered, in between."""
+        source: Source | None = task.source
+        if source is None or not source.rule.recheck:
+            return None
+        rule, member = source.rule, source.firing.member
+        if member is not None and rule.trigger.ends_on_message:
+            wrote = source.wrote
+            if wrote is not None and wrote <= at:
+                return f"{STALE}: {_name(member)} wrote at {self.run.local.text(wrote)}"
+        stale = rule.trigger.stale(self.run, source.firing, at)
+        return None if stale is None else f"{STALE}: {stale}"
+
+    def released(self, before: float) -> None:
+        """The days before ``before`` were settled: their tasks' texts are written (or they were
+        dropped, or moved and checked again); forget what was kept for them."""
+        frozen = self.frozen
+        for member_id in list(frozen):
+            waiting = [entry for entry in frozen[member_id] if entry[0] >= before]
+            if waiting:
+                frozen[member_id] = waiting
+            else:
+                del frozen[member_id]
+        if self.watch:
+            for member_id in list(self.watch):
+                tasks = [task for task in self.watch[member_id] if task.source is not None and not task.dropped]
+                if tasks:
+                    self.watch[member_id] = tasks
+                else:
+                    del self.watch[member_id]
+
+    def _push(self, task: Task) -> None:
+        self._seq += 1
+        heapq.heappush(self.heap, (task.due, self._seq, task))
+
+
+def _name(member: Member) -> str:
+    return member.name or member.id
+
+
+def _saved(task: Task, source: Source) -> dict[str, Any]:
+    """What a later run needs to check ``task`` again (plain JSON, saved as a timer's payload)."""
+    firing = source.firing
+    return {
+        "id": task.id, "rule": source.rule.key, "action": source.action.index, "member": task.member, "group": task.group,
+        "firing_group": source.group, "t": firing.t, "event": _event_data(firing.event), "values": firing.values,
+        "assignee": task.assignee, "due": task.due,
+    }
+
+
+def _event_data(event: Event | None) -> dict[str, Any] | None:
+    if event is None:
+        return None
+    data = {name: getattr(event, name) for name in _EVENT_FIELDS}
+    return {name: list(value) if isinstance(value, tuple) else value for name, value in data.items() if value not in (None, (), {})} | {"t": event.t, "type": event.type}
+
+
+def _event_from(data: dict[str, Any]) -> Event:
+    values: dict[str, Any] = {name: tuple(value) if isinstance(value, list) else value for name, value in data.items()}
+    return Event(**values)
+
+
+_EVENT_FIELDS = tuple(name for name in Event.__dataclass_fields__ if name != "line")
