@@ -103,6 +103,7 @@ class Planner:
         self.on_settled: Callable[[float], None] | None = None  # called with the end of the days settled
         self.settle_at = INF  # the end of a local day with tasks not yet settled, no later than the earliest
         self.withdrawn: list[str] = []  # ids of tasks earlier runs planned, found stale when due
+        self._dropped = 0  # tasks dropped as stale still in the buckets of days not settled
         self._limit_exempt = limit_exempt
         self._recent: dict[str, list[tuple[float, str]]] = {}
         self._capacity_used: Counter[tuple[str, int]] = Counter()  # by earlier runs and by tasks before --from
@@ -233,6 +234,8 @@ class Planner:
         """``task``, accepted, no longer holds at its due time (see engine/recheck.py): out of
         the plan before its day is settled, so it takes no capacity."""
         task.dropped = True
+        if task.assignee in self._capacity:
+            self._dropped += 1  # still in its day's bucket
         self._mark_stale(task.id)
         self._original_due.pop(task.id, None)
         self._suppress(task, "stale", reason)
@@ -333,6 +336,7 @@ class Planner:
 
     def _suppress(self, task: Task, guardrail: str, reason: str | Callable[[], str]) -> None:
         """Count ``task`` as stopped by ``guardrail``; keep it, with the reason, if suppressed tasks are kept."""
+        task.dropped = True  # out of the plan: a check still pending for it does nothing
         self.suppressed_counts[guardrail] += 1
         if self.keep_suppressed:
             task.finish(self._local)
@@ -523,7 +527,12 @@ class Planner:
         while days and (before is None or days[0][0] < before):
             key = heapq.heappop(days)
             day, assignee = key
-            tasks = self._merge([task for task in waiting.pop(key) if not task.dropped])  # one message a day takes one slot
+            tasks = waiting.pop(key)
+            if self._dropped:  # some tasks went stale while waiting: out before capacity
+                kept = [task for task in tasks if not task.dropped]
+                self._dropped -= len(tasks) - len(kept)
+                tasks = kept
+            tasks = self._merge(tasks)  # one message a day takes one slot
             room = max(0, self._capacity[assignee] - self._capacity_used[(assignee, day)])
             tasks = self._keep(tasks, room, assignee)
             self._carry_over(tasks[room:], day, assignee)
@@ -580,6 +589,7 @@ class Planner:
                 self.new_history.pop(task.id, None)  # never planned: a later run must not see it as planned
                 guardrail = "deadline" if past_deadline else "capacity"
                 if not self.keep_suppressed:
+                    task.dropped = True
                     dropped[guardrail] += 1
                 elif past_deadline:
                     task.note_move(f"capacity of {assignee} full", task.due, moved_to)

@@ -87,6 +87,7 @@ class Recheck:
         self._group_names = config.community.group_names
         # Texts to be rendered with a member's values of a moment, by member: (moment, context).
         self.frozen: dict[str, list[tuple[float, Source, Task | None]]] = {}
+        self._pruned_at = 0  # size of ``frozen`` at which released days are cleared out of it
         planner.moved_later = self.moved_later
         planner.stale_at = self.stale_at
 
@@ -338,12 +339,14 @@ class Recheck:
         """The days before ``before`` were settled: their tasks' texts are written (or they were
         dropped, or moved and checked again); forget what was kept for them."""
         frozen = self.frozen
-        for member_id in list(frozen):
-            waiting = [entry for entry in frozen[member_id] if entry[0] >= before]
-            if waiting:
-                frozen[member_id] = waiting
-            else:
-                del frozen[member_id]
+        if len(frozen) > self._pruned_at:  # now and then: an entry left over costs only memory
+            for member_id in list(frozen):
+                waiting = [entry for entry in frozen[member_id] if entry[0] >= before]
+                if waiting:
+                    frozen[member_id] = waiting
+                else:
+                    del frozen[member_id]
+            self._pruned_at = 2 * len(frozen) + 1000
         if self.watch:
             for member_id in list(self.watch):
                 tasks = [task for task in self.watch[member_id] if task.source is not None and not task.dropped]

@@ -1,0 +1,222 @@
+"""A task is checked again when it is due: dropped as `stale` if it no longer holds then, and its
+text written with the values of then, only for the tasks that are kept (engine/recheck.py)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from playbook_engine.output import render_explanation
+from playbook_engine.runner import run
+from playbook_engine.state import StateStore
+from tests.conftest import config_from, plan, records, task_keys
+from tests.test_guardrails import community
+from tests.test_triggers import joined, left, msg
+
+QUIET = community('  quiet_hours: "22:00-08:00"\n')
+
+
+def rule(when: str, options: str = "", action: str = "dm", text: str = "hi {{ member.name }}", rule_id: str = "r") -> str:
+    return f"  - id: {rule_id}\n    when: {when}\n{options}    do:\n      - {action}: \"{text}\"\n"
+
+
+def playbook(*rules: str) -> dict[str, str]:
+    return {"p.yaml": "playbook: p\nrules:\n" + "".join(rules)}
+
+
+def stale(result) -> list[tuple[str, str | None, str]]:
+    return [(item.task.rule, item.task.member, item.reason) for item in result.suppressed if item.guardrail == "stale"]
+
+
+def test_a_silence_nudge_is_dropped_when_the_member_spoke_before_it_was_due(make_config):
+    config = make_config(playbook(rule("{silence: 2d}")), QUIET)
+    # Silent since 23:30 on the 1st: the nudge fires at 23:30 on the 3rd, is held until 08:00,
+    # and she writes at 07:00.
+    events = [msg("01T23:30:00", name="小王"), msg("04T07:00:00")]
+    result = plan(config, events, explain=True)
+    assert task_keys(result, "rule") == []
+    assert stale(result) == [("r", "m1", "stale: 小王 wrote at 2026-03-04 07:00")]
+    assert "(stale 1)" in result.summary()
+    assert "but        stale: 小王 wrote at 2026-03-04 07:00" in render_explanation(result, config.community.tz)
+
+
+def test_a_nudge_for_someone_who_stays_silent_is_kept(make_config):
+    config = make_config(playbook(rule("{silence: 2d}")), QUIET)
+    result = plan(config, [msg("01T23:30:00"), msg("04T09:00:00")])
+    assert task_keys(result, "rule", "due") == [("r", "2026-03-04T08:00:00+08:00")]
+
+
+def test_an_unanswered_question_answered_after_it_fired_is_dropped(make_config):
+    config = make_config(playbook(rule("{unanswered: 30m}", "    delay: 1h\n", action="notify", text="answer {{ member.name }}")), community())
+    question = msg("01T09:00:00", text="请问怎么报名？", id="q1")
+    reply = msg("01T09:50:00", "m2", text="看公告", reply_to="q1", name="Lily")
+    result = plan(config, [question, reply, msg("01T12:00:00", "m3")])
+    assert task_keys(result, "rule") == []
+    assert stale(result) == [("r", "m1", "stale: the question was answered by Lily at 2026-03-01 09:50")]
+    # Not answered: the task stays.
+    kept = plan(config, [question, msg("01T12:00:00", "m3")])
+    assert task_keys(kept, "rule", "due") == [("r", "2026-03-01T10:30:00+08:00")]
+
+
+def test_a_becomes_task_is_dropped_when_the_condition_no_longer_holds(make_config):
+    config = make_config(playbook(rule('{becomes: "member.messages >= 2"}', "    delay: 2h\n", action="notify", text="{{ member.name }} is chatty")), community())
+    tagged = make_config(playbook(rule('{becomes: "\'vip\' in member.tags"}', "    delay: 2h\n", action="notify", text="vip")), community())
+    profile = {"ts": "2026-03-01T10:00:00+08:00", "type": "profile", "member": "m1", "tags": ["vip"]}
+    assert task_keys(plan(config, [msg("01T09:00:00"), msg("01T09:30:00")]), "rule") == [("r",)]
+    assert task_keys(plan(tagged, [msg("01T09:00:00"), profile]), "rule") == [("r",)]
+    # A member cannot lose messages; tags can only be added by events: the drop comes from a rule.
+    untag = playbook(
+        rule('{becomes: "\'vip\' in member.tags"}', "    delay: 2h\n", action="notify", text="vip"),
+        "  - id: untag\n    when: {event: message, keywords: [退出]}\n    do:\n      - untag: vip\n",
+    )
+    result = plan(make_config(untag, community()), [msg("01T09:00:00"), profile, msg("01T11:00:00", text="退出")])
+    assert task_keys(result, "rule") == []
+    assert [reason for _, _, reason in stale(result)] == ["stale: `'vip' in member.tags` no longer holds for m1"]
+
+
+def test_the_rules_if_is_checked_again_with_the_values_of_the_due_time(make_config):
+    config = make_config(playbook(rule("{event: member_joined}", "    delay: 10m\n    if: member.messages == 0\n")), QUIET)
+    spoke = plan(config, [joined("01T23:00:00"), msg("01T23:20:00")])
+    assert task_keys(spoke, "rule") == []
+    assert stale(spoke) == [("r", "m1", "stale: `member.messages == 0` is false now")]
+    silent = plan(config, [joined("01T23:00:00"), msg("02T09:00:00", "m2")])
+    assert task_keys(silent, "rule", "due") == [("r", "2026-03-02T08:00:00+08:00")]
+
+
+def test_an_event_rule_keeps_the_values_of_its_event(make_config):
+    config = make_config(playbook(rule("{event: message}", "    delay: 1h\n    if: \"'急' in event.text\"\n", text="{{ event.text }}")), community())
+    result = plan(config, [msg("01T09:00:00", text="急：报名截止了吗"), msg("01T09:30:00", text="好的")])
+    assert task_keys(result, "rule", "text") == [("r", "急：报名截止了吗")]
+
+
+def test_a_group_action_stops_for_the_group_left_a_private_one_goes_on_while_in_another(make_config):
+    rules = playbook(
+        rule("{event: member_joined}", "    delay: 1h\n", action="mention", rule_id="hello"),
+        rule("{event: member_joined}", "    delay: 1h\n", action="dm", rule_id="hi"),
+    )
+    config = make_config(rules, community())
+    events = [msg("01T08:00:00", "m1", "g2"), joined("01T09:00:00"), left("01T09:30:00")]
+    result = plan(config, events)
+    assert task_keys(result, "rule", "group") == [("hi", "g1")]  # the operator who planned it sends it
+    assert stale(result) == [("hello", "m1", "stale: m1 is no longer in g1")]
+    gone = plan(config, [joined("01T09:00:00"), left("01T09:30:00")])
+    assert task_keys(gone, "rule") == []
+    assert sorted(reason for _, _, reason in stale(gone)) == ["stale: m1 is no longer in any group of the community", "stale: m1 is no longer in g1"]
+
+
+def test_a_rule_about_leaving_and_recheck_false_keep_their_tasks(make_config):
+    rules = playbook(
+        rule("{event: member_left}", "    delay: 1h\n", rule_id="bye"),
+        rule("{event: member_joined}", "    delay: 1h\n    recheck: false\n", rule_id="hi"),
+    )
+    result = plan(make_config(rules, community()), [joined("01T09:00:00"), left("01T09:30:00")])
+    assert task_keys(result, "rule") == [("hi",), ("bye",)]
+
+
+def test_a_task_moved_by_capacity_is_checked_again_on_its_new_day(make_config):
+    capacity = "community:\n  name: t\n  timezone: Asia/Shanghai\n  merge: []\n  operators:\n    - {id: op, groups: [g1], capacity: 1}\n"
+    rules = playbook(
+        rule("{silence: 1d}", "    priority: high\n", rule_id="a"),
+        rule("{silence: 1d}", "", rule_id="b"),
+    )
+    config = make_config(rules, capacity)
+    # m1 and m2 fall silent at 09:00 and 09:05; one slot on the 2nd: m2's moves to the 3rd,
+    # and m2 writes on the 3rd before it is due.
+    events = [msg("01T09:00:00", "m1"), msg("01T09:05:00", "m2"), msg("03T08:00:00", "m2"), msg("03T20:00:00", "m3")]
+    result = plan(config, events)
+    assert ("m2", "2026-03-03T09:05:00+08:00") not in task_keys(result, "member", "due")
+    assert any(member == "m2" and "wrote at 2026-03-03 08:00" in reason for _, member, reason in stale(result))
+
+
+def test_a_text_shows_the_values_of_its_due_time(make_config):
+    text = "{{ member.name }} 已发言 {{ member.messages }} 条"
+    config = make_config(playbook(rule("{event: member_joined}", "    delay: 2h\n", text=text)), community())
+    # Two messages before it is due count; the ones after it (the same day) do not.
+    events = [joined("01T09:00:00"), msg("01T09:30:00", name="小王"), msg("01T10:00:00"), msg("01T11:30:00"), msg("01T12:00:00", name="王二")]
+    assert task_keys(plan(config, events), "text") == [("小王 已发言 2 条",)]
+
+
+def test_only_the_tasks_kept_are_rendered(make_config):
+    capacity = "community:\n  name: t\n  timezone: Asia/Shanghai\n  merge: []\n  operators:\n    - {id: op, groups: [g1], capacity: 2}\n"
+    config = make_config(playbook(rule("{event: message}", "    deadline: 2h\n")), capacity)
+    result = run(config, records([msg(f"01T09:{minute:02d}:00", f"m{minute}") for minute in range(20)]), keep_suppressed=False)
+    assert len(result.tasks) == 2
+    assert result.evaluation.enforcer.rendered == 2
+
+
+def test_a_task_printed_by_an_earlier_state_run_is_withdrawn_when_it_goes_stale(tmp_path):
+    config = config_from(playbook(rule("{silence: 2d}")), QUIET, tmp_path / "pb")
+    path = str(tmp_path / "state.db")
+    first, second = [msg("01T23:30:00", name="小王"), msg("03T23:40:00", "m2")], [msg("04T07:00:00")]
+    store = StateStore.open(path)
+    one = run(config, records(first), state=store)
+    one.save_state()
+    store.close()
+    # Printed as due at 08:00 on the 4th, after what the first run knew.
+    assert [(task.member, task.due) for task in one.tasks] == [("m1", 1772582400.0)]
+    store = StateStore.open(path)
+    two = run(config, records(second), state=store, explain=True)
+    two.save_state()
+    store.close()
+    assert two.tasks == []
+    assert "1 planned by an earlier run withdrawn as stale" in two.summary()
+    assert f"[{one.tasks[0].id}] planned by an earlier run" in render_explanation(two, config.community.tz)
+    connection = sqlite3.connect(path)
+    assert connection.execute("SELECT status FROM tasks WHERE id = ?", (one.tasks[0].id,)).fetchone() == ("stale",)
+    assert connection.execute("SELECT count(*) FROM rechecks").fetchone() == (0,)
+    connection.close()
+
+
+def test_a_task_pace_moves_after_the_member_spoke_is_dropped(make_config):
+    paced = "community:\n  name: t\n  timezone: Asia/Shanghai\n  merge: []\n  operators:\n    - {id: op, groups: [g1], pace: 3h}\n"
+    config = make_config(playbook(rule("{silence: 1d}")), paced)
+    # Two nudges due at 09:00 and 09:10 on the 2nd; pace puts the second at 12:00, and m2
+    # writes at 11:00.
+    events = [msg("01T09:00:00", "m1"), msg("01T09:10:00", "m2"), msg("02T11:00:00", "m2"), msg("02T20:00:00", "m3")]
+    result = plan(config, events)
+    assert task_keys(result, "member", "due") == [("m1", "2026-03-02T09:00:00+08:00")]
+    assert stale(result) == [("r", "m2", "stale: m2 wrote at 2026-03-02 11:00")]
+
+
+# -- on any history -------------------------------------------------------------------------------
+
+SILENCE = playbook(
+    rule("{silence: 1d}", "    priority: high\n", rule_id="nudge"),
+    rule("{silence: 2d}", "", action="mention", rule_id="ping"),
+    rule("{event: member_joined}", "    delay: 10m\n    if: member.messages == 0\n", rule_id="intro"),
+)
+BUSY = "community:\n  name: t\n  timezone: Asia/Shanghai\n  quiet_hours: \"22:00-08:00\"\n  operators:\n    - {id: op, groups: [g1, g2], capacity: CAP, pace: PACE}\n"
+
+moments = st.lists(
+    st.tuples(st.integers(0, 3 * 86400), st.sampled_from(["m1", "m2", "m3"]), st.sampled_from(["message", "message", "member_joined", "member_left"]), st.sampled_from(["g1", "g2"])),
+    min_size=1, max_size=30,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(drawn=moments, capacity=st.integers(1, 4), pace=st.sampled_from(["10m", "2h", "5h"]))
+def test_no_task_is_due_after_its_member_did_what_makes_it_stale(tmp_path_factory, drawn, capacity, pace):
+    """Whatever capacity, quiet hours and pace do to due times: no silence task is due after its
+    member wrote since it fired, no intro DM after the newcomer spoke, and every group action is
+    due while its member is in that group."""
+    start = 1772326800.0  # 2026-03-01T09:00:00+08:00
+    events = []
+    for number, (offset, member, kind, group) in enumerate(sorted(drawn)):
+        event = {"ts": start + offset, "type": kind, "group": group, "member": member}
+        if kind == "message":
+            event.update(text="hi", id=f"x{number}")
+        events.append(event)
+    config = config_from(SILENCE, BUSY.replace("CAP", str(capacity)).replace("PACE", pace), tmp_path_factory.mktemp("pb"))
+    result = run(config, records(events), until=start + 6 * 86400)
+    messages = [(event["ts"], event["member"]) for event in events if event["type"] == "message"]
+    for task in result.tasks:
+        spoke = [t for t, member in messages if member == task.member and task.trigger_at < t <= task.due]
+        if task.rule in ("nudge", "ping"):
+            assert not spoke, (task.rule, task.member, task.due)
+        if task.rule == "intro":
+            assert not [t for t, member in messages if member == task.member and t <= task.due]
+        if task.action == "mention":
+            membership = [event for event in events if event["member"] == task.member and event["group"] == task.group and event["ts"] <= task.due]
+            assert membership and membership[-1]["type"] != "member_left", (task.member, task.group, task.due)
