@@ -41,7 +41,7 @@ STALE = "stale"
 class Source:
     """What a planned task came from, while it may still be checked again or rendered."""
 
-    __slots__ = ("rule", "firing", "group", "action", "context", "wrote", "kept", "changed")
+    __slots__ = ("rule", "firing", "group", "action", "context", "wrote", "kept", "changed", "entry")
 
     def __init__(self, rule: Rule, firing: Firing, group: str | None, action: ActionSpec, context: dict[str, Any]):
         self.rule = rule
@@ -52,6 +52,7 @@ class Source:
         self.wrote: float | None = None  # the member's first message after its check (with `pace`)
         self.kept = False  # it held when checked (or when planned, due at once)
         self.changed = False  # its member changed since
+        self.entry: list[Any] | None = None  # its place in Recheck.frozen: [moment, source, deferred task]
 
 
 class Recheck:
@@ -86,8 +87,9 @@ class Recheck:
         self.watch: dict[str, list[Task]] | None = {} if any(operator.pace for operator in config.community.operators) else None
         self._group_names = config.community.group_names
         # Texts to be rendered with a member's values of a moment, by member: (moment, context).
-        self.frozen: dict[str, list[tuple[float, Source, Task | None]]] = {}
+        self.frozen: dict[str, list[list[Any]]] = {}  # member id → [moment, source, deferred task or None]
         self._pruned_at = 0  # size of ``frozen`` at which released days are cleared out of it
+        self._settled = float("-inf")  # the days before this moment are settled: their entries are done
         planner.moved_later = self.moved_later
         planner.stale_at = self.stale_at
 
@@ -285,19 +287,28 @@ class Recheck:
         ``deferred`` task (moved, not checked again yet) is checked at ``at`` if they change
         before then."""
         source.changed = False
+        entry = source.entry = [at, source, deferred]
         waiting = self.frozen.get(member_id)
         if waiting is None:
-            self.frozen[member_id] = [(at, source, deferred)]
+            self.frozen[member_id] = [entry]
         else:
-            waiting.append((at, source, deferred))
+            waiting.append(entry)
 
     def before_change(self, member: Member) -> None:
         """``member`` is about to change: texts still to be rendered keep the values they had."""
         waiting = self.frozen.pop(member.id, None)
-        if waiting:
+        if not waiting:
+            return
+        settled = self._settled
+        live = []
+        for entry in waiting:
+            entry[1].entry = None  # no longer registered
+            if entry[0] >= settled:  # not of a day already settled (those are done)
+                live.append(entry)
+        if live:
             copy = snapshot(member)
             now = self.run.now
-            for at, source, deferred in waiting:
+            for at, source, deferred in live:
                 source.changed = True
                 if deferred is not None and at >= now and not deferred.dropped:
                     self._push(deferred)  # it changes before the task is due: checked then
@@ -314,7 +325,11 @@ class Recheck:
             if member is not None and source.kept and not source.changed and source.rule.key in self._steady:
                 # Nothing it reads changes unless its member does: checked again only if the
                 # member changes before it is due.
-                self._freeze(member.id, task.due, source, task)
+                entry = source.entry
+                if entry is not None:  # still registered (its member did not change): moved along
+                    entry[0], entry[2] = task.due, task
+                else:
+                    self._freeze(member.id, task.due, source, task)
                 return
             if self.closed:
                 self._check_later(task)
@@ -339,9 +354,15 @@ class Recheck:
         """The days before ``before`` were settled: their tasks' texts are written (or they were
         dropped, or moved and checked again); forget what was kept for them."""
         frozen = self.frozen
+        self._settled = before
         if len(frozen) > self._pruned_at:  # now and then: an entry left over costs only memory
             for member_id in list(frozen):
-                waiting = [entry for entry in frozen[member_id] if entry[0] >= before]
+                waiting = []
+                for entry in frozen[member_id]:
+                    if entry[0] >= before:
+                        waiting.append(entry)
+                    else:
+                        entry[1].entry = None
                 if waiting:
                     frozen[member_id] = waiting
                 else:
