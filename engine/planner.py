@@ -15,6 +15,7 @@ tasks and is applied by ``finish()``. Nothing is sent anywhere: a dry run prints
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import heapq
 from collections import Counter, deque
@@ -105,7 +106,7 @@ class Planner:
         self.withdrawn: list[str] = []  # ids of tasks earlier runs planned, found stale when due
         self._dropped = 0  # tasks dropped as stale still in the buckets of days not settled
         self._limit_exempt = limit_exempt
-        self._recent: dict[str, list[tuple[float, str]]] = {}
+        self._recent: dict[str, list[tuple[float, str, str]]] = {}  # member → (due, action, task id), by due: what limits count
         self._capacity_used: Counter[tuple[str, int]] = Counter()  # by earlier runs and by tasks before --from
         self._waiting: dict[tuple[int, str], list[Task]] = {}  # (local day, operator) → tasks due then, not yet settled
         self._days: list[tuple[int, str]] = []  # heap of the keys of _waiting
@@ -115,7 +116,7 @@ class Planner:
         self._id_order: deque[tuple[float, str]] = deque()
         self._last_paced: dict[str, float] = {}  # operator → due of their last task (pace)
         for sent in history or ():
-            self._remember(sent.id, sent.rule, sent.member, sent.action, sent.trigger_at)
+            self._remember(sent.id, sent.rule, sent.member, sent.action, sent.trigger_at, None if sent.status == "stale" else sent.due)
             if sent.status == "stale":
                 continue
             self._count_capacity(sent.assignee, sent.due)
@@ -164,12 +165,12 @@ class Planner:
             if task.id in self.known_ids:
                 self._suppress(task, "duplicate", "the same task (rule, member, instant, cause) is already planned")
                 continue
+            self._quiet(task)  # limits count tasks as the member receives them: at their due time
             if task.member is not None and recent.get(task.member):  # no tasks of late: no limit can be reached
                 limit_reason = self._limit_reached(task)
                 if limit_reason:
                     self._suppress(task, "limit", limit_reason)
                     continue
-            self._quiet(task)
             if task.due > task.deadline:
                 self._suppress(task, "deadline", partial(self._past_deadline, task))
                 continue
@@ -200,7 +201,7 @@ class Planner:
         return []
 
     def _accept(self, task: Task, rule: Rule) -> None:
-        self._remember(task.id, rule.key, task.member, task.action, task.trigger_at)
+        self._remember(task.id, rule.key, task.member, task.action, task.trigger_at, task.due)
         if self.record_history:
             self.new_history[task.id] = Sent(task.id, rule.key, task.member, task.action, task.trigger_at, task.due, task.assignee)
         if self.start is not None and task.due < self.start:
@@ -236,6 +237,7 @@ class Planner:
         task.dropped = True
         if task.assignee in self._capacity:
             self._dropped += 1  # still in its day's bucket
+        self._uncount(task)
         self._mark_stale(task.id)
         self._original_due.pop(task.id, None)
         self._suppress(task, "stale", reason)
@@ -245,7 +247,9 @@ class Planner:
         if sent is not None:
             sent.status = "stale"  # it was planned (cooldowns, limits count it), and takes no capacity
 
-    def _remember(self, task_id: str, rule: str, member: str | None, action: str, trigger_at: float) -> None:
+    def _remember(self, task_id: str, rule: str, member: str | None, action: str, trigger_at: float, due: float | None) -> None:
+        """A planned task, for duplicates, cooldowns (from its trigger instant) and limits (at its
+        due time; None: it counts for none, a task dropped as stale)."""
         # A duplicate has the same trigger instant, and instants come in order: ids more than a
         # day behind the latest can never be offered again, so they are forgotten.
         known = self.known_ids
@@ -264,12 +268,23 @@ class Planner:
             last = self._last_fired.get(key)
             if last is None or trigger_at > last:
                 self._last_fired[key] = trigger_at
-        if self._longest_limit:
+        if self._longest_limit and due is not None:
             recent = self._recent.get(member)
             if recent is None:
-                self._recent[member] = [(trigger_at, action)]
+                self._recent[member] = [(due, action, task_id)]
+            elif not recent or due >= recent[-1][0]:
+                recent.append((due, action, task_id))
             else:
-                recent.append((trigger_at, action))
+                bisect.insort(recent, (due, action, task_id))
+
+    def _uncount(self, task: Task) -> None:
+        """``task`` will not reach its member (stale, or dropped for capacity): limits stop counting it."""
+        recent = self._recent.get(task.member) if task.member is not None else None
+        if recent:
+            for index, item in enumerate(recent):
+                if item[2] == task.id:
+                    del recent[index]
+                    break
 
     def _count_capacity(self, assignee: str | None, due: float) -> None:
         """A slot of ``assignee``'s day taken by a task planned before this run (or before --from)."""
@@ -282,18 +297,23 @@ class Planner:
         recent = self._recent.get(task.member)
         if not recent:
             return None
+        # Tasks offered from now on are due no earlier than now: one due a whole limit before
+        # can never share a window with them.
         horizon = task.trigger_at - self._longest_limit
         if recent[0][0] <= horizon:
             recent[:] = [item for item in recent if item[0] > horizon]
+        due = task.due
         for limit in self.community.limits:
             if limit.actions is None and task.action in self._limit_exempt:
                 continue
             if limit.actions is not None and task.action not in limit.actions:
                 continue
-            counted = [t for t, action in recent if t > task.trigger_at - limit.per and (action in limit.actions if limit.actions is not None else action not in self._limit_exempt)]
+            # Due within `per` of this one, before or after it: a window the member would see.
+            counted = [t for t, action, _ in recent if abs(t - due) < limit.per and (action in limit.actions if limit.actions is not None else action not in self._limit_exempt)]
             if len(counted) >= limit.max:
                 kinds = "tasks" if limit.actions is None else "/".join(sorted(limit.actions))
-                return f"limit {limit.max} {kinds} per {format_duration(limit.per)} reached for {task.member_name} (last at {self._local(max(counted))})"
+                nearest = min(counted, key=lambda t: abs(t - due))
+                return f"limit {limit.max} {kinds} per {format_duration(limit.per)} reached for {task.member_name} (another due {self._local(nearest)})"
         return None
 
     def _quiet(self, task: Task) -> None:
@@ -450,6 +470,7 @@ class Planner:
                     task.note_move(f"pace of {assignee}", task.due, due)
                     task.due = due
                     self.new_history.pop(task.id, None)  # never planned: a later run must not see it as planned
+                    self._uncount(task)
                     self._suppress(task, why, self._past_deadline(task) if why == "deadline" else f"pace: no room left on {self._date(end - 1)} at one task every {format_duration(pace)}")
                     dropped.add(id(task))
                     continue
@@ -476,6 +497,7 @@ class Planner:
         own = None
         for part, why in stale:
             self._mark_stale(part.id)
+            self._uncount(part)
             if part is task:
                 own = why
             else:
@@ -587,6 +609,7 @@ class Planner:
             if past_deadline or moved_to - original_due > max_delay:
                 del original[task.id]
                 self.new_history.pop(task.id, None)  # never planned: a later run must not see it as planned
+                self._uncount(task)
                 guardrail = "deadline" if past_deadline else "capacity"
                 if not self.keep_suppressed:
                     task.dropped = True

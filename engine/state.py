@@ -305,8 +305,8 @@ class StateStore:
 
         With ``lookback``, only those a run continuing from the watermark can still consult (a
         new task is triggered at the watermark or later): a rule's tasks within its cooldown,
-        tasks about a member within the longest frequency limit, tasks due on the watermark's
-        local day or later (operator capacity), and those triggered in the watermark's last
+        tasks due within the longest frequency limit (limits count tasks at their due time) or
+        on the watermark's local day or later (operator capacity), and those triggered in the watermark's last
         second (duplicate ids round the instant). Without it, or before a first watermark, all.
         """
         columns = "SELECT id, rule, member, action, trigger_at, due, assignee, status FROM tasks"
@@ -317,19 +317,17 @@ class StateStore:
         # (a trigger_at range AND filters) OR (a due range), so SQLite reads both indexes, not the table.
         member_terms: list[str] = []
         values: list[float | str] = [watermark - 1]
-        if lookback.limits:
-            member_terms.append("trigger_at >= ?")
-            values.append(watermark - lookback.limits - 1)
         by_cooldown: dict[float, list[str]] = {}
         for rule, cooldown in lookback.cooldowns.items():
             by_cooldown.setdefault(cooldown, []).append(rule)
         for cooldown, rules in sorted(by_cooldown.items()):
             member_terms.append(f"(rule IN ({', '.join('?' * len(rules))}) AND trigger_at >= ?)")
             values += [*sorted(rules), watermark - cooldown - 1]
-        earliest = watermark - max([lookback.limits, *lookback.cooldowns.values()]) - 1
+        earliest = watermark - max([0, *lookback.cooldowns.values()]) - 1
         about_members = f" OR (member IS NOT NULL AND ({' OR '.join(member_terms)}))" if member_terms else ""
         rows = self.connection.execute(
-            f"{columns} WHERE (trigger_at >= ? AND (trigger_at >= ?{about_members})) OR due >= ?", [earliest, *values, watermark - _CAPACITY_LOOKBACK]
+            f"{columns} WHERE (trigger_at >= ? AND (trigger_at >= ?{about_members})) OR (member IS NOT NULL AND due >= ?) OR due >= ?",
+            [earliest, *values, watermark - lookback.limits - 1, watermark - _CAPACITY_LOOKBACK],
         ).fetchall()
         rows.sort(key=lambda row: (row[4], row[0]))  # not ORDER BY: SQLite would then scan the table
         return [Sent(*row) for row in rows]

@@ -38,7 +38,37 @@ def test_member_limits_count_across_playbooks(make_config):
         ("a", "2026-03-01T09:00:00+08:00"), ("b", "2026-03-01T09:00:00+08:00"),
         ("a", "2026-03-08T09:00:01+08:00"), ("b", "2026-03-08T09:00:01+08:00"),
     ]
-    assert {s.reason for s in result.suppressed} == {"limit 2 dm per 7d reached for m1 (last at 2026-03-01 09:00)"}
+    assert {s.reason for s in result.suppressed} == {"limit 2 dm per 7d reached for m1 (another due 2026-03-01 09:00)"}
+
+
+def test_limits_count_tasks_when_they_are_due_as_the_member_receives_them(make_config):
+    """A DM ten minutes after joining, one three days later, one when silent for seven days:
+    triggered exactly seven days apart, but the member would get all three within 6d 23h 50m."""
+    limits = "  limits:\n    - {actions: [dm], max: 2, per: 7d}\n"
+    rules = (
+        "playbook: p\nrules:\n"
+        "  - id: intro\n    when: {event: member_joined}\n    delay: 10m\n    do:\n      - dm: 自我介绍一下吧\n"
+        "  - id: first\n    when: {after_join: 3d}\n    do:\n      - dm: 还没听到你的声音\n"
+        "  - id: why\n    when: {silence: 7d}\n    do:\n      - dm: 最近怎么样\n"
+    )
+    joined = {"ts": "2026-03-02T10:00:00+08:00", "type": "member_joined", "group": "g1", "member": "m1"}
+    result = plan(make_config({"p.yaml": rules}, community(limits)), [joined, msg("12T10:00:00", "m2")])
+    assert task_keys(result, "rule") == [("intro",), ("first",)]
+    assert [(item.task.rule, item.reason) for item in result.suppressed] == [("why", "limit 2 dm per 7d reached for m1 (another due 2026-03-05 10:00)")]
+
+
+def test_a_task_that_goes_stale_does_not_count_toward_limits(make_config):
+    limits = "  limits:\n    - {actions: [dm], max: 1, per: 7d}\n"
+    rules = (
+        "playbook: p\nrules:\n"
+        "  - id: nudge\n    when: {silence: 1d}\n    delay: 2h\n    do:\n      - dm: 好久不见\n"
+        "  - id: thanks\n    when: {event: message, keywords: [谢谢]}\n    delay: 1h\n    do:\n      - dm: 不客气\n"
+    )
+    # The nudge fires at 09:00 on the 2nd, due 11:00; she writes at 10:00: stale. Her thanks
+    # at noon then gets its DM.
+    result = plan(make_config({"p.yaml": rules}, community(limits)), [msg("01T09:00:00"), msg("02T10:00:00", text="在的"), msg("02T12:00:00", text="谢谢大家")])
+    assert task_keys(result, "rule") == [("thanks",)]
+    assert [item.guardrail for item in result.suppressed] == ["stale"]
 
 
 def test_two_playbooks_compete_for_the_last_dm_slot_by_priority_then_file_order(make_config):
