@@ -106,6 +106,7 @@ class Event:
     amount: float | None = field(default=None, metadata=spec(NUMBER, "Amount 金额", "Purchase amount (purchase).", [99.0]))
     inviter: str | None = field(default=None, metadata=spec(ID, "Inviter 邀请人", "Who invited the member (member_joined).", ["m42"]))
     reason: str | None = field(default=None, metadata=spec(TEXT, "Reason 原因", "Why the member left (member_left).", ["left", "removed"], enum=["left", "removed"]))
+    group_name: str | None = field(default=None, metadata=spec(TEXT, "Group name 群名", "The group's name as the export gives it; used unless community.yaml names the group.", ["读书会一群"]))
     raw: dict[str, Any] = field(default_factory=dict)
     line: int = 0
 
@@ -433,7 +434,7 @@ class Run(Protocol):
         ...
 
     def known_groups(self) -> list[str]:
-        """Every group seen so far or named in community.yaml, in id order."""
+        """Every group an event has come from so far, in id order."""
         ...
 
     def remove_from_group(self, member: Member, group_id: str | None) -> None:

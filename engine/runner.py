@@ -25,7 +25,7 @@ from playbook_engine.state import Lookback, StateStore
 
 @dataclass
 class Tally:
-    """How many tasks were planned, by action, playbook and local day (MM-DD): what the summary shows."""
+    """How many tasks were planned, by action, playbook and local day (YYYY-MM-DD): what the summary shows."""
 
     total: int = 0
     by_action: Counter[str] = field(default_factory=Counter)
@@ -36,7 +36,15 @@ class Tally:
         self.total += 1
         self.by_action[task.action] += 1
         self.by_playbook[task.playbook] += 1
-        self.by_day[local_time(tz).date_text(task.due)[5:]] += 1
+        self.by_day[local_time(tz).date_text(task.due)] += 1
+
+    def days(self) -> list[tuple[str, int]]:
+        """Tasks per local day in date order, labelled MM-DD when every day is in one year, else
+        YYYY-MM-DD: a run over several years must not mix its Januaries."""
+        days = sorted(self.by_day.items())
+        if len({day[:4] for day, _ in days}) > 1:
+            return days
+        return [(day[5:], count) for day, count in days]
 
 
 @dataclass
