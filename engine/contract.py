@@ -16,6 +16,7 @@ in ``playbook_engine.hookspecs``).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import (
     Callable,
     Iterable,
@@ -654,6 +655,20 @@ class EventSource:
     name: str
     read: Callable[[Any, Mapping[str, Any]], Iterator[Any]]
     description: str
+
+
+@dataclass
+class SourceReport:
+    """What a source tells the operator besides its records, given as ``options["report"]``:
+    warnings (each said once, after the read) and counts the summary shows, such as
+    ``duplicates``, messages an export holds twice and that were kept once."""
+
+    warnings: list[str] = field(default_factory=list)
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def warn(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
 
 
 @dataclass(frozen=True)

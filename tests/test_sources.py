@@ -31,7 +31,12 @@ def read(registry: Registry, source: str, path: Path | str, **options: Any) -> l
     return [(item.number, item.data) if isinstance(item, SourceRecord) else (item.line, REJECTED, item.reason) for item in items]
 
 
-TELEGRAM = [
+def with_group_name(expected: list[tuple[Any, ...]], name: str) -> list[tuple[Any, ...]]:
+    """The same records, each event carrying the group's name as the export gives it."""
+    return [(number, {**rest[0], "group_name": name}) if isinstance(rest[0], dict) else (number, *rest) for number, *rest in expected]
+
+
+TELEGRAM = with_group_name([
     (1, {'ts': '2026-03-01T09:00:00+08:00', 'group': '1987654321', 'type': 'member_joined', 'member': 'user222', 'name': 'Bob', 'inviter': 'user111'}),
     (1, {'ts': '2026-03-01T09:00:00+08:00', 'group': '1987654321', 'type': 'member_joined', 'member': 'user333', 'name': '陈晨', 'inviter': 'user111'}),
     (2, {'ts': '2026-03-01T09:02:11+08:00', 'group': '1987654321', 'type': 'message', 'member': 'user111', 'id': '102', 'text': '欢迎 Bob 和 陈晨！', 'name': 'Alice Wang', 'mentions': ['user222', 'user333']}),
@@ -44,7 +49,7 @@ TELEGRAM = [
     (9, {'ts': '2026-03-04T08:00:00+08:00', 'group': '1987654321', 'type': 'member_left', 'member': 'user444', 'name': 'Dmitri', 'reason': 'left'}),
     (10, {'ts': '2026-03-05T12:00:00+08:00', 'group': '1987654321', 'type': 'telegram_pin_message', 'id': '110', 'member': 'user111', 'name': 'Alice Wang'}),
     (11, {'ts': '2026-03-05T12:01:00+08:00', 'group': '1987654321', 'type': 'member_left', 'member': 'user333', 'name': '陈晨', 'reason': 'removed'}),
-]
+], "读书会 Telegram")
 
 SLACK = [
     (1, {'ts': '2026-03-01T09:00:00+08:00', 'group': 'C01GENERAL', 'type': 'member_joined', 'member': 'U02BOB', 'name': 'Bob Li', 'inviter': 'U01ALICE'}),

@@ -1,0 +1,198 @@
+"""Exports as people have them: older layouts, whole-account files, private chats, threads,
+legacy message kinds — each on a small fixture written in the tool's exact layout."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from playbook_engine.errors import InvalidInput
+from tests.test_sources import FIXTURES, REJECTED, read
+
+ACCOUNT = FIXTURES / "telegram_account" / "result.json"
+
+
+def fails(registry, source: str, path: Path | str, **options) -> str:
+    with pytest.raises(InvalidInput) as caught:
+        read(registry, source, path, **options)
+    return str(caught.value)
+
+
+# -- Telegram -------------------------------------------------------------------------------
+
+GO = {"group": "1034567890", "group_name": "Go 夜读 2016"}
+
+
+def test_telegram_before_2020_integer_ids_self_removal_and_the_group_as_inviter(registry):
+    """from_id/actor_id as bare numbers are the same users as `user…`; Bob removing himself left;
+    `"inviter": "Group"` (the group's own link) names nobody."""
+    assert read(registry, "telegram", FIXTURES / "telegram_2016_result.json") == [
+        (1, {"ts": "2016-05-01T10:00:00+08:00", **GO, "type": "member_joined", "member": "user11111111", "name": "Alice"}),
+        (1, {"ts": "2016-05-01T10:00:00+08:00", **GO, "type": "member_joined", "member": "user22222222", "name": "Bob", "inviter": "user11111111"}),
+        (2, {"ts": "2016-05-01T10:01:00+08:00", **GO, "type": "message", "member": "user22222222", "id": "2", "text": "大家好", "name": "Bob"}),
+        (3, {"ts": "2016-05-01T11:00:00+08:00", **GO, "type": "member_joined", "member": "user33333333", "name": "Carol"}),
+        (4, {"ts": "2016-05-01T11:02:00+08:00", **GO, "type": "message", "member": "user33333333", "id": "4", "text": "你好 Bob", "name": "Carol", "reply_to": "2"}),
+        (5, {"ts": "2016-05-02T09:00:00+08:00", **GO, "type": "member_joined", "member": "name:Dave", "name": "Dave", "inviter": "user11111111"}),
+        (6, {"ts": "2016-05-03T09:00:00+08:00", **GO, "type": "member_left", "member": "user22222222", "name": "Bob", "reason": "left"}),
+        (7, {"ts": "2016-05-03T10:00:00+08:00", **GO, "type": "member_left", "member": "user33333333", "name": "Carol", "reason": "removed"}),
+        (8, REJECTED, "message 8 has no `from_id` (sender) — export the chat again with Telegram Desktop, format JSON"),
+    ]
+
+
+def test_a_whole_account_export_without_chat_lists_the_chats_and_how_to_pick_one(registry):
+    assert fails(registry, "telegram", ACCOUNT) == (
+        f"{ACCOUNT}: a whole-account export with 5 chats — pick the group to read with --chat NAME_OR_ID, e.g. --chat 1555000111:\n"
+        "  your Saved Messages — saved_messages, id 11111111, 1 message — private, refused without --private-chats\n"
+        "  Bob — personal_chat, id 22222222, 2 messages — private, refused without --private-chats\n"
+        "  读书会 — private_supergroup, id 1555000111, 3 messages\n"
+        "  读书会 — public_channel, id 1555000222, 0 messages\n"
+        "  Old group — private_group, id 1444000111, 1 message"
+    )
+
+
+def test_chat_picks_one_chat_by_id_or_name_including_left_chats(registry):
+    by_id = read(registry, "telegram", ACCOUNT, chat="1555000111")
+    assert [(number, event["type"], event.get("member"), event["group"], event["group_name"]) for number, event in by_id] == [
+        (1, "member_joined", "user22222222", "1555000111", "读书会"),
+        (2, "message", "user22222222", "1555000111", "读书会"),
+        (3, "message", "user11111111", "1555000111", "读书会"),
+    ]
+    assert read(registry, "telegram", ACCOUNT, chat="Old group") == [
+        (1, {"ts": "2019-03-01T18:00:00+08:00", "group": "1444000111", "type": "message", "member": "user33333333", "id": "1", "text": "bye", "name": "Carol", "group_name": "Old group"}),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("chat", "message"),
+    [
+        pytest.param("读书会", "2 chats are named '读书会' — pass the id instead:\n  读书会 — private_supergroup, id 1555000111", id="ambiguous-name"),
+        pytest.param("nope", "no chat named or numbered 'nope' in this export — --chat takes a name or an id from this list:\n", id="unknown"),
+    ],
+)
+def test_a_chat_that_is_not_one_chat_of_the_export_is_refused_with_the_list(registry, chat, message):
+    assert message in fails(registry, "telegram", ACCOUNT, chat=chat)
+
+
+def test_chat_on_a_one_chat_export_must_name_that_chat(registry):
+    assert fails(registry, "telegram", FIXTURES / "telegram_result.json", chat="Other") == (
+        f"{FIXTURES / 'telegram_result.json'}: this export holds one chat, '读书会 Telegram' (id 1987654321), not 'Other' — leave out --chat, or pass the export of that chat"
+    )
+    assert len(read(registry, "telegram", FIXTURES / "telegram_result.json", chat="1987654321")) == 12
+
+
+@pytest.mark.parametrize(("path", "chat"), [(FIXTURES / "telegram_personal.json", None), (ACCOUNT, "Bob")], ids=["personal-export", "personal-chat-of-account"])
+def test_telegram_private_chats_are_refused_unless_asked_for(registry, path, chat):
+    options = {"chat": chat} if chat else {}
+    assert fails(registry, "telegram", path, **options) == (
+        f"{path}: Bob is a chat between two people (personal_chat), not a group — playbooks plan group work (welcomes, group posts, rankings), "
+        "which a private chat would get one of every week; export a group instead, or pass --private-chats to plan for it anyway"
+    )
+    events = read(registry, "telegram", path, private_chats=True, **options)
+    assert events[0][1]["member"] == "user22222222" and events[0][1]["group"] == "22222222"
+
+
+# -- the command line: import then run, run --source, from anywhere --------------------------
+
+COMMUNITY = """\
+community:
+  name: 夜读
+  timezone: Asia/Shanghai
+  channel: telegram
+  groups:
+    - {id: g1, name: 一群}
+"""
+
+PLAYBOOKS = {
+    "welcome.yaml": 'playbook: welcome\nrules:\n  - id: hello\n    when: {event: member_joined}\n    do:\n      - mention: "欢迎 {{ member.name }} 加入{{ group.name }}"\n',
+    "weekly.yaml": 'playbook: weekly\nrules:\n  - id: topic\n    when: {schedule: "0 9 * * 1"}\n    do:\n      - post: "本周话题"\n',
+    "quiet.yaml": 'playbook: quiet\nrules:\n  - id: nudge\n    when: {silence: 1d}\n    do:\n      - dm: "{{ member.name }} 好久不见"\n',
+}
+
+
+def playbook(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """The installed entry point (plugin commands included), started in ``cwd``."""
+    return subprocess.run([sys.executable, "-c", "from playbook_engine.cli import main; main()", *args], capture_output=True, text=True, cwd=cwd, input=stdin, check=False)
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> tuple[Path, Path]:
+    """A playbooks folder, and another folder to start the commands from."""
+    folder = tmp_path / "club"
+    folder.mkdir()
+    (folder / "community.yaml").write_text(COMMUNITY, encoding="utf-8")
+    for name, text in PLAYBOOKS.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    return folder, elsewhere
+
+
+def test_import_then_run_plans_what_run_source_plans_from_any_working_directory(workspace):
+    """The 2016 export has times without an offset: both paths read them in the community's zone."""
+    folder, elsewhere = workspace
+    export = str(FIXTURES / "telegram_2016_result.json")
+    direct = playbook("run", str(folder), "--source", "telegram", "--events", export, "--format", "jsonl", "--until", "2016-05-20", cwd=elsewhere)
+    assert direct.returncode == 0, direct.stderr
+    converted = playbook("import", "--source", "telegram", "--playbooks", str(folder), export, cwd=elsewhere)
+    assert converted.returncode == 0, converted.stderr
+    events = elsewhere / "events.jsonl"
+    events.write_text(converted.stdout, encoding="utf-8")
+    again = playbook("run", str(folder), "--events", str(events), "--format", "jsonl", "--until", "2016-05-20", cwd=elsewhere)
+    assert again.stdout == direct.stdout
+    assert direct.stdout.count("\n") == len(json.loads(f"[{','.join(direct.stdout.splitlines())}]")) > 5
+    origin = f"times in Asia/Shanghai (from {folder / 'community.yaml'})"
+    assert origin in converted.stderr and origin in direct.stderr and origin in again.stderr
+    texts = [json.loads(line)["text"] for line in direct.stdout.splitlines()]
+    assert "欢迎 Bob 加入Go 夜读 2016" in texts and not any("1034567890" in text for text in texts)
+
+
+def test_import_without_a_community_to_take_the_zone_from_says_what_to_pass(workspace):
+    _, elsewhere = workspace
+    result = playbook("import", "--source", "telegram", str(FIXTURES / "telegram_2016_result.json"), cwd=elsewhere)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr == (
+        "error: no community.yaml in playbooks/ to take the time zone from — pass --playbooks DIR (the folder you give `playbook run`) "
+        "or --timezone ZONE (e.g. Asia/Shanghai): times without an offset must be read in the zone the run uses\n"
+    )
+
+
+def test_import_and_run_say_an_error_the_same_way(workspace):
+    folder, elsewhere = workspace
+    missing = str(elsewhere / "nope.json")
+    imported = playbook("import", "--source", "telegram", "--playbooks", str(folder), missing, cwd=elsewhere)
+    ran = playbook("run", str(folder), "--source", "telegram", "--events", missing, cwd=elsewhere)
+    assert imported.stderr == ran.stderr == f"error: {missing}: no such file or directory\n"
+    assert imported.returncode == ran.returncode == 1
+    usage = playbook("run", str(folder), "--events", missing, "--format", "pdf", cwd=elsewhere)
+    assert usage.stderr.splitlines()[-1].startswith("error: Invalid value for --format: unknown format `pdf`") and "Error" not in usage.stderr
+
+
+def test_run_lists_the_chats_of_a_whole_account_export_and_reads_the_one_picked(workspace):
+    folder, elsewhere = workspace
+    listed = playbook("run", str(folder), "--source", "telegram", "--events", str(ACCOUNT), cwd=elsewhere)
+    assert listed.returncode == 1
+    assert listed.stderr.startswith(f"error: {ACCOUNT}: a whole-account export with 5 chats — pick the group to read with --chat NAME_OR_ID")
+    picked = playbook("run", str(folder), "--source", "telegram", "--events", str(ACCOUNT), "--chat", "1555000111", "--format", "jsonl", cwd=elsewhere)
+    assert picked.returncode == 0, picked.stderr
+    assert "欢迎 Bob 加入读书会" in [json.loads(line)["text"] for line in picked.stdout.splitlines()]
+
+
+def test_groups_missing_from_community_yaml_are_named_once_with_their_message_counts(workspace):
+    folder, elsewhere = workspace
+    result = playbook("run", str(folder), "--source", "telegram", "--events", str(FIXTURES / "telegram_2016_result.json"), "--format", "jsonl", cwd=elsewhere)
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert warnings == [f"warning: 1 group not in {folder / 'community.yaml'} `groups:`: 1034567890 「Go 夜读 2016」 (2 messages) — list them there (id, name) to name them and give them operators"]
+    assert '"group":"g1"' not in result.stdout.replace(" ", "")  # declared, but not in this export: no weekly post there
+
+
+def test_a_private_chat_is_refused_for_planning_unless_asked_for(workspace):
+    folder, elsewhere = workspace
+    personal = str(FIXTURES / "telegram_personal.json")
+    refused = playbook("run", str(folder), "--source", "telegram", "--events", personal, cwd=elsewhere)
+    assert refused.returncode == 1 and "not a group — playbooks plan group work" in refused.stderr
+    asked = playbook("run", str(folder), "--source", "telegram", "--events", personal, "--private-chats", "--format", "jsonl", cwd=elsewhere)
+    assert asked.returncode == 0, asked.stderr
