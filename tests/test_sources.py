@@ -65,7 +65,7 @@ SLACK = [
     (11, {'ts': '2026-03-04T08:00:00+08:00', 'group': 'C01GENERAL', 'type': 'member_left', 'member': 'U04DMITRI', 'name': 'dmitri', 'reason': 'left'}),
 ]
 
-DISCORD_GUILD = [
+DISCORD_GUILD = with_group_name([
     (1, {'ts': '2026-03-01T09:00:00+08:00', 'group': '880011223344556677', 'type': 'member_joined', 'member': '310000000000000002', 'name': 'Bob'}),
     (2, {'ts': '2026-03-01T09:00:01+08:00', 'group': '880011223344556677', 'type': 'bot_message', 'id': '1200000000000000002', 'text': 'Welcome @Bob! Read #rules', 'name': 'Carl-bot'}),
     (3, {'ts': '2026-03-01T09:02:11+08:00', 'group': '880011223344556677', 'type': 'message', 'member': '310000000000000001', 'name': 'Alice 王', 'id': '1200000000000000003', 'text': '欢迎 @Bob ！本周读《置身事内》', 'mentions': ['310000000000000002']}),
@@ -75,16 +75,16 @@ DISCORD_GUILD = [
     (7, REJECTED, 'general.json: message 1200000000000000007 has no `author` id'),
     (8, {'ts': '2026-03-03T21:00:00+08:00', 'group': '880011223344556677', 'type': 'message', 'member': '310000000000000004', 'name': 'dmitri', 'id': '1200000000000000008', 'text': "I'll be there", 'mentions': ['310000000000000003'], 'reply_to': '1200000000000000006'}),
     (9, {'ts': '2026-03-04T12:00:00+08:00', 'group': '880011223344556677', 'type': 'discord_ChannelPinnedMessage', 'id': '1200000000000000009', 'member': '310000000000000001', 'name': 'Alice 王'}),
-]
+], "读书会 Discord")
 
-DISCORD_GROUP_DM = [
+DISCORD_GROUP_DM = with_group_name([
     (1, {'ts': '2026-03-01T09:00:00+08:00', 'group': '950000000000000001', 'type': 'member_joined', 'member': '310000000000000002', 'name': 'Bob', 'inviter': '310000000000000001'}),
     (2, {'ts': '2026-03-01T09:10:00+08:00', 'group': '950000000000000001', 'type': 'message', 'member': '310000000000000002', 'name': 'Bob', 'id': '1300000000000000002', 'text': '谢谢拉我进来'}),
     (3, {'ts': '2026-03-02T09:10:00+08:00', 'group': '950000000000000001', 'type': 'message', 'member': '310000000000000003', 'name': '陈晨', 'id': '1300000000000000003', 'text': '这周我忙'}),
     (4, REJECTED, "message 1300000000000000004: `timestamp` 'not a time' is not a time"),
     (5, {'ts': '2026-03-03T08:00:00+08:00', 'group': '950000000000000001', 'type': 'member_left', 'member': '310000000000000002', 'name': 'Bob', 'reason': 'left'}),
     (6, {'ts': '2026-03-04T08:00:00+08:00', 'group': '950000000000000001', 'type': 'member_left', 'member': '310000000000000003', 'name': '陈晨', 'reason': 'removed'}),
-]
+], "读书会核心组")
 
 WECHAT = [
     (2, {'ts': '2026-03-01T09:00:00+08:00', 'group': 'wechat_读书会', 'type': 'member_joined', 'member': 'wxid_xw', 'inviter': 'wxid_lily', 'name': '小王'}),
@@ -121,7 +121,7 @@ CASES = [
     pytest.param("telegram", "telegram_result.json", {}, TELEGRAM, id="telegram"),
     pytest.param("slack", "slack_export", {}, SLACK, id="slack-folder"),
     pytest.param("discord", "discord_guild", {}, DISCORD_GUILD, id="discord-guild-folder"),
-    pytest.param("discord", "discord_group_dm.json", {}, DISCORD_GROUP_DM, id="discord-group-dm"),
+    pytest.param("discord", "discord_group_dm.json", {"private_chats": True}, DISCORD_GROUP_DM, id="discord-group-dm"),
     pytest.param("wechat", "wechat_读书会.csv", {}, WECHAT, id="wechat-memotrace"),
     pytest.param("csv", "generic_activity.csv", {"map": GENERIC_MAP}, GENERIC_CSV, id="csv-mapped"),
 ]

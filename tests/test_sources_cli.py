@@ -70,7 +70,7 @@ def test_import_takes_the_time_zone_from_playbooks_community_yaml(playbook_cli, 
     (tmp_path / "playbooks").mkdir()
     (tmp_path / "playbooks" / "community.yaml").write_text("community:\n  name: x\n  timezone: America/New_York\n", encoding="utf-8")
     monkeypatch.chdir(tmp_path)
-    result = invoke(playbook_cli, registry, "import", "--source", "discord", str(FIXTURES / "discord_group_dm.json"))
+    result = invoke(playbook_cli, registry, "import", "--source", "discord", "--private-chats", str(FIXTURES / "discord_group_dm.json"))
     assert result.stdout.splitlines()[0].startswith('{"ts":"2026-02-28T20:00:00-05:00"')
     assert result.stderr.rstrip().endswith("times in America/New_York (from playbooks/community.yaml)")
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from playbook_engine.contract import SourceReport
 from playbook_engine.errors import InvalidInput
 from tests.test_sources import FIXTURES, REJECTED, read
 
@@ -93,6 +94,51 @@ def test_telegram_private_chats_are_refused_unless_asked_for(registry, path, cha
     )
     events = read(registry, "telegram", path, private_chats=True, **options)
     assert events[0][1]["member"] == "user22222222" and events[0][1]["group"] == "22222222"
+
+
+# -- Discord --------------------------------------------------------------------------------
+
+FRONTEND = FIXTURES / "discord_frontend"
+SERVER = {"group": "880011223344556677", "group_name": "读书会 Discord"}
+
+
+def test_discord_frontend_folder_reads_threads_keeps_a_repeated_message_once_and_leaves_dms_out(registry):
+    """The thread's file repeats its starter message (same id): read once, counted as a duplicate."""
+    report = SourceReport()
+    assert read(registry, "discord", FRONTEND, report=report) == [
+        (1, {"ts": "2026-03-01T09:00:00+08:00", **SERVER, "type": "message", "member": "310000000000000002", "name": "Bob", "id": "1400000000000000001", "text": "早上好"}),
+        (2, {"ts": "2026-03-01T09:10:00+08:00", **SERVER, "type": "message", "member": "310000000000000001", "name": "Alice 王", "id": "1400000000000000002", "text": "周六讨论第三章，在帖子里报名"}),
+        (4, {"ts": "2026-03-01T09:10:05+08:00", **SERVER, "type": "discord_ThreadCreated", "id": "1400000000000000003", "member": "310000000000000001", "name": "Alice 王"}),
+        (5, {"ts": "2026-03-01T09:20:00+08:00", **SERVER, "type": "message", "member": "310000000000000003", "name": "陈晨", "id": "1400000000000000004", "text": "我报名 @Alice 王", "mentions": ["310000000000000001"], "reply_to": "1400000000000000002"}),
+        (6, {"ts": "2026-03-01T09:30:00+08:00", **SERVER, "type": "message", "member": "310000000000000002", "name": "Bob", "id": "1400000000000000005", "text": "+1"}),
+    ]
+    assert report.counts["duplicates"] == 1
+    assert report.warnings == ["Direct Messages - Private - bob [960000000000000001].json: a direct message (bob), left out — pass --private-chats to plan for private conversations too"]
+
+
+def test_discord_dms_in_a_folder_are_read_when_asked_for(registry):
+    events = read(registry, "discord", FRONTEND, private_chats=True)
+    assert events[0] == (1, {"ts": "2026-03-01T08:00:00+08:00", "group": "960000000000000001", "group_name": "bob", "type": "message", "member": "310000000000000002", "name": "Bob", "id": "1500000000000000001", "text": "私聊"})
+
+
+def test_a_discord_group_dm_file_is_refused_unless_asked_for(registry):
+    path = FIXTURES / "discord_group_dm.json"
+    assert fails(registry, "discord", path) == (
+        f"{path}: 读书会核心组 is a group DM, not a server channel — playbooks plan group work (welcomes, group posts, rankings), "
+        "which a private conversation would get one of every week; export a server, or pass --private-chats to plan for it anyway"
+    )
+
+
+def test_duplicates_are_counted_in_the_import_and_the_run_summaries(workspace):
+    folder, elsewhere = workspace
+    imported = playbook("import", "--source", "discord", "--playbooks", str(folder), str(FRONTEND), cwd=elsewhere)
+    assert imported.stdout.count("\n") == 5
+    assert imported.stderr.splitlines()[-2:] == [
+        "warning: Direct Messages - Private - bob [960000000000000001].json: a direct message (bob), left out — pass --private-chats to plan for private conversations too",
+        f"playbook import: read 5 events: 5 written (discord_ThreadCreated 1, message 4), 0 rejected · 1 duplicate message (same id) kept once · times in Asia/Shanghai (from {folder / 'community.yaml'})",
+    ]
+    ran = playbook("run", str(folder), "--source", "discord", "--events", str(FRONTEND), "--format", "jsonl", cwd=elsewhere)
+    assert "read 5 events: 5 accepted, 0 rejected" in ran.stderr and "1 duplicate message (same id) kept once" in ran.stderr
 
 
 # -- the command line: import then run, run --source, from anywhere --------------------------
