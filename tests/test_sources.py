@@ -51,7 +51,7 @@ TELEGRAM = with_group_name([
     (11, {'ts': '2026-03-05T12:01:00+08:00', 'group': '1987654321', 'type': 'member_left', 'member': 'user333', 'name': '陈晨', 'reason': 'removed'}),
 ], "读书会 Telegram")
 
-SLACK = [
+SLACK = [(number, {**rest[0], "group_name": {"C01GENERAL": "#general", "C02BOOKS": "#books"}[rest[0]["group"]]}) if isinstance(rest[0], dict) else (number, *rest) for number, *rest in [
     (1, {'ts': '2026-03-01T09:00:00+08:00', 'group': 'C01GENERAL', 'type': 'member_joined', 'member': 'U02BOB', 'name': 'Bob Li', 'inviter': 'U01ALICE'}),
     (2, {'ts': '2026-03-01T09:02:11+08:00', 'group': 'C01GENERAL', 'type': 'message', 'member': 'U01ALICE', 'name': 'Alice 王', 'id': '1772326931.000100', 'text': '欢迎 @Bob Li！本周读《置身事内》', 'mentions': ['U02BOB']}),
     (3, {'ts': '2026-03-01T09:03:00+08:00', 'group': 'C02BOOKS', 'type': 'message', 'member': 'U03CHEN', 'name': '陈晨', 'id': '1772326980.000100', 'text': '@Alice 王 书单我放在置顶了', 'mentions': ['U01ALICE']}),
@@ -63,7 +63,7 @@ SLACK = [
     (9, {'ts': '2026-03-03T20:00:00+08:00', 'group': 'C02BOOKS', 'type': 'message', 'member': 'U01ALICE', 'name': 'Alice 王', 'id': '1772539200.000100', 'text': '@陈晨 周六你来主持？', 'mentions': ['U03CHEN']}),
     (10, {'ts': '2026-03-03T20:05:00+08:00', 'group': 'C02BOOKS', 'type': 'slack_channel_topic', 'member': 'U01ALICE', 'name': 'Alice 王', 'id': '1772539500.000100'}),
     (11, {'ts': '2026-03-04T08:00:00+08:00', 'group': 'C01GENERAL', 'type': 'member_left', 'member': 'U04DMITRI', 'name': 'dmitri', 'reason': 'left'}),
-]
+]]
 
 DISCORD_GUILD = with_group_name([
     (1, {'ts': '2026-03-01T09:00:00+08:00', 'group': '880011223344556677', 'type': 'member_joined', 'member': '310000000000000002', 'name': 'Bob'}),

@@ -141,6 +141,26 @@ def test_duplicates_are_counted_in_the_import_and_the_run_summaries(workspace):
     assert "read 5 events: 5 accepted, 0 rejected" in ran.stderr and "1 duplicate message (same id) kept once" in ran.stderr
 
 
+# -- Slack ----------------------------------------------------------------------------------
+
+SLACK_2017 = FIXTURES / "slack_2017_export"
+
+
+def test_slack_file_comments_are_their_authors_messages_with_mentions_and_dms_are_left_out(registry):
+    report = SourceReport()
+    assert read(registry, "slack", SLACK_2017, report=report) == [
+        (1, {"ts": "2017-06-01T15:00:00+08:00", "group": "C01GENERAL", "type": "message", "member": "U02BOB", "name": "Bob Li", "id": "1496300400.000002", "text": "书单我传上来了", "group_name": "#general"}),
+        (2, {"ts": "2017-06-01T15:10:00+08:00", "group": "C01GENERAL", "type": "message", "member": "U03CHEN", "name": "陈晨", "id": "1496301000.000003", "text": "第二本我读过 @Alice 王", "mentions": ["U01ALICE"], "group_name": "#general"}),
+        (3, REJECTED, "general/2017-06-01.json message 3: file comment without `comment.user`"),
+    ]
+    assert report.warnings == ["2 direct message conversations (dms.json, mpims.json) left out — playbooks plan group work; pass --private-chats to plan for them too"]
+
+
+def test_slack_dms_and_group_dms_are_read_when_asked_for_named_by_their_people(registry):
+    events = read(registry, "slack", SLACK_2017, private_chats=True)
+    assert [(event["group"], event["group_name"]) for _, event, *_ in events[:2]] == [("D0DMBOB", "Alice 王、Bob Li"), ("G0MPIM", "Alice 王、Bob Li、陈晨")]
+
+
 # -- the command line: import then run, run --source, from anywhere --------------------------
 
 COMMUNITY = """\
