@@ -186,10 +186,10 @@ def test_wechat_pywxdump_layout_without_wxids_derives_ids_from_names(registry, t
         encoding="utf-8",
     )
     assert read(registry, "wechat", export) == [
-        (2, {"ts": "2026-03-01T09:00:00+08:00", "group": "12345@chatroom", "type": "member_joined", "member": "name:阿梅", "inviter": "name:小王", "name": "阿梅"}),
-        (3, {"ts": "2026-03-01T09:01:00+08:00", "group": "12345@chatroom", "type": "message", "member": "name:阿梅", "name": "阿梅", "id": "9002", "text": "大家好 @小王", "mentions": ["name:小王"]}),
-        (4, {"ts": "2026-03-01T09:02:00+08:00", "group": "12345@chatroom", "type": "message", "member": "name:小王", "name": "小王", "id": "9003", "text": "[图片]"}),
-        (5, {"ts": "2026-03-02T09:00:00+08:00", "group": "12345@chatroom", "type": "member_left", "member": "name:阿梅", "reason": "left", "name": "阿梅"}),
+        (2, {"ts": "2026-03-01T09:00:00+08:00", "group": "12345@chatroom", "group_name": "pywxdump", "type": "member_joined", "member": "name:阿梅", "inviter": "name:小王", "name": "阿梅"}),
+        (3, {"ts": "2026-03-01T09:01:00+08:00", "group": "12345@chatroom", "group_name": "pywxdump", "type": "message", "member": "name:阿梅", "name": "阿梅", "id": "9002", "text": "大家好 @小王", "mentions": ["name:小王"]}),
+        (4, {"ts": "2026-03-01T09:02:00+08:00", "group": "12345@chatroom", "group_name": "pywxdump", "type": "message", "member": "name:小王", "name": "小王", "id": "9003", "text": "[图片]"}),
+        (5, {"ts": "2026-03-02T09:00:00+08:00", "group": "12345@chatroom", "group_name": "pywxdump", "type": "member_left", "member": "name:阿梅", "reason": "left", "name": "阿梅"}),
     ]
 
 

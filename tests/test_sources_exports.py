@@ -161,6 +161,36 @@ def test_slack_dms_and_group_dms_are_read_when_asked_for_named_by_their_people(r
     assert [(event["group"], event["group_name"]) for _, event, *_ in events[:2]] == [("D0DMBOB", "Alice 王、Bob Li"), ("G0MPIM", "Alice 王、Bob Li、陈晨")]
 
 
+# -- WeChat (PyWxDump CSV) ------------------------------------------------------------------
+
+ROOM = {"group": "20001@chatroom", "group_name": "pywxdump_读书群"}
+
+
+def test_pywxdump_old_layout_json_cells_system_lines_quotes_and_recalls(registry):
+    """Older PyWxDump: `content` cells hold {"src", "msg"} JSON and `talker` is the wxid (我 for
+    yours); a 引用回复 keeps the member's own words and points at the quoted message."""
+    assert read(registry, "wechat", FIXTURES / "pywxdump_读书群.csv") == [
+        (2, {"ts": "2024-10-04T21:00:00+08:00", **ROOM, "type": "member_joined", "member": "name:阿梅", "inviter": "name:小虫", "name": "阿梅"}),
+        (3, {"ts": "2024-10-04T21:25:04+08:00", **ROOM, "type": "message", "member": "wxid_amei01", "id": "7002", "text": "哦吼"}),
+        (4, {"ts": "2024-10-04T21:26:00+08:00", **ROOM, "type": "message", "member": "wxid_xiaochong", "id": "7003", "text": "欢迎@阿梅\u2005"}),
+        (5, {"ts": "2024-10-04T21:27:30+08:00", **ROOM, "type": "message", "member": "wxid_xiaochong", "id": "7004", "text": "这是我们的读书群", "reply_to": "7002"}),
+        (6, {"ts": "2024-10-04T21:30:00+08:00", **ROOM, "type": "message", "member": "me", "id": "7005", "text": "[图片]"}),
+        (7, {"ts": "2024-10-04T21:31:00+08:00", **ROOM, "type": "wechat_revoke", "text": '"小虫" 撤回了一条消息', "member": "name:小虫", "name": "小虫", "revoked": "7003"}),
+        (8, {"ts": "2024-10-05T08:00:00+08:00", **ROOM, "type": "member_left", "member": "name:阿梅", "reason": "left", "name": "阿梅"}),
+        (9, {"ts": "2024-10-05T08:01:00+08:00", **ROOM, "type": "wechat_system", "text": '"小虫" 拍了拍 "阿梅"'}),
+    ]
+
+
+def test_a_quote_of_a_message_not_in_the_file_keeps_the_text_without_a_link(registry, tmp_path):
+    export = tmp_path / "群.csv"
+    export.write_text(
+        "id,MsgSvrID,type_name,is_sender,talker,room_name,msg,src,CreateTime\n"
+        '1,8001,引用回复,0,wxid_abc123,1@chatroom,"同意\n\n[引用](2024-01-01 10:00:00)老张:明天见",,2024-10-04 21:00:00\n',
+        encoding="utf-8",
+    )
+    assert read(registry, "wechat", export) == [(2, {"ts": "2024-10-04T21:00:00+08:00", "group": "1@chatroom", "group_name": "群", "type": "message", "member": "wxid_abc123", "id": "8001", "text": "同意"})]
+
+
 # -- the command line: import then run, run --source, from anywhere --------------------------
 
 COMMUNITY = """\
