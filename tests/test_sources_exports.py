@@ -292,3 +292,13 @@ def test_a_private_chat_is_refused_for_planning_unless_asked_for(workspace):
     assert refused.returncode == 1 and "not a group — playbooks plan group work" in refused.stderr
     asked = playbook("run", str(folder), "--source", "telegram", "--events", personal, "--private-chats", "--format", "jsonl", cwd=elsewhere)
     assert asked.returncode == 0, asked.stderr
+
+
+@pytest.mark.parametrize("cells", [["a", "b"], ["", "  "], ["x\udcff", "y"], ["\udc80"], ["ok", "\t"], ["中文", "\udcfe字"]])
+def test_csv_row_checks_match_the_obvious_per_character_ones(tmp_path, cells):
+    """The fast row checks (one join, one search) decide as a loop over every character would."""
+    from playbook_plugins.source_csv import BAD_BYTES
+
+    joined = "".join(cells)
+    assert (not joined or joined.isspace()) == (not any(cell.strip() for cell in cells))
+    assert (BAD_BYTES.search(joined) is not None) == any("\udc80" <= char <= "\udcff" for cell in cells for char in cell)
