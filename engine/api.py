@@ -17,7 +17,7 @@ import click
 if TYPE_CHECKING:
     from playbook_engine.plugins import Registry
 
-__all__ = ["DEFAULT_PATHS", "registry_from", "source_options"]
+__all__ = ["DEFAULT_PATHS", "CommandError", "registry_from", "source_options"]
 
 DEFAULT_PATHS = ("playbooks",)
 """Where playbooks are read from when a command is given no paths."""
@@ -42,13 +42,27 @@ def registry_from(ctx: click.Context) -> Registry:
     return registry
 
 
-def source_options(column_map: str | None, tz: tzinfo) -> dict[str, Any]:
-    """Options every event source receives: the community time zone and, if given, ``--map``.
+class CommandError(click.ClickException):
+    """A command that cannot go on, said the way every ``playbook`` command says it:
+    ``error: what is wrong — what to do`` on standard error, exit status 1."""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+def source_options(column_map: str | None, tz: tzinfo, *, chat: str | None = None, private_chats: bool = False, report: Any = None) -> dict[str, Any]:
+    """Options every event source receives: the community time zone and, if given, ``--map``,
+    ``--chat`` (one chat of a whole-account export), ``--private-chats`` (plan for private
+    chats and group DMs too) and a ``contract.SourceReport`` for warnings and counts.
 
     ``column_map`` is the text of a ``--map`` option (``ts=time,member=user_id``); a malformed
     one is a ``click.BadParameter`` naming ``--map``.
     """
-    options: dict[str, Any] = {"timezone": tz}
+    options: dict[str, Any] = {"timezone": tz, "private_chats": private_chats}
+    if chat is not None:
+        options["chat"] = chat
+    if report is not None:
+        options["report"] = report
     if column_map:
         pairs = [item.split("=", 1) for item in column_map.split(",") if item.strip()]
         if any(len(pair) != 2 or not pair[0].strip() or not pair[1].strip() for pair in pairs):

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, cast
 import click
 
 from playbook_engine.api import DEFAULT_PATHS, registry_from, source_options
+from playbook_engine.contract import SourceReport
 from playbook_engine.errors import InvalidPlaybooks, PlaybookError
 from playbook_engine.events import EventError, parse_time
 
@@ -54,8 +55,10 @@ def _time_option(value: str | None, tz: Any, name: str) -> float | None:
 @click.option("--state", "state_path", type=click.Path(dir_okay=False), help="SQLite file keeping members, timers, planned tasks and a watermark between runs.")
 @click.option("--rejects", type=click.Path(dir_okay=False), help="Write rejected event lines here as JSON Lines.")
 @click.option("--strict", is_flag=True, help="Fail (exit 1) on the first rejected event instead of going on.")
+@click.option("--chat", help="For a Telegram whole-account export: the chat to read, by name or id (without it, the chats are listed).")
+@click.option("--private-chats", is_flag=True, help="Also plan for private chats and group DMs (refused by default: playbooks plan group work).")
 @click.pass_context
-def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, column_map: str | None, start: str | None, until: str | None, output_format: str | None, out: str | None, explain: bool, member_id: str | None, state_path: str | None, rejects: str | None, strict: bool) -> None:
+def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, column_map: str | None, start: str | None, until: str | None, output_format: str | None, out: str | None, explain: bool, member_id: str | None, state_path: str | None, rejects: str | None, strict: bool, chat: str | None, private_chats: bool) -> None:
     """Dry-run playbooks over events: print the operator tasks they would plan.
 
     Tasks go to standard output; rejected events, explanations and the summary go to
@@ -76,7 +79,8 @@ def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, colu
     fmt = output_format or ("table" if sys.stdout.isatty() and out is None else "jsonl")
     if fmt not in registry.formats:
         raise click.BadParameter(f"unknown format `{fmt}` — one of: {', '.join(sorted(registry.formats))}", param_hint="--format")
-    records = read_source(registry, source, events, source_options(column_map, tz))
+    report = SourceReport()
+    records = read_source(registry, source, events, source_options(column_map, tz, chat=chat, private_chats=private_chats, report=report))
     if strict:
         records = _strict(records, events)
     if sys.stderr.isatty():
@@ -106,6 +110,10 @@ def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, colu
     result.save_state()  # only after the tasks are out: a run killed before this changed nothing
     if explain or member_id is not None:
         click.echo(render_explanation(result, tz, member_id), err=True, nl=False)
+    for warning in [*report.warnings, *filter(None, [result.undeclared_groups(config.community)])]:
+        click.echo(f"warning: {warning}", err=True)
+    result.counts["duplicates"] += report.counts["duplicates"]
+    click.echo(f"playbook: times in {config.community.timezone} (from {config.community.file})", err=True)
     click.echo(render_summary(result, config.community), err=True)
     if state is not None:
         state.close()
@@ -275,7 +283,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         click.echo("Aborted.", err=True)
         sys.exit(1)
     except click.ClickException as exc:
-        exc.show()
+        _show(exc)
         sys.exit(exc.exit_code)
     except InvalidPlaybooks as exc:
         if debug:
@@ -302,6 +310,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     if argv is None:  # the `playbook` command itself, not a caller in the same process
         exit_now(code)
     sys.exit(code)
+
+
+def _show(exc: click.ClickException) -> None:
+    """Every error the one way, ``error: …`` (click's own say ``Error:``); a usage error keeps
+    the usage line and the hint to --help before it."""
+    if isinstance(exc, click.UsageError) and exc.ctx is not None:
+        click.echo(exc.ctx.get_usage(), err=True)
+        click.echo(f"Try '{exc.ctx.command_path} {exc.ctx.help_option_names[0]}' for help.\n", err=True)
+    click.echo(f"error: {exc.format_message()}", err=True)
 
 
 def exit_now(code: int) -> NoReturn:

@@ -16,6 +16,7 @@ in ``playbook_engine.hookspecs``).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import (
     Callable,
     Iterable,
@@ -106,6 +107,7 @@ class Event:
     amount: float | None = field(default=None, metadata=spec(NUMBER, "Amount 金额", "Purchase amount (purchase).", [99.0]))
     inviter: str | None = field(default=None, metadata=spec(ID, "Inviter 邀请人", "Who invited the member (member_joined).", ["m42"]))
     reason: str | None = field(default=None, metadata=spec(TEXT, "Reason 原因", "Why the member left (member_left).", ["left", "removed"], enum=["left", "removed"]))
+    group_name: str | None = field(default=None, metadata=spec(TEXT, "Group name 群名", "The group's name as the export gives it; used unless community.yaml names the group.", ["读书会一群"]))
     raw: dict[str, Any] = field(default_factory=dict)
     line: int = 0
 
@@ -433,7 +435,7 @@ class Run(Protocol):
         ...
 
     def known_groups(self) -> list[str]:
-        """Every group seen so far or named in community.yaml, in id order."""
+        """Every group an event has come from so far, in id order."""
         ...
 
     def remove_from_group(self, member: Member, group_id: str | None) -> None:
@@ -653,6 +655,20 @@ class EventSource:
     name: str
     read: Callable[[Any, Mapping[str, Any]], Iterator[Any]]
     description: str
+
+
+@dataclass
+class SourceReport:
+    """What a source tells the operator besides its records, given as ``options["report"]``:
+    warnings (each said once, after the read) and counts the summary shows, such as
+    ``duplicates``, messages an export holds twice and that were kept once."""
+
+    warnings: list[str] = field(default_factory=list)
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def warn(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
 
 
 @dataclass(frozen=True)

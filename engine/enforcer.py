@@ -163,7 +163,9 @@ class Enforcer:
         return None
 
     def _group_name(self, group: str) -> str:
-        return self.community.group_names.get(group, group)
+        """The name operators know the group by: community.yaml's, else the export's, else its id."""
+        known = self.run.groups.get(group)
+        return (known.name if known is not None else None) or self.community.group_names.get(group, group)
 
     def _not_in_group(self, member: Member, group: str) -> str:
         out = member.marks.get(OUT_OF)
@@ -268,7 +270,7 @@ class Enforcer:
 
     def _how(self, channel: str, action: str, group: str | None, member_name: str, text: str) -> str:
         plugin_channel = self.config.registry.channels.get(channel)
-        return plugin_channel.how_to(action, self.community.group_names.get(group or "", group), member_name, text) if plugin_channel else text
+        return plugin_channel.how_to(action, self._group_name(group) if group is not None else None, member_name, text) if plugin_channel else text
 
     def _instruction(self, task: Task) -> str:
         """The operator's instruction for ``task`` as it is now (a merged message's whole text)."""

@@ -124,8 +124,10 @@ class Evaluation:
     # -- the API triggers use ------------------------------------------------------------
 
     def known_groups(self) -> list[str]:
-        """Every group seen in events so far or listed in community.yaml, in id order."""
-        return sorted(set(self.groups) | set(self.community.group_names))
+        """Every group seen in events so far, in id order. A group community.yaml lists but no
+        event has come from is not one: a post planned there would go to a group the history
+        does not show (another export's group, or one not made yet)."""
+        return sorted(self.groups)
 
     def is_question(self, event: Event) -> bool:
         """Whether a message is a question, per community.yaml ``question.patterns``."""
@@ -328,6 +330,8 @@ class Evaluation:
         group = self.group(event.group) if event.group is not None else None
         if group is not None and event.channel:
             group.channel = event.channel
+        if group is not None and event.group_name and group.name != event.group_name and self.community.group_names.get(group.id, group.id) == group.id:
+            group.name = event.group_name  # the export's name, unless community.yaml names the group
         changed: set[str] = set()  # the member fields the event changed
         if member is not None:
             self._views.pop(member.id, None)

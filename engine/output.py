@@ -134,7 +134,7 @@ def render_summary(result: RunResult, community: Community) -> str:
     planned = result.tally
     if planned.total:
         lines.append("  tasks by playbook: " + ", ".join(f"{name} {count}" for name, count in sorted(planned.by_playbook.items())))
-        by_day = sorted(planned.by_day.items())
+        by_day = planned.days()
         shown = ", ".join(f"{day} {count}" for day, count in by_day[:14])
         more = f", … ({len(by_day) - 14} more days)" if len(by_day) > 14 else ""
         lines.append(f"  tasks by day: {shown}{more}")

@@ -16,7 +16,7 @@ from playbook_engine.errors import InvalidInput
 from playbook_engine.evaluate import Evaluation
 from playbook_engine.events import to_event
 from playbook_engine.localtime import local_time
-from playbook_engine.model import Config
+from playbook_engine.model import Community, Config
 from playbook_engine.notes import ExplainNotes, Note, Notes
 from playbook_engine.planner import Planner, Suppressed
 from playbook_engine.plugins import Registry
@@ -25,7 +25,7 @@ from playbook_engine.state import Lookback, StateStore
 
 @dataclass
 class Tally:
-    """How many tasks were planned, by action, playbook and local day (MM-DD): what the summary shows."""
+    """How many tasks were planned, by action, playbook and local day (YYYY-MM-DD): what the summary shows."""
 
     total: int = 0
     by_action: Counter[str] = field(default_factory=Counter)
@@ -36,7 +36,15 @@ class Tally:
         self.total += 1
         self.by_action[task.action] += 1
         self.by_playbook[task.playbook] += 1
-        self.by_day[local_time(tz).date_text(task.due)[5:]] += 1
+        self.by_day[local_time(tz).date_text(task.due)] += 1
+
+    def days(self) -> list[tuple[str, int]]:
+        """Tasks per local day in date order, labelled MM-DD when every day is in one year, else
+        YYYY-MM-DD: a run over several years must not mix its Januaries."""
+        days = sorted(self.by_day.items())
+        if len({day[:4] for day, _ in days}) > 1:
+            return days
+        return [(day[5:], count) for day, count in days]
 
 
 @dataclass
@@ -59,6 +67,17 @@ class RunResult:
             with _fewer_collections():  # encoding every loaded member allocates as much as the run did
                 self.state.save(self.evaluation, self.planner)
 
+    def undeclared_groups(self, community: Community, shown: int = 10) -> str | None:
+        """The groups the history shows that community.yaml does not list, with their message
+        counts, said once: they have no operator of their own and, unless the export names
+        them, only their id as a name."""
+        groups = sorted((group for group in self.evaluation.groups.values() if group.id not in community.group_names), key=lambda group: (-group.messages, group.id))
+        if not groups:
+            return None
+        listed = ", ".join(f"{group.id}" + (f" 「{group.name}」" if group.name and group.name != group.id else "") + f" ({group.messages} message{'s' if group.messages != 1 else ''})" for group in groups[:shown])
+        more = f", … and {len(groups) - shown} more" if len(groups) > shown else ""
+        return f"{len(groups)} group{'s' if len(groups) != 1 else ''} not in {community.file or 'community.yaml'} `groups:`: {listed}{more} — list them there (id, name) to name them and give them operators"
+
     def summary(self) -> str:
         counts = self.counts
         planned = self.tally
@@ -80,6 +99,8 @@ class RunResult:
         if withdrawn:
             shown = ", ".join(item[1] for item in withdrawn[:5]) + (" …" if len(withdrawn) > 5 else "")
             line += f" · {len(withdrawn)} planned by an earlier run withdrawn as stale ({shown}): do not send them"
+        if counts["duplicates"]:
+            line += f" · {counts['duplicates']} duplicate message{'s' if counts['duplicates'] != 1 else ''} (same id) kept once"
         if self.history_only:
             line += f" · {self.history_only} before --from not shown"
         return line

@@ -11,9 +11,8 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -21,12 +20,12 @@ import click
 import yaml
 
 from playbook_engine import hookimpl
-from playbook_engine.api import registry_from, source_options
-from playbook_engine.contract import Event, Rejected, SourceRecord
+from playbook_engine.api import DEFAULT_PATHS, CommandError, registry_from, source_options
+from playbook_engine.contract import Event, Rejected, SourceRecord, SourceReport
 from playbook_engine.errors import InvalidInput, PlaybookError
 from playbook_engine.events import to_event
+from playbook_engine.loading import find_files
 
-DEFAULT_COMMUNITY = Path("playbooks") / "community.yaml"
 LEADING_FIELDS = ("ts", "type", "group", "member", "name")
 
 
@@ -38,9 +37,15 @@ class ImportResult:
     counts: Counter[str] = field(default_factory=Counter)
 
     def summary(self) -> str:
-        types = ", ".join(f"{name} {count}" for name, count in sorted(self.counts.items()) if name not in ("read", "written", "rejected"))
+        types = ", ".join(f"{name} {count}" for name, count in sorted(self.counts.items()) if name not in ("read", "written", "rejected", "duplicates") and count)
         written = f"{self.counts['written']} written" + (f" ({types})" if types else "")
-        return f"read {self.counts['read']} events: {written}, {self.counts['rejected']} rejected"
+        line = f"read {self.counts['read']} events: {written}, {self.counts['rejected']} rejected"
+        return line + duplicates_note(self.counts["duplicates"])
+
+
+def duplicates_note(count: int) -> str:
+    """The summary's word on messages an export holds twice (threads, overlapping files): kept once."""
+    return f" · {count} duplicate message{'s' if count != 1 else ''} (same id) kept once" if count else ""
 
 
 def import_events(items: Iterable[SourceRecord | Rejected], tz: ZoneInfo, out: IO[str]) -> ImportResult:
@@ -69,14 +74,26 @@ def _line(record: dict[str, Any]) -> str:
     return json.dumps(ordered, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
-def community_timezone(explicit: str | None, community_file: Path = DEFAULT_COMMUNITY) -> tuple[ZoneInfo, str]:
-    """The zone for times without an offset: ``--timezone``, else ``playbooks/community.yaml``'s, else UTC."""
-    name, origin = explicit, "--timezone"
-    if name is None and community_file.is_file():
+def community_timezone(explicit: str | None, playbook_paths: Sequence[str] = DEFAULT_PATHS) -> tuple[ZoneInfo, str]:
+    """The zone for times without an offset: ``--timezone``, else the time zone of the
+    community.yaml that ``playbook run`` would load from ``playbook_paths``. Never a guess:
+    ``run`` reads such times in the community's zone, so ``import`` must read them the same way
+    for the two to plan alike, wherever they are started from."""
+    name: Any
+    if explicit is not None:
+        name, origin = explicit, "--timezone"
+    else:
+        community_file, _ = find_files(list(playbook_paths))
+        if community_file is None:
+            where = ", ".join(f"{path}/" for path in playbook_paths)
+            raise InvalidInput(
+                f"no community.yaml in {where} to take the time zone from — pass --playbooks DIR (the folder you give `playbook run`) "
+                "or --timezone ZONE (e.g. Asia/Shanghai): times without an offset must be read in the zone the run uses"
+            )
         data = yaml.safe_load(community_file.read_text(encoding="utf-8")) or {}
-        name, origin = (data.get("community") or {}).get("timezone"), str(community_file)
-    if not name:
-        return ZoneInfo("UTC"), "UTC (no --timezone and no playbooks/community.yaml)"
+        name, origin = (data.get("community") or {}).get("timezone") if isinstance(data, dict) else None, str(community_file)
+        if not name:
+            raise InvalidInput(f"{community_file}: no `timezone:` under `community:` — write an IANA name such as Asia/Shanghai (`playbook validate` checks the file)")
     try:
         return ZoneInfo(str(name)), f"{name} (from {origin})"
     except (ZoneInfoNotFoundError, ValueError):
@@ -89,29 +106,38 @@ def register_commands(cli: click.Group) -> None:
     @click.argument("input_path", metavar="INPUT")
     @click.option("--source", required=True, help="Event-source plugin that reads INPUT: telegram, slack, discord, wechat, csv, json, jsonl (see `playbook plugins`).")
     @click.option("--map", "column_map", help="For csv and wechat: which input column is which event field, e.g. ts=time,member=user_id,text=content.")
-    @click.option("--timezone", help="Zone for times without an offset (default: playbooks/community.yaml's, else UTC).")
+    @click.option("--playbooks", "playbook_paths", multiple=True, help="The playbooks folder `playbook run` will use: its community.yaml gives the time zone (default: playbooks).")
+    @click.option("--timezone", help="Zone for times without an offset, instead of community.yaml's.")
+    @click.option("--chat", help="For a Telegram whole-account export: the chat to read, by name or id (without it, the chats are listed).")
+    @click.option("--private-chats", is_flag=True, help="Also read private chats and group DMs (refused by default: playbooks plan group work).")
     @click.option("--rejects", type=click.Path(dir_okay=False), help="Also write rejected records here as JSON Lines.")
     @click.pass_context
-    def import_command(ctx: click.Context, input_path: str, source: str, column_map: str | None, timezone: str | None, rejects: str | None) -> None:
+    def import_command(ctx: click.Context, input_path: str, source: str, column_map: str | None, playbook_paths: tuple[str, ...], timezone: str | None, chat: str | None, private_chats: bool, rejects: str | None) -> None:
         """Convert an export (Telegram, Slack, Discord, WeChat CSV, CSV) to native JSON Lines events.
 
-        Events go to standard output; rejected records (with their record number) and the
-        summary go to standard error. Exit 1 if the input cannot be read at all.
+        Events go to standard output; rejected records (with their record number), warnings and
+        the summary go to standard error. Times without an offset are read in the zone of the
+        community.yaml `playbook run` uses (--playbooks), so both plan alike. Exit 1 if the
+        input cannot be read at all.
 
-        Example: playbook import --source telegram result.json > events.jsonl
+        Example: playbook import --source telegram result.json --playbooks playbooks > events.jsonl
         """
         from playbook_engine.runner import read_source
 
+        report = SourceReport()
         try:
-            tz, tz_origin = community_timezone(timezone)
-            records = read_source(registry_from(ctx), source, input_path, source_options(column_map, tz))
+            tz, tz_origin = community_timezone(timezone, playbook_paths or DEFAULT_PATHS)
+            records = read_source(registry_from(ctx), source, input_path, source_options(column_map, tz, chat=chat, private_chats=private_chats, report=report))
             result = import_events(records, tz, sys.stdout)
         except PlaybookError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise CommandError(str(exc)) from None
         for rejected in result.rejected:
             click.echo(f"{input_path}:{rejected.line}: rejected: {rejected.reason}", err=True)
         if rejects:
             with open(rejects, "w", encoding="utf-8") as stream:
                 for rejected in result.rejected:
                     stream.write(_line({"line": rejected.line, "reason": rejected.reason, "text": rejected.text}) + "\n")
+        for warning in report.warnings:
+            click.echo(f"warning: {warning}", err=True)
+        result.counts["duplicates"] += report.counts["duplicates"]
         click.echo(f"playbook import: {result.summary()} · times in {tz_origin}", err=True)

@@ -12,11 +12,11 @@ import heapq
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 from playbook_engine import hookimpl
-from playbook_engine.contract import EventSource, Rejected, SourceRecord
+from playbook_engine.contract import EventSource, Rejected, SourceRecord, SourceReport
 from playbook_engine.errors import InvalidInput
 from playbook_engine.events import EventError, parse_time
 from playbook_plugins.source_json import (
@@ -29,41 +29,79 @@ from playbook_plugins.source_json import (
 
 MESSAGE_TYPES = frozenset({"Default", "Reply"})
 DIRECT_MESSAGES_GUILD = "0"
+PRIVATE_CHANNEL_TYPES = frozenset({"DirectTextChat", "DirectGroupTextChat"})
 
 
 def read_discord(path: str, options: Mapping[str, Any]) -> Iterator[SourceRecord | Rejected]:
-    """Events from one DiscordChatExporter JSON file or a folder of them, in time order."""
+    """Events from one DiscordChatExporter JSON file or a folder of them (threads in subfolders
+    included), in time order; a message two files both hold is kept once and counted."""
     tz: ZoneInfo = options["timezone"]
+    report: SourceReport = options.get("report") or SourceReport()
     files = _channel_files(path)
     with ExitStack() as stack:
-        streams = [_timed(file, stack, tz) for file in files]
+        channels = [channel for channel in (_open_channel(file, stack, path, options, report) for file in files) if channel is not None]
+        if not channels:
+            raise InvalidInput(f"{path}: every file here is a direct message or group DM — playbooks plan group work; export the server's channels, or pass --private-chats to plan for these anyway")
+        streams = [_timed(file, stream, header, tz) for file, stream, header in channels]
         merged = heapq.merge(*streams, key=lambda item: item[0]) if len(streams) > 1 else streams[0]
-        for number, (_, file, outcome) in enumerate(merged, 1):
+        instant, seen = float("nan"), set[tuple[Any, Any]]()  # the messages of the current instant: a copy comes at its original's
+        for number, (t, file, outcome) in enumerate(merged, 1):
             if isinstance(outcome, tuple):
                 reason, raw = outcome
-                yield Rejected(number, reason if len(files) == 1 else f"{Path(file).name}: {reason}", raw)
+                yield Rejected(number, reason if len(files) == 1 else f"{Path(file).relative_to(path).as_posix()}: {reason}", raw)
                 continue
+            if t != instant:
+                instant, seen = t, set()
+            key = (outcome[0].get("group"), outcome[0].get("id")) if outcome and outcome[0].get("id") else None
+            if key is not None:
+                if key in seen:
+                    report.counts["duplicates"] += 1
+                    continue
+                seen.add(key)
             for event in outcome:
                 yield SourceRecord(number, event)
 
 
 def _channel_files(path: str) -> list[str]:
+    """The channel files to read: ``path``, or every .json under it — DiscordChatExporter's
+    frontend keeps each channel's threads in a ``_threads/`` subfolder."""
     if path != "-" and Path(path).is_dir():
-        files = sorted(str(file) for file in Path(path).glob("*.json"))
+        if (Path(path) / "channels.json").is_file() and (Path(path) / "users.json").is_file():
+            raise InvalidInput(f"{path}: this looks like a Slack export (channels.json, users.json) — use `--source slack`")
+        files = sorted(str(file) for file in Path(path).rglob("*.json"))
         if not files:
             raise InvalidInput(f"{path}: no .json files in this folder — export the channels with DiscordChatExporter in JSON format (-f Json)")
         return files
     return [path]
 
 
-def _timed(file: str, stack: ExitStack, tz: ZoneInfo) -> Iterator[tuple[float, str, list[dict[str, Any]] | tuple[str, str]]]:
-    """(time, file, events or (reason, raw text)) per message; a reject keeps the previous time so order holds."""
+def _open_channel(file: str, stack: ExitStack, path: str, options: Mapping[str, Any], report: SourceReport) -> tuple[str, IO[bytes], dict[str, Any]] | None:
+    """The file's stream and header, or None for a private conversation left out of a folder."""
     if file == "-":
         raise InvalidInput("-: `--source discord` reads the channel header and then the messages — pass the file's path instead of standard input")
     stream = stack.enter_context(open_binary(file, "discord"))
     header = _check_header(file, read_header(file, stream, "messages"))
     stream.seek(0)
-    group = _group_id(header)
+    if _is_private(header) and not options.get("private_chats"):
+        kind = "a direct message" if header["channel"].get("type") == "DirectTextChat" else "a group DM"
+        if file == path:
+            raise InvalidInput(
+                f"{file}: {header['channel'].get('name') or 'this channel'} is {kind}, not a server channel — playbooks plan group work "
+                "(welcomes, group posts, rankings), which a private conversation would get one of every week; export a server, "
+                "or pass --private-chats to plan for it anyway"
+            )
+        report.warn(f"{Path(file).name}: {kind} ({header['channel'].get('name')}), left out — pass --private-chats to plan for private conversations too")
+        return None
+    return file, stream, header
+
+
+def _is_private(header: dict[str, Any]) -> bool:
+    return str(header["guild"].get("id", "")) in ("", DIRECT_MESSAGES_GUILD) or header["channel"].get("type") in PRIVATE_CHANNEL_TYPES
+
+
+def _timed(file: str, stream: IO[bytes], header: dict[str, Any], tz: ZoneInfo) -> Iterator[tuple[float, str, list[dict[str, Any]] | tuple[str, str]]]:
+    """(time, file, events or (reason, raw text)) per message; a reject keeps the previous time so order holds."""
+    group, group_name = _group_id(header), _group_name(header)
     last = float("-inf")
     for message in iter_items(file, stream, "messages.item"):
         try:
@@ -72,13 +110,24 @@ def _timed(file: str, stack: ExitStack, tz: ZoneInfo) -> Iterator[tuple[float, s
             yield last, file, (str(exc), raw_json(message))
             continue
         last = t
+        if group_name is not None:
+            for event in events:
+                event["group_name"] = group_name
         yield t, file, events
 
 
 def _check_header(path: str, header: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(header.get("guild"), dict) or not isinstance(header.get("channel"), dict):
-        raise InvalidInput(f"{path}: not a DiscordChatExporter JSON file (no `guild` and `channel` before `messages`) — export with DiscordChatExporter, format JSON")
+        telegram = "id" in header and "type" in header
+        hint = "this looks like a Telegram Desktop export: use `--source telegram`" if telegram else "export with DiscordChatExporter, format JSON"
+        raise InvalidInput(f"{path}: not a DiscordChatExporter JSON file (no `guild` and `channel` before `messages`) — {hint}")
     return header
+
+
+def _group_name(header: dict[str, Any]) -> str | None:
+    """The server's name; for a DM, the channel's (DiscordChatExporter names it after the people)."""
+    name = header["channel"].get("name") if _is_private(header) else header["guild"].get("name")
+    return str(name) if name else None
 
 
 def _group_id(header: dict[str, Any]) -> str:

@@ -55,6 +55,13 @@ def read_header(path: str, stream: IO[bytes], stop_key: str) -> dict[str, Any]:
     Exports put their small metadata (chat id, guild, channel) before the big ``messages`` array,
     so reading up to that key costs nothing and tells us whether this is the right kind of file.
     """
+    return read_header_until(path, stream, (stop_key,))[0]
+
+
+def read_header_until(path: str, stream: IO[bytes], stop_keys: tuple[str, ...]) -> tuple[dict[str, Any], str]:
+    """The top-level fields before the first of ``stop_keys``, and which one it was (for a file
+    that can be one of two layouts: Telegram's one chat, or its whole-account ``chats``)."""
+    stop_key = " or ".join(f"`{key}`" for key in stop_keys).strip("`")
     header: dict[str, Any] = {}
     key: str | None = None
     builder: Any = None
@@ -64,8 +71,8 @@ def read_header(path: str, stream: IO[bytes], stop_key: str) -> dict[str, Any]:
                 if event == "start_map":
                     continue
                 if event == "map_key":
-                    if value == stop_key:
-                        return header
+                    if value in stop_keys:
+                        return header, value
                     key, builder = value, ijson.ObjectBuilder()
                     continue
                 if event == "end_map":

@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from playbook_engine import hookimpl
-from playbook_engine.contract import EventSource, Rejected, SourceRecord
+from playbook_engine.contract import EventSource, Rejected, SourceRecord, SourceReport
 from playbook_engine.errors import InvalidInput
 from playbook_plugins.source_json import raw_json, rfc3339
 
@@ -24,6 +24,7 @@ MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
 DAY_FILE = re.compile(r"^(?P<channel>[^/]+)/(?P<day>\d{4}-\d{2}-\d{2})\.json$")
 MESSAGE_SUBTYPES = frozenset({"thread_broadcast", "file_share", "me_message"})
 CHANNEL_LISTS = ("channels.json", "groups.json")
+PRIVATE_LISTS = ("dms.json", "mpims.json")
 
 
 class ExportTree:
@@ -65,12 +66,19 @@ def read_slack(path: str, options: Mapping[str, Any]) -> Iterator[SourceRecord |
     if path == "-":
         raise InvalidInput("-: `--source slack` reads a folder or a .zip, not standard input")
     tz: ZoneInfo = options["timezone"]
+    report: SourceReport = options.get("report") or SourceReport()
     tree = ExportTree(path)
     try:
         names = user_names(tree)
         channels = channel_ids(tree)
+        titles = channel_names(tree, names)
+        private = private_folders(tree)
+        skipped = {folder for folder in private if any(name.startswith(folder + "/") for name in tree.names)} if not options.get("private_chats") else set()
+        if skipped:
+            report.warn(f"{len(skipped)} direct message conversation{'s' if len(skipped) != 1 else ''} (dms.json, mpims.json) left out — playbooks plan group work; pass --private-chats to plan for them too")
         number = 0
         for _, files in sorted(_days(tree).items()):
+            files = [name for name in files if name.split("/", 1)[0] not in skipped]
             for item in _day_messages(tree, files):
                 number += 1
                 if isinstance(item, Rejected):
@@ -83,6 +91,7 @@ def read_slack(path: str, options: Mapping[str, Any]) -> Iterator[SourceRecord |
                 except ValueError as exc:
                     yield Rejected(number, f"{where}: {exc}", raw_json(message))
                     continue
+                event["group_name"] = titles.get(folder, folder)
                 yield SourceRecord(number, event)
     finally:
         tree.close()
@@ -117,14 +126,43 @@ def _user_name(user: Mapping[str, Any]) -> str:
 def channel_ids(tree: ExportTree) -> dict[str, str]:
     """Channel folder name → channel id (the event ``group``); a folder missing from the lists keeps its name."""
     ids: dict[str, str] = {}
-    for list_name in CHANNEL_LISTS:
+    for list_name in (*CHANNEL_LISTS, *PRIVATE_LISTS):
         if list_name not in tree.names:
             continue
         channels = _load(tree, list_name)
         if not isinstance(channels, list):
             raise InvalidInput(f"{tree.path}: {list_name} is not a list of channels — is this a Slack export?")
-        ids.update({channel["name"]: channel["id"] for channel in channels if isinstance(channel, dict) and channel.get("name") and channel.get("id")})
+        ids.update({str(channel.get("name") or channel["id"]): channel["id"] for channel in channels if isinstance(channel, dict) and channel.get("id")})
     return ids
+
+
+def channel_names(tree: ExportTree, users: Mapping[str, str]) -> dict[str, str]:
+    """Channel folder → the name operators know it by: ``#general``; a DM by its people's names."""
+    titles: dict[str, str] = {}
+    for list_name in (*CHANNEL_LISTS, *PRIVATE_LISTS):
+        if list_name not in tree.names:
+            continue
+        channels = _load(tree, list_name)
+        for channel in channels if isinstance(channels, list) else []:
+            if not isinstance(channel, dict) or not channel.get("id"):
+                continue
+            folder = str(channel.get("name") or channel["id"])
+            if list_name in PRIVATE_LISTS:  # `mpdm-alice--bob-1` is no name to show an operator
+                people = [users.get(member, member) for member in channel.get("members") or [] if isinstance(member, str)]
+                titles[folder] = "、".join(people) or folder
+            else:
+                titles[folder] = f"#{folder}"
+    return titles
+
+
+def private_folders(tree: ExportTree) -> set[str]:
+    """The folders of direct messages (``dms.json``, by id) and group DMs (``mpims.json``, by name)."""
+    folders: set[str] = set()
+    for list_name in PRIVATE_LISTS:
+        conversations = _load(tree, list_name) if list_name in tree.names else []
+        if isinstance(conversations, list):
+            folders.update(str(item.get("name") or item["id"]) for item in conversations if isinstance(item, dict) and item.get("id"))
+    return folders
 
 
 def _days(tree: ExportTree) -> dict[str, list[str]]:
@@ -175,6 +213,8 @@ def event_from_message(message: Any, group: str, names: Mapping[str, str], tz: Z
         raise ValueError(f"no usable `ts` ({ts!r})") from None
     base = {"ts": rfc3339(epoch, tz), "group": group}
     subtype, user = message.get("subtype"), message.get("user")
+    if subtype == "file_comment" and isinstance(message.get("comment"), dict):
+        return _file_comment(message["comment"], base, names, ts)
     if subtype == "bot_message" or (not user and message.get("bot_id")):
         return {**base, "type": "bot_message", "id": str(ts), "text": readable_text(message.get("text"), names), "name": str(message.get("username") or message.get("bot_id") or "bot")}
     if not isinstance(user, str) or not user:
@@ -196,6 +236,20 @@ def event_from_message(message: Any, group: str, names: Mapping[str, str], tz: Z
     thread = message.get("thread_ts")
     if thread and thread != ts:
         event["reply_to"] = str(thread)
+    return event
+
+
+def _file_comment(comment: Mapping[str, Any], base: dict[str, Any], names: Mapping[str, str], ts: Any) -> dict[str, Any]:
+    """A comment on a file (exports before 2019): its author is ``comment.user`` and its words
+    ``comment.comment``; the message's own text is Slack's "X commented on Y's file" line."""
+    user = comment.get("user")
+    if not isinstance(user, str) or not user:
+        raise ValueError("file comment without `comment.user`")
+    text = str(comment.get("comment") or "")
+    event: dict[str, Any] = {**base, "type": "message", "member": user, "name": names.get(user) or user, "id": str(ts), "text": readable_text(text, names)}
+    mentions = list(dict.fromkeys(match[1] for match in MENTION.finditer(text)))
+    if mentions:
+        event["mentions"] = mentions
     return event
 
 

@@ -8,8 +8,10 @@ message at a time: first to learn which id each display name belongs to, then to
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import IO, Any
 from zoneinfo import ZoneInfo
+
+import ijson
 
 from playbook_engine import hookimpl
 from playbook_engine.contract import EventSource, Rejected, SourceRecord
@@ -17,14 +19,28 @@ from playbook_engine.errors import InvalidInput
 from playbook_engine.events import EventError, parse_time
 from playbook_plugins.source_json import (
     iter_items,
+    json_problem,
     open_binary,
     raw_json,
-    read_header,
+    read_header_until,
     rfc3339,
 )
 
 JOIN_ACTIONS = frozenset({"invite_members", "create_group"})
 SELF_JOIN_ACTIONS = frozenset({"join_group_by_link", "join_group_by_request"})
+
+
+def member_id(value: Any) -> str | None:
+    """The member id of a sender or actor: ``user123`` as newer exports write it; exports from
+    before about 2020-10 write the bare number (``22222222``), which is the same user."""
+    if isinstance(value, str) and value:
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"user{int(value)}"
+    return None
+
+
+GROUP_AS_INVITER = "Group"  # join_group_by_link through the group's own link names no person
 
 
 class NameIndex:
@@ -33,9 +49,9 @@ class NameIndex:
     def __init__(self) -> None:
         self._ids: dict[str, set[str]] = {}
 
-    def learn(self, name: Any, member_id: Any) -> None:
-        if isinstance(name, str) and name and isinstance(member_id, str) and member_id:
-            self._ids.setdefault(name, set()).add(member_id)
+    def learn(self, name: Any, ident: Any) -> None:
+        if isinstance(name, str) and name and isinstance(ident, str) and ident:
+            self._ids.setdefault(name, set()).add(ident)
 
     def resolve(self, name: str) -> str:
         ids = self._ids.get(name, set())
@@ -43,33 +59,142 @@ class NameIndex:
 
 
 def read_telegram(path: str, options: Mapping[str, Any]) -> Iterator[SourceRecord | Rejected]:
-    """Events from a Telegram Desktop ``result.json``, one message in memory at a time."""
+    """Events from a Telegram Desktop ``result.json`` (one chat, or ``--chat`` of a whole-account
+    export), one message in memory at a time."""
     if path == "-":
         raise InvalidInput("-: `--source telegram` reads the file twice — pass the path to result.json instead of standard input")
     tz: ZoneInfo = options["timezone"]
     with open_binary(path, "telegram") as stream:
-        header = _check_header(path, read_header(path, stream, "messages"))
-        stream.seek(0)
+        chat = _pick_chat(path, stream, options.get("chat"))
+        _refuse_private(path, chat, options)
         names = NameIndex()
-        for message in iter_items(path, stream, "messages.item"):
+        for message in chat.messages(stream):
             if isinstance(message, dict):
-                names.learn(message.get("from"), message.get("from_id"))
-                names.learn(message.get("actor"), message.get("actor_id"))
-        stream.seek(0)
-        group = str(header["id"])
-        for number, message in enumerate(iter_items(path, stream, "messages.item"), 1):
+                names.learn(message.get("from"), member_id(message.get("from_id")))
+                names.learn(message.get("actor"), member_id(message.get("actor_id")))
+        group = str(chat.header["id"])
+        group_name = chat.header.get("name") if isinstance(chat.header.get("name"), str) and chat.header.get("name") else None
+        for number, message in enumerate(chat.messages(stream), 1):
             try:
                 events = events_from_message(message, group, names, tz)
             except ValueError as exc:
                 yield Rejected(number, str(exc), raw_json(message))
                 continue
             for event in events:
+                if group_name is not None:
+                    event["group_name"] = group_name
                 yield SourceRecord(number, event)
 
 
+PRIVATE_TYPES = {"personal_chat": "a chat between two people", "bot_chat": "a chat with a bot", "saved_messages": "your Saved Messages"}
+
+
+class _Chat:
+    """One chat of the file: its header (name, type, id) and where its messages are."""
+
+    def __init__(self, path: str, header: dict[str, Any], prefix: str, index: int | None = None):
+        self.path, self.header, self.prefix, self.index = path, header, prefix, index
+
+    def messages(self, stream: IO[bytes]) -> Iterator[Any]:
+        stream.seek(0)
+        if self.index is None:
+            return iter_items(self.path, stream, "messages.item")
+        return _chat_messages(self.path, stream, self.prefix, self.index)
+
+    def describe(self) -> str:
+        header = self.header
+        private = " — private, refused without --private-chats" if header.get("type") in PRIVATE_TYPES else ""
+        count = header.get("count", 0)
+        return f"  {header.get('name') or PRIVATE_TYPES.get(str(header.get('type')), '(no name)')} — {header.get('type')}, id {header.get('id')}, {count} message{'' if count == 1 else 's'}{private}"
+
+
+def _pick_chat(path: str, stream: IO[bytes], wanted: str | None) -> _Chat:
+    """The chat to read: the file's one chat, or the one ``--chat`` names in a whole-account export."""
+    header, found = read_header_until(path, stream, ("messages", "chats"))
+    if found == "messages":
+        _check_header(path, header)
+        if wanted is not None and wanted not in (str(header["id"]), header.get("name")):
+            raise InvalidInput(f"{path}: this export holds one chat, {header.get('name')!r} (id {header['id']}), not {wanted!r} — leave out --chat, or pass the export of that chat")
+        return _Chat(path, header, "messages")
+    stream.seek(0)
+    chats = list(_account_chats(path, stream))
+    listing = "\n".join(chat.describe() for chat in chats)
+    if wanted is None:
+        raise InvalidInput(f"{path}: a whole-account export with {len(chats)} chats — pick the group to read with --chat NAME_OR_ID, e.g. --chat {_example(chats)}:\n{listing}")
+    matches = [chat for chat in chats if str(chat.header.get("id")) == wanted] or [chat for chat in chats if chat.header.get("name") == wanted]
+    if not matches:
+        raise InvalidInput(f"{path}: no chat named or numbered {wanted!r} in this export — --chat takes a name or an id from this list:\n{listing}")
+    if len(matches) > 1:
+        raise InvalidInput(f"{path}: {len(matches)} chats are named {wanted!r} — pass the id instead:\n" + "\n".join(chat.describe() for chat in matches))
+    return matches[0]
+
+
+def _example(chats: list[_Chat]) -> str:
+    groups = [chat for chat in chats if chat.header.get("type") not in PRIVATE_TYPES] or chats
+    return str(groups[0].header.get("id")) if groups else "ID"
+
+
+def _account_chats(path: str, stream: IO[bytes]) -> Iterator[_Chat]:
+    """The chats of a whole-account export (``chats`` then ``left_chats``), with their message
+    counts, from one pass over the file that keeps no message."""
+    current: _Chat | None = None
+    index = {"chats.list": -1, "left_chats.list": -1}
+    try:
+        for prefix, event, value in ijson.parse(stream, use_float=True):
+            if event == "start_map" and prefix in ("chats.list.item", "left_chats.list.item"):
+                container = prefix[: -len(".item")]
+                index[container] += 1
+                current = _Chat(path, {"count": 0}, container, index[container])
+            elif current is not None and prefix.startswith(current.prefix + ".item."):
+                field = prefix[len(current.prefix) + len(".item."):]
+                if field in ("name", "type", "id") and event in ("string", "number"):
+                    current.header[field] = int(value) if field == "id" and isinstance(value, float) else value
+                elif field == "messages.item" and event == "start_map":
+                    current.header["count"] += 1
+            elif current is not None and event == "end_map" and prefix == current.prefix + ".item":
+                yield current
+                current = None
+    except ijson.JSONError as exc:
+        raise json_problem(path, exc, stream) from None
+
+
+def _chat_messages(path: str, stream: IO[bytes], container: str, wanted: int) -> Iterator[Any]:
+    """The messages of chat number ``wanted`` of ``container`` (``chats.list``), built one at a time."""
+    item, messages = container + ".item", container + ".item.messages.item"
+    index = -1
+    builder: Any = None
+    try:
+        for prefix, event, value in ijson.parse(stream, use_float=True):
+            if prefix == item and event == "start_map":
+                index += 1
+                if index > wanted:
+                    return
+            if index != wanted:
+                continue
+            if builder is None:
+                if prefix == messages and event == "start_map":
+                    builder = ijson.ObjectBuilder()
+                    builder.event(event, value)
+                continue
+            builder.event(event, value)
+            if prefix == messages and event == "end_map":
+                yield builder.value
+                builder = None
+    except ijson.JSONError as exc:
+        raise json_problem(path, exc, stream) from None
+
+
+def _refuse_private(path: str, chat: _Chat, options: Mapping[str, Any]) -> None:
+    kind = chat.header.get("type")
+    if kind in PRIVATE_TYPES and not options.get("private_chats"):
+        raise InvalidInput(
+            f"{path}: {chat.header.get('name') or 'this chat'!s} is {PRIVATE_TYPES[kind]} ({kind}), not a group — playbooks plan group work "
+            "(welcomes, group posts, rankings), which a private chat would get one of every week; export a group instead, "
+            "or pass --private-chats to plan for it anyway"
+        )
+
+
 def _check_header(path: str, header: dict[str, Any]) -> dict[str, Any]:
-    if "chats" in header or "personal_information" in header:
-        raise InvalidInput(f"{path}: this is a whole-account export — export one group instead: open the group in Telegram Desktop, ⋮ → Export chat history, format JSON")
     if "guild" in header:
         raise InvalidInput(f"{path}: this looks like a DiscordChatExporter file — use `--source discord`")
     if not isinstance(header.get("id"), (int, float, str)) or "type" not in header:
@@ -87,9 +212,9 @@ def events_from_message(message: Any, group: str, names: NameIndex, tz: ZoneInfo
         return _service_events(message, base, names)
     if message.get("type") != "message":
         raise ValueError(f"unknown message type {message.get('type')!r} (expected message or service)")
-    sender = message.get("from_id")
-    if not isinstance(sender, str) or not sender:
-        raise ValueError(f"message {message.get('id')} has no `from_id` (sender)")
+    sender = member_id(message.get("from_id"))
+    if sender is None:
+        raise ValueError(f"message {message.get('id')} has no `from_id` (sender) — export the chat again with Telegram Desktop, format JSON")
     event: dict[str, Any] = {**base, "type": "message", "member": sender, "id": str(message.get("id")), "text": plain_text(message.get("text"))}
     if isinstance(message.get("from"), str):
         event["name"] = message["from"]
@@ -120,25 +245,28 @@ def _epoch(message: dict[str, Any], tz: ZoneInfo) -> float:
 
 def _service_events(message: dict[str, Any], base: dict[str, Any], names: NameIndex) -> list[dict[str, Any]]:
     action = message.get("action")
-    actor_id, actor = message.get("actor_id"), message.get("actor")
+    actor_id, actor = member_id(message.get("actor_id")), message.get("actor")
     members = [name for name in message.get("members") or [] if isinstance(name, str)]
     if action in JOIN_ACTIONS:
         joined = [_person(name, names) for name in members]
-        if action == "create_group" and isinstance(actor_id, str):
+        if action == "create_group" and actor_id is not None:
             joined.insert(0, {"member": actor_id, "name": actor})
         return [_join(base, person, actor_id if person["member"] != actor_id else None) for person in joined]
     if action in SELF_JOIN_ACTIONS:
-        if not isinstance(actor_id, str):
+        if actor_id is None:
             raise ValueError(f"service message {message.get('id')} ({action}) has no `actor_id`")
-        inviter = names.resolve(message["inviter"]) if isinstance(message.get("inviter"), str) else None
+        named = message.get("inviter")
+        inviter = names.resolve(named) if isinstance(named, str) and named and named != GROUP_AS_INVITER else None
         return [_join(base, {"member": actor_id, "name": actor}, inviter)]
     if action == "remove_members":
-        left = [_person(name, names) for name in members]
-        return [{**base, "type": "member_left", **person, "reason": "left" if person["member"] == actor_id else "removed"} for person in left]
+        # Removing oneself is leaving: the actor is the one removed (by id, or by name where the
+        # export's actor has no id the names were learnt from).
+        left = [(_person(name, names), name) for name in members]
+        return [{**base, "type": "member_left", **person, "reason": "left" if person["member"] == actor_id or (name == actor and len(members) == 1) else "removed"} for person, name in left]
     if not isinstance(action, str):
         raise ValueError(f"service message {message.get('id')} has no `action`")
     event = {**base, "type": f"telegram_{action}", "id": str(message.get("id"))}
-    if isinstance(actor_id, str):
+    if actor_id is not None:
         event.update(member=actor_id, name=actor)
     return [event]
 

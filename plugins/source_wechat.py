@@ -14,6 +14,7 @@ yield events. A name never seen with a wxid gets the stable id ``name:<display n
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -40,8 +41,15 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "is_sender": ("IsSender", "is_sender"),
 }
 REQUIRED = ("ts", "text", "type", "name")
-SYSTEM_TYPES = frozenset({"10000", "10002", "系统通知", "系统消息", "system"})
+SYSTEM_TYPES = frozenset({"10000", "10002", "系统通知", "系统消息", "system", "邀请加群", "拍一拍"})
 TEXT_TYPES = frozenset({"1", "文本", "text"})
+QUOTE_TYPES = frozenset({"引用回复", "带有引用的文本消息"})  # PyWxDump's (49, 57): own text, then the quoted message
+QUOTED = re.compile(r"\n\n\[引用\]\((?P<time>[^)]*)\)(?P<name>[^:\n]*):", re.S)
+REVOKE = re.compile(r"<replacemsg>\s*(?:<!\[CDATA\[)?(?P<line>.*?)(?:\]\]>)?\s*</replacemsg>", re.S)
+REVOKED_ID = re.compile(r"<newmsgid>\s*(\d+)\s*</newmsgid>")
+REVOKED_BY = re.compile(r"^(?P<member>.+?)\s*撤回了一条消息")
+SELF_NAMES = frozenset({"我", "你"})  # PyWxDump writes 我 as the talker of your own rows; system lines say 你
+RECENT = 4096  # messages remembered for quotes to point at: a quote names a second and a name, not an id
 PLACEHOLDERS = {"3": "[图片]", "34": "[语音]", "42": "[名片]", "43": "[视频]", "47": "[表情]", "48": "[位置]", "49": "[链接/文件]", "50": "[通话]"}
 SELF = "你"
 SELF_ID = "me"
@@ -53,14 +61,21 @@ REMOVED = re.compile(r"^(?P<remover>.+?)将(?P<members>.+?)移出了群聊")
 LEFT = re.compile(r"^(?P<member>.+?)退出了群聊")
 JOINED = re.compile(r"^(?P<member>.+?)加入了群聊")
 MENTION = re.compile(r"@([^\s\u2005@]+)")
+WXID = re.compile(r"^(?:wxid_[0-9a-z]+|[A-Za-z][-_A-Za-z0-9]{5,19})$")  # WeChat ids; display names are free text
 
 
 def find_columns(columns: list[str], given: Mapping[str, str]) -> dict[str, str]:
-    """Field → the column that holds it in this file: ``--map`` first, then the known names."""
+    """Field → the column that holds it in this file: ``--map`` first, then the known names.
+
+    PyWxDump's ``talker`` is the sender's wxid in current versions (``我`` for your own rows)
+    and a display name in some older ones: in its layout (``room_name`` and ``talker``, no
+    nickname column) it is both, and each cell is read as what it looks like (``sender``)."""
     unknown = sorted(set(given) - set(COLUMNS))
     if unknown:
         raise InvalidInput(f"--map: unknown wechat field{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} — the fields are: {', '.join(COLUMNS)}")
     found = {field: next((name for name in names if name in columns), "") for field, names in COLUMNS.items()}
+    if found["name"] == "talker" and "room_name" in columns and not found["member"]:
+        found["member"] = "talker"
     found.update(given)
     return {field: column for field, column in found.items() if column}
 
@@ -74,7 +89,14 @@ class People:
         self.self_id: str | None = None
 
     def learn(self, row: Row, columns: Mapping[str, str]) -> None:
+        if columns.get("member") == columns.get("name"):  # PyWxDump's talker: an id or a name, never both
+            talker = row.get(columns.get("name"))
+            if talker and not WXID.match(talker) and talker not in SELF_NAMES:
+                self.senders.add(talker)
+            return
         wxid = row.get(columns.get("member"))
+        if wxid in SELF_NAMES:
+            return
         self.senders.update(name for name in (row.get(columns.get("name")), row.get(columns.get("remark"))) if name)
         if not wxid:
             return
@@ -88,8 +110,14 @@ class People:
             return self.self_id or SELF_ID
         return self.names.resolve(name)
 
-    def sender(self, row: Row, columns: Mapping[str, str]) -> str:
-        return row.get(columns.get("member")) or self.resolve(row.get(columns.get("name")))
+    def sender(self, row: Row, columns: Mapping[str, str]) -> tuple[str, str]:
+        """The sender's id and display name (empty when the row has none)."""
+        wxid, name = row.get(columns.get("member")), row.get(columns.get("name"))
+        if wxid in SELF_NAMES:
+            return self.self_id or SELF_ID, ""
+        if columns.get("member") == columns.get("name"):
+            return (wxid, "") if WXID.match(wxid) else (self.resolve(name), name)
+        return wxid or self.resolve(name), name or row.get(columns.get("remark"))
 
 
 def read_wechat(path: str, options: Mapping[str, Any]) -> Iterator[SourceRecord | Rejected]:
@@ -105,45 +133,106 @@ def read_wechat(path: str, options: Mapping[str, Any]) -> Iterator[SourceRecord 
         for row in table.rows():
             if isinstance(row, Row):
                 people.learn(row, columns)
-    group = Path(path).stem
+    group = group_name = Path(path).stem.removesuffix("_utf8")  # MemoTrace writes <群名>_utf8.csv
+    recent = Recent()
     with CsvFile(path) as table:
         for row in table.rows():
             if isinstance(row, Rejected):
                 yield row
                 continue
             try:
-                events = events_from_row(row, columns, people, group, tz)
+                events = events_from_row(row, columns, people, group, tz, recent)
             except ValueError as exc:
                 yield Rejected(row.line, str(exc), row.text)
                 continue
             for event in events:
+                if group_name != event["group"]:
+                    event["group_name"] = group_name  # PyWxDump's room_name is the …@chatroom id
                 yield SourceRecord(row.line, event)
+
+
+class Recent:
+    """The last messages by the time cell they were written at: a quote (引用) names the quoted
+    message by its time and its sender's name only, so this is how its id is found."""
+
+    def __init__(self, size: int = RECENT):
+        self.size = size
+        self._by_time: dict[str, list[tuple[str, str, str]]] = {}
+
+    def add(self, when: str, ident: str, member: str, name: str) -> None:
+        self._by_time.setdefault(when, []).append((ident, member, name))
+        if len(self._by_time) > self.size:
+            del self._by_time[next(iter(self._by_time))]
+
+    def find(self, when: str, name: str, people: People) -> str | None:
+        candidates = self._by_time.get(when, [])
+        named = [ident for ident, member, shown in candidates if name in (shown, member) or people.resolve(name) == member]
+        if len(named) == 1:
+            return named[0]
+        return candidates[0][0] if len(candidates) == 1 else None
 
 
 def _alternatives(field: str) -> str:
     return " or ".join(COLUMNS[field])
 
 
-def events_from_row(row: Row, columns: Mapping[str, str], people: People, default_group: str, tz: ZoneInfo) -> list[dict[str, Any]]:
+def events_from_row(row: Row, columns: Mapping[str, str], people: People, default_group: str, tz: ZoneInfo, recent: Recent | None = None) -> list[dict[str, Any]]:
     """The native events one CSV row stands for; ValueError says why it cannot be used."""
     when = row.get(columns["ts"])
     if not when:
         raise ValueError(f"empty time in column `{columns['ts']}`")
     base = {"ts": rfc3339(parse_csv_time(when, tz), tz), "group": row.get(columns.get("group")) or default_group}
-    kind, text = row.get(columns["type"]), row.get(columns["text"])
+    kind, text = row.get(columns["type"]), cell_text(row.get(columns["text"]))
+    if "<revokemsg" in text or kind.startswith("消息撤回"):
+        return [revoke_event(text, base, people)]
     if kind in SYSTEM_TYPES:
         return system_events(text, base, people)
-    name = row.get(columns["name"])
-    if not name and not row.get(columns.get("member")):
+    if not row.get(columns["name"]) and not row.get(columns.get("member")):
         raise ValueError(f"no sender (empty `{columns['name']}`)")
-    event: dict[str, Any] = {**base, "type": "message", "member": people.sender(row, columns), "name": name or row.get(columns.get("remark"))}
+    member, name = people.sender(row, columns)
+    event: dict[str, Any] = {**base, "type": "message", "member": member, "name": name}
     if row.get(columns.get("id")):
         event["id"] = row.get(columns.get("id"))
-    event["text"] = text if kind in TEXT_TYPES else PLACEHOLDERS.get(kind, f"[{kind}]")
-    mentions = _mentions(event["text"], people) if kind in TEXT_TYPES else []
+    readable = kind in TEXT_TYPES or kind in QUOTE_TYPES
+    event["text"] = text if readable else PLACEHOLDERS.get(kind, f"[{kind}]")
+    if kind in QUOTE_TYPES and (quote := QUOTED.search(text)):
+        event["text"] = text[: quote.start()]
+        event["reply_to"] = recent.find(quote["time"], quote["name"], people) if recent is not None else None
+    mentions = _mentions(event["text"], people) if readable else []
     if mentions:
         event["mentions"] = mentions
+    if recent is not None and event.get("id"):
+        recent.add(when, event["id"], event["member"], name)
     return [{key: value for key, value in event.items() if value}]
+
+
+def cell_text(cell: str) -> str:
+    """A content cell as the member wrote it: PyWxDump's older CSV wrote ``{"src": "", "msg": "…"}``
+    (the message as JSON) where newer versions write the text."""
+    if cell.startswith('{"') and '"msg"' in cell:
+        try:
+            decoded = json.loads(cell)
+        except ValueError:
+            return cell
+        if isinstance(decoded, dict) and isinstance(decoded.get("msg"), str):
+            return str(decoded["msg"])
+    return cell
+
+
+def revoke_event(text: str, base: Mapping[str, Any], people: People) -> dict[str, Any]:
+    """A recalled message (撤回): WeChat's ``<sysmsg type="revokemsg">`` XML or its plain line,
+    as ``wechat_revoke`` with the line people saw, who recalled it and the recalled message's id."""
+    shown = REVOKE.search(text)
+    line = (shown["line"] if shown else text).strip()
+    event: dict[str, Any] = {**base, "type": "wechat_revoke", "text": line}
+    if by := REVOKED_BY.match(line):
+        name = _name(by["member"])
+        event["member"] = people.resolve(SELF if name in SELF_NAMES else name)
+        if name not in SELF_NAMES:
+            event["name"] = name
+    if revoked := REVOKED_ID.search(text):
+        event["revoked"] = revoked[1]
+    return event
 
 
 def _mentions(text: str, people: People) -> list[str]:

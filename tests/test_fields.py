@@ -48,7 +48,7 @@ def hand_written_event(event: Event, tz: ZoneInfo) -> dict[str, Any]:
         "mentions": list(event.mentions), "reply_to": event.reply_to, "activity": event.activity,
         "participants": list(event.participants), "tags": list(event.tags),
         "attributes": dict(event.attributes), "channel": event.channel, "amount": event.amount,
-        "inviter": event.inviter, "reason": event.reason, "raw": dict(event.raw),
+        "inviter": event.inviter, "reason": event.reason, "group_name": event.group_name, "raw": dict(event.raw),
     }
 
 

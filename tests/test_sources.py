@@ -31,7 +31,12 @@ def read(registry: Registry, source: str, path: Path | str, **options: Any) -> l
     return [(item.number, item.data) if isinstance(item, SourceRecord) else (item.line, REJECTED, item.reason) for item in items]
 
 
-TELEGRAM = [
+def with_group_name(expected: list[tuple[Any, ...]], name: str) -> list[tuple[Any, ...]]:
+    """The same records, each event carrying the group's name as the export gives it."""
+    return [(number, {**rest[0], "group_name": name}) if isinstance(rest[0], dict) else (number, *rest) for number, *rest in expected]
+
+
+TELEGRAM = with_group_name([
     (1, {'ts': '2026-03-01T09:00:00+08:00', 'group': '1987654321', 'type': 'member_joined', 'member': 'user222', 'name': 'Bob', 'inviter': 'user111'}),
     (1, {'ts': '2026-03-01T09:00:00+08:00', 'group': '1987654321', 'type': 'member_joined', 'member': 'user333', 'name': '陈晨', 'inviter': 'user111'}),
     (2, {'ts': '2026-03-01T09:02:11+08:00', 'group': '1987654321', 'type': 'message', 'member': 'user111', 'id': '102', 'text': '欢迎 Bob 和 陈晨！', 'name': 'Alice Wang', 'mentions': ['user222', 'user333']}),
@@ -44,9 +49,9 @@ TELEGRAM = [
     (9, {'ts': '2026-03-04T08:00:00+08:00', 'group': '1987654321', 'type': 'member_left', 'member': 'user444', 'name': 'Dmitri', 'reason': 'left'}),
     (10, {'ts': '2026-03-05T12:00:00+08:00', 'group': '1987654321', 'type': 'telegram_pin_message', 'id': '110', 'member': 'user111', 'name': 'Alice Wang'}),
     (11, {'ts': '2026-03-05T12:01:00+08:00', 'group': '1987654321', 'type': 'member_left', 'member': 'user333', 'name': '陈晨', 'reason': 'removed'}),
-]
+], "读书会 Telegram")
 
-SLACK = [
+SLACK = [(number, {**rest[0], "group_name": {"C01GENERAL": "#general", "C02BOOKS": "#books"}[rest[0]["group"]]}) if isinstance(rest[0], dict) else (number, *rest) for number, *rest in [
     (1, {'ts': '2026-03-01T09:00:00+08:00', 'group': 'C01GENERAL', 'type': 'member_joined', 'member': 'U02BOB', 'name': 'Bob Li', 'inviter': 'U01ALICE'}),
     (2, {'ts': '2026-03-01T09:02:11+08:00', 'group': 'C01GENERAL', 'type': 'message', 'member': 'U01ALICE', 'name': 'Alice 王', 'id': '1772326931.000100', 'text': '欢迎 @Bob Li！本周读《置身事内》', 'mentions': ['U02BOB']}),
     (3, {'ts': '2026-03-01T09:03:00+08:00', 'group': 'C02BOOKS', 'type': 'message', 'member': 'U03CHEN', 'name': '陈晨', 'id': '1772326980.000100', 'text': '@Alice 王 书单我放在置顶了', 'mentions': ['U01ALICE']}),
@@ -58,9 +63,9 @@ SLACK = [
     (9, {'ts': '2026-03-03T20:00:00+08:00', 'group': 'C02BOOKS', 'type': 'message', 'member': 'U01ALICE', 'name': 'Alice 王', 'id': '1772539200.000100', 'text': '@陈晨 周六你来主持？', 'mentions': ['U03CHEN']}),
     (10, {'ts': '2026-03-03T20:05:00+08:00', 'group': 'C02BOOKS', 'type': 'slack_channel_topic', 'member': 'U01ALICE', 'name': 'Alice 王', 'id': '1772539500.000100'}),
     (11, {'ts': '2026-03-04T08:00:00+08:00', 'group': 'C01GENERAL', 'type': 'member_left', 'member': 'U04DMITRI', 'name': 'dmitri', 'reason': 'left'}),
-]
+]]
 
-DISCORD_GUILD = [
+DISCORD_GUILD = with_group_name([
     (1, {'ts': '2026-03-01T09:00:00+08:00', 'group': '880011223344556677', 'type': 'member_joined', 'member': '310000000000000002', 'name': 'Bob'}),
     (2, {'ts': '2026-03-01T09:00:01+08:00', 'group': '880011223344556677', 'type': 'bot_message', 'id': '1200000000000000002', 'text': 'Welcome @Bob! Read #rules', 'name': 'Carl-bot'}),
     (3, {'ts': '2026-03-01T09:02:11+08:00', 'group': '880011223344556677', 'type': 'message', 'member': '310000000000000001', 'name': 'Alice 王', 'id': '1200000000000000003', 'text': '欢迎 @Bob ！本周读《置身事内》', 'mentions': ['310000000000000002']}),
@@ -70,16 +75,16 @@ DISCORD_GUILD = [
     (7, REJECTED, 'general.json: message 1200000000000000007 has no `author` id'),
     (8, {'ts': '2026-03-03T21:00:00+08:00', 'group': '880011223344556677', 'type': 'message', 'member': '310000000000000004', 'name': 'dmitri', 'id': '1200000000000000008', 'text': "I'll be there", 'mentions': ['310000000000000003'], 'reply_to': '1200000000000000006'}),
     (9, {'ts': '2026-03-04T12:00:00+08:00', 'group': '880011223344556677', 'type': 'discord_ChannelPinnedMessage', 'id': '1200000000000000009', 'member': '310000000000000001', 'name': 'Alice 王'}),
-]
+], "读书会 Discord")
 
-DISCORD_GROUP_DM = [
+DISCORD_GROUP_DM = with_group_name([
     (1, {'ts': '2026-03-01T09:00:00+08:00', 'group': '950000000000000001', 'type': 'member_joined', 'member': '310000000000000002', 'name': 'Bob', 'inviter': '310000000000000001'}),
     (2, {'ts': '2026-03-01T09:10:00+08:00', 'group': '950000000000000001', 'type': 'message', 'member': '310000000000000002', 'name': 'Bob', 'id': '1300000000000000002', 'text': '谢谢拉我进来'}),
     (3, {'ts': '2026-03-02T09:10:00+08:00', 'group': '950000000000000001', 'type': 'message', 'member': '310000000000000003', 'name': '陈晨', 'id': '1300000000000000003', 'text': '这周我忙'}),
     (4, REJECTED, "message 1300000000000000004: `timestamp` 'not a time' is not a time"),
     (5, {'ts': '2026-03-03T08:00:00+08:00', 'group': '950000000000000001', 'type': 'member_left', 'member': '310000000000000002', 'name': 'Bob', 'reason': 'left'}),
     (6, {'ts': '2026-03-04T08:00:00+08:00', 'group': '950000000000000001', 'type': 'member_left', 'member': '310000000000000003', 'name': '陈晨', 'reason': 'removed'}),
-]
+], "读书会核心组")
 
 WECHAT = [
     (2, {'ts': '2026-03-01T09:00:00+08:00', 'group': 'wechat_读书会', 'type': 'member_joined', 'member': 'wxid_xw', 'inviter': 'wxid_lily', 'name': '小王'}),
@@ -116,7 +121,7 @@ CASES = [
     pytest.param("telegram", "telegram_result.json", {}, TELEGRAM, id="telegram"),
     pytest.param("slack", "slack_export", {}, SLACK, id="slack-folder"),
     pytest.param("discord", "discord_guild", {}, DISCORD_GUILD, id="discord-guild-folder"),
-    pytest.param("discord", "discord_group_dm.json", {}, DISCORD_GROUP_DM, id="discord-group-dm"),
+    pytest.param("discord", "discord_group_dm.json", {"private_chats": True}, DISCORD_GROUP_DM, id="discord-group-dm"),
     pytest.param("wechat", "wechat_读书会.csv", {}, WECHAT, id="wechat-memotrace"),
     pytest.param("csv", "generic_activity.csv", {"map": GENERIC_MAP}, GENERIC_CSV, id="csv-mapped"),
 ]
@@ -181,10 +186,10 @@ def test_wechat_pywxdump_layout_without_wxids_derives_ids_from_names(registry, t
         encoding="utf-8",
     )
     assert read(registry, "wechat", export) == [
-        (2, {"ts": "2026-03-01T09:00:00+08:00", "group": "12345@chatroom", "type": "member_joined", "member": "name:阿梅", "inviter": "name:小王", "name": "阿梅"}),
-        (3, {"ts": "2026-03-01T09:01:00+08:00", "group": "12345@chatroom", "type": "message", "member": "name:阿梅", "name": "阿梅", "id": "9002", "text": "大家好 @小王", "mentions": ["name:小王"]}),
-        (4, {"ts": "2026-03-01T09:02:00+08:00", "group": "12345@chatroom", "type": "message", "member": "name:小王", "name": "小王", "id": "9003", "text": "[图片]"}),
-        (5, {"ts": "2026-03-02T09:00:00+08:00", "group": "12345@chatroom", "type": "member_left", "member": "name:阿梅", "reason": "left", "name": "阿梅"}),
+        (2, {"ts": "2026-03-01T09:00:00+08:00", "group": "12345@chatroom", "group_name": "pywxdump", "type": "member_joined", "member": "name:阿梅", "inviter": "name:小王", "name": "阿梅"}),
+        (3, {"ts": "2026-03-01T09:01:00+08:00", "group": "12345@chatroom", "group_name": "pywxdump", "type": "message", "member": "name:阿梅", "name": "阿梅", "id": "9002", "text": "大家好 @小王", "mentions": ["name:小王"]}),
+        (4, {"ts": "2026-03-01T09:02:00+08:00", "group": "12345@chatroom", "group_name": "pywxdump", "type": "message", "member": "name:小王", "name": "小王", "id": "9003", "text": "[图片]"}),
+        (5, {"ts": "2026-03-02T09:00:00+08:00", "group": "12345@chatroom", "group_name": "pywxdump", "type": "member_left", "member": "name:阿梅", "reason": "left", "name": "阿梅"}),
     ]
 
 

@@ -63,14 +63,14 @@ def test_import_of_a_truncated_export_exits_1_naming_the_file(playbook_cli, regi
     cut.write_bytes((FIXTURES / "telegram_result.json").read_bytes()[:1500])
     result = invoke(playbook_cli, registry, "import", "--source", "telegram", str(cut))
     assert result.exit_code == 1
-    assert result.stderr.startswith(f"Error: {cut}: the JSON ends too early (near byte ")
+    assert result.stderr.startswith(f"error: {cut}: the JSON ends too early (near byte ")
 
 
 def test_import_takes_the_time_zone_from_playbooks_community_yaml(playbook_cli, registry, tmp_path, monkeypatch):
     (tmp_path / "playbooks").mkdir()
     (tmp_path / "playbooks" / "community.yaml").write_text("community:\n  name: x\n  timezone: America/New_York\n", encoding="utf-8")
     monkeypatch.chdir(tmp_path)
-    result = invoke(playbook_cli, registry, "import", "--source", "discord", str(FIXTURES / "discord_group_dm.json"))
+    result = invoke(playbook_cli, registry, "import", "--source", "discord", "--private-chats", str(FIXTURES / "discord_group_dm.json"))
     assert result.stdout.splitlines()[0].startswith('{"ts":"2026-02-28T20:00:00-05:00"')
     assert result.stderr.rstrip().endswith("times in America/New_York (from playbooks/community.yaml)")
 
@@ -101,12 +101,12 @@ def test_run_reads_an_export_directly_with_source(registry, tmp_path):
 def test_installed_command_line_has_import_and_exits_1_on_a_wrong_file(tmp_path):
     """Plugin commands are added by `main()`, so this goes through the real entry point."""
     completed = subprocess.run(
-        [sys.executable, "-c", "from playbook_engine.cli import main; main()", "import", "--source", "slack", str(FIXTURES / "telegram_result.json")],
+        [sys.executable, "-c", "from playbook_engine.cli import main; main()", "import", "--source", "slack", "--timezone", "UTC", str(FIXTURES / "telegram_result.json")],
         capture_output=True, text=True, cwd=tmp_path, check=False,
     )
     assert completed.returncode == 1
     assert completed.stdout == ""
-    assert f"{FIXTURES / 'telegram_result.json'}: not a Slack export" in completed.stderr
+    assert completed.stderr.startswith(f"error: {FIXTURES / 'telegram_result.json'}: not a Slack export")
 
 
 @pytest.mark.parametrize(

@@ -26,7 +26,7 @@ def fails(registry, source: str, path: Path | str, **options) -> str:
 @pytest.mark.parametrize(("source", "fixture"), [("telegram", "telegram_result.json"), ("discord", "discord_group_dm.json")])
 def test_truncated_json_export_is_an_error_naming_the_file(registry, tmp_path, source, fixture):
     cut = truncated(tmp_path, FIXTURES / fixture)
-    message = fails(registry, source, cut)
+    message = fails(registry, source, cut, private_chats=True)
     assert message.startswith(f"{cut}: the JSON ends too early (near byte ")
     assert message.endswith("the file is truncated (an interrupted export or copy); export it again")
 
@@ -35,12 +35,12 @@ def test_truncated_json_export_is_an_error_naming_the_file(registry, tmp_path, s
     ("source", "fixture", "expected"),
     [
         pytest.param("telegram", "discord_group_dm.json", "this looks like a DiscordChatExporter file — use `--source discord`", id="telegram-given-discord"),
-        pytest.param("discord", "telegram_result.json", "not a DiscordChatExporter JSON file (no `guild` and `channel` before `messages`)", id="discord-given-telegram"),
+        pytest.param("discord", "telegram_result.json", "not a DiscordChatExporter JSON file (no `guild` and `channel` before `messages`) — this looks like a Telegram Desktop export: use `--source telegram`", id="discord-given-telegram"),
         pytest.param("telegram", "slack_export/users.json", "the file is a JSON list, not an object with `messages`", id="telegram-given-a-list"),
         pytest.param("telegram", "generic_activity.csv", "not valid JSON (near byte", id="telegram-given-csv"),
         pytest.param("slack", "telegram_result.json", "not a Slack export — pass the export folder or the .zip", id="slack-given-a-file"),
         pytest.param("slack", "discord_guild", "no channels.json — this is not a Slack workspace export", id="slack-given-another-folder"),
-        pytest.param("discord", "slack_export", "channels.json: the file is a JSON list, not an object with `messages`", id="discord-given-slack-folder"),
+        pytest.param("discord", "slack_export", "this looks like a Slack export (channels.json, users.json) — use `--source slack`", id="discord-given-slack-folder"),
         pytest.param("json", "telegram_result.json", "`--source json` reads a JSON list of events", id="json-given-an-object"),
     ],
 )

@@ -1,0 +1,304 @@
+"""Exports as people have them: older layouts, whole-account files, private chats, threads,
+legacy message kinds — each on a small fixture written in the tool's exact layout."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from playbook_engine.contract import SourceReport
+from playbook_engine.errors import InvalidInput
+from tests.test_sources import FIXTURES, REJECTED, read
+
+ACCOUNT = FIXTURES / "telegram_account" / "result.json"
+
+
+def fails(registry, source: str, path: Path | str, **options) -> str:
+    with pytest.raises(InvalidInput) as caught:
+        read(registry, source, path, **options)
+    return str(caught.value)
+
+
+# -- Telegram -------------------------------------------------------------------------------
+
+GO = {"group": "1034567890", "group_name": "Go 夜读 2016"}
+
+
+def test_telegram_before_2020_integer_ids_self_removal_and_the_group_as_inviter(registry):
+    """from_id/actor_id as bare numbers are the same users as `user…`; Bob removing himself left;
+    `"inviter": "Group"` (the group's own link) names nobody."""
+    assert read(registry, "telegram", FIXTURES / "telegram_2016_result.json") == [
+        (1, {"ts": "2016-05-01T10:00:00+08:00", **GO, "type": "member_joined", "member": "user11111111", "name": "Alice"}),
+        (1, {"ts": "2016-05-01T10:00:00+08:00", **GO, "type": "member_joined", "member": "user22222222", "name": "Bob", "inviter": "user11111111"}),
+        (2, {"ts": "2016-05-01T10:01:00+08:00", **GO, "type": "message", "member": "user22222222", "id": "2", "text": "大家好", "name": "Bob"}),
+        (3, {"ts": "2016-05-01T11:00:00+08:00", **GO, "type": "member_joined", "member": "user33333333", "name": "Carol"}),
+        (4, {"ts": "2016-05-01T11:02:00+08:00", **GO, "type": "message", "member": "user33333333", "id": "4", "text": "你好 Bob", "name": "Carol", "reply_to": "2"}),
+        (5, {"ts": "2016-05-02T09:00:00+08:00", **GO, "type": "member_joined", "member": "name:Dave", "name": "Dave", "inviter": "user11111111"}),
+        (6, {"ts": "2016-05-03T09:00:00+08:00", **GO, "type": "member_left", "member": "user22222222", "name": "Bob", "reason": "left"}),
+        (7, {"ts": "2016-05-03T10:00:00+08:00", **GO, "type": "member_left", "member": "user33333333", "name": "Carol", "reason": "removed"}),
+        (8, REJECTED, "message 8 has no `from_id` (sender) — export the chat again with Telegram Desktop, format JSON"),
+    ]
+
+
+def test_a_whole_account_export_without_chat_lists_the_chats_and_how_to_pick_one(registry):
+    assert fails(registry, "telegram", ACCOUNT) == (
+        f"{ACCOUNT}: a whole-account export with 5 chats — pick the group to read with --chat NAME_OR_ID, e.g. --chat 1555000111:\n"
+        "  your Saved Messages — saved_messages, id 11111111, 1 message — private, refused without --private-chats\n"
+        "  Bob — personal_chat, id 22222222, 2 messages — private, refused without --private-chats\n"
+        "  读书会 — private_supergroup, id 1555000111, 3 messages\n"
+        "  读书会 — public_channel, id 1555000222, 0 messages\n"
+        "  Old group — private_group, id 1444000111, 1 message"
+    )
+
+
+def test_chat_picks_one_chat_by_id_or_name_including_left_chats(registry):
+    by_id = read(registry, "telegram", ACCOUNT, chat="1555000111")
+    assert [(number, event["type"], event.get("member"), event["group"], event["group_name"]) for number, event in by_id] == [
+        (1, "member_joined", "user22222222", "1555000111", "读书会"),
+        (2, "message", "user22222222", "1555000111", "读书会"),
+        (3, "message", "user11111111", "1555000111", "读书会"),
+    ]
+    assert read(registry, "telegram", ACCOUNT, chat="Old group") == [
+        (1, {"ts": "2019-03-01T18:00:00+08:00", "group": "1444000111", "type": "message", "member": "user33333333", "id": "1", "text": "bye", "name": "Carol", "group_name": "Old group"}),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("chat", "message"),
+    [
+        pytest.param("读书会", "2 chats are named '读书会' — pass the id instead:\n  读书会 — private_supergroup, id 1555000111", id="ambiguous-name"),
+        pytest.param("nope", "no chat named or numbered 'nope' in this export — --chat takes a name or an id from this list:\n", id="unknown"),
+    ],
+)
+def test_a_chat_that_is_not_one_chat_of_the_export_is_refused_with_the_list(registry, chat, message):
+    assert message in fails(registry, "telegram", ACCOUNT, chat=chat)
+
+
+def test_chat_on_a_one_chat_export_must_name_that_chat(registry):
+    assert fails(registry, "telegram", FIXTURES / "telegram_result.json", chat="Other") == (
+        f"{FIXTURES / 'telegram_result.json'}: this export holds one chat, '读书会 Telegram' (id 1987654321), not 'Other' — leave out --chat, or pass the export of that chat"
+    )
+    assert len(read(registry, "telegram", FIXTURES / "telegram_result.json", chat="1987654321")) == 12
+
+
+@pytest.mark.parametrize(("path", "chat"), [(FIXTURES / "telegram_personal.json", None), (ACCOUNT, "Bob")], ids=["personal-export", "personal-chat-of-account"])
+def test_telegram_private_chats_are_refused_unless_asked_for(registry, path, chat):
+    options = {"chat": chat} if chat else {}
+    assert fails(registry, "telegram", path, **options) == (
+        f"{path}: Bob is a chat between two people (personal_chat), not a group — playbooks plan group work (welcomes, group posts, rankings), "
+        "which a private chat would get one of every week; export a group instead, or pass --private-chats to plan for it anyway"
+    )
+    events = read(registry, "telegram", path, private_chats=True, **options)
+    assert events[0][1]["member"] == "user22222222" and events[0][1]["group"] == "22222222"
+
+
+# -- Discord --------------------------------------------------------------------------------
+
+FRONTEND = FIXTURES / "discord_frontend"
+SERVER = {"group": "880011223344556677", "group_name": "读书会 Discord"}
+
+
+def test_discord_frontend_folder_reads_threads_keeps_a_repeated_message_once_and_leaves_dms_out(registry):
+    """The thread's file repeats its starter message (same id): read once, counted as a duplicate."""
+    report = SourceReport()
+    assert read(registry, "discord", FRONTEND, report=report) == [
+        (1, {"ts": "2026-03-01T09:00:00+08:00", **SERVER, "type": "message", "member": "310000000000000002", "name": "Bob", "id": "1400000000000000001", "text": "早上好"}),
+        (2, {"ts": "2026-03-01T09:10:00+08:00", **SERVER, "type": "message", "member": "310000000000000001", "name": "Alice 王", "id": "1400000000000000002", "text": "周六讨论第三章，在帖子里报名"}),
+        (4, {"ts": "2026-03-01T09:10:05+08:00", **SERVER, "type": "discord_ThreadCreated", "id": "1400000000000000003", "member": "310000000000000001", "name": "Alice 王"}),
+        (5, {"ts": "2026-03-01T09:20:00+08:00", **SERVER, "type": "message", "member": "310000000000000003", "name": "陈晨", "id": "1400000000000000004", "text": "我报名 @Alice 王", "mentions": ["310000000000000001"], "reply_to": "1400000000000000002"}),
+        (6, {"ts": "2026-03-01T09:30:00+08:00", **SERVER, "type": "message", "member": "310000000000000002", "name": "Bob", "id": "1400000000000000005", "text": "+1"}),
+    ]
+    assert report.counts["duplicates"] == 1
+    assert report.warnings == ["Direct Messages - Private - bob [960000000000000001].json: a direct message (bob), left out — pass --private-chats to plan for private conversations too"]
+
+
+def test_discord_dms_in_a_folder_are_read_when_asked_for(registry):
+    events = read(registry, "discord", FRONTEND, private_chats=True)
+    assert events[0] == (1, {"ts": "2026-03-01T08:00:00+08:00", "group": "960000000000000001", "group_name": "bob", "type": "message", "member": "310000000000000002", "name": "Bob", "id": "1500000000000000001", "text": "私聊"})
+
+
+def test_a_discord_group_dm_file_is_refused_unless_asked_for(registry):
+    path = FIXTURES / "discord_group_dm.json"
+    assert fails(registry, "discord", path) == (
+        f"{path}: 读书会核心组 is a group DM, not a server channel — playbooks plan group work (welcomes, group posts, rankings), "
+        "which a private conversation would get one of every week; export a server, or pass --private-chats to plan for it anyway"
+    )
+
+
+def test_duplicates_are_counted_in_the_import_and_the_run_summaries(workspace):
+    folder, elsewhere = workspace
+    imported = playbook("import", "--source", "discord", "--playbooks", str(folder), str(FRONTEND), cwd=elsewhere)
+    assert imported.stdout.count("\n") == 5
+    assert imported.stderr.splitlines()[-2:] == [
+        "warning: Direct Messages - Private - bob [960000000000000001].json: a direct message (bob), left out — pass --private-chats to plan for private conversations too",
+        f"playbook import: read 5 events: 5 written (discord_ThreadCreated 1, message 4), 0 rejected · 1 duplicate message (same id) kept once · times in Asia/Shanghai (from {folder / 'community.yaml'})",
+    ]
+    ran = playbook("run", str(folder), "--source", "discord", "--events", str(FRONTEND), "--format", "jsonl", cwd=elsewhere)
+    assert "read 5 events: 5 accepted, 0 rejected" in ran.stderr and "1 duplicate message (same id) kept once" in ran.stderr
+
+
+# -- Slack ----------------------------------------------------------------------------------
+
+SLACK_2017 = FIXTURES / "slack_2017_export"
+
+
+def test_slack_file_comments_are_their_authors_messages_with_mentions_and_dms_are_left_out(registry):
+    report = SourceReport()
+    assert read(registry, "slack", SLACK_2017, report=report) == [
+        (1, {"ts": "2017-06-01T15:00:00+08:00", "group": "C01GENERAL", "type": "message", "member": "U02BOB", "name": "Bob Li", "id": "1496300400.000002", "text": "书单我传上来了", "group_name": "#general"}),
+        (2, {"ts": "2017-06-01T15:10:00+08:00", "group": "C01GENERAL", "type": "message", "member": "U03CHEN", "name": "陈晨", "id": "1496301000.000003", "text": "第二本我读过 @Alice 王", "mentions": ["U01ALICE"], "group_name": "#general"}),
+        (3, REJECTED, "general/2017-06-01.json message 3: file comment without `comment.user`"),
+    ]
+    assert report.warnings == ["2 direct message conversations (dms.json, mpims.json) left out — playbooks plan group work; pass --private-chats to plan for them too"]
+
+
+def test_slack_dms_and_group_dms_are_read_when_asked_for_named_by_their_people(registry):
+    events = read(registry, "slack", SLACK_2017, private_chats=True)
+    assert [(event["group"], event["group_name"]) for _, event, *_ in events[:2]] == [("D0DMBOB", "Alice 王、Bob Li"), ("G0MPIM", "Alice 王、Bob Li、陈晨")]
+
+
+# -- WeChat (PyWxDump CSV) ------------------------------------------------------------------
+
+ROOM = {"group": "20001@chatroom", "group_name": "pywxdump_读书群"}
+
+
+def test_pywxdump_old_layout_json_cells_system_lines_quotes_and_recalls(registry):
+    """Older PyWxDump: `content` cells hold {"src", "msg"} JSON and `talker` is the wxid (我 for
+    yours); a 引用回复 keeps the member's own words and points at the quoted message."""
+    assert read(registry, "wechat", FIXTURES / "pywxdump_读书群.csv") == [
+        (2, {"ts": "2024-10-04T21:00:00+08:00", **ROOM, "type": "member_joined", "member": "name:阿梅", "inviter": "name:小虫", "name": "阿梅"}),
+        (3, {"ts": "2024-10-04T21:25:04+08:00", **ROOM, "type": "message", "member": "wxid_amei01", "id": "7002", "text": "哦吼"}),
+        (4, {"ts": "2024-10-04T21:26:00+08:00", **ROOM, "type": "message", "member": "wxid_xiaochong", "id": "7003", "text": "欢迎@阿梅\u2005"}),
+        (5, {"ts": "2024-10-04T21:27:30+08:00", **ROOM, "type": "message", "member": "wxid_xiaochong", "id": "7004", "text": "这是我们的读书群", "reply_to": "7002"}),
+        (6, {"ts": "2024-10-04T21:30:00+08:00", **ROOM, "type": "message", "member": "me", "id": "7005", "text": "[图片]"}),
+        (7, {"ts": "2024-10-04T21:31:00+08:00", **ROOM, "type": "wechat_revoke", "text": '"小虫" 撤回了一条消息', "member": "name:小虫", "name": "小虫", "revoked": "7003"}),
+        (8, {"ts": "2024-10-05T08:00:00+08:00", **ROOM, "type": "member_left", "member": "name:阿梅", "reason": "left", "name": "阿梅"}),
+        (9, {"ts": "2024-10-05T08:01:00+08:00", **ROOM, "type": "wechat_system", "text": '"小虫" 拍了拍 "阿梅"'}),
+    ]
+
+
+def test_a_quote_of_a_message_not_in_the_file_keeps_the_text_without_a_link(registry, tmp_path):
+    export = tmp_path / "群.csv"
+    export.write_text(
+        "id,MsgSvrID,type_name,is_sender,talker,room_name,msg,src,CreateTime\n"
+        '1,8001,引用回复,0,wxid_abc123,1@chatroom,"同意\n\n[引用](2024-01-01 10:00:00)老张:明天见",,2024-10-04 21:00:00\n',
+        encoding="utf-8",
+    )
+    assert read(registry, "wechat", export) == [(2, {"ts": "2024-10-04T21:00:00+08:00", "group": "1@chatroom", "group_name": "群", "type": "message", "member": "wxid_abc123", "id": "8001", "text": "同意"})]
+
+
+# -- the command line: import then run, run --source, from anywhere --------------------------
+
+COMMUNITY = """\
+community:
+  name: 夜读
+  timezone: Asia/Shanghai
+  channel: telegram
+  groups:
+    - {id: g1, name: 一群}
+"""
+
+PLAYBOOKS = {
+    "welcome.yaml": 'playbook: welcome\nrules:\n  - id: hello\n    when: {event: member_joined}\n    do:\n      - mention: "欢迎 {{ member.name }} 加入{{ group.name }}"\n',
+    "weekly.yaml": 'playbook: weekly\nrules:\n  - id: topic\n    when: {schedule: "0 9 * * 1"}\n    do:\n      - post: "本周话题"\n',
+    "quiet.yaml": 'playbook: quiet\nrules:\n  - id: nudge\n    when: {silence: 1d}\n    do:\n      - dm: "{{ member.name }} 好久不见"\n',
+}
+
+
+def playbook(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """The installed entry point (plugin commands included), started in ``cwd``."""
+    return subprocess.run([sys.executable, "-c", "from playbook_engine.cli import main; main()", *args], capture_output=True, text=True, cwd=cwd, input=stdin, check=False)
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> tuple[Path, Path]:
+    """A playbooks folder, and another folder to start the commands from."""
+    folder = tmp_path / "club"
+    folder.mkdir()
+    (folder / "community.yaml").write_text(COMMUNITY, encoding="utf-8")
+    for name, text in PLAYBOOKS.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    return folder, elsewhere
+
+
+def test_import_then_run_plans_what_run_source_plans_from_any_working_directory(workspace):
+    """The 2016 export has times without an offset: both paths read them in the community's zone."""
+    folder, elsewhere = workspace
+    export = str(FIXTURES / "telegram_2016_result.json")
+    direct = playbook("run", str(folder), "--source", "telegram", "--events", export, "--format", "jsonl", "--until", "2016-05-20", cwd=elsewhere)
+    assert direct.returncode == 0, direct.stderr
+    converted = playbook("import", "--source", "telegram", "--playbooks", str(folder), export, cwd=elsewhere)
+    assert converted.returncode == 0, converted.stderr
+    events = elsewhere / "events.jsonl"
+    events.write_text(converted.stdout, encoding="utf-8")
+    again = playbook("run", str(folder), "--events", str(events), "--format", "jsonl", "--until", "2016-05-20", cwd=elsewhere)
+    assert again.stdout == direct.stdout
+    assert direct.stdout.count("\n") == len(json.loads(f"[{','.join(direct.stdout.splitlines())}]")) > 5
+    origin = f"times in Asia/Shanghai (from {folder / 'community.yaml'})"
+    assert origin in converted.stderr and origin in direct.stderr and origin in again.stderr
+    texts = [json.loads(line)["text"] for line in direct.stdout.splitlines()]
+    assert "欢迎 Bob 加入Go 夜读 2016" in texts and not any("1034567890" in text for text in texts)
+
+
+def test_import_without_a_community_to_take_the_zone_from_says_what_to_pass(workspace):
+    _, elsewhere = workspace
+    result = playbook("import", "--source", "telegram", str(FIXTURES / "telegram_2016_result.json"), cwd=elsewhere)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr == (
+        "error: no community.yaml in playbooks/ to take the time zone from — pass --playbooks DIR (the folder you give `playbook run`) "
+        "or --timezone ZONE (e.g. Asia/Shanghai): times without an offset must be read in the zone the run uses\n"
+    )
+
+
+def test_import_and_run_say_an_error_the_same_way(workspace):
+    folder, elsewhere = workspace
+    missing = str(elsewhere / "nope.json")
+    imported = playbook("import", "--source", "telegram", "--playbooks", str(folder), missing, cwd=elsewhere)
+    ran = playbook("run", str(folder), "--source", "telegram", "--events", missing, cwd=elsewhere)
+    assert imported.stderr == ran.stderr == f"error: {missing}: no such file or directory\n"
+    assert imported.returncode == ran.returncode == 1
+    usage = playbook("run", str(folder), "--events", missing, "--format", "pdf", cwd=elsewhere)
+    assert usage.stderr.splitlines()[-1].startswith("error: Invalid value for --format: unknown format `pdf`") and "Error" not in usage.stderr
+
+
+def test_run_lists_the_chats_of_a_whole_account_export_and_reads_the_one_picked(workspace):
+    folder, elsewhere = workspace
+    listed = playbook("run", str(folder), "--source", "telegram", "--events", str(ACCOUNT), cwd=elsewhere)
+    assert listed.returncode == 1
+    assert listed.stderr.startswith(f"error: {ACCOUNT}: a whole-account export with 5 chats — pick the group to read with --chat NAME_OR_ID")
+    picked = playbook("run", str(folder), "--source", "telegram", "--events", str(ACCOUNT), "--chat", "1555000111", "--format", "jsonl", cwd=elsewhere)
+    assert picked.returncode == 0, picked.stderr
+    assert "欢迎 Bob 加入读书会" in [json.loads(line)["text"] for line in picked.stdout.splitlines()]
+
+
+def test_groups_missing_from_community_yaml_are_named_once_with_their_message_counts(workspace):
+    folder, elsewhere = workspace
+    result = playbook("run", str(folder), "--source", "telegram", "--events", str(FIXTURES / "telegram_2016_result.json"), "--format", "jsonl", cwd=elsewhere)
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert warnings == [f"warning: 1 group not in {folder / 'community.yaml'} `groups:`: 1034567890 「Go 夜读 2016」 (2 messages) — list them there (id, name) to name them and give them operators"]
+    assert '"group":"g1"' not in result.stdout.replace(" ", "")  # declared, but not in this export: no weekly post there
+
+
+def test_a_private_chat_is_refused_for_planning_unless_asked_for(workspace):
+    folder, elsewhere = workspace
+    personal = str(FIXTURES / "telegram_personal.json")
+    refused = playbook("run", str(folder), "--source", "telegram", "--events", personal, cwd=elsewhere)
+    assert refused.returncode == 1 and "not a group — playbooks plan group work" in refused.stderr
+    asked = playbook("run", str(folder), "--source", "telegram", "--events", personal, "--private-chats", "--format", "jsonl", cwd=elsewhere)
+    assert asked.returncode == 0, asked.stderr
+
+
+@pytest.mark.parametrize("cells", [["a", "b"], ["", "  "], ["x\udcff", "y"], ["\udc80"], ["ok", "\t"], ["中文", "\udcfe字"]])
+def test_csv_row_checks_match_the_obvious_per_character_ones(tmp_path, cells):
+    """The fast row checks (one join, one search) decide as a loop over every character would."""
+    from playbook_plugins.source_csv import BAD_BYTES
+
+    joined = "".join(cells)
+    assert (not joined or joined.isspace()) == (not any(cell.strip() for cell in cells))
+    assert (BAD_BYTES.search(joined) is not None) == any("\udc80" <= char <= "\udcff" for cell in cells for char in cell)
