@@ -94,8 +94,9 @@ class Enforcer:
         accepted = self.planner.offer([task for task, _ in tasks], rule) if tasks else []
         if accepted:  # the effects of the planned tasks' actions, each on the task's member
             planned = set(map(id, accepted))
+            planned_now = self.recheck.planned
             for task in accepted:
-                self.recheck.planned(task)
+                planned_now(task)
             for task, action in tasks:
                 if id(task) in planned and (action.kind.apply is not None or action.kind.into_group is not None):
                     self._take_effect(task, action)
