@@ -1,0 +1,148 @@
+"""Hostile and careless input, end to end (issue 20): each case must finish with a plan or a
+clear refusal, held by the engine's own limits (a date horizon, a linear-time regex engine,
+bounded templates), never by how long the test waits. docs/reliability.md lists them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
+
+from playbook_engine.cli import cli
+from playbook_engine.plugins import load_registry
+from tests.conftest import ROOT, config_from, plan, write_jsonl
+
+DAY = 86400
+
+
+def invoke(*args: str) -> Any:
+    return CliRunner().invoke(cli, list(args), obj={"registry": load_registry(entrypoints=False)})
+
+
+def _example_lines() -> list[str]:
+    return (ROOT / "examples" / "events.jsonl").read_text(encoding="utf-8").splitlines()
+
+
+def _with_line_at(lines: list[str], index: int, ts: str) -> list[str]:
+    """``lines`` with a copy of the line at ``index`` dated ``ts`` inserted after it."""
+    bad = json.loads(lines[index])
+    bad["ts"] = ts
+    bad.pop("id", None)
+    return [*lines[: index + 1], json.dumps(bad, ensure_ascii=False), *lines[index + 1 :]]
+
+
+def _write(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+# -- item 5: an event dated far ahead ------------------------------------------------------
+
+
+def test_one_line_dated_2099_is_rejected_naming_the_guard_and_the_plan_is_unchanged(tmp_path):
+    lines = _example_lines()
+    clean = invoke("run", str(ROOT / "playbooks"), "--events", str(_write(tmp_path / "clean.jsonl", lines)), "--format", "jsonl")
+    poisoned = _write(tmp_path / "poisoned.jsonl", _with_line_at(lines, 50, "2099-01-01T00:00:00+08:00"))
+    rejects = tmp_path / "rejects.jsonl"
+    result = invoke("run", str(ROOT / "playbooks"), "--events", str(poisoned), "--format", "jsonl", "--rejects", str(rejects))
+    assert result.exit_code == 0, result.output
+    assert result.stdout == clean.stdout
+    [rejected] = [json.loads(line) for line in rejects.read_text(encoding="utf-8").splitlines()]
+    assert rejected["line"] == 52
+    assert rejected["reason"].startswith("dated 2099-01-01T00:00:00+08:00, more than 1d after the latest event so far (")
+    assert "--max-future" in rejected["reason"]
+    assert "read 100 events: 99 accepted, 1 rejected" in result.stderr
+
+
+def test_max_future_off_lets_the_far_line_through(tmp_path):
+    """The guard is what rejects it: without it, the clock jumps and later lines are refused."""
+    poisoned = _write(tmp_path / "poisoned.jsonl", _with_line_at(_example_lines(), 50, "2026-06-01T00:00:00+08:00"))
+    guarded = invoke("run", str(ROOT / "playbooks"), "--events", str(poisoned), "--format", "jsonl", "--max-future", "30d")
+    assert "read 100 events: 99 accepted, 1 rejected" in guarded.stderr
+    result = invoke("run", str(ROOT / "playbooks"), "--events", str(poisoned), "--format", "jsonl", "--max-future", "off")
+    assert "read 100 events: 52 accepted, 48 rejected" in result.stderr
+    assert "older than the engine's clock (2026-06-01T00:00:00+08:00)" in result.stderr
+
+
+def test_a_bad_max_future_is_a_usage_error():
+    result = invoke("run", str(ROOT / "playbooks"), "--events", str(ROOT / "examples" / "events.jsonl"), "--max-future", "soon")
+    assert result.exit_code == 2 and "--max-future" in result.stderr and "(or `off`)" in result.stderr
+
+
+WELCOME = """\
+playbook: welcome
+rules:
+  - id: hello
+    when: {event: message}
+    do:
+      - dm: "hi {{ member.name }}"
+"""
+COMMUNITY = "community:\n  name: t\n  timezone: Asia/Shanghai\n  merge: []\n"
+
+
+def _message(t: float, number: int) -> dict[str, Any]:
+    return {"ts": t, "type": "message", "group": "g1", "member": f"m{number}", "id": f"msg-{number}", "text": "hi"}
+
+
+START = 1772326800.0  # 2026-03-01T09:00:00+08:00
+
+
+def test_a_quiet_week_is_history_not_a_wrong_date():
+    """Past the horizon, the next event decides: not earlier than it, the gap was real."""
+    config = config_from({"w.yaml": WELCOME}, COMMUNITY)
+    result = plan(config, [_message(START, 1), _message(START + 7 * DAY, 2), _message(START + 7 * DAY + 60, 3)], max_future=DAY)
+    assert (result.counts["accepted"], result.counts["rejected"]) == (3, 0)
+
+
+def test_the_last_line_past_the_horizon_is_accepted_only_up_to_until():
+    config = config_from({"w.yaml": WELCOME}, COMMUNITY)
+    events = [_message(START, 1), _message(START + 7 * DAY, 2)]
+    alone = plan(config, events, max_future=DAY)
+    assert [rejected.line for rejected in alone.rejected] == [2] and "no later event confirms its date" in alone.rejected[0].reason
+    assert plan(config, events, max_future=DAY, until=START + 8 * DAY).counts["accepted"] == 2
+
+
+def _reference_rejections(times: list[float], future: float, watermark: float | None) -> list[int]:
+    """The slow, obvious reading of the guard: an event more than ``future`` after the latest
+    accepted so far is rejected when the next event is earlier than it, or there is none."""
+    latest = watermark
+    rejected = []
+    for index, t in enumerate(times):
+        following = times[index + 1] if index + 1 < len(times) else None
+        if latest is not None and t > latest + future and (following is None or following < t):
+            rejected.append(index + 1)
+        elif latest is None or t > latest:
+            latest = t
+    return rejected
+
+
+@given(steps=st.lists(st.sampled_from([0, 60, 3600, 20 * 3600, 2 * DAY, 9 * DAY, -3600, -2 * DAY, 70 * 365 * DAY, -70 * 365 * DAY]), min_size=1, max_size=12))
+def test_the_guard_matches_its_obvious_reading(steps):
+    config = config_from({"w.yaml": WELCOME}, COMMUNITY)
+    times, t = [], START
+    for step in steps:
+        t = max(START, t + step)
+        times.append(t)
+    result = plan(config, [_message(t, number) for number, t in enumerate(times, 1)], max_future=DAY)
+    assert [rejected.line for rejected in result.rejected if rejected.reason.startswith("dated ")] == _reference_rejections(times, DAY, None)
+
+
+def test_with_state_the_horizon_starts_at_the_watermark_and_the_state_is_not_poisoned(tmp_path):
+    books = tmp_path / "books"
+    books.mkdir()
+    (books / "community.yaml").write_text(COMMUNITY, encoding="utf-8")
+    (books / "w.yaml").write_text(WELCOME, encoding="utf-8")
+    state = str(tmp_path / "ops.db")
+    day1 = write_jsonl(tmp_path / "day1.jsonl", [_message(START, 1)])
+    assert invoke("run", str(books), "--events", str(day1), "--format", "jsonl", "--state", state).exit_code == 0
+    day2 = write_jsonl(tmp_path / "day2.jsonl", [_message(4070880000, 2), _message(START + DAY, 3)])  # 2099, then the real day 2
+    second = invoke("run", str(books), "--events", str(day2), "--format", "jsonl", "--state", state)
+    assert "day2.jsonl:1: rejected: dated 2099-01-01T00:00:00+08:00, more than 1d after the latest event so far (2026-03-01T09:00:00+08:00)" in second.stderr
+    assert [json.loads(line)["member"] for line in second.stdout.splitlines()] == ["m3"]
+    day3 = write_jsonl(tmp_path / "day3.jsonl", [_message(START + 2 * DAY, 4)])
+    third = invoke("run", str(books), "--events", str(day3), "--format", "jsonl", "--state", state)
+    assert [json.loads(line)["member"] for line in third.stdout.splitlines()] == ["m4"]
