@@ -133,12 +133,8 @@ class Evaluation:
         """Whether a message is a question, per community.yaml ``question.patterns``."""
         if self._question[0] is event:
             return self._question[1]  # several triggers ask about the same event
-        text = event.text or ""
         question = self._question_pattern
-        if question is not None:
-            answer = event.type == "message" and question.search(text) is not None
-        else:
-            answer = event.type == "message" and any(pattern.search(text) for pattern in self.community.question_patterns)
+        answer = event.type == "message" and question is not None and question.search(event.text or "") is not None
         self._question = (event, answer)
         return answer
 

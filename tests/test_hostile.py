@@ -5,14 +5,18 @@ bounded templates), never by how long the test waits. docs/reliability.md lists 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from playbook_engine.cli import cli
+from playbook_engine.errors import InvalidPlaybooks
+from playbook_engine.patterns import compile_pattern
 from playbook_engine.plugins import load_registry
 from tests.conftest import ROOT, config_from, plan, write_jsonl
 
@@ -146,3 +150,42 @@ def test_with_state_the_horizon_starts_at_the_watermark_and_the_state_is_not_poi
     day3 = write_jsonl(tmp_path / "day3.jsonl", [_message(START + 2 * DAY, 4)])
     third = invoke("run", str(books), "--events", str(day3), "--format", "jsonl", "--state", state)
     assert [json.loads(line)["member"] for line in third.stdout.splitlines()] == ["m4"]
+
+
+# -- item 9: patterns that would backtrack for ever ----------------------------------------
+
+BACKTRACKING = r"^(a+)+$"
+
+
+def test_a_catastrophic_regex_in_a_rule_and_in_question_patterns_does_not_hang_the_run():
+    """With Python's engine each hostile message below would take days; RE2 takes microseconds."""
+    rule = f"""\
+playbook: p
+rules:
+  - id: all-a
+    when: {{event: message, regex: "{BACKTRACKING}"}}
+    do:
+      - dm: "hi"
+"""
+    community = COMMUNITY + f'  question:\n    patterns: ["{BACKTRACKING}", "(x+x+)+y"]\n'
+    config = config_from({"p.yaml": rule}, community)
+    texts = ["a" * 40 + "b", "x" * 5000, "a" * 100_000 + "!", "aaaa"]
+    events = [{**_message(START + index, index + 1), "text": text} for index, text in enumerate(texts)]
+    result = plan(config, events, explain=True)
+    assert [task.member for task in result.tasks] == ["m4"]
+    assert result.counts["accepted"] == 4
+
+
+@pytest.mark.parametrize("pattern", [r"(a)\1", r"(?P<w>a)(?P=w)", r"(?=a)a", r"(?<!a)b", "(?:a{1000}){1000}"])
+def test_validate_refuses_what_needs_backtracking_or_unbounded_memory(pattern):
+    with pytest.raises(InvalidPlaybooks) as raised:
+        config_from({"p.yaml": f"playbook: p\nrules:\n  - id: r\n    when: {{event: message, regex: '{pattern}'}}\n    do:\n      - dm: hi\n"}, COMMUNITY)
+    [problem] = raised.value.problems
+    assert problem.line == 4 and " — " in problem.message
+
+
+@settings(max_examples=300)
+@given(text=st.text(alphabet="a1１٣_ \u3000\t\n\u00a0é中？?.$-xX", max_size=10), pattern=st.sampled_from([r"\s", r"\S+", r"^\d+$", r"[\d\s]", r"\w+\Z", r"[^\w]", r"\W", r"\D", r"吗?[?？]\s*$", r"a$", r"[$]", r"\$", r"[]a]", r"[^]a]x", r"(?i)x\s"]))
+def test_patterns_match_what_python_s_re_matches(text, pattern):
+    """RE2 reads \\s \\d \\w as ASCII and $ as the very end; the rewrite keeps Python's meaning."""
+    assert (compile_pattern(pattern).search(text) is not None) == (re.search(pattern, text) is not None)
