@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from playbook_engine.cli import cli
+from playbook_engine.cli import cli, main
 from playbook_engine.errors import InvalidPlaybooks
 from playbook_engine.patterns import compile_pattern
 from playbook_engine.plugins import load_registry
@@ -189,3 +189,81 @@ def test_validate_refuses_what_needs_backtracking_or_unbounded_memory(pattern):
 def test_patterns_match_what_python_s_re_matches(text, pattern):
     """RE2 reads \\s \\d \\w as ASCII and $ as the very end; the rewrite keeps Python's meaning."""
     assert (compile_pattern(pattern).search(text) is not None) == (re.search(pattern, text) is not None)
+
+
+# -- item 10: templates and durations that ask for unbounded work --------------------------
+
+
+def _books(tmp_path: Path, text: str, option: str = "") -> Path:
+    books = tmp_path / "books"
+    books.mkdir(exist_ok=True)
+    (books / "community.yaml").write_text(COMMUNITY, encoding="utf-8")
+    (books / "p.yaml").write_text(f"playbook: p\nrules:\n  - id: r\n    when: {{event: message}}\n{option}    do:\n      - dm: {json.dumps(text)}\n", encoding="utf-8")
+    return books
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("{{ 9**(9**10) }}", "9 ** 3486784401 is a number of more than 4096 bits — "),
+        ("{{ 10**5000 }}", "10 ** 5000 is a number of more than 4096 bits — "),
+        ("{{ 'x' * 10**8 }}", "repeating 1 item(s) 100000000 times is more than 100,000 — "),
+        ("{{ 'x'|center(10**9) }}", "a width of 1000000000 is more than 100,000 characters — "),
+        ("{{ 'x'.ljust(10**9) }}", "a width of 1000000000 is more than 100,000 characters — "),
+        ("{{ '%0999999d' % 1 }}", "a format width of more than four digits (or a nested or * width) — "),
+        ("{% for i in range(10**5) %}{% for j in range(10**5) %}{% endfor %}{% endfor %}", "a loop inside a loop (or a recursive loop) can run for ever — "),
+        ("{% for i in range(10**10) %}x{% endfor %}", "range of 10,000,000,000 numbers is more than 10,000 — "),
+        ("{% macro m(n) %}{{ m(n) }}{% endmacro %}{{ m(1) }}", "macros are not supported in texts — "),
+        ("{{ " + "(" * 5000 + "1" + ")" * 5000 + " }}", "nested too deeply (brackets, `not`s or operators many levels deep) — "),
+        ("{{ " + "not " * 5000 + "1 }}", "nested too deeply (brackets, `not`s or operators many levels deep) — "),
+        ("{{ " + "+".join(["1"] * 5000) + " }}", "nested too deeply (brackets, `not`s or operators many levels deep) — "),
+    ],
+    ids=["power-tower", "huge-power", "repeat", "center", "ljust", "percent-width", "nested-loops", "huge-range", "macro", "parentheses", "nots", "long-sum"],
+)
+def test_validate_refuses_a_text_that_asks_for_unbounded_work(tmp_path, capsys, text, problem):
+    assert _validate(_books(tmp_path, text), capsys).startswith(f"p.yaml:6:13: rules[0].do[0].dm.text: {problem}")
+
+
+def test_validate_refuses_a_delay_of_99999999_days(tmp_path, capsys):
+    assert _validate(_books(tmp_path, "hi", option="    delay: 99999999d\n"), capsys) == "p.yaml:5:12: rules[0].delay: `99999999d` is more than 10 years — write at most 3650d"
+
+
+def _validate(books: Path, capsys: Any) -> str:
+    """``playbook validate`` as a user runs it: exit 1, and the first problem's line."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["validate", str(books)])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 1 and err.endswith("found\n"), err
+    return err.splitlines()[0].removeprefix(f"{books}/")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{{ member.name * 10**8 }}",
+        "{{ member.name|center(10**9) }}",
+        "{{ member.name.rjust(10**9) }}",
+        "{{ (member.messages + 1) ** 99999 }}",
+        "{% for i in range(member.messages * 10**6) %}x{% endfor %}",
+        "{% for c in member.name * 9000 %}{{ member.name * 9000 }}{% endfor %}",
+        "{{ (member.name * 9000)|replace('', member.name * 9000) }}",
+        "{{ member.name ~ '{:>99999999}' }}{{ ('{:>' ~ 99999999 ~ '}').format(1) }}",
+    ],
+    ids=["repeat", "center", "rjust", "power", "range", "loop-output", "replace", "format"],
+)
+def test_a_text_that_grows_with_the_data_skips_its_task_with_the_reason(text):
+    """Known only at run time: the limits stop it before the work, that task is skipped and
+    counted as an error, the run and its other tasks go on."""
+    rule = f"playbook: p\nrules:\n  - id: r\n    when: {{event: message}}\n    do:\n      - dm: {json.dumps(text)}\n  - id: fine\n    when: {{event: message}}\n    do:\n      - post: ok\n"
+    config = config_from({"p.yaml": rule}, COMMUNITY)
+    result = plan(config, [{**_message(START, 1), "name": "Ann"}], explain=True)
+    assert [task.rule for task in result.tasks] == ["fine"]
+    assert result.counts["error"] == 1
+    [note] = [note for note in result.notes if note.kind == "error"]
+    assert "text of `dm` failed: " in note.reason and " — " in note.reason
+
+
+def test_forty_nested_parentheses_still_render():
+    text = "{{ " + "(" * 40 + "member.name" + ")" * 40 + " }}"
+    config = config_from({"p.yaml": f"playbook: p\nrules:\n  - id: r\n    when: {{event: message}}\n    do:\n      - dm: {json.dumps(text)}\n"}, COMMUNITY)
+    assert [task.text for task in plan(config, [{**_message(START, 1), "name": "Ann"}]).tasks] == ["Ann"]
