@@ -267,3 +267,58 @@ def test_forty_nested_parentheses_still_render():
     text = "{{ " + "(" * 40 + "member.name" + ")" * 40 + " }}"
     config = config_from({"p.yaml": f"playbook: p\nrules:\n  - id: r\n    when: {{event: message}}\n    do:\n      - dm: {json.dumps(text)}\n"}, COMMUNITY)
     assert [task.text for task in plan(config, [{**_message(START, 1), "name": "Ann"}]).tasks] == ["Ann"]
+
+
+# -- item 11: names and texts that would be markup or terminal control ---------------------
+
+HOSTILE_NAMES = ["<script>alert(1)</script>", "# 我是标题", "[点我](https://evil.example)", "- [ ] 给我转账", "<img src=x onerror=alert(1)>", "\x1b]0;pwned\x07小美", "\x1b[31m红\x1b[0m", "\x9b2J清屏", "1. 列表", "www.evil.example", "*粗*_斜_`码`"]
+ECHO = """\
+playbook: echo
+rules:
+  - id: echo
+    when: {event: message}
+    do:
+      - dm: "{{ member.name }}\\n{{ event.text }}"
+"""
+
+
+def _hostile_run(tmp_path: Path, fmt: str, *more: str) -> Any:
+    books = tmp_path / "books"
+    books.mkdir(exist_ok=True)
+    (books / "community.yaml").write_text(COMMUNITY, encoding="utf-8")
+    (books / "echo.yaml").write_text(ECHO, encoding="utf-8")
+    events = [{**_message(START + index * 60, index + 1), "name": name, "text": f"{name}\n# 标题\n- [ ] 新任务\n> 引用"} for index, name in enumerate(HOSTILE_NAMES)]
+    result = invoke("run", str(books), "--events", str(write_jsonl(tmp_path / "events.jsonl", events)), "--format", fmt, *more)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_markdown_output_shows_names_and_texts_as_text(tmp_path):
+    from markdown_it import MarkdownIt
+
+    html = MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(_hostile_run(tmp_path, "md").stdout)
+    assert "<script" not in html and "<img" not in html and "<a " not in html
+    assert html.count("<h1>") == 1 and "<h2>" in html and "<h4>" not in html  # the title, the day, the operator: nothing else
+    assert html.count("<p>[ ] <strong>") == len(HOSTILE_NAMES) and html.count("<li>") == 3 * len(HOSTILE_NAMES)  # per task: its checklist item and two details; none from the data
+    assert "<em>" not in html and "<code>" not in html.replace("<code>t-", "")  # task ids are code, nothing else
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "# 我是标题" in html
+
+
+def test_markdown_output_has_no_bare_link_for_gfm_to_autolink(tmp_path):
+    output = _hostile_run(tmp_path, "md").stdout
+    assert "https://" not in output and "www.evil" not in output
+
+
+@pytest.mark.parametrize("fmt", ["table", "jsonl"])
+def test_terminal_output_and_explain_carry_no_control_characters(tmp_path, fmt):
+    result = _hostile_run(tmp_path, fmt, "--explain")
+    text = result.stderr + (result.stdout if fmt == "table" else "")
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", text)
+    assert "红" in text and "小美" in text and "清屏" in text  # the names themselves stay
+
+
+def test_jsonl_keeps_the_names_exactly():
+    """Programs read jsonl: escaping is for people's screens only."""
+    config = config_from({"echo.yaml": ECHO}, COMMUNITY)
+    result = plan(config, [{**_message(START, 1), "name": "\x1b[31m红", "text": "<b>"}])
+    assert result.tasks[0].member_name == "\x1b[31m红" and result.tasks[0].text == "\x1b[31m红\n<b>"
