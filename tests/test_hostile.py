@@ -322,3 +322,13 @@ def test_jsonl_keeps_the_names_exactly():
     config = config_from({"echo.yaml": ECHO}, COMMUNITY)
     result = plan(config, [{**_message(START, 1), "name": "\x1b[31m红", "text": "<b>"}])
     assert result.tasks[0].member_name == "\x1b[31m红" and result.tasks[0].text == "\x1b[31m红\n<b>"
+
+
+def test_every_test_docs_reliability_names_exists():
+    """docs/reliability.md promises a test per guarantee: a renamed or deleted test breaks that promise."""
+    text = (ROOT / "docs" / "reliability.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"(tests/\w+\.py)::(\w+)", text))
+    assert len(named) >= 30
+    missing = [f"{path}::{name}" for path, name in sorted(named) if f"def {name}(" not in (ROOT / path).read_text(encoding="utf-8")]
+    assert missing == []
+    assert all((ROOT / folder).is_dir() for folder in re.findall(r"`(tests/corpus/[\w-]+)`", text))
