@@ -12,6 +12,7 @@ import click
 
 from playbook_engine.api import DEFAULT_PATHS, registry_from, source_options
 from playbook_engine.contract import SourceReport
+from playbook_engine.durations import DurationError, parse_duration
 from playbook_engine.errors import InvalidPlaybooks, PlaybookError
 from playbook_engine.events import EventError, parse_time
 
@@ -41,6 +42,15 @@ def _time_option(value: str | None, tz: Any, name: str) -> float | None:
         raise click.BadParameter(f"{value!r} is not a time — write e.g. 2026-03-08 or 2026-03-08T09:00:00+08:00", param_hint=name) from None
 
 
+def _duration_option(value: str, name: str) -> float | None:
+    if value.strip().lower() == "off":
+        return None
+    try:
+        return parse_duration(value)
+    except DurationError as error:
+        raise click.BadParameter(f"{error} (or `off`)", param_hint=name) from None
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--events", "events", required=True, help="Event file (JSON Lines by default); - for standard input.")
@@ -57,8 +67,9 @@ def _time_option(value: str | None, tz: Any, name: str) -> float | None:
 @click.option("--strict", is_flag=True, help="Fail (exit 1) on the first rejected event instead of going on.")
 @click.option("--chat", help="For a Telegram whole-account export: the chat to read, by name or id (without it, the chats are listed).")
 @click.option("--private-chats", is_flag=True, help="Also plan for private chats and group DMs (refused by default: playbooks plan group work).")
+@click.option("--max-future", default="1d", show_default=True, help="Reject an event dated more than this after the latest event so far (or the --state watermark), unless the next event is not earlier: one line dated 2099 cannot move the clock. `off` accepts any.")
 @click.pass_context
-def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, column_map: str | None, start: str | None, until: str | None, output_format: str | None, out: str | None, explain: bool, member_id: str | None, state_path: str | None, rejects: str | None, strict: bool, chat: str | None, private_chats: bool) -> None:
+def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, column_map: str | None, start: str | None, until: str | None, output_format: str | None, out: str | None, explain: bool, member_id: str | None, state_path: str | None, rejects: str | None, strict: bool, chat: str | None, private_chats: bool, max_future: str) -> None:
     """Dry-run playbooks over events: print the operator tasks they would plan.
 
     Tasks go to standard output; rejected events, explanations and the summary go to
@@ -76,6 +87,7 @@ def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, colu
     config = load_config(list(paths) or list(DEFAULT_PATHS), registry)
     tz = config.community.tz
     start_at, until_at = _time_option(start, tz, "--from"), _time_option(until, tz, "--until")
+    horizon = _duration_option(max_future, "--max-future")
     fmt = output_format or ("table" if sys.stdout.isatty() and out is None else "jsonl")
     if fmt not in registry.formats:
         raise click.BadParameter(f"unknown format `{fmt}` — one of: {', '.join(sorted(registry.formats))}", param_hint="--format")
@@ -86,7 +98,7 @@ def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, colu
     if sys.stderr.isatty():
         records = _with_progress(records)
     state = StateStore.open(state_path) if state_path else None
-    stream = plan_tasks(config, records, start=start_at, until=until_at, explain=explain or member_id is not None, state=state, keep_suppressed=False)
+    stream = plan_tasks(config, records, start=start_at, until=until_at, explain=explain or member_id is not None, state=state, keep_suppressed=False, max_future=horizon)
     explaining = explain or member_id is not None
     kept: list[Task] = []  # --explain shows the planned tasks in its timeline too
 

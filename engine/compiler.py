@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Mapping
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, cast
 
 from jinja2 import nodes
@@ -24,6 +24,7 @@ from jinja2.parser import Parser
 from jinja2.utils import _PassArg
 
 from playbook_engine.contract import MEMBER_FIELDS
+from playbook_engine.limits import bounded_binop, check_call
 from playbook_engine.members import MemberView
 
 Compiled = Callable[[Mapping[str, Any]], Any]
@@ -37,13 +38,13 @@ class _Unsupported(Exception):
     pass
 
 
-_ARITHMETIC = {
-    "Add": operator.add,
+_ARITHMETIC: dict[str, Callable[[Any, Any], Any]] = {
+    "Add": partial(bounded_binop, "+"),  # what can grow without bound is checked first (limits.py)
     "Sub": operator.sub,
-    "Mul": operator.mul,
+    "Mul": partial(bounded_binop, "*"),
     "Div": operator.truediv,
     "FloorDiv": operator.floordiv,
-    "Mod": operator.mod,
+    "Mod": partial(bounded_binop, "%"),
 }
 _MEMBER_FIELDS = frozenset(MEMBER_FIELDS)
 _DICT_ATTRIBUTES = frozenset(dir(dict))
@@ -207,7 +208,9 @@ class _Compiler:
                 raise SecurityError(f"{callee!r} is not safely callable")
             if _PassArg.from_obj(callee) is not None:
                 raise NeedsJinja
-            return callee(*(argument(context) for argument in arguments), **{key: value(context) for key, value in keywords})
+            args, kwargs = [argument(context) for argument in arguments], {key: value(context) for key, value in keywords}
+            check_call(callee, args, kwargs)
+            return callee(*args, **kwargs)
 
         return call
 

@@ -29,6 +29,7 @@ from typing import Any
 from playbook_engine.clock import Clock, Timer
 from playbook_engine.conditions import Conditions, refusal
 from playbook_engine.contract import Event, Firing, Group, Member, Rejected, TriggerType
+from playbook_engine.durations import format_duration
 from playbook_engine.enforcer import Enforcer, cause
 from playbook_engine.lifecycle import Lifecycle
 from playbook_engine.localtime import DAY, local_time
@@ -52,13 +53,14 @@ MESSAGE_CHANGES = frozenset({"messages", "last_message_at", "messages_7d", "mess
 class Evaluation:
     """One pass over an event stream. Triggers use ``now``, ``tz``, ``members`` and ``schedule``."""
 
-    def __init__(self, config: Config, planner: Planner, *, until: float | None = None, notes: Notes | None = None, state: StateStore | None = None):
+    def __init__(self, config: Config, planner: Planner, *, until: float | None = None, notes: Notes | None = None, state: StateStore | None = None, max_future: float | None = None):
         self.config = config
         self.community = config.community
         self.tz = config.community.tz
         self.local = local_time(self.tz)  # local days and times in the community time zone
         self.planner = planner
         self.until = until
+        self.max_future = max_future  # seconds an event may be past the latest so far: see _within_horizon
         self.now = -math.inf
         self.started = False
         self.members: dict[str, Member] = {}
@@ -133,12 +135,8 @@ class Evaluation:
         """Whether a message is a question, per community.yaml ``question.patterns``."""
         if self._question[0] is event:
             return self._question[1]  # several triggers ask about the same event
-        text = event.text or ""
         question = self._question_pattern
-        if question is not None:
-            answer = event.type == "message" and question.search(text) is not None
-        else:
-            answer = event.type == "message" and any(pattern.search(text) for pattern in self.community.question_patterns)
+        answer = event.type == "message" and question is not None and question.search(event.text or "") is not None
         self._question = (event, answer)
         return answer
 
@@ -200,6 +198,8 @@ class Evaluation:
         """Evaluate ``items``, pausing after each event: a caller can take the tasks made final meanwhile."""
         if isinstance(self.members, LazyMembers):
             items = self._prefetching(items)
+        if self.max_future is not None:
+            items = self._within_horizon(items, self.max_future)
         for item in items:
             self.counts["read"] += 1
             if isinstance(item, Rejected):
@@ -230,6 +230,57 @@ class Evaluation:
         if self.until is not None and self.started:
             self.advance(self.until, inclusive=True)
             self.now = max(self.now, self.until)
+
+    def _within_horizon(self, items: Iterable[Event | Rejected], future: float) -> Iterator[Event | Rejected]:
+        """``items``, with an event dated more than ``future`` after the latest so far (or the
+        --state watermark) turned into a Rejected — unless the event after it is not earlier
+        (a quiet week in a small group, not a wrong date). One line dated 2099 would otherwise
+        move the clock there: every later event rejected as older, decades of scheduled posts,
+        and a --state that refuses every later run. Two such lines in a row are taken as real."""
+        latest = self.watermark if self.watermark is not None else -math.inf  # -inf: the first event sets it
+        horizon = latest + future
+        held: Event | None = None  # an event past the horizon, waiting for the next one to confirm its date
+        for item in items:
+            if isinstance(item, Rejected):
+                yield item
+                continue
+            t = item.t
+            if t > horizon:  # rare: past the horizon, or an event is held (the horizon is then -inf)
+                if held is None and latest == -math.inf:
+                    latest, horizon = t, t + future  # the stream's first event: nothing to compare it with
+                elif held is None:
+                    held, horizon = item, -math.inf
+                    continue
+                else:
+                    if t >= held.t:
+                        latest = held.t  # the event after it is not earlier: a quiet stretch, not a wrong date
+                        yield held
+                    else:
+                        yield Rejected(held.line, self._too_far(held.t, latest, f"the next event (line {item.line}) is earlier"), _raw_text(held))
+                    held, horizon = None, latest + future
+                    if t > horizon:
+                        held, horizon = item, -math.inf
+                        continue
+            if t > latest:
+                latest, horizon = t, t + future
+            yield item
+        if held is not None:
+            if self.until is not None and held.t <= self.until:
+                yield held  # --until says the history reaches that far
+            else:
+                yield Rejected(held.line, self._too_far(held.t, latest, "no later event confirms its date"), _raw_text(held))
+
+    def _too_far(self, t: float, latest: float, why: str) -> str:
+        """Why an event dated past the --max-future horizon is rejected, and how to accept it."""
+        gap_days = math.ceil((t - latest) / DAY) if t - latest < 1e12 else 0  # a longer gap is no history
+        longer = f"e.g. --max-future {gap_days}d" if gap_days else "--max-future off"
+        return f"dated {self._time_text(t)}, more than {format_duration(self.max_future or 0)} after the latest event so far ({self._time_text(latest)}), and {why}: a wrong date? — if the history really skips that long, run with a longer --max-future ({longer})"
+
+    def _time_text(self, t: float) -> str:
+        try:
+            return datetime.fromtimestamp(t, self.tz).isoformat(timespec="seconds")
+        except (OverflowError, ValueError, OSError):  # past year 9999: the number is all there is to show
+            return f"epoch {t:.0f}"
 
     def _repeated(self, event: Event) -> bool:
         """Whether ``event`` repeats a message of the same instant, group and id (an export that

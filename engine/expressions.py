@@ -1,6 +1,6 @@
 """Conditions and message texts: Jinja2, sandboxed, compiled once, checked before they run.
 
-Two guarantees on top of Jinja2's ImmutableSandboxedEnvironment:
+Three guarantees on top of Jinja2's ImmutableSandboxedEnvironment:
 
 * Templates are inspected before use: any attribute or key starting with ``_`` (the road to
   ``__class__``/``__globals__``) is refused at validation time, as is any variable other than
@@ -9,6 +9,10 @@ Two guarantees on top of Jinja2's ImmutableSandboxedEnvironment:
   ``member.days_since_join < 7`` is simply false for a member whose join we never saw. A key
   that is not there (``member.attributes.role`` for a member without a role) is unknown too:
   it compares as null, is false as a condition and renders as nothing in a text.
+* Work is bounded (``limits``): integers, strings and lists an expression builds, widths and
+  counts given to filters and methods, ranges, loops, nesting and a rendered text's length.
+  ``{{ 9**(9**10) }}`` or ``{{ 'x' * 10**8 }}`` would otherwise hang or fill memory: a constant
+  one is refused by validate; one that depends on data fails that one task at run time.
 """
 
 from __future__ import annotations
@@ -22,11 +26,13 @@ from typing import Any, cast
 
 from jinja2 import ChainableUndefined, Template, TemplateSyntaxError, nodes
 from jinja2.compiler import CodeGenerator
+from jinja2.filters import FILTERS
 from jinja2.runtime import Undefined
-from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from playbook_engine.compiler import NeedsJinja, compile_condition, compile_template, expression_tree, parse_template
 from playbook_engine.condition_types import type_problems
+from playbook_engine.limits import INTERCEPTED, MAX_DEPTH, MAX_TEXT, LimitExceeded, bounded_binop, bounded_filters, bounded_range, check_call, check_output, tree_depth
 from playbook_engine.members import MEMBER_FIELD_KINDS
 
 _ORDERING: dict[str, Callable[[Any, Any], Any]] = {"gt": operator.gt, "gteq": operator.ge, "lt": operator.lt, "lteq": operator.le}
@@ -74,12 +80,22 @@ class PlaybookEnvironment(ImmutableSandboxedEnvironment):
 
     code_generator_class = _NullSafeCodeGenerator
 
+    intercepted_binops = INTERCEPTED  # through call_binop, and never folded while compiling
+
     def __init__(self, filters: Mapping[str, Callable[..., Any]] | None = None):
         super().__init__(undefined=ChainableUndefined, autoescape=False, keep_trailing_newline=False)
         self.compare = null_safe_compare
         self.globals.clear()  # no cycler/joiner/namespace/lipsum: nothing an operator needs, more to attack
-        self.globals["range"] = safe_range
+        self.globals["range"] = bounded_range
+        self.filters.update(bounded_filters(self.filters))
         self.filters.update(filters or {})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        return bounded_binop(operator, left, right)
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 (Jinja's signature)
+        check_call(__obj, args, kwargs)
+        return super().call(__context, __obj, *args, **kwargs)
 
 
 def check_source(
@@ -95,11 +111,16 @@ def check_source(
     ``fields`` maps each variable the template may use to its known attribute names (``None``:
     any attribute). The messages are complete sentences an operator can act on.
     """
+    too_deep = "nested too deeply (brackets, `not`s or operators many levels deep) — name the inner parts with {% set %}, or simplify"
     try:
         tree = expression_tree(env, source) if expression else parse_template(env, source)
     except TemplateSyntaxError as exc:
         return [_syntax_message(source, exc, expression)]
-    problems: list[str] = []
+    except RecursionError:  # thousands of nested brackets (or `not not …`) overflow the parser
+        return [too_deep]
+    if tree_depth(tree) > MAX_DEPTH:
+        return [too_deep]
+    problems: list[str] = _work_problems(tree)
     local_names = {node.name for node in tree.find_all(nodes.Name) if node.ctx in ("store", "param")}
     for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
         name = node.attr if isinstance(node, nodes.Getattr) else getattr(cast(nodes.Getitem, node).arg, "value", None)
@@ -172,6 +193,53 @@ def _unknown(what: str, name: str, candidates: list[str], prefix: str = "") -> s
         return f"unknown {what} — did you mean `{prefix}{close[0]}`?"
     shown = ", ".join(prefix + c for c in candidates[:12])
     return f"unknown {what} — known: {shown}"
+
+
+def _work_problems(tree: nodes.Node) -> list[str]:
+    """What is sure to exceed the limits whatever the data: a loop inside a loop, macros, and
+    arithmetic or filter arguments made of constants (``{{ 9**(9**10) }}``, ``center(10**9)``)."""
+    problems = []
+    for loop in tree.find_all(nodes.For):
+        if loop.recursive or any(True for _ in loop.find_all(nodes.For)):
+            problems.append("a loop inside a loop (or a recursive loop) can run for ever — loop once, over a list prepared in the data")
+            break
+    if any(True for _ in tree.find_all((nodes.Macro, nodes.CallBlock))):
+        problems.append("macros are not supported in texts — write the text out, with {% if %} for its variants")
+    for node in tree.find_all((nodes.BinExpr, nodes.Filter, nodes.Call)):
+        try:
+            _constant(node)
+        except LimitExceeded as exc:
+            problems.append(str(exc))
+        except (_NotConstant, ArithmeticError, TypeError, ValueError):
+            pass  # known only at run time, where the same limits hold
+    return list(dict.fromkeys(problems))
+
+
+class _NotConstant(Exception):
+    pass
+
+
+_CONSTANT_FILTERS = {name: FILTERS[name] for name in ("center", "indent", "slice", "batch", "format", "replace")}
+
+
+def _constant(node: nodes.Node) -> Any:
+    """The value of a node made only of constants, computed within the limits; _NotConstant if it
+    depends on data or does something other than arithmetic, a bounded filter or range."""
+    if isinstance(node, nodes.Const):
+        return node.value
+    if isinstance(node, nodes.BinExpr):
+        return bounded_binop(node.operator, _constant(node.left), _constant(node.right))
+    if isinstance(node, nodes.Neg):
+        return -_constant(node.node)
+    if isinstance(node, nodes.Filter) and node.node is not None and not node.kwargs and node.name in _CONSTANT_FILTERS:
+        return bounded_filters({node.name: _CONSTANT_FILTERS[node.name]})[node.name](_constant(node.node), *(_constant(argument) for argument in node.args))
+    if isinstance(node, nodes.Call) and isinstance(node.node, nodes.Name) and node.node.name == "range" and not node.kwargs:
+        return bounded_range(*(_constant(argument) for argument in node.args))
+    if isinstance(node, nodes.Call) and isinstance(node.node, nodes.Getattr) and isinstance(node.node.node, nodes.Const) and isinstance(node.node.node.value, str) and not node.kwargs:
+        method = getattr(node.node.node.value, node.node.attr, None) if not node.node.attr.startswith("_") else None
+        check_call(method, [_constant(argument) for argument in node.args], {})
+        raise _NotConstant  # checked, not computed: the run computes it
+    raise _NotConstant
 
 
 class Condition:
@@ -249,14 +317,21 @@ class Text:
     def render(self, context: Mapping[str, Any]) -> str:
         if self._fast is not None:
             try:
-                return self._fast(context).strip()
+                return check_output(self._fast(context)).strip()
             except NeedsJinja:
                 pass
-        return self._template.render(**context).strip()
+        return self.render_with_jinja(context)
 
     def render_with_jinja(self, context: Mapping[str, Any]) -> str:
         """The same text through Jinja2 alone (used to check that both paths agree)."""
-        return self._template.render(**context).strip()
+        pieces: list[str] = []
+        size = 0
+        for piece in self._template.generate(**context):  # counted as it is written: a loop may not fill memory
+            size += len(piece)
+            if size > MAX_TEXT:
+                raise LimitExceeded(f"the text is more than {MAX_TEXT:,} characters — a message is far shorter")
+            pieces.append(piece)
+        return "".join(pieces).strip()
 
 
 def format_local(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:

@@ -42,6 +42,7 @@ from playbook_engine.model import (
     Rule,
     Stage,
 )
+from playbook_engine.patterns import PatternError, compile_pattern
 from playbook_engine.plugins import Registry
 from playbook_engine.schema import build_schema
 from playbook_engine.validate import schema_problems
@@ -212,9 +213,9 @@ def _read_question(doc: Document, base: YamlPath, data: Mapping[str, Any], commu
     question = data.get("question", {})
     for index, pattern in enumerate(question.get("patterns", DEFAULT_QUESTION_PATTERNS)):
         try:
-            community.question_patterns.append(re.compile(pattern))
-        except re.error as exc:
-            problems.append(doc.problem(base + ("question", "patterns", index), f"not a valid regular expression: {exc} — escape special characters such as ( ) [ ] ? with a backslash, e.g. \"[?？]\\\\s*$\""))
+            community.question_patterns.append(compile_pattern(pattern))
+        except PatternError as exc:
+            problems.append(doc.problem(base + ("question", "patterns", index), f"{exc}, e.g. \"[?？]\\\\s*$\"" if str(exc).startswith("not a valid") else str(exc)))
     if "answered_by" in question:  # its words are checked by the schema
         community.question_answered_by = frozenset(question["answered_by"])
     if "answer_window" in question:

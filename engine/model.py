@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from playbook_engine.contract import PRIORITY_RANK
+from playbook_engine.patterns import Pattern
 
 if TYPE_CHECKING:
     from playbook_engine.contract import ActionType, TriggerType
@@ -68,7 +68,7 @@ class Community:
     quiet_hours: tuple[int, int] | None = None  # minutes after local midnight: start, end
     max_delay: int = 3 * 86400  # capacity overflow older than this is dropped, not carried on for ever
     limits: list[Limit] = field(default_factory=list)
-    question_patterns: list[re.Pattern[str]] = field(default_factory=list)
+    question_patterns: list[Pattern] = field(default_factory=list)
     merge: frozenset[str] = frozenset({"dm"})  # actions merged into one task per member, operator and day
     question_answered_by: frozenset[str] = frozenset(DEFAULT_ANSWERED_BY)
     question_answer_window: int = DEFAULT_ANSWER_WINDOW  # seconds

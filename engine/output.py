@@ -15,6 +15,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from playbook_engine.printable import terminal_text
+
 if TYPE_CHECKING:
     from playbook_engine.contract import Task
     from playbook_engine.model import Community
@@ -91,7 +93,8 @@ def render_explanation(result: RunResult, tz: ZoneInfo, member: str | None = Non
             label = {"miss": "not", "changed": "changed"}.get(note.kind, note.kind)
             add(note.t, 3 if note.kind == "miss" else 1, label, f"{note.rule} → {who}: {note.reason}")
     entries.sort(key=lambda entry: (entry[0], entry[1]))
-    return "".join(line + "\n" for lines in _collapse_repeats(entries, tz) for line in lines)
+    # Names, texts and values from the history are in it: no escape sequence reaches the terminal.
+    return terminal_text("".join(line + "\n" for lines in _collapse_repeats(entries, tz) for line in lines))
 
 
 def _collapse_repeats(entries: list[tuple[float, int, list[str]]], tz: ZoneInfo) -> list[list[str]]:

@@ -115,37 +115,39 @@ def read_source(registry: Registry, source: str, path: str, options: Mapping[str
     return registry.sources[source].read(path, options or {})
 
 
-def run(config: Config, items: Iterable[SourceRecord | Rejected | Event], *, start: float | None = None, until: float | None = None, explain: bool = False, state: StateStore | None = None, keep_suppressed: bool = True) -> RunResult:
+def run(config: Config, items: Iterable[SourceRecord | Rejected | Event], *, start: float | None = None, until: float | None = None, explain: bool = False, state: StateStore | None = None, keep_suppressed: bool = True, max_future: float | None = None) -> RunResult:
     """Evaluate ``items`` (source records or events, in time order) against ``config``.
 
     With ``state``, continue from it; call ``result.save_state()`` once the tasks are output.
+    ``max_future`` (seconds; the command line's ``--max-future``, 1 day) rejects an event dated
+    more than that after the latest one so far (or the state's watermark); None accepts any.
     ``keep_suppressed=False`` keeps only counts of suppressed tasks, not the tasks: a long
     history can suppress millions (the command line keeps them for ``--explain``).
     """
-    stream = plan(config, items, start=start, until=until, explain=explain, state=state, keep_suppressed=keep_suppressed)
+    stream = plan(config, items, start=start, until=until, explain=explain, state=state, keep_suppressed=keep_suppressed, max_future=max_future)
     tasks = list(stream)
     result = stream.result
     result.tasks = tasks
     return result
 
 
-def plan(config: Config, items: Iterable[SourceRecord | Rejected | Event], *, start: float | None = None, until: float | None = None, explain: bool = False, state: StateStore | None = None, keep_suppressed: bool = True) -> Plan:
+def plan(config: Config, items: Iterable[SourceRecord | Rejected | Event], *, start: float | None = None, until: float | None = None, explain: bool = False, state: StateStore | None = None, keep_suppressed: bool = True, max_future: float | None = None) -> Plan:
     """Like ``run()``, but the planned tasks come out while the run goes on, in output order:
     a day's tasks as soon as event time has left that day. Iterate the Plan once; then its
     ``result`` holds everything else (its ``tasks`` stay empty: they were handed out)."""
-    return Plan(config, items, start=start, until=until, explain=explain, state=state, keep_suppressed=keep_suppressed)
+    return Plan(config, items, start=start, until=until, explain=explain, state=state, keep_suppressed=keep_suppressed, max_future=max_future)
 
 
 class Plan:
     """Planned tasks as they become final; ``result`` once they have all been taken."""
 
-    def __init__(self, config: Config, items: Iterable[SourceRecord | Rejected | Event], *, start: float | None, until: float | None, explain: bool, state: StateStore | None, keep_suppressed: bool):
+    def __init__(self, config: Config, items: Iterable[SourceRecord | Rejected | Event], *, start: float | None, until: float | None, explain: bool, state: StateStore | None, keep_suppressed: bool, max_future: float | None = None):
         self.config = config
         self.items = items
         lookback = Lookback.of(config)
         self.planner = Planner(config.community, start=start, history=state.history(lookback) if state else None, keep_suppressed=keep_suppressed or explain, record_history=state is not None, cooldowns=frozenset(lookback.cooldowns), limit_exempt=config.registry.limit_exempt_actions())
         counts: Counter[str] = Counter()
-        self.evaluation = Evaluation(config, self.planner, until=until, notes=ExplainNotes(counts) if explain else Notes(counts), state=state)
+        self.evaluation = Evaluation(config, self.planner, until=until, notes=ExplainNotes(counts) if explain else Notes(counts), state=state, max_future=max_future)
         self.state = state
         self.tally = Tally()
         self._result: RunResult | None = None

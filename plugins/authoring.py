@@ -106,6 +106,12 @@ STARTER_EVENTS = """\
 {"ts":"2026-03-01T10:30:00+08:00","type":"message","group":"g1","member":"m3","name":"阿珍","id":"msg-2","text":"请问这周读哪本？"}
 {"ts":"2026-03-02T10:00:00+08:00","type":"member_joined","group":"g1","member":"m1","name":"小王"}
 {"ts":"2026-03-02T10:20:00+08:00","type":"message","group":"g1","member":"m1","name":"小王","id":"msg-3","text":"大家好，我是小王"}
+{"ts":"2026-03-03T21:00:00+08:00","type":"message","group":"g1","member":"m4","name":"小张","id":"msg-m4-3","text":"第一章读完了"}
+{"ts":"2026-03-04T21:00:00+08:00","type":"message","group":"g1","member":"m4","name":"小张","id":"msg-m4-4","text":"有人一起讨论第三章吗"}
+{"ts":"2026-03-05T21:00:00+08:00","type":"message","group":"g1","member":"m4","name":"小张","id":"msg-m4-5","text":"今天读到一半"}
+{"ts":"2026-03-06T21:00:00+08:00","type":"message","group":"g1","member":"m4","name":"小张","id":"msg-m4-6","text":"周末继续读"}
+{"ts":"2026-03-07T21:00:00+08:00","type":"message","group":"g1","member":"m4","name":"小张","id":"msg-m4-7","text":"这段写得真好"}
+{"ts":"2026-03-08T21:00:00+08:00","type":"message","group":"g1","member":"m4","name":"小张","id":"msg-m4-8","text":"明天聊第二部分"}
 {"ts":"2026-03-09T12:00:00+08:00","type":"message","group":"g1","member":"m3","name":"阿珍","id":"msg-4","text":"这本书第二部分更好看"}
 """
 

@@ -18,6 +18,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from playbook_engine import hookimpl
 from playbook_engine.contract import TASK_RECORD_FIELDS, OutputFormat, Task
+from playbook_engine.printable import markdown_line, markdown_text, terminal_text
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -156,21 +157,22 @@ def _instruction(task: Task) -> tuple[str, str]:
 def write_md(tasks: Iterable[Task], stream: IO[str], context: Mapping[str, Any]) -> None:
     """A checklist to tick through: a section per day, a subsection per operator, full texts."""
     tasks = list(tasks)  # laid out as a whole
-    stream.write(f"# {context.get('title', 'Planned tasks')}\n\n")
+    stream.write(f"# {markdown_line(context.get('title', 'Planned tasks'))}\n\n")
     if not tasks:
         stream.write(f"{NO_TASKS}\n")
         return
-    stream.write(f"{_overview(sorted(tasks, key=lambda task: task.due), context)}\n")
+    stream.write(f"{markdown_line(_overview(sorted(tasks, key=lambda task: task.due), context))}\n")
     for day, day_tasks in _days(tasks, context):
         stream.write(f"\n## {_day_label(day)} · {_count(day_tasks)}\n")
         for assignee, items in _assignees(day_tasks):
-            stream.write(f"\n### {assignee} · {_count(items)}\n")
+            stream.write(f"\n### {markdown_line(assignee)} · {_count(items)}\n")
             for task in items:
                 stream.write("\n" + _md_item(task, context))
 
 
 def _md_item(task: Task, context: Mapping[str, Any]) -> str:
-    step, message = _instruction(task)
+    """One checklist item; every text from the history in it is literal Markdown (printable.py)."""
+    step, message = (markdown_text(part) for part in _instruction(task))
     mark = _PRIORITY_MARK[task.priority]
     head = f"**{_local(task, context):%H:%M}**" + (f" **{mark}**" if task.priority in ("urgent", "high") else f" _{mark}_" if mark else "")
     step_lines = step.split("\n")
@@ -182,9 +184,9 @@ def _md_item(task: Task, context: Mapping[str, Any]) -> str:
         message_lines = message.split("\n")
         lines.extend(f"  > {line}".rstrip() + ("\\" if index < len(message_lines) - 1 and line.strip() else "") for index, line in enumerate(message_lines))
     if task.params:
-        lines.append(f"  - {_params(task)}")
-    lines.append(f"  - why: {task.playbook}/{task.rule} — {task.reason}")
-    lines.append(f"  - {_who(task)} · {task.action} · `{task.id}`")
+        lines.append(f"  - {markdown_line(_params(task), links=True)}")  # the playbook's options: a form's link stays one
+    lines.append(f"  - why: {markdown_line(f'{task.playbook}/{task.rule} — {task.reason}')}")
+    lines.append(f"  - {markdown_line(f'{_who(task)} · {task.action}')} · `{task.id}`")
     return "".join(line + "\n" for line in lines)
 
 
@@ -211,13 +213,13 @@ def write_table(tasks: Iterable[Task], stream: IO[str], context: Mapping[str, An
         console.print(NO_TASKS)
         return
     widths = _column_widths(max(console.width, MIN_TABLE_WIDTH))
-    console.print(Text(context.get("title", "Planned tasks"), style="bold"))
-    console.print(_overview(sorted(tasks, key=lambda task: task.due), context))
+    console.print(Text(terminal_text(context.get("title", "Planned tasks")), style="bold"))
+    console.print(Text(terminal_text(_overview(sorted(tasks, key=lambda task: task.due), context))))
     for day, day_tasks in _days(tasks, context):
         console.print()
         console.print(Text(f"{_day_label(day)} · {_count(day_tasks)}", style="bold underline"))
         for assignee, items in _assignees(day_tasks):
-            console.print(Text(f"{assignee} · {_count(items)}", style="bold"))
+            console.print(Text(terminal_text(f"{assignee} · {_count(items)}"), style="bold"))
             table = Table(box=box.ROUNDED, show_lines=True, width=sum(widths.values()) + _TABLE_CHROME)
             for name, width in widths.items():
                 table.add_column(name, width=width, no_wrap=True)
@@ -271,7 +273,7 @@ def _cell(parts: list[tuple[str, str]], width: int) -> Text:
 
     cell = Text()
     for text, style in parts:
-        for line in text.split("\n"):
+        for line in terminal_text(text).split("\n"):  # a name or text may hold escape sequences
             for piece in _wrap(line, width):
                 if cell:
                     cell.append("\n")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -12,6 +11,7 @@ from playbook_engine.contract import (
     TriggerProblem,
 )
 from playbook_engine.durations import DurationError, format_duration, parse_duration
+from playbook_engine.patterns import Pattern, any_of
 
 STAGE_ENTERED = "@stage_entered"  # internal event: a member entered a lifecycle stage
 
@@ -44,23 +44,9 @@ def _duration(value: Any) -> int:
         raise TriggerProblem(str(exc)) from None
 
 
-def combinable(pattern: re.Pattern[str]) -> bool:
-    """Whether ``pattern`` can be one branch of an alternation and mean the same there: no
-    groups (a backreference would count from the whole), no flags of its own."""
-    return pattern.groups == 0 and pattern.flags == re.UNICODE
-
-
-def any_pattern(patterns: Iterable[re.Pattern[str]]) -> re.Pattern[str] | None:
-    """One pattern that matches somewhere exactly when one of ``patterns`` does — their
-    alternation ``(?:p1)|(?:p2)|…``, each pattern once — or None if one is not ``combinable``
-    (or the alternation does not compile, as with global flags inside a pattern)."""
-    patterns = list(patterns)
-    if not all(combinable(pattern) for pattern in patterns):
-        return None
-    try:
-        return re.compile("|".join(f"(?:{pattern})" for pattern in dict.fromkeys(item.pattern for item in patterns)))
-    except re.error:
-        return None
+def any_pattern(patterns: Iterable[Pattern]) -> Pattern:
+    """One pattern that matches somewhere exactly when one of ``patterns`` does (see ``patterns.any_of``)."""
+    return any_of(list(patterns))
 
 
 EACH = {"enum": ["group", "member"], "description": "`group` (default): fire once per group; `member`: fire for every member of each group."}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from functools import partial
 from typing import Any
@@ -16,7 +15,8 @@ from playbook_engine.contract import (
     TriggerProblem,
     TriggerType,
 )
-from playbook_engine.triggers.common import any_pattern, combinable, local_text
+from playbook_engine.patterns import Pattern, PatternError, compile_pattern
+from playbook_engine.triggers.common import any_pattern, local_text
 
 
 class EventTrigger(TriggerType):
@@ -35,9 +35,9 @@ class EventTrigger(TriggerType):
         self.keywords = [word.casefold() for word in options.get("keywords", ())]
         pattern = options.get("regex")
         try:
-            self.regex = re.compile(pattern) if pattern is not None else None
-        except re.error as exc:
-            raise TriggerProblem(f"regex is not a valid regular expression: {exc} — escape special characters such as ( ) [ ] ? with a backslash", key="regex") from None
+            self.regex = compile_pattern(pattern) if pattern is not None else None
+        except PatternError as exc:
+            raise TriggerProblem(f"regex is {exc}" if str(exc).startswith("not a valid") else str(exc), key="regex") from None
 
     @property
     def about_leaving(self) -> bool:
@@ -92,9 +92,9 @@ class EventTriggers:
     casefolded once, and one search for all the regular expressions of an event type — most
     messages match none of a playbook's spam and insult patterns.
 
-    The combined pattern is ``(?:p1)|(?:p2)|…`` over the patterns without groups (where a
-    backreference could not change meaning): it matches somewhere exactly when one of them
-    does, so when it does not, none of their rules can fire. Each rule that may fire is then
+    The combined pattern is ``(?:p1)|(?:p2)|…`` (RE2 has no backreferences that could change
+    a branch's meaning, and keeps a branch's flags to it): it matches somewhere exactly when
+    one of them does, so when it does not, none of their rules can fire. Each rule that may fire is then
     matched on its own, as before.
     """
 
@@ -106,9 +106,9 @@ class EventTriggers:
             self.by_type.setdefault(trigger.value, []).append(trigger)
         self.listens = frozenset(self.by_type)
         # event type → (the combined pattern, the triggers it answers for)
-        self.prefilters: dict[str, tuple[re.Pattern[str], frozenset[int]]] = {}
+        self.prefilters: dict[str, tuple[Pattern, frozenset[int]]] = {}
         for kind, listening in self.by_type.items():
-            plain = [(trigger, trigger.regex) for trigger in listening if trigger.regex is not None and combinable(trigger.regex)]
+            plain = [(trigger, trigger.regex) for trigger in listening if trigger.regex is not None]
             combined = any_pattern([regex for _, regex in plain]) if len(plain) > 1 else None
             if combined is not None:
                 self.prefilters[kind] = (combined, frozenset(id(trigger) for trigger, _ in plain))

@@ -1,0 +1,124 @@
+"""Regular expressions from playbooks and community.yaml, matched in linear time.
+
+A rule's ``regex`` and ``question.patterns`` are written by people and run on every message:
+with Python's backtracking engine, ``^(a+)+$`` on a line of forty ``a`` and a ``b`` tries
+2**40 ways (days), and one such message hangs the run. RE2 (``google-re2``) matches in time linear in the text
+whatever the pattern, so a run cannot hang on one; it refuses what cannot be matched that way
+(backreferences, lookaround), which ``playbook validate`` reports with what to write instead.
+
+Python's ``\\s``, ``\\d`` and ``\\w`` match any Unicode space, digit or letter; RE2's only ASCII
+ones. A Chinese text's full-width space ``\\u3000`` must stay a space, so those classes are
+rewritten to their Unicode spelling before RE2 compiles the pattern, and ``$`` matches before
+a last newline too, as in Python (``\\b`` stays ASCII).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Protocol
+
+import re2
+
+# What Python's \s, \d, \w match, in RE2's syntax (inside a character class: no brackets).
+_UNICODE_CLASSES = {"s": r"\s\v\p{Z}\x{85}\x{1c}-\x{1f}", "d": r"\p{Nd}", "w": r"\p{L}\p{N}_"}
+_LOOKAROUND = re.compile(r"\(\?<?[=!]")
+_BACKREFERENCE = re.compile(r"\\[1-9]|\(\?P=")
+
+
+class Match(Protocol):
+    def group(self, index: int = 0) -> str: ...
+
+    def start(self, index: int = 0) -> int: ...
+
+
+class Pattern(Protocol):
+    """What the engine asks of a compiled pattern: RE2's, or (in tests) Python's."""
+
+    @property
+    def pattern(self) -> str: ...
+
+    def search(self, text: str) -> Match | None: ...
+
+
+class PatternError(ValueError):
+    """A pattern that cannot be used; the message says what is wrong — what to write."""
+
+
+def _options() -> re2.Options:
+    options = re2.Options()
+    options.log_errors = False  # RE2 would print its own copy of every refusal to stderr
+    return options
+
+
+_OPTIONS = _options()
+
+
+def compile_pattern(text: str) -> Pattern:
+    """``text`` compiled for linear-time matching; PatternError if it is not a pattern or
+    needs backtracking."""
+    try:
+        re.compile(text)
+    except re.error as exc:
+        raise PatternError(f"not a valid regular expression: {exc} — escape special characters such as ( ) [ ] ? with a backslash") from None
+    try:
+        return re2.compile(unicode_classes(text), _OPTIONS)  # type: ignore[no-any-return]
+    except re2.error as exc:
+        raise PatternError(_refusal(text, exc)) from None
+
+
+def any_of(patterns: list[Pattern]) -> Pattern:
+    """One pattern that matches somewhere exactly when one of ``patterns`` (compiled by
+    ``compile_pattern``) does: their alternation, each once. Without backreferences a group
+    cannot change what another branch matches, and RE2 keeps a branch's ``(?i)`` to itself."""
+    return re2.compile("|".join(f"(?:{text})" for text in dict.fromkeys(pattern.pattern for pattern in patterns)), _OPTIONS)  # type: ignore[no-any-return]
+
+
+def _refusal(text: str, exc: Exception) -> str:
+    detail = exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+    if _BACKREFERENCE.search(text):
+        return "a backreference (\\1, (?P=name)) needs backtracking, which could hang a run on one message — repeat the group's pattern instead, e.g. (ab)\\1 → (ab)(ab)"
+    if _LOOKAROUND.search(text):
+        return "a lookahead or lookbehind ((?=…), (?!…), (?<=…)) needs backtracking, which could hang a run on one message — match the text itself, or use `keywords:` and a second rule"
+    if "too large" in detail or "repetition" in detail:
+        return f"the pattern is too large to match in bounded memory ({detail}) — use smaller counts in {{n,m}} (at most 1000)"
+    return f"not supported by the linear-time matcher ({detail}) — write it without backtracking features"
+
+
+def unicode_classes(text: str) -> str:
+    r"""``text`` with ``\s \d \w`` (and ``\S \D \W \Z $`` outside brackets) spelt as Python reads them."""
+    out: list[str] = []
+    in_class = False
+    index = 0
+    while index < len(text):
+        char = text[index]
+        if char == "\\" and index + 1 < len(text):
+            escaped = text[index + 1]
+            index += 2
+            lower = escaped.lower()
+            if escaped == "Z" and not in_class:
+                out.append(r"\z")  # Python's end of text; RE2 spells it \z
+            elif lower in _UNICODE_CLASSES and (escaped == lower or not in_class):
+                spelled = _UNICODE_CLASSES[lower]
+                out.append(spelled if in_class else (f"[{spelled}]" if escaped == lower else f"[^{spelled}]"))
+            else:
+                out.append(char + escaped)
+            continue
+        if char == "[" and not in_class:
+            in_class = True
+            out.append(char)
+            # A ] first (or after ^) is a literal inside the class, not its end.
+            for lead in ("^", "]"):
+                if text.startswith(lead, index + 1):
+                    out.append(lead)
+                    index += 1
+            index += 1
+            continue
+        if char == "]" and in_class:
+            in_class = False
+        if char == "$" and not in_class:
+            out.append(r"(?:$|\n\z)")  # Python's $ also matches before a last newline
+            index += 1
+            continue
+        out.append(char)
+        index += 1
+    return "".join(out)

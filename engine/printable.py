@@ -1,0 +1,46 @@
+"""Text from the history (member names, messages) made inert where people read it.
+
+A name is whatever a member typed. Printed raw on a terminal, ``\\x1b]0;…\\x07`` retitles the
+window and ``\\x1b[2J`` clears it; rendered raw as Markdown, ``<script>``, ``# 标题``,
+``[点我](https://…)`` or ``- [ ] 转账`` would add markup, links or checklist items of the
+member's choosing to the operator's plan.
+"""
+
+from __future__ import annotations
+
+import re
+
+# An escape sequence whole (CSI, OSC up to its terminator, any other ESC + one character),
+# then every other C0/C1 control except newline and tab, and DEL.
+_TERMINAL_SEQUENCE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]?|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b.?|\x9b[0-?]*[ -/]*[@-~]?|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+# Markdown: characters that start inline markup anywhere; what starts a block at a line's start.
+_INLINE = re.compile(r"([\\`*_\[\]!~|])")
+_BLOCK_START = re.compile(r"^(\s*)([#+\-=>]|\d+[.)])")
+_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+# GFM turns bare URLs, www. names and e-mail addresses into links: an entity breaks the pattern.
+_AUTOLINK = re.compile(r"(?<=[A-Za-z0-9])(:)(?=//)|(?<=www)(\.)|(@)(?=[A-Za-z0-9.-]+\.[A-Za-z])", re.IGNORECASE)
+
+
+def terminal_text(text: str) -> str:
+    """``text`` without terminal control: escape sequences and C0/C1 controls but newline and tab."""
+    return _TERMINAL_SEQUENCE.sub("", text)
+
+
+def markdown_text(text: str, *, links: bool = False) -> str:
+    """``text`` as literal Markdown: no HTML, no emphasis, headings, lists or quotes, and no
+    links unless ``links`` (the playbook's own values, such as a survey form's address)."""
+    lines = []
+    for line in terminal_text(text).split("\n"):
+        line = "".join(_HTML.get(char, char) for char in line)
+        line = _INLINE.sub(r"\\\1", line)
+        if not links:
+            line = _AUTOLINK.sub(lambda match: f"&#{ord(match.group(0))};", line)
+        line = _BLOCK_START.sub(lambda match: match.group(1) + "\\" + match.group(2) if not match.group(2)[0].isdigit() else match.group(1) + match.group(2)[:-1] + "\\" + match.group(2)[-1], line)
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def markdown_line(text: str, *, links: bool = False) -> str:
+    """``text`` as literal Markdown on one line (a name: its line breaks become spaces)."""
+    return markdown_text(" ".join(text.splitlines()), links=links)
