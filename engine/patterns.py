@@ -15,7 +15,8 @@ a last newline too, as in Python (``\\b`` stays ASCII).
 from __future__ import annotations
 
 import re
-from typing import Protocol
+from re import _parser  # type: ignore[attr-defined]  # the stdlib's own parser: what Python's engine will run
+from typing import Any, Protocol, cast
 
 import re2
 
@@ -57,20 +58,62 @@ def compile_pattern(text: str) -> Pattern:
     """``text`` compiled for linear-time matching; PatternError if it is not a pattern or
     needs backtracking."""
     try:
-        re.compile(text)
+        python = re.compile(text)
     except re.error as exc:
         raise PatternError(f"not a valid regular expression: {exc} — escape special characters such as ( ) [ ] ? with a backslash") from None
     try:
-        return re2.compile(unicode_classes(text), _OPTIONS)  # type: ignore[no-any-return]
+        linear = re2.compile(unicode_classes(text), _OPTIONS)
     except re2.error as exc:
         raise PatternError(_refusal(text, exc)) from None
+    # Python's engine is four times faster per search: kept for a pattern that cannot backtrack
+    # more than a few steps at a place (keywords, `https?://`); RE2 for the rest.
+    return cast("Pattern", python) if _bounded(text) else cast("Pattern", linear)
 
 
 def any_of(patterns: list[Pattern]) -> Pattern:
     """One pattern that matches somewhere exactly when one of ``patterns`` (compiled by
     ``compile_pattern``) does: their alternation, each once. Without backreferences a group
     cannot change what another branch matches, and RE2 keeps a branch's ``(?i)`` to itself."""
-    return re2.compile("|".join(f"(?:{text})" for text in dict.fromkeys(pattern.pattern for pattern in patterns)), _OPTIONS)  # type: ignore[no-any-return]
+    if all(isinstance(pattern, re.Pattern) for pattern in patterns):  # each branch bounded: so is their alternation
+        try:
+            return cast("Pattern", re.compile("|".join(f"(?:{text})" for text in dict.fromkeys(pattern.pattern for pattern in patterns))))
+        except re.error:
+            pass  # a branch's own flags, (?i)…, which Python takes only at the start: RE2 keeps them to it
+    # RE2's patterns are kept in its spelling (unicode_classes), Python's in their own.
+    texts = dict.fromkeys(unicode_classes(pattern.pattern) if isinstance(pattern, re.Pattern) else pattern.pattern for pattern in patterns)
+    return re2.compile("|".join(f"(?:{text})" for text in texts), _OPTIONS)  # type: ignore[no-any-return]
+
+
+_REPEATS = {"MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"}
+
+
+def _bounded(text: str) -> bool:
+    """Whether Python's backtracking engine does bounded work at each place of a text for
+    ``text``: at most one repetition, of at most 10, nothing repeated inside it, no
+    backreference or lookaround. (``a?a?a?…`` and ``(a+)+`` are how it takes exponential time.)"""
+    if _BACKREFERENCE.search(text) or _LOOKAROUND.search(text):
+        return False
+    repeats: list[tuple[int, Any]] = []
+
+    def walk(items: Any) -> None:
+        for op, value in items:
+            name = str(op)
+            if name in _REPEATS:
+                repeats.append((value[1], value[2]))
+                continue
+            if name == "SUBPATTERN":
+                walk(value[-1])
+            elif name == "BRANCH":
+                for branch in value[1]:
+                    walk(branch)
+
+    walk(_parser.parse(text))
+    if len(repeats) > 1:
+        return False
+    for high, inner in repeats:
+        if high > 10 or any(str(op) in _REPEATS | {"SUBPATTERN", "BRANCH"} for op, _ in inner):
+            return False
+    return True
 
 
 def _refusal(text: str, exc: Exception) -> str:

@@ -332,3 +332,20 @@ def test_every_test_docs_reliability_names_exists():
     missing = [f"{path}::{name}" for path, name in sorted(named) if f"def {name}(" not in (ROOT / path).read_text(encoding="utf-8")]
     assert missing == []
     assert all((ROOT / folder).is_dir() for folder in re.findall(r"`(tests/corpus/[\w-]+)`", text))
+
+
+def test_only_patterns_that_cannot_backtrack_far_keep_pythons_engine():
+    """Python's engine is faster per search; it is kept only where it does bounded work at each
+    place of a text (one repetition of at most 10, nothing repeated inside it)."""
+    import re
+
+    from playbook_engine.patterns import any_of, compile_pattern
+
+    for bounded in ("代购|刷单", "https?://|www\\.", "吗[?？]?$", "x{0,10}"):
+        assert isinstance(compile_pattern(bounded), re.Pattern), bounded
+    for unbounded in ("^(a+)+$", "a?a?a?a?", "[?？]\\s*$", "x{0,11}", "(ab|a){2}"):
+        assert not isinstance(compile_pattern(unbounded), re.Pattern), unbounded
+    assert isinstance(any_of([compile_pattern("代购"), compile_pattern("https?://")]), re.Pattern)
+    mixed = any_of([compile_pattern("代购"), compile_pattern("[?？]\\s*$")])
+    assert not isinstance(mixed, re.Pattern)
+    assert mixed.search("在吗？\u3000") is not None and mixed.search("代购") is not None and mixed.search("你好") is None
