@@ -26,6 +26,7 @@ class Matcher:
         self._groups: dict[str, Any] = {}  # triggers of one kind checked together, by timer key
         self._listeners: dict[str, list[tuple[Rule | None, Any]]] = {}  # (None, group): a group of triggers
         self._dispatch: dict[str, list[tuple[Rule | None, Any]]] = {}  # event type → its listeners and those of "*"
+        self.orphans: dict[str, int] = {}  # timer keys no rule answers (a --state of older playbooks) → timers dropped
         by_kind: dict[type[TriggerType], list[Rule]] = {}
         for rule in rules:
             self.rules[rule.key] = rule
@@ -74,4 +75,7 @@ class Matcher:
         group = self._groups.get(handler)
         if group is not None:
             return [(self.rules[trigger.key], firing) for trigger, firing in group.on_timer(run, subject, payload)]
-        return []  # saved by --state for a rule that has since been removed from the playbooks
+        # Saved by --state for a rule that has since been removed from the playbooks (or its
+        # trigger changed kind): nothing fires; the loop counts it.
+        self.orphans[handler] = self.orphans.get(handler, 0) + 1
+        return []

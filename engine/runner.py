@@ -95,6 +95,10 @@ class RunResult:
             line += " · moved: " + ", ".join(f"{name} {count}" for name, count in sorted(self.moved.items()))
         if counts["staff"]:
             line += f" · {counts['staff']} firing(s) about staff skipped"
+        orphans = self.evaluation.matcher.orphans
+        if orphans:
+            names = ", ".join(sorted(key.split("#")[0] for key in orphans)[:3]) + (" …" if len(orphans) > 3 else "")
+            line += f" · {sum(orphans.values())} timer(s) of rules no longer in the playbooks dropped ({names})"
         withdrawn = self.evaluation.recheck.withdrawn
         if withdrawn:
             shown = ", ".join(item[1] for item in withdrawn[:5]) + (" …" if len(withdrawn) > 5 else "")

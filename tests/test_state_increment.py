@@ -350,3 +350,18 @@ def test_members_are_stored_as_json_bytes_and_a_text_record_is_read_the_same(tmp
     members["m1"]  # loaded from a BLOB, unchanged: not written
     assert [member_id for member_id, _ in _changed_members(members)] == ["m2"]
     store.close()
+
+
+def test_timers_of_a_rule_removed_since_are_dropped_and_said(tmp_path):
+    """A --state run saves the timers of its rules; a later run whose playbooks no longer have
+    the rule cannot answer them: it says how many it dropped, and whose."""
+    later = "playbook: mix\nrules:\n  - id: later\n    when: {after_join: 1d}\n    do: [{dm: \"say something\"}]\n"
+    hello = "playbook: mix\nrules:\n  - id: hello\n    when: {event: member_joined}\n    do: [{mention: \"hi\"}]\n"
+    path = str(tmp_path / "state.db")
+    for number, (playbooks, events) in enumerate(((later, [(0, "m1", "member_joined")]), (hello, [(2 * DAY, "m2", "message")]))):
+        store = StateStore.open(path)
+        result = run(config_from({"mix.yaml": playbooks}, COMMUNITY, tmp_path / f"pb{number}"), records(events_from(events)), state=store)
+        result.save_state()
+        store.close()
+    assert result.evaluation.matcher.orphans == {"mix/later": 1}
+    assert "1 timer(s) of rules no longer in the playbooks dropped (mix/later)" in result.summary()
