@@ -15,6 +15,7 @@ from playbook_engine.contract import SourceReport
 from playbook_engine.durations import DurationError, parse_duration
 from playbook_engine.errors import InvalidPlaybooks, PlaybookError
 from playbook_engine.events import EventError, parse_time
+from playbook_engine.printable import terminal_text
 
 if TYPE_CHECKING:
     from playbook_engine.contract import Task
@@ -114,7 +115,7 @@ def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, colu
     result = stream.result
     result.tasks = kept
     for rejected in result.rejected:
-        click.echo(f"{events}:{rejected.line}: rejected: {rejected.reason}", err=True)
+        click.echo(terminal_text(f"{events}:{rejected.line}: rejected: {rejected.reason}"), err=True)  # a reason may quote the line
     if rejects:
         with open(rejects, "w", encoding="utf-8") as rejects_file:
             for rejected in result.rejected:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 
 # An escape sequence whole (CSI, OSC up to its terminator, any other ESC + one character),
-# then every other C0/C1 control except newline and tab, and DEL.
-_TERMINAL_SEQUENCE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]?|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b.?|\x9b[0-?]*[ -/]*[@-~]?|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# then every other C0/C1 control except newline and tab, and DEL; and the bidirectional
+# overrides and isolates, with which a name can make the rest of a line read backwards.
+_TERMINAL_SEQUENCE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]?|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b.?|\x9b[0-?]*[ -/]*[@-~]?|[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 # Markdown: characters that start inline markup anywhere; what starts a block at a line's start.
 _INLINE = re.compile(r"([\\`*_\[\]!~|])")

@@ -271,7 +271,7 @@ def test_forty_nested_parentheses_still_render():
 
 # -- item 11: names and texts that would be markup or terminal control ---------------------
 
-HOSTILE_NAMES = ["<script>alert(1)</script>", "# 我是标题", "[点我](https://evil.example)", "- [ ] 给我转账", "<img src=x onerror=alert(1)>", "\x1b]0;pwned\x07小美", "\x1b[31m红\x1b[0m", "\x9b2J清屏", "1. 列表", "www.evil.example", "*粗*_斜_`码`"]
+HOSTILE_NAMES = ["<script>alert(1)</script>", "# 我是标题", "[点我](https://evil.example)", "- [ ] 给我转账", "<img src=x onerror=alert(1)>", "\x1b]0;pwned\x07小美", "\x1b[31m红\x1b[0m", "\x9b2J清屏", "\u202e反转", "1. 列表", "www.evil.example", "*粗*_斜_`码`"]
 ECHO = """\
 playbook: echo
 rules:
@@ -313,8 +313,19 @@ def test_markdown_output_has_no_bare_link_for_gfm_to_autolink(tmp_path):
 def test_terminal_output_and_explain_carry_no_control_characters(tmp_path, fmt):
     result = _hostile_run(tmp_path, fmt, "--explain")
     text = result.stderr + (result.stdout if fmt == "table" else "")
-    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", text)
-    assert "红" in text and "小美" in text and "清屏" in text  # the names themselves stay
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", text)
+    assert "红" in text and "小美" in text and "清屏" in text and "反转" in text  # the names themselves stay
+
+
+def test_a_rejected_line_quoted_on_the_terminal_carries_no_control_characters(tmp_path):
+    books = tmp_path / "books"
+    books.mkdir()
+    (books / "community.yaml").write_text(COMMUNITY, encoding="utf-8")
+    (books / "echo.yaml").write_text(ECHO, encoding="utf-8")
+    twice = {**_message(START, 1), "id": "\x1b]0;pwned\x07\x1b[2J"}
+    result = invoke("run", str(books), "--events", str(write_jsonl(tmp_path / "events.jsonl", [twice, twice])), "--format", "jsonl")
+    assert "rejected: the same message" in result.stderr
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", result.stderr)
 
 
 def test_jsonl_keeps_the_names_exactly():
