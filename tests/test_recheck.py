@@ -220,3 +220,14 @@ def test_no_task_is_due_after_its_member_did_what_makes_it_stale(tmp_path_factor
         if task.action == "mention":
             membership = [event for event in events if event["member"] == task.member and event["group"] == task.group and event["ts"] <= task.due]
             assert membership and membership[-1]["type"] != "member_left", (task.member, task.group, task.due)
+
+
+def test_a_message_mentioning_the_asker_there_after_it_fired_answers_too(make_config):
+    config = make_config(playbook(rule("{unanswered: 30m}", "    delay: 1h\n", action="notify", text="answer {{ member.name }}")), community())
+    question = msg("01T09:00:00", text="请问怎么报名？", id="q1")
+    elsewhere = msg("01T09:50:00", "m2", "g2", text="@m1 看公告", mentions=["m1"])
+    there = msg("01T09:55:00", "m2", text="@m1 看公告", mentions=["m1"], name="Lily")
+    assert task_keys(plan(config, [question, elsewhere, msg("01T12:00:00", "m3")]), "rule") == [("r",)]  # another group: not an answer
+    result = plan(config, [question, elsewhere, there, msg("01T12:00:00", "m3")])
+    assert task_keys(result, "rule") == []
+    assert stale(result) == [("r", "m1", "stale: the question was answered by Lily at 2026-03-01 09:55")]

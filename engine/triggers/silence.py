@@ -302,9 +302,14 @@ class UnansweredTrigger(TriggerType):
         if entry is not None and entry[0] != member.id and entry[4] is None:
             entry[4], entry[5] = run.now, member.name or member.id
         if self.by_mention and event.mentions:
-            for entry in fired.values():
-                if entry[4] is None and entry[0] != member.id and entry[0] in event.mentions and entry[1] == event.group:
-                    entry[4], entry[5] = run.now, member.name or member.id
+            by_asker = run.store(self.fired_key + "@asker")  # asker → keys of their questions in `fired`
+            for asker in event.mentions:
+                if asker == member.id:
+                    continue
+                for key in by_asker.get(asker, ()):
+                    entry = fired.get(key)
+                    if entry is not None and entry[4] is None and entry[1] == event.group:
+                        entry[4], entry[5] = run.now, member.name or member.id
 
     @property
     def steady(self) -> bool:
@@ -325,14 +330,21 @@ class UnansweredTrigger(TriggerType):
         member = run.members.get(payload["member"])
         if member is None or member.left:
             return
-        fired = run.store(self.fired_key)
+        fired, by_asker = run.store(self.fired_key), run.store(self.fired_key + "@asker")
         # Kept for a week: no task of a question is due later than that (the default deadline is 72h).
         while fired:
             oldest = next(iter(fired))
             if fired[oldest][3] >= run.now - 7 * 86400:
                 break
-            del fired[oldest]
+            asker = fired.pop(oldest)[0]
+            keys = by_asker.get(asker)
+            if keys is not None:
+                if oldest in keys:
+                    keys.remove(oldest)
+                if not keys:
+                    del by_asker[asker]
         fired[subject] = [payload["member"], payload["group"], payload["t"], run.now, None, None]
+        by_asker.setdefault(payload["member"], []).append(subject)
         question = Event(t=payload["t"], type="message", member=payload["member"], group=payload["group"], id=payload["id"], text=payload["text"], name=member.name)
         snippet = (question.text or "")[:30]
         reason = f"question unanswered for {format_duration(self.seconds)}: “{snippet}” ({local_text(run, question.t)})"
