@@ -100,31 +100,14 @@ class Recheck:
         values are those of now."""
         source: Source = task.source
         rule = source.rule
-        now = self.run.now
-        if rule.recheck and task.due > now:
-            if rule.key not in self._steady:
-                self._push(task)
-                return
+        if not rule.recheck or task.due <= self.run.now:
+            self._keep(task, source)
+        elif rule.key in self._steady:
             # What it reads changes only with its member: checked when due only if the member
             # changes before then (``before_change``).
-            deferred: Task | None = task
-            now = task.due
+            self._keep(task, source, task)
         else:
-            deferred = None
-        # As _keep and _freeze do, inline: every planned task comes here.
-        source.kept = True
-        member = source.firing.member
-        if member is None:
-            return
-        entry = source.entry = [now, source, deferred]
-        waiting = self.frozen.get(member.id)
-        if waiting is None:
-            self.frozen[member.id] = [entry]
-        else:
-            waiting.append(entry)
-        if self.watch is not None and rule.trigger.ends_on_message:
-            source.wrote = None
-            self.watch.setdefault(member.id, []).append(task)
+            self._push(task)
 
     def restore(self, payloads: list[dict[str, Any]]) -> None:
         """Tasks earlier --state runs printed, to be checked again when due."""
