@@ -544,6 +544,10 @@ class TriggerType:
         ``stale``."""
         return type(self).stale is TriggerType.stale
 
+    def due_within(self, seconds: float) -> None:
+        """Its rule's tasks are due at most ``seconds`` after the trigger instant (the rule's
+        deadline): memory kept for ``stale`` is needed that long. Default: none is kept."""
+
     def stale(self, run: Run, firing: Firing, at: float) -> str | None:
         """Why a task from ``firing`` no longer holds at ``at`` (``run.now``, or earlier when a
         task that was checked then is moved later), or None. Asked when the task is due; the

@@ -51,7 +51,7 @@ class Sent:
     trigger_at: float
     due: float
     assignee: str | None
-    status: str = "todo"  # stale: dropped when due (it counts for cooldowns and limits, takes no capacity)
+    status: str = "todo"  # stale: dropped when due (it counts for cooldowns, not for limits or capacity)
 
 
 INF = float("inf")
@@ -102,7 +102,7 @@ class Planner:
         self.moved_later: Callable[[Task], None] | None = None
         self.stale_at: Callable[[Task, float], str | None] | None = None
         self.on_settled: Callable[[float], None] | None = None  # called with the end of the days settled
-        self.settle_at = INF  # the end of a local day with tasks not yet settled, no later than the earliest
+        self.settle_at = INF  # the end of the earliest local day with tasks not yet settled
         self.withdrawn: list[str] = []  # ids of tasks earlier runs planned, found stale when due
         self._dropped = 0  # tasks dropped as stale still in the buckets of days not settled
         self._limit_exempt = limit_exempt
@@ -220,14 +220,21 @@ class Planner:
             self._original_due[task.id] = task.due
         else:
             self.tasks.append(task)
-        if self.settle_at == INF:  # the first task open: its day (today, due no earlier) ends then
-            self.settle_at = self.local.midnight(self._day(task.trigger_at) + 1)
+        if task.due < self.settle_at:  # its day may end before the earliest open day so far
+            end = self.local.midnight(self._day(task.due) + 1)
+            if end < self.settle_at:
+                self.settle_at = end
 
     def withdraw(self, task_id: str, assignee: str | None, due: float) -> None:
         """A task an earlier --state run printed no longer holds now that it is due: it stops
         counting as planned (its capacity slot, its row in the state)."""
         self.withdrawn.append(task_id)
         self.suppressed_counts["stale"] += 1
+        for recent in self._recent.values():  # limits stop counting it, as for a task dropped in this run
+            for index, item in enumerate(recent):
+                if item[2] == task_id:
+                    del recent[index]
+                    break
         if assignee is not None and self._capacity_used.get((assignee, self._day(due))):
             self._capacity_used[(assignee, self._day(due))] -= 1
 
@@ -245,7 +252,7 @@ class Planner:
     def _mark_stale(self, task_id: str) -> None:
         sent = self.new_history.get(task_id)
         if sent is not None:
-            sent.status = "stale"  # it was planned (cooldowns, limits count it), and takes no capacity
+            sent.status = "stale"  # it was planned (cooldowns count it); no limit or capacity does
 
     def _remember(self, task_id: str, rule: str, member: str | None, action: str, trigger_at: float, due: float | None) -> None:
         """A planned task, for duplicates, cooldowns (from its trigger instant) and limits (at its
@@ -458,6 +465,7 @@ class Planner:
             if task.assignee in self._paces:
                 by_day.setdefault((task.assignee, self._day(task.due)), []).append(task)
         dropped: set[int] = set()
+        carriers: list[Task] = []  # merged messages whose first part went stale: under their next
         for assignee, day in sorted(by_day):
             day_tasks = by_day[(assignee, day)]
             # From the operator's last task so far: days are settled in order, the evening's last
@@ -475,9 +483,14 @@ class Planner:
                     dropped.add(id(task))
                     continue
                 if due != task.due:
-                    if self.stale_at is not None and not self._holds_at(task, due):
-                        dropped.add(id(task))
-                        continue
+                    if self.stale_at is not None:
+                        holding = self._holds_at(task, due)
+                        if holding is not task:
+                            dropped.add(id(task))
+                            if holding is None:
+                                continue
+                            carriers.append(holding)  # the message goes on under another part
+                            task = holding
                     task.note_move(f"pace of {assignee}", task.due, due)
                     self.moved["pace"] += 1
                     task.due = due
@@ -485,31 +498,36 @@ class Planner:
                         self.new_history[task.id].due = due  # where pace put it: a later run paces from it
                 last = due
             self._last_paced[assignee] = last
-        return [task for task in tasks if id(task) not in dropped] if dropped else tasks
+        return [task for task in tasks if id(task) not in dropped] + carriers if dropped else tasks
 
-    def _holds_at(self, task: Task, at: float) -> bool:
-        """Whether ``task`` (or some part of a merged one) still holds at ``at``, where pace
-        moves it: the parts that do not are dropped as stale, the rest joined again."""
+    def _holds_at(self, task: Task, at: float) -> Task | None:
+        """``task`` as it still holds at ``at``, where pace moves it, or None: the parts of a
+        merged one that do not hold are dropped as stale and the rest joined again — under the
+        first of them that holds, if its own part does not."""
         parts = task.merged or [task]
         stale = [(part, why) for part in parts if (why := self.stale_at(part, at)) is not None]  # type: ignore[misc]  # set: checked by the caller
         if not stale:
-            return True
-        own = None
+            return task
         for part, why in stale:
             self._mark_stale(part.id)
             self._uncount(part)
-            if part is task:
-                own = why
-            else:
-                self._suppress(part, "stale", why)
-        if len(stale) == len(parts):
-            self._suppress(task, "stale", own or stale[0][1])
-            return False
-        if own is not None:
-            self.suppressed_counts["stale"] += 1  # its own part: the message goes on with the others
+            self._suppress(part, "stale", why)
         gone = {id(part) for part, _ in stale}
-        self._join(task, [part for part in parts if id(part) not in gone])
-        return True
+        left = [part for part in parts if id(part) not in gone]
+        if not left:
+            return None
+        carrier = left[0]
+        if carrier is not task:
+            # It was counted as merged into the task now dropped: it is the message now.
+            self.suppressed_counts["merged"] -= 1
+            if not self.suppressed_counts["merged"]:
+                del self.suppressed_counts["merged"]
+            self.suppressed = [item for item in self.suppressed if item.task is not carrier]
+            carrier.dropped, carrier.due, carrier.moves = False, task.due, task.moves
+            carrier.priority = max(left, key=lambda part: part.rank).priority
+            carrier.deadline = min(part.deadline for part in left)
+        self._join(carrier, left)
+        return carrier
 
     def _merge(self, tasks: list[Task]) -> list[Task]:
         """One member, one message a day: tasks of the merged actions (community.merge) for

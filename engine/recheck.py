@@ -31,7 +31,8 @@ from typing import Any
 
 from playbook_engine.contract import SCOPE_GROUP, Event, Firing, Member, Run, Task
 from playbook_engine.dependencies import steady
-from playbook_engine.members import MemberView, snapshot
+from playbook_engine.durations import parse_duration
+from playbook_engine.members import OUT_OF, MemberView, snapshot
 from playbook_engine.model import ActionSpec, Config, Rule
 from playbook_engine.planner import Planner
 
@@ -76,6 +77,9 @@ class Recheck:
         self._seq = 0
         self.closed = False  # the history has ended: what is still pending is checked at once
         self._about_leaving = frozenset(rule.key for rule in config.rules if rule.trigger.about_leaving)
+        for rule in config.rules:  # how long a trigger keeps what its stale() reads
+            default = rule.trigger.default_deadline
+            rule.trigger.due_within(rule.deadline if rule.deadline is not None else (86400 if default == "day" else parse_duration(default)))
         # Rules whose check and text stay the same while the member does not change: a task of
         # theirs that held, moved by capacity, is not checked again unless its member changed.
         self._steady = frozenset(
@@ -86,7 +90,8 @@ class Recheck:
         # Tasks whose member's next message is remembered (``pace`` moves tasks after their check).
         self.watch: dict[str, list[Task]] | None = {} if any(operator.pace for operator in config.community.operators) else None
         self._group_names = config.community.group_names
-        # Texts to be rendered with a member's values of a moment, by member: (moment, context).
+        # Texts to be rendered with a member's values of a moment, by member: [moment, source,
+        # the task if its check waits on a change of the member].
         self.frozen: dict[str, list[list[Any]]] = {}  # member id → [moment, source, deferred task or None]
         self._pruned_at = 0  # size of ``frozen`` at which released days are cleared out of it
         self._settled = float("-inf")  # the days before this moment are settled: their entries are done
@@ -246,6 +251,9 @@ class Recheck:
         scope = source.action.kind.scope
         if scope == SCOPE_GROUP:
             if group is not None and group not in member.groups and (member.groups or member.left):
+                out = member.marks.get(OUT_OF)
+                if source.action.kind.apply is not None and out and out.get(group) == source.firing.t:
+                    return None  # out by this very task's effect (a planned `remove`), not since
                 return f"{_name(member)} is no longer in {self._group_names.get(group, group)}"
         elif scope is not None and member.left:
             return f"{_name(member)} is no longer in any group of the community"

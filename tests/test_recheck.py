@@ -231,3 +231,49 @@ def test_a_message_mentioning_the_asker_there_after_it_fired_answers_too(make_co
     result = plan(config, [question, elsewhere, there, msg("01T12:00:00", "m3")])
     assert task_keys(result, "rule") == []
     assert stale(result) == [("r", "m1", "stale: the question was answered by Lily at 2026-03-01 09:55")]
+
+
+def test_a_delayed_remove_is_not_dropped_for_its_own_effect(make_config):
+    """A planned remove takes the member out of the group when it is planned; checked when due,
+    that is its own doing, not a reason to drop it."""
+    config = make_config(playbook(rule("{event: message, keywords: [广告]}", "    delay: 2h\n", action="remove", text="spam")), QUIET)
+    result = plan(config, [msg("01T09:00:00", text="广告"), msg("01T23:00:00", "m2", text="广告"), msg("02T15:00:00", "m3")])
+    assert task_keys(result, "member", "due") == [("m1", "2026-03-01T11:00:00+08:00"), ("m2", "2026-03-02T08:00:00+08:00")]
+    assert stale(result) == []
+
+
+def test_a_task_withdrawn_by_a_later_state_run_stops_counting_toward_limits(tmp_path):
+    limits = 'community:\n  name: t\n  timezone: Asia/Shanghai\n  merge: []\n  quiet_hours: "22:00-08:00"\n  operators:\n    - {id: op, groups: [g1]}\n  limits:\n    - {actions: [dm], max: 1, per: 1d}\n'
+    rules = playbook(rule("{silence: 2d}", rule_id="nudge"), rule("{event: message, keywords: [报名]}", rule_id="signup"))
+    config = config_from(rules, limits, tmp_path / "pb")
+    first, second = [msg("01T23:30:00"), msg("03T23:40:00", "m2")], [msg("04T07:00:00"), msg("04T09:00:00", text="我要报名")]
+    assert task_keys(run(config, records(first + second)), "rule") == [("signup",)]
+    path = str(tmp_path / "state.db")
+    for piece in (first, second):
+        store = StateStore.open(path)
+        result = run(config, records(piece), state=store)
+        result.save_state()
+        store.close()
+    assert task_keys(result, "rule") == [("signup",)]  # the withdrawn nudge no longer holds the day's one DM
+
+
+def test_an_answer_is_remembered_as_long_as_a_task_of_its_question_may_be_due(make_config):
+    config = make_config(playbook(rule("{unanswered: 30m}", "    delay: 8d\n    deadline: 10d\n", action="notify", text="answer")), community())
+    question, reply = msg("01T09:00:00", text="请问怎么报名？", id="q1"), msg("01T10:00:00", "m2", text="看公告", reply_to="q1")
+    # A week later another question fires (memory of old ones is cleared then): the answer to
+    # the first still counts when its task is due on the 9th.
+    result = plan(config, [question, reply, msg("09T08:00:00", "m3", text="请问几点？", id="q2"), msg("12T12:00:00", "m4")])
+    assert task_keys(result, "member") == [("m3",)]
+    assert [member for _, member, _ in stale(result)] == ["m1"]
+
+
+def test_a_merged_message_whose_first_part_goes_stale_under_pace_goes_on_under_the_next(make_config):
+    paced = "community:\n  name: t\n  timezone: Asia/Shanghai\n  operators:\n    - {id: op, groups: [g1], pace: 3h}\n"
+    rules = playbook(rule("{silence: 1d}", rule_id="nudge", text="nudge {{ member.name }}"), rule("{event: purchase}", "    delay: 90m\n", rule_id="hi", text="hi {{ member.name }}"))
+    purchase = {"ts": "2026-03-02T08:00:00+08:00", "type": "purchase", "member": "m2", "group": "g1", "amount": 9.0}
+    # m2's nudge (09:10) and thanks (09:30) merge into one DM; pace puts it at 12:00, and m2
+    # writes at 11:00: the nudge is stale, the thanks goes out as itself.
+    result = plan(make_config(rules, paced), [msg("01T09:00:00", "m1"), msg("01T09:10:00", "m2"), purchase, msg("02T11:00:00", "m2"), msg("02T20:00:00", "m3")])
+    assert task_keys(result, "rule", "member", "text", "due") == [("nudge", "m1", "nudge m1", "2026-03-02T09:00:00+08:00"), ("hi", "m2", "hi m2", "2026-03-02T12:00:00+08:00")]
+    assert stale(result) == [("nudge", "m2", "stale: m2 wrote at 2026-03-02 11:00")]
+    assert "merged" not in result.planner.suppressed_counts

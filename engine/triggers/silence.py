@@ -232,6 +232,7 @@ class UnansweredTrigger(TriggerType):
         # Questions that fired, until their tasks are due: an answer after the firing makes
         # them stale (key → [asker, group, asked at, fired at, answered at, answered by]).
         self.fired_key = self.key + "#fired"
+        self.keep_fired: float = 7 * 86400  # how long a fired question is remembered: its tasks' latest due (at least a week)
 
     def on_event(self, run: Run, event: Event, member: Member | None) -> Iterable[Firing]:
         if member is None:
@@ -315,6 +316,9 @@ class UnansweredTrigger(TriggerType):
     def steady(self) -> bool:
         return False  # others answer the question
 
+    def due_within(self, seconds: float) -> None:
+        self.keep_fired = max(7 * 86400, seconds)
+
     def stale(self, run: Run, firing: Firing, at: float) -> str | None:
         question = firing.event
         if question is None:
@@ -331,10 +335,10 @@ class UnansweredTrigger(TriggerType):
         if member is None or member.left:
             return
         fired, by_asker = run.store(self.fired_key), run.store(self.fired_key + "@asker")
-        # Kept for a week: no task of a question is due later than that (the default deadline is 72h).
+        # Kept as long as a task of a question may be due (due_within), a week at least.
         while fired:
             oldest = next(iter(fired))
-            if fired[oldest][3] >= run.now - 7 * 86400:
+            if fired[oldest][3] >= run.now - self.keep_fired:
                 break
             asker = fired.pop(oldest)[0]
             keys = by_asker.get(asker)
