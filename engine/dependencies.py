@@ -116,3 +116,23 @@ def steady(env: object, conditions: list[str], texts: list[str]) -> bool:
             if name.name == "group" and id(name) not in read_by_field:
                 return False
     return True
+
+
+def identity_only(env: object, texts: list[str]) -> bool:
+    """Whether the texts read of the member only its ``name`` and ``id`` (directly, or by
+    handing the member to a filter that declares what it reads of the context, such as
+    ``member | mention``), nothing that changes with time, and no ``now``."""
+    for source in texts:
+        if not names_read(env, [source], templates=True) <= _STEADY_NAMES:
+            return False
+        tree = _tree(env, source, True)
+        if any(True for _ in tree.find_all(nodes.Call)):
+            return False
+        members = [node for node in tree.find_all(nodes.Getattr) if isinstance(node.node, nodes.Name) and node.node.name == "member"]
+        if any(node.attr not in ("name", "id") for node in members):
+            return False
+        read_by_field = {id(node.node) for node in members}
+        handed_whole = {id(node.node) for node in _filters_and_tests(tree) if isinstance(node, nodes.Filter) and _context_reads(env, node) is not None}
+        if any(name.name == "member" and id(name) not in read_by_field and id(name) not in handed_whole for name in tree.find_all(nodes.Name)):
+            return False
+    return True

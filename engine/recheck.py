@@ -30,7 +30,7 @@ from collections.abc import Callable
 from typing import Any
 
 from playbook_engine.contract import SCOPE_GROUP, Event, Firing, Member, Run, Task
-from playbook_engine.dependencies import steady
+from playbook_engine.dependencies import identity_only, steady
 from playbook_engine.durations import parse_duration
 from playbook_engine.members import OUT_OF, MemberView, snapshot
 from playbook_engine.model import ActionSpec, Config, Rule
@@ -42,7 +42,7 @@ STALE = "stale"
 class Source:
     """What a planned task came from, while it may still be checked again or rendered."""
 
-    __slots__ = ("rule", "firing", "group", "action", "context", "wrote", "kept", "changed", "entry")
+    __slots__ = ("rule", "firing", "group", "action", "context", "wrote", "kept", "changed", "entry", "fixed")
 
     def __init__(self, rule: Rule, firing: Firing, group: str | None, action: ActionSpec, context: dict[str, Any]):
         self.rule = rule
@@ -54,6 +54,21 @@ class Source:
         self.kept = False  # it held when checked (or when planned, due at once)
         self.changed = False  # its member changed since
         self.entry: list[Any] | None = None  # its place in Recheck.frozen: [moment, source, deferred task]
+        self.fixed = False  # its text's member values are fixed already (its name and id)
+
+
+class Identity:
+    """A member as a text that reads only their name and id sees them (``member.name``,
+    ``member | mention``), fixed when the task was kept."""
+
+    __slots__ = ("id", "name")
+
+    def __init__(self, member_id: str, name: str):
+        self.id = member_id
+        self.name = name
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class Recheck:
@@ -80,6 +95,9 @@ class Recheck:
         for rule in config.rules:  # how long a trigger keeps what its stale() reads
             default = rule.trigger.default_deadline
             rule.trigger.due_within(rule.deadline if rule.deadline is not None else (86400 if default == "day" else parse_duration(default)))
+        # Rules whose texts read only the member's name and id (most): those are fixed when a
+        # task is kept, and a change of the member needs no copy of it.
+        self._identity_texts = frozenset(rule.key for rule in config.rules if identity_only(config.env, [action.text.source for action in rule.actions if action.text is not None]))
         # Rules whose check and text stay the same while the member does not change: a task of
         # theirs that held, moved by capacity, is not checked again unless its member changed.
         self._steady = frozenset(
@@ -224,7 +242,7 @@ class Recheck:
         if reason is not None:
             self.planner.drop_stale(task, f"{STALE}: {reason}")
         else:
-            source.context = context
+            source.context, source.fixed = context, False  # the values of now, fixed again by _keep
             self._keep(task, source)
 
     def reason(self, group: str | None, source: Source, at: float, context: dict[str, Any] | None = None) -> str | None:
@@ -284,6 +302,11 @@ class Recheck:
         member = source.firing.member
         if member is None:
             return
+        if source.rule.key in self._identity_texts and not source.fixed:
+            # Its text reads only the member's name and id: those of now, fixed at once, and no
+            # copy of the member is needed when it changes.
+            source.context["member"] = Identity(member.id, member.name or member.id)
+            source.fixed = True
         # Its context (planned with, or built by the check) shows the member as of now.
         self._freeze(member.id, task.due if deferred is not None else self.run.now, source, deferred)
         if self.watch is not None and source.rule.trigger.ends_on_message:
@@ -313,15 +336,16 @@ class Recheck:
             entry[1].entry = None  # no longer registered
             if entry[0] >= settled:  # not of a day already settled (those are done)
                 live.append(entry)
-        if live:
-            copy = snapshot(member)
-            now = self.run.now
-            for at, source, deferred in live:
-                source.changed = True
-                if deferred is not None and at >= now and not deferred.dropped:
-                    self._push(deferred)  # it changes before the task is due: checked then
-                if source.context.get("member") is not None:
-                    source.context["member"] = MemberView(copy, at, self.tz)
+        copy = None
+        now = self.run.now
+        for at, source, deferred in live:
+            source.changed = True
+            if deferred is not None and at >= now and not deferred.dropped:
+                self._push(deferred)  # it changes before the task is due: checked then
+            if not source.fixed and source.context.get("member") is not None:
+                if copy is None:
+                    copy = snapshot(member)
+                source.context["member"] = MemberView(copy, at, self.tz)
 
     # -- the planner's side ------------------------------------------------------------------
 

@@ -277,3 +277,10 @@ def test_a_merged_message_whose_first_part_goes_stale_under_pace_goes_on_under_t
     assert task_keys(result, "rule", "member", "text", "due") == [("nudge", "m1", "nudge m1", "2026-03-02T09:00:00+08:00"), ("hi", "m2", "hi m2", "2026-03-02T12:00:00+08:00")]
     assert stale(result) == [("nudge", "m2", "stale: m2 wrote at 2026-03-02 11:00")]
     assert "merged" not in result.planner.suppressed_counts
+
+
+def test_a_name_in_a_text_is_the_one_of_its_due_time(make_config):
+    """Texts that read only the member's name keep the name of the due time, not a later one."""
+    config = make_config(playbook(rule("{event: member_joined}", "    delay: 1h\n", action="mention", text="欢迎 {{ member | mention }}，{{ member.name }}")), community())
+    events = [dict(joined("01T09:00:00"), name="小王"), msg("01T09:30:00", name="王小二"), msg("01T11:00:00", name="王老二")]
+    assert task_keys(plan(config, events), "text") == [("欢迎 @王小二，王小二",)]
