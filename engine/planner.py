@@ -103,6 +103,7 @@ class Planner:
         self.stale_at: Callable[[Task, float], str | None] | None = None
         self.on_settled: Callable[[float], None] | None = None  # called with the end of the days settled
         self.settle_at = INF  # the end of the earliest local day with tasks not yet settled
+        self._settle_start = INF  # and its start
         self.withdrawn: list[str] = []  # ids of tasks earlier runs planned, found stale when due
         self._dropped = 0  # tasks dropped as stale still in the buckets of days not settled
         self._limit_exempt = limit_exempt
@@ -220,10 +221,8 @@ class Planner:
             self._original_due[task.id] = task.due
         else:
             self.tasks.append(task)
-        if task.due < self.settle_at:  # its day may end before the earliest open day so far
-            end = self.local.midnight(self._day(task.due) + 1)
-            if end < self.settle_at:
-                self.settle_at = end
+        if task.due < self._settle_start:  # due before the earliest open day: its own day ends first
+            self._open_day(self._day(task.due))
 
     def withdraw(self, task_id: str, assignee: str | None, due: float) -> None:
         """A task an earlier --state run printed no longer holds now that it is due: it stops
@@ -417,11 +416,13 @@ class Planner:
 
     def _next_settle(self, pending: list[Task]) -> None:
         """When the earliest day still open ends: the evaluation settles it then."""
-        if not self._days and not pending:
-            self.settle_at = INF
-            return
-        day = min([day for day, _ in self._days[:1]] + [self._day(task.due) for task in pending])
-        self.settle_at = self.local.midnight(day + 1)
+        self.settle_at = self._settle_start = INF
+        if self._days or pending:
+            self._open_day(min([day for day, _ in self._days[:1]] + [self._day(task.due) for task in pending]))
+
+    def _open_day(self, day: int) -> None:
+        """Local day ``day`` has tasks not yet settled: the evaluation settles it at its end."""
+        self.settle_at, self._settle_start = self.local.midnight(day + 1), self.local.midnight(day)
 
     def _written(self, tasks: list[Task]) -> list[Task]:
         """The kept tasks with their texts rendered now (a merged one's parts joined); a task
