@@ -379,9 +379,28 @@ def _channel_problems(doc: Document, where: YamlPath, rule: Rule, community: Com
     return found
 
 
+_TAG_CLOSERS = {"{{": "}}", "{%": "%}", "{#": "#}"}
+_TAG_OPENER = re.compile(r"\{[{%#]")
+
+
 def _static_length(source: str) -> int:
-    """Characters of a template outside its {{ … }} and {% … %} parts: the least it can render to."""
-    return len(re.sub(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", "", source, flags=re.S).strip())
+    """Characters of a template outside its {{ … }}, {% … %} and {# … #} parts: the least it
+    can render to. One pass: a tag with no closer is text, and so is every later one of its kind."""
+    kept: list[str] = []
+    index, unclosed = 0, set()
+    while (opener := _TAG_OPENER.search(source, index)) is not None:
+        start = opener.start()
+        closer = _TAG_CLOSERS[opener.group()]
+        end = -1 if closer in unclosed else source.find(closer, start + 2)
+        if end == -1:
+            unclosed.add(closer)
+            kept.append(source[index : start + 1])
+            index = start + 1
+            continue
+        kept.append(source[index:start])
+        index = end + 2
+    kept.append(source[index:])
+    return len("".join(kept).strip())
 
 
 def _blocks_rules(place: YamlPath) -> bool:

@@ -360,3 +360,13 @@ def test_only_patterns_that_cannot_backtrack_far_keep_pythons_engine():
     mixed = any_of([compile_pattern("代购"), compile_pattern("[?？]\\s*$")])
     assert not isinstance(mixed, re.Pattern)
     assert mixed.search("在吗？\u3000") is not None and mixed.search("代购") is not None and mixed.search("你好") is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["{{", "}}", "{%", "%}", "{#", "#}", "a", " ", "{", "}", "%", "#", "\n"]), max_size=16).map("".join))
+def test_the_least_length_of_a_text_is_found_in_one_pass_as_the_obvious_reading_finds_it(source):
+    """`validate` measures a text outside its tags in one pass, so a text of 40,000 `{{`
+    takes no longer than its length; it agrees with the regex that said it first."""
+    from playbook_engine.loading import _static_length
+
+    assert _static_length(source) == len(re.sub(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", "", source, flags=re.S).strip())
