@@ -67,7 +67,9 @@ def compile_pattern(text: str) -> Pattern:
         raise PatternError(_refusal(text, exc)) from None
     # Python's engine is four times faster per search: kept for a pattern that cannot backtrack
     # more than a few steps at a place (keywords, `https?://`); RE2 for the rest.
-    return cast("Pattern", python) if _bounded(text) else cast("Pattern", linear)
+    if _bounded(text):
+        return cast("Pattern", python)
+    return _guarded(cast("Pattern", linear), _required(text))
 
 
 def any_of(patterns: list[Pattern]) -> Pattern:
@@ -81,7 +83,69 @@ def any_of(patterns: list[Pattern]) -> Pattern:
             pass  # a branch's own flags, (?i)…, which Python takes only at the start: RE2 keeps them to it
     # RE2's patterns are kept in its spelling (unicode_classes), Python's in their own.
     texts = dict.fromkeys(unicode_classes(pattern.pattern) if isinstance(pattern, re.Pattern) else pattern.pattern for pattern in patterns)
-    return re2.compile("|".join(f"(?:{text})" for text in texts), _OPTIONS)  # type: ignore[no-any-return]
+    # A match of the alternation has a character of some branch's required set: their union.
+    sets = [_required(pattern.pattern) if isinstance(pattern, re.Pattern) else getattr(pattern, "required", None) for pattern in patterns]
+    required = None if any(chars is None for chars in sets) else frozenset().union(*sets)  # type: ignore[arg-type]
+    return _guarded(cast("Pattern", re2.compile("|".join(f"(?:{text})" for text in texts), _OPTIONS)), required)
+
+
+class _Guarded:
+    """An RE2 pattern asked only of a text holding one of the characters every match holds:
+    ``in`` on a string costs a fraction of a search through RE2's wrapper, and most messages
+    are not questions."""
+
+    __slots__ = ("inner", "required")
+
+    def __init__(self, inner: Pattern, required: frozenset[str]):
+        self.inner = inner
+        self.required = required
+
+    @property
+    def pattern(self) -> str:
+        return self.inner.pattern
+
+    def search(self, text: str) -> Match | None:
+        for char in self.required:
+            if char in text:
+                return self.inner.search(text)
+        return None
+
+
+def _guarded(pattern: Pattern, required: frozenset[str] | None) -> Pattern:
+    return pattern if not required else _Guarded(pattern, required)
+
+
+def _required(text: str) -> frozenset[str] | None:
+    """Characters one of which every match of ``text`` holds — those of its first element that
+    must match once (a literal, or a class of literals) — or None when there is no such
+    element, or case or inline flags make it unsure."""
+    if "(?" in text:
+        return None
+    parsed = _parser.parse(text)
+    if parsed.state.flags & re.IGNORECASE:
+        return None
+    return _first_required(list(parsed))
+
+
+def _first_required(items: list[Any]) -> frozenset[str] | None:
+    for op, value in items:
+        name = str(op)
+        if name == "AT":
+            continue  # an anchor matches no character
+        if name == "LITERAL":
+            return frozenset({chr(value)})
+        if name == "IN" and all(str(kind) == "LITERAL" for kind, _ in value):
+            return frozenset(chr(code) for _, code in value)
+        if name in _REPEATS and value[0] == 0:
+            continue  # may match nothing: the next element is there all the same
+        if name == "SUBPATTERN":
+            return _first_required(list(value[-1]))
+        if name == "BRANCH":
+            sets = [_first_required(list(branch)) for branch in value[1]]
+            return None if any(chars is None for chars in sets) else frozenset().union(*sets)  # type: ignore[arg-type]
+        return None
+    return None
+
 
 
 _REPEATS = {"MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"}
