@@ -93,46 +93,49 @@ _STEADY_NAMES = frozenset({"member", "community", "trigger", "event", "_channel"
 _STEADY_GROUP = frozenset({"id", "name", "channel"})  # not its member or message counts
 
 
+def _member_fields_in(env: object, source: str, templates: bool) -> frozenset[str] | None:
+    """The member fields ``source`` reads, or None if what it reads can change while its member
+    does not: ``now``, a group's counts, a call, or the whole member handed anywhere but to a
+    filter that declares what it reads of the context (``member | mention``)."""
+    if not names_read(env, [source], templates=templates) <= _STEADY_NAMES:
+        return None
+    tree = _tree(env, source, templates)
+    if any(True for _ in tree.find_all(nodes.Call)):
+        return None
+    fields = set()
+    read_by_field = set()
+    for node in tree.find_all(nodes.Getattr):
+        if isinstance(node.node, nodes.Name):
+            read_by_field.add(id(node.node))
+            if node.node.name == "member":
+                fields.add(node.attr)
+            elif node.node.name == "group" and node.attr not in _STEADY_GROUP:
+                return None
+    handed_whole = {id(node.node) for node in _filters_and_tests(tree) if isinstance(node, nodes.Filter) and _context_reads(env, node) is not None}
+    for name in tree.find_all(nodes.Name):
+        if name.name in ("member", "group") and id(name) not in read_by_field and (name.name == "group" or id(name) not in handed_whole):
+            return None
+    return frozenset(fields)
+
+
 def steady(env: object, conditions: list[str], texts: list[str]) -> bool:
     """Whether the conditions and texts give the same answer and the same text for as long as
     their member does not change: they read no ``now``, of the group only its id, name and
-    channel, no value that time alone moves (``member.days_silent`` …), and hand the whole member only to filters that declare
-    what they read of the context (``member | mention``)."""
+    channel, no value that time alone moves (``member.days_silent`` …), and hand the whole
+    member only to filters that declare what they read of the context (``member | mention``)."""
     for source, templates in [*((source, False) for source in conditions), *((source, True) for source in texts)]:
-        if not names_read(env, [source], templates=templates) <= _STEADY_NAMES:
+        fields = _member_fields_in(env, source, templates)
+        if fields is None or fields & TIME_FIELDS:
             return False
-        tree = _tree(env, source, templates)
-        if any(True for _ in tree.find_all(nodes.Call)):
-            return False
-        read_by_field = {id(node.node) for node in tree.find_all(nodes.Getattr) if isinstance(node.node, nodes.Name)}
-        if any(isinstance(node.node, nodes.Name) and node.node.name == "member" and node.attr in TIME_FIELDS for node in tree.find_all(nodes.Getattr)):
-            return False
-        if any(isinstance(node.node, nodes.Name) and node.node.name == "group" and node.attr not in _STEADY_GROUP for node in tree.find_all(nodes.Getattr)):
-            return False
-        handed_whole = {id(node.node) for node in _filters_and_tests(tree) if isinstance(node, nodes.Filter) and _context_reads(env, node) is not None}
-        for name in tree.find_all(nodes.Name):
-            if name.name == "member" and id(name) not in read_by_field and id(name) not in handed_whole:
-                return False
-            if name.name == "group" and id(name) not in read_by_field:
-                return False
     return True
 
 
 def identity_only(env: object, texts: list[str]) -> bool:
     """Whether the texts read of the member only its ``name`` and ``id`` (directly, or by
     handing the member to a filter that declares what it reads of the context, such as
-    ``member | mention``), nothing that changes with time, and no ``now``."""
+    ``member | mention``), and nothing else that can change while the member does not."""
     for source in texts:
-        if not names_read(env, [source], templates=True) <= _STEADY_NAMES:
-            return False
-        tree = _tree(env, source, True)
-        if any(True for _ in tree.find_all(nodes.Call)):
-            return False
-        members = [node for node in tree.find_all(nodes.Getattr) if isinstance(node.node, nodes.Name) and node.node.name == "member"]
-        if any(node.attr not in ("name", "id") for node in members):
-            return False
-        read_by_field = {id(node.node) for node in members}
-        handed_whole = {id(node.node) for node in _filters_and_tests(tree) if isinstance(node, nodes.Filter) and _context_reads(env, node) is not None}
-        if any(name.name == "member" and id(name) not in read_by_field and id(name) not in handed_whole for name in tree.find_all(nodes.Name)):
+        fields = _member_fields_in(env, source, True)
+        if fields is None or not fields <= {"name", "id"}:
             return False
     return True

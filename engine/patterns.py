@@ -84,8 +84,7 @@ def any_of(patterns: list[Pattern]) -> Pattern:
     # RE2's patterns are kept in its spelling (unicode_classes), Python's in their own.
     texts = dict.fromkeys(unicode_classes(pattern.pattern) if isinstance(pattern, re.Pattern) else pattern.pattern for pattern in patterns)
     # A match of the alternation has a character of some branch's required set: their union.
-    sets = [_required(pattern.pattern) if isinstance(pattern, re.Pattern) else getattr(pattern, "required", None) for pattern in patterns]
-    required = None if any(chars is None for chars in sets) else frozenset().union(*sets)  # type: ignore[arg-type]
+    required = _union([_required(pattern.pattern) if isinstance(pattern, re.Pattern) else getattr(pattern, "required", None) for pattern in patterns])
     return _guarded(cast("Pattern", re2.compile("|".join(f"(?:{text})" for text in texts), _OPTIONS)), required)
 
 
@@ -127,6 +126,13 @@ def _required(text: str) -> frozenset[str] | None:
     return _first_required(list(parsed))
 
 
+def _union(sets: list[frozenset[str] | None]) -> frozenset[str] | None:
+    """What every match of an alternation holds one of: the union of its branches' sets, if
+    each branch has one."""
+    known = [chars for chars in sets if chars is not None]
+    return frozenset().union(*known) if len(known) == len(sets) else None
+
+
 def _first_required(items: list[Any]) -> frozenset[str] | None:
     for op, value in items:
         name = str(op)
@@ -141,8 +147,7 @@ def _first_required(items: list[Any]) -> frozenset[str] | None:
         if name == "SUBPATTERN":
             return _first_required(list(value[-1]))
         if name == "BRANCH":
-            sets = [_first_required(list(branch)) for branch in value[1]]
-            return None if any(chars is None for chars in sets) else frozenset().union(*sets)  # type: ignore[arg-type]
+            return _union([_first_required(list(branch)) for branch in value[1]])
         return None
     return None
 

@@ -224,16 +224,12 @@ class Planner:
         if task.due < self._settle_start:  # due before the earliest open day: its own day ends first
             self._open_day(self._day(task.due))
 
-    def withdraw(self, task_id: str, assignee: str | None, due: float) -> None:
+    def withdraw(self, task_id: str, member: str | None, assignee: str | None, due: float) -> None:
         """A task an earlier --state run printed no longer holds now that it is due: it stops
-        counting as planned (its capacity slot, its row in the state)."""
+        counting as planned (its capacity slot, its limits, its row in the state)."""
         self.withdrawn.append(task_id)
         self.suppressed_counts["stale"] += 1
-        for recent in self._recent.values():  # limits stop counting it, as for a task dropped in this run
-            for index, item in enumerate(recent):
-                if item[2] == task_id:
-                    del recent[index]
-                    break
+        self._uncount(member, task_id)
         if assignee is not None and self._capacity_used.get((assignee, self._day(due))):
             self._capacity_used[(assignee, self._day(due))] -= 1
 
@@ -243,7 +239,7 @@ class Planner:
         task.dropped = True
         if task.assignee in self._capacity:
             self._dropped += 1  # still in its day's bucket
-        self._uncount(task)
+        self._uncount(task.member, task.id)
         self._mark_stale(task.id)
         self._original_due.pop(task.id, None)
         self._suppress(task, "stale", reason)
@@ -283,12 +279,12 @@ class Planner:
             else:
                 bisect.insort(recent, (due, action, task_id))
 
-    def _uncount(self, task: Task) -> None:
-        """``task`` will not reach its member (stale, or dropped for capacity): limits stop counting it."""
-        recent = self._recent.get(task.member) if task.member is not None else None
+    def _uncount(self, member: str | None, task_id: str) -> None:
+        """Task ``task_id`` will not reach ``member`` (stale, or dropped for capacity): limits stop counting it."""
+        recent = self._recent.get(member) if member is not None else None
         if recent:
             for index, item in enumerate(recent):
-                if item[2] == task.id:
+                if item[2] == task_id:
                     del recent[index]
                     break
 
@@ -479,7 +475,7 @@ class Planner:
                     task.note_move(f"pace of {assignee}", task.due, due)
                     task.due = due
                     self.new_history.pop(task.id, None)  # never planned: a later run must not see it as planned
-                    self._uncount(task)
+                    self._uncount(task.member, task.id)
                     self._suppress(task, why, self._past_deadline(task) if why == "deadline" else f"pace: no room left on {self._date(end - 1)} at one task every {format_duration(pace)}")
                     dropped.add(id(task))
                     continue
@@ -511,7 +507,7 @@ class Planner:
             return task
         for part, why in stale:
             self._mark_stale(part.id)
-            self._uncount(part)
+            self._uncount(part.member, part.id)
             self._suppress(part, "stale", why)
         gone = {id(part) for part, _ in stale}
         left = [part for part in parts if id(part) not in gone]
@@ -628,7 +624,7 @@ class Planner:
             if past_deadline or moved_to - original_due > max_delay:
                 del original[task.id]
                 self.new_history.pop(task.id, None)  # never planned: a later run must not see it as planned
-                self._uncount(task)
+                self._uncount(task.member, task.id)
                 guardrail = "deadline" if past_deadline else "capacity"
                 if not self.keep_suppressed:
                     task.dropped = True

@@ -218,7 +218,7 @@ class Recheck:
         if reason is None:
             return False
         self.withdrawn.append((self.run.now, payload["id"], payload["member"], f"{STALE}: {reason}"))
-        self.planner.withdraw(payload["id"], payload["assignee"], payload["due"])
+        self.planner.withdraw(payload["id"], payload["member"], payload["assignee"], payload["due"])
         return True
 
     def message(self, member_id: str, t: float) -> None:
