@@ -61,7 +61,7 @@ class Enforcer:
         self._local = local_time(config.community.tz)
         self._last_cause: tuple[Event | None, str] = (None, "")
         self._task_details = self._details  # one bound method for every task's partial
-        self._render_text = self._render  # and for every task's text
+        self._render_text = self.render = self._render  # and for every task's text
         planner.instruction = self._instruction
         self.recheck: Recheck  # set by the evaluation, which holds the checks in its event-time loop
         self.rendered = 0  # texts rendered: only those of tasks kept

@@ -53,7 +53,9 @@ MESSAGE_CHANGES = frozenset({"messages", "last_message_at", "messages_7d", "mess
 class Evaluation:
     """One pass over an event stream. Triggers use ``now``, ``tz``, ``members`` and ``schedule``."""
 
-    def __init__(self, config: Config, planner: Planner, *, until: float | None = None, notes: Notes | None = None, state: StateStore | None = None, max_future: float | None = None):
+    def __init__(self, config: Config, planner: Planner, *, until: float | None = None, notes: Notes | None = None, state: StateStore | None = None, max_future: float | None = None, saved: list[dict[str, Any]] | None = None, reopen: list[dict[str, Any]] | None = None):
+        """``saved``: the state's rows of tasks left for this run (``StateStore.rechecks``);
+        ``reopen``: those of them it settles again (see ``Recheck.reopen``)."""
         self.config = config
         self.community = config.community
         self.tz = config.community.tz
@@ -98,7 +100,14 @@ class Evaluation:
         self._frozen = self.recheck.frozen
         self._watching = self.recheck.watch  # with `pace`: members whose next message is looked for
         if state is not None:
-            self.recheck.restore(state.rechecks())
+            saved = state.rechecks() if saved is None else saved
+            # Rows of an earlier version: printed tasks checked again when due. The others are
+            # what the last run left open: reopened, or fixed as printed (marked, or their rule
+            # changed); either way replaced by what this run leaves open.
+            self.recheck.restore([payload for payload in saved if "v" not in payload])
+            self.recheck.consumed += [payload["id"] for payload in saved if "v" in payload]
+            if reopen:
+                self.recheck.reopen(reopen, self.enforcer.task, self.enforcer.render)
 
     def _resume(self, state: StateStore) -> None:
         """Continue from a --state database: its members (lazily), groups, timers and clock."""

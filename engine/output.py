@@ -75,14 +75,20 @@ def render_explanation(result: RunResult, tz: ZoneInfo, member: str | None = Non
         details = [("because", task.reason)] + [("and", condition) for condition in task.because] + [("moved", why) for why in task.moved]
         due = "" if task.due == task.trigger_at else f", due {_when(task.due, tz)}"
         add(task.trigger_at, 1, "planned", f"{task.playbook}/{task.rule} {task.action} → {_who(task.member_name, task.member, task.group)}{due}  [{task.id}]", details)
+    # Tasks earlier --state runs printed that this one takes back: with their drop if it is kept.
+    planner = result.planner
+    taken_back = {item: "withdrawn" for item in planner.withdrawn} | {item: "displaced" for item in planner.displaced} if planner is not None else {}
+    taken_back_ids = {item[1] for item in taken_back}
     for item in result.suppressed:
         task = item.task
         if member is not None and task.member != member:
             continue
-        add(task.trigger_at, 2, "suppressed", f"{task.playbook}/{task.rule} {task.action} → {_who(task.member_name, task.member, task.group)}", [("because", task.reason), ("but", item.reason)])
-    for t, task_id, about, why in result.evaluation.recheck.withdrawn:
-        if member is None or about == member:
-            add(t, 2, "withdrawn", f"[{task_id}] planned by an earlier run → {_who(names.get(about), about, None) if about else '(group)'}", [("but", why)])
+        earlier = f"  [{task.id}] printed by an earlier run: do not send it" if task.id in taken_back_ids else ""
+        add(task.trigger_at, 2, "suppressed", f"{task.playbook}/{task.rule} {task.action} → {_who(task.member_name, task.member, task.group)}{earlier}", [("because", task.reason), ("but", item.reason)])
+    explained = {item.task.id for item in result.suppressed}
+    for (t, task_id, about, why), kind in taken_back.items():
+        if task_id not in explained and (member is None or about == member):
+            add(t, 2, kind, f"[{task_id}] planned by an earlier run → {_who(names.get(about), about, None) if about else '(group)'}", [("but", why)])
     for note in result.notes:
         if member is not None and note.member != member:
             continue

@@ -51,16 +51,36 @@ class Sent:
     trigger_at: float
     due: float
     assignee: str | None
-    status: str = "todo"  # stale: dropped when due (it counts for cooldowns, not for limits or capacity)
+    status: str = "todo"  # stale, displaced: taken back later (they count for cooldowns, not for limits or capacity)
 
 
 INF = float("inf")
+TAKEN_BACK = frozenset({"stale", "displaced"})  # statuses of printed tasks a later run took back
+
+
+@dataclass
+class Open:
+    """A task whose day was still open when the run ended (its capacity, merge and pace were
+    settled only because the history stopped): as it stood before that, for the next --state
+    run to settle again with what it adds."""
+
+    task: Task
+    due: float
+    original_due: float  # as offered (after quiet hours), before any capacity move
+    moves: list[tuple[str, float, float]]
+    parts: list[Task]  # merged into it already (a message capacity carried to a later day)
+    cooling_since: tuple[float | None] | None = None  # see Planner._cooling_since (None: not kept)
 
 
 def _capacity_order(task: Task) -> tuple[Any, ...]:
     """Who gets a day's capacity first: higher priority, then the earlier deadline (a task that
     can wait a day goes after one that cannot), then earlier, then playbook and rule order."""
     return (-task.rank, task.deadline, task.due, task.order, task.id)
+
+
+def printed_form(task: Task) -> tuple[Any, ...]:
+    """What the operator holds of a printed task: a reopened one printed the same is not printed again."""
+    return (task.due, task.text, task.assignee, tuple(part["id"] for part in task.parts))
 
 
 def task_id(rule: Rule, action_index: int, subject: str, trigger_at: float, cause: str = "") -> str:
@@ -71,11 +91,13 @@ def task_id(rule: Rule, action_index: int, subject: str, trigger_at: float, caus
 
 
 class Planner:
-    def __init__(self, community: Community, *, start: float | None = None, history: list[Sent] | None = None, keep_suppressed: bool = True, record_history: bool = True, cooldowns: frozenset[str] | None = None, limit_exempt: frozenset[str] = frozenset()):
+    def __init__(self, community: Community, *, start: float | None = None, history: list[Sent] | None = None, keep_suppressed: bool = True, record_history: bool = True, cooldowns: frozenset[str] | None = None, limit_exempt: frozenset[str] = frozenset(), reopened: frozenset[str] = frozenset()):
         """``cooldowns``: the keys of the rules that have one (None: any may have), whose last
         planned task per member must be remembered; a long history plans for most members.
         ``limit_exempt``: the actions ``actions: any`` limits do not count (each action declares
-        it: ``ActionType.counts_toward_limits``)."""
+        it: ``ActionType.counts_toward_limits``). ``reopened``: the ids of the tasks an earlier
+        run left open (``Open``) that this run settles again (``reopen``): their history rows
+        hold no capacity, pace or limit — they are counted again as they are reopened."""
         self.community = community
         self.tz = community.tz
         self.local = local_time(community.tz)
@@ -93,6 +115,9 @@ class Planner:
         self.known_ids: dict[str, float] = {}  # task id → trigger instant, for the instants a duplicate can still come
         self.new_history: dict[str, Sent] = {}  # by task id; a task capacity drops is taken out again
         self._last_fired: dict[tuple[str, str], float] = {}  # (rule, member) → last trigger instant, for cooldowns
+        # Task id → the (rule, member)'s last trigger instant before it, while its day is open:
+        # a task capacity drops was never sent, and its cooldown goes back to that.
+        self._cooling_since: dict[str, float | None] = {}
         self._cooldowns = cooldowns
         # Writes the operator's instruction for a task whose text changed (a merged message):
         # set by whoever knows the channels (the enforcer); None: keep the first part's.
@@ -104,7 +129,12 @@ class Planner:
         self.on_settled: Callable[[float], None] | None = None  # called with the end of the days settled
         self.settle_at = INF  # the end of the earliest local day with tasks not yet settled
         self._settle_start = INF  # and its start
-        self.withdrawn: list[str] = []  # ids of tasks earlier runs planned, found stale when due
+        # Tasks earlier --state runs printed, taken back by this one: (when, task id, member, why).
+        self.withdrawn: list[tuple[float, str, str | None, str]] = []  # stale when due
+        self.displaced: list[tuple[float, str, str | None, str]] = []  # their slot went to a task that comes first
+        self.revised: list[Task] = []  # printed again, changed (moved, merged, another text): the new version replaces the old
+        self._printed: dict[str, tuple[Any, ...]] = {}  # reopened tasks already printed → what was printed
+        self.open: list[Open] = []  # with --state: the tasks of the days the end of the history left open
         self._dropped = 0  # tasks dropped as stale still in the buckets of days not settled
         self._limit_exempt = limit_exempt
         self._recent: dict[str, list[tuple[float, str, str]]] = {}  # member → (due, action, task id), by due: what limits count
@@ -117,8 +147,13 @@ class Planner:
         self._id_order: deque[tuple[float, str]] = deque()
         self._last_paced: dict[str, float] = {}  # operator → due of their last task (pace)
         for sent in history or ():
-            self._remember(sent.id, sent.rule, sent.member, sent.action, sent.trigger_at, None if sent.status == "stale" else sent.due)
-            if sent.status == "stale":
+            if sent.id in reopened:
+                continue  # settled again by this run: counted as it is reopened
+            if sent.status == "displaced":
+                continue  # never sent: it counts for nothing (a stale one counts for cooldowns)
+            taken_back = sent.status in TAKEN_BACK
+            self._remember(sent.id, sent.rule, sent.member, sent.action, sent.trigger_at, None if taken_back else sent.due)
+            if taken_back:
                 continue
             self._count_capacity(sent.assignee, sent.due)
             if sent.assignee is not None and sent.due > self._last_paced.get(sent.assignee, float("-inf")):
@@ -202,6 +237,8 @@ class Planner:
         return []
 
     def _accept(self, task: Task, rule: Rule) -> None:
+        if rule.cooldown and task.member is not None:
+            self._cooling_since[task.id] = self._last_fired.get((rule.key, task.member))
         self._remember(task.id, rule.key, task.member, task.action, task.trigger_at, task.due)
         if self.record_history:
             self.new_history[task.id] = Sent(task.id, rule.key, task.member, task.action, task.trigger_at, task.due, task.assignee)
@@ -211,6 +248,10 @@ class Planner:
             self.history_only += 1
             self._count_capacity(task.assignee, task.due)
             return
+        self._place(task, task.due)
+
+    def _place(self, task: Task, original_due: float) -> None:
+        """``task`` waits for its day to be settled (its capacity, merge and pace)."""
         if task.assignee in self._capacity:
             key = (self._day(task.due), task.assignee)
             bucket = self._waiting.get(key)
@@ -218,16 +259,42 @@ class Planner:
                 heapq.heappush(self._days, key)
                 bucket = self._waiting[key] = []
             bucket.append(task)
-            self._original_due[task.id] = task.due
+            self._original_due[task.id] = original_due
         else:
             self.tasks.append(task)
         if task.due < self._settle_start:  # due before the earliest open day: its own day ends first
             self._open_day(self._day(task.due))
 
-    def withdraw(self, task_id: str, member: str | None, assignee: str | None, due: float) -> None:
-        """A task an earlier --state run printed no longer holds now that it is due: it stops
-        counting as planned (its capacity slot, its limits, its row in the state)."""
-        self.withdrawn.append(task_id)
+    def reopen(self, task: Task, rule: str, opened: Open, printed: tuple[Any, ...] | None) -> None:
+        """A task an earlier --state run left open (see ``Open``), back in its day's bucket as it
+        stood then, to be settled again with this run's tasks. ``printed``: what that run printed
+        of it (None: it was dropped then) — printed the same again, it is not printed twice;
+        changed, the new version is; dropped now, it is taken back (``displaced``)."""
+        task.due, task.moves = opened.due, opened.moves or None
+        if opened.parts:
+            parts = task.merged = [task, *opened.parts]
+            task.priority = max(parts, key=lambda part: part.rank).priority  # as _combine made it
+            task.deadline = min(part.deadline for part in parts)
+            for part in opened.parts:
+                self._remember(part.id, rule, part.member, part.action, part.trigger_at, part.due)
+        if opened.cooling_since is not None:
+            self._cooling_since[task.id] = opened.cooling_since[0]
+        self._remember(task.id, rule, task.member, task.action, task.trigger_at, opened.original_due)
+        if printed is not None:
+            self._printed[task.id] = printed
+        elif self.record_history:
+            self.new_history[task.id] = Sent(task.id, rule, task.member, task.action, task.trigger_at, task.due, task.assignee)
+        self._place(task, opened.original_due)
+
+    def taken_back(self) -> list[str]:
+        """The ids of tasks earlier runs printed that this run took back (stale or displaced)."""
+        return [task_id for _, task_id, _, _ in self.withdrawn + self.displaced]
+
+    def withdraw(self, at: float, task_id: str, member: str | None, assignee: str | None, due: float, why: str) -> None:
+        """A task an earlier --state run printed (and left to be checked when due) no longer
+        holds now that it is due: it stops counting as planned (its capacity slot, its limits,
+        its row in the state)."""
+        self.withdrawn.append((at, task_id, member, why))
         self.suppressed_counts["stale"] += 1
         self._uncount(member, task_id)
         if assignee is not None and self._capacity_used.get((assignee, self._day(due))):
@@ -278,6 +345,18 @@ class Planner:
                 recent.append((due, action, task_id))
             else:
                 bisect.insort(recent, (due, action, task_id))
+
+    def _never_sent(self, task: Task) -> None:
+        """``task`` is dropped before it is sent (capacity, deadline, pace): its rule's cooldown
+        for the member counts from the task before it again."""
+        if task.id in self._cooling_since:
+            since = self._cooling_since.pop(task.id)
+            key = (f"{task.playbook}/{task.rule}", task.member or "")
+            if self._last_fired.get(key) == task.trigger_at:
+                if since is None:
+                    del self._last_fired[key]
+                else:
+                    self._last_fired[key] = since
 
     def _uncount(self, member: str | None, task_id: str) -> None:
         """Task ``task_id`` will not reach ``member`` (stale, or dropped for capacity): limits stop counting it."""
@@ -359,6 +438,16 @@ class Planner:
     def _suppress(self, task: Task, guardrail: str, reason: str | Callable[[], str]) -> None:
         """Count ``task`` as stopped by ``guardrail``; keep it, with the reason, if suppressed tasks are kept."""
         task.dropped = True  # out of the plan: a check still pending for it does nothing
+        if self._printed and task.id in self._printed:
+            # An earlier run printed it: the operator is told to take it back.
+            del self._printed[task.id]
+            why = reason if isinstance(reason, str) else reason()
+            if guardrail == "stale":
+                self.withdrawn.append((task.due, task.id, task.member, why))
+            else:
+                guardrail, why = "displaced", f"displaced: a task that comes first took its place — {why}"
+                self.displaced.append((task.due, task.id, task.member, why))
+            reason = why
         self.suppressed_counts[guardrail] += 1
         if self.keep_suppressed:
             task.finish(self._local)
@@ -371,7 +460,15 @@ class Planner:
         self._settle(before=self._day(t))
 
     def finish(self) -> list[Task]:
-        """Settle operator capacity on the days still open; return the tasks not yet drained, in output order."""
+        """Settle operator capacity on the days still open; return the tasks not yet drained, in
+        output order. With --state, what those days held is kept first (``open``): the next run
+        settles them again."""
+        if self.record_history:
+            self.open = [
+                Open(task, task.due, self._original_due.get(task.id, task.due), list(task.moves or ()), (task.merged or [task])[1:], (self._cooling_since[task.id],) if task.id in self._cooling_since else None)
+                for task in [*(task for key in sorted(self._waiting) for task in self._waiting[key]), *self.tasks]
+                if not task.dropped
+            ]
         self._settle(before=None)
         return self.drain()
 
@@ -403,12 +500,32 @@ class Planner:
         self._next_settle(pending)
         final = self._pace(self._written(self._merge(final)))
         final.sort(key=lambda task: (task.due, -task.rank, task.order, task.id))
+        cooling = self._cooling_since
         for task in final:
             task.finish(self._local)
-            task.source = task.merged = None
+            task.merged = None
+            if cooling and task.id in cooling:
+                del cooling[task.id]
+            if before is not None:
+                task.source = None  # kept for Open until the run ends
+        if self._printed:
+            final = self._reprinted(final)
         self.released += final
         if self.on_settled is not None:
             self.on_settled(float("inf") if before is None else self.local.midnight(before))
+
+    def _reprinted(self, final: list[Task]) -> list[Task]:
+        """``final`` less the reopened tasks that come out as an earlier run printed them (the
+        operator has them); those that changed are printed again (``revised``)."""
+        out = []
+        for task in final:
+            printed = self._printed.pop(task.id, None)
+            if printed is not None:
+                if printed == printed_form(task):
+                    continue
+                self.revised.append(task)
+            out.append(task)
+        return out
 
     def _next_settle(self, pending: list[Task]) -> None:
         """When the earliest day still open ends: the evaluation settles it then."""
@@ -476,6 +593,7 @@ class Planner:
                     task.due = due
                     self.new_history.pop(task.id, None)  # never planned: a later run must not see it as planned
                     self._uncount(task.member, task.id)
+                    self._never_sent(task)
                     self._suppress(task, why, self._past_deadline(task) if why == "deadline" else f"pace: no room left on {self._date(end - 1)} at one task every {format_duration(pace)}")
                     dropped.add(id(task))
                     continue
@@ -608,6 +726,7 @@ class Planner:
         # the next day unless quiet hours push it on.
         offset = self._plain_offset(day)
         quiet, window = self._quiet_minutes, self.community.quiet_hours
+        cooling = self._cooling_since
         moved = 0
         dropped: Counter[str] = Counter()  # counted here when suppressed tasks are not kept
         for task in overflow:
@@ -625,8 +744,10 @@ class Planner:
                 del original[task.id]
                 self.new_history.pop(task.id, None)  # never planned: a later run must not see it as planned
                 self._uncount(task.member, task.id)
+                if cooling and task.id in cooling:
+                    self._never_sent(task)
                 guardrail = "deadline" if past_deadline else "capacity"
-                if not self.keep_suppressed:
+                if not self.keep_suppressed and not (self._printed and task.id in self._printed):
                     task.dropped = True
                     dropped[guardrail] += 1
                 elif past_deadline:

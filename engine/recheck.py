@@ -34,9 +34,10 @@ from playbook_engine.dependencies import identity_only, steady
 from playbook_engine.durations import parse_duration
 from playbook_engine.members import OUT_OF, MemberView, snapshot
 from playbook_engine.model import ActionSpec, Config, Rule
-from playbook_engine.planner import Planner
+from playbook_engine.planner import Open, Planner, printed_form
 
 STALE = "stale"
+_UNSET = object()
 
 
 class Source:
@@ -78,13 +79,11 @@ class Recheck:
         self.run = run
         self._set_now = set_now
         self._rules = {rule.key: rule for rule in config.rules}
-        self.carried: list[tuple[Task, dict[str, Any]]] = []  # due after the history: printed as checked with what is known at its end
-        # With --state: tasks printed by earlier runs, checked again when due (a heap by due
-        # and id), those checked by this run, and this run's own to check later.
+        # With --state: tasks printed by a run of an earlier version, checked again when due (a
+        # heap by due and id); the saved rows this run read; what it leaves open for the next.
         self.saved: list[tuple[float, str, dict[str, Any]]] = []
         self.consumed: list[str] = []
         self._new: list[dict[str, Any]] = []
-        self.withdrawn: list[tuple[float, str, str | None, str]] = []  # (when, task id, member, why): printed by an earlier run, stale now
         self.planner = planner
         self.tz = config.community.tz
         self._context = context
@@ -133,9 +132,50 @@ class Recheck:
             self._push(task)
 
     def restore(self, payloads: list[dict[str, Any]]) -> None:
-        """Tasks earlier --state runs printed, to be checked again when due."""
+        """Tasks a run of an earlier version printed (its state rows), to be checked again when due."""
         for payload in payloads:
             heapq.heappush(self.saved, (payload["due"], payload["id"], payload))
+
+    def reopen(self, payloads: list[dict[str, Any]], build: Callable[[Rule, int, str, Firing, str | None, str, dict[str, Any]], Task], render: Callable[[Task], bool]) -> None:
+        """The tasks an earlier --state run left open (``keep_open``), back in the planner's
+        days as they stood, each checked again when due as if planned now. ``build``: the
+        enforcer's task maker (the same rule, firing and action give the same task and id)."""
+        for payload in payloads:
+            rule = self._rules.get(payload["rule"])
+            built = self._rebuild(payload, rule, build, render) if rule is not None else None
+            if rule is None or built is None:
+                continue  # its rule changed since: it stays as printed
+            parts = [part for part in (self._rebuild(data, self._rules.get(data["rule"]), build, render) for data in payload["parts"]) if part is not None]
+            printed = payload["printed"]
+            cooling = payload.get("cooling_since", _UNSET)
+            opened = Open(built, payload["due"], payload["original_due"], [(why, before, after) for why, before, after in payload["moves"]], parts, None if cooling is _UNSET else (cooling,))
+            self.planner.reopen(built, rule.key, opened, None if printed is None else (*printed[:3], tuple(printed[3])))
+            # Whether its member changed since it was last checked is not known: checked again
+            # when due (or when capacity moves it), whatever it reads.
+            if rule.recheck and built.due > self.run.now:
+                self._push(built)
+            else:
+                self._keep(built, built.source)
+                built.source.changed = True
+
+    def _rebuild(self, payload: dict[str, Any], rule: Rule | None, build: Callable[..., Task], render: Callable[[Task], bool]) -> Task | None:
+        """The task ``payload`` describes, made again from its firing, or None if the playbooks
+        no longer make that task (another id)."""
+        action = next((action for action in rule.actions if action.index == payload["action"]), None) if rule is not None else None
+        if rule is None or action is None:
+            return None
+        member = self.run.members.get(payload["member"]) if payload["member"] is not None else None
+        if payload["member"] is not None and member is None:
+            return None
+        event = _event_from(payload["event"]) if payload["event"] is not None else None
+        firing = Firing(member, payload["firing_group"], payload["t"], payload["reason"], event, payload["values"])
+        task = build(rule, action.index, action.kind.name, firing, payload["group"], "", action.params)
+        if task.id != payload["id"]:
+            return None
+        task.due = payload["due"]
+        task.source = Source(rule, firing, payload["firing_group"], action, self._context(rule, firing, payload["firing_group"]))
+        task.render = render
+        return task
 
     def next_due(self) -> float | None:
         heap, saved = self.heap, self.saved
@@ -185,17 +225,23 @@ class Recheck:
             self.check(task)
         finally:
             self._set_now(now)
-        if not task.dropped:
-            self.carried.append((task, _saved(task, task.source)))
 
-    def carry(self, planned: Callable[[str], bool]) -> None:
-        """With --state: each carried task that was printed (``planned``) is checked again when
-        due, by the run that reaches that time."""
-        for task, payload in self.carried:
-            if not task.dropped and planned(task.id):
-                payload["due"] = task.due  # where capacity and pace put it
-                self._new.append(payload)
-        self.carried = []
+    def keep_open(self, opened: list[Open]) -> None:
+        """With --state: the tasks of the days the history's end left open, as they stood before
+        those days were settled, for the next run to settle again (``reopen``) — with what was
+        printed of each, so that it is printed again only if it changes."""
+        for item in opened:
+            task = item.task
+            if task.source is None:
+                continue
+            payload = _saved(task, task.source) | {
+                "v": 2, "due": item.due, "original_due": item.original_due, "moves": item.moves,
+                "printed": None if task.dropped else list(printed_form(task)),
+                "parts": [_saved(part, part.source) for part in item.parts if part.source is not None],
+            }
+            if item.cooling_since is not None:
+                payload["cooling_since"] = item.cooling_since[0]
+            self._new.append(payload)
 
     def pending(self) -> list[dict[str, Any]]:
         """What --state keeps for a later run to check: earlier runs' tasks still to come due,
@@ -217,8 +263,7 @@ class Recheck:
         reason = self.reason(payload["group"], Source(rule, firing, payload["firing_group"], action, {}), self.run.now)
         if reason is None:
             return False
-        self.withdrawn.append((self.run.now, payload["id"], payload["member"], f"{STALE}: {reason}"))
-        self.planner.withdraw(payload["id"], payload["member"], payload["assignee"], payload["due"])
+        self.planner.withdraw(self.run.now, payload["id"], payload["member"], payload["assignee"], payload["due"], f"{STALE}: {reason}")
         return True
 
     def message(self, member_id: str, t: float) -> None:
@@ -423,7 +468,7 @@ def _saved(task: Task, source: Source) -> dict[str, Any]:
     return {
         "id": task.id, "rule": source.rule.key, "action": source.action.index, "member": task.member, "group": task.group,
         "firing_group": source.group, "t": firing.t, "event": _event_data(firing.event), "values": firing.values,
-        "assignee": task.assignee, "due": task.due,
+        "assignee": task.assignee, "due": task.due, "reason": firing.reason if isinstance(firing.reason, str) else firing.reason(),
     }
 
 

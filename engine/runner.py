@@ -99,15 +99,27 @@ class RunResult:
         if orphans:
             names = ", ".join(sorted(key.split("#")[0] for key in orphans)[:3]) + (" …" if len(orphans) > 3 else "")
             line += f" · {sum(orphans.values())} timer(s) of rules no longer in the playbooks dropped ({names})"
-        withdrawn = self.evaluation.recheck.withdrawn
-        if withdrawn:
-            shown = ", ".join(item[1] for item in withdrawn[:5]) + (" …" if len(withdrawn) > 5 else "")
-            line += f" · {len(withdrawn)} planned by an earlier run withdrawn as stale ({shown}): do not send them"
+        if self.planner is not None:
+            line += _taken_back(self.planner)
         if counts["duplicates"]:
             line += f" · {counts['duplicates']} duplicate message{'s' if counts['duplicates'] != 1 else ''} (same id) kept once"
         if self.history_only:
             line += f" · {self.history_only} before --from not shown"
         return line
+
+
+def _taken_back(planner: Planner) -> str:
+    """What the summary says of the tasks earlier --state runs printed that this run changed."""
+    def ids(tasks: list[str]) -> str:
+        return ", ".join(tasks[:5]) + (" …" if len(tasks) > 5 else "")
+    line = ""
+    if planner.withdrawn:
+        line += f" · {len(planner.withdrawn)} planned by an earlier run withdrawn as stale ({ids([item[1] for item in planner.withdrawn])}): do not send them"
+    if planner.displaced:
+        line += f" · {len(planner.displaced)} planned by an earlier run displaced by higher-priority tasks ({ids([item[1] for item in planner.displaced])}): do not send them"
+    if planner.revised:
+        line += f" · {len(planner.revised)} planned by an earlier run printed again changed ({ids([task.id for task in planner.revised])}): the new version replaces the old"
+    return line
 
 
 def read_source(registry: Registry, source: str, path: str, options: Mapping[str, Any] | None = None) -> Iterator[SourceRecord | Rejected]:
@@ -149,9 +161,14 @@ class Plan:
         self.config = config
         self.items = items
         lookback = Lookback.of(config)
-        self.planner = Planner(config.community, start=start, history=state.history(lookback) if state else None, keep_suppressed=keep_suppressed or explain, record_history=state is not None, cooldowns=frozenset(lookback.cooldowns), limit_exempt=config.registry.limit_exempt_actions())
+        saved = state.rechecks() if state else None
+        reopen = state.reopenable(saved) if state and saved else []
+        self.planner = Planner(
+            config.community, start=start, history=state.history(lookback) if state else None, keep_suppressed=keep_suppressed or explain, record_history=state is not None,
+            cooldowns=frozenset(lookback.cooldowns), limit_exempt=config.registry.limit_exempt_actions(), reopened=frozenset(payload["id"] for payload in reopen),
+        )
         counts: Counter[str] = Counter()
-        self.evaluation = Evaluation(config, self.planner, until=until, notes=ExplainNotes(counts) if explain else Notes(counts), state=state, max_future=max_future)
+        self.evaluation = Evaluation(config, self.planner, until=until, notes=ExplainNotes(counts) if explain else Notes(counts), state=state, max_future=max_future, saved=saved, reopen=reopen)
         self.state = state
         self.tally = Tally()
         self._result: RunResult | None = None
@@ -166,7 +183,7 @@ class Plan:
             self.evaluation.recheck.close()
             yield from self._hand_out(planner.finish(), hook)
             if self.state is not None:
-                self.evaluation.recheck.carry(planner.new_history.__contains__)
+                self.evaluation.recheck.keep_open(planner.open)
         evaluation = self.evaluation
         self._result = RunResult([], evaluation.rejected, planner.suppressed, evaluation.sink.notes, evaluation.counts, evaluation, planner.moved, planner.history_only, planner, self.state, self.tally)
 

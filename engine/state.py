@@ -292,6 +292,18 @@ class StateStore:
         """The printed tasks an earlier run left to be checked again when due, in due order."""
         return [json.loads(data) for (data,) in self.connection.execute("SELECT data FROM rechecks ORDER BY due, id")]
 
+    def reopenable(self, saved: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Of the tasks the last run left open (``saved`` rows of version 2), those the next run
+        may settle again: not printed, or printed and still ``todo`` — a task an operator marked
+        keeps its place."""
+        opened = [payload for payload in saved if payload.get("v") == 2]
+        printed = [payload["id"] for payload in opened if payload["printed"] is not None]
+        statuses: dict[str, str] = {}
+        for start in range(0, len(printed), 500):
+            chunk = printed[start : start + 500]
+            statuses.update(self.connection.execute(f"SELECT id, status FROM tasks WHERE id IN ({', '.join('?' * len(chunk))})", chunk).fetchall())
+        return [payload for payload in opened if payload["printed"] is None or statuses.get(payload["id"]) == "todo"]
+
     def clock_seq(self) -> int:
         """The clock's counter: timers scheduled from here on come after every saved one."""
         highest = self.connection.execute("SELECT max(seq) FROM timers").fetchone()[0]
@@ -360,10 +372,15 @@ class StateStore:
             db.execute("DELETE FROM trigger_state")
             db.executemany("INSERT INTO trigger_state VALUES (?, ?)", ((key, dumps(value)) for key, value in evaluation.trigger_state.items()))
             db.executemany(
-                "INSERT OR IGNORE INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                # A task reopened from the last run's open days may be written again (planned
+                # again after it went stale then): it takes the new due and status, unless an
+                # operator's status is on it.
+                "INSERT INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET due = excluded.due, status = excluded.status WHERE tasks.status IN ('todo', 'stale', 'displaced')",
                 ((s.id, s.rule, s.member, s.action, s.trigger_at, s.due, s.assignee, s.status) for s in planner.new_history.values()),
             )
-            db.executemany("UPDATE tasks SET status = 'stale' WHERE id = ?", ((task_id,) for task_id in planner.withdrawn))
+            db.executemany("UPDATE tasks SET status = 'stale' WHERE id = ?", ((task_id,) for _, task_id, _, _ in planner.withdrawn))
+            db.executemany("UPDATE tasks SET status = 'displaced' WHERE id = ?", ((task_id,) for _, task_id, _, _ in planner.displaced))
+            db.executemany("UPDATE tasks SET due = ? WHERE id = ?", ((task.due, task.id) for task in planner.revised))
             recheck = evaluation.recheck
             db.executemany("DELETE FROM rechecks WHERE id = ?", ((task_id,) for task_id in recheck.consumed))
             db.executemany("INSERT OR REPLACE INTO rechecks VALUES (?, ?, ?)", ((payload["id"], payload["due"], dumps(payload)) for payload in recheck.pending()))

@@ -30,6 +30,23 @@ def test_cooldown_suppresses_repeat_firings_for_the_same_member(make_config):
     ]
 
 
+def test_a_task_capacity_drops_does_not_hold_its_rules_cooldown(make_config):
+    """It was never sent: the member did not hear from the rule, so the rule may ask again."""
+    rules = (
+        "playbook: p\nrules:\n"
+        "  - id: urgent\n    when: {event: message, keywords: [急]}\n    priority: urgent\n    do: [{notify: \"look\"}]\n"
+        "  - id: ask\n    when: {event: message}\n    priority: low\n    cooldown: 7d\n    deadline: 2h\n    do: [{dm: \"hi\"}]\n"
+    )
+    config = make_config({"p.yaml": rules}, "community:\n  name: t\n  timezone: Asia/Shanghai\n  merge: []\n  operators:\n    - {id: op, groups: [g1], capacity: 1}\n")
+    # On the 1st the urgent task takes the one slot and m1's `ask` is dropped (its deadline is
+    # within the day); on the 2nd `ask` is planned again, though within 7 days of the first.
+    result = plan(config, [msg("01T09:00:00", "m2", text="急"), msg("01T09:30:00"), msg("02T09:00:00")])
+    assert task_keys(result, "rule", "member", "due") == [
+        ("urgent", "m2", "2026-03-01T09:00:00+08:00"), ("ask", "m1", "2026-03-02T09:00:00+08:00"),
+    ]
+    assert [(s.guardrail, s.task.rule) for s in result.suppressed] == [("deadline", "ask"), ("deadline", "ask")]
+
+
 def test_member_limits_count_across_playbooks(make_config):
     limits = "  limits:\n    - {actions: [dm], max: 2, per: 7d}\n"
     config = make_config({"a.yaml": one_rule("{event: message}", playbook="a"), "b.yaml": one_rule("{event: message}", playbook="b")}, community(limits))

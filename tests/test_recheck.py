@@ -162,7 +162,7 @@ def test_a_task_printed_by_an_earlier_state_run_is_withdrawn_when_it_goes_stale(
     store.close()
     assert two.tasks == []
     assert "1 planned by an earlier run withdrawn as stale" in two.summary()
-    assert f"[{one.tasks[0].id}] planned by an earlier run" in render_explanation(two, config.community.tz)
+    assert f"[{one.tasks[0].id}] printed by an earlier run: do not send it" in render_explanation(two, config.community.tz)
     connection = sqlite3.connect(path)
     assert connection.execute("SELECT status FROM tasks WHERE id = ?", (one.tasks[0].id,)).fetchone() == ("stale",)
     assert connection.execute("SELECT count(*) FROM rechecks").fetchone() == (0,)

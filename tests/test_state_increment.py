@@ -64,17 +64,19 @@ TABLES = ("members", "groups", "timers", "trigger_state", "tasks", "meta")
 
 
 def _runs(config, pieces: list[list[dict]], path: Path, until: float | None = None) -> list:
-    """Consecutive --state runs over ``pieces``, the way the CLI does them; the tasks of all,
-    less those a later run withdrew (printed as due after a run's history, stale when due)."""
-    tasks = []
+    """Consecutive --state runs over ``pieces``, the way the CLI does them; the tasks of all as
+    the operator holds them: a task printed again replaces its earlier version, and those a later
+    run took back (stale when due, displaced) are left out."""
+    tasks: dict[str, object] = {}
     for number, piece in enumerate(pieces):
         store = StateStore.open(str(path))
         result = run(config, records(piece), state=store, until=until if number == len(pieces) - 1 else None)
         result.save_state()
         store.close()
-        withdrawn = {task_id for _, task_id, _, _ in result.evaluation.recheck.withdrawn}
-        tasks = [task for task in tasks if task.id not in withdrawn] + result.tasks
-    return tasks
+        for task_id in result.planner.taken_back():
+            tasks.pop(task_id, None)
+        tasks.update((task.id, task) for task in result.tasks)
+    return list(tasks.values())
 
 
 def _tables(path: Path) -> dict[str, list[tuple]]:

@@ -1,0 +1,195 @@
+"""Capacity across --state runs: a task an earlier run printed, not yet sent or marked, gives way
+to a later, higher-priority one (``displaced``), so that daily runs keep the plan one run keeps
+even when an operator's capacity binds."""
+
+from __future__ import annotations
+
+import sqlite3
+import tempfile
+from itertools import pairwise
+from pathlib import Path
+
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from playbook_engine.output import render_explanation
+from playbook_engine.runner import run
+from playbook_engine.state import StateStore
+from tests.conftest import config_from, records
+from tests.test_clock_properties import START, events_from
+
+DAY = 86400
+
+COMMUNITY = """\
+community:
+  name: t
+  timezone: Asia/Shanghai
+  quiet_hours: "22:00-08:00"
+  max_delay: 2d
+  operators:
+    - {id: op, name: Op, capacity: %(capacity)d}
+"""
+
+PLAYBOOK = """\
+playbook: mix
+rules:
+  - id: hello
+    when: {event: member_joined}
+    priority: low
+    deadline: 3d
+    do: [{mention: "hi {{ member.name }}"}]
+  - id: quiet
+    when: {silence: 2d}
+    do: [{dm: "still there?"}]
+  - id: later
+    when: {after_join: 1d}
+    if: member.messages == 0
+    delay: 6h
+    deadline: 4d
+    do: [{dm: "say something"}]
+  - id: sla
+    when: {unanswered: 30m}
+    priority: urgent
+    deadline: 2d
+    do: [{notify: "answer {{ member.name }}"}]
+  - id: chatty
+    when: {event: message}
+    cooldown: 1d
+    priority: low
+    deadline: 2d
+    do: [{post: "thanks for writing, {{ member.name }}"}]
+  - id: left
+    when: {event: member_left}
+    priority: high
+    delay: 1h
+    do: [{dm: "why did you go?"}]
+"""
+
+
+def _config(capacity: int):
+    return config_from({"mix.yaml": PLAYBOOK}, COMMUNITY % {"capacity": capacity})
+
+
+CONFIGS = {capacity: _config(capacity) for capacity in (1, 2, 3)}
+
+
+def _runs(config, pieces: list[list[dict]], path: Path) -> tuple[dict[str, dict], list]:
+    """Consecutive --state runs: the plan as the operator holds it after each (a task printed
+    again replaces its earlier version; withdrawn and displaced ones are taken out), and the
+    results."""
+    tz = config.community.tz
+    plan: dict[str, dict] = {}
+    results = []
+    for piece in pieces:
+        store = StateStore.open(str(path))
+        result = run(config, records(piece), state=store)
+        result.save_state()
+        store.close()
+        for task_id in result.planner.taken_back():
+            plan.pop(task_id, None)
+        plan.update((task.id, task.record(tz)) for task in result.tasks)
+        results.append(result)
+    return plan, results
+
+
+gaps = st.sampled_from([0, 60, 1500, 2400, 5 * 3600, 14 * 3600, DAY, 2 * DAY + 3600]) | st.integers(0, 3 * DAY)
+kinds = st.sampled_from(["message", "message", "question", "answer", "member_joined", "member_joined", "member_left"])
+steps = st.lists(st.tuples(gaps, st.sampled_from(["m1", "m2", "m3", "m4", "m5"]), kinds), min_size=2, max_size=30)
+
+
+def _pieces(events: list[dict], cuts: list[float]) -> list[list[dict]]:
+    bounds = {0, len(events)}
+    for fraction in cuts:
+        cut = round(fraction * len(events))
+        while 0 < cut < len(events) and events[cut]["ts"] == events[cut - 1]["ts"]:
+            cut += 1  # not between two events of one instant (the watermark's second)
+        bounds.add(cut)
+    return [events[low:high] for low, high in pairwise(sorted(bounds)) if high > low]
+
+
+@settings(max_examples=80, deadline=None)
+@given(drawn=steps, cuts=st.lists(st.floats(min_value=0, max_value=1), min_size=1, max_size=4), capacity=st.sampled_from([1, 2, 3]))
+@example(drawn=[(0, "m1", "member_joined"), (0, "m2", "member_joined"), (3600, "m3", "question"), (600, "m1", "member_left")], cuts=[0.5], capacity=1)
+def test_runs_split_anywhere_keep_the_plan_one_run_keeps_when_capacity_binds(drawn, cuts, capacity):
+    config = CONFIGS[capacity]
+    events = events_from(drawn)
+    with tempfile.TemporaryDirectory() as directory:
+        whole, _ = _runs(config, [events], Path(directory) / "one.db")
+        split, _ = _runs(config, _pieces(events, cuts), Path(directory) / "many.db")
+    assert split == whole
+
+
+def _day_pieces(events: list[dict]) -> list[list[dict]]:
+    """One piece per local day (Asia/Shanghai), as a nightly run reads them."""
+    pieces: dict[int, list[dict]] = {}
+    for event in events:
+        pieces.setdefault(int((event["ts"] + 8 * 3600) // DAY), []).append(event)
+    return list(pieces.values())
+
+
+def test_daily_runs_keep_the_urgent_tasks_one_run_keeps(tmp_path):
+    """The issue's case: many low-priority tasks fill the coming days first; the urgent ones
+    planned by later days' runs take their place instead of being dropped."""
+    events = []
+    for day in range(10):
+        base = START + day * DAY
+        events += [{"ts": base + 60 * n, "type": "message", "group": "g1", "member": f"m{n}", "text": "hi"} for n in range(6)]
+        events += [{"ts": base + 3600 * 5 + 60 * n, "type": "message", "group": "g1", "member": f"q{n}", "text": "请问怎么报名？", "id": f"q{day}-{n}"} for n in range(2)]
+    config = CONFIGS[2]
+    whole, _ = _runs(config, [events], tmp_path / "one.db")
+    daily, results = _runs(config, _day_pieces(events), tmp_path / "daily.db")
+    assert daily == whole
+    urgent = [task for task in whole.values() if task["priority"] == "urgent"]
+    assert len(urgent) == 18  # 2 a day; the last day's are not 30 minutes old when the history ends
+    displaced = sum(len(result.planner.displaced) for result in results)
+    assert displaced > 0
+    summaries = " ".join(result.summary() for result in results)
+    assert "displaced by higher-priority tasks" in summaries and "do not send them" in summaries
+    statuses = dict(sqlite3.connect(tmp_path / "daily.db").execute("SELECT status, count(*) FROM tasks GROUP BY status").fetchall())
+    assert statuses.get("displaced") == displaced
+
+
+def test_a_task_marked_done_is_never_displaced(tmp_path):
+    """A task the operator marked (or that was sent) keeps its slot: later tasks move instead."""
+    config = CONFIGS[1]
+    first = [{"ts": START, "type": "message", "group": "g1", "member": "m1", "text": "hi"}]
+    path = tmp_path / "s.db"
+    _, (result,) = _runs(config, [first], path)
+    (posted,) = [task for task in result.tasks if task.rule == "chatty"]
+    connection = sqlite3.connect(path)
+    connection.execute("UPDATE tasks SET status = 'done' WHERE id = ?", (posted.id,))
+    connection.commit()
+    connection.close()
+    later = [{"ts": START + 3600, "type": "message", "group": "g1", "member": "m2", "text": "请问怎么报名？", "id": "q"},
+             {"ts": START + 7200, "type": "message", "group": "g1", "member": "m2", "text": "还在吗", "reply_to": "q"}]
+    _, (second,) = _runs(config, [later], path)
+    assert second.planner.displaced == []
+    (urgent,) = [task for task in second.tasks if task.rule == "sla"]
+    assert urgent.due > START + DAY - 9 * 3600  # moved to the next day: today's one slot is taken
+
+
+def test_a_displaced_task_is_said_in_the_summary_explained_and_marked_in_the_state(tmp_path):
+    rules = PLAYBOOK.replace("priority: low\n    deadline: 2d\n    do: [{post", "priority: low\n    deadline: 2h\n    do: [{post")
+    config = config_from({"mix.yaml": rules}, COMMUNITY % {"capacity": 1}, tmp_path / "pb")
+    path = tmp_path / "s.db"
+    _, (first,) = _runs(config, [[{"ts": START, "type": "message", "group": "g1", "member": "m1", "text": "hi"}]], path)
+    (posted,) = first.tasks
+    later = [
+        {"ts": START + 600, "type": "message", "group": "g1", "member": "m2", "text": "请问怎么报名？", "id": "q"},
+        {"ts": START + 3000, "type": "message", "group": "g1", "member": "m2", "text": "在吗", "reply_to": "q"},
+    ]
+    store = StateStore.open(str(path))
+    second = run(config, records(later), state=store, explain=True)
+    second.save_state()
+    store.close()
+    assert [task.rule for task in second.tasks] == ["sla"]
+    assert [(task_id, member) for _, task_id, member, _ in second.planner.displaced] == [(posted.id, "m1")]
+    assert f"1 planned by an earlier run displaced by higher-priority tasks ({posted.id}): do not send them" in second.summary()
+    explained = render_explanation(second, config.community.tz)
+    assert f"mix/chatty post → m1  [{posted.id}] printed by an earlier run: do not send it" in explained
+    assert "displaced: a task that comes first took its place — deadline: it would be due 2026-03-02 09:00, after its deadline 2026-03-01 11:00" in explained
+    status = sqlite3.connect(path).execute("SELECT status FROM tasks WHERE id = ?", (posted.id,)).fetchone()
+    assert status == ("displaced",)
+    # A third run does not bring it back, nor count it.
+    _, (third,) = _runs(config, [[{"ts": START + 4000, "type": "message", "group": "g1", "member": "m2", "text": "好的", "id": "z"}]], path)
+    assert posted.id not in {task.id for task in third.tasks} and third.planner.displaced == []
