@@ -135,6 +135,7 @@ class Planner:
         self.revised: list[Task] = []  # printed again, changed (moved, merged, another text): the new version replaces the old
         self._printed: dict[str, tuple[Any, ...]] = {}  # reopened tasks already printed → what was printed
         self.open: list[Open] = []  # with --state: the tasks of the days the end of the history left open
+        self.open_stale: list[Open] = []  # and those found stale as it ended (checked again by the next run)
         self._dropped = 0  # tasks dropped as stale still in the buckets of days not settled
         self._limit_exempt = limit_exempt
         self._recent: dict[str, list[tuple[float, str, str]]] = {}  # member → (due, action, task id), by due: what limits count
@@ -285,6 +286,10 @@ class Planner:
         elif self.record_history:
             self.new_history[task.id] = Sent(task.id, rule, task.member, task.action, task.trigger_at, task.due, task.assignee)
         self._place(task, opened.original_due)
+
+    def opening(self, task: Task) -> Open:
+        """``task``, waiting for its day to be settled, as the next run is to reopen it."""
+        return Open(task, task.due, self._original_due.get(task.id, task.due), list(task.moves or ()), (task.merged or [task])[1:], (self._cooling_since[task.id],) if task.id in self._cooling_since else None)
 
     def taken_back(self) -> list[str]:
         """The ids of tasks earlier runs printed that this run took back (stale or displaced)."""
@@ -464,11 +469,8 @@ class Planner:
         output order. With --state, what those days held is kept first (``open``): the next run
         settles them again."""
         if self.record_history:
-            self.open = [
-                Open(task, task.due, self._original_due.get(task.id, task.due), list(task.moves or ()), (task.merged or [task])[1:], (self._cooling_since[task.id],) if task.id in self._cooling_since else None)
-                for task in [*(task for key in sorted(self._waiting) for task in self._waiting[key]), *self.tasks]
-                if not task.dropped
-            ]
+            waiting = [task for key in sorted(self._waiting) for task in self._waiting[key]]
+            self.open = [self.opening(task) for task in [*waiting, *self.tasks] if not task.dropped] + self.open_stale
         self._settle(before=None)
         return self.drain()
 

@@ -196,16 +196,21 @@ class Recheck:
 
     def close(self) -> None:
         """The history has ended: tasks due after it are checked with what is known now, at
-        their due time as if nothing happened meanwhile (a later --state run, which knows, checks
-        them again: ``carry``)."""
+        their due time as if nothing happened meanwhile. A later --state run, which knows,
+        checks them again (``reopen``) — also those found stale now: the member may come back
+        before they are due."""
         self.closed = True
         heap, self.heap = self.heap, []
         later = {id(task): task for _, _, task in heap}
         # And those whose check waits on a change of their member (see ``planned``).
         now = self.run.now
         later.update((id(task), task) for waiting in self.frozen.values() for _, _, task in waiting if task is not None and not task.dropped and task.due >= now)
+        planner = self.planner
         for task in sorted(later.values(), key=lambda task: (task.due, task.id)):
+            opened = planner.opening(task) if planner.record_history and not task.dropped else None
             self._check_later(task)
+            if opened is not None and task.dropped:
+                planner.open_stale.append(opened)
         now, kept = self.run.now, []
         for due, task_id, payload in sorted(self.saved):
             self._set_now(max(now, due))
