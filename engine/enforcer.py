@@ -28,7 +28,7 @@ from playbook_engine.conditions import Conditions
 from playbook_engine.contract import SCOPE_GROUP, SCOPE_PRIVATE, ActionType, Event, Firing, Member, Run, Task
 from playbook_engine.durations import parse_duration
 from playbook_engine.localtime import local_time
-from playbook_engine.members import INVITED, OUT_OF
+from playbook_engine.members import INVITED, OUT_OF, PENDING
 from playbook_engine.model import ActionSpec, Config, Rule
 from playbook_engine.notes import Notes
 from playbook_engine.planner import Planner, task_id
@@ -38,6 +38,7 @@ from playbook_engine.recheck import Recheck, Source
 NOT_IN_GROUP = "not_in_group"  # a group action, the member no longer in the task's group
 LEFT_COMMUNITY = "left_community"  # a private action, the member in no group of the community
 IN_GROUP = "already_in_group"  # an invite into a group the member is in
+PLANNED_ALREADY = "already_planned"  # a task of this action whose effect is still to come, in this group
 INVITED_ALREADY = "already_invited"  # an invite into a group the member has a pending invite to
 
 
@@ -108,12 +109,22 @@ class Enforcer:
                     self.notes.changed(rule.key, firing, partial(_describe_change, action))
 
     def _take_effect(self, task: Task, action: ActionSpec) -> None:
-        """What a planned task does to its member: ``apply`` (points, out of the group), and an
-        invite into a group is pending from now on."""
+        """What a planned task does to its member: ``apply`` (points, out of the group) when
+        it is due — at once if it is due now — and an invite into a group is pending from now on."""
         target = self.run.members.get(task.member) if task.member else None
         if target is None:
             return
         kind = action.kind
+        if kind.apply is not None and task.due > self.run.now:
+            # Done when it is done: at its due time, if it still holds then (see recheck.py).
+            # Until then no second task of the action is planned in that group.
+            if kind.scope == SCOPE_GROUP:
+                pending = target.marks.get(PENDING)
+                if pending is None:
+                    pending = target.marks[PENDING] = {}
+                pending[f"{kind.name}@{task.group}"] = task.due
+            self.defer_effect(task, action)
+            kind = replace(kind, apply=None)
         if kind.into_group is not None:
             into = self._group_id(action.params.get(kind.into_group))
             if into is not None:
@@ -121,7 +132,42 @@ class Enforcer:
                 if invited is None:
                     invited = target.marks[INVITED] = {}
                 invited[into] = task.trigger_at
-        self._apply(action, target, task.group)
+        if kind.apply is not None:
+            self._apply(action, target, task.group)
+
+    def defer_effect(self, task: Task, action: ActionSpec) -> None:
+        """``task``'s effect happens when it is due (a task an earlier --state run left open,
+        reopened, too)."""
+        if action.kind.apply is not None and task.due > self.run.now:
+            self.recheck.effect_at(task, partial(self._effect_due, task, action))
+
+    def _effect_due(self, task: Task, action: ActionSpec, now: float) -> float | None:
+        """``task``'s effect, at ``now``: done if the task is still planned and due, put off to
+        its new due time if capacity moved it (returned), forgotten if it was dropped."""
+        if not task.dropped and task.due > now:
+            self._pending(task, action, task.due)
+            return task.due
+        self._pending(task, action, None)
+        target = self.run.members.get(task.member) if task.member else None
+        if not task.dropped and target is not None:
+            self._apply(action, target, task.group)
+        return None
+
+    def _pending(self, task: Task, action: ActionSpec, due: float | None) -> None:
+        """The member's mark of ``task``'s effect to come: moved to ``due``, or cleared (None)."""
+        if action.kind.scope != SCOPE_GROUP or not task.member:
+            return
+        target = self.run.members.get(task.member)
+        pending = target.marks.get(PENDING) if target is not None else None
+        if not pending:
+            return
+        key = f"{action.kind.name}@{task.group}"
+        if due is not None:
+            pending[key] = due
+        else:
+            pending.pop(key, None)
+            if not pending:
+                del target.marks[PENDING]  # type: ignore[union-attr]  # found above
 
     def _apply(self, action: ActionSpec, member: Member, group: str | None) -> bool:
         """The action's state change on ``member``; False when there is none or nothing changed
@@ -152,6 +198,11 @@ class Enforcer:
                     return NOT_IN_GROUP, partial(self._not_in_group, member, group)
             elif member.left:
                 return LEFT_COMMUNITY, partial(_left_community, member)
+        if kind.apply is not None and scope == SCOPE_GROUP:
+            pending = member.marks.get(PENDING)
+            due = pending.get(f"{kind.name}@{group}") if pending else None
+            if due is not None and due >= self.run.now:
+                return PLANNED_ALREADY, partial(self._planned_already, member, kind.name, group, due)
         if kind.into_group is not None:
             into = self._group_id(params.get(kind.into_group))
             if into is None:
@@ -172,6 +223,9 @@ class Enforcer:
         out = member.marks.get(OUT_OF)
         since = f": removed by the plan at {self.run.local.text(out[group])}" if out and group in out else ""
         return f"{_name(member)} is no longer in {self._group_name(group)}{since}"
+
+    def _planned_already(self, member: Member, action: str, group: str | None, due: float) -> str:
+        return f"a `{action}` of {_name(member)} in {self._group_name(group) if group else 'the group'} is already planned, due {self.run.local.text(due)}"
 
     def _in_group(self, member: Member, group: str) -> str:
         return f"{_name(member)} is already in {self._group_name(group)}"

@@ -107,7 +107,7 @@ class Evaluation:
             self.recheck.restore([payload for payload in saved if "v" not in payload])
             self.recheck.consumed += [payload["id"] for payload in saved if "v" in payload]
             if reopen:
-                self.recheck.reopen(reopen, self.enforcer.task, self.enforcer.render)
+                self.recheck.reopen(reopen, self.enforcer.task, self.enforcer.render, self.enforcer.defer_effect)
 
     def _resume(self, state: StateStore) -> None:
         """Continue from a --state database: its members (lazily), groups, timers and clock."""
@@ -332,7 +332,7 @@ class Evaluation:
         planner, recheck, clock = self.planner, self.recheck, self.clock
         while True:
             due = clock.next_due()
-            check = recheck.next_due() if recheck.heap or recheck.saved else None
+            check = recheck.next_due() if recheck.heap or recheck.saved or recheck.effects else None
             if check is not None and (due is None or check <= due):
                 due = check
             if planner.settle_at <= t and (due is None or planner.settle_at <= due):

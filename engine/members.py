@@ -16,6 +16,7 @@ from playbook_engine.localtime import local_time
 
 # Group membership the plan decided, kept in ``member.marks`` (plain JSON: saved by --state).
 OUT_OF = "@out"  # group id → when a planned `remove` took the member out of it, until a new member_joined there
+PENDING = "@pending"  # "action@group" → due time of a planned task whose effect (``apply``) has not happened yet
 INVITED = "@invited"  # group id → when an invite into it was planned, until a member_joined there
 
 

@@ -88,6 +88,9 @@ class Recheck:
         self.tz = config.community.tz
         self._context = context
         self.heap: list[tuple[float, int, Task]] = []
+        # Effects of planned tasks (``ActionType.apply``) to happen at their due time: each a
+        # call with the moment, which returns a later due time if the task moved there.
+        self.effects: list[tuple[float, int, Task, Callable[[float], float | None]]] = []
         self._seq = 0
         self.closed = False  # the history has ended: what is still pending is checked at once
         self._about_leaving = frozenset(rule.key for rule in config.rules if rule.trigger.about_leaving)
@@ -136,10 +139,11 @@ class Recheck:
         for payload in payloads:
             heapq.heappush(self.saved, (payload["due"], payload["id"], payload))
 
-    def reopen(self, payloads: list[dict[str, Any]], build: Callable[[Rule, int, str, Firing, str | None, str, dict[str, Any]], Task], render: Callable[[Task], bool]) -> None:
+    def reopen(self, payloads: list[dict[str, Any]], build: Callable[[Rule, int, str, Firing, str | None, str, dict[str, Any]], Task], render: Callable[[Task], bool], effect: Callable[[Task, ActionSpec], None]) -> None:
         """The tasks an earlier --state run left open (``keep_open``), back in the planner's
-        days as they stood, each checked again when due as if planned now. ``build``: the
-        enforcer's task maker (the same rule, firing and action give the same task and id)."""
+        days as they stood, each checked again when due as if planned now, its effect still to
+        happen then if it is due later. ``build``: the enforcer's task maker (the same rule,
+        firing and action give the same task and id)."""
         for payload in payloads:
             rule = self._rules.get(payload["rule"])
             built = self._rebuild(payload, rule, build, render) if rule is not None else None
@@ -150,6 +154,7 @@ class Recheck:
             cooling = payload.get("cooling_since", _UNSET)
             opened = Open(built, payload["due"], payload["original_due"], [(why, before, after) for why, before, after in payload["moves"]], parts, None if cooling is _UNSET else (cooling,))
             self.planner.reopen(built, rule.key, opened, None if printed is None else (*printed[:3], tuple(printed[3])))
+            effect(built, built.source.action)
             # Whether its member changed since it was last checked is not known: checked again
             # when due (or when capacity moves it), whatever it reads.
             if rule.recheck and built.due > self.run.now:
@@ -178,10 +183,18 @@ class Recheck:
         return task
 
     def next_due(self) -> float | None:
-        heap, saved = self.heap, self.saved
-        if saved and (not heap or saved[0][0] < heap[0][0]):
-            return saved[0][0]
-        return heap[0][0] if heap else None
+        heap, saved, effects = self.heap, self.saved, self.effects
+        due = heap[0][0] if heap else None
+        if saved and (due is None or saved[0][0] < due):
+            due = saved[0][0]
+        if effects and (due is None or effects[0][0] < due):
+            due = effects[0][0]
+        return due
+
+    def effect_at(self, task: Task, effect: Callable[[float], float | None]) -> None:
+        """``effect`` happens when ``task`` is due (after its check then)."""
+        self._seq += 1
+        heapq.heappush(self.effects, (task.due, self._seq, task, effect))
 
     def check_due(self, t: float) -> None:
         """Check every task due at ``t`` (the loop's clock is at ``t``): this run's in the
@@ -193,6 +206,13 @@ class Recheck:
             payload = heapq.heappop(saved)[2]
             self.consumed.append(payload["id"])
             self._check_saved(payload)
+        effects = self.effects
+        while effects and effects[0][0] == t:
+            _, _, task, effect = heapq.heappop(effects)
+            later = effect(t)
+            if later is not None:
+                self._seq += 1
+                heapq.heappush(effects, (later, self._seq, task, effect))
 
     def close(self) -> None:
         """The history has ended: tasks due after it are checked with what is known now, at
@@ -301,7 +321,7 @@ class Recheck:
         rule, firing = source.rule, source.firing
         member = firing.member
         if member is not None:
-            where = self._not_there(group, source, member)
+            where = self._not_there(group, source, member, at)
             if where is not None:
                 return where
             trigger = rule.trigger
@@ -312,16 +332,17 @@ class Recheck:
             return stale
         return self._condition_false(source, context)
 
-    def _not_there(self, group: str | None, source: Source, member: Member) -> str | None:
-        """Whether the member is no longer where the task's action (in ``group``) needs them."""
+    def _not_there(self, group: str | None, source: Source, member: Member, at: float) -> str | None:
+        """Whether the member is no longer where the task's action (in ``group``) needs them
+        at ``at`` (now)."""
         if source.rule.key in self._about_leaving:
             return None
         scope = source.action.kind.scope
         if scope == SCOPE_GROUP:
             if group is not None and group not in member.groups and (member.groups or member.left):
                 out = member.marks.get(OUT_OF)
-                if source.action.kind.apply is not None and out and out.get(group) == source.firing.t:
-                    return None  # out by this very task's effect (a planned `remove`), not since
+                if source.action.kind.apply is not None and out and out.get(group) in (source.firing.t, at):
+                    return None  # out by this very task's effect (a planned `remove`, done when it is due), not since
                 return f"{_name(member)} is no longer in {self._group_names.get(group, group)}"
         elif scope is not None and member.left:
             return f"{_name(member)} is no longer in any group of the community"

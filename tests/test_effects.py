@@ -70,6 +70,40 @@ def test_a_member_removed_from_a_group_is_not_removed_from_it_again(make_config)
     assert "not_in_group 4" in result.summary()
 
 
+DELAYED_KICK = KICK.replace("    do:\n      - remove", "    delay: 2h\n    do:\n      - remove")
+DELAYED = [spam("01T09:00:00"), msg("01T10:00:00"), spam("01T10:30:00"), msg("01T12:00:00"), joined("01T13:00:00"), msg("01T14:00:00")]
+
+
+def test_a_delayed_remove_takes_effect_when_it_is_due_and_is_not_planned_twice_meanwhile(make_config):
+    config = make_config(rules(DELAYED_KICK + HELLO), COMMUNITY)
+    result = plan(config, DELAYED, explain=True)
+    assert task_keys(result, "rule", "action", "due") == [
+        ("hello", "mention", "2026-03-01T09:00:00+08:00"),
+        ("hello", "mention", "2026-03-01T10:00:00+08:00"),  # still in the group: the removal is at 11:00
+        ("hello", "mention", "2026-03-01T10:30:00+08:00"),
+        ("kick", "remove", "2026-03-01T11:00:00+08:00"), ("kick", "notify", "2026-03-01T11:00:00+08:00"),
+        ("hello", "mention", "2026-03-01T14:00:00+08:00"),  # joined again at 13:00
+    ]
+    assert explained(result, "already_planned") == ["a `remove` of 小王 in 一群 is already planned, due 2026-03-01 11:00"]
+    assert explained(result, "not_in_group") == ["小王 is no longer in 一群: removed by the plan at 2026-03-01 11:00"]
+
+
+@pytest.mark.parametrize("split", range(1, len(DELAYED)))
+def test_a_removal_still_to_come_when_a_state_run_ends_happens_in_the_next(tmp_path, split):
+    config = config_from(rules(DELAYED_KICK + HELLO), COMMUNITY, tmp_path / "pb")
+    whole = {task.id: task.due for task in run(config, records(DELAYED)).tasks}
+    tasks: dict[str, float] = {}
+    for piece in (DELAYED[:split], DELAYED[split:]):
+        store = StateStore.open(str(tmp_path / "state.db"))
+        result = run(config, records(piece), state=store)
+        result.save_state()
+        store.close()
+        for task_id in result.planner.taken_back():  # the second spam's notify, due after the removal
+            del tasks[task_id]
+        tasks.update((task.id, task.due) for task in result.tasks)
+    assert tasks == whole
+
+
 def test_a_message_after_the_removal_does_not_bring_the_member_back(make_config):
     config = make_config(rules(KICK + HELLO), COMMUNITY)
     result = plan(config, [spam("01T09:00:00"), msg("01T10:00:00")])
@@ -286,7 +320,7 @@ def _problems(events: list[dict], tasks: list) -> list[str]:
     """What the plan does against the effects of its own removals and invites, replaying the
     history and the plan together: who is in which group, who is out by a planned removal."""
     inside: set[tuple[str, str]] = set()
-    out: dict[tuple[str, str], float] = {}  # (member, group) → when the plan removed them
+    out: dict[tuple[str, str], float] = {}  # (member, group) → when the plan removed them (its task's due time)
     invited: set[tuple[str, str]] = set()
     problems = []
     pending = sorted(((datetime.fromisoformat(event["ts"]).timestamp(), number, event) for number, event in enumerate(events)), key=lambda item: item[:2])
@@ -306,12 +340,13 @@ def _problems(events: list[dict], tasks: list) -> list[str]:
                 inside.add(key)
         key = (task.member, task.group)
         removed_at = out.get(key)
-        if removed_at is not None and task.trigger_at > removed_at and f"{task.playbook}/{task.rule}" not in ABOUT_LEAVING:
+        # A removal happens when its task is due: nothing is due in that group after it.
+        if removed_at is not None and task.due > removed_at and f"{task.playbook}/{task.rule}" not in ABOUT_LEAVING:
             problems.append(f"{task.rule} {task.action} for {key} after its removal")
-        if task.action == "remove" and removed_at is not None and task.trigger_at > removed_at:
+        if task.action == "remove" and removed_at is not None:  # planned or done, and no join since
             problems.append(f"second remove of {key}")
-        if task.action == "remove" and task.group is not None:
-            out.setdefault(key, task.trigger_at)
+        if task.action == "remove" and task.group is not None and key not in out:
+            out[key] = task.due
             inside.discard(key)
         if task.action == "invite":
             into = (task.member, task.params["group"])
