@@ -20,7 +20,7 @@ from playbook_engine.model import Community, Config
 from playbook_engine.notes import ExplainNotes, Note, Notes
 from playbook_engine.planner import Planner, Suppressed
 from playbook_engine.plugins import Registry
-from playbook_engine.state import Lookback, StateStore
+from playbook_engine.state import Lookback, StateStore, task_data
 
 
 @dataclass
@@ -60,12 +60,13 @@ class RunResult:
     planner: Planner | None = field(default=None, repr=False)
     state: StateStore | None = field(default=None, repr=False)
     tally: Tally = field(default_factory=Tally)  # counts of the planned tasks (the tasks themselves may have been streamed out)
+    records: dict[str, str] = field(default_factory=dict, repr=False)  # with --state: each printed task's JSON record, by id
 
     def save_state(self) -> None:
         """Commit this run to its --state database (after the tasks were written)."""
         if self.state is not None and self.planner is not None:
             with _fewer_collections():  # encoding every loaded member allocates as much as the run did
-                self.state.save(self.evaluation, self.planner)
+                self.state.save(self.evaluation, self.planner, self.records)
 
     def undeclared_groups(self, community: Community, shown: int = 10) -> str | None:
         """The groups the history shows that community.yaml does not list, with their message
@@ -171,6 +172,9 @@ class Plan:
         self.evaluation = Evaluation(config, self.planner, until=until, notes=ExplainNotes(counts) if explain else Notes(counts), state=state, max_future=max_future, saved=saved, reopen=reopen)
         self.state = state
         self.tally = Tally()
+        # With --state, each task is kept whole as it is handed out: once final, its record
+        # does not change (a few hundred bytes a task; a daily run prints a few hundred tasks).
+        self.records: dict[str, str] | None = {} if state is not None else None
         self._result: RunResult | None = None
 
     def __iter__(self) -> Iterator[Task]:
@@ -185,11 +189,14 @@ class Plan:
             if self.state is not None:
                 self.evaluation.recheck.keep_open(planner.open)
         evaluation = self.evaluation
-        self._result = RunResult([], evaluation.rejected, planner.suppressed, evaluation.sink.notes, evaluation.counts, evaluation, planner.moved, planner.history_only, planner, self.state, self.tally)
+        self._result = RunResult([], evaluation.rejected, planner.suppressed, evaluation.sink.notes, evaluation.counts, evaluation, planner.moved, planner.history_only, planner, self.state, self.tally, self.records or {})
 
     def _hand_out(self, tasks: list[Task], hook: Any) -> Iterator[Task]:
+        tz, records = self.config.community.tz, self.records
         for task in tasks:
-            self.tally.add(task, self.config.community.tz)
+            self.tally.add(task, tz)
+            if records is not None:
+                records[task.id] = task_data(task.record(tz))
             if hook is not None:
                 hook(task=task)
             yield task

@@ -8,6 +8,10 @@ when an event or timer touches them, so a run costs its events, not the size of 
 Pending timers are read in due order as they come due, and the planned-task history only as
 far back as the guardrails look (see ``history``): a daily run reads its day, not the years.
 
+Each task a run printed is kept whole (``tasks.data``: its ``--format jsonl`` record), so that
+later commands (``playbook deliver``) can show it without the playbooks or the history; what
+``deliver`` sent is kept in ``deliveries``.
+
 Everything is written in one transaction at the end of a run, after the tasks were output:
 a run killed at any point leaves the database exactly as it was before that run, and the
 rerun plans the same tasks with the same ids. Of the timers, the run deletes those that came
@@ -38,7 +42,7 @@ if TYPE_CHECKING:
     from playbook_engine.planner import Planner
 
 APPLICATION_ID = 0x50424B31  # "PBK1": marks the file as ours
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 _TABLES = """
@@ -47,8 +51,9 @@ CREATE TABLE IF NOT EXISTS members (id TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS groups (id TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS timers (seq INTEGER PRIMARY KEY, due REAL NOT NULL, handler TEXT NOT NULL, subject TEXT NOT NULL, payload TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS trigger_state (key TEXT PRIMARY KEY, data TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS tasks (id TEXT PRIMARY KEY, rule TEXT NOT NULL, member TEXT, action TEXT NOT NULL, trigger_at REAL NOT NULL, due REAL NOT NULL, assignee TEXT, status TEXT NOT NULL DEFAULT 'todo');
+CREATE TABLE IF NOT EXISTS tasks (id TEXT PRIMARY KEY, rule TEXT NOT NULL, member TEXT, action TEXT NOT NULL, trigger_at REAL NOT NULL, due REAL NOT NULL, assignee TEXT, status TEXT NOT NULL DEFAULT 'todo', data TEXT);
 CREATE TABLE IF NOT EXISTS rechecks (id TEXT PRIMARY KEY, due REAL NOT NULL, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS deliveries (operator TEXT NOT NULL, date TEXT NOT NULL, part INTEGER NOT NULL, inbox TEXT NOT NULL, digest TEXT NOT NULL, tasks TEXT NOT NULL, sent_at REAL NOT NULL, PRIMARY KEY (operator, date, part));
 """
 
 # Version 2: timers are read in due order and deleted as they come due; planned tasks are read
@@ -192,7 +197,7 @@ class StateStore:
                     connection.close()
                     raise StateError(f"{path}: an SQLite database of another program, not a playbook state — it was left untouched; give --state a new file name")
                 version = int(connection.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()[0])
-                if version not in (1, 2, 3, 4, SCHEMA_VERSION):
+                if not 1 <= version <= SCHEMA_VERSION:
                     connection.close()
                     raise StateError(f"{path}: state version {version}, this engine reads version {SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
@@ -226,12 +231,17 @@ class StateStore:
             # rule; those still saved are taken over as they come due. An engine of version 3
             # would ignore the new timers, so it must refuse the file: hence the number.
             # Version 5 adds the table of printed tasks a later run checks again when they are due.
+            # Version 6 keeps each printed task whole (tasks.data; NULL for the tasks planned
+            # before, whose texts were never saved) and what `playbook deliver` sent.
             with store.transaction():
                 for statement in _INDEXES:
                     connection.execute(statement)
                 connection.execute(_RECHECKS)
+                connection.execute(_DELIVERIES)
                 if version < 5:
                     connection.execute("ALTER TABLE tasks ADD COLUMN status TEXT NOT NULL DEFAULT 'todo'")
+                if version < 6:
+                    connection.execute("ALTER TABLE tasks ADD COLUMN data TEXT")
                 connection.execute("UPDATE meta SET value = ? WHERE key = 'version'", (str(SCHEMA_VERSION),))
         return store
 
@@ -354,8 +364,10 @@ class StateStore:
 
     # -- writing -----------------------------------------------------------------------------
 
-    def save(self, evaluation: SavedRun, planner: Planner) -> None:
-        """Write everything the run changed, atomically."""
+    def save(self, evaluation: SavedRun, planner: Planner, records: Mapping[str, str] | None = None) -> None:
+        """Write everything the run changed, atomically. ``records``: the JSON record of each
+        task the run printed, by id (``task_data``), kept with its row."""
+        printed = records or {}
         db = self.connection
         with self.transaction():
             # An upsert rewrites a saved member's row in place; INSERT OR REPLACE would delete
@@ -371,16 +383,18 @@ class StateStore:
             db.executemany("INSERT INTO timers VALUES (?, ?, ?, ?, ?)", ((timer.seq, timer.due, timer.handler, timer.subject, "null" if timer.payload is None else dumps(timer.payload)) for timer in clock.new_pending()))
             db.execute("DELETE FROM trigger_state")
             db.executemany("INSERT INTO trigger_state VALUES (?, ?)", ((key, dumps(value)) for key, value in evaluation.trigger_state.items()))
+            # Named columns: a table upgraded in place has them in the order they were added.
             db.executemany(
                 # A task reopened from the last run's open days may be written again (planned
-                # again after it went stale then): it takes the new due and status, unless an
-                # operator's status is on it.
-                "INSERT INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET due = excluded.due, status = excluded.status WHERE tasks.status IN ('todo', 'stale', 'displaced')",
-                ((s.id, s.rule, s.member, s.action, s.trigger_at, s.due, s.assignee, s.status) for s in planner.new_history.values()),
+                # again after it went stale then): it takes the new due, status and record,
+                # unless an operator's status is on it.
+                "INSERT INTO tasks (id, rule, member, action, trigger_at, due, assignee, status, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (id) DO UPDATE SET due = excluded.due, status = excluded.status, data = coalesce(excluded.data, tasks.data) WHERE tasks.status IN ('todo', 'stale', 'displaced')",
+                ((s.id, s.rule, s.member, s.action, s.trigger_at, s.due, s.assignee, s.status, printed.get(s.id)) for s in planner.new_history.values()),
             )
             db.executemany("UPDATE tasks SET status = 'stale' WHERE id = ?", ((task_id,) for _, task_id, _, _ in planner.withdrawn))
             db.executemany("UPDATE tasks SET status = 'displaced' WHERE id = ?", ((task_id,) for _, task_id, _, _ in planner.displaced))
-            db.executemany("UPDATE tasks SET due = ? WHERE id = ?", ((task.due, task.id) for task in planner.revised))
+            db.executemany("UPDATE tasks SET due = ?, data = coalesce(?, data) WHERE id = ?", ((task.due, printed.get(task.id), task.id) for task in planner.revised))
             recheck = evaluation.recheck
             db.executemany("DELETE FROM rechecks WHERE id = ?", ((task_id,) for task_id in recheck.consumed))
             db.executemany("INSERT OR REPLACE INTO rechecks VALUES (?, ?, ?)", ((payload["id"], payload["due"], dumps(payload)) for payload in recheck.pending()))
@@ -391,8 +405,19 @@ class StateStore:
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('watermark_events', ?)", (dumps(evaluation.watermark_events()),))
 
 
-_TABLE_NAMES = ("meta", "members", "groups", "timers", "trigger_state", "tasks", "rechecks")
-_RECHECKS = next(statement for statement in _TABLES.split(";") if "rechecks" in statement)
+_TABLE_NAMES = ("meta", "members", "groups", "timers", "trigger_state", "tasks", "rechecks", "deliveries")
+_SINCE_VERSION = {"rechecks": 5, "deliveries": 6}  # tables an older state lacks until it is upgraded
+_RECHECKS = next(statement for statement in _TABLES.split(";") if "rechecks (" in statement)
+_DELIVERIES = next(statement for statement in _TABLES.split(";") if "deliveries (" in statement)
+
+
+def task_data(record: Mapping[str, Any]) -> str:
+    """What ``tasks.data`` holds of a printed task: its record (``Task.record``) as the JSON
+    text ``--format jsonl`` writes, keys in the record's order."""
+    try:
+        return orjson.dumps(record).decode("utf-8")
+    except TypeError:  # an integer beyond 64 bits, or a lone surrogate: escaped, still the same JSON
+        return json.dumps(record, separators=(",", ":"))
 
 
 def _check(store: StateStore, version: int) -> None:
@@ -400,7 +425,7 @@ def _check(store: StateStore, version: int) -> None:
     would otherwise stop half-way with a traceback."""
     path = store.path
     present = {name for (name,) in store.connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    missing = [name for name in _TABLE_NAMES if name not in present and (name != "rechecks" or version >= 5)]
+    missing = [name for name in _TABLE_NAMES if name not in present and version >= _SINCE_VERSION.get(name, 1)]
     if missing:
         raise StateError(f"{path}: the state database has no {', '.join(missing)} table — it was left untouched; restore a backup or start a new state file")
     for key in ("watermark", "clock_seq"):

@@ -64,6 +64,20 @@ def test_a_rerun_over_the_same_events_plans_nothing_again(tmp_path):
     assert "99 already processed (--state watermark)" in result.stderr
 
 
+def test_the_state_keeps_each_printed_task_as_the_jsonl_line_it_was_printed_as(tmp_path):
+    """tasks.data is the task's whole record (what `playbook deliver` shows), and only printed
+    tasks have one: a task merged into another is a row for the guardrails, not a message."""
+    import sqlite3
+
+    state = tmp_path / "ops.db"
+    first, second = slices(tmp_path, 2)
+    printed = [line for piece in (first, second) for line in invoke("run", str(ROOT / "playbooks"), "--events", str(piece), "--format", "jsonl", "--state", str(state)).stdout.splitlines()]
+    kept = dict(sqlite3.connect(state).execute("SELECT id, data FROM tasks WHERE data IS NOT NULL").fetchall())
+    assert sorted(kept.values()) == sorted(printed)
+    assert {json.loads(line)["id"] for line in printed} == set(kept)
+    assert len(printed) > 10
+
+
 def test_state_show_describes_a_member(tmp_path):
     state = tmp_path / "ops.db"
     run_tasks(EXAMPLE, state)
