@@ -304,15 +304,20 @@ class StateStore:
 
     def reopenable(self, saved: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Of the tasks the last run left open (``saved`` rows of version 2), those the next run
-        may settle again: not printed, or printed and still ``todo`` — a task an operator marked
-        keeps its place."""
+        may settle again: not printed, or printed, still ``todo`` and not delivered — a task an
+        operator marked, or that ``deliver`` sent to their inbox, keeps its place."""
         opened = [payload for payload in saved if payload.get("v") == 2]
         printed = [payload["id"] for payload in opened if payload["printed"] is not None]
         statuses: dict[str, str] = {}
         for start in range(0, len(printed), 500):
             chunk = printed[start : start + 500]
             statuses.update(self.connection.execute(f"SELECT id, status FROM tasks WHERE id IN ({', '.join('?' * len(chunk))})", chunk).fetchall())
-        return [payload for payload in opened if payload["printed"] is None or statuses.get(payload["id"]) == "todo"]
+        delivered: set[str] = set()
+        for start in range(0, len(printed), 500):
+            chunk = printed[start : start + 500]
+            query = f"SELECT DISTINCT value FROM deliveries, json_each(deliveries.tasks) WHERE value IN ({', '.join('?' * len(chunk))})"
+            delivered.update(task_id for (task_id,) in self.connection.execute(query, chunk))
+        return [payload for payload in opened if payload["printed"] is None or (statuses.get(payload["id"]) == "todo" and payload["id"] not in delivered)]
 
     def clock_seq(self) -> int:
         """The clock's counter: timers scheduled from here on come after every saved one."""

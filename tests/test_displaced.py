@@ -4,11 +4,13 @@ even when an operator's capacity binds."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import tempfile
 from itertools import pairwise
 from pathlib import Path
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -149,15 +151,20 @@ def test_daily_runs_keep_the_urgent_tasks_one_run_keeps(tmp_path):
     assert statuses.get("displaced") == displaced
 
 
-def test_a_task_marked_done_is_never_displaced(tmp_path):
-    """A task the operator marked (or that was sent) keeps its slot: later tasks move instead."""
+@pytest.mark.parametrize("how", ["marked", "delivered"])
+def test_a_task_marked_done_or_delivered_is_never_displaced(tmp_path, how):
+    """A task the operator marked, or that `deliver` sent to their inbox, keeps its slot: later
+    tasks move instead."""
     config = CONFIGS[1]
     first = [{"ts": START, "type": "message", "group": "g1", "member": "m1", "text": "hi"}]
     path = tmp_path / "s.db"
     _, (result,) = _runs(config, [first], path)
     (posted,) = [task for task in result.tasks if task.rule == "chatty"]
     connection = sqlite3.connect(path)
-    connection.execute("UPDATE tasks SET status = 'done' WHERE id = ?", (posted.id,))
+    if how == "marked":
+        connection.execute("UPDATE tasks SET status = 'done' WHERE id = ?", (posted.id,))
+    else:
+        connection.execute("INSERT INTO deliveries VALUES ('op', '2026-03-01', 1, 'wecom', 'x', ?, 0)", (json.dumps(["t-0000000000", posted.id]),))
     connection.commit()
     connection.close()
     later = [{"ts": START + 3600, "type": "message", "group": "g1", "member": "m2", "text": "请问怎么报名？", "id": "q"},
