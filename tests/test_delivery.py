@@ -99,7 +99,7 @@ class Setup:
         return sqlite3.connect(self.state).execute("SELECT operator, date, part, inbox, tasks FROM deliveries ORDER BY operator, part").fetchall()
 
 
-def make_setup(tmp_path: Path, inboxes: dict[str, str], messages: dict[str, int], *, text: str = "好书", language: str = "zh-CN", registry: Registry | None = None) -> Setup:
+def make_setup(tmp_path: Path, inboxes: dict[str, str], messages: dict[str, int], *, text: str = "好书", language: str = "zh-CN", registry: Registry | None = None, name: str = "书友{number}") -> Setup:
     """A --state run over ``messages[group]`` messages in each group on 2026-03-02 (one member
     each, from 10:00 a minute apart): one DM task each, due at once, for the group's operator."""
     registry = registry or load_registry(entrypoints=False)
@@ -110,7 +110,7 @@ def make_setup(tmp_path: Path, inboxes: dict[str, str], messages: dict[str, int]
     events = []
     for group, count in messages.items():
         for number in range(count):
-            events.append({"ts": f"2026-03-02T10:{number:02d}:00+08:00", "type": "message", "group": group, "member": f"{group}-m{number}", "name": f"书友{number}", "text": text})
+            events.append({"ts": f"2026-03-02T10:{number:02d}:00+08:00", "type": "message", "group": group, "member": f"{group}-m{number}", "name": name.format(number=number), "text": text})
     events.sort(key=lambda event: event["ts"])
     state = tmp_path / "ops.db"
     result = CliRunner().invoke(cli, ["run", str(directory), "--events", str(write_jsonl(tmp_path / "events.jsonl", events)), "--state", str(state), "--format", "jsonl"], obj={"registry": registry})
@@ -642,3 +642,16 @@ def test_state_show_counts_the_messages_delivered(tmp_path, httpserver_ipv4):
     assert setup.deliver("--date", "2026-03-02", env=env_for(server, HOOK_A="/hook")).exit_code == 0
     shown = CliRunner().invoke(cli, ["state", "show", "--state", str(setup.state)], obj={"registry": setup.registry})
     assert "delivered:  1 message(s) to operators' inboxes" in shown.stdout
+
+
+def test_a_members_name_adds_no_link_tag_or_heading_to_the_list(tmp_path, httpserver_ipv4):
+    server = httpserver_ipv4
+    name = "[点我](https://evil.example) <font color=info>**坏**</font> # `x`"
+    setup = make_setup(tmp_path, {"op-a": "{type: wecom, url: 'env:WECOM_A'}", "op-b": "{type: dingtalk, url: 'env:DING_B'}"}, {"g1": 1, "g2": 1}, name=name)
+    ok_json(server, "/a", {"errcode": 0, "errmsg": "ok"})
+    ok_json(server, "/b", {"errcode": 0, "errmsg": "ok"})
+    assert setup.deliver("--date", "2026-03-02", env=env_for(server, WECOM_A="/a", DING_B="/b")).exit_code == 0
+    wecom, dingtalk = (body["markdown"].get("content") or body["markdown"]["text"] for body in bodies(server))
+    shown = "［点我］(https://evil.example) ＜font color=info＞＊＊坏＊＊＜/font＞ ＃ ｀x｀"
+    for markdown in (wecom, dingtalk):
+        assert shown in markdown and "[点我]" not in markdown and "<font color=info>" not in markdown and "**坏**" not in markdown
