@@ -338,6 +338,19 @@ def test_feishu_gets_a_card_signed_in_the_body(tmp_path, httpserver_ipv4):
     }]
 
 
+def test_a_long_feishu_day_is_split_under_20_kb_with_room_for_the_signature(tmp_path, httpserver_ipv4):
+    server = httpserver_ipv4
+    setup = make_setup(tmp_path, {"op-b": "{type: feishu, url: 'env:FEISHU_B', secret: 'env:FEISHU_B_SECRET'}"}, {"g2": 50}, text="这本书讲的是一个人如何在山里过完一生。" * 8)
+    ok_json(server, "/f", {"code": 0, "msg": "success", "data": {}})
+    assert setup.deliver("--date", "2026-03-02", env={"FEISHU_B": server.url_for("/f"), "FEISHU_B_SECRET": SIGNING}).exit_code == 0
+    sizes = [len(request.get_data()) for request, _ in server.log]
+    assert len(sizes) >= 2 and max(sizes) <= 20000  # signed bodies, as sent
+    cards = [body["card"] for body in bodies(server)]
+    assert [card["header"]["title"]["content"] for card in cards] == [f"3月2日 待办 50 条（{part}/{len(cards)}）" for part in range(1, len(cards) + 1)]
+    assert sum(len(card["elements"]) - 1 for card in cards) == 50
+    assert setup.clock.slept == [0.6] * (len(cards) - 1)  # 100 a minute
+
+
 def test_feishu_refusing_the_signature_is_an_error_that_says_what_to_check(tmp_path, httpserver_ipv4):
     server = httpserver_ipv4
     setup = make_setup(tmp_path, {"op-b": "{type: feishu, url: 'env:FEISHU_B', secret: 'env:FEISHU_B_SECRET'}"}, {"g2": 1})
