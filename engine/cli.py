@@ -253,6 +253,48 @@ def state_show(state_path: str, member_id: str | None) -> None:
 
 
 @cli.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--state", "state_path", required=True, type=click.Path(dir_okay=False), help="The --state database the nightly `playbook run` keeps.")
+@click.option("--date", "day", required=True, help="The local day whose tasks to send: YYYY-MM-DD, today or tomorrow (in the community's time zone).")
+@click.option("--dry-run", is_flag=True, help="Print what each operator would be sent (never the address); send and record nothing.")
+@click.pass_context
+def deliver(ctx: click.Context, paths: Sequence[str], state_path: str, day: str, dry_run: bool) -> None:
+    """Send each operator that day's tasks in their work chat (企业微信, 飞书, 钉钉, Slack, a webhook).
+
+    One message per operator, split where the robot limits its size, to the inbox that
+    community.yaml gives them (operators[].inbox, docs/delivery.md). What a robot accepted is
+    recorded in the state: delivering the same day again sends only what was not sent yet.
+
+    Example: playbook deliver playbooks --state ops.db --date 2026-03-08 --dry-run
+    """
+    from playbook_engine.delivery import Transport, parse_day
+    from playbook_engine.delivery import deliver as deliver_day
+    from playbook_engine.loading import load_config
+
+    config = load_config(list(paths) or list(DEFAULT_PATHS), registry_from(ctx))
+    transport = (ctx.obj or {}).get("transport") or Transport()  # tests give one that does not wait
+    try:
+        the_day = parse_day(day, config.community.tz, transport.clock)
+    except ValueError:
+        raise click.BadParameter(f"{day!r} is not a day — write e.g. 2026-03-08, today or tomorrow", param_hint="--date") from None
+    report = deliver_day(config, state_path, the_day, dry_run=dry_run, transport=transport, say=lambda line: click.echo(line, err=True))
+    for operator, inbox_type, message in report.previews:
+        part = message.part
+        click.echo(f"# {operator.id} ({operator.name}) → {inbox_type} · message {part.part}/{part.parts} · {len(part.items)} tasks · {len(message.body):,} bytes")
+        click.echo(json.dumps(message.payload, ensure_ascii=False, indent=2))
+    for note in report.notes:
+        click.echo(f"note: {note}", err=True)
+    for outcome in report.outcomes:
+        if outcome.error is None:
+            tasks = sum(len(message.part.items) for message in outcome.sent)
+            click.echo(f"{outcome.operator.id} ({outcome.operator.name}): {tasks} task(s) delivered to {outcome.inbox} in {len(outcome.sent)} message(s)", err=True)
+    for error in report.errors:
+        click.echo(f"error: {error}", err=True)
+    if report.errors:
+        ctx.exit(1)
+
+
+@cli.command()
 @click.pass_context
 def plugins(ctx: click.Context) -> None:
     """List installed plugins (built-in and third-party) and what each provides.
@@ -264,7 +306,7 @@ def plugins(ctx: click.Context) -> None:
     registry = registry_from(ctx)
     provided: dict[str, dict[str, list[str]]] = {}
     for (kind, name), plugin in sorted(registry.owners.items()):
-        provided.setdefault(plugin, {}).setdefault(kind + "s", []).append(name)
+        provided.setdefault(plugin, {}).setdefault(kind + ("es" if kind.endswith("x") else "s"), []).append(name)
     distributions = getattr(registry.pm, "distributions", {})
     # get_name is None only for a plugin that is not registered: these all are.
     plugin_names = sorted(cast(str, registry.pm.get_name(plugin)) for plugin in registry.pm.get_plugins()) if registry.pm else []
@@ -275,6 +317,8 @@ def plugins(ctx: click.Context) -> None:
         click.echo(f"{name} [{origin}] — {what}")
     for name, channel in sorted(registry.channels.items()):
         click.echo(f"  channel {name}: {channel.title}; can {', '.join(sorted(channel.capabilities))}; up to {channel.max_length} characters")
+    for name, inbox in sorted(registry.inboxes.items()):
+        click.echo(f"  inbox {name}: {inbox.title}" + (f"; {inbox.limit}" if inbox.limit else "") + ("; signs with `secret:`" if inbox.sign else ""))
 
 
 def main(argv: Sequence[str] | None = None) -> None:

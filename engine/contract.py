@@ -10,8 +10,10 @@ in ``playbook_engine.hookspecs``).
   trigger fired), ``Task`` (what an operator is asked to do), ``Rejected`` and
   ``SourceRecord`` (what a source yields).
 - Interfaces: ``TriggerType`` (subclass it), ``ActionType``, ``Channel``, ``EventSource``,
-  ``OutputFormat`` (build one and register it), and ``Run``: the evaluation as triggers and
-  actions see it.
+  ``OutputFormat``, ``InboxType`` (build one and register it), and ``Run``: the evaluation as
+  triggers and actions see it.
+- Delivery records: ``DeliveryPart`` and ``DeliveryItem`` (one message of an operator's day, as
+  an inbox type renders it), ``Reply`` and ``Verdict`` (what the robot answered, and what it means).
 """
 
 from __future__ import annotations
@@ -697,3 +699,97 @@ def reads_context(*names: str) -> Callable[[Callable[..., Any]], Callable[..., A
         return function
 
     return declare
+
+
+# -- delivering an operator's day to their work chat (``playbook deliver``) ---------------------
+
+
+@dataclass(frozen=True)
+class DeliveryItem:
+    """One task as the operator reads it in their work chat. The texts are plain, as the task
+    has them (names and messages from the history included): an inbox type that renders markup
+    must make them inert there."""
+
+    id: str
+    time: str  # the local time it is due, "09:15"
+    priority: str  # low | normal | high | urgent
+    mark: str  # the priority as the community's language says it ("‼ 紧急"), or "" for normal and low
+    who: str  # "小王（m123）", or the whole group
+    where: str  # the group's name and the channel, "读书会1群 · wechat"
+    text: str  # what to do by hand, with the message
+    why: str  # why it was planned
+    record: Mapping[str, Any]  # the task record, as ``--format jsonl`` writes it
+
+
+@dataclass(frozen=True)
+class DeliveryPart:
+    """One message to one operator: their day's tasks, or one part of them when the list is
+    longer than the robot takes in one message.
+
+    ``title`` says the day, the count and the part ("12月5日 待办 8 条（1/2）"); ``summary`` who it
+    is for and how many cannot wait ("Lily · 读书会 · 紧急 1"); ``labels`` the few words a
+    renderer adds in the community's language (``why``: "原因").
+    """
+
+    operator: str
+    operator_name: str
+    community: str
+    date: str  # YYYY-MM-DD, the operator's local day
+    part: int  # 1-based, among ``parts`` of this delivery
+    parts: int
+    title: str
+    summary: str
+    items: tuple[DeliveryItem, ...]
+    language: str  # zh-CN | en
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What a robot answered a request: the HTTP status and the first bytes of the body."""
+
+    status: int
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a reply means: ``accepted`` (the platform took the message: the part is recorded as
+    sent), else ``retry`` (the platform is busy or limits the rate: try again later) or refused,
+    with ``reason`` — the platform's own code and words, without the address."""
+
+    accepted: bool
+    retry: bool = False
+    reason: str = ""
+
+
+def accepted_if_2xx(reply: Reply) -> Verdict:
+    """The default ``InboxType.check``: any 2xx status means accepted."""
+    if 200 <= reply.status < 300:
+        return Verdict(True)
+    return Verdict(False, reason=f"HTTP {reply.status}")
+
+
+@dataclass(frozen=True)
+class InboxType:
+    """A work-chat robot an operator's daily list is posted to: ``operators[].inbox.type``.
+
+    ``render(part)`` is the JSON body of one message (a dict); ``fits(payload, body)`` whether
+    that body (``body``: the payload encoded as UTF-8 JSON, as it is sent) is within what the
+    platform takes in one message — the engine splits a long day into parts until each fits,
+    and shortens a task that alone does not. ``check(reply)`` reads the platform's answer into
+    a ``Verdict`` (HTTP 429 and 5xx are retried before it is asked). ``sign(url, secret, payload,
+    now)`` returns the URL and payload to send when the inbox has a ``secret`` (None: the type
+    takes no secret, and ``playbook validate`` says so); ``now`` is epoch seconds.
+    ``min_interval``: seconds between two messages to one robot (its rate limit, e.g. 3.0 for
+    20 a minute). ``limit`` is said in ``playbook plugins`` and the docs ("4096 bytes").
+    """
+
+    name: str
+    title: str
+    render: Callable[[DeliveryPart], dict[str, Any]]
+    fits: Callable[[Mapping[str, Any], bytes], bool] = lambda payload, body: True
+    check: Callable[[Reply], Verdict] = accepted_if_2xx
+    sign: Callable[[str, str, dict[str, Any], float], tuple[str, dict[str, Any]]] | None = None
+    min_interval: float = 0.0
+    limit: str = ""

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         ActionType,
         Channel,
         EventSource,
+        InboxType,
         OutputFormat,
         Task,
         TriggerType,
@@ -102,6 +103,26 @@ def register_formats(register: Callable[[OutputFormat], None]) -> None:
     whole plan, as table and md do.
 
     :param register: call with an :class:`playbook_engine.contract.OutputFormat`.
+    """
+
+
+@hookspec
+def register_inboxes(register: Callable[[InboxType], None]) -> None:
+    """Register inbox types: the work-chat robots ``playbook deliver`` posts each operator's day to.
+
+    Call ``register(InboxType(...))`` once per type; its ``name`` is what community.yaml
+    writes as ``operators[].inbox.type``. The engine reads the day's tasks from the state,
+    words them in the community's language and hands them over as
+    :class:`playbook_engine.contract.DeliveryPart` records; the type turns a part into the
+    platform's JSON body (``render``), says whether a body is within the platform's size limit
+    (``fits``: the engine splits the day until every part does), reads the platform's answer
+    (``check``: accepted, retry, or refused with the platform's reason) and, if the platform
+    signs requests, signs one (``sign``). The engine sends (HTTP POST, JSON), retries with
+    backoff, never shows the URL or secret, and records a part as sent only once ``check``
+    accepted it.
+
+    :param register: call with an :class:`playbook_engine.contract.InboxType`; a name
+        registered twice is an error naming both plugins.
     """
 
 

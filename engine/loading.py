@@ -33,9 +33,11 @@ from playbook_engine.expressions import (
 from playbook_engine.model import (
     DEFAULT_LIFECYCLE,
     DEFAULT_QUESTION_PATTERNS,
+    ENV_PREFIX,
     ActionSpec,
     Community,
     Config,
+    InboxSettings,
     Limit,
     Operator,
     Playbook,
@@ -138,7 +140,7 @@ def _load_community(path: Path, registry: Registry, env: PlaybookEnvironment, pr
     data = doc.data["community"]
     base: YamlPath = ("community",)
     community = _community_settings(doc, base, data, path, registry, problems)
-    _read_operators(doc, base, data, community, problems)
+    _read_operators(doc, base, data, community, registry, problems)
     _read_staff(data, community)
     _read_guardrails(doc, base, data, community, registry, problems)
     _read_question(doc, base, data, community, problems)
@@ -156,7 +158,7 @@ def _community_settings(doc: Document, base: YamlPath, data: Mapping[str, Any], 
     channel = data.get("channel", "wechat")
     if channel not in registry.channels:
         problems.append(doc.problem(base + ("channel",), f"unknown channel `{channel}`{suggest(channel, registry.channels) or ' — installed: ' + ', '.join(sorted(registry.channels))}"))
-    community = Community(name=data["name"], timezone=data["timezone"], tz=tz, channel=channel, file=str(path))
+    community = Community(name=data["name"], timezone=data["timezone"], tz=tz, channel=channel, file=str(path), language=data.get("language", "en"))
     community.channel_options = dict(data.get("channel_options") or {})
     for group in data.get("groups", []):
         community.group_names[group["id"]] = group.get("name", group["id"])
@@ -165,7 +167,7 @@ def _community_settings(doc: Document, base: YamlPath, data: Mapping[str, Any], 
     return community
 
 
-def _read_operators(doc: Document, base: YamlPath, data: Mapping[str, Any], community: Community, problems: list[Problem]) -> None:
+def _read_operators(doc: Document, base: YamlPath, data: Mapping[str, Any], community: Community, registry: Registry, problems: list[Problem]) -> None:
     seen_operators: dict[str, int] = {}
     known_groups = _known_groups(community)
     for index, item in enumerate(data.get("operators", [])):
@@ -176,7 +178,37 @@ def _read_operators(doc: Document, base: YamlPath, data: Mapping[str, Any], comm
         _groups(doc, base + ("operators", index, "groups"), item.get("groups"), known_groups, problems)
         pace = _duration(doc, base + ("operators", index, "pace"), item["pace"], problems) if "pace" in item else None
         member = item.get("member")
-        community.operators.append(Operator(item["id"], item.get("name", item["id"]), tuple(item.get("groups", ())), item.get("capacity"), pace, None if member is None else str(member)))
+        inbox = _read_inbox(doc, base + ("operators", index, "inbox"), item["inbox"], registry, problems) if "inbox" in item else None
+        community.operators.append(Operator(item["id"], item.get("name", item["id"]), tuple(item.get("groups", ())), item.get("capacity"), pace, None if member is None else str(member), inbox))
+
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _read_inbox(doc: Document, path: YamlPath, item: Mapping[str, Any], registry: Registry, problems: list[Problem]) -> InboxSettings | None:
+    """An operator's `inbox:`. Its address and secret are never quoted back in a message: a
+    webhook address is a password (whoever has it posts to the group)."""
+    if doc.is_flagged(path) or doc.is_flagged(path + ("type",)):
+        return None  # the schema check said what is wrong (no `url`, an unknown type …)
+    kind = registry.inboxes[item["type"]]
+    before = len(problems)
+    for key, what in (("url", "the robot's webhook address (https://…)"), ("secret", "the robot's signing secret")):
+        if key not in item or doc.is_flagged(path + (key,)):
+            continue
+        value = item[key]
+        if not isinstance(value, str) or not value.strip():
+            problems.append(doc.problem(path + (key,), f"`{key}` must be text: {what}, or env:NAME to read it from the environment variable NAME (better: the file then holds no password)"))
+        elif value.startswith(ENV_PREFIX):
+            if not _ENV_NAME.fullmatch(value[len(ENV_PREFIX) :]):
+                problems.append(doc.problem(path + (key,), f"`{key}: env:…` must name an environment variable (letters, digits and _), e.g. env:{item['type'].upper().replace('-', '_')}_{key.upper()}"))
+        elif key == "url" and not re.fullmatch(r"https?://\S+", value):
+            problems.append(doc.problem(path + (key,), f"`url` is not a web address — write {what} as the robot's settings show it, or env:NAME to read it from the environment variable NAME"))
+    if "secret" in item and kind.sign is None:
+        problems.append(doc.problem(path + ("secret",), f"{kind.title} takes no signing secret — remove `secret:`", key=True))
+    if len(problems) > before:
+        return None
+    line, _ = doc.where(path)
+    return InboxSettings(item["type"], item["url"], item.get("secret"), f"{doc.file}:{line}")
 
 
 def _read_staff(data: Mapping[str, Any], community: Community) -> None:

@@ -29,6 +29,22 @@ DEFAULT_LIFECYCLE = (
 )
 
 
+LANGUAGES = ("zh-CN", "en")  # community.language: what the engine itself writes in (so far: what `playbook deliver` sends)
+ENV_PREFIX = "env:"  # an inbox address or secret written `env:NAME` is read from the environment when delivering
+
+
+@dataclass(frozen=True)
+class InboxSettings:
+    """An operator's work-chat inbox as community.yaml writes it: the robot's type, and its
+    address and signing secret, each the text itself or ``env:NAME``. Neither is ever shown
+    (not in a repr either); they are read, and the environment looked up, only when delivering."""
+
+    type: str
+    url: str = field(repr=False)
+    secret: str | None = field(default=None, repr=False)
+    where: str = ""  # "playbooks/community.yaml:14" — where a message can send the operator
+
+
 @dataclass
 class Operator:
     id: str
@@ -37,6 +53,7 @@ class Operator:
     capacity: int | None = None
     pace: int | None = None  # seconds: no two of the operator's tasks are due closer together
     member: str | None = None  # the operator's own account in the history: staff
+    inbox: InboxSettings | None = None  # where `playbook deliver` posts their day
 
 
 @dataclass
@@ -76,6 +93,7 @@ class Community:
     # Member ids of the community's own people: `staff:` and the operators' `member:`. Never
     # the member of a task, never ranked; their messages still count and answer questions.
     staff: frozenset[str] = frozenset()
+    language: str = "en"  # one of LANGUAGES
 
     def stage_label(self, stage: str | None) -> str:
         for item in self.lifecycle:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from playbook_engine import hookspecs
-from playbook_engine.contract import ActionType, Channel, EventSource, OutputFormat
+from playbook_engine.contract import ActionType, Channel, EventSource, InboxType, OutputFormat
 from playbook_engine.errors import PluginError
 
 if TYPE_CHECKING:
@@ -29,6 +29,7 @@ ENTRY_POINT_GROUP = "playbook_engine"
 
 DEFAULT_PLUGINS = (
     "playbook_plugins.channels",
+    "playbook_plugins.inboxes",
     "playbook_plugins.core_triggers",
     "playbook_plugins.core_actions",
     "playbook_plugins.formats",
@@ -112,6 +113,7 @@ class Registry:
         self.actions: dict[str, ActionType] = {}
         self.sources: dict[str, EventSource] = {}
         self.formats: dict[str, OutputFormat] = {}
+        self.inboxes: dict[str, InboxType] = {}
         self.filters: dict[str, Callable[..., Any]] = {}
         self.owners: dict[tuple[str, str], str] = {}
         self.pm: pluggy.PluginManager | None = None
@@ -139,6 +141,7 @@ class Registry:
             ("action", "register_actions", registry.actions),
             ("source", "register_sources", registry.sources),
             ("format", "register_formats", registry.formats),
+            ("inbox", "register_inboxes", registry.inboxes),
         )
         for kind, hook_name, table in kinds:
             for impl in getattr(pm.hook, hook_name).get_hookimpls():

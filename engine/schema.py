@@ -134,6 +134,8 @@ def build_schema(kind: str, registry: Registry | None = None) -> dict[str, Any]:
             if registry.actions:
                 community["limits"]["items"]["properties"]["actions"]["oneOf"][1]["items"]["enum"] = sorted(registry.actions)
                 community["merge"]["items"]["enum"] = sorted(registry.actions)
+            if registry.inboxes:
+                community["operators"]["items"]["properties"]["inbox"]["properties"]["type"]["enum"] = sorted(registry.inboxes)
         return schema
     if kind != "playbook":
         raise ValueError(f"unknown schema `{kind}` — one of {', '.join(KINDS)}")

@@ -359,6 +359,39 @@ class StateStore:
         rows.sort(key=lambda row: (row[4], row[0]))  # not ORDER BY: SQLite would then scan the table
         return [Sent(*row) for row in rows]
 
+    # -- what `playbook deliver` reads and records -------------------------------------------
+
+    def tasks_due(self, start: float, end: float) -> list[tuple[str, str | None, str]]:
+        """(id, assignee, record) of the printed tasks still to do, due in [start, end), in due order."""
+        rows: list[tuple[str, str | None, str]] = self.connection.execute(
+            "SELECT id, assignee, data FROM tasks WHERE due >= ? AND due < ? AND status = 'todo' AND data IS NOT NULL ORDER BY due, id", (start, end)
+        ).fetchall()
+        return rows
+
+    def unrecorded_due(self, start: float, end: float) -> list[str]:
+        """Ids of tasks to do in [start, end) whose record the state does not hold: planned by an
+        engine before state version 6, or merged into another task (whose record lists them)."""
+        return [task_id for (task_id,) in self.connection.execute("SELECT id FROM tasks WHERE due >= ? AND due < ? AND status = 'todo' AND data IS NULL", (start, end))]
+
+    def due_range(self) -> tuple[float, float] | None:
+        """The earliest and latest due time of the printed tasks still to do, or None if there are none."""
+        low, high = self.connection.execute("SELECT min(due), max(due) FROM tasks WHERE status = 'todo' AND data IS NOT NULL").fetchone()
+        return None if low is None else (low, high)
+
+    def deliveries(self, date: str) -> dict[str, tuple[set[str], int]]:
+        """By operator: the ids of the tasks of local day ``date`` (YYYY-MM-DD) already delivered, and the last part number."""
+        found: dict[str, tuple[set[str], int]] = {}
+        for operator, part, tasks in self.connection.execute("SELECT operator, part, tasks FROM deliveries WHERE date = ? ORDER BY operator, part", (date,)):
+            ids, _ = found.get(operator, (set(), 0))
+            found[operator] = (ids | set(loads(tasks)), part)
+        return found
+
+    def record_delivery(self, operator: str, date: str, part: int, inbox: str, digest: str, task_ids: list[str], sent_at: float) -> None:
+        """That a robot accepted part ``part`` of ``operator``'s day ``date``, holding ``task_ids``:
+        written at once, in its own transaction, so a later failure cannot take it back."""
+        with self.transaction():
+            self.connection.execute("INSERT INTO deliveries VALUES (?, ?, ?, ?, ?, ?, ?)", (operator, date, part, inbox, digest, dumps(task_ids), sent_at))
+
     def member_count(self) -> int:
         count: int = self.connection.execute("SELECT count(*) FROM members").fetchone()[0]
         return count
@@ -479,6 +512,7 @@ def describe_state(store: StateStore) -> str:
         f"groups:     {groups}",
         f"timers:     {timers} pending",
         f"tasks:      {store.task_count()} planned so far",
+        f"delivered:  {store.connection.execute('SELECT count(*) FROM deliveries').fetchone()[0]} message(s) to operators' inboxes",
     ])
 
 

@@ -116,10 +116,10 @@ NAMES_ALLOWED = {
 
 
 def test_the_engine_names_no_plugin(registry):
-    """What the engine must know about an action, channel, filter, source or format, the plugin
+    """What the engine must know about an action, channel, filter, source, format or inbox, the plugin
     declares (limits, targets, the context a filter reads, titles and examples): no module of
     the engine outside its own built-in triggers writes their names."""
-    names = set(registry.actions) | set(registry.channels) | set(registry.filters) | set(registry.sources) | set(registry.formats)
+    names = set(registry.actions) | set(registry.channels) | set(registry.filters) | set(registry.sources) | set(registry.formats) | set(registry.inboxes)
     found = set()
     for path in (ROOT / "engine").glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):

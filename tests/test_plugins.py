@@ -17,6 +17,7 @@ from playbook_engine.contract import (
     ActionType,
     Channel,
     EventSource,
+    InboxType,
     OutputFormat,
     TriggerType,
 )
@@ -103,8 +104,12 @@ class Everything:
     def task_planned(self, task):
         self.observed.append(task.id)
 
+    @hookimpl
+    def register_inboxes(self, register):
+        register(InboxType("pigeon-post", "A pigeon at the operator's window", render=lambda part: {"scroll": [item.text for item in part.items]}))
 
-EXERCISED = {"register_channels", "register_triggers", "register_actions", "register_sources", "register_formats", "register_filters", "register_commands", "task_planned"}
+
+EXERCISED = {"register_channels", "register_triggers", "register_actions", "register_sources", "register_formats", "register_filters", "register_commands", "task_planned", "register_inboxes"}
 
 
 def test_the_test_plugin_covers_every_hookspec():
@@ -131,7 +136,7 @@ def test_every_hook_of_a_plugin_takes_part_in_a_run(everything, tmp_path):
     registry = Registry.collect(pm)
     directory = tmp_path / "pb"
     directory.mkdir()
-    (directory / "community.yaml").write_text("community: {name: t, timezone: Asia/Shanghai, channel: pigeon}\n", encoding="utf-8")
+    (directory / "community.yaml").write_text("community: {name: t, timezone: Asia/Shanghai, channel: pigeon, operators: [{id: op, groups: [g1], inbox: {type: pigeon-post, url: 'https://coop.example/op'}}]}\n", encoding="utf-8")
     (directory / "p.yaml").write_text('playbook: p\nrules:\n  - id: r\n    when: {sneeze: yes please}\n    do:\n      - coo: "{{ member | mention | shout }}"\n'.replace("yes please", '"x"'), encoding="utf-8")
     group = click.Group(commands=dict(base_cli.commands))
     pm.hook.register_commands(cli=group)
@@ -142,6 +147,10 @@ def test_every_hook_of_a_plugin_takes_part_in_a_run(everything, tmp_path):
     assert len(plugin.observed) == 1
     assert runner.invoke(group, ["run", str(directory), "--events", str(tmp_path), "--source", "coop", "--format", "names"], obj={"registry": registry}).stdout == "鸽\n"
     assert runner.invoke(group, ["coo"], obj={"registry": registry}).stdout == "coo\n"
+    state = str(tmp_path / "ops.db")
+    assert runner.invoke(group, ["run", str(directory), "--events", str(tmp_path), "--source", "coop", "--state", state], obj={"registry": registry}).exit_code == 0
+    delivered = runner.invoke(group, ["deliver", str(directory), "--state", state, "--date", "2026-03-01", "--dry-run"], obj={"registry": registry})
+    assert delivered.exit_code == 0 and delivered.stdout.endswith('{\n  "scroll": [\n    "coo: ~鸽!"\n  ]\n}\n'), delivered.output
 
 
 def test_a_duplicate_channel_name_names_both_plugins():

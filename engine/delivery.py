@@ -1,0 +1,592 @@
+"""``playbook deliver``: each operator's day, read from the ``--state`` database, posted to the
+robot of their work chat (企业微信, 飞书, 钉钉, Slack, a JSON webhook — inbox types are plugins).
+
+Four steps, each a function: ``gather`` reads the day's printed tasks still to do from the state
+and what earlier deliveries of that day already sent; ``compose`` words them in the community's
+language (one ``DeliveryItem`` per task); ``split`` packs them into as few messages as the
+robot's size limit allows (``InboxType.fits``); ``send`` posts each part, retrying on 429 and
+5xx with exponential backoff, and records it in the state only once the platform accepted it.
+So a second delivery of the same day sends nothing again, and one that failed half-way, run
+again, sends only the rest.
+
+A robot's address is a password: whoever has it posts to the group. It is held in a ``Secret``
+(shown as ``***``), and any text that leaves this module — the platform's error, the network's
+— passes ``redact`` first; errors are raised ``from None``, so not even ``PLAYBOOK_DEBUG=1``
+shows the exception urllib raised with the address in it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from playbook_engine.contract import DeliveryItem, DeliveryPart, InboxType, Reply, Verdict
+from playbook_engine.errors import PlaybookError
+from playbook_engine.model import ENV_PREFIX, Config, InboxSettings, Operator
+from playbook_engine.printable import terminal_text
+from playbook_engine.state import StateStore
+
+_MAX_REPLY_BYTES = 65536  # of a robot's answer: its code and message are at the start
+_MAX_REASON = 200  # characters of a platform's message quoted in an error
+
+
+class DeliveryError(PlaybookError):
+    """A delivery cannot go on; the message names the operator, never the address."""
+
+
+# -- what is said, in the community's language ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Words:
+    """The few words a delivered list is made of, in one language."""
+
+    title: Callable[[date, int], str]  # the day and the number of tasks
+    part: str  # the part among parts, appended to the title when a day needs several
+    earlier: str  # said when some of the day's tasks went out in an earlier delivery
+    urgent: str
+    high: str
+    counts: str  # "{count} {label}"
+    group: str  # who a group-wide task is for
+    why: str  # before the reason
+    action: Callable[[str, str], str]  # (action, text) → what to do, when the channel says nothing
+
+
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # not %a: that follows the locale
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+WORDS: dict[str, Words] = {
+    "zh-CN": Words(
+        title=lambda day, count: f"{day.month}月{day.day}日 待办 {count} 条",
+        part="（{part}/{parts}）",
+        earlier="（另有 {count} 条已发过）",
+        urgent="‼ 紧急",
+        high="! 重要",
+        counts="{label} {count}",
+        group="全群",
+        why="原因：",
+        action=lambda action, text: f"{action}：{text}",
+    ),
+    "en": Words(
+        title=lambda day, count: f"{_WEEKDAYS[day.weekday()]} {_MONTHS[day.month - 1]} {day.day}: {count} task{'s' if count != 1 else ''}",
+        part=" ({part}/{parts})",
+        earlier=" ({count} sent earlier)",
+        urgent="!! urgent",
+        high="! high",
+        counts="{count} {label}",
+        group="whole group",
+        why="why: ",
+        action=lambda action, text: f"{action}: {text}",
+    ),
+}
+
+
+# -- the address and the secret ------------------------------------------------------------------
+
+
+class Secret:
+    """A robot's address or signing secret: ``***`` wherever it is printed; ``reveal()`` only
+    where the request is made."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret(***)"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class Inbox:
+    """An operator's inbox, its address and secret read (from the environment where written ``env:NAME``)."""
+
+    kind: InboxType
+    url: Secret = field(repr=False)
+    secret: Secret | None = field(repr=False)
+    settings: InboxSettings
+
+
+def resolve(operator: Operator, kinds: Mapping[str, InboxType], environ: Mapping[str, str]) -> tuple[Inbox | None, list[str]]:
+    """``operator``'s inbox with its address and secret read, or None and what keeps them from
+    being read: each environment variable it names that is not set, or holds no address."""
+    settings = operator.inbox
+    assert settings is not None
+    problems: list[str] = []
+    values: dict[str, Secret | None] = {}
+    for key, written in (("url", settings.url), ("secret", settings.secret)):
+        if written is None:
+            values[key] = None
+        elif written.startswith(ENV_PREFIX):
+            name = written[len(ENV_PREFIX) :]
+            value = environ.get(name, "").strip()
+            if not value:
+                problems.append(f"the environment variable {name} ({operator.id}'s inbox {key}) is not set")
+            elif key == "url" and not re.fullmatch(r"https?://\S+", value):
+                problems.append(f"the environment variable {name} ({operator.id}'s inbox {key}) holds no web address (https://…)")
+            values[key] = Secret(value)
+        else:
+            values[key] = Secret(written)
+    url = values["url"]
+    if problems or url is None:
+        return None, problems
+    return Inbox(kinds[settings.type], url, values["secret"], settings), []
+
+
+def redact(text: str, *secrets: Secret | None) -> str:
+    """``text`` with every secret, and every part of an address long enough to identify it
+    (host, path segments, query values), replaced by ``***``."""
+    pieces: set[str] = set()
+    for secret in secrets:
+        if secret is None or not secret.reveal():
+            continue
+        value = secret.reveal()
+        pieces.add(value)
+        parsed = urllib.parse.urlsplit(value)
+        pieces.update(part for part in (parsed.netloc, parsed.path, parsed.query, *parsed.path.split("/")) if part)
+        for _, query_value in urllib.parse.parse_qsl(parsed.query, keep_blank_values=True):
+            pieces.add(query_value)
+            pieces.add(urllib.parse.quote(query_value, safe=""))
+    for piece in sorted((piece for piece in pieces if len(piece) >= 4), key=len, reverse=True):
+        text = text.replace(piece, "***")
+    # What is left of an address a platform quotes back (decoded, re-encoded, cut): every word
+    # that touches a redacted part or looks like an address or a query goes whole.
+    return _ADDRESS_LIKE.sub("***", text)
+
+
+_ADDRESS_LIKE = re.compile(r"\S*(?:\*\*\*|://|[?&=])\S*")
+
+
+# -- the day -------------------------------------------------------------------------------------
+
+
+@dataclass
+class OperatorDay:
+    """One operator's part of the day: the tasks still to deliver, and what earlier deliveries sent."""
+
+    operator: Operator
+    records: list[dict[str, Any]]
+    earlier: int = 0  # tasks of the day already delivered
+    last_part: int = 0
+
+
+@dataclass
+class Day:
+    """The day's printed tasks still to do, by operator."""
+
+    date: date
+    start: float
+    end: float
+    operators: list[OperatorDay]
+    unassigned: int = 0  # tasks with no operator, or an operator community.yaml no longer has
+    unrecorded: int = 0  # planned before the state kept task records (state version 6)
+    total: int = 0
+
+
+def day_bounds(day: date, tz: ZoneInfo) -> tuple[float, float]:
+    """The local day ``day`` as [start, end) in epoch seconds (23 or 25 hours on a daylight-saving day)."""
+    start = datetime.combine(day, datetime.min.time(), tz)
+    end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tz)
+    return start.timestamp(), end.timestamp()
+
+
+def gather(config: Config, store: StateStore, day: date) -> Day:
+    """The day's tasks still to do from ``store``, each operator's less those already delivered."""
+    tz = config.community.tz
+    start, end = day_bounds(day, tz)
+    rows = store.tasks_due(start, end)
+    if not rows:
+        raise DeliveryError(_no_tasks(store, day, tz))
+    delivered = store.deliveries(day.isoformat())
+    by_operator: dict[str, list[dict[str, Any]]] = {}
+    merged: set[str] = set()
+    for task_id, assignee, data in rows:
+        record = json.loads(data)
+        merged.update(part["id"] for part in record.get("parts", ()) if part.get("id") != task_id)
+        by_operator.setdefault(assignee or "", []).append(record)
+    known = {operator.id for operator in config.community.operators}
+    result = Day(day, start, end, [], total=len(rows))
+    result.unassigned = sum(len(records) for assignee, records in by_operator.items() if assignee not in known)
+    result.unrecorded = sum(task_id not in merged for task_id in store.unrecorded_due(start, end))
+    for operator in config.community.operators:
+        records = by_operator.get(operator.id, [])
+        sent, last_part = delivered.get(operator.id, (set(), 0))
+        fresh = [record for record in records if record["id"] not in sent]
+        result.operators.append(OperatorDay(operator, fresh, len(records) - len(fresh), last_part))
+    return result
+
+
+def _no_tasks(store: StateStore, day: date, tz: ZoneInfo) -> str:
+    known = store.due_range()
+    if known is None:
+        return f"{store.path} holds no planned task to do — run `playbook run PATHS --events FILE --state {store.path}` first, then deliver"
+    first, last = (datetime.fromtimestamp(t, tz).date().isoformat() for t in known)
+    return f"{day.isoformat()}: no tasks to do are due that day in {store.path} — tasks are due from {first} to {last} ({tz.key}); check --date"
+
+
+# -- the words -------------------------------------------------------------------------------------
+
+
+def compose(config: Config, records: Sequence[Mapping[str, Any]], words: Words) -> list[DeliveryItem]:
+    """One item per task record, as the operator reads it."""
+    community, registry = config.community, config.registry
+    items = []
+    for record in sorted(records, key=lambda record: (record["due"], -_RANK.get(record["priority"], 0), record["id"])):
+        group = record.get("group")
+        group_name = community.group_names.get(group, group) if group else ""
+        member, name = record.get("member"), record.get("member_name")
+        who = words.group if member is None else (f"{name}（{member}）" if name and name != member else str(member))
+        channel = registry.channels.get(record["channel"])
+        text = record["text"]
+        params = record.get("params") or {}
+        if params:
+            text += " · " + ", ".join(f"{key}: {value}" for key, value in sorted(params.items()))
+        if channel is not None and record["action"] in channel.instructions and community.language == "zh-CN":
+            text = channel.how_to(record["action"], group_name, name or member or "", text)  # the channel's own words: they are Chinese
+        else:
+            text = words.action(record["action"], text)
+        mark = {"urgent": words.urgent, "high": words.high}.get(record["priority"], "")
+        where = " · ".join(part for part in (group_name, record["channel"]) if part)
+        items.append(DeliveryItem(record["id"], record["due"][11:16], record["priority"], mark, who, where, text, record.get("reason", ""), record))
+    return items
+
+
+_RANK = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
+
+
+# -- the parts ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Message:
+    """One part, ready to send: what it holds and its JSON body (unsigned)."""
+
+    part: DeliveryPart
+    payload: dict[str, Any]
+    body: bytes
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.body).hexdigest()
+
+
+def encode(payload: Mapping[str, Any]) -> bytes:
+    """A payload as it is sent: compact UTF-8 JSON (not \\u escapes: those would triple the size of Chinese text)."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def split(kind: InboxType, operator_day: OperatorDay, items: list[DeliveryItem], config: Config, day: date, words: Words) -> list[Message]:
+    """``items`` in as few messages as ``kind`` takes, in order; a task too long for a message
+    of its own is shortened (its text, then its reason) until it fits."""
+    operator = operator_day.operator
+    community = config.community
+    count, earlier = len(items), operator_day.earlier
+
+    def part_of(chunk: Sequence[DeliveryItem], number: int, parts: int) -> DeliveryPart:
+        title = words.title(day, count) + (words.earlier.format(count=earlier) if earlier else "") + (words.part.format(part=number, parts=parts) if parts > 1 else "")
+        return DeliveryPart(operator.id, operator.name, community.name, day.isoformat(), number, parts, title, _summary(operator, community.name, items, words), tuple(chunk), community.language, {"why": words.why})
+
+    def message(chunk: Sequence[DeliveryItem], number: int, parts: int) -> Message:
+        part = part_of(chunk, number, parts)
+        payload = kind.render(part)
+        return Message(part, payload, encode(payload))
+
+    def fits(chunk: Sequence[DeliveryItem]) -> bool:
+        probe = message(chunk, 99, 99)  # the longest part number a title can carry: numbering later only shortens it
+        return kind.fits(probe.payload, probe.body)
+
+    if fits(items):
+        return [message(items, 1, 1)]  # most days: one message (and no robot limit at all for a webhook)
+    chunks: list[list[DeliveryItem]] = []
+    current: list[DeliveryItem] = []
+    for item in items:  # greedy: each message as full as the robot takes, the tasks in due order
+        if fits([*current, item]):
+            current.append(item)
+            continue
+        if current:
+            chunks.append(current)
+        current = [item if fits([item]) else _shorten(item, fits)]
+    if current:
+        chunks.append(current)
+    return [message(chunk, number, len(chunks)) for number, chunk in enumerate(chunks, 1)]
+
+
+def _shorten(item: DeliveryItem, fits: Callable[[Sequence[DeliveryItem]], bool]) -> DeliveryItem:
+    """``item`` with its text, then its reason, cut (ending in …) until a message of it alone fits."""
+    for name in ("text", "why", "who", "where"):
+        value = getattr(item, name)
+        low, high = 0, len(value)  # the longest prefix that fits, by bisection: a few renders, not one per character
+        while low < high:
+            middle = (low + high + 1) // 2
+            if fits([_with(item, name, value[:middle] + "…")]):
+                low = middle
+            else:
+                high = middle - 1
+        candidate = _with(item, name, value[:low] + "…")
+        if fits([candidate]):
+            return candidate
+        item = _with(item, name, "…")
+    if fits([item]):
+        return item
+    raise DeliveryError(f"task {item.id} does not fit in one message even cut short — its inbox type's size limit is too small for any task")
+
+
+def _with(item: DeliveryItem, name: str, text: str) -> DeliveryItem:
+    changes: dict[str, Any] = {name: text}
+    return replace(item, **changes)
+
+
+def _summary(operator: Operator, community: str, items: Iterable[DeliveryItem], words: Words) -> str:
+    priorities = Counter(item.priority for item in items)
+    pressing = [words.counts.format(label=label, count=priorities[name]) for name, label in (("urgent", words.urgent), ("high", words.high)) if priorities[name]]
+    return " · ".join([operator.name, community, *pressing])
+
+
+# -- sending -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Transport:
+    """How ``send`` reaches the robots. Tests give their own ``sleep`` and ``clock``: the waits
+    of a retry then take no time, and signatures are made at a known instant."""
+
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.time
+    timeout: float = 10.0  # seconds for one request
+    attempts: int = 5  # of one message: the first and four retries
+    backoff: float = 1.0  # seconds before the first retry; doubled before each next one
+    max_wait: float = 300.0  # a longer Retry-After stops the delivery: run it again later
+    last_sent: dict[str, float] = field(default_factory=dict)  # by address: when a message last went there
+
+
+class _Unreachable(Exception):
+    """The request got no HTTP answer (refused, timed out, no such host …)."""
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A robot answers where it is asked; a redirect would turn the POST into a GET elsewhere."""
+
+    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
+def post(url: str, body: bytes, timeout: float) -> tuple[Reply, str | None]:
+    """POST ``body`` as JSON to ``url``: the reply, and its Retry-After header if any."""
+    request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "application/json; charset=utf-8"})
+    try:
+        with _OPENER.open(request, timeout=timeout) as response:
+            return Reply(response.status, response.read(_MAX_REPLY_BYTES)), response.headers.get("Retry-After")
+    except urllib.error.HTTPError as error:
+        try:
+            body = error.read(_MAX_REPLY_BYTES)
+        except Exception:  # broad: the answer to a failed request may break off anywhere; its status is what counts
+            body = b""
+        return Reply(error.code, body), error.headers.get("Retry-After") if error.headers else None
+    except urllib.error.URLError as error:
+        raise _Unreachable(str(error.reason)) from None
+    except Exception as error:  # broad: urllib, http.client and ssl raise many kinds, some quoting the address; all mean no answer
+        raise _Unreachable(f"{type(error).__name__}: {error}") from None
+
+
+def _retry_after(value: str | None, now: float) -> float | None:
+    """Seconds a Retry-After header asks to wait (a number, or an HTTP date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    if re.fullmatch(r"\d+(\.\d+)?", value):
+        return float(value)
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - now)
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+@dataclass
+class Outcome:
+    """What became of one operator's delivery."""
+
+    operator: Operator
+    inbox: str
+    sent: list[Message] = field(default_factory=list)
+    error: str | None = None
+
+
+def send(store: StateStore, operator: Operator, inbox: Inbox, messages: list[Message], transport: Transport, first_part: int, say: Callable[[str], None]) -> Outcome:
+    """Post ``messages`` in order; record each in ``store`` once accepted. A message that fails
+    ends the operator's delivery (the later parts are not sent, so a rerun sends the rest in
+    order); the error says what the platform said, without the address."""
+    kind = inbox.kind
+    outcome = Outcome(operator, kind.name)
+    url = inbox.url.reveal()
+    for index, message in enumerate(messages):
+        try:
+            _deliver_one(inbox, message, transport, url)
+        except DeliveryError as error:
+            done = f"{index} of {len(messages)} messages were sent; " if index else ""
+            outcome.error = f"{operator.id} ({operator.name}): {error} — {done}nothing else was recorded; fix it and run `playbook deliver` again to send the rest"
+            return outcome
+        store.record_delivery(operator.id, message.part.date, first_part + index, kind.name, message.digest, [item.id for item in message.part.items], transport.clock())
+        outcome.sent.append(message)
+        say(f"{operator.id}: message {index + 1}/{len(messages)} accepted by {kind.name} ({len(message.part.items)} tasks)")
+    return outcome
+
+
+def _deliver_one(inbox: Inbox, message: Message, transport: Transport, url: str) -> None:
+    kind = inbox.kind
+    reason = ""
+    for attempt in range(transport.attempts):
+        _pace(kind, url, transport)
+        target, payload = url, message.payload
+        if inbox.secret is not None and kind.sign is not None:
+            try:
+                target, payload = kind.sign(url, inbox.secret.reveal(), dict(message.payload), transport.clock())
+            except Exception as error:  # broad: a plugin's signing code fails with what it was given in its message
+                raise DeliveryError(f"signing the message for the {kind.name} robot failed ({type(error).__name__})") from None
+        retry_after: float | None = None
+        try:
+            reply, retry_after_header = post(target, encode(payload), transport.timeout)
+        except _Unreachable as error:
+            retry, reason = True, f"could not reach the {kind.name} robot ({redact(str(error), inbox.url, inbox.secret, Secret(target))})"
+        else:
+            transport.last_sent[url] = transport.clock()
+            retry_after = _retry_after(retry_after_header, transport.clock())
+            if reply.status == 429 or 500 <= reply.status < 600:
+                retry, reason = True, f"the {kind.name} robot answered HTTP {reply.status}{_quote(reply, inbox, target)}"
+            else:
+                verdict = _checked(kind, reply)
+                if verdict.accepted:
+                    return
+                retry = verdict.retry
+                reason = f"the {kind.name} robot refused the message ({redact(verdict.reason, inbox.url, inbox.secret, Secret(target))[:_MAX_REASON]})"
+        if not retry or attempt == transport.attempts - 1:
+            tries = f" after {attempt + 1} tries" if attempt else ""
+            raise DeliveryError(reason + tries)
+        wait = max(transport.backoff * 2**attempt, _pace_left(kind, url, transport))  # never closer than the robot's rate
+        if retry_after is not None:
+            if retry_after > transport.max_wait:
+                raise DeliveryError(f"{reason}; it asks to wait {retry_after:.0f} s before trying again")
+            wait = max(wait, retry_after)
+        transport.sleep(min(wait, transport.max_wait))
+
+
+def _checked(kind: InboxType, reply: Reply) -> Verdict:
+    try:
+        return kind.check(reply)
+    except Exception as error:  # broad: a plugin reading an answer it did not expect must not end the delivery with a traceback
+        return Verdict(False, reason=f"its answer could not be read: {type(error).__name__}")
+
+
+def _quote(reply: Reply, inbox: Inbox, target: str) -> str:
+    text = terminal_text(reply.body[:_MAX_REASON].decode("utf-8", "replace")).strip()
+    return f": {redact(text, inbox.url, inbox.secret, Secret(target))}" if text else ""
+
+
+def _pace_left(kind: InboxType, url: str, transport: Transport) -> float:
+    """Seconds until the robot's rate allows the next message: ``kind.min_interval`` after the last one to this address."""
+    last = transport.last_sent.get(url)
+    return 0.0 if last is None else max(0.0, last + kind.min_interval - transport.clock())
+
+
+def _pace(kind: InboxType, url: str, transport: Transport) -> None:
+    wait = _pace_left(kind, url, transport)
+    if wait > 0:
+        transport.sleep(wait)
+
+
+# -- the whole delivery ------------------------------------------------------------------------------
+
+
+@dataclass
+class Report:
+    """What ``deliver`` did: per operator, and what it could not deliver."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # said on standard error, not errors
+    previews: list[tuple[Operator, str, Message]] = field(default_factory=list)  # --dry-run: (operator, inbox type, message)
+
+    @property
+    def errors(self) -> list[str]:
+        return [outcome.error for outcome in self.outcomes if outcome.error]
+
+
+def deliver(config: Config, state_path: str, day: date, *, dry_run: bool = False, transport: Transport | None = None, environ: Mapping[str, str] | None = None, say: Callable[[str], None] = lambda line: None) -> Report:
+    """Send each operator the tasks of local day ``day`` not yet delivered (``dry_run``: only
+    show what would be sent). Raises DeliveryError, with the state untouched, when there is
+    nothing that day, an address cannot be read, or the state cannot be opened."""
+    transport = transport or Transport()
+    environ = os.environ if environ is None else environ
+    if not Path(state_path).is_file():
+        raise DeliveryError(f"{state_path}: no such state file — run `playbook run PATHS --events FILE --state {state_path}` first, or check the path")
+    words = WORDS[config.community.language]
+    store = StateStore.open(state_path, lock=not dry_run)  # two deliveries at once would both send
+    try:
+        the_day = gather(config, store, day)
+        report = Report()
+        todo: list[tuple[OperatorDay, Inbox | None, list[Message]]] = []
+        missing: list[str] = []
+        kinds = config.registry.inboxes
+        for operator_day in the_day.operators:
+            operator = operator_day.operator
+            if not operator_day.records:
+                if operator_day.earlier:
+                    report.notes.append(f"{operator.id}: nothing new — the {operator_day.earlier} task(s) of {day.isoformat()} were delivered already")
+                continue
+            if operator.inbox is None:
+                report.notes.append(f"{operator.id}: no inbox in {config.community.file} — {len(operator_day.records)} task(s) not delivered; add `inbox:` to the operator (docs/delivery.md)")
+                continue
+            inbox, absent = resolve(operator, kinds, environ)
+            missing += absent
+            kind = kinds[operator.inbox.type]
+            messages = split(kind, operator_day, compose(config, operator_day.records, words), config, day, words)
+            todo.append((operator_day, inbox, messages))
+        if the_day.unassigned:
+            report.notes.append(f"{the_day.unassigned} task(s) of {day.isoformat()} have no operator in {config.community.file}: not delivered")
+        if the_day.unrecorded:
+            report.notes.append(f"{the_day.unrecorded} task(s) of {day.isoformat()} were planned before this state kept task texts (state version 6): not delivered — see them with `playbook run … --format md`")
+        if missing:
+            what = "; ".join(missing)
+            if not dry_run:
+                raise DeliveryError(f"{what} — set {'them' if len(missing) > 1 else 'it'} to the robot's address or secret where `playbook deliver` runs (docs/delivery.md); nothing was sent")
+            report.notes.append(f"{what}: the real delivery would stop here")
+        if not todo and not any(operator_day.earlier for operator_day in the_day.operators):
+            raise DeliveryError(f"{day.isoformat()}: none of the {the_day.total} task(s) due that day can be delivered — {'; '.join(report.notes)}")
+        for operator_day, inbox, messages in todo:
+            operator = operator_day.operator
+            if dry_run or inbox is None:
+                report.previews += [(operator, operator.inbox.type if operator.inbox else "", message) for message in messages]
+                continue
+            report.outcomes.append(send(store, operator, inbox, messages, transport, operator_day.last_part + 1, say))
+        return report
+    finally:
+        store.close()
+
+
+def parse_day(value: str, tz: ZoneInfo, clock: Callable[[], float] = time.time) -> date:
+    """``--date``: YYYY-MM-DD, or ``today`` / ``tomorrow`` in the community's time zone. ValueError otherwise."""
+    word = value.strip().lower()
+    if word in ("today", "tomorrow"):
+        today = datetime.fromtimestamp(clock(), tz).date()
+        return today + timedelta(days=1 if word == "tomorrow" else 0)
+    return date.fromisoformat(value.strip())
