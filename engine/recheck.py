@@ -30,13 +30,15 @@ from collections.abc import Callable
 from typing import Any
 
 from playbook_engine.contract import SCOPE_GROUP, Event, Firing, Member, Run, Task
-from playbook_engine.dependencies import identity_only, steady
+from playbook_engine.dependencies import identity_only, member_fields_read, steady
 from playbook_engine.durations import parse_duration
 from playbook_engine.members import OUT_OF, MemberView, snapshot
 from playbook_engine.model import ActionSpec, Config, Rule
 from playbook_engine.planner import Open, Planner, printed_form
 
 STALE = "stale"
+# What a member's message changes of them: an `if:` reading any of it may turn when they write.
+_WRITING = frozenset({"messages", "last_message_at", "messages_7d", "messages_30d", "days_silent", "active_days_30d", "questions", "replies"})
 _UNSET = object()
 
 
@@ -107,8 +109,13 @@ class Recheck:
             if rule.trigger.steady
             and steady(config.env, [condition.source for condition in rule.conditions], [action.text.source for action in rule.actions if action.text is not None])
         )
-        # Tasks whose member's next message is remembered (``pace`` moves tasks after their check).
+        # Tasks whose member's next message is remembered (``pace`` moves tasks after their check):
+        # those of rules a message ends (silence) or whose `if:` reads what a message changes.
         self.watch: dict[str, list[Task]] | None = {} if any(operator.pace for operator in config.community.operators) else None
+        self._reads_writing = frozenset(
+            rule.key for rule in config.rules
+            if rule.conditions and ((fields := member_fields_read(config.env, [condition.source for condition in rule.conditions])) is None or fields & _WRITING)
+        )
         self._group_names = config.community.group_names
         # Texts to be rendered with a member's values of a moment, by member: [moment, source,
         # the task if its check waits on a change of the member].
@@ -380,7 +387,7 @@ class Recheck:
             source.fixed = True
         # Its context (planned with, or built by the check) shows the member as of now.
         self._freeze(member.id, task.due if deferred is not None else self.run.now, source, deferred)
-        if self.watch is not None and source.rule.trigger.ends_on_message:
+        if self.watch is not None and (source.rule.trigger.ends_on_message or source.rule.key in self._reads_writing):
             source.wrote = None
             self.watch.setdefault(member.id, []).append(task)
 
@@ -441,17 +448,27 @@ class Recheck:
 
     def stale_at(self, task: Task, at: float) -> str | None:
         """Whether ``task``, checked when it was due, no longer holds at ``at`` (later that day,
-        where pace put it): the member wrote, or the question was answered, in between."""
+        where pace put it): the member wrote (a silence ends; an `if:` reading what a message
+        changes is asked again), or the question was answered, in between."""
         source: Source | None = task.source
         if source is None or not source.rule.recheck:
             return None
         rule, member = source.rule, source.firing.member
-        if member is not None and rule.trigger.ends_on_message:
-            wrote = source.wrote
-            if wrote is not None and wrote <= at:
-                return f"{STALE}: {_name(member)} wrote at {self.run.local.text(wrote)}"
         stale = rule.trigger.stale(self.run, source.firing, at)
-        return None if stale is None else f"{STALE}: {stale}"
+        if member is None or source.wrote is None or source.wrote > at:
+            return None if stale is None else f"{STALE}: {stale}"
+        wrote = f"{_name(member)} wrote at {self.run.local.text(source.wrote)}"
+        if rule.trigger.ends_on_message:
+            return f"{STALE}: {wrote}"
+        if stale is not None:
+            return f"{STALE}: {stale}"
+        if rule.key in self._reads_writing:
+            # The `if:` reads what the message changed: asked again, with the values known now
+            # (the day's end; those of ``at`` itself are gone).
+            false = self._condition_false(source, None)
+            if false is not None:
+                return f"{STALE}: {wrote}, and {false}"
+        return None
 
     def released(self, before: float) -> None:
         """The days before ``before`` were settled: their tasks' texts are written (or they were
