@@ -1,0 +1,78 @@
+"""One ``--state`` run over a history against one ``--state`` run per local day of it.
+
+Issue 20, item 4: with binding capacity, nightly runs must keep the plan one run keeps. This
+runs the playbooks both ways on the same events and compares the plan the operator holds at
+the end: every printed task, a task printed again replacing its earlier version, less those a
+later run took back (withdrawn as stale, displaced). It prints the tasks by priority for each
+way and whether the two plans are the same, task for task (id, due time, text).
+
+Example:
+    python bench/generate.py --events 30000 --days 30 --seed 3 --out month.jsonl
+    python bench/daily_runs.py playbooks month.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from playbook_engine.contract import SourceRecord, Task
+from playbook_engine.loading import load_config
+from playbook_engine.localtime import local_time
+from playbook_engine.model import Config
+from playbook_engine.plugins import load_registry
+from playbook_engine.runner import run
+from playbook_engine.state import StateStore
+
+
+def held_plan(config: Config, pieces: list[list[dict]], path: Path) -> dict[str, Task]:
+    """The plan an operator holds after running ``pieces`` one after another on one state."""
+    plan: dict[str, Task] = {}
+    for piece in pieces:
+        store = StateStore.open(str(path))
+        result = run(config, [SourceRecord(number, event) for number, event in enumerate(piece, 1)], state=store, keep_suppressed=False)
+        result.save_state()
+        store.close()
+        for task_id in result.planner.taken_back() if result.planner else []:
+            plan.pop(task_id, None)
+        plan.update((task.id, task) for task in result.tasks)
+    return plan
+
+
+def by_day(events: list[dict], tz: ZoneInfo) -> list[list[dict]]:
+    """The events of each local day, in order (what a nightly run reads)."""
+    from datetime import datetime
+
+    local = local_time(tz)
+    days: dict[int, list[dict]] = {}
+    for event in events:
+        days.setdefault(local.day(datetime.fromisoformat(event["ts"]).timestamp()), []).append(event)
+    return [days[day] for day in sorted(days)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("playbooks")
+    parser.add_argument("events", help="a JSON Lines history (bench/generate.py)")
+    options = parser.parse_args(argv)
+    config = load_config([options.playbooks], load_registry(entrypoints=False))
+    events = [json.loads(line) for line in Path(options.events).read_text(encoding="utf-8").splitlines() if line.strip()]
+    days = by_day(events, config.community.tz)
+    with tempfile.TemporaryDirectory() as directory:
+        one = held_plan(config, [events], Path(directory) / "one.db")
+        daily = held_plan(config, days, Path(directory) / "daily.db")
+    for name, plan in (("one run", one), (f"{len(days)} daily runs", daily)):
+        priorities = Counter(task.priority for task in plan.values())
+        print(f"{name:>16}: {len(plan)} tasks — " + ", ".join(f"{priority} {priorities[priority]}" for priority in ("urgent", "high", "normal", "low") if priorities[priority]))
+    same = {key: (task.due, task.text) for key, task in one.items()} == {key: (task.due, task.text) for key, task in daily.items()}
+    print(f"same plan, task for task: {'yes' if same else 'no'} ({len(one.keys() - daily.keys())} only in one run, {len(daily.keys() - one.keys())} only in the daily runs)")
+    return 0 if same else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
