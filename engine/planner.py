@@ -52,6 +52,7 @@ class Sent:
     due: float
     assignee: str | None
     status: str = "todo"  # stale, displaced: taken back later (they count for cooldowns, not for limits or capacity)
+    deadline: float = float("inf")  # the latest it may be done (saved for `late`)
 
 
 INF = float("inf")
@@ -242,7 +243,7 @@ class Planner:
             self._cooling_since[task.id] = self._last_fired.get((rule.key, task.member))
         self._remember(task.id, rule.key, task.member, task.action, task.trigger_at, task.due)
         if self.record_history:
-            self.new_history[task.id] = Sent(task.id, rule.key, task.member, task.action, task.trigger_at, task.due, task.assignee)
+            self.new_history[task.id] = Sent(task.id, rule.key, task.member, task.action, task.trigger_at, task.due, task.assignee, deadline=task.deadline)
         if self.start is not None and task.due < self.start:
             # Due before --from: history that shapes guardrails, not printed. A task due later
             # is printed, checked again when due with what happened meanwhile.
@@ -284,7 +285,7 @@ class Planner:
         if printed is not None:
             self._printed[task.id] = printed
         elif self.record_history:
-            self.new_history[task.id] = Sent(task.id, rule, task.member, task.action, task.trigger_at, task.due, task.assignee)
+            self.new_history[task.id] = Sent(task.id, rule, task.member, task.action, task.trigger_at, task.due, task.assignee, deadline=task.deadline)
         self._place(task, opened.original_due)
 
     def opening(self, task: Task) -> Open:

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from playbook_engine.planner import Planner
 
 APPLICATION_ID = 0x50424B31  # "PBK1": marks the file as ours
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 _TABLES = """
@@ -51,7 +51,7 @@ CREATE TABLE IF NOT EXISTS members (id TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS groups (id TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS timers (seq INTEGER PRIMARY KEY, due REAL NOT NULL, handler TEXT NOT NULL, subject TEXT NOT NULL, payload TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS trigger_state (key TEXT PRIMARY KEY, data TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS tasks (id TEXT PRIMARY KEY, rule TEXT NOT NULL, member TEXT, action TEXT NOT NULL, trigger_at REAL NOT NULL, due REAL NOT NULL, assignee TEXT, status TEXT NOT NULL DEFAULT 'todo', data TEXT);
+CREATE TABLE IF NOT EXISTS tasks (id TEXT PRIMARY KEY, rule TEXT NOT NULL, member TEXT, action TEXT NOT NULL, trigger_at REAL NOT NULL, due REAL NOT NULL, assignee TEXT, status TEXT NOT NULL DEFAULT 'todo', data TEXT, deadline REAL, outcome TEXT, outcome_at REAL, marked_at REAL, note TEXT);
 CREATE TABLE IF NOT EXISTS rechecks (id TEXT PRIMARY KEY, due REAL NOT NULL, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS deliveries (operator TEXT NOT NULL, date TEXT NOT NULL, part INTEGER NOT NULL, inbox TEXT NOT NULL, digest TEXT NOT NULL, tasks TEXT NOT NULL, sent_at REAL NOT NULL, PRIMARY KEY (operator, date, part));
 """
@@ -232,7 +232,9 @@ class StateStore:
             # would ignore the new timers, so it must refuse the file: hence the number.
             # Version 5 adds the table of printed tasks a later run checks again when they are due.
             # Version 6 keeps each printed task whole (tasks.data; NULL for the tasks planned
-            # before, whose texts were never saved) and what `playbook deliver` sent.
+            # before, whose texts were never saved) and what `playbook deliver` sent. Version 7
+            # keeps what was done (the loop back): each task's deadline (NULL: none, or planned
+            # before), its outcome (`replied`) and when, when and with what note it was marked.
             with store.transaction():
                 for statement in _INDEXES:
                     connection.execute(statement)
@@ -242,6 +244,9 @@ class StateStore:
                     connection.execute("ALTER TABLE tasks ADD COLUMN status TEXT NOT NULL DEFAULT 'todo'")
                 if version < 6:
                     connection.execute("ALTER TABLE tasks ADD COLUMN data TEXT")
+                if version < 7:
+                    for column in ("deadline REAL", "outcome TEXT", "outcome_at REAL", "marked_at REAL", "note TEXT"):
+                        connection.execute(f"ALTER TABLE tasks ADD COLUMN {column}")
                 connection.execute("UPDATE meta SET value = ? WHERE key = 'version'", (str(SCHEMA_VERSION),))
         return store
 
@@ -426,9 +431,9 @@ class StateStore:
                 # A task reopened from the last run's open days may be written again (planned
                 # again after it went stale then): it takes the new due, status and record,
                 # unless an operator's status is on it.
-                "INSERT INTO tasks (id, rule, member, action, trigger_at, due, assignee, status, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                "INSERT INTO tasks (id, rule, member, action, trigger_at, due, assignee, status, data, deadline) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (id) DO UPDATE SET due = excluded.due, status = excluded.status, data = coalesce(excluded.data, tasks.data) WHERE tasks.status IN ('todo', 'stale', 'displaced')",
-                ((s.id, s.rule, s.member, s.action, s.trigger_at, s.due, s.assignee, s.status, printed.get(s.id)) for s in planner.new_history.values()),
+                ((s.id, s.rule, s.member, s.action, s.trigger_at, s.due, s.assignee, s.status, printed.get(s.id), s.deadline if s.deadline != float("inf") else None) for s in planner.new_history.values()),
             )
             db.executemany("UPDATE tasks SET status = 'stale' WHERE id = ?", ((task_id,) for _, task_id, _, _ in planner.withdrawn))
             db.executemany("UPDATE tasks SET status = 'displaced' WHERE id = ?", ((task_id,) for _, task_id, _, _ in planner.displaced))

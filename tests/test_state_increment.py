@@ -90,7 +90,8 @@ def _tables(path: Path) -> dict[str, list[tuple]]:
 def _as_one_run_saves(tables: dict[str, list[tuple]]) -> dict[str, list[tuple]]:
     """``tables`` less the records of withdrawn tasks: split runs printed such a task (and keep
     the record it was printed with) before a later run found it stale; one run never printed it."""
-    return {**tables, "tasks": [(*row[:-1], None) if row[-2] == "stale" else row for row in tables["tasks"]]}
+    status, data = 7, 8  # tasks (id, rule, member, action, trigger_at, due, assignee, status, data, …)
+    return {**tables, "tasks": [(*row[:data], None, *row[data + 1 :]) if row[status] == "stale" else row for row in tables["tasks"]]}
 
 
 gaps = st.sampled_from([0, 60, 1500, 2400, 5 * 3600, DAY, 2 * DAY + 3600, 3 * DAY, 9 * DAY]) | st.integers(0, 4 * DAY)
@@ -266,7 +267,8 @@ def test_lookback_of_a_config_names_its_cooldowns_and_longest_limit():
 def _as_older_version(path: Path, version: int) -> None:
     """Rewrite a state file as an older engine wrote it: members as objects with named fields
     (versions 1 and 2) or arrays (3), as text; no indexes (version 1); no task status and no
-    table of re-checks (before 5); no task records and no table of deliveries (before 6).
+    table of re-checks (before 5); no task records and no table of deliveries (before 6); no
+    deadline, outcome or mark on tasks (before 7).
     (Timers of version 3 kept per silence rule: tests/test_silence.py.)"""
     from playbook_engine.state import member_from_data, member_to_data
 
@@ -279,6 +281,9 @@ def _as_older_version(path: Path, version: int) -> None:
     if version == 1:
         for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%'").fetchall():
             connection.execute(f"DROP INDEX {name}")
+    if version < 7:  # no deadline, outcome or mark kept
+        for column in ("deadline", "outcome", "outcome_at", "marked_at", "note"):
+            connection.execute(f"ALTER TABLE tasks DROP COLUMN {column}")
     if version < 6:  # tasks kept as rule, member, action and times only; nothing delivered
         connection.execute("ALTER TABLE tasks DROP COLUMN data")
         connection.execute("DROP TABLE deliveries")
@@ -291,7 +296,7 @@ def _as_older_version(path: Path, version: int) -> None:
     connection.close()
 
 
-@pytest.mark.parametrize("version", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("version", [1, 2, 3, 4, 5, 6])
 def test_an_older_state_is_upgraded_in_place_and_continues_the_same(tmp_path, version):
     events = events_from([(0, "m1", "message"), (3 * DAY, "m2", "member_joined"), (5 * DAY, "m3", "message"), (DAY, "m1", "question"), (6 * DAY, "m2", "message")])
     reference, old = tmp_path / "reference.db", tmp_path / "old.db"
@@ -310,11 +315,16 @@ def test_an_older_state_is_upgraded_in_place_and_continues_the_same(tmp_path, ve
     assert [LazyMembers(store)[member_id] for member_id in ids] == [LazyMembers(reference_store)[member_id] for member_id in ids]
     store.close(), reference_store.close()
     del upgraded["members"]
-    # The tasks the old version planned keep no record (NULL); those planned since have theirs.
+    # The tasks the old version planned keep no record (NULL) before 6 and no deadline before 7;
+    # those planned since have theirs.
     upgraded_tasks, expected_tasks = upgraded.pop("tasks"), expected.pop("tasks")
-    assert [row[:-1] for row in upgraded_tasks] == [row[:-1] for row in expected_tasks]
-    assert {row[0]: row[-1] for row in upgraded_tasks} == {task_id: None if task_id in planned_before else data for task_id, *_, data in expected_tasks}
-    assert any(task_id not in planned_before and data for task_id, *_, data in upgraded_tasks)
+    data, deadline = 8, 9  # tasks (id, rule, member, action, trigger_at, due, assignee, status, data, deadline, …)
+    lost = {deadline} if version == 6 else {data, deadline}
+    assert [row[:data] + row[deadline + 1 :] for row in upgraded_tasks] == [row[:data] + row[deadline + 1 :] for row in expected_tasks]
+    for old_row, new_row in zip(upgraded_tasks, expected_tasks, strict=True):
+        for column in (data, deadline):
+            assert old_row[column] == (None if old_row[0] in planned_before and column in lost else new_row[column])
+    assert any(row[0] not in planned_before and row[data] and row[deadline] for row in upgraded_tasks)
     assert upgraded == expected
     connection = sqlite3.connect(old)
     assert connection.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()[0] == str(SCHEMA_VERSION)
