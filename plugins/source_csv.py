@@ -149,6 +149,79 @@ def parse_csv_time(value: str, tz: ZoneInfo) -> float:
     return (moment if moment.tzinfo else moment.replace(tzinfo=tz)).timestamp()
 
 
+TWO_DIGITS = tuple(f"{number:02d}" for number in range(60))
+
+
+class CsvTimes:
+    """The native ``ts`` of a column of time cells, as ``rfc3339(parse_csv_time(cell, tz), tz)``
+    writes it, for the two forms exports write on every row — epoch seconds (MemoTrace) and
+    ``2024-10-04 21:25:04`` (PyWxDump) — without ``datetime`` per row: 0.65 µs a cell instead
+    of 2.7 (1.2 instead of 3.8 for the text form).
+
+    A cell is read by hand within an hour whose two ends are in one offset (and, for epoch
+    seconds, on one local date). No zone changes its offset twice within an hour: the closest
+    two changes of one zone's offset in tzdata 2025b are four days apart (Africa/Freetown,
+    1939-09-01 and 09-05). Rows come in time order, so one hour is remembered; anything else
+    (milliseconds, a fraction, another layout, an hour with a change of offset, an hour across
+    local midnight) takes the general path. Tested against it in tests/test_source_fast_paths.py."""
+
+    def __init__(self, tz: ZoneInfo):
+        self.tz = tz
+        self._hour = -1  # the UTC hour (epoch seconds // 3600) that the next three describe
+        self._date = ""  # "2026-03-01T", its local date; "" when that hour is read the general way
+        self._shift = 0  # epoch seconds + shift = seconds since that local midnight
+        self._offset = ""  # "+08:00", as isoformat writes it
+        self._local_hour = ""  # "2024-10-04 21", the last local hour read from text
+        self._local_start: int | None = None  # epoch seconds of its :00:00; None: the general way
+
+    def rfc3339(self, cell: str) -> str:
+        """The native ``ts`` of a stripped cell; ValueError as ``parse_csv_time`` raises it."""
+        if len(cell) == 10 and cell.isascii() and cell.isdigit():
+            return self._from_epoch(int(cell))
+        if len(cell) == 19 and cell[4] == "-" and cell[7] == "-" and cell[10] == " " and cell[13] == ":" and cell[16] == ":" and cell.isascii():
+            minutes, seconds = cell[14:16], cell[17:]
+            if (minutes + seconds).isdigit() and minutes < "60" and seconds < "60":
+                hour = cell[:13]
+                if hour != self._local_hour:
+                    self._local_hour, self._local_start = hour, self._local_hour_start(hour)
+                if self._local_start is not None:
+                    return self._from_epoch(self._local_start + int(minutes) * 60 + int(seconds))
+        return rfc3339(parse_csv_time(cell, self.tz), self.tz)
+
+    def _from_epoch(self, seconds: int) -> str:
+        if seconds // 3600 != self._hour:
+            self._describe_hour(seconds // 3600)
+        if not self._date:
+            return rfc3339(float(seconds), self.tz)
+        hours, rest = divmod(seconds + self._shift, 3600)
+        return self._date + TWO_DIGITS[hours] + ":" + TWO_DIGITS[rest // 60] + ":" + TWO_DIGITS[rest % 60] + self._offset
+
+    def _describe_hour(self, hour: int) -> None:
+        start = hour * 3600
+        first, last = datetime.fromtimestamp(start, self.tz), datetime.fromtimestamp(start + 3599, self.tz)
+        self._hour = hour
+        if first.utcoffset() != last.utcoffset() or first.date() != last.date():
+            self._date = ""
+            return
+        written = first.isoformat()  # no microseconds: "2026-03-01T09:00:00+08:00"
+        self._date, self._offset = written[:11], written[19:]
+        self._shift = first.hour * 3600 + first.minute * 60 + first.second - start
+
+    def _local_hour_start(self, hour: str) -> int | None:
+        """Epoch seconds of ``hour``:00:00 if both ends of that local hour read back as written,
+        in one offset; then the general path reads each of its seconds as :00:00 plus the
+        minutes and seconds (a second that happens twice as the first, as the general path
+        does). Else None: a change of offset, or not a time, which the general path reports."""
+        try:
+            first, last = parse_csv_time(hour + ":00:00", self.tz), parse_csv_time(hour + ":59:59", self.tz)
+        except ValueError:
+            return None
+        written = rfc3339(first, self.tz)  # both ends read back as written, in one offset: 3,599 s apart
+        if written[:19] != hour.replace(" ", "T") + ":00:00" or rfc3339(last, self.tz) != written[:14] + "59:59" + written[19:]:
+            return None
+        return int(first)
+
+
 def _strptime(text: str) -> datetime:
     for pattern in TIME_FORMATS:
         try:

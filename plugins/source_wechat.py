@@ -24,8 +24,7 @@ from zoneinfo import ZoneInfo
 from playbook_engine import hookimpl
 from playbook_engine.contract import EventSource, Rejected, SourceRecord
 from playbook_engine.errors import InvalidInput
-from playbook_plugins.source_csv import CsvFile, Row, parse_csv_time
-from playbook_plugins.source_json import rfc3339
+from playbook_plugins.source_csv import CsvFile, CsvTimes, Row
 from playbook_plugins.source_telegram import NameIndex
 
 # field → accepted column names, first present wins
@@ -134,14 +133,14 @@ def read_wechat(path: str, options: Mapping[str, Any]) -> Iterator[SourceRecord 
             if isinstance(row, Row):
                 people.learn(row, columns)
     group = group_name = Path(path).stem.removesuffix("_utf8")  # MemoTrace writes <群名>_utf8.csv
-    recent = Recent()
+    times, recent = CsvTimes(tz), Recent()
     with CsvFile(path) as table:
         for row in table.rows():
             if isinstance(row, Rejected):
                 yield row
                 continue
             try:
-                events = events_from_row(row, columns, people, group, tz, recent)
+                events = events_from_row(row, columns, people, group, times, recent)
             except ValueError as exc:
                 yield Rejected(row.line, str(exc), row.text)
                 continue
@@ -176,12 +175,12 @@ def _alternatives(field: str) -> str:
     return " or ".join(COLUMNS[field])
 
 
-def events_from_row(row: Row, columns: Mapping[str, str], people: People, default_group: str, tz: ZoneInfo, recent: Recent | None = None) -> list[dict[str, Any]]:
+def events_from_row(row: Row, columns: Mapping[str, str], people: People, default_group: str, times: CsvTimes, recent: Recent | None = None) -> list[dict[str, Any]]:
     """The native events one CSV row stands for; ValueError says why it cannot be used."""
     when = row.get(columns["ts"])
     if not when:
         raise ValueError(f"empty time in column `{columns['ts']}`")
-    base = {"ts": rfc3339(parse_csv_time(when, tz), tz), "group": row.get(columns.get("group")) or default_group}
+    base = {"ts": times.rfc3339(when), "group": row.get(columns.get("group")) or default_group}
     kind, text = row.get(columns["type"]), cell_text(row.get(columns["text"]))
     if "<revokemsg" in text or kind.startswith("消息撤回"):
         return [revoke_event(text, base, people)]
