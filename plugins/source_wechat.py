@@ -10,6 +10,12 @@ WeChat system lines ("“A”邀请“B、C”加入了群聊", "“B”退出�
 joins) name people only by display name, while messages may carry wxids (MemoTrace's ``Sender``).
 So the file is read twice, row by row: first to learn which wxid each name belongs to, then to
 yield events. A name never seen with a wxid gets the stable id ``name:<display name>``.
+
+One pass cannot give the same events: a join line comes before the joiner's first message (the
+wxid it needs is further down), and a name is ambiguous only if a later row gives it a second
+wxid; holding events back until then would hold the whole file. So the first pass is kept, as
+lean as it can be: the CSV module's parse, and one set lookup per row on the sender's cells
+(``People.scan``).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -79,44 +86,75 @@ def find_columns(columns: list[str], given: Mapping[str, str]) -> dict[str, str]
     return {field: column for field, column in found.items() if column}
 
 
-class People:
-    """Who is who in one chat: display names (nickname or remark) → wxid, and who exported it."""
+LEARNED = ("name", "member", "remark", "is_sender")  # the fields of a row that say who is who
 
-    def __init__(self) -> None:
+
+class People:
+    """Who is who in one chat: display names (nickname or remark) → wxid, and who exported it.
+
+    ``talker``: the sender's column is PyWxDump's ``talker``, read as an id or as a name."""
+
+    def __init__(self, talker: bool = False) -> None:
         self.names = NameIndex()
         self.senders: set[str] = set()
         self.self_id: str | None = None
+        self.talker = talker
 
-    def learn(self, row: Row, columns: Mapping[str, str]) -> None:
-        if columns.get("member") == columns.get("name"):  # PyWxDump's talker: an id or a name, never both
-            talker = row.get(columns.get("name"))
-            if talker and not WXID.match(talker) and talker not in SELF_NAMES:
-                self.senders.add(talker)
-            return
-        wxid = row.get(columns.get("member"))
+    @classmethod
+    def scan(cls, table: CsvFile, columns: Mapping[str, str]) -> People:
+        """Learn from every row that ``table.rows()`` would give, looking at its sender's cells only.
+
+        Learning from a row is idempotent unless it says who exported the chat (the last such
+        row wins), so a row whose sender's cells were already learnt is skipped unchecked:
+        after the CSV parse, a set lookup per row."""
+        people = cls(talker=columns.get("member") == columns.get("name"))
+        position = {name: index for index, name in enumerate(table.columns)}  # a repeated name: the last, as a Row's dict keeps it
+        fields = [field for field in LEARNED if field in columns]
+        indexes = [position[columns[field]] for field in fields]
+        sender_cells = itemgetter(*indexes, indexes[0])  # one index more, so that it always gives a tuple
+        width, learnt = len(table.columns), set()
+        for cells in table.cells():
+            if len(cells) != width:
+                continue  # rejected in the second pass
+            key = sender_cells(cells)
+            if key in learnt or not table.usable(cells):
+                continue
+            values = {field: cell.strip() for field, cell in zip(fields, key)}  # noqa: B905 - key has one item more, on purpose
+            if not people.learn(values.get("name", ""), values.get("member", ""), values.get("remark", ""), values.get("is_sender", "")):
+                learnt.add(key)
+        return people
+
+    def learn(self, name: str, wxid: str, remark: str, is_sender: str) -> bool:
+        """Learn from one row's (stripped) cells; True if the row said who exported the chat."""
+        if self.talker:  # PyWxDump's talker: an id or a name, never both
+            if name and not WXID.match(name) and name not in SELF_NAMES:
+                self.senders.add(name)
+            return False
         if wxid in SELF_NAMES:
-            return
-        self.senders.update(name for name in (row.get(columns.get("name")), row.get(columns.get("remark"))) if name)
+            return False
+        self.senders.update(shown for shown in (name, remark) if shown)
         if not wxid:
-            return
-        for field in ("name", "remark"):
-            self.names.learn(row.get(columns.get(field)), wxid)
-        if row.get(columns.get("is_sender")) == "1":
+            return False
+        self.names.learn(name, wxid)
+        self.names.learn(remark, wxid)
+        if is_sender == "1":
             self.self_id = wxid
+            return True
+        return False
 
     def resolve(self, name: str) -> str:
         if name == SELF:
             return self.self_id or SELF_ID
         return self.names.resolve(name)
 
-    def sender(self, row: Row, columns: Mapping[str, str]) -> tuple[str, str]:
-        """The sender's id and display name (empty when the row has none)."""
-        wxid, name = row.get(columns.get("member")), row.get(columns.get("name"))
+    def sender(self, wxid: str, name: str, remark: str) -> tuple[str, str]:
+        """The sender's id and display name (empty when the row has none), from a row's
+        stripped cells (in the talker layout ``wxid`` and ``name`` are the same cell)."""
         if wxid in SELF_NAMES:
             return self.self_id or SELF_ID, ""
-        if columns.get("member") == columns.get("name"):
+        if self.talker:
             return (wxid, "") if WXID.match(wxid) else (self.resolve(name), name)
-        return wxid or self.resolve(name), name or row.get(columns.get("remark"))
+        return wxid or self.resolve(name), name or remark
 
 
 def read_wechat(path: str, options: Mapping[str, Any]) -> Iterator[SourceRecord | Rejected]:
@@ -128,10 +166,7 @@ def read_wechat(path: str, options: Mapping[str, Any]) -> Iterator[SourceRecord 
         given = options.get("map") or {}
         columns = find_columns(table.columns, given)
         table.require({**{field: columns.get(field, _alternatives(field)) for field in REQUIRED}, **given}, "is this a WeChat chat export? Accepted columns are listed in docs/sources.md; name others with --map")
-        people = People()
-        for row in table.rows():
-            if isinstance(row, Row):
-                people.learn(row, columns)
+        people = People.scan(table, columns)
     group = group_name = Path(path).stem.removesuffix("_utf8")  # MemoTrace writes <群名>_utf8.csv
     times, recent = CsvTimes(tz), Recent()
     with CsvFile(path) as table:
@@ -188,7 +223,7 @@ def events_from_row(row: Row, columns: Mapping[str, str], people: People, defaul
         return system_events(text, base, people)
     if not row.get(columns["name"]) and not row.get(columns.get("member")):
         raise ValueError(f"no sender (empty `{columns['name']}`)")
-    member, name = people.sender(row, columns)
+    member, name = people.sender(row.get(columns.get("member")), row.get(columns["name"]), row.get(columns.get("remark")))
     event: dict[str, Any] = {**base, "type": "message", "member": member, "name": name}
     if row.get(columns.get("id")):
         event["id"] = row.get(columns.get("id"))

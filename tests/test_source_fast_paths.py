@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import csv
 import enum
 import json
 from datetime import datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from hypothesis import example, given
 from hypothesis import strategies as st
 
 from playbook_plugins.importer import LEADING_FIELDS, _line
-from playbook_plugins.source_csv import CsvTimes, parse_csv_time
+from playbook_plugins.source_csv import CsvFile, CsvTimes, Row, parse_csv_time
 from playbook_plugins.source_json import rfc3339
+from playbook_plugins.source_wechat import People, find_columns
 
 # -- the imported line: orjson where it writes what the json module writes --------------------
 
@@ -89,3 +93,69 @@ def test_csv_times_write_what_the_general_path_writes(zone, start, steps, odd_ce
     cells += odd_cells
     cells += cells[::-1]
     assert [fast_ts(times, cell) for cell in cells] == [general_ts(cell, tz) for cell in cells]
+
+
+# -- the names pass ----------------------------------------------------------------------------
+
+MEMOTRACE = ["localId", "TalkerId", "Type", "SubType", "IsSender", "CreateTime", "Status", "StrContent", "StrTime", "Remark", "NickName", "Sender"]
+PYWXDUMP = ["id", "MsgSvrID", "type_name", "is_sender", "talker", "room_name", "content", "CreateTime"]
+REPEATED = ["id", "Type", "Sender", "NickName", "CreateTime", "StrContent", "NickName", "IsSender"]  # a column twice: the last one counts, as in a Row's dict
+
+NAMES = st.sampled_from(["小王", " 阿梅 ", "Lily", "老 张", "我", "你", "", "wxid_abc123", "成员1"])
+WXIDS = st.sampled_from(["wxid_xw", "wxid_am", " wxid_lz ", "", "我", "wxid_abc123"])
+KINDS = st.sampled_from(["1", "1", "文本", "text", "3", "49", "99", "", " 1 ", "10000", "系统通知", "拍一拍", "引用回复", "消息撤回57", "图片"])
+TEXTS = st.sampled_from([
+    "早", " 大家好 ", "", "@小王\u2005你好", "@阿梅 @Lily\u2005来", "@成员1", "a,b\nc", '{"src": "", "msg": "哦吼 @小王\u2005"}', '{"msg": 3}',
+    '"小王"邀请"阿梅"、"Lily"加入了群聊', '你将"老 张"移出了群聊', '"阿梅"退出了群聊', "小王撤回了一条消息",
+    '<sysmsg type="revokemsg"><revokemsg><newmsgid>7</newmsgid><replacemsg><![CDATA["小王" 撤回了一条消息]]></replacemsg></revokemsg></sysmsg>',
+    "回复\n\n[引用](2026-03-01 09:00:05)小王:原话", "bad \udcff byte",
+]) | st.text(max_size=12)
+TIMES = st.sampled_from(["1772326800", "1772326805", " 1772326805 ", "", "昨天", "2026-03-01 09:00:05", "1772326800123"])
+IDS = st.sampled_from(["1", "2", "", " 3 ", "7"])
+
+
+CELLS = {
+    "localId": IDS, "id": IDS, "MsgSvrID": IDS, "Type": KINDS, "type_name": KINDS, "IsSender": st.sampled_from(["0", "1", " 1"]), "is_sender": st.sampled_from(["0", "1"]),
+    "CreateTime": TIMES, "StrContent": TEXTS, "content": TEXTS, "Remark": NAMES, "NickName": NAMES, "Sender": WXIDS, "talker": WXIDS | NAMES,
+    "room_name": st.sampled_from(["20001@chatroom", "", " 1@chatroom "]),
+}
+
+
+@st.composite
+def rows(draw: Any, header: list[str]) -> list[str]:
+    """One record's cells in ``header``'s layout; sometimes a cell short, or a blank record."""
+    cells = [draw(CELLS.get(column, st.sampled_from(["7", "0", ""]))) for column in header]
+    shape = draw(st.sampled_from(["row"] * 12 + ["short", "blank"]))
+    return cells[:-1] if shape == "short" else [" "] * len(header) if shape == "blank" else cells
+
+
+@st.composite
+def exports(draw: Any) -> tuple[list[str], list[list[str]]]:
+    header = draw(st.sampled_from([MEMOTRACE, PYWXDUMP, REPEATED]))
+    return header, draw(st.lists(rows(header), max_size=30))
+
+
+def write_csv(path: Path, header: list[str], records: list[list[str]]) -> None:
+    """The export, after a blank record of 70,000 spaces: a bad byte after the first 64 KiB
+    rejects its row, where one in them would reject the file."""
+    with open(path, "w", encoding="utf-8", errors="surrogateescape", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerows([header, [" " * 70_000] + [""] * (len(header) - 1), *records])
+
+
+@given(exports())
+def test_the_names_pass_learns_what_learning_from_every_row_learns(tmp_path_factory, export):
+    """``People.scan`` skips a row whose sender's cells it has learnt: the names, senders and
+    exporter are those that learning from every row ``rows()`` gives would find."""
+    header, records = export
+    path = tmp_path_factory.mktemp("scan") / "chat.csv"
+    write_csv(path, header, records)
+    columns = find_columns(header, {})
+    with CsvFile(str(path)) as table:
+        scanned = People.scan(table, columns)
+    obvious = People(talker=columns.get("member") == columns.get("name"))
+    with CsvFile(str(path)) as table:
+        for row in table.rows():
+            if isinstance(row, Row):
+                obvious.learn(row.get(columns["name"]), row.get(columns.get("member")), row.get(columns.get("remark")), row.get(columns.get("is_sender")))
+    assert (scanned.names._ids, scanned.senders, scanned.self_id, scanned.talker) == (obvious.names._ids, obvious.senders, obvious.self_id, obvious.talker)
