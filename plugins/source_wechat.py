@@ -15,13 +15,14 @@ One pass cannot give the same events: a join line comes before the joiner's firs
 wxid it needs is further down), and a name is ambiguous only if a later row gives it a second
 wxid; holding events back until then would hold the whole file. So the first pass is kept, as
 lean as it can be: the CSV module's parse, and one set lookup per row on the sender's cells
-(``People.scan``).
+(``People.scan``); the second reads plain messages by column position (``Chat``).
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from operator import itemgetter
 from pathlib import Path
@@ -50,6 +51,7 @@ REQUIRED = ("ts", "text", "type", "name")
 SYSTEM_TYPES = frozenset({"10000", "10002", "系统通知", "系统消息", "system", "邀请加群", "拍一拍"})
 TEXT_TYPES = frozenset({"1", "文本", "text"})
 QUOTE_TYPES = frozenset({"引用回复", "带有引用的文本消息"})  # PyWxDump's (49, 57): own text, then the quoted message
+NOT_MESSAGES = SYSTEM_TYPES | QUOTE_TYPES  # types that events_from_row reads as something else than a plain message
 QUOTED = re.compile(r"\n\n\[引用\]\((?P<time>[^)]*)\)(?P<name>[^:\n]*):", re.S)
 REVOKE = re.compile(r"<replacemsg>\s*(?:<!\[CDATA\[)?(?P<line>.*?)(?:\]\]>)?\s*</replacemsg>", re.S)
 REVOKED_ID = re.compile(r"<newmsgid>\s*(\d+)\s*</newmsgid>")
@@ -167,22 +169,83 @@ def read_wechat(path: str, options: Mapping[str, Any]) -> Iterator[SourceRecord 
         columns = find_columns(table.columns, given)
         table.require({**{field: columns.get(field, _alternatives(field)) for field in REQUIRED}, **given}, "is this a WeChat chat export? Accepted columns are listed in docs/sources.md; name others with --map")
         people = People.scan(table, columns)
-    group = group_name = Path(path).stem.removesuffix("_utf8")  # MemoTrace writes <群名>_utf8.csv
-    times, recent = CsvTimes(tz), Recent()
+    chat = Chat(columns, people, Path(path).stem.removesuffix("_utf8"), tz)  # MemoTrace writes <群名>_utf8.csv
     with CsvFile(path) as table:
-        for row in table.rows():
-            if isinstance(row, Rejected):
-                yield row
+        yield from chat.read(table)
+
+
+class Chat:
+    """The second pass: each row's events. A plain message — most rows — is read by column
+    position (``message``); any other row as a Row by ``events_from_row``, the reference that
+    ``message`` is tested against."""
+
+    def __init__(self, columns: Mapping[str, str], people: People, group_name: str, tz: ZoneInfo):
+        self.columns, self.people, self.group_name = columns, people, group_name
+        self.times = CsvTimes(tz)
+        self.recent = Recent()
+
+    def read(self, table: CsvFile) -> Iterator[SourceRecord | Rejected]:
+        header, columns, people, group_name, times, recent = table.columns, self.columns, self.people, self.group_name, self.times, self.recent
+        position = {name: index for index, name in enumerate(header)}  # a repeated name: the last, as a Row's dict keeps it
+        at = {field: position[column] for field, column in columns.items()}
+        message = self.message_reader(at)
+        for record in table.records():
+            if isinstance(record, Rejected):
+                yield record
                 continue
+            line, cells = record
             try:
-                events = events_from_row(row, columns, people, group, times, recent)
+                event = message(cells)
+                events = (event,) if event is not None else events_from_row(Row(line, dict(zip(header, cells))), columns, people, group_name, times, recent)  # noqa: B905 - records() compared the lengths
             except ValueError as exc:
-                yield Rejected(row.line, str(exc), row.text)
+                yield Rejected(line, str(exc), Row(line, dict(zip(header, cells))).text)  # noqa: B905 - as above
                 continue
             for event in events:
                 if group_name != event["group"]:
                     event["group_name"] = group_name  # PyWxDump's room_name is the …@chatroom id
-                yield SourceRecord(row.line, event)
+                yield SourceRecord(line, event)
+
+    def message_reader(self, at: Mapping[str, int]) -> Callable[[list[str]], dict[str, Any] | None]:
+        """A function giving the event of a row that is a plain message, as ``events_from_row``
+        gives it, or None for any other row (a system line, a quote, a recall, no time, no
+        sender): 2.2 µs a row, where a Row through ``events_from_row`` takes 5.6."""
+        people, group_name, times, recent = self.people, self.group_name, self.times, self.recent
+        at_time, at_type, at_text, at_name = at["ts"], at["type"], at["text"], at["name"]
+        at_member, at_remark, at_group, at_id = at.get("member"), at.get("remark"), at.get("group"), at.get("id")
+        sender, add_recent, to_ts = people.sender, recent.add, times.rfc3339
+
+        def message(cells: list[str]) -> dict[str, Any] | None:
+            kind = cells[at_type].strip()
+            readable = kind in TEXT_TYPES
+            if not readable and (kind in NOT_MESSAGES or kind.startswith("消息撤回")):
+                return None
+            text = cells[at_text].strip()
+            if text.startswith('{"'):
+                text = cell_text(text)
+            when, name = cells[at_time].strip(), cells[at_name].strip()
+            wxid = cells[at_member].strip() if at_member is not None else ""
+            group = (cells[at_group].strip() if at_group is not None else "") or group_name
+            if "<revokemsg" in text or not when or not (name or wxid) or not group:
+                return None
+            ts = to_ts(when)
+            member, name = sender(wxid, name, cells[at_remark].strip() if at_remark is not None else "")
+            event: dict[str, Any] = {"ts": ts, "group": group, "type": "message", "member": member}
+            if name:
+                event["name"] = name
+            ident = cells[at_id].strip() if at_id is not None else ""
+            if ident:
+                event["id"] = ident
+                add_recent(when, ident, member, name)
+            if readable:
+                if text:
+                    event["text"] = text
+                    if "@" in text and (mentions := _mentions(text, people)):
+                        event["mentions"] = mentions
+            else:
+                event["text"] = PLACEHOLDERS.get(kind) or f"[{kind}]"
+            return event
+
+        return message
 
 
 class Recent:
@@ -191,12 +254,14 @@ class Recent:
 
     def __init__(self, size: int = RECENT):
         self.size = size
-        self._by_time: dict[str, list[tuple[str, str, str]]] = {}
+        # Ordered for popitem(last=False): a dict's oldest key, once the front is deleted, is
+        # found by skipping the deleted slots (2 µs a message in a 200,000-message chat).
+        self._by_time: OrderedDict[str, list[tuple[str, str, str]]] = OrderedDict()
 
     def add(self, when: str, ident: str, member: str, name: str) -> None:
         self._by_time.setdefault(when, []).append((ident, member, name))
         if len(self._by_time) > self.size:
-            del self._by_time[next(iter(self._by_time))]
+            self._by_time.popitem(last=False)
 
     def find(self, when: str, name: str, people: People) -> str | None:
         candidates = self._by_time.get(when, [])

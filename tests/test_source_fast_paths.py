@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from playbook_plugins.importer import LEADING_FIELDS, _line
 from playbook_plugins.source_csv import CsvFile, CsvTimes, Row, parse_csv_time
 from playbook_plugins.source_json import rfc3339
-from playbook_plugins.source_wechat import People, find_columns
+from playbook_plugins.source_wechat import Chat, People, events_from_row, find_columns
 
 # -- the imported line: orjson where it writes what the json module writes --------------------
 
@@ -159,3 +159,62 @@ def test_the_names_pass_learns_what_learning_from_every_row_learns(tmp_path_fact
             if isinstance(row, Row):
                 obvious.learn(row.get(columns["name"]), row.get(columns.get("member")), row.get(columns.get("remark")), row.get(columns.get("is_sender")))
     assert (scanned.names._ids, scanned.senders, scanned.self_id, scanned.talker) == (obvious.names._ids, obvious.senders, obvious.self_id, obvious.talker)
+
+
+# -- plain messages by position ----------------------------------------------------------------
+
+@given(exports(), st.sampled_from(ZONES))
+def test_plain_messages_read_by_position_are_the_events_of_their_rows(export, zone):
+    """``Chat.message`` gives, for every row it takes, the event ``events_from_row`` gives (the
+    same keys in the same order), and leaves the quotes' memory as it would."""
+    header, records = export
+    columns = find_columns(header, {})
+    people = People(talker=columns.get("member") == columns.get("name"))
+    for cells in records:
+        if len(cells) == len(header):
+            row = Row(0, dict(zip(header, cells, strict=True)))
+            people.learn(row.get(columns["name"]), row.get(columns.get("member")), row.get(columns.get("remark")), row.get(columns.get("is_sender")))
+    fast, slow = Chat(columns, people, "读书会", ZoneInfo(zone)), Chat(columns, people, "读书会", ZoneInfo(zone))
+    position = {name: index for index, name in enumerate(header)}
+    message = fast.message_reader({field: position[column] for field, column in columns.items()})
+    for line, cells in enumerate(records, 2):
+        if len(cells) != len(header):
+            continue
+        try:
+            expected: Any = [list(event.items()) for event in events_from_row(Row(line, dict(zip(header, cells, strict=True))), columns, people, "读书会", slow.times, slow.recent)]
+        except ValueError as exc:
+            expected = str(exc)
+        try:
+            event = message(cells)
+        except ValueError as exc:
+            assert expected == str(exc)
+            continue
+        if event is None:  # the reader's other path
+            if isinstance(expected, list):
+                events_from_row(Row(line, dict(zip(header, cells, strict=True))), columns, people, "读书会", fast.times, fast.recent)
+            continue
+        assert [list(event.items())] == expected
+    assert list(fast.recent._by_time.items()) == list(slow.recent._by_time.items())
+
+
+def test_a_chat_of_plain_messages_is_read_by_position(registry, tmp_path):
+    """The fast path is the one taken for the rows of a real-shaped MemoTrace file."""
+    path = tmp_path / "读书会_utf8.csv"
+    with open(path, "w", encoding="utf-8", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(MEMOTRACE)
+        writer.writerow(["1", "7", "1", "0", "0", "1772326800", "2", "大家好 @小王\u2005！", "", "", "阿梅", "wxid_am"])
+        writer.writerow(["2", "7", "1", "0", "1", "1772326805", "2", "欢迎", "", "", "小王", "wxid_xw"])
+    tz = ZoneInfo("Asia/Shanghai")
+    with CsvFile(str(path)) as table:
+        columns = find_columns(table.columns, {})
+        chat = Chat(columns, People.scan(table, columns), "读书会", tz)
+    message = chat.message_reader({field: MEMOTRACE.index(column) for field, column in columns.items()})
+    with CsvFile(str(path)) as table:
+        events = [message(cells) for _, cells in table.records()]
+    assert events == [
+        {"ts": "2026-03-01T09:00:00+08:00", "group": "读书会", "type": "message", "member": "wxid_am", "name": "阿梅", "id": "1", "text": "大家好 @小王\u2005！", "mentions": ["wxid_xw"]},
+        {"ts": "2026-03-01T09:00:05+08:00", "group": "读书会", "type": "message", "member": "wxid_xw", "name": "小王", "id": "2", "text": "欢迎"},
+    ]
+
+
