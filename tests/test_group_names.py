@@ -3,6 +3,8 @@ names the group, and group posts only for groups the history shows."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import plan, task_keys
 
 WELCOME = """\
@@ -57,6 +59,22 @@ def test_community_yaml_names_win_and_a_declared_group_without_a_name_takes_the_
 def test_without_a_name_anywhere_the_id_is_all_there_is(make_config):
     config = make_config({"welcome.yaml": WELCOME})
     assert task_keys(plan(config, [joined("g9")]), "text") == [("欢迎 小王 加入g9！",)]
+
+
+@pytest.mark.parametrize(
+    ("each", "action", "reason"),
+    [
+        pytest.param("member", 'mention: "谢谢"', "#1 by messages over 30d in Alpha 读书会 (2)", id="each-member"),
+        pytest.param("group", 'post: "本周之星"', "top 2 by messages over 30d in Alpha 读书会: 小王 2, 阿梅 1", id="each-group"),
+    ],
+)
+def test_a_leaderboards_reason_names_the_group_by_the_exports_name(make_config, each, action, reason):
+    """Issue 21: no task text shows a raw platform id where the group has a name."""
+    leaderboard = f"playbook: stars\nrules:\n  - id: top\n    when: {{leaderboard: {{metric: messages, top: 2, every: \"0 20 * * *\"}}, each: {each}}}\n    do:\n      - {action}\n"
+    config = make_config({"stars.yaml": leaderboard})
+    said = [{"ts": f"2026-03-02T1{second}:00:00+08:00", "type": "message", "group": "748545324524575035", "group_name": "Alpha 读书会", "member": member, "name": name} for second, (member, name) in enumerate([("m1", "小王"), ("m2", "阿梅"), ("m1", "小王")])]
+    result = plan(config, said, until=1772456401.0)  # just after 2026-03-02 20:00 +08:00
+    assert task_keys(result, "reason")[0] == (reason,)
 
 
 def test_no_group_post_for_a_declared_group_with_no_event(make_config):

@@ -120,3 +120,13 @@ def test_streamable_sources_read_standard_input(playbook_cli, registry, source, 
     result = CliRunner().invoke(playbook_cli, ["import", "--source", source, "--timezone", "Asia/Shanghai", "-"], input=given.encode(), obj={"registry": registry})
     assert result.exit_code == 0, result.output
     assert result.stdout == '{"ts":"2026-03-01T09:00:00+08:00","type":"message","group":"g1","member":"m1"}\n'
+
+
+def test_bad_bytes_in_a_csv_on_standard_input_reject_only_their_row(playbook_cli, registry):
+    """Standard input is decoded as files are, counting the bytes that are not UTF-8: the row
+    check looks for them once there has been one."""
+    given = b"ts,group,member\n2026-03-01 09:00:00,g1,m1\n2026-03-01 09:01:00,g1,\xd6\xd0\n2026-03-01 09:02:00,g1,m3\n"
+    result = CliRunner().invoke(playbook_cli, ["import", "--source", "csv", "--timezone", "Asia/Shanghai", "-"], input=given, obj={"registry": registry})
+    assert result.exit_code == 0, result.output
+    assert [line[-5:] for line in result.stdout.splitlines()] == ['"m1"}', '"m3"}']
+    assert "-:3: rejected: not UTF-8 text" in result.stderr

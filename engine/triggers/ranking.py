@@ -135,15 +135,16 @@ class LeaderboardTrigger(TriggerType):
                 continue
             top: list[dict[str, Any]] = [{"rank": rank, "member": member_id, "name": run.members[member_id].name or member_id, "value": _number(total)} for rank, (member_id, total) in enumerate(ranking, 1)]
             window = f"{self.metric} over {self.days}d"
+            group_name = run.groups[group_id].name or group_id  # community.yaml's name, else the export's (ranking() found the group)
             if self.each == "group":
                 names = ", ".join(f"{item['name']} {item['value']}" for item in top)
-                firings.append(Firing(None, group_id, run.now, f"top {len(top)} by {window} in {group_id}: {names}", values={"top": top}))
+                firings.append(Firing(None, group_id, run.now, f"top {len(top)} by {window} in {group_name}: {names}", values={"top": top}))
                 continue
             for item in top:
                 if item["member"] in rewarded:
                     continue  # top in two groups is still one person: one firing, in the first group
                 rewarded.add(item["member"])
-                reason = f"#{item['rank']} by {window} in {group_id} ({item['value']})"
+                reason = f"#{item['rank']} by {window} in {group_name} ({item['value']})"
                 firings.append(Firing(run.members[item["member"]], group_id, run.now, reason, values={"rank": item["rank"], "value": item["value"], "top": top}))
         return firings
 
