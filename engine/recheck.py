@@ -350,7 +350,8 @@ class Recheck:
                 out = member.marks.get(OUT_OF)
                 if source.action.kind.apply is not None and out and out.get(group) in (source.firing.t, at):
                     return None  # out by this very task's effect (a planned `remove`, done when it is due), not since
-                return f"{_name(member)} is no longer in {self._group_names.get(group, group)}"
+                known = self.run.groups.get(group)
+                return f"{_name(member)} is no longer in {(known.name if known is not None else None) or self._group_names.get(group, group)}"
         elif scope is not None and member.left:
             return f"{_name(member)} is no longer in any group of the community"
         return None

@@ -77,6 +77,15 @@ def test_a_leaderboards_reason_names_the_group_by_the_exports_name(make_config, 
     assert task_keys(result, "reason")[0] == (reason,)
 
 
+def test_a_stale_reason_names_the_group_by_the_exports_name(make_config):
+    """A mention due after the member left the group says which group by its name, not its id."""
+    late = WELCOME.replace("    do:", "    delay: 1h\n    do:")
+    config = make_config({"welcome.yaml": late})
+    left = {"ts": "2026-03-02T10:30:00+08:00", "type": "member_left", "group": "748545324524575035", "member": "m1"}
+    result = plan(config, [joined("748545324524575035", "Alpha 读书会"), left], explain=True)
+    assert [item.reason for item in result.suppressed if item.guardrail == "stale"] == ["stale: 小王 is no longer in Alpha 读书会"]
+
+
 def test_no_group_post_for_a_declared_group_with_no_event(make_config):
     """g-quiet and g-unnamed are in community.yaml but not in the history: only -100123 gets posts."""
     config = make_config({"weekly.yaml": WEEKLY}, NAMED)
