@@ -650,6 +650,7 @@ class ActionType:
     targets: Mapping[str, Callable[[Run, Firing], Iterable[Member]]] = field(default_factory=dict)
     scope: str | None = None  # SCOPE_GROUP, SCOPE_PRIVATE or None
     into_group: str | None = None
+    awaits_reply: bool = False  # done, it expects the member's answer: their message within reply_window marks it `replied`
 
     def __post_init__(self) -> None:
         if self.scope not in SCOPES:

@@ -39,6 +39,7 @@ from playbook_engine.model import Config, Rule
 from playbook_engine.notes import Notes
 from playbook_engine.planner import Planner
 from playbook_engine.recheck import Recheck
+from playbook_engine.replies import LOOKBACK, Replies
 from playbook_engine.state import LazyMembers, StateStore
 from playbook_engine.triggers.common import STAGE_ENTERED, any_pattern
 
@@ -87,6 +88,7 @@ class Evaluation:
         self._question: tuple[Event | None, bool] = (None, False)
         self._question_pattern = any_pattern(self.community.question_patterns) if self.community.question_patterns else None  # one search per message
         self._views_at = self.now
+        self.replies = Replies(config.community.reply_window)  # the loop back: done tasks, replies
         if state is not None:
             self._resume(state)
         # A rule's evaluation, stage by stage: which rules fire → do their conditions hold →
@@ -95,7 +97,7 @@ class Evaluation:
         self.conditions = Conditions(config, self, self.sink)
         self.enforcer = Enforcer(config, self, planner, self.conditions, self.sink)
         # Stage 5: a planned task checked again when it is due (engine/recheck.py).
-        self.recheck = self.enforcer.recheck = Recheck(config, self, planner, self.conditions.context, self._set_now)
+        self.recheck = self.enforcer.recheck = Recheck(config, self, planner, self.conditions.context, self._set_now, self.replies)
         planner.on_settled = self.recheck.released
         self._frozen = self.recheck.frozen
         self._watching = self.recheck.watch  # with `pace`: members whose next message is looked for
@@ -127,6 +129,8 @@ class Evaluation:
         if self.watermark is not None:
             self.now = self.watermark
             self.started = True
+            awaiting = [name for name, kind in self.config.registry.actions.items() if kind.awaits_reply]
+            self.replies.restore(*state.loop(self.watermark, self.replies.window, LOOKBACK, awaiting))
 
     def _set_now(self, t: float) -> None:
         """Move the clock without an event (the re-check of tasks due after the history)."""
@@ -416,6 +420,8 @@ class Evaluation:
                 member.last_message_at = event.t
                 if self._watching and member.id in self._watching:
                     self.recheck.message(member.id, event.t)
+                if self.replies.awaiting and member.id in self.replies.awaiting:
+                    self.replies.message(member.id, event.t)
                 if member.count_message(self.local.day(event.t)):
                     changed.add("active_days_30d")
                 changed.update(MESSAGE_CHANGES)

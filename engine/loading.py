@@ -225,6 +225,10 @@ def _read_guardrails(doc: Document, base: YamlPath, data: Mapping[str, Any], com
     """Quiet hours, the longest delay, the contact limits and what is merged."""
     if "quiet_hours" in data:
         community.quiet_hours = _quiet_hours(doc, base + ("quiet_hours",), data["quiet_hours"], problems)
+    if "reply_window" in data:
+        reply_window = _duration(doc, base + ("reply_window",), data["reply_window"], problems)
+        if reply_window is not None:
+            community.reply_window = reply_window
     if "max_delay" in data:
         max_delay = _duration(doc, base + ("max_delay",), data["max_delay"], problems)
         if max_delay is not None:
@@ -503,6 +507,7 @@ def _load_rule(doc: Document, where: YamlPath, raw: dict[str, Any], playbook: Pl
         priority=raw.get("priority", "normal"),
         once=bool(raw.get("once", False)),
         recheck=raw.get("recheck", True) is not False,
+        until=raw.get("until") if raw.get("until") == "replied" else None,
         assignee=raw.get("assignee"),
     )
     if "cooldown" in raw and not doc.is_flagged(where + ("cooldown",)):

@@ -84,6 +84,7 @@ class Community:
     operators: list[Operator] = field(default_factory=list)
     quiet_hours: tuple[int, int] | None = None  # minutes after local midnight: start, end
     max_delay: int = 3 * 86400  # capacity overflow older than this is dropped, not carried on for ever
+    reply_window: int = 3 * 86400  # a member's message this long after a task marked done is a reply to it
     limits: list[Limit] = field(default_factory=list)
     question_patterns: list[Pattern] = field(default_factory=list)
     merge: frozenset[str] = frozenset({"dm"})  # actions merged into one task per member, operator and day
@@ -128,6 +129,7 @@ class Rule:
     delay: int = 0
     deadline: int | None = None  # seconds after the trigger instant; None: the trigger's default
     recheck: bool = True  # checked again when due (dropped as `stale` if it no longer holds)
+    until: str | None = None  # "replied": no task for a member who replied to one of the playbook's
     assignee: str | None = None
     channel: str | None = None
     stages: frozenset[str] | None = None

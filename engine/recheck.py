@@ -35,6 +35,7 @@ from playbook_engine.durations import parse_duration
 from playbook_engine.members import OUT_OF, MemberView, snapshot
 from playbook_engine.model import ActionSpec, Config, Rule
 from playbook_engine.planner import Open, Planner, printed_form
+from playbook_engine.replies import LOOKBACK, Replies
 
 STALE = "stale"
 # What a member's message changes of them: an `if:` reading any of it may turn when they write.
@@ -77,8 +78,9 @@ class Identity:
 class Recheck:
     """The pending checks of planned tasks, in due order."""
 
-    def __init__(self, config: Config, run: Run, planner: Planner, context: Callable[[Rule, Firing, str | None], dict[str, Any]], set_now: Callable[[float], None]):
+    def __init__(self, config: Config, run: Run, planner: Planner, context: Callable[[Rule, Firing, str | None], dict[str, Any]], set_now: Callable[[float], None], replies: Replies | None = None):
         self.run = run
+        self.replies = replies if replies is not None else Replies(config.community.reply_window)
         self._set_now = set_now
         self._rules = {rule.key: rule for rule in config.rules}
         # With --state: tasks printed by a run of an earlier version, checked again when due (a
@@ -106,7 +108,7 @@ class Recheck:
         # theirs that held, moved by capacity, is not checked again unless its member changed.
         self._steady = frozenset(
             rule.key for rule in config.rules
-            if rule.trigger.steady
+            if rule.trigger.steady and rule.until is None  # a reply changes nothing of the member
             and steady(config.env, [condition.source for condition in rule.conditions], [action.text.source for action in rule.actions if action.text is not None])
         )
         # Tasks whose member's next message is remembered (``pace`` moves tasks after their check):
@@ -132,7 +134,9 @@ class Recheck:
         values are those of now."""
         source: Source = task.source
         rule = source.rule
-        if not rule.recheck or task.due <= self.run.now:
+        if rule.until is not None and rule.recheck and task.due <= self.run.now:
+            self.check(task)  # a reply before it was planned ends it at once
+        elif not rule.recheck or task.due <= self.run.now:
             self._keep(task, source)
         elif rule.key in self._steady:
             # What it reads changes only with its member: checked when due only if the member
@@ -337,6 +341,10 @@ class Recheck:
         stale = rule.trigger.stale(self.run, firing, at)
         if stale is not None:
             return stale
+        if rule.until is not None and member is not None:
+            replied = self.replies.since(member.id, rule.playbook, at - LOOKBACK)
+            if replied is not None and replied <= at:
+                return f"until replied: {_name(member)} replied to {rule.playbook} at {self.run.local.text(replied)}"
         return self._condition_false(source, context)
 
     def _not_there(self, group: str | None, source: Source, member: Member, at: float) -> str | None:

@@ -117,6 +117,13 @@ class SavedRun(Protocol):
     def watermark_events(self) -> list[str]: ...
     @property
     def recheck(self) -> SavedChecks: ...
+    @property
+    def replies(self) -> SavedReplies: ...
+
+
+class SavedReplies(Protocol):
+    @property
+    def found(self) -> list[tuple[str, float]]: ...  # (task id, when the member replied)
 
 
 class StateError(PlaybookError):
@@ -307,6 +314,25 @@ class StateStore:
         """The printed tasks an earlier run left to be checked again when due, in due order."""
         return [json.loads(data) for (data,) in self.connection.execute("SELECT data FROM rechecks ORDER BY due, id")]
 
+    def loop(self, watermark: float, window: int, lookback: int, awaiting: Iterable[str]) -> tuple[list[tuple[str, float, str, str]], list[tuple[str, str, float]]]:
+        """What ``Replies`` starts from: tasks of the ``awaiting`` actions marked done, with no
+        outcome yet and done within ``window`` before ``watermark`` or after; and the replies of
+        the ``lookback`` before it, as (member, playbook, when)."""
+        actions = sorted(awaiting)
+        # By due time (indexed): a task is marked done after it is due, rarely more than the lookback after.
+        done = self.connection.execute(
+            f"SELECT member, coalesce(marked_at, due), id, rule FROM tasks WHERE due >= ? AND status = 'done' AND outcome IS NULL AND member IS NOT NULL AND action IN ({', '.join('?' * len(actions))})",
+            [watermark - window - lookback, *actions],
+        ).fetchall()
+        replied = self.connection.execute(
+            "SELECT member, rule, coalesce(outcome_at, marked_at, due) FROM tasks WHERE due >= ? AND outcome = 'replied' AND member IS NOT NULL",
+            [watermark - 2 * lookback],
+        ).fetchall()
+        return (
+            [(member, done_at, task_id, rule.split("/")[0]) for member, done_at, task_id, rule in done if done_at + window >= watermark],
+            [(member, rule.split("/")[0], when) for member, rule, when in replied if when >= watermark - lookback],
+        )
+
     def reopenable(self, saved: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Of the tasks the last run left open (``saved`` rows of version 2), those the next run
         may settle again: not printed, or printed, still ``todo`` and not delivered — a task an
@@ -435,6 +461,7 @@ class StateStore:
                 " ON CONFLICT (id) DO UPDATE SET due = excluded.due, status = excluded.status, data = coalesce(excluded.data, tasks.data) WHERE tasks.status IN ('todo', 'stale', 'displaced')",
                 ((s.id, s.rule, s.member, s.action, s.trigger_at, s.due, s.assignee, s.status, printed.get(s.id), s.deadline if s.deadline != float("inf") else None) for s in planner.new_history.values()),
             )
+            db.executemany("UPDATE tasks SET outcome = 'replied', outcome_at = ? WHERE id = ? AND outcome IS NULL", ((t, task_id) for task_id, t in evaluation.replies.found))
             db.executemany("UPDATE tasks SET status = 'stale' WHERE id = ?", ((task_id,) for _, task_id, _, _ in planner.withdrawn))
             db.executemany("UPDATE tasks SET status = 'displaced' WHERE id = ?", ((task_id,) for _, task_id, _, _ in planner.displaced))
             db.executemany("UPDATE tasks SET due = ?, data = coalesce(?, data) WHERE id = ?", ((task.due, printed.get(task.id), task.id) for task in planner.revised))

@@ -2,6 +2,8 @@
 
 A test gives events and, optionally, ``until``; ``expect`` lists tasks that must be planned
 and ``absent`` tasks that must not be, each as a subset of task fields (``due`` in RFC 3339).
+``replied`` lists members who replied to a task of the playbook, and when: what an operator's
+marks would tell a ``--state`` run (``until: replied`` reads it).
 Each playbook is tested alone, with the directory's community.yaml.
 """
 
@@ -13,7 +15,7 @@ from typing import Any
 from playbook_engine.contract import SourceRecord
 from playbook_engine.events import EventError, parse_time
 from playbook_engine.model import Config, Playbook
-from playbook_engine.runner import run
+from playbook_engine.runner import plan
 
 
 @dataclass
@@ -73,10 +75,17 @@ def _run_one(config: Config, playbook: Playbook, test: dict[str, Any], line: int
         except EventError as exc:
             outcome.failures.append(f"`until`: {exc}")
             return outcome
-    result = run(alone, records, until=until)
+    planning = plan(alone, records, until=until)
+    try:
+        planning.evaluation.replies.restore([], [(item["member"], playbook.id, parse_time(item["at"], tz)) for item in test.get("replied", [])])
+    except EventError as exc:
+        outcome.failures.append(f"`replied`: {exc}")
+        return outcome
+    tasks = list(planning)
+    result = planning.result
     for rejected in result.rejected:
         outcome.failures.append(f"event {rejected.line} rejected: {rejected.reason}")
-    planned = [task.record(tz) for task in result.tasks]
+    planned = [task.record(tz) for task in tasks]
     for expected in test.get("expect", []):
         if not any(_matches(expected, record, tz) for record in planned):
             lines = "\n".join(f"      {_show(record)}" for record in planned) or "      (no tasks)"

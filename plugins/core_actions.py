@@ -104,8 +104,8 @@ _TARGET = {
 # community. A notify is about what the member did in the group (a question left open, a
 # quarrel, a second offence): it is moot once they are out of it.
 ACTIONS = (
-    ActionType("mention", "@mention the member in the group with this text.", _text_action("Mention @提及", ["{{ member | mention }} 这周的话题你一定有想法～"], _TARGET), needs="mention", text_required=True, targets=_TARGETS, scope=SCOPE_GROUP),
-    ActionType("dm", "Send the member a private message (私信).", _text_action("DM 私信", ["{{ member.name }} 你好，好久没在群里看到你了，最近群里的内容对你有帮助吗？"], _TARGET), needs="dm", text_required=True, targets=_TARGETS, scope=SCOPE_PRIVATE),
+    ActionType("mention", "@mention the member in the group with this text.", _text_action("Mention @提及", ["{{ member | mention }} 这周的话题你一定有想法～"], _TARGET), needs="mention", text_required=True, targets=_TARGETS, scope=SCOPE_GROUP, awaits_reply=True),
+    ActionType("dm", "Send the member a private message (私信).", _text_action("DM 私信", ["{{ member.name }} 你好，好久没在群里看到你了，最近群里的内容对你有帮助吗？"], _TARGET), needs="dm", text_required=True, targets=_TARGETS, scope=SCOPE_PRIVATE, awaits_reply=True),
     ActionType("post", "Post this message in the group.", _text_action("Post 群发", ["本周读书分享会周六 20:00 开始，欢迎大家来聊～"]), needs="post", text_required=True, scope=SCOPE_GROUP),
     ActionType(
         "reward",
@@ -123,6 +123,7 @@ ACTIONS = (
         apply=_reward,
         summary=_describe_reward,
         scope=SCOPE_PRIVATE,
+        awaits_reply=True,
     ),
     ActionType(
         "invite",
@@ -140,6 +141,7 @@ ACTIONS = (
         needs="dm",
         summary=_describe("survey: {form}"),
         scope=SCOPE_PRIVATE,
+        awaits_reply=True,
     ),
     ActionType("warn", "Warn the member about a group rule.", _text_action("Warn 警告", ["请勿在群里发广告，再发将被移出群聊"], _TARGET), needs="mention", text_required=True, targets=_TARGETS, counts_toward_limits=False, scope=SCOPE_GROUP),
     ActionType(

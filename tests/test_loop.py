@@ -1,0 +1,117 @@
+"""The loop back: a member's message after a task marked done is their reply (outcome
+`replied`, saved by --state), and `until: replied` ends a playbook's sequence for them."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from playbook_engine.errors import InvalidPlaybooks
+from playbook_engine.replies import Replies
+from playbook_engine.runner import run
+from playbook_engine.state import StateStore
+from tests.conftest import config_from, records
+
+DAY = 86400
+
+SEQUENCE = """\
+playbook: winback
+rules:
+  - id: first
+    when: {event: member_joined}
+    do: [{dm: "欢迎～"}]
+  - id: second
+    when: {after_join: 2d}
+    until: replied
+    do: [{dm: "这两天感觉怎么样？"}]
+"""
+COMMUNITY = "community:\n  name: t\n  timezone: Asia/Shanghai\n"
+
+
+def event(ts: str, kind: str = "message", member: str = "m1", **fields) -> dict:
+    return {"ts": f"2026-03-{ts}+08:00", "type": kind, "group": "g1", "member": member, **fields}
+
+
+def state_run(config, path, events):
+    store = StateStore.open(str(path))
+    result = run(config, records(events), state=store)
+    result.save_state()
+    store.close()
+    return result
+
+
+def tasks(path) -> dict[str, tuple]:
+    connection = sqlite3.connect(path)
+    try:
+        return {rule: (status, outcome, outcome_at) for rule, status, outcome, outcome_at in connection.execute("SELECT rule, status, outcome, outcome_at FROM tasks")}
+    finally:
+        connection.close()
+
+
+def mark(path, rule: str, status: str, at: float, outcome: str | None = None) -> None:
+    connection = sqlite3.connect(path)
+    connection.execute("UPDATE tasks SET status = ?, marked_at = ?, outcome = ?, outcome_at = ? WHERE rule = ?", (status, at, outcome, at if outcome else None, rule))
+    connection.commit()
+    connection.close()
+
+
+MARCH_1_NOON = 1772337600.0  # 2026-03-01 12:00 +08:00
+
+
+@pytest.fixture
+def config(tmp_path):
+    return config_from({"winback.yaml": SEQUENCE}, COMMUNITY, tmp_path / "pb")
+
+
+def test_a_message_after_a_task_marked_done_is_its_reply_and_ends_the_sequence(config, tmp_path):
+    path = tmp_path / "s.db"
+    state_run(config, path, [event("01T09:00:00", "member_joined"), event("01T10:00:00", member="m2")])
+    mark(path, "winback/first", "done", MARCH_1_NOON)
+    second = state_run(config, path, [event("02T08:00:00"), event("04T10:00:00", member="m2")])
+    assert tasks(path)["winback/first"] == ("done", "replied", MARCH_1_NOON + 20 * 3600)  # 03-02 08:00
+    assert second.tasks == []
+    assert [(item.task.rule, item.reason) for item in second.suppressed] == [("second", "stale: until replied: m1 replied to winback at 2026-03-02 08:00")]
+
+
+def test_without_a_reply_the_sequence_goes_on(config, tmp_path):
+    path = tmp_path / "s.db"
+    state_run(config, path, [event("01T09:00:00", "member_joined"), event("01T10:00:00", member="m2")])
+    mark(path, "winback/first", "done", MARCH_1_NOON)
+    second = state_run(config, path, [event("04T10:00:00", member="m2")])  # m1 never writes
+    assert [task.rule for task in second.tasks] == ["second"]
+    assert tasks(path)["winback/first"] == ("done", None, None)
+
+
+def test_a_message_before_the_task_was_done_or_after_the_window_is_no_reply(config, tmp_path):
+    path = tmp_path / "s.db"
+    state_run(config, path, [event("01T09:00:00", "member_joined"), event("01T10:00:00", member="m2")])
+    mark(path, "winback/first", "done", MARCH_1_NOON + 5 * DAY)  # marked done on the 6th
+    second = state_run(config, path, [event("02T08:00:00"), event("04T10:00:00", member="m2")])
+    assert [task.rule for task in second.tasks] == ["second"]  # the 2nd's message came before
+    assert tasks(path)["winback/first"] == ("done", None, None)
+
+
+def test_a_reply_the_operator_marked_ends_the_sequence_too(config, tmp_path):
+    path = tmp_path / "s.db"
+    state_run(config, path, [event("01T09:00:00", "member_joined"), event("01T10:00:00", member="m2")])
+    mark(path, "winback/first", "done", MARCH_1_NOON, outcome="replied")  # answered in private
+    second = state_run(config, path, [event("04T10:00:00", member="m2")])
+    assert second.tasks == []
+
+
+def test_an_unknown_until_is_an_error_at_its_place(tmp_path):
+    with pytest.raises(InvalidPlaybooks) as raised:
+        config_from({"winback.yaml": SEQUENCE.replace("until: replied", "until: answered")}, COMMUNITY, tmp_path / "pb")
+    assert "winback.yaml:8:12: rules[1].until: `answered` is not a valid value for `until` — write one of: replied" in str(raised.value)
+
+
+def test_replies_count_within_the_window_after_the_task_was_done():
+    replies = Replies(3 * DAY)
+    replies.restore([("m1", 100.0, "t-1", "p"), ("m1", 10 * DAY, "t-2", "p")], [])
+    replies.message("m1", 50.0)  # before either was done
+    replies.message("m1", 100.0 + 3 * DAY + 1)  # after t-1's window, before t-2 was done
+    replies.message("m1", 10 * DAY + 60)
+    assert replies.found == [("t-2", 10 * DAY + 60)]
+    assert replies.awaiting == {}
+    assert replies.since("m1", "p", 0) == 10 * DAY + 60 and replies.since("m1", "q", 0) is None
