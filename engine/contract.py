@@ -165,8 +165,11 @@ MEMBER_FIELDS = (
     "id", "name", "groups", "joined_at", "left", "last_message_at", "days_since_join",
     "days_silent", "messages", "messages_7d", "messages_30d", "active_days_30d", "questions",
     "replies", "mentions_received", "activities", "points", "tags", "attributes", "stage",
-    "stage_since",
+    "stage_since", "last_task_at", "last_done_at", "last_replied_at", "open_tasks", "tasks_30d",
 )
+# What the loop back gives (the member's tasks and what operators marked of them, engine/replies.py):
+# they change without any event of the member, as tasks come due and are marked.
+LOOP_FIELDS = frozenset({"last_task_at", "last_done_at", "last_replied_at", "open_tasks", "tasks_30d"})
 GROUP_FIELDS = ("id", "name", "channel", "members", "messages")
 # Fields whose values are plain, hashable scalars: conditions on these alone can be memoised by value.
 SCALAR_MEMBER_FIELDS = frozenset({

@@ -13,6 +13,7 @@ from typing import cast
 from jinja2 import Environment, meta, nodes
 
 from playbook_engine.compiler import expression_tree, parse_template
+from playbook_engine.contract import LOOP_FIELDS
 
 
 def _tree(env: object, source: str, templates: bool) -> nodes.Template:
@@ -61,6 +62,8 @@ def member_fields_read(env: object, sources: list[str]) -> frozenset[str] | None
         if any(True for _ in tree.find_all(nodes.Call)) or any(_sees_context(env, node) for node in _filters_and_tests(tree)):
             return None
         fields.update(node.attr for node in tree.find_all(nodes.Getattr) if id(node.node) in reads_member)
+    if fields & LOOP_FIELDS:
+        return None  # they change with no field of the member changing
     return frozenset(fields)
 
 
@@ -86,7 +89,7 @@ def _sees_context(env: object, node: nodes.Filter | nodes.Test) -> bool:
 
 # Member values that change as time passes, with no event: a check reading one can change its
 # answer while the member does not change.
-TIME_FIELDS = frozenset({"days_since_join", "days_silent", "messages_7d", "messages_30d", "active_days_30d"})
+TIME_FIELDS = frozenset({"days_since_join", "days_silent", "messages_7d", "messages_30d", "active_days_30d", *LOOP_FIELDS})
 # What a condition or text may read and still give the same answer while the member does not
 # change: the member's other fields, the community, and what the firing itself carries.
 _STEADY_NAMES = frozenset({"member", "community", "trigger", "event", "_channel", "group"})

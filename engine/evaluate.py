@@ -28,7 +28,7 @@ from typing import Any
 
 from playbook_engine.clock import Clock, Timer
 from playbook_engine.conditions import Conditions, refusal
-from playbook_engine.contract import Event, Firing, Group, Member, Rejected, TriggerType
+from playbook_engine.contract import LOOP_FIELDS, Event, Firing, Group, Member, Rejected, TriggerType
 from playbook_engine.durations import format_duration
 from playbook_engine.enforcer import Enforcer, cause
 from playbook_engine.lifecycle import Lifecycle
@@ -39,7 +39,7 @@ from playbook_engine.model import Config, Rule
 from playbook_engine.notes import Notes
 from playbook_engine.planner import Planner
 from playbook_engine.recheck import Recheck
-from playbook_engine.replies import LOOKBACK, Replies
+from playbook_engine.replies import LOOKBACK, Replies, TaskLog
 from playbook_engine.state import LazyMembers, StateStore
 from playbook_engine.triggers.common import STAGE_ENTERED, any_pattern
 
@@ -89,6 +89,9 @@ class Evaluation:
         self._question_pattern = any_pattern(self.community.question_patterns) if self.community.question_patterns else None  # one search per message
         self._views_at = self.now
         self.replies = Replies(config.community.reply_window)  # the loop back: done tasks, replies
+        # The loop fields (member.last_task_at …), kept only when something reads them.
+        self.tasks_log = TaskLog(state.member_tasks if state is not None else None) if _reads_loop(config) else None
+        self.replies.log = self.tasks_log
         if state is not None:
             self._resume(state)
         # A rule's evaluation, stage by stage: which rules fire → do their conditions hold →
@@ -99,6 +102,8 @@ class Evaluation:
         # Stage 5: a planned task checked again when it is due (engine/recheck.py).
         self.recheck = self.enforcer.recheck = Recheck(config, self, planner, self.conditions.context, self._set_now, self.replies)
         planner.on_settled = self.recheck.released
+        if self.tasks_log is not None:
+            planner.on_final = self.tasks_log.planned
         self._frozen = self.recheck.frozen
         self._watching = self.recheck.watch  # with `pace`: members whose next message is looked for
         if state is not None:
@@ -183,7 +188,7 @@ class Evaluation:
             self._views_at = self.now
         view = self._views.get(member.id)
         if view is None or view._member is not member:
-            view = self._views[member.id] = MemberView(member, self.now, self.tz)
+            view = self._views[member.id] = MemberView(member, self.now, self.tz, self.tasks_log)
         return view
 
     def schedule(self, due: float, trigger: TriggerType | str, subject: str, payload: Any = None) -> None:
@@ -619,6 +624,16 @@ class Evaluation:
         if skipped:
             self.sink.staff(skipped)
         return kept
+
+
+def _reads_loop(config: Config) -> bool:
+    """Whether a condition, a text or a stage reads a loop field (``member.open_tasks`` …)."""
+    sources = [stage.source for stage in config.community.lifecycle]
+    for rule in config.rules:
+        sources += [condition.source for condition in rule.conditions]
+        sources += [action.text.source for action in rule.actions if action.text is not None]
+        sources.append(str(rule.trigger.value))
+    return any(field in source for source in sources for field in LOOP_FIELDS)
 
 
 def _describe_move(label: Callable[[str | None], str], previous: str | None, stage: str | None) -> str:

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from playbook_engine.contract import MEMBER_FIELDS, Member
 from playbook_engine.localtime import local_time
+from playbook_engine.replies import TaskLog
 
 # Group membership the plan decided, kept in ``member.marks`` (plain JSON: saved by --state).
 OUT_OF = "@out"  # group id → when a planned `remove` took the member out of it, until a new member_joined there
@@ -41,13 +42,20 @@ class MemberView:
     Times are datetimes in the community time zone; day counts are whole days, floor.
     """
 
-    __slots__ = ("_member", "_now", "_tz", "_windows")
+    __slots__ = ("_member", "_now", "_tz", "_windows", "_tasks", "_loop")
 
-    def __init__(self, member: Member, now: float, tz: ZoneInfo):
+    def __init__(self, member: Member, now: float, tz: ZoneInfo, tasks: TaskLog | None = None):
         self._member = member
         self._now = now
         self._tz = tz
         self._windows: dict[int, tuple[int, int]] = {}  # valid while the member's daily counts are unchanged
+        self._tasks = tasks  # the loop fields' source (None: no rule reads them)
+        self._loop: tuple[float | None, float | None, float | None, int, int] | None = None
+
+    def _loop_fields(self) -> tuple[float | None, float | None, float | None, int, int]:
+        if self._loop is None:
+            self._loop = self._tasks.fields(self._member.id, self._now) if self._tasks is not None else (None, None, None, 0, 0)
+        return self._loop
 
     def _time(self, t: float | None) -> datetime | None:
         return None if t is None else datetime.fromtimestamp(t, self._tz)
@@ -148,6 +156,28 @@ class MemberView:
     @property
     def stage_since(self) -> datetime | None:
         return self._time(self._member.stage_since)
+
+    # The loop back: the member's tasks and what operators marked of them (engine/replies.py).
+
+    @property
+    def last_task_at(self) -> datetime | None:
+        return self._time(self._loop_fields()[0])
+
+    @property
+    def last_done_at(self) -> datetime | None:
+        return self._time(self._loop_fields()[1])
+
+    @property
+    def last_replied_at(self) -> datetime | None:
+        return self._time(self._loop_fields()[2])
+
+    @property
+    def open_tasks(self) -> int:
+        return self._loop_fields()[3]
+
+    @property
+    def tasks_30d(self) -> int:
+        return self._loop_fields()[4]
 
 
 # What a condition may compare a member field with, read from the annotations above so the two

@@ -51,7 +51,7 @@ class Sent:
     trigger_at: float
     due: float
     assignee: str | None
-    status: str = "todo"  # stale, displaced: taken back later (they count for cooldowns, not for limits or capacity)
+    status: str = "todo"  # stale, displaced: taken back later (they count for cooldowns, not for limits or capacity); merged: sent as part of another
     deadline: float = float("inf")  # the latest it may be done (saved for `late`)
 
 
@@ -128,6 +128,7 @@ class Planner:
         self.moved_later: Callable[[Task], None] | None = None
         self.stale_at: Callable[[Task, float], str | None] | None = None
         self.on_settled: Callable[[float], None] | None = None  # called with the end of the days settled
+        self.on_final: Callable[[list[Task]], None] | None = None  # called with each settled day's plan
         self.settle_at = INF  # the end of the earliest local day with tasks not yet settled
         self._settle_start = INF  # and its start
         # Tasks earlier --state runs printed, taken back by this one: (when, task id, member, why).
@@ -136,6 +137,7 @@ class Planner:
         self.revised: list[Task] = []  # printed again, changed (moved, merged, another text): the new version replaces the old
         self._printed: dict[str, tuple[Any, ...]] = {}  # reopened tasks already printed → what was printed
         self.open: list[Open] = []  # with --state: the tasks of the days the end of the history left open
+        self.merged_into: dict[str, str] = {}  # part's id → the id of the message it went out in
         self.open_stale: list[Open] = []  # and those found stale as it ended (checked again by the next run)
         self._dropped = 0  # tasks dropped as stale still in the buckets of days not settled
         self._limit_exempt = limit_exempt
@@ -155,8 +157,8 @@ class Planner:
                 continue  # never sent: it counts for nothing (a stale one counts for cooldowns)
             taken_back = sent.status in TAKEN_BACK
             self._remember(sent.id, sent.rule, sent.member, sent.action, sent.trigger_at, None if taken_back else sent.due)
-            if taken_back:
-                continue
+            if taken_back or sent.status == "merged":
+                continue  # a merged part went out in its message, which holds the slot
             self._count_capacity(sent.assignee, sent.due)
             if sent.assignee is not None and sent.due > self._last_paced.get(sent.assignee, float("-inf")):
                 self._last_paced[sent.assignee] = sent.due  # an earlier run's last task: paced from it
@@ -511,6 +513,8 @@ class Planner:
                 del cooling[task.id]
             if before is not None:
                 task.source = None  # kept for Open until the run ends
+        if self.on_final is not None:
+            self.on_final(final)
         if self._printed:
             final = self._reprinted(final)
         self.released += final
@@ -642,6 +646,8 @@ class Planner:
                 del self.suppressed_counts["merged"]
             self.suppressed = [item for item in self.suppressed if item.task is not carrier]
             carrier.dropped, carrier.due, carrier.moves = False, task.due, task.moves
+            if carrier.id in self.new_history:
+                self.new_history[carrier.id].status = "todo"  # the message now
             carrier.priority = max(left, key=lambda part: part.rank).priority
             carrier.deadline = min(part.deadline for part in left)
         self._join(carrier, left)
@@ -676,6 +682,10 @@ class Planner:
         for part in parts[1:]:
             part.merged = None
             self._original_due.pop(part.id, None)
+            self.merged_into[part.id] = first.id
+            sent = self.new_history.get(part.id)
+            if sent is not None:
+                sent.status = "merged"  # its text goes out in the first's message
             self._suppress(part, "merged", f"merged into {first.id}, due {self._local(first.due)}")
 
     def _fill(self, before: int | None) -> None:

@@ -277,6 +277,9 @@ class Recheck:
             }
             if item.cooling_since is not None:
                 payload["cooling_since"] = item.cooling_since[0]
+            carrier = self.planner.merged_into.get(task.id)
+            if carrier is not None and task.dropped:
+                payload["merged_into"] = carrier  # reopened only with the message it went out in
             self._new.append(payload)
 
     def pending(self) -> list[dict[str, Any]]:
@@ -432,7 +435,7 @@ class Recheck:
             if not source.fixed and source.context.get("member") is not None:
                 if copy is None:
                     copy = snapshot(member)
-                source.context["member"] = MemberView(copy, at, self.tz)
+                source.context["member"] = MemberView(copy, at, self.tz, self.replies.log)
 
     # -- the planner's side ------------------------------------------------------------------
 

@@ -14,7 +14,11 @@ The key is the member: a keyed stream processor holds each member's list with th
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from playbook_engine.contract import Task
 
 DAY = 86400
 LOOKBACK = 30 * DAY  # how far back a reply ends a playbook's sequence (`until: replied`)
@@ -28,6 +32,7 @@ class Replies:
         self.awaiting: dict[str, list[tuple[float, str, str]]] = {}  # member → (done at, task id, playbook)
         self._last: dict[str, dict[str, float]] = {}  # member → playbook → latest reply
         self.found: list[tuple[str, float]] = []  # (task id, when): replies this run saw, for --state
+        self.log: TaskLog | None = None  # told of each reply, when the loop fields are read
 
     def restore(self, done: Iterable[tuple[str, float, str, str]], replied: Iterable[tuple[str, str, float]]) -> None:
         """``done``: (member, done at, task id, playbook) of tasks marked done with no outcome yet;
@@ -47,6 +52,8 @@ class Replies:
             if done_at <= t <= done_at + self.window:
                 self.found.append((task_id, t))
                 self._note(member, playbook, t)
+                if self.log is not None:
+                    self.log.replied(member, task_id, t)
             elif t < done_at:
                 left.append((done_at, task_id, playbook))  # marked done with a later time: still to come
         if left:
@@ -63,3 +70,55 @@ class Replies:
         last = self._last.setdefault(member, {})
         if when > last.get(playbook, float("-inf")):
             last[playbook] = when
+
+
+class TaskLog:
+    """Each member's planned tasks as ``member.last_task_at`` and the other loop fields read
+    them: by task id, [due, status, done at, replied at]. A member's are read from the
+    ``--state`` database the first time they are asked for (``load``), then kept up to date
+    with the tasks this run makes final and the replies it sees."""
+
+    def __init__(self, load: Callable[[str], list[tuple[str, float, str, float | None, float | None]]] | None = None):
+        self._load = load
+        self._by_member: dict[str, dict[str, list[Any]]] = {}
+
+    def _of(self, member: str) -> dict[str, list[Any]]:
+        entries = self._by_member.get(member)
+        if entries is None:
+            rows = self._load(member) if self._load is not None else []
+            entries = self._by_member[member] = {task_id: [due, status, done_at, replied_at] for task_id, due, status, done_at, replied_at in rows}
+        return entries
+
+    def planned(self, tasks: Iterable[Task]) -> None:
+        """Tasks made final (their day settled): the plan as the operator gets it."""
+        for task in tasks:
+            if task.member is not None:
+                entries = self._of(task.member)
+                entry = entries.get(task.id)
+                if entry is None:
+                    entries[task.id] = [task.due, "todo", None, None]
+                else:
+                    entry[0] = task.due  # reopened, settled again: its due as now planned
+
+    def replied(self, member: str, task_id: str, t: float) -> None:
+        entry = self._of(member).get(task_id)
+        if entry is not None and entry[3] is None:
+            entry[3] = t
+
+    def fields(self, member: str, now: float) -> tuple[float | None, float | None, float | None, int, int]:
+        """(last task due, last done, last replied, open tasks, tasks in the last 30 days) as of ``now``."""
+        last_task = last_done = last_replied = None
+        open_tasks = recent = 0
+        for due, status, done_at, replied_at in self._of(member).values():
+            if due <= now:
+                if last_task is None or due > last_task:
+                    last_task = due
+                if due > now - 30 * DAY:
+                    recent += 1
+                if status == "todo":
+                    open_tasks += 1
+            if status == "done" and done_at is not None and done_at <= now and (last_done is None or done_at > last_done):
+                last_done = done_at
+            if replied_at is not None and replied_at <= now and (last_replied is None or replied_at > last_replied):
+                last_replied = replied_at
+        return last_task, last_done, last_replied, open_tasks, recent

@@ -62,6 +62,7 @@ _INDEXES = (
     "CREATE INDEX IF NOT EXISTS timers_by_due ON timers (due, seq)",
     "CREATE INDEX IF NOT EXISTS tasks_by_trigger_at ON tasks (trigger_at)",
     "CREATE INDEX IF NOT EXISTS tasks_by_due ON tasks (due)",
+    "CREATE INDEX IF NOT EXISTS tasks_by_member ON tasks (member)",  # the loop fields, a member at a time
 )
 # A day and a half before the watermark: earlier than the start of its local day in any time
 # zone, daylight saving included. Capacity counts the tasks due from that day on.
@@ -333,6 +334,16 @@ class StateStore:
             [(member, rule.split("/")[0], when) for member, rule, when in replied if when >= watermark - lookback],
         )
 
+    def member_tasks(self, member: str) -> list[tuple[str, float, str, float | None, float | None]]:
+        """``member``'s planned tasks, as ``TaskLog`` keeps them: (id, due, status, done at, replied at),
+        those taken back (stale, displaced) and those merged into another left out."""
+        rows = self.connection.execute(
+            "SELECT id, due, status, CASE WHEN status = 'done' THEN coalesce(marked_at, due) END, CASE WHEN outcome = 'replied' THEN coalesce(outcome_at, marked_at, due) END"
+            " FROM tasks WHERE member = ? AND status NOT IN ('stale', 'displaced', 'merged')",
+            (member,),
+        ).fetchall()
+        return [tuple(row) for row in rows]
+
     def reopenable(self, saved: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Of the tasks the last run left open (``saved`` rows of version 2), those the next run
         may settle again: not printed, or printed, still ``todo`` and not delivered — a task an
@@ -348,7 +359,12 @@ class StateStore:
             chunk = printed[start : start + 500]
             query = f"SELECT DISTINCT value FROM deliveries, json_each(deliveries.tasks) WHERE value IN ({', '.join('?' * len(chunk))})"
             delivered.update(task_id for (task_id,) in self.connection.execute(query, chunk))
-        return [payload for payload in opened if payload["printed"] is None or (statuses.get(payload["id"]) == "todo" and payload["id"] not in delivered)]
+        reopened = {
+            payload["id"] for payload in opened
+            if ((statuses.get(payload["id"]) == "todo" and payload["id"] not in delivered) if payload["printed"] is not None else "merged_into" not in payload)
+        }
+        # A part merged into a message that stays as it is (marked, delivered) went out with it.
+        return [payload for payload in opened if payload["id"] in reopened or payload.get("merged_into") in reopened]
 
     def clock_seq(self) -> int:
         """The clock's counter: timers scheduled from here on come after every saved one."""
@@ -458,7 +474,7 @@ class StateStore:
                 # again after it went stale then): it takes the new due, status and record,
                 # unless an operator's status is on it.
                 "INSERT INTO tasks (id, rule, member, action, trigger_at, due, assignee, status, data, deadline) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (id) DO UPDATE SET due = excluded.due, status = excluded.status, data = coalesce(excluded.data, tasks.data) WHERE tasks.status IN ('todo', 'stale', 'displaced')",
+                " ON CONFLICT (id) DO UPDATE SET due = excluded.due, status = excluded.status, data = coalesce(excluded.data, tasks.data) WHERE tasks.status IN ('todo', 'stale', 'displaced', 'merged')",
                 ((s.id, s.rule, s.member, s.action, s.trigger_at, s.due, s.assignee, s.status, printed.get(s.id), s.deadline if s.deadline != float("inf") else None) for s in planner.new_history.values()),
             )
             db.executemany("UPDATE tasks SET outcome = 'replied', outcome_at = ? WHERE id = ? AND outcome IS NULL", ((t, task_id) for task_id, t in evaluation.replies.found))

@@ -115,3 +115,36 @@ def test_replies_count_within_the_window_after_the_task_was_done():
     assert replies.found == [("t-2", 10 * DAY + 60)]
     assert replies.awaiting == {}
     assert replies.since("m1", "p", 0) == 10 * DAY + 60 and replies.since("m1", "q", 0) is None
+
+
+LOOP = """\
+playbook: care
+rules:
+  - id: hello
+    when: {event: member_joined}
+    do: [{dm: "欢迎～"}]
+  - id: nudge
+    when: {event: message, keywords: [求助]}
+    if: member.open_tasks == 0 and member.tasks_30d < 3
+    do: [{dm: "我来帮你看看 (上次联系 {{ member.last_task_at }}, 上次完成 {{ member.last_done_at }}, 上次回复 {{ member.last_replied_at }})"}]
+"""
+
+
+def test_the_loop_fields_read_the_members_tasks_and_what_was_marked(tmp_path):
+    config = config_from({"care.yaml": LOOP}, COMMUNITY, tmp_path / "pb")
+    path = tmp_path / "s.db"
+    # The welcome is due at once and still todo: an open task, so no nudge on the same day.
+    first = state_run(config, path, [event("01T09:00:00", "member_joined"), event("01T10:00:00", text="求助")])
+    assert [task.rule for task in first.tasks] == ["hello"]
+    mark(path, "care/hello", "done", MARCH_1_NOON)
+    second = state_run(config, path, [event("02T08:00:00", text="求助")])  # 20 h after it was done: a reply
+    (nudge,) = second.tasks
+    assert nudge.text == "我来帮你看看 (上次联系 2026-03-01 09:00:00+08:00, 上次完成 2026-03-01 12:00:00+08:00, 上次回复 2026-03-02 08:00:00+08:00)"
+    assert tasks(path)["care/hello"] == ("done", "replied", MARCH_1_NOON + 20 * 3600)
+
+
+def test_one_run_counts_its_own_tasks_once_their_day_is_planned(tmp_path):
+    """Without a state every task is still todo: the nudge waits while one is open."""
+    config = config_from({"care.yaml": LOOP}, COMMUNITY, tmp_path / "pb")
+    result = run(config, records([event("01T09:00:00", "member_joined"), event("02T10:00:00", text="求助"), event("02T11:00:00", member="m2", text="求助")]))
+    assert [(task.rule, task.member) for task in result.tasks] == [("hello", "m1"), ("nudge", "m2")]
