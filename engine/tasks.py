@@ -386,7 +386,8 @@ def read_lines(path: str) -> list[_Line]:
         raise TasksError(f"{path}: the file is empty — import the CSV that `playbook run --format csv` wrote, with its status column filled in; nothing was changed")
     first = text.split("\n", 1)[0]
     delimiter = max((",", "\t", ";"), key=first.count)  # Excel's "Unicode text" is tab-separated; a European locale writes ;
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    # strict: a quote left open at the end is a file cut short, not one long last cell.
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
         header = next(reader)
         names = [_normal(name) for name in header]
