@@ -500,6 +500,23 @@ def test_a_state_file_that_does_not_exist_is_not_created(setup: Setup, command: 
     assert err == f"error: {typo}: no such state file — run `playbook run PATHS --events FILE --state {typo}` first, or check the path\n"
 
 
+def test_mark_and_import_wait_for_no_run(setup: Setup, monkeypatch: Any, capsys: Any) -> None:
+    """A run holds the state: a mark meanwhile could be taken back by it. Listing may read."""
+    from playbook_engine.state import StateStore
+
+    path = write(setup.tmp / "during.csv", *filled(setup, {0: "完成"}))
+    held = StateStore.open(str(setup.state))  # what a run holds while it runs
+    try:
+        before = setup.state.read_bytes()
+        for command in (["mark", setup.records[0]["id"], "--status", "done"], ["import", str(path)]):
+            code, _, err = run_main(setup, command[0], "--state", str(setup.state), *command[1:], monkeypatch=monkeypatch, capsys=capsys)
+            assert code == 1 and err == f"error: {setup.state}: another run is using this state right now — wait for it to finish, then run again (two runs on one state would plan the same tasks twice)\n"
+        assert setup.state.read_bytes() == before
+        assert len(setup.listed()) == 4
+    finally:
+        held.close()
+
+
 def test_a_bad_time_is_a_usage_error_that_changes_nothing(setup: Setup) -> None:
     before = setup.state.read_bytes()
     result = setup.tasks("mark", setup.records[0]["id"], "--status", "done", "--at", "yesterday-ish")
