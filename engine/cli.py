@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 import click
@@ -110,7 +110,7 @@ def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, colu
             if member_id is None or task.member == member_id:
                 yield task
 
-    context = {"tz": tz, "title": f"{config.community.name}: planned tasks", "width": None}
+    context = {"tz": tz, "title": f"{config.community.name}: planned tasks", "width": None, "language": config.community.language}
     write_tasks(registry, fmt, tasks(), out, context)  # written as the run goes, for jsonl and csv
     result = stream.result
     result.tasks = kept
@@ -250,6 +250,125 @@ def state_show(state_path: str, member_id: str | None) -> None:
         click.echo(described)
     finally:
         store.close()
+
+
+@cli.group()
+def tasks() -> None:
+    """What the operators did: list the planned tasks, mark them, import a filled-in plan.
+
+    Example: playbook tasks list --state ops.db --date today --status todo
+    """
+
+
+def _clock(ctx: click.Context) -> Callable[[], float]:
+    """The wall clock (tests give their own): when a task is marked, unless --at says."""
+    import time
+
+    clock: Callable[[], float] = (ctx.obj or {}).get("clock") or time.time
+    return clock
+
+
+def _moment_option(value: str | None, store: Any, name: str) -> float | None:
+    from playbook_engine.tasks import parse_moment, timezone_of
+
+    if value is None:
+        return None
+    try:
+        return parse_moment(value, timezone_of(store))
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a time — write e.g. 2026-03-08 09:15 or 2026-03-08T09:15:00+08:00", param_hint=name) from None
+
+
+@tasks.command("list")
+@click.option("--state", "state_path", required=True, type=click.Path(dir_okay=False), help="The --state database the nightly `playbook run` keeps.")
+@click.option("--status", "statuses", multiple=True, type=click.Choice(["todo", "late", "done", "skipped", "failed", "replied", "stale", "displaced"]), help="Only tasks with this status (repeat for several; todo includes late). Default: all but stale and displaced.")
+@click.option("--assignee", help="Only this operator's tasks (their id).")
+@click.option("--date", "day", help="Only tasks due on this local day: YYYY-MM-DD, today or tomorrow.")
+@click.option("--format", "output_format", type=click.Choice(["table", "csv", "jsonl", "md"]), help="table (default on a terminal), csv (to fill in and import), jsonl (default when piped), md.")
+@click.option("--now", "now", help="Late means past its deadline at this time (default: the state's watermark, where the last run's events ended).")
+@click.pass_context
+def tasks_list(ctx: click.Context, state_path: str, statuses: Sequence[str], assignee: str | None, day: str | None, output_format: str | None, now: str | None) -> None:
+    """The planned tasks the state holds, with what was done: status, outcome, when marked, note.
+
+    A task still to do whose deadline has passed is shown as late: past it at the state's
+    watermark (the engine reads no clock), or at --now.
+
+    Example: playbook tasks list --state ops.db --date 2026-03-08 --assignee op-lily --format csv > today.csv
+    """
+    from playbook_engine.delivery import parse_day
+    from playbook_engine.tasks import open_state, select, timezone_of, words_of, write_list
+
+    store = open_state(state_path, lock=False)  # reading only: a run may go on meanwhile
+    try:
+        tz = timezone_of(store)
+        try:
+            the_day = parse_day(day, tz, _clock(ctx)) if day is not None else None
+        except ValueError:
+            raise click.BadParameter(f"{day!r} is not a day — write e.g. 2026-03-08, today or tomorrow", param_hint="--date") from None
+        listed = select(store, statuses=statuses, assignee=assignee, day=the_day, now=_moment_option(now, store, "--now"))
+        fmt = output_format or ("table" if sys.stdout.isatty() else "jsonl")
+        write_list(listed, fmt, sys.stdout, words_of(store), tz, terminal=sys.stdout.isatty())
+    finally:
+        store.close()
+
+
+@tasks.command("mark")
+@click.argument("task_ids", nargs=-1, required=True)
+@click.option("--state", "state_path", required=True, type=click.Path(dir_okay=False), help="The --state database the nightly `playbook run` keeps.")
+@click.option("--status", required=True, type=click.Choice(["done", "skipped", "failed", "replied"]), help="What became of the tasks; replied: the member answered (a task still to do is then done).")
+@click.option("--at", help="When (default: now, by this machine's clock), e.g. 2026-03-08 09:15.")
+@click.option("--note", help="A note kept with each task.")
+@click.pass_context
+def tasks_mark(ctx: click.Context, task_ids: Sequence[str], state_path: str, status: str, at: str | None, note: str | None) -> None:
+    """Say what became of tasks, by id: done, skipped, failed, or replied.
+
+    A later `playbook run --state` never sets these back. An id the state does not hold
+    stops the command before anything changes.
+
+    Example: playbook tasks mark --state ops.db t-b4110c5ca4 t-0e55a1f2c3 --status done
+    """
+    from playbook_engine.tasks import mark, open_state, summary
+
+    store = open_state(state_path, lock=True)  # a run meanwhile could take a marked task back
+    try:
+        when = _moment_option(at, store, "--at")
+        applied = mark(store, task_ids, status, note, _clock(ctx)() if when is None else when)
+        click.echo(summary(applied), err=True)
+    finally:
+        store.close()
+
+
+@tasks.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--state", "state_path", required=True, type=click.Path(dir_okay=False), help="The --state database the plan came from.")
+@click.option("--at", help="When the tasks were marked (default: now, by this machine's clock).")
+@click.pass_context
+def tasks_import(ctx: click.Context, file: str, state_path: str, at: str | None) -> None:
+    """Read the statuses operators wrote into the plan's CSV (from Excel, WPS or 腾讯文档).
+
+    The `status` (状态) column may say done/完成/已完成/已发送, skipped/跳过, failed/失败 or
+    replied/已回复; empty leaves the task as it is; a `note` (备注) column is kept. Lines with an
+    unknown id or word are reported (FILE:LINE) and change nothing, the rest is applied at
+    once; exit 1 if any line was reported. Importing the same file again changes nothing.
+
+    Example: playbook tasks import --state ops.db plan.csv
+    """
+    from playbook_engine.tasks import import_file, open_state, summary
+
+    store = open_state(state_path, lock=True)
+    try:
+        when = _moment_option(at, store, "--at")
+        imported = import_file(store, file, _clock(ctx)() if when is None else when)
+    finally:
+        store.close()
+    for problem in imported.problems:
+        click.echo(f"error: {problem}", err=True)
+    more = [f"{imported.unchanged} without a status"] if imported.unchanged else []
+    if imported.problems:
+        more.append(f"{len(imported.problems)} line(s) reported above changed nothing — fix them and import the file again")
+    click.echo(f"{file}: {summary(imported.applied, more)}", err=True)
+    if imported.problems:
+        ctx.exit(1)
 
 
 @cli.command()

@@ -127,6 +127,25 @@ class SavedReplies(Protocol):
     def found(self) -> list[tuple[str, float]]: ...  # (task id, when the member replied)
 
 
+@dataclass(frozen=True)
+class TaskRow:
+    """A planned task as the state keeps it, with what operators said of it (``playbook tasks``)."""
+
+    id: str
+    due: float
+    assignee: str | None
+    status: str  # todo; stale, displaced (taken back by a run); done, skipped, failed (operators')
+    data: str | None  # the printed record (``task_data``); None for a task merged into another
+    deadline: float | None
+    outcome: str | None  # replied
+    outcome_at: float | None
+    marked_at: float | None
+    note: str | None
+
+
+_TASK_ROW = "id, due, assignee, status, data, deadline, outcome, outcome_at, marked_at, note"
+
+
 class StateError(PlaybookError):
     """The --state file cannot be used; it has not been modified."""
 
@@ -439,6 +458,41 @@ class StateStore:
         with self.transaction():
             self.connection.execute("INSERT INTO deliveries VALUES (?, ?, ?, ?, ?, ?, ?)", (operator, date, part, inbox, digest, dumps(task_ids), sent_at))
 
+    # -- what `playbook tasks` reads and writes ----------------------------------------------
+
+    def printed_tasks(self, start: float | None = None, end: float | None = None, assignee: str | None = None) -> list[TaskRow]:
+        """The printed tasks (those with a record), due in [start, end) and of ``assignee`` when given, in due order."""
+        terms: list[str] = ["data IS NOT NULL"]
+        values: list[float | str] = []
+        if start is not None and end is not None:
+            terms.append("due >= ? AND due < ?")
+            values += [start, end]
+        if assignee is not None:
+            terms.append("assignee = ?")
+            values.append(assignee)
+        query = f"SELECT {_TASK_ROW} FROM tasks WHERE {' AND '.join(terms)} ORDER BY due, id"
+        return [TaskRow(*row) for row in self.connection.execute(query, values)]
+
+    def tasks_by_id(self, task_ids: Iterable[str]) -> dict[str, TaskRow]:
+        """The saved tasks among ``task_ids`` (printed, or merged into a printed one), by id."""
+        wanted = list(dict.fromkeys(task_ids))
+        found: dict[str, TaskRow] = {}
+        for start in range(0, len(wanted), _IDS_PER_QUERY):
+            chunk = wanted[start : start + _IDS_PER_QUERY]
+            for row in self.connection.execute(f"SELECT {_TASK_ROW} FROM tasks WHERE id IN ({', '.join('?' * len(chunk))})", chunk):
+                found[row[0]] = TaskRow(*row)
+        return found
+
+    def write_marks(self, rows: Iterable[TaskRow]) -> None:
+        """What operators said of these tasks (status, outcome, when, note), in one transaction:
+        a later run never sets these statuses back (``save``), nor reopens a marked task (``reopenable``)."""
+        rows = list(rows)
+        with self.transaction():
+            self.connection.executemany(
+                "UPDATE tasks SET status = ?, outcome = ?, outcome_at = ?, marked_at = ?, note = ? WHERE id = ?",
+                ((row.status, row.outcome, row.outcome_at, row.marked_at, row.note, row.id) for row in rows),
+            )
+
     def member_count(self) -> int:
         count: int = self.connection.execute("SELECT count(*) FROM members").fetchone()[0]
         return count
@@ -485,6 +539,8 @@ class StateStore:
             db.executemany("DELETE FROM rechecks WHERE id = ?", ((task_id,) for task_id in recheck.consumed))
             db.executemany("INSERT OR REPLACE INTO rechecks VALUES (?, ?, ?)", ((payload["id"], payload["due"], dumps(payload)) for payload in recheck.pending()))
             db.execute("INSERT OR REPLACE INTO meta VALUES ('timezone', ?)", (evaluation.community.timezone,))
+            # What `playbook tasks` words its lists in, without the playbooks at hand.
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('language', ?)", (getattr(evaluation.community, "language", "en"),))
             if evaluation.started:
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('watermark', ?)", (repr(evaluation.now),))
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('clock_seq', ?)", (str(evaluation.clock.seq),))

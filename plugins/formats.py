@@ -29,6 +29,9 @@ NO_TASKS = "No tasks planned."
 DEFAULT_WIDTH = 120
 # The record's fields, then the operator's instruction: a spreadsheet is read by people.
 CSV_FIELDS = (*TASK_RECORD_FIELDS, "how")
+# Then an empty column for the operator to fill in (done, 完成, 跳过 …): `playbook tasks
+# import` reads it back. Named in the community's language; import takes either name.
+STATUS_COLUMN = {"zh-CN": "状态", "en": "status"}
 UNASSIGNED = "unassigned"
 _PRIORITY_MARK = {"urgent": "!! urgent", "high": "! high", "normal": "", "low": "low"}
 _PRIORITY_STYLE = {"urgent": "bold red", "high": "bold yellow", "low": "dim"}
@@ -67,14 +70,15 @@ def write_csv(tasks: Iterable[Task], stream: IO[str], context: Mapping[str, Any]
     # A BOM first, so that Excel opens the Chinese text as UTF-8 rather than the local code
     # page; CRLF line ends, as Excel writes them. Every task field, then `params` as JSON text
     # (empty when the action has none) and `how`, the operator's instruction. Newlines inside
-    # texts stay, quoted: Excel shows them as line breaks within the cell.
+    # texts stay, quoted: Excel shows them as line breaks within the cell. Last, the status
+    # column, empty, for the operator to fill in and `playbook tasks import` to read.
     stream.write("\ufeff")
     writer = csv.writer(stream, lineterminator="\r\n")
-    writer.writerow(CSV_FIELDS)
+    writer.writerow([*CSV_FIELDS, STATUS_COLUMN.get(context.get("language", "en"), "status")])
     for task in tasks:  # streamed, like jsonl
         record = task.record(context["tz"])
         record = {**dict.fromkeys(CSV_FIELDS), **record, "how": task.how or None}
-        writer.writerow([_spreadsheet_cell(record[name]) for name in CSV_FIELDS])
+        writer.writerow([*(_spreadsheet_cell(record[name]) for name in CSV_FIELDS), ""])
 
 
 # ----- for the operator's eyes: table and md ------------------------------------------------
@@ -334,7 +338,7 @@ FORMATS = (
     OutputFormat("table", write_table, "Tables per due day and assignee: time, priority, member, what to do by hand, why (default on a terminal)."),
     OutputFormat("jsonl", write_jsonl, "One JSON task record per line (default when piped)."),
     OutputFormat("json", write_json, "A JSON array of task records."),
-    OutputFormat("csv", write_csv, "CSV for Excel: UTF-8 with BOM, CRLF, every task field plus params (JSON) and how."),
+    OutputFormat("csv", write_csv, "CSV for Excel: UTF-8 with BOM, CRLF, every task field plus params (JSON), how, and an empty status column to fill in (`playbook tasks import`)."),
     OutputFormat("md", write_md, "A Markdown checklist per day and operator, with the full texts to send."),
 )
 

@@ -73,13 +73,15 @@ def test_empty_plan(example_output, fmt: str, expected: str) -> None:
 
 
 def test_csv_for_excel(example_output) -> None:
-    """BOM, CRLF after every record, every task field plus params, parts and how; reads back as the jsonl does."""
+    """BOM, CRLF after every record, every task field plus params, parts and how, then an empty
+    status column named in the community's language (zh-CN: 状态); reads back as the jsonl does."""
     output = example_output("csv")
     assert output.startswith(b"\xef\xbb\xbfid,due,")
     assert output.endswith(b"\r\n")
     rows = list(csv.DictReader(io.StringIO(output.decode("utf-8-sig"), newline="")))
     records = [json.loads(line) for line in example_output("jsonl").decode().splitlines()]
-    assert list(rows[0]) == [*TASK_FIELDS, "params", "parts", "how"]
+    assert list(rows[0]) == [*TASK_FIELDS, "params", "parts", "how", "状态"]
+    assert {row["状态"] for row in rows} == {""}
     assert len(rows) == len(records)
     for row, record in zip(rows, records, strict=True):
         assert row["id"] == record["id"] and row["due"] == record["due"]

@@ -1,0 +1,530 @@
+"""`playbook tasks list | mark | import`: what the operators did, read back into a real --state
+database written by real `playbook run --state` runs — the statuses a later run keeps, the
+spreadsheet as Excel, WPS and 腾讯文档 give it back, and bad input that changes nothing."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from playbook_engine.cli import cli, main
+from playbook_engine.plugins import Registry, load_registry
+from tests.conftest import write_jsonl
+
+NOW = 1772445600.0  # 2026-03-02 18:00 +08:00: the wall clock of these tests, when nothing says --at
+PLAYBOOK = """\
+playbook: thanks
+rules:
+  - id: thank
+    when: {event: message}
+    if: member.messages == 1
+    delay: 2h
+    do:
+      - dm: "{{ member.name }}，谢谢你的第一次发言！"
+"""
+TWO_DMS = """\
+playbook: welcome
+rules:
+  - id: hello
+    when: {event: member_joined}
+    do:
+      - dm: "{{ member.name }}，欢迎！"
+  - id: intro
+    when: {event: member_joined}
+    delay: 10m
+    do:
+      - dm: "方便的话做个自我介绍吧"
+"""
+
+
+def community(language: str = "zh-CN", merge: str = "[]") -> str:
+    return textwrap.dedent(f"""\
+        community:
+          name: 读书会
+          timezone: Asia/Shanghai
+          language: {language}
+          channel: wechat
+          merge: {merge}
+          groups:
+            - {{id: g1, name: 一群}}
+            - {{id: g2, name: 二群}}
+          operators:
+            - {{id: op-a, name: 阿兰, groups: [g1]}}
+            - {{id: op-b, name: Bob, groups: [g2]}}
+        """)
+
+
+def message(ts: str, member: str, group: str = "g1", name: str | None = None) -> dict[str, Any]:
+    return {"ts": f"2026-03-{ts}:00+08:00", "type": "message", "group": group, "member": member, "name": name or member, "text": "好书"}
+
+
+FIRST_DAY = [message("02T10:00", "m1", name="小美"), message("02T10:01", "m2", name="老李"), message("02T10:02", "m3", "g2", name="Kiki"), message("02T10:03", "m4", name="阿珍")]
+
+
+@dataclass
+class Setup:
+    """A playbook directory and the --state a first run over FIRST_DAY wrote, with its CSV plan."""
+
+    tmp: Path
+    directory: Path
+    state: Path
+    registry: Registry
+    plan: Path  # what `playbook run --format csv` wrote
+    records: list[dict[str, Any]]
+    now: float = NOW
+
+    def invoke(self, *args: str) -> Any:
+        result = CliRunner().invoke(cli, list(args), obj={"registry": self.registry, "clock": lambda: self.now})
+        assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+        return result
+
+    def tasks(self, *args: str) -> Any:
+        return self.invoke("tasks", *args[:1], "--state", str(self.state), *args[1:])
+
+    def run(self, events: list[dict[str, Any]], name: str = "more.jsonl", *more: str) -> list[dict[str, Any]]:
+        result = self.invoke("run", str(self.directory), "--events", str(write_jsonl(self.tmp / name, events)), "--state", str(self.state), "--format", "jsonl", *more)
+        assert result.exit_code == 0, result.output
+        return [json.loads(line) for line in result.stdout.splitlines()]
+
+    def rows(self) -> dict[str, tuple[Any, ...]]:
+        """Every task row: (status, outcome, outcome_at, marked_at, note), by id."""
+        with sqlite3.connect(self.state) as db:
+            return {row[0]: row[1:] for row in db.execute("SELECT id, status, outcome, outcome_at, marked_at, note FROM tasks ORDER BY id")}
+
+    def listed(self, *args: str) -> list[dict[str, Any]]:
+        result = self.tasks("list", "--format", "jsonl", *args)
+        assert result.exit_code == 0, result.output
+        return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def make_setup(tmp_path: Path, *, language: str = "zh-CN", playbooks: dict[str, str] | None = None, events: list[dict[str, Any]] | None = None, merge: str = "[]") -> Setup:
+    registry = load_registry(entrypoints=False)
+    directory = tmp_path / "pb"
+    directory.mkdir()
+    (directory / "community.yaml").write_text(community(language, merge), encoding="utf-8")
+    for name, text in (playbooks or {"thanks.yaml": PLAYBOOK}).items():
+        (directory / name).write_text(text, encoding="utf-8")
+    state, plan = tmp_path / "ops.db", tmp_path / "plan.csv"
+    result = CliRunner().invoke(cli, ["run", str(directory), "--events", str(write_jsonl(tmp_path / "day1.jsonl", events or FIRST_DAY)), "--state", str(state), "--format", "csv", "--out", str(plan)], obj={"registry": registry})
+    assert result.exit_code == 0, result.output
+    records = [dict(row) for row in csv.DictReader(io.StringIO(plan.read_text(encoding="utf-8-sig"), newline=""))]
+    return Setup(tmp_path, directory, state, registry, plan, records)
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> Setup:
+    return make_setup(tmp_path)
+
+
+def at(text: str) -> float:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return datetime.fromisoformat(text).replace(tzinfo=ZoneInfo("Asia/Shanghai")).timestamp()
+
+
+# -- list ----------------------------------------------------------------------------------------------
+
+
+def test_the_plan_csv_has_an_empty_status_column_named_in_the_communitys_language(setup: Setup, tmp_path: Path) -> None:
+    assert [record["id"] for record in setup.records] == [record["id"] for record in setup.listed()]
+    assert list(setup.records[0])[-2:] == ["how", "状态"] and {record["状态"] for record in setup.records} == {""}
+    (tmp_path / "en").mkdir()
+    assert list(make_setup(tmp_path / "en", language="en").records[0])[-1] == "status"
+
+
+def test_list_shows_each_printed_task_with_its_status_and_what_was_done(setup: Setup) -> None:
+    listed = setup.listed()
+    assert [(task["member"], task["assignee"], task["status"]) for task in listed] == [("m1", "op-a", "todo"), ("m2", "op-a", "todo"), ("m3", "op-b", "todo"), ("m4", "op-a", "todo")]
+    first = listed[0]
+    assert first["due"] == "2026-03-02T12:00:00+08:00" and first["deadline"] == "2026-03-03T10:00:00+08:00"
+    assert (first["outcome"], first["outcome_at"], first["marked_at"], first["note"]) == (None, None, None, None)
+    assert [task["id"] for task in setup.listed("--assignee", "op-b")] == [listed[2]["id"]]
+    assert setup.listed("--date", "2026-03-03") == [] and len(setup.listed("--date", "2026-03-02")) == 4
+
+
+def test_late_is_a_task_to_do_past_its_deadline_at_the_watermark_or_at_now(setup: Setup) -> None:
+    """The watermark (10:03, where the events end) is before every deadline: nothing is late
+    until --now (or a later run's watermark) passes one."""
+    assert setup.listed("--status", "late") == []
+    late = setup.listed("--status", "late", "--now", "2026-03-03 10:01")
+    assert [task["member"] for task in late] == ["m1"]
+    assert [task["status"] for task in setup.listed("--now", "2026-03-03T10:01:30+08:00")] == ["late", "late", "todo", "todo"]
+    assert len(setup.listed("--status", "todo", "--now", "2026-03-03 10:01")) == 4  # todo includes the late ones
+    setup.run([message("03T10:02", "m9")])  # the next night's run moves the watermark past two deadlines
+    assert [task["member"] for task in setup.listed("--status", "late")] == ["m1", "m2"]
+
+
+def test_a_done_task_is_never_late(setup: Setup) -> None:
+    first = setup.records[0]["id"]
+    assert setup.tasks("mark", first, "--status", "done").exit_code == 0
+    assert [task["status"] for task in setup.listed("--now", "2026-03-05")] == ["done", "late", "late", "late"]
+
+
+def test_stale_and_displaced_tasks_are_hidden_unless_asked_for(setup: Setup) -> None:
+    """m1 writes again before the 12:00 thanks is due: the next run takes it back (stale)."""
+    setup.run([message("02T11:00", "m1", name="小美")])
+    assert [task["member"] for task in setup.listed()] == ["m2", "m3", "m4"]
+    stale = setup.listed("--status", "stale")
+    assert [(task["member"], task["status"]) for task in stale] == [("m1", "stale")]
+
+
+def test_the_table_and_the_checklist_are_in_chinese_for_a_chinese_community(setup: Setup) -> None:
+    ids = [record["id"] for record in setup.records]
+    setup.tasks("mark", ids[0], "--status", "done", "--note", "已私聊")
+    table = setup.tasks("list", "--format", "table").stdout
+    assert "状态" in table and "已完成" in table and "待办 3" in table and "已私聊" in table and ids[0] in table
+    md = setup.tasks("list", "--format", "md").stdout
+    assert md.startswith("## 2026-03-02\n\n### op-a\n\n- [x] **12:00** 已完成 · 小美（m1） · dm：小美，谢谢你的第一次发言！ · `" + ids[0] + "` — 备注：已私聊\n")
+    assert "- [ ] **12:01** 待办 · 老李（m2）" in md and "\n### op-b\n" in md
+
+
+def test_the_list_is_in_english_for_an_english_community(tmp_path: Path) -> None:
+    setup = make_setup(tmp_path, language="en")
+    table = setup.tasks("list", "--format", "table").stdout
+    assert "status" in table and "todo 4" in table
+    header = setup.tasks("list", "--format", "csv").stdout.splitlines()[0]
+    assert header == "\ufeffid,due,playbook,rule,action,channel,group,member,member_name,assignee,priority,text,reason,params,parts,status,note,deadline,outcome,outcome_at,marked_at"
+
+
+def test_nothing_to_list_says_so(setup: Setup) -> None:
+    assert setup.tasks("list", "--format", "table", "--status", "failed").stdout == "没有符合条件的任务。\n"
+    assert setup.tasks("list", "--format", "jsonl", "--status", "failed").stdout == ""
+
+
+# -- mark ----------------------------------------------------------------------------------------------
+
+
+def test_mark_sets_the_status_when_and_the_note(setup: Setup) -> None:
+    ids = [record["id"] for record in setup.records]
+    result = setup.tasks("mark", ids[0], ids[1], "--status", "done", "--at", "2026-03-02 12:05", "--note", "发了")
+    assert result.exit_code == 0 and result.stderr == "2 task(s) changed (2 done)\n"
+    rows = setup.rows()
+    assert rows[ids[0]] == ("done", None, None, at("2026-03-02T12:05"), "发了") == rows[ids[1]]
+    assert rows[ids[2]] == ("todo", None, None, None, None)
+    again = setup.tasks("mark", ids[0], "--status", "done")
+    assert again.stderr == "0 task(s) changed, 1 already so\n" and setup.rows()[ids[0]][2] is None
+
+
+def test_mark_without_at_takes_the_machines_clock(setup: Setup) -> None:
+    task = setup.records[2]["id"]
+    setup.tasks("mark", task, "--status", "skipped")
+    assert setup.rows()[task] == ("skipped", None, None, NOW, None)
+
+
+def test_replied_is_the_outcome_and_a_task_still_to_do_is_then_done(setup: Setup) -> None:
+    ids = [record["id"] for record in setup.records]
+    setup.tasks("mark", ids[1], "--status", "skipped", "--at", "2026-03-02 12:10")
+    result = setup.tasks("mark", ids[0], ids[1], "--status", "replied", "--at", "2026-03-02 13:00")
+    assert result.stderr == "2 task(s) changed (2 replied)\n"
+    rows = setup.rows()
+    assert rows[ids[0]] == ("done", "replied", at("2026-03-02T13:00"), at("2026-03-02T13:00"), None)
+    assert rows[ids[1]] == ("skipped", "replied", at("2026-03-02T13:00"), at("2026-03-02T12:10"), None)
+    assert [task["id"] for task in setup.listed("--status", "replied")] == ids[:2]
+
+
+def test_an_operator_may_correct_a_status(setup: Setup) -> None:
+    task = setup.records[0]["id"]
+    setup.tasks("mark", task, "--status", "done", "--at", "2026-03-02 12:05")
+    setup.tasks("mark", task, "--status", "failed", "--at", "2026-03-02 12:30", "--note", "对方拒收")
+    assert setup.rows()[task] == ("failed", None, None, at("2026-03-02T12:30"), "对方拒收")
+
+
+def test_a_merged_message_marks_its_parts(tmp_path: Path) -> None:
+    """Two DMs to one newcomer are one message (merge: [dm]); marking it marks both."""
+    joined = [{"ts": "2026-03-02T10:00:00+08:00", "type": "member_joined", "group": "g1", "member": "m1", "name": "小美"}]
+    setup = make_setup(tmp_path, playbooks={"welcome.yaml": TWO_DMS}, events=joined, merge="[dm]")
+    (merged,) = setup.listed()
+    parts = [part["id"] for part in merged["parts"]]
+    assert len(parts) == 2 and merged["id"] in parts
+    setup.tasks("mark", merged["id"], "--status", "done", "--at", "2026-03-02 11:00")
+    assert {setup.rows()[part][0] for part in parts} == {"done"}
+
+
+# -- a later run keeps what was marked -------------------------------------------------------------------
+
+
+def test_a_later_run_never_sets_a_marked_task_back_nor_plans_it_again(setup: Setup) -> None:
+    ids = [record["id"] for record in setup.records]
+    setup.tasks("mark", ids[0], "--status", "done", "--at", "2026-03-02 12:00")
+    setup.tasks("mark", ids[1], "--status", "skipped", "--note", "不发了")
+    setup.tasks("mark", ids[2], "--status", "replied", "--at", "2026-03-02 12:30")
+    marked = {task_id: row for task_id, row in setup.rows().items() if task_id in ids[:3]}
+    printed = setup.run([message("02T11:00", "m1", name="小美"), message("02T11:30", "m2", name="老李"), message("03T09:00", "m5", name="新人")])
+    assert {record["id"] for record in printed}.isdisjoint(ids[:3])  # not printed again
+    rows = setup.rows()
+    assert {task_id: rows[task_id] for task_id in ids[:3]} == marked
+    assert rows[ids[3]][0] == "todo" and len(rows) == 5
+    printed = setup.run([message("04T09:00", "m6")], "day3.jsonl")
+    assert {task_id: setup.rows()[task_id] for task_id in ids[:3]} == marked
+
+
+def test_the_same_run_again_from_a_copy_plans_the_same_and_keeps_the_marks(setup: Setup) -> None:
+    """Marking changes statuses only: a run from the marked state plans what a run from the
+    unmarked one plans, less nothing (the marked tasks were printed before)."""
+    copy = setup.tmp / "copy.db"
+    copy.write_bytes(setup.state.read_bytes())
+    setup.tasks("mark", setup.records[3]["id"], "--status", "done")
+    events = [message("03T09:00", "m5", name="新人")]
+    marked = setup.run(events)
+    unmarked_setup = Setup(setup.tmp, setup.directory, copy, setup.registry, setup.plan, setup.records)
+    assert marked == unmarked_setup.run(events, "again.jsonl")
+
+
+# -- import ------------------------------------------------------------------------------------------
+
+
+def filled(setup: Setup, statuses: dict[int, str], *, status_column: str = "状态", notes: dict[int, str] | None = None) -> tuple[list[str], list[list[str]]]:
+    """The plan's CSV as a header and rows, with ``statuses`` (by row index) in its status column."""
+    rows = list(csv.reader(io.StringIO(setup.plan.read_text(encoding="utf-8-sig"), newline="")))
+    header, body = rows[0], rows[1:]
+    header[-1] = status_column
+    for index, word in statuses.items():
+        body[index][-1] = word
+    if notes is not None:
+        header.append("备注")
+        for index, row in enumerate(body):
+            row.append(notes.get(index, ""))
+    return header, body
+
+
+def write(path: Path, header: list[str], body: list[list[str]], *, encoding: str = "utf-8-sig", newline: str = "\r\n", delimiter: str = ",", errors: str = "strict") -> Path:
+    stream = io.StringIO()
+    csv.writer(stream, lineterminator=newline, delimiter=delimiter).writerows([header, *body])
+    path.write_bytes(stream.getvalue().encode(encoding, errors))
+    return path
+
+
+def reorder(header: list[str], body: list[list[str]]) -> tuple[list[str], list[list[str]]]:
+    """Status first, id last, `how` dropped, a column of the operator's own added: what a
+    spreadsheet user does to a plan."""
+    order = [header.index(name) for name in ("状态", "member_name", "text", "due", "priority", "assignee", "member", "id")]
+    return [*(header[i] for i in order), "跟进人"], [[*(row[i] for i in order), "小王"] for row in body]
+
+
+def excel_dates(style: str) -> Callable[[list[str], list[list[str]]], tuple[list[str], list[list[str]]]]:
+    """The due column as Excel writes a date cell back: its own formats, or a serial number."""
+
+    def convert(header: list[str], body: list[list[str]]) -> tuple[list[str], list[list[str]]]:
+        column = header.index("due")
+        for row in body:
+            hour, minute = int(row[column][11:13]), int(row[column][14:16])
+            row[column] = {"slashes": f"2026/3/2 {hour}:{minute:02d}", "dashes": f"2026-03-02 {hour:02d}:{minute:02d}", "serial": f"{46083 + (hour * 60 + minute) / 1440:.6f}"}[style]
+        return header, body
+
+    return convert
+
+
+VARIANTS: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {
+    "as-written": (lambda header, body: (header, body), {}),
+    "no-bom-lf": (lambda header, body: (header, body), {"encoding": "utf-8", "newline": "\n"}),
+    "cr-only": (lambda header, body: (header, body), {"encoding": "utf-8", "newline": "\r"}),
+    "gbk-from-chinese-excel": (lambda header, body: (header, body), {"encoding": "gbk", "errors": "replace"}),  # emoji become ?
+    "gb18030": (lambda header, body: (header, body), {"encoding": "gb18030"}),
+    "utf16-tab-unicode-text": (lambda header, body: (header, body), {"encoding": "utf-16", "delimiter": "\t"}),
+    "semicolons": (lambda header, body: (header, body), {"delimiter": ";"}),
+    "reordered-extra-column": (reorder, {}),
+    "excel-date-slashes": (excel_dates("slashes"), {}),
+    "excel-date-dashes": (excel_dates("dashes"), {"encoding": "gbk", "errors": "replace"}),
+    "excel-serial-dates": (excel_dates("serial"), {"encoding": "utf-8", "newline": "\n"}),
+}
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_import_reads_the_plan_back_from_any_spreadsheet(setup: Setup, variant: str) -> None:
+    transform, options = VARIANTS[variant]
+    header, body = transform(*filled(setup, {0: "完成", 1: "跳过", 2: "已回复"}))
+    path = write(setup.tmp / f"{variant}.csv", header, body, **options)
+    result = setup.tasks("import", str(path), "--at", "2026-03-02 17:00")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == f"{path}: 3 task(s) changed (1 done, 1 replied, 1 skipped), 1 without a status\n"
+    ids = [record["id"] for record in setup.records]
+    marked = at("2026-03-02T17:00")
+    assert [setup.rows()[task_id] for task_id in ids] == [
+        ("done", None, None, marked, None),
+        ("skipped", None, None, marked, None),
+        ("done", "replied", marked, marked, None),
+        ("todo", None, None, None, None),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("word", "status"),
+    [
+        ("done", "done"), ("Done", "done"), ("完成", "done"), ("已完成", "done"), ("已发送", "done"), ("√", "done"), (" ＤＯＮＥ ", "done"),
+        ("skipped", "skipped"), ("跳过", "skipped"), ("failed", "failed"), ("失败", "failed"), ("replied", "done"), ("已回复", "done"),
+        ("", "todo"), ("todo", "todo"), ("待办", "todo"), ("逾期", "todo"),
+    ],
+)  # fmt: skip
+def test_the_words_an_operator_may_write(setup: Setup, word: str, status: str) -> None:
+    path = write(setup.tmp / "words.csv", *filled(setup, {0: word}, status_column="status"))
+    assert setup.tasks("import", str(path)).exit_code == 0
+    assert setup.rows()[setup.records[0]["id"]][0] == status
+
+
+def test_a_note_column_sets_the_note_and_an_empty_one_keeps_it(setup: Setup) -> None:
+    ids = [record["id"] for record in setup.records]
+    setup.tasks("mark", ids[1], "--status", "done", "--note", "早上发的")
+    path = write(setup.tmp / "notes.csv", *filled(setup, {0: "失败"}, notes={0: "对方拒收", 3: "明天再发"}))
+    result = setup.tasks("import", str(path), "--at", "2026-03-02 17:00")
+    assert result.stderr == f"{path}: 2 task(s) changed (1 failed, 1 note), 2 without a status\n"
+    rows = setup.rows()
+    assert rows[ids[0]][0::4] == ("failed", "对方拒收") and rows[ids[1]][0::4] == ("done", "早上发的") and rows[ids[3]][0::4] == ("todo", "明天再发")
+
+
+def test_the_list_exported_filled_and_imported_round_trips(setup: Setup) -> None:
+    ids = [record["id"] for record in setup.records]
+    setup.tasks("mark", ids[0], "--status", "done", "--at", "2026-03-02 12:00")
+    exported = setup.tasks("list", "--format", "csv").stdout
+    rows = list(csv.reader(io.StringIO(exported.removeprefix("\ufeff"), newline="")))
+    column = rows[0].index("状态")
+    assert [row[column] for row in rows[1:]] == ["已完成", "待办", "待办", "待办"]
+    path = setup.tmp / "list.csv"
+    path.write_text(exported, encoding="utf-8", newline="")
+    before = setup.state.read_bytes()
+    unchanged = setup.tasks("import", str(path))
+    assert unchanged.exit_code == 0 and unchanged.stderr == f"{path}: 0 task(s) changed, 1 already so, 3 without a status\n"
+    assert setup.state.read_bytes() == before
+    rows[2][column] = "已发送"
+    path.write_bytes(("\ufeff" + "".join(",".join(f'"{cell}"' if "," in cell or "\n" in cell else cell for cell in row) + "\r\n" for row in rows)).encode("utf-8"))
+    assert setup.tasks("import", str(path)).exit_code == 0
+    assert setup.rows()[ids[1]][0] == "done"
+
+
+def test_importing_the_same_file_twice_changes_nothing_the_second_time(setup: Setup) -> None:
+    path = write(setup.tmp / "twice.csv", *filled(setup, {0: "完成", 3: "失败"}))
+    assert setup.tasks("import", str(path)).exit_code == 0
+    before = setup.state.read_bytes()
+    again = setup.tasks("import", str(path))
+    assert again.exit_code == 0 and again.stderr == f"{path}: 0 task(s) changed, 2 already so, 2 without a status\n"
+    assert setup.state.read_bytes() == before
+
+
+def test_unknown_ids_and_words_are_reported_by_line_and_the_rest_is_applied(setup: Setup) -> None:
+    """Line numbers are the file's: the multi-line texts above do not shift them."""
+    header, body = filled(setup, {0: "完成", 1: "搞定了", 2: "跳过"})
+    body[2][0] = "t-0000000000"
+    body[3][-1] = "done"
+    body = [[cell.replace("！", "！\n") for cell in row] for row in body]  # text and how: two line breaks a task
+    path = write(setup.tmp / "mixed.csv", header, body)
+    result = setup.tasks("import", str(path))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"error: {path}:5: `搞定了` is not a status — write 完成, 跳过, 失败 or 已回复 (done, skipped, failed, replied), or leave it empty; this line changed nothing",
+        f"error: {path}:8: no task `t-0000000000` in {setup.state} — check the id (copy it from the plan) or the --state this file belongs to; this line changed nothing",
+        f"{path}: 2 task(s) changed (2 done), 2 line(s) reported above changed nothing — fix them and import the file again",
+    ]
+    ids = [record["id"] for record in setup.records]
+    assert [setup.rows()[task_id][0] for task_id in ids] == ["done", "todo", "todo", "done"]
+
+
+def test_one_task_twice_with_two_statuses_keeps_the_first_and_says_so(setup: Setup) -> None:
+    header, body = filled(setup, {0: "完成"})
+    body.append([*body[0][:-1], "失败"])
+    path = write(setup.tmp / "twice-in-file.csv", header, body)
+    result = setup.tasks("import", str(path))
+    assert result.exit_code == 1
+    assert f"{path}:6: task {setup.records[0]['id']} is also on line 2, with another status — keep one line per task; this line changed nothing" in result.stderr
+    assert setup.rows()[setup.records[0]["id"]][0] == "done"
+
+
+# -- bad input: one line, exit 1, the state byte for byte as it was ----------------------------------------
+
+
+def run_main(setup: Setup, *args: str, monkeypatch: Any, capsys: Any) -> tuple[int, str, str]:
+    """``playbook tasks …`` as a user runs it: errors mapped to one line by ``main``."""
+    monkeypatch.delenv("PLAYBOOK_DEBUG", raising=False)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["tasks", *args])
+    captured = capsys.readouterr()
+    return int(exit_info.value.code or 0), captured.out, captured.err
+
+
+def bad_files(setup: Setup) -> dict[str, tuple[bytes, str]]:
+    """name → (the file's bytes, the one line said about it)."""
+    header, body = filled(setup, {0: "完成"})
+    other = [[f"t-{number:010x}", *row[1:]] for number, row in enumerate(body)]
+    no_id = [[name for name in header if name != "id"]] + [[cell for name, cell in zip(header, row, strict=True) if name != "id"] for row in body]
+    return {
+        "another-states-file": (write(setup.tmp / "x.csv", header, other).read_bytes(), "none of its 4 task id(s) is in {state} — a status file of another state? import it into the --state its plan came from; nothing was changed"),
+        "no-id-column": (write(setup.tmp / "x.csv", no_id[0], no_id[1:]).read_bytes(), ":1: no `id` column (the first line has: due, playbook, rule, action, channel, group, member, member_name, assignee, priority, text, reason, params, parts, how, 状态) — import the CSV that `playbook run --format csv` wrote, its header line kept; nothing was changed"),
+        "no-status-column": (write(setup.tmp / "x.csv", header[:-1], [row[:-1] for row in body]).read_bytes(), ":1: no `status` (状态) column — add one and in it write 完成, 跳过, 失败 or 已回复 (done, skipped, failed, replied), or leave it empty; nothing was changed"),
+        "not-text": (b"\x80\x81\xff\xfe\x00" * 50, ": not a text file (neither UTF-8 nor GBK) — save it from the spreadsheet as CSV (CSV UTF-8, or CSV); nothing was changed"),
+        "empty": (b"\xef\xbb\xbf\r\n", ": the file is empty — import the CSV that `playbook run --format csv` wrote, with its status column filled in; nothing was changed"),
+        "header-only": (b"id,status\r\n", ": no line names a task (the `id` column is empty) — import the CSV the plan was written to; nothing was changed"),
+        "cut-short": (b'id,status\r\nt-1,done\r\n"t-2,do', ":3: the file is not CSV (unexpected end of data) — save it from the spreadsheet as CSV; nothing was changed"),
+    }
+
+
+@pytest.mark.parametrize("case", ["another-states-file", "no-id-column", "no-status-column", "not-text", "empty", "header-only", "cut-short"])
+def test_a_file_that_cannot_be_imported_is_one_line_and_changes_nothing(setup: Setup, case: str, monkeypatch: Any, capsys: Any) -> None:
+    data, said = bad_files(setup)[case]
+    path = setup.tmp / f"{case}.csv"
+    path.write_bytes(data)
+    before = setup.state.read_bytes()
+    code, out, err = run_main(setup, "import", "--state", str(setup.state), str(path), monkeypatch=monkeypatch, capsys=capsys)
+    assert (code, out) == (1, "") and setup.state.read_bytes() == before
+    expected = f"error: {path}{said}\n" if said.startswith(":") else f"error: {path}: {said.format(state=setup.state)}\n"
+    assert err == expected
+
+
+def test_a_file_that_does_not_exist_is_one_line(setup: Setup, monkeypatch: Any, capsys: Any) -> None:
+    before = setup.state.read_bytes()
+    code, _, err = run_main(setup, "import", "--state", str(setup.state), str(setup.tmp / "nope.csv"), monkeypatch=monkeypatch, capsys=capsys)
+    assert code == 1 and err == f"error: {setup.tmp / 'nope.csv'}: No such file or directory — nothing was changed\n" and setup.state.read_bytes() == before
+
+
+def test_marking_an_unknown_id_changes_nothing_not_even_the_known_ones(setup: Setup, monkeypatch: Any, capsys: Any) -> None:
+    before = setup.state.read_bytes()
+    known = setup.records[0]["id"]
+    code, out, err = run_main(setup, "mark", "--state", str(setup.state), known, "t-0000000000", "t-typo", "--status", "done", monkeypatch=monkeypatch, capsys=capsys)
+    assert (code, out) == (1, "") and setup.state.read_bytes() == before
+    assert err == f"error: no task t-0000000000, t-typo in {setup.state} — copy the ids from `playbook tasks list --state {setup.state}` (or the plan); nothing was changed\n"
+
+
+@pytest.mark.parametrize("command", [["list"], ["mark", "t-1", "--status", "done"], ["import", "plan.csv"]])
+def test_a_state_file_that_does_not_exist_is_not_created(setup: Setup, command: list[str], monkeypatch: Any, capsys: Any) -> None:
+    typo = setup.tmp / "typo.db"
+    code, _, err = run_main(setup, command[0], "--state", str(typo), *command[1:], monkeypatch=monkeypatch, capsys=capsys)
+    assert code == 1 and not typo.exists() and not Path(f"{typo}.lock").exists()
+    assert err == f"error: {typo}: no such state file — run `playbook run PATHS --events FILE --state {typo}` first, or check the path\n"
+
+
+def test_mark_and_import_wait_for_no_run(setup: Setup, monkeypatch: Any, capsys: Any) -> None:
+    """A run holds the state: a mark meanwhile could be taken back by it. Listing may read."""
+    from playbook_engine.state import StateStore
+
+    path = write(setup.tmp / "during.csv", *filled(setup, {0: "完成"}))
+    held = StateStore.open(str(setup.state))  # what a run holds while it runs
+    try:
+        before = setup.state.read_bytes()
+        for command in (["mark", setup.records[0]["id"], "--status", "done"], ["import", str(path)]):
+            code, _, err = run_main(setup, command[0], "--state", str(setup.state), *command[1:], monkeypatch=monkeypatch, capsys=capsys)
+            assert code == 1 and err == f"error: {setup.state}: another run is using this state right now — wait for it to finish, then run again (two runs on one state would plan the same tasks twice)\n"
+        assert setup.state.read_bytes() == before
+        assert len(setup.listed()) == 4
+    finally:
+        held.close()
+
+
+def test_a_bad_time_is_a_usage_error_that_changes_nothing(setup: Setup) -> None:
+    before = setup.state.read_bytes()
+    result = setup.tasks("mark", setup.records[0]["id"], "--status", "done", "--at", "yesterday-ish")
+    assert result.exit_code == 2 and "'yesterday-ish' is not a time — write e.g. 2026-03-08 09:15" in result.stderr
+    assert setup.state.read_bytes() == before
+
+
+def test_every_tasks_command_has_help_ending_in_an_example(setup: Setup) -> None:
+    for command in ("list", "mark", "import"):
+        result = setup.invoke("tasks", command, "--help")
+        assert result.exit_code == 0 and "Example: playbook tasks " + command in result.stdout
