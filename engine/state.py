@@ -532,8 +532,8 @@ class StateStore:
                 ((s.id, s.rule, s.member, s.action, s.trigger_at, s.due, s.assignee, s.status, printed.get(s.id), s.deadline if s.deadline != float("inf") else None) for s in planner.new_history.values()),
             )
             db.executemany("UPDATE tasks SET outcome = 'replied', outcome_at = ? WHERE id = ? AND outcome IS NULL", ((t, task_id) for task_id, t in evaluation.replies.found))
-            db.executemany("UPDATE tasks SET status = 'stale' WHERE id = ?", ((task_id,) for _, task_id, _, _ in planner.withdrawn))
-            db.executemany("UPDATE tasks SET status = 'displaced' WHERE id = ?", ((task_id,) for _, task_id, _, _ in planner.displaced))
+            db.executemany("UPDATE tasks SET status = 'stale' WHERE id = ? AND status IN ('todo', 'stale', 'displaced', 'merged')", ((task_id,) for _, task_id, _, _ in planner.withdrawn))
+            db.executemany("UPDATE tasks SET status = 'displaced' WHERE id = ? AND status IN ('todo', 'stale', 'displaced', 'merged')", ((task_id,) for _, task_id, _, _ in planner.displaced))
             db.executemany("UPDATE tasks SET due = ?, data = coalesce(?, data) WHERE id = ?", ((task.due, printed.get(task.id), task.id) for task in planner.revised))
             recheck = evaluation.recheck
             db.executemany("DELETE FROM rechecks WHERE id = ?", ((task_id,) for task_id in recheck.consumed))
