@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 import click
@@ -59,7 +60,7 @@ def _duration_option(value: str, name: str) -> float | None:
 @click.option("--map", "column_map", help="For sources that take it (csv): which input column is which event field, e.g. ts=time,member=user_id,text=content.")
 @click.option("--from", "start", help="Plan only tasks due at or after this time; earlier events build state.")
 @click.option("--until", help="Stop the clock here; timers due before it fire after the last event. Tasks due after it are checked with what is known by then.")
-@click.option("--format", "output_format", help="table (default on a terminal), jsonl (default when piped), json, csv, md.")
+@click.option("--format", "output_format", help="table (default on a terminal), jsonl (default when piped), json, csv, md; with --out FILE, what its extension says (plan.csv: csv).")
 @click.option("--out", type=click.Path(dir_okay=False), help="Write tasks to this file instead of standard output.")
 @click.option("--explain", is_flag=True, help="Also show what did not fire, and why (on standard error).")
 @click.option("--member", "member_id", help="Only tasks (and explanations) for this member id.")
@@ -89,7 +90,7 @@ def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, colu
     tz = config.community.tz
     start_at, until_at = _time_option(start, tz, "--from"), _time_option(until, tz, "--until")
     horizon = _duration_option(max_future, "--max-future")
-    fmt = output_format or ("table" if sys.stdout.isatty() and out is None else "jsonl")
+    fmt = output_format or _format_of(out, registry.formats) or ("table" if sys.stdout.isatty() and out is None else "jsonl")
     if fmt not in registry.formats:
         raise click.BadParameter(f"unknown format `{fmt}` — one of: {', '.join(sorted(registry.formats))}", param_hint="--format")
     report = SourceReport()
@@ -514,3 +515,12 @@ def exit_now(code: int) -> NoReturn:
 
 if __name__ == "__main__":
     main()
+
+
+def _format_of(out: str | None, formats: Mapping[str, Any]) -> str | None:
+    """The output format an --out file's extension names (``plan.csv``: csv), if it names one:
+    an operator who asks for plan.csv means a sheet, not JSON Lines in a .csv file."""
+    if out is None:
+        return None
+    extension = Path(out).suffix.lower().lstrip(".")
+    return extension if extension in formats else None

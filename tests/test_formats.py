@@ -202,3 +202,12 @@ def test_out_to_a_pipe_or_device_writes_into_it_and_leaves_it_in_place(example_o
     assert stat.S_ISFIFO(os.stat(pipe).st_mode)
     assert received and received[0] == example_output("jsonl")
     assert not (tmp_path / "tasks.fifo.partial").exists()
+
+
+@pytest.mark.parametrize("extension", ["csv", "md", "json", "jsonl"])
+def test_out_with_no_format_writes_what_its_extension_names(registry: Registry, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, extension: str) -> None:
+    """`--out plan.csv` is a sheet for Excel, not JSON Lines in a .csv file."""
+    monkeypatch.chdir(ROOT)
+    out = tmp_path / f"plan.{extension}"
+    run_cli(registry, *EXAMPLE, "--out", str(out))
+    assert out.read_bytes() == (GOLDEN / f"example.{extension}").read_bytes()
