@@ -441,6 +441,15 @@ def plugins(ctx: click.Context) -> None:
         click.echo(f"  inbox {name}: {inbox.title}" + (f"; {inbox.limit}" if inbox.limit else "") + ("; signs with `secret:`" if inbox.sign else ""))
 
 
+def _format_of(out: str | None, formats: Mapping[str, Any]) -> str | None:
+    """The output format an --out file's extension names (``plan.csv``: csv), if it names one:
+    an operator who asks for plan.csv means a sheet, not JSON Lines in a .csv file."""
+    if out is None:
+        return None
+    extension = Path(out).suffix.lower().lstrip(".")
+    return extension if extension in formats else None
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point: map the core's errors to exit 1 with a message, no traceback."""
     from playbook_engine.plugins import Registry, get_plugin_manager
@@ -516,11 +525,3 @@ def exit_now(code: int) -> NoReturn:
 if __name__ == "__main__":
     main()
 
-
-def _format_of(out: str | None, formats: Mapping[str, Any]) -> str | None:
-    """The output format an --out file's extension names (``plan.csv``: csv), if it names one:
-    an operator who asks for plan.csv means a sheet, not JSON Lines in a .csv file."""
-    if out is None:
-        return None
-    extension = Path(out).suffix.lower().lstrip(".")
-    return extension if extension in formats else None
