@@ -104,6 +104,9 @@ class Recheck:
         # Rules whose texts read only the member's name and id (most): those are fixed when a
         # task is kept, and a change of the member needs no copy of it.
         self._identity_texts = frozenset(rule.key for rule in config.rules if identity_only(config.env, [action.text.source for action in rule.actions if action.text is not None]))
+        # Of those, the ones whose texts read nothing else that changes (no `now`, no group
+        # counts): checked again, they need no new values unless a condition does.
+        self._fixed_texts = frozenset(rule.key for rule in config.rules if rule.key in self._identity_texts and steady(config.env, [], [action.text.source for action in rule.actions if action.text is not None]))
         # Rules whose check and text stay the same while the member does not change: a task of
         # theirs that held, moved by capacity, is not checked again unless its member changed.
         self._steady = frozenset(
@@ -321,12 +324,17 @@ class Recheck:
         source: Source = task.source
         if source.kept and not source.changed and source.rule.key in self._steady:
             return  # held when last checked, and nothing it reads has changed since
-        context = self._context(source.rule, source.firing, source.group)  # the values of now
+        rule = source.rule
+        # The values of now, built only when a condition or the text reads more of the member
+        # than their name and id (those are fixed again by _keep).
+        context = self._context(rule, source.firing, source.group) if rule.conditions or rule.key not in self._fixed_texts else None
         reason = self.reason(task.group, source, self.run.now, context)
         if reason is not None:
             self.planner.drop_stale(task, f"{STALE}: {reason}")
         else:
-            source.context, source.fixed = context, False  # the values of now, fixed again by _keep
+            if context is not None:
+                source.context = context
+            source.fixed = False
             self._keep(task, source)
 
     def reason(self, group: str | None, source: Source, at: float, context: dict[str, Any] | None = None) -> str | None:
@@ -397,8 +405,11 @@ class Recheck:
             # copy of the member is needed when it changes.
             source.context["member"] = Identity(member.id, member.name or member.id)
             source.fixed = True
-        # Its context (planned with, or built by the check) shows the member as of now.
-        self._freeze(member.id, task.due if deferred is not None else self.run.now, source, deferred)
+        # Its context (planned with, or built by the check) shows the member as of now. Nothing
+        # needs to know of a change of the member when its text is fixed already and nothing
+        # skips its checks on an unchanged member (``source.changed``: steady rules only).
+        if deferred is not None or not source.fixed or source.rule.key in self._steady:
+            self._freeze(member.id, task.due if deferred is not None else self.run.now, source, deferred)
         if self.watch is not None and (source.rule.trigger.ends_on_message or source.rule.key in self._reads_writing):
             source.wrote = None
             self.watch.setdefault(member.id, []).append(task)
