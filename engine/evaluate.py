@@ -614,6 +614,11 @@ class Evaluation:
         questions and count for the group) and before any filter, condition or text.
         """
         staff = self.staff
+        for _, firing in firings:
+            if firing.member is not None and firing.member.id in staff:
+                break
+        else:
+            return firings  # most instants: nobody of the staff
         kept: list[tuple[Rule, Firing]] = []
         skipped: list[tuple[str, Firing]] = []
         for rule, firing in firings:
