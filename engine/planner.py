@@ -138,7 +138,9 @@ class Planner:
         self._printed: dict[str, tuple[Any, ...]] = {}  # reopened tasks already printed → what was printed
         self.open: list[Open] = []  # with --state: the tasks of the days the end of the history left open
         self.merged_into: dict[str, str] = {}  # part's id → the id of the message it went out in
-        self.open_stale: list[Open] = []  # and those found stale as it ended (checked again by the next run)
+        self.open_stale: list[Open] = []
+        self._finishing: float | None = None  # with --state, while finish() settles: where the history ended
+        self._out_of_reach: set[int] = set()  # tasks dropped by that settling that no later run can keep  # and those found stale as it ended (checked again by the next run)
         self._dropped = 0  # tasks dropped as stale still in the buckets of days not settled
         self._limit_exempt = limit_exempt
         self._recent: dict[str, list[tuple[float, str, str]]] = {}  # member → (due, action, task id), by due: what limits count
@@ -150,18 +152,12 @@ class Planner:
         self._longest_limit = max((limit.per for limit in community.limits), default=0)
         self._id_order: deque[tuple[float, str]] = deque()
         self._last_paced: dict[str, float] = {}  # operator → due of their last task (pace)
+        self._reopened_rows: dict[str, Sent] = {}  # history rows of reopened tasks: counted as they are reopened
         for sent in history or ():
             if sent.id in reopened:
-                continue  # settled again by this run: counted as it is reopened
-            if sent.status == "displaced":
-                continue  # never sent: it counts for nothing (a stale one counts for cooldowns)
-            taken_back = sent.status in TAKEN_BACK
-            self._remember(sent.id, sent.rule, sent.member, sent.action, sent.trigger_at, None if taken_back else sent.due)
-            if taken_back or sent.status == "merged":
-                continue  # a merged part went out in its message, which holds the slot
-            self._count_capacity(sent.assignee, sent.due)
-            if sent.assignee is not None and sent.due > self._last_paced.get(sent.assignee, float("-inf")):
-                self._last_paced[sent.assignee] = sent.due  # an earlier run's last task: paced from it
+                self._reopened_rows[sent.id] = sent
+            else:
+                self._count_sent(sent)
         self._group_operator: dict[str, str] = {}
         for operator in community.operators:
             for group in operator.groups:
@@ -289,6 +285,25 @@ class Planner:
         elif self.record_history:
             self.new_history[task.id] = Sent(task.id, rule, task.member, task.action, task.trigger_at, task.due, task.assignee, deadline=task.deadline)
         self._place(task, opened.original_due)
+
+    def _count_sent(self, sent: Sent) -> None:
+        """A task an earlier run planned, for the guardrails: cooldowns, limits, capacity, pace."""
+        if sent.status == "displaced":
+            return  # never sent: it counts for nothing (a stale one counts for cooldowns)
+        taken_back = sent.status in TAKEN_BACK
+        self._remember(sent.id, sent.rule, sent.member, sent.action, sent.trigger_at, None if taken_back else sent.due)
+        if taken_back or sent.status == "merged":
+            return  # a merged part went out in its message, which holds the slot
+        self._count_capacity(sent.assignee, sent.due)
+        if sent.assignee is not None and sent.due > self._last_paced.get(sent.assignee, float("-inf")):
+            self._last_paced[sent.assignee] = sent.due  # an earlier run's last task: paced from it
+
+    def not_reopened(self, task_id: str) -> None:
+        """A task the last run left open that this one cannot make again (its rule or action
+        changed since): it stays as printed, and counts as any earlier run's task."""
+        sent = self._reopened_rows.pop(task_id, None)
+        if sent is not None:
+            self._count_sent(sent)
 
     def opening(self, task: Task) -> Open:
         """``task``, waiting for its day to be settled, as the next run is to reopen it."""
@@ -467,15 +482,34 @@ class Planner:
         """Event time has reached ``t``, a local midnight: the days before it are over."""
         self._settle(before=self._day(t))
 
-    def finish(self) -> list[Task]:
+    def finish(self, now: float | None = None) -> list[Task]:
         """Settle operator capacity on the days still open; return the tasks not yet drained, in
         output order. With --state, what those days held is kept first (``open``): the next run
-        settles them again."""
+        settles them again — but for the tasks capacity drops now that no later run can bring
+        back (``now``: where the history ended; see ``_out_of_reach``)."""
         if self.record_history:
             waiting = [task for key in sorted(self._waiting) for task in self._waiting[key]]
             self.open = [self.opening(task) for task in [*waiting, *self.tasks] if not task.dropped] + self.open_stale
+            self._finishing = now
         self._settle(before=None)
+        if self._out_of_reach:
+            self.open = [item for item in self.open if not (item.task.dropped and id(item.task) in self._out_of_reach)]
+            self._out_of_reach.clear()
         return self.drain()
+
+    def _mark_out_of_reach(self, tasks: list[Task], room: int) -> None:
+        """At the end of a --state run, of a day's ``tasks`` (``room`` of them kept, in order),
+        the overflow no later run can keep: the next run settles the day again with its tasks
+        due before ``now`` still there (checked already, they are not checked again before the
+        day is settled), and new tasks only push the overflow further down; only the tasks due
+        after ``now`` may go (stale). An overflow task with more tasks above it than room plus
+        those stays out, and need not be kept open: a busy day's hundreds of dropped offers."""
+        now = self._finishing
+        if now is None or len(tasks) <= room:
+            return
+        may_go = sum(1 for task in tasks if task.due > now)
+        overflow = sorted(tasks[room:], key=_capacity_order)
+        self._out_of_reach.update(id(task) for task in overflow[may_go:])
 
     def drain(self) -> list[Task]:
         """The tasks that became final since the last call, in output order.
@@ -703,6 +737,8 @@ class Planner:
             tasks = self._merge(tasks)  # one message a day takes one slot
             room = max(0, self._capacity[assignee] - self._capacity_used[(assignee, day)])
             tasks = self._keep(tasks, room, assignee)
+            if self._finishing is not None:
+                self._mark_out_of_reach(tasks, room)
             self._carry_over(tasks[room:], day, assignee)
 
     def _keep(self, tasks: list[Task], room: int, assignee: str) -> list[Task]:
@@ -772,6 +808,8 @@ class Planner:
                 continue
             if task.due == original_due:
                 moved += 1
+            if self._out_of_reach:
+                self._out_of_reach.discard(id(task))  # not dropped: it is on the next day's list
             task.due = moved_to
             next_key = (moved_day, assignee)
             bucket = waiting.get(next_key)

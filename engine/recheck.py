@@ -162,7 +162,8 @@ class Recheck:
             rule = self._rules.get(payload["rule"])
             built = self._rebuild(payload, rule, build, render) if rule is not None else None
             if rule is None or built is None:
-                continue  # its rule changed since: it stays as printed
+                self.planner.not_reopened(payload["id"])  # its rule changed since: it stays as printed
+                continue
             parts = [part for part in (self._rebuild(data, self._rules.get(data["rule"]), build, render) for data in payload["parts"]) if part is not None]
             printed = payload["printed"]
             cooling = payload.get("cooling_since", _UNSET)

@@ -185,7 +185,7 @@ class Plan:
                 if planner.released:
                     yield from self._hand_out(planner.drain(), hook)
             self.evaluation.recheck.close()
-            yield from self._hand_out(planner.finish(), hook)
+            yield from self._hand_out(planner.finish(self.evaluation.now), hook)
             if self.state is not None:
                 self.evaluation.recheck.keep_open(planner.open)
         evaluation = self.evaluation

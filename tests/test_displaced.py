@@ -200,3 +200,18 @@ def test_a_displaced_task_is_said_in_the_summary_explained_and_marked_in_the_sta
     # A third run does not bring it back, nor count it.
     _, (third,) = _runs(config, [[{"ts": START + 4000, "type": "message", "group": "g1", "member": "m2", "text": "好的", "id": "z"}]], path)
     assert posted.id not in {task.id for task in third.tasks} and third.planner.displaced == []
+
+
+def test_a_printed_task_whose_rule_is_gone_keeps_its_slot(tmp_path):
+    """The playbooks changed between two runs: a task the first printed that the second cannot
+    make again stays as printed and still holds its day's slot."""
+    path = tmp_path / "s.db"
+    _, (first,) = _runs(CONFIGS[1], [[{"ts": START, "type": "message", "group": "g1", "member": "m1", "text": "hi"}]], path)
+    assert [task.rule for task in first.tasks] == ["chatty"]
+    without = config_from({"mix.yaml": PLAYBOOK.split("  - id: chatty")[0] + "  - id: left" + PLAYBOOK.split("  - id: left")[1]}, COMMUNITY % {"capacity": 1}, tmp_path / "pb")
+    later = [{"ts": START + 600, "type": "message", "group": "g1", "member": "m2", "text": "请问怎么报名？", "id": "q"},
+             {"ts": START + 7200, "type": "message", "group": "g1", "member": "m2", "text": "还在吗", "reply_to": "q"}]
+    _, (second,) = _runs(without, [later], path)
+    (urgent,) = second.tasks
+    assert (urgent.rule, second.planner.displaced) == ("sla", [])
+    assert urgent.due > START + DAY - 9 * 3600  # the 1st's one slot is the post's
