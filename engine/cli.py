@@ -375,6 +375,38 @@ def tasks_import(ctx: click.Context, file: str, state_path: str, at: str | None)
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--state", "state_path", required=True, type=click.Path(dir_okay=False), help="The --state database the nightly `playbook run` keeps.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="The HTML file to write (one file: no scripts, no links, opens with no network).")
+@click.pass_context
+def report(ctx: click.Context, paths: Sequence[str], state_path: str, out: str) -> None:
+    """Write how the planned tasks went as one self-contained HTML page of charts, each with its table.
+
+    Tasks per operator per day, by playbook and rule, done / on-time / replied rates and the
+    tasks taken back, from the state alone, in the community's language. Name the playbooks
+    folder (PATHS) to draw each operator's capacity too: the state does not keep it.
+    Needs the `report` extra: pip install 'playbook-engine[report]'.
+
+    Example: playbook report playbooks --state ops.db --out report.html
+    """
+    from playbook_engine.report import write_report
+    from playbook_engine.tasks import open_state
+
+    capacities = None
+    if paths:
+        from playbook_engine.loading import load_config
+
+        config = load_config(list(paths), registry_from(ctx))
+        capacities = {operator.id: operator.capacity for operator in config.community.operators}
+    store = open_state(state_path, lock=False)  # reading only: a run may go on meanwhile
+    try:
+        counts = write_report(store, out, capacities)
+    finally:
+        store.close()
+    click.echo(f"{out}: report of {counts.given} task(s) written", err=True)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--state", "state_path", required=True, type=click.Path(dir_okay=False), help="The --state database the nightly `playbook run` keeps.")
 @click.option("--date", "day", required=True, help="The local day whose tasks to send: YYYY-MM-DD, today or tomorrow (in the community's time zone).")
 @click.option("--dry-run", is_flag=True, help="Print what each operator would be sent (never the address); send and record nothing.")
 @click.pass_context
