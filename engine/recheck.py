@@ -158,6 +158,8 @@ class Recheck:
         days as they stood, each checked again when due as if planned now, its effect still to
         happen then if it is due later. ``build``: the enforcer's task maker (the same rule,
         firing and action give the same task and id)."""
+        # Their members, loaded together rather than one query each.
+        self.run.prefetch(member for payload in payloads for member in (payload["member"], *(part["member"] for part in payload["parts"])) if member is not None)
         for payload in payloads:
             rule = self._rules.get(payload["rule"])
             built = self._rebuild(payload, rule, build, render) if rule is not None else None
