@@ -265,7 +265,7 @@ class Enforcer:
         action, firing = source.action, source.firing
         kind = action.kind
         try:
-            text = action.text.render(source.context) if action.text is not None else (kind.summary(action.params) if kind.summary else kind.name)
+            text = action.text.render(self.recheck.context_of(source)) if action.text is not None else (kind.summary(action.params) if kind.summary else kind.name)
         except Exception as exc:  # one bad template skips one task, never the run
             self.notes.error(source.rule.key, firing, f"text of `{kind.name}` failed: {exc}")
             return False

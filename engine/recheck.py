@@ -48,12 +48,12 @@ class Source:
 
     __slots__ = ("rule", "firing", "group", "action", "context", "wrote", "kept", "changed", "entry", "fixed")
 
-    def __init__(self, rule: Rule, firing: Firing, group: str | None, action: ActionSpec, context: dict[str, Any]):
+    def __init__(self, rule: Rule, firing: Firing, group: str | None, action: ActionSpec, context: dict[str, Any] | None):
         self.rule = rule
         self.firing = firing
         self.group = group
         self.action = action
-        self.context = context  # what its text is rendered with
+        self.context = context  # what its text is rendered with (None: built when first needed, with the values of then)
         self.wrote: float | None = None  # the member's first message after its check (with `pace`)
         self.kept = False  # it held when checked (or when planned, due at once)
         self.changed = False  # its member changed since
@@ -175,8 +175,9 @@ class Recheck:
             # Whether its member changed since it was last checked is not known: checked again
             # when due (or when capacity moves it), whatever it reads.
             if rule.recheck and built.due > self.run.now:
-                self._push(built)
+                self._push(built)  # its values are built when it is checked
             else:
+                self.context_of(built.source)  # the values of now, as when it was kept
                 self._keep(built, built.source)
                 built.source.changed = True
 
@@ -195,7 +196,8 @@ class Recheck:
         if task.id != payload["id"]:
             return None
         task.due = payload["due"]
-        task.source = Source(rule, firing, payload["firing_group"], action, self._context(rule, firing, payload["firing_group"]))
+        # Its values are built when first needed: most reopened tasks are dropped again unread.
+        task.source = Source(rule, firing, payload["firing_group"], action, None)
         task.render = render
         return task
 
@@ -378,6 +380,12 @@ class Recheck:
             return f"{_name(member)} is no longer in any group of the community"
         return None
 
+    def context_of(self, source: Source) -> dict[str, Any]:
+        """What ``source``'s text is rendered with: built now if it was left to be built."""
+        if source.context is None:
+            source.context = self._context(source.rule, source.firing, source.group)
+        return source.context
+
     def _condition_false(self, source: Source, context: dict[str, Any] | None) -> str | None:
         """The first of the rule's ``if:`` conditions false with the values of now, if one is."""
         rule = source.rule
@@ -406,7 +414,7 @@ class Recheck:
         if source.rule.key in self._identity_texts and not source.fixed:
             # Its text reads only the member's name and id: those of now, fixed at once, and no
             # copy of the member is needed when it changes.
-            source.context["member"] = Identity(member.id, member.name or member.id)
+            self.context_of(source)["member"] = Identity(member.id, member.name or member.id)
             source.fixed = True
         # Its context (planned with, or built by the check) shows the member as of now. Nothing
         # needs to know of a change of the member when its text is fixed already and nothing
@@ -446,10 +454,10 @@ class Recheck:
             source.changed = True
             if deferred is not None and at >= now and not deferred.dropped:
                 self._push(deferred)  # it changes before the task is due: checked then
-            if not source.fixed and source.context.get("member") is not None:
+            if not source.fixed and self.context_of(source).get("member") is not None:
                 if copy is None:
                     copy = snapshot(member)
-                source.context["member"] = MemberView(copy, at, self.tz, self.replies.log)
+                self.context_of(source)["member"] = MemberView(copy, at, self.tz, self.replies.log)
 
     # -- the planner's side ------------------------------------------------------------------
 
