@@ -28,7 +28,7 @@ from playbook_engine.conditions import Conditions
 from playbook_engine.contract import SCOPE_GROUP, SCOPE_PRIVATE, ActionType, Event, Firing, Member, Run, Task
 from playbook_engine.durations import parse_duration
 from playbook_engine.localtime import local_time
-from playbook_engine.members import INVITED, OUT_OF, PENDING
+from playbook_engine.members import INVITED, OUT_OF, PENDING, group_name, pending_key
 from playbook_engine.model import ActionSpec, Config, Rule
 from playbook_engine.notes import Notes
 from playbook_engine.planner import Planner, task_id
@@ -122,7 +122,7 @@ class Enforcer:
                 pending = target.marks.get(PENDING)
                 if pending is None:
                     pending = target.marks[PENDING] = {}
-                pending[f"{kind.name}@{task.group}"] = task.due
+                pending[pending_key(kind.name, task.group)] = task.due
             self.defer_effect(task, action)
             kind = replace(kind, apply=None)
         if kind.into_group is not None:
@@ -161,7 +161,7 @@ class Enforcer:
         pending = target.marks.get(PENDING) if target is not None else None
         if not pending:
             return
-        key = f"{action.kind.name}@{task.group}"
+        key = pending_key(action.kind.name, task.group)
         if due is not None:
             pending[key] = due
         else:
@@ -200,7 +200,7 @@ class Enforcer:
                 return LEFT_COMMUNITY, partial(_left_community, member)
         if kind.apply is not None and scope == SCOPE_GROUP:
             pending = member.marks.get(PENDING)
-            due = pending.get(f"{kind.name}@{group}") if pending else None
+            due = pending.get(pending_key(kind.name, group)) if pending else None
             if due is not None and due >= self.run.now:
                 return PLANNED_ALREADY, partial(self._planned_already, member, kind.name, group, due)
         if kind.into_group is not None:
@@ -216,8 +216,7 @@ class Enforcer:
 
     def _group_name(self, group: str) -> str:
         """The name operators know the group by: community.yaml's, else the export's, else its id."""
-        known = self.run.groups.get(group)
-        return (known.name if known is not None else None) or self.community.group_names.get(group, group)
+        return group_name(self.run.groups, self.community.group_names, group)
 
     def _not_in_group(self, member: Member, group: str) -> str:
         out = member.marks.get(OUT_OF)

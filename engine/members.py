@@ -7,11 +7,12 @@ the last 30 days, so an event costs O(1) and a read at most 30 additions.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from playbook_engine.contract import MEMBER_FIELDS, Member
+from playbook_engine.contract import MEMBER_FIELDS, Group, Member
 from playbook_engine.localtime import local_time
 from playbook_engine.replies import TaskLog
 
@@ -19,6 +20,19 @@ from playbook_engine.replies import TaskLog
 OUT_OF = "@out"  # group id → when a planned `remove` took the member out of it, until a new member_joined there
 PENDING = "@pending"  # "action@group" → due time of a planned task whose effect (``apply``) has not happened yet
 INVITED = "@invited"  # group id → when an invite into it was planned, until a member_joined there
+
+
+def pending_key(action: str, group: str | None) -> str:
+    """The key of a planned effect in ``member.marks[PENDING]``: the action, in the group."""
+    return f"{action}@{group}"
+
+
+def group_name(groups: Mapping[str, Group], named: Mapping[str, str], group: str) -> str:
+    """The name operators know ``group`` by: community.yaml's (``named``), else the export's,
+    else its id. ``groups``: those the history showed (their name is community.yaml's if it
+    names them, see ``Evaluation.group``)."""
+    known = groups.get(group)
+    return (known.name if known is not None else None) or named.get(group, group)
 
 
 def local_day(t: float, tz: ZoneInfo) -> int:

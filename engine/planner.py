@@ -138,9 +138,9 @@ class Planner:
         self._printed: dict[str, tuple[Any, ...]] = {}  # reopened tasks already printed → what was printed
         self.open: list[Open] = []  # with --state: the tasks of the days the end of the history left open
         self.merged_into: dict[str, str] = {}  # part's id → the id of the message it went out in
-        self.open_stale: list[Open] = []
+        self.open_stale: list[Open] = []  # and those found stale as it ended (checked again by the next run)
         self._finishing: float | None = None  # with --state, while finish() settles: where the history ended
-        self._out_of_reach: set[int] = set()  # tasks dropped by that settling that no later run can keep  # and those found stale as it ended (checked again by the next run)
+        self._out_of_reach: set[int] = set()  # tasks dropped by that settling that no later run can keep
         self._dropped = 0  # tasks dropped as stale still in the buckets of days not settled
         self._limit_exempt = limit_exempt
         self._recent: dict[str, list[tuple[float, str, str]]] = {}  # member → (due, action, task id), by due: what limits count
@@ -369,9 +369,12 @@ class Planner:
             else:
                 bisect.insort(recent, (due, action, task_id))
 
-    def _never_sent(self, task: Task) -> None:
-        """``task`` is dropped before it is sent (capacity, deadline, pace): its rule's cooldown
-        for the member counts from the task before it again."""
+    def _unplanned(self, task: Task) -> None:
+        """``task``, accepted, is dropped before it is sent (capacity, deadline, pace): never
+        planned after all — not in the state, counted by no limit, and its rule's cooldown for
+        the member counts from the task before it again."""
+        self.new_history.pop(task.id, None)  # a later run must not see it as planned
+        self._uncount(task.member, task.id)
         if task.id in self._cooling_since:
             since = self._cooling_since.pop(task.id)
             key = (f"{task.playbook}/{task.rule}", task.member or "")
@@ -632,9 +635,7 @@ class Planner:
                     why = "deadline" if due > task.deadline else "pace"
                     task.note_move(f"pace of {assignee}", task.due, due)
                     task.due = due
-                    self.new_history.pop(task.id, None)  # never planned: a later run must not see it as planned
-                    self._uncount(task.member, task.id)
-                    self._never_sent(task)
+                    self._unplanned(task)
                     self._suppress(task, why, self._past_deadline(task) if why == "deadline" else f"pace: no room left on {self._date(end - 1)} at one task every {format_duration(pace)}")
                     dropped.add(id(task))
                     continue
@@ -775,7 +776,6 @@ class Planner:
         # the next day unless quiet hours push it on.
         offset = self._plain_offset(day)
         quiet, window = self._quiet_minutes, self.community.quiet_hours
-        cooling = self._cooling_since
         moved = 0
         dropped: Counter[str] = Counter()  # counted here when suppressed tasks are not kept
         for task in overflow:
@@ -791,10 +791,7 @@ class Planner:
             past_deadline = moved_to > task.deadline
             if past_deadline or moved_to - original_due > max_delay:
                 del original[task.id]
-                self.new_history.pop(task.id, None)  # never planned: a later run must not see it as planned
-                self._uncount(task.member, task.id)
-                if cooling and task.id in cooling:
-                    self._never_sent(task)
+                self._unplanned(task)
                 guardrail = "deadline" if past_deadline else "capacity"
                 if not self.keep_suppressed and not (self._printed and task.id in self._printed):
                     task.dropped = True

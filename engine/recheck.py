@@ -32,7 +32,7 @@ from typing import Any
 from playbook_engine.contract import SCOPE_GROUP, Event, Firing, Member, Run, Task
 from playbook_engine.dependencies import identity_only, member_fields_read, steady
 from playbook_engine.durations import parse_duration
-from playbook_engine.members import OUT_OF, MemberView, snapshot
+from playbook_engine.members import OUT_OF, MemberView, group_name, snapshot
 from playbook_engine.model import ActionSpec, Config, Rule
 from playbook_engine.planner import Open, Planner, printed_form
 from playbook_engine.replies import LOOKBACK, Replies
@@ -374,8 +374,7 @@ class Recheck:
                 out = member.marks.get(OUT_OF)
                 if source.action.kind.apply is not None and out and out.get(group) in (source.firing.t, at):
                     return None  # out by this very task's effect (a planned `remove`, done when it is due), not since
-                known = self.run.groups.get(group)
-                return f"{_name(member)} is no longer in {(known.name if known is not None else None) or self._group_names.get(group, group)}"
+                return f"{_name(member)} is no longer in {group_name(self.run.groups, self._group_names, group)}"
         elif scope is not None and member.left:
             return f"{_name(member)} is no longer in any group of the community"
         return None
