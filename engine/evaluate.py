@@ -31,6 +31,8 @@ from playbook_engine.conditions import Conditions, refusal
 from playbook_engine.contract import LOOP_FIELDS, Event, Firing, Group, Member, Rejected, TriggerType
 from playbook_engine.durations import format_duration
 from playbook_engine.enforcer import Enforcer, cause
+from playbook_engine.holdout import Holdout
+from playbook_engine.holdout import shares as holdout_shares
 from playbook_engine.lifecycle import Lifecycle
 from playbook_engine.localtime import DAY, local_time
 from playbook_engine.matcher import Matcher
@@ -92,6 +94,10 @@ class Evaluation:
         # The loop fields (member.last_task_at …), kept only when something reads them.
         self.tasks_log = TaskLog(state.member_tasks if state is not None else None) if _reads_loop(config) else None
         self.replies.log = self.tasks_log
+        # Members held out of playbooks, and their first tasks, when a playbook has a `holdout`.
+        held = holdout_shares(config)
+        self.holdout = planner.holdout = Holdout(held, self._last_message) if held else None
+        self._exposed: dict[str, list[tuple[float, str]]] = self.holdout.waiting if self.holdout is not None else {}
         if state is not None:
             self._resume(state)
         # A rule's evaluation, stage by stage: which rules fire → do their conditions hold →
@@ -136,6 +142,12 @@ class Evaluation:
             self.started = True
             awaiting = [name for name, kind in self.config.registry.actions.items() if kind.awaits_reply]
             self.replies.restore(*state.loop(self.watermark, self.replies.window, LOOKBACK, awaiting))
+            if self.holdout is not None:
+                self.holdout.restore(state.holdouts(self.holdout.shares), self.watermark)
+
+    def _last_message(self, member_id: str) -> float | None:
+        member = self.members.get(member_id)
+        return member.last_message_at if member is not None else None
 
     def _set_now(self, t: float) -> None:
         """Move the clock without an event (the re-check of tasks due after the history)."""
@@ -427,6 +439,8 @@ class Evaluation:
                     self.recheck.message(member.id, event.t)
                 if self.replies.awaiting and member.id in self.replies.awaiting:
                     self.replies.message(member.id, event.t)
+                if self._exposed and member.id in self._exposed:
+                    self.holdout.message(member.id, event.t)  # type: ignore[union-attr]  # set with _exposed
                 if member.count_message(self.local.day(event.t)):
                     changed.add("active_days_30d")
                 changed.update(MESSAGE_CHANGES)

@@ -229,6 +229,8 @@ def _read_guardrails(doc: Document, base: YamlPath, data: Mapping[str, Any], com
         reply_window = _duration(doc, base + ("reply_window",), data["reply_window"], problems)
         if reply_window is not None:
             community.reply_window = reply_window
+    if "holdout" in data:
+        community.holdout = _share(doc, base + ("holdout",), data["holdout"], problems) or 0.0
     if "max_delay" in data:
         max_delay = _duration(doc, base + ("max_delay",), data["max_delay"], problems)
         if max_delay is not None:
@@ -306,6 +308,17 @@ def _quiet_hours(doc: Document, path: YamlPath, text: str, problems: list[Proble
         return None
 
 
+def _share(doc: Document, path: YamlPath, value: Any, problems: list[Problem]) -> float | None:
+    """A `holdout:` percentage (the schema checks its form) as a fraction, at most one half."""
+    if doc.is_flagged(path) or not isinstance(value, str):
+        return None
+    share = float(value.strip().rstrip("%")) / 100
+    if share > 0.5:
+        problems.append(doc.problem(path, f"a holdout of {value.strip()} keeps most members out of the playbook — hold out at most 50%, usually 10%"))
+        return None
+    return share
+
+
 def _duration(doc: Document, path: YamlPath, value: Any, problems: list[Problem]) -> int | None:
     try:
         return parse_duration(value)
@@ -346,6 +359,8 @@ def _load_playbook(path: Path, position: int, community: Community | None, regis
     stage_names = [stage.stage for stage in community.lifecycle]
     operator_ids = [operator.id for operator in community.operators]
     known_groups = _known_groups(community)
+    if "holdout" in data:
+        playbook.holdout = _share(doc, ("holdout",), data["holdout"], problems)
     default_stages = _stages(doc, ("stages",), data.get("stages"), stage_names, problems)
     default_groups = _groups(doc, ("groups",), data.get("groups"), known_groups, problems)
     default_channel = data.get("channel")

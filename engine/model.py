@@ -85,6 +85,7 @@ class Community:
     quiet_hours: tuple[int, int] | None = None  # minutes after local midnight: start, end
     max_delay: int = 3 * 86400  # capacity overflow older than this is dropped, not carried on for ever
     reply_window: int = 3 * 86400  # a member's message this long after a task marked done is a reply to it
+    holdout: float = 0.0  # the share of members kept out of each playbook that sets none (engine/holdout.py)
     limits: list[Limit] = field(default_factory=list)
     question_patterns: list[Pattern] = field(default_factory=list)
     merge: frozenset[str] = frozenset({"dm"})  # actions merged into one task per member, operator and day
@@ -168,6 +169,7 @@ class Playbook:
     rules: list[Rule] = field(default_factory=list)
     tests: list[dict[str, Any]] = field(default_factory=list)
     test_lines: list[int] = field(default_factory=list)
+    holdout: float | None = None  # its `holdout:` share; None: community.holdout
 
 
 @dataclass

@@ -27,6 +27,7 @@ from typing import Any
 
 from playbook_engine.contract import PRIORITY_RANK, Task
 from playbook_engine.durations import format_duration
+from playbook_engine.holdout import HELD_OUT, TREATED, Holdout
 from playbook_engine.localtime import DAY, local_time
 from playbook_engine.model import Community, Rule
 
@@ -129,6 +130,9 @@ class Planner:
         self.stale_at: Callable[[Task, float], str | None] | None = None
         self.on_settled: Callable[[float], None] | None = None  # called with the end of the days settled
         self.on_final: Callable[[list[Task]], None] | None = None  # called with each settled day's plan
+        self.holdout: Holdout | None = None  # set by the evaluation when a playbook has a `holdout`
+        self.held_out: list[Task] = []  # tasks withheld from their members (engine/holdout.py), in due order
+        self.withheld: set[str] = set()  # and their ids
         self.settle_at = INF  # the end of the earliest local day with tasks not yet settled
         self._settle_start = INF  # and its start
         # Tasks earlier --state runs printed, taken back by this one: (when, task id, member, why).
@@ -153,6 +157,7 @@ class Planner:
         self._id_order: deque[tuple[float, str]] = deque()
         self._last_paced: dict[str, float] = {}  # operator → due of their last task (pace)
         self._reopened_rows: dict[str, Sent] = {}  # history rows of reopened tasks: counted as they are reopened
+        self.reopened = reopened
         for sent in history or ():
             if sent.id in reopened:
                 self._reopened_rows[sent.id] = sent
@@ -541,6 +546,9 @@ class Planner:
             self.tasks = pending
         self._next_settle(pending)
         final = self._pace(self._written(self._merge(final)))
+        held: list[Task] = []
+        if self.holdout is not None:
+            final, held = self._hold_out(final)
         final.sort(key=lambda task: (task.due, -task.rank, task.order, task.id))
         cooling = self._cooling_since
         for task in final:
@@ -551,12 +559,74 @@ class Planner:
             if before is not None:
                 task.source = None  # kept for Open until the run ends
         if self.on_final is not None:
-            self.on_final(final)
+            self.on_final(final + held if held else final)  # a held-out member's loop fields: as if given
         if self._printed:
             final = self._reprinted(final)
         self.released += final
         if self.on_settled is not None:
             self.on_settled(float("inf") if before is None else self.local.midnight(before))
+
+    def _hold_out(self, final: list[Task]) -> tuple[list[Task], list[Task]]:
+        """``final`` less what goes to members held out of its playbook (engine/holdout.py), and
+        those parts: withheld, after everything else is settled, so nothing else changes. A merged
+        message loses its held-out parts; if its first part is one, the next carries it."""
+        holdout = self.holdout
+        assert holdout is not None
+        record = self._finishing is None  # days a --state run leaves open: recorded when settled again
+        out: list[Task] = []
+        held: list[Task] = []
+        for task in final:
+            parts = task.merged or [task]
+            withheld = {id(part) for part in parts if part.member is not None and holdout.held(part.playbook, part.member)}
+            if record:
+                for part in parts:
+                    if part.member is not None and part.playbook in holdout.shares:
+                        holdout.exposed(part.playbook, part.member, HELD_OUT if id(part) in withheld else TREATED, part.due)
+            if not withheld:
+                out.append(task)
+                continue
+            kept = []
+            for part in parts:
+                if id(part) in withheld:
+                    self._withhold(part)
+                    held.append(part)
+                else:
+                    kept.append(part)
+            if kept:
+                out.append(self._carry(task, kept) if id(task) in withheld else task)
+                self._join(out[-1], kept)
+        return out, held
+
+    def _withhold(self, task: Task) -> None:
+        sent = self.new_history.get(task.id)
+        if sent is not None:
+            sent.status = HELD_OUT
+        self._printed.pop(task.id, None)  # not printed, whatever an earlier run settled
+        self.merged_into.pop(task.id, None)
+        self.held_out.append(task)
+        self.withheld.add(task.id)
+        self.suppressed_counts[HELD_OUT] += 1
+        if self.keep_suppressed:
+            task.finish(self._local)
+            share = self.holdout.shares[task.playbook] if self.holdout is not None else 0
+            self.suppressed.append(Suppressed(task, HELD_OUT, f"{HELD_OUT}: {task.member} is among the {share:.0%} of members held out of `{task.playbook}` to measure whether it works: the task is not given"))
+
+    def _carry(self, message: Task, parts: list[Task]) -> Task:
+        """The first of ``parts``, merged into ``message`` whose own part is withheld, carries it instead."""
+        carrier = parts[0]
+        carrier.due, carrier.assignee = message.due, message.assignee
+        carrier.priority = max(parts, key=lambda part: part.rank).priority
+        carrier.deadline = min(part.deadline for part in parts)
+        carrier.dropped = False
+        sent = self.new_history.get(carrier.id)
+        if sent is not None:
+            sent.status, sent.due = "todo", carrier.due
+        self.suppressed_counts["merged"] -= 1
+        self.suppressed = [item for item in self.suppressed if item.task is not carrier]
+        self.merged_into.pop(carrier.id, None)
+        for part in parts[1:]:
+            self.merged_into[part.id] = carrier.id
+        return carrier
 
     def _reprinted(self, final: list[Task]) -> list[Task]:
         """``final`` less the reopened tasks that come out as an earlier run printed them (the

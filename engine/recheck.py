@@ -280,7 +280,7 @@ class Recheck:
                 continue
             payload = _saved(task, task.source) | {
                 "v": 2, "due": item.due, "original_due": item.original_due, "moves": item.moves,
-                "printed": None if task.dropped else list(printed_form(task)),
+                "printed": None if task.dropped or task.id in self.planner.withheld else list(printed_form(task)),
                 "parts": [_saved(part, part.source) for part in item.parts if part.source is not None],
             }
             if item.cooling_since is not None:

@@ -38,11 +38,12 @@ from playbook_engine.jsontext import dump_record, dumps, loads
 from playbook_engine.planner import Sent
 
 if TYPE_CHECKING:
+    from playbook_engine.holdout import Holdout
     from playbook_engine.model import Config
     from playbook_engine.planner import Planner
 
 APPLICATION_ID = 0x50424B31  # "PBK1": marks the file as ours
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 _TABLES = """
@@ -54,6 +55,7 @@ CREATE TABLE IF NOT EXISTS trigger_state (key TEXT PRIMARY KEY, data TEXT NOT NU
 CREATE TABLE IF NOT EXISTS tasks (id TEXT PRIMARY KEY, rule TEXT NOT NULL, member TEXT, action TEXT NOT NULL, trigger_at REAL NOT NULL, due REAL NOT NULL, assignee TEXT, status TEXT NOT NULL DEFAULT 'todo', data TEXT, deadline REAL, outcome TEXT, outcome_at REAL, marked_at REAL, note TEXT);
 CREATE TABLE IF NOT EXISTS rechecks (id TEXT PRIMARY KEY, due REAL NOT NULL, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS deliveries (operator TEXT NOT NULL, date TEXT NOT NULL, part INTEGER NOT NULL, inbox TEXT NOT NULL, digest TEXT NOT NULL, tasks TEXT NOT NULL, sent_at REAL NOT NULL, PRIMARY KEY (operator, date, part));
+CREATE TABLE IF NOT EXISTS holdouts (playbook TEXT NOT NULL, member TEXT NOT NULL, arm TEXT NOT NULL, due REAL NOT NULL, wrote_at REAL, PRIMARY KEY (playbook, member));
 """
 
 # Version 2: timers are read in due order and deleted as they come due; planned tasks are read
@@ -120,6 +122,8 @@ class SavedRun(Protocol):
     def recheck(self) -> SavedChecks: ...
     @property
     def replies(self) -> SavedReplies: ...
+    @property
+    def holdout(self) -> Holdout | None: ...
 
 
 class SavedReplies(Protocol):
@@ -262,11 +266,14 @@ class StateStore:
             # before, whose texts were never saved) and what `playbook deliver` sent. Version 7
             # keeps what was done (the loop back): each task's deadline (NULL: none, or planned
             # before), its outcome (`replied`) and when, when and with what note it was marked.
+            # Version 8 keeps, per playbook with a holdout, each member's first task of it (given or
+            # held out) and when they wrote again (engine/holdout.py); tasks may be `held_out`.
             with store.transaction():
                 for statement in _INDEXES:
                     connection.execute(statement)
                 connection.execute(_RECHECKS)
                 connection.execute(_DELIVERIES)
+                connection.execute(_HOLDOUTS)
                 if version < 5:
                     connection.execute("ALTER TABLE tasks ADD COLUMN status TEXT NOT NULL DEFAULT 'todo'")
                 if version < 6:
@@ -362,6 +369,12 @@ class StateStore:
             (member,),
         ).fetchall()
         return [tuple(row) for row in rows]
+
+    def holdouts(self, playbooks: Iterable[str]) -> list[tuple[str, str, float, float | None]]:
+        """The exposures earlier runs recorded for ``playbooks``: (playbook, member, due, wrote at)."""
+        names = sorted(playbooks)
+        query = f"SELECT playbook, member, due, wrote_at FROM holdouts WHERE playbook IN ({', '.join('?' * len(names))})"
+        return [tuple(row) for row in self.connection.execute(query, names)]
 
     def reopenable(self, saved: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Of the tasks the last run left open (``saved`` rows of version 2), those the next run
@@ -522,19 +535,26 @@ class StateStore:
             db.executemany("INSERT INTO timers VALUES (?, ?, ?, ?, ?)", ((timer.seq, timer.due, timer.handler, timer.subject, "null" if timer.payload is None else dumps(timer.payload)) for timer in clock.new_pending()))
             db.execute("DELETE FROM trigger_state")
             db.executemany("INSERT INTO trigger_state VALUES (?, ?)", ((key, dumps(value)) for key, value in evaluation.trigger_state.items()))
+            # A task held out when the last run settled a day this one settled again: held out
+            # again if it still holds (written below), or gone.
+            db.executemany("DELETE FROM tasks WHERE id = ? AND status = 'held_out'", ((task_id,) for task_id in planner.reopened))
             # Named columns: a table upgraded in place has them in the order they were added.
             db.executemany(
                 # A task reopened from the last run's open days may be written again (planned
                 # again after it went stale then): it takes the new due, status and record,
                 # unless an operator's status is on it.
                 "INSERT INTO tasks (id, rule, member, action, trigger_at, due, assignee, status, data, deadline) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (id) DO UPDATE SET due = excluded.due, status = excluded.status, data = coalesce(excluded.data, tasks.data) WHERE tasks.status IN ('todo', 'stale', 'displaced', 'merged')",
+                " ON CONFLICT (id) DO UPDATE SET due = excluded.due, status = excluded.status, data = coalesce(excluded.data, tasks.data) WHERE tasks.status IN ('todo', 'stale', 'displaced', 'merged', 'held_out')",
                 ((s.id, s.rule, s.member, s.action, s.trigger_at, s.due, s.assignee, s.status, printed.get(s.id), s.deadline if s.deadline != float("inf") else None) for s in planner.new_history.values()),
             )
             db.executemany("UPDATE tasks SET outcome = 'replied', outcome_at = ? WHERE id = ? AND outcome IS NULL", ((t, task_id) for task_id, t in evaluation.replies.found))
             db.executemany("UPDATE tasks SET status = 'stale' WHERE id = ? AND status IN ('todo', 'stale', 'displaced', 'merged')", ((task_id,) for _, task_id, _, _ in planner.withdrawn))
             db.executemany("UPDATE tasks SET status = 'displaced' WHERE id = ? AND status IN ('todo', 'stale', 'displaced', 'merged')", ((task_id,) for _, task_id, _, _ in planner.displaced))
             db.executemany("UPDATE tasks SET due = ?, data = coalesce(?, data) WHERE id = ?", ((task.due, printed.get(task.id), task.id) for task in planner.revised))
+            holdout = evaluation.holdout
+            if holdout is not None:
+                db.executemany("INSERT OR IGNORE INTO holdouts VALUES (?, ?, ?, ?, ?)", ((playbook, member, arm, due, wrote_at) for (playbook, member), (arm, due, wrote_at) in holdout.exposures.items()))
+                db.executemany("UPDATE holdouts SET wrote_at = ? WHERE playbook = ? AND member = ? AND wrote_at IS NULL", ((t, playbook, member) for playbook, member, t in holdout.wrote))
             recheck = evaluation.recheck
             db.executemany("DELETE FROM rechecks WHERE id = ?", ((task_id,) for task_id in recheck.consumed))
             db.executemany("INSERT OR REPLACE INTO rechecks VALUES (?, ?, ?)", ((payload["id"], payload["due"], dumps(payload)) for payload in recheck.pending()))
@@ -547,10 +567,11 @@ class StateStore:
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('watermark_events', ?)", (dumps(evaluation.watermark_events()),))
 
 
-_TABLE_NAMES = ("meta", "members", "groups", "timers", "trigger_state", "tasks", "rechecks", "deliveries")
-_SINCE_VERSION = {"rechecks": 5, "deliveries": 6}  # tables an older state lacks until it is upgraded
+_TABLE_NAMES = ("meta", "members", "groups", "timers", "trigger_state", "tasks", "rechecks", "deliveries", "holdouts")
+_SINCE_VERSION = {"rechecks": 5, "deliveries": 6, "holdouts": 8}  # tables an older state lacks until it is upgraded
 _RECHECKS = next(statement for statement in _TABLES.split(";") if "rechecks (" in statement)
 _DELIVERIES = next(statement for statement in _TABLES.split(";") if "deliveries (" in statement)
+_HOLDOUTS = next(statement for statement in _TABLES.split(";") if "holdouts (" in statement)
 
 
 def task_data(record: Mapping[str, Any]) -> str:

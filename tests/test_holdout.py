@@ -1,0 +1,162 @@
+"""Holdouts (`holdout: 10%`): a stable, hash-chosen share of members kept out of a playbook's
+tasks, their would-be tasks recorded as `held_out`, without changing anybody else's plan."""
+
+from __future__ import annotations
+
+import sqlite3
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from playbook_engine.errors import InvalidPlaybooks
+from playbook_engine.holdout import WINDOW, held_out, shares
+from playbook_engine.output import render_explanation
+from playbook_engine.runner import run
+from playbook_engine.state import StateStore
+from tests.conftest import config_from, records, shipped_run
+from tests.test_clock_properties import START, events_from
+from tests.test_displaced import COMMUNITY, PLAYBOOK, _pieces, _runs, steps
+
+DAY = 86400
+
+
+def _with_holdout(text: str, share: str = "30%") -> str:
+    return text.replace('  quiet_hours: "22:00-08:00"\n', f'  quiet_hours: "22:00-08:00"\n  holdout: {share}\n', 1)
+
+
+def _held_parts(config, record: dict) -> list[str]:
+    """The playbooks of ``record``'s parts that hold its member out."""
+    found = shares(config)
+    member = record.get("member")
+    playbooks = [part["rule"].split("/")[0] for part in record.get("parts") or [{"rule": f"{record['playbook']}/{record['rule']}"}]]
+    return [playbook for playbook in playbooks if member and playbook in found and held_out(playbook, member, found[playbook])]
+
+
+def test_the_same_members_are_held_out_everywhere_and_about_the_share():
+    members = [f"wxid_{index:05d}" for index in range(20_000)]
+    held = [member for member in members if held_out("silent-member-care", member, 0.1)]
+    assert 0.09 < len(held) / len(members) < 0.11
+    assert held == [member for member in members if held_out("silent-member-care", member, 0.1)]
+    # Another playbook is another draw; a larger share holds out everyone a smaller one does.
+    other = {member for member in members if held_out("churn-winback", member, 0.1)}
+    assert 0.05 < len(other & set(held)) / len(held) < 0.15
+    assert set(held) <= {member for member in members if held_out("silent-member-care", member, 0.2)}
+
+
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 10_000), members=st.integers(20, 200))
+def test_holding_out_never_changes_the_plan_for_other_members(tmp_path_factory, seed, members):
+    """On generated histories with the shipped playbooks: every task of a member not held out is
+    the same with and without the holdout, and no held-out member gets a task of that playbook."""
+    plain_config, plain = shipped_run(tmp_path_factory.mktemp("plain"), seed, members)
+    config, held = shipped_run(tmp_path_factory.mktemp("held"), seed, members, _with_holdout)
+    tz = config.community.tz
+    before = {task.id: task.record(tz) for task in plain.tasks}
+    after = {task.id: task.record(tz) for task in held.tasks}
+    assert all(not _held_parts(config, record) for record in after.values())
+    kept = {task_id: record for task_id, record in before.items() if not _held_parts(config, record)}
+    assert kept and all(after.get(task_id) == record for task_id, record in kept.items())
+    # What else is in the plan: messages of which a held-out part was taken out.
+    for task_id, record in after.items():
+        if task_id not in kept:
+            assert record["member"] in {item["member"] for item in before.values() if _held_parts(config, item)}
+    withheld = held.planner.held_out
+    assert withheld and held.planner.suppressed_counts["held_out"] == len(withheld)
+    assert all(_held_parts(config, {"member": task.member, "playbook": task.playbook, "rule": task.rule}) for task in withheld)
+
+
+@settings(max_examples=40, deadline=None)
+@given(drawn=steps, cuts=st.lists(st.floats(min_value=0, max_value=1), min_size=1, max_size=3))
+# A held-out task of a day the first run left open, dropped when the next run settles it again.
+@example(drawn=[(index * 7 * 3600 % (3 * DAY), f"m{index % 5 + 1}", kind) for index, kind in enumerate(["member_joined", "message", "question", "message", "member_joined", "message", "member_left", "message", "message", "question"] * 2)], cuts=[0.3, 0.6])
+def test_daily_state_runs_hold_out_the_same_members_as_one_run(drawn, cuts):
+    config = config_from({"mix.yaml": PLAYBOOK}, _with_holdout(COMMUNITY % {"capacity": 2}, "50%"))
+    events = events_from(drawn)
+    with tempfile.TemporaryDirectory() as directory:
+        whole, _ = _runs(config, [events], Path(directory) / "one.db")
+        split, _ = _runs(config, _pieces(events, cuts), Path(directory) / "many.db")
+        rows = {}
+        for name in ("one.db", "many.db"):
+            with sqlite3.connect(Path(directory) / name) as db:
+                rows[name] = (
+                    sorted(db.execute("SELECT id, member FROM tasks WHERE status = 'held_out'")),
+                    sorted(db.execute("SELECT playbook, member, arm, due FROM holdouts")),
+                )
+    assert split == whole
+    assert rows["many.db"] == rows["one.db"]
+    assert all(held_out("mix", member, 0.5) for _, member in rows["one.db"][0])
+
+
+NUDGE = """\
+playbook: care
+holdout: 50%
+rules:
+  - id: nudge
+    when: {silence: 3d}
+    do: [{dm: "好久不见，{{ member.name }}"}]
+"""
+
+
+def _members(count: int) -> tuple[list[str], list[str]]:
+    ids = [f"u{index}" for index in range(count)]
+    return [member for member in ids if held_out("care", member, 0.5)], [member for member in ids if not held_out("care", member, 0.5)]
+
+
+def test_a_held_out_task_is_explained_counted_and_kept_in_the_state(tmp_path):
+    config = config_from({"care.yaml": NUDGE})
+    held, treated = _members(6)
+    events = [{"type": "message", "ts": START + index, "member": member, "group": "g1", "text": "hi"} for index, member in enumerate(held + treated)]
+    events.append({"type": "message", "ts": START + 5 * DAY, "member": treated[0], "group": "g1", "text": "back"})
+    store = StateStore.open(str(tmp_path / "ops.db"))
+    result = run(config, records(events), state=store, explain=True)
+    result.save_state()
+    store.close()
+    assert sorted({task.member for task in result.tasks}) == sorted(treated)
+    assert sorted(task.member for task in result.planner.held_out) == sorted(held)
+    assert result.planner.suppressed_counts["held_out"] == len(held)
+    assert f"held_out {len(held)}" in result.summary()
+    explained = render_explanation(result, config.community.tz)
+    assert f"held_out: {held[0]} is among the 50% of members held out of `care`" in explained
+    with sqlite3.connect(tmp_path / "ops.db") as db:
+        statuses = dict(db.execute("SELECT member, status FROM tasks"))
+        exposures = {member: (arm, wrote_at) for member, arm, wrote_at in db.execute("SELECT member, arm, wrote_at FROM holdouts")}
+    assert {member: statuses[member] for member in held} == dict.fromkeys(held, "held_out")
+    assert {member: statuses[member] for member in treated} == dict.fromkeys(treated, "todo")
+    assert {member for member, (arm, _) in exposures.items() if arm == "held_out"} == set(held)
+    # The treated member who wrote two days after the nudge wrote again; nobody else did.
+    assert {member for member, (_, wrote_at) in exposures.items() if wrote_at is not None} == {treated[0]}
+
+
+def test_wrote_again_counts_only_within_seven_days_and_across_state_runs(tmp_path):
+    config = config_from({"care.yaml": NUDGE})
+    held, _ = _members(8)
+    early, late, never = held[:3]
+    first = [{"type": "message", "ts": START + index, "member": member, "group": "g1", "text": "hi"} for index, member in enumerate((early, late, never))]
+    nudged = START + 3 * DAY  # the silence nudge is due three days after each one's message
+    later = [
+        {"type": "message", "ts": nudged + 6 * DAY, "member": early, "group": "g1", "text": "在的"},
+        {"type": "message", "ts": nudged + WINDOW + DAY, "member": late, "group": "g1", "text": "回来了"},
+    ]
+    path = str(tmp_path / "ops.db")
+    for piece in (first, later):
+        store = StateStore.open(path)
+        result = run(config, records(piece), state=store)
+        result.save_state()
+        store.close()
+    with sqlite3.connect(path) as db:
+        wrote = {member: wrote_at for member, wrote_at in db.execute("SELECT member, wrote_at FROM holdouts")}
+    assert wrote[early] == nudged + 6 * DAY + 0  # the first run ended before: the second found it
+    assert wrote[late] is None and wrote[never] is None
+
+
+@pytest.mark.parametrize(("share", "message"), [
+    ("60%", "care.yaml:2:10: holdout: a holdout of 60% keeps most members out of the playbook — hold out at most 50%, usually 10%"),
+    ("ten", "care.yaml:2:10: holdout"),
+])
+def test_validate_says_what_a_holdout_must_be(tmp_path, share, message):
+    with pytest.raises(InvalidPlaybooks) as raised:
+        config_from({"care.yaml": NUDGE.replace("holdout: 50%", f"holdout: {share}")}, directory=tmp_path)
+    assert message in str(raised.value)
