@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 
 from playbook_engine.localtime import DAY
 from playbook_engine.model import Config
@@ -103,3 +104,59 @@ class Holdout:
                     self.wrote.append((playbook, member, t))
         if left:
             self.waiting[member] = left
+
+
+# -- what the report says of it -----------------------------------------------------------------
+
+MIN_ARM = 30  # fewer members in either arm: "too few to tell"
+
+
+@dataclass(frozen=True)
+class Arm:
+    members: int  # whose 7 days after their first task had passed by the state's watermark
+    wrote: int  # of them, those who wrote again within the 7 days
+
+    @property
+    def rate(self) -> float | None:
+        return self.wrote / self.members if self.members else None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One playbook's treated and held-out members, and the difference of their rates with its
+    95 % interval (None: too few members in an arm to tell)."""
+
+    playbook: str
+    treated: Arm
+    held_out: Arm
+    difference: tuple[float, float, float] | None  # treated − held out: estimate, low, high
+
+    @property
+    def enough(self) -> bool:
+        return self.difference is not None
+
+
+def compare(rows: Iterable[tuple[str, str, float, float | None]], watermark: float) -> list[Comparison]:
+    """Per playbook, from the state's exposures (playbook, arm, due, wrote at): members whose
+    window ended by ``watermark`` only — counting those still inside it would count early
+    writers and not the others. The interval is Newcomb's hybrid score interval for a difference
+    of two independent proportions (statsmodels), which holds up for small counts and rates near
+    0 or 1, where the textbook Wald interval does not."""
+    counts: dict[str, dict[str, list[int]]] = {}
+    for playbook, arm, due, wrote_at in rows:
+        if due + WINDOW > watermark:
+            continue
+        tally = counts.setdefault(playbook, {TREATED: [0, 0], HELD_OUT: [0, 0]})[arm]
+        tally[0] += 1
+        tally[1] += wrote_at is not None and wrote_at <= due + WINDOW
+    found = []
+    for playbook in sorted(counts):
+        treated, held = (Arm(*counts[playbook][arm]) for arm in (TREATED, HELD_OUT))
+        difference = None
+        if treated.members >= MIN_ARM and held.members >= MIN_ARM:
+            from statsmodels.stats.proportion import confint_proportions_2indep  # the report extra
+
+            low, high = confint_proportions_2indep(treated.wrote, treated.members, held.wrote, held.members, method="newcomb", compare="diff")
+            difference = (treated.wrote / treated.members - held.wrote / held.members, float(low), float(high))
+        found.append(Comparison(playbook, treated, held, difference))
+    return found

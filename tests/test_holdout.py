@@ -12,7 +12,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from playbook_engine.errors import InvalidPlaybooks
-from playbook_engine.holdout import WINDOW, held_out, shares
+from playbook_engine.holdout import WINDOW, compare, held_out, shares
 from playbook_engine.output import render_explanation
 from playbook_engine.runner import run
 from playbook_engine.state import StateStore
@@ -160,3 +160,29 @@ def test_validate_says_what_a_holdout_must_be(tmp_path, share, message):
     with pytest.raises(InvalidPlaybooks) as raised:
         config_from({"care.yaml": NUDGE.replace("holdout: 50%", f"holdout: {share}")}, directory=tmp_path)
     assert message in str(raised.value)
+
+
+def _exposures(playbook: str, arm: str, members: int, wrote: int, due: float = 0.0, after: float = DAY) -> list[tuple[str, str, float, float | None]]:
+    return [(playbook, arm, due, due + after if index < wrote else None) for index in range(members)]
+
+
+def test_the_comparison_counts_members_whose_seven_days_are_over():
+    rows = [
+        *_exposures("care", "treated", 60, 30), *_exposures("care", "held_out", 40, 8),
+        *_exposures("care", "treated", 50, 50, due=10 * DAY),  # their 7 days are not over yet
+        *_exposures("care", "held_out", 5, 5, after=WINDOW + 1),  # wrote, but after the 7 days
+    ]
+    (found,) = compare(rows, watermark=10 * DAY)
+    assert (found.treated.members, found.treated.wrote) == (60, 30)
+    assert (found.held_out.members, found.held_out.wrote) == (45, 8)
+    estimate, low, high = found.difference
+    assert estimate == pytest.approx(0.5 - 8 / 45)
+    assert 0 < low < estimate < high < 1  # a clear effect: the interval is above 0
+
+
+def test_below_thirty_members_in_an_arm_it_is_too_few_to_tell():
+    rows = [*_exposures("care", "treated", 200, 100), *_exposures("care", "held_out", 29, 3)]
+    (found,) = compare(rows, watermark=WINDOW)
+    assert found.difference is None and not found.enough
+    (same,) = compare([*_exposures("care", "treated", 100, 20), *_exposures("care", "held_out", 100, 20)], watermark=WINDOW)
+    assert same.difference is not None and same.difference[1] < 0 < same.difference[2]
