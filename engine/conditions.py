@@ -161,6 +161,8 @@ class Conditions:
                 "members": len(known.members) if known else 0,
                 "messages": known.messages if known else 0,
             }
+        if reads is None or "content" in reads:
+            context["content"] = self.community.content
         if reads is None or "now" in reads:
             context["now"] = self._now_moment()
         if reads is None or "trigger" in reads:

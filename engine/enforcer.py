@@ -27,6 +27,7 @@ from typing import Any
 from playbook_engine.conditions import Conditions
 from playbook_engine.contract import SCOPE_GROUP, SCOPE_PRIVATE, ActionType, Event, Firing, Member, Run, Task
 from playbook_engine.durations import parse_duration
+from playbook_engine.expressions import Variants
 from playbook_engine.localtime import local_time
 from playbook_engine.members import INVITED, OUT_OF, PENDING, group_name, pending_key
 from playbook_engine.model import ActionSpec, Config, Rule
@@ -37,6 +38,7 @@ from playbook_engine.recheck import Recheck, Source
 # Why a task is not planned, as the planner counts it (the summary's "suppressed" list).
 NOT_IN_GROUP = "not_in_group"  # a group action, the member no longer in the task's group
 LEFT_COMMUNITY = "left_community"  # a private action, the member in no group of the community
+VARIANTS = "@variants"  # the store of which text variant each target got last (Enforcer._variant)
 IN_GROUP = "already_in_group"  # an invite into a group the member is in
 PLANNED_ALREADY = "already_planned"  # a task of this action whose effect is still to come, in this group
 INVITED_ALREADY = "already_invited"  # an invite into a group the member has a pending invite to
@@ -264,7 +266,10 @@ class Enforcer:
         action, firing = source.action, source.firing
         kind = action.kind
         try:
-            text = action.text.render(self.recheck.context_of(source)) if action.text is not None else (kind.summary(action.params) if kind.summary else kind.name)
+            template = action.text
+            if isinstance(template, Variants):
+                template = template.texts[self._variant(task, action, len(template.texts))]
+            text = template.render(self.recheck.context_of(source)) if template is not None else (kind.summary(action.params) if kind.summary else kind.name)
         except Exception as exc:  # one bad template skips one task, never the run
             self.notes.error(source.rule.key, firing, f"text of `{kind.name}` failed: {exc}")
             return False
@@ -274,6 +279,24 @@ class Enforcer:
         if len(text) > limit:
             self.notes.too_long(source.rule.key, firing, f"text of `{kind.name}` is {len(text)} characters, more than the {limit} `{task.channel}` allows: planned anyway, split it before sending")
         return True
+
+    def _variant(self, task: Task, action: ActionSpec, count: int) -> int:
+        """Which of an action's ``count`` texts ``task`` uses: the one after the last its target
+        (member, or group for a task about no member) got from it on an earlier day, starting at
+        a place the target's id chooses; tasks of one day share one (a task written again, as
+        one reopened by a later --state run, keeps its words). Kept in the state."""
+        key = f"{task.playbook}/{task.rule}#{action.index}|{task.member or task.group or ''}"
+        day = self.run.local.day(task.due)
+        turns = self.run.store(VARIANTS)
+        last = turns.get(key)
+        if last is not None and last[0] == day:
+            index = int(last[1]) % count
+        elif last is not None:
+            index = (int(last[1]) + 1) % count
+        else:
+            index = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=4).digest(), "big") % count
+        turns[key] = [day, index]
+        return index
 
     def _task_group(self, rule: Rule, kind: ActionType, member: Member | None, group: str | None) -> str | None:
         """The group a task goes to: the firing's — but a private task about a member no longer

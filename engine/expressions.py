@@ -191,6 +191,8 @@ def _unknown(what: str, name: str, candidates: list[str], prefix: str = "") -> s
     close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
     if close:
         return f"unknown {what} — did you mean `{prefix}{close[0]}`?"
+    if prefix == "content.":  # the operator's own names, from content.yaml
+        return f"unknown {what} — add `{name}: …` under `content:` in content.yaml (beside community.yaml)" + (f"; it has: {', '.join(candidates[:12])}" if candidates else "")
     shown = ", ".join(prefix + c for c in candidates[:12])
     return f"unknown {what} — known: {shown}"
 
@@ -339,3 +341,18 @@ def format_local(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> st
     if moment is None or isinstance(moment, Undefined):
         return ""
     return moment.strftime(pattern)
+
+
+class Variants:
+    """A text written several ways (``dm: ["…", "…"]``): each task uses one, chosen per rule,
+    action and target in turn (``Enforcer._variant``), so a member or group does not get the same
+    words twice in a row. ``source`` holds them all, for what reads the names a text uses."""
+
+    __slots__ = ("texts", "source")
+
+    def __init__(self, texts: list[Text]):
+        self.texts = texts
+        self.source = "\n".join(text.source for text in texts)
+
+    def render(self, context: Mapping[str, Any]) -> str:
+        return self.texts[0].render(context)  # the first, where no target chooses (plugins, checks)

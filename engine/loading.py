@@ -28,6 +28,7 @@ from playbook_engine.expressions import (
     Condition,
     PlaybookEnvironment,
     Text,
+    Variants,
     check_source,
 )
 from playbook_engine.model import (
@@ -52,6 +53,7 @@ from playbook_engine.yamlfile import MAX_BYTES, Document, load_yaml, too_big
 from playbook_engine.yamlfile import Path as YamlPath
 
 COMMUNITY_FILE = "community.yaml"
+CONTENT_FILE = "content.yaml"  # beside it: the values texts read as `content.NAME` (_load_content)
 COMMUNITY_FIELDS = ("name", "timezone", "channel")
 
 
@@ -65,7 +67,9 @@ def find_files(paths: Sequence[str | Path]) -> tuple[Path | None, list[Path]]:
             candidate = path / COMMUNITY_FILE
             if candidate.exists() and community is None:
                 community = candidate
-            playbooks.extend(sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.name != COMMUNITY_FILE))
+            playbooks.extend(sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.name not in (COMMUNITY_FILE, CONTENT_FILE)))
+        elif path.name == CONTENT_FILE:
+            continue  # read with community.yaml, beside it
         elif path.name == COMMUNITY_FILE:
             community = community or path
         else:
@@ -88,6 +92,9 @@ def load_config(paths: Sequence[str | Path], registry: Registry) -> Config:
         where = str(Path(paths[0]) / COMMUNITY_FILE) if paths else COMMUNITY_FILE
         raise InvalidPlaybooks([Problem(where, 1, 1, "community.yaml not found — every playbook directory needs one (`playbook init DIR` writes a starter)")])
     community = _load_community(community_path, registry, env, problems)
+    content_path = community_path.parent / CONTENT_FILE
+    if community is not None and content_path.exists():
+        community.content = _load_content(content_path, problems)
     playbooks: list[Playbook] = []
     seen_ids: dict[str, str] = {}
     schema = build_schema("playbook", registry)  # the same for every file: built once
@@ -146,6 +153,31 @@ def _load_community(path: Path, registry: Registry, env: PlaybookEnvironment, pr
     _read_question(doc, base, data, community, problems)
     _read_lifecycle(doc, base, data, community, env, problems)
     return community
+
+
+def _load_content(path: Path, problems: list[Problem]) -> dict[str, Any]:
+    """content.yaml: values operators change often (this week's book, the next event, links),
+    which texts and conditions read as ``content.NAME``, so a weekly edit touches one file and no
+    playbook. Any YAML value: text, number, list, or a mapping of them."""
+    doc = _read(path, problems)
+    if doc is None or doc.data is None:
+        return {}
+    data = doc.data
+    if not isinstance(data, dict) or set(data) != {"content"} or not isinstance(data["content"], dict):
+        problems.append(Problem(str(path), 1, 1, "content.yaml holds one mapping, `content:`, of names and values — e.g. `content: {本周书目: 《活着》}`"))
+        return {}
+    values: dict[str, Any] = {}
+    for name, value in data["content"].items():
+        if not isinstance(name, str) or not _CONTENT_NAME.fullmatch(name):
+            problems.append(doc.problem(("content", name), f"`{name}` cannot be read as content.{name} — a name is letters (汉字 too), digits and _, not starting with a digit", key=True))
+        elif value is None:
+            problems.append(doc.problem(("content", name), f"`{name}` has no value — write one, or remove the line", key=True))
+        else:
+            values[name] = value
+    return values
+
+
+_CONTENT_NAME = re.compile(r"[^\W\d]\w*")
 
 
 def _community_settings(doc: Document, base: YamlPath, data: Mapping[str, Any], path: Path, registry: Registry, problems: list[Problem]) -> Community:
@@ -423,8 +455,9 @@ def _channel_problems(doc: Document, where: YamlPath, rule: Rule, community: Com
             if needs is not None and needs not in channel.capabilities:
                 can = ", ".join(sorted(channel.capabilities))
                 found.append(doc.problem(place, f"channel `{name}` cannot {needs} ({action.kind.name}) — it can: {can}; use another action, or set `channel:` on this rule to one that can"))
-            if action.text is not None:
-                static = _static_length(action.text.source)
+            texts = action.text.texts if isinstance(action.text, Variants) else [action.text] if action.text is not None else []
+            for text in texts:
+                static = _static_length(text.source)
                 if static > channel.max_length:
                     found.append(doc.problem(place, f"text is at least {static} characters, longer than the {channel.max_length} that `{name}` allows in one message — shorten it or split it into two actions"))
     return found
@@ -500,6 +533,7 @@ def _load_rule(doc: Document, where: YamlPath, raw: dict[str, Any], playbook: Pl
         "group": GROUP_FIELDS,
         "now": None,
         "community": ("name", "timezone", "channel"),
+        "content": tuple(community.content),
         "trigger": None,
         **({"event": EVENT_TEMPLATE_FIELDS} if uses_event else {}),
     }
@@ -590,6 +624,12 @@ def _rule_actions(doc: Document, where: YamlPath, raw: dict[str, Any], registry:
         params = {key: item for key, item in value.items() if key != "text"}
         if text_source is None and action_type.text_required:
             problems.append(doc.problem(path, f"`{name}` needs a text — write `- {name}: \"…\"`"))
-        text = _text(doc, path if isinstance(value, str) else path + ("text",), text_source, env, fields, problems) if text_source is not None else None
+        text: Text | Variants | None = None
+        if isinstance(text_source, list):  # variants, used in turn (expressions.Variants)
+            at = path if isinstance(item[name], list) else path + ("text",)
+            texts = [_text(doc, at + (index,), source, env, fields, problems) for index, source in enumerate(text_source)]
+            text = Variants([found for found in texts if found is not None]) if all(texts) and texts else None
+        elif text_source is not None:
+            text = _text(doc, path + ("text",), text_source, env, fields, problems)
         actions.append(ActionSpec(action_type, text, params, offset))
     return actions

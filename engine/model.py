@@ -12,7 +12,7 @@ from playbook_engine.patterns import Pattern
 
 if TYPE_CHECKING:
     from playbook_engine.contract import ActionType, TriggerType
-    from playbook_engine.expressions import Condition, PlaybookEnvironment, Text
+    from playbook_engine.expressions import Condition, PlaybookEnvironment, Text, Variants
     from playbook_engine.plugins import Registry
 
 DEFAULT_QUESTION_PATTERNS = (r"[?？]\s*$", "请问", "怎么", "如何", r"吗[?？]?$")
@@ -96,6 +96,7 @@ class Community:
     # the member of a task, never ranked; their messages still count and answer questions.
     staff: frozenset[str] = frozenset()
     language: str = "en"  # one of LANGUAGES
+    content: dict[str, Any] = field(default_factory=dict)  # content.yaml: what texts read as `content.NAME`
 
     def stage_label(self, stage: str | None) -> str:
         for item in self.lifecycle:
@@ -107,7 +108,7 @@ class Community:
 @dataclass
 class ActionSpec:
     kind: ActionType
-    text: Text | None
+    text: Text | Variants | None  # several: used in turn (Enforcer._variant)
     params: dict[str, Any]
     index: int
 

@@ -10,10 +10,10 @@ from playbook_engine.contract import SCOPE_GROUP, SCOPE_PRIVATE, ActionType, Fir
 
 # Each schema carries its title and examples: editors show them as completion and hover help.
 _TEXT = {
-    "type": "string",
-    "description": "The message; a Jinja2 template over member, group, event, now.",
+    "description": "The message; a Jinja2 template over member, group, event, now, content. A list: the message written several ways, each target getting them in turn (not the same words twice in a row).",
     "title": "Text 内容",
-    "examples": ["{{ member.name }}，欢迎加入！", "本周读书分享会周六 20:00 开始，欢迎来聊～"],
+    "oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}],
+    "examples": ["{{ member.name }}，欢迎加入！", ["本周读书分享会周六 20:00 开始，欢迎来聊～", "周六 20:00 读书分享会，等你来～"]],
 }
 
 
@@ -26,7 +26,8 @@ def _text_object(extra: Mapping[str, Any] | None = None, required: tuple[str, ..
 
 
 def _text_action(title: str, examples: list[Any], extra: Mapping[str, Any] | None = None, required: tuple[str, ...] = ()) -> dict[str, Any]:
-    return {"oneOf": [{"type": "string"}, _text_object(extra, required)], "title": title, "examples": examples}
+    variants = {"type": "array", "items": {"type": "string"}, "minItems": 1}  # the text written several ways
+    return {"oneOf": [{"type": "string"}, variants, _text_object(extra, required)], "title": title, "examples": examples}
 
 
 def _tags_value(title: str, examples: list[Any]) -> dict[str, Any]:

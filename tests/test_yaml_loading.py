@@ -76,6 +76,12 @@ def value_paths(value, path=()):
             yield from value_paths(item, path + (index,))
 
 
+def _at(value, path):
+    for part in path:
+        value = value[part]
+    return value
+
+
 def test_any_value_of_the_wrong_shape_is_reported_never_a_crash(tmp_path, registry):
     """Each value of a shipped playbook's first rule replaced by the wrong kind of thing."""
     source = yaml.safe_load((ROOT / "playbooks" / "silent-member-care.yaml").read_text(encoding="utf-8"))
@@ -90,6 +96,9 @@ def test_any_value_of_the_wrong_shape_is_reported_never_a_crash(tmp_path, regist
                 parent = parent[part]
             parent[path[-1]] = wrong
             target.write_text(json.dumps(broken, ensure_ascii=False), encoding="utf-8")
+            if wrong == ["x"] and "do" in path and isinstance(_at(source, path), str) and path[-1] in (*registry.actions, "text"):
+                load_config([tmp_path], registry)  # a text written several ways: right
+                continue
             with pytest.raises(InvalidPlaybooks) as caught:
                 load_config([tmp_path], registry)
             assert caught.value.problems, (path, wrong)
