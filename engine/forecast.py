@@ -163,7 +163,7 @@ def forecast(config: Config, store: StateStore, days: int) -> Forecast:
     until = local.midnight(first + days)
     # Demand, not the plan: without capacity a day's tasks stay on it (see the module's docstring).
     uncapped = replace(config, community=replace(community, operators=[replace(operator, capacity=None) for operator in community.operators]))
-    stream = plan(uncapped, [], until=until, state=store, keep_suppressed=False)
+    stream = plan(uncapped, [], until=until, state=store, keep_suppressed=False, observe=False)
     planner = stream.planner
     planned: list[Task] = []
     chained = planner.on_final  # the loop fields' log, when a condition reads them

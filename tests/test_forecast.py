@@ -17,9 +17,14 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from playbook_engine import hookimpl
 from playbook_engine.cli import cli, main
-from playbook_engine.plugins import Registry, load_registry
-from tests.conftest import ROOT, write_jsonl
+from playbook_engine.forecast import forecast
+from playbook_engine.loading import load_config
+from playbook_engine.plugins import Registry, get_plugin_manager, load_registry
+from playbook_engine.runner import run
+from playbook_engine.state import StateStore
+from tests.conftest import ROOT, records, write_jsonl
 
 CAPACITY = 3
 GIVEN = "data IS NOT NULL AND status NOT IN ('stale', 'displaced')"
@@ -100,6 +105,68 @@ def test_the_forecast_counts_what_a_later_run_with_no_events_plans_before_capaci
     assert all(row["tasks"] == sum(row["playbooks"].values()) for row in found["load"])
     # The task marked done keeps its day: counted with the first day's.
     assert found["load"][0]["tasks"] == sum(count for (day, _, _), count in expected.items() if day == "2026-03-07") > 0
+
+
+def generated_history(seed: int) -> list[dict[str, Any]]:
+    """1,500 events of 300 members in two groups over 20 days (bench/generate.py)."""
+    import io
+    import sys
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    from generate import Options
+    from generate import write as generate
+
+    stream = io.StringIO()
+    generate(Options(events=1_500, members=300, groups=2, days=20, seed=seed), stream)
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+TWO_OPERATORS = {
+    "    - {id: g1, name: 读书会1群}": "    - {id: g1, name: 读书会1群}\n    - {id: g2, name: 读书会2群}",
+    "    - {id: op-lily, name: Lily, groups: [g1], capacity: 40,": "    - {id: op-ben, name: Ben, groups: [g2], capacity: 4}\n    - {id: op-lily, name: Lily, groups: [g1], capacity: 6, pace: 20m,",
+}
+
+
+@pytest.mark.parametrize(("seed", "cut"), [(1, "2026-03-09"), (2, "2026-03-14T13"), (5, "2026-03-17")], ids=["day-9", "day-14-noon", "day-17"])
+def test_on_a_generated_history_two_operators_with_pace_get_what_a_later_run_plans(tmp_path: Path, registry: Registry, seed: int, cut: str) -> None:
+    """The equivalence again, where more is at stake: 300 members, two groups with an operator
+    each, one with a pace, capacity already binding when the history stops (days the last run
+    left open, tasks moved and dropped), two nights of history before it."""
+    directory = tmp_path / "pb"
+    shutil.copytree(ROOT / "playbooks", directory)
+    community = (directory / "community.yaml").read_text(encoding="utf-8")
+    for old, new in TWO_OPERATORS.items():
+        assert old in community
+        community = community.replace(old, new)
+    (directory / "community.yaml").write_text(community, encoding="utf-8")
+    config = load_config([directory], registry)
+    events = generated_history(seed)
+    state = tmp_path / "ops.db"
+    middle = "2026-03-05"
+    for part in ([event for event in events if event["ts"] < middle], [event for event in events if middle <= event["ts"] < cut]):
+        store = StateStore.open(str(state))
+        run(config, records(part), state=store).save_state()
+        store.close()
+    before = state.read_bytes()
+    store = StateStore.open(str(state), read_only=True)
+    found = forecast(config, store, 10)
+    store.close()
+    assert state.read_bytes() == before
+    # The real run: a copy of the state, no events, the clock moved on, no capacities.
+    copy = tmp_path / "later.db"
+    shutil.copyfile(state, copy)
+    uncapped = load_config([directory], registry)
+    for operator in uncapped.community.operators:
+        operator.capacity = None
+    store = StateStore.open(str(copy))
+    run(uncapped, [], until=found.until, state=store).save_state()
+    store.close()
+    first, end = found.days[0].isoformat(), found.days[-1].isoformat() + "~"
+    expected = given_by_day(copy, first, end)
+    assert Counter({(load.day.isoformat(), load.operator, playbook): count for load in found.loads for playbook, count in load.playbooks.items()}) == expected
+    per_operator = Counter(operator for _, operator, _ in expected.elements())
+    assert per_operator["op-ben"] > 10 and per_operator["op-lily"] > 10
+    assert found.over()  # capacity would bind: the days are named
 
 
 def test_each_day_over_capacity_is_one_a_real_run_fills_to_capacity(club: tuple[Path, Path], tmp_path: Path, registry: Registry) -> None:
@@ -228,3 +295,41 @@ def test_the_forecast_command_has_help_ending_in_an_example() -> None:
     result = CliRunner().invoke(cli, ["forecast", "--help"])
     assert result.exit_code == 0
     assert result.output.split("Options:")[0].rstrip().splitlines()[-1].strip() == "Example: playbook forecast playbooks --state ops.db --days 14"
+
+
+class Observer:
+    """A plugin that watches the planned tasks (to forward them, say)."""
+
+    def __init__(self) -> None:
+        self.observed: list[str] = []
+
+    @hookimpl
+    def task_planned(self, task: Any) -> None:
+        self.observed.append(task.id)
+
+
+def test_the_plugins_observing_planned_tasks_are_not_told_of_forecast_ones(club: tuple[Path, Path], tmp_path: Path) -> None:
+    """An observer may forward what it sees: a forecast plans nothing to forward."""
+    directory, state = club
+    pm = get_plugin_manager(entrypoints=False)
+    observer = Observer()
+    pm.register(observer, name="observer")
+    try:
+        watched = Registry.collect(pm)
+        found = forecast_json(watched, directory, state)
+        assert found["load"] and observer.observed == []
+        copy = later_run(watched, tmp_path, state, directory, found["until"])  # a real run is observed
+        assert copy.exists() and observer.observed
+    finally:
+        pm.unregister(observer)
+
+
+def test_while_a_run_uses_the_state_the_forecast_stops_with_one_line(club: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    directory, state = club
+    running = StateStore.open(str(state))  # holds the lock, as a run does until it has saved
+    try:
+        code, err = run_main(capsys, "forecast", str(directory), "--state", str(state))
+    finally:
+        running.close()
+    assert code == 1
+    assert err == f"error: {state}: another run is using this state right now — wait for it to finish, then run again (two runs on one state would plan the same tasks twice)\n"
