@@ -33,7 +33,7 @@ from playbook_engine.runner import plan
 from playbook_engine.state import StateStore
 
 FORMATS = ("table", "json")
-SHOWN_PLAYBOOKS = 3  # named after an over-capacity day; the rest are summed up
+SHOWN_PLAYBOOKS = 3  # named in a day's row and line; the rest are summed up
 
 
 class ForecastError(PlaybookError):
@@ -210,14 +210,13 @@ def forecast(config: Config, store: StateStore, days: int) -> Forecast:
 
 def over_lines(found: Forecast, words: ForecastWords) -> list[str]:
     """One line per operator-day over capacity, naming the playbooks that fill it."""
-    lines = []
-    for load in found.over():
-        ranked = load.by_playbook()
-        shown = ranked[:SHOWN_PLAYBOOKS]
-        others = sum(count for _, count in ranked[SHOWN_PLAYBOOKS:])
-        name = _operator_name(found, load.operator, words)
-        lines.append(words.over_line(words.day(load.day), name, load.tasks, load.capacity or 0, load.over, words.playbook_list(shown, others)))
-    return lines
+    return [words.over_line(words.day(load.day), _operator_name(found, load.operator, words), load.tasks, load.capacity or 0, load.over, _playbooks(load, words)) for load in found.over()]
+
+
+def _playbooks(load: Load, words: ForecastWords) -> str:
+    """The day's biggest playbooks by name, the rest summed up (the JSON has them all)."""
+    ranked = load.by_playbook()
+    return words.playbook_list(ranked[:SHOWN_PLAYBOOKS], sum(count for _, count in ranked[SHOWN_PLAYBOOKS:]))
 
 
 def _operator_name(found: Forecast, operator: str | None, words: ForecastWords) -> str:
@@ -270,7 +269,7 @@ def _write_table(found: Forecast, stream: IO[str], terminal: bool) -> None:
         table.add_row(
             day, terminal_text(_operator_name(found, load.operator, words)), str(load.tasks),
             "—" if load.capacity is None else str(load.capacity), str(load.over) if load.over else "",
-            terminal_text(words.playbook_list(load.by_playbook(), 0)),
+            terminal_text(_playbooks(load, words)),
         )
     console.print(table)
     lines = over_lines(found, words)

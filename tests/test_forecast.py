@@ -198,6 +198,8 @@ def test_the_table_names_the_days_over_capacity_and_what_fills_them(club: tuple[
         ranked = list(row["playbooks"].items())
         shown = "、".join(f"{name} {count}" for name, count in ranked[:3]) + (f"、其他 {sum(count for _, count in ranked[3:])}" if len(ranked) > 3 else "")
         assert line == f"{day.month}月{day.day}日 周{weekday}：Lily {row['tasks']}/{CAPACITY}，超出 {row['over']}；主要来自 {shown}"
+        (in_table,) = [text.strip() for text in out.splitlines() if text.strip().startswith(f"{day.month}月{day.day}日 周{weekday} ")]
+        assert in_table.split(None, 6)[2:] == ["Lily", str(row["tasks"]), str(CAPACITY), str(row["over"]), shown]
     assert result.stderr.splitlines()[-1] == f"预测：14 天共 {sum(row['tasks'] for row in found['load'])} 个任务，{len(named)} 个运营日超出容量；状态库没有改动"
 
 
