@@ -161,48 +161,44 @@ def forecast(config: Config, store: StateStore, days: int) -> Forecast:
     local = local_time(community.tz)
     first = local.day(watermark)
     until = local.midnight(first + days)
-    # Demand, not the plan: without capacity a day's tasks stay on it (see the module's docstring).
-    uncapped = replace(config, community=replace(community, operators=[replace(operator, capacity=None) for operator in community.operators]))
+    capacities: dict[str | None, int | None] = {operator.id: operator.capacity for operator in community.operators}
+    operators: dict[str | None, str] = {operator.id: operator.name for operator in community.operators}
+    loads: dict[tuple[int, str | None], Load] = {}
+    for due, assignee, playbook in demand(config, store, until):
+        day = local.day(due)
+        if first <= day < first + days:
+            load = loads.get((day, assignee))
+            if load is None:
+                load = loads[(day, assignee)] = Load(date.fromordinal(day), assignee, capacities.get(assignee))
+                operators.setdefault(assignee, assignee or "")  # an assignee community.yaml does not list, or none
+            load.playbooks[playbook] += 1
+    every = [loads.get((day, operator)) or Load(date.fromordinal(day), operator, capacities.get(operator)) for day in range(first, first + days) for operator in operators]
+    return Forecast(community.name, community.tz, community.language, watermark, until, [date.fromordinal(day) for day in range(first, first + days)], operators, every)
+
+
+def demand(config: Config, store: StateStore, until: float) -> list[tuple[float, str | None, str]]:
+    """(due, operator, playbook) of each task the days up to ``until`` hold if no event comes:
+    those earlier runs printed that keep their place, then those the run on from the state's
+    watermark plans or settles again — with no operator's capacity, so none moves or is dropped
+    for it (see the module's docstring)."""
+    uncapped = replace(config, community=replace(config.community, operators=[replace(operator, capacity=None) for operator in config.community.operators]))
     stream = plan(uncapped, [], until=until, state=store, keep_suppressed=False, observe=False)
     planner = stream.planner
-    planned: list[Task] = []
+    settled: list[tuple[float, str | None, str]] = []
     chained = planner.on_final  # the loop fields' log, when a condition reads them
 
-    def settled(tasks: list[Task]) -> None:
-        # Each settled day's tasks, those an earlier run printed the same included (the run
-        # does not print them again: the operator has them).
-        planned.extend(tasks)
+    def final(tasks: list[Task]) -> None:
+        # Each settled day's whole plan: the run does not print again the tasks an earlier run
+        # printed the same (the operator has them), but they are that day's all the same.
+        settled.extend((task.due, task.assignee, task.playbook) for task in tasks)
         if chained is not None:
             chained(tasks)
 
-    planner.on_final = settled
+    planner.on_final = final
     for _ in stream:
-        pass  # what is printed is what changed; the days' whole plans come to `settled`
-    capacities = {operator.id: operator.capacity for operator in community.operators}
-    operators: dict[str | None, str] = {operator.id: operator.name for operator in community.operators}
-    loads: dict[tuple[int, str | None], Load] = {}
-
-    def count(day: int, assignee: str | None, playbook: str) -> None:
-        if first <= day < first + days:
-            key = (day, assignee)
-            load = loads.get(key)
-            if load is None:
-                load = loads[key] = Load(date.fromordinal(day), assignee, capacities.get(assignee) if assignee is not None else None)
-            load.playbooks[playbook] += 1
-
-    for sent in planner.holding.values():
-        count(local.day(sent.due), sent.assignee, sent.rule.split("/")[0])
-    for task in planned:
-        count(local.day(task.due), task.assignee, task.playbook)
-    for _, assignee in loads:
-        if assignee not in operators:
-            operators[assignee] = assignee or ""
-    every = [
-        loads.get((day, operator)) or Load(date.fromordinal(day), operator, capacities.get(operator) if operator is not None else None)
-        for day in range(first, first + days)
-        for operator in operators
-    ]
-    return Forecast(community.name, community.tz, community.language, watermark, until, [date.fromordinal(day) for day in range(first, first + days)], operators, every)
+        pass  # what the run prints is what changed; the days' whole plans come to `final`
+    # Held: read once the run is over, as a task of theirs withdrawn as stale gives its slot back.
+    return [(sent.due, sent.assignee, sent.rule.split("/")[0]) for sent in planner.holding.values()] + settled
 
 
 # -- writing ------------------------------------------------------------------------------------------
