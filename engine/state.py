@@ -235,6 +235,9 @@ class StateStore:
                     connection.close()
                     raise StateError(f"{path}: state version {version}, written by an earlier engine — it was left untouched; run `playbook run PATHS --events FILE --state {path}` once to bring it to version {SCHEMA_VERSION}, then again")
         except sqlite3.DatabaseError as exc:
+            if read_only and Path(path + "-journal").exists():
+                # A hot journal: rolling it back is a write, which SQLite refuses read-only.
+                raise StateError(f"{path}: a run stopped half-way through saving (its journal {path}-journal is still there) — it was left untouched; the next `playbook run … --state {path}` puts it back as it was before that run, then try again") from None
             raise StateError(f"{path}: the state database is damaged ({exc}) — it was left untouched; restore a backup or start a new state file") from None
         # A daily run reads and rewrites members spread over the whole file: a page cache of
         # 64 MB (SQLite's default is 2 MB) keeps the b-tree pages it walks twice in memory, and

@@ -335,3 +335,23 @@ def test_while_a_run_uses_the_state_the_forecast_stops_with_one_line(club: tuple
         running.close()
     assert code == 1
     assert err == f"error: {state}: another run is using this state right now — wait for it to finish, then run again (two runs on one state would plan the same tasks twice)\n"
+
+
+def test_a_state_a_run_stopped_saving_is_refused_untouched(club: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A run killed while saving leaves its journal: putting the state back is a write, for the
+    next run to do; the forecast says so (not "damaged") and leaves both files as they are."""
+    directory, state = club
+    source, stopped = tmp_path / "source.db", tmp_path / "stopped.db"
+    shutil.copyfile(state, source)
+    db = sqlite3.connect(source, isolation_level=None)
+    db.execute("PRAGMA cache_size = 1")  # the save's pages reach the file before it commits
+    db.execute("BEGIN IMMEDIATE")
+    db.execute("INSERT INTO meta VALUES ('padding', ?)", ("x" * 200_000,))
+    shutil.copyfile(source, stopped)  # as the machine left them when the run was killed
+    shutil.copyfile(f"{source}-journal", f"{stopped}-journal")
+    db.execute("ROLLBACK")
+    db.close()
+    before = (stopped.read_bytes(), Path(f"{stopped}-journal").read_bytes())
+    code, err = run_main(capsys, "forecast", str(directory), "--state", str(stopped))
+    assert (code, err) == (1, f"error: {stopped}: a run stopped half-way through saving (its journal {stopped}-journal is still there) — it was left untouched; the next `playbook run … --state {stopped}` puts it back as it was before that run, then try again\n")
+    assert (stopped.read_bytes(), Path(f"{stopped}-journal").read_bytes()) == before
