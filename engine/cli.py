@@ -406,6 +406,41 @@ def report(ctx: click.Context, paths: Sequence[str], state_path: str, out: str) 
 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--state", "state_path", type=click.Path(dir_okay=False), help="The --state database the nightly `playbook run` keeps (read only: nothing in it changes).")
+@click.option("--days", default=14, show_default=True, type=click.IntRange(1, 366), help="How many local days, the watermark's own day first.")
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True, help="table for people, json for scripts.")
+@click.pass_context
+def forecast(ctx: click.Context, paths: Sequence[str], state_path: str | None, days: int, output_format: str) -> None:
+    """What the timers already set will give each operator per day, against their capacity.
+
+    The engine runs on from the state's watermark with no new events: silence nudges, stage
+    moves, scheduled posts and festivals come due, tasks left to check are checked. Each
+    operator's tasks per local day are counted before capacity moves or drops any, and the days
+    over capacity are named with the playbooks that fill them. Nothing is saved to the state.
+
+    Example: playbook forecast playbooks --state ops.db --days 14
+    """
+    from playbook_engine.forecast import forecast as forecast_days
+    from playbook_engine.forecast import words_for, write
+    from playbook_engine.loading import load_config
+    from playbook_engine.tasks import open_state
+
+    if state_path is None:
+        raise click.UsageError("forecast runs on from what a --state database holds (its timers, members and planned tasks) — give it: --state ops.db, the file the nightly `playbook run … --state ops.db` keeps")
+    config = load_config(list(paths) or list(DEFAULT_PATHS), registry_from(ctx))
+    # The lock: a run saving meanwhile would change the timers and members half-way through.
+    store = open_state(state_path, lock=True, read_only=True)
+    try:
+        found = forecast_days(config, store, days)
+    finally:
+        store.close()
+    write(found, output_format, sys.stdout, terminal=sys.stdout.isatty())
+    click.echo(f"playbook: times in {config.community.timezone} (from {config.community.file})", err=True)
+    click.echo(words_for(found.language).summary(found.total, len(found.days), len(found.over())), err=True)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--state", "state_path", required=True, type=click.Path(dir_okay=False), help="The --state database the nightly `playbook run` keeps.")
 @click.option("--date", "day", required=True, help="The local day whose tasks to send: YYYY-MM-DD, today or tomorrow (in the community's time zone).")
 @click.option("--dry-run", is_flag=True, help="Print what each operator would be sent (never the address); send and record nothing.")

@@ -158,6 +158,9 @@ class Planner:
         self._last_paced: dict[str, float] = {}  # operator → due of their last task (pace)
         self._reopened_rows: dict[str, Sent] = {}  # history rows of reopened tasks: counted as they are reopened
         self.reopened = reopened
+        # Tasks earlier runs planned that keep their slot in their day (by id): what capacity
+        # counts besides this run's tasks (``playbook forecast`` shows them with them).
+        self.holding: dict[str, Sent] = {}
         for sent in history or ():
             if sent.id in reopened:
                 self._reopened_rows[sent.id] = sent
@@ -300,6 +303,7 @@ class Planner:
         if taken_back or sent.status == "merged":
             return  # a merged part went out in its message, which holds the slot
         self._count_capacity(sent.assignee, sent.due)
+        self.holding[sent.id] = sent
         if sent.assignee is not None and sent.due > self._last_paced.get(sent.assignee, float("-inf")):
             self._last_paced[sent.assignee] = sent.due  # an earlier run's last task: paced from it
 
@@ -325,6 +329,7 @@ class Planner:
         self.withdrawn.append((at, task_id, member, why))
         self.suppressed_counts["stale"] += 1
         self._uncount(member, task_id)
+        self.holding.pop(task_id, None)
         if assignee is not None and self._capacity_used.get((assignee, self._day(due))):
             self._capacity_used[(assignee, self._day(due))] -= 1
 

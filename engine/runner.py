@@ -148,19 +148,22 @@ def run(config: Config, items: Iterable[SourceRecord | Rejected | Event], *, sta
     return result
 
 
-def plan(config: Config, items: Iterable[SourceRecord | Rejected | Event], *, start: float | None = None, until: float | None = None, explain: bool = False, state: StateStore | None = None, keep_suppressed: bool = True, max_future: float | None = None) -> Plan:
+def plan(config: Config, items: Iterable[SourceRecord | Rejected | Event], *, start: float | None = None, until: float | None = None, explain: bool = False, state: StateStore | None = None, keep_suppressed: bool = True, max_future: float | None = None, observe: bool = True) -> Plan:
     """Like ``run()``, but the planned tasks come out while the run goes on, in output order:
     a day's tasks as soon as event time has left that day. Iterate the Plan once; then its
-    ``result`` holds everything else (its ``tasks`` stay empty: they were handed out)."""
-    return Plan(config, items, start=start, until=until, explain=explain, state=state, keep_suppressed=keep_suppressed, max_future=max_future)
+    ``result`` holds everything else (its ``tasks`` stay empty: they were handed out).
+    ``observe=False``: the plugins' ``task_planned`` observers are not told (a forecast plans
+    nothing an observer could forward)."""
+    return Plan(config, items, start=start, until=until, explain=explain, state=state, keep_suppressed=keep_suppressed, max_future=max_future, observe=observe)
 
 
 class Plan:
     """Planned tasks as they become final; ``result`` once they have all been taken."""
 
-    def __init__(self, config: Config, items: Iterable[SourceRecord | Rejected | Event], *, start: float | None, until: float | None, explain: bool, state: StateStore | None, keep_suppressed: bool, max_future: float | None = None):
+    def __init__(self, config: Config, items: Iterable[SourceRecord | Rejected | Event], *, start: float | None, until: float | None, explain: bool, state: StateStore | None, keep_suppressed: bool, max_future: float | None = None, observe: bool = True):
         self.config = config
         self.items = items
+        self.observe = observe
         lookback = Lookback.of(config)
         saved = state.rechecks() if state else None
         reopen = state.reopenable(saved) if state and saved else []
@@ -179,7 +182,7 @@ class Plan:
 
     def __iter__(self) -> Iterator[Task]:
         planner, tz = self.planner, self.config.community.tz
-        hook = self.config.registry.pm.hook.task_planned if self.config.registry.pm is not None else None
+        hook = self.config.registry.pm.hook.task_planned if self.observe and self.config.registry.pm is not None else None
         with _fewer_collections():
             for _ in self.evaluation.steps(to_event(item, tz) for item in self.items):
                 if planner.released:

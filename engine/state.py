@@ -196,21 +196,25 @@ class StateStore:
         self._lock = lock  # the open lock file's descriptor, held until close()
 
     @classmethod
-    def open(cls, path: str, *, lock: bool = True) -> StateStore:
+    def open(cls, path: str, *, lock: bool = True, read_only: bool = False) -> StateStore:
         """Open (or create) the state at ``path``. With ``lock`` (a run), no other run may use
-        it until this one closes it: two runs on one state would both print the same tasks."""
+        it until this one closes it: two runs on one state would both print the same tasks.
+        ``read_only``: SQLite refuses every write (``playbook forecast`` runs the engine on
+        without saving); a state of an earlier version, which opening would upgrade, is refused."""
         held = _lock(path) if lock else None
         try:
-            return cls._open(path, held)
+            return cls._open(path, held, read_only)
         except BaseException:
             if held is not None:
                 os.close(held)
             raise
 
     @classmethod
-    def _open(cls, path: str, held: int | None) -> StateStore:
+    def _open(cls, path: str, held: int | None, read_only: bool = False) -> StateStore:
         file = Path(path)
         fresh = not file.exists()
+        if fresh and read_only:
+            raise StateError(f"{path}: no such state file — run `playbook run PATHS --events FILE --state {path}` first, or check the path")
         if not fresh and file.stat().st_size == 0:
             # Not what a run leaves (a new state has its tables at once): a truncated or damaged
             # file; starting over would welcome every member again.
@@ -221,7 +225,7 @@ class StateStore:
             if header != SQLITE_HEADER:
                 raise StateError(f"{path}: not a playbook state database (not an SQLite file) — it was left untouched; give --state a new file name or the file an earlier run wrote")
         try:
-            connection = sqlite3.connect(path, isolation_level=None)
+            connection = sqlite3.connect(file.resolve().as_uri() + "?mode=ro", uri=True, isolation_level=None) if read_only else sqlite3.connect(path, isolation_level=None)
             if not fresh:
                 application_id = connection.execute("PRAGMA application_id").fetchone()[0]
                 if application_id != APPLICATION_ID:
@@ -231,7 +235,13 @@ class StateStore:
                 if not 1 <= version <= SCHEMA_VERSION:
                     connection.close()
                     raise StateError(f"{path}: state version {version}, this engine reads version {SCHEMA_VERSION}")
+                if read_only and version < SCHEMA_VERSION:
+                    connection.close()
+                    raise StateError(f"{path}: state version {version}, written by an earlier engine — it was left untouched; run `playbook run PATHS --events FILE --state {path}` once to bring it to version {SCHEMA_VERSION}, then again")
         except sqlite3.DatabaseError as exc:
+            if read_only and Path(path + "-journal").exists():
+                # A hot journal: rolling it back is a write, which SQLite refuses read-only.
+                raise StateError(f"{path}: a run stopped half-way through saving (its journal {path}-journal is still there) — it was left untouched; the next `playbook run … --state {path}` puts it back as it was before that run, then try again") from None
             raise StateError(f"{path}: the state database is damaged ({exc}) — it was left untouched; restore a backup or start a new state file") from None
         # A daily run reads and rewrites members spread over the whole file: a page cache of
         # 64 MB (SQLite's default is 2 MB) keeps the b-tree pages it walks twice in memory, and

@@ -124,11 +124,11 @@ def _iso(t: float | None, tz: ZoneInfo) -> str | None:
     return None if t is None else datetime.fromtimestamp(t, tz).isoformat(timespec="seconds")
 
 
-def open_state(path: str, *, lock: bool) -> StateStore:
+def open_state(path: str, *, lock: bool, read_only: bool = False) -> StateStore:
     """The state at ``path``; never a new one (a typo would otherwise start an empty state)."""
     if not Path(path).is_file():
         raise TasksError(f"{path}: no such state file — run `playbook run PATHS --events FILE --state {path}` first, or check the path")
-    return StateStore.open(path, lock=lock)
+    return StateStore.open(path, lock=lock, read_only=read_only)
 
 
 # -- list --------------------------------------------------------------------------------------------

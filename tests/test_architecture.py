@@ -109,12 +109,14 @@ def test_every_package_folder_is_installed():
 # happens to be called "tag", and `question.answered_by: [mention]` (a message mentioning the
 # asker answers a question: a word of community.yaml, not the action). `playbook tasks list`
 # writes its rows (a task with what was done to it, not a planned Task) itself, in four formats
-# named as `run`'s are so that an operator need learn one set of names.
+# named as `run`'s are so that an operator need learn one set of names; `playbook forecast` writes
+# its counts (no tasks) likewise, as a table or JSON.
 NAMES_ALLOWED = {
     ("cli.py", "jsonl"), ("cli.py", "table"), ("loading.py", "wechat"), ("model.py", "dm"),
     ("contract.py", "wechat"), ("contract.py", "dm"), ("yamlfile.py", "tag"),
     ("model.py", "mention"),
     ("cli.py", "csv"), ("cli.py", "md"), ("tasks.py", "table"), ("tasks.py", "md"), ("tasks.py", "csv"), ("tasks.py", "jsonl"),
+    ("cli.py", "json"), ("forecast.py", "table"), ("forecast.py", "json"),
 }
 
 
