@@ -124,7 +124,7 @@ def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, colu
     result.save_state()  # only after the tasks are out: a run killed before this changed nothing
     if explain or member_id is not None:
         click.echo(render_explanation(result, tz, member_id), err=True, nl=False)
-    for warning in [*report.warnings, *filter(None, [result.undeclared_groups(config.community)])]:
+    for warning in [*report.warnings, *filter(None, [result.undeclared_groups(config.community), result.unassigned_groups(config.community)])]:
         click.echo(f"warning: {warning}", err=True)
     result.counts["duplicates"] += report.counts["duplicates"]
     click.echo(f"playbook: times in {config.community.timezone} (from {config.community.file})", err=True)

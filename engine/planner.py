@@ -171,6 +171,9 @@ class Planner:
             for group in operator.groups:
                 self._group_operator.setdefault(group, operator.id)
         catch_all = [operator.id for operator in community.operators if not operator.groups]
+        # A group no operator lists goes to the operator who lists none (all the others), or to
+        # nobody: never to someone who does not look after it (``unassigned`` says which).
+        self._other_groups = catch_all[0] if catch_all else None
         self._default_operator = catch_all[0] if catch_all else (community.operators[0].id if community.operators else None)
         self._capacity = {operator.id: operator.capacity for operator in community.operators if operator.capacity}
         self._paces = {operator.id: operator.pace for operator in community.operators if operator.pace}
@@ -181,8 +184,8 @@ class Planner:
     def assignee_for(self, rule: Rule, group: str | None) -> str | None:
         if rule.assignee:
             return rule.assignee
-        if group is not None and group in self._group_operator:
-            return self._group_operator[group]
+        if group is not None:
+            return self._group_operator.get(group, self._other_groups)
         return self._default_operator
 
     # -- offering ------------------------------------------------------------------------------

@@ -31,12 +31,15 @@ class Tally:
     by_action: Counter[str] = field(default_factory=Counter)
     by_playbook: Counter[str] = field(default_factory=Counter)
     by_day: Counter[str] = field(default_factory=Counter)
+    unassigned: Counter[str] = field(default_factory=Counter)  # group → tasks in it no operator takes
 
     def add(self, task: Task, tz: ZoneInfo) -> None:
         self.total += 1
         self.by_action[task.action] += 1
         self.by_playbook[task.playbook] += 1
         self.by_day[local_time(tz).date_text(task.due)] += 1
+        if task.assignee is None and task.group is not None:
+            self.unassigned[task.group] += 1
 
     def days(self) -> list[tuple[str, int]]:
         """Tasks per local day in date order, labelled MM-DD when every day is in one year, else
@@ -78,6 +81,18 @@ class RunResult:
         listed = ", ".join(f"{group.id}" + (f" 「{group.name}」" if group.name and group.name != group.id else "") + f" ({group.messages} message{'s' if group.messages != 1 else ''})" for group in groups[:shown])
         more = f", … and {len(groups) - shown} more" if len(groups) > shown else ""
         return f"{len(groups)} group{'s' if len(groups) != 1 else ''} not in {community.file or 'community.yaml'} `groups:`: {listed}{more} — list them there (id, name) to name them and give them operators"
+
+    def unassigned_groups(self, community: Community, shown: int = 10) -> str | None:
+        """The groups whose tasks no operator takes (every operator lists their `groups:`, and
+        none lists these), said once with their task counts."""
+        groups = sorted(self.tally.unassigned.items(), key=lambda item: (-item[1], item[0]))
+        if not groups:
+            return None
+        known = self.evaluation.groups
+        names = {group: community.group_names.get(group) or (known[group].name if group in known else None) or group for group, _ in groups}
+        listed = ", ".join(f"{group}" + (f" 「{names[group]}」" if names[group] != group else "") + f" ({count} task{'s' if count != 1 else ''})" for group, count in groups[:shown])
+        more = f", … and {len(groups) - shown} more" if len(groups) > shown else ""
+        return f"{sum(count for _, count in groups)} task{'s' if sum(count for _, count in groups) != 1 else ''} with no operator: no operator in {community.file or 'community.yaml'} lists {'these groups' if len(groups) > 1 else 'this group'} under `groups:`: {listed}{more} — add each to an operator's `groups:`, or give one operator no `groups:` to take every group the others do not"
 
     def summary(self) -> str:
         counts = self.counts

@@ -281,7 +281,10 @@ def test_groups_missing_from_community_yaml_are_named_once_with_their_message_co
     folder, elsewhere = workspace
     result = playbook("run", str(folder), "--source", "telegram", "--events", str(FIXTURES / "telegram_2016_result.json"), "--format", "jsonl", cwd=elsewhere)
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
-    assert warnings == [f"warning: 1 group not in {folder / 'community.yaml'} `groups:`: 1034567890 「Go 夜读 2016」 (2 messages) — list them there (id, name) to name them and give them operators"]
+    assert warnings[0] == f"warning: 1 group not in {folder / 'community.yaml'} `groups:`: 1034567890 「Go 夜读 2016」 (2 messages) — list them there (id, name) to name them and give them operators"
+    # Its tasks go to nobody: the one operator looks after g1 only.
+    assert warnings[1:] == [f"warning: 9 tasks with no operator: no operator in {folder / 'community.yaml'} lists this group under `groups:`: 1034567890 「Go 夜读 2016」 (9 tasks) — add each to an operator's `groups:`, or give one operator no `groups:` to take every group the others do not"]
+    assert {json.loads(line)["assignee"] for line in result.stdout.splitlines()} == {None}
     assert '"group":"g1"' not in result.stdout.replace(" ", "")  # declared, but not in this export: no weekly post there
 
 
