@@ -229,11 +229,17 @@ def charts(counts: Counts, words: ReportWords, capacities: Mapping[str, int | No
 
 # -- the page ----------------------------------------------------------------------------------------
 
+# The charts' words keep the `sans-serif` vl-convert wrote them in: it placed them by that font's
+# widths, and a wider one (the page's) overflows their room — labels cut at the chart's edge. A
+# chart with nothing to draw (no mark holds anything: no task was taken back, say) leaves its
+# table alone rather than an empty frame: `:has` (Chrome 105, Safari 15.4, Firefox 121; older
+# browsers show the frame).
 _STYLE = """
-body{font-family:system-ui,-apple-system,"PingFang SC","Microsoft YaHei","Noto Sans CJK SC",sans-serif;margin:2rem auto;max-width:72rem;padding:0 1rem;color:#222}
+body{font-family:system-ui,-apple-system,"PingFang SC","Hiragino Sans GB","Microsoft YaHei","Noto Sans CJK SC","Source Han Sans SC","WenQuanYi Micro Hei",sans-serif;margin:2rem auto;max-width:72rem;padding:0 1rem;color:#222}
 section{margin:2.5rem 0}.note{color:#555;max-width:48rem}
 .chart-and-table{display:flex;flex-wrap:wrap;gap:2rem;align-items:flex-start}
-.chart svg{max-width:100%;height:auto}
+figure.chart{margin:0}.chart svg{max-width:100%;height:auto}
+.chart:not(:has(.role-mark > *)){display:none}
 table{border-collapse:collapse;font-size:.9rem}th,td{border:1px solid #ccc;padding:.2rem .5rem;text-align:left}
 td.n{text-align:right;font-variant-numeric:tabular-nums}
 """
