@@ -34,6 +34,15 @@ class ReportError(PlaybookError):
     """``playbook report`` cannot write the report."""
 
 
+def check_installed() -> None:
+    """Refuse, with how to fix it, when the ``report`` extra (Altair, vl-convert) is not installed."""
+    try:
+        import altair  # noqa: F401
+        import vl_convert  # noqa: F401
+    except ImportError:
+        raise ReportError("the report needs Altair and vl-convert — install them with: pip install 'playbook-engine[report]'") from None
+
+
 @dataclass(frozen=True)
 class ReportWords:
     """The report's words in one language."""
@@ -282,11 +291,7 @@ def render(found: Sequence[Chart], words: ReportWords, language: str, counts: Co
 def write_report(store: StateStore, out: str, capacities: Mapping[str, int | None] | None = None) -> Counts:
     """Write the report of ``store`` to ``out``; ``capacities`` (operator → tasks a day) draws the
     capacity ticks when known (community.yaml; the state does not keep it)."""
-    try:
-        import altair  # noqa: F401
-        import vl_convert  # noqa: F401
-    except ImportError:
-        raise ReportError("the report needs Altair and vl-convert — install them with: pip install 'playbook-engine[report]'") from None
+    check_installed()
     language = store.meta("language") or "en"
     words = WORDS.get(language, WORDS["en"])
     tz = ZoneInfo(store.meta("timezone") or "UTC")
