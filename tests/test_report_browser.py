@@ -138,6 +138,35 @@ def open_report(browser: Any, report: Path, screenshot: Path) -> tuple[Any, list
     return page, attempted, errors
 
 
+def drawn(page: Any) -> dict[str, dict[str, Any]]:
+    """Each chart as the browser shows it, after checking what holds for every chart: one SVG,
+    marks where its table has rows, a bar for each row (or ``BARS_PER_ROW``), and none of it
+    shown where there is nothing to draw (the table stands alone)."""
+    charts = {chart["key"]: chart for chart in page.evaluate(CHARTS)}
+    for key, chart in charts.items():
+        rows = chart["rows"]
+        data_rows = rows[:-1] if rows and rows[-1] in TOTALS else rows
+        chart["data_rows"] = len(data_rows)
+        assert chart["svgs"] == 1, key
+        if not data_rows:
+            assert chart["marks"] == 0 and chart["width"] == 0, f"{key}: nothing to draw, yet a chart is shown"
+            continue
+        assert chart["width"] > 50 and chart["height"] > 50, key
+        assert chart["marks"] > 0, key
+        assert chart["bars"] in (0, len(data_rows) * BARS_PER_ROW.get(key, 1)), key
+    return charts
+
+
+def assert_chinese_has_its_glyphs(page: Any) -> None:
+    families = cjk_families()
+    if families is None:
+        return
+    assert re.search("[\u4e00-\u9fff]", page.inner_text("h1"))
+    for selector in ("h1", "table caption", "#workload svg .role-axis-title text"):
+        used = fonts_drawing(page, selector)
+        assert used and used <= families, f"{selector}: drawn with {used}, which have no Chinese — install a CJK font (Debian: fonts-noto-cjk)"
+
+
 def test_the_report_opens_offline_in_chromium_and_draws_every_chart(browser: Any, state: tuple[Path, Path], tmp_path: Path, registry: Registry) -> None:
     playbooks, database = state
     report = tmp_path / "report.html"
@@ -146,23 +175,29 @@ def test_the_report_opens_offline_in_chromium_and_draws_every_chart(browser: Any
     page, attempted, errors = open_report(browser, report, tmp_path / "report.png")
     assert attempted == []
     assert errors == []
-    charts = page.evaluate(CHARTS)
-    assert [chart["key"] for chart in charts][:4] == ["workload", "by-rule", "rates", "taken-back"]
-    for chart in charts:
-        key, rows = chart["key"], chart["rows"]
-        data_rows = rows[:-1] if rows and rows[-1] in TOTALS else rows
-        assert chart["svgs"] == 1, key
-        assert chart["width"] > 50 and chart["height"] > 50, key
-        assert data_rows, f"{key}: the fixture's state should give every chart something to draw"
-        assert chart["marks"] > 0, key
-        assert chart["bars"] in (0, len(data_rows) * BARS_PER_ROW.get(key, 1)), key
-    assert all(chart["bars"] for chart in charts if chart["key"] in ("workload", "by-rule", "rates", "taken-back"))
+    charts = drawn(page)
+    assert list(charts)[:4] == ["workload", "by-rule", "rates", "taken-back"]
+    for key, chart in charts.items():
+        assert chart["data_rows"], f"{key}: the fixture's state should give every chart something to draw"
+    assert all(charts[key]["bars"] for key in ("workload", "by-rule", "rates", "taken-back"))
     assert (tmp_path / "report.png").stat().st_size > 10_000
-
-    families = cjk_families()
-    if families is not None:  # Chinese drawn in a font without the glyphs shows as boxes
-        assert re.search("[\u4e00-\u9fff]", page.inner_text("h1"))
-        for selector in ("h1", "table caption", "#workload svg .role-axis-title text"):
-            used = fonts_drawing(page, selector)
-            assert used and used <= families, f"{selector}: drawn with {used}, which have no Chinese — install a CJK font (Debian: fonts-noto-cjk)"
+    assert_chinese_has_its_glyphs(page)
     page.close()
+
+
+def test_the_readme_example_report_and_its_screenshot_in_docs(browser: Any, tmp_path: Path, registry: Registry) -> None:
+    """The README's one command, `playbook run playbooks --events examples/events.jsonl --report
+    report.html`: one run, nothing taken back, so that chart shows its table alone.
+    PLAYBOOK_REGEN_SCREENSHOT=1 writes its screenshot to docs/report.png."""
+    report = tmp_path / "report.html"
+    result = CliRunner().invoke(cli, ["run", str(ROOT / "playbooks"), "--events", str(ROOT / "examples" / "events.jsonl"), "--format", "jsonl", "--report", str(report)], obj={"registry": registry})
+    assert result.exit_code == 0, result.output
+    page, attempted, errors = open_report(browser, report, tmp_path / "report.png")
+    assert attempted == [] and errors == []
+    charts = drawn(page)
+    assert charts["taken-back"]["data_rows"] == 0
+    assert all(charts[key]["bars"] for key in ("workload", "by-rule", "rates"))
+    assert_chinese_has_its_glyphs(page)
+    page.close()
+    if os.environ.get("PLAYBOOK_REGEN_SCREENSHOT") == "1":
+        shutil.copyfile(tmp_path / "report.png", ROOT / "docs" / "report.png")
