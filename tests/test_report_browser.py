@@ -175,11 +175,9 @@ def test_the_report_opens_offline_in_chromium_and_draws_every_chart(browser: Any
     page, attempted, errors = open_report(browser, report, tmp_path / "report.png")
     assert attempted == []
     assert errors == []
-    charts = drawn(page)
-    assert list(charts)[:4] == ["workload", "by-rule", "rates", "taken-back"]
-    for key, chart in charts.items():
-        assert chart["data_rows"], f"{key}: the fixture's state should give every chart something to draw"
-    assert all(charts[key]["bars"] for key in ("workload", "by-rule", "rates", "taken-back"))
+    charts = drawn(page)  # every chart, those added later too
+    for key in ("workload", "by-rule", "rates", "taken-back"):  # the fixture gives these something to draw
+        assert charts[key]["data_rows"] and charts[key]["bars"], key
     assert (tmp_path / "report.png").stat().st_size > 10_000
     assert_chinese_has_its_glyphs(page)
     page.close()
