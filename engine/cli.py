@@ -20,6 +20,8 @@ from playbook_engine.printable import terminal_text
 
 if TYPE_CHECKING:
     from playbook_engine.contract import Task
+    from playbook_engine.model import Config
+    from playbook_engine.state import StateStore
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -70,12 +72,14 @@ def _duration_option(value: str, name: str) -> float | None:
 @click.option("--chat", help="For a Telegram whole-account export: the chat to read, by name or id (without it, the chats are listed).")
 @click.option("--private-chats", is_flag=True, help="Also plan for private chats and group DMs (refused by default: playbooks plan group work).")
 @click.option("--max-future", default="1d", show_default=True, help="Reject an event dated more than this after the latest event so far (or the --state watermark), unless the next event is not earlier: one line dated 2099 cannot move the clock. `off` accepts any.")
+@click.option("--report", "report_out", type=click.Path(dir_okay=False), help="Also write the HTML report (as `playbook report` does) once the run is saved: of the --state, or without it of this run alone. Needs the `report` extra.")
 @click.pass_context
-def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, column_map: str | None, start: str | None, until: str | None, output_format: str | None, out: str | None, explain: bool, member_id: str | None, state_path: str | None, rejects: str | None, strict: bool, chat: str | None, private_chats: bool, max_future: str) -> None:
+def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, column_map: str | None, start: str | None, until: str | None, output_format: str | None, out: str | None, explain: bool, member_id: str | None, state_path: str | None, rejects: str | None, strict: bool, chat: str | None, private_chats: bool, max_future: str, report_out: str | None) -> None:
     """Dry-run playbooks over events: print the operator tasks they would plan.
 
     Tasks go to standard output; rejected events, explanations and the summary go to
-    standard error.
+    standard error. With --report, the report of the state is written after the run (all of
+    its tasks, whatever --member shows); without --state, of this run's tasks, held in memory.
 
     Example: playbook run playbooks --events examples/events.jsonl --format jsonl
     """
@@ -86,6 +90,10 @@ def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, colu
     from playbook_engine.state import StateStore
 
     registry = registry_from(ctx)
+    if report_out is not None:
+        from playbook_engine.report import check_installed
+
+        check_installed()  # before the run, not after it
     config = load_config(list(paths) or list(DEFAULT_PATHS), registry)
     tz = config.community.tz
     start_at, until_at = _time_option(start, tz, "--from"), _time_option(until, tz, "--until")
@@ -100,6 +108,8 @@ def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, colu
     if sys.stderr.isatty():
         records = _with_progress(records)
     state = StateStore.open(state_path) if state_path else None
+    if state is None and report_out is not None:
+        state = StateStore.open(":memory:", lock=False)  # the report reads a state: this run's own, kept only until the report is written
     stream = plan_tasks(config, records, start=start_at, until=until_at, explain=explain or member_id is not None, state=state, keep_suppressed=False, max_future=horizon)
     explaining = explain or member_id is not None
     kept: list[Task] = []  # --explain shows the planned tasks in its timeline too
@@ -130,7 +140,11 @@ def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, colu
     click.echo(f"playbook: times in {config.community.timezone} (from {config.community.file})", err=True)
     click.echo(render_summary(result, config.community), err=True)
     if state is not None:
-        state.close()
+        try:
+            if report_out is not None:
+                _write_report(state, report_out, config)
+        finally:
+            state.close()
 
 
 def _with_progress(records: Any) -> Any:
@@ -387,20 +401,26 @@ def report(ctx: click.Context, paths: Sequence[str], state_path: str, out: str) 
 
     Example: playbook report playbooks --state ops.db --out report.html
     """
-    from playbook_engine.report import write_report
     from playbook_engine.tasks import open_state
 
-    capacities = None
+    config = None
     if paths:
         from playbook_engine.loading import load_config
 
         config = load_config(list(paths), registry_from(ctx))
-        capacities = {operator.id: operator.capacity for operator in config.community.operators}
     store = open_state(state_path, lock=False)  # reading only: a run may go on meanwhile
     try:
-        counts = write_report(store, out, capacities)
+        _write_report(store, out, config)
     finally:
         store.close()
+
+
+def _write_report(store: StateStore, out: str, config: Config | None) -> None:
+    """The report of ``store``, with each operator's capacity when the playbooks are known."""
+    from playbook_engine.report import write_report
+
+    capacities = None if config is None else {operator.id: operator.capacity for operator in config.community.operators}
+    counts = write_report(store, out, capacities)
     click.echo(f"{out}: report of {counts.given} task(s) written", err=True)
 
 

@@ -34,6 +34,15 @@ class ReportError(PlaybookError):
     """``playbook report`` cannot write the report."""
 
 
+def check_installed() -> None:
+    """Refuse, with how to fix it, when the ``report`` extra (Altair, vl-convert) is not installed."""
+    try:
+        import altair  # noqa: F401
+        import vl_convert  # noqa: F401
+    except ImportError:
+        raise ReportError("the report needs Altair and vl-convert — install them with: pip install 'playbook-engine[report]'") from None
+
+
 @dataclass(frozen=True)
 class ReportWords:
     """The report's words in one language."""
@@ -229,11 +238,17 @@ def charts(counts: Counts, words: ReportWords, capacities: Mapping[str, int | No
 
 # -- the page ----------------------------------------------------------------------------------------
 
+# The charts' words keep the `sans-serif` vl-convert wrote them in: it placed them by that font's
+# widths, and a wider one (the page's) overflows their room — labels cut at the chart's edge. A
+# chart with nothing to draw (no mark holds anything: no task was taken back, say) leaves its
+# table alone rather than an empty frame: `:has` (Chrome 105, Safari 15.4, Firefox 121; older
+# browsers show the frame).
 _STYLE = """
-body{font-family:system-ui,-apple-system,"PingFang SC","Microsoft YaHei","Noto Sans CJK SC",sans-serif;margin:2rem auto;max-width:72rem;padding:0 1rem;color:#222}
+body{font-family:system-ui,-apple-system,"PingFang SC","Hiragino Sans GB","Microsoft YaHei","Noto Sans CJK SC","Source Han Sans SC","WenQuanYi Micro Hei",sans-serif;margin:2rem auto;max-width:72rem;padding:0 1rem;color:#222}
 section{margin:2.5rem 0}.note{color:#555;max-width:48rem}
 .chart-and-table{display:flex;flex-wrap:wrap;gap:2rem;align-items:flex-start}
-.chart svg{max-width:100%;height:auto}
+figure.chart{margin:0}.chart svg{max-width:100%;height:auto}
+.chart:not(:has(.role-mark > *)){display:none}
 table{border-collapse:collapse;font-size:.9rem}th,td{border:1px solid #ccc;padding:.2rem .5rem;text-align:left}
 td.n{text-align:right;font-variant-numeric:tabular-nums}
 """
@@ -276,11 +291,7 @@ def render(found: Sequence[Chart], words: ReportWords, language: str, counts: Co
 def write_report(store: StateStore, out: str, capacities: Mapping[str, int | None] | None = None) -> Counts:
     """Write the report of ``store`` to ``out``; ``capacities`` (operator → tasks a day) draws the
     capacity ticks when known (community.yaml; the state does not keep it)."""
-    try:
-        import altair  # noqa: F401
-        import vl_convert  # noqa: F401
-    except ImportError:
-        raise ReportError("the report needs Altair and vl-convert — install them with: pip install 'playbook-engine[report]'") from None
+    check_installed()
     language = store.meta("language") or "en"
     words = WORDS.get(language, WORDS["en"])
     tz = ZoneInfo(store.meta("timezone") or "UTC")
