@@ -209,20 +209,28 @@ class CsvTimes:
         self._offset = ""  # "+08:00", as isoformat writes it
         self._local_hour = ""  # "2024-10-04 21", the last local hour read from text
         self._local_start: int | None = None  # epoch seconds of its :00:00; None: the general way
+        self._local_offset = ""  # "+08:00", its offset as isoformat writes it
 
     def rfc3339(self, cell: str) -> str:
         """The native ``ts`` of a stripped cell; ValueError as ``parse_csv_time`` raises it."""
+        return self.moment(cell)[0]
+
+    def moment(self, cell: str) -> tuple[str, int | None]:
+        """The native ``ts`` of a stripped cell, and its epoch seconds when it was read by hand
+        (None from the general path): what the event check reads that ``ts`` as, without
+        reading it. ValueError as ``parse_csv_time`` raises it."""
         if len(cell) == 10 and cell.isascii() and cell.isdigit():
-            return self._from_epoch(int(cell))
+            epoch = int(cell)
+            return self._from_epoch(epoch), epoch
         if len(cell) == 19 and cell[4] == "-" and cell[7] == "-" and cell[10] == " " and cell[13] == ":" and cell[16] == ":" and cell.isascii():
             minutes, seconds = cell[14:16], cell[17:]
             if (minutes + seconds).isdigit() and minutes < "60" and seconds < "60":
                 hour = cell[:13]
                 if hour != self._local_hour:
                     self._local_hour, self._local_start = hour, self._local_hour_start(hour)
-                if self._local_start is not None:
-                    return self._from_epoch(self._local_start + int(minutes) * 60 + int(seconds))
-        return rfc3339(parse_csv_time(cell, self.tz), self.tz)
+                if self._local_start is not None:  # the whole hour is in one offset: the cell is the time as written
+                    return cell[:10] + "T" + cell[11:] + self._local_offset, self._local_start + int(minutes) * 60 + int(seconds)
+        return rfc3339(parse_csv_time(cell, self.tz), self.tz), None
 
     def _from_epoch(self, seconds: int) -> str:
         if seconds // 3600 != self._hour:
@@ -255,6 +263,7 @@ class CsvTimes:
         written = rfc3339(first, self.tz)  # both ends read back as written, in one offset: 3,599 s apart
         if written[:19] != hour.replace(" ", "T") + ":00:00" or rfc3339(last, self.tz) != written[:14] + "59:59" + written[19:]:
             return None
+        self._local_offset = written[19:]
         return int(first)
 
 
