@@ -14,8 +14,9 @@ yield events. A name never seen with a wxid gets the stable id ``name:<display n
 One pass cannot give the same events: a join line comes before the joiner's first message (the
 wxid it needs is further down), and a name is ambiguous only if a later row gives it a second
 wxid; holding events back until then would hold the whole file. So the first pass is kept, as
-lean as it can be: the CSV module's parse, and one set lookup per row on the sender's cells
-(``People.scan``); the second reads plain messages by column position (``Chat``).
+lean as it can be: the CSV module's parse, and one set lookup per row on the sender's and type
+cells (``People.scan``); the second reads plain messages by column position and builds their
+Events itself (``Chat``), so that the event check does not read them again.
 """
 
 from __future__ import annotations
@@ -104,6 +105,7 @@ class People:
         self.self_id: str | None = None
         self.talker = talker
         self.kinds: set[str] = set()
+        self._talkers: dict[str, tuple[str, str]] = {}  # talker cell → sender, once all rows are learnt
 
     @classmethod
     def scan(cls, table: CsvFile, columns: Mapping[str, str]) -> People:
@@ -159,8 +161,11 @@ class People:
         stripped cells (in the talker layout ``wxid`` and ``name`` are the same cell)."""
         if wxid in SELF_NAMES:
             return self.self_id or SELF_ID, ""
-        if self.talker:
-            return (wxid, "") if WXID.match(wxid) else (self.resolve(name), name)
+        if self.talker:  # a regular expression and a lookup, once per talker (0.3 µs a row)
+            known = self._talkers.get(wxid)
+            if known is None:
+                known = self._talkers[wxid] = (wxid, "") if WXID.match(wxid) else (self.resolve(name), name)
+            return known
         return wxid or self.resolve(name), name or remark
 
 
@@ -218,7 +223,8 @@ class Chat:
         """A function giving the record of a row that is a plain message, with the event
         ``events_from_row`` gives and its Event already built (the event check would cost more
         than reading the row), or None for any other row (a system line, a quote, a recall, no
-        time, no sender): 2.2 µs a row, where a Row through ``events_from_row`` takes 5.6."""
+        time, no sender): a row to its checked Event in 2.7 µs (3.5 with PyWxDump's text times
+        and quotes' memory), where the dict alone took 2.2 and the check 3.6 more."""
         people, group_name, times, recent = self.people, self.group_name, self.times, self.recent
         at_time, at_type, at_text, at_name = at["ts"], at["type"], at["text"], at["name"]
         at_member, at_remark, at_group, at_id = at.get("member"), at.get("remark"), at.get("group"), at.get("id")

@@ -20,7 +20,7 @@ from playbook_engine.events import parse_time, to_event
 from playbook_plugins.importer import LEADING_FIELDS, _line
 from playbook_plugins.source_csv import CsvFile, CsvTimes, Row, parse_csv_time
 from playbook_plugins.source_json import rfc3339
-from playbook_plugins.source_wechat import QUOTE_TYPES, Chat, People, events_from_row, find_columns
+from playbook_plugins.source_wechat import QUOTE_TYPES, WXID, Chat, People, events_from_row, find_columns
 
 # -- the imported line: orjson where it writes what the json module writes --------------------
 
@@ -210,6 +210,8 @@ def test_plain_messages_read_by_position_are_the_events_of_their_rows(export, zo
             checked = to_event(SourceRecord(line, copy.deepcopy(record.data)), ZoneInfo(zone))
             assert (record.event, type(record.event.t)) == (checked, float)
     assert remembered(fast) == remembered(slow)
+    for talker, sender in people._talkers.items():  # PyWxDump's talker cells, each read once
+        assert sender == ((talker, "") if WXID.match(talker) else (people.resolve(talker), talker))
     assert (fast.recent is None) == (slow.recent is None) == (not people.kinds & QUOTE_TYPES)
 
 
