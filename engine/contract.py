@@ -151,10 +151,16 @@ class SourceRecord:
     """What an event source yields for each usable input record: its number and native fields.
 
     Read-only by convention (not frozen: a frozen dataclass costs three times as much to
-    build, and a source builds one per line)."""
+    build, and a source builds one per line).
+
+    ``event``: the Event of ``data``, when the source built it from values it had already typed
+    (the WeChat CSV's plain messages): the event contract check (``events.to_event``) takes it
+    as it is instead of checking ``data`` again, which cost more than reading a CSV row. A
+    source that gives it tests it against the check's Event for the same ``data``."""
 
     number: int
     data: dict[str, Any]
+    event: Event | None = field(default=None, compare=False, repr=False)
 
 
 # -- members and groups: what is known -------------------------------------------------------

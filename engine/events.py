@@ -304,6 +304,8 @@ def to_event(item: SourceRecord | Rejected | Event, tz: ZoneInfo) -> Event | Rej
     """Check a source record against the event contract: an Event, or a Rejected saying why not."""
     if not isinstance(item, SourceRecord):
         return item
+    if item.event is not None:  # built by the source from typed values, and tested against the check
+        return item.event
     try:
         return event_from_record(item.data, tz, item.number)
     except EventError as exc:

@@ -83,7 +83,8 @@ def register_sources(register: Callable[[EventSource], None]) -> None:
     Call ``register(EventSource(name, read, description))``. ``read(path, options)`` is a
     generator: for each input record it yields an :class:`playbook_engine.contract.SourceRecord`
     (its number in the input and a dict in the native event format: ``ts``, ``type``,
-    ``member`` …) or an :class:`playbook_engine.contract.Rejected` (number, reason, the raw text) for a
+    ``member`` …; optionally the Event of that dict, when the source can build it for less than
+    the event contract check costs, tested against that check) or an :class:`playbook_engine.contract.Rejected` (number, reason, the raw text) for a
     record it cannot use; in time order. ``path`` is a file or folder (``-``: standard
     input, where the format allows). Raise :class:`playbook_engine.errors.InvalidInput` when the
     whole input is unusable (a wrong file for this source, truncated JSON), naming the file.

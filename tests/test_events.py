@@ -11,8 +11,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from playbook_engine.contract import Event, specs
-from playbook_engine.events import EventError, _checked_event, _common_rfc3339, event_from_record, parse_time
+from playbook_engine.contract import Event, SourceRecord, specs
+from playbook_engine.events import EventError, _checked_event, _common_rfc3339, event_from_record, parse_time, to_event
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -134,3 +134,14 @@ def test_a_lone_surrogate_rejects_its_event_not_the_run() -> None:
     records = list(parse_jsonl(lines))
     assert [type(record).__name__ for record in records] == ["Rejected", "SourceRecord"]
     assert "lone surrogate" in records[0].reason
+
+
+def test_a_record_that_brings_its_event_is_not_checked_again():
+    """A source that built the Event itself (the WeChat CSV, tested against the check) hands it
+    over as it is; without one, the record's dict is checked."""
+    tz = ZoneInfo("Asia/Shanghai")
+    data = {"ts": "2026-03-01T09:00:00+08:00", "type": "message", "member": "m1", "group": "g1"}
+    built = Event(t=1772326800.0, type="message", member="m1", group="g1", raw=data, line=3)
+    assert to_event(SourceRecord(3, data, built), tz) is built
+    assert to_event(SourceRecord(3, data), tz) == built
+    assert SourceRecord(3, data, built) == SourceRecord(3, data)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import csv
 import enum
 import json
@@ -14,10 +15,12 @@ from zoneinfo import ZoneInfo
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from playbook_engine.contract import SourceRecord
+from playbook_engine.events import parse_time, to_event
 from playbook_plugins.importer import LEADING_FIELDS, _line
 from playbook_plugins.source_csv import CsvFile, CsvTimes, Row, parse_csv_time
 from playbook_plugins.source_json import rfc3339
-from playbook_plugins.source_wechat import Chat, People, events_from_row, find_columns
+from playbook_plugins.source_wechat import QUOTE_TYPES, WXID, Chat, People, events_from_row, find_columns
 
 # -- the imported line: orjson where it writes what the json module writes --------------------
 
@@ -65,10 +68,15 @@ def general_ts(cell: str, tz: ZoneInfo) -> str:
 
 
 def fast_ts(times: CsvTimes, cell: str) -> str:
+    """The fast path's text; the epoch seconds it gives with it must be the text's, as the
+    event check reads it (they become the Event's ``t`` without that check)."""
     try:
-        return times.rfc3339(cell)
+        text, epoch = times.moment(cell)
     except ValueError as exc:
         return f"ValueError: {exc}"
+    if epoch is not None:
+        assert (parse_time(text, times.tz), type(epoch)) == (float(epoch), int)
+    return text
 
 
 @given(st.sampled_from(ZONES), st.integers(-2_000_000_000, 4_000_000_000), st.lists(st.integers(0, 5400), max_size=40), st.lists(st.sampled_from(ODD_CELLS), max_size=3))
@@ -158,7 +166,8 @@ def test_the_names_pass_learns_what_learning_from_every_row_learns(tmp_path_fact
         for row in table.rows():
             if isinstance(row, Row):
                 obvious.learn(row.get(columns["name"]), row.get(columns.get("member")), row.get(columns.get("remark")), row.get(columns.get("is_sender")))
-    assert (scanned.names._ids, scanned.senders, scanned.self_id, scanned.talker) == (obvious.names._ids, obvious.senders, obvious.self_id, obvious.talker)
+                obvious.kinds.add(row.get(columns["type"]))
+    assert (scanned.names._ids, scanned.senders, scanned.self_id, scanned.talker, scanned.kinds) == (obvious.names._ids, obvious.senders, obvious.self_id, obvious.talker, obvious.kinds)
 
 
 # -- plain messages by position ----------------------------------------------------------------
@@ -166,7 +175,8 @@ def test_the_names_pass_learns_what_learning_from_every_row_learns(tmp_path_fact
 @given(exports(), st.sampled_from(ZONES))
 def test_plain_messages_read_by_position_are_the_events_of_their_rows(export, zone):
     """``Chat.message`` gives, for every row it takes, the event ``events_from_row`` gives (the
-    same keys in the same order), and leaves the quotes' memory as it would."""
+    same keys in the same order) with the Event the event check makes of it, and leaves the
+    quotes' memory as it would."""
     header, records = export
     columns = find_columns(header, {})
     people = People(talker=columns.get("member") == columns.get("name"))
@@ -174,6 +184,7 @@ def test_plain_messages_read_by_position_are_the_events_of_their_rows(export, zo
         if len(cells) == len(header):
             row = Row(0, dict(zip(header, cells, strict=True)))
             people.learn(row.get(columns["name"]), row.get(columns.get("member")), row.get(columns.get("remark")), row.get(columns.get("is_sender")))
+            people.kinds.add(row.get(columns["type"]))
     fast, slow = Chat(columns, people, "读书会", ZoneInfo(zone)), Chat(columns, people, "读书会", ZoneInfo(zone))
     position = {name: index for index, name in enumerate(header)}
     message = fast.message_reader({field: position[column] for field, column in columns.items()})
@@ -181,20 +192,31 @@ def test_plain_messages_read_by_position_are_the_events_of_their_rows(export, zo
         if len(cells) != len(header):
             continue
         try:
-            expected: Any = [list(event.items()) for event in events_from_row(Row(line, dict(zip(header, cells, strict=True))), columns, people, "读书会", slow.times, slow.recent)]
+            events = events_from_row(Row(line, dict(zip(header, cells, strict=True))), columns, people, "读书会", slow.times, slow.recent)
+            expected: Any = [list(event.items()) + ([("group_name", "读书会")] if event["group"] != "读书会" else []) for event in events]  # as Chat.read adds it
         except ValueError as exc:
             expected = str(exc)
         try:
-            event = message(cells)
+            record = message(line, cells)
         except ValueError as exc:
             assert expected == str(exc)
             continue
-        if event is None:  # the reader's other path
+        if record is None:  # the reader's other path
             if isinstance(expected, list):
                 events_from_row(Row(line, dict(zip(header, cells, strict=True))), columns, people, "读书会", fast.times, fast.recent)
             continue
-        assert [list(event.items())] == expected
-    assert list(fast.recent._by_time.items()) == list(slow.recent._by_time.items())
+        assert [list(record.data.items())] == expected
+        if record.event is not None:  # else the time was read the general way, and the event check reads it
+            checked = to_event(SourceRecord(line, copy.deepcopy(record.data)), ZoneInfo(zone))
+            assert (record.event, type(record.event.t)) == (checked, float)
+    assert remembered(fast) == remembered(slow)
+    for talker, sender in people._talkers.items():  # PyWxDump's talker cells, each read once
+        assert sender == ((talker, "") if WXID.match(talker) else (people.resolve(talker), talker))
+    assert (fast.recent is None) == (slow.recent is None) == (not people.kinds & QUOTE_TYPES)
+
+
+def remembered(chat: Chat) -> list[Any] | None:
+    return None if chat.recent is None else list(chat.recent._by_time.items())
 
 
 def test_a_chat_of_plain_messages_is_read_by_position(registry, tmp_path):
@@ -211,8 +233,9 @@ def test_a_chat_of_plain_messages_is_read_by_position(registry, tmp_path):
         chat = Chat(columns, People.scan(table, columns), "读书会", tz)
     message = chat.message_reader({field: MEMOTRACE.index(column) for field, column in columns.items()})
     with CsvFile(str(path)) as table:
-        events = [message(cells) for _, cells in table.records()]
-    assert events == [
+        records = [message(line, cells) for line, cells in table.records()]
+    assert all(record.event is not None for record in records)
+    assert [record.data for record in records] == [
         {"ts": "2026-03-01T09:00:00+08:00", "group": "读书会", "type": "message", "member": "wxid_am", "name": "阿梅", "id": "1", "text": "大家好 @小王\u2005！", "mentions": ["wxid_xw"]},
         {"ts": "2026-03-01T09:00:05+08:00", "group": "读书会", "type": "message", "member": "wxid_xw", "name": "小王", "id": "2", "text": "欢迎"},
     ]
