@@ -25,6 +25,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from playbook_engine.errors import PlaybookError
+from playbook_engine.holdout import compare
 from playbook_engine.state import StateStore
 
 TAKEN_BACK = ("stale", "displaced")
@@ -38,9 +39,10 @@ def check_installed() -> None:
     """Refuse, with how to fix it, when the ``report`` extra (Altair, vl-convert) is not installed."""
     try:
         import altair  # noqa: F401
+        import statsmodels  # noqa: F401
         import vl_convert  # noqa: F401
     except ImportError:
-        raise ReportError("the report needs Altair and vl-convert — install them with: pip install 'playbook-engine[report]'") from None
+        raise ReportError("the report needs Altair, vl-convert and statsmodels — install them with: pip install 'playbook-engine[report]'") from None
 
 
 @dataclass(frozen=True)
@@ -296,9 +298,83 @@ def write_report(store: StateStore, out: str, capacities: Mapping[str, int | Non
     words = WORDS.get(language, WORDS["en"])
     tz = ZoneInfo(store.meta("timezone") or "UTC")
     counts = count(store)
-    page = render(charts(counts, words, capacities), words, language, counts, tz)
+    page = render([*charts(counts, words, capacities), *holdout_charts(store, language)], words, language, counts, tz)
     try:
         Path(out).write_text(page, encoding="utf-8")
     except OSError as error:
         raise ReportError(f"{out}: {error.strerror} — write the report to a folder that exists and can be written") from None
     return counts
+
+
+# -- the holdout comparison --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HoldoutWords:
+    title: str
+    note: str
+    columns: Sequence[str]
+    arms: Mapping[str, str]
+    too_few: str
+    difference: str  # "{estimate}", "{low}", "{high}"
+
+
+HOLDOUT_WORDS = {
+    "zh-CN": HoldoutWords(
+        title="对照组：任务有没有用",
+        note="每个设了 holdout 的剧本：成员第一次收到（或本应收到）该剧本任务后 7 天内是否再次发言。收到任务的成员与被留作对照、不发任务的成员相比；只计 7 天已过完的成员。差值后是 95% 区间：整个区间大于 0 才说明任务有效。",
+        columns=("剧本", "收到任务的成员", "7 天内再发言", "比率", "对照组成员", "7 天内再发言", "比率", "差（收到 − 对照）"),
+        arms={"treated": "收到任务", "held_out": "对照组"},
+        too_few="样本太少，无法判断（每组至少 30 人）",
+        difference="{estimate} 个百分点（95% 区间 {low} ~ {high}）",
+    ),
+    "en": HoldoutWords(
+        title="Holdouts: do the tasks make a difference?",
+        note="For each playbook with a holdout: whether members wrote again within 7 days after their first task of it (given, or withheld). Members who got it against those held out; only members whose 7 days are over. The difference has its 95 % interval: only an interval above 0 says the tasks work.",
+        columns=("Playbook", "Treated members", "Wrote within 7 days", "Rate", "Held-out members", "Wrote within 7 days", "Rate", "Difference (treated − held out)"),
+        arms={"treated": "treated", "held_out": "held out"},
+        too_few="too few to tell (at least 30 members in each arm)",
+        difference="{estimate} points (95 % interval {low} to {high})",
+    ),
+}
+
+
+def _points(value: float) -> str:
+    return f"{100 * value:+.1f}"
+
+
+def holdout_charts(store: StateStore, language: str) -> list[Chart]:
+    """The holdout comparison (engine/holdout.py), when a playbook has a holdout; none otherwise."""
+    import altair as alt
+
+    rows = store.connection.execute("SELECT playbook, arm, due, wrote_at FROM holdouts").fetchall()
+    watermark = store.watermark
+    if not rows or watermark is None:
+        return []
+    words = HOLDOUT_WORDS.get(language, HOLDOUT_WORDS["en"])
+    found = compare(rows, watermark)
+    values = [
+        {"playbook": item.playbook, "arm": words.arms[arm], "rate": counted.rate or 0.0}
+        for item in found for arm, counted in (("treated", item.treated), ("held_out", item.held_out))
+    ]
+    spec = (
+        alt.Chart(_data(values))
+        .mark_bar()
+        .encode(
+            y=alt.Y("playbook:N", title=words.columns[0]),
+            yOffset=alt.YOffset("arm:N", title=""),
+            x=alt.X("rate:Q", title=words.columns[3], axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+            color=alt.Color("arm:N", title=""),
+        )
+        .to_dict()
+    )
+    table = []
+    for item in found:
+        difference = words.too_few if item.difference is None else words.difference.format(estimate=_points(item.difference[0]), low=_points(item.difference[1]), high=_points(item.difference[2]))
+        table.append([
+            item.playbook,
+            item.treated.members, item.treated.wrote, _percent(item.treated.wrote, item.treated.members),
+            item.held_out.members, item.held_out.wrote, _percent(item.held_out.wrote, item.held_out.members),
+            difference,
+        ])
+    return [Chart("holdout", words.title, words.note, spec, words.columns, table)]

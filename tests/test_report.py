@@ -207,3 +207,50 @@ def test_the_report_command_has_help_ending_in_an_example() -> None:
     result = CliRunner().invoke(cli, ["report", "--help"])
     assert result.exit_code == 0
     assert result.output.split("Options:")[0].rstrip().splitlines()[-1].strip() == "Example: playbook report playbooks --state ops.db --out report.html"
+
+
+def test_the_holdout_comparison_gives_numbers_for_large_arms_and_too_few_for_small_ones(tmp_path: Path, registry: Registry) -> None:
+    """A generated month with half the members held out of every playbook: the table holds, per
+    playbook, what the state's exposures give (counted here in SQL), and the difference with its
+    interval only where both arms have 30 members."""
+    import io
+    import shutil
+    import sys
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    from generate import Options
+    from generate import write as generate
+
+    playbooks = tmp_path / "playbooks"
+    shutil.copytree(ROOT / "playbooks", playbooks)
+    community = playbooks / "community.yaml"
+    community.write_text(community.read_text(encoding="utf-8").replace('  quiet_hours: "22:00-08:00"\n', '  quiet_hours: "22:00-08:00"\n  holdout: 50%\n'), encoding="utf-8")
+    stream = io.StringIO()
+    generate(Options(events=8_000, members=600, groups=1, days=30, seed=5), stream)
+    events = tmp_path / "month.jsonl"
+    events.write_text(stream.getvalue(), encoding="utf-8")
+    state = tmp_path / "ops.db"
+    result = CliRunner().invoke(cli, ["run", str(playbooks), "--events", str(events), "--state", str(state), "--format", "jsonl"], obj={"registry": registry})
+    assert result.exit_code == 0, result.output
+    write(state, tmp_path / "report.html", registry)
+    _, page = read_page(tmp_path / "report.html")
+    rows = {row[0]: row for row in page.charts["holdout"]["rows"]}
+    (watermark,) = sql(state, "SELECT value FROM meta WHERE key = 'watermark'")[0]
+    counted = sql(state, f"SELECT playbook, arm, count(*), sum(wrote_at IS NOT NULL AND wrote_at <= due + 7 * 86400) FROM holdouts WHERE due + 7 * 86400 <= {watermark} GROUP BY playbook, arm")
+    expected: dict[str, dict[str, tuple[int, int]]] = {}
+    for playbook, arm, members, wrote in counted:
+        expected.setdefault(playbook, {})[arm] = (members, wrote)
+    assert set(rows) == set(expected)
+    numbers = 0
+    for playbook, arms in expected.items():
+        treated, held = arms.get("treated", (0, 0)), arms.get("held_out", (0, 0))
+        row = rows[playbook]
+        assert (int(row[1]), int(row[2]), int(row[4]), int(row[5])) == (*treated, *held)
+        if min(treated[0], held[0]) >= 30:
+            numbers += 1
+            estimate, low, high = (float(value) for value in re.findall(r"[+-]\d+\.\d", row[7]))
+            assert low <= estimate <= high
+            assert estimate == pytest.approx(100 * (treated[1] / treated[0] - held[1] / held[0]), abs=0.05)
+        else:
+            assert row[7] == "样本太少，无法判断（每组至少 30 人）"
+    assert numbers >= 1 and numbers < len(expected)  # both cases on this history

@@ -26,7 +26,7 @@ from playbook_engine.plugins import Registry
 from tests.conftest import ROOT, write_jsonl
 
 # A chart whose table gives one row for several bars (a stacked bar per status) says how many.
-BARS_PER_ROW = {"taken-back": 2}
+BARS_PER_ROW = {"taken-back": 2, "holdout": 2}
 TOTALS = ("合计", "total")  # a table's last row may add the others up: it has no bar
 
 CHARTS = """() => [...document.querySelectorAll("section[data-chart]")].map(section => {
@@ -47,14 +47,16 @@ CHARTS = """() => [...document.querySelectorAll("section[data-chart]")].map(sect
 @pytest.fixture
 def state(tmp_path: Path, registry: Registry) -> tuple[Path, Path]:
     """The example club run night by night (a --state run a day) with op-lily's capacity cut to
-    3 a day, so that later runs take tasks back (stale and displaced), then some tasks marked:
-    every chart has something to draw."""
+    3 a day, so that later runs take tasks back (stale and displaced), half the members held out,
+    then some tasks marked: every chart has something to draw."""
     playbooks = tmp_path / "playbooks"
     shutil.copytree(ROOT / "playbooks", playbooks)
     community = playbooks / "community.yaml"
     text = community.read_text(encoding="utf-8")
     assert "capacity: 40" in text
-    community.write_text(text.replace("capacity: 40", "capacity: 3"), encoding="utf-8")
+    assert '  quiet_hours: "22:00-08:00"\n' in text
+    # Half the members held out of every playbook: the holdout comparison has rows to draw.
+    community.write_text(text.replace("capacity: 40", "capacity: 3").replace('  quiet_hours: "22:00-08:00"\n', '  quiet_hours: "22:00-08:00"\n  holdout: 50%\n'), encoding="utf-8")
     events = [json.loads(line) for line in (ROOT / "examples" / "events.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
     state = tmp_path / "ops.db"
     runner = CliRunner()
@@ -176,7 +178,7 @@ def test_the_report_opens_offline_in_chromium_and_draws_every_chart(browser: Any
     assert attempted == []
     assert errors == []
     charts = drawn(page)  # every chart, those added later too
-    for key in ("workload", "by-rule", "rates", "taken-back"):  # the fixture gives these something to draw
+    for key in ("workload", "by-rule", "rates", "taken-back", "holdout"):  # the fixture gives these something to draw
         assert charts[key]["data_rows"] and charts[key]["bars"], key
     assert (tmp_path / "report.png").stat().st_size > 10_000
     assert_chinese_has_its_glyphs(page)

@@ -57,7 +57,7 @@ def test_without_the_report_extra_the_run_stops_before_it_starts(tmp_path: Path,
     assert exit_info.value.code == 1
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert captured.err == "error: the report needs Altair and vl-convert — install them with: pip install 'playbook-engine[report]'\n"
+    assert captured.err == "error: the report needs Altair, vl-convert and statsmodels — install them with: pip install 'playbook-engine[report]'\n"
     assert not state.exists() and not (tmp_path / "report.html").exists()
 
 
