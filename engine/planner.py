@@ -118,9 +118,9 @@ class Planner:
         # With count_days: what suppressed_counts and moved count, by (local day, kind, reason,
         # playbook); kind is suppressed, moved or skipped. None: not counted (no --state).
         self.day_counts: Counter[tuple[int, str, str, str]] | None = Counter() if count_days else None
-        # Once the history has ended (``history_ends``): the counts of each task, by id. Those of
-        # the tasks left open are the next run's to count again (``tallies``).
-        self._ending: dict[str, list[tuple[tuple[int, str, str, str], int]]] | None = None
+        # Once the history has ended (``history_ends``): (task id, key, count) of each count. Those
+        # of the tasks left open are the next run's to count again (``tallies``).
+        self._ending: list[tuple[str, tuple[int, str, str, str], int]] | None = None
         self.reopened_ids = set(reopened)  # the tasks of the last run this one settles again
         self.known_ids: dict[str, float] = {}  # task id → trigger instant, for the instants a duplicate can still come
         self.new_history: dict[str, Sent] = {}  # by task id; a task capacity drops is taken out again
@@ -250,7 +250,7 @@ class Planner:
         next run settles the tasks left open again, and counts them itself."""
         key = (self._day(task.due if due is None else due), kind, reason, task.playbook)
         if self._ending is not None:
-            self._ending.setdefault(task.id, []).append((key, count))
+            self._ending.append((task.id, key, count))
         else:
             self.day_counts[key] += count  # type: ignore[index]  # called only with day_counts
 
@@ -258,7 +258,7 @@ class Planner:
         """The history has ended: what is counted from now on (the checks of the tasks due after
         it, the settling of the days it left open) is kept by task (see ``tallies``)."""
         if self.day_counts is not None:
-            self._ending = {}
+            self._ending = []
 
     def tallies(self, left_open: set[str]) -> tuple[Counter[tuple[int, str, str, str]], list[tuple[str, tuple[int, str, str, str], int]]]:
         """The day counts to keep, and apart, those of the tasks ``left_open`` for the next run
@@ -266,12 +266,11 @@ class Planner:
         the last run's that settled it, never twice."""
         final: Counter[tuple[int, str, str, str]] = Counter(self.day_counts or ())
         kept_open = []
-        for task_id, counted in (self._ending or {}).items():
-            for key, count in counted:
-                if task_id in left_open:
-                    kept_open.append((task_id, key, count))
-                else:
-                    final[key] += count
+        for task_id, key, count in self._ending or ():
+            if task_id in left_open:
+                kept_open.append((task_id, key, count))
+            else:
+                final[key] += count
         return Counter({key: count for key, count in final.items() if count}), kept_open  # a count can be negative: a merge undone of an earlier run's
 
     def refuse(self, task: Task, guardrail: str, reason: str | Callable[[], str]) -> None:

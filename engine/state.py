@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from operator import attrgetter
@@ -607,12 +608,21 @@ def _save_history(db: sqlite3.Connection, evaluation: SavedRun, planner: Planner
     if planner.day_counts is None:
         return
     final, kept_open = planner.tallies(left_open)
-    db.executemany("DELETE FROM open_counts WHERE task = ?", ((task_id,) for task_id in planner.reopened_ids))
-    add = " ON CONFLICT (day, kind, reason, playbook) DO UPDATE SET count = count + excluded.count"
-    db.execute("INSERT INTO day_counts SELECT day, kind, reason, playbook, sum(count) FROM open_counts WHERE true GROUP BY day, kind, reason, playbook" + add)
-    db.execute("DELETE FROM open_counts")
     day_text = {day: date.fromordinal(day).isoformat() for day in {key[0] for key in final} | {key[0] for _, key, _ in kept_open}}
-    db.executemany("INSERT INTO day_counts VALUES (?, ?, ?, ?, ?)" + add, ((day_text[day], kind, reason, playbook, count) for (day, kind, reason, playbook), count in final.items()))
+    counts: Counter[tuple[str, str, str, str]] = Counter()
+    for (day, kind, reason, playbook), count in final.items():
+        counts[(day_text[day], kind, reason, playbook)] += count
+    # One pass over what the last run left open (a day or two of tasks; a scan by task each
+    # would cost reopened × rows): what this run did not settle again stands.
+    reopened = planner.reopened_ids
+    for task_id, day, kind, reason, playbook, count in db.execute("SELECT task, day, kind, reason, playbook, count FROM open_counts"):
+        if task_id not in reopened:
+            counts[(day, kind, reason, playbook)] += count
+    db.execute("DELETE FROM open_counts")
+    db.executemany(
+        "INSERT INTO day_counts VALUES (?, ?, ?, ?, ?) ON CONFLICT (day, kind, reason, playbook) DO UPDATE SET count = count + excluded.count",
+        ((*key, count) for key, count in counts.items() if count),
+    )
     db.executemany("INSERT INTO open_counts VALUES (?, ?, ?, ?, ?, ?)", ((task_id, day_text[day], kind, reason, playbook, count) for task_id, (day, kind, reason, playbook), count in kept_open))
     db.execute("DELETE FROM day_counts WHERE count = 0")
 

@@ -1,7 +1,9 @@
 """`playbook report`: the HTML page written from a real --state database (two real daily
 `playbook run --state` runs of the shipped playbooks over the example book club, some tasks
 marked) — self-contained, every chart with its table, in Chinese for a zh-CN community, and its
-tables' numbers equal to what SQL counts in the state."""
+tables' numbers equal to what SQL counts in the state. The charts of what the runs recorded
+(stages, the guardrails' counts by day, question answer times) from real runs over small
+histories whose answers are known, cut into daily runs or not."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import json
 import re
 import sqlite3
 import tempfile
+from collections import Counter
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -20,7 +23,10 @@ from hypothesis import strategies as st
 
 from playbook_engine.cli import cli, main
 from playbook_engine.plugins import Registry, load_registry
-from tests.conftest import ROOT, write_jsonl
+from playbook_engine.report import HISTORY_WORDS, count_history, history_charts
+from playbook_engine.runner import RunResult, run
+from playbook_engine.state import StateStore
+from tests.conftest import ROOT, config_from, records, write_jsonl
 
 GIVEN = "data IS NOT NULL AND status NOT IN ('stale', 'displaced')"
 LOCAL_DAY = "date(due, 'unixepoch', '+8 hours')"  # the example community is in Asia/Shanghai
@@ -217,13 +223,6 @@ def test_the_report_command_has_help_ending_in_an_example() -> None:
 
 
 # -- the runs' history (state version 8): stages, the summary's counts, question answer times ----
-
-from collections import Counter  # noqa: E402
-
-from playbook_engine.report import HISTORY_WORDS, count_history, history_charts  # noqa: E402
-from playbook_engine.runner import RunResult, run  # noqa: E402
-from playbook_engine.state import StateStore  # noqa: E402
-from tests.conftest import config_from, records  # noqa: E402
 
 DAY = 86400
 START = 1772326800.0  # 2026-03-01T09:00:00+08:00, a Sunday
