@@ -387,7 +387,7 @@ class History:
     too_recent: int = 0  # unanswered questions asked less than RECENT before the watermark
     answer_weeks: dict[str, list[float]] = field(default_factory=dict)  # week → answer times (s), for medians
     asked_weeks: Counter[str] = field(default_factory=Counter)  # week → questions asked
-    recorded: bool = False  # the state is of version 8 or later: it keeps these records
+    recorded: bool = False  # the state holds records of runs of version 8 or later
 
 
 def _monday(t: float, tz: ZoneInfo) -> str:
@@ -406,7 +406,6 @@ def count_history(store: StateStore) -> History:
     tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     if "stage_moves" not in tables:
         return history  # not opened by an engine of version 8 yet
-    history.recorded = True
     watermark = store.watermark
 
     # The funnel: each member's stage at the end of each week, from their moves in time order.
@@ -459,6 +458,8 @@ def count_history(store: StateStore) -> History:
         history.asked_weeks[week] += 1
         if answered_at is not None:
             history.answer_weeks.setdefault(week, []).append(answered_at - asked_at)
+    # An upgraded state has the tables from its first run of version 8 on: empty until then.
+    history.recorded = bool(moves or history.counts or history.asked_weeks or history.too_recent)
     return history
 
 

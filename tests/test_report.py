@@ -432,3 +432,16 @@ def test_runs_split_anywhere_keep_the_counts_stages_and_questions_one_run_keeps(
         assert _counts(many) == _counts(one)
         for query in ("SELECT member, group_id, from_stage, to_stage, at FROM stage_moves ORDER BY at, member", "SELECT * FROM questions ORDER BY asked_at, key"):
             assert sql(many, query) == sql(one, query)
+
+
+def test_a_state_of_version_7_gets_the_new_charts_empty_and_says_why(state: Path, tmp_path: Path, registry: Registry) -> None:
+    from tests.test_state_increment import _as_older_version
+
+    _as_older_version(state, 7)
+    out = tmp_path / "report.html"
+    write(state, out, registry)
+    text, page = read_page(out)
+    assert len(page.charts) == 9
+    assert text.count("状态库还没有这部分记录") == 5
+    assert page.charts["funnel"]["rows"] == [] and page.charts["guardrails"]["rows"] == []
+    assert sql(state, "SELECT value FROM meta WHERE key = 'version'") == [("8",)]  # upgraded in place, its records from the next run on
