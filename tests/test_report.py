@@ -27,6 +27,9 @@ from playbook_engine.report import HISTORY_WORDS, count_history, history_charts
 from playbook_engine.runner import RunResult, run
 from playbook_engine.state import StateStore
 from tests.conftest import ROOT, config_from, records, write_jsonl
+from tests.test_clock_properties import events_from
+from tests.test_displaced import CONFIGS, _pieces
+from tests.test_state_increment import _as_older_version
 
 GIVEN = "data IS NOT NULL AND status NOT IN ('stale', 'displaced')"
 LOCAL_DAY = "date(due, 'unixepoch', '+8 hours')"  # the example community is in Asia/Shanghai
@@ -382,8 +385,6 @@ def _busy_days() -> list[dict[str, Any]]:
 def test_the_counts_by_day_are_the_summary_s_and_daily_runs_count_each_day_once(tmp_path: Path) -> None:
     """Daily runs settle again the days the last run left open: a day's counts are those of the
     run that settled it last, so they add up to what one run over the whole history counts."""
-    from tests.test_displaced import CONFIGS
-
     config = CONFIGS[2]
     events = _busy_days()
     (whole,) = _state_runs(config, [events], tmp_path / "one.db")
@@ -397,6 +398,8 @@ def test_the_counts_by_day_are_the_summary_s_and_daily_runs_count_each_day_once(
     assert _counts(tmp_path / "daily.db") == counted  # the state does not
     _state_runs(config, [events], tmp_path / "explained.db", explain=True)
     assert _counts(tmp_path / "explained.db") == counted  # --explain builds the tasks it drops: the same counts
+    _state_runs(config, _daily(events), tmp_path / "counted.db", keep_suppressed=False)
+    assert _counts(tmp_path / "counted.db") == counted  # as `playbook run` without --explain: dropped tasks only counted
 
     out = tmp_path / "report.html"
     result = CliRunner().invoke(cli, ["report", "--state", str(tmp_path / "daily.db"), "--out", str(out)])
@@ -420,23 +423,19 @@ steps = st.lists(st.tuples(gaps, st.sampled_from(["m1", "m2", "m3", "m4", "m5"])
 @settings(max_examples=60, deadline=None)
 @given(drawn=steps, cuts=st.lists(st.floats(min_value=0, max_value=1), min_size=1, max_size=4), capacity=st.sampled_from([1, 2, 3]))
 def test_runs_split_anywhere_keep_the_counts_stages_and_questions_one_run_keeps(drawn: list[tuple[int, str, str]], cuts: list[float], capacity: int) -> None:
-    from tests.test_clock_properties import events_from
-    from tests.test_displaced import CONFIGS, _pieces
-
     config = CONFIGS[capacity]
     events = events_from(drawn)
     with tempfile.TemporaryDirectory() as directory:
-        one, many = Path(directory) / "one.db", Path(directory) / "many.db"
+        one, many, counted = Path(directory) / "one.db", Path(directory) / "many.db", Path(directory) / "counted.db"
         _state_runs(config, [events], one)
         _state_runs(config, _pieces(events, cuts), many)
-        assert _counts(many) == _counts(one)
+        _state_runs(config, _pieces(events, cuts), counted, keep_suppressed=False)  # as the command line runs
+        assert _counts(many) == _counts(one) == _counts(counted)
         for query in ("SELECT member, group_id, from_stage, to_stage, at FROM stage_moves ORDER BY at, member", "SELECT * FROM questions ORDER BY asked_at, key"):
             assert sql(many, query) == sql(one, query)
 
 
 def test_a_state_of_version_7_gets_the_new_charts_empty_and_says_why(state: Path, tmp_path: Path, registry: Registry) -> None:
-    from tests.test_state_increment import _as_older_version
-
     _as_older_version(state, 7)
     out = tmp_path / "report.html"
     write(state, out, registry)
