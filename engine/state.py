@@ -691,7 +691,14 @@ def describe_state(store: StateStore) -> str:
         f"timers:     {timers} pending",
         f"tasks:      {store.task_count()} planned so far",
         f"delivered:  {store.connection.execute('SELECT count(*) FROM deliveries').fetchone()[0]} message(s) to operators' inboxes",
+        f"for the report: {_count(store, 'stage_moves')} stage move(s), {_count(store, 'questions')} question(s) ({_count(store, 'questions', 'answered_at IS NOT NULL')} answered),"
+        f" counts of {store.connection.execute('SELECT count(DISTINCT day) FROM day_counts').fetchone()[0]} day(s)",
     ])
+
+
+def _count(store: StateStore, table: str, where: str = "1") -> int:
+    found: int = store.connection.execute(f"SELECT count(*) FROM {table} WHERE {where}").fetchone()[0]
+    return found
 
 
 def describe_member(store: StateStore, member_id: str) -> str | None:
