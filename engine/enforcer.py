@@ -85,7 +85,7 @@ class Enforcer:
             # The planner will refuse every task of this firing: do not render texts nobody reads.
             unmade = sum(1 for action in rule.actions if action.kind.makes_task)
             if unmade:
-                self.planner.suppress_unmade("cooldown", unmade)
+                self.planner.suppress_unmade("cooldown", unmade, rule.playbook, firing.t + rule.delay)
                 return
         tasks: list[tuple[Task, ActionSpec]] = []
         changes = []
@@ -244,7 +244,7 @@ class Enforcer:
         for target in self._targets(action, named, firing) if named else (member,):
             refusal = self._refusal(rule, kind, action.params, target, group) if check and target is not None else None
             if refusal is not None and not planner.keep_suppressed:
-                planner.suppress_unmade(refusal[0], 1)  # nobody reads its text: not rendered
+                planner.suppress_unmade(refusal[0], 1, rule.playbook, firing.t + rule.delay)  # nobody reads its text: not rendered
                 continue
             about = firing if target is member else replace(firing, member=target)
             target_context = context if target is member else self.conditions.context(rule, about, group)

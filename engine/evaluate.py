@@ -40,6 +40,7 @@ from playbook_engine.members import INVITED, OUT_OF, MemberView
 from playbook_engine.model import Config, Rule
 from playbook_engine.notes import Notes
 from playbook_engine.planner import Planner
+from playbook_engine.questions import HORIZON, QuestionLog
 from playbook_engine.recheck import Recheck
 from playbook_engine.replies import LOOKBACK, Replies, TaskLog
 from playbook_engine.state import LazyMembers, StateStore
@@ -98,7 +99,13 @@ class Evaluation:
         held = holdout_shares(config)
         self.holdout = planner.holdout = Holdout(held, self._last_message) if held else None
         self._exposed: dict[str, list[tuple[float, str]]] = self.holdout.waiting if self.holdout is not None else {}
+        # With --state, what the report draws from (written when the state is saved): each
+        # member's moves between stages (member, group, from, to, when), and the questions.
+        self.stage_moves: list[tuple[str, str | None, str | None, str | None, float]] | None = None
+        self.question_log: QuestionLog | None = None
         if state is not None:
+            self.stage_moves = []
+            self.question_log = QuestionLog(self.community.question_answered_by, self.community.question_answer_window, self.staff) if self._question_pattern is not None else None
             self._resume(state)
         # A rule's evaluation, stage by stage: which rules fire → do their conditions hold →
         # their tasks, through the planner's guardrails.
@@ -144,6 +151,8 @@ class Evaluation:
             self.replies.restore(*state.loop(self.watermark, self.replies.window, LOOKBACK, awaiting))
             if self.holdout is not None:
                 self.holdout.restore(state.holdouts(self.holdout.shares), self.watermark)
+            if self.question_log is not None:
+                self.question_log.restore(state.open_questions(self.watermark - HORIZON), self.watermark)
 
     def _last_message(self, member_id: str) -> float | None:
         member = self.members.get(member_id)
@@ -446,9 +455,12 @@ class Evaluation:
                 changed.update(MESSAGE_CHANGES)
                 if group is not None:
                     group.messages += 1
-                if self.is_question(event):
+                asked = self.is_question(event)
+                if asked:
                     member.questions += 1
                     changed.add("questions")
+                if self.question_log is not None:
+                    self.question_log.message(event, member.id, asked)
                 if event.reply_to:
                     member.replies += 1
                     changed.add("replies")
@@ -564,6 +576,8 @@ class Evaluation:
                 self.recheck.before_change(member)
             previous, first_time = member.stage, member.stage is None
             member.stage, member.stage_since = stage, self.now
+            if self.stage_moves is not None and member.id not in self.staff:
+                self.stage_moves.append((member.id, member.group, previous, stage, self.now))
             member.revision += 1  # `becomes` conditions on the stage see it on the next check
             self.sink.stage(self.now, member.id, partial(_describe_move, self.community.stage_label, previous, stage))
             # A member already there before the history began has no "entry" into their first stage.
@@ -642,6 +656,9 @@ class Evaluation:
                 kept.append((rule, firing))
         if skipped:
             self.sink.staff(skipped)
+            if self.planner.day_counts is not None:
+                for rule_key, firing in skipped:
+                    self.planner.skipped("staff", rule_key.partition("/")[0], firing.t)
         return kept
 
 

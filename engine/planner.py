@@ -93,13 +93,15 @@ def task_id(rule: Rule, action_index: int, subject: str, trigger_at: float, caus
 
 
 class Planner:
-    def __init__(self, community: Community, *, start: float | None = None, history: list[Sent] | None = None, keep_suppressed: bool = True, record_history: bool = True, cooldowns: frozenset[str] | None = None, limit_exempt: frozenset[str] = frozenset(), reopened: frozenset[str] = frozenset()):
+    def __init__(self, community: Community, *, start: float | None = None, history: list[Sent] | None = None, keep_suppressed: bool = True, record_history: bool = True, cooldowns: frozenset[str] | None = None, limit_exempt: frozenset[str] = frozenset(), reopened: frozenset[str] = frozenset(), count_days: bool = False):
         """``cooldowns``: the keys of the rules that have one (None: any may have), whose last
         planned task per member must be remembered; a long history plans for most members.
         ``limit_exempt``: the actions ``actions: any`` limits do not count (each action declares
         it: ``ActionType.counts_toward_limits``). ``reopened``: the ids of the tasks an earlier
         run left open (``Open``) that this run settles again (``reopen``): their history rows
-        hold no capacity, pace or limit — they are counted again as they are reopened."""
+        hold no capacity, pace or limit — they are counted again as they are reopened.
+        ``count_days`` (--state): also count what the summary counts by local day and playbook
+        (``day_counts``, for ``playbook report``)."""
         self.community = community
         self.tz = community.tz
         self.local = local_time(community.tz)
@@ -114,6 +116,13 @@ class Planner:
         self.record_history = record_history  # new_history is what --state saves
         self.history_only = 0  # tasks triggered before --from: they count for guardrails, are not printed
         self.moved: Counter[str] = Counter()
+        # With count_days: what suppressed_counts and moved count, by (local day, kind, reason,
+        # playbook); kind is suppressed, moved or skipped. None: not counted (no --state).
+        self.day_counts: Counter[tuple[int, str, str, str]] | None = Counter() if count_days else None
+        # Once the history has ended (``history_ends``): (task id, key, count) of each count. Those
+        # of the tasks left open are the next run's to count again (``tallies``).
+        self._ending: list[tuple[str, tuple[int, str, str, str], int]] | None = None
+        self.reopened_ids = set(reopened)  # the tasks of the last run this one settles again
         self.known_ids: dict[str, float] = {}  # task id → trigger instant, for the instants a duplicate can still come
         self.new_history: dict[str, Sent] = {}  # by task id; a task capacity drops is taken out again
         self._last_fired: dict[tuple[str, str], float] = {}  # (rule, member) → last trigger instant, for cooldowns
@@ -232,10 +241,48 @@ class Planner:
         last = self._last_fired.get((rule.key, member))
         return last is not None and last < t < last + rule.cooldown
 
-    def suppress_unmade(self, guardrail: str, count: int) -> None:
+    def suppress_unmade(self, guardrail: str, count: int, playbook: str, due: float) -> None:
         """Count tasks the evaluation did not even build because ``guardrail`` stops them (only
-        when suppressed tasks are not kept: then nobody will read their text)."""
+        when suppressed tasks are not kept: then nobody will read their text); ``due``: when
+        they would have been due, before any guardrail."""
         self.suppressed_counts[guardrail] += count
+        if self.day_counts is not None:
+            self.day_counts[(self._day(due), "suppressed", guardrail, playbook)] += count
+
+    def skipped(self, reason: str, playbook: str, t: float, count: int = 1) -> None:
+        """Firings of ``playbook`` at ``t`` skipped before any stage (``staff``): counted by day
+        with --state (the summary counts them itself)."""
+        if self.day_counts is not None:
+            self.day_counts[(self._day(t), "skipped", reason, playbook)] += count
+
+    def _tally(self, task: Task, kind: str, reason: str, due: float | None = None, count: int = 1) -> None:
+        """With --state: ``task`` counted under ``kind`` and ``reason`` on the local day of ``due``
+        (its own, if None). Once the history has ended, each task's counts are kept apart: the
+        next run settles the tasks left open again, and counts them itself."""
+        key = (self._day(task.due if due is None else due), kind, reason, task.playbook)
+        if self._ending is not None:
+            self._ending.append((task.id, key, count))
+        else:
+            self.day_counts[key] += count  # type: ignore[index]  # called only with day_counts
+
+    def history_ends(self) -> None:
+        """The history has ended: what is counted from now on (the checks of the tasks due after
+        it, the settling of the days it left open) is kept by task (see ``tallies``)."""
+        if self.day_counts is not None:
+            self._ending = []
+
+    def tallies(self, left_open: set[str]) -> tuple[Counter[tuple[int, str, str, str]], list[tuple[str, tuple[int, str, str, str], int]]]:
+        """The day counts to keep, and apart, those of the tasks ``left_open`` for the next run
+        (task id, key, count): it settles them again and counts them itself, so a day's counts are
+        the last run's that settled it, never twice."""
+        final: Counter[tuple[int, str, str, str]] = Counter(self.day_counts or ())
+        kept_open = []
+        for task_id, key, count in self._ending or ():
+            if task_id in left_open:
+                kept_open.append((task_id, key, count))
+            else:
+                final[key] += count
+        return Counter({key: count for key, count in final.items() if count}), kept_open  # a count can be negative: a merge undone of an earlier run's
 
     def refuse(self, task: Task, guardrail: str, reason: str | Callable[[], str]) -> None:
         """A task the evaluation does not offer, because ``guardrail`` stops it before any of the
@@ -313,6 +360,7 @@ class Planner:
     def not_reopened(self, task_id: str) -> None:
         """A task the last run left open that this one cannot make again (its rule or action
         changed since): it stays as printed, and counts as any earlier run's task."""
+        self.reopened_ids.discard(task_id)
         sent = self._reopened_rows.pop(task_id, None)
         if sent is not None:
             self._count_sent(sent)
@@ -325,12 +373,14 @@ class Planner:
         """The ids of tasks earlier runs printed that this run took back (stale or displaced)."""
         return [task_id for _, task_id, _, _ in self.withdrawn + self.displaced]
 
-    def withdraw(self, at: float, task_id: str, member: str | None, assignee: str | None, due: float, why: str) -> None:
+    def withdraw(self, at: float, task_id: str, member: str | None, assignee: str | None, due: float, why: str, playbook: str = "") -> None:
         """A task an earlier --state run printed (and left to be checked when due) no longer
         holds now that it is due: it stops counting as planned (its capacity slot, its limits,
         its row in the state)."""
         self.withdrawn.append((at, task_id, member, why))
         self.suppressed_counts["stale"] += 1
+        if self.day_counts is not None:
+            self.day_counts[(self._day(due), "suppressed", "stale", playbook)] += 1  # never reopened: counted once
         self._uncount(member, task_id)
         self.holding.pop(task_id, None)
         if assignee is not None and self._capacity_used.get((assignee, self._day(due))):
@@ -447,6 +497,8 @@ class Planner:
         if end is not None:
             task.note_move("quiet hours", task.due, end)
             self.moved["quiet hours"] += 1
+            if self.day_counts is not None:
+                self._tally(task, "moved", "quiet hours")
             task.due = end
 
     def _quiet_end(self, t: float, window: tuple[int, int], offset: int | None = None) -> float | None:
@@ -477,6 +529,9 @@ class Planner:
     def _suppress(self, task: Task, guardrail: str, reason: str | Callable[[], str]) -> None:
         """Count ``task`` as stopped by ``guardrail``; keep it, with the reason, if suppressed tasks are kept."""
         task.dropped = True  # out of the plan: a check still pending for it does nothing
+        if self.day_counts is not None:
+            # By what stopped it: a displaced task is what one run would have dropped for this.
+            self._tally(task, "suppressed", guardrail)
         if self._printed and task.id in self._printed:
             # An earlier run printed it: the operator is told to take it back.
             del self._printed[task.id]
@@ -614,6 +669,8 @@ class Planner:
         self.held_out.append(task)
         self.withheld.add(task.id)
         self.suppressed_counts[HELD_OUT] += 1
+        if self.day_counts is not None:
+            self._tally(task, "suppressed", HELD_OUT)
         if self.keep_suppressed:
             task.finish(self._local)
             share = self.holdout.shares[task.playbook] if self.holdout is not None else 0
@@ -630,6 +687,8 @@ class Planner:
         if sent is not None:
             sent.status, sent.due = "todo", carrier.due
         self.suppressed_counts["merged"] -= 1
+        if self.day_counts is not None:
+            self._tally(carrier, "suppressed", "merged", count=-1)  # it carries the message now
         self.suppressed = [item for item in self.suppressed if item.task is not carrier]
         self.merged_into.pop(carrier.id, None)
         for part in parts[1:]:
@@ -728,6 +787,8 @@ class Planner:
                             task = holding
                     task.note_move(f"pace of {assignee}", task.due, due)
                     self.moved["pace"] += 1
+                    if self.day_counts is not None:
+                        self._tally(task, "moved", "pace")
                     task.due = due
                     if task.id in self.new_history:
                         self.new_history[task.id].due = due  # where pace put it: a later run paces from it
@@ -757,6 +818,8 @@ class Planner:
             self.suppressed_counts["merged"] -= 1
             if not self.suppressed_counts["merged"]:
                 del self.suppressed_counts["merged"]
+            if self.day_counts is not None:
+                self._tally(carrier, "suppressed", "merged", count=-1)
             self.suppressed = [item for item in self.suppressed if item.task is not carrier]
             carrier.dropped, carrier.due, carrier.moves = False, task.due, task.moves
             if carrier.id in self.new_history:
@@ -856,6 +919,7 @@ class Planner:
         quiet, window = self._quiet_minutes, self.community.quiet_hours
         moved = 0
         dropped: Counter[str] = Counter()  # counted here when suppressed tasks are not kept
+        tally = self.day_counts is not None
         for task in overflow:
             original_due = original[task.id]
             if offset is None:
@@ -874,6 +938,8 @@ class Planner:
                 if not self.keep_suppressed and not (self._printed and task.id in self._printed):
                     task.dropped = True
                     dropped[guardrail] += 1
+                    if tally:  # on the day _suppress would count it: past its deadline, the next
+                        self._tally(task, "suppressed", guardrail, moved_to if past_deadline else None)
                 elif past_deadline:
                     task.note_move(f"capacity of {assignee} full", task.due, moved_to)
                     task.due = moved_to
@@ -883,6 +949,8 @@ class Planner:
                 continue
             if task.due == original_due:
                 moved += 1
+                if tally:
+                    self._tally(task, "moved", "capacity")
             if self._out_of_reach:
                 self._out_of_reach.discard(id(task))  # not dropped: it is on the next day's list
             task.due = moved_to

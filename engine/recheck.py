@@ -310,7 +310,7 @@ class Recheck:
         reason = self.reason(payload["group"], Source(rule, firing, payload["firing_group"], action, {}), self.run.now)
         if reason is None:
             return False
-        self.planner.withdraw(self.run.now, payload["id"], payload["member"], payload["assignee"], payload["due"], f"{STALE}: {reason}")
+        self.planner.withdraw(self.run.now, payload["id"], payload["member"], payload["assignee"], payload["due"], f"{STALE}: {reason}", rule.playbook)
         return True
 
     def message(self, member_id: str, t: float) -> None:

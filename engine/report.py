@@ -16,10 +16,11 @@ What is counted (see docs/report.md):
 from __future__ import annotations
 
 import html
+import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -298,12 +299,274 @@ def write_report(store: StateStore, out: str, capacities: Mapping[str, int | Non
     words = WORDS.get(language, WORDS["en"])
     tz = ZoneInfo(store.meta("timezone") or "UTC")
     counts = count(store)
-    page = render([*charts(counts, words, capacities), *holdout_charts(store, language)], words, language, counts, tz)
+    found = charts(counts, words, capacities) + history_charts(count_history(store), HISTORY_WORDS.get(language, HISTORY_WORDS["en"])) + holdout_charts(store, language)
+    page = render(found, words, language, counts, tz)
     try:
         Path(out).write_text(page, encoding="utf-8")
     except OSError as error:
         raise ReportError(f"{out}: {error.strerror} — write the report to a folder that exists and can be written") from None
     return counts
+
+
+# -- what the state keeps besides the tasks (version 8): stages, the summary's counts, questions --
+
+
+@dataclass(frozen=True)
+class HistoryWords:
+    """The words of the charts drawn from the run's history (stage moves, counts, questions)."""
+
+    funnel: str
+    funnel_note: str
+    moves: str
+    moves_note: str
+    first_seen: str
+    guardrails: str
+    guardrails_note: str
+    answer_times: str
+    answer_times_note: str  # "{open}"
+    answer_weeks: str
+    answer_weeks_note: str
+    no_history: str
+    total: str
+    columns: Mapping[str, str]
+    kinds: Mapping[str, str]
+    reasons: Mapping[str, str]
+    buckets: Sequence[str]
+
+
+HISTORY_WORDS: dict[str, HistoryWords] = {
+    "zh-CN": HistoryWords(
+        funnel="生命周期漏斗（按周）",
+        funnel_note="每周结束时各阶段的成员数（最后一周：截至水位线）。不含员工。",
+        moves="阶段之间的流动（按周）",
+        moves_note="每周从一个阶段进入另一个阶段的次数；“首次出现”是成员第一次被划入阶段。",
+        first_seen="首次出现",
+        guardrails="被拦下、顺延和丢弃的任务及原因",
+        guardrails_note="按任务当时的到期日统计，与每次运行摘要中的 suppressed / moved 数一致；日常多次运行时，重新结算的日子只计最后一次。",
+        answer_times="提问多久得到回答",
+        answer_times_note="群里的提问到第一次回答（回复、@提问人、或窗口内他人的下一条消息）的时间。不含员工的提问；另有 {open} 个两小时内的提问尚未回答，未计入。",
+        answer_weeks="每周回答时间的中位数",
+        answer_weeks_note="按提问所在的周统计；中位数只计已回答的提问。",
+        no_history="状态库还没有这部分记录：从第 8 版引擎的第一次 `playbook run --state` 起开始记录。",
+        total="合计",
+        columns={"week": "周（起始日）", "stage": "阶段", "members": "成员数", "from": "从", "to": "到", "moves": "次数", "day": "日期", "kind": "类别", "reason": "原因", "count": "数量", "bucket": "回答用时", "questions": "提问数", "answered": "已回答", "median": "中位数（分钟）", "share": "占比"},
+        kinds={"suppressed": "未安排", "moved": "顺延", "skipped": "跳过"},
+        reasons={
+            "cooldown": "冷却期内", "limit": "频次上限", "capacity": "容量已满", "deadline": "超过截止时间", "stale": "已过时",
+            "merged": "合并为一条", "pace": "节奏间隔", "duplicate": "重复", "not_in_group": "已不在群内", "left_community": "已离开社群",
+            "already_planned": "已有同类任务", "already_in_group": "已在群内", "already_invited": "已邀请过", "quiet hours": "免打扰时段", "staff": "员工", "held_out": "对照组（不发）",
+        },
+        buckets=("5 分钟内", "5–30 分钟", "30 分钟–2 小时", "2 小时以上", "未回答"),
+    ),
+    "en": HistoryWords(
+        funnel="Lifecycle funnel, week by week",
+        funnel_note="Members in each stage at the end of each week (the last week: at the watermark). Staff not counted.",
+        moves="Moves between stages, week by week",
+        moves_note="How many times members moved from one stage to another in each week; “first seen”: a member's first stage.",
+        first_seen="first seen",
+        guardrails="What was suppressed, moved and dropped, and why",
+        guardrails_note="By the local day the task was due when the guardrail met it; the same counts as each run's summary (suppressed, moved); with daily runs, a day settled again counts as its last run settled it.",
+        answer_times="Question answer times",
+        answer_times_note="From a question in a group to its first answer (a reply, a mention of the asker, or someone else's next message within the window). Staff's questions not counted; {open} questions of the last two hours still unanswered are left out.",
+        answer_weeks="Median answer time per week",
+        answer_weeks_note="By the week the question was asked; the median counts answered questions only.",
+        no_history="The state has no record of this yet: it is kept from the first `playbook run --state` of engine version 8 on.",
+        total="total",
+        columns={"week": "week (from)", "stage": "stage", "members": "members", "from": "from", "to": "to", "moves": "moves", "day": "day", "kind": "kind", "reason": "reason", "count": "count", "bucket": "answered within", "questions": "questions", "answered": "answered", "median": "median (minutes)", "share": "share"},
+        kinds={"suppressed": "suppressed", "moved": "moved", "skipped": "skipped"},
+        reasons={"quiet hours": "quiet hours", "not_in_group": "not in group", "left_community": "left the community", "already_planned": "already planned", "already_in_group": "already in group", "already_invited": "already invited", "held_out": "held out"},
+        buckets=("under 5 min", "5–30 min", "30 min–2 h", "over 2 h", "not answered"),
+    ),
+}
+
+# The built-in stages in the order members go through them (community.yaml lists them in the
+# order they are tried, churn first); a community's own stages follow, in its order.
+FUNNEL_ORDER = ("newbie", "growth", "mature", "decline", "churn")
+BUCKET_LIMITS = (5 * 60, 30 * 60, 2 * 3600)  # seconds: the upper ends of the first three buckets
+RECENT = 2 * 3600  # an unanswered question younger than this at the watermark: too soon to say
+KINDS = ("suppressed", "moved", "skipped")
+
+
+@dataclass
+class History:
+    """What the report draws from the state's records of the runs (version 8)."""
+
+    stages: list[tuple[str, str]]  # (stage, label), in funnel order
+    weeks: list[str] = field(default_factory=list)  # Mondays (local), from the first record to the watermark
+    funnel: dict[str, Counter[str]] = field(default_factory=dict)  # week → stage → members at its end
+    moves: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (week, from or "", to or "") → moves
+    counts: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (day, kind, reason) → tasks
+    buckets: list[int] = field(default_factory=lambda: [0] * 5)  # questions per answer-time bucket
+    too_recent: int = 0  # unanswered questions asked less than RECENT before the watermark
+    answer_weeks: dict[str, list[float]] = field(default_factory=dict)  # week → answer times (s), for medians
+    asked_weeks: Counter[str] = field(default_factory=Counter)  # week → questions asked
+    recorded: bool = False  # the state holds records of runs of version 8 or later
+
+
+def _monday(t: float, tz: ZoneInfo) -> str:
+    """The local Monday of the week of ``t``: what a week is called."""
+    day = datetime.fromtimestamp(t, tz).date()
+    return (day - timedelta(days=day.weekday())).isoformat()
+
+
+def count_history(store: StateStore) -> History:
+    """The stage funnel and moves, the summary's counts by day, the questions' answer times."""
+    tz = ZoneInfo(store.meta("timezone") or "UTC")
+    db = store.connection
+    known = dict(json.loads(store.meta("stages") or "[]"))
+    order = [stage for stage in FUNNEL_ORDER if stage in known] + [stage for stage in known if stage not in FUNNEL_ORDER]
+    history = History([(stage, known[stage]) for stage in order])
+    tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if "stage_moves" not in tables:
+        return history  # not opened by an engine of version 8 yet
+    watermark = store.watermark
+
+    # The funnel: each member's stage at the end of each week, from their moves in time order.
+    current: dict[str, str | None] = {}
+    moves = db.execute("SELECT member, from_stage, to_stage, at FROM stage_moves ORDER BY at, rowid").fetchall()
+    week_end: float | None = None
+    week = ""
+    for member, before, after, at in moves:
+        if week_end is None or at >= week_end:
+            if week_end is not None:
+                history.funnel[week] = Counter(stage for stage in current.values() if stage is not None)
+            week = _monday(at, tz)
+            week_end = datetime.combine(date.fromisoformat(week) + timedelta(days=7), time(), tz).timestamp()
+            history.weeks.append(week)
+        current[member] = after
+        history.moves[(week, before or "", after or "")] += 1
+    if week_end is not None:
+        history.funnel[week] = Counter(stage for stage in current.values() if stage is not None)
+    # Weeks without a move keep the week before's numbers.
+    if history.weeks:
+        first = date.fromisoformat(history.weeks[0])
+        last = date.fromisoformat(_monday(watermark, tz) if watermark is not None else history.weeks[-1])
+        all_weeks = [date.fromordinal(ordinal).isoformat() for ordinal in range(first.toordinal(), last.toordinal() + 1, 7)]
+        previous: Counter[str] = Counter()
+        for name in all_weeks:
+            previous = history.funnel.get(name, previous)
+            history.funnel[name] = previous
+        history.weeks = all_weeks
+
+    # The summary's counts by day: those kept and those of the tasks the last run left open.
+    for day, kind, reason, count in db.execute(
+        "SELECT day, kind, reason, sum(count) FROM (SELECT day, kind, reason, count FROM day_counts UNION ALL SELECT day, kind, reason, count FROM open_counts) GROUP BY day, kind, reason"
+    ):
+        if count:
+            history.counts[(day, kind, reason)] += count
+
+    # Questions: time to the first answer.
+    for asked_at, answered_at in db.execute("SELECT asked_at, answered_at FROM questions ORDER BY asked_at"):
+        if watermark is not None and asked_at > watermark:
+            continue
+        if answered_at is None:
+            if watermark is not None and watermark - asked_at < RECENT:
+                history.too_recent += 1
+                continue
+            history.buckets[4] += 1
+        else:
+            waited = answered_at - asked_at
+            history.buckets[next((index for index, limit in enumerate(BUCKET_LIMITS) if waited < limit), 3)] += 1
+        week = _monday(asked_at, tz)
+        history.asked_weeks[week] += 1
+        if answered_at is not None:
+            history.answer_weeks.setdefault(week, []).append(answered_at - asked_at)
+    # An upgraded state has the tables from its first run of version 8 on: empty until then.
+    history.recorded = bool(moves or history.counts or history.asked_weeks or history.too_recent)
+    return history
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def history_charts(history: History, words: HistoryWords) -> list[Chart]:
+    """The charts of the runs' history, in the order shown: the funnel, the moves, the
+    guardrails' counts, the answer times and their weekly medians."""
+    import altair as alt
+
+    names = words.columns
+    labels = dict(history.stages)
+    missing = "" if history.recorded else " " + words.no_history
+
+    def label(stage: str) -> str:
+        return words.first_seen if not stage else labels.get(stage, stage)
+
+    def reason_of(kind: str, reason: str) -> str:
+        return f"{words.kinds.get(kind, kind)} · {words.reasons.get(reason, reason)}"
+
+    found: list[Chart] = []
+    stage_order = [label for _, label in history.stages]
+
+    # (e) the funnel, week by week
+    values = [{"week": week, "stage": labels.get(stage, stage), "members": history.funnel[week][stage]} for week in history.weeks for stage, _ in history.stages]
+    spec = (
+        alt.Chart(_data(values))
+        .mark_bar()
+        .encode(
+            x=alt.X("week:O", title=names["week"]), y=alt.Y("members:Q", title=names["members"], stack="zero"),
+            color=alt.Color("stage:N", title=names["stage"], sort=stage_order, scale=alt.Scale(domain=stage_order)), order=alt.Order("order:Q"),
+        )
+        .transform_calculate(order=f"indexof({json.dumps(stage_order)}, datum.stage)")
+        .to_dict()
+    )
+    rows: list[list[Any]] = [[week, *(history.funnel[week][stage] for stage, _ in history.stages), sum(history.funnel[week].values())] for week in history.weeks]
+    found.append(Chart("funnel", words.funnel, words.funnel_note + missing, spec, [names["week"], *stage_order, names["members"]], rows))
+
+    # (f) moves between stages, week by week
+    moves = sorted(history.moves.items(), key=lambda item: (item[0][0], -item[1], item[0][1], item[0][2]))
+    values = [{"week": week, "move": f"{label(before)} → {label(after)}", "moves": count} for (week, before, after), count in moves]
+    spec = (
+        alt.Chart(_data(values))
+        .mark_bar()
+        .encode(x=alt.X("week:O", title=names["week"]), y=alt.Y("moves:Q", title=names["moves"]), color=alt.Color("move:N", title=f"{names['from']} → {names['to']}"))
+        .to_dict()
+    )
+    rows = [[week, label(before), label(after), count] for (week, before, after), count in moves]
+    found.append(Chart("stage-moves", words.moves, words.moves_note + missing, spec, [names["week"], names["from"], names["to"], names["moves"]], rows))
+
+    # (g) suppressed, moved, skipped: why, by day
+    counted = sorted(history.counts.items(), key=lambda item: (item[0][0], KINDS.index(item[0][1]) if item[0][1] in KINDS else len(KINDS), item[0][2]))
+    values = [{"day": day, "reason": reason_of(kind, reason), "count": count} for (day, kind, reason), count in counted]
+    spec = (
+        alt.Chart(_data(values))
+        .mark_bar()
+        .encode(x=alt.X("day:O", title=names["day"]), y=alt.Y("count:Q", title=names["count"]), color=alt.Color("reason:N", title=names["reason"]))
+        .to_dict()
+    )
+    rows = [[day, words.kinds.get(kind, kind), words.reasons.get(reason, reason), count] for (day, kind, reason), count in counted]
+    totals: Counter[tuple[str, str]] = Counter()
+    for (_, kind, reason), count in counted:
+        totals[(kind, reason)] += count
+    rows += [[words.total, words.kinds.get(kind, kind), words.reasons.get(reason, reason), count] for (kind, reason), count in sorted(totals.items(), key=lambda item: (KINDS.index(item[0][0]) if item[0][0] in KINDS else len(KINDS), item[0][1]))]
+    found.append(Chart("guardrails", words.guardrails, words.guardrails_note + missing, spec, [names[key] for key in ("day", "kind", "reason", "count")], rows))
+
+    # (h) question answer times: the distribution, then the weekly median
+    asked = sum(history.buckets)
+    values = [{"bucket": bucket, "questions": count} for bucket, count in zip(words.buckets, history.buckets, strict=True)]
+    spec = (
+        alt.Chart(_data(values))
+        .mark_bar()
+        .encode(x=alt.X("bucket:N", title=names["bucket"], sort=list(words.buckets)), y=alt.Y("questions:Q", title=names["questions"]))
+        .to_dict()
+    )
+    rows = [[bucket, count, _percent(count, asked)] for bucket, count in zip(words.buckets, history.buckets, strict=True)]
+    found.append(Chart("answer-times", words.answer_times, words.answer_times_note.format(open=history.too_recent) + missing, spec, [names["bucket"], names["questions"], names["share"]], rows))
+
+    weeks = sorted(history.asked_weeks)
+    medians = {week: round(_median(history.answer_weeks[week]) / 60, 1) for week in weeks if history.answer_weeks.get(week)}
+    values = [{"week": week, "median": medians[week]} for week in weeks if week in medians]
+    spec = (
+        alt.Chart(_data(values))
+        .mark_line(point=True)
+        .encode(x=alt.X("week:O", title=names["week"]), y=alt.Y("median:Q", title=names["median"]))
+        .to_dict()
+    )
+    rows = [[week, history.asked_weeks[week], len(history.answer_weeks.get(week, ())), f"{medians[week]:.1f}" if week in medians else "—"] for week in weeks]
+    found.append(Chart("answer-weeks", words.answer_weeks, words.answer_weeks_note + missing, spec, [names[key] for key in ("week", "questions", "answered", "median")], rows))
+    return found
 
 
 # -- the holdout comparison --------------------------------------------------------------------------

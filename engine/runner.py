@@ -184,7 +184,7 @@ class Plan:
         reopen = state.reopenable(saved) if state and saved else []
         self.planner = Planner(
             config.community, start=start, history=state.history(lookback) if state else None, keep_suppressed=keep_suppressed or explain, record_history=state is not None,
-            cooldowns=frozenset(lookback.cooldowns), limit_exempt=config.registry.limit_exempt_actions(), reopened=frozenset(payload["id"] for payload in reopen),
+            cooldowns=frozenset(lookback.cooldowns), limit_exempt=config.registry.limit_exempt_actions(), reopened=frozenset(payload["id"] for payload in reopen), count_days=state is not None,
         )
         counts: Counter[str] = Counter()
         self.evaluation = Evaluation(config, self.planner, until=until, notes=ExplainNotes(counts) if explain else Notes(counts), state=state, max_future=max_future, saved=saved, reopen=reopen)
@@ -202,6 +202,7 @@ class Plan:
             for _ in self.evaluation.steps(to_event(item, tz) for item in self.items):
                 if planner.released:
                     yield from self._hand_out(planner.drain(), hook)
+            planner.history_ends()
             self.evaluation.recheck.close()
             yield from self._hand_out(planner.finish(self.evaluation.now), hook)
             if self.state is not None:

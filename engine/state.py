@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from operator import attrgetter
@@ -56,6 +57,10 @@ CREATE TABLE IF NOT EXISTS tasks (id TEXT PRIMARY KEY, rule TEXT NOT NULL, membe
 CREATE TABLE IF NOT EXISTS rechecks (id TEXT PRIMARY KEY, due REAL NOT NULL, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS deliveries (operator TEXT NOT NULL, date TEXT NOT NULL, part INTEGER NOT NULL, inbox TEXT NOT NULL, digest TEXT NOT NULL, tasks TEXT NOT NULL, sent_at REAL NOT NULL, PRIMARY KEY (operator, date, part));
 CREATE TABLE IF NOT EXISTS holdouts (playbook TEXT NOT NULL, member TEXT NOT NULL, arm TEXT NOT NULL, due REAL NOT NULL, wrote_at REAL, PRIMARY KEY (playbook, member));
+CREATE TABLE IF NOT EXISTS stage_moves (member TEXT NOT NULL, group_id TEXT, from_stage TEXT, to_stage TEXT, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS day_counts (day TEXT NOT NULL, kind TEXT NOT NULL, reason TEXT NOT NULL, playbook TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (day, kind, reason, playbook));
+CREATE TABLE IF NOT EXISTS open_counts (task TEXT NOT NULL, day TEXT NOT NULL, kind TEXT NOT NULL, reason TEXT NOT NULL, playbook TEXT NOT NULL, count INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS questions (key TEXT PRIMARY KEY, group_id TEXT, asker TEXT NOT NULL, asked_at REAL NOT NULL, answered_at REAL, answered_by TEXT);
 """
 
 # Version 2: timers are read in due order and deleted as they come due; planned tasks are read
@@ -65,6 +70,7 @@ _INDEXES = (
     "CREATE INDEX IF NOT EXISTS tasks_by_trigger_at ON tasks (trigger_at)",
     "CREATE INDEX IF NOT EXISTS tasks_by_due ON tasks (due)",
     "CREATE INDEX IF NOT EXISTS tasks_by_member ON tasks (member)",  # the loop fields, a member at a time
+    "CREATE INDEX IF NOT EXISTS questions_by_asked_at ON questions (asked_at)",  # the open ones of the last week, each run
 )
 # A day and a half before the watermark: earlier than the start of its local day in any time
 # zone, daylight saving included. Capacity counts the tasks due from that day on.
@@ -124,6 +130,19 @@ class SavedRun(Protocol):
     def replies(self) -> SavedReplies: ...
     @property
     def holdout(self) -> Holdout | None: ...
+    @property
+    def stage_moves(self) -> list[tuple[str, str | None, str | None, str | None, float]] | None: ...
+    @property
+    def question_log(self) -> SavedQuestions | None: ...
+
+
+class SavedQuestions(Protocol):
+    """What ``StateStore.save`` keeps of the questions of a run (engine/questions.py)."""
+
+    @property
+    def asked(self) -> list[tuple[str, str | None, str, float]]: ...  # (key, group, asker, asked at)
+    @property
+    def answered(self) -> list[tuple[str, float, str]]: ...  # (key, answered at, how)
 
 
 class SavedReplies(Protocol):
@@ -276,14 +295,18 @@ class StateStore:
             # before, whose texts were never saved) and what `playbook deliver` sent. Version 7
             # keeps what was done (the loop back): each task's deadline (NULL: none, or planned
             # before), its outcome (`replied`) and when, when and with what note it was marked.
-            # Version 8 keeps, per playbook with a holdout, each member's first task of it (given or
-            # held out) and when they wrote again (engine/holdout.py); tasks may be `held_out`.
+            # Version 8 keeps what `playbook report` draws besides the tasks: the moves between
+            # stages, the summary's counts by day, the questions and their answers — from the
+            # first run of version 8 on (an older state has none of that history).
+            # It keeps too, per playbook with a holdout, each member's first task of it (given
+            # or held out) and when they wrote again (engine/holdout.py); tasks may be `held_out`.
             with store.transaction():
+                for statement in _SINCE_8:
+                    connection.execute(statement)
                 for statement in _INDEXES:
                     connection.execute(statement)
                 connection.execute(_RECHECKS)
                 connection.execute(_DELIVERIES)
-                connection.execute(_HOLDOUTS)
                 if version < 5:
                     connection.execute("ALTER TABLE tasks ADD COLUMN status TEXT NOT NULL DEFAULT 'todo'")
                 if version < 6:
@@ -407,6 +430,11 @@ class StateStore:
         }
         # A part merged into a message that stays as it is (marked, delivered) went out with it.
         return [payload for payload in opened if payload["id"] in reopened or payload.get("merged_into") in reopened]
+
+    def open_questions(self, since: float) -> list[tuple[str, str | None, str, float]]:
+        """The questions asked since ``since`` and not answered yet: (key, group, asker, asked at)."""
+        query = "SELECT key, group_id, asker, asked_at FROM questions WHERE asked_at >= ? AND answered_at IS NULL"
+        return [tuple(row) for row in self.connection.execute(query, (since,))]
 
     def clock_seq(self) -> int:
         """The clock's counter: timers scheduled from here on come after every saved one."""
@@ -566,22 +594,66 @@ class StateStore:
                 db.executemany("INSERT OR IGNORE INTO holdouts VALUES (?, ?, ?, ?, ?)", ((playbook, member, arm, due, wrote_at) for (playbook, member), (arm, due, wrote_at) in holdout.exposures.items()))
                 db.executemany("UPDATE holdouts SET wrote_at = ? WHERE playbook = ? AND member = ? AND wrote_at IS NULL", ((t, playbook, member) for playbook, member, t in holdout.wrote))
             recheck = evaluation.recheck
+            pending = recheck.pending()
             db.executemany("DELETE FROM rechecks WHERE id = ?", ((task_id,) for task_id in recheck.consumed))
-            db.executemany("INSERT OR REPLACE INTO rechecks VALUES (?, ?, ?)", ((payload["id"], payload["due"], dumps(payload)) for payload in recheck.pending()))
+            db.executemany("INSERT OR REPLACE INTO rechecks VALUES (?, ?, ?)", ((payload["id"], payload["due"], dumps(payload)) for payload in pending))
+            _save_history(db, evaluation, planner, {payload["id"] for payload in pending if payload.get("v") == 2})
             db.execute("INSERT OR REPLACE INTO meta VALUES ('timezone', ?)", (evaluation.community.timezone,))
             # What `playbook tasks` words its lists in, without the playbooks at hand.
             db.execute("INSERT OR REPLACE INTO meta VALUES ('language', ?)", (getattr(evaluation.community, "language", "en"),))
+            # The stages and their labels, in the community's order: the report names them.
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('stages', ?)", (dumps([[stage.stage, stage.label] for stage in getattr(evaluation.community, "lifecycle", ())]),))
             if evaluation.started:
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('watermark', ?)", (repr(evaluation.now),))
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('clock_seq', ?)", (str(evaluation.clock.seq),))
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('watermark_events', ?)", (dumps(evaluation.watermark_events()),))
 
 
-_TABLE_NAMES = ("meta", "members", "groups", "timers", "trigger_state", "tasks", "rechecks", "deliveries", "holdouts")
-_SINCE_VERSION = {"rechecks": 5, "deliveries": 6, "holdouts": 8}  # tables an older state lacks until it is upgraded
+_TABLE_NAMES = ("meta", "members", "groups", "timers", "trigger_state", "tasks", "rechecks", "deliveries", "stage_moves", "day_counts", "open_counts", "questions", "holdouts")
+_SINCE_VERSION = {"rechecks": 5, "deliveries": 6, "stage_moves": 8, "day_counts": 8, "open_counts": 8, "questions": 8, "holdouts": 8}  # tables an older state lacks until it is upgraded
+_SINCE_8 = [statement for statement in _TABLES.split(";") if any(f"{name} (" in statement for name in ("stage_moves", "day_counts", "open_counts", "questions", "holdouts"))]
 _RECHECKS = next(statement for statement in _TABLES.split(";") if "rechecks (" in statement)
 _DELIVERIES = next(statement for statement in _TABLES.split(";") if "deliveries (" in statement)
-_HOLDOUTS = next(statement for statement in _TABLES.split(";") if "holdouts (" in statement)
+
+
+def _save_history(db: sqlite3.Connection, evaluation: SavedRun, planner: Planner, left_open: set[str]) -> None:
+    """What ``playbook report`` draws besides the tasks: the run's moves between stages, its
+    questions and their first answers, and the summary's counts by local day.
+
+    A run settles again the days the last run left open (``Planner.reopen``) and counts their
+    tasks again: the counts of the tasks a run leaves open are kept apart, by task
+    (``open_counts``), and the next run drops those of the tasks it settles again and adds the
+    rest (kept as printed) to ``day_counts``. So a day's counts are those of the run that last
+    settled it, however the history was cut into runs."""
+    from datetime import date
+
+    moves = evaluation.stage_moves
+    if moves:
+        db.executemany("INSERT INTO stage_moves VALUES (?, ?, ?, ?, ?)", moves)
+    questions = evaluation.question_log
+    if questions is not None:
+        db.executemany("INSERT OR IGNORE INTO questions (key, group_id, asker, asked_at) VALUES (?, ?, ?, ?)", questions.asked)
+        db.executemany("UPDATE questions SET answered_at = ?, answered_by = ? WHERE key = ? AND answered_at IS NULL", ((t, how, key) for key, t, how in questions.answered))
+    if planner.day_counts is None:
+        return
+    final, kept_open = planner.tallies(left_open)
+    day_text = {day: date.fromordinal(day).isoformat() for day in {key[0] for key in final} | {key[0] for _, key, _ in kept_open}}
+    counts: Counter[tuple[str, str, str, str]] = Counter()
+    for (day, kind, reason, playbook), count in final.items():
+        counts[(day_text[day], kind, reason, playbook)] += count
+    # One pass over what the last run left open (a day or two of tasks; a scan by task each
+    # would cost reopened × rows): what this run did not settle again stands.
+    reopened = planner.reopened_ids
+    for task_id, day, kind, reason, playbook, count in db.execute("SELECT task, day, kind, reason, playbook, count FROM open_counts"):
+        if task_id not in reopened:
+            counts[(day, kind, reason, playbook)] += count
+    db.execute("DELETE FROM open_counts")
+    db.executemany(
+        "INSERT INTO day_counts VALUES (?, ?, ?, ?, ?) ON CONFLICT (day, kind, reason, playbook) DO UPDATE SET count = count + excluded.count",
+        ((*key, count) for key, count in counts.items() if count),
+    )
+    db.executemany("INSERT INTO open_counts VALUES (?, ?, ?, ?, ?, ?)", ((task_id, day_text[day], kind, reason, playbook, count) for task_id, (day, kind, reason, playbook), count in kept_open))
+    db.execute("DELETE FROM day_counts WHERE count = 0")
 
 
 def task_data(record: Mapping[str, Any]) -> str:
@@ -648,7 +720,14 @@ def describe_state(store: StateStore) -> str:
         f"timers:     {timers} pending",
         f"tasks:      {store.task_count()} planned so far",
         f"delivered:  {store.connection.execute('SELECT count(*) FROM deliveries').fetchone()[0]} message(s) to operators' inboxes",
+        f"for the report: {_count(store, 'stage_moves')} stage move(s), {_count(store, 'questions')} question(s) ({_count(store, 'questions', 'answered_at IS NOT NULL')} answered),"
+        f" counts of {store.connection.execute('SELECT count(DISTINCT day) FROM day_counts').fetchone()[0]} day(s)",
     ])
+
+
+def _count(store: StateStore, table: str, where: str = "1") -> int:
+    found: int = store.connection.execute(f"SELECT count(*) FROM {table} WHERE {where}").fetchone()[0]
+    return found
 
 
 def describe_member(store: StateStore, member_id: str) -> str | None:

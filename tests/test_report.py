@@ -1,23 +1,35 @@
 """`playbook report`: the HTML page written from a real --state database (two real daily
 `playbook run --state` runs of the shipped playbooks over the example book club, some tasks
 marked) — self-contained, every chart with its table, in Chinese for a zh-CN community, and its
-tables' numbers equal to what SQL counts in the state."""
+tables' numbers equal to what SQL counts in the state. The charts of what the runs recorded
+(stages, the guardrails' counts by day, question answer times) from real runs over small
+histories whose answers are known, cut into daily runs or not."""
 
 from __future__ import annotations
 
 import json
 import re
 import sqlite3
+import tempfile
+from collections import Counter
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from playbook_engine.cli import cli, main
 from playbook_engine.plugins import Registry, load_registry
-from tests.conftest import ROOT, write_jsonl
+from playbook_engine.report import HISTORY_WORDS, count_history, history_charts
+from playbook_engine.runner import RunResult, run
+from playbook_engine.state import StateStore
+from tests.conftest import ROOT, config_from, records, write_jsonl
+from tests.test_clock_properties import events_from
+from tests.test_displaced import CONFIGS, _pieces
+from tests.test_state_increment import _as_older_version
 
 GIVEN = "data IS NOT NULL AND status NOT IN ('stale', 'displaced')"
 LOCAL_DAY = "date(due, 'unixepoch', '+8 hours')"  # the example community is in Asia/Shanghai
@@ -113,7 +125,7 @@ def test_the_report_is_one_file_that_needs_no_network_and_gives_every_chart_a_ta
     out = tmp_path / "report.html"
     write(state, out, registry, str(ROOT / "playbooks"))
     text, page = read_page(out)
-    assert set(page.charts) == {"workload", "by-rule", "rates", "taken-back"}
+    assert set(page.charts) == {"workload", "by-rule", "rates", "taken-back", "funnel", "stage-moves", "guardrails", "answer-times", "answer-weeks"}
     for key, chart in page.charts.items():
         assert chart["svg"] == 1, key
         assert chart["tables"] == 1, key
@@ -129,7 +141,10 @@ def test_a_zh_cn_state_gives_a_report_in_chinese(state: Path, tmp_path: Path, re
     write(state, out, registry)
     text, page = read_page(out)
     assert '<html lang="zh-CN">' in text
-    for label in ("社群运营报告", "每位运营每天的任务数与容量", "按剧本和规则统计的任务数", "完成率、按时率、回复率", "被撤回和被挤出的任务", "运营", "日期", "任务数", "剧本", "规则", "合计", "按时率", "回复率", "已撤回", "被挤出"):
+    for label in (
+        "社群运营报告", "每位运营每天的任务数与容量", "按剧本和规则统计的任务数", "完成率、按时率、回复率", "被撤回和被挤出的任务", "运营", "日期", "任务数", "剧本", "规则", "合计", "按时率", "回复率", "已撤回", "被挤出",
+        "生命周期漏斗（按周）", "阶段之间的流动（按周）", "被拦下、顺延和丢弃的任务及原因", "提问多久得到回答", "每周回答时间的中位数", "新手期", "成长期", "流失期", "首次出现", "员工", "5 分钟内", "未回答",
+    ):
         assert label in text, label
     assert "状态库不保存容量" in text  # no playbooks named: the capacity is not drawn, and the page says why
 
@@ -183,7 +198,8 @@ def test_an_english_state_gives_a_report_in_english(tmp_path: Path, registry: Re
     text, page = read_page(out)
     assert '<html lang="en">' in text and "Tasks per operator per day, against capacity" in text
     assert "社群运营报告" not in text
-    assert len(page.charts) == 4
+    assert len(page.charts) == 9
+    assert "Lifecycle funnel, week by week" in text and "Question answer times" in text
 
 
 def test_a_missing_state_is_one_line_and_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -254,3 +270,224 @@ def test_the_holdout_comparison_gives_numbers_for_large_arms_and_too_few_for_sma
         else:
             assert row[7] == "样本太少，无法判断（每组至少 30 人）"
     assert numbers >= 1 and numbers < len(expected)  # both cases on this history
+
+
+# -- the runs' history (state version 8): stages, the summary's counts, question answer times ----
+
+DAY = 86400
+START = 1772326800.0  # 2026-03-01T09:00:00+08:00, a Sunday
+
+HISTORY_COMMUNITY = """\
+community:
+  name: 读书会
+  timezone: Asia/Shanghai
+  language: zh-CN
+  staff: [s1]
+  operators:
+    - {id: op, name: Op, groups: [g1]}
+"""
+
+HELLO = """\
+playbook: hello
+rules:
+  - id: hi
+    when: {event: member_joined}
+    do: [{mention: "hi {{ member.name }}"}]
+"""
+
+
+def _state_runs(config: Any, pieces: list[list[dict[str, Any]]], path: Path, **options: Any) -> list[RunResult]:
+    """Consecutive real --state runs, one per piece of the history."""
+    results = []
+    for piece in pieces:
+        store = StateStore.open(str(path))
+        result = run(config, records(piece), state=store, **options)
+        result.save_state()
+        store.close()
+        results.append(result)
+    return results
+
+
+def _daily(events: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """One piece per local day (Asia/Shanghai), as nightly runs read them."""
+    pieces: dict[int, list[dict[str, Any]]] = {}
+    for event in events:
+        pieces.setdefault(int((event["ts"] + 8 * 3600) // DAY), []).append(event)
+    return list(pieces.values())
+
+
+def _counts(path: Path) -> Counter[tuple[str, str, str, str]]:
+    """The summary's counts the state keeps, by (day, kind, reason, playbook): those kept and
+    those of the tasks the last run left open."""
+    rows = sql(path, "SELECT day, kind, reason, playbook, count FROM day_counts UNION ALL SELECT day, kind, reason, playbook, count FROM open_counts")
+    counted: Counter[tuple[str, str, str, str]] = Counter()
+    for day, kind, reason, playbook, count in rows:
+        counted[(day, kind, reason, playbook)] += count
+    return Counter({key: count for key, count in counted.items() if count})
+
+
+def _by_reason(counted: Counter[tuple[str, str, str, str]], kind: str) -> Counter[str]:
+    found: Counter[str] = Counter()
+    for (_, counted_kind, reason, _), count in counted.items():
+        if counted_kind == kind:
+            found[reason] += count
+    return +found
+
+
+def test_a_member_who_joins_then_goes_silent_moves_newbie_growth_decline_churn(tmp_path: Path) -> None:
+    config = config_from({"hello.yaml": HELLO}, HISTORY_COMMUNITY, tmp_path / "pb")
+    events = [
+        {"ts": START, "type": "member_joined", "group": "g1", "member": "m1", "name": "小王"},
+        {"ts": START + 60, "type": "message", "group": "g1", "member": "m1", "text": "大家好"},
+        {"ts": START + 120, "type": "message", "group": "g1", "member": "s1", "text": "欢迎"},
+    ]
+    # m2 writes every day: the clock goes on (m2, first seen writing, is in 成长期 from the start).
+    events += [{"ts": START + day * DAY + 3600, "type": "message", "group": "g1", "member": "m2", "text": "早"} for day in range(1, 35)]
+    _state_runs(config, [events], tmp_path / "one.db")
+    _state_runs(config, _daily(events), tmp_path / "daily.db")
+    query = "SELECT member, group_id, from_stage, to_stage, at FROM stage_moves ORDER BY at, member"
+    moves = sql(tmp_path / "one.db", query)
+    assert moves == sql(tmp_path / "daily.db", query)  # daily runs record the same moves
+    assert [(from_stage, to_stage, round((at - START) / DAY, 2)) for member, _, from_stage, to_stage, at in moves if member == "m1"] == [
+        (None, "newbie", 0.0), ("newbie", "growth", 7.0), ("growth", "decline", 14.0), ("decline", "churn", 30.0),
+    ]
+    assert all(member != "s1" for member, *_ in moves)  # staff are not in the funnel
+    history = count_history(StateStore.open(str(tmp_path / "daily.db"), lock=False))
+    assert history.weeks == ["2026-02-23", "2026-03-02", "2026-03-09", "2026-03-16", "2026-03-23", "2026-03-30"]
+    labels = dict(history.stages)
+    assert [labels[stage] for stage, _ in history.stages] == ["新手期", "成长期", "成熟期", "衰退期", "流失期"]
+    funnel, moves_chart, *_ = history_charts(history, HISTORY_WORDS["zh-CN"])
+    assert funnel.columns == ["周（起始日）", "新手期", "成长期", "成熟期", "衰退期", "流失期", "成员数"]
+    # Weeks by their Monday. m1 joins on Sunday 1 March, is a week in on the 8th, silent 14 days
+    # on Sunday the 15th, 30 days on the 31st; m2, first seen on the 2nd, active 12 days by the 13th.
+    assert funnel.rows == [
+        ["2026-02-23", 1, 0, 0, 0, 0, 1],
+        ["2026-03-02", 0, 2, 0, 0, 0, 2],
+        ["2026-03-09", 0, 0, 1, 1, 0, 2],
+        ["2026-03-16", 0, 0, 1, 1, 0, 2],  # a week without a move keeps the numbers
+        ["2026-03-23", 0, 0, 1, 1, 0, 2],
+        ["2026-03-30", 0, 0, 1, 0, 1, 2],
+    ]
+    assert moves_chart.rows == [
+        ["2026-02-23", "首次出现", "新手期", 1],
+        ["2026-03-02", "首次出现", "成长期", 1],
+        ["2026-03-02", "新手期", "成长期", 1],
+        ["2026-03-09", "成长期", "衰退期", 1],
+        ["2026-03-09", "成长期", "成熟期", 1],
+        ["2026-03-30", "衰退期", "流失期", 1],
+    ]
+
+
+def test_a_question_lands_in_the_bucket_of_its_first_answer(tmp_path: Path) -> None:
+    config = config_from({"hello.yaml": HELLO}, HISTORY_COMMUNITY, tmp_path / "pb")
+    hour = 3600
+    events = [
+        {"ts": START, "type": "message", "group": "g1", "member": "m1", "id": "q1", "text": "请问怎么报名？"},
+        {"ts": START + 600, "type": "message", "group": "g1", "member": "m2", "id": "a1", "text": "群公告里报名", "reply_to": "q1"},  # 10 min: 5–30
+        {"ts": START + hour, "type": "message", "group": "g1", "member": "m3", "id": "q2", "text": "如何参加？"},
+        {"ts": START + hour + 120, "type": "message", "group": "g1", "member": "m2", "id": "a2", "text": "周六下午"},  # next message, 2 min
+        {"ts": START + 3 * hour, "type": "message", "group": "g1", "member": "m1", "id": "q3", "text": "有人知道书单吗？"},
+        {"ts": START + 3 * hour + 2700, "type": "message", "group": "g1", "member": "m4", "id": "a3", "text": "书单在这里", "mentions": ["m1"]},  # 45 min
+        {"ts": START + 5 * hour, "type": "message", "group": "g1", "member": "m5", "id": "q4", "text": "请问几点开始？"},
+        {"ts": START + 8 * hour, "type": "message", "group": "g1", "member": "s1", "id": "a4", "text": "七点", "reply_to": "q4"},  # staff answer: 3 h
+        {"ts": START + 9 * hour, "type": "message", "group": "g1", "member": "s1", "id": "q-staff", "text": "大家还有什么问题吗？"},  # staff ask: not counted
+        {"ts": START + 10 * hour, "type": "message", "group": "g1", "member": "m3", "id": "q5", "text": "怎么退款？"},  # never answered
+        {"ts": START + 2 * DAY, "type": "message", "group": "g1", "member": "m2", "id": "x", "text": "早"},
+        {"ts": START + 2 * DAY + 1800, "type": "message", "group": "g1", "member": "m4", "id": "q6", "text": "还有位置吗？"},  # too recent to say
+    ]
+    _state_runs(config, [events], tmp_path / "one.db")
+    _state_runs(config, [events[:1], events[1:5], events[5:11], events[11:]], tmp_path / "split.db")
+    query = "SELECT key, group_id, asker, asked_at, answered_at, answered_by FROM questions ORDER BY asked_at"
+    assert sql(tmp_path / "one.db", query) == sql(tmp_path / "split.db", query)
+    assert [(key, answered_by) for key, _, _, _, _, answered_by in sql(tmp_path / "split.db", query)] == [
+        ("q1", "reply"), ("q2", "next_message"), ("q3", "mention"), ("q4", "reply"), ("q5", None), ("q6", None),
+    ]
+    history = count_history(StateStore.open(str(tmp_path / "split.db"), lock=False))
+    assert history.buckets == [1, 1, 1, 1, 1] and history.too_recent == 1
+    out = tmp_path / "report.html"
+    result = CliRunner().invoke(cli, ["report", "--state", str(tmp_path / "split.db"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    _, page = read_page(out)
+    assert page.charts["answer-times"]["rows"] == [
+        ["5 分钟内", "1", "20.0%"], ["5–30 分钟", "1", "20.0%"], ["30 分钟–2 小时", "1", "20.0%"], ["2 小时以上", "1", "20.0%"], ["未回答", "1", "20.0%"],
+    ]
+    # All asked on Sunday 1 March but q6 (too recent); the median of 2, 10, 45 and 180 minutes.
+    assert page.charts["answer-weeks"]["rows"] == [["2026-02-23", "5", "4", "27.5"]]
+
+
+def _busy_days() -> list[dict[str, Any]]:
+    """Ten days of six members writing and two questions nobody answers, for an operator who can
+    do two tasks a day: capacity, deadlines, cooldowns, quiet hours, merges and displaced tasks."""
+    events = []
+    for day in range(10):
+        base = START + day * DAY
+        events += [{"ts": base + 60 * n, "type": "message", "group": "g1", "member": f"m{n}", "text": "hi"} for n in range(6)]
+        events += [{"ts": base + 3600 * 5 + 60 * n, "type": "message", "group": "g1", "member": f"q{n}", "text": "请问怎么报名？", "id": f"q{day}-{n}"} for n in range(2)]
+        events.append({"ts": base + 3600 * 6, "type": "message", "group": "g1", "member": "m0", "text": "again"})  # within the cooldown
+        events.append({"ts": base + 3600 * 14, "type": "message", "group": "g1", "member": f"n{day}", "text": "late"})  # 23:00: quiet hours
+    events.append({"ts": START + 3 * DAY + 15 * 3600, "type": "member_left", "group": "g1", "member": "m2"})
+    return sorted(events, key=lambda event: event["ts"])
+
+
+def test_the_counts_by_day_are_the_summary_s_and_daily_runs_count_each_day_once(tmp_path: Path) -> None:
+    """Daily runs settle again the days the last run left open: a day's counts are those of the
+    run that settled it last, so they add up to what one run over the whole history counts."""
+    config = CONFIGS[2]
+    events = _busy_days()
+    (whole,) = _state_runs(config, [events], tmp_path / "one.db")
+    counted = _counts(tmp_path / "one.db")
+    assert _by_reason(counted, "suppressed") == whole.planner.suppressed_counts
+    assert _by_reason(counted, "moved") == whole.moved
+    assert {"cooldown", "deadline"} <= set(whole.planner.suppressed_counts) and {"capacity", "quiet hours"} <= set(whole.moved)
+    daily = _state_runs(config, _daily(events), tmp_path / "daily.db")
+    assert sum(len(result.planner.displaced) for result in daily) > 0  # days were settled again
+    assert sum(result.planner.suppressed_counts.total() for result in daily) > whole.planner.suppressed_counts.total()  # the summaries count them again
+    assert _counts(tmp_path / "daily.db") == counted  # the state does not
+    _state_runs(config, [events], tmp_path / "explained.db", explain=True)
+    assert _counts(tmp_path / "explained.db") == counted  # --explain builds the tasks it drops: the same counts
+    _state_runs(config, _daily(events), tmp_path / "counted.db", keep_suppressed=False)
+    assert _counts(tmp_path / "counted.db") == counted  # as `playbook run` without --explain: dropped tasks only counted
+
+    out = tmp_path / "report.html"
+    result = CliRunner().invoke(cli, ["report", "--state", str(tmp_path / "daily.db"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    _, page = read_page(out)
+    rows = page.charts["guardrails"]["rows"]
+    totals = {(kind, reason): int(count) for day, kind, reason, count in rows if day == "total"}
+    assert totals == {("suppressed", reason): count for reason, count in whole.planner.suppressed_counts.items()} | {("moved", reason): count for reason, count in whole.moved.items()}
+    per_day = Counter({(day, kind, reason): int(count) for day, kind, reason, count in rows if day != "total"})
+    expected: Counter[tuple[str, str, str]] = Counter()
+    for (day, kind, reason, _), count in counted.items():
+        expected[(day, kind, reason)] += count
+    assert per_day == expected
+
+
+gaps = st.sampled_from([0, 60, 1500, 2400, 5 * 3600, 14 * 3600, DAY, 2 * DAY + 3600]) | st.integers(0, 3 * DAY)
+kinds = st.sampled_from(["message", "message", "question", "answer", "member_joined", "member_joined", "member_left"])
+steps = st.lists(st.tuples(gaps, st.sampled_from(["m1", "m2", "m3", "m4", "m5"]), kinds), min_size=2, max_size=30)
+
+
+@settings(max_examples=60, deadline=None)
+@given(drawn=steps, cuts=st.lists(st.floats(min_value=0, max_value=1), min_size=1, max_size=4), capacity=st.sampled_from([1, 2, 3]))
+def test_runs_split_anywhere_keep_the_counts_stages_and_questions_one_run_keeps(drawn: list[tuple[int, str, str]], cuts: list[float], capacity: int) -> None:
+    config = CONFIGS[capacity]
+    events = events_from(drawn)
+    with tempfile.TemporaryDirectory() as directory:
+        one, many, counted = Path(directory) / "one.db", Path(directory) / "many.db", Path(directory) / "counted.db"
+        _state_runs(config, [events], one)
+        _state_runs(config, _pieces(events, cuts), many)
+        _state_runs(config, _pieces(events, cuts), counted, keep_suppressed=False)  # as the command line runs
+        assert _counts(many) == _counts(one) == _counts(counted)
+        for query in ("SELECT member, group_id, from_stage, to_stage, at FROM stage_moves ORDER BY at, member", "SELECT * FROM questions ORDER BY asked_at, key"):
+            assert sql(many, query) == sql(one, query)
+
+
+def test_a_state_of_version_7_gets_the_new_charts_empty_and_says_why(state: Path, tmp_path: Path, registry: Registry) -> None:
+    _as_older_version(state, 7)
+    out = tmp_path / "report.html"
+    write(state, out, registry)
+    text, page = read_page(out)
+    assert len(page.charts) == 9
+    assert text.count("状态库还没有这部分记录") == 5
+    assert page.charts["funnel"]["rows"] == [] and page.charts["guardrails"]["rows"] == []
+    assert sql(state, "SELECT value FROM meta WHERE key = 'version'") == [("8",)]  # upgraded in place, its records from the next run on

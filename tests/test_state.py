@@ -87,6 +87,7 @@ def test_state_show_describes_a_member(tmp_path):
     assert [task["rule"] for task in shown["planned_tasks"]] == ["silent-member-care/nudge", "silent-member-care/ask-why"]
     summary = invoke("state", "show", "--state", str(state)).stdout
     assert "members:    14" in summary and "watermark:  2026-03-14T" in summary
+    assert "for the report: 17 stage move(s), 8 question(s) (3 answered), counts of 14 day(s)" in summary
 
 
 def _digest(path: Path) -> str:

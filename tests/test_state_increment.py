@@ -268,7 +268,8 @@ def _as_older_version(path: Path, version: int) -> None:
     """Rewrite a state file as an older engine wrote it: members as objects with named fields
     (versions 1 and 2) or arrays (3), as text; no indexes (version 1); no task status and no
     table of re-checks (before 5); no task records and no table of deliveries (before 6); no
-    deadline, outcome or mark on tasks (before 7).
+    deadline, outcome or mark on tasks (before 7); no records for the report: stage moves, counts
+    by day, questions (before 8).
     (Timers of version 3 kept per silence rule: tests/test_silence.py.)"""
     from playbook_engine.state import member_from_data, member_to_data
 
@@ -281,6 +282,10 @@ def _as_older_version(path: Path, version: int) -> None:
     if version == 1:
         for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%'").fetchall():
             connection.execute(f"DROP INDEX {name}")
+    if version < 8:  # nothing kept for the report but the tasks
+        for table in ("stage_moves", "day_counts", "open_counts", "questions"):
+            connection.execute(f"DROP TABLE {table}")
+        connection.execute("DELETE FROM meta WHERE key = 'stages'")
     if version < 7:  # no deadline, outcome or mark kept
         for column in ("deadline", "outcome", "outcome_at", "marked_at", "note"):
             connection.execute(f"ALTER TABLE tasks DROP COLUMN {column}")
@@ -296,7 +301,7 @@ def _as_older_version(path: Path, version: int) -> None:
     connection.close()
 
 
-@pytest.mark.parametrize("version", [1, 2, 3, 4, 5, 6])
+@pytest.mark.parametrize("version", [1, 2, 3, 4, 5, 6, 7])
 def test_an_older_state_is_upgraded_in_place_and_continues_the_same(tmp_path, version):
     events = events_from([(0, "m1", "message"), (3 * DAY, "m2", "member_joined"), (5 * DAY, "m3", "message"), (DAY, "m1", "question"), (6 * DAY, "m2", "message")])
     reference, old = tmp_path / "reference.db", tmp_path / "old.db"
@@ -319,11 +324,15 @@ def test_an_older_state_is_upgraded_in_place_and_continues_the_same(tmp_path, ve
     # those planned since have theirs.
     upgraded_tasks, expected_tasks = upgraded.pop("tasks"), expected.pop("tasks")
     data, deadline = 8, 9  # tasks (id, rule, member, action, trigger_at, due, assignee, status, data, deadline, …)
-    lost = {deadline} if version == 6 else {data, deadline}
+    lost = set() if version == 7 else {deadline} if version == 6 else {data, deadline}
     assert [row[:data] + row[deadline + 1 :] for row in upgraded_tasks] == [row[:data] + row[deadline + 1 :] for row in expected_tasks]
     for old_row, new_row in zip(upgraded_tasks, expected_tasks, strict=True):
         for column in (data, deadline):
             assert old_row[column] == (None if old_row[0] in planned_before and column in lost else new_row[column])
+    # The records for the report start with the first run of version 8: the moves it made.
+    query = "SELECT * FROM stage_moves ORDER BY at, member"
+    moves, all_moves = sqlite3.connect(old).execute(query).fetchall(), sqlite3.connect(reference).execute(query).fetchall()
+    assert moves and moves == [move for move in all_moves if move[4] >= events[3]["ts"]]
     assert any(row[0] not in planned_before and row[data] and row[deadline] for row in upgraded_tasks)
     assert upgraded == expected
     connection = sqlite3.connect(old)
