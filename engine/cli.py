@@ -17,6 +17,7 @@ from playbook_engine.durations import DurationError, parse_duration
 from playbook_engine.errors import InvalidPlaybooks, PlaybookError
 from playbook_engine.events import EventError, parse_time
 from playbook_engine.printable import terminal_text
+from playbook_engine.words import plan_words
 
 if TYPE_CHECKING:
     from playbook_engine.contract import Task
@@ -121,7 +122,7 @@ def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, colu
             if member_id is None or task.member == member_id:
                 yield task
 
-    context = {"tz": tz, "title": f"{config.community.name}: planned tasks", "width": None, "language": config.community.language}
+    context = {"tz": tz, "title": plan_words(config.community.language).title.format(community=config.community.name), "width": None, "language": config.community.language}
     write_tasks(registry, fmt, tasks(), out, context)  # written as the run goes, for jsonl and csv
     result = stream.result
     result.tasks = kept

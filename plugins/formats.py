@@ -19,11 +19,11 @@ from typing import IO, TYPE_CHECKING, Any
 from playbook_engine import hookimpl
 from playbook_engine.contract import TASK_RECORD_FIELDS, OutputFormat, Task
 from playbook_engine.printable import markdown_line, markdown_text, terminal_text
+from playbook_engine.words import PlanWords, plan_words
 
 if TYPE_CHECKING:
     from rich.text import Text
 
-NO_TASKS = "No tasks planned."
 # Not a terminal (a file, a pipe, a golden-file test): a fixed width, so the same plan is
 # always the same bytes whatever the COLUMNS of whoever ran it.
 DEFAULT_WIDTH = 120
@@ -32,8 +32,7 @@ CSV_FIELDS = (*TASK_RECORD_FIELDS, "how")
 # Then an empty column for the operator to fill in (done, 完成, 跳过 …): `playbook tasks
 # import` reads it back. Named in the community's language; import takes either name.
 STATUS_COLUMN = {"zh-CN": "状态", "en": "status"}
-UNASSIGNED = "unassigned"
-_PRIORITY_MARK = {"urgent": "!! urgent", "high": "! high", "normal": "", "low": "low"}
+_PRIORITY_MARK = {"urgent": "!! ", "high": "! ", "normal": "", "low": ""}  # before the priority's word
 _PRIORITY_STYLE = {"urgent": "bold red", "high": "bold yellow", "low": "dim"}
 # Excel, LibreOffice and Sheets read a cell starting with one of these as a formula: a
 # mention text such as "@小美 欢迎～" would show as #NAME?, and a crafted name could run one.
@@ -92,44 +91,41 @@ def _days(tasks: list[Task], context: Mapping[str, Any]) -> Iterator[tuple[datet
     """(day, tasks) in day order; within a day, by assignee, then due time, then plan order."""
     ordered = sorted(tasks, key=lambda task: task.due)  # stable: the planner's order breaks ties
     for _, day_tasks in groupby(ordered, key=lambda task: _local(task, context).date()):
-        items = sorted(day_tasks, key=lambda task: _assignee(task))
+        items = sorted(day_tasks, key=_by_assignee)
         yield _local(items[0], context), items
 
 
-def _assignees(day_tasks: list[Task]) -> Iterator[tuple[str, list[Task]]]:
-    for assignee, items in groupby(day_tasks, key=_assignee):
-        yield assignee, list(items)
+def _assignees(day_tasks: list[Task], words: PlanWords) -> Iterator[tuple[str, list[Task]]]:
+    for assignee, items in groupby(day_tasks, key=lambda task: task.assignee):
+        yield assignee or words.unassigned, list(items)
 
 
-def _assignee(task: Task) -> str:
-    return task.assignee or UNASSIGNED
+def _by_assignee(task: Task) -> tuple[bool, str]:
+    return task.assignee is None, task.assignee or ""  # the unassigned last
 
 
-_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # not %a: that follows the locale
+def _day_label(day: datetime, words: PlanWords) -> str:
+    return f"{day:%Y-%m-%d} {words.weekdays[day.weekday()]}"
 
 
-def _day_label(day: datetime) -> str:
-    return f"{day:%Y-%m-%d} {_WEEKDAYS[day.weekday()]}"
+def _count(tasks: list[Task], words: PlanWords) -> str:
+    return words.count(len(tasks), Counter(task.priority for task in tasks))
 
 
-def _count(tasks: list[Task]) -> str:
-    """'7 tasks (1 urgent, 2 high)': how many, and how many cannot wait."""
-    noun = "task" if len(tasks) == 1 else "tasks"
-    priorities = Counter(task.priority for task in tasks)
-    pressing = ", ".join(f"{priorities[name]} {name}" for name in ("urgent", "high") if priorities[name])
-    return f"{len(tasks)} {noun}" + (f" ({pressing})" if pressing else "")
-
-
-def _overview(tasks: list[Task], context: Mapping[str, Any]) -> str:
+def _overview(tasks: list[Task], context: Mapping[str, Any], words: PlanWords) -> str:
     first, last = _local(tasks[0], context), _local(tasks[-1], context)
     span = first.strftime("%Y-%m-%d") if first.date() == last.date() else f"{first:%Y-%m-%d} – {last:%Y-%m-%d}"
-    people = Counter(_assignee(task) for task in tasks)
-    return f"{_count(tasks)} · {span} · " + ", ".join(f"{name} {count}" for name, count in sorted(people.items()))
+    people = Counter(task.assignee or words.unassigned for task in tasks)
+    return f"{_count(tasks, words)} · {span} · " + ", ".join(f"{name} {count}" for name, count in sorted(people.items()))
 
 
-def _who(task: Task) -> str:
+def _priority(task: Task, words: PlanWords) -> str:
+    return _PRIORITY_MARK[task.priority] + words.priorities[task.priority] if words.priorities[task.priority] else ""
+
+
+def _who(task: Task, words: PlanWords) -> str:
     if task.member is None:
-        return f"group {task.group}" if task.group else "everyone"
+        return words.group.format(group=task.group) if task.group else words.everyone
     if task.member_name and task.member_name != task.member:
         return f"{task.member_name} ({task.member})"
     return task.member
@@ -144,7 +140,7 @@ def _plain(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else str(value)
 
 
-def _instruction(task: Task) -> tuple[str, str]:
+def _instruction(task: Task, words: PlanWords) -> tuple[str, str]:
     """Split what to do into the channel's step (``私信 小美：``) and the message text to send.
 
     The channel builds ``how`` from a template ending in the text for most actions; when it
@@ -154,30 +150,31 @@ def _instruction(task: Task) -> tuple[str, str]:
     if task.text and how != task.text and how.endswith(task.text):
         return how[: -len(task.text)].rstrip(), task.text
     if how == task.text:
-        return f"{task.action} → {_who(task)}:", task.text
+        return f"{task.action} → {_who(task, words)}:", task.text
     return how, ""
 
 
 def write_md(tasks: Iterable[Task], stream: IO[str], context: Mapping[str, Any]) -> None:
     """A checklist to tick through: a section per day, a subsection per operator, full texts."""
     tasks = list(tasks)  # laid out as a whole
+    words = plan_words(context.get("language"))
     stream.write(f"# {markdown_line(context.get('title', 'Planned tasks'))}\n\n")
     if not tasks:
-        stream.write(f"{NO_TASKS}\n")
+        stream.write(f"{words.no_tasks}\n")
         return
-    stream.write(f"{markdown_line(_overview(sorted(tasks, key=lambda task: task.due), context))}\n")
+    stream.write(f"{markdown_line(_overview(sorted(tasks, key=lambda task: task.due), context, words))}\n")
     for day, day_tasks in _days(tasks, context):
-        stream.write(f"\n## {_day_label(day)} · {_count(day_tasks)}\n")
-        for assignee, items in _assignees(day_tasks):
-            stream.write(f"\n### {markdown_line(assignee)} · {_count(items)}\n")
+        stream.write(f"\n## {_day_label(day, words)} · {_count(day_tasks, words)}\n")
+        for assignee, items in _assignees(day_tasks, words):
+            stream.write(f"\n### {markdown_line(assignee)} · {_count(items, words)}\n")
             for task in items:
-                stream.write("\n" + _md_item(task, context))
+                stream.write("\n" + _md_item(task, context, words))
 
 
-def _md_item(task: Task, context: Mapping[str, Any]) -> str:
+def _md_item(task: Task, context: Mapping[str, Any], words: PlanWords) -> str:
     """One checklist item; every text from the history in it is literal Markdown (printable.py)."""
-    step, message = (markdown_text(part) for part in _instruction(task))
-    mark = _PRIORITY_MARK[task.priority]
+    step, message = (markdown_text(part) for part in _instruction(task, words))
+    mark = _priority(task, words)
     head = f"**{_local(task, context):%H:%M}**" + (f" **{mark}**" if task.priority in ("urgent", "high") else f" _{mark}_" if mark else "")
     step_lines = step.split("\n")
     lines = [f"- [ ] {head} {step_lines[0]}".rstrip()]
@@ -189,8 +186,8 @@ def _md_item(task: Task, context: Mapping[str, Any]) -> str:
         lines.extend(f"  > {line}".rstrip() + ("\\" if index < len(message_lines) - 1 and line.strip() else "") for index, line in enumerate(message_lines))
     if task.params:
         lines.append(f"  - {markdown_line(_params(task), links=True)}")  # the playbook's options: a form's link stays one
-    lines.append(f"  - why: {markdown_line(f'{task.playbook}/{task.rule} — {task.reason}')}")
-    lines.append(f"  - {markdown_line(f'{_who(task)} · {task.action}')} · `{task.id}`")
+    lines.append(f"  - {words.why}{markdown_line(f'{task.playbook}/{task.rule} — {task.reason}')}")
+    lines.append(f"  - {markdown_line(f'{_who(task, words)} · {task.action}')} · `{task.id}`")
     return "".join(line + "\n" for line in lines)
 
 
@@ -213,26 +210,27 @@ def write_table(tasks: Iterable[Task], stream: IO[str], context: Mapping[str, An
         markup=False,
         legacy_windows=False,
     )
+    words = plan_words(context.get("language"))
     if not tasks:
-        console.print(NO_TASKS)
+        console.print(words.no_tasks)
         return
     widths = _column_widths(max(console.width, MIN_TABLE_WIDTH))
     console.print(Text(terminal_text(context.get("title", "Planned tasks")), style="bold"))
-    console.print(Text(terminal_text(_overview(sorted(tasks, key=lambda task: task.due), context))))
+    console.print(Text(terminal_text(_overview(sorted(tasks, key=lambda task: task.due), context, words))))
     for day, day_tasks in _days(tasks, context):
         console.print()
-        console.print(Text(f"{_day_label(day)} · {_count(day_tasks)}", style="bold underline"))
-        for assignee, items in _assignees(day_tasks):
-            console.print(Text(terminal_text(f"{assignee} · {_count(items)}"), style="bold"))
+        console.print(Text(f"{_day_label(day, words)} · {_count(day_tasks, words)}", style="bold underline"))
+        for assignee, items in _assignees(day_tasks, words):
+            console.print(Text(terminal_text(f"{assignee} · {_count(items, words)}"), style="bold"))
             table = Table(box=box.ROUNDED, show_lines=True, width=sum(widths.values()) + _TABLE_CHROME)
             for name, width in widths.items():
-                table.add_column(name, width=width, no_wrap=True)
+                table.add_column(words.columns[name], width=width, no_wrap=True)
             for task in items:
                 table.add_row(
                     f"{_local(task, context):%H:%M}",
-                    Text(_PRIORITY_MARK[task.priority], style=_PRIORITY_STYLE.get(task.priority, "")),
-                    _cell(_table_member(task), widths["member"]),
-                    _cell(_table_instruction(task), widths["what to do"]),
+                    Text(_priority(task, words), style=_PRIORITY_STYLE.get(task.priority, "")),
+                    _cell(_table_member(task, words), widths["member"]),
+                    _cell(_table_instruction(task, words), widths["what to do"]),
                     _cell(_table_why(task), widths["why"]),
                 )
             console.print(table)
@@ -249,16 +247,16 @@ def _column_widths(total: int) -> dict[str, int]:
     return {"time": 5, "priority": 9, "member": member, "what to do": rest - member - why, "why": why}
 
 
-def _table_member(task: Task) -> list[tuple[str, str]]:
+def _table_member(task: Task, words: PlanWords) -> list[tuple[str, str]]:
     if task.member is None:
-        return [(f"group {task.group}" if task.group else "everyone", "italic")]
+        return [(_who(task, words), "italic")]
     if task.member_name and task.member_name != task.member:
         return [(task.member_name, ""), (task.member, "dim")]
     return [(task.member, "")]
 
 
-def _table_instruction(task: Task) -> list[tuple[str, str]]:
-    step, message = _instruction(task)
+def _table_instruction(task: Task, words: PlanWords) -> list[tuple[str, str]]:
+    step, message = _instruction(task, words)
     parts = [(step, "bold")]
     if message:
         parts.append((message, ""))
