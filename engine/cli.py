@@ -197,7 +197,14 @@ def validate(ctx: click.Context, paths: Sequence[str]) -> None:
 
     config = load_config(list(paths) or list(DEFAULT_PATHS), registry_from(ctx))
     rules = sum(len(playbook.rules) for playbook in config.playbooks)
-    click.echo(f"ok: {len(config.playbooks)} playbooks, {rules} rules, community {config.community.name}")
+    community = config.community
+    operators = community.operators
+    if operators and all(operator.groups for operator in operators):
+        covered = {group for operator in operators for group in operator.groups}
+        for group, name in community.group_names.items():
+            if group not in covered:
+                click.echo(f"warning: {community.file}: group {group} 「{name}」 is in no operator's `groups:` — its tasks would go to nobody; add it to an operator's groups, or give one operator no `groups:` to take the rest", err=True)
+    click.echo(f"ok: {len(config.playbooks)} playbooks, {rules} rules, community {community.name}")
 
 
 @cli.command(name="test")

@@ -36,3 +36,17 @@ def test_no_task_goes_to_an_operator_who_does_not_look_after_its_group(tmp_path_
     assert tasks and any(task.assignee is None for task in tasks)  # the shipped operator looks after g1 only
     assert all(task.assignee is None or not groups[task.assignee] or task.group in groups[task.assignee] for task in tasks)
     assert result.tally.unassigned == {group: sum(1 for task in tasks if task.assignee is None and task.group == group) for group in {task.group for task in tasks if task.assignee is None}}
+
+
+def test_validate_warns_of_a_declared_group_no_operator_looks_after(tmp_path):
+    from click.testing import CliRunner
+
+    from playbook_engine.cli import cli
+    from playbook_engine.plugins import load_registry
+
+    (tmp_path / "community.yaml").write_text(_community("    - {id: a, name: A, groups: [g1]}\n"), encoding="utf-8")
+    (tmp_path / "hi.yaml").write_text(HELLO, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["validate", str(tmp_path)], obj={"registry": load_registry(entrypoints=False)})
+    assert result.exit_code == 0
+    assert result.stderr == f"warning: {tmp_path / 'community.yaml'}: group g2 「二群」 is in no operator's `groups:` — its tasks would go to nobody; add it to an operator's groups, or give one operator no `groups:` to take the rest\n"
+    assert result.stdout.startswith("ok: 1 playbooks")
