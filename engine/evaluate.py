@@ -100,7 +100,7 @@ class Evaluation:
         self.conditions = Conditions(config, self, self.sink)
         self.enforcer = Enforcer(config, self, planner, self.conditions, self.sink)
         # Stage 5: a planned task checked again when it is due (engine/recheck.py).
-        self.recheck = self.enforcer.recheck = Recheck(config, self, planner, self.conditions.context, self._set_now, self.replies)
+        self.recheck = self.enforcer.recheck = Recheck(config, self, planner, self.conditions.context, self._set_now, self.replies, self.conditions.member_holds)
         planner.on_settled = self.recheck.released
         if self.tasks_log is not None:
             planner.on_final = self.tasks_log.planned
