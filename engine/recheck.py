@@ -393,10 +393,10 @@ class Recheck:
         rule = source.rule
         if not rule.conditions:
             return None
+        member = source.firing.member
+        if member is not None and self._member_holds is not None and self._member_holds(rule, member):
+            return None  # most often: they hold, as the member alone tells
         if context is None:
-            member = source.firing.member
-            if member is not None and self._member_holds is not None and self._member_holds(rule, member):
-                return None  # most often: they hold, as the member alone tells
             context = self._context(rule, source.firing, source.group)
         for condition in rule.conditions:
             try:
