@@ -341,7 +341,8 @@ class Evaluation:
         planner, recheck, clock = self.planner, self.recheck, self.clock
         while True:
             due = clock.next_due()
-            check = recheck.next_due() if recheck.heap or recheck.saved or recheck.effects else None
+            heap = recheck.heap  # the checks of this run's tasks; a --state run's and effects to come are rarer
+            check = recheck.next_due() if recheck.saved or recheck.effects else heap[0][0] if heap else None
             if check is not None and (due is None or check <= due):
                 due = check
             if planner.settle_at <= t and (due is None or planner.settle_at <= due):
