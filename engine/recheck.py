@@ -448,14 +448,12 @@ class Recheck:
         if not waiting:
             return
         settled = self._settled
-        live = []
-        for entry in waiting:
-            entry[1].entry = None  # no longer registered
-            if entry[0] >= settled:  # not of a day already settled (those are done)
-                live.append(entry)
         copy = None
         now = self.run.now
-        for at, source, deferred in live:
+        for at, source, deferred in waiting:
+            source.entry = None  # no longer registered
+            if at < settled:
+                continue  # of a day already settled: done
             source.changed = True
             if deferred is not None and at >= now and not deferred.dropped:
                 self._push(deferred)  # it changes before the task is due: checked then
