@@ -127,6 +127,18 @@ class Conditions:
             context = self.context(rule, firing, group)
         return context, held
 
+    def member_holds(self, rule: Rule, member: Member) -> bool | None:
+        """Whether every ``if:`` condition of the rule holds for ``member`` now, told by their
+        compiled function of the member when they read nothing else; None when that cannot
+        tell (another name read, an explanation, an error: the conditions themselves say)."""
+        check = self._member_checks.get(rule.key)
+        if check is None or self._member_only[rule.key] < len(rule.conditions):
+            return None
+        try:
+            return check(member, self.run.now)
+        except Exception:  # broad: the conditions, tested on their own, report it
+            return None
+
     def channel_name(self, rule: Rule, group: str | None) -> str:
         """The channel a rule's tasks in ``group`` go to: the rule's, the group's, the community's."""
         if rule.channel:

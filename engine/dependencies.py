@@ -8,6 +8,7 @@ texts never mention ``event`` is not handed a copy of the event.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import cast
 
 from jinja2 import Environment, meta, nodes
@@ -28,17 +29,22 @@ def _filters_and_tests(tree: nodes.Node) -> Iterator[nodes.Filter | nodes.Test]:
 def names_read(env: object, sources: list[str], *, templates: bool = False) -> set[str]:
     """The top-level names (``member``, ``event``, ``now`` …) expressions or templates read,
     plus ``*`` if they call a filter or test that sees the whole template context."""
-    names: set[str] = set()
-    for source in sources:
-        tree = _tree(env, source, templates)
-        names |= meta.find_undeclared_variables(tree) if templates else {node.name for node in tree.find_all(nodes.Name)}
-        for node in _filters_and_tests(tree):
-            declared = _context_reads(env, node)
-            if declared is not None:
-                names |= declared
-            elif _sees_context(env, node):
-                names.add("*")
-    return names
+    return set().union(*(_names_in(env, source, templates) for source in sources))
+
+
+# Each source is read by several questions (the conditions' context, the re-check's steady and
+# identity-only rules) as a run starts: what it reads is worked out once.
+@lru_cache(maxsize=4096)
+def _names_in(env: object, source: str, templates: bool) -> frozenset[str]:
+    tree = _tree(env, source, templates)
+    names = set(meta.find_undeclared_variables(tree) if templates else {node.name for node in tree.find_all(nodes.Name)})
+    for node in _filters_and_tests(tree):
+        declared = _context_reads(env, node)
+        if declared is not None:
+            names |= declared
+        elif _sees_context(env, node):
+            names.add("*")
+    return frozenset(names)
 
 
 def member_fields_read(env: object, sources: list[str]) -> frozenset[str] | None:
@@ -96,6 +102,7 @@ _STEADY_NAMES = frozenset({"member", "community", "trigger", "event", "_channel"
 _STEADY_GROUP = frozenset({"id", "name", "channel"})  # not its member or message counts
 
 
+@lru_cache(maxsize=4096)
 def _member_fields_in(env: object, source: str, templates: bool) -> frozenset[str] | None:
     """The member fields ``source`` reads, or None if what it reads can change while its member
     does not: ``now``, a group's counts, a call, or the whole member handed anywhere but to a

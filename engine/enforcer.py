@@ -96,13 +96,15 @@ class Enforcer:
                 changes.append(action)
         accepted = self.planner.offer([task for task, _ in tasks], rule) if tasks else []
         if accepted:  # the effects of the planned tasks' actions, each on the task's member
-            planned = set(map(id, accepted))
             planned_now = self.recheck.planned
             for task in accepted:
                 planned_now(task)
-            for task, action in tasks:
-                if id(task) in planned and (action.kind.apply is not None or action.kind.into_group is not None):
-                    self._take_effect(task, action)
+            effects = [(task, action) for task, action in tasks if action.kind.apply is not None or action.kind.into_group is not None]
+            if effects:  # most actions have none (a DM, a note to the operator)
+                planned = set(map(id, accepted))
+                for task, action in effects:
+                    if id(task) in planned:
+                        self._take_effect(task, action)
         # State changes (tags) go with the rule's tasks: a warning that was suppressed did not
         # happen, so the member is not tagged as warned.
         if member is not None and (accepted or not tasks):

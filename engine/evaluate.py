@@ -113,7 +113,7 @@ class Evaluation:
         self.conditions = Conditions(config, self, self.sink)
         self.enforcer = Enforcer(config, self, planner, self.conditions, self.sink)
         # Stage 5: a planned task checked again when it is due (engine/recheck.py).
-        self.recheck = self.enforcer.recheck = Recheck(config, self, planner, self.conditions.context, self._set_now, self.replies)
+        self.recheck = self.enforcer.recheck = Recheck(config, self, planner, self.conditions.context, self._set_now, self.replies, self.conditions.member_holds)
         planner.on_settled = self.recheck.released
         if self.tasks_log is not None:
             planner.on_final = self.tasks_log.planned
@@ -362,7 +362,8 @@ class Evaluation:
         planner, recheck, clock = self.planner, self.recheck, self.clock
         while True:
             due = clock.next_due()
-            check = recheck.next_due() if recheck.heap or recheck.saved or recheck.effects else None
+            heap = recheck.heap  # the checks of this run's tasks; a --state run's and effects to come are rarer
+            check = recheck.next_due() if recheck.saved or recheck.effects else heap[0][0] if heap else None
             if check is not None and (due is None or check <= due):
                 due = check
             if planner.settle_at <= t and (due is None or planner.settle_at <= due):

@@ -135,23 +135,25 @@ class TimeThresholds:
         daily = member.daily
         if self._windows and daily:
             today = self._local.day(now)
+            size = len(daily)
             for width, days_only, targets in self._windows:
                 first = 0  # the oldest day still inside the window leaves it first
-                while first < len(daily) and daily[first] <= today - width:
+                gone = today - width
+                while first < size and daily[first] <= gone:
                     first += 2
-                if first == len(daily):
+                if first == size:
                     continue
                 leaving = daily[first]
                 if targets is not None:
                     # The value falls as days leave; the first exit that takes it down to a target
                     # (the largest below the value) is the first that can change an answer (a
                     # message lifting it: see rearm).
-                    value = (len(daily) - first) // 2 if days_only else sum(daily[first + 1 :: 2])
+                    value = (size - first) // 2 if days_only else sum(daily[first + 1 :: 2])
                     below = bisect_left(targets, value)
                     if not below:
                         continue
                     target = targets[below - 1]
-                    for index in range(first, len(daily), 2):
+                    for index in range(first, size, 2):
                         value -= 1 if days_only else daily[index + 1]
                         if value <= target:
                             leaving = daily[index]

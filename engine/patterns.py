@@ -76,16 +76,60 @@ def any_of(patterns: list[Pattern]) -> Pattern:
     """One pattern that matches somewhere exactly when one of ``patterns`` (compiled by
     ``compile_pattern``) does: their alternation, each once. Without backreferences a group
     cannot change what another branch matches, and RE2 keeps a branch's ``(?i)`` to itself."""
-    if all(isinstance(pattern, re.Pattern) for pattern in patterns):  # each branch bounded: so is their alternation
-        try:
-            return cast("Pattern", re.compile("|".join(f"(?:{text})" for text in dict.fromkeys(pattern.pattern for pattern in patterns))))
-        except re.error:
-            pass  # a branch's own flags, (?i)…, which Python takes only at the start: RE2 keeps them to it
+    bounded = [pattern for pattern in patterns if isinstance(pattern, re.Pattern)]
+    python = _python_alternation(bounded) if bounded else None
+    if python is not None and len(bounded) == len(patterns):
+        return python  # each branch bounded: so is their alternation
+    if python is not None:
+        # Python's engine for the bounded branches, RE2 for the rest only when they do not
+        # match: most texts are settled without a search through RE2's wrapper.
+        rest = _linear([pattern for pattern in patterns if not isinstance(pattern, re.Pattern)])
+        return _Either(python, rest.inner, rest.required) if isinstance(rest, _Guarded) else _Either(python, rest, None)
+    return _linear(patterns)
+
+
+def _python_alternation(patterns: list[Pattern]) -> Pattern | None:
+    """Python's alternation of bounded ``patterns``, or None if it does not compile (a
+    branch's own flags, (?i)…, which Python takes only at the start: RE2 keeps them to it)."""
+    try:
+        return cast("Pattern", re.compile("|".join(f"(?:{text})" for text in dict.fromkeys(pattern.pattern for pattern in patterns))))
+    except re.error:
+        return None
+
+
+def _linear(patterns: list[Pattern]) -> Pattern:
+    """RE2's alternation of ``patterns``, asked only of a text with a character every match holds."""
     # RE2's patterns are kept in its spelling (unicode_classes), Python's in their own.
     texts = dict.fromkeys(unicode_classes(pattern.pattern) if isinstance(pattern, re.Pattern) else pattern.pattern for pattern in patterns)
     # A match of the alternation has a character of some branch's required set: their union.
     required = _union([_required(pattern.pattern) if isinstance(pattern, re.Pattern) else getattr(pattern, "required", None) for pattern in patterns])
     return _guarded(cast("Pattern", re2.compile("|".join(f"(?:{text})" for text in texts), _OPTIONS)), required)
+
+
+class _Either:
+    """A match of ``first`` (Python's engine), else one of ``rest`` (RE2's, asked only of a
+    text holding one of the characters every match of ``rest`` holds, if they are known): what
+    their alternation matches somewhere, though not always at the same place."""
+
+    __slots__ = ("first", "rest", "rest_required")
+
+    def __init__(self, first: Pattern, rest: Pattern, rest_required: frozenset[str] | None):
+        self.first = first
+        self.rest = rest
+        self.rest_required = rest_required
+
+    @property
+    def pattern(self) -> str:
+        return f"{self.first.pattern}|{self.rest.pattern}"
+
+    def search(self, text: str) -> Match | None:
+        found = self.first.search(text)
+        if found is not None or self.rest_required is None:
+            return found or self.rest.search(text)
+        for char in self.rest_required:
+            if char in text:
+                return self.rest.search(text)
+        return None
 
 
 class _Guarded:

@@ -78,8 +78,11 @@ class Identity:
 class Recheck:
     """The pending checks of planned tasks, in due order."""
 
-    def __init__(self, config: Config, run: Run, planner: Planner, context: Callable[[Rule, Firing, str | None], dict[str, Any]], set_now: Callable[[float], None], replies: Replies | None = None):
+    def __init__(self, config: Config, run: Run, planner: Planner, context: Callable[[Rule, Firing, str | None], dict[str, Any]], set_now: Callable[[float], None], replies: Replies | None = None, member_holds: Callable[[Rule, Member], bool | None] | None = None):
+        """``member_holds``: whether a rule's conditions hold, told from its member alone when
+        they read nothing else (``Conditions.member_holds``), without building its values."""
         self.run = run
+        self._member_holds = member_holds
         self.replies = replies if replies is not None else Replies(config.community.reply_window)
         self._set_now = set_now
         self._rules = {rule.key: rule for rule in config.rules}
@@ -330,9 +333,9 @@ class Recheck:
         if source.kept and not source.changed and source.rule.key in self._steady:
             return  # held when last checked, and nothing it reads has changed since
         rule = source.rule
-        # The values of now, built only when a condition or the text reads more of the member
-        # than their name and id (those are fixed again by _keep).
-        context = self._context(rule, source.firing, source.group) if rule.conditions or rule.key not in self._fixed_texts else None
+        # The values of now for its text, unless it reads only the member's name and id (fixed
+        # again by _keep); the conditions build them only if they need them.
+        context = self._context(rule, source.firing, source.group) if rule.key not in self._fixed_texts else None
         reason = self.reason(task.group, source, self.run.now, context)
         if reason is not None:
             self.planner.drop_stale(task, f"{STALE}: {reason}")
@@ -390,6 +393,9 @@ class Recheck:
         rule = source.rule
         if not rule.conditions:
             return None
+        member = source.firing.member
+        if member is not None and self._member_holds is not None and self._member_holds(rule, member):
+            return None  # most often: they hold, as the member alone tells
         if context is None:
             context = self._context(rule, source.firing, source.group)
         for condition in rule.conditions:
@@ -442,14 +448,12 @@ class Recheck:
         if not waiting:
             return
         settled = self._settled
-        live = []
-        for entry in waiting:
-            entry[1].entry = None  # no longer registered
-            if entry[0] >= settled:  # not of a day already settled (those are done)
-                live.append(entry)
         copy = None
         now = self.run.now
-        for at, source, deferred in live:
+        for at, source, deferred in waiting:
+            source.entry = None  # no longer registered
+            if at < settled:
+                continue  # of a day already settled: done
             source.changed = True
             if deferred is not None and at >= now and not deferred.dropped:
                 self._push(deferred)  # it changes before the task is due: checked then

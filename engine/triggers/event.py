@@ -105,13 +105,13 @@ class EventTriggers:
         for trigger in triggers:
             self.by_type.setdefault(trigger.value, []).append(trigger)
         self.listens = frozenset(self.by_type)
-        # event type → (the combined pattern, the triggers it answers for)
-        self.prefilters: dict[str, tuple[Pattern, frozenset[int]]] = {}
+        # event type → (the combined pattern, the triggers left to try when it does not match)
+        self.prefilters: dict[str, tuple[Pattern, list[EventTrigger]]] = {}
         for kind, listening in self.by_type.items():
-            plain = [(trigger, trigger.regex) for trigger in listening if trigger.regex is not None]
-            combined = any_pattern([regex for _, regex in plain]) if len(plain) > 1 else None
+            plain = [trigger for trigger in listening if trigger.regex is not None]
+            combined = any_pattern([trigger.regex for trigger in plain if trigger.regex is not None]) if len(plain) > 1 else None
             if combined is not None:
-                self.prefilters[kind] = (combined, frozenset(id(trigger) for trigger, _ in plain))
+                self.prefilters[kind] = (combined, [trigger for trigger in listening if trigger.regex is None])
 
     def start(self, run: Run) -> None:
         pass
@@ -121,14 +121,11 @@ class EventTriggers:
         if not listening:
             return []
         prefilter = self.prefilters.get(event.type)
-        ruled_out: frozenset[int] = frozenset()
         if prefilter is not None and prefilter[0].search(event.text or "") is None:
-            ruled_out = prefilter[1]
+            listening = prefilter[1]  # none of the regular expressions matches
         folded = None
         firings: list[tuple[TriggerType, Firing]] = []
         for trigger in listening:
-            if id(trigger) in ruled_out:
-                continue
             if trigger.keywords and folded is None:
                 folded = (event.text or "").casefold()
             firing = trigger.match(run, event, member, folded)
