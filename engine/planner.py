@@ -674,7 +674,8 @@ class Planner:
         if self.keep_suppressed:
             task.finish(self._local)
             share = self.holdout.shares[task.playbook] if self.holdout is not None else 0
-            self.suppressed.append(Suppressed(task, HELD_OUT, f"{HELD_OUT}: {task.member} is among the {share:.0%} of members held out of `{task.playbook}` to measure whether it works: the task is not given"))
+            who = f"{task.member_name} ({task.member})" if task.member_name and task.member_name != task.member else task.member
+            self.suppressed.append(Suppressed(task, HELD_OUT, f"{HELD_OUT}: {who} is among the {share:.0%} of members held out of `{task.playbook}` to measure whether it works: the task is not given"))
 
     def _carry(self, message: Task, parts: list[Task]) -> Task:
         """The first of ``parts``, merged into ``message`` whose own part is withheld, carries it instead."""
