@@ -24,8 +24,9 @@ attributes — counted as the engine counts them, and hands it to the peer with 
 pass; "rules only" is the matching loop alone. The engine does more with the same events: it
 keeps every member's whole state (counters over windows, active days, groups, lifecycle stage
 re-assessed after each change with its timers), runs the event-time clock, applies the tags,
-checks each firing against `once`/stages/groups, and could explain each miss. The three
-match counts must be equal, or the run fails (exit 1).
+checks each firing against `once`/stages/groups, and could explain each miss. ``--tasks``
+adds a run of the engine that plans, renders and writes an operator task (``notify``) per
+match instead of the tag. All match counts must be equal, or the run fails (exit 1).
 
 The peers are installed only for this benchmark: pip install -e '.[peers]'.
 
@@ -135,7 +136,7 @@ def member_records(path: str) -> list[dict[str, Any]]:
     return records
 
 
-def child_engine(path: str) -> dict[str, Any]:
+def child_engine(path: str, playbooks: str = str(PLAYBOOKS)) -> dict[str, Any]:
     from playbook_engine.api import source_options
     from playbook_engine.loading import load_config
     from playbook_engine.output import write_tasks
@@ -144,13 +145,13 @@ def child_engine(path: str) -> dict[str, Any]:
 
     cpu_started = time.process_time()
     registry = load_registry(entrypoints=False)
-    config = load_config([str(PLAYBOOKS)], registry)
+    config = load_config([playbooks], registry)
     tz = config.community.tz
     stream = plan(config, read_source(registry, "jsonl", path, source_options(None, tz)), keep_suppressed=False)
     write_tasks(registry, "jsonl", stream, os.devnull, {"tz": tz, "title": "bench", "width": None})
     result = stream.result
     counts = result.counts
-    return {"events": counts["read"], "rejected": counts["rejected"], "fired": counts["fired"], "matches": counts["matched"], "members": len(result.evaluation.members), "rules_cpu": time.process_time() - cpu_started}
+    return {"events": counts["read"], "rejected": counts["rejected"], "fired": counts["fired"], "matches": counts["matched"], "members": len(result.evaluation.members), "tasks": result.tally.total, "rules_cpu": time.process_time() - cpu_started}
 
 
 def by_type(names: list[str]) -> dict[str, list[str]]:
@@ -208,7 +209,7 @@ def child_durable(path: str, routed: bool = False) -> dict[str, Any]:
     return {"events": len(records), "matches": sum(per_rule.values()), "per_rule": per_rule, "rules_cpu": time.process_time() - cpu_started}
 
 
-CHILDREN: dict[str, Callable[[str], dict[str, Any]]] = {
+CHILDREN: dict[str, Callable[..., dict[str, Any]]] = {
     "engine": child_engine,
     "durable_rules": child_durable,
     "rule-engine": child_rule_engine,
@@ -218,6 +219,22 @@ CHILDREN: dict[str, Callable[[str], dict[str, Any]]] = {
 
 
 # -- the benchmark --------------------------------------------------------------------------
+
+TASKS = "engine, a task per match"
+
+
+def notify_playbooks(target: Path) -> Path:
+    """bench/peer-rules/ with each rule's `tag` replaced by a `notify` task with its member's
+    name: the engine then plans, renders and writes a task for every match."""
+    import re
+
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "community.yaml").write_text((PLAYBOOKS / "community.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    rules = (PLAYBOOKS / "ten-rules.yaml").read_text(encoding="utf-8")
+    rules, replaced = re.subn(r"do: \[\{tag: (r\d+)\}\]", r'do: [{notify: "\1 {{ member.name }}"}]', rules)
+    assert replaced == len(RULES), replaced
+    (target / "ten-rules.yaml").write_text(rules, encoding="utf-8")
+    return target
 
 
 def peers_missing() -> list[str]:
@@ -232,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=3, help="runs of each, taking turns; the median counts (default 3)")
     parser.add_argument("--timeout", type=float, default=900, help="stop a run after this many seconds (default 900)")
+    parser.add_argument("--tasks", action="store_true", help=f"also run the engine with a `notify` task per match instead of a tag ({TASKS!r})")
     parser.add_argument("--json", metavar="FILE", help="write all measurements to FILE as JSON")
     args = parser.parse_args(argv)
     missing = peers_missing()
@@ -247,10 +265,13 @@ def main(argv: list[str] | None = None) -> int:
     options = stream_options(_count(args.events), seed=args.seed)
     path = ensure_stream(options)
     print(f"bench: {options.events:,} events ({path.name}), 10 rules, {args.repeat} runs each, taking turns; Python {sys.version.split()[0]}", file=sys.stderr)
-    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in CHILDREN}
+    children = {name: [name, str(path)] for name in CHILDREN}
+    if args.tasks:
+        children[TASKS] = ["engine", str(path), str(notify_playbooks(OUT / "peer-rules-notify"))]
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in children}
     for attempt in range(args.repeat):
-        for name in CHILDREN:
-            report = measure([sys.executable, __file__, "--child", name, str(path)], args.timeout)
+        for name, child in children.items():
+            report = measure([sys.executable, __file__, "--child", *child], args.timeout)
             if report.get("timed_out"):
                 print(f"bench: the {name} run failed or was stopped", file=sys.stderr)
                 return 1
@@ -265,12 +286,14 @@ def main(argv: list[str] | None = None) -> int:
         inside = statistics.median(report["rules_cpu"] for report in reports)
         matches[name] = {report["matches"] for report in reports}
         ratio = "1" if name == "engine" else f"{cpu / engine_cpu:.2f}"
-        only = "—" if name == "engine" else f"{inside:.2f}"
+        only = "—" if name in ("engine", TASKS) else f"{inside:.2f}"
         lines.append(f"| {name} | {cpu:.2f} | {options.events / cpu:,.0f} | {ratio} | {only} | {', '.join(f'{count:,}' for count in sorted(matches[name]))} |")
     print("\n".join(lines))
     for name in ("durable_rules", "rule-engine"):  # the routed runs count the same per rule
         print(f"{name} per rule: {json.dumps(runs[name][0]['per_rule'], ensure_ascii=False)}", file=sys.stderr)
     print(f"engine: {runs['engine'][0]['fired']:,} firings, {runs['engine'][0]['members']:,} members, {runs['engine'][0]['rejected']} events rejected", file=sys.stderr)
+    if args.tasks:
+        print(f"{TASKS}: {runs[TASKS][0]['tasks']:,} tasks planned", file=sys.stderr)
     if args.json:
         Path(args.json).write_text(json.dumps(runs, ensure_ascii=False, indent=2), encoding="utf-8")
     if len({count for counts in matches.values() for count in counts}) != 1:
@@ -282,8 +305,8 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--child"]:  # a measured subprocess: see main()
-        kind, path = sys.argv[2:4]
-        print(json.dumps(CHILDREN[kind](path), ensure_ascii=False))
+        kind, *arguments = sys.argv[2:]
+        print(json.dumps(CHILDREN[kind](*arguments), ensure_ascii=False))
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0)  # as `playbook run` ends (playbook_engine.cli.exit_now), for all three alike
