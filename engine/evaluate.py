@@ -64,6 +64,7 @@ class Evaluation:
         self.community = config.community
         self.tz = config.community.tz
         self.local = local_time(self.tz)  # local days and times in the community time zone
+        self.language = config.community.language  # of the reasons triggers write
         self.planner = planner
         self.until = until
         self.max_future = max_future  # seconds an event may be past the latest so far: see _within_horizon

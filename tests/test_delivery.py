@@ -151,11 +151,11 @@ def test_wecom_gets_one_markdown_message_per_operator_with_the_day_in_chinese(tm
                 "",
                 f"**10:00** 书友0（g1-m0） · 一群 · wechat · {first['id']}",
                 "私信 书友0：书友0，谢谢你的分享！好书",
-                '<font color="comment">原因：message at 2026-03-02 10:00</font>',
+                '<font color="comment">原因：2026-03-02 10:00 发言</font>',
                 "",
                 f"**10:01** 书友1（g1-m1） · 一群 · wechat · {second['id']}",
                 "私信 书友1：书友1，谢谢你的分享！好书",
-                '<font color="comment">原因：message at 2026-03-02 10:01</font>',
+                '<font color="comment">原因：2026-03-02 10:01 发言</font>',
             ])
         },
     }
@@ -272,7 +272,7 @@ def test_dingtalk_gets_markdown_and_a_signature_when_a_secret_is_set(tmp_path, h
         "msgtype": "markdown",
         "markdown": {
             "title": "3月2日 待办 1 条",
-            "text": "\n\n".join(["#### 3月2日 待办 1 条", "阿兰 · 读书会", f"**10:00** 书友0（g1-m0） · 一群 · wechat · {record['id']}", "私信 书友0：书友0，谢谢你的分享！好书", "> 原因：message at 2026-03-02 10:00"]),
+            "text": "\n\n".join(["#### 3月2日 待办 1 条", "阿兰 · 读书会", f"**10:00** 书友0（g1-m0） · 一群 · wechat · {record['id']}", "私信 书友0：书友0，谢谢你的分享！好书", "> 原因：2026-03-02 10:00 发言"]),
         },
     }
     # 加签, as DingTalk documents it: HmacSHA256("timestamp\nsecret") keyed with the secret, Base64, URL-encoded.
@@ -332,7 +332,7 @@ def test_feishu_gets_a_card_signed_in_the_body(tmp_path, httpserver_ipv4):
             "header": {"title": {"tag": "plain_text", "content": "3月2日 待办 1 条"}, "template": "blue"},
             "elements": [
                 {"tag": "div", "text": {"tag": "plain_text", "content": "Bob · 读书会"}},
-                {"tag": "div", "text": {"tag": "plain_text", "content": f"10:00 书友0（g2-m0） · 二群 · wechat · {record['id']}\n私信 书友0：书友0，谢谢你的分享！好书\n原因：message at 2026-03-02 10:00"}},
+                {"tag": "div", "text": {"tag": "plain_text", "content": f"10:00 书友0（g2-m0） · 二群 · wechat · {record['id']}\n私信 书友0：书友0，谢谢你的分享！好书\n原因：2026-03-02 10:00 发言"}},
             ],
         },
     }]

@@ -66,12 +66,12 @@ def test_explain_member_on_the_example_answers_why_this_dm_and_why_not_that_one(
     first_words = next(index for index, line in enumerate(lines) if "planned    new-member-welcome/first-words dm → 阿杰 (m10)" in line)
     assert lines[first_words].startswith("2026-03-08 19:45")
     assert lines[first_words + 1:first_words + 3] == [
-        "                  because    joined 3d ago (2026-03-05 19:45)",
+        "                  because    入群 3 天（2026-03-05 19:45）",  # the trigger's words: the example community is zh-CN
         "                  and        `member.messages == 0` (member.messages = 0)",
     ]
     assert "2026-03-08 19:45  not        silent-member-care/nudge → 阿杰 (m10): stage newbie is not one of growth, mature" in lines
     assert "2026-03-12 19:45  stage      阿杰 (m10): 新手期 → 成长期 (growth)" in lines
-    assert "                  because    silent 7d since 2026-03-05 19:45 (join)" in lines
+    assert "                  because    已沉默 7 天，自 2026-03-05 19:45（入群）起" in lines
     assert all("(m10)" in line or line.startswith((" ", "playbook:")) for line in lines)
 
 

@@ -10,8 +10,9 @@ from playbook_engine.contract import (
     Run,
     TriggerProblem,
 )
-from playbook_engine.durations import DurationError, format_duration, parse_duration
+from playbook_engine.durations import DurationError, parse_duration
 from playbook_engine.patterns import Pattern, any_of
+from playbook_engine.words import ReasonWords, duration_text, reason_words
 
 STAGE_ENTERED = "@stage_entered"  # internal event: a member entered a lifecycle stage
 
@@ -25,16 +26,23 @@ def local_text(run: Run, t: float) -> str:
 # the cycle collector where a closure is five or six.
 
 
-def _silence_reason(seconds: int, since_text: str, spoke: str) -> str:
-    return f"silent {format_duration(seconds)} since {since_text} ({spoke})"
+def says(run: Run) -> ReasonWords:
+    """The words of the run's language for a firing's reason (a test's stand-in run: English)."""
+    return reason_words(getattr(run, "language", None))
+
+
+def _silence_reason(words: ReasonWords, seconds: int, since_text: str, spoke: str) -> str:
+    return words.silent.format(duration=duration_text(seconds, words), since=since_text, spoke=words.spoke[spoke])
 
 
 def _joined_reason(run: Run, seconds: int, joined_at: float) -> str:
-    return f"joined {format_duration(seconds)} ago ({local_text(run, joined_at)})"
+    words = says(run)
+    return words.joined.format(duration=duration_text(seconds, words), at=local_text(run, joined_at))
 
 
 def _stage_reason(run: Run, stage: str, previous: str | None, t: float) -> str:
-    return f"entered stage {stage}" + (f" from {previous}" if previous else "") + f" at {local_text(run, t)}"
+    words = says(run)
+    return words.stage.format(stage=stage, previous=words.previous.format(previous=previous) if previous else "", at=local_text(run, t))
 
 
 def _duration(value: Any) -> int:

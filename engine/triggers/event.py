@@ -16,7 +16,7 @@ from playbook_engine.contract import (
     TriggerType,
 )
 from playbook_engine.patterns import Pattern, PatternError, compile_pattern
-from playbook_engine.triggers.common import any_pattern, local_text
+from playbook_engine.triggers.common import any_pattern, local_text, says
 
 
 class EventTrigger(TriggerType):
@@ -79,11 +79,12 @@ class EventTrigger(TriggerType):
 
 
 def _event_reason(run: Run, event: Event, values: dict[str, Any]) -> str:
-    text = f"{event.type} at {local_text(run, event.t)}"
+    words = says(run)
+    text = words.event.format(type=words.events.get(event.type, event.type), at=local_text(run, event.t))
     if "keyword" in values:
-        return text + f" containing “{values['keyword']}”"
+        return text + words.keyword.format(keyword=values["keyword"])
     if "match" in values:
-        return text + f" matching “{values['match']}”"
+        return text + words.match.format(match=values["match"])
     return text
 
 
@@ -168,10 +169,11 @@ class ActivityEndedTrigger(TriggerType):
         group = run.groups.get(event.group)
         chosen = [member_id for member_id in sorted(group.members) if (member_id in taking_part) == self.participated] if group else []
         run.prefetch(chosen)
-        how = "took part in" if self.participated else "did not take part in"
+        words = says(run)
+        how = words.took_part[self.participated]
 
         def reason() -> str:  # the same for everyone
-            return f"{how} activity {activity} (ended {local_text(run, event.t)})"
+            return words.activity.format(how=how, activity=activity, at=local_text(run, event.t))
 
         for member_id in chosen:
             target = run.members[member_id]

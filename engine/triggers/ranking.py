@@ -15,7 +15,7 @@ from playbook_engine.contract import (
     TriggerType,
 )
 from playbook_engine.members import local_day
-from playbook_engine.triggers.common import EACH, _duration
+from playbook_engine.triggers.common import EACH, _duration, says
 from playbook_engine.triggers.schedule import _check_cron, next_cron
 
 LEADERBOARD_METRICS: dict[str, str] = {
@@ -134,17 +134,18 @@ class LeaderboardTrigger(TriggerType):
             if not ranking:
                 continue
             top: list[dict[str, Any]] = [{"rank": rank, "member": member_id, "name": run.members[member_id].name or member_id, "value": _number(total)} for rank, (member_id, total) in enumerate(ranking, 1)]
-            window = f"{self.metric} over {self.days}d"
+            words = says(run)
+            window = words.window.format(metric=words.metrics.get(self.metric, self.metric), days=self.days)
             group_name = run.groups[group_id].name or group_id  # community.yaml's name, else the export's (ranking() found the group)
             if self.each == "group":
                 names = ", ".join(f"{item['name']} {item['value']}" for item in top)
-                firings.append(Firing(None, group_id, run.now, f"top {len(top)} by {window} in {group_name}: {names}", values={"top": top}))
+                firings.append(Firing(None, group_id, run.now, words.top.format(count=len(top), window=window, group=group_name, names=names), values={"top": top}))
                 continue
             for item in top:
                 if item["member"] in rewarded:
                     continue  # top in two groups is still one person: one firing, in the first group
                 rewarded.add(item["member"])
-                reason = f"#{item['rank']} by {window} in {group_name} ({item['value']})"
+                reason = words.rank.format(rank=item["rank"], window=window, group=group_name, value=item["value"])
                 firings.append(Firing(run.members[item["member"]], group_id, run.now, reason, values={"rank": item["rank"], "value": item["value"], "top": top}))
         return firings
 
@@ -190,7 +191,8 @@ class MilestoneTrigger(TriggerType):
         for threshold in self.thresholds:
             if reached < threshold <= current:
                 member.marks[self.reached_key] = threshold
-                yield Firing(member, event.group or member.group, event.t, f"{self.metric} reached {threshold}", values={"milestone": threshold, "value": current})
+                words = says(run)
+                yield Firing(member, event.group or member.group, event.t, words.milestone.format(metric=words.metrics.get(self.metric, self.metric), threshold=threshold), values={"milestone": threshold, "value": current})
 
     def describe(self) -> str:
         return f"{self.metric} reaches {', '.join(map(str, self.thresholds))}"

@@ -14,7 +14,7 @@ from playbook_engine.contract import (
     TriggerType,
 )
 from playbook_engine.errors import suggest
-from playbook_engine.triggers.common import EACH, fan_out, local_text
+from playbook_engine.triggers.common import EACH, fan_out, local_text, says
 
 # croniter (30 ms) and the festival tables (15 ms) are imported when a playbook uses them:
 # most runs have neither a schedule nor a holiday rule, and start-up is part of every run.
@@ -61,7 +61,7 @@ class ScheduleTrigger(TriggerType):
 
     def on_timer(self, run: Run, subject: str, payload: Any) -> Iterable[Firing]:
         run.schedule(next_cron(self.cron, run.now, run.tz), self, "*")
-        return fan_out(run, self.each, run.now, f"schedule `{self.cron}` at {local_text(run, run.now)}", {})
+        return fan_out(run, self.each, run.now, says(run).schedule.format(cron=self.cron, at=local_text(run, run.now)), {})
 
     def describe(self) -> str:
         return f"on schedule {self.cron}"
@@ -142,7 +142,7 @@ class HolidayTrigger(TriggerType):
         firings: list[Firing] = []
         for key in payload:
             name = label(key, self.country)
-            firings.extend(fan_out(run, self.each, run.now, f"holiday {name} ({datetime.fromtimestamp(run.now, run.tz):%Y-%m-%d})", {"holiday": key, "holiday_name": name}))
+            firings.extend(fan_out(run, self.each, run.now, says(run).holiday.format(name=name, date=f"{datetime.fromtimestamp(run.now, run.tz):%Y-%m-%d}"), {"holiday": key, "holiday_name": name}))
         return firings
 
     def describe(self) -> str:

@@ -20,7 +20,9 @@ from playbook_engine.triggers.common import (
     _joined_reason,
     _silence_reason,
     local_text,
+    says,
 )
+from playbook_engine.words import duration_text
 
 
 class SilenceTrigger(TriggerType):
@@ -86,7 +88,7 @@ class SilenceTrigger(TriggerType):
         """The firing for ``member``, silent since ``since`` (now: its deadline)."""
         spoke = "last message" if member.last_message_at == since else "join"
         since_text = local_text(run, since)
-        return Firing(member, member.group, run.now, partial(_silence_reason, self.seconds, since_text, spoke), values={"silent_since": since_text})
+        return Firing(member, member.group, run.now, partial(_silence_reason, says(run), self.seconds, since_text, spoke), values={"silent_since": since_text})
 
     def describe(self) -> str:
         return f"silent for {format_duration(self.seconds)}"
@@ -351,7 +353,8 @@ class UnansweredTrigger(TriggerType):
         by_asker.setdefault(payload["member"], []).append(subject)
         question = Event(t=payload["t"], type="message", member=payload["member"], group=payload["group"], id=payload["id"], text=payload["text"], name=member.name)
         snippet = (question.text or "")[:30]
-        reason = f"question unanswered for {format_duration(self.seconds)}: “{snippet}” ({local_text(run, question.t)})"
+        words = says(run)
+        reason = words.unanswered.format(duration=duration_text(self.seconds, words), snippet=snippet, at=local_text(run, question.t))
         yield Firing(member, question.group, run.now, reason, question, {"question": question.text, "asked_at": local_text(run, question.t)})
 
     def describe(self) -> str:

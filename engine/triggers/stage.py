@@ -23,7 +23,7 @@ from playbook_engine.explain import field_values
 from playbook_engine.expressions import Condition, check_source
 from playbook_engine.lifecycle import TimeThresholds
 from playbook_engine.predicates import compile_member_values
-from playbook_engine.triggers.common import STAGE_ENTERED, _stage_reason
+from playbook_engine.triggers.common import STAGE_ENTERED, _stage_reason, says
 
 
 class StageTrigger(TriggerType):
@@ -203,7 +203,8 @@ class BecomesGroup:
         for trigger in became:
             shown_values = field_values(trigger.value, {"member": view, "community": trigger.community_values})
             shown = ", ".join(f"{name} = {value}" for name, value in shown_values.items())
-            firings.append((trigger, Firing(member, member.group, run.now, f"`{trigger.value}` became true" + (f" ({shown})" if shown else ""), values=shown_values)))
+            words = says(run)
+            firings.append((trigger, Firing(member, member.group, run.now, words.became.format(condition=trigger.value, shown=words.shown.format(shown=shown) if shown else ""), values=shown_values)))
         return firings
 
     def _holding(self, run: Run, member: Member, values: tuple[Any, ...] | None) -> tuple[list[BecomesTrigger], tuple[str, ...]]:
