@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from playbook_engine.printable import terminal_text
+from playbook_engine.words import summary_words
 
 if TYPE_CHECKING:
     from playbook_engine.contract import Task
@@ -133,22 +134,23 @@ def _member_name(result: RunResult, member: str | None) -> str | None:
 def render_summary(result: RunResult, community: Community) -> str:
     """The closing summary: what was read, who is where, what was planned, what was held back."""
     counts = result.counts
-    lines = [f"playbook: {result.summary()}"]
+    words = summary_words(community.language)
+    lines = [f"playbook: {result.summary(community.language)}"]
     staff = community.staff  # they may have a stage, but they are not members: not counted
     stages = Counter(member.stage for member in result.evaluation.members.values() if member.stage and member.id not in staff)
     if stages:
         order = [stage.stage for stage in community.lifecycle]
-        shown = ", ".join(f"{community.stage_label(stage)} {stages[stage]}" for stage in order if stages[stage])
-        lines.append(f"  members by stage: {shown}")
+        shown = words.separator.join(f"{community.stage_label(stage)} {stages[stage]}" for stage in order if stages[stage])
+        lines.append(words.by_stage + shown)
     planned = result.tally
     if planned.total:
-        lines.append("  tasks by playbook: " + ", ".join(f"{name} {count}" for name, count in sorted(planned.by_playbook.items())))
+        lines.append(words.by_playbook + words.separator.join(f"{name} {count}" for name, count in sorted(planned.by_playbook.items())))
         by_day = planned.days()
-        shown = ", ".join(f"{day} {count}" for day, count in by_day[:14])
-        more = f", … ({len(by_day) - 14} more days)" if len(by_day) > 14 else ""
-        lines.append(f"  tasks by day: {shown}{more}")
+        shown = words.separator.join(f"{day} {count}" for day, count in by_day[:14])
+        more = words.more_days.format(count=len(by_day) - 14) if len(by_day) > 14 else ""
+        lines.append(words.by_day + shown + more)
     if counts["error"]:
-        lines.append(f"  {counts['error']} rule evaluation(s) failed and were skipped — run with --explain to see them")
+        lines.append(words.errors.format(count=counts["error"]))
     if counts["too_long"]:
-        lines.append(f"  {counts['too_long']} planned task text(s) longer than the channel allows — split them before sending (--explain names them)")
+        lines.append(words.too_long.format(count=counts["too_long"]))
     return "\n".join(lines)

@@ -21,6 +21,7 @@ from playbook_engine.notes import ExplainNotes, Note, Notes
 from playbook_engine.planner import Planner, Suppressed
 from playbook_engine.plugins import Registry
 from playbook_engine.state import Lookback, StateStore, task_data
+from playbook_engine.words import SummaryWords, summary_words
 
 
 @dataclass
@@ -94,47 +95,54 @@ class RunResult:
         more = f", … and {len(groups) - shown} more" if len(groups) > shown else ""
         return f"{sum(count for _, count in groups)} task{'s' if sum(count for _, count in groups) != 1 else ''} with no operator: no operator in {community.file or 'community.yaml'} lists {'these groups' if len(groups) > 1 else 'this group'} under `groups:`: {listed}{more} — add each to an operator's `groups:`, or give one operator no `groups:` to take every group the others do not"
 
-    def summary(self) -> str:
+    def summary(self, language: str | None = None) -> str:
+        """The summary's first line, in ``language`` (``community.language``; default English)."""
+        words = summary_words(language)
         counts = self.counts
         planned = self.tally
-        actions = ", ".join(f"{name} {count}" for name, count in sorted(planned.by_action.items()))
-        line = f"read {counts['read']} events: {counts['accepted']} accepted, {counts['rejected']} rejected"
+        listed = words.separator.join
+
+        def reasons(counted: Mapping[str, int]) -> str:
+            return listed(f"{words.reasons.get(name, name)} {count}" for name, count in sorted(counted.items()))
+
+        actions = listed(f"{name} {count}" for name, count in sorted(planned.by_action.items()))
+        line = words.read.format(read=counts["read"], accepted=counts["accepted"], rejected=counts["rejected"])
         if counts["before_watermark"]:
-            line += f", {counts['before_watermark']} already processed (--state watermark)"
+            line += words.before_watermark.format(count=counts["before_watermark"])
         if counts["after_until"]:
-            line += f", {counts['after_until']} after --until"
-        line += f" · {planned.total} tasks planned" + (f" ({actions})" if actions else "")
+            line += words.after_until.format(count=counts["after_until"])
+        line += words.planned.format(count=planned.total) + (f"{words.brackets[0]}{actions}{words.brackets[1]}" if actions else "")
         by_guardrail = self.planner.suppressed_counts if self.planner is not None else Counter(item.guardrail for item in self.suppressed)
         if by_guardrail:
-            line += f" · {sum(by_guardrail.values())} suppressed (" + ", ".join(f"{name} {count}" for name, count in sorted(by_guardrail.items())) + ")"
+            line += words.suppressed.format(count=sum(by_guardrail.values())) + words.brackets[0] + reasons(by_guardrail) + words.brackets[1]
         if self.moved:
-            line += " · moved: " + ", ".join(f"{name} {count}" for name, count in sorted(self.moved.items()))
+            line += words.moved + reasons(self.moved)
         if counts["staff"]:
-            line += f" · {counts['staff']} firing(s) about staff skipped"
+            line += words.staff.format(count=counts["staff"])
         orphans = self.evaluation.matcher.orphans
         if orphans:
             names = ", ".join(sorted(key.split("#")[0] for key in orphans)[:3]) + (" …" if len(orphans) > 3 else "")
-            line += f" · {sum(orphans.values())} timer(s) of rules no longer in the playbooks dropped ({names})"
+            line += words.orphans.format(count=sum(orphans.values()), names=names)
         if self.planner is not None:
-            line += _taken_back(self.planner)
+            line += _taken_back(self.planner, words)
         if counts["duplicates"]:
-            line += f" · {counts['duplicates']} duplicate message{'s' if counts['duplicates'] != 1 else ''} (same id) kept once"
+            line += words.duplicates.format(count=counts["duplicates"], s="s" if counts["duplicates"] != 1 else "")
         if self.history_only:
-            line += f" · {self.history_only} before --from not shown"
+            line += words.history_only.format(count=self.history_only)
         return line
 
 
-def _taken_back(planner: Planner) -> str:
+def _taken_back(planner: Planner, words: SummaryWords) -> str:
     """What the summary says of the tasks earlier --state runs printed that this run changed."""
     def ids(tasks: list[str]) -> str:
         return ", ".join(tasks[:5]) + (" …" if len(tasks) > 5 else "")
     line = ""
     if planner.withdrawn:
-        line += f" · {len(planner.withdrawn)} planned by an earlier run withdrawn as stale ({ids([item[1] for item in planner.withdrawn])}): do not send them"
+        line += words.withdrawn.format(count=len(planner.withdrawn), ids=ids([item[1] for item in planner.withdrawn]))
     if planner.displaced:
-        line += f" · {len(planner.displaced)} planned by an earlier run displaced by higher-priority tasks ({ids([item[1] for item in planner.displaced])}): do not send them"
+        line += words.displaced.format(count=len(planner.displaced), ids=ids([item[1] for item in planner.displaced]))
     if planner.revised:
-        line += f" · {len(planner.revised)} planned by an earlier run printed again changed ({ids([task.id for task in planner.revised])}): the new version replaces the old"
+        line += words.revised.format(count=len(planner.revised), ids=ids([task.id for task in planner.revised]))
     return line
 
 

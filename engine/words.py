@@ -184,3 +184,92 @@ def duration_text(seconds: int, words: ReasonWords) -> str:
     if not parts:
         return f"0{words.units[-1][1]}"
     return ("" if words.units is _UNITS_EN else " ").join(parts)
+
+
+@dataclass(frozen=True)
+class SummaryWords:
+    """The run's closing summary (standard error): what was read, planned and held back."""
+
+    read: str  # "{read}", "{accepted}", "{rejected}"
+    before_watermark: str  # "{count}"
+    after_until: str  # "{count}"
+    planned: str  # "{count}"
+    suppressed: str  # "{count}"
+    moved: str
+    staff: str  # "{count}"
+    orphans: str  # "{count}", "{names}"
+    withdrawn: str  # "{count}", "{ids}"
+    displaced: str  # "{count}", "{ids}"
+    revised: str  # "{count}", "{ids}"
+    duplicates: str  # "{count}"
+    history_only: str  # "{count}"
+    by_stage: str
+    by_playbook: str
+    by_day: str
+    more_days: str  # "{count}"
+    errors: str  # "{count}"
+    too_long: str  # "{count}"
+    separator: str
+    brackets: tuple[str, str]
+    reasons: Mapping[str, str]  # a guardrail or move, by its id (docs/why-dropped.md), as the summary names it
+
+
+SUMMARY_WORDS: dict[str, SummaryWords] = {
+    "en": SummaryWords(
+        read="read {read} events: {accepted} accepted, {rejected} rejected",
+        before_watermark=", {count} already processed (--state watermark)",
+        after_until=", {count} after --until",
+        planned=" · {count} tasks planned",
+        suppressed=" · {count} suppressed",
+        moved=" · moved: ",
+        staff=" · {count} firing(s) about staff skipped",
+        orphans=" · {count} timer(s) of rules no longer in the playbooks dropped ({names})",
+        withdrawn=" · {count} planned by an earlier run withdrawn as stale ({ids}): do not send them",
+        displaced=" · {count} planned by an earlier run displaced by higher-priority tasks ({ids}): do not send them",
+        revised=" · {count} planned by an earlier run printed again changed ({ids}): the new version replaces the old",
+        duplicates=" · {count} duplicate message{s} (same id) kept once",
+        history_only=" · {count} before --from not shown",
+        by_stage="  members by stage: ",
+        by_playbook="  tasks by playbook: ",
+        by_day="  tasks by day: ",
+        more_days=", … ({count} more days)",
+        errors="  {count} rule evaluation(s) failed and were skipped — run with --explain to see them",
+        too_long="  {count} planned task text(s) longer than the channel allows — split them before sending (--explain names them)",
+        separator=", ",
+        brackets=(" (", ")"),
+        reasons={},
+    ),
+    "zh-CN": SummaryWords(
+        read="读取 {read} 条事件：接受 {accepted}，拒绝 {rejected}",
+        before_watermark="，{count} 条已处理过（--state 水位线）",
+        after_until="，{count} 条在 --until 之后",
+        planned=" · 计划任务 {count} 个",
+        suppressed=" · 未安排 {count} 个",
+        moved=" · 顺延：",
+        staff=" · 跳过关于员工的触发 {count} 次",
+        orphans=" · 丢弃已删除规则的计时器 {count} 个（{names}）",
+        withdrawn=" · 之前的运行列出的 {count} 个任务已不成立、撤回（{ids}）：不要发送",
+        displaced=" · 之前的运行列出的 {count} 个任务被更紧急的任务挤出（{ids}）：不要发送",
+        revised=" · 之前的运行列出的 {count} 个任务有改动、重新列出（{ids}）：以新版本为准",
+        duplicates=" · 重复消息（id 相同）{count} 条，只计一次",
+        history_only=" · {count} 个在 --from 之前，未列出",
+        by_stage="  各阶段成员：",
+        by_playbook="  各剧本任务：",
+        by_day="  每天任务：",
+        more_days="，…（另有 {count} 天）",
+        errors="  {count} 次规则判断出错、已跳过 — 加 --explain 查看",
+        too_long="  {count} 个任务的文字超过渠道长度上限 — 发送前请拆开（--explain 会列出）",
+        separator="，",
+        brackets=("（", "）"),
+        reasons={
+            "cooldown": "冷却期内", "limit": "频次上限", "capacity": "容量已满", "deadline": "超过截止时间", "stale": "已不成立",
+            "merged": "合并为一条", "pace": "节奏间隔", "duplicate": "重复", "not_in_group": "已不在群内", "left_community": "已离开社群",
+            "already_planned": "已有同类任务", "already_in_group": "已在群内", "already_invited": "已邀请过", "held_out": "对照组（不发）",
+            "quiet hours": "免打扰时段", "displaced": "被挤出",
+        },
+    ),
+}
+
+
+def summary_words(language: str | None) -> SummaryWords:
+    return SUMMARY_WORDS.get(language or "en", SUMMARY_WORDS["en"])

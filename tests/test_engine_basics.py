@@ -177,7 +177,7 @@ def test_a_malformed_event_line_is_reported_with_its_number_and_the_run_goes_on(
     assert result.exit_code == 0
     assert f"{events}:2: rejected: not valid JSON" in result.stderr
     assert f"{events}:3: rejected: missing `ts`" in result.stderr
-    assert "read 4 events: 2 accepted, 2 rejected" in result.stderr
+    assert "读取 4 条事件：接受 2，拒绝 2" in result.stderr  # the shipped community is zh-CN
     assert {line.split('"member":"')[1][:2] for line in result.stdout.splitlines()} == {"m1", "m3"}
     assert [line.count('"line":') for line in rejects.read_text(encoding="utf-8").splitlines()] == [1, 1]
 

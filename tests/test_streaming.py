@@ -48,7 +48,7 @@ def test_the_command_line_writes_jsonl_as_the_run_goes(tmp_path):
     import json
 
     assert [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()] == [task.record(config.community.tz) for task in whole.tasks]
-    assert f"{len(whole.tasks)} tasks planned" in result.stderr
+    assert f"计划任务 {len(whole.tasks)} 个" in result.stderr  # the shipped community is zh-CN
 
 
 def test_a_plan_collects_garbage_less_often_while_it_runs_and_restores_the_thresholds_after(registry):
