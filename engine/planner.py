@@ -166,7 +166,6 @@ class Planner:
         self._id_order: deque[tuple[float, str]] = deque()
         self._last_paced: dict[str, float] = {}  # operator → due of their last task (pace)
         self._reopened_rows: dict[str, Sent] = {}  # history rows of reopened tasks: counted as they are reopened
-        self.reopened = reopened
         # Tasks earlier runs planned that keep their slot in their day (by id): what capacity
         # counts besides this run's tasks (``playbook forecast`` shows them with them).
         self.holding: dict[str, Sent] = {}

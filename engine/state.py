@@ -574,8 +574,9 @@ class StateStore:
             db.execute("DELETE FROM trigger_state")
             db.executemany("INSERT INTO trigger_state VALUES (?, ?)", ((key, dumps(value)) for key, value in evaluation.trigger_state.items()))
             # A task held out when the last run settled a day this one settled again: held out
-            # again if it still holds (written below), or gone.
-            db.executemany("DELETE FROM tasks WHERE id = ? AND status = 'held_out'", ((task_id,) for task_id in planner.reopened))
+            # again if it still holds (written below), or gone. (One the run could not reopen,
+            # its rule changed, stays as it was.)
+            db.executemany("DELETE FROM tasks WHERE id = ? AND status = 'held_out'", ((task_id,) for task_id in planner.reopened_ids))
             # Named columns: a table upgraded in place has them in the order they were added.
             db.executemany(
                 # A task reopened from the last run's open days may be written again (planned

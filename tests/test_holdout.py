@@ -186,3 +186,18 @@ def test_below_thirty_members_in_an_arm_it_is_too_few_to_tell():
     assert found.difference is None and not found.enough
     (same,) = compare([*_exposures("care", "treated", 100, 20), *_exposures("care", "held_out", 100, 20)], watermark=WINDOW)
     assert same.difference is not None and same.difference[1] < 0 < same.difference[2]
+
+
+def test_a_held_out_task_a_later_run_cannot_reopen_stays_held_out(tmp_path):
+    """Its rule is gone from the playbook by the next run: the task stays as the first run left it."""
+    held, _ = _members(4)
+    path = str(tmp_path / "ops.db")
+    # The nudge comes due three days on, and the history ends later that day: the day is left open.
+    first = [{"type": "message", "ts": START + offset, "member": member, "group": "g1", "text": "hi"} for offset, member in ((0, held[0]), (3 * DAY + 3600, held[1]))]
+    for playbook, events in ((NUDGE, first), (NUDGE.replace("- id: nudge", "- id: nudge-again"), [])):
+        store = StateStore.open(path)
+        result = run(config_from({"care.yaml": playbook}), records(events), state=store)
+        result.save_state()
+        store.close()
+    with sqlite3.connect(path) as db:
+        assert list(db.execute("SELECT member, status FROM tasks")) == [(held[0], "held_out")]
