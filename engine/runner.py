@@ -16,6 +16,7 @@ from playbook_engine.errors import InvalidInput
 from playbook_engine.evaluate import Evaluation
 from playbook_engine.events import to_event
 from playbook_engine.localtime import local_time
+from playbook_engine.members import group_name
 from playbook_engine.model import Community, Config
 from playbook_engine.notes import ExplainNotes, Note, Notes
 from playbook_engine.planner import Planner, Suppressed
@@ -79,9 +80,8 @@ class RunResult:
         groups = sorted((group for group in self.evaluation.groups.values() if group.id not in community.group_names), key=lambda group: (-group.messages, group.id))
         if not groups:
             return None
-        listed = ", ".join(f"{group.id}" + (f" 「{group.name}」" if group.name and group.name != group.id else "") + f" ({group.messages} message{'s' if group.messages != 1 else ''})" for group in groups[:shown])
-        more = f", … and {len(groups) - shown} more" if len(groups) > shown else ""
-        return f"{len(groups)} group{'s' if len(groups) != 1 else ''} not in {community.file or 'community.yaml'} `groups:`: {listed}{more} — list them there (id, name) to name them and give them operators"
+        listed = _groups_listed([(group.id, group.name or group.id, group.messages) for group in groups], "message", shown)
+        return f"{len(groups)} group{'s' if len(groups) != 1 else ''} not in {community.file or 'community.yaml'} `groups:`: {listed} — list them there (id, name) to name them and give them operators"
 
     def unassigned_groups(self, community: Community, shown: int = 10) -> str | None:
         """The groups whose tasks no operator takes (every operator lists their `groups:`, and
@@ -89,11 +89,9 @@ class RunResult:
         groups = sorted(self.tally.unassigned.items(), key=lambda item: (-item[1], item[0]))
         if not groups:
             return None
-        known = self.evaluation.groups
-        names = {group: community.group_names.get(group) or (known[group].name if group in known else None) or group for group, _ in groups}
-        listed = ", ".join(f"{group}" + (f" 「{names[group]}」" if names[group] != group else "") + f" ({count} task{'s' if count != 1 else ''})" for group, count in groups[:shown])
-        more = f", … and {len(groups) - shown} more" if len(groups) > shown else ""
-        return f"{sum(count for _, count in groups)} task{'s' if sum(count for _, count in groups) != 1 else ''} with no operator: no operator in {community.file or 'community.yaml'} lists {'these groups' if len(groups) > 1 else 'this group'} under `groups:`: {listed}{more} — add each to an operator's `groups:`, or give one operator no `groups:` to take every group the others do not"
+        tasks = sum(count for _, count in groups)
+        listed = _groups_listed([(group, group_name(self.evaluation.groups, community.group_names, group), count) for group, count in groups], "task", shown)
+        return f"{tasks} task{'s' if tasks != 1 else ''} with no operator: no operator in {community.file or 'community.yaml'} lists {'these groups' if len(groups) > 1 else 'this group'} under `groups:`: {listed} — add each to an operator's `groups:`, or give one operator no `groups:` to take every group the others do not"
 
     def summary(self, language: str | None = None) -> str:
         """The summary's first line, in ``language`` (``community.language``; default English)."""
@@ -130,6 +128,12 @@ class RunResult:
         if self.history_only:
             line += words.history_only.format(count=self.history_only)
         return line
+
+
+def _groups_listed(groups: list[tuple[str, str, int]], noun: str, shown: int) -> str:
+    """``g2 「二群」 (12 messages), …`` for (id, name, count), the first ``shown`` and how many more."""
+    listed = ", ".join(group + (f" 「{name}」" if name != group else "") + f" ({count} {noun}{'s' if count != 1 else ''})" for group, name, count in groups[:shown])
+    return listed + (f", … and {len(groups) - shown} more" if len(groups) > shown else "")
 
 
 def _taken_back(planner: Planner, words: SummaryWords) -> str:
