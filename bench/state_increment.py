@@ -68,6 +68,7 @@ def describe(path: Path, paths: list[str]) -> dict[str, Any]:
         held = {
             "members": count("members"), "groups": count("groups"), "timers": count("timers"), "tasks": count("tasks"),
             "trigger_state_kb": trigger_bytes / 1e3, "file_mb": path.stat().st_size / 1e6,
+            "table_bytes": table_bytes(connection),
         }
     finally:
         connection.close()
@@ -84,6 +85,37 @@ def describe(path: Path, paths: list[str]) -> dict[str, Any]:
     finally:
         store.close()
     return held
+
+
+def table_bytes(connection: sqlite3.Connection) -> dict[str, int]:
+    """Bytes of pages each table of the state holds, its indexes included (SQLite's ``dbstat``;
+    empty if this SQLite lacks it)."""
+    try:
+        pages = connection.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name").fetchall()
+    except sqlite3.OperationalError:
+        return {}
+    owner = dict(connection.execute("SELECT name, tbl_name FROM sqlite_master"))
+    sizes: dict[str, int] = {}
+    for name, size in pages:
+        table = owner.get(name, name)
+        sizes[table] = sizes.get(table, 0) + int(size)
+    return sizes
+
+
+# Tables that hold rows by member (the member record, its pending timers, its moves between
+# stages): what a member costs the state, apart from the tasks planned for them.
+PER_MEMBER_TABLES = ("members", "timers", "stage_moves")
+
+
+def per_member(held: dict[str, Any]) -> str:
+    sizes, members = held.get("table_bytes") or {}, max(held["members"], 1)
+    if not sizes:
+        return "Bytes per member: not measured (this SQLite has no dbstat)."
+    kept = sum(sizes.get(table, 0) for table in PER_MEMBER_TABLES)
+    return (
+        f"Bytes per member: {kept / members:,.0f} kept by member ({', '.join(f'{table} {sizes.get(table, 0) / members:,.0f}' for table in PER_MEMBER_TABLES)}); "
+        f"the planned tasks {sizes.get('tasks', 0) / members:,.0f}; the whole file {held['file_mb'] * 1e6 / members:,.0f}."
+    )
 
 
 # -- the measured child ------------------------------------------------------------------
@@ -228,6 +260,7 @@ def render(options: Options, increment: int, held: dict[str, Any], build: dict[s
         f"History: {options.events:,} events, population {options.members:,}, {options.groups} groups, {options.days} days, seed {options.seed}.",
         f"State: {held['members']:,} members, {held['groups']} groups, {held['timers']:,} pending timers, {held['tasks']:,} planned tasks, "
         f"trigger memory {held['trigger_state_kb']:,.0f} kB, file {held['file_mb']:.0f} MB.",
+        per_member(held),
     ]
     if build is not None:
         lines.append(f"Built in CPU {build['cpu']:.0f} s (wall {build['wall']:.0f} s), peak {build['peak_mb']:.0f} MB.")
