@@ -97,8 +97,8 @@ def test_any_value_of_the_wrong_shape_is_reported_never_a_crash(tmp_path, regist
                 parent = parent[part]
             parent[path[-1]] = wrong
             target.write_text(json.dumps(broken, ensure_ascii=False), encoding="utf-8")
-            if wrong == ["x"] and "do" in path and isinstance(_at(source, path), str) and path[-1] in (*registry.actions, "text"):
-                load_config([tmp_path], registry)  # a text written several ways: right
+            if wrong == ["x"] and "do" in path and isinstance(_at(source, path), (str, list)) and path[-1] in (*registry.actions, "text"):
+                load_config([tmp_path], registry)  # a text (or its variants) written one way in a list: right
                 continue
             with pytest.raises(InvalidPlaybooks) as caught:
                 load_config([tmp_path], registry)
