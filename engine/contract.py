@@ -402,6 +402,11 @@ class CommunitySettings(Protocol):
         ...
 
 
+# member.marks: tag → the instant it comes off (`tag: {tags: …, for: 45d}`, Run.tag_until); it is
+# also the handler of the timers that take such tags off.
+TAG_EXPIRY = "@tag-expiry"
+
+
 class Run(Protocol):
     """One evaluation over an event stream, as triggers and actions see it.
 
@@ -458,6 +463,11 @@ class Run(Protocol):
         of it — their own events there do not bring them back — until a new ``member_joined``
         there; tasks about them go to a group they are still in; with no group left, they
         have left."""
+        ...
+
+    def tag_until(self, member: Member, tag: str, until: float | None) -> None:
+        """The member's ``tag`` comes off at event time ``until`` (``tag: {tags: …, for: 45d}``),
+        unless given again before then; None: it stays (given again without ``for``, or taken off)."""
         ...
 
     def condition_failed(self, rule: str, member: Member, source: str, error: Exception) -> None:

@@ -28,7 +28,7 @@ from typing import Any
 
 from playbook_engine.clock import Clock, Timer
 from playbook_engine.conditions import Conditions, refusal
-from playbook_engine.contract import LOOP_FIELDS, Event, Firing, Group, Member, Rejected, TriggerType
+from playbook_engine.contract import LOOP_FIELDS, TAG_EXPIRY, Event, Firing, Group, Member, Rejected, TriggerType
 from playbook_engine.durations import format_duration
 from playbook_engine.enforcer import Enforcer, cause
 from playbook_engine.holdout import Holdout
@@ -218,6 +218,38 @@ class Evaluation:
         key = trigger if isinstance(trigger, str) else trigger.key
         self.clock.schedule(due, key, subject, payload)
 
+    def tag_until(self, member: Member, tag: str, until: float | None) -> None:
+        """``tag`` comes off ``member`` at ``until`` (None: it stays). Only the latest expiry
+        counts: a timer finds its instant in the member's marks, or does nothing."""
+        expiry = member.marks.get(TAG_EXPIRY)
+        if until is None:
+            if expiry and expiry.pop(tag, None) is not None and not expiry:
+                del member.marks[TAG_EXPIRY]
+            return
+        if expiry is None:
+            expiry = member.marks[TAG_EXPIRY] = {}
+        expiry[tag] = until
+        self.schedule(until, TAG_EXPIRY, member.id, tag)
+
+    def _tag_expired(self, member_id: str, tag: str, due: float) -> list[tuple[Rule, Firing]]:
+        """``tag``'s time on the member is up, unless it was given again or taken off since."""
+        member = self.members.get(member_id)
+        expiry = member.marks.get(TAG_EXPIRY) if member is not None else None
+        if member is None or not expiry or expiry.get(tag) != due:
+            return []
+        del expiry[tag]
+        if not expiry:
+            del member.marks[TAG_EXPIRY]
+        if tag not in member.tags:
+            return []
+        if self._frozen and member.id in self._frozen:
+            self.recheck.before_change(member)  # texts still to be written keep the values before it
+        member.tags.discard(tag)
+        member.revision += 1
+        self._views.pop(member.id, None)
+        self.sink.changed("tag-expiry", Firing(member, member.group, self.now, ""), lambda: f"untag {tag}: its `for:` is over")
+        return self.restage(member)  # a stage condition may read the tag
+
     def condition_failed(self, rule: str, member: Member, source: str, error: Exception) -> None:
         """A ``becomes`` or stage condition raised: a recorded skip, as a failing ``if:`` is."""
         self.sink.condition_failed(rule, Firing(member, member.group, self.now, ""), source, error)
@@ -386,6 +418,8 @@ class Evaluation:
             for timer_due, _, handler, subject, payload in batch:
                 if handler == LIFECYCLE_HANDLER:
                     firings.extend(self._lifecycle_check(subject, timer_due))
+                elif handler == TAG_EXPIRY:
+                    firings.extend(self._tag_expired(subject, payload, timer_due))
                 else:
                     firings.extend(on_timer(self, handler, subject, payload))
             self.handle(firings)

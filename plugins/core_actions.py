@@ -6,7 +6,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from playbook_engine import hookimpl
-from playbook_engine.contract import SCOPE_GROUP, SCOPE_PRIVATE, ActionType, Firing, Member, Run
+from playbook_engine.contract import SCOPE_GROUP, SCOPE_PRIVATE, TAG_EXPIRY, ActionType, Firing, Member, Run
+from playbook_engine.durations import parse_duration
+from playbook_engine.schema import DURATION_PATTERN
 
 # Each schema carries its title and examples: editors show them as completion and hover help.
 _TEXT = {
@@ -30,10 +32,23 @@ def _text_action(title: str, examples: list[Any], extra: Mapping[str, Any] | Non
     return {"oneOf": [{"type": "string"}, variants, _text_object(extra, required)], "title": title, "examples": examples}
 
 
-def _tags_value(title: str, examples: list[Any]) -> dict[str, Any]:
+def _tags_value(title: str, examples: list[Any], extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
     tags = {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}], "title": "Tags", "description": "Tags.", "examples": ["newbie", ["vip", "kol"]]}
-    branches = [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}, {"type": "object", "additionalProperties": False, "required": ["tags"], "properties": {"tags": tags}}]
+    branches = [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}, {"type": "object", "additionalProperties": False, "required": ["tags"], "properties": {"tags": tags, **(extra or {})}}]
     return {"oneOf": branches, "title": title, "examples": examples}
+
+
+# `tag: {tags: warned, for: 45d}`: a tag that comes off by itself (a warning that lapses, a
+# "asked this week" that frees the member again), so no rule has to watch the time to untag.
+_FOR = {
+    "for": _option(
+        "string",
+        "How long the tags stay: they come off by themselves this long after the tag was (last) given; giving it again starts the time again. Without it a tag stays until `untag`.",
+        "For 有效期",
+        ["45d", "7d", "1d"],
+        pattern=DURATION_PATTERN,
+    )
+}
 
 
 def _tag_list(params: Mapping[str, Any]) -> list[str]:
@@ -42,16 +57,27 @@ def _tag_list(params: Mapping[str, Any]) -> list[str]:
 
 
 def _add_tags(run: Run, member: Member, params: Mapping[str, Any], group: str | None) -> bool:
-    """Tag the member; False if every tag was already held (nothing changed)."""
+    """Tag the member, until ``for`` is over if given; False if every tag was already held
+    and none has a time to (re)start (nothing changed)."""
+    tags = _tag_list(params)
     held = len(member.tags)
-    member.tags.update(_tag_list(params))
-    return len(member.tags) != held
+    member.tags.update(tags)
+    lasting = params.get("for")
+    until = run.now + parse_duration(lasting) if lasting is not None else None
+    if until is not None or TAG_EXPIRY in member.marks:  # a tag given without `for` stays
+        for tag in tags:
+            run.tag_until(member, tag, until)
+    return until is not None or len(member.tags) != held
 
 
 def _remove_tags(run: Run, member: Member, params: Mapping[str, Any], group: str | None) -> bool:
     """Take the tags off; False if the member held none of them (nothing changed)."""
+    tags = _tag_list(params)
     held = len(member.tags)
-    member.tags.difference_update(_tag_list(params))
+    member.tags.difference_update(tags)
+    if TAG_EXPIRY in member.marks:
+        for tag in tags:
+            run.tag_until(member, tag, None)
     return len(member.tags) != held
 
 
@@ -163,7 +189,7 @@ ACTIONS = (
         counts_toward_limits=False,
         scope=SCOPE_GROUP,
     ),
-    ActionType("tag", "Add tags to the member (state only, no task).", _tags_value("Tag 打标签", ["newbie", ["vip", "kol"]]), makes_task=False, value_key="tags", apply=_add_tags),
+    ActionType("tag", "Add tags to the member (state only, no task); with `for`, they come off by themselves after that long.", _tags_value("Tag 打标签", ["newbie", ["vip", "kol"], {"tags": "warned", "for": "45d"}], _FOR), makes_task=False, value_key="tags", apply=_add_tags),
     ActionType("untag", "Remove tags from the member (state only, no task).", _tags_value("Untag 去标签", ["newbie"]), makes_task=False, value_key="tags", apply=_remove_tags),
 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -41,8 +42,41 @@ def ago(context: Context, moment: Any) -> str:
     return "刚刚"
 
 
+# A link as members write one: with a scheme, from www., or a bare host with a well-known ending
+# (t.cn/xyz). Not inside a longer name or address (x@qq.com is not a link).
+_LINK = re.compile(
+    r"(?:https?://|(?<![\w.@/-])www\.)[^\s<>\"'，。！？、；）】》]+"
+    r"|(?<![\w.@/:-])(?:[a-z0-9-]+\.)+(?:com|cn|net|org|io|me|cc|top|xyz|vip|info|club|site|link|ly)(?![a-z0-9-])(?:/[^\s<>\"'，。！？、；）】》]*)?",
+    re.IGNORECASE | re.ASCII,
+)
+_HOST = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)?([^/?#:\s]+)", re.IGNORECASE)
+
+
+def _host(link: str) -> str:
+    found = _HOST.match(link.strip())
+    host = found.group(1).lower() if found else ""
+    return host[4:] if host.startswith("www.") else host
+
+
+def links(text: Any, allowed: Any = ()) -> list[str]:
+    """``{{ event.text | links(content.链接白名单) }}``: the links in a text, as written, but those
+    on an ``allowed`` site — a domain or any of its subdomains (``douban.com`` allows
+    ``book.douban.com``). ``event.text | links | length >= 2``: two links or more."""
+    if not isinstance(text, str) or isinstance(text, Undefined):
+        return []
+    sites = [] if isinstance(allowed, Undefined) or not isinstance(allowed, (list, tuple)) else [_host(str(site)) for site in allowed]
+    sites = [site for site in sites if site]
+    found = []
+    for match in _LINK.finditer(text):
+        host = _host(match.group(0))
+        if not any(host == site or host.endswith("." + site) for site in sites):
+            found.append(match.group(0))
+    return found
+
+
 @hookimpl
 def register_filters(register: Callable[[str, Callable[..., Any]], None]) -> None:
     register("date", format_local)
     register("ago", ago)
     register("mention", mention)
+    register("links", links)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import textwrap
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -75,6 +76,15 @@ def plan(config: Config, events: Iterable[dict[str, Any]], **options: Any) -> Ru
 def task_keys(result: RunResult, *fields: str) -> list[tuple[Any, ...]]:
     tz = result.evaluation.tz
     return [tuple(task.record(tz)[name] for name in fields) for task in result.tasks]
+
+
+def copy_settings(directory: Path, community: Callable[[str], str] = lambda text: text) -> None:
+    """The shipped community.yaml (passed through ``community``) and content.yaml, copied into
+    ``directory``: a shipped playbook's texts read ``content.NAME``, so it loads only beside both."""
+    shipped = ROOT / "playbooks"
+    (directory / "community.yaml").write_text(community((shipped / "community.yaml").read_text(encoding="utf-8")), encoding="utf-8")
+    if (shipped / "content.yaml").exists():
+        shutil.copy(shipped / "content.yaml", directory / "content.yaml")
 
 
 def write_jsonl(path: Path, events: Iterable[dict[str, Any]]) -> Path:

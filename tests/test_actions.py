@@ -55,6 +55,63 @@ def test_tag_and_untag_change_state_without_tasks(make_config):
     assert result.evaluation.members["m1"].tags == {"新人"}
 
 
+# A warning that lapses: `warned` for 10 days; a second offence while warned is a removal.
+EXPIRING = (
+    "  - id: kick\n    when: {event: message, keywords: [广告]}\n    if: \"'warned' in member.tags\"\n    do:\n      - remove: 再犯\n"
+    "  - id: warn\n    when: {event: message, keywords: [广告]}\n    if: \"'warned' not in member.tags\"\n    do:\n      - warn: 请勿发广告\n      - tag: {tags: warned, for: 10d}\n"
+    "  - id: keep\n    when: {event: message, keywords: [嘉宾]}\n    do:\n      - tag: warned\n"
+    "  - id: forgive\n    when: {event: message, keywords: [道歉]}\n    do:\n      - untag: warned\n"
+)
+
+
+def test_a_tag_given_for_a_time_comes_off_by_itself_and_again_starts_it_again(make_config):
+    config = make_config(rules(EXPIRING), COMMUNITY)
+    ads = [msg("01T09:00:00", text="广告"), msg("12T09:00:00", text="广告"), msg("20T09:00:00", text="广告")]
+    result = plan(config, ads, until=END)
+    # 12 days later it had come off: warned again (for 10 more days), so the third is a removal
+    assert task_keys(result, "rule", "due") == [("warn", "2026-03-01T09:00:00+08:00"), ("warn", "2026-03-12T09:00:00+08:00"), ("kick", "2026-03-20T09:00:00+08:00")]
+    member = result.evaluation.members["m1"]
+    assert "warned" not in member.tags and "@tag-expiry" not in member.marks  # off on the 22nd
+
+
+def test_a_tag_given_again_without_for_or_taken_off_has_no_time_left(make_config):
+    config = make_config(rules(EXPIRING), COMMUNITY)
+    kept = plan(config, [msg("01T09:00:00", text="广告"), msg("02T09:00:00", text="嘉宾"), msg("20T09:00:00", text="广告")], until=END)
+    assert task_keys(kept, "rule") == [("warn",), ("kick",)]  # given again without `for`: it stays
+    untagged = plan(config, [msg("01T09:00:00", text="广告"), msg("02T09:00:00", text="道歉"), msg("03T09:00:00", "m1", "g2", text="嘉宾"), msg("20T09:00:00", "m1", "g2", text="广告")], until=END)
+    assert task_keys(untagged, "rule") == [("warn",), ("kick",)]  # the old time does not take the new tag off
+    assert untagged.evaluation.members["m1"].marks.get("@tag-expiry") is None
+
+
+def test_a_tag_s_time_goes_on_across_state_runs(tmp_path):
+    from playbook_engine.runner import run
+    from playbook_engine.state import StateStore
+    from tests.conftest import records
+
+    config = config_from(rules(EXPIRING), COMMUNITY, tmp_path / "pb")
+    events = [msg("01T09:00:00", text="广告"), msg("05T09:00:00"), msg("12T09:00:00", text="广告"), msg("13T09:00:00", text="广告")]
+    whole = [(task.id, task.due) for task in run(config, records(events)).tasks]
+    for split in range(1, len(events)):
+        path = str(tmp_path / f"state-{split}.db")
+        tasks = []
+        for piece in (events[:split], events[split:]):
+            store = StateStore.open(path)
+            result = run(config, records(piece), state=store)
+            result.save_state()
+            store.close()
+            tasks += [(task.id, task.due) for task in result.tasks]
+        assert tasks == whole, split
+
+
+def test_a_tag_s_time_must_be_a_duration(make_config):
+    import pytest
+
+    from playbook_engine.errors import InvalidPlaybooks
+
+    with pytest.raises(InvalidPlaybooks, match=r"rules\[0\]\.do\[0\]\.tag\.for: `soon` is not a duration — write a number and a unit"):
+        make_config(rules("  - id: t\n    when: {event: message}\n    do:\n      - tag: {tags: warned, for: soon}\n"), COMMUNITY)
+
+
 def test_invite_survey_and_notify_carry_their_options(make_config):
     body = (
         "  - id: r\n    when: {event: message}\n    do:\n"

@@ -125,3 +125,29 @@ def test_every_variant_is_checked(tmp_path):
     found = str(raised.value)
     assert "daily.yaml:7:37: rules[0].do[0].dm[1]: unknown `member.nmae` — did you mean `member.name`?" in found
     assert "text is at least 3000 characters" in found
+
+
+LINKS = """\
+playbook: links
+rules:
+  - id: spam
+    when: {event: message, regex: "https?://|www\\\\.|\\\\.(com|cn)"}
+    if: event.text | links(content.链接白名单) | length >= 1
+    do:
+      - notify: "{{ event.text | links(content.链接白名单) | join(' ') }}"
+"""
+
+
+@pytest.mark.parametrize(("text", "found"), [
+    ("分享一篇 https://mp.weixin.qq.com/s/AbC 好文", None),
+    ("豆瓣小组 https://www.douban.com/group/1/ 和 book.douban.com/subject/2", None),
+    ("看这个 https://example.com/post，讲得挺好", "https://example.com/post"),
+    ("加V领 https://t.cn/A6x 还有 www.shop.example.cn/a", "https://t.cn/A6x www.shop.example.cn/a"),
+    ("https://douban.com.evil.cn/x 不是豆瓣", "https://douban.com.evil.cn/x"),
+    ("邮箱 reader@qq.com 不是链接", None),
+], ids=["allowed", "subdomain", "other-site", "two-links", "lookalike", "e-mail"])
+def test_links_leaves_out_the_allowed_sites_and_their_subdomains(tmp_path, text, found):
+    _with_content(tmp_path, "content:\n  链接白名单: [mp.weixin.qq.com, douban.com]\n")
+    config = config_from({"links.yaml": LINKS}, directory=tmp_path)
+    result = plan(config, [{"type": "message", "ts": START, "member": "m1", "group": "g1", "text": text}])
+    assert [task.text for task in result.tasks] == ([] if found is None else [found])

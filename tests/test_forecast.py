@@ -103,8 +103,10 @@ def test_the_forecast_counts_what_a_later_run_with_no_events_plans_before_capaci
     assert sum(expected.values()) > 20  # silence nudges, stage moves, festivals, scheduled posts …
     assert len({playbook for _, _, playbook in expected}) >= 5
     assert all(row["tasks"] == sum(row["playbooks"].values()) for row in found["load"])
-    # The task marked done keeps its day: counted with the first day's.
-    assert found["load"][0]["tasks"] == sum(count for (day, _, _), count in expected.items() if day == "2026-03-07") > 0
+    # The first (partial) day is counted as the later run counts it. (The task marked done is
+    # due on the 6th, before the forecast: since silent-member-care waits 7 days before its first
+    # nudge, the club's first week leaves nothing due on the 7th.)
+    assert found["load"][0]["tasks"] == sum(count for (day, _, _), count in expected.items() if day == "2026-03-07")
 
 
 def generated_history(seed: int) -> list[dict[str, Any]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -178,15 +180,24 @@ def test_group_posts_count_against_capacity_like_member_tasks(make_config):
     assert sorted(by_day.items()) == [("2026-03-01", 2), ("2026-03-02", 2), ("2026-03-03", 2), ("2026-03-04", 1)]
 
 
-def test_counting_suppressions_instead_of_keeping_them_plans_the_same(registry):
+def test_counting_suppressions_instead_of_keeping_them_plans_the_same(registry, tmp_path):
     # Without --explain the planner keeps counts, not suppressed tasks, and skips rendering
     # the texts of firings a cooldown refuses: the plan and the counts must not change.
+    import json
+
     from playbook_engine.loading import load_config
     from playbook_engine.runner import read_source, run
 
     config = load_config(["playbooks"], registry)
-    kept = run(config, read_source(registry, "jsonl", "examples/events.jsonl"), keep_suppressed=True)
-    counted = run(config, read_source(registry, "jsonl", "examples/events.jsonl"), keep_suppressed=False)
+    # The example's quarrel goes on: 大刘 insults 陈晨 again the same evening, which the
+    # one-DM-a-day cooldowns of group-rules refuse.
+    lines = Path("examples/events.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
+    at = next(index for index, line in enumerate(lines) if '"msg-0078"' in line) + 1
+    again = {"ts": "2026-03-12T20:36:00+08:00", "type": "message", "group": "g1", "member": "m05", "id": "msg-0078b", "text": "你才脑残", "mentions": ["m08"]}
+    events = tmp_path / "events.jsonl"
+    events.write_text("".join(lines[:at]) + json.dumps(again, ensure_ascii=False) + "\n" + "".join(lines[at:]), encoding="utf-8")
+    kept = run(config, read_source(registry, "jsonl", str(events)), keep_suppressed=True)
+    counted = run(config, read_source(registry, "jsonl", str(events)), keep_suppressed=False)
     assert [task.record(config.community.tz) for task in counted.tasks] == [task.record(config.community.tz) for task in kept.tasks]
     assert [task.moved for task in counted.tasks] == [task.moved for task in kept.tasks]
     assert counted.suppressed == []

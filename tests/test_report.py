@@ -26,7 +26,7 @@ from playbook_engine.plugins import Registry, load_registry
 from playbook_engine.report import HISTORY_WORDS, count_history, history_charts
 from playbook_engine.runner import RunResult, run
 from playbook_engine.state import StateStore
-from tests.conftest import ROOT, config_from, records, write_jsonl
+from tests.conftest import ROOT, config_from, copy_settings, records, write_jsonl
 from tests.test_clock_properties import events_from
 from tests.test_displaced import CONFIGS, _pieces
 from tests.test_state_increment import _as_older_version
@@ -187,9 +187,8 @@ def test_the_tables_hold_the_counts_sql_finds_in_the_state(state: Path, tmp_path
 def test_an_english_state_gives_a_report_in_english(tmp_path: Path, registry: Registry) -> None:
     directory = tmp_path / "pb"
     directory.mkdir()
-    community = (ROOT / "playbooks" / "community.yaml").read_text(encoding="utf-8")
-    assert "language: zh-CN" in community
-    (directory / "community.yaml").write_text(community.replace("language: zh-CN", "language: en"), encoding="utf-8")
+    assert "language: zh-CN" in (ROOT / "playbooks" / "community.yaml").read_text(encoding="utf-8")
+    copy_settings(directory, lambda community: community.replace("language: zh-CN", "language: en"))
     (directory / "welcome.yaml").write_text((ROOT / "playbooks" / "new-member-welcome.yaml").read_text(encoding="utf-8"), encoding="utf-8")
     state, out = tmp_path / "ops.db", tmp_path / "report.html"
     result = CliRunner().invoke(cli, ["run", str(directory), "--events", str(ROOT / "examples" / "events.jsonl"), "--state", str(state), "--format", "jsonl"], obj={"registry": registry})

@@ -101,7 +101,8 @@ def test_a_language_server_with_the_exported_schema_flags_a_misspelled_action():
     assert "'dms' was unexpected" in errors[0].message
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "playbooks").glob("*.yaml")), ids=lambda path: path.name)
+# content.yaml holds any values an operator's texts read (names checked where texts use them): no schema.
+@pytest.mark.parametrize("path", sorted(path for path in (ROOT / "playbooks").glob("*.yaml") if path.name != "content.yaml"), ids=lambda path: path.name)
 def test_every_shipped_file_is_valid_under_the_exported_schema(path):
     kind = "community" if path.name == "community.yaml" else "playbook"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))

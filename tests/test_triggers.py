@@ -43,6 +43,23 @@ def test_event_regex_matches_text(make_config):
     assert "matching “http://”" in result.tasks[0].reason
 
 
+def test_event_exclude_keeps_what_regex_catches_but_means_no_harm(make_config):
+    config = make_config(playbook(r'{event: message, regex: "白痴|滚蛋", exclude: "我[^你]{0,4}白痴|滚蛋吧肿瘤君"}'))
+    texts = {"m1": "我真是白痴，又忘了打卡", "m2": "滚蛋吧肿瘤君 这本书看哭了", "m3": "你是白痴吗", "m4": "我看你是白痴"}
+    result = plan(config, [msg(f"01T09:0{index}:00", member, text=text) for index, (member, text) in enumerate(texts.items())])
+    assert task_keys(result, "member") == [("m3",), ("m4",)]
+
+
+def test_event_exclude_alone_narrows_every_event_of_the_type(make_config):
+    config = make_config(playbook(r'{event: message, exclude: "^打卡"}'))
+    assert task_keys(plan(config, [msg("01T09:00:00", text="打卡：40页"), msg("01T09:01:00", "m2", text="早")]), "member") == [("m2",)]
+
+
+def test_a_bad_exclude_pattern_is_a_validation_error(make_config):
+    with pytest.raises(InvalidPlaybooks, match=r"when\.exclude: exclude is not a valid regular expression"):
+        make_config(playbook(r'{event: message, exclude: "(白痴"}'))
+
+
 def test_unknown_event_types_can_trigger_rules(make_config):
     config = make_config(playbook("{event: checkin}"))
     result = plan(config, [{"ts": "2026-03-01T09:00:00+08:00", "type": "checkin", "member": "m1", "group": "g1"}])
@@ -272,6 +289,18 @@ def test_activity_ended_splits_members_by_participation(make_config, participate
     result = plan(config, events)
     assert [task.member for task in result.tasks] == expected
     assert all(task.params == {"form": "https://f.example/{{ event.activity }}"} for task in result.tasks)
+
+
+def test_activity_ended_top_takes_the_most_active_and_leaves_staff_out(make_config):
+    """At most ``top`` members per activity: most messages in 7 days, then in 30, then id."""
+    community = COMMUNITY.replace("community:\n", "community:\n  staff: [m9]\n", 1)
+    config = make_config(playbook("{activity_ended: {participated: false, top: 2}}"), community)
+    events = [msg("01T08:00:00", "m4")]  # m4: one message, but 10 days before the activity
+    events += [msg(f"11T09:0{index}:00", member) for index, member in enumerate(["m1", "m2", "m2", "m3", "m3", "m9", "m9", "m9", "m5"])]
+    events += [{"ts": "2026-03-11T12:00:00+08:00", "type": "activity_ended", "group": "g1", "activity": "a1", "participants": ["m5"]}]
+    assert sorted(task.member for task in plan(config, events).tasks) == ["m2", "m3"]
+    config = make_config(playbook("{activity_ended: {participated: false, top: 3}}"), community)
+    assert sorted(task.member for task in plan(config, events).tasks) == ["m1", "m2", "m3"]
 
 
 def test_stages_on_a_group_wide_rule_is_a_validation_error(make_config):

@@ -26,6 +26,7 @@ class EventTrigger(TriggerType):
     options = {
         "keywords": {"type": "array", "items": {"type": "string"}, "minItems": 1, "description": "With `event`: fire only when the text contains one of these (case-insensitive).", "title": "Keywords 关键词", "examples": [["广告", "加微信", "代购"], ["请问", "怎么"]]},
         "regex": {"type": "string", "description": "With `event`: fire only when the text matches this regular expression.", "title": "Regex 正则", "examples": ["https?://", "(加|\\+)\\s*(微信|vx|v信)"]},
+        "exclude": {"type": "string", "description": "With `event`: do not fire when the text matches this regular expression — what `keywords`/`regex` would catch but means no harm (self-talk, a title, an idiom).", "title": "Exclude 排除", "examples": ["我[^你]{0,4}白痴|滚蛋吧肿瘤君"]},
     }
     uses_event = True
 
@@ -33,11 +34,8 @@ class EventTrigger(TriggerType):
         super().__init__(value, options, context)
         self.listens = frozenset({value})
         self.keywords = [word.casefold() for word in options.get("keywords", ())]
-        pattern = options.get("regex")
-        try:
-            self.regex = compile_pattern(pattern) if pattern is not None else None
-        except PatternError as exc:
-            raise TriggerProblem(f"regex is {exc}" if str(exc).startswith("not a valid") else str(exc), key="regex") from None
+        self.regex = _pattern(options, "regex")
+        self.exclude = _pattern(options, "exclude")
 
     @property
     def about_leaving(self) -> bool:
@@ -73,9 +71,20 @@ class EventTrigger(TriggerType):
                 if match is None:
                     return None
                 values["match"] = match.group(0)
+        if self.exclude is not None and self.exclude.search(event.text or "") is not None:
+            return None
 
         group = event.group or (member.group if member else None)
         return Firing(member, group, event.t, partial(_event_reason, run, event, values), event, values)
+
+
+def _pattern(options: Mapping[str, Any], key: str) -> Pattern | None:
+    """The option ``key``'s regular expression, compiled; TriggerProblem if it cannot be."""
+    pattern = options.get(key)
+    try:
+        return compile_pattern(pattern) if pattern is not None else None
+    except PatternError as exc:
+        raise TriggerProblem(f"{key} is {exc}" if str(exc).startswith("not a valid") else str(exc), key=key) from None
 
 
 def _event_reason(run: Run, event: Event, values: dict[str, Any]) -> str:
@@ -145,9 +154,12 @@ class ActivityEndedTrigger(TriggerType):
         "type": "object",
         "required": ["participated"],
         "additionalProperties": False,
-        "properties": {"participated": {"type": "boolean", "description": "true: the participants; false: the members who did not take part.", "title": "Participated", "examples": [True, False]}},
+        "properties": {
+            "participated": {"type": "boolean", "description": "true: the participants; false: the members who did not take part.", "title": "Participated", "examples": [True, False]},
+            "top": {"type": "integer", "minimum": 1, "description": "At most this many members per activity, the most active first (messages in the last 7 days, then in 30, then id); staff and members who left are not counted.", "title": "Top 最多人数", "examples": [10, 5]},
+        },
         "title": "Activity ended 活动结束",
-        "examples": [{"participated": True}, {"participated": False}],
+        "examples": [{"participated": True}, {"participated": False}, {"participated": False, "top": 10}],
     }
     listens = frozenset({"activity_started", "activity_joined", "activity_ended"})
     uses_event = True
@@ -155,6 +167,8 @@ class ActivityEndedTrigger(TriggerType):
     def __init__(self, value: Any, options: Mapping[str, Any], context: TriggerContext):
         super().__init__(value, options, context)
         self.participated = bool(value["participated"])
+        self.top: int | None = value.get("top")
+        self.staff = context.community.staff
 
     def on_event(self, run: Run, event: Event, member: Member | None) -> Iterable[Firing]:
         activity = event.activity or ""
@@ -175,11 +189,19 @@ class ActivityEndedTrigger(TriggerType):
         def reason() -> str:  # the same for everyone
             return words.activity.format(how=how, activity=activity, at=local_text(run, event.t))
 
-        for member_id in chosen:
-            target = run.members[member_id]
-            if target.left:
-                continue
+        targets = [run.members[member_id] for member_id in chosen]
+        targets = [target for target in targets if not target.left]
+        if self.top is not None:
+            targets = self._most_active(run, targets)
+        for target in targets:
             yield Firing(target, event.group, event.t, reason, event, {"activity": activity})
 
+    def _most_active(self, run: Run, targets: list[Member]) -> list[Member]:
+        """The ``top`` most active of ``targets`` (staff, whose firings are dropped, take no place)."""
+        views = [(run.view(target), target) for target in targets if target.id not in self.staff]
+        views.sort(key=lambda pair: (-pair[0].messages_7d, -pair[0].messages_30d, pair[1].id))
+        return [target for _, target in views[: self.top]]
+
     def describe(self) -> str:
-        return "after an activity, " + ("participants" if self.participated else "non-participants")
+        most = f" (the {self.top} most active)" if self.top is not None else ""
+        return "after an activity, " + ("participants" if self.participated else "non-participants") + most
