@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import orjson
 
 from playbook_engine.clock import Clock, Timer
-from playbook_engine.contract import Group, Member
+from playbook_engine.contract import TAG_EXPIRY, Group, Member
 from playbook_engine.errors import PlaybookError
 from playbook_engine.jsontext import dump_record, dumps, loads
 from playbook_engine.planner import Sent
@@ -740,6 +740,8 @@ def describe_member(store: StateStore, member_id: str) -> str | None:
     for key in ("joined_at", "last_message_at", "stage_since"):
         data[key] = _local(store, data[key])
     data["marks"] = {key: _local(store, value) if key.endswith(("#due", "#fired", "@lifecycle")) and isinstance(value, float) else value for key, value in data["marks"].items()}
+    if isinstance(data["marks"].get(TAG_EXPIRY), dict):  # when each tag given `for:` comes off
+        data["marks"][TAG_EXPIRY] = {tag: _local(store, until) for tag, until in data["marks"][TAG_EXPIRY].items()}
     data["pending_timers"] = [
         {"due": _local(store, due), "handler": handler} for due, handler in store.connection.execute("SELECT due, handler FROM timers WHERE subject = ? ORDER BY due", (member_id,))
     ]

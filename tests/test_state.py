@@ -85,6 +85,9 @@ def test_state_show_describes_a_member(tmp_path):
     shown = json.loads(result.stdout)
     assert (shown["name"], shown["messages"], shown["last_message_at"]) == ("老李", 2, "2026-03-02T09:36:03+08:00")
     assert [task["rule"] for task in shown["planned_tasks"]] == ["silent-member-care/nudge", "silent-member-care/ask-why"]
+    # ask-why's `tag: {tags: asked-why, for: 7d}`: when it comes off, in local time, and its timer
+    assert shown["marks"]["@tag-expiry"] == {"asked-why": "2026-03-19T09:36:03+08:00"}
+    assert {"due": "2026-03-19T09:36:03+08:00", "handler": "@tag-expiry"} in shown["pending_timers"]
     summary = invoke("state", "show", "--state", str(state)).stdout
     assert "members:    14" in summary and "watermark:  2026-03-14T" in summary
     assert "for the report: 17 stage move(s), 8 question(s) (3 answered), counts of 14 day(s)" in summary
