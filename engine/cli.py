@@ -17,7 +17,7 @@ from playbook_engine.durations import DurationError, parse_duration
 from playbook_engine.errors import InvalidPlaybooks, PlaybookError
 from playbook_engine.events import EventError, parse_time
 from playbook_engine.printable import terminal_text
-from playbook_engine.words import plan_words
+from playbook_engine.words import plan_words, words_for
 
 if TYPE_CHECKING:
     from playbook_engine.contract import Task
@@ -449,7 +449,7 @@ def forecast(ctx: click.Context, paths: Sequence[str], state_path: str | None, d
     Example: playbook forecast playbooks --state ops.db --days 14
     """
     from playbook_engine.forecast import forecast as forecast_days
-    from playbook_engine.forecast import words_for, write
+    from playbook_engine.forecast import write
     from playbook_engine.loading import load_config
     from playbook_engine.tasks import open_state
 
@@ -464,7 +464,7 @@ def forecast(ctx: click.Context, paths: Sequence[str], state_path: str | None, d
         store.close()
     write(found, output_format, sys.stdout, terminal=sys.stdout.isatty())
     click.echo(f"playbook: times in {config.community.timezone} (from {config.community.file})", err=True)
-    click.echo(words_for(found.language).summary(found.total, len(found.days), len(found.over())), err=True)
+    click.echo(words_for(found.language).forecast.summary(found.total, len(found.days), len(found.over())), err=True)
 
 
 @cli.command()

@@ -39,6 +39,7 @@ from playbook_engine.errors import PlaybookError
 from playbook_engine.model import ENV_PREFIX, Config, InboxSettings, Operator
 from playbook_engine.printable import terminal_text
 from playbook_engine.state import StateStore
+from playbook_engine.words import DeliveryWords, words_for
 
 _MAX_REPLY_BYTES = 65536  # of a robot's answer: its code and message are at the start
 _MAX_REASON = 200  # characters of a platform's message quoted in an error
@@ -46,53 +47,6 @@ _MAX_REASON = 200  # characters of a platform's message quoted in an error
 
 class DeliveryError(PlaybookError):
     """A delivery cannot go on; the message names the operator, never the address."""
-
-
-# -- what is said, in the community's language ---------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Words:
-    """The few words a delivered list is made of, in one language."""
-
-    title: Callable[[date, int], str]  # the day and the number of tasks
-    part: str  # the part among parts, appended to the title when a day needs several
-    earlier: str  # said when some of the day's tasks went out in an earlier delivery
-    urgent: str
-    high: str
-    counts: str  # "{count} {label}"
-    group: str  # who a group-wide task is for
-    why: str  # before the reason
-    action: Callable[[str, str], str]  # (action, text) → what to do, when the channel says nothing
-
-
-_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # not %a: that follows the locale
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-WORDS: dict[str, Words] = {
-    "zh-CN": Words(
-        title=lambda day, count: f"{day.month}月{day.day}日 待办 {count} 条",
-        part="（{part}/{parts}）",
-        earlier="（另有 {count} 条已发过）",
-        urgent="‼ 紧急",
-        high="! 重要",
-        counts="{label} {count}",
-        group="全群",
-        why="原因：",
-        action=lambda action, text: f"{action}：{text}",
-    ),
-    "en": Words(
-        title=lambda day, count: f"{_WEEKDAYS[day.weekday()]} {_MONTHS[day.month - 1]} {day.day}: {count} task{'s' if count != 1 else ''}",
-        part=" ({part}/{parts})",
-        earlier=" ({count} sent earlier)",
-        urgent="!! urgent",
-        high="! high",
-        counts="{count} {label}",
-        group="whole group",
-        why="why: ",
-        action=lambda action, text: f"{action}: {text}",
-    ),
-}
 
 
 # -- the address and the secret ------------------------------------------------------------------
@@ -246,7 +200,7 @@ def _no_tasks(store: StateStore, day: date, tz: ZoneInfo) -> str:
 # -- the words -------------------------------------------------------------------------------------
 
 
-def compose(config: Config, records: Sequence[Mapping[str, Any]], words: Words) -> list[DeliveryItem]:
+def compose(config: Config, records: Sequence[Mapping[str, Any]], words: DeliveryWords) -> list[DeliveryItem]:
     """One item per task record, as the operator reads it."""
     community, registry = config.community, config.registry
     items = []
@@ -294,7 +248,7 @@ def encode(payload: Mapping[str, Any]) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def split(kind: InboxType, operator_day: OperatorDay, items: list[DeliveryItem], config: Config, day: date, words: Words) -> list[Message]:
+def split(kind: InboxType, operator_day: OperatorDay, items: list[DeliveryItem], config: Config, day: date, words: DeliveryWords) -> list[Message]:
     """``items`` in as few messages as ``kind`` takes, in order; a task too long for a message
     of its own is shortened (its text, then its reason) until it fits."""
     operator = operator_day.operator
@@ -355,7 +309,7 @@ def _with(item: DeliveryItem, name: str, text: str) -> DeliveryItem:
     return replace(item, **changes)
 
 
-def _summary(operator: Operator, community: str, items: Iterable[DeliveryItem], words: Words) -> str:
+def _summary(operator: Operator, community: str, items: Iterable[DeliveryItem], words: DeliveryWords) -> str:
     priorities = Counter(item.priority for item in items)
     pressing = [words.counts.format(label=label, count=priorities[name]) for name, label in (("urgent", words.urgent), ("high", words.high)) if priorities[name]]
     return " · ".join([operator.name, community, *pressing])
@@ -539,7 +493,7 @@ def deliver(config: Config, state_path: str, day: date, *, dry_run: bool = False
     environ = os.environ if environ is None else environ
     if not Path(state_path).is_file():
         raise DeliveryError(f"{state_path}: no such state file — run `playbook run PATHS --events FILE --state {state_path}` first, or check the path")
-    words = WORDS[config.community.language]
+    words = words_for(config.community.language).delivery
     store = StateStore.open(state_path, lock=not dry_run)  # two deliveries at once would both send
     try:
         the_day = gather(config, store, day)

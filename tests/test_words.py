@@ -1,0 +1,73 @@
+"""Every language the engine writes in defines every word, with the same placeholders (engine/words.py)."""
+
+from __future__ import annotations
+
+import json
+import string
+from collections.abc import Mapping
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+
+from playbook_engine.model import LANGUAGES as COMMUNITY_LANGUAGES
+from playbook_engine.words import EN, LANGUAGES, Language, words_for
+
+ROOT = Path(__file__).resolve().parent.parent
+OTHER = [name for name in LANGUAGES if name != "en"]
+
+
+def _placeholders(template: str) -> set[str]:
+    # `{s}` is English's plural ending ("message{s}"): other languages need not say it.
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name} - {"s"}
+
+
+def _words(language: Language) -> dict[str, object]:
+    """Every word of ``language`` by its path (``plan.columns``), for comparing one with another."""
+    found: dict[str, object] = {}
+    for part in fields(Language):
+        words = getattr(language, part.name)
+        for word in fields(words):
+            found[f"{part.name}.{word.name}"] = getattr(words, word.name)
+    return found
+
+
+@pytest.mark.parametrize("language", OTHER)
+def test_every_language_defines_every_word_as_english_does(language: str) -> None:
+    """Same keys in each mapping, same placeholders in each template, as long a tuple: what one
+    language's code hands a word, every language's word can take."""
+    english, other = _words(EN), _words(LANGUAGES[language])
+    assert other.keys() == english.keys()
+    for path, word in english.items():
+        theirs = other[path]
+        if isinstance(word, str):
+            assert isinstance(theirs, str), path
+            assert _placeholders(theirs) == _placeholders(word), path
+        elif isinstance(word, Mapping):
+            assert isinstance(theirs, Mapping), path
+            assert set(theirs) == set(word), path
+            for key, value in word.items():
+                if isinstance(value, str):
+                    assert _placeholders(theirs[key]) == _placeholders(value), (path, key)
+        elif isinstance(word, tuple):
+            assert isinstance(theirs, tuple) and len(theirs) == len(word), path
+        else:
+            assert callable(word) and callable(theirs), path
+
+
+def test_a_word_left_out_is_refused_when_the_language_is_written() -> None:
+    """Every word is a required field: a language missing one cannot even be built."""
+    with pytest.raises(TypeError):
+        Language(plan=EN.plan, reasons=EN.reasons)  # type: ignore[call-arg]
+
+
+def test_community_yaml_accepts_exactly_the_languages_there_are_words_for() -> None:
+    schema = json.loads((ROOT / "schemas" / "base" / "community.json").read_text(encoding="utf-8"))
+    declared = schema["properties"]["community"]["properties"]["language"]["enum"]
+    assert sorted(declared) == sorted(LANGUAGES) == sorted(COMMUNITY_LANGUAGES)
+
+
+def test_an_unknown_or_missing_language_is_english() -> None:
+    assert words_for(None) is EN
+    assert words_for("fr") is EN
+    assert words_for("zh-CN") is LANGUAGES["zh-CN"]
