@@ -122,7 +122,7 @@ def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, colu
             if member_id is None or task.member == member_id:
                 yield task
 
-    context = {"tz": tz, "title": plan_words(config.community.language).title.format(community=config.community.name), "width": None, "language": config.community.language}
+    context = {"tz": tz, "title": plan_words(config.community.language).title.format(community=config.community.name), "width": None, "language": config.community.language, "actions": config.community.action_names}
     write_tasks(registry, fmt, tasks(), out, context)  # written as the run goes, for jsonl and csv
     result = stream.result
     result.tasks = kept
@@ -138,7 +138,7 @@ def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, colu
     for warning in [*report.warnings, *filter(None, [result.undeclared_groups(config.community), result.unassigned_groups(config.community)])]:
         click.echo(f"warning: {warning}", err=True)
     result.counts["duplicates"] += report.counts["duplicates"]
-    click.echo(f"playbook: times in {config.community.timezone} (from {config.community.file})", err=True)
+    click.echo("playbook: " + words_for(config.community.language).explain.times.format(timezone=config.community.timezone, file=config.community.file), err=True)
     click.echo(render_summary(result, config.community), err=True)
     if state is not None:
         try:
@@ -463,7 +463,7 @@ def forecast(ctx: click.Context, paths: Sequence[str], state_path: str | None, d
     finally:
         store.close()
     write(found, output_format, sys.stdout, terminal=sys.stdout.isatty())
-    click.echo(f"playbook: times in {config.community.timezone} (from {config.community.file})", err=True)
+    click.echo("playbook: " + words_for(config.community.language).explain.times.format(timezone=config.community.timezone, file=config.community.file), err=True)
     click.echo(words_for(found.language).forecast.summary(found.total, len(found.days), len(found.over())), err=True)
 
 
@@ -493,16 +493,17 @@ def deliver(ctx: click.Context, paths: Sequence[str], state_path: str, day: str,
     except ValueError:
         raise click.BadParameter(f"{day!r} is not a day — write e.g. 2026-03-08, today or tomorrow", param_hint="--date") from None
     report = deliver_day(config, state_path, the_day, dry_run=dry_run, transport=transport, say=lambda line: click.echo(line, err=True))
+    says = words_for(config.community.language).delivery
     for operator, inbox_type, message in report.previews:
         part = message.part
-        click.echo(f"# {operator.id} ({operator.name}) → {inbox_type} · message {part.part}/{part.parts} · {len(part.items)} tasks · {len(message.body):,} bytes")
+        click.echo(says.preview.format(operator=operator.id, name=operator.name, inbox=inbox_type, part=part.part, parts=part.parts, tasks=len(part.items), size=f"{len(message.body):,}"))
         click.echo(json.dumps(message.payload, ensure_ascii=False, indent=2))
     for note in report.notes:
         click.echo(f"note: {note}", err=True)
     for outcome in report.outcomes:
         if outcome.error is None:
             tasks = sum(len(message.part.items) for message in outcome.sent)
-            click.echo(f"{outcome.operator.id} ({outcome.operator.name}): {tasks} task(s) delivered to {outcome.inbox} in {len(outcome.sent)} message(s)", err=True)
+            click.echo(says.delivered.format(operator=outcome.operator.id, name=outcome.operator.name, tasks=tasks, inbox=outcome.inbox, messages=len(outcome.sent)), err=True)
     for error in report.errors:
         click.echo(f"error: {error}", err=True)
     if report.errors:

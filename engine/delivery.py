@@ -39,7 +39,7 @@ from playbook_engine.errors import PlaybookError
 from playbook_engine.model import ENV_PREFIX, Config, InboxSettings, Operator
 from playbook_engine.printable import terminal_text
 from playbook_engine.state import StateStore
-from playbook_engine.words import DeliveryWords, words_for
+from playbook_engine.words import EN, DeliveryWords, words_for
 
 _MAX_REPLY_BYTES = 65536  # of a robot's answer: its code and message are at the start
 _MAX_REASON = 200  # characters of a platform's message quoted in an error
@@ -208,7 +208,7 @@ def compose(config: Config, records: Sequence[Mapping[str, Any]], words: Deliver
         group = record.get("group")
         group_name = community.group_names.get(group, group) if group else ""
         member, name = record.get("member"), record.get("member_name")
-        who = words.group if member is None else (f"{name}（{member}）" if name and name != member else str(member))
+        who = words.group if member is None else (words.member.format(name=name, member=member) if name and name != member else str(member))
         channel = registry.channels.get(record["channel"])
         text = record["text"]
         params = record.get("params") or {}
@@ -387,7 +387,7 @@ class Outcome:
     error: str | None = None
 
 
-def send(store: StateStore, operator: Operator, inbox: Inbox, messages: list[Message], transport: Transport, first_part: int, say: Callable[[str], None]) -> Outcome:
+def send(store: StateStore, operator: Operator, inbox: Inbox, messages: list[Message], transport: Transport, first_part: int, say: Callable[[str], None], words: DeliveryWords = EN.delivery) -> Outcome:
     """Post ``messages`` in order; record each in ``store`` once accepted. A message that fails
     ends the operator's delivery (the later parts are not sent, so a rerun sends the rest in
     order); the error says what the platform said, without the address."""
@@ -403,7 +403,7 @@ def send(store: StateStore, operator: Operator, inbox: Inbox, messages: list[Mes
             return outcome
         store.record_delivery(operator.id, message.part.date, first_part + index, kind.name, message.digest, [item.id for item in message.part.items], transport.clock())
         outcome.sent.append(message)
-        say(f"{operator.id}: message {index + 1}/{len(messages)} accepted by {kind.name} ({len(message.part.items)} tasks)")
+        say(words.accepted.format(operator=operator.id, part=index + 1, parts=len(messages), inbox=kind.name, tasks=len(message.part.items)))
     return outcome
 
 
@@ -505,7 +505,7 @@ def deliver(config: Config, state_path: str, day: date, *, dry_run: bool = False
             operator = operator_day.operator
             if not operator_day.records:
                 if operator_day.earlier:
-                    report.notes.append(f"{operator.id}: nothing new — the {operator_day.earlier} task(s) of {day.isoformat()} were delivered already")
+                    report.notes.append(words.nothing_new.format(operator=operator.id, count=operator_day.earlier, day=day.isoformat()))
                 continue
             if operator.inbox is None:
                 report.notes.append(f"{operator.id}: no inbox in {config.community.file} — {len(operator_day.records)} task(s) not delivered; add `inbox:` to the operator (docs/delivery.md)")
@@ -531,7 +531,7 @@ def deliver(config: Config, state_path: str, day: date, *, dry_run: bool = False
             if dry_run or inbox is None:
                 report.previews += [(operator, operator.inbox.type if operator.inbox else "", message) for message in messages]
                 continue
-            report.outcomes.append(send(store, operator, inbox, messages, transport, operator_day.last_part + 1, say))
+            report.outcomes.append(send(store, operator, inbox, messages, transport, operator_day.last_part + 1, say, words))
         return report
     finally:
         store.close()

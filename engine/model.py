@@ -97,6 +97,7 @@ class Community:
     # the member of a task, never ranked; their messages still count and answer questions.
     staff: frozenset[str] = frozenset()
     language: str = "en"  # one of LANGUAGES
+    action_names: dict[str, str] = field(default_factory=dict)  # action id → its name in `language` (ActionType.names)
     content: dict[str, Any] = field(default_factory=dict)  # content.yaml: what texts read as `content.NAME`
 
     def stage_label(self, stage: str | None) -> str:

@@ -232,8 +232,82 @@ class DeliveryWords:
     high: str
     counts: str  # "{count} {label}"
     group: str  # who a group-wide task is for
+    member: str  # "{name}", "{member}": who a task is for
     why: str  # before the reason
     action: Callable[[str, str], str]  # (action, text) → what to do, when the channel says nothing
+    preview: str  # "{operator}", "{name}", "{inbox}", "{part}", "{parts}", "{tasks}", "{size}": a --dry-run message's heading
+    accepted: str  # "{operator}", "{part}", "{parts}", "{inbox}", "{tasks}": progress, as each message is accepted
+    delivered: str  # "{operator}", "{name}", "{tasks}", "{inbox}", "{messages}"
+    nothing_new: str  # "{operator}", "{count}", "{day}"
+
+
+# -- --explain, the guardrails' reasons, the re-check, the CSV's columns -----------------------------
+
+
+@dataclass(frozen=True)
+class ExplainWords:
+    """What ``--explain`` says of each decision, and the reasons a guardrail or the re-check gives
+    for a task not planned (also in the report's and the summary's ``--explain`` hints)."""
+
+    labels: Mapping[str, str]  # the timeline's kinds: planned, because, not, stage, …
+    group: str  # "{group}": the subject of a task about no member
+    no_member: str  # a note about no member
+    note: str  # "{rule}", "{who}", "{reason}": a rule's decision about a member
+    stage_note: str  # "{who}", "{change}": a member's move between stages
+    due: str  # "{at}": when a planned task is due, if not when it fired
+    printed_earlier: str  # "{id}": a suppressed task an earlier --state run printed
+    planned_earlier: str  # "{id}", "{who}": a task an earlier run printed, taken back
+    repeats: str  # "{count}", "{until}": the same "not" said again, counted
+    staff: str
+    condition_false: str  # "{source}", "{shown}"
+    condition_failed: str  # "{source}", "{error}"
+    shown: str  # "{values}": what a condition read
+    not_in_groups: str  # "{group}", "{groups}": a rule's `groups:`
+    not_in_stages: str  # "{stage}", "{stages}": a rule's `stages:`
+    once: str
+    changed: str  # "{action}", "{values}": a tag or untag done
+    # the enforcer: where the member must be for the action
+    not_in_group: str  # "{name}", "{group}", "{since}"
+    removed_at: str  # "{at}"
+    planned_already: str  # "{action}", "{name}", "{group}", "{due}"
+    the_group: str
+    in_group: str  # "{name}", "{group}"
+    invited: str  # "{name}", "{group}", "{at}"
+    left_community: str  # "{name}"
+    too_long: str  # "{action}", "{length}", "{limit}", "{channel}"
+    # the planner's guardrails
+    cooldown: str  # "{duration}", "{rule}", "{name}", "{at}", "{until}"
+    duplicate: str
+    limit: str  # "{max}", "{kinds}", "{per}", "{name}", "{at}"
+    any_tasks: str  # the kinds of a limit on every action
+    deadline: str  # "{due}", "{deadline}"
+    capacity: str  # "{assignee}", "{day}", "{delay}"
+    pace: str  # "{day}", "{pace}"
+    merged: str  # "{id}", "{due}"
+    displaced: str  # "{why}"
+    held_out: str  # "{who}", "{share}", "{playbook}"
+    moved: str  # "{why}", "{before}", "{after}"
+    quiet_hours: str
+    pace_of: str  # "{assignee}"
+    capacity_of: str  # "{assignee}"
+    # the re-check when a task is due
+    stale: str  # "{why}"
+    wrote: str  # "{name}", "{at}"
+    replied: str  # "{name}", "{playbook}", "{at}"
+    failed_now: str  # "{source}", "{error}"
+    false_now: str  # "{source}"
+    wrote_and: str  # "{wrote}", "{false}"
+    no_longer_in_stage: str  # "{name}", "{stage}", "{now}"
+    no_longer_holds: str  # "{condition}", "{name}"
+    answered_since: str  # "{who}", "{at}"
+    # questions answered in time (the `unanswered` trigger)
+    answered: str  # "{who}", "{how}", "{kind}"
+    answered_of: str  # "{at}", "{who}", "{how}", "{later}", "{kind}"
+    later: str  # "{duration}"
+    answered_by: Mapping[str, str]  # reply, mention, next_message
+    times: str  # "{timezone}", "{file}": the line before the summary
+    columns: Mapping[str, str]  # the CSV's columns, by the task record's field names
+    priorities: Mapping[str, str]  # the CSV's priority cells (a spreadsheet has no colours to say "normal" by)
 
 
 # -- one table per language ------------------------------------------------------------------------
@@ -251,6 +325,11 @@ class Language:
     holdout: HoldoutWords
     forecast: ForecastWords
     delivery: DeliveryWords
+    explain: ExplainWords
+
+    def duration(self, seconds: float) -> str:
+        """``14d`` in English (as playbooks write it); ``14 天`` in Chinese."""
+        return duration_text(int(seconds), self.reasons)
 
 
 ZH_CN = Language(
@@ -351,7 +430,7 @@ ZH_CN = Language(
         moves_note="每周从一个阶段进入另一个阶段的次数；“首次出现”是成员第一次被划入阶段。",
         first_seen="首次出现",
         guardrails="被拦下、顺延和丢弃的任务及原因",
-        guardrails_note="按任务当时的到期日统计，与每次运行摘要中的 suppressed / moved 数一致；日常多次运行时，重新结算的日子只计最后一次。",
+        guardrails_note="按任务当时的到期日统计，与每次运行摘要中的“未安排”“顺延”数一致；日常多次运行时，重新结算的日子只计最后一次。",
         answer_times="提问多久得到回答",
         answer_times_note="群里的提问到第一次回答（回复、@提问人、或窗口内他人的下一条消息）的时间。不含员工的提问；另有 {open} 个两小时内的提问尚未回答，未计入。",
         answer_weeks="每周回答时间的中位数",
@@ -395,8 +474,77 @@ ZH_CN = Language(
         high="! 重要",
         counts="{label} {count}",
         group="全群",
+        member="{name}（{member}）",
         why="原因：",
         action=lambda action, text: f"{action}：{text}",
+        preview="# {operator}（{name}）→ {inbox} · 第 {part}/{parts} 条消息 · {tasks} 个任务 · {size} 字节",
+        accepted="{operator}：第 {part}/{parts} 条消息已被 {inbox} 接收（{tasks} 个任务）",
+        delivered="{operator}（{name}）：{tasks} 个任务已分 {messages} 条消息推送到 {inbox}",
+        nothing_new="{operator}：没有新任务 — {day} 的 {count} 个任务已经推送过",
+    ),
+    explain=ExplainWords(
+        labels={
+            "planned": "计划", "suppressed": "未安排", "withdrawn": "撤回", "displaced": "被挤出", "stage": "阶段", "not": "不适用",
+            "changed": "变更", "error": "出错", "too long": "太长", "answered": "已答复", "because": "原因", "and": "并且", "moved": "顺延", "but": "但是",
+        },
+        group="群 {group}",
+        no_member="（群）",
+        note="{rule} → {who}：{reason}",
+        stage_note="{who}：{change}",
+        due="，{at} 到期",
+        printed_earlier="  [{id}] 之前的运行已列出：不要发送",
+        planned_earlier="[{id}] 之前的运行列出的任务 → {who}",
+        repeats="  （此后又 {count} 次，直到 {until}）",
+        staff="员工（community.yaml 的 `staff:` 或运营的 `member:`）：不做任务的对象",
+        condition_false="条件 `{source}` 不成立{shown}",
+        condition_failed="条件 `{source}` 出错：{error}",
+        shown="（{values}）",
+        not_in_groups="群 {group} 不在 {groups} 之列",
+        not_in_stages="阶段 {stage} 不在 {stages} 之列",
+        once="`once`：对这位成员已经触发过",
+        changed="{action} {values}",
+        not_in_group="{name} 已不在{group}{since}",
+        removed_at="：{at} 按计划移出",
+        planned_already="{name} 在{group}的「{action}」已经安排了，{due} 到期",
+        the_group="群里",
+        in_group="{name} 已经在{group}",
+        invited="{name} 已有进{group}的邀请（{at} 安排），之后还没有入群",
+        left_community="{name} 已不在社群的任何群里",
+        too_long="「{action}」的文字有 {length} 字，超过 {channel} 上限 {limit}：照样安排，发送前请拆开",
+        cooldown="冷却期 {duration}：{rule} 已在 {at} 为 {name} 安排过，{until} 之后才能再安排",
+        duplicate="同一个任务（规则、成员、时刻、起因相同）已经安排了",
+        limit="{name} 每 {per}最多 {max} 个{kinds}，已达上限（另一个 {at} 到期）",
+        any_tasks="任务",
+        deadline="过了截止时间：会在 {due} 到期，晚于截止时间 {deadline}",
+        capacity="{assignee} {day} 的容量已满，顺延会超过 `max_delay` {delay}",
+        pace="节奏：{day} 按每 {pace} 一个任务已排不下",
+        merged="已合并到 {id}（{due} 到期）",
+        displaced="被挤出：更优先的任务占了它的位置 — {why}",
+        held_out="对照组：{who} 属于 `{playbook}` 留作对照的 {share} 成员，用来衡量剧本有没有用：这个任务不发",
+        moved="{why}：从 {before} 顺延到 {after}",
+        quiet_hours="免打扰时段",
+        pace_of="{assignee} 的节奏",
+        capacity_of="{assignee} 的容量已满",
+        stale="已不成立：{why}",
+        wrote="{name} 在 {at} 发过言",
+        replied="`until: replied`：{name} 已在 {at} 回复过 {playbook}",
+        failed_now="`{source}` 出错：{error}",
+        false_now="`{source}` 现在不成立",
+        wrote_and="{wrote}，而且{false}",
+        no_longer_in_stage="{name} 已不在阶段 {stage}（现在：{now}）",
+        no_longer_holds="`{condition}` 对 {name} 已不成立",
+        answered_since="这个问题 {at} 已由 {who} 答复",
+        answered="提问已由 {who} 答复：{how}（{kind}）",
+        answered_of="{at} 的提问已由 {who} 答复：{how}{later}（{kind}）",
+        later="，{duration}后",
+        answered_by={"reply": "回复了这条提问", "mention": "发消息@了提问人", "next_message": "在群里接着发了消息"},
+        times="时间按 {timezone}（取自 {file}）",
+        columns={
+            "id": "编号", "due": "时间", "playbook": "剧本", "rule": "规则", "action": "动作", "channel": "渠道", "group": "群", "member": "成员",
+            "member_name": "昵称", "assignee": "负责人", "priority": "优先级", "text": "内容", "reason": "原因", "params": "参数", "parts": "合并的任务",
+            "how": "怎么做", "status": "状态",
+        },
+        priorities={"urgent": "紧急", "high": "高", "normal": "普通", "low": "低"},
     ),
 )
 
@@ -542,8 +690,77 @@ EN = Language(
         high="! high",
         counts="{count} {label}",
         group="whole group",
+        member="{name} ({member})",
         why="why: ",
         action=lambda action, text: f"{action}: {text}",
+        preview="# {operator} ({name}) → {inbox} · message {part}/{parts} · {tasks} tasks · {size} bytes",
+        accepted="{operator}: message {part}/{parts} accepted by {inbox} ({tasks} tasks)",
+        delivered="{operator} ({name}): {tasks} task(s) delivered to {inbox} in {messages} message(s)",
+        nothing_new="{operator}: nothing new — the {count} task(s) of {day} were delivered already",
+    ),
+    explain=ExplainWords(
+        labels={
+            "planned": "planned", "suppressed": "suppressed", "withdrawn": "withdrawn", "displaced": "displaced", "stage": "stage", "not": "not",
+            "changed": "changed", "error": "error", "too long": "too long", "answered": "answered", "because": "because", "and": "and", "moved": "moved", "but": "but",
+        },
+        group="group {group}",
+        no_member="(group)",
+        note="{rule} → {who}: {reason}",
+        stage_note="{who}: {change}",
+        due=", due {at}",
+        printed_earlier="  [{id}] printed by an earlier run: do not send it",
+        planned_earlier="[{id}] planned by an earlier run → {who}",
+        repeats="  (and {count} more time{s} until {until})",
+        staff="staff (community.yaml `staff:` or an operator's `member:`): never the member of a task",
+        condition_false="condition `{source}` is false{shown}",
+        condition_failed="condition `{source}` failed: {error}",
+        shown=" ({values})",
+        not_in_groups="group {group} is not one of {groups}",
+        not_in_stages="stage {stage} is not one of {stages}",
+        once="once: already fired for this member",
+        changed="{action} {values}",
+        not_in_group="{name} is no longer in {group}{since}",
+        removed_at=": removed by the plan at {at}",
+        planned_already="a `{action}` of {name} in {group} is already planned, due {due}",
+        the_group="the group",
+        in_group="{name} is already in {group}",
+        invited="{name} already has an invite to {group}, planned at {at}, and has not joined it since",
+        left_community="{name} is no longer in any group of the community",
+        too_long="text of `{action}` is {length} characters, more than the {limit} `{channel}` allows: planned anyway, split it before sending",
+        cooldown="cooldown {duration}: {rule} planned for {name} at {at}, next possible after {until}",
+        duplicate="the same task (rule, member, instant, cause) is already planned",
+        limit="limit {max} {kinds} per {per} reached for {name} (another due {at})",
+        any_tasks="tasks",
+        deadline="deadline: it would be due {due}, after its deadline {deadline}",
+        capacity="capacity of {assignee} full on {day} and moving it would delay it more than max_delay {delay}",
+        pace="pace: no room left on {day} at one task every {pace}",
+        merged="merged into {id}, due {due}",
+        displaced="displaced: a task that comes first took its place — {why}",
+        held_out="held_out: {who} is among the {share} of members held out of `{playbook}` to measure whether it works: the task is not given",
+        moved="{why}: moved from {before} to {after}",
+        quiet_hours="quiet hours",
+        pace_of="pace of {assignee}",
+        capacity_of="capacity of {assignee} full",
+        stale="stale: {why}",
+        wrote="{name} wrote at {at}",
+        replied="until replied: {name} replied to {playbook} at {at}",
+        failed_now="`{source}` failed: {error}",
+        false_now="`{source}` is false now",
+        wrote_and="{wrote}, and {false}",
+        no_longer_in_stage="{name} is no longer in stage {stage} (now {now})",
+        no_longer_holds="`{condition}` no longer holds for {name}",
+        answered_since="the question was answered by {who} at {at}",
+        answered="question answered by {who}: {how} ({kind})",
+        answered_of="question of {at} answered by {who}: {how}{later} ({kind})",
+        later=" {duration} later",
+        answered_by={"reply": "a reply to it", "mention": "a message mentioning the asker", "next_message": "a message in the group"},
+        times="times in {timezone} (from {file})",
+        columns={
+            "id": "id", "due": "due", "playbook": "playbook", "rule": "rule", "action": "action", "channel": "channel", "group": "group", "member": "member",
+            "member_name": "member_name", "assignee": "assignee", "priority": "priority", "text": "text", "reason": "reason", "params": "params", "parts": "parts",
+            "how": "how", "status": "status",
+        },
+        priorities={"urgent": "urgent", "high": "high", "normal": "normal", "low": "low"},
     ),
 )
 

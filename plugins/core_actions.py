@@ -105,9 +105,9 @@ _TARGET = {
 # community. A notify is about what the member did in the group (a question left open, a
 # quarrel, a second offence): it is moot once they are out of it.
 ACTIONS = (
-    ActionType("mention", "@mention the member in the group with this text.", _text_action("Mention @提及", ["{{ member | mention }} 这周的话题你一定有想法～"], _TARGET), needs="mention", text_required=True, targets=_TARGETS, scope=SCOPE_GROUP, awaits_reply=True),
-    ActionType("dm", "Send the member a private message (私信).", _text_action("DM 私信", ["{{ member.name }} 你好，好久没在群里看到你了，最近群里的内容对你有帮助吗？"], _TARGET), needs="dm", text_required=True, targets=_TARGETS, scope=SCOPE_PRIVATE, awaits_reply=True),
-    ActionType("post", "Post this message in the group.", _text_action("Post 群发", ["本周读书分享会周六 20:00 开始，欢迎大家来聊～"]), needs="post", text_required=True, scope=SCOPE_GROUP),
+    ActionType("mention", "@mention the member in the group with this text.", _text_action("Mention @提及", ["{{ member | mention }} 这周的话题你一定有想法～"], _TARGET), needs="mention", text_required=True, targets=_TARGETS, scope=SCOPE_GROUP, awaits_reply=True, names={"zh-CN": "群里@"}),
+    ActionType("dm", "Send the member a private message (私信).", _text_action("DM 私信", ["{{ member.name }} 你好，好久没在群里看到你了，最近群里的内容对你有帮助吗？"], _TARGET), needs="dm", text_required=True, targets=_TARGETS, scope=SCOPE_PRIVATE, awaits_reply=True, names={"zh-CN": "私信"}),
+    ActionType("post", "Post this message in the group.", _text_action("Post 群发", ["本周读书分享会周六 20:00 开始，欢迎大家来聊～"]), needs="post", text_required=True, scope=SCOPE_GROUP, names={"zh-CN": "群发"}),
     ActionType(
         "reward",
         "Reward the member: points (added to member.points), a coupon or a gift.",
@@ -125,6 +125,7 @@ ACTIONS = (
         summary=_describe_reward,
         scope=SCOPE_PRIVATE,
         awaits_reply=True,
+        names={"zh-CN": "奖励"},
     ),
     ActionType(
         "invite",
@@ -134,6 +135,7 @@ ACTIONS = (
         summary=_describe("invite to group {group}"),
         scope=SCOPE_PRIVATE,
         into_group="group",  # not planned while the member is in it, or has a pending invite into it
+        names={"zh-CN": "邀请进群"},
     ),
     ActionType(
         "survey",
@@ -143,8 +145,9 @@ ACTIONS = (
         summary=_describe("survey: {form}"),
         scope=SCOPE_PRIVATE,
         awaits_reply=True,
+        names={"zh-CN": "问卷"},
     ),
-    ActionType("warn", "Warn the member about a group rule.", _text_action("Warn 警告", ["请勿在群里发广告，再发将被移出群聊"], _TARGET), needs="mention", text_required=True, targets=_TARGETS, counts_toward_limits=False, scope=SCOPE_GROUP),
+    ActionType("warn", "Warn the member about a group rule.", _text_action("Warn 警告", ["请勿在群里发广告，再发将被移出群聊"], _TARGET), needs="mention", text_required=True, targets=_TARGETS, counts_toward_limits=False, scope=SCOPE_GROUP, names={"zh-CN": "警告"}),
     ActionType(
         "remove",
         "Remove the member from the group: they are out of it for later rules, until they join it again.",
@@ -154,6 +157,7 @@ ACTIONS = (
         summary=_describe("remove from the group"),
         counts_toward_limits=False,
         scope=SCOPE_GROUP,  # so a member already removed is not removed again
+        names={"zh-CN": "移出群"},
     ),
     ActionType(
         "notify",
@@ -162,9 +166,10 @@ ACTIONS = (
         text_required=True,
         counts_toward_limits=False,
         scope=SCOPE_GROUP,
+        names={"zh-CN": "通知运营"},
     ),
-    ActionType("tag", "Add tags to the member (state only, no task).", _tags_value("Tag 打标签", ["newbie", ["vip", "kol"]]), makes_task=False, value_key="tags", apply=_add_tags),
-    ActionType("untag", "Remove tags from the member (state only, no task).", _tags_value("Untag 去标签", ["newbie"]), makes_task=False, value_key="tags", apply=_remove_tags),
+    ActionType("tag", "Add tags to the member (state only, no task).", _tags_value("Tag 打标签", ["newbie", ["vip", "kol"]]), makes_task=False, value_key="tags", apply=_add_tags, names={"zh-CN": "打标签"}),
+    ActionType("untag", "Remove tags from the member (state only, no task).", _tags_value("Untag 去标签", ["newbie"]), makes_task=False, value_key="tags", apply=_remove_tags, names={"zh-CN": "去标签"}),
 )
 
 

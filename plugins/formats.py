@@ -19,7 +19,7 @@ from typing import IO, TYPE_CHECKING, Any
 from playbook_engine import hookimpl
 from playbook_engine.contract import TASK_RECORD_FIELDS, OutputFormat, Task
 from playbook_engine.printable import markdown_line, markdown_text, terminal_text
-from playbook_engine.words import PlanWords, plan_words
+from playbook_engine.words import PlanWords, plan_words, words_for
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -30,8 +30,8 @@ DEFAULT_WIDTH = 120
 # The record's fields, then the operator's instruction: a spreadsheet is read by people.
 CSV_FIELDS = (*TASK_RECORD_FIELDS, "how")
 # Then an empty column for the operator to fill in (done, 完成, 跳过 …): `playbook tasks
-# import` reads it back. Named in the community's language; import takes either name.
-STATUS_COLUMN = {"zh-CN": "状态", "en": "status"}
+# import` reads it back. Every column is named in the community's language (engine/words.py
+# ExplainWords.columns); import knows the id and status columns by either language's name.
 _PRIORITY_MARK = {"urgent": "!! ", "high": "! ", "normal": "", "low": ""}  # before the priority's word
 _PRIORITY_STYLE = {"urgent": "bold red", "high": "bold yellow", "low": "dim"}
 # Excel, LibreOffice and Sheets read a cell starting with one of these as a formula: a
@@ -73,10 +73,14 @@ def write_csv(tasks: Iterable[Task], stream: IO[str], context: Mapping[str, Any]
     # column, empty, for the operator to fill in and `playbook tasks import` to read.
     stream.write("\ufeff")
     writer = csv.writer(stream, lineterminator="\r\n")
-    writer.writerow([*CSV_FIELDS, STATUS_COLUMN.get(context.get("language", "en"), "status")])
+    says = words_for(context.get("language"))
+    columns, actions, priorities = says.explain.columns, context.get("actions", {}), says.explain.priorities
+    writer.writerow([*(columns[name] for name in CSV_FIELDS), columns["status"]])
     for task in tasks:  # streamed, like jsonl
         record = task.record(context["tz"])
-        record = {**dict.fromkeys(CSV_FIELDS), **record, "how": task.how or None}
+        # The action and priority as the operator reads them; JSON keeps the ids for programs.
+        shown = {"action": actions.get(task.action, task.action), "priority": priorities.get(task.priority, task.priority), "how": task.how or None}
+        record = {**dict.fromkeys(CSV_FIELDS), **record, **shown}
         writer.writerow([*(_spreadsheet_cell(record[name]) for name in CSV_FIELDS), ""])
 
 
@@ -187,7 +191,8 @@ def _md_item(task: Task, context: Mapping[str, Any], words: PlanWords) -> str:
     if task.params:
         lines.append(f"  - {markdown_line(_params(task), links=True)}")  # the playbook's options: a form's link stays one
     lines.append(f"  - {words.why}{markdown_line(f'{task.playbook}/{task.rule} — {task.reason}')}")
-    lines.append(f"  - {markdown_line(f'{_who(task, words)} · {task.action}')} · `{task.id}`")
+    action = context.get("actions", {}).get(task.action, task.action)  # its name in the community's language
+    lines.append(f"  - {markdown_line(f'{_who(task, words)} · {action}')} · `{task.id}`")
     return "".join(line + "\n" for line in lines)
 
 

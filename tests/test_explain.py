@@ -63,15 +63,18 @@ def test_explain_member_on_the_example_answers_why_this_dm_and_why_not_that_one(
     result = CliRunner().invoke(cli, args, obj={"registry": load_registry(entrypoints=False)})
     assert result.exit_code == 0
     lines = result.stderr.splitlines()
-    first_words = next(index for index, line in enumerate(lines) if "planned    new-member-welcome/first-words dm → 阿杰 (m10)" in line)
+    # The example community is zh-CN: the timeline's words are Chinese, each padded to the same
+    # terminal width (a Chinese character takes two cells).
+    first_words = next(index for index, line in enumerate(lines) if "计划       new-member-welcome/first-words 私信 → 阿杰 (m10)" in line)
     assert lines[first_words].startswith("2026-03-08 19:45")
     assert lines[first_words + 1:first_words + 3] == [
-        "                  because    入群 3 天（2026-03-05 19:45）",  # the trigger's words: the example community is zh-CN
-        "                  and        `member.messages == 0` (member.messages = 0)",
+        "                  原因       入群 3 天（2026-03-05 19:45）",
+        "                  并且       `member.messages == 0`（member.messages = 0）",
     ]
-    assert "2026-03-08 19:45  not        silent-member-care/nudge → 阿杰 (m10): stage newbie is not one of growth, mature" in lines
-    assert "2026-03-12 19:45  stage      阿杰 (m10): 新手期 → 成长期 (growth)" in lines
-    assert "                  because    已沉默 7 天，自 2026-03-05 19:45（入群）起" in lines
+    assert "2026-03-08 19:45  不适用     silent-member-care/nudge → 阿杰 (m10)：阶段 newbie 不在 growth, mature 之列" in lines
+    assert "2026-03-12 19:45  阶段       阿杰 (m10)：新手期 → 成长期 (growth)" in lines
+    assert "                  但是       阿杰 每 7 天最多 2 个私信，已达上限（另一个 2026-03-08 19:45 到期）" in lines
+    assert "                  原因       已沉默 7 天，自 2026-03-05 19:45（入群）起" in lines
     assert all("(m10)" in line or line.startswith((" ", "playbook:")) for line in lines)
 
 

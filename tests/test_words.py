@@ -71,3 +71,13 @@ def test_an_unknown_or_missing_language_is_english() -> None:
     assert words_for(None) is EN
     assert words_for("fr") is EN
     assert words_for("zh-CN") is LANGUAGES["zh-CN"]
+
+
+def test_every_built_in_action_is_named_in_every_language_but_english() -> None:
+    """An action's name in a plan (summary, --explain, Markdown, the CSV) is the plugin's
+    (``ActionType.names``); English shows the id an author writes (``dm``)."""
+    from playbook_engine.plugins import load_registry
+
+    registry = load_registry(entrypoints=False)
+    for name, kind in registry.actions.items():
+        assert set(kind.names) >= set(OTHER), name
