@@ -429,7 +429,7 @@ def _write_report(store: StateStore, out: str, config: Config | None) -> None:
 
     capacities = None if config is None else {operator.id: operator.capacity for operator in config.community.operators}
     counts = write_report(store, out, capacities)
-    click.echo(f"{out}: report of {counts.given} task(s) written", err=True)
+    click.echo(words_for(store.meta("language")).report.written.format(out=out, given=counts.given), err=True)
 
 
 @cli.command()

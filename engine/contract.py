@@ -673,6 +673,14 @@ class ActionType:
     # The action's name as operators read it, by ``community.language`` (the summary, --explain,
     # Markdown, the CSV): {"zh-CN": "私信"}. A language it does not name shows its id.
     names: Mapping[str, str] = field(default_factory=dict)
+    # ``summary`` in other languages of ``community.language`` ({"zh-CN": …}); a language it
+    # does not give uses ``summary``.
+    summaries: Mapping[str, Callable[[Mapping[str, Any]], str]] = field(default_factory=dict)
+
+    def describe(self, params: Mapping[str, Any], language: str | None = None) -> str:
+        """The task's text when the rule gives none, in ``language``: the action's summary, or its name."""
+        summary = self.summaries.get(language or "", self.summary)
+        return summary(params) if summary is not None else self.names.get(language or "", self.name)
 
     def __post_init__(self) -> None:
         if self.scope not in SCOPES:

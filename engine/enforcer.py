@@ -272,7 +272,7 @@ class Enforcer:
             template = action.text
             if isinstance(template, Variants):
                 template = template.texts[self._variant(task, action, len(template.texts))]
-            text = template.render(self.recheck.context_of(source)) if template is not None else (kind.summary(action.params) if kind.summary else kind.name)
+            text = template.render(self.recheck.context_of(source)) if template is not None else kind.describe(action.params, self.community.language)
         except Exception as exc:  # one bad template skips one task, never the run
             self.notes.error(source.rule.key, firing, f"text of `{kind.name}` failed: {exc}")
             return False

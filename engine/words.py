@@ -156,6 +156,7 @@ class ReportWords:
     total: str
     yes: str
     no: str
+    written: str  # "{out}", "{given}": said once the report is written
 
 
 @dataclass(frozen=True)
@@ -422,6 +423,7 @@ ZH_CN = Language(
         total="合计",
         yes="是",
         no="否",
+        written="{out}：报告已写好，共 {given} 个任务",
     ),
     history=HistoryWords(
         funnel="生命周期漏斗（按周）",
@@ -638,6 +640,7 @@ EN = Language(
         total="total",
         yes="yes",
         no="no",
+        written="{out}: report of {given} task(s) written",
     ),
     history=HistoryWords(
         funnel="Lifecycle funnel, week by week",

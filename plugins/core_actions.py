@@ -85,6 +85,17 @@ def _describe_reward(params: Mapping[str, Any]) -> str:
     return "reward: " + (", ".join(parts) or "as decided by the operator")
 
 
+def _describe_reward_zh(params: Mapping[str, Any]) -> str:
+    parts = []
+    if params.get("points"):
+        parts.append(f"{params['points']} 积分")
+    if params.get("coupon"):
+        parts.append(f"优惠券 {params['coupon']}")
+    if params.get("gift"):
+        parts.append(f"礼品 {params['gift']}")
+    return "奖励：" + ("、".join(parts) or "由运营决定")
+
+
 def _describe(template: str) -> Callable[[Mapping[str, Any]], str]:
     return lambda params: template.format(**params)
 
@@ -123,6 +134,7 @@ ACTIONS = (
         needs="reward",
         apply=_reward,
         summary=_describe_reward,
+        summaries={"zh-CN": _describe_reward_zh},
         scope=SCOPE_PRIVATE,
         awaits_reply=True,
         names={"zh-CN": "奖励"},
@@ -133,6 +145,7 @@ ACTIONS = (
         _text_action("Invite 邀请进群", [{"group": "seed-users", "text": "{{ member.name }}，邀请你加入种子用户群～"}], {"group": _option("string", "Group to invite to.", "Group", ["seed-users", "g2"])}, required=("group",)),
         needs="dm",
         summary=_describe("invite to group {group}"),
+        summaries={"zh-CN": _describe("邀请进群 {group}")},
         scope=SCOPE_PRIVATE,
         into_group="group",  # not planned while the member is in it, or has a pending invite into it
         names={"zh-CN": "邀请进群"},
@@ -143,6 +156,7 @@ ACTIONS = (
         _text_action("Survey 问卷", [{"form": "https://wj.qq.com/s2/123456", "text": "这次活动你觉得哪里可以改进？"}], {"form": _option("string", "Survey form URL or id.", "Form", ["https://wj.qq.com/s2/123456", "survey-0308"])}, required=("form",)),
         needs="dm",
         summary=_describe("survey: {form}"),
+        summaries={"zh-CN": _describe("问卷：{form}")},
         scope=SCOPE_PRIVATE,
         awaits_reply=True,
         names={"zh-CN": "问卷"},
@@ -155,6 +169,7 @@ ACTIONS = (
         needs="remove",
         apply=_remove,
         summary=_describe("remove from the group"),
+        summaries={"zh-CN": _describe("移出群")},
         counts_toward_limits=False,
         scope=SCOPE_GROUP,  # so a member already removed is not removed again
         names={"zh-CN": "移出群"},

@@ -114,7 +114,7 @@ def runner(tmp_path_factory: pytest.TempPathFactory) -> Runner:
 
 def _everything(runner: Runner, directory: Path, events: Path, until: str, deliver_day: str, env: dict[str, str]) -> dict[str, str]:
     """What the engine writes over a history: each format with --explain, then, from the state
-    the run kept, the forecast and a delivery's dry run. Name → text."""
+    the run kept, the forecast, a delivery's dry run and the report's closing line. Name → text."""
     written: dict[str, str] = {}
     state = runner.tmp / f"{directory.name}.db"
     for fmt in FORMATS:
@@ -125,6 +125,7 @@ def _everything(runner: Runner, directory: Path, events: Path, until: str, deliv
     written["forecast"], written["forecast (stderr)"] = out, err
     out, err = runner("deliver", str(directory), "--state", str(state), "--date", deliver_day, "--dry-run", env=env)
     written["deliver"], written["deliver (stderr)"] = out, err
+    _, written["report (stderr)"] = runner("report", str(directory), "--state", str(state), "--out", str(runner.tmp / f"{directory.name}.html"))
     return written
 
 

@@ -81,3 +81,16 @@ def test_every_built_in_action_is_named_in_every_language_but_english() -> None:
     registry = load_registry(entrypoints=False)
     for name, kind in registry.actions.items():
         assert set(kind.names) >= set(OTHER), name
+
+
+def test_a_task_with_no_text_is_described_in_the_communitys_language() -> None:
+    """`- remove:` with no text, a reward given as points only: the task's text is the action's
+    own summary, in each language (``ActionType.summaries``), else its name."""
+    from playbook_engine.plugins import load_registry
+
+    actions = load_registry(entrypoints=False).actions
+    assert all(set(kind.summaries) >= set(OTHER) for kind in actions.values() if kind.summary is not None)
+    assert (actions["remove"].describe({}, "zh-CN"), actions["remove"].describe({}, "en")) == ("移出群", "remove from the group")
+    assert actions["reward"].describe({"points": 50, "gift": "书签"}, "zh-CN") == "奖励：50 积分、礼品 书签"
+    assert actions["reward"].describe({}, "en") == "reward: as decided by the operator"
+    assert actions["invite"].describe({"group": "种子用户群"}, "zh-CN") == "邀请进群 种子用户群"
