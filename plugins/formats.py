@@ -144,7 +144,7 @@ def _plain(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else str(value)
 
 
-def _instruction(task: Task, words: PlanWords) -> tuple[str, str]:
+def _instruction(task: Task, words: PlanWords, actions: Mapping[str, str]) -> tuple[str, str]:
     """Split what to do into the channel's step (``私信 小美：``) and the message text to send.
 
     The channel builds ``how`` from a template ending in the text for most actions; when it
@@ -154,7 +154,7 @@ def _instruction(task: Task, words: PlanWords) -> tuple[str, str]:
     if task.text and how != task.text and how.endswith(task.text):
         return how[: -len(task.text)].rstrip(), task.text
     if how == task.text:
-        return f"{task.action} → {_who(task, words)}:", task.text
+        return f"{actions.get(task.action, task.action)} → {_who(task, words)}:", task.text  # the channel has no step for it in this language
     return how, ""
 
 
@@ -177,7 +177,7 @@ def write_md(tasks: Iterable[Task], stream: IO[str], context: Mapping[str, Any])
 
 def _md_item(task: Task, context: Mapping[str, Any], words: PlanWords) -> str:
     """One checklist item; every text from the history in it is literal Markdown (printable.py)."""
-    step, message = (markdown_text(part) for part in _instruction(task, words))
+    step, message = (markdown_text(part) for part in _instruction(task, words, context.get("actions", {})))
     mark = _priority(task, words)
     head = f"**{_local(task, context):%H:%M}**" + (f" **{mark}**" if task.priority in ("urgent", "high") else f" _{mark}_" if mark else "")
     step_lines = step.split("\n")
@@ -235,7 +235,7 @@ def write_table(tasks: Iterable[Task], stream: IO[str], context: Mapping[str, An
                     f"{_local(task, context):%H:%M}",
                     Text(_priority(task, words), style=_PRIORITY_STYLE.get(task.priority, "")),
                     _cell(_table_member(task, words), widths["member"]),
-                    _cell(_table_instruction(task, words), widths["what to do"]),
+                    _cell(_table_instruction(task, words, context.get("actions", {})), widths["what to do"]),
                     _cell(_table_why(task), widths["why"]),
                 )
             console.print(table)
@@ -260,8 +260,8 @@ def _table_member(task: Task, words: PlanWords) -> list[tuple[str, str]]:
     return [(task.member, "")]
 
 
-def _table_instruction(task: Task, words: PlanWords) -> list[tuple[str, str]]:
-    step, message = _instruction(task, words)
+def _table_instruction(task: Task, words: PlanWords, actions: Mapping[str, str]) -> list[tuple[str, str]]:
+    step, message = _instruction(task, words, actions)
     parts = [(step, "bold")]
     if message:
         parts.append((message, ""))

@@ -217,3 +217,14 @@ def test_out_with_no_format_writes_what_its_extension_names(registry: Registry, 
     out = tmp_path / f"plan.{extension}"
     run_cli(registry, *EXAMPLE, "--out", str(out))
     assert out.read_bytes() == (GOLDEN / f"example.{extension}").read_bytes()
+
+
+def test_a_task_the_channel_has_no_step_for_is_named_by_its_action_in_the_communitys_language() -> None:
+    """A plugin channel with steps in Chinese only, in an `en` community (or the reverse): the
+    plan says the action's name and whom it is for, then the text."""
+    bare = task("t-1", "2026-03-01 10:00", "op-lily", how="小王 你好\n最近怎么样？")
+    english = render(write_md, [bare])
+    assert "- [ ] **10:00** dm → 小王 (m1):\n  > 小王 你好\\\n" in english
+    chinese = io.StringIO()
+    write_md([bare], chinese, {"tz": TZ, "title": "测试群：待办任务", "language": "zh-CN", "actions": {"dm": "私信"}})
+    assert "- [ ] **10:00** 私信 → 小王 (m1):\n" in chinese.getvalue() and "  - 小王 (m1) · 私信 · `t-1`\n" in chinese.getvalue()

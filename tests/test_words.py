@@ -94,3 +94,17 @@ def test_a_task_with_no_text_is_described_in_the_communitys_language() -> None:
     assert actions["reward"].describe({"points": 50, "gift": "书签"}, "zh-CN") == "奖励：50 积分、礼品 书签"
     assert actions["reward"].describe({}, "en") == "reward: as decided by the operator"
     assert actions["invite"].describe({"group": "种子用户群"}, "zh-CN") == "邀请进群 种子用户群"
+
+
+def test_a_channel_says_what_to_do_in_the_communitys_language() -> None:
+    """The built-in channels have their steps in Chinese and English; a language a channel has no
+    steps for gets the bare text (the plan then names the action itself)."""
+    from playbook_engine.plugins import load_registry
+
+    channels = load_registry(entrypoints=False).channels
+    assert all(set(channel.instructions) <= set(channel.instructions_in["en"]) for channel in channels.values())
+    wechat = channels["wechat"]
+    assert wechat.how_to("dm", "读书会1群", "小美", "你好", "zh-CN") == wechat.how_to("dm", "读书会1群", "小美", "你好") == "私信 小美：你好"
+    assert wechat.how_to("dm", "Book club", "Ana", "Hi", "en") == "DM Ana: Hi"
+    assert channels["slack"].how_to("mention", "general", "Ana", "Hi", "en") == "Send in #general (mentioning @Ana): Hi"
+    assert wechat.how_to("dm", "Book club", "Ana", "Hi", "fr") == "Hi"
