@@ -442,7 +442,7 @@ ZH_CN = Language(
         columns={"week": "周（起始日）", "stage": "阶段", "members": "成员数", "from": "从", "to": "到", "moves": "次数", "day": "日期", "kind": "类别", "reason": "原因", "count": "数量", "bucket": "回答用时", "questions": "提问数", "answered": "已回答", "median": "中位数（分钟）", "share": "占比"},
         kinds={"suppressed": "未安排", "moved": "顺延", "skipped": "跳过"},
         reasons={
-            "cooldown": "冷却期内", "limit": "频次上限", "capacity": "容量已满", "deadline": "超过截止时间", "stale": "已过时",
+            "cooldown": "冷却期内", "limit": "频次上限", "capacity": "容量已满", "deadline": "超过截止时间", "stale": "已不成立",
             "merged": "合并为一条", "pace": "节奏间隔", "duplicate": "重复", "not_in_group": "已不在群内", "left_community": "已离开社群",
             "already_planned": "已有同类任务", "already_in_group": "已在群内", "already_invited": "已邀请过", "quiet hours": "免打扰时段", "staff": "员工", "held_out": "对照组（不发）",
         },

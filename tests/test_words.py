@@ -108,3 +108,13 @@ def test_a_channel_says_what_to_do_in_the_communitys_language() -> None:
     assert wechat.how_to("dm", "Book club", "Ana", "Hi", "en") == "DM Ana: Hi"
     assert channels["slack"].how_to("mention", "general", "Ana", "Hi", "en") == "Send in #general (mentioning @Ana): Hi"
     assert wechat.how_to("dm", "Book club", "Ana", "Hi", "fr") == "Hi"
+
+
+@pytest.mark.parametrize("language", OTHER)
+def test_the_summary_and_the_report_name_each_reason_alike(language: str) -> None:
+    """One word per guardrail, wherever the operator reads it (English's summary keeps the ids
+    docs/why-dropped.md lists them by)."""
+    words = LANGUAGES[language]
+    shared = words.summary.reasons.keys() & words.history.reasons.keys()
+    assert len(shared) >= 14
+    assert {key: words.history.reasons[key] for key in shared} == {key: words.summary.reasons[key] for key in shared}
