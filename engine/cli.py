@@ -17,7 +17,7 @@ from playbook_engine.durations import DurationError, parse_duration
 from playbook_engine.errors import InvalidPlaybooks, PlaybookError
 from playbook_engine.events import EventError, parse_time
 from playbook_engine.printable import terminal_text
-from playbook_engine.words import plan_words
+from playbook_engine.words import plan_words, words_for
 
 if TYPE_CHECKING:
     from playbook_engine.contract import Task
@@ -122,7 +122,7 @@ def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, colu
             if member_id is None or task.member == member_id:
                 yield task
 
-    context = {"tz": tz, "title": plan_words(config.community.language).title.format(community=config.community.name), "width": None, "language": config.community.language}
+    context = {"tz": tz, "title": plan_words(config.community.language).title.format(community=config.community.name), "width": None, "language": config.community.language, "actions": config.community.action_names}
     write_tasks(registry, fmt, tasks(), out, context)  # written as the run goes, for jsonl and csv
     result = stream.result
     result.tasks = kept
@@ -138,7 +138,7 @@ def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, colu
     for warning in [*report.warnings, *filter(None, [result.undeclared_groups(config.community), result.unassigned_groups(config.community)])]:
         click.echo(f"warning: {warning}", err=True)
     result.counts["duplicates"] += report.counts["duplicates"]
-    click.echo(f"playbook: times in {config.community.timezone} (from {config.community.file})", err=True)
+    click.echo("playbook: " + words_for(config.community.language).explain.times.format(timezone=config.community.timezone, file=config.community.file), err=True)
     click.echo(render_summary(result, config.community), err=True)
     if state is not None:
         try:
@@ -429,7 +429,7 @@ def _write_report(store: StateStore, out: str, config: Config | None) -> None:
 
     capacities = None if config is None else {operator.id: operator.capacity for operator in config.community.operators}
     counts = write_report(store, out, capacities)
-    click.echo(f"{out}: report of {counts.given} task(s) written", err=True)
+    click.echo(words_for(store.meta("language")).report.written.format(out=out, given=counts.given), err=True)
 
 
 @cli.command()
@@ -449,7 +449,7 @@ def forecast(ctx: click.Context, paths: Sequence[str], state_path: str | None, d
     Example: playbook forecast playbooks --state ops.db --days 14
     """
     from playbook_engine.forecast import forecast as forecast_days
-    from playbook_engine.forecast import words_for, write
+    from playbook_engine.forecast import write
     from playbook_engine.loading import load_config
     from playbook_engine.tasks import open_state
 
@@ -463,8 +463,8 @@ def forecast(ctx: click.Context, paths: Sequence[str], state_path: str | None, d
     finally:
         store.close()
     write(found, output_format, sys.stdout, terminal=sys.stdout.isatty())
-    click.echo(f"playbook: times in {config.community.timezone} (from {config.community.file})", err=True)
-    click.echo(words_for(found.language).summary(found.total, len(found.days), len(found.over())), err=True)
+    click.echo("playbook: " + words_for(config.community.language).explain.times.format(timezone=config.community.timezone, file=config.community.file), err=True)
+    click.echo(words_for(found.language).forecast.summary(found.total, len(found.days), len(found.over())), err=True)
 
 
 @cli.command()
@@ -493,16 +493,17 @@ def deliver(ctx: click.Context, paths: Sequence[str], state_path: str, day: str,
     except ValueError:
         raise click.BadParameter(f"{day!r} is not a day — write e.g. 2026-03-08, today or tomorrow", param_hint="--date") from None
     report = deliver_day(config, state_path, the_day, dry_run=dry_run, transport=transport, say=lambda line: click.echo(line, err=True))
+    says = words_for(config.community.language).delivery
     for operator, inbox_type, message in report.previews:
         part = message.part
-        click.echo(f"# {operator.id} ({operator.name}) → {inbox_type} · message {part.part}/{part.parts} · {len(part.items)} tasks · {len(message.body):,} bytes")
+        click.echo(says.preview.format(operator=operator.id, name=operator.name, inbox=inbox_type, part=part.part, parts=part.parts, tasks=len(part.items), size=f"{len(message.body):,}"))
         click.echo(json.dumps(message.payload, ensure_ascii=False, indent=2))
     for note in report.notes:
         click.echo(f"note: {note}", err=True)
     for outcome in report.outcomes:
         if outcome.error is None:
             tasks = sum(len(message.part.items) for message in outcome.sent)
-            click.echo(f"{outcome.operator.id} ({outcome.operator.name}): {tasks} task(s) delivered to {outcome.inbox} in {len(outcome.sent)} message(s)", err=True)
+            click.echo(says.delivered.format(operator=outcome.operator.id, name=outcome.operator.name, tasks=tasks, inbox=outcome.inbox, messages=len(outcome.sent)), err=True)
     for error in report.errors:
         click.echo(f"error: {error}", err=True)
     if report.errors:

@@ -21,6 +21,7 @@ from playbook_engine.dependencies import names_read
 from playbook_engine.model import Config, Rule
 from playbook_engine.notes import Notes
 from playbook_engine.predicates import MemberPredicate, compile_member_predicate
+from playbook_engine.words import ExplainWords
 
 
 class ConditionRun(Protocol):
@@ -32,17 +33,17 @@ class ConditionRun(Protocol):
     def view(self, member: Member) -> Any: ...
 
 
-def refusal(rule: Rule, firing: Firing) -> Callable[[], str] | None:
+def refusal(rule: Rule, firing: Firing, says: ExplainWords) -> Callable[[], str] | None:
     """Why the rule's ``groups:``, ``stages:`` or ``once`` refuses ``firing`` before any of its
-    conditions is tested, or None if none does."""
+    conditions is tested, or None if none does (``says``: the words of the run's language)."""
     member = firing.member
     group = firing.group or (member.group if member else None)
     if rule.groups is not None and group not in rule.groups:
-        return lambda: f"group {group} is not one of {', '.join(sorted(rule.groups or ()))}"
+        return lambda: says.not_in_groups.format(group=group, groups=", ".join(sorted(rule.groups or ())))
     if rule.stages is not None and (member is None or member.stage not in rule.stages):
-        return lambda: f"stage {member.stage if member else None} is not one of {', '.join(sorted(rule.stages or ()))}"
+        return lambda: says.not_in_stages.format(stage=member.stage if member else None, stages=", ".join(sorted(rule.stages or ())))
     if rule.once and member is not None and rule.once_key in member.marks:
-        return lambda: "once: already fired for this member"
+        return lambda: says.once
     return None
 
 

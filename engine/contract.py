@@ -321,16 +321,17 @@ class Task:
             self.moves = []
         self.moves.append((why, before, after))
 
-    def finish(self, local: Callable[[float], str] | None = None) -> None:
+    def finish(self, local: Callable[[float], str] | None = None, moved: str = "{why}: moved from {before} to {after}") -> None:
         """Write the reason, the operator's instruction and why the due time moved, if they are
-        still to be written (``local``: how a moment is shown)."""
+        still to be written (``local``: how a moment is shown; ``moved``: how a move is said, in
+        the community's language)."""
         if self.render is not None:
             self.render(self)
         if self.details is not None:
             self.reason, self.how = self.details(self.text)
             self.details = None
         if self.moves and local is not None:
-            self.moved = [*self.moved, *(f"{why}: moved from {local(before)} to {local(after)}" for why, before, after in self.moves)]
+            self.moved = [*self.moved, *(moved.format(why=why, before=local(before), after=local(after)) for why, before, after in self.moves)]
             self.moves = None
 
     def record(self, tz: tzinfo) -> dict[str, Any]:
@@ -619,10 +620,15 @@ class Channel:
     max_length: int = 2000
     mention: Callable[[str, str], str] = lambda name, member_id: f"@{name}"
     options_schema: Mapping[str, Any] = field(default_factory=lambda: {"type": "object"})
-    instructions: Mapping[str, str] = field(default_factory=dict)  # action → what the operator does by hand
+    instructions: Mapping[str, str] = field(default_factory=dict)  # action → what the operator does by hand, in Chinese (zh-CN)
+    # The same steps in other languages of ``community.language`` (language → action → step): a
+    # language a channel has no steps for shows the bare text (the plan then names the action).
+    instructions_in: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
-    def how_to(self, action: str, group: str | None, member_name: str, text: str) -> str:
-        template = self.instructions.get(action)
+    def how_to(self, action: str, group: str | None, member_name: str, text: str, language: str | None = None) -> str:
+        """What the operator does by hand for ``action``, in ``language`` (None: zh-CN, the steps in ``instructions``)."""
+        steps = self.instructions if language in (None, "zh-CN") else self.instructions_in.get(language or "", {})
+        template = steps.get(action)
         if template is None:
             return text
         return template.format(group=group or "", member=member_name, text=text)
@@ -674,6 +680,17 @@ class ActionType:
     scope: str | None = None  # SCOPE_GROUP, SCOPE_PRIVATE or None
     into_group: str | None = None
     awaits_reply: bool = False  # done, it expects the member's answer: their message within reply_window marks it `replied`
+    # The action's name as operators read it, by ``community.language`` (the summary, --explain,
+    # Markdown, the CSV): {"zh-CN": "私信"}. A language it does not name shows its id.
+    names: Mapping[str, str] = field(default_factory=dict)
+    # ``summary`` in other languages of ``community.language`` ({"zh-CN": …}); a language it
+    # does not give uses ``summary``.
+    summaries: Mapping[str, Callable[[Mapping[str, Any]], str]] = field(default_factory=dict)
+
+    def describe(self, params: Mapping[str, Any], language: str | None = None) -> str:
+        """The task's text when the rule gives none, in ``language``: the action's summary, or its name."""
+        summary = self.summaries.get(language or "", self.summary)
+        return summary(params) if summary is not None else self.names.get(language or "", self.name)
 
     def __post_init__(self) -> None:
         if self.scope not in SCOPES:

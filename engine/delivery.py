@@ -39,6 +39,7 @@ from playbook_engine.errors import PlaybookError
 from playbook_engine.model import ENV_PREFIX, Config, InboxSettings, Operator
 from playbook_engine.printable import terminal_text
 from playbook_engine.state import StateStore
+from playbook_engine.words import EN, DeliveryWords, words_for
 
 _MAX_REPLY_BYTES = 65536  # of a robot's answer: its code and message are at the start
 _MAX_REASON = 200  # characters of a platform's message quoted in an error
@@ -46,53 +47,6 @@ _MAX_REASON = 200  # characters of a platform's message quoted in an error
 
 class DeliveryError(PlaybookError):
     """A delivery cannot go on; the message names the operator, never the address."""
-
-
-# -- what is said, in the community's language ---------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Words:
-    """The few words a delivered list is made of, in one language."""
-
-    title: Callable[[date, int], str]  # the day and the number of tasks
-    part: str  # the part among parts, appended to the title when a day needs several
-    earlier: str  # said when some of the day's tasks went out in an earlier delivery
-    urgent: str
-    high: str
-    counts: str  # "{count} {label}"
-    group: str  # who a group-wide task is for
-    why: str  # before the reason
-    action: Callable[[str, str], str]  # (action, text) → what to do, when the channel says nothing
-
-
-_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # not %a: that follows the locale
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-WORDS: dict[str, Words] = {
-    "zh-CN": Words(
-        title=lambda day, count: f"{day.month}月{day.day}日 待办 {count} 条",
-        part="（{part}/{parts}）",
-        earlier="（另有 {count} 条已发过）",
-        urgent="‼ 紧急",
-        high="! 重要",
-        counts="{label} {count}",
-        group="全群",
-        why="原因：",
-        action=lambda action, text: f"{action}：{text}",
-    ),
-    "en": Words(
-        title=lambda day, count: f"{_WEEKDAYS[day.weekday()]} {_MONTHS[day.month - 1]} {day.day}: {count} task{'s' if count != 1 else ''}",
-        part=" ({part}/{parts})",
-        earlier=" ({count} sent earlier)",
-        urgent="!! urgent",
-        high="! high",
-        counts="{count} {label}",
-        group="whole group",
-        why="why: ",
-        action=lambda action, text: f"{action}: {text}",
-    ),
-}
 
 
 # -- the address and the secret ------------------------------------------------------------------
@@ -246,7 +200,7 @@ def _no_tasks(store: StateStore, day: date, tz: ZoneInfo) -> str:
 # -- the words -------------------------------------------------------------------------------------
 
 
-def compose(config: Config, records: Sequence[Mapping[str, Any]], words: Words) -> list[DeliveryItem]:
+def compose(config: Config, records: Sequence[Mapping[str, Any]], words: DeliveryWords) -> list[DeliveryItem]:
     """One item per task record, as the operator reads it."""
     community, registry = config.community, config.registry
     items = []
@@ -254,7 +208,7 @@ def compose(config: Config, records: Sequence[Mapping[str, Any]], words: Words) 
         group = record.get("group")
         group_name = community.group_names.get(group, group) if group else ""
         member, name = record.get("member"), record.get("member_name")
-        who = words.group if member is None else (f"{name}（{member}）" if name and name != member else str(member))
+        who = words.group if member is None else (words.member.format(name=name, member=member) if name and name != member else str(member))
         channel = registry.channels.get(record["channel"])
         text = record["text"]
         params = record.get("params") or {}
@@ -294,7 +248,7 @@ def encode(payload: Mapping[str, Any]) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def split(kind: InboxType, operator_day: OperatorDay, items: list[DeliveryItem], config: Config, day: date, words: Words) -> list[Message]:
+def split(kind: InboxType, operator_day: OperatorDay, items: list[DeliveryItem], config: Config, day: date, words: DeliveryWords) -> list[Message]:
     """``items`` in as few messages as ``kind`` takes, in order; a task too long for a message
     of its own is shortened (its text, then its reason) until it fits."""
     operator = operator_day.operator
@@ -355,7 +309,7 @@ def _with(item: DeliveryItem, name: str, text: str) -> DeliveryItem:
     return replace(item, **changes)
 
 
-def _summary(operator: Operator, community: str, items: Iterable[DeliveryItem], words: Words) -> str:
+def _summary(operator: Operator, community: str, items: Iterable[DeliveryItem], words: DeliveryWords) -> str:
     priorities = Counter(item.priority for item in items)
     pressing = [words.counts.format(label=label, count=priorities[name]) for name, label in (("urgent", words.urgent), ("high", words.high)) if priorities[name]]
     return " · ".join([operator.name, community, *pressing])
@@ -433,7 +387,7 @@ class Outcome:
     error: str | None = None
 
 
-def send(store: StateStore, operator: Operator, inbox: Inbox, messages: list[Message], transport: Transport, first_part: int, say: Callable[[str], None]) -> Outcome:
+def send(store: StateStore, operator: Operator, inbox: Inbox, messages: list[Message], transport: Transport, first_part: int, say: Callable[[str], None], words: DeliveryWords = EN.delivery) -> Outcome:
     """Post ``messages`` in order; record each in ``store`` once accepted. A message that fails
     ends the operator's delivery (the later parts are not sent, so a rerun sends the rest in
     order); the error says what the platform said, without the address."""
@@ -449,7 +403,7 @@ def send(store: StateStore, operator: Operator, inbox: Inbox, messages: list[Mes
             return outcome
         store.record_delivery(operator.id, message.part.date, first_part + index, kind.name, message.digest, [item.id for item in message.part.items], transport.clock())
         outcome.sent.append(message)
-        say(f"{operator.id}: message {index + 1}/{len(messages)} accepted by {kind.name} ({len(message.part.items)} tasks)")
+        say(words.accepted.format(operator=operator.id, part=index + 1, parts=len(messages), inbox=kind.name, tasks=len(message.part.items)))
     return outcome
 
 
@@ -539,7 +493,7 @@ def deliver(config: Config, state_path: str, day: date, *, dry_run: bool = False
     environ = os.environ if environ is None else environ
     if not Path(state_path).is_file():
         raise DeliveryError(f"{state_path}: no such state file — run `playbook run PATHS --events FILE --state {state_path}` first, or check the path")
-    words = WORDS[config.community.language]
+    words = words_for(config.community.language).delivery
     store = StateStore.open(state_path, lock=not dry_run)  # two deliveries at once would both send
     try:
         the_day = gather(config, store, day)
@@ -551,7 +505,7 @@ def deliver(config: Config, state_path: str, day: date, *, dry_run: bool = False
             operator = operator_day.operator
             if not operator_day.records:
                 if operator_day.earlier:
-                    report.notes.append(f"{operator.id}: nothing new — the {operator_day.earlier} task(s) of {day.isoformat()} were delivered already")
+                    report.notes.append(words.nothing_new.format(operator=operator.id, count=operator_day.earlier, day=day.isoformat()))
                 continue
             if operator.inbox is None:
                 report.notes.append(f"{operator.id}: no inbox in {config.community.file} — {len(operator_day.records)} task(s) not delivered; add `inbox:` to the operator (docs/delivery.md)")
@@ -577,7 +531,7 @@ def deliver(config: Config, state_path: str, day: date, *, dry_run: bool = False
             if dry_run or inbox is None:
                 report.previews += [(operator, operator.inbox.type if operator.inbox else "", message) for message in messages]
                 continue
-            report.outcomes.append(send(store, operator, inbox, messages, transport, operator_day.last_part + 1, say))
+            report.outcomes.append(send(store, operator, inbox, messages, transport, operator_day.last_part + 1, say, words))
         return report
     finally:
         store.close()

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from functools import partial
 from typing import Any
@@ -34,6 +34,7 @@ from playbook_engine.model import ActionSpec, Config, Rule
 from playbook_engine.notes import Notes
 from playbook_engine.planner import Planner, task_id
 from playbook_engine.recheck import Recheck, Source
+from playbook_engine.words import ExplainWords
 
 # Why a task is not planned, as the planner counts it (the summary's "suppressed" list).
 NOT_IN_GROUP = "not_in_group"  # a group action, the member no longer in the task's group
@@ -110,7 +111,7 @@ class Enforcer:
         if member is not None and (accepted or not tasks):
             for action in changes:
                 if self._apply(action, member, group):
-                    self.notes.changed(rule.key, firing, partial(_describe_change, action))
+                    self.notes.changed(rule.key, firing, partial(_describe_change, action, self.notes.says, self.notes.actions))
 
     def _take_effect(self, task: Task, action: ActionSpec) -> None:
         """What a planned task does to its member: ``apply`` (points, out of the group) when
@@ -201,7 +202,7 @@ class Enforcer:
                 if group is not None and group not in member.groups and (member.groups or member.left):
                     return NOT_IN_GROUP, partial(self._not_in_group, member, group)
             elif member.left:
-                return LEFT_COMMUNITY, partial(_left_community, member)
+                return LEFT_COMMUNITY, partial(_left_community, member, self.notes.says)
         if kind.apply is not None and scope == SCOPE_GROUP:
             pending = member.marks.get(PENDING)
             due = pending.get(pending_key(kind.name, group)) if pending else None
@@ -224,17 +225,17 @@ class Enforcer:
 
     def _not_in_group(self, member: Member, group: str) -> str:
         out = member.marks.get(OUT_OF)
-        since = f": removed by the plan at {self.run.local.text(out[group])}" if out and group in out else ""
-        return f"{_name(member)} is no longer in {self._group_name(group)}{since}"
+        since = self.notes.says.removed_at.format(at=self.run.local.text(out[group])) if out and group in out else ""
+        return self.notes.says.not_in_group.format(name=_name(member), group=self._group_name(group), since=since)
 
     def _planned_already(self, member: Member, action: str, group: str | None, due: float) -> str:
-        return f"a `{action}` of {_name(member)} in {self._group_name(group) if group else 'the group'} is already planned, due {self.run.local.text(due)}"
+        return self.notes.says.planned_already.format(action=self.notes.actions.get(action, action), name=_name(member), group=self._group_name(group) if group else self.notes.says.the_group, due=self.run.local.text(due))
 
     def _in_group(self, member: Member, group: str) -> str:
-        return f"{_name(member)} is already in {self._group_name(group)}"
+        return self.notes.says.in_group.format(name=_name(member), group=self._group_name(group))
 
     def _invited(self, member: Member, group: str, t: float) -> str:
-        return f"{_name(member)} already has an invite to {self._group_name(group)}, planned at {self.run.local.text(t)}, and has not joined it since"
+        return self.notes.says.invited.format(name=_name(member), group=self._group_name(group), at=self.run.local.text(t))
 
     def _add_tasks(self, tasks: list[tuple[Task, ActionSpec]], rule: Rule, action: ActionSpec, firing: Firing, group: str | None, context: dict[str, Any], held: list[str], check: bool) -> None:
         """Add to ``tasks`` the action's task for each member it targets, its text rendered;
@@ -271,7 +272,7 @@ class Enforcer:
             template = action.text
             if isinstance(template, Variants):
                 template = template.texts[self._variant(task, action, len(template.texts))]
-            text = template.render(self.recheck.context_of(source)) if template is not None else (kind.summary(action.params) if kind.summary else kind.name)
+            text = template.render(self.recheck.context_of(source)) if template is not None else kind.describe(action.params, self.community.language)
         except Exception as exc:  # one bad template skips one task, never the run
             self.notes.error(source.rule.key, firing, f"text of `{kind.name}` failed: {exc}")
             return False
@@ -279,7 +280,7 @@ class Enforcer:
         self.rendered += 1
         limit = self._max_length(task.channel)
         if len(text) > limit:
-            self.notes.too_long(source.rule.key, firing, f"text of `{kind.name}` is {len(text)} characters, more than the {limit} `{task.channel}` allows: planned anyway, split it before sending")
+            self.notes.too_long(source.rule.key, firing, self.notes.says.too_long.format(action=kind.name, length=len(text), limit=limit, channel=task.channel))
         return True
 
     def _variant(self, task: Task, action: ActionSpec, count: int) -> int:
@@ -349,7 +350,7 @@ class Enforcer:
 
     def _how(self, channel: str, action: str, group: str | None, member_name: str, text: str) -> str:
         plugin_channel = self.config.registry.channels.get(channel)
-        return plugin_channel.how_to(action, self._group_name(group) if group is not None else None, member_name, text) if plugin_channel else text
+        return plugin_channel.how_to(action, self._group_name(group) if group is not None else None, member_name, text, self.community.language) if plugin_channel else text
 
     def _instruction(self, task: Task) -> str:
         """The operator's instruction for ``task`` as it is now (a merged message's whole text)."""
@@ -381,8 +382,8 @@ def _name(member: Member) -> str:
     return member.name or member.id
 
 
-def _left_community(member: Member) -> str:
-    return f"{_name(member)} is no longer in any group of the community"
+def _left_community(member: Member, says: ExplainWords) -> str:
+    return says.left_community.format(name=_name(member))
 
 
 def _target(action: ActionSpec) -> str | None:
@@ -391,9 +392,9 @@ def _target(action: ActionSpec) -> str | None:
     return None if name in (None, "member") else name
 
 
-def _describe_change(action: ActionSpec) -> str:
+def _describe_change(action: ActionSpec, says: ExplainWords, actions: Mapping[str, str]) -> str:
     shown = ", ".join(", ".join(value) if isinstance(value, list) else str(value) for value in action.params.values())
-    return f"{action.kind.name} {shown}".strip()
+    return says.changed.format(action=actions.get(action.kind.name, action.kind.name), values=shown).strip()
 
 
 def cause(event: Event | None) -> str:

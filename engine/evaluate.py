@@ -79,7 +79,7 @@ class Evaluation:
         self.staff = config.community.staff  # members whose firings are skipped (see handle)
         self.rejected: list[Rejected] = []
         # Where the stages say what they decided; its counts are the run's (read, accepted, miss …).
-        self.sink = notes if notes is not None else Notes(Counter())
+        self.sink = notes if notes is not None else Notes(Counter(), self.language, config.community.action_names)
         self.counts = self.sink.counts
         self.watermark: float | None = None
         self._watermark_causes: frozenset[str] | None = None
@@ -247,7 +247,8 @@ class Evaluation:
         member.tags.discard(tag)
         member.revision += 1
         self._views.pop(member.id, None)
-        self.sink.changed("tag-expiry", Firing(member, member.group, self.now, ""), lambda: f"untag {tag}: its `for:` is over")
+        sink = self.sink
+        self.sink.changed(sink.says.tag_expiry, Firing(member, member.group, self.now, ""), lambda: sink.says.tag_lapsed.format(tag=tag))
         return self.restage(member)  # a stage condition may read the tag
 
     def condition_failed(self, rule: str, member: Member, source: str, error: Exception) -> None:
@@ -645,7 +646,7 @@ class Evaluation:
         for pair in firings:
             rule, firing = pair
             if rule.filtered:
-                why = refusal(rule, firing)
+                why = refusal(rule, firing, self.sink.says)
                 if why is not None:
                     refused.append((rule.key, firing, why))
                     continue
@@ -661,7 +662,7 @@ class Evaluation:
             counts["fired"] += 1
             if rule.filtered:
                 # Checked again here: a `once` rule may have fired for this member at this instant.
-                why = refusal(rule, firing)
+                why = refusal(rule, firing, self.sink.says)
                 if why is not None:
                     self.sink.refused(rule.key, firing, why)
                     continue

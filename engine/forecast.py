@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import IO, Any
@@ -31,6 +30,7 @@ from playbook_engine.model import Config
 from playbook_engine.printable import terminal_text
 from playbook_engine.runner import plan
 from playbook_engine.state import StateStore
+from playbook_engine.words import ForecastWords, words_for
 
 FORMATS = ("table", "json")
 SHOWN_PLAYBOOKS = 3  # named in a day's row and line; the rest are summed up
@@ -38,70 +38,6 @@ SHOWN_PLAYBOOKS = 3  # named in a day's row and line; the rest are summed up
 
 class ForecastError(PlaybookError):
     """``playbook forecast`` cannot run on from this state; the state was not changed."""
-
-
-# -- words ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ForecastWords:
-    """The forecast's words in one language."""
-
-    title: Callable[[str, int, str], str]  # community, days, watermark → the heading
-    day: Callable[[date], str]  # 12月8日 周二 / Tue Dec 8
-    headers: Mapping[str, str]
-    unassigned: str
-    over_heading: str
-    over_line: Callable[[str, str, int, int, int, str], str]  # day, operator, tasks, capacity, over, playbooks
-    playbook_list: Callable[[list[tuple[str, int]], int], str]  # the first playbooks, and how many tasks the others hold
-    none_over: Callable[[int], str]
-    no_capacity: str
-    summary: Callable[[int, int, int], str]  # tasks, days, days over
-
-
-_ZH_WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
-_EN_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # not %a: that follows the locale
-_EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
-def _zh_playbooks(first: list[tuple[str, int]], others: int) -> str:
-    return "、".join(f"{name} {count}" for name, count in first) + (f"、其他 {others}" if others else "")
-
-
-def _en_playbooks(first: list[tuple[str, int]], others: int) -> str:
-    return ", ".join(f"{name} {count}" for name, count in first) + (f", others {others}" if others else "")
-
-
-WORDS: dict[str, ForecastWords] = {
-    "zh-CN": ForecastWords(
-        title=lambda community, days, watermark: f"{community}：未来 {days} 天每位运营的任务量（从状态库水位线 {watermark} 起，只算已设定的定时器，没有新事件）",
-        day=lambda day: f"{day.month}月{day.day}日 {_ZH_WEEKDAYS[day.weekday()]}",
-        headers={"day": "日期", "operator": "运营", "tasks": "任务数", "capacity": "容量", "over": "超出", "playbooks": "来自剧本"},
-        unassigned="（未分配）",
-        over_heading="超出容量的日子：",
-        over_line=lambda day, operator, tasks, capacity, over, playbooks: f"{day}：{operator} {tasks}/{capacity}，超出 {over}；主要来自 {playbooks}",
-        playbook_list=_zh_playbooks,
-        none_over=lambda days: f"未来 {days} 天没有哪天超出容量。",
-        no_capacity="community.yaml 没有给任何运营设容量（capacity），无从比较。",
-        summary=lambda tasks, days, over: f"预测：{days} 天共 {tasks} 个任务，{over} 个运营日超出容量；状态库没有改动",
-    ),
-    "en": ForecastWords(
-        title=lambda community, days, watermark: f"{community}: each operator's tasks in the next {days} days (from the state's watermark {watermark}, the timers already set, no new events)",
-        day=lambda day: f"{_EN_WEEKDAYS[day.weekday()]} {_EN_MONTHS[day.month - 1]} {day.day}",
-        headers={"day": "day", "operator": "operator", "tasks": "tasks", "capacity": "capacity", "over": "over", "playbooks": "from playbooks"},
-        unassigned="(unassigned)",
-        over_heading="Days over capacity:",
-        over_line=lambda day, operator, tasks, capacity, over, playbooks: f"{day}: {operator} {tasks}/{capacity}, {over} over; mostly from {playbooks}",
-        playbook_list=_en_playbooks,
-        none_over=lambda days: f"No day of the next {days} is over capacity.",
-        no_capacity="community.yaml gives no operator a capacity: nothing to compare with.",
-        summary=lambda tasks, days, over: f"forecast: {tasks} task(s) in {days} day(s), {over} operator-day(s) over capacity; the state was not changed",
-    ),
-}
-
-
-def words_for(language: str) -> ForecastWords:
-    return WORDS.get(language, WORDS["en"])
 
 
 # -- the numbers -------------------------------------------------------------------------------------
@@ -251,7 +187,7 @@ def _write_table(found: Forecast, stream: IO[str], terminal: bool) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    words = words_for(found.language)
+    words = words_for(found.language).forecast
     console = Console(file=stream, width=None if terminal else 120, force_terminal=terminal, color_system="auto" if terminal else None, highlight=False, emoji=False, markup=False)
     local_watermark = datetime.fromtimestamp(found.watermark, found.tz).strftime("%Y-%m-%d %H:%M")
     console.print(terminal_text(words.title(found.community, len(found.days), local_watermark)), soft_wrap=True)  # a line, as written: the terminal wraps it

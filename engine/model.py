@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from playbook_engine.contract import PRIORITY_RANK
 from playbook_engine.patterns import Pattern
+from playbook_engine.words import LANGUAGES as WORDS_BY_LANGUAGE
 
 if TYPE_CHECKING:
     from playbook_engine.contract import ActionType, TriggerType
@@ -29,7 +30,7 @@ DEFAULT_LIFECYCLE = (
 )
 
 
-LANGUAGES = ("zh-CN", "en")  # community.language: what the engine itself writes in (so far: what `playbook deliver` sends)
+LANGUAGES = tuple(WORDS_BY_LANGUAGE)  # community.language: what the engine itself writes in (engine/words.py, one table each)
 ENV_PREFIX = "env:"  # an inbox address or secret written `env:NAME` is read from the environment when delivering
 
 
@@ -96,6 +97,7 @@ class Community:
     # the member of a task, never ranked; their messages still count and answer questions.
     staff: frozenset[str] = frozenset()
     language: str = "en"  # one of LANGUAGES
+    action_names: dict[str, str] = field(default_factory=dict)  # action id → its name in `language` (ActionType.names)
     content: dict[str, Any] = field(default_factory=dict)  # content.yaml: what texts read as `content.NAME`
 
     def stage_label(self, stage: str | None) -> str:

@@ -16,8 +16,7 @@ from typing import Any
 
 from playbook_engine.contract import Firing
 from playbook_engine.explain import describe_values, field_values
-
-STAFF_REASON = "staff (community.yaml `staff:` or an operator's `member:`): never the member of a task"
+from playbook_engine.words import words_for
 
 
 @dataclass
@@ -39,9 +38,13 @@ class Notes:
     # tested one by one, with its values; the whole context for templates).
     detailed = False
 
-    def __init__(self, counts: Counter[str]):
+    def __init__(self, counts: Counter[str], language: str | None = None, actions: Mapping[str, str] | None = None):
+        """``language``: community.language, what an explanation is written in; ``actions``:
+        the actions' names in it (``Community.action_names``)."""
         self.counts = counts
         self.notes: list[Note] = []
+        self.says = words_for(language).explain
+        self.actions: Mapping[str, str] = actions or {}
 
     def refused(self, rule: str, firing: Firing, reason: Callable[[], str]) -> None:
         """A rule's ``groups:``, ``stages:`` or ``once`` said no before any condition ran."""
@@ -74,7 +77,7 @@ class Notes:
     def condition_failed(self, rule: str, firing: Firing, source: str, error: Exception) -> None:
         """Condition ``source`` raised ``error`` (``if:``, ``becomes:`` or a stage's): the one
         wording of a failed condition, for every kind, as an error."""
-        self.error(rule, firing, f"condition `{source}` failed: {error}")
+        self.error(rule, firing, self.says.condition_failed.format(source=source, error=error))
 
     def changed(self, rule: str, firing: Firing, describe: Callable[[], str]) -> None:
         """A rule changed the member's state (``tag`` …)."""
@@ -106,17 +109,17 @@ class ExplainNotes(Notes):
     def staff(self, skipped: list[tuple[str, Firing]]) -> None:
         self.counts["staff"] += len(skipped)
         for rule, firing in skipped:
-            self._add(rule, firing, "miss", STAFF_REASON)
+            self._add(rule, firing, "miss", self.says.staff)
 
     def condition_false(self, rule: str, firing: Firing, source: str, context: Mapping[str, Any]) -> None:
         self.counts["miss"] += 1
         values = field_values(source, context)
-        shown = f" ({describe_values(values)})" if values else ""
-        self._add(rule, firing, "miss", f"condition `{source}` is false{shown}", values)
+        shown = self.says.shown.format(values=describe_values(values)) if values else ""
+        self._add(rule, firing, "miss", self.says.condition_false.format(source=source, shown=shown), values)
 
     def condition_held(self, held: list[str], source: str, context: Mapping[str, Any]) -> None:
         values = field_values(source, context)
-        held.append(f"`{source}`" + (f" ({describe_values(values)})" if values else ""))
+        held.append(f"`{source}`" + (self.says.shown.format(values=describe_values(values)) if values else ""))
 
     def error(self, rule: str, firing: Firing, reason: str) -> None:
         self.counts["error"] += 1

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from playbook_engine.printable import terminal_text
-from playbook_engine.words import summary_words
+from playbook_engine.words import ExplainWords, summary_words, words_for
 
 if TYPE_CHECKING:
     from playbook_engine.contract import Task
@@ -50,23 +50,36 @@ def _when(t: float, tz: ZoneInfo) -> str:
     return datetime.fromtimestamp(t, tz).strftime("%Y-%m-%d %H:%M")
 
 
-def _who(name: str | None, member: str | None, group: str | None) -> str:
+def _who(name: str | None, member: str | None, group: str | None, words: ExplainWords) -> str:
     if member is None:
-        return f"group {group}"
+        return words.group.format(group=group)
     return f"{name} ({member})" if name and name != member else member
 
 
+def _label(label: str, words: ExplainWords) -> str:
+    """The timeline's word for ``label``, padded to its column in terminal cells (a Chinese
+    character takes two)."""
+    from rich.cells import cell_len
+
+    shown = words.labels.get(label, label)
+    return shown + " " * max(_LABEL_WIDTH - cell_len(shown), 0)
+
+
 def render_explanation(result: RunResult, tz: ZoneInfo, member: str | None = None) -> str:
-    """Every decision, in time order: tasks with their reasons, suppressions, misses, stages.
+    """Every decision, in time order: tasks with their reasons, suppressions, misses, stages,
+    in the community's language.
 
     With ``member``, only that member's: their timeline.
     """
     entries: list[tuple[float, int, list[str]]] = []
     pad = " " * 17
+    community = result.evaluation.community
+    words = words_for(community.language).explain
+    actions = community.action_names
 
     def add(t: float, rank: int, label: str, text: str, details: Sequence[tuple[str, str]] = ()) -> None:
-        lines = [f"{_when(t, tz)}  {label:<{_LABEL_WIDTH}} {text}"]
-        lines.extend(f"{pad} {name:<{_LABEL_WIDTH}} {detail}" for name, detail in details)
+        lines = [f"{_when(t, tz)}  {_label(label, words)} {text}"]
+        lines.extend(f"{pad} {_label(name, words)} {detail}" for name, detail in details)
         entries.append((t, rank, lines))
 
     names = {task.member: task.member_name for task in result.tasks}
@@ -74,8 +87,8 @@ def render_explanation(result: RunResult, tz: ZoneInfo, member: str | None = Non
         if member is not None and task.member != member:
             continue
         details = [("because", task.reason)] + [("and", condition) for condition in task.because] + [("moved", why) for why in task.moved]
-        due = "" if task.due == task.trigger_at else f", due {_when(task.due, tz)}"
-        add(task.trigger_at, 1, "planned", f"{task.playbook}/{task.rule} {task.action} → {_who(task.member_name, task.member, task.group)}{due}  [{task.id}]", details)
+        due = "" if task.due == task.trigger_at else words.due.format(at=_when(task.due, tz))
+        add(task.trigger_at, 1, "planned", f"{task.playbook}/{task.rule} {actions.get(task.action, task.action)} → {_who(task.member_name, task.member, task.group, words)}{due}  [{task.id}]", details)
     # Tasks earlier --state runs printed that this one takes back: with their drop if it is kept.
     planner = result.planner
     taken_back = {item: "withdrawn" for item in planner.withdrawn} | {item: "displaced" for item in planner.displaced} if planner is not None else {}
@@ -84,27 +97,27 @@ def render_explanation(result: RunResult, tz: ZoneInfo, member: str | None = Non
         task = item.task
         if member is not None and task.member != member:
             continue
-        earlier = f"  [{task.id}] printed by an earlier run: do not send it" if task.id in taken_back_ids else ""
-        add(task.trigger_at, 2, "suppressed", f"{task.playbook}/{task.rule} {task.action} → {_who(task.member_name, task.member, task.group)}{earlier}", [("because", task.reason), ("but", item.reason)])
+        earlier = words.printed_earlier.format(id=task.id) if task.id in taken_back_ids else ""
+        add(task.trigger_at, 2, "suppressed", f"{task.playbook}/{task.rule} {actions.get(task.action, task.action)} → {_who(task.member_name, task.member, task.group, words)}{earlier}", [("because", task.reason), ("but", item.reason)])
     explained = {item.task.id for item in result.suppressed}
     for (t, task_id, about, why), kind in taken_back.items():
         if task_id not in explained and (member is None or about == member):
-            add(t, 2, kind, f"[{task_id}] planned by an earlier run → {_who(names.get(about), about, None) if about else '(group)'}", [("but", why)])
+            add(t, 2, kind, words.planned_earlier.format(id=task_id, who=_who(names.get(about), about, None, words) if about else words.no_member), [("but", why)])
     for note in result.notes:
         if member is not None and note.member != member:
             continue
-        who = _who(names.get(note.member) or _member_name(result, note.member), note.member, None) if note.member else "(group)"
+        who = _who(names.get(note.member) or _member_name(result, note.member), note.member, None, words) if note.member else words.no_member
         if note.kind == "stage":
-            add(note.t, 0, "stage", f"{who}: {note.reason}")
+            add(note.t, 0, "stage", words.stage_note.format(who=who, change=note.reason))
         else:
-            label = {"miss": "not", "changed": "changed"}.get(note.kind, note.kind)
-            add(note.t, 3 if note.kind == "miss" else 1, label, f"{note.rule} → {who}: {note.reason}")
+            label = {"miss": "not"}.get(note.kind, note.kind)
+            add(note.t, 3 if note.kind == "miss" else 1, label, words.note.format(rule=note.rule, who=who, reason=note.reason))
     entries.sort(key=lambda entry: (entry[0], entry[1]))
     # Names, texts and values from the history are in it: no escape sequence reaches the terminal.
-    return terminal_text("".join(line + "\n" for lines in _collapse_repeats(entries, tz) for line in lines))
+    return terminal_text("".join(line + "\n" for lines in _collapse_repeats(entries, tz, words) for line in lines))
 
 
-def _collapse_repeats(entries: list[tuple[float, int, list[str]]], tz: ZoneInfo) -> list[list[str]]:
+def _collapse_repeats(entries: list[tuple[float, int, list[str]]], tz: ZoneInfo, words: ExplainWords) -> list[list[str]]:
     """A scheduled rule saying "not" for the same reason every day is said once, with a count."""
     first_seen: dict[str, list[Any]] = {}
     shown: list[list[str]] = []
@@ -122,7 +135,7 @@ def _collapse_repeats(entries: list[tuple[float, int, list[str]]], tz: ZoneInfo)
         shown.append(lines)
     for lines, repeats, last in first_seen.values():
         if repeats:
-            lines[0] += f"  (and {repeats} more time{'s' if repeats > 1 else ''} until {_when(last, tz)})"
+            lines[0] += words.repeats.format(count=repeats, s="s" if repeats > 1 else "", until=_when(last, tz))
     return shown
 
 

@@ -26,10 +26,10 @@ from functools import partial
 from typing import Any
 
 from playbook_engine.contract import PRIORITY_RANK, Task
-from playbook_engine.durations import format_duration
 from playbook_engine.holdout import HELD_OUT, TREATED, Holdout
 from playbook_engine.localtime import DAY, local_time
 from playbook_engine.model import Community, Rule
+from playbook_engine.words import words_for
 
 
 @dataclass
@@ -111,6 +111,7 @@ class Planner:
         self.tasks: list[Task] = []  # accepted, not final yet (their day may still fill up)
         self.released: list[Task] = []  # final, in output order, not yet taken by drain()
         self.suppressed: list[Suppressed] = []  # kept only with keep_suppressed (--explain); counted always
+        self.says = words_for(community.language)  # the reasons' words (engine/words.py)
         self.suppressed_counts: Counter[str] = Counter()
         self.keep_suppressed = keep_suppressed
         self.record_history = record_history  # new_history is what --state saves
@@ -212,13 +213,13 @@ class Planner:
             last = self._last_fired[(rule.key, first.member)]
             cooldown = rule.cooldown or 0  # cooling: a cooldown is set
             until = self._local(last + cooldown)
-            reason = f"cooldown {format_duration(cooldown)}: {rule.key} planned for {first.member_name} at {self._local(last)}, next possible after {until}"
+            reason = self.says.explain.cooldown.format(duration=self.says.duration(cooldown), rule=rule.key, name=first.member_name, at=self._local(last), until=until)
             return self._suppress_all(tasks, "cooldown", reason)
         accepted = []
         recent = self._recent
         for task in tasks:
             if task.id in self.known_ids:
-                self._suppress(task, "duplicate", "the same task (rule, member, instant, cause) is already planned")
+                self._suppress(task, "duplicate", self.says.explain.duplicate)
                 continue
             self._quiet(task)  # limits count tasks as the member receives them: at their due time
             if task.member is not None and recent.get(task.member):  # no tasks of late: no limit can be reached
@@ -480,9 +481,9 @@ class Planner:
             # Due within `per` of this one, before or after it: a window the member would see.
             counted = [t for t, action, _ in recent if abs(t - due) < limit.per and (action in limit.actions if limit.actions is not None else action not in self._limit_exempt)]
             if len(counted) >= limit.max:
-                kinds = "tasks" if limit.actions is None else "/".join(sorted(limit.actions))
+                kinds = self.says.explain.any_tasks if limit.actions is None else "/".join(self.community.action_names.get(action, action) for action in sorted(limit.actions))
                 nearest = min(counted, key=lambda t: abs(t - due))
-                return f"limit {limit.max} {kinds} per {format_duration(limit.per)} reached for {task.member_name} (another due {self._local(nearest)})"
+                return self.says.explain.limit.format(max=limit.max, kinds=kinds, per=self.says.duration(limit.per), name=task.member_name, at=self._local(nearest))
         return None
 
     def _quiet(self, task: Task) -> None:
@@ -494,7 +495,7 @@ class Planner:
             return
         end = self._quiet_end(task.due, window, offset)
         if end is not None:
-            task.note_move("quiet hours", task.due, end)
+            task.note_move(self.says.explain.quiet_hours, task.due, end)
             self.moved["quiet hours"] += 1
             if self.day_counts is not None:
                 self._tally(task, "moved", "quiet hours")
@@ -538,12 +539,12 @@ class Planner:
             if guardrail == "stale":
                 self.withdrawn.append((task.due, task.id, task.member, why))
             else:
-                guardrail, why = "displaced", f"displaced: a task that comes first took its place — {why}"
+                guardrail, why = "displaced", self.says.explain.displaced.format(why=why)
                 self.displaced.append((task.due, task.id, task.member, why))
             reason = why
         self.suppressed_counts[guardrail] += 1
         if self.keep_suppressed:
-            task.finish(self._local)
+            task.finish(self._local, self.says.explain.moved)
             self.suppressed.append(Suppressed(task, guardrail, reason if isinstance(reason, str) else reason()))
 
     # -- finishing -------------------------------------------------------------------------------
@@ -614,7 +615,7 @@ class Planner:
         final.sort(key=lambda task: (task.due, -task.rank, task.order, task.id))
         cooling = self._cooling_since
         for task in final:
-            task.finish(self._local)
+            task.finish(self._local, self.says.explain.moved)
             task.merged = None
             if cooling and task.id in cooling:
                 del cooling[task.id]
@@ -671,10 +672,10 @@ class Planner:
         if self.day_counts is not None:
             self._tally(task, "suppressed", HELD_OUT)
         if self.keep_suppressed:
-            task.finish(self._local)
+            task.finish(self._local, self.says.explain.moved)
             share = self.holdout.shares[task.playbook] if self.holdout is not None else 0
             who = f"{task.member_name} ({task.member})" if task.member_name and task.member_name != task.member else task.member
-            self.suppressed.append(Suppressed(task, HELD_OUT, f"{HELD_OUT}: {who} is among the {share:.0%} of members held out of `{task.playbook}` to measure whether it works: the task is not given"))
+            self.suppressed.append(Suppressed(task, HELD_OUT, self.says.explain.held_out.format(who=who, share=f"{share:.0%}", playbook=task.playbook)))
 
     def _carry(self, message: Task, parts: list[Task]) -> Task:
         """The first of ``parts``, merged into ``message`` whose own part is withheld, carries it instead."""
@@ -738,7 +739,7 @@ class Planner:
         blank line, reasons listed."""
         task.merged = parts
         for part in parts:
-            part.finish(self._local)
+            part.finish(self._local, self.says.explain.moved)
         if len(parts) == 1 and parts[0] is task:
             task.parts = []
         else:
@@ -770,10 +771,10 @@ class Planner:
                 due = max(task.due, last + pace)
                 if due > task.deadline or due >= end:
                     why = "deadline" if due > task.deadline else "pace"
-                    task.note_move(f"pace of {assignee}", task.due, due)
+                    task.note_move(self.says.explain.pace_of.format(assignee=assignee), task.due, due)
                     task.due = due
                     self._unplanned(task)
-                    self._suppress(task, why, self._past_deadline(task) if why == "deadline" else f"pace: no room left on {self._date(end - 1)} at one task every {format_duration(pace)}")
+                    self._suppress(task, why, self._past_deadline(task) if why == "deadline" else self.says.explain.pace.format(day=self._date(end - 1), pace=self.says.duration(pace)))
                     dropped.add(id(task))
                     continue
                 if due != task.due:
@@ -785,7 +786,7 @@ class Planner:
                                 continue
                             carriers.append(holding)  # the message goes on under another part
                             task = holding
-                    task.note_move(f"pace of {assignee}", task.due, due)
+                    task.note_move(self.says.explain.pace_of.format(assignee=assignee), task.due, due)
                     self.moved["pace"] += 1
                     if self.day_counts is not None:
                         self._tally(task, "moved", "pace")
@@ -862,7 +863,7 @@ class Planner:
             sent = self.new_history.get(part.id)
             if sent is not None:
                 sent.status = "merged"  # its text goes out in the first's message
-            self._suppress(part, "merged", f"merged into {first.id}, due {self._local(first.due)}")
+            self._suppress(part, "merged", self.says.explain.merged.format(id=first.id, due=self._local(first.due)))
 
     def _fill(self, before: int | None) -> None:
         """Fill each operator's days before ``before`` in priority order; move the overflow to
@@ -904,7 +905,7 @@ class Planner:
             original_due = self._original_due.pop(task.id)
             if task.due != original_due:
                 # One line per task, however many full days it skipped.
-                task.note_move(f"capacity of {assignee} full", original_due, task.due)
+                task.note_move(self.says.explain.capacity_of.format(assignee=assignee), original_due, task.due)
         return tasks
 
     def _carry_over(self, overflow: list[Task], day: int, assignee: str) -> None:
@@ -941,7 +942,7 @@ class Planner:
                     if tally:  # on the day _suppress would count it: past its deadline, the next
                         self._tally(task, "suppressed", guardrail, moved_to if past_deadline else None)
                 elif past_deadline:
-                    task.note_move(f"capacity of {assignee} full", task.due, moved_to)
+                    task.note_move(self.says.explain.capacity_of.format(assignee=assignee), task.due, moved_to)
                     task.due = moved_to
                     self._suppress(task, guardrail, partial(self._past_deadline, task))
                 else:
@@ -968,10 +969,10 @@ class Planner:
             self.suppressed_counts.update(dropped)
 
     def _past_deadline(self, task: Task) -> str:
-        return f"deadline: it would be due {self._local(task.due)}, after its deadline {self._local(task.deadline)}"
+        return self.says.explain.deadline.format(due=self._local(task.due), deadline=self._local(task.deadline))
 
     def _dropped_for_capacity(self, assignee: str, due: float, max_delay: int) -> str:
-        return f"capacity of {assignee} full on {self._date(due)} and moving it would delay it more than max_delay {format_duration(max_delay)}"
+        return self.says.explain.capacity.format(assignee=assignee, day=self._date(due), delay=self.says.duration(max_delay))
 
     def _plain_offset(self, day: int) -> int | None:
         """The UTC offset of local day ``day`` and the next, if it is the same all through both."""

@@ -37,7 +37,6 @@ from playbook_engine.model import ActionSpec, Config, Rule
 from playbook_engine.planner import Open, Planner, printed_form
 from playbook_engine.replies import LOOKBACK, Replies
 
-STALE = "stale"
 # What a member's message changes of them: an `if:` reading any of it may turn when they write.
 _WRITING = frozenset({"messages", "last_message_at", "messages_7d", "messages_30d", "days_silent", "active_days_30d", "questions", "replies"})
 _UNSET = object()
@@ -313,7 +312,7 @@ class Recheck:
         reason = self.reason(payload["group"], Source(rule, firing, payload["firing_group"], action, {}), self.run.now)
         if reason is None:
             return False
-        self.planner.withdraw(self.run.now, payload["id"], payload["member"], payload["assignee"], payload["due"], f"{STALE}: {reason}", rule.playbook)
+        self.planner.withdraw(self.run.now, payload["id"], payload["member"], payload["assignee"], payload["due"], self.planner.says.explain.stale.format(why=reason), rule.playbook)
         return True
 
     def message(self, member_id: str, t: float) -> None:
@@ -338,7 +337,7 @@ class Recheck:
         context = self._context(rule, source.firing, source.group) if rule.key not in self._fixed_texts else None
         reason = self.reason(task.group, source, self.run.now, context)
         if reason is not None:
-            self.planner.drop_stale(task, f"{STALE}: {reason}")
+            self.planner.drop_stale(task, self.planner.says.explain.stale.format(why=reason))
         else:
             if context is not None:
                 source.context = context
@@ -356,14 +355,14 @@ class Recheck:
                 return where
             trigger = rule.trigger
             if trigger.ends_on_message and member.last_message_at is not None and member.last_message_at > firing.t:
-                return f"{_name(member)} wrote at {self.run.local.text(member.last_message_at)}"
+                return self.planner.says.explain.wrote.format(name=_name(member), at=self.run.local.text(member.last_message_at))
         stale = rule.trigger.stale(self.run, firing, at)
         if stale is not None:
             return stale
         if rule.until is not None and member is not None:
             replied = self.replies.since(member.id, rule.playbook, at - LOOKBACK)
             if replied is not None and replied <= at:
-                return f"until replied: {_name(member)} replied to {rule.playbook} at {self.run.local.text(replied)}"
+                return self.planner.says.explain.replied.format(name=_name(member), playbook=rule.playbook, at=self.run.local.text(replied))
         return self._condition_false(source, context)
 
     def _not_there(self, group: str | None, source: Source, member: Member, at: float) -> str | None:
@@ -377,9 +376,9 @@ class Recheck:
                 out = member.marks.get(OUT_OF)
                 if source.action.kind.apply is not None and out and out.get(group) in (source.firing.t, at):
                     return None  # out by this very task's effect (a planned `remove`, done when it is due), not since
-                return f"{_name(member)} is no longer in {group_name(self.run.groups, self._group_names, group)}"
+                return self.planner.says.explain.not_in_group.format(name=_name(member), group=group_name(self.run.groups, self._group_names, group), since="")
         elif scope is not None and member.left:
-            return f"{_name(member)} is no longer in any group of the community"
+            return self.planner.says.explain.left_community.format(name=_name(member))
         return None
 
     def context_of(self, source: Source) -> dict[str, Any]:
@@ -402,9 +401,9 @@ class Recheck:
             try:
                 holds = condition.test(context)
             except Exception as exc:  # broad: a condition that fails now cannot be said to hold
-                return f"`{condition.source}` failed: {exc}"
+                return self.planner.says.explain.failed_now.format(source=condition.source, error=exc)
             if not holds:
-                return f"`{condition.source}` is false now"
+                return self.planner.says.explain.false_now.format(source=condition.source)
         return None
 
     def _keep(self, task: Task, source: Source, deferred: Task | None = None) -> None:
@@ -493,18 +492,18 @@ class Recheck:
         rule, member = source.rule, source.firing.member
         stale = rule.trigger.stale(self.run, source.firing, at)
         if member is None or source.wrote is None or source.wrote > at:
-            return None if stale is None else f"{STALE}: {stale}"
-        wrote = f"{_name(member)} wrote at {self.run.local.text(source.wrote)}"
+            return None if stale is None else self.planner.says.explain.stale.format(why=stale)
+        wrote = self.planner.says.explain.wrote.format(name=_name(member), at=self.run.local.text(source.wrote))
         if rule.trigger.ends_on_message:
-            return f"{STALE}: {wrote}"
+            return self.planner.says.explain.stale.format(why=wrote)
         if stale is not None:
-            return f"{STALE}: {stale}"
+            return self.planner.says.explain.stale.format(why=stale)
         if rule.key in self._reads_writing:
             # The `if:` reads what the message changed: asked again, with the values known now
             # (the day's end; those of ``at`` itself are gone).
             false = self._condition_false(source, None)
             if false is not None:
-                return f"{STALE}: {wrote}, and {false}"
+                return self.planner.says.explain.stale.format(why=self.planner.says.explain.wrote_and.format(wrote=wrote, false=false))
         return None
 
     def released(self, before: float) -> None:

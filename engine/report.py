@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 from playbook_engine.errors import PlaybookError
 from playbook_engine.holdout import compare
 from playbook_engine.state import StateStore
+from playbook_engine.words import HistoryWords, ReportWords, words_for
 
 TAKEN_BACK = ("stale", "displaced")
 
@@ -44,68 +45,6 @@ def check_installed() -> None:
         import vl_convert  # noqa: F401
     except ImportError:
         raise ReportError("the report needs Altair, vl-convert and statsmodels — install them with: pip install 'playbook-engine[report]'") from None
-
-
-@dataclass(frozen=True)
-class ReportWords:
-    """The report's words in one language."""
-
-    title: str
-    generated: str  # "{watermark}", "{given}"
-    workload: str
-    workload_note: str
-    no_capacity: str
-    by_rule: str
-    rates: str
-    rates_note: str
-    taken_back: str
-    taken_back_note: str
-    columns: Mapping[str, str]
-    measures: Mapping[str, str]
-    statuses: Mapping[str, str]
-    total: str
-    yes: str
-    no: str
-
-
-WORDS: dict[str, ReportWords] = {
-    "zh-CN": ReportWords(
-        title="社群运营报告",
-        generated="数据截至 {watermark}（状态库的水位线）· 共派发任务 {given} 个",
-        workload="每位运营每天的任务数与容量",
-        workload_note="柱：当天到期、派发给该运营的任务数；横线：该运营每天的容量上限。",
-        no_capacity="状态库不保存容量：运行 `playbook report 剧本目录 --state …` 时给出剧本目录，即可画出容量线。",
-        by_rule="按剧本和规则统计的任务数",
-        rates="完成率、按时率、回复率",
-        rates_note="只计到水位线为止已到期的任务。完成率＝已完成÷已派发；按时率＝截止时间前标记完成÷已完成；回复率＝成员已回复÷已完成。",
-        taken_back="被撤回和被挤出的任务",
-        taken_back_note="已撤回：到期前复查时条件已不成立；被挤出：后来的运行按容量把它挤出了当天。按到期日统计。",
-        columns={"operator": "运营", "day": "日期", "tasks": "任务数", "capacity": "容量", "over": "超出容量", "playbook": "剧本", "rule": "规则", "measure": "指标", "count": "数量", "of": "基数", "rate": "比率", "status": "状态"},
-        measures={"done": "完成率", "on_time": "按时率", "replied": "回复率"},
-        statuses={"stale": "已撤回", "displaced": "被挤出"},
-        total="合计",
-        yes="是",
-        no="否",
-    ),
-    "en": ReportWords(
-        title="Community operations report",
-        generated="Data up to {watermark} (the state's watermark) · {given} tasks given",
-        workload="Tasks per operator per day, against capacity",
-        workload_note="Bars: the tasks due that day given to the operator; ticks: the operator's daily capacity.",
-        no_capacity="The state does not keep capacities: name the playbooks folder (`playbook report PATHS --state …`) to draw them.",
-        by_rule="Tasks by playbook and rule",
-        rates="Done, on-time and replied rates",
-        rates_note="Only the tasks due by the watermark. Done = done ÷ given; on time = marked done by the deadline ÷ done; replied = the member replied ÷ done.",
-        taken_back="Tasks taken back: stale and displaced",
-        taken_back_note="Stale: no longer held when checked again before it was due; displaced: pushed out of its day by a later run's capacity. By due day.",
-        columns={"operator": "operator", "day": "day", "tasks": "tasks", "capacity": "capacity", "over": "over capacity", "playbook": "playbook", "rule": "rule", "measure": "measure", "count": "count", "of": "of", "rate": "rate", "status": "status"},
-        measures={"done": "done", "on_time": "on time", "replied": "replied"},
-        statuses={"stale": "stale", "displaced": "displaced"},
-        total="total",
-        yes="yes",
-        no="no",
-    ),
-}
 
 
 # -- the numbers -------------------------------------------------------------------------------------
@@ -296,10 +235,10 @@ def write_report(store: StateStore, out: str, capacities: Mapping[str, int | Non
     capacity ticks when known (community.yaml; the state does not keep it)."""
     check_installed()
     language = store.meta("language") or "en"
-    words = WORDS.get(language, WORDS["en"])
+    words = words_for(language).report
     tz = ZoneInfo(store.meta("timezone") or "UTC")
     counts = count(store)
-    found = charts(counts, words, capacities) + history_charts(count_history(store), HISTORY_WORDS.get(language, HISTORY_WORDS["en"])) + holdout_charts(store, language)
+    found = charts(counts, words, capacities) + history_charts(count_history(store), words_for(language).history) + holdout_charts(store, language)
     page = render(found, words, language, counts, tz)
     try:
         Path(out).write_text(page, encoding="utf-8")
@@ -310,74 +249,6 @@ def write_report(store: StateStore, out: str, capacities: Mapping[str, int | Non
 
 # -- what the state keeps besides the tasks (version 8): stages, the summary's counts, questions --
 
-
-@dataclass(frozen=True)
-class HistoryWords:
-    """The words of the charts drawn from the run's history (stage moves, counts, questions)."""
-
-    funnel: str
-    funnel_note: str
-    moves: str
-    moves_note: str
-    first_seen: str
-    guardrails: str
-    guardrails_note: str
-    answer_times: str
-    answer_times_note: str  # "{open}"
-    answer_weeks: str
-    answer_weeks_note: str
-    no_history: str
-    total: str
-    columns: Mapping[str, str]
-    kinds: Mapping[str, str]
-    reasons: Mapping[str, str]
-    buckets: Sequence[str]
-
-
-HISTORY_WORDS: dict[str, HistoryWords] = {
-    "zh-CN": HistoryWords(
-        funnel="生命周期漏斗（按周）",
-        funnel_note="每周结束时各阶段的成员数（最后一周：截至水位线）。不含员工。",
-        moves="阶段之间的流动（按周）",
-        moves_note="每周从一个阶段进入另一个阶段的次数；“首次出现”是成员第一次被划入阶段。",
-        first_seen="首次出现",
-        guardrails="被拦下、顺延和丢弃的任务及原因",
-        guardrails_note="按任务当时的到期日统计，与每次运行摘要中的 suppressed / moved 数一致；日常多次运行时，重新结算的日子只计最后一次。",
-        answer_times="提问多久得到回答",
-        answer_times_note="群里的提问到第一次回答（回复、@提问人、或窗口内他人的下一条消息）的时间。不含员工的提问；另有 {open} 个两小时内的提问尚未回答，未计入。",
-        answer_weeks="每周回答时间的中位数",
-        answer_weeks_note="按提问所在的周统计；中位数只计已回答的提问。",
-        no_history="状态库还没有这部分记录：从第 8 版引擎的第一次 `playbook run --state` 起开始记录。",
-        total="合计",
-        columns={"week": "周（起始日）", "stage": "阶段", "members": "成员数", "from": "从", "to": "到", "moves": "次数", "day": "日期", "kind": "类别", "reason": "原因", "count": "数量", "bucket": "回答用时", "questions": "提问数", "answered": "已回答", "median": "中位数（分钟）", "share": "占比"},
-        kinds={"suppressed": "未安排", "moved": "顺延", "skipped": "跳过"},
-        reasons={
-            "cooldown": "冷却期内", "limit": "频次上限", "capacity": "容量已满", "deadline": "超过截止时间", "stale": "已过时",
-            "merged": "合并为一条", "pace": "节奏间隔", "duplicate": "重复", "not_in_group": "已不在群内", "left_community": "已离开社群",
-            "already_planned": "已有同类任务", "already_in_group": "已在群内", "already_invited": "已邀请过", "quiet hours": "免打扰时段", "staff": "员工", "held_out": "对照组（不发）",
-        },
-        buckets=("5 分钟内", "5–30 分钟", "30 分钟–2 小时", "2 小时以上", "未回答"),
-    ),
-    "en": HistoryWords(
-        funnel="Lifecycle funnel, week by week",
-        funnel_note="Members in each stage at the end of each week (the last week: at the watermark). Staff not counted.",
-        moves="Moves between stages, week by week",
-        moves_note="How many times members moved from one stage to another in each week; “first seen”: a member's first stage.",
-        first_seen="first seen",
-        guardrails="What was suppressed, moved and dropped, and why",
-        guardrails_note="By the local day the task was due when the guardrail met it; the same counts as each run's summary (suppressed, moved); with daily runs, a day settled again counts as its last run settled it.",
-        answer_times="Question answer times",
-        answer_times_note="From a question in a group to its first answer (a reply, a mention of the asker, or someone else's next message within the window). Staff's questions not counted; {open} questions of the last two hours still unanswered are left out.",
-        answer_weeks="Median answer time per week",
-        answer_weeks_note="By the week the question was asked; the median counts answered questions only.",
-        no_history="The state has no record of this yet: it is kept from the first `playbook run --state` of engine version 8 on.",
-        total="total",
-        columns={"week": "week (from)", "stage": "stage", "members": "members", "from": "from", "to": "to", "moves": "moves", "day": "day", "kind": "kind", "reason": "reason", "count": "count", "bucket": "answered within", "questions": "questions", "answered": "answered", "median": "median (minutes)", "share": "share"},
-        kinds={"suppressed": "suppressed", "moved": "moved", "skipped": "skipped"},
-        reasons={"quiet hours": "quiet hours", "not_in_group": "not in group", "left_community": "left the community", "already_planned": "already planned", "already_in_group": "already in group", "already_invited": "already invited", "held_out": "held out"},
-        buckets=("under 5 min", "5–30 min", "30 min–2 h", "over 2 h", "not answered"),
-    ),
-}
 
 # The built-in stages in the order members go through them (community.yaml lists them in the
 # order they are tried, churn first); a community's own stages follow, in its order.
@@ -572,36 +443,6 @@ def history_charts(history: History, words: HistoryWords) -> list[Chart]:
 # -- the holdout comparison --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class HoldoutWords:
-    title: str
-    note: str
-    columns: Sequence[str]
-    arms: Mapping[str, str]
-    too_few: str
-    difference: str  # "{estimate}", "{low}", "{high}"
-
-
-HOLDOUT_WORDS = {
-    "zh-CN": HoldoutWords(
-        title="对照组：任务有没有用",
-        note="每个设了 holdout 的剧本：成员第一次收到（或本应收到）该剧本任务后 7 天内是否再次发言。收到任务的成员与被留作对照、不发任务的成员相比；只计 7 天已过完的成员。差值后是 95% 区间：整个区间大于 0 才说明任务有效。",
-        columns=("剧本", "收到任务的成员", "7 天内再发言", "比率", "对照组成员", "7 天内再发言", "比率", "差（收到 − 对照）"),
-        arms={"treated": "收到任务", "held_out": "对照组"},
-        too_few="样本太少，无法判断（每组至少 30 人）",
-        difference="{estimate} 个百分点（95% 区间 {low} ~ {high}）",
-    ),
-    "en": HoldoutWords(
-        title="Holdouts: do the tasks make a difference?",
-        note="For each playbook with a holdout: whether members wrote again within 7 days after their first task of it (given, or withheld). Members who got it against those held out; only members whose 7 days are over. The difference has its 95 % interval: only an interval above 0 says the tasks work.",
-        columns=("Playbook", "Treated members", "Wrote within 7 days", "Rate", "Held-out members", "Wrote within 7 days", "Rate", "Difference (treated − held out)"),
-        arms={"treated": "treated", "held_out": "held out"},
-        too_few="too few to tell (at least 30 members in each arm)",
-        difference="{estimate} points (95 % interval {low} to {high})",
-    ),
-}
-
-
 def _points(value: float) -> str:
     return f"{100 * value:+.1f}"
 
@@ -614,7 +455,7 @@ def holdout_charts(store: StateStore, language: str) -> list[Chart]:
     watermark = store.watermark
     if not rows or watermark is None:
         return []
-    words = HOLDOUT_WORDS.get(language, HOLDOUT_WORDS["en"])
+    words = words_for(language).holdout
     found = compare(rows, watermark)
     values = [
         {"playbook": item.playbook, "arm": words.arms[arm], "rate": counted.rate or 0.0}

@@ -96,6 +96,7 @@ class RunResult:
     def summary(self, language: str | None = None) -> str:
         """The summary's first line, in ``language`` (``community.language``; default English)."""
         words = summary_words(language)
+        action_names = self.evaluation.community.action_names
         counts = self.counts
         planned = self.tally
         listed = words.separator.join
@@ -103,7 +104,7 @@ class RunResult:
         def reasons(counted: Mapping[str, int]) -> str:
             return listed(f"{words.reasons.get(name, name)} {count}" for name, count in sorted(counted.items()))
 
-        actions = listed(f"{name} {count}" for name, count in sorted(planned.by_action.items()))
+        actions = listed(f"{action_names.get(name, name)} {count}" for name, count in sorted(planned.by_action.items()))
         line = words.read.format(read=counts["read"], accepted=counts["accepted"], rejected=counts["rejected"])
         if counts["before_watermark"]:
             line += words.before_watermark.format(count=counts["before_watermark"])
@@ -199,7 +200,7 @@ class Plan:
             cooldowns=frozenset(lookback.cooldowns), limit_exempt=config.registry.limit_exempt_actions(), reopened=frozenset(payload["id"] for payload in reopen), count_days=state is not None,
         )
         counts: Counter[str] = Counter()
-        self.evaluation = Evaluation(config, self.planner, until=until, notes=ExplainNotes(counts) if explain else Notes(counts), state=state, max_future=max_future, saved=saved, reopen=reopen)
+        self.evaluation = Evaluation(config, self.planner, until=until, notes=(ExplainNotes if explain else Notes)(counts, config.community.language, config.community.action_names), state=state, max_future=max_future, saved=saved, reopen=reopen)
         self.state = state
         self.tally = Tally()
         # With --state, each task is kept whole as it is handed out: once final, its record

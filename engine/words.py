@@ -1,19 +1,33 @@
-"""The words the engine itself writes in a plan, in each language of ``community.language``.
+"""Every word the engine itself writes, in each language of ``community.language``: one table per language.
 
 The plan's texts are the playbooks' own; what frames them — titles, counts, weekday names,
-priorities, column names — is written here, so that an operator who reads Chinese reads Chinese
-from the first line to the last. JSON records keep their field names (programs read them).
+priorities, column names, each task's reason, the run's summary, ``--explain``, the report, the
+forecast, the daily list sent to an operator's work chat — is written here, so that an operator
+who reads Chinese reads Chinese from the first line to the last. JSON records keep their field
+names (programs read them), and errors about playbooks stay English.
+
+A language is one ``Language`` value (``ZH_CN``, ``EN``), holding one dataclass of words per
+part of the engine; ``LANGUAGES`` lists them, and ``community.language`` accepts exactly its
+keys. Adding a language is writing one more ``Language``: every word is a required field, and
+``tests/test_words.py`` checks that each language fills each mapping with the same keys and each
+template with the same ``{placeholders}``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from playbook_engine.durations import format_duration
 
 WEEKDAYS_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # not %a: that follows the locale
 WEEKDAYS_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
+MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_UNITS_EN = ((86400, "d"), (3600, "h"), (60, "m"), (1, "s"))
+
+
+# -- the plan (formats: table, md) -----------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -42,44 +56,7 @@ class PlanWords:
         return text + (f"{self.brackets[0]}{pressing}{self.brackets[1]}" if pressing else "")
 
 
-PLAN_WORDS: dict[str, PlanWords] = {
-    "zh-CN": PlanWords(
-        title="{community}：待办任务",
-        no_tasks="没有安排任务。",
-        one_task="{count} 个任务",
-        tasks="{count} 个任务",
-        pressing="{priority} {count}",
-        list_separator="，",
-        brackets=("（", "）"),
-        priorities={"urgent": "紧急", "high": "高", "normal": "", "low": "低"},
-        weekdays=WEEKDAYS_ZH,
-        why="原因：",
-        group="群 {group}",
-        everyone="全体",
-        unassigned="未分配",
-        columns={"time": "时间", "priority": "优先级", "member": "成员", "what to do": "做什么", "why": "原因"},
-    ),
-    "en": PlanWords(
-        title="{community}: planned tasks",
-        no_tasks="No tasks planned.",
-        one_task="{count} task",
-        tasks="{count} tasks",
-        pressing="{count} {priority}",
-        list_separator=", ",
-        brackets=(" (", ")"),
-        priorities={"urgent": "urgent", "high": "high", "normal": "", "low": "low"},
-        weekdays=WEEKDAYS_EN,
-        why="why: ",
-        group="group {group}",
-        everyone="everyone",
-        unassigned="unassigned",
-        columns={"time": "time", "priority": "priority", "member": "member", "what to do": "what to do", "why": "why"},
-    ),
-}
-
-
-def plan_words(language: str | None) -> PlanWords:
-    return PLAN_WORDS.get(language or "en", PLAN_WORDS["en"])
+# -- each task's reason, as the built-in triggers write it -----------------------------------------
 
 
 @dataclass(frozen=True)
@@ -110,67 +87,6 @@ class ReasonWords:
     units: tuple[tuple[int, str], ...]  # (seconds, unit) largest first, for durations
 
 
-_UNITS_EN = ((86400, "d"), (3600, "h"), (60, "m"), (1, "s"))
-
-REASON_WORDS: dict[str, ReasonWords] = {
-    "en": ReasonWords(
-        silent="silent {duration} since {since} ({spoke})",
-        spoke={"last message": "last message", "join": "join"},
-        joined="joined {duration} ago ({at})",
-        stage="entered stage {stage}{previous} at {at}",
-        previous=" from {previous}",
-        event="{type} at {at}",
-        keyword=" containing “{keyword}”",
-        match=" matching “{match}”",
-        activity="{how} activity {activity} (ended {at})",
-        took_part={True: "took part in", False: "did not take part in"},
-        top="top {count} by {window} in {group}: {names}",
-        rank="#{rank} by {window} in {group} ({value})",
-        window="{metric} over {days}d",
-        milestone="{metric} reached {threshold}",
-        schedule="schedule `{cron}` at {at}",
-        holiday="holiday {name} ({date})",
-        unanswered="question unanswered for {duration}: “{snippet}” ({at})",
-        became="`{condition}` became true{shown}",
-        shown=" ({shown})",
-        events={},
-        metrics={},
-        units=_UNITS_EN,
-    ),
-    "zh-CN": ReasonWords(
-        silent="已沉默 {duration}，自 {since}（{spoke}）起",
-        spoke={"last message": "最后一次发言", "join": "入群"},
-        joined="入群 {duration}（{at}）",
-        stage="{at} 进入{stage}{previous}",
-        previous="（此前：{previous}）",
-        event="{at} {type}",
-        keyword="，含“{keyword}”",
-        match="，符合“{match}”",
-        activity="{how}活动 {activity}（{at} 结束）",
-        took_part={True: "参加了", False: "没有参加"},
-        top="{group} {window}前 {count} 名：{names}",
-        rank="{group} {window}第 {rank} 名（{value}）",
-        window="近 {days} 天{metric}",
-        milestone="{metric}达到 {threshold}",
-        schedule="定时 `{cron}`，{at}",
-        holiday="节日：{name}（{date}）",
-        unanswered="提问 {duration}没人回复：“{snippet}”（{at}）",
-        became="`{condition}` 成立{shown}",
-        shown="（{shown}）",
-        events={
-            "message": "发言", "member_joined": "入群", "member_left": "退群", "reaction": "表情回应", "profile": "资料更新",
-            "purchase": "购买", "activity_joined": "报名活动", "activity_started": "活动开始", "activity_ended": "活动结束",
-        },
-        metrics={"messages": "发言数", "active_days": "活跃天数", "reactions": "表情回应数", "points": "积分", "replies": "回复数", "mentions": "被@次数"},
-        units=((86400, " 天"), (3600, " 小时"), (60, " 分钟"), (1, " 秒")),
-    ),
-}
-
-
-def reason_words(language: str | None) -> ReasonWords:
-    return REASON_WORDS.get(language or "en", REASON_WORDS["en"])
-
-
 def duration_text(seconds: int, words: ReasonWords) -> str:
     """``3d``, ``1d12h`` in English (as playbooks write them); ``3 天``, ``1 天 12 小时`` in Chinese."""
     if words.units is _UNITS_EN:
@@ -184,6 +100,9 @@ def duration_text(seconds: int, words: ReasonWords) -> str:
     if not parts:
         return f"0{words.units[-1][1]}"
     return ("" if words.units is _UNITS_EN else " ").join(parts)
+
+
+# -- the run's summary -----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -214,32 +133,253 @@ class SummaryWords:
     reasons: Mapping[str, str]  # a guardrail or move, by its id (docs/why-dropped.md), as the summary names it
 
 
-SUMMARY_WORDS: dict[str, SummaryWords] = {
-    "en": SummaryWords(
-        read="read {read} events: {accepted} accepted, {rejected} rejected",
-        before_watermark=", {count} already processed (--state watermark)",
-        after_until=", {count} after --until",
-        planned=" · {count} tasks planned",
-        suppressed=" · {count} suppressed",
-        moved=" · moved: ",
-        staff=" · {count} firing(s) about staff skipped",
-        orphans=" · {count} timer(s) of rules no longer in the playbooks dropped ({names})",
-        withdrawn=" · {count} planned by an earlier run withdrawn as stale ({ids}): do not send them",
-        displaced=" · {count} planned by an earlier run displaced by higher-priority tasks ({ids}): do not send them",
-        revised=" · {count} planned by an earlier run printed again changed ({ids}): the new version replaces the old",
-        duplicates=" · {count} duplicate message{s} (same id) kept once",
-        history_only=" · {count} before --from not shown",
-        by_stage="  members by stage: ",
-        by_playbook="  tasks by playbook: ",
-        by_day="  tasks by day: ",
-        more_days=", … ({count} more days)",
-        errors="  {count} rule evaluation(s) failed and were skipped — run with --explain to see them",
-        too_long="  {count} planned task text(s) longer than the channel allows — split them before sending (--explain names them)",
-        separator=", ",
-        brackets=(" (", ")"),
-        reasons={},
+# -- the report (engine/report.py) -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportWords:
+    """The report's words in one language."""
+
+    title: str
+    generated: str  # "{watermark}", "{given}"
+    workload: str
+    workload_note: str
+    no_capacity: str
+    by_rule: str
+    rates: str
+    rates_note: str
+    taken_back: str
+    taken_back_note: str
+    columns: Mapping[str, str]
+    measures: Mapping[str, str]
+    statuses: Mapping[str, str]
+    total: str
+    yes: str
+    no: str
+    written: str  # "{out}", "{given}": said once the report is written
+
+
+@dataclass(frozen=True)
+class HistoryWords:
+    """The words of the charts drawn from the run's history (stage moves, counts, questions)."""
+
+    funnel: str
+    funnel_note: str
+    moves: str
+    moves_note: str
+    first_seen: str
+    guardrails: str
+    guardrails_note: str
+    answer_times: str
+    answer_times_note: str  # "{open}"
+    answer_weeks: str
+    answer_weeks_note: str
+    no_history: str
+    total: str
+    columns: Mapping[str, str]
+    kinds: Mapping[str, str]
+    reasons: Mapping[str, str]
+    buckets: Sequence[str]
+
+
+@dataclass(frozen=True)
+class HoldoutWords:
+    title: str
+    note: str
+    columns: Sequence[str]
+    arms: Mapping[str, str]
+    too_few: str
+    difference: str  # "{estimate}", "{low}", "{high}"
+
+
+# -- the forecast (engine/forecast.py) -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ForecastWords:
+    """The forecast's words in one language."""
+
+    title: Callable[[str, int, str], str]  # community, days, watermark → the heading
+    day: Callable[[date], str]  # 12月8日 周二 / Tue Dec 8
+    headers: Mapping[str, str]
+    unassigned: str
+    over_heading: str
+    over_line: Callable[[str, str, int, int, int, str], str]  # day, operator, tasks, capacity, over, playbooks
+    playbook_list: Callable[[list[tuple[str, int]], int], str]  # the first playbooks, and how many tasks the others hold
+    none_over: Callable[[int], str]
+    no_capacity: str
+    summary: Callable[[int, int, int], str]  # tasks, days, days over
+
+
+def _zh_playbooks(first: list[tuple[str, int]], others: int) -> str:
+    return "、".join(f"{name} {count}" for name, count in first) + (f"、其他 {others}" if others else "")
+
+
+def _en_playbooks(first: list[tuple[str, int]], others: int) -> str:
+    return ", ".join(f"{name} {count}" for name, count in first) + (f", others {others}" if others else "")
+
+
+# -- the daily list an operator is sent (engine/delivery.py) ---------------------------------------
+
+
+@dataclass(frozen=True)
+class DeliveryWords:
+    """The few words a delivered list is made of, in one language."""
+
+    title: Callable[[date, int], str]  # the day and the number of tasks
+    part: str  # the part among parts, appended to the title when a day needs several
+    earlier: str  # said when some of the day's tasks went out in an earlier delivery
+    urgent: str
+    high: str
+    counts: str  # "{count} {label}"
+    group: str  # who a group-wide task is for
+    member: str  # "{name}", "{member}": who a task is for
+    why: str  # before the reason
+    action: Callable[[str, str], str]  # (action, text) → what to do, when the channel says nothing
+    preview: str  # "{operator}", "{name}", "{inbox}", "{part}", "{parts}", "{tasks}", "{size}": a --dry-run message's heading
+    accepted: str  # "{operator}", "{part}", "{parts}", "{inbox}", "{tasks}": progress, as each message is accepted
+    delivered: str  # "{operator}", "{name}", "{tasks}", "{inbox}", "{messages}"
+    nothing_new: str  # "{operator}", "{count}", "{day}"
+
+
+# -- --explain, the guardrails' reasons, the re-check, the CSV's columns -----------------------------
+
+
+@dataclass(frozen=True)
+class ExplainWords:
+    """What ``--explain`` says of each decision, and the reasons a guardrail or the re-check gives
+    for a task not planned (also in the report's and the summary's ``--explain`` hints)."""
+
+    labels: Mapping[str, str]  # the timeline's kinds: planned, because, not, stage, …
+    group: str  # "{group}": the subject of a task about no member
+    no_member: str  # a note about no member
+    note: str  # "{rule}", "{who}", "{reason}": a rule's decision about a member
+    stage_note: str  # "{who}", "{change}": a member's move between stages
+    due: str  # "{at}": when a planned task is due, if not when it fired
+    printed_earlier: str  # "{id}": a suppressed task an earlier --state run printed
+    planned_earlier: str  # "{id}", "{who}": a task an earlier run printed, taken back
+    repeats: str  # "{count}", "{until}": the same "not" said again, counted
+    staff: str
+    condition_false: str  # "{source}", "{shown}"
+    condition_failed: str  # "{source}", "{error}"
+    shown: str  # "{values}": what a condition read
+    not_in_groups: str  # "{group}", "{groups}": a rule's `groups:`
+    not_in_stages: str  # "{stage}", "{stages}": a rule's `stages:`
+    once: str
+    changed: str  # "{action}", "{values}": a tag or untag done
+    tag_lapsed: str  # "{tag}": a tag given `for:` a while, taken off when it is over
+    tag_expiry: str  # what the timeline names in place of a rule for that
+    # the enforcer: where the member must be for the action
+    not_in_group: str  # "{name}", "{group}", "{since}"
+    removed_at: str  # "{at}"
+    planned_already: str  # "{action}", "{name}", "{group}", "{due}"
+    the_group: str
+    in_group: str  # "{name}", "{group}"
+    invited: str  # "{name}", "{group}", "{at}"
+    left_community: str  # "{name}"
+    too_long: str  # "{action}", "{length}", "{limit}", "{channel}"
+    # the planner's guardrails
+    cooldown: str  # "{duration}", "{rule}", "{name}", "{at}", "{until}"
+    duplicate: str
+    limit: str  # "{max}", "{kinds}", "{per}", "{name}", "{at}"
+    any_tasks: str  # the kinds of a limit on every action
+    deadline: str  # "{due}", "{deadline}"
+    capacity: str  # "{assignee}", "{day}", "{delay}"
+    pace: str  # "{day}", "{pace}"
+    merged: str  # "{id}", "{due}"
+    displaced: str  # "{why}"
+    held_out: str  # "{who}", "{share}", "{playbook}"
+    moved: str  # "{why}", "{before}", "{after}"
+    quiet_hours: str
+    pace_of: str  # "{assignee}"
+    capacity_of: str  # "{assignee}"
+    # the re-check when a task is due
+    stale: str  # "{why}"
+    wrote: str  # "{name}", "{at}"
+    replied: str  # "{name}", "{playbook}", "{at}"
+    failed_now: str  # "{source}", "{error}"
+    false_now: str  # "{source}"
+    wrote_and: str  # "{wrote}", "{false}"
+    no_longer_in_stage: str  # "{name}", "{stage}", "{now}"
+    no_longer_holds: str  # "{condition}", "{name}"
+    answered_since: str  # "{who}", "{at}"
+    # questions answered in time (the `unanswered` trigger)
+    answered: str  # "{who}", "{how}", "{kind}"
+    answered_of: str  # "{at}", "{who}", "{how}", "{later}", "{kind}"
+    later: str  # "{duration}"
+    answered_by: Mapping[str, str]  # reply, mention, next_message
+    times: str  # "{timezone}", "{file}": the line before the summary
+    columns: Mapping[str, str]  # the CSV's columns, by the task record's field names
+    priorities: Mapping[str, str]  # the CSV's priority cells (a spreadsheet has no colours to say "normal" by)
+
+
+# -- one table per language ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Language:
+    """Every word the engine writes, in one language."""
+
+    plan: PlanWords
+    reasons: ReasonWords
+    summary: SummaryWords
+    report: ReportWords
+    history: HistoryWords
+    holdout: HoldoutWords
+    forecast: ForecastWords
+    delivery: DeliveryWords
+    explain: ExplainWords
+
+    def duration(self, seconds: float) -> str:
+        """``14d`` in English (as playbooks write it); ``14 天`` in Chinese."""
+        return duration_text(int(seconds), self.reasons)
+
+
+ZH_CN = Language(
+    plan=PlanWords(
+        title="{community}：待办任务",
+        no_tasks="没有安排任务。",
+        one_task="{count} 个任务",
+        tasks="{count} 个任务",
+        pressing="{priority} {count}",
+        list_separator="，",
+        brackets=("（", "）"),
+        priorities={"urgent": "紧急", "high": "高", "normal": "", "low": "低"},
+        weekdays=WEEKDAYS_ZH,
+        why="原因：",
+        group="群 {group}",
+        everyone="全体",
+        unassigned="未分配",
+        columns={"time": "时间", "priority": "优先级", "member": "成员", "what to do": "做什么", "why": "原因"},
     ),
-    "zh-CN": SummaryWords(
+    reasons=ReasonWords(
+        silent="已沉默 {duration}，自 {since}（{spoke}）起",
+        spoke={"last message": "最后一次发言", "join": "入群"},
+        joined="入群 {duration}（{at}）",
+        stage="{at} 进入{stage}{previous}",
+        previous="（此前：{previous}）",
+        event="{at} {type}",
+        keyword="，含“{keyword}”",
+        match="，符合“{match}”",
+        activity="{how}活动 {activity}（{at} 结束）",
+        took_part={True: "参加了", False: "没有参加"},
+        top="{group} {window}前 {count} 名：{names}",
+        rank="{group} {window}第 {rank} 名（{value}）",
+        window="近 {days} 天{metric}",
+        milestone="{metric}达到 {threshold}",
+        schedule="定时 `{cron}`，{at}",
+        holiday="节日：{name}（{date}）",
+        unanswered="提问 {duration}没人回复：“{snippet}”（{at}）",
+        became="`{condition}` 成立{shown}",
+        shown="（{shown}）",
+        events={
+            "message": "发言", "member_joined": "入群", "member_left": "退群", "reaction": "表情回应", "profile": "资料更新",
+            "purchase": "购买", "activity_joined": "报名活动", "activity_started": "活动开始", "activity_ended": "活动结束",
+        },
+        metrics={"messages": "发言数", "active_days": "活跃天数", "reactions": "表情回应数", "points": "积分", "replies": "回复数", "mentions": "被@次数"},
+        units=((86400, " 天"), (3600, " 小时"), (60, " 分钟"), (1, " 秒")),
+    ),
+    summary=SummaryWords(
         read="读取 {read} 条事件：接受 {accepted}，拒绝 {rejected}",
         before_watermark="，{count} 条已处理过（--state 水位线）",
         after_until="，{count} 条在 --until 之后",
@@ -268,8 +408,387 @@ SUMMARY_WORDS: dict[str, SummaryWords] = {
             "quiet hours": "免打扰时段", "displaced": "被挤出",
         },
     ),
-}
+    report=ReportWords(
+        title="社群运营报告",
+        generated="数据截至 {watermark}（状态库的水位线）· 共派发任务 {given} 个",
+        workload="每位运营每天的任务数与容量",
+        workload_note="柱：当天到期、派发给该运营的任务数；横线：该运营每天的容量上限。",
+        no_capacity="状态库不保存容量：运行 `playbook report 剧本目录 --state …` 时给出剧本目录，即可画出容量线。",
+        by_rule="按剧本和规则统计的任务数",
+        rates="完成率、按时率、回复率",
+        rates_note="只计到水位线为止已到期的任务。完成率＝已完成÷已派发；按时率＝截止时间前标记完成÷已完成；回复率＝成员已回复÷已完成。",
+        taken_back="被撤回和被挤出的任务",
+        taken_back_note="已撤回：到期前复查时条件已不成立；被挤出：后来的运行按容量把它挤出了当天。按到期日统计。",
+        columns={"operator": "运营", "day": "日期", "tasks": "任务数", "capacity": "容量", "over": "超出容量", "playbook": "剧本", "rule": "规则", "measure": "指标", "count": "数量", "of": "基数", "rate": "比率", "status": "状态"},
+        measures={"done": "完成率", "on_time": "按时率", "replied": "回复率"},
+        statuses={"stale": "已撤回", "displaced": "被挤出"},
+        total="合计",
+        yes="是",
+        no="否",
+        written="{out}：报告已写好，共 {given} 个任务",
+    ),
+    history=HistoryWords(
+        funnel="生命周期漏斗（按周）",
+        funnel_note="每周结束时各阶段的成员数（最后一周：截至水位线）。不含员工。",
+        moves="阶段之间的流动（按周）",
+        moves_note="每周从一个阶段进入另一个阶段的次数；“首次出现”是成员第一次被划入阶段。",
+        first_seen="首次出现",
+        guardrails="被拦下、顺延和丢弃的任务及原因",
+        guardrails_note="按任务当时的到期日统计，与每次运行摘要中的“未安排”“顺延”数一致；日常多次运行时，重新结算的日子只计最后一次。",
+        answer_times="提问多久得到回答",
+        answer_times_note="群里的提问到第一次回答（回复、@提问人、或窗口内他人的下一条消息）的时间。不含员工的提问；另有 {open} 个两小时内的提问尚未回答，未计入。",
+        answer_weeks="每周回答时间的中位数",
+        answer_weeks_note="按提问所在的周统计；中位数只计已回答的提问。",
+        no_history="状态库还没有这部分记录：从第 8 版引擎的第一次 `playbook run --state` 起开始记录。",
+        total="合计",
+        columns={"week": "周（起始日）", "stage": "阶段", "members": "成员数", "from": "从", "to": "到", "moves": "次数", "day": "日期", "kind": "类别", "reason": "原因", "count": "数量", "bucket": "回答用时", "questions": "提问数", "answered": "已回答", "median": "中位数（分钟）", "share": "占比"},
+        kinds={"suppressed": "未安排", "moved": "顺延", "skipped": "跳过"},
+        reasons={
+            "cooldown": "冷却期内", "limit": "频次上限", "capacity": "容量已满", "deadline": "超过截止时间", "stale": "已不成立",
+            "merged": "合并为一条", "pace": "节奏间隔", "duplicate": "重复", "not_in_group": "已不在群内", "left_community": "已离开社群",
+            "already_planned": "已有同类任务", "already_in_group": "已在群内", "already_invited": "已邀请过", "quiet hours": "免打扰时段", "staff": "员工", "held_out": "对照组（不发）",
+        },
+        buckets=("5 分钟内", "5–30 分钟", "30 分钟–2 小时", "2 小时以上", "未回答"),
+    ),
+    holdout=HoldoutWords(
+        title="对照组：任务有没有用",
+        note="每个设了 holdout 的剧本：成员第一次收到（或本应收到）该剧本任务后 7 天内是否再次发言。收到任务的成员与被留作对照、不发任务的成员相比；只计 7 天已过完的成员。差值后是 95% 区间：整个区间大于 0 才说明任务有效。",
+        columns=("剧本", "收到任务的成员", "7 天内再发言", "比率", "对照组成员", "7 天内再发言", "比率", "差（收到 − 对照）"),
+        arms={"treated": "收到任务", "held_out": "对照组"},
+        too_few="样本太少，无法判断（每组至少 30 人）",
+        difference="{estimate} 个百分点（95% 区间 {low} ~ {high}）",
+    ),
+    forecast=ForecastWords(
+        title=lambda community, days, watermark: f"{community}：未来 {days} 天每位运营的任务量（从状态库水位线 {watermark} 起，只算已设定的定时器，没有新事件）",
+        day=lambda day: f"{day.month}月{day.day}日 {WEEKDAYS_ZH[day.weekday()]}",
+        headers={"day": "日期", "operator": "运营", "tasks": "任务数", "capacity": "容量", "over": "超出", "playbooks": "来自剧本"},
+        unassigned="（未分配）",
+        over_heading="超出容量的日子：",
+        over_line=lambda day, operator, tasks, capacity, over, playbooks: f"{day}：{operator} {tasks}/{capacity}，超出 {over}；主要来自 {playbooks}",
+        playbook_list=_zh_playbooks,
+        none_over=lambda days: f"未来 {days} 天没有哪天超出容量。",
+        no_capacity="community.yaml 没有给任何运营设容量（capacity），无从比较。",
+        summary=lambda tasks, days, over: f"预测：{days} 天共 {tasks} 个任务，{over} 个运营日超出容量；状态库没有改动",
+    ),
+    delivery=DeliveryWords(
+        title=lambda day, count: f"{day.month}月{day.day}日 待办 {count} 条",
+        part="（{part}/{parts}）",
+        earlier="（另有 {count} 条已发过）",
+        urgent="‼ 紧急",
+        high="! 重要",
+        counts="{label} {count}",
+        group="全群",
+        member="{name}（{member}）",
+        why="原因：",
+        action=lambda action, text: f"{action}：{text}",
+        preview="# {operator}（{name}）→ {inbox} · 第 {part}/{parts} 条消息 · {tasks} 个任务 · {size} 字节",
+        accepted="{operator}：第 {part}/{parts} 条消息已被 {inbox} 接收（{tasks} 个任务）",
+        delivered="{operator}（{name}）：{tasks} 个任务已分 {messages} 条消息推送到 {inbox}",
+        nothing_new="{operator}：没有新任务 — {day} 的 {count} 个任务已经推送过",
+    ),
+    explain=ExplainWords(
+        labels={
+            "planned": "计划", "suppressed": "未安排", "withdrawn": "撤回", "displaced": "被挤出", "stage": "阶段", "not": "不适用",
+            "changed": "变更", "error": "出错", "too long": "太长", "answered": "已答复", "because": "原因", "and": "并且", "moved": "顺延", "but": "但是",
+        },
+        group="群 {group}",
+        no_member="（群）",
+        note="{rule} → {who}：{reason}",
+        stage_note="{who}：{change}",
+        due="，{at} 到期",
+        printed_earlier="  [{id}] 之前的运行已列出：不要发送",
+        planned_earlier="[{id}] 之前的运行列出的任务 → {who}",
+        repeats="  （此后又 {count} 次，直到 {until}）",
+        staff="员工（community.yaml 的 `staff:` 或运营的 `member:`）：不做任务的对象",
+        condition_false="条件 `{source}` 不成立{shown}",
+        condition_failed="条件 `{source}` 出错：{error}",
+        shown="（{values}）",
+        not_in_groups="群 {group} 不在 {groups} 之列",
+        not_in_stages="阶段 {stage} 不在 {stages} 之列",
+        once="`once`：对这位成员已经触发过",
+        changed="{action} {values}",
+        tag_lapsed="去掉标签 {tag}：`for:` 的期限到了",
+        tag_expiry="标签到期",
+        not_in_group="{name} 已不在{group}{since}",
+        removed_at="：{at} 按计划移出",
+        planned_already="{name} 在{group}的「{action}」已经安排了，{due} 到期",
+        the_group="群里",
+        in_group="{name} 已经在{group}",
+        invited="{name} 已有进{group}的邀请（{at} 安排），之后还没有入群",
+        left_community="{name} 已不在社群的任何群里",
+        too_long="「{action}」的文字有 {length} 字，超过 {channel} 上限 {limit}：照样安排，发送前请拆开",
+        cooldown="冷却期 {duration}：{rule} 已在 {at} 为 {name} 安排过，{until} 之后才能再安排",
+        duplicate="同一个任务（规则、成员、时刻、起因相同）已经安排了",
+        limit="{name} 每 {per}最多 {max} 个{kinds}，已达上限（另一个 {at} 到期）",
+        any_tasks="任务",
+        deadline="过了截止时间：会在 {due} 到期，晚于截止时间 {deadline}",
+        capacity="{assignee} {day} 的容量已满，顺延会超过 `max_delay` {delay}",
+        pace="节奏：{day} 按每 {pace} 一个任务已排不下",
+        merged="已合并到 {id}（{due} 到期）",
+        displaced="被挤出：更优先的任务占了它的位置 — {why}",
+        held_out="对照组：{who} 属于 `{playbook}` 留作对照的 {share} 成员，用来衡量剧本有没有用：这个任务不发",
+        moved="{why}：从 {before} 顺延到 {after}",
+        quiet_hours="免打扰时段",
+        pace_of="{assignee} 的节奏",
+        capacity_of="{assignee} 的容量已满",
+        stale="已不成立：{why}",
+        wrote="{name} 在 {at} 发过言",
+        replied="`until: replied`：{name} 已在 {at} 回复过 {playbook}",
+        failed_now="`{source}` 出错：{error}",
+        false_now="`{source}` 现在不成立",
+        wrote_and="{wrote}，而且{false}",
+        no_longer_in_stage="{name} 已不在阶段 {stage}（现在：{now}）",
+        no_longer_holds="`{condition}` 对 {name} 已不成立",
+        answered_since="这个问题 {at} 已由 {who} 答复",
+        answered="提问已由 {who} 答复：{how}（{kind}）",
+        answered_of="{at} 的提问已由 {who} 答复：{how}{later}（{kind}）",
+        later="，{duration}后",
+        answered_by={"reply": "回复了这条提问", "mention": "发消息@了提问人", "next_message": "在群里接着发了消息"},
+        times="时间按 {timezone}（取自 {file}）",
+        columns={
+            "id": "编号", "due": "时间", "playbook": "剧本", "rule": "规则", "action": "动作", "channel": "渠道", "group": "群", "member": "成员",
+            "member_name": "昵称", "assignee": "负责人", "priority": "优先级", "text": "内容", "reason": "原因", "params": "参数", "parts": "合并的任务",
+            "how": "怎么做", "status": "状态",
+        },
+        priorities={"urgent": "紧急", "high": "高", "normal": "普通", "low": "低"},
+    ),
+)
+
+EN = Language(
+    plan=PlanWords(
+        title="{community}: planned tasks",
+        no_tasks="No tasks planned.",
+        one_task="{count} task",
+        tasks="{count} tasks",
+        pressing="{count} {priority}",
+        list_separator=", ",
+        brackets=(" (", ")"),
+        priorities={"urgent": "urgent", "high": "high", "normal": "", "low": "low"},
+        weekdays=WEEKDAYS_EN,
+        why="why: ",
+        group="group {group}",
+        everyone="everyone",
+        unassigned="unassigned",
+        columns={"time": "time", "priority": "priority", "member": "member", "what to do": "what to do", "why": "why"},
+    ),
+    reasons=ReasonWords(
+        silent="silent {duration} since {since} ({spoke})",
+        spoke={"last message": "last message", "join": "join"},
+        joined="joined {duration} ago ({at})",
+        stage="entered stage {stage}{previous} at {at}",
+        previous=" from {previous}",
+        event="{type} at {at}",
+        keyword=" containing “{keyword}”",
+        match=" matching “{match}”",
+        activity="{how} activity {activity} (ended {at})",
+        took_part={True: "took part in", False: "did not take part in"},
+        top="top {count} by {window} in {group}: {names}",
+        rank="#{rank} by {window} in {group} ({value})",
+        window="{metric} over {days}d",
+        milestone="{metric} reached {threshold}",
+        schedule="schedule `{cron}` at {at}",
+        holiday="holiday {name} ({date})",
+        unanswered="question unanswered for {duration}: “{snippet}” ({at})",
+        became="`{condition}` became true{shown}",
+        shown=" ({shown})",
+        events={
+            "message": "message", "member_joined": "member_joined", "member_left": "member_left", "reaction": "reaction", "profile": "profile",
+            "purchase": "purchase", "activity_joined": "activity_joined", "activity_started": "activity_started", "activity_ended": "activity_ended",
+        },
+        metrics={"messages": "messages", "active_days": "active_days", "reactions": "reactions", "points": "points", "replies": "replies", "mentions": "mentions"},
+        units=_UNITS_EN,
+    ),
+    summary=SummaryWords(
+        read="read {read} events: {accepted} accepted, {rejected} rejected",
+        before_watermark=", {count} already processed (--state watermark)",
+        after_until=", {count} after --until",
+        planned=" · {count} tasks planned",
+        suppressed=" · {count} suppressed",
+        moved=" · moved: ",
+        staff=" · {count} firing(s) about staff skipped",
+        orphans=" · {count} timer(s) of rules no longer in the playbooks dropped ({names})",
+        withdrawn=" · {count} planned by an earlier run withdrawn as stale ({ids}): do not send them",
+        displaced=" · {count} planned by an earlier run displaced by higher-priority tasks ({ids}): do not send them",
+        revised=" · {count} planned by an earlier run printed again changed ({ids}): the new version replaces the old",
+        duplicates=" · {count} duplicate message{s} (same id) kept once",
+        history_only=" · {count} before --from not shown",
+        by_stage="  members by stage: ",
+        by_playbook="  tasks by playbook: ",
+        by_day="  tasks by day: ",
+        more_days=", … ({count} more days)",
+        errors="  {count} rule evaluation(s) failed and were skipped — run with --explain to see them",
+        too_long="  {count} planned task text(s) longer than the channel allows — split them before sending (--explain names them)",
+        separator=", ",
+        brackets=(" (", ")"),
+        reasons={
+            "cooldown": "cooldown", "limit": "limit", "capacity": "capacity", "deadline": "deadline", "stale": "stale",
+            "merged": "merged", "pace": "pace", "duplicate": "duplicate", "not_in_group": "not_in_group", "left_community": "left_community",
+            "already_planned": "already_planned", "already_in_group": "already_in_group", "already_invited": "already_invited", "held_out": "held_out",
+            "quiet hours": "quiet hours", "displaced": "displaced",
+        },
+    ),
+    report=ReportWords(
+        title="Community operations report",
+        generated="Data up to {watermark} (the state's watermark) · {given} tasks given",
+        workload="Tasks per operator per day, against capacity",
+        workload_note="Bars: the tasks due that day given to the operator; ticks: the operator's daily capacity.",
+        no_capacity="The state does not keep capacities: name the playbooks folder (`playbook report PATHS --state …`) to draw them.",
+        by_rule="Tasks by playbook and rule",
+        rates="Done, on-time and replied rates",
+        rates_note="Only the tasks due by the watermark. Done = done ÷ given; on time = marked done by the deadline ÷ done; replied = the member replied ÷ done.",
+        taken_back="Tasks taken back: stale and displaced",
+        taken_back_note="Stale: no longer held when checked again before it was due; displaced: pushed out of its day by a later run's capacity. By due day.",
+        columns={"operator": "operator", "day": "day", "tasks": "tasks", "capacity": "capacity", "over": "over capacity", "playbook": "playbook", "rule": "rule", "measure": "measure", "count": "count", "of": "of", "rate": "rate", "status": "status"},
+        measures={"done": "done", "on_time": "on time", "replied": "replied"},
+        statuses={"stale": "stale", "displaced": "displaced"},
+        total="total",
+        yes="yes",
+        no="no",
+        written="{out}: report of {given} task(s) written",
+    ),
+    history=HistoryWords(
+        funnel="Lifecycle funnel, week by week",
+        funnel_note="Members in each stage at the end of each week (the last week: at the watermark). Staff not counted.",
+        moves="Moves between stages, week by week",
+        moves_note="How many times members moved from one stage to another in each week; “first seen”: a member's first stage.",
+        first_seen="first seen",
+        guardrails="What was suppressed, moved and dropped, and why",
+        guardrails_note="By the local day the task was due when the guardrail met it; the same counts as each run's summary (suppressed, moved); with daily runs, a day settled again counts as its last run settled it.",
+        answer_times="Question answer times",
+        answer_times_note="From a question in a group to its first answer (a reply, a mention of the asker, or someone else's next message within the window). Staff's questions not counted; {open} questions of the last two hours still unanswered are left out.",
+        answer_weeks="Median answer time per week",
+        answer_weeks_note="By the week the question was asked; the median counts answered questions only.",
+        no_history="The state has no record of this yet: it is kept from the first `playbook run --state` of engine version 8 on.",
+        total="total",
+        columns={"week": "week (from)", "stage": "stage", "members": "members", "from": "from", "to": "to", "moves": "moves", "day": "day", "kind": "kind", "reason": "reason", "count": "count", "bucket": "answered within", "questions": "questions", "answered": "answered", "median": "median (minutes)", "share": "share"},
+        kinds={"suppressed": "suppressed", "moved": "moved", "skipped": "skipped"},
+        reasons={
+            "cooldown": "cooldown", "limit": "limit", "capacity": "capacity", "deadline": "deadline", "stale": "stale",
+            "merged": "merged", "pace": "pace", "duplicate": "duplicate", "not_in_group": "not in group", "left_community": "left the community",
+            "already_planned": "already planned", "already_in_group": "already in group", "already_invited": "already invited", "quiet hours": "quiet hours", "staff": "staff", "held_out": "held out",
+        },
+        buckets=("under 5 min", "5–30 min", "30 min–2 h", "over 2 h", "not answered"),
+    ),
+    holdout=HoldoutWords(
+        title="Holdouts: do the tasks make a difference?",
+        note="For each playbook with a holdout: whether members wrote again within 7 days after their first task of it (given, or withheld). Members who got it against those held out; only members whose 7 days are over. The difference has its 95 % interval: only an interval above 0 says the tasks work.",
+        columns=("Playbook", "Treated members", "Wrote within 7 days", "Rate", "Held-out members", "Wrote within 7 days", "Rate", "Difference (treated − held out)"),
+        arms={"treated": "treated", "held_out": "held out"},
+        too_few="too few to tell (at least 30 members in each arm)",
+        difference="{estimate} points (95 % interval {low} to {high})",
+    ),
+    forecast=ForecastWords(
+        title=lambda community, days, watermark: f"{community}: each operator's tasks in the next {days} days (from the state's watermark {watermark}, the timers already set, no new events)",
+        day=lambda day: f"{WEEKDAYS_EN[day.weekday()]} {MONTHS_EN[day.month - 1]} {day.day}",
+        headers={"day": "day", "operator": "operator", "tasks": "tasks", "capacity": "capacity", "over": "over", "playbooks": "from playbooks"},
+        unassigned="(unassigned)",
+        over_heading="Days over capacity:",
+        over_line=lambda day, operator, tasks, capacity, over, playbooks: f"{day}: {operator} {tasks}/{capacity}, {over} over; mostly from {playbooks}",
+        playbook_list=_en_playbooks,
+        none_over=lambda days: f"No day of the next {days} is over capacity.",
+        no_capacity="community.yaml gives no operator a capacity: nothing to compare with.",
+        summary=lambda tasks, days, over: f"forecast: {tasks} task(s) in {days} day(s), {over} operator-day(s) over capacity; the state was not changed",
+    ),
+    delivery=DeliveryWords(
+        title=lambda day, count: f"{WEEKDAYS_EN[day.weekday()]} {MONTHS_EN[day.month - 1]} {day.day}: {count} task{'s' if count != 1 else ''}",
+        part=" ({part}/{parts})",
+        earlier=" ({count} sent earlier)",
+        urgent="!! urgent",
+        high="! high",
+        counts="{count} {label}",
+        group="whole group",
+        member="{name} ({member})",
+        why="why: ",
+        action=lambda action, text: f"{action}: {text}",
+        preview="# {operator} ({name}) → {inbox} · message {part}/{parts} · {tasks} tasks · {size} bytes",
+        accepted="{operator}: message {part}/{parts} accepted by {inbox} ({tasks} tasks)",
+        delivered="{operator} ({name}): {tasks} task(s) delivered to {inbox} in {messages} message(s)",
+        nothing_new="{operator}: nothing new — the {count} task(s) of {day} were delivered already",
+    ),
+    explain=ExplainWords(
+        labels={
+            "planned": "planned", "suppressed": "suppressed", "withdrawn": "withdrawn", "displaced": "displaced", "stage": "stage", "not": "not",
+            "changed": "changed", "error": "error", "too long": "too long", "answered": "answered", "because": "because", "and": "and", "moved": "moved", "but": "but",
+        },
+        group="group {group}",
+        no_member="(group)",
+        note="{rule} → {who}: {reason}",
+        stage_note="{who}: {change}",
+        due=", due {at}",
+        printed_earlier="  [{id}] printed by an earlier run: do not send it",
+        planned_earlier="[{id}] planned by an earlier run → {who}",
+        repeats="  (and {count} more time{s} until {until})",
+        staff="staff (community.yaml `staff:` or an operator's `member:`): never the member of a task",
+        condition_false="condition `{source}` is false{shown}",
+        condition_failed="condition `{source}` failed: {error}",
+        shown=" ({values})",
+        not_in_groups="group {group} is not one of {groups}",
+        not_in_stages="stage {stage} is not one of {stages}",
+        once="once: already fired for this member",
+        changed="{action} {values}",
+        tag_lapsed="{tag} taken off: its `for:` is over",
+        tag_expiry="tag-expiry",
+        not_in_group="{name} is no longer in {group}{since}",
+        removed_at=": removed by the plan at {at}",
+        planned_already="a `{action}` of {name} in {group} is already planned, due {due}",
+        the_group="the group",
+        in_group="{name} is already in {group}",
+        invited="{name} already has an invite to {group}, planned at {at}, and has not joined it since",
+        left_community="{name} is no longer in any group of the community",
+        too_long="text of `{action}` is {length} characters, more than the {limit} `{channel}` allows: planned anyway, split it before sending",
+        cooldown="cooldown {duration}: {rule} planned for {name} at {at}, next possible after {until}",
+        duplicate="the same task (rule, member, instant, cause) is already planned",
+        limit="limit {max} {kinds} per {per} reached for {name} (another due {at})",
+        any_tasks="tasks",
+        deadline="deadline: it would be due {due}, after its deadline {deadline}",
+        capacity="capacity of {assignee} full on {day} and moving it would delay it more than max_delay {delay}",
+        pace="pace: no room left on {day} at one task every {pace}",
+        merged="merged into {id}, due {due}",
+        displaced="displaced: a task that comes first took its place — {why}",
+        held_out="held_out: {who} is among the {share} of members held out of `{playbook}` to measure whether it works: the task is not given",
+        moved="{why}: moved from {before} to {after}",
+        quiet_hours="quiet hours",
+        pace_of="pace of {assignee}",
+        capacity_of="capacity of {assignee} full",
+        stale="stale: {why}",
+        wrote="{name} wrote at {at}",
+        replied="until replied: {name} replied to {playbook} at {at}",
+        failed_now="`{source}` failed: {error}",
+        false_now="`{source}` is false now",
+        wrote_and="{wrote}, and {false}",
+        no_longer_in_stage="{name} is no longer in stage {stage} (now {now})",
+        no_longer_holds="`{condition}` no longer holds for {name}",
+        answered_since="the question was answered by {who} at {at}",
+        answered="question answered by {who}: {how} ({kind})",
+        answered_of="question of {at} answered by {who}: {how}{later} ({kind})",
+        later=" {duration} later",
+        answered_by={"reply": "a reply to it", "mention": "a message mentioning the asker", "next_message": "a message in the group"},
+        times="times in {timezone} (from {file})",
+        columns={
+            "id": "id", "due": "due", "playbook": "playbook", "rule": "rule", "action": "action", "channel": "channel", "group": "group", "member": "member",
+            "member_name": "member_name", "assignee": "assignee", "priority": "priority", "text": "text", "reason": "reason", "params": "params", "parts": "parts",
+            "how": "how", "status": "status",
+        },
+        priorities={"urgent": "urgent", "high": "high", "normal": "normal", "low": "low"},
+    ),
+)
+
+
+LANGUAGES: dict[str, Language] = {"zh-CN": ZH_CN, "en": EN}
+
+
+def words_for(language: str | None) -> Language:
+    """The words of ``language`` (``community.language``); English for None or a language not known."""
+    return LANGUAGES.get(language or "en", EN)
+
+
+def plan_words(language: str | None) -> PlanWords:
+    return words_for(language).plan
+
+
+def reason_words(language: str | None) -> ReasonWords:
+    return words_for(language).reasons
 
 
 def summary_words(language: str | None) -> SummaryWords:
-    return SUMMARY_WORDS.get(language or "en", SUMMARY_WORDS["en"])
+    return words_for(language).summary

@@ -23,6 +23,7 @@ STARTER_COMMUNITY = """\
 community:
   name: {name}
   timezone: {timezone}
+  language: zh-CN                     # 引擎自己写的字（表头、原因、摘要、--explain）用中文；en 为英文
   channel: wechat
   groups:
     - {{id: g1, name: {group_name}}}

@@ -26,6 +26,19 @@ _CHINESE_STEPS = {
 }
 
 
+_ENGLISH_STEPS = {
+    "mention": "In {group}, mention @{member} and send: {text}",
+    "dm": "DM {member}: {text}",
+    "post": "Post in {group}: {text}",
+    "warn": "In {group}, mention @{member} as a reminder: {text}",
+    "remove": "Remove {member} from {group} ({text})",
+    "reward": "Give {member} a reward: {text}",
+    "invite": "Invite {member}: {text}",
+    "survey": "DM {member} the survey: {text}",
+    "notify": "Note / follow up: {text}",
+}
+
+
 def _at_name(name: str, member_id: str) -> str:
     return f"@{name}"
 
@@ -43,6 +56,7 @@ CHANNELS = (
         mention=_at_name,
         options_schema=_NO_OPTIONS,
         instructions=_CHINESE_STEPS,
+        instructions_in={"en": _ENGLISH_STEPS},
     ),
     Channel(
         name="wecom",
@@ -56,6 +70,7 @@ CHANNELS = (
             "properties": {"corp": {"type": "string", "description": "Corporation name shown to members."}},
         },
         instructions={**_CHINESE_STEPS, "dm": "在企业微信里私聊 {member}：{text}"},
+        instructions_in={"en": {**_ENGLISH_STEPS, "dm": "Message {member} one to one in WeCom: {text}"}},
     ),
     Channel(
         name="qq",
@@ -65,6 +80,7 @@ CHANNELS = (
         mention=_at_name,
         options_schema=_NO_OPTIONS,
         instructions={**_CHINESE_STEPS, "dm": "通过群临时会话私聊 {member}：{text}"},
+        instructions_in={"en": {**_ENGLISH_STEPS, "dm": "Message {member} through a temporary group chat: {text}"}},
     ),
     Channel(
         name="discord",
@@ -78,6 +94,7 @@ CHANNELS = (
             "properties": {"reward_role": {"type": "string", "description": "Role granted as a reward, e.g. KOL."}},
         },
         instructions={**_CHINESE_STEPS, "mention": "在频道 #{group} 发送（含 @{member}）：{text}", "remove": "将 {member} 踢出服务器（{text}）", "reward": "给 {member} 授予奖励身份组：{text}"},
+        instructions_in={"en": {**_ENGLISH_STEPS, "mention": "Send in #{group} (mentioning @{member}): {text}", "remove": "Kick {member} from the server ({text})", "reward": "Give {member} the reward role: {text}"}},
     ),
     Channel(
         name="slack",
@@ -87,6 +104,7 @@ CHANNELS = (
         mention=_angle_id,
         options_schema=_NO_OPTIONS,
         instructions={**_CHINESE_STEPS, "mention": "在频道 #{group} 发送（含 @{member}）：{text}", "remove": "将 {member} 移出频道 #{group}（{text}）"},
+        instructions_in={"en": {**_ENGLISH_STEPS, "mention": "Send in #{group} (mentioning @{member}): {text}", "remove": "Remove {member} from #{group} ({text})"}},
     ),
     Channel(
         name="telegram",
@@ -96,6 +114,7 @@ CHANNELS = (
         mention=_at_name,
         options_schema=_NO_OPTIONS,
         instructions={**_CHINESE_STEPS, "dm": "私信 {member}（对方需先和你或机器人说过话）：{text}", "remove": "在群「{group}」封禁 {member}（{text}）"},
+        instructions_in={"en": {**_ENGLISH_STEPS, "dm": "DM {member} (they must have written to you or the bot first): {text}", "remove": "Ban {member} from {group} ({text})"}},
     ),
     Channel(
         name="email",
@@ -109,6 +128,7 @@ CHANNELS = (
             "properties": {"sender": {"type": "string", "description": "From address operators send with."}},
         },
         instructions={**_CHINESE_STEPS, "dm": "给 {member} 发邮件：{text}", "post": "向「{group}」邮件列表群发：{text}"},
+        instructions_in={"en": {**_ENGLISH_STEPS, "dm": "Email {member}: {text}", "post": "Send to the {group} mailing list: {text}"}},
     ),
 )
 

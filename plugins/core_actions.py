@@ -111,6 +111,17 @@ def _describe_reward(params: Mapping[str, Any]) -> str:
     return "reward: " + (", ".join(parts) or "as decided by the operator")
 
 
+def _describe_reward_zh(params: Mapping[str, Any]) -> str:
+    parts = []
+    if params.get("points"):
+        parts.append(f"{params['points']} 积分")
+    if params.get("coupon"):
+        parts.append(f"优惠券 {params['coupon']}")
+    if params.get("gift"):
+        parts.append(f"礼品 {params['gift']}")
+    return "奖励：" + ("、".join(parts) or "由运营决定")
+
+
 def _describe(template: str) -> Callable[[Mapping[str, Any]], str]:
     return lambda params: template.format(**params)
 
@@ -131,9 +142,9 @@ _TARGET = {
 # community. A notify is about what the member did in the group (a question left open, a
 # quarrel, a second offence): it is moot once they are out of it.
 ACTIONS = (
-    ActionType("mention", "@mention the member in the group with this text.", _text_action("Mention @提及", ["{{ member | mention }} 这周的话题你一定有想法～"], _TARGET), needs="mention", text_required=True, targets=_TARGETS, scope=SCOPE_GROUP, awaits_reply=True),
-    ActionType("dm", "Send the member a private message (私信).", _text_action("DM 私信", ["{{ member.name }} 你好，好久没在群里看到你了，最近群里的内容对你有帮助吗？"], _TARGET), needs="dm", text_required=True, targets=_TARGETS, scope=SCOPE_PRIVATE, awaits_reply=True),
-    ActionType("post", "Post this message in the group.", _text_action("Post 群发", ["本周读书分享会周六 20:00 开始，欢迎大家来聊～"]), needs="post", text_required=True, scope=SCOPE_GROUP),
+    ActionType("mention", "@mention the member in the group with this text.", _text_action("Mention @提及", ["{{ member | mention }} 这周的话题你一定有想法～"], _TARGET), needs="mention", text_required=True, targets=_TARGETS, scope=SCOPE_GROUP, awaits_reply=True, names={"zh-CN": "群里@"}),
+    ActionType("dm", "Send the member a private message (私信).", _text_action("DM 私信", ["{{ member.name }} 你好，好久没在群里看到你了，最近群里的内容对你有帮助吗？"], _TARGET), needs="dm", text_required=True, targets=_TARGETS, scope=SCOPE_PRIVATE, awaits_reply=True, names={"zh-CN": "私信"}),
+    ActionType("post", "Post this message in the group.", _text_action("Post 群发", ["本周读书分享会周六 20:00 开始，欢迎大家来聊～"]), needs="post", text_required=True, scope=SCOPE_GROUP, names={"zh-CN": "群发"}),
     ActionType(
         "reward",
         "Reward the member: points (added to member.points), a coupon or a gift.",
@@ -149,8 +160,10 @@ ACTIONS = (
         needs="reward",
         apply=_reward,
         summary=_describe_reward,
+        summaries={"zh-CN": _describe_reward_zh},
         scope=SCOPE_PRIVATE,
         awaits_reply=True,
+        names={"zh-CN": "奖励"},
     ),
     ActionType(
         "invite",
@@ -158,8 +171,10 @@ ACTIONS = (
         _text_action("Invite 邀请进群", [{"group": "seed-users", "text": "{{ member.name }}，邀请你加入种子用户群～"}], {"group": _option("string", "Group to invite to.", "Group", ["seed-users", "g2"])}, required=("group",)),
         needs="dm",
         summary=_describe("invite to group {group}"),
+        summaries={"zh-CN": _describe("邀请进群 {group}")},
         scope=SCOPE_PRIVATE,
         into_group="group",  # not planned while the member is in it, or has a pending invite into it
+        names={"zh-CN": "邀请进群"},
     ),
     ActionType(
         "survey",
@@ -167,10 +182,12 @@ ACTIONS = (
         _text_action("Survey 问卷", [{"form": "https://wj.qq.com/s2/123456", "text": "这次活动你觉得哪里可以改进？"}], {"form": _option("string", "Survey form URL or id.", "Form", ["https://wj.qq.com/s2/123456", "survey-0308"])}, required=("form",)),
         needs="dm",
         summary=_describe("survey: {form}"),
+        summaries={"zh-CN": _describe("问卷：{form}")},
         scope=SCOPE_PRIVATE,
         awaits_reply=True,
+        names={"zh-CN": "问卷"},
     ),
-    ActionType("warn", "Warn the member about a group rule.", _text_action("Warn 警告", ["请勿在群里发广告，再发将被移出群聊"], _TARGET), needs="mention", text_required=True, targets=_TARGETS, counts_toward_limits=False, scope=SCOPE_GROUP),
+    ActionType("warn", "Warn the member about a group rule.", _text_action("Warn 警告", ["请勿在群里发广告，再发将被移出群聊"], _TARGET), needs="mention", text_required=True, targets=_TARGETS, counts_toward_limits=False, scope=SCOPE_GROUP, names={"zh-CN": "警告"}),
     ActionType(
         "remove",
         "Remove the member from the group: they are out of it for later rules, until they join it again.",
@@ -178,8 +195,10 @@ ACTIONS = (
         needs="remove",
         apply=_remove,
         summary=_describe("remove from the group"),
+        summaries={"zh-CN": _describe("移出群")},
         counts_toward_limits=False,
         scope=SCOPE_GROUP,  # so a member already removed is not removed again
+        names={"zh-CN": "移出群"},
     ),
     ActionType(
         "notify",
@@ -188,9 +207,10 @@ ACTIONS = (
         text_required=True,
         counts_toward_limits=False,
         scope=SCOPE_GROUP,
+        names={"zh-CN": "通知运营"},
     ),
-    ActionType("tag", "Add tags to the member (state only, no task); with `for`, they come off by themselves after that long.", _tags_value("Tag 打标签", ["newbie", ["vip", "kol"], {"tags": "warned", "for": "45d"}], _FOR), makes_task=False, value_key="tags", apply=_add_tags),
-    ActionType("untag", "Remove tags from the member (state only, no task).", _tags_value("Untag 去标签", ["newbie"]), makes_task=False, value_key="tags", apply=_remove_tags),
+    ActionType("tag", "Add tags to the member (state only, no task); with `for`, they come off by themselves after that long.", _tags_value("Tag 打标签", ["newbie", ["vip", "kol"], {"tags": "warned", "for": "45d"}], _FOR), makes_task=False, value_key="tags", apply=_add_tags, names={"zh-CN": "打标签"}),
+    ActionType("untag", "Remove tags from the member (state only, no task).", _tags_value("Untag 去标签", ["newbie"]), makes_task=False, value_key="tags", apply=_remove_tags, names={"zh-CN": "去标签"}),
 )
 
 

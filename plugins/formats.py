@@ -19,7 +19,7 @@ from typing import IO, TYPE_CHECKING, Any
 from playbook_engine import hookimpl
 from playbook_engine.contract import TASK_RECORD_FIELDS, OutputFormat, Task
 from playbook_engine.printable import markdown_line, markdown_text, terminal_text
-from playbook_engine.words import PlanWords, plan_words
+from playbook_engine.words import PlanWords, plan_words, words_for
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -30,8 +30,8 @@ DEFAULT_WIDTH = 120
 # The record's fields, then the operator's instruction: a spreadsheet is read by people.
 CSV_FIELDS = (*TASK_RECORD_FIELDS, "how")
 # Then an empty column for the operator to fill in (done, 完成, 跳过 …): `playbook tasks
-# import` reads it back. Named in the community's language; import takes either name.
-STATUS_COLUMN = {"zh-CN": "状态", "en": "status"}
+# import` reads it back. Every column is named in the community's language (engine/words.py
+# ExplainWords.columns); import knows the id and status columns by either language's name.
 _PRIORITY_MARK = {"urgent": "!! ", "high": "! ", "normal": "", "low": ""}  # before the priority's word
 _PRIORITY_STYLE = {"urgent": "bold red", "high": "bold yellow", "low": "dim"}
 # Excel, LibreOffice and Sheets read a cell starting with one of these as a formula: a
@@ -73,10 +73,14 @@ def write_csv(tasks: Iterable[Task], stream: IO[str], context: Mapping[str, Any]
     # column, empty, for the operator to fill in and `playbook tasks import` to read.
     stream.write("\ufeff")
     writer = csv.writer(stream, lineterminator="\r\n")
-    writer.writerow([*CSV_FIELDS, STATUS_COLUMN.get(context.get("language", "en"), "status")])
+    says = words_for(context.get("language"))
+    columns, actions, priorities = says.explain.columns, context.get("actions", {}), says.explain.priorities
+    writer.writerow([*(columns[name] for name in CSV_FIELDS), columns["status"]])
     for task in tasks:  # streamed, like jsonl
         record = task.record(context["tz"])
-        record = {**dict.fromkeys(CSV_FIELDS), **record, "how": task.how or None}
+        # The action and priority as the operator reads them; JSON keeps the ids for programs.
+        shown = {"action": actions.get(task.action, task.action), "priority": priorities.get(task.priority, task.priority), "how": task.how or None}
+        record = {**dict.fromkeys(CSV_FIELDS), **record, **shown}
         writer.writerow([*(_spreadsheet_cell(record[name]) for name in CSV_FIELDS), ""])
 
 
@@ -140,7 +144,7 @@ def _plain(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else str(value)
 
 
-def _instruction(task: Task, words: PlanWords) -> tuple[str, str]:
+def _instruction(task: Task, words: PlanWords, actions: Mapping[str, str]) -> tuple[str, str]:
     """Split what to do into the channel's step (``私信 小美：``) and the message text to send.
 
     The channel builds ``how`` from a template ending in the text for most actions; when it
@@ -150,7 +154,7 @@ def _instruction(task: Task, words: PlanWords) -> tuple[str, str]:
     if task.text and how != task.text and how.endswith(task.text):
         return how[: -len(task.text)].rstrip(), task.text
     if how == task.text:
-        return f"{task.action} → {_who(task, words)}:", task.text
+        return f"{actions.get(task.action, task.action)} → {_who(task, words)}:", task.text  # the channel has no step for it in this language
     return how, ""
 
 
@@ -173,7 +177,7 @@ def write_md(tasks: Iterable[Task], stream: IO[str], context: Mapping[str, Any])
 
 def _md_item(task: Task, context: Mapping[str, Any], words: PlanWords) -> str:
     """One checklist item; every text from the history in it is literal Markdown (printable.py)."""
-    step, message = (markdown_text(part) for part in _instruction(task, words))
+    step, message = (markdown_text(part) for part in _instruction(task, words, context.get("actions", {})))
     mark = _priority(task, words)
     head = f"**{_local(task, context):%H:%M}**" + (f" **{mark}**" if task.priority in ("urgent", "high") else f" _{mark}_" if mark else "")
     step_lines = step.split("\n")
@@ -187,7 +191,8 @@ def _md_item(task: Task, context: Mapping[str, Any], words: PlanWords) -> str:
     if task.params:
         lines.append(f"  - {markdown_line(_params(task), links=True)}")  # the playbook's options: a form's link stays one
     lines.append(f"  - {words.why}{markdown_line(f'{task.playbook}/{task.rule} — {task.reason}')}")
-    lines.append(f"  - {markdown_line(f'{_who(task, words)} · {task.action}')} · `{task.id}`")
+    action = context.get("actions", {}).get(task.action, task.action)  # its name in the community's language
+    lines.append(f"  - {markdown_line(f'{_who(task, words)} · {action}')} · `{task.id}`")
     return "".join(line + "\n" for line in lines)
 
 
@@ -230,7 +235,7 @@ def write_table(tasks: Iterable[Task], stream: IO[str], context: Mapping[str, An
                     f"{_local(task, context):%H:%M}",
                     Text(_priority(task, words), style=_PRIORITY_STYLE.get(task.priority, "")),
                     _cell(_table_member(task, words), widths["member"]),
-                    _cell(_table_instruction(task, words), widths["what to do"]),
+                    _cell(_table_instruction(task, words, context.get("actions", {})), widths["what to do"]),
                     _cell(_table_why(task), widths["why"]),
                 )
             console.print(table)
@@ -255,8 +260,8 @@ def _table_member(task: Task, words: PlanWords) -> list[tuple[str, str]]:
     return [(task.member, "")]
 
 
-def _table_instruction(task: Task, words: PlanWords) -> list[tuple[str, str]]:
-    step, message = _instruction(task, words)
+def _table_instruction(task: Task, words: PlanWords, actions: Mapping[str, str]) -> list[tuple[str, str]]:
+    step, message = _instruction(task, words, actions)
     parts = [(step, "bold")]
     if message:
         parts.append((message, ""))

@@ -163,7 +163,7 @@ def test_wecom_gets_one_markdown_message_per_operator_with_the_day_in_chinese(tm
     assert requests["/a/send"].get_data() == encode(expected_a)  # compact UTF-8 JSON, byte for byte
     assert requests["/a/send"].args["key"] == KEY and requests["/a/send"].headers["Content-Type"] == "application/json; charset=utf-8"
     assert json.loads(requests["/b/send"].get_data())["markdown"]["content"].startswith("## 3月2日 待办 1 条\nBob · 读书会\n")
-    assert "op-a (阿兰): 2 task(s) delivered to wecom in 1 message(s)" in result.stderr
+    assert "op-a（阿兰）：2 个任务已分 1 条消息推送到 wecom" in result.stderr
     assert [(operator, part, inbox, json.loads(tasks)) for operator, _, part, inbox, tasks in setup.deliveries()] == [("op-a", 1, "wecom", [first["id"], second["id"]]), ("op-b", 1, "wecom", [setup.of("op-b")[0]["id"]])]
 
 
@@ -200,7 +200,7 @@ def test_a_second_delivery_of_the_day_sends_nothing(tmp_path, httpserver_ipv4):
     again = setup.deliver("--date", "2026-03-02", env=env)
     assert again.exit_code == 0, again.output
     assert len(server.log) == 1 and len(setup.deliveries()) == 1
-    assert "note: op-a: nothing new — the 3 task(s) of 2026-03-02 were delivered already" in again.stderr
+    assert "note: op-a：没有新任务 — 2026-03-02 的 3 个任务已经推送过" in again.stderr
 
 
 @pytest.mark.parametrize("busy", [(429, {"Retry-After": "7"}), (503, {})], ids=["429 with Retry-After", "503"])
@@ -241,7 +241,7 @@ def test_a_failed_part_is_not_recorded_and_a_rerun_sends_only_the_rest(tmp_path,
     failed = setup.deliver("--date", "2026-03-02", env=env)
     assert failed.exit_code == 1
     assert "error: op-a (阿兰): the wecom robot refused the message (errcode 40058: markdown.content exceed max length 4096) — 1 of " in failed.stderr
-    assert "op-b (Bob): 1 task(s) delivered to wecom in 1 message(s)" in failed.stderr  # another operator's day goes out all the same
+    assert "op-b（Bob）：1 个任务已分 1 条消息推送到 wecom" in failed.stderr  # another operator's day goes out all the same
     sent_first = json.loads(setup.deliveries()[0][4])
     assert [row[:4] for row in setup.deliveries()] == [("op-a", "2026-03-02", 1, "wecom"), ("op-b", "2026-03-02", 1, "wecom")]
     server.clear()
@@ -375,7 +375,7 @@ def test_slack_gets_blocks_and_in_english_when_the_community_is(tmp_path, httpse
         "blocks": [
             {"type": "header", "text": {"type": "plain_text", "text": "Mon Mar 2: 1 task"}},
             {"type": "context", "elements": [{"type": "plain_text", "text": "阿兰 · 读书会"}]},
-            {"type": "section", "text": {"type": "plain_text", "text": f"10:00 书友0（g1-m0） · 一群 · wechat · {record['id']}\ndm: 书友0，谢谢你的分享！好书\nwhy: message at 2026-03-02 10:00"}},
+            {"type": "section", "text": {"type": "plain_text", "text": f"10:00 书友0 (g1-m0) · 一群 · wechat · {record['id']}\ndm: 书友0，谢谢你的分享！好书\nwhy: message at 2026-03-02 10:00"}},
         ],
     }]
 
@@ -424,9 +424,9 @@ def test_the_dry_run_prints_each_message_and_sends_and_records_nothing(tmp_path,
     before = setup.state.read_bytes()
     result = setup.deliver("--date", "2026-03-02", "--dry-run", env={})
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("# op-a (阿兰) → wecom · message 1/1 · 1 tasks · ")
+    assert result.stdout.startswith("# op-a（阿兰）→ wecom · 第 1/1 条消息 · 1 个任务 · ")
     assert '"content": "## 3月2日 待办 1 条\\n阿兰 · 读书会\\n\\n**10:00** 书友0' in result.stdout
-    assert "# op-b (Bob) → dingtalk · message 1/1 · 1 tasks · " in result.stdout
+    assert "# op-b（Bob）→ dingtalk · 第 1/1 条消息 · 1 个任务 · " in result.stdout
     assert "note: the environment variable DING_B (op-b's inbox url) is not set; the environment variable DING_B_SECRET (op-b's inbox secret) is not set: the real delivery would stop here" in result.stderr
     assert server.log == [] and setup.state.read_bytes() == before
     assert KEY not in result.output and "127.0.0.1" not in result.output

@@ -64,15 +64,17 @@ def test_explain_member_on_the_example_answers_why_this_dm_and_why_not_that_one(
     result = CliRunner().invoke(cli, args, obj={"registry": load_registry(entrypoints=False)})
     assert result.exit_code == 0
     lines = result.stderr.splitlines()
-    first_words = next(index for index, line in enumerate(lines) if "planned    new-member-welcome/first-words dm → 阿杰 (m10)" in line)
+    # The example community is zh-CN: the timeline's words are Chinese, each padded to the same
+    # terminal width (a Chinese character takes two cells).
+    first_words = next(index for index, line in enumerate(lines) if "计划       new-member-welcome/first-words 私信 → 阿杰 (m10)" in line)
     assert lines[first_words].startswith("2026-03-08 19:45")
     assert lines[first_words + 1:first_words + 3] == [
-        "                  because    入群 3 天（2026-03-05 19:45）",  # the trigger's words: the example community is zh-CN
-        "                  and        `member.messages == 0` (member.messages = 0)",
+        "                  原因       入群 3 天（2026-03-05 19:45）",
+        "                  并且       `member.messages == 0`（member.messages = 0）",
     ]
-    assert "2026-03-12 19:45  stage      阿杰 (m10): 新手期 → 成长期 (growth)" in lines
-    assert "2026-03-12 19:45  not        silent-member-care/nudge → 阿杰 (m10): condition `member.messages > 0` is false (member.messages = 0)" in lines
-    assert not any("planned    silent-member-care/" in line for line in lines)
+    assert "2026-03-12 19:45  阶段       阿杰 (m10)：新手期 → 成长期 (growth)" in lines
+    assert "2026-03-12 19:45  不适用     silent-member-care/nudge → 阿杰 (m10)：条件 `member.messages > 0` 不成立（member.messages = 0）" in lines
+    assert not any("计划       silent-member-care/" in line for line in lines)
     assert all("(m10)" in line or line.startswith((" ", "playbook:")) for line in lines)
 
 

@@ -27,6 +27,7 @@ from rich.cells import cell_len
 from playbook_engine.cli import cli
 from playbook_engine.contract import TASK_FIELDS, Task
 from playbook_engine.plugins import Registry, load_registry
+from playbook_engine.words import words_for
 from playbook_plugins.formats import DEFAULT_WIDTH, write_csv, write_md, write_table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,22 +74,26 @@ def test_empty_plan(example_output, fmt: str, expected: str) -> None:
     assert output.endswith(expected) if fmt == "md" else output == expected
 
 
-def test_csv_for_excel(example_output) -> None:
+def test_csv_for_excel(example_output, registry: Registry) -> None:
     """BOM, CRLF after every record, every task field plus params, parts and how, then an empty
-    status column named in the community's language (zh-CN: 状态); reads back as the jsonl does."""
+    status column, all named in the community's language (zh-CN: 编号, 时间 … 状态); Python's csv
+    module reads it back as the jsonl says."""
     output = example_output("csv")
-    assert output.startswith(b"\xef\xbb\xbfid,due,")
+    assert output.startswith("\ufeff编号,时间,剧本,规则,动作,".encode())  # the BOM: Excel and WPS read UTF-8
     assert output.endswith(b"\r\n")
+    columns = words_for("zh-CN").explain.columns
     rows = list(csv.DictReader(io.StringIO(output.decode("utf-8-sig"), newline="")))
     records = [json.loads(line) for line in example_output("jsonl").decode().splitlines()]
-    assert list(rows[0]) == [*TASK_FIELDS, "params", "parts", "how", "状态"]
-    assert {row["状态"] for row in rows} == {""}
+    assert list(rows[0]) == [columns[name] for name in (*TASK_FIELDS, "params", "parts", "how", "status")]
+    assert list(rows[0])[-1] == "状态" and {row["状态"] for row in rows} == {""}
     assert len(rows) == len(records)
     for row, record in zip(rows, records, strict=True):
-        assert row["id"] == record["id"] and row["due"] == record["due"]
-        assert row["text"].removeprefix("'") == record["text"]
-        assert (json.loads(row["params"]) if row["params"] else None) == record.get("params")
-        assert row["how"]
+        assert row["编号"] == record["id"] and row["时间"] == record["due"]
+        assert row["内容"].removeprefix("'") == record["text"]
+        assert row["原因"] == record["reason"]
+        assert (row["动作"], row["优先级"]) == (registry.actions[record["action"]].names["zh-CN"], words_for("zh-CN").explain.priorities[record["priority"]])
+        assert (json.loads(row["参数"]) if row["参数"] else None) == record.get("params")
+        assert row["怎么做"]
 
 
 def test_csv_records_end_in_crlf_and_keep_newlines_inside_quotes(example_output) -> None:
@@ -212,3 +217,14 @@ def test_out_with_no_format_writes_what_its_extension_names(registry: Registry, 
     out = tmp_path / f"plan.{extension}"
     run_cli(registry, *EXAMPLE, "--out", str(out))
     assert out.read_bytes() == (GOLDEN / f"example.{extension}").read_bytes()
+
+
+def test_a_task_the_channel_has_no_step_for_is_named_by_its_action_in_the_communitys_language() -> None:
+    """A plugin channel with steps in Chinese only, in an `en` community (or the reverse): the
+    plan says the action's name and whom it is for, then the text."""
+    bare = task("t-1", "2026-03-01 10:00", "op-lily", how="小王 你好\n最近怎么样？")
+    english = render(write_md, [bare])
+    assert "- [ ] **10:00** dm → 小王 (m1):\n  > 小王 你好\\\n" in english
+    chinese = io.StringIO()
+    write_md([bare], chinese, {"tz": TZ, "title": "测试群：待办任务", "language": "zh-CN", "actions": {"dm": "私信"}})
+    assert "- [ ] **10:00** 私信 → 小王 (m1):\n" in chinese.getvalue() and "  - 小王 (m1) · 私信 · `t-1`\n" in chinese.getvalue()

@@ -23,9 +23,10 @@ from hypothesis import strategies as st
 
 from playbook_engine.cli import cli, main
 from playbook_engine.plugins import Registry, load_registry
-from playbook_engine.report import HISTORY_WORDS, count_history, history_charts
+from playbook_engine.report import count_history, history_charts
 from playbook_engine.runner import RunResult, run
 from playbook_engine.state import StateStore
+from playbook_engine.words import words_for
 from tests.conftest import ROOT, config_from, copy_settings, records, write_jsonl
 from tests.test_clock_properties import events_from
 from tests.test_displaced import CONFIGS, _pieces
@@ -355,7 +356,7 @@ def test_a_member_who_joins_then_goes_silent_moves_newbie_growth_decline_churn(t
     assert history.weeks == ["2026-02-23", "2026-03-02", "2026-03-09", "2026-03-16", "2026-03-23", "2026-03-30"]
     labels = dict(history.stages)
     assert [labels[stage] for stage, _ in history.stages] == ["新手期", "成长期", "成熟期", "衰退期", "流失期"]
-    funnel, moves_chart, *_ = history_charts(history, HISTORY_WORDS["zh-CN"])
+    funnel, moves_chart, *_ = history_charts(history, words_for("zh-CN").history)
     assert funnel.columns == ["周（起始日）", "新手期", "成长期", "成熟期", "衰退期", "流失期", "成员数"]
     # Weeks by their Monday. m1 joins on Sunday 1 March, is a week in on the 8th, silent 14 days
     # on Sunday the 15th, 30 days on the 31st; m2, first seen on the 2nd, active 12 days by the 13th.

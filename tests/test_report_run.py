@@ -43,7 +43,7 @@ def test_with_state_the_report_covers_every_night_the_state_holds(tmp_path: Path
     second = write_jsonl(tmp_path / "week2.jsonl", [event for event in events if event["ts"] >= "2026-03-08"])
     invoke(registry, "run", PLAYBOOKS, "--events", str(first), "--state", state, "--format", "jsonl")
     output = invoke(registry, "run", PLAYBOOKS, "--events", str(second), "--state", state, "--format", "jsonl", "--report", str(tmp_path / "run.html"))
-    assert f"{tmp_path / 'run.html'}: report of " in output
+    assert f"{tmp_path / 'run.html'}：报告已写好" in output  # the example community is zh-CN
     invoke(registry, "report", PLAYBOOKS, "--state", state, "--out", str(tmp_path / "report.html"))
     assert (tmp_path / "run.html").read_text(encoding="utf-8") == (tmp_path / "report.html").read_text(encoding="utf-8")
 

@@ -19,6 +19,7 @@ from click.testing import CliRunner
 
 from playbook_engine.cli import cli, main
 from playbook_engine.plugins import Registry, load_registry
+from playbook_engine.words import words_for
 from tests.conftest import write_jsonl
 
 NOW = 1772445600.0  # 2026-03-02 18:00 +08:00: the wall clock of these tests, when nothing says --at
@@ -117,7 +118,9 @@ def make_setup(tmp_path: Path, *, language: str = "zh-CN", playbooks: dict[str, 
     state, plan = tmp_path / "ops.db", tmp_path / "plan.csv"
     result = CliRunner().invoke(cli, ["run", str(directory), "--events", str(write_jsonl(tmp_path / "day1.jsonl", events or FIRST_DAY)), "--state", str(state), "--format", "csv", "--out", str(plan)], obj={"registry": registry})
     assert result.exit_code == 0, result.output
-    records = [dict(row) for row in csv.DictReader(io.StringIO(plan.read_text(encoding="utf-8-sig"), newline=""))]
+    # The columns are named in the community's language: read back by the task record's names.
+    field = {name: key for key, name in words_for(language).explain.columns.items()}
+    records = [{field.get(name, name): value for name, value in row.items()} for row in csv.DictReader(io.StringIO(plan.read_text(encoding="utf-8-sig"), newline=""))]
     return Setup(tmp_path, directory, state, registry, plan, records)
 
 
@@ -138,9 +141,11 @@ def at(text: str) -> float:
 
 def test_the_plan_csv_has_an_empty_status_column_named_in_the_communitys_language(setup: Setup, tmp_path: Path) -> None:
     assert [record["id"] for record in setup.records] == [record["id"] for record in setup.listed()]
-    assert list(setup.records[0])[-2:] == ["how", "状态"] and {record["状态"] for record in setup.records} == {""}
+    header = next(csv.reader(io.StringIO(setup.plan.read_text(encoding="utf-8-sig"))))
+    assert header[0] == "编号" and header[-2:] == ["怎么做", "状态"] and {record["status"] for record in setup.records} == {""}
     (tmp_path / "en").mkdir()
-    assert list(make_setup(tmp_path / "en", language="en").records[0])[-1] == "status"
+    english = make_setup(tmp_path / "en", language="en")
+    assert next(csv.reader(io.StringIO(english.plan.read_text(encoding="utf-8-sig"))))[-1] == "status"
 
 
 def test_list_shows_each_printed_task_with_its_status_and_what_was_done(setup: Setup) -> None:
@@ -308,7 +313,7 @@ def write(path: Path, header: list[str], body: list[list[str]], *, encoding: str
 def reorder(header: list[str], body: list[list[str]]) -> tuple[list[str], list[list[str]]]:
     """Status first, id last, `how` dropped, a column of the operator's own added: what a
     spreadsheet user does to a plan."""
-    order = [header.index(name) for name in ("状态", "member_name", "text", "due", "priority", "assignee", "member", "id")]
+    order = [header.index(name) for name in ("状态", "昵称", "内容", "时间", "优先级", "负责人", "成员", "编号")]
     return [*(header[i] for i in order), "跟进人"], [[*(row[i] for i in order), "小王"] for row in body]
 
 
@@ -316,7 +321,7 @@ def excel_dates(style: str) -> Callable[[list[str], list[list[str]]], tuple[list
     """The due column as Excel writes a date cell back: its own formats, or a serial number."""
 
     def convert(header: list[str], body: list[list[str]]) -> tuple[list[str], list[list[str]]]:
-        column = header.index("due")
+        column = header.index("时间")
         for row in body:
             hour, minute = int(row[column][11:13]), int(row[column][14:16])
             row[column] = {"slashes": f"2026/3/2 {hour}:{minute:02d}", "dashes": f"2026-03-02 {hour:02d}:{minute:02d}", "serial": f"{46083 + (hour * 60 + minute) / 1440:.6f}"}[style]
@@ -454,10 +459,10 @@ def bad_files(setup: Setup) -> dict[str, tuple[bytes, str]]:
     """name → (the file's bytes, the one line said about it)."""
     header, body = filled(setup, {0: "完成"})
     other = [[f"t-{number:010x}", *row[1:]] for number, row in enumerate(body)]
-    no_id = [[name for name in header if name != "id"]] + [[cell for name, cell in zip(header, row, strict=True) if name != "id"] for row in body]
+    no_id = [[name for name in header if name != "编号"]] + [[cell for name, cell in zip(header, row, strict=True) if name != "编号"] for row in body]
     return {
         "another-states-file": (write(setup.tmp / "x.csv", header, other).read_bytes(), "none of its 4 task id(s) is in {state} — a status file of another state? import it into the --state its plan came from; nothing was changed"),
-        "no-id-column": (write(setup.tmp / "x.csv", no_id[0], no_id[1:]).read_bytes(), ":1: no `id` column (the first line has: due, playbook, rule, action, channel, group, member, member_name, assignee, priority, text, reason, params, parts, how, 状态) — import the CSV that `playbook run --format csv` wrote, its header line kept; nothing was changed"),
+        "no-id-column": (write(setup.tmp / "x.csv", no_id[0], no_id[1:]).read_bytes(), ":1: no `id` column (the first line has: 时间, 剧本, 规则, 动作, 渠道, 群, 成员, 昵称, 负责人, 优先级, 内容, 原因, 参数, 合并的任务, 怎么做, 状态) — import the CSV that `playbook run --format csv` wrote, its header line kept; nothing was changed"),
         "no-status-column": (write(setup.tmp / "x.csv", header[:-1], [row[:-1] for row in body]).read_bytes(), ":1: no `status` (状态) column — add one and in it write 完成, 跳过, 失败 or 已回复 (done, skipped, failed, replied), or leave it empty; nothing was changed"),
         "not-text": (b"\x80\x81\xff\xfe\x00" * 50, ": not a text file (neither UTF-8 nor GBK) — save it from the spreadsheet as CSV (CSV UTF-8, or CSV); nothing was changed"),
         "empty": (b"\xef\xbb\xbf\r\n", ": the file is empty — import the CSV that `playbook run --format csv` wrote, with its status column filled in; nothing was changed"),

@@ -12,7 +12,7 @@ from playbook_engine.contract import (
 )
 from playbook_engine.durations import DurationError, parse_duration
 from playbook_engine.patterns import Pattern, any_of
-from playbook_engine.words import ReasonWords, duration_text, reason_words
+from playbook_engine.words import Language, ReasonWords, duration_text, reason_words, words_for
 
 STAGE_ENTERED = "@stage_entered"  # internal event: a member entered a lifecycle stage
 
@@ -29,6 +29,11 @@ def local_text(run: Run, t: float) -> str:
 def says(run: Run) -> ReasonWords:
     """The words of the run's language for a firing's reason (a test's stand-in run: English)."""
     return reason_words(getattr(run, "language", None))
+
+
+def language_of(run: Run) -> Language:
+    """Every word of the run's language, for what --explain and the re-check say (a test's stand-in run: English)."""
+    return words_for(getattr(run, "language", None))
 
 
 def _silence_reason(words: ReasonWords, seconds: int, since_text: str, spoke: str) -> str:

@@ -19,6 +19,7 @@ from playbook_engine.triggers.common import (
     _duration,
     _joined_reason,
     _silence_reason,
+    language_of,
     local_text,
     says,
 )
@@ -328,7 +329,7 @@ class UnansweredTrigger(TriggerType):
         entry = run.store(self.fired_key).get(question.id or f"{question.group}/{question.member}/{question.t}")
         if entry is None or entry[4] is None or entry[4] > at:
             return None
-        return f"the question was answered by {entry[5]} at {local_text(run, entry[4])}"
+        return language_of(run).explain.answered_since.format(who=entry[5], at=local_text(run, entry[4]))
 
     def on_timer(self, run: Run, subject: str, payload: Any) -> Iterable[Firing]:
         if run.store(self).pop(subject, None) is None:
@@ -367,13 +368,12 @@ def _open_since(entry: list[Any] | None, oldest: float) -> bool:
     return entry is not None and len(entry) > 2 and entry[2] >= oldest
 
 
-_ANSWERED_BY = {REPLY: "a reply to it", MENTION: "a message mentioning the asker", NEXT_MESSAGE: "a message in the group"}
-
-
 def _answered_reason(run: Run, asked_at: float | None, now: float, name: str, member_id: str, how: str) -> str:
     """What --explain says, at the answer's instant, of a question answered in time."""
     who = f"{name} ({member_id})" if name != member_id else member_id
+    says = language_of(run)
+    words = says.explain
     if asked_at is None:  # remembered without its time by an earlier version of the engine
-        return f"question answered by {who}: {_ANSWERED_BY[how]} ({how})"
-    later = f" {format_duration(now - asked_at)} later" if how == NEXT_MESSAGE else ""
-    return f"question of {local_text(run, asked_at)} answered by {who}: {_ANSWERED_BY[how]}{later} ({how})"
+        return words.answered.format(who=who, how=words.answered_by[how], kind=how)
+    later = words.later.format(duration=says.duration(now - asked_at)) if how == NEXT_MESSAGE else ""
+    return words.answered_of.format(at=local_text(run, asked_at), who=who, how=words.answered_by[how], later=later, kind=how)

@@ -23,7 +23,7 @@ from playbook_engine.explain import field_values
 from playbook_engine.expressions import Condition, check_source
 from playbook_engine.lifecycle import TimeThresholds
 from playbook_engine.predicates import compile_member_values
-from playbook_engine.triggers.common import STAGE_ENTERED, _stage_reason, says
+from playbook_engine.triggers.common import STAGE_ENTERED, _stage_reason, language_of, says
 
 
 class StageTrigger(TriggerType):
@@ -58,7 +58,7 @@ class StageTrigger(TriggerType):
         member = firing.member
         if member is None or at != run.now or member.stage == self.value:
             return None
-        return f"{member.name or member.id} is no longer in stage {self.value} (now {member.stage or '—'})"
+        return language_of(run).explain.no_longer_in_stage.format(name=member.name or member.id, stage=self.value, now=member.stage or "—")
 
     def describe(self) -> str:
         return f"enters {self.value}"
@@ -115,7 +115,7 @@ class BecomesTrigger(TriggerType):
                 return None
         except Exception:  # broad: a failing condition was said when it was checked; the task stays
             return None
-        return f"`{self.value}` no longer holds for {member.name or member.id}"
+        return language_of(run).explain.no_longer_holds.format(condition=self.value, name=member.name or member.id)
 
     def describe(self) -> str:
         return f"when {self.value}"
