@@ -102,6 +102,7 @@ class ReasonWords:
     milestone: str  # "{metric}", "{threshold}"
     schedule: str  # "{cron}", "{at}"
     holiday: str  # "{name}", "{date}"
+    group_age: str  # "{days}", "{since}", "{at}"
     unanswered: str  # "{duration}", "{snippet}", "{at}"
     became: str  # "{condition}", "{shown}"
     shown: str  # "{shown}"
@@ -130,6 +131,7 @@ REASON_WORDS: dict[str, ReasonWords] = {
         milestone="{metric} reached {threshold}",
         schedule="schedule `{cron}` at {at}",
         holiday="holiday {name} ({date})",
+        group_age="group {days} days old (counted from {since}), {at}",
         unanswered="question unanswered for {duration}: “{snippet}” ({at})",
         became="`{condition}` became true{shown}",
         shown=" ({shown})",
@@ -154,6 +156,7 @@ REASON_WORDS: dict[str, ReasonWords] = {
         milestone="{metric}达到 {threshold}",
         schedule="定时 `{cron}`，{at}",
         holiday="节日：{name}（{date}）",
+        group_age="群龄 {days} 天（自 {since} 起），{at}",
         unanswered="提问 {duration}没人回复：“{snippet}”（{at}）",
         became="`{condition}` 成立{shown}",
         shown="（{shown}）",
