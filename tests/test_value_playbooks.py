@@ -23,11 +23,13 @@ def _alone(*playbooks: str) -> Config:
     return Config(SHIPPED.community, [playbook for playbook in SHIPPED.playbooks if playbook.id in playbooks], SHIPPED.registry, SHIPPED.env)
 
 
-def _expected_tiers(purchases: int, active_days: int) -> list[set[str]]:
+def _expected_tiers(purchases: int, active_days: int, days_silent: int | None) -> list[set[str]]:
     """The value tags a member may hold: one set, or two where the tier depends on the way there
-    (a buyer speaking on 1 or 2 days: still 沉睡付费 if they were, no tag if they left 高价值)."""
+    (a buyer neither active nor silent for 30 days: still 沉睡付费 if they were, else no tag)."""
     if purchases:
-        return [{"高价值"}] if active_days >= 3 else [{"沉睡付费"}] if active_days < 1 else [set(), {"沉睡付费"}]
+        if active_days >= 3:
+            return [{"高价值"}]
+        return [{"沉睡付费"}] if days_silent is not None and days_silent >= 30 else [set(), {"沉睡付费"}]
     return [{"潜力"}] if active_days >= 8 else [set()]
 
 
@@ -53,7 +55,7 @@ def test_each_member_holds_the_value_tier_their_purchases_and_activity_give(draw
     for member_id in {member for _, member, _ in drawn}:
         member = result.evaluation.members[member_id]
         view = MemberView(member, until, config.community.tz)
-        assert member.tags & TIERS in _expected_tiers(view.purchases, view.active_days_30d), (member_id, view.purchases, view.active_days_30d)
+        assert member.tags & TIERS in _expected_tiers(view.purchases, view.active_days_30d, view.days_silent), (member_id, view.purchases, view.active_days_30d, view.days_silent)
     assert all(task.action == "notify" for task in result.tasks)
 
 
