@@ -171,7 +171,7 @@ MEMBER_FIELDS = (
     "id", "name", "groups", "joined_at", "left", "last_message_at", "days_since_join",
     "days_silent", "messages", "messages_7d", "messages_30d", "active_days_30d", "questions",
     "replies", "mentions_received", "activities", "points", "tags", "attributes", "stage",
-    "stage_since", "last_task_at", "last_done_at", "last_replied_at", "open_tasks", "tasks_30d",
+    "stage_since", "purchases", "spent", "last_task_at", "last_done_at", "last_replied_at", "open_tasks", "tasks_30d",
 )
 # What the loop back gives (the member's tasks and what operators marked of them, engine/replies.py):
 # they change without any event of the member, as tasks come due and are marked.
@@ -181,6 +181,7 @@ GROUP_FIELDS = ("id", "name", "channel", "members", "messages")
 SCALAR_MEMBER_FIELDS = frozenset({
     "id", "name", "left", "days_since_join", "days_silent", "messages", "messages_7d", "messages_30d",
     "active_days_30d", "questions", "replies", "mentions_received", "activities", "points", "stage",
+    "purchases", "spent",
 })
 
 
@@ -214,6 +215,10 @@ class Member:
     # tagged them, their stage changed): checks that skip unchanged fields compare it.
     revision: int = 0
     marks: dict[Any, Any] = field(default_factory=dict)  # per-trigger bookkeeping (armed timers, fired stretches)
+    # `purchase` events: how many, and the sum of their `amount`s. Last, so that a member saved
+    # before state version 9 (an array without them) reads as one who bought nothing.
+    purchases: int = 0
+    spent: float = 0
 
     def count_message(self, day: int) -> bool:
         """Count a message on local ``day``; True if it is the member's first that day."""
@@ -261,6 +266,9 @@ class Group:
     channel: str | None = None
     members: set[str] = field(default_factory=set)
     messages: int = 0
+    # When the group's first event came (epoch seconds): where its age is counted from, unless
+    # community.yaml declares `created` (CommunitySettings.group_created). None: unknown.
+    since: float | None = None
 
 
 # -- tasks: what an operator is asked to do ------------------------------------------------
@@ -400,6 +408,11 @@ class CommunitySettings(Protocol):
     def staff(self) -> frozenset[str]:
         """Member ids of the community's own people (``staff:``, operators' ``member:``): never
         the member of a task, never ranked; their events still count for everything else."""
+        ...
+    @property
+    def group_created(self) -> Mapping[str, int]:
+        """The local day (proleptic ordinal) each group declares it was created (community.yaml
+        ``groups[].created``): its age is counted from then, not from its first event."""
         ...
 
 

@@ -52,6 +52,7 @@ STAGED = "@staged"  # member.marks: the member's revision at the last stage asse
 JOIN_CHANGES = frozenset({"joined_at", "left", "days_since_join", "days_silent", "groups"})
 LEAVE_CHANGES = frozenset({"groups", "left"})
 MESSAGE_CHANGES = frozenset({"messages", "last_message_at", "messages_7d", "messages_30d"})
+PURCHASE_CHANGES = frozenset({"purchases", "spent"})
 
 
 class Evaluation:
@@ -448,7 +449,8 @@ class Evaluation:
     def group(self, group_id: str) -> Group:
         group = self.groups.get(group_id)
         if group is None:
-            group = self.groups[group_id] = Group(group_id, self.community.group_names.get(group_id))
+            # Its first event is now (the loop sets the clock to an event before applying it).
+            group = self.groups[group_id] = Group(group_id, self.community.group_names.get(group_id), since=self.now)
         return group
 
     def apply(self, event: Event) -> list[tuple[Rule, Firing]]:
@@ -558,6 +560,10 @@ class Evaluation:
             member.tags.update(event.tags)
             member.attributes.update(event.attributes)
             changed.update(("tags", "attributes"))
+        elif kind == "purchase":
+            member.purchases += 1
+            member.spent += event.amount or 0
+            changed.update(PURCHASE_CHANGES)
 
     def remove_from_group(self, member: Member, group_id: str | None) -> None:
         """The plan takes the member out of ``group_id`` (an action's effect): they stay out of

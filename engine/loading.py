@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -193,10 +194,15 @@ def _community_settings(doc: Document, base: YamlPath, data: Mapping[str, Any], 
     community = Community(name=data["name"], timezone=data["timezone"], tz=tz, channel=channel, file=str(path), language=data.get("language", "en"))
     community.channel_options = dict(data.get("channel_options") or {})
     community.action_names = {name: kind.names.get(community.language, name) for name, kind in registry.actions.items()}
-    for group in data.get("groups", []):
+    for index, group in enumerate(data.get("groups", [])):
         community.group_names[group["id"]] = group.get("name", group["id"])
         if "channel" in group:
             community.group_channels[group["id"]] = group["channel"]
+        if "created" in group:
+            try:
+                community.group_created[group["id"]] = date.fromisoformat(str(group["created"])).toordinal()
+            except ValueError:
+                problems.append(doc.problem(base + ("groups", index, "created"), f"`{group['created']}` is not a date — write the day the group was created as YYYY-MM-DD, e.g. created: 2026-03-20"))
     return community
 
 

@@ -47,6 +47,7 @@ def snapshot(member: Member) -> Member:
     return Member(
         m.id, m.name, set(m.groups), m.group, m.joined_at, m.left, m.last_message_at, m.messages, m.questions, m.replies,
         m.mentions_received, m.activities, m.points, set(m.tags), dict(m.attributes), m.stage, m.stage_since, list(m.daily), m.revision,
+        purchases=m.purchases, spent=m.spent,
     )
 
 
@@ -170,6 +171,14 @@ class MemberView:
     @property
     def stage_since(self) -> datetime | None:
         return self._time(self._member.stage_since)
+
+    @property
+    def purchases(self) -> int:
+        return self._member.purchases
+
+    @property
+    def spent(self) -> float:
+        return self._member.spent
 
     # The loop back: the member's tasks and what operators marked of them (engine/replies.py).
 

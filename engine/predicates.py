@@ -61,10 +61,12 @@ _FIELDS = {
     "attributes": "_dict(m.attributes)",
     "stage": "m.stage",
     "stage_since": "_time(m.stage_since)",
+    "purchases": "m.purchases",
+    "spent": "m.spent",
 }
 _WINDOWS = frozenset({"messages_7d", "messages_30d", "active_days_30d"})
 # Fields that are never null: a comparison with them needs no null check on their side.
-_NEVER_NULL = frozenset({"id", "name", "groups", "left", "messages", "messages_7d", "messages_30d", "active_days_30d", "questions", "replies", "mentions_received", "activities", "points", "tags", "attributes"})
+_NEVER_NULL = frozenset({"id", "name", "groups", "left", "messages", "messages_7d", "messages_30d", "active_days_30d", "questions", "replies", "mentions_received", "activities", "points", "tags", "attributes", "purchases", "spent"})
 # Sets behind the sorted lists the view shows: `'x' in member.tags` asks the set.
 _SETS = {"tags": "m.tags", "groups": "m.groups"}
 _ORDERING = {"lt": "<", "lteq": "<=", "gt": ">", "gteq": ">="}

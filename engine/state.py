@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from playbook_engine.planner import Planner
 
 APPLICATION_ID = 0x50424B31  # "PBK1": marks the file as ours
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 _TABLES = """
@@ -193,7 +193,7 @@ def member_from_data(member_id: str, data: list[Any] | dict[str, Any]) -> Member
     """A member from its saved record: an array, or the object a version 1 or 2 state wrote."""
     if isinstance(data, dict):  # versions 1 and 2: named fields, ``daily`` as [day, messages] pairs
         data["daily"] = [number for pair in data["daily"] for number in pair]
-        data = [data[name] for name in _RECORD_FIELDS]
+        data = [data[name] for name in _RECORD_FIELDS if name in data]  # the fields after it came later
     data[_GROUPS] = set(data[_GROUPS])
     data[_TAGS] = set(data[_TAGS])
     return Member(member_id, *data)
@@ -300,6 +300,12 @@ class StateStore:
             # first run of version 8 on (an older state has none of that history).
             # It keeps too, per playbook with a holdout, each member's first task of it (given
             # or held out) and when they wrote again (engine/holdout.py); tasks may be `held_out`.
+            # Version 9 saves each member's purchases and what they spent (the last two fields of
+            # the array: an older member, without them, reads as one who bought nothing) and each
+            # group's `since`, its first event, which its age (`group_age`) counts from. An older
+            # state never saw its groups' first events: their age counts from its watermark, the
+            # first instant this version saw them, unless community.yaml declares `created`.
+            # An engine of version 8 would fail on the longer member arrays: hence the number.
             with store.transaction():
                 for statement in _SINCE_8:
                     connection.execute(statement)
@@ -314,6 +320,12 @@ class StateStore:
                 if version < 7:
                     for column in ("deadline REAL", "outcome TEXT", "outcome_at REAL", "marked_at REAL", "note TEXT"):
                         connection.execute(f"ALTER TABLE tasks ADD COLUMN {column}")
+                if version < 9:
+                    watermark = store.watermark
+                    for group_id, data in connection.execute("SELECT id, data FROM groups").fetchall():
+                        values = loads(data)
+                        values.setdefault("since", watermark)
+                        connection.execute("UPDATE groups SET data = ? WHERE id = ?", (dumps(values), group_id))
                 connection.execute("UPDATE meta SET value = ? WHERE key = 'version'", (str(SCHEMA_VERSION),))
         return store
 
@@ -359,7 +371,7 @@ class StateStore:
     def groups(self) -> Iterator[Group]:
         for group_id, data in self.connection.execute("SELECT id, data FROM groups ORDER BY id"):
             values = loads(data)
-            yield Group(group_id, values["name"], values["channel"], set(values["members"]), values["messages"])
+            yield Group(group_id, values["name"], values["channel"], set(values["members"]), values["messages"], values.get("since"))
 
     def timers(self, after: tuple[float, int] | None, limit: int) -> list[Timer]:
         """The next ``limit`` pending timers in (due, seq) order, after position ``after`` (a
@@ -565,7 +577,7 @@ class StateStore:
             db.executemany("INSERT INTO members VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data", _changed_members(evaluation.members))
             db.executemany(
                 "INSERT OR REPLACE INTO groups VALUES (?, ?)",
-                ((group.id, dumps({"name": group.name, "channel": group.channel, "members": sorted(group.members), "messages": group.messages})) for group in evaluation.groups.values()),
+                ((group.id, dumps({"name": group.name, "channel": group.channel, "members": sorted(group.members), "messages": group.messages, "since": group.since})) for group in evaluation.groups.values()),
             )
             clock = evaluation.clock
             if clock.consumed is not None:  # saved timers come due in (due, seq) order: a prefix is gone

@@ -79,6 +79,7 @@ class ReasonWords:
     milestone: str  # "{metric}", "{threshold}"
     schedule: str  # "{cron}", "{at}"
     holiday: str  # "{name}", "{date}"
+    group_age: str  # "{days}", "{since}", "{at}"
     unanswered: str  # "{duration}", "{snippet}", "{at}"
     became: str  # "{condition}", "{shown}"
     shown: str  # "{shown}"
@@ -369,6 +370,7 @@ ZH_CN = Language(
         milestone="{metric}达到 {threshold}",
         schedule="定时 `{cron}`，{at}",
         holiday="节日：{name}（{date}）",
+        group_age="群龄 {days} 天（自 {since} 起），{at}",
         unanswered="提问 {duration}没人回复：“{snippet}”（{at}）",
         became="`{condition}` 成立{shown}",
         shown="（{shown}）",
@@ -588,6 +590,7 @@ EN = Language(
         milestone="{metric} reached {threshold}",
         schedule="schedule `{cron}` at {at}",
         holiday="holiday {name} ({date})",
+        group_age="group {days} days old (counted from {since}), {at}",
         unanswered="question unanswered for {duration}: “{snippet}” ({at})",
         became="`{condition}` became true{shown}",
         shown=" ({shown})",

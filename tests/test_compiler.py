@@ -66,6 +66,8 @@ NOW = datetime(2026, 3, 20, 12, tzinfo=TZ).timestamp()
 
 def _member(messages, joined, silent, tags, attributes, points, left) -> Member:
     member = Member("m1", name="小王", messages=messages, tags=set(tags), attributes=dict(attributes), points=points, left=left, groups={"g1"})
+    member.purchases = points % 3  # some bought, once or twice; most did not
+    member.spent = member.purchases * 49.9
     member.joined_at = None if joined is None else NOW - joined * 86400
     member.last_message_at = None if silent is None else NOW - silent * 86400
     for day in range(min(messages, 30)):
@@ -173,7 +175,7 @@ PREDICATE_EXTRA = [
     "member.days_silent > member.days_since_join", "1 < member.points <= 20 == member.points", "member.messages - member.replies * 2 >= 0",
     "member.points / member.messages > 0.5", "member.joined_at < member.last_message_at", "'g1' in member.groups", "member.tags == ['vip']",
     "['vip'] in member.tags", "member.stage_since", "member.name == community.name", "(member.questions if member.messages else -1) >= 0",
-    "member.days_silent is none",
+    "member.days_silent is none", "member.purchases == 0", "member.purchases >= 1 and member.spent > 60",
 ]
 # Outside the translated part (a test, a filter, a key read as an attribute): the closures answer.
 UNTRANSLATED = {"member.days_silent is none", "member.name ~ '!' == '小王!'", "member.joined_at is none", "member.tags | length >= 2", "member.attributes.level > 2", "member.attributes.city == none"}

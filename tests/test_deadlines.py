@@ -68,7 +68,7 @@ def test_every_trigger_declares_a_deadline_the_engine_can_read(registry):
 
     for trigger in registry.triggers.values():
         assert trigger.default_deadline == "day" or parse_duration(trigger.default_deadline) > 0, trigger.name
-    assert {name for name, trigger in registry.triggers.items() if trigger.default_deadline == "day"} == {"schedule", "holiday", "leaderboard", "milestone"}
+    assert {name for name, trigger in registry.triggers.items() if trigger.default_deadline == "day"} == {"schedule", "holiday", "group_age", "leaderboard", "milestone"}
 
 
 @settings(max_examples=10, deadline=None)

@@ -25,7 +25,7 @@ from playbook_engine.cli import cli, main
 from playbook_engine.plugins import Registry, load_registry
 from playbook_engine.report import count_history, history_charts
 from playbook_engine.runner import RunResult, run
-from playbook_engine.state import StateStore
+from playbook_engine.state import SCHEMA_VERSION, StateStore
 from playbook_engine.words import words_for
 from tests.conftest import ROOT, config_from, copy_settings, records, write_jsonl
 from tests.test_clock_properties import events_from
@@ -490,4 +490,4 @@ def test_a_state_of_version_7_gets_the_new_charts_empty_and_says_why(state: Path
     assert len(page.charts) == 9
     assert text.count("状态库还没有这部分记录") == 5
     assert page.charts["funnel"]["rows"] == [] and page.charts["guardrails"]["rows"] == []
-    assert sql(state, "SELECT value FROM meta WHERE key = 'version'") == [("8",)]  # upgraded in place, its records from the next run on
+    assert sql(state, "SELECT value FROM meta WHERE key = 'version'") == [(str(SCHEMA_VERSION),)]  # upgraded in place, its records from the next run on

@@ -57,9 +57,18 @@ rules:
     when: {stage: decline}
     do: [{dm: "we miss you"}]
 """
+# A group's age counts from its first event (``Group.since``, saved), the members' purchases are saved.
+AGED = """\
+  - id: perk
+    when: {group_age: [2, 5], every: 1w, at: "20:00", each: member}
+    if: member.purchases == 0
+    do: [{reward: {coupon: early-bird}}]
+"""
 
 
-CONFIG = config_from({"mix.yaml": PLAYBOOK}, COMMUNITY)
+CONFIG = config_from({"mix.yaml": PLAYBOOK + AGED}, COMMUNITY)
+# An upgraded state counts its groups' age from its watermark (see below): the rest continues the same.
+UPGRADE_CONFIG = config_from({"mix.yaml": PLAYBOOK}, COMMUNITY)
 TABLES = ("members", "groups", "timers", "trigger_state", "tasks", "meta")
 
 
@@ -95,7 +104,7 @@ def _as_one_run_saves(tables: dict[str, list[tuple]]) -> dict[str, list[tuple]]:
 
 
 gaps = st.sampled_from([0, 60, 1500, 2400, 5 * 3600, DAY, 2 * DAY + 3600, 3 * DAY, 9 * DAY]) | st.integers(0, 4 * DAY)
-kinds = st.sampled_from(["message", "message", "message", "question", "answer", "member_joined", "member_left"])
+kinds = st.sampled_from(["message", "message", "message", "question", "answer", "member_joined", "member_left", "purchase"])
 steps = st.lists(st.tuples(gaps, st.sampled_from(["m1", "m2", "m3", "m4"]), kinds), min_size=2, max_size=30)
 
 
@@ -269,12 +278,16 @@ def _as_older_version(path: Path, version: int) -> None:
     (versions 1 and 2) or arrays (3), as text; no indexes (version 1); no task status and no
     table of re-checks (before 5); no task records and no table of deliveries (before 6); no
     deadline, outcome or mark on tasks (before 7); no records for the report: stage moves, counts
-    by day, questions (before 8).
+    by day, questions (before 8); no purchases on members, no first event on groups (before 9).
     (Timers of version 3 kept per silence rule: tests/test_silence.py.)"""
     from playbook_engine.state import member_from_data, member_to_data
 
     connection = sqlite3.connect(path)
     members = connection.execute("SELECT id, data FROM members").fetchall()
+    # Before 9: arrays end before purchases and spent, groups have no `since`.
+    members = [(member_id, json.dumps(json.loads(data)[:-2], separators=(",", ":")).encode("utf-8")) for member_id, data in members]
+    groups = connection.execute("SELECT id, data FROM groups").fetchall()
+    connection.executemany("UPDATE groups SET data = ? WHERE id = ?", [(json.dumps({key: value for key, value in json.loads(data).items() if key != "since"}), group_id) for group_id, data in groups])
     if version < 3:
         connection.executemany("UPDATE members SET data = ? WHERE id = ?", [(json.dumps(member_to_data(member_from_data(member_id, json.loads(data))), sort_keys=True), member_id) for member_id, data in members])
     else:
@@ -301,18 +314,18 @@ def _as_older_version(path: Path, version: int) -> None:
     connection.close()
 
 
-@pytest.mark.parametrize("version", [1, 2, 3, 4, 5, 6, 7])
+@pytest.mark.parametrize("version", [1, 2, 3, 4, 5, 6, 7, 8])
 def test_an_older_state_is_upgraded_in_place_and_continues_the_same(tmp_path, version):
     events = events_from([(0, "m1", "message"), (3 * DAY, "m2", "member_joined"), (5 * DAY, "m3", "message"), (DAY, "m1", "question"), (6 * DAY, "m2", "message")])
     reference, old = tmp_path / "reference.db", tmp_path / "old.db"
-    _runs(CONFIG, [events[:3]], reference)
-    _runs(CONFIG, [events[:3]], old)
+    _runs(UPGRADE_CONFIG, [events[:3]], reference)
+    _runs(UPGRADE_CONFIG, [events[:3]], old)
     planned_before = {task_id for (task_id,) in sqlite3.connect(old).execute("SELECT id FROM tasks")}
     assert planned_before
     _as_older_version(old, version)
-    tz = CONFIG.community.tz
-    continued = [task.record(tz) for task in _runs(CONFIG, [events[3:]], old)]
-    assert continued == [task.record(tz) for task in _runs(CONFIG, [events[3:]], reference)]
+    tz = UPGRADE_CONFIG.community.tz
+    continued = [task.record(tz) for task in _runs(UPGRADE_CONFIG, [events[3:]], old)]
+    assert continued == [task.record(tz) for task in _runs(UPGRADE_CONFIG, [events[3:]], reference)]
     upgraded, expected = _tables(old), _tables(reference)
     # A member the run did not change would keep its old record: compare the members read back.
     store, reference_store = StateStore.open(str(old)), StateStore.open(str(reference))
@@ -320,11 +333,17 @@ def test_an_older_state_is_upgraded_in_place_and_continues_the_same(tmp_path, ve
     assert [LazyMembers(store)[member_id] for member_id in ids] == [LazyMembers(reference_store)[member_id] for member_id in ids]
     store.close(), reference_store.close()
     del upgraded["members"]
+    # A group saved before version 9 counts its age from the watermark of the upgraded state:
+    # the first instant the engine saw it and remembered (the older state never kept its first event).
+    watermark = events[2]["ts"]  # where the first run ended
+    upgraded_groups, expected_groups = upgraded.pop("groups"), expected.pop("groups")
+    assert [(group_id, json.loads(data)["since"]) for group_id, data in upgraded_groups] == [(group_id, watermark) for group_id, _ in expected_groups]
+    assert [(group_id, {**json.loads(data), "since": None}) for group_id, data in upgraded_groups] == [(group_id, {**json.loads(data), "since": None}) for group_id, data in expected_groups]
     # The tasks the old version planned keep no record (NULL) before 6 and no deadline before 7;
     # those planned since have theirs.
     upgraded_tasks, expected_tasks = upgraded.pop("tasks"), expected.pop("tasks")
     data, deadline = 8, 9  # tasks (id, rule, member, action, trigger_at, due, assignee, status, data, deadline, …)
-    lost = set() if version == 7 else {deadline} if version == 6 else {data, deadline}
+    lost = set() if version >= 7 else {deadline} if version == 6 else {data, deadline}
     assert [row[:data] + row[deadline + 1 :] for row in upgraded_tasks] == [row[:data] + row[deadline + 1 :] for row in expected_tasks]
     for old_row, new_row in zip(upgraded_tasks, expected_tasks, strict=True):
         for column in (data, deadline):
@@ -332,7 +351,7 @@ def test_an_older_state_is_upgraded_in_place_and_continues_the_same(tmp_path, ve
     # The records for the report start with the first run of version 8: the moves it made.
     query = "SELECT * FROM stage_moves ORDER BY at, member"
     moves, all_moves = sqlite3.connect(old).execute(query).fetchall(), sqlite3.connect(reference).execute(query).fetchall()
-    assert moves and moves == [move for move in all_moves if move[4] >= events[3]["ts"]]
+    assert moves and moves == [move for move in all_moves if version == 8 or move[4] >= events[3]["ts"]]
     assert any(row[0] not in planned_before and row[data] and row[deadline] for row in upgraded_tasks)
     assert upgraded == expected
     connection = sqlite3.connect(old)

@@ -216,6 +216,101 @@ def test_a_bad_cron_expression_is_a_validation_error(make_config):
         make_config(playbook('{schedule: "every monday"}'))
 
 
+# -- group_age -------------------------------------------------------------------------------
+
+AGED_GROUPS = COMMUNITY + """\
+  groups:
+    - {id: g1}
+    - {id: g2, created: 2026-02-27}
+"""
+
+
+def test_group_age_counts_each_group_from_its_first_event_or_its_declared_creation(make_config):
+    """g1 starts with its first event (3月10日, day 0); g2 declares it was created on 2月27日,
+    whatever its first event in the history: each gets its own days, not the calendar's."""
+    config = make_config(playbook('{group_age: [1, 3], at: "12:30"}', do='- post: "第 {{ trigger.age_days }} 天"'), community=AGED_GROUPS)
+    events = [msg("10T20:00:00", group="g1"), msg("01T08:00:00", "m2", group="g2")]
+    result = plan(config, sorted_events(events), until=1773936000.0)  # 2026-03-20
+    assert task_keys(result, "due", "group", "text") == [
+        ("2026-03-02T12:30:00+08:00", "g2", "第 3 天"),  # 2月27日 + 3; day 1 came before the history
+        ("2026-03-11T12:30:00+08:00", "g1", "第 1 天"),
+        ("2026-03-13T12:30:00+08:00", "g1", "第 3 天"),
+    ]
+
+
+def sorted_events(events: list[dict]) -> list[dict]:
+    return sorted(events, key=lambda event: event["ts"])
+
+
+def test_group_age_every_repeats_the_cycle_and_fans_out_only_in_the_groups_whose_day_it_is(make_config):
+    config = make_config(playbook('{group_age: 2, every: 1w, at: "20:00", each: member}'), community=COMMUNITY)
+    events = [msg("01T08:00:00", "m1", group="g1"), msg("03T08:00:00", "m2", group="g2"), msg("03T09:00:00", "m3", group="g1")]
+    result = plan(config, events, until=1773936000.0)  # 2026-03-20
+    assert task_keys(result, "due", "member") == [
+        ("2026-03-03T20:00:00+08:00", "m1"),  # g1, day 2: its members then (m3 wrote in it that morning)
+        ("2026-03-03T20:00:00+08:00", "m3"),
+        ("2026-03-05T20:00:00+08:00", "m2"),  # g2, day 2
+        ("2026-03-10T20:00:00+08:00", "m1"),  # g1, day 9 = 2 + 7
+        ("2026-03-10T20:00:00+08:00", "m3"),
+        ("2026-03-12T20:00:00+08:00", "m2"),
+        ("2026-03-17T20:00:00+08:00", "m1"),
+        ("2026-03-17T20:00:00+08:00", "m3"),
+        ("2026-03-19T20:00:00+08:00", "m2"),
+    ]
+
+
+def test_a_group_declared_as_created_later_has_no_age_before_then(make_config):
+    community = COMMUNITY + "  groups:\n    - {id: g1, created: 2026-03-05}\n"
+    config = make_config(playbook("{group_age: [0, 1]}", do='- post: "hi"'), community=community)
+    result = plan(config, [msg("01T08:00:00")], until=1772899200.0)  # 2026-03-08
+    assert task_keys(result, "due") == [("2026-03-05T09:00:00+08:00",), ("2026-03-06T09:00:00+08:00",)]
+
+
+@pytest.mark.parametrize(
+    "when, message",
+    [
+        ("{group_age: -1}", r"`-1` is too small — write at least 0"),
+        ('{group_age: "7d"}', r"`7d` should be a whole number or a list"),
+        ("{group_age: 3, every: 36h}", r"`36h` is not a whole number of days — write the cycle's length in days, e\.g\. 28d or 4w"),
+        ("{group_age: [1, 30], every: 4w}", r"day 30 is not within a cycle of 28 days \(days 0–27\)"),
+        ('{group_age: 1, at: "25:00"}', r"`25:00` is not a time of day"),
+        ("{schedule: \"0 9 * * *\", every: 7d}", r"`every` is an option of the `group_age` trigger"),
+    ],
+)
+def test_a_bad_group_age_is_a_validation_error(make_config, when, message):
+    with pytest.raises(InvalidPlaybooks, match=r"p\.yaml:4:\d+: rules\[0\]\.when\.\w+: .*" + message):
+        make_config(playbook(when, do='- post: "hi"'))
+
+
+@pytest.mark.parametrize(
+    "created, message",
+    [
+        ("2026-02-30", r"community\.yaml:8:\d+: community\.groups\[0\]\.created: `2026-02-30` is not a date — write the day the group was created as YYYY-MM-DD"),
+        ("20.3.2026", r"community\.yaml:8:\d+: community\.groups\[0\]\.created: `20\.3\.2026` is not in the expected form"),
+    ],
+)
+def test_a_created_date_that_is_not_a_date_is_a_validation_error(make_config, created, message):
+    community = COMMUNITY + f"  groups:\n    - {{id: g1, created: {created}}}\n"
+    with pytest.raises(InvalidPlaybooks, match=message):
+        make_config(playbook("{group_age: 1}", do='- post: "hi"'), community=community)
+
+
+def test_purchases_and_spent_count_the_member_s_purchase_events(make_config):
+    """`member.purchases` counts `purchase` events, `member.spent` sums their amounts (a purchase
+    without an amount counts, adding nothing)."""
+    config = make_config(playbook("{event: message}", extra="    if: member.purchases >= 1\n", do='- dm: "{{ member.purchases }} 次，共 {{ member.spent }} 元"'))
+    events = [
+        msg("01T08:00:00"),
+        {"ts": "2026-03-01T09:00:00+08:00", "type": "purchase", "member": "m1", "amount": 99.5},
+        msg("02T08:00:00"),
+        {"ts": "2026-03-03T09:00:00+08:00", "type": "purchase", "member": "m1"},
+        {"ts": "2026-03-03T09:30:00+08:00", "type": "purchase", "group": "g1", "member": "m1", "amount": 200},
+        msg("04T08:00:00"),
+        msg("04T08:00:00", "m2"),
+    ]
+    assert task_keys(plan(config, events), "member", "text") == [("m1", "1 次，共 99.5 元"), ("m1", "3 次，共 299.5 元")]
+
+
 # -- holiday ---------------------------------------------------------------------------------
 
 

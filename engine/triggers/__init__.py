@@ -13,7 +13,7 @@ The built-in kinds, one module per family:
 
 - ``event``: ``event``, ``activity_ended``;
 - ``silence``: ``silence``, ``after_join``, ``unanswered``;
-- ``schedule``: ``schedule``, ``holiday``;
+- ``schedule``: ``schedule``, ``holiday``, ``group_age``;
 - ``ranking``: ``leaderboard``, ``milestone``;
 - ``stage``: ``stage``, ``becomes``.
 """
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from playbook_engine.triggers.event import ActivityEndedTrigger, EventTrigger
 from playbook_engine.triggers.ranking import LeaderboardTrigger, MilestoneTrigger
-from playbook_engine.triggers.schedule import HolidayTrigger, ScheduleTrigger
+from playbook_engine.triggers.schedule import GroupAgeTrigger, HolidayTrigger, ScheduleTrigger
 from playbook_engine.triggers.silence import (
     AfterJoinTrigger,
     SilenceTrigger,
@@ -38,6 +38,7 @@ BUILTIN_TRIGGERS = (
     StageTrigger,
     ScheduleTrigger,
     HolidayTrigger,
+    GroupAgeTrigger,
     LeaderboardTrigger,
     MilestoneTrigger,
     ActivityEndedTrigger,

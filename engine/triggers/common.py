@@ -67,11 +67,17 @@ EACH = {"enum": ["group", "member"], "description": "`group` (default): fire onc
 
 def fan_out(run: Run, each: str, t: float, reason: str, values: dict[str, Any]) -> list[Firing]:
     """One firing per known group, or per current member of each group, in id order."""
+    return fan_out_in(run, each, t, [(group_id, reason, values) for group_id in run.known_groups()])
+
+
+def fan_out_in(run: Run, each: str, t: float, groups: list[tuple[str, str, dict[str, Any]]]) -> list[Firing]:
+    """One firing per (group id, reason, values) of ``groups``, in id order, or per current
+    member of each group with the group's reason and values."""
     firings = []
     seen: set[str] = set()  # a member of two groups is one person: one firing, in their first group
     if each == "member":
-        run.prefetch(member_id for group in run.groups.values() for member_id in group.members)
-    for group_id in run.known_groups():
+        run.prefetch(member_id for group_id, _, _ in groups if (group := run.groups.get(group_id)) for member_id in group.members)
+    for group_id, reason, values in groups:
         if each == "member":
             group = run.groups.get(group_id)
             for member_id in sorted(group.members) if group else ():
