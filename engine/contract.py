@@ -176,7 +176,11 @@ MEMBER_FIELDS = (
 # What the loop back gives (the member's tasks and what operators marked of them, engine/replies.py):
 # they change without any event of the member, as tasks come due and are marked.
 LOOP_FIELDS = frozenset({"last_task_at", "last_done_at", "last_replied_at", "open_tasks", "tasks_30d"})
-GROUP_FIELDS = ("id", "name", "channel", "members", "messages")
+GROUP_FIELDS = (
+    "id", "name", "channel", "members", "messages", "seed",
+    # engine/group_counts.py: kept only when a rule reads one of them
+    "member_messages_7d", "staff_messages_7d", "staff_share_7d", "active_members_7d", "history_days",
+)
 # Fields whose values are plain, hashable scalars: conditions on these alone can be memoised by value.
 SCALAR_MEMBER_FIELDS = frozenset({
     "id", "name", "left", "days_since_join", "days_silent", "messages", "messages_7d", "messages_30d",

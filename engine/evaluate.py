@@ -31,6 +31,7 @@ from playbook_engine.conditions import Conditions, refusal
 from playbook_engine.contract import LOOP_FIELDS, Event, Firing, Group, Member, Rejected, TriggerType
 from playbook_engine.durations import format_duration
 from playbook_engine.enforcer import Enforcer, cause
+from playbook_engine.group_counts import GroupCounts
 from playbook_engine.holdout import Holdout
 from playbook_engine.holdout import shares as holdout_shares
 from playbook_engine.lifecycle import Lifecycle
@@ -110,7 +111,9 @@ class Evaluation:
             self._resume(state)
         # A rule's evaluation, stage by stage: which rules fire → do their conditions hold →
         # their tasks, through the planner's guardrails.
-        self.matcher = Matcher(config.rules)
+        # Each group's messages by day, members and staff apart: kept only when a rule reads them.
+        self.group_counts = GroupCounts(self.staff) if GroupCounts.wanted(_sources(config)) else None
+        self.matcher = Matcher(config.rules, [self.group_counts] if self.group_counts is not None else ())
         self.conditions = Conditions(config, self, self.sink)
         self.enforcer = Enforcer(config, self, planner, self.conditions, self.sink)
         # Stage 5: a planned task checked again when it is due (engine/recheck.py).
@@ -664,14 +667,19 @@ class Evaluation:
         return kept
 
 
-def _reads_loop(config: Config) -> bool:
-    """Whether a condition, a text or a stage reads a loop field (``member.open_tasks`` …)."""
+def _sources(config: Config) -> list[str]:
+    """Every condition, text and stage condition of the run, and each trigger's value, as written."""
     sources = [stage.source for stage in config.community.lifecycle]
     for rule in config.rules:
         sources += [condition.source for condition in rule.conditions]
         sources += [action.text.source for action in rule.actions if action.text is not None]
         sources.append(str(rule.trigger.value))
-    return any(field in source for source in sources for field in LOOP_FIELDS)
+    return sources
+
+
+def _reads_loop(config: Config) -> bool:
+    """Whether a condition, a text or a stage reads a loop field (``member.open_tasks`` …)."""
+    return any(field in source for source in _sources(config) for field in LOOP_FIELDS)
 
 
 def _describe_move(label: Callable[[str | None], str], previous: str | None, stage: str | None) -> str:
