@@ -404,6 +404,10 @@ class CommunitySettings(Protocol):
         """Member ids of the community's own people (``staff:``, operators' ``member:``): never
         the member of a task, never ranked; their events still count for everything else."""
         ...
+    @property
+    def seed_groups(self) -> frozenset[str]:
+        """Ids of the groups marked ``seed: true`` (种子用户群)."""
+        ...
 
 
 class Run(Protocol):
@@ -455,6 +459,12 @@ class Run(Protocol):
 
     def known_groups(self) -> list[str]:
         """Every group an event has come from so far, in id order."""
+        ...
+
+    def firing_context(self) -> Mapping[str, Any]:
+        """While the actions of a firing whose conditions held are applied: what its rule's
+        conditions and texts read (``member``, ``trigger``, ``event`` …); empty otherwise. An
+        ``apply`` that writes from a template (``ActionType.text_in_apply``) renders it with this."""
         ...
 
     def remove_from_group(self, member: Member, group_id: str | None) -> None:
@@ -651,7 +661,9 @@ class ActionType:
     are not stopped by it. ``into_group``: the option naming a group the action brings the
     member into (``invite``'s ``group``, an id or a name from community.yaml): no task is
     planned while the member is in that group or has a planned invite into it that a
-    ``member_joined`` there has not answered yet.
+    ``member_joined`` there has not answered yet. ``text_in_apply``: the action's ``text`` is
+    handed to ``apply`` too, as ``params["text"]``, a compiled template whose ``render`` takes
+    ``run.firing_context()`` (``set`` writes a member attribute from one).
     """
 
     name: str
@@ -668,6 +680,9 @@ class ActionType:
     scope: str | None = None  # SCOPE_GROUP, SCOPE_PRIVATE or None
     into_group: str | None = None
     awaits_reply: bool = False  # done, it expects the member's answer: their message within reply_window marks it `replied`
+    # Its `text` (compiled, checked like any text) is handed to ``apply`` as ``params["text"]``,
+    # to render with ``run.firing_context()``: a state change written from a template (``set``).
+    text_in_apply: bool = False
 
     def __post_init__(self) -> None:
         if self.scope not in SCOPES:

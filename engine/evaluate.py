@@ -90,6 +90,7 @@ class Evaluation:
         # ``apply``). None means unknown: checks that skip on unchanged fields must run.
         self.changed: set[str] | None = None
         self._views: dict[str, MemberView] = {}
+        self._firing_context: dict[str, Any] = {}  # while a firing's actions are applied: firing_context()
         self._question: tuple[Event | None, bool] = (None, False)
         self._question_pattern = any_pattern(self.community.question_patterns) if self.community.question_patterns else None  # one search per message
         self._views_at = self.now
@@ -173,6 +174,10 @@ class Evaluation:
         event has come from is not one: a post planned there would go to a group the history
         does not show (another export's group, or one not made yet)."""
         return sorted(self.groups)
+
+    def firing_context(self) -> dict[str, Any]:
+        """What the rule of the firing being enforced reads (see ``contract.Run.firing_context``)."""
+        return self._firing_context
 
     def is_question(self, event: Event) -> bool:
         """Whether a message is a question, per community.yaml ``question.patterns``."""
@@ -638,7 +643,9 @@ class Evaluation:
             group = firing.group or (member.group if member else None)
             matched = check(rule, firing, group)
             if matched is not None:
+                self._firing_context = matched[0]
                 enforce(rule, firing, group, *matched)
+                self._firing_context = {}
 
     def _without_staff(self, firings: list[tuple[Rule, Firing]]) -> list[tuple[Rule, Firing]]:
         """``firings`` less those about staff: never the member of a task, whatever the trigger.

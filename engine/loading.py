@@ -648,5 +648,7 @@ def _rule_actions(doc: Document, where: YamlPath, raw: dict[str, Any], registry:
             text = Variants([found for found in texts if found is not None]) if all(texts) and texts else None
         elif text_source is not None:
             text = _text(doc, path + ("text",), text_source, env, fields, problems)
+        if action_type.text_in_apply and text is not None:
+            params["text"] = text  # its apply renders it (contract.ActionType.text_in_apply)
         actions.append(ActionSpec(action_type, text, params, offset))
     return actions

@@ -68,6 +68,16 @@ def test_an_invite_into_a_group_community_yaml_does_not_declare_is_an_error_with
         config_from(rules(text.replace("种子用户群", name)), GROUPS)
 
 
+def test_a_leaderboard_of_seed_groups_ranks_there_a_member_top_elsewhere_too():
+    """Without `seed: true` a member top in two groups fires once, in the first: a rule about
+    the seed group would never see them."""
+    when = '{leaderboard: {metric: messages, window: 7d, top: 1, every: "0 20 * * *"%s}}'
+    events = [message(START, "a", "g1"), message(START + 60, "a", "g1"), message(START + 120, "a", "g9")]
+    for option, expected in (("", [("g1", "a")]), (", seed: true", [("g9", "a")])):
+        config = config_from(rules(f'  - id: r\n    when: {when % option}\n    do:\n      - dm: "hi"\n'), GROUPS)
+        assert task_keys(plan(config, events, until=START + 12 * 3600), "group", "member") == expected
+
+
 # -- how much history a ranking covers -----------------------------------------------------------
 
 TOP = '  - id: top\n    when: {leaderboard: {metric: active_days, window: 30d, top: 1, every: "0 20 * * *"}}\n    do:\n      - dm: "{{ trigger.history_days }}/{{ trigger.window_days }}"\n'

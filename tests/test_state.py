@@ -61,7 +61,7 @@ def test_a_rerun_over_the_same_events_plans_nothing_again(tmp_path):
     assert run_tasks(EXAMPLE, state)
     result = invoke("run", str(ROOT / "playbooks"), "--events", str(EXAMPLE), "--format", "jsonl", "--state", str(state))
     assert result.stdout == ""
-    assert "99 条已处理过（--state 水位线）" in result.stderr  # the shipped community is zh-CN
+    assert "290 条已处理过（--state 水位线）" in result.stderr  # the shipped community is zh-CN
 
 
 def test_the_state_keeps_each_printed_task_as_the_jsonl_line_it_was_printed_as(tmp_path):
@@ -84,10 +84,10 @@ def test_state_show_describes_a_member(tmp_path):
     result = invoke("state", "show", "--state", str(state), "--member", "m03")
     shown = json.loads(result.stdout)
     assert (shown["name"], shown["messages"], shown["last_message_at"]) == ("老李", 2, "2026-03-02T09:36:03+08:00")
-    assert [task["rule"] for task in shown["planned_tasks"]] == ["silent-member-care/nudge", "silent-member-care/ask-why"]
+    assert [task["rule"] for task in shown["planned_tasks"]] == ["silent-member-care/nudge", "silent-member-care/ask-why", "churn-winback/decline", "activity-tiers/dropped-from-lurker", "churn-winback/churn"]
     summary = invoke("state", "show", "--state", str(state)).stdout
-    assert "members:    14" in summary and "watermark:  2026-03-14T" in summary
-    assert "for the report: 17 stage move(s), 8 question(s) (3 answered), counts of 14 day(s)" in summary
+    assert "members:    29" in summary and "watermark:  2026-04-02T" in summary
+    assert "for the report: 51 stage move(s), 12 question(s) (3 answered), counts of 32 day(s)" in summary
 
 
 def _digest(path: Path) -> str:

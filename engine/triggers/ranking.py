@@ -54,6 +54,12 @@ class LeaderboardTrigger(TriggerType):
             "window": {"type": "string", "description": "Sliding window in whole days (default 30d).", "examples": ["7d", "30d"]},
             "top": {"type": "integer", "minimum": 1, "description": "How many members (default 3).", "title": "Top", "examples": [3, 10]},
             "every": {"type": "string", "description": "Cron expression: when the ranking is made.", "examples": ["0 20 1,16 * *"]},
+            "seed": {
+                "type": "boolean",
+                "title": "Seed groups only 只在种子群",
+                "description": "Rank only in the groups community.yaml marks `seed: true` (种子用户群). A member top in another group too is then ranked here, not there.",
+                "examples": [True],
+            },
             "by": {
                 "type": "string",
                 "pattern": "^[^\\s.]+$",
@@ -79,6 +85,7 @@ class LeaderboardTrigger(TriggerType):
         self.top = value.get("top", 3)
         self.each: str = options.get("each", "member")
         self.by: str | None = value.get("by")
+        self.seed_only = value.get("seed", False) is True
         self.listens = frozenset({LEADERBOARD_METRICS[self.metric]})
         # Rankings of the same metric over the same window read the same counts.
         self.counts_key = f"@leaderboard/{self.metric}/{self.days}d"
@@ -156,13 +163,18 @@ class LeaderboardTrigger(TriggerType):
             first = buckets[0][0] if buckets else today
         return max(0, min(self.days, today - first + 1))
 
+    def ranked_groups(self, run: Run) -> list[str]:
+        """The groups ranked: every group seen, or with ``seed: true`` the seed groups among them."""
+        groups = run.known_groups()
+        return [group for group in groups if group in self.community.seed_groups] if self.seed_only else groups
+
     def on_timer(self, run: Run, subject: str, payload: Any) -> Iterable[Firing]:
         run.schedule(next_cron(self.cron, run.now, run.tz), self, "*")
         if self.by is not None:
             return self._by_attribute(run)
         firings = []
         rewarded: set[str] = set()
-        for group_id in run.known_groups():
+        for group_id in self.ranked_groups(run):
             ranking = self.ranking(run, group_id)
             if not ranking:
                 continue
@@ -191,7 +203,7 @@ class LeaderboardTrigger(TriggerType):
         rewarded: set[str] = set()
         words = says(run)
         window = words.window.format(metric=words.metrics.get(self.metric, self.metric), days=self.days)
-        for group_id in run.known_groups():
+        for group_id in self.ranked_groups(run):
             teams: dict[str, list[tuple[str, float]]] = {}
             for member_id, total in self.totals(run, group_id):
                 team = run.members[member_id].attributes.get(self.by)  # type: ignore[arg-type]  # set in this mode
@@ -221,7 +233,7 @@ class LeaderboardTrigger(TriggerType):
         return firings
 
     def describe(self) -> str:
-        return f"top {self.top} by {self.metric} ({self.days}d)" + (f" per {self.by}" if self.by else "")
+        return f"top {self.top} by {self.metric} ({self.days}d)" + (f" per {self.by}" if self.by else "") + (" in seed groups" if self.seed_only else "")
 
 
 def _number(value: float) -> int | float:
