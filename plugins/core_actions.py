@@ -62,7 +62,10 @@ def _set_attribute(run: Run, member: Member, params: Mapping[str, Any], group: s
     name = params["attribute"]
     if member.attributes.get(name) not in (None, ""):
         return False
-    value = params["text"].render(run.firing_context()).strip()
+    try:
+        value = params["text"].render(run.firing_context()).strip()
+    except Exception:  # broad: a text that fails (a pattern RE2 refuses …) reads nothing; the run goes on
+        return False
     if not value:
         return False
     member.attributes[name] = value

@@ -52,6 +52,12 @@ def test_set_keeps_a_value_the_member_already_has():
     assert plan(config, events).evaluation.members["m1"].attributes == {"city": "苏州", "book": "活着"}
 
 
+def test_a_set_whose_text_fails_writes_nothing_and_the_run_goes_on():
+    config = config_from({"p.yaml": SET.replace("坐标(北京|上海)", "坐标(?=上海)")})  # lookahead: RE2 refuses it when the text is written
+    result = plan(config, [message(START, "坐标上海，《活着》")])
+    assert result.evaluation.members["m1"].attributes == {"book": "活着"}
+
+
 def test_set_is_checked_like_any_text():
     with pytest.raises(InvalidPlaybooks) as raised:
         config_from({"p.yaml": SET.replace("event.text | capture", "event.txt | capture", 1)})
