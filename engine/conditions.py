@@ -18,6 +18,8 @@ from typing import Any, Protocol
 
 from playbook_engine.contract import Firing, Group, Member
 from playbook_engine.dependencies import names_read
+from playbook_engine.group_counts import GroupCounts
+from playbook_engine.members import local_day
 from playbook_engine.model import Config, Rule
 from playbook_engine.notes import Notes
 from playbook_engine.predicates import MemberPredicate, compile_member_predicate
@@ -29,6 +31,7 @@ class ConditionRun(Protocol):
 
     now: float
     groups: dict[str, Group]
+    group_counts: GroupCounts | None  # each group's messages by day, when a rule reads them
 
     def view(self, member: Member) -> Any: ...
 
@@ -173,7 +176,11 @@ class Conditions:
                 "channel": self.channel_name(rule, group),
                 "members": len(known.members) if known else 0,
                 "messages": known.messages if known else 0,
+                "seed": group in self.community.seed_groups,
             }
+            counts = self.run.group_counts
+            if counts is not None:
+                context["group"].update(counts.values(self.run, group, local_day(self.run.now, self.community.tz)))  # type: ignore[arg-type]  # the run is a Run
         if reads is None or "content" in reads:
             context["content"] = self.community.content
         if reads is None or "now" in reads:

@@ -176,7 +176,11 @@ MEMBER_FIELDS = (
 # What the loop back gives (the member's tasks and what operators marked of them, engine/replies.py):
 # they change without any event of the member, as tasks come due and are marked.
 LOOP_FIELDS = frozenset({"last_task_at", "last_done_at", "last_replied_at", "open_tasks", "tasks_30d"})
-GROUP_FIELDS = ("id", "name", "channel", "members", "messages")
+GROUP_FIELDS = (
+    "id", "name", "channel", "members", "messages", "seed",
+    # engine/group_counts.py: kept only when a rule reads one of them
+    "member_messages_7d", "staff_messages_7d", "staff_share_7d", "active_members_7d", "history_days",
+)
 # Fields whose values are plain, hashable scalars: conditions on these alone can be memoised by value.
 SCALAR_MEMBER_FIELDS = frozenset({
     "id", "name", "left", "days_since_join", "days_silent", "messages", "messages_7d", "messages_30d",
@@ -415,6 +419,11 @@ class CommunitySettings(Protocol):
         ``groups[].created``): its age is counted from then, not from its first event."""
         ...
 
+    @property
+    def seed_groups(self) -> frozenset[str]:
+        """Ids of the groups marked ``seed: true`` (种子用户群)."""
+        ...
+
 
 # member.marks: tag → the instant it comes off (`tag: {tags: …, for: 45d}`, Run.tag_until); it is
 # also the handler of the timers that take such tags off.
@@ -470,6 +479,12 @@ class Run(Protocol):
 
     def known_groups(self) -> list[str]:
         """Every group an event has come from so far, in id order."""
+        ...
+
+    def firing_context(self) -> Mapping[str, Any]:
+        """While the actions of a firing whose conditions held are applied: what its rule's
+        conditions and texts read (``member``, ``trigger``, ``event`` …); empty otherwise. An
+        ``apply`` that writes from a template (``ActionType.text_in_apply``) renders it with this."""
         ...
 
     def remove_from_group(self, member: Member, group_id: str | None) -> None:
@@ -676,7 +691,9 @@ class ActionType:
     are not stopped by it. ``into_group``: the option naming a group the action brings the
     member into (``invite``'s ``group``, an id or a name from community.yaml): no task is
     planned while the member is in that group or has a planned invite into it that a
-    ``member_joined`` there has not answered yet.
+    ``member_joined`` there has not answered yet. ``text_in_apply``: the action's ``text`` is
+    handed to ``apply`` too, as ``params["text"]``, a compiled template whose ``render`` takes
+    ``run.firing_context()`` (``set`` writes a member attribute from one).
     """
 
     name: str
@@ -704,6 +721,10 @@ class ActionType:
         """The task's text when the rule gives none, in ``language``: the action's summary, or its name."""
         summary = self.summaries.get(language or "", self.summary)
         return summary(params) if summary is not None else self.names.get(language or "", self.name)
+
+    # Its `text` (compiled, checked like any text) is handed to ``apply`` as ``params["text"]``,
+    # to render with ``run.firing_context()``: a state change written from a template (``set``).
+    text_in_apply: bool = False
 
     def __post_init__(self) -> None:
         if self.scope not in SCOPES:

@@ -508,7 +508,7 @@ def deliver(config: Config, state_path: str, day: date, *, dry_run: bool = False
                     report.notes.append(words.nothing_new.format(operator=operator.id, count=operator_day.earlier, day=day.isoformat()))
                 continue
             if operator.inbox is None:
-                report.notes.append(f"{operator.id}: no inbox in {config.community.file} — {len(operator_day.records)} task(s) not delivered; add `inbox:` to the operator (docs/delivery.md)")
+                report.notes.append(words.no_inbox.format(operator=operator.id, file=config.community.file, count=len(operator_day.records)))
                 continue
             inbox, absent = resolve(operator, kinds, environ)
             missing += absent

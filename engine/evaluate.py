@@ -31,6 +31,7 @@ from playbook_engine.conditions import Conditions, refusal
 from playbook_engine.contract import LOOP_FIELDS, TAG_EXPIRY, Event, Firing, Group, Member, Rejected, TriggerType
 from playbook_engine.durations import format_duration
 from playbook_engine.enforcer import Enforcer, cause
+from playbook_engine.group_counts import GroupCounts
 from playbook_engine.holdout import Holdout
 from playbook_engine.holdout import shares as holdout_shares
 from playbook_engine.lifecycle import Lifecycle
@@ -90,12 +91,13 @@ class Evaluation:
         # ``apply``). None means unknown: checks that skip on unchanged fields must run.
         self.changed: set[str] | None = None
         self._views: dict[str, MemberView] = {}
+        self._firing_context: dict[str, Any] = {}  # while a firing's actions are applied: firing_context()
         self._question: tuple[Event | None, bool] = (None, False)
         self._question_pattern = any_pattern(self.community.question_patterns) if self.community.question_patterns else None  # one search per message
         self._views_at = self.now
         self.replies = Replies(config.community.reply_window)  # the loop back: done tasks, replies
         # The loop fields (member.last_task_at …), kept only when something reads them.
-        self.tasks_log = TaskLog(state.member_tasks if state is not None else None) if _reads_loop(config) else None
+        self.tasks_log = TaskLog(state.member_tasks if state is not None else None, planner.reopened_ids) if _reads_loop(config) else None
         self.replies.log = self.tasks_log
         # Members held out of playbooks, and their first tasks, when a playbook has a `holdout`.
         held = holdout_shares(config)
@@ -111,7 +113,9 @@ class Evaluation:
             self._resume(state)
         # A rule's evaluation, stage by stage: which rules fire → do their conditions hold →
         # their tasks, through the planner's guardrails.
-        self.matcher = Matcher(config.rules)
+        # Each group's messages by day, members and staff apart: kept only when a rule reads them.
+        self.group_counts = GroupCounts(self.staff) if GroupCounts.wanted(_sources(config)) else None
+        self.matcher = Matcher(config.rules, [self.group_counts] if self.group_counts is not None else ())
         self.conditions = Conditions(config, self, self.sink)
         self.enforcer = Enforcer(config, self, planner, self.conditions, self.sink)
         # Stage 5: a planned task checked again when it is due (engine/recheck.py).
@@ -171,6 +175,10 @@ class Evaluation:
         event has come from is not one: a post planned there would go to a group the history
         does not show (another export's group, or one not made yet)."""
         return sorted(self.groups)
+
+    def firing_context(self) -> dict[str, Any]:
+        """What the rule of the firing being enforced reads (see ``contract.Run.firing_context``)."""
+        return self._firing_context
 
     def is_question(self, event: Event) -> bool:
         """Whether a message is a question, per community.yaml ``question.patterns``."""
@@ -676,7 +684,9 @@ class Evaluation:
             group = firing.group or (member.group if member else None)
             matched = check(rule, firing, group)
             if matched is not None:
+                self._firing_context = matched[0]
                 enforce(rule, firing, group, *matched)
+                self._firing_context = {}
 
     def _without_staff(self, firings: list[tuple[Rule, Firing]]) -> list[tuple[Rule, Firing]]:
         """``firings`` less those about staff: never the member of a task, whatever the trigger.
@@ -705,14 +715,19 @@ class Evaluation:
         return kept
 
 
-def _reads_loop(config: Config) -> bool:
-    """Whether a condition, a text or a stage reads a loop field (``member.open_tasks`` …)."""
+def _sources(config: Config) -> list[str]:
+    """Every condition, text and stage condition of the run, and each trigger's value, as written."""
     sources = [stage.source for stage in config.community.lifecycle]
     for rule in config.rules:
         sources += [condition.source for condition in rule.conditions]
         sources += [action.text.source for action in rule.actions if action.text is not None]
         sources.append(str(rule.trigger.value))
-    return any(field in source for source in sources for field in LOOP_FIELDS)
+    return sources
+
+
+def _reads_loop(config: Config) -> bool:
+    """Whether a condition, a text or a stage reads a loop field (``member.open_tasks`` …)."""
+    return any(field in source for source in _sources(config) for field in LOOP_FIELDS)
 
 
 def _describe_move(label: Callable[[str | None], str], previous: str | None, stage: str | None) -> str:

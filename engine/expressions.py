@@ -316,6 +316,9 @@ class Text:
             self._jinja = self._compile()
         return self._jinja
 
+    def __str__(self) -> str:
+        return self.source
+
     def render(self, context: Mapping[str, Any]) -> str:
         if self._fast is not None:
             try:

@@ -203,6 +203,7 @@ def _community_settings(doc: Document, base: YamlPath, data: Mapping[str, Any], 
                 community.group_created[group["id"]] = date.fromisoformat(str(group["created"])).toordinal()
             except ValueError:
                 problems.append(doc.problem(base + ("groups", index, "created"), f"`{group['created']}` is not a date — write the day the group was created as YYYY-MM-DD, e.g. created: 2026-03-20"))
+    community.seed_groups = frozenset(group["id"] for group in data.get("groups", []) if group.get("seed") is True)
     return community
 
 
@@ -547,6 +548,7 @@ def _load_rule(doc: Document, where: YamlPath, raw: dict[str, Any], playbook: Pl
     # Every problem of the rule is found before giving up on it (all problems at once).
     conditions = _rule_conditions(doc, where, raw, env, fields, problems)
     actions = _rule_actions(doc, where, raw, registry, env, fields, problems)
+    _check_into_groups(doc, where, actions, community, problems)
     if trigger is None:
         return None  # its problems are said (or `when:` was flagged by the schema check)
     rule = Rule(
@@ -575,6 +577,21 @@ def _load_rule(doc: Document, where: YamlPath, raw: dict[str, Any], playbook: Pl
         if rule.deadline is not None and rule.deadline < rule.delay:
             problems.append(doc.problem(where + ("deadline",), f"deadline {format_duration(rule.deadline)} is shorter than delay {format_duration(rule.delay)}: every task would be past its deadline before it is due — write a deadline longer than the delay"))
     return rule if len(problems) == before else None
+
+
+def _check_into_groups(doc: Document, where: YamlPath, actions: list[ActionSpec], community: Community, problems: list[Problem]) -> None:
+    """An action into a group (`invite: {group: …}`) names a group community.yaml declares, by
+    id or name, when it declares any: otherwise the task invites into a group nobody runs."""
+    if not community.group_names:
+        return
+    known = {*community.group_names, *community.group_names.values()}
+    for action in actions:
+        option = action.kind.into_group
+        value = action.params.get(option) if option else None
+        if isinstance(value, str) and value not in known:
+            listed = ", ".join(f"{group_id} ({name})" if name != group_id else group_id for group_id, name in sorted(community.group_names.items()))
+            hint = suggest(value, sorted(known)) or f" — write the id or name of one of: {listed}; or add it to community.yaml `groups:`"
+            problems.append(doc.problem(where + ("do", action.index, action.kind.name, option), f"group `{value}` is not in community.yaml `groups:`{hint}"))
 
 
 def _trigger(doc: Document, where: YamlPath, raw: dict[str, Any], playbook: Playbook, community: Community, registry: Registry, env: PlaybookEnvironment, problems: list[Problem]) -> TriggerType | None:
@@ -638,5 +655,7 @@ def _rule_actions(doc: Document, where: YamlPath, raw: dict[str, Any], registry:
             text = Variants([found for found in texts if found is not None]) if all(texts) and texts else None
         elif text_source is not None:
             text = _text(doc, path + ("text",), text_source, env, fields, problems)
+        if action_type.text_in_apply and text is not None:
+            params["text"] = text  # its apply renders it (contract.ActionType.text_in_apply)
         actions.append(ActionSpec(action_type, text, params, offset))
     return actions

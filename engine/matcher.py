@@ -20,8 +20,11 @@ Fired = tuple[Rule, Firing]
 class Matcher:
     """The rules of a run indexed by the event types their triggers listen to, and by timer key."""
 
-    def __init__(self, rules: Iterable[Rule]):
+    def __init__(self, rules: Iterable[Rule], counters: Iterable[Any] = ()):
+        """``counters``: listeners of every event type that only keep counts others read
+        (``group_counts.GroupCounts``), dispatched each event ahead of the rules' triggers."""
         self.rules: dict[str, Rule] = {}
+        self._counters: list[tuple[Rule | None, Any]] = [(None, counter) for counter in counters]
         self._handlers: dict[str, TriggerType] = {}
         self._groups: dict[str, Any] = {}  # triggers of one kind checked together, by timer key
         self._listeners: dict[str, list[tuple[Rule | None, Any]]] = {}  # (None, group): a group of triggers
@@ -56,7 +59,7 @@ class Matcher:
         firings: list[Fired] = []
         listeners = self._dispatch.get(event.type)
         if listeners is None:  # this type's listeners, then those of every type
-            listeners = self._dispatch[event.type] = self._listeners.get(event.type, []) + self._listeners.get("*", [])
+            listeners = self._dispatch[event.type] = self._counters + self._listeners.get(event.type, []) + self._listeners.get("*", [])
         rules = self.rules
         for rule, handler in listeners:
             if rule is None:

@@ -83,6 +83,7 @@ class Community:
     group_names: dict[str, str] = field(default_factory=dict)
     group_channels: dict[str, str] = field(default_factory=dict)
     group_created: dict[str, int] = field(default_factory=dict)  # `created:` as a local day (proleptic ordinal)
+    seed_groups: frozenset[str] = frozenset()  # groups marked `seed: true` (种子用户群): `group.seed`
     operators: list[Operator] = field(default_factory=list)
     quiet_hours: tuple[int, int] | None = None  # minutes after local midnight: start, end
     max_delay: int = 3 * 86400  # capacity overflow older than this is dropped, not carried on for ever

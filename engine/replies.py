@@ -78,15 +78,20 @@ class TaskLog:
     ``--state`` database the first time they are asked for (``load``), then kept up to date
     with the tasks this run makes final and the replies it sees."""
 
-    def __init__(self, load: Callable[[str], list[tuple[str, float, str, float | None, float | None]]] | None = None):
+    def __init__(self, load: Callable[[str], list[tuple[str, float, str, float | None, float | None]]] | None = None, reopened: set[str] | frozenset[str] = frozenset()):
+        """``reopened``: the ids of the tasks the last --state run left open, which this run
+        settles again: not planned yet as far as this run's members can tell — each is added
+        when its day is settled, as one run over the whole history adds it."""
         self._load = load
+        self._reopened = reopened
         self._by_member: dict[str, dict[str, list[Any]]] = {}
 
     def _of(self, member: str) -> dict[str, list[Any]]:
         entries = self._by_member.get(member)
         if entries is None:
             rows = self._load(member) if self._load is not None else []
-            entries = self._by_member[member] = {task_id: [due, status, done_at, replied_at] for task_id, due, status, done_at, replied_at in rows}
+            reopened = self._reopened
+            entries = self._by_member[member] = {task_id: [due, status, done_at, replied_at] for task_id, due, status, done_at, replied_at in rows if task_id not in reopened}
         return entries
 
     def planned(self, tasks: Iterable[Task]) -> None:

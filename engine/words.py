@@ -241,6 +241,7 @@ class DeliveryWords:
     accepted: str  # "{operator}", "{part}", "{parts}", "{inbox}", "{tasks}": progress, as each message is accepted
     delivered: str  # "{operator}", "{name}", "{tasks}", "{inbox}", "{messages}"
     nothing_new: str  # "{operator}", "{count}", "{day}"
+    no_inbox: str  # "{operator}", "{file}", "{count}": an operator with tasks and no inbox
 
 
 # -- --explain, the guardrails' reasons, the re-check, the CSV's columns -----------------------------
@@ -383,8 +384,8 @@ ZH_CN = Language(
     ),
     summary=SummaryWords(
         read="读取 {read} 条事件：接受 {accepted}，拒绝 {rejected}",
-        before_watermark="，{count} 条已处理过（--state 水位线）",
-        after_until="，{count} 条在 --until 之后",
+        before_watermark="，{count} 条已处理过（`--state` 水位线）",
+        after_until="，{count} 条在 `--until` 之后",
         planned=" · 计划任务 {count} 个",
         suppressed=" · 未安排 {count} 个",
         moved=" · 顺延：",
@@ -394,7 +395,7 @@ ZH_CN = Language(
         displaced=" · 之前的运行列出的 {count} 个任务被更紧急的任务挤出（{ids}）：不要发送",
         revised=" · 之前的运行列出的 {count} 个任务有改动、重新列出（{ids}）：以新版本为准",
         duplicates=" · 重复消息（id 相同）{count} 条，只计一次",
-        history_only=" · {count} 个在 --from 之前，未列出",
+        history_only=" · {count} 个在 `--from` 之前，未列出",
         by_stage="  各阶段成员：",
         by_playbook="  各剧本任务：",
         by_day="  每天任务：",
@@ -487,6 +488,7 @@ ZH_CN = Language(
         accepted="{operator}：第 {part}/{parts} 条消息已被 {inbox} 接收（{tasks} 个任务）",
         delivered="{operator}（{name}）：{tasks} 个任务已分 {messages} 条消息推送到 {inbox}",
         nothing_new="{operator}：没有新任务 — {day} 的 {count} 个任务已经推送过",
+        no_inbox="{operator}：{file} 里没有写 `inbox:`，{count} 个任务没有推送；给这位运营加上 `inbox:`（见 `docs/delivery.md`）",
     ),
     explain=ExplainWords(
         labels={
@@ -707,6 +709,7 @@ EN = Language(
         accepted="{operator}: message {part}/{parts} accepted by {inbox} ({tasks} tasks)",
         delivered="{operator} ({name}): {tasks} task(s) delivered to {inbox} in {messages} message(s)",
         nothing_new="{operator}: nothing new — the {count} task(s) of {day} were delivered already",
+        no_inbox="{operator}: no inbox in {file} — {count} task(s) not delivered; add `inbox:` to the operator (docs/delivery.md)",
     ),
     explain=ExplainWords(
         labels={

@@ -81,6 +81,23 @@ def _remove_tags(run: Run, member: Member, params: Mapping[str, Any], group: str
     return len(member.tags) != held
 
 
+def _set_attribute(run: Run, member: Member, params: Mapping[str, Any], group: str | None) -> bool:
+    """Write what the text renders to into the member's attribute — unless it renders to
+    nothing (nothing could be read: unknown stays unknown) or the member already has a value
+    (from a profile, or read before: a later guess never overwrites it)."""
+    name = params["attribute"]
+    if member.attributes.get(name) not in (None, ""):
+        return False
+    try:
+        value = params["text"].render(run.firing_context()).strip()
+    except Exception:  # broad: a text that fails (a pattern RE2 refuses …) reads nothing; the run goes on
+        return False
+    if not value:
+        return False
+    member.attributes[name] = value
+    return True
+
+
 def _reward(run: Run, member: Member, params: Mapping[str, Any], group: str | None) -> bool:
     points = params.get("points", 0) or 0
     member.points += points
@@ -208,6 +225,25 @@ ACTIONS = (
         counts_toward_limits=False,
         scope=SCOPE_GROUP,
         names={"zh-CN": "通知运营"},
+    ),
+    ActionType(
+        "set",
+        "Write a member attribute from a template, e.g. the city read from a self-introduction (state only, no task). A text that renders to nothing sets nothing; a value the member already has is kept.",
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["attribute", "text"],
+            "properties": {
+                "attribute": _option("string", "The attribute to write: member.attributes.NAME.", "Attribute", ["city", "reading"], pattern=r"^[^\s.]+$"),
+                "text": {"type": "string", "title": "Text 内容", "description": "What to write: a Jinja2 template, e.g. a value read from the message with the `capture` filter. Empty: nothing is written.", "examples": ["{{ event.text | capture('《([^》]{1,30})》') }}"]},
+            },
+            "title": "Set 记录属性",
+            "examples": [{"attribute": "city", "text": "{{ event.text | capture('(北京|上海|广州|深圳)') }}"}],
+        },
+        makes_task=False,
+        apply=_set_attribute,
+        text_in_apply=True,
+        names={"zh-CN": "记录属性"},
     ),
     ActionType("tag", "Add tags to the member (state only, no task); with `for`, they come off by themselves after that long.", _tags_value("Tag 打标签", ["newbie", ["vip", "kol"], {"tags": "warned", "for": "45d"}], _FOR), makes_task=False, value_key="tags", apply=_add_tags, names={"zh-CN": "打标签"}),
     ActionType("untag", "Remove tags from the member (state only, no task).", _tags_value("Untag 去标签", ["newbie"]), makes_task=False, value_key="tags", apply=_remove_tags, names={"zh-CN": "去标签"}),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from jinja2 import pass_context
@@ -13,6 +14,7 @@ from jinja2.runtime import Context, Undefined
 from playbook_engine import hookimpl
 from playbook_engine.contract import reads_context
 from playbook_engine.expressions import format_local
+from playbook_engine.patterns import Pattern, compile_pattern
 
 
 @reads_context("_channel")
@@ -74,9 +76,30 @@ def links(text: Any, allowed: Any = ()) -> list[str]:
     return found
 
 
+@lru_cache(maxsize=256)
+def _pattern(pattern: str) -> Pattern:
+    return compile_pattern(pattern)
+
+
+def capture(text: Any, pattern: str) -> str:
+    """``{{ event.text | capture('《([^》]+)》') }}``: what the pattern's first group (or, without
+    one, the pattern) matches the first time in the text; empty when it does not match — a
+    template reads only what is there, it never guesses. Matched in linear time (RE2)."""
+    if text is None or isinstance(text, Undefined):
+        return ""
+    found = _pattern(pattern).search(str(text))
+    if found is None:
+        return ""
+    try:
+        return found.group(1) or ""
+    except IndexError:  # no group in the pattern: the whole match
+        return found.group(0)
+
+
 @hookimpl
 def register_filters(register: Callable[[str, Callable[..., Any]], None]) -> None:
     register("date", format_local)
     register("ago", ago)
     register("mention", mention)
     register("links", links)
+    register("capture", capture)

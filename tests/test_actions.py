@@ -115,14 +115,14 @@ def test_a_tag_s_time_must_be_a_duration(make_config):
 def test_invite_survey_and_notify_carry_their_options(make_config):
     body = (
         "  - id: r\n    when: {event: message}\n    do:\n"
-        "      - invite: {group: seed}\n"
+        "      - invite: {group: g2}\n"
         "      - survey: {form: https://f.example/1, text: 填一下}\n"
         "      - notify: {to: op-boss, text: \"看看 {{ member.name }}\"}\n"
     )
     config = make_config(rules(body), COMMUNITY)
     result = plan(config, [msg("01T09:00:00", name="小王")])
     assert [(t.action, t.text, t.params) for t in result.tasks] == [
-        ("invite", "invite to group seed", {"group": "seed"}),
+        ("invite", "invite to group g2", {"group": "g2"}),
         ("survey", "填一下", {"form": "https://f.example/1"}),
         ("notify", "看看 小王", {"to": "op-boss"}),
     ]

@@ -2,8 +2,9 @@
 operators would receive it (issue 24, item 5): nobody above the community's caps, no operator
 above capacity, and no text said twice to the same member or group within a week.
 
-The community is the shipped one with five groups and three operators: the playbooks, their
-content and every other setting are the shipped ones, as `playbook run playbooks` reads them.
+The community is the shipped one (its groups, one of them the seed group, its three operators,
+staff and capacities), with the generated fifth group given to an operator: the playbooks,
+their content and every other setting are the shipped ones, as `playbook run playbooks` reads them.
 """
 
 from __future__ import annotations
@@ -30,22 +31,23 @@ GROUPS = 5
 
 
 def _community(directory: Path) -> None:
-    """The shipped playbook directory with the generated history's five groups, split among three
-    operators (one looks after two groups and the seed group's members are theirs too)."""
+    """The shipped playbook directory, its community as shipped (its groups, operators, staff,
+    capacities), with the generated history's groups it does not declare given to the operator
+    who looks after the fewest."""
     for path in (ROOT / "playbooks").iterdir():
         if path.is_file():
             shutil.copy(path, directory / path.name)
     data = yaml.safe_load((ROOT / "playbooks" / "community.yaml").read_text(encoding="utf-8"))
     community = data["community"]
-    declared = {group["id"]: group for group in community.get("groups", [])}
-    community["groups"] = [{**declared.get(f"g{index}", {}), "id": f"g{index}", "name": f"读书会{index}群"} for index in range(1, GROUPS + 1)]
-    operators = community.get("operators") or [{"id": "op-lily", "name": "Lily"}]
-    shares = [["g1", "g2"], ["g3", "g4"], ["g5"]]
-    names = ["Lily", "阿杰", "小周"]
-    community["operators"] = [
-        {key: value for key, value in {**(operators[index] if index < len(operators) else {}), "id": (operators[index]["id"] if index < len(operators) else f"op-{index}"), "name": names[index], "groups": groups, "capacity": 30}.items() if key != "inbox"}
-        for index, groups in enumerate(shares)
-    ]
+    declared = {group["id"] for group in community.get("groups", [])}
+    operators = community["operators"]
+    assert len(operators) >= 3 and all(operator.get("groups") for operator in operators)
+    for index in range(1, GROUPS + 1):
+        if f"g{index}" not in declared:
+            community["groups"].append({"id": f"g{index}", "name": f"读书会{index}群"})
+            min(operators, key=lambda operator: len(operator["groups"]))["groups"].append(f"g{index}")
+    for operator in operators:
+        operator.pop("inbox", None)  # nothing is delivered here
     (directory / "community.yaml").write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 

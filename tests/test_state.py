@@ -61,7 +61,7 @@ def test_a_rerun_over_the_same_events_plans_nothing_again(tmp_path):
     assert run_tasks(EXAMPLE, state)
     result = invoke("run", str(ROOT / "playbooks"), "--events", str(EXAMPLE), "--format", "jsonl", "--state", str(state))
     assert result.stdout == ""
-    assert "99 条已处理过（--state 水位线）" in result.stderr  # the shipped community is zh-CN
+    assert "290 条已处理过（`--state` 水位线）" in result.stderr  # the shipped community is zh-CN
 
 
 def test_the_state_keeps_each_printed_task_as_the_jsonl_line_it_was_printed_as(tmp_path):
@@ -79,18 +79,22 @@ def test_the_state_keeps_each_printed_task_as_the_jsonl_line_it_was_printed_as(t
 
 
 def test_state_show_describes_a_member(tmp_path):
-    state = tmp_path / "ops.db"
-    run_tasks(EXAMPLE, state)
-    result = invoke("state", "show", "--state", str(state), "--member", "m03")
+    # Two weeks of the example: 老李's `asked-why` (7 days from 03-12) has not come off yet.
+    half = tmp_path / "two-weeks.jsonl"
+    half.write_text("".join(line for line in EXAMPLE.read_text(encoding="utf-8").splitlines(keepends=True) if json.loads(line)["ts"] < "2026-03-15"), encoding="utf-8")
+    run_tasks(half, tmp_path / "two-weeks.db")
+    result = invoke("state", "show", "--state", str(tmp_path / "two-weeks.db"), "--member", "m03")
     shown = json.loads(result.stdout)
     assert (shown["name"], shown["messages"], shown["last_message_at"]) == ("老李", 2, "2026-03-02T09:36:03+08:00")
     assert [task["rule"] for task in shown["planned_tasks"]] == ["silent-member-care/nudge", "silent-member-care/ask-why"]
     # ask-why's `tag: {tags: asked-why, for: 7d}`: when it comes off, in local time, and its timer
     assert shown["marks"]["@tag-expiry"] == {"asked-why": "2026-03-19T09:36:03+08:00"}
     assert {"due": "2026-03-19T09:36:03+08:00", "handler": "@tag-expiry"} in shown["pending_timers"]
+    state = tmp_path / "ops.db"
+    run_tasks(EXAMPLE, state)
     summary = invoke("state", "show", "--state", str(state)).stdout
-    assert "members:    14" in summary and "watermark:  2026-03-14T" in summary
-    assert "for the report: 17 stage move(s), 8 question(s) (3 answered), counts of 14 day(s)" in summary
+    assert "members:    29" in summary and "watermark:  2026-04-02T" in summary
+    assert "for the report: 51 stage move(s), 12 question(s) (3 answered), counts of 31 day(s)" in summary
 
 
 def _digest(path: Path) -> str:

@@ -35,7 +35,11 @@ class LeaderboardTrigger(TriggerType):
     """Top-N per group by a metric over a sliding window of whole days, at each cron instant.
 
     Counts are kept per group per local day, so a ranking costs the window's buckets, not a
-    rescan of history.
+    rescan of history. Each group's first counted day is kept too: a ranking says how many
+    days of its window the history covers (``trigger.history_days``), so a "last month" made
+    from one day of data can be told apart from a full one, in one run or in daily runs.
+    With ``by: ATTRIBUTE`` the ranked are the values of that member attribute (teams): each
+    scores the sum of its members' counts.
     """
 
     name = "leaderboard"
@@ -50,6 +54,19 @@ class LeaderboardTrigger(TriggerType):
             "window": {"type": "string", "description": "Sliding window in whole days (default 30d).", "examples": ["7d", "30d"]},
             "top": {"type": "integer", "minimum": 1, "description": "How many members (default 3).", "title": "Top", "examples": [3, 10]},
             "every": {"type": "string", "description": "Cron expression: when the ranking is made.", "examples": ["0 20 1,16 * *"]},
+            "seed": {
+                "type": "boolean",
+                "title": "Seed groups only 只在种子群",
+                "description": "Rank only in the groups community.yaml marks `seed: true` (种子用户群). A member top in another group too is then ranked here, not there.",
+                "examples": [True],
+            },
+            "by": {
+                "type": "string",
+                "pattern": "^[^\\s.]+$",
+                "title": "By 按属性分组",
+                "description": "Rank the values of this member attribute (e.g. `team`: 分阵营) instead of members: a value scores the sum of its members' counts (active_days: member-days). Members without it are not counted. `each: member` fires for every member who counted of the top values.",
+                "examples": ["team"],
+            },
         },
         "title": "Leaderboard 排行榜",
         "examples": [{"metric": "messages", "window": "30d", "top": 3, "every": "0 20 1,16 * *"}],
@@ -67,9 +84,12 @@ class LeaderboardTrigger(TriggerType):
         self.days = window // 86400
         self.top = value.get("top", 3)
         self.each: str = options.get("each", "member")
+        self.by: str | None = value.get("by")
+        self.seed_only = value.get("seed", False) is True
         self.listens = frozenset({LEADERBOARD_METRICS[self.metric]})
         # Rankings of the same metric over the same window read the same counts.
         self.counts_key = f"@leaderboard/{self.metric}/{self.days}d"
+        self.since_key = self.counts_key + "#since"  # group → the first local day counted there
 
     @classmethod
     def checked_together(cls, triggers: list[TriggerType]) -> LeaderboardCounts:
@@ -99,6 +119,9 @@ class LeaderboardTrigger(TriggerType):
         if buckets is None:
             buckets = by_group[event.group] = []
         if not buckets or buckets[-1][0] != day:
+            since = run.store(self.since_key)
+            if event.group not in since:  # its first day counted (a state from before: its oldest kept)
+                since[event.group] = buckets[0][0] if buckets else day
             buckets.append([day, {}])
             while buckets[0][0] <= day - self.days:  # a new day: the oldest may have left the window
                 del buckets[0]
@@ -110,9 +133,9 @@ class LeaderboardTrigger(TriggerType):
     def start(self, run: Run) -> None:
         run.schedule(next_cron(self.cron, run.now - 1, run.tz), self, "*")
 
-    def ranking(self, run: Run, group_id: str) -> list[tuple[str, float]]:
-        """The group's top-N by the metric over the window, among its members who are not
-        staff: the community's own people take no place in it (and leave none empty)."""
+    def totals(self, run: Run, group_id: str) -> list[tuple[str, float]]:
+        """Each member's count over the window in the group, among its members who are not
+        staff: the community's own people take no place in a ranking (and leave none empty)."""
         today = local_day(run.now, run.tz)
         totals: dict[str, float] = {}
         for day, counts in run.store(self.counts_key).get(group_id, ()):
@@ -121,15 +144,37 @@ class LeaderboardTrigger(TriggerType):
                     totals[member_id] = totals.get(member_id, 0.0) + count
         group = run.groups.get(group_id)
         staff = self.community.staff
-        eligible = [(member_id, total) for member_id, total in totals.items() if total > 0 and group and member_id in group.members and member_id not in staff]
+        return [(member_id, total) for member_id, total in totals.items() if total > 0 and group and member_id in group.members and member_id not in staff]
+
+    def ranking(self, run: Run, group_id: str) -> list[tuple[str, float]]:
+        """The group's top-N members by the metric over the window (see ``totals``)."""
+        eligible = self.totals(run, group_id)
         eligible.sort(key=lambda pair: (-pair[1], pair[0]))
         return eligible[: self.top]
 
+    def history_days(self, run: Run, group_id: str) -> int:
+        """How many days of the window the history covers in the group: from the first day
+        counted there (an older state without it: its oldest day still counted), today
+        included, at most the window."""
+        today = local_day(run.now, run.tz)
+        first = run.store(self.since_key).get(group_id)
+        if first is None:
+            buckets = run.store(self.counts_key).get(group_id)
+            first = buckets[0][0] if buckets else today
+        return max(0, min(self.days, today - first + 1))
+
+    def ranked_groups(self, run: Run) -> list[str]:
+        """The groups ranked: every group seen, or with ``seed: true`` the seed groups among them."""
+        groups = run.known_groups()
+        return [group for group in groups if group in self.community.seed_groups] if self.seed_only else groups
+
     def on_timer(self, run: Run, subject: str, payload: Any) -> Iterable[Firing]:
         run.schedule(next_cron(self.cron, run.now, run.tz), self, "*")
+        if self.by is not None:
+            return self._by_attribute(run)
         firings = []
         rewarded: set[str] = set()
-        for group_id in run.known_groups():
+        for group_id in self.ranked_groups(run):
             ranking = self.ranking(run, group_id)
             if not ranking:
                 continue
@@ -137,20 +182,58 @@ class LeaderboardTrigger(TriggerType):
             words = says(run)
             window = words.window.format(metric=words.metrics.get(self.metric, self.metric), days=self.days)
             group_name = run.groups[group_id].name or group_id  # community.yaml's name, else the export's (ranking() found the group)
+            covered = {"window_days": self.days, "history_days": self.history_days(run, group_id)}
             if self.each == "group":
                 names = ", ".join(f"{item['name']} {item['value']}" for item in top)
-                firings.append(Firing(None, group_id, run.now, words.top.format(count=len(top), window=window, group=group_name, names=names), values={"top": top}))
+                firings.append(Firing(None, group_id, run.now, words.top.format(count=len(top), window=window, group=group_name, names=names), values={"top": top, **covered}))
                 continue
             for item in top:
                 if item["member"] in rewarded:
                     continue  # top in two groups is still one person: one firing, in the first group
                 rewarded.add(item["member"])
                 reason = words.rank.format(rank=item["rank"], window=window, group=group_name, value=item["value"])
-                firings.append(Firing(run.members[item["member"]], group_id, run.now, reason, values={"rank": item["rank"], "value": item["value"], "top": top}))
+                firings.append(Firing(run.members[item["member"]], group_id, run.now, reason, values={"rank": item["rank"], "value": item["value"], "top": top, **covered}))
+        return firings
+
+    def _by_attribute(self, run: Run) -> list[Firing]:
+        """The top-N values of the ``by`` attribute (teams) in each group: each value scores the
+        sum of its members' counts, and says how many of them counted (``active``). Ties go to
+        the value first in text order, as members' do to the smaller id."""
+        firings = []
+        rewarded: set[str] = set()
+        words = says(run)
+        window = words.window.format(metric=words.metrics.get(self.metric, self.metric), days=self.days)
+        for group_id in self.ranked_groups(run):
+            teams: dict[str, list[tuple[str, float]]] = {}
+            for member_id, total in self.totals(run, group_id):
+                team = run.members[member_id].attributes.get(self.by)  # type: ignore[arg-type]  # set in this mode
+                if team is not None and str(team).strip():
+                    teams.setdefault(str(team), []).append((member_id, total))
+            if not teams:
+                continue
+            scored = sorted(teams.items(), key=lambda pair: (-sum(total for _, total in pair[1]), pair[0]))[: self.top]
+            top: list[dict[str, Any]] = [
+                {"rank": rank, "team": team, "name": team, "value": _number(sum(total for _, total in counted)), "active": len(counted)}
+                for rank, (team, counted) in enumerate(scored, 1)
+            ]
+            group_name = run.groups[group_id].name or group_id
+            covered = {"window_days": self.days, "history_days": self.history_days(run, group_id)}
+            if self.each == "group":
+                names = ", ".join(f"{item['team']} {item['value']}" for item in top)
+                firings.append(Firing(None, group_id, run.now, words.top.format(count=len(top), window=window, group=group_name, names=names), values={"top": top, **covered}))
+                continue
+            for item, (_, counted) in zip(top, scored, strict=True):
+                for member_id, total in sorted(counted):
+                    if member_id in rewarded:
+                        continue  # in a winning team in two groups: one firing, in the first group
+                    rewarded.add(member_id)
+                    reason = words.rank.format(rank=item["rank"], window=window, group=group_name, value=f"{item['team']} {item['value']}")
+                    values = {"rank": item["rank"], "team": item["team"], "value": item["value"], "member_value": _number(total), "top": top, **covered}
+                    firings.append(Firing(run.members[member_id], group_id, run.now, reason, values=values))
         return firings
 
     def describe(self) -> str:
-        return f"top {self.top} by {self.metric} ({self.days}d)"
+        return f"top {self.top} by {self.metric} ({self.days}d)" + (f" per {self.by}" if self.by else "") + (" in seed groups" if self.seed_only else "")
 
 
 def _number(value: float) -> int | float:
