@@ -456,6 +456,18 @@ class Planner:
                     del recent[index]
                     break
 
+    def _recount(self, task: Task) -> None:
+        """``task`` is final at a due time capacity or pace moved it to: limits count it there, as
+        the member receives it (and as a later --state run, reading it from the state, counts it;
+        the parts merged into it keep theirs, as the state keeps them)."""
+        recent = self._recent.get(task.member) if task.member is not None else None
+        if recent:
+            for index, (_, action, task_id) in enumerate(recent):
+                if task_id == task.id:
+                    del recent[index]
+                    bisect.insort(recent, (task.due, action, task_id))
+                    break
+
     def _count_capacity(self, assignee: str | None, due: float) -> None:
         """A slot of ``assignee``'s day taken by a task planned before this run (or before --from)."""
         if assignee is not None:
@@ -793,6 +805,7 @@ class Planner:
                     task.due = due
                     if task.id in self.new_history:
                         self.new_history[task.id].due = due  # where pace put it: a later run paces from it
+                    self._recount(task)
                 last = due
             self._last_paced[assignee] = last
         return [task for task in tasks if id(task) not in dropped] + carriers if dropped else tasks
@@ -906,6 +919,7 @@ class Planner:
             if task.due != original_due:
                 # One line per task, however many full days it skipped.
                 task.note_move(self.says.explain.capacity_of.format(assignee=assignee), original_due, task.due)
+                self._recount(task)
         return tasks
 
     def _carry_over(self, overflow: list[Task], day: int, assignee: str) -> None:

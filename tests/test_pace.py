@@ -9,6 +9,7 @@ from itertools import pairwise
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from playbook_engine.state import StateStore
 from tests.conftest import plan, shipped_run, task_keys
 from tests.test_guardrails import one_rule
 from tests.test_triggers import msg
@@ -53,3 +54,26 @@ def test_the_evening_and_the_next_morning_are_paced_too(make_config):
     config = make_config({"a.yaml": one_rule("{event: message}")}, PACED.replace("quiet_hours: \"22:00-08:00\"\n  ", ""))
     result = plan(config, [msg("01T23:58:00", "m1"), msg("02T00:01:00", "m2")])
     assert task_keys(result, "member", "due") == [("m1", "2026-03-01T23:58:00+08:00"), ("m2", "2026-03-02T00:08:00+08:00")]
+
+
+def test_limits_count_a_paced_task_where_pace_put_it_in_one_run_as_in_daily_runs(make_config, tmp_path):
+    """A task pace moved is counted by the member's limits at its moved time — as the member gets
+    it, and as a later --state run counts it from the state: one run and daily runs agree."""
+    community = PACED + "  limits:\n    - {actions: any, max: 1, per: 7d}\n"
+    config = make_config({"a.yaml": one_rule("{event: message}")}, community)
+    # Three tasks at 08:00 after quiet hours, laid out 08:00, 08:10, 08:20 by their deadlines: m1's
+    # is last. A week later m1's next task is due at 08:15: 7 days less 5 minutes after 08:20.
+    night = [msg("01T23:00:00", "m2"), msg("01T23:10:00", "m3"), msg("01T23:20:00", "m1")]
+    later = [msg("09T08:15:00", "m1")]
+    whole = plan(config, night + later, explain=True)
+    assert task_keys(whole, "member", "due") == [("m2", "2026-03-02T08:00:00+08:00"), ("m3", "2026-03-02T08:10:00+08:00"), ("m1", "2026-03-02T08:20:00+08:00")]
+    assert [(item.task.member, item.guardrail) for item in whole.suppressed] == [("m1", "limit")]
+    path = tmp_path / "ops.db"
+    daily = []
+    for piece in (night, later):
+        store = StateStore.open(str(path))
+        result = plan(config, piece, state=store)
+        result.save_state()
+        store.close()
+        daily += task_keys(result, "id", "member", "due")
+    assert daily == task_keys(whole, "id", "member", "due")
