@@ -59,16 +59,16 @@ def test_one_line_dated_2099_is_rejected_naming_the_guard_and_the_plan_is_unchan
     assert rejected["line"] == 52
     assert rejected["reason"].startswith("dated 2099-01-01T00:00:00+08:00, more than 1d after the latest event so far (")
     assert "--max-future" in rejected["reason"]
-    assert "读取 291 条事件：接受 290，拒绝 1" in result.stderr  # the shipped community is zh-CN
+    assert "读取 293 条事件：接受 292，拒绝 1" in result.stderr  # the shipped community is zh-CN
 
 
 def test_max_future_off_lets_the_far_line_through(tmp_path):
     """The guard is what rejects it: without it, the clock jumps and later lines are refused."""
     poisoned = _write(tmp_path / "poisoned.jsonl", _with_line_at(_example_lines(), 50, "2026-06-01T00:00:00+08:00"))
     guarded = invoke("run", str(ROOT / "playbooks"), "--events", str(poisoned), "--format", "jsonl", "--max-future", "30d")
-    assert "读取 291 条事件：接受 290，拒绝 1" in guarded.stderr
+    assert "读取 293 条事件：接受 292，拒绝 1" in guarded.stderr
     result = invoke("run", str(ROOT / "playbooks"), "--events", str(poisoned), "--format", "jsonl", "--max-future", "off")
-    assert "读取 291 条事件：接受 52，拒绝 239" in result.stderr
+    assert "读取 293 条事件：接受 52，拒绝 241" in result.stderr
     assert "older than the engine's clock (2026-06-01T00:00:00+08:00)" in result.stderr
 
 
