@@ -117,26 +117,22 @@ def _mentioned(run: Run, firing: Firing) -> list[Member]:
     return [target for target in mentioned if target is not None and target.id != author and not target.left]
 
 
-def _describe_reward(params: Mapping[str, Any]) -> str:
-    parts = []
-    if params.get("points"):
-        parts.append(f"{params['points']} points")
-    if params.get("coupon"):
-        parts.append(f"coupon {params['coupon']}")
-    if params.get("gift"):
-        parts.append(f"gift {params['gift']}")
-    return "reward: " + (", ".join(parts) or "as decided by the operator")
+# What a reward without a text says, by language: each option's words, how they are joined,
+# the lead-in, and what is said when the rule names none.
+_REWARD_WORDS = {
+    "en": ({"points": "{} points", "coupon": "coupon {}", "gift": "gift {}"}, ", ", "reward: ", "as decided by the operator"),
+    "zh-CN": ({"points": "{} 积分", "coupon": "优惠券 {}", "gift": "礼品 {}"}, "、", "奖励：", "由运营决定"),
+}
 
 
-def _describe_reward_zh(params: Mapping[str, Any]) -> str:
-    parts = []
-    if params.get("points"):
-        parts.append(f"{params['points']} 积分")
-    if params.get("coupon"):
-        parts.append(f"优惠券 {params['coupon']}")
-    if params.get("gift"):
-        parts.append(f"礼品 {params['gift']}")
-    return "奖励：" + ("、".join(parts) or "由运营决定")
+def _reward_summary(language: str) -> Callable[[Mapping[str, Any]], str]:
+    options, joiner, lead, undecided = _REWARD_WORDS[language]
+
+    def describe(params: Mapping[str, Any]) -> str:
+        parts = [shown.format(params[name]) for name, shown in options.items() if params.get(name)]
+        return lead + (joiner.join(parts) or undecided)
+
+    return describe
 
 
 def _describe(template: str) -> Callable[[Mapping[str, Any]], str]:
@@ -176,8 +172,8 @@ ACTIONS = (
         ),
         needs="reward",
         apply=_reward,
-        summary=_describe_reward,
-        summaries={"zh-CN": _describe_reward_zh},
+        summary=_reward_summary("en"),
+        summaries={"zh-CN": _reward_summary("zh-CN")},
         scope=SCOPE_PRIVATE,
         awaits_reply=True,
         names={"zh-CN": "奖励"},
