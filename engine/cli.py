@@ -330,7 +330,9 @@ def tasks_list(ctx: click.Context, state_path: str, statuses: Sequence[str], ass
             raise click.BadParameter(f"{day!r} is not a day — write e.g. 2026-03-08, today or tomorrow", param_hint="--date") from None
         listed = select(store, statuses=statuses, assignee=assignee, day=the_day, now=_moment_option(now, store, "--now"))
         fmt = output_format or ("table" if sys.stdout.isatty() else "jsonl")
-        write_list(listed, fmt, sys.stdout, words_of(store), tz, terminal=sys.stdout.isatty())
+        language = store.meta("language")
+        actions = {name: kind.names.get(language or "", name) for name, kind in registry_from(ctx).actions.items()}
+        write_list(listed, fmt, sys.stdout, words_of(store), tz, terminal=sys.stdout.isatty(), actions=actions, priorities=words_for(language).explain.priorities, columns=words_for(language).explain.columns)
     finally:
         store.close()
 

@@ -54,6 +54,7 @@ class ListWords:
     status_column: str
     note_column: str
     nothing: str
+    done_columns: Mapping[str, str]  # the CSV's columns after the status and note: deadline, outcome, outcome_at, marked_at
 
 
 WORDS: dict[str, ListWords] = {
@@ -63,6 +64,7 @@ WORDS: dict[str, ListWords] = {
         status_column="状态",
         note_column="备注",
         nothing="没有符合条件的任务。",
+        done_columns={"deadline": "截止时间", "outcome": "结果", "outcome_at": "结果时间", "marked_at": "标记时间"},
     ),
     "en": ListWords(
         statuses={name: name for name in SHOWN},
@@ -70,6 +72,7 @@ WORDS: dict[str, ListWords] = {
         status_column="status",
         note_column="note",
         nothing="No tasks match.",
+        done_columns={name: name for name in ("deadline", "outcome", "outcome_at", "marked_at")},
     ),
 }
 
@@ -182,9 +185,30 @@ def _who(record: Mapping[str, Any]) -> str:
     return f"{name}（{member}）" if name and name != member else str(member)
 
 
-def write_list(listed: list[Listed], fmt: str, stream: IO[str], words: ListWords, tz: ZoneInfo, *, terminal: bool = False) -> None:
-    """``listed`` in ``fmt``: table, md (for people), csv (to fill in and import), jsonl."""
-    {"table": _write_table, "md": _write_md, "csv": _write_csv, "jsonl": _write_jsonl}[fmt](listed, stream, words, tz, terminal)
+def write_list(listed: list[Listed], fmt: str, stream: IO[str], words: ListWords, tz: ZoneInfo, *, terminal: bool = False, actions: Mapping[str, str] | None = None, priorities: Mapping[str, str] | None = None, columns: Mapping[str, str] | None = None) -> None:
+    """``listed`` in ``fmt``: table, md (for people), csv (to fill in and import), jsonl.
+    ``actions``/``priorities``: how the community's language names each action and priority in
+    the cells people read, and ``columns`` the CSV's columns of the task record, as `playbook
+    run` names them; JSON Lines keeps the ids and field names."""
+    if fmt == "jsonl":
+        _write_jsonl(listed, stream, words, tz, terminal)
+        return
+    if actions or priorities:
+        listed = [_named(item, actions or {}, priorities or {}) for item in listed]
+    if fmt == "csv":
+        _write_csv(listed, stream, words, tz, terminal, columns or {})
+        return
+    {"table": _write_table, "md": _write_md}[fmt](listed, stream, words, tz, terminal)
+
+
+def _named(item: Listed, actions: Mapping[str, str], priorities: Mapping[str, str]) -> Listed:
+    record = dict(item.record)
+    action, priority = record.get("action"), record.get("priority")
+    if isinstance(action, str):
+        record["action"] = actions.get(action, action)
+    if isinstance(priority, str):
+        record["priority"] = priorities.get(priority, priority)
+    return replace(item, record=record)
 
 
 def _write_jsonl(listed: list[Listed], stream: IO[str], words: ListWords, tz: ZoneInfo, terminal: bool) -> None:
@@ -204,12 +228,13 @@ def _cell(value: Any) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def _write_csv(listed: list[Listed], stream: IO[str], words: ListWords, tz: ZoneInfo, terminal: bool) -> None:
-    # The columns `playbook run --format csv` writes (less `how`), the status to fill in, then
-    # what was done: BOM and CRLF for Excel, as there. `import` reads it back.
+def _write_csv(listed: list[Listed], stream: IO[str], words: ListWords, tz: ZoneInfo, terminal: bool, columns: Mapping[str, str]) -> None:
+    # The columns `playbook run --format csv` writes (less `how`), named as there, the status to
+    # fill in, then what was done: BOM and CRLF for Excel, as there. `import` reads it back (the
+    # id and status columns by either language's name).
     stream.write("\ufeff")
     writer = csv.writer(stream, lineterminator="\r\n")
-    writer.writerow([*TASK_RECORD_FIELDS, words.status_column, words.note_column, "deadline", "outcome", "outcome_at", "marked_at"])
+    writer.writerow([*(columns.get(name, name) for name in TASK_RECORD_FIELDS), words.status_column, words.note_column, *(words.done_columns[name] for name in ("deadline", "outcome", "outcome_at", "marked_at"))])
     for item in listed:
         row = item.row
         values = [item.record.get(name) for name in TASK_RECORD_FIELDS]

@@ -190,7 +190,7 @@ def test_the_table_and_the_checklist_are_in_chinese_for_a_chinese_community(setu
     table = setup.tasks("list", "--format", "table").stdout
     assert "状态" in table and "已完成" in table and "待办 3" in table and "已私聊" in table and ids[0] in table
     md = setup.tasks("list", "--format", "md").stdout
-    assert md.startswith("## 2026-03-02\n\n### op-a\n\n- [x] **12:00** 已完成 · 小美（m1） · dm：小美，谢谢你的第一次发言！ · `" + ids[0] + "` — 备注：已私聊\n")
+    assert md.startswith("## 2026-03-02\n\n### op-a\n\n- [x] **12:00** 已完成 · 小美（m1） · 私信：小美，谢谢你的第一次发言！ · `" + ids[0] + "` — 备注：已私聊\n")
     assert "- [ ] **12:01** 待办 · 老李（m2）" in md and "\n### op-b\n" in md
 
 
