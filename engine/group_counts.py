@@ -10,8 +10,9 @@ week exactly, and the figures do not change during the day, so a task re-checked
 at its due time (after quiet hours moved it) shows what made it fire. ``history_days`` counts
 the whole days before today since the group's first event.
 
-The counts live in the run's store (``@group/daily``, ``@group/since``), so ``--state`` keeps
-them and daily runs see what one run sees. Each group keeps at most ``DAYS + 1`` buckets of
+The counts live in the run's store (``@group/daily``), so ``--state`` keeps them and daily runs
+see what one run sees; ``history_days`` counts from the group's first event (``Group.since``,
+which the state keeps with the group). Each group keeps at most ``DAYS + 1`` buckets of
 ``[local day, member messages, staff messages, {member: 1}]``: an event costs O(1), a read at
 most ``DAYS`` additions.
 """
@@ -26,7 +27,6 @@ from playbook_engine.contract import Event, Member, Run, TriggerType
 DAYS = 7  # the window of the fields: a week, the rhythm operators look at a group in
 FIELDS = ("member_messages_7d", "staff_messages_7d", "staff_share_7d", "active_members_7d", "history_days")
 DAILY = "@group/daily"  # group → buckets, oldest first
-SINCE = "@group/since"  # group → the first local day an event came from it
 
 
 class GroupCounts:
@@ -53,14 +53,9 @@ class GroupCounts:
 
     def on_event(self, run: Run, event: Event, member: Member | None) -> list[tuple[TriggerType, Any]]:
         group = event.group
-        if group is None or event.type.startswith("@"):
+        if group is None or event.type != "message" or event.member is None:
             return []
         day = run.local.day(event.t)
-        since = run.store(SINCE)
-        if group not in since:
-            since[group] = day
-        if event.type != "message" or event.member is None:
-            return []
         by_group = run.store(DAILY)
         buckets = by_group.get(group)
         if buckets is None:
@@ -86,7 +81,8 @@ class GroupCounts:
                 members += member_count
                 staff += staff_count
                 active.update(writers)
-        first = run.store(SINCE).get(group) if group is not None else None
+        known = run.groups.get(group) if group is not None else None
+        first = run.local.day(known.since) if known is not None and known.since is not None else None
         return {
             "member_messages_7d": members,
             "staff_messages_7d": staff,
