@@ -170,67 +170,57 @@ class LeaderboardTrigger(TriggerType):
 
     def on_timer(self, run: Run, subject: str, payload: Any) -> Iterable[Firing]:
         run.schedule(next_cron(self.cron, run.now, run.tz), self, "*")
-        if self.by is not None:
-            return self._by_attribute(run)
+        words = says(run)
+        window = words.window.format(metric=words.metrics.get(self.metric, self.metric), days=self.days)
         firings = []
         rewarded: set[str] = set()
         for group_id in self.ranked_groups(run):
-            ranking = self.ranking(run, group_id)
-            if not ranking:
+            standing = self._teams(run, group_id) if self.by is not None else self._members(run, group_id)
+            if not standing:
                 continue
-            top: list[dict[str, Any]] = [{"rank": rank, "member": member_id, "name": run.members[member_id].name or member_id, "value": _number(total)} for rank, (member_id, total) in enumerate(ranking, 1)]
-            words = says(run)
-            window = words.window.format(metric=words.metrics.get(self.metric, self.metric), days=self.days)
-            group_name = run.groups[group_id].name or group_id  # community.yaml's name, else the export's (ranking() found the group)
+            top = [item for item, _ in standing]
+            group_name = run.groups[group_id].name or group_id  # community.yaml's name, else the export's (totals() found the group)
             covered = {"window_days": self.days, "history_days": self.history_days(run, group_id)}
             if self.each == "group":
                 names = ", ".join(f"{item['name']} {item['value']}" for item in top)
                 firings.append(Firing(None, group_id, run.now, words.top.format(count=len(top), window=window, group=group_name, names=names), values={"top": top, **covered}))
                 continue
-            for item in top:
-                if item["member"] in rewarded:
-                    continue  # top in two groups is still one person: one firing, in the first group
-                rewarded.add(item["member"])
-                reason = words.rank.format(rank=item["rank"], window=window, group=group_name, value=item["value"])
-                firings.append(Firing(run.members[item["member"]], group_id, run.now, reason, values={"rank": item["rank"], "value": item["value"], "top": top, **covered}))
-        return firings
-
-    def _by_attribute(self, run: Run) -> list[Firing]:
-        """The top-N values of the ``by`` attribute (teams) in each group: each value scores the
-        sum of its members' counts, and says how many of them counted (``active``). Ties go to
-        the value first in text order, as members' do to the smaller id."""
-        firings = []
-        rewarded: set[str] = set()
-        words = says(run)
-        window = words.window.format(metric=words.metrics.get(self.metric, self.metric), days=self.days)
-        for group_id in self.ranked_groups(run):
-            teams: dict[str, list[tuple[str, float]]] = {}
-            for member_id, total in self.totals(run, group_id):
-                team = run.members[member_id].attributes.get(self.by)  # type: ignore[arg-type]  # set in this mode
-                if team is not None and str(team).strip():
-                    teams.setdefault(str(team), []).append((member_id, total))
-            if not teams:
-                continue
-            scored = sorted(teams.items(), key=lambda pair: (-sum(total for _, total in pair[1]), pair[0]))[: self.top]
-            top: list[dict[str, Any]] = [
-                {"rank": rank, "team": team, "name": team, "value": _number(sum(total for _, total in counted)), "active": len(counted)}
-                for rank, (team, counted) in enumerate(scored, 1)
-            ]
-            group_name = run.groups[group_id].name or group_id
-            covered = {"window_days": self.days, "history_days": self.history_days(run, group_id)}
-            if self.each == "group":
-                names = ", ".join(f"{item['team']} {item['value']}" for item in top)
-                firings.append(Firing(None, group_id, run.now, words.top.format(count=len(top), window=window, group=group_name, names=names), values={"top": top, **covered}))
-                continue
-            for item, (_, counted) in zip(top, scored, strict=True):
-                for member_id, total in sorted(counted):
+            for item, counted in standing:
+                for member_id, total in counted:
                     if member_id in rewarded:
-                        continue  # in a winning team in two groups: one firing, in the first group
+                        continue  # top (or in a top team) in two groups is still one person: one firing, in the first group
                     rewarded.add(member_id)
-                    reason = words.rank.format(rank=item["rank"], window=window, group=group_name, value=f"{item['team']} {item['value']}")
-                    values = {"rank": item["rank"], "team": item["team"], "value": item["value"], "member_value": _number(total), "top": top, **covered}
+                    if self.by is None:
+                        value, values = item["value"], {"rank": item["rank"], "value": item["value"], "top": top, **covered}
+                    else:
+                        value = f"{item['team']} {item['value']}"
+                        values = {"rank": item["rank"], "team": item["team"], "value": item["value"], "member_value": _number(total), "top": top, **covered}
+                    reason = words.rank.format(rank=item["rank"], window=window, group=group_name, value=value)
                     firings.append(Firing(run.members[member_id], group_id, run.now, reason, values=values))
         return firings
+
+    def _members(self, run: Run, group_id: str) -> list[tuple[dict[str, Any], list[tuple[str, float]]]]:
+        """The group's top-N members, each as ``trigger.top`` shows it with the member it is."""
+        return [
+            ({"rank": rank, "member": member_id, "name": run.members[member_id].name or member_id, "value": _number(total)}, [(member_id, total)])
+            for rank, (member_id, total) in enumerate(self.ranking(run, group_id), 1)
+        ]
+
+    def _teams(self, run: Run, group_id: str) -> list[tuple[dict[str, Any], list[tuple[str, float]]]]:
+        """The top-N values of the ``by`` attribute (teams) in the group, each with the members
+        who counted for it: a value scores the sum of its members' counts, and says how many of
+        them counted (``active``). Ties go to the value first in text order, as members' do to
+        the smaller id."""
+        teams: dict[str, list[tuple[str, float]]] = {}
+        for member_id, total in self.totals(run, group_id):
+            team = run.members[member_id].attributes.get(self.by)  # type: ignore[arg-type]  # set in this mode
+            if team is not None and str(team).strip():
+                teams.setdefault(str(team), []).append((member_id, total))
+        scored = sorted(teams.items(), key=lambda pair: (-sum(total for _, total in pair[1]), pair[0]))[: self.top]
+        return [
+            ({"rank": rank, "team": team, "name": team, "value": _number(sum(total for _, total in counted)), "active": len(counted)}, sorted(counted))
+            for rank, (team, counted) in enumerate(scored, 1)
+        ]
 
     def describe(self) -> str:
         return f"top {self.top} by {self.metric} ({self.days}d)" + (f" per {self.by}" if self.by else "") + (" in seed groups" if self.seed_only else "")
