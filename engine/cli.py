@@ -331,8 +331,8 @@ def tasks_list(ctx: click.Context, state_path: str, statuses: Sequence[str], ass
         listed = select(store, statuses=statuses, assignee=assignee, day=the_day, now=_moment_option(now, store, "--now"))
         fmt = output_format or ("table" if sys.stdout.isatty() else "jsonl")
         language = store.meta("language")
-        actions = {name: kind.names.get(language or "", name) for name, kind in registry_from(ctx).actions.items()}
-        write_list(listed, fmt, sys.stdout, words_of(store), tz, terminal=sys.stdout.isatty(), actions=actions, priorities=words_for(language).explain.priorities, columns=words_for(language).explain.columns)
+        says = words_for(language).explain
+        write_list(listed, fmt, sys.stdout, words_of(store), tz, terminal=sys.stdout.isatty(), actions=registry_from(ctx).action_names(language), priorities=says.priorities, columns=says.columns)
     finally:
         store.close()
 

@@ -193,7 +193,7 @@ def _community_settings(doc: Document, base: YamlPath, data: Mapping[str, Any], 
         problems.append(doc.problem(base + ("channel",), f"unknown channel `{channel}`{suggest(channel, registry.channels) or ' — installed: ' + ', '.join(sorted(registry.channels))}"))
     community = Community(name=data["name"], timezone=data["timezone"], tz=tz, channel=channel, file=str(path), language=data.get("language", "en"))
     community.channel_options = dict(data.get("channel_options") or {})
-    community.action_names = {name: kind.names.get(community.language, name) for name, kind in registry.actions.items()}
+    community.action_names = registry.action_names(community.language)
     for index, group in enumerate(data.get("groups", [])):
         community.group_names[group["id"]] = group.get("name", group["id"])
         if "channel" in group:

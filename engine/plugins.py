@@ -118,6 +118,11 @@ class Registry:
         self.owners: dict[tuple[str, str], str] = {}
         self.pm: pluggy.PluginManager | None = None
 
+    def action_names(self, language: str | None) -> dict[str, str]:
+        """Each action's name as ``language`` shows it (``ActionType.names``; its id where the
+        action gives none): what plans, lists and explanations call it."""
+        return {name: kind.names.get(language or "", name) for name, kind in self.actions.items()}
+
     @classmethod
     def collect(cls, pm: pluggy.PluginManager, *, skip_broken: bool = False, skipped: list[str] | None = None) -> Registry:
         """Ask every plugin to register what it provides; with ``skip_broken``, leave out a plugin that fails."""
