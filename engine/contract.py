@@ -237,8 +237,12 @@ class Member:
 
     def window(self, today: int, days: int) -> tuple[int, int]:
         """Messages and active days in the ``days`` local days ending with ``today``."""
-        messages = active = 0
         daily = self.daily
+        if not daily:
+            return 0, 0
+        if daily[0] > today - days and daily[-2] <= today:
+            return sum(daily[1::2]), len(daily) >> 1  # the whole window (the 30-day reads, mostly)
+        messages = active = 0
         for index in range(len(daily) - 2, -1, -2):
             day = daily[index]
             if day <= today - days:

@@ -46,6 +46,7 @@ from playbook_engine.recheck import Recheck
 from playbook_engine.replies import LOOKBACK, Replies, TaskLog
 from playbook_engine.state import LazyMembers, StateStore
 from playbook_engine.triggers.common import STAGE_ENTERED, any_pattern
+from playbook_engine.words import reason_words
 
 LIFECYCLE_HANDLER = "@lifecycle"
 STAGED = "@staged"  # member.marks: the member's revision at the last stage assessment
@@ -67,6 +68,7 @@ class Evaluation:
         self.tz = config.community.tz
         self.local = local_time(self.tz)  # local days and times in the community time zone
         self.language = config.community.language  # of the reasons triggers write
+        self.reason_words = reason_words(self.language)  # those words (triggers.common.says)
         self.planner = planner
         self.until = until
         self.max_future = max_future  # seconds an event may be past the latest so far: see _within_horizon
@@ -672,10 +674,12 @@ class Evaluation:
             kept.sort(key=lambda pair: (pair[0].precedence, pair[1].member.id if pair[1].member else "", pair[1].group or ""))
         # Each firing through the stages: conditions, then its tasks and effects.
         check, enforce = self.conditions.check, self.enforcer.enforce
+        counts["fired"] += len(kept)
         for rule, firing in kept:
-            counts["fired"] += 1
-            if rule.filtered:
-                # Checked again here: a `once` rule may have fired for this member at this instant.
+            if rule.once or (rule.groups is not None and not firing.group):
+                # Checked again here: a `once` rule may have fired for this member at this
+                # instant, and a planned removal may have moved the member's group (what a
+                # firing without a group of its own is in). Stages do not move meanwhile.
                 why = refusal(rule, firing, self.sink.says)
                 if why is not None:
                     self.sink.refused(rule.key, firing, why)

@@ -57,36 +57,57 @@ def parse_time(value: Any, tz: ZoneInfo) -> float:
 
 # The form nearly every export writes, ``2026-03-01T09:15:02+08:00`` (or ``…Z``), is read by
 # hand: ``fromisoformat`` and ``timestamp`` cost more than the rest of checking an event. The
-# date and the offset are looked up (each parsed once by ``datetime``); anything else — a
-# fraction of a second, a naive time, another separator — takes the general path above.
+# hour with its offset is looked up (the date and the offset each parsed once by ``datetime``);
+# anything else — a fraction of a second, a naive time, another separator — takes the general
+# path above.
 _DAY_SECONDS: dict[str, int] = {}  # "YYYY-MM-DD" → epoch seconds of its midnight, UTC
 _OFFSET_SECONDS: dict[str, int] = {}  # "+08:00" → seconds east of UTC
+_HOUR_SECONDS: dict[str, int] = {}  # "YYYY-MM-DDTHH+08:00" → epoch seconds of that local hour
 
 
 def _common_rfc3339(value: str) -> float | None:
     """Epoch seconds of ``YYYY-MM-DDTHH:MM:SS±HH:MM`` or ``…Z``, exactly as ``fromisoformat`` reads
     it; None for any other text (valid or not: the general path decides)."""
     length = len(value)
-    if not (length == 25 or (length == 20 and value[19] == "Z")) or value[10] != "T" or value[13] != ":" or value[16] != ":" or not value.isascii():
+    if not (length == 25 or (length == 20 and value[19] == "Z")) or value[13] != ":" or value[16] != ":":
         return None
-    clock = value[11:13] + value[14:16] + value[17:19]
-    if not clock.isdigit():
+    key = value[:13] + value[19:]
+    hour = _HOUR_SECONDS.get(key)
+    if hour is None:
+        hour = _hour_seconds(key)
+        if hour is None:
+            return None
+    clock = value[14:16] + value[17:19]
+    if not (clock.isascii() and clock.isdigit()):
         return None
-    hours, minutes, seconds = int(clock[:2]), int(clock[2:4]), int(clock[4:])
-    if hours > 23 or minutes > 59 or seconds > 59:
+    minutes, seconds = int(clock[:2]), int(clock[2:])
+    if minutes > 59 or seconds > 59:
         return None
-    day = _DAY_SECONDS.get(value[:10])
+    return float(hour + minutes * 60 + seconds)
+
+
+def _hour_seconds(key: str) -> int | None:
+    """Epoch seconds of ``YYYY-MM-DDTHH`` followed by an offset, or None if it is not that form."""
+    if key[10] != "T" or not key.isascii() or not key[11:13].isdigit():
+        return None
+    hours = int(key[11:13])
+    if hours > 23:
+        return None
+    day = _DAY_SECONDS.get(key[:10])
     if day is None:
-        day = _day_seconds(value[:10])
+        day = _day_seconds(key[:10])
         if day is None:
             return None
-    zone = value[19:]
+    zone = key[13:]
     offset = _OFFSET_SECONDS.get(zone)
     if offset is None:
         offset = _offset_seconds(zone)
         if offset is None:
             return None
-    return float(day + hours * 3600 + minutes * 60 + seconds - offset)
+    if len(_HOUR_SECONDS) > 100_000:
+        _HOUR_SECONDS.clear()
+    seconds = _HOUR_SECONDS[key] = day + hours * 3600 - offset
+    return seconds
 
 
 def _day_seconds(text: str) -> int | None:

@@ -30,10 +30,15 @@ class LocalTime:
         self._dates: dict[int, str] = {}
         self._minutes: dict[int, str] = {}
         self._midnights: dict[int, float] = {}
-        self._day = (0.0, 0.0, 0)  # [first instant, first instant of the next) of the day last asked about, and its ordinal
+        # [first instant, first instant of the next) of the day last asked about, its ordinal
+        # and its UTC offset (only a day all of one offset is kept)
+        self._day = (0.0, 0.0, 0, 0)
 
     def offset(self, t: float) -> int:
         """Seconds to add to ``t`` to get local wall-clock seconds."""
+        start, end, _, day_offset = self._day
+        if start <= t < end:  # the day last asked about, all of one offset
+            return day_offset
         key = int(t // SLICE)
         try:
             offset = self._offsets[key]
@@ -49,13 +54,15 @@ class LocalTime:
 
     def day(self, t: float) -> int:
         """The local day of ``t`` as a proleptic ordinal (``date.toordinal()``)."""
-        start, end, ordinal = self._day
+        start, end, ordinal, _ = self._day
         if start <= t < end:  # most questions are about the moment the run is at: the same day
             return ordinal
         ordinal = int((t + self.offset(t)) // DAY) + EPOCH_ORDINAL
         start, end = self.midnight(ordinal), self.midnight(ordinal + 1)
-        if start <= t < end and self.offset(start) == self.offset(end - 1):
-            self._day = (start, end, ordinal)  # not a day the UTC offset changes in: all of it is this day
+        if start <= t < end:
+            offset = self.offset(start)
+            if offset == self.offset(end - 1):
+                self._day = (start, end, ordinal, offset)  # not a day the UTC offset changes in: all of it is this day
         return ordinal
 
     def date_text(self, t: float) -> str:

@@ -28,7 +28,10 @@ def local_text(run: Run, t: float) -> str:
 
 def says(run: Run) -> ReasonWords:
     """The words of the run's language for a firing's reason (a test's stand-in run: English)."""
-    return reason_words(getattr(run, "language", None))
+    try:
+        return run.reason_words  # type: ignore[attr-defined, no-any-return]  # the evaluation's, looked up once
+    except AttributeError:
+        return reason_words(getattr(run, "language", None))
 
 
 def language_of(run: Run) -> Language:

@@ -24,6 +24,7 @@ from playbook_engine.expressions import Condition, check_source
 from playbook_engine.lifecycle import TimeThresholds
 from playbook_engine.predicates import compile_member_values
 from playbook_engine.triggers.common import STAGE_ENTERED, _stage_reason, language_of, says
+from playbook_engine.words import ReasonWords
 
 
 class StageTrigger(TriggerType):
@@ -200,11 +201,10 @@ class BecomesGroup:
             return []
         firings: list[tuple[TriggerType, Firing]] = []
         view = run.view(member)
+        words = says(run)
         for trigger in became:
             shown_values = field_values(trigger.value, {"member": view, "community": trigger.community_values})
-            shown = ", ".join(f"{name} = {value}" for name, value in shown_values.items())
-            words = says(run)
-            firings.append((trigger, Firing(member, member.group, run.now, words.became.format(condition=trigger.value, shown=words.shown.format(shown=shown) if shown else ""), values=shown_values)))
+            firings.append((trigger, Firing(member, member.group, run.now, partial(_became_reason, words, trigger.value, shown_values), values=shown_values)))
         return firings
 
     def _holding(self, run: Run, member: Member, values: tuple[Any, ...] | None) -> tuple[list[BecomesTrigger], tuple[str, ...]]:
@@ -242,3 +242,9 @@ class BecomesGroup:
         if due is not None:
             member.marks[self.due_key] = due
             run.schedule(due, self.key, member.id)
+
+
+def _became_reason(words: ReasonWords, condition: str, shown_values: Mapping[str, Any]) -> str:
+    """Why a `becomes` rule fired: its condition, and the values that made it true."""
+    shown = ", ".join(f"{name} = {value}" for name, value in shown_values.items())
+    return words.became.format(condition=condition, shown=words.shown.format(shown=shown) if shown else "")
