@@ -623,7 +623,7 @@ class Evaluation:
 
     def _assess(self, member: Member) -> list[tuple[Rule, Firing]]:
         firings: list[tuple[Rule, Firing]] = []
-        stage = self.lifecycle.assign(member, self.now, lambda: self.view(member))
+        stage = self.lifecycle.assign(member, self.now, self.view)
         if stage != member.stage:
             if self._frozen and member.id in self._frozen:
                 self.recheck.before_change(member)
@@ -650,23 +650,30 @@ class Evaluation:
         """Everything that fired at one instant: filtered, ordered, then checked and enforced."""
         if not firings:
             return  # most events and timers fire nothing
-        if self.staff:
-            firings = self._without_staff(firings)
         counts = self.counts
         # A rule's `stages:`, `groups:` and `once` filters read what nothing done while one
         # instant's firings are handled can change (stages move only when a member is
         # re-assessed, a `once` mark is never taken back): firings they refuse are said to
-        # the sink together, before the rest are ordered.
+        # the sink together, before the rest are ordered. Firings about staff go before them.
+        staff = self.staff
         kept = []
         refused: list[tuple[str, Firing, Callable[[], str]]] = []
+        skipped: list[tuple[str, Firing]] | None = None
         for pair in firings:
             rule, firing = pair
+            if staff and firing.member is not None and firing.member.id in staff:
+                if skipped is None:
+                    skipped = []
+                skipped.append((rule.key, firing))
+                continue
             if rule.filtered:
                 why = refusal(rule, firing, self.sink.says)
                 if why is not None:
                     refused.append((rule.key, firing, why))
                     continue
             kept.append(pair)
+        if skipped:
+            self._skip_staff(skipped)
         if refused:
             counts["fired"] += len(refused)
             self.sink.refused_all(refused)
@@ -692,31 +699,17 @@ class Evaluation:
                 enforce(rule, firing, group, *matched)
                 self._firing_context = {}
 
-    def _without_staff(self, firings: list[tuple[Rule, Firing]]) -> list[tuple[Rule, Firing]]:
-        """``firings`` less those about staff: never the member of a task, whatever the trigger.
+    def _skip_staff(self, skipped: list[tuple[str, Firing]]) -> None:
+        """Firings about staff (``skipped``: rule key, firing), left out: staff are never the
+        member of a task, whatever the trigger.
 
-        Skipped here, after the triggers saw the staff's events (their messages still answer
-        questions and count for the group) and before any filter, condition or text.
+        Skipped in ``handle``, after the triggers saw the staff's events (their messages still
+        answer questions and count for the group) and before any filter, condition or text.
         """
-        staff = self.staff
-        for _, firing in firings:
-            if firing.member is not None and firing.member.id in staff:
-                break
-        else:
-            return firings  # most instants: nobody of the staff
-        kept: list[tuple[Rule, Firing]] = []
-        skipped: list[tuple[str, Firing]] = []
-        for rule, firing in firings:
-            if firing.member is not None and firing.member.id in staff:
-                skipped.append((rule.key, firing))
-            else:
-                kept.append((rule, firing))
-        if skipped:
-            self.sink.staff(skipped)
-            if self.planner.day_counts is not None:
-                for rule_key, firing in skipped:
-                    self.planner.skipped("staff", rule_key.partition("/")[0], firing.t)
-        return kept
+        self.sink.staff(skipped)
+        if self.planner.day_counts is not None:
+            for rule_key, firing in skipped:
+                self.planner.skipped("staff", rule_key.partition("/")[0], firing.t)
 
 
 def _sources(config: Config) -> list[str]:

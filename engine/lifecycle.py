@@ -182,19 +182,19 @@ class Lifecycle(TimeThresholds):
         # Validated as readable by stage conditions (like `if:`), so given to them too.
         self.community_values = {"name": community.name, "timezone": community.timezone, "channel": community.channel}
 
-    def assign(self, member: Member, now: float, view: Callable[[], MemberView] | None = None) -> str | None:
-        """The first stage whose condition holds for ``member`` at ``now`` (``view``: gives the
+    def assign(self, member: Member, now: float, view: Callable[[Member], MemberView] | None = None) -> str | None:
+        """The first stage whose condition holds for ``member`` at ``now`` (``view``: gives a
         member's view, when the conditions must be run rather than remembered)."""
         if view is None:
-            def view() -> MemberView:
+            def view(member: Member) -> MemberView:
                 return MemberView(member, now, self.tz)
         if self._memo_values is None:
-            return self._assign(member, view(), now, None)
+            return self._assign(member, view(member), now, None)
         values = self._memo_values(member, now)
         try:
             return self._memo[values]
         except KeyError:
-            return self._assign(member, view(), now, values)
+            return self._assign(member, view(member), now, values)
 
     def _assign(self, member: Member, view: MemberView, now: float, values: tuple[object, ...] | None) -> str | None:
         """The member's stage, remembered under the field ``values`` the conditions read (if any)."""

@@ -88,7 +88,7 @@ class SilenceTrigger(TriggerType):
     def firing(self, run: Run, member: Member, since: float) -> Firing:
         """The firing for ``member``, silent since ``since`` (now: its deadline)."""
         spoke = "last message" if member.last_message_at == since else "join"
-        since_text = local_text(run, since)
+        since_text = run.local.text(since)
         return Firing(member, member.group, run.now, partial(_silence_reason, says(run), self.seconds, since_text, spoke), values={"silent_since": since_text})
 
     def describe(self) -> str:
