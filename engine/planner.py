@@ -843,16 +843,22 @@ class Planner:
         self._join(carrier, left)
         return carrier
 
-    def _merge(self, tasks: list[Task]) -> list[Task]:
+    def _merge(self, tasks: list[Task], one_day: bool = False) -> list[Task]:
         """One member, one message a day: tasks of the merged actions (community.merge) for
-        the same member, channel and assignee, due the same local day, become the first of them."""
+        the same member, channel and assignee, due the same local day, become the first of them
+        (``one_day``: ``tasks`` are one operator's tasks of one day, a day's bucket)."""
         merge = self.community.merge
         if not merge or len(tasks) < 2:
             return tasks
         same: dict[tuple[Any, ...], list[Task]] = {}
-        for task in tasks:
-            if task.member is not None and task.action in merge:
-                same.setdefault((task.member, task.channel, task.assignee, self._day(task.due)), []).append(task)
+        if one_day:
+            for task in tasks:
+                if task.member is not None and task.action in merge:
+                    same.setdefault((task.member, task.channel), []).append(task)
+        else:
+            for task in tasks:
+                if task.member is not None and task.action in merge:
+                    same.setdefault((task.member, task.channel, task.assignee, self._day(task.due)), []).append(task)
         gone: set[int] = set()
         for parts in same.values():
             if len(parts) > 1:
@@ -890,7 +896,7 @@ class Planner:
                 kept = [task for task in tasks if not task.dropped]
                 self._dropped -= len(tasks) - len(kept)
                 tasks = kept
-            tasks = self._merge(tasks)  # one message a day takes one slot
+            tasks = self._merge(tasks, one_day=True)  # one message a day takes one slot
             room = max(0, self._capacity[assignee] - self._capacity_used[(assignee, day)])
             tasks = self._keep(tasks, room, assignee)
             if self._finishing is not None:
