@@ -73,6 +73,7 @@ _INDEXES = (
     "CREATE INDEX IF NOT EXISTS tasks_by_member ON tasks (member)",  # the loop fields, a member at a time
     "CREATE INDEX IF NOT EXISTS questions_by_asked_at ON questions (asked_at)",  # the open ones of the last week, each run
     "CREATE INDEX IF NOT EXISTS deliveries_by_date ON deliveries (date)",  # version 10: what was delivered of the open days, each run
+    "CREATE INDEX IF NOT EXISTS holdouts_by_due ON holdouts (due)",  # version 10: the exposures still waiting for a message, each run
 )
 # A day and a half before the watermark: earlier than the start of its local day in any time
 # zone, daylight saving included. Capacity counts the tasks due from that day on.
@@ -317,7 +318,8 @@ class StateStore:
             # first instant this version saw them, unless community.yaml declares `created`.
             # An engine of version 8 would fail on the longer member arrays: hence the number.
             # Version 10 indexes the deliveries by date: a run looks up which of the tasks it
-            # may settle again were delivered among the last days' deliveries, not all of them.
+            # may settle again were delivered among the last days' deliveries, not all of them;
+            # and the holdouts' exposures by due time: a run reads those still waiting, not all.
             # It keeps the memories of KEYED_STORES a row per key (trigger_entries), moved there
             # from their one row of trigger_state. An engine of version 9 would not find them.
             with store.transaction():
@@ -436,11 +438,20 @@ class StateStore:
         ).fetchall()
         return [tuple(row) for row in rows]
 
-    def holdouts(self, playbooks: Iterable[str]) -> list[tuple[str, str, float, float | None]]:
-        """The exposures earlier runs recorded for ``playbooks``: (playbook, member, due, wrote at)."""
+    def holdouts(self, playbooks: Iterable[str], since: float | None = None) -> list[tuple[str, str, float, float | None]]:
+        """The exposures earlier runs recorded for ``playbooks``: (playbook, member, due, wrote at);
+        with ``since``, only those due since then that no message has followed yet (by index)."""
         names = sorted(playbooks)
         query = f"SELECT playbook, member, due, wrote_at FROM holdouts WHERE playbook IN ({', '.join('?' * len(names))})"
-        return [tuple(row) for row in self.connection.execute(query, names)]
+        if since is None:
+            return [tuple(row) for row in self.connection.execute(query, names)]
+        # By due time: by the key (playbook, member) SQLite would read every exposure of the playbooks.
+        query = f"SELECT playbook, member, due, wrote_at FROM holdouts INDEXED BY holdouts_by_due WHERE due >= ? AND wrote_at IS NULL AND playbook IN ({', '.join('?' * len(names))})"
+        return [tuple(row) for row in self.connection.execute(query, [since, *names])]
+
+    def exposure_recorded(self, playbook: str, member: str) -> bool:
+        """Whether an earlier run recorded ``member``'s first task of ``playbook`` (``holdouts``)."""
+        return self.connection.execute("SELECT 1 FROM holdouts WHERE playbook = ? AND member = ?", (playbook, member)).fetchone() is not None
 
     def reopenable(self, saved: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Of the tasks the last run left open (``saved`` rows of version 2), those the next run

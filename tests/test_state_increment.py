@@ -254,11 +254,13 @@ class _Recording:
 
 def test_a_daily_run_reads_the_tables_that_grow_with_history_by_index_not_whole(tmp_path):
     """Every statement of a day's run, from opening the state to saving it, is asked for its
-    query plan: no full scan of tasks, timers, members, deliveries or the report's records (the
-    read of saved timers, in due order a batch at a time, walks their index)."""
+    query plan: no full scan of tasks, timers, members, deliveries, holdouts' exposures or the
+    report's records (the read of saved timers, in due order a batch at a time, walks their index)."""
+    config = config_from({"mix.yaml": PLAYBOOK.replace("playbook: mix\n", "playbook: mix\nholdout: 50%\n") + AGED}, COMMUNITY)  # and its exposures
     history = [{"ts": START + number * 5400, "type": "message", "group": "g1", "member": f"m{number % 40}", "text": "hi"} for number in range(16 * 30)]
     path = tmp_path / "ops.db"
-    _runs(CONFIG, [history], path)
+    _runs(config, [history], path)
+    assert sqlite3.connect(path).execute("SELECT count(*) FROM holdouts").fetchone()[0] > 0
     connection = sqlite3.connect(path)
     connection.execute("INSERT INTO deliveries VALUES ('op', '2026-03-20', 1, 'wecom', 'x', '[\"t-1\"]', 0)")
     connection.commit()
@@ -266,7 +268,7 @@ def test_a_daily_run_reads_the_tables_that_grow_with_history_by_index_not_whole(
     store = StateStore.open(str(path))
     recording = store.connection = _Recording(store.connection)
     day = [{"ts": history[-1]["ts"] + 3600 * hour, "type": "message", "group": "g1", "member": f"m{hour}", "text": "back"} for hour in range(1, 12)]
-    result = run(CONFIG, records(day), state=store)
+    result = run(config, records(day), state=store)
     result.save_state()
     store.reopenable([{"v": 2, "id": "t-1", "printed": "{}", "due": history[-1]["ts"]}])  # which of the open tasks were delivered
     plans = {
@@ -274,7 +276,8 @@ def test_a_daily_run_reads_the_tables_that_grow_with_history_by_index_not_whole(
         for sql, parameters in recording.statements if sql.split()[0].upper() not in ("BEGIN", "COMMIT")
     }
     store.close()
-    assert any("tasks_by_trigger_at" in " ".join(plan) for plan in plans.values()) and any("deliveries_by_date" in " ".join(plan) for plan in plans.values())
+    for index in ("tasks_by_trigger_at", "deliveries_by_date", "holdouts_by_due"):
+        assert any(index in " ".join(plan) for plan in plans.values()), index
     scans = {sql: plan for sql, plan in plans.items() if any(step.startswith(f"SCAN {table}") and not (table == "timers" and sql.endswith("LIMIT ?")) for step in plan for table in _GROWING)}
     assert scans == {}
 
@@ -337,13 +340,14 @@ def _as_older_version(path: Path, version: int) -> None:
     table of re-checks (before 5); no task records and no table of deliveries (before 6); no
     deadline, outcome or mark on tasks (before 7); no records for the report: stage moves, counts
     by day, questions (before 8); no purchases on members, no first event on groups (before 9);
-    no index of deliveries by date (before 10).
+    no index of deliveries by date or of exposures by due time, the texts' turns in one row (before 10).
     (Timers of version 3 kept per silence rule: tests/test_silence.py.)"""
     from playbook_engine.state import member_from_data, member_to_data
 
     connection = sqlite3.connect(path)
-    # Before 10: no index of deliveries by date; the texts' turns in one row of trigger_state.
+    # Before 10: no index of deliveries by date nor of exposures by due time; the texts' turns in one row of trigger_state.
     connection.execute("DROP INDEX deliveries_by_date")
+    connection.execute("DROP INDEX holdouts_by_due")
     turns = {key: json.loads(data) for key, data in connection.execute("SELECT key, data FROM trigger_entries WHERE store = '@variants'")}
     assert turns
     connection.execute("INSERT INTO trigger_state VALUES ('@variants', ?)", (json.dumps(turns),))
@@ -430,7 +434,7 @@ def test_an_older_state_is_upgraded_in_place_and_continues_the_same(tmp_path, ve
     connection = sqlite3.connect(old)
     assert connection.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()[0] == str(SCHEMA_VERSION)
     assert connection.execute("SELECT count(*) FROM deliveries").fetchone()[0] == 0  # the table is there, empty
-    assert {"timers_by_due", "tasks_by_trigger_at", "tasks_by_due", "deliveries_by_date"} <= {name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert {"timers_by_due", "tasks_by_trigger_at", "tasks_by_due", "deliveries_by_date", "holdouts_by_due"} <= {name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
 
 
 def test_a_state_of_a_newer_version_is_refused_and_left_untouched(tmp_path):
