@@ -51,7 +51,7 @@ CHILD = sys.argv[1:2] == ["--child"]  # a measured run: it imports only what it 
 if not CHILD:
     from generate import GENERATOR_VERSION, Generator, Options, _count
     from run import OUT, ensure_stream, measure, playbook_paths, warm_up
-    from state_increment import build_state, describe, per_member, state_path
+    from state_increment import PER_MEMBER_TABLES, build_state, describe, per_member, state_path
 
 PAST_PREFIX = "p"
 _ID_FIELDS = ("group", "member", "id", "reply_to", "inviter", "activity")
@@ -319,8 +319,8 @@ def render(args: argparse.Namespace, day: Path, histories: list[dict[str, Any]])
         f"Recent part (the same in each): {recent.events:,} events, population {recent.members:,}, {recent.groups} groups, {recent.days} days from {recent.start}, seed {recent.seed};"
         f" the past ends {args.gap_days} days before it.",
         "",
-        "| history | members in the state | groups | bytes per member (member row + timers + stage moves) | pending timers | planned tasks | CPU s, median (range) | open + resume | read + evaluate | write + save | members loaded (of the past) | timers due in the day (of the past) | tasks |",
-        "|---:" * 13 + "|",
+        f"| history | members in the state | groups | bytes per member ({' + '.join(PER_MEMBER_TABLES)}) | pending timers | planned tasks | CPU s, median (range) | open + resume | read + evaluate | write + save | members loaded (of the past) | µs per member loaded | timers due in the day (of the past) | tasks |",
+        "|---:" * 14 + "|",
     ]
     medians = []
     for history in histories:
@@ -329,7 +329,7 @@ def render(args: argparse.Namespace, day: Path, histories: list[dict[str, Any]])
         median = statistics.median(cpu)
         medians.append(median)
         sizes, members = held.get("table_bytes") or {}, max(held["members"], 1)
-        kept = sum(sizes.get(table, 0) for table in ("members", "timers", "stage_moves")) / members if sizes else float("nan")
+        kept = sum(sizes.get(table, 0) for table in PER_MEMBER_TABLES) / members if sizes else float("nan")
 
         def phase(*names: str, runs: list[dict[str, Any]] = runs) -> str:
             return f"{statistics.median(sum(run['phases'][name]['cpu'] for name in names) for run in runs):.2f}"
@@ -338,11 +338,15 @@ def render(args: argparse.Namespace, day: Path, histories: list[dict[str, Any]])
         lines.append(
             f"| {history['events']:,} | {held['members']:,} | {held['groups']} | {kept:,.0f} | {held['timers']:,} | {held['tasks']:,} | {median:.2f} ({min(cpu):.2f}–{max(cpu):.2f}) "
             f"| {phase('open + resume')} | {phase('read + evaluate')} | {phase('write tasks', 'save state')} | {counted['members_loaded']:,} ({counted['past_members_loaded']:,}) "
-            f"| {held['due_in_day']['recent'] + held['due_in_day']['past']:,} ({held['due_in_day']['past']:,}) | {counted['tasks']:,} |"
+            f"| {median / max(counted['members_loaded'], 1) * 1e6:,.0f} | {held['due_in_day']['recent'] + held['due_in_day']['past']:,} ({held['due_in_day']['past']:,}) | {counted['tasks']:,} |"
         )
     lines += ["", f"Ratio of medians, longest history to shortest: **{medians[-1] / medians[0]:.2f}×** (goal ≤ 1.5×).", ""]
     for history in histories:
-        lines.append(f"- {history['events']:,}: {per_member(history['held'])}")
+        held = history["held"]
+        lines.append(
+            f"- {history['events']:,}: {per_member(held)} Read whole by every run: the groups' rows"
+            f" {held.get('table_bytes', {}).get('groups', 0) / 1e3:,.0f} kB (pages), the triggers' memory {held['trigger_state_kb']:,.0f} kB (JSON)."
+        )
     lines += ["", "SQLite, by table, in the instrumented run of the day (statements · rows read · rows written · VM steps):", ""]
     tables = sorted({table for history in histories for part in history["counted"]["sqlite"].values() for table in part})
     lines.append("| table | " + " | ".join(f"after {history['events']:,}" for history in histories) + " |")
