@@ -888,8 +888,8 @@ def _changed_members(members: Mapping[str, Member]) -> Iterator[tuple[str, bytes
 
 
 class KeyedStore(dict[Any, Any]):
-    """A trigger memory saved a row per key, read by key: ``get``, ``[key]``, ``in``, ``pop``
-    and setting a key load what the state holds for that key first. Iterating it sees only
+    """A trigger memory saved a row per key, read by key: ``get``, ``[key]``, ``in``, ``pop``,
+    ``del``, ``setdefault`` and setting a key load what the state holds for that key first. Iterating it sees only
     the entries this run read or set: a store kept this way is one whose trigger asks by key
     (KEYED_STORES)."""
 
@@ -926,11 +926,22 @@ class KeyedStore(dict[Any, Any]):
         self.removed.discard(key)
         dict.__setitem__(self, key, value)
 
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        self._load(key)
+        if not dict.__contains__(self, key):
+            self[key] = default
+        return dict.__getitem__(self, key)
+
     def pop(self, key: Any, *default: Any) -> Any:
         self._load(key)
         if dict.__contains__(self, key) and self._read.get(key) is not None:
             self.removed.add(key)
         return dict.pop(self, key, *default)
+
+    def __delitem__(self, key: Any) -> None:
+        if key not in self:
+            raise KeyError(key)
+        self.pop(key)
 
     def changed(self) -> Iterator[tuple[str, Any, str]]:
         """(store, key, JSON) of the entries to write: set by this run to another value than saved."""

@@ -282,6 +282,37 @@ def test_a_daily_run_reads_the_tables_that_grow_with_history_by_index_not_whole(
     assert scans == {}
 
 
+def test_a_keyed_store_is_read_by_key_and_saves_what_changed(tmp_path):
+    """``@variants`` (KEYED_STORES) behaves as the dict it was, each entry read when asked for,
+    and the save writes the entries set to something new and deletes those taken out."""
+    from playbook_engine.state import KeyedStore
+
+    path = tmp_path / "ops.db"
+    store = StateStore.open(str(path))
+    with store.transaction():
+        store.connection.executemany("INSERT INTO trigger_entries VALUES ('@variants', ?, ?)", [(f"k{number}", json.dumps([number, 0], separators=(",", ":"))) for number in range(5)])
+    memory = store.trigger_state()["@variants"]
+    assert isinstance(memory, KeyedStore) and dict.__len__(memory) == 0  # nothing read yet
+    assert memory.get("k1") == [1, 0] and memory["k2"] == [2, 0] and "k3" in memory and "k9" not in memory and memory.get("k9") is None
+    with pytest.raises(KeyError):
+        memory["k9"]
+    assert memory.setdefault("k4", []) == [4, 0] and memory.setdefault("k8", [8, 1]) == [8, 1]
+    memory["k1"] = [1, 1]  # changed
+    assert memory.pop("k2") == [2, 0]
+    del memory["k3"]
+    with pytest.raises(KeyError):
+        del memory["k3"]
+    assert dict.__len__(memory) == 3  # k1, k4, k8: k0 never read
+    assert sorted(memory.changed()) == [("@variants", "k1", "[1,1]"), ("@variants", "k8", "[8,1]")]
+    assert memory.removed == {"k2", "k3"}
+    with store.transaction():
+        from playbook_engine.state import _save_trigger_state
+
+        _save_trigger_state(store.connection, {"@variants": memory}, {})
+    assert dict(store.connection.execute("SELECT key, data FROM trigger_entries")) == {"k0": "[0,0]", "k1": "[1,1]", "k4": "[4,0]", "k8": "[8,1]"}
+    store.close()
+
+
 # -- history ------------------------------------------------------------------------------
 
 
