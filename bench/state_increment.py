@@ -103,8 +103,9 @@ def table_bytes(connection: sqlite3.Connection) -> dict[str, int]:
 
 
 # Tables that hold rows by member (the member record, its pending timers, its moves between
-# stages): what a member costs the state, apart from the tasks planned for them.
-PER_MEMBER_TABLES = ("members", "timers", "stage_moves")
+# stages, the triggers' entries by member such as the text variant each last got — since
+# state version 10): what a member costs the state, apart from the tasks planned for them.
+PER_MEMBER_TABLES = ("members", "timers", "stage_moves", "trigger_entries")
 
 
 def per_member(held: dict[str, Any]) -> str:

@@ -32,6 +32,7 @@ from playbook_engine.contract import LOOP_FIELDS, TAG_EXPIRY, Event, Firing, Gro
 from playbook_engine.durations import format_duration
 from playbook_engine.enforcer import Enforcer, cause
 from playbook_engine.group_counts import GroupCounts
+from playbook_engine.holdout import WINDOW as HOLDOUT_WINDOW
 from playbook_engine.holdout import Holdout
 from playbook_engine.holdout import shares as holdout_shares
 from playbook_engine.lifecycle import Lifecycle
@@ -158,7 +159,8 @@ class Evaluation:
             awaiting = [name for name, kind in self.config.registry.actions.items() if kind.awaits_reply]
             self.replies.restore(*state.loop(self.watermark, self.replies.window, LOOKBACK, awaiting))
             if self.holdout is not None:
-                self.holdout.restore(state.holdouts(self.holdout.shares), self.watermark)
+                # The exposures still waiting for a message (a second to spare at the window's edge); the others by key.
+                self.holdout.restore(state.holdouts(self.holdout.shares, self.watermark - HOLDOUT_WINDOW - 1), self.watermark, state.exposure_recorded)
             if self.question_log is not None:
                 self.question_log.restore(state.open_questions(self.watermark - HORIZON), self.watermark)
 

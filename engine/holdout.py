@@ -54,7 +54,8 @@ class Holdout:
         self.shares = dict(shares)
         self._last_message = last_message
         self._held: dict[tuple[str, str], bool] = {}
-        self.known: set[tuple[str, str]] = set()  # exposures earlier runs recorded
+        self.known: set[tuple[str, str]] = set()  # exposures earlier runs recorded, as far as read
+        self._recorded: Callable[[str, str], bool] | None = None  # asks the state for the others
         # (playbook, member) → [arm, due, wrote at]: this run's exposures, for --state.
         self.exposures: dict[tuple[str, str], list[str | float | None]] = {}
         self.waiting: dict[str, list[tuple[float, str]]] = {}  # member → (due, playbook) not yet followed by a message
@@ -70,9 +71,12 @@ class Holdout:
             found = self._held[key] = held_out(playbook, member, share)
         return found
 
-    def restore(self, rows: Iterable[tuple[str, str, float, float | None]], watermark: float) -> None:
+    def restore(self, rows: Iterable[tuple[str, str, float, float | None]], watermark: float, recorded: Callable[[str, str], bool] | None = None) -> None:
         """Earlier runs' exposures (playbook, member, due, wrote at): kept as they are; those
-        still waiting for a message within the window go on waiting."""
+        still waiting for a message within the window go on waiting. ``recorded(playbook,
+        member)``: whether an earlier run recorded one not among ``rows`` (a daily run reads the
+        exposures still waiting, and asks about the others as members get tasks)."""
+        self._recorded = recorded
         for playbook, member, due, wrote_at in rows:
             self.known.add((playbook, member))
             if wrote_at is None and due + WINDOW >= watermark:
@@ -83,6 +87,9 @@ class Holdout:
         key = (playbook, member)
         if key in self.known or key in self.exposures:
             return  # only the first counts
+        if self._recorded is not None and self._recorded(playbook, member):
+            self.known.add(key)
+            return
         last = self._last_message(member)
         # Days are settled when they end: the member may have written since the task was due.
         wrote = last if last is not None and due < last <= due + WINDOW else None

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from playbook_engine.planner import Planner
 
 APPLICATION_ID = 0x50424B31  # "PBK1": marks the file as ours
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 _TABLES = """
@@ -61,6 +61,7 @@ CREATE TABLE IF NOT EXISTS stage_moves (member TEXT NOT NULL, group_id TEXT, fro
 CREATE TABLE IF NOT EXISTS day_counts (day TEXT NOT NULL, kind TEXT NOT NULL, reason TEXT NOT NULL, playbook TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (day, kind, reason, playbook));
 CREATE TABLE IF NOT EXISTS open_counts (task TEXT NOT NULL, day TEXT NOT NULL, kind TEXT NOT NULL, reason TEXT NOT NULL, playbook TEXT NOT NULL, count INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS questions (key TEXT PRIMARY KEY, group_id TEXT, asker TEXT NOT NULL, asked_at REAL NOT NULL, answered_at REAL, answered_by TEXT);
+CREATE TABLE IF NOT EXISTS trigger_entries (store TEXT NOT NULL, key TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (store, key));
 """
 
 # Version 2: timers are read in due order and deleted as they come due; planned tasks are read
@@ -71,10 +72,16 @@ _INDEXES = (
     "CREATE INDEX IF NOT EXISTS tasks_by_due ON tasks (due)",
     "CREATE INDEX IF NOT EXISTS tasks_by_member ON tasks (member)",  # the loop fields, a member at a time
     "CREATE INDEX IF NOT EXISTS questions_by_asked_at ON questions (asked_at)",  # the open ones of the last week, each run
+    "CREATE INDEX IF NOT EXISTS deliveries_by_date ON deliveries (date)",  # version 10: what was delivered of the open days, each run
+    "CREATE INDEX IF NOT EXISTS holdouts_by_due ON holdouts (due)",  # version 10: the exposures still waiting for a message, each run
 )
 # A day and a half before the watermark: earlier than the start of its local day in any time
 # zone, daylight saving included. Capacity counts the tasks due from that day on.
 _CAPACITY_LOOKBACK = 36 * 3600
+# Trigger memories kept a row per key (``trigger_entries``) and read by key as a run asks
+# (``KeyedStore``), not whole: they hold an entry for every member or group ever concerned.
+# ``@variants``: which text variant each target last got (engine/enforcer.py).
+KEYED_STORES = ("@variants",)
 _IDS_PER_QUERY = 500  # under SQLite's limit of host parameters (999 in old versions)
 _CACHE_KB = 65536
 _MMAP_BYTES = 1 << 30  # address space only: the pages a run reads are what it costs
@@ -213,6 +220,10 @@ class StateStore:
         self.path = path
         self.connection = connection
         self._lock = lock  # the open lock file's descriptor, held until close()
+        # The rows of groups and trigger memory as read (``groups``, ``trigger_state``): the
+        # save writes only those that changed, not every group the community ever had.
+        self._group_rows: dict[str, str] = {}
+        self._trigger_rows: dict[str, str] | None = None
 
     @classmethod
     def open(cls, path: str, *, lock: bool = True, read_only: bool = False) -> StateStore:
@@ -306,13 +317,24 @@ class StateStore:
             # state never saw its groups' first events: their age counts from its watermark, the
             # first instant this version saw them, unless community.yaml declares `created`.
             # An engine of version 8 would fail on the longer member arrays: hence the number.
+            # Version 10 indexes the deliveries by date: a run looks up which of the tasks it
+            # may settle again were delivered among the last days' deliveries, not all of them;
+            # and the holdouts' exposures by due time: a run reads those still waiting, not all.
+            # It keeps the memories of KEYED_STORES a row per key (trigger_entries), moved there
+            # from their one row of trigger_state. An engine of version 9 would not find them.
             with store.transaction():
                 for statement in _SINCE_8:
                     connection.execute(statement)
-                for statement in _INDEXES:
-                    connection.execute(statement)
                 connection.execute(_RECHECKS)
                 connection.execute(_DELIVERIES)
+                connection.execute(_TRIGGER_ENTRIES)
+                for name in KEYED_STORES:
+                    row = connection.execute("SELECT data FROM trigger_state WHERE key = ?", (name,)).fetchone()
+                    if row is not None:
+                        connection.executemany("INSERT OR REPLACE INTO trigger_entries VALUES (?, ?, ?)", ((name, key, dumps(value)) for key, value in loads(row[0]).items()))
+                        connection.execute("DELETE FROM trigger_state WHERE key = ?", (name,))
+                for statement in _INDEXES:
+                    connection.execute(statement)
                 if version < 5:
                     connection.execute("ALTER TABLE tasks ADD COLUMN status TEXT NOT NULL DEFAULT 'todo'")
                 if version < 6:
@@ -370,6 +392,7 @@ class StateStore:
 
     def groups(self) -> Iterator[Group]:
         for group_id, data in self.connection.execute("SELECT id, data FROM groups ORDER BY id"):
+            self._group_rows[group_id] = data
             values = loads(data)
             yield Group(group_id, values["name"], values["channel"], set(values["members"]), values["messages"], values.get("since"))
 
@@ -415,11 +438,20 @@ class StateStore:
         ).fetchall()
         return [tuple(row) for row in rows]
 
-    def holdouts(self, playbooks: Iterable[str]) -> list[tuple[str, str, float, float | None]]:
-        """The exposures earlier runs recorded for ``playbooks``: (playbook, member, due, wrote at)."""
+    def holdouts(self, playbooks: Iterable[str], since: float | None = None) -> list[tuple[str, str, float, float | None]]:
+        """The exposures earlier runs recorded for ``playbooks``: (playbook, member, due, wrote at);
+        with ``since``, only those due since then that no message has followed yet (by index)."""
         names = sorted(playbooks)
         query = f"SELECT playbook, member, due, wrote_at FROM holdouts WHERE playbook IN ({', '.join('?' * len(names))})"
-        return [tuple(row) for row in self.connection.execute(query, names)]
+        if since is None:
+            return [tuple(row) for row in self.connection.execute(query, names)]
+        # By due time: by the key (playbook, member) SQLite would read every exposure of the playbooks.
+        query = f"SELECT playbook, member, due, wrote_at FROM holdouts INDEXED BY holdouts_by_due WHERE due >= ? AND wrote_at IS NULL AND playbook IN ({', '.join('?' * len(names))})"
+        return [tuple(row) for row in self.connection.execute(query, [since, *names])]
+
+    def exposure_recorded(self, playbook: str, member: str) -> bool:
+        """Whether an earlier run recorded ``member``'s first task of ``playbook`` (``holdouts``)."""
+        return self.connection.execute("SELECT 1 FROM holdouts WHERE playbook = ? AND member = ?", (playbook, member)).fetchone() is not None
 
     def reopenable(self, saved: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Of the tasks the last run left open (``saved`` rows of version 2), those the next run
@@ -432,10 +464,17 @@ class StateStore:
             chunk = printed[start : start + 500]
             statuses.update(self.connection.execute(f"SELECT id, status FROM tasks WHERE id IN ({', '.join('?' * len(chunk))})", chunk).fetchall())
         delivered: set[str] = set()
+        if printed:
+            # A task is delivered with the local day it is due on: the deliveries of the days
+            # from the earliest due (a UTC day, less two for any time zone) hold them all.
+            from datetime import UTC, datetime, timedelta
+
+            earliest = min(payload["due"] for payload in opened if payload["printed"] is not None)
+            since = (datetime.fromtimestamp(earliest, UTC).date() - timedelta(days=2)).isoformat()
         for start in range(0, len(printed), 500):
             chunk = printed[start : start + 500]
-            query = f"SELECT DISTINCT value FROM deliveries, json_each(deliveries.tasks) WHERE value IN ({', '.join('?' * len(chunk))})"
-            delivered.update(task_id for (task_id,) in self.connection.execute(query, chunk))
+            query = f"SELECT DISTINCT value FROM deliveries, json_each(deliveries.tasks) WHERE deliveries.date >= ? AND value IN ({', '.join('?' * len(chunk))})"
+            delivered.update(task_id for (task_id,) in self.connection.execute(query, [since, *chunk]))
         reopened = {
             payload["id"] for payload in opened
             if ((statuses.get(payload["id"]) == "todo" and payload["id"] not in delivered) if payload["printed"] is not None else "merged_into" not in payload)
@@ -454,7 +493,17 @@ class StateStore:
         return max(int(self.meta("clock_seq") or 0), highest or 0)
 
     def trigger_state(self) -> dict[str, dict[Any, Any]]:
-        return {key: loads(data) for key, data in self.connection.execute("SELECT key, data FROM trigger_state")}
+        """The triggers' memory: each store whole, but those of KEYED_STORES, read by key (``KeyedStore``)."""
+        self._trigger_rows = dict(self.connection.execute("SELECT key, data FROM trigger_state"))
+        memory: dict[str, dict[Any, Any]] = {key: loads(data) for key, data in self._trigger_rows.items()}
+        for name in KEYED_STORES:
+            memory[name] = KeyedStore(self, name)
+        return memory
+
+    def trigger_entry(self, store: str, key: str) -> str | None:
+        """The saved entry ``key`` of the keyed trigger memory ``store`` (JSON), or None."""
+        row = self.connection.execute("SELECT data FROM trigger_entries WHERE store = ? AND key = ?", (store, key)).fetchone()
+        return None if row is None else row[0]
 
     def history(self, lookback: Lookback | None = None) -> list[Sent]:
         """Planned tasks, in trigger order, for the planner's guardrails.
@@ -481,10 +530,15 @@ class StateStore:
             values += [*sorted(rules), watermark - cooldown - 1]
         earliest = watermark - max([0, *lookback.cooldowns.values()]) - 1
         about_members = f" OR (member IS NOT NULL AND ({' OR '.join(member_terms)}))" if member_terms else ""
-        rows = self.connection.execute(
-            f"{columns} WHERE (trigger_at >= ? AND (trigger_at >= ?{about_members})) OR (member IS NOT NULL AND due >= ?) OR due >= ?",
-            [earliest, *values, watermark - lookback.limits - 1, watermark - _CAPACITY_LOOKBACK],
-        ).fetchall()
+        # Two queries, each a range of one index, joined here: written as one WHERE with OR,
+        # SQLite may judge a scan of the whole table cheaper, and reads every task ever planned.
+        limits, capacity = watermark - lookback.limits - 1, watermark - _CAPACITY_LOOKBACK
+        rows = self.connection.execute(f"{columns} INDEXED BY tasks_by_trigger_at WHERE trigger_at >= ? AND (trigger_at >= ?{about_members})", [earliest, *values]).fetchall()
+        seen = {row[0] for row in rows}
+        rows += [
+            row for row in self.connection.execute(f"{columns} INDEXED BY tasks_by_due WHERE due >= ? AND ((member IS NOT NULL AND due >= ?) OR due >= ?)", [min(limits, capacity), limits, capacity])
+            if row[0] not in seen
+        ]
         rows.sort(key=lambda row: (row[4], row[0]))  # not ORDER BY: SQLite would then scan the table
         return [Sent(*row) for row in rows]
 
@@ -575,16 +629,12 @@ class StateStore:
             # An upsert rewrites a saved member's row in place; INSERT OR REPLACE would delete
             # it and insert it again, updating the id index twice.
             db.executemany("INSERT INTO members VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data", _changed_members(evaluation.members))
-            db.executemany(
-                "INSERT OR REPLACE INTO groups VALUES (?, ?)",
-                ((group.id, dumps({"name": group.name, "channel": group.channel, "members": sorted(group.members), "messages": group.messages, "since": group.since})) for group in evaluation.groups.values()),
-            )
+            db.executemany("INSERT OR REPLACE INTO groups VALUES (?, ?)", _changed_groups(evaluation.groups, self._group_rows))
             clock = evaluation.clock
             if clock.consumed is not None:  # saved timers come due in (due, seq) order: a prefix is gone
                 db.execute("DELETE FROM timers WHERE (due, seq) <= (?, ?)", clock.consumed)
             db.executemany("INSERT INTO timers VALUES (?, ?, ?, ?, ?)", ((timer.seq, timer.due, timer.handler, timer.subject, "null" if timer.payload is None else dumps(timer.payload)) for timer in clock.new_pending()))
-            db.execute("DELETE FROM trigger_state")
-            db.executemany("INSERT INTO trigger_state VALUES (?, ?)", ((key, dumps(value)) for key, value in evaluation.trigger_state.items()))
+            _save_trigger_state(db, evaluation.trigger_state, self._trigger_rows)
             # A task held out when the last run settled a day this one settled again: held out
             # again if it still holds (written below), or gone. (One the run could not reopen,
             # its rule changed, stays as it was.)
@@ -622,11 +672,12 @@ class StateStore:
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('watermark_events', ?)", (dumps(evaluation.watermark_events()),))
 
 
-_TABLE_NAMES = ("meta", "members", "groups", "timers", "trigger_state", "tasks", "rechecks", "deliveries", "stage_moves", "day_counts", "open_counts", "questions", "holdouts")
-_SINCE_VERSION = {"rechecks": 5, "deliveries": 6, "stage_moves": 8, "day_counts": 8, "open_counts": 8, "questions": 8, "holdouts": 8}  # tables an older state lacks until it is upgraded
+_TABLE_NAMES = ("meta", "members", "groups", "timers", "trigger_state", "tasks", "rechecks", "deliveries", "stage_moves", "day_counts", "open_counts", "questions", "holdouts", "trigger_entries")
+_SINCE_VERSION = {"rechecks": 5, "deliveries": 6, "stage_moves": 8, "day_counts": 8, "open_counts": 8, "questions": 8, "holdouts": 8, "trigger_entries": 10}  # tables an older state lacks until it is upgraded
 _SINCE_8 = [statement for statement in _TABLES.split(";") if any(f"{name} (" in statement for name in ("stage_moves", "day_counts", "open_counts", "questions", "holdouts"))]
 _RECHECKS = next(statement for statement in _TABLES.split(";") if "rechecks (" in statement)
 _DELIVERIES = next(statement for statement in _TABLES.split(";") if "deliveries (" in statement)
+_TRIGGER_ENTRIES = next(statement for statement in _TABLES.split(";") if "trigger_entries (" in statement)
 
 
 def _save_history(db: sqlite3.Connection, evaluation: SavedRun, planner: Planner, left_open: set[str]) -> None:
@@ -666,7 +717,8 @@ def _save_history(db: sqlite3.Connection, evaluation: SavedRun, planner: Planner
         ((*key, count) for key, count in counts.items() if count),
     )
     db.executemany("INSERT INTO open_counts VALUES (?, ?, ?, ?, ?, ?)", ((task_id, day_text[day], kind, reason, playbook, count) for task_id, (day, kind, reason, playbook), count in kept_open))
-    db.execute("DELETE FROM day_counts WHERE count = 0")
+    # Only a row this run added to can have come to zero: looked up by key, not by a scan of every day.
+    db.executemany("DELETE FROM day_counts WHERE day = ? AND kind = ? AND reason = ? AND playbook = ? AND count = 0", (key for key, count in counts.items() if count))
 
 
 def task_data(record: Mapping[str, Any]) -> str:
@@ -788,6 +840,39 @@ class _Transaction:
             self.connection.execute("ROLLBACK")
 
 
+def _changed_groups(groups: Mapping[str, Group], loaded: Mapping[str, str]) -> Iterator[tuple[str, str]]:
+    """(id, JSON) of the groups to write: those new or changed since they were read."""
+    for group in groups.values():
+        data = dumps({"name": group.name, "channel": group.channel, "members": sorted(group.members), "messages": group.messages, "since": group.since})
+        if loaded.get(group.id) != data:
+            yield group.id, data
+
+
+def _save_trigger_state(db: sqlite3.Connection, memory: Mapping[str, Any], loaded: Mapping[str, str] | None) -> None:
+    """Write the triggers' memory: the keys that changed, and delete those gone; of a keyed
+    store (``KeyedStore``), the entries that changed.
+
+    A run reads the rows back in the table's order, which is the order its dict had: an
+    upsert keeps a row where it is and adds a new key at the end, as the dict does. When the
+    dict's order is another (a key taken out and put back), every row is written again.
+    """
+    for value in memory.values():
+        if isinstance(value, KeyedStore):
+            db.executemany("INSERT INTO trigger_entries VALUES (?, ?, ?) ON CONFLICT (store, key) DO UPDATE SET data = excluded.data", value.changed())
+            db.executemany("DELETE FROM trigger_entries WHERE store = ? AND key = ?", ((value.name, key) for key in value.removed))
+    rows = {key: dumps(value) for key, value in memory.items() if not isinstance(value, KeyedStore)}
+    kept = [key for key in loaded or () if key in rows]
+    if loaded is None or kept + [key for key in rows if key not in loaded] != list(rows):
+        db.execute("DELETE FROM trigger_state")
+        db.executemany("INSERT INTO trigger_state VALUES (?, ?)", rows.items())
+        return
+    db.executemany("DELETE FROM trigger_state WHERE key = ?", ((key,) for key in loaded if key not in rows))
+    db.executemany(
+        "INSERT INTO trigger_state VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET data = excluded.data",
+        ((key, data) for key, data in rows.items() if loaded.get(key) != data),
+    )
+
+
 def _changed_members(members: Mapping[str, Member]) -> Iterator[tuple[str, bytes | str]]:
     """(id, JSON) of the members to write: those new or changed since they were loaded.
 
@@ -800,6 +885,70 @@ def _changed_members(members: Mapping[str, Member]) -> Iterator[tuple[str, bytes
         data = dump_record(member_record(member))
         if loaded.get(member.id) != data:
             yield member.id, data
+
+
+class KeyedStore(dict[Any, Any]):
+    """A trigger memory saved a row per key, read by key: ``get``, ``[key]``, ``in``, ``pop``,
+    ``del``, ``setdefault`` and setting a key load what the state holds for that key first. Iterating it sees only
+    the entries this run read or set: a store kept this way is one whose trigger asks by key
+    (KEYED_STORES)."""
+
+    def __init__(self, state: StateStore, name: str):
+        super().__init__()
+        self.name = name
+        self._state = state
+        self._read: dict[Any, str | None] = {}  # key → its row as read (None: not saved)
+        self.removed: set[Any] = set()
+
+    def _load(self, key: Any) -> None:
+        if key in self._read or dict.__contains__(self, key):
+            return
+        text = self._read[key] = self._state.trigger_entry(self.name, key) if isinstance(key, str) else None
+        if text is not None:
+            dict.__setitem__(self, key, loads(text))
+
+    def __missing__(self, key: Any) -> Any:
+        self._load(key)
+        if dict.__contains__(self, key):
+            return dict.__getitem__(self, key)
+        raise KeyError(key)
+
+    def __contains__(self, key: object) -> bool:
+        self._load(key)
+        return dict.__contains__(self, key)
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        self._load(key)
+        return dict.get(self, key, default)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._load(key)
+        self.removed.discard(key)
+        dict.__setitem__(self, key, value)
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        self._load(key)
+        if not dict.__contains__(self, key):
+            self[key] = default
+        return dict.__getitem__(self, key)
+
+    def pop(self, key: Any, *default: Any) -> Any:
+        self._load(key)
+        if dict.__contains__(self, key) and self._read.get(key) is not None:
+            self.removed.add(key)
+        return dict.pop(self, key, *default)
+
+    def __delitem__(self, key: Any) -> None:
+        if key not in self:
+            raise KeyError(key)
+        self.pop(key)
+
+    def changed(self) -> Iterator[tuple[str, Any, str]]:
+        """(store, key, JSON) of the entries to write: set by this run to another value than saved."""
+        for key, value in dict.items(self):
+            data = dumps(value)
+            if self._read.get(key) != data:
+                yield self.name, key, data
 
 
 class LazyMembers(dict[str, Member]):

@@ -67,9 +67,15 @@ AGED = """\
 
 
 CONFIG = config_from({"mix.yaml": PLAYBOOK + AGED}, COMMUNITY)
+# Texts in turn: which one each group got last is kept a row per group (since version 10).
+VARIED = """\
+  - id: notice
+    when: {schedule: "0 9 * * *"}
+    do: [{post: ["公告一", "公告二", "公告三"]}]
+"""
 # An upgraded state counts its groups' age from its watermark (see below): the rest continues the same.
-UPGRADE_CONFIG = config_from({"mix.yaml": PLAYBOOK}, COMMUNITY)
-TABLES = ("members", "groups", "timers", "trigger_state", "tasks", "meta")
+UPGRADE_CONFIG = config_from({"mix.yaml": PLAYBOOK + VARIED}, COMMUNITY)
+TABLES = ("members", "groups", "timers", "trigger_state", "trigger_entries", "tasks", "meta")
 
 
 def _runs(config, pieces: list[list[dict]], path: Path, until: float | None = None) -> list:
@@ -221,6 +227,92 @@ def test_a_run_reads_the_timers_due_before_its_last_event_not_every_saved_one(tm
     assert sqlite3.connect(path).execute("SELECT count(*) FROM timers").fetchone()[0] >= pending_before - len(read)
 
 
+# Tables that grow with the history: a daily run reads them by an index, never whole.
+_GROWING = ("tasks", "timers", "members", "deliveries", "day_counts", "stage_moves", "questions", "holdouts")
+
+
+class _Recording:
+    """A connection that keeps every statement run through it, with its first parameters."""
+
+    def __init__(self, connection: sqlite3.Connection):
+        self.connection = connection
+        self.statements: list[tuple[str, tuple]] = []
+
+    def execute(self, sql, parameters=()):
+        self.statements.append((sql, tuple(parameters)))
+        return self.connection.execute(sql, parameters)
+
+    def executemany(self, sql, rows):
+        rows = list(rows)
+        if rows:
+            self.statements.append((sql, tuple(rows[0])))
+        return self.connection.executemany(sql, rows)
+
+    def __getattr__(self, name):
+        return getattr(self.connection, name)
+
+
+def test_a_daily_run_reads_the_tables_that_grow_with_history_by_index_not_whole(tmp_path):
+    """Every statement of a day's run, from opening the state to saving it, is asked for its
+    query plan: no full scan of tasks, timers, members, deliveries, holdouts' exposures or the
+    report's records (the read of saved timers, in due order a batch at a time, walks their index)."""
+    config = config_from({"mix.yaml": PLAYBOOK.replace("playbook: mix\n", "playbook: mix\nholdout: 50%\n") + AGED}, COMMUNITY)  # and its exposures
+    history = [{"ts": START + number * 5400, "type": "message", "group": "g1", "member": f"m{number % 40}", "text": "hi"} for number in range(16 * 30)]
+    path = tmp_path / "ops.db"
+    _runs(config, [history], path)
+    assert sqlite3.connect(path).execute("SELECT count(*) FROM holdouts").fetchone()[0] > 0
+    connection = sqlite3.connect(path)
+    connection.execute("INSERT INTO deliveries VALUES ('op', '2026-03-20', 1, 'wecom', 'x', '[\"t-1\"]', 0)")
+    connection.commit()
+    connection.close()
+    store = StateStore.open(str(path))
+    recording = store.connection = _Recording(store.connection)
+    day = [{"ts": history[-1]["ts"] + 3600 * hour, "type": "message", "group": "g1", "member": f"m{hour}", "text": "back"} for hour in range(1, 12)]
+    result = run(config, records(day), state=store)
+    result.save_state()
+    store.reopenable([{"v": 2, "id": "t-1", "printed": "{}", "due": history[-1]["ts"]}])  # which of the open tasks were delivered
+    plans = {
+        " ".join(sql.split()): [row[3] for row in recording.connection.execute(f"EXPLAIN QUERY PLAN {sql}", parameters)]
+        for sql, parameters in recording.statements if sql.split()[0].upper() not in ("BEGIN", "COMMIT")
+    }
+    store.close()
+    for index in ("tasks_by_trigger_at", "deliveries_by_date", "holdouts_by_due"):
+        assert any(index in " ".join(plan) for plan in plans.values()), index
+    scans = {sql: plan for sql, plan in plans.items() if any(step.startswith(f"SCAN {table}") and not (table == "timers" and sql.endswith("LIMIT ?")) for step in plan for table in _GROWING)}
+    assert scans == {}
+
+
+def test_a_keyed_store_is_read_by_key_and_saves_what_changed(tmp_path):
+    """``@variants`` (KEYED_STORES) behaves as the dict it was, each entry read when asked for,
+    and the save writes the entries set to something new and deletes those taken out."""
+    from playbook_engine.state import KeyedStore
+
+    path = tmp_path / "ops.db"
+    store = StateStore.open(str(path))
+    with store.transaction():
+        store.connection.executemany("INSERT INTO trigger_entries VALUES ('@variants', ?, ?)", [(f"k{number}", json.dumps([number, 0], separators=(",", ":"))) for number in range(5)])
+    memory = store.trigger_state()["@variants"]
+    assert isinstance(memory, KeyedStore) and dict.__len__(memory) == 0  # nothing read yet
+    assert memory.get("k1") == [1, 0] and memory["k2"] == [2, 0] and "k3" in memory and "k9" not in memory and memory.get("k9") is None
+    with pytest.raises(KeyError):
+        memory["k9"]
+    assert memory.setdefault("k4", []) == [4, 0] and memory.setdefault("k8", [8, 1]) == [8, 1]
+    memory["k1"] = [1, 1]  # changed
+    assert memory.pop("k2") == [2, 0]
+    del memory["k3"]
+    with pytest.raises(KeyError):
+        del memory["k3"]
+    assert dict.__len__(memory) == 3  # k1, k4, k8: k0 never read
+    assert sorted(memory.changed()) == [("@variants", "k1", "[1,1]"), ("@variants", "k8", "[8,1]")]
+    assert memory.removed == {"k2", "k3"}
+    with store.transaction():
+        from playbook_engine.state import _save_trigger_state
+
+        _save_trigger_state(store.connection, {"@variants": memory}, {})
+    assert dict(store.connection.execute("SELECT key, data FROM trigger_entries")) == {"k0": "[0,0]", "k1": "[1,1]", "k4": "[4,0]", "k8": "[8,1]"}
+    store.close()
+
+
 # -- history ------------------------------------------------------------------------------
 
 
@@ -278,11 +370,24 @@ def _as_older_version(path: Path, version: int) -> None:
     (versions 1 and 2) or arrays (3), as text; no indexes (version 1); no task status and no
     table of re-checks (before 5); no task records and no table of deliveries (before 6); no
     deadline, outcome or mark on tasks (before 7); no records for the report: stage moves, counts
-    by day, questions (before 8); no purchases on members, no first event on groups (before 9).
+    by day, questions (before 8); no purchases on members, no first event on groups (before 9);
+    no index of deliveries by date or of exposures by due time, the texts' turns in one row (before 10).
     (Timers of version 3 kept per silence rule: tests/test_silence.py.)"""
     from playbook_engine.state import member_from_data, member_to_data
 
     connection = sqlite3.connect(path)
+    # Before 10: no index of deliveries by date nor of exposures by due time; the texts' turns in one row of trigger_state.
+    connection.execute("DROP INDEX deliveries_by_date")
+    connection.execute("DROP INDEX holdouts_by_due")
+    turns = {key: json.loads(data) for key, data in connection.execute("SELECT key, data FROM trigger_entries WHERE store = '@variants'")}
+    assert turns
+    connection.execute("INSERT INTO trigger_state VALUES ('@variants', ?)", (json.dumps(turns),))
+    connection.execute("DROP TABLE trigger_entries")
+    if version == 9:
+        connection.execute("UPDATE meta SET value = ? WHERE key = 'version'", (str(version),))
+        connection.commit()
+        connection.close()
+        return
     members = connection.execute("SELECT id, data FROM members").fetchall()
     # Before 9: arrays end before purchases and spent, groups have no `since`.
     members = [(member_id, json.dumps(json.loads(data)[:-2], separators=(",", ":")).encode("utf-8")) for member_id, data in members]
@@ -314,7 +419,7 @@ def _as_older_version(path: Path, version: int) -> None:
     connection.close()
 
 
-@pytest.mark.parametrize("version", [1, 2, 3, 4, 5, 6, 7, 8])
+@pytest.mark.parametrize("version", [1, 2, 3, 4, 5, 6, 7, 8, 9])
 def test_an_older_state_is_upgraded_in_place_and_continues_the_same(tmp_path, version):
     events = events_from([(0, "m1", "message"), (3 * DAY, "m2", "member_joined"), (5 * DAY, "m3", "message"), (DAY, "m1", "question"), (6 * DAY, "m2", "message")])
     reference, old = tmp_path / "reference.db", tmp_path / "old.db"
@@ -337,7 +442,10 @@ def test_an_older_state_is_upgraded_in_place_and_continues_the_same(tmp_path, ve
     # the first instant the engine saw it and remembered (the older state never kept its first event).
     watermark = events[2]["ts"]  # where the first run ended
     upgraded_groups, expected_groups = upgraded.pop("groups"), expected.pop("groups")
-    assert [(group_id, json.loads(data)["since"]) for group_id, data in upgraded_groups] == [(group_id, watermark) for group_id, _ in expected_groups]
+    if version == 9:  # it kept its groups' first events
+        assert upgraded_groups == expected_groups
+    else:
+        assert [(group_id, json.loads(data)["since"]) for group_id, data in upgraded_groups] == [(group_id, watermark) for group_id, _ in expected_groups]
     assert [(group_id, {**json.loads(data), "since": None}) for group_id, data in upgraded_groups] == [(group_id, {**json.loads(data), "since": None}) for group_id, data in expected_groups]
     # The tasks the old version planned keep no record (NULL) before 6 and no deadline before 7;
     # those planned since have theirs.
@@ -351,13 +459,13 @@ def test_an_older_state_is_upgraded_in_place_and_continues_the_same(tmp_path, ve
     # The records for the report start with the first run of version 8: the moves it made.
     query = "SELECT * FROM stage_moves ORDER BY at, member"
     moves, all_moves = sqlite3.connect(old).execute(query).fetchall(), sqlite3.connect(reference).execute(query).fetchall()
-    assert moves and moves == [move for move in all_moves if version == 8 or move[4] >= events[3]["ts"]]
+    assert moves and moves == [move for move in all_moves if version >= 8 or move[4] >= events[3]["ts"]]
     assert any(row[0] not in planned_before and row[data] and row[deadline] for row in upgraded_tasks)
     assert upgraded == expected
     connection = sqlite3.connect(old)
     assert connection.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()[0] == str(SCHEMA_VERSION)
     assert connection.execute("SELECT count(*) FROM deliveries").fetchone()[0] == 0  # the table is there, empty
-    assert {"timers_by_due", "tasks_by_trigger_at", "tasks_by_due"} <= {name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert {"timers_by_due", "tasks_by_trigger_at", "tasks_by_due", "deliveries_by_date", "holdouts_by_due"} <= {name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
 
 
 def test_a_state_of_a_newer_version_is_refused_and_left_untouched(tmp_path):
