@@ -179,9 +179,14 @@ class Recheck:
             if rule.recheck and built.due > self.run.now:
                 self._push(built)  # its values are built when it is checked
             else:
+                # Checked when due by the run that planned it: kept as it was then, with the
+                # member's first message since, if that run saw one (``_keep`` forgets it).
+                wrote = built.source.wrote
                 self.context_of(built.source)  # the values of now, as when it was kept
                 self._keep(built, built.source)
                 built.source.changed = True
+                if wrote is not None and built.source.wrote is None:
+                    built.source.wrote = wrote
 
     def _rebuild(self, payload: dict[str, Any], rule: Rule | None, build: Callable[..., Task], render: Callable[[Task], bool]) -> Task | None:
         """The task ``payload`` describes, made again from its firing, or None if the playbooks
@@ -200,6 +205,9 @@ class Recheck:
         task.due = payload["due"]
         # Its values are built when first needed: most reopened tasks are dropped again unread.
         task.source = Source(rule, firing, payload["firing_group"], action, None)
+        # The member's first message after its check, in the run that checked it: where pace
+        # moves it to, after that message, it no longer holds (``stale_at``).
+        task.source.wrote = payload.get("wrote")
         task.render = render
         return task
 
@@ -548,7 +556,7 @@ def _saved(task: Task, source: Source) -> dict[str, Any]:
         "id": task.id, "rule": source.rule.key, "action": source.action.index, "member": task.member, "group": task.group,
         "firing_group": source.group, "t": firing.t, "event": _event_data(firing.event), "values": firing.values,
         "assignee": task.assignee, "due": task.due, "reason": firing.reason if isinstance(firing.reason, str) else firing.reason(),
-    }
+    } | ({"wrote": source.wrote} if source.wrote is not None else {})
 
 
 def _event_data(event: Event | None) -> dict[str, Any] | None:

@@ -77,3 +77,28 @@ def test_limits_count_a_paced_task_where_pace_put_it_in_one_run_as_in_daily_runs
         store.close()
         daily += task_keys(result, "id", "member", "due")
     assert daily == task_keys(whole, "id", "member", "due")
+
+
+def test_a_task_pace_moves_past_the_members_message_stays_dropped_when_a_later_run_settles_its_day_again(make_config, tmp_path):
+    """m1 writes two seconds after the morning's first slot; pace puts m1's nudge ten minutes
+    later, after that message: dropped as stale. A nightly run that ended that morning left the
+    day open; the next run settles it again, and the message (of the run before) must still
+    count — once printed as stale, the nudge must not come back."""
+    config = make_config({"a.yaml": one_rule("{silence: 1d}")}, PACED)
+    tick = {"type": "profile", "member": "m9", "group": "g2", "attributes": {}}
+    night = [msg("01T22:30:00", "m2"), msg("01T23:00:00", "m1"), {**tick, "ts": "2026-03-02T12:00:00+08:00"}]
+    morning = [msg("03T08:00:02", "m1"), {**tick, "ts": "2026-03-03T09:00:00+08:00"}]
+    next_day = [{**tick, "ts": "2026-03-04T09:00:00+08:00"}]
+    whole = plan(config, night + morning + next_day, explain=True)
+    assert ("m1", "stale") in [(item.task.member, item.guardrail) for item in whole.suppressed]
+    path = tmp_path / "ops.db"
+    held: dict[str, tuple] = {}
+    for piece in (night, morning, next_day):
+        store = StateStore.open(str(path))
+        result = plan(config, piece, state=store)
+        result.save_state()
+        store.close()
+        for task_id in result.planner.taken_back():
+            held.pop(task_id, None)
+        held.update((key[0], key) for key in task_keys(result, "id", "member", "due"))
+    assert sorted(held.values()) == sorted(task_keys(whole, "id", "member", "due"))
