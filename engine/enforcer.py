@@ -39,6 +39,7 @@ from playbook_engine.words import ExplainWords
 # Why a task is not planned, as the planner counts it (the summary's "suppressed" list).
 NOT_IN_GROUP = "not_in_group"  # a group action, the member no longer in the task's group
 LEFT_COMMUNITY = "left_community"  # a private action, the member in no group of the community
+_NOT_HELD = object()  # a variant key the store did not hold
 VARIANTS = "@variants"  # the store of which text variant each target got last (Enforcer._variant)
 IN_GROUP = "already_in_group"  # an invite into a group the member is in
 PLANNED_ALREADY = "already_planned"  # a task of this action whose effect is still to come, in this group
@@ -69,6 +70,11 @@ class Enforcer:
         planner.instruction = self._instruction
         self.recheck: Recheck  # set by the evaluation, which holds the checks in its event-time loop
         self.rendered = 0  # texts rendered: only those of tasks kept
+        # Once the history has ended, the days still open are settled only for this run's
+        # output: the next --state run settles them again. The text variants their tasks were
+        # given are then that run's to record (a task it drops must not turn a member's next
+        # text): variant key → what the store held before (_NOT_HELD: nothing).
+        self._turns_before: dict[str, Any] | None = None
         # Rules meant for members who left: an action's scope does not stop their tasks.
         self._about_leaving = frozenset(rule.key for rule in config.rules if rule.trigger.about_leaving)
         self._group_ids = {name: group for group, name in self.community.group_names.items()}  # a group named by its name
@@ -263,43 +269,77 @@ class Enforcer:
             tasks.append((task, action))
 
     def _render(self, task: Task) -> bool:
-        """Write ``task``'s text from the values it keeps (``Task.render``); False if it fails."""
-        task.render = None
+        """Write ``task``'s text from the values it keeps (``Task.render``); False if it fails.
+
+        A task written only to be explained (the planner is ``explaining`` why it is dropped)
+        changes nothing a plan without --explain would not: its text variant is not recorded,
+        no values are kept for it, nothing is said of its text, and it can still be written for
+        real if it goes out after all (a part merged into a message)."""
+        explaining = self.planner.explaining
+        if not explaining:
+            task.render = None
         source: Source = task.source
         action, firing = source.action, source.firing
         kind = action.kind
         try:
             template = action.text
             if isinstance(template, Variants):
-                template = template.texts[self._variant(task, action, len(template.texts))]
-            text = template.render(self.recheck.context_of(source)) if template is not None else kind.describe(action.params, self.community.language)
+                template = template.texts[self._variant(task, action, len(template.texts), record=not explaining)]
+            context = self.recheck.context_of(source) if not explaining else self.recheck.context_now(source)
+            text = template.render(context) if template is not None else kind.describe(action.params, self.community.language)
         except Exception as exc:  # one bad template skips one task, never the run
-            self.notes.error(source.rule.key, firing, f"text of `{kind.name}` failed: {exc}")
+            if not explaining:
+                self.notes.error(source.rule.key, firing, f"text of `{kind.name}` failed: {exc}")
             return False
         task.text = text
+        if explaining:
+            return True
         self.rendered += 1
         limit = self._max_length(task.channel)
         if len(text) > limit:
             self.notes.too_long(source.rule.key, firing, self.notes.says.too_long.format(action=kind.name, length=len(text), limit=limit, channel=task.channel))
         return True
 
-    def _variant(self, task: Task, action: ActionSpec, count: int) -> int:
+    def _variant(self, task: Task, action: ActionSpec, count: int, record: bool = True) -> int:
         """Which of an action's ``count`` texts ``task`` uses: the one after the last its target
         (member, or group for a task about no member) got from it on an earlier day, starting at
         a place the target's id chooses; tasks of one day share one (a task written again, as
-        one reopened by a later --state run, keeps its words). Kept in the state."""
+        one reopened by a later --state run, keeps its words). Kept in the state (``record``:
+        False for a task written only to be explained)."""
         key = f"{task.playbook}/{task.rule}#{action.index}|{task.member or task.group or ''}"
         day = self.run.local.day(task.due)
         turns = self.run.store(VARIANTS)
         last = turns.get(key)
+        if record and self._turns_before is not None and key not in self._turns_before:
+            self._turns_before[key] = _NOT_HELD if last is None else last
         if last is not None and last[0] == day:
             index = int(last[1]) % count
         elif last is not None:
             index = (int(last[1]) + 1) % count
         else:
             index = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=4).digest(), "big") % count
-        turns[key] = [day, index]
+        if record:
+            turns[key] = [day, index]
         return index
+
+    def history_ended(self) -> None:
+        """The history has ended: the variants given from now on are kept only until
+        ``forget_open_turns`` (see ``_turns_before``)."""
+        self._turns_before = {}
+
+    def forget_open_turns(self) -> None:
+        """The variants given to the tasks of the days the history left open, taken out of the
+        store the state saves: the next run, settling those days again, gives them again (the
+        same, to a task it keeps) — as one run over the whole history gives them once."""
+        if not self._turns_before:
+            return
+        turns = self.run.store(VARIANTS)
+        for key, before in self._turns_before.items():
+            if before is _NOT_HELD:
+                turns.pop(key, None)
+            else:
+                turns[key] = before
+        self._turns_before = None
 
     def _task_group(self, rule: Rule, kind: ActionType, member: Member | None, group: str | None) -> str | None:
         """The group a task goes to: the firing's — but a private task about a member no longer

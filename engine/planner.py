@@ -114,6 +114,7 @@ class Planner:
         self.says = words_for(community.language)  # the reasons' words (engine/words.py)
         self.suppressed_counts: Counter[str] = Counter()
         self.keep_suppressed = keep_suppressed
+        self.explaining = False  # a dropped task's text is being written for the explanation only
         self.record_history = record_history  # new_history is what --state saves
         self.history_only = 0  # tasks triggered before --from: they count for guardrails, are not printed
         self.moved: Counter[str] = Counter()
@@ -556,7 +557,11 @@ class Planner:
             reason = why
         self.suppressed_counts[guardrail] += 1
         if self.keep_suppressed:
-            task.finish(self._local, self.says.explain.moved)
+            self.explaining = True  # its text is written to be read, not sent (Enforcer._render)
+            try:
+                task.finish(self._local, self.says.explain.moved)
+            finally:
+                self.explaining = False
             self.suppressed.append(Suppressed(task, guardrail, reason if isinstance(reason, str) else reason()))
 
     # -- finishing -------------------------------------------------------------------------------

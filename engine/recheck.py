@@ -36,6 +36,7 @@ from playbook_engine.members import OUT_OF, MemberView, group_name, snapshot
 from playbook_engine.model import ActionSpec, Config, Rule
 from playbook_engine.planner import Open, Planner, printed_form
 from playbook_engine.replies import LOOKBACK, Replies
+from playbook_engine.state import member_from_data, member_record
 
 # What a member's message changes of them: an `if:` reading any of it may turn when they write.
 _WRITING = frozenset({"messages", "last_message_at", "messages_7d", "messages_30d", "days_silent", "active_days_30d", "questions", "replies"})
@@ -182,7 +183,7 @@ class Recheck:
                 # Checked when due by the run that planned it: kept as it was then, with the
                 # member's first message since, if that run saw one (``_keep`` forgets it).
                 wrote = built.source.wrote
-                self.context_of(built.source)  # the values of now, as when it was kept
+                self.context_of(built.source)  # the values it was due with (``seen``), else those of now
                 self._keep(built, built.source)
                 built.source.changed = True
                 if wrote is not None and built.source.wrote is None:
@@ -205,6 +206,12 @@ class Recheck:
         task.due = payload["due"]
         # Its values are built when first needed: most reopened tasks are dropped again unread.
         task.source = Source(rule, firing, payload["firing_group"], action, None)
+        seen = payload.get("seen")
+        if seen is not None and member is not None:
+            # Its text shows the member as they were when it was due, not as they are now.
+            context = task.source.context = self._context(rule, firing, payload["firing_group"])
+            context["member"] = MemberView(member_from_data(member.id, seen[0]), seen[1], self.tz, self.replies.log)
+            task.source.fixed = True
         # The member's first message after its check, in the run that checked it: where pace
         # moves it to, after that message, it no longer holds (``stale_at``).
         task.source.wrote = payload.get("wrote")
@@ -288,10 +295,11 @@ class Recheck:
             task = item.task
             if task.source is None:
                 continue
-            payload = _saved(task, task.source) | {
+            end = self.run.now
+            payload = _saved(task, task.source, end if item.due <= end else None) | {
                 "v": 2, "due": item.due, "original_due": item.original_due, "moves": item.moves,
                 "printed": None if task.dropped or task.id in self.planner.withheld else list(printed_form(task)),
-                "parts": [_saved(part, part.source) for part in item.parts if part.source is not None],
+                "parts": [_saved(part, part.source, end if part.due <= end else None) for part in item.parts if part.source is not None],
             }
             if item.cooling_since is not None:
                 payload["cooling_since"] = item.cooling_since[0]
@@ -388,6 +396,10 @@ class Recheck:
         elif scope is not None and member.left:
             return self.planner.says.explain.left_community.format(name=_name(member))
         return None
+
+    def context_now(self, source: Source) -> dict[str, Any]:
+        """What ``source``'s text would be rendered with now, kept nowhere (an explanation's)."""
+        return source.context if source.context is not None else self._context(source.rule, source.firing, source.group)
 
     def context_of(self, source: Source) -> dict[str, Any]:
         """What ``source``'s text is rendered with: built now if it was left to be built."""
@@ -549,10 +561,15 @@ def _name(member: Member) -> str:
     return member.name or member.id
 
 
-def _saved(task: Task, source: Source) -> dict[str, Any]:
-    """What a later run needs to check ``task`` again (plain JSON, saved as a timer's payload)."""
+def _saved(task: Task, source: Source, checked: float | None = None) -> dict[str, Any]:
+    """What a later run needs to check ``task`` again (plain JSON, saved as a timer's payload).
+    ``checked``: the task was checked when due, before the history ended then: the member as its
+    text sees them (``seen``) is saved too — the next run, settling its day again, cannot
+    know them (the member may have written since)."""
     firing = source.firing
-    return {
+    view = source.context.get("member") if checked is not None and source.context is not None else None
+    seen = {"seen": [member_record(snapshot(view._member)), view._now]} if isinstance(view, MemberView) else {}
+    return seen | {
         "id": task.id, "rule": source.rule.key, "action": source.action.index, "member": task.member, "group": task.group,
         "firing_group": source.group, "t": firing.t, "event": _event_data(firing.event), "values": firing.values,
         "assignee": task.assignee, "due": task.due, "reason": firing.reason if isinstance(firing.reason, str) else firing.reason(),

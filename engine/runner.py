@@ -216,10 +216,12 @@ class Plan:
                 if planner.released:
                     yield from self._hand_out(planner.drain(), hook)
             planner.history_ends()
+            self.evaluation.enforcer.history_ended()
             self.evaluation.recheck.close()
             yield from self._hand_out(planner.finish(self.evaluation.now), hook)
             if self.state is not None:
                 self.evaluation.recheck.keep_open(planner.open)
+                self.evaluation.enforcer.forget_open_turns()
         evaluation = self.evaluation
         self._result = RunResult([], evaluation.rejected, planner.suppressed, evaluation.sink.notes, evaluation.counts, evaluation, planner.moved, planner.history_only, planner, self.state, self.tally, self.records or {})
 

@@ -1,0 +1,64 @@
+"""Nightly --state runs write the texts one run over the whole history writes.
+
+A run that ends during a day settles that day for its output only: the next run settles it
+again with the rest of the day. What the first run could see and the next cannot (the member
+as they were when a task was due), and what the first run wrote only for its output (which
+text variant a task got), must not make the next run's texts differ from one run's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playbook_engine.state import StateStore
+from tests.conftest import plan, task_keys
+from tests.test_triggers import msg
+
+ONE_OPERATOR = "community:\n  name: t\n  timezone: Asia/Shanghai\n  merge: []\n  operators:\n    - {id: op, groups: [g1]%s}\n"
+
+
+def held(config: Any, pieces: list[list[dict[str, Any]]], path: Any) -> list[tuple[Any, ...]]:
+    """The plan an operator holds after one --state run per piece: each printed task, a task
+    printed again replacing its earlier version, less those a later run took back."""
+    tasks: dict[str, tuple[Any, ...]] = {}
+    for piece in pieces:
+        store = StateStore.open(str(path))
+        result = plan(config, piece, state=store)
+        result.save_state()
+        store.close()
+        for task_id in result.planner.taken_back():
+            tasks.pop(task_id, None)
+        tasks.update((key[0], key) for key in task_keys(result, "id", "due", "text"))
+    return sorted(tasks.values())
+
+
+def test_a_text_shows_the_member_as_they_were_when_it_was_due_when_a_later_run_settles_its_day_again(make_config, tmp_path):
+    """m1 buys at 09:00, active on one day of the last 30; m1 writes at 12:00, the second
+    day. The run that ended at noon printed "1 天"; the next run settles that day again — it
+    must not write "2 天", the member as they are by then."""
+    rule = "playbook: p\nrules:\n  - id: thanks\n    when: {event: purchase}\n    recheck: false\n    do:\n      - notify: \"{{ member.name }} 近 30 天有 {{ member.active_days_30d }} 天发言\"\n"
+    config = make_config({"p.yaml": rule}, ONE_OPERATOR % "")
+    purchase = {"ts": "2026-03-02T09:00:00+08:00", "type": "purchase", "group": "g1", "member": "m1", "amount": 99}
+    first = [msg("01T10:00:00", "m1"), purchase, msg("02T12:00:00", "m1")]
+    later = [msg("03T10:00:00", "m2")]
+    whole = plan(config, first + later)
+    assert [task.text for task in whole.tasks] == ["m1 近 30 天有 1 天发言"]
+    assert held(config, [first, later], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+
+def test_a_text_variant_given_to_a_task_a_later_run_drops_does_not_turn_the_members_next_text(make_config, tmp_path):
+    """m1's low task is the only one when the first run ends: printed, with the first of its
+    two texts. The next run brings an urgent task that takes the day's one slot: m1's is taken
+    back. Two days later m1's next task gets the text one run gives it — as if the dropped
+    one had never been written."""
+    rules = (
+        "playbook: p\nrules:\n"
+        "  - id: urgent\n    when: {event: message, keywords: [急]}\n    priority: urgent\n    do: [{notify: \"看一下\"}]\n"
+        "  - id: ask\n    when: {event: message, keywords: [书]}\n    priority: low\n    deadline: 2h\n"
+        "    do:\n      - mention:\n          - \"{{ member | mention }} 甲\"\n          - \"{{ member | mention }} 乙\"\n"
+    )
+    config = make_config({"p.yaml": rules}, ONE_OPERATOR % ", capacity: 1")
+    pieces = [[msg("02T09:00:00", "m1", text="书"), msg("02T09:30:00", "m3")], [msg("02T09:45:00", "m2", text="急")], [msg("04T09:00:00", "m1", text="书")]]
+    whole = plan(config, [event for piece in pieces for event in piece])
+    assert [(task.rule, task.member) for task in whole.tasks] == [("urgent", "m2"), ("ask", "m1")]
+    assert held(config, pieces, tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
