@@ -57,9 +57,13 @@ def team_groups(team: int, options: Options) -> list[str]:
     return [f"{prefix(team)}g{index + 1}" for index in range(options.groups)]
 
 
-def records(teams: int, options: Options, boss: bool = False) -> Iterator[dict[str, Any]]:
-    """Every team's history (``options`` per team), merged in time order (ties: team order)."""
-    streams = [((record["ts"], team, index, record) for index, record in enumerate(team_records(team, options))) for team in range(1, teams + 1)]
+def records(teams: int, options: Options, boss: bool = False, early_profiles: bool = True) -> Iterator[dict[str, Any]]:
+    """Every team's history (``options`` per team), merged in time order (ties: team order).
+
+    ``early_profiles=False`` leaves out a member's ``profile`` lines that come before their first
+    line in a group: a rule firing on one plans a task with no group, which goes to the default
+    operator (team 1's), and joins the member's team with team 1 (docs/scale.md)."""
+    streams = [_numbered(team, options) if early_profiles else _grouped_first(_numbered(team, options)) for team in range(1, teams + 1)]
     rng = random.Random(options.seed)
     groups = [group for team in range(1, teams + 1) for group in team_groups(team, options)]
     for count, (_, _, _, record) in enumerate(heapq.merge(*streams)):
@@ -68,9 +72,25 @@ def records(teams: int, options: Options, boss: bool = False) -> Iterator[dict[s
             yield {"ts": record["ts"], "type": "message", "group": rng.choice(groups), "member": "boss", "name": "群主", "text": "请问大家这周的进度怎么样？"}
 
 
-def write(teams: int, options: Options, stream: TextIO, boss: bool = False) -> int:
+def _numbered(team: int, options: Options) -> Iterator[tuple[str, int, int, dict[str, Any]]]:
+    for index, record in enumerate(team_records(team, options)):
+        yield record["ts"], team, index, record
+
+
+def _grouped_first(stream: Iterator[tuple[str, int, int, dict[str, Any]]]) -> Iterator[tuple[str, int, int, dict[str, Any]]]:
+    seen: set[str] = set()
+    for item in stream:
+        record = item[3]
+        if record.get("group") is not None and record.get("member") is not None:
+            seen.add(record["member"])
+        elif record.get("group") is None and record.get("member") not in seen:
+            continue
+        yield item
+
+
+def write(teams: int, options: Options, stream: TextIO, boss: bool = False, early_profiles: bool = True) -> int:
     written = 0
-    for record in records(teams, options, boss):
+    for record in records(teams, options, boss, early_profiles):
         stream.write(json.dumps(record, ensure_ascii=False) + "\n")
         written += 1
     return written
@@ -116,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--capacity", type=int, default=8)
     parser.add_argument("--boss", action="store_true", help="a staff account writing in every team's groups")
+    parser.add_argument("--grouped-first", action="store_true", help="leave out a member's profile lines before their first line in a group (their tasks would go to team 1's operator)")
     parser.add_argument("--out", required=True)
     parser.add_argument("--playbooks", help="also write the shipped playbooks with the teams' community.yaml here")
     args = parser.parse_args(argv)
@@ -124,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "w", encoding="utf-8") as stream:
-        count = write(args.teams, options, stream, args.boss)
+        count = write(args.teams, options, stream, args.boss, not args.grouped_first)
     if args.playbooks:
         write_playbooks(Path(args.playbooks), args.teams, options, args.capacity, boss=args.boss)
     print(f"{out}: {count} events, {args.teams} teams", file=sys.stderr)

@@ -124,7 +124,9 @@ def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, colu
 
         result, parts = run_beam(config, records, paths=list(paths) or list(DEFAULT_PATHS), entrypoints=not (ctx.obj or {}).get("no_entrypoints", False), start=start_at, until=until_at, max_future=horizon, options=beam_options)
         write_tasks(registry, fmt, iter(result.tasks), out, context)
-        click.echo(f"playbook: --runner beam: {len(parts.parts)} part{'s' if len(parts.parts) != 1 else ''}" + (f" (one part: {parts.note})" if parts.note else ""), err=True)
+        count = len(parts.parts)
+        joined = f" (parts whose tasks met at one operator joined and run again: {parts.rounds} round{'s' if parts.rounds != 1 else ''})" if parts.rounds else ""
+        click.echo(f"playbook: --runner beam: {count} part{'s' if count != 1 else ''}" + (f" (one part: {parts.note})" if parts.note else joined), err=True)
         _after_run(result, events, rejects, config, report, False, None, None)
         return
     state = StateStore.open(state_path) if state_path else None

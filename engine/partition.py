@@ -4,15 +4,21 @@ A part is a connected component of the graph whose nodes are the groups, the ope
 members, with an edge wherever one of them can read or change another's outcome:
 
 - operator – group: the operator takes the group's tasks (``groups:``); an operator with no
-  ``groups:`` takes every group no other lists, and the tasks of members in no group; a rule
-  with ``assignee:`` sends its tasks from any group to that operator;
+  ``groups:`` takes every group no other lists;
 - member – group: the member writes, joins, leaves, reacts or buys there (an event of theirs in
   the group), is mentioned there, invites someone there (``inviter``) or takes part in one of
   its activities (``participants``). An event with no group links the members it names;
-- a member whose event comes before any event of theirs in a group (a ``profile`` line first)
-  may get a task with no group: it goes to the default operator, so they are linked too;
 - group – group: a message id (or a reply's ``reply_to``) seen in both, or one activity id in
   both: open questions and an activity's participants are kept by those ids alone.
+
+Two ways a task reaches an operator are known only when it is planned: a rule's ``assignee:``
+(its tasks from any group), and a task with no group (a member whose first line is a
+``profile``), which goes to the default operator. Linking them in advance would make most
+communities one part, so they are checked after the run instead (``joins``): each part's run
+records the operators its tasks were offered to; parts whose tasks met at one operator (or at
+an operator of another part) are joined and run again, until none do. A part's run is the
+whole run's for its keys up to the first task it offers to an operator outside it, and that
+offer is what the check sees: so when no part offers outside, every part's run is exact.
 
 Staff (``community.staff``, operators' ``member:``) are no node: no stage ever sees them as a
 firing's member or a task's target, and what their messages do (answers, group counts) is the
@@ -45,7 +51,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -53,9 +59,9 @@ from typing import Any
 from playbook_engine.contract import Event, Group, Member, Rejected, SourceRecord, Task
 from playbook_engine.evaluate import Evaluation, _raw_text
 from playbook_engine.events import to_event
-from playbook_engine.model import Config
+from playbook_engine.model import Config, Rule
 from playbook_engine.planner import Planner
-from playbook_engine.runner import RunResult, Tally, run
+from playbook_engine.runner import RunResult, Tally, plan, run
 
 # What ``screen`` decides for the whole input: the counts the parts must not count again.
 SCREENED = ("read", "accepted", "rejected", "after_until", "before_watermark")
@@ -152,12 +158,12 @@ def unsplittable(config: Config, events: Iterable[Event] = ()) -> str | None:
     return None
 
 
-def part_keys(config: Config, events: list[Event]) -> tuple[list[list[str]], str | None]:
+def part_keys(config: Config, events: list[Event]) -> tuple[list[list[str]], dict[str, str], str | None]:
     """For each event (in order), the parts it goes to (one, but for a staff event with no
-    group), and why the community is one part if it is."""
+    group); each operator's part; and why the community is one part if it is."""
     why = unsplittable(config, events)
     if why is not None:
-        return [[WHOLE] for _ in events], why
+        return [[WHOLE] for _ in events], {operator.id: WHOLE for operator in config.community.operators}, why
     community = config.community
     staff = community.staff
     graph = _Components()
@@ -168,10 +174,7 @@ def part_keys(config: Config, events: list[Event]) -> tuple[list[list[str]], str
         for group in operator.groups:
             graph.union("o:" + operator.id, "g:" + group)
             covered.add(group)
-    default = catch_all[0] if catch_all else (community.operators[0].id if community.operators else None)
-    everywhere = sorted({rule.assignee for rule in config.rules if rule.assignee})  # a rule's own operator takes its tasks from any group
     groups = set(community.group_names)
-    grouped: set[str] = set()  # members seen in a group as an event's member
     ids: dict[str, str] = {}  # message id → the group it was first seen in
     for event in events:
         if event.group is not None:
@@ -188,18 +191,12 @@ def part_keys(config: Config, events: list[Event]) -> tuple[list[list[str]], str
         if event.group is not None:
             for person in people:
                 graph.union("g:" + event.group, "m:" + person)
-            if event.member is not None:
-                grouped.add(event.member)
         else:
             for person in people:
                 graph.union("m:" + people[0], "m:" + person)
-            if event.member is not None and event.member not in grouped and event.member not in staff and default is not None:
-                graph.union("m:" + event.member, "o:" + default)  # a task with no group goes to the default operator
     for group in sorted(groups):
         if catch_all and group not in covered:
             graph.union("o:" + catch_all[0], "g:" + group)
-        for assignee in everywhere:
-            graph.union("o:" + assignee, "g:" + group)
     named: dict[str, str] = {}  # a part is named after its first group in id order
     for group in sorted(groups):
         named.setdefault(graph.find("g:" + group), group)
@@ -221,7 +218,11 @@ def part_keys(config: Config, events: list[Event]) -> tuple[list[list[str]], str
     for index, event in enumerate(events):
         if not keys[index]:
             keys[index] = sorted(staff_parts.get(event.member or "", ())) or [first]
-    return keys, None
+    owners = {}
+    for operator in community.operators:
+        root = graph.find("o:" + operator.id)
+        owners[operator.id] = named.get(root, root)
+    return keys, owners, None
 
 
 def partition(config: Config, events: list[Event]) -> dict[str, list[Event]]:
@@ -252,6 +253,7 @@ class Outcome:
     stages: dict[str, str]  # member → stage (the summary counts members by stage)
     groups: list[tuple[str, str | None, str | None, int, float | None]]  # id, name, channel, messages, since
     orphans: Counter[str] = field(default_factory=Counter)
+    assignees: frozenset[str] = frozenset()  # the operators any of its tasks was offered to (``joins``)
 
 
 def portable(task: Task) -> Task:
@@ -262,20 +264,52 @@ def portable(task: Task) -> Task:
 
 def run_part(config: Config, events: Iterable[Event], *, start: float | None = None, until: float | None = None, end: float | None = None) -> Outcome:
     """The local runner's core over one part's events (already screened)."""
-    result = run(config, events, start=start, until=until, keep_suppressed=False, end=end)
+    stream = plan(config, events, start=start, until=until, keep_suppressed=False, end=end)
+    planner = stream.planner
+    offer = planner.offer
+    assignees: set[str] = set()
+
+    def offered(tasks: list[Task], rule: Rule) -> list[Task]:
+        assignees.update(task.assignee for task in tasks if task.assignee is not None)
+        return offer(tasks, rule)
+
+    setattr(planner, "offer", offered)  # noqa: B010  # this planner's offers, seen on their way in: the enforcer looks the method up on each call
+    tasks = list(stream)
+    result = stream.result
     evaluation = result.evaluation
-    planner = result.planner
     return Outcome(
-        [portable(task) for task in result.tasks],
+        [portable(task) for task in tasks],
         Counter({key: value for key, value in result.counts.items() if key not in SCREENED}),
         result.tally,
-        Counter(planner.suppressed_counts) if planner is not None else Counter(),
+        Counter(planner.suppressed_counts),
         Counter(result.moved),
         result.history_only,
         {member.id: member.stage for member in evaluation.members.values() if member.stage is not None},
         [(group.id, group.name, group.channel, group.messages, group.since) for group in evaluation.groups.values()],
         Counter(evaluation.matcher.orphans),
+        frozenset(assignees),
     )
+
+
+def joins(owners: Mapping[str, str], outcomes: Mapping[str, Outcome]) -> list[list[str]]:
+    """The parts to join and run again, because their tasks met at one operator (offered to it by
+    two parts, or by one part and the operator's own): each list becomes one part; none when
+    every part's run was exact."""
+    graph = _Components()
+    users: dict[str, list[str]] = {}
+    for key, outcome in outcomes.items():
+        graph.find(key)
+        for operator in outcome.assignees:
+            users.setdefault(operator, []).append(key)
+    for operator, keys in users.items():
+        owner = owners.get(operator)
+        met = [*keys, owner] if owner is not None and owner in outcomes and owner not in keys else keys
+        for key in met[1:]:
+            graph.union(met[0], key)
+    together: dict[str, list[str]] = {}
+    for key in outcomes:
+        together.setdefault(graph.find(key), []).append(key)
+    return sorted(sorted(keys) for keys in together.values() if len(keys) > 1)
 
 
 def output_order(task: Task) -> tuple[Any, ...]:
@@ -325,18 +359,33 @@ def merge(config: Config, screened: Screened, outcomes: Iterable[Outcome], *, st
 
 @dataclass
 class Parts:
-    """The input screened and split: each part's events, and why it is one part if it is."""
+    """The input screened and split: the parts each event goes to, each operator's part, why the
+    community is one part if it is, and how many times parts were joined and run again."""
 
     screened: Screened
-    parts: dict[str, list[Event]]
+    keys: list[list[str]]
+    owners: dict[str, str]
     note: str | None
+    rounds: int = 0
+
+    @property
+    def parts(self) -> dict[str, list[Event]]:
+        return _parts(self.screened.events, self.keys)
+
+    def join(self, joined: list[list[str]]) -> list[str]:
+        """Join each list of parts into its first; return the joined parts' keys."""
+        renamed = {key: keys[0] for keys in joined for key in keys}
+        self.keys = [list(dict.fromkeys(renamed.get(key, key) for key in into)) for into in self.keys]  # a staff line in two joined parts: once
+        self.owners = {operator: renamed.get(key, key) for operator, key in self.owners.items()}
+        self.rounds += 1
+        return [keys[0] for keys in joined]
 
 
 def split(config: Config, items: Iterable[SourceRecord | Rejected | Event], *, until: float | None = None, max_future: float | None = None) -> Parts:
     """``items`` screened (``screen``), then split into parts (``partition``)."""
     screened = screen(config, items, until=until, max_future=max_future)
-    keys, note = part_keys(config, screened.events)
-    return Parts(screened, _parts(screened.events, keys), note)
+    keys, owners, note = part_keys(config, screened.events)
+    return Parts(screened, keys, owners, note)
 
 
 def run_split(config: Config, items: Iterable[SourceRecord | Rejected | Event], *, start: float | None = None, until: float | None = None, max_future: float | None = None) -> tuple[RunResult, Parts]:
@@ -344,5 +393,13 @@ def run_split(config: Config, items: Iterable[SourceRecord | Rejected | Event], 
     does on its workers): the property tests/test_partition.py checks."""
     parts = split(config, items, until=until, max_future=max_future)
     end = parts.screened.last
-    outcomes = [run_part(config, events, start=start, until=until, end=end) for events in parts.parts.values()]
-    return merge(config, parts.screened, outcomes, start=start, until=until), parts
+    outcomes = {key: run_part(config, events, start=start, until=until, end=end) for key, events in parts.parts.items()}
+    while joined := joins(parts.owners, outcomes):
+        for keys in joined:
+            for key in keys:
+                del outcomes[key]
+        fresh = parts.join(joined)
+        events = parts.parts
+        for key in fresh:
+            outcomes[key] = run_part(config, events[key], start=start, until=until, end=end)
+    return merge(config, parts.screened, [outcomes[key] for key in sorted(outcomes)], start=start, until=until), parts

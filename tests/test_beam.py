@@ -48,7 +48,7 @@ def same_run(playbooks: Path | str, events: Path | str, *options: str) -> tuple[
 def test_the_example_in_every_format(fmt: str) -> None:
     local, beam = same_run(ROOT / "playbooks", ROOT / "examples" / "events.jsonl", "--format", fmt)
     assert local.stdout.strip()
-    assert "playbook: --runner beam: 2 parts" in beam.stderr
+    assert "playbook: --runner beam: 3 parts" in beam.stderr
 
 
 def test_a_generated_stream_of_ten_thousand_events(tmp_path: Path) -> None:
@@ -131,3 +131,19 @@ def test_timers_a_capacity_spill_and_a_due_time_recheck(tmp_path: Path) -> None:
     assert days["a3"] == 6 and days["b3"] == 6
     assert result.planner is not None and result.planner.suppressed_counts["stale"] == 2
     assert sorted(json.loads(line)["member"] for line in local.stdout.splitlines()) == ["a1", "a2", "a3", "b1", "b2", "b3"]
+
+
+def test_parts_joined_after_a_first_pipeline_are_run_in_a_second(tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT / "bench"))
+    import teams
+    from generate import Options
+
+    from tests.test_partition import DESK
+
+    options = Options(events=400, members=40, groups=2, days=12, seed=5)
+    teams.write_playbooks(tmp_path / "playbooks", 3, options, capacity=2)
+    (tmp_path / "playbooks" / "member-desk.yaml").write_text(DESK, encoding="utf-8")
+    with open(tmp_path / "events.jsonl", "w", encoding="utf-8") as stream:
+        teams.write(3, options, stream)
+    _, beam = same_run(tmp_path / "playbooks", tmp_path / "events.jsonl", "--format", "csv")
+    assert "joined and run again: 1 round" in beam.stderr

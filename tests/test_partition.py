@@ -59,6 +59,10 @@ def both(config: Config, text: str, **options: Any) -> tuple[RunResult, RunResul
     return local, split, len(parts.parts)
 
 
+def split_rounds(config: Config, text: str) -> int:
+    return run_split(config, parse_jsonl(io.StringIO(text)), max_future=HORIZON)[1].rounds
+
+
 def without_staff_count(summary: str) -> str:
     """The summary less the count of firings about staff skipped: a staff account writing in
     several parts has, in each, a silence and a stage of that part alone (engine/partition.py)."""
@@ -74,7 +78,7 @@ def test_the_example_is_two_parts_and_the_same_plan(registry: Registry) -> None:
     config = load_config([ROOT / "playbooks"], registry)
     text = (ROOT / "examples" / "events.jsonl").read_text(encoding="utf-8")
     local, split, count = both(config, text)
-    assert count == 2  # Lily's g1/g4 with 小凯's g3 (members in both), and 阿May's g2
+    assert count == 3  # Lily's g1/g4, 阿May's g2, 小凯's g3 (their members' profile lines plan nothing for Lily: checked after the run)
     assert local.tasks and outputs(registry, config, local) == outputs(registry, config, split)
 
 
@@ -87,6 +91,23 @@ def test_the_example_with_until_and_from(registry: Registry) -> None:
     local, split, _ = both(config, text, start=parse_time("2026-03-10", tz), until=parse_time("2026-03-20", tz))
     assert local.counts["after_until"] > 0
     assert outputs(registry, config, local) == outputs(registry, config, split)
+
+
+# Every new member is registered by team 2's operator, whichever team's group they join: the
+# teams' parts meet there, which only the run shows (engine/partition.py, ``joins``).
+DESK = """\
+playbook: member-desk
+title: 新人登记
+description: 新成员由乙队运营统一登记进会员表，不分队（测试分区合并用）。
+rules:
+  - id: log
+    title: 新人入群：通知登记
+    description: 会员表只有一份，由一个人统一登记，避免各队重复建档。
+    when: {event: member_joined}
+    assignee: op-2
+    do:
+      - notify: "{{ member.name }} 刚入群，请登记进会员表。"
+"""
 
 
 def history(team_count: int, per_team: int, days: int, seed: int, boss: bool, damage: bool) -> str:
@@ -111,21 +132,26 @@ def history(team_count: int, per_team: int, days: int, seed: int, boss: bool, da
     pace=st.sampled_from([None, "10m", "1h"]),
     boss=st.booleans(),
     damage=st.booleans(),
+    desk=st.booleans(),
 )
-def test_several_teams_give_the_same_plan_part_by_part(tmp_path_factory: pytest.TempPathFactory, registry: Registry, team_count: int, per_team: int, days: int, seed: int, capacity: int, pace: str | None, boss: bool, damage: bool) -> None:
+def test_several_teams_give_the_same_plan_part_by_part(tmp_path_factory: pytest.TempPathFactory, registry: Registry, team_count: int, per_team: int, days: int, seed: int, capacity: int, pace: str | None, boss: bool, damage: bool, desk: bool) -> None:
     directory = tmp_path_factory.mktemp("teams")
     options = Options(events=per_team, members=max(12, per_team // 8), groups=2, days=days, seed=seed)
     teams.write_playbooks(directory, team_count, options, capacity, pace, boss)
+    if desk:
+        (directory / "member-desk.yaml").write_text(DESK, encoding="utf-8")
     config = load_config([directory], registry)
     text = history(team_count, per_team, days, seed, boss, damage)
     local, split, count = both(config, text)
-    event(f"parts: {count}")  # fewer than the teams when a member's first line is a profile: the default operator's (op-1) part takes them
+    event(f"parts: {count}")  # fewer than the teams when tasks of two teams met at one operator: joined, run again
     mine, theirs = outputs(registry, config, local), outputs(registry, config, split)
     if boss:
         mine["summary"], theirs["summary"] = without_staff_count(mine["summary"]), without_staff_count(theirs["summary"])
     assert mine == theirs
     if damage:
         assert len(local.rejected) >= 3
+    if desk and any(task.rule == "log" and task.group is not None and not task.group.startswith("t2-") for task in local.tasks):
+        assert split_rounds(config, text) >= 1
     if capacity <= 2:
         assert local.planner is not None and local.planner.suppressed_counts  # the days are full: capacity drops or moves tasks
 
@@ -218,3 +244,40 @@ def test_a_long_chain_of_groups_is_one_part_and_two_chains_two(registry: Registr
     parts = partition(config, events)
     assert sorted(parts) == ["xg0", "yg0"]
     assert [len(part) for part in parts.values()] == [len(events) // 2] * 2
+
+
+def test_parts_whose_tasks_meet_at_one_operator_are_joined_and_run_again(registry: Registry, tmp_path: Path) -> None:
+    options = Options(events=400, members=40, groups=2, days=12, seed=5)
+    teams.write_playbooks(tmp_path, 3, options, capacity=2)
+    (tmp_path / "member-desk.yaml").write_text(DESK, encoding="utf-8")
+    config = load_config([tmp_path], registry)
+    text = "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in teams.records(3, options))
+    local, split, count = both(config, text)
+    desk = [task for task in local.tasks if task.rule == "log"]
+    assert {task.assignee for task in desk} == {"op-2"}
+    assert any(not (task.group or "").startswith("t2-") for task in desk)  # from another team's group too
+    rounds = run_split(config, parse_jsonl(io.StringIO(text)), max_future=HORIZON)[1].rounds
+    assert rounds >= 1 and count < 3  # another team's joins went to op-2: its part was joined with team 2's
+    assert outputs(registry, config, local) == outputs(registry, config, split)
+    # Without the desk, the same teams are three parts, run once.
+    (tmp_path / "member-desk.yaml").unlink()
+    config = load_config([tmp_path], registry)
+    alone = run_split(config, parse_jsonl(io.StringIO(text)), max_future=HORIZON)[1]
+    assert alone.rounds == 0 and len(alone.parts) == 3
+
+
+def test_the_workers_get_the_playbooks_texts_and_load_them_in_the_same_order(registry: Registry, tmp_path: Path) -> None:
+    import pickle
+    import shutil
+
+    from playbook_engine.beam import _RunPart, bundle
+
+    directory = tmp_path / "playbooks"
+    shutil.copytree(ROOT / "playbooks", directory)
+    work = pickle.loads(pickle.dumps(_RunPart(bundle([str(directory)]), False, None, None, None)))  # as Beam ships a DoFn
+    shutil.rmtree(directory)  # a worker does not see the driver's disk
+    work.setup()
+    config = load_config([ROOT / "playbooks"], registry)
+    assert [rule.key for rule in work.config.rules] == [rule.key for rule in config.rules]
+    assert [rule.order for rule in work.config.rules] == [rule.order for rule in config.rules]
+    assert work.config.community.content == config.community.content and work.config.community.content
