@@ -59,6 +59,12 @@ def both(config: Config, text: str, **options: Any) -> tuple[RunResult, RunResul
     return local, split, len(parts.parts)
 
 
+def _epoch(day: Any) -> float:
+    from datetime import UTC, datetime, time
+
+    return datetime.combine(day, time(0), UTC).timestamp()
+
+
 def split_rounds(config: Config, text: str) -> int:
     return run_split(config, parse_jsonl(io.StringIO(text)), max_future=HORIZON)[1].rounds
 
@@ -133,8 +139,9 @@ def history(team_count: int, per_team: int, days: int, seed: int, boss: bool, da
     boss=st.booleans(),
     damage=st.booleans(),
     desk=st.booleans(),
+    cut=st.sampled_from([None, None, 0.5, 0.8]),
 )
-def test_several_teams_give_the_same_plan_part_by_part(tmp_path_factory: pytest.TempPathFactory, registry: Registry, team_count: int, per_team: int, days: int, seed: int, capacity: int, pace: str | None, boss: bool, damage: bool, desk: bool) -> None:
+def test_several_teams_give_the_same_plan_part_by_part(tmp_path_factory: pytest.TempPathFactory, registry: Registry, team_count: int, per_team: int, days: int, seed: int, capacity: int, pace: str | None, boss: bool, damage: bool, desk: bool, cut: float | None) -> None:
     directory = tmp_path_factory.mktemp("teams")
     options = Options(events=per_team, members=max(12, per_team // 8), groups=2, days=days, seed=seed)
     teams.write_playbooks(directory, team_count, options, capacity, pace, boss)
@@ -142,7 +149,8 @@ def test_several_teams_give_the_same_plan_part_by_part(tmp_path_factory: pytest.
         (directory / "member-desk.yaml").write_text(DESK, encoding="utf-8")
     config = load_config([directory], registry)
     text = history(team_count, per_team, days, seed, boss, damage)
-    local, split, count = both(config, text)
+    until = {} if cut is None else {"until": _epoch(options.start) + cut * days * 86400 + 1234}  # --until inside a day, before the end of the history
+    local, split, count = both(config, text, **until)
     event(f"parts: {count}")  # fewer than the teams when tasks of two teams met at one operator: joined, run again
     mine, theirs = outputs(registry, config, local), outputs(registry, config, split)
     if boss:
