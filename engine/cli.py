@@ -22,6 +22,7 @@ from playbook_engine.words import plan_words, words_for
 if TYPE_CHECKING:
     from playbook_engine.contract import Task
     from playbook_engine.model import Config
+    from playbook_engine.runner import RunResult
     from playbook_engine.state import StateStore
 
 
@@ -74,8 +75,10 @@ def _duration_option(value: str, name: str) -> float | None:
 @click.option("--private-chats", is_flag=True, help="Also plan for private chats and group DMs (refused by default: playbooks plan group work).")
 @click.option("--max-future", default="1d", show_default=True, help="Reject an event dated more than this after the latest event so far (or the --state watermark), unless the next event is not earlier: one line dated 2099 cannot move the clock. `off` accepts any.")
 @click.option("--report", "report_out", type=click.Path(dir_okay=False), help="Also write the HTML report (as `playbook report` does) once the run is saved: of the --state, or without it of this run alone. Needs the `report` extra.")
+@click.option("--runner", "runner_name", type=click.Choice(["local", "beam"]), default="local", show_default=True, help="beam: the community's independent parts (operator teams) run as an Apache Beam pipeline, the same plan (docs/scale.md). Needs the `beam` extra.")
+@click.option("--beam-option", "beam_options", multiple=True, metavar="KEY=VALUE", help="With --runner beam: a Beam pipeline option, e.g. runner=FlinkRunner, flink_master=host:8081 (repeat for several). Default: Beam's FnApiRunner, in this process.")
 @click.pass_context
-def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, column_map: str | None, start: str | None, until: str | None, output_format: str | None, out: str | None, explain: bool, member_id: str | None, state_path: str | None, rejects: str | None, strict: bool, chat: str | None, private_chats: bool, max_future: str, report_out: str | None) -> None:
+def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, column_map: str | None, start: str | None, until: str | None, output_format: str | None, out: str | None, explain: bool, member_id: str | None, state_path: str | None, rejects: str | None, strict: bool, chat: str | None, private_chats: bool, max_future: str, report_out: str | None, runner_name: str, beam_options: Sequence[str]) -> None:
     """Dry-run playbooks over events: print the operator tasks they would plan.
 
     Tasks go to standard output; rejected events, explanations and the summary go to
@@ -85,12 +88,19 @@ def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, colu
     Example: playbook run playbooks --events examples/events.jsonl --format jsonl
     """
     from playbook_engine.loading import load_config
-    from playbook_engine.output import render_explanation, render_summary, write_tasks
+    from playbook_engine.output import write_tasks
     from playbook_engine.runner import plan as plan_tasks
     from playbook_engine.runner import read_source
     from playbook_engine.state import StateStore
 
     registry = registry_from(ctx)
+    if beam_options and runner_name != "beam":
+        raise click.BadParameter("only with --runner beam", param_hint="--beam-option")
+    if runner_name == "beam":
+        _beam_refuses(state_path, report_out, explain, member_id)
+        from playbook_engine.beam import check_installed as beam_installed
+
+        beam_installed()
     if report_out is not None:
         from playbook_engine.report import check_installed
 
@@ -108,6 +118,17 @@ def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, colu
         records = _strict(records, events)
     if sys.stderr.isatty():
         records = _with_progress(records)
+    context = {"tz": tz, "title": plan_words(config.community.language).title.format(community=config.community.name), "width": None, "language": config.community.language, "actions": config.community.action_names}
+    if runner_name == "beam":
+        from playbook_engine.beam import run_beam
+
+        result, parts = run_beam(config, records, paths=list(paths) or list(DEFAULT_PATHS), entrypoints=not (ctx.obj or {}).get("no_entrypoints", False), start=start_at, until=until_at, max_future=horizon, options=beam_options)
+        write_tasks(registry, fmt, iter(result.tasks), out, context)
+        count = len(parts.parts)
+        joined = f" (parts whose tasks met at one operator joined and run again: {parts.rounds} round{'s' if parts.rounds != 1 else ''})" if parts.rounds else ""
+        click.echo(f"playbook: --runner beam: {count} part{'s' if count != 1 else ''}" + (f" (one part: {parts.note})" if parts.note else joined), err=True)
+        _after_run(result, events, rejects, config, report, False, None, None)
+        return
     state = StateStore.open(state_path) if state_path else None
     if state is None and report_out is not None:
         state = StateStore.open(":memory:", lock=False)  # the report reads a state: this run's own, kept only until the report is written
@@ -122,10 +143,28 @@ def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, colu
             if member_id is None or task.member == member_id:
                 yield task
 
-    context = {"tz": tz, "title": plan_words(config.community.language).title.format(community=config.community.name), "width": None, "language": config.community.language, "actions": config.community.action_names}
     write_tasks(registry, fmt, tasks(), out, context)  # written as the run goes, for jsonl and csv
     result = stream.result
     result.tasks = kept
+    _after_run(result, events, rejects, config, report, explaining, member_id, state, report_out)
+
+
+def _beam_refuses(state_path: str | None, report_out: str | None, explain: bool, member_id: str | None) -> None:
+    """What --runner beam does not do, and what to do instead (docs/scale.md)."""
+    if state_path is not None:
+        raise click.BadParameter("the Beam runner keeps no state between runs — run the daily `--state` runs with the local runner, and Beam for backfills and one-off runs over long histories (docs/scale.md)", param_hint="--state")
+    if report_out is not None:
+        raise click.BadParameter("not with --runner beam — write the report of a local run (`playbook run … --report FILE`) or of its --state (`playbook report`)", param_hint="--report")
+    if explain or member_id is not None:
+        raise click.BadParameter("not with --runner beam — explain a member or a run with the local runner: the explanation is the run's own timeline", param_hint="--explain" if explain else "--member")
+
+
+def _after_run(result: RunResult, events: str, rejects: str | None, config: Config, report: SourceReport, explaining: bool, member_id: str | None, state: StateStore | None, report_out: str | None = None) -> None:
+    """What every run says after its tasks: rejected lines, the explanation (of ``member_id``,
+    or of the whole run), warnings, the summary; then the state saved and the report written."""
+    from playbook_engine.output import render_explanation, render_summary
+
+    tz = config.community.tz
     for rejected in result.rejected:
         click.echo(terminal_text(f"{events}:{rejected.line}: rejected: {rejected.reason}"), err=True)  # a reason may quote the line
     if rejects:
@@ -133,7 +172,7 @@ def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, colu
             for rejected in result.rejected:
                 rejects_file.write(json.dumps({"line": rejected.line, "reason": rejected.reason, "text": rejected.text}, ensure_ascii=False) + "\n")
     result.save_state()  # only after the tasks are out: a run killed before this changed nothing
-    if explain or member_id is not None:
+    if explaining:
         click.echo(render_explanation(result, tz, member_id), err=True, nl=False)
     for warning in [*report.warnings, *filter(None, [result.undeclared_groups(config.community), result.unassigned_groups(config.community)])]:
         click.echo(f"warning: {warning}", err=True)

@@ -160,7 +160,7 @@ def read_source(registry: Registry, source: str, path: str, options: Mapping[str
     return registry.sources[source].read(path, options or {})
 
 
-def run(config: Config, items: Iterable[SourceRecord | Rejected | Event], *, start: float | None = None, until: float | None = None, explain: bool = False, state: StateStore | None = None, keep_suppressed: bool = True, max_future: float | None = None) -> RunResult:
+def run(config: Config, items: Iterable[SourceRecord | Rejected | Event], *, start: float | None = None, until: float | None = None, explain: bool = False, state: StateStore | None = None, keep_suppressed: bool = True, max_future: float | None = None, end: float | None = None) -> RunResult:
     """Evaluate ``items`` (source records or events, in time order) against ``config``.
 
     With ``state``, continue from it; call ``result.save_state()`` once the tasks are output.
@@ -169,27 +169,31 @@ def run(config: Config, items: Iterable[SourceRecord | Rejected | Event], *, sta
     ``keep_suppressed=False`` keeps only counts of suppressed tasks, not the tasks: a long
     history can suppress millions (the command line keeps them for ``--explain``).
     """
-    stream = plan(config, items, start=start, until=until, explain=explain, state=state, keep_suppressed=keep_suppressed, max_future=max_future)
+    stream = plan(config, items, start=start, until=until, explain=explain, state=state, keep_suppressed=keep_suppressed, max_future=max_future, end=end)
     tasks = list(stream)
     result = stream.result
     result.tasks = tasks
     return result
 
 
-def plan(config: Config, items: Iterable[SourceRecord | Rejected | Event], *, start: float | None = None, until: float | None = None, explain: bool = False, state: StateStore | None = None, keep_suppressed: bool = True, max_future: float | None = None, observe: bool = True) -> Plan:
+def plan(config: Config, items: Iterable[SourceRecord | Rejected | Event], *, start: float | None = None, until: float | None = None, explain: bool = False, state: StateStore | None = None, keep_suppressed: bool = True, max_future: float | None = None, observe: bool = True, end: float | None = None) -> Plan:
     """Like ``run()``, but the planned tasks come out while the run goes on, in output order:
     a day's tasks as soon as event time has left that day. Iterate the Plan once; then its
     ``result`` holds everything else (its ``tasks`` stay empty: they were handed out).
     ``observe=False``: the plugins' ``task_planned`` observers are not told (a forecast plans
-    nothing an observer could forward)."""
-    return Plan(config, items, start=start, until=until, explain=explain, state=state, keep_suppressed=keep_suppressed, max_future=max_future, observe=observe)
+    nothing an observer could forward). ``end`` (without ``until``): the history goes on to this
+    instant, with no event of these ``items`` at it: one part of a community run apart
+    (engine/partition.py) ends where the whole history does, its timers due before that
+    instant fired and its days before it settled."""
+    return Plan(config, items, start=start, until=until, explain=explain, state=state, keep_suppressed=keep_suppressed, max_future=max_future, observe=observe, end=end)
 
 
 class Plan:
     """Planned tasks as they become final; ``result`` once they have all been taken."""
 
-    def __init__(self, config: Config, items: Iterable[SourceRecord | Rejected | Event], *, start: float | None, until: float | None, explain: bool, state: StateStore | None, keep_suppressed: bool, max_future: float | None = None, observe: bool = True):
+    def __init__(self, config: Config, items: Iterable[SourceRecord | Rejected | Event], *, start: float | None, until: float | None, explain: bool, state: StateStore | None, keep_suppressed: bool, max_future: float | None = None, observe: bool = True, end: float | None = None):
         self.config = config
+        self.end = end
         self.items = items
         self.observe = observe
         lookback = Lookback.of(config)
@@ -213,6 +217,12 @@ class Plan:
         hook = self.config.registry.pm.hook.task_planned if self.observe and self.config.registry.pm is not None else None
         with _fewer_collections():
             for _ in self.evaluation.steps(to_event(item, tz) for item in self.items):
+                if planner.released:
+                    yield from self._hand_out(planner.drain(), hook)
+            evaluation = self.evaluation
+            if self.end is not None and evaluation.until is None and evaluation.started and self.end > evaluation.now:
+                evaluation.advance(self.end, inclusive=False)  # as the whole history's last event does: what is due at it does not fire
+                evaluation.now = self.end
                 if planner.released:
                     yield from self._hand_out(planner.drain(), hook)
             planner.history_ends()
