@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from playbook_engine.contract import SCOPE_GROUP, Event, Firing, Member, Run, Task
@@ -211,6 +212,8 @@ class Recheck:
             # Its text shows the member as they were when it was due, not as they are now.
             context = task.source.context = self._context(rule, firing, payload["firing_group"])
             context["member"] = MemberView(member_from_data(member.id, seen[0]), seen[1], self.tz, self.replies.log)
+            if "now" in context:
+                context["now"] = datetime.fromtimestamp(seen[1], self.tz)  # and the moment then
             task.source.fixed = True
         # The member's first message after its check, in the run that checked it: where pace
         # moves it to, after that message, it no longer holds (``stale_at``).

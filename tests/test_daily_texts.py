@@ -62,3 +62,15 @@ def test_a_text_variant_given_to_a_task_a_later_run_drops_does_not_turn_the_memb
     whole = plan(config, [event for piece in pieces for event in piece])
     assert [(task.rule, task.member) for task in whole.tasks] == [("urgent", "m2"), ("ask", "m1")]
     assert held(config, pieces, tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+
+def test_a_text_reading_now_shows_when_it_was_due_when_a_later_run_settles_its_day_again(make_config, tmp_path):
+    """`now` in a text is when the task is due: the next run, settling that day again, must not
+    write where the run before it ended (its watermark, half an hour later)."""
+    rule = "playbook: p\nrules:\n  - id: thanks\n    when: {event: purchase}\n    recheck: false\n    do:\n      - notify: \"{{ member.name }} {{ now.hour }} 点 {{ now.minute }} 分下单\"\n"
+    config = make_config({"p.yaml": rule}, ONE_OPERATOR % "")
+    first = [{"ts": "2026-03-02T23:00:00+08:00", "type": "purchase", "group": "g1", "member": "m1", "amount": 99}, msg("02T23:30:00", "m2")]
+    later = [msg("03T10:00:00", "m2")]
+    whole = plan(config, first + later)
+    assert [task.text for task in whole.tasks] == ["m1 23 点 0 分下单"]
+    assert held(config, [first, later], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
