@@ -8,10 +8,20 @@ text variant a task got), must not make the next run's texts differ from one run
 
 from __future__ import annotations
 
+import io
+import json
+import sys
+from datetime import datetime
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from playbook_engine.loading import load_config
+from playbook_engine.localtime import local_time
+from playbook_engine.plugins import load_registry
 from playbook_engine.state import StateStore
-from tests.conftest import plan, task_keys
+from tests.conftest import ROOT, copy_settings, plan, task_keys
 from tests.test_triggers import msg
 
 ONE_OPERATOR = "community:\n  name: t\n  timezone: Asia/Shanghai\n  merge: []\n  operators:\n    - {id: op, groups: [g1]%s}\n"
@@ -74,3 +84,29 @@ def test_a_text_reading_now_shows_when_it_was_due_when_a_later_run_settles_its_d
     whole = plan(config, first + later)
     assert [task.text for task in whole.tasks] == ["m1 23 点 0 分下单"]
     assert held(config, [first, later], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 10_000), members=st.integers(150, 600))
+def test_nightly_runs_write_the_one_runs_tasks_word_for_word_on_generated_histories(tmp_path_factory, seed, members):
+    """The shipped playbooks and community (capacity, pace, quiet hours, text variants, texts
+    reading the member and `now`) over a generated fortnight: one --state run per local day
+    holds the tasks one run plans, each with its due time and its very text."""
+    directory = tmp_path_factory.mktemp("pb")
+    copy_settings(directory)
+    for path in (ROOT / "playbooks").glob("*.yaml"):
+        if path.name not in ("community.yaml", "content.yaml"):
+            (directory / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    config = load_config([directory], load_registry(entrypoints=False))
+    sys.path.insert(0, str(ROOT / "bench"))
+    from generate import Options, write
+
+    stream = io.StringIO()
+    write(Options(events=3_000, members=members, groups=4, days=14, seed=seed), stream)
+    events = [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
+    local = local_time(config.community.tz)
+    days: dict[int, list[dict[str, Any]]] = {}
+    for event in events:
+        days.setdefault(local.day(datetime.fromisoformat(event["ts"]).timestamp()), []).append(event)
+    whole = plan(config, events)
+    assert held(config, [days[day] for day in sorted(days)], directory / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
