@@ -88,14 +88,16 @@ def _shipped_plan(text: str, explain: bool) -> list[dict]:
     from tests.conftest import ROOT
 
     config = load_config([ROOT / "playbooks"], load_registry(entrypoints=False))
-    result = run(config, parse_jsonl(io.StringIO(text)), explain=explain)
+    # As the command line runs: without --explain no dropped task is kept, nor written.
+    result = run(config, parse_jsonl(io.StringIO(text)), explain=explain, keep_suppressed=explain)
     return [task.record(config.community.tz) for task in result.tasks]
 
 
 @settings(max_examples=8, deadline=None)
 @given(seed=st.integers(0, 10_000), members=st.integers(5, 200))
 def test_explain_changes_what_is_said_never_the_plan(seed, members):
-    """--explain only feeds a different notes sink: the same history gives the same tasks."""
+    """--explain only feeds a different notes sink, and writes the dropped tasks' texts: the
+    same history gives the same tasks, each with the same text."""
     import sys
 
     sys.path.insert(0, str(ROOT / "bench"))
@@ -106,3 +108,23 @@ def test_explain_changes_what_is_said_never_the_plan(seed, members):
     text = stream.getvalue()
     plain, explained = _shipped_plan(text, explain=False), _shipped_plan(text, explain=True)
     assert plain and plain == explained
+
+
+def test_a_dropped_task_written_for_explain_does_not_turn_the_next_texts_variant(make_config):
+    """m1's low task is dropped for the urgent one (capacity 1); --explain writes its text to
+    show it. Two days later m1's next task must get the text a run without --explain gives it."""
+    from tests.conftest import plan
+    from tests.test_triggers import msg
+
+    rules = (
+        "playbook: p\nrules:\n"
+        "  - id: urgent\n    when: {event: message, keywords: [急]}\n    priority: urgent\n    do: [{notify: \"看一下\"}]\n"
+        "  - id: ask\n    when: {event: message, keywords: [书]}\n    priority: low\n    deadline: 2h\n"
+        "    do:\n      - mention:\n          - \"{{ member | mention }} 甲\"\n          - \"{{ member | mention }} 乙\"\n"
+    )
+    config = make_config({"p.yaml": rules}, "community:\n  name: t\n  timezone: Asia/Shanghai\n  merge: []\n  operators:\n    - {id: op, groups: [g1], capacity: 1}\n")
+    events = [msg("02T09:00:00", "m1", text="书"), msg("02T09:45:00", "m2", text="急"), msg("04T09:00:00", "m1", text="书")]
+    plain, explained = plan(config, events, keep_suppressed=False), plan(config, events, explain=True)
+    assert [item.task.text for item in explained.suppressed] == ["@m1 甲"]
+    assert [(task.id, task.text) for task in explained.tasks] == [(task.id, task.text) for task in plain.tasks]
+    assert [task.text for task in plain.tasks] == ["看一下", "@m1 甲"]
