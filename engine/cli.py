@@ -115,7 +115,7 @@ def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, colu
     report = SourceReport()
     records = read_source(registry, source, events, source_options(column_map, tz, chat=chat, private_chats=private_chats, report=report))
     if strict:
-        records = _strict(records, events)
+        records = _strict(records, events, tz)
     if sys.stderr.isatty():
         records = _with_progress(records)
     context = {"tz": tz, "title": plan_words(config.community.language).title.format(community=config.community.name), "width": None, "language": config.community.language, "actions": config.community.action_names}
@@ -213,13 +213,17 @@ def _with_progress(records: Any) -> Any:
             progress.stop()
 
 
-def _strict(records: Any, events: str) -> Any:
+def _strict(records: Any, events: str, tz: Any) -> Any:
+    """``records`` checked against the event contract as they come: the first a source or the
+    check rejects (a line that is not JSON, a `ts` that is not a time …) stops the run."""
     from playbook_engine.contract import Rejected
+    from playbook_engine.events import to_event
 
     for item in records:
-        if isinstance(item, Rejected):
-            raise PlaybookError(f"{events}:{item.line}: rejected: {item.reason} (--strict stops here)")
-        yield item
+        event = to_event(item, tz)
+        if isinstance(event, Rejected):
+            raise PlaybookError(f"{events}:{event.line}: rejected: {event.reason} (--strict stops here)")
+        yield event
 
 
 @cli.command()

@@ -192,3 +192,20 @@ def test_a_message_read_twice_counts_once_and_the_second_is_rejected_with_its_re
     assert result.evaluation.members["m1"].messages == 2
     assert [(rejected.line, rejected.reason) for rejected in result.rejected] == [(2, "the same message (id msg-1) as line 1: a message is counted once")]
     assert (result.counts["read"], result.counts["accepted"], result.counts["rejected"]) == (3, 2, 1)
+
+
+@pytest.mark.parametrize(("line", "reason"), [('{"ts":"2026-03-01T10:01:00+08:00","type":"message",', "not valid JSON"), ('{"ts":"yesterday","type":"message","group":"g1","member":"m2"}', "`ts` 'yesterday' is not an RFC 3339 time")])
+def test_strict_stops_at_the_first_rejected_line_whether_the_source_or_the_event_check_rejects_it(tmp_path, capsys, line, reason):
+    """--strict: a line that is not JSON (the source's reject) and a line whose `ts` is no time
+    (the event check's) both stop the run, with exit 1 and the line's number, no traceback."""
+    from playbook_engine.cli import main
+    from tests.conftest import ROOT
+
+    events = tmp_path / "events.jsonl"
+    events.write_text('{"ts":"2026-03-01T10:00:00+08:00","type":"member_joined","group":"g1","member":"m1"}\n' + line + "\n", encoding="utf-8")
+    with pytest.raises(SystemExit) as exited:
+        main(["run", str(ROOT / "playbooks"), "--events", str(events), "--format", "jsonl", "--strict"])
+    assert exited.value.code == 1
+    err = capsys.readouterr().err
+    assert f"error: {events}:2: rejected: {reason}" in err and "(--strict stops here)" in err
+    assert "Traceback" not in err
