@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from playbook_engine.state import StateStore
 from tests.conftest import plan, shipped_run, task_keys
+from tests.test_daily_texts import held
 from tests.test_guardrails import one_rule
 from tests.test_triggers import msg
 
@@ -91,14 +92,4 @@ def test_a_task_pace_moves_past_the_members_message_stays_dropped_when_a_later_r
     next_day = [{**tick, "ts": "2026-03-04T09:00:00+08:00"}]
     whole = plan(config, night + morning + next_day, explain=True)
     assert ("m1", "stale") in [(item.task.member, item.guardrail) for item in whole.suppressed]
-    path = tmp_path / "ops.db"
-    held: dict[str, tuple] = {}
-    for piece in (night, morning, next_day):
-        store = StateStore.open(str(path))
-        result = plan(config, piece, state=store)
-        result.save_state()
-        store.close()
-        for task_id in result.planner.taken_back():
-            held.pop(task_id, None)
-        held.update((key[0], key) for key in task_keys(result, "id", "member", "due"))
-    assert sorted(held.values()) == sorted(task_keys(whole, "id", "member", "due"))
+    assert held(config, [night, morning, next_day], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
