@@ -55,18 +55,33 @@ def by_day(events: list[dict], tz: ZoneInfo) -> list[list[dict]]:
     return [days[day] for day in sorted(days)]
 
 
+def by_hours(events: list[dict], tz: ZoneInfo, hours: int) -> list[list[dict]]:
+    """The events of each ``hours``-long slice of local time (from local midnight of 1970-01-01),
+    in order: runs that end at any hour of the day, not only at midnight."""
+    from datetime import datetime
+
+    local = local_time(tz)
+    slices: dict[int, list[dict]] = {}
+    for event in events:
+        t = datetime.fromisoformat(event["ts"]).timestamp()
+        slices.setdefault(int((t + local.offset(t)) // (hours * 3600)), []).append(event)
+    return [slices[key] for key in sorted(slices)]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("playbooks")
     parser.add_argument("events", help="a JSON Lines history (bench/generate.py)")
+    parser.add_argument("--every", type=int, metavar="HOURS", help="one run per HOURS of local time instead of one per local day (runs that end mid-day)")
     options = parser.parse_args(argv)
     config = load_config([options.playbooks], load_registry(entrypoints=False))
     events = [json.loads(line) for line in Path(options.events).read_text(encoding="utf-8").splitlines() if line.strip()]
-    days = by_day(events, config.community.tz)
+    days = by_hours(events, config.community.tz, options.every) if options.every else by_day(events, config.community.tz)
     with tempfile.TemporaryDirectory() as directory:
         one = held_plan(config, [events], Path(directory) / "one.db")
         daily = held_plan(config, days, Path(directory) / "daily.db")
-    for name, plan in (("one run", one), (f"{len(days)} daily runs", daily)):
+    runs = f"{len(days)} runs of {options.every} h" if options.every else f"{len(days)} daily runs"
+    for name, plan in (("one run", one), (runs, daily)):
         priorities = Counter(task.priority for task in plan.values())
         print(f"{name:>16}: {len(plan)} tasks — " + ", ".join(f"{priority} {priorities[priority]}" for priority in ("urgent", "high", "normal", "low") if priorities[priority]))
     same = {key: (task.due, task.text) for key, task in one.items()} == {key: (task.due, task.text) for key, task in daily.items()}
