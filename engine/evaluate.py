@@ -135,6 +135,10 @@ class Evaluation:
             # changed); either way replaced by what this run leaves open.
             self.recheck.restore([payload for payload in saved if "v" not in payload])
             self.recheck.consumed += [payload["id"] for payload in saved if "v" in payload]
+            # And what its out-of-reach tasks hold until their day is over (Planner.hold).
+            held_over = [payload for payload in saved if payload.get("v") == 3]
+            if held_over:
+                planner.hold(held_over)
             if reopen:
                 self.recheck.reopen(reopen, self.enforcer.task, self.enforcer.render, self.enforcer.defer_effect)
 

@@ -156,6 +156,11 @@ class Planner:
         self.open_stale: list[Open] = []  # and those found stale as it ended (checked again by the next run)
         self._finishing: float | None = None  # with --state, while finish() settles: where the history ended
         self._out_of_reach: set[int] = set()  # tasks dropped by that settling that no later run can keep
+        # Those tasks still hold their rule's cooldown and their member's limits until their day
+        # is over, as in one run: (local day, operator) → the rows that say what they hold
+        # (``held_over``), released when that day is settled (``hold``, ``_release_held``).
+        self._held: dict[tuple[int, str | None], list[dict[str, Any]]] = {}
+        self.held_over: list[dict[str, Any]] = []  # with --state: what the next run must hold (rows "v": 3)
         self._dropped = 0  # tasks dropped as stale still in the buckets of days not settled
         self._limit_exempt = limit_exempt
         self._recent: dict[str, list[tuple[float, str, str]]] = {}  # member → (due, action, task id), by due: what limits count
@@ -579,11 +584,56 @@ class Planner:
             waiting = [task for key in sorted(self._waiting) for task in self._waiting[key]]
             self.open = [self.opening(task) for task in [*waiting, *self.tasks] if not task.dropped] + self.open_stale
             self._finishing = now
+            # An earlier run's out-of-reach tasks of days still open: still held in the next run.
+            self.held_over = [row for key in sorted(self._held, key=str) for row in self._held[key]]
         self._settle(before=None)
         if self._out_of_reach:
+            out = [item for item in self.open if item.task.dropped and id(item.task) in self._out_of_reach]
             self.open = [item for item in self.open if not (item.task.dropped and id(item.task) in self._out_of_reach)]
+            self.held_over += [self._held_row(item) for item in out if item.task.member is not None]
             self._out_of_reach.clear()
         return self.drain()
+
+    def _held_row(self, item: Open) -> dict[str, Any]:
+        """What an out-of-reach task (see ``_mark_out_of_reach``) holds until its day is over:
+        its rule's cooldown for its member, and its place among the member's limits."""
+        task = item.task
+        row: dict[str, Any] = {
+            "v": 3, "id": task.id, "rule": f"{task.playbook}/{task.rule}", "member": task.member, "action": task.action,
+            "trigger_at": task.trigger_at, "due": item.original_due, "day": self._day(item.due), "assignee": task.assignee,
+        }
+        if item.cooling_since is not None:
+            row["cooling_since"] = item.cooling_since[0]
+        return row
+
+    def hold(self, rows: list[dict[str, Any]]) -> None:
+        """The out-of-reach tasks of an earlier run's open days (its ``held_over``): their
+        cooldowns and limits hold again until their day is over, as in one run, where they wait
+        in that day's bucket until capacity drops them."""
+        for row in rows:
+            self._remember(row["id"], row["rule"], row["member"], row["action"], row["trigger_at"], row["due"])
+            if "cooling_since" in row:
+                self._cooling_since[row["id"]] = row["cooling_since"]
+            self._held.setdefault((row["day"], row["assignee"]), []).append(row)
+            if self.local.midnight(row["day"]) < self._settle_start:
+                self._open_day(row["day"])
+
+    def _release_held(self, before: int | None) -> None:
+        """The held rows of the days before ``before`` (all, if None): their day is over, their
+        tasks are dropped as in one run (``_unplanned``: no limit counts them, the cooldown
+        counts from the task before)."""
+        for key in [key for key in self._held if before is None or key[0] < before]:
+            for row in self._held.pop(key):
+                member = row["member"]
+                self._uncount(member, row["id"])
+                if row["id"] in self._cooling_since:
+                    since = self._cooling_since.pop(row["id"])
+                    rule_member = (row["rule"], member)
+                    if self._last_fired.get(rule_member) == row["trigger_at"]:
+                        if since is None:
+                            del self._last_fired[rule_member]
+                        else:
+                            self._last_fired[rule_member] = since
 
     def _mark_out_of_reach(self, tasks: list[Task], room: int) -> None:
         """At the end of a --state run, of a day's ``tasks`` (``room`` of them kept, in order),
@@ -613,6 +663,8 @@ class Planner:
         """Make the plan final for the days before local day ``before`` (all, if None)."""
         if before is not None:
             self._settled_before = before
+        if self._held:
+            self._release_held(before)
         self._fill(before)
         final: list[Task]
         pending: list[Task] = []
@@ -729,8 +781,8 @@ class Planner:
     def _next_settle(self, pending: list[Task]) -> None:
         """When the earliest day still open ends: the evaluation settles it then."""
         self.settle_at = self._settle_start = INF
-        if self._days or pending:
-            self._open_day(min([day for day, _ in self._days[:1]] + [self._day(task.due) for task in pending]))
+        if self._days or pending or self._held:
+            self._open_day(min([day for day, _ in self._days[:1]] + [self._day(task.due) for task in pending] + [day for day, _ in self._held]))
 
     def _open_day(self, day: int) -> None:
         """Local day ``day`` has tasks not yet settled: the evaluation settles it at its end."""

@@ -310,6 +310,11 @@ class Recheck:
                 payload["merged_into"] = carrier  # reopened only with the message it went out in
             self._new.append(payload)
 
+    def keep_held(self, rows: list[dict[str, Any]]) -> None:
+        """With --state: what the tasks this run left out of its open days still hold
+        (``Planner.held_over``), for the next run to hold until their day is over."""
+        self._new += rows
+
     def pending(self) -> list[dict[str, Any]]:
         """What --state keeps for a later run to check: earlier runs' tasks still to come due,
         and this run's."""

@@ -231,6 +231,7 @@ class Plan:
             yield from self._hand_out(planner.finish(self.evaluation.now), hook)
             if self.state is not None:
                 self.evaluation.recheck.keep_open(planner.open)
+                self.evaluation.recheck.keep_held(planner.held_over)
                 self.evaluation.enforcer.forget_open_turns()
         evaluation = self.evaluation
         self._result = RunResult([], evaluation.rejected, planner.suppressed, evaluation.sink.notes, evaluation.counts, evaluation, planner.moved, planner.history_only, planner, self.state, self.tally, self.records or {})

@@ -110,3 +110,24 @@ def test_nightly_runs_write_the_one_runs_tasks_word_for_word_on_generated_histor
         days.setdefault(local.day(datetime.fromisoformat(event["ts"]).timestamp()), []).append(event)
     whole = plan(config, events)
     assert held(config, [days[day] for day in sorted(days)], directory / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+
+def test_a_task_no_later_run_can_keep_still_holds_its_members_limits_until_its_day_is_over(make_config, tmp_path):
+    """The run that ends at 10:00 leaves m1's low DM out of the day's open tasks: the high one
+    ahead of it takes the one slot, whatever comes later. In one run it still counts for m1's
+    limit of one DM a day until the day is over, so the urgent DM m1's 12:00 message fires is
+    refused; the next run must hold that limit too, not plan the urgent one over the high one."""
+    rules = (
+        "playbook: p\nrules:\n"
+        "  - id: first\n    when: {event: message, keywords: [早]}\n    priority: high\n    do: [{notify: \"看一下\"}]\n"
+        "  - id: ask\n    when: {event: message, keywords: [书]}\n    priority: low\n    deadline: 2h\n    do: [{dm: \"问问\"}]\n"
+        "  - id: vip\n    when: {event: message, keywords: [急]}\n    priority: urgent\n    do: [{dm: \"马上回\"}]\n"
+    )
+    community = ONE_OPERATOR % ", capacity: 1" + "  limits:\n    - {actions: [dm], max: 1, per: 1d}\n"
+    config = make_config({"p.yaml": rules}, community)
+    first = [msg("02T08:00:00", "m2", text="早"), msg("02T09:00:00", "m1", text="书"), msg("02T10:00:00", "m3")]
+    later = [msg("02T12:00:00", "m1", text="急"), msg("03T10:00:00", "m3")]
+    whole = plan(config, first + later, explain=True)
+    assert [(task.rule, task.member) for task in whole.tasks] == [("first", "m2")]
+    assert sorted((item.task.rule, item.guardrail) for item in whole.suppressed) == [("ask", "deadline"), ("vip", "limit")]
+    assert held(config, [first, later], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
