@@ -443,11 +443,16 @@ class Planner:
         planned after all — not in the state, counted by no limit, and its rule's cooldown for
         the member counts from the task before it again."""
         self.new_history.pop(task.id, None)  # a later run must not see it as planned
-        self._uncount(task.member, task.id)
-        if task.id in self._cooling_since:
-            since = self._cooling_since.pop(task.id)
-            key = (f"{task.playbook}/{task.rule}", task.member or "")
-            if self._last_fired.get(key) == task.trigger_at:
+        self._let_go(task.id, f"{task.playbook}/{task.rule}", task.member, task.trigger_at)
+
+    def _let_go(self, task_id: str, rule: str, member: str | None, trigger_at: float) -> None:
+        """A task that will not be sent stops counting: no limit counts it, and its rule's
+        cooldown for the member counts from the task before it again."""
+        self._uncount(member, task_id)
+        if task_id in self._cooling_since:
+            since = self._cooling_since.pop(task_id)
+            key = (rule, member or "")
+            if self._last_fired.get(key) == trigger_at:
                 if since is None:
                     del self._last_fired[key]
                 else:
@@ -624,16 +629,7 @@ class Planner:
         counts from the task before)."""
         for key in [key for key in self._held if before is None or key[0] < before]:
             for row in self._held.pop(key):
-                member = row["member"]
-                self._uncount(member, row["id"])
-                if row["id"] in self._cooling_since:
-                    since = self._cooling_since.pop(row["id"])
-                    rule_member = (row["rule"], member)
-                    if self._last_fired.get(rule_member) == row["trigger_at"]:
-                        if since is None:
-                            del self._last_fired[rule_member]
-                        else:
-                            self._last_fired[rule_member] = since
+                self._let_go(row["id"], row["rule"], row["member"], row["trigger_at"])
 
     def _mark_out_of_reach(self, tasks: list[Task], room: int) -> None:
         """At the end of a --state run, of a day's ``tasks`` (``room`` of them kept, in order),
