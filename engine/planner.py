@@ -159,7 +159,7 @@ class Planner:
         # Those tasks still hold their rule's cooldown and their member's limits until their day
         # is over, as in one run: (local day, operator) → the rows that say what they hold
         # (``held_over``), released when that day is settled (``hold``, ``_release_held``).
-        self._held: dict[tuple[int, str | None], list[dict[str, Any]]] = {}
+        self._held: dict[int, list[dict[str, Any]]] = {}  # local day → its rows
         self.held_over: list[dict[str, Any]] = []  # with --state: what the next run must hold (rows "v": 3)
         self._dropped = 0  # tasks dropped as stale still in the buckets of days not settled
         self._limit_exempt = limit_exempt
@@ -590,7 +590,7 @@ class Planner:
             self.open = [self.opening(task) for task in [*waiting, *self.tasks] if not task.dropped] + self.open_stale
             self._finishing = now
             # An earlier run's out-of-reach tasks of days still open: still held in the next run.
-            self.held_over = [row for key in sorted(self._held, key=str) for row in self._held[key]]
+            self.held_over = [row for day in sorted(self._held) for row in self._held[day]]
         self._settle(before=None)
         if self._out_of_reach:
             out = [item for item in self.open if item.task.dropped and id(item.task) in self._out_of_reach]
@@ -605,7 +605,7 @@ class Planner:
         task = item.task
         row: dict[str, Any] = {
             "v": 3, "id": task.id, "rule": f"{task.playbook}/{task.rule}", "member": task.member, "action": task.action,
-            "trigger_at": task.trigger_at, "due": item.original_due, "day": self._day(item.due), "assignee": task.assignee,
+            "trigger_at": task.trigger_at, "due": item.original_due, "day": self._day(item.due),
         }
         if item.cooling_since is not None:
             row["cooling_since"] = item.cooling_since[0]
@@ -619,7 +619,7 @@ class Planner:
             self._remember(row["id"], row["rule"], row["member"], row["action"], row["trigger_at"], row["due"])
             if "cooling_since" in row:
                 self._cooling_since[row["id"]] = row["cooling_since"]
-            self._held.setdefault((row["day"], row["assignee"]), []).append(row)
+            self._held.setdefault(row["day"], []).append(row)
             if self.local.midnight(row["day"]) < self._settle_start:
                 self._open_day(row["day"])
 
@@ -627,8 +627,8 @@ class Planner:
         """The held rows of the days before ``before`` (all, if None): their day is over, their
         tasks are dropped as in one run (``_unplanned``: no limit counts them, the cooldown
         counts from the task before)."""
-        for key in [key for key in self._held if before is None or key[0] < before]:
-            for row in self._held.pop(key):
+        for day in [day for day in self._held if before is None or day < before]:
+            for row in self._held.pop(day):
                 self._let_go(row["id"], row["rule"], row["member"], row["trigger_at"])
 
     def _mark_out_of_reach(self, tasks: list[Task], room: int) -> None:
@@ -778,7 +778,7 @@ class Planner:
         """When the earliest day still open ends: the evaluation settles it then."""
         self.settle_at = self._settle_start = INF
         if self._days or pending or self._held:
-            self._open_day(min([day for day, _ in self._days[:1]] + [self._day(task.due) for task in pending] + [day for day, _ in self._held]))
+            self._open_day(min([day for day, _ in self._days[:1]] + [self._day(task.due) for task in pending] + list(self._held)))
 
     def _open_day(self, day: int) -> None:
         """Local day ``day`` has tasks not yet settled: the evaluation settles it at its end."""

@@ -298,10 +298,10 @@ class Recheck:
             task = item.task
             if task.source is None:
                 continue
-            payload = _saved(task, task.source, seen=True) | {
+            payload = _saved(task, task.source) | {
                 "v": 2, "due": item.due, "original_due": item.original_due, "moves": item.moves,
                 "printed": None if task.dropped or task.id in self.planner.withheld else list(printed_form(task)),
-                "parts": [_saved(part, part.source, seen=True) for part in item.parts if part.source is not None],
+                "parts": [_saved(part, part.source) for part in item.parts if part.source is not None],
             }
             if item.cooling_since is not None:
                 payload["cooling_since"] = item.cooling_since[0]
@@ -568,14 +568,14 @@ def _name(member: Member) -> str:
     return member.name or member.id
 
 
-def _saved(task: Task, source: Source, seen: bool = False) -> dict[str, Any]:
-    """What a later run needs to check ``task`` again (plain JSON, saved as a timer's payload).
-    ``seen``: with the member as its text sees them, if its values are fixed already (it was
-    checked when due, or planned by a rule that is not checked again): the next run, settling
-    its day again, cannot know them (the member may have written since); one that checks it
-    when due builds them then."""
+def _saved(task: Task, source: Source) -> dict[str, Any]:
+    """What a later run needs to settle ``task`` again (plain JSON, a row of ``rechecks``): with
+    the member as its text sees them (``seen``) if its values are fixed already (it was checked
+    when due, or planned by a rule that is not checked again): the next run, settling its day
+    again, cannot know them (the member may have written since); one that checks it when due
+    builds them then."""
     firing = source.firing
-    view = source.context.get("member") if seen and source.kept and source.context is not None else None
+    view = source.context.get("member") if source.kept and source.context is not None else None
     member = {"seen": [member_record(snapshot(view._member)), view._now]} if isinstance(view, MemberView) else {}
     return member | {
         "id": task.id, "rule": source.rule.key, "action": source.action.index, "member": task.member, "group": task.group,
