@@ -399,6 +399,22 @@ class Generator:
 _FIELD_ORDER = ("ts", "type", "group", "member", "name", "id", "text", "mentions", "reply_to", "inviter", "reason", "activity", "participants", "tags", "attributes", "amount")
 
 
+_ID_FIELDS = ("group", "member", "id", "reply_to", "inviter", "activity")
+_LIST_FIELDS = ("mentions", "participants")
+
+
+def renamed(record: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """``record`` with every id in it (members, groups, messages, activities) prefixed: the
+    same stream as another community's, sharing nobody and nothing with the first."""
+    for key in _ID_FIELDS:
+        if key in record:
+            record[key] = prefix + record[key]
+    for key in _LIST_FIELDS:
+        if key in record:
+            record[key] = [prefix + item for item in record[key]]
+    return record
+
+
 def _ordered(record: dict[str, Any]) -> dict[str, Any]:
     return {key: record[key] for key in _FIELD_ORDER if key in record}
 

@@ -49,27 +49,14 @@ sys.path.insert(0, str(HERE))
 
 CHILD = sys.argv[1:2] == ["--child"]  # a measured run: it imports only what it measures
 if not CHILD:
-    from generate import GENERATOR_VERSION, Generator, Options, _count
+    from generate import GENERATOR_VERSION, Generator, Options, _count, renamed
     from run import OUT, ensure_stream, measure, playbook_paths, warm_up
     from state_increment import PER_MEMBER_TABLES, build_state, describe, per_member, state_path
 
-PAST_PREFIX = "p"
-_ID_FIELDS = ("group", "member", "id", "reply_to", "inviter", "activity")
-_LIST_FIELDS = ("mentions", "participants")
+PAST_PREFIX = "p"  # the past's ids: its members, groups, messages and activities apart (generate.renamed)
 
 
 # -- the histories -----------------------------------------------------------------------
-
-
-def past_record(record: dict[str, Any]) -> dict[str, Any]:
-    """A record of the past: its members, groups, messages and activities renamed apart."""
-    for key in _ID_FIELDS:
-        if key in record:
-            record[key] = PAST_PREFIX + record[key]
-    for key in _LIST_FIELDS:
-        if key in record:
-            record[key] = [PAST_PREFIX + item for item in record[key]]
-    return record
 
 
 def recent_options(args: argparse.Namespace) -> Options:
@@ -102,7 +89,7 @@ def history_stream(args: argparse.Namespace, total: int) -> Path:
     encode = json.JSONEncoder(ensure_ascii=False).encode
     with open(partial, "w", encoding="utf-8") as stream:
         for record in Generator(past).events():
-            stream.write(encode(past_record(record)) + "\n")
+            stream.write(encode(renamed(record, PAST_PREFIX)) + "\n")  # the past: members, groups, messages apart
         with open(ensure_stream(recent), encoding="utf-8") as recent_stream:
             shutil.copyfileobj(recent_stream, stream)
     partial.replace(path)

@@ -28,11 +28,9 @@ from typing import Any, TextIO
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from generate import Generator, Options  # noqa: E402
+from generate import Generator, Options, renamed  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-ID_FIELDS = ("group", "member", "inviter", "id", "reply_to", "activity")
-LIST_FIELDS = ("mentions", "participants")
 
 
 def prefix(team: int) -> str:
@@ -43,14 +41,7 @@ def team_records(team: int, options: Options) -> Iterator[dict[str, Any]]:
     """Team ``team``'s history, its ids prefixed (team 1's as generated)."""
     mark = prefix(team)
     for record in Generator(replace(options, seed=options.seed * 101 + team)).events():
-        if mark:
-            for key in ID_FIELDS:
-                if key in record:
-                    record[key] = mark + record[key]
-            for key in LIST_FIELDS:
-                if key in record:
-                    record[key] = [mark + item for item in record[key]]
-        yield record
+        yield renamed(record, mark) if mark else record
 
 
 def team_groups(team: int, options: Options) -> list[str]:
