@@ -47,7 +47,7 @@ _UNSET = object()
 class Source:
     """What a planned task came from, while it may still be checked again or rendered."""
 
-    __slots__ = ("rule", "firing", "group", "action", "context", "wrote", "kept", "changed", "entry", "fixed")
+    __slots__ = ("rule", "firing", "group", "action", "context", "wrote", "kept", "changed", "entry", "fixed", "seen")
 
     def __init__(self, rule: Rule, firing: Firing, group: str | None, action: ActionSpec, context: dict[str, Any] | None):
         self.rule = rule
@@ -60,6 +60,7 @@ class Source:
         self.changed = False  # its member changed since
         self.entry: list[Any] | None = None  # its place in Recheck.frozen: [moment, source, deferred task]
         self.fixed = False  # its text's member values are fixed already (its name and id)
+        self.seen: list[Any] | None = None  # reopened: the member its text sees, as an earlier run saved them
 
 
 class Identity:
@@ -207,13 +208,10 @@ class Recheck:
         task.due = payload["due"]
         # Its values are built when first needed: most reopened tasks are dropped again unread.
         task.source = Source(rule, firing, payload["firing_group"], action, None)
-        seen = payload.get("seen")
-        if seen is not None and member is not None:
-            # Its text shows the member as they were when it was due, not as they are now.
-            context = task.source.context = self._context(rule, firing, payload["firing_group"])
-            context["member"] = MemberView(member_from_data(member.id, seen[0]), seen[1], self.tz, self.replies.log)
-            if "now" in context:
-                context["now"] = datetime.fromtimestamp(seen[1], self.tz)  # and the moment then
+        if member is not None and payload.get("seen") is not None:
+            # Its text shows the member as they were when it was due, not as they are now
+            # (applied when its values are built: ``_built``).
+            task.source.seen = payload["seen"]
             task.source.fixed = True
         # The member's first message after its check, in the run that checked it: where pace
         # moves it to, after that message, it no longer holds (``stale_at``).
@@ -406,13 +404,25 @@ class Recheck:
 
     def context_now(self, source: Source) -> dict[str, Any]:
         """What ``source``'s text would be rendered with now, kept nowhere (an explanation's)."""
-        return source.context if source.context is not None else self._context(source.rule, source.firing, source.group)
+        return source.context if source.context is not None else self._built(source)
 
     def context_of(self, source: Source) -> dict[str, Any]:
         """What ``source``'s text is rendered with: built now if it was left to be built."""
         if source.context is None:
-            source.context = self._context(source.rule, source.firing, source.group)
+            source.context = self._built(source)
         return source.context
+
+    def _built(self, source: Source) -> dict[str, Any]:
+        """``source``'s values, of now — but the member (and ``now``) as an earlier run saw them
+        when the task was due, if it saved them (``seen``)."""
+        context = self._context(source.rule, source.firing, source.group)
+        seen = source.seen
+        if seen is not None:  # a copy: the saved record stays as saved (member_from_data makes sets of its lists)
+            member = source.firing.member
+            context["member"] = MemberView(member_from_data(member.id if member is not None else "", list(seen[0])), seen[1], self.tz, self.replies.log)
+            if "now" in context:
+                context["now"] = datetime.fromtimestamp(seen[1], self.tz)
+        return context
 
     def _condition_false(self, source: Source, context: dict[str, Any] | None) -> str | None:
         """The first of the rule's ``if:`` conditions false with the values of now, if one is."""
@@ -576,7 +586,10 @@ def _saved(task: Task, source: Source) -> dict[str, Any]:
     builds them then."""
     firing = source.firing
     view = source.context.get("member") if source.kept and source.context is not None else None
-    member = {"seen": [member_record(snapshot(view._member)), view._now]} if isinstance(view, MemberView) else {}
+    if isinstance(view, MemberView):
+        member: dict[str, Any] = {"seen": [member_record(snapshot(view._member)), view._now]}
+    else:  # reopened, its values not built yet: as the run before saved them
+        member = {"seen": source.seen} if source.context is None and source.seen is not None else {}
     return member | {
         "id": task.id, "rule": source.rule.key, "action": source.action.index, "member": task.member, "group": task.group,
         "firing_group": source.group, "t": firing.t, "event": _event_data(firing.event), "values": firing.values,
