@@ -131,3 +131,27 @@ def test_a_task_no_later_run_can_keep_still_holds_its_members_limits_until_its_d
     assert [(task.rule, task.member) for task in whole.tasks] == [("first", "m2")]
     assert sorted((item.task.rule, item.guardrail) for item in whole.suppressed) == [("ask", "deadline"), ("vip", "limit")]
     assert held(config, [first, later], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+
+def test_a_merged_part_settled_again_by_two_later_runs_keeps_the_member_it_was_due_with(make_config, tmp_path):
+    """m1's two DMs of 2 March are one message; the second part reads m1's active days. The run
+    that ends at 10:00 prints it with "1 天". m1 writes at 12:00, in the next run, which ends
+    while that day is still open: it settles the day again and leaves it open again. The run
+    after it settles the day for good: each must write the part with m1 as they were when it
+    was due, not as the run found them."""
+    rules = (
+        "playbook: p\nrules:\n"
+        "  - id: hi\n    when: {event: purchase}\n    recheck: false\n    do: [{dm: \"谢谢下单\"}]\n"
+        "  - id: count\n    when: {event: purchase}\n    recheck: false\n    delay: 30m\n"
+        "    do: [{dm: \"{{ member.name }} 近 30 天有 {{ member.active_days_30d }} 天发言\"}]\n"
+    )
+    config = make_config({"p.yaml": rules}, (ONE_OPERATOR % "").replace("  merge: []\n", ""))
+    purchase = {"ts": "2026-03-02T09:00:00+08:00", "type": "purchase", "group": "g1", "member": "m1", "amount": 99}
+    pieces = [
+        [msg("01T10:00:00", "m1"), purchase, msg("02T10:00:00", "m2")],
+        [msg("02T12:00:00", "m1"), msg("02T13:00:00", "m2")],
+        [msg("03T10:00:00", "m2")],
+    ]
+    whole = plan(config, [event for piece in pieces for event in piece])
+    assert [(task.rule, task.text) for task in whole.tasks] == [("hi", "谢谢下单\n\nm1 近 30 天有 1 天发言")]
+    assert held(config, pieces, tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
