@@ -47,6 +47,11 @@ def _names_in(env: object, source: str, templates: bool) -> frozenset[str]:
     return frozenset(names)
 
 
+# What a condition or text reads that stays the same for the whole run: the community's name,
+# time zone and channel, and the operators' `content` (content.yaml, edited between runs).
+FIXED_NAMES = frozenset({"community", "content"})
+
+
 def member_fields_read(env: object, sources: list[str]) -> frozenset[str] | None:
     """The member fields the conditions read, or None when their truth can change without
     any of them changing (they read ``now``, an event, a whole member, or call a filter or
@@ -61,8 +66,8 @@ def member_fields_read(env: object, sources: list[str]) -> frozenset[str] | None
         tree = _tree(env, source, templates=False)
         reads_member = {id(node.node) for node in tree.find_all(nodes.Getattr) if isinstance(node.node, nodes.Name) and node.node.name == "member"}
         for name in tree.find_all(nodes.Name):
-            if name.name == "community":
-                continue  # the community's name, time zone and channel do not change during a run
+            if name.name in FIXED_NAMES:
+                continue  # they do not change during a run
             if name.name != "member" or id(name) not in reads_member:
                 return None
         if any(True for _ in tree.find_all(nodes.Call)) or any(_sees_context(env, node) for node in _filters_and_tests(tree)):
@@ -98,7 +103,7 @@ def _sees_context(env: object, node: nodes.Filter | nodes.Test) -> bool:
 TIME_FIELDS = frozenset({"days_since_join", "days_silent", "messages_7d", "messages_30d", "active_days_30d", *LOOP_FIELDS})
 # What a condition or text may read and still give the same answer while the member does not
 # change: the member's other fields, the community, and what the firing itself carries.
-_STEADY_NAMES = frozenset({"member", "community", "trigger", "event", "_channel", "group"})
+_STEADY_NAMES = frozenset({"member", "trigger", "event", "_channel", "group", *FIXED_NAMES})
 _STEADY_GROUP = frozenset({"id", "name", "channel"})  # not its member or message counts
 
 

@@ -7,7 +7,7 @@ from jinja2 import pass_context
 
 from playbook_engine import hookimpl
 from playbook_engine.contract import reads_context
-from playbook_engine.dependencies import member_fields_read, names_read
+from playbook_engine.dependencies import identity_only, member_fields_read, names_read, steady
 from playbook_engine.loading import load_config
 from playbook_engine.plugins import Registry, get_plugin_manager, load_registry
 from tests.conftest import ROOT, config_from, plan
@@ -25,6 +25,7 @@ def env():
     ("member.attributes.city == '杭州'", {"attributes"}),
     ("member.messages | int > 3", {"messages"}),
     ("community.name == '读书会' and member.stage == 'growth'", {"stage"}),
+    ("'douban.com' in content.链接白名单 and member.messages > 0", {"messages"}),  # content.yaml: fixed for the run
     ("true", set()),
     # Their truth can change with nothing about the member changing:
     ("now.hour > 20", None),
@@ -36,6 +37,16 @@ def env():
 def test_member_fields_read(env, source, fields):
     expected = None if fields is None else frozenset(fields)
     assert member_fields_read(env, [source]) == expected
+
+
+def test_a_text_reading_content_yaml_is_fixed_once_its_member_is(env):
+    """content.yaml's values are the same for the whole run (operators edit them between runs):
+    a text reading them and the member's name is written the same at any due time, and its
+    task needs no check again unless its member changes (silent-member-care's nudge)."""
+    text = "{{ member | mention }} 这周大家在读{{ content.本周书目 }}，正聊到「{{ content.本周话题 }}」"
+    assert identity_only(env, [text]) and steady(env, ["member.messages > 0"], [text])
+    assert not steady(env, [], ["{{ content.本周书目 }} {{ now.hour }}"])  # `now` still moves
+    assert not identity_only(env, ["{{ content.本周书目 }} {{ member.messages }}"])
 
 
 def test_names_read_in_conditions_and_templates(env):
