@@ -7,7 +7,7 @@ rule did or did not apply without reading code.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -42,6 +42,25 @@ def field_values(source: str, context: Mapping[str, Any]) -> dict[str, Any]:
         value = holder.get(name) if isinstance(holder, Mapping) else getattr(holder, name, None)
         values[f"{variable}.{name}"] = _plain(value)
     return values
+
+
+def values_reader(source: str, member_fields: tuple[str, ...]) -> Callable[[tuple[Any, ...], Mapping[str, Any]], dict[str, Any]] | None:
+    """``field_values`` for ``source`` without a member view: from the values of
+    ``member_fields`` (in that order, as ``predicates.compile_member_values`` reads them) and
+    the community's values; None if ``source`` reads any other field."""
+    plan: list[tuple[str, str, int | None]] = []
+    for variable, name in referenced_fields(source):
+        if variable == "member" and name in member_fields:
+            plan.append((f"member.{name}", name, member_fields.index(name)))
+        elif variable == "community":
+            plan.append((f"community.{name}", name, None))
+        else:
+            return None
+
+    def read(values: tuple[Any, ...], community: Mapping[str, Any]) -> dict[str, Any]:
+        return {key: _plain(values[index] if index is not None else community.get(name)) for key, name, index in plan}
+
+    return read
 
 
 def _plain(value: Any) -> Any:

@@ -235,3 +235,29 @@ def test_member_predicates_run_without_builtins():
     assert predicate.__globals__["__builtins__"] == {}
     assert compile_member_predicate(ENV, ["member.__class__ == 1"], TZ, {}) is None
     assert compile_member_predicate(ENV, ["member.name.upper() == 'A'"], TZ, {}) is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(member=members, stage=st.sampled_from([None, "newbie", "growth"]), offset=st.integers(-3 * 86400, 3 * 86400))
+def test_a_becomes_reason_shows_the_same_values_read_as_a_tuple_as_through_a_member_view(member, stage, offset):
+    """A `becomes` firing's values (its reason's "member.messages = 3 …") are taken from the
+    field values its check just read, not asked of a member view again: the same values."""
+    from playbook_engine.contract import SCALAR_MEMBER_FIELDS
+    from playbook_engine.dependencies import member_fields_read
+    from playbook_engine.explain import field_values, values_reader
+    from playbook_engine.predicates import compile_member_values
+
+    member.stage = stage
+    member.stage_since = None if stage is None else NOW - 3600
+    now = NOW + offset
+    community = {"name": "读书会", "timezone": "Asia/Shanghai", "channel": "wechat"}
+    for source in PREDICATE_CONDITIONS:
+        fields = member_fields_read(ENV, [source])
+        if fields is None or not fields <= SCALAR_MEMBER_FIELDS:
+            continue
+        order = tuple(sorted(fields | {"messages"}))
+        read = values_reader(source, order)
+        assert read is not None, source
+        expected = field_values(source, {"member": MemberView(member, now, TZ), "community": community})
+        assert read(compile_member_values(order, TZ)(member, now), community) == expected, source
+        assert list(read(compile_member_values(order, TZ)(member, now), community)) == list(expected)  # in the same order

@@ -19,7 +19,7 @@ from playbook_engine.contract import (
 )
 from playbook_engine.dependencies import TIME_FIELDS, member_fields_read, reads_member_field
 from playbook_engine.errors import suggest
-from playbook_engine.explain import field_values
+from playbook_engine.explain import field_values, values_reader
 from playbook_engine.expressions import Condition, check_source
 from playbook_engine.lifecycle import TimeThresholds
 from playbook_engine.predicates import compile_member_values
@@ -152,6 +152,9 @@ class BecomesGroup:
         self._read_values = compile_member_values(self.value_fields, triggers[0].community.tz) if self.value_fields else None
         # field values → the triggers whose condition holds, and their keys
         self._memo: dict[tuple[Any, ...], tuple[list[BecomesTrigger], tuple[str, ...]]] = {}
+        # Each condition's values for its firing's reason, from the values just read (not asked
+        # of a member view again), when it reads only those fields and the community's.
+        self._shown = {trigger.key: values_reader(trigger.value, self.value_fields) for trigger in triggers} if self.value_fields else {}
 
     def start(self, run: Run) -> None:
         pass
@@ -200,10 +203,14 @@ class BecomesGroup:
         if not became:
             return []
         firings: list[tuple[TriggerType, Firing]] = []
-        view = run.view(member)
+        view = None
         words = says(run)
         for trigger in became:
-            shown_values = field_values(trigger.value, {"member": view, "community": trigger.community_values})
+            if values is not None and (shown := self._shown.get(trigger.key)) is not None:
+                shown_values = shown(values, trigger.community_values)
+            else:
+                view = view or run.view(member)
+                shown_values = field_values(trigger.value, {"member": view, "community": trigger.community_values})
             firings.append((trigger, Firing(member, member.group, run.now, partial(_became_reason, words, trigger.value, shown_values), values=shown_values)))
         return firings
 
