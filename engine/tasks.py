@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from itertools import groupby
 from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo
@@ -247,21 +248,22 @@ def _write_md(listed: list[Listed], stream: IO[str], words: ListWords, tz: ZoneI
     if not listed:
         stream.write(words.nothing + "\n")
         return
-    day: date | None = None
-    assignee: str | None = None
+    # A section per local day, in it one per operator (as `playbook run --format md` lays out
+    # a plan: the unassigned last), each operator's tasks in time order.
+    days: dict[date, list[Listed]] = {}
     for item in listed:
-        record, row = item.record, item.row
-        local = datetime.fromtimestamp(row.due, tz)
-        if local.date() != day:
-            day, assignee = local.date(), None
-            stream.write(("" if item is listed[0] else "\n") + f"## {day.isoformat()}\n")
-        if row.assignee != assignee:
-            assignee = row.assignee
+        days.setdefault(datetime.fromtimestamp(item.row.due, tz).date(), []).append(item)
+    for number, (day, items) in enumerate(days.items()):
+        stream.write(("\n" if number else "") + f"## {day.isoformat()}\n")
+        in_order = sorted(items, key=lambda item: (item.row.assignee is None, item.row.assignee or ""))
+        for assignee, theirs in groupby(in_order, key=lambda item: item.row.assignee):
             stream.write(f"\n### {markdown_line(assignee or '—')}\n\n")
-        box = "x" if row.status in MARKS else " "
-        note = f" — {words.headers['note']}：{markdown_line(row.note)}" if row.note else ""
-        text = markdown_line(f"{_who(record)} · {record.get('action')}：{record.get('text', '')}")
-        stream.write(f"- [{box}] **{local:%H:%M}** {_word(item, words)} · {text} · `{row.id}`{note}\n")
+            for item in theirs:
+                record, row = item.record, item.row
+                box = "x" if row.status in MARKS else " "
+                note = f" — {words.headers['note']}：{markdown_line(row.note)}" if row.note else ""
+                text = markdown_line(f"{_who(record)} · {record.get('action')}：{record.get('text', '')}")
+                stream.write(f"- [{box}] **{datetime.fromtimestamp(row.due, tz):%H:%M}** {_word(item, words)} · {text} · `{row.id}`{note}\n")
 
 
 def _write_table(listed: list[Listed], stream: IO[str], words: ListWords, tz: ZoneInfo, terminal: bool) -> None:

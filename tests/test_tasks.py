@@ -194,6 +194,15 @@ def test_the_table_and_the_checklist_are_in_chinese_for_a_chinese_community(setu
     assert "- [ ] **12:01** 待办 · 老李（m2）" in md and "\n### op-b\n" in md
 
 
+def test_the_checklist_has_one_section_per_operator_and_day(setup: Setup) -> None:
+    """op-a's tasks of 2 March are due at 12:00, 12:01 and after op-b's: one op-a section with
+    all three in time order, then op-b's, as `playbook run --format md` lays out a day."""
+    md = setup.tasks("list", "--format", "md").stdout
+    assert [line for line in md.splitlines() if line.startswith("#")] == ["## 2026-03-02", "### op-a", "### op-b"]
+    op_a = md.split("### op-a")[1].split("### op-b")[0]
+    assert [line.split("· ")[1].split("（")[0] for line in op_a.splitlines() if line.startswith("- [")] == [record["member_name"] for record in setup.records if record["assignee"] == "op-a"]
+
+
 def test_the_list_is_in_english_for_an_english_community(tmp_path: Path) -> None:
     setup = make_setup(tmp_path, language="en")
     table = setup.tasks("list", "--format", "table").stdout
