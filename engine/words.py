@@ -111,6 +111,7 @@ class SummaryWords:
     """The run's closing summary (standard error): what was read, planned and held back."""
 
     read: str  # "{read}", "{accepted}", "{rejected}"
+    imported: str  # `playbook import`: "{read}", "{written}", "{types}" (by event type, in brackets, or empty), "{rejected}"
     before_watermark: str  # "{count}"
     after_until: str  # "{count}"
     planned: str  # "{count}"
@@ -384,6 +385,7 @@ ZH_CN = Language(
     ),
     summary=SummaryWords(
         read="读取 {read} 条事件：接受 {accepted}，拒绝 {rejected}",
+        imported="读取 {read} 条事件：写出 {written}{types}，拒绝 {rejected}",
         before_watermark="，{count} 条已处理过（`--state` 水位线）",
         after_until="，{count} 条在 `--until` 之后",
         planned=" · 计划任务 {count} 个",
@@ -605,6 +607,7 @@ EN = Language(
     ),
     summary=SummaryWords(
         read="read {read} events: {accepted} accepted, {rejected} rejected",
+        imported="read {read} events: {written} written{types}, {rejected} rejected",
         before_watermark=", {count} already processed (--state watermark)",
         after_until=", {count} after --until",
         planned=" · {count} tasks planned",

@@ -26,6 +26,7 @@ from playbook_engine.contract import Event, Rejected, SourceRecord, SourceReport
 from playbook_engine.errors import InvalidInput, PlaybookError
 from playbook_engine.events import to_event
 from playbook_engine.loading import find_files
+from playbook_engine.words import words_for
 
 LEADING_FIELDS = ("ts", "type", "group", "member", "name")
 
@@ -37,16 +38,13 @@ class ImportResult:
     rejected: list[Rejected] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
 
-    def summary(self) -> str:
-        types = ", ".join(f"{name} {count}" for name, count in sorted(self.counts.items()) if name not in ("read", "written", "rejected", "duplicates") and count)
-        written = f"{self.counts['written']} written" + (f" ({types})" if types else "")
-        line = f"read {self.counts['read']} events: {written}, {self.counts['rejected']} rejected"
-        return line + duplicates_note(self.counts["duplicates"])
-
-
-def duplicates_note(count: int) -> str:
-    """The summary's word on messages an export holds twice (threads, overlapping files): kept once."""
-    return f" · {count} duplicate message{'s' if count != 1 else ''} (same id) kept once" if count else ""
+    def summary(self, language: str | None = None) -> str:
+        """What was read and written, in ``language`` (``community.language``; English if None)."""
+        words = words_for(language).summary
+        types = words.separator.join(f"{name} {count}" for name, count in sorted(self.counts.items()) if name not in ("read", "written", "rejected", "duplicates") and count)
+        line = words.imported.format(read=self.counts["read"], written=self.counts["written"], types=f"{words.brackets[0]}{types}{words.brackets[1]}" if types else "", rejected=self.counts["rejected"])
+        duplicates = self.counts["duplicates"]  # messages an export holds twice (threads, overlapping files): kept once
+        return line + (words.duplicates.format(count=duplicates, s="s" if duplicates != 1 else "") if duplicates else "")
 
 
 def import_events(items: Iterable[SourceRecord | Rejected], tz: ZoneInfo, out: IO[str]) -> ImportResult:
@@ -107,28 +105,32 @@ def _flat(record: dict[str, Any]) -> bool:
     return True
 
 
-def community_timezone(explicit: str | None, playbook_paths: Sequence[str] = DEFAULT_PATHS) -> tuple[ZoneInfo, str]:
+def community_timezone(explicit: str | None, playbook_paths: Sequence[str] = DEFAULT_PATHS) -> tuple[ZoneInfo, str, str, str | None]:
     """The zone for times without an offset: ``--timezone``, else the time zone of the
     community.yaml that ``playbook run`` would load from ``playbook_paths``. Never a guess:
     ``run`` reads such times in the community's zone, so ``import`` must read them the same way
-    for the two to plan alike, wherever they are started from."""
+    for the two to plan alike, wherever they are started from. Returns the zone, its name,
+    where it was taken from, and that community.yaml's ``language`` (None without one): the
+    summary is written in it, as ``playbook run`` writes its own."""
+    community_file, _ = find_files(list(playbook_paths))
+    data = yaml.safe_load(community_file.read_text(encoding="utf-8")) if community_file is not None else None
+    community = (data.get("community") or {}) if isinstance(data, dict) else {}
+    language = community.get("language") if isinstance(community, dict) and isinstance(community.get("language"), str) else None
     name: Any
     if explicit is not None:
         name, origin = explicit, "--timezone"
     else:
-        community_file, _ = find_files(list(playbook_paths))
         if community_file is None:
             where = ", ".join(f"{path}/" for path in playbook_paths)
             raise InvalidInput(
                 f"no community.yaml in {where} to take the time zone from — pass --playbooks DIR (the folder you give `playbook run`) "
                 "or --timezone ZONE (e.g. Asia/Shanghai): times without an offset must be read in the zone the run uses"
             )
-        data = yaml.safe_load(community_file.read_text(encoding="utf-8")) or {}
-        name, origin = (data.get("community") or {}).get("timezone") if isinstance(data, dict) else None, str(community_file)
+        name, origin = community.get("timezone") if isinstance(community, dict) else None, str(community_file)
         if not name:
             raise InvalidInput(f"{community_file}: no `timezone:` under `community:` — write an IANA name such as Asia/Shanghai (`playbook validate` checks the file)")
     try:
-        return ZoneInfo(str(name)), f"{name} (from {origin})"
+        return ZoneInfo(str(name)), str(name), origin, language
     except (ZoneInfoNotFoundError, ValueError):
         raise InvalidInput(f"{origin}: unknown time zone `{name}` — write an IANA name such as Asia/Shanghai") from None
 
@@ -159,7 +161,7 @@ def register_commands(cli: click.Group) -> None:
 
         report = SourceReport()
         try:
-            tz, tz_origin = community_timezone(timezone, playbook_paths or DEFAULT_PATHS)
+            tz, tz_name, tz_origin, language = community_timezone(timezone, playbook_paths or DEFAULT_PATHS)
             records = read_source(registry_from(ctx), source, input_path, source_options(column_map, tz, chat=chat, private_chats=private_chats, report=report))
             result = import_events(records, tz, sys.stdout)
         except PlaybookError as exc:
@@ -173,4 +175,4 @@ def register_commands(cli: click.Group) -> None:
         for warning in report.warnings:
             click.echo(f"warning: {warning}", err=True)
         result.counts["duplicates"] += report.counts["duplicates"]
-        click.echo(f"playbook import: {result.summary()} · times in {tz_origin}", err=True)
+        click.echo(f"playbook import: {result.summary(language)} · {words_for(language).explain.times.format(timezone=tz_name, file=tz_origin)}", err=True)

@@ -33,7 +33,7 @@ def invoke(group: click.Group, registry, *args: str):
 
 def test_import_writes_native_json_lines_and_reports_rejects_with_record_numbers(playbook_cli, registry, tmp_path):
     rejects = tmp_path / "rejects.jsonl"
-    result = invoke(playbook_cli, registry, "import", "--source", "wechat", "--timezone", "Asia/Shanghai", "--rejects", str(rejects), str(FIXTURES / "wechat_读书会.csv"))
+    result = invoke(playbook_cli, registry, "import", "--source", "wechat", "--timezone", "Asia/Shanghai", "--playbooks", str(ROOT / "examples" / "community-en"), "--rejects", str(rejects), str(FIXTURES / "wechat_读书会.csv"))
     assert result.exit_code == 0
     written = [json.loads(line) for line in result.stdout.splitlines()]
     assert written == [event for _, event, *rest in WECHAT if not rest]
@@ -49,13 +49,23 @@ def test_import_writes_native_json_lines_and_reports_rejects_with_record_numbers
 
 def test_import_output_round_trips_through_the_native_source(playbook_cli, registry, tmp_path):
     """A converted file is read back by `--source jsonl` with nothing rejected."""
-    result = invoke(playbook_cli, registry, "import", "--source", "csv", "--map", ",".join(f"{k}={v}" for k, v in GENERIC_MAP.items()), "--timezone", "Asia/Shanghai", str(FIXTURES / "generic_activity.csv"))
+    result = invoke(playbook_cli, registry, "import", "--source", "csv", "--map", ",".join(f"{k}={v}" for k, v in GENERIC_MAP.items()), "--timezone", "Asia/Shanghai", "--playbooks", str(ROOT / "examples" / "community-en"), str(FIXTURES / "generic_activity.csv"))
     assert result.exit_code == 0
     converted = tmp_path / "events.jsonl"
     converted.write_text(result.stdout, encoding="utf-8")
     items = list(registry.sources["jsonl"].read(str(converted), {}))
     assert len(items) == 8 and all(type(item).__name__ == "SourceRecord" for item in items)
     assert "read 10 events: 8 written (member_joined 2, member_left 1, message 4, purchase 1), 2 rejected" in result.stderr
+
+
+def test_the_import_summary_is_in_the_communitys_language(playbook_cli, registry):
+    """The shipped community is zh-CN: the summary and the time-zone line are Chinese, as
+    `playbook run` writes its own; rejects stay as they are (errors about the input)."""
+    result = invoke(playbook_cli, registry, "import", "--source", "wechat", "--playbooks", str(ROOT / "playbooks"), str(FIXTURES / "wechat_读书会.csv"))
+    assert result.exit_code == 0
+    assert result.stderr.splitlines()[-1] == (
+        f"playbook import: 读取 15 条事件：写出 13（member_joined 4，member_left 2，message 6，wechat_system 1），拒绝 2 · 时间按 Asia/Shanghai（取自 {ROOT / 'playbooks' / 'community.yaml'}）"
+    )
 
 
 def test_import_of_a_truncated_export_exits_1_naming_the_file(playbook_cli, registry, tmp_path):
