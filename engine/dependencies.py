@@ -70,12 +70,25 @@ def member_fields_read(env: object, sources: list[str]) -> frozenset[str] | None
                 continue  # they do not change during a run
             if name.name != "member" or id(name) not in reads_member:
                 return None
-        if any(True for _ in tree.find_all(nodes.Call)) or any(_sees_context(env, node) for node in _filters_and_tests(tree)):
+        if not _only_lookups(tree) or any(_sees_context(env, node) for node in _filters_and_tests(tree)):
             return None
         fields.update(node.attr for node in tree.find_all(nodes.Getattr) if id(node.node) in reads_member)
     if fields & LOOP_FIELDS:
         return None  # they change with no field of the member changing
     return frozenset(fields)
+
+
+def _only_lookups(tree: nodes.Node) -> bool:
+    """Whether every call in ``tree`` looks a constant key up in data a member or the firing's
+    event carries (``member.attributes.get('role')``, ``event.raw.get('title')``): the same data
+    gives the same answer. Any other call may read anything."""
+    for call in tree.find_all(nodes.Call):
+        function = call.node
+        if not (isinstance(function, nodes.Getattr) and function.attr == "get" and isinstance(function.node, nodes.Getattr) and isinstance(function.node.node, nodes.Name) and function.node.node.name in ("member", "event")):
+            return False
+        if call.kwargs or call.dyn_args is not None or call.dyn_kwargs is not None or not all(isinstance(argument, nodes.Const) for argument in call.args):
+            return False
+    return True
 
 
 def reads_member_field(env: object, source: str, name: str) -> bool:
@@ -115,7 +128,7 @@ def _member_fields_in(env: object, source: str, templates: bool) -> frozenset[st
     if not names_read(env, [source], templates=templates) <= _STEADY_NAMES:
         return None
     tree = _tree(env, source, templates)
-    if any(True for _ in tree.find_all(nodes.Call)):
+    if not _only_lookups(tree):
         return None
     fields = set()
     read_by_field = set()

@@ -26,6 +26,7 @@ def env():
     ("member.messages | int > 3", {"messages"}),
     ("community.name == '读书会' and member.stage == 'growth'", {"stage"}),
     ("'douban.com' in content.链接白名单 and member.messages > 0", {"messages"}),  # content.yaml: fixed for the run
+    ("member.attributes.get('gender') == '女'", {"attributes"}),  # a lookup in the member's data, as member.attributes.city is
     ("true", set()),
     # Their truth can change with nothing about the member changing:
     ("now.hour > 20", None),
@@ -33,6 +34,8 @@ def env():
     ("member.last_message_at | ago", None),
     ("event.text", None),
     ("range(3) | length > member.messages", None),  # a call
+    ("member.attributes.get(member.name) == 1", None),  # a lookup by a key that is not a constant
+    ("member.attributes.items() | length > 0", None),  # any call but .get
 ])
 def test_member_fields_read(env, source, fields):
     expected = None if fields is None else frozenset(fields)
@@ -47,6 +50,14 @@ def test_a_text_reading_content_yaml_is_fixed_once_its_member_is(env):
     assert identity_only(env, [text]) and steady(env, ["member.messages > 0"], [text])
     assert not steady(env, [], ["{{ content.本周书目 }} {{ now.hour }}"])  # `now` still moves
     assert not identity_only(env, ["{{ content.本周书目 }} {{ member.messages }}"])
+
+
+def test_a_text_looking_a_key_up_in_its_event_is_written_the_same_at_any_due_time(env):
+    """activity-feedback's survey thanks the member for `event.raw.get('title')`: the event that
+    fired it does not change, so the text is fixed once its member is."""
+    text = "{{ member.name }}，谢谢你来参加{{ event.raw.get('title') or '这次活动' }}！"
+    assert identity_only(env, [text]) and steady(env, ["'asked-absent' not in member.tags"], [text])
+    assert not steady(env, [], ["{{ event.raw.get(now.hour) }}"])
 
 
 def test_names_read_in_conditions_and_templates(env):
