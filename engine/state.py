@@ -579,7 +579,9 @@ class StateStore:
 
     def printed_tasks(self, start: float | None = None, end: float | None = None, assignee: str | None = None) -> list[TaskRow]:
         """The printed tasks (those with a record), due in [start, end) and of ``assignee`` when given, in due order."""
-        terms: list[str] = ["data IS NOT NULL"]
+        # A task an earlier run printed on its own and a later run merged into another message
+        # keeps its old record: the message's record lists it among its parts.
+        terms: list[str] = ["data IS NOT NULL AND status != 'merged'"]
         values: list[float | str] = []
         if start is not None and end is not None:
             terms.append("due >= ? AND due < ?")

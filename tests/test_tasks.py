@@ -265,6 +265,51 @@ def test_a_merged_message_marks_its_parts(tmp_path: Path) -> None:
     assert {setup.rows()[part][0] for part in parts} == {"done"}
 
 
+LATER_AND_SOONER = """\
+playbook: care
+rules:
+  - id: later
+    when: {event: message}
+    once: true
+    delay: 20h
+    do:
+      - dm: "{{ member.name }}，谢谢你的第一次发言！"
+  - id: sooner
+    when: {event: message}
+    if: member.messages == 2
+    delay: 1h
+    do:
+      - dm: "{{ member.name }}，再聊聊？"
+"""
+
+
+def test_a_printed_dm_a_later_day_merges_into_another_is_listed_once_in_every_format(tmp_path: Path) -> None:
+    """小美's thanks, printed on 2 March for 3 March 16:00, becomes part of the 10:00 DM the next
+    run plans for her (merge: [dm]); the run after that settles 3 March again and keeps it merged.
+    The list shows the one message, in every format, and the report counts it once."""
+    first = [message("02T20:00", "m1", name="小美")]
+    setup = make_setup(tmp_path, playbooks={"care.yaml": LATER_AND_SOONER}, events=first, merge="[dm]")
+    (thanks,) = setup.records
+    setup.run([message("03T09:00", "m1", name="小美"), message("03T21:00", "m2", name="老李")], "day2.jsonl")
+    setup.run([message("04T09:00", "m3", name="阿珍")], "day3.jsonl")
+    assert setup.rows()[thanks["id"]][0] == "merged"
+    (message_,) = setup.listed("--date", "2026-03-03")
+    assert [part["id"] for part in message_["parts"]] == [message_["id"], thanks["id"]]
+    for fmt in ("table", "md"):
+        result = setup.tasks("list", "--date", "2026-03-03", "--format", fmt)
+        assert result.exit_code == 0 and result.exception is None, (fmt, result.output)
+    rows = csv.DictReader(io.StringIO(setup.tasks("list", "--date", "2026-03-03", "--format", "csv").stdout.lstrip("\ufeff")))
+    assert [row["编号"] for row in rows] == [message_["id"]]
+    from playbook_engine.report import count
+    from playbook_engine.state import StateStore
+
+    store = StateStore.open(str(setup.state), lock=False)
+    try:
+        assert count(store).per_rule == {("care", "sooner"): 1, ("care", "later"): 2}  # the message, 老李's and 阿珍's thanks
+    finally:
+        store.close()
+
+
 # -- a later run keeps what was marked -------------------------------------------------------------------
 
 
