@@ -401,7 +401,7 @@ def tasks_mark(ctx: click.Context, task_ids: Sequence[str], state_path: str, sta
     try:
         when = _moment_option(at, store, "--at")
         applied = mark(store, task_ids, status, note, _clock(ctx)() if when is None else when)
-        click.echo(summary(applied), err=True)
+        click.echo(summary(applied, words_for(store.meta("language")).marks), err=True)
     finally:
         store.close()
 
@@ -427,14 +427,12 @@ def tasks_import(ctx: click.Context, file: str, state_path: str, at: str | None)
     try:
         when = _moment_option(at, store, "--at")
         imported = import_file(store, file, _clock(ctx)() if when is None else when)
+        words = words_for(store.meta("language")).marks  # the community's, as the last run saved it
     finally:
         store.close()
     for problem in imported.problems:
         click.echo(f"error: {problem}", err=True)
-    more = [f"{imported.unchanged} without a status"] if imported.unchanged else []
-    if imported.problems:
-        more.append(f"{len(imported.problems)} line(s) reported above changed nothing — fix them and import the file again")
-    click.echo(f"{file}: {summary(imported.applied, more)}", err=True)
+    click.echo(f"{file}: {summary(imported.applied, words, imported.unchanged, len(imported.problems))}", err=True)
     if imported.problems:
         ctx.exit(1)
 

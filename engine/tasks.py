@@ -20,7 +20,7 @@ import json
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from itertools import groupby
@@ -33,6 +33,7 @@ from playbook_engine.delivery import day_bounds
 from playbook_engine.errors import PlaybookError
 from playbook_engine.printable import terminal_text
 from playbook_engine.state import StateStore, TaskRow
+from playbook_engine.words import MarkWords
 
 MARKS = ("done", "skipped", "failed", "replied")  # what an operator may say of a task
 TAKEN_BACK = ("stale", "displaced")  # what a run says of a task it took back: hidden unless asked for
@@ -485,8 +486,12 @@ def import_file(store: StateStore, path: str, at: float) -> Imported:
     return Imported(applied, len(with_ids), unchanged, problems)
 
 
-def summary(applied: Applied, more: Iterable[str] = ()) -> str:
-    """``3 task(s) changed (2 done, 1 skipped), 1 already so``, then ``more``."""
-    parts = ", ".join(f"{count} {status}" for status, count in sorted(applied.changed.items()))
-    said = f"{applied.total} task(s) changed" + (f" ({parts})" if parts else "")
-    return ", ".join([said, *([f"{applied.already} already so"] if applied.already else []), *more])
+def summary(applied: Applied, words: MarkWords, without_status: int = 0, reported: int = 0) -> str:
+    """``3 task(s) changed (2 done, 1 skipped), 1 already so`` / ``改了 3 个任务（完成 2，跳过 1）``,
+    then an imported file's lines without a status and those reported above."""
+    parts = words.separator.join(words.status.format(count=count, status=words.statuses[status]) for status, count in sorted(applied.changed.items()))
+    said = [words.changed.format(count=applied.total, statuses=f"{words.brackets[0]}{parts}{words.brackets[1]}" if parts else "")]
+    for template, count in ((words.already, applied.already), (words.without_status, without_status), (words.reported, reported)):
+        if count:
+            said.append(template.format(count=count))
+    return words.separator.join(said)

@@ -245,6 +245,23 @@ class DeliveryWords:
     no_inbox: str  # "{operator}", "{file}", "{count}": an operator with tasks and no inbox
 
 
+# -- `playbook tasks mark` and `import`: what they changed ----------------------------------------
+
+
+@dataclass(frozen=True)
+class MarkWords:
+    """The line ``playbook tasks mark`` and ``import`` end with, in one language."""
+
+    changed: str  # "{count}", "{statuses}": how many tasks changed, then by what they became (bracketed, or empty)
+    status: str  # "{count}", "{status}": one part of the brackets
+    statuses: Mapping[str, str]  # done, skipped, failed, replied, and note (only the note changed)
+    already: str  # "{count}": tasks that already were as the file or the command says
+    without_status: str  # "{count}": lines of an imported file with no status
+    reported: str  # "{count}": lines reported above, which changed nothing
+    separator: str
+    brackets: tuple[str, str]
+
+
 # -- --explain, the guardrails' reasons, the re-check, the CSV's columns -----------------------------
 
 
@@ -331,6 +348,7 @@ class Language:
     holdout: HoldoutWords
     forecast: ForecastWords
     delivery: DeliveryWords
+    marks: MarkWords
     explain: ExplainWords
 
     def duration(self, seconds: float) -> str:
@@ -491,6 +509,16 @@ ZH_CN = Language(
         delivered="{operator}（{name}）：{tasks} 个任务已分 {messages} 条消息推送到 {inbox}",
         nothing_new="{operator}：没有新任务 — {day} 的 {count} 个任务已经推送过",
         no_inbox="{operator}：{file} 里没有写 `inbox:`，{count} 个任务没有推送；给这位运营加上 `inbox:`（见 `docs/delivery.md`）",
+    ),
+    marks=MarkWords(
+        changed="更新了 {count} 个任务{statuses}",
+        status="{status} {count}",
+        statuses={"done": "完成", "skipped": "跳过", "failed": "失败", "replied": "已回复", "note": "只改备注"},
+        already="{count} 个原本就是这样",
+        without_status="{count} 行没有写状态",
+        reported="上面报告的 {count} 行什么也没改——改好后把文件再导入一次",
+        separator="，",
+        brackets=("（", "）"),
     ),
     explain=ExplainWords(
         labels={
@@ -713,6 +741,16 @@ EN = Language(
         delivered="{operator} ({name}): {tasks} task(s) delivered to {inbox} in {messages} message(s)",
         nothing_new="{operator}: nothing new — the {count} task(s) of {day} were delivered already",
         no_inbox="{operator}: no inbox in {file} — {count} task(s) not delivered; add `inbox:` to the operator (docs/delivery.md)",
+    ),
+    marks=MarkWords(
+        changed="{count} task(s) changed{statuses}",
+        status="{count} {status}",
+        statuses={"done": "done", "skipped": "skipped", "failed": "failed", "replied": "replied", "note": "note"},
+        already="{count} already so",
+        without_status="{count} without a status",
+        reported="{count} line(s) reported above changed nothing — fix them and import the file again",
+        separator=", ",
+        brackets=(" (", ")"),
     ),
     explain=ExplainWords(
         labels={

@@ -222,12 +222,23 @@ def test_nothing_to_list_says_so(setup: Setup) -> None:
 def test_mark_sets_the_status_when_and_the_note(setup: Setup) -> None:
     ids = [record["id"] for record in setup.records]
     result = setup.tasks("mark", ids[0], ids[1], "--status", "done", "--at", "2026-03-02 12:05", "--note", "发了")
-    assert result.exit_code == 0 and result.stderr == "2 task(s) changed (2 done)\n"
+    assert result.exit_code == 0 and result.stderr == "更新了 2 个任务（完成 2）\n"
     rows = setup.rows()
     assert rows[ids[0]] == ("done", None, None, at("2026-03-02T12:05"), "发了") == rows[ids[1]]
     assert rows[ids[2]] == ("todo", None, None, None, None)
     again = setup.tasks("mark", ids[0], "--status", "done")
-    assert again.stderr == "0 task(s) changed, 1 already so\n" and setup.rows()[ids[0]][2] is None
+    assert again.stderr == "更新了 0 个任务，1 个原本就是这样\n" and setup.rows()[ids[0]][2] is None
+
+
+def test_mark_and_import_say_what_they_changed_in_the_communitys_language(tmp_path: Path) -> None:
+    """The line they end with is the operator's, as the run's summary is: English for an English
+    community (the zh-CN ones are above)."""
+    setup = make_setup(tmp_path, language="en")
+    ids = [record["id"] for record in setup.records]
+    assert setup.tasks("mark", ids[0], ids[1], "--status", "done").stderr == "2 task(s) changed (2 done)\n"
+    path = write(setup.tmp / "plan.csv", *filled(setup, {0: "done", 2: "skipped", 3: "搞定了"}, status_column="status"))
+    result = setup.tasks("import", str(path))
+    assert result.stderr.splitlines()[-1] == f"{path}: 1 task(s) changed (1 skipped), 1 already so, 1 without a status, 1 line(s) reported above changed nothing — fix them and import the file again"
 
 
 def test_mark_without_at_takes_the_machines_clock(setup: Setup) -> None:
@@ -240,7 +251,7 @@ def test_replied_is_the_outcome_and_a_task_still_to_do_is_then_done(setup: Setup
     ids = [record["id"] for record in setup.records]
     setup.tasks("mark", ids[1], "--status", "skipped", "--at", "2026-03-02 12:10")
     result = setup.tasks("mark", ids[0], ids[1], "--status", "replied", "--at", "2026-03-02 13:00")
-    assert result.stderr == "2 task(s) changed (2 replied)\n"
+    assert result.stderr == "更新了 2 个任务（已回复 2）\n"
     rows = setup.rows()
     assert rows[ids[0]] == ("done", "replied", at("2026-03-02T13:00"), at("2026-03-02T13:00"), None)
     assert rows[ids[1]] == ("skipped", "replied", at("2026-03-02T13:00"), at("2026-03-02T12:10"), None)
@@ -406,7 +417,7 @@ def test_import_reads_the_plan_back_from_any_spreadsheet(setup: Setup, variant: 
     path = write(setup.tmp / f"{variant}.csv", header, body, **options)
     result = setup.tasks("import", str(path), "--at", "2026-03-02 17:00")
     assert result.exit_code == 0, result.output
-    assert result.stderr == f"{path}: 3 task(s) changed (1 done, 1 replied, 1 skipped), 1 without a status\n"
+    assert result.stderr == f"{path}: 更新了 3 个任务（完成 1，已回复 1，跳过 1），1 行没有写状态\n"
     ids = [record["id"] for record in setup.records]
     marked = at("2026-03-02T17:00")
     assert [setup.rows()[task_id] for task_id in ids] == [
@@ -436,7 +447,7 @@ def test_a_note_column_sets_the_note_and_an_empty_one_keeps_it(setup: Setup) -> 
     setup.tasks("mark", ids[1], "--status", "done", "--note", "早上发的")
     path = write(setup.tmp / "notes.csv", *filled(setup, {0: "失败"}, notes={0: "对方拒收", 3: "明天再发"}))
     result = setup.tasks("import", str(path), "--at", "2026-03-02 17:00")
-    assert result.stderr == f"{path}: 2 task(s) changed (1 failed, 1 note), 2 without a status\n"
+    assert result.stderr == f"{path}: 更新了 2 个任务（失败 1，只改备注 1），2 行没有写状态\n"
     rows = setup.rows()
     assert rows[ids[0]][0::4] == ("failed", "对方拒收") and rows[ids[1]][0::4] == ("done", "早上发的") and rows[ids[3]][0::4] == ("todo", "明天再发")
 
@@ -452,7 +463,7 @@ def test_the_list_exported_filled_and_imported_round_trips(setup: Setup) -> None
     path.write_text(exported, encoding="utf-8", newline="")
     before = setup.state.read_bytes()
     unchanged = setup.tasks("import", str(path))
-    assert unchanged.exit_code == 0 and unchanged.stderr == f"{path}: 0 task(s) changed, 1 already so, 3 without a status\n"
+    assert unchanged.exit_code == 0 and unchanged.stderr == f"{path}: 更新了 0 个任务，1 个原本就是这样，3 行没有写状态\n"
     assert setup.state.read_bytes() == before
     rows[2][column] = "已发送"
     path.write_bytes(("\ufeff" + "".join(",".join(f'"{cell}"' if "," in cell or "\n" in cell else cell for cell in row) + "\r\n" for row in rows)).encode("utf-8"))
@@ -465,7 +476,7 @@ def test_importing_the_same_file_twice_changes_nothing_the_second_time(setup: Se
     assert setup.tasks("import", str(path)).exit_code == 0
     before = setup.state.read_bytes()
     again = setup.tasks("import", str(path))
-    assert again.exit_code == 0 and again.stderr == f"{path}: 0 task(s) changed, 2 already so, 2 without a status\n"
+    assert again.exit_code == 0 and again.stderr == f"{path}: 更新了 0 个任务，2 个原本就是这样，2 行没有写状态\n"
     assert setup.state.read_bytes() == before
 
 
@@ -481,7 +492,7 @@ def test_unknown_ids_and_words_are_reported_by_line_and_the_rest_is_applied(setu
     assert result.stderr.splitlines() == [
         f"error: {path}:5: `搞定了` is not a status — write 完成, 跳过, 失败 or 已回复 (done, skipped, failed, replied), or leave it empty; this line changed nothing",
         f"error: {path}:8: no task `t-0000000000` in {setup.state} — check the id (copy it from the plan) or the --state this file belongs to; this line changed nothing",
-        f"{path}: 2 task(s) changed (2 done), 2 line(s) reported above changed nothing — fix them and import the file again",
+        f"{path}: 更新了 2 个任务（完成 2），上面报告的 2 行什么也没改——改好后把文件再导入一次",
     ]
     ids = [record["id"] for record in setup.records]
     assert [setup.rows()[task_id][0] for task_id in ids] == ["done", "todo", "todo", "done"]
