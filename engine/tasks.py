@@ -182,34 +182,37 @@ def _word(listed: Listed, words: ListWords) -> str:
 
 def _who(record: Mapping[str, Any]) -> str:
     member, name = record.get("member"), record.get("member_name")
-    if member is None:
-        return str(record.get("group") or "")
+    if member is None:  # a task for the whole group: the name the operators call it by
+        return str(record.get("group_name") or record.get("group") or "")
     return f"{name}（{member}）" if name and name != member else str(member)
 
 
-def write_list(listed: list[Listed], fmt: str, stream: IO[str], words: ListWords, tz: ZoneInfo, *, terminal: bool = False, actions: Mapping[str, str] | None = None, priorities: Mapping[str, str] | None = None, columns: Mapping[str, str] | None = None) -> None:
+def write_list(listed: list[Listed], fmt: str, stream: IO[str], words: ListWords, tz: ZoneInfo, *, terminal: bool = False, actions: Mapping[str, str] | None = None, priorities: Mapping[str, str] | None = None, columns: Mapping[str, str] | None = None, groups: Mapping[str, str] | None = None) -> None:
     """``listed`` in ``fmt``: table, md (for people), csv (to fill in and import), jsonl.
     ``actions``/``priorities``: how the community's language names each action and priority in
-    the cells people read, and ``columns`` the CSV's columns of the task record, as `playbook
-    run` names them; JSON Lines keeps the ids and field names."""
+    the cells people read, ``groups`` each group's name (community.yaml's ``groups:``) for a
+    task about a whole group, and ``columns`` the CSV's columns of the task record, as `playbook
+    run` names them; JSON Lines and the CSV keep the ids and field names."""
     if fmt == "jsonl":
         _write_jsonl(listed, stream, words, tz, terminal)
         return
-    if actions or priorities:
-        listed = [_named(item, actions or {}, priorities or {}) for item in listed]
+    if actions or priorities or groups:
+        listed = [_named(item, actions or {}, priorities or {}, groups or {}) for item in listed]
     if fmt == "csv":
         _write_csv(listed, stream, words, tz, terminal, columns or {})
         return
     {"table": _write_table, "md": _write_md}[fmt](listed, stream, words, tz, terminal)
 
 
-def _named(item: Listed, actions: Mapping[str, str], priorities: Mapping[str, str]) -> Listed:
+def _named(item: Listed, actions: Mapping[str, str], priorities: Mapping[str, str], groups: Mapping[str, str]) -> Listed:
     record = dict(item.record)
-    action, priority = record.get("action"), record.get("priority")
+    action, priority, group = record.get("action"), record.get("priority"), record.get("group")
     if isinstance(action, str):
         record["action"] = actions.get(action, action)
     if isinstance(priority, str):
         record["priority"] = priorities.get(priority, priority)
+    if isinstance(group, str) and group in groups:
+        record["group_name"] = groups[group]  # not a column of the CSV: the table and md only
     return replace(item, record=record)
 
 

@@ -203,6 +203,18 @@ def test_the_checklist_has_one_section_per_operator_and_day(setup: Setup) -> Non
     assert [line.split("· ")[1].split("（")[0] for line in op_a.splitlines() if line.startswith("- [")] == [record["member_name"] for record in setup.records if record["assignee"] == "op-a"]
 
 
+def test_a_task_for_a_whole_group_is_listed_under_the_groups_name(tmp_path: Path) -> None:
+    """community.yaml names g1 一群: the operator reads that in the table and the checklist, as
+    the plan says 在群「一群」发布; the CSV and JSON Lines keep the id."""
+    post = "playbook: noon\nrules:\n  - id: noon\n    when: {schedule: '0 12 * * *'}\n    do:\n      - post: 午安，今天读到哪儿了？\n"
+    setup = make_setup(tmp_path, playbooks={"noon.yaml": post}, events=[message("02T10:00", "m1"), message("02T13:00", "m2")])
+    assert "- [ ] **12:00** 待办 · 一群 · 群发：午安，今天读到哪儿了？ · `" in setup.tasks("list", "--format", "md").stdout
+    table = setup.tasks("list", "--format", "table").stdout
+    assert "一群" in table and " g1 " not in table
+    assert [record["group"] for record in setup.listed()] == ["g1"]
+    assert ",g1," in setup.tasks("list", "--format", "csv").stdout
+
+
 def test_the_list_is_in_english_for_an_english_community(tmp_path: Path) -> None:
     setup = make_setup(tmp_path, language="en")
     table = setup.tasks("list", "--format", "table").stdout
