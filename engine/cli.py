@@ -381,10 +381,19 @@ def tasks_list(ctx: click.Context, state_path: str, statuses: Sequence[str], ass
         store.close()
 
 
+def _mark_status(value: str) -> str:
+    from playbook_engine.tasks import mark_status
+
+    status = mark_status(value)
+    if status is None:
+        raise click.BadParameter(f"{value!r} is not a status — write done, skipped, failed or replied (完成, 跳过, 失败, 已回复)", param_hint="--status")
+    return status
+
+
 @tasks.command("mark")
 @click.argument("task_ids", nargs=-1, required=True)
 @click.option("--state", "state_path", required=True, type=click.Path(dir_okay=False), help="The --state database the nightly `playbook run` keeps.")
-@click.option("--status", required=True, type=click.Choice(["done", "skipped", "failed", "replied"]), help="What became of the tasks; replied: the member answered (a task still to do is then done).")
+@click.option("--status", required=True, callback=lambda ctx, param, value: _mark_status(value), help="What became of the tasks: done, skipped, failed or replied (or as the spreadsheet says it: 完成, 跳过, 失败, 已回复); replied: the member answered (a task still to do is then done).")
 @click.option("--at", help="When (default: now, by this machine's clock), e.g. 2026-03-08 09:15.")
 @click.option("--note", help="A note kept with each task.")
 @click.pass_context

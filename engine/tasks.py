@@ -355,6 +355,12 @@ def apply_marks(store: StateStore, marks: Sequence[Mark], at: float) -> Applied:
     return applied
 
 
+def mark_status(word: str) -> str | None:
+    """``tasks mark --status``: a status of ``MARKS`` in either language, as a status cell may
+    say it (完成 → done); None for a word that is not one."""
+    return STATUS_WORDS.get(_normal(word))
+
+
 def mark(store: StateStore, task_ids: Sequence[str], status: str, note: str | None, at: float) -> Applied:
     """``playbook tasks mark``: every id must be known, or nothing changes."""
     known = store.tasks_by_id(task_ids)

@@ -253,6 +253,21 @@ def test_mark_and_import_say_what_they_changed_in_the_communitys_language(tmp_pa
     assert result.stderr.splitlines()[-1] == f"{path}: 1 task(s) changed (1 skipped), 1 already so, 1 without a status, 1 line(s) reported above changed nothing — fix them and import the file again"
 
 
+@pytest.mark.parametrize(("word", "status"), [("完成", "done"), ("已发送", "done"), ("跳过", "skipped"), ("失败", "failed"), ("Done", "done")])
+def test_mark_takes_the_words_the_spreadsheet_takes(setup: Setup, word: str, status: str) -> None:
+    """An operator who writes 完成 in the plan's 状态 column writes it on the command line too."""
+    task = setup.records[0]["id"]
+    assert setup.tasks("mark", task, "--status", word, "--at", "2026-03-02 12:05").exit_code == 0
+    assert setup.rows()[task][0] == status
+
+
+def test_mark_refuses_a_word_that_is_not_a_status_and_says_which_are(setup: Setup) -> None:
+    before = setup.state.read_bytes()
+    result = setup.tasks("mark", setup.records[0]["id"], "--status", "搞定了")
+    assert result.exit_code == 2 and "'搞定了' is not a status — write done, skipped, failed or replied (完成, 跳过, 失败, 已回复)" in result.stderr
+    assert setup.state.read_bytes() == before
+
+
 def test_mark_without_at_takes_the_machines_clock(setup: Setup) -> None:
     task = setup.records[2]["id"]
     setup.tasks("mark", task, "--status", "skipped")
