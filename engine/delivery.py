@@ -516,9 +516,9 @@ def deliver(config: Config, state_path: str, day: date, *, dry_run: bool = False
             messages = split(kind, operator_day, compose(config, operator_day.records, words), config, day, words)
             todo.append((operator_day, inbox, messages))
         if the_day.unassigned:
-            report.notes.append(f"{the_day.unassigned} task(s) of {day.isoformat()} have no operator in {config.community.file}: not delivered")
+            report.notes.append(words.unassigned.format(count=the_day.unassigned, day=day.isoformat(), file=config.community.file))
         if the_day.unrecorded:
-            report.notes.append(f"{the_day.unrecorded} task(s) of {day.isoformat()} were planned before this state kept task texts (state version 6): not delivered — see them with `playbook run … --format md`")
+            report.notes.append(words.unrecorded.format(count=the_day.unrecorded, day=day.isoformat()))
         if missing:
             what = "; ".join(missing)
             if not dry_run:

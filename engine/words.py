@@ -243,6 +243,8 @@ class DeliveryWords:
     delivered: str  # "{operator}", "{name}", "{tasks}", "{inbox}", "{messages}"
     nothing_new: str  # "{operator}", "{count}", "{day}"
     no_inbox: str  # "{operator}", "{file}", "{count}": an operator with tasks and no inbox
+    unassigned: str  # "{count}", "{day}", "{file}": tasks of the day no operator looks after
+    unrecorded: str  # "{count}", "{day}": tasks planned before the state kept their texts
 
 
 # -- `playbook tasks mark` and `import`: what they changed ----------------------------------------
@@ -509,6 +511,8 @@ ZH_CN = Language(
         delivered="{operator}（{name}）：{tasks} 个任务已分 {messages} 条消息推送到 {inbox}",
         nothing_new="{operator}：没有新任务 — {day} 的 {count} 个任务已经推送过",
         no_inbox="{operator}：{file} 里没有写 `inbox:`，{count} 个任务没有推送；给这位运营加上 `inbox:`（见 `docs/delivery.md`）",
+        unassigned="{day} 有 {count} 个任务没有负责的运营（{file} 里没有哪位运营管它们的群），没有推送",
+        unrecorded="{day} 有 {count} 个任务是状态库还不保存任务内容时（第 6 版之前）安排的，没有推送 — 用 `playbook run … --format md` 查看",
     ),
     marks=MarkWords(
         changed="更新了 {count} 个任务{statuses}",
@@ -741,6 +745,8 @@ EN = Language(
         delivered="{operator} ({name}): {tasks} task(s) delivered to {inbox} in {messages} message(s)",
         nothing_new="{operator}: nothing new — the {count} task(s) of {day} were delivered already",
         no_inbox="{operator}: no inbox in {file} — {count} task(s) not delivered; add `inbox:` to the operator (docs/delivery.md)",
+        unassigned="{count} task(s) of {day} have no operator in {file}: not delivered",
+        unrecorded="{count} task(s) of {day} were planned before this state kept task texts (state version 6): not delivered — see them with `playbook run … --format md`",
     ),
     marks=MarkWords(
         changed="{count} task(s) changed{statuses}",

@@ -432,6 +432,16 @@ def test_the_dry_run_prints_each_message_and_sends_and_records_nothing(tmp_path,
     assert KEY not in result.output and "127.0.0.1" not in result.output
 
 
+def test_tasks_of_a_group_no_operator_looks_after_are_noted_in_the_communitys_language(tmp_path, httpserver_ipv4):
+    """g3 is nobody's: its task is planned with no assignee, and the note saying it was not sent
+    is in Chinese, as the note about an operator without an inbox is."""
+    server = httpserver_ipv4
+    setup = make_setup(tmp_path, {"op-a": f"{{type: wecom, url: '{server.url_for('/a')}'}}"}, {"g1": 1, "g3": 1})
+    result = setup.deliver("--date", "2026-03-02", "--dry-run", env={})
+    assert result.exit_code == 0, result.output
+    assert f"note: 2026-03-02 有 1 个任务没有负责的运营（{setup.directory / 'community.yaml'} 里没有哪位运营管它们的群），没有推送" in result.stderr
+
+
 # -- bad input: one line, exit 1, the state as it was -----------------------------------------------------
 
 
