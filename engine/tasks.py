@@ -243,7 +243,7 @@ def _write_csv(listed: list[Listed], stream: IO[str], words: ListWords, tz: Zone
     for item in listed:
         row = item.row
         values = [item.record.get(name) for name in TASK_RECORD_FIELDS]
-        writer.writerow([_cell(value) for value in (*values, _word(item, words), row.note, _iso(row.deadline, tz), row.outcome, _iso(row.outcome_at, tz), _iso(row.marked_at, tz))])
+        writer.writerow([_cell(value) for value in (*values, _word(item, words), row.note, _iso(row.deadline, tz), words.statuses.get(row.outcome or "", row.outcome), _iso(row.outcome_at, tz), _iso(row.marked_at, tz))])
 
 
 def _write_md(listed: list[Listed], stream: IO[str], words: ListWords, tz: ZoneInfo, terminal: bool) -> None:

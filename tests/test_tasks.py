@@ -268,6 +268,19 @@ def test_mark_refuses_a_word_that_is_not_a_status_and_says_which_are(setup: Setu
     assert setup.state.read_bytes() == before
 
 
+def test_the_csv_says_the_outcome_in_the_communitys_language(setup: Setup, tmp_path: Path) -> None:
+    """The 结果 column of a zh-CN list says 已回复, as its 状态 column does; English says replied."""
+    task = setup.records[0]["id"]
+    setup.tasks("mark", task, "--status", "replied", "--at", "2026-03-02 13:00")
+    (row,) = csv.DictReader(io.StringIO(setup.tasks("list", "--format", "csv", "--status", "replied").stdout.lstrip("\ufeff")))
+    assert (row["状态"], row["结果"], row["结果时间"]) == ("已回复", "已回复", "2026-03-02T13:00:00+08:00")
+    (tmp_path / "en").mkdir()
+    english = make_setup(tmp_path / "en", language="en")
+    english.tasks("mark", english.records[0]["id"], "--status", "replied")
+    (row,) = csv.DictReader(io.StringIO(english.tasks("list", "--format", "csv", "--status", "replied").stdout.lstrip("\ufeff")))
+    assert row["outcome"] == "replied"
+
+
 def test_mark_without_at_takes_the_machines_clock(setup: Setup) -> None:
     task = setup.records[2]["id"]
     setup.tasks("mark", task, "--status", "skipped")
