@@ -150,7 +150,10 @@ def render_summary(result: RunResult, community: Community) -> str:
     words = summary_words(community.language)
     lines = [f"playbook: {result.summary(community.language)}"]
     staff = community.staff  # they may have a stage, but they are not members: not counted
-    stages = Counter(member.stage for member in result.evaluation.members.values() if member.stage and member.id not in staff)
+    members = result.evaluation.members
+    stages = Counter(member.stage for member in members.values() if member.stage and member.id not in staff)
+    if result.state is not None:  # a --state run holds only the members it met: the others are saved
+        stages += result.state.saved_stages(set(members) | set(staff))
     if stages:
         order = [stage.stage for stage in community.lifecycle]
         shown = words.separator.join(f"{community.stage_label(stage)} {stages[stage]}" for stage in order if stages[stage])
