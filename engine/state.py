@@ -551,6 +551,23 @@ class StateStore:
         ).fetchall()
         return rows
 
+    def carried_over(self, start: float, date: str) -> list[tuple[str, str | None, str]]:
+        """(id, assignee, record) of the printed tasks still to do that are due before ``start``
+        (local day ``date`` begins), whose deadline has not passed by then, and that no delivery
+        of another day has sent: a nightly run plans the day's event tasks after their time, so
+        no morning's list held them yet."""
+        rows = self.connection.execute(
+            "SELECT id, assignee, data FROM tasks WHERE due < ? AND (deadline IS NULL OR deadline > ?) AND status = 'todo' AND data IS NOT NULL ORDER BY due, id", (start, start)
+        ).fetchall()
+        if not rows:
+            return []
+        sent = self.delivered_elsewhere(date)
+        return [row for row in rows if row[0] not in sent]
+
+    def delivered_elsewhere(self, date: str) -> set[str]:
+        """The ids of the tasks deliveries of days other than ``date`` (YYYY-MM-DD) sent."""
+        return {task_id for (tasks,) in self.connection.execute("SELECT tasks FROM deliveries WHERE date != ?", (date,)) for task_id in loads(tasks)}
+
     def unrecorded_due(self, start: float, end: float) -> list[str]:
         """Ids of tasks to do in [start, end) whose record the state does not hold: planned by an
         engine before state version 6, or merged into another task (whose record lists them)."""

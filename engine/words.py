@@ -229,6 +229,7 @@ class DeliveryWords:
     """The few words a delivered list is made of, in one language."""
 
     title: Callable[[date, int], str]  # the day and the number of tasks
+    earlier_day: Callable[[date, str], str]  # (its day, "09:12") → when a task of an earlier day, still to do, was due
     part: str  # the part among parts, appended to the title when a day needs several
     earlier: str  # said when some of the day's tasks went out in an earlier delivery
     urgent: str
@@ -497,6 +498,7 @@ ZH_CN = Language(
     ),
     delivery=DeliveryWords(
         title=lambda day, count: f"{day.month}月{day.day}日 待办 {count} 条",
+        earlier_day=lambda day, time: f"{day.month}月{day.day}日 {time}",
         part="（{part}/{parts}）",
         earlier="（另有 {count} 条已发过）",
         urgent="‼ 紧急",
@@ -731,6 +733,7 @@ EN = Language(
     ),
     delivery=DeliveryWords(
         title=lambda day, count: f"{WEEKDAYS_EN[day.weekday()]} {MONTHS_EN[day.month - 1]} {day.day}: {count} task{'s' if count != 1 else ''}",
+        earlier_day=lambda day, time: f"{MONTHS_EN[day.month - 1]} {day.day} {time}",
         part=" ({part}/{parts})",
         earlier=" ({count} sent earlier)",
         urgent="!! urgent",
