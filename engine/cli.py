@@ -372,6 +372,9 @@ def tasks_list(ctx: click.Context, state_path: str, statuses: Sequence[str], ass
         except ValueError:
             raise click.BadParameter(f"{day!r} is not a day — write e.g. 2026-03-08, today or tomorrow", param_hint="--date") from None
         listed = select(store, statuses=statuses, assignee=assignee, day=the_day, now=_moment_option(now, store, "--now"))
+        known = store.assignees() if assignee is not None and not listed else []
+        if known and assignee not in known:  # an operator's name for their id, a typo: not "no tasks"
+            raise click.BadParameter(f"no task in {state_path} is assigned to {assignee!r} — give an operator's id: {', '.join(known)}", param_hint="--assignee")
         fmt = output_format or ("table" if sys.stdout.isatty() else "jsonl")
         language = store.meta("language")
         says = words_for(language).explain

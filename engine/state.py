@@ -594,6 +594,10 @@ class StateStore:
 
     # -- what `playbook tasks` reads and writes ----------------------------------------------
 
+    def assignees(self) -> list[str]:
+        """The operators the printed tasks are assigned to, by id."""
+        return [assignee for (assignee,) in self.connection.execute("SELECT DISTINCT assignee FROM tasks WHERE data IS NOT NULL AND assignee IS NOT NULL ORDER BY assignee")]
+
     def printed_tasks(self, start: float | None = None, end: float | None = None, assignee: str | None = None) -> list[TaskRow]:
         """The printed tasks (those with a record), due in [start, end) and of ``assignee`` when given, in due order."""
         # A task an earlier run printed on its own and a later run merged into another message

@@ -223,6 +223,13 @@ def test_the_list_is_in_english_for_an_english_community(tmp_path: Path) -> None
     assert header == "\ufeffid,due,playbook,rule,action,channel,group,member,member_name,assignee,priority,text,reason,params,parts,status,note,deadline,outcome,outcome_at,marked_at"
 
 
+def test_an_assignee_no_task_has_is_refused_naming_the_operators(setup: Setup) -> None:
+    """`--assignee 阿兰` (her name, not her id) listed nothing, as if her day were empty."""
+    result = setup.tasks("list", "--assignee", "阿兰", "--format", "table")
+    assert result.exit_code == 2 and "no task in " in result.stderr and "is assigned to '阿兰' — give an operator's id: op-a, op-b" in result.stderr
+    assert setup.tasks("list", "--assignee", "op-b", "--status", "failed", "--format", "table").stdout == "没有符合条件的任务。\n"
+
+
 def test_nothing_to_list_says_so(setup: Setup) -> None:
     assert setup.tasks("list", "--format", "table", "--status", "failed").stdout == "没有符合条件的任务。\n"
     assert setup.tasks("list", "--format", "jsonl", "--status", "failed").stdout == ""
