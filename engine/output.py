@@ -91,7 +91,7 @@ def render_explanation(result: RunResult, tz: ZoneInfo, member: str | None = Non
         add(task.trigger_at, 1, "planned", f"{task.playbook}/{task.rule} {actions.get(task.action, task.action)} → {_who(task.member_name, task.member, task.group, words)}{due}  [{task.id}]", details)
     # Tasks earlier --state runs printed that this one takes back: with their drop if it is kept.
     planner = result.planner
-    taken_back = {item: "withdrawn" for item in planner.withdrawn} | {item: "displaced" for item in planner.displaced} if planner is not None else {}
+    taken_back = {item: "withdrawn" for item in planner.withdrawn + planner.merged_away} | {item: "displaced" for item in planner.displaced} if planner is not None else {}
     taken_back_ids = {item[1] for item in taken_back}
     for item in result.suppressed:
         task = item.task

@@ -121,6 +121,7 @@ class SummaryWords:
     orphans: str  # "{count}", "{names}"
     withdrawn: str  # "{count}", "{ids}"
     displaced: str  # "{count}", "{ids}"
+    merged_away: str  # "{count}", "{ids}"
     revised: str  # "{count}", "{ids}"
     duplicates: str  # "{count}"
     history_only: str  # "{count}"
@@ -416,6 +417,7 @@ ZH_CN = Language(
         orphans=" · 丢弃已删除规则的计时器 {count} 个（{names}）",
         withdrawn=" · 之前的运行列出的 {count} 个任务已不成立、撤回（{ids}）：不要发送",
         displaced=" · 之前的运行列出的 {count} 个任务被更紧急的任务挤出（{ids}）：不要发送",
+        merged_away=" · 之前的运行列出的 {count} 个任务并进了同一天给同一个人的另一条消息（{ids}）：随那条消息一起发，不要单独发送",
         revised=" · 之前的运行列出的 {count} 个任务有改动、重新列出（{ids}）：以新版本为准",
         duplicates=" · 重复消息（id 相同）{count} 条，只计一次",
         history_only=" · {count} 个在 `--from` 之前，未列出",
@@ -651,6 +653,7 @@ EN = Language(
         orphans=" · {count} timer(s) of rules no longer in the playbooks dropped ({names})",
         withdrawn=" · {count} planned by an earlier run withdrawn as stale ({ids}): do not send them",
         displaced=" · {count} planned by an earlier run displaced by higher-priority tasks ({ids}): do not send them",
+        merged_away=" · {count} planned by an earlier run merged into another message to the same member that day ({ids}): they go out with it, do not send them on their own",
         revised=" · {count} planned by an earlier run printed again changed ({ids}): the new version replaces the old",
         duplicates=" · {count} duplicate message{s} (same id) kept once",
         history_only=" · {count} before --from not shown",

@@ -368,6 +368,20 @@ def test_a_printed_dm_a_later_day_merges_into_another_is_listed_once_in_every_fo
         store.close()
 
 
+def test_a_printed_dm_merged_into_the_next_nights_message_is_said_to_go_out_with_it(tmp_path: Path) -> None:
+    """The second night merges 小美's thanks, printed the night before, into her 10:00 DM: the
+    summary says it goes out with that message (not that more urgent tasks pushed it out), and
+    the state keeps it as a part (merged), not as a task taken back (displaced)."""
+    setup = make_setup(tmp_path, playbooks={"care.yaml": LATER_AND_SOONER}, events=[message("02T20:00", "m1", name="小美")], merge="[dm]")
+    (thanks,) = setup.records
+    events = write_jsonl(tmp_path / "day2.jsonl", [message("03T09:00", "m1", name="小美"), message("03T21:00", "m2", name="老李")])
+    result = setup.invoke("run", str(setup.directory), "--events", str(events), "--state", str(setup.state), "--format", "jsonl")
+    assert result.exit_code == 0, result.output
+    assert f"之前的运行列出的 1 个任务并进了同一天给同一个人的另一条消息（{thanks['id']}）：随那条消息一起发，不要单独发送" in result.stderr
+    assert "挤出" not in result.stderr
+    assert setup.rows()[thanks["id"]][0] == "merged" and setup.listed("--status", "displaced") == []
+
+
 # -- a later run keeps what was marked -------------------------------------------------------------------
 
 
