@@ -372,18 +372,31 @@ def tasks_list(ctx: click.Context, state_path: str, statuses: Sequence[str], ass
         except ValueError:
             raise click.BadParameter(f"{day!r} is not a day — write e.g. 2026-03-08, today or tomorrow", param_hint="--date") from None
         listed = select(store, statuses=statuses, assignee=assignee, day=the_day, now=_moment_option(now, store, "--now"))
+        known = store.assignees() if assignee is not None and not listed else []
+        if known and assignee not in known:  # an operator's name for their id, a typo: not "no tasks"
+            raise click.BadParameter(f"no task in {state_path} is assigned to {assignee!r} — give an operator's id: {', '.join(known)}", param_hint="--assignee")
         fmt = output_format or ("table" if sys.stdout.isatty() else "jsonl")
         language = store.meta("language")
         says = words_for(language).explain
-        write_list(listed, fmt, sys.stdout, words_of(store), tz, terminal=sys.stdout.isatty(), actions=registry_from(ctx).action_names(language), priorities=says.priorities, columns=says.columns)
+        groups = {group.id: group.name for group in store.groups() if group.name}
+        write_list(listed, fmt, sys.stdout, words_of(store), tz, terminal=sys.stdout.isatty(), actions=registry_from(ctx).action_names(language), priorities=says.priorities, columns=says.columns, groups=groups)
     finally:
         store.close()
+
+
+def _mark_status(value: str) -> str:
+    from playbook_engine.tasks import mark_status
+
+    status = mark_status(value)
+    if status is None:
+        raise click.BadParameter(f"{value!r} is not a status — write done, skipped, failed or replied (完成, 跳过, 失败, 已回复)", param_hint="--status")
+    return status
 
 
 @tasks.command("mark")
 @click.argument("task_ids", nargs=-1, required=True)
 @click.option("--state", "state_path", required=True, type=click.Path(dir_okay=False), help="The --state database the nightly `playbook run` keeps.")
-@click.option("--status", required=True, type=click.Choice(["done", "skipped", "failed", "replied"]), help="What became of the tasks; replied: the member answered (a task still to do is then done).")
+@click.option("--status", required=True, callback=lambda ctx, param, value: _mark_status(value), help="What became of the tasks: done, skipped, failed or replied (or as the spreadsheet says it: 完成, 跳过, 失败, 已回复); replied: the member answered (a task still to do is then done).")
 @click.option("--at", help="When (default: now, by this machine's clock), e.g. 2026-03-08 09:15.")
 @click.option("--note", help="A note kept with each task.")
 @click.pass_context
@@ -401,7 +414,7 @@ def tasks_mark(ctx: click.Context, task_ids: Sequence[str], state_path: str, sta
     try:
         when = _moment_option(at, store, "--at")
         applied = mark(store, task_ids, status, note, _clock(ctx)() if when is None else when)
-        click.echo(summary(applied), err=True)
+        click.echo(summary(applied, words_for(store.meta("language")).marks), err=True)
     finally:
         store.close()
 
@@ -427,14 +440,12 @@ def tasks_import(ctx: click.Context, file: str, state_path: str, at: str | None)
     try:
         when = _moment_option(at, store, "--at")
         imported = import_file(store, file, _clock(ctx)() if when is None else when)
+        words = words_for(store.meta("language")).marks  # the community's, as the last run saved it
     finally:
         store.close()
     for problem in imported.problems:
         click.echo(f"error: {problem}", err=True)
-    more = [f"{imported.unchanged} without a status"] if imported.unchanged else []
-    if imported.problems:
-        more.append(f"{len(imported.problems)} line(s) reported above changed nothing — fix them and import the file again")
-    click.echo(f"{file}: {summary(imported.applied, more)}", err=True)
+    click.echo(f"{file}: {summary(imported.applied, words, imported.unchanged, len(imported.problems))}", err=True)
     if imported.problems:
         ctx.exit(1)
 

@@ -167,10 +167,11 @@ def gather(config: Config, store: StateStore, day: date) -> Day:
     """The day's tasks still to do from ``store``, each operator's less those already delivered."""
     tz = config.community.tz
     start, end = day_bounds(day, tz)
-    rows = store.tasks_due(start, end)
+    rows = store.carried_over(start, day.isoformat()) + store.tasks_due(start, end)
     if not rows:
         raise DeliveryError(_no_tasks(store, day, tz))
     delivered = store.deliveries(day.isoformat())
+    elsewhere = store.delivered_elsewhere(day.isoformat())  # in an earlier day's list, as still to do then
     by_operator: dict[str, list[dict[str, Any]]] = {}
     merged: set[str] = set()
     for task_id, assignee, data in rows:
@@ -184,7 +185,7 @@ def gather(config: Config, store: StateStore, day: date) -> Day:
     for operator in config.community.operators:
         records = by_operator.get(operator.id, [])
         sent, last_part = delivered.get(operator.id, (set(), 0))
-        fresh = [record for record in records if record["id"] not in sent]
+        fresh = [record for record in records if record["id"] not in sent and record["id"] not in elsewhere]
         result.operators.append(OperatorDay(operator, fresh, len(records) - len(fresh), last_part))
     return result
 
@@ -200,8 +201,8 @@ def _no_tasks(store: StateStore, day: date, tz: ZoneInfo) -> str:
 # -- the words -------------------------------------------------------------------------------------
 
 
-def compose(config: Config, records: Sequence[Mapping[str, Any]], words: DeliveryWords) -> list[DeliveryItem]:
-    """One item per task record, as the operator reads it."""
+def compose(config: Config, records: Sequence[Mapping[str, Any]], words: DeliveryWords, day: date | None = None) -> list[DeliveryItem]:
+    """One item per task record, as the operator reads it; one due before ``day`` says its day too."""
     community, registry = config.community, config.registry
     items = []
     for record in sorted(records, key=lambda record: (record["due"], -_RANK.get(record["priority"], 0), record["id"])):
@@ -220,7 +221,10 @@ def compose(config: Config, records: Sequence[Mapping[str, Any]], words: Deliver
             text = words.action(record["action"], text)
         mark = {"urgent": words.urgent, "high": words.high}.get(record["priority"], "")
         where = " · ".join(part for part in (group_name, record["channel"]) if part)
-        items.append(DeliveryItem(record["id"], record["due"][11:16], record["priority"], mark, who, where, text, record.get("reason", ""), record))
+        time = record["due"][11:16]
+        if day is not None and record["due"][:10] < day.isoformat():  # the local day, as the record writes it
+            time = words.earlier_day(date.fromisoformat(record["due"][:10]), time)
+        items.append(DeliveryItem(record["id"], time, record["priority"], mark, who, where, text, record.get("reason", ""), record))
     return items
 
 
@@ -513,12 +517,12 @@ def deliver(config: Config, state_path: str, day: date, *, dry_run: bool = False
             inbox, absent = resolve(operator, kinds, environ)
             missing += absent
             kind = kinds[operator.inbox.type]
-            messages = split(kind, operator_day, compose(config, operator_day.records, words), config, day, words)
+            messages = split(kind, operator_day, compose(config, operator_day.records, words, day), config, day, words)
             todo.append((operator_day, inbox, messages))
         if the_day.unassigned:
-            report.notes.append(f"{the_day.unassigned} task(s) of {day.isoformat()} have no operator in {config.community.file}: not delivered")
+            report.notes.append(words.unassigned.format(count=the_day.unassigned, day=day.isoformat(), file=config.community.file))
         if the_day.unrecorded:
-            report.notes.append(f"{the_day.unrecorded} task(s) of {day.isoformat()} were planned before this state kept task texts (state version 6): not delivered — see them with `playbook run … --format md`")
+            report.notes.append(words.unrecorded.format(count=the_day.unrecorded, day=day.isoformat()))
         if missing:
             what = "; ".join(missing)
             if not dry_run:

@@ -91,7 +91,7 @@ def render_explanation(result: RunResult, tz: ZoneInfo, member: str | None = Non
         add(task.trigger_at, 1, "planned", f"{task.playbook}/{task.rule} {actions.get(task.action, task.action)} → {_who(task.member_name, task.member, task.group, words)}{due}  [{task.id}]", details)
     # Tasks earlier --state runs printed that this one takes back: with their drop if it is kept.
     planner = result.planner
-    taken_back = {item: "withdrawn" for item in planner.withdrawn} | {item: "displaced" for item in planner.displaced} if planner is not None else {}
+    taken_back = {item: "withdrawn" for item in planner.withdrawn + planner.merged_away} | {item: "displaced" for item in planner.displaced} if planner is not None else {}
     taken_back_ids = {item[1] for item in taken_back}
     for item in result.suppressed:
         task = item.task
@@ -150,7 +150,10 @@ def render_summary(result: RunResult, community: Community) -> str:
     words = summary_words(community.language)
     lines = [f"playbook: {result.summary(community.language)}"]
     staff = community.staff  # they may have a stage, but they are not members: not counted
-    stages = Counter(member.stage for member in result.evaluation.members.values() if member.stage and member.id not in staff)
+    members = result.evaluation.members
+    stages = Counter(member.stage for member in members.values() if member.stage and member.id not in staff)
+    if result.state is not None:  # a --state run holds only the members it met: the others are saved
+        stages += result.state.saved_stages(set(members) | set(staff))
     if stages:
         order = [stage.stage for stage in community.lifecycle]
         shown = words.separator.join(f"{community.stage_label(stage)} {stages[stage]}" for stage in order if stages[stage])

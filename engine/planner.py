@@ -149,6 +149,7 @@ class Planner:
         # Tasks earlier --state runs printed, taken back by this one: (when, task id, member, why).
         self.withdrawn: list[tuple[float, str, str | None, str]] = []  # stale when due
         self.displaced: list[tuple[float, str, str | None, str]] = []  # their slot went to a task that comes first
+        self.merged_away: list[tuple[float, str, str | None, str]] = []  # now part of another message to their member that day
         self.revised: list[Task] = []  # printed again, changed (moved, merged, another text): the new version replaces the old
         self._printed: dict[str, tuple[Any, ...]] = {}  # reopened tasks already printed → what was printed
         self.open: list[Open] = []  # with --state: the tasks of the days the end of the history left open
@@ -376,8 +377,9 @@ class Planner:
         return Open(task, task.due, self._original_due.get(task.id, task.due), list(task.moves or ()), (task.merged or [task])[1:], (self._cooling_since[task.id],) if task.id in self._cooling_since else None)
 
     def taken_back(self) -> list[str]:
-        """The ids of tasks earlier runs printed that this run took back (stale or displaced)."""
-        return [task_id for _, task_id, _, _ in self.withdrawn + self.displaced]
+        """The ids of tasks earlier runs printed that this run took back (stale, displaced, or
+        merged into another message)."""
+        return [task_id for _, task_id, _, _ in self.withdrawn + self.displaced + self.merged_away]
 
     def withdraw(self, at: float, task_id: str, member: str | None, assignee: str | None, due: float, why: str, playbook: str = "") -> None:
         """A task an earlier --state run printed (and left to be checked when due) no longer
@@ -561,6 +563,8 @@ class Planner:
             why = reason if isinstance(reason, str) else reason()
             if guardrail == "stale":
                 self.withdrawn.append((task.due, task.id, task.member, why))
+            elif guardrail == "merged":  # it goes out in that message: not sent on its own, and not lost
+                self.merged_away.append((task.due, task.id, task.member, why))
             else:
                 guardrail, why = "displaced", self.says.explain.displaced.format(why=why)
                 self.displaced.append((task.due, task.id, task.member, why))

@@ -146,6 +146,8 @@ def _taken_back(planner: Planner, words: SummaryWords) -> str:
         line += words.withdrawn.format(count=len(planner.withdrawn), ids=ids([item[1] for item in planner.withdrawn]))
     if planner.displaced:
         line += words.displaced.format(count=len(planner.displaced), ids=ids([item[1] for item in planner.displaced]))
+    if planner.merged_away:
+        line += words.merged_away.format(count=len(planner.merged_away), ids=ids([item[1] for item in planner.merged_away]))
     if planner.revised:
         line += words.revised.format(count=len(planner.revised), ids=ids([task.id for task in planner.revised]))
     return line

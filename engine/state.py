@@ -24,7 +24,7 @@ import json
 import os
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from operator import attrgetter
 from pathlib import Path
@@ -551,6 +551,23 @@ class StateStore:
         ).fetchall()
         return rows
 
+    def carried_over(self, start: float, date: str) -> list[tuple[str, str | None, str]]:
+        """(id, assignee, record) of the printed tasks still to do that are due before ``start``
+        (local day ``date`` begins), whose deadline has not passed by then, and that no delivery
+        of another day has sent: a nightly run plans the day's event tasks after their time, so
+        no morning's list held them yet."""
+        rows = self.connection.execute(
+            "SELECT id, assignee, data FROM tasks WHERE due < ? AND (deadline IS NULL OR deadline > ?) AND status = 'todo' AND data IS NOT NULL ORDER BY due, id", (start, start)
+        ).fetchall()
+        if not rows:
+            return []
+        sent = self.delivered_elsewhere(date)
+        return [row for row in rows if row[0] not in sent]
+
+    def delivered_elsewhere(self, date: str) -> set[str]:
+        """The ids of the tasks deliveries of days other than ``date`` (YYYY-MM-DD) sent."""
+        return {task_id for (tasks,) in self.connection.execute("SELECT tasks FROM deliveries WHERE date != ?", (date,)) for task_id in loads(tasks)}
+
     def unrecorded_due(self, start: float, end: float) -> list[str]:
         """Ids of tasks to do in [start, end) whose record the state does not hold: planned by an
         engine before state version 6, or merged into another task (whose record lists them)."""
@@ -577,9 +594,15 @@ class StateStore:
 
     # -- what `playbook tasks` reads and writes ----------------------------------------------
 
+    def assignees(self) -> list[str]:
+        """The operators the printed tasks are assigned to, by id."""
+        return [assignee for (assignee,) in self.connection.execute("SELECT DISTINCT assignee FROM tasks WHERE data IS NOT NULL AND assignee IS NOT NULL ORDER BY assignee")]
+
     def printed_tasks(self, start: float | None = None, end: float | None = None, assignee: str | None = None) -> list[TaskRow]:
         """The printed tasks (those with a record), due in [start, end) and of ``assignee`` when given, in due order."""
-        terms: list[str] = ["data IS NOT NULL"]
+        # A task an earlier run printed on its own and a later run merged into another message
+        # keeps its old record: the message's record lists it among its parts.
+        terms: list[str] = ["data IS NOT NULL AND status != 'merged'"]
         values: list[float | str] = []
         if start is not None and end is not None:
             terms.append("due >= ? AND due < ?")
@@ -609,6 +632,18 @@ class StateStore:
                 "UPDATE tasks SET status = ?, outcome = ?, outcome_at = ?, marked_at = ?, note = ? WHERE id = ?",
                 ((row.status, row.outcome, row.outcome_at, row.marked_at, row.note, row.id) for row in rows),
             )
+
+    def saved_stages(self, leave_out: Container[str]) -> Counter[str]:
+        """The saved members by stage, but those in ``leave_out`` (the ones a run holds in memory,
+        and staff): one pass over the table, the stage read by SQLite from each record (an array
+        since version 3, an object before)."""
+        stages: Counter[str] = Counter()
+        at = f"$[{_RECORD_FIELDS.index('stage')}]"
+        query = "SELECT id, CASE WHEN substr(CAST(data AS TEXT), 1, 1) = '[' THEN json_extract(CAST(data AS TEXT), ?) ELSE json_extract(CAST(data AS TEXT), '$.stage') END FROM members"
+        for member_id, stage in self.connection.execute(query, (at,)):
+            if stage and member_id not in leave_out:
+                stages[stage] += 1
+        return stages
 
     def member_count(self) -> int:
         count: int = self.connection.execute("SELECT count(*) FROM members").fetchone()[0]
@@ -651,6 +686,7 @@ class StateStore:
             db.executemany("UPDATE tasks SET outcome = 'replied', outcome_at = ? WHERE id = ? AND outcome IS NULL", ((t, task_id) for task_id, t in evaluation.replies.found))
             db.executemany("UPDATE tasks SET status = 'stale' WHERE id = ? AND status IN ('todo', 'stale', 'displaced', 'merged')", ((task_id,) for _, task_id, _, _ in planner.withdrawn))
             db.executemany("UPDATE tasks SET status = 'displaced' WHERE id = ? AND status IN ('todo', 'stale', 'displaced', 'merged')", ((task_id,) for _, task_id, _, _ in planner.displaced))
+            db.executemany("UPDATE tasks SET status = 'merged' WHERE id = ? AND status IN ('todo', 'stale', 'displaced', 'merged')", ((task_id,) for _, task_id, _, _ in planner.merged_away))
             db.executemany("UPDATE tasks SET due = ?, data = coalesce(?, data) WHERE id = ?", ((task.due, printed.get(task.id), task.id) for task in planner.revised))
             holdout = evaluation.holdout
             if holdout is not None:

@@ -20,7 +20,7 @@ import json
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from itertools import groupby
@@ -33,6 +33,7 @@ from playbook_engine.delivery import day_bounds
 from playbook_engine.errors import PlaybookError
 from playbook_engine.printable import terminal_text
 from playbook_engine.state import StateStore, TaskRow
+from playbook_engine.words import MarkWords
 
 MARKS = ("done", "skipped", "failed", "replied")  # what an operator may say of a task
 TAKEN_BACK = ("stale", "displaced")  # what a run says of a task it took back: hidden unless asked for
@@ -181,34 +182,37 @@ def _word(listed: Listed, words: ListWords) -> str:
 
 def _who(record: Mapping[str, Any]) -> str:
     member, name = record.get("member"), record.get("member_name")
-    if member is None:
-        return str(record.get("group") or "")
+    if member is None:  # a task for the whole group: the name the operators call it by
+        return str(record.get("group_name") or record.get("group") or "")
     return f"{name}（{member}）" if name and name != member else str(member)
 
 
-def write_list(listed: list[Listed], fmt: str, stream: IO[str], words: ListWords, tz: ZoneInfo, *, terminal: bool = False, actions: Mapping[str, str] | None = None, priorities: Mapping[str, str] | None = None, columns: Mapping[str, str] | None = None) -> None:
+def write_list(listed: list[Listed], fmt: str, stream: IO[str], words: ListWords, tz: ZoneInfo, *, terminal: bool = False, actions: Mapping[str, str] | None = None, priorities: Mapping[str, str] | None = None, columns: Mapping[str, str] | None = None, groups: Mapping[str, str] | None = None) -> None:
     """``listed`` in ``fmt``: table, md (for people), csv (to fill in and import), jsonl.
     ``actions``/``priorities``: how the community's language names each action and priority in
-    the cells people read, and ``columns`` the CSV's columns of the task record, as `playbook
-    run` names them; JSON Lines keeps the ids and field names."""
+    the cells people read, ``groups`` each group's name (community.yaml's ``groups:``) for a
+    task about a whole group, and ``columns`` the CSV's columns of the task record, as `playbook
+    run` names them; JSON Lines and the CSV keep the ids and field names."""
     if fmt == "jsonl":
         _write_jsonl(listed, stream, words, tz, terminal)
         return
-    if actions or priorities:
-        listed = [_named(item, actions or {}, priorities or {}) for item in listed]
+    if actions or priorities or groups:
+        listed = [_named(item, actions or {}, priorities or {}, groups or {}) for item in listed]
     if fmt == "csv":
         _write_csv(listed, stream, words, tz, terminal, columns or {})
         return
     {"table": _write_table, "md": _write_md}[fmt](listed, stream, words, tz, terminal)
 
 
-def _named(item: Listed, actions: Mapping[str, str], priorities: Mapping[str, str]) -> Listed:
+def _named(item: Listed, actions: Mapping[str, str], priorities: Mapping[str, str], groups: Mapping[str, str]) -> Listed:
     record = dict(item.record)
-    action, priority = record.get("action"), record.get("priority")
+    action, priority, group = record.get("action"), record.get("priority"), record.get("group")
     if isinstance(action, str):
         record["action"] = actions.get(action, action)
     if isinstance(priority, str):
         record["priority"] = priorities.get(priority, priority)
+    if isinstance(group, str) and group in groups:
+        record["group_name"] = groups[group]  # not a column of the CSV: the table and md only
     return replace(item, record=record)
 
 
@@ -239,7 +243,7 @@ def _write_csv(listed: list[Listed], stream: IO[str], words: ListWords, tz: Zone
     for item in listed:
         row = item.row
         values = [item.record.get(name) for name in TASK_RECORD_FIELDS]
-        writer.writerow([_cell(value) for value in (*values, _word(item, words), row.note, _iso(row.deadline, tz), row.outcome, _iso(row.outcome_at, tz), _iso(row.marked_at, tz))])
+        writer.writerow([_cell(value) for value in (*values, _word(item, words), row.note, _iso(row.deadline, tz), words.statuses.get(row.outcome or "", row.outcome), _iso(row.outcome_at, tz), _iso(row.marked_at, tz))])
 
 
 def _write_md(listed: list[Listed], stream: IO[str], words: ListWords, tz: ZoneInfo, terminal: bool) -> None:
@@ -349,6 +353,12 @@ def apply_marks(store: StateStore, marks: Sequence[Mark], at: float) -> Applied:
                 current[part] = after(current[part], mark.status, None, at)
     store.write_marks(row for task_id, row in current.items() if row != rows[task_id])
     return applied
+
+
+def mark_status(word: str) -> str | None:
+    """``tasks mark --status``: a status of ``MARKS`` in either language, as a status cell may
+    say it (完成 → done); None for a word that is not one."""
+    return STATUS_WORDS.get(_normal(word))
 
 
 def mark(store: StateStore, task_ids: Sequence[str], status: str, note: str | None, at: float) -> Applied:
@@ -485,8 +495,12 @@ def import_file(store: StateStore, path: str, at: float) -> Imported:
     return Imported(applied, len(with_ids), unchanged, problems)
 
 
-def summary(applied: Applied, more: Iterable[str] = ()) -> str:
-    """``3 task(s) changed (2 done, 1 skipped), 1 already so``, then ``more``."""
-    parts = ", ".join(f"{count} {status}" for status, count in sorted(applied.changed.items()))
-    said = f"{applied.total} task(s) changed" + (f" ({parts})" if parts else "")
-    return ", ".join([said, *([f"{applied.already} already so"] if applied.already else []), *more])
+def summary(applied: Applied, words: MarkWords, without_status: int = 0, reported: int = 0) -> str:
+    """``3 task(s) changed (2 done, 1 skipped), 1 already so`` / ``改了 3 个任务（完成 2，跳过 1）``,
+    then an imported file's lines without a status and those reported above."""
+    parts = words.separator.join(words.status.format(count=count, status=words.statuses[status]) for status, count in sorted(applied.changed.items()))
+    said = [words.changed.format(count=applied.total, statuses=f"{words.brackets[0]}{parts}{words.brackets[1]}" if parts else "")]
+    for template, count in ((words.already, applied.already), (words.without_status, without_status), (words.reported, reported)):
+        if count:
+            said.append(template.format(count=count))
+    return words.separator.join(said)

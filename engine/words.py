@@ -121,6 +121,7 @@ class SummaryWords:
     orphans: str  # "{count}", "{names}"
     withdrawn: str  # "{count}", "{ids}"
     displaced: str  # "{count}", "{ids}"
+    merged_away: str  # "{count}", "{ids}"
     revised: str  # "{count}", "{ids}"
     duplicates: str  # "{count}"
     history_only: str  # "{count}"
@@ -229,6 +230,7 @@ class DeliveryWords:
     """The few words a delivered list is made of, in one language."""
 
     title: Callable[[date, int], str]  # the day and the number of tasks
+    earlier_day: Callable[[date, str], str]  # (its day, "09:12") → when a task of an earlier day, still to do, was due
     part: str  # the part among parts, appended to the title when a day needs several
     earlier: str  # said when some of the day's tasks went out in an earlier delivery
     urgent: str
@@ -243,6 +245,25 @@ class DeliveryWords:
     delivered: str  # "{operator}", "{name}", "{tasks}", "{inbox}", "{messages}"
     nothing_new: str  # "{operator}", "{count}", "{day}"
     no_inbox: str  # "{operator}", "{file}", "{count}": an operator with tasks and no inbox
+    unassigned: str  # "{count}", "{day}", "{file}": tasks of the day no operator looks after
+    unrecorded: str  # "{count}", "{day}": tasks planned before the state kept their texts
+
+
+# -- `playbook tasks mark` and `import`: what they changed ----------------------------------------
+
+
+@dataclass(frozen=True)
+class MarkWords:
+    """The line ``playbook tasks mark`` and ``import`` end with, in one language."""
+
+    changed: str  # "{count}", "{statuses}": how many tasks changed, then by what they became (bracketed, or empty)
+    status: str  # "{count}", "{status}": one part of the brackets
+    statuses: Mapping[str, str]  # done, skipped, failed, replied, and note (only the note changed)
+    already: str  # "{count}": tasks that already were as the file or the command says
+    without_status: str  # "{count}": lines of an imported file with no status
+    reported: str  # "{count}": lines reported above, which changed nothing
+    separator: str
+    brackets: tuple[str, str]
 
 
 # -- --explain, the guardrails' reasons, the re-check, the CSV's columns -----------------------------
@@ -331,6 +352,7 @@ class Language:
     holdout: HoldoutWords
     forecast: ForecastWords
     delivery: DeliveryWords
+    marks: MarkWords
     explain: ExplainWords
 
     def duration(self, seconds: float) -> str:
@@ -395,6 +417,7 @@ ZH_CN = Language(
         orphans=" · 丢弃已删除规则的计时器 {count} 个（{names}）",
         withdrawn=" · 之前的运行列出的 {count} 个任务已不成立、撤回（{ids}）：不要发送",
         displaced=" · 之前的运行列出的 {count} 个任务被更紧急的任务挤出（{ids}）：不要发送",
+        merged_away=" · 之前的运行列出的 {count} 个任务并进了同一天给同一个人的另一条消息（{ids}）：随那条消息一起发，不要单独发送",
         revised=" · 之前的运行列出的 {count} 个任务有改动、重新列出（{ids}）：以新版本为准",
         duplicates=" · 重复消息（id 相同）{count} 条，只计一次",
         history_only=" · {count} 个在 `--from` 之前，未列出",
@@ -477,6 +500,7 @@ ZH_CN = Language(
     ),
     delivery=DeliveryWords(
         title=lambda day, count: f"{day.month}月{day.day}日 待办 {count} 条",
+        earlier_day=lambda day, time: f"{day.month}月{day.day}日 {time}",
         part="（{part}/{parts}）",
         earlier="（另有 {count} 条已发过）",
         urgent="‼ 紧急",
@@ -491,6 +515,18 @@ ZH_CN = Language(
         delivered="{operator}（{name}）：{tasks} 个任务已分 {messages} 条消息推送到 {inbox}",
         nothing_new="{operator}：没有新任务 — {day} 的 {count} 个任务已经推送过",
         no_inbox="{operator}：{file} 里没有写 `inbox:`，{count} 个任务没有推送；给这位运营加上 `inbox:`（见 `docs/delivery.md`）",
+        unassigned="{day} 有 {count} 个任务没有负责的运营（{file} 里没有哪位运营管它们的群），没有推送",
+        unrecorded="{day} 有 {count} 个任务是状态库还不保存任务内容时（第 6 版之前）安排的，没有推送 — 用 `playbook run … --format md` 查看",
+    ),
+    marks=MarkWords(
+        changed="更新了 {count} 个任务{statuses}",
+        status="{status} {count}",
+        statuses={"done": "完成", "skipped": "跳过", "failed": "失败", "replied": "已回复", "note": "只改备注"},
+        already="{count} 个原本就是这样",
+        without_status="{count} 行没有写状态",
+        reported="上面报告的 {count} 行什么也没改——改好后把文件再导入一次",
+        separator="，",
+        brackets=("（", "）"),
     ),
     explain=ExplainWords(
         labels={
@@ -617,6 +653,7 @@ EN = Language(
         orphans=" · {count} timer(s) of rules no longer in the playbooks dropped ({names})",
         withdrawn=" · {count} planned by an earlier run withdrawn as stale ({ids}): do not send them",
         displaced=" · {count} planned by an earlier run displaced by higher-priority tasks ({ids}): do not send them",
+        merged_away=" · {count} planned by an earlier run merged into another message to the same member that day ({ids}): they go out with it, do not send them on their own",
         revised=" · {count} planned by an earlier run printed again changed ({ids}): the new version replaces the old",
         duplicates=" · {count} duplicate message{s} (same id) kept once",
         history_only=" · {count} before --from not shown",
@@ -699,6 +736,7 @@ EN = Language(
     ),
     delivery=DeliveryWords(
         title=lambda day, count: f"{WEEKDAYS_EN[day.weekday()]} {MONTHS_EN[day.month - 1]} {day.day}: {count} task{'s' if count != 1 else ''}",
+        earlier_day=lambda day, time: f"{MONTHS_EN[day.month - 1]} {day.day} {time}",
         part=" ({part}/{parts})",
         earlier=" ({count} sent earlier)",
         urgent="!! urgent",
@@ -713,6 +751,18 @@ EN = Language(
         delivered="{operator} ({name}): {tasks} task(s) delivered to {inbox} in {messages} message(s)",
         nothing_new="{operator}: nothing new — the {count} task(s) of {day} were delivered already",
         no_inbox="{operator}: no inbox in {file} — {count} task(s) not delivered; add `inbox:` to the operator (docs/delivery.md)",
+        unassigned="{count} task(s) of {day} have no operator in {file}: not delivered",
+        unrecorded="{count} task(s) of {day} were planned before this state kept task texts (state version 6): not delivered — see them with `playbook run … --format md`",
+    ),
+    marks=MarkWords(
+        changed="{count} task(s) changed{statuses}",
+        status="{count} {status}",
+        statuses={"done": "done", "skipped": "skipped", "failed": "failed", "replied": "replied", "note": "note"},
+        already="{count} already so",
+        without_status="{count} without a status",
+        reported="{count} line(s) reported above changed nothing — fix them and import the file again",
+        separator=", ",
+        brackets=(" (", ")"),
     ),
     explain=ExplainWords(
         labels={

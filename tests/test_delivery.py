@@ -203,6 +203,27 @@ def test_a_second_delivery_of_the_day_sends_nothing(tmp_path, httpserver_ipv4):
     assert "note: op-a：没有新任务 — 2026-03-02 的 3 个任务已经推送过" in again.stderr
 
 
+def test_the_next_mornings_list_holds_what_the_nightly_run_planned_for_the_day_before(tmp_path, httpserver_ipv4, monkeypatch, capsys):
+    """The routine: `run` at night over the day's export plans the thanks of 2 March (due at 10:00
+    and 10:01, deadline 24 h later) after their time; the morning's `deliver --date 2026-03-03`
+    sends them, their day shown, once. A day after their deadline has nothing of them."""
+    server = httpserver_ipv4
+    setup = make_setup(tmp_path, {"op-a": "{type: wecom, url: 'env:WECOM_A'}"}, {"g1": 2})
+    ok_json(server, "/a", {"errcode": 0, "errmsg": "ok"})
+    env = env_for(server, WECOM_A="/a")
+    result = setup.deliver("--date", "2026-03-03", env=env)
+    assert result.exit_code == 0, result.output
+    content = json.loads(server.log[0][0].get_data())["markdown"]["content"]
+    first, second = setup.of("op-a")
+    assert content.startswith(f"## 3月3日 待办 2 条\n阿兰 · 读书会\n\n**3月2日 10:00** 书友0（g1-m0） · 一群 · wechat · {first['id']}\n")
+    assert f"**3月2日 10:01** 书友1（g1-m1） · 一群 · wechat · {second['id']}" in content
+    again = setup.deliver("--date", "2026-03-03", env=env)
+    assert again.exit_code == 0 and len(server.log) == 1 and "note: op-a：没有新任务 — 2026-03-03 的 2 个任务已经推送过" in again.stderr
+    assert setup.deliver("--date", "2026-03-02", "--dry-run", env=env).stdout == ""  # sent already, on the 3rd
+    code, _, err = run_main(setup, "--date", "2026-03-04", env=env, monkeypatch=monkeypatch, capsys=capsys)
+    assert code == 1 and "2026-03-04: no tasks to do are due that day" in err  # past their deadline: nothing to send
+
+
 @pytest.mark.parametrize("busy", [(429, {"Retry-After": "7"}), (503, {})], ids=["429 with Retry-After", "503"])
 def test_a_busy_robot_is_asked_again_with_backoff(tmp_path, httpserver_ipv4, busy):
     server = httpserver_ipv4
@@ -430,6 +451,16 @@ def test_the_dry_run_prints_each_message_and_sends_and_records_nothing(tmp_path,
     assert "note: the environment variable DING_B (op-b's inbox url) is not set; the environment variable DING_B_SECRET (op-b's inbox secret) is not set: the real delivery would stop here" in result.stderr
     assert server.log == [] and setup.state.read_bytes() == before
     assert KEY not in result.output and "127.0.0.1" not in result.output
+
+
+def test_tasks_of_a_group_no_operator_looks_after_are_noted_in_the_communitys_language(tmp_path, httpserver_ipv4):
+    """g3 is nobody's: its task is planned with no assignee, and the note saying it was not sent
+    is in Chinese, as the note about an operator without an inbox is."""
+    server = httpserver_ipv4
+    setup = make_setup(tmp_path, {"op-a": f"{{type: wecom, url: '{server.url_for('/a')}'}}"}, {"g1": 1, "g3": 1})
+    result = setup.deliver("--date", "2026-03-02", "--dry-run", env={})
+    assert result.exit_code == 0, result.output
+    assert f"note: 2026-03-02 有 1 个任务没有负责的运营（{setup.directory / 'community.yaml'} 里没有哪位运营管它们的群），没有推送" in result.stderr
 
 
 # -- bad input: one line, exit 1, the state as it was -----------------------------------------------------

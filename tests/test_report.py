@@ -32,7 +32,7 @@ from tests.test_clock_properties import events_from
 from tests.test_displaced import CONFIGS, _pieces
 from tests.test_state_increment import _as_older_version
 
-GIVEN = "data IS NOT NULL AND status NOT IN ('stale', 'displaced')"
+GIVEN = "data IS NOT NULL AND status NOT IN ('stale', 'displaced', 'merged')"
 LOCAL_DAY = "date(due, 'unixepoch', '+8 hours')"  # the example community is in Asia/Shanghai
 
 

@@ -157,6 +157,25 @@ def test_three_runs_over_the_example_leave_the_state_one_run_leaves(tmp_path):
     assert _as_one_run_saves(_tables(tmp_path / "three.db")) == _tables(tmp_path / "one.db")
 
 
+def test_a_nightly_runs_members_by_stage_count_the_whole_community_as_one_run_does(tmp_path):
+    """A --state run loads only the members its events and timers touch: the example's last night
+    (阿珍's one message) still says how many members each stage holds, as one run over the whole
+    history says it — not 成熟期 1."""
+    from playbook_engine.output import render_summary
+
+    config = load_config([ROOT / "playbooks"], load_registry(entrypoints=False))
+    events = [json.loads(line) for line in (ROOT / "examples" / "events.jsonl").read_text(encoding="utf-8").splitlines()]
+    whole = render_summary(run(config, records(events)), config.community).splitlines()[1]
+    _runs(config, [events[:-1]], tmp_path / "ops.db")
+    store = StateStore.open(str(tmp_path / "ops.db"))
+    try:
+        last_night = run(config, records(events[-1:]), state=store)
+        last_night.save_state()
+        assert render_summary(last_night, config.community).splitlines()[1] == whole
+    finally:
+        store.close()
+
+
 # -- timers -------------------------------------------------------------------------------
 
 

@@ -203,12 +203,31 @@ def test_the_checklist_has_one_section_per_operator_and_day(setup: Setup) -> Non
     assert [line.split("· ")[1].split("（")[0] for line in op_a.splitlines() if line.startswith("- [")] == [record["member_name"] for record in setup.records if record["assignee"] == "op-a"]
 
 
+def test_a_task_for_a_whole_group_is_listed_under_the_groups_name(tmp_path: Path) -> None:
+    """community.yaml names g1 一群: the operator reads that in the table and the checklist, as
+    the plan says 在群「一群」发布; the CSV and JSON Lines keep the id."""
+    post = "playbook: noon\nrules:\n  - id: noon\n    when: {schedule: '0 12 * * *'}\n    do:\n      - post: 午安，今天读到哪儿了？\n"
+    setup = make_setup(tmp_path, playbooks={"noon.yaml": post}, events=[message("02T10:00", "m1"), message("02T13:00", "m2")])
+    assert "- [ ] **12:00** 待办 · 一群 · 群发：午安，今天读到哪儿了？ · `" in setup.tasks("list", "--format", "md").stdout
+    table = setup.tasks("list", "--format", "table").stdout
+    assert "一群" in table and " g1 " not in table
+    assert [record["group"] for record in setup.listed()] == ["g1"]
+    assert ",g1," in setup.tasks("list", "--format", "csv").stdout
+
+
 def test_the_list_is_in_english_for_an_english_community(tmp_path: Path) -> None:
     setup = make_setup(tmp_path, language="en")
     table = setup.tasks("list", "--format", "table").stdout
     assert "status" in table and "todo 4" in table
     header = setup.tasks("list", "--format", "csv").stdout.splitlines()[0]
     assert header == "\ufeffid,due,playbook,rule,action,channel,group,member,member_name,assignee,priority,text,reason,params,parts,status,note,deadline,outcome,outcome_at,marked_at"
+
+
+def test_an_assignee_no_task_has_is_refused_naming_the_operators(setup: Setup) -> None:
+    """`--assignee 阿兰` (her name, not her id) listed nothing, as if her day were empty."""
+    result = setup.tasks("list", "--assignee", "阿兰", "--format", "table")
+    assert result.exit_code == 2 and "no task in " in result.stderr and "is assigned to '阿兰' — give an operator's id: op-a, op-b" in result.stderr
+    assert setup.tasks("list", "--assignee", "op-b", "--status", "failed", "--format", "table").stdout == "没有符合条件的任务。\n"
 
 
 def test_nothing_to_list_says_so(setup: Setup) -> None:
@@ -222,12 +241,51 @@ def test_nothing_to_list_says_so(setup: Setup) -> None:
 def test_mark_sets_the_status_when_and_the_note(setup: Setup) -> None:
     ids = [record["id"] for record in setup.records]
     result = setup.tasks("mark", ids[0], ids[1], "--status", "done", "--at", "2026-03-02 12:05", "--note", "发了")
-    assert result.exit_code == 0 and result.stderr == "2 task(s) changed (2 done)\n"
+    assert result.exit_code == 0 and result.stderr == "更新了 2 个任务（完成 2）\n"
     rows = setup.rows()
     assert rows[ids[0]] == ("done", None, None, at("2026-03-02T12:05"), "发了") == rows[ids[1]]
     assert rows[ids[2]] == ("todo", None, None, None, None)
     again = setup.tasks("mark", ids[0], "--status", "done")
-    assert again.stderr == "0 task(s) changed, 1 already so\n" and setup.rows()[ids[0]][2] is None
+    assert again.stderr == "更新了 0 个任务，1 个原本就是这样\n" and setup.rows()[ids[0]][2] is None
+
+
+def test_mark_and_import_say_what_they_changed_in_the_communitys_language(tmp_path: Path) -> None:
+    """The line they end with is the operator's, as the run's summary is: English for an English
+    community (the zh-CN ones are above)."""
+    setup = make_setup(tmp_path, language="en")
+    ids = [record["id"] for record in setup.records]
+    assert setup.tasks("mark", ids[0], ids[1], "--status", "done").stderr == "2 task(s) changed (2 done)\n"
+    path = write(setup.tmp / "plan.csv", *filled(setup, {0: "done", 2: "skipped", 3: "搞定了"}, status_column="status"))
+    result = setup.tasks("import", str(path))
+    assert result.stderr.splitlines()[-1] == f"{path}: 1 task(s) changed (1 skipped), 1 already so, 1 without a status, 1 line(s) reported above changed nothing — fix them and import the file again"
+
+
+@pytest.mark.parametrize(("word", "status"), [("完成", "done"), ("已发送", "done"), ("跳过", "skipped"), ("失败", "failed"), ("Done", "done")])
+def test_mark_takes_the_words_the_spreadsheet_takes(setup: Setup, word: str, status: str) -> None:
+    """An operator who writes 完成 in the plan's 状态 column writes it on the command line too."""
+    task = setup.records[0]["id"]
+    assert setup.tasks("mark", task, "--status", word, "--at", "2026-03-02 12:05").exit_code == 0
+    assert setup.rows()[task][0] == status
+
+
+def test_mark_refuses_a_word_that_is_not_a_status_and_says_which_are(setup: Setup) -> None:
+    before = setup.state.read_bytes()
+    result = setup.tasks("mark", setup.records[0]["id"], "--status", "搞定了")
+    assert result.exit_code == 2 and "'搞定了' is not a status — write done, skipped, failed or replied (完成, 跳过, 失败, 已回复)" in result.stderr
+    assert setup.state.read_bytes() == before
+
+
+def test_the_csv_says_the_outcome_in_the_communitys_language(setup: Setup, tmp_path: Path) -> None:
+    """The 结果 column of a zh-CN list says 已回复, as its 状态 column does; English says replied."""
+    task = setup.records[0]["id"]
+    setup.tasks("mark", task, "--status", "replied", "--at", "2026-03-02 13:00")
+    (row,) = csv.DictReader(io.StringIO(setup.tasks("list", "--format", "csv", "--status", "replied").stdout.lstrip("\ufeff")))
+    assert (row["状态"], row["结果"], row["结果时间"]) == ("已回复", "已回复", "2026-03-02T13:00:00+08:00")
+    (tmp_path / "en").mkdir()
+    english = make_setup(tmp_path / "en", language="en")
+    english.tasks("mark", english.records[0]["id"], "--status", "replied")
+    (row,) = csv.DictReader(io.StringIO(english.tasks("list", "--format", "csv", "--status", "replied").stdout.lstrip("\ufeff")))
+    assert row["outcome"] == "replied"
 
 
 def test_mark_without_at_takes_the_machines_clock(setup: Setup) -> None:
@@ -240,7 +298,7 @@ def test_replied_is_the_outcome_and_a_task_still_to_do_is_then_done(setup: Setup
     ids = [record["id"] for record in setup.records]
     setup.tasks("mark", ids[1], "--status", "skipped", "--at", "2026-03-02 12:10")
     result = setup.tasks("mark", ids[0], ids[1], "--status", "replied", "--at", "2026-03-02 13:00")
-    assert result.stderr == "2 task(s) changed (2 replied)\n"
+    assert result.stderr == "更新了 2 个任务（已回复 2）\n"
     rows = setup.rows()
     assert rows[ids[0]] == ("done", "replied", at("2026-03-02T13:00"), at("2026-03-02T13:00"), None)
     assert rows[ids[1]] == ("skipped", "replied", at("2026-03-02T13:00"), at("2026-03-02T12:10"), None)
@@ -263,6 +321,65 @@ def test_a_merged_message_marks_its_parts(tmp_path: Path) -> None:
     assert len(parts) == 2 and merged["id"] in parts
     setup.tasks("mark", merged["id"], "--status", "done", "--at", "2026-03-02 11:00")
     assert {setup.rows()[part][0] for part in parts} == {"done"}
+
+
+LATER_AND_SOONER = """\
+playbook: care
+rules:
+  - id: later
+    when: {event: message}
+    once: true
+    delay: 20h
+    do:
+      - dm: "{{ member.name }}，谢谢你的第一次发言！"
+  - id: sooner
+    when: {event: message}
+    if: member.messages == 2
+    delay: 1h
+    do:
+      - dm: "{{ member.name }}，再聊聊？"
+"""
+
+
+def test_a_printed_dm_a_later_day_merges_into_another_is_listed_once_in_every_format(tmp_path: Path) -> None:
+    """小美's thanks, printed on 2 March for 3 March 16:00, becomes part of the 10:00 DM the next
+    run plans for her (merge: [dm]); the run after that settles 3 March again and keeps it merged.
+    The list shows the one message, in every format, and the report counts it once."""
+    first = [message("02T20:00", "m1", name="小美")]
+    setup = make_setup(tmp_path, playbooks={"care.yaml": LATER_AND_SOONER}, events=first, merge="[dm]")
+    (thanks,) = setup.records
+    setup.run([message("03T09:00", "m1", name="小美"), message("03T21:00", "m2", name="老李")], "day2.jsonl")
+    setup.run([message("04T09:00", "m3", name="阿珍")], "day3.jsonl")
+    assert setup.rows()[thanks["id"]][0] == "merged"
+    (message_,) = setup.listed("--date", "2026-03-03")
+    assert [part["id"] for part in message_["parts"]] == [message_["id"], thanks["id"]]
+    for fmt in ("table", "md"):
+        result = setup.tasks("list", "--date", "2026-03-03", "--format", fmt)
+        assert result.exit_code == 0 and result.exception is None, (fmt, result.output)
+    rows = csv.DictReader(io.StringIO(setup.tasks("list", "--date", "2026-03-03", "--format", "csv").stdout.lstrip("\ufeff")))
+    assert [row["编号"] for row in rows] == [message_["id"]]
+    from playbook_engine.report import count
+    from playbook_engine.state import StateStore
+
+    store = StateStore.open(str(setup.state), lock=False)
+    try:
+        assert count(store).per_rule == {("care", "sooner"): 1, ("care", "later"): 2}  # the message, 老李's and 阿珍's thanks
+    finally:
+        store.close()
+
+
+def test_a_printed_dm_merged_into_the_next_nights_message_is_said_to_go_out_with_it(tmp_path: Path) -> None:
+    """The second night merges 小美's thanks, printed the night before, into her 10:00 DM: the
+    summary says it goes out with that message (not that more urgent tasks pushed it out), and
+    the state keeps it as a part (merged), not as a task taken back (displaced)."""
+    setup = make_setup(tmp_path, playbooks={"care.yaml": LATER_AND_SOONER}, events=[message("02T20:00", "m1", name="小美")], merge="[dm]")
+    (thanks,) = setup.records
+    events = write_jsonl(tmp_path / "day2.jsonl", [message("03T09:00", "m1", name="小美"), message("03T21:00", "m2", name="老李")])
+    result = setup.invoke("run", str(setup.directory), "--events", str(events), "--state", str(setup.state), "--format", "jsonl")
+    assert result.exit_code == 0, result.output
+    assert f"之前的运行列出的 1 个任务并进了同一天给同一个人的另一条消息（{thanks['id']}）：随那条消息一起发，不要单独发送" in result.stderr
+    assert "挤出" not in result.stderr
+    assert setup.rows()[thanks["id"]][0] == "merged" and setup.listed("--status", "displaced") == []
 
 
 # -- a later run keeps what was marked -------------------------------------------------------------------
@@ -361,7 +478,7 @@ def test_import_reads_the_plan_back_from_any_spreadsheet(setup: Setup, variant: 
     path = write(setup.tmp / f"{variant}.csv", header, body, **options)
     result = setup.tasks("import", str(path), "--at", "2026-03-02 17:00")
     assert result.exit_code == 0, result.output
-    assert result.stderr == f"{path}: 3 task(s) changed (1 done, 1 replied, 1 skipped), 1 without a status\n"
+    assert result.stderr == f"{path}: 更新了 3 个任务（完成 1，已回复 1，跳过 1），1 行没有写状态\n"
     ids = [record["id"] for record in setup.records]
     marked = at("2026-03-02T17:00")
     assert [setup.rows()[task_id] for task_id in ids] == [
@@ -391,7 +508,7 @@ def test_a_note_column_sets_the_note_and_an_empty_one_keeps_it(setup: Setup) -> 
     setup.tasks("mark", ids[1], "--status", "done", "--note", "早上发的")
     path = write(setup.tmp / "notes.csv", *filled(setup, {0: "失败"}, notes={0: "对方拒收", 3: "明天再发"}))
     result = setup.tasks("import", str(path), "--at", "2026-03-02 17:00")
-    assert result.stderr == f"{path}: 2 task(s) changed (1 failed, 1 note), 2 without a status\n"
+    assert result.stderr == f"{path}: 更新了 2 个任务（失败 1，只改备注 1），2 行没有写状态\n"
     rows = setup.rows()
     assert rows[ids[0]][0::4] == ("failed", "对方拒收") and rows[ids[1]][0::4] == ("done", "早上发的") and rows[ids[3]][0::4] == ("todo", "明天再发")
 
@@ -407,7 +524,7 @@ def test_the_list_exported_filled_and_imported_round_trips(setup: Setup) -> None
     path.write_text(exported, encoding="utf-8", newline="")
     before = setup.state.read_bytes()
     unchanged = setup.tasks("import", str(path))
-    assert unchanged.exit_code == 0 and unchanged.stderr == f"{path}: 0 task(s) changed, 1 already so, 3 without a status\n"
+    assert unchanged.exit_code == 0 and unchanged.stderr == f"{path}: 更新了 0 个任务，1 个原本就是这样，3 行没有写状态\n"
     assert setup.state.read_bytes() == before
     rows[2][column] = "已发送"
     path.write_bytes(("\ufeff" + "".join(",".join(f'"{cell}"' if "," in cell or "\n" in cell else cell for cell in row) + "\r\n" for row in rows)).encode("utf-8"))
@@ -420,7 +537,7 @@ def test_importing_the_same_file_twice_changes_nothing_the_second_time(setup: Se
     assert setup.tasks("import", str(path)).exit_code == 0
     before = setup.state.read_bytes()
     again = setup.tasks("import", str(path))
-    assert again.exit_code == 0 and again.stderr == f"{path}: 0 task(s) changed, 2 already so, 2 without a status\n"
+    assert again.exit_code == 0 and again.stderr == f"{path}: 更新了 0 个任务，2 个原本就是这样，2 行没有写状态\n"
     assert setup.state.read_bytes() == before
 
 
@@ -436,7 +553,7 @@ def test_unknown_ids_and_words_are_reported_by_line_and_the_rest_is_applied(setu
     assert result.stderr.splitlines() == [
         f"error: {path}:5: `搞定了` is not a status — write 完成, 跳过, 失败 or 已回复 (done, skipped, failed, replied), or leave it empty; this line changed nothing",
         f"error: {path}:8: no task `t-0000000000` in {setup.state} — check the id (copy it from the plan) or the --state this file belongs to; this line changed nothing",
-        f"{path}: 2 task(s) changed (2 done), 2 line(s) reported above changed nothing — fix them and import the file again",
+        f"{path}: 更新了 2 个任务（完成 2），上面报告的 2 行什么也没改——改好后把文件再导入一次",
     ]
     ids = [record["id"] for record in setup.records]
     assert [setup.rows()[task_id][0] for task_id in ids] == ["done", "todo", "todo", "done"]
