@@ -43,6 +43,9 @@ from playbook_engine.words import EN, DeliveryWords, words_for
 
 _MAX_REPLY_BYTES = 65536  # of a robot's answer: its code and message are at the start
 _MAX_REASON = 200  # characters of a platform's message quoted in an error
+# How many days back a day's list looks for tasks still to do that no list has sent yet (their
+# deadline not passed): a deadline is at most days after the trigger (24 h, 72 h by default).
+CARRY_OVER_DAYS = 7
 
 
 class DeliveryError(PlaybookError):
@@ -167,11 +170,15 @@ def gather(config: Config, store: StateStore, day: date) -> Day:
     """The day's tasks still to do from ``store``, each operator's less those already delivered."""
     tz = config.community.tz
     start, end = day_bounds(day, tz)
-    rows = store.carried_over(start, day.isoformat()) + store.tasks_due(start, end)
+    # Tasks of the week before still to do that no list has sent (a nightly run plans the day's
+    # event tasks after their time): the day's list carries them.
+    first = day - timedelta(days=CARRY_OVER_DAYS)
+    since, _ = day_bounds(first, tz)
+    rows = store.carried_over(since, start, day.isoformat(), first.isoformat()) + store.tasks_due(start, end)
     if not rows:
         raise DeliveryError(_no_tasks(store, day, tz))
     delivered = store.deliveries(day.isoformat())
-    elsewhere = store.delivered_elsewhere(day.isoformat())  # in an earlier day's list, as still to do then
+    elsewhere = store.delivered_elsewhere(day.isoformat(), first.isoformat())  # in an earlier day's list, as still to do then
     by_operator: dict[str, list[dict[str, Any]]] = {}
     merged: set[str] = set()
     for task_id, assignee, data in rows:

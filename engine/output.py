@@ -151,9 +151,16 @@ def render_summary(result: RunResult, community: Community) -> str:
     lines = [f"playbook: {result.summary(community.language)}"]
     staff = community.staff  # they may have a stage, but they are not members: not counted
     members = result.evaluation.members
-    stages = Counter(member.stage for member in members.values() if member.stage and member.id not in staff)
-    if result.state is not None:  # a --state run holds only the members it met: the others are saved
-        stages += result.state.saved_stages(set(members) | set(staff))
+    if result.state is not None:  # a --state run holds only the members it met: the others are counted in the state
+        stages = result.state.stage_totals(members)
+        for member_id in staff:
+            member = members.get(member_id) if member_id in members else None
+            stage = member.stage if member is not None else result.state.saved_stage(member_id)
+            if stage and stages[stage] > 0:
+                stages[stage] -= 1
+        stages = +stages
+    else:
+        stages = Counter(member.stage for member in members.values() if member.stage and member.id not in staff)
     if stages:
         order = [stage.stage for stage in community.lifecycle]
         shown = words.separator.join(f"{community.stage_label(stage)} {stages[stage]}" for stage in order if stages[stage])

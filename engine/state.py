@@ -24,7 +24,7 @@ import json
 import os
 import sqlite3
 from collections import Counter
-from collections.abc import Container, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from operator import attrgetter
 from pathlib import Path
@@ -224,6 +224,7 @@ class StateStore:
         # save writes only those that changed, not every group the community ever had.
         self._group_rows: dict[str, str] = {}
         self._trigger_rows: dict[str, str] | None = None
+        self._stage_totals: Counter[str] | None = None  # every member by stage as the run saved them (stage_totals)
 
     @classmethod
     def open(cls, path: str, *, lock: bool = True, read_only: bool = False) -> StateStore:
@@ -551,22 +552,26 @@ class StateStore:
         ).fetchall()
         return rows
 
-    def carried_over(self, start: float, date: str) -> list[tuple[str, str | None, str]]:
-        """(id, assignee, record) of the printed tasks still to do that are due before ``start``
-        (local day ``date`` begins), whose deadline has not passed by then, and that no delivery
-        of another day has sent: a nightly run plans the day's event tasks after their time, so
-        no morning's list held them yet."""
+    def carried_over(self, since: float, start: float, date: str, first: str) -> list[tuple[str, str | None, str]]:
+        """(id, assignee, record) of the printed tasks still to do due in [``since``, ``start``)
+        (``start``: local day ``date`` begins; ``since``: local day ``first`` does), whose
+        deadline has not passed by then, and that no delivery of another day has sent: a nightly
+        run plans the day's event tasks after their time, so no morning's list held them yet. A
+        task without a deadline (planned before version 7 kept them) is not carried: its day's
+        list was the one it had."""
         rows = self.connection.execute(
-            "SELECT id, assignee, data FROM tasks WHERE due < ? AND (deadline IS NULL OR deadline > ?) AND status = 'todo' AND data IS NOT NULL ORDER BY due, id", (start, start)
+            "SELECT id, assignee, data FROM tasks WHERE due >= ? AND due < ? AND deadline > ? AND status = 'todo' AND data IS NOT NULL ORDER BY due, id", (since, start, start)
         ).fetchall()
         if not rows:
             return []
-        sent = self.delivered_elsewhere(date)
+        sent = self.delivered_elsewhere(date, first)
         return [row for row in rows if row[0] not in sent]
 
-    def delivered_elsewhere(self, date: str) -> set[str]:
-        """The ids of the tasks deliveries of days other than ``date`` (YYYY-MM-DD) sent."""
-        return {task_id for (tasks,) in self.connection.execute("SELECT tasks FROM deliveries WHERE date != ?", (date,)) for task_id in loads(tasks)}
+    def delivered_elsewhere(self, date: str, first: str) -> set[str]:
+        """The ids of the tasks that the deliveries of the days from ``first`` on, but ``date``
+        (YYYY-MM-DD), sent."""
+        query = "SELECT tasks FROM deliveries WHERE date >= ? AND date != ?"
+        return {task_id for (tasks,) in self.connection.execute(query, (first, date)) for task_id in loads(tasks)}
 
     def unrecorded_due(self, start: float, end: float) -> list[str]:
         """Ids of tasks to do in [start, end) whose record the state does not hold: planned by an
@@ -633,15 +638,36 @@ class StateStore:
                 ((row.status, row.outcome, row.outcome_at, row.marked_at, row.note, row.id) for row in rows),
             )
 
-    def saved_stages(self, leave_out: Container[str]) -> Counter[str]:
-        """The saved members by stage, but those in ``leave_out`` (the ones a run holds in memory,
-        and staff): one pass over the table, the stage read by SQLite from each record (an array
-        since version 3, an object before)."""
+    def stage_totals(self, members: Mapping[str, Member]) -> Counter[str]:
+        """Every member of the state by stage, as this run leaves them (staff among them): the
+        totals the last run saved (``meta.stage_counts``), less the stages of the members this
+        run loaded as they were saved, plus the stages of those it holds now — proportional to
+        the members the run met, not to the community. The first run of a state without totals
+        counts them once, from every saved record."""
+        if self._stage_totals is not None:
+            return Counter(self._stage_totals)
+        saved = self.meta("stage_counts")
+        totals: Counter[str] = Counter(loads(saved)) if saved is not None else self._count_saved_stages()
+        loaded = members.loaded_stages if isinstance(members, LazyMembers) else {}
+        for stage in loaded.values():
+            if stage:
+                totals[stage] -= 1
+        for member in members.values():
+            if member.stage:
+                totals[member.stage] += 1
+        return +totals
+
+    def saved_stage(self, member_id: str) -> str | None:
+        """The stage a member's saved record holds (None: not saved, or no stage)."""
+        text = self.member_text(member_id)
+        return member_from_data(member_id, orjson.loads(text) if type(text) is bytes else loads(text)).stage if text is not None else None
+
+    def _count_saved_stages(self) -> Counter[str]:
         stages: Counter[str] = Counter()
         at = f"$[{_RECORD_FIELDS.index('stage')}]"
-        query = "SELECT id, CASE WHEN substr(CAST(data AS TEXT), 1, 1) = '[' THEN json_extract(CAST(data AS TEXT), ?) ELSE json_extract(CAST(data AS TEXT), '$.stage') END FROM members"
-        for member_id, stage in self.connection.execute(query, (at,)):
-            if stage and member_id not in leave_out:
+        query = "SELECT CASE WHEN substr(CAST(data AS TEXT), 1, 1) = '[' THEN json_extract(CAST(data AS TEXT), ?) ELSE json_extract(CAST(data AS TEXT), '$.stage') END FROM members"
+        for (stage,) in self.connection.execute(query, (at,)):
+            if stage:
                 stages[stage] += 1
         return stages
 
@@ -661,6 +687,9 @@ class StateStore:
         printed = records or {}
         db = self.connection
         with self.transaction():
+            totals = self.stage_totals(evaluation.members)  # from the rows as the run found them
+            self._stage_totals = totals
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('stage_counts', ?)", (dumps(dict(sorted(totals.items()))),))
             # An upsert rewrites a saved member's row in place; INSERT OR REPLACE would delete
             # it and insert it again, updating the id index twice.
             db.executemany("INSERT INTO members VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data", _changed_members(evaluation.members))
@@ -999,6 +1028,7 @@ class LazyMembers(dict[str, Member]):
         super().__init__()
         self._store = store
         self.loaded: dict[str, bytes | str] = {}
+        self.loaded_stages: dict[str, str | None] = {}  # each loaded member's stage as saved (stage_totals)
         self._absent: set[str] = set()  # ids looked up and not saved: new members, group ids
 
     def __missing__(self, member_id: str) -> Member:
@@ -1017,6 +1047,7 @@ class LazyMembers(dict[str, Member]):
         except (ValueError, TypeError, IndexError, KeyError) as exc:  # broad: a row edited by hand can be anything
             raise StateError(f"{self._store.path}: member {member_id} is damaged in the state ({type(exc).__name__}: {exc}) — the state was left untouched; restore a backup or start a new state file") from None
         self.loaded[member_id] = text
+        self.loaded_stages[member_id] = member.stage
         return member
 
     def get(self, member_id: str, default: Any = None) -> Any:  # dict.get that loads

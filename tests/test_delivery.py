@@ -224,6 +224,24 @@ def test_the_next_mornings_list_holds_what_the_nightly_run_planned_for_the_day_b
     assert code == 1 and "2026-03-04: no tasks to do are due that day" in err  # past their deadline: nothing to send
 
 
+def test_a_task_with_no_deadline_or_more_than_a_week_old_is_not_carried_to_a_later_list(tmp_path, httpserver_ipv4, monkeypatch, capsys):
+    """A state an engine before version 7 wrote holds its tasks without deadlines: the first
+    list after the upgrade must not bring back every task of the history no list sent. The
+    week before is as far as a list looks back."""
+    server = httpserver_ipv4
+    setup = make_setup(tmp_path, {"op-a": "{type: wecom, url: 'env:WECOM_A'}"}, {"g1": 2})
+    ok_json(server, "/a", {"errcode": 0, "errmsg": "ok"})
+    first, second = setup.of("op-a")
+    with sqlite3.connect(setup.state) as db:
+        db.execute("UPDATE tasks SET deadline = NULL WHERE id = ?", (first["id"],))
+        db.execute("UPDATE tasks SET deadline = deadline + 30 * 86400 WHERE id = ?", (second["id"],))
+    listed = setup.deliver("--date", "2026-03-03", "--dry-run", env=env_for(server, WECOM_A="/a")).stdout
+    assert second["id"] in listed and first["id"] not in listed
+    assert second["id"] in setup.deliver("--date", "2026-03-09", "--dry-run", env=env_for(server, WECOM_A="/a")).stdout  # 7 days before: still carried
+    code, _, err = run_main(setup, "--date", "2026-03-10", "--dry-run", env=env_for(server, WECOM_A="/a"), monkeypatch=monkeypatch, capsys=capsys)
+    assert code == 1 and "2026-03-10: no tasks to do are due that day" in err  # 8 days before: not looked at
+
+
 @pytest.mark.parametrize("busy", [(429, {"Retry-After": "7"}), (503, {})], ids=["429 with Retry-After", "503"])
 def test_a_busy_robot_is_asked_again_with_backoff(tmp_path, httpserver_ipv4, busy):
     server = httpserver_ipv4

@@ -176,6 +176,36 @@ def test_a_nightly_runs_members_by_stage_count_the_whole_community_as_one_run_do
         store.close()
 
 
+def test_every_nights_members_by_stage_are_one_runs_up_to_that_night_and_cost_no_scan_of_the_members(tmp_path):
+    """Nightly runs over the example, one local day each: every night's stage line is the one a
+    run over the history up to that night prints. The totals are carried in the state from
+    night to night (meta `stage_counts`); a state without them (an older engine's) counts them
+    once from its records, and then carries them as well."""
+    import sqlite3
+
+    from playbook_engine.output import render_summary
+
+    config = load_config([ROOT / "playbooks"], load_registry(entrypoints=False))
+    events = [json.loads(line) for line in (ROOT / "examples" / "events.jsonl").read_text(encoding="utf-8").splitlines()]
+    nights: dict[str, list[dict]] = {}
+    for event in events:
+        nights.setdefault(event["ts"][:10], []).append(event)
+    seen: list[dict] = []
+    for number, night in enumerate(nights.values()):
+        seen += night
+        if number == 12:  # as an engine before the totals left it
+            with sqlite3.connect(tmp_path / "ops.db") as db:
+                db.execute("DELETE FROM meta WHERE key = 'stage_counts'")
+        store = StateStore.open(str(tmp_path / "ops.db"))
+        try:
+            result = run(config, records(night), state=store)
+            result.save_state()
+            line = render_summary(result, config.community).splitlines()[1]
+        finally:
+            store.close()
+        assert line == render_summary(run(config, records(seen)), config.community).splitlines()[1], night[0]["ts"]
+
+
 # -- timers -------------------------------------------------------------------------------
 
 
