@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
 from datetime import datetime
 from functools import partial
-from itertools import islice
+from itertools import chain, islice
 from typing import Any
 
 from playbook_engine.clock import Clock, Timer
@@ -43,7 +43,7 @@ from playbook_engine.model import Config, Rule
 from playbook_engine.notes import Notes
 from playbook_engine.planner import Planner
 from playbook_engine.questions import HORIZON, QuestionLog
-from playbook_engine.recheck import Recheck
+from playbook_engine.recheck import Recheck, event_data, event_from
 from playbook_engine.replies import LOOKBACK, Replies, TaskLog
 from playbook_engine.state import LazyMembers, StateStore
 from playbook_engine.triggers.common import STAGE_ENTERED, any_pattern
@@ -110,7 +110,15 @@ class Evaluation:
         # member's moves between stages (member, group, from, to, when), and the questions.
         self.stage_moves: list[tuple[str, str | None, str | None, str | None, float]] | None = None
         self.question_log: QuestionLog | None = None
+        # With --state: an event past --max-future that no later line confirms (a quiet group's
+        # one message of the night) is kept for the next run to read first, not rejected; the
+        # last run's such events, read before this run's own, and what tells their copies apart.
+        self.unconfirmed: list[Event] | None = None
+        self._held_over: list[Event] = []
+        self._held_keys: set[tuple[float, str]] = set()
+        self._held_ids: set[int] = set()
         if state is not None:
+            self.unconfirmed = []
             self.stage_moves = []
             self.question_log = QuestionLog(self.community.question_answered_by, self.community.question_answer_window, self.staff) if self._question_pattern is not None else None
             self._resume(state)
@@ -154,6 +162,12 @@ class Evaluation:
 
         self.clock.restore(read_timers, state.clock_seq())
         self.watermark = state.watermark
+        for line, data in state.unconfirmed():
+            event = event_from(data)
+            event.line = line
+            self._held_over.append(event)
+        self._held_keys = {(event.t, cause(event)) for event in self._held_over}
+        self._held_ids = {id(event) for event in self._held_over}
         # The events an earlier run read at the watermark's instant (None: a state from before
         # they were saved, which counts every event of that second as read).
         self._watermark_causes = state.watermark_events()
@@ -286,6 +300,8 @@ class Evaluation:
 
     def steps(self, items: Iterable[Event | Rejected]) -> Iterator[None]:
         """Evaluate ``items``, pausing after each event: a caller can take the tasks made final meanwhile."""
+        if self._held_over:  # the last run's unconfirmed events, read again first: the next line may confirm them
+            items, self._held_over = chain(self._held_over, items), []
         if isinstance(self.members, LazyMembers):
             items = self._prefetching(items)
         if self.max_future is not None:
@@ -294,6 +310,9 @@ class Evaluation:
             self.counts["read"] += 1
             if isinstance(item, Rejected):
                 self.reject(item)
+                continue
+            if self._held_keys and id(item) not in self._held_ids and (item.t, cause(item)) in self._held_keys:
+                self.counts["before_watermark"] += 1  # this export's copy of an event the last run kept to confirm
                 continue
             if self.watermark is not None and item.t <= self.watermark and (item.t < self.watermark or self._seen_at_watermark(item)):
                 self.counts["before_watermark"] += 1  # processed by an earlier --state run
@@ -357,6 +376,10 @@ class Evaluation:
         if held is not None:
             if self.until is not None and held.t <= self.until:
                 yield held  # --until says the history reaches that far
+            elif self.unconfirmed is not None:  # --state: the next run's first line may confirm it
+                self.unconfirmed.append(held)
+                self.counts["read"] += 1
+                self.counts["unconfirmed"] += 1
             else:
                 yield Rejected(held.line, self._too_far(held.t, latest, "no later event confirms its date"), _raw_text(held))
 
@@ -387,6 +410,10 @@ class Evaluation:
         export often ends and the next begins within one second."""
         causes = self._watermark_causes
         return causes is None or cause(event) in causes
+
+    def unconfirmed_rows(self) -> list[list[Any]]:
+        """[line, event] of the events kept for the next run to confirm (``unconfirmed``)."""
+        return [[event.line, event_data(event)] for event in self.unconfirmed or ()]
 
     def watermark_events(self) -> list[str]:
         """What identifies the events read at the last instant (ids, else content), for --state:

@@ -200,7 +200,7 @@ class Recheck:
         member = self.run.members.get(payload["member"]) if payload["member"] is not None else None
         if payload["member"] is not None and member is None:
             return None
-        event = _event_from(payload["event"]) if payload["event"] is not None else None
+        event = event_from(payload["event"]) if payload["event"] is not None else None
         firing = Firing(member, payload["firing_group"], payload["t"], payload["reason"], event, payload["values"])
         task = build(rule, action.index, action.kind.name, firing, payload["group"], "", action.params)
         if task.id != payload["id"]:
@@ -328,7 +328,7 @@ class Recheck:
         if action is None:
             return False
         member = self.run.members.get(payload["member"]) if payload["member"] is not None else None
-        event = _event_from(payload["event"]) if payload["event"] is not None else None
+        event = event_from(payload["event"]) if payload["event"] is not None else None
         firing = Firing(member, payload["firing_group"], payload["t"], "", event, payload["values"])
         reason = self.reason(payload["group"], Source(rule, firing, payload["firing_group"], action, {}), self.run.now)
         if reason is None:
@@ -592,19 +592,20 @@ def _saved(task: Task, source: Source) -> dict[str, Any]:
         member = {"seen": source.seen} if source.context is None and source.seen is not None else {}
     return member | {
         "id": task.id, "rule": source.rule.key, "action": source.action.index, "member": task.member, "group": task.group,
-        "firing_group": source.group, "t": firing.t, "event": _event_data(firing.event), "values": firing.values,
+        "firing_group": source.group, "t": firing.t, "event": event_data(firing.event), "values": firing.values,
         "assignee": task.assignee, "due": task.due, "reason": firing.reason if isinstance(firing.reason, str) else firing.reason(),
     } | ({"wrote": source.wrote} if source.wrote is not None else {})
 
 
-def _event_data(event: Event | None) -> dict[str, Any] | None:
+def event_data(event: Event | None) -> dict[str, Any] | None:
+    """``event`` as plain JSON (its line aside), as the state keeps it; ``event_from`` reads it back."""
     if event is None:
         return None
     data = {name: getattr(event, name) for name in _EVENT_FIELDS}
     return {name: list(value) if isinstance(value, tuple) else value for name, value in data.items() if value not in (None, (), {})} | {"t": event.t, "type": event.type}
 
 
-def _event_from(data: dict[str, Any]) -> Event:
+def event_from(data: dict[str, Any]) -> Event:
     values: dict[str, Any] = {name: tuple(value) if isinstance(value, list) else value for name, value in data.items()}
     return Event(**values)
 

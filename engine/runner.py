@@ -110,6 +110,9 @@ class RunResult:
             line += words.before_watermark.format(count=counts["before_watermark"])
         if counts["after_until"]:
             line += words.after_until.format(count=counts["after_until"])
+        if counts["unconfirmed"]:
+            held = self.evaluation.unconfirmed or []
+            line += words.unconfirmed.format(count=counts["unconfirmed"], lines=", ".join(str(event.line) for event in held[:3]) + (" …" if len(held) > 3 else ""))
         line += words.planned.format(count=planned.total) + (f"{words.brackets[0]}{actions}{words.brackets[1]}" if actions else "")
         by_guardrail = self.planner.suppressed_counts if self.planner is not None else Counter(item.guardrail for item in self.suppressed)
         if by_guardrail:

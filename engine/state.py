@@ -131,6 +131,7 @@ class SavedRun(Protocol):
     @property
     def now(self) -> float: ...
     def watermark_events(self) -> list[str]: ...
+    def unconfirmed_rows(self) -> list[list[Any]]: ...
     @property
     def recheck(self) -> SavedChecks: ...
     @property
@@ -671,6 +672,12 @@ class StateStore:
                 stages[stage] += 1
         return stages
 
+    def unconfirmed(self) -> list[list[Any]]:
+        """[line, event] of the events the last run held back past --max-future, for this run to
+        read before its own (``Evaluation.unconfirmed``)."""
+        saved = self.meta("unconfirmed")
+        return loads(saved) if saved else []
+
     def member_count(self) -> int:
         count: int = self.connection.execute("SELECT count(*) FROM members").fetchone()[0]
         return count
@@ -735,6 +742,8 @@ class StateStore:
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('watermark', ?)", (repr(evaluation.now),))
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('clock_seq', ?)", (str(evaluation.clock.seq),))
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('watermark_events', ?)", (dumps(evaluation.watermark_events()),))
+            # Events past --max-future that no later line confirmed: the next run reads them first.
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('unconfirmed', ?)", (dumps(evaluation.unconfirmed_rows()),))
 
 
 _TABLE_NAMES = ("meta", "members", "groups", "timers", "trigger_state", "tasks", "rechecks", "deliveries", "stage_moves", "day_counts", "open_counts", "questions", "holdouts", "trigger_entries")

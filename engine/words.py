@@ -114,6 +114,7 @@ class SummaryWords:
     imported: str  # `playbook import`: "{read}", "{written}", "{types}" (by event type, in brackets, or empty), "{rejected}"
     before_watermark: str  # "{count}"
     after_until: str  # "{count}"
+    unconfirmed: str  # "{count}", "{lines}": events past --max-future kept for the next --state run to confirm
     planned: str  # "{count}"
     suppressed: str  # "{count}"
     moved: str
@@ -410,6 +411,7 @@ ZH_CN = Language(
         imported="读取 {read} 条事件：写出 {written}{types}，拒绝 {rejected}",
         before_watermark="，{count} 条已处理过（`--state` 水位线）",
         after_until="，{count} 条在 `--until` 之后",
+        unconfirmed="，{count} 条比上一条晚了 `--max-future` 以上、没有后一条确认日期，留到下次运行再读（第 {lines} 行）",
         planned=" · 计划任务 {count} 个",
         suppressed=" · 未安排 {count} 个",
         moved=" · 顺延：",
@@ -646,6 +648,7 @@ EN = Language(
         imported="read {read} events: {written} written{types}, {rejected} rejected",
         before_watermark=", {count} already processed (--state watermark)",
         after_until=", {count} after --until",
+        unconfirmed=", {count} dated more than --max-future after the one before with no later line to confirm it, kept for the next run (line {lines})",
         planned=" · {count} tasks planned",
         suppressed=" · {count} suppressed",
         moved=" · moved: ",

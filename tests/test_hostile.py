@@ -153,6 +153,70 @@ def test_with_state_the_horizon_starts_at_the_watermark_and_the_state_is_not_poi
     assert [json.loads(line)["member"] for line in third.stdout.splitlines()] == ["m4"]
 
 
+def _nightly(books: Path, tmp_path: Path, nights: list[list[dict[str, Any]]]) -> list[Any]:
+    """`playbook run … --state` once per night's file, as cron runs it (default --max-future 1d)."""
+    results = []
+    for number, night in enumerate(nights, 1):
+        events = write_jsonl(tmp_path / f"night{number}.jsonl", night)
+        result = invoke("run", str(books), "--events", str(events), "--format", "jsonl", "--state", str(tmp_path / "ops.db"))
+        assert result.exit_code == 0, result.output
+        results.append(result)
+    return results
+
+
+def _welcome_books(tmp_path: Path) -> Path:
+    books = tmp_path / "books"
+    books.mkdir()
+    (books / "community.yaml").write_text(COMMUNITY, encoding="utf-8")
+    (books / "w.yaml").write_text(WELCOME, encoding="utf-8")
+    return books
+
+
+def test_with_state_a_quiet_nights_one_line_is_kept_for_the_next_run_to_confirm_not_lost(tmp_path):
+    """A quiet group: one message on 1 March, then one three days later, alone in that night's
+    export. No later line confirms its date, so the run keeps it (not rejected, not planned
+    yet); the next night's line, later, confirms it: read then, first, and planned as one run
+    over the whole history plans it. The same line again in the next export is read once."""
+    books = _welcome_books(tmp_path)
+    lone = _message(START + 3 * DAY, 2)
+    first, second, third = _nightly(books, tmp_path, [[_message(START, 1)], [lone], [lone, _message(START + 4 * DAY, 3)]])
+    assert second.stdout == "" and "rejected:" not in second.stderr
+    assert "1 dated more than --max-future after the one before with no later line to confirm it, kept for the next run (line 1)" in second.stderr
+    assert [json.loads(line)["member"] for line in third.stdout.splitlines()] == ["m2", "m3"]
+    assert "1 already processed (--state watermark)" in third.stderr  # its copy in the third export
+    whole = plan(config_from({"w.yaml": WELCOME}, COMMUNITY), [_message(START, 1), lone, _message(START + 4 * DAY, 3)], max_future=DAY)
+    assert [task.member for task in whole.tasks] == ["m1", "m2", "m3"]
+
+
+def test_with_state_a_lone_line_dated_2099_is_kept_then_refused_by_the_next_line_and_the_state_is_not_poisoned(tmp_path):
+    books = _welcome_books(tmp_path)
+    _, second, third = _nightly(books, tmp_path, [[_message(START, 1)], [_message(4070880000, 2)], [_message(START + DAY, 3)]])
+    assert second.stdout == "" and "kept for the next run" in second.stderr
+    assert "night2.jsonl" not in third.stderr and "1: rejected: dated 2099-01-01T00:00:00+08:00" in third.stderr and "the next event (line 1) is earlier" in third.stderr
+    assert [json.loads(line)["member"] for line in third.stdout.splitlines()] == ["m3"]
+
+
+def test_nightly_runs_over_the_example_plan_what_one_run_plans_with_the_default_max_future(tmp_path):
+    """The example club's last days have one message each, days apart: each night's export is
+    that one line. With the default --max-future every night still plans what one run plans."""
+    lines = _example_lines()
+    nights: dict[str, list[str]] = {}
+    for line in lines:
+        nights.setdefault(json.loads(line)["ts"][:10], []).append(line)
+    books = str(ROOT / "playbooks")
+    held: dict[str, str] = {}
+    for number, night in enumerate(nights.values()):
+        events = _write(tmp_path / f"night{number}.jsonl", night)
+        result = invoke("run", books, "--events", str(events), "--format", "jsonl", "--state", str(tmp_path / "ops.db"))
+        assert result.exit_code == 0 and "rejected:" not in result.stderr, result.stderr
+        for line in result.stdout.splitlines():
+            task = json.loads(line)
+            held[task["id"]] = line
+    whole = invoke("run", books, "--events", str(_write(tmp_path / "all.jsonl", lines)), "--format", "jsonl")
+    assert len(held) == len(whole.stdout.splitlines()) == 184
+    assert sorted(held) == sorted(json.loads(line)["id"] for line in whole.stdout.splitlines())
+
+
 # -- item 9: patterns that would backtrack for ever ----------------------------------------
 
 BACKTRACKING = r"^(a+)+$"
