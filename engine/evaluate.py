@@ -118,7 +118,7 @@ class Evaluation:
         self._held_keys: set[tuple[float, str]] = set()
         self._held_ids: set[int] = set()
         if state is not None:
-            self.unconfirmed = []
+            self.unconfirmed = [] if state.lasting else None
             self.stage_moves = []
             self.question_log = QuestionLog(self.community.question_answered_by, self.community.question_answer_window, self.staff) if self._question_pattern is not None else None
             self._resume(state)

@@ -672,6 +672,12 @@ class StateStore:
                 stages[stage] += 1
         return stages
 
+    @property
+    def lasting(self) -> bool:
+        """Whether a later run will read what this one saves (not the in-memory state a
+        `--report` without `--state` plans with)."""
+        return self.path != ":memory:"
+
     def unconfirmed(self) -> list[list[Any]]:
         """[line, event] of the events the last run held back past --max-future, for this run to
         read before its own (``Evaluation.unconfirmed``)."""

@@ -196,6 +196,15 @@ def test_with_state_a_lone_line_dated_2099_is_kept_then_refused_by_the_next_line
     assert [json.loads(line)["member"] for line in third.stdout.splitlines()] == ["m3"]
 
 
+def test_without_state_a_run_with_a_report_still_rejects_the_unconfirmed_last_line(tmp_path):
+    """`--report` without `--state` plans with a state in memory that no later run reads: the
+    last line past the horizon is rejected, as in any run without --state."""
+    books = _welcome_books(tmp_path)
+    events = write_jsonl(tmp_path / "events.jsonl", [_message(START, 1), _message(START + 3 * DAY, 2)])
+    result = invoke("run", str(books), "--events", str(events), "--format", "jsonl", "--report", str(tmp_path / "report.html"))
+    assert result.exit_code == 0 and "events.jsonl:2: rejected: dated" in result.stderr and "kept for the next run" not in result.stderr
+
+
 def test_nightly_runs_over_the_example_plan_what_one_run_plans_with_the_default_max_future(tmp_path):
     """The example club's last days have one message each, days apart: each night's export is
     that one line. With the default --max-future every night still plans what one run plans."""
