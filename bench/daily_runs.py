@@ -30,12 +30,12 @@ from playbook_engine.runner import run
 from playbook_engine.state import StateStore
 
 
-def held_plan(config: Config, pieces: list[list[dict]], path: Path) -> dict[str, Task]:
+def held_plan(config: Config, pieces: list[list[dict]], path: Path, max_future: float | None = None) -> dict[str, Task]:
     """The plan an operator holds after running ``pieces`` one after another on one state."""
     plan: dict[str, Task] = {}
     for piece in pieces:
         store = StateStore.open(str(path))
-        result = run(config, [SourceRecord(number, event) for number, event in enumerate(piece, 1)], state=store, keep_suppressed=False)
+        result = run(config, [SourceRecord(number, event) for number, event in enumerate(piece, 1)], state=store, keep_suppressed=False, max_future=max_future)
         result.save_state()
         store.close()
         for task_id in result.planner.taken_back() if result.planner else []:
@@ -73,13 +73,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("playbooks")
     parser.add_argument("events", help="a JSON Lines history (bench/generate.py)")
     parser.add_argument("--every", type=int, metavar="HOURS", help="one run per HOURS of local time instead of one per local day (runs that end mid-day)")
+    parser.add_argument("--max-future-days", type=float, metavar="DAYS", help="screen events as `playbook run` does by default (1): a quiet night's lone line is kept for the next run")
     options = parser.parse_args(argv)
     config = load_config([options.playbooks], load_registry(entrypoints=False))
     events = [json.loads(line) for line in Path(options.events).read_text(encoding="utf-8").splitlines() if line.strip()]
     days = by_hours(events, config.community.tz, options.every) if options.every else by_day(events, config.community.tz)
     with tempfile.TemporaryDirectory() as directory:
-        one = held_plan(config, [events], Path(directory) / "one.db")
-        daily = held_plan(config, days, Path(directory) / "daily.db")
+        future = options.max_future_days * 86400 if options.max_future_days is not None else None
+        one = held_plan(config, [events], Path(directory) / "one.db", future)
+        daily = held_plan(config, days, Path(directory) / "daily.db", future)
     runs = f"{len(days)} runs of {options.every} h" if options.every else f"{len(days)} daily runs"
     for name, plan in (("one run", one), (runs, daily)):
         priorities = Counter(task.priority for task in plan.values())
