@@ -418,6 +418,10 @@ class Evaluation:
     def watermark_events(self) -> list[str]:
         """What identifies the events read at the last instant (ids, else content), for --state:
         an event of that second read again is known, a new one is not."""
+        if self._instant is None and self.watermark is not None and self.now == self.watermark:
+            # Nothing new read (a quiet night's export repeats the last one): the last run's
+            # instant is still the last; forgetting it would read its events again next night.
+            return sorted(self._watermark_causes or ())
         if self._instant is None or self._instant != self.now:
             return []  # the clock went on past the last event (--until): no event is at the watermark
         earlier = self._watermark_causes if self.watermark == self._instant and self._watermark_causes else frozenset()
