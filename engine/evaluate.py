@@ -311,7 +311,7 @@ class Evaluation:
             if isinstance(item, Rejected):
                 self.reject(item)
                 continue
-            if self._held_keys and id(item) not in self._held_ids and (item.t, cause(item)) in self._held_keys:
+            if self._held_copy(item):
                 self.counts["before_watermark"] += 1  # this export's copy of an event the last run kept to confirm
                 continue
             if self.watermark is not None and item.t <= self.watermark and (item.t < self.watermark or self._seen_at_watermark(item)):
@@ -354,6 +354,9 @@ class Evaluation:
                 yield item
                 continue
             t = item.t
+            if held is not None and self._read_before(item):
+                yield item  # an overlapping export's old lines, or the held event's own copy: no word on its date
+                continue
             if t > horizon:  # rare: past the horizon, or an event is held (the horizon is then -inf)
                 if held is None and latest == -math.inf:
                     latest, horizon = t, t + future  # the stream's first event: nothing to compare it with
@@ -382,6 +385,15 @@ class Evaluation:
                 self.counts["unconfirmed"] += 1
             else:
                 yield Rejected(held.line, self._too_far(held.t, latest, "no later event confirms its date"), _raw_text(held))
+
+    def _read_before(self, event: Event) -> bool:
+        """Whether an earlier --state run read or kept ``event``: at or before the watermark, or
+        the copy of a kept one."""
+        return (self.watermark is not None and event.t <= self.watermark) or self._held_copy(event)
+
+    def _held_copy(self, event: Event) -> bool:
+        """Whether ``event`` is this export's copy of an event the last run kept to confirm."""
+        return bool(self._held_keys) and id(event) not in self._held_ids and (event.t, cause(event)) in self._held_keys
 
     def _too_far(self, t: float, latest: float, why: str) -> str:
         """Why an event dated past the --max-future horizon is rejected, and how to accept it."""
