@@ -110,6 +110,9 @@ class Evaluation:
         # member's moves between stages (member, group, from, to, when), and the questions.
         self.stage_moves: list[tuple[str, str | None, str | None, str | None, float]] | None = None
         self.question_log: QuestionLog | None = None
+        # With --state: events at or before the watermark in a group no earlier run read, by
+        # group (WeChat's one CSV per group, run one after the other): not processed, never planned.
+        self.unread_groups: Counter[str] = Counter()
         # With --state: an event past --max-future that no later line confirms (a quiet group's
         # one message of the night) is kept for the next run to read first, not rejected; the
         # last run's such events, read before this run's own, and what tells their copies apart.
@@ -316,6 +319,8 @@ class Evaluation:
                 continue
             if self.watermark is not None and item.t <= self.watermark and (item.t < self.watermark or self._seen_at_watermark(item)):
                 self.counts["before_watermark"] += 1  # processed by an earlier --state run
+                if item.group is not None and item.group not in self.groups:
+                    self.unread_groups[item.group] += 1  # …or not: no earlier run saw its group
                 continue
             if item.t < self.now:
                 when = datetime.fromtimestamp(self.now, self.tz).isoformat(timespec="seconds")
