@@ -174,7 +174,7 @@ def _after_run(result: RunResult, events: str, rejects: str | None, config: Conf
     result.save_state()  # only after the tasks are out: a run killed before this changed nothing
     if explaining:
         click.echo(render_explanation(result, tz, member_id), err=True, nl=False)
-    for warning in [*report.warnings, *filter(None, [result.undeclared_groups(config.community), result.unassigned_groups(config.community)])]:
+    for warning in [*report.warnings, *filter(None, [result.undeclared_groups(config.community), result.unread_groups(config.community), result.unassigned_groups(config.community)])]:
         click.echo(f"warning: {warning}", err=True)
     result.counts["duplicates"] += report.counts["duplicates"]
     click.echo("playbook: " + words_for(config.community.language).explain.times.format(timezone=config.community.timezone, file=config.community.file), err=True)

@@ -208,13 +208,15 @@ def _no_tasks(store: StateStore, day: date, tz: ZoneInfo) -> str:
 # -- the words -------------------------------------------------------------------------------------
 
 
-def compose(config: Config, records: Sequence[Mapping[str, Any]], words: DeliveryWords, day: date | None = None) -> list[DeliveryItem]:
-    """One item per task record, as the operator reads it; one due before ``day`` says its day too."""
+def compose(config: Config, records: Sequence[Mapping[str, Any]], words: DeliveryWords, day: date | None = None, group_names: Mapping[str, str] | None = None) -> list[DeliveryItem]:
+    """One item per task record, as the operator reads it; one due before ``day`` says its day too.
+    ``group_names``: the names the state knows (community.yaml's, else the export's)."""
     community, registry = config.community, config.registry
+    names = group_names if group_names is not None else community.group_names
     items = []
     for record in sorted(records, key=lambda record: (record["due"], -_RANK.get(record["priority"], 0), record["id"])):
         group = record.get("group")
-        group_name = community.group_names.get(group, group) if group else ""
+        group_name = names.get(group, group) if group else ""
         member, name = record.get("member"), record.get("member_name")
         who = words.group if member is None else (words.member.format(name=name, member=member) if name and name != member else str(member))
         channel = registry.channels.get(record["channel"])
@@ -512,6 +514,10 @@ def deliver(config: Config, state_path: str, day: date, *, dry_run: bool = False
         todo: list[tuple[OperatorDay, Inbox | None, list[Message]]] = []
         missing: list[str] = []
         kinds = config.registry.inboxes
+        # A group community.yaml does not name is called by its export's name (Telegram's chat,
+        # PyWxDump's file), as the run's own output calls it, not by its number.
+        group_names = {group.id: group.name for group in store.groups() if group.name}
+        group_names.update((group, name) for group, name in config.community.group_names.items() if name != group or group not in group_names)
         for operator_day in the_day.operators:
             operator = operator_day.operator
             if not operator_day.records:
@@ -524,7 +530,7 @@ def deliver(config: Config, state_path: str, day: date, *, dry_run: bool = False
             inbox, absent = resolve(operator, kinds, environ)
             missing += absent
             kind = kinds[operator.inbox.type]
-            messages = split(kind, operator_day, compose(config, operator_day.records, words, day), config, day, words)
+            messages = split(kind, operator_day, compose(config, operator_day.records, words, day, group_names), config, day, words)
             todo.append((operator_day, inbox, messages))
         if the_day.unassigned:
             report.notes.append(words.unassigned.format(count=the_day.unassigned, day=day.isoformat(), file=config.community.file))

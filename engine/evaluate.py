@@ -110,6 +110,9 @@ class Evaluation:
         # member's moves between stages (member, group, from, to, when), and the questions.
         self.stage_moves: list[tuple[str, str | None, str | None, str | None, float]] | None = None
         self.question_log: QuestionLog | None = None
+        # With --state: events at or before the watermark in a group no earlier run read, by
+        # group (WeChat's one CSV per group, run one after the other): not processed, never planned.
+        self.unread_groups: Counter[str] = Counter()
         # With --state: an event past --max-future that no later line confirms (a quiet group's
         # one message of the night) is kept for the next run to read first, not rejected; the
         # last run's such events, read before this run's own, and what tells their copies apart.
@@ -311,11 +314,13 @@ class Evaluation:
             if isinstance(item, Rejected):
                 self.reject(item)
                 continue
-            if self._held_keys and id(item) not in self._held_ids and (item.t, cause(item)) in self._held_keys:
+            if self._held_copy(item):
                 self.counts["before_watermark"] += 1  # this export's copy of an event the last run kept to confirm
                 continue
             if self.watermark is not None and item.t <= self.watermark and (item.t < self.watermark or self._seen_at_watermark(item)):
                 self.counts["before_watermark"] += 1  # processed by an earlier --state run
+                if item.group is not None and item.group not in self.groups:
+                    self.unread_groups[item.group] += 1  # …or not: no earlier run saw its group
                 continue
             if item.t < self.now:
                 when = datetime.fromtimestamp(self.now, self.tz).isoformat(timespec="seconds")
@@ -354,6 +359,9 @@ class Evaluation:
                 yield item
                 continue
             t = item.t
+            if held is not None and self._read_before(item):
+                yield item  # an overlapping export's old lines, or the held event's own copy: no word on its date
+                continue
             if t > horizon:  # rare: past the horizon, or an event is held (the horizon is then -inf)
                 if held is None and latest == -math.inf:
                     latest, horizon = t, t + future  # the stream's first event: nothing to compare it with
@@ -382,6 +390,15 @@ class Evaluation:
                 self.counts["unconfirmed"] += 1
             else:
                 yield Rejected(held.line, self._too_far(held.t, latest, "no later event confirms its date"), _raw_text(held))
+
+    def _read_before(self, event: Event) -> bool:
+        """Whether an earlier --state run read or kept ``event``: at or before the watermark, or
+        the copy of a kept one."""
+        return (self.watermark is not None and event.t <= self.watermark) or self._held_copy(event)
+
+    def _held_copy(self, event: Event) -> bool:
+        """Whether ``event`` is this export's copy of an event the last run kept to confirm."""
+        return bool(self._held_keys) and id(event) not in self._held_ids and (event.t, cause(event)) in self._held_keys
 
     def _too_far(self, t: float, latest: float, why: str) -> str:
         """Why an event dated past the --max-future horizon is rejected, and how to accept it."""
@@ -418,6 +435,10 @@ class Evaluation:
     def watermark_events(self) -> list[str]:
         """What identifies the events read at the last instant (ids, else content), for --state:
         an event of that second read again is known, a new one is not."""
+        if self._instant is None and self.watermark is not None and self.now == self.watermark:
+            # Nothing new read (a quiet night's export repeats the last one): the last run's
+            # instant is still the last; forgetting it would read its events again next night.
+            return sorted(self._watermark_causes or ())
         if self._instant is None or self._instant != self.now:
             return []  # the clock went on past the last event (--until): no event is at the watermark
         earlier = self._watermark_causes if self.watermark == self._instant and self._watermark_causes else frozenset()

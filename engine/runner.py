@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -82,6 +83,19 @@ class RunResult:
             return None
         listed = _groups_listed([(group.id, group.name or group.id, group.messages) for group in groups], "message", shown)
         return f"{len(groups)} group{'s' if len(groups) != 1 else ''} not in {community.file or 'community.yaml'} `groups:`: {listed} — list them there (id, name) to name them and give them operators"
+
+    def unread_groups(self, community: Community, shown: int = 10) -> str | None:
+        """The groups whose events this --state run skipped as older than the watermark though
+        no earlier run read that group (one export per group, run one after the other)."""
+        groups = sorted(self.evaluation.unread_groups.items(), key=lambda item: (-item[1], item[0]))
+        if not groups:
+            return None
+        events = sum(count for _, count in groups)
+        listed = _groups_listed([(group, group_name(self.evaluation.groups, community.group_names, group), count) for group, count in groups], "event", shown)
+        watermark = datetime.fromtimestamp(self.evaluation.watermark or 0, ZoneInfo(community.timezone)).isoformat(timespec="seconds")
+        return (f"{events} event{'s' if events != 1 else ''} of {'groups' if len(groups) > 1 else 'a group'} no earlier --state run read: {listed} — older than the state's watermark ({watermark}), they were not planned;"
+                " a --state run must read every group's events up to its night in one file: convert each group's export with `playbook import`,"
+                " merge them by time (`sort -m -s -t, -k1,1 a.jsonl b.jsonl > night.jsonl`) and run over that")
 
     def unassigned_groups(self, community: Community, shown: int = 10) -> str | None:
         """The groups whose tasks no operator takes (every operator lists their `groups:`, and

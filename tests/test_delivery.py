@@ -717,3 +717,30 @@ def test_a_members_name_adds_no_link_tag_or_heading_to_the_list(tmp_path, httpse
     shown = "［点我］(https://evil.example) ＜font color=info＞＊＊坏＊＊＜/font＞ ＃ ｀x｀"
     for markdown in (wecom, dingtalk):
         assert shown in markdown and "[点我]" not in markdown and "<font color=info>" not in markdown and "**坏**" not in markdown
+
+
+def test_a_group_community_yaml_does_not_name_is_called_by_the_exports_name_not_its_id(tmp_path):
+    """A Telegram or PyWxDump export names its group (读书会·一群) and community.yaml lists only
+    its id: the morning list says the name, as the run's own output does, not the number."""
+    directory = tmp_path / "pb"
+    directory.mkdir()
+    (directory / "community.yaml").write_text(textwrap.dedent("""\
+        community:
+          name: 读书会
+          timezone: Asia/Shanghai
+          language: zh-CN
+          channel: wechat
+          groups:
+            - {id: "1987654321"}
+          operators:
+            - {id: op-a, name: 阿兰, inbox: {type: wecom, url: 'env:WECOM_A'}}
+        """), encoding="utf-8")
+    (directory / "thanks.yaml").write_text(PLAYBOOK, encoding="utf-8")
+    events = [{"ts": "2026-03-02T10:00:00+08:00", "type": "message", "group": "1987654321", "group_name": "读书会·一群", "member": "user1", "name": "书友", "text": "好书"}]
+    state = tmp_path / "ops.db"
+    registry = load_registry(entrypoints=False)
+    run = CliRunner().invoke(cli, ["run", str(directory), "--events", str(write_jsonl(tmp_path / "events.jsonl", events)), "--state", str(state), "--format", "jsonl"], obj={"registry": registry})
+    assert run.exit_code == 0, run.output
+    result = Setup(directory, state, [], registry).deliver("--date", "2026-03-02", "--dry-run", env={})
+    assert result.exit_code == 0, result.output
+    assert "书友（user1） · 读书会·一群 · wechat · " in result.stdout and "1987654321" not in result.stdout

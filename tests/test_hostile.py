@@ -188,6 +188,38 @@ def test_with_state_a_quiet_nights_one_line_is_kept_for_the_next_run_to_confirm_
     assert [task.member for task in whole.tasks] == ["m1", "m2", "m3"]
 
 
+def test_a_quiet_night_whose_export_repeats_the_last_one_does_not_make_the_next_night_read_it_again(tmp_path):
+    """A nightly export holding the whole history: on a quiet night it is yesterday's file again,
+    and the run reads nothing new. The next night must still know the last instant's events as
+    read: its task is not printed a second time, its message not counted twice."""
+    books = _welcome_books(tmp_path)
+    first, quiet, third = _nightly(books, tmp_path, [[_message(START, 1)], [_message(START, 1)], [_message(START, 1), _message(START + DAY, 2)]])
+    assert [json.loads(line)["member"] for line in first.stdout.splitlines()] == ["m1"]
+    assert quiet.stdout == ""
+    assert [json.loads(line)["member"] for line in third.stdout.splitlines()] == ["m2"]
+    assert "1 accepted" in third.stderr and "1 already processed (--state watermark)" in third.stderr
+
+
+def test_with_overlapping_exports_the_kept_line_is_confirmed_by_the_next_new_line_not_refused_by_the_old_ones(tmp_path):
+    """Nightly exports that each hold the whole history again (WeChat CSV, Telegram result.json):
+    the line kept last night comes again after the lines already read. Those old lines, and the
+    kept line's own copy, say nothing of its date; the next night's new line confirms it, as one
+    run over the last export would."""
+    books = _welcome_books(tmp_path)
+    lone = _message(START + 3 * DAY, 2)
+    _, second, third = _nightly(books, tmp_path, [[_message(START, 1)], [_message(START, 1), lone], [_message(START, 1), lone, _message(START + 4 * DAY, 3)]])
+    assert "kept for the next run (line 2)" in second.stderr
+    assert "rejected:" not in third.stderr, third.stderr
+    assert [json.loads(line)["member"] for line in third.stdout.splitlines()] == ["m2", "m3"]
+
+
+def test_with_overlapping_exports_a_kept_line_dated_2099_is_not_confirmed_by_its_own_copy(tmp_path):
+    books = _welcome_books(tmp_path)
+    wrong = _message(4070880000, 2)
+    _, _, third = _nightly(books, tmp_path, [[_message(START, 1)], [_message(START, 1), wrong], [_message(START, 1), wrong]])
+    assert third.stdout == "" and "rejected:" not in third.stderr and "kept for the next run" in third.stderr
+
+
 def test_with_state_a_lone_line_dated_2099_is_kept_then_refused_by_the_next_line_and_the_state_is_not_poisoned(tmp_path):
     books = _welcome_books(tmp_path)
     _, second, third = _nightly(books, tmp_path, [[_message(START, 1)], [_message(4070880000, 2)], [_message(START + DAY, 3)]])

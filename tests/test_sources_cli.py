@@ -140,3 +140,21 @@ def test_bad_bytes_in_a_csv_on_standard_input_reject_only_their_row(playbook_cli
     assert result.exit_code == 0, result.output
     assert [line[-5:] for line in result.stdout.splitlines()] == ['"m1"}', '"m3"}']
     assert "-:3: rejected: not UTF-8 text" in result.stderr
+
+
+def test_a_second_wechat_groups_file_run_into_the_same_state_is_said_not_planned(playbook_cli, registry, tmp_path):
+    """WeChat exports one CSV per group. Run one after the other into one --state, the second
+    group's lines are all older than the watermark the first set: they cannot be planned, and
+    the run says so, naming the group and what to do, instead of counting them as processed."""
+    header = "localId,Type,IsSender,CreateTime,StrContent,NickName,Sender\n"
+    first = tmp_path / "一群_utf8.csv"
+    first.write_text(header + "1,1,0,2026-03-01 09:00:00,早,小王,wxid_xw\n2,1,0,2026-03-01 21:00:00,晚安,小王,wxid_xw\n", encoding="utf-8")
+    second = tmp_path / "二群_utf8.csv"
+    second.write_text(header + "1,1,0,2026-03-01 10:00:00,大家好,阿梅,wxid_am\n2,1,0,2026-03-01 20:00:00,打卡,阿梅,wxid_am\n", encoding="utf-8")
+    books = str(ROOT / "examples" / "community-en")
+    state = str(tmp_path / "ops.db")
+    assert invoke(playbook_cli, registry, "run", books, "--source", "wechat", "--events", str(first), "--state", state, "--format", "jsonl").exit_code == 0
+    result = invoke(playbook_cli, registry, "run", books, "--source", "wechat", "--events", str(second), "--state", state, "--format", "jsonl")
+    assert result.exit_code == 0
+    assert "warning: 2 events of a group no earlier --state run read: 二群 (2 events) — older than the state's watermark (2026-03-01T21:00:00+00:00), they were not planned;" in result.stderr
+    assert "merge" in result.stderr
