@@ -378,7 +378,7 @@ def tasks_list(ctx: click.Context, state_path: str, statuses: Sequence[str], ass
         fmt = output_format or ("table" if sys.stdout.isatty() else "jsonl")
         language = store.meta("language")
         says = words_for(language).explain
-        groups = {group.id: group.name for group in store.groups() if group.name}
+        groups = store.group_names()
         write_list(listed, fmt, sys.stdout, words_of(store), tz, terminal=sys.stdout.isatty(), actions=registry_from(ctx).action_names(language), priorities=says.priorities, columns=says.columns, groups=groups)
     finally:
         store.close()

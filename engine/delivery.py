@@ -516,7 +516,7 @@ def deliver(config: Config, state_path: str, day: date, *, dry_run: bool = False
         kinds = config.registry.inboxes
         # A group community.yaml does not name is called by its export's name (Telegram's chat,
         # PyWxDump's file), as the run's own output calls it, not by its number.
-        group_names = {group.id: group.name for group in store.groups() if group.name}
+        group_names = store.group_names()
         group_names.update((group, name) for group, name in config.community.group_names.items() if name != group or group not in group_names)
         for operator_day in the_day.operators:
             operator = operator_day.operator

@@ -314,7 +314,7 @@ class Evaluation:
             if isinstance(item, Rejected):
                 self.reject(item)
                 continue
-            if self._held_copy(item):
+            if self._held_keys and self._held_copy(item):  # only after a run kept a line: no call per event otherwise
                 self.counts["before_watermark"] += 1  # this export's copy of an event the last run kept to confirm
                 continue
             if self.watermark is not None and item.t <= self.watermark and (item.t < self.watermark or self._seen_at_watermark(item)):
@@ -394,11 +394,11 @@ class Evaluation:
     def _read_before(self, event: Event) -> bool:
         """Whether an earlier --state run read or kept ``event``: at or before the watermark, or
         the copy of a kept one."""
-        return (self.watermark is not None and event.t <= self.watermark) or self._held_copy(event)
+        return (self.watermark is not None and event.t <= self.watermark) or bool(self._held_keys) and self._held_copy(event)
 
     def _held_copy(self, event: Event) -> bool:
         """Whether ``event`` is this export's copy of an event the last run kept to confirm."""
-        return bool(self._held_keys) and id(event) not in self._held_ids and (event.t, cause(event)) in self._held_keys
+        return id(event) not in self._held_ids and (event.t, cause(event)) in self._held_keys
 
     def _too_far(self, t: float, latest: float, why: str) -> str:
         """Why an event dated past the --max-future horizon is rejected, and how to accept it."""

@@ -92,7 +92,7 @@ class RunResult:
             return None
         events = sum(count for _, count in groups)
         listed = _groups_listed([(group, group_name(self.evaluation.groups, community.group_names, group), count) for group, count in groups], "event", shown)
-        watermark = datetime.fromtimestamp(self.evaluation.watermark or 0, ZoneInfo(community.timezone)).isoformat(timespec="seconds")
+        watermark = datetime.fromtimestamp(self.evaluation.watermark or 0, community.tz).isoformat(timespec="seconds")
         return (f"{events} event{'s' if events != 1 else ''} of {'groups' if len(groups) > 1 else 'a group'} no earlier --state run read: {listed} — older than the state's watermark ({watermark}), they were not planned;"
                 " a --state run must read every group's events up to its night in one file: convert each group's export with `playbook import`,"
                 " merge them by time (`sort -m -s -t, -k1,1 a.jsonl b.jsonl > night.jsonl`) and run over that")

@@ -398,6 +398,12 @@ class StateStore:
             values = loads(data)
             yield Group(group_id, values["name"], values["channel"], set(values["members"]), values["messages"], values.get("since"))
 
+    def group_names(self) -> dict[str, str]:
+        """Each saved group's name, by id, for the groups that have one (read without their
+        members: a name is all `tasks list` and `deliver` need)."""
+        query = "SELECT id, json_extract(data, '$.name') FROM groups WHERE json_extract(data, '$.name') IS NOT NULL"
+        return dict(self.connection.execute(query).fetchall())
+
     def timers(self, after: tuple[float, int] | None, limit: int) -> list[Timer]:
         """The next ``limit`` pending timers in (due, seq) order, after position ``after`` (a
         (due, seq) pair) or from the first; what ``Clock.restore`` reads them with."""
