@@ -113,7 +113,12 @@ def community_timezone(explicit: str | None, playbook_paths: Sequence[str] = DEF
     where it was taken from, and that community.yaml's ``language`` (None without one): the
     summary is written in it, as ``playbook run`` writes its own."""
     community_file, _ = find_files(list(playbook_paths))
-    data = yaml.safe_load(community_file.read_text(encoding="utf-8")) if community_file is not None else None
+    try:
+        data = yaml.safe_load(community_file.read_text(encoding="utf-8")) if community_file is not None else None
+    except yaml.YAMLError:
+        if explicit is None:
+            raise InvalidInput(f"{community_file}: not valid YAML, so its time zone cannot be read — `playbook validate` shows where, or pass --timezone ZONE (e.g. Asia/Shanghai)") from None
+        data = None  # read only for its language: the summary is then English
     community = (data.get("community") or {}) if isinstance(data, dict) else {}
     language = community.get("language") if isinstance(community, dict) and isinstance(community.get("language"), str) else None
     name: Any

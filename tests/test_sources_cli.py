@@ -158,3 +158,14 @@ def test_a_second_wechat_groups_file_run_into_the_same_state_is_said_not_planned
     assert result.exit_code == 0
     assert "warning: 2 events of a group no earlier --state run read: 二群 (2 events) — older than the state's watermark (2026-03-01T21:00:00+00:00), they were not planned;" in result.stderr
     assert "merge" in result.stderr
+
+
+def test_import_with_a_broken_community_yaml_says_so_or_goes_on_with_timezone(playbook_cli, registry, tmp_path):
+    """community.yaml is read for the zone (and the summary's language): broken YAML is an error
+    naming the file without --timezone, and with --timezone the import goes on, in English."""
+    (tmp_path / "community.yaml").write_text("community:\n  name: [x\n", encoding="utf-8")
+    source = str(FIXTURES / "wechat_读书会.csv")
+    refused = invoke(playbook_cli, registry, "import", "--source", "wechat", "--playbooks", str(tmp_path), source)
+    assert refused.exit_code == 1 and f"{tmp_path / 'community.yaml'}: not valid YAML" in refused.output and "Traceback" not in refused.output
+    given = invoke(playbook_cli, registry, "import", "--source", "wechat", "--timezone", "Asia/Shanghai", "--playbooks", str(tmp_path), source)
+    assert given.exit_code == 0 and "times in Asia/Shanghai (from --timezone)" in given.stderr
