@@ -9,15 +9,19 @@ is no contract — it is free to change with every release — so these live her
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from playbook_engine.contract import SourceReport
+from playbook_engine.words import words_for
+
 if TYPE_CHECKING:
     from playbook_engine.plugins import Registry
 
-__all__ = ["DEFAULT_PATHS", "CommandError", "registry_from", "source_options"]
+__all__ = ["DEFAULT_PATHS", "CommandError", "registry_from", "source_options", "undeclared_exporters"]
 
 DEFAULT_PATHS = ("playbooks",)
 """Where playbooks are read from when a command is given no paths."""
@@ -69,3 +73,13 @@ def source_options(column_map: str | None, tz: tzinfo, *, chat: str | None = Non
             raise click.BadParameter(f"{column_map!r} — write field=column pairs separated by commas, e.g. ts=time,member=user_id", param_hint="--map")
         options["map"] = {field.strip(): column.strip() for field, column in pairs}
     return options
+
+
+def undeclared_exporters(report: SourceReport, staff: Iterable[str], language: str | None, file: str) -> list[str]:
+    """A warning, in ``language``, for each account that made the export (``report.exporters``)
+    that community.yaml (``file``) does not name as staff (``staff``: its `staff:` and the
+    operators' `member:`): the plan would take the operator's own account for a member —
+    welcome it, message it, rank it first."""
+    known = set(staff)
+    words = words_for(language).summary
+    return [words.exporter.format(name=name or member_id, id=member_id, file=file) for member_id, name in sorted(report.exporters.items()) if member_id not in known]

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 import click
 
-from playbook_engine.api import DEFAULT_PATHS, registry_from, source_options
+from playbook_engine.api import DEFAULT_PATHS, registry_from, source_options, undeclared_exporters
 from playbook_engine.contract import SourceReport
 from playbook_engine.durations import DurationError, parse_duration
 from playbook_engine.errors import InvalidPlaybooks, PlaybookError
@@ -174,7 +174,9 @@ def _after_run(result: RunResult, events: str, rejects: str | None, config: Conf
     result.save_state()  # only after the tasks are out: a run killed before this changed nothing
     if explaining:
         click.echo(render_explanation(result, tz, member_id), err=True, nl=False)
-    for warning in [*report.warnings, *filter(None, [result.undeclared_groups(config.community), result.unread_groups(config.community), result.unassigned_groups(config.community)])]:
+    community = config.community
+    exporters = undeclared_exporters(report, community.staff, community.language, community.file)
+    for warning in [*report.warnings, *exporters, *filter(None, [result.undeclared_groups(community), result.unread_groups(community), result.unassigned_groups(community)])]:
         click.echo(f"warning: {warning}", err=True)
     result.counts["duplicates"] += report.counts["duplicates"]
     click.echo("playbook: " + words_for(config.community.language).explain.times.format(timezone=config.community.timezone, file=config.community.file), err=True)

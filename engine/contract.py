@@ -750,10 +750,17 @@ class SourceReport:
 
     warnings: list[str] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
+    # The accounts that made the export (id → display name), when the export says so (a WeChat
+    # CSV's `IsSender` rows): the community's own people, whom community.yaml must name as staff.
+    exporters: dict[str, str] = field(default_factory=dict)
 
     def warn(self, message: str) -> None:
         if message not in self.warnings:
             self.warnings.append(message)
+
+    def exported_by(self, member_id: str, name: str = "") -> None:
+        """``member_id`` (shown as ``name``) made the export: its own messages are in it."""
+        self.exporters[member_id] = name or self.exporters.get(member_id, "")
 
 
 @dataclass(frozen=True)

@@ -125,6 +125,7 @@ class SummaryWords:
     merged_away: str  # "{count}", "{ids}"
     revised: str  # "{count}", "{ids}"
     duplicates: str  # "{count}"
+    exporter: str  # a warning: "{name}", "{id}" of the account that made the export, "{file}" (community.yaml)
     history_only: str  # "{count}"
     by_stage: str
     by_playbook: str
@@ -422,6 +423,7 @@ ZH_CN = Language(
         merged_away=" · 之前的运行列出的 {count} 个任务并进了同一天给同一个人的另一条消息（{ids}）：随那条消息一起发，不要单独发送",
         revised=" · 之前的运行列出的 {count} 个任务有改动、重新列出（{ids}）：以新版本为准",
         duplicates=" · 重复消息（id 相同）{count} 条，只计一次",
+        exporter="导出这份聊天记录的账号 {name}（{id}）不在 {file} 的 `staff:` 里，也不是哪位运营的 `member:`：计划会把它当成普通群成员（欢迎、私信、上排行榜）。这是导出人自己的账号——在那位运营的条目里写上 `member: {id}`，或加进 `staff: [{id}]`",
         history_only=" · {count} 个在 `--from` 之前，未列出",
         by_stage="  各阶段成员：",
         by_playbook="  各剧本任务：",
@@ -659,6 +661,7 @@ EN = Language(
         merged_away=" · {count} planned by an earlier run merged into another message to the same member that day ({ids}): they go out with it, do not send them on their own",
         revised=" · {count} planned by an earlier run printed again changed ({ids}): the new version replaces the old",
         duplicates=" · {count} duplicate message{s} (same id) kept once",
+        exporter="the account that made this export, {name} ({id}), is neither in {file} `staff:` nor any operator's `member:`, so the plan treats it as a member (welcomed, messaged, ranked) — it is the exporter's own account: write `member: {id}` on that operator, or add it to `staff: [{id}]`",
         history_only=" · {count} before --from not shown",
         by_stage="  members by stage: ",
         by_playbook="  tasks by playbook: ",

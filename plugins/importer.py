@@ -21,7 +21,7 @@ import orjson
 import yaml
 
 from playbook_engine import hookimpl
-from playbook_engine.api import DEFAULT_PATHS, CommandError, registry_from, source_options
+from playbook_engine.api import DEFAULT_PATHS, CommandError, registry_from, source_options, undeclared_exporters
 from playbook_engine.contract import Event, Rejected, SourceRecord, SourceReport
 from playbook_engine.errors import InvalidInput, PlaybookError
 from playbook_engine.events import to_event
@@ -105,13 +105,14 @@ def _flat(record: dict[str, Any]) -> bool:
     return True
 
 
-def community_timezone(explicit: str | None, playbook_paths: Sequence[str] = DEFAULT_PATHS) -> tuple[ZoneInfo, str, str, str | None]:
+def community_timezone(explicit: str | None, playbook_paths: Sequence[str] = DEFAULT_PATHS) -> tuple[ZoneInfo, str, str, str | None, tuple[str, frozenset[str]] | None]:
     """The zone for times without an offset: ``--timezone``, else the time zone of the
     community.yaml that ``playbook run`` would load from ``playbook_paths``. Never a guess:
     ``run`` reads such times in the community's zone, so ``import`` must read them the same way
     for the two to plan alike, wherever they are started from. Returns the zone, its name,
-    where it was taken from, and that community.yaml's ``language`` (None without one): the
-    summary is written in it, as ``playbook run`` writes its own."""
+    where it was taken from, that community.yaml's ``language`` (None without one): the
+    summary is written in it, as ``playbook run`` writes its own; and the file with the ids it
+    names as the community's own people (`staff:`, operators' `member:`), None without a file."""
     community_file, _ = find_files(list(playbook_paths))
     try:
         data = yaml.safe_load(community_file.read_text(encoding="utf-8")) if community_file is not None else None
@@ -121,6 +122,7 @@ def community_timezone(explicit: str | None, playbook_paths: Sequence[str] = DEF
         data = None  # read only for its language: the summary is then English
     community = (data.get("community") or {}) if isinstance(data, dict) else {}
     language = community.get("language") if isinstance(community, dict) and isinstance(community.get("language"), str) else None
+    staff = (str(community_file), _staff(community)) if community_file is not None and isinstance(community, dict) else None
     name: Any
     if explicit is not None:
         name, origin = explicit, "--timezone"
@@ -135,9 +137,21 @@ def community_timezone(explicit: str | None, playbook_paths: Sequence[str] = DEF
         if not name:
             raise InvalidInput(f"{community_file}: no `timezone:` under `community:` — write an IANA name such as Asia/Shanghai (`playbook validate` checks the file)")
     try:
-        return ZoneInfo(str(name)), str(name), origin, language
+        return ZoneInfo(str(name)), str(name), origin, language, staff
     except (ZoneInfoNotFoundError, ValueError):
         raise InvalidInput(f"{origin}: unknown time zone `{name}` — write an IANA name such as Asia/Shanghai") from None
+
+
+def _staff(community: dict[str, Any]) -> frozenset[str]:
+    """The ids community.yaml names as the community's own people, read leniently: `playbook
+    validate` is where a malformed list is an error, not the import."""
+    staff = community.get("staff")
+    ids = {str(item) for item in staff if isinstance(item, (str, int))} if isinstance(staff, list) else set()
+    operators = community.get("operators")
+    for operator in operators if isinstance(operators, list) else ():
+        if isinstance(operator, dict) and isinstance(operator.get("member"), (str, int)):
+            ids.add(str(operator["member"]))
+    return frozenset(ids)
 
 
 @hookimpl
@@ -166,7 +180,7 @@ def register_commands(cli: click.Group) -> None:
 
         report = SourceReport()
         try:
-            tz, tz_name, tz_origin, language = community_timezone(timezone, playbook_paths or DEFAULT_PATHS)
+            tz, tz_name, tz_origin, language, staff = community_timezone(timezone, playbook_paths or DEFAULT_PATHS)
             records = read_source(registry_from(ctx), source, input_path, source_options(column_map, tz, chat=chat, private_chats=private_chats, report=report))
             result = import_events(records, tz, sys.stdout)
         except PlaybookError as exc:
@@ -177,7 +191,7 @@ def register_commands(cli: click.Group) -> None:
             with open(rejects, "w", encoding="utf-8") as stream:
                 for rejected in result.rejected:
                     stream.write(_line({"line": rejected.line, "reason": rejected.reason, "text": rejected.text}) + "\n")
-        for warning in report.warnings:
+        for warning in [*report.warnings, *(undeclared_exporters(report, staff[1], language, staff[0]) if staff is not None else [])]:
             click.echo(f"warning: {warning}", err=True)
         result.counts["duplicates"] += report.counts["duplicates"]
         click.echo(f"playbook import: {result.summary(language)} · {words_for(language).explain.times.format(timezone=tz_name, file=tz_origin)}", err=True)

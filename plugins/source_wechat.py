@@ -103,6 +103,8 @@ class People:
         self.names = NameIndex()
         self.senders: set[str] = set()
         self.self_id: str | None = None
+        self.self_name = ""  # the exporter's display name, from a row of theirs that gives one
+        self.self_wrote = False  # rows of the exporter's own (IsSender=1, or 我 as PyWxDump's talker)
         self.talker = talker
         self.kinds: set[str] = set()
         self._talkers: dict[str, tuple[str, str]] = {}  # talker cell → sender, once all rows are learnt
@@ -136,10 +138,13 @@ class People:
     def learn(self, name: str, wxid: str, remark: str, is_sender: str) -> bool:
         """Learn from one row's (stripped) cells; True if the row said who exported the chat."""
         if self.talker:  # PyWxDump's talker: an id or a name, never both
-            if name and not WXID.match(name) and name not in SELF_NAMES:
+            if name in SELF_NAMES:
+                self.self_wrote = True
+            elif name and not WXID.match(name):
                 self.senders.add(name)
             return False
         if wxid in SELF_NAMES:
+            self.self_wrote = True
             return False
         self.senders.update(shown for shown in (name, remark) if shown)
         if not wxid:
@@ -147,9 +152,15 @@ class People:
         self.names.learn(name, wxid)
         self.names.learn(remark, wxid)
         if is_sender == "1":
-            self.self_id = wxid
+            self.self_id, self.self_wrote = wxid, True
+            self.self_name = name or remark or self.self_name
             return True
         return False
+
+    @property
+    def exporter(self) -> tuple[str, str] | None:
+        """The id and name of whoever exported the chat, if rows of theirs are in it."""
+        return (self.self_id or SELF_ID, self.self_name) if self.self_wrote else None
 
     def resolve(self, name: str) -> str:
         if name == SELF:
@@ -179,6 +190,9 @@ def read_wechat(path: str, options: Mapping[str, Any]) -> Iterator[SourceRecord 
         columns = find_columns(table.columns, given)
         table.require({**{field: columns.get(field, _alternatives(field)) for field in REQUIRED}, **given}, "is this a WeChat chat export? Accepted columns are listed in docs/sources.md; name others with --map")
         people = People.scan(table, columns)
+    report = options.get("report")
+    if report is not None and people.exporter is not None:
+        report.exported_by(*people.exporter)  # staff, which community.yaml must say (a warning if not)
     chat = Chat(columns, people, Path(path).stem.removesuffix("_utf8"), tz)  # MemoTrace writes <群名>_utf8.csv
     with CsvFile(path) as table:
         yield from chat.read(table)

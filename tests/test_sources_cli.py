@@ -42,6 +42,8 @@ def test_import_writes_native_json_lines_and_reports_rejects_with_record_numbers
     assert result.stderr.splitlines() == [
         f"{source}:9: rejected: '昨天' is not a time (write e.g. 2026-03-01 09:15:02, 2026-03-01T09:15:02+08:00 or epoch seconds)",
         f"{source}:10: rejected: 8 cells, but the header has 12 columns (an unquoted comma or line break?)",
+        f"warning: the account that made this export, 王丽 (wxid_lily), is neither in {ROOT / 'examples' / 'community-en' / 'community.yaml'} `staff:` nor any operator's `member:`,"
+        " so the plan treats it as a member (welcomed, messaged, ranked) — it is the exporter's own account: write `member: wxid_lily` on that operator, or add it to `staff: [wxid_lily]`",
         "playbook import: read 15 events: 13 written (member_joined 4, member_left 2, message 6, wechat_system 1), 2 rejected · times in Asia/Shanghai (from --timezone)",
     ]
     assert [json.loads(line)["line"] for line in rejects.read_text(encoding="utf-8").splitlines()] == [9, 10]
@@ -106,6 +108,50 @@ def test_run_reads_an_export_directly_with_source(registry, tmp_path):
     assert [(task["member"], task["text"]) for task in map(json.loads, result.stdout.splitlines())] == [("user222", "欢迎 Bob"), ("user333", "欢迎 陈晨"), ("user444", "欢迎 Dmitri")]
     assert "read 12 events: 11 accepted, 1 rejected" in result.stderr
     assert json.loads(rejects.read_text(encoding="utf-8"))["line"] == 7
+
+
+EXPORTER = "导出这份聊天记录的账号"
+ZH_COMMUNITY = "community:\n  name: 读书会\n  timezone: Asia/Shanghai\n  channel: wechat\n  language: zh-CN\n"
+
+
+def _exporter_warnings(result) -> list[str]:
+    assert result.exit_code == 0, result.output
+    return [line for line in result.stderr.splitlines() if EXPORTER in line]
+
+
+def test_the_exporters_own_account_is_named_until_community_yaml_calls_it_staff(playbook_cli, registry, tmp_path):
+    """A WeChat CSV holds its exporter's own messages (`IsSender` 1): an operator's account, which
+    the plan would welcome, message and rank first unless community.yaml names it as staff. The
+    import and a run reading the export both say so, with the id to write; once community.yaml
+    names it (`staff:`, or an operator's `member:`) they say nothing."""
+    directory = tmp_path / "pb"
+    directory.mkdir()
+    (directory / "welcome.yaml").write_text(textwrap.dedent(WELCOME), encoding="utf-8")
+    export = str(FIXTURES / "wechat_读书会.csv")
+
+    def both() -> list[list[str]]:
+        imported = invoke(playbook_cli, registry, "import", "--source", "wechat", "--playbooks", str(directory), export)
+        ran = invoke(playbook_cli, registry, "run", str(directory), "--events", export, "--source", "wechat", "--format", "jsonl")
+        return [_exporter_warnings(imported), _exporter_warnings(ran)]
+
+    (directory / "community.yaml").write_text(ZH_COMMUNITY, encoding="utf-8")
+    for warnings in both():
+        assert warnings == [
+            f"warning: 导出这份聊天记录的账号 王丽（wxid_lily）不在 {directory / 'community.yaml'} 的 `staff:` 里，也不是哪位运营的 `member:`："
+            "计划会把它当成普通群成员（欢迎、私信、上排行榜）。这是导出人自己的账号——在那位运营的条目里写上 `member: wxid_lily`，或加进 `staff: [wxid_lily]`"
+        ]
+    for declared in ("  staff: [wxid_lily]\n", "  operators:\n    - {id: op-lily, name: Lily, member: wxid_lily}\n"):
+        (directory / "community.yaml").write_text(ZH_COMMUNITY + declared, encoding="utf-8")
+        assert both() == [[], []], declared
+
+
+def test_a_pywxdump_export_names_its_exporter_by_the_id_its_rows_get(playbook_cli, registry):
+    """PyWxDump writes 我 as the talker of the exporter's rows, which become member `me`: the
+    warning names that id, the one community.yaml must list."""
+    result = invoke(playbook_cli, registry, "import", "--source", "wechat", "--timezone", "Asia/Shanghai", "--playbooks", str(ROOT / "playbooks"), str(FIXTURES / "pywxdump_读书群.csv"))
+    [warning] = _exporter_warnings(result)
+    assert "（me）" in warning and "`staff: [me]`" in warning
+    assert any(json.loads(line).get("member") == "me" for line in result.stdout.splitlines())
 
 
 def test_installed_command_line_has_import_and_exits_1_on_a_wrong_file(tmp_path):
