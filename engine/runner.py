@@ -81,8 +81,9 @@ class RunResult:
         groups = sorted((group for group in self.evaluation.groups.values() if group.id not in community.group_names), key=lambda group: (-group.messages, group.id))
         if not groups:
             return None
-        listed = _groups_listed([(group.id, group.name or group.id, group.messages) for group in groups], "message", shown)
-        return f"{len(groups)} group{'s' if len(groups) != 1 else ''} not in {community.file or 'community.yaml'} `groups:`: {listed} — list them there (id, name) to name them and give them operators"
+        words = summary_words(community.language)
+        listed = _groups_listed([(group.id, group.name or group.id, group.messages) for group in groups], "message", shown, words)
+        return words.undeclared_groups.format(count=len(groups), s=_s(len(groups)), file=community.file or "community.yaml", listed=listed)
 
     def unread_groups(self, community: Community, shown: int = 10) -> str | None:
         """The groups whose events this --state run skipped as older than the watermark though
@@ -91,11 +92,10 @@ class RunResult:
         if not groups:
             return None
         events = sum(count for _, count in groups)
-        listed = _groups_listed([(group, group_name(self.evaluation.groups, community.group_names, group), count) for group, count in groups], "event", shown)
+        words = summary_words(community.language)
+        listed = _groups_listed([(group, group_name(self.evaluation.groups, community.group_names, group), count) for group, count in groups], "event", shown, words)
         watermark = datetime.fromtimestamp(self.evaluation.watermark or 0, community.tz).isoformat(timespec="seconds")
-        return (f"{events} event{'s' if events != 1 else ''} of {'groups' if len(groups) > 1 else 'a group'} no earlier --state run read: {listed} — older than the state's watermark ({watermark}), they were not planned;"
-                " a --state run must read every group's events up to its night in one file: convert each group's export with `playbook import`,"
-                " merge them by time (`sort -m -s -t, -k1,1 a.jsonl b.jsonl > night.jsonl`) and run over that")
+        return words.unread_groups.format(events=events, s=_s(events), which=words.one_or_more_groups[len(groups) > 1], listed=listed, watermark=watermark)
 
     def unassigned_groups(self, community: Community, shown: int = 10) -> str | None:
         """The groups whose tasks no operator takes (every operator lists their `groups:`, and
@@ -104,8 +104,9 @@ class RunResult:
         if not groups:
             return None
         tasks = sum(count for _, count in groups)
-        listed = _groups_listed([(group, group_name(self.evaluation.groups, community.group_names, group), count) for group, count in groups], "task", shown)
-        return f"{tasks} task{'s' if tasks != 1 else ''} with no operator: no operator in {community.file or 'community.yaml'} lists {'these groups' if len(groups) > 1 else 'this group'} under `groups:`: {listed} — add each to an operator's `groups:`, or give one operator no `groups:` to take every group the others do not"
+        words = summary_words(community.language)
+        listed = _groups_listed([(group, group_name(self.evaluation.groups, community.group_names, group), count) for group, count in groups], "task", shown, words)
+        return words.unassigned_groups.format(tasks=tasks, s=_s(tasks), file=community.file or "community.yaml", which=words.one_or_more_groups[2 + (len(groups) > 1)], listed=listed)
 
     def summary(self, language: str | None = None) -> str:
         """The summary's first line, in ``language`` (``community.language``; default English)."""
@@ -148,10 +149,16 @@ class RunResult:
         return line
 
 
-def _groups_listed(groups: list[tuple[str, str, int]], noun: str, shown: int) -> str:
+def _groups_listed(groups: list[tuple[str, str, int]], noun: str, shown: int, words: SummaryWords) -> str:
     """``g2 「二群」 (12 messages), …`` for (id, name, count), the first ``shown`` and how many more."""
-    listed = ", ".join(group + (f" 「{name}」" if name != group else "") + f" ({count} {noun}{'s' if count != 1 else ''})" for group, name, count in groups[:shown])
-    return listed + (f", … and {len(groups) - shown} more" if len(groups) > shown else "")
+    count_words, (opening, closing) = words.group_count[noun], words.brackets
+    listed = words.separator.join(group + (f" 「{name}」" if name != group else "") + opening + count_words.format(count=count, s=_s(count)) + closing for group, name, count in groups[:shown])
+    return listed + (words.more_groups.format(count=len(groups) - shown) if len(groups) > shown else "")
+
+
+def _s(count: int) -> str:
+    """English's plural ending for ``count`` (the Chinese words have no ``{s}``)."""
+    return "s" if count != 1 else ""
 
 
 def _taken_back(planner: Planner, words: SummaryWords) -> str:

@@ -126,6 +126,13 @@ class SummaryWords:
     revised: str  # "{count}", "{ids}"
     duplicates: str  # "{count}"
     exporter: str  # a warning: "{name}", "{id}" of the account that made the export, "{file}" (community.yaml)
+    # Warnings about groups, each followed by a list of "{id} 「{name}」 (count)"
+    undeclared_groups: str  # "{count}", "{s}", "{file}", "{listed}": groups community.yaml does not list
+    unread_groups: str  # "{events}", "{s}", "{which}", "{listed}", "{watermark}": groups no earlier --state run read
+    unassigned_groups: str  # "{tasks}", "{s}", "{file}", "{which}", "{listed}": groups no operator takes
+    one_or_more_groups: tuple[str, str, str, str]  # unread_groups' "{which}" for one group and more; unassigned_groups' likewise
+    group_count: Mapping[str, str]  # "{count}", "{s}" of a group's messages, events or tasks, by noun
+    more_groups: str  # "{count}": the groups not listed
     history_only: str  # "{count}"
     by_stage: str
     by_playbook: str
@@ -424,6 +431,14 @@ ZH_CN = Language(
         revised=" · 之前的运行列出的 {count} 个任务有改动、重新列出（{ids}）：以新版本为准",
         duplicates=" · 重复消息（id 相同）{count} 条，只计一次",
         exporter="导出这份聊天记录的账号 {name}（{id}）不在 {file} 的 `staff:` 里，也不是哪位运营的 `member:`：计划会把它当成普通群成员（欢迎、私信、上排行榜）。这是导出人自己的账号——在那位运营的条目里写上 `member: {id}`，或加进 `staff: [{id}]`",
+        undeclared_groups="{file} 的 `groups:` 里没有这 {count} 个群：{listed}——在那里写上它们（id、name），群才有名字、有运营负责",
+        unread_groups="之前的 `--state` 运行都没读过{which}的 {events} 条事件：{listed}——它们早于状态的水位线（{watermark}），没有计划；"
+        "`--state` 运行要在一个文件里读到每个群截至当晚的事件：用 `playbook import` 分别转换每个群的导出，按时间合并"
+        "（`sort -m -s -t, -k1,1 a.jsonl b.jsonl > night.jsonl`），再对合并后的文件运行",
+        unassigned_groups="{tasks} 个任务没有运营负责：{file} 里没有哪位运营的 `groups:` 列了{which}：{listed}——把它们分别加进某位运营的 `groups:`，或者让一位运营不写 `groups:`，由 TA 接下其他人没列的所有群",
+        one_or_more_groups=("这个群", "这些群", "这个群", "这些群"),
+        group_count={"message": "{count} 条消息", "event": "{count} 条事件", "task": "{count} 个任务"},
+        more_groups="，……另有 {count} 个",
         history_only=" · {count} 个在 `--from` 之前，未列出",
         by_stage="  各阶段成员：",
         by_playbook="  各剧本任务：",
@@ -662,6 +677,14 @@ EN = Language(
         revised=" · {count} planned by an earlier run printed again changed ({ids}): the new version replaces the old",
         duplicates=" · {count} duplicate message{s} (same id) kept once",
         exporter="the account that made this export, {name} ({id}), is neither in {file} `staff:` nor any operator's `member:`, so the plan treats it as a member (welcomed, messaged, ranked) — it is the exporter's own account: write `member: {id}` on that operator, or add it to `staff: [{id}]`",
+        undeclared_groups="{count} group{s} not in {file} `groups:`: {listed} — list them there (id, name) to name them and give them operators",
+        unread_groups="{events} event{s} of {which} no earlier --state run read: {listed} — older than the state's watermark ({watermark}), they were not planned;"
+        " a --state run must read every group's events up to its night in one file: convert each group's export with `playbook import`,"
+        " merge them by time (`sort -m -s -t, -k1,1 a.jsonl b.jsonl > night.jsonl`) and run over that",
+        unassigned_groups="{tasks} task{s} with no operator: no operator in {file} lists {which} under `groups:`: {listed} — add each to an operator's `groups:`, or give one operator no `groups:` to take every group the others do not",
+        one_or_more_groups=("a group", "groups", "this group", "these groups"),
+        group_count={"message": "{count} message{s}", "event": "{count} event{s}", "task": "{count} task{s}"},
+        more_groups=", … and {count} more",
         history_only=" · {count} before --from not shown",
         by_stage="  members by stage: ",
         by_playbook="  tasks by playbook: ",

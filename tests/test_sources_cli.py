@@ -154,6 +154,20 @@ def test_a_pywxdump_export_names_its_exporter_by_the_id_its_rows_get(playbook_cl
     assert any(json.loads(line).get("member") == "me" for line in result.stdout.splitlines())
 
 
+def test_the_warnings_about_groups_are_in_the_communitys_language(playbook_cli, registry):
+    """The shipped community is zh-CN: a group community.yaml does not list, and the tasks no
+    operator takes, are said in Chinese, as the summary is."""
+    result = invoke(playbook_cli, registry, "run", str(ROOT / "playbooks"), "--events", str(FIXTURES / "wechat_读书会.csv"), "--source", "wechat", "--format", "jsonl")
+    assert result.exit_code == 0, result.output
+    community = ROOT / "playbooks" / "community.yaml"
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:") and EXPORTER not in line]
+    assert warnings == [
+        f"warning: {community} 的 `groups:` 里没有这 1 个群：wechat_读书会（6 条消息）——在那里写上它们（id、name），群才有名字、有运营负责",
+        f"warning: 15 个任务没有运营负责：{community} 里没有哪位运营的 `groups:` 列了这个群：wechat_读书会（15 个任务）——把它们分别加进某位运营的 `groups:`，"
+        "或者让一位运营不写 `groups:`，由 TA 接下其他人没列的所有群",
+    ]
+
+
 def test_installed_command_line_has_import_and_exits_1_on_a_wrong_file(tmp_path):
     """Plugin commands are added by `main()`, so this goes through the real entry point."""
     completed = subprocess.run(
@@ -204,6 +218,12 @@ def test_a_second_wechat_groups_file_run_into_the_same_state_is_said_not_planned
     assert result.exit_code == 0
     assert "warning: 2 events of a group no earlier --state run read: 二群 (2 events) — older than the state's watermark (2026-03-01T21:00:00+00:00), they were not planned;" in result.stderr
     assert "merge" in result.stderr
+    # In a zh-CN community, in Chinese.
+    books, state = str(ROOT / "playbooks"), str(tmp_path / "zh.db")
+    assert invoke(playbook_cli, registry, "run", books, "--source", "wechat", "--events", str(first), "--state", state, "--format", "jsonl").exit_code == 0
+    result = invoke(playbook_cli, registry, "run", books, "--source", "wechat", "--events", str(second), "--state", state, "--format", "jsonl")
+    assert "warning: 之前的 `--state` 运行都没读过这个群的 2 条事件：二群（2 条事件）——它们早于状态的水位线（2026-03-01T21:00:00+08:00），没有计划；" in result.stderr
+    assert "按时间合并" in result.stderr
 
 
 def test_import_with_a_broken_community_yaml_says_so_or_goes_on_with_timezone(playbook_cli, registry, tmp_path):
