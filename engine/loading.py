@@ -576,7 +576,23 @@ def _load_rule(doc: Document, where: YamlPath, raw: dict[str, Any], playbook: Pl
         rule.deadline = _duration(doc, where + ("deadline",), raw["deadline"], problems)
         if rule.deadline is not None and rule.deadline < rule.delay:
             problems.append(doc.problem(where + ("deadline",), f"deadline {format_duration(rule.deadline)} is shorter than delay {format_duration(rule.delay)}: every task would be past its deadline before it is due — write a deadline longer than the delay"))
+    elif rule.delay and "delay" in raw:
+        late = _past_default_deadline(trigger, rule.delay)
+        if late is not None:
+            problems.append(doc.problem(where + ("delay",), f"delay {format_duration(rule.delay)} is past {late}: every task would be dropped before it is due — write `deadline:` longer than the delay (e.g. `deadline: {format_duration(rule.delay + 86400)}`)"))
     return rule if len(problems) == before else None
+
+
+def _past_default_deadline(trigger: TriggerType, delay: int) -> str | None:
+    """What a rule's ``delay`` always falls past when the rule gives no `deadline:`, if it
+    does: the trigger's default deadline (docs/why-dropped.md), a duration after the trigger,
+    or the end of the trigger's local day, which no delay of a day or more can reach."""
+    default = trigger.default_deadline
+    name = trigger.name or type(trigger).__name__
+    if default == "day":
+        return f"the end of the trigger's local day, the default deadline for `{name}`" if delay >= 86400 else None
+    seconds = parse_duration(default)
+    return f"the default deadline for `{name}`, {format_duration(seconds)} after the trigger" if delay > seconds else None
 
 
 def _check_into_groups(doc: Document, where: YamlPath, actions: list[ActionSpec], community: Community, problems: list[Problem]) -> None:

@@ -38,6 +38,7 @@ rules:
     when: {after_join: 1d}
     if: member.messages == 0
     delay: 2d
+    deadline: 3d
     do: [{dm: "say something"}]
   - id: sla
     when: {unanswered: 30m}
