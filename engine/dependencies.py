@@ -167,3 +167,21 @@ def identity_only(env: object, texts: list[str]) -> bool:
         if fields is None or not fields <= {"name", "id"}:
             return False
     return True
+
+
+def stages_compared(env: object, source: str) -> list[str]:
+    """The texts a condition compares ``member.stage`` with (``member.stage == 'newbie'``,
+    ``member.stage in ['mature', 'vip']``, either side), in the order written: a stage name the
+    lifecycle does not define makes such a comparison always false (or always true)."""
+    found: list[str] = []
+    for compare in expression_tree(env, source).find_all(nodes.Compare):
+        sides = [compare.expr, *(operand.expr for operand in compare.ops)]
+        if any(_is_member_stage(side) for side in sides):
+            for side in sides:
+                items = side.items if isinstance(side, (nodes.List, nodes.Tuple)) else [side]
+                found.extend(item.value for item in items if isinstance(item, nodes.Const) and isinstance(item.value, str))
+    return found
+
+
+def _is_member_stage(node: nodes.Node) -> bool:
+    return isinstance(node, nodes.Getattr) and node.attr == "stage" and isinstance(node.node, nodes.Name) and node.node.name == "member"

@@ -23,6 +23,7 @@ from playbook_engine.contract import (
     TriggerProblem,
     TriggerType,
 )
+from playbook_engine.dependencies import stages_compared
 from playbook_engine.durations import DurationError, format_duration, parse_duration
 from playbook_engine.errors import InvalidPlaybooks, Problem, suggest
 from playbook_engine.expressions import (
@@ -525,6 +526,23 @@ def _stages(doc: Document, path: YamlPath, names: list[str] | None, known: list[
     return frozenset(names)
 
 
+def _check_stages_compared(doc: Document, where: YamlPath, raw: dict[str, Any], conditions: list[Condition], community: Community, env: PlaybookEnvironment, problems: list[Problem]) -> None:
+    """An `if:` comparing `member.stage` with a name the lifecycle does not define (a typo:
+    `member.stage == 'newbee'`) is never true: said at the condition, as `stages:` is."""
+    known = [stage.stage for stage in community.lifecycle]
+    if not known:
+        return
+    listed = isinstance(raw.get("if"), list)
+    sources = raw.get("if") if listed else [raw.get("if")]
+    compiled = {condition.source for condition in conditions}
+    for offset, source in enumerate(sources or ()):
+        if not isinstance(source, str) or source not in compiled:
+            continue  # not a condition that compiled: its problems are said already
+        for name in stages_compared(env, source):
+            if name not in known:
+                problems.append(doc.problem(where + (("if", offset) if listed else ("if",)), f"stage `{name}` is not defined in community.yaml lifecycle, so `member.stage` is never `{name}`{suggest(name, known) or ' — stages: ' + ', '.join(known)}"))
+
+
 def _check_channel(doc: Document, path: YamlPath, name: str, registry: Registry, problems: list[Problem]) -> None:
     if name not in registry.channels:
         problems.append(doc.problem(path, f"unknown channel `{name}`{suggest(name, registry.channels) or ' — installed: ' + ', '.join(sorted(registry.channels))}"))
@@ -547,6 +565,7 @@ def _load_rule(doc: Document, where: YamlPath, raw: dict[str, Any], playbook: Pl
     }
     # Every problem of the rule is found before giving up on it (all problems at once).
     conditions = _rule_conditions(doc, where, raw, env, fields, problems)
+    _check_stages_compared(doc, where, raw, conditions, community, env, problems)
     actions = _rule_actions(doc, where, raw, registry, env, fields, problems)
     _check_into_groups(doc, where, actions, community, problems)
     if trigger is None:

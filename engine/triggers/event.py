@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Mapping
 from functools import partial
 from typing import Any
@@ -32,6 +33,7 @@ class EventTrigger(TriggerType):
 
     def __init__(self, value: Any, options: Mapping[str, Any], context: TriggerContext):
         super().__init__(value, options, context)
+        _check_type(value)
         self.listens = frozenset({value})
         self.keywords = [word.casefold() for word in options.get("keywords", ())]
         self.regex = _pattern(options, "regex")
@@ -76,6 +78,22 @@ class EventTrigger(TriggerType):
 
         group = event.group or (member.group if member else None)
         return Firing(member, group, event.t, partial(_event_reason, run, event, values), event, values)
+
+
+# The event types the engine and the built-in sources write (docs/sources.md). Any other type is
+# an event a plugin's source may write, and is accepted; one a letter or two away from these is
+# a typo (`mesage`), whose rule would never fire.
+KNOWN_TYPES = frozenset({
+    "message", "member_joined", "member_left", "reaction", "profile", "purchase",
+    "activity_started", "activity_joined", "activity_ended", "bot_message", "wechat_system", "wechat_revoke",
+})
+
+
+def _check_type(value: Any) -> None:
+    if isinstance(value, str) and value not in KNOWN_TYPES and value != "*":
+        close = difflib.get_close_matches(value, sorted(KNOWN_TYPES), n=1, cutoff=0.85)
+        if close:
+            raise TriggerProblem(f"no source writes events of type `{value}`, so this rule would never fire — did you mean `{close[0]}`?")
 
 
 def _pattern(options: Mapping[str, Any], key: str) -> Pattern | None:
