@@ -594,6 +594,12 @@ class TriggerType:
     # (`silence`: a nudge for someone who spoke meanwhile is thrown away).
     ends_on_message: ClassVar[bool] = False
 
+    def fire_minutes(self) -> frozenset[int] | None:
+        """The local times of day it can fire at, as minutes after midnight, if only some (a
+        cron's): `playbook validate` then tells a rule whose every instant quiet hours would
+        move past its deadline. None (the default): any time of day, or not known."""
+        return None
+
     @property
     def steady(self) -> bool:
         """Whether ``stale`` can change its answer only when the firing's member changes (not

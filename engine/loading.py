@@ -599,7 +599,26 @@ def _load_rule(doc: Document, where: YamlPath, raw: dict[str, Any], playbook: Pl
         late = _past_default_deadline(trigger, rule.delay)
         if late is not None:
             problems.append(doc.problem(where + ("delay",), f"delay {format_duration(rule.delay)} is past {late}: every task would be dropped before it is due — write `deadline:` longer than the delay (e.g. `deadline: {format_duration(rule.delay + 86400)}`)"))
+    if rule.deadline is None and rule.priority != "urgent" and trigger.default_deadline == "day" and community.quiet_hours is not None and len(problems) == before:
+        _check_quiet_instants(doc, where, raw, trigger, rule.delay, community.quiet_hours, problems)
     return rule if len(problems) == before else None
+
+
+def _check_quiet_instants(doc: Document, where: YamlPath, raw: dict[str, Any], trigger: TriggerType, delay: int, quiet: tuple[int, int], problems: list[Problem]) -> None:
+    """A trigger that fires only at some times of day (a cron), all of them late enough that
+    quiet hours move the task into the next day — past the end of the trigger's day, its
+    default deadline — plans nothing: `schedule: "30 22 * * *"` with quiet hours 22:00-08:00."""
+    minutes = trigger.fire_minutes()
+    start, end = quiet
+    if not minutes or start <= end:
+        return  # any time of day; or quiet hours that end the same day they start
+    if all(minute + delay // 60 >= 24 * 60 or minute + delay // 60 >= start for minute in minutes):
+        window = f"{start // 60:02d}:{start % 60:02d}-{end // 60:02d}:{end % 60:02d}"
+        problems.append(doc.problem(where + ("when", trigger.name) if trigger.name in raw["when"] else where + ("when",), (
+            f"every time it fires{' (after the delay)' if delay else ''} is inside quiet hours {window}, which move its tasks to the next morning,"
+            " past their deadline (the end of the day it fired): every task would be dropped — fire it before quiet hours begin, or give the rule"
+            " `deadline: 12h` to send them in the morning, or `priority: urgent` to send them at once"
+        )))
 
 
 def _past_default_deadline(trigger: TriggerType, delay: int) -> str | None:

@@ -16,7 +16,7 @@ from playbook_engine.contract import (
 )
 from playbook_engine.members import local_day
 from playbook_engine.triggers.common import EACH, _duration, says
-from playbook_engine.triggers.schedule import _check_cron, next_cron
+from playbook_engine.triggers.schedule import _check_cron, cron_minutes, next_cron
 
 LEADERBOARD_METRICS: dict[str, str] = {
     "messages": "message",
@@ -98,6 +98,9 @@ class LeaderboardTrigger(TriggerType):
     @property
     def per_member(self) -> bool:
         return self.each != "group"
+
+    def fire_minutes(self) -> frozenset[int]:
+        return cron_minutes(self.cron)
 
     def on_event(self, run: Run, event: Event, member: Member | None) -> Iterable[Firing]:
         if event.group is None:

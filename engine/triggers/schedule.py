@@ -31,6 +31,16 @@ def _check_cron(expression: Any, key: str | None = None) -> str:
     return expression
 
 
+def cron_minutes(expression: str) -> frozenset[int]:
+    """The times of day (minutes after midnight) a valid cron expression fires at."""
+    from croniter import croniter
+
+    minute_field, hour_field = croniter(expression).expanded[:2]
+    minutes = range(60) if minute_field == ["*"] else [int(minute) for minute in minute_field]
+    hours = range(24) if hour_field == ["*"] else [int(hour) for hour in hour_field]
+    return frozenset(hour * 60 + minute for hour in hours for minute in minutes)
+
+
 def next_cron(expression: str, after: float, tz: Any) -> float:
     """The first instant of ``expression`` in time zone ``tz`` strictly after ``after``."""
     from croniter import croniter
@@ -54,6 +64,9 @@ class ScheduleTrigger(TriggerType):
     @property
     def per_member(self) -> bool:
         return self.each == "member"
+
+    def fire_minutes(self) -> frozenset[int]:
+        return cron_minutes(self.cron)
 
     def start(self, run: Run) -> None:
         # An instant exactly at the first event still counts: fire it after that event.
