@@ -612,7 +612,7 @@ def _check_quiet_instants(doc: Document, where: YamlPath, raw: dict[str, Any], t
     start, end = quiet
     if not minutes or start <= end:
         return  # any time of day; or quiet hours that end the same day they start
-    if all(minute + delay // 60 >= 24 * 60 or minute + delay // 60 >= start for minute in minutes):
+    if all(minute + delay // 60 >= start for minute in minutes):  # at or after the start: moved into the next day (or there already)
         window = f"{start // 60:02d}:{start % 60:02d}-{end // 60:02d}:{end % 60:02d}"
         problems.append(doc.problem(where + ("when", trigger.name) if trigger.name in raw["when"] else where + ("when",), (
             f"every time it fires{' (after the delay)' if delay else ''} is inside quiet hours {window}, which move its tasks to the next morning,"
