@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, cast
 import click
 
 from playbook_engine.api import DEFAULT_PATHS, registry_from, source_options, undeclared_exporters
-from playbook_engine.contract import SourceReport
+from playbook_engine.contract import EventSource, SourceReport
 from playbook_engine.durations import DurationError, parse_duration
 from playbook_engine.errors import InvalidPlaybooks, PlaybookError
 from playbook_engine.events import EventError, parse_time
@@ -127,7 +127,7 @@ def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, colu
         count = len(parts.parts)
         joined = f" (parts whose tasks met at one operator joined and run again: {parts.rounds} round{'s' if parts.rounds != 1 else ''})" if parts.rounds else ""
         click.echo(f"playbook: --runner beam: {count} part{'s' if count != 1 else ''}" + (f" (one part: {parts.note})" if parts.note else joined), err=True)
-        _after_run(result, events, rejects, config, report, False, None, None)
+        _after_run(result, events, rejects, config, report, False, None, None, source=source)
         return
     state = StateStore.open(state_path) if state_path else None
     if state is None and report_out is not None:
@@ -146,7 +146,7 @@ def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, colu
     write_tasks(registry, fmt, tasks(), out, context)  # written as the run goes, for jsonl and csv
     result = stream.result
     result.tasks = kept
-    _after_run(result, events, rejects, config, report, explaining, member_id, state, report_out)
+    _after_run(result, events, rejects, config, report, explaining, member_id, state, report_out, source)
 
 
 def _beam_refuses(state_path: str | None, report_out: str | None, explain: bool, member_id: str | None) -> None:
@@ -159,7 +159,24 @@ def _beam_refuses(state_path: str | None, report_out: str | None, explain: bool,
         raise click.BadParameter("not with --runner beam — explain a member or a run with the local runner: the explanation is the run's own timeline", param_hint="--explain" if explain else "--member")
 
 
-def _after_run(result: RunResult, events: str, rejects: str | None, config: Config, report: SourceReport, explaining: bool, member_id: str | None, state: StateStore | None, report_out: str | None = None) -> None:
+def _export_hint(events: str, sources: Mapping[str, EventSource], language: str | None) -> str | None:
+    """When most lines of ``events`` were not events: the source whose input it looks like most
+    (``EventSource.recognize``), and how to read it with that source. None if none
+    recognizes it, or it cannot be read."""
+    if events == "-":
+        return None
+    try:
+        with open(events, "rb") as stream:
+            head = stream.read(65536).decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
+    except OSError:
+        return None
+    scores = sorted(((source.recognize(head), name) for name, source in sources.items() if source.recognize is not None), key=lambda item: (-item[0], item[1]))
+    if not scores or scores[0][0] <= 0:
+        return None
+    return words_for(language).summary.not_events.format(file=events, source=scores[0][1])
+
+
+def _after_run(result: RunResult, events: str, rejects: str | None, config: Config, report: SourceReport, explaining: bool, member_id: str | None, state: StateStore | None, report_out: str | None = None, source: str = "jsonl") -> None:
     """What every run says after its tasks: rejected lines, the explanation (of ``member_id``,
     or of the whole run), warnings, the summary; then the state saved and the report written."""
     from playbook_engine.output import render_explanation, render_summary
@@ -176,7 +193,8 @@ def _after_run(result: RunResult, events: str, rejects: str | None, config: Conf
         click.echo(render_explanation(result, tz, member_id), err=True, nl=False)
     community = config.community
     exporters = undeclared_exporters(report, community.staff, community.language, community.file)
-    for warning in [*report.warnings, *exporters, *filter(None, [result.undeclared_groups(community), result.unread_groups(community), result.unassigned_groups(community)])]:
+    hint = _export_hint(events, config.registry.sources, community.language) if source == "jsonl" and result.counts["rejected"] > result.counts["accepted"] else None
+    for warning in [*report.warnings, *exporters, *filter(None, [hint, result.undeclared_groups(community), result.unread_groups(community), result.unassigned_groups(community)])]:
         click.echo(f"warning: {warning}", err=True)
     result.counts["duplicates"] += report.counts["duplicates"]
     click.echo("playbook: " + words_for(config.community.language).explain.times.format(timezone=config.community.timezone, file=config.community.file), err=True)

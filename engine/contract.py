@@ -746,6 +746,11 @@ class EventSource:
     name: str
     read: Callable[[Any, Mapping[str, Any]], Iterator[Any]]
     description: str
+    # How surely a file that begins with this text (its first 64 KB, decoded) is this source's
+    # input: 0 not at all, 1 its general shape (a CSV header), 2 its own marks (a WeChat CSV's
+    # columns). When most lines of a `playbook run --events` file were no event, the run names the
+    # source that recognizes it best: an operator's first run is often her export itself.
+    recognize: Callable[[str], int] | None = None
 
 
 @dataclass

@@ -133,6 +133,7 @@ class SummaryWords:
     one_or_more_groups: tuple[str, str, str, str]  # unread_groups' "{which}" for one group and more; unassigned_groups' likewise
     group_count: Mapping[str, str]  # "{count}", "{s}" of a group's messages, events or tasks, by noun
     more_groups: str  # "{count}": the groups not listed
+    not_events: str  # "{file}", "{source}": most lines of --events were no event, and the file looks like that source's input
     history_only: str  # "{count}"
     by_stage: str
     by_playbook: str
@@ -439,6 +440,7 @@ ZH_CN = Language(
         one_or_more_groups=("这个群", "这些群", "这个群", "这些群"),
         group_count={"message": "{count} 条消息", "event": "{count} 条事件", "task": "{count} 个任务"},
         more_groups="，……另有 {count} 个",
+        not_events="{file} 的大多数行不是 JSON Lines 事件：它像是 `--source {source}` 读的导出——用 `--source {source}` 直接读它，或者先转换：`playbook import --source {source} {file} > events.jsonl`（见 docs/sources.md）",
         history_only=" · {count} 个在 `--from` 之前，未列出",
         by_stage="  各阶段成员：",
         by_playbook="  各剧本任务：",
@@ -685,6 +687,7 @@ EN = Language(
         one_or_more_groups=("a group", "groups", "this group", "these groups"),
         group_count={"message": "{count} message{s}", "event": "{count} event{s}", "task": "{count} task{s}"},
         more_groups=", … and {count} more",
+        not_events="most lines of {file} are no JSON Lines event: it looks like what `--source {source}` reads — read it with `--source {source}`, or convert it first: `playbook import --source {source} {file} > events.jsonl` (docs/sources.md)",
         history_only=" · {count} before --from not shown",
         by_stage="  members by stage: ",
         by_playbook="  tasks by playbook: ",

@@ -335,4 +335,11 @@ def event_from_row(row: Row, mapping: Mapping[str, str], default_group: str, tz:
 
 @hookimpl
 def register_sources(register: Callable[[EventSource], None]) -> None:
-    register(EventSource("csv", read_csv, "CSV with a header; --map names the columns (e.g. ts=time,member=user_id); streamed."))
+    register(EventSource("csv", read_csv, "CSV with a header; --map names the columns (e.g. ts=time,member=user_id); streamed.", recognize))
+
+
+def recognize(head: str) -> int:
+    """A first line of three or more cells, comma-, semicolon- or tab-separated and not JSON,
+    has the shape of a CSV header (1): any table, which ``--map`` can name."""
+    header = head.split("\n", 1)[0]
+    return 1 if not header.lstrip().startswith(("{", "[")) and max(header.count(","), header.count(";"), header.count("\t")) >= 2 else 0

@@ -185,4 +185,9 @@ def display_name(user: Mapping[str, Any]) -> str:
 
 @hookimpl
 def register_sources(register: Callable[[EventSource], None]) -> None:
-    register(EventSource("discord", read_discord, "DiscordChatExporter JSON: one channel file or a folder of them, streamed."))
+    register(EventSource("discord", read_discord, "DiscordChatExporter JSON: one channel file or a folder of them, streamed.", recognize))
+
+
+def recognize(head: str) -> int:
+    """A JSON document opening with DiscordChatExporter's ``guild`` and ``channel`` is surely one (2)."""
+    return 2 if head.startswith("{") and '"guild"' in head and '"channel"' in head else 0

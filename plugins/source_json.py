@@ -152,4 +152,10 @@ class _Prepended:
 
 @hookimpl
 def register_sources(register: Callable[[EventSource], None]) -> None:
-    register(EventSource("json", read_json_events, "Native events as one JSON list (streamed); `-` reads standard input."))
+    register(EventSource("json", read_json_events, "Native events as one JSON list (streamed); `-` reads standard input.", recognize))
+
+
+def recognize(head: str) -> int:
+    """A JSON list whose first item has an event's ``ts`` and ``type`` is surely native events in
+    one list (2)."""
+    return 2 if head.startswith("[") and '"ts"' in head[:2000] and '"type"' in head[:2000] else 0

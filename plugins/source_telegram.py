@@ -304,4 +304,12 @@ def mentioned_ids(message: dict[str, Any]) -> list[str]:
 
 @hookimpl
 def register_sources(register: Callable[[EventSource], None]) -> None:
-    register(EventSource("telegram", read_telegram, "Telegram Desktop chat export (result.json), streamed."))
+    register(EventSource("telegram", read_telegram, "Telegram Desktop chat export (result.json), streamed.", recognize))
+
+
+def recognize(head: str) -> int:
+    """A JSON document with Telegram Desktop's keys (``messages`` of ``from_id`` senders, or a
+    whole-account export's ``personal_information`` and ``chats``) is surely one (2)."""
+    if not head.startswith("{"):
+        return 0
+    return 2 if ('"messages"' in head and '"from_id"' in head) or ('"personal_information"' in head and '"chats"' in head) else 0

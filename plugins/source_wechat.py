@@ -423,4 +423,12 @@ def _names(text: str) -> list[str]:
 
 @hookimpl
 def register_sources(register: Callable[[EventSource], None]) -> None:
-    register(EventSource("wechat", read_wechat, "WeChat group chat CSV (MemoTrace/留痕, PyWxDump layouts); joins and leaves from system lines; streamed."))
+    register(EventSource("wechat", read_wechat, "WeChat group chat CSV (MemoTrace/留痕, PyWxDump layouts); joins and leaves from system lines; streamed.", recognize))
+
+
+def recognize(head: str) -> int:
+    """A CSV whose header has the columns only WeChat exports write (``StrContent``, ``IsSender``,
+    PyWxDump's ``talker`` …) is surely one (2)."""
+    header = head.split("\n", 1)[0]
+    own = {"StrContent", "IsSender", "TalkerId", "talker", "is_sender", "MsgSvrID"}
+    return 2 if "," in header and own & {cell.strip().strip('"') for cell in header.split(",")} else 0

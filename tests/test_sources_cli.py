@@ -168,6 +168,38 @@ def test_the_warnings_about_groups_are_in_the_communitys_language(playbook_cli, 
     ]
 
 
+@pytest.mark.parametrize(("export", "source"), [
+    ("wechat_读书会.csv", "wechat"), ("pywxdump_读书群.csv", "wechat"), ("generic_activity.csv", "csv"),
+    ("telegram_result.json", "telegram"), ("discord_guild/general.json", "discord"),
+])
+def test_an_export_run_as_json_lines_says_which_source_reads_it(playbook_cli, registry, export, source):
+    """An operator's first run is often her export itself, without `--source`: its lines are
+    rejected as not JSON. The run then says which source's input it looks like, and how to read it."""
+    path = FIXTURES / export
+    result = invoke(playbook_cli, registry, "run", str(ROOT / "playbooks"), "--events", str(path), "--format", "jsonl")
+    assert result.exit_code == 0
+    [hint] = [line for line in result.stderr.splitlines() if "的大多数行不是 JSON Lines 事件" in line]
+    assert f"`--source {source}`" in hint and f"playbook import --source {source} {path}" in hint
+
+
+def test_native_events_in_one_json_list_are_pointed_to_the_json_source(playbook_cli, registry, tmp_path):
+    listed = tmp_path / "events.json"
+    event = '{"ts": "2026-03-01T10:00:00+08:00", "type": "message", "group": "g1", "member": "m1", "text": "hi"}'
+    listed.write_text(f"[\n  {event},\n  {event}\n]\n", encoding="utf-8")  # the last item's line is an event line: most are not
+    result = invoke(playbook_cli, registry, "run", str(ROOT / "playbooks"), "--events", str(listed), "--format", "jsonl")
+    assert "它像是 `--source json` 读的导出" in result.stderr
+
+
+def test_no_export_hint_when_some_lines_are_events_or_the_file_is_no_export(playbook_cli, registry, tmp_path):
+    broken = tmp_path / "events.jsonl"
+    broken.write_text("not json at all\nstill not\n", encoding="utf-8")
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text('{"ts": "2026-03-01T10:00:00+08:00", "type": "message", "group": "g1", "member": "m1", "text": "hi"}\na,b,c,d\n', encoding="utf-8")
+    for path in (broken, mixed):
+        result = invoke(playbook_cli, registry, "run", str(ROOT / "playbooks"), "--events", str(path), "--format", "jsonl")
+        assert result.exit_code == 0 and "JSON Lines 事件" not in result.stderr
+
+
 def test_installed_command_line_has_import_and_exits_1_on_a_wrong_file(tmp_path):
     """Plugin commands are added by `main()`, so this goes through the real entry point."""
     completed = subprocess.run(
