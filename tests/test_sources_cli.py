@@ -190,6 +190,12 @@ def test_native_events_in_one_json_list_are_pointed_to_the_json_source(playbook_
     assert "它像是 `--source json` 读的导出" in result.stderr
 
 
+def test_an_export_folder_run_as_json_lines_is_an_error_naming_the_sources_that_read_folders(playbook_cli, registry):
+    completed = subprocess.run([sys.executable, "-m", "playbook_engine.cli", "run", str(ROOT / "playbooks"), "--events", str(FIXTURES / "slack_export"), "--format", "jsonl"], capture_output=True, text=True, check=False)
+    assert completed.returncode == 1 and "Traceback" not in completed.stderr
+    assert "is a folder, not a file of JSON Lines events" in completed.stderr and "`--source slack`" in completed.stderr
+
+
 def test_no_export_hint_when_some_lines_are_events_or_the_file_is_no_export(playbook_cli, registry, tmp_path):
     broken = tmp_path / "events.jsonl"
     broken.write_text("not json at all\nstill not\n", encoding="utf-8")
