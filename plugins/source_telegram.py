@@ -68,10 +68,15 @@ def read_telegram(path: str, options: Mapping[str, Any]) -> Iterator[SourceRecor
         chat = _pick_chat(path, stream, options.get("chat"))
         _refuse_private(path, chat, options)
         names = NameIndex()
+        owner_wrote = False
         for message in chat.messages(stream):
             if isinstance(message, dict):
                 names.learn(message.get("from"), member_id(message.get("from_id")))
                 names.learn(message.get("actor"), member_id(message.get("actor_id")))
+                owner_wrote = owner_wrote or (chat.owner is not None and member_id(message.get("from_id")) == chat.owner[0])
+        report = options.get("report")
+        if report is not None and chat.owner is not None and owner_wrote:
+            report.exported_by(*chat.owner)  # a whole-account export's own account: staff, which community.yaml must say
         group = str(chat.header["id"])
         group_name = chat.header.get("name") if isinstance(chat.header.get("name"), str) and chat.header.get("name") else None
         for number, message in enumerate(chat.messages(stream), 1):
@@ -94,6 +99,7 @@ class _Chat:
 
     def __init__(self, path: str, header: dict[str, Any], prefix: str, index: int | None = None):
         self.path, self.header, self.prefix, self.index = path, header, prefix, index
+        self.owner: tuple[str, str] | None = None  # a whole-account export's own account: id, name
 
     def messages(self, stream: IO[bytes]) -> Iterator[Any]:
         stream.seek(0)
@@ -126,7 +132,11 @@ def _pick_chat(path: str, stream: IO[bytes], wanted: str | None) -> _Chat:
         raise InvalidInput(f"{path}: no chat named or numbered {wanted!r} in this export — --chat takes a name or an id from this list:\n{listing}")
     if len(matches) > 1:
         raise InvalidInput(f"{path}: {len(matches)} chats are named {wanted!r} — pass the id instead:\n" + "\n".join(chat.describe() for chat in matches))
-    return matches[0]
+    chosen = matches[0]
+    person = header.get("personal_information")
+    if isinstance(person, dict) and (owner := member_id(person.get("user_id"))) is not None:
+        chosen.owner = (owner, " ".join(str(part) for part in (person.get("first_name"), person.get("last_name")) if part))
+    return chosen
 
 
 def _example(chats: list[_Chat]) -> str:

@@ -85,6 +85,17 @@ def test_chat_on_a_one_chat_export_must_name_that_chat(registry):
     assert len(read(registry, "telegram", FIXTURES / "telegram_result.json", chat="1987654321")) == 12
 
 
+def test_a_whole_account_export_names_its_own_account_when_it_wrote_in_the_chat(registry):
+    """A whole-account export says whose it is (`personal_information`): that account's messages
+    in the chat are an operator's, which community.yaml must name as staff (a warning otherwise)."""
+    wrote = SourceReport()
+    read(registry, "telegram", ACCOUNT, chat="1555000111", report=wrote)
+    assert wrote.exporters == {"user11111111": "Alice"}
+    silent = SourceReport()
+    read(registry, "telegram", ACCOUNT, chat="Old group", report=silent)
+    assert silent.exporters == {}  # Alice never wrote there: nothing the plan could take her for
+
+
 @pytest.mark.parametrize(("path", "chat"), [(FIXTURES / "telegram_personal.json", None), (ACCOUNT, "Bob")], ids=["personal-export", "personal-chat-of-account"])
 def test_telegram_private_chats_are_refused_unless_asked_for(registry, path, chat):
     options = {"chat": chat} if chat else {}
@@ -275,6 +286,7 @@ def test_run_lists_the_chats_of_a_whole_account_export_and_reads_the_one_picked(
     picked = playbook("run", str(folder), "--source", "telegram", "--events", str(ACCOUNT), "--chat", "1555000111", "--format", "jsonl", cwd=elsewhere)
     assert picked.returncode == 0, picked.stderr
     assert "欢迎 Bob 加入读书会" in [json.loads(line)["text"] for line in picked.stdout.splitlines()]
+    assert "Alice (user11111111)" in picked.stderr and "`staff: [user11111111]`" in picked.stderr  # the exporter wrote there
 
 
 def test_groups_missing_from_community_yaml_are_named_once_with_their_message_counts(workspace):
