@@ -118,7 +118,7 @@ def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, colu
         records = _strict(records, events, tz)
     if sys.stderr.isatty():
         records = _with_progress(records)
-    context = {"tz": tz, "title": plan_words(config.community.language).title.format(community=config.community.name), "width": None, "language": config.community.language, "actions": config.community.action_names}
+    context = {"tz": tz, "title": plan_words(config.community.language).title.format(community=config.community.name), "width": None, "language": config.community.language, "actions": config.community.action_names, "groups": config.community.group_names}
     if runner_name == "beam":
         from playbook_engine.beam import run_beam
 

@@ -127,9 +127,11 @@ def _priority(task: Task, words: PlanWords) -> str:
     return _PRIORITY_MARK[task.priority] + words.priorities[task.priority] if words.priorities[task.priority] else ""
 
 
-def _who(task: Task, words: PlanWords) -> str:
+def _who(task: Task, words: PlanWords, groups: Mapping[str, str] | None = None) -> str:
+    """Whom the task is about: the member (name and id), or the group by its name in
+    community.yaml (``context["groups"]``), else its id."""
     if task.member is None:
-        return words.group.format(group=task.group) if task.group else words.everyone
+        return words.group.format(group=(groups or {}).get(task.group, task.group)) if task.group else words.everyone
     if task.member_name and task.member_name != task.member:
         return f"{task.member_name} ({task.member})"
     return task.member
@@ -144,7 +146,7 @@ def _plain(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else str(value)
 
 
-def _instruction(task: Task, words: PlanWords, actions: Mapping[str, str]) -> tuple[str, str]:
+def _instruction(task: Task, words: PlanWords, actions: Mapping[str, str], groups: Mapping[str, str] | None = None) -> tuple[str, str]:
     """Split what to do into the channel's step (``私信 小美：``) and the message text to send.
 
     The channel builds ``how`` from a template ending in the text for most actions; when it
@@ -154,7 +156,7 @@ def _instruction(task: Task, words: PlanWords, actions: Mapping[str, str]) -> tu
     if task.text and how != task.text and how.endswith(task.text):
         return how[: -len(task.text)].rstrip(), task.text
     if how == task.text:
-        return f"{actions.get(task.action, task.action)} → {_who(task, words)}:", task.text  # the channel has no step for it in this language
+        return f"{actions.get(task.action, task.action)} → {_who(task, words, groups)}:", task.text  # the channel has no step for it in this language
     return how, ""
 
 
@@ -177,7 +179,7 @@ def write_md(tasks: Iterable[Task], stream: IO[str], context: Mapping[str, Any])
 
 def _md_item(task: Task, context: Mapping[str, Any], words: PlanWords) -> str:
     """One checklist item; every text from the history in it is literal Markdown (printable.py)."""
-    step, message = (markdown_text(part) for part in _instruction(task, words, context.get("actions", {})))
+    step, message = (markdown_text(part) for part in _instruction(task, words, context.get("actions", {}), context.get("groups")))
     mark = _priority(task, words)
     head = f"**{_local(task, context):%H:%M}**" + (f" **{mark}**" if task.priority in ("urgent", "high") else f" _{mark}_" if mark else "")
     step_lines = step.split("\n")
@@ -192,7 +194,8 @@ def _md_item(task: Task, context: Mapping[str, Any], words: PlanWords) -> str:
         lines.append(f"  - {markdown_line(_params(task), links=True)}")  # the playbook's options: a form's link stays one
     lines.append(f"  - {words.why}{markdown_line(f'{task.playbook}/{task.rule} — {task.reason}')}")
     action = context.get("actions", {}).get(task.action, task.action)  # its name in the community's language
-    lines.append(f"  - {markdown_line(f'{_who(task, words)} · {action}')} · `{task.id}`")
+    who = _who(task, words, context.get("groups"))
+    lines.append(f"  - {markdown_line(f'{who} · {action}')} · `{task.id}`")
     return "".join(line + "\n" for line in lines)
 
 
@@ -234,8 +237,8 @@ def write_table(tasks: Iterable[Task], stream: IO[str], context: Mapping[str, An
                 table.add_row(
                     f"{_local(task, context):%H:%M}",
                     Text(_priority(task, words), style=_PRIORITY_STYLE.get(task.priority, "")),
-                    _cell(_table_member(task, words), widths["member"]),
-                    _cell(_table_instruction(task, words, context.get("actions", {})), widths["what to do"]),
+                    _cell(_table_member(task, words, context.get("groups")), widths["member"]),
+                    _cell(_table_instruction(task, words, context.get("actions", {}), context.get("groups")), widths["what to do"]),
                     _cell(_table_why(task), widths["why"]),
                 )
             console.print(table)
@@ -252,16 +255,16 @@ def _column_widths(total: int) -> dict[str, int]:
     return {"time": 5, "priority": 9, "member": member, "what to do": rest - member - why, "why": why}
 
 
-def _table_member(task: Task, words: PlanWords) -> list[tuple[str, str]]:
+def _table_member(task: Task, words: PlanWords, groups: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
     if task.member is None:
-        return [(_who(task, words), "italic")]
+        return [(_who(task, words, groups), "italic")]
     if task.member_name and task.member_name != task.member:
         return [(task.member_name, ""), (task.member, "dim")]
     return [(task.member, "")]
 
 
-def _table_instruction(task: Task, words: PlanWords, actions: Mapping[str, str]) -> list[tuple[str, str]]:
-    step, message = _instruction(task, words, actions)
+def _table_instruction(task: Task, words: PlanWords, actions: Mapping[str, str], groups: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
+    step, message = _instruction(task, words, actions, groups)
     parts = [(step, "bold")]
     if message:
         parts.append((message, ""))
