@@ -4,6 +4,7 @@ the same minute are laid out from there, highest priority first."""
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from itertools import pairwise
 
 from hypothesis import given, settings
@@ -49,6 +50,22 @@ def test_no_two_tasks_of_an_operator_closer_than_its_pace(tmp_path_factory, seed
     for operator in config.community.operators:
         dues = sorted(task.due for task in result.tasks if task.assignee == operator.id)
         assert all(later - earlier >= seconds for earlier, later in pairwise(dues)), operator.id
+    start, end = config.community.quiet_hours  # 22:00-08:00: pace lays evenings out into it
+    zone = config.community.tz
+    for task in result.tasks:
+        local = datetime.fromtimestamp(task.due, zone)
+        minute = local.hour * 60 + local.minute
+        assert task.priority == "urgent" or not (minute >= start or minute < end), (task.id, local)
+
+
+def test_pace_never_lays_a_task_out_into_quiet_hours(make_config):
+    """An evening's batch (a 20:00 post to each member) paced past 22:00 would be due inside
+    quiet hours: the tasks that do not fit before them are dropped, not sent at night."""
+    config = make_config({"a.yaml": one_rule("{event: message}")}, PACED.replace("pace: 10m", "pace: 30m"))
+    events = [msg(f"01T21:{minute:02d}:00", f"m{minute}") for minute in range(0, 50, 10)]
+    result = plan(config, events, explain=True)
+    assert task_keys(result, "member", "due") == [("m0", "2026-03-01T21:00:00+08:00"), ("m10", "2026-03-01T21:30:00+08:00")]
+    assert [(item.task.member, item.guardrail) for item in result.suppressed] == [("m20", "pace"), ("m30", "pace"), ("m40", "pace")]
 
 
 def test_the_evening_and_the_next_morning_are_paced_too(make_config):
