@@ -5,7 +5,8 @@ time, after its delay and quiet hours moved it. Checked then, with the values of
 dropped as ``stale`` when:
 
 - its member is no longer where its action needs them: in the task's group (a group action)
-  or in some group of the community (a private one) — unless the rule reacts to leaving;
+  or in some group of the community (a private one) — unless the rule reacts to leaving, and
+  then unless the member is back in the group they left;
 - its trigger no longer holds: the member wrote (``silence``), the question was answered
   (``unanswered``), the condition or the stage no longer holds (``becomes``, ``stage``) —
   each trigger says, ``TriggerType.ends_on_message`` and ``TriggerType.stale``;
@@ -390,6 +391,10 @@ class Recheck:
         """Whether the member is no longer where the task's action (in ``group``) needs them
         at ``at`` (now)."""
         if source.rule.key in self._about_leaving:
+            # Meant for people who left — not for one back in the group they left by then.
+            event = source.firing.event
+            if event is not None and event.type == "member_left" and event.group is not None and event.group in member.groups:
+                return self.planner.says.explain.back_in_group.format(name=_name(member), group=group_name(self.run.groups, self._group_names, event.group))
             return None
         scope = source.action.kind.scope
         if scope == SCOPE_GROUP:

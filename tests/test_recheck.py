@@ -116,6 +116,17 @@ def test_a_rule_about_leaving_and_recheck_false_keep_their_tasks(make_config):
     assert task_keys(result, "rule") == [("hi",), ("bye",)]
 
 
+def test_a_task_about_leaving_a_group_is_stale_once_the_member_is_back_in_it(make_config):
+    """"Why did you leave?" a day later, to someone who rejoined that evening: thrown away. A
+    member who left one group and is still in another is asked all the same."""
+    config = make_config(playbook(rule("{event: member_left}", "    delay: 1d\n", rule_id="bye")), community())
+    back = plan(config, [msg("01T09:00:00"), left("01T10:00:00"), joined("01T18:00:00"), msg("03T09:00:00", "m2")], explain=True)
+    assert task_keys(back, "rule") == []
+    assert stale(back) == [("bye", "m1", "stale: m1 is back in g1")]
+    elsewhere = plan(config, [msg("01T09:00:00"), msg("01T09:01:00", group="g2"), left("01T10:00:00"), joined("01T18:00:00", group="g2"), msg("03T09:00:00", "m2")])
+    assert task_keys(elsewhere, "rule", "member") == [("bye", "m1")]
+
+
 def test_a_task_moved_by_capacity_is_checked_again_on_its_new_day(make_config):
     capacity = "community:\n  name: t\n  timezone: Asia/Shanghai\n  merge: []\n  operators:\n    - {id: op, groups: [g1], capacity: 1}\n"
     rules = playbook(
