@@ -217,6 +217,21 @@ def test_no_invite_into_a_group_the_member_is_in_or_has_a_pending_invite_to(make
     assert explained(result, "already_invited") == ["阿珍 already has an invite to 种子用户群, planned at 2026-03-01 09:00, and has not joined it since"]
 
 
+def test_no_invite_into_a_group_the_plan_removed_the_member_from(make_config):
+    """Kicked out of the seed group for an ad in the morning, top of 一群's board that evening:
+    no invitation back into the group they were removed from — until they join it again."""
+    config = make_config(rules(KICK + INVITE), COMMUNITY)
+    events = [
+        msg("01T08:00:00", "m1", "g1"), spam("01T09:00:00", group="seed"), msg("01T20:00:00", "m1", text="打卡"),  # out of seed: not invited
+        joined("02T09:00:00", "m1", "seed"), left("03T09:00:00", "m1", "seed"), msg("04T09:00:00", "m1", text="打卡"),  # back, left: invited
+    ]
+    result = plan(config, events, explain=True)
+    assert task_keys(result, "rule", "action", "due") == [
+        ("kick", "remove", "2026-03-01T09:00:00+08:00"), ("kick", "notify", "2026-03-01T09:00:00+08:00"), ("seed", "invite", "2026-03-04T09:00:00+08:00"),
+    ]
+    assert explained(result, "not_in_group") == ["小王 is no longer in 种子用户群: removed by the plan at 2026-03-01 09:00"]
+
+
 # -- tags -------------------------------------------------------------------------------------------
 
 
@@ -363,6 +378,8 @@ def _problems(events: list[dict], tasks: list) -> list[str]:
             into = (task.member, GROUP_IDS.get(task.params["group"], task.params["group"]))
             if into in inside or into in invited:
                 problems.append(f"invite of {task.member} into {into[1]}, which they are in or are invited to")
+            if into in out:
+                problems.append(f"invite of {task.member} into {into[1]}, which the plan removed them from")
             invited.add(into)
     return problems
 
