@@ -139,6 +139,7 @@ class Evaluation:
             planner.on_final = self.tasks_log.planned
         self._frozen = self.recheck.frozen
         self._watching = self.recheck.watch  # with `pace`: members whose next message is looked for
+        self._leaving = self.recheck.leaving  # … and whose leaving
         if state is not None:
             saved = state.rechecks() if saved is None else saved
             # Rows of an earlier version: printed tasks checked again when due. The others are
@@ -617,6 +618,8 @@ class Evaluation:
         elif kind == "member_left":
             self._leave(member, event.group, changed)
             changed.update(LEAVE_CHANGES)
+            if self._leaving and member.id in self._leaving:
+                self.recheck.left(member, event.t)
         elif kind == "activity_joined":
             member.activities += 1
             changed.add("activities")

@@ -212,6 +212,8 @@ moments = st.lists(
 @given(drawn=moments, capacity=st.integers(1, 4), pace=st.sampled_from(["10m", "2h", "5h"]))
 # Pace puts m1's intro (`if: member.messages == 0`) after m1's first message.
 @example(drawn=[(0, "m2", "member_joined", "g1"), (1, "m1", "member_joined", "g1"), (602, "m1", "message", "g1")], capacity=2, pace="10m")
+# Pace puts m2's ping two hours after m1's, after m2 left the group.
+@example(drawn=[(0, "m1", "message", "g1"), (0, "m2", "message", "g1"), (2 * 86400 + 3600, "m2", "member_left", "g1")], capacity=4, pace="2h")
 def test_no_task_is_due_after_its_member_did_what_makes_it_stale(tmp_path_factory, drawn, capacity, pace):
     """Whatever capacity, quiet hours and pace do to due times: no silence task is due after its
     member wrote since it fired, no intro DM after the newcomer spoke, and every group action is
