@@ -608,7 +608,9 @@ class Evaluation:
         """What an event other than a message changes of its member."""
         kind = event.type
         if kind == "member_joined":
-            member.joined_at, member.left = event.t, False
+            if len(member.groups) <= 1:  # in no other group: new to the community, or back after leaving it
+                member.joined_at = event.t  # joining one more group does not make an old member a newcomer
+            member.left = False
             changed.update(JOIN_CHANGES)
             invited = member.marks.get(INVITED)
             if invited and event.group in invited:
