@@ -632,6 +632,12 @@ def _saved(task: Task, source: Source) -> dict[str, Any]:
     view = source.context.get("member") if source.kept and source.context is not None else None
     if isinstance(view, MemberView):
         member: dict[str, Any] = {"seen": [member_record(snapshot(view._member)), view._now]}
+    elif isinstance(view, Identity) and firing.member is not None:
+        # A text reading only the name, fixed when kept: that name, not the one of now (the
+        # member may have renamed since).
+        named = snapshot(firing.member)
+        named.name = view.name
+        member = {"seen": [member_record(named), task.due]}
     else:  # reopened, its values not built yet: as the run before saved them
         member = {"seen": source.seen} if source.context is None and source.seen is not None else {}
     return member | {
