@@ -622,6 +622,8 @@ class Evaluation:
             changed.update(LEAVE_CHANGES)
             if self._leaving and member.id in self._leaving:
                 self.recheck.left(member, event.t)
+            if self.recheck.at_once_t == event.t:
+                self.recheck.left_at_once(member)
         elif kind == "activity_joined":
             member.activities += 1
             changed.add("activities")

@@ -127,6 +127,11 @@ class Recheck:
         # Tasks whose member's leaving is remembered, likewise: those of rules not about leaving
         # whose action needs the member in its group or in the community.
         self.leaving: dict[str, list[Task]] | None = None if self.watch is None else {}
+        # Tasks due at the instant they were planned (``at_once_t``), that need their member
+        # somewhere: a member leaving at that same instant leaves them stale, as a task due then
+        # but planned earlier is checked after the instant's events.
+        self.at_once_t: float | None = None
+        self._at_once: list[Task] = []
         self._reads_writing = frozenset(
             rule.key for rule in config.rules
             if rule.conditions and ((fields := member_fields_read(config.env, [condition.source for condition in rule.conditions])) is None or fields & _WRITING)
@@ -151,6 +156,10 @@ class Recheck:
             self.check(task)  # a reply before it was planned ends it at once
         elif not rule.recheck or task.due <= self.run.now:
             self._keep(task, source)
+            if rule.recheck and task.member is not None and source.action.kind.scope is not None and rule.key not in self._about_leaving:
+                if self.at_once_t != self.run.now:
+                    self.at_once_t, self._at_once = self.run.now, []
+                self._at_once.append(task)
         elif rule.key in self._steady:
             # What it reads changes only with its member: checked when due only if the member
             # changes before then (``before_change``).
@@ -369,6 +378,15 @@ class Recheck:
                 waiting.append(task)
         if waiting:
             self.leaving[member.id] = waiting
+
+    def left_at_once(self, member: Member) -> None:
+        """The member left a group at the instant tasks due at once were planned: theirs that
+        need them where they no longer are are stale."""
+        for task in self._at_once:
+            if task.member == member.id and not task.dropped and task.source is not None:
+                why = self._not_there(task.group, task.source, member, self.run.now)
+                if why is not None:
+                    self.planner.drop_stale(task, self.planner.says.explain.stale.format(why=why))
 
     def _out(self, task: Task, member: Member) -> bool:
         """Whether ``member`` is not where ``task``'s action needs them now."""

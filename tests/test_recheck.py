@@ -127,6 +127,26 @@ def test_a_task_about_leaving_a_group_is_stale_once_the_member_is_back_in_it(mak
     assert task_keys(elsewhere, "rule", "member") == [("bye", "m1")]
 
 
+def test_a_task_due_at_once_is_dropped_when_its_member_leaves_at_that_same_instant(make_config):
+    """An export lists a spammer's join and the bot's removal in the same second, or a last
+    message and the leaving: the welcome and the reply due at that instant are for someone
+    gone by then — as a task due at a later instant is checked after that instant's events."""
+    rules = playbook(
+        rule("{event: member_joined}", "", action="mention", rule_id="welcome"),
+        rule("{event: message}", "", action="mention", rule_id="reply"),
+        rule("{event: member_left}", "", rule_id="bye"),
+    )
+    config = make_config(rules, community())
+    events = [
+        joined("01T09:00:00", "m1"), {**left("01T09:00:00", "m1"), "reason": "removed"},  # the same second
+        msg("01T10:00:00", "m2"), left("01T10:00:00", "m2"),
+        joined("01T11:00:00", "m3"), left("01T11:00:01", "m3"),  # a second later: welcomed (it was due before)
+    ]
+    result = plan(config, events)
+    assert task_keys(result, "rule", "member") == [("bye", "m1"), ("bye", "m2"), ("welcome", "m3"), ("bye", "m3")]
+    assert stale(result) == [("welcome", "m1", "stale: m1 is no longer in g1"), ("reply", "m2", "stale: m2 is no longer in g1")]
+
+
 def test_a_task_moved_by_capacity_is_checked_again_on_its_new_day(make_config):
     capacity = "community:\n  name: t\n  timezone: Asia/Shanghai\n  merge: []\n  operators:\n    - {id: op, groups: [g1], capacity: 1}\n"
     rules = playbook(
