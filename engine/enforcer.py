@@ -11,7 +11,7 @@ enforcer knows actions only through what ``ActionType`` declares.
 Before a task is offered, its action's ``scope`` is checked against where its member is (a
 group action needs them in the task's group, a private one in some group), and an
 ``into_group`` action against the groups they are in or are invited to: a member the plan
-removed is not removed again, nor invited twice. Such a task is not offered; the planner
+removed is not removed again, nor invited back into that group, and nobody is invited twice. Such a task is not offered; the planner
 counts it under its reason.
 """
 
@@ -220,6 +220,9 @@ class Enforcer:
                 return None
             if into in member.groups:
                 return IN_GROUP, partial(self._in_group, member, into)
+            out = member.marks.get(OUT_OF)
+            if out and into in out:  # the plan removed them from it: not asked back, until they join it again
+                return NOT_IN_GROUP, partial(self._not_in_group, member, into)
             invited = member.marks.get(INVITED)
             if invited and into in invited:
                 return INVITED_ALREADY, partial(self._invited, member, into, invited[into])

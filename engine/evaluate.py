@@ -139,6 +139,7 @@ class Evaluation:
             planner.on_final = self.tasks_log.planned
         self._frozen = self.recheck.frozen
         self._watching = self.recheck.watch  # with `pace`: members whose next message is looked for
+        self._leaving = self.recheck.leaving  # … and whose leaving
         if state is not None:
             saved = state.rechecks() if saved is None else saved
             # Rows of an earlier version: printed tasks checked again when due. The others are
@@ -607,7 +608,9 @@ class Evaluation:
         """What an event other than a message changes of its member."""
         kind = event.type
         if kind == "member_joined":
-            member.joined_at, member.left = event.t, False
+            if len(member.groups) <= 1:  # in no other group: new to the community, or back after leaving it
+                member.joined_at = event.t  # joining one more group does not make an old member a newcomer
+            member.left = False
             changed.update(JOIN_CHANGES)
             invited = member.marks.get(INVITED)
             if invited and event.group in invited:
@@ -617,6 +620,10 @@ class Evaluation:
         elif kind == "member_left":
             self._leave(member, event.group, changed)
             changed.update(LEAVE_CHANGES)
+            if self._leaving and member.id in self._leaving:
+                self.recheck.left(member, event.t)
+            if self.recheck.at_once_t == event.t:
+                self.recheck.left_at_once(member)
         elif kind == "activity_joined":
             member.activities += 1
             changed.add("activities")

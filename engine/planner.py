@@ -821,8 +821,9 @@ class Planner:
     def _pace(self, tasks: list[Task]) -> list[Task]:
         """No two tasks of an operator with a `pace` due closer together than it: each day's
         tasks laid out in due order, those moved to the same minute (the end of quiet hours,
-        a capacity move) highest priority first. A task pushed past its deadline or out of its
-        local day is dropped."""
+        a capacity move) highest priority first. A task pushed into quiet hours goes to their end
+        (urgent ones excepted, as when offered); one pushed past its deadline or out of its local
+        day is dropped."""
         if not self._paces or not tasks:
             return tasks
         by_day: dict[tuple[str, int], list[Task]] = {}
@@ -838,6 +839,10 @@ class Planner:
             pace, end, last = self._paces[assignee], self.local.midnight(day + 1), self._last_paced.get(assignee, float("-inf"))
             for task in sorted(day_tasks, key=lambda task: (task.due, -task.rank, task.deadline, task.order, task.id)):
                 due = max(task.due, last + pace)
+                if due != task.due and self._quiet_minutes is not None and task.priority != "urgent":
+                    # Laid out past the start of quiet hours (an evening's batch): after them,
+                    # which for a window across midnight is out of its day and drops it.
+                    due = self._quiet_end(due, self.community.quiet_hours) or due  # type: ignore[arg-type]  # quiet hours are set
                 if due > task.deadline or due >= end:
                     why = "deadline" if due > task.deadline else "pace"
                     task.note_move(self.says.explain.pace_of.format(assignee=assignee), task.due, due)

@@ -5,7 +5,8 @@ time, after its delay and quiet hours moved it. Checked then, with the values of
 dropped as ``stale`` when:
 
 - its member is no longer where its action needs them: in the task's group (a group action)
-  or in some group of the community (a private one) — unless the rule reacts to leaving;
+  or in some group of the community (a private one) — unless the rule reacts to leaving, and
+  then unless the member is back in the group they left;
 - its trigger no longer holds: the member wrote (``silence``), the question was answered
   (``unanswered``), the condition or the stage no longer holds (``becomes``, ``stage``) —
   each trigger says, ``TriggerType.ends_on_message`` and ``TriggerType.stale``;
@@ -15,7 +16,7 @@ dropped as ``stale`` when:
 A task that passes keeps the values of that moment for its text, which is rendered only if
 capacity keeps it (``Task.render``). Capacity moving a task to a later day checks it again at
 its new due time; ``pace`` moving it later within its day checks again that the member did
-not write and the question was not answered in between. ``recheck: false`` on a rule keeps
+not write, did not leave and the question was not answered in between. ``recheck: false`` on a rule keeps
 its tasks regardless. Tasks due after the history ends are checked with what is known at its
 end.
 
@@ -47,7 +48,7 @@ _UNSET = object()
 class Source:
     """What a planned task came from, while it may still be checked again or rendered."""
 
-    __slots__ = ("rule", "firing", "group", "action", "context", "wrote", "kept", "changed", "entry", "fixed", "seen")
+    __slots__ = ("rule", "firing", "group", "action", "context", "wrote", "gone", "kept", "changed", "entry", "fixed", "seen")
 
     def __init__(self, rule: Rule, firing: Firing, group: str | None, action: ActionSpec, context: dict[str, Any] | None):
         self.rule = rule
@@ -56,6 +57,7 @@ class Source:
         self.action = action
         self.context = context  # what its text is rendered with (None: built when first needed, with the values of then)
         self.wrote: float | None = None  # the member's first message after its check (with `pace`)
+        self.gone: float | None = None  # when the member first left where its action needs them, after its check (with `pace`)
         self.kept = False  # it held when checked (or when planned, due at once)
         self.changed = False  # its member changed since
         self.entry: list[Any] | None = None  # its place in Recheck.frozen: [moment, source, deferred task]
@@ -122,6 +124,14 @@ class Recheck:
         # Tasks whose member's next message is remembered (``pace`` moves tasks after their check):
         # those of rules a message ends (silence) or whose `if:` reads what a message changes.
         self.watch: dict[str, list[Task]] | None = {} if any(operator.pace for operator in config.community.operators) else None
+        # Tasks whose member's leaving is remembered, likewise: those of rules not about leaving
+        # whose action needs the member in its group or in the community.
+        self.leaving: dict[str, list[Task]] | None = None if self.watch is None else {}
+        # Tasks due at the instant they were planned (``at_once_t``), that need their member
+        # somewhere: a member leaving at that same instant leaves them stale, as a task due then
+        # but planned earlier is checked after the instant's events.
+        self.at_once_t: float | None = None
+        self._at_once: list[Task] = []
         self._reads_writing = frozenset(
             rule.key for rule in config.rules
             if rule.conditions and ((fields := member_fields_read(config.env, [condition.source for condition in rule.conditions])) is None or fields & _WRITING)
@@ -146,6 +156,10 @@ class Recheck:
             self.check(task)  # a reply before it was planned ends it at once
         elif not rule.recheck or task.due <= self.run.now:
             self._keep(task, source)
+            if rule.recheck and task.member is not None and source.action.kind.scope is not None and rule.key not in self._about_leaving:
+                if self.at_once_t != self.run.now:
+                    self.at_once_t, self._at_once = self.run.now, []
+                self._at_once.append(task)
         elif rule.key in self._steady:
             # What it reads changes only with its member: checked when due only if the member
             # changes before then (``before_change``).
@@ -183,13 +197,16 @@ class Recheck:
                 self._push(built)  # its values are built when it is checked
             else:
                 # Checked when due by the run that planned it: kept as it was then, with the
-                # member's first message since, if that run saw one (``_keep`` forgets it).
-                wrote = built.source.wrote
+                # member's first message and leaving since, if that run saw them (``_keep``
+                # forgets them).
+                wrote, gone = built.source.wrote, built.source.gone
                 self.context_of(built.source)  # the values it was due with (``seen``), else those of now
                 self._keep(built, built.source)
                 built.source.changed = True
                 if wrote is not None and built.source.wrote is None:
                     built.source.wrote = wrote
+                if gone is not None and built.source.gone is None:
+                    built.source.gone = gone
 
     def _rebuild(self, payload: dict[str, Any], rule: Rule | None, build: Callable[..., Task], render: Callable[[Task], bool]) -> Task | None:
         """The task ``payload`` describes, made again from its firing, or None if the playbooks
@@ -216,6 +233,7 @@ class Recheck:
         # The member's first message after its check, in the run that checked it: where pace
         # moves it to, after that message, it no longer holds (``stale_at``).
         task.source.wrote = payload.get("wrote")
+        task.source.gone = payload.get("gone")
         task.render = render
         return task
 
@@ -344,6 +362,38 @@ class Recheck:
                 if source is not None and source.wrote is None:
                     source.wrote = t
 
+    def left(self, member: Member, t: float) -> None:
+        """The member left a group at ``t``: tasks watched for it whose action needs them there
+        (or, with no group left, anywhere in the community) learn when (only with ``pace``)."""
+        if not self.leaving:
+            return
+        waiting = []
+        for task in self.leaving.pop(member.id, ()):
+            source = task.source
+            if source is None or task.dropped:
+                continue
+            if source.gone is None and self._out(task, member):
+                source.gone = t
+            else:
+                waiting.append(task)
+        if waiting:
+            self.leaving[member.id] = waiting
+
+    def left_at_once(self, member: Member) -> None:
+        """The member left a group at the instant tasks due at once were planned: theirs that
+        need them where they no longer are are stale."""
+        for task in self._at_once:
+            if task.member == member.id and not task.dropped and task.source is not None:
+                why = self._not_there(task.group, task.source, member, self.run.now)
+                if why is not None:
+                    self.planner.drop_stale(task, self.planner.says.explain.stale.format(why=why))
+
+    def _out(self, task: Task, member: Member) -> bool:
+        """Whether ``member`` is not where ``task``'s action needs them now."""
+        if task.source.action.kind.scope == SCOPE_GROUP:
+            return task.group is not None and task.group not in member.groups
+        return bool(member.left)
+
     # -- checking ----------------------------------------------------------------------------
 
     def check(self, task: Task) -> None:
@@ -390,6 +440,10 @@ class Recheck:
         """Whether the member is no longer where the task's action (in ``group``) needs them
         at ``at`` (now)."""
         if source.rule.key in self._about_leaving:
+            # Meant for people who left — not for one back in the group they left by then.
+            event = source.firing.event
+            if event is not None and event.type == "member_left" and event.group is not None and event.group in member.groups:
+                return self.planner.says.explain.back_in_group.format(name=_name(member), group=group_name(self.run.groups, self._group_names, event.group))
             return None
         scope = source.action.kind.scope
         if scope == SCOPE_GROUP:
@@ -465,6 +519,9 @@ class Recheck:
         if self.watch is not None and (source.rule.trigger.ends_on_message or source.rule.key in self._reads_writing):
             source.wrote = None
             self.watch.setdefault(member.id, []).append(task)
+        if self.leaving is not None and source.action.kind.scope is not None and source.rule.key not in self._about_leaving and source.rule.recheck:
+            source.gone = None
+            self.leaving.setdefault(member.id, []).append(task)
 
     def _freeze(self, member_id: str, at: float, source: Source, deferred: Task | None) -> None:
         """Keep ``source``'s text at the member's values of ``at`` if they change; a
@@ -527,6 +584,9 @@ class Recheck:
         if source is None or not source.rule.recheck:
             return None
         rule, member = source.rule, source.firing.member
+        if member is not None and source.gone is not None and source.gone <= at and self._out(task, member):
+            # It left before where pace puts the task, and is not back by the day's end.
+            return self.planner.says.explain.stale.format(why=self._not_there(task.group, source, member, at))
         stale = rule.trigger.stale(self.run, source.firing, at)
         if member is None or source.wrote is None or source.wrote > at:
             return None if stale is None else self.planner.says.explain.stale.format(why=stale)
@@ -561,13 +621,15 @@ class Recheck:
                 else:
                     del frozen[member_id]
             self._pruned_at = 2 * len(frozen) + 1000
-        if self.watch:
-            for member_id in list(self.watch):
-                tasks = [task for task in self.watch[member_id] if task.source is not None and not task.dropped]
+        for watch in (self.watch, self.leaving):
+            if not watch:
+                continue
+            for member_id in list(watch):
+                tasks = [task for task in watch[member_id] if task.source is not None and not task.dropped]
                 if tasks:
-                    self.watch[member_id] = tasks
+                    watch[member_id] = tasks
                 else:
-                    del self.watch[member_id]
+                    del watch[member_id]
 
     def _push(self, task: Task) -> None:
         self._seq += 1
@@ -588,13 +650,19 @@ def _saved(task: Task, source: Source) -> dict[str, Any]:
     view = source.context.get("member") if source.kept and source.context is not None else None
     if isinstance(view, MemberView):
         member: dict[str, Any] = {"seen": [member_record(snapshot(view._member)), view._now]}
+    elif isinstance(view, Identity) and firing.member is not None:
+        # A text reading only the name, fixed when kept: that name, not the one of now (the
+        # member may have renamed since).
+        named = snapshot(firing.member)
+        named.name = view.name
+        member = {"seen": [member_record(named), task.due]}
     else:  # reopened, its values not built yet: as the run before saved them
         member = {"seen": source.seen} if source.context is None and source.seen is not None else {}
     return member | {
         "id": task.id, "rule": source.rule.key, "action": source.action.index, "member": task.member, "group": task.group,
         "firing_group": source.group, "t": firing.t, "event": event_data(firing.event), "values": firing.values,
         "assignee": task.assignee, "due": task.due, "reason": firing.reason if isinstance(firing.reason, str) else firing.reason(),
-    } | ({"wrote": source.wrote} if source.wrote is not None else {})
+    } | ({"wrote": source.wrote} if source.wrote is not None else {}) | ({"gone": source.gone} if source.gone is not None else {})
 
 
 def event_data(event: Event | None) -> dict[str, Any] | None:

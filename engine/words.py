@@ -311,6 +311,7 @@ class ExplainWords:
     in_group: str  # "{name}", "{group}"
     invited: str  # "{name}", "{group}", "{at}"
     left_community: str  # "{name}"
+    back_in_group: str  # "{name}", "{group}": a task about leaving it, once they rejoined
     too_long: str  # "{action}", "{length}", "{limit}", "{channel}"
     # the planner's guardrails
     cooldown: str  # "{duration}", "{rule}", "{name}", "{at}", "{until}"
@@ -579,6 +580,7 @@ ZH_CN = Language(
         in_group="{name} 已经在{group}",
         invited="{name} 已有进{group}的邀请（{at} 安排），之后还没有入群",
         left_community="{name} 已不在社群的任何群里",
+        back_in_group="{name} 已经重新加入{group}",
         too_long="「{action}」的文字有 {length} 字，超过 {channel} 上限 {limit}：照样安排，发送前请拆开",
         cooldown="冷却期 {duration}：{rule} 已在 {at} 为 {name} 安排过，{until} 之后才能再安排",
         duplicate="同一个任务（规则、成员、时刻、起因相同）已经安排了",
@@ -826,6 +828,7 @@ EN = Language(
         in_group="{name} is already in {group}",
         invited="{name} already has an invite to {group}, planned at {at}, and has not joined it since",
         left_community="{name} is no longer in any group of the community",
+        back_in_group="{name} is back in {group}",
         too_long="text of `{action}` is {length} characters, more than the {limit} `{channel}` allows: planned anyway, split it before sending",
         cooldown="cooldown {duration}: {rule} planned for {name} at {at}, next possible after {until}",
         duplicate="the same task (rule, member, instant, cause) is already planned",

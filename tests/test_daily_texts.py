@@ -56,6 +56,20 @@ def test_a_text_shows_the_member_as_they_were_when_it_was_due_when_a_later_run_s
     assert held(config, [first, later], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
 
 
+def test_a_text_shows_the_name_the_member_had_when_it_was_due_when_a_later_run_settles_its_day_again(make_config, tmp_path):
+    """小王 renames herself 杭州-小王 (as the nickname rule asks) at noon, after her 09:00 nudge
+    was due. A text that reads only her name is fixed when it is kept; the run that ended at
+    noon printed "@小王", and the next run, settling that day again, must not write the new name."""
+    rule = "playbook: p\nrules:\n  - id: nudge\n    when: {silence: 7d}\n    do:\n      - mention: \"{{ member | mention }} 在吗\"\n"
+    config = make_config({"p.yaml": rule}, ONE_OPERATOR % "")
+    renamed = {"ts": "2026-03-08T12:00:00+08:00", "type": "reaction", "group": "g1", "member": "m1", "name": "杭州-小王"}
+    first = [msg("01T09:00:00", "m1", name="小王"), msg("08T10:00:00", "m2"), renamed]
+    later = [msg("09T10:00:00", "m2")]
+    whole = plan(config, first + later)
+    assert [(task.member, task.text) for task in whole.tasks] == [("m1", "@小王 在吗")]
+    assert held(config, [first, later], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+
 def test_a_text_variant_given_to_a_task_a_later_run_drops_does_not_turn_the_members_next_text(make_config, tmp_path):
     """m1's low task is the only one when the first run ends: printed, with the first of its
     two texts. The next run brings an urgent task that takes the day's one slot: m1's is taken

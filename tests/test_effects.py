@@ -198,6 +198,30 @@ def test_a_mentioned_member_never_seen_in_a_group_is_taken_to_be_there(make_conf
     assert task_keys(plan(config, [msg("01T09:00:00", text="你滚", mentions=["m2"])]), "member") == [("m2",)]
 
 
+def test_a_member_who_joins_a_second_group_is_not_new_to_the_community(make_config):
+    """An old member invited into the seed group is no newcomer: no "new member" rule reads them
+    as one (days_since_join stays as it was), and what fires after joining fires once. One who
+    had left every group and comes back is new again."""
+    body = (
+        '  - id: newcomer-links\n    when: {event: message}\n    if: member.days_since_join < 7\n    do:\n      - warn: "新人先别发外链"\n'
+        '  - id: three-days\n    when: {after_join: 3d}\n    do:\n      - dm: "进群三天啦"\n'
+    )
+    config = make_config(rules(body), COMMUNITY)
+    events = [
+        joined("01T09:00:00", "m1"), joined("01T09:00:00", "m2"),  # newcomers: day 0
+        msg("12T09:00:00", "m1"), msg("12T09:00:00", "m2"),
+        joined("13T09:00:00", "m1", "seed"), msg("13T10:00:00", "m1", "seed"),  # a second group: not new
+        left("14T09:00:00", "m2"), joined("15T09:00:00", "m2"), msg("15T10:00:00", "m2"),  # left every group, back: new
+        msg("20T09:00:00", "m3"),
+    ]
+    result = plan(config, events)
+    assert task_keys(result, "rule", "member", "due") == [
+        ("three-days", "m1", "2026-03-04T09:00:00+08:00"), ("three-days", "m2", "2026-03-04T09:00:00+08:00"),
+        ("newcomer-links", "m2", "2026-03-15T10:00:00+08:00"), ("three-days", "m2", "2026-03-18T09:00:00+08:00"),
+    ]
+    assert result.evaluation.members["m1"].joined_at == 1772326800.0  # 2026-03-01 09:00
+
+
 # -- invites --------------------------------------------------------------------------------------
 
 
@@ -215,6 +239,21 @@ def test_no_invite_into_a_group_the_member_is_in_or_has_a_pending_invite_to(make
     assert task_keys(result, "member", "due") == [("m2", "2026-03-01T09:00:00+08:00"), ("m2", "2026-03-05T09:00:00+08:00")]
     assert explained(result, "already_in_group") == ["小王 is already in 种子用户群"]
     assert explained(result, "already_invited") == ["阿珍 already has an invite to 种子用户群, planned at 2026-03-01 09:00, and has not joined it since"]
+
+
+def test_no_invite_into_a_group_the_plan_removed_the_member_from(make_config):
+    """Kicked out of the seed group for an ad in the morning, top of 一群's board that evening:
+    no invitation back into the group they were removed from — until they join it again."""
+    config = make_config(rules(KICK + INVITE), COMMUNITY)
+    events = [
+        msg("01T08:00:00", "m1", "g1"), spam("01T09:00:00", group="seed"), msg("01T20:00:00", "m1", text="打卡"),  # out of seed: not invited
+        joined("02T09:00:00", "m1", "seed"), left("03T09:00:00", "m1", "seed"), msg("04T09:00:00", "m1", text="打卡"),  # back, left: invited
+    ]
+    result = plan(config, events, explain=True)
+    assert task_keys(result, "rule", "action", "due") == [
+        ("kick", "remove", "2026-03-01T09:00:00+08:00"), ("kick", "notify", "2026-03-01T09:00:00+08:00"), ("seed", "invite", "2026-03-04T09:00:00+08:00"),
+    ]
+    assert explained(result, "not_in_group") == ["小王 is no longer in 种子用户群: removed by the plan at 2026-03-01 09:00"]
 
 
 # -- tags -------------------------------------------------------------------------------------------
@@ -363,6 +402,8 @@ def _problems(events: list[dict], tasks: list) -> list[str]:
             into = (task.member, GROUP_IDS.get(task.params["group"], task.params["group"]))
             if into in inside or into in invited:
                 problems.append(f"invite of {task.member} into {into[1]}, which they are in or are invited to")
+            if into in out:
+                problems.append(f"invite of {task.member} into {into[1]}, which the plan removed them from")
             invited.add(into)
     return problems
 

@@ -4,6 +4,7 @@ the same minute are laid out from there, highest priority first."""
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from itertools import pairwise
 
 from hypothesis import given, settings
@@ -13,7 +14,7 @@ from playbook_engine.state import StateStore
 from tests.conftest import plan, shipped_run, task_keys
 from tests.test_daily_texts import held
 from tests.test_guardrails import one_rule
-from tests.test_triggers import msg
+from tests.test_triggers import joined, left, msg
 
 PACED = "community:\n  name: t\n  timezone: Asia/Shanghai\n  quiet_hours: \"22:00-08:00\"\n  merge: []\n  operators:\n    - {id: op, groups: [g1], pace: 10m}\n"
 
@@ -49,6 +50,33 @@ def test_no_two_tasks_of_an_operator_closer_than_its_pace(tmp_path_factory, seed
     for operator in config.community.operators:
         dues = sorted(task.due for task in result.tasks if task.assignee == operator.id)
         assert all(later - earlier >= seconds for earlier, later in pairwise(dues)), operator.id
+    start, end = config.community.quiet_hours  # 22:00-08:00: pace lays evenings out into it
+    zone = config.community.tz
+    for task in result.tasks:
+        local = datetime.fromtimestamp(task.due, zone)
+        minute = local.hour * 60 + local.minute
+        assert task.priority == "urgent" or not (minute >= start or minute < end), (task.id, local)
+
+
+def test_pace_never_lays_a_task_out_into_quiet_hours(make_config):
+    """An evening's batch (a 20:00 post to each member) paced past 22:00 would be due inside
+    quiet hours: the tasks that do not fit before them are dropped, not sent at night."""
+    config = make_config({"a.yaml": one_rule("{event: message}")}, PACED.replace("pace: 10m", "pace: 30m"))
+    events = [msg(f"01T21:{minute:02d}:00", f"m{minute}") for minute in range(0, 50, 10)]
+    result = plan(config, events, explain=True)
+    assert task_keys(result, "member", "due") == [("m0", "2026-03-01T21:00:00+08:00"), ("m10", "2026-03-01T21:30:00+08:00")]
+    assert [(item.task.member, item.guardrail) for item in result.suppressed] == [("m20", "pace"), ("m30", "pace"), ("m40", "pace")]
+
+
+def test_a_task_pace_moves_past_the_members_leaving_the_group_is_dropped(make_config):
+    """Checked at 08:00, laid out at 08:20 by pace: a member who left the group at 08:05 gets no
+    @mention there at 08:20. One who left after their task's time, or came back, keeps it."""
+    config = make_config({"a.yaml": one_rule("{event: message}", action="mention")}, PACED)
+    night = [msg("01T23:00:00", "m1"), msg("01T23:10:00", "m2"), msg("01T23:20:00", "m3"), msg("01T23:30:00", "m4")]
+    morning = [left("02T08:05:00", "m3"), left("02T08:06:00", "m4"), joined("02T08:07:00", "m4"), left("02T08:15:00", "m2"), msg("02T12:00:00", "m5")]
+    result = plan(config, night + morning, explain=True)
+    assert task_keys(result, "member", "due") == [("m1", "2026-03-02T08:00:00+08:00"), ("m2", "2026-03-02T08:10:00+08:00"), ("m4", "2026-03-02T08:20:00+08:00"), ("m5", "2026-03-02T12:00:00+08:00")]
+    assert [(item.task.member, item.reason) for item in result.suppressed if item.guardrail == "stale"] == [("m3", "stale: m3 is no longer in g1")]
 
 
 def test_the_evening_and_the_next_morning_are_paced_too(make_config):
@@ -93,3 +121,17 @@ def test_a_task_pace_moves_past_the_members_message_stays_dropped_when_a_later_r
     whole = plan(config, night + morning + next_day, explain=True)
     assert ("m1", "stale") in [(item.task.member, item.guardrail) for item in whole.suppressed]
     assert held(config, [night, morning, next_day], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+
+def test_a_task_pace_moves_past_the_members_leaving_stays_dropped_when_a_later_run_settles_its_day_again(make_config, tmp_path):
+    """A nightly run that ended that morning, after m3 left, left the day open: the next run
+    settles it again, and the leaving (seen by the run before) must still count."""
+    config = make_config({"a.yaml": one_rule("{event: message}", action="mention")}, PACED)
+    tick = {"type": "profile", "member": "m9", "group": "g2", "attributes": {}}
+    night = [msg("01T23:00:00", "m1"), msg("01T23:10:00", "m2"), msg("01T23:20:00", "m3")]
+    morning = [left("02T08:05:00", "m3"), {**tick, "ts": "2026-03-02T09:00:00+08:00"}]
+    next_day = [{**tick, "ts": "2026-03-03T09:00:00+08:00"}]
+    whole = plan(config, night + morning + next_day, explain=True)
+    assert [(item.task.member, item.guardrail) for item in whole.suppressed] == [("m3", "stale")]
+    for number, pieces in enumerate(([night, morning, next_day], [night + morning, next_day], [night, morning + next_day])):
+        assert held(config, pieces, tmp_path / f"ops{number}.db") == sorted(task_keys(whole, "id", "due", "text")), number

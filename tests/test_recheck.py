@@ -116,6 +116,37 @@ def test_a_rule_about_leaving_and_recheck_false_keep_their_tasks(make_config):
     assert task_keys(result, "rule") == [("hi",), ("bye",)]
 
 
+def test_a_task_about_leaving_a_group_is_stale_once_the_member_is_back_in_it(make_config):
+    """"Why did you leave?" a day later, to someone who rejoined that evening: thrown away. A
+    member who left one group and is still in another is asked all the same."""
+    config = make_config(playbook(rule("{event: member_left}", "    delay: 1d\n", rule_id="bye")), community())
+    back = plan(config, [msg("01T09:00:00"), left("01T10:00:00"), joined("01T18:00:00"), msg("03T09:00:00", "m2")], explain=True)
+    assert task_keys(back, "rule") == []
+    assert stale(back) == [("bye", "m1", "stale: m1 is back in g1")]
+    elsewhere = plan(config, [msg("01T09:00:00"), msg("01T09:01:00", group="g2"), left("01T10:00:00"), joined("01T18:00:00", group="g2"), msg("03T09:00:00", "m2")])
+    assert task_keys(elsewhere, "rule", "member") == [("bye", "m1")]
+
+
+def test_a_task_due_at_once_is_dropped_when_its_member_leaves_at_that_same_instant(make_config):
+    """An export lists a spammer's join and the bot's removal in the same second, or a last
+    message and the leaving: the welcome and the reply due at that instant are for someone
+    gone by then — as a task due at a later instant is checked after that instant's events."""
+    rules = playbook(
+        rule("{event: member_joined}", "", action="mention", rule_id="welcome"),
+        rule("{event: message}", "", action="mention", rule_id="reply"),
+        rule("{event: member_left}", "", rule_id="bye"),
+    )
+    config = make_config(rules, community())
+    events = [
+        joined("01T09:00:00", "m1"), {**left("01T09:00:00", "m1"), "reason": "removed"},  # the same second
+        msg("01T10:00:00", "m2"), left("01T10:00:00", "m2"),
+        joined("01T11:00:00", "m3"), left("01T11:00:01", "m3"),  # a second later: welcomed (it was due before)
+    ]
+    result = plan(config, events)
+    assert task_keys(result, "rule", "member") == [("bye", "m1"), ("bye", "m2"), ("welcome", "m3"), ("bye", "m3")]
+    assert stale(result) == [("welcome", "m1", "stale: m1 is no longer in g1"), ("reply", "m2", "stale: m2 is no longer in g1")]
+
+
 def test_a_task_moved_by_capacity_is_checked_again_on_its_new_day(make_config):
     capacity = "community:\n  name: t\n  timezone: Asia/Shanghai\n  merge: []\n  operators:\n    - {id: op, groups: [g1], capacity: 1}\n"
     rules = playbook(
@@ -201,6 +232,8 @@ moments = st.lists(
 @given(drawn=moments, capacity=st.integers(1, 4), pace=st.sampled_from(["10m", "2h", "5h"]))
 # Pace puts m1's intro (`if: member.messages == 0`) after m1's first message.
 @example(drawn=[(0, "m2", "member_joined", "g1"), (1, "m1", "member_joined", "g1"), (602, "m1", "message", "g1")], capacity=2, pace="10m")
+# Pace puts m2's ping two hours after m1's, after m2 left the group.
+@example(drawn=[(0, "m1", "message", "g1"), (0, "m2", "message", "g1"), (2 * 86400 + 3600, "m2", "member_left", "g1")], capacity=4, pace="2h")
 def test_no_task_is_due_after_its_member_did_what_makes_it_stale(tmp_path_factory, drawn, capacity, pace):
     """Whatever capacity, quiet hours and pace do to due times: no silence task is due after its
     member wrote since it fired, no intro DM after the newcomer spoke, and every group action is

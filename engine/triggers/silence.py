@@ -185,7 +185,7 @@ class AfterJoinTrigger(TriggerType):
         self.seconds = _duration(value)
 
     def on_event(self, run: Run, event: Event, member: Member | None) -> Iterable[Firing]:
-        if member is not None and member.joined_at is not None:
+        if member is not None and member.joined_at == event.t:  # a join that made them new (not one more group)
             run.schedule(member.joined_at + self.seconds, self, member.id, member.joined_at)
         return ()
 
