@@ -925,8 +925,10 @@ class Planner:
         for parts in same.values():
             if len(parts) > 1:
                 parts.sort(key=lambda task: (task.due, task.order, task.id))
-                self._combine(parts)
-                gone.update(id(part) for part in parts[1:])
+                for message in _messages(parts):
+                    if len(message) > 1:
+                        self._combine(message)
+                        gone.update(id(part) for part in message[1:])
         return [task for task in tasks if id(task) not in gone] if gone else tasks
 
     def _combine(self, parts: list[Task]) -> None:
@@ -1078,3 +1080,20 @@ class Planner:
             later = self._quiet_end(later, self.community.quiet_hours, offset) or later  # type: ignore[arg-type]  # quiet hours are set
         return later
 
+
+def _messages(parts: list[Task]) -> list[list[Task]]:
+    """``parts`` (one member's tasks of one day, in due order) as the messages they go out in:
+    each joins the first message due no earlier than it was triggered — its text can be in a
+    message only once what it is about has happened (a DM about an afternoon's quarrel is not
+    part of the morning's message); one triggered after every message so far was due starts
+    its own, later that day."""
+    messages: list[list[Task]] = []
+    for part in parts:
+        triggered = max(task.trigger_at for task in (part.merged or [part]))
+        for message in messages:
+            if triggered <= message[0].due:
+                message.append(part)
+                break
+        else:
+            messages.append([part])
+    return messages

@@ -133,8 +133,9 @@ rules:
 def test_the_loop_fields_read_the_members_tasks_and_what_was_marked(tmp_path):
     config = config_from({"care.yaml": LOOP}, COMMUNITY, tmp_path / "pb")
     path = tmp_path / "s.db"
-    # The welcome is due at once and still todo: an open task, so no nudge on the same day.
-    first = state_run(config, path, [event("01T09:00:00", "member_joined"), event("01T10:00:00", text="求助")])
+    # The welcome is still todo once its day's plan is final (midnight): an open task, so no
+    # nudge the next morning.
+    first = state_run(config, path, [event("01T09:00:00", "member_joined"), event("02T07:00:00", text="求助")])
     assert [task.rule for task in first.tasks] == ["hello"]
     mark(path, "care/hello", "done", MARCH_1_NOON)
     second = state_run(config, path, [event("02T08:00:00", text="求助")])  # 20 h after it was done: a reply
