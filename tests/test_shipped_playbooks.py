@@ -64,3 +64,28 @@ def test_the_tests_fail_when_the_main_rule_is_deleted(path, registry, tmp_path):
     failures = _failures([_without_rule(path, main_rule, tmp_path)], registry)
     assert failures, f"{path.name}: its tests still pass without rule `{main_rule}`"
     assert any(f"rule={main_rule}" in failure for failure in failures)
+
+
+def test_a_newcomers_introduction_gets_one_mention_that_also_asks_for_the_nickname(registry, tmp_path):
+    """Across playbooks: intro-capture's reply asks for the 城市-称呼 nickname itself, so
+    group-rules' nickname reminder does not @ the same newcomer a second time in the same minute."""
+    from datetime import datetime
+
+    from playbook_engine.runner import read_source, run
+
+    config = load_config([PLAYBOOKS], registry)
+    lines = [
+        '{"ts": "2026-03-03T14:30:00+08:00", "type": "member_joined", "group": "g1", "member": "m9", "name": "小美"}',
+        '{"ts": "2026-03-03T15:02:00+08:00", "type": "message", "group": "g1", "member": "m9", "name": "小美", "text": "大家好，我是小美，坐标杭州，最近在读《设计中的设计》"}',
+        '{"ts": "2026-03-03T16:00:00+08:00", "type": "member_joined", "group": "g1", "member": "m8", "name": "阿杰"}',
+        '{"ts": "2026-03-03T16:30:00+08:00", "type": "message", "group": "g1", "member": "m8", "name": "阿杰", "text": "收到"}',
+    ]
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = run(config, read_source(registry, "jsonl", str(events)), keep_suppressed=False)
+    intro = datetime.fromisoformat("2026-03-03T15:02:00+08:00").timestamp()
+    at_the_intro = [(task.rule, task.text) for task in result.tasks if task.member == "m9" and task.action == "mention" and task.trigger_at == intro]
+    assert [rule for rule, _ in at_the_intro] == ["reply-intro"]
+    assert "顺便把群昵称改成「城市-称呼」吧，比如“杭州-小美”" in at_the_intro[0][1]
+    # A newcomer whose first words are no introduction still gets the nickname reminder.
+    assert [task.rule for task in result.tasks if task.member == "m8" and task.action == "mention" and task.rule == "nickname"] == ["nickname"]
