@@ -372,7 +372,7 @@ class Recheck:
             source = task.source
             if source is None or task.dropped:
                 continue
-            if source.gone is None and self._out(task, member):
+            if source.gone is None and self._not_there(task.group, source, member, t) is not None:
                 source.gone = t
             else:
                 waiting.append(task)
@@ -387,12 +387,6 @@ class Recheck:
                 why = self._not_there(task.group, task.source, member, self.run.now)
                 if why is not None:
                     self.planner.drop_stale(task, self.planner.says.explain.stale.format(why=why))
-
-    def _out(self, task: Task, member: Member) -> bool:
-        """Whether ``member`` is not where ``task``'s action needs them now."""
-        if task.source.action.kind.scope == SCOPE_GROUP:
-            return task.group is not None and task.group not in member.groups
-        return bool(member.left)
 
     # -- checking ----------------------------------------------------------------------------
 
@@ -584,9 +578,10 @@ class Recheck:
         if source is None or not source.rule.recheck:
             return None
         rule, member = source.rule, source.firing.member
-        if member is not None and source.gone is not None and source.gone <= at and self._out(task, member):
-            # It left before where pace puts the task, and is not back by the day's end.
-            return self.planner.says.explain.stale.format(why=self._not_there(task.group, source, member, at))
+        if member is not None and source.gone is not None and source.gone <= at:
+            gone = self._not_there(task.group, source, member, at)
+            if gone is not None:  # it left before where pace puts the task, and is not back by the day's end
+                return self.planner.says.explain.stale.format(why=gone)
         stale = rule.trigger.stale(self.run, source.firing, at)
         if member is None or source.wrote is None or source.wrote > at:
             return None if stale is None else self.planner.says.explain.stale.format(why=stale)
