@@ -88,25 +88,32 @@ class RunResult:
     def unread_groups(self, community: Community, shown: int = 10) -> str | None:
         """The groups whose events this --state run skipped as older than the watermark though
         no earlier run read that group (one export per group, run one after the other)."""
-        groups = sorted(self.evaluation.unread_groups.items(), key=lambda item: (-item[1], item[0]))
-        if not groups:
+        counted = self._counted(self.evaluation.unread_groups, "event", community, shown)
+        if counted is None:
             return None
-        events = sum(count for _, count in groups)
-        words = summary_words(community.language)
-        listed = _groups_listed([(group, group_name(self.evaluation.groups, community.group_names, group), count) for group, count in groups], "event", shown, words)
+        events, several, listed, words = counted
         watermark = datetime.fromtimestamp(self.evaluation.watermark or 0, community.tz).isoformat(timespec="seconds")
-        return words.unread_groups.format(events=events, s=_s(events), which=words.one_or_more_groups[len(groups) > 1], listed=listed, watermark=watermark)
+        return words.unread_groups.format(events=events, s=_s(events), which=words.one_or_more_groups[several], listed=listed, watermark=watermark)
 
     def unassigned_groups(self, community: Community, shown: int = 10) -> str | None:
         """The groups whose tasks no operator takes (every operator lists their `groups:`, and
         none lists these), said once with their task counts."""
-        groups = sorted(self.tally.unassigned.items(), key=lambda item: (-item[1], item[0]))
+        counted = self._counted(self.tally.unassigned, "task", community, shown)
+        if counted is None:
+            return None
+        tasks, several, listed, words = counted
+        return words.unassigned_groups.format(tasks=tasks, s=_s(tasks), file=community.file or "community.yaml", which=words.one_or_more_groups[2 + several], listed=listed)
+
+    def _counted(self, counts: Mapping[str, int], noun: str, community: Community, shown: int) -> tuple[int, bool, str, SummaryWords] | None:
+        """Groups with a count each (``noun``: what is counted), most first: the total, whether
+        there are several, the list as the warnings show it, and the words of the community's
+        language; None without any."""
+        groups = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
         if not groups:
             return None
-        tasks = sum(count for _, count in groups)
         words = summary_words(community.language)
-        listed = _groups_listed([(group, group_name(self.evaluation.groups, community.group_names, group), count) for group, count in groups], "task", shown, words)
-        return words.unassigned_groups.format(tasks=tasks, s=_s(tasks), file=community.file or "community.yaml", which=words.one_or_more_groups[2 + (len(groups) > 1)], listed=listed)
+        listed = _groups_listed([(group, group_name(self.evaluation.groups, community.group_names, group), count) for group, count in groups], noun, shown, words)
+        return sum(count for _, count in groups), len(groups) > 1, listed, words
 
     def summary(self, language: str | None = None) -> str:
         """The summary's first line, in ``language`` (``community.language``; default English)."""
