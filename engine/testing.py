@@ -3,7 +3,8 @@
 A test gives events and, optionally, ``until``; ``expect`` lists tasks that must be planned
 and ``absent`` tasks that must not be, each as a subset of task fields (``due`` in RFC 3339).
 ``replied`` lists members who replied to a task of the playbook, and when: what an operator's
-marks would tell a ``--state`` run (``until: replied`` reads it).
+marks would tell a ``--state`` run (``until: replied`` reads it). ``tags`` gives members' tags
+when the history ends, exactly (a rule that only tags and untags plans no task to expect).
 Each playbook is tested alone, with the directory's community.yaml.
 """
 
@@ -94,5 +95,10 @@ def _run_one(config: Config, playbook: Playbook, test: dict[str, Any], line: int
         hits = [record for record in planned if _matches(unwanted, record, tz)]
         for record in hits:
             outcome.failures.append(f"planned a task that should be absent: {_show(record)}")
+    for member_id, wanted in test.get("tags", {}).items():
+        member = planning.evaluation.members.get(member_id)
+        carried = sorted(member.tags) if member is not None else []
+        if carried != sorted(wanted):
+            outcome.failures.append(f"member {member_id} carries the tags {carried}, expected {sorted(wanted)}")
     return outcome
 

@@ -150,3 +150,36 @@ def test_init_refuses_an_unknown_time_zone(authoring_cli, registry, tmp_path):
     assert result.exit_code == 1
     assert "unknown time zone `Beijing`" in result.output
     assert not (tmp_path / "x").exists()
+
+
+def test_a_playbook_test_checks_members_tags_when_its_history_ends(make_config):
+    """`tags:` in a test: the members' tags, exactly, after `until` — how a rule that only tags
+    and untags (and plans no task to expect) is tested. A tag with `for:` is gone once it lapses."""
+    from playbook_engine.testing import run_playbook_tests
+
+    def outcome(tags: str) -> list[str]:
+        config = make_config({"tiers.yaml": f"""
+            playbook: tiers
+            rules:
+              - id: regular
+                when: {{event: message}}
+                if: member.messages >= 2
+                do:
+                  - tag: 常客
+                  - tag: {{tags: 新鲜, for: 1d}}
+            tests:
+              - name: two messages make a regular
+                events:
+                  - {{ts: "2026-03-02T10:00:00+08:00", type: message, group: g1, member: m1, text: 早}}
+                  - {{ts: "2026-03-02T11:00:00+08:00", type: message, group: g1, member: m1, text: 在吗}}
+                  - {{ts: "2026-03-02T12:00:00+08:00", type: message, group: g1, member: m2, text: 好}}
+                until: "2026-03-04T00:00:00+08:00"
+                tags: {tags}
+            """})
+        [result] = run_playbook_tests(config)
+        return result.failures
+
+    assert outcome("{m1: [常客], m2: []}") == []
+    assert outcome("{m1: [常客, 新鲜]}") == ["member m1 carries the tags ['常客'], expected ['常客', '新鲜']"]
+    assert outcome("{m2: [常客]}") == ["member m2 carries the tags [], expected ['常客']"]
+    assert outcome("{m9: []}") == []  # never seen: no tags
