@@ -173,6 +173,7 @@ class Planner:
         self._longest_limit = max((limit.per for limit in community.limits), default=0)
         self._id_order: deque[tuple[float, str]] = deque()
         self._last_paced: dict[str, float] = {}  # operator → due of their last task (pace)
+        self._paced_over: set[str] = set()  # tasks pace carried into a later day, counted as moved
         self._reopened_rows: dict[str, Sent] = {}  # history rows of reopened tasks: counted as they are reopened
         # Tasks earlier runs planned that keep their slot in their day (by id): what capacity
         # counts besides this run's tasks (``playbook forecast`` shows them with them).
@@ -661,6 +662,21 @@ class Planner:
 
     def _settle(self, before: int | None) -> None:
         """Make the plan final for the days before local day ``before`` (all, if None)."""
+        if before is None:
+            # The days still open, one after another as while the run went on: pace carries a
+            # day's overflow into the next, which is settled after it, with it.
+            while (day := self._first_open()) is not None:
+                self._settle_days(day + 1, closing=True)
+        self._settle_days(before, closing=before is None)
+
+    def _first_open(self) -> int | None:
+        """The earliest local day with tasks or held rows not yet settled, if any."""
+        days = [day for day, _ in self._days[:1]] + [self._day(task.due) for task in self.tasks if not task.dropped] + list(self._held)
+        return min(days) if days else None
+
+    def _settle_days(self, before: int | None, closing: bool) -> None:
+        """``_settle``'s work for the days before ``before`` (all, if None); ``closing``: the run
+        is ending, and the tasks keep what a --state run saves of them."""
         if before is not None:
             self._settled_before = before
         if self._held:
@@ -676,8 +692,8 @@ class Planner:
                 if not task.dropped:
                     (final if self._day(task.due) < before else pending).append(task)
             self.tasks = pending
-        self._next_settle(pending)
-        final = self._pace(self._written(self._merge(final)))
+        final = self._written(self._pace(self._merge(final)))
+        self._next_settle(self.tasks)  # after pace, which may carry a task into a later day
         held: list[Task] = []
         if self.holdout is not None:
             final, held = self._hold_out(final)
@@ -688,7 +704,7 @@ class Planner:
             task.merged = None
             if cooling and task.id in cooling:
                 del cooling[task.id]
-            if before is not None:
+            if not closing:
                 task.source = None  # kept for Open until the run ends
         if self.on_final is not None:
             self.on_final(final + held if held else final)  # a held-out member's loop fields: as if given
@@ -822,8 +838,8 @@ class Planner:
         """No two tasks of an operator with a `pace` due closer together than it: each day's
         tasks laid out in due order, those moved to the same minute (the end of quiet hours,
         a capacity move) highest priority first. A task pushed into quiet hours goes to their end
-        (urgent ones excepted, as when offered); one pushed past its deadline or out of its local
-        day is dropped."""
+        (urgent ones excepted, as when offered); one pushed out of its local day goes on to the
+        next (``_pace_over``), one pushed past its deadline is dropped."""
         if not self._paces or not tasks:
             return tasks
         by_day: dict[tuple[str, int], list[Task]] = {}
@@ -841,14 +857,19 @@ class Planner:
                 due = max(task.due, last + pace)
                 if due != task.due and self._quiet_minutes is not None and task.priority != "urgent":
                     # Laid out past the start of quiet hours (an evening's batch): after them,
-                    # which for a window across midnight is out of its day and drops it.
+                    # which for a window across midnight is the next morning (``_pace_over``).
                     due = self._quiet_end(due, self.community.quiet_hours) or due  # type: ignore[arg-type]  # quiet hours are set
-                if due > task.deadline or due >= end:
-                    why = "deadline" if due > task.deadline else "pace"
+                if due > task.deadline:
                     task.note_move(self.says.explain.pace_of.format(assignee=assignee), task.due, due)
                     task.due = due
                     self._unplanned(task)
-                    self._suppress(task, why, self._past_deadline(task) if why == "deadline" else self.says.explain.pace.format(day=self._date(end - 1), pace=self.says.duration(pace)))
+                    self._suppress(task, "deadline", self._past_deadline(task))
+                    dropped.add(id(task))
+                    continue
+                if due >= end:
+                    # No room left in its day at this pace (an evening's joiners): it goes on to
+                    # the next day, as capacity's overflow does, and takes its place there.
+                    self._pace_over(task, due, assignee)
                     dropped.add(id(task))
                     continue
                 if due != task.due:
@@ -861,9 +882,12 @@ class Planner:
                             carriers.append(holding)  # the message goes on under another part
                             task = holding
                     task.note_move(self.says.explain.pace_of.format(assignee=assignee), task.due, due)
-                    self.moved["pace"] += 1
-                    if self.day_counts is not None:
-                        self._tally(task, "moved", "pace")
+                    if task.id in self._paced_over:
+                        self._paced_over.discard(task.id)  # counted when pace carried it here
+                    else:
+                        self.moved["pace"] += 1
+                        if self.day_counts is not None:
+                            self._tally(task, "moved", "pace")
                     task.due = due
                     if task.id in self.new_history:
                         self.new_history[task.id].due = due  # where pace put it: a later run paces from it
@@ -871,6 +895,24 @@ class Planner:
                 last = due
             self._last_paced[assignee] = last
         return [task for task in tasks if id(task) not in dropped] + carriers if dropped else tasks
+
+    def _pace_over(self, task: Task, due: float, assignee: str) -> None:
+        """``task`` found no room left in its day at its operator's pace: due ``due`` (the next
+        morning, after quiet hours), it waits in that day's list, settled with that day's tasks
+        (capacity, merge, pace) and checked again when due, as capacity's overflow is."""
+        task.note_move(self.says.explain.pace_of.format(assignee=assignee), task.due, due)
+        task.due = due
+        if task.id in self.new_history:
+            self.new_history[task.id].due = due
+        self._recount(task)
+        if task.id not in self._paced_over:  # a task moved by pace counts once, however often
+            self._paced_over.add(task.id)
+            self.moved["pace"] += 1
+            if self.day_counts is not None:
+                self._tally(task, "moved", "pace")
+        self._place(task, due)
+        if self.moved_later is not None:
+            self.moved_later(task)
 
     def _holds_at(self, task: Task, at: float) -> Task | None:
         """``task`` as it still holds at ``at``, where pace moves it, or None: the parts of a

@@ -320,7 +320,6 @@ class ExplainWords:
     any_tasks: str  # the kinds of a limit on every action
     deadline: str  # "{due}", "{deadline}"
     capacity: str  # "{assignee}", "{day}", "{delay}"
-    pace: str  # "{day}", "{pace}"
     merged: str  # "{id}", "{due}"
     displaced: str  # "{why}"
     held_out: str  # "{who}", "{share}", "{playbook}"
@@ -588,7 +587,6 @@ ZH_CN = Language(
         any_tasks="任务",
         deadline="过了截止时间：会在 {due} 到期，晚于截止时间 {deadline}",
         capacity="{assignee} {day} 的容量已满，顺延会超过 `max_delay` {delay}",
-        pace="节奏：{day} 按每 {pace} 一个任务已排不下",
         merged="已合并到 {id}（{due} 到期）",
         displaced="被挤出：更优先的任务占了它的位置 — {why}",
         held_out="对照组：{who} 属于 `{playbook}` 留作对照的 {share} 成员，用来衡量剧本有没有用：这个任务不发",
@@ -836,7 +834,6 @@ EN = Language(
         any_tasks="tasks",
         deadline="deadline: it would be due {due}, after its deadline {deadline}",
         capacity="capacity of {assignee} full on {day} and moving it would delay it more than max_delay {delay}",
-        pace="pace: no room left on {day} at one task every {pace}",
         merged="merged into {id}, due {due}",
         displaced="displaced: a task that comes first took its place — {why}",
         held_out="held_out: {who} is among the {share} of members held out of `{playbook}` to measure whether it works: the task is not given",

@@ -33,11 +33,79 @@ def test_tasks_moved_to_the_end_of_quiet_hours_are_laid_out_highest_priority_fir
     assert result.moved["pace"] == 3
 
 
-def test_a_task_pace_pushes_out_of_its_day_is_dropped_with_the_reason(make_config):
+def test_a_task_pace_pushes_out_of_its_day_goes_on_to_the_next(make_config):
+    """No room left before midnight at this pace: the task is not dropped, it moves on to the
+    next day (as capacity's overflow does) and is laid out there."""
     config = make_config({"a.yaml": one_rule("{event: message}")}, PACED.replace("quiet_hours: \"22:00-08:00\"\n  ", ""))
-    result = plan(config, [msg("01T23:45:00", "m1"), msg("01T23:46:00", "m2"), msg("01T23:47:00", "m3")], explain=True)
-    assert task_keys(result, "member", "due") == [("m1", "2026-03-01T23:45:00+08:00"), ("m2", "2026-03-01T23:55:00+08:00")]
-    assert [(item.guardrail, item.reason) for item in result.suppressed] == [("pace", "pace: no room left on 2026-03-01 at one task every 10m")]
+    result = plan(config, [msg("01T23:45:00", "m1"), msg("01T23:46:00", "m2"), msg("01T23:47:00", "m3"), msg("02T00:06:00", "m4")], explain=True)
+    assert task_keys(result, "member", "due") == [("m1", "2026-03-01T23:45:00+08:00"), ("m2", "2026-03-01T23:55:00+08:00"), ("m3", "2026-03-02T00:05:00+08:00"), ("m4", "2026-03-02T00:15:00+08:00")]
+    assert result.tasks[2].moved == ["pace of op: moved from 2026-03-01 23:47 to 2026-03-02 00:05"]
+    assert result.suppressed == []
+
+
+def test_a_task_pace_pushes_past_its_deadline_is_dropped_with_the_reason(make_config):
+    config = make_config({"a.yaml": one_rule("{event: message}", "    deadline: 20m\n")}, PACED.replace("quiet_hours: \"22:00-08:00\"\n  ", ""))
+    result = plan(config, [msg("01T23:45:00", "m1"), msg("01T23:46:00", "m2"), msg("01T23:47:00", "m3"), msg("01T23:48:00", "m4")], explain=True)
+    assert task_keys(result, "member", "due") == [("m1", "2026-03-01T23:45:00+08:00"), ("m2", "2026-03-01T23:55:00+08:00"), ("m3", "2026-03-02T00:05:00+08:00")]
+    assert [(item.task.member, item.guardrail, item.reason) for item in result.suppressed] == [
+        ("m4", "deadline", "deadline: it would be due 2026-03-02 00:15, after its deadline 2026-03-02 00:08"),
+    ]
+
+
+def test_an_evenings_joiners_that_pace_cannot_fit_are_welcomed_the_next_morning(make_config):
+    """A campaign evening: eight newcomers between 21:30 and 21:37, an operator who keeps 10
+    minutes between tasks and quiet hours from 22:00. Three welcomes fit before 22:00; the rest
+    are the first tasks of the next morning, before that morning's own, highest priority first."""
+    files = {"a.yaml": one_rule("{event: member_joined}", action="mention"), "b.yaml": one_rule("{event: message}", playbook="b", priority="low")}
+    config = make_config(files, PACED)
+    evening = [joined(f"01T21:3{minute}:00", f"m{minute}") for minute in range(8)]
+    result = plan(config, [*evening, msg("02T08:00:00", "m20")], explain=True)
+    assert task_keys(result, "playbook", "member", "due") == [
+        ("p", "m0", "2026-03-01T21:30:00+08:00"),
+        ("p", "m1", "2026-03-01T21:40:00+08:00"),
+        ("p", "m2", "2026-03-01T21:50:00+08:00"),
+        ("p", "m3", "2026-03-02T08:00:00+08:00"),
+        ("p", "m4", "2026-03-02T08:10:00+08:00"),
+        ("p", "m5", "2026-03-02T08:20:00+08:00"),
+        ("p", "m6", "2026-03-02T08:30:00+08:00"),
+        ("p", "m7", "2026-03-02T08:40:00+08:00"),
+        ("b", "m20", "2026-03-02T08:50:00+08:00"),
+    ]
+    assert result.suppressed == []
+    assert result.moved["pace"] == 8  # each task pace moved counts once, carried or not
+
+
+def test_a_task_pace_carries_to_the_next_day_takes_its_place_in_that_days_capacity(make_config):
+    """Carried to the next morning, it competes for that day's capacity like any other task: a
+    higher-priority task of that day keeps the one slot, and the carried one moves on by a day,
+    here past its 24-hour deadline."""
+    files = {"a.yaml": one_rule("{event: member_joined}", action="mention"), "b.yaml": one_rule("{event: message, keywords: [急]}", playbook="b", priority="high")}
+    config = make_config(files, PACED.replace("pace: 10m}", "pace: 10m, capacity: 1}"))
+    result = plan(config, [joined("01T21:55:00", "m1"), joined("01T21:56:00", "m2"), msg("02T09:00:00", "m3", text="急")], explain=True)
+    assert task_keys(result, "playbook", "member", "due") == [("p", "m1", "2026-03-01T21:55:00+08:00"), ("b", "m3", "2026-03-02T09:00:00+08:00")]
+    assert [(item.task.member, item.guardrail) for item in result.suppressed] == [("m2", "deadline")]
+
+
+def test_a_task_pace_carries_to_the_next_morning_is_checked_again_there(make_config):
+    """The newcomer welcomed the next morning left overnight: the carried @mention is stale."""
+    config = make_config({"a.yaml": one_rule("{event: member_joined}", action="mention")}, PACED)
+    result = plan(config, [joined("01T21:55:00", "m1"), joined("01T21:56:00", "m2"), left("02T07:00:00", "m2"), msg("02T09:00:00", "m5")], explain=True)
+    assert task_keys(result, "member", "due") == [("m1", "2026-03-01T21:55:00+08:00")]
+    assert [(item.task.member, item.guardrail) for item in result.suppressed] == [("m2", "stale")]
+
+
+def test_a_run_split_into_nightly_runs_carries_an_evenings_overflow_as_one_run_does(make_config, tmp_path):
+    config = make_config({"a.yaml": one_rule("{event: member_joined}", action="mention"), "b.yaml": one_rule("{event: message}", playbook="b")}, PACED.replace("pace: 10m}", "pace: 10m, capacity: 6}"))
+    tick = {"type": "profile", "member": "m9", "group": "g2", "attributes": {}}
+    evening = [joined(f"01T21:3{minute}:00", f"m{minute}") for minute in range(8)]
+    morning = [msg("02T08:05:00", "m20"), left("02T08:06:00", "m6"), {**tick, "ts": "2026-03-02T09:00:00+08:00"}]
+    next_day = [msg("03T10:00:00", "m21"), {**tick, "ts": "2026-03-04T09:00:00+08:00"}]
+    whole = plan(config, evening + morning + next_day, explain=True)
+    # Capacity keeps six of the evening's eight (two move on by a day); pace fits three before
+    # 22:00 and carries three to the next morning.
+    assert [("m3", "2026-03-02T08:00:00+08:00"), ("m7", "2026-03-02T21:37:00+08:00")] == [key for key in task_keys(whole, "member", "due") if key[0] in ("m3", "m7")]
+    for number, pieces in enumerate(([evening, morning, next_day], [evening + morning, next_day], [evening, morning + next_day])):
+        assert held(config, pieces, tmp_path / f"ops{number}.db") == sorted(task_keys(whole, "id", "due", "text")), number
 
 
 @settings(max_examples=8, deadline=None)
@@ -60,12 +128,15 @@ def test_no_two_tasks_of_an_operator_closer_than_its_pace(tmp_path_factory, seed
 
 def test_pace_never_lays_a_task_out_into_quiet_hours(make_config):
     """An evening's batch (a 20:00 post to each member) paced past 22:00 would be due inside
-    quiet hours: the tasks that do not fit before them are dropped, not sent at night."""
+    quiet hours: the tasks that do not fit before them go out when quiet hours end."""
     config = make_config({"a.yaml": one_rule("{event: message}")}, PACED.replace("pace: 10m", "pace: 30m"))
     events = [msg(f"01T21:{minute:02d}:00", f"m{minute}") for minute in range(0, 50, 10)]
     result = plan(config, events, explain=True)
-    assert task_keys(result, "member", "due") == [("m0", "2026-03-01T21:00:00+08:00"), ("m10", "2026-03-01T21:30:00+08:00")]
-    assert [(item.task.member, item.guardrail) for item in result.suppressed] == [("m20", "pace"), ("m30", "pace"), ("m40", "pace")]
+    assert task_keys(result, "member", "due") == [
+        ("m0", "2026-03-01T21:00:00+08:00"), ("m10", "2026-03-01T21:30:00+08:00"),
+        ("m20", "2026-03-02T08:00:00+08:00"), ("m30", "2026-03-02T08:30:00+08:00"), ("m40", "2026-03-02T09:00:00+08:00"),
+    ]
+    assert result.suppressed == []
 
 
 def test_a_task_pace_moves_past_the_members_leaving_the_group_is_dropped(make_config):
