@@ -1044,6 +1044,10 @@ class Planner:
         # the next day unless quiet hours push it on.
         offset = self._plain_offset(day)
         quiet, window = self._quiet_minutes, self.community.quiet_hours
+        # Where quiet hours span midnight, the next day starts when they end: the overflow is the
+        # first thing of that morning (yesterday evening's joiners are welcomed then, not a
+        # whole day after they came), not at the same time the next day.
+        morning = self._quiet_end(self.local.midnight(day + 1), window) if quiet is not None and quiet[0] else None  # type: ignore[arg-type]  # quiet hours are set
         moved = 0
         dropped: Counter[str] = Counter()  # counted here when suppressed tasks are not kept
         tally = self.day_counts is not None
@@ -1057,6 +1061,8 @@ class Planner:
                 if quiet is not None and quiet[int((moved_to + offset) % DAY) // 60]:
                     moved_to = self._quiet_end(moved_to, window, offset) or moved_to  # type: ignore[arg-type]  # quiet hours are set
                     moved_day = day_of(moved_to)
+            if morning is not None and morning < moved_to:
+                moved_to, moved_day = morning, day + 1
             past_deadline = moved_to > task.deadline
             if past_deadline or moved_to - original_due > max_delay:
                 del original[task.id]
