@@ -1044,10 +1044,11 @@ class Planner:
         # the next day unless quiet hours push it on.
         offset = self._plain_offset(day)
         quiet, window = self._quiet_minutes, self.community.quiet_hours
-        # Where quiet hours span midnight, the next day starts when they end: the overflow is the
-        # first thing of that morning (yesterday evening's joiners are welcomed then, not a
-        # whole day after they came), not at the same time the next day.
-        morning = self._quiet_end(self.local.midnight(day + 1), window) if quiet is not None and quiet[0] else None  # type: ignore[arg-type]  # quiet hours are set
+        # An operator with a pace lays each day out from its start: where quiet hours span
+        # midnight, that is when they end, and the overflow is the first thing of that morning
+        # (yesterday evening's joiners are welcomed then, not a whole day after they came).
+        # Without a pace it keeps its time of day, not to pile up at one minute.
+        morning = self._quiet_end(self.local.midnight(day + 1), window) if quiet is not None and quiet[0] and assignee in self._paces else None  # type: ignore[arg-type]  # quiet hours are set
         moved = 0
         dropped: Counter[str] = Counter()  # counted here when suppressed tasks are not kept
         tally = self.day_counts is not None

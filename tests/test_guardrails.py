@@ -145,25 +145,28 @@ def test_capacity_overflow_moves_to_the_next_day_highest_priority_first(make_con
     assert result.moved["capacity"] == 2
 
 
-def test_with_quiet_hours_over_midnight_the_overflow_is_the_first_thing_of_the_next_morning(make_config):
-    """Quiet hours 22:00-08:00: the operator's day starts at 08:00, and a full day's overflow is
-    due then — an evening joiner is welcomed the next morning, not a whole day after joining —
-    and takes its place in that day's capacity by priority, then deadline."""
+def test_a_paced_operators_overflow_is_the_first_thing_of_the_next_morning(make_config):
+    """Quiet hours 22:00-08:00 and a pace: the operator's day starts at 08:00 and is laid out
+    from there, and a full day's overflow is due then — an evening joiner is welcomed the next
+    morning, not a whole day after joining — in its place in that day's capacity by priority,
+    then deadline. Without a pace it keeps its time of day (not all at one minute)."""
     files = {"a.yaml": one_rule("{event: message}", playbook="a"), "b.yaml": one_rule("{event: message, keywords: [急]}", playbook="b", priority="urgent")}
-    config = make_config(files, capacity_community('  quiet_hours: "22:00-08:00"\n'))
     events = [msg("01T19:00:00", "m1"), msg("01T20:00:00", "m2"), msg("01T21:00:00", "m3"), msg("01T23:30:00", "m4", text="急"), msg("02T09:00:00", "m5")]
-    result = plan(config, events, explain=True)
+    paced = capacity_community('  quiet_hours: "22:00-08:00"\n').replace("capacity: 2}", "capacity: 2, pace: 5m}")
+    result = plan(make_config(files, paced), events, explain=True)
     assert task_keys(result, "playbook", "member", "due") == [
         ("a", "m1", "2026-03-01T19:00:00+08:00"),
         ("b", "m4", "2026-03-01T23:30:00+08:00"),  # urgent: in quiet hours, and first for capacity
         ("a", "m2", "2026-03-02T08:00:00+08:00"),
-        ("a", "m3", "2026-03-02T08:00:00+08:00"),
+        ("a", "m3", "2026-03-02T08:05:00+08:00"),
         ("a", "m5", "2026-03-03T08:00:00+08:00"),
     ]
     assert result.tasks[2].moved == ["capacity of op full: moved from 2026-03-01 20:00 to 2026-03-02 08:00"]
     # On the 2nd, m2's and m3's tasks have the earliest deadlines; m4's (08:00 after quiet hours,
     # deadline 23:30) would move to the 3rd's morning, past it.
     assert [(item.task.member, item.guardrail) for item in result.suppressed] == [("m4", "deadline")]
+    unpaced = plan(make_config(files, capacity_community('  quiet_hours: "22:00-08:00"\n')), events)
+    assert ("a", "m3", "2026-03-02T21:00:00+08:00") in task_keys(unpaced, "playbook", "member", "due")
 
 
 def test_a_task_moved_beyond_max_delay_is_dropped_with_a_reason(make_config):
