@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
@@ -509,6 +510,8 @@ class Evaluation:
         member = self.members.get(member_id)
         if member is None:
             member = self.members[member_id] = Member(member_id)
+            if member_id.startswith("name:"):  # a source's id for a person it knows only by name
+                member.name = member_id[5:] or None
         return member
 
     def group(self, group_id: str) -> Group:
@@ -574,6 +577,8 @@ class Evaluation:
                         if self._frozen and mentioned in self._frozen:
                             self.recheck.before_change(other)
                         other.mentions_received += 1
+                        if other.name is None and len(event.mentions) == 1:
+                            other.name = _mentioned_name(event.text, mentioned)
             else:
                 self._count_other(event, member, changed)
         self.changed = changed
@@ -794,3 +799,17 @@ def _describe_move(label: Callable[[str | None], str], previous: str | None, sta
 
 def _raw_text(event: Event) -> str:
     return json.dumps(event.raw, ensure_ascii=False)
+
+
+# "@阿花 " (WeChat ends a mention with U+2005, a space elsewhere): the one @name of a text.
+_AT_NAME = re.compile(r"@([^@\s\u2005<>]{1,32})")
+
+
+def _mentioned_name(text: str | None, member_id: str) -> str | None:
+    """The name a message's only mention shows, when the text has exactly one ``@name``: what a
+    member first seen as that mention is called (a task's text then greets 阿花, not wxid_k2j3).
+    Not an id written as a mention (Slack's and Discord's ``<@U0123>``)."""
+    if not text or text.count("@") != 1:
+        return None
+    found = _AT_NAME.search(text)
+    return found.group(1) if found and found.group(1) != member_id else None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from playbook_engine import hookimpl
 from playbook_engine.contract import ActionType
 from playbook_engine.plugins import Registry, get_plugin_manager
@@ -196,6 +198,24 @@ def test_target_mentioned_reaches_the_other_side_of_a_quarrel(make_config):
     events = [msg("01T09:00:00", "m2", name="小李"), msg("01T09:05:00", "m1", name="老王", text="你滚", mentions=["m2", "m1"])]
     result = plan(config, events)
     assert [(t.member, t.text, t.params) for t in result.tasks] == [("m1", "老王，消消气", {}), ("m2", "小李，刚才的话别往心里去", {})]
+
+
+@pytest.mark.parametrize(("text", "mentioned", "name"), [
+    ("@阿花\u2005你滚", "wxid_k2j3", "阿花"),  # WeChat: the one @name of the text
+    ("@阿花 你滚", "wxid_k2j3", "阿花"),
+    ("<@U024BE7LH> 你滚", "U024BE7LH", "U024BE7LH"),  # an id written as a mention: no name in it
+    ("@阿花 @小李 你们都滚", "wxid_k2j3", "wxid_k2j3"),  # two @, one id: which is whose is unknown
+    ("你滚", "name:阿花", "阿花"),  # a source's id for a person it knows only by name
+])
+def test_a_member_first_seen_as_a_mention_is_called_by_the_name_the_text_shows(make_config, text, mentioned, name):
+    """The other side of a quarrel never wrote in the history: the DM greets them by the name
+    the message @-ed, not by a raw platform id the operator could not send."""
+    body = "  - id: calm\n    when: {event: message, keywords: [滚]}\n    do:\n      - dm: {target: mentioned, text: \"{{ member.name }}，刚才的话别往心里去\"}\n"
+    config = make_config(rules(body), COMMUNITY)
+    later = msg("03T09:00:00", mentioned, name="花花", text="谢谢")
+    result = plan(config, [msg("01T09:05:00", "m1", name="老王", text=text, mentions=[mentioned]), later])
+    assert [(t.member, t.member_name, t.text) for t in result.tasks] == [(mentioned, name, f"{name}，刚才的话别往心里去")]
+    assert result.evaluation.members[mentioned].name == "花花"  # their own name, once they write
 
 
 def test_tags_go_with_the_tasks_of_their_rule(make_config):
