@@ -124,6 +124,8 @@ def test_no_two_tasks_of_an_operator_closer_than_its_pace(tmp_path_factory, seed
         local = datetime.fromtimestamp(task.due, zone)
         minute = local.hour * 60 + local.minute
         assert task.priority == "urgent" or not (minute >= start or minute < end), (task.id, local)
+    # Pace moves tasks, on to the next morning when their day is full; it drops none.
+    assert "pace" not in result.planner.suppressed_counts
 
 
 def test_pace_never_lays_a_task_out_into_quiet_hours(make_config):
