@@ -853,7 +853,20 @@ class Planner:
             # From the operator's last task so far: days are settled in order, the evening's last
             # task and the morning's first are paced too.
             pace, end, last = self._paces[assignee], self.local.midnight(day + 1), self._last_paced.get(assignee, float("-inf"))
-            for task in sorted(day_tasks, key=lambda task: (task.due, -task.rank, task.deadline, task.order, task.id)):
+            # Each free slot goes to the most pressing task due by then (priority, then deadline):
+            # a question nobody answered, due at 09:08, does not wait behind the morning's batch.
+            ordered = sorted(day_tasks, key=lambda task: (task.due, -task.rank, task.deadline, task.order, task.id))
+            ready: list[tuple[Any, ...]] = []
+            index, count = 0, len(ordered)
+            while index < count or ready:
+                slot = last + pace
+                if not ready and ordered[index].due > slot:
+                    slot = ordered[index].due
+                while index < count and ordered[index].due <= slot:
+                    waiting = ordered[index]
+                    heapq.heappush(ready, (-waiting.rank, waiting.deadline, waiting.due, waiting.order, waiting.id, waiting))
+                    index += 1
+                task = heapq.heappop(ready)[-1]
                 due = max(task.due, last + pace)
                 if due != task.due and self._quiet_minutes is not None and task.priority != "urgent":
                     # Laid out past the start of quiet hours (an evening's batch): after them,
@@ -862,6 +875,7 @@ class Planner:
                 if due > task.deadline:
                     task.note_move(self.says.explain.pace_of.format(assignee=assignee), task.due, due)
                     task.due = due
+                    self._paced_over.discard(task.id)
                     self._unplanned(task)
                     self._suppress(task, "deadline", self._past_deadline(task))
                     dropped.add(id(task))
@@ -882,9 +896,7 @@ class Planner:
                             carriers.append(holding)  # the message goes on under another part
                             task = holding
                     task.note_move(self.says.explain.pace_of.format(assignee=assignee), task.due, due)
-                    if task.id in self._paced_over:
-                        self._paced_over.discard(task.id)  # counted when pace carried it here
-                    else:
+                    if task.id not in self._paced_over:  # else counted when pace carried it here
                         self.moved["pace"] += 1
                         if self.day_counts is not None:
                             self._tally(task, "moved", "pace")
@@ -892,6 +904,8 @@ class Planner:
                     if task.id in self.new_history:
                         self.new_history[task.id].due = due  # where pace put it: a later run paces from it
                     self._recount(task)
+                if self._paced_over:
+                    self._paced_over.discard(task.id)
                 last = due
             self._last_paced[assignee] = last
         return [task for task in tasks if id(task) not in dropped] + carriers if dropped else tasks

@@ -33,6 +33,25 @@ def test_tasks_moved_to_the_end_of_quiet_hours_are_laid_out_highest_priority_fir
     assert result.moved["pace"] == 3
 
 
+def test_a_pressing_task_takes_the_next_free_slot_not_the_end_of_the_mornings_batch(make_config):
+    """Six tasks wait for 08:00 (the night's), laid out 10 minutes apart; a high-priority one due
+    at 08:25 (a question nobody answered) goes out at 08:30, the first free slot after it, ahead
+    of the batch's rest — not at 09:00 behind all of it."""
+    files = {"a.yaml": one_rule("{event: message}"), "b.yaml": one_rule("{event: message, keywords: [急]}", playbook="b", priority="high")}
+    night = [msg(f"01T23:0{minute}:00", f"m{minute}") for minute in range(6)]
+    result = plan(make_config(files, PACED), [*night, msg("02T08:25:00", "m9", text="急")])
+    assert task_keys(result, "playbook", "member", "due") == [
+        ("p", "m0", "2026-03-02T08:00:00+08:00"),
+        ("p", "m1", "2026-03-02T08:10:00+08:00"),
+        ("p", "m2", "2026-03-02T08:20:00+08:00"),
+        ("b", "m9", "2026-03-02T08:30:00+08:00"),
+        ("p", "m3", "2026-03-02T08:40:00+08:00"),
+        ("p", "m4", "2026-03-02T08:50:00+08:00"),
+        ("p", "m5", "2026-03-02T09:00:00+08:00"),
+        ("p", "m9", "2026-03-02T09:10:00+08:00"),
+    ]
+
+
 def test_a_task_pace_pushes_out_of_its_day_goes_on_to_the_next(make_config):
     """No room left before midnight at this pace: the task is not dropped, it moves on to the
     next day (as capacity's overflow does) and is laid out there."""
