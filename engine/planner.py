@@ -836,8 +836,10 @@ class Planner:
 
     def _pace(self, tasks: list[Task]) -> list[Task]:
         """No two tasks of an operator with a `pace` due closer together than it: each day's
-        tasks laid out in due order, those moved to the same minute (the end of quiet hours,
-        a capacity move) highest priority first. A task pushed into quiet hours goes to their end
+        tasks laid out slot by slot, each slot to the most pressing task due by then (priority,
+        then deadline) — those moved to the same minute (the end of quiet hours, a capacity move)
+        highest priority first, and one due later does not wait behind them if it is more
+        pressing than those left. A task pushed into quiet hours goes to their end
         (urgent ones excepted, as when offered); one pushed out of its local day goes on to the
         next (``_pace_over``), one pushed past its deadline is dropped."""
         if not self._paces or not tasks:
