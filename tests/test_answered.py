@@ -141,6 +141,41 @@ def test_the_askers_own_follow_up_is_not_an_answer(make_config):
     assert [task.member for task in result.tasks] == ["m1"]
 
 
+@pytest.mark.parametrize("answered_by", ["[reply, mention, next_message]", "[reply]"])
+def test_a_reply_to_the_askers_next_line_answers_the_question(make_config, answered_by):
+    """A question asked in two lines is answered by quoting the second: a reply to the asker's
+    next line (within the answer window) answers it — no "nobody replied" at 09:30."""
+    config = make_config(sla(), question_settings(f"answered_by: {answered_by}"))
+    events = [msg("01T09:00:00", **QUESTION), msg("01T09:01:00", "m1", id="q1b", text="群公告里没找到"), msg("01T09:20:00", "m2", reply_to="q1b", text="在3楼")]
+    result = plan(config, events, until=END)
+    assert result.tasks == []
+    assert result.counts["answered"] == 1
+    # The asker's line after the window, or a line in another group, goes on with nothing.
+    for late in (msg("01T09:10:01", "m1", id="q1b", text="群公告里没找到"), msg("01T09:01:00", "m1", group="g2", id="q1b", text="群公告里没找到")):
+        assert len(plan(config, [events[0], late, events[2]], until=END).tasks) == 1
+
+
+def test_a_reply_to_the_askers_next_line_after_the_firing_makes_the_task_stale(make_config):
+    """Asked at 21:50 in two lines: the task fires at 22:20 and waits for 08:00; a reply to the
+    second line at 23:00 answered it, so it is not given."""
+    config = make_config(sla(), COMMUNITY + '  quiet_hours: "22:00-08:00"\n')
+    events = [msg("01T21:50:00", **QUESTION), msg("01T21:51:00", "m1", id="q1b", text="群公告里没找到"), msg("01T23:00:00", "m2", reply_to="q1b", text="在3楼")]
+    result = plan(config, events, until=END, explain=True)
+    assert result.tasks == []
+    assert result.planner.suppressed_counts["stale"] == 1
+
+
+def test_the_report_counts_a_reply_to_the_askers_next_line_as_the_answer():
+    from playbook_engine.questions import QuestionLog
+
+    log = QuestionLog(["reply"], 600, frozenset())
+    question, line, reply = (to_event(record, TZ) for record in records([msg("01T09:00:00", **QUESTION), msg("01T09:01:00", "m1", id="q1b", text="群公告里没找到"), msg("01T09:20:00", "m2", id="r1", reply_to="q1b", text="在3楼")]))
+    log.message(question, "m1", True)
+    log.message(line, "m1", False)
+    log.message(reply, "m2", False)
+    assert [(key, how) for key, _, how in log.answered] == [("q1", "reply")]
+
+
 def test_a_plain_message_in_another_group_is_not_an_answer(make_config):
     config = make_config(sla())
     result = plan(config, [msg("01T09:00:00", **QUESTION), msg("01T09:01:00", "m2", group="g2", text="在3楼")], until=END)
@@ -268,12 +303,13 @@ def is_question(event: Event) -> bool:
     return event.type == "message" and any(re.search(pattern, event.text or "") for pattern in DEFAULT_QUESTION_PATTERNS)
 
 
-def qualifies(answer: Event, question: Event, answered_by: tuple[str, ...], window: int) -> bool:
-    """Whether ``answer``, a later message, answers ``question`` — the bullet of the spec, read literally."""
+def qualifies(answer: Event, question: Event, answered_by: tuple[str, ...], window: int, follow_ups: frozenset[str] = frozenset()) -> bool:
+    """Whether ``answer``, a later message, answers ``question`` — the bullet of the spec, read
+    literally; a reply to one of the asker's next lines (``follow_ups``) is a reply to it."""
     if answer.type != "message" or answer.member == question.member:
         return False
     return (
-        ("reply" in answered_by and answer.reply_to == question.id)
+        ("reply" in answered_by and (answer.reply_to == question.id or answer.reply_to in follow_ups))
         or ("mention" in answered_by and question.member in answer.mentions and answer.group == question.group)
         or ("next_message" in answered_by and answer.group == question.group and not is_question(answer) and answer.t - question.t <= window)
     )
@@ -319,7 +355,10 @@ def expected_tasks(events: list[Event], answered_by: tuple[str, ...], window: in
             continue
         for rule, seconds in RULES.items():
             deadline = question.t + seconds
-            answered = any(qualifies(later, question, answered_by, window) for later in events[index + 1 :] if later.t <= deadline)
+            # The asker's next lines in the group, not questions, within the window (and before
+            # the rule fires): a question asked in two lines is answered by quoting the second.
+            follow_ups = frozenset(line.id for line in events[index + 1 :] if line.type == "message" and line.id and line.member == question.member and line.group == question.group and not is_question(line) and line.t - question.t <= min(window, seconds))
+            answered = any(qualifies(later, question, answered_by, window, follow_ups) for later in events[index + 1 :] if later.t <= deadline)
             if not answered and still_a_member(events, question.member, deadline) and still_in_group(events, question.member, question.group, deadline):
                 expected.append((rule, question.id or ""))
     return sorted(expected)
@@ -347,16 +386,17 @@ def test_on_generated_histories_exactly_the_questions_without_a_qualifying_answe
 
 
 START = 1772326800.0  # 2026-03-01T09:00:00+08:00
-kinds = st.sampled_from(["question", "question", "plain", "plain", "reply", "mention", "member_left", "member_joined"])
+kinds = st.sampled_from(["question", "question", "plain", "plain", "reply", "reply_line", "mention", "member_left", "member_joined"])
 gaps = st.sampled_from([0, 1, 599, 600, 601, 1799, 1800, 1801, 3600, 7199, 7200, 7201]) | st.integers(0, 3 * 3600)
 steps = st.lists(st.tuples(gaps, st.sampled_from(["m1", "m2", "m3"]), st.sampled_from(["g1", "g1", "g2"]), kinds), min_size=1, max_size=25)
 
 
 def drawn_events(drawn: list[tuple[int, str, str, str]]) -> list[dict]:
-    """Events from drawn (gap, member, group, kind) steps; replies go to the last question, mentions
-    name the last asker."""
+    """Events from drawn (gap, member, group, kind) steps; replies go to the last question (or to
+    the last asker's last line), mentions name the last asker."""
     events: list[dict] = []
     t, last_question, last_asker = START, "none", "m1"
+    last_line: dict[str, str] = {}
     for number, (gap, member, group, kind) in enumerate(drawn):
         t += gap
         event: dict = {"ts": t, "type": "message", "group": group, "member": member, "id": f"x{number}", "text": "好的"}
@@ -365,10 +405,14 @@ def drawn_events(drawn: list[tuple[int, str, str, str]]) -> list[dict]:
             last_question, last_asker = event["id"], member
         elif kind == "reply":
             event["reply_to"] = last_question
+        elif kind == "reply_line":
+            event["reply_to"] = last_line.get(last_asker, last_question)
         elif kind == "mention":
             event["mentions"] = [last_asker]
         elif kind != "plain":
             event = {"ts": t, "type": kind, "group": group, "member": member}
+        if event["type"] == "message":
+            last_line[member] = event["id"]
         events.append(event)
     return events
 
