@@ -176,6 +176,27 @@ def test_the_report_counts_a_reply_to_the_askers_next_line_as_the_answer():
     assert [(key, how) for key, _, how in log.answered] == [("q1", "reply")]
 
 
+def test_the_same_question_asked_again_while_it_waits_is_one_question(make_config):
+    """Posted again 20 minutes later, word for word: one "nobody answered" task, not two; a reply
+    to the repeat answers it. Another question, or the same one in another group, is its own."""
+    config = make_config(sla())
+    first, again = msg("01T09:00:00", **QUESTION), msg("01T09:20:00", id="q2", text="请问 活动在哪？")
+    assert [task.text for task in plan(config, [first, again], until=END).tasks] == ["m1 问：请问活动在哪？"]
+    assert plan(config, [first, again, msg("01T09:25:00", "m2", reply_to="q2", text="在3楼")], until=END).tasks == []
+    other = msg("01T09:20:00", id="q2", text="请问几点开始？")
+    assert len(plan(config, [first, other], until=END).tasks) == 2
+    elsewhere = msg("01T09:20:00", group="g2", id="q2", text="请问活动在哪？")
+    assert len(plan(config, [first, elsewhere], until=END).tasks) == 2
+
+
+def test_the_same_question_asked_after_its_task_fired_is_asked_anew(make_config):
+    """After the first task (09:30) the repeat at 09:40 is a new question: the asker is still
+    waiting, and a new message in the group is there to answer."""
+    config = make_config(sla())
+    events = [msg("01T09:00:00", **QUESTION), msg("01T09:40:00", id="q2", text="请问活动在哪？")]
+    assert [task.record(config.community.tz)["due"][11:16] for task in plan(config, events, until=END).tasks] == ["09:30", "10:10"]
+
+
 def test_a_plain_message_in_another_group_is_not_an_answer(make_config):
     config = make_config(sla())
     result = plan(config, [msg("01T09:00:00", **QUESTION), msg("01T09:01:00", "m2", group="g2", text="在3楼")], until=END)
@@ -348,20 +369,53 @@ def still_a_member(events: list[Event], member: str | None, until: float) -> boo
 
 def expected_tasks(events: list[Event], answered_by: tuple[str, ...], window: int) -> list[tuple[str, str]]:
     """(rule, question id) for every question with no qualifying answer within the rule's
-    duration whose asker is still a member then: each question against every later message."""
+    duration whose asker is still a member then: each question against every later message. A
+    question its asker repeats word for word in the group while it is still open (asked, not
+    answered, not fired: the last they asked there) is one question: the repeat is no second
+    one, and a reply to the repeat is a reply to it."""
     expected = []
-    for index, question in enumerate(events):
-        if not is_question(question):
-            continue
-        for rule, seconds in RULES.items():
+    for rule, seconds in RULES.items():
+        last_asked: dict[tuple[str | None, str | None], int] = {}  # (asker, group) → their last question's index
+        repeats: dict[int, set[str]] = {}  # question index → ids of its repeats
+        originals = []
+        for index, question in enumerate(events):
+            if not is_question(question):
+                continue
+            where = (question.member, question.group)
+            earlier = last_asked.get(where)
+            if earlier is not None and _still_open(events, earlier, index, seconds, answered_by, window, repeats.get(earlier, set())) and _words(events[earlier]) == _words(question):
+                if question.id and "reply" in answered_by:
+                    repeats.setdefault(earlier, set()).add(question.id)
+                continue
+            last_asked[where] = index
+            originals.append(index)
+        for index in originals:
+            question = events[index]
             deadline = question.t + seconds
-            # The asker's next lines in the group, not questions, within the window (and before
-            # the rule fires): a question asked in two lines is answered by quoting the second.
-            follow_ups = frozenset(line.id for line in events[index + 1 :] if line.type == "message" and line.id and line.member == question.member and line.group == question.group and not is_question(line) and line.t - question.t <= min(window, seconds))
-            answered = any(qualifies(later, question, answered_by, window, follow_ups) for later in events[index + 1 :] if later.t <= deadline)
+            answered = any(qualifies(later, question, answered_by, window, _follow_ups(events, index, seconds, window) | repeats.get(index, set())) for later in events[index + 1 :] if later.t <= deadline)
             if not answered and still_a_member(events, question.member, deadline) and still_in_group(events, question.member, question.group, deadline):
                 expected.append((rule, question.id or ""))
     return sorted(expected)
+
+
+def _words(event: Event) -> str:
+    return "".join((event.text or "").split())
+
+
+def _follow_ups(events: list[Event], index: int, seconds: int, window: int) -> frozenset[str]:
+    """The asker's next lines in the group, not questions, within the window (and before the rule
+    fires): a question asked in two lines is answered by quoting the second."""
+    question = events[index]
+    return frozenset(line.id for line in events[index + 1 :] if line.type == "message" and line.id and line.member == question.member and line.group == question.group and not is_question(line) and line.t - question.t <= min(window, seconds))
+
+
+def _still_open(events: list[Event], index: int, now: int, seconds: int, answered_by: tuple[str, ...], window: int, repeats: set[str]) -> bool:
+    """Whether question ``events[index]`` is neither answered by the events before ``events[now]``
+    nor fired by its time (events at the instant the rule fires come first)."""
+    question = events[index]
+    if events[now].t > question.t + seconds:
+        return False
+    return not any(qualifies(later, question, answered_by, window, _follow_ups(events, index, seconds, window) | repeats) for later in events[index + 1 : now])
 
 
 def planned_tasks(events: list[Event], answered_by: tuple[str, ...], window: int) -> list[tuple[str, str]]:

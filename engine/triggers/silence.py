@@ -51,6 +51,9 @@ class SilenceTrigger(TriggerType):
         # it (a question asked in two lines is answered by quoting the second), message id →
         # [question keys, written at], oldest first, kept as long as fired questions are.
         self.followup_key = self.key + "#followup"
+        # Each asker's last question in a group while it is open, "asker\x1fgroup" → [key, its
+        # text without spaces]: the same question asked again is not a second one.
+        self.asking_key = self.key + "#asking"
         self.group: SilenceTriggers | None = None  # set when the rule's timers are kept by the group
 
     @classmethod
@@ -244,6 +247,9 @@ class UnansweredTrigger(TriggerType):
         # it (a question asked in two lines is answered by quoting the second), message id →
         # [question keys, written at], oldest first, kept as long as fired questions are.
         self.followup_key = self.key + "#followup"
+        # Each asker's last question in a group while it is open, "asker\x1fgroup" → [key, its
+        # text without spaces]: the same question asked again is not a second one.
+        self.asking_key = self.key + "#asking"
         self.keep_fired: float = 7 * 86400  # how long a fired question is remembered: its tasks' latest due (at least a week)
 
     def on_event(self, run: Run, event: Event, member: Member | None) -> Iterable[Firing]:
@@ -265,11 +271,13 @@ class UnansweredTrigger(TriggerType):
                 self._answered_late(run, fired, event, member)
         asked = run.is_question(event)
         key = (event.id or f"{event.group}/{member.id}/{event.t}") if asked else None
+        if key is not None and event.group is not None and self._asked_again(run, questions, key, member, event):
+            key = None  # the same question again while it waits: one question, one task
         if (self.by_next_message or self.by_reply) and event.group is not None:
             recent = run.store(self.recent_key)  # group → keys of questions asked there lately, oldest first
             if key is not None:
                 self._remember(recent, questions, event.group, key, event.t)
-            elif event.group in recent:
+            elif not asked and event.group in recent:
                 own = self._next_message(run, recent, questions, event.group, member)
                 if own and self.by_reply and event.id:
                     self._follow_up(run, event.id, own)
@@ -278,6 +286,22 @@ class UnansweredTrigger(TriggerType):
             asked_payload = {"member": member.id, "group": event.group, "t": event.t, "id": event.id, "text": event.text}
             run.schedule(event.t + self.seconds, self, key, asked_payload)
         return ()
+
+    def _asked_again(self, run: Run, questions: dict[Any, Any], key: str, member: Member, event: Event) -> bool:
+        """Whether question ``event`` (``key``) repeats, word for word, its asker's question in
+        its group that is still open (posted again after 20 minutes of silence: no second
+        "nobody answered" for the operator); a reply to the repeat answers the first. Otherwise
+        it is the asker's question there from now on."""
+        asking = run.store(self.asking_key)
+        where = f"{member.id}\x1f{event.group}"
+        text = "".join((event.text or "").split())
+        last = asking.get(where)
+        if last is not None and last[0] in questions and last[1] == text:
+            if self.by_reply and event.id:
+                self._follow_up(run, event.id, [last[0]])
+            return True
+        asking[where] = [key, text]
+        return False
 
     def _remember(self, recent: dict[Any, Any], questions: dict[Any, Any], group: str, key: str, now: float) -> None:
         """Question ``key``, asked ``now`` in ``group``, may be answered by a plain message."""
@@ -332,6 +356,7 @@ class UnansweredTrigger(TriggerType):
 
     def _answered(self, run: Run, entry: list[Any], member: Member, how: str) -> None:
         """The question remembered as ``entry`` (asker, group, asked at) is answered now by ``member``."""
+        self._done_asking(run, entry[0], entry[1])  # popped from the open questions already
         asked_at = entry[2] if len(entry) > 2 else None
         run.note(self.key, entry[0], "answered", partial(_answered_reason, run, asked_at, run.now, member.name or member.id, member.id, how))
 
@@ -352,6 +377,16 @@ class UnansweredTrigger(TriggerType):
                     if entry is not None and entry[4] is None and entry[1] == event.group:
                         entry[4], entry[5] = run.now, member.name or member.id
 
+    def _done_asking(self, run: Run, asker: str, group: str | None) -> None:
+        """A question of ``asker`` in ``group`` was answered or fired: if it was their last one
+        there, a repeat of it is a new question."""
+        asking = run.store(self.asking_key)
+        if asking:
+            where = f"{asker}\x1f{group}"
+            last = asking.get(where)
+            if last is not None and last[0] not in run.store(self):
+                del asking[where]
+
     @property
     def steady(self) -> bool:
         return False  # others answer the question
@@ -371,6 +406,7 @@ class UnansweredTrigger(TriggerType):
     def on_timer(self, run: Run, subject: str, payload: Any) -> Iterable[Firing]:
         if run.store(self).pop(subject, None) is None:
             return
+        self._done_asking(run, payload["member"], payload["group"])
         member = run.members.get(payload["member"])
         if member is None or member.left:
             return
