@@ -617,6 +617,8 @@ class Evaluation:
                 del invited[event.group]  # the invite into this group is answered
                 if not invited:
                     del member.marks[INVITED]
+                if self._leaving and member.id in self._leaving:
+                    self.recheck.left(member, event.t)  # a paced invite into it no longer holds
         elif kind == "member_left":
             self._leave(member, event.group, changed)
             changed.update(LEAVE_CHANGES)
