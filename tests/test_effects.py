@@ -256,6 +256,21 @@ def test_no_invite_into_a_group_the_plan_removed_the_member_from(make_config):
     assert explained(result, "not_in_group") == ["小王 is no longer in 种子用户群: removed by the plan at 2026-03-01 09:00"]
 
 
+def test_no_invite_into_a_group_its_admins_removed_the_member_from(make_config):
+    """The history shows the seed group's admins removing 小王 (member_left, reason: removed) in
+    the morning; topping 一群's board that evening does not ask him back any more than a removal
+    by the plan would — until he joins it again. One who left by himself may be asked back."""
+    config = make_config(rules(INVITE), COMMUNITY)
+    removed = {"ts": "2026-03-01T09:00:00+08:00", "type": "member_left", "group": "seed", "member": "m1", "reason": "removed"}
+    events = [
+        msg("01T08:00:00", "m1", "g1", name="小王"), msg("01T08:30:00", "m1", "seed"), removed, msg("01T20:00:00", "m1", text="打卡"),  # removed: not invited
+        joined("02T09:00:00", "m1", "seed"), left("03T09:00:00", "m1", "seed"), msg("04T09:00:00", "m1", text="打卡"),  # back, left by himself: invited
+    ]
+    result = plan(config, events, explain=True)
+    assert task_keys(result, "rule", "due") == [("seed", "2026-03-04T09:00:00+08:00")]
+    assert explained(result, "not_in_group") == ["小王 is no longer in 种子用户群: removed from it at 2026-03-01 09:00"]
+
+
 @pytest.mark.parametrize("paced", [False, True], ids=["delay", "pace"])
 def test_an_invite_is_not_given_once_the_member_joined_the_group_before_it_is_due(make_config, paced):
     """Invited at 09:00 to be asked at 11:00 (a delay, or an operator's pace laying the day's
