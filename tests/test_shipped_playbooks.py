@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -127,3 +128,22 @@ def test_no_last_why_dm_to_a_member_who_already_answered_why_in_private(tmp_path
     second = [json.loads(line) for line in invoke("run", str(PLAYBOOKS), "--events", str(nights[1]), "--state", state, "--format", "jsonl").splitlines()]
     churn = [task for task in second if task["rule"] == "churn" and task["member"] == "z1"]
     assert len(churn) == (0 if replied else 1)
+
+
+def test_a_night_joiner_warned_for_an_ad_is_not_welcomed_in_the_morning(registry, tmp_path):
+    """Across playbooks: joined at 23:10, an ad at 23:20 — warned at once (urgent); the welcome
+    held by quiet hours to 08:00 and a nickname reminder would greet the spammer warmly after the
+    warning. A newcomer joining at night who posts nothing wrong is welcomed at 08:00 as before."""
+    from playbook_engine.runner import read_source, run
+
+    config = load_config([PLAYBOOKS], registry)
+    lines = [
+        '{"ts": "2026-03-02T23:10:00+08:00", "type": "member_joined", "group": "g1", "member": "m9", "name": "优惠多"}',
+        '{"ts": "2026-03-02T23:15:00+08:00", "type": "member_joined", "group": "g1", "member": "m8", "name": "夜猫"}',
+        '{"ts": "2026-03-02T23:20:00+08:00", "type": "message", "group": "g1", "member": "m9", "name": "优惠多", "id": "ad1", "text": "读书人福利！加V领电子书优惠券"}',
+    ]
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = run(config, read_source(registry, "jsonl", str(events)), until=datetime.fromisoformat("2026-03-03T12:00:00+08:00").timestamp(), keep_suppressed=False)
+    assert [(task.rule, task.action) for task in result.tasks if task.member == "m9"] == [("warn-ad", "warn")]
+    assert [task.rule for task in result.tasks if task.member == "m8" and task.action == "mention"] == ["welcome"]
