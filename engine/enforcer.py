@@ -29,7 +29,7 @@ from playbook_engine.contract import SCOPE_GROUP, SCOPE_PRIVATE, ActionType, Eve
 from playbook_engine.durations import parse_duration
 from playbook_engine.expressions import Variants
 from playbook_engine.localtime import local_time
-from playbook_engine.members import INVITED, OUT_OF, PENDING, group_name, pending_key
+from playbook_engine.members import INVITED, OUT_OF, PENDING, REMOVED, group_name, pending_key
 from playbook_engine.model import ActionSpec, Config, Rule
 from playbook_engine.notes import Notes
 from playbook_engine.planner import Planner, task_id
@@ -220,8 +220,9 @@ class Enforcer:
                 return None
             if into in member.groups:
                 return IN_GROUP, partial(self._in_group, member, into)
-            out = member.marks.get(OUT_OF)
-            if out and into in out:  # the plan removed them from it: not asked back, until they join it again
+            out, removed = member.marks.get(OUT_OF), member.marks.get(REMOVED)
+            if (out and into in out) or (removed and into in removed):
+                # The plan, or the group's admins, removed them from it: not asked back, until they join it again.
                 return NOT_IN_GROUP, partial(self._not_in_group, member, into)
             invited = member.marks.get(INVITED)
             if invited and into in invited:
@@ -233,8 +234,13 @@ class Enforcer:
         return group_name(self.run.groups, self.community.group_names, group)
 
     def _not_in_group(self, member: Member, group: str) -> str:
-        out = member.marks.get(OUT_OF)
-        since = self.notes.says.removed_at.format(at=self.run.local.text(out[group])) if out and group in out else ""
+        out, removed = member.marks.get(OUT_OF), member.marks.get(REMOVED)
+        if out and group in out:
+            since = self.notes.says.removed_at.format(at=self.run.local.text(out[group]))
+        elif removed and group in removed:
+            since = self.notes.says.removed_in_history.format(at=self.run.local.text(removed[group]))
+        else:
+            since = ""
         return self.notes.says.not_in_group.format(name=_name(member), group=self._group_name(group), since=since)
 
     def _planned_already(self, member: Member, action: str, group: str | None, due: float) -> str:

@@ -39,7 +39,7 @@ from playbook_engine.holdout import shares as holdout_shares
 from playbook_engine.lifecycle import Lifecycle
 from playbook_engine.localtime import DAY, local_time
 from playbook_engine.matcher import Matcher
-from playbook_engine.members import INVITED, OUT_OF, MemberView
+from playbook_engine.members import INVITED, OUT_OF, REMOVED, MemberView
 from playbook_engine.model import Config, Rule
 from playbook_engine.notes import Notes
 from playbook_engine.planner import Planner
@@ -622,8 +622,20 @@ class Evaluation:
                 del invited[event.group]  # the invite into this group is answered
                 if not invited:
                     del member.marks[INVITED]
+                if self._leaving and member.id in self._leaving:
+                    self.recheck.left(member, event.t)  # a paced invite into it no longer holds
+            removed = member.marks.get(REMOVED)
+            if removed and event.group in removed:
+                del removed[event.group]  # back in the group the admins removed them from
+                if not removed:
+                    del member.marks[REMOVED]
         elif kind == "member_left":
             self._leave(member, event.group, changed)
+            if event.reason == "removed" and event.group is not None:
+                removed = member.marks.get(REMOVED)
+                if removed is None:
+                    removed = member.marks[REMOVED] = {}
+                removed[event.group] = event.t
             changed.update(LEAVE_CHANGES)
             if self._leaving and member.id in self._leaving:
                 self.recheck.left(member, event.t)

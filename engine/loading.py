@@ -19,6 +19,7 @@ from playbook_engine.contract import (
     EVENT_TEMPLATE_FIELDS,
     GROUP_FIELDS,
     MEMBER_FIELDS,
+    SCOPE_GROUP,
     TriggerContext,
     TriggerProblem,
     TriggerType,
@@ -285,6 +286,7 @@ def _read_guardrails(doc: Document, base: YamlPath, data: Mapping[str, Any], com
         community.limits.append(Limit(kinds, item["max"], per or 1))
     if "merge" in data:  # action names: checked by the schema, which lists the registered ones
         community.merge = frozenset(data["merge"])
+        community.merge_in_group = frozenset(name for name in community.merge if name in registry.actions and registry.actions[name].scope == SCOPE_GROUP)
 
 
 def _read_question(doc: Document, base: YamlPath, data: Mapping[str, Any], community: Community, problems: list[Problem]) -> None:

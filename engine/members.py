@@ -20,6 +20,8 @@ from playbook_engine.replies import TaskLog
 OUT_OF = "@out"  # group id → when a planned `remove` took the member out of it, until a new member_joined there
 PENDING = "@pending"  # "action@group" → due time of a planned task whose effect (``apply``) has not happened yet
 INVITED = "@invited"  # group id → when an invite into it was planned, until a member_joined there
+# …and what the history says of it: no invite back into a group its admins removed the member from.
+REMOVED = "@removed"  # group id → when a member_left (reason: removed) took them out of it, until a member_joined there
 
 
 def pending_key(action: str, group: str | None) -> str:

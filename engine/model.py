@@ -92,6 +92,8 @@ class Community:
     limits: list[Limit] = field(default_factory=list)
     question_patterns: list[Pattern] = field(default_factory=list)
     merge: frozenset[str] = frozenset({"dm"})  # actions merged into one task per member, operator and day
+    # Of those, the ones that happen in a group (``SCOPE_GROUP``): merged only within one group.
+    merge_in_group: frozenset[str] = frozenset()
     question_answered_by: frozenset[str] = frozenset(DEFAULT_ANSWERED_BY)
     question_answer_window: int = DEFAULT_ANSWER_WINDOW  # seconds
     lifecycle: list[Stage] = field(default_factory=list)

@@ -971,18 +971,23 @@ class Planner:
         if not merge or len(tasks) < 2:
             return tasks
         same: dict[tuple[Any, ...], list[Task]] = {}
+        # One message is one action in one place: a DM is never posted in a group with an @, and
+        # an @ in one group never goes out in another group of the same operator.
+        in_group = self.community.merge_in_group
         if one_day:
             for task in tasks:
                 if task.member is not None and task.action in merge:
-                    same.setdefault((task.member, task.channel), []).append(task)
+                    same.setdefault((task.member, task.channel, task.action, task.group if task.action in in_group else None), []).append(task)
         else:
             for task in tasks:
                 if task.member is not None and task.action in merge:
-                    same.setdefault((task.member, task.channel, task.assignee, self._day(task.due)), []).append(task)
+                    same.setdefault((task.member, task.channel, task.assignee, self._day(task.due), task.action, task.group if task.action in in_group else None), []).append(task)
         gone: set[int] = set()
         for parts in same.values():
             if len(parts) > 1:
-                parts.sort(key=lambda task: (task.due, task.order, task.id))
+                # Due together, what happened first is said first (the welcome, then the answer to
+                # the introduction that followed the join).
+                parts.sort(key=lambda task: (task.due, task.trigger_at, task.order, task.id))
                 for message in _messages(parts):
                     if len(message) > 1:
                         self._combine(message)

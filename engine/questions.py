@@ -3,7 +3,8 @@
 
 A question and its answer are what the ``unanswered`` trigger reads (``community.question``):
 a message matching ``question.patterns``; answered by what ``question.answered_by`` lists — a
-reply to it, a message in its group mentioning the asker, or (``next_message``) a message in its
+reply to it (or to the asker's next line in its group within ``answer_window``: a question asked in
+two lines), a message in its group mentioning the asker, or (``next_message``) a message in its
 group by someone else, not itself a question, within ``answer_window``. The trigger keeps its
 questions only while a rule waits on them; this log keeps every question, whether or not a
 playbook has an ``unanswered`` rule, so the report can say how fast the groups answer.
@@ -37,6 +38,7 @@ class QuestionLog:
         self.open: dict[str, tuple[str | None, str, float]] = {}  # key → (group, asker, asked at)
         self._by_asker: dict[str, list[str]] = {}  # asker → keys of their open questions (mentions)
         self._recent: dict[str, list[str]] = {}  # group → keys asked there within the window, oldest first
+        self._followups: dict[str, list[str]] = {}  # the asker's next line → their open questions it goes on with
         self.asked: list[tuple[str, str | None, str, float]] = []  # new: (key, group, asker, asked at)
         self.answered: list[tuple[str, float, str]] = []  # (key, answered at, how)
         self._prune_at = 4096  # open questions at which those past the horizon are let go
@@ -56,8 +58,12 @@ class QuestionLog:
         """``member`` wrote ``event`` (``asked``: a question): does it answer open questions, or ask one?"""
         t = event.t
         if self.open:
-            if self.by_reply and event.reply_to and event.reply_to in self.open and self.open[event.reply_to][1] != member:
-                self._answer(event.reply_to, t, REPLY)
+            if self.by_reply and event.reply_to:
+                for key in [event.reply_to] if event.reply_to in self.open else self._followups.get(event.reply_to, ()):
+                    if key in self.open and self.open[key][1] != member:
+                        self._answer(key, t, REPLY)
+            if self.by_reply and not asked and event.id and member in self._by_asker:
+                self._follow_up(event, member, t)
             if self.by_mention and event.mentions:
                 for asker in event.mentions:
                     if asker != member and asker in self._by_asker:
@@ -73,6 +79,17 @@ class QuestionLog:
                 if event.group is not None:
                     self._forget_old(event.group, t)
                 self._open(key, event.group, member, t, t)
+
+    def _follow_up(self, event: Event, member: str, t: float) -> None:
+        """``member``'s line ``event`` goes on with their questions asked in its group within the
+        window: a reply to it answers them (a question asked in two lines, answered by quoting
+        the second)."""
+        oldest = t - self.window
+        keys = [key for key in self._by_asker[member] if self.open[key][0] == event.group and self.open[key][2] >= oldest]
+        if keys:
+            if len(self._followups) > self._prune_at:  # now and then: those of closed questions
+                self._followups = {line: open_keys for line, open_keys in self._followups.items() if any(key in self.open for key in open_keys)}
+            self._followups[event.id] = keys  # type: ignore[index]  # checked by the caller
 
     def _next_message(self, group: str, member: str, t: float) -> None:
         """A plain message answers every question of its group asked by someone else within the window."""

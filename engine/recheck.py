@@ -137,6 +137,7 @@ class Recheck:
             if rule.conditions and ((fields := member_fields_read(config.env, [condition.source for condition in rule.conditions])) is None or fields & _WRITING)
         )
         self._group_names = config.community.group_names
+        self._group_ids = {name: group for group, name in self._group_names.items()}  # a group an option names by its name
         # Texts to be rendered with a member's values of a moment, by member: [moment, source,
         # the task if its check waits on a change of the member].
         self.frozen: dict[str, list[list[Any]]] = {}  # member id → [moment, source, deferred task or None]
@@ -363,8 +364,9 @@ class Recheck:
                     source.wrote = t
 
     def left(self, member: Member, t: float) -> None:
-        """The member left a group at ``t``: tasks watched for it whose action needs them there
-        (or, with no group left, anywhere in the community) learn when (only with ``pace``)."""
+        """The member left a group at ``t`` (or joined one an invite of theirs brings them into):
+        tasks watched for it whose action needs them there (or, with no group left, anywhere in
+        the community; or out of the group an invite is for) learn when (only with ``pace``)."""
         if not self.leaving:
             return
         waiting = []
@@ -448,6 +450,14 @@ class Recheck:
                 return self.planner.says.explain.not_in_group.format(name=_name(member), group=group_name(self.run.groups, self._group_names, group), since="")
         elif scope is not None and member.left:
             return self.planner.says.explain.left_community.format(name=_name(member))
+        into_option = source.action.kind.into_group
+        if into_option is not None:
+            # An invite into a group the member joined in the meantime (by someone else's
+            # invite, the group's QR code): no "shall I bring you in?" once they are in.
+            into = source.action.params.get(into_option)
+            into = self._group_ids.get(into, into) if isinstance(into, str) else None
+            if into is not None and into in member.groups:
+                return self.planner.says.explain.in_group.format(name=_name(member), group=group_name(self.run.groups, self._group_names, into))
         return None
 
     def context_now(self, source: Source) -> dict[str, Any]:

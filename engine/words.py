@@ -306,6 +306,7 @@ class ExplainWords:
     # the enforcer: where the member must be for the action
     not_in_group: str  # "{name}", "{group}", "{since}"
     removed_at: str  # "{at}"
+    removed_in_history: str  # "{at}": a member_left with reason `removed`
     planned_already: str  # "{action}", "{name}", "{group}", "{due}"
     the_group: str
     in_group: str  # "{name}", "{group}"
@@ -574,6 +575,7 @@ ZH_CN = Language(
         tag_expiry="标签到期",
         not_in_group="{name} 已不在{group}{since}",
         removed_at="：{at} 按计划移出",
+        removed_in_history="：{at} 被移出群",
         planned_already="{name} 在{group}的「{action}」已经安排了，{due} 到期",
         the_group="群里",
         in_group="{name} 已经在{group}",
@@ -821,6 +823,7 @@ EN = Language(
         tag_expiry="tag-expiry",
         not_in_group="{name} is no longer in {group}{since}",
         removed_at=": removed by the plan at {at}",
+        removed_in_history=": removed from it at {at}",
         planned_already="a `{action}` of {name} in {group} is already planned, due {due}",
         the_group="the group",
         in_group="{name} is already in {group}",

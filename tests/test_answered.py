@@ -141,6 +141,62 @@ def test_the_askers_own_follow_up_is_not_an_answer(make_config):
     assert [task.member for task in result.tasks] == ["m1"]
 
 
+@pytest.mark.parametrize("answered_by", ["[reply, mention, next_message]", "[reply]"])
+def test_a_reply_to_the_askers_next_line_answers_the_question(make_config, answered_by):
+    """A question asked in two lines is answered by quoting the second: a reply to the asker's
+    next line (within the answer window) answers it — no "nobody replied" at 09:30."""
+    config = make_config(sla(), question_settings(f"answered_by: {answered_by}"))
+    events = [msg("01T09:00:00", **QUESTION), msg("01T09:01:00", "m1", id="q1b", text="群公告里没找到"), msg("01T09:20:00", "m2", reply_to="q1b", text="在3楼")]
+    result = plan(config, events, until=END)
+    assert result.tasks == []
+    assert result.counts["answered"] == 1
+    # The asker's line after the window, or a line in another group, goes on with nothing.
+    for late in (msg("01T09:10:01", "m1", id="q1b", text="群公告里没找到"), msg("01T09:01:00", "m1", group="g2", id="q1b", text="群公告里没找到")):
+        assert len(plan(config, [events[0], late, events[2]], until=END).tasks) == 1
+
+
+def test_a_reply_to_the_askers_next_line_after_the_firing_makes_the_task_stale(make_config):
+    """Asked at 21:50 in two lines: the task fires at 22:20 and waits for 08:00; a reply to the
+    second line at 23:00 answered it, so it is not given."""
+    config = make_config(sla(), COMMUNITY + '  quiet_hours: "22:00-08:00"\n')
+    events = [msg("01T21:50:00", **QUESTION), msg("01T21:51:00", "m1", id="q1b", text="群公告里没找到"), msg("01T23:00:00", "m2", reply_to="q1b", text="在3楼")]
+    result = plan(config, events, until=END, explain=True)
+    assert result.tasks == []
+    assert result.planner.suppressed_counts["stale"] == 1
+
+
+def test_the_report_counts_a_reply_to_the_askers_next_line_as_the_answer():
+    from playbook_engine.questions import QuestionLog
+
+    log = QuestionLog(["reply"], 600, frozenset())
+    question, line, reply = (to_event(record, TZ) for record in records([msg("01T09:00:00", **QUESTION), msg("01T09:01:00", "m1", id="q1b", text="群公告里没找到"), msg("01T09:20:00", "m2", id="r1", reply_to="q1b", text="在3楼")]))
+    log.message(question, "m1", True)
+    log.message(line, "m1", False)
+    log.message(reply, "m2", False)
+    assert [(key, how) for key, _, how in log.answered] == [("q1", "reply")]
+
+
+def test_the_same_question_asked_again_while_it_waits_is_one_question(make_config):
+    """Posted again 20 minutes later, word for word: one "nobody answered" task, not two; a reply
+    to the repeat answers it. Another question, or the same one in another group, is its own."""
+    config = make_config(sla())
+    first, again = msg("01T09:00:00", **QUESTION), msg("01T09:20:00", id="q2", text="请问 活动在哪？")
+    assert [task.text for task in plan(config, [first, again], until=END).tasks] == ["m1 问：请问活动在哪？"]
+    assert plan(config, [first, again, msg("01T09:25:00", "m2", reply_to="q2", text="在3楼")], until=END).tasks == []
+    other = msg("01T09:20:00", id="q2", text="请问几点开始？")
+    assert len(plan(config, [first, other], until=END).tasks) == 2
+    elsewhere = msg("01T09:20:00", group="g2", id="q2", text="请问活动在哪？")
+    assert len(plan(config, [first, elsewhere], until=END).tasks) == 2
+
+
+def test_the_same_question_asked_after_its_task_fired_is_asked_anew(make_config):
+    """After the first task (09:30) the repeat at 09:40 is a new question: the asker is still
+    waiting, and a new message in the group is there to answer."""
+    config = make_config(sla())
+    events = [msg("01T09:00:00", **QUESTION), msg("01T09:40:00", id="q2", text="请问活动在哪？")]
+    assert [task.record(config.community.tz)["due"][11:16] for task in plan(config, events, until=END).tasks] == ["09:30", "10:10"]
+
+
 def test_a_plain_message_in_another_group_is_not_an_answer(make_config):
     config = make_config(sla())
     result = plan(config, [msg("01T09:00:00", **QUESTION), msg("01T09:01:00", "m2", group="g2", text="在3楼")], until=END)
@@ -268,12 +324,13 @@ def is_question(event: Event) -> bool:
     return event.type == "message" and any(re.search(pattern, event.text or "") for pattern in DEFAULT_QUESTION_PATTERNS)
 
 
-def qualifies(answer: Event, question: Event, answered_by: tuple[str, ...], window: int) -> bool:
-    """Whether ``answer``, a later message, answers ``question`` — the bullet of the spec, read literally."""
+def qualifies(answer: Event, question: Event, answered_by: tuple[str, ...], window: int, follow_ups: frozenset[str] = frozenset()) -> bool:
+    """Whether ``answer``, a later message, answers ``question`` — the bullet of the spec, read
+    literally; a reply to one of the asker's next lines (``follow_ups``) is a reply to it."""
     if answer.type != "message" or answer.member == question.member:
         return False
     return (
-        ("reply" in answered_by and answer.reply_to == question.id)
+        ("reply" in answered_by and (answer.reply_to == question.id or answer.reply_to in follow_ups))
         or ("mention" in answered_by and question.member in answer.mentions and answer.group == question.group)
         or ("next_message" in answered_by and answer.group == question.group and not is_question(answer) and answer.t - question.t <= window)
     )
@@ -312,17 +369,53 @@ def still_a_member(events: list[Event], member: str | None, until: float) -> boo
 
 def expected_tasks(events: list[Event], answered_by: tuple[str, ...], window: int) -> list[tuple[str, str]]:
     """(rule, question id) for every question with no qualifying answer within the rule's
-    duration whose asker is still a member then: each question against every later message."""
+    duration whose asker is still a member then: each question against every later message. A
+    question its asker repeats word for word in the group while it is still open (asked, not
+    answered, not fired: the last they asked there) is one question: the repeat is no second
+    one, and a reply to the repeat is a reply to it."""
     expected = []
-    for index, question in enumerate(events):
-        if not is_question(question):
-            continue
-        for rule, seconds in RULES.items():
+    for rule, seconds in RULES.items():
+        last_asked: dict[tuple[str | None, str | None], int] = {}  # (asker, group) → their last question's index
+        repeats: dict[int, set[str]] = {}  # question index → ids of its repeats
+        originals = []
+        for index, question in enumerate(events):
+            if not is_question(question):
+                continue
+            where = (question.member, question.group)
+            earlier = last_asked.get(where)
+            if earlier is not None and _still_open(events, earlier, index, seconds, answered_by, window, repeats.get(earlier, set())) and _words(events[earlier]) == _words(question):
+                if question.id and "reply" in answered_by:
+                    repeats.setdefault(earlier, set()).add(question.id)
+                continue
+            last_asked[where] = index
+            originals.append(index)
+        for index in originals:
+            question = events[index]
             deadline = question.t + seconds
-            answered = any(qualifies(later, question, answered_by, window) for later in events[index + 1 :] if later.t <= deadline)
+            answered = any(qualifies(later, question, answered_by, window, _follow_ups(events, index, seconds, window) | repeats.get(index, set())) for later in events[index + 1 :] if later.t <= deadline)
             if not answered and still_a_member(events, question.member, deadline) and still_in_group(events, question.member, question.group, deadline):
                 expected.append((rule, question.id or ""))
     return sorted(expected)
+
+
+def _words(event: Event) -> str:
+    return "".join((event.text or "").split())
+
+
+def _follow_ups(events: list[Event], index: int, seconds: int, window: int) -> frozenset[str]:
+    """The asker's next lines in the group, not questions, within the window (and before the rule
+    fires): a question asked in two lines is answered by quoting the second."""
+    question = events[index]
+    return frozenset(line.id for line in events[index + 1 :] if line.type == "message" and line.id and line.member == question.member and line.group == question.group and not is_question(line) and line.t - question.t <= min(window, seconds))
+
+
+def _still_open(events: list[Event], index: int, now: int, seconds: int, answered_by: tuple[str, ...], window: int, repeats: set[str]) -> bool:
+    """Whether question ``events[index]`` is neither answered by the events before ``events[now]``
+    nor fired by its time (events at the instant the rule fires come first)."""
+    question = events[index]
+    if events[now].t > question.t + seconds:
+        return False
+    return not any(qualifies(later, question, answered_by, window, _follow_ups(events, index, seconds, window) | repeats) for later in events[index + 1 : now])
 
 
 def planned_tasks(events: list[Event], answered_by: tuple[str, ...], window: int) -> list[tuple[str, str]]:
@@ -347,16 +440,17 @@ def test_on_generated_histories_exactly_the_questions_without_a_qualifying_answe
 
 
 START = 1772326800.0  # 2026-03-01T09:00:00+08:00
-kinds = st.sampled_from(["question", "question", "plain", "plain", "reply", "mention", "member_left", "member_joined"])
+kinds = st.sampled_from(["question", "question", "plain", "plain", "reply", "reply_line", "mention", "member_left", "member_joined"])
 gaps = st.sampled_from([0, 1, 599, 600, 601, 1799, 1800, 1801, 3600, 7199, 7200, 7201]) | st.integers(0, 3 * 3600)
 steps = st.lists(st.tuples(gaps, st.sampled_from(["m1", "m2", "m3"]), st.sampled_from(["g1", "g1", "g2"]), kinds), min_size=1, max_size=25)
 
 
 def drawn_events(drawn: list[tuple[int, str, str, str]]) -> list[dict]:
-    """Events from drawn (gap, member, group, kind) steps; replies go to the last question, mentions
-    name the last asker."""
+    """Events from drawn (gap, member, group, kind) steps; replies go to the last question (or to
+    the last asker's last line), mentions name the last asker."""
     events: list[dict] = []
     t, last_question, last_asker = START, "none", "m1"
+    last_line: dict[str, str] = {}
     for number, (gap, member, group, kind) in enumerate(drawn):
         t += gap
         event: dict = {"ts": t, "type": "message", "group": group, "member": member, "id": f"x{number}", "text": "好的"}
@@ -365,10 +459,14 @@ def drawn_events(drawn: list[tuple[int, str, str, str]]) -> list[dict]:
             last_question, last_asker = event["id"], member
         elif kind == "reply":
             event["reply_to"] = last_question
+        elif kind == "reply_line":
+            event["reply_to"] = last_line.get(last_asker, last_question)
         elif kind == "mention":
             event["mentions"] = [last_asker]
         elif kind != "plain":
             event = {"ts": t, "type": kind, "group": group, "member": member}
+        if event["type"] == "message":
+            last_line[member] = event["id"]
         events.append(event)
     return events
 

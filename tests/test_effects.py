@@ -256,6 +256,39 @@ def test_no_invite_into_a_group_the_plan_removed_the_member_from(make_config):
     assert explained(result, "not_in_group") == ["小王 is no longer in 种子用户群: removed by the plan at 2026-03-01 09:00"]
 
 
+def test_no_invite_into_a_group_its_admins_removed_the_member_from(make_config):
+    """The history shows the seed group's admins removing 小王 (member_left, reason: removed) in
+    the morning; topping 一群's board that evening does not ask him back any more than a removal
+    by the plan would — until he joins it again. One who left by himself may be asked back."""
+    config = make_config(rules(INVITE), COMMUNITY)
+    removed = {"ts": "2026-03-01T09:00:00+08:00", "type": "member_left", "group": "seed", "member": "m1", "reason": "removed"}
+    events = [
+        msg("01T08:00:00", "m1", "g1", name="小王"), msg("01T08:30:00", "m1", "seed"), removed, msg("01T20:00:00", "m1", text="打卡"),  # removed: not invited
+        joined("02T09:00:00", "m1", "seed"), left("03T09:00:00", "m1", "seed"), msg("04T09:00:00", "m1", text="打卡"),  # back, left by himself: invited
+    ]
+    result = plan(config, events, explain=True)
+    assert task_keys(result, "rule", "due") == [("seed", "2026-03-04T09:00:00+08:00")]
+    assert explained(result, "not_in_group") == ["小王 is no longer in 种子用户群: removed from it at 2026-03-01 09:00"]
+
+
+@pytest.mark.parametrize("paced", [False, True], ids=["delay", "pace"])
+def test_an_invite_is_not_given_once_the_member_joined_the_group_before_it_is_due(make_config, paced):
+    """Invited at 09:00 to be asked at 11:00 (a delay, or an operator's pace laying the day's
+    invites out): 阿珍 joined the seed group at 10:00 by herself, so "来种子群吧" is not sent."""
+    if paced:
+        community = COMMUNITY.replace("{id: op-a, groups: [g1]}", "{id: op-a, groups: [g1], pace: 1h}")
+        rule = INVITE
+        events = [msg("01T09:00:00", "m1", name="小王", text="打卡"), msg("01T09:00:00", "m3", name="老李", text="打卡"), msg("01T09:00:00", "m2", name="阿珍", text="打卡"), joined("01T10:00:00", "m2", "seed")]
+    else:
+        community, rule = COMMUNITY, INVITE.replace("    do:\n", "    delay: 2h\n    do:\n")
+        events = [msg("01T09:00:00", "m2", name="阿珍", text="打卡"), joined("01T10:00:00", "m2", "seed")]
+    result = plan(make_config(rules(rule), community), events, explain=True)
+    assert "m2" not in [task.member for task in result.tasks]
+    assert [reason for item in result.suppressed if item.task.member == "m2" for reason in [item.reason]] == ["stale: 阿珍 is already in 种子用户群"]
+    if paced:  # the others' invites go on, 小王's and 老李's at 09:00 and 10:00
+        assert task_keys(result, "member", "due") == [("m1", "2026-03-01T09:00:00+08:00"), ("m3", "2026-03-01T10:00:00+08:00")]
+
+
 # -- tags -------------------------------------------------------------------------------------------
 
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from playbook_engine.errors import InvalidPlaybooks
 from playbook_engine.output import render_explanation
 from tests.conftest import COMMUNITY, plan, shipped_run, task_keys
-from tests.test_triggers import msg
+from tests.test_triggers import joined, msg
 
 TWO_DMS = {
     "a.yaml": 'playbook: a\nrules:\n  - id: hi\n    when: {event: message}\n    do:\n      - dm: "你好 {{ member.name }}"\n',
@@ -81,12 +81,14 @@ def test_a_dm_triggered_after_the_days_message_was_due_is_not_put_in_it(make_con
 @given(seed=st.integers(0, 10_000), members=st.integers(10, 200))
 def test_one_message_per_member_operator_and_day_unless_triggered_after_it(tmp_path_factory, seed, members):
     """On generated histories with the shipped playbooks: a member's second message of a day
-    from one operator only carries what was triggered after the first was due."""
+    from one operator (of one action; in one group for an @mention) only carries what was
+    triggered after the first was due; a message's parts are of its action and group."""
     config, result = shipped_run(tmp_path_factory.mktemp("pb"), seed, members)
     days: dict[tuple[object, ...], list[object]] = {}
     for task in result.tasks:
         if task.action in config.community.merge:
-            days.setdefault((task.member, task.channel, task.assignee, datetime.fromtimestamp(task.due, config.community.tz).date()), []).append(task)
+            where = task.group if task.action in config.community.merge_in_group else None
+            days.setdefault((task.member, task.channel, task.assignee, datetime.fromtimestamp(task.due, config.community.tz).date(), task.action, where), []).append(task)
     assert days
     for messages in days.values():
         messages.sort(key=lambda task: task.due)
@@ -94,3 +96,31 @@ def test_one_message_per_member_operator_and_day_unless_triggered_after_it(tmp_p
             assert later.trigger_at > earlier.due, (earlier.id, later.id)
         for message in messages:  # and no message carries what was triggered after it was due
             assert all(part.trigger_at <= message.due for part in message.merged or [message]), message.id
+            assert {(part.action, part.group if part.action in config.community.merge_in_group else None) for part in message.merged or [message]} == {(message.action, message.group if message.action in config.community.merge_in_group else None)}, message.id
+
+
+NIGHT = {
+    "welcome.yaml": 'playbook: welcome\nrules:\n  - id: welcome\n    when: {event: member_joined}\n    do:\n      - mention: "欢迎 @{{ member.name }} 加入{{ group.name }}！"\n      - dm: "{{ member.name }} 你好，欢迎！"\n',
+    "intro.yaml": 'playbook: intro\nrules:\n  - id: reply\n    when: {event: message, keywords: [大家好]}\n    do:\n      - mention: "@{{ member.name }} 欢迎欢迎！"\n',
+}
+NIGHT_COMMUNITY = COMMUNITY.replace("groups: [g1]}", "groups: [g1, g2]}") + '  quiet_hours: "22:00-08:00"\n  merge: [dm, mention]\n'
+
+
+def test_merged_mentions_stay_in_their_group_and_never_take_in_a_dm(make_config):
+    """`merge: [dm, mention]`: a night joiner's welcome @ and the answer to her introduction, both
+    held to 08:00, are one message in her group; her welcome DM is not in it (a DM's text is never
+    posted in a group), and an @ in another group of the same operator is that group's message."""
+    config = make_config(NIGHT, NIGHT_COMMUNITY)
+    events = [
+        joined("01T23:10:00", "m1"), msg("01T23:30:00", "m1", name="小夜", text="大家好，我是小夜"),
+        joined("01T23:40:00", "m1", group="g2"),
+    ]
+    result = plan(config, events)
+    local = {(task.action, task.group, task.record(config.community.tz)["due"][5:16], tuple(part["rule"] for part in task.parts)) for task in result.tasks}
+    assert local == {
+        ("mention", "g1", "03-02T08:00", ("welcome/welcome", "intro/reply")),
+        ("mention", "g2", "03-02T08:00", ()),
+        ("dm", "g1", "03-02T08:00", ("welcome/welcome", "welcome/welcome")),
+    }
+    (in_g1,) = [task for task in result.tasks if task.action == "mention" and task.group == "g1"]
+    assert in_g1.text == "欢迎 @小夜 加入g1！\n\n@小夜 欢迎欢迎！"

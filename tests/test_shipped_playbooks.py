@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -89,3 +90,60 @@ def test_a_newcomers_introduction_gets_one_mention_that_also_asks_for_the_nickna
     assert "顺便把群昵称改成「城市-称呼」吧，比如“杭州-小美”" in at_the_intro[0][1]
     # A newcomer whose first words are no introduction still gets the nickname reminder.
     assert [task.rule for task in result.tasks if task.member == "m8" and task.action == "mention" and task.rule == "nickname"] == ["nickname"]
+
+
+@pytest.mark.parametrize("replied", [True, False], ids=["replied-to-ask-why", "no-reply"])
+def test_no_last_why_dm_to_a_member_who_already_answered_why_in_private(tmp_path, replied):
+    """Across playbooks and nightly runs: silent-member-care asked 小忙 on day 10 why she went
+    quiet, she answered in private (the operator marked the DM 已回复); churn-winback's
+    "是最近太忙，还是群里的内容不太适合你了？" on day 30 would ask it again. Without a reply it goes."""
+    import json
+    from datetime import date, timedelta
+
+    from click.testing import CliRunner
+
+    from playbook_engine.cli import cli
+    from playbook_engine.plugins import load_registry
+
+    lines = []
+    for day in range(40):
+        when = date(2026, 3, 1) + timedelta(days=day)
+        lines.append({"ts": f"{when}T09:30:00+08:00", "type": "message", "group": "g1", "member": "b1", "name": "书友甲", "id": f"b{day}", "text": "打卡"})
+        if day < 5:
+            lines.append({"ts": f"{when}T10:00:00+08:00", "type": "message", "group": "g1", "member": "z1", "name": "小忙", "id": f"z{day}", "text": "今天读了20页"})
+    nights = [tmp_path / "a.jsonl", tmp_path / "b.jsonl"]
+    for path, part in zip(nights, ([line for line in lines if line["ts"] < "2026-03-17"], [line for line in lines if line["ts"] >= "2026-03-17"]), strict=True):
+        path.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in part), encoding="utf-8")
+    registry, state = load_registry(entrypoints=False), str(tmp_path / "ops.db")
+
+    def invoke(*args: str) -> str:
+        result = CliRunner().invoke(cli, list(args), obj={"registry": registry})
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    first = [json.loads(line) for line in invoke("run", str(PLAYBOOKS), "--events", str(nights[0]), "--state", state, "--format", "jsonl").splitlines()]
+    (ask_why,) = [task["id"] for task in first if task["rule"] == "ask-why" and task["member"] == "z1"]
+    if replied:
+        invoke("tasks", "mark", "--state", state, ask_why, "--status", "replied", "--at", "2026-03-15 20:00")
+    second = [json.loads(line) for line in invoke("run", str(PLAYBOOKS), "--events", str(nights[1]), "--state", state, "--format", "jsonl").splitlines()]
+    churn = [task for task in second if task["rule"] == "churn" and task["member"] == "z1"]
+    assert len(churn) == (0 if replied else 1)
+
+
+def test_a_night_joiner_warned_for_an_ad_is_not_welcomed_in_the_morning(registry, tmp_path):
+    """Across playbooks: joined at 23:10, an ad at 23:20 — warned at once (urgent); the welcome
+    held by quiet hours to 08:00 and a nickname reminder would greet the spammer warmly after the
+    warning. A newcomer joining at night who posts nothing wrong is welcomed at 08:00 as before."""
+    from playbook_engine.runner import read_source, run
+
+    config = load_config([PLAYBOOKS], registry)
+    lines = [
+        '{"ts": "2026-03-02T23:10:00+08:00", "type": "member_joined", "group": "g1", "member": "m9", "name": "优惠多"}',
+        '{"ts": "2026-03-02T23:15:00+08:00", "type": "member_joined", "group": "g1", "member": "m8", "name": "夜猫"}',
+        '{"ts": "2026-03-02T23:20:00+08:00", "type": "message", "group": "g1", "member": "m9", "name": "优惠多", "id": "ad1", "text": "读书人福利！加V领电子书优惠券"}',
+    ]
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = run(config, read_source(registry, "jsonl", str(events)), until=datetime.fromisoformat("2026-03-03T12:00:00+08:00").timestamp(), keep_suppressed=False)
+    assert [(task.rule, task.action) for task in result.tasks if task.member == "m9"] == [("warn-ad", "warn")]
+    assert [task.rule for task in result.tasks if task.member == "m8" and task.action == "mention"] == ["welcome"]

@@ -47,6 +47,13 @@ class SilenceTrigger(TriggerType):
         self.seconds = _duration(value)
         self.pending_key = self.key + "#due"
         self.fired_key = self.key + "#fired"
+        # The asker's next lines, while their question is open: a reply to one of them answers
+        # it (a question asked in two lines is answered by quoting the second), message id →
+        # [question keys, written at], oldest first, kept as long as fired questions are.
+        self.followup_key = self.key + "#followup"
+        # Each asker's last question in a group while it is open, "asker\x1fgroup" → [key, its
+        # text without spaces]: the same question asked again is not a second one.
+        self.asking_key = self.key + "#asking"
         self.group: SilenceTriggers | None = None  # set when the rule's timers are kept by the group
 
     @classmethod
@@ -204,8 +211,9 @@ REPLY, MENTION, NEXT_MESSAGE = "reply", "mention", "next_message"  # community.y
 
 class UnansweredTrigger(TriggerType):
     """A question nobody answered within the duration, per ``community.question.answered_by``:
-    no reply to it, no message mentioning the asker, no plain message by someone else in the
-    group within ``answer_window`` after it.
+    no reply to it (or to its asker's next line in the group within ``answer_window``), no
+    message mentioning the asker, no plain message by someone else in the group within
+    ``answer_window`` after it.
 
     Its memory (``run.store(self)``) maps each open question's key to ``[asker, group, asked
     at]`` (``[asker, group]`` in memory saved before the time was kept: too old for a plain
@@ -235,14 +243,23 @@ class UnansweredTrigger(TriggerType):
         # Questions that fired, until their tasks are due: an answer after the firing makes
         # them stale (key → [asker, group, asked at, fired at, answered at, answered by]).
         self.fired_key = self.key + "#fired"
+        # The asker's next lines, while their question is open: a reply to one of them answers
+        # it (a question asked in two lines is answered by quoting the second), message id →
+        # [question keys, written at], oldest first, kept as long as fired questions are.
+        self.followup_key = self.key + "#followup"
+        # Each asker's last question in a group while it is open, "asker\x1fgroup" → [key, its
+        # text without spaces]: the same question asked again is not a second one.
+        self.asking_key = self.key + "#asking"
         self.keep_fired: float = 7 * 86400  # how long a fired question is remembered: its tasks' latest due (at least a week)
 
     def on_event(self, run: Run, event: Event, member: Member | None) -> Iterable[Firing]:
         if member is None:
             return ()
         questions = run.store(self)  # open question key → [asker, group, asked at]
-        if self.by_reply and event.reply_to and event.reply_to in questions and questions[event.reply_to][0] != member.id:
-            self._answered(run, questions.pop(event.reply_to), member, REPLY)
+        if self.by_reply and event.reply_to:
+            for replied in self._replied(run, event.reply_to, questions):
+                if replied in questions and questions[replied][0] != member.id:
+                    self._answered(run, questions.pop(replied), member, REPLY)
         if self.by_mention and event.mentions:
             mentioned = set(event.mentions) - {member.id}
             for key, entry in list(questions.items()):
@@ -254,17 +271,37 @@ class UnansweredTrigger(TriggerType):
                 self._answered_late(run, fired, event, member)
         asked = run.is_question(event)
         key = (event.id or f"{event.group}/{member.id}/{event.t}") if asked else None
-        if self.by_next_message and event.group is not None:
+        if key is not None and event.group is not None and self._asked_again(run, questions, key, member, event):
+            key = None  # the same question again while it waits: one question, one task
+        if (self.by_next_message or self.by_reply) and event.group is not None:
             recent = run.store(self.recent_key)  # group → keys of questions asked there lately, oldest first
             if key is not None:
                 self._remember(recent, questions, event.group, key, event.t)
-            elif event.group in recent:
-                self._next_message(run, recent, questions, event.group, member)
+            elif not asked and event.group in recent:
+                own = self._next_message(run, recent, questions, event.group, member)
+                if own and self.by_reply and event.id:
+                    self._follow_up(run, event.id, own)
         if key is not None:
             questions[key] = [member.id, event.group, event.t]
             asked_payload = {"member": member.id, "group": event.group, "t": event.t, "id": event.id, "text": event.text}
             run.schedule(event.t + self.seconds, self, key, asked_payload)
         return ()
+
+    def _asked_again(self, run: Run, questions: dict[Any, Any], key: str, member: Member, event: Event) -> bool:
+        """Whether question ``event`` (``key``) repeats, word for word, its asker's question in
+        its group that is still open (posted again after 20 minutes of silence: no second
+        "nobody answered" for the operator); a reply to the repeat answers the first. Otherwise
+        it is the asker's question there from now on."""
+        asking = run.store(self.asking_key)
+        where = f"{member.id}\x1f{event.group}"
+        text = "".join((event.text or "").split())
+        last = asking.get(where)
+        if last is not None and last[0] in questions and last[1] == text:
+            if self.by_reply and event.id:
+                self._follow_up(run, event.id, [last[0]])
+            return True
+        asking[where] = [key, text]
+        return False
 
     def _remember(self, recent: dict[Any, Any], questions: dict[Any, Any], group: str, key: str, now: float) -> None:
         """Question ``key``, asked ``now`` in ``group``, may be answered by a plain message."""
@@ -276,35 +313,60 @@ class UnansweredTrigger(TriggerType):
             del keys[0]
         keys.append(key)
 
-    def _next_message(self, run: Run, recent: dict[Any, Any], questions: dict[Any, Any], group: str, member: Member) -> None:
-        """A message that is not a question answers every question still open in its group that
-        someone else asked within the window; the sender's own stay open."""
+    def _next_message(self, run: Run, recent: dict[Any, Any], questions: dict[Any, Any], group: str, member: Member) -> list[str]:
+        """A message that is not a question answers (``next_message``) every question still open
+        in its group that someone else asked within the window; the sender's own stay open, and
+        are returned: the message goes on with them."""
         oldest = run.now - self.window
-        waiting = []
+        waiting, own = [], []
         for key in recent[group]:
             entry = questions.get(key)
             if entry is None or not _open_since(entry, oldest) or entry[1] != group:
                 continue  # answered, fired, or asked too long ago (or a key reused in another group)
             if entry[0] == member.id:
                 waiting.append(key)
-            else:
+                own.append(key)
+            elif self.by_next_message:
                 self._answered(run, questions.pop(key), member, NEXT_MESSAGE)
+            else:
+                waiting.append(key)  # only its asker's next lines are looked for
         if waiting:
             recent[group] = waiting
         else:
             del recent[group]
+        return own
+
+    def _follow_up(self, run: Run, message_id: str, keys: list[str]) -> None:
+        """Message ``message_id`` goes on with its sender's open questions ``keys``: a reply to
+        it answers them."""
+        followups = run.store(self.followup_key)
+        oldest = run.now - self.keep_fired
+        while followups and followups[next(iter(followups))][1] < oldest:
+            del followups[next(iter(followups))]
+        followups[message_id] = [keys, run.now]
+
+    def _replied(self, run: Run, reply_to: str, questions: dict[Any, Any]) -> list[str]:
+        """The questions a reply to message ``reply_to`` answers: that question, or those its
+        asker's next line (``reply_to``) went on with."""
+        if reply_to in questions:
+            return [reply_to]
+        followups = run.store(self.followup_key)
+        follow = followups.get(reply_to) if followups else None
+        return list(follow[0]) if follow is not None else []
 
     def _answered(self, run: Run, entry: list[Any], member: Member, how: str) -> None:
         """The question remembered as ``entry`` (asker, group, asked at) is answered now by ``member``."""
+        self._done_asking(run, entry[0], entry[1])  # popped from the open questions already
         asked_at = entry[2] if len(entry) > 2 else None
         run.note(self.key, entry[0], "answered", partial(_answered_reason, run, asked_at, run.now, member.name or member.id, member.id, how))
 
     def _answered_late(self, run: Run, fired: dict[Any, Any], event: Event, member: Member) -> None:
         """A reply to a question that already fired, or a message mentioning its asker there:
         its tasks not yet due are stale from now on."""
-        entry = fired.get(event.reply_to) if self.by_reply and event.reply_to else None
-        if entry is not None and entry[0] != member.id and entry[4] is None:
-            entry[4], entry[5] = run.now, member.name or member.id
+        for key in self._replied(run, event.reply_to, fired) if self.by_reply and event.reply_to else ():
+            entry = fired.get(key)
+            if entry is not None and entry[0] != member.id and entry[4] is None:
+                entry[4], entry[5] = run.now, member.name or member.id
         if self.by_mention and event.mentions:
             by_asker = run.store(self.fired_key + "@asker")  # asker → keys of their questions in `fired`
             for asker in event.mentions:
@@ -314,6 +376,16 @@ class UnansweredTrigger(TriggerType):
                     entry = fired.get(key)
                     if entry is not None and entry[4] is None and entry[1] == event.group:
                         entry[4], entry[5] = run.now, member.name or member.id
+
+    def _done_asking(self, run: Run, asker: str, group: str | None) -> None:
+        """A question of ``asker`` in ``group`` was answered or fired: if it was their last one
+        there, a repeat of it is a new question."""
+        asking = run.store(self.asking_key)
+        if asking:
+            where = f"{asker}\x1f{group}"
+            last = asking.get(where)
+            if last is not None and last[0] not in run.store(self):
+                del asking[where]
 
     @property
     def steady(self) -> bool:
@@ -334,6 +406,7 @@ class UnansweredTrigger(TriggerType):
     def on_timer(self, run: Run, subject: str, payload: Any) -> Iterable[Firing]:
         if run.store(self).pop(subject, None) is None:
             return
+        self._done_asking(run, payload["member"], payload["group"])
         member = run.members.get(payload["member"])
         if member is None or member.left:
             return
