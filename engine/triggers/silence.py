@@ -47,13 +47,6 @@ class SilenceTrigger(TriggerType):
         self.seconds = _duration(value)
         self.pending_key = self.key + "#due"
         self.fired_key = self.key + "#fired"
-        # The asker's next lines, while their question is open: a reply to one of them answers
-        # it (a question asked in two lines is answered by quoting the second), message id →
-        # [question keys, written at], oldest first, kept as long as fired questions are.
-        self.followup_key = self.key + "#followup"
-        # Each asker's last question in a group while it is open, "asker\x1fgroup" → [key, its
-        # text without spaces]: the same question asked again is not a second one.
-        self.asking_key = self.key + "#asking"
         self.group: SilenceTriggers | None = None  # set when the rule's timers are kept by the group
 
     @classmethod
