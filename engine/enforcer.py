@@ -77,7 +77,6 @@ class Enforcer:
         self._turns_before: dict[str, Any] | None = None
         # Rules meant for members who left: an action's scope does not stop their tasks.
         self._about_leaving = frozenset(rule.key for rule in config.rules if rule.trigger.about_leaving)
-        self._group_ids = {name: group for group, name in self.community.group_names.items()}  # a group named by its name
 
     def enforce(self, rule: Rule, firing: Firing, group: str | None, context: dict[str, Any], held: list[str]) -> None:
         """Plan the tasks of a rule whose conditions held, and apply the effects of those kept."""
@@ -137,7 +136,7 @@ class Enforcer:
             self.defer_effect(task, action)
             kind = replace(kind, apply=None)
         if kind.into_group is not None:
-            into = self._group_id(action.params.get(kind.into_group))
+            into = self.community.group_id(action.params.get(kind.into_group))
             if into is not None:
                 invited = target.marks.get(INVITED)
                 if invited is None:
@@ -192,12 +191,6 @@ class Enforcer:
         member.revision += 1
         return True
 
-    def _group_id(self, value: Any) -> str | None:
-        """The group an option names: its id, or its name in community.yaml."""
-        if not isinstance(value, str):
-            return None
-        return self._group_ids.get(value, value)
-
     def _refusal(self, rule: Rule, kind: ActionType, params: dict[str, Any], member: Member, group: str | None) -> tuple[str, Callable[[], str]] | None:
         """Why a task of ``kind`` about ``member`` in ``group`` must not be planned — the
         guardrail and the operator-readable reason — or None. A member not seen in any group
@@ -215,7 +208,7 @@ class Enforcer:
             if due is not None and due >= self.run.now:
                 return PLANNED_ALREADY, partial(self._planned_already, member, kind.name, group, due)
         if kind.into_group is not None:
-            into = self._group_id(params.get(kind.into_group))
+            into = self.community.group_id(params.get(kind.into_group))
             if into is None:
                 return None
             if into in member.groups:

@@ -104,6 +104,16 @@ class Community:
     action_names: dict[str, str] = field(default_factory=dict)  # action id → its name in `language` (ActionType.names)
     content: dict[str, Any] = field(default_factory=dict)  # content.yaml: what texts read as `content.NAME`
 
+    @cached_property
+    def _group_ids(self) -> dict[str, str]:
+        return {name: group for group, name in self.group_names.items()}
+
+    def group_id(self, value: Any) -> str | None:
+        """The group an option names (an invite's `group`): its id, or its name in community.yaml."""
+        if not isinstance(value, str):
+            return None
+        return self._group_ids.get(value, value)
+
     def stage_label(self, stage: str | None) -> str:
         for item in self.lifecycle:
             if item.stage == stage:

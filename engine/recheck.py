@@ -137,7 +137,7 @@ class Recheck:
             if rule.conditions and ((fields := member_fields_read(config.env, [condition.source for condition in rule.conditions])) is None or fields & _WRITING)
         )
         self._group_names = config.community.group_names
-        self._group_ids = {name: group for group, name in self._group_names.items()}  # a group an option names by its name
+        self._community = config.community
         # Texts to be rendered with a member's values of a moment, by member: [moment, source,
         # the task if its check waits on a change of the member].
         self.frozen: dict[str, list[list[Any]]] = {}  # member id → [moment, source, deferred task or None]
@@ -454,8 +454,7 @@ class Recheck:
         if into_option is not None:
             # An invite into a group the member joined in the meantime (by someone else's
             # invite, the group's QR code): no "shall I bring you in?" once they are in.
-            into = source.action.params.get(into_option)
-            into = self._group_ids.get(into, into) if isinstance(into, str) else None
+            into = self._community.group_id(source.action.params.get(into_option))
             if into is not None and into in member.groups:
                 return self.planner.says.explain.in_group.format(name=_name(member), group=group_name(self.run.groups, self._group_names, into))
         return None
