@@ -693,7 +693,7 @@ class Planner:
                     (final if self._day(task.due) < before else pending).append(task)
             self.tasks = pending
         final = self._written(self._pace(self._merge(final)))
-        self._next_settle(self.tasks)  # after pace, which may carry a task into a later day
+        self._next_settle()  # after pace, which may carry a task into a later day
         held: list[Task] = []
         if self.holdout is not None:
             final, held = self._hold_out(final)
@@ -794,11 +794,12 @@ class Planner:
             out.append(task)
         return out
 
-    def _next_settle(self, pending: list[Task]) -> None:
+    def _next_settle(self) -> None:
         """When the earliest day still open ends: the evaluation settles it then."""
         self.settle_at = self._settle_start = INF
-        if self._days or pending or self._held:
-            self._open_day(min([day for day, _ in self._days[:1]] + [self._day(task.due) for task in pending] + list(self._held)))
+        day = self._first_open()
+        if day is not None:
+            self._open_day(day)
 
     def _open_day(self, day: int) -> None:
         """Local day ``day`` has tasks not yet settled: the evaluation settles it at its end."""
