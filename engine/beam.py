@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import logging
 import pickle
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -139,7 +140,8 @@ def run_beam(config: Config, items: Iterable[SourceRecord | Rejected | Event], *
     flags = [_flag(option) for option in options]
     pipeline_options = PipelineOptions(flags)
     given = pipeline_options.get_all_options(drop_default=True)
-    where = given.get("temp_location") or tempfile.mkdtemp(prefix="playbook-beam-")
+    own = None if given.get("temp_location") else tempfile.mkdtemp(prefix="playbook-beam-")  # removed when the run ends
+    where = given.get("temp_location") or own
     work = _RunPart(bundle(paths), entrypoints, start, until, parts.screened.last)
     staff = config.community.staff
 
@@ -192,14 +194,20 @@ def run_beam(config: Config, items: Iterable[SourceRecord | Rejected | Event], *
                         key, outcome = pickle.loads(base64.b64decode(line))
                         got[key] = outcome
         FileSystems.delete(files + shards)
+        if Path(folder).is_dir():  # a local folder outlives its files; an object store has none
+            Path(folder).rmdir()
         return got
 
-    outcomes = run_parts(None)
-    while joined := joins(parts.owners, outcomes):  # parts whose tasks met at one operator: joined, and run again
-        for keys in joined:
-            for key in keys:
-                del outcomes[key]
-        outcomes.update(run_parts(frozenset(parts.join(joined))))
+    try:
+        outcomes = run_parts(None)
+        while joined := joins(parts.owners, outcomes):  # parts whose tasks met at one operator: joined, and run again
+            for keys in joined:
+                for key in keys:
+                    del outcomes[key]
+            outcomes.update(run_parts(frozenset(parts.join(joined))))
+    finally:
+        if own is not None:
+            shutil.rmtree(own, ignore_errors=True)
     return merge(config, parts.screened, [outcomes[key] for key in sorted(outcomes)], start=start, until=until), parts
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
+import tempfile
 import textwrap
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -54,10 +56,11 @@ def make_config(tmp_path: Path, registry: Registry) -> Callable[..., Config]:
 
 def config_from(playbooks: dict[str, str], community: str = COMMUNITY, directory: Path | None = None, registry: Registry | None = None) -> Config:
     """Write ``playbooks`` (name → YAML text) and a community.yaml into ``directory`` (a new
-    temporary one if None: for a config a module's property tests share) and load them."""
-    import tempfile
-
-    directory = directory or Path(tempfile.mkdtemp(prefix="playbooks-"))
+    temporary one if None: for a config a module's property tests share, removed when the test
+    session ends) and load them."""
+    if directory is None:
+        directory = Path(tempfile.mkdtemp(prefix="playbooks-"))
+        atexit.register(shutil.rmtree, directory, ignore_errors=True)
     directory.mkdir(exist_ok=True)
     (directory / "community.yaml").write_text(textwrap.dedent(community), encoding="utf-8")
     for name, text in playbooks.items():

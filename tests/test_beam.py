@@ -147,3 +147,20 @@ def test_parts_joined_after_a_first_pipeline_are_run_in_a_second(tmp_path: Path)
         teams.write(3, options, stream)
     _, beam = same_run(tmp_path / "playbooks", tmp_path / "events.jsonl", "--format", "csv")
     assert "joined and run again: 1 round" in beam.stderr
+
+
+def test_a_run_leaves_no_folders_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shards and outcomes go to a temporary folder; a run removes what it made, in its own
+    folder (the default) and inside a `temp_location` the user gives."""
+    import tempfile
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    example = [str(ROOT / "playbooks"), "--events", str(ROOT / "examples" / "events.jsonl")]
+    playbook("run", *example, "--runner", "beam")
+    assert list(scratch.iterdir()) == []
+    given = tmp_path / "given"
+    given.mkdir()
+    playbook("run", *example, "--runner", "beam", "--beam-option", f"temp_location={given}")
+    assert list(given.iterdir()) == []
