@@ -17,7 +17,7 @@ from playbook_engine.durations import DurationError, parse_duration
 from playbook_engine.errors import InvalidPlaybooks, PlaybookError
 from playbook_engine.events import EventError, parse_time
 from playbook_engine.printable import terminal_text
-from playbook_engine.words import plan_words, words_for
+from playbook_engine.words import plan_words, say, words_for
 
 if TYPE_CHECKING:
     from playbook_engine.contract import Task
@@ -115,7 +115,7 @@ def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, colu
     report = SourceReport()
     records = read_source(registry, source, events, source_options(column_map, tz, chat=chat, private_chats=private_chats, report=report))
     if strict:
-        records = _strict(records, events, tz)
+        records = _strict(records, events, tz, config.community.language)
     if sys.stderr.isatty():
         records = _with_progress(records)
     context = {"tz": tz, "title": plan_words(config.community.language).title.format(community=config.community.name), "width": None, "language": config.community.language, "actions": config.community.action_names, "groups": config.community.group_names}
@@ -182,12 +182,13 @@ def _after_run(result: RunResult, events: str, rejects: str | None, config: Conf
     from playbook_engine.output import render_explanation, render_summary
 
     tz = config.community.tz
+    words = words_for(config.community.language)
     for rejected in result.rejected:
-        click.echo(terminal_text(f"{events}:{rejected.line}: rejected: {rejected.reason}"), err=True)  # a reason may quote the line
+        click.echo(terminal_text(words.inputs.rejected.format(where=f"{events}:{rejected.line}", reason=say(rejected.reason, words))), err=True)  # a reason may quote the line
     if rejects:
         with open(rejects, "w", encoding="utf-8") as rejects_file:
             for rejected in result.rejected:
-                rejects_file.write(json.dumps({"line": rejected.line, "reason": rejected.reason, "text": rejected.text}, ensure_ascii=False) + "\n")
+                rejects_file.write(json.dumps({"line": rejected.line, "reason": say(rejected.reason, words), "text": rejected.text}, ensure_ascii=False) + "\n")
     result.save_state()  # only after the tasks are out: a run killed before this changed nothing
     if explaining:
         click.echo(render_explanation(result, tz, member_id), err=True, nl=False)
@@ -195,7 +196,7 @@ def _after_run(result: RunResult, events: str, rejects: str | None, config: Conf
     exporters = undeclared_exporters(report, community.staff, community.language, community.file)
     hint = _export_hint(events, config.registry.sources, community.language) if source == "jsonl" and result.counts["rejected"] > result.counts["accepted"] else None
     for warning in [*report.warnings, *exporters, *filter(None, [hint, result.undeclared_groups(community), result.unread_groups(community), result.unassigned_groups(community)])]:
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(words.inputs.warning.format(warning=say(warning, words)), err=True)
     result.counts["duplicates"] += report.counts["duplicates"]
     click.echo("playbook: " + words_for(config.community.language).explain.times.format(timezone=config.community.timezone, file=config.community.file), err=True)
     click.echo(render_summary(result, config.community), err=True)
@@ -233,7 +234,7 @@ def _with_progress(records: Any) -> Any:
             progress.stop()
 
 
-def _strict(records: Any, events: str, tz: Any) -> Any:
+def _strict(records: Any, events: str, tz: Any, language: str) -> Any:
     """``records`` checked against the event contract as they come: the first a source or the
     check rejects (a line that is not JSON, a `ts` that is not a time …) stops the run."""
     from playbook_engine.contract import Rejected
@@ -242,7 +243,8 @@ def _strict(records: Any, events: str, tz: Any) -> Any:
     for item in records:
         event = to_event(item, tz)
         if isinstance(event, Rejected):
-            raise PlaybookError(f"{events}:{event.line}: rejected: {event.reason} (--strict stops here)")
+            words = words_for(language)
+            raise PlaybookError(words.inputs.strict.format(where=f"{events}:{event.line}", reason=say(event.reason, words)))
         yield event
 
 

@@ -22,7 +22,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from itertools import chain, islice
 from typing import Any
@@ -30,7 +30,6 @@ from typing import Any
 from playbook_engine.clock import Clock, Timer
 from playbook_engine.conditions import Conditions, refusal
 from playbook_engine.contract import LOOP_FIELDS, TAG_EXPIRY, Event, Firing, Group, Member, Rejected, TriggerType
-from playbook_engine.durations import format_duration
 from playbook_engine.enforcer import Enforcer, cause
 from playbook_engine.group_counts import GroupCounts
 from playbook_engine.holdout import WINDOW as HOLDOUT_WINDOW
@@ -48,7 +47,7 @@ from playbook_engine.recheck import Recheck, event_data, event_from
 from playbook_engine.replies import LOOKBACK, Replies, TaskLog
 from playbook_engine.state import LazyMembers, StateStore
 from playbook_engine.triggers.common import STAGE_ENTERED, any_pattern
-from playbook_engine.words import reason_words
+from playbook_engine.words import Reason, reason_words
 
 LIFECYCLE_HANDLER = "@lifecycle"
 STAGED = "@staged"  # member.marks: the member's revision at the last stage assessment
@@ -326,7 +325,7 @@ class Evaluation:
                 continue
             if item.t < self.now:
                 when = datetime.fromtimestamp(self.now, self.tz).isoformat(timespec="seconds")
-                self.reject(Rejected(item.line, f"older than the engine's clock ({when}): events must be in time order", _raw_text(item)))
+                self.reject(Rejected(item.line, Reason("older", when=when), _raw_text(item)))
                 continue
             if self.until is not None and item.t > self.until:
                 self.counts["after_until"] += 1
@@ -375,7 +374,7 @@ class Evaluation:
                         latest = held.t  # the event after it is not earlier: a quiet stretch, not a wrong date
                         yield held
                     else:
-                        yield Rejected(held.line, self._too_far(held.t, latest, f"the next event (line {item.line}) is earlier"), _raw_text(held))
+                        yield Rejected(held.line, self._too_far(held.t, latest, Reason("next_earlier", line=item.line)), _raw_text(held))
                     held, horizon = None, latest + future
                     if t > horizon:
                         held, horizon = item, -math.inf
@@ -391,7 +390,7 @@ class Evaluation:
                 self.counts["read"] += 1
                 self.counts["unconfirmed"] += 1
             else:
-                yield Rejected(held.line, self._too_far(held.t, latest, "no later event confirms its date"), _raw_text(held))
+                yield Rejected(held.line, self._too_far(held.t, latest, Reason("no_later")), _raw_text(held))
 
     def _read_before(self, event: Event) -> bool:
         """Whether an earlier --state run read or kept ``event``: at or before the watermark, or
@@ -402,11 +401,11 @@ class Evaluation:
         """Whether ``event`` is this export's copy of an event the last run kept to confirm."""
         return id(event) not in self._held_ids and (event.t, cause(event)) in self._held_keys
 
-    def _too_far(self, t: float, latest: float, why: str) -> str:
+    def _too_far(self, t: float, latest: float, why: Reason) -> Reason:
         """Why an event dated past the --max-future horizon is rejected, and how to accept it."""
         gap_days = math.ceil((t - latest) / DAY) if t - latest < 1e12 else 0  # a longer gap is no history
-        longer = f"e.g. --max-future {gap_days}d" if gap_days else "--max-future off"
-        return f"dated {self._time_text(t)}, more than {format_duration(self.max_future or 0)} after the latest event so far ({self._time_text(latest)}), and {why}: a wrong date? — if the history really skips that long, run with a longer --max-future ({longer})"
+        longer = Reason("max_future_days", days=gap_days) if gap_days else Reason("max_future_off")
+        return Reason("too_far", at=self._time_text(t), horizon=timedelta(seconds=self.max_future or 0), latest=self._time_text(latest), why=why, longer=longer)
 
     def _time_text(self, t: float) -> str:
         try:
@@ -420,7 +419,7 @@ class Evaluation:
         In a stream in time order a copy can only come at its original's instant."""
         for earlier in self._instant_events:
             if earlier.id == event.id and earlier.group == event.group and earlier.type == event.type == "message":
-                self.reject(Rejected(event.line, f"the same message (id {event.id}) as line {earlier.line}: a message is counted once", _raw_text(event)))
+                self.reject(Rejected(event.line, Reason("same_message", id=event.id, line=earlier.line), _raw_text(event)))
                 return True
         return False
 

@@ -22,6 +22,7 @@ from playbook_engine.contract import (
     specs,
 )
 from playbook_engine.jsontext import fast_loads
+from playbook_engine.words import Reason, reason_of
 
 MEMBER_EVENTS = frozenset({"member_joined", "member_left", "message", "reaction", "activity_joined", "profile", "purchase"})
 GROUP_EVENTS = frozenset({"member_joined", "member_left", "message", "activity_started", "activity_ended"})
@@ -41,15 +42,15 @@ def parse_time(value: Any, tz: ZoneInfo) -> float:
         if seconds is not None:
             return seconds
     if isinstance(value, bool):
-        raise EventError("`ts` is true/false — write an RFC 3339 time such as 2026-03-01T09:15:02+08:00")
+        raise EventError(Reason("ts_bool"))
     if isinstance(value, (int, float)):
         return float(value) / 1000 if abs(value) >= 100_000_000_000 else float(value)
     if not isinstance(value, str):
-        raise EventError("`ts` must be an RFC 3339 time or epoch seconds")
+        raise EventError(Reason("ts_kind"))
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise EventError(f"`ts` {value!r} is not an RFC 3339 time (e.g. 2026-03-01T09:15:02+08:00)") from None
+        raise EventError(Reason("ts_not_time", value=repr(value))) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz)
     return moment.timestamp()
@@ -211,12 +212,12 @@ def _plain_event(record: dict[str, Any], line: int) -> Event | None:
 
 def _checked_event(record: Any, tz: ZoneInfo, line: int) -> Event:
     if not isinstance(record, dict):
-        raise EventError("an event must be a JSON object")
+        raise EventError(Reason("not_object"))
     if "ts" not in record:
-        raise EventError("missing `ts`")
+        raise EventError(Reason("no_ts"))
     kind = record.get("type")
     if not isinstance(kind, str) or not kind:
-        raise EventError("missing `type`" if kind is None else "`type` must be text")
+        raise EventError(Reason("no_type" if kind is None else "type_text"))
     t = parse_time(record["ts"], tz)
     values: dict[str, Any] = {}
     for name in _TEXT_FIELDS:
@@ -226,34 +227,34 @@ def _checked_event(record: Any, tz: ZoneInfo, line: int) -> Event:
         if isinstance(value, (int, float)) and not isinstance(value, bool) and name in _NUMBERS_AS_TEXT:
             value = str(value)
         if not isinstance(value, str):
-            raise EventError(f"`{name}` must be text")
+            raise EventError(Reason("must_be_text", name=name))
         values[name] = value
     for name in _LIST_FIELDS:
         value = record.get(name)
         if value is None:
             continue
         if not isinstance(value, list) or not all(isinstance(item, (str, int)) and not isinstance(item, bool) for item in value):
-            raise EventError(f"`{name}` must be a list of ids")
+            raise EventError(Reason("must_be_ids", name=name))
         values[name] = tuple(str(item) for item in value)
     if kind in MEMBER_EVENTS and "member" not in values:
-        raise EventError(f"`{kind}` event without `member`")
+        raise EventError(Reason("needs_member", kind=kind))
     if kind in GROUP_EVENTS and "group" not in values:
-        raise EventError(f"`{kind}` event without `group`")
+        raise EventError(Reason("needs_group", kind=kind))
     if kind in ("activity_started", "activity_joined", "activity_ended") and "activity" not in values:
-        raise EventError(f"`{kind}` event without `activity`")
+        raise EventError(Reason("needs_activity", kind=kind))
     for name in _OBJECT_FIELDS:
         value = record.get(name)
         if value is None:
             continue
         if not isinstance(value, dict):
-            raise EventError(f"`{name}` must be an object of key/value pairs")
+            raise EventError(Reason("must_be_object", name=name))
         values[name] = value
     for name in _NUMBER_FIELDS:
         value = record.get(name)
         if value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise EventError(f"`{name}` must be a number")
+            raise EventError(Reason("must_be_number", name=name))
         values[name] = float(value)
     return Event(t=t, type=kind, raw=record, line=line, **values)
 
@@ -299,7 +300,7 @@ def parse_jsonl(lines: Iterable[str | bytes]) -> Iterator[SourceRecord | Rejecte
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError:
-                yield Rejected(number, "not UTF-8 text", raw.decode("utf-8", "replace").rstrip("\n"))
+                yield Rejected(number, Reason("not_utf8"), raw.decode("utf-8", "replace").rstrip("\n"))
                 continue
         text = line.strip()
         if not text:
@@ -307,16 +308,16 @@ def parse_jsonl(lines: Iterable[str | bytes]) -> Iterator[SourceRecord | Rejecte
         try:
             record = json.loads(text, parse_constant=_reject_constant)
         except json.JSONDecodeError as exc:
-            yield Rejected(number, f"not valid JSON ({exc.msg} at column {exc.colno})", text)
+            yield Rejected(number, Reason("bad_json", detail=Reason("json_at", message=exc.msg, column=exc.colno)), text)
             continue
         except ValueError as exc:  # NaN, Infinity: not JSON, and no time, count or amount
-            yield Rejected(number, f"not valid JSON ({exc})", text)
+            yield Rejected(number, Reason("bad_json", detail=str(exc)), text)
             continue
         if not isinstance(record, dict):
-            yield Rejected(number, "an event must be a JSON object", text)
+            yield Rejected(number, Reason("not_object"), text)
             continue
         if not _encodable(record):  # orjson refuses these lines: only the json module's path sees them
-            yield Rejected(number, "contains a lone surrogate (an escape such as \\ud800 that is half a character): not text — export the file again as UTF-8", text)
+            yield Rejected(number, Reason("lone_surrogate"), text)
             continue
         yield SourceRecord(number, record)
 
@@ -330,4 +331,4 @@ def to_event(item: SourceRecord | Rejected | Event, tz: ZoneInfo) -> Event | Rej
     try:
         return event_from_record(item.data, tz, item.number)
     except EventError as exc:
-        return Rejected(item.number, str(exc), json.dumps(item.data, ensure_ascii=False, default=str))
+        return Rejected(item.number, reason_of(exc), json.dumps(item.data, ensure_ascii=False, default=str))

@@ -62,6 +62,7 @@ from playbook_engine.events import to_event
 from playbook_engine.model import Config, Rule
 from playbook_engine.planner import Planner
 from playbook_engine.runner import RunResult, Tally, plan, run
+from playbook_engine.words import Reason
 
 # What ``screen`` decides for the whole input: the counts the parts must not count again.
 SCREENED = ("read", "accepted", "rejected", "after_until", "before_watermark")
@@ -101,7 +102,7 @@ def screen(config: Config, items: Iterable[SourceRecord | Rejected | Event], *, 
             continue
         if item.t < now:
             when = datetime.fromtimestamp(now, tz).isoformat(timespec="seconds")
-            rejected.append(Rejected(item.line, f"older than the engine's clock ({when}): events must be in time order", _raw_text(item)))
+            rejected.append(Rejected(item.line, Reason("older", when=when), _raw_text(item)))
             continue
         if until is not None and item.t > until:
             counts["after_until"] += 1
@@ -111,7 +112,7 @@ def screen(config: Config, items: Iterable[SourceRecord | Rejected | Event], *, 
         elif item.id is not None and item.type == "message":
             earlier = next((seen for seen in at_instant if seen.id == item.id and seen.group == item.group and seen.type == "message"), None)
             if earlier is not None:
-                rejected.append(Rejected(item.line, f"the same message (id {item.id}) as line {earlier.line}: a message is counted once", _raw_text(item)))
+                rejected.append(Rejected(item.line, Reason("same_message", id=item.id, line=earlier.line), _raw_text(item)))
                 continue
         counts["accepted"] += 1
         at_instant.append(item)

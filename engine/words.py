@@ -4,7 +4,9 @@ The plan's texts are the playbooks' own; what frames them — titles, counts, we
 priorities, column names, each task's reason, the run's summary, ``--explain``, the report, the
 forecast, the daily list sent to an operator's work chat — is written here, so that an operator
 who reads Chinese reads Chinese from the first line to the last. JSON records keep their field
-names (programs read them), and errors about playbooks stay English.
+names (programs read them), and errors that stop a command (about playbooks, options, a file that
+cannot be read at all) stay English. The lines a run could not read say why in the community's
+language (``Reason``).
 
 A language is one ``Language`` value (``ZH_CN``, ``EN``), holding one dataclass of words per
 part of the engine; ``LANGUAGES`` lists them, and ``community.language`` accepts exactly its
@@ -17,7 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
+from typing import Any
 
 from playbook_engine.durations import format_duration
 
@@ -352,6 +355,17 @@ class ExplainWords:
 
 
 @dataclass(frozen=True)
+class InputWords:
+    """What a run says of what it read: a line it could not use and why (``contract.Reason``'s
+    templates), a warning. Errors that stop the run, about playbooks or options, stay English."""
+
+    rejected: str  # "{where}", "{reason}": a line not read, as the terminal shows it
+    strict: str  # "{where}", "{reason}": the line that stops a --strict run
+    warning: str  # "{warning}"
+    reasons: Mapping[str, str]  # a Reason's key → its template
+
+
+@dataclass(frozen=True)
 class Language:
     """Every word the engine writes, in one language."""
 
@@ -365,6 +379,7 @@ class Language:
     delivery: DeliveryWords
     marks: MarkWords
     explain: ExplainWords
+    inputs: InputWords
 
     def duration(self, seconds: float) -> str:
         """``14d`` in English (as playbooks write it); ``14 天`` in Chinese."""
@@ -617,6 +632,65 @@ ZH_CN = Language(
         },
         priorities={"urgent": "紧急", "high": "高", "normal": "普通", "low": "低"},
     ),
+    inputs=InputWords(
+        rejected="{where}：已拒绝：{reason}",
+        strict="{where}：已拒绝：{reason}（--strict：到此为止）",
+        warning="注意：{warning}",
+        reasons={
+            "not_utf8": "不是 UTF-8 文本",
+            "bad_json": "不是有效的 JSON（{detail}）",
+            "json_at": "{message}，第 {column} 列",
+            "json_line": "{message}，第 {line} 行",
+            "not_object": "一条事件须是一个 JSON 对象",
+            "lone_surrogate": "含有孤立的代理字符（如 \\ud800 这样半个字符的转义）：不是文本 —— 请重新导出为 UTF-8",
+            "no_ts": "缺少 `ts`（时间）",
+            "ts_bool": "`ts` 是 true/false —— 请写 RFC 3339 时间，如 2026-03-01T09:15:02+08:00",
+            "ts_kind": "`ts` 须是 RFC 3339 时间或 Unix 秒数",
+            "ts_not_time": "`ts` {value} 不是 RFC 3339 时间（如 2026-03-01T09:15:02+08:00）",
+            "no_type": "缺少 `type`（事件类型）",
+            "type_text": "`type` 须是文字",
+            "must_be_text": "`{name}` 须是文字",
+            "must_be_ids": "`{name}` 须是 id 的列表",
+            "needs_member": "`{kind}` 事件缺少 `member`（成员）",
+            "needs_group": "`{kind}` 事件缺少 `group`（群）",
+            "needs_activity": "`{kind}` 事件缺少 `activity`（活动）",
+            "must_be_object": "`{name}` 须是键值对象",
+            "must_be_number": "`{name}` 须是数字",
+            "older": "早于已读到的时间（{when}）：事件须按时间先后排列",
+            "same_message": "与第 {line} 行是同一条消息（id {id}）：一条消息只算一次",
+            "too_far": "时间是 {at}，比目前最晚的事件（{latest}）晚了 {horizon}以上，而且{why}：日期写错了？—— 如果历史真的中断了这么久，请用更长的 --max-future 运行（{longer}）",
+            "next_earlier": "下一条事件（第 {line} 行）更早",
+            "no_later": "没有更晚的事件证实它的日期",
+            "max_future_days": "如 --max-future {days}d",
+            "max_future_off": "--max-future off",
+            "export_order": "早于它前面的事件：导出文件没有按时间排序",
+            "csv_width": "有 {cells} 格，但表头有 {width} 列（有没加引号的逗号或换行？）",
+            "csv_time": "{value} 不是时间（请写成如 2026-03-01 09:15:02、2026-03-01T09:15:02+08:00 或 Unix 秒数）",
+            "empty_time": "`{column}` 列的时间是空的",
+            "not_a_number": "`{column}` {value} 不是数字",
+            "no_sender": "没有发送者（`{column}` 是空的）",
+            "in_file": "{file}：{reason}",
+            "day_file_skipped": "{file}：{reason} —— 这一天的整个文件都未读入",
+            "not_a_list": "不是消息的列表",
+            "message_not_object": "一条消息须是一个 JSON 对象",
+            "no_author": "消息 {id} 没有 `author` id（发送者）",
+            "no_timestamp": "消息 {id} 没有 `timestamp`（时间）",
+            "field_not_time": "消息 {id}：`{field}` {value} 不是时间",
+            "field_not_number": "消息 {id}：`{field}` {value} 不是数字",
+            "no_usable_ts": "没有可用的 `ts`（{value}）",
+            "no_user": "消息没有 `user`（发送者）",
+            "no_comment_user": "文件评论没有 `comment.user`（发送者）",
+            "unknown_message_type": "未知的消息类型 {type}（应是 message 或 service）",
+            "no_from_id": "消息 {id} 没有 `from_id`（发送者）—— 请用 Telegram Desktop 以 JSON 格式重新导出这个聊天",
+            "no_date": "消息 {id} 没有 `date_unixtime` 或 `date`",
+            "service_no_actor": "服务消息 {id}（{action}）没有 `actor_id`",
+            "service_no_action": "服务消息 {id} 没有 `action`",
+            "dms_left_out": "{count} 个私聊会话（dms.json、mpims.json）未读入 —— 剧本安排的是群里的工作；私聊也要安排时，请加 --private-chats",
+            "private_left_out": "{file}：{kind}（{channel}）未读入 —— 私聊也要安排时，请加 --private-chats",
+            "direct_message": "私聊",
+            "group_dm": "多人私聊",
+        },
+    ),
 )
 
 EN = Language(
@@ -865,6 +939,65 @@ EN = Language(
         },
         priorities={"urgent": "urgent", "high": "high", "normal": "normal", "low": "low"},
     ),
+    inputs=InputWords(
+        rejected="{where}: rejected: {reason}",
+        strict="{where}: rejected: {reason} (--strict stops here)",
+        warning="warning: {warning}",
+        reasons={
+            "not_utf8": "not UTF-8 text",
+            "bad_json": "not valid JSON ({detail})",
+            "json_at": "{message} at column {column}",
+            "json_line": "{message}, line {line}",
+            "not_object": "an event must be a JSON object",
+            "lone_surrogate": "contains a lone surrogate (an escape such as \\ud800 that is half a character): not text — export the file again as UTF-8",
+            "no_ts": "missing `ts`",
+            "ts_bool": "`ts` is true/false — write an RFC 3339 time such as 2026-03-01T09:15:02+08:00",
+            "ts_kind": "`ts` must be an RFC 3339 time or epoch seconds",
+            "ts_not_time": "`ts` {value} is not an RFC 3339 time (e.g. 2026-03-01T09:15:02+08:00)",
+            "no_type": "missing `type`",
+            "type_text": "`type` must be text",
+            "must_be_text": "`{name}` must be text",
+            "must_be_ids": "`{name}` must be a list of ids",
+            "needs_member": "`{kind}` event without `member`",
+            "needs_group": "`{kind}` event without `group`",
+            "needs_activity": "`{kind}` event without `activity`",
+            "must_be_object": "`{name}` must be an object of key/value pairs",
+            "must_be_number": "`{name}` must be a number",
+            "older": "older than the engine's clock ({when}): events must be in time order",
+            "same_message": "the same message (id {id}) as line {line}: a message is counted once",
+            "too_far": "dated {at}, more than {horizon} after the latest event so far ({latest}), and {why}: a wrong date? — if the history really skips that long, run with a longer --max-future ({longer})",
+            "next_earlier": "the next event (line {line}) is earlier",
+            "no_later": "no later event confirms its date",
+            "max_future_days": "e.g. --max-future {days}d",
+            "max_future_off": "--max-future off",
+            "export_order": "older than the event before it: the export is not in time order",
+            "csv_width": "{cells} cells, but the header has {width} columns (an unquoted comma or line break?)",
+            "csv_time": "{value} is not a time (write e.g. 2026-03-01 09:15:02, 2026-03-01T09:15:02+08:00 or epoch seconds)",
+            "empty_time": "empty time in column `{column}`",
+            "not_a_number": "`{column}` {value} is not a number",
+            "no_sender": "no sender (empty `{column}`)",
+            "in_file": "{file}: {reason}",
+            "day_file_skipped": "{file}: {reason} — the whole day file is skipped",
+            "not_a_list": "not a list of messages",
+            "message_not_object": "a message must be a JSON object",
+            "no_author": "message {id} has no `author` id",
+            "no_timestamp": "message {id} has no `timestamp`",
+            "field_not_time": "message {id}: `{field}` {value} is not a time",
+            "field_not_number": "message {id}: `{field}` {value} is not a number",
+            "no_usable_ts": "no usable `ts` ({value})",
+            "no_user": "message without `user`",
+            "no_comment_user": "file comment without `comment.user`",
+            "unknown_message_type": "unknown message type {type} (expected message or service)",
+            "no_from_id": "message {id} has no `from_id` (sender) — export the chat again with Telegram Desktop, format JSON",
+            "no_date": "message {id} has no `date_unixtime` or `date`",
+            "service_no_actor": "service message {id} ({action}) has no `actor_id`",
+            "service_no_action": "service message {id} has no `action`",
+            "dms_left_out": "{count} direct message conversation{s} (dms.json, mpims.json) left out — playbooks plan group work; pass --private-chats to plan for them too",
+            "private_left_out": "{file}: {kind} ({channel}), left out — pass --private-chats to plan for private conversations too",
+            "direct_message": "a direct message",
+            "group_dm": "a group DM",
+        },
+    ),
 )
 
 
@@ -878,6 +1011,47 @@ def words_for(language: str | None) -> Language:
 
 def plan_words(language: str | None) -> PlanWords:
     return words_for(language).plan
+
+
+class Reason(str):
+    """Why an input record was not used (or what a source warns of), said in the community's
+    language when the run prints it: the text is English (what ``str`` gives, and what a test
+    or a program reading ``--rejects`` compares); ``key`` names its template among the engine's
+    words (``InputWords.reasons``) and ``values`` fill it, a value maybe a Reason too. A
+    plugin's own reasons are plain strings, shown as they are."""
+
+    key: str
+    values: dict[str, Any]
+
+    def __new__(cls, key: str, **values: Any) -> Reason:
+        reason = super().__new__(cls, reason_text(key, values, EN))
+        reason.key, reason.values = key, values
+        return reason
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickled (Beam) as what makes it
+        return (_reason, (self.key, self.values))
+
+
+def _reason(key: str, values: dict[str, Any]) -> Reason:
+    return Reason(key, **values)
+
+
+def reason_of(error: Exception) -> str:
+    """What ``error`` says: its Reason when it was raised with one, else its text."""
+    given = error.args[0] if len(error.args) == 1 else None
+    return given if isinstance(given, Reason) else str(error)
+
+
+def say(text: str, words: Language) -> str:
+    """``text`` in ``words``' language, when it is a Reason; any other text as it is."""
+    return reason_text(text.key, text.values, words) if isinstance(text, Reason) else str(text)
+
+
+def reason_text(key: str, values: Mapping[str, object], words: Language) -> str:
+    """The template ``key`` of ``words``' reasons, filled with ``values``: a Reason among them said
+    in the same language, a ``timedelta`` as the language writes a duration."""
+    said = {name: say(value, words) if isinstance(value, str) else words.duration(value.total_seconds()) if isinstance(value, timedelta) else value for name, value in values.items()}
+    return words.inputs.reasons[key].format(**said)
 
 
 def reason_words(language: str | None) -> ReasonWords:

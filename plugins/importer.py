@@ -26,7 +26,7 @@ from playbook_engine.contract import Event, Rejected, SourceRecord, SourceReport
 from playbook_engine.errors import InvalidInput, PlaybookError
 from playbook_engine.events import to_event
 from playbook_engine.loading import find_files
-from playbook_engine.words import words_for
+from playbook_engine.words import Reason, say, words_for
 
 LEADING_FIELDS = ("ts", "type", "group", "member", "name")
 
@@ -55,7 +55,7 @@ def import_events(items: Iterable[SourceRecord | Rejected], tz: ZoneInfo, out: I
         result.counts["read"] += 1
         checked = to_event(item, tz)
         if isinstance(checked, Event) and checked.t < last:
-            checked = Rejected(checked.line, "older than the event before it: the export is not in time order", _line(checked.raw))
+            checked = Rejected(checked.line, Reason("export_order"), _line(checked.raw))
         if isinstance(checked, Rejected):
             result.counts["rejected"] += 1
             result.rejected.append(checked)
@@ -185,13 +185,14 @@ def register_commands(cli: click.Group) -> None:
             result = import_events(records, tz, sys.stdout)
         except PlaybookError as exc:
             raise CommandError(str(exc)) from None
+        words = words_for(language)
         for rejected in result.rejected:
-            click.echo(f"{input_path}:{rejected.line}: rejected: {rejected.reason}", err=True)
+            click.echo(words.inputs.rejected.format(where=f"{input_path}:{rejected.line}", reason=say(rejected.reason, words)), err=True)
         if rejects:
             with open(rejects, "w", encoding="utf-8") as stream:
                 for rejected in result.rejected:
-                    stream.write(_line({"line": rejected.line, "reason": rejected.reason, "text": rejected.text}) + "\n")
+                    stream.write(_line({"line": rejected.line, "reason": say(rejected.reason, words), "text": rejected.text}) + "\n")
         for warning in [*report.warnings, *(undeclared_exporters(report, staff[1], language, staff[0]) if staff is not None else [])]:
-            click.echo(f"warning: {warning}", err=True)
+            click.echo(words.inputs.warning.format(warning=say(warning, words)), err=True)
         result.counts["duplicates"] += report.counts["duplicates"]
         click.echo(f"playbook import: {result.summary(language)} · {words_for(language).explain.times.format(timezone=tz_name, file=tz_origin)}", err=True)

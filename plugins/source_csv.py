@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from playbook_engine import hookimpl
 from playbook_engine.contract import EventSource, Rejected, SourceRecord
 from playbook_engine.errors import InvalidInput
+from playbook_engine.words import Reason, reason_of
 from playbook_plugins.source_json import rfc3339
 
 FIELDS = ("ts", "type", "member", "name", "group", "id", "text", "mentions", "reply_to", "inviter", "reason", "activity", "amount", "channel")
@@ -98,9 +99,9 @@ class CsvFile:
                 if not joined or joined.isspace():
                     continue
             if escaped[0] != clean and bad("".join(cells)):
-                yield Rejected(line, "not UTF-8 text", _as_csv(cells).encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+                yield Rejected(line, Reason("not_utf8"), _as_csv(cells).encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
             elif len(cells) != width:
-                yield Rejected(line, f"{len(cells)} cells, but the header has {width} columns (an unquoted comma or line break?)", _as_csv(cells))
+                yield Rejected(line, Reason("csv_width", cells=len(cells), width=width), _as_csv(cells))
             else:
                 yield line, cells
 
@@ -277,7 +278,7 @@ def _strptime(text: str) -> datetime:
             return datetime.strptime(text, pattern)
         except ValueError:
             continue
-    raise ValueError(f"{text!r} is not a time (write e.g. 2026-03-01 09:15:02, 2026-03-01T09:15:02+08:00 or epoch seconds)")
+    raise ValueError(Reason("csv_time", value=repr(text)))
 
 
 def column_map(options: Mapping[str, Any], columns: Sequence[str], path: str) -> dict[str, str]:
@@ -307,14 +308,14 @@ def read_csv(path: str, options: Mapping[str, Any]) -> Iterator[SourceRecord | R
             try:
                 yield SourceRecord(row.line, event_from_row(row, mapping, default_group, tz))
             except ValueError as exc:
-                yield Rejected(row.line, str(exc), row.text)
+                yield Rejected(row.line, reason_of(exc), row.text)
 
 
 def event_from_row(row: Row, mapping: Mapping[str, str], default_group: str, tz: ZoneInfo) -> dict[str, Any]:
     """One native event from a row; empty cells are left out, so optional fields stay optional."""
     cell = row.get(mapping["ts"])
     if not cell:
-        raise ValueError(f"empty time in column `{mapping['ts']}`")
+        raise ValueError(Reason("empty_time", column=mapping["ts"]))
     event: dict[str, Any] = {"ts": rfc3339(parse_csv_time(cell, tz), tz), "type": row.get(mapping.get("type")) or "message"}
     for field, column in mapping.items():
         value = row.get(column)
@@ -326,7 +327,7 @@ def event_from_row(row: Row, mapping: Mapping[str, str], default_group: str, tz:
             try:
                 event[field] = float(value)
             except ValueError:
-                raise ValueError(f"`{column}` {value!r} is not a number") from None
+                raise ValueError(Reason("not_a_number", column=column, value=repr(value))) from None
         else:
             event[field] = value
     event.setdefault("group", default_group)

@@ -19,6 +19,7 @@ from playbook_engine import hookimpl
 from playbook_engine.contract import EventSource, Rejected, SourceRecord, SourceReport
 from playbook_engine.errors import InvalidInput
 from playbook_engine.events import EventError, parse_time
+from playbook_engine.words import Reason, reason_of
 from playbook_plugins.source_json import (
     iter_items,
     open_binary,
@@ -48,7 +49,7 @@ def read_discord(path: str, options: Mapping[str, Any]) -> Iterator[SourceRecord
         for number, (t, file, outcome) in enumerate(merged, 1):
             if isinstance(outcome, tuple):
                 reason, raw = outcome
-                yield Rejected(number, reason if len(files) == 1 else f"{Path(file).relative_to(path).as_posix()}: {reason}", raw)
+                yield Rejected(number, reason if len(files) == 1 else Reason("in_file", file=Path(file).relative_to(path).as_posix(), reason=reason), raw)
                 continue
             if t != instant:
                 instant, seen = t, set()
@@ -90,7 +91,7 @@ def _open_channel(file: str, stack: ExitStack, path: str, options: Mapping[str, 
                 "(welcomes, group posts, rankings), which a private conversation would get one of every week; export a server, "
                 "or pass --private-chats to plan for it anyway"
             )
-        report.warn(f"{Path(file).name}: {kind} ({header['channel'].get('name')}), left out — pass --private-chats to plan for private conversations too")
+        report.warn(Reason("private_left_out", file=Path(file).name, kind=Reason("direct_message" if header["channel"].get("type") == "DirectTextChat" else "group_dm"), channel=header["channel"].get("name")))
         return None
     return file, stream, header
 
@@ -107,7 +108,7 @@ def _timed(file: str, stream: IO[bytes], header: dict[str, Any], tz: ZoneInfo) -
         try:
             t, events = events_from_message(message, group, tz)
         except ValueError as exc:
-            yield last, file, (str(exc), raw_json(message))
+            yield last, file, (reason_of(exc), raw_json(message))
             continue
         last = t
         if group_name is not None:
@@ -138,12 +139,12 @@ def _group_id(header: dict[str, Any]) -> str:
 def events_from_message(message: Any, group: str, tz: ZoneInfo) -> tuple[float, list[dict[str, Any]]]:
     """The time of one exported message and the native events it stands for; ValueError if unusable."""
     if not isinstance(message, dict):
-        raise ValueError("a message must be a JSON object")
+        raise ValueError(Reason("message_not_object"))
     ident = message.get("id")
     t = _epoch(message, tz)
     author = message.get("author")
     if not isinstance(author, dict) or not author.get("id"):
-        raise ValueError(f"message {ident} has no `author` id")
+        raise ValueError(Reason("no_author", id=ident))
     base = {"ts": rfc3339(t, tz), "group": group}
     person = {"member": str(author["id"]), "name": display_name(author)}
     kind = message.get("type")
@@ -171,11 +172,11 @@ def events_from_message(message: Any, group: str, tz: ZoneInfo) -> tuple[float, 
 def _epoch(message: dict[str, Any], tz: ZoneInfo) -> float:
     stamp = message.get("timestamp")
     if not isinstance(stamp, str):
-        raise ValueError(f"message {message.get('id')} has no `timestamp`")
+        raise ValueError(Reason("no_timestamp", id=message.get("id")))
     try:
         return parse_time(stamp, tz)
     except EventError:
-        raise ValueError(f"message {message.get('id')}: `timestamp` {stamp!r} is not a time") from None
+        raise ValueError(Reason("field_not_time", id=message.get("id"), field="timestamp", value=repr(stamp))) from None
 
 
 def display_name(user: Mapping[str, Any]) -> str:

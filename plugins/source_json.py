@@ -18,6 +18,7 @@ import ijson
 from playbook_engine import hookimpl
 from playbook_engine.contract import EventSource, Rejected, SourceRecord
 from playbook_engine.errors import InvalidInput
+from playbook_engine.words import Reason
 
 
 def rfc3339(epoch: float, tz: tzinfo) -> str:
@@ -126,7 +127,7 @@ def read_json_events(path: str, options: Mapping[str, Any]) -> Iterator[SourceRe
             if isinstance(item, dict):
                 yield SourceRecord(number, item)
             else:
-                yield Rejected(number, "an event must be a JSON object", raw_json(item))
+                yield Rejected(number, Reason("not_object"), raw_json(item))
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from playbook_engine import hookimpl
 from playbook_engine.contract import EventSource, Rejected, SourceRecord, SourceReport
 from playbook_engine.errors import InvalidInput
+from playbook_engine.words import Reason, reason_of
 from playbook_plugins.source_json import raw_json, rfc3339
 
 MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
@@ -75,7 +76,7 @@ def read_slack(path: str, options: Mapping[str, Any]) -> Iterator[SourceRecord |
         private = private_folders(tree)
         skipped = {folder for folder in private if any(name.startswith(folder + "/") for name in tree.names)} if not options.get("private_chats") else set()
         if skipped:
-            report.warn(f"{len(skipped)} direct message conversation{'s' if len(skipped) != 1 else ''} (dms.json, mpims.json) left out — playbooks plan group work; pass --private-chats to plan for them too")
+            report.warn(Reason("dms_left_out", count=len(skipped), s="s" if len(skipped) != 1 else ""))
         number = 0
         for _, files in sorted(_days(tree).items()):
             files = [name for name in files if name.split("/", 1)[0] not in skipped]
@@ -89,7 +90,7 @@ def read_slack(path: str, options: Mapping[str, Any]) -> Iterator[SourceRecord |
                 try:
                     event = event_from_message(message, channels.get(folder, folder), names, tz)
                 except ValueError as exc:
-                    yield Rejected(number, f"{where}: {exc}", raw_json(message))
+                    yield Rejected(number, Reason("in_file", file=where, reason=reason_of(exc)), raw_json(message))
                     continue
                 event["group_name"] = titles.get(folder, folder)
                 yield SourceRecord(number, event)
@@ -182,11 +183,11 @@ def _day_messages(tree: ExportTree, files: list[str]) -> Iterator[tuple[str, dic
         try:
             day = json.loads(tree.read(name))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else f"not valid JSON ({exc.msg}, line {exc.lineno})"
-            broken.append(Rejected(0, f"{name}: {reason} — the whole day file is skipped", tree.read(name)[:500].decode("utf-8", "replace")))
+            reason = Reason("not_utf8") if isinstance(exc, UnicodeDecodeError) else Reason("bad_json", detail=Reason("json_line", message=exc.msg, line=exc.lineno))
+            broken.append(Rejected(0, Reason("day_file_skipped", file=name, reason=reason), tree.read(name)[:500].decode("utf-8", "replace")))
             continue
         if not isinstance(day, list):
-            broken.append(Rejected(0, f"{name}: not a list of messages — the whole day file is skipped", raw_json(day)[:500]))
+            broken.append(Rejected(0, Reason("day_file_skipped", file=name, reason=Reason("not_a_list")), raw_json(day)[:500]))
             continue
         for index, message in enumerate(day, 1):
             messages.append((_sort_key(message), name, index, message))
@@ -205,12 +206,12 @@ def _sort_key(message: Any) -> float:
 def event_from_message(message: Any, group: str, names: Mapping[str, str], tz: ZoneInfo) -> dict[str, Any]:
     """The native event for one Slack message; ValueError says why it cannot be used."""
     if not isinstance(message, dict):
-        raise ValueError("a message must be a JSON object")
+        raise ValueError(Reason("message_not_object"))
     ts: Any = message.get("ts")
     try:
         epoch = float(ts)
     except (TypeError, ValueError):
-        raise ValueError(f"no usable `ts` ({ts!r})") from None
+        raise ValueError(Reason("no_usable_ts", value=repr(ts))) from None
     base = {"ts": rfc3339(epoch, tz), "group": group}
     subtype, user = message.get("subtype"), message.get("user")
     if subtype == "file_comment" and isinstance(message.get("comment"), dict):
@@ -218,7 +219,7 @@ def event_from_message(message: Any, group: str, names: Mapping[str, str], tz: Z
     if subtype == "bot_message" or (not user and message.get("bot_id")):
         return {**base, "type": "bot_message", "id": str(ts), "text": readable_text(message.get("text"), names), "name": str(message.get("username") or message.get("bot_id") or "bot")}
     if not isinstance(user, str) or not user:
-        raise ValueError("message without `user`")
+        raise ValueError(Reason("no_user"))
     person = {"member": user, "name": names.get(user) or _profile_name(message) or user}
     if subtype == "channel_join":
         event: dict[str, Any] = {**base, "type": "member_joined", **person}
@@ -244,7 +245,7 @@ def _file_comment(comment: Mapping[str, Any], base: dict[str, Any], names: Mappi
     ``comment.comment``; the message's own text is Slack's "X commented on Y's file" line."""
     user = comment.get("user")
     if not isinstance(user, str) or not user:
-        raise ValueError("file comment without `comment.user`")
+        raise ValueError(Reason("no_comment_user"))
     text = str(comment.get("comment") or "")
     event: dict[str, Any] = {**base, "type": "message", "member": user, "name": names.get(user) or user, "id": str(ts), "text": readable_text(text, names)}
     mentions = list(dict.fromkeys(match[1] for match in MENTION.finditer(text)))

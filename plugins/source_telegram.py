@@ -17,6 +17,7 @@ from playbook_engine import hookimpl
 from playbook_engine.contract import EventSource, Rejected, SourceRecord
 from playbook_engine.errors import InvalidInput
 from playbook_engine.events import EventError, parse_time
+from playbook_engine.words import Reason, reason_of
 from playbook_plugins.source_json import (
     iter_items,
     json_problem,
@@ -83,7 +84,7 @@ def read_telegram(path: str, options: Mapping[str, Any]) -> Iterator[SourceRecor
             try:
                 events = events_from_message(message, group, names, tz)
             except ValueError as exc:
-                yield Rejected(number, str(exc), raw_json(message))
+                yield Rejected(number, reason_of(exc), raw_json(message))
                 continue
             for event in events:
                 if group_name is not None:
@@ -215,16 +216,16 @@ def _check_header(path: str, header: dict[str, Any]) -> dict[str, Any]:
 def events_from_message(message: Any, group: str, names: NameIndex, tz: ZoneInfo) -> list[dict[str, Any]]:
     """The native events one export message stands for; ValueError says why it cannot be used."""
     if not isinstance(message, dict):
-        raise ValueError("a message must be a JSON object")
+        raise ValueError(Reason("message_not_object"))
     ts = rfc3339(_epoch(message, tz), tz)
     base = {"ts": ts, "group": group}
     if message.get("type") == "service":
         return _service_events(message, base, names)
     if message.get("type") != "message":
-        raise ValueError(f"unknown message type {message.get('type')!r} (expected message or service)")
+        raise ValueError(Reason("unknown_message_type", type=repr(message.get("type"))))
     sender = member_id(message.get("from_id"))
     if sender is None:
-        raise ValueError(f"message {message.get('id')} has no `from_id` (sender) — export the chat again with Telegram Desktop, format JSON")
+        raise ValueError(Reason("no_from_id", id=message.get("id")))
     event: dict[str, Any] = {**base, "type": "message", "member": sender, "id": str(message.get("id")), "text": plain_text(message.get("text"))}
     if isinstance(message.get("from"), str):
         event["name"] = message["from"]
@@ -243,14 +244,14 @@ def _epoch(message: dict[str, Any], tz: ZoneInfo) -> float:
         try:
             return float(unixtime)
         except (TypeError, ValueError):
-            raise ValueError(f"message {message.get('id')}: `date_unixtime` {unixtime!r} is not a number") from None
+            raise ValueError(Reason("field_not_number", id=message.get("id"), field="date_unixtime", value=repr(unixtime))) from None
     date = message.get("date")
     if not isinstance(date, str):
-        raise ValueError(f"message {message.get('id')} has no `date_unixtime` or `date`")
+        raise ValueError(Reason("no_date", id=message.get("id")))
     try:
         return parse_time(date, tz)
     except EventError:
-        raise ValueError(f"message {message.get('id')}: `date` {date!r} is not a time") from None
+        raise ValueError(Reason("field_not_time", id=message.get("id"), field="date", value=repr(date))) from None
 
 
 def _service_events(message: dict[str, Any], base: dict[str, Any], names: NameIndex) -> list[dict[str, Any]]:
@@ -264,7 +265,7 @@ def _service_events(message: dict[str, Any], base: dict[str, Any], names: NameIn
         return [_join(base, person, actor_id if person["member"] != actor_id else None) for person in joined]
     if action in SELF_JOIN_ACTIONS:
         if actor_id is None:
-            raise ValueError(f"service message {message.get('id')} ({action}) has no `actor_id`")
+            raise ValueError(Reason("service_no_actor", id=message.get("id"), action=action))
         named = message.get("inviter")
         inviter = names.resolve(named) if isinstance(named, str) and named and named != GROUP_AS_INVITER else None
         return [_join(base, {"member": actor_id, "name": actor}, inviter)]
@@ -274,7 +275,7 @@ def _service_events(message: dict[str, Any], base: dict[str, Any], names: NameIn
         left = [(_person(name, names), name) for name in members]
         return [{**base, "type": "member_left", **person, "reason": "left" if person["member"] == actor_id or (name == actor and len(members) == 1) else "removed"} for person, name in left]
     if not isinstance(action, str):
-        raise ValueError(f"service message {message.get('id')} has no `action`")
+        raise ValueError(Reason("service_no_action", id=message.get("id")))
     event = {**base, "type": f"telegram_{action}", "id": str(message.get("id"))}
     if actor_id is not None:
         event.update(member=actor_id, name=actor)

@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo
 from playbook_engine import hookimpl
 from playbook_engine.contract import Event, EventSource, Rejected, SourceRecord
 from playbook_engine.errors import InvalidInput
+from playbook_engine.words import Reason, reason_of
 from playbook_plugins.source_csv import CsvFile, CsvTimes, Row
 from playbook_plugins.source_telegram import NameIndex
 
@@ -223,7 +224,7 @@ class Chat:
                 if item is None:
                     events = events_from_row(Row(line, dict(zip(header, cells))), columns, people, group_name, times, recent)  # noqa: B905 - records() compared the lengths
             except ValueError as exc:
-                yield Rejected(line, str(exc), Row(line, dict(zip(header, cells))).text)  # noqa: B905 - as above
+                yield Rejected(line, reason_of(exc), Row(line, dict(zip(header, cells))).text)  # noqa: B905 - as above
                 continue
             if item is not None:
                 yield item
@@ -320,7 +321,7 @@ def events_from_row(row: Row, columns: Mapping[str, str], people: People, defaul
     """The native events one CSV row stands for; ValueError says why it cannot be used."""
     when = row.get(columns["ts"])
     if not when:
-        raise ValueError(f"empty time in column `{columns['ts']}`")
+        raise ValueError(Reason("empty_time", column=columns["ts"]))
     base = {"ts": times.rfc3339(when), "group": row.get(columns.get("group")) or default_group}
     kind, text = row.get(columns["type"]), cell_text(row.get(columns["text"]))
     if "<revokemsg" in text or kind.startswith("消息撤回"):
@@ -328,7 +329,7 @@ def events_from_row(row: Row, columns: Mapping[str, str], people: People, defaul
     if kind in SYSTEM_TYPES:
         return system_events(text, base, people)
     if not row.get(columns["name"]) and not row.get(columns.get("member")):
-        raise ValueError(f"no sender (empty `{columns['name']}`)")
+        raise ValueError(Reason("no_sender", column=columns["name"]))
     member, name = people.sender(row.get(columns.get("member")), row.get(columns["name"]), row.get(columns.get("remark")))
     event: dict[str, Any] = {**base, "type": "message", "member": member, "name": name}
     if row.get(columns.get("id")):

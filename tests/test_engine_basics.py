@@ -175,8 +175,8 @@ def test_a_malformed_event_line_is_reported_with_its_number_and_the_run_goes_on(
     args = ["run", str(ROOT / "playbooks"), "--events", str(events), "--format", "jsonl", "--rejects", str(rejects)]
     result = CliRunner().invoke(cli, args, obj={"registry": load_registry(entrypoints=False)})
     assert result.exit_code == 0
-    assert f"{events}:2: rejected: not valid JSON" in result.stderr
-    assert f"{events}:3: rejected: missing `ts`" in result.stderr
+    assert f"{events}:2：已拒绝：不是有效的 JSON" in result.stderr  # the shipped community is zh-CN
+    assert f"{events}:3：已拒绝：缺少 `ts`（时间）" in result.stderr
     assert "读取 4 条事件：接受 2，拒绝 2" in result.stderr  # the shipped community is zh-CN
     assert {line.split('"member":"')[1][:2] for line in result.stdout.splitlines()} == {"m1", "m3"}
     assert [line.count('"line":') for line in rejects.read_text(encoding="utf-8").splitlines()] == [1, 1]
@@ -194,7 +194,7 @@ def test_a_message_read_twice_counts_once_and_the_second_is_rejected_with_its_re
     assert (result.counts["read"], result.counts["accepted"], result.counts["rejected"]) == (3, 2, 1)
 
 
-@pytest.mark.parametrize(("line", "reason"), [('{"ts":"2026-03-01T10:01:00+08:00","type":"message",', "not valid JSON"), ('{"ts":"yesterday","type":"message","group":"g1","member":"m2"}', "`ts` 'yesterday' is not an RFC 3339 time")])
+@pytest.mark.parametrize(("line", "reason"), [('{"ts":"2026-03-01T10:01:00+08:00","type":"message",', "不是有效的 JSON"), ('{"ts":"yesterday","type":"message","group":"g1","member":"m2"}', "`ts` 'yesterday' 不是 RFC 3339 时间")])
 def test_strict_stops_at_the_first_rejected_line_whether_the_source_or_the_event_check_rejects_it(tmp_path, capsys, line, reason):
     """--strict: a line that is not JSON (the source's reject) and a line whose `ts` is no time
     (the event check's) both stop the run, with exit 1 and the line's number, no traceback."""
@@ -207,5 +207,5 @@ def test_strict_stops_at_the_first_rejected_line_whether_the_source_or_the_event
         main(["run", str(ROOT / "playbooks"), "--events", str(events), "--format", "jsonl", "--strict"])
     assert exited.value.code == 1
     err = capsys.readouterr().err
-    assert f"error: {events}:2: rejected: {reason}" in err and "(--strict stops here)" in err
+    assert f"error: {events}:2：已拒绝：{reason}" in err and "（--strict：到此为止）" in err
     assert "Traceback" not in err

@@ -57,7 +57,7 @@ def test_one_line_dated_2099_is_rejected_naming_the_guard_and_the_plan_is_unchan
     assert result.stdout == clean.stdout
     [rejected] = [json.loads(line) for line in rejects.read_text(encoding="utf-8").splitlines()]
     assert rejected["line"] == 52
-    assert rejected["reason"].startswith("dated 2099-01-01T00:00:00+08:00, more than 1d after the latest event so far (")
+    assert rejected["reason"].startswith("时间是 2099-01-01T00:00:00+08:00，比目前最晚的事件（")  # the shipped community is zh-CN
     assert "--max-future" in rejected["reason"]
     assert "读取 293 条事件：接受 292，拒绝 1" in result.stderr  # the shipped community is zh-CN
 
@@ -69,7 +69,7 @@ def test_max_future_off_lets_the_far_line_through(tmp_path):
     assert "读取 293 条事件：接受 292，拒绝 1" in guarded.stderr
     result = invoke("run", str(ROOT / "playbooks"), "--events", str(poisoned), "--format", "jsonl", "--max-future", "off")
     assert "读取 293 条事件：接受 52，拒绝 241" in result.stderr
-    assert "older than the engine's clock (2026-06-01T00:00:00+08:00)" in result.stderr
+    assert "早于已读到的时间（2026-06-01T00:00:00+08:00）" in result.stderr
 
 
 def test_a_bad_max_future_is_a_usage_error():

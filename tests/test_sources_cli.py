@@ -137,7 +137,7 @@ def test_the_exporters_own_account_is_named_until_community_yaml_calls_it_staff(
     (directory / "community.yaml").write_text(ZH_COMMUNITY, encoding="utf-8")
     for warnings in both():
         assert warnings == [
-            f"warning: 导出这份聊天记录的账号 王丽（wxid_lily）不在 {directory / 'community.yaml'} 的 `staff:` 里，也不是哪位运营的 `member:`："
+            f"注意：导出这份聊天记录的账号 王丽（wxid_lily）不在 {directory / 'community.yaml'} 的 `staff:` 里，也不是哪位运营的 `member:`："
             "计划会把它当成普通群成员（欢迎、私信、上排行榜）。这是导出人自己的账号——在那位运营的条目里写上 `member: wxid_lily`，或加进 `staff: [wxid_lily]`"
         ]
     for declared in ("  staff: [wxid_lily]\n", "  operators:\n    - {id: op-lily, name: Lily, member: wxid_lily}\n"):
@@ -160,10 +160,10 @@ def test_the_warnings_about_groups_are_in_the_communitys_language(playbook_cli, 
     result = invoke(playbook_cli, registry, "run", str(ROOT / "playbooks"), "--events", str(FIXTURES / "wechat_读书会.csv"), "--source", "wechat", "--format", "jsonl")
     assert result.exit_code == 0, result.output
     community = ROOT / "playbooks" / "community.yaml"
-    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:") and EXPORTER not in line]
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("注意：") and EXPORTER not in line]
     assert warnings == [
-        f"warning: {community} 的 `groups:` 里没有这 1 个群：wechat_读书会（6 条消息）——在那里写上它们（id、name），群才有名字、有运营负责",
-        f"warning: 13 个任务没有运营负责：{community} 里没有哪位运营的 `groups:` 列了这个群：wechat_读书会（13 个任务）——把它们分别加进某位运营的 `groups:`，"
+        f"注意：{community} 的 `groups:` 里没有这 1 个群：wechat_读书会（6 条消息）——在那里写上它们（id、name），群才有名字、有运营负责",
+        f"注意：13 个任务没有运营负责：{community} 里没有哪位运营的 `groups:` 列了这个群：wechat_读书会（13 个任务）——把它们分别加进某位运营的 `groups:`，"
         "或者让一位运营不写 `groups:`，由 TA 接下其他人没列的所有群",
     ]
 
@@ -237,7 +237,7 @@ def test_bad_bytes_in_a_csv_on_standard_input_reject_only_their_row(playbook_cli
     result = CliRunner().invoke(playbook_cli, ["import", "--source", "csv", "--timezone", "Asia/Shanghai", "-"], input=given, obj={"registry": registry})
     assert result.exit_code == 0, result.output
     assert [line[-5:] for line in result.stdout.splitlines()] == ['"m1"}', '"m3"}']
-    assert "-:3: rejected: not UTF-8 text" in result.stderr
+    assert "-:3：已拒绝：不是 UTF-8 文本" in result.stderr  # the default playbooks' community is zh-CN
 
 
 def test_a_second_wechat_groups_file_run_into_the_same_state_is_said_not_planned(playbook_cli, registry, tmp_path):
@@ -260,7 +260,7 @@ def test_a_second_wechat_groups_file_run_into_the_same_state_is_said_not_planned
     books, state = str(ROOT / "playbooks"), str(tmp_path / "zh.db")
     assert invoke(playbook_cli, registry, "run", books, "--source", "wechat", "--events", str(first), "--state", state, "--format", "jsonl").exit_code == 0
     result = invoke(playbook_cli, registry, "run", books, "--source", "wechat", "--events", str(second), "--state", state, "--format", "jsonl")
-    assert "warning: 之前的 `--state` 运行都没读过这个群的 2 条事件：二群（2 条事件）——它们早于状态的水位线（2026-03-01T21:00:00+08:00），没有计划；" in result.stderr
+    assert "注意：之前的 `--state` 运行都没读过这个群的 2 条事件：二群（2 条事件）——它们早于状态的水位线（2026-03-01T21:00:00+08:00），没有计划；" in result.stderr
     assert "按时间合并" in result.stderr
 
 

@@ -118,3 +118,32 @@ def test_the_summary_and_the_report_name_each_reason_alike(language: str) -> Non
     shared = words.summary.reasons.keys() & words.history.reasons.keys()
     assert len(shared) >= 14
     assert {key: words.history.reasons[key] for key in shared} == {key: words.summary.reasons[key] for key in shared}
+
+
+def test_a_reject_reason_is_english_text_said_in_the_communitys_language() -> None:
+    """A Reason is its English text (what a program comparing reasons sees), and the run says it
+    in the community's language, the Reasons and durations inside it too; it pickles as itself
+    (a Beam worker sends its rejects back)."""
+    import pickle
+    from datetime import timedelta
+
+    from playbook_engine.words import ZH_CN, Reason, say
+
+    reason = Reason("too_far", at="2099-01-01T00:00:00+08:00", horizon=timedelta(days=1), latest="2026-03-01T09:00:00+08:00", why=Reason("no_later"), longer=Reason("max_future_days", days=3))
+    assert reason == "dated 2099-01-01T00:00:00+08:00, more than 1d after the latest event so far (2026-03-01T09:00:00+08:00), and no later event confirms its date: a wrong date? — if the history really skips that long, run with a longer --max-future (e.g. --max-future 3d)"
+    assert say(reason, ZH_CN) == "时间是 2099-01-01T00:00:00+08:00，比目前最晚的事件（2026-03-01T09:00:00+08:00）晚了 1 天以上，而且没有更晚的事件证实它的日期：日期写错了？—— 如果历史真的中断了这么久，请用更长的 --max-future 运行（如 --max-future 3d）"
+    again = pickle.loads(pickle.dumps(reason))
+    assert again == reason and say(again, ZH_CN) == say(reason, ZH_CN)
+    assert say("a plugin's own reason", ZH_CN) == "a plugin's own reason"
+
+
+def test_every_reason_the_code_gives_has_words() -> None:
+    """A Reason's key is looked up when it is made: a key with no words would fail only on the
+    rare line that has that problem. Every `Reason("…")` written in the engine and its plugins
+    names a template."""
+    import re
+
+    given = r'\bReason\(\s*"(\w+)"(?: if [^\n]*? else "(\w+)")?'  # Reason("key"), Reason("key" if … else "other")
+    written = {key for folder in ("engine", "plugins") for path in (ROOT / folder).glob("*.py") for keys in re.findall(given, path.read_text(encoding="utf-8")) for key in keys if key}
+    assert len(written) > 30
+    assert written <= set(EN.inputs.reasons)
