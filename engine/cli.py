@@ -118,7 +118,7 @@ def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, colu
         records = _strict(records, events, tz, config.community.language)
     if sys.stderr.isatty():
         records = _with_progress(records)
-    context = {"tz": tz, "title": plan_words(config.community.language).title.format(community=config.community.name), "width": None, "language": config.community.language, "actions": config.community.action_names, "groups": config.community.group_names}
+    context = {"tz": tz, "title": plan_words(config.community.language).title.format(community=config.community.name), "width": None, "language": config.community.language, "actions": config.community.action_names, "groups": config.community.group_names, "operators": {operator.id: operator.name for operator in config.community.operators}}
     if runner_name == "beam":
         from playbook_engine.beam import run_beam
 
@@ -401,7 +401,7 @@ def tasks_list(ctx: click.Context, state_path: str, statuses: Sequence[str], ass
         language = store.meta("language")
         says = words_for(language).explain
         groups = store.group_names()
-        write_list(listed, fmt, sys.stdout, words_of(store), tz, terminal=sys.stdout.isatty(), actions=registry_from(ctx).action_names(language), priorities=says.priorities, columns=says.columns, groups=groups)
+        write_list(listed, fmt, sys.stdout, words_of(store), tz, terminal=sys.stdout.isatty(), actions=registry_from(ctx).action_names(language), priorities=says.priorities, columns=says.columns, groups=groups, operators=store.operator_names())
     finally:
         store.close()
 

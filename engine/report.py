@@ -115,7 +115,7 @@ def _percent(part: int, whole: int) -> str:
     return f"{100 * part / whole:.1f}%" if whole else "—"
 
 
-def charts(counts: Counts, words: ReportWords, capacities: Mapping[str, int | None] | None) -> list[Chart]:
+def charts(counts: Counts, words: ReportWords, capacities: Mapping[str, int | None] | None, operators: Mapping[str, str] | None = None) -> list[Chart]:
     """The report's charts, in the order shown."""
     import altair as alt
 
@@ -127,9 +127,10 @@ def charts(counts: Counts, words: ReportWords, capacities: Mapping[str, int | No
     rows: list[list[Any]] = []
     for (operator, day), tasks in sorted(counts.per_operator_day.items(), key=lambda item: (item[0][1], item[0][0])):
         capacity = (capacities or {}).get(operator)
-        values.append({"operator": operator, "day": day, "tasks": tasks, "capacity": capacity})
+        name = (operators or {}).get(operator) or operator  # as community.yaml calls them
+        values.append({"operator": name, "day": day, "tasks": tasks, "capacity": capacity})
         over = "" if capacity is None else (words.yes if tasks > capacity else words.no)
-        rows.append([operator, day, tasks, "" if capacity is None else capacity, over])
+        rows.append([name, day, tasks, "" if capacity is None else capacity, over])
     base = alt.Chart(_data(values))
     x = alt.X("day:O", title=names["day"])
     offset = alt.XOffset("operator:N")
@@ -238,7 +239,7 @@ def write_report(store: StateStore, out: str, capacities: Mapping[str, int | Non
     words = words_for(language).report
     tz = ZoneInfo(store.meta("timezone") or "UTC")
     counts = count(store)
-    found = charts(counts, words, capacities) + history_charts(count_history(store), words_for(language).history) + holdout_charts(store, language)
+    found = charts(counts, words, capacities, store.operator_names()) + history_charts(count_history(store), words_for(language).history) + holdout_charts(store, language)
     page = render(found, words, language, counts, tz)
     try:
         Path(out).write_text(page, encoding="utf-8")

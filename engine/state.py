@@ -398,6 +398,12 @@ class StateStore:
             values = loads(data)
             yield Group(group_id, values["name"], values["channel"], set(values["members"]), values["messages"], values.get("since"))
 
+    def operator_names(self) -> dict[str, str]:
+        """Each operator's name by id, as the last run's community.yaml gave them (none before a
+        run saved them)."""
+        saved = self.meta("operators")
+        return dict(json.loads(saved)) if saved else {}
+
     def group_names(self) -> dict[str, str]:
         """Each saved group's name, by id, for the groups that have one (read without their
         members: a name is all `tasks list` and `deliver` need)."""
@@ -748,6 +754,8 @@ class StateStore:
             db.execute("INSERT OR REPLACE INTO meta VALUES ('timezone', ?)", (evaluation.community.timezone,))
             # What `playbook tasks` words its lists in, without the playbooks at hand.
             db.execute("INSERT OR REPLACE INTO meta VALUES ('language', ?)", (getattr(evaluation.community, "language", "en"),))
+            # The operators' names, by id: `playbook tasks list` heads their tasks with them.
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('operators', ?)", (dumps({operator.id: operator.name for operator in getattr(evaluation.community, "operators", ())}),))
             # The stages and their labels, in the community's order: the report names them.
             db.execute("INSERT OR REPLACE INTO meta VALUES ('stages', ?)", (dumps([[stage.stage, stage.label] for stage in getattr(evaluation.community, "lifecycle", ())]),))
             if evaluation.started:

@@ -187,24 +187,25 @@ def _who(record: Mapping[str, Any]) -> str:
     return f"{name}（{member}）" if name and name != member else str(member)
 
 
-def write_list(listed: list[Listed], fmt: str, stream: IO[str], words: ListWords, tz: ZoneInfo, *, terminal: bool = False, actions: Mapping[str, str] | None = None, priorities: Mapping[str, str] | None = None, columns: Mapping[str, str] | None = None, groups: Mapping[str, str] | None = None) -> None:
+def write_list(listed: list[Listed], fmt: str, stream: IO[str], words: ListWords, tz: ZoneInfo, *, terminal: bool = False, actions: Mapping[str, str] | None = None, priorities: Mapping[str, str] | None = None, columns: Mapping[str, str] | None = None, groups: Mapping[str, str] | None = None, operators: Mapping[str, str] | None = None) -> None:
     """``listed`` in ``fmt``: table, md (for people), csv (to fill in and import), jsonl.
     ``actions``/``priorities``: how the community's language names each action and priority in
     the cells people read, ``groups`` each group's name (community.yaml's ``groups:``) for a
-    task about a whole group, and ``columns`` the CSV's columns of the task record, as `playbook
-    run` names them; JSON Lines and the CSV keep the ids and field names."""
+    task about a whole group, ``operators`` each operator's name (community.yaml's ``name:``),
+    and ``columns`` the CSV's columns of the task record, as `playbook run` names them; JSON
+    Lines and the CSV keep the ids and field names."""
     if fmt == "jsonl":
         _write_jsonl(listed, stream, words, tz, terminal)
         return
-    if actions or priorities or groups:
-        listed = [_named(item, actions or {}, priorities or {}, groups or {}) for item in listed]
+    if actions or priorities or groups or operators:
+        listed = [_named(item, actions or {}, priorities or {}, groups or {}, operators or {}) for item in listed]
     if fmt == "csv":
         _write_csv(listed, stream, words, tz, terminal, columns or {})
         return
     {"table": _write_table, "md": _write_md}[fmt](listed, stream, words, tz, terminal)
 
 
-def _named(item: Listed, actions: Mapping[str, str], priorities: Mapping[str, str], groups: Mapping[str, str]) -> Listed:
+def _named(item: Listed, actions: Mapping[str, str], priorities: Mapping[str, str], groups: Mapping[str, str], operators: Mapping[str, str]) -> Listed:
     record = dict(item.record)
     action, priority, group = record.get("action"), record.get("priority"), record.get("group")
     if isinstance(action, str):
@@ -213,6 +214,9 @@ def _named(item: Listed, actions: Mapping[str, str], priorities: Mapping[str, st
         record["priority"] = priorities.get(priority, priority)
     if isinstance(group, str) and group in groups:
         record["group_name"] = groups[group]  # not a column of the CSV: the table and md only
+    assignee = item.row.assignee
+    if assignee is not None and operators.get(assignee):
+        record["assignee_name"] = operators[assignee]  # likewise
     return replace(item, record=record)
 
 
@@ -260,8 +264,9 @@ def _write_md(listed: list[Listed], stream: IO[str], words: ListWords, tz: ZoneI
     for number, (day, items) in enumerate(days.items()):
         stream.write(("\n" if number else "") + f"## {day.isoformat()}\n")
         in_order = sorted(items, key=lambda item: (item.row.assignee is None, item.row.assignee or ""))
-        for assignee, theirs in groupby(in_order, key=lambda item: item.row.assignee):
-            stream.write(f"\n### {markdown_line(assignee or '—')}\n\n")
+        for assignee, theirs_all in groupby(in_order, key=lambda item: item.row.assignee):
+            theirs = list(theirs_all)
+            stream.write(f"\n### {markdown_line(theirs[0].record.get('assignee_name') or assignee or '—')}\n\n")
             for item in theirs:
                 record, row = item.record, item.row
                 box = "x" if row.status in MARKS else " "
@@ -286,7 +291,7 @@ def _write_table(listed: list[Listed], stream: IO[str], words: ListWords, tz: Zo
     for item in listed:
         record, row = item.record, item.row
         text = terminal_text(f"{record.get('action')}：{record.get('text', '')}")
-        table.add_row(f"{datetime.fromtimestamp(row.due, tz):%m-%d %H:%M}", _word(item, words), row.assignee or "", terminal_text(_who(record)), text, terminal_text(row.note or ""), row.id)
+        table.add_row(f"{datetime.fromtimestamp(row.due, tz):%m-%d %H:%M}", _word(item, words), terminal_text(record.get("assignee_name") or row.assignee or ""), terminal_text(_who(record)), text, terminal_text(row.note or ""), row.id)
     console.print(table)
     counts = Counter(_word(item, words) for item in listed)
     console.print(" · ".join(f"{name} {count}" for name, count in counts.items()))

@@ -99,9 +99,17 @@ def _days(tasks: list[Task], context: Mapping[str, Any]) -> Iterator[tuple[datet
         yield _local(items[0], context), items
 
 
-def _assignees(day_tasks: list[Task], words: PlanWords) -> Iterator[tuple[str, list[Task]]]:
+def _assignees(day_tasks: list[Task], words: PlanWords, context: Mapping[str, Any]) -> Iterator[tuple[str, list[Task]]]:
     for assignee, items in groupby(day_tasks, key=lambda task: task.assignee):
-        yield assignee or words.unassigned, list(items)
+        yield _operator(assignee, words, context), list(items)
+
+
+def _operator(assignee: str | None, words: PlanWords, context: Mapping[str, Any]) -> str:
+    """An operator as people call them: the `name` community.yaml gives them
+    (``context["operators"]``), else their id."""
+    if assignee is None:
+        return words.unassigned
+    return str(context.get("operators", {}).get(assignee) or assignee)
 
 
 def _by_assignee(task: Task) -> tuple[bool, str]:
@@ -119,8 +127,9 @@ def _count(tasks: list[Task], words: PlanWords) -> str:
 def _overview(tasks: list[Task], context: Mapping[str, Any], words: PlanWords) -> str:
     first, last = _local(tasks[0], context), _local(tasks[-1], context)
     span = first.strftime("%Y-%m-%d") if first.date() == last.date() else f"{first:%Y-%m-%d} – {last:%Y-%m-%d}"
-    people = Counter(task.assignee or words.unassigned for task in tasks)
-    return f"{_count(tasks, words)} · {span} · " + ", ".join(f"{name} {count}" for name, count in sorted(people.items()))
+    people = Counter(task.assignee for task in tasks)
+    ordered = sorted(people.items(), key=lambda item: (item[0] is None, item[0] or ""))  # by id, the unassigned last, as the sections
+    return f"{_count(tasks, words)} · {span} · " + words.list_separator.join(f"{_operator(assignee, words, context)} {count}" for assignee, count in ordered)
 
 
 def _priority(task: Task, words: PlanWords) -> str:
@@ -171,7 +180,7 @@ def write_md(tasks: Iterable[Task], stream: IO[str], context: Mapping[str, Any])
     stream.write(f"{markdown_line(_overview(sorted(tasks, key=lambda task: task.due), context, words))}\n")
     for day, day_tasks in _days(tasks, context):
         stream.write(f"\n## {_day_label(day, words)} · {_count(day_tasks, words)}\n")
-        for assignee, items in _assignees(day_tasks, words):
+        for assignee, items in _assignees(day_tasks, words, context):
             stream.write(f"\n### {markdown_line(assignee)} · {_count(items, words)}\n")
             for task in items:
                 stream.write("\n" + _md_item(task, context, words))
@@ -228,7 +237,7 @@ def write_table(tasks: Iterable[Task], stream: IO[str], context: Mapping[str, An
     for day, day_tasks in _days(tasks, context):
         console.print()
         console.print(Text(f"{_day_label(day, words)} · {_count(day_tasks, words)}", style="bold underline"))
-        for assignee, items in _assignees(day_tasks, words):
+        for assignee, items in _assignees(day_tasks, words, context):
             console.print(Text(terminal_text(f"{assignee} · {_count(items, words)}"), style="bold"))
             table = Table(box=box.ROUNDED, show_lines=True, width=sum(widths.values()) + _TABLE_CHROME)
             for name, width in widths.items():

@@ -158,6 +158,19 @@ def test_md_groups_by_day_then_assignee_with_counts() -> None:
     assert ids == ["t-1", "t-2", "t-3", "t-4", "t-5"]
 
 
+def test_operators_are_called_by_the_names_community_yaml_gives_them() -> None:
+    """The plan is read by people: sections and the overview say "Lily", not "op-lily" (the
+    JSON record keeps the id); an operator with no name there keeps the id."""
+    context = {"tz": TZ, "title": "读书会：待办任务", "width": None, "language": "zh-CN", "operators": {"op-lily": "Lily", "op-max": "小麦"}}
+    for writer in (write_md, write_table):
+        stream = io.StringIO()
+        writer([*TWO_DAYS, task("t-6", "2026-03-02 10:00", "op-new")], stream, context)
+        output = stream.getvalue()
+        assert "6 个任务（紧急 1，高 1） · 2026-03-01 – 2026-03-02 · Lily 2，小麦 2，op-new 1，未分配 1" in output
+        sections = [line.lstrip("# ") for line in output.splitlines() if line.lstrip("# ").startswith(("Lily", "小麦", "op-", "未分配"))]
+        assert sections == ["Lily · 2 个任务", "小麦 · 1 个任务（高 1）", "小麦 · 1 个任务（紧急 1）", "op-new · 1 个任务", "未分配 · 1 个任务"], writer
+
+
 def test_md_item_is_a_checkbox_with_the_full_text_and_the_reason() -> None:
     output = render(write_md, [task("t-1", "2026-03-01 10:00", "op-lily", "urgent", params={"form": "https://example.com/f"})])
     assert "- [ ] **10:00** **!! urgent** 私信 小王：\n  > 小王 你好\\\n  > 最近怎么样？\n  - form: https://example.com/f\n  - why: care/ask — silent 7d\n" in output

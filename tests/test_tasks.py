@@ -189,17 +189,19 @@ def test_the_table_and_the_checklist_are_in_chinese_for_a_chinese_community(setu
     setup.tasks("mark", ids[0], "--status", "done", "--note", "已私聊")
     table = setup.tasks("list", "--format", "table").stdout
     assert "状态" in table and "已完成" in table and "待办 3" in table and "已私聊" in table and ids[0] in table
+    assert "阿兰" in table and "op-a" not in table  # operators by the names community.yaml gives them
     md = setup.tasks("list", "--format", "md").stdout
-    assert md.startswith("## 2026-03-02\n\n### op-a\n\n- [x] **12:00** 已完成 · 小美（m1） · 私信：小美，谢谢你的第一次发言！ · `" + ids[0] + "` — 备注：已私聊\n")
-    assert "- [ ] **12:01** 待办 · 老李（m2）" in md and "\n### op-b\n" in md
+    assert md.startswith("## 2026-03-02\n\n### 阿兰\n\n- [x] **12:00** 已完成 · 小美（m1） · 私信：小美，谢谢你的第一次发言！ · `" + ids[0] + "` — 备注：已私聊\n")
+    assert "- [ ] **12:01** 待办 · 老李（m2）" in md and "\n### Bob\n" in md
 
 
 def test_the_checklist_has_one_section_per_operator_and_day(setup: Setup) -> None:
-    """op-a's tasks of 2 March are due at 12:00, 12:01 and after op-b's: one op-a section with
-    all three in time order, then op-b's, as `playbook run --format md` lays out a day."""
+    """op-a's (阿兰's) tasks of 2 March are due at 12:00, 12:01 and after op-b's (Bob's): one
+    section for her with all three in time order, then his, as `playbook run --format md` lays
+    out a day."""
     md = setup.tasks("list", "--format", "md").stdout
-    assert [line for line in md.splitlines() if line.startswith("#")] == ["## 2026-03-02", "### op-a", "### op-b"]
-    op_a = md.split("### op-a")[1].split("### op-b")[0]
+    assert [line for line in md.splitlines() if line.startswith("#")] == ["## 2026-03-02", "### 阿兰", "### Bob"]
+    op_a = md.split("### 阿兰")[1].split("### Bob")[0]
     assert [line.split("· ")[1].split("（")[0] for line in op_a.splitlines() if line.startswith("- [")] == [record["member_name"] for record in setup.records if record["assignee"] == "op-a"]
 
 
