@@ -577,7 +577,7 @@ def deliver(ctx: click.Context, paths: Sequence[str], state_path: str, day: str,
         click.echo(says.preview.format(operator=operator.id, name=operator.name, inbox=inbox_type, part=part.part, parts=part.parts, tasks=len(part.items), size=f"{len(message.body):,}"))
         click.echo(json.dumps(message.payload, ensure_ascii=False, indent=2))
     for note in report.notes:
-        click.echo(f"note: {note}", err=True)
+        click.echo(says.note.format(note=note), err=True)
     for outcome in report.outcomes:
         if outcome.error is None:
             tasks = sum(len(message.part.items) for message in outcome.sent)

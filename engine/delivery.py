@@ -39,7 +39,8 @@ from playbook_engine.errors import PlaybookError
 from playbook_engine.model import ENV_PREFIX, Config, InboxSettings, Operator
 from playbook_engine.printable import terminal_text
 from playbook_engine.state import StateStore
-from playbook_engine.words import EN, DeliveryWords, words_for
+from playbook_engine.words import EN, DeliveryWords, Reason, words_for
+from playbook_engine.words import say as said_in
 
 _MAX_REPLY_BYTES = 65536  # of a robot's answer: its code and message are at the start
 _MAX_REASON = 200  # characters of a platform's message quoted in an error
@@ -88,7 +89,7 @@ def resolve(operator: Operator, kinds: Mapping[str, InboxType], environ: Mapping
     being read: each environment variable it names that is not set, or holds no address."""
     settings = operator.inbox
     assert settings is not None
-    problems: list[str] = []
+    problems: list[str] = []  # Reasons: English in the error a delivery stops with, said in the community's language by --dry-run
     values: dict[str, Secret | None] = {}
     for key, written in (("url", settings.url), ("secret", settings.secret)):
         if written is None:
@@ -97,9 +98,9 @@ def resolve(operator: Operator, kinds: Mapping[str, InboxType], environ: Mapping
             name = written[len(ENV_PREFIX) :]
             value = environ.get(name, "").strip()
             if not value:
-                problems.append(f"the environment variable {name} ({operator.id}'s inbox {key}) is not set")
+                problems.append(Reason("env_unset", name=name, operator=operator.id, key=Reason(key)))
             elif key == "url" and not re.fullmatch(r"https?://\S+", value):
-                problems.append(f"the environment variable {name} ({operator.id}'s inbox {key}) holds no web address (https://…)")
+                problems.append(Reason("env_no_address", name=name, operator=operator.id, key=Reason(key)))
             values[key] = Secret(value)
         else:
             values[key] = Secret(written)
@@ -537,10 +538,10 @@ def deliver(config: Config, state_path: str, day: date, *, dry_run: bool = False
         if the_day.unrecorded:
             report.notes.append(words.unrecorded.format(count=the_day.unrecorded, day=day.isoformat()))
         if missing:
-            what = "; ".join(missing)
             if not dry_run:
-                raise DeliveryError(f"{what} — set {'them' if len(missing) > 1 else 'it'} to the robot's address or secret where `playbook deliver` runs (docs/delivery.md); nothing was sent")
-            report.notes.append(f"{what}: the real delivery would stop here")
+                raise DeliveryError(f"{'; '.join(missing)} — set {'them' if len(missing) > 1 else 'it'} to the robot's address or secret where `playbook deliver` runs (docs/delivery.md); nothing was sent")
+            language = words_for(config.community.language)
+            report.notes.append(words.would_stop.format(what=language.plan.list_separator.join(said_in(problem, language) for problem in missing)))
         if not todo and not any(operator_day.earlier for operator_day in the_day.operators):
             raise DeliveryError(f"{day.isoformat()}: none of the {the_day.total} task(s) due that day can be delivered — {'; '.join(report.notes)}")
         for operator_day, inbox, messages in todo:

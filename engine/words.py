@@ -260,6 +260,8 @@ class DeliveryWords:
     no_inbox: str  # "{operator}", "{file}", "{count}": an operator with tasks and no inbox
     unassigned: str  # "{count}", "{day}", "{file}": tasks of the day no operator looks after
     unrecorded: str  # "{count}", "{day}": tasks planned before the state kept their texts
+    note: str  # "{note}": each line --dry-run (or a delivery) says besides the messages
+    would_stop: str  # "{what}": --dry-run, when an inbox's address cannot be read
 
 
 # -- `playbook tasks mark` and `import`: what they changed ----------------------------------------
@@ -554,6 +556,8 @@ ZH_CN = Language(
         no_inbox="{operator}：{file} 里没有写 `inbox:`，{count} 个任务没有推送；给这位运营加上 `inbox:`（见 `docs/delivery.md`）",
         unassigned="{day} 有 {count} 个任务没有负责的运营（{file} 里没有哪位运营管它们的群），没有推送",
         unrecorded="{day} 有 {count} 个任务是状态库还不保存任务内容时（第 6 版之前）安排的，没有推送 — 用 `playbook run … --format md` 查看",
+        note="提示：{note}",
+        would_stop="{what}：真正推送时会在这里停下",
     ),
     marks=MarkWords(
         changed="更新了 {count} 个任务{statuses}",
@@ -688,6 +692,10 @@ ZH_CN = Language(
             "dms_left_out": "{count} 个私聊会话（dms.json、mpims.json）未读入 —— 剧本安排的是群里的工作；私聊也要安排时，请加 --private-chats",
             "private_left_out": "{file}：{kind}（{channel}）未读入 —— 私聊也要安排时，请加 --private-chats",
             "direct_message": "私聊",
+            "env_unset": "环境变量 {name}（{operator} 推送用的{key}）没有设置",
+            "env_no_address": "环境变量 {name}（{operator} 推送用的{key}）不是网址（https://…）",
+            "url": "地址",
+            "secret": "密钥",
             "group_dm": "多人私聊",
         },
     ),
@@ -861,6 +869,8 @@ EN = Language(
         no_inbox="{operator}: no inbox in {file} — {count} task(s) not delivered; add `inbox:` to the operator (docs/delivery.md)",
         unassigned="{count} task(s) of {day} have no operator in {file}: not delivered",
         unrecorded="{count} task(s) of {day} were planned before this state kept task texts (state version 6): not delivered — see them with `playbook run … --format md`",
+        note="note: {note}",
+        would_stop="{what}: the real delivery would stop here",
     ),
     marks=MarkWords(
         changed="{count} task(s) changed{statuses}",
@@ -995,6 +1005,10 @@ EN = Language(
             "dms_left_out": "{count} direct message conversation{s} (dms.json, mpims.json) left out — playbooks plan group work; pass --private-chats to plan for them too",
             "private_left_out": "{file}: {kind} ({channel}), left out — pass --private-chats to plan for private conversations too",
             "direct_message": "a direct message",
+            "env_unset": "the environment variable {name} ({operator}'s inbox {key}) is not set",
+            "env_no_address": "the environment variable {name} ({operator}'s inbox {key}) holds no web address (https://…)",
+            "url": "url",
+            "secret": "secret",
             "group_dm": "a group DM",
         },
     ),
@@ -1023,7 +1037,7 @@ class Reason(str):
     key: str
     values: dict[str, Any]
 
-    def __new__(cls, key: str, **values: Any) -> Reason:
+    def __new__(cls, key: str, /, **values: Any) -> Reason:
         reason = super().__new__(cls, reason_text(key, values, EN))
         reason.key, reason.values = key, values
         return reason

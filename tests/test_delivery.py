@@ -200,7 +200,7 @@ def test_a_second_delivery_of_the_day_sends_nothing(tmp_path, httpserver_ipv4):
     again = setup.deliver("--date", "2026-03-02", env=env)
     assert again.exit_code == 0, again.output
     assert len(server.log) == 1 and len(setup.deliveries()) == 1
-    assert "note: op-a：没有新任务 — 2026-03-02 的 3 个任务已经推送过" in again.stderr
+    assert "提示：op-a：没有新任务 — 2026-03-02 的 3 个任务已经推送过" in again.stderr
 
 
 def test_the_next_mornings_list_holds_what_the_nightly_run_planned_for_the_day_before(tmp_path, httpserver_ipv4, monkeypatch, capsys):
@@ -218,7 +218,7 @@ def test_the_next_mornings_list_holds_what_the_nightly_run_planned_for_the_day_b
     assert content.startswith(f"## 3月3日 待办 2 条\n阿兰 · 读书会\n\n**3月2日 10:00** 书友0（g1-m0） · 一群 · wechat · {first['id']}\n")
     assert f"**3月2日 10:01** 书友1（g1-m1） · 一群 · wechat · {second['id']}" in content
     again = setup.deliver("--date", "2026-03-03", env=env)
-    assert again.exit_code == 0 and len(server.log) == 1 and "note: op-a：没有新任务 — 2026-03-03 的 2 个任务已经推送过" in again.stderr
+    assert again.exit_code == 0 and len(server.log) == 1 and "提示：op-a：没有新任务 — 2026-03-03 的 2 个任务已经推送过" in again.stderr
     assert setup.deliver("--date", "2026-03-02", "--dry-run", env=env).stdout == ""  # sent already, on the 3rd
     code, _, err = run_main(setup, "--date", "2026-03-04", env=env, monkeypatch=monkeypatch, capsys=capsys)
     assert code == 1 and "2026-03-04: no tasks to do are due that day" in err  # past their deadline: nothing to send
@@ -466,7 +466,7 @@ def test_the_dry_run_prints_each_message_and_sends_and_records_nothing(tmp_path,
     assert result.stdout.startswith("# op-a（阿兰）→ wecom · 第 1/1 条消息 · 1 个任务 · ")
     assert '"content": "## 3月2日 待办 1 条\\n阿兰 · 读书会\\n\\n**10:00** 书友0' in result.stdout
     assert "# op-b（Bob）→ dingtalk · 第 1/1 条消息 · 1 个任务 · " in result.stdout
-    assert "note: the environment variable DING_B (op-b's inbox url) is not set; the environment variable DING_B_SECRET (op-b's inbox secret) is not set: the real delivery would stop here" in result.stderr
+    assert "提示：环境变量 DING_B（op-b 推送用的地址）没有设置，环境变量 DING_B_SECRET（op-b 推送用的密钥）没有设置：真正推送时会在这里停下" in result.stderr
     assert server.log == [] and setup.state.read_bytes() == before
     assert KEY not in result.output and "127.0.0.1" not in result.output
 
@@ -478,7 +478,7 @@ def test_tasks_of_a_group_no_operator_looks_after_are_noted_in_the_communitys_la
     setup = make_setup(tmp_path, {"op-a": f"{{type: wecom, url: '{server.url_for('/a')}'}}"}, {"g1": 1, "g3": 1})
     result = setup.deliver("--date", "2026-03-02", "--dry-run", env={})
     assert result.exit_code == 0, result.output
-    assert f"note: 2026-03-02 有 1 个任务没有负责的运营（{setup.directory / 'community.yaml'} 里没有哪位运营管它们的群），没有推送" in result.stderr
+    assert f"提示：2026-03-02 有 1 个任务没有负责的运营（{setup.directory / 'community.yaml'} 里没有哪位运营管它们的群），没有推送" in result.stderr
 
 
 # -- bad input: one line, exit 1, the state as it was -----------------------------------------------------
