@@ -116,7 +116,7 @@ class Enforcer:
         if member is not None and (accepted or not tasks):
             for action in changes:
                 if self._apply(action, member, group):
-                    self.notes.changed(rule.key, firing, partial(_describe_change, action, self.notes.says, self.notes.actions))
+                    self.notes.changed(rule.key, firing, partial(_describe_change, action, self.notes.says, self.notes.actions, member))
 
     def _take_effect(self, task: Task, action: ActionSpec) -> None:
         """What a planned task does to its member: ``apply`` (points, out of the group) when
@@ -434,8 +434,14 @@ def _target(action: ActionSpec) -> str | None:
     return None if name in (None, "member") else name
 
 
-def _describe_change(action: ActionSpec, says: ExplainWords, actions: Mapping[str, str]) -> str:
-    shown = ", ".join(", ".join(value) if isinstance(value, list) else str(value) for value in action.params.values())
+def _describe_change(action: ActionSpec, says: ExplainWords, actions: Mapping[str, str], member: Member) -> str:
+    """What a state-only action did, as --explain shows it when it happens: its values; for one
+    that writes an attribute from a template (`set`), the value written, not the template."""
+    attribute = action.params.get("attribute")
+    if action.kind.text_in_apply and isinstance(attribute, str):
+        shown = f"{attribute} = {member.attributes.get(attribute)}"
+    else:
+        shown = ", ".join(", ".join(value) if isinstance(value, list) else str(value) for value in action.params.values())
     return says.changed.format(action=actions.get(action.kind.name, action.kind.name), values=shown).strip()
 
 

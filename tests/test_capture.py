@@ -46,6 +46,17 @@ def test_set_writes_what_it_reads_and_nothing_when_it_reads_nothing():
     assert result.tasks == []
 
 
+def test_explain_shows_the_value_set_wrote_not_its_template():
+    """`--explain` says what happened to the member: 记录属性 city = 上海, not the Jinja source."""
+    from playbook_engine.output import render_explanation
+
+    config = config_from({"p.yaml": SET})
+    result = plan(config, [message(START, "大家好，坐标上海，在读《活着》")], explain=True)
+    shown = render_explanation(result, config.community.tz, "m1")
+    assert "set city = 上海" in shown and "set book = 活着" in shown
+    assert "capture" not in shown
+
+
 def test_set_keeps_a_value_the_member_already_has():
     config = config_from({"p.yaml": SET})
     events = [{"ts": START, "type": "profile", "member": "m1", "attributes": {"city": "苏州"}}, message(START + 60, "坐标上海"), message(START + 120, "坐标北京，《活着》")]
