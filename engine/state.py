@@ -37,6 +37,7 @@ from playbook_engine.contract import TAG_EXPIRY, Group, Member
 from playbook_engine.errors import PlaybookError
 from playbook_engine.jsontext import dump_record, dumps, loads
 from playbook_engine.planner import Sent
+from playbook_engine.words import words_for
 
 if TYPE_CHECKING:
     from playbook_engine.holdout import Holdout
@@ -868,20 +869,21 @@ def _local(store: StateStore, t: float | None) -> str | None:
 
 
 def describe_state(store: StateStore) -> str:
-    when = _local(store, store.watermark) or "none yet"
-    timers = store.connection.execute("SELECT count(*) FROM timers").fetchone()[0]
-    groups = store.connection.execute("SELECT count(*) FROM groups").fetchone()[0]
-    return "\n".join([
-        f"state:      {store.path}",
-        f"watermark:  {when}",
-        f"members:    {store.member_count()}",
-        f"groups:     {groups}",
-        f"timers:     {timers} pending",
-        f"tasks:      {store.task_count()} planned so far",
-        f"delivered:  {store.connection.execute('SELECT count(*) FROM deliveries').fetchone()[0]} message(s) to operators' inboxes",
-        f"for the report: {_count(store, 'stage_moves')} stage move(s), {_count(store, 'questions')} question(s) ({_count(store, 'questions', 'answered_at IS NOT NULL')} answered),"
-        f" counts of {store.connection.execute('SELECT count(DISTINCT day) FROM day_counts').fetchone()[0]} day(s)",
-    ])
+    """What the state holds, in the language of the community that wrote it."""
+    says = words_for(store.meta("language")).state
+    return says.summary.format(
+        path=store.path,
+        watermark=_local(store, store.watermark) or says.none_yet,
+        members=store.member_count(),
+        groups=_count(store, "groups"),
+        timers=_count(store, "timers"),
+        tasks=store.task_count(),
+        messages=_count(store, "deliveries"),
+        moves=_count(store, "stage_moves"),
+        questions=_count(store, "questions"),
+        answered=_count(store, "questions", "answered_at IS NOT NULL"),
+        days=store.connection.execute("SELECT count(DISTINCT day) FROM day_counts").fetchone()[0],
+    )
 
 
 def _count(store: StateStore, table: str, where: str = "1") -> int:

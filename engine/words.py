@@ -212,6 +212,14 @@ class HoldoutWords:
 
 
 @dataclass(frozen=True)
+class StateWords:
+    """What ``playbook state show`` says of a state file, in one language."""
+
+    summary: str  # "{path}", "{watermark}", "{members}", "{groups}", "{timers}", "{tasks}", "{messages}", "{moves}", "{questions}", "{answered}", "{days}"
+    none_yet: str  # the watermark of a state no run has read events into
+
+
+@dataclass(frozen=True)
 class ForecastWords:
     """The forecast's words in one language."""
 
@@ -382,6 +390,7 @@ class Language:
     marks: MarkWords
     explain: ExplainWords
     inputs: InputWords
+    state: StateWords
 
     def duration(self, seconds: float) -> str:
         """``14d`` in English (as playbooks write it); ``14 天`` in Chinese."""
@@ -635,6 +644,11 @@ ZH_CN = Language(
             "how": "怎么做", "status": "状态",
         },
         priorities={"urgent": "紧急", "high": "高", "normal": "普通", "low": "低"},
+    ),
+    state=StateWords(
+        summary="状态库：  {path}\n水位线：  {watermark}\n成员：    {members}\n群：      {groups}\n定时器：  {timers} 个待触发\n任务：    至今计划了 {tasks} 个\n"
+        "已推送：  {messages} 条消息到运营的工作群\n报告用：  {moves} 次阶段变化，{questions} 个提问（{answered} 个有人回答），{days} 天的计数",
+        none_yet="还没有",
     ),
     inputs=InputWords(
         rejected="{where}：已拒绝：{reason}",
@@ -948,6 +962,11 @@ EN = Language(
             "how": "how", "status": "status",
         },
         priorities={"urgent": "urgent", "high": "high", "normal": "normal", "low": "low"},
+    ),
+    state=StateWords(
+        summary="state:      {path}\nwatermark:  {watermark}\nmembers:    {members}\ngroups:     {groups}\ntimers:     {timers} pending\ntasks:      {tasks} planned so far\n"
+        "delivered:  {messages} message(s) to operators' inboxes\nfor the report: {moves} stage move(s), {questions} question(s) ({answered} answered), counts of {days} day(s)",
+        none_yet="none yet",
     ),
     inputs=InputWords(
         rejected="{where}: rejected: {reason}",

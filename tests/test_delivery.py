@@ -703,7 +703,7 @@ def test_state_show_counts_the_messages_delivered(tmp_path, httpserver_ipv4):
     server.expect_request("/hook").respond_with_data("ok")
     assert setup.deliver("--date", "2026-03-02", env=env_for(server, HOOK_A="/hook")).exit_code == 0
     shown = CliRunner().invoke(cli, ["state", "show", "--state", str(setup.state)], obj={"registry": setup.registry})
-    assert "delivered:  1 message(s) to operators' inboxes" in shown.stdout
+    assert "已推送：  1 条消息到运营的工作群" in shown.stdout
 
 
 def test_a_members_name_adds_no_link_tag_or_heading_to_the_list(tmp_path, httpserver_ipv4):
