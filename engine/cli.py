@@ -118,7 +118,7 @@ def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, colu
         records = _strict(records, events, tz, config.community.language)
     if sys.stderr.isatty():
         records = _with_progress(records)
-    context = {"tz": tz, "title": plan_words(config.community.language).title.format(community=config.community.name), "width": None, "language": config.community.language, "actions": config.community.action_names, "groups": config.community.group_names, "operators": {operator.id: operator.name for operator in config.community.operators}}
+    context = {"tz": tz, "title": plan_words(config.community.language).title.format(community=config.community.name), "width": None, "language": config.community.language, "actions": config.community.action_names, "groups": config.community.group_names, "operators": {operator.id: operator.name for operator in config.community.operators}, "options": registry.option_names(config.community.language)}
     if runner_name == "beam":
         from playbook_engine.beam import run_beam
 

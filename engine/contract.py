@@ -726,6 +726,10 @@ class ActionType:
     # ``summary`` in other languages of ``community.language`` ({"zh-CN": …}); a language it
     # does not give uses ``summary``.
     summaries: Mapping[str, Callable[[Mapping[str, Any]], str]] = field(default_factory=dict)
+    # Its options as a plan shows them beside the text, in other languages of
+    # ``community.language`` ({"zh-CN": {"points": "积分"}}); an option a language does not name
+    # shows its key.
+    option_names: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def describe(self, params: Mapping[str, Any], language: str | None = None) -> str:
         """The task's text when the rule gives none, in ``language``: the action's summary, or its name."""

@@ -214,6 +214,7 @@ def compose(config: Config, records: Sequence[Mapping[str, Any]], words: Deliver
     ``group_names``: the names the state knows (community.yaml's, else the export's)."""
     community, registry = config.community, config.registry
     names = group_names if group_names is not None else community.group_names
+    options = registry.option_names(community.language)
     items = []
     for record in sorted(records, key=lambda record: (record["due"], -_RANK.get(record["priority"], 0), record["id"])):
         group = record.get("group")
@@ -224,7 +225,8 @@ def compose(config: Config, records: Sequence[Mapping[str, Any]], words: Deliver
         text = record["text"]
         params = record.get("params") or {}
         if params:
-            text += " · " + ", ".join(f"{key}: {value}" for key, value in sorted(params.items()))
+            shown = options.get(record["action"], {})
+            text += " · " + ", ".join(words.option.format(name=shown.get(key, key), value=value) for key, value in sorted(params.items()))
         if channel is not None and record["action"] in channel.instructions and community.language == "zh-CN":
             text = channel.how_to(record["action"], group_name, name or member or "", text)  # the channel's own words: they are Chinese
         else:

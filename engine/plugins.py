@@ -11,7 +11,7 @@ import difflib
 import importlib
 import importlib.metadata
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -122,6 +122,11 @@ class Registry:
         """Each action's name as ``language`` shows it (``ActionType.names``; its id where the
         action gives none): what plans, lists and explanations call it."""
         return {name: kind.names.get(language or "", name) for name, kind in self.actions.items()}
+
+    def option_names(self, language: str | None) -> dict[str, Mapping[str, str]]:
+        """Each action's options as ``language`` names them (``ActionType.option_names``), for
+        the actions that name any: shown beside a task's text (积分：50)."""
+        return {name: kind.option_names[language] for name, kind in self.actions.items() if language is not None and language in kind.option_names}
 
     @classmethod
     def collect(cls, pm: pluggy.PluginManager, *, skip_broken: bool = False, skipped: list[str] | None = None) -> Registry:

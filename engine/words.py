@@ -51,6 +51,7 @@ class PlanWords:
     everyone: str
     unassigned: str
     columns: Mapping[str, str]  # time, priority, member, what to do, why
+    option: str  # "{name}", "{value}": an action's option beside its text (the points, the form)
 
     def count(self, count: int, priorities: Mapping[str, int]) -> str:
         """'7 tasks (1 urgent, 2 high)' / '7 个任务（紧急 1，高 2）': how many, and how many cannot wait."""
@@ -260,6 +261,7 @@ class DeliveryWords:
     group: str  # who a group-wide task is for
     member: str  # "{name}", "{member}": who a task is for
     why: str  # before the reason
+    option: str  # "{name}", "{value}": an action's option beside its text (the points, the form)
     action: Callable[[str, str], str]  # (action, text) → what to do, when the channel says nothing
     preview: str  # "{operator}", "{name}", "{inbox}", "{part}", "{parts}", "{tasks}", "{size}": a --dry-run message's heading
     accepted: str  # "{operator}", "{part}", "{parts}", "{inbox}", "{tasks}": progress, as each message is accepted
@@ -409,6 +411,7 @@ ZH_CN = Language(
         priorities={"urgent": "紧急", "high": "高", "normal": "", "low": "低"},
         weekdays=WEEKDAYS_ZH,
         why="原因：",
+        option="{name}：{value}",
         group="群 {group}",
         everyone="全体",
         unassigned="未分配",
@@ -557,6 +560,7 @@ ZH_CN = Language(
         group="全群",
         member="{name}（{member}）",
         why="原因：",
+        option="{name}：{value}",
         action=lambda action, text: f"{action}：{text}",
         preview="# {operator}（{name}）→ {inbox} · 第 {part}/{parts} 条消息 · {tasks} 个任务 · {size} 字节",
         accepted="{operator}：第 {part}/{parts} 条消息已被 {inbox} 接收（{tasks} 个任务）",
@@ -727,6 +731,7 @@ EN = Language(
         priorities={"urgent": "urgent", "high": "high", "normal": "", "low": "low"},
         weekdays=WEEKDAYS_EN,
         why="why: ",
+        option="{name}: {value}",
         group="group {group}",
         everyone="everyone",
         unassigned="unassigned",
@@ -875,6 +880,7 @@ EN = Language(
         group="whole group",
         member="{name} ({member})",
         why="why: ",
+        option="{name}: {value}",
         action=lambda action, text: f"{action}: {text}",
         preview="# {operator} ({name}) → {inbox} · message {part}/{parts} · {tasks} tasks · {size} bytes",
         accepted="{operator}: message {part}/{parts} accepted by {inbox} ({tasks} tasks)",

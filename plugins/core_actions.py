@@ -177,6 +177,7 @@ ACTIONS = (
         scope=SCOPE_PRIVATE,
         awaits_reply=True,
         names={"zh-CN": "奖励"},
+        option_names={"zh-CN": {"points": "积分", "coupon": "优惠券", "gift": "礼品"}},
     ),
     ActionType(
         "invite",
@@ -188,6 +189,7 @@ ACTIONS = (
         scope=SCOPE_PRIVATE,
         into_group="group",  # not planned while the member is in it, or has a pending invite into it
         names={"zh-CN": "邀请进群"},
+        option_names={"zh-CN": {"group": "群"}},
     ),
     ActionType(
         "survey",
@@ -198,6 +200,7 @@ ACTIONS = (
         summaries={"zh-CN": _describe("问卷：{form}")},
         scope=SCOPE_PRIVATE,
         awaits_reply=True,
+        option_names={"zh-CN": {"form": "问卷"}},
         names={"zh-CN": "问卷"},
     ),
     ActionType("warn", "Warn the member about a group rule.", _text_action("Warn 警告", ["请勿在群里发广告，再发将被移出群聊"], _TARGET), needs="mention", text_required=True, targets=_TARGETS, counts_toward_limits=False, scope=SCOPE_GROUP, names={"zh-CN": "警告"}),
@@ -221,6 +224,7 @@ ACTIONS = (
         counts_toward_limits=False,
         scope=SCOPE_GROUP,
         names={"zh-CN": "通知运营"},
+        option_names={"zh-CN": {"to": "通知对象"}},
     ),
     ActionType(
         "set",

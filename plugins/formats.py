@@ -146,9 +146,11 @@ def _who(task: Task, words: PlanWords, groups: Mapping[str, str] | None = None) 
     return task.member
 
 
-def _params(task: Task) -> str:
-    """The action's options an operator needs by hand: the form link, the points, the group to invite to."""
-    return " · ".join(f"{name}: {_plain(value)}" for name, value in task.params.items())
+def _params(task: Task, words: PlanWords, context: Mapping[str, Any]) -> str:
+    """The action's options an operator needs by hand: the form link, the points, the group to
+    invite to; each named as the community's language names it (``context["options"]``)."""
+    names = context.get("options", {}).get(task.action, {})
+    return " · ".join(words.option.format(name=names.get(name, name), value=_plain(value)) for name, value in task.params.items())
 
 
 def _plain(value: Any) -> str:
@@ -200,7 +202,7 @@ def _md_item(task: Task, context: Mapping[str, Any], words: PlanWords) -> str:
         message_lines = message.split("\n")
         lines.extend(f"  > {line}".rstrip() + ("\\" if index < len(message_lines) - 1 and line.strip() else "") for index, line in enumerate(message_lines))
     if task.params:
-        lines.append(f"  - {markdown_line(_params(task), links=True)}")  # the playbook's options: a form's link stays one
+        lines.append(f"  - {markdown_line(_params(task, words, context), links=True)}")  # the playbook's options: a form's link stays one
     lines.append(f"  - {words.why}{markdown_line(f'{task.playbook}/{task.rule} — {task.reason}')}")
     action = context.get("actions", {}).get(task.action, task.action)  # its name in the community's language
     who = _who(task, words, context.get("groups"))
@@ -247,7 +249,7 @@ def write_table(tasks: Iterable[Task], stream: IO[str], context: Mapping[str, An
                     f"{_local(task, context):%H:%M}",
                     Text(_priority(task, words), style=_PRIORITY_STYLE.get(task.priority, "")),
                     _cell(_table_member(task, words, context.get("groups")), widths["member"]),
-                    _cell(_table_instruction(task, words, context.get("actions", {}), context.get("groups")), widths["what to do"]),
+                    _cell(_table_instruction(task, words, context), widths["what to do"]),
                     _cell(_table_why(task), widths["why"]),
                 )
             console.print(table)
@@ -272,13 +274,13 @@ def _table_member(task: Task, words: PlanWords, groups: Mapping[str, str] | None
     return [(task.member, "")]
 
 
-def _table_instruction(task: Task, words: PlanWords, actions: Mapping[str, str], groups: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
-    step, message = _instruction(task, words, actions, groups)
+def _table_instruction(task: Task, words: PlanWords, context: Mapping[str, Any]) -> list[tuple[str, str]]:
+    step, message = _instruction(task, words, context.get("actions", {}), context.get("groups"))
     parts = [(step, "bold")]
     if message:
         parts.append((message, ""))
     if task.params:
-        parts.append((_params(task), "cyan"))
+        parts.append((_params(task, words, context), "cyan"))
     return parts
 
 

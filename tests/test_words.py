@@ -83,6 +83,26 @@ def test_every_built_in_action_is_named_in_every_language_but_english() -> None:
         assert set(kind.names) >= set(OTHER), name
 
 
+def test_every_option_a_built_in_task_carries_is_named_in_every_language_but_english() -> None:
+    """What a plan shows beside a task's text (the points, the form, the group to invite to) is
+    named in the community's language (``ActionType.option_names``): 积分：50, not points: 50.
+    The options a task carries are its action's, less `text` and `target`."""
+    from playbook_engine.plugins import load_registry
+
+    registry = load_registry(entrypoints=False)
+    checked: set[str] = set()
+    for language in OTHER:
+        named = registry.option_names(language)
+        for name, kind in registry.actions.items():
+            if not kind.makes_task:
+                continue
+            objects = [branch for branch in kind.schema.get("oneOf", [kind.schema]) if branch.get("type") == "object"]
+            carried = {option for branch in objects for option in branch.get("properties", {})} - {"text", "target"}
+            assert carried <= set(named.get(name, {})), (language, name)
+            checked.update(carried)
+    assert checked >= {"points", "coupon", "gift", "group", "form", "to"}  # the test looks where the options are
+
+
 def test_a_task_with_no_text_is_described_in_the_communitys_language() -> None:
     """`- remove:` with no text, a reward given as points only: the task's text is the action's
     own summary, in each language (``ActionType.summaries``), else its name."""
