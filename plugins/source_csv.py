@@ -133,7 +133,8 @@ class CsvFile:
 
 
 def _open_text(path: str) -> IO[str]:
-    """Check the first 64 KiB is UTF-8 (a GBK export fails as a whole, with a fix), then open as text.
+    """Open a CSV as text: UTF-8, or GB 18030 (GBK) when its first 64 KiB are that — what Excel
+    or WPS on a Chinese Windows saves as "CSV" — and anything else fails as a whole, with a fix.
 
     Later bad bytes are kept as surrogates so that only the rows holding them are rejected.
     """
@@ -148,6 +149,9 @@ def _open_text(path: str) -> IO[str]:
         sample.decode("utf-8")
     except UnicodeDecodeError as exc:
         if exc.start < len(sample) - 3:  # not just a character cut at the sample's end
+            encoding = _encoding_of(sample)
+            if encoding is not None:
+                return open(path, encoding=encoding, errors=DECODE_ERRORS, newline="")
             raise InvalidInput(
                 f"{path}: not UTF-8 text (byte {exc.start:,}) — probably GBK from Excel or a Windows tool: "
                 "save it as \"CSV UTF-8\", or convert it with `iconv -f GBK -t UTF-8 IN.csv > OUT.csv`"
@@ -155,6 +159,27 @@ def _open_text(path: str) -> IO[str]:
     if b"\x00" in sample:
         raise InvalidInput(f"{path}: a binary file (or UTF-16 text), not CSV — export or save it as CSV UTF-8")
     return open(path, encoding="utf-8-sig", errors=DECODE_ERRORS, newline="")
+
+
+def _encoding_of(sample: bytes) -> str | None:
+    """How to read a file whose first bytes, ``sample``, are not all UTF-8: as UTF-8 still when
+    a damaged byte or two stand among good UTF-8 characters (their rows are then rejected; read
+    as GB 18030, every Chinese character would be garbled); as GB 18030 when UTF-8 fails at
+    most of its characters and it decodes as such (but for a character cut at its end); else
+    None: neither."""
+    as_utf8 = sample.decode("utf-8", errors="replace")
+    bad = as_utf8.count("\ufffd")
+    good = sum(1 for character in as_utf8 if character > "\x7f") - bad
+    if bad * 10 <= good:
+        return "utf-8-sig"
+    if bad > good:
+        for cut in range(4):  # GB 18030 characters are up to four bytes long
+            try:
+                sample[: len(sample) - cut].decode("gb18030")
+                return "gb18030"
+            except UnicodeDecodeError:
+                continue
+    return None
 
 
 def _delimiter(header: str) -> str:

@@ -76,9 +76,37 @@ def test_map_with_an_unknown_field_lists_the_fields(registry):
 
 
 @pytest.mark.parametrize("source", ["wechat", "csv"])
-def test_gbk_csv_is_an_error_with_the_fix(registry, tmp_path, source):
-    export = tmp_path / "群聊.csv"
-    export.write_bytes((FIXTURES / "wechat_读书会.csv").read_text(encoding="utf-8-sig").encode("gbk", "replace"))
+def test_a_csv_saved_as_gbk_by_chinese_excel_is_read_as_the_same_export(registry, tmp_path, source):
+    """Excel or WPS on a Chinese Windows saves "CSV" as GB 18030 (GBK): the export is read as it
+    is, with the records its UTF-8 original gives (what GBK cannot hold, an emoji, aside)."""
+    text = (FIXTURES / "wechat_读书会.csv").read_text(encoding="utf-8-sig").encode("gbk", "ignore").decode("gbk")
+    (tmp_path / "utf8").mkdir()
+    (tmp_path / "gbk").mkdir()
+    original, saved = tmp_path / "utf8" / "群聊.csv", tmp_path / "gbk" / "群聊.csv"
+    original.write_text(text, encoding="utf-8")
+    saved.write_bytes(text.encode("gbk"))
+    options = {"map": {"ts": "CreateTime", "text": "StrContent", "member": "Sender"}} if source == "csv" else {}
+    records = read(registry, source, saved, **options)
+    assert records == read(registry, source, original, **options)
+    assert any("置身事内" in str(item) for item in records)  # the texts, in Chinese
+
+
+def test_a_utf8_csv_with_a_damaged_byte_stays_utf8_and_only_that_row_is_rejected(registry, tmp_path):
+    """One bad byte in an otherwise UTF-8 export is damage, not another encoding: read as GB
+    18030, every Chinese character would be garbled."""
+    data = (FIXTURES / "wechat_读书会.csv").read_bytes()
+    second_row = data.index(b"\n", data.index(b"\n") + 1) + 1
+    damaged = tmp_path / "wechat_读书会.csv"
+    damaged.write_bytes(data[:second_row] + data[second_row:].replace("，".encode(), b"\xff", 1))
+    original = read(registry, "wechat", FIXTURES / "wechat_读书会.csv")
+    assert [number for number, *_ in original].count(7) == 1  # the line "大家好，我是老张"
+    assert read(registry, "wechat", damaged) == [(7, REJECTED, "not UTF-8 text") if item[0] == 7 else item for item in original]
+
+
+@pytest.mark.parametrize("source", ["wechat", "csv"])
+def test_a_csv_neither_utf8_nor_gbk_is_an_error_with_the_fix(registry, tmp_path, source):
+    export = tmp_path / "export.csv"
+    export.write_bytes("CreateTime,StrContent,NickName,Sender,Type,IsSender\n2026-03-01 09:00:00,café naïve déjà vu,André,wxid_a,1,0\n".encode("latin-1"))
     message = fails(registry, source, export, **({"map": {"ts": "CreateTime"}} if source == "csv" else {}))
     assert message.startswith(f"{export}: not UTF-8 text (byte ")
     assert "iconv -f GBK -t UTF-8" in message
