@@ -368,7 +368,7 @@ class ExplainWords:
 
 @dataclass(frozen=True)
 class InputWords:
-    """What a run says of what it read: a line it could not use and why (``contract.Reason``'s
+    """What a run says of what it read: a line it could not use and why (``Reason``'s
     templates), a warning. Errors that stop the run, about playbooks or options, stay English."""
 
     rejected: str  # "{where}", "{reason}": a line not read, as the terminal shows it
