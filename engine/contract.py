@@ -413,6 +413,11 @@ class CommunitySettings(Protocol):
         """Seconds after a question within which a plain message answers it (``question.answer_window``)."""
         ...
     @property
+    def question_solved(self) -> Sequence[Any]:
+        """Patterns (``question.solved``): the asker's own message matching one says she solved
+        her question herself ("找到了，谢谢"): it no longer waits for an answer."""
+        ...
+    @property
     def staff(self) -> frozenset[str]:
         """Member ids of the community's own people (``staff:``, operators' ``member:``): never
         the member of a task, never ranked; their events still count for everything else."""

@@ -165,6 +165,61 @@ def test_a_reply_to_the_askers_next_line_after_the_firing_makes_the_task_stale(m
     assert result.planner.suppressed_counts["stale"] == 1
 
 
+@pytest.mark.parametrize("text", ["找到了，谢谢", "解决了", "好了我知道了", "搞定了", "OK, figured it out"])
+def test_the_asker_saying_she_solved_it_herself_closes_her_question(make_config, text):
+    config = make_config(sla())
+    result = plan(config, [msg("01T09:00:00", name="小王", **QUESTION), msg("01T09:15:00", "m1", name="小王", text=text)], until=END, explain=True)
+    assert result.tasks == []
+    timeline = render_explanation(result, config.community.tz, "m1").splitlines()
+    assert "2026-03-01 09:15  answered   sla/answer → 小王 (m1): question of 2026-03-01 09:00 answered by 小王 (m1): the asker said it is solved (solved)" in timeline
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("谢谢", id="thanks-alone"),  # thanking in advance: still waiting
+        pytest.param("先谢谢大家了", id="thanks-in-advance"),
+        pytest.param("还是看不懂了", id="negated"),
+        pytest.param("群公告里没找到", id="not-found"),
+        pytest.param("别人的问题解决了没", id="asking-about-it"),
+    ],
+)
+def test_thanks_or_a_negation_by_the_asker_does_not_close_her_question(make_config, text):
+    config = make_config(sla())
+    assert len(plan(config, [msg("01T09:00:00", **QUESTION), msg("01T09:15:00", "m1", text=text)], until=END).tasks) == 1
+
+
+def test_only_the_asker_in_the_questions_group_can_say_it_is_solved(make_config):
+    """Someone else's "解决了" within the window is a plain message (it answers); after it, or
+    the asker's in another group, says nothing of this question."""
+    config = make_config(sla())
+    for other in (msg("01T09:15:00", "m2", text="解决了"), msg("01T09:15:00", "m1", group="g2", text="解决了")):
+        assert len(plan(config, [msg("01T09:00:00", **QUESTION), other], until=END).tasks) == 1
+
+
+def test_solved_after_the_firing_makes_the_morning_task_stale(make_config):
+    """Asked at 23:00, the task fires at 23:30 and waits for 08:00; at 23:50 the asker wrote
+    "搞定了": the operator is not asked in the morning to answer a solved question."""
+    config = make_config(sla(), COMMUNITY + '  quiet_hours: "22:00-08:00"\n')
+    events = [msg("01T23:00:00", name="小王", **QUESTION), msg("01T23:50:00", "m1", name="小王", text="搞定了，谢谢")]
+    result = plan(config, events, until=END, explain=True)
+    assert result.tasks == []
+    assert result.planner.suppressed_counts["stale"] == 1
+    assert "小王 said at 2026-03-01 23:50 the question was solved" in render_explanation(result, config.community.tz, "m1")
+    # Said before the task fired it is closed as answered; said after the due time, it changes nothing.
+    late = [events[0], msg("02T08:30:00", "m1", name="小王", text="搞定了，谢谢")]
+    assert len(plan(config, late, until=END).tasks) == 1
+
+
+def test_solved_is_a_setting(make_config):
+    config = make_config(sla(), question_settings("solved: []"))
+    assert len(plan(config, [msg("01T09:00:00", **QUESTION), msg("01T09:15:00", "m1", text="解决了")], until=END).tasks) == 1
+    config = make_config(sla(), question_settings("solved: [好啦]"))
+    assert plan(config, [msg("01T09:00:00", **QUESTION), msg("01T09:15:00", "m1", text="好啦好啦")], until=END).tasks == []
+    with pytest.raises(InvalidPlaybooks, match=r"community.yaml:8:\d+: community.question.solved\[0\]: "):
+        make_config(sla(), question_settings("solved: ['(?<!不)解决了']"))
+
+
 def test_the_report_counts_a_reply_to_the_askers_next_line_as_the_answer():
     from playbook_engine.questions import QuestionLog
 
