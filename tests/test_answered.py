@@ -220,6 +220,26 @@ def test_solved_is_a_setting(make_config):
         make_config(sla(), question_settings("solved: ['(?<!不)解决了']"))
 
 
+def test_a_question_put_to_another_member_by_an_at_is_not_one_for_the_operator(make_config):
+    """"@李四 你读完了吗？" waits for 李四, not the operator; "@Lily …" to staff, or one that
+    mentions only its asker, is still the group's question."""
+    config = make_config(sla(), COMMUNITY + "  staff: [m9]\n")
+    to_member = msg("01T09:00:00", "m1", id="q1", text="@李四 你读完了吗？", mentions=["m4"])
+    assert plan(config, [to_member], until=END).tasks == []
+    for mentions in (["m9"], ["m1"], []):
+        assert len(plan(config, [msg("01T09:00:00", "m1", id="q1", text="@Lily 请问活动在哪？", mentions=mentions)], until=END).tasks) == 1, mentions
+
+
+def test_the_report_does_not_count_a_question_put_to_another_member():
+    from playbook_engine.questions import QuestionLog
+
+    log = QuestionLog(["reply", "mention", "next_message"], 600, frozenset({"m9"}))
+    to_member, to_staff = (to_event(record, TZ) for record in records([msg("01T09:00:00", id="q1", text="@李四 你读完了吗？", mentions=["m4"]), msg("01T09:01:00", id="q2", text="@Lily 请问活动在哪？", mentions=["m9"])]))
+    log.message(to_member, "m1", True)
+    log.message(to_staff, "m1", True)
+    assert [key for key, *_ in log.asked] == ["q2"]
+
+
 def test_the_report_counts_a_reply_to_the_askers_next_line_as_the_answer():
     from playbook_engine.questions import QuestionLog
 
@@ -379,6 +399,11 @@ def is_question(event: Event) -> bool:
     return event.type == "message" and any(re.search(pattern, event.text or "") for pattern in DEFAULT_QUESTION_PATTERNS)
 
 
+def put_to_a_member(event: Event) -> bool:
+    """"@李四 你读完了吗？": a question that mentions someone else (the oracle has no staff) is theirs."""
+    return any(mentioned != event.member for mentioned in event.mentions)
+
+
 def qualifies(answer: Event, question: Event, answered_by: tuple[str, ...], window: int, follow_ups: frozenset[str] = frozenset()) -> bool:
     """Whether ``answer``, a later message, answers ``question`` — the bullet of the spec, read
     literally; a reply to one of the asker's next lines (``follow_ups``) is a reply to it."""
@@ -434,7 +459,7 @@ def expected_tasks(events: list[Event], answered_by: tuple[str, ...], window: in
         repeats: dict[int, set[str]] = {}  # question index → ids of its repeats
         originals = []
         for index, question in enumerate(events):
-            if not is_question(question):
+            if not is_question(question) or put_to_a_member(question):
                 continue
             where = (question.member, question.group)
             earlier = last_asked.get(where)
@@ -495,14 +520,14 @@ def test_on_generated_histories_exactly_the_questions_without_a_qualifying_answe
 
 
 START = 1772326800.0  # 2026-03-01T09:00:00+08:00
-kinds = st.sampled_from(["question", "question", "plain", "plain", "reply", "reply_line", "mention", "member_left", "member_joined"])
+kinds = st.sampled_from(["question", "question", "plain", "plain", "reply", "reply_line", "mention", "ask_member", "member_left", "member_joined"])
 gaps = st.sampled_from([0, 1, 599, 600, 601, 1799, 1800, 1801, 3600, 7199, 7200, 7201]) | st.integers(0, 3 * 3600)
 steps = st.lists(st.tuples(gaps, st.sampled_from(["m1", "m2", "m3"]), st.sampled_from(["g1", "g1", "g2"]), kinds), min_size=1, max_size=25)
 
 
 def drawn_events(drawn: list[tuple[int, str, str, str]]) -> list[dict]:
     """Events from drawn (gap, member, group, kind) steps; replies go to the last question (or to
-    the last asker's last line), mentions name the last asker."""
+    the last asker's last line), mentions name the last asker, and so do questions put to a member."""
     events: list[dict] = []
     t, last_question, last_asker = START, "none", "m1"
     last_line: dict[str, str] = {}
@@ -518,6 +543,8 @@ def drawn_events(drawn: list[tuple[int, str, str, str]]) -> list[dict]:
             event["reply_to"] = last_line.get(last_asker, last_question)
         elif kind == "mention":
             event["mentions"] = [last_asker]
+        elif kind == "ask_member":  # a question put to the last asker (or, by them, to m3)
+            event["text"], event["mentions"] = "你读完了吗？", [last_asker if last_asker != member else "m3"]
         elif kind != "plain":
             event = {"ts": t, "type": kind, "group": group, "member": member}
         if event["type"] == "message":

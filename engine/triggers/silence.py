@@ -234,6 +234,7 @@ class UnansweredTrigger(TriggerType):
         self.by_next_message = NEXT_MESSAGE in answered_by
         # A plain message can answer only until the question fires: the shorter of the two.
         self.window = min(context.community.question_answer_window, self.seconds)
+        self.staff = context.community.staff
         solved = context.community.question_solved
         self.solved = any_pattern(solved) if solved else None  # "找到了，谢谢": no answer awaited any more
         self.recent_key = self.key + "#recent"
@@ -270,7 +271,9 @@ class UnansweredTrigger(TriggerType):
         asked = run.is_question(event)
         if not asked and self.solved is not None and event.group is not None and event.text:
             self._solved(run, questions, member, event)
-        key = (event.id or f"{event.group}/{member.id}/{event.t}") if asked else None
+        # A question put to another member ("@李四 你读完了吗？") is theirs to answer: no task
+        # for the operator when they do not. One to staff stays a question for the operator.
+        key = (event.id or f"{event.group}/{member.id}/{event.t}") if asked and not addressed(event, member.id, self.staff) else None
         if key is not None and event.group is not None and self._asked_again(run, questions, key, member, event):
             key = None  # the same question again while it waits: one question, one task
         if (self.by_next_message or self.by_reply) and event.group is not None:
@@ -455,6 +458,13 @@ class UnansweredTrigger(TriggerType):
 
     def describe(self) -> str:
         return f"question unanswered {format_duration(self.seconds)}"
+
+
+def addressed(event: Event, asker: str, staff: frozenset[str]) -> bool:
+    """Whether question ``event`` by ``asker`` is put to another member: it mentions someone
+    who is neither the asker nor staff ("@李四 你读完了吗？"). Such a question waits for that
+    member, not for the group or the operator."""
+    return any(mentioned != asker and mentioned not in staff for mentioned in event.mentions)
 
 
 def _open_since(entry: list[Any] | None, oldest: float) -> bool:
