@@ -94,7 +94,7 @@ def test_state_show_describes_a_member(tmp_path):
     run_tasks(EXAMPLE, state)
     summary = invoke("state", "show", "--state", str(state)).stdout
     assert "members:    29" in summary and "watermark:  2026-04-02T" in summary
-    assert "for the report: 51 stage move(s), 12 question(s) (3 answered), counts of 31 day(s)" in summary
+    assert "for the report: 51 stage move(s), 12 question(s) (3 answered), counts of 32 day(s)" in summary
 
 
 def _digest(path: Path) -> str:
