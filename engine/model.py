@@ -22,11 +22,11 @@ DEFAULT_QUESTION_PATTERNS = (r"[?？]\s*$", "请问", "怎么", "如何", r"吗[
 DEFAULT_ANSWERED_BY = ("reply", "mention", "next_message")
 DEFAULT_ANSWER_WINDOW = 10 * 60  # `question.answer_window`: how soon a plain message must follow
 # What the asker writes when she found the answer herself (`question.solved`): "找到了，谢谢",
-# "解决了", "好了我知道了", "搞定了". Not "谢谢" alone: many askers thank in advance ("有人知道吗？
+# "解决了", "好了我知道了", "搞定了", "知道啦". Not "谢谢" alone: many askers thank in advance ("有人知道吗？
 # 先谢谢了"). A word after 不/没 (看不懂了, 没解决了) or before 吗/没/么/吧 (解决了没) does not count;
 # RE2 has no lookaround, so the guards are the neighbouring characters.
 DEFAULT_SOLVED_PATTERNS = (
-    "(?:^|[^不没])(?:找到了|解决了|搞定了|弄好了|知道了|明白了|懂了|没事了|不用了)(?:$|[^吗没么嘛呢吧])",
+    "(?:^|[^不没])(?:(?:找到|解决|搞定|弄好|知道|明白|懂)[了啦]|没事了|不用了)(?:$|[^吗没么嘛呢吧])",
     "已解决",
     r"(?i)\b(?:solved|found it|figured it out|never ?mind|got it)\b",
 )

@@ -165,7 +165,7 @@ def test_a_reply_to_the_askers_next_line_after_the_firing_makes_the_task_stale(m
     assert result.planner.suppressed_counts["stale"] == 1
 
 
-@pytest.mark.parametrize("text", ["找到了，谢谢", "解决了", "好了我知道了", "搞定了", "OK, figured it out"])
+@pytest.mark.parametrize("text", ["找到了，谢谢", "解决了", "好了我知道了", "搞定了", "哦哦知道啦", "OK, figured it out"])
 def test_the_asker_saying_she_solved_it_herself_closes_her_question(make_config, text):
     config = make_config(sla())
     result = plan(config, [msg("01T09:00:00", name="小王", **QUESTION), msg("01T09:15:00", "m1", name="小王", text=text)], until=END, explain=True)
