@@ -172,10 +172,11 @@ MEMBER_FIELDS = (
     "days_silent", "messages", "messages_7d", "messages_30d", "active_days_30d", "questions",
     "replies", "mentions_received", "activities", "points", "tags", "attributes", "stage",
     "stage_since", "purchases", "spent", "last_task_at", "last_done_at", "last_replied_at", "open_tasks", "tasks_30d",
+    "last_contact_at",
 )
 # What the loop back gives (the member's tasks and what operators marked of them, engine/replies.py):
 # they change without any event of the member, as tasks come due and are marked.
-LOOP_FIELDS = frozenset({"last_task_at", "last_done_at", "last_replied_at", "open_tasks", "tasks_30d"})
+LOOP_FIELDS = frozenset({"last_task_at", "last_done_at", "last_replied_at", "open_tasks", "tasks_30d", "last_contact_at"})
 GROUP_FIELDS = (
     "id", "name", "channel", "members", "messages", "seed",
     # engine/group_counts.py: kept only when a rule reads one of them
@@ -411,6 +412,11 @@ class CommunitySettings(Protocol):
     @property
     def question_answer_window(self) -> int:
         """Seconds after a question within which a plain message answers it (``question.answer_window``)."""
+        ...
+    @property
+    def question_solved(self) -> Sequence[Any]:
+        """Patterns (``question.solved``): the asker's own message matching one says she solved
+        her question herself ("找到了，谢谢"): it no longer waits for an answer."""
         ...
     @property
     def staff(self) -> frozenset[str]:

@@ -37,6 +37,7 @@ from playbook_engine.expressions import (
 from playbook_engine.model import (
     DEFAULT_LIFECYCLE,
     DEFAULT_QUESTION_PATTERNS,
+    DEFAULT_SOLVED_PATTERNS,
     ENV_PREFIX,
     ActionSpec,
     Community,
@@ -290,13 +291,19 @@ def _read_guardrails(doc: Document, base: YamlPath, data: Mapping[str, Any], com
 
 
 def _read_question(doc: Document, base: YamlPath, data: Mapping[str, Any], community: Community, problems: list[Problem]) -> None:
-    """How a question is recognised (`patterns`), and what answers it (`answered_by`, `answer_window`)."""
+    """How a question is recognised (`patterns`), what answers it (`answered_by`, `answer_window`),
+    and what its asker writes when she solved it herself (`solved`)."""
     question = data.get("question", {})
     for index, pattern in enumerate(question.get("patterns", DEFAULT_QUESTION_PATTERNS)):
         try:
             community.question_patterns.append(compile_pattern(pattern))
         except PatternError as exc:
             problems.append(doc.problem(base + ("question", "patterns", index), f"{exc}, e.g. \"[?？]\\\\s*$\"" if str(exc).startswith("not a valid") else str(exc)))
+    for index, pattern in enumerate(question.get("solved", DEFAULT_SOLVED_PATTERNS)):
+        try:
+            community.question_solved.append(compile_pattern(pattern))
+        except PatternError as exc:
+            problems.append(doc.problem(base + ("question", "solved", index), f"{exc}, e.g. \"解决了\"" if str(exc).startswith("not a valid") else str(exc)))
     if "answered_by" in question:  # its words are checked by the schema
         community.question_answered_by = frozenset(question["answered_by"])
     if "answer_window" in question:

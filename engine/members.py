@@ -67,11 +67,11 @@ class MemberView:
         self._tz = tz
         self._windows: dict[int, tuple[int, int]] = {}  # valid while the member's daily counts are unchanged
         self._tasks = tasks  # the loop fields' source (None: no rule reads them)
-        self._loop: tuple[float | None, float | None, float | None, int, int] | None = None
+        self._loop: tuple[float | None, float | None, float | None, int, int, float | None] | None = None
 
-    def _loop_fields(self) -> tuple[float | None, float | None, float | None, int, int]:
+    def _loop_fields(self) -> tuple[float | None, float | None, float | None, int, int, float | None]:
         if self._loop is None:
-            self._loop = self._tasks.fields(self._member.id, self._now) if self._tasks is not None else (None, None, None, 0, 0)
+            self._loop = self._tasks.fields(self._member.id, self._now) if self._tasks is not None else (None, None, None, 0, 0, None)
         return self._loop
 
     def _time(self, t: float | None) -> datetime | None:
@@ -187,6 +187,12 @@ class MemberView:
     @property
     def last_task_at(self) -> datetime | None:
         return self._time(self._loop_fields()[0])
+
+    @property
+    def last_contact_at(self) -> datetime | None:
+        """When a task last reached out to the member (an @, a DM, a reward, an invite …: what the
+        frequency limits count): a note to the operator about them (``notify``) is not one."""
+        return self._time(self._loop_fields()[5])
 
     @property
     def last_done_at(self) -> datetime | None:

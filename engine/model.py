@@ -21,6 +21,15 @@ DEFAULT_QUESTION_PATTERNS = (r"[?？]\s*$", "请问", "怎么", "如何", r"吗[
 # answer in a plain message seconds later far more often than they reply or @ the asker.
 DEFAULT_ANSWERED_BY = ("reply", "mention", "next_message")
 DEFAULT_ANSWER_WINDOW = 10 * 60  # `question.answer_window`: how soon a plain message must follow
+# What the asker writes when she found the answer herself (`question.solved`): "找到了，谢谢",
+# "解决了", "好了我知道了", "搞定了", "知道啦". Not "谢谢" alone: many askers thank in advance ("有人知道吗？
+# 先谢谢了"). A word after 不/没 (看不懂了, 没解决了) or before 吗/没/么/吧 (解决了没) does not count;
+# RE2 has no lookaround, so the guards are the neighbouring characters.
+DEFAULT_SOLVED_PATTERNS = (
+    "(?:^|[^不没])(?:(?:找到|解决|搞定|弄好|知道|明白|懂)[了啦]|没事了|不用了)(?:$|[^吗没么嘛呢吧])",
+    "已解决",
+    r"(?i)\b(?:solved|found it|figured it out|never ?mind|got it)\b",
+)
 DEFAULT_LIFECYCLE = (
     ("churn", "流失期", "member.left or member.days_silent >= 30"),
     ("decline", "衰退期", "member.days_silent >= 14"),
@@ -96,6 +105,7 @@ class Community:
     merge_in_group: frozenset[str] = frozenset()
     question_answered_by: frozenset[str] = frozenset(DEFAULT_ANSWERED_BY)
     question_answer_window: int = DEFAULT_ANSWER_WINDOW  # seconds
+    question_solved: list[Pattern] = field(default_factory=list)  # the asker says she found the answer
     lifecycle: list[Stage] = field(default_factory=list)
     # Member ids of the community's own people: `staff:` and the operators' `member:`. Never
     # the member of a task, never ranked; their messages still count and answer questions.

@@ -861,6 +861,10 @@ class Planner:
             ordered = sorted(day_tasks, key=lambda task: (task.due, -task.rank, task.deadline, task.order, task.id))
             ready: list[tuple[Any, ...]] = []
             index, count = 0, len(ordered)
+            # A member's messages of the day that merge may still join (see _join_waiting), and
+            # the tasks already laid out or joined into one.
+            together = self._same_message(day_tasks)
+            taken: set[int] = set()
             while index < count or ready:
                 slot = last + pace
                 if not ready and ordered[index].due > slot:
@@ -870,6 +874,10 @@ class Planner:
                     heapq.heappush(ready, (-waiting.rank, waiting.deadline, waiting.due, waiting.order, waiting.id, waiting))
                     index += 1
                 task = heapq.heappop(ready)[-1]
+                if together:
+                    if id(task) in taken:
+                        continue  # it went out in an earlier message of its member
+                    taken.add(id(task))
                 due = max(task.due, last + pace)
                 if due != task.due and self._quiet_minutes is not None and task.priority != "urgent":
                     # Laid out past the start of quiet hours (an evening's batch): after them,
@@ -889,7 +897,8 @@ class Planner:
                     self._pace_over(task, due, assignee)
                     dropped.add(id(task))
                     continue
-                if due != task.due:
+                joined = bool(together) and self._join_waiting(task, due, together, taken, dropped)
+                if due != task.due or joined:
                     if self.stale_at is not None:
                         holding = self._holds_at(task, due)
                         if holding is not task:
@@ -898,6 +907,7 @@ class Planner:
                                 continue
                             carriers.append(holding)  # the message goes on under another part
                             task = holding
+                if due != task.due:
                     task.note_move(self.says.explain.pace_of.format(assignee=assignee), task.due, due)
                     if task.id not in self._paced_over:  # else counted when pace carried it here
                         self.moved["pace"] += 1
@@ -912,6 +922,41 @@ class Planner:
                 last = due
             self._last_paced[assignee] = last
         return [task for task in tasks if id(task) not in dropped] + carriers if dropped else tasks
+
+    def _same_message(self, day_tasks: list[Task]) -> dict[tuple[Any, ...], list[Task]]:
+        """One operator's tasks of a day that merge could make one message (one member, channel,
+        action, and group for a group action), by that key: only keys with two or more."""
+        merge = self.community.merge
+        if not merge:
+            return {}
+        in_group = self.community.merge_in_group
+        same: dict[tuple[Any, ...], list[Task]] = {}
+        for task in day_tasks:
+            if task.member is not None and task.action in merge:
+                same.setdefault((task.member, task.channel, task.action, task.group if task.action in in_group else None), []).append(task)
+        return {key: tasks for key, tasks in same.items() if len(tasks) > 1}
+
+    def _join_waiting(self, task: Task, due: float, together: dict[tuple[Any, ...], list[Task]], taken: set[int], dropped: set[int]) -> bool:
+        """``task``, laid out at ``due``, takes in its member's messages of the day not yet laid
+        out that were triggered by then (and may still go then): merge saw the message due
+        earlier, before pace moved it, and kept them apart. A night joiner's welcome @ held to
+        08:00 and paced to 11:00 takes in the answer to her introduction written at 08:43,
+        instead of a second @ ten minutes later. Whether it took in any."""
+        in_group = self.community.merge_in_group
+        key = (task.member, task.channel, task.action, task.group if task.action in in_group else None)
+        others = together.get(key)
+        if not others:
+            return False
+        joining = [other for other in others if id(other) not in taken and other.deadline >= due and max(part.trigger_at for part in other.merged or [other]) <= due]
+        if not joining:
+            return False
+        for other in joining:
+            taken.add(id(other))
+            dropped.add(id(other))
+            self._paced_over.discard(other.id)
+        # What happened first is said first, as merge orders a message's parts.
+        self._combine(sorted([task, *joining], key=lambda part: (part.due, part.trigger_at, part.order, part.id)), carrier=task, at=due)
+        return True
 
     def _pace_over(self, task: Task, due: float, assignee: str) -> None:
         """``task`` found no room left in its day at its operator's pace: due ``due`` (the next
@@ -995,22 +1040,24 @@ class Planner:
                         gone.update(id(part) for part in message[1:])
         return [task for task in tasks if id(task) not in gone] if gone else tasks
 
-    def _combine(self, parts: list[Task]) -> None:
-        """The first of ``parts`` (in due order) becomes the one message; the others are counted
-        as merged into it."""
-        first = parts[0]
+    def _combine(self, parts: list[Task], carrier: Task | None = None, at: float | None = None) -> None:
+        """The first of ``parts`` (in due order), or ``carrier``, becomes the one message (due
+        ``at``, if given: where pace lays it out); the others are counted as merged into it."""
+        first = parts[0] if carrier is None else carrier
         # Their texts are joined when the message is released (rendered only if it is kept).
         first.merged = [task for part in parts for task in (part.merged or [part])]
         first.priority = max(parts, key=lambda task: task.rank).priority
         first.deadline = min(part.deadline for part in parts)
-        for part in parts[1:]:
+        for part in parts:
+            if part is first:
+                continue
             part.merged = None
             self._original_due.pop(part.id, None)
             self.merged_into[part.id] = first.id
             sent = self.new_history.get(part.id)
             if sent is not None:
                 sent.status = "merged"  # its text goes out in the first's message
-            self._suppress(part, "merged", self.says.explain.merged.format(id=first.id, due=self._local(first.due)))
+            self._suppress(part, "merged", self.says.explain.merged.format(id=first.id, due=self._local(first.due if at is None else at)))
 
     def _fill(self, before: int | None) -> None:
         """Fill each operator's days before ``before`` in priority order; move the overflow to

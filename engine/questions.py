@@ -10,7 +10,8 @@ questions only while a rule waits on them; this log keeps every question, whethe
 playbook has an ``unanswered`` rule, so the report can say how fast the groups answer.
 
 Questions asked by staff are not counted (the community's own people ask to start a talk, not
-for help); staff answers count. A question still unanswered a week after it was asked
+for help), nor questions put to another member by an @ ("@李四 你读完了吗？": theirs to answer);
+staff answers count. A question still unanswered a week after it was asked
 (``HORIZON``) is no longer looked for: the report counts it as never answered. Collected in
 lists during the run, written by the state in one batch when it saves.
 """
@@ -20,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from playbook_engine.contract import Event
-from playbook_engine.triggers.silence import MENTION, NEXT_MESSAGE, REPLY
+from playbook_engine.triggers.silence import MENTION, NEXT_MESSAGE, REPLY, addressed
 
 HORIZON = 7 * 86400  # how long an open question may still be answered
 
@@ -72,7 +73,7 @@ class QuestionLog:
                                 self._answer(key, t, MENTION)
             if self.by_next_message and not asked and event.group in self._recent:
                 self._next_message(event.group, member, t)
-        if asked and member not in self.staff:
+        if asked and member not in self.staff and not addressed(event, member, self.staff):
             key = event.id or f"{event.group}/{member}/{t}"  # as the unanswered trigger names it
             if key not in self.open:
                 self.asked.append((key, event.group, member, t))

@@ -78,20 +78,23 @@ class TaskLog:
     ``--state`` database the first time they are asked for (``load``), then kept up to date
     with the tasks this run makes final and the replies it sees."""
 
-    def __init__(self, load: Callable[[str], list[tuple[str, float, str, float | None, float | None]]] | None = None, reopened: set[str] | frozenset[str] = frozenset()):
+    def __init__(self, load: Callable[[str], list[tuple[str, float, str, float | None, float | None, str]]] | None = None, reopened: set[str] | frozenset[str] = frozenset(), reaching: frozenset[str] = frozenset()):
         """``reopened``: the ids of the tasks the last --state run left open, which this run
         settles again: not planned yet as far as this run's members can tell — each is added
-        when its day is settled, as one run over the whole history adds it."""
+        when its day is settled, as one run over the whole history adds it. ``reaching``: the
+        actions that reach out to the member (``member.last_contact_at``): those the frequency
+        limits count (not ``notify``, ``warn``, ``remove``)."""
         self._load = load
         self._reopened = reopened
+        self._reaching = reaching
         self._by_member: dict[str, dict[str, list[Any]]] = {}
 
     def _of(self, member: str) -> dict[str, list[Any]]:
         entries = self._by_member.get(member)
         if entries is None:
             rows = self._load(member) if self._load is not None else []
-            reopened = self._reopened
-            entries = self._by_member[member] = {task_id: [due, status, done_at, replied_at] for task_id, due, status, done_at, replied_at in rows if task_id not in reopened}
+            reopened, reaching = self._reopened, self._reaching
+            entries = self._by_member[member] = {task_id: [due, status, done_at, replied_at, action in reaching] for task_id, due, status, done_at, replied_at, action in rows if task_id not in reopened}
         return entries
 
     def planned(self, tasks: Iterable[Task]) -> None:
@@ -101,7 +104,7 @@ class TaskLog:
                 entries = self._of(task.member)
                 entry = entries.get(task.id)
                 if entry is None:
-                    entries[task.id] = [task.due, "todo", None, None]
+                    entries[task.id] = [task.due, "todo", None, None, task.action in self._reaching]
                 else:
                     entry[0] = task.due  # reopened, settled again: its due as now planned
 
@@ -110,14 +113,17 @@ class TaskLog:
         if entry is not None and entry[3] is None:
             entry[3] = t
 
-    def fields(self, member: str, now: float) -> tuple[float | None, float | None, float | None, int, int]:
-        """(last task due, last done, last replied, open tasks, tasks in the last 30 days) as of ``now``."""
-        last_task = last_done = last_replied = None
+    def fields(self, member: str, now: float) -> tuple[float | None, float | None, float | None, int, int, float | None]:
+        """(last task due, last done, last replied, open tasks, tasks in the last 30 days, last
+        task that reached the member) as of ``now``."""
+        last_task = last_done = last_replied = last_contact = None
         open_tasks = recent = 0
-        for due, status, done_at, replied_at in self._of(member).values():
+        for due, status, done_at, replied_at, reaches in self._of(member).values():
             if due <= now:
                 if last_task is None or due > last_task:
                     last_task = due
+                if reaches and (last_contact is None or due > last_contact):
+                    last_contact = due
                 if due > now - 30 * DAY:
                     recent += 1
                 if status == "todo":
@@ -126,4 +132,4 @@ class TaskLog:
                 last_done = done_at
             if replied_at is not None and replied_at <= now and (last_replied is None or replied_at > last_replied):
                 last_replied = replied_at
-        return last_task, last_done, last_replied, open_tasks, recent
+        return last_task, last_done, last_replied, open_tasks, recent, last_contact

@@ -443,11 +443,11 @@ class StateStore:
             [(member, rule.split("/")[0], when) for member, rule, when in replied if when >= watermark - lookback],
         )
 
-    def member_tasks(self, member: str) -> list[tuple[str, float, str, float | None, float | None]]:
-        """``member``'s planned tasks, as ``TaskLog`` keeps them: (id, due, status, done at, replied at),
-        those taken back (stale, displaced) and those merged into another left out."""
+    def member_tasks(self, member: str) -> list[tuple[str, float, str, float | None, float | None, str]]:
+        """``member``'s planned tasks, as ``TaskLog`` keeps them: (id, due, status, done at, replied at,
+        action), those taken back (stale, displaced) and those merged into another left out."""
         rows = self.connection.execute(
-            "SELECT id, due, status, CASE WHEN status = 'done' THEN coalesce(marked_at, due) END, CASE WHEN outcome = 'replied' THEN coalesce(outcome_at, marked_at, due) END"
+            "SELECT id, due, status, CASE WHEN status = 'done' THEN coalesce(marked_at, due) END, CASE WHEN outcome = 'replied' THEN coalesce(outcome_at, marked_at, due) END, action"
             " FROM tasks WHERE member = ? AND status NOT IN ('stale', 'displaced', 'merged')",
             (member,),
         ).fetchall()

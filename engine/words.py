@@ -353,11 +353,12 @@ class ExplainWords:
     no_longer_in_stage: str  # "{name}", "{stage}", "{now}"
     no_longer_holds: str  # "{condition}", "{name}"
     answered_since: str  # "{who}", "{at}"
+    solved_since: str  # "{who}", "{at}": the asker said she solved it herself
     # questions answered in time (the `unanswered` trigger)
     answered: str  # "{who}", "{how}", "{kind}"
     answered_of: str  # "{at}", "{who}", "{how}", "{later}", "{kind}"
     later: str  # "{duration}"
-    answered_by: Mapping[str, str]  # reply, mention, next_message
+    answered_by: Mapping[str, str]  # reply, mention, next_message, solved
     times: str  # "{timezone}", "{file}": the line before the summary
     columns: Mapping[str, str]  # the CSV's columns, by the task record's field names
     priorities: Mapping[str, str]  # the CSV's priority cells (a spreadsheet has no colours to say "normal" by)
@@ -637,10 +638,11 @@ ZH_CN = Language(
         no_longer_in_stage="{name} 已不在阶段 {stage}（现在：{now}）",
         no_longer_holds="`{condition}` 对 {name} 已不成立",
         answered_since="这个问题 {at} 已由 {who} 答复",
+        solved_since="{who} {at} 说问题已经自己解决了",
         answered="提问已由 {who} 答复：{how}（{kind}）",
         answered_of="{at} 的提问已由 {who} 答复：{how}{later}（{kind}）",
         later="，{duration}后",
-        answered_by={"reply": "回复了这条提问", "mention": "发消息@了提问人", "next_message": "在群里接着发了消息"},
+        answered_by={"reply": "回复了这条提问", "mention": "发消息@了提问人", "next_message": "在群里接着发了消息", "solved": "提问人自己说已经解决了"},
         times="时间按 {timezone}（取自 {file}）",
         columns={
             "id": "编号", "due": "时间", "playbook": "剧本", "rule": "规则", "action": "动作", "channel": "渠道", "group": "群", "member": "成员",
@@ -957,10 +959,11 @@ EN = Language(
         no_longer_in_stage="{name} is no longer in stage {stage} (now {now})",
         no_longer_holds="`{condition}` no longer holds for {name}",
         answered_since="the question was answered by {who} at {at}",
+        solved_since="{who} said at {at} the question was solved",
         answered="question answered by {who}: {how} ({kind})",
         answered_of="question of {at} answered by {who}: {how}{later} ({kind})",
         later=" {duration} later",
-        answered_by={"reply": "a reply to it", "mention": "a message mentioning the asker", "next_message": "a message in the group"},
+        answered_by={"reply": "a reply to it", "mention": "a message mentioning the asker", "next_message": "a message in the group", "solved": "the asker said it is solved"},
         times="times in {timezone} (from {file})",
         columns={
             "id": "id", "due": "due", "playbook": "playbook", "rule": "rule", "action": "action", "channel": "channel", "group": "group", "member": "member",

@@ -165,6 +165,81 @@ def test_a_reply_to_the_askers_next_line_after_the_firing_makes_the_task_stale(m
     assert result.planner.suppressed_counts["stale"] == 1
 
 
+@pytest.mark.parametrize("text", ["找到了，谢谢", "解决了", "好了我知道了", "搞定了", "哦哦知道啦", "OK, figured it out"])
+def test_the_asker_saying_she_solved_it_herself_closes_her_question(make_config, text):
+    config = make_config(sla())
+    result = plan(config, [msg("01T09:00:00", name="小王", **QUESTION), msg("01T09:15:00", "m1", name="小王", text=text)], until=END, explain=True)
+    assert result.tasks == []
+    timeline = render_explanation(result, config.community.tz, "m1").splitlines()
+    assert "2026-03-01 09:15  answered   sla/answer → 小王 (m1): question of 2026-03-01 09:00 answered by 小王 (m1): the asker said it is solved (solved)" in timeline
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("谢谢", id="thanks-alone"),  # thanking in advance: still waiting
+        pytest.param("先谢谢大家了", id="thanks-in-advance"),
+        pytest.param("还是看不懂了", id="negated"),
+        pytest.param("群公告里没找到", id="not-found"),
+        pytest.param("别人的问题解决了没", id="asking-about-it"),
+    ],
+)
+def test_thanks_or_a_negation_by_the_asker_does_not_close_her_question(make_config, text):
+    config = make_config(sla())
+    assert len(plan(config, [msg("01T09:00:00", **QUESTION), msg("01T09:15:00", "m1", text=text)], until=END).tasks) == 1
+
+
+def test_only_the_asker_in_the_questions_group_can_say_it_is_solved(make_config):
+    """Someone else's "解决了" within the window is a plain message (it answers); after it, or
+    the asker's in another group, says nothing of this question."""
+    config = make_config(sla())
+    for other in (msg("01T09:15:00", "m2", text="解决了"), msg("01T09:15:00", "m1", group="g2", text="解决了")):
+        assert len(plan(config, [msg("01T09:00:00", **QUESTION), other], until=END).tasks) == 1
+
+
+def test_solved_after_the_firing_makes_the_morning_task_stale(make_config):
+    """Asked at 23:00, the task fires at 23:30 and waits for 08:00; at 23:50 the asker wrote
+    "搞定了": the operator is not asked in the morning to answer a solved question."""
+    config = make_config(sla(), COMMUNITY + '  quiet_hours: "22:00-08:00"\n')
+    events = [msg("01T23:00:00", name="小王", **QUESTION), msg("01T23:50:00", "m1", name="小王", text="搞定了，谢谢")]
+    result = plan(config, events, until=END, explain=True)
+    assert result.tasks == []
+    assert result.planner.suppressed_counts["stale"] == 1
+    assert "小王 said at 2026-03-01 23:50 the question was solved" in render_explanation(result, config.community.tz, "m1")
+    # Said before the task fired it is closed as answered; said after the due time, it changes nothing.
+    late = [events[0], msg("02T08:30:00", "m1", name="小王", text="搞定了，谢谢")]
+    assert len(plan(config, late, until=END).tasks) == 1
+
+
+def test_solved_is_a_setting(make_config):
+    config = make_config(sla(), question_settings("solved: []"))
+    assert len(plan(config, [msg("01T09:00:00", **QUESTION), msg("01T09:15:00", "m1", text="解决了")], until=END).tasks) == 1
+    config = make_config(sla(), question_settings("solved: [好啦]"))
+    assert plan(config, [msg("01T09:00:00", **QUESTION), msg("01T09:15:00", "m1", text="好啦好啦")], until=END).tasks == []
+    with pytest.raises(InvalidPlaybooks, match=r"community.yaml:8:\d+: community.question.solved\[0\]: "):
+        make_config(sla(), question_settings("solved: ['(?<!不)解决了']"))
+
+
+def test_a_question_put_to_another_member_by_an_at_is_not_one_for_the_operator(make_config):
+    """"@李四 你读完了吗？" waits for 李四, not the operator; "@Lily …" to staff, or one that
+    mentions only its asker, is still the group's question."""
+    config = make_config(sla(), COMMUNITY + "  staff: [m9]\n")
+    to_member = msg("01T09:00:00", "m1", id="q1", text="@李四 你读完了吗？", mentions=["m4"])
+    assert plan(config, [to_member], until=END).tasks == []
+    for mentions in (["m9"], ["m1"], []):
+        assert len(plan(config, [msg("01T09:00:00", "m1", id="q1", text="@Lily 请问活动在哪？", mentions=mentions)], until=END).tasks) == 1, mentions
+
+
+def test_the_report_does_not_count_a_question_put_to_another_member():
+    from playbook_engine.questions import QuestionLog
+
+    log = QuestionLog(["reply", "mention", "next_message"], 600, frozenset({"m9"}))
+    to_member, to_staff = (to_event(record, TZ) for record in records([msg("01T09:00:00", id="q1", text="@李四 你读完了吗？", mentions=["m4"]), msg("01T09:01:00", id="q2", text="@Lily 请问活动在哪？", mentions=["m9"])]))
+    log.message(to_member, "m1", True)
+    log.message(to_staff, "m1", True)
+    assert [key for key, *_ in log.asked] == ["q2"]
+
+
 def test_the_report_counts_a_reply_to_the_askers_next_line_as_the_answer():
     from playbook_engine.questions import QuestionLog
 
@@ -324,6 +399,11 @@ def is_question(event: Event) -> bool:
     return event.type == "message" and any(re.search(pattern, event.text or "") for pattern in DEFAULT_QUESTION_PATTERNS)
 
 
+def put_to_a_member(event: Event) -> bool:
+    """"@李四 你读完了吗？": a question that mentions someone else (the oracle has no staff) is theirs."""
+    return any(mentioned != event.member for mentioned in event.mentions)
+
+
 def qualifies(answer: Event, question: Event, answered_by: tuple[str, ...], window: int, follow_ups: frozenset[str] = frozenset()) -> bool:
     """Whether ``answer``, a later message, answers ``question`` — the bullet of the spec, read
     literally; a reply to one of the asker's next lines (``follow_ups``) is a reply to it."""
@@ -379,7 +459,7 @@ def expected_tasks(events: list[Event], answered_by: tuple[str, ...], window: in
         repeats: dict[int, set[str]] = {}  # question index → ids of its repeats
         originals = []
         for index, question in enumerate(events):
-            if not is_question(question):
+            if not is_question(question) or put_to_a_member(question):
                 continue
             where = (question.member, question.group)
             earlier = last_asked.get(where)
@@ -440,14 +520,14 @@ def test_on_generated_histories_exactly_the_questions_without_a_qualifying_answe
 
 
 START = 1772326800.0  # 2026-03-01T09:00:00+08:00
-kinds = st.sampled_from(["question", "question", "plain", "plain", "reply", "reply_line", "mention", "member_left", "member_joined"])
+kinds = st.sampled_from(["question", "question", "plain", "plain", "reply", "reply_line", "mention", "ask_member", "member_left", "member_joined"])
 gaps = st.sampled_from([0, 1, 599, 600, 601, 1799, 1800, 1801, 3600, 7199, 7200, 7201]) | st.integers(0, 3 * 3600)
 steps = st.lists(st.tuples(gaps, st.sampled_from(["m1", "m2", "m3"]), st.sampled_from(["g1", "g1", "g2"]), kinds), min_size=1, max_size=25)
 
 
 def drawn_events(drawn: list[tuple[int, str, str, str]]) -> list[dict]:
     """Events from drawn (gap, member, group, kind) steps; replies go to the last question (or to
-    the last asker's last line), mentions name the last asker."""
+    the last asker's last line), mentions name the last asker, and so do questions put to a member."""
     events: list[dict] = []
     t, last_question, last_asker = START, "none", "m1"
     last_line: dict[str, str] = {}
@@ -463,6 +543,8 @@ def drawn_events(drawn: list[tuple[int, str, str, str]]) -> list[dict]:
             event["reply_to"] = last_line.get(last_asker, last_question)
         elif kind == "mention":
             event["mentions"] = [last_asker]
+        elif kind == "ask_member":  # a question put to the last asker (or, by them, to m3)
+            event["text"], event["mentions"] = "你读完了吗？", [last_asker if last_asker != member else "m3"]
         elif kind != "plain":
             event = {"ts": t, "type": kind, "group": group, "member": member}
         if event["type"] == "message":

@@ -254,7 +254,7 @@ def test_nightly_runs_over_the_example_plan_what_one_run_plans_with_the_default_
             task = json.loads(line)
             held[task["id"]] = line
     whole = invoke("run", books, "--events", str(_write(tmp_path / "all.jsonl", lines)), "--format", "jsonl")
-    assert len(held) == len(whole.stdout.splitlines()) == 182
+    assert len(held) == len(whole.stdout.splitlines()) == 184
     assert sorted(held) == sorted(json.loads(line)["id"] for line in whole.stdout.splitlines())
 
 

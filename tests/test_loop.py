@@ -144,6 +144,34 @@ def test_the_loop_fields_read_the_members_tasks_and_what_was_marked(tmp_path):
     assert tasks(path)["care/hello"] == ("done", "replied", MARCH_1_NOON + 20 * 3600)
 
 
+CONTACT = """\
+playbook: care
+rules:
+  - id: note
+    when: {event: message, keywords: [求助]}
+    do: [{notify: "{{ member.name }} 在求助"}]
+  - id: hello
+    when: {event: message, keywords: [你好]}
+    do: [{dm: "你好～"}]
+  - id: ask
+    when: {event: profile}
+    do: [{dm: "上次任务 {{ member.last_task_at }}，上次联系 {{ member.last_contact_at }}"}]
+"""
+
+
+def test_last_contact_at_counts_the_tasks_that_reach_the_member_not_notes_about_her(tmp_path):
+    """A notify about the member is a task for her (last_task_at), not a contact with her
+    (last_contact_at): in one run, and read back from the state in the next."""
+    config = config_from({"care.yaml": CONTACT}, COMMUNITY, tmp_path / "pb")
+    history = [event("01T09:00:00", text="你好"), event("02T09:00:00", text="求助"), event("03T09:00:00", "profile")]
+    (*_, ask) = run(config, records(history)).tasks
+    assert ask.text == "上次任务 2026-03-02 09:00:00+08:00，上次联系 2026-03-01 09:00:00+08:00"
+    path = tmp_path / "s.db"
+    state_run(config, path, history[:2])
+    (ask,) = state_run(config, path, history[2:]).tasks
+    assert ask.text == "上次任务 2026-03-02 09:00:00+08:00，上次联系 2026-03-01 09:00:00+08:00"
+
+
 def test_one_run_counts_its_own_tasks_once_their_day_is_planned(tmp_path):
     """Without a state every task is still todo: the nudge waits while one is open."""
     config = config_from({"care.yaml": LOOP}, COMMUNITY, tmp_path / "pb")

@@ -84,6 +84,7 @@ def test_one_message_per_member_operator_and_day_unless_triggered_after_it(tmp_p
     from one operator (of one action; in one group for an @mention) only carries what was
     triggered after the first was due; a message's parts are of its action and group."""
     config, result = shipped_run(tmp_path_factory.mktemp("pb"), seed, members)
+    assert "mention" in config.community.merge_in_group
     days: dict[tuple[object, ...], list[object]] = {}
     for task in result.tasks:
         if task.action in config.community.merge:
@@ -124,3 +125,23 @@ def test_merged_mentions_stay_in_their_group_and_never_take_in_a_dm(make_config)
     }
     (in_g1,) = [task for task in result.tasks if task.action == "mention" and task.group == "g1"]
     assert in_g1.text == "欢迎 @小夜 加入g1！\n\n@小夜 欢迎欢迎！"
+
+
+def test_a_message_pace_lays_out_later_takes_in_what_was_triggered_by_then(make_config):
+    """Eight night joiners' welcomes (an @ and a DM each) wait for 08:00 and are paced 10 minutes
+    apart: 小八's @ goes out at 10:20. She introduced herself at 08:43: merge saw her @ due at
+    08:00, before that, and kept the answer apart; where pace put the @ it had happened, so the
+    answer goes out in it — one @, not a second one ten minutes later."""
+    community = NIGHT_COMMUNITY.replace("groups: [g1, g2]}", "groups: [g1, g2], pace: 10m}")
+    config = make_config(NIGHT, community)
+    events = [{**joined(f"01T23:0{number}:00", f"m{number}"), "name": f"小{'一二三四五六七八'[number]}"} for number in range(8)]
+    events.append(msg("02T08:43:00", "m7", name="小八", text="大家好，我是小八"))
+    result = plan(config, events, explain=True)
+    mentions = [task for task in result.tasks if task.member == "m7" and task.action == "mention"]
+    assert [(task.record(config.community.tz)["due"][5:16], [part["rule"] for part in task.parts]) for task in mentions] == [("03-02T10:20", ["welcome/welcome", "intro/reply"])]
+    assert mentions[0].text == "欢迎 @小八 加入g1！\n\n@小八 欢迎欢迎！"
+    assert result.planner.suppressed_counts["merged"] >= 1
+    # Triggered after the message's time, it stays apart: 小八 introduced herself at 10:25.
+    events[-1] = msg("02T10:25:00", "m7", name="小八", text="大家好，我是小八")
+    later = [task for task in plan(config, events).tasks if task.member == "m7" and task.action == "mention"]
+    assert [(task.record(config.community.tz)["due"][11:16], len(task.parts)) for task in later] == [("10:20", 0), ("10:40", 0)]

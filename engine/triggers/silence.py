@@ -19,6 +19,7 @@ from playbook_engine.triggers.common import (
     _duration,
     _joined_reason,
     _silence_reason,
+    any_pattern,
     language_of,
     local_text,
     says,
@@ -200,6 +201,7 @@ class AfterJoinTrigger(TriggerType):
 
 
 REPLY, MENTION, NEXT_MESSAGE = "reply", "mention", "next_message"  # community.yaml `question.answered_by`
+SOLVED = "solved"  # the asker wrote she solved it herself (community.yaml `question.solved`)
 
 
 class UnansweredTrigger(TriggerType):
@@ -232,9 +234,13 @@ class UnansweredTrigger(TriggerType):
         self.by_next_message = NEXT_MESSAGE in answered_by
         # A plain message can answer only until the question fires: the shorter of the two.
         self.window = min(context.community.question_answer_window, self.seconds)
+        self.staff = context.community.staff
+        solved = context.community.question_solved
+        self.solved = any_pattern(solved) if solved else None  # "找到了，谢谢": no answer awaited any more
         self.recent_key = self.key + "#recent"
         # Questions that fired, until their tasks are due: an answer after the firing makes
-        # them stale (key → [asker, group, asked at, fired at, answered at, answered by]).
+        # them stale (key → [asker, group, asked at, fired at, answered at, answered by], and
+        # "solved" after them when the asker said she solved it herself).
         self.fired_key = self.key + "#fired"
         # The asker's next lines, while their question is open: a reply to one of them answers
         # it (a question asked in two lines is answered by quoting the second), message id →
@@ -263,7 +269,11 @@ class UnansweredTrigger(TriggerType):
             if fired:
                 self._answered_late(run, fired, event, member)
         asked = run.is_question(event)
-        key = (event.id or f"{event.group}/{member.id}/{event.t}") if asked else None
+        if not asked and self.solved is not None and event.group is not None and event.text:
+            self._solved(run, questions, member, event)
+        # A question put to another member ("@李四 你读完了吗？") is theirs to answer: no task
+        # for the operator when they do not. One to staff stays a question for the operator.
+        key = (event.id or f"{event.group}/{member.id}/{event.t}") if asked and not addressed(event, member.id, self.staff) else None
         if key is not None and event.group is not None and self._asked_again(run, questions, key, member, event):
             key = None  # the same question again while it waits: one question, one task
         if (self.by_next_message or self.by_reply) and event.group is not None:
@@ -370,6 +380,26 @@ class UnansweredTrigger(TriggerType):
                     if entry is not None and entry[4] is None and entry[1] == event.group:
                         entry[4], entry[5] = run.now, member.name or member.id
 
+    def _solved(self, run: Run, questions: dict[Any, Any], member: Member, event: Event) -> None:
+        """``member`` wrote ``event`` in its group: when it says she solved her question herself
+        ("找到了，谢谢", "解决了"), her questions there wait for no answer, and the tasks of those
+        that already fired are stale from now on: the operator would answer a solved question."""
+        where = f"{member.id}\x1f{event.group}"
+        by_asker = run.store(self.fired_key + "@asker")
+        if where not in run.store(self.asking_key) and member.id not in by_asker:
+            return  # nothing of hers waits (most messages): no search
+        if self.solved is None or self.solved.search(event.text or "") is None:
+            return
+        for key, entry in list(questions.items()):
+            if entry[0] == member.id and entry[1] == event.group:
+                self._answered(run, questions.pop(key), member, SOLVED)
+        fired = run.store(self.fired_key)
+        for key in by_asker.get(member.id, ()):
+            entry = fired.get(key)
+            if entry is not None and entry[4] is None and entry[1] == event.group:
+                entry[4], entry[5] = run.now, member.name or member.id
+                entry[6:] = [SOLVED]
+
     def _done_asking(self, run: Run, asker: str, group: str | None) -> None:
         """A question of ``asker`` in ``group`` was answered or fired: if it was their last one
         there, a repeat of it is a new question."""
@@ -394,7 +424,9 @@ class UnansweredTrigger(TriggerType):
         entry = run.store(self.fired_key).get(question.id or f"{question.group}/{question.member}/{question.t}")
         if entry is None or entry[4] is None or entry[4] > at:
             return None
-        return language_of(run).explain.answered_since.format(who=entry[5], at=local_text(run, entry[4]))
+        words = language_of(run).explain
+        said = words.solved_since if entry[6:] == [SOLVED] else words.answered_since
+        return said.format(who=entry[5], at=local_text(run, entry[4]))
 
     def on_timer(self, run: Run, subject: str, payload: Any) -> Iterable[Firing]:
         if run.store(self).pop(subject, None) is None:
@@ -426,6 +458,13 @@ class UnansweredTrigger(TriggerType):
 
     def describe(self) -> str:
         return f"question unanswered {format_duration(self.seconds)}"
+
+
+def addressed(event: Event, asker: str, staff: frozenset[str]) -> bool:
+    """Whether question ``event`` by ``asker`` is put to another member: it mentions someone
+    who is neither the asker nor staff ("@李四 你读完了吗？"). Such a question waits for that
+    member, not for the group or the operator."""
+    return any(mentioned != asker and mentioned not in staff for mentioned in event.mentions)
 
 
 def _open_since(entry: list[Any] | None, oldest: float) -> bool:
