@@ -249,6 +249,7 @@ class UnansweredTrigger(TriggerType):
         # Each asker's last question in a group while it is open, "asker\x1fgroup" → [key, its
         # text without spaces]: the same question asked again is not a second one.
         self.asking_key = self.key + "#asking"
+        self.asker_key = self.fired_key + "@asker"  # asker → keys of their questions in `fired`
         self.keep_fired: float = 7 * 86400  # how long a fired question is remembered: its tasks' latest due (at least a week)
 
     def on_event(self, run: Run, event: Event, member: Member | None) -> Iterable[Firing]:
@@ -371,7 +372,7 @@ class UnansweredTrigger(TriggerType):
             if entry is not None and entry[0] != member.id and entry[4] is None:
                 entry[4], entry[5] = run.now, member.name or member.id
         if self.by_mention and event.mentions:
-            by_asker = run.store(self.fired_key + "@asker")  # asker → keys of their questions in `fired`
+            by_asker = run.store(self.asker_key)
             for asker in event.mentions:
                 if asker == member.id:
                     continue
@@ -384,9 +385,8 @@ class UnansweredTrigger(TriggerType):
         """``member`` wrote ``event`` in its group: when it says she solved her question herself
         ("找到了，谢谢", "解决了"), her questions there wait for no answer, and the tasks of those
         that already fired are stale from now on: the operator would answer a solved question."""
-        where = f"{member.id}\x1f{event.group}"
-        by_asker = run.store(self.fired_key + "@asker")
-        if where not in run.store(self.asking_key) and member.id not in by_asker:
+        by_asker, asking = run.store(self.asker_key), run.store(self.asking_key)
+        if member.id not in by_asker and not (asking and f"{member.id}\x1f{event.group}" in asking):
             return  # nothing of hers waits (most messages): no search
         if self.solved is None or self.solved.search(event.text or "") is None:
             return
@@ -435,7 +435,7 @@ class UnansweredTrigger(TriggerType):
         member = run.members.get(payload["member"])
         if member is None or member.left:
             return
-        fired, by_asker = run.store(self.fired_key), run.store(self.fired_key + "@asker")
+        fired, by_asker = run.store(self.fired_key), run.store(self.asker_key)
         # Kept as long as a task of a question may be due (due_within), a week at least.
         while fired:
             oldest = next(iter(fired))
