@@ -933,7 +933,7 @@ class Planner:
         same: dict[tuple[Any, ...], list[Task]] = {}
         for task in day_tasks:
             if task.member is not None and task.action in merge:
-                same.setdefault((task.member, task.channel, task.action, task.group if task.action in in_group else None), []).append(task)
+                same.setdefault(_message_key(task, in_group), []).append(task)
         return {key: tasks for key, tasks in same.items() if len(tasks) > 1}
 
     def _join_waiting(self, task: Task, due: float, together: dict[tuple[Any, ...], list[Task]], taken: set[int], dropped: set[int]) -> bool:
@@ -942,9 +942,7 @@ class Planner:
         earlier, before pace moved it, and kept them apart. A night joiner's welcome @ held to
         08:00 and paced to 11:00 takes in the answer to her introduction written at 08:43,
         instead of a second @ ten minutes later. Whether it took in any."""
-        in_group = self.community.merge_in_group
-        key = (task.member, task.channel, task.action, task.group if task.action in in_group else None)
-        others = together.get(key)
+        others = together.get(_message_key(task, self.community.merge_in_group))
         if not others:
             return False
         joining = [other for other in others if id(other) not in taken and other.deadline >= due and max(part.trigger_at for part in other.merged or [other]) <= due]
@@ -1020,14 +1018,10 @@ class Planner:
         # One message is one action in one place: a DM is never posted in a group with an @, and
         # an @ in one group never goes out in another group of the same operator.
         in_group = self.community.merge_in_group
-        if one_day:
-            for task in tasks:
-                if task.member is not None and task.action in merge:
-                    same.setdefault((task.member, task.channel, task.action, task.group if task.action in in_group else None), []).append(task)
-        else:
-            for task in tasks:
-                if task.member is not None and task.action in merge:
-                    same.setdefault((task.member, task.channel, task.assignee, self._day(task.due), task.action, task.group if task.action in in_group else None), []).append(task)
+        for task in tasks:
+            if task.member is not None and task.action in merge:
+                key = _message_key(task, in_group)
+                same.setdefault(key if one_day else (task.assignee, self._day(task.due), *key), []).append(task)
         gone: set[int] = set()
         for parts in same.values():
             if len(parts) > 1:
@@ -1197,6 +1191,12 @@ class Planner:
         if quiet is not None and quiet[int((later + offset) % DAY) // 60]:
             later = self._quiet_end(later, self.community.quiet_hours, offset) or later  # type: ignore[arg-type]  # quiet hours are set
         return later
+
+
+def _message_key(task: Task, in_group: frozenset[str]) -> tuple[Any, ...]:
+    """What merge joins tasks by, within one operator's day: one member, channel and action —
+    and one group, for an action that goes out in a group (``community.merge_in_group``)."""
+    return (task.member, task.channel, task.action, task.group if task.action in in_group else None)
 
 
 def _messages(parts: list[Task]) -> list[list[Task]]:

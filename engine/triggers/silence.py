@@ -297,7 +297,7 @@ class UnansweredTrigger(TriggerType):
         "nobody answered" for the operator); a reply to the repeat answers the first. Otherwise
         it is the asker's question there from now on."""
         asking = run.store(self.asking_key)
-        where = f"{member.id}\x1f{event.group}"
+        where = _asking_where(member.id, event.group)
         text = "".join((event.text or "").split())
         last = asking.get(where)
         if last is not None and last[0] in questions and last[1] == text:
@@ -386,9 +386,9 @@ class UnansweredTrigger(TriggerType):
         ("找到了，谢谢", "解决了"), her questions there wait for no answer, and the tasks of those
         that already fired are stale from now on: the operator would answer a solved question."""
         by_asker, asking = run.store(self.asker_key), run.store(self.asking_key)
-        if member.id not in by_asker and not (asking and f"{member.id}\x1f{event.group}" in asking):
+        if member.id not in by_asker and not (asking and _asking_where(member.id, event.group) in asking):
             return  # nothing of hers waits (most messages): no search
-        if self.solved is None or self.solved.search(event.text or "") is None:
+        if self.solved is None or self.solved.search(event.text or "") is None:  # None: checked by the caller; for mypy
             return
         for key, entry in list(questions.items()):
             if entry[0] == member.id and entry[1] == event.group:
@@ -405,7 +405,7 @@ class UnansweredTrigger(TriggerType):
         there, a repeat of it is a new question."""
         asking = run.store(self.asking_key)
         if asking:
-            where = f"{asker}\x1f{group}"
+            where = _asking_where(asker, group)
             last = asking.get(where)
             if last is not None and last[0] not in run.store(self):
                 del asking[where]
@@ -458,6 +458,11 @@ class UnansweredTrigger(TriggerType):
 
     def describe(self) -> str:
         return f"question unanswered {format_duration(self.seconds)}"
+
+
+def _asking_where(asker: str, group: str | None) -> str:
+    """The key of ``asker``'s last question in ``group`` in the trigger's ``#asking`` memory."""
+    return f"{asker}\x1f{group}"
 
 
 def addressed(event: Event, asker: str, staff: frozenset[str]) -> bool:
