@@ -125,6 +125,9 @@ class Planner:
         # of the tasks left open are the next run's to count again (``tallies``).
         self._ending: list[tuple[str, tuple[int, str, str, str], int]] | None = None
         self.reopened_ids = set(reopened)  # the tasks of the last run this one settles again
+        # Of those, the ones an earlier run found stale (a row that holds their rule's cooldown)
+        # that this run drops before they are sent: their row goes (``_unplanned``).
+        self.unplanned_reopened: set[str] = set()
         self.known_ids: dict[str, float] = {}  # task id → trigger instant, for the instants a duplicate can still come
         self.new_history: dict[str, Sent] = {}  # by task id; a task capacity drops is taken out again
         self._last_fired: dict[tuple[str, str], float] = {}  # (rule, member) → last trigger instant, for cooldowns
@@ -446,6 +449,10 @@ class Planner:
         planned after all — not in the state, counted by no limit, and its rule's cooldown for
         the member counts from the task before it again."""
         self.new_history.pop(task.id, None)  # a later run must not see it as planned
+        if task.id in self.reopened_ids and task.id not in self._printed:
+            # Nor the row an earlier run left of it: found stale as that run ended (its cooldown
+            # held), it is dropped now as one run drops it, never planned.
+            self.unplanned_reopened.add(task.id)
         self._let_go(task.id, f"{task.playbook}/{task.rule}", task.member, task.trigger_at)
 
     def _let_go(self, task_id: str, rule: str, member: str | None, trigger_at: float) -> None:

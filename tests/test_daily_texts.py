@@ -169,3 +169,31 @@ def test_a_merged_part_settled_again_by_two_later_runs_keeps_the_member_it_was_d
     whole = plan(config, [event for piece in pieces for event in piece])
     assert [(task.rule, task.text) for task in whole.tasks] == [("hi", "谢谢下单\n\nm1 近 30 天有 1 天发言")]
     assert held(config, pieces, tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+
+def test_a_task_found_stale_as_a_run_ended_then_dropped_by_capacity_holds_no_cooldown(make_config, tmp_path):
+    """m1's tier-A DM of 1 March is due on the 2nd. The run that ends at noon on the 1st sees m1
+    drop to tier B and finds it stale; the next run sees m1 back in tier A before it is due, but
+    the day's one slot goes to a high task, and a day later is past the DM's deadline. One run
+    never planned that DM, so its 30-day cooldown does not hold: m1's message of the 10th plans
+    another. The nightly runs must not keep the row the first run wrote of it as a cooldown."""
+    rules = (
+        "playbook: p\nrules:\n"
+        "  - id: first\n    when: {event: message, keywords: [早]}\n    priority: high\n    do: [{notify: \"看一下\"}]\n"
+        "  - id: ask\n    when: {event: message, keywords: [书]}\n    if: \"member.attributes.get('tier') == 'A'\"\n"
+        "    priority: low\n    delay: 20h\n    deadline: 1d\n    cooldown: 30d\n    do: [{dm: \"问问\"}]\n"
+    )
+    config = make_config({"p.yaml": rules}, ONE_OPERATOR % ", capacity: 1")
+
+    def tier(ts: str, value: str) -> dict[str, Any]:
+        return {"ts": f"2026-03-{ts}+08:00", "type": "profile", "group": "g1", "member": "m1", "attributes": {"tier": value}}
+
+    pieces = [
+        [tier("01T09:00:00", "A"), msg("01T10:00:00", "m1", text="书"), tier("01T12:00:00", "B")],
+        [tier("02T01:00:00", "A"), msg("02T07:00:00", "m2", text="早"), msg("03T00:30:00", "m3")],
+        [msg("10T10:00:00", "m1", text="书"), msg("11T10:00:00", "m3")],
+    ]
+    whole = plan(config, [event for piece in pieces for event in piece], explain=True)
+    assert [(task.rule, task.member, task.due) for task in whole.tasks] == [("first", "m2", 1772406000.0), ("ask", "m1", 1773180000.0)]
+    assert [(item.task.rule, item.guardrail) for item in whole.suppressed] == [("ask", "deadline")]
+    assert held(config, pieces, tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
