@@ -193,8 +193,10 @@ class Recheck:
             self.planner.reopen(built, rule.key, opened, None if printed is None else (*printed[:3], tuple(printed[3])))
             effect(built, built.source.action)
             # Whether its member changed since it was last checked is not known: checked again
-            # when due (or when capacity moves it), whatever it reads.
-            if rule.recheck and built.due > self.run.now:
+            # when due (or when capacity moves it), whatever it reads. One due at the instant
+            # the last run ended was checked as it ended, before what this run brings at that
+            # same instant: checked again after it, as one run would.
+            if rule.recheck and built.due >= self.run.now:
                 self._push(built)  # its values are built when it is checked
             else:
                 # Checked when due by the run that planned it: kept as it was then, with the

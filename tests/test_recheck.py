@@ -341,3 +341,24 @@ def test_a_task_found_stale_as_a_state_run_ends_is_kept_if_the_member_is_back_wh
         store.close()
         planned += [(task.id, task.due) for task in result.tasks]
     assert planned == whole
+
+
+def test_a_task_found_stale_at_its_due_instant_as_a_state_run_ends_stays_dropped(tmp_path):
+    """m1's nudge is due at 08:00 on the 3rd (quiet hours); m1 writes at that very minute, the
+    last line of a run, which finds the nudge stale. The next run starts at that instant: it
+    checks the nudge again after whatever else happens then — as one run does — rather than
+    keep it as the run that planned it once had it."""
+    config = config_from(playbook(rule("{silence: 2d}")), QUIET, tmp_path / "pb")
+    pieces = [[msg("01T04:42:00"), msg("03T00:26:00", "m2")], [msg("03T08:00:00")], [msg("04T10:00:00", "m2")]]
+    whole = run(config, records([event for piece in pieces for event in piece]), explain=True)
+    assert whole.tasks == []
+    assert [reason for _, _, reason in stale(whole)] == ["stale: m1 wrote at 2026-03-03 08:00"]
+    path = str(tmp_path / "state.db")
+    planned = []
+    for piece in pieces:
+        store = StateStore.open(path)
+        result = run(config, records(piece), state=store)
+        result.save_state()
+        store.close()
+        planned += [(task.member, task.due) for task in result.tasks]
+    assert planned == []
