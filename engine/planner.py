@@ -930,18 +930,22 @@ class Planner:
             self._last_paced[assignee] = last
         return [task for task in tasks if id(task) not in dropped] + carriers if dropped else tasks
 
-    def _same_message(self, day_tasks: list[Task]) -> dict[tuple[Any, ...], list[Task]]:
+    def _same_message(self, tasks: list[Task], by_day: bool = False) -> dict[tuple[Any, ...], list[Task]]:
         """One operator's tasks of a day that merge could make one message (one member, channel,
-        action, and group for a group action), by that key: only keys with two or more."""
+        action, and group for a group action), by that key: only keys with two or more.
+        ``by_day``: ``tasks`` are of several operators and days, told apart by the key too."""
         merge = self.community.merge
         if not merge:
             return {}
+        # One message is one action in one place: a DM is never posted in a group with an @, and
+        # an @ in one group never goes out in another group of the same operator.
         in_group = self.community.merge_in_group
         same: dict[tuple[Any, ...], list[Task]] = {}
-        for task in day_tasks:
+        for task in tasks:
             if task.member is not None and task.action in merge:
-                same.setdefault(_message_key(task, in_group), []).append(task)
-        return {key: tasks for key, tasks in same.items() if len(tasks) > 1}
+                key = _message_key(task, in_group)
+                same.setdefault((task.assignee, self._day(task.due), *key) if by_day else key, []).append(task)
+        return {key: parts for key, parts in same.items() if len(parts) > 1}
 
     def _join_waiting(self, task: Task, due: float, together: dict[tuple[Any, ...], list[Task]], taken: set[int], dropped: set[int]) -> bool:
         """``task``, laid out at ``due``, takes in its member's messages of the day not yet laid
@@ -1018,27 +1022,17 @@ class Planner:
         """One member, one message a day: tasks of the merged actions (community.merge) for
         the same member, channel and assignee, due the same local day, become the first of them
         (``one_day``: ``tasks`` are one operator's tasks of one day, a day's bucket)."""
-        merge = self.community.merge
-        if not merge or len(tasks) < 2:
+        if not self.community.merge or len(tasks) < 2:
             return tasks
-        same: dict[tuple[Any, ...], list[Task]] = {}
-        # One message is one action in one place: a DM is never posted in a group with an @, and
-        # an @ in one group never goes out in another group of the same operator.
-        in_group = self.community.merge_in_group
-        for task in tasks:
-            if task.member is not None and task.action in merge:
-                key = _message_key(task, in_group)
-                same.setdefault(key if one_day else (task.assignee, self._day(task.due), *key), []).append(task)
         gone: set[int] = set()
-        for parts in same.values():
-            if len(parts) > 1:
-                # Due together, what happened first is said first (the welcome, then the answer to
-                # the introduction that followed the join).
-                parts.sort(key=lambda task: (task.due, task.trigger_at, task.order, task.id))
-                for message in _messages(parts):
-                    if len(message) > 1:
-                        self._combine(message)
-                        gone.update(id(part) for part in message[1:])
+        for parts in self._same_message(tasks, by_day=not one_day).values():
+            # Due together, what happened first is said first (the welcome, then the answer to
+            # the introduction that followed the join).
+            parts.sort(key=lambda task: (task.due, task.trigger_at, task.order, task.id))
+            for message in _messages(parts):
+                if len(message) > 1:
+                    self._combine(message)
+                    gone.update(id(part) for part in message[1:])
         return [task for task in tasks if id(task) not in gone] if gone else tasks
 
     def _combine(self, parts: list[Task], carrier: Task | None = None, at: float | None = None) -> None:

@@ -5,8 +5,9 @@ few members do what makes a plan's bookkeeping cross a run's end — a condition
 before a task is due, capacity and pace that carry tasks into the next day, deadlines that
 drop them there, cooldowns, merged DMs, a daily limit, quiet hours, silence, leaving and
 joining, two operators — at drawn moments, and the history is cut at drawn places, mid-day
-included. (A `remove` is left out: one that capacity drops after its due time has taken its
-member out of the group in one run; see the closing note of this change.)
+included. (A `remove` is left out: in one run, one that capacity drops after its due time has
+already taken its member out of the group, and a run that ends between the two does not — a
+known difference, not yet mended.)
 """
 
 from __future__ import annotations
