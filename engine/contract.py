@@ -709,7 +709,10 @@ class ActionType:
     planned while the member is in that group or has a planned invite into it that a
     ``member_joined`` there has not answered yet. ``text_in_apply``: the action's ``text`` is
     handed to ``apply`` too, as ``params["text"]``, a compiled template whose ``render`` takes
-    ``run.firing_context()`` (``set`` writes a member attribute from one).
+    ``run.firing_context()`` (``set`` writes a member attribute from one). ``keeps_slot``: once
+    its ``apply`` has happened (at the task's due time), capacity keeps the task on its day,
+    ahead of the day's other tasks: a `remove` that took the member out of the group is one the
+    operator is told to do, not one moved to the next day, or dropped, after it took effect.
     """
 
     name: str
@@ -722,6 +725,7 @@ class ActionType:
     apply: Callable[[Any, Any, Mapping[str, Any], str | None], bool | None] | None = None  # (run, member, params, group) → changed?
     summary: Callable[[Mapping[str, Any]], str] | None = None  # the task text when the rule gives none
     counts_toward_limits: bool = True
+    keeps_slot: bool = False
     targets: Mapping[str, Callable[[Run, Firing], Iterable[Member]]] = field(default_factory=dict)
     scope: str | None = None  # SCOPE_GROUP, SCOPE_PRIVATE or None
     into_group: str | None = None

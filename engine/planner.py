@@ -93,11 +93,13 @@ def task_id(rule: Rule, action_index: int, subject: str, trigger_at: float, caus
 
 
 class Planner:
-    def __init__(self, community: Community, *, start: float | None = None, history: list[Sent] | None = None, keep_suppressed: bool = True, record_history: bool = True, cooldowns: frozenset[str] | None = None, limit_exempt: frozenset[str] = frozenset(), reopened: frozenset[str] = frozenset(), count_days: bool = False):
+    def __init__(self, community: Community, *, start: float | None = None, history: list[Sent] | None = None, keep_suppressed: bool = True, record_history: bool = True, cooldowns: frozenset[str] | None = None, limit_exempt: frozenset[str] = frozenset(), keeps_slot: frozenset[str] = frozenset(), reopened: frozenset[str] = frozenset(), count_days: bool = False):
         """``cooldowns``: the keys of the rules that have one (None: any may have), whose last
         planned task per member must be remembered; a long history plans for most members.
         ``limit_exempt``: the actions ``actions: any`` limits do not count (each action declares
-        it: ``ActionType.counts_toward_limits``). ``reopened``: the ids of the tasks an earlier
+        it: ``ActionType.counts_toward_limits``). ``keeps_slot``: the actions whose tasks keep
+        their place on their day once their effect has happened (``ActionType.keeps_slot``): a
+        day is settled after its tasks were due, so all of them then. ``reopened``: the ids of the tasks an earlier
         run left open (``Open``) that this run settles again (``reopen``): their history rows
         hold no capacity, pace or limit — they are counted again as they are reopened.
         ``count_days`` (--state): also count what the summary counts by local day and playbook
@@ -167,6 +169,7 @@ class Planner:
         self.held_over: list[dict[str, Any]] = []  # with --state: what the next run must hold (rows "v": 3)
         self._dropped = 0  # tasks dropped as stale still in the buckets of days not settled
         self._limit_exempt = limit_exempt
+        self._keeps_slot = keeps_slot
         self._recent: dict[str, list[tuple[float, str, str]]] = {}  # member → (due, action, task id), by due: what limits count
         self._capacity_used: Counter[tuple[str, int]] = Counter()  # by earlier runs and by tasks before --from
         self._waiting: dict[tuple[int, str], list[Task]] = {}  # (local day, operator) → tasks due then, not yet settled
@@ -1068,7 +1071,10 @@ class Planner:
                 tasks = kept
             tasks = self._merge(tasks, one_day=True)  # one message a day takes one slot
             room = max(0, self._capacity[assignee] - self._capacity_used[(assignee, day)])
-            tasks = self._keep(tasks, room, assignee)
+            if self._keeps_slot:
+                tasks = self._keep_done_first(tasks, room, assignee)
+            else:
+                tasks = self._keep(tasks, room, assignee)
             if self._finishing is not None:
                 self._mark_out_of_reach(tasks, room)
             self._carry_over(tasks[room:], day, assignee)
@@ -1097,6 +1103,21 @@ class Planner:
                 task.note_move(self.says.explain.capacity_of.format(assignee=assignee), original_due, task.due)
                 self._recount(task)
         return tasks
+
+    def _keep_done_first(self, tasks: list[Task], room: int, assignee: str) -> list[Task]:
+        """``_keep``, the tasks whose effect has happened first (``keeps_slot``: a `remove` that
+        took its member out of the group): they come before the day's others, whatever their
+        priority. A day is settled once its tasks were due; at the end of a --state run, one
+        due later is counted as one run counts it, its effect to come (if it goes stale first,
+        it is one of the tasks that may go: ``_mark_out_of_reach``)."""
+        done = [task for task in tasks if task.action in self._keeps_slot]
+        if not done:
+            return self._keep(tasks, room, assignee)
+        first = min(room, len(done))
+        done = self._keep(done, first, assignee)
+        chosen = set(map(id, done))
+        others = self._keep([task for task in tasks if id(task) not in chosen], room - first, assignee)
+        return done[:first] + others[: room - first] + done[first:] + others[room - first :]
 
     def _carry_over(self, overflow: list[Task], day: int, assignee: str) -> None:
         """A full day's overflow (most of a busy day's offers): each moves on a day, or is

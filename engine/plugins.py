@@ -181,5 +181,11 @@ class Registry:
         return frozenset(name for name, action in self.actions.items() if not action.counts_toward_limits)
 
 
+    def slot_keeping_actions(self) -> frozenset[str]:
+        """The actions whose tasks capacity keeps on their day once their effect has happened
+        (``ActionType.keeps_slot``)."""
+        return frozenset(name for name, action in self.actions.items() if action.keeps_slot and action.apply is not None)
+
+
 def load_registry(entrypoints: bool = True) -> Registry:
     return Registry.collect(get_plugin_manager(entrypoints))

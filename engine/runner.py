@@ -234,7 +234,7 @@ class Plan:
         reopen = state.reopenable(saved) if state and saved else []
         self.planner = Planner(
             config.community, start=start, history=state.history(lookback) if state else None, keep_suppressed=keep_suppressed or explain, record_history=state is not None,
-            cooldowns=frozenset(lookback.cooldowns), limit_exempt=config.registry.limit_exempt_actions(), reopened=frozenset(payload["id"] for payload in reopen), count_days=state is not None,
+            cooldowns=frozenset(lookback.cooldowns), limit_exempt=config.registry.limit_exempt_actions(), keeps_slot=config.registry.slot_keeping_actions(), reopened=frozenset(payload["id"] for payload in reopen), count_days=state is not None,
         )
         counts: Counter[str] = Counter()
         self.evaluation = Evaluation(config, self.planner, until=until, notes=(ExplainNotes if explain else Notes)(counts, config.community.language, config.community.action_names), state=state, max_future=max_future, saved=saved, reopen=reopen)

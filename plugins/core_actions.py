@@ -210,6 +210,7 @@ ACTIONS = (
         {"oneOf": [{"type": "null"}, {"type": "string"}, _text_object()], "title": "Remove 移出群", "examples": [None, "发广告，已提醒两次"]},
         needs="remove",
         apply=_remove,
+        keeps_slot=True,  # out of the group from its due time: the operator must be told to do it
         summary=_describe("remove from the group"),
         summaries={"zh-CN": _describe("移出群")},
         counts_toward_limits=False,

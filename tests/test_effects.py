@@ -464,3 +464,30 @@ def test_the_generated_histories_have_what_the_property_is_about():
     with pytest.MonkeyPatch.context() as patch:  # the check finds what the engine used to plan
         patch.setattr(Enforcer, "_refusal", lambda *args: None)
         assert _problems(events, run(SHIPPED, records(events)).tasks) != []
+
+
+def test_a_removal_that_took_effect_keeps_its_place_on_a_full_day(make_config, tmp_path):
+    """op-a has one slot a day. m2's high-priority note takes 1 March's; m1's removal, due at
+    10:10, has taken m1 out of 一群 by the time the day is settled. It is the operator's to do
+    that day, ahead of the note — not moved to the next day and dropped at its deadline while
+    the plan goes on as if m1 were out (refusing the next removal as done already). The nightly
+    runs plan the same, wherever the history is cut."""
+    kick = "  - id: kick\n    when: {event: message, keywords: [广告]}\n    delay: 10m\n    do:\n      - remove: 发广告\n"
+    note = "  - id: note\n    when: {event: message, keywords: [早]}\n    priority: high\n    do:\n      - notify: 看一下\n"
+    config = config_from(rules(kick + note), COMMUNITY.replace("{id: op-a, groups: [g1]}", "{id: op-a, groups: [g1], capacity: 1}"), tmp_path / "pb")
+    events = [msg("01T09:00:00", "m2", text="早"), spam("01T10:00:00"), msg("02T08:30:00", "m3"), spam("02T09:00:00"), msg("03T09:00:00", "m3")]
+    result = plan(config, events, explain=True)
+    assert task_keys(result, "rule", "member", "due") == [("kick", "m1", "2026-03-01T10:10:00+08:00"), ("note", "m2", "2026-03-02T09:00:00+08:00")]
+    assert explained(result, "not_in_group") == ["小王 is no longer in 一群: removed by the plan at 2026-03-01 10:10"]
+    for cut in range(1, len(events)):
+        path = tmp_path / f"cut{cut}.db"
+        tasks: dict[str, float] = {}
+        for piece in (events[:cut], events[cut:]):
+            store = StateStore.open(str(path))
+            piece_result = run(config, records(piece), state=store)
+            piece_result.save_state()
+            store.close()
+            for task_id in piece_result.planner.taken_back():
+                del tasks[task_id]
+            tasks.update((task.id, task.due) for task in piece_result.tasks)
+        assert tasks == {task.id: task.due for task in result.tasks}, cut

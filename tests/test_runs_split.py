@@ -5,9 +5,9 @@ few members do what makes a plan's bookkeeping cross a run's end — a condition
 before a task is due, capacity and pace that carry tasks into the next day, deadlines that
 drop them there, cooldowns, merged DMs, a daily limit, quiet hours, silence, leaving and
 joining, two operators — at drawn moments, and the history is cut at drawn places, mid-day
-included. (A `remove` is left out: in one run, one that capacity drops after its due time has
-already taken its member out of the group, and a run that ends between the two does not — a
-known difference, not yet mended.)
+included. (A `remove` is left out: its effect, at its due time, comes before capacity settles
+the day, and cut runs still differ when a day has more removals than slots, or a `becomes`
+task falls due at the very instant of one — known, not yet mended.)
 """
 
 from __future__ import annotations
