@@ -1110,13 +1110,13 @@ class Planner:
         priority. A day is settled once its tasks were due; at the end of a --state run, one
         due later is counted as one run counts it, its effect to come (if it goes stale first,
         it is one of the tasks that may go: ``_mark_out_of_reach``)."""
-        done = [task for task in tasks if task.action in self._keeps_slot]
+        keeps = self._keeps_slot
+        done = [task for task in tasks if task.action in keeps]
         if not done:
             return self._keep(tasks, room, assignee)
         first = min(room, len(done))
         done = self._keep(done, first, assignee)
-        chosen = set(map(id, done))
-        others = self._keep([task for task in tasks if id(task) not in chosen], room - first, assignee)
+        others = self._keep([task for task in tasks if task.action not in keeps], room - first, assignee)
         return done[:first] + others[: room - first] + done[first:] + others[room - first :]
 
     def _carry_over(self, overflow: list[Task], day: int, assignee: str) -> None:
