@@ -148,8 +148,18 @@ class Enforcer:
     def defer_effect(self, task: Task, action: ActionSpec) -> None:
         """``task``'s effect happens when it is due (a task an earlier --state run left open,
         reopened, too)."""
-        if action.kind.apply is not None and task.due > self.run.now:
+        if action.kind.apply is not None and (task.due > self.run.now or self._still_pending(task, action)):
             self.recheck.effect_at(task, partial(self._effect_due, task, action))
+
+    def _still_pending(self, task: Task, action: ActionSpec) -> bool:
+        """Whether a reopened task due at the very instant the last run's history ended has its
+        effect still to come: that run stopped before that instant's effects (the member's mark
+        of it is still there). Without a mark (a private action) it is not known: not done twice."""
+        if task.due != self.run.now or action.kind.scope != SCOPE_GROUP or not task.member:
+            return False
+        target = self.run.members.get(task.member)
+        pending = target.marks.get(PENDING) if target is not None else None
+        return bool(pending) and pending.get(pending_key(action.kind.name, task.group)) == task.due  # type: ignore[union-attr]  # a dict
 
     def _effect_due(self, task: Task, action: ActionSpec, now: float) -> float | None:
         """``task``'s effect, at ``now``: done if the task is still planned and due, put off to

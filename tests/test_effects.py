@@ -491,3 +491,22 @@ def test_a_removal_that_took_effect_keeps_its_place_on_a_full_day(make_config, t
                 del tasks[task_id]
             tasks.update((task.id, task.due) for task in piece_result.tasks)
         assert tasks == {task.id: task.due for task in result.tasks}, cut
+
+
+def test_a_removal_due_at_the_instant_a_state_run_ends_happens_in_the_next(tmp_path):
+    """小王's removal is due at 11:00, the instant of the first run's last line: it comes after
+    that instant's lines, so not in that run. The next run makes it happen, as one run does:
+    小王's 12:00 message in 一群 then plans nothing there."""
+    kick = "  - id: kick\n    when: {event: message, keywords: [广告]}\n    delay: 2h\n    do:\n      - remove: 发广告\n"
+    config = config_from(rules(kick + HELLO), COMMUNITY, tmp_path / "pb")
+    events = [spam("01T09:00:00"), msg("01T11:00:00", "m2"), msg("01T12:00:00")]
+    whole = run(config, records(events))
+    assert [(task.rule, task.member) for task in whole.tasks] == [("hello", "m1"), ("kick", "m1"), ("hello", "m2")]
+    tasks: dict[str, float] = {}
+    for piece in (events[:2], events[2:]):
+        store = StateStore.open(str(tmp_path / "state.db"))
+        result = run(config, records(piece), state=store)
+        result.save_state()
+        store.close()
+        tasks.update((task.id, task.due) for task in result.tasks)
+    assert tasks == {task.id: task.due for task in whole.tasks}
