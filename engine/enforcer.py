@@ -29,7 +29,7 @@ from playbook_engine.contract import SCOPE_GROUP, SCOPE_PRIVATE, ActionType, Eve
 from playbook_engine.durations import parse_duration
 from playbook_engine.expressions import Variants
 from playbook_engine.localtime import local_time
-from playbook_engine.members import INVITED, OUT_OF, PENDING, REMOVED, group_name, pending_key
+from playbook_engine.members import INVITED, OUT_BY, OUT_OF, PENDING, REMOVED, group_name, pending_key
 from playbook_engine.model import ActionSpec, Config, Rule
 from playbook_engine.notes import Notes
 from playbook_engine.planner import Planner, task_id
@@ -143,7 +143,7 @@ class Enforcer:
                     invited = target.marks[INVITED] = {}
                 invited[into] = task.trigger_at
         if kind.apply is not None:
-            self._apply(action, target, task.group)
+            self._task_effect(task, action, target)
 
     def defer_effect(self, task: Task, action: ActionSpec) -> None:
         """``task``'s effect happens when it is due (a task an earlier --state run left open,
@@ -170,8 +170,22 @@ class Enforcer:
         self._pending(task, action, None)
         target = self.run.members.get(task.member) if task.member else None
         if not task.dropped and target is not None:
-            self._apply(action, target, task.group)
+            self._task_effect(task, action, target)
         return None
+
+    def _task_effect(self, task: Task, action: ActionSpec, member: Member) -> None:
+        """A planned task's effect on ``member``; a removal's names its firing (``OUT_BY``), so
+        that the firing's other tasks (the "先截图" note) are not found stale by it."""
+        if not self._apply(action, member, task.group) or task.group is None:
+            return
+        out = member.marks.get(OUT_OF)
+        if out and out.get(task.group) == self.run.now:
+            by = member.marks.get(OUT_BY)
+            if by is None:
+                by = member.marks[OUT_BY] = {}
+            by[task.group] = [f"{task.playbook}/{task.rule}", task.trigger_at]
+            if self.recheck.at_once_t == self.run.now:
+                self.recheck.left_at_once(member)  # its tasks due at this instant, kept at once, are not sent
 
     def _pending(self, task: Task, action: ActionSpec, due: float | None) -> None:
         """The member's mark of ``task``'s effect to come: moved to ``due``, or cleared (None)."""

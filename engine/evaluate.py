@@ -38,7 +38,7 @@ from playbook_engine.holdout import shares as holdout_shares
 from playbook_engine.lifecycle import Lifecycle
 from playbook_engine.localtime import DAY, local_time
 from playbook_engine.matcher import Matcher
-from playbook_engine.members import INVITED, OUT_OF, REMOVED, MemberView
+from playbook_engine.members import INVITED, OUT_BY, OUT_OF, REMOVED, MemberView
 from playbook_engine.model import Config, Rule
 from playbook_engine.notes import Notes
 from playbook_engine.planner import Planner
@@ -603,6 +603,11 @@ class Evaluation:
             del out[group.id]
             if not out:
                 del member.marks[OUT_OF]
+            by = member.marks.get(OUT_BY)
+            if by:
+                by.pop(group.id, None)
+                if not by:
+                    del member.marks[OUT_BY]
         member.groups.add(group.id)
         changed.add("groups")
         if member.left:

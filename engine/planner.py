@@ -1072,7 +1072,7 @@ class Planner:
             tasks = self._merge(tasks, one_day=True)  # one message a day takes one slot
             room = max(0, self._capacity[assignee] - self._capacity_used[(assignee, day)])
             if self._keeps_slot:
-                tasks = self._keep_done_first(tasks, room, assignee)
+                tasks, room = self._keep_done_first(tasks, room, assignee)
             else:
                 tasks = self._keep(tasks, room, assignee)
             if self._finishing is not None:
@@ -1104,20 +1104,22 @@ class Planner:
                 self._recount(task)
         return tasks
 
-    def _keep_done_first(self, tasks: list[Task], room: int, assignee: str) -> list[Task]:
+    def _keep_done_first(self, tasks: list[Task], room: int, assignee: str) -> tuple[list[Task], int]:
         """``_keep``, the tasks whose effect has happened first (``keeps_slot``: a `remove` that
-        took its member out of the group): they come before the day's others, whatever their
-        priority. A day is settled once its tasks were due; at the end of a --state run, one
-        due later is counted as one run counts it, its effect to come (if it goes stale first,
-        it is one of the tasks that may go: ``_mark_out_of_reach``)."""
+        took its member out of the group), every one of them even past the day's capacity: by
+        the time the day is settled the member is out, and the operator must be told to do it
+        (a day with more removals than slots goes over, rather than count a removal nobody was
+        asked to make). The day's others take the room left. Returns the tasks in order and how
+        many of them are kept. A day is settled once its tasks were due; at the end of a --state
+        run, one due later is counted as one run counts it, its effect to come (if it goes stale
+        first, it is one of the tasks that may go: ``_mark_out_of_reach``)."""
         keeps = self._keeps_slot
         done = [task for task in tasks if task.action in keeps]
         if not done:
-            return self._keep(tasks, room, assignee)
-        first = min(room, len(done))
-        done = self._keep(done, first, assignee)
-        others = self._keep([task for task in tasks if task.action not in keeps], room - first, assignee)
-        return done[:first] + others[: room - first] + done[first:] + others[room - first :]
+            return self._keep(tasks, room, assignee), room
+        done = self._keep(done, len(done), assignee)
+        others = [task for task in tasks if task.action not in keeps]
+        return done + self._keep(others, max(0, room - len(done)), assignee), max(room, len(done))
 
     def _carry_over(self, overflow: list[Task], day: int, assignee: str) -> None:
         """A full day's overflow (most of a busy day's offers): each moves on a day, or is

@@ -34,7 +34,7 @@ from typing import Any
 from playbook_engine.contract import SCOPE_GROUP, Event, Firing, Member, Run, Task
 from playbook_engine.dependencies import identity_only, member_fields_read, steady
 from playbook_engine.durations import parse_duration
-from playbook_engine.members import OUT_OF, MemberView, group_name, snapshot
+from playbook_engine.members import OUT_BY, OUT_OF, MemberView, group_name, snapshot
 from playbook_engine.model import ActionSpec, Config, Rule
 from playbook_engine.planner import Open, Planner, printed_form
 from playbook_engine.replies import LOOKBACK, Replies
@@ -105,6 +105,9 @@ class Recheck:
         self._seq = 0
         self.closed = False  # the history has ended: what is still pending is checked at once
         self._about_leaving = frozenset(rule.key for rule in config.rules if rule.trigger.about_leaving)
+        # Rules whose firing also takes its member out of the group (a `remove`): their other
+        # tasks ("先截图", "told them why") go with the removal, not after it.
+        self._removing = frozenset(rule.key for rule in config.rules if any(action.kind.apply is not None and action.kind.scope == SCOPE_GROUP for action in rule.actions))
         for rule in config.rules:  # how long a trigger keeps what its stale() reads
             default = rule.trigger.default_deadline
             rule.trigger.due_within(rule.deadline if rule.deadline is not None else (86400 if default == "day" else parse_duration(default)))
@@ -193,10 +196,17 @@ class Recheck:
             self.planner.reopen(built, rule.key, opened, None if printed is None else (*printed[:3], tuple(printed[3])))
             effect(built, built.source.action)
             # Whether its member changed since it was last checked is not known: checked again
-            # when due (or when capacity moves it), whatever it reads. One due at the instant
-            # the last run ended was checked as it ended, before what this run brings at that
-            # same instant: checked again after it, as one run would.
-            if rule.recheck and built.due >= self.run.now:
+            # when due (or when capacity moves it), whatever it reads. One due at the very
+            # instant the last run ended was checked as it ended, before what this run brings at
+            # that same instant: checked again after it, as one run would — unless it was due
+            # at once when planned: one run keeps such a task as planned, and only the member
+            # leaving at that instant drops it, not a removal the plan made then (checked
+            # again, it would see the effects due at that instant, which one run's keeping
+            # comes before).
+            now = self.run.now
+            if rule.recheck and built.due == now and payload["t"] == now:
+                self._keep_at_once(built)
+            elif rule.recheck and built.due >= now:
                 self._push(built)  # its values are built when it is checked
             else:
                 # Checked when due by the run that planned it: kept as it was then, with the
@@ -210,6 +220,19 @@ class Recheck:
                     built.source.wrote = wrote
                 if gone is not None and built.source.gone is None:
                     built.source.gone = gone
+
+    def _keep_at_once(self, task: Task) -> None:
+        """A reopened task due at once at the instant the last run ended (see ``reopen``):
+        kept, unless its member is not where it needs them by the history."""
+        self.context_of(task.source)
+        self._keep(task, task.source)
+        task.source.changed = True
+        member = task.source.firing.member
+        if member is None or task.source.action.kind.scope is None or task.source.rule.key in self._about_leaving:
+            return
+        why = self._not_there(task.group, task.source, member, self.run.now)
+        if why is not None:
+            self.planner.drop_stale(task, self.planner.says.explain.stale.format(why=why))
 
     def _rebuild(self, payload: dict[str, Any], rule: Rule | None, build: Callable[..., Task], render: Callable[[Task], bool]) -> Task | None:
         """The task ``payload`` describes, made again from its firing, or None if the playbooks
@@ -257,13 +280,31 @@ class Recheck:
     def check_due(self, t: float) -> None:
         """Check every task due at ``t`` (the loop's clock is at ``t``): this run's in the
         order planned, then those of earlier runs."""
-        heap, saved = self.heap, self.saved
+        heap, saved, effects = self.heap, self.saved, self.effects
+        if effects and effects[0][0] == t:
+            # Effects due now come before the checks of the other tasks due now (a task due at
+            # the instant its member is removed is not sent), after the checks of their own
+            # tasks (a removal found stale does not happen).
+            due_now = []
+            while heap and heap[0][0] == t:
+                task = heapq.heappop(heap)[2]
+                if task.source is not None and task.source.action.kind.apply is not None:
+                    self.check(task)
+                else:
+                    due_now.append(task)
+            self._effects_at(t)
+            for task in due_now:
+                self.check(task)
         while heap and heap[0][0] == t:
             self.check(heapq.heappop(heap)[2])
         while saved and saved[0][0] == t:
             payload = heapq.heappop(saved)[2]
             self.consumed.append(payload["id"])
             self._check_saved(payload)
+        if effects and effects[0][0] == t:
+            self._effects_at(t)
+
+    def _effects_at(self, t: float) -> None:
         effects = self.effects
         while effects and effects[0][0] == t:
             _, _, task, effect = heapq.heappop(effects)
@@ -447,10 +488,14 @@ class Recheck:
         if scope == SCOPE_GROUP:
             if group is not None and group not in member.groups and (member.groups or member.left):
                 out = member.marks.get(OUT_OF)
-                if source.action.kind.apply is not None and out and out.get(group) in (source.firing.t, at):
+                if out and source.action.kind.apply is not None and out.get(group) in (source.firing.t, at):
                     return None  # out by this very task's effect (a planned `remove`, done when it is due), not since
+                if out and self._by_own_removal(source, member, group):
+                    return None
                 return self.planner.says.explain.not_in_group.format(name=_name(member), group=group_name(self.run.groups, self._group_names, group), since="")
         elif scope is not None and member.left:
+            if self._by_own_removal(source, member, source.group):
+                return None
             return self.planner.says.explain.left_community.format(name=_name(member))
         into_option = source.action.kind.into_group
         if into_option is not None:
@@ -460,6 +505,15 @@ class Recheck:
             if into is not None and into in member.groups:
                 return self.planner.says.explain.in_group.format(name=_name(member), group=group_name(self.run.groups, self._group_names, into))
         return None
+
+    def _by_own_removal(self, source: Source, member: Member, group: str | None) -> bool:
+        """Whether the member went out of ``group`` by the removal ``source``'s own firing
+        planned: a `remove`'s sibling task (the "先截图" note, the DM saying why) goes with it,
+        whichever of the two is checked first at their instant."""
+        if source.rule.key not in self._removing or group is None:
+            return False
+        by = member.marks.get(OUT_BY)
+        return bool(by) and by.get(group) == [source.rule.key, source.firing.t]  # type: ignore[union-attr]  # a dict
 
     def context_now(self, source: Source) -> dict[str, Any]:
         """What ``source``'s text would be rendered with now, kept nowhere (an explanation's)."""

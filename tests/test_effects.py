@@ -493,6 +493,57 @@ def test_a_removal_that_took_effect_keeps_its_place_on_a_full_day(make_config, t
         assert tasks == {task.id: task.due for task in result.tasks}, cut
 
 
+def _held_at_every_cut(config, events, tmp_path) -> None:
+    """The nightly runs hold one run's plan, wherever the history is cut in two."""
+    whole = {task.id: task.due for task in run(config, records(events)).tasks}
+    for cut in range(1, len(events)):
+        path = tmp_path / f"cut{cut}.db"
+        tasks: dict[str, float] = {}
+        for piece in (events[:cut], events[cut:]):
+            store = StateStore.open(str(path))
+            piece_result = run(config, records(piece), state=store)
+            piece_result.save_state()
+            store.close()
+            for task_id in piece_result.planner.taken_back():
+                del tasks[task_id]
+            tasks.update((task.id, task.due) for task in piece_result.tasks)
+        assert tasks == whole, cut
+
+
+def test_a_day_with_more_removals_than_slots_keeps_every_removal(make_config, tmp_path):
+    """op-a has one slot a day; 小王 and 老李 both post ads on 1 March. Each removal has taken its
+    member out of 一群 by the time the day is settled: both are the operator's to do that day,
+    over capacity — neither moved to the next day (and dropped at its deadline) while the plan
+    counts it done. m2's note of that day gets no slot and moves."""
+    kick = "  - id: kick\n    when: {event: message, keywords: [广告]}\n    delay: 10m\n    do:\n      - remove: 发广告\n"
+    note = "  - id: note\n    when: {event: message, keywords: [早]}\n    priority: high\n    do:\n      - notify: 看一下\n"
+    config = config_from(rules(kick + note), COMMUNITY.replace("{id: op-a, groups: [g1]}", "{id: op-a, groups: [g1], capacity: 1}"), tmp_path / "pb")
+    events = [msg("01T09:00:00", "m2", text="早"), spam("01T10:00:00"), spam("01T11:00:00", "m4"), msg("02T12:00:00", "m3"), spam("03T09:00:00"), msg("03T10:00:00", "m3")]
+    result = plan(config, events, explain=True)
+    assert task_keys(result, "rule", "member", "due") == [
+        ("kick", "m1", "2026-03-01T10:10:00+08:00"), ("kick", "m4", "2026-03-01T11:10:00+08:00"), ("note", "m2", "2026-03-02T09:00:00+08:00"),
+    ]
+    assert explained(result, "not_in_group") == ["小王 is no longer in 一群: removed by the plan at 2026-03-01 10:10"]
+    _held_at_every_cut(config, events, tmp_path)
+
+
+def test_tasks_due_at_the_instant_their_member_is_removed_are_stale_but_the_removals_own(make_config, tmp_path):
+    """小王 says 早 at 23:00 and posts an ad at 23:30; quiet hours hold everything until 08:00,
+    when the removal is due. The operator removes her then with the "先截图" note that goes
+    with it — and does not @ her with a greeting at the same minute: the removal comes before
+    the other tasks due at its instant, not after them."""
+    community = COMMUNITY.replace("  merge: []", '  quiet_hours: "22:00-08:00"\n  merge: []')
+    config = config_from(rules(KICK + HELLO), community, tmp_path / "pb")
+    events = [msg("01T23:00:00", text="早", name="小王"), spam("01T23:30:00"), msg("02T09:00:00", "m3")]
+    result = plan(config, events, explain=True)
+    assert task_keys(result, "rule", "action", "due") == [
+        ("kick", "remove", "2026-03-02T08:00:00+08:00"), ("kick", "notify", "2026-03-02T08:00:00+08:00"),
+        ("hello", "mention", "2026-03-02T09:00:00+08:00"),  # m3's
+    ]
+    assert explained(result, "stale") == ["stale: 小王 is no longer in 一群"] * 2  # her two greetings
+    _held_at_every_cut(config, events, tmp_path)
+
+
 def test_a_removal_due_at_the_instant_a_state_run_ends_happens_in_the_next(tmp_path):
     """小王's removal is due at 11:00, the instant of the first run's last line: it comes after
     that instant's lines, so not in that run. The next run makes it happen, as one run does:
