@@ -142,7 +142,7 @@ class Enforcer:
                 if invited is None:
                     invited = target.marks[INVITED] = {}
                 invited[into] = task.trigger_at
-        if kind.apply is not None:
+        if kind.apply is not None and self._has_slot(task, action):
             self._task_effect(task, action, target)
 
     def defer_effect(self, task: Task, action: ActionSpec) -> None:
@@ -150,6 +150,8 @@ class Enforcer:
         reopened, too)."""
         if action.kind.apply is not None and (task.due > self.run.now or self._still_pending(task, action)):
             self.recheck.effect_at(task, partial(self._effect_due, task, action))
+        elif action.kind.keeps_slot and not task.dropped:
+            self.planner.slot_for_effect(task)  # done by an earlier run: its slot is taken
 
     def _still_pending(self, task: Task, action: ActionSpec) -> bool:
         """Whether a reopened task due at the very instant the last run's history ended has its
@@ -169,9 +171,20 @@ class Enforcer:
             return task.due
         self._pending(task, action, None)
         target = self.run.members.get(task.member) if task.member else None
-        if not task.dropped and target is not None:
+        if not task.dropped and target is not None and self._has_slot(task, action):
             self._task_effect(task, action, target)
         return None
+
+    def _has_slot(self, task: Task, action: ActionSpec) -> bool:
+        """Whether ``task``, its effect due now, has its slot on its day (``keeps_slot``); if
+        removals due before it took them all, it is dropped here, its effect not done."""
+        if not action.kind.keeps_slot:
+            return True
+        done = self.planner.slot_for_effect(task)
+        if done is None:
+            return True
+        self.planner.drop_for_slots(task, done)
+        return False
 
     def _task_effect(self, task: Task, action: ActionSpec, member: Member) -> None:
         """A planned task's effect on ``member``; a removal's names its firing (``OUT_BY``), so

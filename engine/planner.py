@@ -199,6 +199,7 @@ class Planner:
         self._other_groups = catch_all[0] if catch_all else None
         self._default_operator = catch_all[0] if catch_all else (community.operators[0].id if community.operators else None)
         self._capacity = {operator.id: operator.capacity for operator in community.operators if operator.capacity}
+        self._effects_done: Counter[tuple[str, int]] = Counter()  # slots taken by removals done (``slot_for_effect``)
         self._paces = {operator.id: operator.pace for operator in community.operators if operator.pace}
         # Minute of the local day → inside quiet hours? (most moved tasks are not: one lookup)
         window = community.quiet_hours
@@ -411,6 +412,36 @@ class Planner:
         self._mark_stale(task.id)
         self._original_due.pop(task.id, None)
         self._suppress(task, "stale", reason)
+
+    def slot_for_effect(self, task: Task) -> int | None:
+        """``task``'s effect is about to happen (``keeps_slot``: a removal takes its member out of
+        the group when it is due, before its day is settled): it takes its slot on that day now,
+        as the removals before it did, ahead of the day's other tasks. None if it has one (or
+        its operator has no capacity); else how many removals took the day's slots."""
+        assignee = task.assignee
+        capacity = self._capacity.get(assignee) if assignee is not None else None
+        if assignee is None or capacity is None:
+            return None
+        key = (assignee, self._day(task.due))
+        done = self._effects_done[key]
+        if done >= capacity - self._capacity_used[key]:
+            return done
+        self._effects_done[key] = done + 1
+        return None
+
+    def drop_for_slots(self, task: Task, done: int) -> None:
+        """``task``, whose effect is due, finds its day's slots taken by ``done`` removals before
+        it: dropped now, before its effect (a removal cannot wait for a slot: by the time the day
+        is settled it would have happened). Never planned, as a task capacity drops."""
+        task.dropped = True
+        if task.assignee in self._capacity:
+            self._dropped += 1  # still in its day's bucket
+        self._original_due.pop(task.id, None)
+        self._unplanned(task)
+        self._suppress(task, "capacity", partial(self._slots_taken, task.assignee, task.due, done))
+
+    def _slots_taken(self, assignee: str | None, due: float, done: int) -> str:
+        return self.says.explain.slots_taken.format(assignee=assignee, day=self._date(due), count=done)
 
     def _mark_stale(self, task_id: str) -> None:
         sent = self.new_history.get(task_id)
@@ -1072,7 +1103,7 @@ class Planner:
             tasks = self._merge(tasks, one_day=True)  # one message a day takes one slot
             room = max(0, self._capacity[assignee] - self._capacity_used[(assignee, day)])
             if self._keeps_slot:
-                tasks, room = self._keep_done_first(tasks, room, assignee)
+                tasks = self._keep_done_first(tasks, room, assignee)
             else:
                 tasks = self._keep(tasks, room, assignee)
             if self._finishing is not None:
@@ -1104,22 +1135,20 @@ class Planner:
                 self._recount(task)
         return tasks
 
-    def _keep_done_first(self, tasks: list[Task], room: int, assignee: str) -> tuple[list[Task], int]:
+    def _keep_done_first(self, tasks: list[Task], room: int, assignee: str) -> list[Task]:
         """``_keep``, the tasks whose effect has happened first (``keeps_slot``: a `remove` that
-        took its member out of the group), every one of them even past the day's capacity: by
-        the time the day is settled the member is out, and the operator must be told to do it
-        (a day with more removals than slots goes over, rather than count a removal nobody was
-        asked to make). The day's others take the room left. Returns the tasks in order and how
-        many of them are kept. A day is settled once its tasks were due; at the end of a --state
-        run, one due later is counted as one run counts it, its effect to come (if it goes stale
-        first, it is one of the tasks that may go: ``_mark_out_of_reach``)."""
+        took its member out of the group): they come before the day's others, whatever their
+        priority. A day is settled once its tasks were due; at the end of a --state run, one
+        due later is counted as one run counts it, its effect to come (if it goes stale first,
+        it is one of the tasks that may go: ``_mark_out_of_reach``)."""
         keeps = self._keeps_slot
         done = [task for task in tasks if task.action in keeps]
         if not done:
-            return self._keep(tasks, room, assignee), room
-        done = self._keep(done, len(done), assignee)
-        others = [task for task in tasks if task.action not in keeps]
-        return done + self._keep(others, max(0, room - len(done)), assignee), max(room, len(done))
+            return self._keep(tasks, room, assignee)
+        first = min(room, len(done))
+        done = self._keep(done, first, assignee)
+        others = self._keep([task for task in tasks if task.action not in keeps], room - first, assignee)
+        return done[:first] + others[: room - first] + done[first:] + others[room - first :]
 
     def _carry_over(self, overflow: list[Task], day: int, assignee: str) -> None:
         """A full day's overflow (most of a busy day's offers): each moves on a day, or is

@@ -101,7 +101,9 @@ class Recheck:
         self.heap: list[tuple[float, int, Task]] = []
         # Effects of planned tasks (``ActionType.apply``) to happen at their due time: each a
         # call with the moment, which returns a later due time if the task moved there.
-        self.effects: list[tuple[float, int, Task, Callable[[float], float | None]]] = []
+        # Ordered at one instant by the firing's instant, rule and task (as one run plans them),
+        # not by when a run scheduled them: a --state run reopens earlier runs' in another order.
+        self.effects: list[tuple[float, tuple[Any, ...], Task, Callable[[float], float | None]]] = []
         self._seq = 0
         self.closed = False  # the history has ended: what is still pending is checked at once
         self._about_leaving = frozenset(rule.key for rule in config.rules if rule.trigger.about_leaving)
@@ -274,8 +276,7 @@ class Recheck:
 
     def effect_at(self, task: Task, effect: Callable[[float], float | None]) -> None:
         """``effect`` happens when ``task`` is due (after its check then)."""
-        self._seq += 1
-        heapq.heappush(self.effects, (task.due, self._seq, task, effect))
+        heapq.heappush(self.effects, (task.due, (task.trigger_at, task.order, task.id), task, effect))
 
     def check_due(self, t: float) -> None:
         """Check every task due at ``t`` (the loop's clock is at ``t``): this run's in the
@@ -307,11 +308,10 @@ class Recheck:
     def _effects_at(self, t: float) -> None:
         effects = self.effects
         while effects and effects[0][0] == t:
-            _, _, task, effect = heapq.heappop(effects)
+            _, key, task, effect = heapq.heappop(effects)
             later = effect(t)
             if later is not None:
-                self._seq += 1
-                heapq.heappush(effects, (later, self._seq, task, effect))
+                heapq.heappush(effects, (later, key, task, effect))
 
     def close(self) -> None:
         """The history has ended: tasks due after it are checked with what is known now, at

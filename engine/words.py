@@ -343,6 +343,7 @@ class ExplainWords:
     quiet_hours: str
     pace_of: str  # "{assignee}"
     capacity_of: str  # "{assignee}"
+    slots_taken: str  # "{assignee}", "{day}", "{count}"
     # the re-check when a task is due
     stale: str  # "{why}"
     wrote: str  # "{name}", "{at}"
@@ -629,6 +630,7 @@ ZH_CN = Language(
         quiet_hours="免打扰时段",
         pace_of="{assignee} 的节奏",
         capacity_of="{assignee} 的容量已满",
+        slots_taken="{assignee} {day} 的容量已被当天先到时的 {count} 个移出群任务占满（移出群到时就要做，不能顺延）",
         stale="已不成立：{why}",
         wrote="{name} 在 {at} 发过言",
         replied="`until: replied`：{name} 已在 {at} 回复过 {playbook}",
@@ -950,6 +952,7 @@ EN = Language(
         quiet_hours="quiet hours",
         pace_of="pace of {assignee}",
         capacity_of="capacity of {assignee} full",
+        slots_taken="capacity of {assignee} on {day} taken by {count} removal(s) due before it (a removal is done when it is due: it cannot move)",
         stale="stale: {why}",
         wrote="{name} wrote at {at}",
         replied="until replied: {name} replied to {playbook} at {at}",

@@ -510,19 +510,20 @@ def _held_at_every_cut(config, events, tmp_path) -> None:
         assert tasks == whole, cut
 
 
-def test_a_day_with_more_removals_than_slots_keeps_every_removal(make_config, tmp_path):
-    """op-a has one slot a day; 小王 and 老李 both post ads on 1 March. Each removal has taken its
-    member out of 一群 by the time the day is settled: both are the operator's to do that day,
-    over capacity — neither moved to the next day (and dropped at its deadline) while the plan
-    counts it done. m2's note of that day gets no slot and moves."""
+def test_a_removal_that_finds_its_days_slots_taken_by_earlier_removals_is_dropped_when_due(make_config, tmp_path):
+    """op-a has one slot a day; 小王 and 老李 both post ads on 1 March. 小王's removal, due first
+    at 10:10, takes the day's slot and her out of 一群. 老李's, due at 11:10, finds no slot
+    left: it is dropped then, before its effect — not moved to the next day after the plan has
+    taken him out (nor kept over capacity). He is still in 一群, so his next ad is caught."""
     kick = "  - id: kick\n    when: {event: message, keywords: [广告]}\n    delay: 10m\n    do:\n      - remove: 发广告\n"
     note = "  - id: note\n    when: {event: message, keywords: [早]}\n    priority: high\n    do:\n      - notify: 看一下\n"
     config = config_from(rules(kick + note), COMMUNITY.replace("{id: op-a, groups: [g1]}", "{id: op-a, groups: [g1], capacity: 1}"), tmp_path / "pb")
-    events = [msg("01T09:00:00", "m2", text="早"), spam("01T10:00:00"), spam("01T11:00:00", "m4"), msg("02T12:00:00", "m3"), spam("03T09:00:00"), msg("03T10:00:00", "m3")]
+    events = [msg("01T09:00:00", "m2", text="早"), spam("01T10:00:00"), spam("01T11:00:00", "m4"), msg("02T12:00:00", "m3"), spam("03T09:00:00"), spam("03T09:30:00", "m4")]
     result = plan(config, events, explain=True)
     assert task_keys(result, "rule", "member", "due") == [
-        ("kick", "m1", "2026-03-01T10:10:00+08:00"), ("kick", "m4", "2026-03-01T11:10:00+08:00"), ("note", "m2", "2026-03-02T09:00:00+08:00"),
+        ("kick", "m1", "2026-03-01T10:10:00+08:00"), ("note", "m2", "2026-03-02T09:00:00+08:00"), ("kick", "m4", "2026-03-03T09:40:00+08:00"),
     ]
+    assert explained(result, "capacity") == ["capacity of op-a on 2026-03-01 taken by 1 removal(s) due before it (a removal is done when it is due: it cannot move)"]
     assert explained(result, "not_in_group") == ["小王 is no longer in 一群: removed by the plan at 2026-03-01 10:10"]
     _held_at_every_cut(config, events, tmp_path)
 

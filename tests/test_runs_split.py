@@ -94,6 +94,8 @@ histories = st.lists(
 @example(drawn=[(113, 3, 1, "广告"), (357, 3, 1, "早"), (1540, 2, 2, "广告"), (1586, 1, 1, "join"), (2025, 1, 1, "书"), (3799, 2, 2, "广告"), (3815, 1, 2, "A"), (4322, 1, 1, "B"), (5029, 2, 1, "广告"), (5563, 4, 2, "leave"), (6453, 1, 2, "hi"), (7477, 4, 2, "早"), (9099, 4, 2, "join"), (9310, 2, 2, "join")], cuts=[1, 2, 10], capacity=3, pace="")
 # a `becomes` task and a removal due at once at the instant a run ends;
 @example(drawn=[(12, 4, 2, "广告"), (702, 3, 2, "早"), (1803, 3, 1, "hi"), (2131, 2, 2, "hi"), (2655, 3, 1, "广告"), (3103, 3, 1, "leave"), (3596, 4, 2, "广告")], cuts=[2, 5], capacity=3, pace="")
+# two removals held by quiet hours until one 08:00 on a day of one slot (the first planned takes it);
+@example(drawn=[(139, 4, 1, "B"), (249, 3, 2, "join"), (656, 1, 2, "B"), (836, 4, 2, "leave"), (1181, 1, 2, "hi"), (1272, 1, 1, "leave"), (1273, 1, 2, "广告"), (1412, 2, 2, "B"), (1658, 4, 1, "A"), (1721, 4, 2, "广告"), (2766, 4, 1, "广告"), (2774, 3, 1, "广告"), (4352, 1, 2, "早"), (4407, 1, 1, "广告"), (4546, 1, 2, "早"), (4642, 1, 2, "hi"), (5196, 2, 1, "B"), (5719, 1, 1, "早"), (5881, 1, 2, "广告"), (5941, 2, 1, "B"), (6321, 3, 1, "早"), (6552, 1, 2, "join"), (6718, 3, 2, "广告"), (6968, 4, 1, "join"), (7020, 3, 2, "B"), (7109, 1, 2, "广告"), (7158, 4, 1, "join"), (7470, 2, 2, "早"), (8671, 3, 1, "join"), (8678, 4, 1, "书"), (8866, 3, 1, "join"), (9095, 3, 1, "join"), (9207, 4, 2, "早"), (9215, 2, 1, "join"), (9296, 1, 1, "A"), (9929, 4, 1, "早"), (10059, 4, 1, "早"), (11012, 2, 2, "广告"), (11407, 4, 1, "早"), (11415, 2, 1, "hi")], cuts=[8, 12, 18, 27, 28, 37], capacity=1, pace="")
 # two removals on a day of one slot, a task moved past a rejoin.
 @example(drawn=[(921, 1, 1, "广告"), (992, 4, 2, "hi"), (1243, 3, 2, "A"), (1293, 3, 1, "leave"), (1687, 2, 1, "leave"), (1746, 3, 2, "leave"), (1765, 1, 1, "B"), (3003, 2, 1, "书"), (3186, 4, 2, "早"), (3939, 1, 1, "hi"), (4157, 4, 2, "书"), (5058, 3, 1, "hi"), (5565, 3, 1, "hi"), (5817, 3, 1, "leave"), (7701, 2, 1, "书"), (7759, 4, 2, "B"), (8003, 4, 1, "leave"), (8051, 2, 1, "B"), (8209, 1, 2, "广告"), (8943, 1, 2, "join"), (10313, 1, 1, "早"), (10338, 4, 2, "B"), (10787, 2, 1, "广告"), (10803, 2, 1, "join")], cuts=[4, 7, 11, 13, 14, 19], capacity=2, pace="")
 @given(drawn=histories, cuts=st.lists(st.integers(1, 39), max_size=6, unique=True), capacity=st.integers(1, 3), pace=st.sampled_from(["", ", pace: 30m"]))
@@ -103,4 +105,35 @@ def test_runs_cut_anywhere_hold_the_plan_of_one_run(tmp_path_factory, drawn, cut
     bounds = [0, *sorted(cut for cut in cuts if cut < len(events)), len(events)]
     pieces = [events[start:end] for start, end in itertools.pairwise(bounds) if end > start]
     whole = plan(config, events)
+    assert_invariants(whole, events, {"op": capacity, "kai": 1}, 1800 if pace else 0)
     assert held(config, pieces, tmp_path_factory.mktemp("state") / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+
+def assert_invariants(result: Any, events: list[dict[str, Any]], capacity: dict[str, int], pace: int) -> None:
+    """What issue 19 says of any plan, on this one: capacity per operator and day, quiet hours,
+    the daily DM limit, one merged DM per member and day, pace, deadlines, and nothing for a
+    member in a group after the plan removed them from it until they join it again (but the
+    removal's own note)."""
+    local = result.evaluation.local
+    per_day: dict[tuple[str | None, int], int] = {}
+    dms: dict[tuple[str | None, int], int] = {}
+    for task in result.tasks:
+        day = local.day(task.due)
+        per_day[(task.assignee, day)] = per_day.get((task.assignee, day), 0) + 1
+        if task.action == "dm":
+            dms[(task.member, day)] = dms.get((task.member, day), 0) + 1
+        hour = datetime.fromtimestamp(task.due, START.tzinfo).hour
+        assert 8 <= hour < 22, (task.id, hour)
+        assert task.due <= task.deadline, task.id
+    assert all(count <= capacity[assignee] for (assignee, _), count in per_day.items() if assignee is not None), per_day
+    assert all(count <= 1 for count in dms.values()), dms  # merged: one message a day (the limit is 2)
+    if pace:
+        dues = sorted(task.due for task in result.tasks if task.assignee == "op")
+        assert all(later - earlier >= pace for earlier, later in itertools.pairwise(dues)), dues
+    joins = [(item["member"], item["group"], datetime.fromisoformat(item["ts"]).timestamp()) for item in events if item["type"] == "member_joined"]
+    removals = [task for task in result.tasks if task.action == "remove"]
+    for removal in removals:
+        for task in result.tasks:
+            if task.member != removal.member or task.group != removal.group or task.due <= removal.due or task.trigger_at == removal.trigger_at:
+                continue
+            assert any(member == task.member and group == task.group and removal.due < at <= task.due for member, group, at in joins), (removal.id, task.id)
