@@ -114,9 +114,16 @@ class Enforcer:
         # State changes (tags) go with the rule's tasks: a warning that was suppressed did not
         # happen, so the member is not tagged as warned.
         if member is not None and (accepted or not tasks):
+            before = set(member.tags) if accepted and changes else None
             for action in changes:
                 if self._apply(action, member, group):
                     self.notes.changed(rule.key, firing, partial(_describe_change, action, self.notes.says, self.notes.actions, member))
+            if before is not None and before != member.tags:
+                # The tasks are checked again without them (a warning is not stale by its own `warned`).
+                own = (frozenset(member.tags - before), frozenset(before - member.tags))
+                for task in accepted:
+                    if task.source is not None and task.source.firing.member is member:
+                        task.source.own_tags = own
 
     def _take_effect(self, task: Task, action: ActionSpec) -> None:
         """What a planned task does to its member: ``apply`` (points, out of the group) when

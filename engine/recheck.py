@@ -48,7 +48,7 @@ _UNSET = object()
 class Source:
     """What a planned task came from, while it may still be checked again or rendered."""
 
-    __slots__ = ("rule", "firing", "group", "action", "context", "wrote", "gone", "kept", "changed", "entry", "fixed", "seen")
+    __slots__ = ("rule", "firing", "group", "action", "context", "wrote", "gone", "kept", "changed", "entry", "fixed", "seen", "own_tags")
 
     def __init__(self, rule: Rule, firing: Firing, group: str | None, action: ActionSpec, context: dict[str, Any] | None):
         self.rule = rule
@@ -63,6 +63,9 @@ class Source:
         self.entry: list[Any] | None = None  # its place in Recheck.frozen: [moment, source, deferred task]
         self.fixed = False  # its text's member values are fixed already (its name and id)
         self.seen: list[Any] | None = None  # reopened: the member its text sees, as an earlier run saved them
+        # The tags its own firing gave and took off the member (`tag`/`untag` beside it): its
+        # `if:` is asked again without them — a warning is not stale by its own `warned`.
+        self.own_tags: tuple[frozenset[str], frozenset[str]] | None = None
 
 
 class Identity:
@@ -262,6 +265,9 @@ class Recheck:
         # moves it to, after that message, it no longer holds (``stale_at``).
         task.source.wrote = payload.get("wrote")
         task.source.gone = payload.get("gone")
+        own = payload.get("own_tags")
+        if own is not None:
+            task.source.own_tags = (frozenset(own[0]), frozenset(own[1]))
         task.render = render
         return task
 
@@ -538,11 +544,26 @@ class Recheck:
         return context
 
     def _condition_false(self, source: Source, context: dict[str, Any] | None) -> str | None:
-        """The first of the rule's ``if:`` conditions false with the values of now, if one is."""
+        """The first of the rule's ``if:`` conditions false with the values of now, if one is —
+        the member's tags as they would be without the firing's own `tag`/`untag`."""
         rule = source.rule
         if not rule.conditions:
             return None
         member = source.firing.member
+        if source.own_tags is not None and member is not None:
+            given, taken = source.own_tags
+            given, taken = given & member.tags, taken - member.tags  # those still as the firing left them
+            member.tags.difference_update(given)
+            member.tags.update(taken)
+            try:
+                return self._first_false(source, context, member)
+            finally:
+                member.tags.difference_update(taken)
+                member.tags.update(given)
+        return self._first_false(source, context, member)
+
+    def _first_false(self, source: Source, context: dict[str, Any] | None, member: Member | None) -> str | None:
+        rule = source.rule
         if member is not None and self._member_holds is not None and self._member_holds(rule, member):
             return None  # most often: they hold, as the member alone tells
         if context is None:
@@ -722,7 +743,9 @@ def _saved(task: Task, source: Source) -> dict[str, Any]:
         "id": task.id, "rule": source.rule.key, "action": source.action.index, "member": task.member, "group": task.group,
         "firing_group": source.group, "t": firing.t, "event": event_data(firing.event), "values": firing.values,
         "assignee": task.assignee, "due": task.due, "reason": firing.reason if isinstance(firing.reason, str) else firing.reason(),
-    } | ({"wrote": source.wrote} if source.wrote is not None else {}) | ({"gone": source.gone} if source.gone is not None else {})
+    } | ({"wrote": source.wrote} if source.wrote is not None else {}) | ({"gone": source.gone} if source.gone is not None else {}) | (
+        {"own_tags": [sorted(source.own_tags[0]), sorted(source.own_tags[1])]} if source.own_tags is not None else {}
+    )
 
 
 def event_data(event: Event | None) -> dict[str, Any] | None:

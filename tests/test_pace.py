@@ -227,3 +227,32 @@ def test_a_task_pace_moves_past_the_members_leaving_stays_dropped_when_a_later_r
     assert [(item.task.member, item.guardrail) for item in whole.suppressed] == [("m3", "stale")]
     for number, pieces in enumerate(([night, morning, next_day], [night + morning, next_day], [night, morning + next_day])):
         assert held(config, pieces, tmp_path / f"ops{number}.db") == sorted(task_keys(whole, "id", "due", "text")), number
+
+
+WARN = """\
+playbook: rules
+rules:
+  - id: warn
+    when: {event: message, keywords: [链接]}
+    if:
+      - member.messages >= 1
+      - "'warned' not in member.tags"
+    priority: urgent
+    do:
+      - warn: "{{ member | mention }} 别发链接哦"
+      - tag: warned
+"""
+
+
+def test_a_warning_moved_by_pace_is_not_stale_by_the_tag_its_own_firing_gave(make_config, tmp_path):
+    """小王 posts a link at 10:00:30, just after 老李: pace puts her warning at 10:10. She writes
+    again at 10:05, so its `if:` is asked again then — without the `warned` tag the rule itself
+    gave her: the warning still goes (before, it was dropped as stale by its own tag, which
+    stayed, and her next link got her removed as "warned before"). The nightly runs agree."""
+    config = make_config({"rules.yaml": WARN}, PACED)
+    events = [msg("01T10:00:00", "m1", text="链接"), msg("01T10:00:30", "m2", text="链接", name="小王"), msg("01T10:05:00", "m2", text="好的"), msg("02T10:00:00", "m2", text="链接")]
+    result = plan(config, events, explain=True)
+    assert task_keys(result, "member", "due") == [("m1", "2026-03-01T10:00:00+08:00"), ("m2", "2026-03-01T10:10:00+08:00")]
+    assert [item.guardrail for item in result.suppressed] == []
+    cuts = [held(config, [events[:cut], events[cut:]], tmp_path / f"cut{cut}.db") for cut in range(1, len(events))]
+    assert all(cut == sorted(task_keys(result, "id", "due", "text")) for cut in cuts)
