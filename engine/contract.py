@@ -599,6 +599,9 @@ class TriggerType:
     # Whether a message from the member after the trigger instant makes its tasks stale
     # (`silence`: a nudge for someone who spoke meanwhile is thrown away).
     ends_on_message: ClassVar[bool] = False
+    # Whether what its ``stale()`` asks can change with a message of the member (`stage`,
+    # `becomes`): a task pace moves past such a message is asked again (values of the day's end).
+    asks_member: ClassVar[bool] = False
 
     def fire_minutes(self) -> frozenset[int] | None:
         """The local times of day it can fire at, as minutes after midnight, if only some (a

@@ -596,7 +596,7 @@ class Recheck:
         # skips its checks on an unchanged member (``source.changed``: steady rules only).
         if deferred is not None or not source.fixed or source.rule.key in self._steady:
             self._freeze(member.id, task.due if deferred is not None else self.run.now, source, deferred)
-        if self.watch is not None and (source.rule.trigger.ends_on_message or source.rule.key in self._reads_writing):
+        if self.watch is not None and (source.rule.trigger.ends_on_message or source.rule.trigger.asks_member or source.rule.key in self._reads_writing):
             source.wrote = None
             self.watch.setdefault(member.id, []).append(task)
         if self.leaving is not None and source.action.kind.scope is not None and source.rule.key not in self._about_leaving and source.rule.recheck:
@@ -676,6 +676,12 @@ class Recheck:
             return self.planner.says.explain.stale.format(why=wrote)
         if stale is not None:
             return self.planner.says.explain.stale.format(why=stale)
+        if rule.trigger.asks_member:
+            # Its stage or condition may have changed with the message: asked again, with the
+            # values known now (the day's end), as the `if:` below.
+            stale = rule.trigger.stale(self.run, source.firing, self.run.now)
+            if stale is not None:
+                return self.planner.says.explain.stale.format(why=self.planner.says.explain.wrote_and.format(wrote=wrote, false=stale))
         if rule.key in self._reads_writing:
             # The `if:` reads what the message changed: asked again, with the values known now
             # (the day's end; those of ``at`` itself are gone).

@@ -256,3 +256,13 @@ def test_a_warning_moved_by_pace_is_not_stale_by_the_tag_its_own_firing_gave(mak
     assert [item.guardrail for item in result.suppressed] == []
     cuts = [held(config, [events[:cut], events[cut:]], tmp_path / f"cut{cut}.db") for cut in range(1, len(events))]
     assert all(cut == sorted(task_keys(result, "id", "due", "text")) for cut in cuts)
+
+
+def test_a_becomes_task_pace_moves_past_the_members_message_is_asked_again(make_config):
+    """m1 and m2 both turn three days silent at 10:00 on the 4th; pace puts m2's DM at 10:10.
+    m2 writes at 10:05: she is no longer silent, and her "好久不见" is dropped — as a `silence`
+    nudge would be — rather than sent five minutes after she spoke."""
+    rule = "playbook: p\nrules:\n  - id: quiet\n    when: {becomes: \"member.days_silent >= 3\"}\n    do:\n      - dm: 好久不见\n"
+    result = plan(make_config({"p.yaml": rule}, PACED), [msg("01T10:00:00", "m1"), msg("01T10:00:00", "m2"), msg("04T10:05:00", "m2"), msg("05T12:00:00", "m3")], explain=True)
+    assert task_keys(result, "member", "due") == [("m1", "2026-03-04T10:00:00+08:00")]
+    assert [item.reason for item in result.suppressed if item.guardrail == "stale"] == ["stale: m2 wrote at 2026-03-04 10:05, and `member.days_silent >= 3` no longer holds for m2"]

@@ -29,6 +29,7 @@ from playbook_engine.words import ReasonWords
 
 class StageTrigger(TriggerType):
     name = "stage"
+    asks_member = True
     description = "Fires when a member enters this lifecycle stage (as defined in community.yaml)."
     schema = {"title": "Stage entered 进入阶段", "type": "string", "examples": ["newbie", "decline", "churn"]}
     listens = frozenset({STAGE_ENTERED})
@@ -78,6 +79,7 @@ class BecomesTrigger(TriggerType):
     """
 
     name = "becomes"
+    asks_member = True
     description = "Fires when a condition about the member turns true: checked on the member's events and at the moments time alone could change it (days silent, days since join, 7/30-day windows)."
     schema = {"type": "string", "examples": ["member.active_days_30d >= 8", "member.days_silent >= 10 and member.messages > 20"]}
     listens = frozenset({"*"})
