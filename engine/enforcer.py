@@ -25,7 +25,7 @@ from functools import partial
 from typing import Any
 
 from playbook_engine.conditions import Conditions
-from playbook_engine.contract import SCOPE_GROUP, SCOPE_PRIVATE, ActionType, Event, Firing, Member, Run, Task
+from playbook_engine.contract import LOOP_FIELDS, SCOPE_GROUP, SCOPE_PRIVATE, ActionType, Event, Firing, Member, Run, Task
 from playbook_engine.durations import parse_duration
 from playbook_engine.expressions import Variants
 from playbook_engine.localtime import local_time
@@ -59,6 +59,9 @@ class Enforcer:
         # Rules whose tasks are all about the firing's member: a cooldown the planner would
         # apply to every one of them is known before any text is rendered.
         self._to_member = {rule.key for rule in config.rules if all(not _target(action) for action in rule.actions)}
+        # Rules whose `if:` reads the loop fields (member.last_contact_at …): their tasks are
+        # checked again without their firing's other tasks (see Source.siblings).
+        self._reads_loop = frozenset(rule.key for rule in config.rules if any(field in condition.source for condition in rule.conditions for field in LOOP_FIELDS))
         self._max_lengths: dict[str, float] = {}
         # Seconds from the trigger instant to the deadline of a rule's tasks; None: the end of
         # the trigger's local day.
@@ -103,6 +106,12 @@ class Enforcer:
         accepted = self.planner.offer([task for task, _ in tasks], rule) if tasks else []
         if accepted:  # the effects of the planned tasks' actions, each on the task's member
             planned_now = self.recheck.planned
+            if len(accepted) > 1 and rule.key in self._reads_loop:
+                # A DM and its note to the operator: the note, checked again on a later day, is
+                # not stale because "the member was contacted" by that very DM.
+                ids = frozenset(task.id for task in accepted)
+                for task in accepted:
+                    task.source.siblings = ids - {task.id}
             for task in accepted:
                 planned_now(task)
             effects = [(task, action) for task, action in tasks if action.kind.apply is not None or action.kind.into_group is not None]

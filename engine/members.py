@@ -60,19 +60,20 @@ class MemberView:
     Times are datetimes in the community time zone; day counts are whole days, floor.
     """
 
-    __slots__ = ("_member", "_now", "_tz", "_windows", "_tasks", "_loop")
+    __slots__ = ("_member", "_now", "_tz", "_windows", "_tasks", "_loop", "_without")
 
-    def __init__(self, member: Member, now: float, tz: ZoneInfo, tasks: TaskLog | None = None):
+    def __init__(self, member: Member, now: float, tz: ZoneInfo, tasks: TaskLog | None = None, without: frozenset[str] = frozenset()):
         self._member = member
         self._now = now
         self._tz = tz
         self._windows: dict[int, tuple[int, int]] = {}  # valid while the member's daily counts are unchanged
         self._tasks = tasks  # the loop fields' source (None: no rule reads them)
         self._loop: tuple[float | None, float | None, float | None, int, int, float | None] | None = None
+        self._without = without  # tasks the loop fields leave out (a re-checked task's own firing's)
 
     def _loop_fields(self) -> tuple[float | None, float | None, float | None, int, int, float | None]:
         if self._loop is None:
-            self._loop = self._tasks.fields(self._member.id, self._now) if self._tasks is not None else (None, None, None, 0, 0, None)
+            self._loop = self._tasks.fields(self._member.id, self._now, self._without) if self._tasks is not None else (None, None, None, 0, 0, None)
         return self._loop
 
     def _time(self, t: float | None) -> datetime | None:

@@ -48,7 +48,7 @@ _UNSET = object()
 class Source:
     """What a planned task came from, while it may still be checked again or rendered."""
 
-    __slots__ = ("rule", "firing", "group", "action", "context", "wrote", "gone", "kept", "changed", "entry", "fixed", "seen", "own_tags")
+    __slots__ = ("rule", "firing", "group", "action", "context", "wrote", "gone", "kept", "changed", "entry", "fixed", "seen", "own_tags", "siblings")
 
     def __init__(self, rule: Rule, firing: Firing, group: str | None, action: ActionSpec, context: dict[str, Any] | None):
         self.rule = rule
@@ -66,6 +66,9 @@ class Source:
         # The tags its own firing gave and took off the member (`tag`/`untag` beside it): its
         # `if:` is asked again without them — a warning is not stale by its own `warned`.
         self.own_tags: tuple[frozenset[str], frozenset[str]] | None = None
+        # The ids of its firing's other tasks, when its `if:` reads the loop fields: asked again
+        # without them (its own DM is no "contact in the last 14 days").
+        self.siblings: frozenset[str] | None = None
 
 
 class Identity:
@@ -268,6 +271,8 @@ class Recheck:
         own = payload.get("own_tags")
         if own is not None:
             task.source.own_tags = (frozenset(own[0]), frozenset(own[1]))
+        if payload.get("siblings"):
+            task.source.siblings = frozenset(payload["siblings"])
         task.render = render
         return task
 
@@ -568,6 +573,8 @@ class Recheck:
             return None  # most often: they hold, as the member alone tells
         if context is None:
             context = self._context(rule, source.firing, source.group)
+        if source.siblings and member is not None and isinstance(context.get("member"), MemberView):
+            context = context | {"member": MemberView(member, self.run.now, self.tz, self.replies.log, source.siblings)}
         for condition in rule.conditions:
             try:
                 holds = condition.test(context)
@@ -751,7 +758,7 @@ def _saved(task: Task, source: Source) -> dict[str, Any]:
         "assignee": task.assignee, "due": task.due, "reason": firing.reason if isinstance(firing.reason, str) else firing.reason(),
     } | ({"wrote": source.wrote} if source.wrote is not None else {}) | ({"gone": source.gone} if source.gone is not None else {}) | (
         {"own_tags": [sorted(source.own_tags[0]), sorted(source.own_tags[1])]} if source.own_tags is not None else {}
-    )
+    ) | ({"siblings": sorted(source.siblings)} if source.siblings else {})
 
 
 def event_data(event: Event | None) -> dict[str, Any] | None:

@@ -113,12 +113,13 @@ class TaskLog:
         if entry is not None and entry[3] is None:
             entry[3] = t
 
-    def fields(self, member: str, now: float) -> tuple[float | None, float | None, float | None, int, int, float | None]:
+    def fields(self, member: str, now: float, without: frozenset[str] = frozenset()) -> tuple[float | None, float | None, float | None, int, int, float | None]:
         """(last task due, last done, last replied, open tasks, tasks in the last 30 days, last
-        task that reached the member) as of ``now``."""
+        task that reached the member) as of ``now``, leaving out the tasks ``without``."""
         last_task = last_done = last_replied = last_contact = None
         open_tasks = recent = 0
-        for due, status, done_at, replied_at, reaches in self._of(member).values():
+        entries = self._of(member)
+        for due, status, done_at, replied_at, reaches in (entries.values() if not without else [entry for task_id, entry in entries.items() if task_id not in without]):
             if due <= now:
                 if last_task is None or due > last_task:
                     last_task = due

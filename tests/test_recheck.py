@@ -13,6 +13,7 @@ from playbook_engine.output import render_explanation
 from playbook_engine.runner import run
 from playbook_engine.state import StateStore
 from tests.conftest import config_from, plan, records, task_keys
+from tests.test_daily_texts import held
 from tests.test_guardrails import community
 from tests.test_triggers import joined, left, msg
 
@@ -160,6 +161,34 @@ def test_a_task_moved_by_capacity_is_checked_again_on_its_new_day(make_config):
     result = plan(config, events)
     assert ("m2", "2026-03-03T09:05:00+08:00") not in task_keys(result, "member", "due")
     assert any(member == "m2" and "wrote at 2026-03-03 08:00" in reason for _, member, reason in stale(result))
+
+
+ASK = """\
+playbook: p
+rules:
+  - id: ask
+    when: {event: message, keywords: [书]}
+    if: member.last_contact_at is none or (now - member.last_contact_at).days >= 14
+    do:
+      - dm: 最近想读什么？
+      - notify: 已私信问 {{ member.name }}，回复后记进档案
+"""
+
+
+def test_a_task_is_checked_again_without_the_contact_its_own_firing_made(make_config, tmp_path):
+    """One slot a day: m1's DM "最近想读什么？" keeps the 1st's, its note to the operator moves to
+    the 2nd. Checked again there, the rule's "not contacted in 14 days" must not count the DM of
+    its own firing (before: dropped as stale, and the operator never told to record the answer).
+    A DM of another firing does count: m1's 书 on the 4th asks nothing again. The nightly runs,
+    cut anywhere, agree."""
+    capacity = "community:\n  name: t\n  timezone: Asia/Shanghai\n  merge: []\n  operators:\n    - {id: op, groups: [g1], capacity: 1}\n"
+    config = make_config({"p.yaml": ASK}, capacity)
+    events = [msg("01T10:00:00", "m1", text="书"), msg("03T10:00:00", "m3"), msg("04T10:00:00", "m1", text="书"), msg("06T10:00:00", "m3")]
+    result = plan(config, events, explain=True)
+    assert task_keys(result, "member", "action", "due") == [("m1", "dm", "2026-03-01T10:00:00+08:00"), ("m1", "notify", "2026-03-02T10:00:00+08:00")]
+    assert stale(result) == []
+    for cut in range(1, len(events)):
+        assert held(config, [events[:cut], events[cut:]], tmp_path / f"cut{cut}.db") == sorted(task_keys(result, "id", "due", "text")), cut
 
 
 def test_a_text_shows_the_values_of_its_due_time(make_config):
