@@ -349,7 +349,7 @@ class Planner:
             task.priority = max(parts, key=lambda part: part.rank).priority  # as _combine made it
             task.deadline = min(part.deadline for part in parts)
             for part in opened.parts:
-                self._remember(part.id, rule, part.member, part.action, part.trigger_at, part.due)
+                self._remember(part.id, rule, part.member, part.action, part.trigger_at, None)  # in its message, which counts
         if opened.cooling_since is not None:
             self._cooling_since[task.id] = opened.cooling_since[0]
         self._remember(task.id, rule, task.member, task.action, task.trigger_at, opened.original_due)
@@ -364,7 +364,8 @@ class Planner:
         if sent.status == "displaced":
             return  # never sent: it counts for nothing (a stale one counts for cooldowns)
         taken_back = sent.status in TAKEN_BACK
-        self._remember(sent.id, sent.rule, sent.member, sent.action, sent.trigger_at, None if taken_back else sent.due)
+        # A merged part counts for no limit: the member got it in its message, which counts.
+        self._remember(sent.id, sent.rule, sent.member, sent.action, sent.trigger_at, None if taken_back or sent.status == "merged" else sent.due)
         if taken_back or sent.status == "merged":
             return  # a merged part went out in its message, which holds the slot
         self._count_capacity(sent.assignee, sent.due)
@@ -470,13 +471,16 @@ class Planner:
             if last is None or trigger_at > last:
                 self._last_fired[key] = trigger_at
         if self._longest_limit and due is not None:
-            recent = self._recent.get(member)
-            if recent is None:
-                self._recent[member] = [(due, action, task_id)]
-            elif not recent or due >= recent[-1][0]:
-                recent.append((due, action, task_id))
-            else:
-                bisect.insort(recent, (due, action, task_id))
+            self._count_for_limits(member, due, action, task_id)
+
+    def _count_for_limits(self, member: str, due: float, action: str, task_id: str) -> None:
+        recent = self._recent.get(member)
+        if recent is None:
+            self._recent[member] = [(due, action, task_id)]
+        elif not recent or due >= recent[-1][0]:
+            recent.append((due, action, task_id))
+        else:
+            bisect.insort(recent, (due, action, task_id))
 
     def _unplanned(self, task: Task) -> None:
         """``task``, accepted, is dropped before it is sent (capacity, deadline, pace): never
@@ -514,7 +518,7 @@ class Planner:
     def _recount(self, task: Task) -> None:
         """``task`` is final at a due time capacity or pace moved it to: limits count it there, as
         the member receives it (and as a later --state run, reading it from the state, counts it;
-        the parts merged into it keep theirs, as the state keeps them)."""
+        the parts merged into it count for none: the member gets one message)."""
         recent = self._recent.get(task.member) if task.member is not None else None
         if recent:
             for index, (_, action, task_id) in enumerate(recent):
@@ -1047,6 +1051,8 @@ class Planner:
             carrier.dropped, carrier.due, carrier.moves = False, task.due, task.moves
             if carrier.id in self.new_history:
                 self.new_history[carrier.id].status = "todo"  # the message now
+            if self._longest_limit and carrier.member is not None:
+                self._count_for_limits(carrier.member, carrier.due, carrier.action, carrier.id)
             carrier.priority = max(left, key=lambda part: part.rank).priority
             carrier.deadline = min(part.deadline for part in left)
         self._join(carrier, left)
@@ -1082,6 +1088,7 @@ class Planner:
                 continue
             part.merged = None
             self._original_due.pop(part.id, None)
+            self._uncount(part.member, part.id)  # limits count the message once, as the member gets it
             self.merged_into[part.id] = first.id
             sent = self.new_history.get(part.id)
             if sent is not None:

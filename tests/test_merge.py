@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from playbook_engine.errors import InvalidPlaybooks
 from playbook_engine.output import render_explanation
 from tests.conftest import COMMUNITY, plan, shipped_run, task_keys
+from tests.test_daily_texts import held
 from tests.test_triggers import joined, msg
 
 TWO_DMS = {
@@ -145,3 +146,33 @@ def test_a_message_pace_lays_out_later_takes_in_what_was_triggered_by_then(make_
     events[-1] = msg("02T10:25:00", "m7", name="小八", text="大家好，我是小八")
     later = [task for task in plan(config, events).tasks if task.member == "m7" and task.action == "mention"]
     assert [(task.record(config.community.tz)["due"][11:16], len(task.parts)) for task in later] == [("10:20", 0), ("10:40", 0)]
+
+
+LIMITED = {
+    "p.yaml": """\
+playbook: p
+rules:
+  - id: a
+    when: {event: message, keywords: [早]}
+    do: [{dm: 早上好}]
+  - id: b
+    when: {event: message, keywords: [早]}
+    do: [{dm: 今天读什么？}]
+  - id: c
+    when: {event: message, keywords: [书]}
+    do: [{dm: 推荐一本}]
+""",
+}
+
+
+def test_a_merged_message_counts_once_for_the_members_limits(make_config, tmp_path):
+    """Two DMs merged into one message on the 1st are one message to 小王: with at most 2 DMs in 7
+    days she may get the one of the 3rd, and not the one of the 5th (before, the merged part
+    counted on its own: the 3rd's was refused). The nightly runs agree, wherever cut."""
+    config = make_config(LIMITED, COMMUNITY + "  limits:\n    - {actions: [dm], max: 2, per: 7d}\n")
+    events = [msg("01T10:00:00", "m1", text="早"), msg("03T10:00:00", "m1", text="书"), msg("05T10:00:00", "m1", text="书"), msg("06T10:00:00", "m2")]
+    result = plan(config, events, explain=True)
+    assert task_keys(result, "rule", "due") == [("a", "2026-03-01T10:00:00+08:00"), ("c", "2026-03-03T10:00:00+08:00")]
+    assert result.planner.suppressed_counts["limit"] == 1
+    for cut in range(1, len(events)):
+        assert held(config, [events[:cut], events[cut:]], tmp_path / f"cut{cut}.db") == sorted(task_keys(result, "id", "due", "text")), cut
