@@ -42,6 +42,8 @@ class StageTrigger(TriggerType):
             raise TriggerProblem(f"stage `{value}` is not defined in community.yaml lifecycle{suggest(value, known)}")
         # A stage members enter by leaving (churn: `member.left or …`): its rules are meant for leavers.
         self._about_leaving = any(stage.stage == value and reads_member_field(context.env, stage.source, "left") for stage in context.community.lifecycle)
+        # Reasons name stages as operators know them (community.yaml's labels: 衰退期, not decline).
+        self._labels = {stage.stage: stage.label or stage.stage for stage in context.community.lifecycle}
 
     @property
     def about_leaving(self) -> bool:
@@ -50,7 +52,8 @@ class StageTrigger(TriggerType):
     def on_event(self, run: Run, event: Event, member: Member | None) -> Iterable[Firing]:
         if member is not None and event.raw.get("stage") == self.value:
             previous = event.raw.get("previous")
-            yield Firing(member, member.group, event.t, partial(_stage_reason, run, self.value, previous, event.t), values={"previous": previous})
+            labels = self._labels
+            yield Firing(member, member.group, event.t, partial(_stage_reason, run, labels.get(self.value, self.value), labels.get(previous, previous) if previous else previous, event.t), values={"previous": previous})
 
     @property
     def steady(self) -> bool:
@@ -60,7 +63,8 @@ class StageTrigger(TriggerType):
         member = firing.member
         if member is None or at != run.now or member.stage == self.value:
             return None
-        return language_of(run).explain.no_longer_in_stage.format(name=member.name or member.id, stage=self.value, now=member.stage or "—")
+        labels = self._labels
+        return language_of(run).explain.no_longer_in_stage.format(name=member.name or member.id, stage=labels.get(self.value, self.value), now=labels.get(member.stage, member.stage) if member.stage else "—")
 
     def describe(self) -> str:
         return f"enters {self.value}"
