@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, cast
 import click
 
 from playbook_engine.api import DEFAULT_PATHS, registry_from, source_options, undeclared_exporters
-from playbook_engine.contract import EventSource, SourceReport
+from playbook_engine.contract import SCOPE_GROUP, EventSource, SourceReport
 from playbook_engine.durations import DurationError, parse_duration
 from playbook_engine.errors import InvalidPlaybooks, PlaybookError
 from playbook_engine.events import EventError, parse_time
@@ -401,7 +401,9 @@ def tasks_list(ctx: click.Context, state_path: str, statuses: Sequence[str], ass
         language = store.meta("language")
         says = words_for(language).explain
         groups = store.group_names()
-        write_list(listed, fmt, sys.stdout, words_of(store), tz, terminal=sys.stdout.isatty(), actions=registry_from(ctx).action_names(language), priorities=says.priorities, columns=says.columns, groups=groups, operators=store.operator_names())
+        registry = registry_from(ctx)
+        in_group = frozenset(name for name, kind in registry.actions.items() if kind.scope == SCOPE_GROUP)
+        write_list(listed, fmt, sys.stdout, words_of(store), tz, terminal=sys.stdout.isatty(), actions=registry.action_names(language), priorities=says.priorities, columns=says.columns, groups=groups, operators=store.operator_names(), in_group=in_group)
     finally:
         store.close()
 

@@ -184,10 +184,12 @@ def _who(record: Mapping[str, Any]) -> str:
     member, name = record.get("member"), record.get("member_name")
     if member is None:  # a task for the whole group: the name the operators call it by
         return str(record.get("group_name") or record.get("group") or "")
-    return f"{name}（{member}）" if name and name != member else str(member)
+    who = f"{name}（{member}）" if name and name != member else str(member)
+    where = record.get("in_group")  # an @, a warning, a removal: in which of the operator's groups
+    return f"{who} · {where}" if where else who
 
 
-def write_list(listed: list[Listed], fmt: str, stream: IO[str], words: ListWords, tz: ZoneInfo, *, terminal: bool = False, actions: Mapping[str, str] | None = None, priorities: Mapping[str, str] | None = None, columns: Mapping[str, str] | None = None, groups: Mapping[str, str] | None = None, operators: Mapping[str, str] | None = None) -> None:
+def write_list(listed: list[Listed], fmt: str, stream: IO[str], words: ListWords, tz: ZoneInfo, *, terminal: bool = False, actions: Mapping[str, str] | None = None, priorities: Mapping[str, str] | None = None, columns: Mapping[str, str] | None = None, groups: Mapping[str, str] | None = None, operators: Mapping[str, str] | None = None, in_group: frozenset[str] = frozenset()) -> None:
     """``listed`` in ``fmt``: table, md (for people), csv (to fill in and import), jsonl.
     ``actions``/``priorities``: how the community's language names each action and priority in
     the cells people read, ``groups`` each group's name (community.yaml's ``groups:``) for a
@@ -197,17 +199,19 @@ def write_list(listed: list[Listed], fmt: str, stream: IO[str], words: ListWords
     if fmt == "jsonl":
         _write_jsonl(listed, stream, words, tz, terminal)
         return
-    if actions or priorities or groups or operators:
-        listed = [_named(item, actions or {}, priorities or {}, groups or {}, operators or {}) for item in listed]
+    if actions or priorities or groups or operators or in_group:
+        listed = [_named(item, actions or {}, priorities or {}, groups or {}, operators or {}, in_group) for item in listed]
     if fmt == "csv":
         _write_csv(listed, stream, words, tz, terminal, columns or {})
         return
     {"table": _write_table, "md": _write_md}[fmt](listed, stream, words, tz, terminal)
 
 
-def _named(item: Listed, actions: Mapping[str, str], priorities: Mapping[str, str], groups: Mapping[str, str], operators: Mapping[str, str]) -> Listed:
+def _named(item: Listed, actions: Mapping[str, str], priorities: Mapping[str, str], groups: Mapping[str, str], operators: Mapping[str, str], in_group: frozenset[str] = frozenset()) -> Listed:
     record = dict(item.record)
     action, priority, group = record.get("action"), record.get("priority"), record.get("group")
+    if action in in_group and isinstance(group, str) and record.get("member") is not None:
+        record["in_group"] = groups.get(group, group)  # the table and md only: where the @ goes
     if isinstance(action, str):
         record["action"] = actions.get(action, action)
     if isinstance(priority, str):

@@ -217,6 +217,17 @@ def test_a_task_for_a_whole_group_is_listed_under_the_groups_name(tmp_path: Path
     assert ",g1," in setup.tasks("list", "--format", "csv").stdout
 
 
+def test_an_at_mention_is_listed_with_the_group_it_goes_to(tmp_path: Path) -> None:
+    """An operator who looks after two groups reads in which one to @ the member (the plan says
+    在群「一群」里 @…): the table and the checklist name the group after the member; a DM does not."""
+    both = "playbook: hi\nrules:\n  - id: hi\n    when: {event: message}\n    do:\n      - mention: 早\n      - dm: 你好\n"
+    setup = make_setup(tmp_path, playbooks={"hi.yaml": both}, events=[message("02T10:00", "m1")])
+    md = setup.tasks("list", "--format", "md").stdout
+    assert "· m1 · 一群 · 群里@：早 ·" in md
+    assert "· m1 · 私信：你好 ·" in md
+    assert "一群" in setup.tasks("list", "--format", "table").stdout
+
+
 def test_the_list_is_in_english_for_an_english_community(tmp_path: Path) -> None:
     setup = make_setup(tmp_path, language="en")
     table = setup.tasks("list", "--format", "table").stdout
