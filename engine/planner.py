@@ -369,9 +369,7 @@ class Planner:
         if taken_back or sent.status == "merged":
             return  # a merged part went out in its message, which holds the slot
         self._count_capacity(sent.assignee, sent.due)
-        self.holding[sent.id] = sent
-        if sent.assignee is not None and sent.due > self._last_paced.get(sent.assignee, float("-inf")):
-            self._last_paced[sent.assignee] = sent.due  # an earlier run's last task: paced from it
+        self.holding[sent.id] = sent  # its time is a slot pace keeps clear (``_held_slots``)
 
     def not_reopened(self, task_id: str) -> None:
         """A task the last run left open that this one cannot make again (its rule or action
@@ -896,11 +894,19 @@ class Planner:
                 by_day.setdefault((task.assignee, self._day(task.due)), []).append(task)
         dropped: set[int] = set()
         carriers: list[Task] = []  # merged messages whose first part went stale: under their next
+        held = self._held_slots() if self.holding else {}
         for assignee, day in sorted(by_day):
             day_tasks = by_day[(assignee, day)]
             # From the operator's last task so far: days are settled in order, the evening's last
-            # task and the morning's first are paced too.
-            pace, end, last = self._paces[assignee], self.local.midnight(day + 1), self._last_paced.get(assignee, float("-inf"))
+            # task and the morning's first are paced too — an earlier run's included. That run's
+            # tasks of this very day that stay as they are (marked done, delivered) are slots
+            # kept clear, not a start: the day's other tasks are laid out around them.
+            pace, start, end, last = self._paces[assignee], self.local.midnight(day), self.local.midnight(day + 1), self._last_paced.get(assignee, float("-inf"))
+            slots = held.get(assignee, ())
+            before = [t for t in slots if t < start]
+            if before:
+                last = max(last, before[-1])
+            fixed = [t for t in slots if start <= t < end]
             # Each free slot goes to the most pressing task due by then (priority, then deadline):
             # a question nobody answered, due at 09:08, does not wait behind the morning's batch.
             ordered = sorted(day_tasks, key=lambda task: (task.due, -task.rank, task.deadline, task.order, task.id))
@@ -924,6 +930,12 @@ class Planner:
                         continue  # it went out in an earlier message of its member
                     taken.add(id(task))
                 due = max(task.due, last + pace)
+                for t in fixed:  # sorted: after each one it is too close to
+                    if t + pace <= due:
+                        continue
+                    if t >= due + pace:
+                        break
+                    due = t + pace
                 if due != task.due and self._quiet_minutes is not None and task.priority != "urgent":
                     # Laid out past the start of quiet hours (an evening's batch): after them,
                     # which for a window across midnight is the next morning (``_pace_over``).
@@ -967,6 +979,17 @@ class Planner:
                 last = due
             self._last_paced[assignee] = last
         return [task for task in tasks if id(task) not in dropped] + carriers if dropped else tasks
+
+    def _held_slots(self) -> dict[str, list[float]]:
+        """By operator, the due times of earlier runs' tasks this run does not settle again (in
+        order): a paced day's layout keeps clear of them."""
+        slots: dict[str, list[float]] = {}
+        for sent in self.holding.values():
+            if sent.assignee is not None:
+                slots.setdefault(sent.assignee, []).append(sent.due)
+        for times in slots.values():
+            times.sort()
+        return slots
 
     def _same_message(self, tasks: list[Task], by_day: bool = False) -> dict[tuple[Any, ...], list[Task]]:
         """One operator's tasks of a day that merge could make one message (one member, channel,

@@ -4,14 +4,16 @@ the same minute are laid out from there, highest priority first."""
 from __future__ import annotations
 
 import re
+import sqlite3
 from datetime import datetime
 from itertools import pairwise
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from playbook_engine.runner import run
 from playbook_engine.state import StateStore
-from tests.conftest import plan, shipped_run, task_keys
+from tests.conftest import plan, records, shipped_run, task_keys
 from tests.test_daily_texts import held
 from tests.test_guardrails import one_rule
 from tests.test_triggers import joined, left, msg
@@ -266,3 +268,30 @@ def test_a_becomes_task_pace_moves_past_the_members_message_is_asked_again(make_
     result = plan(make_config({"p.yaml": rule}, PACED), [msg("01T10:00:00", "m1"), msg("01T10:00:00", "m2"), msg("04T10:05:00", "m2"), msg("05T12:00:00", "m3")], explain=True)
     assert task_keys(result, "member", "due") == [("m1", "2026-03-04T10:00:00+08:00")]
     assert [item.reason for item in result.suppressed if item.guardrail == "stale"] == ["stale: m2 wrote at 2026-03-04 10:05, and `member.days_silent >= 3` no longer holds for m2"]
+
+
+def test_tasks_marked_done_are_slots_the_next_runs_layout_keeps_clear_not_its_start(make_config, tmp_path):
+    """A night's run prints three greetings of 1 March for a paced operator (10:00, 12:00, 21:00);
+    in the morning she marks the 12:00 and 21:00 ones done. The next night's run settles 1 March
+    again: the 10:00 one stays where it was. Before, the marked tasks set where the day's layout
+    started (after 21:00): the 10:00 one went to the next morning, past its deadline, and was
+    taken back as displaced by "more pressing tasks"."""
+    rule = "playbook: p\nrules:\n  - id: hi\n    when: {event: message}\n    deadline: 1d\n    do:\n      - mention: 早\n"
+    config = make_config({"p.yaml": rule}, PACED)
+    first = [msg("01T10:00:00", "m1"), msg("01T12:00:00", "m2"), msg("01T21:00:00", "m3")]
+    path = str(tmp_path / "ops.db")
+    store = StateStore.open(path)
+    night = run(config, records(first), state=store)
+    night.save_state()
+    store.close()
+    assert task_keys(night, "member", "due") == [("m1", "2026-03-01T10:00:00+08:00"), ("m2", "2026-03-01T12:00:00+08:00"), ("m3", "2026-03-01T21:00:00+08:00")]
+    connection = sqlite3.connect(path)
+    connection.executemany("UPDATE tasks SET status = 'done' WHERE id = ?", [(task.id,) for task in night.tasks[1:]])
+    connection.commit()
+    connection.close()
+    store = StateStore.open(path)
+    next_night = run(config, records([msg("02T10:00:00", "m4")]), state=store)
+    next_night.save_state()
+    store.close()
+    assert next_night.planner.displaced == [] and next_night.planner.taken_back() == []
+    assert [task.id for task in next_night.tasks if task.member == "m1"] == []  # not printed again: unchanged
