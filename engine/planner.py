@@ -404,13 +404,17 @@ class Planner:
     def drop_stale(self, task: Task, reason: str) -> None:
         """``task``, accepted, no longer holds at its due time (see engine/recheck.py): out of
         the plan before its day is settled, so it takes no capacity."""
+        self._out_of_its_day(task)
+        self._uncount(task.member, task.id)
+        self._mark_stale(task.id)
+        self._suppress(task, "stale", reason)
+
+    def _out_of_its_day(self, task: Task) -> None:
+        """``task``, waiting in its day's bucket, goes before the day is settled."""
         task.dropped = True
         if task.assignee in self._capacity:
             self._dropped += 1  # still in its day's bucket
-        self._uncount(task.member, task.id)
-        self._mark_stale(task.id)
         self._original_due.pop(task.id, None)
-        self._suppress(task, "stale", reason)
 
     def slot_for_effect(self, task: Task) -> int | None:
         """``task``'s effect is about to happen (``keeps_slot``: a removal takes its member out of
@@ -432,10 +436,7 @@ class Planner:
         """``task``, whose effect is due, finds its day's slots taken by ``done`` removals before
         it: dropped now, before its effect (a removal cannot wait for a slot: by the time the day
         is settled it would have happened). Never planned, as a task capacity drops."""
-        task.dropped = True
-        if task.assignee in self._capacity:
-            self._dropped += 1  # still in its day's bucket
-        self._original_due.pop(task.id, None)
+        self._out_of_its_day(task)
         self._unplanned(task)
         self._suppress(task, "capacity", partial(self._slots_taken, task.assignee, task.due, done))
 
@@ -902,11 +903,11 @@ class Planner:
             # tasks of this very day that stay as they are (marked done, delivered) are slots
             # kept clear, not a start: the day's other tasks are laid out around them.
             pace, start, end, last = self._paces[assignee], self.local.midnight(day), self.local.midnight(day + 1), self._last_paced.get(assignee, float("-inf"))
-            slots = held.get(assignee, ())
-            before = [t for t in slots if t < start]
-            if before:
-                last = max(last, before[-1])
-            fixed = [t for t in slots if start <= t < end]
+            slots = held.get(assignee, [])
+            first = bisect.bisect_left(slots, start)
+            if first:
+                last = max(last, slots[first - 1])
+            fixed = slots[first:bisect.bisect_left(slots, end)]
             # Each free slot goes to the most pressing task due by then (priority, then deadline):
             # a question nobody answered, due at 09:08, does not wait behind the morning's batch.
             ordered = sorted(day_tasks, key=lambda task: (task.due, -task.rank, task.deadline, task.order, task.id))

@@ -113,9 +113,6 @@ class Recheck:
         self._seq = 0
         self.closed = False  # the history has ended: what is still pending is checked at once
         self._about_leaving = frozenset(rule.key for rule in config.rules if rule.trigger.about_leaving)
-        # Rules whose firing also takes its member out of the group (a `remove`): their other
-        # tasks ("先截图", "told them why") go with the removal, not after it.
-        self._removing = frozenset(rule.key for rule in config.rules if any(action.kind.apply is not None and action.kind.scope == SCOPE_GROUP for action in rule.actions))
         for rule in config.rules:  # how long a trigger keeps what its stale() reads
             default = rule.trigger.default_deadline
             rule.trigger.due_within(rule.deadline if rule.deadline is not None else (86400 if default == "day" else parse_duration(default)))
@@ -217,24 +214,26 @@ class Recheck:
             elif rule.recheck and built.due >= now:
                 self._push(built)  # its values are built when it is checked
             else:
-                # Checked when due by the run that planned it: kept as it was then, with the
-                # member's first message and leaving since, if that run saw them (``_keep``
-                # forgets them).
-                wrote, gone = built.source.wrote, built.source.gone
-                self.context_of(built.source)  # the values it was due with (``seen``), else those of now
-                self._keep(built, built.source)
-                built.source.changed = True
-                if wrote is not None and built.source.wrote is None:
-                    built.source.wrote = wrote
-                if gone is not None and built.source.gone is None:
-                    built.source.gone = gone
+                self._keep_as_checked(built)
+
+    def _keep_as_checked(self, task: Task) -> None:
+        """A reopened task the run that planned it checked when due: kept as it was then, with
+        the member's first message and leaving since, if that run saw them (``_keep`` forgets
+        them)."""
+        source = task.source
+        wrote, gone = source.wrote, source.gone
+        self.context_of(source)  # the values it was due with (``seen``), else those of now
+        self._keep(task, source)
+        source.changed = True
+        if wrote is not None and source.wrote is None:
+            source.wrote = wrote
+        if gone is not None and source.gone is None:
+            source.gone = gone
 
     def _keep_at_once(self, task: Task) -> None:
         """A reopened task due at once at the instant the last run ended (see ``reopen``):
-        kept, unless its member is not where it needs them by the history."""
-        self.context_of(task.source)
-        self._keep(task, task.source)
-        task.source.changed = True
+        kept as checked, unless its member is not where it needs them by the history."""
+        self._keep_as_checked(task)
         member = task.source.firing.member
         if member is None or task.source.action.kind.scope is None or task.source.rule.key in self._about_leaving:
             return
@@ -521,7 +520,7 @@ class Recheck:
         """Whether the member went out of ``group`` by the removal ``source``'s own firing
         planned: a `remove`'s sibling task (the "先截图" note, the DM saying why) goes with it,
         whichever of the two is checked first at their instant."""
-        if source.rule.key not in self._removing or group is None:
+        if group is None:
             return False
         by = member.marks.get(OUT_BY)
         return bool(by) and by.get(group) == [source.rule.key, source.firing.t]  # type: ignore[union-attr]  # a dict
