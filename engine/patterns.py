@@ -89,12 +89,25 @@ def any_of(patterns: list[Pattern]) -> Pattern:
 
 
 def _python_alternation(patterns: list[Pattern]) -> Pattern | None:
-    """Python's alternation of bounded ``patterns``, or None if it does not compile (a
-    branch's own flags, (?i)…, which Python takes only at the start: RE2 keeps them to it)."""
+    """Python's alternation of bounded ``patterns``, or None if it does not compile (flags
+    set in the middle of a branch, which Python takes only at the start of a pattern; a
+    branch's leading ones are scoped to it, as RE2 keeps them)."""
     try:
-        return cast("Pattern", re.compile("|".join(f"(?:{text})" for text in dict.fromkeys(pattern.pattern for pattern in patterns))))
+        return cast("Pattern", re.compile("|".join(f"(?:{_scoped(text)})" for text in dict.fromkeys(pattern.pattern for pattern in patterns))))
     except re.error:
         return None
+
+
+# A pattern's leading flags, `(?i)`: Python takes them only at the start of the whole pattern.
+_LEADING_FLAGS = re.compile(r"\(\?([imsx]+)\)")
+
+
+def _scoped(text: str) -> str:
+    """``text`` with its leading flags (``(?i)solved``) kept to itself (``(?i:solved)``): what
+    they mean for the pattern alone, and what Python allows as one branch of an alternation
+    (the default `question.solved` patterns end with an English one that ignores case)."""
+    flags = _LEADING_FLAGS.match(text)
+    return text if flags is None else f"(?{flags.group(1)}:{text[flags.end():]})"
 
 
 def _linear(patterns: list[Pattern]) -> Pattern:

@@ -495,3 +495,16 @@ def test_one_pattern_matches_exactly_when_one_of_them_does(text, chosen):
 def test_a_pattern_s_own_flags_stay_its_own_when_combined():
     combined = any_pattern([compile_pattern("a"), compile_pattern("(?i)b")])
     assert combined.search("B") is not None and combined.search("A") is None
+
+
+def test_a_branch_s_leading_flags_keep_the_alternation_in_python_s_engine():
+    """`(?i)` at the start of one pattern is scoped to it (`(?i:…)`), so bounded patterns still
+    make one Python alternation — the default `question.solved` ends with such a pattern, and is
+    searched in every message of an asker whose question waits."""
+    from playbook_engine.model import DEFAULT_SOLVED_PATTERNS
+
+    combined = any_pattern([compile_pattern(pattern) for pattern in DEFAULT_SOLVED_PATTERNS])
+    assert isinstance(combined, re.Pattern)
+    for text in ("找到了，谢谢", "I SOLVED it", "never mind", "已解决", "看不懂了", "解决了吗", "resolved", "有人知道吗？先谢谢了"):
+        assert (combined.search(text) is not None) == any(re.search(pattern, text) for pattern in DEFAULT_SOLVED_PATTERNS), text
+    assert isinstance(any_pattern([compile_pattern("(?im)^b"), compile_pattern("a")]), re.Pattern)
