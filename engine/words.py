@@ -28,6 +28,19 @@ WEEKDAYS_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # not %a: that 
 WEEKDAYS_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _UNITS_EN = ((86400, "d"), (3600, "h"), (60, "m"), (1, "s"))
+# The member's numbers as an operator calls them, for a `becomes` reason (``ReasonWords.fields``).
+_FIELDS_ZH = {
+    "days_since_join": "入群天数", "days_silent": "沉默天数", "messages": "累计发言数", "messages_7d": "近 7 天发言数",
+    "messages_30d": "近 30 天发言数", "active_days_30d": "近 30 天有发言的天数", "questions": "提问数", "replies": "回复数",
+    "mentions_received": "被 @ 次数", "activities": "参加活动次数", "points": "积分", "purchases": "付费次数", "spent": "消费金额",
+    "open_tasks": "待办任务数", "tasks_30d": "近 30 天的任务数",
+}
+_FIELDS_EN = {
+    "days_since_join": "days since joining", "days_silent": "days silent", "messages": "messages", "messages_7d": "messages in 7 days",
+    "messages_30d": "messages in 30 days", "active_days_30d": "active days in 30 days", "questions": "questions", "replies": "replies",
+    "mentions_received": "mentions received", "activities": "activities", "points": "points", "purchases": "purchases", "spent": "spent",
+    "open_tasks": "open tasks", "tasks_30d": "tasks in 30 days",
+}
 
 
 # -- the plan (formats: table, md) -----------------------------------------------------------------
@@ -87,6 +100,12 @@ class ReasonWords:
     unanswered: str  # "{duration}", "{snippet}", "{at}"
     became: str  # "{condition}", "{shown}"
     shown: str  # "{shown}"
+    # A `becomes` condition of plain comparisons (`member.active_days_30d < 3 and …`) in words:
+    # each "{field}", "{value}", "{op}", "{bound}", joined by ``facts_joined``.
+    fact: str
+    facts_joined: str
+    fields: Mapping[str, str]  # member field → its name
+    comparisons: Mapping[str, str]  # "<", ">=" … → in words
     events: Mapping[str, str]  # event type → its name
     metrics: Mapping[str, str]  # leaderboard metric → its name
     units: tuple[tuple[int, str], ...]  # (seconds, unit) largest first, for durations
@@ -440,6 +459,10 @@ ZH_CN = Language(
         unanswered="提问 {duration}没人回复：“{snippet}”（{at}）",
         became="`{condition}` 成立{shown}",
         shown="（{shown}）",
+        fact="{field}为 {value}（{op} {bound}）",
+        facts_joined="，",
+        fields=_FIELDS_ZH,
+        comparisons={"<": "少于", "<=": "不超过", ">": "超过", ">=": "达到", "==": "等于", "!=": "不等于"},
         events={
             "message": "发言", "member_joined": "入群", "member_left": "退群", "reaction": "表情回应", "profile": "资料更新",
             "purchase": "购买", "activity_joined": "报名活动", "activity_started": "活动开始", "activity_ended": "活动结束",
@@ -762,6 +785,10 @@ EN = Language(
         unanswered="question unanswered for {duration}: “{snippet}” ({at})",
         became="`{condition}` became true{shown}",
         shown=" ({shown})",
+        fact="{field} is {value} ({op} {bound})",
+        facts_joined=", ",
+        fields=_FIELDS_EN,
+        comparisons={"<": "below", "<=": "at most", ">": "above", ">=": "at least", "==": "equal to", "!=": "not"},
         events={
             "message": "message", "member_joined": "member_joined", "member_left": "member_left", "reaction": "reaction", "profile": "profile",
             "purchase": "purchase", "activity_joined": "activity_joined", "activity_started": "activity_started", "activity_ended": "activity_ended",

@@ -418,7 +418,25 @@ def test_becomes_fires_when_a_window_metric_falls_as_time_passes(make_config):
     result = plan(config, events, until=1775000000.0)  # 2026-04-01
     # Active on 03-01..03; the first of those days leaves the 30-day window at midnight 03-31.
     assert task_keys(result, "due", "text") == [("2026-04-01T00:00:00+08:00", "1")]
-    assert "became true (member.active_days_30d = 1, member.messages = 3)" in result.tasks[0].reason
+    assert result.tasks[0].reason == "active days in 30 days is 1 (below 2), messages is 3 (at least 3)"
+
+
+@pytest.mark.parametrize(
+    ("condition", "language", "reason"),
+    [
+        ("member.purchases >= 1 and member.active_days_30d < 3", "zh-CN", "付费次数为 1（达到 1），近 30 天有发言的天数为 1（少于 3）"),
+        ("member.spent > 99.5", "zh-CN", "消费金额为 120（超过 99.5）"),
+        # Anything but plain comparisons of the member's numbers is said as written, with the values it read.
+        ("member.purchases >= 1 or member.spent > 99.5", "zh-CN", "`member.purchases >= 1 or member.spent > 99.5` 成立（member.purchases = 1, member.spent = 120）"),
+        ("member.purchases >= 1 and 'vip' not in member.tags", "en", "`member.purchases >= 1 and 'vip' not in member.tags` became true (member.purchases = 1, member.tags = [])"),
+    ],
+)
+def test_a_becomes_reason_says_plain_comparisons_in_words(make_config, condition, language, reason):
+    """The reason column is read by the operator: `member.active_days_30d < 3` is code to her."""
+    config = make_config(playbook(f'{{becomes: "{condition}"}}'), COMMUNITY.replace("  channel: wechat\n", f"  channel: wechat\n  language: {language}\n"))
+    event = {"ts": "2026-03-01T09:00:00+08:00", "type": "purchase", "group": "g1", "member": "m1", "amount": 120}
+    result = plan(config, [msg("01T08:00:00"), event])
+    assert [task.reason for task in result.tasks] == [reason]
 
 
 def test_becomes_fires_again_only_after_turning_false_in_between(make_config):

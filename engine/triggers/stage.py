@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterable, Mapping
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 from playbook_engine.contract import (
@@ -258,6 +259,49 @@ class BecomesGroup:
 
 
 def _became_reason(words: ReasonWords, condition: str, shown_values: Mapping[str, Any]) -> str:
-    """Why a `becomes` rule fired: its condition, and the values that made it true."""
+    """Why a `becomes` rule fired: its condition, and the values that made it true — in words
+    when it is plain comparisons of the member's numbers (``近 30 天有发言的天数为 2（少于 3）``),
+    else as written, with the values it read."""
+    plain = _comparisons(condition)
+    if plain is not None:
+        facts = []
+        for field, op, bound in plain:
+            value = shown_values.get(f"member.{field}")
+            label = words.fields.get(field)
+            if label is None or not isinstance(value, (int, float)) or isinstance(value, bool):
+                break
+            facts.append(words.fact.format(field=label, value=_number(value), op=words.comparisons[op], bound=_number(bound)))
+        else:
+            return words.facts_joined.join(facts)
     shown = ", ".join(f"{name} = {value}" for name, value in shown_values.items())
     return words.became.format(condition=condition, shown=words.shown.format(shown=shown) if shown else "")
+
+
+_OPS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}
+
+
+@lru_cache(maxsize=256)
+def _comparisons(condition: str) -> tuple[tuple[str, str, float], ...] | None:
+    """``condition`` as (member field, operator, number) comparisons all of which must hold
+    (``member.purchases >= 1 and member.active_days_30d < 3``), or None if it says anything else."""
+    try:
+        tree = ast.parse(condition.strip(), mode="eval").body
+    except SyntaxError:
+        return None  # Jinja's own syntax (`is defined`, `~`): said as written
+    parts = tree.values if isinstance(tree, ast.BoolOp) and isinstance(tree.op, ast.And) else [tree]
+    found: list[tuple[str, str, float]] = []
+    for part in parts:
+        if not (isinstance(part, ast.Compare) and len(part.ops) == 1 and type(part.ops[0]) in _OPS):
+            return None
+        left, right = part.left, part.comparators[0]
+        if not (isinstance(left, ast.Attribute) and isinstance(left.value, ast.Name) and left.value.id == "member"):
+            return None
+        bound = right.value if isinstance(right, ast.Constant) else None
+        if not isinstance(bound, (int, float)) or isinstance(bound, bool):
+            return None
+        found.append((left.attr, _OPS[type(part.ops[0])], bound))
+    return tuple(found)
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
