@@ -68,7 +68,7 @@ def test_a_leaderboard_ranks_members_only_and_staff_take_no_place(make_config):
     when = '{leaderboard: {metric: messages, top: 2, every: "0 20 * * *"}}'
     config = make_config(playbook(when, do='- reward: {points: 10, text: "第{{ trigger.rank }}名"}'), STAFF_COMMUNITY)
     events = [msg(f"01T1{i}:00:00", "s1") for i in range(5)] + [msg(f"01T1{i}:30:00", "s2") for i in range(4)]
-    events += [msg("01T16:00:00", "a"), msg("01T16:01:00", "a"), msg("01T16:02:00", "b"), msg("01T16:03:00", "c")]
+    events += [msg("01T16:00:00", "a"), msg("01T16:01:00", "a"), msg("01T16:01:30", "a"), msg("01T16:02:00", "b"), msg("01T16:02:30", "b"), msg("01T16:03:00", "c")]
     events.sort(key=lambda event: event["ts"])
     result = plan(config, events, until=1772366401.0)
     assert task_keys(result, "member", "text") == [("a", "第1名"), ("b", "第2名")]
@@ -79,7 +79,7 @@ def test_a_group_leaderboard_lists_no_staff(make_config):
     when = '{leaderboard: {metric: messages, top: 3, every: "0 20 * * *"}, each: group}'
     do = '- post: "{% for item in trigger.top %}{{ item.rank }}.{{ item.member }} {% endfor %}"'
     config = make_config(playbook(when, do=do), STAFF_COMMUNITY)
-    events = [msg("01T10:00:00", "s1"), msg("01T10:01:00", "s1"), msg("01T10:02:00", "a"), msg("01T10:03:00", "s2"), msg("01T10:04:00", "b")]
+    events = [msg("01T10:00:00", "s1"), msg("01T10:01:00", "s1"), msg("01T10:02:00", "a"), msg("01T10:02:30", "a"), msg("01T10:03:00", "s2"), msg("01T10:04:00", "b")]
     assert task_keys(plan(config, events, until=1772366401.0), "text") == [("1.a 2.b",)]
 
 

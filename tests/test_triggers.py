@@ -349,7 +349,7 @@ def test_leaderboard_picks_the_top_members_of_each_group_over_the_window(make_co
     assert task_keys(result, "due", "group", "member", "text") == [
         ("2026-03-01T20:00:00+08:00", "g1", "old", "第1名"),
         ("2026-03-15T20:00:00+08:00", "g1", "a", "第1名"),
-        ("2026-03-15T20:00:00+08:00", "g1", "b", "第2名"),
+        ("2026-03-15T20:00:00+08:00", "g1", "b", "第1名"),  # as many as a: they share the place
         ("2026-03-15T20:00:00+08:00", "g2", "d", "第1名"),
     ]
     assert result.evaluation.members["a"].points == 10
@@ -361,6 +361,28 @@ def test_leaderboard_each_group_announces_the_whole_list(make_config):
     config = make_config(playbook(when, do=do))
     events = [msg("01T10:00:00", "a", name="阿"), msg("01T10:01:00", "a"), msg("01T11:00:00", "b", name="贝")]
     assert task_keys(plan(config, events, until=1772370001.0), "text") == [("1.阿 2.贝",)]
+
+
+@pytest.mark.parametrize(
+    ("counts", "board"),
+    [
+        # Tied with the 2nd: they share the place, whatever their ids.
+        ({"m9": 3, "m10": 2, "m2": 2}, "1.m9(3) 2.m10(2) 2.m2(2)"),
+        ({"m9": 2, "m10": 2, "m2": 2, "m5": 1}, "1.m10(2) 1.m2(2) 1.m9(2)"),
+        # Five tied for the 2nd place of a top 2: more than twice 2, so none of them is in.
+        ({"m9": 3, "m1": 1, "m2": 1, "m3": 1, "m4": 1, "m5": 1}, "1.m9(3)"),
+        # No tie at the cut: the top 2 as always.
+        ({"m9": 3, "m10": 2, "m2": 1}, "1.m9(3) 2.m10(2)"),
+    ],
+)
+def test_leaderboard_ties_share_a_place_and_are_never_cut_by_id(make_config, counts, board):
+    """m10 sorts before m2 as text: a reward that went to one and not the other by that would be
+    what members complain about in the group."""
+    when = '{leaderboard: {metric: messages, window: 7d, top: 2, every: "0 20 * * *"}, each: group}'
+    do = '- post: "{% for item in trigger.top %}{{ item.rank }}.{{ item.member }}({{ item.value }}) {% endfor %}"'
+    config = make_config(playbook(when, do=do))
+    events = sorted((msg(f"01T1{i}:0{n}:00", member) for n, (member, count) in enumerate(counts.items()) for i in range(count)), key=lambda event: event["ts"])
+    assert [task.text.strip() for task in plan(config, events, until=1772366401.0).tasks] == [board]  # 2026-03-01 20:00:01
 
 
 # -- milestone / activity_ended ----------------------------------------------------------------

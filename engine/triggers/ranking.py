@@ -150,10 +150,20 @@ class LeaderboardTrigger(TriggerType):
         return [(member_id, total) for member_id, total in totals.items() if total > 0 and group and member_id in group.members and member_id not in staff]
 
     def ranking(self, run: Run, group_id: str) -> list[tuple[str, float]]:
-        """The group's top-N members by the metric over the window (see ``totals``)."""
+        """The group's top-N members by the metric over the window (see ``totals``), ties in
+        id order. Members tied with the Nth share its place (并列): all of them are in, unless
+        that makes more than twice N — then none of them is (a place six in ten share is no
+        place), and the ranking is shorter. Nobody is in or out of a reward by their id."""
         eligible = self.totals(run, group_id)
         eligible.sort(key=lambda pair: (-pair[1], pair[0]))
-        return eligible[: self.top]
+        if len(eligible) <= self.top:
+            return eligible
+        last = eligible[self.top - 1][1]
+        if eligible[self.top][1] != last:
+            return eligible[: self.top]
+        tied_from = next(index for index, (_, total) in enumerate(eligible) if total == last)
+        tied_to = next((index for index, (_, total) in enumerate(eligible) if total < last), len(eligible))
+        return eligible[:tied_to] if tied_to <= 2 * self.top else eligible[:tied_from]
 
     def history_days(self, run: Run, group_id: str) -> int:
         """How many days of the window the history covers in the group: from the first day
@@ -206,7 +216,7 @@ class LeaderboardTrigger(TriggerType):
         """The group's top-N members, each as ``trigger.top`` shows it with the member it is."""
         return [
             ({"rank": rank, "member": member_id, "name": run.members[member_id].name or member_id, "value": _number(total)}, [(member_id, total)])
-            for rank, (member_id, total) in enumerate(self.ranking(run, group_id), 1)
+            for rank, (member_id, total) in _places(self.ranking(run, group_id))
         ]
 
     def _teams(self, run: Run, group_id: str) -> list[tuple[dict[str, Any], list[tuple[str, float]]]]:
@@ -227,6 +237,15 @@ class LeaderboardTrigger(TriggerType):
 
     def describe(self) -> str:
         return f"top {self.top} by {self.metric} ({self.days}d)" + (f" per {self.by}" if self.by else "") + (" in seed groups" if self.seed_only else "")
+
+
+def _places(ranked: list[tuple[str, float]]) -> list[tuple[int, tuple[str, float]]]:
+    """Each of ``ranked`` (highest first) with its place: equal values share one (1, 2, 2, 4)."""
+    places: list[tuple[int, tuple[str, float]]] = []
+    for index, pair in enumerate(ranked):
+        place = places[-1][0] if index and pair[1] == ranked[index - 1][1] else index + 1
+        places.append((place, pair))
+    return places
 
 
 def _number(value: float) -> int | float:
