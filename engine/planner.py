@@ -18,6 +18,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import heapq
+import re
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -874,7 +875,7 @@ class Planner:
             task.parts = []
         else:
             task.parts = [{"id": part.id, "rule": f"{part.playbook}/{part.rule}", "reason": part.reason} for part in parts]
-        task.text = "\n\n".join(part.text for part in parts)
+        task.text = "\n\n".join(_greeted_once([part.text for part in parts], task.member_name))
         task.reason = "; ".join(dict.fromkeys(part.reason for part in parts))
         if self.instruction is not None:
             task.how = self.instruction(task)
@@ -1275,6 +1276,19 @@ class Planner:
         if quiet is not None and quiet[int((later + offset) % DAY) // 60]:
             later = self._quiet_end(later, self.community.quiet_hours, offset) or later  # type: ignore[arg-type]  # quiet hours are set
         return later
+
+
+def _greeted_once(texts: list[str], name: str | None) -> list[str]:
+    """The texts of one message, its member called by name once: a later part that opens with
+    the name (``大刘，…``, ``老李 你好，…``) goes on without it, as one message would."""
+    if not name or len(texts) < 2 or name not in texts[0]:
+        return texts
+    opening = re.compile(rf"\s*{re.escape(name)}(?:\s*(?:你好|您好)\s*[，,、：:！!～~]?|\s*[，,、：:！!～~]|\s+)\s*")
+    rest = []
+    for text in texts[1:]:
+        found = opening.match(text)
+        rest.append(text[found.end():] if found and found.end() < len(text) and not text[found.end()].isspace() else text)
+    return [texts[0], *rest]
 
 
 def _message_key(task: Task, in_group: frozenset[str]) -> tuple[Any, ...]:

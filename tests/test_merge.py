@@ -36,6 +36,21 @@ def test_two_dms_for_one_member_on_one_day_become_one_message(make_config):
     assert f"but        merged into {merged.id}, due 2026-03-01 09:00" in render_explanation(result, config.community.tz)
 
 
+@pytest.mark.parametrize(("second", "text"), [
+    ("{{ member.name }}，看到你的问题了", "小王，你好\n\n看到你的问题了"),
+    ("{{ member.name }} 你好，我是运营", "小王，你好\n\n我是运营"),
+    ("{{ member.name }}的问题我看到了", "小王，你好\n\n小王的问题我看到了"),  # the name is part of the sentence
+])
+def test_a_merged_message_calls_its_member_by_name_once(make_config, second, text):
+    """"大刘，…\n\n大刘，…" reads as two messages pasted together: the later parts go on without the name."""
+    books = {
+        "a.yaml": 'playbook: a\nrules:\n  - id: hi\n    when: {event: message}\n    do:\n      - dm: "{{ member.name }}，你好"\n',
+        "b.yaml": f'playbook: b\nrules:\n  - id: ask\n    when: {{event: message}}\n    delay: 1h\n    do:\n      - dm: "{second}"\n',
+    }
+    result = plan(make_config(books), [msg("01T09:00:00", "m1", name="小王")])
+    assert [task.text for task in result.tasks] == [text]
+
+
 @pytest.mark.parametrize(("community", "events", "dms"), [
     (COMMUNITY + "  merge: []\n", [msg("01T09:00:00", "m1", text="请问")], 2),
     (COMMUNITY, [msg("01T09:00:00", "m1"), msg("02T09:00:00", "m1")], 2),  # two days
