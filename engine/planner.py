@@ -874,7 +874,7 @@ class Planner:
         if len(parts) == 1 and parts[0] is task:
             task.parts = []
         else:
-            task.parts = [{"id": part.id, "rule": f"{part.playbook}/{part.rule}", "reason": part.reason} for part in parts]
+            task.parts = [{"id": part.id, "rule": f"{part.playbook}/{part.rule}", "action": part.action, "reason": part.reason} for part in parts]
         task.text = "\n\n".join(_greeted_once([part.text for part in parts], task.member_name))
         task.reason = "; ".join(dict.fromkeys(part.reason for part in parts))
         if self.instruction is not None:
@@ -994,14 +994,14 @@ class Planner:
         return slots
 
     def _same_message(self, tasks: list[Task], by_day: bool = False) -> dict[tuple[Any, ...], list[Task]]:
-        """One operator's tasks of a day that merge could make one message (one member, channel,
-        action, and group for a group action), by that key: only keys with two or more.
+        """One operator's tasks of a day that merge could make one message (one member and
+        channel; one action in one group for a group action), by that key: only keys with two or more.
         ``by_day``: ``tasks`` are of several operators and days, told apart by the key too."""
         merge = self.community.merge
         if not merge:
             return {}
-        # One message is one action in one place: a DM is never posted in a group with an @, and
-        # an @ in one group never goes out in another group of the same operator.
+        # One message is one place: a DM is never posted in a group with an @, and an @ in one
+        # group never goes out in another group of the same operator.
         in_group = self.community.merge_in_group
         same: dict[tuple[Any, ...], list[Task]] = {}
         for task in tasks:
@@ -1292,9 +1292,13 @@ def _greeted_once(texts: list[str], name: str | None) -> list[str]:
 
 
 def _message_key(task: Task, in_group: frozenset[str]) -> tuple[Any, ...]:
-    """What merge joins tasks by, within one operator's day: one member, channel and action —
-    and one group, for an action that goes out in a group (``community.merge_in_group``)."""
-    return (task.member, task.channel, task.action, task.group if task.action in in_group else None)
+    """What merge joins tasks by, within one operator's day: one member and channel — and, for
+    an action that goes out in a group (``community.merge_in_group``), that action in one group.
+    The private actions merge lists are one private message together: a reward and an
+    invitation the same evening are one message, not two."""
+    if task.action in in_group:
+        return (task.member, task.channel, task.action, task.group)
+    return (task.member, task.channel, None, None)
 
 
 def _messages(parts: list[Task]) -> list[list[Task]]:

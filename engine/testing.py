@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from playbook_engine.contract import SourceRecord
+from playbook_engine.contract import SourceRecord, Task
 from playbook_engine.events import EventError, parse_time
 from playbook_engine.model import Config, Playbook
 from playbook_engine.runner import plan
@@ -51,6 +51,19 @@ def _matches(expected: dict[str, Any], record: dict[str, Any], tz: Any) -> bool:
     return True
 
 
+def _records(task: Task, tz: Any) -> list[dict[str, Any]]:
+    """What a test's `expect` and `absent` see of a planned task: its record, and for a merged
+    message each of its other parts as a task of its own rule and action, due when the message
+    is and with its text (the invitation that went out in the evening's reward message is
+    still an invitation planned)."""
+    record = task.record(tz)
+    parts = [
+        record | {"id": part["id"], "playbook": part["rule"].partition("/")[0], "rule": part["rule"].partition("/")[2], "action": part.get("action", record["action"]), "reason": part["reason"]}
+        for part in task.parts if part["id"] != task.id
+    ]
+    return [record, *parts]
+
+
 def _show(record: dict[str, Any]) -> str:
     keys = ("due", "rule", "action", "member", "text")
     return ", ".join(f"{key}={str(record.get(key))[:40]!s}" for key in keys if key in record)
@@ -86,7 +99,7 @@ def _run_one(config: Config, playbook: Playbook, test: dict[str, Any], line: int
     result = planning.result
     for rejected in result.rejected:
         outcome.failures.append(f"event {rejected.line} rejected: {rejected.reason}")
-    planned = [task.record(tz) for task in tasks]
+    planned = [record for task in tasks for record in _records(task, tz)]
     for expected in test.get("expect", []):
         if not any(_matches(expected, record, tz) for record in planned):
             lines = "\n".join(f"      {_show(record)}" for record in planned) or "      (no tasks)"

@@ -245,7 +245,7 @@ def test_an_english_community_gets_english_words(tmp_path: Path, registry: Regis
     out = result.stdout
     assert out.startswith("读书会: each operator's tasks in the next 7 days (from the state's watermark 2026-03-07 21:49, the timers already set, no new events)\n")
     assert "Sun Mar 8" in out and "capacity" in out and "Days over capacity:\n" in out
-    assert "\nSun Mar 8: Lily 7/2, 5 over; mostly from kol-discovery 4, " in out, out
+    assert "\nSun Mar 8: Lily 6/2, 4 over; mostly from kol-discovery 3, " in out, out
     assert "容量" not in out and "超出" not in out
     assert result.stderr.splitlines()[-1].startswith("forecast: ")
 

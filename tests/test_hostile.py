@@ -254,8 +254,14 @@ def test_nightly_runs_over_the_example_plan_what_one_run_plans_with_the_default_
             task = json.loads(line)
             held[task["id"]] = line
     whole = invoke("run", books, "--events", str(_write(tmp_path / "all.jsonl", lines)), "--format", "jsonl")
-    assert len(held) == len(whole.stdout.splitlines()) == 184
-    assert sorted(held) == sorted(json.loads(line)["id"] for line in whole.stdout.splitlines())
+    planned = sorted(json.loads(line)["id"] for line in whole.stdout.splitlines())
+    assert len(planned) == 173
+    # What the nights leave to do is what one run plans. A night whose export ends in the
+    # morning cannot know of that evening's leaderboard: it printed m04's 21:10 DM, which the
+    # next night put into the 20:00 reward message (the state says `merged`, so it is not sent).
+    listed = invoke("tasks", "list", "--state", str(tmp_path / "ops.db"), "--format", "jsonl")
+    assert sorted(json.loads(line)["id"] for line in listed.stdout.splitlines()) == planned
+    assert set(planned) <= set(held) and len(held) - len(planned) <= 1
 
 
 # -- item 9: patterns that would backtrack for ever ----------------------------------------

@@ -45,8 +45,8 @@ def _plan(tmp_path, events: list[dict]):
     for path in (ROOT / "playbooks").glob("*.yaml"):
         text = path.read_text(encoding="utf-8")
         if path.name == "community.yaml":  # one task per rule, to read them apart
-            assert "  merge: [dm, mention]\n" in text
-            text = text.replace("  merge: [dm, mention]\n", "  merge: []\n")
+            assert "  merge: [dm, reward, invite, survey, mention]\n" in text
+            text = text.replace("  merge: [dm, reward, invite, survey, mention]\n", "  merge: []\n")
         (directory / path.name).write_text(text, encoding="utf-8")
     config = load_config([directory], load_registry(entrypoints=False))
     lines = "".join(json.dumps(event, ensure_ascii=False) + "\n" for event in events)

@@ -36,6 +36,25 @@ def test_two_dms_for_one_member_on_one_day_become_one_message(make_config):
     assert f"but        merged into {merged.id}, due 2026-03-01 09:00" in render_explanation(result, config.community.tz)
 
 
+def test_private_actions_merge_lists_together_are_one_private_message(make_config):
+    """The weekly top three are thanked with points and, the first time, invited to the seed
+    group: one message that evening, not two (merge: [dm, reward, invite]); an @ in the group
+    stays apart."""
+    books = {
+        "k.yaml": (
+            "playbook: k\nrules:\n"
+            "  - id: thank\n    when: {event: message}\n    do:\n      - reward: {points: 50, text: '{{ member.name }}，送你 50 积分'}\n"
+            "  - id: invite\n    when: {event: message}\n    delay: 10m\n    do:\n      - invite: {group: g2, text: '{{ member.name }}，想邀请你加入种子群'}\n      - mention: '@{{ member.name }} 谢谢'\n"
+        ),
+    }
+    community = COMMUNITY.replace("  channel: wechat\n", "  channel: wechat\n  merge: [dm, reward, invite]\n  groups:\n    - {id: g1}\n    - {id: g2}\n")
+    result = plan(make_config(books, community), [msg("01T20:00:00", "m1", name="小王")])
+    assert [(task.action, task.text) for task in result.tasks] == [("reward", "小王，送你 50 积分\n\n想邀请你加入种子群"), ("mention", "@小王 谢谢")]
+    assert [part["rule"] for part in result.tasks[0].parts] == ["k/thank", "k/invite"]
+    alone = plan(make_config(books), [msg("01T20:00:00", "m1", name="小王")])  # merge: [dm], the default
+    assert [task.action for task in alone.tasks] == ["reward", "invite", "mention"]
+
+
 @pytest.mark.parametrize(("second", "text"), [
     ("{{ member.name }}，看到你的问题了", "小王，你好\n\n看到你的问题了"),
     ("{{ member.name }} 你好，我是运营", "小王，你好\n\n我是运营"),
