@@ -226,7 +226,8 @@ def compose(config: Config, records: Sequence[Mapping[str, Any]], words: Deliver
         params = record.get("params") or {}
         if params:
             shown = options.get(record["action"], {})
-            text += " · " + ", ".join(words.option.format(name=shown.get(key, key), value=value) for key, value in sorted(params.items()))
+            # A merged message's options come from its parts' actions too (the invitation's group).
+            text += " · " + ", ".join(words.option.format(name=shown.get(key) or next((other[key] for other in options.values() if key in other), key), value="、".join(map(str, value)) if isinstance(value, list) else value) for key, value in sorted(params.items()))
         if channel is not None and record["action"] in channel.instructions and community.language == "zh-CN":
             text = channel.how_to(record["action"], group_name, name or member or "", text)  # the channel's own words: they are Chinese
         else:

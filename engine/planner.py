@@ -876,6 +876,8 @@ class Planner:
         else:
             task.parts = [{"id": part.id, "rule": f"{part.playbook}/{part.rule}", "action": part.action, "reason": part.reason} for part in parts]
         task.text = "\n\n".join(_greeted_once([part.text for part in parts], task.member_name))
+        if any(part.params != task.params for part in parts):
+            task.params = _all_options(parts)  # each part's coupon, form, group: what the operator does
         task.reason = "; ".join(dict.fromkeys(part.reason for part in parts))
         if self.instruction is not None:
             task.how = self.instruction(task)
@@ -1276,6 +1278,23 @@ class Planner:
         if quiet is not None and quiet[int((later + offset) % DAY) // 60]:
             later = self._quiet_end(later, self.community.quiet_hours, offset) or later  # type: ignore[arg-type]  # quiet hours are set
         return later
+
+
+def _all_options(parts: list[Task]) -> dict[str, Any]:
+    """The options of a merged message's parts, as one: a reward's coupon, a survey's form, an
+    invitation's group are what the operator does with the message, whichever part they came
+    in. Points add up; other values differing are listed, each once."""
+    options: dict[str, Any] = {}
+    for part in parts:
+        for key, value in (part.params or {}).items():
+            if key not in options:
+                options[key] = value
+            elif isinstance(value, (int, float)) and isinstance(options[key], (int, float)) and not isinstance(value, bool):
+                options[key] += value
+            elif value != options[key]:
+                known = options[key] if isinstance(options[key], list) else [options[key]]
+                options[key] = [*known, *(item for item in (value if isinstance(value, list) else [value]) if item not in known)]
+    return options
 
 
 def _greeted_once(texts: list[str], name: str | None) -> list[str]:

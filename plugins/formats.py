@@ -149,8 +149,10 @@ def _who(task: Task, words: PlanWords, groups: Mapping[str, str] | None = None) 
 def _params(task: Task, words: PlanWords, context: Mapping[str, Any]) -> str:
     """The action's options an operator needs by hand: the form link, the points, the group to
     invite to; each named as the community's language names it (``context["options"]``)."""
-    names = context.get("options", {}).get(task.action, {})
-    return " · ".join(words.option.format(name=names.get(name, name), value=_plain(value)) for name, value in task.params.items())
+    options = context.get("options", {})
+    names = options.get(task.action, {})
+    # A merged message's options come from its parts' actions too (the invitation's group).
+    return " · ".join(words.option.format(name=names.get(name) or next((other[name] for other in options.values() if name in other), name), value=_plain(value)) for name, value in task.params.items())
 
 
 def _plain(value: Any) -> str:

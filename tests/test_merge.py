@@ -50,9 +50,24 @@ def test_private_actions_merge_lists_together_are_one_private_message(make_confi
     community = COMMUNITY.replace("  channel: wechat\n", "  channel: wechat\n  merge: [dm, reward, invite]\n  groups:\n    - {id: g1}\n    - {id: g2}\n")
     result = plan(make_config(books, community), [msg("01T20:00:00", "m1", name="小王")])
     assert [(task.action, task.text) for task in result.tasks] == [("reward", "小王，送你 50 积分\n\n想邀请你加入种子群"), ("mention", "@小王 谢谢")]
-    assert [part["rule"] for part in result.tasks[0].parts] == ["k/thank", "k/invite"]
+    assert [(part["rule"], part["action"]) for part in result.tasks[0].parts] == [("k/thank", "reward"), ("k/invite", "invite")]
+    assert result.tasks[0].params == {"points": 50, "group": "g2"}  # what the operator does: the invitation's group is not lost
     alone = plan(make_config(books), [msg("01T20:00:00", "m1", name="小王")])  # merge: [dm], the default
     assert [task.action for task in alone.tasks] == ["reward", "invite", "mention"]
+
+
+def test_a_merged_message_carries_every_part_s_options():
+    """Points add up, a second coupon or form is listed beside the first: the operator gives
+    what the message says."""
+    from playbook_engine.contract import Task
+    from playbook_engine.planner import _all_options
+
+    def part(**params: object) -> Task:
+        return Task(id="t", due=0.0, playbook="p", rule="r", action="reward", channel="wechat", group=None, member="m1", member_name=None, assignee=None, priority="normal", text="", reason="", trigger_at=0.0, params=dict(params))
+
+    assert _all_options([part(points=50), part(points=20, coupon="早鸟价"), part(form="https://f.example/1"), part(coupon="早鸟价"), part(coupon="满减券")]) == {
+        "points": 70, "coupon": ["早鸟价", "满减券"], "form": "https://f.example/1",
+    }
 
 
 @pytest.mark.parametrize(("second", "text"), [
