@@ -1299,10 +1299,11 @@ def _all_options(parts: list[Task]) -> dict[str, Any]:
 
 def _greeted_once(texts: list[str], name: str | None) -> list[str]:
     """The texts of one message, its member called by name once: a later part that opens with
-    the name (``大刘，…``, ``老李 你好，…``) goes on without it, as one message would."""
+    the name (``大刘，…``, ``老李 你好，…``, an @'s ``@小王 …``) goes on without it, as one
+    message would."""
     if not name or len(texts) < 2 or name not in texts[0]:
         return texts
-    opening = re.compile(rf"\s*{re.escape(name)}(?:\s*(?:你好|您好)\s*[，,、：:！!～~]?|\s*[，,、：:！!～~]|\s+)\s*")
+    opening = re.compile(rf"\s*@?{re.escape(name)}(?:\s*(?:你好|您好)\s*[，,、：:！!～~]?|\s*[，,、：:！!～~]|\s+)\s*")
     rest = []
     for text in texts[1:]:
         found = opening.match(text)

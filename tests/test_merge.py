@@ -74,6 +74,7 @@ def test_a_merged_message_carries_every_part_s_options():
     ("{{ member.name }}，看到你的问题了", "小王，你好\n\n看到你的问题了"),
     ("{{ member.name }} 你好，我是运营", "小王，你好\n\n我是运营"),
     ("{{ member.name }}的问题我看到了", "小王，你好\n\n小王的问题我看到了"),  # the name is part of the sentence
+    ("@{{ member.name }} 自我介绍很棒", "小王，你好\n\n自我介绍很棒"),  # an @'s opening
 ])
 def test_a_merged_message_calls_its_member_by_name_once(make_config, second, text):
     """"大刘，…\n\n大刘，…" reads as two messages pasted together: the later parts go on without the name."""
@@ -189,7 +190,7 @@ def test_a_message_pace_lays_out_later_takes_in_what_was_triggered_by_then(make_
     result = plan(config, events, explain=True)
     mentions = [task for task in result.tasks if task.member == "m7" and task.action == "mention"]
     assert [(task.record(config.community.tz)["due"][5:16], [part["rule"] for part in task.parts]) for task in mentions] == [("03-02T10:20", ["welcome/welcome", "intro/reply"])]
-    assert mentions[0].text == "欢迎 @小八 加入g1！\n\n@小八 欢迎欢迎！"
+    assert mentions[0].text == "欢迎 @小八 加入g1！\n\n欢迎欢迎！"  # one @ in one message
     assert result.planner.suppressed_counts["merged"] >= 1
     # Triggered after the message's time, it stays apart: 小八 introduced herself at 10:25.
     events[-1] = msg("02T10:25:00", "m7", name="小八", text="大家好，我是小八")
