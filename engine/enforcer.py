@@ -435,7 +435,9 @@ class Enforcer:
         return Task(
             task_id(rule, index, subject, t, self._cause(firing.event)), t + rule.delay, rule.playbook, rule.id, action, channel, group,
             member.id if member else None, member_name, self.planner.assignee_for(rule, group), rule.priority, text, "", t,
-            (rule.order, index, subject), {key: value for key, value in params.items() if key != "target"} if params else {}, deadline,
+            # Among a fan-out's tasks due together (a festival's greetings, a schedule's), those
+            # of members who wrote more come first when capacity is short, not the smaller ids.
+            (rule.order, index, -member.messages if member else 0, subject), {key: value for key, value in params.items() if key != "target"} if params else {}, deadline,
             details=partial(self._task_details, channel, action, group, member_name or "", firing.reason),
         )
 

@@ -77,7 +77,8 @@ class Open:
 
 def _capacity_order(task: Task) -> tuple[Any, ...]:
     """Who gets a day's capacity first: higher priority, then the earlier deadline (a task that
-    can wait a day goes after one that cannot), then earlier, then playbook and rule order."""
+    can wait a day goes after one that cannot), then earlier, then playbook and rule order,
+    then (a fan-out due together) the member who wrote more."""
     return (-task.rank, task.deadline, task.due, task.order, task.id)
 
 

@@ -145,6 +145,17 @@ def test_capacity_overflow_moves_to_the_next_day_highest_priority_first(make_con
     assert result.moved["capacity"] == 2
 
 
+def test_a_fan_out_s_tasks_due_together_go_to_those_who_wrote_more_when_capacity_is_short(make_config):
+    """A festival's greetings, all due at 10:00, two slots: the members who wrote most get them,
+    not the smallest ids (m10 sorts before m2 as text)."""
+    files = {"h.yaml": one_rule('{schedule: "0 10 2 3 *", each: member}', options="    deadline: 1h\n")}
+    counts = {"m10": 1, "m2": 4, "m3": 2, "m4": 3}
+    events = sorted((msg(f"01T1{i}:0{n}:00", member) for n, (member, count) in enumerate(counts.items()) for i in range(count)), key=lambda event: event["ts"])
+    result = plan(make_config(files, capacity_community()), events, until=1772420400.0)  # 2026-03-02 11:00
+    assert sorted(member for (member,) in task_keys(result, "member")) == ["m2", "m4"]
+    assert sorted((item.task.member, item.guardrail) for item in result.suppressed) == [("m10", "deadline"), ("m3", "deadline")]
+
+
 def test_a_paced_operators_overflow_is_the_first_thing_of_the_next_morning(make_config):
     """Quiet hours 22:00-08:00 and a pace: the operator's day starts at 08:00 and is laid out
     from there, and a full day's overflow is due then — an evening joiner is welcomed the next
