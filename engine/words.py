@@ -92,6 +92,7 @@ class ReasonWords:
     took_part: Mapping[bool, str]
     top: str  # "{count}", "{window}", "{group}", "{names}"
     rank: str  # "{rank}", "{window}", "{group}", "{value}"
+    rank_tied: str  # the same, for a place shared with others (并列)
     window: str  # "{metric}", "{days}"
     milestone: str  # "{metric}", "{threshold}"
     schedule: str  # "{cron}", "{at}"
@@ -451,6 +452,7 @@ ZH_CN = Language(
         took_part={True: "参加了", False: "没有参加"},
         top="{group} {window}前 {count} 名：{names}",
         rank="{group} {window}第 {rank} 名（{value}）",
+        rank_tied="{group} {window}并列第 {rank} 名（{value}）",
         window="近 {days} 天{metric}",
         milestone="{metric}达到 {threshold}",
         schedule="定时 `{cron}`，{at}",
@@ -777,6 +779,7 @@ EN = Language(
         took_part={True: "took part in", False: "did not take part in"},
         top="top {count} by {window} in {group}: {names}",
         rank="#{rank} by {window} in {group} ({value})",
+        rank_tied="#{rank} (tied) by {window} in {group} ({value})",
         window="{metric} over {days}d",
         milestone="{metric} reached {threshold}",
         schedule="schedule `{cron}` at {at}",

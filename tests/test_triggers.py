@@ -385,6 +385,18 @@ def test_leaderboard_ties_share_a_place_and_are_never_cut_by_id(make_config, cou
     assert [task.text.strip() for task in plan(config, events, until=1772366401.0).tasks] == [board]  # 2026-03-01 20:00:01
 
 
+def test_a_shared_place_says_so_in_the_reason_and_to_texts(make_config):
+    when = '{leaderboard: {metric: messages, window: 7d, top: 2, every: "0 20 * * *"}}'
+    config = make_config(playbook(when, do='- reward: {points: 10, text: "{% if trigger.tied %}并列{% endif %}第{{ trigger.rank }}名"}'), COMMUNITY.replace("  channel: wechat\n", "  channel: wechat\n  language: zh-CN\n"))
+    events = [msg("01T10:00:00", "m1"), msg("01T10:01:00", "m1"), msg("01T10:02:00", "m2"), msg("01T10:03:00", "m3")]
+    result = plan(config, events, until=1772366401.0)  # 2026-03-01 20:00:01
+    assert [(task.member, task.text, task.reason) for task in result.tasks] == [
+        ("m1", "第1名", "g1 近 7 天发言数第 1 名（2）"),
+        ("m2", "并列第2名", "g1 近 7 天发言数并列第 2 名（1）"),
+        ("m3", "并列第2名", "g1 近 7 天发言数并列第 2 名（1）"),
+    ]
+
+
 # -- milestone / activity_ended ----------------------------------------------------------------
 
 

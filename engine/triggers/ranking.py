@@ -203,12 +203,13 @@ class LeaderboardTrigger(TriggerType):
                     if member_id in rewarded:
                         continue  # top (or in a top team) in two groups is still one person: one firing, in the first group
                     rewarded.add(member_id)
+                    tied = sum(1 for other in top if other["rank"] == item["rank"]) > 1  # a place shared (并列)
                     if self.by is None:
-                        value, values = item["value"], {"rank": item["rank"], "value": item["value"], "top": top, **covered}
+                        value, values = item["value"], {"rank": item["rank"], "tied": tied, "value": item["value"], "top": top, **covered}
                     else:
                         value = f"{item['team']} {item['value']}"
-                        values = {"rank": item["rank"], "team": item["team"], "value": item["value"], "member_value": _number(total), "top": top, **covered}
-                    reason = words.rank.format(rank=item["rank"], window=window, group=group_name, value=value)
+                        values = {"rank": item["rank"], "tied": tied, "team": item["team"], "value": item["value"], "member_value": _number(total), "top": top, **covered}
+                    reason = (words.rank_tied if tied else words.rank).format(rank=item["rank"], window=window, group=group_name, value=value)
                     firings.append(Firing(run.members[member_id], group_id, run.now, reason, values=values))
         return firings
 
