@@ -256,7 +256,7 @@ class Recheck:
         if task.id != payload["id"]:
             return None
         task.due = payload["due"]
-        if "messages" in payload:  # its place among the tasks due with it, as when it was planned
+        if "messages" in payload and len(task.order) == 4:  # its place among the tasks due with it, as when it was planned
             task.order = (*task.order[:2], -payload["messages"], *task.order[3:])
         # Its values are built when first needed: most reopened tasks are dropped again unread.
         task.source = Source(rule, firing, payload["firing_group"], action, None)
@@ -757,8 +757,9 @@ def _saved(task: Task, source: Source) -> dict[str, Any]:
         "id": task.id, "rule": source.rule.key, "action": source.action.index, "member": task.member, "group": task.group,
         "firing_group": source.group, "t": firing.t, "event": event_data(firing.event), "values": firing.values,
         "assignee": task.assignee, "due": task.due, "reason": firing.reason if isinstance(firing.reason, str) else firing.reason(),
-        "messages": -task.order[2],  # the member's messages when it was planned: its place among tasks due with it
-    } | ({"wrote": source.wrote} if source.wrote is not None else {}) | ({"gone": source.gone} if source.gone is not None else {}) | (
+    } | (
+        {"messages": -task.order[2]} if len(task.order) == 4 else {}  # the member's messages when it was planned: its place among tasks due with it
+    ) | ({"wrote": source.wrote} if source.wrote is not None else {}) | ({"gone": source.gone} if source.gone is not None else {}) | (
         {"own_tags": [sorted(source.own_tags[0]), sorted(source.own_tags[1])]} if source.own_tags is not None else {}
     ) | ({"siblings": sorted(source.siblings)} if source.siblings else {})
 
