@@ -94,7 +94,7 @@ def test_state_show_describes_a_member(tmp_path):
     run_tasks(EXAMPLE, state)
     summary = invoke("state", "show", "--state", str(state)).stdout
     assert "成员：    29" in summary and "水位线：  2026-04-02T" in summary  # the community that wrote it is zh-CN
-    assert "报告用：  51 次阶段变化，12 个提问（3 个有人回答），32 天的计数" in summary
+    assert "报告用：  51 次阶段变化，12 个提问（3 个有人回答），31 天的计数" in summary
 
 
 def _digest(path: Path) -> str:
