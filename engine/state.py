@@ -642,6 +642,14 @@ class StateStore:
                 found[row[0]] = TaskRow(*row)
         return found
 
+    def message_of(self, part_id: str) -> str | None:
+        """The printed message whose ``parts`` list ``part_id`` (a task merged into it), if any."""
+        pattern = f'%"id":"{part_id}"%'
+        for task_id, data in self.connection.execute("SELECT id, data FROM tasks WHERE id != ? AND data LIKE ?", (part_id, pattern)):
+            if any(part.get("id") == part_id for part in json.loads(data).get("parts") or ()):
+                return str(task_id)
+        return None
+
     def write_marks(self, rows: Iterable[TaskRow]) -> None:
         """What operators said of these tasks (status, outcome, when, note), in one transaction:
         a later run never sets these statuses back (``save``), nor reopens a marked task (``reopenable``)."""

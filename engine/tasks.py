@@ -377,7 +377,19 @@ def mark(store: StateStore, task_ids: Sequence[str], status: str, note: str | No
     if unknown:
         listed = ", ".join(unknown)
         raise TasksError(f"no task {listed} in {store.path} — copy the ids from `playbook tasks list --state {store.path}` (or the plan); nothing was changed")
+    parts = [(task_id, message) for task_id in dict.fromkeys(task_ids) if (message := _message_of(store, known[task_id])) is not None]
+    if parts:
+        said = "; ".join(f"{part} went out in message {message}" for part, message in parts)
+        raise TasksError(f"{said} — mark the message ({', '.join(message for _, message in parts)}): its parts follow it; nothing was changed")
     return apply_marks(store, [Mark(task_id, status, note) for task_id in dict.fromkeys(task_ids)], at)
+
+
+def _message_of(store: StateStore, row: TaskRow) -> str | None:
+    """The message a task went out in, if it was merged into another (a part is marked with its
+    message, not on its own: the message is what was sent)."""
+    if row.data is not None and row.status != "merged":
+        return None
+    return store.message_of(row.id)
 
 
 # -- import --------------------------------------------------------------------------------------------
@@ -484,6 +496,10 @@ def import_file(store: StateStore, path: str, at: float) -> Imported:
             continue
         if line.task_id not in known:
             problems.append(f"{where}: no task `{terminal_text(line.task_id)}` in {store.path} — check the id (copy it from the plan) or the --state this file belongs to; this line changed nothing")
+            continue
+        message = _message_of(store, known[line.task_id]) if line.status.strip() else None
+        if message is not None:
+            problems.append(f"{where}: task {line.task_id} went out in message {message} — write the status on the message's line (its parts follow it); this line changed nothing")
             continue
         word = _normal(line.status)
         if word not in STATUS_WORDS:

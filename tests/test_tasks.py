@@ -336,6 +336,25 @@ def test_a_merged_message_marks_its_parts(tmp_path: Path) -> None:
     assert {setup.rows()[part][0] for part in parts} == {"done"}
 
 
+def test_a_part_of_a_merged_message_is_marked_with_its_message_not_on_its_own(tmp_path: Path, monkeypatch: Any, capsys: Any) -> None:
+    """The message is what was sent: marking one of its parts alone would say "changed" and change
+    nothing the list or a delivery shows. Refused, naming the message, by `mark` and by `import`."""
+    joined = [{"ts": "2026-03-02T10:00:00+08:00", "type": "member_joined", "group": "g1", "member": "m1", "name": "小美"}]
+    setup = make_setup(tmp_path, playbooks={"welcome.yaml": TWO_DMS}, events=joined, merge="[dm]")
+    (merged,) = setup.listed()
+    (part,) = [item["id"] for item in merged["parts"] if item["id"] != merged["id"]]
+    before = setup.rows()
+    code, _, err = run_main(setup, "mark", "--state", str(setup.state), part, "--status", "failed", monkeypatch=monkeypatch, capsys=capsys)
+    assert code == 1
+    assert err == f"error: {part} went out in message {merged['id']} — mark the message ({merged['id']}): its parts follow it; nothing was changed\n"
+    assert setup.rows() == before
+    sheet = setup.tmp / "sheet.csv"
+    sheet.write_text(f"id,状态\n{part},失败\n", encoding="utf-8")
+    imported = setup.tasks("import", str(sheet))
+    assert f"sheet.csv:2: task {part} went out in message {merged['id']} — write the status on the message's line" in imported.stderr
+    assert setup.rows() == before
+
+
 LATER_AND_SOONER = """\
 playbook: care
 rules:
