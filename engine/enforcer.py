@@ -22,6 +22,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from functools import partial
+from types import SimpleNamespace
 from typing import Any
 
 from playbook_engine.conditions import Conditions
@@ -376,6 +377,19 @@ class Enforcer:
         if record:
             turns[key] = [day, index]
         return index
+
+    def keep_turns(self, payloads: list[dict[str, Any]]) -> None:
+        """The tasks an earlier run left open that stay as it printed them (marked, delivered):
+        not written again, they still took their text's turn — recorded as when they were
+        written (the store is as that run left it), so the next post rotates on."""
+        rules = {rule.key: rule for rule in self.config.rules}
+        for payload in payloads:
+            for item in (payload, *payload.get("parts", ())):
+                rule = rules.get(item["rule"])
+                action = next((action for action in rule.actions if action.index == item["action"]), None) if rule is not None else None
+                if rule is None or action is None or not isinstance(action.text, Variants):
+                    continue
+                self._variant(SimpleNamespace(playbook=rule.playbook, rule=rule.id, member=item["member"], group=item["group"], due=payload["due"]), action, len(action.text.texts))  # type: ignore[arg-type]  # what _variant reads of a task
 
     def history_ended(self) -> None:
         """The history has ended: the variants given from now on are kept only until

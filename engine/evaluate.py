@@ -155,6 +155,9 @@ class Evaluation:
                 planner.hold(held_over)
             if reopen:
                 self.recheck.reopen(reopen, self.enforcer.task, self.enforcer.render, self.enforcer.defer_effect)
+            # The open days' tasks that stay as printed (marked, delivered) keep their text's turn.
+            reopened = {payload["id"] for payload in reopen or ()}
+            self.enforcer.keep_turns([payload for payload in saved if payload.get("v") == 2 and payload.get("printed") is not None and payload["id"] not in reopened])
 
     def _resume(self, state: StateStore) -> None:
         """Continue from a --state database: its members (lazily), groups, timers and clock."""

@@ -77,6 +77,31 @@ def test_daily_state_runs_use_the_variants_one_run_uses(days, cut):
     assert texts["many"] == texts["one"]
 
 
+def test_a_task_marked_before_the_next_run_still_took_its_texts_turn():
+    """A task of the day a night's history left open, marked done (or delivered) before the next
+    night, is not written again: the next text rotates on from its words all the same, as in
+    one run — not the same post twice in a row."""
+    from playbook_engine.tasks import mark
+
+    config = config_from({"daily.yaml": DAILY})
+    events = _messages(5, ["m1"])
+    nights = [[event for event in events if START + day * DAY <= event["ts"] < START + (day + 1) * DAY] for day in range(5)]
+    found = {}
+    with tempfile.TemporaryDirectory() as directory:
+        path = str(Path(directory) / "ops.db")
+        for day, night in enumerate(nights):
+            store = StateStore.open(path)
+            result = run(config, records(night), state=store)
+            result.save_state()
+            found.update((task.id, task.text) for task in result.tasks)
+            mark(store, [task.id for task in result.tasks], "done", None, START + (day + 1) * DAY)
+            store.close()
+    one = {task.id: task.text for task in plan(config, events).tasks}
+    assert found == one
+    posts = [text for _, text in sorted((task.due, task.text) for task in plan(config, events).tasks if task.action == "post")]
+    assert all(a != b for a, b in zip(posts, posts[1:], strict=False))
+
+
 CARE = """\
 playbook: care
 rules:
