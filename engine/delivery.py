@@ -37,6 +37,7 @@ from zoneinfo import ZoneInfo
 from playbook_engine.contract import DeliveryItem, DeliveryPart, InboxType, Reply, Verdict
 from playbook_engine.errors import PlaybookError
 from playbook_engine.model import ENV_PREFIX, Config, InboxSettings, Operator
+from playbook_engine.plugins import option_name
 from playbook_engine.printable import terminal_text
 from playbook_engine.state import StateStore
 from playbook_engine.words import EN, DeliveryWords, Reason, words_for
@@ -225,9 +226,7 @@ def compose(config: Config, records: Sequence[Mapping[str, Any]], words: Deliver
         text = record["text"]
         params = record.get("params") or {}
         if params:
-            shown = options.get(record["action"], {})
-            # A merged message's options come from its parts' actions too (the invitation's group).
-            text += " · " + ", ".join(words.option.format(name=shown.get(key) or next((other[key] for other in options.values() if key in other), key), value="、".join(map(str, value)) if isinstance(value, list) else value) for key, value in sorted(params.items()))
+            text += " · " + ", ".join(words.option.format(name=option_name(options, record["action"], key), value="、".join(map(str, value)) if isinstance(value, list) else value) for key, value in sorted(params.items()))
         if channel is not None and record["action"] in channel.instructions and community.language == "zh-CN":
             text = channel.how_to(record["action"], group_name, name or member or "", text)  # the channel's own words: they are Chinese
         else:

@@ -104,6 +104,13 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def option_name(options: Mapping[str, Mapping[str, str]], action: str, key: str) -> str:
+    """How an option of ``action`` is shown (``Registry.option_names``): as the action names it,
+    else as another action does — a merged message carries its parts' options (an invitation's
+    group in a reward message) — else its key."""
+    return options.get(action, {}).get(key) or next((names[key] for names in options.values() if key in names), key)
+
+
 class Registry:
     """Everything the loaded plugins provide, by name, with the plugin that provided it."""
 

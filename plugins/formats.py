@@ -18,6 +18,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from playbook_engine import hookimpl
 from playbook_engine.contract import TASK_RECORD_FIELDS, OutputFormat, Task
+from playbook_engine.plugins import option_name
 from playbook_engine.printable import markdown_line, markdown_text, terminal_text
 from playbook_engine.words import PlanWords, plan_words, words_for
 
@@ -150,9 +151,7 @@ def _params(task: Task, words: PlanWords, context: Mapping[str, Any]) -> str:
     """The action's options an operator needs by hand: the form link, the points, the group to
     invite to; each named as the community's language names it (``context["options"]``)."""
     options = context.get("options", {})
-    names = options.get(task.action, {})
-    # A merged message's options come from its parts' actions too (the invitation's group).
-    return " · ".join(words.option.format(name=names.get(name) or next((other[name] for other in options.values() if name in other), name), value=_plain(value)) for name, value in task.params.items())
+    return " · ".join(words.option.format(name=option_name(options, task.action, name), value=_plain(value)) for name, value in task.params.items())
 
 
 def _plain(value: Any) -> str:
