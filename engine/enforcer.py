@@ -386,7 +386,7 @@ class Enforcer:
         for payload in payloads:
             for item in (payload, *payload.get("parts", ())):
                 rule = rules.get(item["rule"])
-                action = next((action for action in rule.actions if action.index == item["action"]), None) if rule is not None else None
+                action = rule.action_at(item["action"]) if rule is not None else None
                 if rule is None or action is None or not isinstance(action.text, Variants):
                     continue
                 self._variant(SimpleNamespace(playbook=rule.playbook, rule=rule.id, member=item["member"], group=item["group"], due=payload["due"]), action, len(action.text.texts))  # type: ignore[arg-type]  # what _variant reads of a task

@@ -171,6 +171,10 @@ class Rule:
     def rank(self) -> int:
         return PRIORITY_RANK[self.priority]
 
+    def action_at(self, index: int) -> ActionSpec | None:
+        """The action at ``index`` in its ``do:`` list (as a saved task names it), if it still has one."""
+        return next((action for action in self.actions if action.index == index), None)
+
     @cached_property
     def precedence(self) -> tuple[int, tuple[int, int]]:
         """Firings at one instant are handled in this order: higher priority, then file order."""

@@ -244,7 +244,7 @@ class Recheck:
     def _rebuild(self, payload: dict[str, Any], rule: Rule | None, build: Callable[..., Task], render: Callable[[Task], bool]) -> Task | None:
         """The task ``payload`` describes, made again from its firing, or None if the playbooks
         no longer make that task (another id)."""
-        action = next((action for action in rule.actions if action.index == payload["action"]), None) if rule is not None else None
+        action = rule.action_at(payload["action"]) if rule is not None else None
         if rule is None or action is None:
             return None
         member = self.run.members.get(payload["member"]) if payload["member"] is not None else None
@@ -398,7 +398,7 @@ class Recheck:
         rule = self._rules.get(payload["rule"])
         if rule is None or not rule.recheck:
             return False  # the rule was removed or changed since: nothing to check it against
-        action = next((action for action in rule.actions if action.index == payload["action"]), None)
+        action = rule.action_at(payload["action"])
         if action is None:
             return False
         member = self.run.members.get(payload["member"]) if payload["member"] is not None else None
