@@ -331,6 +331,9 @@ class Task:
     # The planner's moves of ``due`` (quiet hours, capacity), written out into ``moved`` by finish();
     # None until the first (most tasks are never moved, or dropped before they are written).
     moves: list[tuple[str, float, float]] | None = field(default=None, repr=False, compare=False)
+    # The member's latest message when the task was last checked (or kept), which its text and
+    # conditions know of: merge puts it only in a message due after that (None: not known).
+    seen_message: float | None = field(default=None, repr=False, compare=False)
 
     def note_move(self, why: str, before: float, after: float) -> None:
         """Remember that ``due`` moved from ``before`` to ``after`` because of ``why``; finish() writes it out."""

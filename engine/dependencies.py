@@ -158,6 +158,18 @@ def steady(env: object, conditions: list[str], texts: list[str]) -> bool:
     return True
 
 
+def text_fields_read(env: object, texts: list[str]) -> frozenset[str] | None:
+    """The member fields the texts read, or None if what they read can change while their
+    member does not (as ``_member_fields_in``)."""
+    fields: set[str] = set()
+    for source in texts:
+        read = _member_fields_in(env, source, True)
+        if read is None:
+            return None
+        fields |= read
+    return frozenset(fields)
+
+
 def identity_only(env: object, texts: list[str]) -> bool:
     """Whether the texts read of the member only its ``name`` and ``id`` (directly, or by
     handing the member to a filter that declares what it reads of the context, such as

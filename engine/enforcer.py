@@ -21,6 +21,7 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from datetime import datetime
 from functools import partial
 from types import SimpleNamespace
 from typing import Any
@@ -355,6 +356,31 @@ class Enforcer:
         if len(text) > limit:
             self.notes.too_long(source.rule.key, firing, self.notes.says.too_long.format(action=kind.name, length=len(text), limit=limit, channel=task.channel))
         return True
+
+    def reads_alike(self, part: Task, message: Task) -> bool:
+        """Whether ``part``, checked after its member wrote, holds and reads the same with its
+        member as they were when ``message`` (due earlier that day) was kept: then it may go in
+        that message; else it tells of what came after it."""
+        then = self.recheck.member_as_kept(message)
+        source: Source | None = part.source
+        if then is None or source is None:
+            return False
+        own = self.recheck.context_of(source)
+        context = own | {"member": then}
+        if "now" in own:
+            context["now"] = datetime.fromtimestamp(message.due, self.community.tz)
+        action = source.action
+        template = action.text
+        try:
+            if not all(condition.test(context) for condition in source.rule.conditions):
+                return False
+            if template is None:
+                return True
+            if isinstance(template, Variants):
+                template = template.texts[self._variant(part, action, len(template.texts), record=False)]
+            return bool(template.render(context) == template.render(own))
+        except Exception:  # broad: a text or condition that fails with those values is not alike
+            return False
 
     def _variant(self, task: Task, action: ActionSpec, count: int, record: bool = True) -> int:
         """Which of an action's ``count`` texts ``task`` uses: the one after the last its target

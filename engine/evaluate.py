@@ -137,6 +137,7 @@ class Evaluation:
         # Stage 5: a planned task checked again when it is due (engine/recheck.py).
         self.recheck = self.enforcer.recheck = Recheck(config, self, planner, self.conditions.context, self._set_now, self.replies, self.conditions.member_holds)
         planner.on_settled = self.recheck.released
+        planner.alike = self.enforcer.reads_alike
         if self.tasks_log is not None:
             planner.on_final = self.tasks_log.planned
         self._frozen = self.recheck.frozen

@@ -146,6 +146,9 @@ class Planner:
         # checked again when due there; one pace moves later that day, whether it still holds.
         self.moved_later: Callable[[Task], None] | None = None
         self.stale_at: Callable[[Task, float], str | None] | None = None
+        # Whether a part, checked after its member wrote, still holds and reads the same as of
+        # an earlier message's time (its member as they were then): it may join that message.
+        self.alike: Callable[[Task, Task], bool] | None = None
         self.on_settled: Callable[[float], None] | None = None  # called with the end of the days settled
         self.on_final: Callable[[list[Task]], None] | None = None  # called with each settled day's plan
         self.holdout: Holdout | None = None  # set by the evaluation when a playbook has a `holdout`
@@ -1022,7 +1025,7 @@ class Planner:
         others = together.get(_message_key(task, self.community.merge_in_group))
         if not others:
             return False
-        joining = [other for other in others if id(other) not in taken and other.deadline >= due and max(part.trigger_at for part in other.merged or [other]) <= due]
+        joining = [other for other in others if id(other) not in taken and other.deadline >= due and _known_at(other) <= due]
         if not joining:
             return False
         for other in joining:
@@ -1097,7 +1100,7 @@ class Planner:
             # Due together, what happened first is said first (the welcome, then the answer to
             # the introduction that followed the join).
             parts.sort(key=lambda task: (task.due, task.trigger_at, task.order, task.id))
-            for message in _messages(parts):
+            for message in _messages(parts, self.alike):
                 if len(message) > 1:
                     self._combine(message)
                     gone.update(id(part) for part in message[1:])
@@ -1322,17 +1325,40 @@ def _message_key(task: Task, in_group: frozenset[str]) -> tuple[Any, ...]:
     return (task.member, task.channel, None, None)
 
 
-def _messages(parts: list[Task]) -> list[list[Task]]:
+def _triggered_by(task: Task, t: float) -> bool:
+    """Whether ``task`` (each of its parts, if merged) was triggered by ``t``."""
+    return all(part.trigger_at <= t for part in task.merged or [task])
+
+
+def _known_at(task: Task) -> float:
+    """What ``task`` (and its parts, if merged) knows of happened by this moment: it was
+    triggered then, or checked after its member's message then (its text and conditions
+    read the member as of that message)."""
+    known = -INF
+    for part in task.merged or [task]:
+        seen = part.seen_message
+        known = max(known, part.trigger_at if seen is None or seen < part.trigger_at else seen)
+    return known
+
+
+def _messages(parts: list[Task], alike: Callable[[Task, Task], bool] | None = None) -> list[list[Task]]:
     """``parts`` (one member's tasks of one day, in due order) as the messages they go out in:
-    each joins the first message due no earlier than it was triggered — its text can be in a
-    message only once what it is about has happened (a DM about an afternoon's quarrel is not
-    part of the morning's message); one triggered after every message so far was due starts
-    its own, later that day."""
+    each joins the first message due no earlier than what it knows of happened — its text can be
+    in a message only once what it is about has happened (a DM about an afternoon's quarrel is not
+    part of the morning's message), and it must not tell of what came after the message (a DM
+    due in the evening, checked after its member wrote at 18:00, thanks them for writing: not in
+    the message of 12:53 that says they have been silent for two weeks); one that knows of what
+    happened after every message so far was due starts its own, later that day — unless it
+    holds and reads the same with its member as they were at that message's time (``alike``:
+    a welcome whose "welcome back" branch does not turn because its newcomer wrote)."""
     messages: list[list[Task]] = []
     for part in parts:
-        triggered = max(task.trigger_at for task in (part.merged or [part]))
+        known = _known_at(part)
         for message in messages:
-            if triggered <= message[0].due:
+            due = message[0].due
+            if known <= due or alike is not None and _triggered_by(part, due) and all(
+                alike(sub, message[0]) for sub in part.merged or [part] if sub.seen_message is not None and sub.seen_message > due
+            ):
                 message.append(part)
                 break
         else:

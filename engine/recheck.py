@@ -32,7 +32,7 @@ from datetime import datetime
 from typing import Any
 
 from playbook_engine.contract import SCOPE_GROUP, Event, Firing, Member, Run, Task
-from playbook_engine.dependencies import identity_only, member_fields_read, steady
+from playbook_engine.dependencies import identity_only, member_fields_read, steady, text_fields_read
 from playbook_engine.durations import parse_duration
 from playbook_engine.members import OUT_BY, OUT_OF, MemberView, group_name, snapshot
 from playbook_engine.model import ActionSpec, Config, Rule
@@ -48,7 +48,7 @@ _UNSET = object()
 class Source:
     """What a planned task came from, while it may still be checked again or rendered."""
 
-    __slots__ = ("rule", "firing", "group", "action", "context", "wrote", "gone", "kept", "changed", "entry", "fixed", "seen", "own_tags", "siblings")
+    __slots__ = ("rule", "firing", "group", "action", "context", "wrote", "gone", "kept", "changed", "entry", "fixed", "seen", "own_tags", "siblings", "before")
 
     def __init__(self, rule: Rule, firing: Firing, group: str | None, action: ActionSpec, context: dict[str, Any] | None):
         self.rule = rule
@@ -69,6 +69,9 @@ class Source:
         # The ids of its firing's other tasks, when its `if:` reads the loop fields: asked again
         # without them (its own DM is no "contact in the last 14 days").
         self.siblings: frozenset[str] | None = None
+        # A task of a merged action: its member as they were when it was kept, if they changed
+        # since (a later part is asked whether it reads the same with them: ``member_as_kept``).
+        self.before: MemberView | None = None
 
 
 class Identity:
@@ -144,6 +147,20 @@ class Recheck:
             rule.key for rule in config.rules
             if rule.conditions and ((fields := member_fields_read(config.env, [condition.source for condition in rule.conditions])) is None or fields & _WRITING)
         )
+        # Rules whose text or check knows of the member's latest message (their values, their
+        # `if:`, their trigger change when the member writes): a task of theirs is in a merged
+        # message only if that message is due after it (``Task.seen_message``).
+        self._knows_writing = frozenset(
+            rule.key for rule in config.rules
+            if rule.key in self._reads_writing or rule.trigger.ends_on_message or rule.trigger.asks_member
+            or (read := text_fields_read(config.env, [action.text.source for action in rule.actions if action.text is not None])) is None or bool(read & _WRITING)
+        )
+        # Actions a message of the day may take others into — if a part could know of a later
+        # message (a rule of these actions reads what a message changes): their members are
+        # then kept as they were when such a task was kept, should they change.
+        merge = frozenset(config.community.merge)
+        knowing = any(rule.key in self._knows_writing and any(action.kind.name in merge for action in rule.actions) for rule in config.rules)
+        self._merging = merge if knowing else frozenset()
         self._group_names = config.community.group_names
         self._community = config.community
         # Texts to be rendered with a member's values of a moment, by member: [moment, source,
@@ -221,10 +238,14 @@ class Recheck:
         the member's first message and leaving since, if that run saw them (``_keep`` forgets
         them)."""
         source = task.source
-        wrote, gone = source.wrote, source.gone
+        wrote, gone, seen, before = source.wrote, source.gone, task.seen_message, source.before
         self.context_of(source)  # the values it was due with (``seen``), else those of now
         self._keep(task, source)
         source.changed = True
+        if seen is not None:
+            task.seen_message = seen  # as of its check, not of now
+        if before is not None:
+            source.before = before  # likewise
         if wrote is not None and source.wrote is None:
             source.wrote = wrote
         if gone is not None and source.gone is None:
@@ -268,6 +289,10 @@ class Recheck:
         # The member's first message after its check, in the run that checked it: where pace
         # moves it to, after that message, it no longer holds (``stale_at``).
         task.source.wrote = payload.get("wrote")
+        task.seen_message = payload.get("saw")
+        kept_as = payload.get("kept_as")
+        if kept_as is not None:
+            task.source.before = MemberView(member_from_data(payload["member"] or "", list(kept_as[0])), kept_as[1], self.tz, self.replies.log)
         task.source.gone = payload.get("gone")
         own = payload.get("own_tags")
         if own is not None:
@@ -370,10 +395,10 @@ class Recheck:
             task = item.task
             if task.source is None:
                 continue
-            payload = _saved(task, task.source) | {
+            payload = self._saved(task) | {
                 "v": 2, "due": item.due, "original_due": item.original_due, "moves": item.moves,
                 "printed": None if task.dropped or task.id in self.planner.withheld else list(printed_form(task)),
-                "parts": [_saved(part, part.source) for part in item.parts if part.source is not None],
+                "parts": [self._saved(part) for part in item.parts if part.source is not None],
             }
             if item.cooling_since is not None:
                 payload["cooling_since"] = item.cooling_since[0]
@@ -391,6 +416,16 @@ class Recheck:
         """What --state keeps for a later run to check: earlier runs' tasks still to come due,
         and this run's."""
         return [payload for _, _, payload in self.saved] + self._new
+
+    def _saved(self, task: Task) -> dict[str, Any]:
+        """``_saved``, with the member as they were when the task was kept, if a later part may
+        ask (``member_as_kept``): the next run cannot know them."""
+        payload = _saved(task, task.source)
+        if task.action in self._merging:
+            then = self.member_as_kept(task)
+            if then is not None:
+                payload["kept_as"] = [member_record(snapshot(then._member)), then._now]
+        return payload
 
     def _check_saved(self, payload: dict[str, Any]) -> bool:
         """A task an earlier run printed is due now (or the history ends before): if it no
@@ -594,6 +629,11 @@ class Recheck:
         member = source.firing.member
         if member is None:
             return
+        if source.rule.key in self._knows_writing:
+            task.seen_message = member.last_message_at
+        merging = task.action in self._merging
+        if merging:
+            source.before = None  # the member is as of now (``before_change`` keeps them if they change)
         if source.rule.key in self._identity_texts and not source.fixed:
             # Its text reads only the member's name and id: those of now, fixed at once, and no
             # copy of the member is needed when it changes.
@@ -602,7 +642,7 @@ class Recheck:
         # Its context (planned with, or built by the check) shows the member as of now. Nothing
         # needs to know of a change of the member when its text is fixed already and nothing
         # skips its checks on an unchanged member (``source.changed``: steady rules only).
-        if deferred is not None or not source.fixed or source.rule.key in self._steady:
+        if deferred is not None or not source.fixed or source.rule.key in self._steady or merging:
             self._freeze(member.id, task.due if deferred is not None else self.run.now, source, deferred)
         if self.watch is not None and (source.rule.trigger.ends_on_message or source.rule.trigger.asks_member or source.rule.key in self._reads_writing):
             source.wrote = None
@@ -642,6 +682,23 @@ class Recheck:
                 if copy is None:
                     copy = snapshot(member)
                 self.context_of(source)["member"] = MemberView(copy, at, self.tz, self.replies.log)
+            if source.before is None and source.action.kind.name in self._merging:
+                if copy is None:
+                    copy = snapshot(member)
+                source.before = MemberView(copy, at, self.tz, self.replies.log)
+
+    def member_as_kept(self, task: Task) -> MemberView | None:
+        """``task``'s member as they were when it was last kept (its check, or its planning),
+        if that is known: a message due then, that a later part may join."""
+        source: Source | None = task.source
+        if source is None or not source.kept:
+            return None
+        if source.before is not None:
+            return source.before
+        member = source.firing.member
+        if source.entry is None or member is None:
+            return None  # not followed since (reopened as printed, or of a day settled)
+        return MemberView(member, source.entry[0], self.tz, self.replies.log)  # unchanged since
 
     # -- the planner's side ------------------------------------------------------------------
 
@@ -760,6 +817,8 @@ def _saved(task: Task, source: Source) -> dict[str, Any]:
     } | (
         {"messages": -task.order[2]} if len(task.order) == 4 else {}  # the member's messages when it was planned: its place among tasks due with it
     ) | ({"wrote": source.wrote} if source.wrote is not None else {}) | ({"gone": source.gone} if source.gone is not None else {}) | (
+        {"saw": task.seen_message} if task.seen_message is not None else {}  # the member's latest message its check knew of
+    ) | (
         {"own_tags": [sorted(source.own_tags[0]), sorted(source.own_tags[1])]} if source.own_tags is not None else {}
     ) | ({"siblings": sorted(source.siblings)} if source.siblings else {})
 

@@ -14,7 +14,7 @@ import sys
 from datetime import datetime
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from playbook_engine.loading import load_config
@@ -101,6 +101,7 @@ def test_a_text_reading_now_shows_when_it_was_due_when_a_later_run_settles_its_d
 
 
 @settings(max_examples=8, deadline=None)
+@example(seed=190, members=254)  # a part that joins a message of an earlier night's day: the member as kept then
 @given(seed=st.integers(0, 10_000), members=st.integers(150, 600))
 def test_nightly_runs_write_the_one_runs_tasks_word_for_word_on_generated_histories(tmp_path_factory, seed, members):
     """The shipped playbooks and community (capacity, pace, quiet hours, text variants, texts

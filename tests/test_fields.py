@@ -29,7 +29,7 @@ OPTIONAL_EVENT_FIELDS = [(attribute, key, field_spec) for attribute, key, field_
     ("record", "internal"),
     [
         pytest.param(Event, {"raw", "line"}, id="event"),
-        pytest.param(Task, {"trigger_at", "order", "deadline", "how", "moved", "because", "details", "moves", "render", "source", "dropped", "merged"}, id="task"),
+        pytest.param(Task, {"trigger_at", "order", "deadline", "how", "moved", "because", "details", "moves", "render", "source", "dropped", "merged", "seen_message"}, id="task"),
     ],
 )
 def test_a_new_field_is_declared_or_kept_inside_on_purpose(record: type, internal: set[str]) -> None:

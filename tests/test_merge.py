@@ -128,9 +128,36 @@ def test_a_dm_triggered_after_the_days_message_was_due_is_not_put_in_it(make_con
     ]
 
 
+COUNT = "{{ member.name }}，你今天发了 {{ member.messages }} 条消息"
+# Reads what a message changes, but says the same after one more.
+BRANCH = "{{ member.name }}，{% if member.messages > 5 %}你今天发了不少消息{% else %}你今天发了 1 条消息{% endif %}"
+
+
+@pytest.mark.parametrize(("text", "later", "messages"), [
+    (COUNT, [], [("08:00", ["a/hi", "b/count"], "你今天发了 1 条消息")]),
+    # It wrote again at 10:00: the 14:00 DM, checked then, counts 2 messages — not something
+    # the 08:00 message could say. It goes out on its own, at its time.
+    (COUNT, [msg("01T10:00:00", "m1", text="在吗")], [("08:00", ["hi"], "早～"), ("14:00", ["count"], "你今天发了 2 条消息")]),
+    # The same text with the member as they were at 08:00: it joins the 08:00 message.
+    (BRANCH, [msg("01T10:00:00", "m1", text="在吗")], [("08:00", ["a/hi", "b/count"], "你今天发了 1 条消息")]),
+])
+def test_a_part_that_knows_of_a_later_message_is_not_put_in_an_earlier_one(make_config, text, later, messages):
+    """A DM due later than the day's first message, whose text reads what the member's messages
+    change, goes in that message only if the member did not write between the two: else it would
+    tell of what came after the message ("好久没在群里看到你啦" beside "谢谢你这阵子常在群里聊书")."""
+    rules = {
+        "a.yaml": 'playbook: a\nrules:\n  - id: hi\n    when: {event: message, keywords: [早]}\n    do:\n      - dm: "早～"\n',
+        "b.yaml": f'playbook: b\nrules:\n  - id: count\n    when: {{event: message, keywords: [请问]}}\n    delay: 6h\n    do:\n      - dm: "{text}"\n',
+    }
+    config = make_config(rules)
+    result = plan(config, [msg("01T08:00:00", "m1", name="小王", text="早，请问今天读哪本"), *later])
+    dms = sorted((task for task in result.tasks if task.action == "dm"), key=lambda task: task.due)
+    assert [(task.record(config.community.tz)["due"][11:16], [part["rule"] for part in task.parts] or [task.rule], task.text.splitlines()[-1][-11:]) for task in dms] == messages
+
+
 @settings(max_examples=10, deadline=None)
 @given(seed=st.integers(0, 10_000), members=st.integers(10, 200))
-def test_one_message_per_member_operator_and_day_unless_triggered_after_it(tmp_path_factory, seed, members):
+def test_one_message_per_member_operator_and_day_unless_triggered_or_written_after_it(tmp_path_factory, seed, members):
     """On generated histories with the shipped playbooks: a member's second message of a day
     from one operator (of one action; in one group for an @mention) only carries what was
     triggered after the first was due; a message's parts are of its action and group."""
@@ -145,7 +172,8 @@ def test_one_message_per_member_operator_and_day_unless_triggered_after_it(tmp_p
     for messages in days.values():
         messages.sort(key=lambda task: task.due)
         for earlier, later in zip(messages, messages[1:], strict=False):
-            assert later.trigger_at > earlier.due, (earlier.id, later.id)
+            # triggered after the first was due, or checked after a message its member wrote then
+            assert max(later.trigger_at, later.seen_message or 0) > earlier.due, (earlier.id, later.id)
         for message in messages:  # and no message carries what was triggered after it was due
             assert all(part.trigger_at <= message.due for part in message.merged or [message]), message.id
             assert {(part.action, part.group if part.action in config.community.merge_in_group else None) for part in message.merged or [message]} == {(message.action, message.group if message.action in config.community.merge_in_group else None)}, message.id
