@@ -78,12 +78,13 @@ class TaskLog:
     ``--state`` database the first time they are asked for (``load``), then kept up to date
     with the tasks this run makes final and the replies it sees."""
 
-    def __init__(self, load: Callable[[str], list[tuple[str, float, str, float | None, float | None, str]]] | None = None, reopened: set[str] | frozenset[str] = frozenset(), reaching: frozenset[str] = frozenset()):
+    def __init__(self, load: Callable[[str], list[tuple[str, float, str, float | None, float | None, str, list[str]]]] | None = None, reopened: set[str] | frozenset[str] = frozenset(), reaching: frozenset[str] = frozenset()):
         """``reopened``: the ids of the tasks the last --state run left open, which this run
         settles again: not planned yet as far as this run's members can tell — each is added
         when its day is settled, as one run over the whole history adds it. ``reaching``: the
         actions that reach out to the member (``member.last_contact_at``): those the frequency
-        limits count (not ``notify``, ``warn``, ``remove``)."""
+        limits count (not ``notify``, ``warn``, ``remove``). A merged message's entry keeps its
+        parts' ids: leaving out a part leaves out the message it went in."""
         self._load = load
         self._reopened = reopened
         self._reaching = reaching
@@ -94,7 +95,10 @@ class TaskLog:
         if entries is None:
             rows = self._load(member) if self._load is not None else []
             reopened, reaching = self._reopened, self._reaching
-            entries = self._by_member[member] = {task_id: [due, status, done_at, replied_at, action in reaching] for task_id, due, status, done_at, replied_at, action in rows if task_id not in reopened}
+            entries = self._by_member[member] = {
+                task_id: [due, status, done_at, replied_at, action in reaching, frozenset(parts) if parts else None]
+                for task_id, due, status, done_at, replied_at, action, parts in rows if task_id not in reopened
+            }
         return entries
 
     def planned(self, tasks: Iterable[Task]) -> None:
@@ -104,7 +108,7 @@ class TaskLog:
                 entries = self._of(task.member)
                 entry = entries.get(task.id)
                 if entry is None:
-                    entries[task.id] = [task.due, "todo", None, None, task.action in self._reaching]
+                    entries[task.id] = [task.due, "todo", None, None, task.action in self._reaching, frozenset(part["id"] for part in task.parts) if task.parts else None]
                 else:
                     entry[0] = task.due  # reopened, settled again: its due as now planned
 
@@ -115,11 +119,15 @@ class TaskLog:
 
     def fields(self, member: str, now: float, without: frozenset[str] = frozenset()) -> tuple[float | None, float | None, float | None, int, int, float | None]:
         """(last task due, last done, last replied, open tasks, tasks in the last 30 days, last
-        task that reached the member) as of ``now``, leaving out the tasks ``without``."""
+        task that reached the member) as of ``now``, leaving out the tasks ``without`` (and the
+        messages they went out in, merged: a note is not stale by its own DM, which went out in
+        that day's festival greeting)."""
         last_task = last_done = last_replied = last_contact = None
         open_tasks = recent = 0
         entries = self._of(member)
-        for due, status, done_at, replied_at, reaches in (entries.values() if not without else [entry for task_id, entry in entries.items() if task_id not in without]):
+        if without:
+            entries = {task_id: entry for task_id, entry in entries.items() if task_id not in without and not (entry[5] and entry[5] & without)}
+        for due, status, done_at, replied_at, reaches, _ in entries.values():
             if due <= now:
                 if last_task is None or due > last_task:
                     last_task = due

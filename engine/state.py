@@ -443,15 +443,17 @@ class StateStore:
             [(member, rule.split("/")[0], when) for member, rule, when in replied if when >= watermark - lookback],
         )
 
-    def member_tasks(self, member: str) -> list[tuple[str, float, str, float | None, float | None, str]]:
+    def member_tasks(self, member: str) -> list[tuple[str, float, str, float | None, float | None, str, list[str]]]:
         """``member``'s planned tasks, as ``TaskLog`` keeps them: (id, due, status, done at, replied at,
-        action), those taken back (stale, displaced) and those merged into another left out."""
+        action, the ids of a merged message's parts), those taken back (stale, displaced) and
+        those merged into another left out."""
         rows = self.connection.execute(
-            "SELECT id, due, status, CASE WHEN status = 'done' THEN coalesce(marked_at, due) END, CASE WHEN outcome = 'replied' THEN coalesce(outcome_at, marked_at, due) END, action"
+            "SELECT id, due, status, CASE WHEN status = 'done' THEN coalesce(marked_at, due) END, CASE WHEN outcome = 'replied' THEN coalesce(outcome_at, marked_at, due) END, action,"
+            " CASE WHEN data LIKE '%\"parts\"%' THEN (SELECT json_group_array(json_extract(value, '$.id')) FROM json_each(data, '$.parts')) END"
             " FROM tasks WHERE member = ? AND status NOT IN ('stale', 'displaced', 'merged')",
             (member,),
         ).fetchall()
-        return [tuple(row) for row in rows]
+        return [(*row[:6], loads(row[6]) if row[6] else []) for row in rows]
 
     def holdouts(self, playbooks: Iterable[str], since: float | None = None) -> list[tuple[str, str, float, float | None]]:
         """The exposures earlier runs recorded for ``playbooks``: (playbook, member, due, wrote at);

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from playbook_engine.errors import InvalidPlaybooks
 from playbook_engine.output import render_explanation
+from playbook_engine.state import StateStore
 from tests.conftest import COMMUNITY, plan, shipped_run, task_keys
 from tests.test_daily_texts import held
 from tests.test_triggers import joined, msg
@@ -254,3 +255,43 @@ def test_a_merged_message_counts_once_for_the_members_limits(make_config, tmp_pa
     assert result.planner.suppressed_counts["limit"] == 1
     for cut in range(1, len(events)):
         assert held(config, [events[:cut], events[cut:]], tmp_path / f"cut{cut}.db") == sorted(task_keys(result, "id", "due", "text")), cut
+
+
+def test_a_note_is_not_stale_by_its_own_dm_merged_into_another_message(make_config, tmp_path):
+    """A rule's DM and its note to the operator ("已私信问 …，把回答记进档案"), when the note reads
+    `member.last_contact_at`: the DM went out in the morning's greeting (another rule's
+    message), and capacity moved the note to the next day. That message is the note's own DM,
+    not another contact: the note still goes — in one run and in nightly runs alike."""
+    rules = {
+        "a.yaml": 'playbook: a\nrules:\n  - id: greet\n    when: {event: message, keywords: [早]}\n    priority: high\n    do: [{dm: "早～"}]\n',
+        "b.yaml": """\
+playbook: b
+rules:
+  - id: ask
+    when: {event: message, keywords: [请问]}
+    if: member.last_contact_at is none or (now - member.last_contact_at).days >= 14
+    delay: 1h
+    deadline: 2d
+    do:
+      - dm: 最近想读什么？
+      - notify: 已私信问 {{ member.name }}，把回答记进档案
+""",
+    }
+    config = make_config(rules, COMMUNITY.replace("groups: [g1]}", "groups: [g1], capacity: 1}"))
+    events = [msg("01T09:00:00", "m1", name="小王", text="早，请问今天读哪本")]
+    end = datetime.fromisoformat("2026-03-03T00:00:00+08:00").timestamp()
+    whole = plan(config, events, until=end)
+    assert [(task.record(config.community.tz)["due"][5:16], task.action, [part["rule"] for part in task.parts]) for task in whole.tasks] == [
+        ("03-01T09:00", "dm", ["a/greet", "b/ask"]),
+        ("03-02T10:00", "notify", []),
+    ]
+    nights: dict[str, tuple[object, ...]] = {}
+    for piece, until in ((events, end - 86400), ([], end)):  # one run a night, the first ending at midnight
+        store = StateStore.open(str(tmp_path / "ops.db"))
+        result = plan(config, piece, state=store, until=until)
+        result.save_state()
+        store.close()
+        for task_id in result.planner.taken_back():
+            nights.pop(task_id, None)
+        nights.update((key[0], key) for key in task_keys(result, "id", "due", "text"))
+    assert sorted(nights.values()) == sorted(task_keys(whole, "id", "due", "text"))
