@@ -69,6 +69,7 @@ def _duration_option(value: str, name: str) -> float | None:
 @click.option("--explain", is_flag=True, help="Also show what did not fire, and why (on standard error).")
 @click.option("--member", "member_id", help="Only tasks (and explanations) for this member id.")
 @click.option("--state", "state_path", type=click.Path(dir_okay=False), help="SQLite file keeping members, timers, planned tasks and a watermark between runs.")
+@click.option("--ahead", is_flag=True, help="With --state: also plan, from the history so far, the tasks the clock brings through the end of the next day (scheduled posts, festivals, leaderboards, silence nudges), so that the morning's list holds them; the next run plans them again from the history then (docs/daily-routine.md).")
 @click.option("--rejects", type=click.Path(dir_okay=False), help="Write rejected event lines here as JSON Lines.")
 @click.option("--strict", is_flag=True, help="Fail (exit 1) on the first rejected event instead of going on.")
 @click.option("--chat", help="For a Telegram whole-account export: the chat to read, by name or id (without it, the chats are listed).")
@@ -78,7 +79,7 @@ def _duration_option(value: str, name: str) -> float | None:
 @click.option("--runner", "runner_name", type=click.Choice(["local", "beam"]), default="local", show_default=True, help="beam: the community's independent parts (operator teams) run as an Apache Beam pipeline, the same plan (docs/scale.md). Needs the `beam` extra.")
 @click.option("--beam-option", "beam_options", multiple=True, metavar="KEY=VALUE", help="With --runner beam: a Beam pipeline option, e.g. runner=FlinkRunner, flink_master=host:8081 (repeat for several). Default: Beam's FnApiRunner, in this process.")
 @click.pass_context
-def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, column_map: str | None, start: str | None, until: str | None, output_format: str | None, out: str | None, explain: bool, member_id: str | None, state_path: str | None, rejects: str | None, strict: bool, chat: str | None, private_chats: bool, max_future: str, report_out: str | None, runner_name: str, beam_options: Sequence[str]) -> None:
+def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, column_map: str | None, start: str | None, until: str | None, output_format: str | None, out: str | None, explain: bool, member_id: str | None, state_path: str | None, ahead: bool, rejects: str | None, strict: bool, chat: str | None, private_chats: bool, max_future: str, report_out: str | None, runner_name: str, beam_options: Sequence[str]) -> None:
     """Dry-run playbooks over events: print the operator tasks they would plan.
 
     Tasks go to standard output; rejected events, explanations and the summary go to
@@ -94,6 +95,8 @@ def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, colu
     from playbook_engine.state import StateStore
 
     registry = registry_from(ctx)
+    if ahead and state_path is None:
+        raise click.BadParameter("plans ahead from a --state: give it one (--state ops.db), the file the nightly runs keep", param_hint="--ahead")
     if beam_options and runner_name != "beam":
         raise click.BadParameter("only with --runner beam", param_hint="--beam-option")
     if runner_name == "beam":
@@ -136,16 +139,35 @@ def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, colu
     explaining = explain or member_id is not None
     kept: list[Task] = []  # --explain shows the planned tasks in its timeline too
 
+    planned_ahead: list[Task] = []
+
     def tasks() -> Iterator[Task]:
         for task in stream:
             if explaining:
                 kept.append(task)
             if member_id is None or task.member == member_id:
                 yield task
+        if ahead and state_path is not None and state is not None:
+            # The run saved first: planning ahead runs on from its state, which stays where
+            # the history ends (engine/ahead.py).
+            stream.result.save_state()
+            from datetime import datetime
+
+            from playbook_engine.ahead import plan_ahead
+            from playbook_engine.state import task_data
+
+            found = plan_ahead(config, state_path)
+            state.save_ahead(found.tasks, found.kept, {task.id: task_data(task.record(tz)) for task in found.tasks})
+            planned_ahead.extend(found.tasks)
+            if found.until is not None:
+                last_day = datetime.fromtimestamp(found.until - 1, tz).date()
+                click.echo("playbook: " + words_for(config.community.language).summary.ahead.format(count=len(found.tasks), day=last_day.isoformat()), err=True)
+            yield from (task for task in found.tasks if member_id is None or task.member == member_id)
 
     write_tasks(registry, fmt, tasks(), out, context)  # written as the run goes, for jsonl and csv
     result = stream.result
     result.tasks = kept
+    result.ahead = planned_ahead
     _after_run(result, events, rejects, config, report, explaining, member_id, state, report_out, source)
 
 

@@ -161,6 +161,9 @@ class Day:
     total: int = 0
 
 
+AHEAD_MARK = "@ahead"  # a gathered record's mark: the task was planned ahead (`run --ahead`)
+
+
 def day_bounds(day: date, tz: ZoneInfo) -> tuple[float, float]:
     """The local day ``day`` as [start, end) in epoch seconds (23 or 25 hours on a daylight-saving day)."""
     start = datetime.combine(day, datetime.min.time(), tz)
@@ -183,8 +186,11 @@ def gather(config: Config, store: StateStore, day: date) -> Day:
     elsewhere = store.delivered_elsewhere(day.isoformat(), first.isoformat())  # in an earlier day's list, as still to do then
     by_operator: dict[str, list[dict[str, Any]]] = {}
     merged: set[str] = set()
+    ahead = store.ahead_ids()
     for task_id, assignee, data in rows:
         record = json.loads(data)
+        if task_id in ahead:
+            record[AHEAD_MARK] = True  # planned ahead by the last run (compose says so)
         merged.update(part["id"] for part in record.get("parts", ()) if part.get("id") != task_id)
         by_operator.setdefault(assignee or "", []).append(record)
     known = {operator.id for operator in config.community.operators}
@@ -236,7 +242,8 @@ def compose(config: Config, records: Sequence[Mapping[str, Any]], words: Deliver
         time = record["due"][11:16]
         if day is not None and record["due"][:10] < day.isoformat():  # the local day, as the record writes it
             time = words.earlier_day(date.fromisoformat(record["due"][:10]), time)
-        items.append(DeliveryItem(record["id"], time, record["priority"], mark, who, where, text, record.get("reason", ""), record))
+        reason = record.get("reason", "") + (words.ahead if record.get(AHEAD_MARK) else "")
+        items.append(DeliveryItem(record["id"], time, record["priority"], mark, who, where, text, reason, record))
     return items
 
 

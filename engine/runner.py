@@ -67,12 +67,24 @@ class RunResult:
     state: StateStore | None = field(default=None, repr=False)
     tally: Tally = field(default_factory=Tally)  # counts of the planned tasks (the tasks themselves may have been streamed out)
     records: dict[str, str] = field(default_factory=dict, repr=False)  # with --state: each printed task's JSON record, by id
+    # With --state: the tasks the last run planned ahead that this one took out to plan again
+    # (``StateStore.drop_ahead``), and the tasks planned ahead after it (engine/ahead.py).
+    ahead_dropped: list[str] = field(default_factory=list, repr=False)
+    ahead: list[Task] = field(default_factory=list, repr=False)
+    saved: bool = field(default=False, repr=False)
 
     def save_state(self) -> None:
-        """Commit this run to its --state database (after the tasks were written)."""
-        if self.state is not None and self.planner is not None:
+        """Commit this run to its --state database (after the tasks were written), once."""
+        if self.state is not None and self.planner is not None and not self.saved:
             with _fewer_collections():  # encoding every loaded member allocates as much as the run did
                 self.state.save(self.evaluation, self.planner, self.records)
+            self.saved = True
+
+    def ahead_gone(self) -> list[str]:
+        """The tasks the last run planned ahead that neither this run nor its own look ahead
+        plans again: the history showed them no longer needed."""
+        again = {task.id for task in self.ahead}
+        return [task_id for task_id in self.ahead_dropped if task_id not in self.records and task_id not in again]
 
     def undeclared_groups(self, community: Community, shown: int = 10) -> str | None:
         """The groups the history shows that community.yaml does not list, with their message
@@ -149,6 +161,9 @@ class RunResult:
             line += words.orphans.format(count=sum(orphans.values()), names=names)
         if self.planner is not None:
             line += _taken_back(self.planner, words)
+        gone = self.ahead_gone()
+        if gone:
+            line += words.ahead_gone.format(count=len(gone), ids=", ".join(gone[:5]) + (" …" if len(gone) > 5 else ""))
         if counts["duplicates"]:
             line += words.duplicates.format(count=counts["duplicates"], s="s" if counts["duplicates"] != 1 else "")
         if self.history_only:
@@ -230,6 +245,8 @@ class Plan:
         self.items = items
         self.observe = observe
         lookback = Lookback.of(config)
+        # What the last run planned ahead is planned again from the history as it turned out.
+        self.ahead_dropped = state.drop_ahead() if state else []
         saved = state.rechecks() if state else None
         reopen = state.reopenable(saved) if state and saved else []
         self.planner = Planner(
@@ -267,7 +284,7 @@ class Plan:
                 self.evaluation.recheck.keep_held(planner.held_over)
                 self.evaluation.enforcer.forget_open_turns()
         evaluation = self.evaluation
-        self._result = RunResult([], evaluation.rejected, planner.suppressed, evaluation.sink.notes, evaluation.counts, evaluation, planner.moved, planner.history_only, planner, self.state, self.tally, self.records or {})
+        self._result = RunResult([], evaluation.rejected, planner.suppressed, evaluation.sink.notes, evaluation.counts, evaluation, planner.moved, planner.history_only, planner, self.state, self.tally, self.records or {}, self.ahead_dropped)
 
     def _hand_out(self, tasks: list[Task], hook: Any) -> Iterator[Task]:
         tz, records = self.config.community.tz, self.records

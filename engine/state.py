@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import orjson
 
 from playbook_engine.clock import Clock, Timer
-from playbook_engine.contract import TAG_EXPIRY, Group, Member
+from playbook_engine.contract import TAG_EXPIRY, Group, Member, Task
 from playbook_engine.errors import PlaybookError
 from playbook_engine.jsontext import dump_record, dumps, loads
 from playbook_engine.planner import Sent
@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 APPLICATION_ID = 0x50424B31  # "PBK1": marks the file as ours
 SCHEMA_VERSION = 10
 SQLITE_HEADER = b"SQLite format 3\x00"
+AHEAD = "ahead"  # meta: the ids of the tasks the last run planned ahead (``save_ahead``)
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -222,6 +223,7 @@ class StateStore:
         self.path = path
         self.connection = connection
         self._lock = lock  # the open lock file's descriptor, held until close()
+        self.read_only = False
         # The rows of groups and trigger memory as read (``groups``, ``trigger_state``): the
         # save writes only those that changed, not every group the community ever had.
         self._group_rows: dict[str, str] = {}
@@ -283,6 +285,7 @@ class StateStore:
         connection.execute(f"PRAGMA cache_size = -{_CACHE_KB}")
         connection.execute(f"PRAGMA mmap_size = {_MMAP_BYTES}")
         store = cls(path, connection, held)
+        store.read_only = read_only
         if fresh:
             with store.transaction():
                 connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
@@ -374,6 +377,50 @@ class StateStore:
         version that wrote this state, so every event of that second counts as read)."""
         value = self.meta("watermark_events")
         return None if value is None else frozenset(loads(value))
+
+    def save_ahead(self, tasks: Iterable[Task], kept: Mapping[str, Sent], records: Mapping[str, str]) -> None:
+        """Keep the tasks a run planned ahead (``playbook run --ahead``): to do, each with its
+        printed record (the parts merged into one as `merged`, as a run keeps them), and their
+        ids, for the next run to take back (``drop_ahead``)."""
+        ahead: dict[str, list[str]] = {}
+        rows = []
+        for task in tasks:
+            parts = [part["id"] for part in task.parts if part["id"] != task.id]
+            ahead[task.id] = parts
+            for task_id in [task.id, *parts]:
+                sent = kept.get(task_id)
+                if sent is not None:
+                    rows.append((task_id, sent.rule, sent.member, sent.action, sent.trigger_at, task.due, sent.assignee, "todo" if task_id == task.id else "merged", records.get(task_id), sent.deadline if sent.deadline != float("inf") else None))
+        with self.transaction():
+            self.connection.executemany("INSERT OR IGNORE INTO tasks (id, rule, member, action, trigger_at, due, assignee, status, data, deadline) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            self.connection.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (AHEAD, dumps(ahead)))
+
+    def drop_ahead(self) -> list[str]:
+        """Before a run: the tasks the last run planned ahead are planned again from the history
+        as it turned out — those still to do and not delivered are taken out with their merged
+        parts (their ids returned); those an operator marked or a list delivered stay, as any
+        printed task does."""
+        if self.read_only:
+            return []
+        ahead: dict[str, list[str]] = loads(self.meta(AHEAD) or "{}")
+        if not ahead:
+            return []
+        ids = dumps(list(ahead))
+        delivered = {task_id for (task_id,) in self.connection.execute("SELECT DISTINCT value FROM deliveries, json_each(deliveries.tasks) WHERE value IN (SELECT value FROM json_each(?))", (ids,))}
+        todo = {task_id for (task_id,) in self.connection.execute("SELECT id FROM tasks WHERE status = 'todo' AND id IN (SELECT value FROM json_each(?))", (ids,))}
+        dropped = [task_id for task_id in ahead if task_id in todo and task_id not in delivered]
+        with self.transaction():
+            self.connection.executemany("DELETE FROM tasks WHERE id = ? AND status IN ('todo', 'merged')", ((task_id,) for carrier in dropped for task_id in (carrier, *ahead[carrier])))
+            self.connection.execute("DELETE FROM meta WHERE key = ?", (AHEAD,))
+        return dropped
+
+    def ahead_ids(self) -> frozenset[str]:
+        """The ids of the tasks the last run planned ahead (``save_ahead``)."""
+        return frozenset(loads(self.meta(AHEAD) or "{}"))
+
+    def known_tasks(self, ids: Iterable[str]) -> set[str]:
+        """Which of ``ids`` the state holds a task of."""
+        return {task_id for (task_id,) in self.connection.execute("SELECT id FROM tasks WHERE id IN (SELECT value FROM json_each(?))", (dumps(list(ids)),))}
 
     @property
     def watermark(self) -> float | None:

@@ -148,6 +148,8 @@ class SummaryWords:
     displaced: str  # "{count}", "{ids}"
     merged_away: str  # "{count}", "{ids}"
     revised: str  # "{count}", "{ids}"
+    ahead_gone: str  # "{count}", "{ids}": tasks the last run planned ahead that the history showed no longer needed
+    ahead: str  # "{count}", "{day}": tasks planned ahead (--ahead), through that day
     duplicates: str  # "{count}"
     exporter: str  # a warning: "{name}", "{id}" of the account that made the export, "{file}" (community.yaml)
     # Warnings about groups, each followed by a list of "{id} 「{name}」 (count)"
@@ -281,6 +283,7 @@ class DeliveryWords:
     group: str  # who a group-wide task is for
     member: str  # "{name}", "{member}": who a task is for
     why: str  # before the reason
+    ahead: str  # after the reason of a task planned ahead (`run --ahead`), from the history of the night before
     option: str  # "{name}", "{value}": an action's option beside its text (the points, the form)
     action: Callable[[str, str], str]  # (action, text) → what to do, when the channel says nothing
     preview: str  # "{operator}", "{name}", "{inbox}", "{part}", "{parts}", "{tasks}", "{size}": a --dry-run message's heading
@@ -487,6 +490,8 @@ ZH_CN = Language(
         displaced=" · 之前的运行列出的 {count} 个任务被更紧急的任务挤出（{ids}）：不要发送",
         merged_away=" · 之前的运行列出的 {count} 个任务并进了同一天给同一个人的另一条消息（{ids}）：随那条消息一起发，不要单独发送",
         revised=" · 之前的运行列出的 {count} 个任务有改动、重新列出（{ids}）：以新版本为准",
+        ahead_gone=" · 上次预排的 {count} 个任务按今天的记录已不需要（{ids}）：没发的就不要发了",
+        ahead="另外预排了到 {day} 为止的 {count} 个任务（定时的帖子、节日问候、榜单、沉默提醒……）：按目前的记录排，下次运行按那时的记录再核对",
         duplicates=" · 重复消息（id 相同）{count} 条，只计一次",
         exporter="导出这份聊天记录的账号 {name}（{id}）不在 {file} 的 `staff:` 里，也不是哪位运营的 `member:`：计划会把它当成普通群成员（欢迎、私信、上排行榜）。这是导出人自己的账号——在那位运营的条目里写上 `member: {id}`，或加进 `staff: [{id}]`",
         undeclared_groups="{file} 的 `groups:` 里没有这 {count} 个群：{listed}——在那里写上它们（id、name），群才有名字、有运营负责",
@@ -587,6 +592,7 @@ ZH_CN = Language(
         group="全群",
         member="{name}（{member}）",
         why="原因：",
+        ahead=" · 预排：按前一晚为止的记录排的，发之前看一眼，情况变了（TA 已经说过话……）就不用发",
         option="{name}：{value}",
         action=lambda action, text: f"{action}：{text}",
         preview="# {operator}（{name}）→ {inbox} · 第 {part}/{parts} 条消息 · {tasks} 个任务 · {size} 字节",
@@ -814,6 +820,8 @@ EN = Language(
         displaced=" · {count} planned by an earlier run displaced by higher-priority tasks ({ids}): do not send them",
         merged_away=" · {count} planned by an earlier run merged into another message to the same member that day ({ids}): they go out with it, do not send them on their own",
         revised=" · {count} planned by an earlier run printed again changed ({ids}): the new version replaces the old",
+        ahead_gone=" · {count} planned ahead by the last run no longer needed, as the history turned out ({ids}): do not send them if not sent yet",
+        ahead="also planned ahead through {day}: {count} task(s) the clock brings (scheduled posts, festival greetings, leaderboards, silence nudges …), from the history so far; the next run checks them against the history of then",
         duplicates=" · {count} duplicate message{s} (same id) kept once",
         exporter="the account that made this export, {name} ({id}), is neither in {file} `staff:` nor any operator's `member:`, so the plan treats it as a member (welcomed, messaged, ranked) — it is the exporter's own account: write `member: {id}` on that operator, or add it to `staff: [{id}]`",
         undeclared_groups="{count} group{s} not in {file} `groups:`: {listed} — list them there (id, name) to name them and give them operators",
@@ -914,6 +922,7 @@ EN = Language(
         group="whole group",
         member="{name} ({member})",
         why="why: ",
+        ahead=" · planned ahead, from the history up to the night before: look first, and skip it if things changed (they wrote …)",
         option="{name}: {value}",
         action=lambda action, text: f"{action}: {text}",
         preview="# {operator} ({name}) → {inbox} · message {part}/{parts} · {tasks} tasks · {size} bytes",

@@ -1,0 +1,152 @@
+"""`playbook run --state DB --ahead`: the next day's tasks the clock brings are planned at night,
+delivered in the morning, and planned again by the next night's run from the day's history."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+
+from playbook_engine.cli import cli
+from playbook_engine.plugins import load_registry
+from tests.conftest import write_jsonl
+
+PLAYBOOK = """\
+playbook: care
+rules:
+  - id: morning-post
+    when: {schedule: "0 10 * * *"}
+    do:
+      - post: 早安，今天读到哪儿了？
+  - id: nudge
+    when: {silence: 2d}
+    do:
+      - dm: "{{ member.name }}，好久没看到你冒泡啦"
+"""
+
+COMMUNITY = textwrap.dedent("""\
+    community:
+      name: 读书会
+      timezone: Asia/Shanghai
+      language: zh-CN
+      channel: wechat
+      groups:
+        - {id: g1, name: 一群}
+      operators:
+        - {id: op-a, name: 阿兰, groups: [g1], inbox: {type: wecom, url: 'env:WECOM_A'}}
+    """)
+
+
+def message(day: int, hour: int, member: str, name: str) -> dict[str, Any]:
+    return {"ts": f"2026-03-{day:02d}T{hour:02d}:00:00+08:00", "type": "message", "group": "g1", "member": member, "name": name, "text": "早"}
+
+
+class Nights:
+    """Nightly `run --state --ahead` over each day's export, ending at 23:00, and the morning's `deliver`."""
+
+    def __init__(self, tmp_path: Path, playbook: str = PLAYBOOK):
+        self.tmp_path = tmp_path
+        self.directory = tmp_path / "pb"
+        self.directory.mkdir()
+        (self.directory / "community.yaml").write_text(COMMUNITY, encoding="utf-8")
+        (self.directory / "care.yaml").write_text(playbook, encoding="utf-8")
+        self.state = tmp_path / "ops.db"
+        self.registry = load_registry(entrypoints=False)
+
+    def night(self, day: int, events: list[dict[str, Any]], *options: str) -> tuple[list[dict[str, Any]], str]:
+        path = write_jsonl(self.tmp_path / f"day{day}.jsonl", events)
+        result = CliRunner().invoke(cli, ["run", str(self.directory), "--events", str(path), "--state", str(self.state), "--until", f"2026-03-{day:02d} 23:00:00", "--format", "jsonl", *options], obj={"registry": self.registry})
+        assert result.exit_code == 0, result.output
+        return [json.loads(line) for line in result.stdout.splitlines()], result.stderr
+
+    def morning(self, day: int, server: Any) -> str:
+        server.expect_request("/a", method="POST").respond_with_json({"errcode": 0, "errmsg": "ok"})
+        before = len(server.log)
+        result = CliRunner().invoke(cli, ["deliver", str(self.directory), "--state", str(self.state), "--date", f"2026-03-{day:02d}"], obj={"registry": self.registry}, env={"WECOM_A": server.url_for("/a")})
+        assert result.exit_code == 0, result.output
+        return "".join(json.loads(request.get_data())["markdown"]["content"] for request, _ in server.log[before:])
+
+    def statuses(self) -> dict[str, str]:
+        return dict(sqlite3.connect(self.state).execute("SELECT id, status FROM tasks"))
+
+
+def brief(tasks: list[dict[str, Any]]) -> list[tuple[str, str, str | None]]:
+    return [(task["due"][5:16], task["rule"], task["member"]) for task in tasks]
+
+
+def test_the_mornings_list_holds_the_days_timed_tasks_planned_the_night_before(tmp_path, httpserver_ipv4):
+    """Without --ahead, the 10:00 post and the nudge of 3 March are planned only by the night of
+    the 3rd, after their time: no morning list ever holds them. With it, the night of the 2nd
+    plans them and the morning of the 3rd delivers them; the night of the 3rd does not print
+    them again, and delivers nothing twice."""
+    nights = Nights(tmp_path)
+    planned, err = nights.night(1, [message(1, 9, "m1", "阿珍"), message(1, 9, "m2", "老陈")], "--ahead")
+    assert brief(planned) == [("03-01T10:00", "morning-post", None), ("03-02T10:00", "morning-post", None)]
+    assert "另外预排了到 2026-03-02 为止的 1 个任务" in err
+    planned, err = nights.night(2, [message(2, 12, "m2", "老陈")], "--ahead")
+    # the 2nd's post, planned again from the day's history (not delivered: printed again); the
+    # 3rd's post and 阿珍's nudge (silent since 1 March 09:00), planned ahead
+    assert brief(planned) == [("03-02T10:00", "morning-post", None), ("03-03T09:00", "nudge", "m1"), ("03-03T10:00", "morning-post", None)]
+    content = nights.morning(3, httpserver_ipv4)
+    assert "阿珍，好久没看到你冒泡啦" in content and "早安，今天读到哪儿了？" in content
+    assert content.count("预排：按前一晚为止的记录排的") == 2  # each says it was planned from the night before
+    planned, err = nights.night(3, [message(3, 15, "m2", "老陈")], "--ahead")
+    # what the morning delivered stays as given: not printed again
+    assert brief(planned) == [("03-04T10:00", "morning-post", None)]
+    assert "上次预排" not in err
+    assert nights.morning(4, httpserver_ipv4).count("早安") == 1
+
+
+def test_a_task_planned_ahead_that_the_day_made_unneeded_is_taken_back(tmp_path):
+    """阿珍's nudge, planned ahead for 3 March 09:00 and not delivered: she wrote at 08:00. The
+    night of the 3rd plans it no more; the summary says it is not needed, and the state forgets
+    it. One an operator marked done stays done."""
+    nights = Nights(tmp_path)
+    nights.night(1, [message(1, 9, "m1", "阿珍")], "--ahead")
+    planned, _ = nights.night(2, [message(2, 9, "m3", "小美")], "--ahead")
+    nudge = next(task for task in planned if task["rule"] == "nudge")
+    post = next(task for task in planned if task["due"].startswith("2026-03-03T10:00"))
+    result = CliRunner().invoke(cli, ["tasks", "mark", "--state", str(nights.state), post["id"], "--status", "done", "--at", "2026-03-03 10:05"], obj={"registry": nights.registry})
+    assert result.exit_code == 0, result.output
+    planned, err = nights.night(3, [message(3, 8, "m1", "阿珍")], "--ahead")
+    assert nudge["id"] not in [task["id"] for task in planned] and post["id"] not in [task["id"] for task in planned]
+    assert f"上次预排的 1 个任务按今天的记录已不需要（{nudge['id']}）" in err
+    statuses = nights.statuses()
+    assert nudge["id"] not in statuses and statuses[post["id"]] == "done"
+
+
+def test_without_ahead_a_run_plans_nothing_past_its_history(tmp_path):
+    nights = Nights(tmp_path)
+    planned, err = nights.night(1, [message(1, 9, "m1", "阿珍")])
+    assert brief(planned) == [("03-01T10:00", "morning-post", None)] and "预排" not in err
+
+
+def test_ahead_needs_a_state(tmp_path):
+    nights = Nights(tmp_path)
+    path = write_jsonl(tmp_path / "e.jsonl", [message(1, 9, "m1", "阿珍")])
+    result = CliRunner().invoke(cli, ["run", str(nights.directory), "--events", str(path), "--ahead"], obj={"registry": nights.registry})
+    assert result.exit_code != 0 and "--state" in result.output
+
+
+def test_a_delivered_message_planned_ahead_keeps_its_merged_parts(tmp_path, httpserver_ipv4):
+    """The nudge and a gift for the same silence are one message (one member, one message a
+    day). Planned ahead and delivered, the next night plans neither part again: the gift went
+    out in the message, and is not a task of its own."""
+    gift = PLAYBOOK + '''  - id: gift
+    when: {silence: 2d}
+    do:
+      - dm: 送你一张书签，有空来群里聊聊
+'''
+    nights = Nights(tmp_path, gift)
+    nights.night(1, [message(1, 9, "m1", "阿珍")], "--ahead")
+    planned, _ = nights.night(2, [message(2, 9, "m3", "小美")], "--ahead")
+    message_ = next(task for task in planned if task["member"] == "m1")
+    assert [part["rule"] for part in message_["parts"]] == ["care/nudge", "care/gift"]
+    assert "送你一张书签" in nights.morning(3, httpserver_ipv4)
+    planned, _ = nights.night(3, [message(3, 15, "m3", "小美")], "--ahead")
+    assert [task for task in planned if task["member"] == "m1"] == []
+    assert set(nights.statuses()[part["id"]] for part in message_["parts"]) == {"todo", "merged"}
