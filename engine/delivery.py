@@ -159,6 +159,7 @@ class Day:
     unassigned: int = 0  # tasks with no operator, or an operator community.yaml no longer has
     unrecorded: int = 0  # planned before the state kept task records (state version 6)
     total: int = 0
+    overtaken: list[str] = field(default_factory=list)  # of an earlier day, no longer needed by the history of the last run (not sent)
 
 
 AHEAD_MARK = "@ahead"  # a gathered record's mark: the task was planned ahead (`run --ahead`)
@@ -187,14 +188,19 @@ def gather(config: Config, store: StateStore, day: date) -> Day:
     by_operator: dict[str, list[dict[str, Any]]] = {}
     merged: set[str] = set()
     ahead = store.ahead_ids()
+    overtaken = store.overtaken()
+    gone: list[str] = []
     for task_id, assignee, data in rows:
+        if task_id in overtaken:
+            gone.append(task_id)  # e.g. the question was answered that afternoon: not sent
+            continue
         record = json.loads(data)
         if task_id in ahead:
             record[AHEAD_MARK] = True  # planned ahead by the last run (compose says so)
         merged.update(part["id"] for part in record.get("parts", ()) if part.get("id") != task_id)
         by_operator.setdefault(assignee or "", []).append(record)
     known = {operator.id for operator in config.community.operators}
-    result = Day(day, start, end, [], total=len(rows))
+    result = Day(day, start, end, [], total=len(rows), overtaken=gone)
     result.unassigned = sum(len(records) for assignee, records in by_operator.items() if assignee not in known)
     result.unrecorded = sum(task_id not in merged for task_id in store.unrecorded_due(start, end))
     for operator in config.community.operators:
@@ -546,12 +552,16 @@ def deliver(config: Config, state_path: str, day: date, *, dry_run: bool = False
             report.notes.append(words.unassigned.format(count=the_day.unassigned, day=day.isoformat(), file=config.community.file))
         if the_day.unrecorded:
             report.notes.append(words.unrecorded.format(count=the_day.unrecorded, day=day.isoformat()))
+        if the_day.overtaken:
+            why = store.overtaken()
+            listed = "; ".join(f"{task_id} {why[task_id]}" for task_id in the_day.overtaken[:5]) + (" …" if len(the_day.overtaken) > 5 else "")
+            report.notes.append(words.overtaken.format(count=len(the_day.overtaken), listed=listed))
         if missing:
             if not dry_run:
                 raise DeliveryError(f"{'; '.join(missing)} — set {'them' if len(missing) > 1 else 'it'} to the robot's address or secret where `playbook deliver` runs (docs/delivery.md); nothing was sent")
             language = words_for(config.community.language)
             report.notes.append(words.would_stop.format(what=language.plan.list_separator.join(said_in(problem, language) for problem in missing)))
-        if not todo and not any(operator_day.earlier for operator_day in the_day.operators):
+        if not todo and not any(operator_day.earlier for operator_day in the_day.operators) and len(the_day.overtaken) < the_day.total:
             raise DeliveryError(f"{day.isoformat()}: none of the {the_day.total} task(s) due that day can be delivered — {'; '.join(report.notes)}")
         for operator_day, inbox, messages in todo:
             operator = operator_day.operator

@@ -149,6 +149,9 @@ class Planner:
         # Whether a part, checked after its member wrote, still holds and reads the same as of
         # an earlier message's time (its member as they were then): it may join that message.
         self.alike: Callable[[Task, Task], bool] | None = None
+        # With --state: the open days' tasks due before the history's end that no longer hold
+        # as it ends, and why (``runner.Plan._overtaken``): a later list leaves them out.
+        self.overtaken: dict[str, str] = {}
         self.on_settled: Callable[[float], None] | None = None  # called with the end of the days settled
         self.on_final: Callable[[list[Task]], None] | None = None  # called with each settled day's plan
         self.holdout: Holdout | None = None  # set by the evaluation when a playbook has a `holdout`

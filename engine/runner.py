@@ -278,13 +278,35 @@ class Plan:
             planner.history_ends()
             self.evaluation.enforcer.history_ended()
             self.evaluation.recheck.close()
-            yield from self._hand_out(planner.finish(self.evaluation.now), hook)
+            finished = planner.finish(self.evaluation.now)
+            if self.state is not None:
+                planner.overtaken = self._overtaken()
+            yield from self._hand_out(finished, hook)
             if self.state is not None:
                 self.evaluation.recheck.keep_open(planner.open)
                 self.evaluation.recheck.keep_held(planner.held_over)
                 self.evaluation.enforcer.forget_open_turns()
         evaluation = self.evaluation
         self._result = RunResult([], evaluation.rejected, planner.suppressed, evaluation.sink.notes, evaluation.counts, evaluation, planner.moved, planner.history_only, planner, self.state, self.tally, self.records or {}, self.ahead_dropped)
+
+    def _overtaken(self) -> dict[str, str]:
+        """Of the tasks of the days the history's end leaves open that were due before it, those
+        that no longer hold as it ends, and why (by id): the question was answered that
+        afternoon, the newcomer introduced herself. They held when due — the plan keeps them —
+        but a list made from this state later (the next morning's, ``playbook deliver``) would
+        ask the operator for what is no longer needed."""
+        evaluation, planner = self.evaluation, self.planner
+        now, recheck = evaluation.now, evaluation.recheck
+        found: dict[str, str] = {}
+        for item in planner.open:
+            task = item.task
+            source = task.source
+            if task.dropped or task.due >= now or source is None or not source.rule.recheck or task.parts or task.id in planner.merged_into or task.id in planner.withheld:
+                continue
+            why = recheck.reason(task.group, source, now)
+            if why is not None:
+                found[task.id] = why
+        return found
 
     def _hand_out(self, tasks: list[Task], hook: Any) -> Iterator[Task]:
         tz, records = self.config.community.tz, self.records

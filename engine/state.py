@@ -48,6 +48,7 @@ APPLICATION_ID = 0x50424B31  # "PBK1": marks the file as ours
 SCHEMA_VERSION = 10
 SQLITE_HEADER = b"SQLite format 3\x00"
 AHEAD = "ahead"  # meta: the ids of the tasks the last run planned ahead (``save_ahead``)
+OVERTAKEN = "overtaken"  # meta: tasks due before the last run's end that no longer held as it ended, and why
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -413,6 +414,10 @@ class StateStore:
             self.connection.executemany("DELETE FROM tasks WHERE id = ? AND status IN ('todo', 'merged')", ((task_id,) for carrier in dropped for task_id in (carrier, *ahead[carrier])))
             self.connection.execute("DELETE FROM meta WHERE key = ?", (AHEAD,))
         return dropped
+
+    def overtaken(self) -> dict[str, str]:
+        """The tasks due before the last run's end that no longer held as it ended, and why."""
+        return dict(loads(self.meta(OVERTAKEN) or "{}"))
 
     def ahead_ids(self) -> frozenset[str]:
         """The ids of the tasks the last run planned ahead (``save_ahead``)."""
@@ -823,6 +828,8 @@ class StateStore:
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('watermark', ?)", (repr(evaluation.now),))
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('clock_seq', ?)", (str(evaluation.clock.seq),))
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('watermark_events', ?)", (dumps(evaluation.watermark_events()),))
+            # Tasks due before the history's end that no longer hold as it ends: not delivered.
+            db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (OVERTAKEN, dumps(planner.overtaken)))
             # Events past --max-future that no later line confirmed: the next run reads them first.
             db.execute("INSERT OR REPLACE INTO meta VALUES ('unconfirmed', ?)", (dumps(evaluation.unconfirmed_rows()),))
 

@@ -293,6 +293,7 @@ class DeliveryWords:
     no_inbox: str  # "{operator}", "{file}", "{count}": an operator with tasks and no inbox
     unassigned: str  # "{count}", "{day}", "{file}": tasks of the day no operator looks after
     unrecorded: str  # "{count}", "{day}": tasks planned before the state kept their texts
+    overtaken: str  # "{count}", "{listed}": tasks of an earlier day the last run found no longer needed (not sent)
     note: str  # "{note}": each line --dry-run (or a delivery) says besides the messages
     would_stop: str  # "{what}": --dry-run, when an inbox's address cannot be read
 
@@ -602,6 +603,7 @@ ZH_CN = Language(
         no_inbox="{operator}：{file} 里没有写 `inbox:`，{count} 个任务没有推送；给这位运营加上 `inbox:`（见 `docs/delivery.md`）",
         unassigned="{day} 有 {count} 个任务没有负责的运营（{file} 里没有哪位运营管它们的群），没有推送",
         unrecorded="{day} 有 {count} 个任务是状态库还不保存任务内容时（第 6 版之前）安排的，没有推送 — 用 `playbook run … --format md` 查看",
+        overtaken="之前到期的 {count} 个任务按上次运行为止的记录已经不用做了，没有推送：{listed}",
         note="提示：{note}",
         would_stop="{what}：真正推送时会在这里停下",
     ),
@@ -932,6 +934,7 @@ EN = Language(
         no_inbox="{operator}: no inbox in {file} — {count} task(s) not delivered; add `inbox:` to the operator (docs/delivery.md)",
         unassigned="{count} task(s) of {day} have no operator in {file}: not delivered",
         unrecorded="{count} task(s) of {day} were planned before this state kept task texts (state version 6): not delivered — see them with `playbook run … --format md`",
+        overtaken="{count} task(s) due earlier are no longer needed by the history up to the last run: not delivered — {listed}",
         note="note: {note}",
         would_stop="{what}: the real delivery would stop here",
     ),

@@ -150,3 +150,49 @@ def test_a_delivered_message_planned_ahead_keeps_its_merged_parts(tmp_path, http
     planned, _ = nights.night(3, [message(3, 15, "m3", "小美")], "--ahead")
     assert [task for task in planned if task["member"] == "m1"] == []
     assert set(nights.statuses()[part["id"]] for part in message_["parts"]) == {"todo", "merged"}
+
+
+SLA = PLAYBOOK + """\
+  - id: answer
+    when: {unanswered: 30m}
+    do:
+      - notify: "{{ member.name }} 问的“{{ event.text }}”还没人回复"
+  - id: intro
+    when: {event: member_joined}
+    delay: 10m
+    if: member.messages == 0
+    do:
+      - dm: "{{ member.name }} 你好，方便的话做个自我介绍吧"
+"""
+
+
+def test_the_mornings_list_leaves_out_what_the_rest_of_yesterday_made_unneeded(tmp_path, httpserver_ipv4):
+    """阿珍's question at 10:00 waited 30 minutes (a task, due 10:30), then 老陈 answered it at
+    14:00; 小美 joined at 11:00 (an intro DM, due 11:10) and introduced herself at 15:00. Both
+    held when due: the night's plan keeps them. The next morning's list does not ask for them —
+    it says why — and still holds 老陈's question, which nobody answered."""
+    nights = Nights(tmp_path, SLA)
+    question = {"ts": "2026-03-01T10:00:00+08:00", "type": "message", "group": "g1", "member": "m1", "name": "阿珍", "text": "请问周六的活动在哪？", "id": "q1"}
+    answer = {"ts": "2026-03-01T14:00:00+08:00", "type": "message", "group": "g1", "member": "m2", "name": "老陈", "text": "在3楼", "reply_to": "q1"}
+    joined = {"ts": "2026-03-01T11:00:00+08:00", "type": "member_joined", "group": "g1", "member": "m3", "name": "小美"}
+    intro = {"ts": "2026-03-01T15:00:00+08:00", "type": "message", "group": "g1", "member": "m3", "name": "小美", "text": "大家好，我是小美"}
+    other = {"ts": "2026-03-01T16:00:00+08:00", "type": "message", "group": "g1", "member": "m2", "name": "老陈", "text": "请问有人读过《置身事内》吗？", "id": "q2"}
+    planned, _ = nights.night(1, [question, joined, answer, intro, other])
+    assert {task["rule"] for task in planned} >= {"answer", "intro"}  # they held when due
+    result = CliRunner().invoke(cli, ["deliver", str(nights.directory), "--state", str(nights.state), "--date", "2026-03-02", "--dry-run"], obj={"registry": nights.registry}, env={"WECOM_A": "http://127.0.0.1:9/a"})
+    assert result.exit_code == 0, result.output
+    assert "阿珍 问的" not in result.stdout and "小美 你好" not in result.stdout
+    assert "老陈 问的“请问有人读过《置身事内》吗？”还没人回复" in result.stdout
+    assert "之前到期的 2 个任务按上次运行为止的记录已经不用做了，没有推送" in result.stderr
+
+
+def test_a_morning_with_nothing_left_to_do_is_no_error(tmp_path):
+    """Every task carried to the morning was made unneeded by the rest of the day: nothing to
+    send, said once, exit 0 (a morning cron job does not fail)."""
+    nights = Nights(tmp_path, SLA)
+    question = {"ts": "2026-03-01T10:00:00+08:00", "type": "message", "group": "g1", "member": "m1", "name": "阿珍", "text": "请问周六的活动在哪？", "id": "q1"}
+    answer = {"ts": "2026-03-01T14:00:00+08:00", "type": "message", "group": "g1", "member": "m2", "name": "老陈", "text": "在3楼", "reply_to": "q1"}
+    nights.night(1, [question, answer])
+    result = CliRunner().invoke(cli, ["deliver", str(nights.directory), "--state", str(nights.state), "--date", "2026-03-02"], obj={"registry": nights.registry}, env={"WECOM_A": "http://127.0.0.1:9/a"})
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "" and "这个问题 2026-03-01 14:00 已由 老陈 答复" in result.stderr
