@@ -93,7 +93,9 @@ _COLUMNS = {
     "id": ("id", "任务id", "任务编号", "编号"),
     "status": ("status", "状态", "任务状态"),
     "note": ("note", "notes", "备注"),
+    "parts": ("parts", "合并的任务"),
 }
+_TASK_ID = re.compile(r"t-[0-9a-f]{10}")
 _SAY_STATUS = "write 完成, 跳过, 失败 or 已回复 (done, skipped, failed, replied), or leave it empty"
 
 
@@ -411,6 +413,7 @@ class _Line:
     task_id: str
     status: str
     note: str
+    parts: frozenset[str] | None = None  # the ids its parts column shows (None: the file has no such column)
 
 
 def decode(data: bytes, path: str) -> str:
@@ -465,11 +468,20 @@ def read_lines(path: str) -> list[_Line]:
 
             task_id = cell("id").lstrip("'")
             if task_id or any(value.strip() for value in cells):
-                lines.append(_Line(start, task_id, cell("status"), cell("note")))
+                parts = frozenset(_TASK_ID.findall(cell("parts"))) if columns["parts"] is not None else None
+                lines.append(_Line(start, task_id, cell("status"), cell("note"), parts))
             start = reader.line_num + 1
     except csv.Error as error:
         raise TasksError(f"{path}:{reader.line_num}: the file is not CSV ({error}) — save it from the spreadsheet as CSV; nothing was changed") from None
     return lines
+
+
+def _grown(row: TaskRow, line: _Line) -> list[str]:
+    """The parts the task's message carries now that ``line`` (with a parts column) did not show."""
+    if line.parts is None:
+        return []
+    parts = [part["id"] for part in json.loads(row.data or "{}").get("parts") or () if part.get("id") != row.id]
+    return [part for part in parts if part not in line.parts]
 
 
 def import_file(store: StateStore, path: str, at: float) -> Imported:
@@ -500,6 +512,12 @@ def import_file(store: StateStore, path: str, at: float) -> Imported:
         message = _message_of(store, known[line.task_id]) if line.status.strip() else None
         if message is not None:
             problems.append(f"{where}: task {line.task_id} went out in message {message} — write the status on the message's line (its parts follow it); this line changed nothing")
+            continue
+        grown = _grown(known[line.task_id], line) if line.status.strip() else []
+        if grown:
+            # The plan this file came from showed the message without them: a later run merged
+            # them in. Its status says nothing of them (the operator may have sent the old text).
+            problems.append(f"{where}: task {line.task_id} also carries {', '.join(grown)} since the plan this file came from — import the latest plan, or mark them with `playbook tasks mark`; this line changed nothing")
             continue
         word = _normal(line.status)
         if word not in STATUS_WORDS:

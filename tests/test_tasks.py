@@ -691,3 +691,30 @@ def test_every_tasks_command_has_help_ending_in_an_example(setup: Setup) -> None
     for command in ("list", "mark", "import"):
         result = setup.invoke("tasks", command, "--help")
         assert result.exit_code == 0 and "Example: playbook tasks " + command in result.stdout
+
+
+GROWN = LATER_AND_SOONER.replace("delay: 20h", "delay: 13h").replace("delay: 1h", "delay: 2h")
+
+
+def test_importing_an_older_plan_does_not_mark_what_a_later_run_merged_into_its_line(tmp_path: Path) -> None:
+    """The first night prints 小美's thanks for 3 March 09:00, alone. The next night merges her
+    10:00 DM (triggered at 08:00) into it, under the same id. The operator sent the thanks as
+    the first plan showed it and imports that plan: the line is reported (the message carries
+    a part it did not show) and changes nothing; marking the message as the latest plan shows
+    it marks both."""
+    setup = make_setup(tmp_path, playbooks={"care.yaml": GROWN}, events=[message("02T20:00", "m1", name="小美")], merge="[dm]")
+    (thanks,) = setup.records
+    first_plan = setup.plan.read_text(encoding="utf-8-sig")
+    (grown,) = [record for record in setup.run([message("03T08:00", "m1", name="小美")], "day2.jsonl") if record["member"] == "m1"]
+    assert grown["id"] == thanks["id"] and [part["rule"] for part in grown["parts"]] == ["care/later", "care/sooner"]
+    added = grown["parts"][1]["id"]
+    rows = list(csv.reader(io.StringIO(first_plan, newline="")))
+    rows[1][rows[0].index("状态")] = "完成"
+    filled = tmp_path / "filled.csv"
+    with filled.open("w", encoding="utf-8-sig", newline="") as stream:
+        csv.writer(stream).writerows(rows)
+    result = setup.tasks("import", str(filled))
+    assert f"filled.csv:2: task {thanks['id']} also carries {added} since the plan this file came from" in result.output
+    assert setup.rows()[thanks["id"]][0] == "todo" and setup.rows()[added][0] == "merged"
+    assert setup.tasks("mark", thanks["id"], "--status", "done").exit_code == 0
+    assert setup.rows()[thanks["id"]][0] == setup.rows()[added][0] == "done"
