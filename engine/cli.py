@@ -668,7 +668,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(1)
     except click.ClickException as exc:
         _show(exc)
-        sys.exit(exc.exit_code)
+        sys.exit(1)  # a usage error too (click's own is 2): every error exits 1
     except InvalidPlaybooks as exc:
         if debug:
             raise
@@ -697,12 +697,10 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 def _show(exc: click.ClickException) -> None:
-    """Every error the one way, ``error: …`` (click's own say ``Error:``); a usage error keeps
-    the usage line and the hint to --help before it."""
-    if isinstance(exc, click.UsageError) and exc.ctx is not None:
-        click.echo(exc.ctx.get_usage(), err=True)
-        click.echo(f"Try '{exc.ctx.command_path} {exc.ctx.help_option_names[0]}' for help.\n", err=True)
-    click.echo(f"error: {exc.format_message()}", err=True)
+    """Every error the one way, in one line: ``error: …`` (click's own say ``Error:``, after the
+    usage and a hint to --help); a usage error ends with where its help is."""
+    where = f" (see `{exc.ctx.command_path} {exc.ctx.help_option_names[0]}`)" if isinstance(exc, click.UsageError) and exc.ctx is not None else ""
+    click.echo(f"error: {exc.format_message()}{where}", err=True)
 
 
 def exit_now(code: int) -> NoReturn:

@@ -744,3 +744,12 @@ def test_a_group_community_yaml_does_not_name_is_called_by_the_exports_name_not_
     result = Setup(directory, state, [], registry).deliver("--date", "2026-03-02", "--dry-run", env={})
     assert result.exit_code == 0, result.output
     assert "书友（user1） · 读书会·一群 · wechat · " in result.stdout and "1987654321" not in result.stdout
+
+
+def test_a_bad_option_value_is_one_line_and_exit_1(tmp_path, monkeypatch, capsys):
+    """As every error: one line, `error: …`, exit 1 — where its help is, not click's usage block
+    and exit 2."""
+    setup = make_setup(tmp_path, {"op-a": "{type: wecom, url: 'env:WECOM_A'}"}, {"g1": 1})
+    code, out, err = run_main(setup, "--date", "yesterday", env={}, monkeypatch=monkeypatch, capsys=capsys)
+    assert code == 1 and out == ""
+    assert err == "error: Invalid value for --date: 'yesterday' is not a day — write e.g. 2026-03-08, today or tomorrow (see `playbook deliver -h`)\n"
