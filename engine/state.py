@@ -828,8 +828,14 @@ class StateStore:
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('watermark', ?)", (repr(evaluation.now),))
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('clock_seq', ?)", (str(evaluation.clock.seq),))
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('watermark_events', ?)", (dumps(evaluation.watermark_events()),))
-            # Tasks due before the history's end that no longer hold as it ends: not delivered.
-            db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (OVERTAKEN, dumps(planner.overtaken)))
+            # Tasks due before the history's end that no longer hold as it ends: not delivered —
+            # those earlier runs found too, while still to do and of the days a list carries.
+            overtaken = {**self.overtaken(), **planner.overtaken}
+            if overtaken:
+                since = evaluation.now - 8 * 86400
+                todo = {task_id for (task_id,) in db.execute("SELECT id FROM tasks WHERE status = 'todo' AND due >= ? AND id IN (SELECT value FROM json_each(?))", (since, dumps(list(overtaken))))}
+                overtaken = {task_id: why for task_id, why in overtaken.items() if task_id in todo}
+            db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (OVERTAKEN, dumps(overtaken)))
             # Events past --max-future that no later line confirmed: the next run reads them first.
             db.execute("INSERT OR REPLACE INTO meta VALUES ('unconfirmed', ?)", (dumps(evaluation.unconfirmed_rows()),))
 

@@ -155,6 +155,7 @@ def test_a_delivered_message_planned_ahead_keeps_its_merged_parts(tmp_path, http
 SLA = PLAYBOOK + """\
   - id: answer
     when: {unanswered: 30m}
+    deadline: 3d
     do:
       - notify: "{{ member.name }} 问的“{{ event.text }}”还没人回复"
   - id: intro
@@ -193,6 +194,9 @@ def test_a_morning_with_nothing_left_to_do_is_no_error(tmp_path):
     question = {"ts": "2026-03-01T10:00:00+08:00", "type": "message", "group": "g1", "member": "m1", "name": "阿珍", "text": "请问周六的活动在哪？", "id": "q1"}
     answer = {"ts": "2026-03-01T14:00:00+08:00", "type": "message", "group": "g1", "member": "m2", "name": "老陈", "text": "在3楼", "reply_to": "q1"}
     nights.night(1, [question, answer])
-    result = CliRunner().invoke(cli, ["deliver", str(nights.directory), "--state", str(nights.state), "--date", "2026-03-02"], obj={"registry": nights.registry}, env={"WECOM_A": "http://127.0.0.1:9/a"})
-    assert result.exit_code == 0, result.output
-    assert result.stdout == "" and "这个问题 2026-03-01 14:00 已由 老陈 答复" in result.stderr
+    for day in (2, 3):  # nor the morning after the next night (its deadline is 3 days)
+        if day == 3:
+            nights.night(2, [{"ts": "2026-03-02T12:00:00+08:00", "type": "message", "group": "g1", "member": "m2", "name": "老陈", "text": "早"}])
+        result = CliRunner().invoke(cli, ["deliver", str(nights.directory), "--state", str(nights.state), "--date", f"2026-03-0{day}"], obj={"registry": nights.registry}, env={"WECOM_A": "http://127.0.0.1:9/a"})
+        assert result.exit_code == 0, result.output
+        assert "阿珍 问的" not in result.stdout and "这个问题 2026-03-01 14:00 已由 老陈 答复" in result.stderr
