@@ -40,7 +40,7 @@ from playbook_engine.model import ENV_PREFIX, Config, InboxSettings, Operator
 from playbook_engine.plugins import option_name
 from playbook_engine.printable import terminal_text
 from playbook_engine.state import StateStore
-from playbook_engine.words import EN, DeliveryWords, Reason, words_for
+from playbook_engine.words import EN, DeliveryWords, Reason, noted_before_text, words_for
 from playbook_engine.words import say as said_in
 
 _MAX_REPLY_BYTES = 65536  # of a robot's answer: its code and message are at the start
@@ -226,6 +226,7 @@ def compose(config: Config, records: Sequence[Mapping[str, Any]], words: Deliver
     """One item per task record, as the operator reads it; one due before ``day`` says its day too.
     ``group_names``: the names the state knows (community.yaml's, else the export's)."""
     community, registry = config.community, config.registry
+    language = words_for(community.language)
     names = group_names if group_names is not None else community.group_names
     options = registry.option_names(community.language)
     items = []
@@ -239,10 +240,14 @@ def compose(config: Config, records: Sequence[Mapping[str, Any]], words: Deliver
         params = record.get("params") or {}
         if params:
             text += " · " + ", ".join(words.option.format(name=option_name(options, record["action"], key), value="、".join(map(str, value)) if isinstance(value, list) else value) for key, value in sorted(params.items()))
+        shown = text
         if channel is not None and record["action"] in channel.instructions and community.language == "zh-CN":
             text = channel.how_to(record["action"], group_name, name or member or "", text)  # the channel's own words: they are Chinese
         else:
             text = words.action(record["action"], text)
+        others = [action for action in dict.fromkeys(part.get("action") for part in record.get("parts") or ()) if action and action != record["action"]]
+        if others:  # a merged message: the other actions it carries, where the operator reads what to do
+            text = noted_before_text(text, shown, language.explain.also.format(actions=language.plan.list_separator.join(community.action_names.get(action, action) for action in others)))
         mark = {"urgent": words.urgent, "high": words.high}.get(record["priority"], "")
         where = " · ".join(part for part in (group_name, record["channel"]) if part)
         time = record["due"][11:16]

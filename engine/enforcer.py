@@ -36,7 +36,7 @@ from playbook_engine.model import ActionSpec, Config, Rule
 from playbook_engine.notes import Notes
 from playbook_engine.planner import Planner, task_id
 from playbook_engine.recheck import Recheck, Source
-from playbook_engine.words import ExplainWords
+from playbook_engine.words import ExplainWords, noted_before_text
 
 # Why a task is not planned, as the planner counts it (the summary's "suppressed" list).
 NOT_IN_GROUP = "not_in_group"  # a group action, the member no longer in the task's group
@@ -490,8 +490,16 @@ class Enforcer:
         return plugin_channel.how_to(action, self._group_name(group) if group is not None else None, member_name, text, self.community.language) if plugin_channel else text
 
     def _instruction(self, task: Task) -> str:
-        """The operator's instruction for ``task`` as it is now (a merged message's whole text)."""
-        return self._how(task.channel, task.action, task.group, task.member_name or "", task.text)
+        """The operator's instruction for ``task`` as it is now (a merged message's whole text),
+        naming the other actions its parts carry: a reward message that also invites to the
+        seed group says so where the operator reads what to do."""
+        how = self._how(task.channel, task.action, task.group, task.member_name or "", task.text)
+        others = [action for action in dict.fromkeys(part["action"] for part in task.parts) if action != task.action]
+        if not others:
+            return how
+        names = self.community.action_names
+        also = self.planner.says.explain.also.format(actions=self.planner.says.plan.list_separator.join(names.get(action, action) for action in others))
+        return noted_before_text(how, task.text, also)
 
     def _cause(self, event: Event | None) -> str:
         """What distinguishes the event behind a firing (see ``cause``), once per event: a

@@ -361,6 +361,7 @@ class ExplainWords:
     deadline: str  # "{due}", "{deadline}"
     capacity: str  # "{assignee}", "{day}", "{delay}"
     merged: str  # "{id}", "{due}"
+    also: str  # "{actions}": after a merged message's instruction, the other parts' actions it carries
     displaced: str  # "{why}"
     held_out: str  # "{who}", "{share}", "{playbook}"
     moved: str  # "{why}", "{before}", "{after}"
@@ -657,6 +658,7 @@ ZH_CN = Language(
         deadline="过了截止时间：会在 {due} 到期，晚于截止时间 {deadline}",
         capacity="{assignee} {day} 的容量已满，顺延会超过 `max_delay` {delay}",
         merged="已合并到 {id}（{due} 到期）",
+        also="（同一条消息还包括：{actions}）",
         displaced="被挤出：更优先的任务占了它的位置 — {why}",
         held_out="对照组：{who} 属于 `{playbook}` 留作对照的 {share} 成员，用来衡量剧本有没有用：这个任务不发",
         moved="{why}：从 {before} 顺延到 {after}",
@@ -988,6 +990,7 @@ EN = Language(
         deadline="deadline: it would be due {due}, after its deadline {deadline}",
         capacity="capacity of {assignee} full on {day} and moving it would delay it more than max_delay {delay}",
         merged="merged into {id}, due {due}",
+        also=" (the same message also: {actions})",
         displaced="displaced: a task that comes first took its place — {why}",
         held_out="held_out: {who} is among the {share} of members held out of `{playbook}` to measure whether it works: the task is not given",
         moved="{why}: moved from {before} to {after}",
@@ -1147,3 +1150,13 @@ def reason_words(language: str | None) -> ReasonWords:
 
 def summary_words(language: str | None) -> SummaryWords:
     return words_for(language).summary
+
+
+def noted_before_text(how: str, text: str, note: str) -> str:
+    """``how`` (an instruction that ends with ``text``: ``给 大鹏 发放奖励：…``) with ``note`` said
+    before the text (``给 大鹏 发放奖励（同一条消息还包括：邀请进群）：…``); after it otherwise."""
+    if text and how.endswith(text):
+        step = how[: len(how) - len(text)]
+        bare = step.rstrip("：: ")
+        return bare + note + step[len(bare):] + text
+    return how + note

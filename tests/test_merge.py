@@ -53,6 +53,13 @@ def test_private_actions_merge_lists_together_are_one_private_message(make_confi
     assert [(task.action, task.text) for task in result.tasks] == [("reward", "小王，送你 50 积分\n\n想邀请你加入种子群"), ("mention", "@小王 谢谢")]
     assert [(part["rule"], part["action"]) for part in result.tasks[0].parts] == [("k/thank", "reward"), ("k/invite", "invite")]
     assert result.tasks[0].params == {"points": 50, "group": "g2"}  # what the operator does: the invitation's group is not lost
+    # …and where the operator reads what to do, that the message also invites (not only a reward)
+    assert result.tasks[0].how.startswith("Give 小王 a reward (the same message also: invite): 小王，送你 50 积分")
+    from playbook_engine.delivery import compose
+    from playbook_engine.words import words_for
+
+    (item,) = compose(result.evaluation.config, [result.tasks[0].record(result.evaluation.tz)], words_for("en").delivery)
+    assert " (the same message also: invite): 小王，送你 50 积分" in item.text
     alone = plan(make_config(books), [msg("01T20:00:00", "m1", name="小王")])  # merge: [dm], the default
     assert [task.action for task in alone.tasks] == ["reward", "invite", "mention"]
 
