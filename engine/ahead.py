@@ -17,7 +17,9 @@ They are planned from the history so far. The next run takes back those still to
 list delivered (``StateStore.drop_ahead``) and plans again from the history as it turned out:
 the same task comes out again with the same id; one the day made unneeded (the member wrote
 before the nudge; the leaderboard changed) is gone, and the summary says so. One an operator
-marked, or a list delivered, stays as given, as any printed task does.
+marked, or a list delivered, is planned again all the same (its tag, its points, its text's
+turn happen in that run), printed again only if it changed, and taken back (stale) if the day
+made it unneeded; ``history`` leaves it out until then (``StateStore.drop_ahead``).
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ import hashlib
 import heapq
 import re
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from functools import partial
@@ -378,6 +378,12 @@ class Planner:
             return  # a merged part went out in its message, which holds the slot
         self._count_capacity(sent.assignee, sent.due)
         self.holding[sent.id] = sent  # its time is a slot pace keeps clear (``_held_slots``)
+
+    def printed_before(self, printed: Mapping[str, tuple[Any, ...]]) -> None:
+        """Tasks an earlier run printed that this one plans afresh (planned ahead, then marked or
+        delivered: engine/ahead.py), with what was printed of each (``printed_form``): printed
+        again only if they change, said to be taken back if this run drops them."""
+        self._printed.update(printed)
 
     def not_reopened(self, task_id: str) -> None:
         """A task the last run left open that this one cannot make again (its rule or action

@@ -82,9 +82,11 @@ class RunResult:
 
     def ahead_gone(self) -> list[str]:
         """The tasks the last run planned ahead that neither this run nor its own look ahead
-        plans again: the history showed them no longer needed."""
+        plans again: the history showed them no longer needed (those kept, marked or delivered,
+        taken back as stale when the run was saved)."""
         again = {task.id for task in self.ahead}
-        return [task_id for task_id in self.ahead_dropped if task_id not in self.records and task_id not in again]
+        dropped = [task_id for task_id in self.ahead_dropped if task_id not in self.records and task_id not in again]
+        return dropped + (self.state.ahead_gone if self.state is not None else [])
 
     def undeclared_groups(self, community: Community, shown: int = 10) -> str | None:
         """The groups the history shows that community.yaml does not list, with their message
@@ -246,13 +248,14 @@ class Plan:
         self.observe = observe
         lookback = Lookback.of(config)
         # What the last run planned ahead is planned again from the history as it turned out.
-        self.ahead_dropped = state.drop_ahead() if state else []
+        self.ahead_dropped, ahead_kept = state.drop_ahead() if state else ([], {})
         saved = state.rechecks() if state else None
         reopen = state.reopenable(saved) if state and saved else []
         self.planner = Planner(
             config.community, start=start, history=state.history(lookback) if state else None, keep_suppressed=keep_suppressed or explain, record_history=state is not None,
             cooldowns=frozenset(lookback.cooldowns), limit_exempt=config.registry.limit_exempt_actions(), keeps_slot=config.registry.slot_keeping_actions(), reopened=frozenset(payload["id"] for payload in reopen), count_days=state is not None,
         )
+        self.planner.printed_before(ahead_kept)
         counts: Counter[str] = Counter()
         self.evaluation = Evaluation(config, self.planner, until=until, notes=(ExplainNotes if explain else Notes)(counts, config.community.language, config.community.action_names), state=state, max_future=max_future, saved=saved, reopen=reopen)
         self.state = state

@@ -225,6 +225,8 @@ class StateStore:
         self.connection = connection
         self._lock = lock  # the open lock file's descriptor, held until close()
         self.read_only = False
+        self._ahead_left_out: frozenset[str] = frozenset()  # tasks planned ahead that ``history`` leaves out (``drop_ahead``)
+        self.ahead_gone: list[str] = []  # kept tasks planned ahead the last save took back (``_reconcile_ahead``)
         # The rows of groups and trigger memory as read (``groups``, ``trigger_state``): the
         # save writes only those that changed, not every group the community ever had.
         self._group_rows: dict[str, str] = {}
@@ -394,26 +396,52 @@ class StateStore:
                     rows.append((task_id, sent.rule, sent.member, sent.action, sent.trigger_at, task.due, sent.assignee, "todo" if task_id == task.id else "merged", records.get(task_id), sent.deadline if sent.deadline != float("inf") else None))
         with self.transaction():
             self.connection.executemany("INSERT OR IGNORE INTO tasks (id, rule, member, action, trigger_at, due, assignee, status, data, deadline) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-            self.connection.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (AHEAD, dumps(ahead)))
+            earlier = loads(self.meta(AHEAD) or "{}")  # kept, due after the last run's history: not reconciled yet
+            self.connection.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (AHEAD, dumps({**earlier, **ahead})))
 
-    def drop_ahead(self) -> list[str]:
+    def drop_ahead(self) -> tuple[list[str], dict[str, tuple[Any, ...]]]:
         """Before a run: the tasks the last run planned ahead are planned again from the history
-        as it turned out — those still to do and not delivered are taken out with their merged
-        parts (their ids returned); those an operator marked or a list delivered stay, as any
-        printed task does."""
-        if self.read_only:
-            return []
+        as it turned out. Those still to do that no list delivered are taken out, with their
+        merged parts (their ids returned first). Those an operator marked or a list delivered
+        stay, as printed (returned second: what was printed of each, by id, as
+        ``planner.printed_form``): the run plans them again — their effects happen, their text
+        turns are taken — and prints them again only if they changed; ``history`` leaves them
+        out meanwhile, or the run would find them planned already. A read-only state (a
+        forecast, the look ahead itself) leaves every one out of ``history`` and deletes nothing."""
+        ahead: dict[str, list[str]] = loads(self.meta(AHEAD) or "{}")
+        if not ahead:
+            return [], {}
+        ids = dumps(list(ahead))
+        delivered = {task_id for (task_id,) in self.connection.execute("SELECT DISTINCT value FROM deliveries, json_each(deliveries.tasks) WHERE value IN (SELECT value FROM json_each(?))", (ids,))}
+        rows = {row[0]: row[1:] for row in self.connection.execute("SELECT id, status, due, assignee, data FROM tasks WHERE id IN (SELECT value FROM json_each(?))", (ids,))}
+        dropped = [task_id for task_id in ahead if task_id in rows and rows[task_id][0] == "todo" and task_id not in delivered]
+        kept: dict[str, tuple[Any, ...]] = {}
+        for task_id, (_, due, assignee, data) in rows.items():
+            if task_id in dropped or data is None:
+                continue
+            record = loads(data)
+            kept[task_id] = (due, record.get("text"), assignee, tuple(part["id"] for part in record.get("parts") or ()))
+        self._ahead_left_out = frozenset(task_id for carrier in (ahead if self.read_only else kept) for task_id in (carrier, *ahead.get(carrier, ())))
+        if not self.read_only and dropped:
+            with self.transaction():
+                self.connection.executemany("DELETE FROM tasks WHERE id = ? AND status IN ('todo', 'merged')", ((task_id,) for carrier in dropped for task_id in (carrier, *ahead[carrier])))
+                self.connection.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (AHEAD, dumps({carrier: parts for carrier, parts in ahead.items() if carrier not in dropped})))
+        return dropped, kept
+
+    def _reconcile_ahead(self, now: float, planned: Mapping[str, Sent]) -> list[str]:
+        """At a run's save: the tasks planned ahead and kept (marked, delivered) that are due by
+        the history's end are reconciled with it — planned again by the run, or, still to do,
+        taken back as stale (the day made them unneeded); their ids (those taken back) returned.
+        Those due later wait for a later run."""
         ahead: dict[str, list[str]] = loads(self.meta(AHEAD) or "{}")
         if not ahead:
             return []
-        ids = dumps(list(ahead))
-        delivered = {task_id for (task_id,) in self.connection.execute("SELECT DISTINCT value FROM deliveries, json_each(deliveries.tasks) WHERE value IN (SELECT value FROM json_each(?))", (ids,))}
-        todo = {task_id for (task_id,) in self.connection.execute("SELECT id FROM tasks WHERE status = 'todo' AND id IN (SELECT value FROM json_each(?))", (ids,))}
-        dropped = [task_id for task_id in ahead if task_id in todo and task_id not in delivered]
-        with self.transaction():
-            self.connection.executemany("DELETE FROM tasks WHERE id = ? AND status IN ('todo', 'merged')", ((task_id,) for carrier in dropped for task_id in (carrier, *ahead[carrier])))
-            self.connection.execute("DELETE FROM meta WHERE key = ?", (AHEAD,))
-        return dropped
+        dues = dict(self.connection.execute("SELECT id, due FROM tasks WHERE id IN (SELECT value FROM json_each(?))", (dumps(list(ahead)),)))
+        done = [carrier for carrier in ahead if dues.get(carrier, now) <= now]
+        gone = [carrier for carrier in done if carrier not in planned]
+        self.connection.executemany("UPDATE tasks SET status = 'stale' WHERE id = ? AND status = 'todo'", ((carrier,) for carrier in gone))
+        self.connection.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (AHEAD, dumps({carrier: parts for carrier, parts in ahead.items() if carrier not in done})))
+        return gone
 
     def overtaken(self) -> dict[str, str]:
         """The tasks due before the last run's end that no longer held as it ended, and why."""
@@ -585,8 +613,9 @@ class StateStore:
         """
         columns = "SELECT id, rule, member, action, trigger_at, due, assignee, status FROM tasks"
         watermark = self.watermark
+        left_out = self._ahead_left_out
         if lookback is None or watermark is None:
-            return [Sent(*row) for row in self.connection.execute(f"{columns} ORDER BY trigger_at, id")]
+            return [Sent(*row) for row in self.connection.execute(f"{columns} ORDER BY trigger_at, id") if row[0] not in left_out]
         # Each window a second wider, so rounding never loses a task at its edge. Written as
         # (a trigger_at range AND filters) OR (a due range), so SQLite reads both indexes, not the table.
         member_terms: list[str] = []
@@ -609,7 +638,7 @@ class StateStore:
             if row[0] not in seen
         ]
         rows.sort(key=lambda row: (row[4], row[0]))  # not ORDER BY: SQLite would then scan the table
-        return [Sent(*row) for row in rows]
+        return [Sent(*row) for row in rows if row[0] not in left_out]
 
     # -- what `playbook deliver` reads and records -------------------------------------------
 
@@ -828,6 +857,8 @@ class StateStore:
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('watermark', ?)", (repr(evaluation.now),))
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('clock_seq', ?)", (str(evaluation.clock.seq),))
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('watermark_events', ?)", (dumps(evaluation.watermark_events()),))
+            # Tasks planned ahead and kept, due by the history's end: planned again, or taken back.
+            self.ahead_gone = self._reconcile_ahead(evaluation.now, planner.new_history) if evaluation.started else []
             # Tasks due before the history's end that no longer hold as it ends: not delivered —
             # those earlier runs found too, while still to do and of the days a list carries.
             overtaken = {**self.overtaken(), **planner.overtaken}

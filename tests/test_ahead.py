@@ -200,3 +200,66 @@ def test_a_morning_with_nothing_left_to_do_is_no_error(tmp_path):
         result = CliRunner().invoke(cli, ["deliver", str(nights.directory), "--state", str(nights.state), "--date", f"2026-03-0{day}"], obj={"registry": nights.registry}, env={"WECOM_A": "http://127.0.0.1:9/a"})
         assert result.exit_code == 0, result.output
         assert "阿珍 问的" not in result.stdout and "这个问题 2026-03-01 14:00 已由 老陈 答复" in result.stderr
+
+
+TAGGED = """\
+playbook: care
+rules:
+  - id: nudge
+    when: {silence: 2d}
+    do:
+      - dm: "{{ member.name }}，好久没看到你冒泡啦"
+      - tag: nudged
+  - id: again
+    when: {silence: 3d}
+    if: "'nudged' not in member.tags"
+    do:
+      - dm: "{{ member.name }}，还在吗？"
+"""
+
+
+def test_a_delivered_task_planned_ahead_is_planned_again_with_its_effects(tmp_path, httpserver_ipv4):
+    """阿珍's nudge (and its `nudged` tag) is planned ahead for 3 March and delivered that morning.
+    The night of the 3rd plans it again — not printed again, it is the same — and tags her, so
+    the rule for those not nudged plans nothing for her on the 4th."""
+    nights = Nights(tmp_path, TAGGED)
+    nights.night(1, [message(1, 9, "m1", "阿珍")], "--ahead")
+    planned, _ = nights.night(2, [message(2, 9, "m3", "小美")], "--ahead")
+    assert brief(planned) == [("03-03T09:00", "nudge", "m1")]
+    assert "阿珍，好久没看到你冒泡啦" in nights.morning(3, httpserver_ipv4)
+    planned, err = nights.night(3, [message(3, 9, "m3", "小美")], "--ahead")
+    assert [task for task in planned if task["member"] == "m1"] == [] and "上次预排" not in err
+
+
+def test_a_delivered_task_planned_ahead_that_the_day_made_unneeded_is_taken_back(tmp_path, httpserver_ipv4):
+    """The nudge planned ahead for 3 March 09:00 was delivered at 08:00; 阿珍 wrote at 08:30. The
+    night of the 3rd says it was no longer needed, and the state takes it back (stale)."""
+    nights = Nights(tmp_path, TAGGED)
+    nights.night(1, [message(1, 9, "m1", "阿珍")], "--ahead")
+    (nudge,) = nights.night(2, [message(2, 9, "m3", "小美")], "--ahead")[0]
+    nights.morning(3, httpserver_ipv4)
+    _, err = nights.night(3, [{**message(3, 8, "m1", "阿珍"), "ts": "2026-03-03T08:30:00+08:00"}], "--ahead")
+    assert f"上次预排的 1 个任务按今天的记录已不需要（{nudge['id']}）" in err
+    assert nights.statuses()[nudge["id"]] == "stale"
+
+
+ROTATING = """\
+playbook: care
+rules:
+  - id: tip
+    when: {schedule: "0 10 * * *"}
+    do:
+      - post: [第一条, 第二条, 第三条]
+"""
+
+
+def test_a_delivered_post_planned_ahead_takes_its_turn_of_the_texts(tmp_path, httpserver_ipv4):
+    """Each morning's post is planned ahead and delivered; the next night plans it again from
+    the history and records its text's turn: the three texts go round, none twice in a row."""
+    nights = Nights(tmp_path, ROTATING)
+    sent = []
+    for day in range(1, 6):
+        nights.night(day, [message(day, 9, "m1", "阿珍")], "--ahead")
+        content = nights.morning(day + 1, httpserver_ipv4)
+        sent += [text for text in ("第一条", "第二条", "第三条") if text in content]
+    assert len(sent) == 5 and all(earlier != later for earlier, later in zip(sent, sent[1:], strict=False)), sent
