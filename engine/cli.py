@@ -159,7 +159,7 @@ def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, colu
             found = plan_ahead(config, state_path)
             state.save_ahead(found.tasks, found.kept, {task.id: task_data(task.record(tz)) for task in found.tasks})
             planned_ahead.extend(found.tasks)
-            if found.until is not None:
+            if found.until is not None and found.tasks:
                 last_day = datetime.fromtimestamp(found.until - 1, tz).date()
                 click.echo("playbook: " + words_for(config.community.language).summary.ahead.format(count=len(found.tasks), day=last_day.isoformat()), err=True)
             yield from (task for task in found.tasks if member_id is None or task.member == member_id)

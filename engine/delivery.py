@@ -159,7 +159,8 @@ class Day:
     unassigned: int = 0  # tasks with no operator, or an operator community.yaml no longer has
     unrecorded: int = 0  # planned before the state kept task records (state version 6)
     total: int = 0
-    overtaken: list[str] = field(default_factory=list)  # of an earlier day, no longer needed by the history of the last run (not sent)
+    overtaken: list[str] = field(default_factory=list)  # of the day before, no longer needed by the history of the last run (not sent; named)
+    left_out: int = 0  # tasks left out as no longer needed, those of earlier days (named before) included
 
 
 AHEAD_MARK = "@ahead"  # a gathered record's mark: the task was planned ahead (`run --ahead`)
@@ -190,9 +191,12 @@ def gather(config: Config, store: StateStore, day: date) -> Day:
     ahead = store.ahead_ids()
     overtaken = store.overtaken()
     gone: list[str] = []
+    named_since = day_bounds(day - timedelta(days=1), tz)[0]  # named on the morning after its day, not on each later one
+    dues = {task_id: due for task_id, due in store.task_dues(list(overtaken))} if overtaken else {}
     for task_id, assignee, data in rows:
         if task_id in overtaken:
-            gone.append(task_id)  # e.g. the question was answered that afternoon: not sent
+            if dues.get(task_id, start) >= named_since:
+                gone.append(task_id)  # e.g. the question was answered that afternoon: not sent
             continue
         record = json.loads(data)
         if task_id in ahead:
@@ -200,7 +204,7 @@ def gather(config: Config, store: StateStore, day: date) -> Day:
         merged.update(part["id"] for part in record.get("parts", ()) if part.get("id") != task_id)
         by_operator.setdefault(assignee or "", []).append(record)
     known = {operator.id for operator in config.community.operators}
-    result = Day(day, start, end, [], total=len(rows), overtaken=gone)
+    result = Day(day, start, end, [], total=len(rows), overtaken=gone, left_out=sum(task_id in overtaken for task_id, _, _ in rows))
     result.unassigned = sum(len(records) for assignee, records in by_operator.items() if assignee not in known)
     result.unrecorded = sum(task_id not in merged for task_id in store.unrecorded_due(start, end))
     for operator in config.community.operators:
@@ -249,11 +253,13 @@ def compose(config: Config, records: Sequence[Mapping[str, Any]], words: Deliver
         if others:  # a merged message: the other actions it carries, where the operator reads what to do
             text = noted_before_text(text, shown, language.explain.also.format(actions=language.plan.list_separator.join(community.action_names.get(action, action) for action in others)))
         mark = {"urgent": words.urgent, "high": words.high}.get(record["priority"], "")
-        where = " · ".join(part for part in (group_name, record["channel"]) if part)
+        # The channel only when the community has more than its own (a WeChat community's every
+        # task is on WeChat: "wechat" on each line says nothing, in English).
+        where = " · ".join(part for part in (group_name, record["channel"] if record["channel"] != community.channel else "") if part)
         time = record["due"][11:16]
         if day is not None and record["due"][:10] < day.isoformat():  # the local day, as the record writes it
             time = words.earlier_day(date.fromisoformat(record["due"][:10]), time)
-        reason = record.get("reason", "") + (words.ahead if record.get(AHEAD_MARK) else "")
+        reason = record.get("reason", "") + ((words.ahead if member is not None else words.ahead_group) if record.get(AHEAD_MARK) else "")
         items.append(DeliveryItem(record["id"], time, record["priority"], mark, who, where, text, reason, record))
     return items
 
@@ -566,7 +572,7 @@ def deliver(config: Config, state_path: str, day: date, *, dry_run: bool = False
                 raise DeliveryError(f"{'; '.join(missing)} — set {'them' if len(missing) > 1 else 'it'} to the robot's address or secret where `playbook deliver` runs (docs/delivery.md); nothing was sent")
             language = words_for(config.community.language)
             report.notes.append(words.would_stop.format(what=language.plan.list_separator.join(said_in(problem, language) for problem in missing)))
-        if not todo and not any(operator_day.earlier for operator_day in the_day.operators) and len(the_day.overtaken) < the_day.total:
+        if not todo and not any(operator_day.earlier for operator_day in the_day.operators) and not the_day.left_out:
             raise DeliveryError(f"{day.isoformat()}: none of the {the_day.total} task(s) due that day can be delivered — {'; '.join(report.notes)}")
         for operator_day, inbox, messages in todo:
             operator = operator_day.operator

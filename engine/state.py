@@ -447,6 +447,10 @@ class StateStore:
         """The tasks due before the last run's end that no longer held as it ended, and why."""
         return dict(loads(self.meta(OVERTAKEN) or "{}"))
 
+    def task_dues(self, ids: list[str]) -> list[tuple[str, float]]:
+        """(id, due) of the tasks ``ids`` the state holds."""
+        return self.connection.execute("SELECT id, due FROM tasks WHERE id IN (SELECT value FROM json_each(?))", (dumps(ids),)).fetchall()
+
     def ahead_ids(self) -> frozenset[str]:
         """The ids of the tasks the last run planned ahead (``save_ahead``)."""
         return frozenset(loads(self.meta(AHEAD) or "{}"))

@@ -149,11 +149,11 @@ def test_wecom_gets_one_markdown_message_per_operator_with_the_day_in_chinese(tm
                 "## 3月2日 待办 2 条",
                 "阿兰 · 读书会",
                 "",
-                f"**10:00** 书友0（g1-m0） · 一群 · wechat · {first['id']}",
+                f"**10:00** 书友0（g1-m0） · 一群 · {first['id']}",
                 "私信 书友0：书友0，谢谢你的分享！好书",
                 '<font color="comment">原因：2026-03-02 10:00 发言</font>',
                 "",
-                f"**10:01** 书友1（g1-m1） · 一群 · wechat · {second['id']}",
+                f"**10:01** 书友1（g1-m1） · 一群 · {second['id']}",
                 "私信 书友1：书友1，谢谢你的分享！好书",
                 '<font color="comment">原因：2026-03-02 10:01 发言</font>',
             ])
@@ -215,8 +215,8 @@ def test_the_next_mornings_list_holds_what_the_nightly_run_planned_for_the_day_b
     assert result.exit_code == 0, result.output
     content = json.loads(server.log[0][0].get_data())["markdown"]["content"]
     first, second = setup.of("op-a")
-    assert content.startswith(f"## 3月3日 待办 2 条\n阿兰 · 读书会\n\n**3月2日 10:00** 书友0（g1-m0） · 一群 · wechat · {first['id']}\n")
-    assert f"**3月2日 10:01** 书友1（g1-m1） · 一群 · wechat · {second['id']}" in content
+    assert content.startswith(f"## 3月3日 待办 2 条\n阿兰 · 读书会\n\n**3月2日 10:00** 书友0（g1-m0） · 一群 · {first['id']}\n")
+    assert f"**3月2日 10:01** 书友1（g1-m1） · 一群 · {second['id']}" in content
     again = setup.deliver("--date", "2026-03-03", env=env)
     assert again.exit_code == 0 and len(server.log) == 1 and "提示：op-a：没有新任务 — 2026-03-03 的 2 个任务已经推送过" in again.stderr
     assert setup.deliver("--date", "2026-03-02", "--dry-run", env=env).stdout == ""  # sent already, on the 3rd
@@ -311,7 +311,7 @@ def test_dingtalk_gets_markdown_and_a_signature_when_a_secret_is_set(tmp_path, h
         "msgtype": "markdown",
         "markdown": {
             "title": "3月2日 待办 1 条",
-            "text": "\n\n".join(["#### 3月2日 待办 1 条", "阿兰 · 读书会", f"**10:00** 书友0（g1-m0） · 一群 · wechat · {record['id']}", "私信 书友0：书友0，谢谢你的分享！好书", "> 原因：2026-03-02 10:00 发言"]),
+            "text": "\n\n".join(["#### 3月2日 待办 1 条", "阿兰 · 读书会", f"**10:00** 书友0（g1-m0） · 一群 · {record['id']}", "私信 书友0：书友0，谢谢你的分享！好书", "> 原因：2026-03-02 10:00 发言"]),
         },
     }
     # 加签, as DingTalk documents it: HmacSHA256("timestamp\nsecret") keyed with the secret, Base64, URL-encoded.
@@ -371,7 +371,7 @@ def test_feishu_gets_a_card_signed_in_the_body(tmp_path, httpserver_ipv4):
             "header": {"title": {"tag": "plain_text", "content": "3月2日 待办 1 条"}, "template": "blue"},
             "elements": [
                 {"tag": "div", "text": {"tag": "plain_text", "content": "Bob · 读书会"}},
-                {"tag": "div", "text": {"tag": "plain_text", "content": f"10:00 书友0（g2-m0） · 二群 · wechat · {record['id']}\n私信 书友0：书友0，谢谢你的分享！好书\n原因：2026-03-02 10:00 发言"}},
+                {"tag": "div", "text": {"tag": "plain_text", "content": f"10:00 书友0（g2-m0） · 二群 · {record['id']}\n私信 书友0：书友0，谢谢你的分享！好书\n原因：2026-03-02 10:00 发言"}},
             ],
         },
     }]
@@ -414,7 +414,7 @@ def test_slack_gets_blocks_and_in_english_when_the_community_is(tmp_path, httpse
         "blocks": [
             {"type": "header", "text": {"type": "plain_text", "text": "Mon Mar 2: 1 task"}},
             {"type": "context", "elements": [{"type": "plain_text", "text": "阿兰 · 读书会"}]},
-            {"type": "section", "text": {"type": "plain_text", "text": f"10:00 书友0 (g1-m0) · 一群 · wechat · {record['id']}\ndm: 书友0，谢谢你的分享！好书\nwhy: message at 2026-03-02 10:00"}},
+            {"type": "section", "text": {"type": "plain_text", "text": f"10:00 书友0 (g1-m0) · 一群 · {record['id']}\ndm: 书友0，谢谢你的分享！好书\nwhy: message at 2026-03-02 10:00"}},
         ],
     }]
 
@@ -743,7 +743,7 @@ def test_a_group_community_yaml_does_not_name_is_called_by_the_exports_name_not_
     assert run.exit_code == 0, run.output
     result = Setup(directory, state, [], registry).deliver("--date", "2026-03-02", "--dry-run", env={})
     assert result.exit_code == 0, result.output
-    assert "书友（user1） · 读书会·一群 · wechat · " in result.stdout and "1987654321" not in result.stdout
+    assert "书友（user1） · 读书会·一群 · " in result.stdout and "1987654321" not in result.stdout
 
 
 def test_a_bad_option_value_is_one_line_and_exit_1(tmp_path, monkeypatch, capsys):
