@@ -391,7 +391,7 @@ def _moment_option(value: str | None, store: Any, name: str) -> float | None:
 
 @tasks.command("list")
 @click.option("--state", "state_path", required=True, type=click.Path(dir_okay=False), help="The --state database the nightly `playbook run` keeps.")
-@click.option("--status", "statuses", multiple=True, type=click.Choice(["todo", "late", "done", "skipped", "failed", "replied", "stale", "displaced"]), help="Only tasks with this status (repeat for several; todo includes late). Default: all but stale and displaced.")
+@click.option("--status", "statuses", multiple=True, type=click.Choice(["todo", "late", "overtaken", "done", "skipped", "failed", "replied", "stale", "displaced"]), help="Only tasks with this status (repeat for several; todo includes late; overtaken: still to do, but the rest of their day made them unneeded). Default: all but stale and displaced.")
 @click.option("--assignee", help="Only this operator's tasks (their id).")
 @click.option("--date", "day", help="Only tasks due on this local day: YYYY-MM-DD, today or tomorrow.")
 @click.option("--format", "output_format", type=click.Choice(["table", "csv", "jsonl", "md"]), help="table (default on a terminal), csv (to fill in and import), jsonl (default when piped), md.")

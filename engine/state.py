@@ -864,10 +864,10 @@ class StateStore:
             # Tasks planned ahead and kept, due by the history's end: planned again, or taken back.
             self.ahead_gone = self._reconcile_ahead(evaluation.now, planner.new_history) if evaluation.started else []
             # Tasks due before the history's end that no longer hold as it ends: not delivered —
-            # those earlier runs found too, while still to do and of the days a list carries.
+            # those earlier runs found too, while still to do (`tasks list` says so for 90 days).
             overtaken = {**self.overtaken(), **planner.overtaken}
             if overtaken:
-                since = evaluation.now - 8 * 86400
+                since = evaluation.now - 90 * 86400  # `tasks list` shows them as no longer needed, not late
                 todo = {task_id for (task_id,) in db.execute("SELECT id FROM tasks WHERE status = 'todo' AND due >= ? AND id IN (SELECT value FROM json_each(?))", (since, dumps(list(overtaken))))}
                 overtaken = {task_id: why for task_id, why in overtaken.items() if task_id in todo}
             db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (OVERTAKEN, dumps(overtaken)))

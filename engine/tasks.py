@@ -37,7 +37,8 @@ from playbook_engine.words import MarkWords
 
 MARKS = ("done", "skipped", "failed", "replied")  # what an operator may say of a task
 TAKEN_BACK = ("stale", "displaced")  # what a run says of a task it took back: hidden unless asked for
-SHOWN = ("todo", "late", *MARKS, *TAKEN_BACK)  # what `tasks list --status` selects by
+OVERTAKEN = "overtaken"  # still to do, but a run found the rest of its day made it unneeded (engine/runner.py ``_overtaken``)
+SHOWN = ("todo", "late", OVERTAKEN, *MARKS, *TAKEN_BACK)  # what `tasks list --status` selects by
 
 
 class TasksError(PlaybookError):
@@ -61,7 +62,7 @@ class ListWords:
 
 WORDS: dict[str, ListWords] = {
     "zh-CN": ListWords(
-        statuses={"todo": "待办", "late": "逾期", "done": "已完成", "skipped": "跳过", "failed": "失败", "replied": "已回复", "stale": "已撤回", "displaced": "被挤出"},
+        statuses={"todo": "待办", "late": "逾期", "overtaken": "不用做了", "done": "已完成", "skipped": "跳过", "failed": "失败", "replied": "已回复", "stale": "已撤回", "displaced": "被挤出"},
         headers={"due": "时间", "status": "状态", "assignee": "负责人", "member": "成员", "task": "任务", "note": "备注", "id": "编号"},
         status_column="状态",
         note_column="备注",
@@ -87,7 +88,7 @@ STATUS_WORDS: dict[str, str | None] = {
     "failed": "failed", "fail": "failed", "失败": "failed", "发送失败": "failed",
     "replied": "replied", "已回复": "replied",
     "": None, "todo": None, "待办": None, "未完成": None,
-    "late": None, "逾期": None, "stale": None, "已撤回": None, "displaced": None, "被挤出": None,
+    "late": None, "逾期": None, "stale": None, "已撤回": None, "displaced": None, "被挤出": None, "overtaken": None, "不用做了": None,
 }  # fmt: skip
 _COLUMNS = {
     "id": ("id", "任务id", "任务编号", "编号"),
@@ -166,8 +167,11 @@ def select(store: StateStore, *, statuses: Sequence[str] = (), assignee: str | N
         start, end = day_bounds(day, timezone_of(store))
     wanted = set(statuses)
     found = []
+    overtaken = store.overtaken()
     for row in store.printed_tasks(start, end, assignee):
         status = shown_status(row, now)
+        if status in ("todo", "late") and row.id in overtaken:
+            status = OVERTAKEN  # the question was answered, the newcomer spoke: not late, not to do
         if wanted:
             keep = status in wanted or (status == "late" and "todo" in wanted) or (row.outcome == "replied" and "replied" in wanted)
         else:

@@ -265,3 +265,22 @@ def test_a_delivered_post_planned_ahead_takes_its_turn_of_the_texts(tmp_path, ht
         content = nights.morning(day + 1, httpserver_ipv4)
         sent += [text for text in ("第一条", "第二条", "第三条") if text in content]
     assert len(sent) == 5 and all(earlier != later for earlier, later in zip(sent, sent[1:], strict=False)), sent
+
+
+def test_tasks_the_rest_of_their_day_made_unneeded_are_not_late(tmp_path):
+    """阿珍's question was answered after its alert was due: `tasks list` shows the alert as no
+    longer needed (不用做了), not late, and `--status late` leaves it out."""
+    nights = Nights(tmp_path, SLA)
+    question = {"ts": "2026-03-01T10:00:00+08:00", "type": "message", "group": "g1", "member": "m1", "name": "阿珍", "text": "请问周六的活动在哪？", "id": "q1"}
+    answer = {"ts": "2026-03-01T14:00:00+08:00", "type": "message", "group": "g1", "member": "m2", "name": "老陈", "text": "在3楼", "reply_to": "q1"}
+    (alert,) = [task for task in nights.night(1, [question, answer])[0] if task["rule"] == "answer"]
+
+    def listed(*options: str) -> dict[str, str]:
+        result = CliRunner().invoke(cli, ["tasks", "list", "--state", str(nights.state), "--format", "jsonl", "--now", "2026-03-09 12:00", *options], obj={"registry": nights.registry})
+        assert result.exit_code == 0, result.output
+        return {row["id"]: row["status"] for row in map(json.loads, result.stdout.splitlines())}
+
+    assert listed()[alert["id"]] == "overtaken"
+    assert alert["id"] not in listed("--status", "late") and alert["id"] in listed("--status", "overtaken")
+    table = CliRunner().invoke(cli, ["tasks", "list", "--state", str(nights.state), "--format", "csv", "--now", "2026-03-09 12:00"], obj={"registry": nights.registry})
+    assert f"{alert['id']}," in table.stdout and "不用做了" in table.stdout
