@@ -29,6 +29,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from datetime import time as dtime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -181,7 +182,11 @@ def gather(config: Config, store: StateStore, day: date) -> Day:
     # event tasks after their time): the day's list carries them.
     first = day - timedelta(days=CARRY_OVER_DAYS)
     since, _ = day_bounds(first, tz)
-    rows = store.carried_over(since, start, day.isoformat(), first.isoformat()) + store.tasks_due(start, end)
+    # Carried only if it can still be done in time: its deadline after the operators' day begins
+    # (the end of quiet hours), not only after midnight — a welcome due by 07:36 is not sent at 08:00.
+    quiet = config.community.quiet_hours
+    begins = datetime.combine(day, dtime(quiet[1] // 60, quiet[1] % 60), tz).timestamp() if quiet is not None and quiet[1] < 12 * 60 else start
+    rows = store.carried_over(since, start, day.isoformat(), first.isoformat(), begins) + store.tasks_due(start, end)
     if not rows:
         raise DeliveryError(_no_tasks(store, day, tz))
     delivered = store.deliveries(day.isoformat())

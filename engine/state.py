@@ -653,15 +653,15 @@ class StateStore:
         ).fetchall()
         return rows
 
-    def carried_over(self, since: float, start: float, date: str, first: str) -> list[tuple[str, str | None, str]]:
+    def carried_over(self, since: float, start: float, date: str, first: str, begins: float | None = None) -> list[tuple[str, str | None, str]]:
         """(id, assignee, record) of the printed tasks still to do due in [``since``, ``start``)
         (``start``: local day ``date`` begins; ``since``: local day ``first`` does), whose
-        deadline has not passed by then, and that no delivery of another day has sent: a nightly
+        deadline has not passed by ``begins`` (the operators' day: by default ``start``), and that no delivery of another day has sent: a nightly
         run plans the day's event tasks after their time, so no morning's list held them yet. A
         task without a deadline (planned before version 7 kept them) is not carried: its day's
         list was the one it had."""
         rows = self.connection.execute(
-            "SELECT id, assignee, data FROM tasks WHERE due >= ? AND due < ? AND deadline > ? AND status = 'todo' AND data IS NOT NULL ORDER BY due, id", (since, start, start)
+            "SELECT id, assignee, data FROM tasks WHERE due >= ? AND due < ? AND deadline > ? AND status = 'todo' AND data IS NOT NULL ORDER BY due, id", (since, start, start if begins is None else begins)
         ).fetchall()
         if not rows:
             return []

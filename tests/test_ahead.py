@@ -284,3 +284,18 @@ def test_tasks_the_rest_of_their_day_made_unneeded_are_not_late(tmp_path):
     assert alert["id"] not in listed("--status", "late") and alert["id"] in listed("--status", "overtaken")
     table = CliRunner().invoke(cli, ["tasks", "list", "--state", str(nights.state), "--format", "csv", "--now", "2026-03-09 12:00"], obj={"registry": nights.registry})
     assert f"{alert['id']}," in table.stdout and "不用做了" in table.stdout
+
+
+def test_the_morning_does_not_carry_a_task_whose_deadline_passes_before_the_day_begins(tmp_path):
+    """A thanks planned for 1 March 07:00 (held to 08:00 by quiet hours), deadline 24 h: by the
+    morning list of the 2nd it can no longer be done in time — its deadline, 07:00, comes before
+    quiet hours end at 08:00 — and it is not carried. Without quiet hours the day begins at
+    midnight, and it is."""
+    thanks = 'playbook: thanks\nrules:\n  - id: thank\n    when: {event: message}\n    deadline: 24h\n    do:\n      - dm: "{{ member.name }}，谢谢分享"\n'
+    for quiet, carried in (('  quiet_hours: "22:00-08:00"\n', False), ("", True)):
+        (tmp_path / str(carried)).mkdir()
+        nights = Nights(tmp_path / str(carried), thanks)
+        (nights.directory / "community.yaml").write_text(COMMUNITY + quiet, encoding="utf-8")
+        nights.night(1, [message(1, 7, "m1", "阿珍")])
+        result = CliRunner().invoke(cli, ["deliver", str(nights.directory), "--state", str(nights.state), "--date", "2026-03-02", "--dry-run"], obj={"registry": nights.registry}, env={"WECOM_A": "http://127.0.0.1:9/a"})
+        assert ("阿珍，谢谢分享" in result.stdout) == carried, result.output
