@@ -299,3 +299,27 @@ def test_the_morning_does_not_carry_a_task_whose_deadline_passes_before_the_day_
         nights.night(1, [message(1, 7, "m1", "阿珍")])
         result = CliRunner().invoke(cli, ["deliver", str(nights.directory), "--state", str(nights.state), "--date", "2026-03-02", "--dry-run"], obj={"registry": nights.registry}, env={"WECOM_A": "http://127.0.0.1:9/a"})
         assert ("阿珍，谢谢分享" in result.stdout) == carried, result.output
+
+
+def test_planning_ahead_does_not_take_in_a_task_already_printed(tmp_path, httpserver_ipv4):
+    """The night of 1 March prints 阿珍's follow-up DM for the 2nd at 21:00. Planning ahead, her
+    10:00 greeting of the 2nd would take it in (one message a day): then the morning's list would
+    hold the follow-up twice, alone and in the greeting. The greeting is left to the next night."""
+    rules = """\
+playbook: care
+rules:
+  - id: follow-up
+    when: {event: message}
+    delay: 24h
+    do:
+      - dm: 昨天聊的那本书读得怎么样？
+  - id: greeting
+    when: {schedule: "0 10 * * *", each: member}
+    do:
+      - dm: 早上好！
+"""
+    nights = Nights(tmp_path, rules)
+    planned, _ = nights.night(1, [message(1, 21, "m1", "阿珍")], "--ahead")
+    assert [task["rule"] for task in planned] == ["follow-up"]
+    content = nights.morning(2, httpserver_ipv4)
+    assert content.count("昨天聊的那本书读得怎么样？") == 1
