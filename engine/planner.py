@@ -178,6 +178,7 @@ class Planner:
         self._dropped = 0  # tasks dropped as stale still in the buckets of days not settled
         self._limit_exempt = limit_exempt
         self._keeps_slot = keeps_slot
+        self._given: frozenset[str] = frozenset()  # tasks planned ahead the operator has already (``printed_before``)
         self._recent: dict[str, list[tuple[float, str, str]]] = {}  # member → (due, action, task id), by due: what limits count
         self._capacity_used: Counter[tuple[str, int]] = Counter()  # by earlier runs and by tasks before --from
         self._waiting: dict[tuple[int, str], list[Task]] = {}  # (local day, operator) → tasks due then, not yet settled
@@ -384,6 +385,9 @@ class Planner:
         delivered: engine/ahead.py), with what was printed of each (``printed_form``): printed
         again only if they change, said to be taken back if this run drops them."""
         self._printed.update(printed)
+        # The operator has them (delivered, or marked): they keep their slot, as a task whose
+        # effect has happened does (``_keep_done_first``).
+        self._given = frozenset(printed)
 
     def not_reopened(self, task_id: str) -> None:
         """A task the last run left open that this one cannot make again (its rule or action
@@ -1149,7 +1153,7 @@ class Planner:
                 tasks = kept
             tasks = self._merge(tasks, one_day=True)  # one message a day takes one slot
             room = max(0, self._capacity[assignee] - self._capacity_used[(assignee, day)])
-            if self._keeps_slot:
+            if self._keeps_slot or self._given:
                 tasks = self._keep_done_first(tasks, room, assignee)
             else:
                 tasks = self._keep(tasks, room, assignee)
@@ -1184,17 +1188,18 @@ class Planner:
 
     def _keep_done_first(self, tasks: list[Task], room: int, assignee: str) -> list[Task]:
         """``_keep``, the tasks whose effect has happened first (``keeps_slot``: a `remove` that
-        took its member out of the group): they come before the day's others, whatever their
-        priority. A day is settled once its tasks were due; at the end of a --state run, one
+        took its member out of the group) and those the operator has already (planned ahead,
+        then delivered or marked: ``printed_before``): they come before the day's others,
+        whatever their priority. A day is settled once its tasks were due; at the end of a --state run, one
         due later is counted as one run counts it, its effect to come (if it goes stale first,
         it is one of the tasks that may go: ``_mark_out_of_reach``)."""
-        keeps = self._keeps_slot
-        done = [task for task in tasks if task.action in keeps]
+        keeps, given = self._keeps_slot, self._given
+        done = [task for task in tasks if task.action in keeps or task.id in given]
         if not done:
             return self._keep(tasks, room, assignee)
         first = min(room, len(done))
         done = self._keep(done, first, assignee)
-        others = self._keep([task for task in tasks if task.action not in keeps], room - first, assignee)
+        others = self._keep([task for task in tasks if not (task.action in keeps or task.id in given)], room - first, assignee)
         return done[:first] + others[: room - first] + done[first:] + others[room - first :]
 
     def _carry_over(self, overflow: list[Task], day: int, assignee: str) -> None:

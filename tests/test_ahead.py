@@ -323,3 +323,25 @@ rules:
     assert [task["rule"] for task in planned] == ["follow-up"]
     content = nights.morning(2, httpserver_ipv4)
     assert content.count("昨天聊的那本书读得怎么样？") == 1
+
+
+def test_a_delivered_task_planned_ahead_keeps_its_slot(tmp_path, httpserver_ipv4):
+    """Lily can do one task a day. 阿珍's nudge is planned ahead for 3 March and delivered that
+    morning; a newcomer joins at 10:00 and her welcome (high) would take the day's one slot. The
+    nudge was given: it keeps its slot, and the welcome moves on, as any overflow does."""
+    rules = TAGGED + """\
+  - id: welcome
+    when: {event: member_joined}
+    priority: high
+    do:
+      - mention: "欢迎 {{ member.name }}！"
+"""
+    nights = Nights(tmp_path, rules)
+    (nights.directory / "community.yaml").write_text(COMMUNITY.replace("groups: [g1], inbox", "groups: [g1], capacity: 1, inbox"), encoding="utf-8")
+    nights.night(1, [message(1, 9, "m1", "阿珍")], "--ahead")
+    (nudge,) = nights.night(2, [message(2, 9, "m3", "小美")], "--ahead")[0]
+    nights.morning(3, httpserver_ipv4)
+    joined = {"ts": "2026-03-03T10:00:00+08:00", "type": "member_joined", "group": "g1", "member": "m9", "name": "新人"}
+    planned, err = nights.night(3, [joined], "--ahead")
+    assert "挤出" not in err and nights.statuses()[nudge["id"]] == "todo"
+    assert [(task["rule"], task["due"][5:10]) for task in planned if task["rule"] == "welcome"] == [("welcome", "03-04")]
