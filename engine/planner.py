@@ -246,7 +246,7 @@ class Planner:
                 self._suppress(task, "duplicate", self.says.explain.duplicate)
                 continue
             self._quiet(task)  # limits count tasks as the member receives them: at their due time
-            if task.member is not None and recent.get(task.member):  # no tasks of late: no limit can be reached
+            if task.member is not None and recent.get(task.member) and task.id not in self._given:  # no tasks of late: no limit can be reached; the operator has a given one
                 limit_reason = self._limit_reached(task)
                 if limit_reason:
                     self._suppress(task, "limit", limit_reason)

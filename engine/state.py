@@ -428,7 +428,7 @@ class StateStore:
                 self.connection.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (AHEAD, dumps({carrier: parts for carrier, parts in ahead.items() if carrier not in dropped})))
         return dropped, kept
 
-    def _reconcile_ahead(self, now: float, planned: Mapping[str, Sent]) -> list[str]:
+    def _reconcile_ahead(self, now: float, planned: Mapping[str, Sent], said: set[str]) -> list[str]:
         """At a run's save: the tasks planned ahead and kept (marked, delivered) that are due by
         the history's end are reconciled with it — planned again by the run, or, still to do,
         taken back as stale (the day made them unneeded); their ids (those taken back) returned.
@@ -438,7 +438,7 @@ class StateStore:
             return []
         dues = dict(self.connection.execute("SELECT id, due FROM tasks WHERE id IN (SELECT value FROM json_each(?))", (dumps(list(ahead)),)))
         done = [carrier for carrier in ahead if dues.get(carrier, now) <= now]
-        gone = [carrier for carrier in done if carrier not in planned]
+        gone = [carrier for carrier in done if carrier not in planned and carrier not in said]  # `said`: taken back by the run, with its reason
         self.connection.executemany("UPDATE tasks SET status = 'stale' WHERE id = ? AND status = 'todo'", ((carrier,) for carrier in gone))
         self.connection.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (AHEAD, dumps({carrier: parts for carrier, parts in ahead.items() if carrier not in done})))
         return gone
@@ -862,7 +862,8 @@ class StateStore:
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('clock_seq', ?)", (str(evaluation.clock.seq),))
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('watermark_events', ?)", (dumps(evaluation.watermark_events()),))
             # Tasks planned ahead and kept, due by the history's end: planned again, or taken back.
-            self.ahead_gone = self._reconcile_ahead(evaluation.now, planner.new_history) if evaluation.started else []
+            said = {item[1] for item in (*planner.withdrawn, *planner.displaced, *planner.merged_away)}  # the run's summary names these
+            self.ahead_gone = self._reconcile_ahead(evaluation.now, planner.new_history, said) if evaluation.started else []
             # Tasks due before the history's end that no longer hold as it ends: not delivered —
             # those earlier runs found too, while still to do (`tasks list` says so for 90 days).
             overtaken = {**self.overtaken(), **planner.overtaken}

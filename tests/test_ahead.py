@@ -345,3 +345,23 @@ def test_a_delivered_task_planned_ahead_keeps_its_slot(tmp_path, httpserver_ipv4
     planned, err = nights.night(3, [joined], "--ahead")
     assert "挤出" not in err and nights.statuses()[nudge["id"]] == "todo"
     assert [(task["rule"], task["due"][5:10]) for task in planned if task["rule"] == "welcome"] == [("welcome", "03-04")]
+
+
+def test_a_delivered_task_planned_ahead_is_not_dropped_by_a_limit_after_the_fact(tmp_path, httpserver_ipv4):
+    """One task a week reaches a member (`limits`). 阿珍's nudge is planned ahead for 3 March
+    09:00 and delivered; at 08:00 she buys, and the thanks @ comes first that day. The nudge was
+    given: no limit takes it back after the fact."""
+    rules = TAGGED + """\
+  - id: thanks
+    when: {event: purchase}
+    do:
+      - mention: "谢谢 {{ member.name }} 的支持！"
+"""
+    nights = Nights(tmp_path, rules)
+    (nights.directory / "community.yaml").write_text(COMMUNITY + "  limits:\n    - {actions: any, max: 1, per: 7d}\n", encoding="utf-8")
+    nights.night(1, [message(1, 9, "m1", "阿珍")], "--ahead")
+    (nudge,) = nights.night(2, [message(2, 9, "m3", "小美")], "--ahead")[0]
+    nights.morning(3, httpserver_ipv4)
+    bought = {"ts": "2026-03-03T08:00:00+08:00", "type": "purchase", "group": "g1", "member": "m1", "amount": 99}
+    _, err = nights.night(3, [bought], "--ahead")
+    assert "挤出" not in err and "上次预排" not in err and nights.statuses()[nudge["id"]] == "todo"
