@@ -55,7 +55,9 @@ def plan_ahead(config: Config, path: str) -> Ahead:
             return Ahead()
         local = local_time(config.community.tz)
         until = local.midnight(local.day(watermark) + 2)
-        stream = plan(config, [], until=until, state=store, keep_suppressed=False, observe=False)
+        # The tasks the run printed keep their place, as delivered ones do: the morning's list
+        # holds them, and what is planned ahead fills what is left of each day's capacity.
+        stream = plan(config, [], until=until, state=store, keep_suppressed=False, observe=False, keep_printed=True)
         planned = [task for task in stream if task.due < until]
         known = store.known_tasks(part for task in planned for part in (task.id, *(part["id"] for part in task.parts)))
     finally:

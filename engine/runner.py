@@ -226,7 +226,7 @@ def run(config: Config, items: Iterable[SourceRecord | Rejected | Event], *, sta
     return result
 
 
-def plan(config: Config, items: Iterable[SourceRecord | Rejected | Event], *, start: float | None = None, until: float | None = None, explain: bool = False, state: StateStore | None = None, keep_suppressed: bool = True, max_future: float | None = None, observe: bool = True, end: float | None = None) -> Plan:
+def plan(config: Config, items: Iterable[SourceRecord | Rejected | Event], *, start: float | None = None, until: float | None = None, explain: bool = False, state: StateStore | None = None, keep_suppressed: bool = True, max_future: float | None = None, observe: bool = True, end: float | None = None, keep_printed: bool = False) -> Plan:
     """Like ``run()``, but the planned tasks come out while the run goes on, in output order:
     a day's tasks as soon as event time has left that day. Iterate the Plan once; then its
     ``result`` holds everything else (its ``tasks`` stay empty: they were handed out).
@@ -234,14 +234,15 @@ def plan(config: Config, items: Iterable[SourceRecord | Rejected | Event], *, st
     nothing an observer could forward). ``end`` (without ``until``): the history goes on to this
     instant, with no event of these ``items`` at it: one part of a community run apart
     (engine/partition.py) ends where the whole history does, its timers due before that
-    instant fired and its days before it settled."""
-    return Plan(config, items, start=start, until=until, explain=explain, state=state, keep_suppressed=keep_suppressed, max_future=max_future, observe=observe, end=end)
+    instant fired and its days before it settled. ``keep_printed``: the tasks earlier runs
+    printed keep their place, as if delivered (planning ahead: engine/ahead.py)."""
+    return Plan(config, items, start=start, until=until, explain=explain, state=state, keep_suppressed=keep_suppressed, max_future=max_future, observe=observe, end=end, keep_printed=keep_printed)
 
 
 class Plan:
     """Planned tasks as they become final; ``result`` once they have all been taken."""
 
-    def __init__(self, config: Config, items: Iterable[SourceRecord | Rejected | Event], *, start: float | None, until: float | None, explain: bool, state: StateStore | None, keep_suppressed: bool, max_future: float | None = None, observe: bool = True, end: float | None = None):
+    def __init__(self, config: Config, items: Iterable[SourceRecord | Rejected | Event], *, start: float | None, until: float | None, explain: bool, state: StateStore | None, keep_suppressed: bool, max_future: float | None = None, observe: bool = True, end: float | None = None, keep_printed: bool = False):
         self.config = config
         self.end = end
         self.items = items
@@ -250,7 +251,7 @@ class Plan:
         # What the last run planned ahead is planned again from the history as it turned out.
         self.ahead_dropped, ahead_kept = state.drop_ahead() if state else ([], {})
         saved = state.rechecks() if state else None
-        reopen = state.reopenable(saved) if state and saved else []
+        reopen = state.reopenable(saved, keep_printed) if state and saved else []
         self.planner = Planner(
             config.community, start=start, history=state.history(lookback) if state else None, keep_suppressed=keep_suppressed or explain, record_history=state is not None,
             cooldowns=frozenset(lookback.cooldowns), limit_exempt=config.registry.limit_exempt_actions(), keeps_slot=config.registry.slot_keeping_actions(), reopened=frozenset(payload["id"] for payload in reopen), count_days=state is not None,

@@ -554,11 +554,15 @@ class StateStore:
         """Whether an earlier run recorded ``member``'s first task of ``playbook`` (``holdouts``)."""
         return self.connection.execute("SELECT 1 FROM holdouts WHERE playbook = ? AND member = ?", (playbook, member)).fetchone() is not None
 
-    def reopenable(self, saved: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def reopenable(self, saved: list[dict[str, Any]], keep_printed: bool = False) -> list[dict[str, Any]]:
         """Of the tasks the last run left open (``saved`` rows of version 2), those the next run
         may settle again: not printed, or printed, still ``todo`` and not delivered — a task an
-        operator marked, or that ``deliver`` sent to their inbox, keeps its place."""
+        operator marked, or that ``deliver`` sent to their inbox, keeps its place (and, with
+        ``keep_printed``, every printed one: the morning's list will hold it)."""
         opened = [payload for payload in saved if payload.get("v") == 2]
+        if keep_printed:
+            unprinted = {payload["id"] for payload in opened if payload["printed"] is None and "merged_into" not in payload}
+            return [payload for payload in opened if payload["id"] in unprinted or payload.get("merged_into") in unprinted]
         printed = [payload["id"] for payload in opened if payload["printed"] is not None]
         statuses: dict[str, str] = {}
         for start in range(0, len(printed), 500):

@@ -303,8 +303,9 @@ def test_the_morning_does_not_carry_a_task_whose_deadline_passes_before_the_day_
 
 def test_planning_ahead_does_not_take_in_a_task_already_printed(tmp_path, httpserver_ipv4):
     """The night of 1 March prints 阿珍's follow-up DM for the 2nd at 21:00. Planning ahead, her
-    10:00 greeting of the 2nd would take it in (one message a day): then the morning's list would
-    hold the follow-up twice, alone and in the greeting. The greeting is left to the next night."""
+    10:00 greeting of the 2nd does not take it in (one message a day would): the printed one keeps
+    its place, as a delivered one does, and the morning's list holds each once — not the
+    follow-up twice, alone and in the greeting."""
     rules = """\
 playbook: care
 rules:
@@ -320,9 +321,9 @@ rules:
 """
     nights = Nights(tmp_path, rules)
     planned, _ = nights.night(1, [message(1, 21, "m1", "阿珍")], "--ahead")
-    assert [task["rule"] for task in planned] == ["follow-up"]
+    assert [task["rule"] for task in planned] == ["follow-up", "greeting"]
     content = nights.morning(2, httpserver_ipv4)
-    assert content.count("昨天聊的那本书读得怎么样？") == 1
+    assert content.count("昨天聊的那本书读得怎么样？") == 1 and content.count("早上好！") == 1
 
 
 def test_a_delivered_task_planned_ahead_keeps_its_slot(tmp_path, httpserver_ipv4):
@@ -365,3 +366,29 @@ def test_a_delivered_task_planned_ahead_is_not_dropped_by_a_limit_after_the_fact
     bought = {"ts": "2026-03-03T08:00:00+08:00", "type": "purchase", "group": "g1", "member": "m1", "amount": 99}
     _, err = nights.night(3, [bought], "--ahead")
     assert "挤出" not in err and "上次预排" not in err and nights.statuses()[nudge["id"]] == "todo"
+
+
+def test_what_is_planned_ahead_fills_only_what_the_printed_tasks_leave(tmp_path, httpserver_ipv4):
+    """Lily does one task a day. The night of 1 March printed 阿珍's follow-up for the 2nd: the
+    greeting planned ahead for the 2nd, more pressing, does not push it out (she has it), nor
+    join it over her capacity: the morning's list holds one task, the one she was given first."""
+    rules = """\
+playbook: care
+rules:
+  - id: follow-up
+    when: {event: message}
+    delay: 24h
+    do:
+      - dm: 昨天聊的那本书读得怎么样？
+  - id: greeting
+    when: {schedule: "0 10 * * *", each: member}
+    priority: high
+    do:
+      - dm: 早上好！
+"""
+    nights = Nights(tmp_path, rules)
+    community = COMMUNITY.replace("groups: [g1], inbox", "groups: [g1], capacity: 1, inbox") + "  merge: []\n"  # two messages, one slot
+    (nights.directory / "community.yaml").write_text(community, encoding="utf-8")
+    nights.night(1, [message(1, 21, "m1", "阿珍")], "--ahead")
+    content = nights.morning(2, httpserver_ipv4)
+    assert "昨天聊的那本书读得怎么样？" in content and "早上好！" not in content
