@@ -301,12 +301,8 @@ def test_the_morning_does_not_carry_a_task_whose_deadline_passes_before_the_day_
         assert ("阿珍，谢谢分享" in result.stdout) == carried, result.output
 
 
-def test_planning_ahead_does_not_take_in_a_task_already_printed(tmp_path, httpserver_ipv4):
-    """The night of 1 March prints 阿珍's follow-up DM for the 2nd at 21:00. Planning ahead, her
-    10:00 greeting of the 2nd does not take it in (one message a day would): the printed one keeps
-    its place, as a delivered one does, and the morning's list holds each once — not the
-    follow-up twice, alone and in the greeting."""
-    rules = """\
+# A DM the day after a message, and a greeting each morning at 10:00 to every member.
+FOLLOW_UP = """\
 playbook: care
 rules:
   - id: follow-up
@@ -319,7 +315,13 @@ rules:
     do:
       - dm: 早上好！
 """
-    nights = Nights(tmp_path, rules)
+
+def test_planning_ahead_does_not_take_in_a_task_already_printed(tmp_path, httpserver_ipv4):
+    """The night of 1 March prints 阿珍's follow-up DM for the 2nd at 21:00. Planning ahead, her
+    10:00 greeting of the 2nd does not take it in (one message a day would): the printed one keeps
+    its place, as a delivered one does, and the morning's list holds each once — not the
+    follow-up twice, alone and in the greeting."""
+    nights = Nights(tmp_path, FOLLOW_UP)
     planned, _ = nights.night(1, [message(1, 21, "m1", "阿珍")], "--ahead")
     assert [task["rule"] for task in planned] == ["follow-up", "greeting"]
     content = nights.morning(2, httpserver_ipv4)
@@ -372,21 +374,7 @@ def test_what_is_planned_ahead_fills_only_what_the_printed_tasks_leave(tmp_path,
     """Lily does one task a day. The night of 1 March printed 阿珍's follow-up for the 2nd: the
     greeting planned ahead for the 2nd, more pressing, does not push it out (she has it), nor
     join it over her capacity: the morning's list holds one task, the one she was given first."""
-    rules = """\
-playbook: care
-rules:
-  - id: follow-up
-    when: {event: message}
-    delay: 24h
-    do:
-      - dm: 昨天聊的那本书读得怎么样？
-  - id: greeting
-    when: {schedule: "0 10 * * *", each: member}
-    priority: high
-    do:
-      - dm: 早上好！
-"""
-    nights = Nights(tmp_path, rules)
+    nights = Nights(tmp_path, FOLLOW_UP.replace("    do:\n      - dm: 早上好！", "    priority: high\n    do:\n      - dm: 早上好！"))
     community = COMMUNITY.replace("groups: [g1], inbox", "groups: [g1], capacity: 1, inbox") + "  merge: []\n"  # two messages, one slot
     (nights.directory / "community.yaml").write_text(community, encoding="utf-8")
     nights.night(1, [message(1, 21, "m1", "阿珍")], "--ahead")
