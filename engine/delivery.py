@@ -160,7 +160,7 @@ class Day:
     unassigned: int = 0  # tasks with no operator, or an operator community.yaml no longer has
     unrecorded: int = 0  # planned before the state kept task records (state version 6)
     total: int = 0
-    overtaken: list[str] = field(default_factory=list)  # of the day before, no longer needed by the history of the last run (not sent; named)
+    overtaken: list[tuple[str, str]] = field(default_factory=list)  # (id, why) of the day before, no longer needed by the history of the last run (not sent; named)
     left_out: int = 0  # tasks left out as no longer needed, those of earlier days (named before) included
 
 
@@ -195,13 +195,13 @@ def gather(config: Config, store: StateStore, day: date) -> Day:
     merged: set[str] = set()
     ahead = store.ahead_ids()
     overtaken = store.overtaken()
-    gone: list[str] = []
+    gone: list[tuple[str, str]] = []
     named_since = day_bounds(day - timedelta(days=1), tz)[0]  # named on the morning after its day, not on each later one
     dues = {task_id: due for task_id, due in store.task_dues(list(overtaken))} if overtaken else {}
     for task_id, assignee, data in rows:
         if task_id in overtaken:
             if dues.get(task_id, start) >= named_since:
-                gone.append(task_id)  # e.g. the question was answered that afternoon: not sent
+                gone.append((task_id, overtaken[task_id]))  # e.g. the question was answered that afternoon: not sent
             continue
         record = json.loads(data)
         if task_id in ahead:
@@ -569,8 +569,7 @@ def deliver(config: Config, state_path: str, day: date, *, dry_run: bool = False
         if the_day.unrecorded:
             report.notes.append(words.unrecorded.format(count=the_day.unrecorded, day=day.isoformat()))
         if the_day.overtaken:
-            why = store.overtaken()
-            listed = "; ".join(f"{task_id} {why[task_id]}" for task_id in the_day.overtaken[:5]) + (" …" if len(the_day.overtaken) > 5 else "")
+            listed = "; ".join(f"{task_id} {why}" for task_id, why in the_day.overtaken[:5]) + (" …" if len(the_day.overtaken) > 5 else "")
             report.notes.append(words.overtaken.format(count=len(the_day.overtaken), listed=listed))
         if missing:
             if not dry_run:
