@@ -197,8 +197,20 @@ def _community_settings(doc: Document, base: YamlPath, data: Mapping[str, Any], 
     community = Community(name=data["name"], timezone=data["timezone"], tz=tz, channel=channel, file=str(path), language=data.get("language", "en"))
     community.channel_options = dict(data.get("channel_options") or {})
     community.action_names = registry.action_names(community.language)
+    seen_ids: dict[str, int] = {}
+    seen_names: dict[str, int] = {}
     for index, group in enumerate(data.get("groups", [])):
-        community.group_names[group["id"]] = group.get("name", group["id"])
+        name = group.get("name", group["id"])
+        for seen, key, value in ((seen_ids, "id", group["id"]), (seen_names, "name", name)):
+            if value in seen:
+                first_line = doc.where(base + ("groups", seen[value]))[0]
+                again = "give each group one entry" if key == "id" else f"give each group its own name (the checklists show groups by name), e.g. {value}2"
+                problems.append(doc.problem(base + ("groups", index, key if key in group else "id"), f"group {key} `{value}` is already used at line {first_line} — {again}"))
+                break  # one entry twice: said once
+            seen.setdefault(value, index)
+        if group["id"] in community.group_names:
+            continue
+        community.group_names[group["id"]] = name
         if "channel" in group:
             community.group_channels[group["id"]] = group["channel"]
         if "created" in group:
