@@ -187,6 +187,7 @@ class ActivityEndedTrigger(TriggerType):
         self.participated = bool(value["participated"])
         self.top: int | None = value.get("top")
         self.staff = context.community.staff
+        self.titles_key = self.key + "#titles"
 
     def on_event(self, run: Run, event: Event, member: Member | None) -> Iterable[Firing]:
         activity = event.activity or ""
@@ -195,9 +196,17 @@ class ActivityEndedTrigger(TriggerType):
         taking_part.update(dict.fromkeys(event.participants, True))
         if event.type == "activity_joined" and member is not None:
             taking_part[member.id] = True
+        # The activity as people call it: the `title` its events carry (the end's, else the
+        # start's), else its id.
+        title = event.raw.get("title")
+        titles = run.store(self.titles_key)  # activity → its start's title, until it ends
+        if event.type == "activity_started" and isinstance(title, str) and title.strip():
+            titles[activity] = title.strip()
         if event.type != "activity_ended" or event.group is None:
             return
         del participants[activity]
+        started_as = titles.pop(activity, None)
+        called = title.strip() if isinstance(title, str) and title.strip() else started_as or activity
         group = run.groups.get(event.group)
         chosen = [member_id for member_id in sorted(group.members) if (member_id in taking_part) == self.participated] if group else []
         run.prefetch(chosen)
@@ -205,7 +214,7 @@ class ActivityEndedTrigger(TriggerType):
         how = words.took_part[self.participated]
 
         def reason() -> str:  # the same for everyone
-            return words.activity.format(how=how, activity=activity, at=local_text(run, event.t))
+            return words.activity.format(how=how, activity=called, at=local_text(run, event.t))
 
         targets = [run.members[member_id] for member_id in chosen]
         targets = [target for target in targets if not target.left]
