@@ -9,6 +9,8 @@ member's choosing to the operator's plan.
 from __future__ import annotations
 
 import re
+from datetime import datetime
+from typing import Any
 
 # An escape sequence whole (CSI, OSC up to its terminator, any other ESC + one character),
 # then every other C0/C1 control except newline and tab, and DEL; and the bidirectional
@@ -45,3 +47,14 @@ def markdown_text(text: str, *, links: bool = False) -> str:
 def markdown_line(text: str, *, links: bool = False) -> str:
     """``text`` as literal Markdown on one line (a name: its line breaks become spaces)."""
     return markdown_text(" ".join(text.splitlines()), links=links)
+
+
+def sheet_time(t: float | None, tz: Any) -> str | None:
+    """A moment as a spreadsheet cell: local date and time, ``2026-03-02 12:30`` (seconds only
+    when there are some), which Excel, WPS and 腾讯文档 read as a date and time to sort and
+    filter by — an ISO time with its ``T`` and offset stays text there. The plan says once which
+    time zone its times are in."""
+    if t is None:
+        return None
+    moment = datetime.fromtimestamp(t, tz)
+    return moment.strftime("%Y-%m-%d %H:%M:%S" if moment.second else "%Y-%m-%d %H:%M")

@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 from playbook_engine.contract import TASK_RECORD_FIELDS
 from playbook_engine.delivery import day_bounds
 from playbook_engine.errors import PlaybookError
-from playbook_engine.printable import terminal_text
+from playbook_engine.printable import sheet_time, terminal_text
 from playbook_engine.state import StateStore, TaskRow
 from playbook_engine.words import MarkWords
 
@@ -201,7 +201,7 @@ def write_list(listed: list[Listed], fmt: str, stream: IO[str], words: ListWords
     the cells people read, ``groups`` each group's name (community.yaml's ``groups:``) for a
     task about a whole group, ``operators`` each operator's name (community.yaml's ``name:``),
     and ``columns`` the CSV's columns of the task record, as `playbook run` names them; JSON
-    Lines and the CSV keep the ids and field names."""
+    Lines keeps the ids and field names."""
     if fmt == "jsonl":
         _write_jsonl(listed, stream, words, tz, terminal)
         return
@@ -223,10 +223,10 @@ def _named(item: Listed, actions: Mapping[str, str], priorities: Mapping[str, st
     if isinstance(priority, str):
         record["priority"] = priorities.get(priority, priority)
     if isinstance(group, str) and group in groups:
-        record["group_name"] = groups[group]  # not a column of the CSV: the table and md only
+        record["group_name"] = groups[group]  # the CSV's group column, the table's and md's names
     assignee = item.row.assignee
     if assignee is not None and operators.get(assignee):
-        record["assignee_name"] = operators[assignee]  # likewise
+        record["assignee_name"] = operators[assignee]  # likewise: the operator by name
     return replace(item, record=record)
 
 
@@ -256,8 +256,12 @@ def _write_csv(listed: list[Listed], stream: IO[str], words: ListWords, tz: Zone
     writer.writerow([*(columns.get(name, name) for name in TASK_RECORD_FIELDS), words.status_column, words.note_column, *(words.done_columns[name] for name in ("deadline", "outcome", "outcome_at", "marked_at"))])
     for item in listed:
         row = item.row
-        values = [item.record.get(name) for name in TASK_RECORD_FIELDS]
-        writer.writerow([_cell(value) for value in (*values, _word(item, words), row.note, _iso(row.deadline, tz), words.statuses.get(row.outcome or "", row.outcome), _iso(row.outcome_at, tz), _iso(row.marked_at, tz))])
+        record = item.record
+        # As `playbook run --format csv` shows them: local times a spreadsheet reads as times,
+        # the group and the operator by name.
+        shown = {"due": sheet_time(row.due, tz), "group": record.get("group_name") or record.get("group"), "assignee": record.get("assignee_name") or record.get("assignee")}
+        values = [shown[name] if name in shown else record.get(name) for name in TASK_RECORD_FIELDS]
+        writer.writerow([_cell(value) for value in (*values, _word(item, words), row.note, sheet_time(row.deadline, tz), words.statuses.get(row.outcome or "", row.outcome), sheet_time(row.outcome_at, tz), sheet_time(row.marked_at, tz))])
 
 
 def _write_md(listed: list[Listed], stream: IO[str], words: ListWords, tz: ZoneInfo, terminal: bool) -> None:

@@ -19,7 +19,7 @@ from typing import IO, TYPE_CHECKING, Any
 from playbook_engine import hookimpl
 from playbook_engine.contract import TASK_RECORD_FIELDS, OutputFormat, Task
 from playbook_engine.plugins import option_name
-from playbook_engine.printable import markdown_line, markdown_text, terminal_text
+from playbook_engine.printable import markdown_line, markdown_text, sheet_time, terminal_text
 from playbook_engine.words import PlanWords, plan_words, words_for
 
 if TYPE_CHECKING:
@@ -76,11 +76,16 @@ def write_csv(tasks: Iterable[Task], stream: IO[str], context: Mapping[str, Any]
     writer = csv.writer(stream, lineterminator="\r\n")
     says = words_for(context.get("language"))
     columns, actions, priorities = says.explain.columns, context.get("actions", {}), says.explain.priorities
+    tz, groups, operators = context["tz"], context.get("groups", {}), context.get("operators", {})
     writer.writerow([*(columns[name] for name in CSV_FIELDS), columns["status"]])
     for task in tasks:  # streamed, like jsonl
-        record = task.record(context["tz"])
-        # The action and priority as the operator reads them; JSON keeps the ids for programs.
-        shown = {"action": actions.get(task.action, task.action), "priority": priorities.get(task.priority, task.priority), "how": task.how or None}
+        record = task.record(tz)
+        # The time, action, priority, group and operator as the operator reads them (a group
+        # and an operator by name); JSON keeps the ids for programs.
+        shown = {
+            "due": sheet_time(task.due, tz), "action": actions.get(task.action, task.action), "priority": priorities.get(task.priority, task.priority), "how": task.how or None,
+            "group": groups.get(task.group, task.group) if task.group is not None else None, "assignee": (operators.get(task.assignee) or task.assignee) if task.assignee is not None else None,
+        }
         record = {**dict.fromkeys(CSV_FIELDS), **record, **shown}
         writer.writerow([*(_spreadsheet_cell(record[name]) for name in CSV_FIELDS), ""])
 

@@ -16,6 +16,7 @@ import csv
 import io
 import json
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -87,8 +88,13 @@ def test_csv_for_excel(example_output, registry: Registry) -> None:
     assert list(rows[0]) == [columns[name] for name in (*TASK_FIELDS, "params", "parts", "how", "status")]
     assert list(rows[0])[-1] == "状态" and {row["状态"] for row in rows} == {""}
     assert len(rows) == len(records)
+    tz = ZoneInfo("Asia/Shanghai")
+    groups = {"g1": "读书会1群", "g2": "读书会2群", "g3": "21天共读打卡营", "g4": "种子用户群"}
     for row, record in zip(rows, records, strict=True):
-        assert row["编号"] == record["id"] and row["时间"] == record["due"]
+        # Times a spreadsheet reads as times (local, no `T`, no offset), the group and the operator by name.
+        due = datetime.fromisoformat(record["due"])
+        assert row["编号"] == record["id"] and datetime.strptime(row["时间"], "%Y-%m-%d %H:%M:%S" if due.second else "%Y-%m-%d %H:%M").replace(tzinfo=tz) == due
+        assert row["群"] == groups[record["group"]] and row["负责人"] == {"op-lily": "Lily", "op-may": "阿May", "op-kai": "小凯"}[record["assignee"]]
         assert row["内容"].removeprefix("'") == record["text"]
         assert row["原因"] == record["reason"]
         assert (row["动作"], row["优先级"]) == (registry.actions[record["action"]].names["zh-CN"], words_for("zh-CN").explain.priorities[record["priority"]])
