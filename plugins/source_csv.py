@@ -28,6 +28,7 @@ from playbook_plugins.source_json import rfc3339
 FIELDS = ("ts", "type", "member", "name", "group", "id", "text", "mentions", "reply_to", "inviter", "reason", "activity", "amount", "channel")
 LIST_SEPARATOR = re.compile(r"[\s,;]+")
 SAMPLE_BYTES = 64 * 1024
+NOT_ASCII = re.compile(rb"[\x80-\xff]")
 BAD_BYTES = re.compile("[\udc80-\udcff]")  # bytes that were not UTF-8, kept by surrogateescape
 # Text is decoded with surrogateescape, counting what it escapes: until a file has had a byte
 # that is not UTF-8, none of its rows can hold one, and the row check skips its search (0.6 µs
@@ -145,6 +146,8 @@ def _open_text(path: str) -> IO[str]:
         raise InvalidInput(f"{path}: is a folder — pass the .csv file")
     with open(path, "rb") as raw:
         sample = raw.read(SAMPLE_BYTES)
+        if len(sample) == SAMPLE_BYTES and sample.isascii():
+            sample = _first_text(raw) or sample  # ASCII says nothing of the encoding: judge by the first other bytes
     try:
         sample.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -159,6 +162,18 @@ def _open_text(path: str) -> IO[str]:
     if b"\x00" in sample:
         raise InvalidInput(f"{path}: a binary file (or UTF-16 text), not CSV — export or save it as CSV UTF-8")
     return open(path, encoding="utf-8-sig", errors=DECODE_ERRORS, newline="")
+
+
+def _first_text(raw: IO[bytes]) -> bytes | None:
+    """The first ``SAMPLE_BYTES`` of ``raw``, read on from where it is, that start with a byte
+    that is not ASCII (a character's first byte: everything before it is ASCII), or None if
+    there are none. A GBK file from Excel whose first thousand rows are ids, numbers and times
+    would otherwise be read as UTF-8, and each of its later Chinese rows rejected."""
+    while block := raw.read(1 << 20):
+        if not block.isascii():
+            start = NOT_ASCII.search(block).start()  # type: ignore[union-attr]  # not all ASCII: there is one
+            return (block[start:] + raw.read(SAMPLE_BYTES))[:SAMPLE_BYTES]
+    return None
 
 
 def _encoding_of(sample: bytes) -> str | None:

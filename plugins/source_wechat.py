@@ -65,12 +65,43 @@ SELF = "你"
 SELF_ID = "me"
 
 QUOTES = "\"“”「」'‘’ "
+# A system line names people in double quotes ("张老师"邀请"李四"、"王五"加入了群聊) — a name
+# may hold 、 , or even a quote — or, in older exports, bare (张三邀请李四、王五加入了群聊). Each
+# form: its pattern over the line with quotes made plain ASCII, the event, and what each group is.
+_Q = r'"(?P<{0}>.+?)"'
+_WHO = r'(?:"(?P<{0}>.+?)"|(?P<{0}_you>你|You|you))'
 JOIN_BY_QR = re.compile(r"^(?P<member>.+?)通过扫描(?P<inviter>.+?)分享的二维码加入群聊")
 INVITED = re.compile(r"^(?P<inviter>.+?)邀请(?P<members>.+?)加入了群聊")
 REMOVED = re.compile(r"^(?P<remover>.+?)将(?P<members>.+?)移出了群聊")
 LEFT = re.compile(r"^(?P<member>.+?)退出了群聊")
 JOINED = re.compile(r"^(?P<member>.+?)加入了群聊")
+# Quoted forms, Chinese and English (the line is stored in the language the client had then).
+QUOTED_FORMS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile("^" + _Q.format("member") + r"\s*通过扫描\s*" + _WHO.format("inviter") + r"\s*分享的二维码加入群聊"), "join"),
+    (re.compile("^" + _Q.format("member") + r"\s*通过\s*" + _WHO.format("inviter") + r"\s*的邀请二维码加入群聊"), "join"),
+    (re.compile("^" + _WHO.format("inviter") + r"\s*邀请\s*(?P<members>(?:你和)?\".+\")\s*加入了群聊"), "invite"),
+    (re.compile("^" + _WHO.format("inviter") + r"\s*邀请\s*(?P<members>你)加入了群聊"), "invite"),
+    (re.compile("^" + _WHO.format("remover") + r"\s*将\s*(?P<members>\".+\")\s*移出了群聊"), "remove"),
+    (re.compile("^" + _Q.format("member") + r"\s*退出了群聊"), "leave"),
+    (re.compile("^" + _Q.format("member") + r"\s*加入了群聊"), "join"),
+    (re.compile("^" + _Q.format("member") + r" joined (?:the|a) group chat via (?:the )?QR [Cc]ode shared by " + _WHO.format("inviter")), "join"),
+    (re.compile("^" + _WHO.format("inviter") + r" invited (?P<members>(?:you and )?\".+\"|you) (?:to|into) (?:the|a) group chat"), "invite"),
+    (re.compile("^" + _WHO.format("remover") + r" removed (?P<members>\".+\") from the group chat"), "remove"),
+    (re.compile("^" + _Q.format("member") + r" left the group chat"), "leave"),
+    (re.compile("^" + _Q.format("member") + r" joined the group chat"), "join"),
+)
+# WeChat's template of a join (sysmsgtemplate XML): the line with $placeholders$, and each
+# placeholder's people with their wxids. A template left unfilled names nobody.
+TEMPLATE = re.compile(r"<template>\s*<!\[CDATA\[(?P<line>.*?)\]\]>\s*</template>", re.S)
+TEMPLATE_LINK = re.compile(r"<link\s+name=\"(?P<name>[^\"]+)\"[^>]*>(?P<body>.*?)</link>", re.S)
+TEMPLATE_MEMBER = re.compile(r"<member>\s*<username>\s*(?:<!\[CDATA\[)?(?P<wxid>[^<\]]*)(?:\]\]>)?\s*</username>\s*<nickname>\s*(?:<!\[CDATA\[)?(?P<name>.*?)(?:\]\]>)?\s*</nickname>", re.S)
+PLACEHOLDER = re.compile(r"\$[A-Za-z_]+\$")
+REVOKABLE = re.compile(r"\s*\$revoke\$\s*$")
 MENTION = re.compile(r"@([^\s\u2005@]+)")
+# Excel shows a 19-digit message id as 7.00112E+18 and saves it so: no longer an id (every
+# message of a minute would have the same one).
+PAGED = re.compile(r"(@chatroom)_\d+_\d+$")
+MANGLED_ID = re.compile(r"^\d(?:\.\d+)?[Ee]\+\d+$")
 WXID = re.compile(r"^(?:wxid_[0-9a-z]+|[A-Za-z][-_A-Za-z0-9]{5,19})$")  # WeChat ids; display names are free text
 
 
@@ -194,7 +225,8 @@ def read_wechat(path: str, options: Mapping[str, Any]) -> Iterator[SourceRecord 
     report = options.get("report")
     if report is not None and people.exporter is not None:
         report.exported_by(*people.exporter)  # staff, which community.yaml must say (a warning if not)
-    chat = Chat(columns, people, Path(path).stem.removesuffix("_utf8"), tz)  # MemoTrace writes <群名>_utf8.csv
+    # MemoTrace writes <群名>_utf8.csv; PyWxDump <…@chatroom>_<first>_<last>.csv, a file per 5,000 messages.
+    chat = Chat(columns, people, PAGED.sub(r"\1", Path(path).stem.removesuffix("_utf8")), tz)
     with CsvFile(path) as table:
         yield from chat.read(table)
 
@@ -264,6 +296,8 @@ class Chat:
             if name:
                 event["name"] = name
             ident = cells[at_id].strip() if at_id is not None else ""
+            if "+" in ident and MANGLED_ID.match(ident):
+                ident = ""
             if ident:
                 event["id"] = ident
                 if add_recent is not None:
@@ -332,8 +366,9 @@ def events_from_row(row: Row, columns: Mapping[str, str], people: People, defaul
         raise ValueError(Reason("no_sender", column=columns["name"]))
     member, name = people.sender(row.get(columns.get("member")), row.get(columns["name"]), row.get(columns.get("remark")))
     event: dict[str, Any] = {**base, "type": "message", "member": member, "name": name}
-    if row.get(columns.get("id")):
-        event["id"] = row.get(columns.get("id"))
+    ident = row.get(columns.get("id"))
+    if ident and not MANGLED_ID.match(ident):
+        event["id"] = ident
     readable = kind in TEXT_TYPES or kind in QUOTE_TYPES
     event["text"] = text if readable else PLACEHOLDERS.get(kind, f"[{kind}]")
     if kind in QUOTE_TYPES and (quote := QUOTED.search(text)):
@@ -388,7 +423,20 @@ def _mentions(text: str, people: People) -> list[str]:
 
 def system_events(text: str, base: Mapping[str, Any], people: People) -> list[dict[str, Any]]:
     """Joins and leaves from WeChat's system lines; any other system line is kept as ``wechat_system``."""
-    line = text.strip()
+    line = REVOKABLE.sub("", text.strip())  # "你邀请"赵六"加入了群聊  $revoke$": the inviter may take it back
+    known: dict[str, str] = {}  # name → wxid, from a template's people
+    if "sysmsgtemplate" in line or PLACEHOLDER.search(line):
+        filled = _filled_template(line, known)
+        if filled is None:  # a template nobody filled in names nobody
+            shown = TEMPLATE.search(line)
+            return [{**base, "type": "wechat_system", "text": shown["line"] if shown else line}]
+        line = filled
+    plain = line.replace("“", '"').replace("”", '"')
+    if '"' in plain:
+        for pattern, kind in QUOTED_FORMS:
+            if match := pattern.match(plain):
+                return _quoted_events(kind, match, base, people, known)
+        return [{**base, "type": "wechat_system", "text": line}]
     if match := JOIN_BY_QR.match(line):
         return [_member_event(base, "member_joined", _name(match["member"]), people, inviter=people.resolve(_name(match["inviter"])))]
     if match := INVITED.match(line):
@@ -403,8 +451,70 @@ def system_events(text: str, base: Mapping[str, Any], people: People) -> list[di
     return [{**base, "type": "wechat_system", "text": line}]
 
 
-def _member_event(base: Mapping[str, Any], kind: str, name: str, people: People, **extra: str) -> dict[str, Any]:
-    member = people.resolve(name)
+def _quoted_events(kind: str, match: re.Match[str], base: Mapping[str, Any], people: People, known: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The events of a system line whose names are quoted (``QUOTED_FORMS``)."""
+    groups = match.groupdict()
+
+    def who(field: str) -> str:
+        return SELF if groups.get(field + "_you") else groups[field].strip()
+
+    def resolve(name: str) -> str:
+        return known.get(name) or people.resolve(name)
+
+    if kind == "leave":
+        return [_member_event(base, "member_left", who("member"), people, known, reason="left")]
+    if kind == "remove":
+        return [_member_event(base, "member_left", name, people, known, reason="removed") for name in _quoted_names(groups["members"])]
+    inviter = resolve(who("inviter")) if "inviter" in groups and (groups["inviter"] or groups.get("inviter_you")) else None
+    extra = {"inviter": inviter} if inviter else {}
+    names = [who("member")] if kind == "join" else _quoted_names(groups["members"])
+    return [_member_event(base, "member_joined", name, people, known, **extra) for name in names]
+
+
+def _quoted_names(text: str) -> list[str]:
+    """``"B"、"C"``, ``你和"B"``, ``you and "B", "C"`` → their names (你 for you). Names are split
+    only between quotes: a nickname may hold 、 or , (``"甲、乙"``), even a quote."""
+    names = []
+    text = text.strip()
+    for you in ("你和", "you and ", "You and "):
+        if text.startswith(you):
+            names.append(SELF)
+            text = text[len(you) :].strip()
+    if text in ("你", "you", "You"):
+        return [*names, SELF]
+    for part in re.split(r'"\s*[、，,]\s*"', text):
+        name = part.removeprefix('"').removesuffix('"').strip()
+        if name:
+            names.append(name)
+    return names
+
+
+def _filled_template(xml: str, known: dict[str, str]) -> str | None:
+    """The line a join's template (``<sysmsg type="sysmsgtemplate">``, or its bare text) shows,
+    with each ``$placeholder$`` filled with its people's names (quoted, as WeChat shows them;
+    their wxids learnt into ``known``); None when a placeholder has nobody."""
+    shown = TEMPLATE.search(xml)
+    template = shown["line"] if shown else xml
+    people = {link["name"]: [(found["wxid"].strip(), found["name"].strip()) for found in TEMPLATE_MEMBER.finditer(link["body"])] for link in TEMPLATE_LINK.finditer(xml)}
+    unfilled = False
+
+    def fill(placeholder: re.Match[str]) -> str:
+        nonlocal unfilled
+        named = [(wxid, name or wxid) for wxid, name in people.get(placeholder[0].strip("$"), []) if wxid or name]
+        if not named:
+            unfilled = True
+            return placeholder[0]
+        for wxid, name in named:
+            if wxid and name != wxid:
+                known[name] = wxid
+        return '"、"'.join(name for _, name in named)
+
+    line = PLACEHOLDER.sub(fill, REVOKABLE.sub("", template.strip()))
+    return None if unfilled else line
+
+
+def _member_event(base: Mapping[str, Any], kind: str, name: str, people: People, known: Mapping[str, str] | None = None, **extra: str) -> dict[str, Any]:
+    member = (known or {}).get(name) or people.resolve(name)
     event = {**base, "type": kind, "member": member, **extra}
     if name != SELF:
         event["name"] = name
@@ -418,7 +528,7 @@ def _name(text: str) -> str:
 
 
 def _names(text: str) -> list[str]:
-    """``"B"、"C"`` → [B, C]; WeChat separates invitees with 、 (and sometimes ，)."""
+    """``B、C`` → [B, C]: bare names (an older export's line) are separated with 、 (and sometimes ，)."""
     return [name for name in (_name(part) for part in re.split(r"[、，,]", text)) if name]
 
 
