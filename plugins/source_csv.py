@@ -146,20 +146,22 @@ def _open_text(path: str) -> IO[str]:
         raise InvalidInput(f"{path}: is a folder — pass the .csv file")
     with open(path, "rb") as raw:
         sample = raw.read(SAMPLE_BYTES)
-        if len(sample) == SAMPLE_BYTES and sample.isascii():
-            sample = _first_text(raw) or sample  # ASCII says nothing of the encoding: judge by the first other bytes
+        later = _first_text(raw) if len(sample) == SAMPLE_BYTES and sample.isascii() else None
+    # ASCII says nothing of the encoding: a file that starts so is judged by its first other
+    # bytes — GB 18030 if they clearly are, else UTF-8 (a bad byte there is one row's damage).
+    head, sample = sample, later or sample
     try:
         sample.decode("utf-8")
     except UnicodeDecodeError as exc:
         if exc.start < len(sample) - 3:  # not just a character cut at the sample's end
-            encoding = _encoding_of(sample)
+            encoding = _encoding_of(sample) or ("utf-8-sig" if later else None)
             if encoding is not None:
                 return open(path, encoding=encoding, errors=DECODE_ERRORS, newline="")
             raise InvalidInput(
                 f"{path}: not UTF-8 text (byte {exc.start:,}) — probably GBK from Excel or a Windows tool: "
                 "save it as \"CSV UTF-8\", or convert it with `iconv -f GBK -t UTF-8 IN.csv > OUT.csv`"
             ) from None
-    if b"\x00" in sample:
+    if b"\x00" in head:
         raise InvalidInput(f"{path}: a binary file (or UTF-16 text), not CSV — export or save it as CSV UTF-8")
     return open(path, encoding="utf-8-sig", errors=DECODE_ERRORS, newline="")
 
