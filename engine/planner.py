@@ -82,6 +82,10 @@ def _capacity_order(task: Task) -> tuple[Any, ...]:
     return (-task.rank, task.deadline, task.due, task.order, task.id)
 
 
+NOTE = "notify"  # the operator's note of a firing, which goes with its removal
+FIRST_THING = PRIORITY_RANK["high"]  # capacity moves tasks of this rank or more to the first thing of the next morning
+
+
 def printed_form(task: Task) -> tuple[Any, ...]:
     """What the operator holds of a printed task: a reopened one printed the same is not printed again."""
     return (task.due, task.text, task.assignee, tuple(part["id"] for part in task.parts))
@@ -456,10 +460,19 @@ class Planner:
         is settled it would have happened). Never planned, as a task capacity drops."""
         self._out_of_its_day(task)
         self._unplanned(task)
-        self._suppress(task, "capacity", partial(self._slots_taken, task.assignee, task.due, done))
+        day = self._day(task.due)
+        given = self._capacity_used[(task.assignee or "", day)]  # the tasks earlier runs planned for that day (it has an assignee: it found no slot)
+        self._suppress(task, "capacity", partial(self._slots_taken, task.assignee, task.due, done, given))
+        # Its firing's notes go with it: "移出前先截图…" about a removal that is not done is an
+        # instruction the operator must not follow. They wait in the same day (due with it).
+        for note in self._waiting.get((day, task.assignee or ""), ()):
+            if note.action == NOTE and not note.dropped and note.trigger_at == task.trigger_at and note.member == task.member and note.rule == task.rule and note.playbook == task.playbook:
+                self._out_of_its_day(note)
+                self._unplanned(note)
+                self._suppress(note, "capacity", self.says.explain.with_removal.format(removal=task.id))
 
-    def _slots_taken(self, assignee: str | None, due: float, done: int) -> str:
-        return self.says.explain.slots_taken.format(assignee=assignee, day=self._date(due), count=done)
+    def _slots_taken(self, assignee: str | None, due: float, done: int, given: int) -> str:
+        return self.says.explain.slots_taken.format(assignee=assignee, day=self._date(due), count=done, given=given)
 
     def _mark_stale(self, task_id: str) -> None:
         sent = self.new_history.get(task_id)
@@ -1215,8 +1228,11 @@ class Planner:
         # An operator with a pace lays each day out from its start: where quiet hours span
         # midnight, that is when they end, and the overflow is the first thing of that morning
         # (yesterday evening's joiners are welcomed then, not a whole day after they came).
-        # Without a pace it keeps its time of day, not to pile up at one minute.
-        morning = self._quiet_end(self.local.midnight(day + 1), window) if quiet is not None and quiet[0] and assignee in self._paces else None  # type: ignore[arg-type]  # quiet hours are set
+        # Without a pace, a high or urgent task is likewise the first thing of the next morning
+        # (a welcome, a warning about the link posted last night: a day later it is no use);
+        # the others keep their time of day, not to pile up at one minute.
+        morning = self._quiet_end(self.local.midnight(day + 1), window) if quiet is not None and quiet[0] else None  # type: ignore[arg-type]  # quiet hours are set
+        paced = assignee in self._paces
         moved = 0
         dropped: Counter[str] = Counter()  # counted here when suppressed tasks are not kept
         tally = self.day_counts is not None
@@ -1230,7 +1246,7 @@ class Planner:
                 if quiet is not None and quiet[int((moved_to + offset) % DAY) // 60]:
                     moved_to = self._quiet_end(moved_to, window, offset) or moved_to  # type: ignore[arg-type]  # quiet hours are set
                     moved_day = day_of(moved_to)
-            if morning is not None and morning < moved_to:
+            if morning is not None and morning < moved_to and (paced or task.rank >= FIRST_THING):
                 moved_to, moved_day = morning, day + 1
             past_deadline = moved_to > task.deadline
             if past_deadline or moved_to - original_due > max_delay:

@@ -505,6 +505,21 @@ def _held_at_every_cut(config, events, tmp_path) -> None:
         assert tasks == whole, cut
 
 
+def test_a_removal_that_finds_no_slot_takes_its_firings_note_with_it(make_config, tmp_path):
+    """"先截图" before a removal the plan does not make is an instruction the operator must not
+    follow: 老李's removal finds the day's one slot taken by 小王's, and its note goes with it."""
+    config = config_from(rules(KICK.replace("    do:", "    delay: 10m\n    do:")), COMMUNITY.replace("{id: op-a, groups: [g1]}", "{id: op-a, groups: [g1], capacity: 1}"), tmp_path / "pb")
+    events = [spam("01T10:00:00"), spam("01T11:00:00", "m4"), msg("01T12:00:00", "m3")]
+    result = plan(config, events, explain=True)
+    assert task_keys(result, "rule", "action", "member", "due") == [("kick", "remove", "m1", "2026-03-01T10:10:00+08:00")]
+    removal = next(item.task.id for item in result.suppressed if item.task.action == "remove")
+    assert sorted(explained(result, "capacity")) == sorted([
+        "capacity of op-a on 2026-03-01 is taken: 0 task(s) planned for them before, 1 removal(s) due before it (a removal is done when it is due: it cannot move)",
+        f"goes with removal {removal}, which found no slot: the member stays in the group",
+    ])
+    _held_at_every_cut(config, events, tmp_path)
+
+
 def test_a_removal_that_finds_its_days_slots_taken_by_earlier_removals_is_dropped_when_due(make_config, tmp_path):
     """op-a has one slot a day; 小王 and 老李 both post ads on 1 March. 小王's removal, due first
     at 10:10, takes the day's slot and her out of 一群. 老李's, due at 11:10, finds no slot
@@ -518,7 +533,7 @@ def test_a_removal_that_finds_its_days_slots_taken_by_earlier_removals_is_droppe
     assert task_keys(result, "rule", "member", "due") == [
         ("kick", "m1", "2026-03-01T10:10:00+08:00"), ("note", "m2", "2026-03-02T09:00:00+08:00"), ("kick", "m4", "2026-03-03T09:40:00+08:00"),
     ]
-    assert explained(result, "capacity") == ["capacity of op-a on 2026-03-01 taken by 1 removal(s) due before it (a removal is done when it is due: it cannot move)"]
+    assert explained(result, "capacity") == ["capacity of op-a on 2026-03-01 is taken: 0 task(s) planned for them before, 1 removal(s) due before it (a removal is done when it is due: it cannot move)"]
     assert explained(result, "not_in_group") == ["小王 is no longer in 一群: removed by the plan at 2026-03-01 10:10"]
     _held_at_every_cut(config, events, tmp_path)
 

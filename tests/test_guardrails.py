@@ -145,6 +145,23 @@ def test_capacity_overflow_moves_to_the_next_day_highest_priority_first(make_con
     assert result.moved["capacity"] == 2
 
 
+def test_a_high_or_urgent_task_capacity_moves_is_the_first_thing_of_the_next_morning(make_config):
+    """Without a pace, a high or urgent task capacity moves (a welcome, a warning about last
+    night's link) is due when the next day's quiet hours end, not a whole day after its trigger,
+    at its deadline; a normal or low one keeps its time of day, not to pile up at one minute."""
+    files = {"h.yaml": one_rule("{event: message, keywords: [新]}", playbook="h", priority="high"), "n.yaml": one_rule("{event: message, keywords: [晚]}", playbook="n")}
+    quiet = capacity_community().replace("  timezone: Asia/Shanghai\n", "  timezone: Asia/Shanghai\n  quiet_hours: \"22:00-08:00\"\n")
+    events = [msg("01T09:00:00", "m1", text="新"), msg("01T20:30:00", "m2", text="新"), msg("01T20:35:00", "m3", text="新"), msg("01T20:40:00", "m4", text="晚")]
+    result = plan(make_config(files, quiet), events)
+    assert task_keys(result, "playbook", "member", "due") == [
+        ("h", "m1", "2026-03-01T09:00:00+08:00"),
+        ("h", "m2", "2026-03-01T20:30:00+08:00"),
+        ("h", "m3", "2026-03-02T08:00:00+08:00"),
+        ("n", "m4", "2026-03-02T20:40:00+08:00"),
+    ]
+    assert result.tasks[2].moved == ["capacity of op full: moved from 2026-03-01 20:35 to 2026-03-02 08:00"]
+
+
 def test_a_fan_out_s_tasks_due_together_go_to_those_who_wrote_more_when_capacity_is_short(make_config):
     """A festival's greetings, all due at 10:00, two slots: the members who wrote most get them,
     not the smallest ids (m10 sorts before m2 as text)."""
