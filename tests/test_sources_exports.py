@@ -50,7 +50,7 @@ def test_a_whole_account_export_without_chat_lists_the_chats_and_how_to_pick_one
         "  your Saved Messages — saved_messages, id 11111111, 1 message — private, refused without --private-chats\n"
         "  Bob — personal_chat, id 22222222, 2 messages — private, refused without --private-chats\n"
         "  读书会 — private_supergroup, id 1555000111, 3 messages\n"
-        "  读书会 — public_channel, id 1555000222, 0 messages\n"
+        "  读书会 — public_channel, id 1555000222, 0 messages — a channel, refused without --private-chats\n"
         "  Old group — private_group, id 1444000111, 1 message"
     )
 
@@ -105,6 +105,69 @@ def test_telegram_private_chats_are_refused_unless_asked_for(registry, path, cha
     )
     events = read(registry, "telegram", path, private_chats=True, **options)
     assert events[0][1]["member"] == "user22222222" and events[0][1]["group"] == "22222222"
+
+
+def telegram_chat(tmp_path: Path, messages: list[dict], kind: str = "public_supergroup") -> Path:
+    """A one-chat Telegram Desktop export, written as the exporter does."""
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps({"name": "TG读书会", "type": kind, "id": 1888, "messages": messages}, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def tg_message(number: int, sender: str, name: str, text: object, **extra: object) -> dict:
+    return {"id": number, "type": "message", "date": "2024-03-01T09:15:00", "date_unixtime": str(1709255700 + number), "from": name, "from_id": sender, "text": text, **extra}
+
+
+TG = {"group": "1888", "group_name": "TG读书会"}
+
+
+def test_telegram_posts_by_the_group_itself_or_a_linked_channel_are_no_members(registry, tmp_path):
+    """An anonymous admin posts as `channel<the group's id>`, a linked channel as `channel<its id>`:
+    bot_message events (no member), as Slack's and Discord's bots; their service actions name
+    no member and invite nobody, and a member named like the group is still that member."""
+    export = telegram_chat(tmp_path, [
+        tg_message(1, "channel1888", "TG读书会", "今日打卡", author="Lily", text_entities=[]),
+        tg_message(2, "channel1777", "读书会频道", ["新文章 ", {"type": "link", "text": "https://t.me/x"}]),
+        tg_message(3, "user2002", "TG读书会", "我的名字和群一样"),
+        {"id": 4, "type": "service", "date_unixtime": "1709255800", "actor": "TG读书会", "actor_id": "channel1888", "action": "invite_members", "members": ["TG读书会", "Bob"]},
+        {"id": 5, "type": "service", "date_unixtime": "1709255801", "actor": "TG读书会", "actor_id": "channel1888", "action": "pin_message", "message_id": 1},
+        {"id": 6, "type": "service", "date_unixtime": "1709255802", "actor": "TG读书会", "actor_id": "channel1888", "action": "remove_members", "members": ["TG读书会"]},
+    ])
+    assert read(registry, "telegram", export) == [
+        (1, {"ts": "2024-03-01T09:15:01+08:00", **TG, "type": "bot_message", "id": "1", "text": "今日打卡", "name": "TG读书会"}),
+        (2, {"ts": "2024-03-01T09:15:02+08:00", **TG, "type": "bot_message", "id": "2", "text": "新文章 https://t.me/x", "name": "读书会频道"}),
+        (3, {"ts": "2024-03-01T09:15:03+08:00", **TG, "type": "message", "member": "user2002", "id": "3", "text": "我的名字和群一样", "name": "TG读书会"}),
+        (4, {"ts": "2024-03-01T09:16:40+08:00", **TG, "type": "member_joined", "member": "user2002", "name": "TG读书会"}),
+        (4, {"ts": "2024-03-01T09:16:40+08:00", **TG, "type": "member_joined", "member": "name:Bob", "name": "Bob"}),
+        (5, {"ts": "2024-03-01T09:16:41+08:00", **TG, "type": "telegram_pin_message", "id": "5", "name": "TG读书会"}),
+        (6, {"ts": "2024-03-01T09:16:42+08:00", **TG, "type": "member_left", "member": "user2002", "name": "TG读书会", "reason": "removed"}),
+    ]
+
+
+def test_telegram_channel_posts_plan_nothing_for_the_channel_but_keep_the_group_alive(workspace, tmp_path):
+    """A month of the group posting as itself while one member goes quiet: the quiet member gets
+    the silence DM, the group its weekly post; the group itself and the channel get nothing."""
+    folder, elsewhere = workspace
+    posts = [tg_message(day, "channel1888" if day % 2 else "channel1777", "TG读书会" if day % 2 else "读书会频道", f"第 {day} 天", date_unixtime=str(1709255700 + day * 86400)) for day in range(1, 15)]
+    export = telegram_chat(tmp_path, [tg_message(0, "user2002", "Alice", "打卡"), *posts])
+    result = playbook("run", str(folder), "--source", "telegram", "--events", str(export), "--format", "jsonl", "--until", "2024-03-16", cwd=elsewhere)
+    assert result.returncode == 0, result.stderr
+    tasks = [json.loads(line) for line in result.stdout.splitlines()]
+    assert {task["member"] for task in tasks} == {None, "user2002"}
+    assert [task["text"] for task in tasks if task["member"] == "user2002"] == ["Alice 好久不见"]
+    assert sum(task["text"] == "本周话题" and task["group"] == "1888" for task in tasks) == 2
+
+
+def test_a_telegram_channel_export_is_refused_as_a_private_chat_is(registry, tmp_path):
+    """A channel's export has only the channel's posts: nothing to welcome, answer or rank."""
+    export = telegram_chat(tmp_path, [tg_message(1, "channel1888", "TG读书会", "频道新文章")], kind="public_channel")
+    assert fails(registry, "telegram", export) == (
+        f"{export}: TG读书会 is a public channel (public_channel), not a group — its posts are the channel's own, with no members' messages "
+        "to plan welcomes, answers or rankings from; export the channel's discussion group instead, or pass --private-chats to read its posts anyway (as bot_message events)"
+    )
+    assert [event["type"] for _, event in read(registry, "telegram", export, private_chats=True)] == ["bot_message"]
+    assert "is a private channel (private_channel)" in fails(registry, "telegram", telegram_chat(tmp_path, [], kind="private_channel"))
+    assert "is a public channel (public_channel)" in fails(registry, "telegram", ACCOUNT, chat="1555000222")
 
 
 # -- Discord --------------------------------------------------------------------------------
