@@ -329,9 +329,13 @@ def plain_text(text: Any) -> str:
 
 
 def mentioned_ids(message: dict[str, Any]) -> list[str]:
-    """Ids from ``mention_name`` entities; a plain ``@username`` has no id in the export and is skipped."""
+    """Ids from ``mention_name`` entities; a plain ``@username`` has no id in the export and is skipped.
+
+    Exports from before about 2020-10 have no ``text_entities``: their ``mention_name`` pieces
+    are only in the ``text`` list, and are read there."""
+    entities = message.get("text_entities") if "text_entities" in message else message.get("text")
     ids: list[str] = []
-    for entity in message.get("text_entities") or []:
+    for entity in entities if isinstance(entities, list) else []:
         if isinstance(entity, dict) and entity.get("type") == "mention_name" and entity.get("user_id") is not None:
             member = f"user{int(entity['user_id'])}"
             if member not in ids:

@@ -30,13 +30,14 @@ GO = {"group": "1034567890", "group_name": "Go 夜读 2016"}
 
 def test_telegram_before_2020_integer_ids_self_removal_and_the_group_as_inviter(registry):
     """from_id/actor_id as bare numbers are the same users as `user…`; Bob removing himself left;
-    `"inviter": "Group"` (the group's own link) names nobody."""
+    `"inviter": "Group"` (the group's own link) names nobody; a `mention_name` piece of `text`
+    (no `text_entities` then) is a mention."""
     assert read(registry, "telegram", FIXTURES / "telegram_2016_result.json") == [
         (1, {"ts": "2016-05-01T10:00:00+08:00", **GO, "type": "member_joined", "member": "user11111111", "name": "Alice"}),
         (1, {"ts": "2016-05-01T10:00:00+08:00", **GO, "type": "member_joined", "member": "user22222222", "name": "Bob", "inviter": "user11111111"}),
         (2, {"ts": "2016-05-01T10:01:00+08:00", **GO, "type": "message", "member": "user22222222", "id": "2", "text": "大家好", "name": "Bob"}),
         (3, {"ts": "2016-05-01T11:00:00+08:00", **GO, "type": "member_joined", "member": "user33333333", "name": "Carol"}),
-        (4, {"ts": "2016-05-01T11:02:00+08:00", **GO, "type": "message", "member": "user33333333", "id": "4", "text": "你好 Bob", "name": "Carol", "reply_to": "2"}),
+        (4, {"ts": "2016-05-01T11:02:00+08:00", **GO, "type": "message", "member": "user33333333", "id": "4", "text": "你好 Bob", "name": "Carol", "mentions": ["user22222222"], "reply_to": "2"}),
         (5, {"ts": "2016-05-02T09:00:00+08:00", **GO, "type": "member_joined", "member": "name:Dave", "name": "Dave", "inviter": "user11111111"}),
         (6, {"ts": "2016-05-03T09:00:00+08:00", **GO, "type": "member_left", "member": "user22222222", "name": "Bob", "reason": "left"}),
         (7, {"ts": "2016-05-03T10:00:00+08:00", **GO, "type": "member_left", "member": "user33333333", "name": "Carol", "reason": "removed"}),
@@ -168,6 +169,16 @@ def test_a_telegram_channel_export_is_refused_as_a_private_chat_is(registry, tmp
     assert [event["type"] for _, event in read(registry, "telegram", export, private_chats=True)] == ["bot_message"]
     assert "is a private channel (private_channel)" in fails(registry, "telegram", telegram_chat(tmp_path, [], kind="private_channel"))
     assert "is a public channel (public_channel)" in fails(registry, "telegram", ACCOUNT, chat="1555000222")
+
+
+def test_telegram_mentions_in_an_export_before_text_entities_are_read_from_the_text(registry, tmp_path):
+    """Exports before about 2020-10 have no `text_entities`: a `mention_name` piece of `text`
+    is the mention a newer export lists there; a plain `@username` still has no id."""
+    old = {"text": ["Welcome ", {"type": "mention_name", "text": "Alice", "user_id": 2002}, " and ", {"type": "mention", "text": "@bob"}, "!"]}
+    new = {**old, "text_entities": [{"type": "plain", "text": "Welcome "}, {"type": "mention_name", "text": "Alice", "user_id": 2002}, {"type": "plain", "text": " and "}, {"type": "mention", "text": "@bob"}, {"type": "plain", "text": "!"}]}
+    events = [read(registry, "telegram", telegram_chat(tmp_path, [tg_message(1, "user1001", "Lily", **layout)]))[0][1] for layout in (old, new)]
+    assert events[0] == events[1] == {"ts": "2024-03-01T09:15:01+08:00", **TG, "type": "message", "member": "user1001", "id": "1", "text": "Welcome Alice and @bob!", "name": "Lily", "mentions": ["user2002"]}
+    assert "mentions" not in read(registry, "telegram", telegram_chat(tmp_path, [tg_message(1, "user1001", "Lily", old["text"], text_entities=[])]))[0][1]
 
 
 # -- Discord --------------------------------------------------------------------------------
