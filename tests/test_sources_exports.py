@@ -246,6 +246,52 @@ def test_slack_dms_and_group_dms_are_read_when_asked_for_named_by_their_people(r
     assert [(event["group"], event["group_name"]) for _, event, *_ in events[:2]] == [("D0DMBOB", "Alice 王、Bob Li"), ("G0MPIM", "Alice 王、Bob Li、陈晨")]
 
 
+def slack_export(tmp_path: Path, messages: list[dict]) -> Path:
+    """A one-channel, one-day Slack export: Lily and Alice, a current app's bot user, Slackbot
+    left out of users.json (as it often is), and a user created for an app."""
+    folder = tmp_path / "slack"
+    (folder / "general").mkdir(parents=True)
+    users = [
+        {"id": "U01LILY", "name": "lily", "is_bot": False, "profile": {"display_name": "Lily"}},
+        {"id": "U02ALICE", "name": "alice", "is_bot": False, "profile": {"display_name": "", "real_name": "Alice Wang"}},
+        {"id": "U09APP", "name": "standup-bot", "is_bot": True, "profile": {"real_name": "Standup Bot", "bot_id": "B09APP"}},
+        {"id": "U08WF", "name": "workflow", "is_bot": False, "is_app_user": True, "profile": {"real_name": "Workflow"}},
+    ]
+    (folder / "users.json").write_text(json.dumps(users), encoding="utf-8")
+    (folder / "channels.json").write_text(json.dumps([{"id": "C0GENERAL", "name": "general"}]), encoding="utf-8")
+    (folder / "general" / "2024-03-01.json").write_text(json.dumps(messages, ensure_ascii=False), encoding="utf-8")
+    return folder
+
+
+GENERAL = {"group": "C0GENERAL", "group_name": "#general"}
+
+
+def test_slack_app_bots_and_slackbot_are_bots_even_with_a_user(registry, tmp_path):
+    """Apps post as their bot user *with* `bot_id`/`bot_profile` and no subtype; users.json marks
+    bot users `is_bot` (app users `is_app_user`); Slackbot is `USLACKBOT`. All are bot_message,
+    a bot's channel_join joins nobody, and a mention of a bot is no member's mention."""
+    export = slack_export(tmp_path, [
+        {"type": "message", "subtype": "channel_join", "ts": "1709255702.000100", "user": "U09APP", "text": "<@U09APP> has joined the channel", "inviter": "U01LILY"},
+        {"type": "message", "ts": "1709255760.000100", "user": "U09APP", "bot_id": "B09APP", "app_id": "A09", "text": "Daily standup: post your update", "bot_profile": {"id": "B09APP", "name": "Standup Bot", "app_id": "A09"}},
+        {"type": "message", "ts": "1709255761.000100", "user": "USLACKBOT", "text": "Reminder: read 20 pages."},
+        {"type": "message", "ts": "1709255762.000100", "user": "U08WF", "text": "Form submitted"},
+        {"type": "message", "ts": "1709255763.000100", "user": "U02ALICE", "bot_profile": {"id": "B07", "name": "Polly"}, "text": "Poll: which book?"},
+        {"type": "message", "subtype": "channel_leave", "ts": "1709255764.000100", "user": "U09APP", "text": "<@U09APP> has left the channel"},
+        {"type": "message", "ts": "1709255800.000100", "user": "U02ALICE", "text": "thanks <@U09APP> and <@U01LILY>"},
+        {"type": "message", "subtype": "channel_join", "ts": "1709255900.000100", "user": "U02ALICE", "text": "<@U02ALICE> has joined the channel"},
+    ])
+    assert read(registry, "slack", export) == [
+        (1, {"ts": "2024-03-01T09:15:02+08:00", **GENERAL, "type": "slack_channel_join", "id": "1709255702.000100", "name": "Standup Bot"}),
+        (2, {"ts": "2024-03-01T09:16:00+08:00", **GENERAL, "type": "bot_message", "id": "1709255760.000100", "text": "Daily standup: post your update", "name": "Standup Bot"}),
+        (3, {"ts": "2024-03-01T09:16:01+08:00", **GENERAL, "type": "bot_message", "id": "1709255761.000100", "text": "Reminder: read 20 pages.", "name": "Slackbot"}),
+        (4, {"ts": "2024-03-01T09:16:02+08:00", **GENERAL, "type": "bot_message", "id": "1709255762.000100", "text": "Form submitted", "name": "Workflow"}),
+        (5, {"ts": "2024-03-01T09:16:03+08:00", **GENERAL, "type": "bot_message", "id": "1709255763.000100", "text": "Poll: which book?", "name": "Polly"}),
+        (6, {"ts": "2024-03-01T09:16:04+08:00", **GENERAL, "type": "slack_channel_leave", "id": "1709255764.000100", "name": "Standup Bot"}),
+        (7, {"ts": "2024-03-01T09:16:40+08:00", **GENERAL, "type": "message", "member": "U02ALICE", "name": "Alice Wang", "id": "1709255800.000100", "text": "thanks @Standup Bot and @Lily", "mentions": ["U01LILY"]}),
+        (8, {"ts": "2024-03-01T09:18:20+08:00", **GENERAL, "type": "member_joined", "member": "U02ALICE", "name": "Alice Wang"}),
+    ]
+
+
 # -- WeChat (PyWxDump CSV) ------------------------------------------------------------------
 
 ROOM = {"group": "20001@chatroom", "group_name": "pywxdump_读书群"}
