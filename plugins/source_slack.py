@@ -22,6 +22,10 @@ from playbook_engine.words import Reason, reason_of
 from playbook_plugins.source_json import raw_json, rfc3339
 
 MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
+# Slack's other markup: a channel link <#C…|general>, a broadcast or special word <!here>
+# (<!subteam^S…|@team>, <!date^…|fallback>), a link <https://…|label> or <mailto:…>.
+MARKUP = re.compile(r"<(?:#(?P<channel>[CG][A-Z0-9]+)|!(?P<word>[^>|^]+)[^>|]*|(?P<url>[A-Za-z][A-Za-z0-9+.-]*:[^>|]*))(?:\|(?P<label>[^>]*))?>")
+ESCAPES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))  # the three characters Slack escapes in text
 DAY_FILE = re.compile(r"^(?P<channel>[^/]+)/(?P<day>\d{4}-\d{2}-\d{2})\.json$")
 MESSAGE_SUBTYPES = frozenset({"thread_broadcast", "file_share", "me_message"})
 CHANNEL_LISTS = ("channels.json", "groups.json")
@@ -283,8 +287,26 @@ def _profile_name(message: Mapping[str, Any]) -> str | None:
 
 
 def readable_text(text: Any, names: Mapping[str, str]) -> str:
-    """Slack's ``<@U02>`` mention markup shown as ``@Name``, as people read it (keywords match that)."""
-    return MENTION.sub(lambda match: "@" + (names.get(match[1]) or match[2] or match[1]), str(text or ""))
+    """Slack's markup shown as people read it (keywords match that): ``<@U02>`` as ``@Name``,
+    ``<#C01|general>`` as ``#general``, ``<!here>`` as ``@here``, ``<https://x|the page>`` as
+    ``the page`` (a link without a label as its address), ``&lt;`` ``&gt;`` ``&amp;`` as the
+    characters."""
+    shown = MENTION.sub(lambda match: "@" + (names.get(match[1]) or match[2] or match[1]), str(text or ""))
+    if "<" in shown:
+        shown = MARKUP.sub(_unmarked, shown)
+    if "&" in shown:
+        for escaped, character in ESCAPES:
+            shown = shown.replace(escaped, character)
+    return shown
+
+
+def _unmarked(match: re.Match[str]) -> str:
+    label = match["label"]
+    if match["channel"]:
+        return "#" + (label or match["channel"])
+    if match["word"]:
+        return label or "@" + match["word"]
+    return label or match["url"]
 
 
 @hookimpl

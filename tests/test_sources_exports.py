@@ -292,6 +292,21 @@ def test_slack_app_bots_and_slackbot_are_bots_even_with_a_user(registry, tmp_pat
     ]
 
 
+@pytest.mark.parametrize(("text", "shown"), [
+    pytest.param("<@U02ALICE> it's at <#C0GENERAL|general> pinned", "@Alice it's at #general pinned", id="channel-link"),
+    pytest.param("see <#C0GENERAL>", "see #C0GENERAL", id="channel-link-without-name"),
+    pytest.param("<!here> <!channel> <!everyone>", "@here @channel @everyone", id="broadcast"),
+    pytest.param("ask <!subteam^S012|@editors>, due <!date^1709255702^{date_short}|Mar 1>", "ask @editors, due Mar 1", id="group-and-date"),
+    pytest.param("see <https://example.com/a?b=1&amp;c=2|the page> or <https://example.com>", "see the page or https://example.com", id="links"),
+    pytest.param("mail <mailto:lily@example.com|Lily>", "mail Lily", id="mailto"),
+    pytest.param("1 &lt; 2 &amp;&amp; 3 &gt; 2, <not markup", "1 < 2 && 3 > 2, <not markup", id="escapes"),
+])
+def test_slack_markup_is_shown_as_people_read_it(text, shown):
+    from playbook_plugins.source_slack import readable_text
+
+    assert readable_text(text, {"U02ALICE": "Alice"}) == shown
+
+
 # -- WeChat (PyWxDump CSV) ------------------------------------------------------------------
 
 ROOM = {"group": "20001@chatroom", "group_name": "pywxdump_读书群"}
