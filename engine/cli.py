@@ -73,7 +73,7 @@ def _duration_option(value: str, name: str) -> float | None:
 @click.option("--rejects", type=click.Path(dir_okay=False), help="Write rejected event lines here as JSON Lines.")
 @click.option("--strict", is_flag=True, help="Fail (exit 1) on the first rejected event instead of going on.")
 @click.option("--chat", help="For a Telegram whole-account export: the chat to read, by name or id (without it, the chats are listed).")
-@click.option("--private-chats", is_flag=True, help="Also plan for private chats and group DMs (refused by default: playbooks plan group work).")
+@click.option("--private-chats", is_flag=True, help="Also plan for private chats, group DMs and Telegram channels (refused by default: playbooks plan group work).")
 @click.option("--max-future", default="1d", show_default=True, help="Reject an event dated more than this after the latest event so far (or the --state watermark), unless the next event is not earlier: one line dated 2099 cannot move the clock. `off` accepts any.")
 @click.option("--report", "report_out", type=click.Path(dir_okay=False), help="Also write the HTML report (as `playbook report` does) once the run is saved: of the --state, or without it of this run alone. Needs the `report` extra.")
 @click.option("--runner", "runner_name", type=click.Choice(["local", "beam"]), default="local", show_default=True, help="beam: the community's independent parts (operator teams) run as an Apache Beam pipeline, the same plan (docs/scale.md). Needs the `beam` extra.")

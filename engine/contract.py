@@ -771,6 +771,11 @@ class EventSource:
     # columns). When most lines of a `playbook run --events` file were no event, the run names the
     # source that recognizes it best: an operator's first run is often her export itself.
     recognize: Callable[[str], int] | None = None
+    # What a file that begins with this text is, when it is an export this source knows that no
+    # source reads (QQ's own text export, for the default source): the reason and what to do
+    # instead, as one line. Asked before any source reads a file, whichever was given: one
+    # line is clearer than a rejection for each of its lines, or a CSV header that cannot work.
+    refuses: Callable[[str], str | None] | None = None
 
 
 @dataclass

@@ -207,7 +207,23 @@ def read_source(registry: Registry, source: str, path: str, options: Mapping[str
         raise InvalidInput(f"unknown event source `{source}` — installed: {', '.join(sorted(registry.sources))}")
     if path != "-" and not Path(path).exists():
         raise InvalidInput(f"{path}: no such file or directory")
+    refusals = [other.refuses for other in registry.sources.values() if other.refuses is not None]
+    if refusals and path != "-" and Path(path).is_file():
+        head = _head(path)
+        for refuses in refusals:
+            why = refuses(head)
+            if why is not None:
+                raise InvalidInput(f"{path}:1:1: {why}")
     return registry.sources[source].read(path, options or {})
+
+
+def _head(path: str) -> str:
+    """The first 4 KiB of a file as text (``EventSource.refuses``), without a byte order mark.
+    Undecodable bytes are replaced: a refusal looks for its own marks, not at the encoding."""
+    with open(path, "rb") as stream:
+        start = stream.read(4096)
+    encoding = "utf-16" if start[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8"
+    return start.decode(encoding, errors="replace").lstrip("\ufeff \t\r\n")
 
 
 def run(config: Config, items: Iterable[SourceRecord | Rejected | Event], *, start: float | None = None, until: float | None = None, explain: bool = False, state: StateStore | None = None, keep_suppressed: bool = True, max_future: float | None = None, end: float | None = None) -> RunResult:

@@ -163,7 +163,7 @@ def register_commands(cli: click.Group) -> None:
     @click.option("--playbooks", "playbook_paths", multiple=True, help="The playbooks folder `playbook run` will use: its community.yaml gives the time zone (default: playbooks).")
     @click.option("--timezone", help="Zone for times without an offset, instead of community.yaml's.")
     @click.option("--chat", help="For a Telegram whole-account export: the chat to read, by name or id (without it, the chats are listed).")
-    @click.option("--private-chats", is_flag=True, help="Also read private chats and group DMs (refused by default: playbooks plan group work).")
+    @click.option("--private-chats", is_flag=True, help="Also read private chats, group DMs and Telegram channels (refused by default: playbooks plan group work).")
     @click.option("--rejects", type=click.Path(dir_okay=False), help="Also write rejected records here as JSON Lines.")
     @click.pass_context
     def import_command(ctx: click.Context, input_path: str, source: str, column_map: str | None, playbook_paths: tuple[str, ...], timezone: str | None, chat: str | None, private_chats: bool, rejects: str | None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -24,6 +25,22 @@ def read_jsonl(path: str, options: Mapping[str, Any]) -> Iterator[SourceRecord |
         yield from parse_jsonl(stream)
 
 
+# QQ's 消息管理器 → 导出消息记录 → .txt opens with this line (in full width brackets; some
+# versions write ASCII ones): a header, then `时间 昵称(QQ号)` and the message's lines.
+QQ_TEXT_EXPORT = re.compile(r"消息记录[（(]此消息记录为文本格式")
+
+
+def refuses(head: str) -> str | None:
+    """QQ's own text export, which no source reads: say so in one line, with what to do instead."""
+    if QQ_TEXT_EXPORT.match(head) is None:
+        return None
+    return (
+        "this is QQ's own text export (消息记录（此消息记录为文本格式…), which no source reads — write its messages out as "
+        "a CSV with a header (time, QQ number, nickname, text) and read that with `--source csv --map ts=…,member=…,name=…,text=…` "
+        "(docs/sources.md, Generic CSV)"
+    )
+
+
 @hookimpl
 def register_sources(register: Callable[[EventSource], None]) -> None:
-    register(EventSource("jsonl", read_jsonl, "Native JSON Lines events, one per line (the default); `-` reads standard input."))
+    register(EventSource("jsonl", read_jsonl, "Native JSON Lines events, one per line (the default); `-` reads standard input.", refuses=refuses))

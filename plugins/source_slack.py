@@ -22,9 +22,14 @@ from playbook_engine.words import Reason, reason_of
 from playbook_plugins.source_json import raw_json, rfc3339
 
 MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
+# Slack's other markup: a channel link <#C…|general>, a broadcast or special word <!here>
+# (<!subteam^S…|@team>, <!date^…|fallback>), a link <https://…|label> or <mailto:…>.
+MARKUP = re.compile(r"<(?:#(?P<channel>[CG][A-Z0-9]+)|!(?P<word>[^>|^]+)[^>|]*|(?P<url>[A-Za-z][A-Za-z0-9+.-]*:[^>|]*))(?:\|(?P<label>[^>]*))?>")
+ESCAPES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))  # the three characters Slack escapes in text
 DAY_FILE = re.compile(r"^(?P<channel>[^/]+)/(?P<day>\d{4}-\d{2}-\d{2})\.json$")
 MESSAGE_SUBTYPES = frozenset({"thread_broadcast", "file_share", "me_message"})
 CHANNEL_LISTS = ("channels.json", "groups.json")
+SLACKBOT = "USLACKBOT"  # Slack's own bot: reminders, auto-responses; users.json may leave it out
 PRIVATE_LISTS = ("dms.json", "mpims.json")
 
 
@@ -70,7 +75,7 @@ def read_slack(path: str, options: Mapping[str, Any]) -> Iterator[SourceRecord |
     report: SourceReport = options.get("report") or SourceReport()
     tree = ExportTree(path)
     try:
-        names = user_names(tree)
+        names, bots = users_of(tree)
         channels = channel_ids(tree)
         titles = channel_names(tree, names)
         private = private_folders(tree)
@@ -88,7 +93,7 @@ def read_slack(path: str, options: Mapping[str, Any]) -> Iterator[SourceRecord |
                 where, message = item
                 folder = where.split("/", 1)[0]
                 try:
-                    event = event_from_message(message, channels.get(folder, folder), names, tz)
+                    event = event_from_message(message, channels.get(folder, folder), names, tz, bots)
                 except ValueError as exc:
                     yield Rejected(number, Reason("in_file", file=where, reason=reason_of(exc)), raw_json(message))
                     continue
@@ -107,14 +112,18 @@ def _load(tree: ExportTree, name: str) -> Any:
         raise InvalidInput(f"{tree.path}: {name} is not valid JSON ({exc.msg}, line {exc.lineno}) — the export is damaged; export it again") from None
 
 
-def user_names(tree: ExportTree) -> dict[str, str]:
-    """User id → the name people see: display name, else real name, else account name."""
+def users_of(tree: ExportTree) -> tuple[dict[str, str], frozenset[str]]:
+    """User id → the name people see (display name, else real name, else account name); and
+    the ids of the bots and apps among them (``is_bot``, ``is_app_user``, and Slackbot), whose
+    messages are no member's."""
     if "users.json" not in tree.names:
         raise InvalidInput(f"{tree.path}: no users.json — this is not a whole Slack workspace export; export again")
     users = _load(tree, "users.json")
     if not isinstance(users, list):
         raise InvalidInput(f"{tree.path}: users.json is not a list of users — is this a Slack export?")
-    return {user["id"]: _user_name(user) for user in users if isinstance(user, dict) and user.get("id")}
+    people = [user for user in users if isinstance(user, dict) and user.get("id")]
+    bots = frozenset({SLACKBOT, *(user["id"] for user in people if user.get("is_bot") or user.get("is_app_user"))})
+    return {user["id"]: _user_name(user) for user in people}, bots
 
 
 def _user_name(user: Mapping[str, Any]) -> str:
@@ -203,8 +212,13 @@ def _sort_key(message: Any) -> float:
         return float("-inf")  # rejected below; sorting first keeps the rest in order
 
 
-def event_from_message(message: Any, group: str, names: Mapping[str, str], tz: ZoneInfo) -> dict[str, Any]:
-    """The native event for one Slack message; ValueError says why it cannot be used."""
+def event_from_message(message: Any, group: str, names: Mapping[str, str], tz: ZoneInfo, bots: frozenset[str] = frozenset({SLACKBOT})) -> dict[str, Any]:
+    """The native event for one Slack message; ValueError says why it cannot be used.
+
+    A bot's message is ``bot_message``, with no member: ``subtype: bot_message`` (legacy
+    integrations), a message carrying ``bot_id`` or ``bot_profile`` (today's apps post as their
+    bot user *with* those), and one by a user in ``bots``. A bot's join, leave or other
+    subtype keeps its ``slack_<subtype>`` name, without a member: it joins nobody to the group."""
     if not isinstance(message, dict):
         raise ValueError(Reason("message_not_object"))
     ts: Any = message.get("ts")
@@ -216,8 +230,11 @@ def event_from_message(message: Any, group: str, names: Mapping[str, str], tz: Z
     subtype, user = message.get("subtype"), message.get("user")
     if subtype == "file_comment" and isinstance(message.get("comment"), dict):
         return _file_comment(message["comment"], base, names, ts)
-    if subtype == "bot_message" or (not user and message.get("bot_id")):
-        return {**base, "type": "bot_message", "id": str(ts), "text": readable_text(message.get("text"), names), "name": str(message.get("username") or message.get("bot_id") or "bot")}
+    if subtype == "bot_message" or message.get("bot_id") or message.get("bot_profile") or user in bots:
+        name = _bot_name(message, names)
+        if subtype is None or subtype == "bot_message" or subtype in MESSAGE_SUBTYPES:
+            return {**base, "type": "bot_message", "id": str(ts), "text": readable_text(message.get("text"), names), "name": name}
+        return {**base, "type": f"slack_{subtype}", "id": str(ts), "name": name}
     if not isinstance(user, str) or not user:
         raise ValueError(Reason("no_user"))
     person = {"member": user, "name": names.get(user) or _profile_name(message) or user}
@@ -231,7 +248,7 @@ def event_from_message(message: Any, group: str, names: Mapping[str, str], tz: Z
     if subtype is not None and subtype not in MESSAGE_SUBTYPES:
         return {**base, "type": f"slack_{subtype}", **person, "id": str(ts)}
     event = {**base, "type": "message", **person, "id": str(ts), "text": readable_text(message.get("text"), names)}
-    mentions = list(dict.fromkeys(match[1] for match in MENTION.finditer(str(message.get("text") or ""))))
+    mentions = list(dict.fromkeys(match[1] for match in MENTION.finditer(str(message.get("text") or "")) if match[1] not in bots))
     if mentions:
         event["mentions"] = mentions
     thread = message.get("thread_ts")
@@ -254,6 +271,14 @@ def _file_comment(comment: Mapping[str, Any], base: dict[str, Any], names: Mappi
     return event
 
 
+def _bot_name(message: Mapping[str, Any], names: Mapping[str, str]) -> str:
+    """What a bot's message is signed with: the name it posted under, its app's, its bot user's."""
+    profile = message.get("bot_profile")
+    user = message.get("user")
+    named = names.get(user) if isinstance(user, str) else None
+    return str(message.get("username") or (profile.get("name") if isinstance(profile, dict) else None) or named or ("Slackbot" if user == SLACKBOT else None) or message.get("bot_id") or user or "bot")
+
+
 def _profile_name(message: Mapping[str, Any]) -> str | None:
     profile = message.get("user_profile")
     if isinstance(profile, dict):
@@ -262,8 +287,26 @@ def _profile_name(message: Mapping[str, Any]) -> str | None:
 
 
 def readable_text(text: Any, names: Mapping[str, str]) -> str:
-    """Slack's ``<@U02>`` mention markup shown as ``@Name``, as people read it (keywords match that)."""
-    return MENTION.sub(lambda match: "@" + (names.get(match[1]) or match[2] or match[1]), str(text or ""))
+    """Slack's markup shown as people read it (keywords match that): ``<@U02>`` as ``@Name``,
+    ``<#C01|general>`` as ``#general``, ``<!here>`` as ``@here``, ``<https://x|the page>`` as
+    ``the page`` (a link without a label as its address), ``&lt;`` ``&gt;`` ``&amp;`` as the
+    characters."""
+    shown = MENTION.sub(lambda match: "@" + (names.get(match[1]) or match[2] or match[1]), str(text or ""))
+    if "<" in shown:
+        shown = MARKUP.sub(_unmarked, shown)
+    if "&" in shown:
+        for escaped, character in ESCAPES:
+            shown = shown.replace(escaped, character)
+    return shown
+
+
+def _unmarked(match: re.Match[str]) -> str:
+    label = match["label"]
+    if match["channel"]:
+        return "#" + (label or match["channel"])
+    if match["word"]:
+        return label or "@" + match["word"]
+    return label or match["url"]
 
 
 @hookimpl

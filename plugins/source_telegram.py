@@ -44,6 +44,13 @@ def member_id(value: Any) -> str | None:
 GROUP_AS_INVITER = "Group"  # join_group_by_link through the group's own link names no person
 
 
+def is_channel(ident: str | None) -> bool:
+    """Whether a sender or actor id is a chat, not a person: an anonymous admin posts as the
+    group itself (``channel<the group's id>``), and a linked channel's posts come into its
+    discussion group as ``channel<the channel's id>``. Neither is a member to welcome or rank."""
+    return ident is not None and ident.startswith("channel")
+
+
 class NameIndex:
     """Display name → platform id, learned from senders; ambiguous or unseen names get ``name:…`` ids."""
 
@@ -72,8 +79,9 @@ def read_telegram(path: str, options: Mapping[str, Any]) -> Iterator[SourceRecor
         owner_wrote = False
         for message in chat.messages(stream):
             if isinstance(message, dict):
-                names.learn(message.get("from"), member_id(message.get("from_id")))
-                names.learn(message.get("actor"), member_id(message.get("actor_id")))
+                for name, ident in ((message.get("from"), member_id(message.get("from_id"))), (message.get("actor"), member_id(message.get("actor_id")))):
+                    if not is_channel(ident):  # the group's own name is no person's: a member called so is not it
+                        names.learn(name, ident)
                 owner_wrote = owner_wrote or (chat.owner is not None and member_id(message.get("from_id")) == chat.owner[0])
         report = options.get("report")
         if report is not None and chat.owner is not None and owner_wrote:
@@ -93,6 +101,10 @@ def read_telegram(path: str, options: Mapping[str, Any]) -> Iterator[SourceRecor
 
 
 PRIVATE_TYPES = {"personal_chat": "a chat between two people", "bot_chat": "a chat with a bot", "saved_messages": "your Saved Messages"}
+# A channel's export holds only the channel's own posts (its comments are in the linked
+# discussion group's export): nobody to welcome, answer or rank, so it is refused as a private
+# chat is — it would get the group's weekly posts and a "quiet group" alert.
+CHANNEL_TYPES = {"public_channel": "a public channel", "private_channel": "a private channel"}
 
 
 class _Chat:
@@ -110,7 +122,7 @@ class _Chat:
 
     def describe(self) -> str:
         header = self.header
-        private = " — private, refused without --private-chats" if header.get("type") in PRIVATE_TYPES else ""
+        private = " — private, refused without --private-chats" if header.get("type") in PRIVATE_TYPES else " — a channel, refused without --private-chats" if header.get("type") in CHANNEL_TYPES else ""
         count = header.get("count", 0)
         return f"  {header.get('name') or PRIVATE_TYPES.get(str(header.get('type')), '(no name)')} — {header.get('type')}, id {header.get('id')}, {count} message{'' if count == 1 else 's'}{private}"
 
@@ -141,7 +153,7 @@ def _pick_chat(path: str, stream: IO[bytes], wanted: str | None) -> _Chat:
 
 
 def _example(chats: list[_Chat]) -> str:
-    groups = [chat for chat in chats if chat.header.get("type") not in PRIVATE_TYPES] or chats
+    groups = [chat for chat in chats if chat.header.get("type") not in PRIVATE_TYPES and chat.header.get("type") not in CHANNEL_TYPES] or chats
     return str(groups[0].header.get("id")) if groups else "ID"
 
 
@@ -203,6 +215,12 @@ def _refuse_private(path: str, chat: _Chat, options: Mapping[str, Any]) -> None:
             "(welcomes, group posts, rankings), which a private chat would get one of every week; export a group instead, "
             "or pass --private-chats to plan for it anyway"
         )
+    if kind in CHANNEL_TYPES and not options.get("private_chats"):
+        raise InvalidInput(
+            f"{path}: {chat.header.get('name') or 'this chat'!s} is {CHANNEL_TYPES[kind]} ({kind}), not a group — its posts are the channel's own, "
+            "with no members' messages to plan welcomes, answers or rankings from; export the channel's discussion group instead, "
+            "or pass --private-chats to read its posts anyway (as bot_message events)"
+        )
 
 
 def _check_header(path: str, header: dict[str, Any]) -> dict[str, Any]:
@@ -226,6 +244,8 @@ def events_from_message(message: Any, group: str, names: NameIndex, tz: ZoneInfo
     sender = member_id(message.get("from_id"))
     if sender is None:
         raise ValueError(Reason("no_from_id", id=message.get("id")))
+    if is_channel(sender):  # the group itself (an anonymous admin) or a linked channel: as a bot's post, no member
+        return [{**base, "type": "bot_message", "id": str(message.get("id")), "text": plain_text(message.get("text")), "name": str(message.get("from") or sender)}]
     event: dict[str, Any] = {**base, "type": "message", "member": sender, "id": str(message.get("id")), "text": plain_text(message.get("text"))}
     if isinstance(message.get("from"), str):
         event["name"] = message["from"]
@@ -257,13 +277,17 @@ def _epoch(message: dict[str, Any], tz: ZoneInfo) -> float:
 def _service_events(message: dict[str, Any], base: dict[str, Any], names: NameIndex) -> list[dict[str, Any]]:
     action = message.get("action")
     actor_id, actor = member_id(message.get("actor_id")), message.get("actor")
+    as_chat = is_channel(actor_id)
+    chat_name = actor if as_chat else None
+    if as_chat:  # an anonymous admin acts as the group: no member did it, nobody was invited by one
+        actor_id, actor = None, None
     members = [name for name in message.get("members") or [] if isinstance(name, str)]
     if action in JOIN_ACTIONS:
         joined = [_person(name, names) for name in members]
         if action == "create_group" and actor_id is not None:
             joined.insert(0, {"member": actor_id, "name": actor})
         return [_join(base, person, actor_id if person["member"] != actor_id else None) for person in joined]
-    if action in SELF_JOIN_ACTIONS:
+    if action in SELF_JOIN_ACTIONS and not as_chat:
         if actor_id is None:
             raise ValueError(Reason("service_no_actor", id=message.get("id"), action=action))
         named = message.get("inviter")
@@ -279,6 +303,8 @@ def _service_events(message: dict[str, Any], base: dict[str, Any], names: NameIn
     event = {**base, "type": f"telegram_{action}", "id": str(message.get("id"))}
     if actor_id is not None:
         event.update(member=actor_id, name=actor)
+    elif isinstance(chat_name, str) and chat_name:
+        event["name"] = chat_name  # as a bot's event: the name it acted under, and no member
     return [event]
 
 
@@ -303,9 +329,13 @@ def plain_text(text: Any) -> str:
 
 
 def mentioned_ids(message: dict[str, Any]) -> list[str]:
-    """Ids from ``mention_name`` entities; a plain ``@username`` has no id in the export and is skipped."""
+    """Ids from ``mention_name`` entities; a plain ``@username`` has no id in the export and is skipped.
+
+    Exports from before about 2020-10 have no ``text_entities``: their ``mention_name`` pieces
+    are only in the ``text`` list, and are read there."""
+    entities = message.get("text_entities") if "text_entities" in message else message.get("text")
     ids: list[str] = []
-    for entity in message.get("text_entities") or []:
+    for entity in entities if isinstance(entities, list) else []:
         if isinstance(entity, dict) and entity.get("type") == "mention_name" and entity.get("user_id") is not None:
             member = f"user{int(entity['user_id'])}"
             if member not in ids:

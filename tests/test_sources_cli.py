@@ -196,6 +196,35 @@ def test_an_export_folder_run_as_json_lines_is_an_error_naming_the_sources_that_
     assert "is a folder, not a file of JSON Lines events" in completed.stderr and "`--source slack`" in completed.stderr
 
 
+QQ_TEXT = "\ufeff消息记录（此消息记录为文本格式，不支持重新导入）\r\n================================================================\r\n消息对象:读书会\r\n" \
+    "================================================================\r\n\r\n2024-03-01 9:15:02 张三(12345678)\r\n大家好\r\n\r\n2024-03-01 9:16:40 李四(87654321)\r\n{\"a\": 1}\r\n"
+
+
+@pytest.mark.parametrize("source", [None, "csv", "wechat"], ids=["default", "csv", "wechat"])
+@pytest.mark.parametrize("command", ["run", "import"])
+def test_qqs_own_text_export_is_one_error_line_whatever_the_source(tmp_path, source, command):
+    """QQ 消息管理器's .txt is read by no source: one line saying so and what to do, exit 1 —
+    not a rejection for each of its lines, nor a `--map ts=` the header cannot answer."""
+    export = tmp_path / "读书会.txt"
+    export.write_bytes(QQ_TEXT.encode("utf-8"))
+    chosen = ["--source", source or "jsonl"] if source or command == "import" else []
+    args = ["run", str(ROOT / "playbooks"), "--events", str(export), *chosen] if command == "run" else ["import", *chosen, "--timezone", "Asia/Shanghai", str(export)]
+    result = subprocess.run([sys.executable, "-c", "from playbook_engine.cli import main; main()", *args], capture_output=True, text=True, check=False)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr == (
+        f"error: {export}:1:1: this is QQ's own text export (消息记录（此消息记录为文本格式…), which no source reads — write its messages out as "
+        "a CSV with a header (time, QQ number, nickname, text) and read that with `--source csv --map ts=…,member=…,name=…,text=…` (docs/sources.md, Generic CSV)\n"
+    )
+
+
+def test_a_file_that_only_quotes_qqs_header_is_read_as_usual(playbook_cli, registry, tmp_path):
+    """Only a file that opens with QQ's header is refused: an event whose text quotes it is an event."""
+    events = tmp_path / "events.jsonl"
+    events.write_text('{"ts": "2026-03-01T10:00:00+08:00", "type": "message", "group": "g1", "member": "m1", "text": "消息记录（此消息记录为文本格式，不支持重新导入）"}\n', encoding="utf-8")
+    result = invoke(playbook_cli, registry, "run", str(ROOT / "playbooks"), "--events", str(events), "--format", "jsonl")
+    assert result.exit_code == 0 and "read 1 event" in result.stderr.replace("读取 1 条事件", "read 1 event"), result.stderr
+
+
 def test_no_export_hint_when_some_lines_are_events_or_the_file_is_no_export(playbook_cli, registry, tmp_path):
     broken = tmp_path / "events.jsonl"
     broken.write_text("not json at all\nstill not\n", encoding="utf-8")

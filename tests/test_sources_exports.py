@@ -30,13 +30,14 @@ GO = {"group": "1034567890", "group_name": "Go 夜读 2016"}
 
 def test_telegram_before_2020_integer_ids_self_removal_and_the_group_as_inviter(registry):
     """from_id/actor_id as bare numbers are the same users as `user…`; Bob removing himself left;
-    `"inviter": "Group"` (the group's own link) names nobody."""
+    `"inviter": "Group"` (the group's own link) names nobody; a `mention_name` piece of `text`
+    (no `text_entities` then) is a mention."""
     assert read(registry, "telegram", FIXTURES / "telegram_2016_result.json") == [
         (1, {"ts": "2016-05-01T10:00:00+08:00", **GO, "type": "member_joined", "member": "user11111111", "name": "Alice"}),
         (1, {"ts": "2016-05-01T10:00:00+08:00", **GO, "type": "member_joined", "member": "user22222222", "name": "Bob", "inviter": "user11111111"}),
         (2, {"ts": "2016-05-01T10:01:00+08:00", **GO, "type": "message", "member": "user22222222", "id": "2", "text": "大家好", "name": "Bob"}),
         (3, {"ts": "2016-05-01T11:00:00+08:00", **GO, "type": "member_joined", "member": "user33333333", "name": "Carol"}),
-        (4, {"ts": "2016-05-01T11:02:00+08:00", **GO, "type": "message", "member": "user33333333", "id": "4", "text": "你好 Bob", "name": "Carol", "reply_to": "2"}),
+        (4, {"ts": "2016-05-01T11:02:00+08:00", **GO, "type": "message", "member": "user33333333", "id": "4", "text": "你好 Bob", "name": "Carol", "mentions": ["user22222222"], "reply_to": "2"}),
         (5, {"ts": "2016-05-02T09:00:00+08:00", **GO, "type": "member_joined", "member": "name:Dave", "name": "Dave", "inviter": "user11111111"}),
         (6, {"ts": "2016-05-03T09:00:00+08:00", **GO, "type": "member_left", "member": "user22222222", "name": "Bob", "reason": "left"}),
         (7, {"ts": "2016-05-03T10:00:00+08:00", **GO, "type": "member_left", "member": "user33333333", "name": "Carol", "reason": "removed"}),
@@ -50,7 +51,7 @@ def test_a_whole_account_export_without_chat_lists_the_chats_and_how_to_pick_one
         "  your Saved Messages — saved_messages, id 11111111, 1 message — private, refused without --private-chats\n"
         "  Bob — personal_chat, id 22222222, 2 messages — private, refused without --private-chats\n"
         "  读书会 — private_supergroup, id 1555000111, 3 messages\n"
-        "  读书会 — public_channel, id 1555000222, 0 messages\n"
+        "  读书会 — public_channel, id 1555000222, 0 messages — a channel, refused without --private-chats\n"
         "  Old group — private_group, id 1444000111, 1 message"
     )
 
@@ -105,6 +106,79 @@ def test_telegram_private_chats_are_refused_unless_asked_for(registry, path, cha
     )
     events = read(registry, "telegram", path, private_chats=True, **options)
     assert events[0][1]["member"] == "user22222222" and events[0][1]["group"] == "22222222"
+
+
+def telegram_chat(tmp_path: Path, messages: list[dict], kind: str = "public_supergroup") -> Path:
+    """A one-chat Telegram Desktop export, written as the exporter does."""
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps({"name": "TG读书会", "type": kind, "id": 1888, "messages": messages}, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def tg_message(number: int, sender: str, name: str, text: object, **extra: object) -> dict:
+    return {"id": number, "type": "message", "date": "2024-03-01T09:15:00", "date_unixtime": str(1709255700 + number), "from": name, "from_id": sender, "text": text, **extra}
+
+
+TG = {"group": "1888", "group_name": "TG读书会"}
+
+
+def test_telegram_posts_by_the_group_itself_or_a_linked_channel_are_no_members(registry, tmp_path):
+    """An anonymous admin posts as `channel<the group's id>`, a linked channel as `channel<its id>`:
+    bot_message events (no member), as Slack's and Discord's bots; their service actions name
+    no member and invite nobody, and a member named like the group is still that member."""
+    export = telegram_chat(tmp_path, [
+        tg_message(1, "channel1888", "TG读书会", "今日打卡", author="Lily", text_entities=[]),
+        tg_message(2, "channel1777", "读书会频道", ["新文章 ", {"type": "link", "text": "https://t.me/x"}]),
+        tg_message(3, "user2002", "TG读书会", "我的名字和群一样"),
+        {"id": 4, "type": "service", "date_unixtime": "1709255800", "actor": "TG读书会", "actor_id": "channel1888", "action": "invite_members", "members": ["TG读书会", "Bob"]},
+        {"id": 5, "type": "service", "date_unixtime": "1709255801", "actor": "TG读书会", "actor_id": "channel1888", "action": "pin_message", "message_id": 1},
+        {"id": 6, "type": "service", "date_unixtime": "1709255802", "actor": "TG读书会", "actor_id": "channel1888", "action": "remove_members", "members": ["TG读书会"]},
+    ])
+    assert read(registry, "telegram", export) == [
+        (1, {"ts": "2024-03-01T09:15:01+08:00", **TG, "type": "bot_message", "id": "1", "text": "今日打卡", "name": "TG读书会"}),
+        (2, {"ts": "2024-03-01T09:15:02+08:00", **TG, "type": "bot_message", "id": "2", "text": "新文章 https://t.me/x", "name": "读书会频道"}),
+        (3, {"ts": "2024-03-01T09:15:03+08:00", **TG, "type": "message", "member": "user2002", "id": "3", "text": "我的名字和群一样", "name": "TG读书会"}),
+        (4, {"ts": "2024-03-01T09:16:40+08:00", **TG, "type": "member_joined", "member": "user2002", "name": "TG读书会"}),
+        (4, {"ts": "2024-03-01T09:16:40+08:00", **TG, "type": "member_joined", "member": "name:Bob", "name": "Bob"}),
+        (5, {"ts": "2024-03-01T09:16:41+08:00", **TG, "type": "telegram_pin_message", "id": "5", "name": "TG读书会"}),
+        (6, {"ts": "2024-03-01T09:16:42+08:00", **TG, "type": "member_left", "member": "user2002", "name": "TG读书会", "reason": "removed"}),
+    ]
+
+
+def test_telegram_channel_posts_plan_nothing_for_the_channel_but_keep_the_group_alive(workspace, tmp_path):
+    """A month of the group posting as itself while one member goes quiet: the quiet member gets
+    the silence DM, the group its weekly post; the group itself and the channel get nothing."""
+    folder, elsewhere = workspace
+    posts = [tg_message(day, "channel1888" if day % 2 else "channel1777", "TG读书会" if day % 2 else "读书会频道", f"第 {day} 天", date_unixtime=str(1709255700 + day * 86400)) for day in range(1, 15)]
+    export = telegram_chat(tmp_path, [tg_message(0, "user2002", "Alice", "打卡"), *posts])
+    result = playbook("run", str(folder), "--source", "telegram", "--events", str(export), "--format", "jsonl", "--until", "2024-03-16", cwd=elsewhere)
+    assert result.returncode == 0, result.stderr
+    tasks = [json.loads(line) for line in result.stdout.splitlines()]
+    assert {task["member"] for task in tasks} == {None, "user2002"}
+    assert [task["text"] for task in tasks if task["member"] == "user2002"] == ["Alice 好久不见"]
+    assert sum(task["text"] == "本周话题" and task["group"] == "1888" for task in tasks) == 2
+
+
+def test_a_telegram_channel_export_is_refused_as_a_private_chat_is(registry, tmp_path):
+    """A channel's export has only the channel's posts: nothing to welcome, answer or rank."""
+    export = telegram_chat(tmp_path, [tg_message(1, "channel1888", "TG读书会", "频道新文章")], kind="public_channel")
+    assert fails(registry, "telegram", export) == (
+        f"{export}: TG读书会 is a public channel (public_channel), not a group — its posts are the channel's own, with no members' messages "
+        "to plan welcomes, answers or rankings from; export the channel's discussion group instead, or pass --private-chats to read its posts anyway (as bot_message events)"
+    )
+    assert [event["type"] for _, event in read(registry, "telegram", export, private_chats=True)] == ["bot_message"]
+    assert "is a private channel (private_channel)" in fails(registry, "telegram", telegram_chat(tmp_path, [], kind="private_channel"))
+    assert "is a public channel (public_channel)" in fails(registry, "telegram", ACCOUNT, chat="1555000222")
+
+
+def test_telegram_mentions_in_an_export_before_text_entities_are_read_from_the_text(registry, tmp_path):
+    """Exports before about 2020-10 have no `text_entities`: a `mention_name` piece of `text`
+    is the mention a newer export lists there; a plain `@username` still has no id."""
+    old = {"text": ["Welcome ", {"type": "mention_name", "text": "Alice", "user_id": 2002}, " and ", {"type": "mention", "text": "@bob"}, "!"]}
+    new = {**old, "text_entities": [{"type": "plain", "text": "Welcome "}, {"type": "mention_name", "text": "Alice", "user_id": 2002}, {"type": "plain", "text": " and "}, {"type": "mention", "text": "@bob"}, {"type": "plain", "text": "!"}]}
+    events = [read(registry, "telegram", telegram_chat(tmp_path, [tg_message(1, "user1001", "Lily", **layout)]))[0][1] for layout in (old, new)]
+    assert events[0] == events[1] == {"ts": "2024-03-01T09:15:01+08:00", **TG, "type": "message", "member": "user1001", "id": "1", "text": "Welcome Alice and @bob!", "name": "Lily", "mentions": ["user2002"]}
+    assert "mentions" not in read(registry, "telegram", telegram_chat(tmp_path, [tg_message(1, "user1001", "Lily", old["text"], text_entities=[])]))[0][1]
 
 
 # -- Discord --------------------------------------------------------------------------------
@@ -170,6 +244,67 @@ def test_slack_file_comments_are_their_authors_messages_with_mentions_and_dms_ar
 def test_slack_dms_and_group_dms_are_read_when_asked_for_named_by_their_people(registry):
     events = read(registry, "slack", SLACK_2017, private_chats=True)
     assert [(event["group"], event["group_name"]) for _, event, *_ in events[:2]] == [("D0DMBOB", "Alice 王、Bob Li"), ("G0MPIM", "Alice 王、Bob Li、陈晨")]
+
+
+def slack_export(tmp_path: Path, messages: list[dict]) -> Path:
+    """A one-channel, one-day Slack export: Lily and Alice, a current app's bot user, Slackbot
+    left out of users.json (as it often is), and a user created for an app."""
+    folder = tmp_path / "slack"
+    (folder / "general").mkdir(parents=True)
+    users = [
+        {"id": "U01LILY", "name": "lily", "is_bot": False, "profile": {"display_name": "Lily"}},
+        {"id": "U02ALICE", "name": "alice", "is_bot": False, "profile": {"display_name": "", "real_name": "Alice Wang"}},
+        {"id": "U09APP", "name": "standup-bot", "is_bot": True, "profile": {"real_name": "Standup Bot", "bot_id": "B09APP"}},
+        {"id": "U08WF", "name": "workflow", "is_bot": False, "is_app_user": True, "profile": {"real_name": "Workflow"}},
+    ]
+    (folder / "users.json").write_text(json.dumps(users), encoding="utf-8")
+    (folder / "channels.json").write_text(json.dumps([{"id": "C0GENERAL", "name": "general"}]), encoding="utf-8")
+    (folder / "general" / "2024-03-01.json").write_text(json.dumps(messages, ensure_ascii=False), encoding="utf-8")
+    return folder
+
+
+GENERAL = {"group": "C0GENERAL", "group_name": "#general"}
+
+
+def test_slack_app_bots_and_slackbot_are_bots_even_with_a_user(registry, tmp_path):
+    """Apps post as their bot user *with* `bot_id`/`bot_profile` and no subtype; users.json marks
+    bot users `is_bot` (app users `is_app_user`); Slackbot is `USLACKBOT`. All are bot_message,
+    a bot's channel_join joins nobody, and a mention of a bot is no member's mention."""
+    export = slack_export(tmp_path, [
+        {"type": "message", "subtype": "channel_join", "ts": "1709255702.000100", "user": "U09APP", "text": "<@U09APP> has joined the channel", "inviter": "U01LILY"},
+        {"type": "message", "ts": "1709255760.000100", "user": "U09APP", "bot_id": "B09APP", "app_id": "A09", "text": "Daily standup: post your update", "bot_profile": {"id": "B09APP", "name": "Standup Bot", "app_id": "A09"}},
+        {"type": "message", "ts": "1709255761.000100", "user": "USLACKBOT", "text": "Reminder: read 20 pages."},
+        {"type": "message", "ts": "1709255762.000100", "user": "U08WF", "text": "Form submitted"},
+        {"type": "message", "ts": "1709255763.000100", "user": "U02ALICE", "bot_profile": {"id": "B07", "name": "Polly"}, "text": "Poll: which book?"},
+        {"type": "message", "subtype": "channel_leave", "ts": "1709255764.000100", "user": "U09APP", "text": "<@U09APP> has left the channel"},
+        {"type": "message", "ts": "1709255800.000100", "user": "U02ALICE", "text": "thanks <@U09APP> and <@U01LILY>"},
+        {"type": "message", "subtype": "channel_join", "ts": "1709255900.000100", "user": "U02ALICE", "text": "<@U02ALICE> has joined the channel"},
+    ])
+    assert read(registry, "slack", export) == [
+        (1, {"ts": "2024-03-01T09:15:02+08:00", **GENERAL, "type": "slack_channel_join", "id": "1709255702.000100", "name": "Standup Bot"}),
+        (2, {"ts": "2024-03-01T09:16:00+08:00", **GENERAL, "type": "bot_message", "id": "1709255760.000100", "text": "Daily standup: post your update", "name": "Standup Bot"}),
+        (3, {"ts": "2024-03-01T09:16:01+08:00", **GENERAL, "type": "bot_message", "id": "1709255761.000100", "text": "Reminder: read 20 pages.", "name": "Slackbot"}),
+        (4, {"ts": "2024-03-01T09:16:02+08:00", **GENERAL, "type": "bot_message", "id": "1709255762.000100", "text": "Form submitted", "name": "Workflow"}),
+        (5, {"ts": "2024-03-01T09:16:03+08:00", **GENERAL, "type": "bot_message", "id": "1709255763.000100", "text": "Poll: which book?", "name": "Polly"}),
+        (6, {"ts": "2024-03-01T09:16:04+08:00", **GENERAL, "type": "slack_channel_leave", "id": "1709255764.000100", "name": "Standup Bot"}),
+        (7, {"ts": "2024-03-01T09:16:40+08:00", **GENERAL, "type": "message", "member": "U02ALICE", "name": "Alice Wang", "id": "1709255800.000100", "text": "thanks @Standup Bot and @Lily", "mentions": ["U01LILY"]}),
+        (8, {"ts": "2024-03-01T09:18:20+08:00", **GENERAL, "type": "member_joined", "member": "U02ALICE", "name": "Alice Wang"}),
+    ]
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    pytest.param("<@U02ALICE> it's at <#C0GENERAL|general> pinned", "@Alice it's at #general pinned", id="channel-link"),
+    pytest.param("see <#C0GENERAL>", "see #C0GENERAL", id="channel-link-without-name"),
+    pytest.param("<!here> <!channel> <!everyone>", "@here @channel @everyone", id="broadcast"),
+    pytest.param("ask <!subteam^S012|@editors>, due <!date^1709255702^{date_short}|Mar 1>", "ask @editors, due Mar 1", id="group-and-date"),
+    pytest.param("see <https://example.com/a?b=1&amp;c=2|the page> or <https://example.com>", "see the page or https://example.com", id="links"),
+    pytest.param("mail <mailto:lily@example.com|Lily>", "mail Lily", id="mailto"),
+    pytest.param("1 &lt; 2 &amp;&amp; 3 &gt; 2, <not markup", "1 < 2 && 3 > 2, <not markup", id="escapes"),
+])
+def test_slack_markup_is_shown_as_people_read_it(text, shown):
+    from playbook_plugins.source_slack import readable_text
+
+    assert readable_text(text, {"U02ALICE": "Alice"}) == shown
 
 
 # -- WeChat (PyWxDump CSV) ------------------------------------------------------------------
