@@ -736,6 +736,10 @@ class ActionType:
     scope: str | None = None  # SCOPE_GROUP, SCOPE_PRIVATE or None
     into_group: str | None = None
     awaits_reply: bool = False  # done, it expects the member's answer: their message within reply_window marks it `replied`
+    # A note to the operator about its firing's other tasks ("移出前先截图", "已私信问 X，回复后记进档案"):
+    # it goes with them — dropped with a removal that finds no slot, left out of a list with a
+    # task to the member the day made unneeded.
+    note: bool = False
     # The action's name as operators read it, by ``community.language`` (the summary, --explain,
     # Markdown, the CSV): {"zh-CN": "私信"}. A language it does not name shows its id.
     names: Mapping[str, str] = field(default_factory=dict)

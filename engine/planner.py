@@ -82,7 +82,6 @@ def _capacity_order(task: Task) -> tuple[Any, ...]:
     return (-task.rank, task.deadline, task.due, task.order, task.id)
 
 
-NOTE = "notify"  # the operator's note of a firing, which goes with its removal
 FIRST_THING = PRIORITY_RANK["high"]  # capacity moves tasks of this rank or more to the first thing of the next morning
 
 
@@ -99,13 +98,15 @@ def task_id(rule: Rule, action_index: int, subject: str, trigger_at: float, caus
 
 
 class Planner:
-    def __init__(self, community: Community, *, start: float | None = None, history: list[Sent] | None = None, keep_suppressed: bool = True, record_history: bool = True, cooldowns: frozenset[str] | None = None, limit_exempt: frozenset[str] = frozenset(), keeps_slot: frozenset[str] = frozenset(), reopened: frozenset[str] = frozenset(), count_days: bool = False):
+    def __init__(self, community: Community, *, start: float | None = None, history: list[Sent] | None = None, keep_suppressed: bool = True, record_history: bool = True, cooldowns: frozenset[str] | None = None, limit_exempt: frozenset[str] = frozenset(), keeps_slot: frozenset[str] = frozenset(), notes: frozenset[str] = frozenset(), reopened: frozenset[str] = frozenset(), count_days: bool = False):
         """``cooldowns``: the keys of the rules that have one (None: any may have), whose last
         planned task per member must be remembered; a long history plans for most members.
         ``limit_exempt``: the actions ``actions: any`` limits do not count (each action declares
         it: ``ActionType.counts_toward_limits``). ``keeps_slot``: the actions whose tasks keep
         their place on their day once their effect has happened (``ActionType.keeps_slot``): a
-        day is settled after its tasks were due, so all of them then. ``reopened``: the ids of the tasks an earlier
+        day is settled after its tasks were due, so all of them then. ``notes``: the actions
+        that are notes to the operator about their firing's other tasks (``ActionType.note``): they
+        go with them. ``reopened``: the ids of the tasks an earlier
         run left open (``Open``) that this run settles again (``reopen``): their history rows
         hold no capacity, pace or limit — they are counted again as they are reopened.
         ``count_days`` (--state): also count what the summary counts by local day and playbook
@@ -182,6 +183,7 @@ class Planner:
         self._dropped = 0  # tasks dropped as stale still in the buckets of days not settled
         self._limit_exempt = limit_exempt
         self._keeps_slot = keeps_slot
+        self.notes = notes
         self._given: frozenset[str] = frozenset()  # tasks planned ahead the operator has already (``printed_before``)
         self._recent: dict[str, list[tuple[float, str, str]]] = {}  # member → (due, action, task id), by due: what limits count
         self._capacity_used: Counter[tuple[str, int]] = Counter()  # by earlier runs and by tasks before --from
@@ -466,7 +468,7 @@ class Planner:
         # Its firing's notes go with it: "移出前先截图…" about a removal that is not done is an
         # instruction the operator must not follow. They wait in the same day (due with it).
         for note in self._waiting.get((day, task.assignee or ""), ()):
-            if note.action == NOTE and not note.dropped and note.trigger_at == task.trigger_at and note.member == task.member and note.rule == task.rule and note.playbook == task.playbook:
+            if note.action in self.notes and not note.dropped and note.trigger_at == task.trigger_at and note.member == task.member and note.rule == task.rule and note.playbook == task.playbook:
                 self._out_of_its_day(note)
                 self._unplanned(note)
                 self._suppress(note, "capacity", self.says.explain.with_removal.format(removal=task.id))

@@ -188,6 +188,10 @@ class Registry:
         return frozenset(name for name, action in self.actions.items() if not action.counts_toward_limits)
 
 
+    def note_actions(self) -> frozenset[str]:
+        """The actions that are notes to the operator about their firing's other tasks (``ActionType.note``)."""
+        return frozenset(name for name, action in self.actions.items() if action.note)
+
     def slot_keeping_actions(self) -> frozenset[str]:
         """The actions whose tasks capacity keeps on their day once their effect has happened
         (``ActionType.keeps_slot``)."""

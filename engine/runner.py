@@ -270,7 +270,7 @@ class Plan:
         reopen = state.reopenable(saved, keep_printed) if state and saved else []
         self.planner = Planner(
             config.community, start=start, history=state.history(lookback) if state else None, keep_suppressed=keep_suppressed or explain, record_history=state is not None,
-            cooldowns=frozenset(lookback.cooldowns), limit_exempt=config.registry.limit_exempt_actions(), keeps_slot=config.registry.slot_keeping_actions(), reopened=frozenset(payload["id"] for payload in reopen), count_days=state is not None,
+            cooldowns=frozenset(lookback.cooldowns), limit_exempt=config.registry.limit_exempt_actions(), keeps_slot=config.registry.slot_keeping_actions(), notes=config.registry.note_actions(), reopened=frozenset(payload["id"] for payload in reopen), count_days=state is not None,
         )
         self.planner.printed_before(ahead_kept)
         counts: Counter[str] = Counter()
@@ -326,6 +326,16 @@ class Plan:
             why = recheck.reason(task.group, source, now)
             if why is not None:
                 found[task.id] = why
+        # A firing's note to the operator goes with its task to the member: "已私信问 X…记进档案"
+        # is no use when that DM is left out of the list.
+        gone = {(task.playbook, task.rule, task.trigger_at, task.member): task.id for item in planner.open if (task := item.task).id in found and task.action not in planner.notes}
+        if gone:
+            says = planner.says.explain
+            for item in planner.open:
+                task = item.task
+                with_task = gone.get((task.playbook, task.rule, task.trigger_at, task.member)) if task.action in planner.notes and task.id not in found and not task.dropped and task.due < now else None
+                if with_task is not None:
+                    found[task.id] = says.with_task.format(task=with_task, why=found[with_task])
         return found
 
     def _hand_out(self, tasks: list[Task], hook: Any) -> Iterator[Task]:

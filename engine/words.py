@@ -371,6 +371,7 @@ class ExplainWords:
     capacity_of: str  # "{assignee}"
     slots_taken: str  # "{assignee}", "{day}", "{given}" (tasks planned for them before this run), "{count}" (removals due before it)
     with_removal: str  # "{removal}": a note that goes with the removal of its firing, which found no slot
+    with_task: str  # "{task}", "{why}": a note that goes with its firing's task to the member, no longer needed
     # the re-check when a task is due
     stale: str  # "{why}"
     wrote: str  # "{name}", "{at}"
@@ -670,6 +671,7 @@ ZH_CN = Language(
         capacity_of="{assignee} 的容量已满",
         slots_taken="{assignee} {day} 的容量已满：之前已排给运营的 {given} 个任务，当天先到时的 {count} 个移出群任务（移出群到时就要做，不能顺延）",
         with_removal="它说的移出群任务 {removal} 因为容量已满没有安排，这条通知也一起撤下（成员还在群里）",
+        with_task="它说的 {task} 已经不用做了，这条通知也不用了：{why}",
         stale="已不成立：{why}",
         wrote="{name} 在 {at} 发过言",
         replied="`until: replied`：{name} 已在 {at} 回复过 {playbook}",
@@ -1004,6 +1006,7 @@ EN = Language(
         capacity_of="capacity of {assignee} full",
         slots_taken="capacity of {assignee} on {day} is taken: {given} task(s) planned for them before, {count} removal(s) due before it (a removal is done when it is due: it cannot move)",
         with_removal="goes with removal {removal}, which found no slot: the member stays in the group",
+        with_task="goes with {task}, no longer needed: {why}",
         stale="stale: {why}",
         wrote="{name} wrote at {at}",
         replied="until replied: {name} replied to {playbook} at {at}",

@@ -224,6 +224,7 @@ ACTIONS = (
         text_required=True,
         counts_toward_limits=False,
         scope=SCOPE_GROUP,
+        note=True,
         names={"zh-CN": "通知运营"},
         option_names={"zh-CN": {"to": "通知对象"}},
     ),

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from playbook_engine.cli import cli
 from playbook_engine.plugins import load_registry
+from playbook_engine.recheck import Recheck
 from tests.conftest import write_jsonl
 
 PLAYBOOK = """\
@@ -186,6 +187,26 @@ def test_the_mornings_list_leaves_out_what_the_rest_of_yesterday_made_unneeded(t
     assert "阿珍 问的" not in result.stdout and "小美 你好" not in result.stdout
     assert "老陈 问的“请问有人读过《置身事内》吗？”还没人回复" in result.stdout
     assert "之前到期的 2 个任务按上次运行为止的记录已经不用做了，没有推送" in result.stderr
+
+
+def test_a_note_about_a_dm_the_day_made_unneeded_is_left_out_with_it(tmp_path, monkeypatch):
+    """小美 joined at 11:00: an intro DM and, beside it, a note to record her answer. She
+    introduced herself at 15:00: the next morning's list leaves out the DM, and the note with
+    it — "已私信请她自我介绍" about a DM the operator never got would be false. (Here the rule's
+    `if:` would drop the note by itself too; it is asked for the DM only, as when a note's own
+    check still holds — review 5 saw one such note delivered without its DM.)"""
+    real = Recheck.reason
+    monkeypatch.setattr(Recheck, "reason", lambda self, group, source, at: None if source.action.kind.note else real(self, group, source, at))
+    dm = '      - dm: "{{ member.name }} 你好，方便的话做个自我介绍吧"\n'
+    nights = Nights(tmp_path, SLA.replace(dm, dm + '      - notify: "已私信请 {{ member.name }} 自我介绍，回复后记进档案"\n'))
+    joined = {"ts": "2026-03-01T11:00:00+08:00", "type": "member_joined", "group": "g1", "member": "m3", "name": "小美"}
+    intro = {"ts": "2026-03-01T15:00:00+08:00", "type": "message", "group": "g1", "member": "m3", "name": "小美", "text": "大家好，我是小美"}
+    planned, _ = nights.night(1, [joined, intro])
+    assert sorted(task["action"] for task in planned if task["rule"] == "intro") == ["dm", "notify"]  # they held when due
+    result = CliRunner().invoke(cli, ["deliver", str(nights.directory), "--state", str(nights.state), "--date", "2026-03-02", "--dry-run"], obj={"registry": nights.registry}, env={"WECOM_A": "http://127.0.0.1:9/a"})
+    assert result.exit_code == 0, result.output
+    assert "自我介绍" not in result.stdout
+    assert "之前到期的 2 个任务按上次运行为止的记录已经不用做了，没有推送" in result.stderr and "它说的 t-" in result.stderr and "这条通知也不用了" in result.stderr
 
 
 def test_a_morning_with_nothing_left_to_do_is_no_error(tmp_path):
