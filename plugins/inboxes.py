@@ -39,9 +39,15 @@ def inert(text: str) -> str:
     return terminal_text(text).translate(_FULL_WIDTH)
 
 
+def about(item: DeliveryItem, shown: Callable[[str], str] = str) -> str:
+    """For whom, where and which task: "阿珍（m1） · 读书会1群 · t-…"; a part the task has not
+    (no group: a member known only from their profile) is left out, not shown empty."""
+    return " · ".join(shown(part) for part in (item.who, item.where) if part) + f" · {item.id}"
+
+
 def plain_item(item: DeliveryItem, labels: Mapping[str, str]) -> str:
     """A task as plain lines: when and for whom, what to do, why."""
-    head = " ".join(part for part in (item.time, item.mark, f"{item.who} · {item.where} · {item.id}") if part)
+    head = " ".join(part for part in (item.time, item.mark, about(item)) if part)
     return f"{head}\n{item.text}\n{labels.get('why', 'why: ')}{item.why}"
 
 
@@ -86,7 +92,7 @@ def render_wecom(part: DeliveryPart) -> dict[str, Any]:
     lines = [f"## {inert(part.title)}", inert(part.summary)]
     for item in part.items:
         mark = f' <font color="warning">{item.mark}</font>' if item.mark else ""
-        lines += ["", f"**{item.time}**{mark} {inert(item.who)} · {inert(item.where)} · {item.id}", inert(item.text), f'<font color="comment">{inert(part.labels.get("why", ""))}{inert(item.why)}</font>']
+        lines += ["", f"**{item.time}**{mark} {about(item, inert)}", inert(item.text), f'<font color="comment">{inert(part.labels.get("why", ""))}{inert(item.why)}</font>']
     return {"msgtype": "markdown", "markdown": {"content": "\n".join(lines)}}
 
 
@@ -112,7 +118,7 @@ def render_dingtalk(part: DeliveryPart) -> dict[str, Any]:
     blocks = [f"#### {inert(part.title)}", inert(part.summary)]
     for item in part.items:
         mark = f" {item.mark}" if item.mark else ""
-        blocks += [f"**{item.time}**{mark} {inert(item.who)} · {inert(item.where)} · {item.id}", inert(item.text), f"> {inert(part.labels.get('why', ''))}{inert(item.why)}"]
+        blocks += [f"**{item.time}**{mark} {about(item, inert)}", inert(item.text), f"> {inert(part.labels.get('why', ''))}{inert(item.why)}"]
     return {"msgtype": "markdown", "markdown": {"title": terminal_text(part.title), "text": "\n\n".join(blocks)}}
 
 

@@ -22,9 +22,10 @@ from werkzeug import Response
 
 from playbook_engine import hookimpl
 from playbook_engine.cli import cli, main
-from playbook_engine.contract import InboxType, Verdict
+from playbook_engine.contract import DeliveryItem, InboxType, Verdict
 from playbook_engine.delivery import Transport, encode
 from playbook_engine.plugins import Registry, get_plugin_manager, load_registry
+from playbook_plugins.inboxes import about, plain_item
 from tests.conftest import write_jsonl
 
 KEY = "SECRETKEY-6f0c1a9d"  # in every robot address: it must never be shown
@@ -753,3 +754,12 @@ def test_a_bad_option_value_is_one_line_and_exit_1(tmp_path, monkeypatch, capsys
     code, out, err = run_main(setup, "--date", "yesterday", env={}, monkeypatch=monkeypatch, capsys=capsys)
     assert code == 1 and out == ""
     assert err == "error: Invalid value for --date: 'yesterday' is not a day — write e.g. 2026-03-08, today or tomorrow (see `playbook deliver -h`)\n"
+
+
+def test_a_task_without_a_group_shows_no_empty_place_in_the_list():
+    """A member known only from a profile export has no group: the line says who and which
+    task, not "老李（m149） ·  · t-…"."""
+    item = DeliveryItem("t-3fc34bac7c", "09:00", "normal", "", "老李（m149）", "", "私信 老李：你好", "VIP", {})
+    assert about(item) == "老李（m149） · t-3fc34bac7c"
+    assert plain_item(item, {"why": "原因："}).splitlines()[0] == "09:00 老李（m149） · t-3fc34bac7c"
+    assert about(DeliveryItem("t-1", "09:00", "normal", "", "老李（m149）", "读书会1群", "", "", {})) == "老李（m149） · 读书会1群 · t-1"
