@@ -162,6 +162,7 @@ class Day:
     total: int = 0
     overtaken: list[tuple[str, str]] = field(default_factory=list)  # (id, why) of the day before, no longer needed by the history of the last run (not sent; named)
     left_out: int = 0  # tasks left out as no longer needed, those of earlier days (named before) included
+    missed: list[tuple[dict[str, Any], float]] = field(default_factory=list)  # (record, deadline) of tasks no list sent whose deadline passed since the day before began (named)
 
 
 AHEAD_MARK = "@ahead"  # a gathered record's mark: the task was planned ahead (`run --ahead`)
@@ -185,18 +186,26 @@ def gather(config: Config, store: StateStore, day: date) -> Day:
     # Carried only if it can still be done in time: its deadline after the operators' day begins
     # (the end of quiet hours), not only after midnight — a welcome due by 07:36 is not sent at 08:00.
     quiet = config.community.quiet_hours
-    begins = datetime.combine(day, dtime(quiet[1] // 60, quiet[1] % 60), tz).timestamp() if quiet is not None and quiet[1] < 12 * 60 else start
+
+    def begins_on(day: date) -> float:
+        return datetime.combine(day, dtime(quiet[1] // 60, quiet[1] % 60), tz).timestamp() if quiet is not None and quiet[1] < 12 * 60 else day_bounds(day, tz)[0]
+
+    begins = begins_on(day)
     rows = store.carried_over(since, start, day.isoformat(), first.isoformat(), begins) + store.tasks_due(start, end)
-    if not rows:
+    overtaken = store.overtaken()
+    named_since = day_bounds(day - timedelta(days=1), tz)[0]  # named on the morning after its day, not on each later one
+    # The tasks no list sent whose deadline passed since the day before began (planned after
+    # their time and their deadline both, e.g. a welcome for someone who joined after the
+    # export was cut): named, on one morning, so that the operator can still do them late.
+    missed = [(json.loads(data), deadline) for task_id, _, data, deadline in store.missed(since, start, day.isoformat(), first.isoformat(), begins_on(day - timedelta(days=1)), begins) if task_id not in overtaken]
+    if not rows and not missed:
         raise DeliveryError(_no_tasks(store, day, tz))
     delivered = store.deliveries(day.isoformat())
     elsewhere = store.delivered_elsewhere(day.isoformat(), first.isoformat())  # in an earlier day's list, as still to do then
     by_operator: dict[str, list[dict[str, Any]]] = {}
     merged: set[str] = set()
     ahead = store.ahead_ids()
-    overtaken = store.overtaken()
     gone: list[tuple[str, str]] = []
-    named_since = day_bounds(day - timedelta(days=1), tz)[0]  # named on the morning after its day, not on each later one
     dues = {task_id: due for task_id, due in store.task_dues(list(overtaken))} if overtaken else {}
     for task_id, assignee, data in rows:
         if task_id in overtaken:
@@ -209,7 +218,7 @@ def gather(config: Config, store: StateStore, day: date) -> Day:
         merged.update(part["id"] for part in record.get("parts", ()) if part.get("id") != task_id)
         by_operator.setdefault(assignee or "", []).append(record)
     known = {operator.id for operator in config.community.operators}
-    result = Day(day, start, end, [], total=len(rows), overtaken=gone, left_out=sum(task_id in overtaken for task_id, _, _ in rows))
+    result = Day(day, start, end, [], total=len(rows), overtaken=gone, left_out=sum(task_id in overtaken for task_id, _, _ in rows), missed=missed)
     result.unassigned = sum(len(records) for assignee, records in by_operator.items() if assignee not in known)
     result.unrecorded = sum(task_id not in merged for task_id in store.unrecorded_due(start, end))
     for operator in config.community.operators:
@@ -569,14 +578,19 @@ def deliver(config: Config, state_path: str, day: date, *, dry_run: bool = False
         if the_day.unrecorded:
             report.notes.append(words.unrecorded.format(count=the_day.unrecorded, day=day.isoformat()))
         if the_day.overtaken:
-            listed = "; ".join(f"{task_id} {why}" for task_id, why in the_day.overtaken[:5]) + (" …" if len(the_day.overtaken) > 5 else "")
+            listed = "; ".join(f"{task_id} {why}" for task_id, why in the_day.overtaken)
             report.notes.append(words.overtaken.format(count=len(the_day.overtaken), listed=listed))
+        if the_day.missed:
+            deadlines = {record["id"]: deadline for record, deadline in the_day.missed}
+            items = compose(config, [record for record, _ in the_day.missed], words, day, group_names)
+            listed = "; ".join(words.missed_item.format(id=item.id, who=item.who, what=item.text.splitlines()[0], deadline=datetime.fromtimestamp(deadlines[item.id], config.community.tz).strftime("%m-%d %H:%M")) for item in items)
+            report.notes.append(words.missed.format(count=len(items), listed=listed))
         if missing:
             if not dry_run:
                 raise DeliveryError(f"{'; '.join(missing)} — set {'them' if len(missing) > 1 else 'it'} to the robot's address or secret where `playbook deliver` runs (docs/delivery.md); nothing was sent")
             language = words_for(config.community.language)
             report.notes.append(words.would_stop.format(what=language.plan.list_separator.join(said_in(problem, language) for problem in missing)))
-        if not todo and not any(operator_day.earlier for operator_day in the_day.operators) and not the_day.left_out:
+        if not todo and not any(operator_day.earlier for operator_day in the_day.operators) and not the_day.left_out and not the_day.missed:
             raise DeliveryError(f"{day.isoformat()}: none of the {the_day.total} task(s) due that day can be delivered — {'; '.join(report.notes)}")
         for operator_day, inbox, messages in todo:
             operator = operator_day.operator

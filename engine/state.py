@@ -672,6 +672,20 @@ class StateStore:
         sent = self.delivered_elsewhere(date, first)
         return [row for row in rows if row[0] not in sent]
 
+    def missed(self, since: float, start: float, date: str, first: str, after: float, begins: float) -> list[tuple[str, str | None, str, float]]:
+        """(id, assignee, record, deadline) of the printed tasks still to do due in [``since``,
+        ``start``) whose deadline passed in [``after``, ``begins``) — since the operators' day
+        before ``date`` began, before this one does — and that no list sent: planned after their
+        time by a nightly run (a member who joined after the night's export was cut), they never
+        reach a list. ``deliver`` names them, each on one morning."""
+        rows = self.connection.execute(
+            "SELECT id, assignee, data, deadline FROM tasks WHERE due >= ? AND due < ? AND deadline >= ? AND deadline < ? AND status = 'todo' AND data IS NOT NULL ORDER BY due, id", (since, start, after, begins)
+        ).fetchall()
+        if not rows:
+            return []
+        sent = self.delivered_elsewhere(date, first)
+        return [row for row in rows if row[0] not in sent]
+
     def delivered_elsewhere(self, date: str, first: str) -> set[str]:
         """The ids of the tasks that the deliveries of the days from ``first`` on, but ``date``
         (YYYY-MM-DD), sent."""

@@ -295,6 +295,8 @@ class DeliveryWords:
     unassigned: str  # "{count}", "{day}", "{file}": tasks of the day no operator looks after
     unrecorded: str  # "{count}", "{day}": tasks planned before the state kept their texts
     overtaken: str  # "{count}", "{listed}": tasks of an earlier day the last run found no longer needed (not sent)
+    missed: str  # "{count}", "{listed}": tasks of the day before that no list sent and whose deadline passed before this day
+    missed_item: str  # "{id}", "{who}", "{what}", "{deadline}"
     note: str  # "{note}": each line --dry-run (or a delivery) says besides the messages
     would_stop: str  # "{what}": --dry-run, when an inbox's address cannot be read
 
@@ -609,6 +611,8 @@ ZH_CN = Language(
         unassigned="{day} 有 {count} 个任务没有负责的运营（{file} 里没有哪位运营管它们的群），没有推送",
         unrecorded="{day} 有 {count} 个任务是状态库还不保存任务内容时（第 6 版之前）安排的，没有推送 — 用 `playbook run … --format md` 查看",
         overtaken="之前到期的 {count} 个任务按上次运行为止的记录已经不用做了，没有推送：{listed}",
+        missed="{count} 个任务没赶上推送：排出来时已经过了该做的时间，截止时间在今天开始前也过了（比如晚上导出记录之后才入群的人），要不要补做自己看：{listed}",
+        missed_item="{id} {who}：{what}（截止 {deadline}）",
         note="提示：{note}",
         would_stop="{what}：真正推送时会在这里停下",
     ),
@@ -944,6 +948,8 @@ EN = Language(
         unassigned="{count} task(s) of {day} have no operator in {file}: not delivered",
         unrecorded="{count} task(s) of {day} were planned before this state kept task texts (state version 6): not delivered — see them with `playbook run … --format md`",
         overtaken="{count} task(s) due earlier are no longer needed by the history up to the last run: not delivered — {listed}",
+        missed="{count} task(s) reached no list: planned after their time, and their deadline passed before today began (someone who joined after the night's export was cut) — do them late if you see fit: {listed}",
+        missed_item="{id} {who}: {what} (deadline {deadline})",
         note="note: {note}",
         would_stop="{what}: the real delivery would stop here",
     ),

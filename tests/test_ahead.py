@@ -209,6 +209,35 @@ def test_a_note_about_a_dm_the_day_made_unneeded_is_left_out_with_it(tmp_path, m
     assert "之前到期的 2 个任务按上次运行为止的记录已经不用做了，没有推送" in result.stderr and "它说的 t-" in result.stderr and "这条通知也不用了" in result.stderr
 
 
+WELCOME = """\
+playbook: care
+rules:
+  - id: welcome
+    when: {event: member_joined}
+    priority: high
+    do:
+      - mention: "欢迎 {{ member.name }}！"
+"""
+
+
+def test_a_task_that_reached_no_list_before_its_deadline_is_named_once(tmp_path, httpserver_ipv4):
+    """大黄 joins at 23:22, after the night's export was cut at 23:00: the next night's run
+    plans her welcome for that night, due before either morning's list and with its 24-hour
+    deadline past by the second: no list can carry it. That morning's delivery names it, once
+    — the operator may still welcome her late — and the morning after says nothing of it."""
+    nights = Nights(tmp_path, WELCOME)
+    nights.night(1, [message(1, 9, "m1", "阿珍")])
+    joined = {"ts": "2026-03-01T23:22:00+08:00", "type": "member_joined", "group": "g1", "member": "m5", "name": "大黄"}
+    planned, _ = nights.night(2, [joined, message(2, 9, "m1", "阿珍")])
+    assert brief(planned) == [("03-01T23:22", "welcome", "m5")]
+    for day, named in ((3, True), (4, False)):
+        if day == 4:
+            nights.night(3, [message(3, 9, "m1", "阿珍")])
+        result = CliRunner().invoke(cli, ["deliver", str(nights.directory), "--state", str(nights.state), "--date", f"2026-03-0{day}", "--dry-run"], obj={"registry": nights.registry}, env={"WECOM_A": "http://127.0.0.1:9/a"})
+        assert "欢迎 大黄" not in result.stdout
+        assert ("1 个任务没赶上推送" in result.stderr and "大黄（m5）" in result.stderr and "截止 03-02 23:22" in result.stderr) == named, (day, result.output)
+
+
 def test_a_morning_with_nothing_left_to_do_is_no_error(tmp_path):
     """Every task carried to the morning was made unneeded by the rest of the day: nothing to
     send, said once, exit 0 (a morning cron job does not fail)."""
