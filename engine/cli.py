@@ -14,7 +14,7 @@ import click
 from playbook_engine.api import DEFAULT_PATHS, registry_from, source_options, undeclared_exporters
 from playbook_engine.contract import SCOPE_GROUP, EventSource, SourceReport
 from playbook_engine.durations import DurationError, parse_duration
-from playbook_engine.errors import InvalidPlaybooks, PlaybookError
+from playbook_engine.errors import InvalidInput, InvalidPlaybooks, PlaybookError
 from playbook_engine.events import EventError, parse_time
 from playbook_engine.printable import terminal_text
 from playbook_engine.words import plan_words, say, words_for
@@ -228,6 +228,9 @@ def _after_run(result: RunResult, events: str, rejects: str | None, config: Conf
                 _write_report(state, report_out, config)
         finally:
             state.close()
+    if result.counts["rejected"] and not result.counts["accepted"]:
+        # Not one event: the wrong file, or a layout no source was told of — not a quiet day.
+        raise InvalidInput(f"{events}: none of its {result.counts['rejected']} line(s) is an event (each says why above) — check that it is the export you meant and give its --source (docs/sources.md); nothing was planned")
 
 
 def _with_progress(records: Any) -> Any:

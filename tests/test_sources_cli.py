@@ -177,7 +177,7 @@ def test_an_export_run_as_json_lines_says_which_source_reads_it(playbook_cli, re
     rejected as not JSON. The run then says which source's input it looks like, and how to read it."""
     path = FIXTURES / export
     result = invoke(playbook_cli, registry, "run", str(ROOT / "playbooks"), "--events", str(path), "--format", "jsonl")
-    assert result.exit_code == 0
+    assert result.exit_code == 1  # not one event read: no quiet day, an error (the hint says what to do)
     [hint] = [line for line in result.stderr.splitlines() if "的大多数行不是 JSON Lines 事件" in line]
     assert f"`--source {source}`" in hint and f"playbook import --source {source} {path}" in hint
 
@@ -230,9 +230,10 @@ def test_no_export_hint_when_some_lines_are_events_or_the_file_is_no_export(play
     broken.write_text("not json at all\nstill not\n", encoding="utf-8")
     mixed = tmp_path / "mixed.jsonl"
     mixed.write_text('{"ts": "2026-03-01T10:00:00+08:00", "type": "message", "group": "g1", "member": "m1", "text": "hi"}\na,b,c,d\n', encoding="utf-8")
-    for path in (broken, mixed):
+    for path, status in ((broken, 1), (mixed, 0)):  # not one event in the broken file: an error, with no hint
         result = invoke(playbook_cli, registry, "run", str(ROOT / "playbooks"), "--events", str(path), "--format", "jsonl")
-        assert result.exit_code == 0 and "JSON Lines 事件" not in result.stderr
+        assert result.exit_code == status and "JSON Lines 事件" not in result.stderr
+        assert ("none of its 2 line(s) is an event" in str(result.exception)) == (status == 1)
 
 
 def test_installed_command_line_has_import_and_exits_1_on_a_wrong_file(tmp_path):
