@@ -247,6 +247,8 @@ class Planner:
             return self._suppress_all(tasks, "cooldown", reason)
         accepted = []
         recent = self._recent
+        notes: list[Task] = []  # the firing's notes to the operator, which go with its other tasks
+        stopped: tuple[Task, str, str | Callable[[], str]] | None = None  # the first of those others stopped here
         for task in tasks:
             if task.id in self.known_ids:
                 self._suppress(task, "duplicate", self.says.explain.duplicate)
@@ -256,13 +258,29 @@ class Planner:
                 limit_reason = self._limit_reached(task)
                 if limit_reason:
                     self._suppress(task, "limit", limit_reason)
+                    stopped = stopped or (task, "limit", limit_reason)
                     continue
             if task.due > task.deadline:
                 self._suppress(task, "deadline", partial(self._past_deadline, task))
+                stopped = stopped or (task, "deadline", partial(self._past_deadline, task))
                 continue
             accepted.append(task)
-            self._accept(task, rule)
+            if task.action in self.notes:
+                notes.append(task)  # accepted once the others are: a note counts for no limit
+            else:
+                self._accept(task, rule)
+        if notes and stopped is not None and len(notes) == len(accepted):
+            # Every other task of the firing was stopped ("已私信问 X…记进档案" about a DM the
+            # frequency limit stopped): its notes go with them.
+            for note in notes:
+                self._suppress(note, stopped[1], partial(self._with_stopped, stopped[0].id, stopped[2]))
+            return []
+        for note in notes:
+            self._accept(note, rule)
         return accepted
+
+    def _with_stopped(self, task_id: str, reason: str | Callable[[], str]) -> str:
+        return self.says.explain.with_stopped.format(task=task_id, why=reason if isinstance(reason, str) else reason())
 
     def cooling(self, rule: Rule, member: str, t: float) -> bool:
         """Whether the rule's cooldown for this member, from its last planned task, still runs at ``t``."""

@@ -374,6 +374,7 @@ class ExplainWords:
     slots_taken: str  # "{assignee}", "{day}", "{given}" (tasks planned for them before this run), "{count}" (removals due before it)
     with_removal: str  # "{removal}": a note that goes with the removal of its firing, which found no slot
     with_task: str  # "{task}", "{why}": a note that goes with its firing's task to the member, no longer needed
+    with_stopped: str  # "{task}", "{why}": a note that goes with its firing's task to the member, not planned
     # the re-check when a task is due
     stale: str  # "{why}"
     wrote: str  # "{name}", "{at}"
@@ -676,6 +677,7 @@ ZH_CN = Language(
         slots_taken="{assignee} {day} 的容量已满：之前已排给运营的 {given} 个任务，当天先到时的 {count} 个移出群任务（移出群到时就要做，不能顺延）",
         with_removal="它说的移出群任务 {removal} 因为容量已满没有安排，这条通知也一起撤下（成员还在群里）",
         with_task="它说的 {task} 已经不用做了，这条通知也不用了：{why}",
+        with_stopped="它说的 {task} 没有安排（{why}），这条通知也一起撤下",
         stale="已不成立：{why}",
         wrote="{name} 在 {at} 发过言",
         replied="`until: replied`：{name} 已在 {at} 回复过 {playbook}",
@@ -1013,6 +1015,7 @@ EN = Language(
         slots_taken="capacity of {assignee} on {day} is taken: {given} task(s) planned for them before, {count} removal(s) due before it (a removal is done when it is due: it cannot move)",
         with_removal="goes with removal {removal}, which found no slot: the member stays in the group",
         with_task="goes with {task}, no longer needed: {why}",
+        with_stopped="goes with {task}, not planned: {why}",
         stale="stale: {why}",
         wrote="{name} wrote at {at}",
         replied="until replied: {name} replied to {playbook} at {at}",

@@ -131,6 +131,24 @@ def capacity_community(extra: str = "") -> str:
     return "community:\n  name: t\n  timezone: Asia/Shanghai\n  merge: []\n  operators:\n    - {id: op, groups: [g1], capacity: 2}\n" + extra
 
 
+def test_a_note_about_a_dm_the_frequency_limit_stops_goes_with_it(make_config):
+    """"已私信问 小王…" is false when the limit stopped that DM: the firing's note goes with it
+    (counted under the same guardrail, its reason naming the DM); a note planned alone, or beside
+    a DM that is planned, is planned as before."""
+    ask = "playbook: p\nrules:\n  - id: ask\n    when: {event: message, keywords: [问]}\n    do:\n      - dm: 你好\n      - notify: 已私信问 {{ member.name }}\n"
+    alone = "  - id: alert\n    when: {event: message, keywords: [问]}\n    do:\n      - notify: 有人提问\n"
+    limits = community("  limits:\n    - {actions: [dm], max: 1, per: 7d}\n")
+    result = plan(make_config({"p.yaml": ask + alone}, limits), [msg("01T09:00:00", text="问"), msg("02T09:00:00", text="问")])
+    assert task_keys(result, "rule", "action", "due") == [
+        ("ask", "dm", "2026-03-01T09:00:00+08:00"), ("ask", "notify", "2026-03-01T09:00:00+08:00"),
+        ("alert", "notify", "2026-03-01T09:00:00+08:00"), ("alert", "notify", "2026-03-02T09:00:00+08:00"),
+    ]
+    stopped = [(item.guardrail, item.task.action, item.reason) for item in result.suppressed]
+    dm = next(item.task.id for item in result.suppressed if item.task.action == "dm")
+    assert stopped[0][:2] == ("limit", "dm") and stopped[1] == ("limit", "notify", f"goes with {dm}, not planned: {stopped[0][2]}")
+    assert [item.guardrail for item in result.suppressed] == ["limit", "limit"]
+
+
 def test_capacity_overflow_moves_to_the_next_day_highest_priority_first(make_config):
     files = {"a.yaml": one_rule("{event: message}", playbook="a"), "b.yaml": one_rule("{event: message, keywords: [急]}", playbook="b", priority="urgent")}
     events = [msg("01T09:00:00", "m1"), msg("01T10:00:00", "m2"), msg("01T11:00:00", "m3", text="急")]
