@@ -147,3 +147,24 @@ def test_a_night_joiner_warned_for_an_ad_is_not_welcomed_in_the_morning(registry
     result = run(config, read_source(registry, "jsonl", str(events)), until=datetime.fromisoformat("2026-03-03T12:00:00+08:00").timestamp(), keep_suppressed=False)
     assert [(task.rule, task.action) for task in result.tasks if task.member == "m9"] == [("warn-ad", "warn")]
     assert [task.rule for task in result.tasks if task.member == "m8" and task.action == "mention"] == ["welcome"]
+
+
+def test_a_vip_the_operator_has_written_to_before_is_not_introduced_to_her_again(registry, tmp_path):
+    """Across playbooks: 阿珍 joined on 1 March and got the intro DM ("我是读书会的运营"); marked
+    VIP eleven days later, her first-touch DM does not introduce the operator again. 小美, known
+    from her profile only, marked VIP with no task before, is greeted with the introduction."""
+    from playbook_engine.runner import read_source, run
+
+    config = load_config([PLAYBOOKS], registry)
+    lines = [
+        '{"ts": "2026-03-01T10:00:00+08:00", "type": "member_joined", "group": "g1", "member": "m7", "name": "阿珍"}',
+        '{"ts": "2026-03-12T10:00:00+08:00", "type": "profile", "member": "m7", "tags": ["vip"]}',
+        '{"ts": "2026-03-12T10:05:00+08:00", "type": "profile", "member": "m6", "name": "小美", "tags": ["vip"]}',
+    ]
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = run(config, read_source(registry, "jsonl", str(events)), until=datetime.fromisoformat("2026-03-12T12:00:00+08:00").timestamp(), keep_suppressed=False)
+    greeted = {task.member: task.text for task in result.tasks if task.rule == "first-touch" and task.action == "dm"}
+    assert any("我是读书会的运营" in task.text for task in result.tasks if task.member == "m7" and task.rule != "first-touch")  # she was introduced on joining
+    assert greeted["m7"].startswith("阿珍，之后有任何需要都可以直接私信我～") and "我是读书会的运营" not in greeted["m7"]
+    assert greeted["m6"].startswith("小美 你好，我是读书会的运营")

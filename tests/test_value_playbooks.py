@@ -81,7 +81,7 @@ def test_a_member_asked_by_needs_revisit_is_greeted_by_vip_service_without_being
     assert [(task.playbook, task.rule) for task in dms] == [("needs-revisit", "ask"), ("vip-service", "first-touch")]
     revisit, first_touch = dms
     assert "最近在读书和学习上" in revisit.text
-    assert first_touch.text.strip() == "阿珍 你好，我是读书会的运营，之后有任何需要都可以直接私信我～"  # the greeting, no question
+    assert first_touch.text.strip() == "阿珍，之后有任何需要都可以直接私信我～"  # the greeting, no question; she knows the operator from the needs DM
     note = next(task for task in result.tasks if task.rule == "first-touch" and task.action == "notify")
     assert "两周内刚被联系过" in note.text
     # Day 30: within the 60 days since the needs DM, so not asked again.
