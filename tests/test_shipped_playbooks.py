@@ -10,6 +10,7 @@ import yaml
 
 from playbook_engine.loading import load_config
 from playbook_engine.plugins import Registry
+from playbook_engine.runner import RunResult, read_source, run
 from playbook_engine.testing import run_playbook_tests
 from tests.conftest import ROOT, copy_settings
 
@@ -130,21 +131,23 @@ def test_no_last_why_dm_to_a_member_who_already_answered_why_in_private(tmp_path
     assert len(churn) == (0 if replied else 1)
 
 
+def _shipped_run(registry: Registry, tmp_path: Path, lines: list[str], until: str) -> RunResult:
+    """The shipped playbooks, all of them, over these JSON Lines until ``until``."""
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return run(load_config([PLAYBOOKS], registry), read_source(registry, "jsonl", str(events)), until=datetime.fromisoformat(until).timestamp(), keep_suppressed=False)
+
+
 def test_a_night_joiner_warned_for_an_ad_is_not_welcomed_in_the_morning(registry, tmp_path):
     """Across playbooks: joined at 23:10, an ad at 23:20 — warned at once (urgent); the welcome
     held by quiet hours to 08:00 and a nickname reminder would greet the spammer warmly after the
     warning. A newcomer joining at night who posts nothing wrong is welcomed at 08:00 as before."""
-    from playbook_engine.runner import read_source, run
-
-    config = load_config([PLAYBOOKS], registry)
     lines = [
         '{"ts": "2026-03-02T23:10:00+08:00", "type": "member_joined", "group": "g1", "member": "m9", "name": "优惠多"}',
         '{"ts": "2026-03-02T23:15:00+08:00", "type": "member_joined", "group": "g1", "member": "m8", "name": "夜猫"}',
         '{"ts": "2026-03-02T23:20:00+08:00", "type": "message", "group": "g1", "member": "m9", "name": "优惠多", "id": "ad1", "text": "读书人福利！加V领电子书优惠券"}',
     ]
-    events = tmp_path / "events.jsonl"
-    events.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    result = run(config, read_source(registry, "jsonl", str(events)), until=datetime.fromisoformat("2026-03-03T12:00:00+08:00").timestamp(), keep_suppressed=False)
+    result = _shipped_run(registry, tmp_path, lines, "2026-03-03T12:00:00+08:00")
     assert [(task.rule, task.action) for task in result.tasks if task.member == "m9"] == [("warn-ad", "warn")]
     assert [task.rule for task in result.tasks if task.member == "m8" and task.action == "mention"] == ["welcome"]
 
@@ -153,17 +156,12 @@ def test_a_vip_the_operator_has_written_to_before_is_not_introduced_to_her_again
     """Across playbooks: 阿珍 joined on 1 March and got the intro DM ("我是读书会的运营"); marked
     VIP eleven days later, her first-touch DM does not introduce the operator again. 小美, known
     from her profile only, marked VIP with no task before, is greeted with the introduction."""
-    from playbook_engine.runner import read_source, run
-
-    config = load_config([PLAYBOOKS], registry)
     lines = [
         '{"ts": "2026-03-01T10:00:00+08:00", "type": "member_joined", "group": "g1", "member": "m7", "name": "阿珍"}',
         '{"ts": "2026-03-12T10:00:00+08:00", "type": "profile", "member": "m7", "tags": ["vip"]}',
         '{"ts": "2026-03-12T10:05:00+08:00", "type": "profile", "member": "m6", "name": "小美", "tags": ["vip"]}',
     ]
-    events = tmp_path / "events.jsonl"
-    events.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    result = run(config, read_source(registry, "jsonl", str(events)), until=datetime.fromisoformat("2026-03-12T12:00:00+08:00").timestamp(), keep_suppressed=False)
+    result = _shipped_run(registry, tmp_path, lines, "2026-03-12T12:00:00+08:00")
     greeted = {task.member: task.text for task in result.tasks if task.rule == "first-touch" and task.action == "dm"}
     assert any("我是读书会的运营" in task.text for task in result.tasks if task.member == "m7" and task.rule != "first-touch")  # she was introduced on joining
     assert greeted["m7"].startswith("阿珍，之后有任何需要都可以直接私信我～") and "我是读书会的运营" not in greeted["m7"]
