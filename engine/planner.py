@@ -20,7 +20,7 @@ import hashlib
 import heapq
 import re
 from collections import Counter, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from functools import partial
@@ -87,7 +87,17 @@ FIRST_THING = PRIORITY_RANK["high"]  # capacity moves tasks of this rank or more
 
 def printed_form(task: Task) -> tuple[Any, ...]:
     """What the operator holds of a printed task: a reopened one printed the same is not printed again."""
-    return (task.due, task.text, task.assignee, tuple(part["id"] for part in task.parts))
+    return printed_form_of(task.due, task.text, task.assignee, task.parts)
+
+
+def printed_form_of(due: float, text: str | None, assignee: str | None, parts: Iterable[Mapping[str, Any]]) -> tuple[Any, ...]:
+    """``printed_form`` of a task as its record keeps it (its due, text, assignee and parts)."""
+    return (due, text, assignee, tuple(part["id"] for part in parts))
+
+
+def firing_of(task: Task) -> tuple[str, str, float, str | None]:
+    """The firing that planned ``task``, as its tasks share it: a note goes with the others."""
+    return (task.playbook, task.rule, task.trigger_at, task.member)
 
 
 def task_id(rule: Rule, action_index: int, subject: str, trigger_at: float, cause: str = "") -> str:
@@ -261,8 +271,9 @@ class Planner:
                     stopped = stopped or (task, "limit", limit_reason)
                     continue
             if task.due > task.deadline:
-                self._suppress(task, "deadline", partial(self._past_deadline, task))
-                stopped = stopped or (task, "deadline", partial(self._past_deadline, task))
+                past = partial(self._past_deadline, task)
+                self._suppress(task, "deadline", past)
+                stopped = stopped or (task, "deadline", past)
                 continue
             accepted.append(task)
             if task.action in self.notes:
@@ -486,7 +497,7 @@ class Planner:
         # Its firing's notes go with it: "移出前先截图…" about a removal that is not done is an
         # instruction the operator must not follow. They wait in the same day (due with it).
         for note in self._waiting.get((day, task.assignee or ""), ()):
-            if note.action in self.notes and not note.dropped and note.trigger_at == task.trigger_at and note.member == task.member and note.rule == task.rule and note.playbook == task.playbook:
+            if note.action in self.notes and not note.dropped and firing_of(note) == firing_of(task):
                 self._out_of_its_day(note)
                 self._unplanned(note)
                 self._suppress(note, "capacity", self.says.explain.with_removal.format(removal=task.id))

@@ -20,7 +20,7 @@ from playbook_engine.localtime import local_time
 from playbook_engine.members import group_name
 from playbook_engine.model import Community, Config
 from playbook_engine.notes import ExplainNotes, Note, Notes
-from playbook_engine.planner import Planner, Suppressed
+from playbook_engine.planner import Planner, Suppressed, firing_of
 from playbook_engine.plugins import Registry
 from playbook_engine.state import Lookback, StateStore, task_data
 from playbook_engine.words import SummaryWords, summary_words
@@ -328,12 +328,12 @@ class Plan:
                 found[task.id] = why
         # A firing's note to the operator goes with its task to the member: "已私信问 X…记进档案"
         # is no use when that DM is left out of the list.
-        gone = {(task.playbook, task.rule, task.trigger_at, task.member): task.id for item in planner.open if (task := item.task).id in found and task.action not in planner.notes}
+        gone = {firing_of(task): task.id for item in planner.open if (task := item.task).id in found and task.action not in planner.notes}
         if gone:
             says = planner.says.explain
             for item in planner.open:
                 task = item.task
-                with_task = gone.get((task.playbook, task.rule, task.trigger_at, task.member)) if task.action in planner.notes and task.id not in found and not task.dropped and task.due < now else None
+                with_task = gone.get(firing_of(task)) if task.action in planner.notes and task.id not in found and not task.dropped and task.due < now else None
                 if with_task is not None:
                     found[task.id] = says.with_task.format(task=with_task, why=found[with_task])
         return found

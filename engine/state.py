@@ -36,7 +36,7 @@ from playbook_engine.clock import Clock, Timer
 from playbook_engine.contract import TAG_EXPIRY, Group, Member, Task
 from playbook_engine.errors import PlaybookError
 from playbook_engine.jsontext import dump_record, dumps, loads
-from playbook_engine.planner import Sent
+from playbook_engine.planner import Sent, printed_form_of
 from playbook_engine.words import words_for
 
 if TYPE_CHECKING:
@@ -420,7 +420,7 @@ class StateStore:
             if task_id in dropped or data is None:
                 continue
             record = loads(data)
-            kept[task_id] = (due, record.get("text"), assignee, tuple(part["id"] for part in record.get("parts") or ()))
+            kept[task_id] = printed_form_of(due, record.get("text"), assignee, record.get("parts") or ())
         self._ahead_left_out = frozenset(task_id for carrier in (ahead if self.read_only else kept) for task_id in (carrier, *ahead.get(carrier, ())))
         if not self.read_only and dropped:
             with self.transaction():
@@ -667,10 +667,7 @@ class StateStore:
         rows = self.connection.execute(
             "SELECT id, assignee, data FROM tasks WHERE due >= ? AND due < ? AND deadline > ? AND status = 'todo' AND data IS NOT NULL ORDER BY due, id", (since, start, start if begins is None else begins)
         ).fetchall()
-        if not rows:
-            return []
-        sent = self.delivered_elsewhere(date, first)
-        return [row for row in rows if row[0] not in sent]
+        return self._not_sent(rows, date, first)
 
     def missed(self, since: float, start: float, date: str, first: str, after: float, begins: float) -> list[tuple[str, str | None, str, float]]:
         """(id, assignee, record, deadline) of the printed tasks still to do due in [``since``,
@@ -681,6 +678,10 @@ class StateStore:
         rows = self.connection.execute(
             "SELECT id, assignee, data, deadline FROM tasks WHERE due >= ? AND due < ? AND deadline >= ? AND deadline < ? AND status = 'todo' AND data IS NOT NULL ORDER BY due, id", (since, start, after, begins)
         ).fetchall()
+        return self._not_sent(rows, date, first)
+
+    def _not_sent(self, rows: list[Any], date: str, first: str) -> list[Any]:
+        """Of ``rows`` (the task's id first), those no delivery of the days from ``first`` on but ``date`` sent."""
         if not rows:
             return []
         sent = self.delivered_elsewhere(date, first)
