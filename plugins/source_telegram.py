@@ -1,12 +1,16 @@
 """Telegram Desktop "Export chat history" (``result.json``) as events (``--source telegram``).
 
 Joins and removals in the export name people by display name only (``"members": ["Bob"]``),
-while messages carry ids (``from_id: "user222"``). So the file is read twice, both times one
+while messages carry ids (``from_id: "user222"``). So the chat is read twice, both times one
 message at a time: first to learn which id each display name belongs to, then to yield events.
+A whole-account export is read through once: the pass that lists its chats copies the picked
+chat's messages to a temporary file on the way, and the two passes read that copy.
 """
 
 from __future__ import annotations
 
+import json
+import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from typing import IO, Any
 from zoneinfo import ZoneInfo
@@ -74,30 +78,38 @@ def read_telegram(path: str, options: Mapping[str, Any]) -> Iterator[SourceRecor
     tz: ZoneInfo = options["timezone"]
     with open_binary(path, "telegram") as stream:
         chat = _pick_chat(path, stream, options.get("chat"))
-        _refuse_private(path, chat, options)
-        names = NameIndex()
-        owner_wrote = False
-        for message in chat.messages(stream):
-            if isinstance(message, dict):
-                for name, ident in ((message.get("from"), member_id(message.get("from_id"))), (message.get("actor"), member_id(message.get("actor_id")))):
-                    if not is_channel(ident):  # the group's own name is no person's: a member called so is not it
-                        names.learn(name, ident)
-                owner_wrote = owner_wrote or (chat.owner is not None and member_id(message.get("from_id")) == chat.owner[0])
-        report = options.get("report")
-        if report is not None and chat.owner is not None and owner_wrote:
-            report.exported_by(*chat.owner)  # a whole-account export's own account: staff, which community.yaml must say
-        group = str(chat.header["id"])
-        group_name = chat.header.get("name") if isinstance(chat.header.get("name"), str) and chat.header.get("name") else None
-        for number, message in enumerate(chat.messages(stream), 1):
-            try:
-                events = events_from_message(message, group, names, tz)
-            except ValueError as exc:
-                yield Rejected(number, reason_of(exc), raw_json(message))
-                continue
-            for event in events:
-                if group_name is not None:
-                    event["group_name"] = group_name
-                yield SourceRecord(number, event)
+        try:
+            yield from _read_chat(path, stream, chat, options, tz)
+        finally:
+            chat.close()
+
+
+def _read_chat(path: str, stream: IO[bytes], chat: _Chat, options: Mapping[str, Any], tz: ZoneInfo) -> Iterator[SourceRecord | Rejected]:
+    """The events of ``chat``: its messages read once for the names, once for the events."""
+    _refuse_private(path, chat, options)
+    names = NameIndex()
+    owner_wrote = False
+    for message in chat.messages(stream):
+        if isinstance(message, dict):
+            for name, ident in ((message.get("from"), member_id(message.get("from_id"))), (message.get("actor"), member_id(message.get("actor_id")))):
+                if not is_channel(ident):  # the group's own name is no person's: a member called so is not it
+                    names.learn(name, ident)
+            owner_wrote = owner_wrote or (chat.owner is not None and member_id(message.get("from_id")) == chat.owner[0])
+    report = options.get("report")
+    if report is not None and chat.owner is not None and owner_wrote:
+        report.exported_by(*chat.owner)  # a whole-account export's own account: staff, which community.yaml must say
+    group = str(chat.header["id"])
+    group_name = chat.header.get("name") if isinstance(chat.header.get("name"), str) and chat.header.get("name") else None
+    for number, message in enumerate(chat.messages(stream), 1):
+        try:
+            events = events_from_message(message, group, names, tz)
+        except ValueError as exc:
+            yield Rejected(number, reason_of(exc), raw_json(message))
+            continue
+        for event in events:
+            if group_name is not None:
+                event["group_name"] = group_name
+            yield SourceRecord(number, event)
 
 
 PRIVATE_TYPES = {"personal_chat": "a chat between two people", "bot_chat": "a chat with a bot", "saved_messages": "your Saved Messages"}
@@ -113,18 +125,32 @@ class _Chat:
     def __init__(self, path: str, header: dict[str, Any], prefix: str, index: int | None = None):
         self.path, self.header, self.prefix, self.index = path, header, prefix, index
         self.owner: tuple[str, str] | None = None  # a whole-account export's own account: id, name
+        self.copy: IO[bytes] | None = None  # its messages, one JSON line each, when copied out on the way
 
     def messages(self, stream: IO[bytes]) -> Iterator[Any]:
+        if self.copy is not None:
+            return _copied_messages(self.copy)
         stream.seek(0)
         if self.index is None:
             return iter_items(self.path, stream, "messages.item")
         return _chat_messages(self.path, stream, self.prefix, self.index)
+
+    def close(self) -> None:
+        if self.copy is not None:
+            self.copy.close()
+            self.copy = None
 
     def describe(self) -> str:
         header = self.header
         private = " — private, refused without --private-chats" if header.get("type") in PRIVATE_TYPES else " — a channel, refused without --private-chats" if header.get("type") in CHANNEL_TYPES else ""
         count = header.get("count", 0)
         return f"  {header.get('name') or PRIVATE_TYPES.get(str(header.get('type')), '(no name)')} — {header.get('type')}, id {header.get('id')}, {count} message{'' if count == 1 else 's'}{private}"
+
+
+def _copied_messages(copy: IO[bytes]) -> Iterator[Any]:
+    copy.seek(0)
+    for line in copy:
+        yield json.loads(line)
 
 
 def _pick_chat(path: str, stream: IO[bytes], wanted: str | None) -> _Chat:
@@ -136,7 +162,22 @@ def _pick_chat(path: str, stream: IO[bytes], wanted: str | None) -> _Chat:
             raise InvalidInput(f"{path}: this export holds one chat, {header.get('name')!r} (id {header['id']}), not {wanted!r} — leave out --chat, or pass the export of that chat")
         return _Chat(path, header, "messages")
     stream.seek(0)
-    chats = list(_account_chats(path, stream))
+    chats = list(_account_chats(path, stream, wanted))
+    chosen: _Chat | None = None
+    try:
+        chosen = _chosen(path, chats, wanted)
+    finally:
+        for chat in chats:
+            if chat is not chosen:
+                chat.close()
+    person = header.get("personal_information")
+    if isinstance(person, dict) and (owner := member_id(person.get("user_id"))) is not None:
+        chosen.owner = (owner, " ".join(str(part) for part in (person.get("first_name"), person.get("last_name")) if part))
+    return chosen
+
+
+def _chosen(path: str, chats: list[_Chat], wanted: str | None) -> _Chat:
+    """The chat of a whole-account export that ``--chat`` names."""
     listing = "\n".join(chat.describe() for chat in chats)
     if wanted is None:
         raise InvalidInput(f"{path}: a whole-account export with {len(chats)} chats — pick the group to read with --chat NAME_OR_ID, e.g. --chat {_example(chats)}:\n{listing}")
@@ -145,11 +186,7 @@ def _pick_chat(path: str, stream: IO[bytes], wanted: str | None) -> _Chat:
         raise InvalidInput(f"{path}: no chat named or numbered {wanted!r} in this export — --chat takes a name or an id from this list:\n{listing}")
     if len(matches) > 1:
         raise InvalidInput(f"{path}: {len(matches)} chats are named {wanted!r} — pass the id instead:\n" + "\n".join(chat.describe() for chat in matches))
-    chosen = matches[0]
-    person = header.get("personal_information")
-    if isinstance(person, dict) and (owner := member_id(person.get("user_id"))) is not None:
-        chosen.owner = (owner, " ".join(str(part) for part in (person.get("first_name"), person.get("last_name")) if part))
-    return chosen
+    return matches[0]
 
 
 def _example(chats: list[_Chat]) -> str:
@@ -157,28 +194,50 @@ def _example(chats: list[_Chat]) -> str:
     return str(groups[0].header.get("id")) if groups else "ID"
 
 
-def _account_chats(path: str, stream: IO[bytes]) -> Iterator[_Chat]:
+def _account_chats(path: str, stream: IO[bytes], wanted: str | None = None) -> Iterator[_Chat]:
     """The chats of a whole-account export (``chats`` then ``left_chats``), with their message
-    counts, from one pass over the file that keeps no message."""
+    counts, from one pass over the file that keeps no message in memory. The messages of a chat
+    named or numbered ``wanted`` (known from its header, which Telegram writes before them) are
+    copied to a temporary file on the way (``_Chat.copy``): the file is not read again for them."""
     current: _Chat | None = None
     index = {"chats.list": -1, "left_chats.list": -1}
+    builder: Any = None  # the message being copied, if any
+    messages = ""  # the prefix of the current chat's messages
     try:
         for prefix, event, value in ijson.parse(stream, use_float=True):
+            if builder is not None:
+                builder.event(event, value)
+                if event == "end_map" and prefix == messages and current is not None and current.copy is not None:
+                    current.copy.write(json.dumps(builder.value, ensure_ascii=False).encode("utf-8") + b"\n")
+                    builder = None
+                continue
             if event == "start_map" and prefix in ("chats.list.item", "left_chats.list.item"):
                 container = prefix[: -len(".item")]
                 index[container] += 1
                 current = _Chat(path, {"count": 0}, container, index[container])
+                messages = container + ".item.messages.item"
             elif current is not None and prefix.startswith(current.prefix + ".item."):
                 field = prefix[len(current.prefix) + len(".item."):]
                 if field in ("name", "type", "id") and event in ("string", "number"):
                     current.header[field] = int(value) if field == "id" and isinstance(value, float) else value
+                elif field == "messages" and event == "start_array" and wanted is not None and wanted in (str(current.header.get("id")), current.header.get("name")):
+                    current.copy = tempfile.SpooledTemporaryFile(max_size=COPY_IN_MEMORY)
                 elif field == "messages.item" and event == "start_map":
                     current.header["count"] += 1
+                    if current.copy is not None:
+                        builder = ijson.ObjectBuilder()
+                        builder.event(event, value)
             elif current is not None and event == "end_map" and prefix == current.prefix + ".item":
                 yield current
                 current = None
     except ijson.JSONError as exc:
+        if current is not None:
+            current.close()
         raise json_problem(path, exc, stream) from None
+
+
+# A picked chat's messages are copied to memory up to this size, then to a temporary file.
+COPY_IN_MEMORY = 8 * 1024 * 1024
 
 
 def _chat_messages(path: str, stream: IO[bytes], container: str, wanted: int) -> Iterator[Any]:

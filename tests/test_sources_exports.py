@@ -56,6 +56,67 @@ def test_a_whole_account_export_without_chat_lists_the_chats_and_how_to_pick_one
     )
 
 
+class _CountingFile:
+    """A file whose bytes read are counted: how many passes a source makes over it."""
+
+    def __init__(self, path: Path, counted: list[int]):
+        self._file, self._counted = open(path, "rb"), counted
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._file.read(size)
+        self._counted[0] += len(data)
+        return data
+
+    def readinto(self, buffer) -> int:
+        size = self._file.readinto(buffer)
+        self._counted[0] += size or 0
+        return size
+
+    def __getattr__(self, name: str):
+        return getattr(self._file, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._file.close()
+
+
+def test_a_chat_of_a_whole_account_export_is_read_in_one_pass_over_the_file(registry, tmp_path, monkeypatch):
+    """The pass that lists the chats copies the picked chat's messages on the way: a small group
+    in a large account file is not read for again twice (names, then events) — a few-GB export
+    took minutes for any chat. The events are the same as before."""
+    import playbook_plugins.source_telegram as telegram
+
+    big = tmp_path / "result.json"
+    friend = [{"id": n, "type": "message", "date": "2024-03-01T09:00:00", "date_unixtime": "1709254800", "from": "Friend", "from_id": "user5", "text": "x" * 200} for n in range(2000)]
+    group = [
+        {"id": 1, "type": "service", "date": "2024-03-01T09:00:00", "date_unixtime": "1709254800", "actor": "Alice", "actor_id": "user1", "action": "invite_members", "members": ["Bob"]},
+        {"id": 2, "type": "message", "date": "2024-03-01T09:01:00", "date_unixtime": "1709254860", "from": "Bob", "from_id": "user2", "text": "大家好"},
+    ]
+    big.write_text(json.dumps({"personal_information": {"user_id": 1, "first_name": "Alice"}, "chats": {"list": [
+        {"name": "Friend", "type": "personal_chat", "id": 5, "messages": friend},
+        {"name": "小群", "type": "private_supergroup", "id": 777, "messages": group},
+    ]}}, ensure_ascii=False), encoding="utf-8")
+    counted = [0]
+    monkeypatch.setattr(telegram, "open_binary", lambda path, source: _CountingFile(Path(path), counted))
+    events = read(registry, "telegram", big, chat="777")
+    assert [(number, event["type"], event["member"]) for number, event in events] == [(1, "member_joined", "user2"), (2, "message", "user2")]
+    assert events[0][1]["inviter"] == "user1"  # Bob's join names him by his id, learnt from his message: the names pass ran
+    size = big.stat().st_size
+    assert size <= counted[0] < 1.2 * size  # one pass (it was three: list, names, events)
+
+
+def test_a_chat_whose_id_follows_its_messages_is_still_read(registry, tmp_path):
+    """Telegram writes a chat's name, type and id before its messages; a file with them after (a
+    tool that rewrote it) cannot be copied on the way, and is read as before, by a second pass."""
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps({"chats": {"list": [
+        {"messages": [{"id": 1, "type": "message", "date": "2024-03-01T09:01:00", "date_unixtime": "1709254860", "from": "Bob", "from_id": "user2", "text": "hi"}], "name": "小群", "type": "private_supergroup", "id": 777},
+    ]}}, ensure_ascii=False), encoding="utf-8")
+    assert [(number, event["text"], event["group"]) for number, event in read(registry, "telegram", path, chat="777")] == [(1, "hi", "777")]
+
+
 def test_chat_picks_one_chat_by_id_or_name_including_left_chats(registry):
     by_id = read(registry, "telegram", ACCOUNT, chat="1555000111")
     assert [(number, event["type"], event.get("member"), event["group"], event["group_name"]) for number, event in by_id] == [
