@@ -48,6 +48,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "group": ("room_name", "群"),
     "id": ("MsgSvrID", "localId", "id"),
     "is_sender": ("IsSender", "is_sender"),
+    "subtype": ("SubType",),
 }
 REQUIRED = ("ts", "text", "type", "name")
 SYSTEM_TYPES = frozenset({"10000", "10002", "系统通知", "系统消息", "system", "邀请加群", "拍一拍"})
@@ -58,9 +59,13 @@ QUOTED = re.compile(r"\n\n\[引用\]\((?P<time>[^)]*)\)(?P<name>[^:\n]*):", re.S
 REVOKE = re.compile(r"<replacemsg>\s*(?:<!\[CDATA\[)?(?P<line>.*?)(?:\]\]>)?\s*</replacemsg>", re.S)
 REVOKED_ID = re.compile(r"<newmsgid>\s*(\d+)\s*</newmsgid>")
 REVOKED_BY = re.compile(r"^(?P<member>.+?)\s*撤回了一条消息")
+RECALLED = re.compile(r"^\s*\S.*?撤回了一条消息")  # the plain line of a recall, as a system row holds it
 SELF_NAMES = frozenset({"我", "你"})  # PyWxDump writes 我 as the talker of your own rows; system lines say 你
 RECENT = 4096  # messages remembered for quotes to point at: a quote names a second and a name, not an id
 PLACEHOLDERS = {"3": "[图片]", "34": "[语音]", "42": "[名片]", "43": "[视频]", "47": "[表情]", "48": "[位置]", "49": "[链接/文件]", "50": "[通话]"}
+# What a type-49 (app message) row is, by MemoTrace's SubType (WeChat's appmsg type): a quote
+# reply's own words are not in MemoTrace's CSV, but it was a reply, not a file.
+APP_PLACEHOLDERS = {"5": "[链接]", "6": "[文件]", "19": "[聊天记录]", "33": "[小程序]", "36": "[小程序]", "51": "[视频号]", "57": "[引用回复]", "2000": "[转账]", "2001": "[红包]"}
 SELF = "你"
 SELF_ID = "me"
 
@@ -274,7 +279,7 @@ class Chat:
         and quotes' memory), where the dict alone took 2.2 and the check 3.6 more."""
         people, group_name, times, recent = self.people, self.group_name, self.times, self.recent
         at_time, at_type, at_text, at_name = at["ts"], at["type"], at["text"], at["name"]
-        at_member, at_remark, at_group, at_id = at.get("member"), at.get("remark"), at.get("group"), at.get("id")
+        at_member, at_remark, at_group, at_id, at_subtype = at.get("member"), at.get("remark"), at.get("group"), at.get("id"), at.get("subtype")
         sender, add_recent, moment = people.sender, recent.add if recent is not None else None, times.moment
 
         def message(line: int, cells: list[str]) -> SourceRecord | None:
@@ -304,7 +309,7 @@ class Chat:
                     add_recent(when, ident, member, name)
             mentions: list[str] = []
             if not readable:
-                text = event["text"] = PLACEHOLDERS.get(kind) or f"[{kind}]"
+                text = event["text"] = placeholder(kind, cells[at_subtype].strip() if at_subtype is not None else "")
             elif text:
                 event["text"] = text
                 if "@" in text and (mentions := _mentions(text, people)):
@@ -358,7 +363,7 @@ def events_from_row(row: Row, columns: Mapping[str, str], people: People, defaul
         raise ValueError(Reason("empty_time", column=columns["ts"]))
     base = {"ts": times.rfc3339(when), "group": row.get(columns.get("group")) or default_group}
     kind, text = row.get(columns["type"]), cell_text(row.get(columns["text"]))
-    if "<revokemsg" in text or kind.startswith("消息撤回"):
+    if "<revokemsg" in text or kind.startswith("消息撤回") or (kind in SYSTEM_TYPES and RECALLED.match(text)):
         return [revoke_event(text, base, people)]
     if kind in SYSTEM_TYPES:
         return system_events(text, base, people)
@@ -370,7 +375,7 @@ def events_from_row(row: Row, columns: Mapping[str, str], people: People, defaul
     if ident and not MANGLED_ID.match(ident):
         event["id"] = ident
     readable = kind in TEXT_TYPES or kind in QUOTE_TYPES
-    event["text"] = text if readable else PLACEHOLDERS.get(kind, f"[{kind}]")
+    event["text"] = text if readable else placeholder(kind, row.get(columns.get("subtype")))
     if kind in QUOTE_TYPES and (quote := QUOTED.search(text)):
         event["text"] = text[: quote.start()]
         event["reply_to"] = recent.find(quote["time"], quote["name"], people) if recent is not None else None
@@ -380,6 +385,13 @@ def events_from_row(row: Row, columns: Mapping[str, str], people: People, defaul
     if recent is not None and event.get("id"):
         recent.add(when, event["id"], event["member"], name)
     return [{key: value for key, value in event.items() if value}]
+
+
+def placeholder(kind: str, subtype: str) -> str:
+    """The text of a row the tool cannot read (an image, a file …): what it was, as WeChat shows it in a list."""
+    if kind == "49" and subtype in APP_PLACEHOLDERS:
+        return APP_PLACEHOLDERS[subtype]
+    return PLACEHOLDERS.get(kind) or f"[{kind}]"
 
 
 def cell_text(cell: str) -> str:

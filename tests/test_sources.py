@@ -98,7 +98,7 @@ WECHAT = [
     (9, REJECTED, "'昨天' is not a time (write e.g. 2026-03-01 09:15:02, 2026-03-01T09:15:02+08:00 or epoch seconds)"),
     (10, REJECTED, '8 cells, but the header has 12 columns (an unquoted comma or line break?)'),
     (11, {'ts': '2026-03-03T21:00:00+08:00', 'group': 'wechat_读书会', 'type': 'message', 'member': 'wxid_xw', 'name': '小王', 'id': '9', 'text': '@老张\u2005周六来主持吗？', 'mentions': ['wxid_lz']}),
-    (12, {'ts': '2026-03-03T21:05:00+08:00', 'group': 'wechat_读书会', 'type': 'message', 'member': 'wxid_lz', 'name': '老张', 'id': '10', 'text': '[链接/文件]'}),
+    (12, {'ts': '2026-03-03T21:05:00+08:00', 'group': 'wechat_读书会', 'type': 'message', 'member': 'wxid_lz', 'name': '老张', 'id': '10', 'text': '[引用回复]'}),
     (13, {'ts': '2026-03-04T08:00:00+08:00', 'group': 'wechat_读书会', 'type': 'member_left', 'member': 'name:阿梅', 'reason': 'left', 'name': '阿梅'}),
     (14, {'ts': '2026-03-05T12:00:00+08:00', 'group': 'wechat_读书会', 'type': 'member_left', 'member': 'wxid_lz', 'reason': 'removed', 'name': '老张'}),
     (15, {'ts': '2026-03-05T12:01:00+08:00', 'group': 'wechat_读书会', 'type': 'wechat_system', 'text': '"王丽"修改群名为"读书会·第12期"'}),

@@ -388,6 +388,26 @@ def test_pywxdump_old_layout_json_cells_system_lines_quotes_and_recalls(registry
     ]
 
 
+def test_memotrace_app_messages_by_subtype_and_a_recall_as_a_plain_system_line(registry, tmp_path):
+    """MemoTrace's type 49 is told by its SubType: a quote reply (57, whose words its CSV does not
+    keep) is a reply, not a file; a file, a link. A recall written as a plain system line
+    (type 10000) is the same wechat_revoke as PyWxDump's 消息撤回 row, not a wechat_system."""
+    export = tmp_path / "群_utf8.csv"
+    export.write_text(
+        "localId,TalkerId,Type,SubType,IsSender,CreateTime,Status,StrContent,StrTime,Remark,NickName,Sender\n"
+        "1,5,1,0,0,1709255702,2,请问周末活动在哪？,2024-03-01 09:15:02,阿花,阿花,wxid_ahua\n"
+        "2,5,49,57,0,1709255760,2,,2024-03-01 09:16:00,Lily,Lily,wxid_lily\n"
+        "3,5,49,6,0,1709255770,2,,2024-03-01 09:16:10,Lily,Lily,wxid_lily\n"
+        "4,5,49,5,0,1709255775,2,,2024-03-01 09:16:15,Lily,Lily,wxid_lily\n"
+        "5,5,49,99,0,1709255776,2,,2024-03-01 09:16:16,Lily,Lily,wxid_lily\n"
+        '6,5,10000,0,0,1709255780,4,"""Lily"" 撤回了一条消息",2024-03-01 09:16:20,,,\n',
+        encoding="utf-8",
+    )
+    events = read(registry, "wechat", export)
+    assert [event.get("text") for _, event in events[1:5]] == ["[引用回复]", "[文件]", "[链接]", "[链接/文件]"]
+    assert events[5][1] == {"ts": "2024-03-01T09:16:20+08:00", "group": "群", "type": "wechat_revoke", "text": '"Lily" 撤回了一条消息', "member": "wxid_lily", "name": "Lily"}
+
+
 def test_a_quote_of_a_message_not_in_the_file_keeps_the_text_without_a_link(registry, tmp_path):
     export = tmp_path / "群.csv"
     export.write_text(
