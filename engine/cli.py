@@ -283,9 +283,11 @@ def validate(ctx: click.Context, paths: Sequence[str]) -> None:
 
     Example: playbook validate playbooks
     """
-    from playbook_engine.loading import load_config
+    from playbook_engine.loading import load_config, tag_order_warnings
 
     config = load_config(list(paths) or list(DEFAULT_PATHS), registry_from(ctx))
+    for warning in tag_order_warnings(config):
+        click.echo(f"warning: {warning}", err=True)
     rules = sum(len(playbook.rules) for playbook in config.playbooks)
     community = config.community
     operators = community.operators

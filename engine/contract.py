@@ -740,6 +740,9 @@ class ActionType:
     # it goes with them — dropped with a removal that finds no slot, left out of a list with a
     # task to the member the day made unneeded.
     note: bool = False
+    # Its `tags` option names tags it gives the member at the firing (``tag``): `playbook
+    # validate` warns when a rule handled after it on the same event reads one of them.
+    gives_tags: bool = False
     # The action's name as operators read it, by ``community.language`` (the summary, --explain,
     # Markdown, the CSV): {"zh-CN": "私信"}. A language it does not name shows its id.
     names: Mapping[str, str] = field(default_factory=dict)

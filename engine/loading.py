@@ -734,3 +734,40 @@ def _rule_actions(doc: Document, where: YamlPath, raw: dict[str, Any], registry:
             params["text"] = text  # its apply renders it (contract.ActionType.text_in_apply)
         actions.append(ActionSpec(action_type, text, params, offset))
     return actions
+
+
+def tag_order_warnings(config: Config) -> list[str]:
+    """Rules that read, in ``if:``, a tag an earlier rule gives on the same event: at one
+    event the firings are handled one after another (priority, then file order) and a tag is
+    given at its firing, so the later rule already sees it at the event that gave it — "warn,
+    and remove on the second offence" written in that order removes at the first. Each as
+    `file:line: what happens — what to write`."""
+    rules = sorted(config.rules, key=lambda rule: rule.precedence)
+    warnings = []
+    for position, giver in enumerate(rules):
+        # A tag its own `if:` asks the member to have is given again, not newly: nothing changes.
+        given = [tag for action in giver.actions if action.kind.gives_tags for tag in _tags_of(action.params) if not any(_holds_tag(condition.source, tag) for condition in giver.conditions)]
+        if not given or not giver.trigger.uses_event:
+            continue
+        for reader in rules[position + 1 :]:
+            if not (reader.trigger.uses_event and giver.trigger.listens & reader.trigger.listens):
+                continue
+            read = [tag for tag in given if any(_holds_tag(condition.source, tag) for condition in reader.conditions)]
+            if read:
+                event = "/".join(sorted(giver.trigger.listens & reader.trigger.listens))
+                warnings.append(
+                    f"{reader.file}:{reader.line}: rule `{reader.id}` asks whether the member has the tag `{read[0]}`, which rule `{giver.key}` "
+                    f"gives on the same `{event}` event and is handled first — at the event that gives the tag, `{reader.id}` already sees it "
+                    f"(a first offence taken for a second); put `{reader.id}` before `{giver.id}`, or give it a higher `priority:`"
+                )
+    return warnings
+
+
+def _tags_of(params: Mapping[str, Any]) -> list[str]:
+    tags = params.get("tags", [])
+    return [tags] if isinstance(tags, str) else [tag for tag in tags if isinstance(tag, str)]
+
+
+def _holds_tag(source: str, tag: str) -> bool:
+    """Whether condition ``source`` asks that the member has ``tag`` (``'warned' in member.tags``)."""
+    return re.search(r"""(?<![\w'"])['"]""" + re.escape(tag) + r"""['"]\s+in\s+member\.tags\b""", source) is not None

@@ -247,7 +247,7 @@ ACTIONS = (
         text_in_apply=True,
         names={"zh-CN": "记录属性"},
     ),
-    ActionType("tag", "Add tags to the member (state only, no task); with `for`, they come off by themselves after that long.", _tags_value("Tag 打标签", ["newbie", ["vip", "kol"], {"tags": "warned", "for": "45d"}], _FOR), makes_task=False, value_key="tags", apply=_add_tags, names={"zh-CN": "打标签"}),
+    ActionType("tag", "Add tags to the member (state only, no task); with `for`, they come off by themselves after that long.", _tags_value("Tag 打标签", ["newbie", ["vip", "kol"], {"tags": "warned", "for": "45d"}], _FOR), makes_task=False, value_key="tags", apply=_add_tags, gives_tags=True, names={"zh-CN": "打标签"}),
     ActionType("untag", "Remove tags from the member (state only, no task).", _tags_value("Untag 去标签", ["newbie"]), makes_task=False, value_key="tags", apply=_remove_tags, names={"zh-CN": "去标签"}),
 )
 
