@@ -771,3 +771,4 @@ def _tags_of(params: Mapping[str, Any]) -> list[str]:
 def _holds_tag(source: str, tag: str) -> bool:
     """Whether condition ``source`` asks that the member has ``tag`` (``'warned' in member.tags``)."""
     return re.search(r"""(?<![\w'"])['"]""" + re.escape(tag) + r"""['"]\s+in\s+member\.tags\b""", source) is not None
+

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -9,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from playbook_engine.contract import PRIORITY_RANK
 from playbook_engine.patterns import Pattern
+from playbook_engine.printable import links_in
 from playbook_engine.words import LANGUAGES as WORDS_BY_LANGUAGE
 
 if TYPE_CHECKING:
@@ -215,3 +217,26 @@ class Config:
     @property
     def rules(self) -> list[Rule]:
         return [rule for playbook in self.playbooks for rule in playbook.rules]
+
+    def links(self) -> frozenset[str]:
+        """The web addresses the playbooks write — in texts, options and content.yaml: a
+        Markdown list keeps them links (a member's own address in a task's text stays inert)."""
+        written: list[str] = []
+
+        def collect(value: Any) -> None:
+            if isinstance(value, str):
+                written.extend(links_in(value))
+            elif isinstance(value, Mapping):
+                for item in value.values():
+                    collect(item)
+            elif isinstance(value, (list, tuple)):
+                for item in value:
+                    collect(item)
+
+        for rule in self.rules:
+            for action in rule.actions:
+                if action.text is not None:
+                    collect(action.text.source)
+                collect(action.params)
+        collect(self.community.content)
+        return frozenset(written)

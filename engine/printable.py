@@ -9,6 +9,7 @@ member's choosing to the operator's plan.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +22,9 @@ _TERMINAL_SEQUENCE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]?|\x1b\][^\x07\x1b]*(?:
 _INLINE = re.compile(r"([\\`*_\[\]!~|])")
 _BLOCK_START = re.compile(r"^(\s*)([#+\-=>]|\d+[.)])")
 _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+# A web address whole, as a text holds it: up to a space, a quote, a bracket, a template's
+# braces or Chinese punctuation.
+_URL = re.compile(r"https?://[^\s<>\"'{}()\[\]，。；！？、（）【】「」《》]+", re.IGNORECASE)
 # GFM turns bare URLs, www. names and e-mail addresses into links: an entity breaks the pattern.
 _AUTOLINK = re.compile(r"(?<=[A-Za-z0-9])(:)(?=//)|(?<=www)(\.)|(@)(?=[A-Za-z0-9.-]+\.[A-Za-z])", re.IGNORECASE)
 
@@ -30,21 +34,42 @@ def terminal_text(text: str) -> str:
     return _TERMINAL_SEQUENCE.sub("", text)
 
 
-def markdown_text(text: str, *, links: bool = False) -> str:
+def markdown_text(text: str, *, links: bool | Collection[str] = False) -> str:
     """``text`` as literal Markdown: no HTML, no emphasis, headings, lists or quotes, and no
-    links unless ``links`` (the playbook's own values, such as a survey form's address)."""
+    links unless ``links`` — True: any (the playbook's own values, such as a survey form's
+    address); a collection: the addresses it holds, written whole (those the playbooks write:
+    a task's text keeps its course schedule link, not a member's)."""
     lines = []
     for line in terminal_text(text).split("\n"):
-        line = "".join(_HTML.get(char, char) for char in line)
-        line = _INLINE.sub(r"\\\1", line)
-        if not links:
-            line = _AUTOLINK.sub(lambda match: f"&#{ord(match.group(0))};", line)
+        if links is True or not links or "://" not in line:
+            line = _inert(line, links is True)
+        else:
+            kept = links if isinstance(links, (set, frozenset)) else frozenset(links)
+            pieces, start = [], 0
+            for found in _URL.finditer(line):
+                if found.group(0) in kept:
+                    pieces += [_inert(line[start : found.start()], False), _inert(found.group(0), True)]
+                    start = found.end()
+            line = "".join(pieces) + _inert(line[start:], False)
         line = _BLOCK_START.sub(lambda match: match.group(1) + "\\" + match.group(2) if not match.group(2)[0].isdigit() else match.group(1) + match.group(2)[:-1] + "\\" + match.group(2)[-1], line)
         lines.append(line)
     return "\n".join(lines)
 
 
-def markdown_line(text: str, *, links: bool = False) -> str:
+def _inert(text: str, links: bool) -> str:
+    text = "".join(_HTML.get(char, char) for char in text)
+    text = _INLINE.sub(r"\\\1", text)
+    if not links:
+        text = _AUTOLINK.sub(lambda match: f"&#{ord(match.group(0))};", text)
+    return text
+
+
+def links_in(text: str) -> list[str]:
+    """The web addresses written in ``text``, whole (``markdown_text`` keeps those it is given)."""
+    return _URL.findall(text)
+
+
+def markdown_line(text: str, *, links: bool | Collection[str] = False) -> str:
     """``text`` as literal Markdown on one line (a name: its line breaks become spaces)."""
     return markdown_text(" ".join(text.splitlines()), links=links)
 

@@ -872,6 +872,9 @@ class StateStore:
             db.execute("INSERT OR REPLACE INTO meta VALUES ('timezone', ?)", (evaluation.community.timezone,))
             # What `playbook tasks` words its lists in, without the playbooks at hand.
             db.execute("INSERT OR REPLACE INTO meta VALUES ('language', ?)", (getattr(evaluation.community, "language", "en"),))
+            # The addresses the playbooks write: `playbook tasks list --format md` keeps them links.
+            config = getattr(evaluation, "config", None)
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('links', ?)", (dumps(sorted(config.links()) if config is not None else []),))
             # The operators' names, by id: `playbook tasks list` heads their tasks with them.
             db.execute("INSERT OR REPLACE INTO meta VALUES ('operators', ?)", (dumps({operator.id: operator.name for operator in getattr(evaluation.community, "operators", ())}),))
             # The stages and their labels, in the community's order: the report names them.

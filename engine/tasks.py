@@ -195,13 +195,14 @@ def _who(record: Mapping[str, Any]) -> str:
     return f"{who} · {where}" if where else who
 
 
-def write_list(listed: list[Listed], fmt: str, stream: IO[str], words: ListWords, tz: ZoneInfo, *, terminal: bool = False, actions: Mapping[str, str] | None = None, priorities: Mapping[str, str] | None = None, columns: Mapping[str, str] | None = None, groups: Mapping[str, str] | None = None, operators: Mapping[str, str] | None = None, in_group: frozenset[str] = frozenset()) -> None:
+def write_list(listed: list[Listed], fmt: str, stream: IO[str], words: ListWords, tz: ZoneInfo, *, terminal: bool = False, actions: Mapping[str, str] | None = None, priorities: Mapping[str, str] | None = None, columns: Mapping[str, str] | None = None, groups: Mapping[str, str] | None = None, operators: Mapping[str, str] | None = None, in_group: frozenset[str] = frozenset(), links: frozenset[str] = frozenset()) -> None:
     """``listed`` in ``fmt``: table, md (for people), csv (to fill in and import), jsonl.
     ``actions``/``priorities``: how the community's language names each action and priority in
     the cells people read, ``groups`` each group's name (community.yaml's ``groups:``) for a
     task about a whole group, ``operators`` each operator's name (community.yaml's ``name:``),
     and ``columns`` the CSV's columns of the task record, as `playbook run` names them; JSON
-    Lines keeps the ids and field names."""
+    Lines keeps the ids and field names. ``links``: the addresses the playbooks write, which
+    Markdown keeps links."""
     if fmt == "jsonl":
         _write_jsonl(listed, stream, words, tz, terminal)
         return
@@ -210,7 +211,10 @@ def write_list(listed: list[Listed], fmt: str, stream: IO[str], words: ListWords
     if fmt == "csv":
         _write_csv(listed, stream, words, tz, terminal, columns or {})
         return
-    {"table": _write_table, "md": _write_md}[fmt](listed, stream, words, tz, terminal)
+    if fmt == "md":
+        _write_md(listed, stream, words, tz, terminal, links)
+        return
+    _write_table(listed, stream, words, tz, terminal)
 
 
 def _named(item: Listed, actions: Mapping[str, str], priorities: Mapping[str, str], groups: Mapping[str, str], operators: Mapping[str, str], in_group: frozenset[str] = frozenset()) -> Listed:
@@ -264,7 +268,7 @@ def _write_csv(listed: list[Listed], stream: IO[str], words: ListWords, tz: Zone
         writer.writerow([_cell(value) for value in (*values, _word(item, words), row.note, sheet_time(row.deadline, tz), words.statuses.get(row.outcome or "", row.outcome), sheet_time(row.outcome_at, tz), sheet_time(row.marked_at, tz))])
 
 
-def _write_md(listed: list[Listed], stream: IO[str], words: ListWords, tz: ZoneInfo, terminal: bool) -> None:
+def _write_md(listed: list[Listed], stream: IO[str], words: ListWords, tz: ZoneInfo, terminal: bool, links: frozenset[str] = frozenset()) -> None:
     from playbook_engine.printable import markdown_line
 
     if not listed:
@@ -285,7 +289,7 @@ def _write_md(listed: list[Listed], stream: IO[str], words: ListWords, tz: ZoneI
                 record, row = item.record, item.row
                 box = "x" if row.status in MARKS else " "
                 note = f" — {words.headers['note']}：{markdown_line(row.note)}" if row.note else ""
-                text = markdown_line(f"{_who(record)} · {record.get('action')}：{record.get('text', '')}")
+                text = markdown_line(f"{_who(record)} · {record.get('action')}：{record.get('text', '')}", links=links)
                 stream.write(f"- [{box}] **{datetime.fromtimestamp(row.due, tz):%H:%M}** {_word(item, words)} · {text} · `{row.id}`{note}\n")
 
 

@@ -426,6 +426,25 @@ def test_markdown_output_has_no_bare_link_for_gfm_to_autolink(tmp_path):
     assert "https://" not in output and "www.evil" not in output
 
 
+def test_markdown_keeps_the_links_the_playbooks_write_and_only_those(tmp_path):
+    """A course schedule's address in a playbook's text is one the operator copies and sends:
+    Markdown keeps it a link (it was written `https&#58;//…`, broken when copied from the raw
+    file), in the plan and in `tasks list`. A member's address — even one that starts like the
+    playbook's — stays inert."""
+    books = tmp_path / "books"
+    books.mkdir()
+    (books / "community.yaml").write_text(COMMUNITY, encoding="utf-8")
+    (books / "echo.yaml").write_text(ECHO.replace('"{{ member.name }}\\n{{ event.text }}"', '"课程表：https://example.com/schedule?a=1_b 原话：{{ event.text }}"'), encoding="utf-8")
+    said = "看这个 https://example.com/schedule?a=1_b.evil.io 和 https://evil.io/x"
+    events = write_jsonl(tmp_path / "events.jsonl", [{**_message(START, 1), "text": said}])
+    plan_md = invoke("run", str(books), "--events", str(events), "--format", "md", "--state", str(tmp_path / "ops.db")).stdout
+    listed = invoke("tasks", "list", "--state", str(tmp_path / "ops.db"), "--format", "md").stdout
+    for output in (plan_md, listed):
+        assert "课程表：https://example.com/schedule?a=1\\_b 原话" in output  # the playbook's: a link (the _ escaped as everywhere)
+        assert "https&#58;//example.com/schedule?a=1\\_b.evil.io" in output and "https&#58;//evil.io/x" in output  # the member's: inert
+        assert output.count("https://") == 1
+
+
 @pytest.mark.parametrize("fmt", ["table", "jsonl"])
 def test_terminal_output_and_explain_carry_no_control_characters(tmp_path, fmt):
     result = _hostile_run(tmp_path, fmt, "--explain")
