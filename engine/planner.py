@@ -1291,8 +1291,9 @@ class Planner:
                         self._tally(task, "suppressed", guardrail, moved_to if past_deadline else None)
                 elif past_deadline:
                     task.note_move(self.says.explain.capacity_of.format(assignee=assignee), task.due, moved_to)
+                    full_on = task.due
                     task.due = moved_to
-                    self._suppress(task, guardrail, partial(self._past_deadline, task))
+                    self._suppress(task, guardrail, partial(self._full_past_deadline, assignee, full_on, task))
                 else:
                     self._suppress(task, guardrail, partial(self._dropped_for_capacity, assignee, task.due, max_delay))
                 continue
@@ -1318,6 +1319,10 @@ class Planner:
 
     def _past_deadline(self, task: Task) -> str:
         return self.says.explain.deadline.format(due=self._local(task.due), deadline=self._local(task.deadline))
+
+    def _full_past_deadline(self, assignee: str, full_on: float, task: Task) -> str:
+        """Why a task capacity moved is dropped at its deadline: the full day first, then the deadline."""
+        return self.says.explain.full_past_deadline.format(assignee=assignee, day=self._date(full_on), capacity=self._capacity[assignee], due=self._local(task.due), deadline=self._local(task.deadline))
 
     def _dropped_for_capacity(self, assignee: str, due: float, max_delay: int) -> str:
         return self.says.explain.capacity.format(assignee=assignee, day=self._date(due), delay=self.says.duration(max_delay))

@@ -362,6 +362,7 @@ class ExplainWords:
     limit: str  # "{max}", "{kinds}", "{per}", "{name}", "{at}"
     any_tasks: str  # the kinds of a limit on every action
     deadline: str  # "{due}", "{deadline}"
+    full_past_deadline: str  # "{assignee}", "{day}", "{capacity}", "{due}", "{deadline}": capacity moved it past its deadline
     capacity: str  # "{assignee}", "{day}", "{delay}"
     merged: str  # "{id}", "{due}"
     also: str  # "{actions}": after a merged message's instruction, the other parts' actions it carries
@@ -665,6 +666,7 @@ ZH_CN = Language(
         limit="{name} 每 {per}最多 {max} 个{kinds}，已达上限（另一个 {at} 到期）",
         any_tasks="任务",
         deadline="过了截止时间：会在 {due} 到期，晚于截止时间 {deadline}",
+        full_past_deadline="过了截止时间：{assignee} {day} 的容量已满（每天 {capacity} 个），顺延到 {due} 就晚于截止时间 {deadline}",
         capacity="{assignee} {day} 的容量已满，顺延会超过 `max_delay` {delay}",
         merged="已合并到 {id}（{due} 到期）",
         also="（同一条消息还包括：{actions}）",
@@ -1003,6 +1005,7 @@ EN = Language(
         limit="limit {max} {kinds} per {per} reached for {name} (another due {at})",
         any_tasks="tasks",
         deadline="deadline: it would be due {due}, after its deadline {deadline}",
+        full_past_deadline="deadline: capacity of {assignee} on {day} full ({capacity} a day); moved to {due}, it would be after its deadline {deadline}",
         capacity="capacity of {assignee} full on {day} and moving it would delay it more than max_delay {delay}",
         merged="merged into {id}, due {due}",
         also=" (the same message also: {actions})",

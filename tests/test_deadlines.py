@@ -42,6 +42,17 @@ def test_a_scheduled_post_is_not_moved_to_the_next_day_by_capacity(make_config):
     assert result.planner.suppressed_counts["deadline"] == 1
 
 
+def test_a_task_capacity_moves_past_its_deadline_says_the_day_was_full(make_config):
+    """Review 6: 103 course-end surveys were "过了截止时间" and nothing said why they would have
+    moved: the operator's day was full. The reason names the full day and the capacity first."""
+    files = {"a.yaml": 'playbook: a\nrules:\n  - id: tonight\n    when: {schedule: "0 20 * * *"}\n    do:\n      - post: "今晚 21:00 截止报名"\n', "b.yaml": one_rule("{event: message}", playbook="b", priority="high")}
+    config = make_config(files, capacity_community().replace("community:\n", "community:\n  language: zh-CN\n", 1))
+    result = plan(config, [msg("01T19:00:00", "m1"), msg("01T19:30:00", "m2"), msg("02T09:00:00", "m3")], explain=True)
+    assert [(item.guardrail, item.reason) for item in result.suppressed] == [
+        ("deadline", "过了截止时间：op 2026-03-01 的容量已满（每天 2 个），顺延到 2026-03-02 20:00 就晚于截止时间 2026-03-02 00:00"),
+    ]
+
+
 def test_capacity_keeps_the_earlier_deadline_first_among_equal_priority(make_config):
     files = {
         "a.yaml": one_rule("{event: message}", "    deadline: 3d\n", playbook="a"),
