@@ -55,6 +55,9 @@ class Enforcer:
         self.config = config
         self.community = config.community
         self.run = run
+        # Called with a member an action (a tag) changed at a firing: the run's `becomes:`
+        # conditions take note (Matcher.on_effect).
+        self.acted_on: Callable[[Member], None] | None = None
         self.planner = planner
         self.conditions = conditions
         self.notes = notes
@@ -126,9 +129,13 @@ class Enforcer:
         # happen, so the member is not tagged as warned.
         if member is not None and (accepted or not tasks):
             before = set(member.tags) if accepted and changes else None
+            acted = False
             for action in changes:
                 if self._apply(action, member, group):
+                    acted = True
                     self.notes.changed(rule.key, firing, partial(_describe_change, action, self.notes.says, self.notes.actions, member))
+            if acted and self.acted_on is not None:
+                self.acted_on(member)
             if before is not None and before != member.tags:
                 # The tasks are checked again without them (a warning is not stale by its own `warned`).
                 own = (frozenset(member.tags - before), frozenset(before - member.tags))

@@ -134,6 +134,7 @@ class Evaluation:
         self.matcher = Matcher(config.rules, [self.group_counts] if self.group_counts is not None else ())
         self.conditions = Conditions(config, self, self.sink)
         self.enforcer = Enforcer(config, self, planner, self.conditions, self.sink)
+        self.enforcer.acted_on = self._acted_on
         # Stage 5: a planned task checked again when it is due (engine/recheck.py).
         self.recheck = self.enforcer.recheck = Recheck(config, self, planner, self.conditions.context, self._set_now, self.replies, self.conditions.member_holds)
         planner.on_settled = self.recheck.released
@@ -290,7 +291,12 @@ class Evaluation:
         self._views.pop(member.id, None)
         sink = self.sink
         self.sink.changed(sink.says.tag_expiry, Firing(member, member.group, self.now, ""), lambda: sink.says.tag_lapsed.format(tag=tag))
-        return self.restage(member)  # a stage condition may read the tag
+        firings = self.restage(member)  # a stage condition may read the tag
+        firings.extend(self.matcher.on_change(self, member))  # and a `becomes:` condition
+        return firings
+
+    def _acted_on(self, member: Member) -> None:
+        self.matcher.on_effect(self, member)
 
     def condition_failed(self, rule: str, member: Member, source: str, error: Exception) -> None:
         """A ``becomes`` or stage condition raised: a recorded skip, as a failing ``if:`` is."""

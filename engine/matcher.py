@@ -46,6 +46,9 @@ class Matcher:
                 if group is None:
                     for event_type in sorted(rule.trigger.listens):
                         self._listeners.setdefault(event_type, []).append((rule, rule.trigger))
+        # Groups that look at a member again when it changes with no event (on_change).
+        self._changes = [group for group in self._groups.values() if hasattr(group, "on_change")]
+        self._effects = [group for group in self._groups.values() if hasattr(group, "on_effect")]
 
     def start(self, run: Run) -> None:
         """Clock-driven triggers schedule their first instants."""
@@ -68,6 +71,21 @@ class Matcher:
                 for firing in handler.on_event(run, event, member):
                     firings.append((rule, firing))
         return firings
+
+    def on_change(self, run: Run, member: Member) -> list[Fired]:
+        """What fires because ``member`` changed with no event (a tag whose `for:` is over): the
+        triggers checked together that look at a member's state again then (``on_change``), as
+        `becomes:` conditions do."""
+        firings: list[Fired] = []
+        for group in self._changes:
+            firings.extend([(self.rules[trigger.key], firing) for trigger, firing in group.on_change(run, member)])
+        return firings
+
+    def on_effect(self, run: Run, member: Member) -> None:
+        """A rule's action changed ``member`` at a firing (a tag): the groups that look at a
+        member's state again take note (``on_effect``); nothing fires from it."""
+        for group in self._effects:
+            group.on_effect(run, member)
 
     def on_timer(self, run: Run, handler: str, subject: str, payload: Any) -> list[Fired]:
         """What fires when a timer of ``handler`` about ``subject`` comes due."""

@@ -470,6 +470,20 @@ def test_becomes_fires_when_a_window_metric_falls_as_time_passes(make_config):
     assert result.tasks[0].reason == "active days in 30 days is 1 (below 2), messages is 3 (at least 3)"
 
 
+def test_becomes_fires_when_a_tag_for_a_while_lapses_not_at_the_next_message(make_config):
+    """Review 6: "no 打卡 for two days" written as a tag given for 2d and `becomes:` on its
+    absence was planned at the member's next message (16 hours late), or never if she stayed
+    silent. The tag's time being up is a change of the member: the condition is asked then."""
+    files = {
+        "p.yaml": "playbook: p\nrules:\n"
+        "  - id: checked-in\n    when: {event: message, keywords: [打卡]}\n    do: [{tag: {tags: 打过卡, for: 2d}}]\n"
+        "  - id: remind\n    when: {becomes: \"member.messages >= 1 and '打过卡' not in member.tags\"}\n    if: member.messages >= 2\n    do: [{dm: 这两天没看到你打卡啦}]\n",
+    }
+    events = [msg("01T09:00:00", text="大家好"), msg("01T20:00:00", text="#打卡 第一天"), msg("04T12:00:00", text="今天有点忙")]
+    result = plan(make_config(files), events, until=1772985600.0)  # 2026-03-09
+    assert task_keys(result, "rule", "due") == [("remind", "2026-03-03T20:00:00+08:00")]  # when the tag lapsed, not 03-04 12:00
+
+
 @pytest.mark.parametrize(
     ("condition", "language", "reason"),
     [

@@ -176,6 +176,33 @@ class BecomesGroup:
                 return []  # nothing the conditions read changed since they were last checked
         return self._check(run, member)
 
+    def on_effect(self, run: Run, member: Member) -> None:
+        """A rule's action changed the member at a firing (a tag given): a condition that no
+        longer holds is forgotten as holding, so that it fires when it holds again (the tag's
+        time is up). One that holds now fires at the member's next check, as before: the mark
+        keeps its revision and no values, so that check asks again."""
+        held = member.marks.get(self.held_key)  # a --state run's is a list
+        if not isinstance(held, (list, tuple)) or not held[0] or member.left:
+            return
+        view = run.view(member)
+        still = []
+        for trigger in self.triggers:
+            if trigger.key in held[0]:
+                try:
+                    holds = trigger.holds(view)
+                except Exception:  # broad: said when it is checked; taken as still holding here
+                    holds = True
+                if holds:
+                    still.append(trigger.key)
+        if len(still) != len(held[0]):
+            member.marks[self.held_key] = (tuple(still), held[1], None)
+
+    def on_change(self, run: Run, member: Member) -> list[tuple[TriggerType, Firing]]:
+        """The member changed with no event (a tag's time is up): the conditions are asked again
+        now — a "no 打卡 tag any more" reminder is due when the tag lapses, not at the member's
+        next message."""
+        return self._check(run, member)
+
     def on_timer(self, run: Run, subject: str, payload: Any) -> list[tuple[TriggerType, Firing]]:
         member = run.members.get(subject)
         if member is None or member.marks.get(self.due_key) != run.now:
