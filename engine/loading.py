@@ -230,7 +230,7 @@ def _read_operators(doc: Document, base: YamlPath, data: Mapping[str, Any], comm
             first_line = doc.where(base + ("operators", seen_operators[item["id"]], "id"))[0]
             problems.append(doc.problem(base + ("operators", index, "id"), f"operator id `{item['id']}` is already used at line {first_line} — give each operator one entry (list all their groups there)"))
         seen_operators.setdefault(item["id"], index)
-        _groups(doc, base + ("operators", index, "groups"), item.get("groups"), known_groups, problems)
+        _groups(doc, base + ("operators", index, "groups"), item.get("groups"), known_groups, problems, _ids_by_name(community))
         pace = _duration(doc, base + ("operators", index, "pace"), item["pace"], problems) if "pace" in item else None
         member = item.get("member")
         inbox = _read_inbox(doc, base + ("operators", index, "inbox"), item["inbox"], registry, problems) if "inbox" in item else None
@@ -423,8 +423,10 @@ def _load_playbook(path: Path, position: int, community: Community | None, regis
     known_groups = _known_groups(community)
     if "holdout" in data:
         playbook.holdout = _share(doc, ("holdout",), data["holdout"], problems)
-    default_stages = _stages(doc, ("stages",), data.get("stages"), stage_names, problems)
-    default_groups = _groups(doc, ("groups",), data.get("groups"), known_groups, problems)
+    stage_labels = {stage.label: stage.stage for stage in community.lifecycle if stage.label and stage.label != stage.stage}
+    default_stages = _stages(doc, ("stages",), data.get("stages"), stage_names, problems, stage_labels)
+    group_ids = _ids_by_name(community)
+    default_groups = _groups(doc, ("groups",), data.get("groups"), known_groups, problems, group_ids)
     default_channel = data.get("channel")
     if default_channel is not None:
         _check_channel(doc, ("channel",), default_channel, registry, problems)
@@ -438,12 +440,15 @@ def _load_playbook(path: Path, position: int, community: Community | None, regis
             problems.append(doc.problem(where + ("id",), f"rule id `{raw['id']}` is already used at line {first_line} — give each rule its own id, e.g. `{raw['id']}-2`"))
         seen_rules.setdefault(raw["id"], index)
         readable = {key: value for key, value in raw.items() if not doc.is_flagged(where + (key,))}
-        stages = _stages(doc, where + ("stages",), readable["stages"], stage_names, problems) if "stages" in readable else default_stages
-        groups = _groups(doc, where + ("groups",), readable["groups"], known_groups, problems) if "groups" in readable else default_groups
+        stages = _stages(doc, where + ("stages",), readable["stages"], stage_names, problems, stage_labels) if "stages" in readable else default_stages
+        groups = _groups(doc, where + ("groups",), readable["groups"], known_groups, problems, group_ids) if "groups" in readable else default_groups
         if "channel" in readable:
             _check_channel(doc, where + ("channel",), raw["channel"], registry, problems)
         assignee = readable.get("assignee")
-        if assignee is not None and assignee not in operator_ids:
+        operator_names = {operator.name: operator.id for operator in community.operators if operator.name and operator.name != operator.id}
+        if assignee is not None and assignee not in operator_ids and assignee in operator_names:
+            problems.append(doc.problem(where + ("assignee",), f"`{assignee}` is the name of operator {operator_names[assignee]} — write the operator's id here: {operator_names[assignee]}"))
+        elif assignee is not None and assignee not in operator_ids:
             problems.append(doc.problem(where + ("assignee",), f"no operator `{assignee}` in community.yaml{suggest(assignee, operator_ids) or ' — operators: ' + (', '.join(operator_ids) or 'none defined; add them under `operators:`')}"))
         entered = readable.get("when", {}).get("stage")
         if isinstance(entered, str) and stages is not None and entered in stage_names and entered not in stages:
@@ -460,7 +465,34 @@ def _load_playbook(path: Path, position: int, community: Community | None, regis
         rule.channel = raw.get("channel", default_channel)
         problems.extend(_channel_problems(doc, where, rule, community, registry))
         playbook.rules.append(rule)
+    problems.extend(_test_problems(doc, data.get("tests"), list(seen_rules), known_groups, group_ids))
     return playbook, doc
+
+
+def _test_problems(doc: Document, tests: Any, rule_ids: list[str], known_groups: list[str] | None, group_ids: Mapping[str, str]) -> list[Problem]:
+    """A test's expected (or absent) task naming a rule the playbook does not have, or a group
+    community.yaml does not declare: it could never match, and `playbook test` would say only
+    that the task was not planned."""
+    found: list[Problem] = []
+    if not isinstance(tests, list):
+        return found
+    for number, test in enumerate(tests):
+        for part in ("expect", "absent") if isinstance(test, dict) else ():
+            expectations = test.get(part)
+            for index, expected in enumerate(expectations if isinstance(expectations, list) else ()):
+                where: YamlPath = ("tests", number, part, index)
+                if not isinstance(expected, dict):
+                    continue
+                rule_id = expected.get("rule")
+                if isinstance(rule_id, str) and rule_id not in rule_ids and not doc.is_flagged(where + ("rule",)):
+                    found.append(doc.problem(where + ("rule",), f"no rule `{rule_id}` in this playbook{suggest(rule_id, rule_ids) or ' — its rules: ' + ', '.join(rule_ids)}"))
+                group = expected.get("group")
+                if isinstance(group, str) and known_groups is not None and group not in known_groups and not doc.is_flagged(where + ("group",)):
+                    if group in group_ids:
+                        found.append(doc.problem(where + ("group",), f"`{group}` is the name of group {group_ids[group]} — a task names its group by id: {group_ids[group]}"))
+                    else:
+                        found.append(doc.problem(where + ("group",), f"group `{group}` is not in community.yaml `groups:`{suggest(group, known_groups) or ' — groups: ' + ', '.join(known_groups)}"))
+    return found
 
 
 def _channels_of(rule: Rule, community: Community) -> list[str]:
@@ -529,19 +561,32 @@ def _known_groups(community: Community) -> list[str] | None:
     return sorted(community.group_names) if community.group_names else None
 
 
-def _groups(doc: Document, path: YamlPath, names: list[str] | None, known: list[str] | None, problems: list[Problem]) -> frozenset[str] | None:
+def _groups(doc: Document, path: YamlPath, names: list[str] | None, known: list[str] | None, problems: list[Problem], named: Mapping[str, str] | None = None) -> frozenset[str] | None:
+    """``names`` checked against the group ids community.yaml declares; ``named``: its groups' ids by name."""
     if names is None:
         return None
     for offset, name in enumerate(names):
         if known is not None and name not in known:
+            if named and name in named:
+                problems.append(doc.problem(path + (offset,), f"`{name}` is the name of group {named[name]} — write its id here: {named[name]}"))
+                continue
             problems.append(doc.problem(path + (offset,), f"group `{name}` is not in community.yaml `groups:`, so this can never apply{suggest(name, known) or ' — groups: ' + ', '.join(known) + '; add it there if it is a new group'}"))
     return frozenset(names)
 
 
-def _stages(doc: Document, path: YamlPath, names: list[str] | None, known: list[str], problems: list[Problem]) -> frozenset[str] | None:
+def _ids_by_name(community: Community) -> dict[str, str]:
+    """community.yaml's groups by name: a group written by its name where its id belongs is told its id."""
+    return {name: group for group, name in community.group_names.items() if name and name != group}
+
+
+def _stages(doc: Document, path: YamlPath, names: list[str] | None, known: list[str], problems: list[Problem], labels: Mapping[str, str] | None = None) -> frozenset[str] | None:
+    """``names`` checked against the lifecycle's stages; ``labels``: each stage by its label (新手期 → newbie)."""
     if names is None:
         return None
     for offset, name in enumerate(names):
+        if labels and name not in known and name in labels:
+            problems.append(doc.problem(path + (offset,), f"`{name}` is the label of stage {labels[name]} — write the stage here: {labels[name]}"))
+            continue
         if name not in known:
             problems.append(doc.problem(path + (offset,), f"stage `{name}` is not defined in community.yaml lifecycle, so this can never apply{suggest(name, known) or ' — stages: ' + ', '.join(known)}"))
     return frozenset(names)

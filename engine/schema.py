@@ -30,6 +30,7 @@ from playbook_engine.contract import (
     MOMENT,
     NUMBER,
     OBJECT,
+    TASK_RECORD_FIELDS,
     TEXT,
     TEXT_OR_NULL,
     TEXTS,
@@ -140,6 +141,12 @@ def build_schema(kind: str, registry: Registry | None = None) -> dict[str, Any]:
     if kind != "playbook":
         raise ValueError(f"unknown schema `{kind}` — one of {', '.join(KINDS)}")
     schema = _base("playbook")
+    # A test's expected task names task fields only: `time:` for `due:` would compare nothing.
+    test = schema["properties"]["tests"]["items"]["properties"]
+    fields = _record_properties(Task)
+    for part in ("expect", "absent"):
+        test[part]["items"]["properties"] = {key: copy.deepcopy(fields[key]) for key in TASK_RECORD_FIELDS}
+        test[part]["items"]["additionalProperties"] = False
     schema["$defs"]["when"] = _when_schema(registry)
     schema["$defs"]["action"] = _action_schema(registry)
     if registry is not None and registry.channels:

@@ -64,8 +64,7 @@ def _records(task: Task, tz: Any) -> list[dict[str, Any]]:
     return [record, *parts]
 
 
-def _show(record: dict[str, Any]) -> str:
-    keys = ("due", "rule", "action", "member", "text")
+def _show(record: dict[str, Any], keys: tuple[str, ...] = ("due", "rule", "action", "member", "text")) -> str:
     return ", ".join(f"{key}={str(record.get(key))[:40]!s}" for key in keys if key in record)
 
 
@@ -103,7 +102,7 @@ def _run_one(config: Config, playbook: Playbook, test: dict[str, Any], line: int
     for expected in test.get("expect", []):
         if not any(_matches(expected, record, tz) for record in planned):
             lines = "\n".join(f"      {_show(record)}" for record in planned) or "      (no tasks)"
-            outcome.failures.append(f"expected a task with {_show(expected) or expected}\n    planned:\n{lines}")
+            outcome.failures.append(f"expected a task with {_show(expected, tuple(expected)) or expected}\n    planned:\n{lines}")
     for unwanted in test.get("absent", []):
         hits = [record for record in planned if _matches(unwanted, record, tz)]
         for record in hits:

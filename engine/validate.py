@@ -52,6 +52,15 @@ def schema_problems(doc: Document, schema: Mapping[str, Any]) -> list[Problem]:
     return list(problems.values())
 
 
+# Keys people write for a field another word names (a test's expected task: `time:` for `due:`).
+_OTHER_WORDS = {"time": "due", "ts": "due", "at": "due", "when": "due", "type": "action", "who": "member"}
+
+
+def _other_word(key: str, allowed: list[str]) -> str:
+    other = _OTHER_WORDS.get(key)
+    return f" — did you mean `{other}`?" if other in allowed else ""
+
+
 def _explain(doc: Document, error: ValidationError) -> list[tuple[Path, Problem]]:
     path = tuple(error.absolute_path)
     kind = error.validator
@@ -69,7 +78,7 @@ def _explain(doc: Document, error: ValidationError) -> list[tuple[Path, Problem]
         what = _kind_of_key(schema)
         found = []
         for extra in (key for key in instance if key not in allowed):
-            hint = suggest(extra, allowed) or _belongs_below(extra, schema) or f" — {_allowed_here(what, schema)}"
+            hint = suggest(extra, allowed) or _other_word(extra, allowed) or _belongs_below(extra, schema) or f" — {_allowed_here(what, schema)}"
             found += at(f"unknown {what} `{extra}`{hint}", path + (extra,), key=True)
         return found
     if kind == "required":

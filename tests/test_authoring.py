@@ -183,3 +183,26 @@ def test_a_playbook_test_checks_members_tags_when_its_history_ends(make_config):
     assert outcome("{m1: [常客, 新鲜]}") == ["member m1 carries the tags ['常客'], expected ['常客', '新鲜']"]
     assert outcome("{m2: [常客]}") == ["member m2 carries the tags [], expected ['常客']"]
     assert outcome("{m9: []}") == []  # never seen: no tags
+
+
+def test_a_failing_expectation_shows_every_key_it_asked_for(make_config):
+    """Review 6: `channel: qq` (or any field beyond the five a task is shown by) was compared
+    and not shown, so the expectation printed looked exactly like the planned task."""
+    from playbook_engine.testing import run_playbook_tests
+
+    config = make_config({"hi.yaml": """
+        playbook: hi
+        rules:
+          - id: a
+            when: {event: message}
+            do:
+              - dm: 收到
+        tests:
+          - name: answered
+            events:
+              - {ts: "2026-03-02T10:00:00+08:00", type: message, group: g1, member: m1, text: 早}
+            expect:
+              - {rule: a, member: m1, priority: high}
+        """})
+    [result] = run_playbook_tests(config)
+    assert result.failures[0].startswith("expected a task with rule=a, member=m1, priority=high\n    planned:\n      due=2026-03-02T10:00:00+08:00, rule=a, action=dm, member=m1, text=收到")

@@ -29,10 +29,14 @@ def _failures(paths: list[Path], registry: Registry) -> list[str]:
 
 
 def _without_rule(path: Path, rule_id: str, directory: Path) -> Path:
-    """A copy of the playbook at ``path`` without rule ``rule_id``, beside copies of
-    community.yaml and content.yaml (the values its texts read as ``content.NAME``)."""
+    """A copy of the playbook at ``path`` whose rule ``rule_id`` does nothing (its `if:` is
+    never true: as if deleted, but still there for the tests that name it — validate refuses a
+    test naming a rule the playbook does not have), beside copies of community.yaml and
+    content.yaml (the values its texts read as ``content.NAME``)."""
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    data["rules"] = [rule for rule in data["rules"] if rule["id"] != rule_id]
+    for rule in data["rules"]:
+        if rule["id"] == rule_id:
+            rule["if"] = "false"
     copy_settings(directory)
     target = directory / path.name
     target.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
