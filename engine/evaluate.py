@@ -32,8 +32,8 @@ from playbook_engine.conditions import Conditions, refusal
 from playbook_engine.contract import LOOP_FIELDS, TAG_EXPIRY, Event, Firing, Group, Member, Rejected, TriggerType
 from playbook_engine.enforcer import Enforcer, cause
 from playbook_engine.group_counts import GroupCounts
+from playbook_engine.holdout import TREATED, Holdout
 from playbook_engine.holdout import WINDOW as HOLDOUT_WINDOW
-from playbook_engine.holdout import Holdout
 from playbook_engine.holdout import shares as holdout_shares
 from playbook_engine.lifecycle import Lifecycle
 from playbook_engine.localtime import DAY, local_time
@@ -157,9 +157,24 @@ class Evaluation:
                 planner.hold(held_over)
             if reopen:
                 self.recheck.reopen(reopen, self.enforcer.task, self.enforcer.render, self.enforcer.defer_effect)
-            # The open days' tasks that stay as printed (marked, delivered) keep their text's turn.
+            # The open days' tasks that stay as printed (marked, delivered) keep their text's turn,
+            # and count as given for the holdout: their days are settled without them.
             reopened = {payload["id"] for payload in reopen or ()}
-            self.enforcer.keep_turns([payload for payload in saved if payload.get("v") == 2 and payload.get("printed") is not None and payload["id"] not in reopened])
+            stayed = [payload for payload in saved if payload.get("v") == 2 and payload.get("printed") is not None and payload["id"] not in reopened]
+            self.enforcer.keep_turns(stayed)
+            if self.holdout is not None:
+                self._given_before(self.holdout, stayed)
+
+    @staticmethod
+    def _given_before(holdout: Holdout, stayed: list[dict[str, Any]]) -> None:
+        """The tasks of the last run's open days an operator has (marked, delivered): each
+        member's first of a playbook with a holdout is an exposure of the treated arm, as it
+        would have been when their day was settled (a held-out member's is never printed)."""
+        for payload in stayed:
+            for item in (payload, *payload.get("parts", ())):
+                playbook = str(item.get("rule", "")).partition("/")[0]
+                if item.get("member") is not None and playbook in holdout.shares:
+                    holdout.exposed(playbook, item["member"], TREATED, payload["due"])
 
     def _resume(self, state: StateStore) -> None:
         """Continue from a --state database: its members (lazily), groups, timers and clock."""

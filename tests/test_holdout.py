@@ -152,6 +152,36 @@ def test_wrote_again_counts_only_within_seven_days_and_across_state_runs(tmp_pat
     assert wrote[late] is None and wrote[never] is None
 
 
+@pytest.mark.parametrize("marked", [False, True], ids=["left-to-do", "marked-done"])
+def test_a_task_marked_before_its_day_is_settled_still_counts_as_given(tmp_path, marked):
+    """Review 7: after a month of the routine the holdout chart showed 4 treated members for
+    192: a task delivered or marked before the next night's run, on a day that run settles,
+    kept its place and was never counted as given. It is, as a task left to do is."""
+    from playbook_engine.tasks import mark
+
+    config = config_from({"care.yaml": NUDGE})
+    _, treated = _members(6)
+    member = treated[0]
+    nudged = START + 3 * DAY  # her silence nudge: printed by the first run, on a day it leaves open
+    first = [
+        {"type": "message", "ts": START, "member": member, "group": "g1", "text": "hi"},
+        {"type": "message", "ts": nudged + 3600, "member": "u-other", "group": "g1", "text": "早"},
+    ]
+    path = str(tmp_path / "ops.db")
+    store = StateStore.open(path)
+    result = run(config, records(first), state=store)
+    result.save_state()
+    (task,) = [task for task in result.tasks if task.member == member]
+    if marked:
+        mark(store, [task.id], "done", None, nudged + 1800)
+    store.close()
+    store = StateStore.open(path)
+    run(config, records([{"type": "message", "ts": nudged + 2 * DAY, "member": "u-other", "group": "g1", "text": "在"}]), state=store).save_state()
+    store.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT arm, due FROM holdouts WHERE member = ?", (member,)).fetchall() == [("treated", task.due)]
+
+
 @pytest.mark.parametrize(("share", "message"), [
     ("60%", "care.yaml:2:10: holdout: a holdout of 60% keeps most members out of the playbook — hold out at most 50%, usually 10%"),
     ("ten", "care.yaml:2:10: holdout"),
