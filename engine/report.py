@@ -62,7 +62,11 @@ class Counts:
     done: int = 0
     on_time: int = 0
     replied: int = 0
+    can_reply: int = 0  # done and of an action that awaits a reply (a DM, not a note to the operator)
+    not_needed: int = 0  # due, still to do, and said no longer needed (overtaken): no list carried them
     taken_back: Counter[tuple[str, str]] = field(default_factory=Counter)  # (local day, stale|displaced) → tasks
+    per_playbook: dict[str, Counter[str]] = field(default_factory=dict)  # playbook → due, done, can_reply, replied
+    per_operator: dict[str, Counter[str]] = field(default_factory=dict)  # operator → due, done, skipped
 
 
 def count(store: StateStore) -> Counts:
@@ -70,8 +74,11 @@ def count(store: StateStore) -> Counts:
     tz = ZoneInfo(store.meta("timezone") or "UTC")
     watermark = store.watermark
     counts = Counts(watermark)
-    query = "SELECT rule, due, assignee, status, deadline, outcome, marked_at FROM tasks WHERE data IS NOT NULL AND status != 'merged'"  # a part counts in its message
-    for rule, due, assignee, status, deadline, outcome, marked_at in store.connection.execute(query):
+    not_needed = frozenset(store.overtaken())  # still to do: the runs said they no longer hold, deliver left them out
+    awaiting = store.meta("awaits_reply")  # the actions a member can reply to (an older state: any)
+    repliable = frozenset(json.loads(awaiting)) if awaiting else None
+    query = "SELECT id, rule, action, due, assignee, status, deadline, outcome, marked_at FROM tasks WHERE data IS NOT NULL AND status != 'merged'"  # a part counts in its message
+    for task_id, rule, action, due, assignee, status, deadline, outcome, marked_at in store.connection.execute(query):
         day = datetime.fromtimestamp(due, tz).date().isoformat()
         if status in TAKEN_BACK:
             counts.taken_back[(day, status)] += 1
@@ -82,11 +89,25 @@ def count(store: StateStore) -> Counts:
         counts.per_rule[(playbook, name)] += 1
         if watermark is None or due > watermark:
             continue
+        if status == "todo" and task_id in not_needed:
+            counts.not_needed += 1
+            continue
         counts.due_given += 1
+        by_playbook = counts.per_playbook.setdefault(playbook, Counter())
+        by_operator = counts.per_operator.setdefault(assignee or "—", Counter())
+        by_playbook["due"] += 1
+        by_operator["due"] += 1
+        by_operator["skipped"] += status == "skipped"
         if status == "done":
             counts.done += 1
+            by_playbook["done"] += 1
+            by_operator["done"] += 1
             counts.on_time += deadline is None or marked_at is None or marked_at <= deadline
-            counts.replied += outcome == "replied"
+            if repliable is None or action in repliable:
+                counts.can_reply += 1
+                counts.replied += outcome == "replied"
+                by_playbook["can_reply"] += 1
+                by_playbook["replied"] += outcome == "replied"
     return counts
 
 
@@ -115,7 +136,7 @@ def _percent(part: int, whole: int) -> str:
     return f"{100 * part / whole:.1f}%" if whole else "—"
 
 
-def charts(counts: Counts, words: ReportWords, capacities: Mapping[str, int | None] | None, operators: Mapping[str, str] | None = None) -> list[Chart]:
+def charts(counts: Counts, words: ReportWords, capacities: Mapping[str, int | None] | None, operators: Mapping[str, str] | None = None, titles: Mapping[str, str] | None = None) -> list[Chart]:
     """The report's charts, in the order shown."""
     import altair as alt
 
@@ -153,7 +174,7 @@ def charts(counts: Counts, words: ReportWords, capacities: Mapping[str, int | No
     found.append(Chart("by-rule", words.by_rule, "", spec, [names["playbook"], names["rule"], names["tasks"]], rows))
 
     # (c) rates
-    measured = [("done", counts.done, counts.due_given), ("on_time", counts.on_time, counts.done), ("replied", counts.replied, counts.done)]
+    measured = [("done", counts.done, counts.due_given), ("on_time", counts.on_time, counts.done), ("replied", counts.replied, counts.can_reply)]
     values = [{"measure": words.measures[key], "rate": part / whole if whole else 0} for key, part, whole in measured]
     spec = (
         alt.Chart(_data(values))
@@ -162,7 +183,41 @@ def charts(counts: Counts, words: ReportWords, capacities: Mapping[str, int | No
         .to_dict()
     )
     rows = [[words.measures[key], part, whole, _percent(part, whole)] for key, part, whole in measured]
-    found.append(Chart("rates", words.rates, words.rates_note, spec, [names[key] for key in ("measure", "count", "of", "rate")], rows))
+    found.append(Chart("rates", words.rates, words.rates_note.format(not_needed=counts.not_needed), spec, [names[key] for key in ("measure", "count", "of", "rate")], rows))
+
+    # (c2) which playbooks work: each one's done and replied rates, the counts beside them
+    titles = titles or {}
+    values = []
+    rows = []
+    for playbook, numbers in sorted(counts.per_playbook.items()):
+        shown = titles.get(playbook) or playbook
+        values += [
+            {"playbook": shown, "measure": words.measures["done"], "rate": numbers["done"] / numbers["due"] if numbers["due"] else 0},
+            {"playbook": shown, "measure": words.measures["replied"], "rate": numbers["replied"] / numbers["can_reply"] if numbers["can_reply"] else 0},
+        ]
+        rows.append([shown, numbers["due"], numbers["done"], _percent(numbers["done"], numbers["due"]), numbers["can_reply"], numbers["replied"], _percent(numbers["replied"], numbers["can_reply"])])
+    spec = (
+        alt.Chart(_data(values))
+        .mark_bar()
+        .encode(y=alt.Y("playbook:N", title=names["playbook"], sort=None), x=alt.X("rate:Q", title=names["rate"], axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])), yOffset=alt.YOffset("measure:N"), color=alt.Color("measure:N", title=names["measure"]))
+        .to_dict()
+    )
+    found.append(Chart("by-playbook", words.by_playbook, words.by_playbook_note, spec, [names[key] for key in ("playbook", "due", "done", "done_rate", "can_reply", "replied", "replied_rate")], rows))
+
+    # (c3) each operator's share of it
+    values = []
+    rows = []
+    for operator, numbers in sorted(counts.per_operator.items()):
+        name = (operators or {}).get(operator) or operator
+        values.append({"operator": name, "rate": numbers["done"] / numbers["due"] if numbers["due"] else 0})
+        rows.append([name, numbers["due"], numbers["done"], numbers["skipped"], _percent(numbers["done"], numbers["due"])])
+    spec = (
+        alt.Chart(_data(values))
+        .mark_bar()
+        .encode(y=alt.Y("operator:N", title=names["operator"], sort=None), x=alt.X("rate:Q", title=names["done_rate"], axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])))
+        .to_dict()
+    )
+    found.append(Chart("by-operator", words.by_operator, words.by_operator_note, spec, [names[key] for key in ("operator", "due", "done", "skipped", "done_rate")], rows))
 
     # (d) taken back
     days = sorted({day for day, _ in counts.taken_back})
@@ -210,7 +265,7 @@ def _cell(value: Any) -> str:
 
 def render(found: Sequence[Chart], words: ReportWords, language: str, counts: Counts, tz: ZoneInfo) -> str:
     """The report page: the charts as inline SVG, each with its table; no script, no link."""
-    watermark = "—" if counts.watermark is None else datetime.fromtimestamp(counts.watermark, tz).isoformat(timespec="minutes")
+    watermark = "—" if counts.watermark is None else datetime.fromtimestamp(counts.watermark, tz).strftime("%Y-%m-%d %H:%M")
     parts = [
         "<!DOCTYPE html>",
         f'<html lang="{html.escape(language)}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">',
@@ -239,7 +294,8 @@ def write_report(store: StateStore, out: str, capacities: Mapping[str, int | Non
     words = words_for(language).report
     tz = ZoneInfo(store.meta("timezone") or "UTC")
     counts = count(store)
-    found = charts(counts, words, capacities, store.operator_names()) + history_charts(count_history(store), words_for(language).history) + holdout_charts(store, language)
+    titles = dict(json.loads(store.meta("playbook_titles") or "{}"))
+    found = charts(counts, words, capacities, store.operator_names(), titles) + history_charts(count_history(store), words_for(language).history) + holdout_charts(store, language)
     page = render(found, words, language, counts, tz)
     try:
         Path(out).write_text(page, encoding="utf-8")

@@ -875,6 +875,11 @@ class StateStore:
             # The addresses the playbooks write: `playbook tasks list --format md` keeps them links.
             config = getattr(evaluation, "config", None)
             db.execute("INSERT OR REPLACE INTO meta VALUES ('links', ?)", (dumps(sorted(config.links()) if config is not None else []),))
+            if config is not None:
+                # For `playbook report`: the actions a member can reply to (the replied rate's
+                # base), and the playbooks by their titles.
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('awaits_reply', ?)", (dumps(sorted(name for name, kind in config.registry.actions.items() if kind.awaits_reply)),))
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('playbook_titles', ?)", (dumps({playbook.id: playbook.title for playbook in config.playbooks if playbook.title}),))
             # The operators' names, by id: `playbook tasks list` heads their tasks with them.
             db.execute("INSERT OR REPLACE INTO meta VALUES ('operators', ?)", (dumps({operator.id: operator.name for operator in getattr(evaluation.community, "operators", ())}),))
             # The stages and their labels, in the community's order: the report names them.

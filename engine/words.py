@@ -189,6 +189,10 @@ class ReportWords:
     rates_note: str
     taken_back: str
     taken_back_note: str
+    by_playbook: str  # each playbook's done and replied rates: which ones work
+    by_playbook_note: str
+    by_operator: str
+    by_operator_note: str
     columns: Mapping[str, str]
     measures: Mapping[str, str]
     statuses: Mapping[str, str]
@@ -530,16 +534,20 @@ ZH_CN = Language(
     ),
     report=ReportWords(
         title="社群运营报告",
-        generated="数据截至 {watermark}（状态库的水位线）· 共派发任务 {given} 个",
+        generated="数据截至 {watermark}（最后一次运行读到的记录）· 共派发任务 {given} 个",
         workload="每位运营每天的任务数与容量",
         workload_note="柱：当天到期、派发给该运营的任务数；横线：该运营每天的容量上限。",
         no_capacity="状态库不保存容量：运行 `playbook report 剧本目录 --state …` 时给出剧本目录，即可画出容量线。",
         by_rule="按剧本和规则统计的任务数",
         rates="完成率、按时率、回复率",
-        rates_note="只计到水位线为止已到期的任务。完成率＝已完成÷已派发；按时率＝截止时间前标记完成÷已完成；回复率＝成员已回复÷已完成。",
+        rates_note="只计截至数据时间已到期的任务；引擎说过“已经不用做了”、没有推送的任务（{not_needed} 个）不算。完成率＝已完成÷已派发；按时率＝截止时间前标记完成÷已完成；回复率＝已完成的私信、@、问卷、奖励中，成员 3 天内在群里回应的÷这些已完成的任务（通知运营、群发不算）。",
         taken_back="被撤回和被挤出的任务",
         taken_back_note="已撤回：到期前复查时条件已不成立；被挤出：后来的运行按容量把它挤出了当天。按到期日统计。",
-        columns={"operator": "运营", "day": "日期", "tasks": "任务数", "capacity": "容量", "over": "超出容量", "playbook": "剧本", "rule": "规则", "measure": "指标", "count": "数量", "of": "基数", "rate": "比率", "status": "状态"},
+        by_playbook="各剧本的完成率和回复率：哪个剧本有用",
+        by_playbook_note="只计截至数据时间已到期、推送过的任务。回复率的基数是已完成的私信、@、问卷、奖励；看比率之前先看基数，几个任务的比率说明不了什么。",
+        by_operator="各运营的完成情况",
+        by_operator_note="只计截至数据时间已到期、推送过的任务。跳过：运营标了“跳过”的任务。",
+        columns={"operator": "运营", "day": "日期", "tasks": "任务数", "capacity": "容量", "over": "超出容量", "playbook": "剧本", "rule": "规则", "measure": "指标", "count": "数量", "of": "基数", "rate": "比率", "status": "状态", "due": "已到期", "done": "已完成", "skipped": "跳过", "done_rate": "完成率", "can_reply": "可回复的已完成", "replied": "已回复", "replied_rate": "回复率"},
         measures={"done": "完成率", "on_time": "按时率", "replied": "回复率"},
         statuses={"stale": "已撤回", "displaced": "被挤出"},
         total="合计",
@@ -549,7 +557,7 @@ ZH_CN = Language(
     ),
     history=HistoryWords(
         funnel="生命周期漏斗（按周）",
-        funnel_note="每周结束时各阶段的成员数（最后一周：截至水位线）。不含员工。",
+        funnel_note="每周结束时各阶段的成员数（最后一周：截至数据时间）。不含员工。",
         moves="阶段之间的流动（按周）",
         moves_note="每周从一个阶段进入另一个阶段的次数；“首次出现”是成员第一次被划入阶段。",
         first_seen="首次出现",
@@ -869,16 +877,20 @@ EN = Language(
     ),
     report=ReportWords(
         title="Community operations report",
-        generated="Data up to {watermark} (the state's watermark) · {given} tasks given",
+        generated="Data up to {watermark} (the last run's records) · {given} tasks given",
         workload="Tasks per operator per day, against capacity",
         workload_note="Bars: the tasks due that day given to the operator; ticks: the operator's daily capacity.",
         no_capacity="The state does not keep capacities: name the playbooks folder (`playbook report PATHS --state …`) to draw them.",
         by_rule="Tasks by playbook and rule",
         rates="Done, on-time and replied rates",
-        rates_note="Only the tasks due by the watermark. Done = done ÷ given; on time = marked done by the deadline ÷ done; replied = the member replied ÷ done.",
+        rates_note="Only the tasks due by the data's end; not those the engine said were no longer needed and no list carried ({not_needed}). Done = done ÷ given; on time = marked done by the deadline ÷ done; replied = of the DMs, mentions, surveys and rewards done, those the member answered in a group within 3 days (notes to operators and group posts are not counted).",
         taken_back="Tasks taken back: stale and displaced",
         taken_back_note="Stale: no longer held when checked again before it was due; displaced: pushed out of its day by a later run's capacity. By due day.",
-        columns={"operator": "operator", "day": "day", "tasks": "tasks", "capacity": "capacity", "over": "over capacity", "playbook": "playbook", "rule": "rule", "measure": "measure", "count": "count", "of": "of", "rate": "rate", "status": "status"},
+        by_playbook="Done and replied rates by playbook: which ones work",
+        by_playbook_note="Only the tasks due by the data's end that a list carried. The replied rate is of the DMs, mentions, surveys and rewards done; look at the counts before the rates — a rate of a few tasks tells nothing.",
+        by_operator="Done by operator",
+        by_operator_note="Only the tasks due by the data's end that a list carried. Skipped: marked skipped by the operator.",
+        columns={"operator": "operator", "day": "day", "tasks": "tasks", "capacity": "capacity", "over": "over capacity", "playbook": "playbook", "rule": "rule", "measure": "measure", "count": "count", "of": "of", "rate": "rate", "status": "status", "due": "due", "done": "done", "skipped": "skipped", "done_rate": "done rate", "can_reply": "done, can be replied", "replied": "replied", "replied_rate": "replied rate"},
         measures={"done": "done", "on_time": "on time", "replied": "replied"},
         statuses={"stale": "stale", "displaced": "displaced"},
         total="total",

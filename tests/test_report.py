@@ -126,7 +126,7 @@ def test_the_report_is_one_file_that_needs_no_network_and_gives_every_chart_a_ta
     out = tmp_path / "report.html"
     write(state, out, registry, str(ROOT / "playbooks"))
     text, page = read_page(out)
-    assert set(page.charts) == {"workload", "by-rule", "rates", "taken-back", "funnel", "stage-moves", "guardrails", "answer-times", "answer-weeks"}
+    assert set(page.charts) == {"workload", "by-rule", "rates", "by-playbook", "by-operator", "taken-back", "funnel", "stage-moves", "guardrails", "answer-times", "answer-weeks"}
     for key, chart in page.charts.items():
         assert chart["svg"] == 1, key
         assert chart["tables"] == 1, key
@@ -167,17 +167,32 @@ def test_the_tables_hold_the_counts_sql_finds_in_the_state(state: Path, tmp_path
     assert total[0] == "合计" and int(total[2]) == sum(tasks for _, tasks in by_rule)
 
     (watermark,) = sql(state, "SELECT CAST(value AS REAL) FROM meta WHERE key = 'watermark'")[0]
-    due = f"{GIVEN} AND due <= {watermark!r}"
+    # Not the tasks the runs said were no longer needed (still to do, no list carried them).
+    (overtaken,) = sql(state, "SELECT value FROM meta WHERE key = 'overtaken'")[0]
+    due = f"{GIVEN} AND due <= {watermark!r} AND NOT (status = 'todo' AND id IN (SELECT key FROM json_each({overtaken!r})))"
+    # The replied rate's base: done tasks a member can reply to (a DM, not a note to the operator).
+    (awaiting,) = sql(state, "SELECT value FROM meta WHERE key = 'awaits_reply'")[0]
+    repliable = f"action IN (SELECT value FROM json_each({awaiting!r}))"
     (given,) = sql(state, f"SELECT count(*) FROM tasks WHERE {due}")[0]
     (done,) = sql(state, f"SELECT count(*) FROM tasks WHERE {due} AND status = 'done'")[0]
     (on_time,) = sql(state, f"SELECT count(*) FROM tasks WHERE {due} AND status = 'done' AND (deadline IS NULL OR marked_at <= deadline)")[0]
-    (replied,) = sql(state, f"SELECT count(*) FROM tasks WHERE {due} AND status = 'done' AND outcome = 'replied'")[0]
-    assert (done, replied) == (13, 2) and 0 < on_time < done  # the marks the fixture made: some after their deadline
+    (can_reply,) = sql(state, f"SELECT count(*) FROM tasks WHERE {due} AND status = 'done' AND {repliable}")[0]
+    (replied,) = sql(state, f"SELECT count(*) FROM tasks WHERE {due} AND status = 'done' AND {repliable} AND outcome = 'replied'")[0]
+    assert (done, replied) == (13, 2) and 0 < on_time < done and 0 < can_reply < done  # the marks the fixture made: some after their deadline, some notes
     assert charts["rates"]["rows"] == [
         ["完成率", str(done), str(given), f"{100 * done / given:.1f}%"],
         ["按时率", str(on_time), str(done), f"{100 * on_time / done:.1f}%"],
-        ["回复率", str(replied), str(done), f"{100 * replied / done:.1f}%"],
+        ["回复率", str(replied), str(can_reply), f"{100 * replied / can_reply:.1f}%"],
     ]
+    # Which playbooks work: each one's counts and rates, by its title.
+    (titles,) = sql(state, "SELECT value FROM meta WHERE key = 'playbook_titles'")[0]
+    title = json.loads(titles)
+    per_playbook = sql(state, f"SELECT substr(rule, 1, instr(rule, '/') - 1), count(*), sum(status = 'done'), sum(status = 'done' AND {repliable}), sum(status = 'done' AND {repliable} AND outcome = 'replied') FROM tasks WHERE {due} GROUP BY 1")
+    assert sorted(charts["by-playbook"]["rows"]) == sorted(
+        [title.get(playbook, playbook), str(tasks), str(done_), f"{100 * done_ / tasks:.1f}%", str(can), str(yes), f"{100 * yes / can:.1f}%" if can else "—"]
+        for playbook, tasks, done_, can, yes in per_playbook
+    )
+    assert any(row[0] == "新人破冰" for row in charts["by-playbook"]["rows"])  # titles, not ids
 
     taken_back = dict(sql(state, "SELECT status, count(*) FROM tasks WHERE data IS NOT NULL AND status IN ('stale', 'displaced') GROUP BY status"))
     per_day = sql(state, f"SELECT {LOCAL_DAY}, sum(status = 'stale'), sum(status = 'displaced') FROM tasks WHERE data IS NOT NULL AND status IN ('stale', 'displaced') GROUP BY 1")
@@ -199,7 +214,7 @@ def test_an_english_state_gives_a_report_in_english(tmp_path: Path, registry: Re
     text, page = read_page(out)
     assert '<html lang="en">' in text and "Tasks per operator per day, against capacity" in text
     assert "社群运营报告" not in text
-    assert len(page.charts) == 9
+    assert len(page.charts) == 11
     assert "Lifecycle funnel, week by week" in text and "Question answer times" in text
 
 
@@ -488,7 +503,7 @@ def test_a_state_of_version_7_gets_the_new_charts_empty_and_says_why(state: Path
     out = tmp_path / "report.html"
     write(state, out, registry)
     text, page = read_page(out)
-    assert len(page.charts) == 9
+    assert len(page.charts) == 11
     assert text.count("状态库还没有这部分记录") == 5
     assert page.charts["funnel"]["rows"] == [] and page.charts["guardrails"]["rows"] == []
     assert sql(state, "SELECT value FROM meta WHERE key = 'version'") == [(str(SCHEMA_VERSION),)]  # upgraded in place, its records from the next run on

@@ -26,7 +26,7 @@ from playbook_engine.plugins import Registry
 from tests.conftest import ROOT, write_jsonl
 
 # A chart whose table gives one row for several bars (a stacked bar per status) says how many.
-BARS_PER_ROW = {"taken-back": 2, "holdout": 2, "funnel": 5}  # the funnel: a week's bar stacks the five stages of the shipped community
+BARS_PER_ROW = {"taken-back": 2, "holdout": 2, "funnel": 5, "by-playbook": 2}  # the funnel: a week's bar stacks the five stages of the shipped community; a playbook: its done and replied rates
 TOTALS = ("合计", "total")  # a table's last row may add the others up: it has no bar
 
 CHARTS = """() => [...document.querySelectorAll("section[data-chart]")].map(section => {
