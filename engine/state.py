@@ -874,7 +874,7 @@ class StateStore:
             db.execute("INSERT OR REPLACE INTO meta VALUES ('language', ?)", (getattr(evaluation.community, "language", "en"),))
             # The addresses the playbooks write: `playbook tasks list --format md` keeps them links.
             config = getattr(evaluation, "config", None)
-            db.execute("INSERT OR REPLACE INTO meta VALUES ('links', ?)", (dumps(sorted(config.links()) if config is not None else []),))
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('written_links', ?)", (dumps(sorted(config.links()) if config is not None else []),))
             if config is not None:
                 # For `playbook report`: the actions a member can reply to (the replied rate's
                 # base), and the playbooks by their titles.

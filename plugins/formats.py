@@ -196,7 +196,7 @@ def write_md(tasks: Iterable[Task], stream: IO[str], context: Mapping[str, Any])
 
 def _md_item(task: Task, context: Mapping[str, Any], words: PlanWords) -> str:
     """One checklist item; every text from the history in it is literal Markdown (printable.py)."""
-    links = context.get("links", False)  # the addresses the playbooks write stay links; a member's stay inert
+    links = context.get("written_links", False)  # the addresses the playbooks write stay links; a member's stay inert
     step, message = (markdown_text(part, links=links) for part in _instruction(task, words, context.get("actions", {}), context.get("groups")))
     mark = _priority(task, words)
     head = f"**{_local(task, context):%H:%M}**" + (f" **{mark}**" if task.priority in ("urgent", "high") else f" _{mark}_" if mark else "")
