@@ -871,6 +871,9 @@ class DeliveryPart:
     items: tuple[DeliveryItem, ...]
     language: str  # zh-CN | en
     labels: Mapping[str, str] = field(default_factory=dict)
+    # Lines for the operator after the tasks, on the last part only: their tasks of the day before
+    # that no list carried in time, and those no longer needed ("问题已有人答复，没有推送").
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -229,6 +229,22 @@ def gather(config: Config, store: StateStore, day: date) -> Day:
     return result
 
 
+MISSED_NAMED = 10  # an operator's missed tasks named under their list; the others counted
+
+
+def _missed_notes(config: Config, missed: list[tuple[dict[str, Any], float]], words: DeliveryWords, day: date, group_names: Mapping[str, str]) -> tuple[str, ...]:
+    """The lines under an operator's list that name their tasks no list carried in time (as the
+    command's output names them for whoever runs it): the operator reads the list, not the log."""
+    if not missed:
+        return ()
+    deadlines = {record["id"]: deadline for record, deadline in missed}
+    items = compose(config, [record for record, _ in missed], words, day, group_names)
+    lines = [words.missed_item.format(id=item.id, who=item.who, what=item.text.splitlines()[0] if item.text else "", deadline=datetime.fromtimestamp(deadlines[item.id], config.community.tz).strftime("%m-%d %H:%M")) for item in items[:MISSED_NAMED]]
+    if len(items) > MISSED_NAMED:
+        lines.append(words.missed_more.format(count=len(items) - MISSED_NAMED))
+    return (words.missed_note.format(count=len(items)), *lines)
+
+
 def _no_tasks(store: StateStore, day: date, tz: ZoneInfo) -> str:
     known = store.due_range()
     if known is None:
@@ -302,16 +318,17 @@ def encode(payload: Mapping[str, Any]) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def split(kind: InboxType, operator_day: OperatorDay, items: list[DeliveryItem], config: Config, day: date, words: DeliveryWords) -> list[Message]:
+def split(kind: InboxType, operator_day: OperatorDay, items: list[DeliveryItem], config: Config, day: date, words: DeliveryWords, notes: tuple[str, ...] = ()) -> list[Message]:
     """``items`` in as few messages as ``kind`` takes, in order; a task too long for a message
-    of its own is shortened (its text, then its reason) until it fits."""
+    of its own is shortened (its text, then its reason) until it fits. ``notes`` end the last
+    message (every message keeps room for them: which is last is known only at the end)."""
     operator = operator_day.operator
     community = config.community
     count, earlier = len(items), operator_day.earlier
 
     def part_of(chunk: Sequence[DeliveryItem], number: int, parts: int) -> DeliveryPart:
         title = words.title(day, count) + (words.earlier.format(count=earlier) if earlier else "") + (words.part.format(part=number, parts=parts) if parts > 1 else "")
-        return DeliveryPart(operator.id, operator.name, community.name, day.isoformat(), number, parts, title, _summary(operator, community.name, items, words), tuple(chunk), community.language, {"why": words.why})
+        return DeliveryPart(operator.id, operator.name, community.name, day.isoformat(), number, parts, title, _summary(operator, community.name, items, words), tuple(chunk), community.language, {"why": words.why}, notes if number == parts else ())
 
     def message(chunk: Sequence[DeliveryItem], number: int, parts: int) -> Message:
         part = part_of(chunk, number, parts)
@@ -319,7 +336,7 @@ def split(kind: InboxType, operator_day: OperatorDay, items: list[DeliveryItem],
         return Message(part, payload, encode(payload))
 
     def fits(chunk: Sequence[DeliveryItem]) -> bool:
-        probe = message(chunk, 99, 99)  # the longest part number a title can carry: numbering later only shortens it
+        probe = message(chunk, 99, 99)  # the longest part number a title can carry (and the notes): numbering later only shortens it
         return kind.fits(probe.payload, probe.body)
 
     if fits(items):
@@ -571,7 +588,10 @@ def deliver(config: Config, state_path: str, day: date, *, dry_run: bool = False
             inbox, absent = resolve(operator, kinds, environ)
             missing += absent
             kind = kinds[operator.inbox.type]
-            messages = split(kind, operator_day, compose(config, operator_day.records, words, day, group_names), config, day, words)
+            # Their tasks no list carried in time, under their list: they read it, not the log
+            # (a morning with no list for them: the log alone).
+            notes = _missed_notes(config, [(record, deadline) for record, deadline in the_day.missed if record.get("assignee") == operator.id], words, day, group_names)
+            messages = split(kind, operator_day, compose(config, operator_day.records, words, day, group_names), config, day, words, notes)
             todo.append((operator_day, inbox, messages))
         if the_day.unassigned:
             report.notes.append(words.unassigned.format(count=the_day.unassigned, day=day.isoformat(), file=config.community.file))

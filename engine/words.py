@@ -301,6 +301,8 @@ class DeliveryWords:
     overtaken: str  # "{count}", "{listed}": tasks of an earlier day the last run found no longer needed (not sent)
     missed: str  # "{count}", "{listed}": tasks of the day before that no list sent and whose deadline passed before this day
     missed_item: str  # "{id}", "{who}", "{what}", "{deadline}"
+    missed_note: str  # "{count}": the head of the lines under an operator's list that name their missed tasks
+    missed_more: str  # "{count}": missed tasks past the ones the message names
     note: str  # "{note}": each line --dry-run (or a delivery) says besides the messages
     would_stop: str  # "{what}": --dry-run, when an inbox's address cannot be read
 
@@ -623,6 +625,8 @@ ZH_CN = Language(
         overtaken="之前到期的 {count} 个任务按上次运行为止的记录已经不用做了，没有推送：{listed}",
         missed="{count} 个任务没赶上推送：排出来时已经过了该做的时间，截止时间在今天开始前也过了（比如晚上导出记录之后才入群的人），要不要补做自己看：{listed}",
         missed_item="{id} {who}：{what}（截止 {deadline}）",
+        missed_note="另有 {count} 个任务没赶上推送（排出来时已过了截止时间，比如晚上导出记录之后才入群的人），要不要补做自己看：",
+        missed_more="……另有 {count} 个，见 `playbook tasks list`",
         note="提示：{note}",
         would_stop="{what}：真正推送时会在这里停下",
     ),
@@ -966,6 +970,8 @@ EN = Language(
         overtaken="{count} task(s) due earlier are no longer needed by the history up to the last run: not delivered — {listed}",
         missed="{count} task(s) reached no list: planned after their time, and their deadline passed before today began (someone who joined after the night's export was cut) — do them late if you see fit: {listed}",
         missed_item="{id} {who}: {what} (deadline {deadline})",
+        missed_note="{count} more task(s) reached no list in time (planned after their deadline, e.g. someone who joined after the night's export) — do them late if you see fit:",
+        missed_more="… {count} more: see `playbook tasks list`",
         note="note: {note}",
         would_stop="{what}: the real delivery would stop here",
     ),

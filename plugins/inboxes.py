@@ -53,7 +53,7 @@ def plain_item(item: DeliveryItem, labels: Mapping[str, str]) -> str:
 
 def plain_text(part: DeliveryPart) -> str:
     """The whole part as plain text."""
-    return "\n\n".join([f"{part.title}\n{part.summary}", *(plain_item(item, part.labels) for item in part.items)])
+    return "\n\n".join([f"{part.title}\n{part.summary}", *(plain_item(item, part.labels) for item in part.items), *part.notes])
 
 
 def _json(reply: Reply) -> dict[str, Any]:
@@ -93,6 +93,8 @@ def render_wecom(part: DeliveryPart) -> dict[str, Any]:
     for item in part.items:
         mark = f' <font color="warning">{item.mark}</font>' if item.mark else ""
         lines += ["", f"**{item.time}**{mark} {about(item, inert)}", inert(item.text), f'<font color="comment">{inert(part.labels.get("why", ""))}{inert(item.why)}</font>']
+    for note in part.notes:
+        lines += ["", f'<font color="warning">{inert(note)}</font>']
     return {"msgtype": "markdown", "markdown": {"content": "\n".join(lines)}}
 
 
@@ -119,6 +121,7 @@ def render_dingtalk(part: DeliveryPart) -> dict[str, Any]:
     for item in part.items:
         mark = f" {item.mark}" if item.mark else ""
         blocks += [f"**{item.time}**{mark} {about(item, inert)}", inert(item.text), f"> {inert(part.labels.get('why', ''))}{inert(item.why)}"]
+    blocks += [inert(note) for note in part.notes]
     return {"msgtype": "markdown", "markdown": {"title": terminal_text(part.title), "text": "\n\n".join(blocks)}}
 
 
@@ -161,7 +164,7 @@ def render_feishu(part: DeliveryPart) -> dict[str, Any]:
         "card": {
             "config": {"wide_screen_mode": True},
             "header": {"title": {"tag": "plain_text", "content": terminal_text(part.title)}, "template": "red" if urgent else "blue"},
-            "elements": [div(part.summary), *(div(plain_item(item, part.labels)) for item in part.items)],
+            "elements": [div(part.summary), *(div(plain_item(item, part.labels)) for item in part.items), *(div(note) for note in part.notes)],
         },
     }
 
@@ -204,6 +207,7 @@ def render_slack(part: DeliveryPart) -> dict[str, Any]:
         {"type": "context", "elements": [{"type": "plain_text", "text": terminal_text(part.summary)}]},
     ]
     blocks += [{"type": "section", "text": {"type": "plain_text", "text": terminal_text(plain_item(item, part.labels))}} for item in part.items]
+    blocks += [{"type": "section", "text": {"type": "plain_text", "text": terminal_text(note)}} for note in part.notes]
     return {"text": title, "blocks": blocks}
 
 
@@ -246,6 +250,7 @@ def render_webhook(part: DeliveryPart) -> dict[str, Any]:
         "title": part.title,
         "text": plain_text(part),
         "tasks": [dict(item.record) for item in part.items],
+        "notes": list(part.notes),
     }
 
 
