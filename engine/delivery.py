@@ -598,12 +598,13 @@ def deliver(config: Config, state_path: str, day: date, *, dry_run: bool = False
         if the_day.unrecorded:
             report.notes.append(words.unrecorded.format(count=the_day.unrecorded, day=day.isoformat()))
         if the_day.overtaken:
-            listed = "; ".join(f"{task_id} {why}" for task_id, why in the_day.overtaken)
+            listed = "".join(f"\n  {task_id} {why}" for task_id, why in the_day.overtaken)
             report.notes.append(words.overtaken.format(count=len(the_day.overtaken), listed=listed))
         if the_day.missed:
             deadlines = {record["id"]: deadline for record, deadline in the_day.missed}
             items = compose(config, [record for record, _ in the_day.missed], words, day, group_names)
-            listed = "; ".join(words.missed_item.format(id=item.id, who=item.who, what=item.text.splitlines()[0], deadline=datetime.fromtimestamp(deadlines[item.id], config.community.tz).strftime("%m-%d %H:%M")) for item in items)
+            # One task a line: a morning after a join wave names dozens.
+            listed = "".join("\n  " + words.missed_item.format(id=item.id, who=item.who, what=item.text.splitlines()[0], deadline=datetime.fromtimestamp(deadlines[item.id], config.community.tz).strftime("%m-%d %H:%M")) for item in items)
             report.notes.append(words.missed.format(count=len(items), listed=listed))
         if missing:
             if not dry_run:
