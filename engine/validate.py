@@ -18,7 +18,7 @@ from jsonschema.exceptions import ValidationError
 from playbook_engine.durations import DurationError, parse_duration
 from playbook_engine.errors import Problem, suggest
 from playbook_engine.schema import DURATION_PATTERN, ID_PATTERN
-from playbook_engine.yamlfile import Document, Path
+from playbook_engine.yamlfile import FULLWIDTH_KEY, Document, Path
 
 _TYPE_NAMES = {
     "string": "text",
@@ -88,6 +88,12 @@ def _explain(doc: Document, error: ValidationError) -> list[tuple[Path, Problem]
         return at(f"missing `{missing}` — add {written} here")
     if kind == "type" and schema.get("pattern") == DURATION_PATTERN:
         return at(_pattern_message(instance, DURATION_PATTERN, schema, name))
+    if kind == "type" and isinstance(instance, str) and (colon := FULLWIDTH_KEY.match(instance)):
+        key, rest = colon.group(2), instance[colon.end() :].strip()
+        return at(f"{_shown(instance)} has a Chinese colon `：` after `{key}` — write an ASCII colon and a space: `{key}: {rest}`")
+    if kind == "type" and isinstance(instance, str) and instance in schema.get("properties", {}):
+        # `- remove` alone: the name of one of the keys this mapping takes, without its colon.
+        return at(f"`{instance}` needs a colon after it — write `{instance}:` and its value (`{instance}:` alone where it needs none)")
     if kind == "type":
         return at(f"{_shown(instance)} should be {_describe_type(expected)}{_example_hint(schema, name)}")
     if kind == "enum":

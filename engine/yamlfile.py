@@ -179,10 +179,27 @@ def _check_tabs(text: str, file: str) -> list[Problem]:
     return problems
 
 
+# A key written with a Chinese colon (`quiet_hours：“22:00-08:00”`): the line has no ASCII colon
+# before it, so YAML reads the line as text and fails at a later one.
+FULLWIDTH_KEY = re.compile(r"^(\s*(?:-\s+)?)([A-Za-z_][\w.-]*)\s*：")
+
+
+def _fullwidth_key(lines: list[str], line: int) -> tuple[int, int, str] | None:
+    """The line at or just before ``line`` (1-based) whose key ends in `：`: (line, column, key)."""
+    for number in range(line, max(0, line - 3), -1):
+        if 0 < number <= len(lines) and (found := FULLWIDTH_KEY.match(lines[number - 1])):
+            return number, len(lines[number - 1][: found.end()].rstrip("：").rstrip()) + 1, found.group(2)
+    return None
+
+
 def _syntax_problem(exc: yaml.MarkedYAMLError, file: str, text: str) -> Problem:
     mark = exc.problem_mark or exc.context_mark
     line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
     lines = text.splitlines()
+    colon = _fullwidth_key(lines, line)
+    if colon is not None:
+        number, at, key = colon
+        return Problem(file, number, at, f"YAML syntax: `{key}` is followed by a Chinese colon `：` — write an ASCII colon and a space: `{key}: …`")
     found = lines[line - 1][column - 1 : column] if 0 < line <= len(lines) else ""
     what = exc.problem or "not valid YAML"
     hint = "check the indentation and that every `key: value` has a space after the colon"
