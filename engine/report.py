@@ -295,7 +295,7 @@ def write_report(store: StateStore, out: str, capacities: Mapping[str, int | Non
     tz = ZoneInfo(store.meta("timezone") or "UTC")
     counts = count(store)
     titles = dict(json.loads(store.meta("playbook_titles") or "{}"))
-    found = charts(counts, words, capacities, store.operator_names(), titles) + history_charts(count_history(store), words_for(language).history) + holdout_charts(store, language)
+    found = charts(counts, words, capacities, store.operator_names(), titles) + history_charts(count_history(store), words_for(language).history, titles) + holdout_charts(store, language)
     page = render(found, words, language, counts, tz)
     try:
         Path(out).write_text(page, encoding="utf-8")
@@ -323,7 +323,7 @@ class History:
     weeks: list[str] = field(default_factory=list)  # Mondays (local), from the first record to the watermark
     funnel: dict[str, Counter[str]] = field(default_factory=dict)  # week → stage → members at its end
     moves: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (week, from or "", to or "") → moves
-    counts: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (day, kind, reason) → tasks
+    counts: Counter[tuple[str, str, str, str]] = field(default_factory=Counter)  # (day, kind, reason, playbook) → tasks
     buckets: list[int] = field(default_factory=lambda: [0] * 5)  # questions per answer-time bucket
     too_recent: int = 0  # unanswered questions asked less than RECENT before the watermark
     answer_weeks: dict[str, list[float]] = field(default_factory=dict)  # week → answer times (s), for medians
@@ -377,11 +377,11 @@ def count_history(store: StateStore) -> History:
         history.weeks = all_weeks
 
     # The summary's counts by day: those kept and those of the tasks the last run left open.
-    for day, kind, reason, count in db.execute(
-        "SELECT day, kind, reason, sum(count) FROM (SELECT day, kind, reason, count FROM day_counts UNION ALL SELECT day, kind, reason, count FROM open_counts) GROUP BY day, kind, reason"
+    for day, kind, reason, playbook, count in db.execute(
+        "SELECT day, kind, reason, playbook, sum(count) FROM (SELECT day, kind, reason, playbook, count FROM day_counts UNION ALL SELECT day, kind, reason, playbook, count FROM open_counts) GROUP BY day, kind, reason, playbook"
     ):
         if count:
-            history.counts[(day, kind, reason)] += count
+            history.counts[(day, kind, reason, playbook)] += count
 
     # Questions: time to the first answer.
     for asked_at, answered_at in db.execute("SELECT asked_at, answered_at FROM questions ORDER BY asked_at"):
@@ -410,12 +410,13 @@ def _median(values: list[float]) -> float:
     return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
-def history_charts(history: History, words: HistoryWords) -> list[Chart]:
+def history_charts(history: History, words: HistoryWords, titles: Mapping[str, str] | None = None) -> list[Chart]:
     """The charts of the runs' history, in the order shown: the funnel, the moves, the
     guardrails' counts, the answer times and their weekly medians."""
     import altair as alt
 
     names = words.columns
+    titles = titles or {}
     labels = dict(history.stages)
     missing = "" if history.recorded else " " + words.no_history
 
@@ -456,20 +457,21 @@ def history_charts(history: History, words: HistoryWords) -> list[Chart]:
     found.append(Chart("stage-moves", words.moves, words.moves_note + missing, spec, [names["week"], names["from"], names["to"], names["moves"]], rows))
 
     # (g) suppressed, moved, skipped: why, by day
-    counted = sorted(history.counts.items(), key=lambda item: (item[0][0], KINDS.index(item[0][1]) if item[0][1] in KINDS else len(KINDS), item[0][2]))
-    values = [{"day": day, "reason": reason_of(kind, reason), "count": count} for (day, kind, reason), count in counted]
+    # By playbook too, by its title: "中秋问候: 197 past their deadline", not only "deadline 205".
+    counted = sorted(history.counts.items(), key=lambda item: (item[0][0], KINDS.index(item[0][1]) if item[0][1] in KINDS else len(KINDS), item[0][2], item[0][3]))
+    values = [{"day": day, "reason": reason_of(kind, reason), "playbook": titles.get(playbook) or playbook, "count": count} for (day, kind, reason, playbook), count in counted]
     spec = (
         alt.Chart(_data(values))
         .mark_bar()
         .encode(x=alt.X("day:O", title=names["day"]), y=alt.Y("count:Q", title=names["count"]), color=alt.Color("reason:N", title=names["reason"]))
         .to_dict()
     )
-    rows = [[day, words.kinds.get(kind, kind), words.reasons.get(reason, reason), count] for (day, kind, reason), count in counted]
+    rows = [[day, words.kinds.get(kind, kind), words.reasons.get(reason, reason), titles.get(playbook) or playbook, count] for (day, kind, reason, playbook), count in counted]
     totals: Counter[tuple[str, str]] = Counter()
-    for (_, kind, reason), count in counted:
+    for (_, kind, reason, _), count in counted:
         totals[(kind, reason)] += count
-    rows += [[words.total, words.kinds.get(kind, kind), words.reasons.get(reason, reason), count] for (kind, reason), count in sorted(totals.items(), key=lambda item: (KINDS.index(item[0][0]) if item[0][0] in KINDS else len(KINDS), item[0][1]))]
-    found.append(Chart("guardrails", words.guardrails, words.guardrails_note + missing, spec, [names[key] for key in ("day", "kind", "reason", "count")], rows))
+    rows += [[words.total, words.kinds.get(kind, kind), words.reasons.get(reason, reason), "", count] for (kind, reason), count in sorted(totals.items(), key=lambda item: (KINDS.index(item[0][0]) if item[0][0] in KINDS else len(KINDS), item[0][1]))]
+    found.append(Chart("guardrails", words.guardrails, words.guardrails_note + missing, spec, [*(names[key] for key in ("day", "kind", "reason")), names["playbook"], names["count"]], rows))
 
     # (h) question answer times: the distribution, then the weekly median
     asked = sum(history.buckets)

@@ -571,7 +571,7 @@ ZH_CN = Language(
         answer_weeks_note="按提问所在的周统计；中位数只计已回答的提问。",
         no_history="状态库还没有这部分记录：从第 8 版引擎的第一次 `playbook run --state` 起开始记录。",
         total="合计",
-        columns={"week": "周（起始日）", "stage": "阶段", "members": "成员数", "from": "从", "to": "到", "moves": "次数", "day": "日期", "kind": "类别", "reason": "原因", "count": "数量", "bucket": "回答用时", "questions": "提问数", "answered": "已回答", "median": "中位数（分钟）", "share": "占比"},
+        columns={"week": "周（起始日）", "stage": "阶段", "members": "成员数", "from": "从", "to": "到", "moves": "次数", "day": "日期", "kind": "类别", "reason": "原因", "playbook": "剧本", "count": "数量", "bucket": "回答用时", "questions": "提问数", "answered": "已回答", "median": "中位数（分钟）", "share": "占比"},
         kinds={"suppressed": "未安排", "moved": "顺延", "skipped": "跳过"},
         reasons={
             "cooldown": "冷却期内", "limit": "频次上限", "capacity": "容量已满", "deadline": "超过截止时间", "stale": "已不成立",
@@ -916,7 +916,7 @@ EN = Language(
         answer_weeks_note="By the week the question was asked; the median counts answered questions only.",
         no_history="The state has no record of this yet: it is kept from the first `playbook run --state` of engine version 8 on.",
         total="total",
-        columns={"week": "week (from)", "stage": "stage", "members": "members", "from": "from", "to": "to", "moves": "moves", "day": "day", "kind": "kind", "reason": "reason", "count": "count", "bucket": "answered within", "questions": "questions", "answered": "answered", "median": "median (minutes)", "share": "share"},
+        columns={"week": "week (from)", "stage": "stage", "members": "members", "from": "from", "to": "to", "moves": "moves", "day": "day", "kind": "kind", "reason": "reason", "playbook": "playbook", "count": "count", "bucket": "answered within", "questions": "questions", "answered": "answered", "median": "median (minutes)", "share": "share"},
         kinds={"suppressed": "suppressed", "moved": "moved", "skipped": "skipped"},
         reasons={
             "cooldown": "cooldown", "limit": "limit", "capacity": "capacity", "deadline": "deadline", "stale": "stale",
