@@ -206,3 +206,13 @@ def test_a_failing_expectation_shows_every_key_it_asked_for(make_config):
         """})
     [result] = run_playbook_tests(config)
     assert result.failures[0].startswith("expected a task with rule=a, member=m1, priority=high\n    planned:\n      due=2026-03-02T10:00:00+08:00, rule=a, action=dm, member=m1, text=收到")
+
+
+def test_the_check_in_camp_example_passes_its_tests(registry):
+    """examples/checkin-camp, the README's recipe for "no 打卡 for two days": it works as written."""
+    from playbook_engine.loading import load_config
+    from playbook_engine.testing import run_playbook_tests
+    from tests.conftest import ROOT
+
+    outcomes = run_playbook_tests(load_config([ROOT / "examples" / "checkin-camp"], registry))
+    assert [outcome.failures for outcome in outcomes] == [[], []]
