@@ -57,7 +57,7 @@ class Enforcer:
         self.run = run
         # Called with a member an action (a tag) changed at a firing: the run's `becomes:`
         # conditions take note (Matcher.on_effect).
-        self.acted_on: Callable[[Member], None] | None = None
+        self.acted_on: Callable[[Member, frozenset[str] | None], None] | None = None
         self.planner = planner
         self.conditions = conditions
         self.notes = notes
@@ -129,13 +129,16 @@ class Enforcer:
         # happen, so the member is not tagged as warned.
         if member is not None and (accepted or not tasks):
             before = set(member.tags) if accepted and changes else None
-            acted = False
+            acted: set[str] | None = set()
             for action in changes:
                 if self._apply(action, member, group):
-                    acted = True
+                    # What it changed, as the action declares it: its `tags` value, or the attribute a
+                    # text writes (`set`); another action's: it does not say.
+                    field = "tags" if action.kind.value_key == "tags" else "attributes" if action.kind.text_in_apply else None
+                    acted = None if acted is None or field is None else acted | {field}
                     self.notes.changed(rule.key, firing, partial(_describe_change, action, self.notes.says, self.notes.actions, member))
-            if acted and self.acted_on is not None:
-                self.acted_on(member)
+            if acted != set() and self.acted_on is not None:
+                self.acted_on(member, frozenset(acted) if acted is not None else None)
             if before is not None and before != member.tags:
                 # The tasks are checked again without them (a warning is not stale by its own `warned`).
                 own = (frozenset(member.tags - before), frozenset(before - member.tags))

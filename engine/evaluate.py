@@ -310,8 +310,8 @@ class Evaluation:
         firings.extend(self.matcher.on_change(self, member))  # and a `becomes:` condition
         return firings
 
-    def _acted_on(self, member: Member) -> None:
-        self.matcher.on_effect(self, member)
+    def _acted_on(self, member: Member, fields: frozenset[str] | None) -> None:
+        self.matcher.on_effect(self, member, fields)
 
     def condition_failed(self, rule: str, member: Member, source: str, error: Exception) -> None:
         """A ``becomes`` or stage condition raised: a recorded skip, as a failing ``if:`` is."""

@@ -81,11 +81,12 @@ class Matcher:
             firings.extend([(self.rules[trigger.key], firing) for trigger, firing in group.on_change(run, member)])
         return firings
 
-    def on_effect(self, run: Run, member: Member) -> None:
-        """A rule's action changed ``member`` at a firing (a tag): the groups that look at a
-        member's state again take note (``on_effect``); nothing fires from it."""
+    def on_effect(self, run: Run, member: Member, fields: frozenset[str] | None = None) -> None:
+        """A rule's action changed ``member`` at a firing (``fields``, None: it does not say
+        which): the groups that look at a member's state again take note (``on_effect``);
+        nothing fires from it."""
         for group in self._effects:
-            group.on_effect(run, member)
+            group.on_effect(run, member, fields)
 
     def on_timer(self, run: Run, handler: str, subject: str, payload: Any) -> list[Fired]:
         """What fires when a timer of ``handler`` about ``subject`` comes due."""

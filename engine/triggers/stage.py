@@ -130,6 +130,7 @@ class BecomesTrigger(TriggerType):
 
 
 MEMO_SIZE = 4096
+ACTED_ON = frozenset({"tags", "attributes"})  # the member fields the built-in state-only actions change (tag, untag, set)
 
 
 class BecomesGroup:
@@ -176,18 +177,25 @@ class BecomesGroup:
                 return []  # nothing the conditions read changed since they were last checked
         return self._check(run, member)
 
-    def on_effect(self, run: Run, member: Member) -> None:
+    def on_effect(self, run: Run, member: Member, fields: frozenset[str] | None = None) -> None:
         """A rule's action changed the member at a firing (a tag given): a condition that no
         longer holds is forgotten as holding, so that it fires when it holds again (the tag's
         time is up). One that holds now fires at the member's next check, as before: the mark
         keeps its revision and no values, so that check asks again."""
+        changed = ACTED_ON if fields is None else fields  # None: an action that does not say (a plugin's): any of them
+        if self.fields is not None and not (self.fields & changed) and fields is not None:
+            return  # no condition reads what the action changed (most playbooks)
         held = member.marks.get(self.held_key)  # a --state run's is a list
         if not isinstance(held, (list, tuple)) or not held[0] or member.left:
             return
-        view = run.view(member)
+        view = None
         still = []
         for trigger in self.triggers:
             if trigger.key in held[0]:
+                if fields is not None and trigger.fields is not None and not (trigger.fields & changed):
+                    still.append(trigger.key)  # reads nothing the action changed: it holds as it did
+                    continue
+                view = view or run.view(member)
                 try:
                     holds = trigger.holds(view)
                 except Exception:  # broad: said when it is checked; taken as still holding here
