@@ -129,16 +129,13 @@ class Enforcer:
         # happen, so the member is not tagged as warned.
         if member is not None and (accepted or not tasks):
             before = set(member.tags) if accepted and changes else None
-            acted: set[str] | None = set()
+            acted: list[ActionSpec] = []
             for action in changes:
                 if self._apply(action, member, group):
-                    # What it changed, as the action declares it: its `tags` value, or the attribute a
-                    # text writes (`set`); another action's: it does not say.
-                    field = "tags" if action.kind.value_key == "tags" else "attributes" if action.kind.text_in_apply else None
-                    acted = None if acted is None or field is None else acted | {field}
+                    acted.append(action)
                     self.notes.changed(rule.key, firing, partial(_describe_change, action, self.notes.says, self.notes.actions, member))
-            if acted != set() and self.acted_on is not None:
-                self.acted_on(member, frozenset(acted) if acted is not None else None)
+            if acted and self.acted_on is not None:
+                self.acted_on(member, _changed_fields(acted))
             if before is not None and before != member.tags:
                 # The tasks are checked again without them (a warning is not stale by its own `warned`).
                 own = (frozenset(member.tags - before), frozenset(before - member.tags))
@@ -523,6 +520,20 @@ class Enforcer:
             cause_text = cause(event)
             self._last_cause = (event, cause_text)
         return cause_text
+
+
+def _changed_fields(actions: list[ActionSpec]) -> frozenset[str] | None:
+    """The member fields state-only ``actions`` changed, as each declares it: its `tags` value,
+    or the attribute its text writes (`set`); None when one does not say (a plugin's)."""
+    fields = set()
+    for action in actions:
+        if action.kind.value_key == "tags":
+            fields.add("tags")
+        elif action.kind.text_in_apply:
+            fields.add("attributes")
+        else:
+            return None
+    return frozenset(fields)
 
 
 def _deadline_seconds(rule: Rule) -> int | None:

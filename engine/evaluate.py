@@ -50,6 +50,7 @@ from playbook_engine.triggers.common import STAGE_ENTERED, any_pattern
 from playbook_engine.words import Reason, reason_words
 
 LIFECYCLE_HANDLER = "@lifecycle"
+TAGS = frozenset({"tags"})  # what a lapsing tag changes
 STAGED = "@staged"  # member.marks: the member's revision at the last stage assessment
 # Member fields an event of these types changes for its member (besides name and groups).
 JOIN_CHANGES = frozenset({"joined_at", "left", "days_since_join", "days_silent", "groups"})
@@ -134,7 +135,7 @@ class Evaluation:
         self.matcher = Matcher(config.rules, [self.group_counts] if self.group_counts is not None else ())
         self.conditions = Conditions(config, self, self.sink)
         self.enforcer = Enforcer(config, self, planner, self.conditions, self.sink)
-        self.enforcer.acted_on = self._acted_on
+        self.enforcer.acted_on = self._acted_on if self.matcher.takes_effects else None
         # Stage 5: a planned task checked again when it is due (engine/recheck.py).
         self.recheck = self.enforcer.recheck = Recheck(config, self, planner, self.conditions.context, self._set_now, self.replies, self.conditions.member_holds)
         planner.on_settled = self.recheck.released
@@ -307,7 +308,7 @@ class Evaluation:
         sink = self.sink
         self.sink.changed(sink.says.tag_expiry, Firing(member, member.group, self.now, ""), lambda: sink.says.tag_lapsed.format(tag=tag))
         firings = self.restage(member)  # a stage condition may read the tag
-        firings.extend(self.matcher.on_change(self, member))  # and a `becomes:` condition
+        firings.extend(self.matcher.on_change(self, member, TAGS))  # and a `becomes:` condition
         return firings
 
     def _acted_on(self, member: Member, fields: frozenset[str] | None) -> None:

@@ -48,7 +48,8 @@ class Matcher:
                         self._listeners.setdefault(event_type, []).append((rule, rule.trigger))
         # Groups that look at a member again when it changes with no event (on_change).
         self._changes = [group for group in self._groups.values() if hasattr(group, "on_change")]
-        self._effects = [group for group in self._groups.values() if hasattr(group, "on_effect")]
+        self._effects = [group for group in self._groups.values() if hasattr(group, "on_effect") and getattr(group, "wants_effects", True)]
+        self.takes_effects = bool(self._effects)  # whether on_effect does anything: the enforcer calls it only then
 
     def start(self, run: Run) -> None:
         """Clock-driven triggers schedule their first instants."""
@@ -72,13 +73,13 @@ class Matcher:
                     firings.append((rule, firing))
         return firings
 
-    def on_change(self, run: Run, member: Member) -> list[Fired]:
+    def on_change(self, run: Run, member: Member, fields: frozenset[str] | None = None) -> list[Fired]:
         """What fires because ``member`` changed with no event (a tag whose `for:` is over): the
         triggers checked together that look at a member's state again then (``on_change``), as
         `becomes:` conditions do."""
         firings: list[Fired] = []
         for group in self._changes:
-            firings.extend([(self.rules[trigger.key], firing) for trigger, firing in group.on_change(run, member)])
+            firings.extend([(self.rules[trigger.key], firing) for trigger, firing in group.on_change(run, member, fields)])
         return firings
 
     def on_effect(self, run: Run, member: Member, fields: frozenset[str] | None = None) -> None:

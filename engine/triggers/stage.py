@@ -177,6 +177,12 @@ class BecomesGroup:
                 return []  # nothing the conditions read changed since they were last checked
         return self._check(run, member)
 
+    @property
+    def wants_effects(self) -> bool:
+        """Whether a condition reads what the built-in state-only actions change (tags, attributes):
+        if none does (most playbooks), ``on_effect`` is not called at all."""
+        return self.fields is None or bool(self.fields & ACTED_ON)
+
     def on_effect(self, run: Run, member: Member, fields: frozenset[str] | None = None) -> None:
         """A rule's action changed the member at a firing (a tag given): a condition that no
         longer holds is forgotten as holding, so that it fires when it holds again (the tag's
@@ -205,10 +211,12 @@ class BecomesGroup:
         if len(still) != len(held[0]):
             member.marks[self.held_key] = (tuple(still), held[1], None)
 
-    def on_change(self, run: Run, member: Member) -> list[tuple[TriggerType, Firing]]:
-        """The member changed with no event (a tag's time is up): the conditions are asked again
-        now — a "no 打卡 tag any more" reminder is due when the tag lapses, not at the member's
-        next message."""
+    def on_change(self, run: Run, member: Member, fields: frozenset[str] | None = None) -> list[tuple[TriggerType, Firing]]:
+        """The member changed with no event (a tag's time is up: ``fields``, None for any): the
+        conditions are asked again now — a "no 打卡 tag any more" reminder is due when the tag
+        lapses, not at the member's next message — unless none of them reads what changed."""
+        if fields is not None and self.fields is not None and not (self.fields & fields):
+            return []
         return self._check(run, member)
 
     def on_timer(self, run: Run, subject: str, payload: Any) -> list[tuple[TriggerType, Firing]]:
