@@ -237,12 +237,18 @@ def _missed_notes(config: Config, missed: list[tuple[dict[str, Any], float]], wo
     command's output names them for whoever runs it): the operator reads the list, not the log."""
     if not missed:
         return ()
+    lines = missed_lines(config, missed, words, day, group_names)
+    named = lines[:MISSED_NAMED]
+    if len(lines) > MISSED_NAMED:
+        named.append(words.missed_more.format(count=len(lines) - MISSED_NAMED))
+    return (words.missed_note.format(count=len(lines)), *named)
+
+
+def missed_lines(config: Config, missed: list[tuple[dict[str, Any], float]], words: DeliveryWords, day: date, group_names: Mapping[str, str]) -> list[str]:
+    """Each task no list carried in time as one line: id, who, what (its first line), deadline."""
     deadlines = {record["id"]: deadline for record, deadline in missed}
     items = compose(config, [record for record, _ in missed], words, day, group_names)
-    lines = [words.missed_item.format(id=item.id, who=item.who, what=item.text.splitlines()[0] if item.text else "", deadline=datetime.fromtimestamp(deadlines[item.id], config.community.tz).strftime("%m-%d %H:%M")) for item in items[:MISSED_NAMED]]
-    if len(items) > MISSED_NAMED:
-        lines.append(words.missed_more.format(count=len(items) - MISSED_NAMED))
-    return (words.missed_note.format(count=len(items)), *lines)
+    return [words.missed_item.format(id=item.id, who=item.who, what=item.text.splitlines()[0] if item.text else "", deadline=datetime.fromtimestamp(deadlines[item.id], config.community.tz).strftime("%m-%d %H:%M")) for item in items]
 
 
 def _no_tasks(store: StateStore, day: date, tz: ZoneInfo) -> str:
@@ -321,38 +327,46 @@ def encode(payload: Mapping[str, Any]) -> bytes:
 def split(kind: InboxType, operator_day: OperatorDay, items: list[DeliveryItem], config: Config, day: date, words: DeliveryWords, notes: tuple[str, ...] = ()) -> list[Message]:
     """``items`` in as few messages as ``kind`` takes, in order; a task too long for a message
     of its own is shortened (its text, then its reason) until it fits. ``notes`` end the last
-    message (every message keeps room for them: which is last is known only at the end)."""
+    message — or, when they do not fit there, a message of their own, as many of them as fit."""
     operator = operator_day.operator
     community = config.community
     count, earlier = len(items), operator_day.earlier
 
-    def part_of(chunk: Sequence[DeliveryItem], number: int, parts: int) -> DeliveryPart:
+    def message(chunk: Sequence[DeliveryItem], number: int, parts: int, lines: tuple[str, ...] = ()) -> Message:
         title = words.title(day, count) + (words.earlier.format(count=earlier) if earlier else "") + (words.part.format(part=number, parts=parts) if parts > 1 else "")
-        return DeliveryPart(operator.id, operator.name, community.name, day.isoformat(), number, parts, title, _summary(operator, community.name, items, words), tuple(chunk), community.language, {"why": words.why}, notes if number == parts else ())
-
-    def message(chunk: Sequence[DeliveryItem], number: int, parts: int) -> Message:
-        part = part_of(chunk, number, parts)
+        part = DeliveryPart(operator.id, operator.name, community.name, day.isoformat(), number, parts, title, _summary(operator, community.name, items, words), tuple(chunk), community.language, {"why": words.why}, lines)
         payload = kind.render(part)
         return Message(part, payload, encode(payload))
 
-    def fits(chunk: Sequence[DeliveryItem]) -> bool:
-        probe = message(chunk, 99, 99)  # the longest part number a title can carry (and the notes): numbering later only shortens it
+    def fits(chunk: Sequence[DeliveryItem], lines: tuple[str, ...] = ()) -> bool:
+        probe = message(chunk, 99, 99, lines)  # the longest part number a title can carry: numbering later only shortens it
         return kind.fits(probe.payload, probe.body)
 
-    if fits(items):
-        return [message(items, 1, 1)]  # most days: one message (and no robot limit at all for a webhook)
     chunks: list[list[DeliveryItem]] = []
-    current: list[DeliveryItem] = []
-    for item in items:  # greedy: each message as full as the robot takes, the tasks in due order
-        if fits([*current, item]):
-            current.append(item)
-            continue
+    if fits(items):
+        chunks = [items]  # most days: one message (and no robot limit at all for a webhook)
+    else:
+        current: list[DeliveryItem] = []
+        for item in items:  # greedy: each message as full as the robot takes, the tasks in due order
+            if fits([*current, item]):
+                current.append(item)
+                continue
+            if current:
+                chunks.append(current)
+            current = [item if fits([item]) else _shorten(item, fits)]
         if current:
             chunks.append(current)
-        current = [item if fits([item]) else _shorten(item, fits)]
-    if current:
-        chunks.append(current)
-    return [message(chunk, number, len(chunks)) for number, chunk in enumerate(chunks, 1)]
+    last: tuple[str, ...] = ()
+    if notes:
+        if chunks and fits(chunks[-1], notes):
+            last = notes
+        else:
+            while len(notes) > 1 and not fits([], notes):
+                notes = notes[:-1]  # the head and as many named tasks as a message holds
+            if fits([], notes):
+                chunks.append([])
+                last = notes
+    return [message(chunk, number, len(chunks), last if number == len(chunks) else ()) for number, chunk in enumerate(chunks, 1)]
 
 
 def _shorten(item: DeliveryItem, fits: Callable[[Sequence[DeliveryItem]], bool]) -> DeliveryItem:
@@ -601,11 +615,9 @@ def deliver(config: Config, state_path: str, day: date, *, dry_run: bool = False
             listed = "".join(f"\n  {task_id} {why}" for task_id, why in the_day.overtaken)
             report.notes.append(words.overtaken.format(count=len(the_day.overtaken), listed=listed))
         if the_day.missed:
-            deadlines = {record["id"]: deadline for record, deadline in the_day.missed}
-            items = compose(config, [record for record, _ in the_day.missed], words, day, group_names)
+            lines = missed_lines(config, the_day.missed, words, day, group_names)
             # One task a line: a morning after a join wave names dozens.
-            listed = "".join("\n  " + words.missed_item.format(id=item.id, who=item.who, what=item.text.splitlines()[0], deadline=datetime.fromtimestamp(deadlines[item.id], config.community.tz).strftime("%m-%d %H:%M")) for item in items)
-            report.notes.append(words.missed.format(count=len(items), listed=listed))
+            report.notes.append(words.missed.format(count=len(lines), listed="".join("\n  " + line for line in lines)))
         if missing:
             if not dry_run:
                 raise DeliveryError(f"{'; '.join(missing)} — set {'them' if len(missing) > 1 else 'it'} to the robot's address or secret where `playbook deliver` runs (docs/delivery.md); nothing was sent")

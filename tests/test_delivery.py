@@ -13,6 +13,7 @@ import sqlite3
 import textwrap
 import urllib.parse
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -763,3 +764,27 @@ def test_a_task_without_a_group_shows_no_empty_place_in_the_list():
     assert about(item) == "老李（m149） · t-3fc34bac7c"
     assert plain_item(item, {"why": "原因："}).splitlines()[0] == "09:00 老李（m149） · t-3fc34bac7c"
     assert about(DeliveryItem("t-1", "09:00", "normal", "", "老李（m149）", "读书会1群", "", "", {})) == "老李（m149） · 读书会1群 · t-1"
+
+
+def test_notes_under_a_full_list_take_a_message_of_their_own_and_never_stop_the_delivery():
+    """Review 8: every message kept room for the missed-task notes, so with a dozen late
+    joiners a task could no longer fit even cut short and `deliver` stopped. The notes end the
+    last message when they fit there, else take one of their own, as many lines as fit."""
+    from playbook_engine.delivery import OperatorDay, split
+    from playbook_engine.loading import load_config
+    from playbook_engine.words import words_for
+    from plugins.inboxes import WECOM, WECOM_CONTENT_BYTES
+
+    config = load_config([Path(__file__).parent.parent / "playbooks"], load_registry(entrypoints=False))
+    operator = config.community.operators[0]
+    words = words_for("zh-CN").delivery
+    items = [DeliveryItem(f"t-{n:010d}", "09:00", "normal", "", f"成员{n}（m{n}）", "读书会1群", "在群「读书会1群」里 @成员 并发送：" + "欢迎！" * 40, "新人入群", {}) for n in range(30)]
+    notes = ("另有 40 个任务没赶上推送：", *(f"t-{n:010d} 新人{n}（m{n}）：" + "欢迎你来读书会，" * 20 for n in range(40)))
+    messages = split(WECOM, OperatorDay(operator, []), items, config, date(2026, 3, 2), words, notes)
+    contents = [message.payload["markdown"]["content"] for message in messages]
+    assert all(len(content.encode("utf-8")) <= WECOM_CONTENT_BYTES for content in contents)
+    assert sum(content.count("**09:00**") for content in contents) == 30  # every task, in full messages
+    assert "另有 40 个任务没赶上推送" in contents[-1] and "**09:00**" not in contents[-1]  # the notes: a message of their own
+    assert all("没赶上推送" not in content for content in contents[:-1])
+    few = split(WECOM, OperatorDay(operator, []), items[:2], config, date(2026, 3, 2), words, notes[:3])
+    assert len(few) == 1 and "没赶上推送" in few[0].payload["markdown"]["content"]  # they fit under the list: there
