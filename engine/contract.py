@@ -576,6 +576,7 @@ class TriggerType:
     schema: ClassVar[Mapping[str, Any]] = {"type": "string"}
     options: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
     uses_event: ClassVar[bool] = False  # whether conditions and texts may read `event`
+    fires_at_event: ClassVar[bool] = False  # whether it fires at the event itself (`event:`), not later or for others
     # How long after the trigger instant its tasks may still be due, unless a rule says
     # `deadline:`: a duration, or "day" for the end of the trigger's local day (a greeting, a
     # ranking, "tonight's" post is no use tomorrow).

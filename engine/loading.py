@@ -792,10 +792,10 @@ def tag_order_warnings(config: Config) -> list[str]:
     for position, giver in enumerate(rules):
         # A tag its own `if:` asks the member to have is given again, not newly: nothing changes.
         given = [tag for action in giver.actions if action.kind.gives_tags for tag in _tags_of(action.params) if not any(_holds_tag(condition.source, tag) for condition in giver.conditions)]
-        if not given or not giver.trigger.uses_event:
+        if not given or not giver.trigger.fires_at_event:
             continue
         for reader in rules[position + 1 :]:
-            if not (reader.trigger.uses_event and giver.trigger.listens & reader.trigger.listens):
+            if not (reader.trigger.fires_at_event and giver.trigger.listens & reader.trigger.listens):
                 continue
             read = [tag for tag in given if any(_holds_tag(condition.source, tag) for condition in reader.conditions)]
             if read:

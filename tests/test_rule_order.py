@@ -68,3 +68,10 @@ def test_a_rule_that_gives_again_a_tag_its_own_if_requires_changes_nothing_to_wa
 def test_the_shipped_playbooks_are_in_an_order_that_needs_no_warning():
     result = CliRunner().invoke(cli, ["validate", "playbooks"], obj={"registry": load_registry(entrypoints=False)})
     assert result.exit_code == 0 and result.stderr == ""
+
+
+def test_a_rule_that_fires_later_than_the_event_is_not_warned_of(tmp_path):
+    """Review 8: an `unanswered:` rule fires half an hour after the message, by then the tag is
+    rightly there: no warning (only rules that fire at the event itself are compared)."""
+    later = REMOVE.replace('when: {event: message, regex: "加V"}', "when: {unanswered: 30m}")
+    assert _validate(tmp_path, WARN + later) == (0, "")

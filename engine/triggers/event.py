@@ -30,6 +30,7 @@ class EventTrigger(TriggerType):
         "exclude": {"type": "string", "description": "With `event`: do not fire when the text matches this regular expression — what `keywords`/`regex` would catch but means no harm (self-talk, a title, an idiom).", "title": "Exclude 排除", "examples": ["我[^你]{0,4}白痴|滚蛋吧肿瘤君"]},
     }
     uses_event = True
+    fires_at_event = True
 
     def __init__(self, value: Any, options: Mapping[str, Any], context: TriggerContext):
         super().__init__(value, options, context)
