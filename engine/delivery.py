@@ -334,7 +334,7 @@ def split(kind: InboxType, operator_day: OperatorDay, items: list[DeliveryItem],
 
     def message(chunk: Sequence[DeliveryItem], number: int, parts: int, lines: tuple[str, ...] = ()) -> Message:
         title = words.title(day, count) + (words.earlier.format(count=earlier) if earlier else "") + (words.part.format(part=number, parts=parts) if parts > 1 else "")
-        part = DeliveryPart(operator.id, operator.name, community.name, day.isoformat(), number, parts, title, _summary(operator, community.name, items, words), tuple(chunk), community.language, {"why": words.why}, lines)
+        part = DeliveryPart(operator.id, operator.name, community.name, day.isoformat(), number, parts, title, _summary(operator, community.name, items, words, day), tuple(chunk), community.language, {"why": words.why}, lines)
         payload = kind.render(part)
         return Message(part, payload, encode(payload))
 
@@ -394,9 +394,16 @@ def _with(item: DeliveryItem, name: str, text: str) -> DeliveryItem:
     return replace(item, **changes)
 
 
-def _summary(operator: Operator, community: str, items: Iterable[DeliveryItem], words: DeliveryWords) -> str:
+def _summary(operator: Operator, community: str, items: Iterable[DeliveryItem], words: DeliveryWords, day: date | None = None) -> str:
+    """Whose list it is, how many cannot wait, and how many are an earlier day's still to do
+    (review 7: a morning of 63 whose first 23 were the evening before's welcomes)."""
+    items = list(items)
     priorities = Counter(item.priority for item in items)
     pressing = [words.counts.format(label=label, count=priorities[name]) for name, label in (("urgent", words.urgent), ("high", words.high)) if priorities[name]]
+    today = day.isoformat() if day is not None else ""
+    carried = sum(1 for item in items if str(item.record.get("due", ""))[:10] < today)
+    if carried:
+        pressing.append(words.counts.format(label=words.carried, count=carried))
     return " · ".join([operator.name, community, *pressing])
 
 

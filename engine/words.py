@@ -283,6 +283,7 @@ class DeliveryWords:
     earlier: str  # said when some of the day's tasks went out in an earlier delivery
     urgent: str
     high: str
+    carried: str  # how many of the list's tasks were due on an earlier day (yesterday's evening welcomes …)
     counts: str  # "{count} {label}"
     group: str  # who a group-wide task is for
     member: str  # "{name}", "{member}": who a task is for
@@ -607,6 +608,7 @@ ZH_CN = Language(
         earlier="（另有 {count} 条已发过）",
         urgent="‼ 紧急",
         high="! 重要",
+        carried="前几天留下的",
         counts="{label} {count}",
         group="全群",
         member="{name}（{member}）",
@@ -952,6 +954,7 @@ EN = Language(
         earlier=" ({count} sent earlier)",
         urgent="!! urgent",
         high="! high",
+        carried="from earlier days",
         counts="{count} {label}",
         group="whole group",
         member="{name} ({member})",

@@ -217,7 +217,8 @@ def test_the_next_mornings_list_holds_what_the_nightly_run_planned_for_the_day_b
     assert result.exit_code == 0, result.output
     content = json.loads(server.log[0][0].get_data())["markdown"]["content"]
     first, second = setup.of("op-a")
-    assert content.startswith(f"## 3月3日 待办 2 条\n阿兰 · 读书会\n\n**3月2日 10:00** 书友0（g1-m0） · 一群 · {first['id']}\n")
+    # The head says how many are an earlier day's (review 7: a morning's first 23 were the evening before's).
+    assert content.startswith(f"## 3月3日 待办 2 条\n阿兰 · 读书会 · 前几天留下的 2\n\n**3月2日 10:00** 书友0（g1-m0） · 一群 · {first['id']}\n")
     assert f"**3月2日 10:01** 书友1（g1-m1） · 一群 · {second['id']}" in content
     again = setup.deliver("--date", "2026-03-03", env=env)
     assert again.exit_code == 0 and len(server.log) == 1 and "提示：op-a：没有新任务 — 2026-03-03 的 2 个任务已经推送过" in again.stderr
