@@ -67,6 +67,7 @@ class Counts:
     taken_back: Counter[tuple[str, str]] = field(default_factory=Counter)  # (local day, stale|displaced) → tasks
     per_playbook: dict[str, Counter[str]] = field(default_factory=dict)  # playbook → due, done, can_reply, replied
     per_operator: dict[str, Counter[str]] = field(default_factory=dict)  # operator → due, done, skipped
+    delivered: Counter[tuple[str, str]] = field(default_factory=Counter)  # (operator, local day) → tasks its morning's messages carried
 
 
 def count(store: StateStore) -> Counts:
@@ -108,6 +109,10 @@ def count(store: StateStore) -> Counts:
                 counts.replied += outcome == "replied"
                 by_playbook["can_reply"] += 1
                 by_playbook["replied"] += outcome == "replied"
+    # What each morning's messages carried (the day before's evening tasks included): the load an
+    # operator saw, which the due days alone do not show.
+    for operator, day, tasks in store.connection.execute("SELECT operator, date, tasks FROM deliveries"):
+        counts.delivered[(operator, day)] += len(json.loads(tasks))
     return counts
 
 
@@ -149,17 +154,20 @@ def charts(counts: Counts, words: ReportWords, capacities: Mapping[str, int | No
     for (operator, day), tasks in sorted(counts.per_operator_day.items(), key=lambda item: (item[0][1], item[0][0])):
         capacity = (capacities or {}).get(operator)
         name = (operators or {}).get(operator) or operator  # as community.yaml calls them
-        values.append({"operator": name, "day": day, "tasks": tasks, "capacity": capacity})
+        delivered = counts.delivered.get((operator, day))
+        values.append({"operator": name, "day": day, "tasks": tasks, "capacity": capacity, "delivered": delivered})
         over = "" if capacity is None else (words.yes if tasks > capacity else words.no)
-        rows.append([name, day, tasks, "" if capacity is None else capacity, over])
+        rows.append([name, day, tasks, "" if capacity is None else capacity, over, "" if delivered is None else delivered])
     base = alt.Chart(_data(values))
     x = alt.X("day:O", title=names["day"])
     offset = alt.XOffset("operator:N")
     layers: list[Any] = [base.mark_bar().encode(x=x, xOffset=offset, y=alt.Y("tasks:Q", title=names["tasks"]), color=alt.Color("operator:N", title=names["operator"]))]
     if capacities is not None:
         layers.append(base.mark_tick(color="#d62728", thickness=2).encode(x=x, xOffset=offset, y="capacity:Q"))
+    if counts.delivered:
+        layers.append(base.mark_point(color="#222", filled=True, size=20).encode(x=x, xOffset=offset, y="delivered:Q"))
     note = words.workload_note + ("" if capacities is not None else " " + words.no_capacity)
-    found.append(Chart("workload", words.workload, note, alt.layer(*layers).properties(width=alt.Step(14)).to_dict(), [names[key] for key in ("operator", "day", "tasks", "capacity", "over")], rows))
+    found.append(Chart("workload", words.workload, note, alt.layer(*layers).properties(width=alt.Step(14)).to_dict(), [names[key] for key in ("operator", "day", "tasks", "capacity", "over", "delivered")], rows))
 
     # (b) by playbook and rule
     values = [{"playbook": playbook, "rule": f"{playbook}/{rule}", "tasks": tasks} for (playbook, rule), tasks in sorted(counts.per_rule.items())]

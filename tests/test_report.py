@@ -504,3 +504,20 @@ def test_a_state_of_version_7_gets_the_new_charts_empty_and_says_why(state: Path
     assert text.count("状态库还没有这部分记录") == 5
     assert page.charts["funnel"]["rows"] == [] and page.charts["guardrails"]["rows"] == []
     assert sql(state, "SELECT value FROM meta WHERE key = 'version'") == [(str(SCHEMA_VERSION),)]  # upgraded in place, its records from the next run on
+
+
+def test_the_workload_shows_what_each_morning_delivered_beside_what_was_due(state: Path, tmp_path: Path, registry: Registry) -> None:
+    """Review 7: Lily's 09-25 morning carried 63 tasks (23 of them the evening before's
+    welcomes) while the chart, by due day, said 40 of 40. The deliveries the state records are
+    counted per operator and morning, in the table's last column and as a dot on the chart."""
+    day, = sql(state, f"SELECT {LOCAL_DAY} FROM tasks WHERE {GIVEN} AND assignee = 'op-lily' GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")[0]
+    ids = [task_id for (task_id,) in sql(state, f"SELECT id FROM tasks WHERE {GIVEN} AND assignee = 'op-lily' LIMIT 7")]
+    with sqlite3.connect(state) as db:
+        db.execute("INSERT INTO deliveries VALUES (?, ?, ?, ?, ?, ?, ?)", ("op-lily", day, 1, "wecom", "x", json.dumps(ids[:4]), 0.0))
+        db.execute("INSERT INTO deliveries VALUES (?, ?, ?, ?, ?, ?, ?)", ("op-lily", day, 2, "wecom", "y", json.dumps(ids[4:]), 0.0))
+    out = tmp_path / "report.html"
+    write(state, out, registry, str(ROOT / "playbooks"))
+    _, page = read_page(out)
+    rows = {(row[0], row[1]): row for row in page.charts["workload"]["rows"]}
+    assert rows[("Lily", day)][5] == "7"  # both parts of that morning
+    assert all(row[5] == "" for key, row in rows.items() if key != ("Lily", day))  # no delivery recorded: no number
