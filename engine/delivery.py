@@ -295,7 +295,7 @@ def compose(config: Config, records: Sequence[Mapping[str, Any]], words: Deliver
         time = record["due"][11:16]
         if day is not None and record["due"][:10] < day.isoformat():  # the local day, as the record writes it
             time = words.earlier_day(date.fromisoformat(record["due"][:10]), time)
-        reason = record.get("reason", "") + ((words.ahead if member is not None else words.ahead_group) if record.get(AHEAD_MARK) else "")
+        reason = record.get("reason", "") + (words.ahead if record.get(AHEAD_MARK) else "")  # what it means: once, in the head
         items.append(DeliveryItem(record["id"], time, record["priority"], mark, who, where, text, reason, record))
     return items
 
@@ -404,6 +404,9 @@ def _summary(operator: Operator, community: str, items: Iterable[DeliveryItem], 
     carried = sum(1 for item in items if str(item.record.get("due", ""))[:10] < today)
     if carried:
         pressing.append(words.counts.format(label=words.carried, count=carried))
+    ahead = sum(1 for item in items if item.record.get(AHEAD_MARK))
+    if ahead:  # each such task is marked 预排; what that asks of the operator is said here, once
+        pressing.append(words.ahead_head.format(count=ahead))
     return " · ".join([operator.name, community, *pressing])
 
 

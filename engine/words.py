@@ -288,8 +288,8 @@ class DeliveryWords:
     group: str  # who a group-wide task is for
     member: str  # "{name}", "{member}": who a task is for
     why: str  # before the reason
-    ahead: str  # after the reason of a task planned ahead (`run --ahead`) about a member, from the history of the night before
-    ahead_group: str  # the same, of a task about no member (a group post, a note)
+    ahead: str  # after the reason of a task planned ahead (`run --ahead`), from the history of the night before
+    ahead_head: str  # "{count}": in the list's head, what those marks mean, once
     option: str  # "{name}", "{value}": an action's option beside its text (the points, the form)
     action: Callable[[str, str], str]  # (action, text) → what to do, when the channel says nothing
     preview: str  # "{operator}", "{name}", "{inbox}", "{part}", "{parts}", "{tasks}", "{size}": a --dry-run message's heading
@@ -613,8 +613,8 @@ ZH_CN = Language(
         group="全群",
         member="{name}（{member}）",
         why="原因：",
-        ahead=" · 预排：按前一晚为止的记录排的，发之前看一眼，情况变了（TA 已经说过话……）就不用发",
-        ahead_group=" · 预排：按前一晚为止的记录排的，做之前看一眼情况有没有变",
+        ahead=" · 预排",
+        ahead_head="预排 {count} 个：按前一晚为止的记录排的，发之前看一眼，情况变了（TA 已经说过话……）就不用发",
         option="{name}：{value}",
         action=lambda action, text: f"{action}：{text}",
         preview="# {operator}（{name}）→ {inbox} · 第 {part}/{parts} 条消息 · {tasks} 个任务 · {size} 字节",
@@ -959,8 +959,8 @@ EN = Language(
         group="whole group",
         member="{name} ({member})",
         why="why: ",
-        ahead=" · planned ahead, from the history up to the night before: look first, and skip it if things changed (they wrote …)",
-        ahead_group=" · planned ahead, from the history up to the night before: look first whether things changed",
+        ahead=" · planned ahead",
+        ahead_head="{count} planned ahead, from the history up to the night before: look first, and skip one if things changed (they wrote …)",
         option="{name}: {value}",
         action=lambda action, text: f"{action}: {text}",
         preview="# {operator} ({name}) → {inbox} · message {part}/{parts} · {tasks} tasks · {size} bytes",

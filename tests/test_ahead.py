@@ -96,8 +96,8 @@ def test_the_mornings_list_holds_the_days_timed_tasks_planned_the_night_before(t
     assert brief(planned) == [("03-02T10:00", "morning-post", None), ("03-03T09:00", "nudge", "m1"), ("03-03T10:00", "morning-post", None)]
     content = nights.morning(3, httpserver_ipv4)
     assert "阿珍，好久没看到你冒泡啦" in content and "早安，今天读到哪儿了？" in content
-    assert content.count("预排：按前一晚为止的记录排的") == 2  # each says it was planned from the night before
-    assert "预排：按前一晚为止的记录排的，做之前看一眼情况有没有变" in content  # the group post: no "TA" to have written
+    assert content.count("原因：") == 2 and content.count(" · 预排</font>") == 2  # each is marked planned from the night before
+    assert content.count("预排 2 个：按前一晚为止的记录排的，发之前看一眼") == 1  # …and what that means is said once, in the head (review 7: 52 times on 中秋)
     planned, err = nights.night(3, [message(3, 15, "m2", "老陈")], "--ahead")
     # what the morning delivered stays as given: not printed again
     assert brief(planned) == [("03-04T10:00", "morning-post", None)]
