@@ -98,7 +98,7 @@ class Event:
     group: str | None = field(default=None, metadata=spec(ID, "Group 群", "Group id (group events).", ["g17"]))
     name: str | None = field(default=None, metadata=spec(TEXT, "Name 昵称", "Display name of the member; the latest wins.", ["小王"]))
     id: str | None = field(default=None, metadata=spec(ID, "Message id", "Message id.", ["msg-882"]))
-    text: str | None = field(default=None, metadata=spec(TEXT, "Text 内容", "Message text.", ["请问周末活动在哪？"]))
+    text: str | None = field(default=None, metadata=spec(TEXT, "Text 内容", "Message text; of an activity event, its name as people call it (a `title` key, if the line has one, is read first).", ["请问周末活动在哪？"]))
     mentions: tuple[str, ...] = field(default=(), metadata=spec(IDS, "Mentions 提及", "Ids of the members mentioned.", [["m42"]]))
     reply_to: str | None = field(default=None, metadata=spec(ID, "Reply to 回复", "Id of the message replied to.", ["msg-870"]))
     activity: str | None = field(default=None, metadata=spec(ID, "Activity 活动", "Activity id (activity events).", ["a-0308"]))

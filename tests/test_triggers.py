@@ -420,12 +420,13 @@ def test_activity_ended_splits_members_by_participation(make_config, participate
     assert all(task.params == {"form": "https://f.example/{{ event.activity }}"} for task in result.tasks)
 
 
-@pytest.mark.parametrize("started, ended, called", [("三月线下读书会", None, "三月线下读书会"), (None, "共读分享会", "共读分享会"), ("旧名", "新名", "新名"), (None, None, "a1")])
-def test_an_activity_is_named_in_the_reason_by_its_title(make_config, started, ended, called):
-    """The reason names the activity by the `title` its end (else its start) carries: an
-    operator knows 三月线下读书会, not `a1`."""
+@pytest.mark.parametrize("key", ["title", "text"])
+@pytest.mark.parametrize("started, ended, called", [("三月线下读书会", None, "三月线下读书会"), (None, "共读分享会", "共读分享会"), ("旧名", "新名", "新名"), (None, None, "a1"), ("  ", None, "a1")])
+def test_an_activity_is_named_in_the_reason_by_its_title(make_config, started, ended, called, key):
+    """The reason names the activity by the `title` its end (else its start) carries — or,
+    in an export that writes no `title`, its `text`: an operator knows 三月线下读书会, not `a1`."""
     config = make_config(playbook("{activity_ended: {participated: true}}", do='- survey: {form: "https://f.example/x"}'))
-    titled = lambda title: {"title": title} if title else {}  # noqa: E731
+    titled = lambda title: {key: title} if title else {}  # noqa: E731
     events = [
         msg("01T09:00:00", "m1"),
         {"ts": "2026-03-01T10:00:00+08:00", "type": "activity_started", "group": "g1", "activity": "a1", "participants": ["m1"], **titled(started)},

@@ -198,8 +198,8 @@ class ActivityEndedTrigger(TriggerType):
         if event.type == "activity_joined" and member is not None:
             taking_part[member.id] = True
         # The activity as people call it: the `title` its events carry (the end's, else the
-        # start's), else its id.
-        title = event.raw.get("title")
+        # start's; an export that has no `title` writes it as the event's `text`), else its id.
+        title = event.raw.get("title") or event.text
         titles = run.store(self.titles_key)  # activity → its start's title, until it ends
         if event.type == "activity_started" and isinstance(title, str) and title.strip():
             titles[activity] = title.strip()
