@@ -808,6 +808,41 @@ def tag_order_warnings(config: Config) -> list[str]:
     return warnings
 
 
+# A web address left as the example it was copied from: a reserved example domain (RFC 2606:
+# example.com/.net/.org, *.example, *.invalid, *.test) or a "your-…"/"xxx" stand-in in it.
+_PLACEHOLDER_HOST = re.compile(r"(?:^|\.)(?:example\.(?:com|net|org)|[^.]+\.(?:example|invalid|test)|localhost)$")
+_PLACEHOLDER_WORDS = re.compile(r"your[-_]?(?:form|link|id|domain|site|url|group|code)|\byour[-_]|xxxx?|替换|换成", re.IGNORECASE)
+
+
+def placeholder_warnings(config: Config) -> list[str]:
+    """The web addresses the playbooks and content.yaml write that are an example left in place
+    (``https://wj.qq.com/s2/your-form-id``): every task would carry a dead link. Each as
+    `file:line:col: what is wrong — what to write`, where the address is written."""
+    placeholders = sorted(link for link in config.links() if _is_placeholder(link))
+    if not placeholders:
+        return []
+    files = [config.community.file, str(Path(config.community.file).parent / CONTENT_FILE), *(playbook.file for playbook in config.playbooks)]
+    warnings = []
+    for path in dict.fromkeys(files):
+        try:
+            lines = Path(path).read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            continue
+        for number, line in enumerate(lines, 1):
+            text = line.split("#", 1)[0] if line.lstrip().startswith("#") else line
+            for link in placeholders:
+                column = text.find(link)
+                if column >= 0:
+                    warnings.append(f"{path}:{number}:{column + 1}: `{link}` looks like an example address left in place — every task that carries it sends a dead link; write your own (a form, a page, a group QR code)")
+    return warnings
+
+
+def _is_placeholder(link: str) -> bool:
+    """Whether web address ``link`` is an example's stand-in rather than a real address."""
+    host = link.split("://", 1)[-1].split("/", 1)[0].split("?", 1)[0].rsplit("@", 1)[-1].split(":", 1)[0].lower()
+    return _PLACEHOLDER_HOST.search(host) is not None or _PLACEHOLDER_WORDS.search(link) is not None
+
+
 def _tags_of(params: Mapping[str, Any]) -> list[str]:
     tags = params.get("tags", [])
     return [tags] if isinstance(tags, str) else [tag for tag in tags if isinstance(tag, str)]

@@ -217,7 +217,7 @@ def test_a_broken_plugin_gets_a_one_line_error_naming_it(tmp_path, name):
     assert (failed.returncode, failed.stderr.strip(), failed.stdout) == (1, expected, "")
     skipped = _playbook(["--skip-broken-plugins", "validate", "playbooks"], tmp_path)
     assert skipped.returncode == 0
-    assert skipped.stderr.strip() == "warning: skipped: " + expected.removeprefix("error: ")
+    assert skipped.stderr.splitlines()[0] == "warning: skipped: " + expected.removeprefix("error: ")  # then validate's own (the shipped survey's example address)
 
 
 def test_the_example_feishu_plugin_installs_validates_and_plans(tmp_path):

@@ -207,7 +207,8 @@ class ActivityEndedTrigger(TriggerType):
             return
         del participants[activity]
         started_as = titles.pop(activity, None)
-        called = title.strip() if isinstance(title, str) and title.strip() else started_as or activity
+        named = title.strip() if isinstance(title, str) and title.strip() else started_as or ""
+        called = named or activity
         group = run.groups.get(event.group)
         chosen = [member_id for member_id in sorted(group.members) if (member_id in taking_part) == self.participated] if group else []
         run.prefetch(chosen)
@@ -222,7 +223,9 @@ class ActivityEndedTrigger(TriggerType):
         if self.top is not None:
             targets = self._most_active(run, targets)
         for target in targets:
-            yield Firing(target, event.group, event.t, reason, event, {"activity": activity})
+            # `trigger.activity_title`: its name, empty when only its id is known (a text says
+            # 这次活动 then, not `act-9`).
+            yield Firing(target, event.group, event.t, reason, event, {"activity": activity, "activity_title": named})
 
     def _most_active(self, run: Run, targets: list[Member]) -> list[Member]:
         """The ``top`` most active of ``targets`` (staff, whose firings are dropped, take no place)."""
