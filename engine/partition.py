@@ -255,6 +255,7 @@ class Outcome:
     groups: list[tuple[str, str | None, str | None, int, float | None]]  # id, name, channel, messages, since
     orphans: Counter[str] = field(default_factory=Counter)
     assignees: frozenset[str] = frozenset()  # the operators any of its tasks was offered to (``joins``)
+    full_past_deadline: int = 0  # of its `deadline` drops, those a full day caused (the summary says so)
 
 
 def portable(task: Task) -> Task:
@@ -289,6 +290,7 @@ def run_part(config: Config, events: Iterable[Event], *, start: float | None = N
         [(group.id, group.name, group.channel, group.messages, group.since) for group in evaluation.groups.values()],
         Counter(evaluation.matcher.orphans),
         frozenset(assignees),
+        planner.full_past_deadline,
     )
 
 
@@ -337,6 +339,7 @@ def merge(config: Config, screened: Screened, outcomes: Iterable[Outcome], *, st
         tally.by_day.update(outcome.tally.by_day)
         tally.unassigned.update(outcome.tally.unassigned)
         planner.suppressed_counts.update(outcome.suppressed)
+        planner.full_past_deadline += outcome.full_past_deadline
         shell.moved.update(outcome.moved)
         shell.history_only += outcome.history_only
         evaluation.matcher.orphans.update(outcome.orphans)

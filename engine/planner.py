@@ -137,6 +137,9 @@ class Planner:
         self.record_history = record_history  # new_history is what --state saves
         self.history_only = 0  # tasks triggered before --from: they count for guardrails, are not printed
         self.moved: Counter[str] = Counter()
+        # Of the `deadline` drops, those a full day moved past their deadline (the summary says
+        # so: capacity, not lateness, cost them — a festival's greetings on a busy day).
+        self.full_past_deadline = 0
         # With count_days: what suppressed_counts and moved count, by (local day, kind, reason,
         # playbook); kind is suppressed, moved or skipped. None: not counted (no --state).
         self.day_counts: Counter[tuple[int, str, str, str]] | None = Counter() if count_days else None
@@ -1284,6 +1287,8 @@ class Planner:
                 del original[task.id]
                 self._unplanned(task)
                 guardrail = "deadline" if past_deadline else "capacity"
+                if past_deadline and not (self._printed and task.id in self._printed):
+                    self.full_past_deadline += 1  # one an earlier run printed is displaced instead
                 if not self.keep_suppressed and not (self._printed and task.id in self._printed):
                     task.dropped = True
                     dropped[guardrail] += 1

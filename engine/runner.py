@@ -137,8 +137,10 @@ class RunResult:
         planned = self.tally
         listed = words.separator.join
 
+        full = self.planner.full_past_deadline if self.planner is not None else 0
+
         def reasons(counted: Mapping[str, int]) -> str:
-            return listed(f"{words.reasons.get(name, name)} {count}" for name, count in sorted(counted.items()))
+            return listed(f"{words.reasons.get(name, name)} {count}" + (words.deadline_full.format(count=full) if name == "deadline" and full else "") for name, count in sorted(counted.items()))
 
         actions = listed(f"{action_names.get(name, name)} {count}" for name, count in sorted(planned.by_action.items()))
         line = words.read.format(read=counts["read"], accepted=counts["accepted"], rejected=counts["rejected"])

@@ -170,6 +170,7 @@ class SummaryWords:
     separator: str
     brackets: tuple[str, str]
     reasons: Mapping[str, str]  # a guardrail or move, by its id (docs/why-dropped.md), as the summary names it
+    deadline_full: str  # "{count}": after the `deadline` count, those a full day moved past their deadline
 
 
 # -- the report (engine/report.py) -----------------------------------------------------------------
@@ -528,6 +529,7 @@ ZH_CN = Language(
         too_long="  {count} 个任务的文字超过渠道长度上限 — 发送前请拆开（--explain 会列出）",
         separator="，",
         brackets=("（", "）"),
+        deadline_full="（其中 {count} 个是那天容量已满、顺延就过了截止时间）",
         reasons={
             "cooldown": "冷却期内", "limit": "频次上限", "capacity": "容量已满", "deadline": "超过截止时间", "stale": "已不成立",
             "merged": "合并为一条", "pace": "节奏间隔", "duplicate": "重复", "not_in_group": "已不在群内", "left_community": "已离开社群",
@@ -874,6 +876,7 @@ EN = Language(
         too_long="  {count} planned task text(s) longer than the channel allows — split them before sending (--explain names them)",
         separator=", ",
         brackets=(" (", ")"),
+        deadline_full=" ({count} of them: their day was full, and the next was past their deadline)",
         reasons={
             "cooldown": "cooldown", "limit": "limit", "capacity": "capacity", "deadline": "deadline", "stale": "stale",
             "merged": "merged", "pace": "pace", "duplicate": "duplicate", "not_in_group": "not_in_group", "left_community": "left_community",

@@ -53,6 +53,25 @@ def test_a_task_capacity_moves_past_its_deadline_says_the_day_was_full(make_conf
     ]
 
 
+@pytest.mark.parametrize("keep", [False, True])
+def test_the_summary_says_how_many_deadline_drops_a_full_day_caused(make_config, keep):
+    """Review 9: 187 中秋 greetings were counted as 超过截止时间, and nothing in the summary said
+    capacity, not lateness, cost them. The deadline count says how many a full day moved past
+    it; one quiet hours pushed past its deadline is not among them."""
+    files = {
+        "a.yaml": 'playbook: a\nrules:\n  - id: tonight\n    when: {schedule: "0 20 * * *"}\n    do:\n      - post: "今晚 21:00 截止报名"\n',
+        "b.yaml": one_rule("{event: message}", playbook="b", priority="high"),
+        "c.yaml": one_rule("{event: message}", "    deadline: 2h\n", playbook="c", priority="high"),
+    }
+    community_text = capacity_community().replace("capacity: 2", "capacity: 3").replace("community:\n", "community:\n  language: zh-CN\n  quiet_hours: \"22:00-08:00\"\n", 1)
+    events = [msg("01T19:00:00", "m1"), msg("01T19:30:00", "m2"), msg("01T23:00:00", "m4"), msg("02T09:00:00", "m3")]
+    result = plan(make_config(files, community_text), events, keep_suppressed=keep)  # dropped as counted, or kept for --explain
+    assert sorted((item.task.playbook, item.task.member) for item in result.suppressed) == ([("a", None), ("c", "m4")] if keep else [])
+    assert result.planner.suppressed_counts["deadline"] == 2  # the post (its day full) and c's at 23:00 (quiet hours: past 01:00)…
+    assert result.planner.full_past_deadline == 1  # …of which the post alone for a full day
+    assert "未安排 2 个（超过截止时间 2（其中 1 个是那天容量已满、顺延就过了截止时间））" in result.summary("zh-CN")
+
+
 def test_capacity_keeps_the_earlier_deadline_first_among_equal_priority(make_config):
     files = {
         "a.yaml": one_rule("{event: message}", "    deadline: 3d\n", playbook="a"),
