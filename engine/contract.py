@@ -577,6 +577,10 @@ class TriggerType:
     options: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
     uses_event: ClassVar[bool] = False  # whether conditions and texts may read `event`
     fires_at_event: ClassVar[bool] = False  # whether it fires at the event itself (`event:`), not later or for others
+    # Whether its firings depend on the date alone, not on what happened that day (a festival's
+    # greeting at 10:00): a task of it may go out in its member's message due earlier that day
+    # (merge), as the operator, who knew of the festival, would write one message.
+    of_the_day: ClassVar[bool] = False
     # How long after the trigger instant its tasks may still be due, unless a rule says
     # `deadline:`: a duration, or "day" for the end of the trigger's local day (a greeting, a
     # ranking, "tonight's" post is no use tomorrow).

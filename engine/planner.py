@@ -1396,9 +1396,16 @@ def _message_key(task: Task, in_group: frozenset[str]) -> tuple[Any, ...]:
     return (task.member, task.channel, None, None)
 
 
+def _about(task: Task) -> float:
+    """The moment ``task`` is about: its trigger instant — none for a trigger of the date alone
+    (``TriggerType.of_the_day``: a festival's greeting is known before its day begins)."""
+    source = task.source
+    return -INF if source is not None and source.rule.trigger.of_the_day else task.trigger_at
+
+
 def _triggered_by(task: Task, t: float) -> bool:
     """Whether ``task`` (each of its parts, if merged) was triggered by ``t``."""
-    return all(part.trigger_at <= t for part in task.merged or [task])
+    return all(_about(part) <= t for part in task.merged or [task])
 
 
 def _known_at(task: Task) -> float:
@@ -1407,8 +1414,8 @@ def _known_at(task: Task) -> float:
     read the member as of that message)."""
     known = -INF
     for part in task.merged or [task]:
-        seen = part.seen_message
-        known = max(known, part.trigger_at if seen is None or seen < part.trigger_at else seen)
+        seen, about = part.seen_message, _about(part)
+        known = max(known, about if seen is None or seen < about else seen)
     return known
 
 

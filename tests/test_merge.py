@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from playbook_engine.contract import Task
 from playbook_engine.errors import InvalidPlaybooks
 from playbook_engine.output import render_explanation
 from playbook_engine.state import StateStore
@@ -136,6 +137,29 @@ def test_a_dm_triggered_after_the_days_message_was_due_is_not_put_in_it(make_con
     ]
 
 
+FESTIVAL = {
+    "survey.yaml": 'playbook: survey\nrules:\n  - id: ask\n    when: {event: message, keywords: [报名]}\n    do:\n      - dm: "{{ member.name }}，报名收到啦"\n',
+    "greet.yaml": 'playbook: greet\nrules:\n  - id: mid-autumn\n    when: {holiday: 中秋节, at: "10:00", each: member}\n    do:\n      - dm: "{{ member.name }}，中秋节快乐！"\n',
+    "board.yaml": 'playbook: board\nrules:\n  - id: thanks\n    when: {leaderboard: {metric: messages, window: 7d, top: 1, every: "0 20 * * *"}}\n    do:\n      - dm: "{{ member.name }}，今天你最活跃，谢谢！"\n',
+}
+
+
+def test_a_festival_greeting_goes_out_in_the_members_message_of_that_morning(make_config):
+    """Review 9: 老何 got the activity survey at 08:00 and the 中秋 greeting at 12:10, two DMs
+    on one day. A greeting depends on the date alone — the operator knew of the festival that
+    morning — so it joins the member's message due earlier that day. A leaderboard's thanks at
+    20:00 is about the day's messages: it cannot be in the morning's message, and stays apart."""
+    config = make_config(FESTIVAL)
+    said = lambda ts, member, name, text: {"ts": f"2026-09-{ts}+08:00", "type": "message", "group": "g1", "member": member, "name": name, "text": text}  # noqa: E731
+    events = [said("24T09:00:00", "m2", "阿珍", "早"), said("25T08:00:00", "m1", "老何", "我报名")]  # 中秋节: 2026-09-25
+    until = datetime.fromisoformat("2026-09-25T23:00:00+08:00").timestamp()
+    dms = sorted((task for task in plan(config, events, until=until).tasks if task.member == "m1"), key=lambda task: task.due)
+    assert [(task.record(config.community.tz)["due"][11:16], [part["rule"] for part in task.parts] or [task.rule], task.text) for task in dms] == [
+        ("08:00", ["survey/ask", "greet/mid-autumn"], "老何，报名收到啦\n\n中秋节快乐！"),
+        ("20:00", ["thanks"], "老何，今天你最活跃，谢谢！"),
+    ]
+
+
 COUNT = "{{ member.name }}，你今天发了 {{ member.messages }} 条消息"
 # Reads what a message changes, but says the same after one more.
 BRANCH = "{{ member.name }}，{% if member.messages > 5 %}你今天发了不少消息{% else %}你今天发了 1 条消息{% endif %}"
@@ -171,6 +195,11 @@ def test_one_message_per_member_operator_and_day_unless_triggered_or_written_aft
     triggered after the first was due; a message's parts are of its action and group."""
     config, result = shipped_run(tmp_path_factory.mktemp("pb"), seed, members)
     assert "mention" in config.community.merge_in_group
+    of_the_day = {rule.key for rule in config.rules if rule.trigger.of_the_day}  # a festival's greeting: known before its day
+
+    def about(part: Task) -> float:
+        return float("-inf") if f"{part.playbook}/{part.rule}" in of_the_day else part.trigger_at
+
     days: dict[tuple[object, ...], list[object]] = {}
     for task in result.tasks:
         if task.action in config.community.merge:
@@ -181,9 +210,9 @@ def test_one_message_per_member_operator_and_day_unless_triggered_or_written_aft
         messages.sort(key=lambda task: task.due)
         for earlier, later in zip(messages, messages[1:], strict=False):
             # triggered after the first was due, or checked after a message its member wrote then
-            assert max(later.trigger_at, later.seen_message or 0) > earlier.due, (earlier.id, later.id)
+            assert max(max(about(part) for part in later.merged or [later]), later.seen_message or 0) > earlier.due, (earlier.id, later.id)
         for message in messages:  # and no message carries what was triggered after it was due
-            assert all(part.trigger_at <= message.due for part in message.merged or [message]), message.id
+            assert all(about(part) <= message.due for part in message.merged or [message]), message.id
             assert {(part.action, part.group if part.action in config.community.merge_in_group else None) for part in message.merged or [message]} == {(message.action, message.group if message.action in config.community.merge_in_group else None)}, message.id
 
 

@@ -176,6 +176,7 @@ class GroupAgeTrigger(TriggerType):
 class HolidayTrigger(TriggerType):
     name = "holiday"
     default_deadline = "day"
+    of_the_day = True  # the greeting is known before the day begins: it may join that morning's message
     description = "Fires on the day of a holiday (Chinese public and traditional festivals by default; `country:` for others), at `at` (default 09:00)."
     schema = {
         "title": "Holiday 节日",
