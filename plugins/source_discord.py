@@ -148,25 +148,44 @@ def events_from_message(message: Any, group: str, tz: ZoneInfo) -> tuple[float, 
     base = {"ts": rfc3339(t, tz), "group": group}
     person = {"member": str(author["id"]), "name": display_name(author)}
     kind = message.get("type")
-    mentioned = [user for user in message.get("mentions") or [] if isinstance(user, dict) and user.get("id")]
+    # Bots are no members (a bot added to the server is not welcomed; a question put to one is
+    # still the group's to answer), nor is the placeholder every deleted account shares.
+    mentioned = [user for user in message.get("mentions") or [] if isinstance(user, dict) and user.get("id") and _is_person(user)]
+    if not _is_person(author):
+        if kind in MESSAGE_TYPES:  # its words still count for the group (a bot's post, a deleted account's message)
+            return t, [{**base, "type": "bot_message", "id": str(ident), "text": message.get("content") or "", "name": person["name"]}]
+        return t, [{**base, "type": f"discord_{kind}", "id": str(ident), "name": person["name"]}]  # a bot joining: no member
     if kind == "GuildMemberJoin":
         return t, [{**base, "type": "member_joined", **person}]
     if kind == "RecipientAdd":
         return t, [{**base, "type": "member_joined", "member": str(user["id"]), "name": display_name(user), "inviter": person["member"]} for user in mentioned]
     if kind == "RecipientRemove":
         return t, [{**base, "type": "member_left", "member": str(user["id"]), "name": display_name(user), "reason": "left" if str(user["id"]) == person["member"] else "removed"} for user in mentioned]
-    if author.get("isBot"):
-        return t, [{**base, "type": "bot_message", "id": str(ident), "text": message.get("content") or "", "name": person["name"]}]
     if kind not in MESSAGE_TYPES:
         return t, [{**base, "type": f"discord_{kind}", "id": str(ident), **person}]
-    event = {**base, "type": "message", **person, "id": str(ident), "text": message.get("content") or ""}
+    reference = message.get("reference")
+    forwarded = isinstance(reference, dict) and str(reference.get("type", "")).lower() in ("forward", "1")
+    text = message.get("content") or ""
+    if forwarded and not text:  # a forward: the words it carries, if the export has them; never a reply
+        snapshot = message.get("forwardedMessage")
+        text = str(snapshot.get("content") or "") if isinstance(snapshot, dict) else ""
+    event = {**base, "type": "message", **person, "id": str(ident), "text": text}
     mentions = list(dict.fromkeys(str(user["id"]) for user in mentioned))
     if mentions:
         event["mentions"] = mentions
-    reference = message.get("reference")
-    if isinstance(reference, dict) and reference.get("messageId"):
+    if isinstance(reference, dict) and reference.get("messageId") and not forwarded:
         event["reply_to"] = str(reference["messageId"])
     return t, [event]
+
+
+# The one account Discord shows for every deleted account's messages ("Deleted User").
+DELETED_USER = "456226577798135808"
+
+
+def _is_person(user: Mapping[str, Any]) -> bool:
+    """Whether a Discord account is a person who can be a member: not a bot, not the placeholder
+    of deleted accounts."""
+    return not user.get("isBot") and str(user.get("id")) != DELETED_USER
 
 
 def _epoch(message: dict[str, Any], tz: ZoneInfo) -> float:

@@ -7,6 +7,7 @@ as each platform's export tool would write it.
 
 from __future__ import annotations
 
+import json
 import shutil
 import zipfile
 from pathlib import Path
@@ -208,4 +209,32 @@ def test_json_source_reads_a_list_of_native_events(registry, tmp_path):
     assert read(registry, "json", export) == [
         (1, {"ts": "2026-03-01T09:00:00+08:00", "type": "message", "group": "g1", "member": "m1"}),
         (2, REJECTED, "an event must be a JSON object"),
+    ]
+
+
+def test_discord_bots_deleted_accounts_and_forwards_make_no_member_and_no_reply(registry, tmp_path):
+    """Review 10: a bot added to the server was welcomed and DM'd as a new member; a question
+    put to a bot (`@MEE6 怎么查等级？`) counted as one for another member, so nobody followed it
+    up; every deleted account's messages made one member "Deleted User", who was nudged; a
+    forward was read as an empty reply, so forwarding a question answered it."""
+    person = {"id": "1200000000000000011", "name": "laowang", "nickname": "老王", "isBot": False}
+    bot = {"id": "1300000000000000001", "name": "MEE6", "nickname": "MEE6", "isBot": True}
+    deleted = {"id": "456226577798135808", "name": "Deleted User", "isBot": False}
+    at = lambda minute: f"2026-03-01T20:{minute:02d}:00+08:00"  # noqa: E731
+    messages = [
+        {"id": "1", "type": "GuildMemberJoin", "timestamp": at(1), "content": "Joined the server.", "author": bot},
+        {"id": "2", "type": "Default", "timestamp": at(2), "content": "@MEE6 怎么查等级？", "author": person, "mentions": [bot]},
+        {"id": "3", "type": "Default", "timestamp": at(3), "content": "我先读第一章", "author": deleted},
+        {"id": "4", "type": "Default", "timestamp": at(4), "content": "", "author": person, "reference": {"type": "Forward", "messageId": "2"}, "forwardedMessage": {"content": "怎么查等级？"}},
+        {"id": "5", "type": "Reply", "timestamp": at(5), "content": "在 #等级 频道", "author": person, "reference": {"messageId": "2"}},
+    ]
+    export = tmp_path / "general.json"
+    export.write_text(json.dumps({"guild": {"id": "9001", "name": "读书会"}, "channel": {"id": "9101", "type": "GuildTextChat", "name": "闲聊"}, "messages": messages}, ensure_ascii=False), encoding="utf-8")
+    base = {"group": "9001", "group_name": "读书会"}
+    assert [item[1] for item in read(registry, "discord", export)] == [
+        {"ts": at(1), **base, "type": "discord_GuildMemberJoin", "id": "1", "name": "MEE6"},
+        {"ts": at(2), **base, "type": "message", "member": "1200000000000000011", "name": "老王", "id": "2", "text": "@MEE6 怎么查等级？"},
+        {"ts": at(3), **base, "type": "bot_message", "id": "3", "text": "我先读第一章", "name": "Deleted User"},
+        {"ts": at(4), **base, "type": "message", "member": "1200000000000000011", "name": "老王", "id": "4", "text": "怎么查等级？"},
+        {"ts": at(5), **base, "type": "message", "member": "1200000000000000011", "name": "老王", "id": "5", "text": "在 #等级 频道", "reply_to": "2"},
     ]
