@@ -14,7 +14,7 @@ import re
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, cast
 from zoneinfo import ZoneInfo
@@ -26,7 +26,25 @@ from playbook_engine.words import Reason, reason_of
 from playbook_plugins.source_json import rfc3339
 
 FIELDS = ("ts", "type", "member", "name", "group", "id", "text", "mentions", "reply_to", "inviter", "reason", "activity", "amount", "channel")
-LIST_SEPARATOR = re.compile(r"[\s,;]+")
+LIST_SEPARATOR = re.compile(r"[\s,;，；、]+")  # "u2, u3", "u2、u3" (a Chinese sheet's list)
+# What a Chinese sheet writes in its 类型 column, as the event types they are (also the English
+# names in any case: "Message").
+TYPE_NAMES = {
+    **dict.fromkeys(("发言", "消息", "文本", "聊天", "说话", "群消息"), "message"),
+    **dict.fromkeys(("进群", "入群", "加群", "加入", "新成员", "入群申请通过"), "member_joined"),
+    **dict.fromkeys(("退群", "离开", "退出", "离群", "退出群聊"), "member_left"),
+    **dict.fromkeys(("移出", "被移出", "踢出", "移出群聊"), "member_left"),
+    **dict.fromkeys(("资料", "资料更新", "标签", "打标签"), "profile"),
+    **dict.fromkeys(("购买", "下单", "付款", "支付", "订单"), "purchase"),
+    **dict.fromkeys(("活动开始", "开始活动"), "activity_started"),
+    **dict.fromkeys(("报名", "参加活动", "参与活动", "活动报名"), "activity_joined"),
+    **dict.fromkeys(("活动结束", "结束活动"), "activity_ended"),
+}
+REMOVED_NAMES = frozenset({"移出", "被移出", "踢出", "移出群聊"})  # a member_left the group made: reason removed
+CORE_TYPES = frozenset({"message", "member_joined", "member_left", "profile", "purchase", "reaction", "activity_started", "activity_joined", "activity_ended"})
+# Excel shows a long number (a snowflake or wxid-like numeric id) as 1.2E+18 and saves it so.
+ROUNDED = re.compile(r"^\d(?:\.\d+)?[Ee]\+\d+$")
+ID_FIELDS = ("member", "inviter", "reply_to", "id")
 SAMPLE_BYTES = 64 * 1024
 NOT_ASCII = re.compile(rb"[\x80-\xff]")
 BAD_BYTES = re.compile("[\udc80-\udcff]")  # bytes that were not UTF-8, kept by surrogateescape
@@ -45,7 +63,10 @@ def _count_and_escape(error: UnicodeError) -> tuple[str | bytes, int]:
 
 
 codecs.register_error(DECODE_ERRORS, _count_and_escape)
-TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%d", "%Y/%m/%d")
+TIME_FORMATS = (
+    "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%d", "%Y/%m/%d",
+    "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日 %H:%M", "%Y年%m月%d日%H:%M:%S", "%Y年%m月%d日%H:%M", "%Y年%m月%d日",  # Excel/WPS's Chinese long date
+)
 
 csv.field_size_limit(16 * 1024 * 1024)  # a long pasted message is one field; the default 128 KiB cuts it
 
@@ -216,16 +237,27 @@ def _as_csv(cells: list[str]) -> str:
 
 
 def parse_csv_time(value: str, tz: ZoneInfo) -> float:
-    """Epoch seconds from a cell: epoch seconds or milliseconds, RFC 3339, or ``2026-03-01 09:15[:02]``."""
+    """Epoch seconds from a cell: epoch seconds or milliseconds, RFC 3339, ``2026-03-01
+    09:15[:02]`` (``/`` too), ``2026年3月1日 9:15``, ``2026/3/1 下午3:05``, or an Excel date
+    serial (``46082.4375``: a date cell saved as 常规/General), read in ``tz``."""
     text = value.strip()
     if re.fullmatch(r"\d{9,13}(\.\d+)?", text):
         number = float(text)
         return number / 1000 if number >= 100_000_000_000 else number
+    if EXCEL_SERIAL.fullmatch(text):  # days since 1899-12-30 (Excel's day 0), local
+        return (EXCEL_EPOCH + timedelta(seconds=round(float(text) * 86400))).replace(tzinfo=tz).timestamp()
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
         moment = _strptime(text)
     return (moment if moment.tzinfo else moment.replace(tzinfo=tz)).timestamp()
+
+
+# An Excel date serial between 1954 and 2119 (20000–79999 days), with its time as a fraction.
+EXCEL_SERIAL = re.compile(r"[2-7]\d{4}(?:\.\d+)?")
+EXCEL_EPOCH = datetime(1899, 12, 30)
+# "下午3:05", "上午 9:05", "晚上8:00": a 12-hour clock with its part of the day in Chinese.
+HALF_DAY = re.compile(r"(?P<date>.*?)\s*(?P<part>凌晨|早上|上午|中午|下午|晚上)\s*(?P<hour>\d{1,2})(?P<rest>:\d{2}(?::\d{2})?)$")
 
 
 TWO_DIGITS = tuple(f"{number:02d}" for number in range(60))
@@ -315,12 +347,21 @@ class CsvTimes:
 
 
 def _strptime(text: str) -> datetime:
+    written = text
+    half = HALF_DAY.fullmatch(text)
+    if half is not None:
+        hour = int(half["hour"])
+        if half["part"] in ("下午", "晚上") and hour < 12 or half["part"] == "中午" and hour < 11:
+            hour += 12
+        elif half["part"] in ("凌晨", "早上", "上午") and hour == 12:
+            hour = 0
+        text = f"{half['date']} {hour}{half['rest']}"
     for pattern in TIME_FORMATS:
         try:
             return datetime.strptime(text, pattern)
         except ValueError:
             continue
-    raise ValueError(Reason("csv_time", value=repr(text)))
+    raise ValueError(Reason("csv_time", value=repr(written)))
 
 
 def column_map(options: Mapping[str, Any], columns: Sequence[str], path: str) -> dict[str, str]:
@@ -358,13 +399,21 @@ def event_from_row(row: Row, mapping: Mapping[str, str], default_group: str, tz:
     cell = row.get(mapping["ts"])
     if not cell:
         raise ValueError(Reason("empty_time", column=mapping["ts"]))
-    event: dict[str, Any] = {"ts": rfc3339(parse_csv_time(cell, tz), tz), "type": row.get(mapping.get("type")) or "message"}
+    written_type = row.get(mapping.get("type"))
+    kind = TYPE_NAMES.get(written_type) or (written_type.lower() if written_type.lower() in CORE_TYPES else written_type) if written_type else "message"
+    event: dict[str, Any] = {"ts": rfc3339(parse_csv_time(cell, tz), tz), "type": kind}
+    if written_type in REMOVED_NAMES:
+        event["reason"] = "removed"
     for field, column in mapping.items():
         value = row.get(column)
         if field in ("ts", "type") or not value:
             continue
+        if field in ID_FIELDS and ROUNDED.match(value):
+            if field == "member":  # whose row it is can no longer be told: several people would be one member
+                raise ValueError(Reason("rounded_id", column=column, value=repr(value)))
+            continue  # a message id, a reply's or an inviter's: left out, as if the sheet had none
         if field == "mentions":
-            event[field] = [item for item in LIST_SEPARATOR.split(value) if item]
+            event[field] = [item for item in LIST_SEPARATOR.split(value) if item and not ROUNDED.match(item)]
         elif field == "amount":
             try:
                 event[field] = float(value)

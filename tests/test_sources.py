@@ -238,3 +238,29 @@ def test_discord_bots_deleted_accounts_and_forwards_make_no_member_and_no_reply(
         {"ts": at(4), **base, "type": "message", "member": "1200000000000000011", "name": "老王", "id": "4", "text": "怎么查等级？"},
         {"ts": at(5), **base, "type": "message", "member": "1200000000000000011", "name": "老王", "id": "5", "text": "在 #等级 频道", "reply_to": "2"},
     ]
+
+
+def test_csv_reads_a_chinese_sheet_as_people_keep_it(registry, tmp_path):
+    """Review 10: a sheet kept by hand in Excel/WPS/腾讯文档 writes 进群/发言 in its 类型 column
+    (read as unknown types: nobody welcomed), 2026年3月1日 9:06 and 下午3:05 times and Excel
+    date serials (rejected), `u2、u3` lists (one id), and ids Excel rounded to 1.2E+18
+    (several people made one member)."""
+    export = tmp_path / "读书会3群.csv"
+    export.write_text(
+        "时间,成员ID,昵称,类型,内容,提到\n"
+        "2026年3月1日 9:05,u1001,阿花,进群,,\n"
+        "2026/3/1 下午3:05,u1001,阿花,发言,大家好、我是阿花,u1002、u1003\n"
+        "46082.6875,u1002,小李,Message,欢迎,\n"
+        "2026/3/1 晚上8:00,1.2E+18,某人,发言,我是谁,\n"
+        "2026年3月2日 09:00:00,u1003,老王,移出,,\n",
+        encoding="utf-8",
+    )
+    items = read(registry, "csv", export, map={"ts": "时间", "member": "成员ID", "name": "昵称", "type": "类型", "text": "内容", "mentions": "提到"})
+    group = {"group": "读书会3群"}
+    assert items == [
+        (2, {"ts": "2026-03-01T09:05:00+08:00", "type": "member_joined", "member": "u1001", "name": "阿花", **group}),
+        (3, {"ts": "2026-03-01T15:05:00+08:00", "type": "message", "member": "u1001", "name": "阿花", "text": "大家好、我是阿花", "mentions": ["u1002", "u1003"], **group}),
+        (4, {"ts": "2026-03-01T16:30:00+08:00", "type": "message", "member": "u1002", "name": "小李", "text": "欢迎", **group}),
+        (5, REJECTED, "`成员ID` '1.2E+18' is an id Excel turned into scientific notation: nobody can tell whose it is — format the column as Text in Excel/WPS before saving, or export again"),
+        (6, {"ts": "2026-03-02T09:00:00+08:00", "type": "member_left", "reason": "removed", "member": "u1003", "name": "老王", **group}),
+    ]
