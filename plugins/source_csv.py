@@ -2,7 +2,8 @@
 that the WeChat source shares: encoding check, header check, line numbers, times.
 
 CSV is read row by row, so a file of any size is streamed. Rows must already be in time order
-(the core rejects a row older than the one before it, naming its line).
+(the core rejects a row older than the one before it, naming its line) — or all newest first,
+as many sheets are kept: such a file is read whole and given from its end.
 """
 
 from __future__ import annotations
@@ -384,7 +385,7 @@ def read_csv(path: str, options: Mapping[str, Any]) -> Iterator[SourceRecord | R
         mapping = column_map(options, table.columns, path)
         table.require(mapping, "fix the column names in --map (they are matched exactly, case included)")
         default_group = "csv" if path == "-" else Path(path).stem
-        for row in table.rows():
+        for row in _oldest_first(table.rows(), mapping["ts"], tz):
             if isinstance(row, Rejected):
                 yield row
                 continue
@@ -392,6 +393,33 @@ def read_csv(path: str, options: Mapping[str, Any]) -> Iterator[SourceRecord | R
                 yield SourceRecord(row.line, event_from_row(row, mapping, default_group, tz))
             except ValueError as exc:
                 yield Rejected(row.line, reason_of(exc), row.text)
+
+
+NEWEST_FIRST_SAMPLE = 50  # rows whose times tell a sheet kept newest first
+
+
+def _oldest_first(rows: Iterator[Row | Rejected], column: str, tz: ZoneInfo) -> Iterator[Row | Rejected]:
+    """``rows`` oldest first. A sheet kept newest first (the default view of many logs and
+    shared sheets) would lose every row but the first, each older than the one before: when
+    the first rows' times only ever go back, the whole file is read and given from its end
+    (held in memory: a sheet, not an export of millions of messages). Otherwise as they come."""
+    head: list[Row | Rejected] = []
+    times: list[float] = []
+    for row in rows:
+        head.append(row)
+        if isinstance(row, Row):
+            try:
+                times.append(parse_csv_time(row.get(column), tz))
+            except ValueError:
+                pass
+        if len(times) >= NEWEST_FIRST_SAMPLE:
+            break
+    steps = [later - earlier for earlier, later in zip(times, times[1:], strict=False) if later != earlier]
+    if steps and all(step < 0 for step in steps):
+        head.extend(rows)
+        head.reverse()
+    yield from head
+    yield from rows
 
 
 def event_from_row(row: Row, mapping: Mapping[str, str], default_group: str, tz: ZoneInfo) -> dict[str, Any]:

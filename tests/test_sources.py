@@ -264,3 +264,14 @@ def test_csv_reads_a_chinese_sheet_as_people_keep_it(registry, tmp_path):
         (5, REJECTED, "`成员ID` '1.2E+18' is an id Excel turned into scientific notation: nobody can tell whose it is — format the column as Text in Excel/WPS before saving, or export again"),
         (6, {"ts": "2026-03-02T09:00:00+08:00", "type": "member_left", "reason": "removed", "member": "u1003", "name": "老王", **group}),
     ]
+
+
+def test_csv_kept_newest_first_is_read_oldest_first(registry, tmp_path):
+    """Review 10: a sheet sorted newest first lost every row but the first (each older than the
+    one before), and the run planned from one row. Its rows come oldest first; a sheet in time
+    order, or one whose first rows go both ways, is read as it is."""
+    export = tmp_path / "群记录.csv"
+    export.write_text("ts,member,text\n2026-03-03 21:00,u2,明天见\n2026-03-03 21:00,u3,晚安\n,u4,没有时间\n2026-03-02 09:00,u3,早\n2026-03-01 09:05,u1,大家好\n", encoding="utf-8")
+    assert [item[0] for item in read(registry, "csv", export)] == [6, 5, 4, 3, 2]  # the row without a time rejected in its place
+    export.write_text("ts,member,text\n2026-03-01 09:05,u1,大家好\n2026-03-03 21:00,u2,明天见\n2026-03-02 09:00,u3,早\n", encoding="utf-8")
+    assert [item[0] for item in read(registry, "csv", export)] == [2, 3, 4]
