@@ -29,6 +29,7 @@ from playbook_plugins.source_json import (
 )
 
 MESSAGE_TYPES = frozenset({"Default", "Reply"})
+DCE_CSV = b'AuthorID,Author,Date,Content'  # the header DiscordChatExporter's CSV format begins with
 DIRECT_MESSAGES_GUILD = "0"
 PRIVATE_CHANNEL_TYPES = frozenset({"DirectTextChat", "DirectGroupTextChat"})
 
@@ -69,7 +70,9 @@ def _channel_files(path: str) -> list[str]:
     if path != "-" and Path(path).is_dir():
         if (Path(path) / "channels.json").is_file() and (Path(path) / "users.json").is_file():
             raise InvalidInput(f"{path}: this looks like a Slack export (channels.json, users.json) — use `--source slack`")
-        files = sorted(str(file) for file in Path(path).rglob("*.json"))
+        # Not the media DiscordChatExporter downloads with --media (`<channel file>_Files/`): a
+        # member's posted .json is an attachment, not a channel.
+        files = sorted(str(file) for file in Path(path).rglob("*.json") if not any(part.endswith("_Files") for part in file.relative_to(path).parent.parts))
         if not files:
             raise InvalidInput(f"{path}: no .json files in this folder — export the channels with DiscordChatExporter in JSON format (-f Json)")
         return files
@@ -81,6 +84,12 @@ def _open_channel(file: str, stack: ExitStack, path: str, options: Mapping[str, 
     if file == "-":
         raise InvalidInput("-: `--source discord` reads the channel header and then the messages — pass the file's path instead of standard input")
     stream = stack.enter_context(open_binary(file, "discord"))
+    if stream.read(64).lstrip(b"\xef\xbb\xbf").replace(b'"', b"").startswith(DCE_CSV):
+        raise InvalidInput(
+            f"{file}: DiscordChatExporter's CSV format, which keeps no message types, bots, nicknames or mentions — "
+            "export the channels again in JSON (DiscordChatExporter.Cli export -c CHANNEL_ID -f Json)"
+        )
+    stream.seek(0)
     header = _check_header(file, read_header(file, stream, "messages"))
     stream.seek(0)
     if _is_private(header) and not options.get("private_chats"):

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from playbook_engine.contract import Event, Rejected, SourceRecord
+from playbook_engine.errors import InvalidInput
 from playbook_engine.events import to_event
 from playbook_engine.plugins import Registry
 
@@ -275,3 +276,18 @@ def test_csv_kept_newest_first_is_read_oldest_first(registry, tmp_path):
     assert [item[0] for item in read(registry, "csv", export)] == [6, 5, 4, 3, 2]  # the row without a time rejected in its place
     export.write_text("ts,member,text\n2026-03-01 09:05,u1,大家好\n2026-03-03 21:00,u2,明天见\n2026-03-02 09:00,u3,早\n", encoding="utf-8")
     assert [item[0] for item in read(registry, "csv", export)] == [2, 3, 4]
+
+
+def test_discord_folder_leaves_out_downloaded_media_and_names_its_csv_format(registry, tmp_path):
+    """Review 10: an export made with --media keeps attachments in `<channel file>_Files/`; a
+    member's posted .json there stopped the whole folder as "no `messages` list". And
+    DiscordChatExporter's CSV format, which has no types, bots or mentions, was "not valid JSON"."""
+    export = tmp_path / "guild"
+    (export / "闲聊.json_Files").mkdir(parents=True)
+    shutil.copy(FIXTURES / "discord_guild" / "general.json", export / "闲聊.json")
+    (export / "闲聊.json_Files" / "reading-list-5A1B2.json").write_text('{"books": ["活着"]}', encoding="utf-8")
+    assert read(registry, "discord", export) == read(registry, "discord", FIXTURES / "discord_guild" / "general.json")
+    csv_export = tmp_path / "闲聊.csv"
+    csv_export.write_text('\ufeff"AuthorID","Author","Date","Content","Attachments","Reactions"\n"1","a","2026/3/1 20:00","hi","",""\n', encoding="utf-8")
+    with pytest.raises(InvalidInput, match="DiscordChatExporter's CSV format, which keeps no message types, bots, nicknames or mentions — export the channels again in JSON"):
+        read(registry, "discord", csv_export)
