@@ -142,6 +142,12 @@ class CsvFile:
         """Fail on the whole file, naming every missing column and the header found, if any is missing."""
         missing = [f"`{column}` (for {field})" for field, column in wanted.items() if column not in self.columns]
         if missing:
+            below = [cell.strip() for cell in next(self._reader, [])]
+            if all(column in below for column in wanted.values()):  # a title row above the header (a sheet's heading, exported with it)
+                raise InvalidInput(
+                    f"{self.path}:{self._reader.line_num + 1}: the column names are on this line ({', '.join(cell for cell in below if cell)}); "
+                    f"the line above them, {', '.join(cell for cell in self.columns if cell) or '(empty cells)'}, is a title — delete it and save again"
+                )
             raise InvalidInput(f"{self.path}: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}; the header has: {', '.join(self.columns)} — {how}")
 
     def close(self) -> None:

@@ -291,3 +291,12 @@ def test_discord_folder_leaves_out_downloaded_media_and_names_its_csv_format(reg
     csv_export.write_text('\ufeff"AuthorID","Author","Date","Content","Attachments","Reactions"\n"1","a","2026/3/1 20:00","hi","",""\n', encoding="utf-8")
     with pytest.raises(InvalidInput, match="DiscordChatExporter's CSV format, which keeps no message types, bots, nicknames or mentions — export the channels again in JSON"):
         read(registry, "discord", csv_export)
+
+
+def test_csv_with_a_title_above_its_header_says_so(registry, tmp_path):
+    """Review 10: a sheet's heading exported above its column names was met with "fix the column
+    names in --map", which were right."""
+    export = tmp_path / "记录.csv"
+    export.write_text("读书会聊天记录（3月）,,\n时间,成员,内容\n2026-03-01 09:00,u1,早\n", encoding="utf-8")
+    with pytest.raises(InvalidInput, match=r"记录.csv:2: the column names are on this line \(时间, 成员, 内容\); the line above them, 读书会聊天记录（3月）, is a title — delete it and save again"):
+        read(registry, "csv", export, map={"ts": "时间", "member": "成员", "text": "内容"})
