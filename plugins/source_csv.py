@@ -391,14 +391,28 @@ def read_csv(path: str, options: Mapping[str, Any]) -> Iterator[SourceRecord | R
         mapping = column_map(options, table.columns, path)
         table.require(mapping, "fix the column names in --map (they are matched exactly, case included)")
         default_group = "csv" if path == "-" else Path(path).stem
+        group_column = mapping.get("group")
+        above: str | None = None  # the last group cell with a value: what a merged cell below it means
         for row in _oldest_first(table.rows(), mapping["ts"], tz):
             if isinstance(row, Rejected):
                 yield row
                 continue
             try:
-                yield SourceRecord(row.line, event_from_row(row, mapping, default_group, tz))
+                event = event_from_row(row, mapping, default_group, tz)
             except ValueError as exc:
                 yield Rejected(row.line, reason_of(exc), row.text)
+                continue
+            if group_column is not None:
+                if row.get(group_column):
+                    above = event["group"]
+                elif above is not None and event["type"] in FILLED_DOWN:
+                    # A group cell merged over several rows (合并单元格) keeps its value in the
+                    # first row only: the rows below are in that group, not in the file's.
+                    event["group"] = above
+            yield SourceRecord(row.line, event)
+
+
+FILLED_DOWN = frozenset({"message", "member_joined", "member_left", "activity_started", "activity_joined", "activity_ended"})  # events of a group
 
 
 NEWEST_FIRST_SAMPLE = 50  # rows whose times tell a sheet kept newest first

@@ -300,3 +300,15 @@ def test_csv_with_a_title_above_its_header_says_so(registry, tmp_path):
     export.write_text("读书会聊天记录（3月）,,\n时间,成员,内容\n2026-03-01 09:00,u1,早\n", encoding="utf-8")
     with pytest.raises(InvalidInput, match=r"记录.csv:2: the column names are on this line \(时间, 成员, 内容\); the line above them, 读书会聊天记录（3月）, is a title — delete it and save again"):
         read(registry, "csv", export, map={"ts": "时间", "member": "成员", "text": "内容"})
+
+
+def test_csv_group_cell_merged_over_rows_is_their_group(registry, tmp_path):
+    """Review 10: a 群 cell merged over several rows (合并单元格) keeps its value in the first row
+    only; the rows below fell to the file's name as their group, one group split in two (a
+    welcome in 读书会3群, the answer to the introduction in `sheet`)."""
+    export = tmp_path / "sheet.csv"
+    export.write_text("时间,群,成员ID,类型,内容\n2026/3/1 9:05,读书会3群,u1,进群,\n2026/3/1 9:07,,u1,发言,大家好\n2026/3/1 9:08,读书会4群,u2,发言,早\n2026/3/1 9:09,,u2,资料,\n", encoding="utf-8")
+    items = read(registry, "csv", export, map={"ts": "时间", "group": "群", "member": "成员ID", "type": "类型", "text": "内容"})
+    assert [(item[1]["type"], item[1]["group"]) for item in items] == [("member_joined", "读书会3群"), ("message", "读书会3群"), ("message", "读书会4群"), ("profile", "sheet")]
+    export.write_text("时间,成员ID,内容\n2026/3/1 9:07,u1,大家好\n", encoding="utf-8")  # no group column at all: the file's name
+    assert read(registry, "csv", export, map={"ts": "时间", "member": "成员ID", "text": "内容"})[0][1]["group"] == "sheet"
