@@ -604,8 +604,8 @@ class Evaluation:
                         if self._frozen and mentioned in self._frozen:
                             self.recheck.before_change(other)
                         other.mentions_received += 1
-                        if other.name is None and len(event.mentions) == 1:
-                            other.name = _mentioned_name(event.text, mentioned)
+                        if other.name is None:  # first seen as a mention: the name the export shows, else the text's one @name
+                            other.name = _name_given(event.raw.get("mention_names"), mentioned) or (_mentioned_name(event.text, mentioned) if len(event.mentions) == 1 else None)
             else:
                 self._count_other(event, member, changed)
         self.changed = changed
@@ -847,6 +847,13 @@ def _raw_text(event: Event) -> str:
 
 # "@阿花 " (WeChat ends a mention with U+2005, a space elsewhere): the one @name of a text.
 _AT_NAME = re.compile(r"@([^@\s\u2005<>]{1,32})")
+
+
+def _name_given(names: Any, member_id: str) -> str | None:
+    """The name a source gave for a mentioned member (``mention_names``: id → name, where the
+    export shows the people a message mentions: DiscordChatExporter's nicknames)."""
+    name = names.get(member_id) if isinstance(names, dict) else None
+    return name.strip() or None if isinstance(name, str) else None
 
 
 def _mentioned_name(text: str | None, member_id: str) -> str | None:

@@ -182,6 +182,8 @@ def events_from_message(message: Any, group: str, tz: ZoneInfo) -> tuple[float, 
     mentions = list(dict.fromkeys(str(user["id"]) for user in mentioned))
     if mentions:
         event["mentions"] = mentions
+        # Their names as the server shows them: one first seen here is not greeted by a snowflake.
+        event["mention_names"] = {str(user["id"]): display_name(user) for user in mentioned if user.get("nickname") or user.get("name")}
     if isinstance(reference, dict) and reference.get("messageId") and not forwarded:
         event["reply_to"] = str(reference["messageId"])
     return t, [event]

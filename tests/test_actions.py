@@ -218,6 +218,17 @@ def test_a_member_first_seen_as_a_mention_is_called_by_the_name_the_text_shows(m
     assert result.evaluation.members[mentioned].name == "花花"  # their own name, once they write
 
 
+def test_a_member_first_seen_among_several_mentions_is_called_by_the_name_the_source_gives(make_config):
+    """Review 10: `@小李 @小美 你们俩…` from a Discord export: the second side of the quarrel had
+    never written, and two @ say nothing of whose id is whose, so her DM began with her
+    snowflake. The export names everyone it mentions (``mention_names``): she is 小美."""
+    body = "  - id: calm\n    when: {event: message, keywords: [滚]}\n    do:\n      - dm: {target: mentioned, text: \"{{ member.name }}，刚才的话别往心里去\"}\n"
+    config = make_config(rules(body), COMMUNITY)
+    event = msg("01T09:05:00", "m1", name="老王", text="@小李 @小美 你们都滚", mentions=["120014", "120012"], mention_names={"120014": "小美", "120012": " "})
+    result = plan(config, [event])
+    assert [(t.member, t.text) for t in result.tasks] == [("120012", "120012，刚才的话别往心里去"), ("120014", "小美，刚才的话别往心里去")]
+
+
 def test_tags_go_with_the_tasks_of_their_rule(make_config):
     community = COMMUNITY + "  limits:\n    - {actions: [warn], max: 1, per: 7d}\n"
     body = "  - id: w\n    when: {event: message, keywords: [广告]}\n    do:\n      - warn: 请勿发广告\n      - tag: warned\n"

@@ -255,7 +255,7 @@ def test_discord_frontend_folder_reads_threads_keeps_a_repeated_message_once_and
         (1, {"ts": "2026-03-01T09:00:00+08:00", **SERVER, "type": "message", "member": "310000000000000002", "name": "Bob", "id": "1400000000000000001", "text": "早上好"}),
         (2, {"ts": "2026-03-01T09:10:00+08:00", **SERVER, "type": "message", "member": "310000000000000001", "name": "Alice 王", "id": "1400000000000000002", "text": "周六讨论第三章，在帖子里报名"}),
         (4, {"ts": "2026-03-01T09:10:05+08:00", **SERVER, "type": "discord_ThreadCreated", "id": "1400000000000000003", "member": "310000000000000001", "name": "Alice 王"}),
-        (5, {"ts": "2026-03-01T09:20:00+08:00", **SERVER, "type": "message", "member": "310000000000000003", "name": "陈晨", "id": "1400000000000000004", "text": "我报名 @Alice 王", "mentions": ["310000000000000001"], "reply_to": "1400000000000000002"}),
+        (5, {"ts": "2026-03-01T09:20:00+08:00", **SERVER, "type": "message", "member": "310000000000000003", "name": "陈晨", "id": "1400000000000000004", "text": "我报名 @Alice 王", "mentions": ["310000000000000001"], "mention_names": {"310000000000000001": "Alice 王"}, "reply_to": "1400000000000000002"}),
         (6, {"ts": "2026-03-01T09:30:00+08:00", **SERVER, "type": "message", "member": "310000000000000002", "name": "Bob", "id": "1400000000000000005", "text": "+1"}),
     ]
     assert report.counts["duplicates"] == 1
