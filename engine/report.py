@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 from playbook_engine.errors import PlaybookError
 from playbook_engine.holdout import compare
-from playbook_engine.state import StateStore
+from playbook_engine.state import StateStore, member_from_data
 from playbook_engine.words import HistoryWords, ReportWords, words_for
 
 TAKEN_BACK = ("stale", "displaced")
@@ -64,6 +64,8 @@ class Counts:
     replied: int = 0
     can_reply: int = 0  # done and of an action that awaits a reply (a DM, not a note to the operator)
     not_needed: int = 0  # due, still to do, and said no longer needed (overtaken): no list carried them
+    not_delivered: int = 0  # due, still to do, of an operator who gets lists (`deliver`), and in none of them
+    unseen: int = 0  # done DMs … to members who have left every group since: a reply cannot show in the history
     taken_back: Counter[tuple[str, str]] = field(default_factory=Counter)  # (local day, stale|displaced) → tasks
     per_playbook: dict[str, Counter[str]] = field(default_factory=dict)  # playbook → due, done, can_reply, replied
     per_operator: dict[str, Counter[str]] = field(default_factory=dict)  # operator → due, done, skipped
@@ -78,20 +80,33 @@ def count(store: StateStore) -> Counts:
     not_needed = frozenset(store.overtaken())  # still to do: the runs said they no longer hold, deliver left them out
     awaiting = store.meta("awaits_reply")  # the actions a member can reply to (an older state: any)
     repliable = frozenset(json.loads(awaiting)) if awaiting else None
-    query = "SELECT id, rule, action, due, assignee, status, deadline, outcome, marked_at FROM tasks WHERE data IS NOT NULL AND status != 'merged'"  # a part counts in its message
-    for task_id, rule, action, due, assignee, status, deadline, outcome, marked_at in store.connection.execute(query):
+    # What each morning's messages carried (the day before's evening tasks included): the load an
+    # operator saw, which the due days alone do not show; and which tasks any list carried.
+    sent: set[str] = set()
+    for operator, day, tasks in store.connection.execute("SELECT operator, date, tasks FROM deliveries"):
+        carried = json.loads(tasks)
+        counts.delivered[(operator, day)] += len(carried)
+        sent.update(carried)
+    listed = {operator for operator, _ in counts.delivered}  # operators who get their lists from `deliver`
+    unreplied: list[tuple[str, str]] = []  # (member, playbook) of done tasks awaiting a reply that has not come
+    query = "SELECT id, rule, member, action, due, assignee, status, deadline, outcome, marked_at FROM tasks WHERE data IS NOT NULL AND status != 'merged'"  # a part counts in its message
+    for task_id, rule, member, action, due, assignee, status, deadline, outcome, marked_at in store.connection.execute(query):
         day = datetime.fromtimestamp(due, tz).date().isoformat()
         if status in TAKEN_BACK:
             counts.taken_back[(day, status)] += 1
+            continue
+        is_due = watermark is not None and due <= watermark
+        if is_due and status == "todo" and task_id in not_needed:
+            counts.not_needed += 1  # never given: the runs said it was no longer needed, and no list carried it
             continue
         counts.given += 1
         counts.per_operator_day[(assignee or "—", day)] += 1
         playbook, _, name = str(rule).partition("/")
         counts.per_rule[(playbook, name)] += 1
-        if watermark is None or due > watermark:
+        if not is_due:
             continue
-        if status == "todo" and task_id in not_needed:
-            counts.not_needed += 1
+        if status == "todo" and assignee in listed and task_id not in sent:
+            counts.not_delivered += 1  # no morning's list carried it (planned past its time): not the operator's to have done
             continue
         counts.due_given += 1
         by_playbook = counts.per_playbook.setdefault(playbook, Counter())
@@ -109,11 +124,29 @@ def count(store: StateStore) -> Counts:
                 counts.replied += outcome == "replied"
                 by_playbook["can_reply"] += 1
                 by_playbook["replied"] += outcome == "replied"
-    # What each morning's messages carried (the day before's evening tasks included): the load an
-    # operator saw, which the due days alone do not show.
-    for operator, day, tasks in store.connection.execute("SELECT operator, date, tasks FROM deliveries"):
-        counts.delivered[(operator, day)] += len(json.loads(tasks))
+                if outcome != "replied" and member is not None:
+                    unreplied.append((member, playbook))
+    # A reply is seen when its member writes in a group: to one who has left every group (a
+    # "why did you leave" DM) none can show, and such a task says nothing of whether they answered.
+    gone = _left(store, {member for member, _ in unreplied})
+    for member, playbook in unreplied:
+        if member in gone:
+            counts.unseen += 1
+            counts.can_reply -= 1
+            counts.per_playbook[playbook]["can_reply"] -= 1
     return counts
+
+
+def _left(store: StateStore, members: set[str]) -> set[str]:
+    """Of ``members``, those the state has as having left every group."""
+    found = set()
+    ids = sorted(members)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        for member_id, data in store.connection.execute(f"SELECT id, data FROM members WHERE id IN ({','.join('?' * len(chunk))})", chunk):
+            if member_from_data(member_id, json.loads(data)).left:
+                found.add(member_id)
+    return found
 
 
 # -- the charts --------------------------------------------------------------------------------------
@@ -141,8 +174,9 @@ def _percent(part: int, whole: int) -> str:
     return f"{100 * part / whole:.1f}%" if whole else "—"
 
 
-def charts(counts: Counts, words: ReportWords, capacities: Mapping[str, int | None] | None, operators: Mapping[str, str] | None = None, titles: Mapping[str, str] | None = None) -> list[Chart]:
-    """The report's charts, in the order shown."""
+def charts(counts: Counts, words: ReportWords, capacities: Mapping[str, int | None] | None, operators: Mapping[str, str] | None = None, titles: Mapping[str, str] | None = None, lost: Mapping[str, int] | None = None, rule_titles: Mapping[str, str] | None = None) -> list[Chart]:
+    """The report's charts, in the order shown; ``lost``: by playbook, the tasks it triggered
+    that capacity or their deadline kept from the plan (``lost_by_playbook``)."""
     import altair as alt
 
     names = words.columns
@@ -169,15 +203,24 @@ def charts(counts: Counts, words: ReportWords, capacities: Mapping[str, int | No
     note = words.workload_note + ("" if capacities is not None else " " + words.no_capacity)
     found.append(Chart("workload", words.workload, note, alt.layer(*layers).properties(width=alt.Step(14)).to_dict(), [names[key] for key in ("operator", "day", "tasks", "capacity", "over", "delivered")], rows))
 
-    # (b) by playbook and rule
-    values = [{"playbook": playbook, "rule": f"{playbook}/{rule}", "tasks": tasks} for (playbook, rule), tasks in sorted(counts.per_rule.items())]
+    # (b) by playbook and rule, by their titles (a state of an older engine: ids)
+    titles = titles or {}
+    rule_titles = rule_titles or {}
+
+    def rule_name(playbook: str, rule: str) -> str:
+        return rule_titles.get(f"{playbook}/{rule}") or rule
+
+    values = [{"playbook": titles.get(playbook) or playbook, "rule": f"{titles.get(playbook) or playbook} · {rule_name(playbook, rule)}", "tasks": tasks} for (playbook, rule), tasks in sorted(counts.per_rule.items())]
     spec = (
         alt.Chart(_data(values))
         .mark_bar()
-        .encode(y=alt.Y("rule:N", title=names["rule"], sort=None), x=alt.X("tasks:Q", title=names["tasks"]), color=alt.Color("playbook:N", title=names["playbook"]))
+        .encode(
+            y=alt.Y("rule:N", title=names["rule"], sort=None), x=alt.X("tasks:Q", title=names["tasks"]),
+            color=alt.Color("playbook:N", title=names["playbook"], scale=alt.Scale(scheme="tableau20")),  # 20 colours: no two playbooks of a community alike
+        )
         .to_dict()
     )
-    rows = [[playbook, rule, tasks] for (playbook, rule), tasks in sorted(counts.per_rule.items())]
+    rows = [[titles.get(playbook) or playbook, rule_name(playbook, rule), tasks] for (playbook, rule), tasks in sorted(counts.per_rule.items())]
     rows.append([words.total, "", counts.given])
     found.append(Chart("by-rule", words.by_rule, "", spec, [names["playbook"], names["rule"], names["tasks"]], rows))
 
@@ -191,26 +234,28 @@ def charts(counts: Counts, words: ReportWords, capacities: Mapping[str, int | No
         .to_dict()
     )
     rows = [[words.measures[key], part, whole, _percent(part, whole)] for key, part, whole in measured]
-    found.append(Chart("rates", words.rates, words.rates_note.format(not_needed=counts.not_needed), spec, [names[key] for key in ("measure", "count", "of", "rate")], rows))
+    found.append(Chart("rates", words.rates, words.rates_note.format(not_needed=counts.not_needed, not_delivered=counts.not_delivered, unseen=counts.unseen), spec, [names[key] for key in ("measure", "count", "of", "rate")], rows))
 
     # (c2) which playbooks work: each one's done and replied rates, the counts beside them
-    titles = titles or {}
+    lost = lost or {}
     values = []
     rows = []
-    for playbook, numbers in sorted(counts.per_playbook.items()):
+    for playbook in sorted(set(counts.per_playbook) | {playbook for playbook, count in lost.items() if count}):
+        numbers = counts.per_playbook.get(playbook, Counter())
         shown = titles.get(playbook) or playbook
+        # No bar where there is no base (nothing due, nothing to reply to): "—" in the table, not 0.
         values += [
-            {"playbook": shown, "measure": words.measures["done"], "rate": numbers["done"] / numbers["due"] if numbers["due"] else 0},
-            {"playbook": shown, "measure": words.measures["replied"], "rate": numbers["replied"] / numbers["can_reply"] if numbers["can_reply"] else 0},
+            {"playbook": shown, "measure": words.measures["done"], "rate": numbers["done"] / numbers["due"] if numbers["due"] else None},
+            {"playbook": shown, "measure": words.measures["replied"], "rate": numbers["replied"] / numbers["can_reply"] if numbers["can_reply"] else None},
         ]
-        rows.append([shown, numbers["due"], numbers["done"], _percent(numbers["done"], numbers["due"]), numbers["can_reply"], numbers["replied"], _percent(numbers["replied"], numbers["can_reply"])])
+        rows.append([shown, numbers["due"], numbers["done"], _percent(numbers["done"], numbers["due"]), numbers["can_reply"], numbers["replied"], _percent(numbers["replied"], numbers["can_reply"]), lost.get(playbook, 0)])
     spec = (
         alt.Chart(_data(values))
         .mark_bar()
         .encode(y=alt.Y("playbook:N", title=names["playbook"], sort=None), x=alt.X("rate:Q", title=names["rate"], axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])), yOffset=alt.YOffset("measure:N"), color=alt.Color("measure:N", title=names["measure"]))
         .to_dict()
     )
-    found.append(Chart("by-playbook", words.by_playbook, words.by_playbook_note, spec, [names[key] for key in ("playbook", "due", "done", "done_rate", "can_reply", "replied", "replied_rate")], rows))
+    found.append(Chart("by-playbook", words.by_playbook, words.by_playbook_note, spec, [names[key] for key in ("playbook", "due", "done", "done_rate", "can_reply", "replied", "replied_rate", "lost")], rows))
 
     # (c3) each operator's share of it
     values = []
@@ -303,7 +348,9 @@ def write_report(store: StateStore, out: str, capacities: Mapping[str, int | Non
     tz = ZoneInfo(store.meta("timezone") or "UTC")
     counts = count(store)
     titles = dict(json.loads(store.meta("playbook_titles") or "{}"))
-    found = charts(counts, words, capacities, store.operator_names(), titles) + history_charts(count_history(store), words_for(language).history, titles) + holdout_charts(store, language)
+    history = count_history(store)
+    rule_titles = dict(json.loads(store.meta("rule_titles") or "{}"))
+    found = charts(counts, words, capacities, store.operator_names(), titles, lost_by_playbook(history), rule_titles) + history_charts(history, words_for(language).history, titles, ran=store.watermark is not None) + holdout_charts(store, language)
     page = render(found, words, language, counts, tz)
     try:
         Path(out).write_text(page, encoding="utf-8")
@@ -412,21 +459,35 @@ def count_history(store: StateStore) -> History:
     return history
 
 
+LOST = frozenset({"capacity", "deadline"})  # what kept a triggered task from the plan for want of room or time
+
+
+def lost_by_playbook(history: History) -> Counter[str]:
+    """By playbook, the tasks it triggered that capacity or their deadline kept from the plan:
+    what a playbook lost, beside what it gave (a festival's greetings on a full day)."""
+    lost: Counter[str] = Counter()
+    for (_, kind, reason, playbook), count in history.counts.items():
+        if kind == "suppressed" and reason in LOST:
+            lost[playbook] += count
+    return lost
+
+
 def _median(values: list[float]) -> float:
     ordered = sorted(values)
     middle = len(ordered) // 2
     return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
-def history_charts(history: History, words: HistoryWords, titles: Mapping[str, str] | None = None) -> list[Chart]:
+def history_charts(history: History, words: HistoryWords, titles: Mapping[str, str] | None = None, ran: bool = True) -> list[Chart]:
     """The charts of the runs' history, in the order shown: the funnel, the moves, the
-    guardrails' counts, the answer times and their weekly medians."""
+    guardrails' counts, the answer times and their weekly medians; ``ran``: whether any run
+    planned anything yet (a state with nothing in it says what to do first)."""
     import altair as alt
 
     names = words.columns
     titles = titles or {}
     labels = dict(history.stages)
-    missing = "" if history.recorded else " " + words.no_history
+    missing = "" if history.recorded else " " + (words.no_history if ran else words.no_runs)
 
     def label(stage: str) -> str:
         return words.first_seen if not stage else labels.get(stage, stage)
@@ -467,14 +528,17 @@ def history_charts(history: History, words: HistoryWords, titles: Mapping[str, s
     # (g) suppressed, moved, skipped: why, by day
     # By playbook too, by its title: "中秋问候: 197 past their deadline", not only "deadline 205".
     counted = sorted(history.counts.items(), key=lambda item: (item[0][0], KINDS.index(item[0][1]) if item[0][1] in KINDS else len(KINDS), item[0][2], item[0][3]))
-    values = [{"day": day, "reason": reason_of(kind, reason), "playbook": titles.get(playbook) or playbook, "count": count} for (day, kind, reason, playbook), count in counted]
+    # Firings about staff are skipped, not lost: in the totals only, not day by day beside
+    # what was dropped or moved, which they would dwarf.
+    by_day = [item for item in counted if item[0][1] != "skipped"]
+    values = [{"day": day, "reason": reason_of(kind, reason), "playbook": titles.get(playbook) or playbook, "count": count} for (day, kind, reason, playbook), count in by_day]
     spec = (
         alt.Chart(_data(values))
         .mark_bar()
         .encode(x=alt.X("day:O", title=names["day"]), y=alt.Y("count:Q", title=names["count"]), color=alt.Color("reason:N", title=names["reason"]))
         .to_dict()
     )
-    rows = [[day, words.kinds.get(kind, kind), words.reasons.get(reason, reason), titles.get(playbook) or playbook, count] for (day, kind, reason, playbook), count in counted]
+    rows = [[day, words.kinds.get(kind, kind), words.reasons.get(reason, reason), titles.get(playbook) or playbook, count] for (day, kind, reason, playbook), count in by_day]
     totals: Counter[tuple[str, str]] = Counter()
     for (_, kind, reason, _), count in counted:
         totals[(kind, reason)] += count

@@ -880,6 +880,7 @@ class StateStore:
                 # base), and the playbooks by their titles.
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('awaits_reply', ?)", (dumps(sorted(name for name, kind in config.registry.actions.items() if kind.awaits_reply)),))
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('playbook_titles', ?)", (dumps({playbook.id: playbook.title for playbook in config.playbooks if playbook.title}),))
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('rule_titles', ?)", (dumps({rule.key: rule.title for rule in config.rules if rule.title}),))
             # The operators' names, by id: `playbook tasks list` heads their tasks with them.
             db.execute("INSERT OR REPLACE INTO meta VALUES ('operators', ?)", (dumps({operator.id: operator.name for operator in getattr(evaluation.community, "operators", ())}),))
             # The stages and their labels, in the community's order: the report names them.

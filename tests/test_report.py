@@ -156,20 +156,26 @@ def test_the_tables_hold_the_counts_sql_finds_in_the_state(state: Path, tmp_path
     _, page = read_page(out)
     charts = page.charts
 
-    workload = sql(state, f"SELECT assignee, {LOCAL_DAY}, count(*) FROM tasks WHERE {GIVEN} GROUP BY 1, 2")
+    (watermark,) = sql(state, "SELECT CAST(value AS REAL) FROM meta WHERE key = 'watermark'")[0]
+    # Not the tasks the runs said were no longer needed (still to do, no list carried them).
+    (overtaken,) = sql(state, "SELECT value FROM meta WHERE key = 'overtaken'")[0]
+    given_out = f"{GIVEN} AND NOT (status = 'todo' AND due <= {watermark!r} AND id IN (SELECT key FROM json_each({overtaken!r})))"
+    workload = sql(state, f"SELECT assignee, {LOCAL_DAY}, count(*) FROM tasks WHERE {given_out} GROUP BY 1, 2")
     capacity = {"op-lily": 40, "op-may": 25, "op-kai": 15}  # as in playbooks/community.yaml
     name = {"op-lily": "Lily", "op-may": "阿May", "op-kai": "小凯"}  # the report calls them so, as the plan does
     assert sorted((row[0], row[1], int(row[2]), int(row[3])) for row in charts["workload"]["rows"]) == sorted((name[operator], day, tasks, capacity[operator]) for operator, day, tasks in workload)
 
-    by_rule = sql(state, f"SELECT rule, count(*) FROM tasks WHERE {GIVEN} GROUP BY rule")
+    by_rule = sql(state, f"SELECT rule, count(*) FROM tasks WHERE {given_out} GROUP BY rule")
     *rules, total = charts["by-rule"]["rows"]
-    assert sorted((f"{playbook}/{rule}", int(tasks)) for playbook, rule, tasks in rules) == sorted(by_rule)
+    # by the playbooks' and rules' titles, as the playbooks write them
+    (titles,) = sql(state, "SELECT value FROM meta WHERE key = 'playbook_titles'")[0]
+    (rule_titles,) = sql(state, "SELECT value FROM meta WHERE key = 'rule_titles'")[0]
+    title, rule_title = json.loads(titles), json.loads(rule_titles)
+    assert sorted((playbook, rule, int(tasks)) for playbook, rule, tasks in rules) == sorted((title[key.split("/")[0]], rule_title.get(key, key.split("/")[1]), tasks) for key, tasks in by_rule)
+    assert any(row[0] == "新人破冰" and not row[1].isascii() for row in rules)  # titles, not ids
     assert total[0] == "合计" and int(total[2]) == sum(tasks for _, tasks in by_rule)
 
-    (watermark,) = sql(state, "SELECT CAST(value AS REAL) FROM meta WHERE key = 'watermark'")[0]
-    # Not the tasks the runs said were no longer needed (still to do, no list carried them).
-    (overtaken,) = sql(state, "SELECT value FROM meta WHERE key = 'overtaken'")[0]
-    due = f"{GIVEN} AND due <= {watermark!r} AND NOT (status = 'todo' AND id IN (SELECT key FROM json_each({overtaken!r})))"
+    due = f"{given_out} AND due <= {watermark!r}"
     # The replied rate's base: done tasks a member can reply to (a DM, not a note to the operator).
     (awaiting,) = sql(state, "SELECT value FROM meta WHERE key = 'awaits_reply'")[0]
     repliable = f"action IN (SELECT value FROM json_each({awaiting!r}))"
@@ -185,11 +191,11 @@ def test_the_tables_hold_the_counts_sql_finds_in_the_state(state: Path, tmp_path
         ["回复率", str(replied), str(can_reply), f"{100 * replied / can_reply:.1f}%"],
     ]
     # Which playbooks work: each one's counts and rates, by its title.
-    (titles,) = sql(state, "SELECT value FROM meta WHERE key = 'playbook_titles'")[0]
-    title = json.loads(titles)
     per_playbook = sql(state, f"SELECT substr(rule, 1, instr(rule, '/') - 1), count(*), sum(status = 'done'), sum(status = 'done' AND {repliable}), sum(status = 'done' AND {repliable} AND outcome = 'replied') FROM tasks WHERE {due} GROUP BY 1")
+    # …and what each triggered that a full day or its deadline kept from the plan
+    lost = dict(sql(state, "SELECT playbook, sum(count) FROM (SELECT playbook, kind, reason, count FROM day_counts UNION ALL SELECT playbook, kind, reason, count FROM open_counts) WHERE kind = 'suppressed' AND reason IN ('capacity', 'deadline') GROUP BY 1"))
     assert sorted(charts["by-playbook"]["rows"]) == sorted(
-        [title.get(playbook, playbook), str(tasks), str(done_), f"{100 * done_ / tasks:.1f}%", str(can), str(yes), f"{100 * yes / can:.1f}%" if can else "—"]
+        [title.get(playbook, playbook), str(tasks), str(done_), f"{100 * done_ / tasks:.1f}%", str(can), str(yes), f"{100 * yes / can:.1f}%" if can else "—", str(lost.get(playbook, 0))]
         for playbook, tasks, done_, can, yes in per_playbook
     )
     assert any(row[0] == "新人破冰" for row in charts["by-playbook"]["rows"])  # titles, not ids
@@ -472,7 +478,7 @@ def test_the_counts_by_day_are_the_summary_s_and_daily_runs_count_each_day_once(
     totals = {(kind, reason): int(count) for day, kind, reason, _, count in rows if day == "total"}
     assert totals == {("suppressed", reason): count for reason, count in whole.planner.suppressed_counts.items()} | {("moved", reason): count for reason, count in whole.moved.items()}
     per_day = Counter({(day, kind, reason, playbook): int(count) for day, kind, reason, playbook, count in rows if day != "total"})
-    assert per_day == Counter({key: count for key, count in counted.items() if count})  # by playbook too (ids: no titles in this state's playbooks)
+    assert per_day == Counter({key: count for key, count in counted.items() if count and key[1] != "skipped"})  # by playbook too (ids: no titles in this state's playbooks); staff in the totals only
 
 
 gaps = st.sampled_from([0, 60, 1500, 2400, 5 * 3600, 14 * 3600, DAY, 2 * DAY + 3600]) | st.integers(0, 3 * DAY)
@@ -521,3 +527,74 @@ def test_the_workload_shows_what_each_morning_delivered_beside_what_was_due(stat
     rows = {(row[0], row[1]): row for row in page.charts["workload"]["rows"]}
     assert rows[("Lily", day)][5] == "7"  # both parts of that morning
     assert all(row[5] == "" for key, row in rows.items() if key != ("Lily", day))  # no delivery recorded: no number
+
+
+LOSSES_COMMUNITY = """community:
+  name: 读书会
+  timezone: Asia/Shanghai
+  language: zh-CN
+  groups: [{id: g1, name: 一群}]
+  operators:
+    - {id: op, name: Lily, capacity: 2}
+"""
+LOSSES_PLAYBOOK = """playbook: greet
+title: 节日问候
+rules:
+  - id: hello
+    when: {event: message}
+    deadline: 12h
+    cooldown: 30d
+    do:
+      - dm: "{{ member.name }}，你好"
+  - id: bye
+    when: {event: member_left}
+    do:
+      - dm: "{{ member.name }}，怎么走了？"
+"""
+
+
+def test_the_rates_leave_out_what_no_list_carried_and_replies_that_cannot_show_and_each_playbook_shows_what_it_lost(tmp_path: Path, registry: Registry) -> None:
+    """Review 11: the festival playbook read as the best one while three of four greetings were
+    never planned (a full day); tasks no morning's list carried counted as the operator's misses;
+    a win-back DM to someone who had left every group read 0 % replied, though no reply could
+    show. Each playbook's row counts what a full day or a deadline kept from the plan, and the
+    rates leave out the other two, saying how many."""
+    pb = tmp_path / "pb"
+    pb.mkdir()
+    (pb / "community.yaml").write_text(LOSSES_COMMUNITY, encoding="utf-8")
+    (pb / "greet.yaml").write_text(LOSSES_PLAYBOOK, encoding="utf-8")
+    said = lambda hour, member: {"ts": f"2026-03-02T{hour}:00:00+08:00", "type": "message", "group": "g1", "member": member, "name": member.upper(), "text": "早"}  # noqa: E731
+    events = [said("09", "m1"), said("10", "m2"), said("11", "m3"), {"ts": "2026-03-03T09:00:00+08:00", "type": "member_left", "group": "g1", "member": "m1"}, said("12", "m4") | {"ts": "2026-03-04T12:00:00+08:00"}, said("12", "m4") | {"ts": "2026-03-04T12:05:00+08:00"}]
+    state = tmp_path / "ops.db"
+    runner = CliRunner()
+    result = runner.invoke(cli, ["run", str(pb), "--events", str(write_jsonl(tmp_path / "e.jsonl", events)), "--state", str(state), "--format", "jsonl"], obj={"registry": registry})
+    assert result.exit_code == 0, result.output
+    planned = {(task["rule"], task["member"]): task["id"] for task in map(json.loads, result.stdout.splitlines())}
+    # m1 and m2 greeted on the 2nd (capacity 2: m3's greeting past its 12 h), m1 asked why on the 3rd; m4 greeted on the 4th
+    assert sorted(planned) == [("bye", "m1"), ("hello", "m1"), ("hello", "m2"), ("hello", "m4")]
+    greeted, bye = [planned[("hello", "m1")], planned[("hello", "m2")]], planned[("bye", "m1")]
+    for task_id in (*greeted, bye):
+        assert runner.invoke(cli, ["tasks", "mark", "--state", str(state), task_id, "--status", "done", "--at", "2026-03-04 08:00"], obj={"registry": registry}).exit_code == 0
+    with sqlite3.connect(state) as db:  # the lists: the 2nd's and the 3rd's carried their tasks; m4's was planned after the 4th's list
+        db.execute("INSERT INTO deliveries VALUES ('op', '2026-03-02', 1, 'wecom', 'x', ?, 0.0)", (json.dumps(greeted),))
+        db.execute("INSERT INTO deliveries VALUES ('op', '2026-03-03', 1, 'wecom', 'y', ?, 0.0)", (json.dumps([bye]),))
+    out = tmp_path / "report.html"
+    write(state, out, registry, str(pb))
+    text, page = read_page(out)
+    assert page.charts["rates"]["rows"][0] == ["完成率", "3", "3", "100.0%"]  # m4's greeting, in no list, is not Lily's miss
+    assert page.charts["rates"]["rows"][2] == ["回复率", "0", "1", "0.0%"]  # m1's two DMs, who left every group, are not in the base: m2's is
+    assert "哪天早上的推送都没带上的任务（1 个" in text and "发给已经退出所有群的人的 2 个也不算" in text
+    assert page.charts["by-playbook"]["rows"] == [["节日问候", "3", "3", "100.0%", "1", "0", "0.0%", "1"]]  # …and m3's greeting, which a full day dropped
+
+
+def test_a_state_no_run_has_read_anything_into_says_what_to_do_first(tmp_path: Path, registry: Registry) -> None:
+    """Review 11: a state written by the current engine over an empty export said its records
+    began with "engine version 8" — false, and no help to a team lead."""
+    state = tmp_path / "empty.db"
+    result = CliRunner().invoke(cli, ["run", str(ROOT / "playbooks"), "--events", str(write_jsonl(tmp_path / "none.jsonl", [])), "--state", str(state)], obj={"registry": registry})
+    assert result.exit_code in (0, 1), result.output  # an export with no event is said to be one; the state is there either way
+    out = tmp_path / "report.html"
+    write(state, out, registry, str(ROOT / "playbooks"))
+    text, _ = read_page(out)
+    assert text.count("还没有记录：先用 `playbook run … --state` 跑一晚的聊天记录，再看报告。") == 5
+    assert "第 8 版" not in text
