@@ -113,6 +113,7 @@ def count(store: StateStore) -> Counts:
         by_operator = counts.per_operator.setdefault(assignee or "—", Counter())
         by_playbook["due"] += 1
         by_operator["due"] += 1
+        by_playbook["skipped"] += status == "skipped"
         by_operator["skipped"] += status == "skipped"
         if status == "done":
             counts.done += 1
@@ -248,29 +249,40 @@ def charts(counts: Counts, words: ReportWords, capacities: Mapping[str, int | No
             {"playbook": shown, "measure": words.measures["done"], "rate": numbers["done"] / numbers["due"] if numbers["due"] else None},
             {"playbook": shown, "measure": words.measures["replied"], "rate": numbers["replied"] / numbers["can_reply"] if numbers["can_reply"] else None},
         ]
-        rows.append([shown, numbers["due"], numbers["done"], _percent(numbers["done"], numbers["due"]), numbers["can_reply"], numbers["replied"], _percent(numbers["replied"], numbers["can_reply"]), lost.get(playbook, 0)])
+        rows.append([shown, numbers["due"], numbers["done"], _percent(numbers["done"], numbers["due"]), numbers["skipped"], numbers["can_reply"], numbers["replied"], _percent(numbers["replied"], numbers["can_reply"]), lost.get(playbook, 0)])
     spec = (
         alt.Chart(_data(values))
         .mark_bar()
         .encode(y=alt.Y("playbook:N", title=names["playbook"], sort=None), x=alt.X("rate:Q", title=names["rate"], axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])), yOffset=alt.YOffset("measure:N"), color=alt.Color("measure:N", title=names["measure"]))
         .to_dict()
     )
-    found.append(Chart("by-playbook", words.by_playbook, words.by_playbook_note, spec, [names[key] for key in ("playbook", "due", "done", "done_rate", "can_reply", "replied", "replied_rate", "lost")], rows))
+    found.append(Chart("by-playbook", words.by_playbook, words.by_playbook_note, spec, [names[key] for key in ("playbook", "due", "done", "done_rate", "skipped", "can_reply", "replied", "replied_rate", "lost")], rows))
 
-    # (c3) each operator's share of it
+    # (c3) each operator's share of it, and (with the capacities known) how often her day was full:
+    # by the tasks due that day, and by what that morning's list carried (the evening before's too)
     values = []
     rows = []
+    full: Counter[str] = Counter()
+    over_morning: Counter[str] = Counter()
+    for (operator, _), tasks in counts.per_operator_day.items():
+        capacity = (capacities or {}).get(operator)
+        full[operator] += capacity is not None and tasks >= capacity
+    for (operator, _), tasks in counts.delivered.items():
+        capacity = (capacities or {}).get(operator)
+        over_morning[operator] += capacity is not None and tasks > capacity
     for operator, numbers in sorted(counts.per_operator.items()):
         name = (operators or {}).get(operator) or operator
         values.append({"operator": name, "rate": numbers["done"] / numbers["due"] if numbers["due"] else 0})
-        rows.append([name, numbers["due"], numbers["done"], numbers["skipped"], _percent(numbers["done"], numbers["due"])])
+        row = [name, numbers["due"], numbers["done"], numbers["skipped"], _percent(numbers["done"], numbers["due"])]
+        rows.append(row + ([full[operator], over_morning[operator]] if capacities is not None else []))
     spec = (
         alt.Chart(_data(values))
         .mark_bar()
         .encode(y=alt.Y("operator:N", title=names["operator"], sort=None), x=alt.X("rate:Q", title=names["done_rate"], axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])))
         .to_dict()
     )
-    found.append(Chart("by-operator", words.by_operator, words.by_operator_note, spec, [names[key] for key in ("operator", "due", "done", "skipped", "done_rate")], rows))
+    columns = ("operator", "due", "done", "skipped", "done_rate") + (("full_days", "over_mornings") if capacities is not None else ())
+    found.append(Chart("by-operator", words.by_operator, words.by_operator_note, spec, [names[key] for key in columns], rows))
 
     # (d) taken back
     days = sorted({day for day, _ in counts.taken_back})

@@ -191,12 +191,18 @@ def test_the_tables_hold_the_counts_sql_finds_in_the_state(state: Path, tmp_path
         ["回复率", str(replied), str(can_reply), f"{100 * replied / can_reply:.1f}%"],
     ]
     # Which playbooks work: each one's counts and rates, by its title.
-    per_playbook = sql(state, f"SELECT substr(rule, 1, instr(rule, '/') - 1), count(*), sum(status = 'done'), sum(status = 'done' AND {repliable}), sum(status = 'done' AND {repliable} AND outcome = 'replied') FROM tasks WHERE {due} GROUP BY 1")
+    per_playbook = sql(state, f"SELECT substr(rule, 1, instr(rule, '/') - 1), count(*), sum(status = 'done'), sum(status = 'skipped'), sum(status = 'done' AND {repliable}), sum(status = 'done' AND {repliable} AND outcome = 'replied') FROM tasks WHERE {due} GROUP BY 1")
     # …and what each triggered that a full day or its deadline kept from the plan
     lost = dict(sql(state, "SELECT playbook, sum(count) FROM (SELECT playbook, kind, reason, count FROM day_counts UNION ALL SELECT playbook, kind, reason, count FROM open_counts) WHERE kind = 'suppressed' AND reason IN ('capacity', 'deadline') GROUP BY 1"))
     assert sorted(charts["by-playbook"]["rows"]) == sorted(
-        [title.get(playbook, playbook), str(tasks), str(done_), f"{100 * done_ / tasks:.1f}%", str(can), str(yes), f"{100 * yes / can:.1f}%" if can else "—", str(lost.get(playbook, 0))]
-        for playbook, tasks, done_, can, yes in per_playbook
+        [title.get(playbook, playbook), str(tasks), str(done_), f"{100 * done_ / tasks:.1f}%", str(skipped), str(can), str(yes), f"{100 * yes / can:.1f}%" if can else "—", str(lost.get(playbook, 0))]
+        for playbook, tasks, done_, skipped, can, yes in per_playbook
+    )
+    # Each operator: due, done, skipped, the rate; the days her due tasks filled her capacity
+    per_operator = sql(state, f"SELECT assignee, count(*), sum(status = 'done'), sum(status = 'skipped') FROM tasks WHERE {due} GROUP BY 1")
+    full = Counter(operator for operator, day, tasks in workload if tasks >= capacity[operator])
+    assert sorted(charts["by-operator"]["rows"]) == sorted(
+        [name[operator], str(tasks), str(done_), str(skipped), f"{100 * done_ / tasks:.1f}%", str(full[operator]), "0"] for operator, tasks, done_, skipped in per_operator
     )
     assert any(row[0] == "新人破冰" for row in charts["by-playbook"]["rows"])  # titles, not ids
 
@@ -584,7 +590,8 @@ def test_the_rates_leave_out_what_no_list_carried_and_replies_that_cannot_show_a
     assert page.charts["rates"]["rows"][0] == ["完成率", "3", "3", "100.0%"]  # m4's greeting, in no list, is not Lily's miss
     assert page.charts["rates"]["rows"][2] == ["回复率", "0", "1", "0.0%"]  # m1's two DMs, who left every group, are not in the base: m2's is
     assert "哪天早上的推送都没带上的任务（1 个" in text and "发给已经退出所有群的人的 2 个也不算" in text
-    assert page.charts["by-playbook"]["rows"] == [["节日问候", "3", "3", "100.0%", "1", "0", "0.0%", "1"]]  # …and m3's greeting, which a full day dropped
+    assert page.charts["by-playbook"]["rows"] == [["节日问候", "3", "3", "100.0%", "0", "1", "0", "0.0%", "1"]]
+    assert page.charts["by-operator"]["rows"] == [["Lily", "3", "3", "0", "100.0%", "1", "0"]]  # her 2nd was full (2 of 2); no morning's list went over  # …and m3's greeting, which a full day dropped
 
 
 def test_a_state_no_run_has_read_anything_into_says_what_to_do_first(tmp_path: Path, registry: Registry) -> None:
