@@ -535,7 +535,9 @@ def _write_report(store: StateStore, out: str, config: Config | None) -> None:
     from playbook_engine.report import write_report
 
     capacities = None if config is None else {operator.id: operator.capacity for operator in config.community.operators}
-    counts = write_report(store, out, capacities)
+    # The rules that plan tasks, so that one that planned none shows as such (0), not as absent.
+    planning = None if config is None else [rule.key for rule in config.rules if any(action.kind.makes_task for action in rule.actions)]
+    counts = write_report(store, out, capacities, planning)
     click.echo(words_for(store.meta("language")).report.written.format(out=out, given=counts.given), err=True)
 
 

@@ -223,7 +223,7 @@ def charts(counts: Counts, words: ReportWords, capacities: Mapping[str, int | No
     )
     rows = [[titles.get(playbook) or playbook, rule_name(playbook, rule), tasks] for (playbook, rule), tasks in sorted(counts.per_rule.items())]
     rows.append([words.total, "", counts.given])
-    found.append(Chart("by-rule", words.by_rule, "", spec, [names["playbook"], names["rule"], names["tasks"]], rows))
+    found.append(Chart("by-rule", words.by_rule, words.by_rule_note, spec, [names["playbook"], names["rule"], names["tasks"]], rows))
 
     # (c) rates
     measured = [("done", counts.done, counts.due_given), ("on_time", counts.on_time, counts.done), ("replied", counts.replied, counts.can_reply)]
@@ -351,14 +351,18 @@ def render(found: Sequence[Chart], words: ReportWords, language: str, counts: Co
     return "\n".join(parts)
 
 
-def write_report(store: StateStore, out: str, capacities: Mapping[str, int | None] | None = None) -> Counts:
+def write_report(store: StateStore, out: str, capacities: Mapping[str, int | None] | None = None, rules: Sequence[str] | None = None) -> Counts:
     """Write the report of ``store`` to ``out``; ``capacities`` (operator → tasks a day) draws the
-    capacity ticks when known (community.yaml; the state does not keep it)."""
+    capacity ticks when known (community.yaml; the state does not keep it); ``rules``: the keys
+    of the playbooks' rules that plan tasks, when known — one that planned none is shown at 0."""
     check_installed()
     language = store.meta("language") or "en"
     words = words_for(language).report
     tz = ZoneInfo(store.meta("timezone") or "UTC")
     counts = count(store)
+    for key in rules or ():
+        playbook, _, name = key.partition("/")
+        counts.per_rule.setdefault((playbook, name), 0)  # "本期没有触发": a rule that works quietly, or one that never can
     titles = dict(json.loads(store.meta("playbook_titles") or "{}"))
     history = count_history(store)
     rule_titles = dict(json.loads(store.meta("rule_titles") or "{}"))

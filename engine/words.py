@@ -186,6 +186,7 @@ class ReportWords:
     workload_note: str
     no_capacity: str
     by_rule: str
+    by_rule_note: str  # rules that planned nothing are listed, at 0, when the playbooks are named
     rates: str
     rates_note: str
     taken_back: str
@@ -545,6 +546,7 @@ ZH_CN = Language(
         workload_note="柱：当天到期、派发给该运营的任务数；横线：该运营每天的容量上限；点：当天早上推送给该运营的任务数（包括前几天留下的，比如前一晚入群的人的欢迎）。",
         no_capacity="状态库不保存容量：运行 `playbook report 剧本目录 --state …` 时给出剧本目录，即可画出容量线。",
         by_rule="按剧本和规则统计的任务数",
+        by_rule_note="写了剧本目录时，一个任务也没排出来的规则也列在这里（0）：可能只是还没遇到它的条件，也可能条件永远不成立、或总被别的规则抢先——用 `playbook run … --explain` 看它每次为什么没排。",
         rates="完成率、按时率、回复率",
         rates_note="只计截至数据时间已到期的任务；引擎说过“已经不用做了”、没有推送的任务（{not_needed} 个）不算，哪天早上的推送都没带上的任务（{not_delivered} 个：排出来时已经过了时间）也不算。完成率＝已完成÷已派发；按时率＝截止时间前标记完成÷已完成；回复率＝已完成的私信、@、问卷、奖励中，成员在回复期限（community.yaml 的 reply_window）内发了言的÷这些已完成的任务（通知运营、群发不算；发给已经退出所有群的人的 {unseen} 个也不算：TA 在群里的回复看不到，私下回了请标记为“已回复”）。",
         taken_back="被撤回和被挤出的任务",
@@ -894,6 +896,7 @@ EN = Language(
         workload_note="Bars: the tasks due that day given to the operator; ticks: the operator's daily capacity; dots: the tasks that morning's messages carried to them (earlier days' included, such as the welcomes of the evening before).",
         no_capacity="The state does not keep capacities: name the playbooks folder (`playbook report PATHS --state …`) to draw them.",
         by_rule="Tasks by playbook and rule",
+        by_rule_note="With the playbooks folder named, the rules that planned no task are listed too (0): their conditions may just not have come up yet, or never hold, or another rule always comes first — `playbook run … --explain` says why each firing planned nothing.",
         rates="Done, on-time and replied rates",
         rates_note="Only the tasks due by the data's end; not those the engine said were no longer needed and no list carried ({not_needed}), nor those no morning's list carried ({not_delivered}: planned past their time). Done = done ÷ given; on time = marked done by the deadline ÷ done; replied = of the DMs, mentions, surveys and rewards done, those whose member wrote within the reply window (community.yaml `reply_window`) (notes to operators and group posts are not counted, nor the {unseen} to members who have left every group since: their reply cannot show in the history — mark it `replied` if they answered privately).",
         taken_back="Tasks taken back: stale and displaced",

@@ -171,7 +171,10 @@ def test_the_tables_hold_the_counts_sql_finds_in_the_state(state: Path, tmp_path
     (titles,) = sql(state, "SELECT value FROM meta WHERE key = 'playbook_titles'")[0]
     (rule_titles,) = sql(state, "SELECT value FROM meta WHERE key = 'rule_titles'")[0]
     title, rule_title = json.loads(titles), json.loads(rule_titles)
-    assert sorted((playbook, rule, int(tasks)) for playbook, rule, tasks in rules) == sorted((title[key.split("/")[0]], rule_title.get(key, key.split("/")[1]), tasks) for key, tasks in by_rule)
+    assert sorted((playbook, rule, int(tasks)) for playbook, rule, tasks in rules if tasks != "0") == sorted((title[key.split("/")[0]], rule_title.get(key, key.split("/")[1]), tasks) for key, tasks in by_rule)
+    # …and, the playbooks named, the rules that plan tasks but planned none here, at 0
+    assert ("价值分层（高价值 / 潜力 / 沉睡付费）", "付费成员变安静，提醒运营亲自私信", "0") in {tuple(row) for row in rules}
+    assert not any(row[1] == "打标签：活跃" for row in rules)  # a rule that only tags plans no task: not listed
     assert any(row[0] == "新人破冰" and not row[1].isascii() for row in rules)  # titles, not ids
     assert total[0] == "合计" and int(total[2]) == sum(tasks for _, tasks in by_rule)
 
