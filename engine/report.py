@@ -58,6 +58,7 @@ class Counts:
     given: int = 0
     per_operator_day: Counter[tuple[str, str]] = field(default_factory=Counter)  # (operator, local day) → given tasks
     per_rule: Counter[tuple[str, str]] = field(default_factory=Counter)  # (playbook, rule) → given tasks
+    rule_rates: dict[tuple[str, str], Counter[str]] = field(default_factory=dict)  # (playbook, rule) → due, done, can_reply, replied
     due_given: int = 0  # given and due by the watermark
     done: int = 0
     on_time: int = 0
@@ -88,7 +89,7 @@ def count(store: StateStore) -> Counts:
         counts.delivered[(operator, day)] += len(carried)
         sent.update(carried)
     listed = {operator for operator, _ in counts.delivered}  # operators who get their lists from `deliver`
-    unreplied: list[tuple[str, str]] = []  # (member, playbook) of done tasks awaiting a reply that has not come
+    unreplied: list[tuple[str, str, str]] = []  # (member, playbook, rule) of done tasks awaiting a reply that has not come
     query = "SELECT id, rule, member, action, due, assignee, status, deadline, outcome, marked_at FROM tasks WHERE data IS NOT NULL AND status != 'merged'"  # a part counts in its message
     for task_id, rule, member, action, due, assignee, status, deadline, outcome, marked_at in store.connection.execute(query):
         day = datetime.fromtimestamp(due, tz).date().isoformat()
@@ -111,6 +112,8 @@ def count(store: StateStore) -> Counts:
         counts.due_given += 1
         by_playbook = counts.per_playbook.setdefault(playbook, Counter())
         by_operator = counts.per_operator.setdefault(assignee or "—", Counter())
+        by_rule = counts.rule_rates.setdefault((playbook, name), Counter())
+        by_rule["due"] += 1
         by_playbook["due"] += 1
         by_operator["due"] += 1
         by_playbook["skipped"] += status == "skipped"
@@ -119,22 +122,26 @@ def count(store: StateStore) -> Counts:
             counts.done += 1
             by_playbook["done"] += 1
             by_operator["done"] += 1
+            by_rule["done"] += 1
             counts.on_time += deadline is None or marked_at is None or marked_at <= deadline
             if repliable is None or action in repliable:
                 counts.can_reply += 1
                 counts.replied += outcome == "replied"
                 by_playbook["can_reply"] += 1
                 by_playbook["replied"] += outcome == "replied"
+                by_rule["can_reply"] += 1
+                by_rule["replied"] += outcome == "replied"
                 if outcome != "replied" and member is not None:
-                    unreplied.append((member, playbook))
+                    unreplied.append((member, playbook, name))
     # A reply is seen when its member writes in a group: to one who has left every group (a
     # "why did you leave" DM) none can show, and such a task says nothing of whether they answered.
-    gone = _left(store, {member for member, _ in unreplied})
-    for member, playbook in unreplied:
+    gone = _left(store, {member for member, _, _ in unreplied})
+    for member, playbook, name in unreplied:
         if member in gone:
             counts.unseen += 1
             counts.can_reply -= 1
             counts.per_playbook[playbook]["can_reply"] -= 1
+            counts.rule_rates[(playbook, name)]["can_reply"] -= 1
     return counts
 
 
@@ -221,9 +228,13 @@ def charts(counts: Counts, words: ReportWords, capacities: Mapping[str, int | No
         )
         .to_dict()
     )
-    rows = [[titles.get(playbook) or playbook, rule_name(playbook, rule), tasks] for (playbook, rule), tasks in sorted(counts.per_rule.items())]
-    rows.append([words.total, "", counts.given])
-    found.append(Chart("by-rule", words.by_rule, words.by_rule_note, spec, [names["playbook"], names["rule"], names["tasks"]], rows))
+    # Beside each rule's tasks, how its due ones went: the rule to change hides in its playbook's rate.
+    rows = []
+    for (playbook, rule), tasks in sorted(counts.per_rule.items()):
+        rates = counts.rule_rates.get((playbook, rule), Counter())
+        rows.append([titles.get(playbook) or playbook, rule_name(playbook, rule), tasks, _percent(rates["done"], rates["due"]), _percent(rates["replied"], rates["can_reply"])])
+    rows.append([words.total, "", counts.given, _percent(counts.done, counts.due_given), _percent(counts.replied, counts.can_reply)])
+    found.append(Chart("by-rule", words.by_rule, words.by_rule_note, spec, [names["playbook"], names["rule"], names["tasks"], names["done_rate"], names["replied_rate"]], rows))
 
     # (c) rates
     measured = [("done", counts.done, counts.due_given), ("on_time", counts.on_time, counts.done), ("replied", counts.replied, counts.can_reply)]

@@ -171,12 +171,13 @@ def test_the_tables_hold_the_counts_sql_finds_in_the_state(state: Path, tmp_path
     (titles,) = sql(state, "SELECT value FROM meta WHERE key = 'playbook_titles'")[0]
     (rule_titles,) = sql(state, "SELECT value FROM meta WHERE key = 'rule_titles'")[0]
     title, rule_title = json.loads(titles), json.loads(rule_titles)
-    assert sorted((playbook, rule, int(tasks)) for playbook, rule, tasks in rules if tasks != "0") == sorted((title[key.split("/")[0]], rule_title.get(key, key.split("/")[1]), tasks) for key, tasks in by_rule)
+    assert sorted((playbook, rule, int(tasks)) for playbook, rule, tasks, _, _ in rules if tasks != "0") == sorted((title[key.split("/")[0]], rule_title.get(key, key.split("/")[1]), tasks) for key, tasks in by_rule)
     # …and, the playbooks named, the rules that plan tasks but planned none here, at 0
-    assert ("价值分层（高价值 / 潜力 / 沉睡付费）", "付费成员变安静，提醒运营亲自私信", "0") in {tuple(row) for row in rules}
+    assert ("价值分层（高价值 / 潜力 / 沉睡付费）", "付费成员变安静，提醒运营亲自私信", "0", "—", "—") in {tuple(row) for row in rules}
     assert not any(row[1] == "打标签：活跃" for row in rules)  # a rule that only tags plans no task: not listed
     assert any(row[0] == "新人破冰" and not row[1].isascii() for row in rules)  # titles, not ids
     assert total[0] == "合计" and int(total[2]) == sum(tasks for _, tasks in by_rule)
+    assert total[3:] == charts["rates"]["rows"][0][3:] + charts["rates"]["rows"][2][3:]  # the whole community's done and replied rates
 
     due = f"{given_out} AND due <= {watermark!r}"
     # The replied rate's base: done tasks a member can reply to (a DM, not a note to the operator).
@@ -594,7 +595,9 @@ def test_the_rates_leave_out_what_no_list_carried_and_replies_that_cannot_show_a
     assert page.charts["rates"]["rows"][2] == ["回复率", "0", "1", "0.0%"]  # m1's two DMs, who left every group, are not in the base: m2's is
     assert "哪天早上的推送都没带上的任务（1 个" in text and "发给已经退出所有群的人的 2 个也不算" in text
     assert page.charts["by-playbook"]["rows"] == [["节日问候", "3", "3", "100.0%", "0", "1", "0", "0.0%", "1"]]
-    assert page.charts["by-operator"]["rows"] == [["Lily", "3", "3", "0", "100.0%", "1", "0"]]  # her 2nd was full (2 of 2); no morning's list went over  # …and m3's greeting, which a full day dropped
+    assert page.charts["by-operator"]["rows"] == [["Lily", "3", "3", "0", "100.0%", "1", "0"]]  # her 2nd was full (2 of 2); no morning's list went over
+    # each rule's rates too: the "why did you leave" DM has no reply rate at all
+    assert page.charts["by-rule"]["rows"] == [["节日问候", "bye", "1", "100.0%", "—"], ["节日问候", "hello", "3", "100.0%", "0.0%"], ["合计", "", "4", "100.0%", "0.0%"]]  # …and m3's greeting, which a full day dropped
 
 
 def test_a_state_no_run_has_read_anything_into_says_what_to_do_first(tmp_path: Path, registry: Registry) -> None:
