@@ -420,11 +420,18 @@ def test_activity_ended_splits_members_by_participation(make_config, participate
     assert all(task.params == {"form": "https://f.example/{{ event.activity }}"} for task in result.tasks)
 
 
-@pytest.mark.parametrize("key", ["title", "text"])
-@pytest.mark.parametrize("started, ended, called", [("三月线下读书会", None, "三月线下读书会"), (None, "共读分享会", "共读分享会"), ("旧名", "新名", "新名"), (None, None, "a1"), ("  ", None, "a1")])
+@pytest.mark.parametrize(("key", "started", "ended", "called"), [
+    *((key, "三月线下读书会", None, "三月线下读书会") for key in ("title", "text")),
+    *((key, None, "共读分享会", "共读分享会") for key in ("title", "text")),
+    ("title", "旧名", "新名", "新名"),  # renamed: the end's title
+    ("text", "第3期线上共读", "活动结束，感谢参与", "第3期线上共读"),  # an end's text is more often that than a name
+    *((key, None, None, "a1") for key in ("title", "text")),
+    *((key, "  ", None, "a1") for key in ("title", "text")),
+])
 def test_an_activity_is_named_in_the_reason_by_its_title(make_config, started, ended, called, key):
     """The reason names the activity by the `title` its end (else its start) carries — or,
-    in an export that writes no `title`, its `text`: an operator knows 三月线下读书会, not `a1`."""
+    in an export that writes no `title`, its start's `text`, else its end's: an operator knows
+    三月线下读书会, not `a1`."""
     config = make_config(playbook("{activity_ended: {participated: true}}", do='- survey: {form: "https://f.example/x"}'))
     titled = lambda title: {key: title} if title else {}  # noqa: E731
     events = [

@@ -197,17 +197,20 @@ class ActivityEndedTrigger(TriggerType):
         taking_part.update(dict.fromkeys(event.participants, True))
         if event.type == "activity_joined" and member is not None:
             taking_part[member.id] = True
-        # The activity as people call it: the `title` its events carry (the end's, else the
-        # start's; an export that has no `title` writes it as the event's `text`), else its id.
-        title = event.raw.get("title") or event.text
+        # The activity as people call it: the `title` its end carries, else its start's — or
+        # the start's `text`, where an export without `title` writes the name — else the end's
+        # `text`, else its id (an end's text is more often "活动结束" than a name).
+        title = event.raw.get("title")
+        titled = title.strip() if isinstance(title, str) and title.strip() else ""
+        text = event.text.strip() if event.text else ""
         titles = run.store(self.titles_key)  # activity → its start's title, until it ends
-        if event.type == "activity_started" and isinstance(title, str) and title.strip():
-            titles[activity] = title.strip()
+        if event.type == "activity_started" and (titled or text):
+            titles[activity] = titled or text
         if event.type != "activity_ended" or event.group is None:
             return
         del participants[activity]
-        started_as = titles.pop(activity, None)
-        named = title.strip() if isinstance(title, str) and title.strip() else started_as or ""
+        named = titled or titles.pop(activity, None) or text
+        titles.pop(activity, None)
         called = named or activity
         group = run.groups.get(event.group)
         chosen = [member_id for member_id in sorted(group.members) if (member_id in taking_part) == self.participated] if group else []
