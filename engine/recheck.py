@@ -562,6 +562,15 @@ class Recheck:
         by = member.marks.get(OUT_BY)
         return bool(by) and by.get(group) == [source.rule.key, source.firing.t]  # type: ignore[union-attr]  # a dict
 
+    def context_at(self, source: Source, at: float) -> dict[str, Any]:
+        """``source``'s values as they are now, but with ``now`` at ``at``: a condition about
+        the time of day (``8 <= now.hour < 22``: when to send it) asked as of when the task was
+        due, while what happened since (a message, an answer) is as it is now."""
+        context = dict(self._context(source.rule, source.firing, source.group))
+        if "now" in context:
+            context["now"] = datetime.fromtimestamp(at, self.tz)
+        return context
+
     def context_now(self, source: Source) -> dict[str, Any]:
         """What ``source``'s text would be rendered with now, kept nowhere (an explanation's)."""
         return source.context if source.context is not None else self._built(source)

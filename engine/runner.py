@@ -325,7 +325,10 @@ class Plan:
             source = task.source
             if task.dropped or task.due >= now or source is None or not source.rule.recheck or task.parts or task.id in planner.merged_into or task.id in planner.withheld:
                 continue
-            why = recheck.reason(task.group, source, now)
+            # The day's events as they turned out, its clock at the task's due time: past
+            # 22:00 a "send it by day" condition is no reason to leave the task out of the
+            # morning's list — an unanswered question is still unanswered.
+            why = recheck.reason(task.group, source, now, recheck.context_at(source, task.due))
             if why is not None:
                 found[task.id] = why
         # A firing's note to the operator goes with its task to the member: "已私信问 X…记进档案"

@@ -198,7 +198,7 @@ def test_a_note_about_a_dm_the_day_made_unneeded_is_left_out_with_it(tmp_path, m
     `if:` would drop the note by itself too; it is asked for the DM only, as when a note's own
     check still holds — review 5 saw one such note delivered without its DM.)"""
     real = Recheck.reason
-    monkeypatch.setattr(Recheck, "reason", lambda self, group, source, at: None if source.action.kind.note else real(self, group, source, at))
+    monkeypatch.setattr(Recheck, "reason", lambda self, group, source, at, context=None: None if source.action.kind.note else real(self, group, source, at, context))
     dm = '      - dm: "{{ member.name }} 你好，方便的话做个自我介绍吧"\n'
     nights = Nights(tmp_path, SLA.replace(dm, dm + '      - notify: "已私信请 {{ member.name }} 自我介绍，回复后记进档案"\n'))
     joined = {"ts": "2026-03-01T11:00:00+08:00", "type": "member_joined", "group": "g1", "member": "m3", "name": "小美"}
@@ -435,3 +435,31 @@ def test_what_is_planned_ahead_fills_only_what_the_printed_tasks_leave(tmp_path,
     nights.night(1, [message(1, 21, "m1", "阿珍")], "--ahead")
     content = nights.morning(2, httpserver_ipv4)
     assert "昨天聊的那本书读得怎么样？" in content and "早上好！" not in content
+
+
+def test_a_condition_on_the_time_of_day_does_not_leave_an_unanswered_question_out_of_the_morning(tmp_path):
+    """Review 13: an urgent escalation `if: 8 <= now.hour < 22` (send it by day) for a question
+    nobody answered was left out of the morning's list as no longer needed — the night's run
+    asked its `if:` at 23:00. The day's events are asked as they turned out, the clock as of the
+    task's due time; one the day did make unneeded (an answer) is still left out."""
+    escalate = SLA + """\
+  - id: escalate
+    when: {unanswered: 30m}
+    if: "8 <= now.hour < 22"
+    priority: urgent
+    deadline: 3d
+    do:
+      - notify: "{{ member.name }} 的提问还没人回，请马上处理"
+"""
+    nights = Nights(tmp_path, escalate)
+    asked = {"ts": "2026-03-01T13:30:00+08:00", "type": "message", "group": "g1", "member": "m1", "name": "老马", "text": "周末的活动还有名额吗？", "id": "q1"}
+    answered = {"ts": "2026-03-01T15:00:00+08:00", "type": "message", "group": "g1", "member": "m3", "name": "阿珍", "text": "请问几点开始？", "id": "q2"}
+    reply = {"ts": "2026-03-01T16:00:00+08:00", "type": "message", "group": "g1", "member": "m2", "name": "老陈", "text": "两点", "reply_to": "q2"}
+    tasks, _ = nights.night(1, [asked, answered, reply])
+    escalations = {task["member"]: task["id"] for task in tasks if task["rule"] == "escalate"}
+    assert sorted(escalations) == ["m1", "m3"]
+    result = CliRunner().invoke(cli, ["deliver", str(nights.directory), "--state", str(nights.state), "--date", "2026-03-02", "--dry-run"], obj={"registry": nights.registry}, env={"WECOM_A": "http://127.0.0.1:9/a"})
+    assert result.exit_code == 0, result.output
+    assert "老马 的提问还没人回，请马上处理" in result.stdout  # still unanswered: still to do, whatever the hour the night ran
+    assert "阿珍 的提问还没人回" not in result.stdout  # answered at 16:00: left out
+    assert escalations["m3"] in result.stderr and escalations["m1"] not in result.stderr  # …and named as no longer needed, 老马's not
