@@ -24,6 +24,7 @@ made it unneeded; ``history`` leaves it out until then (``StateStore.drop_ahead`
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 from playbook_engine.contract import Task
@@ -32,6 +33,8 @@ from playbook_engine.model import Config
 from playbook_engine.planner import Sent
 from playbook_engine.runner import plan
 from playbook_engine.state import StateStore
+
+NO_ROOM = frozenset({"capacity", "deadline"})  # a full day: dropped after max_delay, or moved past the deadline
 
 
 @dataclass
@@ -43,6 +46,11 @@ class Ahead:
     tasks: list[Task] = field(default_factory=list)
     kept: dict[str, Sent] = field(default_factory=dict)
     until: float | None = None
+    # What the clock brings that day and finds no room (its operator's day full; moved, past its
+    # deadline), by playbook: a festival's greetings capacity cannot hold, to say the night before;
+    # and by local day and operator, for that morning's list (``StateStore.save_ahead``).
+    no_room: Counter[str] = field(default_factory=Counter)
+    no_room_by: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
 
 
 def plan_ahead(config: Config, path: str) -> Ahead:
@@ -57,15 +65,23 @@ def plan_ahead(config: Config, path: str) -> Ahead:
         until = local.midnight(local.day(watermark) + 2)
         # The tasks the run printed keep their place, as delivered ones do: the morning's list
         # holds them, and what is planned ahead fills what is left of each day's capacity.
-        stream = plan(config, [], until=until, state=store, keep_suppressed=False, observe=False, keep_printed=True)
+        # Suppressed tasks kept: those of the day ahead that found no room are counted (one day
+        # of the clock's tasks: their explanations cost little).
+        stream = plan(config, [], until=until, state=store, keep_suppressed=True, observe=False, keep_printed=True)
         planned = [task for task in stream if task.due < until]
+        lost = [item.task for item in stream.result.suppressed if item.guardrail in NO_ROOM and item.task.trigger_at > watermark]
+        no_room = Counter(task.playbook for task in lost)
+        no_room_by: dict[str, dict[str, dict[str, int]]] = {}
+        for task in lost:
+            by_operator = no_room_by.setdefault(local.date_text(task.trigger_at), {}).setdefault(task.assignee or "", {})
+            by_operator[task.playbook] = by_operator.get(task.playbook, 0) + 1
         known = store.known_tasks(part for task in planned for part in (task.id, *(part["id"] for part in task.parts)))
     finally:
         store.close()
     # Not one that takes in a task the state holds already (printed alone by the run before: a
     # question due that evening, merged into the morning's festival greeting): the operator has
     # that one; the next run, from the day's history, plans the message.
-    found = Ahead([task for task in planned if task.id not in known and not any(part["id"] in known for part in task.parts)], until=until)
+    found = Ahead([task for task in planned if task.id not in known and not any(part["id"] in known for part in task.parts)], until=until, no_room=no_room, no_room_by=no_room_by)
     history = stream.planner.new_history
     for task in found.tasks:
         for task_id in [task.id, *(part["id"] for part in task.parts)]:

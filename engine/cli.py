@@ -157,11 +157,17 @@ def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, colu
             from playbook_engine.state import task_data
 
             found = plan_ahead(config, state_path)
-            state.save_ahead(found.tasks, found.kept, {task.id: task_data(task.record(tz)) for task in found.tasks})
+            state.save_ahead(found.tasks, found.kept, {task.id: task_data(task.record(tz)) for task in found.tasks}, found.no_room_by)
             planned_ahead.extend(found.tasks)
-            if found.until is not None and found.tasks:
+            if found.until is not None and (found.tasks or found.no_room):
                 last_day = datetime.fromtimestamp(found.until - 1, tz).date()
-                click.echo("playbook: " + words_for(config.community.language).summary.ahead.format(count=len(found.tasks), day=last_day.isoformat()), err=True)
+                said = words_for(config.community.language).summary
+                if found.tasks:
+                    click.echo("playbook: " + said.ahead.format(count=len(found.tasks), day=last_day.isoformat()), err=True)
+                if found.no_room:
+                    titles = {playbook.id: playbook.title or playbook.id for playbook in config.playbooks}
+                    listed = said.separator.join(f"{titles.get(playbook, playbook)} {count}" for playbook, count in found.no_room.most_common())
+                    click.echo("playbook: " + said.ahead_no_room.format(count=found.no_room.total(), day=last_day.isoformat(), listed=listed), err=True)
             yield from (task for task in found.tasks if member_id is None or task.member == member_id)
 
     write_tasks(registry, fmt, tasks(), out, context)  # written as the run goes, for jsonl and csv

@@ -244,6 +244,16 @@ def _missed_notes(config: Config, missed: list[tuple[dict[str, Any], float]], wo
     return (words.missed_note.format(count=len(lines)), *named)
 
 
+def _no_room_notes(config: Config, no_room: Mapping[str, int], words: DeliveryWords) -> tuple[str, ...]:
+    """What the night's look-ahead found no room for in the operator's day, by playbook: a
+    festival's greetings her capacity could not hold, which she may still want to send by hand."""
+    if not no_room:
+        return ()
+    titles = {playbook.id: playbook.title or playbook.id for playbook in config.playbooks}
+    listed = words_for(config.community.language).plan.list_separator.join(f"{titles.get(playbook, playbook)} {count}" for playbook, count in sorted(no_room.items(), key=lambda item: (-item[1], item[0])))
+    return (words.no_room_note.format(count=sum(no_room.values()), listed=listed),)
+
+
 def missed_lines(config: Config, missed: list[tuple[dict[str, Any], float]], words: DeliveryWords, day: date, group_names: Mapping[str, str]) -> list[str]:
     """Each task no list carried in time as one line: id, who, what (its first line), deadline."""
     deadlines = {record["id"]: deadline for record, deadline in missed}
@@ -615,6 +625,7 @@ def deliver(config: Config, state_path: str, day: date, *, dry_run: bool = False
             # Their tasks no list carried in time, under their list: they read it, not the log
             # (a morning with no list for them: the log alone).
             notes = _missed_notes(config, [(record, deadline) for record, deadline in the_day.missed if record.get("assignee") == operator.id], words, day, group_names)
+            notes += _no_room_notes(config, store.no_room(day.isoformat(), operator.id), words)
             messages = split(kind, operator_day, compose(config, operator_day.records, words, day, group_names), config, day, words, notes)
             todo.append((operator_day, inbox, messages))
         if the_day.unassigned:

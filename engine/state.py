@@ -48,6 +48,7 @@ APPLICATION_ID = 0x50424B31  # "PBK1": marks the file as ours
 SCHEMA_VERSION = 10
 SQLITE_HEADER = b"SQLite format 3\x00"
 AHEAD = "ahead"  # meta: the ids of the tasks the last run planned ahead (``save_ahead``)
+NO_ROOM = "ahead_no_room"  # meta: what the last look-ahead found no room for, by local day, operator and playbook
 OVERTAKEN = "overtaken"  # meta: tasks due before the last run's end that no longer held as it ended, and why
 
 _TABLES = """
@@ -381,10 +382,11 @@ class StateStore:
         value = self.meta("watermark_events")
         return None if value is None else frozenset(loads(value))
 
-    def save_ahead(self, tasks: Iterable[Task], kept: Mapping[str, Sent], records: Mapping[str, str]) -> None:
+    def save_ahead(self, tasks: Iterable[Task], kept: Mapping[str, Sent], records: Mapping[str, str], no_room: Mapping[str, Mapping[str, Mapping[str, int]]] | None = None) -> None:
         """Keep the tasks a run planned ahead (``playbook run --ahead``): to do, each with its
         printed record (the parts merged into one as `merged`, as a run keeps them), and their
-        ids, for the next run to take back (``drop_ahead``)."""
+        ids, for the next run to take back (``drop_ahead``); and what it found no room for
+        (local day → operator → playbook → tasks), for that morning's list (``no_room``)."""
         ahead: dict[str, list[str]] = {}
         rows = []
         for task in tasks:
@@ -398,6 +400,13 @@ class StateStore:
             self.connection.executemany("INSERT OR IGNORE INTO tasks (id, rule, member, action, trigger_at, due, assignee, status, data, deadline) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
             earlier = loads(self.meta(AHEAD) or "{}")  # kept, due after the last run's history: not reconciled yet
             self.connection.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (AHEAD, dumps({**earlier, **ahead})))
+            self.connection.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (NO_ROOM, dumps(no_room or {})))
+
+    def no_room(self, day: str, operator: str) -> dict[str, int]:
+        """What the last look-ahead found no room for on local day ``day`` among ``operator``'s
+        tasks, by playbook (``save_ahead``)."""
+        found: dict[str, dict[str, dict[str, int]]] = loads(self.meta(NO_ROOM) or "{}")
+        return dict(found.get(day, {}).get(operator, {}))
 
     def drop_ahead(self) -> tuple[list[str], dict[str, tuple[Any, ...]]]:
         """Before a run: the tasks the last run planned ahead are planned again from the history

@@ -150,6 +150,7 @@ class SummaryWords:
     revised: str  # "{count}", "{ids}"
     ahead_gone: str  # "{count}", "{ids}": tasks the last run planned ahead that the history showed no longer needed
     ahead: str  # "{count}", "{day}": tasks planned ahead (--ahead), through that day
+    ahead_no_room: str  # "{count}", "{day}", "{listed}": what the clock brings that day and finds no room, by playbook
     duplicates: str  # "{count}"
     exporter: str  # a warning: "{name}", "{id}" of the account that made the export, "{file}" (community.yaml)
     # Warnings about groups, each followed by a list of "{id} 「{name}」 (count)"
@@ -307,6 +308,7 @@ class DeliveryWords:
     missed_item: str  # "{id}", "{who}", "{what}", "{deadline}"
     missed_note: str  # "{count}": the head of the lines under an operator's list that name their missed tasks
     missed_more: str  # "{count}": missed tasks past the ones the message names
+    no_room_note: str  # "{count}", "{listed}": the tasks of the day the night's look-ahead found no room for, by playbook
     note: str  # "{note}": each line --dry-run (or a delivery) says besides the messages
     would_stop: str  # "{what}": --dry-run, when an inbox's address cannot be read
 
@@ -511,6 +513,7 @@ ZH_CN = Language(
         revised=" · 之前的运行列出的 {count} 个任务有改动、重新列出（{ids}）：以新版本为准",
         ahead_gone=" · 上次预排的 {count} 个任务按今天的记录已不需要（{ids}）：没发的就不要发了",
         ahead="另外预排了到 {day} 为止的 {count} 个任务（定时的帖子、节日问候、榜单、沉默提醒……）：按目前的记录排，下次运行按那时的记录再核对",
+        ahead_no_room="注意：到 {day} 为止，还有 {count} 个到点就该做的任务（节日问候、定时帖子、榜单……）排不下：运营那天的容量已满，顺延就过了截止时间——{listed}。要发，就提高那天的容量（community.yaml 里运营的 capacity）或放宽这些规则的 deadline 再跑一次，或者自己补发",
         duplicates=" · 重复消息（id 相同）{count} 条，只计一次",
         exporter="导出这份聊天记录的账号 {name}（{id}）不在 {file} 的 `staff:` 里，也不是哪位运营的 `member:`：计划会把它当成普通群成员（欢迎、私信、上排行榜）。这是导出人自己的账号——在那位运营的条目里写上 `member: {id}`，或加进 `staff: [{id}]`",
         undeclared_groups="{file} 的 `groups:` 里没有这 {count} 个群：{listed}——在那里写上它们（id、name），群才有名字、有运营负责",
@@ -635,6 +638,7 @@ ZH_CN = Language(
         missed_item="{id} {who}：{what}（截止 {deadline}）",
         missed_note="另有 {count} 个任务没赶上推送（排出来时已过了截止时间：推送之后才发生、当晚就截止的事，或者前一晚预排时那天的容量已经排满），要不要补做自己看：",
         missed_more="……另有 {count} 个，见 `playbook tasks list`",
+        no_room_note="今天还有 {count} 个到点就该做的任务没排进来（今天的容量已满）：{listed}——要发就自己补上，或者提高容量",
         note="提示：{note}",
         would_stop="{what}：真正推送时会在这里停下",
     ),
@@ -861,6 +865,7 @@ EN = Language(
         revised=" · {count} planned by an earlier run printed again changed ({ids}): the new version replaces the old",
         ahead_gone=" · {count} planned ahead by the last run no longer needed, as the history turned out ({ids}): do not send them if not sent yet",
         ahead="also planned ahead through {day}: {count} task(s) the clock brings (scheduled posts, festival greetings, leaderboards, silence nudges …), from the history so far; the next run checks them against the history of then",
+        ahead_no_room="note: through {day}, {count} task(s) the clock brings (festival greetings, scheduled posts, leaderboards …) find no room: the operator's day is full, and moved they would be past their deadline — {listed}. To send them, raise that day's capacity (the operator's `capacity` in community.yaml) or these rules' `deadline` and run again, or do them by hand",
         duplicates=" · {count} duplicate message{s} (same id) kept once",
         exporter="the account that made this export, {name} ({id}), is neither in {file} `staff:` nor any operator's `member:`, so the plan treats it as a member (welcomed, messaged, ranked) — it is the exporter's own account: write `member: {id}` on that operator, or add it to `staff: [{id}]`",
         undeclared_groups="{count} group{s} not in {file} `groups:`: {listed} — list them there (id, name) to name them and give them operators",
@@ -985,6 +990,7 @@ EN = Language(
         missed_item="{id} {who}: {what} (deadline {deadline})",
         missed_note="{count} more task(s) reached no list in time (planned after their deadline: what happened after the list was sent and was due the same evening, or the look-ahead found that day full) — do them late if you see fit:",
         missed_more="… {count} more: see `playbook tasks list`",
+        no_room_note="{count} more task(s) the clock brings today found no room (today's capacity is full): {listed} — send them by hand if you want them, or raise the capacity",
         note="note: {note}",
         would_stop="{what}: the real delivery would stop here",
     ),

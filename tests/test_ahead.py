@@ -463,3 +463,28 @@ def test_a_condition_on_the_time_of_day_does_not_leave_an_unanswered_question_ou
     assert "老马 的提问还没人回，请马上处理" in result.stdout  # still unanswered: still to do, whatever the hour the night ran
     assert "阿珍 的提问还没人回" not in result.stdout  # answered at 16:00: left out
     assert escalations["m3"] in result.stderr and escalations["m1"] not in result.stderr  # …and named as no longer needed, 老马's not
+
+
+def test_the_night_before_says_what_the_clock_brings_that_finds_no_room(tmp_path):
+    """Review 13: the night before 春节 planned 46 tasks ahead and said nothing of the 91
+    greetings its operators' capacity had no room for; the loss showed the night after, as an
+    unnamed deadline count. The look-ahead names them, by playbook, with what to do."""
+    greetings = PLAYBOOK + """\
+  - id: greet
+    when: {schedule: "0 10 * * *", each: member}
+    do:
+      - dm: "{{ member.name }}，节日快乐！"
+"""
+    nights = Nights(tmp_path, greetings)
+    (nights.directory / "community.yaml").write_text(COMMUNITY.replace("groups: [g1], inbox", "groups: [g1], capacity: 2, inbox"), encoding="utf-8")
+    members = [message(1, 9, f"m{number}", f"成员{number}") for number in range(1, 6)]
+    planned, said = nights.night(1, members, "--ahead")
+    ahead = [task for task in planned if task["due"].startswith("2026-03-02")]
+    assert len(ahead) == 2  # the morning post and one greeting fill the 2nd's two slots…
+    assert "注意：到 2026-03-02 为止，还有 4 个到点就该做的任务（节日问候、定时帖子、榜单……）排不下：运营那天的容量已满，顺延就过了截止时间——care 4。" in said  # …and four greetings are named
+    # …and the morning's list says so where the operator reads it
+    result = CliRunner().invoke(cli, ["deliver", str(nights.directory), "--state", str(nights.state), "--date", "2026-03-02", "--dry-run"], obj={"registry": nights.registry}, env={"WECOM_A": "http://127.0.0.1:9/a"})
+    assert result.exit_code == 0, result.output
+    assert "今天还有 4 个到点就该做的任务没排进来（今天的容量已满）：care 4——要发就自己补上，或者提高容量" in result.stdout
+    result = CliRunner().invoke(cli, ["deliver", str(nights.directory), "--state", str(nights.state), "--date", "2026-03-01", "--dry-run"], obj={"registry": nights.registry}, env={"WECOM_A": "http://127.0.0.1:9/a"})
+    assert "没排进来" not in result.stdout  # another day's list: nothing of it
