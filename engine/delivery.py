@@ -280,6 +280,10 @@ def compose(config: Config, records: Sequence[Mapping[str, Any]], words: Deliver
     names = group_names if group_names is not None else community.group_names
     options = registry.option_names(community.language)
     items = []
+    # Private messages the plan could not make one (yesterday's left over beside today's, one
+    # triggered after the first was due): the first to each member, named beside the others.
+    private = frozenset(community.merge) - frozenset(community.merge_in_group)
+    first_to: dict[str, str] = {}
     for record in sorted(records, key=lambda record: (record["due"], -_RANK.get(record["priority"], 0), record["id"])):
         group = record.get("group")
         group_name = names.get(group, group) if group else ""
@@ -306,6 +310,10 @@ def compose(config: Config, records: Sequence[Mapping[str, Any]], words: Deliver
         if day is not None and record["due"][:10] < day.isoformat():  # the local day, as the record writes it
             time = words.earlier_day(date.fromisoformat(record["due"][:10]), time)
         reason = record.get("reason", "") + (words.ahead if record.get(AHEAD_MARK) else "")  # what it means: once, in the head
+        if member is not None and record["action"] in private:
+            earlier = first_to.setdefault(member, record["id"])
+            if earlier != record["id"]:
+                reason += words.same_member.format(id=earlier)
         items.append(DeliveryItem(record["id"], time, record["priority"], mark, who, where, text, reason, record))
     return items
 

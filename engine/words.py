@@ -293,6 +293,7 @@ class DeliveryWords:
     member: str  # "{name}", "{member}": who a task is for
     why: str  # before the reason
     ahead: str  # after the reason of a task planned ahead (`run --ahead`), from the history of the night before
+    same_member: str  # "{id}": after the reason of a second private message to one member in one list
     ahead_head: str  # "{count}": in the list's head, what those marks mean, once
     option: str  # "{name}", "{value}": an action's option beside its text (the points, the form)
     action: Callable[[str, str], str]  # (action, text) → what to do, when the channel says nothing
@@ -623,6 +624,7 @@ ZH_CN = Language(
         member="{name}（{member}）",
         why="原因：",
         ahead=" · 预排",
+        same_member=" · 这份清单里还有给 TA 的 {id}：可以合成一条私信发",
         ahead_head="预排 {count} 个：按前一晚为止的记录排的，发之前看一眼，情况变了（TA 已经说过话……）就不用发",
         option="{name}：{value}",
         action=lambda action, text: f"{action}：{text}",
@@ -975,6 +977,7 @@ EN = Language(
         member="{name} ({member})",
         why="why: ",
         ahead=" · planned ahead",
+        same_member=" · this list also has {id} for them: one private message can carry both",
         ahead_head="{count} planned ahead, from the history up to the night before: look first, and skip one if things changed (they wrote …)",
         option="{name}: {value}",
         action=lambda action, text: f"{action}: {text}",

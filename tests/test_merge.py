@@ -331,3 +331,26 @@ rules:
             nights.pop(task_id, None)
         nights.update((key[0], key) for key in task_keys(result, "id", "due", "text"))
     assert sorted(nights.values()) == sorted(task_keys(whole, "id", "due", "text"))
+
+
+def test_a_morning_list_names_a_second_private_message_to_the_same_member(make_config):
+    """Review 13: 老李's list carried yesterday's VIP DM (planned after its time) and today's
+    survey, back to back: different due days, so the plan keeps them apart. The list names the
+    first beside the second, so the operator can write one message; an @ in the group and
+    another member's DM are not named."""
+    from datetime import date
+
+    from playbook_engine.delivery import compose
+    from playbook_engine.words import words_for
+
+    config = make_config(TWO_DMS, COMMUNITY.replace("  channel: wechat\n", "  channel: wechat\n  language: zh-CN\n  merge: [dm, survey, mention]\n"))
+    base = {"playbook": "a", "rule": "hi", "channel": "wechat", "group": "g1", "member_name": "老李", "assignee": "op-lily", "priority": "normal", "reason": "发言", "params": {}}
+    records = [
+        {**base, "id": "t-0000000001", "due": "2027-02-07T14:18:00+08:00", "action": "dm", "member": "m1", "text": "老李 你好"},
+        {**base, "id": "t-0000000002", "due": "2027-02-08T08:00:00+08:00", "action": "survey", "member": "m1", "text": "填个问卷"},
+        {**base, "id": "t-0000000003", "due": "2027-02-08T08:10:00+08:00", "action": "mention", "member": "m1", "text": "@老李 欢迎"},
+        {**base, "id": "t-0000000004", "due": "2027-02-08T08:20:00+08:00", "action": "dm", "member": "m2", "member_name": "阿珍", "text": "阿珍 你好"},
+    ]
+    items = {item.id: item.why for item in compose(config, records, words_for("zh-CN").delivery, date(2027, 2, 8))}
+    assert items["t-0000000002"] == "发言 · 这份清单里还有给 TA 的 t-0000000001：可以合成一条私信发"
+    assert items["t-0000000001"] == items["t-0000000003"] == items["t-0000000004"] == "发言"
