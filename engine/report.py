@@ -60,6 +60,7 @@ class Counts:
     per_rule: Counter[tuple[str, str]] = field(default_factory=Counter)  # (playbook, rule) → given tasks
     rule_rates: dict[tuple[str, str], Counter[str]] = field(default_factory=dict)  # (playbook, rule) → due, done, can_reply, replied
     due_given: int = 0  # given and due by the watermark
+    first_due: float | None = None  # the earliest given task's due time: where the report's period begins
     done: int = 0
     on_time: int = 0
     replied: int = 0
@@ -101,6 +102,7 @@ def count(store: StateStore) -> Counts:
             counts.not_needed += 1  # never given: the runs said it was no longer needed, and no list carried it
             continue
         counts.given += 1
+        counts.first_due = due if counts.first_due is None else min(counts.first_due, due)
         counts.per_operator_day[(assignee or "—", day)] += 1
         playbook, _, name = str(rule).partition("/")
         counts.per_rule[(playbook, name)] += 1
@@ -256,17 +258,15 @@ def charts(counts: Counts, words: ReportWords, capacities: Mapping[str, int | No
         numbers = counts.per_playbook.get(playbook, Counter())
         shown = titles.get(playbook) or playbook
         # No bar where there is no base (nothing due, nothing to reply to): "—" in the table, not 0.
+        # Each bar says what it is of (43/50): a rate of 4 tasks does not read as one of 400.
         values += [
-            {"playbook": shown, "measure": words.measures["done"], "rate": numbers["done"] / numbers["due"] if numbers["due"] else None},
-            {"playbook": shown, "measure": words.measures["replied"], "rate": numbers["replied"] / numbers["can_reply"] if numbers["can_reply"] else None},
+            {"playbook": shown, "measure": words.measures["done"], "rate": numbers["done"] / numbers["due"] if numbers["due"] else None, "of": f"{numbers['done']}/{numbers['due']}"},
+            {"playbook": shown, "measure": words.measures["replied"], "rate": numbers["replied"] / numbers["can_reply"] if numbers["can_reply"] else None, "of": f"{numbers['replied']}/{numbers['can_reply']}"},
         ]
         rows.append([shown, numbers["due"], numbers["done"], _percent(numbers["done"], numbers["due"]), numbers["skipped"], numbers["can_reply"], numbers["replied"], _percent(numbers["replied"], numbers["can_reply"]), lost.get(playbook, 0)])
-    spec = (
-        alt.Chart(_data(values))
-        .mark_bar()
-        .encode(y=alt.Y("playbook:N", title=names["playbook"], sort=None), x=alt.X("rate:Q", title=names["rate"], axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])), yOffset=alt.YOffset("measure:N"), color=alt.Color("measure:N", title=names["measure"]))
-        .to_dict()
-    )
+    rated = alt.Chart(_data(values)).encode(y=alt.Y("playbook:N", title=names["playbook"], sort=None), x=alt.X("rate:Q", title=names["rate"], axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])), yOffset=alt.YOffset("measure:N"))
+    bars = rated.mark_bar().encode(color=alt.Color("measure:N", title=names["measure"]))
+    spec = alt.layer(bars, rated.mark_text(align="left", dx=3, fontSize=9).encode(text="of:N")).to_dict()
     found.append(Chart("by-playbook", words.by_playbook, words.by_playbook_note, spec, [names[key] for key in ("playbook", "due", "done", "done_rate", "skipped", "can_reply", "replied", "replied_rate", "lost")], rows))
 
     # (c3) each operator's share of it, and (with the capacities known) how often her day was full:
@@ -342,12 +342,13 @@ def _cell(value: Any) -> str:
 def render(found: Sequence[Chart], words: ReportWords, language: str, counts: Counts, tz: ZoneInfo) -> str:
     """The report page: the charts as inline SVG, each with its table; no script, no link."""
     watermark = "—" if counts.watermark is None else datetime.fromtimestamp(counts.watermark, tz).strftime("%Y-%m-%d %H:%M")
+    since = "—" if counts.first_due is None else datetime.fromtimestamp(counts.first_due, tz).strftime("%Y-%m-%d")
     parts = [
         "<!DOCTYPE html>",
         f'<html lang="{html.escape(language)}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{html.escape(words.title)}</title><style>{_STYLE}</style></head><body>",
         f"<h1>{html.escape(words.title)}</h1>",
-        f'<p class="note">{html.escape(words.generated.format(watermark=watermark, given=counts.given))}</p>',
+        f'<p class="note">{html.escape(words.generated.format(since=since, watermark=watermark, given=counts.given))}</p>',
     ]
     for chart in found:
         head = "".join(f'<th scope="col">{html.escape(column)}</th>' for column in chart.columns)

@@ -182,7 +182,7 @@ class ReportWords:
     """The report's words in one language."""
 
     title: str
-    generated: str  # "{watermark}", "{given}"
+    generated: str  # "{since}", "{watermark}", "{given}"
     workload: str
     workload_note: str
     no_capacity: str
@@ -545,7 +545,7 @@ ZH_CN = Language(
     ),
     report=ReportWords(
         title="社群运营报告",
-        generated="数据截至 {watermark}（最后一次运行读到的记录）· 共派发任务 {given} 个",
+        generated="数据从 {since} 起，截至 {watermark}（最后一次运行读到的记录）· 共派发任务 {given} 个",
         workload="每位运营每天的任务数与容量",
         workload_note="柱：当天到期、派发给该运营的任务数；横线：该运营每天的容量上限；点：当天早上推送给该运营的任务数（包括前几天留下的，比如前一晚入群的人的欢迎）。",
         no_capacity="状态库不保存容量：运行 `playbook report 剧本目录 --state …` 时给出剧本目录，即可画出容量线。",
@@ -898,7 +898,7 @@ EN = Language(
     ),
     report=ReportWords(
         title="Community operations report",
-        generated="Data up to {watermark} (the last run's records) · {given} tasks given",
+        generated="Data from {since} up to {watermark} (the last run's records) · {given} tasks given",
         workload="Tasks per operator per day, against capacity",
         workload_note="Bars: the tasks due that day given to the operator; ticks: the operator's daily capacity; dots: the tasks that morning's messages carried to them (earlier days' included, such as the welcomes of the evening before).",
         no_capacity="The state does not keep capacities: name the playbooks folder (`playbook report PATHS --state …`) to draw them.",

@@ -594,6 +594,7 @@ def test_the_rates_leave_out_what_no_list_carried_and_replies_that_cannot_show_a
     assert page.charts["rates"]["rows"][0] == ["完成率", "3", "3", "100.0%"]  # m4's greeting, in no list, is not Lily's miss
     assert page.charts["rates"]["rows"][2] == ["回复率", "0", "1", "0.0%"]  # m1's two DMs, who left every group, are not in the base: m2's is
     assert "哪天早上的推送都没带上的任务（1 个" in text and "发给已经退出所有群的人的 2 个也不算" in text
+    assert "数据从 2026-03-02 起，截至 2026-03-04 12:05（最后一次运行读到的记录）· 共派发任务 4 个" in text  # the period, first
     assert page.charts["by-playbook"]["rows"] == [["节日问候", "3", "3", "100.0%", "0", "1", "0", "0.0%", "1"]]
     assert page.charts["by-operator"]["rows"] == [["Lily", "3", "3", "0", "100.0%", "1", "0"]]  # her 2nd was full (2 of 2); no morning's list went over
     # each rule's rates too: the "why did you leave" DM has no reply rate at all
