@@ -30,11 +30,9 @@ from dataclasses import dataclass, field
 from playbook_engine.contract import Task
 from playbook_engine.localtime import local_time
 from playbook_engine.model import Config
-from playbook_engine.planner import Sent
+from playbook_engine.planner import NO_ROOM, Sent
 from playbook_engine.runner import plan
 from playbook_engine.state import StateStore
-
-NO_ROOM = frozenset({"capacity", "deadline"})  # a full day: dropped after max_delay, or moved past the deadline
 
 
 @dataclass

@@ -165,8 +165,7 @@ def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, colu
                 if found.tasks:
                     click.echo("playbook: " + said.ahead.format(count=len(found.tasks), day=last_day.isoformat()), err=True)
                 if found.no_room:
-                    titles = {playbook.id: playbook.title or playbook.id for playbook in config.playbooks}
-                    listed = said.separator.join(f"{titles.get(playbook, playbook)} {count}" for playbook, count in found.no_room.most_common())
+                    listed = config.by_playbook(found.no_room, said.separator)
                     click.echo("playbook: " + said.ahead_no_room.format(count=found.no_room.total(), day=last_day.isoformat(), listed=listed), err=True)
             yield from (task for task in found.tasks if member_id is None or task.member == member_id)
 

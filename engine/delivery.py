@@ -249,8 +249,7 @@ def _no_room_notes(config: Config, no_room: Mapping[str, int], words: DeliveryWo
     festival's greetings her capacity could not hold, which she may still want to send by hand."""
     if not no_room:
         return ()
-    titles = {playbook.id: playbook.title or playbook.id for playbook in config.playbooks}
-    listed = words_for(config.community.language).plan.list_separator.join(f"{titles.get(playbook, playbook)} {count}" for playbook, count in sorted(no_room.items(), key=lambda item: (-item[1], item[0])))
+    listed = config.by_playbook(no_room, words_for(config.community.language).plan.list_separator)
     return (words.no_room_note.format(count=sum(no_room.values()), listed=listed),)
 
 

@@ -426,6 +426,7 @@ def _load_playbook(path: Path, position: int, community: Community | None, regis
     stage_labels = {stage.label: stage.stage for stage in community.lifecycle if stage.label and stage.label != stage.stage}
     default_stages = _stages(doc, ("stages",), data.get("stages"), stage_names, problems, stage_labels)
     group_ids = _ids_by_name(community)
+    operator_names = {operator.name: operator.id for operator in community.operators if operator.name and operator.name != operator.id}
     default_groups = _groups(doc, ("groups",), data.get("groups"), known_groups, problems, group_ids)
     default_channel = data.get("channel")
     if default_channel is not None:
@@ -445,7 +446,6 @@ def _load_playbook(path: Path, position: int, community: Community | None, regis
         if "channel" in readable:
             _check_channel(doc, where + ("channel",), raw["channel"], registry, problems)
         assignee = readable.get("assignee")
-        operator_names = {operator.name: operator.id for operator in community.operators if operator.name and operator.name != operator.id}
         if assignee is not None and assignee not in operator_ids and assignee in operator_names:
             problems.append(doc.problem(where + ("assignee",), f"`{assignee}` is the name of operator {operator_names[assignee]} — write the operator's id here: {operator_names[assignee]}"))
         elif assignee is not None and assignee not in operator_ids:

@@ -218,6 +218,12 @@ class Config:
     def rules(self) -> list[Rule]:
         return [rule for playbook in self.playbooks for rule in playbook.rules]
 
+    def by_playbook(self, counts: Mapping[str, int], separator: str) -> str:
+        """``counts`` (playbook id → tasks) as people read them: each playbook by its title, the
+        most first — `节日私信问候 91，新人破冰 3`."""
+        titles = {playbook.id: playbook.title or playbook.id for playbook in self.playbooks}
+        return separator.join(f"{titles.get(playbook, playbook)} {count}" for playbook, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
     def links(self) -> frozenset[str]:
         """The web addresses the playbooks write — in texts, options and content.yaml: a
         Markdown list keeps them links (a member's own address in a task's text stays inert)."""

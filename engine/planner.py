@@ -82,6 +82,9 @@ def _capacity_order(task: Task) -> tuple[Any, ...]:
     return (-task.rank, task.deadline, task.due, task.order, task.id)
 
 
+# The guardrails that keep a task from the plan for want of room: its operator's day full, and
+# moving it would pass its deadline (or max_delay). The look-ahead and the report count them.
+NO_ROOM = frozenset({"capacity", "deadline"})
 FIRST_THING = PRIORITY_RANK["high"]  # capacity moves tasks of this rank or more to the first thing of the next morning
 
 

@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 from playbook_engine.errors import PlaybookError
 from playbook_engine.holdout import compare
+from playbook_engine.planner import NO_ROOM
 from playbook_engine.state import StateStore, member_from_data
 from playbook_engine.words import HistoryWords, ReportWords, words_for
 
@@ -487,15 +488,12 @@ def count_history(store: StateStore) -> History:
     return history
 
 
-LOST = frozenset({"capacity", "deadline"})  # what kept a triggered task from the plan for want of room or time
-
-
 def lost_by_playbook(history: History) -> Counter[str]:
     """By playbook, the tasks it triggered that capacity or their deadline kept from the plan:
     what a playbook lost, beside what it gave (a festival's greetings on a full day)."""
     lost: Counter[str] = Counter()
     for (_, kind, reason, playbook), count in history.counts.items():
-        if kind == "suppressed" and reason in LOST:
+        if kind == "suppressed" and reason in NO_ROOM:
             lost[playbook] += count
     return lost
 
