@@ -34,7 +34,7 @@ from playbook_engine import hookimpl
 from playbook_engine.contract import Event, EventSource, Rejected, SourceRecord
 from playbook_engine.errors import InvalidInput
 from playbook_engine.words import Reason, reason_of
-from playbook_plugins.source_csv import CsvFile, CsvTimes, Row
+from playbook_plugins.source_csv import ROUNDED, CsvFile, CsvTimes, Row
 from playbook_plugins.source_telegram import NameIndex
 
 # field → accepted column names, first present wins
@@ -103,10 +103,7 @@ TEMPLATE_MEMBER = re.compile(r"<member>\s*<username>\s*(?:<!\[CDATA\[)?(?P<wxid>
 PLACEHOLDER = re.compile(r"\$[A-Za-z_]+\$")
 REVOKABLE = re.compile(r"\s*\$revoke\$\s*$")
 MENTION = re.compile(r"@([^\s\u2005@]+)")
-# Excel shows a 19-digit message id as 7.00112E+18 and saves it so: no longer an id (every
-# message of a minute would have the same one).
 PAGED = re.compile(r"(@chatroom)_\d+_\d+$")
-MANGLED_ID = re.compile(r"^\d(?:\.\d+)?[Ee]\+\d+$")
 WXID = re.compile(r"^(?:wxid_[0-9a-z]+|[A-Za-z][-_A-Za-z0-9]{5,19})$")  # WeChat ids; display names are free text
 
 
@@ -301,7 +298,7 @@ class Chat:
             if name:
                 event["name"] = name
             ident = cells[at_id].strip() if at_id is not None else ""
-            if "+" in ident and MANGLED_ID.match(ident):
+            if "+" in ident and ROUNDED.match(ident):  # 7.00112E+18: a 19-digit id Excel rounded, no id any more
                 ident = ""
             if ident:
                 event["id"] = ident
@@ -372,7 +369,7 @@ def events_from_row(row: Row, columns: Mapping[str, str], people: People, defaul
     member, name = people.sender(row.get(columns.get("member")), row.get(columns["name"]), row.get(columns.get("remark")))
     event: dict[str, Any] = {**base, "type": "message", "member": member, "name": name}
     ident = row.get(columns.get("id"))
-    if ident and not MANGLED_ID.match(ident):
+    if ident and not ROUNDED.match(ident):
         event["id"] = ident
     readable = kind in TEXT_TYPES or kind in QUOTE_TYPES
     event["text"] = text if readable else placeholder(kind, row.get(columns.get("subtype")))
