@@ -392,6 +392,10 @@ class LocalDays(Protocol):
         """Instant ``t`` as an operator reads it: ``2026-03-01 09:15``."""
         ...
 
+    def midnight(self, ordinal: int) -> float:
+        """The first instant of local day ``ordinal``."""
+        ...
+
 
 class CommunitySettings(Protocol):
     """What a trigger may read of ``community.yaml`` while it is built."""
@@ -404,6 +408,14 @@ class CommunitySettings(Protocol):
     def channel(self) -> str: ...
     @property
     def tz(self) -> ZoneInfo: ...
+    @property
+    def language(self) -> str:
+        """The language of the words the engine writes (``zh``, ``en``)."""
+        ...
+    @property
+    def country(self) -> str:
+        """Whose holidays and weekends ``not_on``/``not_counting`` mean (ISO code; default CN)."""
+        ...
     @property
     def lifecycle(self) -> Sequence[Any]:
         """The lifecycle stages, in order (each with ``stage``, ``label``, ``condition`` and its ``source``)."""

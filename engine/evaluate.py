@@ -140,6 +140,7 @@ class Evaluation:
         self.recheck = self.enforcer.recheck = Recheck(config, self, planner, self.conditions.context, self._set_now, self.replies, self.conditions.member_holds)
         planner.on_settled = self.recheck.released
         planner.alike = self.enforcer.reads_alike
+        planner.keeps_off = any(rule.not_on is not None for rule in config.rules)
         if self.tasks_log is not None:
             planner.on_final = self.tasks_log.planned
         self._frozen = self.recheck.frozen

@@ -113,3 +113,119 @@ def label(key: str, country: str | None) -> str:
     if country is None and key in CHINESE_FESTIVALS:
         return CHINESE_FESTIVALS[key][0][0]
     return key
+
+
+# What a rule's `not_on:` may name: the days its tasks are not sent on (遇节假日顺延).
+OFF_DAY_KINDS = ("holidays", "weekends")
+
+
+class OffDays:
+    """Which local days a rule's `not_on:` keeps its tasks off, and what each is called.
+
+    ``holidays``: the statutory days off of ``country`` (the ``holidays`` package's table: for
+    China the State Council's days off with their 调休 substitutes), and the weekend days that
+    join one of them into a break (春节 from the Sunday before 除夕 to the last day off).
+    ``weekends``: Saturdays and Sundays (the country's weekend), except the weekend days worked
+    in place of a day off (调休上班). Both: every day that is not a working day.
+    """
+
+    def __init__(self, kinds: frozenset[str], country: str = "CN", language: str = "zh"):
+        self.kinds = kinds
+        self.country = country
+        self.language = "zh_CN" if language.startswith("zh") else "en_US"
+        self._names: dict[int, str | None] = {}
+        self._next_off: dict[int, int] = {}  # day → the first day kept off from it on
+
+    def name(self, ordinal: int) -> str | None:
+        """What local day ``ordinal`` (``date.toordinal()``) is called, if `not_on` keeps tasks off it."""
+        try:
+            return self._names[ordinal]
+        except KeyError:
+            name = self._names[ordinal] = self._name(ordinal)
+            return name
+
+    def next_off(self, ordinal: int) -> int:
+        """The first day from ``ordinal`` on that tasks are kept off (within about a year; past
+        that, a day too far to matter)."""
+        known = self._next_off
+        found = known.get(ordinal)
+        if found is not None:
+            return found
+        walked = []
+        day = ordinal
+        while day < ordinal + 400:
+            if day in known:
+                day = known[day]
+                break
+            if self.name(day) is not None:
+                break
+            walked.append(day)
+            day += 1
+        for passed in walked:
+            known[passed] = day
+        known[ordinal] = day
+        return day
+
+    def next_open(self, ordinal: int) -> int:
+        """The first day from ``ordinal`` on that tasks may be due on (a break is weeks at most)."""
+        for day in range(ordinal, ordinal + 60):
+            if self.name(day) is None:
+                return day
+        return ordinal  # a calendar with no working day in two months: not kept off at all
+
+    def _name(self, ordinal: int) -> str | None:
+        day = date.fromordinal(ordinal)
+        if not self._not_working(day):
+            return None
+        zh = self.language == "zh_CN"
+        if "holidays" in self.kinds:
+            named = self._break(day)
+            if named is not None:
+                return f"{named}假期" if zh else f"{named} holidays"
+        off, worked, weekend = _days_off(self.country, day.year, self.language)
+        if "weekends" in self.kinds and day.weekday() in weekend and day not in worked:
+            return "周末" if zh else "weekend"
+        return None
+
+    def _not_working(self, day: date) -> bool:
+        off, worked, weekend = _days_off(self.country, day.year, self.language)
+        return day in off or (day.weekday() in weekend and day not in worked)
+
+    def _break(self, day: date) -> str | None:
+        """The name of the holiday break ``day`` is in (a run of days not worked with a
+        statutory day off in it): the name most of its days off carry."""
+        names: list[str] = []
+        for step in (-1, 1):
+            current = day if step == 1 else day - timedelta(days=1)
+            for _ in range(31):
+                if not self._not_working(current):
+                    break
+                name = _days_off(self.country, current.year, self.language)[0].get(current)
+                if name is not None:
+                    names.append(name)
+                current += timedelta(days=step)
+        if not names:
+            return None
+        plain = [_plain_name(name) for name in names]
+        known = [name for name in plain if name] or plain
+        return max(dict.fromkeys(known), key=known.count)
+
+
+def _plain_name(name: str) -> str:
+    """A day off's name without the package's notes: 清明节（补假） → 清明节; a 调休 day off → ''."""
+    for mark in ("（", " ("):
+        name = name.split(mark)[0]
+    return "" if name.startswith(("休息日", "Day off")) else name.replace("农历除夕", "春节").replace("Chinese New Year's Eve", "Chinese New Year").strip()
+
+
+@lru_cache(maxsize=64)
+def _days_off(country: str, year: int, language: str) -> tuple[dict[date, str], frozenset[date], frozenset[int]]:
+    """``country``'s statutory days off in ``year`` with their names, the weekend days worked
+    in their place (调休), and the weekdays of its weekend."""
+    import holidays
+
+    known = language in getattr(holidays.country_holidays(country), "supported_languages", ())
+    table = holidays.country_holidays(country, years=year, language=language if known else None)
+    worked = frozenset(getattr(table, "weekend_workdays", ()) or ())
+    weekend = frozenset(getattr(table, "weekend", None) or (5, 6))
+    return dict(table.items()), worked, weekend

@@ -34,6 +34,7 @@ from playbook_engine.expressions import (
     Variants,
     check_source,
 )
+from playbook_engine.festivals import OFF_DAY_KINDS, check_country
 from playbook_engine.model import (
     DEFAULT_LIFECYCLE,
     DEFAULT_QUESTION_PATTERNS,
@@ -290,6 +291,13 @@ def _read_guardrails(doc: Document, base: YamlPath, data: Mapping[str, Any], com
         max_delay = _duration(doc, base + ("max_delay",), data["max_delay"], problems)
         if max_delay is not None:
             community.max_delay = max_delay
+    if "country" in data:
+        country = str(data["country"]).upper()
+        problem = check_country(country) if country != "CN" else None
+        if problem is not None:
+            problems.append(doc.problem(base + ("country",), problem))
+        else:
+            community.country = country
     for index, item in enumerate(data.get("limits", [])):
         per = _duration(doc, base + ("limits", index, "per"), item["per"], problems)
         kinds = None if item["actions"] == "any" else frozenset(item["actions"])
@@ -652,6 +660,7 @@ def _load_rule(doc: Document, where: YamlPath, raw: dict[str, Any], playbook: Pl
         recheck=raw.get("recheck", True) is not False,
         until=raw.get("until") if raw.get("until") == "replied" else None,
         assignee=raw.get("assignee"),
+        not_on=_off_kinds(raw.get("not_on")),
     )
     if "cooldown" in raw and not doc.is_flagged(where + ("cooldown",)):
         rule.cooldown = _duration(doc, where + ("cooldown",), raw["cooldown"], problems)
@@ -668,6 +677,14 @@ def _load_rule(doc: Document, where: YamlPath, raw: dict[str, Any], playbook: Pl
     if rule.deadline is None and rule.priority != "urgent" and trigger.default_deadline == "day" and community.quiet_hours is not None and len(problems) == before:
         _check_quiet_instants(doc, where, raw, trigger, rule.delay, community.quiet_hours, problems)
     return rule if len(problems) == before else None
+
+
+def _off_kinds(value: Any) -> frozenset[str] | None:
+    """A rule's `not_on:` (one kind of day or a list; the schema has checked the names)."""
+    if value is None:
+        return None
+    kinds = frozenset([value] if isinstance(value, str) else value) & frozenset(OFF_DAY_KINDS)
+    return kinds or None
 
 
 def _check_quiet_instants(doc: Document, where: YamlPath, raw: dict[str, Any], trigger: TriggerType, delay: int, quiet: tuple[int, int], problems: list[Problem]) -> None:

@@ -98,6 +98,7 @@ class Community:
     operators: list[Operator] = field(default_factory=list)
     quiet_hours: tuple[int, int] | None = None  # minutes after local midnight: start, end
     max_delay: int = 3 * 86400  # capacity overflow older than this is dropped, not carried on for ever
+    country: str = "CN"  # whose holidays and weekends a rule's `not_on:` keeps its tasks off
     reply_window: int = 3 * 86400  # a member's message this long after a task marked done is a reply to it
     holdout: float = 0.0  # the share of members kept out of each playbook that sets none (engine/holdout.py)
     limits: list[Limit] = field(default_factory=list)
@@ -159,6 +160,9 @@ class Rule:
     delay: int = 0
     deadline: int | None = None  # seconds after the trigger instant; None: the trigger's default
     recheck: bool = True  # checked again when due (dropped as `stale` if it no longer holds)
+    # `not_on:`: the days its tasks are not sent on (holidays, weekends), moved to the same time
+    # of the next day they may be (遇节假日顺延), their deadline with them. None: any day.
+    not_on: frozenset[str] | None = None
     until: str | None = None  # "replied": no task for a member who replied to one of the playbook's
     assignee: str | None = None
     channel: str | None = None

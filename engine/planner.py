@@ -27,6 +27,7 @@ from functools import partial
 from typing import Any
 
 from playbook_engine.contract import PRIORITY_RANK, Task
+from playbook_engine.festivals import OffDays
 from playbook_engine.holdout import HELD_OUT, TREATED, Holdout
 from playbook_engine.localtime import DAY, local_time
 from playbook_engine.model import Community, Rule
@@ -232,6 +233,12 @@ class Planner:
         self._capacity = {operator.id: operator.capacity for operator in community.operators if operator.capacity}
         self._effects_done: Counter[tuple[str, int]] = Counter()  # slots taken by removals done (``slot_for_effect``)
         self._paces = {operator.id: operator.pace for operator in community.operators if operator.pace}
+        # The days rules' `not_on:` keep their tasks off, by the kinds named (engine/festivals.py);
+        # ``keeps_off``: whether any rule has one (set by the evaluation): capacity's moves then
+        # ask too, those of a community without one do not.
+        self._off_days: dict[frozenset[str], OffDays] = {}
+        self.keeps_off = False
+        self._waited: dict[str, float] = {}  # task id → the days off capacity's moves skipped for it
         # Minute of the local day → inside quiet hours? (most moved tasks are not: one lookup)
         window = community.quiet_hours
         self._quiet_minutes = None if window is None else [(window[0] <= minute < window[1]) if window[0] < window[1] else (minute >= window[0] or minute < window[1]) for minute in range(1440)]
@@ -270,6 +277,8 @@ class Planner:
                 self._suppress(task, "duplicate", self.says.explain.duplicate)
                 continue
             self._quiet(task)  # limits count tasks as the member receives them: at their due time
+            if rule.not_on is not None:
+                self._off_day(task, rule.not_on)
             if task.member is not None and recent.get(task.member) and task.id not in self._given:  # no tasks of late: no limit can be reached; the operator has a given one
                 limit_reason = self._limit_reached(task)
                 if limit_reason:
@@ -638,6 +647,43 @@ class Planner:
             if self.day_counts is not None:
                 self._tally(task, "moved", "quiet hours")
             task.due = end
+
+    def _off_day(self, task: Task, kinds: frozenset[str]) -> None:
+        """遇节假日顺延: a task of a rule with `not_on:` due on a day it names (a holiday break, a
+        weekend) moves to the same time of the first day after that it does not name."""
+        moved_to, name = self._off_until(kinds, task.due)
+        if name is not None:
+            self._move_off(task, moved_to, name)
+            self.moved["not_on"] += 1
+            if self.day_counts is not None:
+                self._tally(task, "moved", "not_on")
+
+    def _off_until(self, kinds: frozenset[str], due: float) -> tuple[float, str | None]:
+        """``due``, or the same time of the first day after it that `not_on: kinds` does not keep
+        tasks off, and the name of the day it was (None: not moved)."""
+        days = self._off_days.get(kinds)
+        if days is None:
+            days = self._off_days[kinds] = OffDays(kinds, self.community.country, self.community.language)
+        day = self._day(due)
+        name = days.name(day)
+        if name is None:
+            return due, None
+        midnight = self.local.midnight
+        return midnight(days.next_open(day)) + (due - midnight(day)), name
+
+    def _move_off(self, task: Task, moved_to: float, name: str) -> None:
+        """``task`` waits for the day after a holiday break or weekend (``name``): its deadline
+        moves with it — the playbook chose to wait, the task is as useful after the break."""
+        task.note_move(self.says.explain.off_day.format(name=name), task.due, moved_to)
+        task.deadline += moved_to - task.due
+        task.due = moved_to
+
+    def waited(self, task_id: str, seconds: float | None = None) -> float:
+        """How long capacity's moves of a task waited out days its rule's `not_on` names (they
+        count for no `max_delay`); ``seconds``: set it (a --state run reopening the task)."""
+        if seconds is not None:
+            self._waited[task_id] = seconds
+        return self._waited.get(task_id, 0.0)
 
     def _quiet_end(self, t: float, window: tuple[int, int], offset: int | None = None) -> float | None:
         """The end of the quiet window containing ``t``, or None if ``t`` is outside it
@@ -1270,6 +1316,7 @@ class Planner:
         # the others keep their time of day, not to pile up at one minute.
         morning = self._quiet_end(self.local.midnight(day + 1), window) if quiet is not None and quiet[0] else None  # type: ignore[arg-type]  # quiet hours are set
         paced = assignee in self._paces
+        keeps_off = self.keeps_off
         moved = 0
         dropped: Counter[str] = Counter()  # counted here when suppressed tasks are not kept
         tally = self.day_counts is not None
@@ -1285,8 +1332,17 @@ class Planner:
                     moved_day = day_of(moved_to)
             if morning is not None and morning < moved_to and (paced or task.rank >= FIRST_THING):
                 moved_to, moved_day = morning, day + 1
+            waited = 0.0  # of the delay, the days off its rule waits out: no capacity's delay
+            if keeps_off and task.source is not None and task.source.rule.not_on is not None:
+                open_at, name = self._off_until(task.source.rule.not_on, moved_to)
+                if name is not None:  # the next day is one its rule keeps off: the first after it
+                    self._waited[task.id] = self._waited.get(task.id, 0.0) + open_at - moved_to
+                    task.deadline += open_at - moved_to
+                    task.note_move(self.says.explain.off_day.format(name=name), moved_to, open_at)
+                    moved_to, moved_day = open_at, day_of(open_at)
+                waited = self._waited.get(task.id, 0.0)
             past_deadline = moved_to > task.deadline
-            if past_deadline or moved_to - original_due > max_delay:
+            if past_deadline or moved_to - original_due - waited > max_delay:
                 del original[task.id]
                 self._unplanned(task)
                 guardrail = "deadline" if past_deadline else "capacity"

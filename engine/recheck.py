@@ -118,7 +118,9 @@ class Recheck:
         self._about_leaving = frozenset(rule.key for rule in config.rules if rule.trigger.about_leaving)
         for rule in config.rules:  # how long a trigger keeps what its stale() reads
             default = rule.trigger.default_deadline
-            rule.trigger.due_within(rule.deadline if rule.deadline is not None else (86400 if default == "day" else parse_duration(default)))
+            within = rule.deadline if rule.deadline is not None else (86400 if default == "day" else parse_duration(default))
+            # `not_on:` moves a task past a holiday break, its deadline with it: a month more at most.
+            rule.trigger.due_within(within + (31 * 86400 if rule.not_on is not None else 0))
         # Rules whose texts read only the member's name and id (most): those are fixed when a
         # task is kept, and a change of the member needs no copy of it.
         self._identity_texts = frozenset(rule.key for rule in config.rules if identity_only(config.env, [action.text.source for action in rule.actions if action.text is not None]))
@@ -277,6 +279,10 @@ class Recheck:
         if task.id != payload["id"]:
             return None
         task.due = payload["due"]
+        if "deadline" in payload:  # moved past days off (`not_on`)
+            task.deadline = payload["deadline"]
+            if payload.get("waited"):
+                self.planner.waited(task.id, payload["waited"])
         if "messages" in payload and len(task.order) == 4:  # its place among the tasks due with it, as when it was planned
             task.order = (*task.order[:2], -payload["messages"], *task.order[3:])
         # Its values are built when first needed: most reopened tasks are dropped again unread.
@@ -421,6 +427,13 @@ class Recheck:
         """``_saved``, with the member as they were when the task was kept, if a later part may
         ask (``member_as_kept``): the next run cannot know them."""
         payload = _saved(task, task.source)
+        if task.source.rule.not_on is not None:
+            # Its deadline moved with it past the days off (not the rule's, from the firing),
+            # and capacity's moves over them are no delay: as the planner had them.
+            payload["deadline"] = task.deadline
+            waited = self.planner.waited(task.id)
+            if waited:
+                payload["waited"] = waited
         if task.action in self._merging:
             then = self.member_as_kept(task)
             if then is not None:

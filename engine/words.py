@@ -82,6 +82,8 @@ class ReasonWords:
 
     silent: str  # "{duration}", "{since}", "{spoke}"
     spoke: Mapping[str, str]  # "last message" / "join": what the silence counts from
+    not_counted: str  # "{duration}", "{days}": a silence that does not count days off (`not_counting:`)
+    off_kinds: Mapping[str, str]  # "holidays" / "weekends"; "and": how two are joined
     joined: str  # "{duration}", "{at}"
     stage: str  # "{stage}", "{previous}", "{at}"
     previous: str  # "{previous}"
@@ -383,6 +385,7 @@ class ExplainWords:
     held_out: str  # "{who}", "{share}", "{playbook}"
     moved: str  # "{why}", "{before}", "{after}"
     quiet_hours: str
+    off_day: str  # "{name}": a holiday break or weekend a rule's `not_on:` keeps its tasks off
     pace_of: str  # "{assignee}"
     capacity_of: str  # "{assignee}"
     slots_taken: str  # "{assignee}", "{day}", "{given}" (tasks planned for them before this run), "{count}" (removals due before it)
@@ -467,6 +470,8 @@ ZH_CN = Language(
     reasons=ReasonWords(
         silent="已沉默 {duration}，自 {since}（{spoke}）起",
         spoke={"last message": "最后一次发言", "join": "入群"},
+        not_counted="{duration}（不算{days}）",
+        off_kinds={"holidays": "节假日", "weekends": "周末", "and": "和"},
         joined="入群 {duration}（{at}）",
         stage="{at} 进入{stage}{previous}",
         previous="（此前：{previous}）",
@@ -540,7 +545,7 @@ ZH_CN = Language(
             "cooldown": "冷却期内", "limit": "频次上限", "capacity": "容量已满", "deadline": "超过截止时间", "stale": "已不成立",
             "merged": "合并为一条", "pace": "节奏间隔", "duplicate": "重复", "not_in_group": "已不在群内", "left_community": "已离开社群",
             "already_planned": "已有同类任务", "already_in_group": "已在群内", "already_invited": "已邀请过", "held_out": "对照组（不发）",
-            "quiet hours": "免打扰时段", "displaced": "被挤出",
+            "quiet hours": "免打扰时段", "not_on": "遇节假日顺延", "displaced": "被挤出",
         },
     ),
     report=ReportWords(
@@ -587,7 +592,7 @@ ZH_CN = Language(
         reasons={
             "cooldown": "冷却期内", "limit": "频次上限", "capacity": "容量已满", "deadline": "超过截止时间", "stale": "已不成立",
             "merged": "合并为一条", "pace": "节奏间隔", "duplicate": "重复", "not_in_group": "已不在群内", "left_community": "已离开社群",
-            "already_planned": "已有同类任务", "already_in_group": "已在群内", "already_invited": "已邀请过", "quiet hours": "免打扰时段", "staff": "员工", "held_out": "对照组（不发）",
+            "already_planned": "已有同类任务", "already_in_group": "已在群内", "already_invited": "已邀请过", "quiet hours": "免打扰时段", "not_on": "遇节假日顺延", "staff": "员工", "held_out": "对照组（不发）",
         },
         buckets=("5 分钟内", "5–30 分钟", "30 分钟–2 小时", "2 小时以上", "未回答"),
     ),
@@ -700,6 +705,7 @@ ZH_CN = Language(
         held_out="对照组：{who} 属于 `{playbook}` 留作对照的 {share} 成员，用来衡量剧本有没有用：这个任务不发",
         moved="{why}：从 {before} 顺延到 {after}",
         quiet_hours="免打扰时段",
+        off_day="{name}不发",
         pace_of="{assignee} 的节奏",
         capacity_of="{assignee} 的容量已满",
         slots_taken="{assignee} {day} 的容量已满：之前已排给运营的 {given} 个任务，当天先到时的 {count} 个移出群任务（移出群到时就要做，不能顺延）",
@@ -820,6 +826,8 @@ EN = Language(
     reasons=ReasonWords(
         silent="silent {duration} since {since} ({spoke})",
         spoke={"last message": "last message", "join": "join"},
+        not_counted="{duration} ({days} not counted)",
+        off_kinds={"holidays": "holidays", "weekends": "weekends", "and": " and "},
         joined="joined {duration} ago ({at})",
         stage="entered stage {stage}{previous} at {at}",
         previous=" from {previous}",
@@ -893,7 +901,7 @@ EN = Language(
             "cooldown": "cooldown", "limit": "limit", "capacity": "capacity", "deadline": "deadline", "stale": "stale",
             "merged": "merged", "pace": "pace", "duplicate": "duplicate", "not_in_group": "not_in_group", "left_community": "left_community",
             "already_planned": "already_planned", "already_in_group": "already_in_group", "already_invited": "already_invited", "held_out": "held_out",
-            "quiet hours": "quiet hours", "displaced": "displaced",
+            "quiet hours": "quiet hours", "not_on": "not on holidays/weekends", "displaced": "displaced",
         },
     ),
     report=ReportWords(
@@ -940,7 +948,7 @@ EN = Language(
         reasons={
             "cooldown": "cooldown", "limit": "limit", "capacity": "capacity", "deadline": "deadline", "stale": "stale",
             "merged": "merged", "pace": "pace", "duplicate": "duplicate", "not_in_group": "not in group", "left_community": "left the community",
-            "already_planned": "already planned", "already_in_group": "already in group", "already_invited": "already invited", "quiet hours": "quiet hours", "staff": "staff", "held_out": "held out",
+            "already_planned": "already planned", "already_in_group": "already in group", "already_invited": "already invited", "quiet hours": "quiet hours", "not_on": "not on holidays/weekends", "staff": "staff", "held_out": "held out",
         },
         buckets=("under 5 min", "5–30 min", "30 min–2 h", "over 2 h", "not answered"),
     ),
@@ -1053,6 +1061,7 @@ EN = Language(
         held_out="held_out: {who} is among the {share} of members held out of `{playbook}` to measure whether it works: the task is not given",
         moved="{why}: moved from {before} to {after}",
         quiet_hours="quiet hours",
+        off_day="not sent on {name}",
         pace_of="pace of {assignee}",
         capacity_of="capacity of {assignee} full",
         slots_taken="capacity of {assignee} on {day} is taken: {given} task(s) planned for them before, {count} removal(s) due before it (a removal is done when it is due: it cannot move)",

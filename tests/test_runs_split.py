@@ -137,3 +137,52 @@ def assert_invariants(result: Any, events: list[dict[str, Any]], capacity: dict[
             if task.member != removal.member or task.group != removal.group or task.due <= removal.due or task.trigger_at == removal.trigger_at:
                 continue
             assert any(member == task.member and group == task.group and removal.due < at <= task.due for member, group, at in joins), (removal.id, task.id)
+
+
+# The same over the 2026 春节 break (02-15 to 02-23, 02-14 a working Saturday), with rules that
+# keep their tasks off the holidays (`not_on`) and a silence that does not count them: a task
+# moved past the break, its deadline with it, and capacity's moves over the break (no
+# `max_delay`) must come out of daily runs as out of one.
+HOLIDAY_RULES = {
+    "p.yaml": """\
+        playbook: p
+        rules:
+          - id: first
+            when: {event: message, keywords: [早]}
+            priority: high
+            not_on: holidays
+            do: [{notify: "看一下 {{ member.name }}"}]
+          - id: ask
+            when: {event: message, keywords: [书]}
+            delay: 20h
+            deadline: 1d
+            not_on: [holidays, weekends]
+            do: [{dm: "问问 {{ member.name }}"}]
+          - id: nudge
+            when: {silence: 2d, not_counting: holidays}
+            not_on: holidays
+            do: [{dm: "好久不见 {{ member.name }}"}]
+          - id: hello
+            when: {event: member_joined}
+            do: [{mention: "欢迎 {{ member.name }}"}]
+        """,
+}
+HOLIDAY_START = datetime(2026, 2, 11, tzinfo=timezone(timedelta(hours=8)))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Two notes of 初一 moved to 02-24, one carried by capacity to 02-25 — in the next run, with the
+# deadline that moved with it (from 02-18).
+@example(drawn=[(9240, 1, 1, "早"), (9241, 2, 1, "早"), (19320, 3, 1, "hi")], cuts=[2], capacity=1)
+@given(drawn=st.lists(st.tuples(st.integers(0, 16 * 1440), st.integers(1, 4), st.integers(1, 2), st.sampled_from(["早", "书", "hi", "join", "leave"])), min_size=1, max_size=30, unique_by=lambda drawn: drawn[0]), cuts=st.lists(st.integers(1, 29), max_size=5, unique=True), capacity=st.integers(1, 3))
+def test_runs_cut_anywhere_over_a_holiday_hold_the_plan_of_one_run(tmp_path_factory, drawn, cuts, capacity):
+    config = config_from(HOLIDAY_RULES, COMMUNITY % (capacity, ""), tmp_path_factory.mktemp("pb"))
+    events = [event(minute + int((HOLIDAY_START - START).total_seconds()) // 60, member, group, kind) for minute, member, group, kind in sorted(drawn)]
+    bounds = [0, *sorted(cut for cut in cuts if cut < len(events)), len(events)]
+    pieces = [events[start:end] for start, end in itertools.pairwise(bounds) if end > start]
+    whole = plan(config, events)
+    assert_invariants(whole, events, {"op": capacity, "kai": 1}, 0)
+    off = {day for day in range(HOLIDAY_START.toordinal() + 4, HOLIDAY_START.toordinal() + 13)}  # 02-15 … 02-23
+    rules_off = {"first", "ask", "nudge"}
+    assert not [task.id for task in whole.tasks if task.rule in rules_off and whole.evaluation.local.day(task.due) in off]
+    assert held(config, pieces, tmp_path_factory.mktemp("state") / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))

@@ -39,8 +39,11 @@ def language_of(run: Run) -> Language:
     return words_for(getattr(run, "language", None))
 
 
-def _silence_reason(words: ReasonWords, seconds: int, since_text: str, spoke: str) -> str:
-    return words.silent.format(duration=duration_text(seconds, words), since=since_text, spoke=words.spoke[spoke])
+def _silence_reason(words: ReasonWords, seconds: int, since_text: str, spoke: str, not_counting: tuple[str, ...] = ()) -> str:
+    duration = duration_text(seconds, words)
+    if not_counting:
+        duration = words.not_counted.format(duration=duration, days=words.off_kinds["and"].join(words.off_kinds[kind] for kind in not_counting))
+    return words.silent.format(duration=duration, since=since_text, spoke=words.spoke[spoke])
 
 
 def _joined_reason(run: Run, seconds: int, joined_at: float) -> str:

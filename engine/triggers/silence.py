@@ -15,6 +15,7 @@ from playbook_engine.contract import (
     TriggerType,
 )
 from playbook_engine.durations import format_duration
+from playbook_engine.festivals import OFF_DAY_KINDS, OffDays
 from playbook_engine.triggers.common import (
     _duration,
     _joined_reason,
@@ -41,6 +42,13 @@ class SilenceTrigger(TriggerType):
     ends_on_message = True
     description = "Fires once per silent stretch, this long after the member's last message (or join); re-armed by the next message."
     schema = {"title": "Silence 沉默", "type": "string", "examples": ["3d", "7d", "2w"]}
+    options = {
+        "not_counting": {
+            "description": "Days the silence does not count (不算节假日): `holidays` — the statutory days off and the breaks they make (春节, 国庆; community.yaml's `country`, default CN); `weekends` — Saturdays and Sundays not worked (调休). `silence: 7d` with `not_counting: holidays` fires after 7 days of silence that were not a holiday: nobody is asked why they went quiet over 春节.",
+            "oneOf": [{"type": "string", "enum": list(OFF_DAY_KINDS)}, {"type": "array", "items": {"enum": list(OFF_DAY_KINDS)}, "minItems": 1, "uniqueItems": True}],
+            "examples": ["holidays", ["holidays", "weekends"]],
+        },
+    }
     listens = frozenset({"message", "member_joined"})
 
     def __init__(self, value: Any, options: Mapping[str, Any], context: TriggerContext):
@@ -49,6 +57,34 @@ class SilenceTrigger(TriggerType):
         self.pending_key = self.key + "#due"
         self.fired_key = self.key + "#fired"
         self.group: SilenceTriggers | None = None  # set when the rule's timers are kept by the group
+        kinds = options.get("not_counting")
+        if isinstance(kinds, str):
+            kinds = [kinds]
+        # The kinds of days it does not count, in a stable order (the reason names them).
+        self.not_counting = tuple(kind for kind in OFF_DAY_KINDS if kinds and kind in kinds)
+        self.off = OffDays(frozenset(self.not_counting), context.community.country, context.community.language) if self.not_counting else None
+
+    def deadline(self, run: Run, since: float) -> float:
+        """When a stretch silent since ``since`` has lasted the rule's duration: ``seconds``
+        later, plus the days it does not count (``not_counting``) that fall in between."""
+        end = since + self.seconds
+        off = self.off
+        if off is None:
+            return end
+        local = run.local
+        day = local.day(since)  # most often now: the day the run is at
+        if local.midnight(off.next_off(day)) >= end:
+            return end  # no day off in the stretch: the common case
+        # The clock stops on the days off: the stretch walked a day at a time.
+        t, left, name, midnight = since, float(self.seconds), off.name, local.midnight
+        for _ in range(10_000):
+            next_midnight = midnight(day + 1)
+            if name(day) is None:
+                if t + left <= next_midnight:
+                    return t + left
+                left -= next_midnight - t
+            t, day = next_midnight, day + 1
+        return t
 
     @classmethod
     def checked_together(cls, triggers: list[TriggerType]) -> SilenceTriggers | None:
@@ -58,7 +94,7 @@ class SilenceTrigger(TriggerType):
 
     def on_event(self, run: Run, event: Event, member: Member | None) -> Iterable[Firing]:
         if member is not None and member.silent_since is not None and self.pending_key not in member.marks:
-            due = member.silent_since + self.seconds
+            due = self.deadline(run, member.silent_since)
             member.marks[self.pending_key] = due
             run.schedule(due, self, member.id)
         return ()
@@ -76,7 +112,7 @@ class SilenceTrigger(TriggerType):
         since = member.silent_since
         if member.left or since is None:
             return ()
-        deadline = since + self.seconds
+        deadline = self.deadline(run, since)
         if deadline > run.now:
             member.marks[self.pending_key] = deadline
             run.schedule(deadline, self, member.id)
@@ -90,7 +126,9 @@ class SilenceTrigger(TriggerType):
         """The firing for ``member``, silent since ``since`` (now: its deadline)."""
         spoke = "last message" if member.last_message_at == since else "join"
         since_text = run.local.text(since)
-        return Firing(member, member.group, run.now, partial(_silence_reason, says(run), self.seconds, since_text, spoke), values={"silent_since": since_text})
+        # "（不算节假日）" only when days off did fall in the stretch: its 7 days are not a week.
+        uncounted = self.not_counting if self.off is not None and run.now > since + self.seconds else ()
+        return Firing(member, member.group, run.now, partial(_silence_reason, says(run), self.seconds, since_text, spoke, uncounted), values={"silent_since": since_text})
 
     def describe(self) -> str:
         return f"silent for {format_duration(self.seconds)}"
@@ -116,6 +154,8 @@ class SilenceTriggers:
     def __init__(self, triggers: list[SilenceTrigger]):
         self.triggers = triggers  # in rule order
         self.shortest = min(trigger.seconds for trigger in triggers)
+        # Whether a rule does not count some days: its deadline is then its own to work out.
+        self.counting_all = all(trigger.off is None for trigger in triggers)
         for trigger in triggers:
             trigger.group = self
 
@@ -127,10 +167,13 @@ class SilenceTriggers:
             since = member.silent_since
             if since is not None:
                 # A new stretch: no rule has fired for it yet, the shortest comes first.
-                due = since + self.shortest
+                due = since + self.shortest  # the earliest any rule's can be (days off only delay one)
                 pending = member.marks.get(self.due_key)
                 if pending is None or pending > due:
-                    self._arm(run, member, due)
+                    if not self.counting_all:
+                        due = min(trigger.deadline(run, since) for trigger in self.triggers)
+                    if pending is None or pending > due:
+                        self._arm(run, member, due)
         return []
 
     def on_timer(self, run: Run, subject: str, payload: Any) -> list[tuple[TriggerType, Firing]]:
@@ -144,7 +187,9 @@ class SilenceTriggers:
         firings: list[tuple[TriggerType, Firing]] = []
         upcoming = None
         for trigger in self.triggers:
-            deadline = since + trigger.seconds
+            if upcoming is not None and since + trigger.seconds >= upcoming:
+                continue  # not before the one found (its duration, days off or not, ends later)
+            deadline = trigger.deadline(run, since)
             if deadline > run.now:
                 if upcoming is None or deadline < upcoming:
                     upcoming = deadline
@@ -161,7 +206,7 @@ class SilenceTriggers:
         since = member.silent_since
         if member.left or since is None:
             return
-        due = min((since + trigger.seconds for trigger in self.triggers if member.marks.get(trigger.fired_key) != since), default=None)
+        due = min((trigger.deadline(run, since) for trigger in self.triggers if member.marks.get(trigger.fired_key) != since), default=None)
         if due is None:
             return
         due = max(due, run.now)

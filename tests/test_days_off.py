@@ -1,0 +1,160 @@
+"""Holidays and weekends: `not_on:` (遇节假日顺延) and a silence's `not_counting:` (不算节假日).
+
+Review 13 ran the nightly routine over a winter with 春节: 115 group @ "好几天没看到你啦" and 22
+"最近比较忙吗？" DMs went out on 初一–初六, their "已沉默 7 天" counting the holiday. The 2026
+calendar is the one the `holidays` package has with its 调休: the 春节 break is 02-15 (Sunday)
+to 02-23 (Monday), and Saturday 02-14 and 02-28 are working days.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from playbook_engine.festivals import OffDays
+from playbook_engine.localtime import local_time
+from playbook_engine.output import render_explanation
+from tests.conftest import plan, task_keys
+from tests.test_guardrails import capacity_community, community, one_rule
+
+TZ = ZoneInfo("Asia/Shanghai")
+HOLIDAYS = frozenset({"holidays"})
+WEEKENDS = frozenset({"weekends"})
+
+
+def day(text: str) -> int:
+    return date.fromisoformat(text).toordinal()
+
+
+def midnight(text: str) -> float:
+    return datetime.fromisoformat(text).replace(tzinfo=TZ).timestamp()
+
+
+def event(ts: str, member: str = "m1", kind: str = "message", **extra: str) -> dict:
+    return {"ts": f"{ts}+08:00", "type": kind, "group": "g1", "member": member, "text": "hi", **extra}
+
+
+def test_the_spring_festival_break_is_its_days_off_and_the_weekend_days_they_join():
+    off = OffDays(HOLIDAYS)
+    assert [off.name(day(f"2026-02-{d:02d}")) for d in range(13, 26)] == [
+        None, None,  # Friday; Saturday 02-14, worked in place of a day off (调休)
+        *["春节假期"] * 9,  # Sunday 02-15 to Monday 02-23
+        None, None,
+    ]
+    assert off.name(day("2026-03-07")) is None  # an ordinary Saturday is no holiday
+    assert off.name(day("2026-10-01")) == "国庆节假期"
+    assert date.fromordinal(off.next_open(day("2026-02-17"))) == date(2026, 2, 24)
+    assert date.fromordinal(off.next_off(day("2026-02-01"))) == date(2026, 2, 15)
+    assert OffDays(HOLIDAYS, language="en").name(day("2026-02-17")) == "Chinese New Year holidays"
+
+
+def test_weekends_are_saturdays_and_sundays_not_worked():
+    off = OffDays(WEEKENDS)
+    assert off.name(day("2026-03-07")) == "周末"
+    assert off.name(day("2026-02-14")) is None  # 调休上班
+    assert off.name(day("2026-02-17")) is None  # a Tuesday of 春节: a holiday, not a weekend
+    both = OffDays(HOLIDAYS | WEEKENDS)
+    assert both.name(day("2026-03-07")) == "周末" and both.name(day("2026-02-17")) == "春节假期"
+    assert date.fromordinal(both.next_open(day("2026-03-07"))) == date(2026, 3, 9)
+
+
+def test_a_task_due_in_the_break_moves_to_the_same_time_of_the_first_working_day(make_config):
+    config = make_config({"p.yaml": one_rule("{event: message}", "    not_on: holidays\n")}, community("  language: zh-CN\n"))
+    events = [event("2026-02-12T10:00:00"), event("2026-02-17T15:30:00", "m2")]
+    result = plan(config, events, explain=True)
+    assert task_keys(result, "member", "due") == [("m1", "2026-02-12T10:00:00+08:00"), ("m2", "2026-02-24T15:30:00+08:00")]
+    moved = result.tasks[1]
+    assert moved.deadline == datetime(2026, 2, 25, 15, 30, tzinfo=TZ).timestamp()  # 24 hours after, as before the move
+    assert moved.moved == ["春节假期不发：从 2026-02-17 15:30 顺延到 2026-02-24 15:30"]
+    assert result.planner.moved["not_on"] == 1
+    assert "顺延：遇节假日顺延 1" in result.summary("zh-CN")
+    assert "春节假期不发" in render_explanation(result, config.community.tz)
+
+
+def test_a_rule_without_not_on_is_due_on_holidays(make_config):
+    config = make_config({"p.yaml": one_rule("{event: message}")}, community())
+    assert task_keys(plan(config, [event("2026-02-17T15:30:00")]), "due") == [("2026-02-17T15:30:00+08:00",)]
+
+
+def test_a_task_moved_past_the_break_is_checked_again_there(make_config):
+    """One who wrote during the break is no longer silent on the first working day: that nudge is
+    stale (the silence that began with the message has its own, three days later)."""
+    config = make_config({"p.yaml": one_rule("{silence: 3d}", "    not_on: holidays\n")}, community())
+    quiet = plan(config, [event("2026-02-12T10:00:00")], until=midnight("2026-02-26"))
+    assert task_keys(quiet, "due") == [("2026-02-24T10:00:00+08:00",)]
+    wrote = plan(config, [event("2026-02-12T10:00:00"), event("2026-02-20T21:00:00")], until=midnight("2026-02-26"), explain=True)
+    assert task_keys(wrote, "due") == [("2026-02-24T21:00:00+08:00",)]
+    assert [(item.guardrail, item.task.due) for item in wrote.suppressed] == [("stale", midnight("2026-02-24") + 10 * 3600)]
+
+
+def test_capacity_carries_a_task_over_the_break_without_counting_it_as_delay(make_config):
+    """A task capacity moves off 02-14 (a working Saturday) lands on 02-24, not in the break, and
+    is not dropped for max_delay (3 days) by the nine days off it waited out."""
+    files = {"p.yaml": one_rule("{event: message}", "    not_on: holidays\n    deadline: 2d\n")}
+    config = make_config(files, capacity_community())
+    events = [event("2026-02-14T09:00:00", f"m{n}") for n in range(1, 4)]
+    result = plan(config, events, explain=True)
+    assert task_keys(result, "member", "due") == [
+        ("m1", "2026-02-14T09:00:00+08:00"), ("m2", "2026-02-14T09:00:00+08:00"), ("m3", "2026-02-24T09:00:00+08:00"),
+    ]
+    assert result.suppressed == []
+
+
+def test_a_silence_does_not_count_the_break(make_config):
+    files = {"p.yaml": one_rule("{silence: 7d, not_counting: holidays}")}
+    config = make_config(files, community("  language: zh-CN\n"))
+    result = plan(config, [event("2026-02-12T09:00:00")], until=midnight("2026-03-05"))
+    # 02-12 09:00 to 02-14 24:00 is 2 days 15 hours; the other 4 days 9 hours from 02-24.
+    assert task_keys(result, "due") == [("2026-02-28T09:00:00+08:00",)]
+    assert result.tasks[0].reason == "已沉默 7 天（不算节假日），自 2026-02-12 09:00（最后一次发言）起"
+    plain = plan(config, [event("2026-03-02T09:00:00")], until=midnight("2026-03-12"))
+    assert task_keys(plain, "due") == [("2026-03-09T09:00:00+08:00",)]
+    assert plain.tasks[0].reason == "已沉默 7 天，自 2026-03-02 09:00（最后一次发言）起"  # no day off in between: said as before
+
+
+def test_an_unknown_not_on_or_country_is_a_validate_error(make_config):
+    from playbook_engine.errors import InvalidPlaybooks
+
+    with pytest.raises(InvalidPlaybooks, match="not_on"):
+        make_config({"p.yaml": one_rule("{event: message}", "    not_on: sundays\n")}, community())
+    with pytest.raises(InvalidPlaybooks, match="unknown country `XX`"):
+        make_config({"p.yaml": one_rule("{event: message}")}, community("  country: XX\n"))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    start=st.datetimes(min_value=datetime(2025, 12, 1), max_value=datetime(2027, 1, 31)),
+    days=st.integers(min_value=1, max_value=30),
+    kinds=st.sampled_from([HOLIDAYS, WEEKENDS, HOLIDAYS | WEEKENDS]),
+)
+def test_a_silence_deadline_counts_exactly_its_duration_of_days_not_kept_off(start, days, kinds):
+    """Walked an hour at a time: the counted hours between the last message and the deadline are
+    the duration, and the deadline is no later than it must be."""
+    from playbook_engine.triggers.silence import SilenceTrigger
+
+    class Run:
+        local = local_time(TZ)
+
+    class Community:
+        country, language = "CN", "zh"
+
+    class Context:
+        key = "p/r"
+        community = Community()
+
+    trigger = SilenceTrigger(f"{days}d", {"not_counting": sorted(kinds)}, Context())  # type: ignore[arg-type]
+    since = start.replace(minute=0, second=0, microsecond=0, tzinfo=TZ).timestamp()
+    deadline = trigger.deadline(Run(), since)  # type: ignore[arg-type]
+    off = OffDays(kinds)
+    counted, t = 0, since
+    while t < deadline:
+        if off.name(Run.local.day(t)) is None:
+            counted += 3600
+        t += 3600
+    assert counted == days * 86400
+    assert off.name(Run.local.day(deadline - 1)) is None  # the last hour counted: not a day off
+    assert (deadline - since == days * 86400) == all(off.name(day) is None for day in range(Run.local.day(since), Run.local.day(since + days * 86400 - 1) + 1))
