@@ -74,6 +74,10 @@ class Open:
     moves: list[tuple[str, float, float]]
     parts: list[Task]  # merged into it already (a message capacity carried to a later day)
     cooling_since: tuple[float | None] | None = None  # see Planner._cooling_since (None: not kept)
+    # Its deadline and the days off capacity's moves waited out (`not_on`), as they stood: the
+    # settling of the open days moves them on, and the next run settles those days again.
+    deadline: float | None = None
+    waited: float = 0.0
 
 
 def _capacity_order(task: Task) -> tuple[Any, ...]:
@@ -239,6 +243,7 @@ class Planner:
         self._off_days: dict[frozenset[str], OffDays] = {}
         self.keeps_off = False
         self._waited: dict[str, float] = {}  # task id → the days off capacity's moves skipped for it
+        self._off_moves: dict[str, list[tuple[str, float, float]]] = {}  # and those moves, said when it is kept
         # Minute of the local day → inside quiet hours? (most moved tasks are not: one lookup)
         window = community.quiet_hours
         self._quiet_minutes = None if window is None else [(window[0] <= minute < window[1]) if window[0] < window[1] else (minute >= window[0] or minute < window[1]) for minute in range(1440)]
@@ -278,7 +283,11 @@ class Planner:
                 continue
             self._quiet(task)  # limits count tasks as the member receives them: at their due time
             if rule.not_on is not None:
-                self._off_day(task, rule.not_on)
+                skipped = self._off_day(task, rule)
+                if skipped is not None:
+                    self._suppress(task, "off_day", skipped)
+                    stopped = stopped or (task, "off_day", skipped)
+                    continue
             if task.member is not None and recent.get(task.member) and task.id not in self._given:  # no tasks of late: no limit can be reached; the operator has a given one
                 limit_reason = self._limit_reached(task)
                 if limit_reason:
@@ -449,7 +458,7 @@ class Planner:
 
     def opening(self, task: Task) -> Open:
         """``task``, waiting for its day to be settled, as the next run is to reopen it."""
-        return Open(task, task.due, self._original_due.get(task.id, task.due), list(task.moves or ()), (task.merged or [task])[1:], (self._cooling_since[task.id],) if task.id in self._cooling_since else None)
+        return Open(task, task.due, self._original_due.get(task.id, task.due), list(task.moves or ()), (task.merged or [task])[1:], (self._cooling_since[task.id],) if task.id in self._cooling_since else None, task.deadline, self._waited.get(task.id, 0.0))
 
     def taken_back(self) -> list[str]:
         """The ids of tasks earlier runs printed that this run took back (stale, displaced, or
@@ -648,15 +657,22 @@ class Planner:
                 self._tally(task, "moved", "quiet hours")
             task.due = end
 
-    def _off_day(self, task: Task, kinds: frozenset[str]) -> None:
+    def _off_day(self, task: Task, rule: Rule) -> str | None:
         """遇节假日顺延: a task of a rule with `not_on:` due on a day it names (a holiday break, a
-        weekend) moves to the same time of the first day after that it does not name."""
-        moved_to, name = self._off_until(kinds, task.due)
-        if name is not None:
-            self._move_off(task, moved_to, name)
-            self.moved["not_on"] += 1
-            if self.day_counts is not None:
-                self._tally(task, "moved", "not_on")
+        weekend) moves to the same time of the first day after that it does not name — unless it
+        is worth nothing after its day (a rule with no `deadline:` whose trigger's tasks are due
+        by the end of its day: a schedule's post, a ranking): then it is skipped, and the reason
+        is returned (this week's post moved after 春节 would go out beside next week's)."""
+        moved_to, name = self._off_until(rule.not_on, task.due)  # type: ignore[arg-type]  # not_on is set
+        if name is None:
+            return None
+        if rule.deadline is None and rule.trigger.default_deadline == "day":
+            return self.says.explain.off_day_skipped.format(name=name)
+        self._move_off(task, moved_to, name)
+        self.moved["not_on"] += 1
+        if self.day_counts is not None:
+            self._tally(task, "moved", "not_on")
+        return None
 
     def _off_until(self, kinds: frozenset[str], due: float) -> tuple[float, str | None]:
         """``due``, or the same time of the first day after it that `not_on: kinds` does not keep
@@ -1274,11 +1290,17 @@ class Planner:
         for task in tasks[:room]:
             self.tasks.append(task)
             if task.id in self.new_history:
-                self.new_history[task.id].due = task.due  # where capacity put it: a later run counts it on that day
+                sent = self.new_history[task.id]
+                sent.due = task.due  # where capacity put it: a later run counts it on that day
+                sent.deadline = task.deadline  # moved with it past days off (`not_on`)
             original_due = self._original_due.pop(task.id)
             if task.due != original_due:
-                # One line per task, however many full days it skipped.
+                # One line per task, however many full days it skipped; then the days off its
+                # rule's `not_on` skipped on the way (their own lines: why the jump is so long).
                 task.note_move(self.says.explain.capacity_of.format(assignee=assignee), original_due, task.due)
+                if self._off_moves:
+                    for move in self._off_moves.pop(task.id, ()):
+                        task.note_move(*move)
                 self._recount(task)
         return tasks
 
@@ -1338,7 +1360,10 @@ class Planner:
                 if name is not None:  # the next day is one its rule keeps off: the first after it
                     self._waited[task.id] = self._waited.get(task.id, 0.0) + open_at - moved_to
                     task.deadline += open_at - moved_to
-                    task.note_move(self.says.explain.off_day.format(name=name), moved_to, open_at)
+                    self._off_moves.setdefault(task.id, []).append((self.says.explain.off_day.format(name=name), moved_to, open_at))
+                    self.moved["not_on"] += 1
+                    if tally:
+                        self._tally(task, "moved", "not_on")
                     moved_to, moved_day = open_at, day_of(open_at)
                 waited = self._waited.get(task.id, 0.0)
             past_deadline = moved_to > task.deadline

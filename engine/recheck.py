@@ -408,6 +408,11 @@ class Recheck:
             }
             if item.cooling_since is not None:
                 payload["cooling_since"] = item.cooling_since[0]
+            if "deadline" in payload and item.deadline is not None:  # `not_on`: as they stood before the settling
+                payload["deadline"] = item.deadline
+                payload.pop("waited", None)
+                if item.waited:
+                    payload["waited"] = item.waited
             carrier = self.planner.merged_into.get(task.id)
             if carrier is not None and task.dropped:
                 payload["merged_into"] = carrier  # reopened only with the message it went out in

@@ -386,6 +386,7 @@ class ExplainWords:
     moved: str  # "{why}", "{before}", "{after}"
     quiet_hours: str
     off_day: str  # "{name}": a holiday break or weekend a rule's `not_on:` keeps its tasks off
+    off_day_skipped: str  # "{name}": such a day, for a task worth nothing after its day
     pace_of: str  # "{assignee}"
     capacity_of: str  # "{assignee}"
     slots_taken: str  # "{assignee}", "{day}", "{given}" (tasks planned for them before this run), "{count}" (removals due before it)
@@ -545,7 +546,7 @@ ZH_CN = Language(
             "cooldown": "冷却期内", "limit": "频次上限", "capacity": "容量已满", "deadline": "超过截止时间", "stale": "已不成立",
             "merged": "合并为一条", "pace": "节奏间隔", "duplicate": "重复", "not_in_group": "已不在群内", "left_community": "已离开社群",
             "already_planned": "已有同类任务", "already_in_group": "已在群内", "already_invited": "已邀请过", "held_out": "对照组（不发）",
-            "quiet hours": "免打扰时段", "not_on": "遇节假日顺延", "displaced": "被挤出",
+            "quiet hours": "免打扰时段", "not_on": "遇节假日顺延", "off_day": "节假日不发", "displaced": "被挤出",
         },
     ),
     report=ReportWords(
@@ -592,7 +593,7 @@ ZH_CN = Language(
         reasons={
             "cooldown": "冷却期内", "limit": "频次上限", "capacity": "容量已满", "deadline": "超过截止时间", "stale": "已不成立",
             "merged": "合并为一条", "pace": "节奏间隔", "duplicate": "重复", "not_in_group": "已不在群内", "left_community": "已离开社群",
-            "already_planned": "已有同类任务", "already_in_group": "已在群内", "already_invited": "已邀请过", "quiet hours": "免打扰时段", "not_on": "遇节假日顺延", "staff": "员工", "held_out": "对照组（不发）",
+            "already_planned": "已有同类任务", "already_in_group": "已在群内", "already_invited": "已邀请过", "quiet hours": "免打扰时段", "not_on": "遇节假日顺延", "off_day": "节假日不发", "staff": "员工", "held_out": "对照组（不发）",
         },
         buckets=("5 分钟内", "5–30 分钟", "30 分钟–2 小时", "2 小时以上", "未回答"),
     ),
@@ -706,6 +707,7 @@ ZH_CN = Language(
         moved="{why}：从 {before} 顺延到 {after}",
         quiet_hours="免打扰时段",
         off_day="{name}不发",
+        off_day_skipped="{name}不发：这条只在当天有用，跳过（要顺延到节后，给规则写 deadline:）",
         pace_of="{assignee} 的节奏",
         capacity_of="{assignee} 的容量已满",
         slots_taken="{assignee} {day} 的容量已满：之前已排给运营的 {given} 个任务，当天先到时的 {count} 个移出群任务（移出群到时就要做，不能顺延）",
@@ -901,7 +903,7 @@ EN = Language(
             "cooldown": "cooldown", "limit": "limit", "capacity": "capacity", "deadline": "deadline", "stale": "stale",
             "merged": "merged", "pace": "pace", "duplicate": "duplicate", "not_in_group": "not_in_group", "left_community": "left_community",
             "already_planned": "already_planned", "already_in_group": "already_in_group", "already_invited": "already_invited", "held_out": "held_out",
-            "quiet hours": "quiet hours", "not_on": "not on holidays/weekends", "displaced": "displaced",
+            "quiet hours": "quiet hours", "not_on": "not on holidays/weekends", "off_day": "not sent on days off", "displaced": "displaced",
         },
     ),
     report=ReportWords(
@@ -948,7 +950,7 @@ EN = Language(
         reasons={
             "cooldown": "cooldown", "limit": "limit", "capacity": "capacity", "deadline": "deadline", "stale": "stale",
             "merged": "merged", "pace": "pace", "duplicate": "duplicate", "not_in_group": "not in group", "left_community": "left the community",
-            "already_planned": "already planned", "already_in_group": "already in group", "already_invited": "already invited", "quiet hours": "quiet hours", "not_on": "not on holidays/weekends", "staff": "staff", "held_out": "held out",
+            "already_planned": "already planned", "already_in_group": "already in group", "already_invited": "already invited", "quiet hours": "quiet hours", "not_on": "not on holidays/weekends", "off_day": "not sent on days off", "staff": "staff", "held_out": "held out",
         },
         buckets=("under 5 min", "5–30 min", "30 min–2 h", "over 2 h", "not answered"),
     ),
@@ -1062,6 +1064,7 @@ EN = Language(
         moved="{why}: moved from {before} to {after}",
         quiet_hours="quiet hours",
         off_day="not sent on {name}",
+        off_day_skipped="not sent on {name}: worth nothing after its day, skipped (give the rule a deadline: to move it instead)",
         pace_of="pace of {assignee}",
         capacity_of="capacity of {assignee} full",
         slots_taken="capacity of {assignee} on {day} is taken: {given} task(s) planned for them before, {count} removal(s) due before it (a removal is done when it is due: it cannot move)",

@@ -102,6 +102,12 @@ def test_capacity_carries_a_task_over_the_break_without_counting_it_as_delay(mak
         ("m1", "2026-02-14T09:00:00+08:00"), ("m2", "2026-02-14T09:00:00+08:00"), ("m3", "2026-02-24T09:00:00+08:00"),
     ]
     assert result.suppressed == []
+    # The capacity's move first, then the days off it skipped; counted as both.
+    assert result.tasks[2].moved == [
+        "capacity of op full: moved from 2026-02-14 09:00 to 2026-02-24 09:00",
+        "not sent on Chinese New Year holidays: moved from 2026-02-15 09:00 to 2026-02-24 09:00",
+    ]
+    assert result.planner.moved == {"capacity": 1, "not_on": 1}
 
 
 def test_a_silence_does_not_count_the_break(make_config):
@@ -132,8 +138,9 @@ def test_an_unknown_not_on_or_country_is_a_validate_error(make_config):
     kinds=st.sampled_from([HOLIDAYS, WEEKENDS, HOLIDAYS | WEEKENDS]),
 )
 def test_a_silence_deadline_counts_exactly_its_duration_of_days_not_kept_off(start, days, kinds):
-    """Walked an hour at a time: the counted hours between the last message and the deadline are
-    the duration, and the deadline is no later than it must be."""
+    """Walked an hour at a time: the counted hours between the last message (or, written on a day
+    off, the same time of the first day after it that is not) and the deadline are the duration,
+    and the deadline is no later than it must be."""
     from playbook_engine.triggers.silence import SilenceTrigger
 
     class Run:
@@ -150,7 +157,11 @@ def test_a_silence_deadline_counts_exactly_its_duration_of_days_not_kept_off(sta
     since = start.replace(minute=0, second=0, microsecond=0, tzinfo=TZ).timestamp()
     deadline = trigger.deadline(Run(), since)  # type: ignore[arg-type]
     off = OffDays(kinds)
-    counted, t = 0, since
+    local = Run.local
+    first = local.day(since)
+    # A stretch that began on a day off counts from the same time of the first day that is not.
+    start = since if off.name(first) is None else local.midnight(off.next_open(first)) + (since - local.midnight(first))
+    counted, t = 0, start
     while t < deadline:
         if off.name(Run.local.day(t)) is None:
             counted += 3600
@@ -158,3 +169,50 @@ def test_a_silence_deadline_counts_exactly_its_duration_of_days_not_kept_off(sta
     assert counted == days * 86400
     assert off.name(Run.local.day(deadline - 1)) is None  # the last hour counted: not a day off
     assert (deadline - since == days * 86400) == all(off.name(day) is None for day in range(Run.local.day(since), Run.local.day(since + days * 86400 - 1) + 1))
+
+
+def test_silences_that_began_in_the_break_keep_their_time_of_day(make_config):
+    """Review 14: everyone who last wrote during 国庆 came due at 00:00 of the same day, 30
+    identical @ at 08:00 sharp in one group. Each now counts from the same time of the first
+    working day: 10-03 15:20 → from 10-08 15:20 (10-08 is a working day in the 2026 table)."""
+    config = make_config({"p.yaml": one_rule("{silence: 3d, not_counting: holidays}")}, community())
+    events = [event("2026-10-03T15:20:00", "m1"), event("2026-10-05T09:05:00", "m2")]
+    result = plan(config, events, until=midnight("2026-10-14"))
+    assert task_keys(result, "member", "due") == [("m2", "2026-10-11T09:05:00+08:00"), ("m1", "2026-10-11T15:20:00+08:00")]
+
+
+def test_a_post_worth_only_its_day_is_skipped_on_a_day_off_not_moved(make_config):
+    """Review 14: a weekly post with `not_on` moved after 春节 went out beside the next week's, and
+    "周末愉快！" on a Tuesday. A task due by the end of its day (a schedule's, with no `deadline:`)
+    is skipped on a day off; with a `deadline:` it is moved, as the rule then says it keeps."""
+    post = 'playbook: p\nrules:\n  - id: weekly\n    when: {schedule: "0 10 * * 2"}\n    not_on: holidays\n%s    do:\n      - post: 本周书目\n'
+    events = [event("2026-02-10T09:00:00"), event("2026-02-25T09:00:00")]
+    config = make_config({"p.yaml": post % ""}, community("  language: zh-CN\n"))
+    result = plan(config, events, explain=True)
+    assert task_keys(result, "due") == [("2026-02-10T10:00:00+08:00",), ("2026-02-24T10:00:00+08:00",)]
+    assert [(item.guardrail, item.reason) for item in result.suppressed] == [
+        ("off_day", "春节假期不发：这条只在当天有用，跳过（要顺延到节后，给规则写 deadline:）"),  # 02-17, 初一
+    ]
+    assert "节假日不发 1" in result.summary("zh-CN")
+    kept = plan(make_config({"p.yaml": post % "    deadline: 10d\n"}, community()), events)
+    assert task_keys(kept, "due") == [("2026-02-10T10:00:00+08:00",), ("2026-02-24T10:00:00+08:00",), ("2026-02-24T10:00:00+08:00",)]
+
+
+def test_daily_runs_carry_a_task_over_the_break_as_one_run_does(make_config, tmp_path):
+    """Review 14: with capacity 1, six joiners of Friday 02-13 (deadline 10d): one run keeps four
+    (02-13, 02-14, 02-24, 02-25) and drops two at max_delay. Run night by night, the settling of
+    each night's open days had moved their deadlines and waited days on twice: the nightly plan
+    kept six, and stored deadlines before the due times (listed as late)."""
+    from tests.test_daily_texts import held
+
+    rule = one_rule("{event: member_joined}", "    deadline: 10d\n    not_on: holidays\n")
+    config = make_config({"p.yaml": rule}, capacity_community().replace("capacity: 2", "capacity: 1"))
+    joins = [event(f"2026-02-13T10:0{n}:00", f"m{n}", "member_joined") for n in range(6)]
+    days = [[event(f"2026-02-{day:02d}T12:00:00", "m99")] for day in range(13, 29)]
+    whole = plan(config, joins + [item for piece in days for item in piece])
+    assert task_keys(whole, "member", "due") == [
+        ("m0", "2026-02-13T10:00:00+08:00"), ("m1", "2026-02-14T10:01:00+08:00"),
+        ("m2", "2026-02-24T10:02:00+08:00"), ("m3", "2026-02-25T10:03:00+08:00"),
+    ]
+    assert [task.deadline for task in whole.tasks[2:]] == [midnight("2026-03-04") + 10 * 3600 + 120, midnight("2026-03-04") + 10 * 3600 + 180]
+    assert held(config, [joins + days[0], *days[1:]], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))

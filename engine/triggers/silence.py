@@ -75,8 +75,14 @@ class SilenceTrigger(TriggerType):
         day = local.day(since)  # most often now: the day the run is at
         if local.midnight(off.next_off(day)) >= end:
             return end  # no day off in the stretch: the common case
-        # The clock stops on the days off: the stretch walked a day at a time.
+        # The clock stops on the days off: the stretch walked a day at a time. One that began on a
+        # day off counts from the same time of the first day after it that is not (a message of
+        # 初三 15:00 from 15:00 of the first working day): those who wrote during a break do not
+        # all come due at the same minute after it.
         t, left, name, midnight = since, float(self.seconds), off.name, local.midnight
+        if name(day) is not None:
+            first = off.next_open(day)
+            t, day = midnight(first) + (since - midnight(day)), first
         for _ in range(10_000):
             next_midnight = midnight(day + 1)
             if name(day) is None:
@@ -189,7 +195,7 @@ class SilenceTriggers:
         for trigger in self.triggers:
             if upcoming is not None and since + trigger.seconds >= upcoming:
                 continue  # not before the one found (its duration, days off or not, ends later)
-            deadline = trigger.deadline(run, since)
+            deadline = since + trigger.seconds if trigger.off is None else trigger.deadline(run, since)
             if deadline > run.now:
                 if upcoming is None or deadline < upcoming:
                     upcoming = deadline
