@@ -83,7 +83,7 @@ class Conditions:
         self._member_only[rule.key] = light
         if light and not self.notes.detailed:  # an explanation shows each condition's values
             sources = [condition.source for condition in rule.conditions[:light]]
-            self._member_checks[rule.key] = compile_member_predicate(env, sources, self.community.tz, self.community_values)
+            self._member_checks[rule.key] = compile_member_predicate(env, sources, self.community.tz, self.community_values, self.community.silent_days)
 
     def check(self, rule: Rule, firing: Firing, group: str | None) -> tuple[dict[str, Any], list[str]] | None:
         """The context the rule's texts are rendered with and the conditions that held (for an

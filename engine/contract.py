@@ -413,6 +413,14 @@ class CommunitySettings(Protocol):
         """The language of the words the engine writes (``zh``, ``en``)."""
         ...
     @property
+    def days_silent_not_counting(self) -> frozenset[str]:
+        """`days_silent: {not_counting: …}`: the kinds of days no silence counts (empty: none)."""
+        ...
+    @property
+    def silent_days(self) -> Any:
+        """The SilentDays of `days_silent: {not_counting: …}` (engine/festivals.py), or None: every day counts."""
+        ...
+    @property
     def country(self) -> str:
         """Whose holidays and weekends ``not_on``/``not_counting`` mean (ISO code; default CN)."""
         ...

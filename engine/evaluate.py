@@ -68,6 +68,7 @@ class Evaluation:
         self.config = config
         self.community = config.community
         self.tz = config.community.tz
+        self._silent = config.community.silent_days  # when some days are no silence (member.days_silent)
         self.local = local_time(self.tz)  # local days and times in the community time zone
         self.language = config.community.language  # of the reasons triggers write
         self.reason_words = reason_words(self.language)  # those words (triggers.common.says)
@@ -269,7 +270,7 @@ class Evaluation:
             self._views_at = self.now
         view = self._views.get(member.id)
         if view is None or view._member is not member:
-            view = self._views[member.id] = MemberView(member, self.now, self.tz, self.tasks_log)
+            view = self._views[member.id] = MemberView(member, self.now, self.tz, self.tasks_log, silent=self._silent)
         return view
 
     def schedule(self, due: float, trigger: TriggerType | str, subject: str, payload: Any = None) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, timedelta
 from functools import lru_cache
+from typing import Any
 
 from lunardate import LunarDate
 
@@ -229,3 +230,94 @@ def _days_off(country: str, year: int, language: str) -> tuple[dict[date, str], 
     worked = frozenset(getattr(table, "weekend_workdays", ()) or ())
     weekend = frozenset(getattr(table, "weekend", None) or (5, 6))
     return dict(table.items()), worked, weekend
+
+
+class SilentDays:
+    """A member's silence when some days do not count (community.yaml `days_silent:
+    {not_counting: holidays}`): how many whole days it has lasted, and when it will have lasted
+    so long — for `member.days_silent`, the lifecycle's stages, `becomes` and the `silence:`
+    triggers alike, so that a 7-day nudge and a 14-day stage agree on what a day of silence is.
+
+    A silence that began on a day off counts from the same time of the first day after it
+    that is not (those who wrote during a break do not all reach a threshold at one minute).
+    ``local``: the community's LocalTime (``day``, ``midnight``).
+    """
+
+    def __init__(self, off: OffDays, local: Any):
+        self.off = off
+        self.local = local
+        self._open_before: dict[int, int] = {}  # day → open days from ``_base`` up to it
+        self._base: int | None = None
+
+    def start(self, since: float) -> float:
+        """When the silence begun at ``since`` starts to count."""
+        local, off = self.local, self.off
+        day = local.day(since)
+        if off.name(day) is None:
+            return since
+        return float(local.midnight(off.next_open(day)) + (since - local.midnight(day)))
+
+    def after(self, since: float, seconds: float) -> float:
+        """The instant the silence begun at ``since`` has lasted ``seconds`` of counted time."""
+        local, off = self.local, self.off
+        day = local.day(since)
+        if local.midnight(off.next_off(day)) >= since + seconds:
+            return since + seconds  # no day off in the stretch: the common case
+        t, left, name, midnight = since, float(seconds), off.name, local.midnight
+        if name(day) is not None:
+            first = off.next_open(day)
+            t, day = midnight(first) + (since - midnight(day)), first
+        for _ in range(10_000):
+            next_midnight = midnight(day + 1)
+            if name(day) is None:
+                if t + left <= next_midnight:
+                    return float(t + left)
+                left -= next_midnight - t
+            t, day = next_midnight, day + 1
+        return float(t)
+
+    def days(self, since: float, now: float) -> int:
+        """Whole days of counted silence from ``since`` to ``now``."""
+        return int(self.seconds(since, now) // 86400)
+
+    def seconds(self, since: float, now: float) -> float:
+        local, off = self.local, self.off
+        first = local.day(since)
+        if local.midnight(off.next_off(first)) >= now:
+            return now - since  # no day off in between
+        start = self.start(since)
+        if start >= now:
+            return 0.0
+        begin, end = local.day(start), local.day(now)
+        if begin == end:
+            return now - start
+        midnight = local.midnight
+        counted = midnight(begin + 1) - start  # the first day's rest (an open day: ``start``'s)
+        counted += self._open_count(begin + 1, end) * 86400.0
+        if off.name(end) is None:
+            counted += now - midnight(end)
+        return float(counted)
+
+    def _open_count(self, first: int, last: int) -> int:
+        """Open days in [first, last)."""
+        return self._before(last) - self._before(first)
+
+    def _before(self, day: int) -> int:
+        known = self._open_before
+        found = known.get(day)
+        if found is not None:
+            return found
+        if self._base is None or day < self._base:
+            self._base = day - 400
+            known.clear()
+            known[self._base] = 0
+        # from the nearest known day below (the dict keeps every day from the base up to the highest asked)
+        start = day
+        while start not in known:
+            start -= 1
+        count = known[start]
+        name = self.off.name
+        for current in range(start, day):
+            count += name(current) is None
+            known[current + 1] = count
+        return count

@@ -13,7 +13,7 @@ import math
 from bisect import bisect_left
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import nodes
 
@@ -61,8 +61,9 @@ class TimeThresholds:
     other way) is re-checked at every step of its value.
     """
 
-    def __init__(self, sources: list[str], env: object, tz: ZoneInfo):
+    def __init__(self, sources: list[str], env: object, tz: ZoneInfo, silent: Any = None):
         self.tz = tz
+        self.silent = silent  # the community's SilentDays, when some days are no silence
         self.silence_days: set[int] = set()
         self.join_days: set[int] = set()
         # window field → the boundaries of its comparisons, or None: re-check at every change
@@ -127,7 +128,10 @@ class TimeThresholds:
         """The next instant after ``now`` at which a time-driven field could cross a threshold."""
         best: float | None = None
         if self._silence_offsets:
-            best = self._next_after(member.silent_since, self._silence_offsets, now)
+            if self.silent is None:
+                best = self._next_after(member.silent_since, self._silence_offsets, now)
+            elif member.silent_since is not None:
+                best = next((moment for offset in self._silence_offsets if (moment := self.silent.after(member.silent_since, offset)) > now), None)
         if self._join_offsets:
             moment = self._next_after(member.joined_at, self._join_offsets, now)
             if moment is not None and (best is None or moment < best):
@@ -172,12 +176,12 @@ class Lifecycle(TimeThresholds):
         self.stages = community.lifecycle
         self.condition_failed = condition_failed
         sources = [stage.source for stage in self.stages]
-        super().__init__(sources, env, community.tz)
+        super().__init__(sources, env, community.tz, community.silent_days)
         self.reads_now = bool(names_read(env, sources) & {"now", "*"})
         self.fields = member_fields_read(env, sources)  # None: a stage can change with nothing about the member changing
         # Stage conditions on scalar member fields only are memoised by those fields' values.
         self._memo_fields = tuple(sorted(self.fields)) if self.fields is not None and self.fields <= SCALAR_MEMBER_FIELDS else None
-        self._memo_values = compile_member_values(self._memo_fields, community.tz) if self._memo_fields is not None else None
+        self._memo_values = compile_member_values(self._memo_fields, community.tz, community.silent_days) if self._memo_fields is not None else None
         self._memo: dict[tuple[object, ...], str | None] = {}
         # Validated as readable by stage conditions (like `if:`), so given to them too.
         self.community_values = {"name": community.name, "timezone": community.timezone, "channel": community.channel}
@@ -187,7 +191,7 @@ class Lifecycle(TimeThresholds):
         member's view, when the conditions must be run rather than remembered)."""
         if view is None:
             def view(member: Member) -> MemberView:
-                return MemberView(member, now, self.tz)
+                return MemberView(member, now, self.tz, silent=self.silent)
         if self._memo_values is None:
             return self._assign(member, view(member), now, None)
         values = self._memo_values(member, now)

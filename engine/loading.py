@@ -34,7 +34,8 @@ from playbook_engine.expressions import (
     Variants,
     check_source,
 )
-from playbook_engine.festivals import OFF_DAY_KINDS, check_country
+from playbook_engine.festivals import OFF_DAY_KINDS, OffDays, SilentDays, check_country
+from playbook_engine.localtime import local_time
 from playbook_engine.model import (
     DEFAULT_LIFECYCLE,
     DEFAULT_QUESTION_PATTERNS,
@@ -157,6 +158,11 @@ def _load_community(path: Path, registry: Registry, env: PlaybookEnvironment, pr
     _read_guardrails(doc, base, data, community, registry, problems)
     _read_question(doc, base, data, community, problems)
     _read_lifecycle(doc, base, data, community, env, problems)
+    setting = data.get("days_silent")
+    kinds = _off_kinds(setting.get("not_counting")) if isinstance(setting, dict) else None
+    if kinds:  # 沉默天数不算节假日: one count of silent days for stages, conditions and silences
+        community.days_silent_not_counting = kinds
+        community.silent_days = SilentDays(OffDays(kinds, community.country, community.language), local_time(community.tz))
     return community
 
 
@@ -681,9 +687,11 @@ def _load_rule(doc: Document, where: YamlPath, raw: dict[str, Any], playbook: Pl
 
 def _off_kinds(value: Any) -> frozenset[str] | None:
     """A rule's `not_on:` (one kind of day or a list; the schema has checked the names)."""
-    if value is None:
-        return None
-    kinds = frozenset([value] if isinstance(value, str) else value) & frozenset(OFF_DAY_KINDS)
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        return None  # none, or a shape the schema has reported
+    kinds = frozenset(kind for kind in value if isinstance(kind, str)) & frozenset(OFF_DAY_KINDS)
     return kinds or None
 
 

@@ -60,9 +60,9 @@ class MemberView:
     Times are datetimes in the community time zone; day counts are whole days, floor.
     """
 
-    __slots__ = ("_member", "_now", "_tz", "_windows", "_tasks", "_loop", "_without")
+    __slots__ = ("_member", "_now", "_tz", "_windows", "_tasks", "_loop", "_without", "_silent")
 
-    def __init__(self, member: Member, now: float, tz: ZoneInfo, tasks: TaskLog | None = None, without: frozenset[str] = frozenset()):
+    def __init__(self, member: Member, now: float, tz: ZoneInfo, tasks: TaskLog | None = None, without: frozenset[str] = frozenset(), silent: Any = None):
         self._member = member
         self._now = now
         self._tz = tz
@@ -70,6 +70,7 @@ class MemberView:
         self._tasks = tasks  # the loop fields' source (None: no rule reads them)
         self._loop: tuple[float | None, float | None, float | None, int, int, float | None] | None = None
         self._without = without  # tasks the loop fields leave out (a re-checked task's own firing's)
+        self._silent = silent  # the community's SilentDays, when some days are no silence (None: every day is)
 
     def _loop_fields(self) -> tuple[float | None, float | None, float | None, int, int, float | None]:
         if self._loop is None:
@@ -122,7 +123,10 @@ class MemberView:
 
     @property
     def days_silent(self) -> int | None:
-        return self._days_since(self._member.silent_since)
+        since = self._member.silent_since
+        if self._silent is not None and since is not None:
+            return int(self._silent.days(since, self._now))
+        return self._days_since(since)
 
     @property
     def messages(self) -> int:

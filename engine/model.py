@@ -99,6 +99,10 @@ class Community:
     quiet_hours: tuple[int, int] | None = None  # minutes after local midnight: start, end
     max_delay: int = 3 * 86400  # capacity overflow older than this is dropped, not carried on for ever
     country: str = "CN"  # whose holidays and weekends a rule's `not_on:` keeps its tasks off
+    # `days_silent: {not_counting: …}`: the days no silence counts (member.days_silent, stages,
+    # `becomes`, and each `silence:` that names none of its own); their SilentDays, or None.
+    days_silent_not_counting: frozenset[str] = frozenset()
+    silent_days: Any = None
     reply_window: int = 3 * 86400  # a member's message this long after a task marked done is a reply to it
     holdout: float = 0.0  # the share of members kept out of each playbook that sets none (engine/holdout.py)
     limits: list[Limit] = field(default_factory=list)

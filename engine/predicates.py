@@ -47,7 +47,7 @@ _FIELDS = {
     "left": "m.left",
     "last_message_at": "_time(m.last_message_at)",
     "days_since_join": "_days(m.joined_at, now)",
-    "days_silent": "_days(m.silent_since, now)",
+    "days_silent": "_silent(m.silent_since, now)",
     "messages": "m.messages",
     "messages_7d": "m.window(today, 7)[0]",
     "messages_30d": "m.window(today, 30)[0]",
@@ -79,15 +79,15 @@ class _Untranslatable(Exception):
     pass
 
 
-def compile_member_predicate(env: Any, sources: Sequence[str], tz: ZoneInfo, community: Mapping[str, Any]) -> MemberPredicate | None:
+def compile_member_predicate(env: Any, sources: Sequence[str], tz: ZoneInfo, community: Mapping[str, Any], silent: Any = None) -> MemberPredicate | None:
     """One function ``(member, now) -> bool``: True when every condition in ``sources`` holds
     for the member at ``now`` (as ``Condition.test`` over a MemberView would say), or None if
     some condition uses syntax outside the translated part."""
-    return _compiled(env, tuple(sources), tz, tuple(sorted(community.items())))
+    return _compiled(env, tuple(sources), tz, tuple(sorted(community.items())), silent)
 
 
 @lru_cache(maxsize=1024)
-def _compiled(env: Any, sources: tuple[str, ...], tz: ZoneInfo, community: tuple[tuple[str, Any], ...]) -> MemberPredicate | None:
+def _compiled(env: Any, sources: tuple[str, ...], tz: ZoneInfo, community: tuple[tuple[str, Any], ...], silent: Any = None) -> MemberPredicate | None:
     writer = _Writer(dict(community))
     try:
         tests = [writer.expression(parse_expression(env, source)) for source in sources]
@@ -98,20 +98,25 @@ def _compiled(env: Any, sources: tuple[str, ...], tz: ZoneInfo, community: tuple
         lines.append("    today = _day(now)")
     lines += [f"    if not ({test}):\n        return False" for test in tests]
     lines.append("    return True")
-    namespace: dict[str, Any] = {"__builtins__": {}, **_helpers(tz), **writer.constants}
+    namespace: dict[str, Any] = {"__builtins__": {}, **_helpers(tz, silent), **writer.constants}
     exec(compile("\n".join(lines), "<member conditions>", "exec"), namespace)  # source written from checked nodes only (see module docstring)
     check: MemberPredicate = namespace["check"]
     return check
 
 
-def _helpers(tz: ZoneInfo) -> dict[str, Any]:
-    """What the generated functions call: the view's conversions, for ``tz``."""
+def _helpers(tz: ZoneInfo, silent: Any = None) -> dict[str, Any]:
+    """What the generated functions call: the view's conversions, for ``tz`` (``silent``: the
+    community's SilentDays, when some days are no silence)."""
+    def days(t: float | None, now: float) -> int | None:
+        return None if t is None else int((now - t) // DAY)
+
     return {
+        "_silent": days if silent is None else (lambda t, now: None if t is None else silent.days(t, now)),
         "_sorted": sorted,
         "_dict": dict,
         "_day": local_time(tz).day,
         "_time": lambda t: None if t is None else datetime.fromtimestamp(t, tz),
-        "_days": lambda t, now: None if t is None else int((now - t) // DAY),
+        "_days": days,
     }
 
 
@@ -284,14 +289,15 @@ class _Writer:
         return f"({self.expression(node.expr1)} if {self.expression(node.test)} else {self.expression(node.expr2)})"
 
 
-def compile_member_values(fields: Sequence[str], tz: ZoneInfo) -> Callable[[Member, float], tuple[Any, ...]]:
+def compile_member_values(fields: Sequence[str], tz: ZoneInfo, silent: Any = None) -> Callable[[Member, float], tuple[Any, ...]]:
     """One function ``(member, now) -> tuple``: the values a MemberView at ``now`` shows for
-    ``fields`` (documented member fields), in that order — what memoised checks key on."""
-    return _values(tuple(fields), tz)
+    ``fields`` (documented member fields), in that order — what memoised checks key on
+    (``silent``: the community's SilentDays, when some days are no silence)."""
+    return _values(tuple(fields), tz, silent)
 
 
 @lru_cache(maxsize=256)
-def _values(fields: tuple[str, ...], tz: ZoneInfo) -> Callable[[Member, float], tuple[Any, ...]]:
+def _values(fields: tuple[str, ...], tz: ZoneInfo, silent: Any = None) -> Callable[[Member, float], tuple[Any, ...]]:
     unknown = [name for name in fields if name not in _FIELDS]
     if unknown:
         raise ValueError(f"not member fields: {', '.join(unknown)}")
@@ -299,7 +305,7 @@ def _values(fields: tuple[str, ...], tz: ZoneInfo) -> Callable[[Member, float], 
     if any(name in _WINDOWS for name in fields):
         lines.append("    today = _day(now)")
     lines.append("    return (" + "".join(_FIELDS[name] + ", " for name in fields) + ")")
-    namespace: dict[str, Any] = {"__builtins__": {}, **_helpers(tz)}
+    namespace: dict[str, Any] = {"__builtins__": {}, **_helpers(tz, silent)}
     exec(compile("\n".join(lines), "<member values>", "exec"), namespace)  # source from the fixed field table
     values: Callable[[Member, float], tuple[Any, ...]] = namespace["values"]
     return values

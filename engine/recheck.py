@@ -106,6 +106,7 @@ class Recheck:
         self._new: list[dict[str, Any]] = []
         self.planner = planner
         self.tz = config.community.tz
+        self._silent = config.community.silent_days  # when some days are no silence (member.days_silent)
         self._context = context
         self.heap: list[tuple[float, int, Task]] = []
         # Effects of planned tasks (``ActionType.apply``) to happen at their due time: each a
@@ -298,7 +299,7 @@ class Recheck:
         task.seen_message = payload.get("saw")
         kept_as = payload.get("kept_as")
         if kept_as is not None:
-            task.source.before = MemberView(member_from_data(payload["member"] or "", list(kept_as[0])), kept_as[1], self.tz, self.replies.log)
+            task.source.before = MemberView(member_from_data(payload["member"] or "", list(kept_as[0])), kept_as[1], self.tz, self.replies.log, silent=self._silent)
         task.source.gone = payload.get("gone")
         own = payload.get("own_tags")
         if own is not None:
@@ -606,7 +607,7 @@ class Recheck:
         seen = source.seen
         if seen is not None:  # a copy: the saved record stays as saved (member_from_data makes sets of its lists)
             member = source.firing.member
-            context["member"] = MemberView(member_from_data(member.id if member is not None else "", list(seen[0])), seen[1], self.tz, self.replies.log)
+            context["member"] = MemberView(member_from_data(member.id if member is not None else "", list(seen[0])), seen[1], self.tz, self.replies.log, silent=self._silent)
             if "now" in context:
                 context["now"] = datetime.fromtimestamp(seen[1], self.tz)
         return context
@@ -637,7 +638,7 @@ class Recheck:
         if context is None:
             context = self._context(rule, source.firing, source.group)
         if source.siblings and member is not None and isinstance(context.get("member"), MemberView):
-            context = context | {"member": MemberView(member, self.run.now, self.tz, self.replies.log, source.siblings)}
+            context = context | {"member": MemberView(member, self.run.now, self.tz, self.replies.log, source.siblings, self._silent)}
         for condition in rule.conditions:
             try:
                 holds = condition.test(context)
@@ -708,11 +709,11 @@ class Recheck:
             if not source.fixed and self.context_of(source).get("member") is not None:
                 if copy is None:
                     copy = snapshot(member)
-                self.context_of(source)["member"] = MemberView(copy, at, self.tz, self.replies.log)
+                self.context_of(source)["member"] = MemberView(copy, at, self.tz, self.replies.log, silent=self._silent)
             if source.before is None and source.action.kind.name in self._merging:
                 if copy is None:
                     copy = snapshot(member)
-                source.before = MemberView(copy, at, self.tz, self.replies.log)
+                source.before = MemberView(copy, at, self.tz, self.replies.log, silent=self._silent)
 
     def member_as_kept(self, task: Task) -> MemberView | None:
         """``task``'s member as they were when it was last kept (its check, or its planning),
@@ -725,7 +726,7 @@ class Recheck:
         member = source.firing.member
         if source.entry is None or member is None:
             return None  # not followed since (reopened as printed, or of a day settled)
-        return MemberView(member, source.entry[0], self.tz, self.replies.log)  # unchanged since
+        return MemberView(member, source.entry[0], self.tz, self.replies.log, silent=self._silent)  # unchanged since
 
     # -- the planner's side ------------------------------------------------------------------
 

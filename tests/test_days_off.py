@@ -147,7 +147,9 @@ def test_a_silence_deadline_counts_exactly_its_duration_of_days_not_kept_off(sta
         local = local_time(TZ)
 
     class Community:
-        country, language = "CN", "zh"
+        country, language, tz = "CN", "zh", TZ
+        days_silent_not_counting: frozenset[str] = frozenset()
+        silent_days = None
 
     class Context:
         key = "p/r"
@@ -216,3 +218,48 @@ def test_daily_runs_carry_a_task_over_the_break_as_one_run_does(make_config, tmp
     ]
     assert [task.deadline for task in whole.tasks[2:]] == [midnight("2026-03-04") + 10 * 3600 + 120, midnight("2026-03-04") + 10 * 3600 + 180]
     assert held(config, [joins + days[0], *days[1:]], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+
+def test_days_silent_without_holidays_moves_stages_becomes_and_texts_together(make_config):
+    """Review 14: the silences skipped 春节 but the stages did not, so those silent from before the
+    break reached 衰退期 (14 calendar days) before any nudge, and the win-back DM came first.
+    With `days_silent: {not_counting: holidays}` one count serves them all: silent from 02-12
+    09:00, 2 days 15 hours before the break, the rest after it."""
+    settings = community("  days_silent: {not_counting: holidays}\n  lifecycle:\n    - {stage: decline, label: 衰退期, if: \"member.days_silent >= 14\"}\n    - {stage: growth, label: 成长期, if: \"true\"}\n")
+    files = {
+        "a.yaml": one_rule("{stage: decline}", playbook="a"),
+        "b.yaml": one_rule('{becomes: "member.days_silent >= 5"}', playbook="b", action="notify").replace('hi {{ member.name }}', '沉默 {{ member.days_silent }} 天'),
+        "c.yaml": one_rule("{silence: 7d}", playbook="c"),
+    }
+    result = plan(make_config(files, settings), [event("2026-02-12T09:00:00")], until=midnight("2026-03-10"))
+    assert task_keys(result, "playbook", "due") == [
+        ("b", "2026-02-26T09:00:00+08:00"),  # 5 days: 63 hours before the break, 57 after
+        ("c", "2026-02-28T09:00:00+08:00"),  # the silence follows the community's count
+        ("a", "2026-03-07T09:00:00+08:00"),  # 14 days
+    ]
+    assert result.tasks[0].text == "沉默 5 天"
+    calendar = plan(make_config(files, community("  lifecycle:\n    - {stage: decline, label: 衰退期, if: \"member.days_silent >= 14\"}\n    - {stage: growth, label: 成长期, if: \"true\"}\n")), [event("2026-02-12T09:00:00")], until=midnight("2026-03-10"))
+    assert task_keys(calendar, "playbook", "due") == [("b", "2026-02-17T09:00:00+08:00"), ("c", "2026-02-19T09:00:00+08:00"), ("a", "2026-02-26T09:00:00+08:00")]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    start=st.datetimes(min_value=datetime(2025, 12, 1), max_value=datetime(2027, 1, 31)),
+    days=st.integers(min_value=1, max_value=40),
+    minutes=st.integers(min_value=1, max_value=60 * 24 * 60),
+    kinds=st.sampled_from([HOLIDAYS, WEEKENDS, HOLIDAYS | WEEKENDS]),
+)
+def test_days_silent_and_its_thresholds_agree(start, days, minutes, kinds):
+    """What `member.days_silent` says and when the lifecycle expects it to cross a threshold are
+    one count: the day count is N exactly from the instant `after` gives for N days, N - 1 a
+    second before; and the count never goes down as time passes."""
+    from playbook_engine.festivals import SilentDays
+
+    silent = SilentDays(OffDays(kinds), local_time(TZ))
+    since = start.replace(tzinfo=TZ).timestamp()
+    crossing = silent.after(since, days * 86400)
+    assert silent.days(since, crossing) == days
+    assert silent.days(since, crossing - 1) == days - 1
+    later = since + minutes * 60
+    assert silent.days(since, later) <= silent.days(since, later + 3600) <= silent.days(since, later) + 1
+    assert silent.seconds(since, later) <= later - since

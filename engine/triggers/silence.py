@@ -15,7 +15,8 @@ from playbook_engine.contract import (
     TriggerType,
 )
 from playbook_engine.durations import format_duration
-from playbook_engine.festivals import OFF_DAY_KINDS, OffDays
+from playbook_engine.festivals import OFF_DAY_KINDS, OffDays, SilentDays
+from playbook_engine.localtime import local_time
 from playbook_engine.triggers.common import (
     _duration,
     _joined_reason,
@@ -60,37 +61,29 @@ class SilenceTrigger(TriggerType):
         kinds = options.get("not_counting")
         if isinstance(kinds, str):
             kinds = [kinds]
+        elif not isinstance(kinds, list):
+            kinds = None  # none, or a shape the schema has reported
+        own = kinds is not None
+        if not own:  # community.yaml's `days_silent: {not_counting: …}`, so that stages and silences agree
+            kinds = sorted(context.community.days_silent_not_counting)
         # The kinds of days it does not count, in a stable order (the reason names them).
         self.not_counting = tuple(kind for kind in OFF_DAY_KINDS if kinds and kind in kinds)
-        self.off = OffDays(frozenset(self.not_counting), context.community.country, context.community.language) if self.not_counting else None
+        if not self.not_counting:
+            self.silent: SilentDays | None = None
+        elif not own:
+            self.silent = context.community.silent_days
+        else:
+            self.silent = SilentDays(OffDays(frozenset(self.not_counting), context.community.country, context.community.language), local_time(context.community.tz))
+        self.off = self.silent.off if self.silent is not None else None
 
     def deadline(self, run: Run, since: float) -> float:
         """When a stretch silent since ``since`` has lasted the rule's duration: ``seconds``
-        later, plus the days it does not count (``not_counting``) that fall in between."""
-        end = since + self.seconds
-        off = self.off
-        if off is None:
-            return end
-        local = run.local
-        day = local.day(since)  # most often now: the day the run is at
-        if local.midnight(off.next_off(day)) >= end:
-            return end  # no day off in the stretch: the common case
-        # The clock stops on the days off: the stretch walked a day at a time. One that began on a
-        # day off counts from the same time of the first day after it that is not (a message of
-        # 初三 15:00 from 15:00 of the first working day): those who wrote during a break do not
-        # all come due at the same minute after it.
-        t, left, name, midnight = since, float(self.seconds), off.name, local.midnight
-        if name(day) is not None:
-            first = off.next_open(day)
-            t, day = midnight(first) + (since - midnight(day)), first
-        for _ in range(10_000):
-            next_midnight = midnight(day + 1)
-            if name(day) is None:
-                if t + left <= next_midnight:
-                    return t + left
-                left -= next_midnight - t
-            t, day = next_midnight, day + 1
-        return t
+        later, plus the days it does not count (``not_counting``) that fall in between (one
+        that began on a day off counts from the same time of the first day after it that is
+        not: those who wrote during a break do not all come due at the same minute after it)."""
+        if self.silent is None:
+            return since + self.seconds
+        return self.silent.after(since, self.seconds)
 
     @classmethod
     def checked_together(cls, triggers: list[TriggerType]) -> SilenceTriggers | None:

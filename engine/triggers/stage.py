@@ -152,12 +152,13 @@ class BecomesGroup:
     def __init__(self, triggers: list[BecomesTrigger]):
 
         self.triggers = triggers
-        self.thresholds = TimeThresholds([trigger.value for trigger in triggers], triggers[0].env, triggers[0].community.tz) if triggers else None
+        silent = triggers[0].community.silent_days if triggers else None
+        self.thresholds = TimeThresholds([trigger.value for trigger in triggers], triggers[0].env, triggers[0].community.tz, silent) if triggers else None
         fields = [trigger.fields for trigger in triggers]
         known = [field for field in fields if field is not None]
         self.fields = frozenset().union(*known) if len(known) == len(fields) else None
         self.value_fields = tuple(sorted(self.fields)) if self.fields is not None and self.fields <= SCALAR_MEMBER_FIELDS else None
-        self._read_values = compile_member_values(self.value_fields, triggers[0].community.tz) if self.value_fields else None
+        self._read_values = compile_member_values(self.value_fields, triggers[0].community.tz, silent) if self.value_fields else None
         # field values → the triggers whose condition holds, and their keys
         self._memo: dict[tuple[Any, ...], tuple[list[BecomesTrigger], tuple[str, ...]]] = {}
         # Each condition's values for its firing's reason, from the values just read (not asked
