@@ -247,7 +247,23 @@ class SilentDays:
         self.off = off
         self.local = local
         self._open_before: dict[int, int] = {}  # day → open days from ``_base`` up to it
+        self._open_days: list[int] = []  # the open days from ``_base`` on, as far as counted
+        self._top = 0  # the highest day counted up to
         self._base: int | None = None
+        # A silence's start → the first midnight of a day off from it on: a member's silence is
+        # asked about again and again (each message of theirs, each threshold), from one start.
+        self._off_from: dict[float, float] = {}
+        self._after: dict[tuple[float, float], float] = {}
+
+    def _first_off(self, since: float) -> float:
+        """The first instant of the first day off from ``since``'s day on (its own day's, if off)."""
+        found = self._off_from.get(since)
+        if found is None:
+            if len(self._off_from) > 200_000:
+                self._off_from.clear()
+            local = self.local
+            found = self._off_from[since] = local.midnight(self.off.next_off(local.day(since)))
+        return found
 
     def start(self, since: float) -> float:
         """When the silence begun at ``since`` starts to count."""
@@ -258,33 +274,67 @@ class SilentDays:
         return float(local.midnight(off.next_open(day)) + (since - local.midnight(day)))
 
     def after(self, since: float, seconds: float) -> float:
-        """The instant the silence begun at ``since`` has lasted ``seconds`` of counted time."""
-        local, off = self.local, self.off
-        day = local.day(since)
-        if local.midnight(off.next_off(day)) >= since + seconds:
+        """The first instant the silence begun at ``since`` has lasted ``seconds`` of counted
+        time (``seconds()`` reaches it there): found with the count of open days, not a walk."""
+        off_at = self._off_from.get(since)
+        if off_at is None:
+            off_at = self._first_off(since)
+        if off_at >= since + seconds:
             return since + seconds  # no day off in the stretch: the common case
-        t, left, name, midnight = since, float(seconds), off.name, local.midnight
-        if name(day) is not None:
-            first = off.next_open(day)
-            t, day = midnight(first) + (since - midnight(day)), first
-        for _ in range(10_000):
-            next_midnight = midnight(day + 1)
-            if name(day) is None:
-                if t + left <= next_midnight:
-                    return float(t + left)
-                left -= next_midnight - t
-            t, day = next_midnight, day + 1
-        return float(t)
+        key = (since, seconds)
+        found = self._after.get(key)
+        if found is None:
+            if len(self._after) > 200_000:
+                self._after.clear()
+            found = self._after[key] = self._counted_after(since, seconds)
+        return found
+
+    def _counted_after(self, since: float, seconds: float) -> float:
+        local = self.local
+        start = self.start(since)
+        begin = local.day(start)
+        midnight = local.midnight
+        first = midnight(begin + 1) - start  # what the first (open) day still counts
+        if seconds <= first:
+            return float(start + seconds)
+        rest = seconds - first
+        whole = int(rest // 86400)
+        part = rest - whole * 86400
+        if part == 0:  # the end of the whole-th open day after it
+            return float(midnight(self._open_reached(begin + 1, whole)))
+        return float(midnight(self._open_reached(begin + 1, whole + 1) - 1) + part)
+
+    def _open_reached(self, first: int, count: int) -> int:
+        """The first day ``x`` such that [first, x) holds ``count`` open days (``count`` ≥ 1)."""
+        index = self._before(first) + count - 1  # the open day wanted, counted from ``_base``
+        days = self._open_days
+        while len(days) <= index:  # open days known so far end before it: the next ones
+            self._before(self._top + 32)
+        return days[index] + 1
+
+    def first_after(self, since: float, offsets: list[int], now: float) -> float | None:
+        """The first of the instants the silence has lasted each of ``offsets`` (ascending)
+        that is after ``now``: when a threshold of ``member.days_silent`` is crossed next."""
+        off_at = self._off_from.get(since)
+        if off_at is None:
+            off_at = self._first_off(since)
+        for offset in offsets:
+            moment = since + offset if off_at >= since + offset else self.after(since, offset)
+            if moment > now:
+                return moment
+        return None
 
     def days(self, since: float, now: float) -> int:
         """Whole days of counted silence from ``since`` to ``now``."""
         return int(self.seconds(since, now) // 86400)
 
     def seconds(self, since: float, now: float) -> float:
-        local, off = self.local, self.off
-        first = local.day(since)
-        if local.midnight(off.next_off(first)) >= now:
+        off_at = self._off_from.get(since)
+        if off_at is None:
+            off_at = self._first_off(since)
+        if off_at >= now:
             return now - since  # no day off in between
+        local, off = self.local, self.off
         start = self.start(since)
         if start >= now:
             return 0.0
@@ -311,13 +361,16 @@ class SilentDays:
             self._base = day - 400
             known.clear()
             known[self._base] = 0
-        # from the nearest known day below (the dict keeps every day from the base up to the highest asked)
-        start = day
-        while start not in known:
-            start -= 1
+            self._open_days.clear()
+            self._top = self._base
+        # from the highest known day (the dict keeps every day from the base up to it)
+        start = self._top
         count = known[start]
-        name = self.off.name
+        name, days = self.off.name, self._open_days
         for current in range(start, day):
-            count += name(current) is None
+            if name(current) is None:
+                days.append(current)
+                count += 1
             known[current + 1] = count
+        self._top = day
         return count

@@ -131,7 +131,7 @@ class TimeThresholds:
             if self.silent is None:
                 best = self._next_after(member.silent_since, self._silence_offsets, now)
             elif member.silent_since is not None:
-                best = next((moment for offset in self._silence_offsets if (moment := self.silent.after(member.silent_since, offset)) > now), None)
+                best = self.silent.first_after(member.silent_since, self._silence_offsets, now)
         if self._join_offsets:
             moment = self._next_after(member.joined_at, self._join_offsets, now)
             if moment is not None and (best is None or moment < best):
