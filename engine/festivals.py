@@ -254,6 +254,7 @@ class SilentDays:
         # asked about again and again (each message of theirs, each threshold), from one start.
         self._off_from: dict[float, float] = {}
         self._after: dict[tuple[float, float], float] = {}
+        self._starts: dict[float, tuple[float, int]] = {}
 
     def _first_off(self, since: float) -> float:
         """The first instant of the first day off from ``since``'s day on (its own day's, if off)."""
@@ -263,6 +264,16 @@ class SilentDays:
                 self._off_from.clear()
             local = self.local
             found = self._off_from[since] = local.midnight(self.off.next_off(local.day(since)))
+        return found
+
+    def _counted_from(self, since: float) -> tuple[float, int]:
+        """``start(since)`` and its local day, once per silence start."""
+        found = self._starts.get(since)
+        if found is None:
+            if len(self._starts) > 200_000:
+                self._starts.clear()
+            start = self.start(since)
+            found = self._starts[since] = (start, self.local.day(start))
         return found
 
     def start(self, since: float) -> float:
@@ -290,10 +301,8 @@ class SilentDays:
         return found
 
     def _counted_after(self, since: float, seconds: float) -> float:
-        local = self.local
-        start = self.start(since)
-        begin = local.day(start)
-        midnight = local.midnight
+        start, begin = self._counted_from(since)
+        midnight = self.local.midnight
         first = midnight(begin + 1) - start  # what the first (open) day still counts
         if seconds <= first:
             return float(start + seconds)
@@ -335,10 +344,10 @@ class SilentDays:
         if off_at >= now:
             return now - since  # no day off in between
         local, off = self.local, self.off
-        start = self.start(since)
+        start, begin = self._counted_from(since)
         if start >= now:
             return 0.0
-        begin, end = local.day(start), local.day(now)
+        end = local.day(now)
         if begin == end:
             return now - start
         midnight = local.midnight
