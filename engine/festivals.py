@@ -92,7 +92,7 @@ def check_country(country: str) -> str | None:
     import holidays
 
     if country.upper() not in holidays.list_supported_countries():
-        return f"unknown country `{country}` — write an ISO code such as US, GB, JP, SG"
+        return f"unknown country `{country}` — write an ISO code such as CN (the default), SG, US, JP"
     return None
 
 
@@ -118,6 +118,8 @@ def label(key: str, country: str | None) -> str:
 
 # What a rule's `not_on:` may name: the days its tasks are not sent on (遇节假日顺延).
 OFF_DAY_KINDS = ("holidays", "weekends")
+# The same in Chinese, as an operator may write them (`not_on: 节假日`).
+OFF_DAY_NAMES = {"holidays": "holidays", "weekends": "weekends", "节假日": "holidays", "法定节假日": "holidays", "周末": "weekends"}
 
 
 class OffDays:

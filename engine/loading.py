@@ -34,7 +34,7 @@ from playbook_engine.expressions import (
     Variants,
     check_source,
 )
-from playbook_engine.festivals import OFF_DAY_KINDS, OffDays, SilentDays, check_country
+from playbook_engine.festivals import OFF_DAY_KINDS, OFF_DAY_NAMES, OffDays, SilentDays, check_country
 from playbook_engine.localtime import local_time
 from playbook_engine.model import (
     DEFAULT_LIFECYCLE,
@@ -299,7 +299,7 @@ def _read_guardrails(doc: Document, base: YamlPath, data: Mapping[str, Any], com
             community.max_delay = max_delay
     if "country" in data:
         country = str(data["country"]).upper()
-        problem = check_country(country) if country != "CN" else None
+        problem = check_country(str(data["country"])) if country != "CN" else None
         if problem is not None:
             problems.append(doc.problem(base + ("country",), problem))
         else:
@@ -691,7 +691,7 @@ def _off_kinds(value: Any) -> frozenset[str] | None:
         value = [value]
     if not isinstance(value, list):
         return None  # none, or a shape the schema has reported
-    kinds = frozenset(kind for kind in value if isinstance(kind, str)) & frozenset(OFF_DAY_KINDS)
+    kinds = frozenset(OFF_DAY_NAMES.get(kind, kind) for kind in value if isinstance(kind, str)) & frozenset(OFF_DAY_KINDS)
     return kinds or None
 
 

@@ -263,3 +263,10 @@ def test_days_silent_and_its_thresholds_agree(start, days, minutes, kinds):
     later = since + minutes * 60
     assert silent.days(since, later) <= silent.days(since, later + 3600) <= silent.days(since, later) + 1
     assert silent.seconds(since, later) <= later - since
+
+
+def test_the_kinds_of_days_may_be_written_in_chinese(make_config):
+    """`not_on: 节假日`, `not_counting: [节假日, 周末]`: what an operator writes first is understood."""
+    config = make_config({"p.yaml": one_rule("{event: message}", "    not_on: 节假日\n"), "q.yaml": one_rule("{silence: 1d, not_counting: [节假日, 周末]}", playbook="q")}, community())
+    result = plan(config, [event("2026-02-17T15:30:00")], until=midnight("2026-02-27"))
+    assert task_keys(result, "playbook", "due") == [("p", "2026-02-24T15:30:00+08:00"), ("q", "2026-02-25T15:30:00+08:00")]

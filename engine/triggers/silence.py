@@ -15,7 +15,7 @@ from playbook_engine.contract import (
     TriggerType,
 )
 from playbook_engine.durations import format_duration
-from playbook_engine.festivals import OFF_DAY_KINDS, OffDays, SilentDays
+from playbook_engine.festivals import OFF_DAY_KINDS, OFF_DAY_NAMES, OffDays, SilentDays
 from playbook_engine.localtime import local_time
 from playbook_engine.triggers.common import (
     _duration,
@@ -46,7 +46,7 @@ class SilenceTrigger(TriggerType):
     options = {
         "not_counting": {
             "description": "Days the silence does not count (不算节假日): `holidays` — the statutory days off and the breaks they make (春节, 国庆; community.yaml's `country`, default CN); `weekends` — Saturdays and Sundays not worked (调休). `silence: 7d` with `not_counting: holidays` fires after 7 days of silence that were not a holiday: nobody is asked why they went quiet over 春节.",
-            "oneOf": [{"type": "string", "enum": list(OFF_DAY_KINDS)}, {"type": "array", "items": {"enum": list(OFF_DAY_KINDS)}, "minItems": 1, "uniqueItems": True}],
+            "oneOf": [{"type": "string", "enum": list(OFF_DAY_NAMES)}, {"type": "array", "items": {"enum": list(OFF_DAY_NAMES)}, "minItems": 1, "uniqueItems": True}],
             "examples": ["holidays", ["holidays", "weekends"]],
         },
     }
@@ -67,7 +67,8 @@ class SilenceTrigger(TriggerType):
         if not own:  # community.yaml's `days_silent: {not_counting: …}`, so that stages and silences agree
             kinds = sorted(context.community.days_silent_not_counting)
         # The kinds of days it does not count, in a stable order (the reason names them).
-        self.not_counting = tuple(kind for kind in OFF_DAY_KINDS if kinds and kind in kinds)
+        named = {OFF_DAY_NAMES.get(kind, kind) for kind in kinds or ()}
+        self.not_counting = tuple(kind for kind in OFF_DAY_KINDS if kind in named)
         if not self.not_counting:
             self.silent: SilentDays | None = None
         elif not own:
