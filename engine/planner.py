@@ -1295,12 +1295,12 @@ class Planner:
                 sent.deadline = task.deadline  # moved with it past days off (`not_on`)
             original_due = self._original_due.pop(task.id)
             if task.due != original_due:
-                # One line per task, however many full days it skipped; then the days off its
-                # rule's `not_on` skipped on the way (their own lines: why the jump is so long).
-                task.note_move(self.says.explain.capacity_of.format(assignee=assignee), original_due, task.due)
-                if self._off_moves:
-                    for move in self._off_moves.pop(task.id, ()):
-                        task.note_move(*move)
+                # One line per task, however many full days it skipped — up to the days off its
+                # rule's `not_on` skipped on the way, which have their own lines after it.
+                off_moves = self._off_moves.pop(task.id, ()) if self._off_moves else ()
+                task.note_move(self.says.explain.capacity_of.format(assignee=assignee), original_due, off_moves[0][1] if off_moves else task.due)
+                for move in off_moves:
+                    task.note_move(*move)
                 self._recount(task)
         return tasks
 

@@ -861,14 +861,15 @@ class StateStore:
                 # again after it went stale then): it takes the new due, status and record,
                 # unless an operator's status is on it.
                 "INSERT INTO tasks (id, rule, member, action, trigger_at, due, assignee, status, data, deadline) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (id) DO UPDATE SET due = excluded.due, status = excluded.status, data = coalesce(excluded.data, tasks.data) WHERE tasks.status IN ('todo', 'stale', 'displaced', 'merged', 'held_out')",
+                " ON CONFLICT (id) DO UPDATE SET due = excluded.due, deadline = excluded.deadline, status = excluded.status, data = coalesce(excluded.data, tasks.data) WHERE tasks.status IN ('todo', 'stale', 'displaced', 'merged', 'held_out')",
                 ((s.id, s.rule, s.member, s.action, s.trigger_at, s.due, s.assignee, s.status, printed.get(s.id), s.deadline if s.deadline != float("inf") else None) for s in planner.new_history.values()),
             )
             db.executemany("UPDATE tasks SET outcome = 'replied', outcome_at = ? WHERE id = ? AND outcome IS NULL", ((t, task_id) for task_id, t in evaluation.replies.found))
             db.executemany("UPDATE tasks SET status = 'stale' WHERE id = ? AND status IN ('todo', 'stale', 'displaced', 'merged')", ((task_id,) for _, task_id, _, _ in planner.withdrawn))
             db.executemany("UPDATE tasks SET status = 'displaced' WHERE id = ? AND status IN ('todo', 'stale', 'displaced', 'merged')", ((task_id,) for _, task_id, _, _ in planner.displaced))
             db.executemany("UPDATE tasks SET status = 'merged' WHERE id = ? AND status IN ('todo', 'stale', 'displaced', 'merged')", ((task_id,) for _, task_id, _, _ in planner.merged_away))
-            db.executemany("UPDATE tasks SET due = ?, data = coalesce(?, data) WHERE id = ?", ((task.due, printed.get(task.id), task.id) for task in planner.revised))
+            # Printed again where capacity or a holiday (`not_on`) moved it: its deadline moved with it.
+            db.executemany("UPDATE tasks SET due = ?, deadline = ?, data = coalesce(?, data) WHERE id = ?", ((task.due, task.deadline if task.deadline != float("inf") else None, printed.get(task.id), task.id) for task in planner.revised))
             holdout = evaluation.holdout
             if holdout is not None:
                 db.executemany("INSERT OR IGNORE INTO holdouts VALUES (?, ?, ?, ?, ?)", ((playbook, member, arm, due, wrote_at) for (playbook, member), (arm, due, wrote_at) in holdout.exposures.items()))

@@ -104,7 +104,7 @@ def test_capacity_carries_a_task_over_the_break_without_counting_it_as_delay(mak
     assert result.suppressed == []
     # The capacity's move first, then the days off it skipped; counted as both.
     assert result.tasks[2].moved == [
-        "capacity of op full: moved from 2026-02-14 09:00 to 2026-02-24 09:00",
+        "capacity of op full: moved from 2026-02-14 09:00 to 2026-02-15 09:00",
         "not sent on Chinese New Year holidays: moved from 2026-02-15 09:00 to 2026-02-24 09:00",
     ]
     assert result.planner.moved == {"capacity": 1, "not_on": 1}
@@ -270,3 +270,30 @@ def test_the_kinds_of_days_may_be_written_in_chinese(make_config):
     config = make_config({"p.yaml": one_rule("{event: message}", "    not_on: 节假日\n"), "q.yaml": one_rule("{silence: 1d, not_counting: [节假日, 周末]}", playbook="q")}, community())
     result = plan(config, [event("2026-02-17T15:30:00")], until=midnight("2026-02-27"))
     assert task_keys(result, "playbook", "due") == [("p", "2026-02-24T15:30:00+08:00"), ("q", "2026-02-25T15:30:00+08:00")]
+
+
+def test_a_printed_task_a_later_run_moves_over_the_break_is_stored_with_its_moved_deadline(make_config, tmp_path):
+    """Review 15: printed for 09-30 by one night's run, moved by the next night's capacity to
+    10-01 (国庆) and on to 10-08, a DM was stored with its first deadline (10-01) and listed as
+    late a week before its day."""
+    import sqlite3
+
+    from playbook_engine.state import StateStore
+
+    files = {
+        "p.yaml": one_rule("{event: member_left}", "    delay: 1d\n    deadline: 2d\n    not_on: holidays\n"),
+        "q.yaml": one_rule("{event: message, keywords: [急]}", playbook="q", priority="high"),
+    }
+    config = make_config(files, capacity_community().replace("capacity: 2", "capacity: 1"))
+    nights = [
+        [event("2026-09-29T17:24:00", "m1", "member_left")],
+        [event("2026-09-30T10:00:00", "m2", text="急")],
+    ]
+    path = tmp_path / "ops.db"
+    for night in nights:
+        store = StateStore.open(str(path))
+        plan(config, night, state=store).save_state()
+        store.close()
+    rows = sqlite3.connect(path).execute("SELECT member, due, deadline FROM tasks WHERE status = 'todo' ORDER BY due").fetchall()
+    assert [(member, due <= deadline) for member, due, deadline in rows] == [("m2", True), ("m1", True)]
+    assert rows[1][1] == midnight("2026-10-08") + 17 * 3600 + 24 * 60
