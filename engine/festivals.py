@@ -9,8 +9,9 @@ Chinese (``中秋节``/``中秋``).
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -240,23 +241,26 @@ class SilentDays:
     so long — for `member.days_silent`, the lifecycle's stages, `becomes` and the `silence:`
     triggers alike, so that a 7-day nudge and a 14-day stage agree on what a day of silence is.
 
-    A silence that began on a day off counts from the same time of the first day after it
-    that is not (those who wrote during a break do not all reach a threshold at one minute).
-    ``local``: the community's LocalTime (``day``, ``midnight``).
+    Counted time is the time of the open days (each as long as it is: 23 or 25 hours on a day
+    the clocks change). A silence that began on a day off counts from the same wall-clock time
+    of the first day after it that is not (those who wrote during a break do not all reach a
+    threshold at one minute). ``local``: the community's LocalTime (``tz``, ``day``, ``midnight``).
     """
 
     def __init__(self, off: OffDays, local: Any):
         self.off = off
         self.local = local
-        self._open_before: dict[int, int] = {}  # day → open days from ``_base`` up to it
-        self._open_days: list[int] = []  # the open days from ``_base`` on, as far as counted
-        self._top = 0  # the highest day counted up to
+        # Counted seconds from ``_base`` on: ``_cum[i]`` in [base, base + i); the open days, and
+        # the count at the end of each. Built outwards as far as asked, rebuilt if asked below.
         self._base: int | None = None
-        # A silence's start → the first midnight of a day off from it on: a member's silence is
-        # asked about again and again (each message of theirs, each threshold), from one start.
+        self._cum: list[float] = [0.0]
+        self._open_days: list[int] = []
+        self._open_end: list[float] = []
+        # A silence's start → the first midnight of a day off from it on; its counted start; and
+        # the crossings asked for: a member's silence is asked about again and again.
         self._off_from: dict[float, float] = {}
-        self._after: dict[tuple[float, float], float] = {}
         self._starts: dict[float, tuple[float, int]] = {}
+        self._after: dict[tuple[float, float], float] = {}
 
     def _first_off(self, since: float) -> float:
         """The first instant of the first day off from ``since``'s day on (its own day's, if off)."""
@@ -284,11 +288,12 @@ class SilentDays:
         day = local.day(since)
         if off.name(day) is None:
             return since
-        return float(local.midnight(off.next_open(day)) + (since - local.midnight(day)))
+        wall = datetime.fromtimestamp(since, local.tz).time()
+        return datetime.combine(date.fromordinal(off.next_open(day)), wall, local.tz).timestamp()
 
     def after(self, since: float, seconds: float) -> float:
         """The first instant the silence begun at ``since`` has lasted ``seconds`` of counted
-        time (``seconds()`` reaches it there): found with the count of open days, not a walk."""
+        time (``seconds()`` reaches it there)."""
         off_at = self._off_from.get(since)
         if off_at is None:
             off_at = self._first_off(since)
@@ -308,20 +313,14 @@ class SilentDays:
         first = midnight(begin + 1) - start  # what the first (open) day still counts
         if seconds <= first:
             return float(start + seconds)
-        rest = seconds - first
-        whole = int(rest // 86400)
-        part = rest - whole * 86400
-        if part == 0:  # the end of the whole-th open day after it
-            return float(midnight(self._open_reached(begin + 1, whole)))
-        return float(midnight(self._open_reached(begin + 1, whole + 1) - 1) + part)
-
-    def _open_reached(self, first: int, count: int) -> int:
-        """The first day ``x`` such that [first, x) holds ``count`` open days (``count`` ≥ 1)."""
-        index = self._before(first) + count - 1  # the open day wanted, counted from ``_base``
-        days = self._open_days
-        while len(days) <= index:  # open days known so far end before it: the next ones
-            self._before(self._top + 32)
-        return days[index] + 1
+        self._span(begin + 1, begin + 2)
+        target = self._cum[begin + 1 - self._base] + seconds - first  # type: ignore[operator]  # spanned
+        ends = self._open_end
+        while not ends or ends[-1] < target:  # the open days counted so far end before it
+            self._span(begin + 1, self._base + len(self._cum) + 63)  # type: ignore[operator]  # spanned
+        index = bisect_left(ends, target)
+        day = self._open_days[index]
+        return float(midnight(day + 1) - (ends[index] - target))
 
     def first_after(self, since: float, offsets: list[int], now: float) -> float | None:
         """The first of the instants the silence has lasted each of ``offsets`` (ascending)
@@ -340,48 +339,39 @@ class SilentDays:
         return int(self.seconds(since, now) // 86400)
 
     def seconds(self, since: float, now: float) -> float:
+        """Counted seconds of the silence begun at ``since``, at ``now``."""
         off_at = self._off_from.get(since)
         if off_at is None:
             off_at = self._first_off(since)
         if off_at >= now:
             return now - since  # no day off in between
-        local, off = self.local, self.off
+        local = self.local
         start, begin = self._counted_from(since)
         if start >= now:
             return 0.0
         end = local.day(now)
         if begin == end:
             return now - start
-        midnight = local.midnight
+        self._span(begin + 1, end)
+        base, cum, midnight = self._base, self._cum, local.midnight
         counted = midnight(begin + 1) - start  # the first day's rest (an open day: ``start``'s)
-        counted += self._open_count(begin + 1, end) * 86400.0
-        if off.name(end) is None:
+        counted += cum[end - base] - cum[begin + 1 - base]  # type: ignore[operator]  # spanned
+        if self.off.name(end) is None:
             counted += now - midnight(end)
         return float(counted)
 
-    def _open_count(self, first: int, last: int) -> int:
-        """Open days in [first, last)."""
-        return self._before(last) - self._before(first)
-
-    def _before(self, day: int) -> int:
-        known = self._open_before
-        found = known.get(day)
-        if found is not None:
-            return found
-        if self._base is None or day < self._base:
-            self._base = day - 400
-            known.clear()
-            known[self._base] = 0
-            self._open_days.clear()
-            self._top = self._base
-        # from the highest known day (the dict keeps every day from the base up to it)
-        start = self._top
-        count = known[start]
-        name, days = self.off.name, self._open_days
-        for current in range(start, day):
-            if name(current) is None:
-                days.append(current)
-                count += 1
-            known[current + 1] = count
-        self._top = day
-        return count
+    def _span(self, low: int, high: int) -> None:
+        """Count the open days of [low, high) at least (from further back if need be)."""
+        if self._base is None or low < self._base:
+            top = high if self._base is None else max(high, self._base + len(self._cum) - 1)
+            self._base, self._cum, self._open_days, self._open_end = low - 400, [0.0], [], []
+            high = top
+        base, cum = self._base, self._cum
+        name, midnight = self.off.name, self.local.midnight
+        for day in range(base + len(cum) - 1, high):
+            total = cum[-1]
+            if name(day) is None:
+                total += midnight(day + 1) - midnight(day)
+                self._open_days.append(day)
+                self._open_end.append(total)
+            cum.append(total)

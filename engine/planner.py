@@ -22,7 +22,7 @@ import re
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import partial
 from typing import Any
 
@@ -684,8 +684,18 @@ class Planner:
         name = days.name(day)
         if name is None:
             return due, None
-        midnight = self.local.midnight
-        return midnight(days.next_open(day)) + (due - midnight(day)), name
+        wall = datetime.fromtimestamp(due, self.tz).time()  # the same time on the clock, whatever a DST change did
+        return datetime.combine(date.fromordinal(days.next_open(day)), wall, self.tz).timestamp(), name
+
+    def _kept_off(self, task: Task) -> frozenset[str] | None:
+        """The days ``task`` is kept off: its rule's `not_on`, or for a merged message every
+        part's together (a DM kept off 春节 does not go out inside the welcome it joined)."""
+        kinds: frozenset[str] | None = None
+        for part in task.merged or (task,):
+            source = part.source
+            if source is not None and source.rule.not_on is not None:
+                kinds = source.rule.not_on if kinds is None else kinds | source.rule.not_on
+        return kinds
 
     def _move_off(self, task: Task, moved_to: float, name: str) -> None:
         """``task`` waits for the day after a holiday break or weekend (``name``): its deadline
@@ -1083,7 +1093,16 @@ class Planner:
                     continue
                 if due >= end:
                     # No room left in its day at this pace (an evening's joiners): it goes on to
-                    # the next day, as capacity's overflow does, and takes its place there.
+                    # the next day, as capacity's overflow does, and takes its place there —
+                    # past the days its rule keeps off (`not_on`), its deadline with it.
+                    if self.keeps_off and (kinds := self._kept_off(task)) is not None:
+                        open_at, name = self._off_until(kinds, due)
+                        if name is not None:
+                            task.note_move(self.says.explain.pace_of.format(assignee=assignee), task.due, due)
+                            task.due = due
+                            self._move_off(task, open_at, name)
+                            self.moved["not_on"] += 1
+                            due = open_at
                     self._pace_over(task, due, assignee)
                     dropped.add(id(task))
                     continue
@@ -1165,10 +1184,12 @@ class Planner:
         """``task`` found no room left in its day at its operator's pace: due ``due`` (the next
         morning, after quiet hours), it waits in that day's list, settled with that day's tasks
         (capacity, merge, pace) and checked again when due, as capacity's overflow is."""
-        task.note_move(self.says.explain.pace_of.format(assignee=assignee), task.due, due)
+        if due != task.due:  # (moved already past days off: said then)
+            task.note_move(self.says.explain.pace_of.format(assignee=assignee), task.due, due)
         task.due = due
         if task.id in self.new_history:
-            self.new_history[task.id].due = due
+            sent = self.new_history[task.id]
+            sent.due, sent.deadline = due, task.deadline
         self._recount(task)
         if task.id not in self._paced_over:  # a task moved by pace counts once, however often
             self._paced_over.add(task.id)
@@ -1298,9 +1319,14 @@ class Planner:
                 # One line per task, however many full days it skipped — up to the days off its
                 # rule's `not_on` skipped on the way, which have their own lines after it.
                 off_moves = self._off_moves.pop(task.id, ()) if self._off_moves else ()
-                task.note_move(self.says.explain.capacity_of.format(assignee=assignee), original_due, off_moves[0][1] if off_moves else task.due)
+                if off_moves:
+                    self._waited.pop(task.id, None)
+                capacity = self.says.explain.capacity_of.format(assignee=assignee)
+                task.note_move(capacity, original_due, off_moves[0][1] if off_moves else task.due)
                 for move in off_moves:
                     task.note_move(*move)
+                if off_moves and off_moves[-1][2] != task.due:  # full days after the break too
+                    task.note_move(capacity, off_moves[-1][2], task.due)
                 self._recount(task)
         return tasks
 
@@ -1355,19 +1381,20 @@ class Planner:
             if morning is not None and morning < moved_to and (paced or task.rank >= FIRST_THING):
                 moved_to, moved_day = morning, day + 1
             waited = 0.0  # of the delay, the days off its rule waits out: no capacity's delay
-            if keeps_off and task.source is not None and task.source.rule.not_on is not None:
-                open_at, name = self._off_until(task.source.rule.not_on, moved_to)
+            skipped: tuple[str, float, float] | None = None
+            if keeps_off and (kinds := self._kept_off(task)) is not None:
+                open_at, name = self._off_until(kinds, moved_to)
                 if name is not None:  # the next day is one its rule keeps off: the first after it
                     self._waited[task.id] = self._waited.get(task.id, 0.0) + open_at - moved_to
                     task.deadline += open_at - moved_to
-                    self._off_moves.setdefault(task.id, []).append((self.says.explain.off_day.format(name=name), moved_to, open_at))
-                    self.moved["not_on"] += 1
-                    if tally:
-                        self._tally(task, "moved", "not_on")
+                    skipped = (self.says.explain.off_day.format(name=name), moved_to, open_at)
                     moved_to, moved_day = open_at, day_of(open_at)
                 waited = self._waited.get(task.id, 0.0)
             past_deadline = moved_to > task.deadline
             if past_deadline or moved_to - original_due - waited > max_delay:
+                if keeps_off:
+                    self._waited.pop(task.id, None)
+                    self._off_moves.pop(task.id, None)
                 del original[task.id]
                 self._unplanned(task)
                 guardrail = "deadline" if past_deadline else "capacity"
@@ -1386,6 +1413,11 @@ class Planner:
                 else:
                     self._suppress(task, guardrail, partial(self._dropped_for_capacity, assignee, task.due, max_delay))
                 continue
+            if skipped is not None:  # moved past days off, not dropped: said and counted
+                self._off_moves.setdefault(task.id, []).append(skipped)
+                self.moved["not_on"] += 1
+                if tally:
+                    self._tally(task, "moved", "not_on")
             if task.due == original_due:
                 moved += 1
                 if tally:

@@ -297,3 +297,83 @@ def test_a_printed_task_a_later_run_moves_over_the_break_is_stored_with_its_move
     rows = sqlite3.connect(path).execute("SELECT member, due, deadline FROM tasks WHERE status = 'todo' ORDER BY due").fetchall()
     assert [(member, due <= deadline) for member, due, deadline in rows] == [("m2", True), ("m1", True)]
     assert rows[1][1] == midnight("2026-10-08") + 17 * 3600 + 24 * 60
+
+
+def _counted_slowly(off: OffDays, local, since: float, now: float) -> float:
+    """Counted seconds day by day, the obvious way: the reference for SilentDays."""
+    day = local.day(since)
+    if off.name(day) is not None:  # begun on a day off: from the same wall-clock time of the next open day
+        wall = datetime.fromtimestamp(since, local.tz).time()
+        since = datetime.combine(date.fromordinal(off.next_open(day)), wall, local.tz).timestamp()
+    counted = 0.0
+    for current in range(local.day(since), local.day(now) + 1):
+        if off.name(current) is None:
+            counted += max(0.0, min(now, local.midnight(current + 1)) - max(since, local.midnight(current)))
+    return counted
+
+
+SHARED: dict[str, object] = {}  # one SilentDays per zone across examples, as a run keeps one: its caches are on trial too
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    zone=st.sampled_from([("Asia/Shanghai", "CN"), ("America/New_York", "US")]),
+    start=st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2027, 6, 1)),
+    length=st.floats(min_value=0, max_value=600 * 86400),
+    days=st.integers(min_value=1, max_value=60),
+)
+def test_silent_days_agree_with_a_day_by_day_count(zone, start, length, days):
+    """Review 16: a silence of more than 400 days read -6 days (the count's cache restarted
+    between its two reads), and "the same time" moved by an hour across a DST change. Any
+    order of questions, two zones, silences of up to 600 days: the count is the day-by-day one,
+    and a threshold is crossed exactly where the count reaches it."""
+    from playbook_engine.festivals import SilentDays
+
+    name, country = zone
+    tz = ZoneInfo(name)
+    silent = SHARED.setdefault(name, SilentDays(OffDays(HOLIDAYS | WEEKENDS, country, "en"), local_time(tz)))
+    assert isinstance(silent, SilentDays)
+    since = start.replace(tzinfo=tz).timestamp()
+    now = since + length
+    assert abs(silent.seconds(since, now) - _counted_slowly(silent.off, silent.local, since, now)) < 1e-6
+    crossing = silent.after(since, days * 86400)
+    assert silent.seconds(since, crossing) == pytest.approx(days * 86400)
+    assert silent.days(since, crossing) == days and silent.days(since, crossing - 1) == days - 1
+
+
+def test_pace_does_not_push_a_task_into_the_break(make_config):
+    """Review 16: an operator's pace laid an evening's overflow out on the next morning, 02-15,
+    the first day off, for a rule kept off holidays; it goes on to the first working day."""
+    pace = "community:\n  name: t\n  timezone: Asia/Shanghai\n  quiet_hours: \"22:00-08:00\"\n  merge: []\n  operators:\n    - {id: op, groups: [g1], pace: 30m}\n"
+    config = make_config({"p.yaml": one_rule("{event: message}", "    deadline: 3d\n    not_on: holidays\n")}, pace)
+    result = plan(config, [event(f"2026-02-14T21:{10 + n * 5}:00", f"m{n}") for n in range(4)])
+    assert task_keys(result, "member", "due") == [
+        ("m0", "2026-02-14T21:10:00+08:00"), ("m1", "2026-02-14T21:40:00+08:00"),
+        ("m2", "2026-02-24T08:00:00+08:00"), ("m3", "2026-02-24T08:30:00+08:00"),
+    ]
+
+
+def test_a_merged_message_waits_for_every_part_kept_off_the_break(make_config):
+    """Review 16: a welcome (any day) that a DM kept off holidays had joined went out, with it,
+    on 02-15 when capacity carried it there: the message keeps the days every part keeps."""
+    rules = (
+        "playbook: p\nrules:\n"
+        "  - id: hello\n    when: {event: member_joined}\n    deadline: 3d\n    do: [{dm: 欢迎}]\n"
+        "  - id: ask\n    when: {event: message, keywords: [书]}\n    deadline: 3d\n    delay: 20m\n    not_on: holidays\n    do: [{dm: 问问书}]\n"
+        "  - id: hot\n    when: {event: message, keywords: [急]}\n    priority: urgent\n    do: [{notify: 急}]\n"
+    )
+    settings = capacity_community().replace("capacity: 2", "capacity: 1").replace("merge: []", "merge: [dm]")
+    events = [event("2026-02-14T08:50:00", "m1", text="书"), event("2026-02-14T09:00:00", "m1", "member_joined"), event("2026-02-14T09:20:00", "m2", text="急")]
+    result = plan(make_config({"p.yaml": rules}, settings), events)
+    assert task_keys(result, "rule", "member", "due", "text") == [
+        ("hot", "m2", "2026-02-14T09:20:00+08:00", "急"),
+        ("hello", "m1", "2026-02-24T09:00:00+08:00", "欢迎\n\n问问书"),
+    ]
+
+
+def test_the_same_time_on_the_clock_across_a_dst_change(make_config):
+    """Review 16: "the same time of the next open day" was an hour off across a DST change."""
+    settings = "community:\n  name: t\n  timezone: America/New_York\n  country: US\n  merge: []\n  operators:\n    - {id: op, groups: [g1]}\n"
+    config = make_config({"p.yaml": one_rule("{event: message}", "    not_on: weekends\n")}, settings)
+    message = {"ts": "2026-11-01T10:00:00-05:00", "type": "message", "group": "g1", "member": "m1", "text": "hi"}  # Sunday, clocks back at 02:00
+    assert task_keys(plan(config, [message]), "due") == [("2026-11-02T10:00:00-05:00",)]

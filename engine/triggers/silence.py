@@ -127,7 +127,7 @@ class SilenceTrigger(TriggerType):
         spoke = "last message" if member.last_message_at == since else "join"
         since_text = run.local.text(since)
         # "（不算节假日）" only when days off did fall in the stretch: its 7 days are not a week.
-        uncounted = self.not_counting if self.off is not None and run.now > since + self.seconds else ()
+        uncounted = self.not_counting if self.silent is not None and self.silent.after(since, self.seconds) > since + self.seconds else ()
         return Firing(member, member.group, run.now, partial(_silence_reason, says(run), self.seconds, since_text, spoke, uncounted), values={"silent_since": since_text})
 
     def describe(self) -> str:
