@@ -123,6 +123,17 @@ OFF_DAY_KINDS = ("holidays", "weekends")
 OFF_DAY_NAMES = {"holidays": "holidays", "weekends": "weekends", "节假日": "holidays", "法定节假日": "holidays", "周末": "weekends"}
 
 
+def off_kinds(value: Any) -> frozenset[str] | None:
+    """The kinds of days a `not_on:` or `not_counting:` names (one or a list, in English or
+    Chinese); None for none, or for a shape the schema has reported."""
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        return None
+    kinds = frozenset(OFF_DAY_NAMES.get(kind, kind) for kind in value if isinstance(kind, str)) & frozenset(OFF_DAY_KINDS)
+    return kinds or None
+
+
 class OffDays:
     """Which local days a rule's `not_on:` keeps its tasks off, and what each is called.
 
@@ -149,8 +160,8 @@ class OffDays:
             return name
 
     def next_off(self, ordinal: int) -> int:
-        """The first day from ``ordinal`` on that tasks are kept off (within about a year; past
-        that, a day too far to matter)."""
+        """The first day from ``ordinal`` on that tasks are kept off — or ``ordinal`` + 400 if
+        none is within 400 days (weekends alone always are; a country's holidays nearly so)."""
         known = self._next_off
         found = known.get(ordinal)
         if found is not None:

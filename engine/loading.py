@@ -34,7 +34,7 @@ from playbook_engine.expressions import (
     Variants,
     check_source,
 )
-from playbook_engine.festivals import OFF_DAY_KINDS, OFF_DAY_NAMES, OffDays, SilentDays, check_country
+from playbook_engine.festivals import OffDays, SilentDays, check_country, off_kinds
 from playbook_engine.localtime import local_time
 from playbook_engine.model import (
     DEFAULT_LIFECYCLE,
@@ -159,7 +159,7 @@ def _load_community(path: Path, registry: Registry, env: PlaybookEnvironment, pr
     _read_question(doc, base, data, community, problems)
     _read_lifecycle(doc, base, data, community, env, problems)
     setting = data.get("days_silent")
-    kinds = _off_kinds(setting.get("not_counting")) if isinstance(setting, dict) else None
+    kinds = off_kinds(setting.get("not_counting")) if isinstance(setting, dict) else None
     if kinds:  # 沉默天数不算节假日: one count of silent days for stages, conditions and silences
         community.days_silent_not_counting = kinds
         community.silent_days = SilentDays(OffDays(kinds, community.country, community.language), local_time(community.tz))
@@ -666,7 +666,7 @@ def _load_rule(doc: Document, where: YamlPath, raw: dict[str, Any], playbook: Pl
         recheck=raw.get("recheck", True) is not False,
         until=raw.get("until") if raw.get("until") == "replied" else None,
         assignee=raw.get("assignee"),
-        not_on=_off_kinds(raw.get("not_on")),
+        not_on=off_kinds(raw.get("not_on")),
     )
     if "cooldown" in raw and not doc.is_flagged(where + ("cooldown",)):
         rule.cooldown = _duration(doc, where + ("cooldown",), raw["cooldown"], problems)
@@ -683,16 +683,6 @@ def _load_rule(doc: Document, where: YamlPath, raw: dict[str, Any], playbook: Pl
     if rule.deadline is None and rule.priority != "urgent" and trigger.default_deadline == "day" and community.quiet_hours is not None and len(problems) == before:
         _check_quiet_instants(doc, where, raw, trigger, rule.delay, community.quiet_hours, problems)
     return rule if len(problems) == before else None
-
-
-def _off_kinds(value: Any) -> frozenset[str] | None:
-    """A rule's `not_on:` (one kind of day or a list; the schema has checked the names)."""
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list):
-        return None  # none, or a shape the schema has reported
-    kinds = frozenset(OFF_DAY_NAMES.get(kind, kind) for kind in value if isinstance(kind, str)) & frozenset(OFF_DAY_KINDS)
-    return kinds or None
 
 
 def _check_quiet_instants(doc: Document, where: YamlPath, raw: dict[str, Any], trigger: TriggerType, delay: int, quiet: tuple[int, int], problems: list[Problem]) -> None:

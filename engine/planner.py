@@ -704,12 +704,14 @@ class Planner:
         task.deadline += moved_to - task.due
         task.due = moved_to
 
-    def waited(self, task_id: str, seconds: float | None = None) -> float:
+    def waited(self, task_id: str) -> float:
         """How long capacity's moves of a task waited out days its rule's `not_on` names (they
-        count for no `max_delay`); ``seconds``: set it (a --state run reopening the task)."""
-        if seconds is not None:
-            self._waited[task_id] = seconds
+        count for no `max_delay`)."""
         return self._waited.get(task_id, 0.0)
+
+    def has_waited(self, task_id: str, seconds: float) -> None:
+        """A task an earlier --state run left open had waited out ``seconds`` of days off."""
+        self._waited[task_id] = seconds
 
     def _quiet_end(self, t: float, window: tuple[int, int], offset: int | None = None) -> float | None:
         """The end of the quiet window containing ``t``, or None if ``t`` is outside it

@@ -283,7 +283,7 @@ class Recheck:
         if "deadline" in payload:  # moved past days off (`not_on`)
             task.deadline = payload["deadline"]
             if payload.get("waited"):
-                self.planner.waited(task.id, payload["waited"])
+                self.planner.has_waited(task.id, payload["waited"])
         if "messages" in payload and len(task.order) == 4:  # its place among the tasks due with it, as when it was planned
             task.order = (*task.order[:2], -payload["messages"], *task.order[3:])
         # Its values are built when first needed: most reopened tasks are dropped again unread.

@@ -15,7 +15,7 @@ from playbook_engine.contract import (
     TriggerType,
 )
 from playbook_engine.durations import format_duration
-from playbook_engine.festivals import OFF_DAY_KINDS, OFF_DAY_NAMES, OffDays, SilentDays
+from playbook_engine.festivals import OFF_DAY_KINDS, OFF_DAY_NAMES, OffDays, SilentDays, off_kinds
 from playbook_engine.localtime import local_time
 from playbook_engine.triggers.common import (
     _duration,
@@ -58,16 +58,11 @@ class SilenceTrigger(TriggerType):
         self.pending_key = self.key + "#due"
         self.fired_key = self.key + "#fired"
         self.group: SilenceTriggers | None = None  # set when the rule's timers are kept by the group
-        kinds = options.get("not_counting")
-        if isinstance(kinds, str):
-            kinds = [kinds]
-        elif not isinstance(kinds, list):
-            kinds = None  # none, or a shape the schema has reported
-        own = kinds is not None
-        if not own:  # community.yaml's `days_silent: {not_counting: …}`, so that stages and silences agree
-            kinds = sorted(context.community.days_silent_not_counting)
+        named = off_kinds(options.get("not_counting"))
+        own = named is not None
+        if named is None:  # community.yaml's `days_silent: {not_counting: …}`, so that stages and silences agree
+            named = context.community.days_silent_not_counting
         # The kinds of days it does not count, in a stable order (the reason names them).
-        named = {OFF_DAY_NAMES.get(kind, kind) for kind in kinds or ()}
         self.not_counting = tuple(kind for kind in OFF_DAY_KINDS if kind in named)
         if not self.not_counting:
             self.silent: SilentDays | None = None
