@@ -181,6 +181,17 @@ class OffDays:
         known[ordinal] = day
         return day
 
+    def open_at(self, t: float, local: Any) -> tuple[float, str | None]:
+        """``t``, or the same wall-clock time of the first day after it that is not kept off,
+        and what the day of ``t`` is called (None: not kept off, ``t`` as it is). ``local``:
+        the community's LocalTime."""
+        day = local.day(t)
+        name = self.name(day)
+        if name is None:
+            return t, None
+        wall = datetime.fromtimestamp(t, local.tz).time()  # the time on the clock, whatever a DST change did
+        return datetime.combine(date.fromordinal(self.next_open(day)), wall, local.tz).timestamp(), name
+
     def next_open(self, ordinal: int) -> int:
         """The first day from ``ordinal`` on that tasks may be due on (a break is weeks at most)."""
         for day in range(ordinal, ordinal + 60):
@@ -231,6 +242,13 @@ def _plain_name(name: str) -> str:
     for mark in ("（", " ("):
         name = name.split(mark)[0]
     return "" if name.startswith(("休息日", "Day off")) else name.replace("农历除夕", "春节").replace("Chinese New Year's Eve", "Chinese New Year").strip()
+
+
+@lru_cache(maxsize=64)
+def off_days(kinds: frozenset[str], country: str = "CN", language: str = "zh") -> OffDays:
+    """The OffDays of ``kinds`` for ``country`` (one for every rule, trigger and community that
+    names them: its answers depend on nothing else, and it learns them once)."""
+    return OffDays(kinds, country, language)
 
 
 @lru_cache(maxsize=64)
@@ -295,12 +313,7 @@ class SilentDays:
 
     def start(self, since: float) -> float:
         """When the silence begun at ``since`` starts to count."""
-        local, off = self.local, self.off
-        day = local.day(since)
-        if off.name(day) is None:
-            return since
-        wall = datetime.fromtimestamp(since, local.tz).time()
-        return datetime.combine(date.fromordinal(off.next_open(day)), wall, local.tz).timestamp()
+        return self.off.open_at(since, self.local)[0]
 
     def after(self, since: float, seconds: float) -> float:
         """The first instant the silence begun at ``since`` has lasted ``seconds`` of counted

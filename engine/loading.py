@@ -34,7 +34,7 @@ from playbook_engine.expressions import (
     Variants,
     check_source,
 )
-from playbook_engine.festivals import OffDays, SilentDays, check_country, off_kinds
+from playbook_engine.festivals import SilentDays, check_country, off_days, off_kinds
 from playbook_engine.localtime import local_time
 from playbook_engine.model import (
     DEFAULT_LIFECYCLE,
@@ -162,7 +162,7 @@ def _load_community(path: Path, registry: Registry, env: PlaybookEnvironment, pr
     kinds = off_kinds(setting.get("not_counting")) if isinstance(setting, dict) else None
     if kinds:  # 沉默天数不算节假日: one count of silent days for stages, conditions and silences
         community.days_silent_not_counting = kinds
-        community.silent_days = SilentDays(OffDays(kinds, community.country, community.language), local_time(community.tz))
+        community.silent_days = SilentDays(off_days(kinds, community.country, community.language), local_time(community.tz))
     return community
 
 

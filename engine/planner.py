@@ -22,12 +22,12 @@ import re
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from functools import partial
 from typing import Any
 
 from playbook_engine.contract import PRIORITY_RANK, Task
-from playbook_engine.festivals import OffDays
+from playbook_engine.festivals import off_days
 from playbook_engine.holdout import HELD_OUT, TREATED, Holdout
 from playbook_engine.localtime import DAY, local_time
 from playbook_engine.model import Community, Rule
@@ -237,10 +237,8 @@ class Planner:
         self._capacity = {operator.id: operator.capacity for operator in community.operators if operator.capacity}
         self._effects_done: Counter[tuple[str, int]] = Counter()  # slots taken by removals done (``slot_for_effect``)
         self._paces = {operator.id: operator.pace for operator in community.operators if operator.pace}
-        # The days rules' `not_on:` keep their tasks off, by the kinds named (engine/festivals.py);
-        # ``keeps_off``: whether any rule has one (set by the evaluation): capacity's moves then
-        # ask too, those of a community without one do not.
-        self._off_days: dict[frozenset[str], OffDays] = {}
+        # ``keeps_off``: whether any rule has a `not_on:` (set by the evaluation): capacity's moves
+        # then ask about days off too, those of a community without one do not.
         self.keeps_off = False
         self._waited: dict[str, float] = {}  # task id → the days off capacity's moves skipped for it
         self._off_moves: dict[str, list[tuple[str, float, float]]] = {}  # and those moves, said when it is kept
@@ -669,23 +667,13 @@ class Planner:
         if rule.deadline is None and rule.trigger.default_deadline == "day":
             return self.says.explain.off_day_skipped.format(name=name)
         self._move_off(task, moved_to, name)
-        self.moved["not_on"] += 1
-        if self.day_counts is not None:
-            self._tally(task, "moved", "not_on")
+        self._count_off(task)
         return None
 
     def _off_until(self, kinds: frozenset[str], due: float) -> tuple[float, str | None]:
         """``due``, or the same time of the first day after it that `not_on: kinds` does not keep
         tasks off, and the name of the day it was (None: not moved)."""
-        days = self._off_days.get(kinds)
-        if days is None:
-            days = self._off_days[kinds] = OffDays(kinds, self.community.country, self.community.language)
-        day = self._day(due)
-        name = days.name(day)
-        if name is None:
-            return due, None
-        wall = datetime.fromtimestamp(due, self.tz).time()  # the same time on the clock, whatever a DST change did
-        return datetime.combine(date.fromordinal(days.next_open(day)), wall, self.tz).timestamp(), name
+        return off_days(kinds, self.community.country, self.community.language).open_at(due, self.local)
 
     def _kept_off(self, task: Task) -> frozenset[str] | None:
         """The days ``task`` is kept off: its rule's `not_on`, or for a merged message every
@@ -703,6 +691,12 @@ class Planner:
         task.note_move(self.says.explain.off_day.format(name=name), task.due, moved_to)
         task.deadline += moved_to - task.due
         task.due = moved_to
+
+    def _count_off(self, task: Task) -> None:
+        """A move past days off (`not_on`), in the summary's 顺延 and the day counts."""
+        self.moved["not_on"] += 1
+        if self.day_counts is not None:
+            self._tally(task, "moved", "not_on")
 
     def waited(self, task_id: str) -> float:
         """How long capacity's moves of a task waited out days its rule's `not_on` names (they
@@ -1103,7 +1097,7 @@ class Planner:
                             task.note_move(self.says.explain.pace_of.format(assignee=assignee), task.due, due)
                             task.due = due
                             self._move_off(task, open_at, name)
-                            self.moved["not_on"] += 1
+                            self._count_off(task)
                             due = open_at
                     self._pace_over(task, due, assignee)
                     dropped.add(id(task))
@@ -1417,9 +1411,7 @@ class Planner:
                 continue
             if skipped is not None:  # moved past days off, not dropped: said and counted
                 self._off_moves.setdefault(task.id, []).append(skipped)
-                self.moved["not_on"] += 1
-                if tally:
-                    self._tally(task, "moved", "not_on")
+                self._count_off(task)
             if task.due == original_due:
                 moved += 1
                 if tally:

@@ -15,7 +15,7 @@ from playbook_engine.contract import (
     TriggerType,
 )
 from playbook_engine.durations import format_duration
-from playbook_engine.festivals import OFF_DAY_KINDS, OFF_DAY_NAMES, OffDays, SilentDays, off_kinds
+from playbook_engine.festivals import OFF_DAY_KINDS, OFF_DAY_NAMES, SilentDays, off_days, off_kinds
 from playbook_engine.localtime import local_time
 from playbook_engine.triggers.common import (
     _duration,
@@ -69,7 +69,7 @@ class SilenceTrigger(TriggerType):
         elif not own:
             self.silent = context.community.silent_days
         else:
-            self.silent = SilentDays(OffDays(frozenset(self.not_counting), context.community.country, context.community.language), local_time(context.community.tz))
+            self.silent = SilentDays(off_days(frozenset(self.not_counting), context.community.country, context.community.language), local_time(context.community.tz))
         self.off = self.silent.off if self.silent is not None else None
 
     def deadline(self, run: Run, since: float) -> float:
