@@ -288,10 +288,10 @@ def validate(ctx: click.Context, paths: Sequence[str]) -> None:
 
     Example: playbook validate playbooks
     """
-    from playbook_engine.loading import load_config, placeholder_warnings, tag_order_warnings
+    from playbook_engine.loading import load_config, off_day_warnings, placeholder_warnings, tag_order_warnings
 
     config = load_config(list(paths) or list(DEFAULT_PATHS), registry_from(ctx))
-    for warning in [*tag_order_warnings(config), *placeholder_warnings(config)]:
+    for warning in [*tag_order_warnings(config), *placeholder_warnings(config), *off_day_warnings(config)]:
         click.echo(f"warning: {warning}", err=True)
     rules = sum(len(playbook.rules) for playbook in config.playbooks)
     community = config.community

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -821,6 +821,67 @@ def tag_order_warnings(config: Config) -> list[str]:
                     f"(a first offence taken for a second); put `{reader.id}` before `{giver.id}`, or give it a higher `priority:`"
                 )
     return warnings
+
+
+# The years `off_day_warnings` looks at: which festivals and weekdays fall on days off is much
+# the same from one year to the next (the statutory festivals are days off every year).
+_WARNING_YEARS = (2026, 2027)
+
+
+def off_day_warnings(config: Config) -> list[str]:
+    """Rules whose `not_on:` skips most of their tasks: a `holiday` greeting on a festival that
+    is a day off, or a `schedule` that fires on the weekend with `not_on: weekends`. Their tasks
+    are worth nothing after their day (no `deadline:`), so they are skipped, not moved: an
+    operator who put `not_on: holidays` on every rule loses the 春节 greeting without a word.
+    Each as `file:line: what happens — what to write`."""
+    warnings = []
+    for rule in config.rules:
+        if rule.not_on is None or rule.deadline is not None or rule.trigger.default_deadline != "day":
+            continue
+        off = off_days(rule.not_on, config.community.country, config.community.language)
+        days = _firing_days(rule.trigger, config.community.tz)
+        if not days:
+            continue
+        skipped = [(day, name) for day, name in days if off.name(day.toordinal()) is not None]
+        kinds = sorted(rule.not_on)
+        kept_off = f"`not_on: {kinds[0]}`" if len(kinds) == 1 else f"`not_on: [{', '.join(kinds)}]`"
+        if rule.trigger.name == "holiday" and skipped:
+            names = "、".join(dict.fromkeys(name for _, name in skipped))
+            warnings.append(
+                f"{rule.file}:{rule.line}: rule `{rule.id}` greets on {names}, days its {kept_off} keeps tasks off — "
+                f"those greetings are skipped, not moved (worth nothing after their day); take `not_on` off this rule, or give it a `deadline:` to send them after the break"
+            )
+        elif rule.trigger.name != "holiday" and 2 * len(skipped) > len(days):
+            warnings.append(
+                f"{rule.file}:{rule.line}: rule `{rule.id}`'s schedule falls on days its {kept_off} keeps tasks off ({len(skipped)} of its {len(days)} days in {_WARNING_YEARS[0]}–{_WARNING_YEARS[-1]}) — "
+                f"those tasks are skipped, not moved (worth nothing after their day); choose other days in its schedule, take `not_on` off, or give it a `deadline:` to send them after"
+            )
+    return warnings
+
+
+def _firing_days(trigger: Any, tz: ZoneInfo) -> list[tuple[date, str]]:
+    """(local day, what it is) of each day in ``_WARNING_YEARS`` a `holiday` or `schedule`
+    trigger fires on; [] for other triggers."""
+    if trigger.name == "holiday":
+        from playbook_engine.festivals import festivals_in_year, label
+
+        return [(day, label(key, trigger.country)) for year in _WARNING_YEARS for day, key in festivals_in_year(year, trigger.country) if trigger.keys is None or key in trigger.keys]
+    cron = getattr(trigger, "cron", None)
+    if trigger.name != "schedule" or not isinstance(cron, str):
+        return []
+    from croniter import croniter
+
+    first = datetime(_WARNING_YEARS[0], 1, 1, tzinfo=tz)
+    end = datetime(_WARNING_YEARS[-1] + 1, 1, 1, tzinfo=tz)
+    days: dict[date, str] = {}
+    moment = croniter(cron, first - timedelta(seconds=1)).get_next(datetime)
+    for _ in range(1000):  # a schedule of every few minutes: a fair sample of its days is enough
+        if moment >= end:
+            break
+        days.setdefault(moment.date(), "")
+        # On to the next day it fires: what it does within a day does not change the answer.
+        moment = croniter(cron, datetime.combine(moment.date() + timedelta(days=1), datetime.min.time(), tz) - timedelta(seconds=1)).get_next(datetime)
+    return list(days.items())
 
 
 # A web address left as the example it was copied from: a reserved example domain (RFC 2606:

@@ -131,6 +131,39 @@ def test_an_unknown_not_on_or_country_is_a_validate_error(make_config):
         make_config({"p.yaml": one_rule("{event: message}")}, community("  country: XX\n"))
 
 
+def test_validate_warns_of_a_not_on_that_skips_most_of_a_rules_tasks(make_config):
+    """`not_on: holidays` put on a festival greeting skips the 春节 greeting (worth nothing after
+    its day: not moved); a Saturday post with `not_on: weekends` is never sent. Said by
+    validate, with the rule's place; a greeting of festivals that are no days off, or one with a
+    `deadline:` (moved, not skipped), is not warned of."""
+    from playbook_engine.loading import off_day_warnings
+
+    greeting = one_rule("{holiday: [春节, 元宵节, 中秋节], each: member}", "    not_on: holidays\n")
+    lantern = one_rule("{holiday: 元宵节, each: member}", "    not_on: holidays\n", playbook="q")
+    moved = one_rule("{holiday: 春节, each: member}", "    not_on: holidays\n    deadline: 20d\n", playbook="s")
+    saturday = one_rule('{schedule: "0 10 * * 6"}', "    not_on: weekends\n", action="post", playbook="t")
+    monday = one_rule('{schedule: "0 10 * * 1"}', "    not_on: [holidays, weekends]\n", action="post", playbook="u")
+    config = make_config({"p.yaml": greeting, "q.yaml": lantern, "s.yaml": moved, "t.yaml": saturday, "u.yaml": monday}, community())
+    warnings = off_day_warnings(config)
+    assert len(warnings) == 2, warnings
+    assert warnings[0].endswith("take `not_on` off this rule, or give it a `deadline:` to send them after the break")
+    assert "p.yaml:3: rule `r` greets on 春节、中秋节, days its `not_on: holidays` keeps tasks off" in warnings[0]
+    assert "t.yaml:3: rule `r`'s schedule falls on days its `not_on: weekends` keeps tasks off (" in warnings[1]
+
+
+def test_playbook_validate_prints_the_not_on_warning(tmp_path):
+    from click.testing import CliRunner
+
+    from playbook_engine.cli import cli
+    from playbook_engine.plugins import load_registry
+
+    (tmp_path / "community.yaml").write_text(community(), encoding="utf-8")
+    (tmp_path / "t.yaml").write_text(one_rule('{schedule: "0 10 * * 6"}', "    not_on: weekends\n", action="post", playbook="t"), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["validate", str(tmp_path)], obj={"registry": load_registry(entrypoints=False)})
+    assert result.exit_code == 0  # a warning: the playbooks load and run
+    assert result.stderr.startswith(f"warning: {tmp_path / 't.yaml'}:3: rule `r`'s schedule falls on days its `not_on: weekends` keeps tasks off")
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     start=st.datetimes(min_value=datetime(2025, 12, 1), max_value=datetime(2027, 1, 31)),

@@ -311,7 +311,9 @@ class UnansweredTrigger(TriggerType):
                 self._answered_late(run, fired, event, member)
         asked = run.is_question(event)
         if not asked and self.solved is not None and event.group is not None and event.text:
-            self._solved(run, questions, member, event)
+            by_asker, asking = run.store(self.asker_key), run.store(self.asking_key)
+            if member.id in by_asker or (asking and _asking_where(member.id, event.group) in asking):
+                self._solved(run, questions, member, event)  # something of hers waits (rarely): search
         # A question put to another member ("@李四 你读完了吗？") is theirs to answer: no task
         # for the operator when they do not. One to staff stays a question for the operator.
         key = (event.id or f"{event.group}/{member.id}/{event.t}") if asked and not addressed(event, member.id, self.staff) else None
@@ -425,16 +427,13 @@ class UnansweredTrigger(TriggerType):
         """``member`` wrote ``event`` in its group: when it says she solved her question herself
         ("找到了，谢谢", "解决了"), her questions there wait for no answer, and the tasks of those
         that already fired are stale from now on: the operator would answer a solved question."""
-        by_asker, asking = run.store(self.asker_key), run.store(self.asking_key)
-        if member.id not in by_asker and not (asking and _asking_where(member.id, event.group) in asking):
-            return  # nothing of hers waits (most messages): no search
         if self.solved is None or self.solved.search(event.text or "") is None:  # None: checked by the caller; for mypy
             return
         for key, entry in list(questions.items()):
             if entry[0] == member.id and entry[1] == event.group:
                 self._answered(run, questions.pop(key), member, SOLVED)
         fired = run.store(self.fired_key)
-        for key in by_asker.get(member.id, ()):
+        for key in run.store(self.asker_key).get(member.id, ()):
             entry = fired.get(key)
             if entry is not None and entry[4] is None and entry[1] == event.group:
                 entry[4], entry[5] = run.now, member.name or member.id
