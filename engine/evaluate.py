@@ -142,6 +142,7 @@ class Evaluation:
         planner.on_settled = self.recheck.released
         planner.alike = self.enforcer.reads_alike
         planner.keeps_off = any(rule.not_on is not None for rule in config.rules)
+        planner.supersedes = frozenset(rule.key for rule in config.rules if rule.deadline is not None and rule.trigger.default_deadline == "day")
         if self.tasks_log is not None:
             planner.on_final = self.tasks_log.planned
         self._frozen = self.recheck.frozen

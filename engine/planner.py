@@ -240,6 +240,10 @@ class Planner:
         # ``keeps_off``: whether any rule has a `not_on:` (set by the evaluation): capacity's moves
         # then ask about days off too, those of a community without one do not.
         self.keeps_off = False
+        # ``supersedes``: the rules of calendar triggers (a schedule's post, a ranking) given a
+        # `deadline:` past their day (set by the evaluation): only their tasks can be moved onto
+        # a day that has a newer one of their own (see ``_supersede``).
+        self.supersedes: frozenset[str] = frozenset()
         self._waited: dict[str, float] = {}  # task id → the days off capacity's moves skipped for it
         self._off_moves: dict[str, list[tuple[str, float, float]]] = {}  # and those moves, said when it is kept
         # Minute of the local day → inside quiet hours? (most moved tasks are not: one lookup)
@@ -872,6 +876,8 @@ class Planner:
                 if not task.dropped:
                     (final if self._day(task.due) < before else pending).append(task)
             self.tasks = pending
+        if self.supersedes:
+            final = self._supersede(final)  # an operator with no capacity: not done in _fill
         final = self._written(self._pace(self._merge(final)))
         self._next_settle()  # after pace, which may carry a task into a later day
         held: list[Task] = []
@@ -1231,6 +1237,33 @@ class Planner:
         self._join(carrier, left)
         return carrier
 
+    def _supersede(self, tasks: list[Task]) -> list[Task]:
+        """One post of a calendar rule a day: a task of a `schedule`, `holiday`, `leaderboard` …
+        rule (``supersedes``: one with a `deadline:` past its day) that a move brought from an
+        earlier day onto a day where the same rule has a newer task for the same group or member
+        (and operator) goes, superseded by it — a weekly post kept off two Mondays of 春节, or a
+        daily post capacity carried over, would otherwise go out beside the next one. Tasks the
+        rule planned for one day (a post at 10:00 and one at 16:00) all stay."""
+        newest: dict[tuple[Any, ...], Task] = {}
+        candidates: list[tuple[tuple[Any, ...], Task]] = []
+        for task in tasks:
+            if task.dropped or f"{task.playbook}/{task.rule}" not in self.supersedes:
+                continue
+            key = (task.playbook, task.rule, task.order[1] if len(task.order) > 1 else 0, task.member or task.group, task.assignee, self._day(task.due))
+            candidates.append((key, task))
+            best = newest.get(key)
+            if best is None or (task.trigger_at, task.id) > (best.trigger_at, best.id):
+                newest[key] = task
+        gone: set[int] = set()
+        for key, task in candidates:
+            best = newest[key]
+            if best is not task and task.trigger_at < best.trigger_at and self._day(task.trigger_at) < key[-1]:
+                gone.add(id(task))
+                self._original_due.pop(task.id, None)  # out of its day's list here, not left in it
+                self._unplanned(task)  # never sent: no limit counts it, its cooldown goes back
+                self._suppress(task, "superseded", self.says.explain.superseded.format(id=best.id, at=self._local(best.trigger_at), day=self._date(best.due)))
+        return [task for task in tasks if id(task) not in gone] if gone else tasks
+
     def _merge(self, tasks: list[Task], one_day: bool = False) -> list[Task]:
         """One member, one message a day: tasks of the merged actions (community.merge) for
         the same member, channel and assignee, due the same local day, become the first of them
@@ -1280,6 +1313,8 @@ class Planner:
                 kept = [task for task in tasks if not task.dropped]
                 self._dropped -= len(tasks) - len(kept)
                 tasks = kept
+            if self.supersedes:
+                tasks = self._supersede(tasks)
             tasks = self._merge(tasks, one_day=True)  # one message a day takes one slot
             room = max(0, self._capacity[assignee] - self._capacity_used[(assignee, day)])
             if self._keeps_slot or self._given:

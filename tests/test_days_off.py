@@ -219,7 +219,8 @@ def test_silences_that_began_in_the_break_keep_their_time_of_day(make_config):
 def test_a_post_worth_only_its_day_is_skipped_on_a_day_off_not_moved(make_config):
     """Review 14: a weekly post with `not_on` moved after 春节 went out beside the next week's, and
     "周末愉快！" on a Tuesday. A task due by the end of its day (a schedule's, with no `deadline:`)
-    is skipped on a day off; with a `deadline:` it is moved, as the rule then says it keeps."""
+    is skipped on a day off; with a `deadline:` it is moved, as the rule then says it keeps — and
+    where it lands on the day of the rule's next post, that one goes out alone."""
     post = 'playbook: p\nrules:\n  - id: weekly\n    when: {schedule: "0 10 * * 2"}\n    not_on: holidays\n%s    do:\n      - post: 本周书目\n'
     events = [event("2026-02-10T09:00:00"), event("2026-02-25T09:00:00")]
     config = make_config({"p.yaml": post % ""}, community("  language: zh-CN\n"))
@@ -229,8 +230,9 @@ def test_a_post_worth_only_its_day_is_skipped_on_a_day_off_not_moved(make_config
         ("off_day", "春节假期不发：这条只在当天有用，跳过（要顺延到节后，给规则写 deadline:）"),  # 02-17, 初一
     ]
     assert "节假日不发 1" in result.summary("zh-CN")
-    kept = plan(make_config({"p.yaml": post % "    deadline: 10d\n"}, community()), events)
-    assert task_keys(kept, "due") == [("2026-02-10T10:00:00+08:00",), ("2026-02-24T10:00:00+08:00",), ("2026-02-24T10:00:00+08:00",)]
+    kept = plan(make_config({"p.yaml": post % "    deadline: 10d\n"}, community()), events, explain=True)
+    assert task_keys(kept, "due") == [("2026-02-10T10:00:00+08:00",), ("2026-02-24T10:00:00+08:00",)]
+    assert [item.guardrail for item in kept.suppressed] == ["superseded"]  # 02-17's, moved onto 02-24's own post
 
 
 def test_daily_runs_carry_a_task_over_the_break_as_one_run_does(make_config, tmp_path):
@@ -410,3 +412,40 @@ def test_the_same_time_on_the_clock_across_a_dst_change(make_config):
     config = make_config({"p.yaml": one_rule("{event: message}", "    not_on: weekends\n")}, settings)
     message = {"ts": "2026-11-01T10:00:00-05:00", "type": "message", "group": "g1", "member": "m1", "text": "hi"}  # Sunday, clocks back at 02:00
     assert task_keys(plan(config, [message]), "due") == [("2026-11-02T10:00:00-05:00",)]
+
+
+WEEKLY = 'playbook: p\nrules:\n  - id: r\n    when: {schedule: "0 10 * * 1"}\n    deadline: 7d\n    not_on: holidays\n    do:\n      - post: "本周话题"\n'
+
+
+def test_a_post_moved_onto_the_day_of_its_rules_next_post_is_superseded(make_config, tmp_path):
+    """A weekly post with `deadline: 7d` and `not_on: holidays`: the posts of Monday 02-16 and
+    Monday 02-23 both wait for the end of 春节, and came out on 02-24 at the same minute — two
+    posts of one rule in one group. The newer one goes out; the older is `superseded`, said by
+    --explain and counted; nightly runs give the same."""
+    from tests.test_daily_texts import held
+
+    config = make_config({"p.yaml": WEEKLY}, community())
+    days = [[event(f"2026-02-{day:02d}T12:00:00", "m99")] for day in range(10, 28)]
+    whole = plan(config, [item for piece in days for item in piece])
+    assert task_keys(whole, "due") == [("2026-02-24T10:00:00+08:00",)]
+    assert whole.tasks[0].trigger_at == midnight("2026-02-23") + 10 * 3600  # the newer
+    newer = whole.tasks[0].id
+    assert [(item.guardrail, item.reason) for item in whole.suppressed] == [("superseded", f"superseded: the same rule's newer task {newer} (of 2026-02-23 10:00) is due on 2026-02-24 too; only the newer one is sent")]
+    assert whole.planner.suppressed_counts["superseded"] == 1
+    assert held(config, days, tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+
+def test_a_daily_post_capacity_carries_over_is_superseded_by_the_next_days_own(make_config):
+    """The same without holidays: a daily post (`deadline: 3d`) that a full day carried over
+    goes out beside the next day's post — the older one goes. Two posts a rule plans for one
+    day (10:00 and 16:00) both stay."""
+    daily = 'playbook: p\nrules:\n  - id: r\n    when: {schedule: "0 10 * * *"}\n    deadline: 3d\n    do:\n      - post: "今日话题"\n'
+    urgent = 'playbook: q\nrules:\n  - id: r\n    when: {event: message}\n    priority: high\n    do:\n      - mention: "hi {{ member.name }}"\n'
+    config = make_config({"p.yaml": daily, "q.yaml": urgent}, capacity_community().replace("capacity: 2", "capacity: 1"))
+    result = plan(config, [event("2026-03-02T09:00:00", "m1")], until=midnight("2026-03-04"))
+    assert task_keys(result, "playbook", "due") == [("q", "2026-03-02T09:00:00+08:00"), ("p", "2026-03-03T10:00:00+08:00")]
+    assert result.tasks[1].trigger_at == midnight("2026-03-03") + 10 * 3600  # 03-02's post, carried here, is superseded
+    assert [item.guardrail for item in result.suppressed] == ["superseded"]
+    twice = make_config({"p.yaml": daily.replace("0 10 * * *", "0 10,16 * * *")}, community())
+    posts = [task.due for task in plan(twice, [event("2026-03-02T09:00:00", "m1")], until=midnight("2026-03-03")).tasks if task.playbook == "p"]
+    assert posts == [midnight("2026-03-02") + 10 * 3600, midnight("2026-03-02") + 16 * 3600]
