@@ -54,7 +54,7 @@ class Sent:
     trigger_at: float
     due: float
     assignee: str | None
-    status: str = "todo"  # stale, displaced: taken back later (they count for cooldowns, not for limits or capacity); merged: sent as part of another
+    status: str = "todo"  # stale, displaced: taken back later (never sent: they count for no cooldown, limit or capacity); merged: sent as part of another
     deadline: float = float("inf")  # the latest it may be done (saved for `late`)
 
 
@@ -432,11 +432,15 @@ class Planner:
     def _count_sent(self, sent: Sent) -> None:
         """A task an earlier run planned, for the guardrails: cooldowns, limits, capacity, pace."""
         if sent.status == "displaced":
-            return  # never sent: it counts for nothing (a stale one counts for cooldowns)
-        taken_back = sent.status in TAKEN_BACK
+            return  # never sent: it counts for nothing
+        if sent.status == "stale":
+            # Never sent either, no cooldown counts it (see ``drop_stale``) — but a duplicate of
+            # it is still one (its instant may be the watermark's second, where this run reads on).
+            self._remember(sent.id, sent.rule, None, sent.action, sent.trigger_at, None)
+            return
         # A merged part counts for no limit: the member got it in its message, which counts.
-        self._remember(sent.id, sent.rule, sent.member, sent.action, sent.trigger_at, None if taken_back or sent.status == "merged" else sent.due)
-        if taken_back or sent.status == "merged":
+        self._remember(sent.id, sent.rule, sent.member, sent.action, sent.trigger_at, None if sent.status == "merged" else sent.due)
+        if sent.status == "merged":
             return  # a merged part went out in its message, which holds the slot
         self._count_capacity(sent.assignee, sent.due)
         self.holding[sent.id] = sent  # its time is a slot pace keeps clear (``_held_slots``)
@@ -482,9 +486,12 @@ class Planner:
 
     def drop_stale(self, task: Task, reason: str) -> None:
         """``task``, accepted, no longer holds at its due time (see engine/recheck.py): out of
-        the plan before its day is settled, so it takes no capacity."""
+        the plan before its day is settled, so it takes no capacity. Never sent, it holds no
+        cooldown either: its rule's cooldown for the member counts from the task before it again
+        (a nudge gone stale because its member wrote at 07:00 does not keep the member from the
+        nudge of their next silence)."""
         self._out_of_its_day(task)
-        self._uncount(task.member, task.id)
+        self._let_go(task.id, f"{task.playbook}/{task.rule}", task.member, task.trigger_at)
         self._mark_stale(task.id)
         self._suppress(task, "stale", reason)
 
@@ -534,7 +541,7 @@ class Planner:
     def _mark_stale(self, task_id: str) -> None:
         sent = self.new_history.get(task_id)
         if sent is not None:
-            sent.status = "stale"  # it was planned (cooldowns count it); no limit or capacity does
+            sent.status = "stale"  # taken back: no cooldown, limit or capacity counts it
 
     def _remember(self, task_id: str, rule: str, member: str | None, action: str, trigger_at: float, due: float | None) -> None:
         """A planned task, for duplicates, cooldowns (from its trigger instant) and limits (at its
@@ -1212,7 +1219,7 @@ class Planner:
             return task
         for part, why in stale:
             self._mark_stale(part.id)
-            self._uncount(part.member, part.id)
+            self._let_go(part.id, f"{part.playbook}/{part.rule}", part.member, part.trigger_at)
             self._suppress(part, "stale", why)
         gone = {id(part) for part, _ in stale}
         left = [part for part in parts if id(part) not in gone]
