@@ -442,6 +442,11 @@ class CommunitySettings(Protocol):
         her question herself ("找到了，谢谢"): it no longer waits for an answer."""
         ...
     @property
+    def question_me_too(self) -> Sequence[Any]:
+        """Patterns (``question.me_too``): someone else's message matching one asks the question
+        again ("同问", "+1") rather than answering it: no ``next_message`` answer."""
+        ...
+    @property
     def staff(self) -> frozenset[str]:
         """Member ids of the community's own people (``staff:``, operators' ``member:``): never
         the member of a task, never ranked; their events still count for everything else."""

@@ -127,7 +127,8 @@ class Evaluation:
         if state is not None:
             self.unconfirmed = [] if state.lasting else None
             self.stage_moves = []
-            self.question_log = QuestionLog(self.community.question_answered_by, self.community.question_answer_window, self.staff) if self._question_pattern is not None else None
+            me_too = any_pattern(self.community.question_me_too) if self.community.question_me_too else None
+            self.question_log = QuestionLog(self.community.question_answered_by, self.community.question_answer_window, self.staff, me_too) if self._question_pattern is not None else None
             self._resume(state)
         # A rule's evaluation, stage by stage: which rules fire → do their conditions hold →
         # their tasks, through the planner's guardrails.

@@ -38,6 +38,7 @@ from playbook_engine.festivals import SilentDays, check_country, off_days, off_k
 from playbook_engine.localtime import local_time
 from playbook_engine.model import (
     DEFAULT_LIFECYCLE,
+    DEFAULT_ME_TOO_PATTERNS,
     DEFAULT_QUESTION_PATTERNS,
     DEFAULT_SOLVED_PATTERNS,
     ENV_PREFIX,
@@ -318,7 +319,8 @@ def _read_guardrails(doc: Document, base: YamlPath, data: Mapping[str, Any], com
 
 def _read_question(doc: Document, base: YamlPath, data: Mapping[str, Any], community: Community, problems: list[Problem]) -> None:
     """How a question is recognised (`patterns`), what answers it (`answered_by`, `answer_window`),
-    and what its asker writes when she solved it herself (`solved`)."""
+    what its asker writes when she solved it herself (`solved`), and what others write that asks
+    it again rather than answering it (`me_too`)."""
     question = data.get("question", {})
     for index, pattern in enumerate(question.get("patterns", DEFAULT_QUESTION_PATTERNS)):
         try:
@@ -330,6 +332,11 @@ def _read_question(doc: Document, base: YamlPath, data: Mapping[str, Any], commu
             community.question_solved.append(compile_pattern(pattern))
         except PatternError as exc:
             problems.append(doc.problem(base + ("question", "solved", index), f"{exc}, e.g. \"解决了\"" if str(exc).startswith("not a valid") else str(exc)))
+    for index, pattern in enumerate(question.get("me_too", DEFAULT_ME_TOO_PATTERNS)):
+        try:
+            community.question_me_too.append(compile_pattern(pattern))
+        except PatternError as exc:
+            problems.append(doc.problem(base + ("question", "me_too", index), f"{exc}, e.g. \"同问\"" if str(exc).startswith("not a valid") else str(exc)))
     if "answered_by" in question:  # its words are checked by the schema
         community.question_answered_by = frozenset(question["answered_by"])
     if "answer_window" in question:

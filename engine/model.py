@@ -32,6 +32,13 @@ DEFAULT_SOLVED_PATTERNS = (
     "已解决",
     r"(?i)\b(?:solved|found it|figured it out|never ?mind|got it)\b",
 )
+# What someone else writes after a question that asks it again rather than answering it
+# (`question.me_too`): "同问", "+1", "我也想知道", "蹲一个", "在线等". Such a message is no
+# `next_message` answer: now two people wait.
+DEFAULT_ME_TOO_PATTERNS = (
+    r"(?i)^\s*(?:同问|同求|同疑问|同想知道|同上|蹲|蹲一个|蹲蹲|蹲个答案|坐等|在线等|等答案|求答案|求解答|求告知|求解|\+\s*1|＋\s*1|1\s*\+|me too|same here|same question)[\s!！。.~～+＋1]*$",
+    "我也想(?:知道|问|了解|要)|我也(?:有|是)(?:这个|同样的|一样的)(?:问题|疑问)|同样的问题|一样的问题",
+)
 DEFAULT_LIFECYCLE = (
     ("churn", "流失期", "member.left or member.days_silent >= 30"),
     ("decline", "衰退期", "member.days_silent >= 14"),
@@ -113,6 +120,7 @@ class Community:
     question_answered_by: frozenset[str] = frozenset(DEFAULT_ANSWERED_BY)
     question_answer_window: int = DEFAULT_ANSWER_WINDOW  # seconds
     question_solved: list[Pattern] = field(default_factory=list)  # the asker says she found the answer
+    question_me_too: list[Pattern] = field(default_factory=list)  # someone else asks it again: no answer
     lifecycle: list[Stage] = field(default_factory=list)
     # Member ids of the community's own people: `staff:` and the operators' `member:`. Never
     # the member of a task, never ranked; their messages still count and answer questions.

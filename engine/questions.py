@@ -19,9 +19,10 @@ lists during the run, written by the state in one batch when it saves.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from playbook_engine.contract import Event
-from playbook_engine.triggers.silence import MENTION, NEXT_MESSAGE, REPLY, addressed
+from playbook_engine.triggers.silence import MENTION, NEXT_MESSAGE, REPLY, addressed, asks_again, next_answer
 
 HORIZON = 7 * 86400  # how long an open question may still be answered
 
@@ -29,13 +30,14 @@ HORIZON = 7 * 86400  # how long an open question may still be answered
 class QuestionLog:
     """The questions of a run, and their first answers (``asked``, ``answered``: what to save)."""
 
-    def __init__(self, answered_by: Iterable[str], answer_window: float, staff: frozenset[str]):
+    def __init__(self, answered_by: Iterable[str], answer_window: float, staff: frozenset[str], me_too: Any = None):
         answered_by = frozenset(answered_by)
         self.by_reply = REPLY in answered_by
         self.by_mention = MENTION in answered_by
         self.by_next_message = NEXT_MESSAGE in answered_by
         self.window = answer_window
         self.staff = staff
+        self.me_too = me_too  # "同问", "+1": no next_message answer (``asks_again``)
         self.open: dict[str, tuple[str | None, str, float]] = {}  # key → (group, asker, asked at)
         self._by_asker: dict[str, list[str]] = {}  # asker → keys of their open questions (mentions)
         self._recent: dict[str, list[str]] = {}  # group → keys asked there within the window, oldest first
@@ -72,7 +74,9 @@ class QuestionLog:
                             if self.open[key][0] == event.group:
                                 self._answer(key, t, MENTION)
             if self.by_next_message and not asked and event.group in self._recent:
-                self._next_message(event.group, member, t)
+                if not asks_again(event, self.me_too):
+                    replied = ([event.reply_to] if event.reply_to in self.open else self._followups.get(event.reply_to, [])) if event.reply_to else []
+                    self._next_message(event, member, t, replied)
         if asked and member not in self.staff and not addressed(event, member, self.staff):
             key = event.id or f"{event.group}/{member}/{t}"  # as the unanswered trigger names it
             if key not in self.open:
@@ -92,15 +96,18 @@ class QuestionLog:
                 self._followups = {line: open_keys for line, open_keys in self._followups.items() if any(key in self.open for key in open_keys)}
             self._followups[event.id] = keys  # type: ignore[index]  # checked by the caller
 
-    def _next_message(self, group: str, member: str, t: float) -> None:
-        """A plain message answers every question of its group asked by someone else within the window."""
+    def _next_message(self, event: Event, member: str, t: float, replied: list[str]) -> None:
+        """A plain message answers every question of its group asked by someone else within the
+        window that it is an answer to (``next_answer``; ``replied``: those it replies to)."""
+        group = event.group
+        assert group is not None  # (checked by the caller)
         oldest = t - self.window
         waiting = []
         for key in self._recent[group]:
             question = self.open.get(key)
             if question is None or question[2] < oldest:
                 continue  # answered, or asked too long ago
-            if question[1] == member:
+            if question[1] == member or not next_answer(event, member, question[1], key, replied):
                 waiting.append(key)
             else:
                 self._answer(key, t, NEXT_MESSAGE)

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from playbook_engine.contract import Event
 from playbook_engine.errors import InvalidPlaybooks
 from playbook_engine.events import parse_jsonl, to_event
-from playbook_engine.model import DEFAULT_QUESTION_PATTERNS
+from playbook_engine.model import DEFAULT_ME_TOO_PATTERNS, DEFAULT_QUESTION_PATTERNS
 from playbook_engine.output import render_explanation
 from playbook_engine.runner import run
 from playbook_engine.state import StateStore
@@ -97,7 +97,60 @@ def test_only_what_answered_by_lists_answers(make_config, answered_by, how):
 
 def test_a_reply_within_the_window_is_also_the_next_message(make_config):
     config = make_config(sla(), question_settings("answered_by: [next_message]"))
-    assert plan(config, [msg("01T09:00:00", **QUESTION), msg("01T09:03:00", "m2", reply_to="x9", text="同意")], until=END).tasks == []
+    assert plan(config, [msg("01T09:00:00", **QUESTION), msg("01T09:03:00", "m2", reply_to="q1", text="在3楼")], until=END).tasks == []
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        pytest.param({"text": "同问"}, id="me-too"),
+        pytest.param({"text": "+1"}, id="plus-one"),
+        pytest.param({"text": "我也想知道"}, id="i-want-to-know-too"),
+        pytest.param({"text": "蹲一个"}, id="waiting-too"),
+        pytest.param({"reply_to": "x9", "text": "哈哈哈哈"}, id="a-reply-to-another-message"),
+        pytest.param({"mentions": ["m9"], "text": "@群主 可以回答一下"}, id="at-someone-else"),
+    ],
+)
+def test_a_message_that_asks_again_or_talks_to_someone_else_is_no_answer(make_config, answer):
+    """Review 17: "同问", "+1", a reply to some other message, "@群主 可以回答一下" within ten
+    minutes closed the question as answered by the next message: no task reached the operator,
+    and --explain said it was answered. "同问" says the opposite: now two people wait."""
+    config = make_config(sla())
+    result = plan(config, [msg("01T09:00:00", **QUESTION), msg("01T09:01:00", "m2", **answer)], until=END)
+    assert [task.member for task in result.tasks] == ["m1"]
+    assert result.counts["answered"] == 0
+    # The plain answer after it still answers it.
+    result = plan(config, [msg("01T09:00:00", **QUESTION), msg("01T09:01:00", "m2", **answer), msg("01T09:02:00", "m3", text="在3楼")], until=END)
+    assert result.tasks == []
+
+
+def test_a_plain_message_that_mentions_the_asker_or_the_sender_answers(make_config):
+    config = make_config(sla(), question_settings("answered_by: [next_message]"))
+    for mentions in (["m1"], ["m2"]):
+        assert plan(config, [msg("01T09:00:00", **QUESTION), msg("01T09:01:00", "m2", mentions=mentions, text="在3楼")], until=END).tasks == [], mentions
+
+
+def test_me_too_is_a_setting(make_config):
+    config = make_config(sla(), question_settings("me_too: []"))
+    assert plan(config, [msg("01T09:00:00", **QUESTION), msg("01T09:01:00", "m2", text="同问")], until=END).tasks == []
+    config = make_config(sla(), question_settings("me_too: [^一样$]"))
+    assert len(plan(config, [msg("01T09:00:00", **QUESTION), msg("01T09:01:00", "m2", text="一样")], until=END).tasks) == 1
+    with pytest.raises(InvalidPlaybooks, match=r"community.yaml:8:\d+: community.question.me_too\[0\]: "):
+        make_config(sla(), question_settings("me_too: ['(?<!不)同问']"))
+
+
+def test_the_report_does_not_count_a_me_too_as_the_answer():
+    from playbook_engine.patterns import compile_pattern
+    from playbook_engine.questions import QuestionLog
+    from playbook_engine.triggers.common import any_pattern
+
+    log = QuestionLog(["reply", "mention", "next_message"], 600, frozenset(), any_pattern([compile_pattern(pattern) for pattern in DEFAULT_ME_TOO_PATTERNS]))
+    question, again, answer = (to_event(record, TZ) for record in records([msg("01T09:00:00", id="q1", text="请问活动在哪？"), msg("01T09:01:00", "m2", text="同问"), msg("01T09:03:00", "m3", text="在3楼")]))
+    log.message(question, "m1", True)
+    log.message(again, "m2", False)
+    assert log.answered == []
+    log.message(answer, "m3", False)
+    assert [(key, how) for key, _, how in log.answered] == [("q1", "next_message")]
 
 
 @pytest.mark.parametrize(
@@ -412,7 +465,13 @@ def qualifies(answer: Event, question: Event, answered_by: tuple[str, ...], wind
     return (
         ("reply" in answered_by and (answer.reply_to == question.id or answer.reply_to in follow_ups))
         or ("mention" in answered_by and question.member in answer.mentions and answer.group == question.group)
-        or ("next_message" in answered_by and answer.group == question.group and not is_question(answer) and answer.t - question.t <= window)
+        or (
+            "next_message" in answered_by and answer.group == question.group and not is_question(answer) and answer.t - question.t <= window
+            # …unless it replies to another message, @-s someone else, or asks again ("同问").
+            and (not answer.reply_to or answer.reply_to == question.id or answer.reply_to in follow_ups)
+            and all(mentioned in (answer.member, question.member) for mentioned in answer.mentions)
+            and not any(re.search(pattern, answer.text or "") for pattern in DEFAULT_ME_TOO_PATTERNS)
+        )
     )
 
 

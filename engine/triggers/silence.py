@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from functools import partial
 from typing import Any
 
@@ -277,6 +277,8 @@ class UnansweredTrigger(TriggerType):
         self.staff = context.community.staff
         solved = context.community.question_solved
         self.solved = any_pattern(solved) if solved else None  # "找到了，谢谢": no answer awaited any more
+        me_too = getattr(context.community, "question_me_too", ())
+        self.me_too = any_pattern(me_too) if me_too else None  # "同问", "+1": one more waiting, no answer
         self.recent_key = self.key + "#recent"
         # Questions that fired, until their tasks are due: an answer after the firing makes
         # them stale (key → [asker, group, asked at, fired at, answered at, answered by], and
@@ -296,8 +298,10 @@ class UnansweredTrigger(TriggerType):
         if member is None:
             return ()
         questions = run.store(self)  # open question key → [asker, group, asked at]
-        if self.by_reply and event.reply_to:
-            for replied in self._replied(run, event.reply_to, questions):
+        replied_keys: list[str] = []  # the open questions it replies to (or to their asker's next line)
+        if event.reply_to:
+            replied_keys = self._replied(run, event.reply_to, questions)
+            for replied in replied_keys if self.by_reply else ():
                 if replied in questions and questions[replied][0] != member.id:
                     self._answered(run, questions.pop(replied), member, REPLY)
         if self.by_mention and event.mentions:
@@ -324,7 +328,7 @@ class UnansweredTrigger(TriggerType):
             if key is not None:
                 self._remember(recent, questions, event.group, key, event.t)
             elif not asked and event.group in recent:
-                own = self._next_message(run, recent, questions, event.group, member)
+                own = self._next_message(run, recent, questions, event.group, member, event, replied_keys, asks_again(event, self.me_too))
                 if own and self.by_reply and event.id:
                     self._follow_up(run, event.id, own)
         if key is not None:
@@ -359,10 +363,11 @@ class UnansweredTrigger(TriggerType):
             del keys[0]
         keys.append(key)
 
-    def _next_message(self, run: Run, recent: dict[Any, Any], questions: dict[Any, Any], group: str, member: Member) -> list[str]:
+    def _next_message(self, run: Run, recent: dict[Any, Any], questions: dict[Any, Any], group: str, member: Member, event: Event, replied: list[str], again: bool) -> list[str]:
         """A message that is not a question answers (``next_message``) every question still open
-        in its group that someone else asked within the window; the sender's own stay open, and
-        are returned: the message goes on with them."""
+        in its group that someone else asked within the window — each it is an answer to (see
+        ``next_answer``: ``replied``, the questions it replies to; ``again``, it asks the question
+        again); the sender's own stay open, and are returned: the message goes on with them."""
         oldest = run.now - self.window
         waiting, own = [], []
         for key in recent[group]:
@@ -372,7 +377,7 @@ class UnansweredTrigger(TriggerType):
             if entry[0] == member.id:
                 waiting.append(key)
                 own.append(key)
-            elif self.by_next_message:
+            elif self.by_next_message and not again and next_answer(event, member.id, entry[0], key, replied):
                 self._answered(run, questions.pop(key), member, NEXT_MESSAGE)
             else:
                 waiting.append(key)  # only its asker's next lines are looked for
@@ -509,6 +514,23 @@ def addressed(event: Event, asker: str, staff: frozenset[str]) -> bool:
     who is neither the asker nor staff ("@李四 你读完了吗？"). Such a question waits for that
     member, not for the group or the operator."""
     return any(mentioned != asker and mentioned not in staff for mentioned in event.mentions)
+
+
+def next_answer(event: Event, sender: str, asker: str, key: str, replied: Collection[str]) -> bool:
+    """Whether ``event``, a plain message by ``sender`` soon after question ``key`` by ``asker``
+    in its group, answers it as the next message (``next_message``): not when it replies to some
+    other message (``replied``: the questions it replies to, or to their asker's next line), nor
+    when it @-s someone other than the asker ("@群主 可以回答一下": talk with them). Said of a
+    message that does not ask the question again (``asks_again``)."""
+    if event.reply_to and key not in replied:
+        return False
+    return all(mentioned in (sender, asker) for mentioned in event.mentions)
+
+
+def asks_again(event: Event, me_too: Any) -> bool:
+    """Whether ``event`` asks the question before it again rather than answering it: "同问",
+    "+1", "我也想知道" (``me_too``: community.yaml `question.me_too`) — one more person waits."""
+    return me_too is not None and bool(event.text) and me_too.search(event.text) is not None
 
 
 def _open_since(entry: list[Any] | None, oldest: float) -> bool:
