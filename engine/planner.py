@@ -885,7 +885,7 @@ class Planner:
             self.tasks = pending
         if self.supersedes:
             final = self._supersede(final)  # an operator with no capacity: not done in _fill
-        final = self._written(self._pace(self._merge(final)))
+        final = self._written(self._pace(self._merge(final, before=before), before))
         self._next_settle()  # after pace, which may carry a task into a later day
         held: list[Task] = []
         if self.holdout is not None:
@@ -1030,7 +1030,7 @@ class Planner:
         if self.instruction is not None:
             task.how = self.instruction(task)
 
-    def _pace(self, tasks: list[Task]) -> list[Task]:
+    def _pace(self, tasks: list[Task], before: int | None = None) -> list[Task]:
         """No two tasks of an operator with a `pace` due closer together than it: each day's
         tasks laid out slot by slot, each slot to the most pressing task due by then (priority,
         then deadline) — those moved to the same minute (the end of quiet hours, a capacity move)
@@ -1139,7 +1139,26 @@ class Planner:
                     self._paced_over.discard(task.id)
                 last = due
             self._last_paced[assignee] = last
+            if together:
+                self._paced_second_waits(day_tasks, dropped, before)
         return [task for task in tasks if id(task) not in dropped] + carriers if dropped else tasks
+
+    def _paced_second_waits(self, day_tasks: list[Task], dropped: set[int], before: int | None) -> None:
+        """A paced operator's day, laid out: a member's message after the first (of one key)
+        that can wait goes to the next day (``_second_waits``). Done after pace, which may have
+        taken it into the first message where it moved that one to (``_join_waiting``)."""
+        messages: dict[tuple[Any, ...], list[Task]] = {}
+        for task in day_tasks:
+            if id(task) not in dropped and not task.dropped and task.member is not None and task.action in self.community.merge:
+                messages.setdefault(_message_key(task, self.community.merge_in_group), []).append(task)
+        for same in messages.values():
+            if len(same) < 2:
+                continue
+            same.sort(key=lambda task: (task.due, task.id))
+            for later in same[1:]:
+                if self._may_wait(later, before):
+                    dropped.add(id(later))
+                    self._wait_a_day(later)
 
     def _held_slots(self) -> dict[str, list[float]]:
         """By operator, the due times of earlier runs' tasks this run does not settle again (in
@@ -1271,22 +1290,79 @@ class Planner:
                 self._suppress(task, "superseded", self.says.explain.superseded.format(id=best.id, at=self._local(best.trigger_at), day=self._date(best.due)))
         return [task for task in tasks if id(task) not in gone] if gone else tasks
 
-    def _merge(self, tasks: list[Task], one_day: bool = False) -> list[Task]:
+    def _merge(self, tasks: list[Task], one_day: bool = False, before: int | None = None) -> list[Task]:
         """One member, one message a day: tasks of the merged actions (community.merge) for
         the same member, channel and assignee, due the same local day, become the first of them
-        (``one_day``: ``tasks`` are one operator's tasks of one day, a day's bucket)."""
+        (``one_day``: ``tasks`` are one operator's tasks of one day, a day's bucket; else the
+        tasks of the days before ``before`` being settled, of operators with no capacity)."""
         if not self.community.merge or len(tasks) < 2:
             return tasks
         gone: set[int] = set()
+        waiting: list[Task] = []
         for parts in self._same_message(tasks, by_day=not one_day).values():
             # Due together, what happened first is said first (the welcome, then the answer to
             # the introduction that followed the join).
             parts.sort(key=lambda task: (task.due, task.trigger_at, task.order, task.id))
-            for message in _messages(parts, self.alike):
+            messages = _messages(parts, self.alike)
+            # A second message waits for the next day (a capacity's day: in its bucket; with a
+            # pace: once pace has laid the day out, which may take it into the first, ``_pace``).
+            if len(messages) > 1 and parts[0].assignee not in self._paces and (one_day or (before is not None and parts[0].assignee not in self._capacity)):
+                messages = self._second_waits(messages, waiting, None if one_day else before)
+            for message in messages:
                 if len(message) > 1:
                     self._combine(message)
                     gone.update(id(part) for part in message[1:])
+        if waiting:
+            gone.update(id(task) for task in waiting)
+            for task in waiting:
+                self._wait_a_day(task)
         return [task for task in tasks if id(task) not in gone] if gone else tasks
+
+    def _second_waits(self, messages: list[list[Task]], waiting: list[Task], before: int | None) -> list[list[Task]]:
+        """One member's messages of one day from one operator (``_messages``), less those after
+        the first that can wait for the next day, added to ``waiting``: a member gets one message
+        a day. A later message is one whose parts were triggered after the first was due (a
+        thank-you with points at 20:00, the morning's survey long sent): when each of its parts
+        may be due the same time the next day (before its deadline — a rule that gives its tasks
+        more than a day —, within ``max_delay``, not on a day its rule keeps off, not urgent, not
+        already with the operator), it waits, and joins that day's message; one that cannot goes
+        out as a second message, as before. (``before``: the first day not
+        being settled, that a task waiting must reach: it is settled after the days before.)"""
+        staying = [messages[0]]
+        for message in messages[1:]:
+            if all(self._may_wait(part, before) for part in message):
+                waiting.extend(message)
+            else:
+                staying.append(message)
+        return staying
+
+    def _may_wait(self, task: Task, before: int | None) -> bool:
+        if task.priority == "urgent" or any(part.id in self._given for part in task.merged or (task,)):
+            return False
+        later = self._next_day(task.due)
+        # Only a task its rule gives more than a day: a reaction to what the member did that day
+        # (an `event` rule's 24 hours: a quarrel's DM) is worth less the next day.
+        if later >= task.deadline or (before is not None and self._day(later) < before) or later - self._original_due.get(task.id, task.due) - self._waited.get(task.id, 0.0) > self.community.max_delay:
+            return False
+        return not (self.keeps_off and (kinds := self._kept_off(task)) is not None and self._off_until(kinds, later)[1] is not None)
+
+    def _wait_a_day(self, task: Task) -> None:
+        """``task``, a member's second message of its day (``_second_waits``), waits for the same
+        time of the next day: in that day's list, settled with it (merged into the member's
+        message there, capacity, pace) and checked again when due."""
+        later = self._next_day(task.due)
+        task.note_move(self.says.explain.one_a_day, task.due, later)
+        task.due = later
+        sent = self.new_history.get(task.id)
+        if sent is not None:
+            sent.due = later
+        self._recount(task)
+        self.moved["one_a_day"] += 1
+        if self.day_counts is not None:
+            self._tally(task, "moved", "one_a_day")
+        self._place(task, self._original_due.get(task.id, task.due))
+        if self.moved_later is not None:
+            self.moved_later(task)
 
     def _combine(self, parts: list[Task], carrier: Task | None = None, at: float | None = None) -> None:
         """The first of ``parts`` (in due order), or ``carrier``, becomes the one message (due

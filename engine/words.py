@@ -381,6 +381,7 @@ class ExplainWords:
     capacity: str  # "{assignee}", "{day}", "{delay}"
     merged: str  # "{id}", "{due}"
     superseded: str  # "{id}", "{at}" (when the newer task was triggered), "{day}"
+    one_a_day: str  # why a member's second message of a day waits for the next
     also: str  # "{actions}": after a merged message's instruction, the other parts' actions it carries
     displaced: str  # "{why}"
     held_out: str  # "{who}", "{share}", "{playbook}"
@@ -547,7 +548,7 @@ ZH_CN = Language(
             "cooldown": "冷却期内", "limit": "频次上限", "capacity": "容量已满", "deadline": "超过截止时间", "stale": "已不成立",
             "merged": "合并为一条", "pace": "节奏间隔", "duplicate": "重复", "not_in_group": "已不在群内", "left_community": "已离开社群",
             "already_planned": "已有同类任务", "already_in_group": "已在群内", "already_invited": "已邀请过", "held_out": "对照组（不发）",
-            "quiet hours": "免打扰时段", "not_on": "遇节假日顺延", "off_day": "节假日不发", "superseded": "被新的一条取代", "displaced": "被挤出",
+            "quiet hours": "免打扰时段", "not_on": "遇节假日顺延", "off_day": "节假日不发", "superseded": "被新的一条取代", "one_a_day": "一人一天一条", "displaced": "被挤出",
         },
     ),
     report=ReportWords(
@@ -594,7 +595,7 @@ ZH_CN = Language(
         reasons={
             "cooldown": "冷却期内", "limit": "频次上限", "capacity": "容量已满", "deadline": "超过截止时间", "stale": "已不成立",
             "merged": "合并为一条", "pace": "节奏间隔", "duplicate": "重复", "not_in_group": "已不在群内", "left_community": "已离开社群",
-            "already_planned": "已有同类任务", "already_in_group": "已在群内", "already_invited": "已邀请过", "quiet hours": "免打扰时段", "not_on": "遇节假日顺延", "off_day": "节假日不发", "superseded": "被新的一条取代", "staff": "员工", "held_out": "对照组（不发）",
+            "already_planned": "已有同类任务", "already_in_group": "已在群内", "already_invited": "已邀请过", "quiet hours": "免打扰时段", "not_on": "遇节假日顺延", "off_day": "节假日不发", "superseded": "被新的一条取代", "one_a_day": "一人一天一条", "staff": "员工", "held_out": "对照组（不发）",
         },
         buckets=("5 分钟内", "5–30 分钟", "30 分钟–2 小时", "2 小时以上", "未回答"),
     ),
@@ -703,6 +704,7 @@ ZH_CN = Language(
         capacity="{assignee} {day} 的容量已满，顺延会超过 `max_delay` {delay}",
         merged="已合并到 {id}（{due} 到期）",
         superseded="已有更新的一条：同一规则 {at} 的 {id} 也在 {day} 发，只发新的那条",
+        one_a_day="一人一天一条（当天已有给 TA 的一条）",
         also="（同一条消息还包括：{actions}）",
         displaced="被挤出：更优先的任务占了它的位置 — {why}",
         held_out="对照组：{who} 属于 `{playbook}` 留作对照的 {share} 成员，用来衡量剧本有没有用：这个任务不发",
@@ -905,7 +907,7 @@ EN = Language(
             "cooldown": "cooldown", "limit": "limit", "capacity": "capacity", "deadline": "deadline", "stale": "stale",
             "merged": "merged", "pace": "pace", "duplicate": "duplicate", "not_in_group": "not_in_group", "left_community": "left_community",
             "already_planned": "already_planned", "already_in_group": "already_in_group", "already_invited": "already_invited", "held_out": "held_out",
-            "quiet hours": "quiet hours", "not_on": "not on holidays/weekends", "off_day": "not sent on days off", "superseded": "superseded", "displaced": "displaced",
+            "quiet hours": "quiet hours", "not_on": "not on holidays/weekends", "off_day": "not sent on days off", "superseded": "superseded", "one_a_day": "one message a day", "displaced": "displaced",
         },
     ),
     report=ReportWords(
@@ -952,7 +954,7 @@ EN = Language(
         reasons={
             "cooldown": "cooldown", "limit": "limit", "capacity": "capacity", "deadline": "deadline", "stale": "stale",
             "merged": "merged", "pace": "pace", "duplicate": "duplicate", "not_in_group": "not in group", "left_community": "left the community",
-            "already_planned": "already planned", "already_in_group": "already in group", "already_invited": "already invited", "quiet hours": "quiet hours", "not_on": "not on holidays/weekends", "off_day": "not sent on days off", "superseded": "superseded", "staff": "staff", "held_out": "held out",
+            "already_planned": "already planned", "already_in_group": "already in group", "already_invited": "already invited", "quiet hours": "quiet hours", "not_on": "not on holidays/weekends", "off_day": "not sent on days off", "superseded": "superseded", "one_a_day": "one message a day", "staff": "staff", "held_out": "held out",
         },
         buckets=("under 5 min", "5–30 min", "30 min–2 h", "over 2 h", "not answered"),
     ),
@@ -1061,6 +1063,7 @@ EN = Language(
         capacity="capacity of {assignee} full on {day} and moving it would delay it more than max_delay {delay}",
         merged="merged into {id}, due {due}",
         superseded="superseded: the same rule's newer task {id} (of {at}) is due on {day} too; only the newer one is sent",
+        one_a_day="one message a day (one to them that day already)",
         also=" (the same message also: {actions})",
         displaced="displaced: a task that comes first took its place — {why}",
         held_out="held_out: {who} is among the {share} of members held out of `{playbook}` to measure whether it works: the task is not given",

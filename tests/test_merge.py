@@ -122,18 +122,33 @@ def test_merge_names_actions_that_exist(make_config):
 
 def test_a_dm_triggered_after_the_days_message_was_due_is_not_put_in_it(make_config):
     """The morning's message cannot carry what happened in the afternoon: a DM triggered after it
-    was due goes out on its own, later that day; one triggered before it was due joins it."""
-    late = {"c.yaml": 'playbook: c\nrules:\n  - id: thanks\n    when: {event: message, keywords: [谢谢]}\n    do:\n      - dm: "不客气～"\n'}
-    config = make_config({**TWO_DMS, **late})
+    was due is no part of it. When its rule gives it more than a day, it waits for the same time
+    of the next day and joins that day's message (review 17: an 08:00 "没看到你" and a 20:00
+    early-bird coupon, two DMs to one member the same day); one that may not wait so long (an
+    `event` rule's 24 hours: a reaction to what the member just did) goes out on its own, later
+    that day. One triggered before it was due joins it."""
+    late = {"c.yaml": 'playbook: c\nrules:\n  - id: thanks\n    when: {event: message, keywords: [谢谢]}\n    deadline: 2d\n    do:\n      - dm: "不客气～"\n'}
+    asked = {"a.yaml": TWO_DMS["a.yaml"].replace("when: {event: message}", "when: {event: message, keywords: [请问]}")}
+    config = make_config({**TWO_DMS, **asked, **late})
     events = [msg("01T09:00:00", "m1", name="小王", text="请问几点开始"), msg("01T09:30:00", "m1", text="谢谢"), msg("01T15:00:00", "m1", text="谢谢大家")]
-    result = plan(config, events)
+    result = plan(config, events, explain=True)
     dms = sorted((task for task in result.tasks if task.action == "dm"), key=lambda task: task.due)
-    # The 10:00 ask was triggered at 09:00: it joins the 09:00 message. What the 09:30 and 15:00
-    # messages trigger (a/hi answers every message) happened after 09:00: their own messages.
-    assert [(task.record(config.community.tz)["due"][11:16], [part["rule"] for part in task.parts] or [task.rule]) for task in dms] == [
-        ("09:00", ["a/hi", "b/ask"]),
-        ("09:30", ["a/hi", "c/thanks"]),
-        ("15:00", ["a/hi", "c/thanks"]),
+    # The 10:00 ask was triggered at 09:00: it joins the 09:00 message. The thanks of 09:30 and
+    # 15:00 happened after 09:00: they wait for the next day, one message there.
+    assert [(task.record(config.community.tz)["due"][5:16], [part["rule"] for part in task.parts] or [task.rule]) for task in dms] == [
+        ("03-01T09:00", ["a/hi", "b/ask"]),
+        ("03-02T09:30", ["c/thanks", "c/thanks"]),
+    ]
+    assert "one message a day (one to them that day already): moved from 2026-03-01 09:30 to 2026-03-02 09:30" in render_explanation(result, config.community.tz)
+    assert result.planner.moved["one_a_day"] == 2
+    # A rule that gives its tasks a day or less (the thanks within 24 hours, a/hi on every
+    # message): second and third messages that afternoon.
+    config = make_config({**TWO_DMS, **late, "c.yaml": late["c.yaml"].replace("deadline: 2d", "deadline: 24h")})
+    dms = sorted((task for task in plan(config, events).tasks if task.action == "dm"), key=lambda task: task.due)
+    assert [(task.record(config.community.tz)["due"][5:16], [part["rule"] for part in task.parts] or [task.rule]) for task in dms] == [
+        ("03-01T09:00", ["a/hi", "b/ask"]),
+        ("03-01T09:30", ["a/hi", "c/thanks"]),
+        ("03-01T15:00", ["a/hi", "c/thanks"]),
     ]
 
 
@@ -354,3 +369,21 @@ def test_a_morning_list_names_a_second_private_message_to_the_same_member(make_c
     items = {item.id: item.why for item in compose(config, records, words_for("zh-CN").delivery, date(2027, 2, 8))}
     assert items["t-0000000002"] == "发言 · 这份清单里还有给 TA 的 t-0000000001：可以合成一条私信发"
     assert items["t-0000000001"] == items["t-0000000003"] == items["t-0000000004"] == "发言"
+
+
+def test_a_second_message_waits_for_the_next_day_with_pace_and_in_nightly_runs_too(make_config, tmp_path):
+    """With a `pace`, the day is laid out first (pace may take a later part into the first
+    message where it moves that one to); a second message left that can wait goes to the next
+    day. Nightly --state runs keep the plan of one run."""
+    rules = {
+        "a.yaml": 'playbook: a\nrules:\n  - id: coupon\n    when: {event: message, keywords: [买]}\n    deadline: 5d\n    do:\n      - dm: "{{ member.name }}，给你留了一张券"\n',
+        "b.yaml": 'playbook: b\nrules:\n  - id: survey\n    when: {event: message, keywords: [问卷]}\n    deadline: 3d\n    do:\n      - dm: "{{ member.name }}，填个问卷吧"\n',
+    }
+    config = make_config(rules, COMMUNITY.replace("groups: [g1]}", "groups: [g1], pace: 10m}"))
+    nights = [[msg("01T09:00:00", "m1", name="小王", text="问卷在哪"), msg("01T20:00:00", "m1", text="想买")], [msg("02T21:00:00", "m2", text="hi")]]
+    result = plan(config, [item for night in nights for item in night])
+    assert [(task.record(config.community.tz)["due"][5:16], [part["rule"] for part in task.parts] or [task.rule]) for task in result.tasks] == [
+        ("03-01T09:00", ["survey"]),
+        ("03-02T20:00", ["coupon"]),  # not a second DM at 20:00 on the 1st
+    ]
+    assert held(config, nights, tmp_path / "ops.db") == sorted(task_keys(result, "id", "due", "text"))
