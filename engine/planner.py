@@ -1155,10 +1155,12 @@ class Planner:
             if len(same) < 2:
                 continue
             same.sort(key=lambda task: (task.due, task.id))
-            for later in same[1:]:
-                if self._may_wait(later, before):
-                    dropped.add(id(later))
-                    self._wait_a_day(later)
+            waiting = [later for later in same[1:] if self._may_wait(later, before)]
+            if waiting:
+                self._notes_wait_too([task for task in day_tasks if id(task) not in dropped], waiting, before)
+                for task in waiting:
+                    dropped.add(id(task))
+                    self._wait_a_day(task)
 
     def _held_slots(self) -> dict[str, list[float]]:
         """By operator, the due times of earlier runs' tasks this run does not settle again (in
@@ -1313,10 +1315,17 @@ class Planner:
                     self._combine(message)
                     gone.update(id(part) for part in message[1:])
         if waiting:
+            self._notes_wait_too(tasks, waiting, None if one_day else before)
             gone.update(id(task) for task in waiting)
             for task in waiting:
                 self._wait_a_day(task)
         return [task for task in tasks if id(task) not in gone] if gone else tasks
+
+    def _notes_wait_too(self, tasks: list[Task], waiting: list[Task], before: int | None) -> None:
+        """The notes to the operator of the firings whose messages wait a day (of ``tasks``) wait
+        with them, if they may: "私信聊过之后，把TA的需求记进档案" goes with its DM."""
+        firings = {firing_of(task) for task in waiting}
+        waiting += [task for task in tasks if task.action in self.notes and not task.dropped and firing_of(task) in firings and self._may_wait(task, before)]
 
     def _second_waits(self, messages: list[list[Task]], waiting: list[Task], before: int | None) -> list[list[Task]]:
         """One member's messages of one day from one operator (``_messages``), less those after

@@ -83,7 +83,7 @@ def test_a_member_asked_by_needs_revisit_is_greeted_by_vip_service_without_being
     assert "最近在读书和学习上" in revisit.text
     assert first_touch.text.strip() == "阿珍，之后有任何需要都可以直接私信我～"  # the greeting, no question; she knows the operator from the needs DM
     note = next(task for task in result.tasks if task.rule == "first-touch" and task.action == "notify")
-    assert "两周内刚被联系过" in note.text
+    assert "两周内刚被需求回访问过需求" in note.text
     # Day 30: within the 60 days since the needs DM, so not asked again.
     assert [task.due for task in result.tasks if task.playbook == "needs-revisit"] == [_at(2), _at(2)]  # the DM and the note
 
@@ -119,3 +119,39 @@ def test_a_needs_dm_due_the_day_after_vip_service_asked_is_held_back():
     result = plan(config, events, until=_at(4))
     assert [task.playbook for task in result.tasks] == ["vip-service", "vip-service"]
     assert result.planner.suppressed_counts["stale"] == 2  # the DM and the note
+
+
+def test_a_vip_first_touch_the_day_of_another_dm_waits_and_asks_without_introducing_again():
+    """Review 17: 王总 joins at 10:00 (the welcome asks her to introduce herself at 10:20: "你好，我
+    是读书会的运营"); her VIP profile comes at 10:30. The first touch was a second DM that day,
+    introducing the operator again. It waits for the next day (its rule gives it two days): one
+    DM a day, and by then she knows the operator — the greeting without the introduction, and
+    still the question about her team's needs (only needs-revisit's question holds that back)."""
+    config = _alone("new-member-welcome", "vip-service")
+    events = [
+        {"ts": _at(0, 10), "type": "member_joined", "group": "g2", "member": "m102", "name": "王总"},
+        {"ts": _at(0, 10.5), "type": "profile", "member": "m102", "tags": ["vip"], "attributes": {"role": "B端"}},
+    ]
+    result = plan(config, events, until=_at(3))
+    dms = [task for task in result.tasks if task.member == "m102" and task.action == "dm"]
+    assert [(task.rule, task.due // DAY) for task in dms] == [("ask-intro", _at(0, 10) // DAY), ("first-touch", _at(1, 10) // DAY)]
+    assert dms[1].due == _at(1, 10.5)  # the same time, the next day
+    assert dms[1].text.startswith("王总，之后有任何需要都可以直接私信我～\n想了解一下：你们团队")
+    note = next(task for task in result.tasks if task.rule == "first-touch" and task.action == "notify")
+    assert note.due > dms[1].due and "记进成员档案" in note.text  # the note goes with its DM
+
+
+def test_no_why_so_quiet_dm_to_a_member_who_came_to_an_activity():
+    """Review 17: 阿珍, silent in the group for ten days, came to the morning's 晨读会 and was
+    thanked for it with a survey; that afternoon silent-member-care asked her "这阵子没怎么在群里
+    看到你". The survey's `surveyed` tag keeps that DM back."""
+    config = _alone("activity-feedback", "silent-member-care")
+    events = [
+        {"ts": _at(0, 15), "type": "message", "group": "g1", "member": "m101", "name": "阿珍", "text": "早"},
+        {"ts": _at(0, 15.01), "type": "message", "group": "g1", "member": "m101", "text": "打卡"},
+        {"ts": _at(10, 8), "type": "activity_started", "group": "g1", "activity": "a", "title": "晨读会"},
+        {"ts": _at(10, 8.1), "type": "activity_joined", "group": "g1", "member": "m101", "activity": "a"},
+        {"ts": _at(10, 9), "type": "activity_ended", "group": "g1", "activity": "a", "participants": ["m101"], "title": "晨读会"},
+    ]
+    result = plan(config, events, until=_at(12))
+    assert [(task.rule, task.action) for task in result.tasks if task.member == "m101"] == [("nudge", "mention"), ("survey-participants", "survey")]
