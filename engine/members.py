@@ -7,6 +7,7 @@ the last 30 days, so an event costs O(1) and a read at most 30 additions.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -28,6 +29,18 @@ REMOVED = "@removed"  # group id → when a member_left (reason: removed) took t
 def pending_key(action: str, group: str | None) -> str:
     """The key of a planned effect in ``member.marks[PENDING]``: the action, in the group."""
     return f"{action}@{group}"
+
+
+# A "城市-称呼" group nickname (what group rules ask for: 上海-Amy, 杭州－小王, 北京·陈晨): its
+# city, two to six Chinese characters, then a dash or a middle dot.
+_CITY_PREFIX = re.compile(r"^\s*[\u4e00-\u9fff]{2,6}\s*[-－—–·・]+\s*(?=\S)")
+
+
+def call_name(name: str) -> str:
+    """How a private message calls someone whose group nickname is ``name``: the 称呼 of a
+    "城市-称呼" nickname (上海-Amy → Amy), else the nickname as it is."""
+    found = _CITY_PREFIX.match(name)
+    return name[found.end():].strip() if found else name
 
 
 def group_name(groups: Mapping[str, Group], named: Mapping[str, str], group: str) -> str:

@@ -30,6 +30,7 @@ from playbook_engine.contract import PRIORITY_RANK, Task
 from playbook_engine.festivals import off_days
 from playbook_engine.holdout import HELD_OUT, TREATED, Holdout
 from playbook_engine.localtime import DAY, local_time
+from playbook_engine.members import call_name
 from playbook_engine.model import Community, Rule
 from playbook_engine.words import words_for
 
@@ -1609,13 +1610,16 @@ def _all_options(parts: list[Task]) -> dict[str, Any]:
     return options
 
 
-def _greeted_once(texts: list[str], name: str | None) -> list[str]:
+def _greeted_once(texts: list[str], nickname: str | None) -> list[str]:
     """The texts of one message, its member called by name once: a later part that opens with
-    the name (``大刘，…``, ``老李 你好，…``, an @'s ``@小王 …``) goes on without it, as one
-    message would."""
-    if not name or len(texts) < 2 or name not in texts[0]:
+    the name (``大刘，…``, ``老李 你好，…``, an @'s ``@小王 …``; the 称呼 of a "城市-称呼" nickname,
+    as ``member | call_name`` writes it) goes on without it, as one message would."""
+    if not nickname or len(texts) < 2:
         return texts
-    opening = re.compile(rf"\s*@?{re.escape(name)}(?:\s*(?:你好|您好)\s*[，,、：:！!～~]?|\s*[，,、：:！!～~]|\s+)\s*")
+    names = [name for name in dict.fromkeys((nickname, call_name(nickname))) if name in texts[0]]
+    if not names:
+        return texts
+    opening = re.compile(rf"\s*@?(?:{'|'.join(re.escape(name) for name in sorted(names, key=len, reverse=True))})(?:\s*(?:你好|您好)\s*[，,、：:！!～~]?|\s*[，,、：:！!～~]|\s+)\s*")
     rest = []
     for text in texts[1:]:
         found = opening.match(text)

@@ -14,6 +14,7 @@ from jinja2.runtime import Context, Undefined
 from playbook_engine import hookimpl
 from playbook_engine.contract import reads_context
 from playbook_engine.expressions import format_local
+from playbook_engine.members import call_name
 from playbook_engine.patterns import Pattern, compile_pattern
 
 
@@ -26,6 +27,17 @@ def mention(context: Context, member: Any) -> str:
     channel = context.get("_channel")
     name, member_id = getattr(member, "name", str(member)), getattr(member, "id", str(member))
     return channel.mention(name, member_id) if channel is not None else f"@{name}"
+
+
+@reads_context()
+def call(member: Any) -> str:
+    """``{{ member | call_name }}``: what a private message calls the member by — the 称呼 of a
+    "城市-称呼" group nickname (上海-Amy → "Amy 你好"), else the nickname. An @ in the group keeps
+    the whole nickname (``member | mention``): that is what the group shows."""
+    if member is None or isinstance(member, Undefined):
+        return ""
+    name = getattr(member, "name", None) or getattr(member, "id", None) or str(member)
+    return call_name(str(name))
 
 
 @reads_context("now")
@@ -101,5 +113,6 @@ def register_filters(register: Callable[[str, Callable[..., Any]], None]) -> Non
     register("date", format_local)
     register("ago", ago)
     register("mention", mention)
+    register("call_name", call)
     register("links", links)
     register("capture", capture)

@@ -387,3 +387,26 @@ def test_a_second_message_waits_for_the_next_day_with_pace_and_in_nightly_runs_t
         ("03-02T20:00", ["coupon"]),  # not a second DM at 20:00 on the 1st
     ]
     assert held(config, nights, tmp_path / "ops.db") == sorted(task_keys(result, "id", "due", "text"))
+
+
+@pytest.mark.parametrize(
+    ("nickname", "called"),
+    [("上海-Amy", "Amy"), ("杭州－小王", "小王"), ("北京·陈晨", "陈晨"), ("深圳 - 好书优选", "好书优选"), ("小王", "小王"), ("Tom-Lee", "Tom-Lee"), ("上海-", "上海-"), ("老李|读书会", "老李|读书会")],
+)
+def test_a_private_message_calls_a_city_nickname_by_its_name(nickname, called):
+    """Review 17: members renamed "城市-称呼" as the group rule asks were greeted "上海-Amy 你好" in
+    every DM, like a mass mail. `member | call_name` gives the 称呼."""
+    from playbook_engine.recheck import Identity
+    from playbook_plugins.filters import call
+
+    assert call(Identity("m1", nickname)) == called
+
+
+def test_a_merged_message_greets_a_city_nickname_once(make_config):
+    """Two DMs that open with the 称呼 of "上海-Amy" are one message calling her Amy once."""
+    rules = {
+        "a.yaml": 'playbook: a\nrules:\n  - id: hi\n    when: {event: message}\n    do:\n      - dm: "{{ member | call_name }}，早上好"\n',
+        "b.yaml": 'playbook: b\nrules:\n  - id: ask\n    when: {event: message}\n    do:\n      - dm: "{{ member | call_name }} 你好，想问问你最近在读什么？"\n',
+    }
+    result = plan(make_config(rules), [msg("01T09:00:00", "m1", name="上海-Amy", text="早")])
+    assert [task.text for task in result.tasks] == ["Amy，早上好\n\n想问问你最近在读什么？"]
