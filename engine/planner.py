@@ -1196,7 +1196,11 @@ class Planner:
         out that were triggered by then (and may still go then): merge saw the message due
         earlier, before pace moved it, and kept them apart. A night joiner's welcome @ held to
         08:00 and paced to 11:00 takes in the answer to her introduction written at 08:43,
-        instead of a second @ ten minutes later. Whether it took in any."""
+        instead of a second @ ten minutes later. Whether it took in any. Only a message of an
+        action merge lists takes others in: a note to the operator about the member (the
+        question nobody answered) never carries the member's DM."""
+        if task.member is None or task.action not in self.community.merge:
+            return False
         others = together.get(_message_key(task, self.community.merge_in_group))
         if not others:
             return False

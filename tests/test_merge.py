@@ -410,3 +410,20 @@ def test_a_merged_message_greets_a_city_nickname_once(make_config):
     }
     result = plan(make_config(rules), [msg("01T09:00:00", "m1", name="上海-Amy", text="早")])
     assert [task.text for task in result.tasks] == ["Amy，早上好\n\n想问问你最近在读什么？"]
+
+
+def test_a_note_about_a_member_that_pace_lays_out_takes_in_none_of_their_dms(make_config):
+    """Fuzzing (review 18): with a pace, a note to the operator about a member ("看看 小王 的问题"),
+    laid out after the member's two DMs of the day were triggered, took them in — a notify carrying
+    a reward and an invitation, the DMs never sent as such. Only a message of a merged action
+    takes others in."""
+    rules = {
+        "n.yaml": 'playbook: n\nrules:\n  - id: note\n    when: {event: message, keywords: [问]}\n    do:\n      - notify: "看看 {{ member.name }} 的问题"\n',
+        "d.yaml": 'playbook: d\nrules:\n  - id: hi\n    when: {event: message, keywords: [好]}\n    do:\n      - dm: "你好"\n',
+    }
+    config = make_config(rules, COMMUNITY.replace("groups: [g1]}", "groups: [g1], pace: 10m}"))
+    events = [msg(f"01T09:00:0{n}", f"m{n}", text="问") for n in (2, 3, 4)]
+    events += [msg("01T09:01:00", "m1", name="小王", text="问"), msg("01T09:02:00", "m1", text="好"), msg("01T09:03:00", "m1", text="好")]
+    result = plan(config, events)
+    mine = [(task.action, [part["action"] for part in task.parts]) for task in result.tasks if task.member == "m1"]
+    assert sorted(mine) == [("dm", ["dm", "dm"]), ("notify", [])]
