@@ -245,6 +245,10 @@ class Planner:
         # `deadline:` past their day (set by the evaluation): only their tasks can be moved onto
         # a day that has a newer one of their own (see ``_supersede``).
         self.supersedes: frozenset[str] = frozenset()
+        # Firings that planned a note to the operator beside their tasks to the member, by
+        # ``firing_of``: their tasks, while the notes are not final. A note goes with its
+        # firing's tasks: when capacity drops them all, it is dropped too (``_notes_go_with``).
+        self._noted: dict[tuple[str, str, float, str | None], list[Task]] = {}
         self._waited: dict[str, float] = {}  # task id → the days off capacity's moves skipped for it
         self._off_moves: dict[str, list[tuple[str, float, float]]] = {}  # and those moves, said when it is kept
         # Minute of the local day → inside quiet hours? (most moved tasks are not: one lookup)
@@ -315,6 +319,8 @@ class Planner:
             return []
         for note in notes:
             self._accept(note, rule)
+        if notes and len(notes) < len(accepted):
+            self._noted[firing_of(first)] = accepted
         return accepted
 
     def _with_stopped(self, task_id: str, reason: str | Callable[[], str]) -> str:
@@ -424,6 +430,7 @@ class Planner:
         if opened.cooling_since is not None:
             self._cooling_since[task.id] = opened.cooling_since[0]
         self._remember(task.id, rule, task.member, task.action, task.trigger_at, opened.original_due)
+        self._noted.setdefault(firing_of(task), []).append(task)  # its firing's note, if reopened too, goes with it
         if printed is not None:
             self._printed[task.id] = printed
         elif self.record_history:
@@ -524,6 +531,7 @@ class Planner:
         it: dropped now, before its effect (a removal cannot wait for a slot: by the time the day
         is settled it would have happened). Never planned, as a task capacity drops."""
         self._out_of_its_day(task)
+        self._noted.pop(firing_of(task), None)  # its notes go below, said to go with the removal
         self._unplanned(task)
         day = self._day(task.due)
         given = self._capacity_used[(task.assignee or "", day)]  # the tasks earlier runs planned for that day (it has an assignee: it found no slot)
@@ -582,11 +590,29 @@ class Planner:
         planned after all — not in the state, counted by no limit, and its rule's cooldown for
         the member counts from the task before it again."""
         self.new_history.pop(task.id, None)  # a later run must not see it as planned
+        if self._noted and task.action not in self.notes:
+            self._notes_go_with(task)
         if task.id in self.reopened_ids and task.id not in self._printed:
             # Nor the row an earlier run left of it: found stale as that run ended (its cooldown
             # held), it is dropped now as one run drops it, never planned.
             self.unplanned_reopened.add(task.id)
         self._let_go(task.id, f"{task.playbook}/{task.rule}", task.member, task.trigger_at)
+
+    def _notes_go_with(self, task: Task) -> None:
+        """``task``, to a member, is dropped before it is sent: if it was the last of its
+        firing's tasks to the member still planned, the firing's notes to the operator not yet
+        final go too — "需求回访：已私信问 小徐…" about a DM capacity dropped is an instruction the
+        operator must not follow (as offer() does for a firing stopped when offered)."""
+        firing = firing_of(task)
+        tasks = self._noted.get(firing)
+        if tasks is None or any(not other.dropped and other is not task and other.action not in self.notes for other in tasks):
+            return
+        del self._noted[firing]
+        for note in tasks:
+            if note.action in self.notes and not note.dropped:
+                self._out_of_its_day(note)
+                self._unplanned(note)
+                self._suppress(note, "capacity", self.says.explain.with_stopped.format(task=task.id, why=self.says.summary.reasons.get("capacity", "capacity")))
 
     def _let_go(self, task_id: str, rule: str, member: str | None, trigger_at: float) -> None:
         """A task that will not be sent stops counting: no limit counts it, and its rule's
@@ -893,11 +919,14 @@ class Planner:
             final, held = self._hold_out(final)
         final.sort(key=lambda task: (task.due, -task.rank, task.order, task.id))
         cooling = self._cooling_since
+        noted = self._noted
         for task in final:
             task.finish(self._local, self.says.explain.moved)
             task.merged = None
             if cooling and task.id in cooling:
                 del cooling[task.id]
+            if noted and task.action in self.notes:
+                noted.pop(firing_of(task), None)  # final: it goes out, whatever its firing's tasks do
             if not closing:
                 task.source = None  # kept for Open until the run ends
         if self.on_final is not None:
@@ -1497,6 +1526,8 @@ class Planner:
         dropped: Counter[str] = Counter()  # counted here when suppressed tasks are not kept
         tally = self.day_counts is not None
         for task in overflow:
+            if task.dropped:
+                continue  # a note that went with its firing's task, dropped a moment ago (``_notes_go_with``)
             original_due = original[task.id]
             if offset is None:
                 moved_to = next_day(task.due)

@@ -71,6 +71,23 @@ def test_a_task_dropped_as_stale_does_not_hold_its_rules_cooldown(make_config, t
     assert held(config, later, tmp_path / "later.db") == sorted(task_keys(whole, "id", "due", "text"))
 
 
+def test_a_note_goes_with_its_firings_dm_when_capacity_drops_the_dm(make_config):
+    """Fuzzing (review 18): "已私信问 小徐…" went out on the next day although capacity had dropped
+    that DM (merged with a part that could not wait, it passed its deadline): the note told the
+    operator of a DM nobody sent. A firing's notes go with its tasks to the member, dropped too."""
+    rules = (
+        "playbook: p\nrules:\n"
+        "  - id: ask\n    when: {event: message, keywords: [书]}\n    priority: low\n    deadline: 2d\n    do: [{dm: \"想读什么？\"}, {notify: \"已私信问 {{ member.name }}\"}]\n"
+        "  - id: tip\n    when: {event: message, keywords: [书]}\n    priority: low\n    deadline: 1h\n    do: [{dm: \"推荐一本\"}]\n"
+        "  - id: urgent\n    when: {event: message, keywords: [急]}\n    priority: high\n    do: [{notify: \"看一下\"}]\n"
+    )
+    config = make_config({"p.yaml": rules}, capacity_community().replace("merge: []", "merge: [dm]").replace("capacity: 2", "capacity: 1"))
+    result = plan(config, [msg("01T09:00:00", "m2", text="急"), msg("01T09:00:01", "m1", name="小徐", text="书"), msg("03T09:00:00", "m3", text="hi")], explain=True)
+    assert task_keys(result, "rule", "member") == [("urgent", "m2")]
+    note = next(item for item in result.suppressed if item.task.action == "notify")
+    assert note.reason.startswith("goes with t-") and note.reason.endswith(", not planned: capacity")
+
+
 def test_member_limits_count_across_playbooks(make_config):
     limits = "  limits:\n    - {actions: [dm], max: 2, per: 7d}\n"
     config = make_config({"a.yaml": one_rule("{event: message}", playbook="a"), "b.yaml": one_rule("{event: message}", playbook="b")}, community(limits))
