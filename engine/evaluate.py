@@ -699,6 +699,10 @@ class Evaluation:
                 out = member.marks[OUT_OF] = {}
             out[group_id] = self.now
         self._leave(member, group_id, None)
+        if self._leaving and member.id in self._leaving:
+            # As a member_left: a task of theirs there that pace lays out later is dropped (an
+            # @ moved by pace to 11:09 for a member the plan removed at 10:29).
+            self.recheck.left(member, self.now)
 
     def _leave(self, member: Member, group_id: str | None, changed: set[str] | None) -> None:
         """The member is no longer in ``group_id``; tasks about them go to a group they are

@@ -295,3 +295,22 @@ def test_tasks_marked_done_are_slots_the_next_runs_layout_keeps_clear_not_its_st
     store.close()
     assert next_night.planner.displaced == [] and next_night.planner.taken_back() == []
     assert [task.id for task in next_night.tasks if task.member == "m1"] == []  # not printed again: unchanged
+
+
+def test_an_at_pace_lays_out_after_the_plan_removed_its_member_is_dropped(make_config):
+    """Fuzzing (review 18): the answer to 小王's "大家好" waited in the operator's pace queue until
+    11:00; the plan removed her from the group at 09:30 (she posted an ad): an @ for someone no
+    longer in the group. A removal the plan makes is a leaving, as a member_left is."""
+    from tests.conftest import COMMUNITY
+    from tests.test_triggers import msg
+
+    rules = {
+        "i.yaml": 'playbook: i\nrules:\n  - id: hi\n    when: {event: message, keywords: [大家好]}\n    do:\n      - mention: "@{{ member.name }} 欢迎欢迎"\n',
+        "s.yaml": 'playbook: s\nrules:\n  - id: spam\n    when: {event: message, keywords: [广告]}\n    priority: urgent\n    do:\n      - remove: "发广告"\n',
+    }
+    config = make_config(rules, COMMUNITY.replace("groups: [g1]}", "groups: [g1], pace: 30m}"))
+    events = [msg(f"01T09:00:0{n}", f"m{n}", text="大家好") for n in (2, 3, 4)]
+    events += [msg("01T09:00:05", "m1", name="小王", text="大家好"), msg("01T09:10:00", "m1", text="广告")]
+    result = plan(config, events, explain=True)
+    assert task_keys(result, "rule", "member") == [("hi", "m2"), ("spam", "m1"), ("hi", "m3"), ("hi", "m4")]
+    assert [(item.guardrail, item.task.member, item.reason) for item in result.suppressed] == [("stale", "m1", "stale: 小王 is no longer in g1")]
