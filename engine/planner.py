@@ -249,6 +249,10 @@ class Planner:
         # ``firing_of``: their tasks, while the notes are not final. A note goes with its
         # firing's tasks: when capacity drops them all, it is dropped too (``_notes_go_with``).
         self._noted: dict[tuple[str, str, float, str | None], list[Task]] = {}
+        # Task id → its due as offered, for a kept task of an operator with a pace: one pace
+        # carries into the next day keeps it, so that max_delay counts from there, not from the
+        # paced time (capacity, pace past midnight, capacity again: four days for a max of three).
+        self._kept_from: dict[str, float] = {}
         self._waited: dict[str, float] = {}  # task id → the days off capacity's moves skipped for it
         self._off_moves: dict[str, list[tuple[str, float, float]]] = {}  # and those moves, said when it is kept
         # Minute of the local day → inside quiet hours? (most moved tasks are not: one lookup)
@@ -590,6 +594,8 @@ class Planner:
         planned after all — not in the state, counted by no limit, and its rule's cooldown for
         the member counts from the task before it again."""
         self.new_history.pop(task.id, None)  # a later run must not see it as planned
+        if self._kept_from:
+            self._kept_from.pop(task.id, None)
         if self._noted and task.action not in self.notes:
             self._notes_go_with(task)
         if task.id in self.reopened_ids and task.id not in self._printed:
@@ -927,6 +933,8 @@ class Planner:
                 del cooling[task.id]
             if noted and task.action in self.notes:
                 noted.pop(firing_of(task), None)  # final: it goes out, whatever its firing's tasks do
+            if self._kept_from:
+                self._kept_from.pop(task.id, None)
             if not closing:
                 task.source = None  # kept for Open until the run ends
         if self.on_final is not None:
@@ -1260,7 +1268,7 @@ class Planner:
             self.moved["pace"] += 1
             if self.day_counts is not None:
                 self._tally(task, "moved", "pace")
-        self._place(task, due)
+        self._place(task, self._kept_from.pop(task.id, due) if self._kept_from else due)
         if self.moved_later is not None:
             self.moved_later(task)
 
@@ -1465,6 +1473,7 @@ class Planner:
             first = [keyed[-1] for keyed in heapq.nsmallest(room, [(-ranks[task.priority], task.deadline, task.due, task.order, task.id, task) for task in tasks])]
             chosen = set(map(id, first))
             tasks = first + [task for task in tasks if id(task) not in chosen]
+        paced = assignee in self._paces
         for task in tasks[:room]:
             self.tasks.append(task)
             if task.id in self.new_history:
@@ -1472,14 +1481,19 @@ class Planner:
                 sent.due = task.due  # where capacity put it: a later run counts it on that day
                 sent.deadline = task.deadline  # moved with it past days off (`not_on`)
             original_due = self._original_due.pop(task.id)
-            if task.due != original_due:
+            if paced:
+                self._kept_from[task.id] = original_due
+            # Where its last move (quiet hours, a day off, pace into this day) left it: the
+            # offered due, unless pace carried it here (then max_delay still counts from that).
+            start = task.moves[-1][2] if task.moves else original_due
+            if task.due != start:
                 # One line per task, however many full days it skipped — up to the days off its
                 # rule's `not_on` skipped on the way, which have their own lines after it.
                 off_moves = self._off_moves.pop(task.id, ()) if self._off_moves else ()
                 if off_moves:
                     self._waited.pop(task.id, None)
                 capacity = self.says.explain.capacity_of.format(assignee=assignee)
-                task.note_move(capacity, original_due, off_moves[0][1] if off_moves else task.due)
+                task.note_move(capacity, start, off_moves[0][1] if off_moves else task.due)
                 for move in off_moves:
                     task.note_move(*move)
                 if off_moves and off_moves[-1][2] != task.due:  # full days after the break too

@@ -314,3 +314,24 @@ def test_an_at_pace_lays_out_after_the_plan_removed_its_member_is_dropped(make_c
     result = plan(config, events, explain=True)
     assert task_keys(result, "rule", "member") == [("hi", "m2"), ("spam", "m1"), ("hi", "m3"), ("hi", "m4")]
     assert [(item.guardrail, item.task.member, item.reason) for item in result.suppressed] == [("stale", "m1", "stale: 小王 is no longer in g1")]
+
+
+def test_max_delay_counts_from_the_offered_due_across_a_pace_into_the_next_day(make_config):
+    """Fuzzing (review 18): capacity carried a task a day, pace then pushed it past midnight, and
+    capacity carried it again — four days late with `max_delay: 3d`: pace's carry had restarted
+    the count. It counts from the due as offered: past max_delay the task is dropped."""
+    from tests.conftest import COMMUNITY
+    from tests.test_triggers import msg
+
+    rules = {
+        "l.yaml": 'playbook: l\nrules:\n  - id: low\n    when: {event: message, keywords: [L]}\n    priority: low\n    deadline: 10d\n    do:\n      - dm: "hi"\n',
+        "h.yaml": 'playbook: h\nrules:\n  - id: high\n    when: {event: message, keywords: [H]}\n    priority: high\n    deadline: 10d\n    do:\n      - mention: "@{{ member.name }}"\n',
+    }
+    config = make_config(rules, COMMUNITY.replace("groups: [g1]}", "groups: [g1], capacity: 2, pace: 5h}") + "  max_delay: 1d\n")
+    events = [msg("01T12:00:00", "m1", text="L"), msg("01T12:00:01", "m2", text="L"), msg("01T20:00:00", "m3", text="L"),
+              msg("02T19:30:00", "m4", text="H"), msg("03T09:00:00", "m5", text="H"), msg("03T09:01:00", "m6", text="H"), msg("05T12:00:00", "m7", text="x")]
+    result = plan(config, events, explain=True)
+    # m3's DM: capacity to the 2nd 20:00, pace to the 3rd 00:30, the 3rd full: a day after the
+    # 2nd's 20:00 would be the 4th 00:30, 52.5 hours after it was offered.
+    assert [member for (member,) in task_keys(result, "member")] == ["m1", "m2", "m4", "m5", "m6"]
+    assert [(item.guardrail, item.task.member) for item in result.suppressed if item.guardrail == "capacity"] == [("capacity", "m3")]
