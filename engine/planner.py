@@ -659,7 +659,10 @@ class Planner:
         if assignee is not None:
             self._capacity_used[(assignee, self._day(due))] += 1
 
-    def _limit_reached(self, task: Task) -> str | None:
+    def _limit_reached(self, task: Task, due: float | None = None, own: str | None = None) -> str | None:
+        """Why ``task``, due at ``due`` (its own due if None), would give its member more tasks
+        in a limit's window than it allows, or None. ``own``: the task's id, when it is counted
+        already (a move of a planned task: it does not count against itself)."""
         if task.member is None:
             return None
         recent = self._recent.get(task.member)
@@ -670,14 +673,15 @@ class Planner:
         horizon = task.trigger_at - self._longest_limit
         if recent[0][0] <= horizon:
             recent[:] = [item for item in recent if item[0] > horizon]
-        due = task.due
+        if due is None:
+            due = task.due
         for limit in self.community.limits:
             if limit.actions is None and task.action in self._limit_exempt:
                 continue
             if limit.actions is not None and task.action not in limit.actions:
                 continue
             # Due within `per` of this one, before or after it: a window the member would see.
-            counted = [t for t, action, _ in recent if abs(t - due) < limit.per and (action in limit.actions if limit.actions is not None else action not in self._limit_exempt)]
+            counted = [t for t, action, task_id in recent if abs(t - due) < limit.per and task_id != own and (action in limit.actions if limit.actions is not None else action not in self._limit_exempt)]
             if len(counted) >= limit.max:
                 kinds = self.says.explain.any_tasks if limit.actions is None else "/".join(self.community.action_names.get(action, action) for action in sorted(limit.actions))
                 nearest = min(counted, key=lambda t: abs(t - due))
@@ -1163,6 +1167,18 @@ class Planner:
                                 continue
                             carriers.append(holding)  # the message goes on under another part
                             task = holding
+                if due > task.due and self._longest_limit and task.member is not None:
+                    # Moved later, it must not give its member more tasks in a limit's window
+                    # than the limit allows (checked when offered, with the others' dues then).
+                    broken = self._limit_reached(task, due, task.id)
+                    if broken is not None:
+                        if carriers and carriers[-1] is task:
+                            carriers.pop()
+                        self._paced_over.discard(task.id)
+                        self._unplanned(task)
+                        self._suppress(task, "limit", broken)
+                        dropped.add(id(task))
+                        continue
                 if due != task.due:
                     task.note_move(self.says.explain.pace_of.format(assignee=assignee), task.due, due)
                     if task.id not in self._paced_over:  # else counted when pace carried it here

@@ -335,3 +335,25 @@ def test_max_delay_counts_from_the_offered_due_across_a_pace_into_the_next_day(m
     # 2nd's 20:00 would be the 4th 00:30, 52.5 hours after it was offered.
     assert [member for (member,) in task_keys(result, "member")] == ["m1", "m2", "m4", "m5", "m6"]
     assert [(item.guardrail, item.task.member) for item in result.suppressed if item.guardrail == "capacity"] == [("capacity", "m3")]
+
+
+def test_pace_does_not_move_a_task_into_a_limits_window_of_its_members_other_tasks(make_config):
+    """Fuzzing (review 18), `limits: [{actions: [dm], max: 1, per: 1d}]`: 小王's DM due at 08:00
+    on the 1st, and one planned that night for 09:30 on the 2nd (25.5 hours after it: within the
+    limit when offered); pace then laid the 1st's out at 10:00, 23.5 hours before the 2nd's: two
+    DMs within a day. A task pace would move into such a window is dropped (`limit`)."""
+    from tests.conftest import COMMUNITY
+    from tests.test_triggers import msg
+
+    rules = {
+        "a.yaml": 'playbook: a\nrules:\n  - id: hi\n    when: {event: message, keywords: [早]}\n    do:\n      - dm: "早"\n',
+        "b.yaml": 'playbook: b\nrules:\n  - id: night\n    when: {event: message, keywords: [晚安]}\n    delay: 10h\n    do:\n      - dm: "昨晚睡得好吗"\n',
+        "n.yaml": 'playbook: n\nrules:\n  - id: note\n    when: {event: message, keywords: [问]}\n    priority: high\n    do:\n      - notify: "看看"\n',
+    }
+    settings = COMMUNITY.replace("groups: [g1]}", "groups: [g1], pace: 1h}") + "  limits:\n    - {actions: [dm], max: 1, per: 1d}\n"
+    config = make_config(rules, settings)
+    events = [msg("01T08:00:00", "m2", text="问"), msg("01T08:00:01", "m3", text="问"), msg("01T08:00:02", "m1", name="小王", text="早"), msg("01T23:30:00", "m1", text="晚安"), msg("03T12:00:00", "m4", text="hi")]
+    result = plan(config, events, explain=True)
+    dms = [task for task in result.tasks if task.action == "dm"]
+    assert [(task.rule, task.record(config.community.tz)["due"][5:16]) for task in dms] == [("night", "03-02T09:30")]
+    assert [(item.guardrail, item.task.rule) for item in result.suppressed] == [("limit", "hi")]
