@@ -1587,6 +1587,8 @@ class Planner:
                 del original[task.id]
                 self._unplanned(task)
                 guardrail = "deadline" if past_deadline else "capacity"
+                if task.merged is not None and len(task.merged) > 1:
+                    self._drop_parts(task, guardrail, assignee, moved_to if past_deadline else None, max_delay)
                 if past_deadline and not (self._printed and task.id in self._printed):
                     self.full_past_deadline += 1  # one an earlier run printed is displaced instead
                 if not self.keep_suppressed and not (self._printed and task.id in self._printed):
@@ -1625,12 +1627,50 @@ class Planner:
         if dropped:
             self.suppressed_counts.update(dropped)
 
+    def _drop_parts(self, message: Task, guardrail: str, assignee: str, moved_to: float | None, max_delay: int) -> None:
+        """The tasks merged into ``message``, which capacity drops now (``moved_to``: past its
+        deadline, else past max_delay): one message, they go with it, for the same reason — not
+        left counted as merged into a message nobody sends. Each is never planned after all (its
+        cooldown and limits let go, its firing's notes with it, like ``message``)."""
+        parts = [part for part in message.merged or () if part is not message]
+        message.merged = None
+        counts, tally = self.suppressed_counts, self.day_counts is not None
+        for part in parts:
+            self.merged_into.pop(part.id, None)
+            self._unplanned(part)
+            counts["merged"] -= 1
+            counts[guardrail] += 1
+            if tally:
+                self._tally(part, "suppressed", "merged", count=-1)
+                self._tally(part, "suppressed", guardrail, moved_to)
+            if moved_to is not None:
+                why = partial(self._full_past_deadline, assignee, message.due, message, moved_to)
+            else:
+                why = partial(self._dropped_for_capacity, assignee, message.due, max_delay)
+            reason = partial(self._with_message, message.id, why)
+            for index, (due, task_id, member, _) in enumerate(self.merged_away):
+                if task_id == part.id:  # an earlier run printed it: it is displaced now, not merged
+                    del self.merged_away[index]
+                    self.displaced.append((due, task_id, member, self.says.explain.displaced.format(why=reason())))
+                    break
+            if self.keep_suppressed:
+                for item in self.suppressed:
+                    if item.task is part:
+                        item.guardrail, item.reason = guardrail, reason()
+                        break
+        if not counts["merged"]:
+            del counts["merged"]
+
     def _past_deadline(self, task: Task) -> str:
         return self.says.explain.deadline.format(due=self._local(task.due), deadline=self._local(task.deadline))
 
-    def _full_past_deadline(self, assignee: str, full_on: float, task: Task) -> str:
-        """Why a task capacity moved is dropped at its deadline: the full day first, then the deadline."""
-        return self.says.explain.full_past_deadline.format(assignee=assignee, day=self._date(full_on), capacity=self._capacity[assignee], due=self._local(task.due), deadline=self._local(task.deadline))
+    def _full_past_deadline(self, assignee: str, full_on: float, task: Task, to: float | None = None) -> str:
+        """Why a task capacity moved is dropped at its deadline: the full day first, then the
+        deadline (``to``: where it would have moved, if not its due)."""
+        return self.says.explain.full_past_deadline.format(assignee=assignee, day=self._date(full_on), capacity=self._capacity[assignee], due=self._local(task.due if to is None else to), deadline=self._local(task.deadline))
+
+    def _with_message(self, message_id: str, why: Callable[[], str]) -> str:
+        return self.says.explain.with_message.format(id=message_id, why=why())
 
     def _dropped_for_capacity(self, assignee: str, due: float, max_delay: int) -> str:
         return self.says.explain.capacity.format(assignee=assignee, day=self._date(due), delay=self.says.duration(max_delay))

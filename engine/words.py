@@ -380,6 +380,7 @@ class ExplainWords:
     full_past_deadline: str  # "{assignee}", "{day}", "{capacity}", "{due}", "{deadline}": capacity moved it past its deadline
     capacity: str  # "{assignee}", "{day}", "{delay}"
     merged: str  # "{id}", "{due}"
+    with_message: str  # "{id}", "{why}": a part of a merged message capacity dropped, dropped with it
     superseded: str  # "{id}", "{at}" (when the newer task was triggered), "{day}"
     one_a_day: str  # why a member's second message of a day waits for the next
     also: str  # "{actions}": after a merged message's instruction, the other parts' actions it carries
@@ -703,6 +704,7 @@ ZH_CN = Language(
         full_past_deadline="过了截止时间：{assignee} {day} 的容量已满（每天 {capacity} 个），顺延到 {due} 就晚于截止时间 {deadline}",
         capacity="{assignee} {day} 的容量已满，顺延会超过 `max_delay` {delay}",
         merged="已合并到 {id}（{due} 到期）",
+        with_message="随它合并进的消息 {id} 一起去掉：{why}",
         superseded="已有更新的一条：同一规则 {at} 的 {id} 也在 {day} 发，只发新的那条",
         one_a_day="一人一天一条（当天已有给 TA 的一条）",
         also="（同一条消息还包括：{actions}）",
@@ -1062,6 +1064,7 @@ EN = Language(
         full_past_deadline="deadline: capacity of {assignee} on {day} full ({capacity} a day); moved to {due}, it would be after its deadline {deadline}",
         capacity="capacity of {assignee} full on {day} and moving it would delay it more than max_delay {delay}",
         merged="merged into {id}, due {due}",
+        with_message="dropped with the message it was merged into ({id}): {why}",
         superseded="superseded: the same rule's newer task {id} (of {at}) is due on {day} too; only the newer one is sent",
         one_a_day="one message a day (one to them that day already)",
         also=" (the same message also: {actions})",

@@ -3,6 +3,7 @@ the same member, channel and assignee, due the same local day, become one task."
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime
 
 import pytest
@@ -427,3 +428,32 @@ def test_a_note_about_a_member_that_pace_lays_out_takes_in_none_of_their_dms(mak
     result = plan(config, events)
     mine = [(task.action, [part["action"] for part in task.parts]) for task in result.tasks if task.member == "m1"]
     assert sorted(mine) == [("dm", ["dm", "dm"]), ("notify", [])]
+
+
+def test_the_parts_of_a_merged_message_capacity_drops_are_dropped_with_it(make_config, tmp_path):
+    """Capacity 1: 小李's urgent warning takes the day, 小王's message (the festival greeting of
+    the day merged into her 3-day DM) cannot move to the next day past the greeting's deadline.
+    Both parts are dropped, each said and counted as dropped with the message — none is left
+    "merged into" a message that is never sent (nor recorded so in the state)."""
+    rules = {
+        "a.yaml": 'playbook: a\nrules:\n  - id: ask\n    when: {event: message, keywords: [书]}\n    deadline: 3d\n    do: [{dm: "最近读什么？"}]\n',
+        "b.yaml": 'playbook: b\nrules:\n  - id: greet\n    when: {event: message, keywords: [节日]}\n    delay: 1h\n    deadline: 12h\n    do: [{dm: "节日快乐"}]\n',
+        "c.yaml": 'playbook: c\nrules:\n  - id: warn\n    when: {event: message, keywords: [广告]}\n    priority: urgent\n    do: [{warn: "请勿发广告"}]\n',
+    }
+    config = make_config(rules, COMMUNITY.replace("groups: [g1]}", "groups: [g1], capacity: 1}"))
+    events = [msg("01T09:00:00", "m2", name="小李", text="广告"), msg("01T10:00:00", "m1", name="小王", text="节日读书")]
+    result = plan(config, events, explain=True)
+    assert task_keys(result, "member", "action") == [("m2", "warn")]
+    counts = result.planner.suppressed_counts
+    assert "merged" not in counts and counts["deadline"] == 2
+    assert not result.planner.merged_into
+    explained = render_explanation(result, config.community.tz)
+    assert explained.count("dropped with the message it was merged into (t-") == 1  # the greeting; the message itself says its own
+    assert "but        merged into" not in explained
+    quiet = plan(config, events)  # without --explain: the same counts
+    assert quiet.planner.suppressed_counts == counts
+    store = StateStore.open(str(tmp_path / "ops.db"))
+    saved = plan(config, events, state=store)
+    saved.save_state()
+    store.close()
+    assert sqlite3.connect(tmp_path / "ops.db").execute("SELECT id, status FROM tasks WHERE member = 'm1'").fetchall() == []
