@@ -1466,6 +1466,8 @@ class Planner:
             if self.supersedes:
                 tasks = self._supersede(tasks)
             tasks = self._merge(tasks, one_day=True)  # one message a day takes one slot
+            if self._longest_limit:
+                tasks = self._within_limits(tasks, day)
             room = max(0, self._capacity[assignee] - self._capacity_used[(assignee, day)])
             if self._keeps_slot or self._given:
                 tasks = self._keep_done_first(tasks, room, assignee)
@@ -1474,6 +1476,28 @@ class Planner:
             if self._finishing is not None:
                 self._mark_out_of_reach(tasks, room)
             self._carry_over(tasks[room:], day, assignee)
+
+    def _within_limits(self, tasks: list[Task], day: int) -> list[Task]:
+        """``tasks`` less those capacity carried into ``day`` from an earlier day that would now
+        give their member more tasks in a limit's window than it allows (it was checked when
+        offered, at its due then): dropped as `limit`, before the day's capacity, as pace drops
+        a task it would move into such a window. The task offered for the day stays."""
+        kept = []
+        for task in tasks:
+            if task.member is not None and task.id in self._original_due and self._day(self._original_due[task.id]) < day:
+                broken = self._limit_reached(task, task.due, task.id)
+                if broken is not None:
+                    del self._original_due[task.id]
+                    if self.keeps_off:
+                        self._waited.pop(task.id, None)
+                        self._off_moves.pop(task.id, None)
+                    self._unplanned(task)
+                    if task.merged is not None and len(task.merged) > 1:
+                        self._drop_parts(task, "limit", partial(str, broken), None)
+                    self._suppress(task, "limit", broken)
+                    continue
+            kept.append(task)
+        return kept
 
     def _keep(self, tasks: list[Task], room: int, assignee: str) -> list[Task]:
         """Plan the ``room`` tasks that come first for a day's capacity; all of them, those
@@ -1588,7 +1612,11 @@ class Planner:
                 self._unplanned(task)
                 guardrail = "deadline" if past_deadline else "capacity"
                 if task.merged is not None and len(task.merged) > 1:
-                    self._drop_parts(task, guardrail, assignee, moved_to if past_deadline else None, max_delay)
+                    if past_deadline:
+                        why = partial(self._full_past_deadline, assignee, task.due, task, moved_to)
+                    else:
+                        why = partial(self._dropped_for_capacity, assignee, task.due, max_delay)
+                    self._drop_parts(task, guardrail, why, moved_to if past_deadline else None)
                 if past_deadline and not (self._printed and task.id in self._printed):
                     self.full_past_deadline += 1  # one an earlier run printed is displaced instead
                 if not self.keep_suppressed and not (self._printed and task.id in self._printed):
@@ -1627,11 +1655,12 @@ class Planner:
         if dropped:
             self.suppressed_counts.update(dropped)
 
-    def _drop_parts(self, message: Task, guardrail: str, assignee: str, moved_to: float | None, max_delay: int) -> None:
-        """The tasks merged into ``message``, which capacity drops now (``moved_to``: past its
-        deadline, else past max_delay): one message, they go with it, for the same reason — not
-        left counted as merged into a message nobody sends. Each is never planned after all (its
-        cooldown and limits let go, its firing's notes with it, like ``message``)."""
+    def _drop_parts(self, message: Task, guardrail: str, why: Callable[[], str], counted_on: float | None) -> None:
+        """The tasks merged into ``message``, which capacity or a limit drops now (``why``; with
+        --state counted on the day of ``counted_on``, if given): one message, they go with it,
+        for the same reason — not left counted as merged into a message nobody sends. Each is
+        never planned after all (its cooldown and limits let go, its firing's notes with it, like
+        ``message``)."""
         parts = [part for part in message.merged or () if part is not message]
         message.merged = None
         counts, tally = self.suppressed_counts, self.day_counts is not None
@@ -1642,11 +1671,7 @@ class Planner:
             counts[guardrail] += 1
             if tally:
                 self._tally(part, "suppressed", "merged", count=-1)
-                self._tally(part, "suppressed", guardrail, moved_to)
-            if moved_to is not None:
-                why = partial(self._full_past_deadline, assignee, message.due, message, moved_to)
-            else:
-                why = partial(self._dropped_for_capacity, assignee, message.due, max_delay)
+                self._tally(part, "suppressed", guardrail, counted_on)
             reason = partial(self._with_message, message.id, why)
             for index, (due, task_id, member, _) in enumerate(self.merged_away):
                 if task_id == part.id:  # an earlier run printed it: it is displaced now, not merged

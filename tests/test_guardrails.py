@@ -115,6 +115,28 @@ def test_limits_count_tasks_when_they_are_due_as_the_member_receives_them(make_c
     assert [(item.task.rule, item.reason) for item in result.suppressed] == [("why", "limit 2 dm per 7d reached for m1 (another due 2026-03-05 10:00)")]
 
 
+def test_a_task_capacity_carries_into_a_limit_s_window_is_dropped_as_limit(make_config, tmp_path):
+    """At most 1 DM a day. Capacity 2 is taken on the 1st by two warnings: 小王's 10:00 DM moves to
+    the 2nd, 10:00. Her DM offered at 11:00 on the 2nd passed the limit (25 hours after the first
+    as it was then); both on the 2nd would be two DMs within an hour. The carried one gives way,
+    as pace's moves do — in one run and in nightly runs."""
+    rules = {
+        "a.yaml": "playbook: a\nrules:\n  - id: ask\n    when: {event: message, keywords: [书]}\n    deadline: 3d\n    do:\n      - dm: 最近读什么\n",
+        "b.yaml": "playbook: b\nrules:\n  - id: warn\n    when: {event: message, keywords: [广告]}\n    priority: urgent\n    do:\n      - warn: 请勿发广告\n",
+    }
+    limits = "  limits:\n    - {actions: [dm], max: 1, per: 1d}\n"
+    config = make_config(rules, community(limits).replace("groups: [g1]}", "groups: [g1], capacity: 2}"))
+    events = [msg("01T09:00:00", "m2", text="广告"), msg("01T09:30:00", "m3", text="广告"), msg("01T10:00:00", "m1", text="书"), msg("02T11:00:00", "m1", text="书")]
+    result = plan(config, events, explain=True)
+    dms = [task.record(config.community.tz)["due"] for task in result.tasks if task.action == "dm"]
+    assert dms == ["2026-03-02T11:00:00+08:00"]
+    assert [(item.task.rule, item.guardrail, item.reason) for item in result.suppressed] == [("ask", "limit", "limit 1 dm per 1d reached for m1 (another due 2026-03-02 11:00)")]
+    from tests.test_daily_texts import held
+
+    for cut in range(1, len(events)):
+        assert held(config, [events[:cut], events[cut:]], tmp_path / f"cut{cut}.db") == sorted(task_keys(result, "id", "due", "text")), cut
+
+
 def test_a_task_that_goes_stale_does_not_count_toward_limits(make_config):
     limits = "  limits:\n    - {actions: [dm], max: 1, per: 7d}\n"
     rules = (
