@@ -589,22 +589,22 @@ class Planner:
         else:
             bisect.insort(recent, (due, action, task_id))
 
-    def _unplanned(self, task: Task) -> None:
-        """``task``, accepted, is dropped before it is sent (capacity, deadline, pace): never
-        planned after all — not in the state, counted by no limit, and its rule's cooldown for
-        the member counts from the task before it again."""
+    def _unplanned(self, task: Task, guardrail: str = "capacity") -> None:
+        """``task``, accepted, is dropped before it is sent (``guardrail``: capacity, deadline,
+        pace, a limit): never planned after all — not in the state, counted by no limit, and its
+        rule's cooldown for the member counts from the task before it again."""
         self.new_history.pop(task.id, None)  # a later run must not see it as planned
         if self._kept_from:
             self._kept_from.pop(task.id, None)
         if self._noted and task.action not in self.notes:
-            self._notes_go_with(task)
+            self._notes_go_with(task, guardrail)
         if task.id in self.reopened_ids and task.id not in self._printed:
             # Nor the row an earlier run left of it: found stale as that run ended (its cooldown
             # held), it is dropped now as one run drops it, never planned.
             self.unplanned_reopened.add(task.id)
         self._let_go(task.id, f"{task.playbook}/{task.rule}", task.member, task.trigger_at)
 
-    def _notes_go_with(self, task: Task) -> None:
+    def _notes_go_with(self, task: Task, guardrail: str) -> None:
         """``task``, to a member, is dropped before it is sent: if it was the last of its
         firing's tasks to the member still planned, the firing's notes to the operator not yet
         final go too — "需求回访：已私信问 小徐…" about a DM capacity dropped is an instruction the
@@ -618,7 +618,7 @@ class Planner:
             if note.action in self.notes and not note.dropped:
                 self._out_of_its_day(note)
                 self._unplanned(note)
-                self._suppress(note, "capacity", self.says.explain.with_stopped.format(task=task.id, why=self.says.summary.reasons.get("capacity", "capacity")))
+                self._suppress(note, guardrail, self.says.explain.with_stopped.format(task=task.id, why=self.says.summary.reasons.get(guardrail, guardrail)))
 
     def _let_go(self, task_id: str, rule: str, member: str | None, trigger_at: float) -> None:
         """A task that will not be sent stops counting: no limit counts it, and its rule's
@@ -1138,7 +1138,7 @@ class Planner:
                     task.note_move(self.says.explain.pace_of.format(assignee=assignee), task.due, due)
                     task.due = due
                     self._paced_over.discard(task.id)
-                    self._unplanned(task)
+                    self._unplanned(task, "deadline")
                     self._suppress(task, "deadline", self._past_deadline(task))
                     dropped.add(id(task))
                     continue
@@ -1175,7 +1175,7 @@ class Planner:
                         if carriers and carriers[-1] is task:
                             carriers.pop()
                         self._paced_over.discard(task.id)
-                        self._unplanned(task)
+                        self._unplanned(task, "limit")
                         self._suppress(task, "limit", broken)
                         dropped.add(id(task))
                         continue
@@ -1195,7 +1195,8 @@ class Planner:
             self._last_paced[assignee] = last
             if together:
                 self._paced_second_waits(day_tasks, dropped, before)
-        return [task for task in tasks if id(task) not in dropped] + carriers if dropped else tasks
+        # A note laid out before its firing's task was dropped (``_notes_go_with``) goes too.
+        return [task for task in tasks if id(task) not in dropped and not task.dropped] + carriers if dropped else tasks
 
     def _paced_second_waits(self, day_tasks: list[Task], dropped: set[int], before: int | None) -> None:
         """A paced operator's day, laid out: a member's message after the first (of one key)
@@ -1346,7 +1347,7 @@ class Planner:
             if best is not task and task.trigger_at < best.trigger_at and self._day(task.trigger_at) < key[-1]:
                 gone.add(id(task))
                 self._original_due.pop(task.id, None)  # out of its day's list here, not left in it
-                self._unplanned(task)  # never sent: no limit counts it, its cooldown goes back
+                self._unplanned(task, "superseded")  # never sent: no limit counts it, its cooldown goes back
                 self._suppress(task, "superseded", self.says.explain.superseded.format(id=best.id, at=self._local(best.trigger_at), day=self._date(best.due)))
         return [task for task in tasks if id(task) not in gone] if gone else tasks
 
@@ -1491,7 +1492,7 @@ class Planner:
                     if self.keeps_off:
                         self._waited.pop(task.id, None)
                         self._off_moves.pop(task.id, None)
-                    self._unplanned(task)
+                    self._unplanned(task, "limit")
                     if task.merged is not None and len(task.merged) > 1:
                         self._drop_parts(task, "limit", partial(str, broken), None)
                     self._suppress(task, "limit", broken)
@@ -1609,8 +1610,8 @@ class Planner:
                     self._waited.pop(task.id, None)
                     self._off_moves.pop(task.id, None)
                 del original[task.id]
-                self._unplanned(task)
                 guardrail = "deadline" if past_deadline else "capacity"
+                self._unplanned(task, guardrail)
                 if task.merged is not None and len(task.merged) > 1:
                     if past_deadline:
                         why = partial(self._full_past_deadline, assignee, task.due, task, moved_to)
@@ -1666,7 +1667,7 @@ class Planner:
         counts, tally = self.suppressed_counts, self.day_counts is not None
         for part in parts:
             self.merged_into.pop(part.id, None)
-            self._unplanned(part)
+            self._unplanned(part, guardrail)
             counts["merged"] -= 1
             counts[guardrail] += 1
             if tally:

@@ -85,7 +85,8 @@ def test_a_note_goes_with_its_firings_dm_when_capacity_drops_the_dm(make_config)
     result = plan(config, [msg("01T09:00:00", "m2", text="急"), msg("01T09:00:01", "m1", name="小徐", text="书"), msg("03T09:00:00", "m3", text="hi")], explain=True)
     assert task_keys(result, "rule", "member") == [("urgent", "m2")]
     note = next(item for item in result.suppressed if item.task.action == "notify")
-    assert note.reason.startswith("goes with t-") and note.reason.endswith(", not planned: capacity")
+    assert note.reason.startswith("goes with t-") and note.reason.endswith(", not planned: deadline")  # the DM's own reason
+    assert note.guardrail == "deadline"
 
 
 def test_member_limits_count_across_playbooks(make_config):

@@ -357,3 +357,30 @@ def test_pace_does_not_move_a_task_into_a_limits_window_of_its_members_other_tas
     dms = [task for task in result.tasks if task.action == "dm"]
     assert [(task.rule, task.record(config.community.tz)["due"][5:16]) for task in dms] == [("night", "03-02T09:30")]
     assert [(item.guardrail, item.task.rule) for item in result.suppressed] == [("limit", "hi")]
+
+
+def test_a_note_goes_with_the_dm_pace_drops_for_a_limit(make_config, tmp_path):
+    """Fuzzing (review 19): as above, with the morning rule's note to the operator "已私信 小王"
+    beside its DM. Pace laid the note out first, then dropped the DM (`limit`): the note was
+    printed all the same (and missing from --state), an instruction about a DM nobody sends. It
+    goes with the DM now, said with the DM's reason."""
+    from tests.conftest import COMMUNITY
+    from tests.test_triggers import msg
+
+    rules = {
+        "a.yaml": 'playbook: a\nrules:\n  - id: hi\n    when: {event: message, keywords: [早]}\n    do:\n      - notify: "已私信 {{ member.name }}"\n      - dm: "早"\n',
+        "b.yaml": 'playbook: b\nrules:\n  - id: night\n    when: {event: message, keywords: [晚安]}\n    delay: 10h\n    do:\n      - dm: "昨晚睡得好吗"\n',
+        "n.yaml": 'playbook: n\nrules:\n  - id: note\n    when: {event: message, keywords: [问]}\n    priority: high\n    do:\n      - notify: "看看"\n',
+    }
+    settings = COMMUNITY.replace("groups: [g1]}", "groups: [g1], pace: 1h}") + "  limits:\n    - {actions: [dm], max: 1, per: 1d}\n"
+    config = make_config(rules, settings)
+    events = [msg("01T08:00:00", "m2", text="问"), msg("01T08:00:01", "m3", text="问"), msg("01T08:00:02", "m1", name="小王", text="早"), msg("01T23:30:00", "m1", text="晚安"), msg("03T12:00:00", "m4", text="hi")]
+    result = plan(config, events, explain=True)
+    assert [(task.rule, task.action) for task in result.tasks if task.member == "m1"] == [("night", "dm")]
+    assert sorted((item.guardrail, item.task.rule, item.task.action) for item in result.suppressed) == [("limit", "hi", "dm"), ("limit", "hi", "notify")]
+    store = StateStore.open(str(tmp_path / "ops.db"))
+    saved = plan(config, events, state=store)
+    saved.save_state()
+    store.close()
+    assert [task.id for task in saved.tasks] == [task.id for task in result.tasks]
+    assert {row[0] for row in sqlite3.connect(tmp_path / "ops.db").execute("SELECT id FROM tasks")} >= {task.id for task in result.tasks}
