@@ -1119,6 +1119,8 @@ class Planner:
                     heapq.heappush(ready, (-waiting.rank, waiting.deadline, waiting.due, waiting.order, waiting.id, waiting))
                     index += 1
                 task = heapq.heappop(ready)[-1]
+                if task.dropped:
+                    continue  # a note that went with its firing's task, dropped a moment ago
                 if together:
                     if id(task) in taken:
                         continue  # it went out in an earlier message of its member

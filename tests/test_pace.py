@@ -368,15 +368,19 @@ def test_a_note_goes_with_the_dm_pace_drops_for_a_limit(make_config, tmp_path):
     from tests.test_triggers import msg
 
     rules = {
-        "a.yaml": 'playbook: a\nrules:\n  - id: hi\n    when: {event: message, keywords: [早]}\n    do:\n      - notify: "已私信 {{ member.name }}"\n      - dm: "早"\n',
+        "a.yaml": 'playbook: a\nrules:\n  - id: hi\n    when: {event: message, keywords: [早]}\n    do:\n      - dm: "早"\n      - notify: "已私信 {{ member.name }}"\n',
         "b.yaml": 'playbook: b\nrules:\n  - id: night\n    when: {event: message, keywords: [晚安]}\n    delay: 10h\n    do:\n      - dm: "昨晚睡得好吗"\n',
         "n.yaml": 'playbook: n\nrules:\n  - id: note\n    when: {event: message, keywords: [问]}\n    priority: high\n    do:\n      - notify: "看看"\n',
+        "z.yaml": 'playbook: z\nrules:\n  - id: last\n    when: {event: message, keywords: [嗨]}\n    priority: low\n    do:\n      - dm: "嗨"\n',
     }
     settings = COMMUNITY.replace("groups: [g1]}", "groups: [g1], pace: 1h}") + "  limits:\n    - {actions: [dm], max: 1, per: 1d}\n"
     config = make_config(rules, settings)
-    events = [msg("01T08:00:00", "m2", text="问"), msg("01T08:00:01", "m3", text="问"), msg("01T08:00:02", "m1", name="小王", text="早"), msg("01T23:30:00", "m1", text="晚安"), msg("03T12:00:00", "m4", text="hi")]
+    events = [msg("01T08:00:00", "m2", text="问"), msg("01T08:00:01", "m3", text="问"), msg("01T08:00:02", "m1", name="小王", text="早"), msg("01T08:00:03", "m5", text="嗨"), msg("01T23:30:00", "m1", text="晚安"), msg("03T12:00:00", "m4", text="hi")]
     result = plan(config, events, explain=True)
     assert [(task.rule, task.action) for task in result.tasks if task.member == "m1"] == [("night", "dm")]
+    # the note, still to be laid out when the DM was dropped, took no slot: m5's DM is laid
+    # out where 小王's was to go
+    assert [task.record(config.community.tz)["due"][5:16] for task in result.tasks if task.member == "m5"] == ["03-01T10:00"]
     assert sorted((item.guardrail, item.task.rule, item.task.action) for item in result.suppressed) == [("limit", "hi", "dm"), ("limit", "hi", "notify")]
     store = StateStore.open(str(tmp_path / "ops.db"))
     saved = plan(config, events, state=store)
