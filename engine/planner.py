@@ -79,6 +79,9 @@ class Open:
     # settling of the open days moves them on, and the next run settles those days again.
     deadline: float | None = None
     waited: float = 0.0
+    # Where frequency limits counted it, if not at ``original_due`` (pace moved it into the next
+    # day, or one message a day did): a later offer to the member is checked against it there.
+    counted_at: float | None = None
 
 
 def _capacity_order(task: Task) -> tuple[Any, ...]:
@@ -197,6 +200,7 @@ class Planner:
         self.open_stale: list[Open] = []  # and those found stale as it ended (checked again by the next run)
         self._finishing: float | None = None  # with --state, while finish() settles: where the history ended
         self._out_of_reach: set[int] = set()  # tasks dropped by that settling that no later run can keep
+        self._waited_for: set[str] | None = None  # members whose second message of the day being settled waits (see _fill)
         # Those tasks still hold their rule's cooldown and their member's limits until their day
         # is over, as in one run: (local day, operator) → the rows that say what they hold
         # (``held_over``), released when that day is settled (``hold``, ``_release_held``).
@@ -433,7 +437,7 @@ class Planner:
                 self._remember(part.id, rule, part.member, part.action, part.trigger_at, None)  # in its message, which counts
         if opened.cooling_since is not None:
             self._cooling_since[task.id] = opened.cooling_since[0]
-        self._remember(task.id, rule, task.member, task.action, task.trigger_at, opened.original_due)
+        self._remember(task.id, rule, task.member, task.action, task.trigger_at, opened.original_due if opened.counted_at is None else opened.counted_at)
         self._noted.setdefault(firing_of(task), []).append(task)  # its firing's note, if reopened too, goes with it
         if printed is not None:
             self._printed[task.id] = printed
@@ -476,7 +480,16 @@ class Planner:
 
     def opening(self, task: Task) -> Open:
         """``task``, waiting for its day to be settled, as the next run is to reopen it."""
-        return Open(task, task.due, self._original_due.get(task.id, task.due), list(task.moves or ()), (task.merged or [task])[1:], (self._cooling_since[task.id],) if task.id in self._cooling_since else None, task.deadline, self._waited.get(task.id, 0.0))
+        original_due = self._original_due.get(task.id, task.due)
+        counted_at = self._counted_at(task) if self._longest_limit else None
+        return Open(task, task.due, original_due, list(task.moves or ()), (task.merged or [task])[1:], (self._cooling_since[task.id],) if task.id in self._cooling_since else None, task.deadline, self._waited.get(task.id, 0.0), None if counted_at == original_due else counted_at)
+
+    def _counted_at(self, task: Task) -> float | None:
+        """Where the member's frequency limits count ``task`` now (None: nowhere)."""
+        for due, _, task_id in self._recent.get(task.member, ()) if task.member is not None else ():
+            if task_id == task.id:
+                return due
+        return None
 
     def taken_back(self) -> list[str]:
         """The ids of tasks earlier runs printed that this run took back (stale, displaced, or
@@ -876,7 +889,10 @@ class Planner:
             return
         may_go = sum(1 for task in tasks if task.due > now)
         overflow = sorted(tasks[room:], key=_capacity_order)
-        self._out_of_reach.update(id(task) for task in overflow[may_go:])
+        # A member's message another of their messages waited for (one message a day) is kept
+        # open even so: settling the day again, the next run must see it to make that one wait.
+        waited_for = self._waited_for or ()
+        self._out_of_reach.update(id(task) for task in overflow[may_go:] if task.member not in waited_for)
 
     def drain(self) -> list[Task]:
         """The tasks that became final since the last call, in output order.
@@ -1421,6 +1437,8 @@ class Planner:
         time of the next day: in that day's list, settled with it (merged into the member's
         message there, capacity, pace) and checked again when due."""
         later = self._next_day(task.due)
+        if self._waited_for is not None and task.member is not None:
+            self._waited_for.add(task.member)
         task.note_move(self.says.explain.one_a_day, task.due, later)
         task.due = later
         sent = self.new_history.get(task.id)
@@ -1468,6 +1486,8 @@ class Planner:
                 tasks = kept
             if self.supersedes:
                 tasks = self._supersede(tasks)
+            if self._finishing is not None:
+                self._waited_for = set()
             tasks = self._merge(tasks, one_day=True)  # one message a day takes one slot
             if self._longest_limit:
                 tasks = self._within_limits(tasks, day)
@@ -1668,7 +1688,7 @@ class Planner:
         message.merged = None
         counts, tally = self.suppressed_counts, self.day_counts is not None
         for part in parts:
-            self.merged_into.pop(part.id, None)
+            # (``merged_into`` keeps naming the message: a --state run reopens the part only with it.)
             self._unplanned(part, guardrail)
             counts["merged"] -= 1
             counts[guardrail] += 1

@@ -217,7 +217,7 @@ class Recheck:
             parts = [part for part in (self._rebuild(data, self._rules.get(data["rule"]), build, render) for data in payload["parts"]) if part is not None]
             printed = payload["printed"]
             cooling = payload.get("cooling_since", _UNSET)
-            opened = Open(built, payload["due"], payload["original_due"], [(why, before, after) for why, before, after in payload["moves"]], parts, None if cooling is _UNSET else (cooling,))
+            opened = Open(built, payload["due"], payload["original_due"], [(why, before, after) for why, before, after in payload["moves"]], parts, None if cooling is _UNSET else (cooling,), counted_at=payload.get("counted_at"))
             self.planner.reopen(built, rule.key, opened, None if printed is None else (*printed[:3], tuple(printed[3])))
             effect(built, built.source.action)
             # Whether its member changed since it was last checked is not known: checked again
@@ -409,6 +409,8 @@ class Recheck:
             }
             if item.cooling_since is not None:
                 payload["cooling_since"] = item.cooling_since[0]
+            if item.counted_at is not None:
+                payload["counted_at"] = item.counted_at
             if "deadline" in payload and item.deadline is not None:  # `not_on`: as they stood before the settling
                 payload["deadline"] = item.deadline
                 payload.pop("waited", None)

@@ -446,7 +446,6 @@ def test_the_parts_of_a_merged_message_capacity_drops_are_dropped_with_it(make_c
     assert task_keys(result, "member", "action") == [("m2", "warn")]
     counts = result.planner.suppressed_counts
     assert "merged" not in counts and counts["deadline"] == 2
-    assert not result.planner.merged_into
     explained = render_explanation(result, config.community.tz)
     assert explained.count("dropped with the message it was merged into (t-") == 1  # the greeting; the message itself says its own
     assert "but        merged into" not in explained

@@ -388,3 +388,31 @@ def test_a_note_goes_with_the_dm_pace_drops_for_a_limit(make_config, tmp_path):
     store.close()
     assert [task.id for task in saved.tasks] == [task.id for task in result.tasks]
     assert {row[0] for row in sqlite3.connect(tmp_path / "ops.db").execute("SELECT id FROM tasks")} >= {task.id for task in result.tasks}
+
+
+def test_nightly_runs_count_a_task_pace_moved_into_the_next_day_where_pace_put_it(make_config, tmp_path):
+    """Fuzzing (review 19): 大徐 joins at 20:32, after 周晨; at a pace of 1 h (capacity 14) into quiet hours
+    from 21:00, her welcome is laid out the next morning at 09:00, the DM asking her to introduce
+    herself at 11:00. With at most 2 tasks in 3 days, the reminder three days after she joined
+    (20:32 on the 4th, exactly three days after she was offered the welcome) is one too many: one run drops
+    it. A night ending on the 2nd left that day open; the next night reopened the welcome
+    counted at 20:32, its due as offered, and printed the reminder."""
+    rules = {
+        "w.yaml": (
+            "playbook: w\nrules:\n"
+            "  - id: welcome\n    when: {event: member_joined}\n    priority: high\n    do:\n      - mention: \"欢迎 {{ member.name }}\"\n"
+            "  - id: intro\n    when: {event: member_joined}\n    do:\n      - dm: 介绍一下自己吧\n"
+            "  - id: first\n    when: {after_join: 3d}\n    if: member.messages == 0\n    priority: low\n    do:\n      - dm: 还好吗\n"
+        ),
+    }
+    from tests.conftest import COMMUNITY
+
+    settings = COMMUNITY.replace("groups: [g1]}", "groups: [g1], capacity: 14, pace: 1h}") + '  merge: []\n  quiet_hours: "21:00-09:00"\n  limits:\n    - {actions: any, max: 2, per: 3d}\n'
+    config = make_config(rules, settings)
+    nights = [
+        [joined("01T20:31:52", "m28"), joined("01T20:32:24", "m136"), msg("02T16:00:13", "m356")],
+        [msg("04T09:34:15", "m356"), msg("04T20:37:23", "m357")],
+    ]
+    whole = plan(config, [event for night in nights for event in night], explain=True)
+    assert ("first", "m136", "limit") in {(item.task.rule, item.task.member, item.guardrail) for item in whole.suppressed}
+    assert held(config, nights, tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
