@@ -218,6 +218,7 @@ class Planner:
         self._original_due: dict[str, float] = {}
         self._settled_before = -1  # local days before this one are settled
         self._longest_limit = max((limit.per for limit in community.limits), default=0)
+        self._fewest_allowed = min((limit.max for limit in community.limits), default=0)
         self._id_order: deque[tuple[float, str]] = deque()
         self._last_paced: dict[str, float] = {}  # operator → due of their last task (pace)
         self._paced_over: set[str] = set()  # tasks pace carried into a later day, counted as moved
@@ -665,7 +666,11 @@ class Planner:
                 if task_id == task.id:
                     del recent[index]
                     bisect.insort(recent, (task.due, action, task_id))
-                    break
+                    return
+        if self._longest_limit and task.member is not None and not task.dropped:
+            # Forgotten a limit's window after it was offered (``_limit_reached`` keeps no older
+            # entry), it counts again where it is due now: capacity carried it days on.
+            self._count_for_limits(task.member, task.due, task.action, task.id)
 
     def _count_capacity(self, assignee: str | None, due: float) -> None:
         """A slot of ``assignee``'s day taken by a task planned before this run (or before --from)."""
@@ -1491,6 +1496,10 @@ class Planner:
             tasks = self._merge(tasks, one_day=True)  # one message a day takes one slot
             if self._longest_limit:
                 tasks = self._within_limits(tasks, day)
+            if self._dropped:  # a note that went with its firing's task, dropped above (superseded, limit)
+                kept = [task for task in tasks if not task.dropped]
+                self._dropped -= len(tasks) - len(kept)
+                tasks = kept
             room = max(0, self._capacity[assignee] - self._capacity_used[(assignee, day)])
             if self._keeps_slot or self._given:
                 tasks = self._keep_done_first(tasks, room, assignee)
@@ -1506,8 +1515,11 @@ class Planner:
         offered, at its due then): dropped as `limit`, before the day's capacity, as pace drops
         a task it would move into such a window. The task offered for the day stays."""
         kept = []
+        recent, fewest = self._recent, self._fewest_allowed
         for task in tasks:
-            if task.member is not None and task.id in self._original_due and self._day(self._original_due[task.id]) < day:
+            # (A member with fewer other tasks than the strictest limit allows cannot be over it;
+            # the task's own entry may be gone already: forgotten a limit's window after it was offered.)
+            if task.member is not None and len(recent.get(task.member, ())) >= fewest and task.id in self._original_due and self._day(self._original_due[task.id]) < day:
                 broken = self._limit_reached(task, task.due, task.id)
                 if broken is not None:
                     del self._original_due[task.id]

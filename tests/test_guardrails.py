@@ -138,6 +138,40 @@ def test_a_task_capacity_carries_into_a_limit_s_window_is_dropped_as_limit(make_
         assert held(config, [events[:cut], events[cut:]], tmp_path / f"cut{cut}.db") == sorted(task_keys(result, "id", "due", "text")), cut
 
 
+def test_a_note_goes_with_the_carried_task_a_limit_drops(make_config):
+    """As above, with the note to the operator "已私信问 小王" beside the carried DM (fuzzing, review
+    19: the run crashed when the limit dropped the DM and its note went with it)."""
+    rules = {
+        "a.yaml": "playbook: a\nrules:\n  - id: ask\n    when: {event: message, keywords: [书]}\n    deadline: 3d\n    do:\n      - dm: 最近读什么\n      - notify: 已私信问 {{ member.name }}\n",
+        "b.yaml": "playbook: b\nrules:\n  - id: warn\n    when: {event: message, keywords: [广告]}\n    priority: urgent\n    do:\n      - warn: 请勿发广告\n",
+        "c.yaml": "playbook: c\nrules:\n  - id: hi\n    when: {event: message, keywords: [早]}\n    do:\n      - dm: 早\n",
+    }
+    limits = "  limits:\n    - {actions: [dm], max: 1, per: 1d}\n"
+    config = make_config(rules, community(limits).replace("groups: [g1]}", "groups: [g1], capacity: 2}"))
+    events = [msg("01T09:00:00", "m2", text="广告"), msg("01T09:30:00", "m3", text="广告"), msg("01T10:00:00", "m1", name="小王", text="书"), msg("02T11:00:00", "m1", text="早"), msg("03T12:00:00", "m4")]
+    result = plan(config, events, explain=True)
+    assert [(task.rule, task.action, task.record(config.community.tz)["due"][5:16]) for task in result.tasks if task.member == "m1"] == [("hi", "dm", "03-02T11:00")]
+    assert sorted((item.task.action, item.guardrail) for item in result.suppressed if item.task.rule == "ask") == [("dm", "limit"), ("notify", "limit")]
+
+
+def test_a_task_capacity_carried_counts_for_limits_where_it_is_kept(make_config):
+    """At most 1 DM a day. 小王's DM of the 1st, 10:00, is carried to the 2nd, 10:00 (the 1st is
+    full). The limit forgot it a day after it was offered (her @ at 12:00 on the 2nd looked), so
+    the DM offered the 3rd at 09:00, 23 hours after the carried one, was planned. It counts where
+    capacity kept it now."""
+    rules = {
+        "a.yaml": "playbook: a\nrules:\n  - id: ask\n    when: {event: message, keywords: [书]}\n    deadline: 3d\n    do:\n      - dm: 最近读什么\n",
+        "b.yaml": "playbook: b\nrules:\n  - id: warn\n    when: {event: message, keywords: [广告]}\n    priority: urgent\n    do:\n      - warn: 请勿发广告\n",
+        "c.yaml": "playbook: c\nrules:\n  - id: hi\n    when: {event: message, keywords: [早]}\n    do:\n      - dm: 早\n  - id: at\n    when: {event: message, keywords: [嗨]}\n    do:\n      - mention: 嗨\n",
+    }
+    limits = "  limits:\n    - {actions: [dm], max: 1, per: 1d}\n"
+    config = make_config(rules, community(limits).replace("groups: [g1]}", "groups: [g1], capacity: 2}"))
+    events = [msg("01T09:00:00", "m2", text="广告"), msg("01T09:30:00", "m3", text="广告"), msg("01T10:00:00", "m1", text="书"), msg("02T12:00:00", "m1", text="嗨"), msg("03T09:00:00", "m1", text="早"), msg("04T12:00:00", "m4")]
+    result = plan(config, events, explain=True)
+    assert [(task.rule, task.record(config.community.tz)["due"][5:16]) for task in result.tasks if task.member == "m1"] == [("ask", "03-02T10:00"), ("at", "03-02T12:00")]
+    assert [(item.task.rule, item.guardrail) for item in result.suppressed] == [("hi", "limit")]
+
+
 def test_a_task_that_goes_stale_does_not_count_toward_limits(make_config):
     limits = "  limits:\n    - {actions: [dm], max: 1, per: 7d}\n"
     rules = (
