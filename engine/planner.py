@@ -516,10 +516,66 @@ class Planner:
         cooldown either: its rule's cooldown for the member counts from the task before it again
         (a nudge gone stale because its member wrote at 07:00 does not keep the member from the
         nudge of their next silence)."""
+        parts, original_due = task.merged, self._original_due.get(task.id, task.due)
         self._out_of_its_day(task)
         self._let_go(task.id, f"{task.playbook}/{task.rule}", task.member, task.trigger_at)
         self._mark_stale(task.id)
+        task.merged = None
         self._suppress(task, "stale", reason)
+        if parts is not None and len(parts) > 1:
+            # A message capacity carried here: its other parts (each checked just before) go on
+            # as the message, under the first of them.
+            self._carries_on(task, [part for part in parts if part is not task], original_due)
+
+    def _carries_on(self, message: Task, parts: list[Task], original_due: float) -> None:
+        """The first of ``parts``, merged into ``message`` that is dropped now, carries them
+        instead: the message, due where ``message`` was, waiting for its day as it did."""
+        carrier = parts[0]
+        self.suppressed_counts["merged"] -= 1
+        if not self.suppressed_counts["merged"]:
+            del self.suppressed_counts["merged"]
+        if self.day_counts is not None:
+            self._tally(carrier, "suppressed", "merged", count=-1)
+        if self.keep_suppressed:
+            self.suppressed = [item for item in self.suppressed if item.task is not carrier]
+        carrier.dropped, carrier.due, carrier.moves = False, message.due, message.moves
+        carrier.priority = max(parts, key=lambda part: part.rank).priority
+        carrier.deadline = min(part.deadline for part in parts)
+        carrier.merged = parts if len(parts) > 1 else None
+        if carrier.id in self.new_history:
+            sent = self.new_history[carrier.id]
+            sent.status, sent.due = "todo", carrier.due  # the message now
+        if self._longest_limit and carrier.member is not None:
+            self._count_for_limits(carrier.member, carrier.due, carrier.action, carrier.id)
+        self.merged_into.pop(carrier.id, None)
+        for part in parts[1:]:
+            self.merged_into[part.id] = carrier.id
+        self._place(carrier, original_due)
+
+    def part_stale(self, message: Task, part: Task, reason: str) -> None:
+        """``part``, merged into ``message`` (capacity carried it to a later day), no longer holds
+        at the message's due time: it leaves the message, taken back as stale — no longer
+        counted as merged, its cooldown let go — and the message goes on with the others."""
+        parts = message.merged or []
+        message.merged = [other for other in parts if other is not part] if len(parts) > 2 else None
+        self.merged_into.pop(part.id, None)
+        self.suppressed_counts["merged"] -= 1
+        if not self.suppressed_counts["merged"]:
+            del self.suppressed_counts["merged"]
+        if self.day_counts is not None:
+            self._tally(part, "suppressed", "merged", count=-1)
+        if self.keep_suppressed:
+            self.suppressed = [item for item in self.suppressed if item.task is not part]
+        for index, item in enumerate(self.merged_away):
+            if item[1] == part.id:  # an earlier run printed it: it is withdrawn now, not merged
+                del self.merged_away[index]
+                self.withdrawn.append((item[0], part.id, item[2], reason))
+                break
+        self._let_go(part.id, f"{part.playbook}/{part.rule}", part.member, part.trigger_at)
+        self._mark_stale(part.id)
+        self._suppress(part, "stale", reason)
+        if message.merged is not None:
+            message.priority = max(message.merged, key=lambda other: other.rank).priority
 
     def _out_of_its_day(self, task: Task) -> None:
         """``task``, waiting in its day's bucket, goes before the day is settled."""

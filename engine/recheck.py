@@ -506,6 +506,8 @@ class Recheck:
     def check(self, task: Task) -> None:
         if task.dropped:
             return
+        if task.merged is not None and len(task.merged) > 1:
+            self._check_parts(task)  # a message capacity carried to this day: each part, as the message's own
         source: Source = task.source
         if source.kept and not source.changed and source.rule.key in self._steady:
             return  # held when last checked, and nothing it reads has changed since
@@ -521,6 +523,24 @@ class Recheck:
                 source.context = context
             source.fixed = False
             self._keep(task, source)
+
+    def _check_parts(self, message: Task) -> None:
+        """The parts merged into ``message`` (itself aside) that no longer hold now, at its due
+        time on the day capacity carried it to, leave it (``Planner.part_stale``): a silence DM
+        merged into the morning's message is not sent after the member wrote, however its
+        message came to be later."""
+        for part in (message.merged or ())[1:]:
+            source: Source | None = part.source
+            if source is None or not source.rule.recheck:
+                continue  # (asked whatever it reads: a part's member changes are not followed)
+            rule = source.rule
+            context = self._context(rule, source.firing, source.group) if rule.key not in self._fixed_texts else None
+            reason = self.reason(part.group, source, self.run.now, context)
+            if reason is not None:
+                self.planner.part_stale(message, part, self.planner.says.explain.stale.format(why=reason))
+            elif context is not None:
+                source.context = context
+                source.fixed = False
 
     def reason(self, group: str | None, source: Source, at: float, context: dict[str, Any] | None = None) -> str | None:
         """Why a task (in ``group``) from ``source`` no longer holds at ``at`` (now), or None

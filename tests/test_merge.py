@@ -456,3 +456,51 @@ def test_the_parts_of_a_merged_message_capacity_drops_are_dropped_with_it(make_c
     saved.save_state()
     store.close()
     assert sqlite3.connect(tmp_path / "ops.db").execute("SELECT id, status FROM tasks WHERE member = 'm1'").fetchall() == []
+
+
+CARRIED = {
+    "t.yaml": """\
+playbook: t
+rules:
+  - id: a
+    when: {event: message, keywords: [早鸟]}
+    delay: %s
+    deadline: 5d
+    do:
+      - dm: "A：早鸟名额给你留着"
+  - id: b
+    when: {silence: 20h}
+    if: "'vip' in member.tags"
+    delay: 4h
+    deadline: 2d
+    do:
+      - dm: "B：好久没见你说话"
+  - id: c
+    when: {event: message, keywords: [急]}
+    priority: high
+    do:
+      - notify: "C：有人着急"
+""",
+}
+CARRIED_EVENTS = [
+    {"ts": "2026-03-10T09:00:00+08:00", "type": "profile", "member": "m1", "tags": ["vip"]},
+    msg("10T10:00:00", "m1", name="小王", text="早鸟"),
+    msg("11T08:00:00", "m2", text="急"),
+    msg("12T09:00:00", "m1", text="早上好"),
+    msg("13T12:00:00", "m2", text="晚上好"),
+]
+
+
+@pytest.mark.parametrize("delay, carrier", [("1d", "a"), ("25h", "b")])
+def test_a_part_of_a_message_capacity_carried_is_checked_again_when_it_is_due(make_config, delay, carrier):
+    """Fuzzing (review 19, G3): 小王's early-bird DM and her silence DM are one message on the
+    11th; the operator's one slot goes to an urgent note, the message moves to the 12th, 10:00 —
+    and 小王 wrote at 09:00. "好久没见你说话" does not go out an hour after she wrote: the silence
+    part is dropped as stale, whichever part carried the message; the early-bird DM goes on."""
+    config = make_config({"t.yaml": CARRIED["t.yaml"] % delay}, COMMUNITY.replace("groups: [g1]}", "groups: [g1], capacity: 1}"))
+    result = plan(config, CARRIED_EVENTS, explain=True)
+    mine = [task for task in result.tasks if task.member == "m1"]
+    assert [(task.rule, task.record(config.community.tz)["due"][5:16], task.text, task.parts) for task in mine[:1]] == [("a", "03-12T10:00", "A：早鸟名额给你留着", [])]
+    assert [(item.task.rule, item.guardrail, item.reason) for item in result.suppressed if item.task.member == "m1"] == [("b", "stale", "stale: 小王 wrote at 2026-03-12 09:00")]
+    assert "merged" not in result.planner.suppressed_counts
+    assert plan(config, CARRIED_EVENTS).planner.suppressed_counts == result.planner.suppressed_counts
