@@ -219,6 +219,9 @@ class Planner:
         self._settled_before = -1  # local days before this one are settled
         self._longest_limit = max((limit.per for limit in community.limits), default=0)
         self._fewest_allowed = min((limit.max for limit in community.limits), default=0)
+        # A merged message's first part's own deadline, when the message took an earlier one of
+        # another part: the message's again once that part leaves it (stale).
+        self._own_deadlines: dict[str, float] = {}
         self._id_order: deque[tuple[float, str]] = deque()
         self._last_paced: dict[str, float] = {}  # operator → due of their last task (pace)
         self._paced_over: set[str] = set()  # tasks pace carried into a later day, counted as moved
@@ -558,6 +561,15 @@ class Planner:
         counted as merged, its cooldown let go — and the message goes on with the others."""
         parts = message.merged or []
         message.merged = [other for other in parts if other is not part] if len(parts) > 2 else None
+        self._stale_part(part, reason)
+        if message.merged is not None:
+            message.priority = max(message.merged, key=lambda other: other.rank).priority
+        self._deadline_of(message, message.merged or [message])
+
+    def _stale_part(self, part: Task, reason: str) -> None:
+        """``part``, counted as merged into a message, no longer holds: taken back as stale
+        instead — no longer merged (an earlier run that printed it has it withdrawn), its
+        cooldown let go."""
         self.merged_into.pop(part.id, None)
         self.suppressed_counts["merged"] -= 1
         if not self.suppressed_counts["merged"]:
@@ -574,8 +586,6 @@ class Planner:
         self._let_go(part.id, f"{part.playbook}/{part.rule}", part.member, part.trigger_at)
         self._mark_stale(part.id)
         self._suppress(part, "stale", reason)
-        if message.merged is not None:
-            message.priority = max(message.merged, key=lambda other: other.rank).priority
 
     def _out_of_its_day(self, task: Task) -> None:
         """``task``, waiting in its day's bucket, goes before the day is settled."""
@@ -664,6 +674,8 @@ class Planner:
         pace, a limit): never planned after all — not in the state, counted by no limit, and its
         rule's cooldown for the member counts from the task before it again."""
         self.new_history.pop(task.id, None)  # a later run must not see it as planned
+        if self._own_deadlines:
+            self._own_deadlines.pop(task.id, None)
         if self._kept_from:
             self._kept_from.pop(task.id, None)
         if self._noted and task.action not in self.notes:
@@ -812,6 +824,8 @@ class Planner:
         moves with it — the playbook chose to wait, the task is as useful after the break."""
         task.note_move(self.says.explain.off_day.format(name=name), task.due, moved_to)
         task.deadline += moved_to - task.due
+        if task.id in self._own_deadlines:
+            self._own_deadlines[task.id] += moved_to - task.due
         task.due = moved_to
 
     def _count_off(self, task: Task) -> None:
@@ -1007,9 +1021,12 @@ class Planner:
         final.sort(key=lambda task: (task.due, -task.rank, task.order, task.id))
         cooling = self._cooling_since
         noted = self._noted
+        own = self._own_deadlines
         for task in final:
             task.finish(self._local, self.says.explain.moved)
             task.merged = None
+            if own:
+                own.pop(task.id, None)
             if cooling and task.id in cooling:
                 del cooling[task.id]
             if noted and task.action in self.notes:
@@ -1377,6 +1394,9 @@ class Planner:
         if not stale:
             return task
         for part, why in stale:
+            if part is not task:
+                self._stale_part(part, why)  # counted as merged into it until now
+                continue
             self._mark_stale(part.id)
             self._let_go(part.id, f"{part.playbook}/{part.rule}", part.member, part.trigger_at)
             self._suppress(part, "stale", why)
@@ -1400,8 +1420,19 @@ class Planner:
                 self._count_for_limits(carrier.member, carrier.due, carrier.action, carrier.id)
             carrier.priority = max(left, key=lambda part: part.rank).priority
             carrier.deadline = min(part.deadline for part in left)
+        else:
+            self._deadline_of(carrier, left)
         self._join(carrier, left)
         return carrier
+
+    def _deadline_of(self, message: Task, parts: list[Task]) -> None:
+        """``message``'s deadline after parts left it: the earliest of those left (its own first)."""
+        own = self._own_deadlines.get(message.id)
+        if own is None:
+            return  # it took no earlier deadline of another part
+        message.deadline = min([own, *(part.deadline for part in parts if part is not message)])
+        if message.id in self.new_history:
+            self.new_history[message.id].deadline = message.deadline
 
     def _supersede(self, tasks: list[Task]) -> list[Task]:
         """One post of a calendar rule a day: a task of a `schedule`, `holiday`, `leaderboard` …
@@ -1520,7 +1551,10 @@ class Planner:
         # Their texts are joined when the message is released (rendered only if it is kept).
         first.merged = [task for part in parts for task in (part.merged or [part])]
         first.priority = max(parts, key=lambda task: task.rank).priority
-        first.deadline = min(part.deadline for part in parts)
+        deadline = min(part.deadline for part in parts)
+        if deadline < first.deadline:
+            self._own_deadlines.setdefault(first.id, first.deadline)
+        first.deadline = deadline
         for part in parts:
             if part is first:
                 continue
@@ -1691,6 +1725,8 @@ class Planner:
                 if name is not None:  # the next day is one its rule keeps off: the first after it
                     self._waited[task.id] = self._waited.get(task.id, 0.0) + open_at - moved_to
                     task.deadline += open_at - moved_to
+                    if task.id in self._own_deadlines:
+                        self._own_deadlines[task.id] += open_at - moved_to
                     skipped = (self.says.explain.off_day.format(name=name), moved_to, open_at)
                     moved_to, moved_day = open_at, day_of(open_at)
                 waited = self._waited.get(task.id, 0.0)

@@ -504,3 +504,22 @@ def test_a_part_of_a_message_capacity_carried_is_checked_again_when_it_is_due(ma
     assert [(item.task.rule, item.guardrail, item.reason) for item in result.suppressed if item.task.member == "m1"] == [("b", "stale", "stale: 小王 wrote at 2026-03-12 09:00")]
     assert "merged" not in result.planner.suppressed_counts
     assert plan(config, CARRIED_EVENTS).planner.suppressed_counts == result.planner.suppressed_counts
+
+
+def test_a_message_whose_part_went_stale_keeps_its_own_deadline(make_config, tmp_path):
+    """Fuzzing (review 19, G4): 小王's early-bird DM (deadline 5 days) and her silence DM (2 days)
+    are one message, due 10:00 on the 11th; pace moves it to 11:00, she wrote at 10:30, the silence
+    DM leaves it as stale. The early-bird DM goes alone, with its own deadline — the state (and
+    `tasks list`, which says "late" past it) no longer holds the stale part's."""
+    config = make_config({"t.yaml": CARRIED["t.yaml"] % "1d"}, COMMUNITY.replace("groups: [g1]}", "groups: [g1], capacity: 5, pace: 1h}"))
+    events = [CARRIED_EVENTS[0], CARRIED_EVENTS[1], msg("11T10:00:00", "m2", text="急"), msg("11T10:30:00", "m1", text="早上好"), msg("12T12:00:00", "m2")]
+    store = StateStore.open(str(tmp_path / "ops.db"))
+    result = plan(config, events, state=store, explain=True)
+    result.save_state()
+    store.close()
+    task, later = [task for task in result.tasks if task.member == "m1"]
+    assert (task.rule, task.record(config.community.tz)["due"][5:16], task.parts) == ("a", "03-11T11:00", [])
+    assert (later.rule, later.record(config.community.tz)["due"][5:16]) == ("b", "03-12T10:30")  # her next silence
+    assert [(item.task.rule, item.guardrail) for item in result.suppressed if item.task.member == "m1"] == [("b", "stale")]
+    (deadline,) = sqlite3.connect(tmp_path / "ops.db").execute("SELECT deadline FROM tasks WHERE id = ?", (task.id,)).fetchone()
+    assert deadline == datetime.fromisoformat("2026-03-15T10:00:00+08:00").timestamp()
