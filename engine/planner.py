@@ -82,6 +82,9 @@ class Open:
     # Where frequency limits counted it, if not at ``original_due`` (pace moved it into the next
     # day, or one message a day did): a later offer to the member is checked against it there.
     counted_at: float | None = None
+    # The parts' own entries of Planner._cooling_since (a part dropped with its message lets its
+    # rule's cooldown go, as in one run).
+    part_cooling: dict[str, float | None] | None = None
 
 
 def _capacity_order(task: Task) -> tuple[Any, ...]:
@@ -222,6 +225,11 @@ class Planner:
         # A merged message's first part's own deadline, when the message took an earlier one of
         # another part: the message's again once that part leaves it (stale).
         self._own_deadlines: dict[str, float] = {}
+        # A firing's tasks with a cooldown that are planned but not final, by (rule, member,
+        # trigger instant): [how many, the rule's last firing for the member before it, whether
+        # one of them went out]. The cooldown counts from the firing before it again only when the
+        # last of them is let go and none went out (the DM and its note alike, in any order).
+        self._firings: dict[tuple[str, str, float], list[Any]] = {}
         self._id_order: deque[tuple[float, str]] = deque()
         self._last_paced: dict[str, float] = {}  # operator → due of their last task (pace)
         self._paced_over: set[str] = set()  # tasks pace carried into a later day, counted as moved
@@ -400,7 +408,8 @@ class Planner:
 
     def _accept(self, task: Task, rule: Rule) -> None:
         if rule.cooldown and task.member is not None:
-            self._cooling_since[task.id] = self._last_fired.get((rule.key, task.member))
+            firing = self._firings.get((rule.key, task.member, task.trigger_at))
+            self._cooling(task.id, rule.key, task.member, task.trigger_at, firing[1] if firing is not None else self._last_fired.get((rule.key, task.member)))
         self._remember(task.id, rule.key, task.member, task.action, task.trigger_at, task.due)
         if self.record_history:
             self.new_history[task.id] = Sent(task.id, rule.key, task.member, task.action, task.trigger_at, task.due, task.assignee, deadline=task.deadline)
@@ -438,9 +447,11 @@ class Planner:
             task.priority = max(parts, key=lambda part: part.rank).priority  # as _combine made it
             task.deadline = min(part.deadline for part in parts)
             for part in opened.parts:
-                self._remember(part.id, rule, part.member, part.action, part.trigger_at, None)  # in its message, which counts
-        if opened.cooling_since is not None:
-            self._cooling_since[task.id] = opened.cooling_since[0]
+                self._remember(part.id, f"{part.playbook}/{part.rule}", part.member, part.action, part.trigger_at, None)  # in its message, which counts
+                if opened.part_cooling and part.id in opened.part_cooling and part.member is not None:
+                    self._cooling(part.id, f"{part.playbook}/{part.rule}", part.member, part.trigger_at, opened.part_cooling[part.id])
+        if opened.cooling_since is not None and task.member is not None:
+            self._cooling(task.id, rule, task.member, task.trigger_at, opened.cooling_since[0])
         self._remember(task.id, rule, task.member, task.action, task.trigger_at, opened.original_due if opened.counted_at is None else opened.counted_at)
         self._noted.setdefault(firing_of(task), []).append(task)  # its firing's note, if reopened too, goes with it
         if printed is not None:
@@ -486,7 +497,10 @@ class Planner:
         """``task``, waiting for its day to be settled, as the next run is to reopen it."""
         original_due = self._original_due.get(task.id, task.due)
         counted_at = self._counted_at(task) if self._longest_limit else None
-        return Open(task, task.due, original_due, list(task.moves or ()), (task.merged or [task])[1:], (self._cooling_since[task.id],) if task.id in self._cooling_since else None, task.deadline, self._waited.get(task.id, 0.0), None if counted_at == original_due else counted_at)
+        parts = (task.merged or [task])[1:]
+        cooling = self._cooling_since
+        part_cooling = {part.id: cooling[part.id] for part in parts if part.id in cooling} if parts and cooling else None
+        return Open(task, task.due, original_due, list(task.moves or ()), parts, (cooling[task.id],) if task.id in cooling else None, task.deadline, self._waited.get(task.id, 0.0), None if counted_at == original_due else counted_at, part_cooling or None)
 
     def _counted_at(self, task: Task) -> float | None:
         """Where the member's frequency limits count ``task`` now (None: nowhere)."""
@@ -702,14 +716,40 @@ class Planner:
                 self._unplanned(note)
                 self._suppress(note, guardrail, self.says.explain.with_stopped.format(task=task.id, why=self.says.summary.reasons.get(guardrail, guardrail)))
 
+    def _cooling(self, task_id: str, rule: str, member: str, trigger_at: float, since: float | None) -> None:
+        """Task ``task_id`` holds its rule's cooldown for ``member`` from ``trigger_at``
+        (``since``: the rule's firing for the member before it) until it is sent or let go."""
+        self._cooling_since[task_id] = since
+        firing = self._firings.get((rule, member, trigger_at))
+        if firing is None:
+            self._firings[(rule, member, trigger_at)] = [1, since, False]
+        else:
+            firing[0] += 1
+
+    def _cooled(self, task_id: str, rule: str, member: str | None, trigger_at: float, sent: bool) -> float | None | bool:
+        """Task ``task_id`` no longer waits (``sent``: it went out). False while its firing holds
+        the cooldown (another of its tasks waits, or one went out); else the firing before it."""
+        since = self._cooling_since.pop(task_id)
+        key = (rule, member or "", trigger_at)
+        firing = self._firings.get(key)
+        if firing is None:
+            return False if sent else since  # (none kept: as before)
+        firing[0] -= 1
+        firing[2] = firing[2] or sent
+        if firing[0] > 0:
+            return False
+        del self._firings[key]
+        return False if firing[2] else firing[1]
+
     def _let_go(self, task_id: str, rule: str, member: str | None, trigger_at: float) -> None:
         """A task that will not be sent stops counting: no limit counts it, and its rule's
-        cooldown for the member counts from the task before it again."""
+        cooldown for the member counts from the firing before it again — once no other task of
+        its firing is still planned or went out."""
         self._uncount(member, task_id)
         if task_id in self._cooling_since:
-            since = self._cooling_since.pop(task_id)
+            since = self._cooled(task_id, rule, member, trigger_at, sent=False)
             key = (rule, member or "")
-            if self._last_fired.get(key) == trigger_at:
+            if since is not False and self._last_fired.get(key) == trigger_at:
                 if since is None:
                     del self._last_fired[key]
                 else:
@@ -938,8 +978,8 @@ class Planner:
         in that day's bucket until capacity drops them."""
         for row in rows:
             self._remember(row["id"], row["rule"], row["member"], row["action"], row["trigger_at"], row["due"])
-            if "cooling_since" in row:
-                self._cooling_since[row["id"]] = row["cooling_since"]
+            if "cooling_since" in row and row["member"] is not None:
+                self._cooling(row["id"], row["rule"], row["member"], row["trigger_at"], row["cooling_since"])
             self._held.setdefault(row["day"], []).append(row)
             if self.local.midnight(row["day"]) < self._settle_start:
                 self._open_day(row["day"])
@@ -1023,12 +1063,15 @@ class Planner:
         noted = self._noted
         own = self._own_deadlines
         for task in final:
+            parts = task.merged
             task.finish(self._local, self.says.explain.moved)
             task.merged = None
             if own:
                 own.pop(task.id, None)
-            if cooling and task.id in cooling:
-                del cooling[task.id]
+            if cooling:
+                for part in parts or (task,):
+                    if part.id in cooling:  # sent: its firing's cooldown holds, whatever its other tasks do
+                        self._cooled(part.id, f"{part.playbook}/{part.rule}", part.member, part.trigger_at, sent=True)
             if noted and task.action in self.notes:
                 noted.pop(firing_of(task), None)  # final: it goes out, whatever its firing's tasks do
             if self._kept_from:

@@ -217,7 +217,8 @@ class Recheck:
             parts = [part for part in (self._rebuild(data, self._rules.get(data["rule"]), build, render) for data in payload["parts"]) if part is not None]
             printed = payload["printed"]
             cooling = payload.get("cooling_since", _UNSET)
-            opened = Open(built, payload["due"], payload["original_due"], [(why, before, after) for why, before, after in payload["moves"]], parts, None if cooling is _UNSET else (cooling,), counted_at=payload.get("counted_at"))
+            part_cooling = {data["id"]: data["cooling_since"] for data in payload["parts"] if "cooling_since" in data}
+            opened = Open(built, payload["due"], payload["original_due"], [(why, before, after) for why, before, after in payload["moves"]], parts, None if cooling is _UNSET else (cooling,), counted_at=payload.get("counted_at"), part_cooling=part_cooling or None)
             self.planner.reopen(built, rule.key, opened, None if printed is None else (*printed[:3], tuple(printed[3])))
             effect(built, built.source.action)
             # Whether its member changed since it was last checked is not known: checked again
@@ -405,7 +406,7 @@ class Recheck:
             payload = self._saved(task) | {
                 "v": 2, "due": item.due, "original_due": item.original_due, "moves": item.moves,
                 "printed": None if task.dropped or task.id in self.planner.withheld else list(printed_form(task)),
-                "parts": [self._saved(part) for part in item.parts if part.source is not None],
+                "parts": [self._saved(part) | ({"cooling_since": item.part_cooling[part.id]} if item.part_cooling and part.id in item.part_cooling else {}) for part in item.parts if part.source is not None],
             }
             if item.cooling_since is not None:
                 payload["cooling_since"] = item.cooling_since[0]

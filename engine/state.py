@@ -647,7 +647,9 @@ class StateStore:
         about_members = f" OR (member IS NOT NULL AND ({' OR '.join(member_terms)}))" if member_terms else ""
         # Two queries, each a range of one index, joined here: written as one WHERE with OR,
         # SQLite may judge a scan of the whole table cheaper, and reads every task ever planned.
-        limits, capacity = watermark - lookback.limits - 1, watermark - _CAPACITY_LOOKBACK
+        # Limits a day wider: the watermark's day is settled again (its tasks capacity carried
+        # in were offered earlier), and a task due at its start looks back a limit's window.
+        limits, capacity = watermark - lookback.limits - 86400 - 1, watermark - _CAPACITY_LOOKBACK
         rows = self.connection.execute(f"{columns} INDEXED BY tasks_by_trigger_at WHERE trigger_at >= ? AND (trigger_at >= ?{about_members})", [earliest, *values]).fetchall()
         seen = {row[0] for row in rows}
         rows += [
@@ -852,9 +854,10 @@ class StateStore:
             # again if it still holds (written below), or gone. (One the run could not reopen,
             # its rule changed, stays as it was.)
             db.executemany("DELETE FROM tasks WHERE id = ? AND status = 'held_out'", ((task_id,) for task_id in planner.reopened_ids))
-            # One an earlier run found stale as it ended, dropped by this one before it was sent
-            # (capacity, deadline, pace): never planned, it holds no cooldown, as in one run.
-            db.executemany("DELETE FROM tasks WHERE id = ? AND status = 'stale'", ((task_id,) for task_id in planner.unplanned_reopened))
+            # One an earlier run found stale as it ended, or merged into a message, dropped by
+            # this one before it was sent (capacity, deadline, pace; with its message): never
+            # planned, it holds no cooldown, as in one run.
+            db.executemany("DELETE FROM tasks WHERE id = ? AND status IN ('stale', 'merged')", ((task_id,) for task_id in planner.unplanned_reopened))
             # Named columns: a table upgraded in place has them in the order they were added.
             db.executemany(
                 # A task reopened from the last run's open days may be written again (planned

@@ -104,6 +104,8 @@ def test_a_text_reading_now_shows_when_it_was_due_when_a_later_run_settles_its_d
 @example(seed=190, members=254)  # a part that joins a message of an earlier night's day: the member as kept then
 @example(seed=4647, members=513)  # a DM that waited for the member's 元宵节 greeting, which capacity dropped: the greeting kept open for the next night
 @example(seed=4648, members=512)  # a DM merged into a message capacity dropped, reopened only with that message
+@example(seed=8434, members=317)  # a DM dropped with its message lets the cooldown go with its note, in any run
+@example(seed=549, members=217)  # a task carried into the day a later run settles again: the limit looks back a window before it
 @given(seed=st.integers(0, 10_000), members=st.integers(150, 600))
 def test_nightly_runs_write_the_one_runs_tasks_word_for_word_on_generated_histories(tmp_path_factory, seed, members):
     """The shipped playbooks and community (capacity, pace, quiet hours, text variants, texts

@@ -382,7 +382,8 @@ def test_history_holds_what_the_guardrails_can_still_consult(tmp_path):
     now = START + 100 * DAY
     tasks = {
         "limit-window": Sent("t-1", "p/any", "m1", "dm", now - 2 * DAY, now - 2 * DAY, None),
-        "too-old-for-limits": Sent("t-2", "p/any", "m1", "dm", now - 4 * DAY, now - 4 * DAY, None),
+        "too-old-for-limits": Sent("t-2", "p/any", "m1", "dm", now - 5 * DAY, now - 5 * DAY, None),  # a limit's window and a day (the last day is settled again)
+        "limit-window-of-the-day-settled-again": Sent("t-8", "p/any", "m1", "dm", now - 4 * DAY + 3600, now - 4 * DAY + 3600, None),
         "cooldown-window": Sent("t-3", "p/slow", "m1", "dm", now - 9 * DAY, now - 9 * DAY, None),
         "too-old-for-cooldown": Sent("t-4", "p/slow", "m1", "dm", now - 11 * DAY, now - 11 * DAY, None),
         "due-today": Sent("t-5", "p/any", "m2", "dm", now - 20 * DAY, now - 3600, "op"),
@@ -391,7 +392,7 @@ def test_history_holds_what_the_guardrails_can_still_consult(tmp_path):
     }
     store = _store_with_tasks(tmp_path / "ops.db", now, list(tasks.values()))
     kept = {sent.id for sent in store.history(Lookback(limits=3 * DAY, cooldowns={"p/slow": 10 * DAY}))}
-    assert kept == {tasks[name].id for name in ("limit-window", "cooldown-window", "due-today", "last-second")}
+    assert kept == {tasks[name].id for name in ("limit-window", "limit-window-of-the-day-settled-again", "cooldown-window", "due-today", "last-second")}
     assert {sent.id for sent in store.history()} == {sent.id for sent in tasks.values()}
     assert [sent.trigger_at for sent in store.history(Lookback())] == sorted(sent.trigger_at for sent in store.history(Lookback()))
 
