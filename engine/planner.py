@@ -548,13 +548,7 @@ class Planner:
         """The first of ``parts``, merged into ``message`` that is dropped now, carries them
         instead: the message, due where ``message`` was, waiting for its day as it did."""
         carrier = parts[0]
-        self.suppressed_counts["merged"] -= 1
-        if not self.suppressed_counts["merged"]:
-            del self.suppressed_counts["merged"]
-        if self.day_counts is not None:
-            self._tally(carrier, "suppressed", "merged", count=-1)
-        if self.keep_suppressed:
-            self.suppressed = [item for item in self.suppressed if item.task is not carrier]
+        self._no_longer_merged(carrier)
         carrier.dropped, carrier.due, carrier.moves = False, message.due, message.moves
         carrier.priority = max(parts, key=lambda part: part.rank).priority
         carrier.deadline = min(part.deadline for part in parts)
@@ -568,6 +562,16 @@ class Planner:
         for part in parts[1:]:
             self.merged_into[part.id] = carrier.id
         self._place(carrier, original_due)
+
+    def _no_longer_merged(self, task: Task) -> None:
+        """``task`` was counted (and, with --explain, kept) as merged into a message: no longer."""
+        self.suppressed_counts["merged"] -= 1
+        if not self.suppressed_counts["merged"]:
+            del self.suppressed_counts["merged"]
+        if self.day_counts is not None:
+            self._tally(task, "suppressed", "merged", count=-1)
+        if self.keep_suppressed:
+            self.suppressed = [item for item in self.suppressed if item.task is not task]
 
     def part_stale(self, message: Task, part: Task, reason: str) -> None:
         """``part``, merged into ``message`` (capacity carried it to a later day), no longer holds
@@ -585,13 +589,7 @@ class Planner:
         instead — no longer merged (an earlier run that printed it has it withdrawn), its
         cooldown let go."""
         self.merged_into.pop(part.id, None)
-        self.suppressed_counts["merged"] -= 1
-        if not self.suppressed_counts["merged"]:
-            del self.suppressed_counts["merged"]
-        if self.day_counts is not None:
-            self._tally(part, "suppressed", "merged", count=-1)
-        if self.keep_suppressed:
-            self.suppressed = [item for item in self.suppressed if item.task is not part]
+        self._no_longer_merged(part)
         for index, item in enumerate(self.merged_away):
             if item[1] == part.id:  # an earlier run printed it: it is withdrawn now, not merged
                 del self.merged_away[index]
@@ -1449,13 +1447,7 @@ class Planner:
             return None
         carrier = left[0]
         if carrier is not task:
-            # It was counted as merged into the task now dropped: it is the message now.
-            self.suppressed_counts["merged"] -= 1
-            if not self.suppressed_counts["merged"]:
-                del self.suppressed_counts["merged"]
-            if self.day_counts is not None:
-                self._tally(carrier, "suppressed", "merged", count=-1)
-            self.suppressed = [item for item in self.suppressed if item.task is not carrier]
+            self._no_longer_merged(carrier)  # counted as merged into the task now dropped: it is the message now
             carrier.dropped, carrier.due, carrier.moves = False, task.due, task.moves
             if carrier.id in self.new_history:
                 self.new_history[carrier.id].status = "todo"  # the message now
