@@ -792,9 +792,10 @@ class Planner:
         recent = self._recent.get(task.member)
         if not recent:
             return None
-        # Tasks offered from now on are due no earlier than now: one due a whole limit before
-        # can never share a window with them.
-        horizon = task.trigger_at - self._longest_limit
+        # Tasks offered from now on are due no earlier than now, and those checked again when
+        # their day is settled (carried, paced) no earlier than the first day still open: one due
+        # a whole limit before both can never share a window with them.
+        horizon = min(task.trigger_at, self._settle_start) - self._longest_limit
         if recent[0][0] <= horizon:
             recent[:] = [item for item in recent if item[0] > horizon]
         if due is None:
