@@ -539,6 +539,8 @@ class Planner:
         self._mark_stale(task.id)
         task.merged = None
         self._suppress(task, "stale", reason)
+        if self._noted and task.action not in self.notes and not parts:
+            self._notes_go_with(task, "stale")  # "移出前先截图…" about a removal that is not done
         if parts is not None and len(parts) > 1:
             # A message capacity carried here: its other parts (each checked just before) go on
             # as the message, under the first of them.
@@ -1442,6 +1444,8 @@ class Planner:
             self._mark_stale(part.id)
             self._let_go(part.id, f"{part.playbook}/{part.rule}", part.member, part.trigger_at)
             self._suppress(part, "stale", why)
+            if self._noted and part.action not in self.notes and len(parts) == 1:
+                self._notes_go_with(part, "stale")  # "移出前先截图…" about a removal that is not done
         gone = {id(part) for part, _ in stale}
         left = [part for part in parts if id(part) not in gone]
         if not left:

@@ -416,3 +416,21 @@ def test_nightly_runs_count_a_task_pace_moved_into_the_next_day_where_pace_put_i
     whole = plan(config, [event for night in nights for event in night], explain=True)
     assert ("first", "m136", "limit") in {(item.task.rule, item.task.member, item.guardrail) for item in whole.suppressed}
     assert held(config, nights, tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+
+def test_a_note_goes_with_the_task_pace_finds_stale(make_config):
+    """Fuzzing (review 19, c47070): "移出前先截图…" laid out at 10:00, the removal it is about at
+    11:00 — found stale there (the member wrote at 10:30, and its `if:` no longer holds). The note
+    about a removal nobody does goes with it."""
+    from tests.conftest import COMMUNITY
+    from tests.test_triggers import msg
+
+    rules = {
+        "r.yaml": 'playbook: r\nrules:\n  - id: spam\n    when: {event: message, keywords: [链接]}\n    if: member.messages < 3\n    do:\n      - notify: "移出前先截图 {{ member.name }}"\n      - dm: "请不要发链接"\n',
+        "n.yaml": 'playbook: n\nrules:\n  - id: note\n    when: {event: message, keywords: [急]}\n    priority: urgent\n    do:\n      - notify: "看看"\n',
+    }
+    config = make_config(rules, COMMUNITY.replace("groups: [g1]}", "groups: [g1], pace: 1h}"))
+    events = [msg("01T09:00:00", "m2", text="急"), msg("01T09:00:01", "m1", name="小王", text="链接"), msg("01T10:30:00", "m1"), msg("01T10:31:00", "m1"), msg("02T12:00:00", "m3")]
+    result = plan(config, events, explain=True)
+    assert [(task.rule, task.action) for task in result.tasks if task.member == "m1"] == []
+    assert sorted((item.task.action, item.guardrail) for item in result.suppressed if item.task.member == "m1") == [("dm", "stale"), ("notify", "stale")]
