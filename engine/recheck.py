@@ -246,8 +246,10 @@ class Recheck:
         self.context_of(source)  # the values it was due with (``seen``), else those of now
         self._keep(task, source)
         source.changed = True
-        if seen is not None:
-            task.seen_message = seen  # as of its check, not of now
+        if seen is not None or source.rule.key in self._knows_writing:
+            # As of its check, not of now — also when the member had not written by then (None:
+            # the message since is news to it; merge and pace read this).
+            task.seen_message = seen
         if before is not None:
             source.before = before  # likewise
         if wrote is not None and source.wrote is None:

@@ -107,6 +107,7 @@ def test_a_text_reading_now_shows_when_it_was_due_when_a_later_run_settles_its_d
 @example(seed=8434, members=317)  # a DM dropped with its message lets the cooldown go with its note, in any run
 @example(seed=549, members=217)  # a task carried into the day a later run settles again: the limit looks back a window before it
 @example(seed=5163, members=563)  # the limits forgot tasks a window before a paced task of the day being settled
+@example(seed=6230, members=489)  # a reopened DM checked before its member first wrote: what it knew of her messages, kept
 @given(seed=st.integers(0, 10_000), members=st.integers(150, 600))
 def test_nightly_runs_write_the_one_runs_tasks_word_for_word_on_generated_histories(tmp_path_factory, seed, members):
     """The shipped playbooks and community (capacity, pace, quiet hours, text variants, texts
