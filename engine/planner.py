@@ -575,6 +575,15 @@ class Planner:
         if self.keep_suppressed:
             self.suppressed = [item for item in self.suppressed if item.task is not task]
 
+    def _printed_merged(self, task_id: str) -> tuple[float, str, str | None, str] | None:
+        """The entry of ``merged_away`` of ``task_id`` (an earlier run printed it, this one merged
+        it into another message), taken out — it is taken back otherwise now — or None."""
+        for index, item in enumerate(self.merged_away):
+            if item[1] == task_id:
+                del self.merged_away[index]
+                return item
+        return None
+
     def part_stale(self, message: Task, part: Task, reason: str) -> None:
         """``part``, merged into ``message`` (capacity carried it to a later day), no longer holds
         at the message's due time: it leaves the message, taken back as stale — no longer
@@ -592,11 +601,9 @@ class Planner:
         cooldown let go."""
         self.merged_into.pop(part.id, None)
         self._no_longer_merged(part)
-        for index, item in enumerate(self.merged_away):
-            if item[1] == part.id:  # an earlier run printed it: it is withdrawn now, not merged
-                del self.merged_away[index]
-                self.withdrawn.append((item[0], part.id, item[2], reason))
-                break
+        printed = self._printed_merged(part.id)
+        if printed is not None:  # an earlier run printed it: it is withdrawn now, not merged
+            self.withdrawn.append((printed[0], part.id, printed[2], reason))
         self._let_go(part.id, f"{part.playbook}/{part.rule}", part.member, part.trigger_at)
         self._mark_stale(part.id)
         self._suppress(part, "stale", reason)
@@ -1840,11 +1847,9 @@ class Planner:
                 self._tally(part, "suppressed", "merged", count=-1)
                 self._tally(part, "suppressed", guardrail, counted_on)
             reason = partial(self._with_message, message.id, why)
-            for index, (due, task_id, member, _) in enumerate(self.merged_away):
-                if task_id == part.id:  # an earlier run printed it: it is displaced now, not merged
-                    del self.merged_away[index]
-                    self.displaced.append((due, task_id, member, self.says.explain.displaced.format(why=reason())))
-                    break
+            printed = self._printed_merged(part.id)
+            if printed is not None:  # an earlier run printed it: it is displaced now, not merged
+                self.displaced.append((printed[0], part.id, printed[2], self.says.explain.displaced.format(why=reason())))
             if self.keep_suppressed:
                 for item in self.suppressed:
                     if item.task is part:

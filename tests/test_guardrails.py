@@ -116,6 +116,16 @@ def test_limits_count_tasks_when_they_are_due_as_the_member_receives_them(make_c
     assert [(item.task.rule, item.reason) for item in result.suppressed] == [("why", "limit 2 dm per 7d reached for m1 (another due 2026-03-05 10:00)")]
 
 
+# The tests of a task capacity carries into a limit's window: at most 1 DM a day, and two
+# urgent warnings (广告) that take a capacity of 2 on the 1st.
+WARN = "playbook: b\nrules:\n  - id: warn\n    when: {event: message, keywords: [广告]}\n    priority: urgent\n    do:\n      - warn: 请勿发广告\n"
+
+
+def one_dm_a_day(make_config, rules: dict[str, str]):
+    limits = "  limits:\n    - {actions: [dm], max: 1, per: 1d}\n"
+    return make_config({**rules, "b.yaml": WARN}, community(limits).replace("groups: [g1]}", "groups: [g1], capacity: 2}"))
+
+
 def test_a_task_capacity_carries_into_a_limit_s_window_is_dropped_as_limit(make_config, tmp_path):
     """At most 1 DM a day. Capacity 2 is taken on the 1st by two warnings: 小王's 10:00 DM moves to
     the 2nd, 10:00. Her DM offered at 11:00 on the 2nd passed the limit (25 hours after the first
@@ -123,10 +133,8 @@ def test_a_task_capacity_carries_into_a_limit_s_window_is_dropped_as_limit(make_
     as pace's moves do — in one run and in nightly runs."""
     rules = {
         "a.yaml": "playbook: a\nrules:\n  - id: ask\n    when: {event: message, keywords: [书]}\n    deadline: 3d\n    do:\n      - dm: 最近读什么\n",
-        "b.yaml": "playbook: b\nrules:\n  - id: warn\n    when: {event: message, keywords: [广告]}\n    priority: urgent\n    do:\n      - warn: 请勿发广告\n",
     }
-    limits = "  limits:\n    - {actions: [dm], max: 1, per: 1d}\n"
-    config = make_config(rules, community(limits).replace("groups: [g1]}", "groups: [g1], capacity: 2}"))
+    config = one_dm_a_day(make_config, rules)
     events = [msg("01T09:00:00", "m2", text="广告"), msg("01T09:30:00", "m3", text="广告"), msg("01T10:00:00", "m1", text="书"), msg("02T11:00:00", "m1", text="书")]
     result = plan(config, events, explain=True)
     dms = [task.record(config.community.tz)["due"] for task in result.tasks if task.action == "dm"]
@@ -143,11 +151,9 @@ def test_a_note_goes_with_the_carried_task_a_limit_drops(make_config):
     19: the run crashed when the limit dropped the DM and its note went with it)."""
     rules = {
         "a.yaml": "playbook: a\nrules:\n  - id: ask\n    when: {event: message, keywords: [书]}\n    deadline: 3d\n    do:\n      - dm: 最近读什么\n      - notify: 已私信问 {{ member.name }}\n",
-        "b.yaml": "playbook: b\nrules:\n  - id: warn\n    when: {event: message, keywords: [广告]}\n    priority: urgent\n    do:\n      - warn: 请勿发广告\n",
         "c.yaml": "playbook: c\nrules:\n  - id: hi\n    when: {event: message, keywords: [早]}\n    do:\n      - dm: 早\n",
     }
-    limits = "  limits:\n    - {actions: [dm], max: 1, per: 1d}\n"
-    config = make_config(rules, community(limits).replace("groups: [g1]}", "groups: [g1], capacity: 2}"))
+    config = one_dm_a_day(make_config, rules)
     events = [msg("01T09:00:00", "m2", text="广告"), msg("01T09:30:00", "m3", text="广告"), msg("01T10:00:00", "m1", name="小王", text="书"), msg("02T11:00:00", "m1", text="早"), msg("03T12:00:00", "m4")]
     result = plan(config, events, explain=True)
     assert [(task.rule, task.action, task.record(config.community.tz)["due"][5:16]) for task in result.tasks if task.member == "m1"] == [("hi", "dm", "03-02T11:00")]
@@ -161,11 +167,9 @@ def test_a_task_capacity_carried_counts_for_limits_where_it_is_kept(make_config)
     capacity kept it now."""
     rules = {
         "a.yaml": "playbook: a\nrules:\n  - id: ask\n    when: {event: message, keywords: [书]}\n    deadline: 3d\n    do:\n      - dm: 最近读什么\n",
-        "b.yaml": "playbook: b\nrules:\n  - id: warn\n    when: {event: message, keywords: [广告]}\n    priority: urgent\n    do:\n      - warn: 请勿发广告\n",
         "c.yaml": "playbook: c\nrules:\n  - id: hi\n    when: {event: message, keywords: [早]}\n    do:\n      - dm: 早\n  - id: at\n    when: {event: message, keywords: [嗨]}\n    do:\n      - mention: 嗨\n",
     }
-    limits = "  limits:\n    - {actions: [dm], max: 1, per: 1d}\n"
-    config = make_config(rules, community(limits).replace("groups: [g1]}", "groups: [g1], capacity: 2}"))
+    config = one_dm_a_day(make_config, rules)
     events = [msg("01T09:00:00", "m2", text="广告"), msg("01T09:30:00", "m3", text="广告"), msg("01T10:00:00", "m1", text="书"), msg("02T12:00:00", "m1", text="嗨"), msg("03T09:00:00", "m1", text="早"), msg("04T12:00:00", "m4")]
     result = plan(config, events, explain=True)
     assert [(task.rule, task.record(config.community.tz)["due"][5:16]) for task in result.tasks if task.member == "m1"] == [("ask", "03-02T10:00"), ("at", "03-02T12:00")]
