@@ -198,6 +198,7 @@ class Planner:
         self.merged_away: list[tuple[float, str, str | None, str]] = []  # now part of another message to their member that day
         self.revised: list[Task] = []  # printed again, changed (moved, merged, another text): the new version replaces the old
         self._printed: dict[str, tuple[Any, ...]] = {}  # reopened tasks already printed → what was printed
+        self._merged_printed: dict[str, tuple[Any, ...]] = {}  # of those, merged into another message: what was printed
         self.open: list[Open] = []  # with --state: the tasks of the days the end of the history left open
         self.merged_into: dict[str, str] = {}  # part's id → the id of the message it went out in
         self.open_stale: list[Open] = []  # and those found stale as it ended (checked again by the next run)
@@ -225,6 +226,7 @@ class Planner:
         # A merged message's first part's own deadline, when the message took an earlier one of
         # another part: the message's again once that part leaves it (stale).
         self._own_deadlines: dict[str, float] = {}
+        self._part_original: dict[str, float] = {}  # merged part → its original due, as _original_due had it
         # A firing's tasks with a cooldown that are planned but not final, by (rule, member,
         # trigger instant): [how many, the rule's last firing for the member before it, whether
         # one of them went out]. The cooldown counts from the firing before it again only when the
@@ -445,7 +447,9 @@ class Planner:
         if opened.parts:
             parts = task.merged = [task, *opened.parts]
             task.priority = max(parts, key=lambda part: part.rank).priority  # as _combine made it
-            task.deadline = min(part.deadline for part in parts)
+            own, task.deadline = task.deadline, min(part.deadline for part in parts)
+            if task.deadline < own:
+                self._own_deadlines[task.id] = own  # as _combine kept it: its own, should a part leave it
             for part in opened.parts:
                 self._remember(part.id, f"{part.playbook}/{part.rule}", part.member, part.action, part.trigger_at, None)  # in its message, which counts
                 if opened.part_cooling and part.id in opened.part_cooling and part.member is not None:
@@ -551,6 +555,7 @@ class Planner:
         instead: the message, due where ``message`` was, waiting for its day as it did."""
         carrier = parts[0]
         self._no_longer_merged(carrier)
+        self._carries_printed(carrier)
         carrier.dropped, carrier.due, carrier.moves = False, message.due, message.moves
         carrier.priority = max(parts, key=lambda part: part.rank).priority
         carrier.deadline = min(part.deadline for part in parts)
@@ -575,12 +580,20 @@ class Planner:
         if self.keep_suppressed:
             self.suppressed = [item for item in self.suppressed if item.task is not task]
 
+    def _carries_printed(self, carrier: Task) -> None:
+        """``carrier``, merged into a message, carries it now (the message's own part is dropped):
+        if an earlier run printed it, it is no longer merged away but printed again, changed."""
+        printed = self._merged_printed.get(carrier.id) if self._merged_printed else None
+        if printed is not None and self._printed_merged(carrier.id) is not None:
+            self._printed[carrier.id] = printed
+
     def _printed_merged(self, task_id: str) -> tuple[float, str, str | None, str] | None:
         """The entry of ``merged_away`` of ``task_id`` (an earlier run printed it, this one merged
         it into another message), taken out — it is taken back otherwise now — or None."""
         for index, item in enumerate(self.merged_away):
             if item[1] == task_id:
                 del self.merged_away[index]
+                self._merged_printed.pop(task_id, None)
                 return item
         return None
 
@@ -924,12 +937,13 @@ class Planner:
             self._tally(task, "suppressed", guardrail)
         if self._printed and task.id in self._printed:
             # An earlier run printed it: the operator is told to take it back.
-            del self._printed[task.id]
+            printed = self._printed.pop(task.id)
             why = reason if isinstance(reason, str) else reason()
             if guardrail == "stale":
                 self.withdrawn.append((task.due, task.id, task.member, why))
             elif guardrail == "merged":  # it goes out in that message: not sent on its own, and not lost
                 self.merged_away.append((task.due, task.id, task.member, why))
+                self._merged_printed[task.id] = printed  # should it carry the message after all
             else:
                 guardrail, why = "displaced", self.says.explain.displaced.format(why=why)
                 self.displaced.append((task.due, task.id, task.member, why))
@@ -1076,6 +1090,9 @@ class Planner:
             task.merged = None
             if own:
                 own.pop(task.id, None)
+            if parts and self._part_original:
+                for part in parts:
+                    self._part_original.pop(part.id, None)
             if cooling:
                 for part in parts or (task,):
                     if part.id in cooling:  # sent: its firing's cooldown holds, whatever its other tasks do
@@ -1606,7 +1623,9 @@ class Planner:
             if part is first:
                 continue
             part.merged = None
-            self._original_due.pop(part.id, None)
+            original = self._original_due.pop(part.id, None)
+            if original is not None:
+                self._part_original[part.id] = original  # should it carry the message on its own (``_past_deadline_parts``)
             self._uncount(part.member, part.id)  # limits count the message once, as the member gets it
             self.merged_into[part.id] = first.id
             sent = self.new_history.get(part.id)
@@ -1778,6 +1797,13 @@ class Planner:
                     moved_to, moved_day = open_at, day_of(open_at)
                 waited = self._waited.get(task.id, 0.0)
             past_deadline = moved_to > task.deadline
+            if past_deadline and task.merged is not None and len(task.merged) > 1:
+                # The parts whose own deadline allows the move go on: a 3-day DM merged into
+                # the day's festival greeting is not lost with the greeting.
+                carrier = self._past_deadline_parts(task, moved_to, assignee, day)
+                if carrier is not None and carrier is not task:
+                    overflow.append(carrier)  # the message now: moved on below, in its turn
+                past_deadline = moved_to > task.deadline
             if past_deadline or moved_to - original_due - waited > max_delay:
                 if keeps_off:
                     self._waited.pop(task.id, None)
@@ -1829,6 +1855,64 @@ class Planner:
         if dropped:
             self.suppressed_counts.update(dropped)
 
+    def _past_deadline_parts(self, message: Task, moved_to: float, assignee: str, day: int) -> Task | None:
+        """``message``, merged, cannot move to ``moved_to`` past its deadline (the earliest of
+        its parts'): the parts whose own deadline allows it go on. Those whose deadline does not
+        are dropped (``deadline``); if the message's own part is one of them, it is dropped with
+        them below and the first part that can wait carries the others, returned to be moved
+        on. The message itself if it goes on with fewer parts; None if no part can wait."""
+        own = self._own_deadlines.get(message.id, message.deadline)
+        parts = message.merged or [message]
+        going = [part for part in parts if (own if part is message else part.deadline) >= moved_to]
+        if not going:
+            return None  # every part drops with the message
+        kept = set(map(id, going))
+        expired = [part for part in parts if id(part) not in kept]
+        if going[0] is message:
+            for part in expired:
+                self.merged_into.pop(part.id, None)
+                self._drop_part(part, "deadline", partial(self._full_past_deadline, assignee, message.due, part, moved_to), moved_to)
+                if not (self._printed and part.id in self._printed):
+                    self.full_past_deadline += 1
+            message.merged = going if len(going) > 1 else None
+            own_priority = message.source.rule.priority if message.source is not None else message.priority
+            message.priority = max([own_priority, *(part.priority for part in going[1:])], key=PRIORITY_RANK.__getitem__)
+            self._deadline_of(message, going)
+            return message
+        # The message's own part is past its deadline: it goes, with the parts past theirs.
+        message.merged = [message, *(part for part in expired if part is not message)]
+        if len(message.merged) == 1:
+            message.merged = None
+        message.deadline = min(own, *(part.deadline for part in expired))
+        carrier = going[0]
+        self._no_longer_merged(carrier)
+        self._carries_printed(carrier)
+        carrier.dropped = False
+        own_day = self._day(carrier.due) == day
+        if not own_day:
+            # Merged on an earlier day, it came here in the message: it moves on from there. (Of
+            # this day, it moves on from its own time, as if the message had never been: a later
+            # --state run settling the day again has no message to merge it into — the part past
+            # its deadline is out of its reach.)
+            carrier.due, carrier.moves = message.due, list(message.moves) if message.moves else None
+        carrier.priority = max(going, key=lambda part: part.rank).priority
+        deadline = min(part.deadline for part in going)
+        if deadline < carrier.deadline:
+            self._own_deadlines[carrier.id] = carrier.deadline
+        carrier.deadline = deadline
+        carrier.merged = going if len(going) > 1 else None
+        sent = self.new_history.get(carrier.id)
+        if sent is not None:
+            sent.status, sent.due, sent.deadline = "todo", carrier.due, carrier.deadline  # the message now
+        if self._longest_limit and carrier.member is not None:
+            self._count_for_limits(carrier.member, carrier.due, carrier.action, carrier.id)
+        self.merged_into.pop(carrier.id, None)
+        for part in going[1:]:
+            self.merged_into[part.id] = carrier.id
+        original = self._part_original.pop(carrier.id, None)
+        self._original_due[carrier.id] = original if original is not None and own_day else self._original_due[message.id]
+        return carrier
+
     def _drop_parts(self, message: Task, guardrail: str, why: Callable[[], str], counted_on: float | None) -> None:
         """The tasks merged into ``message``, which capacity or a limit drops now (``why``; with
         --state counted on the day of ``counted_on``, if given): one message, they go with it,
@@ -1837,26 +1921,31 @@ class Planner:
         ``message``)."""
         parts = [part for part in message.merged or () if part is not message]
         message.merged = None
-        counts, tally = self.suppressed_counts, self.day_counts is not None
         for part in parts:
             # (``merged_into`` keeps naming the message: a --state run reopens the part only with it.)
-            self._unplanned(part, guardrail)
-            counts["merged"] -= 1
-            counts[guardrail] += 1
-            if tally:
-                self._tally(part, "suppressed", "merged", count=-1)
-                self._tally(part, "suppressed", guardrail, counted_on)
-            reason = partial(self._with_message, message.id, why)
-            printed = self._printed_merged(part.id)
-            if printed is not None:  # an earlier run printed it: it is displaced now, not merged
-                self.displaced.append((printed[0], part.id, printed[2], self.says.explain.displaced.format(why=reason())))
-            if self.keep_suppressed:
-                for item in self.suppressed:
-                    if item.task is part:
-                        item.guardrail, item.reason = guardrail, reason()
-                        break
+            self._drop_part(part, guardrail, partial(self._with_message, message.id, why), counted_on)
+
+    def _drop_part(self, part: Task, guardrail: str, reason: Callable[[], str], counted_on: float | None) -> None:
+        """``part``, counted as merged into a message, is dropped for ``guardrail`` (``reason``;
+        with --state counted on the day of ``counted_on``, if given): never planned after all."""
+        self._unplanned(part, guardrail)
+        self._part_original.pop(part.id, None)
+        counts = self.suppressed_counts
+        counts["merged"] -= 1
         if not counts["merged"]:
             del counts["merged"]
+        counts[guardrail] += 1
+        if self.day_counts is not None:
+            self._tally(part, "suppressed", "merged", count=-1)
+            self._tally(part, "suppressed", guardrail, counted_on)
+        printed = self._printed_merged(part.id)
+        if printed is not None:  # an earlier run printed it: it is displaced now, not merged
+            self.displaced.append((printed[0], part.id, printed[2], self.says.explain.displaced.format(why=reason())))
+        if self.keep_suppressed:
+            for item in self.suppressed:
+                if item.task is part:
+                    item.guardrail, item.reason = guardrail, reason()
+                    break
 
     def _past_deadline(self, task: Task) -> str:
         return self.says.explain.deadline.format(due=self._local(task.due), deadline=self._local(task.deadline))

@@ -73,11 +73,11 @@ def test_a_task_dropped_as_stale_does_not_hold_its_rules_cooldown(make_config, t
 
 def test_a_note_goes_with_its_firings_dm_when_capacity_drops_the_dm(make_config):
     """Fuzzing (review 18): "已私信问 小徐…" went out on the next day although capacity had dropped
-    that DM (merged with a part that could not wait, it passed its deadline): the note told the
-    operator of a DM nobody sent. A firing's notes go with its tasks to the member, dropped too."""
+    that DM (merged with another DM, it passed its deadline): the note told the operator of a DM
+    nobody sent. A firing's notes go with its tasks to the member, dropped too."""
     rules = (
         "playbook: p\nrules:\n"
-        "  - id: ask\n    when: {event: message, keywords: [书]}\n    priority: low\n    deadline: 2d\n    do: [{dm: \"想读什么？\"}, {notify: \"已私信问 {{ member.name }}\"}]\n"
+        "  - id: ask\n    when: {event: message, keywords: [书]}\n    priority: low\n    deadline: 20h\n    do: [{dm: \"想读什么？\"}, {notify: \"已私信问 {{ member.name }}\"}]\n"
         "  - id: tip\n    when: {event: message, keywords: [书]}\n    priority: low\n    deadline: 1h\n    do: [{dm: \"推荐一本\"}]\n"
         "  - id: urgent\n    when: {event: message, keywords: [急]}\n    priority: high\n    do: [{notify: \"看一下\"}]\n"
     )

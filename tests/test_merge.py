@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import datetime
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -430,32 +431,87 @@ def test_a_note_about_a_member_that_pace_lays_out_takes_in_none_of_their_dms(mak
     assert sorted(mine) == [("dm", ["dm", "dm"]), ("notify", [])]
 
 
-def test_the_parts_of_a_merged_message_capacity_drops_are_dropped_with_it(make_config, tmp_path):
-    """Capacity 1: 小李's urgent warning takes the day, 小王's message (the festival greeting of
-    the day merged into her 3-day DM) cannot move to the next day past the greeting's deadline.
-    Both parts are dropped, each said and counted as dropped with the message — none is left
-    "merged into" a message that is never sent (nor recorded so in the state)."""
+def _festival_and_book(make_config: Any, first: str, ask_deadline: str, greet_deadline: str = "12h") -> Any:
+    """小王's 3-day DM (or one of ``ask_deadline``) and the day's festival greeting (12 hours),
+    one message due with the ``first`` of them; capacity 1, and 小李's urgent warning takes the day."""
+    ask, greet = ("1m", "1h") if first == "ask" else ("1h", "1m")
     rules = {
-        "a.yaml": 'playbook: a\nrules:\n  - id: ask\n    when: {event: message, keywords: [书]}\n    deadline: 3d\n    do: [{dm: "最近读什么？"}]\n',
-        "b.yaml": 'playbook: b\nrules:\n  - id: greet\n    when: {event: message, keywords: [节日]}\n    delay: 1h\n    deadline: 12h\n    do: [{dm: "节日快乐"}]\n',
+        "a.yaml": f'playbook: a\nrules:\n  - id: ask\n    when: {{event: message, keywords: [书]}}\n    delay: {ask}\n    deadline: {ask_deadline}\n    do: [{{dm: "最近读什么？"}}]\n',
+        "b.yaml": f'playbook: b\nrules:\n  - id: greet\n    when: {{event: message, keywords: [节日]}}\n    delay: {greet}\n    deadline: {greet_deadline}\n    do: [{{dm: "节日快乐"}}]\n',
         "c.yaml": 'playbook: c\nrules:\n  - id: warn\n    when: {event: message, keywords: [广告]}\n    priority: urgent\n    do: [{warn: "请勿发广告"}]\n',
     }
-    config = make_config(rules, COMMUNITY.replace("groups: [g1]}", "groups: [g1], capacity: 1}"))
-    events = [msg("01T09:00:00", "m2", name="小李", text="广告"), msg("01T10:00:00", "m1", name="小王", text="节日读书")]
-    result = plan(config, events, explain=True)
+    return make_config(rules, COMMUNITY.replace("groups: [g1]}", "groups: [g1], capacity: 1}"))
+
+
+FESTIVAL_DAY = [msg("01T09:00:00", "m2", name="小李", text="广告"), msg("01T10:00:00", "m1", name="小王", text="节日读书")]
+
+
+def test_the_parts_of_a_merged_message_capacity_drops_are_dropped_with_it(make_config, tmp_path):
+    """Capacity 1: 小李's urgent warning takes the day; 小王's message (the festival greeting merged
+    into a DM of the day) cannot move to the next day: each part's deadline is past by then. Both
+    parts are dropped, each said and counted as dropped with the message — none is left "merged
+    into" a message that is never sent (nor recorded so in the state)."""
+    config = _festival_and_book(make_config, "ask", "14h")
+    result = plan(config, FESTIVAL_DAY, explain=True)
     assert task_keys(result, "member", "action") == [("m2", "warn")]
     counts = result.planner.suppressed_counts
     assert "merged" not in counts and counts["deadline"] == 2
     explained = render_explanation(result, config.community.tz)
     assert explained.count("dropped with the message it was merged into (t-") == 1  # the greeting; the message itself says its own
     assert "but        merged into" not in explained
-    quiet = plan(config, events)  # without --explain: the same counts
+    quiet = plan(config, FESTIVAL_DAY)  # without --explain: the same counts
     assert quiet.planner.suppressed_counts == counts
     store = StateStore.open(str(tmp_path / "ops.db"))
-    saved = plan(config, events, state=store)
+    saved = plan(config, FESTIVAL_DAY, state=store)
     saved.save_state()
     store.close()
     assert sqlite3.connect(tmp_path / "ops.db").execute("SELECT id, status FROM tasks WHERE member = 'm1'").fetchall() == []
+
+
+@pytest.mark.parametrize("first", ["ask", "greet"])
+def test_a_part_that_can_wait_goes_on_when_its_message_cannot(make_config, tmp_path, first):
+    """The same day, 小王's DM may wait 3 days: the greeting cannot go on the 2nd, the DM does —
+    whichever of them the message went out under (then at its own time of day, as if it had
+    never been merged). It is not lost with the greeting (dropped past its own deadline, the
+    only part counted), in one run or in nightly --state runs."""
+    config = _festival_and_book(make_config, first, "3d")
+    result = plan(config, FESTIVAL_DAY, explain=True)
+    tz = config.community.tz
+    assert [(task.member, task.rule, task.record(tz)["due"][5:16], task.text, task.parts) for task in result.tasks] == [
+        ("m2", "warn", "03-01T09:00", "请勿发广告", []),
+        ("m1", "ask", "03-02T10:01" if first == "ask" else "03-02T11:00", "最近读什么？", []),
+    ]
+    assert [(item.task.rule, item.guardrail) for item in result.suppressed] == [("greet", "deadline")]
+    (reason,) = [item.reason for item in result.suppressed]
+    assert reason.startswith("deadline: capacity of op-lily on 2026-03-01 full (1 a day); moved to 2026-03-02 ")
+    assert dict(result.planner.suppressed_counts) == {"deadline": 1}
+    assert plan(config, FESTIVAL_DAY).planner.suppressed_counts == result.planner.suppressed_counts
+    assert result.planner.full_past_deadline == 1
+    later = [msg("02T20:00:00", "m2", text="晚上好")]
+    whole = plan(config, FESTIVAL_DAY + later)
+    assert held(config, [FESTIVAL_DAY, later], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+    (deadline,) = sqlite3.connect(tmp_path / "ops.db").execute("SELECT deadline FROM tasks WHERE member = 'm1'").fetchone()
+    assert deadline == datetime.fromisoformat("2026-03-04T10:00:00+08:00").timestamp()  # the DM's own: 3 days from her message
+
+
+@pytest.mark.parametrize("first", ["ask", "greet"])
+def test_a_message_carried_into_a_later_run_keeps_its_parts_own_deadlines(make_config, tmp_path, first):
+    """The greeting may wait 30 hours; 小李 and then 小张 take the operator's one slot on the 1st
+    and the 2nd. The message moves to the 2nd, then cannot move to the 3rd with the greeting: the
+    DM goes on alone — also when the run that carried it ended on the 2nd, and the next night's
+    run settles that day again (the message's own deadline kept with it, not its earliest part's)."""
+    config = _festival_and_book(make_config, first, "3d", "30h")
+    first_night = [*FESTIVAL_DAY, msg("02T09:00:00", "m3", name="小张", text="广告")]
+    later = [msg("03T20:00:00", "m2", text="晚上好")]
+    whole = plan(config, first_night + later)
+    tz = config.community.tz
+    assert [(task.member, task.rule, task.record(tz)["due"][5:16], task.parts) for task in whole.tasks] == [
+        ("m2", "warn", "03-01T09:00", []),
+        ("m3", "warn", "03-02T09:00", []),
+        ("m1", "ask", "03-03T10:01", []),
+    ]
+    assert dict(whole.planner.suppressed_counts) == {"deadline": 1}
+    assert held(config, [first_night, later], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
 
 
 CARRIED = {
