@@ -1784,6 +1784,11 @@ class Planner:
                     moved_day = day_of(moved_to)
             if morning is not None and morning < moved_to and (paced or task.rank >= FIRST_THING):
                 moved_to, moved_day = morning, day + 1
+            elif morning is not None and morning < task.deadline < moved_to:
+                # Its time of day tomorrow is past its deadline, the start of tomorrow's working
+                # hours is not: a newcomer's intro DM (24 hours) goes first thing in the morning,
+                # not lost by minutes.
+                moved_to, moved_day = morning, day + 1
             waited = 0.0  # of the delay, the days off its rule waits out: no capacity's delay
             skipped: tuple[str, float, float] | None = None
             if keeps_off and (kinds := self._kept_off(task)) is not None:

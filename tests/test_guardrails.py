@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -278,6 +279,30 @@ def test_a_high_or_urgent_task_capacity_moves_is_the_first_thing_of_the_next_mor
         ("n", "m4", "2026-03-02T20:40:00+08:00"),
     ]
     assert result.tasks[2].moved == ["capacity of op full: moved from 2026-03-01 20:35 to 2026-03-02 08:00"]
+
+
+@pytest.mark.parametrize("quiet, morning", [('  quiet_hours: "22:00-08:00"\n', "2026-03-02T08:00:00+08:00"), ('  quiet_hours: "23:00-07:30"\n', "2026-03-02T07:30:00+08:00"), ("", None)])
+def test_a_task_whose_time_of_day_tomorrow_is_past_its_deadline_goes_at_the_start_of_tomorrow(make_config, quiet, morning):
+    """Review 20 B2: a newcomer's intro DM (10 minutes after she joins, within 24 hours) on a
+    full day was moved to the same time the next day — 10 minutes past its deadline — and
+    dropped, with the next morning free. It goes first thing in the morning, when quiet hours
+    end; one that cannot make even that is still dropped. Without quiet hours over midnight the
+    operator's day has no known start (not midnight): it is dropped, as before."""
+    files = {
+        "h.yaml": one_rule("{event: message, keywords: [新]}", playbook="h", priority="high"),
+        "n.yaml": one_rule("{event: member_joined}", "    delay: 10m\n    deadline: 1d\n", playbook="n"),
+        "s.yaml": one_rule("{event: member_joined}", "    delay: 10m\n    deadline: 12h\n", playbook="s"),
+    }
+    events = [msg("01T09:00:00", "m1", text="新"), msg("01T09:05:00", "m2", text="新"), {"ts": "2026-03-01T09:10:00+08:00", "type": "member_joined", "group": "g1", "member": "m3"}]
+    result = plan(make_config(files, capacity_community(quiet)), events, explain=True)
+    assert task_keys(result, "playbook", "member", "due")[:2] == [("h", "m1", "2026-03-01T09:00:00+08:00"), ("h", "m2", "2026-03-01T09:05:00+08:00")]
+    if morning is None:
+        assert len(result.tasks) == 2
+        assert sorted((item.task.playbook, item.guardrail) for item in result.suppressed) == [("n", "deadline"), ("s", "deadline")]
+        return
+    assert task_keys(result, "playbook", "member", "due")[2:] == [("n", "m3", morning)]
+    assert result.tasks[2].moved == [f"capacity of op full: moved from 2026-03-01 09:20 to {morning[:10]} {morning[11:16]}"]
+    assert [(item.task.playbook, item.guardrail) for item in result.suppressed] == [("s", "deadline")]
 
 
 def test_a_fan_out_s_tasks_due_together_go_to_those_who_wrote_more_when_capacity_is_short(make_config):
