@@ -36,15 +36,16 @@ class ConditionRun(Protocol):
     def view(self, member: Member) -> Any: ...
 
 
-def refusal(rule: Rule, firing: Firing, says: ExplainWords) -> Callable[[], str] | None:
+def refusal(rule: Rule, firing: Firing, says: ExplainWords, label: Callable[[str | None], str] | None = None) -> Callable[[], str] | None:
     """Why the rule's ``groups:``, ``stages:`` or ``once`` refuses ``firing`` before any of its
-    conditions is tested, or None if none does (``says``: the words of the run's language)."""
+    conditions is tested, or None if none does (``says``: the words of the run's language;
+    ``label``: a stage's label, as the operator reads it — 成长期, not growth)."""
     member = firing.member
     group = firing.group or (member.group if member else None)
     if rule.groups is not None and group not in rule.groups:
         return lambda: says.not_in_groups.format(group=group, groups=", ".join(sorted(rule.groups or ())))
     if rule.stages is not None and (member is None or member.stage not in rule.stages):
-        return lambda: says.not_in_stages.format(stage=member.stage if member else None, stages=", ".join(sorted(rule.stages or ())))
+        return lambda: says.not_in_stages.format(stage=_stage_text(member.stage if member else None, label), stages=", ".join(_stage_text(stage, label) for stage in sorted(rule.stages or ())))
     if rule.once and member is not None and rule.once_key in member.marks:
         return lambda: says.once
     return None
@@ -192,3 +193,10 @@ class Conditions:
         if firing.event is not None and rule.key in self._reads_event:
             context["event"] = firing.event.template_values(self.community.tz)
         return context
+
+
+def _stage_text(stage: str | None, label: Callable[[str | None], str] | None) -> str:
+    """A stage as --explain names it: its label (成长期, not growth)."""
+    if stage is None:
+        return "—"
+    return (label(stage) if label is not None else "") or stage

@@ -785,7 +785,7 @@ class Evaluation:
                 skipped.append((rule.key, firing))
                 continue
             if rule.filtered:
-                why = refusal(rule, firing, self.sink.says)
+                why = refusal(rule, firing, self.sink.says, self.community.stage_label)
                 if why is not None:
                     refused.append((rule.key, firing, why))
                     continue
@@ -805,7 +805,7 @@ class Evaluation:
                 # Checked again here: a `once` rule may have fired for this member at this
                 # instant, and a planned removal may have moved the member's group (what a
                 # firing without a group of its own is in). Stages do not move meanwhile.
-                why = refusal(rule, firing, self.sink.says)
+                why = refusal(rule, firing, self.sink.says, self.community.stage_label)
                 if why is not None:
                     self.sink.refused(rule.key, firing, why)
                     continue

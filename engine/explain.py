@@ -71,5 +71,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def describe_values(values: Mapping[str, Any]) -> str:
-    return ", ".join(f"{name} = {value!r}" if isinstance(value, str) else f"{name} = {value}" for name, value in values.items())
+def describe_values(values: Mapping[str, Any], no_value: str = "None") -> str:
+    """``name = value, …`` for --explain; a value that is not there (None) shown as ``no_value``
+    (the words of the community's language: 空)."""
+    return ", ".join(f"{name} = {value!r}" if isinstance(value, str) else f"{name} = {no_value if value is None else value}" for name, value in values.items())

@@ -114,12 +114,12 @@ class ExplainNotes(Notes):
     def condition_false(self, rule: str, firing: Firing, source: str, context: Mapping[str, Any]) -> None:
         self.counts["miss"] += 1
         values = field_values(source, context)
-        shown = self.says.shown.format(values=describe_values(values)) if values else ""
+        shown = self.says.shown.format(values=describe_values(values, self.says.no_value)) if values else ""
         self._add(rule, firing, "miss", self.says.condition_false.format(source=source, shown=shown), values)
 
     def condition_held(self, held: list[str], source: str, context: Mapping[str, Any]) -> None:
         values = field_values(source, context)
-        held.append(f"`{source}`" + (self.says.shown.format(values=describe_values(values)) if values else ""))
+        held.append(f"`{source}`" + (self.says.shown.format(values=describe_values(values, self.says.no_value)) if values else ""))
 
     def error(self, rule: str, firing: Firing, reason: str) -> None:
         self.counts["error"] += 1

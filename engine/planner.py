@@ -226,6 +226,7 @@ class Planner:
         # A merged message's first part's own deadline, when the message took an earlier one of
         # another part: the message's again once that part leaves it (stale).
         self._own_deadlines: dict[str, float] = {}
+        self._operator_names = {operator.id: operator.name or operator.id for operator in community.operators}
         self._part_original: dict[str, float] = {}  # merged part → its original due, as _original_due had it
         # A firing's tasks with a cooldown that are planned but not final, by (rule, member,
         # trigger instant): [how many, the rule's last firing for the member before it, whether
@@ -662,8 +663,12 @@ class Planner:
                 self._unplanned(note)
                 self._suppress(note, "capacity", self.says.explain.with_removal.format(removal=task.id))
 
+    def _who(self, assignee: str | None) -> str | None:
+        """The operator as the reasons name them: their name, as the plan's lists do."""
+        return self._operator_names.get(assignee, assignee) if assignee is not None else None
+
     def _slots_taken(self, assignee: str | None, due: float, done: int, given: int) -> str:
-        return self.says.explain.slots_taken.format(assignee=assignee, day=self._date(due), count=done, given=given)
+        return self.says.explain.slots_taken.format(assignee=self._who(assignee), day=self._date(due), count=done, given=given)
 
     def _mark_stale(self, task_id: str) -> None:
         sent = self.new_history.get(task_id)
@@ -1299,7 +1304,7 @@ class Planner:
                     # which for a window across midnight is the next morning (``_pace_over``).
                     due = self._quiet_end(due, self.community.quiet_hours) or due  # type: ignore[arg-type]  # quiet hours are set
                 if due > task.deadline:
-                    task.note_move(self.says.explain.pace_of.format(assignee=assignee), task.due, due)
+                    task.note_move(self.says.explain.pace_of.format(assignee=self._who(assignee)), task.due, due)
                     task.due = due
                     self._paced_over.discard(task.id)
                     self._unplanned(task, "deadline")
@@ -1313,7 +1318,7 @@ class Planner:
                     if self.keeps_off and (kinds := self._kept_off(task)) is not None:
                         open_at, name = self._off_until(kinds, due)
                         if name is not None:
-                            task.note_move(self.says.explain.pace_of.format(assignee=assignee), task.due, due)
+                            task.note_move(self.says.explain.pace_of.format(assignee=self._who(assignee)), task.due, due)
                             task.due = due
                             self._move_off(task, open_at, name)
                             self._count_off(task)
@@ -1344,7 +1349,7 @@ class Planner:
                         dropped.add(id(task))
                         continue
                 if due != task.due:
-                    task.note_move(self.says.explain.pace_of.format(assignee=assignee), task.due, due)
+                    task.note_move(self.says.explain.pace_of.format(assignee=self._who(assignee)), task.due, due)
                     if task.id not in self._paced_over:  # else counted when pace carried it here
                         self.moved["pace"] += 1
                         if self.day_counts is not None:
@@ -1438,7 +1443,7 @@ class Planner:
         morning, after quiet hours), it waits in that day's list, settled with that day's tasks
         (capacity, merge, pace) and checked again when due, as capacity's overflow is."""
         if due != task.due:  # (moved already past days off: said then)
-            task.note_move(self.says.explain.pace_of.format(assignee=assignee), task.due, due)
+            task.note_move(self.says.explain.pace_of.format(assignee=self._who(assignee)), task.due, due)
         task.due = due
         if task.id in self.new_history:
             sent = self.new_history[task.id]
@@ -1723,7 +1728,7 @@ class Planner:
                 off_moves = self._off_moves.pop(task.id, ()) if self._off_moves else ()
                 if off_moves:
                     self._waited.pop(task.id, None)
-                capacity = self.says.explain.capacity_of.format(assignee=assignee)
+                capacity = self.says.explain.capacity_of.format(assignee=self._who(assignee))
                 task.note_move(capacity, start, off_moves[0][1] if off_moves else task.due)
                 for move in off_moves:
                     task.note_move(*move)
@@ -1830,7 +1835,7 @@ class Planner:
                     if tally:  # on the day _suppress would count it: past its deadline, the next
                         self._tally(task, "suppressed", guardrail, moved_to if past_deadline else None)
                 elif past_deadline:
-                    task.note_move(self.says.explain.capacity_of.format(assignee=assignee), task.due, moved_to)
+                    task.note_move(self.says.explain.capacity_of.format(assignee=self._who(assignee)), task.due, moved_to)
                     full_on = task.due
                     task.due = moved_to
                     self._suppress(task, guardrail, partial(self._full_past_deadline, assignee, full_on, task))
@@ -1958,13 +1963,13 @@ class Planner:
     def _full_past_deadline(self, assignee: str, full_on: float, task: Task, to: float | None = None) -> str:
         """Why a task capacity moved is dropped at its deadline: the full day first, then the
         deadline (``to``: where it would have moved, if not its due)."""
-        return self.says.explain.full_past_deadline.format(assignee=assignee, day=self._date(full_on), capacity=self._capacity[assignee], due=self._local(task.due if to is None else to), deadline=self._local(task.deadline))
+        return self.says.explain.full_past_deadline.format(assignee=self._who(assignee), day=self._date(full_on), capacity=self._capacity[assignee], due=self._local(task.due if to is None else to), deadline=self._local(task.deadline))
 
     def _with_message(self, message_id: str, why: Callable[[], str]) -> str:
         return self.says.explain.with_message.format(id=message_id, why=why())
 
     def _dropped_for_capacity(self, assignee: str, due: float, max_delay: int) -> str:
-        return self.says.explain.capacity.format(assignee=assignee, day=self._date(due), delay=self.says.duration(max_delay))
+        return self.says.explain.capacity.format(assignee=self._who(assignee), day=self._date(due), delay=self.says.duration(max_delay))
 
     def _plain_offset(self, day: int) -> int | None:
         """The UTC offset of local day ``day`` and the next, if it is the same all through both."""

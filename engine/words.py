@@ -354,6 +354,7 @@ class ExplainWords:
     condition_false: str  # "{source}", "{shown}"
     condition_failed: str  # "{source}", "{error}"
     shown: str  # "{values}": what a condition read
+    no_value: str  # a value a condition read that is not there (None): "空"
     not_in_groups: str  # "{group}", "{groups}": a rule's `groups:`
     not_in_stages: str  # "{stage}", "{stages}": a rule's `stages:`
     once: str
@@ -680,6 +681,7 @@ ZH_CN = Language(
         condition_false="条件 `{source}` 不成立{shown}",
         condition_failed="条件 `{source}` 出错：{error}",
         shown="（{values}）",
+        no_value="空",
         not_in_groups="群 {group} 不在 {groups} 之列",
         not_in_stages="阶段 {stage} 不在 {stages} 之列",
         once="`once`：对这位成员已经触发过",
@@ -1040,6 +1042,7 @@ EN = Language(
         condition_false="condition `{source}` is false{shown}",
         condition_failed="condition `{source}` failed: {error}",
         shown=" ({values})",
+        no_value="None",
         not_in_groups="group {group} is not one of {groups}",
         not_in_stages="stage {stage} is not one of {stages}",
         once="once: already fired for this member",

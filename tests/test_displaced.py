@@ -194,7 +194,7 @@ def test_a_displaced_task_is_said_in_the_summary_explained_and_marked_in_the_sta
     assert f"1 planned by an earlier run displaced by higher-priority tasks ({posted.id}): do not send them" in second.summary()
     explained = render_explanation(second, config.community.tz)
     assert f"mix/chatty post → m1  [{posted.id}] printed by an earlier run: do not send it" in explained
-    assert "displaced: a task that comes first took its place — deadline: capacity of op on 2026-03-01 full (1 a day); moved to 2026-03-02 09:00, it would be after its deadline 2026-03-01 11:00" in explained
+    assert "displaced: a task that comes first took its place — deadline: capacity of Op on 2026-03-01 full (1 a day); moved to 2026-03-02 09:00, it would be after its deadline 2026-03-01 11:00" in explained
     status = sqlite3.connect(path).execute("SELECT status FROM tasks WHERE id = ?", (posted.id,)).fetchone()
     assert status == ("displaced",)
     # A third run does not bring it back, nor count it.

@@ -483,7 +483,7 @@ def test_a_part_that_can_wait_goes_on_when_its_message_cannot(make_config, tmp_p
     ]
     assert [(item.task.rule, item.guardrail) for item in result.suppressed] == [("greet", "deadline")]
     (reason,) = [item.reason for item in result.suppressed]
-    assert reason.startswith("deadline: capacity of op-lily on 2026-03-01 full (1 a day); moved to 2026-03-02 ")
+    assert reason.startswith("deadline: capacity of Lily on 2026-03-01 full (1 a day); moved to 2026-03-02 ")
     assert dict(result.planner.suppressed_counts) == {"deadline": 1}
     assert plan(config, FESTIVAL_DAY).planner.suppressed_counts == result.planner.suppressed_counts
     assert result.planner.full_past_deadline == 1
