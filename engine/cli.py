@@ -402,7 +402,7 @@ def _moment_option(value: str | None, store: Any, name: str) -> float | None:
 @tasks.command("list")
 @click.option("--state", "state_path", required=True, type=click.Path(dir_okay=False), help="The --state database the nightly `playbook run` keeps.")
 @click.option("--status", "statuses", multiple=True, type=click.Choice(["todo", "late", "overtaken", "done", "skipped", "failed", "replied", "stale", "displaced"]), help="Only tasks with this status (repeat for several; todo includes late; overtaken: still to do, but the rest of their day made them unneeded). Default: all but stale and displaced.")
-@click.option("--assignee", help="Only this operator's tasks (their id).")
+@click.option("--assignee", help="Only this operator's tasks (their id, or their name as community.yaml gives it).")
 @click.option("--date", "day", help="Only tasks due on this local day: YYYY-MM-DD, today or tomorrow.")
 @click.option("--format", "output_format", type=click.Choice(["table", "csv", "jsonl", "md"]), help="table (default on a terminal), csv (to fill in and import), jsonl (default when piped), md.")
 @click.option("--now", "now", help="Late means past its deadline at this time (default: the state's watermark, where the last run's events ended).")
@@ -425,17 +425,21 @@ def tasks_list(ctx: click.Context, state_path: str, statuses: Sequence[str], ass
             the_day = parse_day(day, tz, _clock(ctx)) if day is not None else None
         except ValueError:
             raise click.BadParameter(f"{day!r} is not a day — write e.g. 2026-03-08, today or tomorrow", param_hint="--date") from None
+        names = store.operator_names()
+        if assignee is not None and assignee not in names:
+            # The operator's name, as the plan and this list show it (Lily, 阿May): their id.
+            assignee = next((operator for operator, name in names.items() if name == assignee), assignee)
         listed = select(store, statuses=statuses, assignee=assignee, day=the_day, now=_moment_option(now, store, "--now"))
         known = store.assignees() if assignee is not None and not listed else []
         if known and assignee not in known:  # an operator's name for their id, a typo: not "no tasks"
-            raise click.BadParameter(f"no task in {state_path} is assigned to {assignee!r} — give an operator's id: {', '.join(known)}", param_hint="--assignee")
+            raise click.BadParameter(f"no task in {state_path} is assigned to {assignee!r} — give an operator's id or name: {', '.join(f'{operator} ({names[operator]})' if names.get(operator, operator) != operator else operator for operator in known)}", param_hint="--assignee")
         fmt = output_format or ("table" if sys.stdout.isatty() else "jsonl")
         language = store.meta("language")
         says = words_for(language).explain
         groups = store.group_names()
         registry = registry_from(ctx)
         in_group = frozenset(name for name, kind in registry.actions.items() if kind.scope == SCOPE_GROUP)
-        write_list(listed, fmt, sys.stdout, words_of(store), tz, terminal=sys.stdout.isatty(), actions=registry.action_names(language), priorities=says.priorities, columns=says.columns, groups=groups, operators=store.operator_names(), in_group=in_group, links=frozenset(json.loads(store.meta("written_links") or "[]")))
+        write_list(listed, fmt, sys.stdout, words_of(store), tz, terminal=sys.stdout.isatty(), actions=registry.action_names(language), priorities=says.priorities, columns=says.columns, groups=groups, operators=names, in_group=in_group, links=frozenset(json.loads(store.meta("written_links") or "[]")))
     finally:
         store.close()
 

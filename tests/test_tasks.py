@@ -237,9 +237,12 @@ def test_the_list_is_in_english_for_an_english_community(tmp_path: Path) -> None
 
 
 def test_an_assignee_no_task_has_is_refused_naming_the_operators(setup: Setup) -> None:
-    """`--assignee 阿兰` (her name, not her id) listed nothing, as if her day were empty."""
-    result = setup.tasks("list", "--assignee", "阿兰", "--format", "table")
-    assert result.exit_code == 2 and "no task in " in result.stderr and "is assigned to '阿兰' — give an operator's id: op-a, op-b" in result.stderr
+    """`--assignee 阿梅` (a typo) listed nothing, as if her day were empty. The operator's name,
+    as the plan shows it (review 20), lists her tasks as her id does."""
+    result = setup.tasks("list", "--assignee", "阿梅", "--format", "table")
+    assert result.exit_code == 2 and "no task in " in result.stderr and "is assigned to '阿梅' — give an operator's id or name: op-a (阿兰), op-b (Bob)" in result.stderr
+    by_name = setup.tasks("list", "--assignee", "阿兰", "--format", "jsonl")
+    assert by_name.exit_code == 0 and by_name.stdout and by_name.stdout == setup.tasks("list", "--assignee", "op-a", "--format", "jsonl").stdout
     assert setup.tasks("list", "--assignee", "op-b", "--status", "failed", "--format", "table").stdout == "没有符合条件的任务。\n"
 
 
