@@ -182,6 +182,22 @@ def test_a_window_longer_than_the_rule_answers_until_the_rule_fires(make_config)
     assert len(result.tasks) == 1 and result.counts["answered"] == 0
 
 
+def test_a_plain_answer_after_the_firing_within_a_longer_window_makes_a_later_task_stale(make_config):
+    """Fuzzing (review 20): `unanswered: 15m` with a 2-hour delay and a 1-hour window: 小李's plain
+    answer at 09:20 came after the firing, within the window that community.yaml says answers a
+    question. The DM due at 11:15 is not sent — as with a late reply — but for the next message
+    of the asker herself, or a message after the window."""
+    rules = {"sla.yaml": 'playbook: sla\nrules:\n  - id: slow\n    when: {unanswered: 15m}\n    delay: 2h\n    do:\n      - dm: "你的问题还没人回，我来看看"\n'}
+    config = make_config(rules, question_settings("answer_window: 1h"))
+    answered = plan(config, [msg("01T09:00:00", **QUESTION), msg("01T09:20:00", "m2", text="在3楼")], until=END, explain=True)
+    assert answered.tasks == [] and answered.planner.suppressed_counts["stale"] == 1
+    for later in (msg("01T09:20:00", "m1", text="在线等"), msg("01T10:00:01", "m2", text="在3楼")):
+        assert [task.rule for task in plan(config, [msg("01T09:00:00", **QUESTION), later], until=END).tasks] == ["slow"]
+    # With the default window (10 minutes, shorter than the rule's wait) nothing changes.
+    default = make_config(rules)
+    assert len(plan(default, [msg("01T09:00:00", **QUESTION), msg("01T09:20:00", "m2", text="在3楼")], until=END).tasks) == 1
+
+
 def test_another_question_is_not_an_answer(make_config):
     config = make_config(sla())
     result = plan(config, [msg("01T09:00:00", **QUESTION), msg("01T09:02:00", "m2", id="q2", text="我也想知道，怎么报名？")], until=END)

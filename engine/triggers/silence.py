@@ -274,6 +274,9 @@ class UnansweredTrigger(TriggerType):
         self.by_next_message = NEXT_MESSAGE in answered_by
         # A plain message can answer only until the question fires: the shorter of the two.
         self.window = min(context.community.question_answer_window, self.seconds)
+        # A fired question is still answered by a plain message within the community's window
+        # (when that is longer than the rule's wait): its tasks not yet due are stale then.
+        self.late_window = context.community.question_answer_window
         self.staff = context.community.staff
         solved = context.community.question_solved
         self.solved = any_pattern(solved) if solved else None  # "找到了，谢谢": no answer awaited any more
@@ -326,7 +329,7 @@ class UnansweredTrigger(TriggerType):
         if (self.by_next_message or self.by_reply) and event.group is not None:
             recent = run.store(self.recent_key)  # group → keys of questions asked there lately, oldest first
             if key is not None:
-                self._remember(recent, questions, event.group, key, event.t)
+                self._remember(recent, questions, run.store(self.fired_key), event.group, key, event.t)
             elif not asked and event.group in recent:
                 own = self._next_message(run, recent, questions, event.group, member, event, replied_keys, asks_again(event, self.me_too))
                 if own and self.by_reply and event.id:
@@ -353,13 +356,14 @@ class UnansweredTrigger(TriggerType):
         asking[where] = [key, text]
         return False
 
-    def _remember(self, recent: dict[Any, Any], questions: dict[Any, Any], group: str, key: str, now: float) -> None:
+    def _remember(self, recent: dict[Any, Any], questions: dict[Any, Any], fired: dict[Any, Any], group: str, key: str, now: float) -> None:
         """Question ``key``, asked ``now`` in ``group``, may be answered by a plain message."""
         keys = recent.setdefault(group, [])
         # Those answered, fired or asked before the window go first: in a group where only
-        # questions are asked, no plain message would clear them.
+        # questions are asked, no plain message would clear them. (One that fired within the
+        # window stays, for a late answer: see ``_next_message``.)
         oldest = now - self.window
-        while keys and not _open_since(questions.get(keys[0]), oldest):
+        while keys and not _open_since(questions.get(keys[0]), oldest) and (keys[0] in questions or _fired_since(fired.get(keys[0]), group, now - self.late_window) is None):
             del keys[0]
         keys.append(key)
 
@@ -370,8 +374,21 @@ class UnansweredTrigger(TriggerType):
         again); the sender's own stay open, and are returned: the message goes on with them."""
         oldest = run.now - self.window
         waiting, own = [], []
+        fired: dict[Any, Any] | None = None
         for key in recent[group]:
             entry = questions.get(key)
+            if entry is None and self.by_next_message:
+                # Fired already, still within the window (a window longer than the rule's wait):
+                # an answer now makes its tasks not yet due stale, as a late reply does.
+                if fired is None:
+                    fired = run.store(self.fired_key)
+                late = _fired_since(fired.get(key), group, run.now - self.late_window)
+                if late is not None:
+                    if late[0] != member.id and not again and next_answer(event, member.id, late[0], key, replied):
+                        late[4], late[5] = run.now, member.name or member.id
+                    else:
+                        waiting.append(key)
+                continue
             if entry is None or not _open_since(entry, oldest) or entry[1] != group:
                 continue  # answered, fired, or asked too long ago (or a key reused in another group)
             if entry[0] == member.id:
@@ -531,6 +548,14 @@ def asks_again(event: Event, me_too: Any) -> bool:
     """Whether ``event`` asks the question before it again rather than answering it: "同问",
     "+1", "我也想知道" (``me_too``: community.yaml `question.me_too`) — one more person waits."""
     return me_too is not None and bool(event.text) and me_too.search(event.text) is not None
+
+
+def _fired_since(entry: list[Any] | None, group: str, oldest: float) -> list[Any] | None:
+    """A fired question's memory ``entry`` (asker, group, asked at, fired at, answered at, by) if
+    it was asked in ``group`` at ``oldest`` or later and is not answered yet, else None."""
+    if entry is None or entry[1] != group or entry[2] < oldest or entry[4] is not None:
+        return None
+    return entry
 
 
 def _open_since(entry: list[Any] | None, oldest: float) -> bool:
