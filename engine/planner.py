@@ -227,7 +227,8 @@ class Planner:
         # another part: the message's again once that part leaves it (stale).
         self._own_deadlines: dict[str, float] = {}
         self._operator_names = {operator.id: operator.name or operator.id for operator in community.operators}
-        self._part_original: dict[str, float] = {}  # merged part → its original due, as _original_due had it
+        self._part_original: dict[str, float] = {}
+        self._own_part: dict[str, list[Any]] = {}  # a joined message's own [text, reason, options]  # merged part → its original due, as _original_due had it
         # A firing's tasks with a cooldown that are planned but not final, by (rule, member,
         # trigger instant): [how many, the rule's last firing for the member before it, whether
         # one of them went out]. The cooldown counts from the firing before it again only when the
@@ -725,6 +726,12 @@ class Planner:
             self.unplanned_reopened.add(task.id)
         self._let_go(task.id, f"{task.playbook}/{task.rule}", task.member, task.trigger_at)
 
+    def notes_with(self, task: Task) -> list[Task]:
+        """The notes to the operator of ``task``'s firing, which go with it (none for a note)."""
+        if not self._noted or task.action in self.notes:
+            return []
+        return [note for note in self._noted.get(firing_of(task), ()) if note.action in self.notes]
+
     def _notes_go_with(self, task: Task, guardrail: str) -> None:
         """``task``, to a member, is dropped before it is sent: if it was the last of its
         firing's tasks to the member still planned, the firing's notes to the operator not yet
@@ -982,7 +989,15 @@ class Planner:
         self._settle(before=None)
         if self._out_of_reach:
             out = [item for item in self.open if item.task.dropped and id(item.task) in self._out_of_reach]
-            self.open = [item for item in self.open if not (item.task.dropped and id(item.task) in self._out_of_reach)]
+            gone = {id(item.task) for item in out}
+            # A firing's note dropped with its tasks to the member, all out of reach, is out of
+            # reach too: reopened alone, the next run would print "已私信问…" about a DM no run sends.
+            firings: dict[tuple[Any, ...], bool] = {}
+            for item in self.open:
+                if item.task.action not in self.notes:
+                    key = firing_of(item.task)
+                    firings[key] = firings.get(key, True) and id(item.task) in gone
+            self.open = [item for item in self.open if id(item.task) not in gone and not (item.task.dropped and item.task.action in self.notes and firings.get(firing_of(item.task)))]
             self.held_over += [self._held_row(item) for item in out if item.task.member is not None]
             self._out_of_reach.clear()
         return self.drain()
@@ -1098,6 +1113,8 @@ class Planner:
             if parts and self._part_original:
                 for part in parts:
                     self._part_original.pop(part.id, None)
+            if parts is not None and self._own_part:
+                self._own_part.pop(task.id, None)
             if cooling:
                 for part in parts or (task,):
                     if part.id in cooling:  # sent: its firing's cooldown holds, whatever its other tasks do
@@ -1218,6 +1235,9 @@ class Planner:
                 self.new_history.pop(task.id, None)
                 continue
             if task.merged is not None:
+                own = self._own_part.get(task.id)
+                if own is not None and any(part is task for part in kept):
+                    own[0] = task.text  # its own text, just written (a join before it, by pace, had none yet)
                 self._join(task, kept)
             written.append(task)
         return written
@@ -1228,14 +1248,21 @@ class Planner:
         task.merged = parts
         for part in parts:
             part.finish(self._local, self.says.explain.moved)
+        # Joined again (a part withheld for a holdout): of its own part, its own text, reason and
+        # options, not those of the message it became.
+        own = self._own_part.get(task.id)
+        if own is None:
+            own = self._own_part[task.id] = [task.text, task.reason, task.params]
+        texts, reasons, options = zip(*[own if part is task else (part.text, part.reason, part.params) for part in parts], strict=True)
         if len(parts) == 1 and parts[0] is task:
             task.parts = []
         else:
-            task.parts = [{"id": part.id, "rule": f"{part.playbook}/{part.rule}", "action": part.action, "reason": part.reason} for part in parts]
-        task.text = "\n\n".join(_greeted_once([part.text for part in parts], task.member_name))
-        if any(part.params != task.params for part in parts):
-            task.params = _all_options(parts)  # each part's coupon, form, group: what the operator does
-        task.reason = "; ".join(dict.fromkeys(part.reason for part in parts))
+            task.parts = [{"id": part.id, "rule": f"{part.playbook}/{part.rule}", "action": part.action, "reason": reason} for part, reason in zip(parts, reasons, strict=True)]
+        task.text = "\n\n".join(_greeted_once(list(texts), task.member_name))
+        task.params = own[2]
+        if any(params != task.params for params in options):
+            task.params = _all_options(list(options))  # each part's coupon, form, group: what the operator does
+        task.reason = "; ".join(dict.fromkeys(reasons))
         if self.instruction is not None:
             task.how = self.instruction(task)
 
@@ -1994,13 +2021,13 @@ class Planner:
         return later
 
 
-def _all_options(parts: list[Task]) -> dict[str, Any]:
-    """The options of a merged message's parts, as one: a reward's coupon, a survey's form, an
-    invitation's group are what the operator does with the message, whichever part they came
-    in. Points add up; other values differing are listed, each once."""
+def _all_options(each: list[dict[str, Any]]) -> dict[str, Any]:
+    """The options of a merged message's parts (``each``: theirs), as one: a reward's coupon, a
+    survey's form, an invitation's group are what the operator does with the message, whichever
+    part they came in. Points add up; other values differing are listed, each once."""
     options: dict[str, Any] = {}
-    for part in parts:
-        for key, value in (part.params or {}).items():
+    for params in each:
+        for key, value in (params or {}).items():
             if key not in options:
                 options[key] = value
             elif isinstance(value, (int, float)) and isinstance(options[key], (int, float)) and not isinstance(value, bool):

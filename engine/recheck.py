@@ -374,9 +374,13 @@ class Recheck:
         planner = self.planner
         for task in sorted(later.values(), key=lambda task: (task.due, task.id)):
             opened = planner.opening(task) if planner.record_history and not task.dropped else None
+            # Its firing's notes, dropped with it if it is stale now: reopened with it, they
+            # come back with it when the next run finds it holds after all.
+            noted = [(note, planner.opening(note)) for note in planner.notes_with(task) if not note.dropped] if opened is not None else []
             self._check_later(task)
             if opened is not None and task.dropped:
                 planner.open_stale.append(opened)
+                planner.open_stale.extend(note_opened for note, note_opened in noted if note.dropped)
         now, kept = self.run.now, []
         for due, task_id, payload in sorted(self.saved):
             self._set_now(max(now, due))

@@ -232,6 +232,46 @@ def capacity_community(extra: str = "") -> str:
     return "community:\n  name: t\n  timezone: Asia/Shanghai\n  merge: []\n  operators:\n    - {id: op, groups: [g1], capacity: 2}\n" + extra
 
 
+def test_a_note_dropped_with_a_task_no_later_run_can_keep_is_not_printed_by_the_next_night(make_config, tmp_path):
+    """Fuzzing (review 20): the operator's day (2 slots) holds the urgent note and "跟进 小王"; the
+    survey it is about passes its deadline and drops, the note with it. The run that ended at 10:00
+    leaves the survey out of the day it keeps open (no later run can keep it); the note was left
+    in, and the next night's run, settling the day again, printed it alone."""
+    from tests.test_daily_texts import held
+
+    rules = (
+        "playbook: p\nrules:\n"
+        "  - id: follow\n    when: {event: message, keywords: [问]}\n    deadline: 2h\n    do: [{notify: \"跟进 {{ member.name }}\"}, {survey: \"填个问卷\"}]\n"
+        "  - id: urgent\n    when: {event: message, keywords: [急]}\n    priority: high\n    do: [{notify: \"看一下\"}]\n"
+    )
+    config = make_config({"p.yaml": rules}, capacity_community())
+    night = [msg("01T09:00:00", "m2", text="急"), msg("01T09:30:00", "m1", name="小王", text="问"), msg("01T10:00:00", "m3", text="早")]
+    later = [msg("02T20:00:00", "m3", text="晚上好")]
+    whole = plan(config, night + later)
+    assert task_keys(whole, "rule", "member") == [("urgent", "m2")]
+    assert held(config, [night, later], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+
+def test_a_note_comes_back_with_its_dm_when_the_next_night_finds_the_dm_holds(make_config, tmp_path):
+    """Fuzzing (review 20): the run that ended on the 9th checked 小王's DM due on the 11th as if
+    nothing happened by then — two messages in 7 days no longer — and found it stale, its note
+    with it. The next night knows she wrote on the 10th: the DM holds and is printed, and so is
+    its note (it was left dropped: "已私信问…" never reached the operator)."""
+    from tests.conftest import COMMUNITY
+    from tests.test_daily_texts import held
+
+    rule = (
+        "playbook: t\nrules:\n  - id: ask\n    when: {event: message, keywords: [问]}\n    if: \"member.messages_7d >= 2\"\n"
+        "    delay: 2d\n    deadline: 4d\n    do:\n      - dm: \"{{ member.name }}，想问问你最近的需求\"\n      - notify: \"已私信问 {{ member.name }} 最近的需求\"\n"
+    )
+    config = make_config({"t.yaml": rule}, COMMUNITY)
+    night = [msg("03T12:00:00", "m1", name="小王", text="大家好"), msg("09T10:00:00", "m1", text="问一下"), msg("09T22:00:00", "m2", text="晚安")]
+    later = [msg("10T09:00:00", "m1", text="早上好")]
+    whole = plan(config, night + later)
+    assert task_keys(whole, "action", "member") == [("dm", "m1"), ("notify", "m1")]
+    assert held(config, [night, later], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+
 def test_a_note_about_a_dm_the_frequency_limit_stops_goes_with_it(make_config):
     """"已私信问 小王…" is false when the limit stopped that DM: the firing's note goes with it
     (counted under the same guardrail, its reason naming the DM); a note planned alone, or beside

@@ -231,3 +231,24 @@ def test_a_held_out_task_a_later_run_cannot_reopen_stays_held_out(tmp_path):
         store.close()
     with sqlite3.connect(path) as db:
         assert list(db.execute("SELECT member, status FROM tasks")) == [(held[0], "held_out")]
+
+
+def test_a_held_out_part_leaves_its_merged_message_text_reason_and_options_too(tmp_path):
+    """Fuzzing (review 20): 小王's early-bird reward (playbook a) and b's DM, one message; b holds
+    小王 out. The part was taken out of the message's parts, but its text — "B：…" — stayed in the
+    message's, as did its reason and its survey form: a held-out member got the treatment."""
+    books = {
+        "a.yaml": 'playbook: a\nrules:\n  - id: early\n    when: {event: message, keywords: [早鸟]}\n    do:\n      - reward: {coupon: 早鸟价, text: "A：早鸟名额给你留着"}\n',
+        "b.yaml": 'playbook: b\nholdout: 50%\nrules:\n  - id: ask\n    when: {event: message, keywords: [早鸟]}\n    do:\n      - survey: {form: "https://wj.qq.com/s2/1", text: "B：想认真问问你最近想读什么"}\n',
+    }
+    community = "community:\n  name: t\n  timezone: Asia/Shanghai\n  channel: wechat\n  merge: [reward, survey]\n  groups:\n    - {id: g1}\n  operators:\n    - {id: op, name: Lily}\n"
+    config = config_from(books, community, tmp_path / "pb")
+    member = next(f"m{index}" for index in range(100) if held_out("b", f"m{index}", 0.5))
+    kept = next(f"m{index}" for index in range(100) if not held_out("b", f"m{index}", 0.5))
+    events = [{"ts": f"2026-03-10T10:0{n}:00+08:00", "type": "message", "group": "g1", "member": who, "name": "小王", "text": "早鸟还有吗"} for n, who in enumerate((member, kept))]
+    result = run(config, records(events), keep_suppressed=True)
+    mine = [task for task in result.tasks if task.member == member]
+    assert [(task.rule, task.text, task.params, task.parts, "B" in task.reason or "想读" in task.reason) for task in mine] == [("early", "A：早鸟名额给你留着", {"coupon": "早鸟价"}, [], False)]
+    assert [task.rule for task in result.planner.held_out] == ["ask"]
+    (other,) = [task for task in result.tasks if task.member == kept]  # not held out: both, one message
+    assert other.text == "A：早鸟名额给你留着\n\nB：想认真问问你最近想读什么" and other.params == {"coupon": "早鸟价", "form": "https://wj.qq.com/s2/1"}
