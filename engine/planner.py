@@ -1258,7 +1258,10 @@ class Planner:
             task.parts = []
         else:
             task.parts = [{"id": part.id, "rule": f"{part.playbook}/{part.rule}", "action": part.action, "reason": reason} for part, reason in zip(parts, reasons, strict=True)]
-        task.text = "\n\n".join(_greeted_once(list(texts), task.member_name))
+        # A festival's greeting opens the message (春节快乐 first, then the questionnaire),
+        # whatever the order the parts came due in.
+        leading = sorted(range(len(parts)), key=lambda index: not _is_greeting(parts[index]))
+        task.text = "\n\n".join(_greeted_once([texts[index] for index in leading], task.member_name))
         task.params = own[2]
         if any(params != task.params for params in options):
             task.params = _all_options(list(options))  # each part's coupon, form, group: what the operator does
@@ -2038,20 +2041,36 @@ def _all_options(each: list[dict[str, Any]]) -> dict[str, Any]:
     return options
 
 
+def _is_greeting(part: Task) -> bool:
+    """Whether ``part`` is a festival's greeting (a `holiday` rule's)."""
+    source = part.source
+    return source is not None and source.rule.trigger.name == "holiday"
+
+
+_WELCOMED_AGAIN = re.compile(r"欢迎\s*[～~！!，,。]\s*")
+
+
 def _greeted_once(texts: list[str], nickname: str | None) -> list[str]:
     """The texts of one message, its member called by name once: a later part that opens with
     the name (``大刘，…``, ``老李 你好，…``, an @'s ``@小王 …``; the 称呼 of a "城市-称呼" nickname,
-    as ``member | call_name`` writes it) goes on without it, as one message would."""
+    as ``member | call_name`` writes it) goes on without it, as one message would — and without
+    a second "欢迎～" when the message welcomed already."""
     if not nickname or len(texts) < 2:
         return texts
     names = [name for name in dict.fromkeys((nickname, call_name(nickname))) if name in texts[0]]
     if not names:
         return texts
     opening = re.compile(rf"\s*@?(?:{'|'.join(re.escape(name) for name in sorted(names, key=len, reverse=True))})(?:\s*(?:你好|您好)\s*[，,、：:！!～~]?|\s*[，,、：:！!～~]|\s+)\s*")
+    welcomed = "欢迎" in texts[0]
     rest = []
     for text in texts[1:]:
         found = opening.match(text)
-        rest.append(text[found.end():] if found and found.end() < len(text) and not text[found.end()].isspace() else text)
+        if found and found.end() < len(text) and not text[found.end()].isspace():
+            text = text[found.end():]
+            again = _WELCOMED_AGAIN.match(text) if welcomed else None
+            if again is not None and again.end() < len(text):
+                text = text[again.end():]
+        rest.append(text)
     return [texts[0], *rest]
 
 

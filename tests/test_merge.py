@@ -163,15 +163,16 @@ FESTIVAL = {
 def test_a_festival_greeting_goes_out_in_the_members_message_of_that_morning(make_config):
     """Review 9: 老何 got the activity survey at 08:00 and the 中秋 greeting at 12:10, two DMs
     on one day. A greeting depends on the date alone — the operator knew of the festival that
-    morning — so it joins the member's message due earlier that day. A leaderboard's thanks at
-    20:00 is about the day's messages: it cannot be in the morning's message, and stays apart."""
+    morning — so it joins the member's message due earlier that day, and opens it (review 20:
+    "中秋节快乐" after the business of the message read as an afterthought). A leaderboard's thanks
+    at 20:00 is about the day's messages: it cannot be in the morning's message, and stays apart."""
     config = make_config(FESTIVAL)
     said = lambda ts, member, name, text: {"ts": f"2026-09-{ts}+08:00", "type": "message", "group": "g1", "member": member, "name": name, "text": text}  # noqa: E731
     events = [said("24T09:00:00", "m2", "阿珍", "早"), said("25T08:00:00", "m1", "老何", "我报名")]  # 中秋节: 2026-09-25
     until = datetime.fromisoformat("2026-09-25T23:00:00+08:00").timestamp()
     dms = sorted((task for task in plan(config, events, until=until).tasks if task.member == "m1"), key=lambda task: task.due)
     assert [(task.record(config.community.tz)["due"][11:16], [part["rule"] for part in task.parts] or [task.rule], task.text) for task in dms] == [
-        ("08:00", ["survey/ask", "greet/mid-autumn"], "老何，报名收到啦\n\n中秋节快乐！"),
+        ("08:00", ["survey/ask", "greet/mid-autumn"], "老何，中秋节快乐！\n\n报名收到啦"),
         ("20:00", ["thanks"], "老何，今天你最活跃，谢谢！"),
     ]
 
@@ -578,3 +579,15 @@ def test_a_message_whose_part_went_stale_keeps_its_own_deadline(make_config, tmp
     assert [(item.task.rule, item.guardrail) for item in result.suppressed if item.task.member == "m1"] == [("b", "stale")]
     (deadline,) = sqlite3.connect(tmp_path / "ops.db").execute("SELECT deadline FROM tasks WHERE id = ?", (task.id,)).fetchone()
     assert deadline == datetime.fromisoformat("2026-03-15T10:00:00+08:00").timestamp()
+
+
+def test_a_message_that_welcomed_its_member_does_not_welcome_them_again():
+    """Review 20 W2: "欢迎 @高涛 加入读书会2群！🎉…" then "欢迎～麻烦把群昵称改成…" in one @: the
+    second part goes on without its name and without a second 欢迎; a part that does not open with
+    the name, or a message that did not welcome, keeps its words."""
+    from playbook_engine.planner import _greeted_once
+
+    welcome, nickname = "欢迎 @高涛 加入读书会2群！🎉 大家可以先看看群公告", "@高涛 欢迎～麻烦把群昵称改成「城市-称呼」"
+    assert _greeted_once([welcome, nickname], "高涛") == [welcome, "麻烦把群昵称改成「城市-称呼」"]
+    assert _greeted_once(["高涛，中秋节快乐！", nickname], "高涛") == ["高涛，中秋节快乐！", "欢迎～麻烦把群昵称改成「城市-称呼」"]
+    assert _greeted_once([welcome, "群里欢迎～大家都在"], "高涛") == [welcome, "群里欢迎～大家都在"]
