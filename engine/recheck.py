@@ -830,11 +830,12 @@ class Recheck:
                 else:
                     del frozen[member_id]
             self._pruned_at = 2 * len(frozen) + 1000
+        merged = self.planner.merged_into  # a part merged into a message is checked with it (``_holds_at``)
         for watch in (self.watch, self.leaving):
             if not watch:
                 continue
             for member_id in list(watch):
-                tasks = [task for task in watch[member_id] if task.source is not None and not task.dropped]
+                tasks = [task for task in watch[member_id] if task.source is not None and (not task.dropped or task.id in merged)]
                 if tasks:
                     watch[member_id] = tasks
                 else:

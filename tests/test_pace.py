@@ -434,3 +434,23 @@ def test_a_note_goes_with_the_task_pace_finds_stale(make_config):
     result = plan(config, events, explain=True)
     assert [(task.rule, task.action) for task in result.tasks if task.member == "m1"] == []
     assert sorted((item.task.action, item.guardrail) for item in result.suppressed if item.task.member == "m1") == [("dm", "stale"), ("notify", "stale")]
+
+
+def test_every_part_of_a_paced_message_is_stale_once_its_member_wrote(make_config):
+    """Fuzzing (review 20): 大胡's silence DM and the reward of the same firing, one message due
+    at 08:00, laid out by pace at 11:00; he wrote at 10:30. The DM was dropped as stale and the
+    reward went out alone at 11:00 — after he wrote: merged into the message, it was no longer
+    told of his messages."""
+    rule = (
+        "playbook: s\nrules:\n  - id: quiet\n    when: {silence: 3d}\n    do:\n"
+        "      - dm: \"{{ member.name }}，好久没见你说话啦\"\n      - reward: {points: 10, text: \"送你 10 积分\"}\n"
+    )
+    community = "community:\n  name: t\n  timezone: Asia/Shanghai\n  quiet_hours: \"22:00-08:00\"\n  merge: [dm, reward]\n  operators:\n    - {id: op, groups: [g1], pace: 20m}\n"
+    config = make_config({"s.yaml": rule}, community)
+    joins = [{"ts": f"2026-03-01T21:{minute:02d}:00+08:00", "type": "member_joined", "group": "g1", "member": f"m{minute}"} for minute in range(12)]
+    late = {"ts": "2026-03-01T21:30:00+08:00", "type": "member_joined", "group": "g1", "member": "m99", "name": "大胡"}
+    wrote = {"ts": "2026-03-05T10:30:00+08:00", "type": "message", "group": "g1", "member": "m99", "text": "可以看看群文件"}
+    result = plan(config, [*joins, late, wrote], explain=True)
+    assert len([task for task in result.tasks if task.member != "m99"]) == 12
+    assert [(task.action, task.record(config.community.tz)["due"]) for task in result.tasks if task.member == "m99"] == []
+    assert sorted((item.task.action, item.guardrail) for item in result.suppressed if item.task.member == "m99") == [("dm", "stale"), ("reward", "stale")]
