@@ -1160,7 +1160,11 @@ class Planner:
                 else:
                     kept.append(part)
             if kept:
-                out.append(self._carry(task, kept) if id(task) in withheld else task)
+                if id(task) in withheld:
+                    out.append(self._carry(task, kept))
+                else:
+                    out.append(task)
+                    self._deadline_of(task, kept)  # its own again, or the earliest of the parts left
                 self._join(out[-1], kept)
         return out, held
 

@@ -236,10 +236,11 @@ def test_a_held_out_task_a_later_run_cannot_reopen_stays_held_out(tmp_path):
 def test_a_held_out_part_leaves_its_merged_message_text_reason_and_options_too(tmp_path):
     """Fuzzing (review 20): 小王's early-bird reward (playbook a) and b's DM, one message; b holds
     小王 out. The part was taken out of the message's parts, but its text — "B：…" — stayed in the
-    message's, as did its reason and its survey form: a held-out member got the treatment."""
+    message's, as did its reason, its survey form and its deadline (2 hours, not the reward's
+    day): a held-out member got the treatment."""
     books = {
         "a.yaml": 'playbook: a\nrules:\n  - id: early\n    when: {event: message, keywords: [早鸟]}\n    do:\n      - reward: {coupon: 早鸟价, text: "A：早鸟名额给你留着"}\n',
-        "b.yaml": 'playbook: b\nholdout: 50%\nrules:\n  - id: ask\n    when: {event: message, keywords: [早鸟]}\n    do:\n      - survey: {form: "https://wj.qq.com/s2/1", text: "B：想认真问问你最近想读什么"}\n',
+        "b.yaml": 'playbook: b\nholdout: 50%\nrules:\n  - id: ask\n    when: {event: message, keywords: [早鸟]}\n    deadline: 2h\n    do:\n      - survey: {form: "https://wj.qq.com/s2/1", text: "B：想认真问问你最近想读什么"}\n',
     }
     community = "community:\n  name: t\n  timezone: Asia/Shanghai\n  channel: wechat\n  merge: [reward, survey]\n  groups:\n    - {id: g1}\n  operators:\n    - {id: op, name: Lily}\n"
     config = config_from(books, community, tmp_path / "pb")
@@ -250,5 +251,6 @@ def test_a_held_out_part_leaves_its_merged_message_text_reason_and_options_too(t
     mine = [task for task in result.tasks if task.member == member]
     assert [(task.rule, task.text, task.params, task.parts, "B" in task.reason or "想读" in task.reason) for task in mine] == [("early", "A：早鸟名额给你留着", {"coupon": "早鸟价"}, [], False)]
     assert [task.rule for task in result.planner.held_out] == ["ask"]
+    assert mine[0].deadline == mine[0].trigger_at + 86400  # the reward's own (an event's default: a day)
     (other,) = [task for task in result.tasks if task.member == kept]  # not held out: both, one message
     assert other.text == "A：早鸟名额给你留着\n\nB：想认真问问你最近想读什么" and other.params == {"coupon": "早鸟价", "form": "https://wj.qq.com/s2/1"}
