@@ -60,7 +60,7 @@ class Source:
         self.gone: float | None = None  # when the member first left where its action needs them, after its check (with `pace`)
         self.kept = False  # it held when checked (or when planned, due at once)
         self.changed = False  # its member changed since
-        self.entry: list[Any] | None = None  # its place in Recheck.frozen: [moment, source, deferred task]
+        self.entry: list[Any] | None = None  # its place in Recheck.frozen: [moment, source, deferred task, until: its due]
         self.fixed = False  # its text's member values are fixed already (its name and id)
         self.seen: list[Any] | None = None  # reopened: the member its text sees, as an earlier run saved them
         # The tags its own firing gave and took off the member (`tag`/`untag` beside it): its
@@ -168,7 +168,7 @@ class Recheck:
         self._community = config.community
         # Texts to be rendered with a member's values of a moment, by member: [moment, source,
         # the task if its check waits on a change of the member].
-        self.frozen: dict[str, list[list[Any]]] = {}  # member id → [moment, source, deferred task or None]
+        self.frozen: dict[str, list[list[Any]]] = {}  # member id → [moment, source, deferred task or None, its due]
         self._pruned_at = 0  # size of ``frozen`` at which released days are cleared out of it
         self._settled = float("-inf")  # the days before this moment are settled: their entries are done
         planner.moved_later = self.moved_later
@@ -370,7 +370,7 @@ class Recheck:
         later = {id(task): task for _, _, task in heap}
         # And those whose check waits on a change of their member (see ``planned``).
         now = self.run.now
-        later.update((id(task), task) for waiting in self.frozen.values() for _, _, task in waiting if task is not None and not task.dropped and task.due >= now)
+        later.update((id(task), task) for waiting in self.frozen.values() for _, _, task, _ in waiting if task is not None and not task.dropped and task.due >= now)
         planner = self.planner
         for task in sorted(later.values(), key=lambda task: (task.due, task.id)):
             opened = planner.opening(task) if planner.record_history and not task.dropped else None
@@ -700,7 +700,7 @@ class Recheck:
         # needs to know of a change of the member when its text is fixed already and nothing
         # skips its checks on an unchanged member (``source.changed``: steady rules only).
         if deferred is not None or not source.fixed or source.rule.key in self._steady or merging:
-            self._freeze(member.id, task.due if deferred is not None else self.run.now, source, deferred)
+            self._freeze(member.id, task.due if deferred is not None else self.run.now, source, deferred, task.due)
         if self.watch is not None and (source.rule.trigger.ends_on_message or source.rule.trigger.asks_member or source.rule.key in self._reads_writing):
             source.wrote = None
             self.watch.setdefault(member.id, []).append(task)
@@ -708,12 +708,12 @@ class Recheck:
             source.gone = None
             self.leaving.setdefault(member.id, []).append(task)
 
-    def _freeze(self, member_id: str, at: float, source: Source, deferred: Task | None) -> None:
+    def _freeze(self, member_id: str, at: float, source: Source, deferred: Task | None, until: float) -> None:
         """Keep ``source``'s text at the member's values of ``at`` if they change; a
         ``deferred`` task (moved, not checked again yet) is checked at ``at`` if they change
         before then."""
         source.changed = False
-        entry = source.entry = [at, source, deferred]
+        entry = source.entry = [at, source, deferred, max(at, until)]  # until: its day is settled (it is rendered then)
         waiting = self.frozen.get(member_id)
         if waiting is None:
             self.frozen[member_id] = [entry]
@@ -728,10 +728,10 @@ class Recheck:
         settled = self._settled
         copy = None
         now = self.run.now
-        for at, source, deferred in waiting:
+        for at, source, deferred, until in waiting:
             source.entry = None  # no longer registered
-            if at < settled:
-                continue  # of a day already settled: done
+            if until < settled:
+                continue  # of a day already settled: done (a task planned late one day, due the next, is not)
             source.changed = True
             if deferred is not None and at >= now and not deferred.dropped:
                 self._push(deferred)  # it changes before the task is due: checked then
@@ -769,9 +769,9 @@ class Recheck:
                 # member changes before it is due.
                 entry = source.entry
                 if entry is not None:  # still registered (its member did not change): moved along
-                    entry[0], entry[2] = task.due, task
+                    entry[0], entry[2], entry[3] = task.due, task, task.due
                 else:
-                    self._freeze(member.id, task.due, source, task)
+                    self._freeze(member.id, task.due, source, task, task.due)
                 return
             if self.closed:
                 self._check_later(task)
@@ -821,7 +821,7 @@ class Recheck:
             for member_id in list(frozen):
                 waiting = []
                 for entry in frozen[member_id]:
-                    if entry[0] >= before:
+                    if entry[3] >= before:
                         waiting.append(entry)
                     else:
                         entry[1].entry = None

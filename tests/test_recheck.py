@@ -391,3 +391,24 @@ def test_a_task_found_stale_at_its_due_instant_as_a_state_run_ends_stays_dropped
         store.close()
         planned += [(task.member, task.due) for task in result.tasks]
     assert planned == []
+
+
+def test_a_text_planned_late_one_day_and_due_the_next_keeps_the_values_it_was_planned_with(make_config):
+    """Fuzzing (review 20, J4): 小王 went quiet on the 28th; `recheck: false` plans "你已经 4 天没说话了"
+    at 23:40 on 1 January, due at 00:40. She wrote at 14:25 on the 2nd, before the 2nd was settled:
+    the text, written then, said "-1 天" — its values were let go with the 1st's, the day it was
+    planned, not the day it is due. (元旦's greeting, a fan-out that day, is what brought the
+    clean-up of the 1st's values before her message.)"""
+    rules = (
+        "playbook: t\nrules:\n"
+        "  - id: quiet\n    when: {becomes: \"member.days_silent >= 4\"}\n    delay: 1h\n    recheck: false\n    do:\n      - dm: \"{{ member.name }}，你已经 {{ member.days_silent }} 天没说话了\"\n"
+        "  - id: greet\n    when: {holiday: any, each: member, at: \"09:00\"}\n    do:\n      - mention: \"{{ member.name }}，节日快乐\"\n"
+    )
+    config = make_config({"t.yaml": rules}, community())
+    events = [
+        {"ts": "2026-12-28T23:40:00+08:00", "type": "message", "group": "g1", "member": "m1", "name": "小王", "text": "晚安"},
+        {"ts": "2027-01-02T13:16:00+08:00", "type": "message", "group": "g1", "member": "m2", "name": "小李", "text": "下午好"},
+        {"ts": "2027-01-02T14:25:00+08:00", "type": "message", "group": "g1", "member": "m1", "text": "我回来了"},
+    ]
+    result = plan(config, events)
+    assert [task.text for task in result.tasks if task.rule == "quiet"] == ["小王，你已经 4 天没说话了"]
