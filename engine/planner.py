@@ -227,8 +227,8 @@ class Planner:
         # another part: the message's again once that part leaves it (stale).
         self._own_deadlines: dict[str, float] = {}
         self._operator_names = {operator.id: operator.name or operator.id for operator in community.operators}
-        self._part_original: dict[str, float] = {}
-        self._own_part: dict[str, list[Any]] = {}  # a joined message's own [text, reason, options]  # merged part → its original due, as _original_due had it
+        self._part_original: dict[str, float] = {}  # merged part → its original due, as _original_due had it
+        self._own_part: dict[str, list[Any]] = {}  # a joined message's own [text, reason, options]
         # A firing's tasks with a cooldown that are planned but not final, by (rule, member,
         # trigger instant): [how many, the rule's last firing for the member before it, whether
         # one of them went out]. The cooldown counts from the firing before it again only when the
@@ -1195,10 +1195,7 @@ class Planner:
         sent = self.new_history.get(carrier.id)
         if sent is not None:
             sent.status, sent.due = "todo", carrier.due
-        self.suppressed_counts["merged"] -= 1
-        if self.day_counts is not None:
-            self._tally(carrier, "suppressed", "merged", count=-1)  # it carries the message now
-        self.suppressed = [item for item in self.suppressed if item.task is not carrier]
+        self._no_longer_merged(carrier)  # it carries the message now
         self.merged_into.pop(carrier.id, None)
         for part in parts[1:]:
             self.merged_into[part.id] = carrier.id
