@@ -85,6 +85,9 @@ class Open:
     # The parts' own entries of Planner._cooling_since (a part dropped with its message lets its
     # rule's cooldown go, as in one run).
     part_cooling: dict[str, float | None] | None = None
+    # A merged message's own part's deadline, where it is not the message's (``_own_deadlines``):
+    # moved with the message past days off, as its ``deadline`` was, which the parts' were not.
+    own_deadline: float | None = None
 
 
 def _capacity_order(task: Task) -> tuple[Any, ...]:
@@ -450,6 +453,11 @@ class Planner:
             parts = task.merged = [task, *opened.parts]
             task.priority = max(parts, key=lambda part: part.rank).priority  # as _combine made it
             own, task.deadline = task.deadline, min(part.deadline for part in parts)
+            if opened.deadline is not None:
+                # As it stood: a message moved past days off (`not_on`) took its deadline along,
+                # its parts' own deadlines stayed (their minimum would drop it as past deadline).
+                task.deadline = opened.deadline
+                own = task.deadline if opened.own_deadline is None else opened.own_deadline
             if task.deadline < own:
                 self._own_deadlines[task.id] = own  # as _combine kept it: its own, should a part leave it
             for part in opened.parts:
@@ -506,7 +514,7 @@ class Planner:
         parts = (task.merged or [task])[1:]
         cooling = self._cooling_since
         part_cooling = {part.id: cooling[part.id] for part in parts if part.id in cooling} if parts and cooling else None
-        return Open(task, task.due, original_due, list(task.moves or ()), parts, (cooling[task.id],) if task.id in cooling else None, task.deadline, self._waited.get(task.id, 0.0), None if counted_at == original_due else counted_at, part_cooling or None)
+        return Open(task, task.due, original_due, list(task.moves or ()), parts, (cooling[task.id],) if task.id in cooling else None, task.deadline, self._waited.get(task.id, 0.0), None if counted_at == original_due else counted_at, part_cooling or None, self._own_deadlines.get(task.id))
 
     def _counted_at(self, task: Task) -> float | None:
         """Where the member's frequency limits count ``task`` now (None: nowhere)."""

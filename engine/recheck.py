@@ -218,7 +218,10 @@ class Recheck:
             printed = payload["printed"]
             cooling = payload.get("cooling_since", _UNSET)
             part_cooling = {data["id"]: data["cooling_since"] for data in payload["parts"] if "cooling_since" in data}
-            opened = Open(built, payload["due"], payload["original_due"], [(why, before, after) for why, before, after in payload["moves"]], parts, None if cooling is _UNSET else (cooling,), counted_at=payload.get("counted_at"), part_cooling=part_cooling or None)
+            opened = Open(
+                built, payload["due"], payload["original_due"], [(why, before, after) for why, before, after in payload["moves"]], parts, None if cooling is _UNSET else (cooling,),
+                payload.get("message_deadline"), counted_at=payload.get("counted_at"), part_cooling=part_cooling or None, own_deadline=payload.get("own_deadline"),
+            )
             self.planner.reopen(built, rule.key, opened, None if printed is None else (*printed[:3], tuple(printed[3])))
             effect(built, built.source.action)
             # Whether its member changed since it was last checked is not known: checked again
@@ -285,8 +288,8 @@ class Recheck:
         task.due = payload["due"]
         if "deadline" in payload:  # moved past days off (`not_on`)
             task.deadline = payload["deadline"]
-            if payload.get("waited"):
-                self.planner.has_waited(task.id, payload["waited"])
+        if payload.get("waited"):  # capacity's moves past days off (its rule's, or a part's): no delay
+            self.planner.has_waited(task.id, payload["waited"])
         if "messages" in payload and len(task.order) == 4:  # its place among the tasks due with it, as when it was planned
             task.order = (*task.order[:2], -payload["messages"], *task.order[3:])
         # Its values are built when first needed: most reopened tasks are dropped again unread.
@@ -418,8 +421,15 @@ class Recheck:
                 payload["cooling_since"] = item.cooling_since[0]
             if item.counted_at is not None:
                 payload["counted_at"] = item.counted_at
-            if "deadline" in payload and item.deadline is not None:  # `not_on`: as they stood before the settling
-                payload["deadline"] = item.deadline
+            if item.parts and item.deadline is not None:
+                # A message: its deadline as it stood, and its own part's, which the parts'
+                # deadlines do not give back once it was moved past days off with its deadline.
+                payload["message_deadline"] = item.deadline
+                if item.own_deadline is not None:
+                    payload["own_deadline"] = item.own_deadline
+            if ("deadline" in payload or item.parts) and item.deadline is not None:  # `not_on`: as they stood before the settling
+                if "deadline" in payload:
+                    payload["deadline"] = item.deadline
                 payload.pop("waited", None)
                 if item.waited:
                     payload["waited"] = item.waited

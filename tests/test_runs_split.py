@@ -111,17 +111,18 @@ def test_runs_cut_anywhere_hold_the_plan_of_one_run(tmp_path_factory, drawn, cut
 
 def assert_invariants(result: Any, events: list[dict[str, Any]], capacity: dict[str, int], pace: int) -> None:
     """What issue 19 says of any plan, on this one: capacity per operator and day, quiet hours,
-    the daily DM limit, one merged DM per member and day, pace, deadlines, and nothing for a
+    the daily DM limit, one merged DM per member, operator and day (two operators may each write
+    to a member of both their groups), pace, deadlines, and nothing for a
     member in a group after the plan removed them from it until they join it again (but the
     removal's own note)."""
     local = result.evaluation.local
     per_day: dict[tuple[str | None, int], int] = {}
-    dms: dict[tuple[str | None, int], int] = {}
+    dms: dict[tuple[str | None, str | None, int], int] = {}
     for task in result.tasks:
         day = local.day(task.due)
         per_day[(task.assignee, day)] = per_day.get((task.assignee, day), 0) + 1
         if task.action == "dm":
-            dms[(task.member, day)] = dms.get((task.member, day), 0) + 1
+            dms[(task.member, task.assignee, day)] = dms.get((task.member, task.assignee, day), 0) + 1
         hour = datetime.fromtimestamp(task.due, START.tzinfo).hour
         assert 8 <= hour < 22, (task.id, hour)
         assert task.due <= task.deadline, task.id
@@ -165,6 +166,10 @@ HOLIDAY_RULES = {
           - id: hello
             when: {event: member_joined}
             do: [{mention: "欢迎 {{ member.name }}"}]
+          - id: chat
+            when: {event: message, keywords: [hi]}
+            delay: 20h
+            do: [{dm: "聊聊 {{ member.name }}"}]
         """,
 }
 HOLIDAY_START = datetime(2026, 2, 11, tzinfo=timezone(timedelta(hours=8)))
@@ -186,3 +191,49 @@ def test_runs_cut_anywhere_over_a_holiday_hold_the_plan_of_one_run(tmp_path_fact
     rules_off = {"first", "ask", "nudge"}
     assert not [task.id for task in whole.tasks if task.rule in rules_off and whole.evaluation.local.day(task.due) in off]
     assert held(config, pieces, tmp_path_factory.mktemp("state") / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+
+def test_a_message_moved_past_the_break_keeps_its_deadline_in_the_next_run(tmp_path):
+    """m1, silent since 02-10, is due two DMs at 02-12 10:00, one a day-off rule's: one message.
+    Capacity (one a day, high-priority notes first) carries it to 02-15, 初一, so it waits for
+    02-24, its deadline moved with it (the parts' own stay as they were); 02-24 is full too, and
+    it goes on to 02-25, within its moved deadline. A run that ends on 02-20 leaves 02-24 open:
+    the next run settles it again with the message's deadline as it stood, not the parts'
+    earliest, which would drop it as past its deadline."""
+    rules = {"p.yaml": """\
+        playbook: p
+        rules:
+          - id: first
+            when: {event: message, keywords: [早]}
+            priority: high
+            do: [{notify: "看一下 {{ member.name }}"}]
+          - id: nudge
+            when: {silence: 2d}
+            deadline: 5d
+            not_on: holidays
+            do: [{dm: "好久不见 {{ member.name }}"}]
+          - id: miss
+            when: {silence: 2d}
+            deadline: 5d
+            do: [{dm: "想你了 {{ member.name }}"}]
+        """}
+    community = """\
+        community:
+          name: t
+          timezone: Asia/Shanghai
+          merge: [dm]
+          max_delay: 7d
+          operators:
+            - {id: op, groups: [g1], capacity: 1}
+        """
+    config = config_from(rules, community, tmp_path / "pb")
+
+    def at(day: int, hour: int, member: str, text: str) -> dict[str, Any]:
+        return {"ts": datetime(2026, 2, day, hour, tzinfo=START.tzinfo).isoformat(), "type": "message", "group": "g1", "member": member, "text": text}
+
+    first = [at(10, 10, "m1", "hi"), *(at(day, 9, "m2", "早") for day in (12, 13, 14)), at(20, 9, "m3", "hi")]
+    later = [at(24, 9, "m2", "早"), at(27, 9, "m3", "hi")]
+    whole = plan(config, first + later)
+    message = [task for task in whole.tasks if task.member == "m1"]
+    assert [(datetime.fromtimestamp(task.due, START.tzinfo).isoformat(), len(task.parts)) for task in message] == [("2026-02-25T10:00:00+08:00", 2)]
+    assert held(config, [first, later], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
