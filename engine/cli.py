@@ -439,7 +439,7 @@ def tasks_list(ctx: click.Context, state_path: str, statuses: Sequence[str], ass
         groups = store.group_names()
         registry = registry_from(ctx)
         in_group = frozenset(name for name, kind in registry.actions.items() if kind.scope == SCOPE_GROUP)
-        write_list(listed, fmt, sys.stdout, words_of(store), tz, terminal=sys.stdout.isatty(), actions=registry.action_names(language), priorities=says.priorities, columns=says.columns, groups=groups, operators=names, in_group=in_group, links=frozenset(json.loads(store.meta("written_links") or "[]")))
+        write_list(listed, fmt, sys.stdout, words_of(store), tz, terminal=sys.stdout.isatty(), actions=registry.action_names(language), priorities=says.priorities, columns=says.columns, groups=groups, operators=names, in_group=in_group, links=frozenset(json.loads(store.meta("written_links") or "[]")), channels=says.channels)
     finally:
         store.close()
 

@@ -195,10 +195,10 @@ def _who(record: Mapping[str, Any]) -> str:
     return f"{who} · {where}" if where else who
 
 
-def write_list(listed: list[Listed], fmt: str, stream: IO[str], words: ListWords, tz: ZoneInfo, *, terminal: bool = False, actions: Mapping[str, str] | None = None, priorities: Mapping[str, str] | None = None, columns: Mapping[str, str] | None = None, groups: Mapping[str, str] | None = None, operators: Mapping[str, str] | None = None, in_group: frozenset[str] = frozenset(), links: frozenset[str] = frozenset()) -> None:
+def write_list(listed: list[Listed], fmt: str, stream: IO[str], words: ListWords, tz: ZoneInfo, *, terminal: bool = False, actions: Mapping[str, str] | None = None, priorities: Mapping[str, str] | None = None, columns: Mapping[str, str] | None = None, groups: Mapping[str, str] | None = None, operators: Mapping[str, str] | None = None, in_group: frozenset[str] = frozenset(), links: frozenset[str] = frozenset(), channels: Mapping[str, str] | None = None) -> None:
     """``listed`` in ``fmt``: table, md (for people), csv (to fill in and import), jsonl.
-    ``actions``/``priorities``: how the community's language names each action and priority in
-    the cells people read, ``groups`` each group's name (community.yaml's ``groups:``) for a
+    ``actions``/``priorities``/``channels``: how the community's language names each action,
+    priority and channel in the cells people read, ``groups`` each group's name (community.yaml's ``groups:``) for a
     task about a whole group, ``operators`` each operator's name (community.yaml's ``name:``),
     and ``columns`` the CSV's columns of the task record, as `playbook run` names them; JSON
     Lines keeps the ids and field names. ``links``: the addresses the playbooks write, which
@@ -206,8 +206,8 @@ def write_list(listed: list[Listed], fmt: str, stream: IO[str], words: ListWords
     if fmt == "jsonl":
         _write_jsonl(listed, stream, words, tz, terminal)
         return
-    if actions or priorities or groups or operators or in_group:
-        listed = [_named(item, actions or {}, priorities or {}, groups or {}, operators or {}, in_group) for item in listed]
+    if actions or priorities or groups or operators or in_group or channels:
+        listed = [_named(item, actions or {}, priorities or {}, groups or {}, operators or {}, in_group, channels or {}) for item in listed]
     if fmt == "csv":
         _write_csv(listed, stream, words, tz, terminal, columns or {})
         return
@@ -217,15 +217,17 @@ def write_list(listed: list[Listed], fmt: str, stream: IO[str], words: ListWords
     _write_table(listed, stream, words, tz, terminal)
 
 
-def _named(item: Listed, actions: Mapping[str, str], priorities: Mapping[str, str], groups: Mapping[str, str], operators: Mapping[str, str], in_group: frozenset[str] = frozenset()) -> Listed:
+def _named(item: Listed, actions: Mapping[str, str], priorities: Mapping[str, str], groups: Mapping[str, str], operators: Mapping[str, str], in_group: frozenset[str] = frozenset(), channels: Mapping[str, str] | None = None) -> Listed:
     record = dict(item.record)
-    action, priority, group = record.get("action"), record.get("priority"), record.get("group")
+    action, priority, group, channel = record.get("action"), record.get("priority"), record.get("group"), record.get("channel")
     if action in in_group and isinstance(group, str) and record.get("member") is not None:
         record["in_group"] = groups.get(group, group)  # the table and md only: where the @ goes
     if isinstance(action, str):
         record["action"] = actions.get(action, action)
     if isinstance(priority, str):
         record["priority"] = priorities.get(priority, priority)
+    if isinstance(channel, str) and channels:
+        record["channel"] = channels.get(channel, channel)  # 微信, not wechat
     if isinstance(group, str) and group in groups:
         record["group_name"] = groups[group]  # the CSV's group column, the table's and md's names
     assignee = item.row.assignee

@@ -80,10 +80,11 @@ def write_csv(tasks: Iterable[Task], stream: IO[str], context: Mapping[str, Any]
     writer.writerow([*(columns[name] for name in CSV_FIELDS), columns["status"]])
     for task in tasks:  # streamed, like jsonl
         record = task.record(tz)
-        # The time, action, priority, group and operator as the operator reads them (a group
-        # and an operator by name); JSON keeps the ids for programs.
+        # The time, action, priority, channel, group and operator as the operator reads them (a
+        # group and an operator by name, 微信 not wechat); JSON keeps the ids for programs.
         shown = {
             "due": sheet_time(task.due, tz), "action": actions.get(task.action, task.action), "priority": priorities.get(task.priority, task.priority), "how": task.how or None,
+            "channel": says.explain.channels.get(task.channel, task.channel),
             "group": groups.get(task.group, task.group) if task.group is not None else None, "assignee": (operators.get(task.assignee) or task.assignee) if task.assignee is not None else None,
         }
         record = {**dict.fromkeys(CSV_FIELDS), **record, **shown}

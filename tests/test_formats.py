@@ -98,6 +98,7 @@ def test_csv_for_excel(example_output, registry: Registry) -> None:
         assert row["内容"].removeprefix("'") == record["text"]
         assert row["原因"] == record["reason"]
         assert (row["动作"], row["优先级"]) == (registry.actions[record["action"]].names["zh-CN"], words_for("zh-CN").explain.priorities[record["priority"]])
+        assert (record["channel"], row["渠道"]) == ("wechat", "微信")  # every other cell is Chinese too
         assert (json.loads(row["参数"]) if row["参数"] else None) == record.get("params")
         assert row["怎么做"]
 

@@ -297,6 +297,7 @@ def test_the_csv_says_the_outcome_in_the_communitys_language(setup: Setup, tmp_p
     setup.tasks("mark", task, "--status", "replied", "--at", "2026-03-02 13:00")
     (row,) = csv.DictReader(io.StringIO(setup.tasks("list", "--format", "csv", "--status", "replied").stdout.lstrip("\ufeff")))
     assert (row["状态"], row["结果"], row["结果时间"]) == ("已回复", "已回复", "2026-03-02 13:00")
+    assert row["渠道"] == "微信"  # not wechat: as `playbook run`'s CSV names it
     (tmp_path / "en").mkdir()
     english = make_setup(tmp_path / "en", language="en")
     english.tasks("mark", english.records[0]["id"], "--status", "replied")
