@@ -463,11 +463,13 @@ class Enforcer:
             limit = self._max_lengths[channel] = known.max_length if known is not None else float("inf")
         return limit
 
-    def task(self, rule: Rule, index: int, action: str, firing: Firing, group: str | None, text: str, params: dict[str, Any]) -> Task:
+    def task(self, rule: Rule, index: int, action: str, firing: Firing, group: str | None, text: str, params: dict[str, Any], member_name: str | None = None) -> Task:
+        """The task of ``action`` for ``firing``, its member named as they are now (``member_name``:
+        as they were when it was planned, for one a later run makes again)."""
         member = firing.member
         if member is not None:
             subject = member.id
-            member_name: str | None = member.name or subject
+            member_name = member_name or member.name or subject
         else:
             subject, member_name = f"group:{group}", None
         channel = self.conditions.channel_name(rule, group)

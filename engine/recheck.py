@@ -201,7 +201,7 @@ class Recheck:
         for payload in payloads:
             heapq.heappush(self.saved, (payload["due"], payload["id"], payload))
 
-    def reopen(self, payloads: list[dict[str, Any]], build: Callable[[Rule, int, str, Firing, str | None, str, dict[str, Any]], Task], render: Callable[[Task], bool], effect: Callable[[Task, ActionSpec], None]) -> None:
+    def reopen(self, payloads: list[dict[str, Any]], build: Callable[..., Task], render: Callable[[Task], bool], effect: Callable[[Task, ActionSpec], None]) -> None:
         """The tasks an earlier --state run left open (``keep_open``), back in the planner's
         days as they stood, each checked again when due as if planned now, its effect still to
         happen then if it is due later. ``build``: the enforcer's task maker (the same rule,
@@ -282,7 +282,8 @@ class Recheck:
             return None
         event = event_from(payload["event"]) if payload["event"] is not None else None
         firing = Firing(member, payload["firing_group"], payload["t"], payload["reason"], event, payload["values"])
-        task = build(rule, action.index, action.kind.name, firing, payload["group"], "", action.params)
+        # Named as when it was planned (a newcomer renamed since is still who the task says).
+        task = build(rule, action.index, action.kind.name, firing, payload["group"], "", action.params, payload.get("member_name"))
         if task.id != payload["id"]:
             return None
         task.due = payload["due"]
@@ -883,6 +884,8 @@ def _saved(task: Task, source: Source) -> dict[str, Any]:
         "firing_group": source.group, "t": firing.t, "event": event_data(firing.event), "values": firing.values,
         "assignee": task.assignee, "due": task.due, "reason": firing.reason if isinstance(firing.reason, str) else firing.reason(),
     } | (
+        {"member_name": task.member_name} if task.member_name is not None and firing.member is not None and task.member_name != (firing.member.name or firing.member.id) else {}
+    ) | (
         {"messages": -task.order[2]} if len(task.order) == 4 else {}  # the member's messages when it was planned: its place among tasks due with it
     ) | ({"wrote": source.wrote} if source.wrote is not None else {}) | ({"gone": source.gone} if source.gone is not None else {}) | (
         {"saw": task.seen_message} if task.seen_message is not None else {}  # the member's latest message its check knew of

@@ -18,6 +18,7 @@ from typing import Any
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from playbook_engine.state import StateStore
 from tests.conftest import config_from, plan, task_keys
 from tests.test_daily_texts import held
 
@@ -237,3 +238,47 @@ def test_a_message_moved_past_the_break_keeps_its_deadline_in_the_next_run(tmp_p
     message = [task for task in whole.tasks if task.member == "m1"]
     assert [(datetime.fromtimestamp(task.due, START.tzinfo).isoformat(), len(task.parts)) for task in message] == [("2026-02-25T10:00:00+08:00", 2)]
     assert held(config, [first, later], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+
+def test_a_task_settled_again_by_the_next_run_keeps_the_name_its_member_had_when_planned(tmp_path):
+    """新人小A joins at 10:00 and is 小A by 10:05; her DM, planned at the join, is due the next
+    day, which the run ending at 10:05 leaves open. The next run brings an urgent note for that
+    day's one slot, and the DM goes a day later: printed again, it still names her 新人小A, as one
+    run names her in the task (the name it was planned with), not 小A."""
+    rules = {"p.yaml": """\
+        playbook: p
+        rules:
+          - id: hello
+            when: {event: member_joined}
+            delay: 1d
+            deadline: 3d
+            do: [{dm: "欢迎来玩"}]
+          - id: urgent
+            when: {event: message, keywords: [急]}
+            priority: urgent
+            do: [{notify: "看一下"}]
+        """}
+    community = """\
+        community:
+          name: t
+          timezone: Asia/Shanghai
+          operators:
+            - {id: op, groups: [g1], capacity: 1}
+        """
+    config = config_from(rules, community, tmp_path / "pb")
+    first = [
+        {"ts": "2026-03-01T10:00:00+08:00", "type": "member_joined", "group": "g1", "member": "m1", "name": "新人小A"},
+        {"ts": "2026-03-01T10:05:00+08:00", "type": "message", "group": "g1", "member": "m1", "name": "小A", "text": "大家好"},
+    ]
+    later = [{"ts": "2026-03-02T09:00:00+08:00", "type": "message", "group": "g1", "member": "m2", "text": "急"}]
+    fields = ("id", "due", "member_name", "text")
+    whole = task_keys(plan(config, first + later), *fields)
+    assert [key[1:3] for key in whole if key[3] == "欢迎来玩"] == [("2026-03-03T10:00:00+08:00", "新人小A")]
+    printed: dict[str, tuple[Any, ...]] = {}
+    for piece in (first, later):
+        store = StateStore.open(str(tmp_path / "ops.db"))
+        result = plan(config, piece, state=store)
+        result.save_state()
+        store.close()
+        printed.update((key[0], key) for key in task_keys(result, *fields))
+    assert sorted(printed.values()) == sorted(whole)
