@@ -260,6 +260,9 @@ class Planner:
         self._default_operator = catch_all[0] if catch_all else (community.operators[0].id if community.operators else None)
         self._capacity = {operator.id: operator.capacity for operator in community.operators if operator.capacity}
         self._effects_done: Counter[tuple[str, int]] = Counter()  # slots taken by removals done (``slot_for_effect``)
+        # The tasks whose effect took its slot (a removal done when due): moved on to a later day
+        # all the same (pace found no room left in theirs), they hold a slot of that day too.
+        self._effected: set[str] = set()
         self._paces = {operator.id: operator.pace for operator in community.operators if operator.pace}
         # ``keeps_off``: whether any rule has a `not_on:` (set by the evaluation): capacity's moves
         # then ask about days off too, those of a community without one do not.
@@ -652,7 +655,16 @@ class Planner:
         if done >= capacity - self._capacity_used[key]:
             return done
         self._effects_done[key] = done + 1
+        self._effected.add(task.id)
         return None
+
+    def _effect_moved(self, task: Task, assignee: str, day: int) -> None:
+        """``task``, its effect done on its own day, is listed on ``day`` (pace or capacity moved
+        it there): it holds one of that day's slots, which removals due that day cannot take —
+        or more of them would be done than the day's list can hold, and capacity would carry
+        one done that day on to the next."""
+        if task.id in self._effected:
+            self._effects_done[(assignee, day)] += 1
 
     def drop_for_slots(self, task: Task, done: int) -> None:
         """``task``, whose effect is due, finds its day's slots taken by ``done`` removals before
@@ -1488,6 +1500,8 @@ class Planner:
             sent = self.new_history[task.id]
             sent.due, sent.deadline = due, task.deadline
         self._recount(task)
+        if self._effected:
+            self._effect_moved(task, assignee, self._day(due))
         if task.id not in self._paced_over:  # a task moved by pace counts once, however often
             self._paced_over.add(task.id)
             self.moved["pace"] += 1
@@ -1891,6 +1905,8 @@ class Planner:
             if self._out_of_reach:
                 self._out_of_reach.discard(id(task))  # not dropped: it is on the next day's list
             task.due = moved_to
+            if self._effected:
+                self._effect_moved(task, assignee, moved_day)
             next_key = (moved_day, assignee)
             bucket = waiting.get(next_key)
             if bucket is None:

@@ -282,3 +282,38 @@ def test_a_task_settled_again_by_the_next_run_keeps_the_name_its_member_had_when
         store.close()
         printed.update((key[0], key) for key in task_keys(result, *fields))
     assert sorted(printed.values()) == sorted(whole)
+
+
+def test_a_removal_done_on_its_day_and_paced_into_the_next_holds_a_slot_there(tmp_path):
+    """Two spammers at 21:00 and 21:10: both removed then (their effects take the day's two
+    slots), but at a pace of an hour the second is listed at 08:00 the next morning, after quiet
+    hours. That morning's list holds it, so of the next day's two spammers only the first can be
+    removed when due: the second finds no slot. Had the second been removed too, capacity would
+    have carried a removal done that morning on to the day after, listed a day after the member
+    was out. A run cut between the two days plans the same."""
+    rules = {"p.yaml": """\
+        playbook: p
+        rules:
+          - id: kick
+            when: {event: message, keywords: [广告]}
+            do: [{remove: 发广告}]
+        """}
+    community = """\
+        community:
+          name: t
+          timezone: Asia/Shanghai
+          quiet_hours: "22:00-08:00"
+          operators:
+            - {id: op, groups: [g1], capacity: 2, pace: 1h}
+        """
+    config = config_from(rules, community, tmp_path / "pb")
+
+    def spam(day: int, hour: int, minute: int, member: str) -> dict[str, Any]:
+        return {"ts": datetime(2026, 3, day, hour, minute, tzinfo=START.tzinfo).isoformat(), "type": "message", "group": "g1", "member": member, "text": "广告"}
+
+    first = [spam(2, 21, 0, "m1"), spam(2, 21, 10, "m2"), {**spam(2, 23, 0, "m9"), "text": "晚安"}]
+    later = [spam(3, 9, 0, "m3"), spam(3, 9, 30, "m4"), {**spam(5, 10, 0, "m9"), "text": "早"}]
+    whole = plan(config, first + later)
+    listed = sorted((datetime.fromtimestamp(task.due, START.tzinfo).strftime("%m-%d %H:%M"), task.member) for task in whole.tasks)
+    assert listed == [("03-02 21:00", "m1"), ("03-03 08:00", "m2"), ("03-03 09:00", "m3")]
+    assert held(config, [first, later], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
