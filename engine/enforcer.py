@@ -102,12 +102,18 @@ class Enforcer:
                 self.planner.suppress_unmade("cooldown", unmade, rule.playbook, firing.t + rule.delay)
                 return
         tasks: list[tuple[Task, ActionSpec]] = []
+        refused: list[tuple[Task | None, str, str | Callable[[], str]]] = []
         changes = []
         for action in rule.actions:
             if action.kind.makes_task:
-                self._add_tasks(tasks, rule, action, firing, group, context, held, not cooling)
+                self._add_tasks(tasks, rule, action, firing, group, context, held, not cooling, refused)
             else:
                 changes.append(action)
+        if refused and tasks and all(task.action in self.planner.notes for task, _ in tasks):
+            # Every task to a member was refused (she is in none of the groups any more): the
+            # firing's notes to the operator ("私信聊过之后，把TA的需求记进档案") go with them.
+            self.planner.refuse_notes([task for task, _ in tasks], *refused[0], rule.playbook)
+            tasks = []
         accepted = self.planner.offer([task for task, _ in tasks], rule) if tasks else []
         if accepted:  # the effects of the planned tasks' actions, each on the task's member
             planned_now = self.recheck.planned
@@ -307,9 +313,10 @@ class Enforcer:
     def _invited(self, member: Member, group: str, t: float) -> str:
         return self.notes.says.invited.format(name=_name(member), group=self._group_name(group), at=self.run.local.text(t))
 
-    def _add_tasks(self, tasks: list[tuple[Task, ActionSpec]], rule: Rule, action: ActionSpec, firing: Firing, group: str | None, context: dict[str, Any], held: list[str], check: bool) -> None:
+    def _add_tasks(self, tasks: list[tuple[Task, ActionSpec]], rule: Rule, action: ActionSpec, firing: Firing, group: str | None, context: dict[str, Any], held: list[str], check: bool, refused: list[tuple[Task | None, str, str | Callable[[], str]]]) -> None:
         """Add to ``tasks`` the action's task for each member it targets, its text rendered;
-        with ``check``, refuse those whose member is not where the action needs them."""
+        with ``check``, refuse those whose member is not where the action needs them (each added
+        to ``refused``: the task, if it was built, the guardrail and the reason)."""
         kind = action.kind
         member = firing.member
         planner = self.planner
@@ -318,6 +325,7 @@ class Enforcer:
             refusal = self._refusal(rule, kind, action.params, target, group) if check and target is not None else None
             if refusal is not None and not planner.keep_suppressed:
                 planner.suppress_unmade(refusal[0], 1, rule.playbook, firing.t + rule.delay)  # nobody reads its text: not rendered
+                refused.append((None, *refusal))
                 continue
             about = firing if target is member else replace(firing, member=target)
             target_context = context if target is member else self.conditions.context(rule, about, group)
@@ -329,6 +337,7 @@ class Enforcer:
                 task.because = held
             if refusal is not None:
                 planner.refuse(task, *refusal)
+                refused.append((task, *refusal))
                 continue
             tasks.append((task, action))
 

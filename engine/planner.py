@@ -411,6 +411,16 @@ class Planner:
         planner's (its member is no longer in the group …): counted, and kept to be explained."""
         self._suppress(task, guardrail, reason)
 
+    def refuse_notes(self, notes: list[Task], stopped: Task | None, guardrail: str, reason: str | Callable[[], str], playbook: str) -> None:
+        """A firing's ``notes`` to the operator, whose every other task the evaluation refused
+        (``stopped``, the first, if it was built; ``guardrail``, ``reason``): they go with them,
+        as ``offer`` drops the notes of a firing it stops."""
+        for note in notes:
+            if self.keep_suppressed:
+                self._suppress(note, guardrail, partial(self._with_stopped, stopped.id, reason) if stopped is not None else reason)
+            else:
+                self.suppress_unmade(guardrail, 1, playbook, note.due)
+
     def _suppress_all(self, tasks: list[Task], guardrail: str, reason: str) -> list[Task]:
         for task in tasks:
             self._suppress(task, guardrail, reason)
@@ -1359,6 +1369,10 @@ class Planner:
                     task.due = due
                     self._paced_over.discard(task.id)
                     self._unplanned(task, "deadline")
+                    if task.merged is not None and len(task.merged) > 1:
+                        # The DMs merged into it go with it, and their firings' notes ("已私信问 …")
+                        # with them: not left to say a message nobody sends was sent.
+                        self._drop_parts(task, "deadline", partial(self._past_deadline, task), due)
                     self._suppress(task, "deadline", self._past_deadline(task))
                     dropped.add(id(task))
                     continue

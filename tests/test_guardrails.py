@@ -512,3 +512,22 @@ def test_capacity_moves_across_a_utc_offset_change_as_around_it(zone, offers):
     none within the year)."""
     instants = sorted((TRANSITIONS[zone] + offset, priority) for offset, priority in offers)
     assert _planned_through_capacity(zone, instants, general=False) == _planned_through_capacity(zone, instants, general=True)
+
+
+def test_a_note_about_a_dm_refused_for_a_member_in_no_group_goes_with_it(make_config):
+    """Fuzzing (review 21, c6161059): a VIP profile line for a member who had left every group: the
+    first-touch DM is refused (she is in none of the groups), and its note "私信聊过之后，把TA的需求
+    记进档案" went on the list alone. It goes with the DM now, with or without --explain."""
+    rule = "playbook: p\nrules:\n  - id: vip\n    when: {event: profile}\n    do:\n      - dm: 你好\n      - notify: 私信聊过之后记进档案 {{ member.name }}\n"
+    config = make_config({"p.yaml": rule}, community(""))
+    events = [  # first seen leaving (the export begins after she joined): no group to note her in
+        {"ts": "2026-03-01T10:00:00+08:00", "type": "member_left", "group": "g1", "member": "m1"},
+        {"ts": "2026-03-05T11:00:00+08:00", "type": "profile", "member": "m1", "tags": ["vip"]},
+    ]
+    for explain in (False, True):
+        result = plan(config, events, explain=explain, keep_suppressed=explain)
+        assert result.tasks == []
+        assert result.planner.suppressed_counts["left_community"] == 2
+    dm = next(item.task.id for item in result.suppressed if item.task.action == "dm")
+    assert [(item.task.action, item.guardrail) for item in result.suppressed] == [("dm", "left_community"), ("notify", "left_community")]
+    assert result.suppressed[1].reason.startswith(f"goes with {dm}, not planned:")

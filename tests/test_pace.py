@@ -454,3 +454,24 @@ def test_every_part_of_a_paced_message_is_stale_once_its_member_wrote(make_confi
     assert len([task for task in result.tasks if task.member != "m99"]) == 12
     assert [(task.action, task.record(config.community.tz)["due"]) for task in result.tasks if task.member == "m99"] == []
     assert sorted((item.task.action, item.guardrail) for item in result.suppressed if item.task.member == "m99") == [("dm", "stale"), ("reward", "stale")]
+
+
+def test_the_notes_of_a_dm_merged_into_a_message_pace_drops_past_its_deadline_go_with_it(make_config):
+    """Fuzzing (review 21, c6161079): the 需求回访 DM (asked at 10:01, due 10:11) merged into the
+    weekly DM due 10:05 (deadline 10:30), which pace laid out at 10:59, past its deadline; the
+    message went, the DM in it too — and the note "已私信问 小王…" stayed on the list. It goes with
+    them now, as with a message capacity drops."""
+    from tests.conftest import COMMUNITY
+
+    rules = {
+        "w.yaml": 'playbook: w\nrules:\n  - id: weekly\n    when: {event: message, keywords: [周]}\n    delay: 5m\n    deadline: 30m\n    do:\n      - dm: "本周书单"\n',
+        "a.yaml": 'playbook: a\nrules:\n  - id: ask\n    when: {event: message, keywords: [问]}\n    delay: 10m\n    do:\n      - dm: "最近想读什么？"\n      - notify: "已私信问 {{ member.name }}"\n',
+        "u.yaml": 'playbook: u\nrules:\n  - id: note\n    when: {event: message, keywords: [急]}\n    priority: urgent\n    do:\n      - notify: "看看"\n',
+    }
+    config = make_config(rules, COMMUNITY.replace("groups: [g1]}", "groups: [g1], pace: 1h}"))
+    events = [msg("01T09:59:00", "m2", text="急"), msg("01T10:00:00", "m1", name="小王", text="周"), msg("01T10:01:00", "m1", text="问"), msg("02T12:00:00", "m3")]
+    result = plan(config, events, explain=True)
+    assert [(task.rule, task.action) for task in result.tasks if task.member == "m1"] == []
+    dropped = sorted((item.task.rule, item.task.action, item.guardrail) for item in result.suppressed if item.task.member == "m1")
+    assert dropped == [("ask", "dm", "deadline"), ("ask", "notify", "deadline"), ("weekly", "dm", "deadline")]
+    assert result.planner.suppressed_counts["deadline"] == 3 and "merged" not in result.planner.suppressed_counts
