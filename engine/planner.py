@@ -1364,6 +1364,8 @@ class Planner:
                     # Laid out past the start of quiet hours (an evening's batch): after them,
                     # which for a window across midnight is the next morning (``_pace_over``).
                     due = self._quiet_end(due, self.community.quiet_hours) or due  # type: ignore[arg-type]  # quiet hours are set
+                if due > task.deadline and task.merged is not None and len(task.merged) > 1 and self._own_deadlines.get(task.id, task.deadline) >= due:
+                    self._leave_expired(task, due)  # its own part can wait: only the parts that cannot go
                 if due > task.deadline:
                     task.note_move(self.says.explain.pace_of.format(assignee=self._who(assignee)), task.due, due)
                     task.due = due
@@ -1431,6 +1433,25 @@ class Planner:
                 self._paced_second_waits(day_tasks, dropped, before)
         # A note laid out before its firing's task was dropped (``_notes_go_with``) goes too.
         return [task for task in tasks if id(task) not in dropped and not task.dropped] + carriers if dropped else tasks
+
+    def _leave_expired(self, message: Task, due: float) -> None:
+        """``message``, merged, laid out by pace at ``due``, past the deadline of some of its
+        parts but not of its own: those parts are dropped (``deadline``, their notes with them)
+        and it goes on with the others — a 需求回访 DM is not lost with the 30-minute reminder
+        that joined it, as with a message capacity moves (``_past_deadline_parts``)."""
+        parts = message.merged or [message]
+        going = [part for part in parts if part is message or part.deadline >= due]
+        for part in parts:
+            if part is not message and part.deadline < due:
+                self.merged_into.pop(part.id, None)
+                self._drop_part(part, "deadline", partial(self._deadline_at, part, due), due)
+        message.merged = going if len(going) > 1 else None
+        own_priority = message.source.rule.priority if message.source is not None else message.priority
+        message.priority = max([own_priority, *(part.priority for part in going[1:])], key=PRIORITY_RANK.__getitem__)
+        self._deadline_of(message, going)
+
+    def _deadline_at(self, task: Task, due: float) -> str:
+        return self.says.explain.deadline.format(due=self._local(due), deadline=self._local(task.deadline))
 
     def _paced_second_waits(self, day_tasks: list[Task], dropped: set[int], before: int | None) -> None:
         """A paced operator's day, laid out: a member's message after the first (of one key)

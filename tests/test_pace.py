@@ -475,3 +475,26 @@ def test_the_notes_of_a_dm_merged_into_a_message_pace_drops_past_its_deadline_go
     dropped = sorted((item.task.rule, item.task.action, item.guardrail) for item in result.suppressed if item.task.member == "m1")
     assert dropped == [("ask", "dm", "deadline"), ("ask", "notify", "deadline"), ("weekly", "dm", "deadline")]
     assert result.planner.suppressed_counts["deadline"] == 3 and "merged" not in result.planner.suppressed_counts
+
+
+def test_a_paced_message_past_a_parts_deadline_goes_on_without_that_part(make_config):
+    """The 需求回访 DM due at 10:00 took in a reminder with a 30-minute deadline; pace lays the
+    message at 10:59, past the reminder's deadline but not the DM's: the reminder is dropped
+    (deadline) and the DM goes at 10:59, its note after it — as when capacity moves a message."""
+    from tests.conftest import COMMUNITY
+
+    rules = {
+        "w.yaml": 'playbook: w\nrules:\n  - id: remind\n    when: {event: message, keywords: [周]}\n    delay: 5m\n    deadline: 30m\n    do:\n      - dm: "今晚共读别忘了"\n',
+        "a.yaml": 'playbook: a\nrules:\n  - id: ask\n    when: {event: message, keywords: [问]}\n    do:\n      - dm: "最近想读什么？"\n      - notify: "已私信问 {{ member.name }}"\n',
+        "u.yaml": 'playbook: u\nrules:\n  - id: note\n    when: {event: message, keywords: [急]}\n    priority: urgent\n    do:\n      - notify: "看看"\n',
+    }
+    config = make_config(rules, COMMUNITY.replace("groups: [g1]}", "groups: [g1], pace: 1h}"))
+    events = [msg("01T09:58:00", "m1", name="小王", text="周"), msg("01T09:59:00", "m2", text="急"), msg("01T10:00:00", "m1", text="问"), msg("02T12:00:00", "m3")]
+    result = plan(config, events, explain=True)
+    tz = config.community.tz
+    assert [(task.rule, task.action, task.record(tz)["due"], task.text, task.parts) for task in result.tasks if task.member == "m1"] == [
+        ("ask", "dm", "2026-03-01T10:59:00+08:00", "最近想读什么？", []), ("ask", "notify", "2026-03-01T11:59:00+08:00", "已私信问 小王", []),
+    ]
+    (dropped,) = [item for item in result.suppressed if item.task.member == "m1"]
+    assert (dropped.task.rule, dropped.guardrail) == ("remind", "deadline") and "2026-03-01 10:59" in dropped.reason
+    assert "merged" not in result.planner.suppressed_counts
