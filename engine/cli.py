@@ -121,7 +121,7 @@ def run(ctx: click.Context, paths: Sequence[str], events: str, source: str, colu
         records = _strict(records, events, tz, config.community.language)
     if sys.stderr.isatty():
         records = _with_progress(records)
-    context = {"tz": tz, "title": plan_words(config.community.language).title.format(community=config.community.name), "width": None, "language": config.community.language, "actions": config.community.action_names, "groups": config.community.group_names, "operators": {operator.id: operator.name for operator in config.community.operators}, "options": registry.option_names(config.community.language), "written_links": config.links()}
+    context = {"tz": tz, "title": plan_words(config.community.language).title.format(community=config.community.name), "width": None, "language": config.community.language, "actions": config.community.action_names, "groups": config.community.group_names, "operators": {operator.id: operator.name for operator in config.community.operators}, "options": registry.option_names(config.community.language), "channels": registry.channel_names(config.community.language), "written_links": config.links()}
     if runner_name == "beam":
         from playbook_engine.beam import run_beam
 
@@ -439,7 +439,7 @@ def tasks_list(ctx: click.Context, state_path: str, statuses: Sequence[str], ass
         groups = store.group_names()
         registry = registry_from(ctx)
         in_group = frozenset(name for name, kind in registry.actions.items() if kind.scope == SCOPE_GROUP)
-        write_list(listed, fmt, sys.stdout, words_of(store), tz, terminal=sys.stdout.isatty(), actions=registry.action_names(language), priorities=says.priorities, columns=says.columns, groups=groups, operators=names, in_group=in_group, links=frozenset(json.loads(store.meta("written_links") or "[]")), channels=says.channels)
+        write_list(listed, fmt, sys.stdout, words_of(store), tz, terminal=sys.stdout.isatty(), actions=registry.action_names(language), priorities=says.priorities, columns=says.columns, groups=groups, operators=names, in_group=in_group, links=frozenset(json.loads(store.meta("written_links") or "[]")), channels=registry.channel_names(language))
     finally:
         store.close()
 

@@ -704,6 +704,9 @@ class Channel:
     # The same steps in other languages of ``community.language`` (language → action → step): a
     # language a channel has no steps for shows the bare text (the plan then names the action).
     instructions_in: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # The channel as each language names it in the cells people read (a CSV's 渠道: 微信, not
+    # wechat); a language it gives no name for shows ``name``.
+    names: Mapping[str, str] = field(default_factory=dict)
 
     def how_to(self, action: str, group: str | None, member_name: str, text: str, language: str | None = None) -> str:
         """What the operator does by hand for ``action``, in ``language`` (None: zh-CN, the steps in ``instructions``)."""

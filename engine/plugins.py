@@ -130,6 +130,11 @@ class Registry:
         action gives none): what plans, lists and explanations call it."""
         return {name: kind.names.get(language or "", name) for name, kind in self.actions.items()}
 
+    def channel_names(self, language: str | None) -> dict[str, str]:
+        """Each channel's name as ``language`` shows it (``Channel.names``; its id where the
+        channel gives none)."""
+        return {name: channel.names.get(language or "", name) for name, channel in self.channels.items()}
+
     def option_names(self, language: str | None) -> dict[str, Mapping[str, str]]:
         """Each action's options as ``language`` names them (``ActionType.option_names``), for
         the actions that name any: shown beside a task's text (积分：50)."""

@@ -416,7 +416,6 @@ class ExplainWords:
     times: str  # "{timezone}", "{file}": the line before the summary
     columns: Mapping[str, str]  # the CSV's columns, by the task record's field names
     priorities: Mapping[str, str]  # the CSV's priority cells (a spreadsheet has no colours to say "normal" by)
-    channels: Mapping[str, str]  # the CSV's channel cells, by channel name (a plugin's own: its name)
 
 
 # -- one table per language ------------------------------------------------------------------------
@@ -744,7 +743,6 @@ ZH_CN = Language(
             "how": "怎么做", "status": "状态",
         },
         priorities={"urgent": "紧急", "high": "高", "normal": "普通", "low": "低"},
-        channels={"wechat": "微信", "wecom": "企业微信", "qq": "QQ", "discord": "Discord", "slack": "Slack", "telegram": "Telegram", "email": "邮件"},
     ),
     state=StateWords(
         summary="状态库：  {path}\n水位线：  {watermark}\n成员：    {members}\n群：      {groups}\n定时器：  {timers} 个待触发\n任务：    至今计划了 {tasks} 个\n"
@@ -1106,7 +1104,6 @@ EN = Language(
             "how": "how", "status": "status",
         },
         priorities={"urgent": "urgent", "high": "high", "normal": "normal", "low": "low"},
-        channels={"wechat": "WeChat", "wecom": "WeCom", "qq": "QQ", "discord": "Discord", "slack": "Slack", "telegram": "Telegram", "email": "email"},
     ),
     state=StateWords(
         summary="state:      {path}\nwatermark:  {watermark}\nmembers:    {members}\ngroups:     {groups}\ntimers:     {timers} pending\ntasks:      {tasks} planned so far\n"

@@ -50,6 +50,7 @@ def _angle_id(name: str, member_id: str) -> str:
 CHANNELS = (
     Channel(
         name="wechat",
+        names={"zh-CN": "微信", "en": "WeChat"},
         title="WeChat groups (微信群)",
         capabilities=frozenset({"post", "mention", "dm", "remove", "reward"}),
         max_length=2000,
@@ -60,6 +61,7 @@ CHANNELS = (
     ),
     Channel(
         name="wecom",
+        names={"zh-CN": "企业微信", "en": "WeCom"},
         title="WeCom customer groups (企业微信客户群)",
         capabilities=frozenset({"post", "mention", "dm", "remove", "reward"}),
         max_length=4000,
@@ -74,6 +76,7 @@ CHANNELS = (
     ),
     Channel(
         name="qq",
+        names={"zh-CN": "QQ", "en": "QQ"},
         title="QQ groups (QQ群)",
         capabilities=frozenset({"post", "mention", "dm", "remove"}),
         max_length=4500,
@@ -84,6 +87,7 @@ CHANNELS = (
     ),
     Channel(
         name="discord",
+        names={"zh-CN": "Discord", "en": "Discord"},
         title="Discord servers",
         capabilities=frozenset({"post", "mention", "dm", "remove", "reward"}),
         max_length=2000,
@@ -98,6 +102,7 @@ CHANNELS = (
     ),
     Channel(
         name="slack",
+        names={"zh-CN": "Slack", "en": "Slack"},
         title="Slack workspaces",
         capabilities=frozenset({"post", "mention", "dm", "remove"}),
         max_length=4000,
@@ -108,6 +113,7 @@ CHANNELS = (
     ),
     Channel(
         name="telegram",
+        names={"zh-CN": "Telegram", "en": "Telegram"},
         title="Telegram groups",
         capabilities=frozenset({"post", "mention", "dm", "remove"}),
         max_length=4096,
@@ -118,6 +124,7 @@ CHANNELS = (
     ),
     Channel(
         name="email",
+        names={"zh-CN": "邮件", "en": "email"},
         title="Email (newsletters and one-to-one mail)",
         capabilities=frozenset({"post", "dm"}),
         max_length=100_000,

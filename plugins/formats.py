@@ -84,7 +84,7 @@ def write_csv(tasks: Iterable[Task], stream: IO[str], context: Mapping[str, Any]
         # group and an operator by name, 微信 not wechat); JSON keeps the ids for programs.
         shown = {
             "due": sheet_time(task.due, tz), "action": actions.get(task.action, task.action), "priority": priorities.get(task.priority, task.priority), "how": task.how or None,
-            "channel": says.explain.channels.get(task.channel, task.channel),
+            "channel": context.get("channels", {}).get(task.channel, task.channel),
             "group": groups.get(task.group, task.group) if task.group is not None else None, "assignee": (operators.get(task.assignee) or task.assignee) if task.assignee is not None else None,
         }
         record = {**dict.fromkeys(CSV_FIELDS), **record, **shown}
