@@ -1292,7 +1292,9 @@ class Planner:
         # A festival's greeting opens the message (春节快乐 first, then the questionnaire),
         # whatever the order the parts came due in.
         leading = sorted(range(len(parts)), key=lambda index: not _is_greeting(parts[index]))
-        task.text = "\n\n".join(_greeted_once([texts[index] for index in leading], task.member_name))
+        # Two rules' parts of the same words (a stock line two playbooks share) are said once.
+        ordered = list(dict.fromkeys(texts[index] for index in leading))
+        task.text = "\n\n".join(dict.fromkeys(_greeted_once(ordered, task.member_name)))
         task.params = own[2]
         if any(params != task.params for params in options):
             task.params = _all_options(list(options))  # each part's coupon, form, group: what the operator does

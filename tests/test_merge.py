@@ -404,6 +404,18 @@ def test_a_private_message_calls_a_city_nickname_by_its_name(nickname, called):
     assert call(Identity("m1", nickname)) == called
 
 
+def test_a_merged_message_says_the_same_words_once(make_config):
+    """Fuzzing (review 21, c6262035): two playbooks' DMs of the same words (a stock line, "给 老朱
+    的一点心意") on one day were one message saying it twice. It says it once; both parts are
+    listed (ids, rules, reasons)."""
+    rules = {
+        "a.yaml": 'playbook: a\nrules:\n  - id: bye\n    when: {event: message, keywords: [走]}\n    do:\n      - dm: "给 {{ member.name }} 的一点心意"\n',
+        "b.yaml": 'playbook: b\nrules:\n  - id: gift\n    when: {event: message, keywords: [走]}\n    do:\n      - dm: "给 {{ member.name }} 的一点心意"\n  - id: ask\n    when: {event: message, keywords: [走]}\n    do:\n      - dm: "方便说说原因吗？"\n',
+    }
+    result = plan(make_config(rules), [msg("01T09:00:00", "m1", name="老朱", text="我先走了")])
+    assert [(task.text, [part["rule"] for part in task.parts]) for task in result.tasks] == [("给 老朱 的一点心意\n\n方便说说原因吗？", ["a/bye", "b/gift", "b/ask"])]
+
+
 def test_a_merged_message_greets_a_city_nickname_once(make_config):
     """Two DMs that open with the 称呼 of "上海-Amy" are one message calling her Amy once."""
     rules = {
