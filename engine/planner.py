@@ -1226,6 +1226,7 @@ class Planner:
         if sent is not None:
             sent.status, sent.due = "todo", carrier.due
         self._no_longer_merged(carrier)  # it carries the message now
+        self._carries_printed(carrier)  # printed by an earlier run: not merged away after all
         self.merged_into.pop(carrier.id, None)
         for part in parts[1:]:
             self.merged_into[part.id] = carrier.id

@@ -16,8 +16,9 @@ from playbook_engine.holdout import WINDOW, compare, held_out, shares
 from playbook_engine.output import render_explanation
 from playbook_engine.runner import run
 from playbook_engine.state import StateStore
-from tests.conftest import config_from, records, shipped_run
+from tests.conftest import config_from, records, shipped_run, task_keys
 from tests.test_clock_properties import START, events_from
+from tests.test_daily_texts import held
 from tests.test_displaced import COMMUNITY, PLAYBOOK, _pieces, _runs, steps
 
 DAY = 86400
@@ -254,3 +255,28 @@ def test_a_held_out_part_leaves_its_merged_message_text_reason_and_options_too(t
     assert mine[0].deadline == mine[0].trigger_at + 86400  # the reward's own (an event's default: a day)
     (other,) = [task for task in result.tasks if task.member == kept]  # not held out: both, one message
     assert other.text == "A：早鸟名额给你留着\n\nB：想认真问问你最近想读什么" and other.params == {"coupon": "早鸟价", "form": "https://wj.qq.com/s2/1"}
+
+
+def test_a_printed_task_merged_into_a_held_out_message_stays_printed(tmp_path):
+    """Fuzzing (review 21, c6262018): the night before, a's 15:00 DM to 小王 was printed. The next
+    run merges it into b's 11:00 DM — b holds 小王 out, so a's DM carries the message after all. It
+    was said to be taken back ("merged into …") and kept as merged in the state, while the plan
+    listed it: `deliver` would have left it out. Now it is a's DM as one run plans it."""
+    books = {
+        "a.yaml": 'playbook: a\nrules:\n  - id: later\n    when: {event: message, keywords: [书单]}\n    delay: 6h\n    do:\n      - dm: "A：书单发你了"\n',
+        "b.yaml": 'playbook: b\nholdout: 50%\nrules:\n  - id: ask\n    when: {event: message, keywords: [问]}\n    do:\n      - dm: "B：想问问你最近在读什么"\n',
+    }
+    community = "community:\n  name: t\n  timezone: Asia/Shanghai\n  channel: wechat\n  groups:\n    - {id: g1}\n  operators:\n    - {id: op, name: Lily}\n"
+    config = config_from(books, community, tmp_path / "pb")
+    member = next(f"m{index}" for index in range(100) if held_out("b", f"m{index}", 0.5))
+
+    def said(hour: int, text: str) -> dict:
+        return {"ts": f"2026-03-10T{hour:02d}:00:00+08:00", "type": "message", "group": "g1", "member": member, "name": "小王", "text": text}
+
+    first, later = [said(9, "有书单吗"), said(10, "好的")], [said(11, "问一下"), {**said(23, "晚安"), "member": "m999"}]
+    whole = run(config, records(first + later))
+    assert [(task.rule, task.record(config.community.tz)["due"], task.parts) for task in whole.tasks if task.member == member] == [("later", "2026-03-10T11:00:00+08:00", [])]
+    path = tmp_path / "ops.db"
+    assert held(config, [first, later], path) == sorted(task_keys(whole, "id", "due", "text"))
+    with sqlite3.connect(path) as db:
+        assert sorted(db.execute("SELECT action, status FROM tasks WHERE member = ?", (member,))) == [("dm", "held_out"), ("dm", "todo")]
