@@ -65,3 +65,24 @@ def test_what_the_shipped_tasks_say_of_the_member_holds_when_they_are_due(tmp_pa
             if task.playbook == "activity-tiers" and task.rule.startswith("dropped-from"):
                 assert task.rule not in last or task.trigger_at - last[task.rule] >= 14 * DAY, task.id
                 last[task.rule] = task.trigger_at
+
+
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 10_000), members=st.integers(20, 200))
+def test_a_note_to_the_operator_is_planned_only_with_a_task_of_its_firing(tmp_path_factory, seed, members):
+    """A note about a member ("需求回访：已私信 小徐…", "私信聊过之后…记进档案") from a rule that also
+    writes to the member is in the plan only when one of its firing's tasks to the member is (on
+    its own, or as a part of a merged message): the operator is never told about a DM that is
+    not sent — whatever capacity, pace, limits, merges or the member's leaving did to it."""
+    config, result = shipped_run(tmp_path_factory.mktemp("pb"), seed, members)
+    notes = result.planner.notes
+    with_member_tasks = {rule.key for rule in config.rules if any(action.kind.name in notes for action in rule.actions) and any(action.kind.makes_task and action.kind.name not in notes for action in rule.actions)}
+    merged = {item.task.id: item.task for item in result.suppressed if item.guardrail == "merged"}  # the parts, kept as merged
+    sent = set()
+    for task in result.tasks:
+        if task.action not in notes:
+            for part in [task, *(merged[part["id"]] for part in task.parts if part["id"] != task.id)]:  # a merged message: each part's firing
+                sent.add((part.playbook, part.rule, part.trigger_at, part.member))
+    for task in result.tasks:
+        if task.action in notes and task.member is not None and f"{task.playbook}/{task.rule}" in with_member_tasks:
+            assert (task.playbook, task.rule, task.trigger_at, task.member) in sent, task.id
