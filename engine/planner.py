@@ -1728,6 +1728,12 @@ class Planner:
             if sent is not None:
                 sent.status = "merged"  # its text goes out in the first's message
             self._suppress(part, "merged", self.says.explain.merged.format(id=first.id, due=self._local(first.due if at is None else at)))
+        for task in first.merged:
+            if task is not first and self.merged_into.get(task.id) not in (None, first.id):
+                # Merged into a part that is now merged here (a DM in its firing's reward, the two
+                # carried into the next day's message): it goes out in this one — a --state run
+                # reopens it with this message, not with the part it joined first.
+                self.merged_into[task.id] = first.id
 
     def _fill(self, before: int | None) -> None:
         """Fill each operator's days before ``before`` in priority order; move the overflow to

@@ -317,3 +317,45 @@ def test_a_removal_done_on_its_day_and_paced_into_the_next_holds_a_slot_there(tm
     listed = sorted((datetime.fromtimestamp(task.due, START.tzinfo).strftime("%m-%d %H:%M"), task.member) for task in whole.tasks)
     assert listed == [("03-02 21:00", "m1"), ("03-03 08:00", "m2"), ("03-03 09:00", "m3")]
     assert held(config, [first, later], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+
+def test_a_dm_merged_into_its_firings_reward_and_the_two_into_the_next_days_message_is_kept_by_the_next_run(tmp_path):
+    """Fuzzing (review 21, c6363095): 小王's reward and DM of one firing are one message on a full
+    day; capacity carries it to the next, into that day's DM. A run ending on the first day
+    settles both days as it ends: the next run, settling them again, lost the DM — it was kept as
+    merged into the reward, which was merged on, and was reopened with neither."""
+    rules = {"p.yaml": """\
+        playbook: p
+        rules:
+          - id: first
+            when: {event: message, keywords: [急]}
+            priority: high
+            do: [{notify: "看一下 {{ member.name }}"}]
+          - id: ask
+            when: {event: message, keywords: [问]}
+            delay: 1d
+            do: [{dm: "问问你"}]
+          - id: pair
+            when: {event: message, keywords: [书]}
+            deadline: 3d
+            do: [{reward: {points: 5, text: "送你积分"}}, {dm: "书单发你"}]
+        """}
+    community = """\
+        community:
+          name: t
+          timezone: Asia/Shanghai
+          merge: [dm, reward]
+          operators:
+            - {id: op, groups: [g1], capacity: 1}
+        """
+    config = config_from(rules, community, tmp_path / "pb")
+
+    def said(day: int, hour: int, member: str, text: str) -> dict[str, Any]:
+        return {"ts": datetime(2026, 3, day, hour, tzinfo=START.tzinfo).isoformat(), "type": "message", "group": "g1", "member": member, "name": "小王" if member == "m1" else member, "text": text}
+
+    first = [said(2, 8, "m1", "问"), said(2, 9, "m2", "急"), said(2, 10, "m1", "书"), said(2, 12, "m9", "hi")]
+    later = [said(4, 10, "m9", "hi")]
+    whole = plan(config, first + later)
+    (message,) = [task for task in whole.tasks if task.member == "m1"]
+    assert (message.text, [part["rule"] for part in message.parts]) == ("问问你\n\n送你积分\n\n书单发你", ["p/ask", "p/pair", "p/pair"])
+    assert held(config, [first, later], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
