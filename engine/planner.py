@@ -1806,6 +1806,8 @@ class Planner:
             first = [keyed[-1] for keyed in heapq.nsmallest(room, [(-ranks[task.priority], task.deadline, task.due, task.order, task.id, task) for task in tasks])]
             chosen = set(map(id, first))
             tasks = first + [task for task in tasks if id(task) not in chosen]
+        if self._noted and 0 < room < len(tasks) and any(task.action in self.notes for task in tasks[:room]):
+            tasks = self._notes_with_their_tasks(tasks, room)
         paced = assignee in self._paces
         for task in tasks[:room]:
             self.tasks.append(task)
@@ -1833,6 +1835,32 @@ class Planner:
                     task.note_move(capacity, off_moves[-1][2], task.due)
                 self._recount(task)
         return tasks
+
+    def _notes_with_their_tasks(self, tasks: list[Task], room: int) -> list[Task]:
+        """``tasks`` in the order capacity keeps them, but a note to the operator about a task of
+        its firing waiting in the same day (an urgent "跟进 何涛娜" beside the reward and DM it is
+        about) takes a slot only once that task has one: three notes must not take a day's three
+        slots, to be dropped with the DMs they crowded out and leave the day empty."""
+        notes = self.notes
+        about = {firing_of(task) for task in tasks if task.action not in notes}
+        picked: list[Task] = []
+        waiting: dict[tuple[Any, ...], list[Task]] = {}  # notes whose task has no slot yet
+        given: set[tuple[Any, ...]] = set()  # firings with a task that has one
+        for task in sorted(tasks, key=_capacity_order):
+            if len(picked) >= room:
+                break
+            key = firing_of(task)
+            if task.action in notes and key in about and key not in given:
+                waiting.setdefault(key, []).append(task)
+                continue
+            picked.append(task)
+            if task.action not in notes and key not in given:
+                given.add(key)
+                for note in waiting.pop(key, ()):
+                    if len(picked) < room:
+                        picked.append(note)
+        chosen = set(map(id, picked))
+        return picked + sorted((task for task in tasks if id(task) not in chosen), key=_capacity_order)
 
     def _keep_done_first(self, tasks: list[Task], room: int, assignee: str) -> list[Task]:
         """``_keep``, the tasks whose effect has happened first (``keeps_slot``: a `remove` that

@@ -233,10 +233,11 @@ def capacity_community(extra: str = "") -> str:
 
 
 def test_a_note_dropped_with_a_task_no_later_run_can_keep_is_not_printed_by_the_next_night(make_config, tmp_path):
-    """Fuzzing (review 20): the operator's day (2 slots) holds the urgent note and "跟进 小王"; the
-    survey it is about passes its deadline and drops, the note with it. The run that ended at 10:00
-    leaves the survey out of the day it keeps open (no later run can keep it); the note was left
-    in, and the next night's run, settling the day again, printed it alone."""
+    """Fuzzing (review 20): the operator's day (2 slots) holds two urgent notes; the survey to 小王
+    passes its deadline and drops, "跟进 小王" about it with it. The run that ended at 10:00 leaves
+    the survey out of the day it keeps open (no later run can keep it); the note was left in, and
+    the next night's run, settling the day again, printed it alone. (Before notes waited for their
+    task's slot, the note took the second slot itself: see the test below.)"""
     from tests.test_daily_texts import held
 
     rules = (
@@ -245,10 +246,10 @@ def test_a_note_dropped_with_a_task_no_later_run_can_keep_is_not_printed_by_the_
         "  - id: urgent\n    when: {event: message, keywords: [急]}\n    priority: high\n    do: [{notify: \"看一下\"}]\n"
     )
     config = make_config({"p.yaml": rules}, capacity_community())
-    night = [msg("01T09:00:00", "m2", text="急"), msg("01T09:30:00", "m1", name="小王", text="问"), msg("01T10:00:00", "m3", text="早")]
+    night = [msg("01T09:00:00", "m2", text="急"), msg("01T09:05:00", "m4", text="急"), msg("01T09:30:00", "m1", name="小王", text="问"), msg("01T10:00:00", "m3", text="早")]
     later = [msg("02T20:00:00", "m3", text="晚上好")]
     whole = plan(config, night + later)
-    assert task_keys(whole, "rule", "member") == [("urgent", "m2")]
+    assert task_keys(whole, "rule", "member") == [("urgent", "m2"), ("urgent", "m4")]
     assert held(config, [night, later], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
 
 
@@ -531,3 +532,18 @@ def test_a_note_about_a_dm_refused_for_a_member_in_no_group_goes_with_it(make_co
     dm = next(item.task.id for item in result.suppressed if item.task.action == "dm")
     assert [(item.task.action, item.guardrail) for item in result.suppressed] == [("dm", "left_community"), ("notify", "left_community")]
     assert result.suppressed[1].reason.startswith(f"goes with {dm}, not planned:")
+
+
+def test_notes_do_not_take_the_days_slots_from_the_dms_they_are_about(make_config):
+    """Fuzzing (review 21, c6363047): a 10:00 schedule for each member, an urgent "跟进 …" note and
+    a DM each; capacity 3. The notes come first in the day's order (their action first), took the
+    three slots, and went with the DMs they had crowded out: the day ended with nothing planned.
+    A note now takes a slot once a task of its firing has one: 小一's DM and note, 小二's DM."""
+    rule = (
+        "playbook: p\nrules:\n  - id: care\n    when: {schedule: \"0 10 * * *\", each: member}\n    priority: urgent\n    deadline: 12h\n"
+        "    do:\n      - notify: 跟进 {{ member.name }}\n      - dm: 你好 {{ member.name }}\n"
+    )
+    config = make_config({"p.yaml": rule}, community("").replace("groups: [g1]}", "groups: [g1], capacity: 3}"))
+    events = [msg(f"01T11:0{n}:00", f"m{n}", name=name, text="早") for n, name in ((1, "小一"), (2, "小二"), (3, "小三"))]
+    result = plan(config, events + [msg("02T12:00:00", "m9", text="hi")])
+    assert sorted((task.action, task.member) for task in result.tasks) == [("dm", "m1"), ("dm", "m2"), ("notify", "m1")]
