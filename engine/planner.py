@@ -1262,13 +1262,14 @@ class Planner:
         written = []
         for task in tasks:
             parts = task.merged or [task]
+            fresh = task.render is not None  # its own text is written now (not by a join before: pace's)
             kept = [part for part in parts if part.render is None or part.render(part)]
             if not kept:
                 self.new_history.pop(task.id, None)
                 continue
             if task.merged is not None:
                 own = self._own_part.get(task.id)
-                if own is not None and any(part is task for part in kept):
+                if own is not None and fresh and any(part is task for part in kept):
                     own[0] = task.text  # its own text, just written (a join before it, by pace, had none yet)
                 self._join(task, kept)
             written.append(task)

@@ -498,3 +498,24 @@ def test_a_paced_message_past_a_parts_deadline_goes_on_without_that_part(make_co
     (dropped,) = [item for item in result.suppressed if item.task.member == "m1"]
     assert (dropped.task.rule, dropped.guardrail) == ("remind", "deadline") and "2026-03-01 10:59" in dropped.reason
     assert "merged" not in result.planner.suppressed_counts
+
+
+def test_a_paced_message_that_loses_a_part_says_each_of_the_others_once(make_config):
+    """Fuzzing (review 21, c6363012): 小王's message — the 书单 DM, its reward and a newcomer DM —
+    is laid out by pace at 10:59; by then she has written twice more and the newcomer DM no longer
+    holds. The message, joined again without it, kept the joined text as its own and said the
+    书单 and the reward twice."""
+    from tests.conftest import COMMUNITY
+
+    rules = {
+        "a.yaml": 'playbook: a\nrules:\n  - id: books\n    when: {event: message, keywords: [书]}\n    do:\n      - dm: "{{ member.name }}，书单发你了"\n      - reward: {points: 5, text: "送你 5 积分"}\n',
+        "b.yaml": 'playbook: b\nrules:\n  - id: newbie\n    when: {event: message, keywords: [书]}\n    if: member.messages < 2\n    do:\n      - dm: "欢迎新朋友"\n',
+        "u.yaml": 'playbook: u\nrules:\n  - id: note\n    when: {event: message, keywords: [急]}\n    priority: urgent\n    do:\n      - notify: "看看"\n',
+    }
+    community = COMMUNITY.replace("groups: [g1]}", "groups: [g1], pace: 2h}") + "  merge: [dm, reward]\n"
+    config = make_config(rules, community)
+    events = [msg("01T08:59:00", "m2", text="急"), msg("01T09:00:00", "m1", name="小王", text="有书单吗"), msg("01T09:10:00", "m1", text="谢谢"), msg("01T09:20:00", "m1", text="好的"), msg("02T12:00:00", "m3")]
+    result = plan(config, events, explain=True)
+    (message,) = [task for task in result.tasks if task.member == "m1"]
+    assert (message.record(config.community.tz)["due"], message.text) == ("2026-03-01T10:59:00+08:00", "小王，书单发你了\n\n送你 5 积分")
+    assert [part["rule"] for part in message.parts] == ["a/books", "a/books"]
