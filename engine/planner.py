@@ -1843,6 +1843,15 @@ class Planner:
         about) takes a slot only once that task has one: three notes must not take a day's three
         slots, to be dropped with the DMs they crowded out and leave the day empty."""
         notes = self.notes
+        firsts = [task for task in tasks[:room] if task.action in notes and task.member is not None]
+        members = {task.member for task in firsts}
+        # (Most days: no note among the first slots is about a task waiting that day — the order
+        # stands, and no firing is looked up for the hundreds of tasks a busy day drops.)
+        if not members:
+            return tasks
+        theirs = {firing_of(task) for task in tasks if task.member in members and task.action not in notes}
+        if not any(firing_of(note) in theirs for note in firsts):
+            return tasks
         about = {firing_of(task) for task in tasks if task.action not in notes}
         picked: list[Task] = []
         waiting: dict[tuple[Any, ...], list[Task]] = {}  # notes whose task has no slot yet
