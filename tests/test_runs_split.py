@@ -194,6 +194,11 @@ def test_runs_cut_anywhere_over_a_holiday_hold_the_plan_of_one_run(tmp_path_fact
     assert held(config, pieces, tmp_path_factory.mktemp("state") / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
 
 
+def one_operator(operator: str, *settings: str) -> str:
+    """community.yaml with one operator (``operator``, its line) and ``settings`` (lines under `community:`)."""
+    return "community:\n  name: t\n  timezone: Asia/Shanghai\n" + "".join(f"  {line}\n" for line in settings) + f"  operators:\n    - {operator}\n"
+
+
 def test_a_message_moved_past_the_break_keeps_its_deadline_in_the_next_run(tmp_path):
     """m1, silent since 02-10, is due two DMs at 02-12 10:00, one a day-off rule's: one message.
     Capacity (one a day, high-priority notes first) carries it to 02-15, 初一, so it waits for
@@ -218,15 +223,7 @@ def test_a_message_moved_past_the_break_keeps_its_deadline_in_the_next_run(tmp_p
             deadline: 5d
             do: [{dm: "想你了 {{ member.name }}"}]
         """}
-    community = """\
-        community:
-          name: t
-          timezone: Asia/Shanghai
-          merge: [dm]
-          max_delay: 7d
-          operators:
-            - {id: op, groups: [g1], capacity: 1}
-        """
+    community = one_operator("{id: op, groups: [g1], capacity: 1}", "merge: [dm]", "max_delay: 7d")
     config = config_from(rules, community, tmp_path / "pb")
 
     def at(day: int, hour: int, member: str, text: str) -> dict[str, Any]:
@@ -258,13 +255,7 @@ def test_a_task_settled_again_by_the_next_run_keeps_the_name_its_member_had_when
             priority: urgent
             do: [{notify: "看一下"}]
         """}
-    community = """\
-        community:
-          name: t
-          timezone: Asia/Shanghai
-          operators:
-            - {id: op, groups: [g1], capacity: 1}
-        """
+    community = one_operator("{id: op, groups: [g1], capacity: 1}")
     config = config_from(rules, community, tmp_path / "pb")
     first = [
         {"ts": "2026-03-01T10:00:00+08:00", "type": "member_joined", "group": "g1", "member": "m1", "name": "新人小A"},
@@ -298,14 +289,7 @@ def test_a_removal_done_on_its_day_and_paced_into_the_next_holds_a_slot_there(tm
             when: {event: message, keywords: [广告]}
             do: [{remove: 发广告}]
         """}
-    community = """\
-        community:
-          name: t
-          timezone: Asia/Shanghai
-          quiet_hours: "22:00-08:00"
-          operators:
-            - {id: op, groups: [g1], capacity: 2, pace: 1h}
-        """
+    community = one_operator("{id: op, groups: [g1], capacity: 2, pace: 1h}", 'quiet_hours: "22:00-08:00"')
     config = config_from(rules, community, tmp_path / "pb")
 
     def spam(day: int, hour: int, minute: int, member: str) -> dict[str, Any]:
@@ -340,14 +324,7 @@ def test_a_dm_merged_into_its_firings_reward_and_the_two_into_the_next_days_mess
             deadline: 3d
             do: [{reward: {points: 5, text: "送你积分"}}, {dm: "书单发你"}]
         """}
-    community = """\
-        community:
-          name: t
-          timezone: Asia/Shanghai
-          merge: [dm, reward]
-          operators:
-            - {id: op, groups: [g1], capacity: 1}
-        """
+    community = one_operator("{id: op, groups: [g1], capacity: 1}", "merge: [dm, reward]")
     config = config_from(rules, community, tmp_path / "pb")
 
     def said(day: int, hour: int, member: str, text: str) -> dict[str, Any]:
