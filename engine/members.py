@@ -70,7 +70,8 @@ def snapshot(member: Member) -> Member:
 class MemberView:
     """The read-only face of a Member that conditions and templates see, as of ``now``.
 
-    Times are datetimes in the community time zone; day counts are whole days, floor.
+    Times are datetimes in the community time zone; day counts are whole days, floor, never
+    below 0 (a view of a moment before the member last wrote or joined says 0).
     """
 
     __slots__ = ("_member", "_now", "_tz", "_windows", "_tasks", "_loop", "_without", "_silent")
@@ -94,7 +95,10 @@ class MemberView:
         return None if t is None else datetime.fromtimestamp(t, self._tz)
 
     def _days_since(self, t: float | None) -> int | None:
-        return None if t is None else int((self._now - t) // 86400)
+        # Never below 0: a view of a moment before the member's last message or join (a text
+        # written with the values of its due time, from a copy of the member taken a little
+        # later) says 0 — "沉默了 -1 天" is no day count.
+        return None if t is None else max(0, int((self._now - t) // 86400))
 
     def _window(self, days: int) -> tuple[int, int]:
         counts = self._windows.get(days)
@@ -138,7 +142,7 @@ class MemberView:
     def days_silent(self) -> int | None:
         since = self._member.silent_since
         if self._silent is not None and since is not None:
-            return int(self._silent.days(since, self._now))
+            return max(0, int(self._silent.days(since, self._now)))
         return self._days_since(since)
 
     @property

@@ -108,10 +108,19 @@ def _helpers(tz: ZoneInfo, silent: Any = None) -> dict[str, Any]:
     """What the generated functions call: the view's conversions, for ``tz`` (``silent``: the
     community's SilentDays, when some days are no silence)."""
     def days(t: float | None, now: float) -> int | None:
-        return None if t is None else int((now - t) // DAY)
+        if t is None:
+            return None
+        count = int((now - t) // DAY)
+        return count if count > 0 else 0  # as the view counts them: never below 0
+
+    def silent_days(t: float | None, now: float) -> int | None:
+        if t is None:
+            return None
+        count = int(silent.days(t, now))
+        return count if count > 0 else 0
 
     return {
-        "_silent": days if silent is None else (lambda t, now: None if t is None else silent.days(t, now)),
+        "_silent": days if silent is None else silent_days,
         "_sorted": sorted,
         "_dict": dict,
         "_day": local_time(tz).day,

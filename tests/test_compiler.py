@@ -261,3 +261,13 @@ def test_a_becomes_reason_shows_the_same_values_read_as_a_tuple_as_through_a_mem
         expected = field_values(source, {"member": MemberView(member, now, TZ), "community": community})
         assert read(compile_member_values(order, TZ)(member, now), community) == expected, source
         assert list(read(compile_member_values(order, TZ)(member, now), community)) == list(expected)  # in the same order
+
+
+def test_a_view_of_a_moment_before_the_members_last_message_counts_no_negative_days():
+    """Fuzzing (review 21, c6464031): a text written with the values of its due time (08:00) from a
+    copy of the member taken after she wrote at 08:00:30 said "沉默了 -1 天". A view of a moment
+    before her last message or her join says 0."""
+    member = Member("m1", joined_at=NOW + 30, last_message_at=NOW + 30)
+    view = MemberView(member, NOW, TZ)
+    assert (view.days_silent, view.days_since_join) == (0, 0)
+    assert MemberView(member, NOW + 2 * 86400 + 60, TZ).days_silent == 2
