@@ -1574,6 +1574,10 @@ class Planner:
         carrier = left[0]
         if carrier is not task:
             self._no_longer_merged(carrier)  # counted as merged into the task now dropped: it is the message now
+            self._carries_printed(carrier)  # printed by an earlier run: not merged away after all
+            self.merged_into.pop(carrier.id, None)
+            for part in left[1:]:
+                self.merged_into[part.id] = carrier.id
             carrier.dropped, carrier.due, carrier.moves = False, task.due, task.moves
             if carrier.id in self.new_history:
                 self.new_history[carrier.id].status = "todo"  # the message now

@@ -519,3 +519,27 @@ def test_a_paced_message_that_loses_a_part_says_each_of_the_others_once(make_con
     (message,) = [task for task in result.tasks if task.member == "m1"]
     assert (message.record(config.community.tz)["due"], message.text) == ("2026-03-01T10:59:00+08:00", "小王，书单发你了\n\n送你 5 积分")
     assert [part["rule"] for part in message.parts] == ["a/books", "a/books"]
+
+
+def test_a_printed_dm_that_carries_a_paced_message_after_its_first_part_went_stale_stays_printed(make_config, tmp_path):
+    """Fuzzing (review 21, c6565041): last night's run printed 小王's 书单 DM for 10:00. Tonight's
+    run merges it into her 09:00 silence DM; pace lays the message at 09:59, when the silence DM
+    is stale (she wrote at 09:30), and the 书单 DM carries the message. It was
+    printed again at 09:59 and said to be taken back ("merged into …") at once, and kept as merged
+    in the state, where `deliver` skips it. Now it is printed again, changed, and kept to do."""
+    rules = {
+        "q.yaml": 'playbook: q\nrules:\n  - id: quiet\n    when: {silence: 1d}\n    do:\n      - dm: "好久不见"\n',
+        "b.yaml": 'playbook: b\nrules:\n  - id: later\n    when: {event: message, keywords: [书单]}\n    delay: 1d1h\n    deadline: 2d\n    do:\n      - dm: "书单发你"\n',
+        "u.yaml": 'playbook: u\nrules:\n  - id: note\n    when: {event: message, keywords: [急]}\n    priority: urgent\n    do:\n      - notify: "看看"\n',
+    }
+    community = "community:\n  name: t\n  timezone: Asia/Shanghai\n  merge: [dm]\n  operators:\n    - {id: op, groups: [g1], pace: 1h}\n"
+    config = make_config(rules, community)
+    night = [msg("01T09:00:00", "m1", name="小王", text="有书单吗"), msg("01T20:00:00", "m9", text="晚安")]
+    day = [msg("02T08:59:00", "m2", text="急"), msg("02T09:30:00", "m1", text="在吗"), msg("03T12:00:00", "m9", text="hi")]
+    whole = plan(config, night + day)
+    tz = config.community.tz
+    assert [(task.record(tz)["due"], task.parts) for task in whole.tasks if task.rule == "later"] == [("2026-03-02T09:59:00+08:00", [])]
+    path = tmp_path / "ops.db"
+    assert held(config, [night, day], path) == sorted(task_keys(whole, "id", "due", "text"))
+    with sqlite3.connect(path) as db:
+        assert list(db.execute("SELECT status FROM tasks WHERE rule = 'b/later'")) == [("todo",)]
