@@ -577,8 +577,7 @@ class Planner:
         """The first of ``parts``, merged into ``message`` that is dropped now, carries them
         instead: the message, due where ``message`` was, waiting for its day as it did."""
         carrier = parts[0]
-        self._no_longer_merged(carrier)
-        self._carries_printed(carrier)
+        self._takes_over(carrier, parts[1:])
         carrier.dropped, carrier.due, carrier.moves = False, message.due, message.moves
         carrier.priority = max(parts, key=lambda part: part.rank).priority
         carrier.deadline = min(part.deadline for part in parts)
@@ -588,9 +587,6 @@ class Planner:
             sent.status, sent.due = "todo", carrier.due  # the message now
         if self._longest_limit and carrier.member is not None:
             self._count_for_limits(carrier.member, carrier.due, carrier.action, carrier.id)
-        self.merged_into.pop(carrier.id, None)
-        for part in parts[1:]:
-            self.merged_into[part.id] = carrier.id
         self._place(carrier, original_due)
 
     def _no_longer_merged(self, task: Task) -> None:
@@ -609,6 +605,16 @@ class Planner:
         printed = self._merged_printed.get(carrier.id) if self._merged_printed else None
         if printed is not None and self._printed_merged(carrier.id) is not None:
             self._printed[carrier.id] = printed
+
+    def _takes_over(self, carrier: Task, others: list[Task]) -> None:
+        """``carrier``, merged into a message whose own part is gone, is that message now, with
+        ``others`` (the parts left): no longer counted as merged, printed again (changed) if an
+        earlier run printed it, and the message its parts go out in."""
+        self._no_longer_merged(carrier)
+        self._carries_printed(carrier)
+        self.merged_into.pop(carrier.id, None)
+        for part in others:
+            self.merged_into[part.id] = carrier.id
 
     def _printed_merged(self, task_id: str) -> tuple[float, str, str | None, str] | None:
         """The entry of ``merged_away`` of ``task_id`` (an earlier run printed it, this one merged
@@ -1225,11 +1231,7 @@ class Planner:
         sent = self.new_history.get(carrier.id)
         if sent is not None:
             sent.status, sent.due = "todo", carrier.due
-        self._no_longer_merged(carrier)  # it carries the message now
-        self._carries_printed(carrier)  # printed by an earlier run: not merged away after all
-        self.merged_into.pop(carrier.id, None)
-        for part in parts[1:]:
-            self.merged_into[part.id] = carrier.id
+        self._takes_over(carrier, parts[1:])
         return carrier
 
     def _reprinted(self, final: list[Task]) -> list[Task]:
@@ -1573,11 +1575,7 @@ class Planner:
             return None
         carrier = left[0]
         if carrier is not task:
-            self._no_longer_merged(carrier)  # counted as merged into the task now dropped: it is the message now
-            self._carries_printed(carrier)  # printed by an earlier run: not merged away after all
-            self.merged_into.pop(carrier.id, None)
-            for part in left[1:]:
-                self.merged_into[part.id] = carrier.id
+            self._takes_over(carrier, left[1:])
             carrier.dropped, carrier.due, carrier.moves = False, task.due, task.moves
             if carrier.id in self.new_history:
                 self.new_history[carrier.id].status = "todo"  # the message now
@@ -2036,8 +2034,7 @@ class Planner:
             message.merged = None
         message.deadline = min(own, *(part.deadline for part in expired))
         carrier = going[0]
-        self._no_longer_merged(carrier)
-        self._carries_printed(carrier)
+        self._takes_over(carrier, going[1:])
         carrier.dropped = False
         own_day = self._day(carrier.due) == day
         if not own_day:
@@ -2057,9 +2054,6 @@ class Planner:
             sent.status, sent.due, sent.deadline = "todo", carrier.due, carrier.deadline  # the message now
         if self._longest_limit and carrier.member is not None:
             self._count_for_limits(carrier.member, carrier.due, carrier.action, carrier.id)
-        self.merged_into.pop(carrier.id, None)
-        for part in going[1:]:
-            self.merged_into[part.id] = carrier.id
         original = self._part_original.pop(carrier.id, None)
         self._original_due[carrier.id] = original if original is not None and own_day else self._original_due[message.id]
         return carrier
