@@ -31,7 +31,7 @@ from playbook_engine.festivals import off_days
 from playbook_engine.holdout import HELD_OUT, TREATED, Holdout
 from playbook_engine.localtime import DAY, local_time
 from playbook_engine.members import call_name
-from playbook_engine.model import Community, Rule
+from playbook_engine.model import Community, Limit, Rule
 from playbook_engine.words import words_for
 
 
@@ -219,6 +219,11 @@ class Planner:
         self.notes = notes
         self._given: frozenset[str] = frozenset()  # tasks planned ahead the operator has already (``printed_before``)
         self._recent: dict[str, list[tuple[float, str, str]]] = {}  # member → (due, action, task id), by due: what limits count
+        # A merged message counts under the limits of each of its parts' actions (a DM said in a
+        # reward's message is a DM): the messages not yet final, by id, and the actions of those
+        # final or planned by an earlier run, where they are more than their first part's.
+        self._carrying: dict[str, Task] = {}
+        self._carried: dict[str, frozenset[str]] = {}
         self._capacity_used: Counter[tuple[str, int]] = Counter()  # by earlier runs and by tasks before --from
         self._waiting: dict[tuple[int, str], list[Task]] = {}  # (local day, operator) → tasks due then, not yet settled
         self._days: list[tuple[int, str]] = []  # heap of the keys of _waiting
@@ -244,11 +249,20 @@ class Planner:
         # Tasks earlier runs planned that keep their slot in their day (by id): what capacity
         # counts besides this run's tasks (``playbook forecast`` shows them with them).
         self.holding: dict[str, Sent] = {}
+        # (member, due, in a group) → the actions merged into the message due then (a merged
+        # row is saved with its message's due; a group action's only ever in a group action's)
+        merged_rows: dict[tuple[str, float, bool], set[str]] = {}
         for sent in history or ():
             if sent.id in reopened:
                 self._reopened_rows[sent.id] = sent
             else:
                 self._count_sent(sent)
+                if sent.status == "merged" and sent.member is not None and self._longest_limit:
+                    merged_rows.setdefault((sent.member, sent.due, sent.action in community.merge_in_group), set()).add(sent.action)
+        for (member, due, in_group), actions in merged_rows.items():
+            for t, action, task_id in self._recent.get(member, ()):
+                if t == due and action in community.merge and (action in community.merge_in_group) == in_group and not actions <= {action}:
+                    self._carried[task_id] = frozenset({action, *actions})
         self._group_operator: dict[str, str] = {}
         for operator in community.operators:
             for group in operator.groups:
@@ -464,6 +478,7 @@ class Planner:
         task.due, task.moves = opened.due, opened.moves or None
         if opened.parts:
             parts = task.merged = [task, *opened.parts]
+            self._carries(task, parts)
             task.priority = max(parts, key=lambda part: part.rank).priority  # as _combine made it
             own, task.deadline = task.deadline, min(part.deadline for part in parts)
             if opened.deadline is not None:
@@ -562,6 +577,8 @@ class Planner:
         nudge of their next silence)."""
         parts, original_due = task.merged, self._original_due.get(task.id, task.due)
         self._out_of_its_day(task)
+        if self._carrying:
+            self._carrying.pop(task.id, None)
         self._let_go(task.id, f"{task.playbook}/{task.rule}", task.member, task.trigger_at)
         self._mark_stale(task.id)
         task.merged = None
@@ -613,6 +630,7 @@ class Planner:
         self._no_longer_merged(carrier)
         self._carries_printed(carrier)
         self.merged_into.pop(carrier.id, None)
+        self._carries(carrier, others)
         for part in others:
             self.merged_into[part.id] = carrier.id
 
@@ -750,6 +768,8 @@ class Planner:
         pace, a limit): never planned after all — not in the state, counted by no limit, and its
         rule's cooldown for the member counts from the task before it again."""
         self.new_history.pop(task.id, None)  # a later run must not see it as planned
+        if self._carrying:
+            self._carrying.pop(task.id, None)
         if self._own_deadlines:
             self._own_deadlines.pop(task.id, None)
         if self._kept_from:
@@ -867,21 +887,49 @@ class Planner:
         # a whole limit before both can never share a window with them.
         horizon = min(task.trigger_at, self._settle_start) - self._longest_limit
         if recent[0][0] <= horizon:
+            if self._carried:
+                for item in recent:
+                    if item[0] <= horizon:
+                        self._carried.pop(item[2], None)
             recent[:] = [item for item in recent if item[0] > horizon]
         if due is None:
             due = task.due
+        merged = bool(self._carrying or self._carried)  # (most runs merge no two actions)
+        actions = self._actions(task.id, task.action) if merged else (task.action,)
         for limit in self.community.limits:
-            if limit.actions is None and task.action in self._limit_exempt:
+            if limit.actions is None and all(action in self._limit_exempt for action in actions):
                 continue
-            if limit.actions is not None and task.action not in limit.actions:
+            if limit.actions is not None and not any(action in limit.actions for action in actions):
                 continue
             # Due within `per` of this one, before or after it: a window the member would see.
-            counted = [t for t, action, task_id in recent if abs(t - due) < limit.per and task_id != own and (action in limit.actions if limit.actions is not None else action not in self._limit_exempt)]
+            if merged:
+                counted = [t for t, action, task_id in recent if abs(t - due) < limit.per and task_id != own and self._counts_under(limit, self._actions(task_id, action))]
+            else:
+                counted = [t for t, action, task_id in recent if abs(t - due) < limit.per and task_id != own and (action in limit.actions if limit.actions is not None else action not in self._limit_exempt)]
             if len(counted) >= limit.max:
                 kinds = self.says.explain.any_tasks if limit.actions is None else "/".join(self.community.action_names.get(action, action) for action in sorted(limit.actions))
                 nearest = min(counted, key=lambda t: abs(t - due))
                 return self.says.explain.limit.format(max=limit.max, kinds=kinds, per=self.says.duration(limit.per), name=task.member_name, at=self._local(nearest))
         return None
+
+    def _carries(self, message: Task, parts: list[Task]) -> None:
+        """``message`` carries ``parts``: if one is of another action, the limits count the
+        message under its parts' actions from now on (``_actions``)."""
+        if any(part.action != message.action for part in parts):
+            self._carrying[message.id] = message
+
+    def _actions(self, task_id: str, action: str) -> tuple[str, ...] | frozenset[str]:
+        """The actions a task (``action``: its own) counts as under the limits: a merged
+        message's are its parts'."""
+        message = self._carrying.get(task_id)
+        if message is not None:
+            return frozenset(part.action for part in message.merged) if message.merged else (action,)
+        return self._carried.get(task_id) or (action,)
+
+    def _counts_under(self, limit: Limit, actions: tuple[str, ...] | frozenset[str]) -> bool:
+        if limit.actions is None:
+            return any(action not in self._limit_exempt for action in actions)
+        return any(action in limit.actions for action in actions)
 
     def _quiet(self, task: Task) -> None:
         window = self.community.quiet_hours
@@ -1144,6 +1192,8 @@ class Planner:
             parts = task.merged
             task.finish(self._local, self.says.explain.moved)
             task.merged = None
+            if self._carrying.pop(task.id, None) is not None and parts and any(part.action != task.action for part in parts):
+                self._carried[task.id] = frozenset(part.action for part in parts)
             if own:
                 own.pop(task.id, None)
             if parts and self._part_original:
@@ -1713,6 +1763,7 @@ class Planner:
         first = parts[0] if carrier is None else carrier
         # Their texts are joined when the message is released (rendered only if it is kept).
         first.merged = [task for part in parts for task in (part.merged or [part])]
+        self._carries(first, first.merged)
         first.priority = max(parts, key=lambda task: task.rank).priority
         deadline = min(part.deadline for part in parts)
         if deadline < first.deadline:

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from playbook_engine.contract import Task
@@ -233,6 +233,28 @@ def test_one_message_per_member_operator_and_day_unless_triggered_or_written_aft
             assert {(part.action, part.group if part.action in config.community.merge_in_group else None) for part in message.merged or [message]} == {(message.action, message.group if message.action in config.community.merge_in_group else None)}, message.id
 
 
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 10_000), members=st.integers(10, 200))
+@example(seed=6, members=62)  # m7's survey carried a DM on the 3rd, and a DM of the 5th followed
+def test_a_merged_message_counts_under_each_of_its_parts_actions_for_the_limits(tmp_path_factory, seed, members):
+    """On generated histories with the shipped playbooks (which merge DMs, rewards, invitations
+    and surveys) and a tight DM limit: no member gets more tasks of a limit's kinds within its
+    window than it allows, a message counted as each of its parts' actions."""
+    config, result = shipped_run(tmp_path_factory.mktemp("pb"), seed, members, lambda text: text.replace("{actions: [dm], max: 2, per: 7d}", "{actions: [dm], max: 1, per: 3d}"))
+    assert any(limit.actions == frozenset({"dm"}) and limit.max == 1 for limit in config.community.limits)
+    exempt = result.planner._limit_exempt
+    received: dict[str, list[tuple[float, set[str]]]] = {}
+    for task in result.tasks:
+        if task.member is not None:
+            received.setdefault(task.member, []).append((task.due, {part["action"] for part in task.parts} or {task.action}))
+    for member, messages in received.items():
+        messages.sort(key=lambda message: message[0])
+        for limit in config.community.limits:
+            counted = [due for due, actions in messages if (actions & limit.actions if limit.actions is not None else actions - exempt)]
+            for first, last in zip(counted, counted[limit.max :], strict=False):
+                assert last - first >= limit.per, (member, sorted(limit.actions or ()), first, last)
+
+
 NIGHT = {
     "welcome.yaml": 'playbook: welcome\nrules:\n  - id: welcome\n    when: {event: member_joined}\n    do:\n      - mention: "欢迎 @{{ member.name }} 加入{{ group.name }}！"\n      - dm: "{{ member.name }} 你好，欢迎！"\n',
     "intro.yaml": 'playbook: intro\nrules:\n  - id: reply\n    when: {event: message, keywords: [大家好]}\n    do:\n      - mention: "@{{ member.name }} 欢迎欢迎！"\n',
@@ -305,6 +327,37 @@ def test_a_merged_message_counts_once_for_the_members_limits(make_config, tmp_pa
     events = [msg("01T10:00:00", "m1", text="早"), msg("03T10:00:00", "m1", text="书"), msg("05T10:00:00", "m1", text="书"), msg("06T10:00:00", "m2")]
     result = plan(config, events, explain=True)
     assert task_keys(result, "rule", "due") == [("a", "2026-03-01T10:00:00+08:00"), ("c", "2026-03-03T10:00:00+08:00")]
+    assert result.planner.suppressed_counts["limit"] == 1
+    for cut in range(1, len(events)):
+        assert held(config, [events[:cut], events[cut:]], tmp_path / f"cut{cut}.db") == sorted(task_keys(result, "id", "due", "text")), cut
+
+
+def test_a_dm_merged_into_a_reward_counts_as_a_dm_for_the_dm_limit(make_config, tmp_path):
+    """The thank-you reward of the 1st carries a DM (merge: [dm, reward]): 小王 got a private
+    message with that DM's words in it. With at most one DM in 7 days, the DM of the 3rd is
+    refused — before, the message counted as a reward only, and she got two DMs in two days.
+    The nightly runs agree, wherever cut."""
+    rules = {
+        "p.yaml": """\
+playbook: p
+rules:
+  - id: thank
+    when: {event: message, keywords: [早]}
+    do: [{reward: {points: 5, text: 送你 5 积分}}]
+  - id: ask
+    when: {event: message, keywords: [早]}
+    delay: 10m
+    do: [{dm: 今天读什么？}]
+  - id: recommend
+    when: {event: message, keywords: [书]}
+    do: [{dm: 推荐一本}]
+""",
+    }
+    config = make_config(rules, COMMUNITY + "  merge: [dm, reward]\n  limits:\n    - {actions: [dm], max: 1, per: 7d}\n")
+    events = [msg("01T10:00:00", "m1", text="早"), msg("03T10:00:00", "m1", text="书"), msg("09T10:00:00", "m1", text="书"), msg("10T10:00:00", "m2")]
+    result = plan(config, events, explain=True)
+    assert task_keys(result, "rule", "due") == [("thank", "2026-03-01T10:00:00+08:00"), ("recommend", "2026-03-09T10:00:00+08:00")]
+    assert [part["action"] for part in result.tasks[0].parts] == ["reward", "dm"]
     assert result.planner.suppressed_counts["limit"] == 1
     for cut in range(1, len(events)):
         assert held(config, [events[:cut], events[cut:]], tmp_path / f"cut{cut}.db") == sorted(task_keys(result, "id", "due", "text")), cut
