@@ -559,6 +559,36 @@ def test_tasks_due_at_the_instant_their_member_is_removed_are_stale_but_the_remo
     _held_at_every_cut(config, events, tmp_path)
 
 
+def test_tasks_checked_at_the_instant_a_timer_removes_their_member_are_stale(make_config, tmp_path):
+    """小王 says 早 at 10:00 and nothing more. Her thank-you points come due two days later, at
+    10:00 — the instant her two days of silence have her removed. The check of the points comes
+    first at that instant, then the silence fires the removal; the points are not given to a
+    member taken out of her only group at the same minute (as a task planned at that instant
+    is not)."""
+    thanks = "  - id: thanks\n    when: {event: message, keywords: [早]}\n    delay: 2d\n    deadline: 3d\n    do:\n      - reward: {points: 5, text: 送你 5 积分}\n"
+    quiet = "  - id: quiet\n    when: {silence: 2d}\n    do:\n      - remove: 两天没说话\n"
+    config = config_from(rules(thanks + quiet), COMMUNITY, tmp_path / "pb")
+    events = [msg("01T10:00:00", text="早", name="小王"), msg("03T12:00:00", "m3")]
+    result = plan(config, events, explain=True)
+    assert task_keys(result, "rule", "member", "due") == [("quiet", "m1", "2026-03-03T10:00:00+08:00")]
+    assert explained(result, "stale") == ["stale: 小王 is no longer in any group of the community"]
+    _held_at_every_cut(config, events, tmp_path)
+
+
+def test_a_warning_of_the_removals_firing_moved_to_a_later_day_is_stale(make_config, tmp_path):
+    """小王 posts an ad; the rule removes her and warns her in the group. op-a has one slot a
+    day: the removal takes it (it is done when due), the warning goes to the next day — when she
+    is out of 一群 by that removal. A warning in a group she is no longer in is not sent (the
+    removal's own note, due with it, goes with it: see above)."""
+    kick = "  - id: kick\n    when: {event: message, keywords: [广告]}\n    do:\n      - remove: 发广告\n      - warn: '@小王 注意群规'\n"
+    config = config_from(rules(kick), COMMUNITY.replace("{id: op-a, groups: [g1]}", "{id: op-a, groups: [g1], capacity: 1}"), tmp_path / "pb")
+    events = [spam("01T10:00:00"), msg("03T12:00:00", "m3")]
+    result = plan(config, events, explain=True)
+    assert task_keys(result, "rule", "action", "due") == [("kick", "remove", "2026-03-01T10:00:00+08:00")]
+    assert explained(result, "stale") == ["stale: 小王 is no longer in 一群"]
+    _held_at_every_cut(config, events, tmp_path)
+
+
 def test_a_removal_due_at_the_instant_a_state_run_ends_happens_in_the_next(tmp_path):
     """小王's removal is due at 11:00, the instant of the first run's last line: it comes after
     that instant's lines, so not in that run. The next run makes it happen, as one run does:
