@@ -674,7 +674,7 @@ class Evaluation:
                 removed[event.group] = event.t
             changed.update(LEAVE_CHANGES)
             if self._leaving and member.id in self._leaving:
-                self.recheck.left(member, event.t)
+                self.recheck.left(member, event.t, event.group)
             if self.recheck.at_once_t == event.t:
                 self.recheck.left_at_once(member)
         elif kind == "activity_joined":

@@ -490,10 +490,11 @@ class Recheck:
                 if source is not None and source.wrote is None:
                     source.wrote = t
 
-    def left(self, member: Member, t: float) -> None:
-        """The member left a group at ``t`` (or joined one an invite of theirs brings them into):
-        tasks watched for it whose action needs them there (or, with no group left, anywhere in
-        the community; or out of the group an invite is for) learn when (only with ``pace``)."""
+    def left(self, member: Member, t: float, group: str | None = None) -> None:
+        """The member left a group at ``t`` (``group``; or joined one an invite of theirs brings
+        them into): tasks watched for it whose action needs them there (or, with no group left,
+        anywhere in the community; or out of the group an invite is for) learn when (only with
+        ``pace``) — and so does a removal done when due, that pace lists later, from that group."""
         if not self.leaving:
             return
         waiting = []
@@ -501,7 +502,7 @@ class Recheck:
             source = task.source
             if source is None or task.dropped:
                 continue
-            if source.gone is None and self._not_there(task.group, source, member, t) is not None:
+            if source.gone is None and (self._not_there(task.group, source, member, t) is not None or (group is not None and group == task.group and self._removed_by(source, member) is not None)):
                 source.gone = t
             else:
                 waiting.append(task)
@@ -603,8 +604,10 @@ class Recheck:
         if scope == SCOPE_GROUP:
             if group is not None and group not in member.groups and (member.groups or member.left):
                 out = member.marks.get(OUT_OF)
-                if out and source.action.kind.apply is not None and out.get(group) in (source.firing.t, at):
-                    return None  # out by this very task's effect (a planned `remove`, done when it is due), not since
+                if out and source.action.kind.apply is not None and (out.get(group) in (source.firing.t, at) or self._by_own_removal(source, member, group)):
+                    # Out by this very task's effect (a planned `remove`, done when it is due), not
+                    # since — unless they left that group on their own before pace lists it.
+                    return self._left_after_removal(group, source, member, at)
                 if out and out.get(group) == at and self._by_own_removal(source, member, group):
                     return None  # a sibling of the removal due with it (the "先截图" note); one due later (a warning capacity moved to the next day) is for a member out of the group
                 return self.planner.says.explain.not_in_group.format(name=_name(member), group=group_name(self.run.groups, self._group_names, group), since="")
@@ -620,6 +623,25 @@ class Recheck:
             if into is not None and into in member.groups:
                 return self.planner.says.explain.in_group.format(name=_name(member), group=group_name(self.run.groups, self._group_names, into))
         return None
+
+    def _removed_by(self, source: Source, member: Member) -> float | None:
+        """When ``source``'s task, an action that takes its member out of its group (`remove`),
+        did so (its effect, done when due), if it did and they are still out; else None."""
+        group = source.group
+        out = member.marks.get(OUT_OF)
+        if source.action.kind.apply is None or group is None or not out or group not in out or group in member.groups:
+            return None
+        return out[group] if self._by_own_removal(source, member, group) else None
+
+    def _left_after_removal(self, group: str, source: Source, member: Member, at: float) -> str | None:
+        """Why a removal done when it was due, and listed later by pace, is not for the operator
+        to do at ``at``: the member left ``group`` on their own in between (``source.gone``) — the
+        list would ask to remove someone who is not there. (Their leaving changes nothing else:
+        the plan had them out already.)"""
+        if source.gone is None or source.gone > at:
+            return None
+        since = self.planner.says.explain.left_after_removal.format(at=self.run.local.text(source.gone))
+        return self.planner.says.explain.not_in_group.format(name=_name(member), group=group_name(self.run.groups, self._group_names, group), since=since)
 
     def _by_own_removal(self, source: Source, member: Member, group: str | None) -> bool:
         """Whether the member went out of ``group`` by the removal ``source``'s own firing

@@ -365,6 +365,7 @@ class ExplainWords:
     not_in_group: str  # "{name}", "{group}", "{since}"
     removed_at: str  # "{at}"
     removed_in_history: str  # "{at}": a member_left with reason `removed`
+    left_after_removal: str  # "{at}": a member_left of their own after the plan's removal was done
     planned_already: str  # "{action}", "{name}", "{group}", "{due}"
     the_group: str
     in_group: str  # "{name}", "{group}"
@@ -691,6 +692,7 @@ ZH_CN = Language(
         not_in_group="{name} 已不在{group}{since}",
         removed_at="：{at} 按计划移出",
         removed_in_history="：{at} 被移出群",
+        left_after_removal="：{at} 自己退群了",
         planned_already="{name} 在{group}的「{action}」已经安排了，{due} 到期",
         the_group="群里",
         in_group="{name} 已经在{group}",
@@ -1052,6 +1054,7 @@ EN = Language(
         not_in_group="{name} is no longer in {group}{since}",
         removed_at=": removed by the plan at {at}",
         removed_in_history=": removed from it at {at}",
+        left_after_removal=": left it at {at}",
         planned_already="a `{action}` of {name} in {group} is already planned, due {due}",
         the_group="the group",
         in_group="{name} is already in {group}",

@@ -589,6 +589,27 @@ def test_a_warning_of_the_removals_firing_moved_to_a_later_day_is_stale(make_con
     _held_at_every_cut(config, events, tmp_path)
 
 
+@pytest.mark.parametrize("delay", ["", "    delay: 10m\n"])
+def test_a_removal_pace_lists_after_its_member_left_on_their_own_is_stale(tmp_path, delay):
+    """小王 posts an ad at 21:30; the plan removes her then (a removal is done when due), but
+    op-a's pace (1h, quiet from 22:00) lists it for 09:00 the next morning. She leaves 一群 on
+    her own at 23:00: the morning list does not ask to remove someone who is not there. Without
+    her leaving, it does."""
+    community = COMMUNITY.replace("  merge: []", '  quiet_hours: "22:00-08:00"\n  merge: []').replace("{id: op-a, groups: [g1]}", "{id: op-a, groups: [g1], pace: 1h}")
+    kick = "  - id: kick\n    when: {event: message, keywords: [广告]}\n" + delay + "    do:\n      - remove: 发广告\n"
+    note = "  - id: note\n    when: {event: message, keywords: [早]}\n    priority: high\n    do:\n      - notify: 看一下\n"
+    config = config_from(rules(kick + note), community, tmp_path / "pb")
+    before = [msg("01T21:00:00", "m2", text="早"), msg("01T21:10:00", "m3", text="早"), spam("01T21:30:00")]
+    after = [msg("02T12:00:00", "m4")]
+    listed = plan(config, before + after)
+    assert task_keys(listed, "rule", "member", "due") == [("note", "m2", "2026-03-01T21:00:00+08:00"), ("note", "m3", "2026-03-02T08:00:00+08:00"), ("kick", "m1", "2026-03-02T09:00:00+08:00")]
+    events = [*before, {"ts": "2026-03-01T23:00:00+08:00", "type": "member_left", "group": "g1", "member": "m1"}, *after]
+    result = plan(config, events, explain=True)
+    assert task_keys(result, "rule", "member") == [("note", "m2"), ("note", "m3")]
+    assert explained(result, "stale") == ["stale: 小王 is no longer in 一群: left it at 2026-03-01 23:00"]
+    _held_at_every_cut(config, events, tmp_path)
+
+
 def test_a_removal_due_at_the_instant_a_state_run_ends_happens_in_the_next(tmp_path):
     """小王's removal is due at 11:00, the instant of the first run's last line: it comes after
     that instant's lines, so not in that run. The next run makes it happen, as one run does:
