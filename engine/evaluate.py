@@ -667,6 +667,9 @@ class Evaluation:
                     del member.marks[REMOVED]
         elif kind == "member_left":
             self._leave(member, event.group, changed)
+            by = member.marks.get(OUT_BY)
+            if by and event.group in by and len(by[event.group]) == 2:
+                by[event.group].append(event.t)  # out by a planned removal, they left on their own too: its siblings no longer go with it
             if event.reason == "removed" and event.group is not None:
                 removed = member.marks.get(REMOVED)
                 if removed is None:

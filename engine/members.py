@@ -19,7 +19,7 @@ from playbook_engine.replies import TaskLog
 
 # Group membership the plan decided, kept in ``member.marks`` (plain JSON: saved by --state).
 OUT_OF = "@out"  # group id → when a planned `remove` took the member out of it, until a new member_joined there
-OUT_BY = "@out-by"  # group id → [rule, trigger instant] of that `remove`: its sibling tasks go with it
+OUT_BY = "@out-by"  # group id → [rule, trigger instant(, when they left it on their own since)] of that `remove`: its sibling tasks go with it
 PENDING = "@pending"  # "action@group" → due time of a planned task whose effect (``apply``) has not happened yet
 INVITED = "@invited"  # group id → when an invite into it was planned, until a member_joined there
 # …and what the history says of it: no invite back into a group its admins removed the member from.

@@ -612,8 +612,8 @@ class Recheck:
                     return None  # a sibling of the removal due with it (the "先截图" note); one due later (a warning capacity moved to the next day) is for a member out of the group
                 return self.planner.says.explain.not_in_group.format(name=_name(member), group=group_name(self.run.groups, self._group_names, group), since="")
         elif scope is not None and member.left:
-            if self._by_own_removal(source, member, source.group):
-                return None
+            if self._by_own_removal(source, member, source.group, at):
+                return None  # the DM saying why, sent with the removal: not once they left on their own too
             return self.planner.says.explain.left_community.format(name=_name(member))
         into_option = source.action.kind.into_group
         if into_option is not None:
@@ -638,19 +638,26 @@ class Recheck:
         to do at ``at``: the member left ``group`` on their own in between (``source.gone``) — the
         list would ask to remove someone who is not there. (Their leaving changes nothing else:
         the plan had them out already.)"""
-        if source.gone is None or source.gone > at:
+        by = member.marks.get(OUT_BY)
+        entry = by.get(group) if by else None
+        left = entry[2] if entry is not None and len(entry) > 2 else source.gone
+        if left is None or left > at:
             return None
-        since = self.planner.says.explain.left_after_removal.format(at=self.run.local.text(source.gone))
+        since = self.planner.says.explain.left_after_removal.format(at=self.run.local.text(left))
         return self.planner.says.explain.not_in_group.format(name=_name(member), group=group_name(self.run.groups, self._group_names, group), since=since)
 
-    def _by_own_removal(self, source: Source, member: Member, group: str | None) -> bool:
+    def _by_own_removal(self, source: Source, member: Member, group: str | None, at: float | None = None) -> bool:
         """Whether the member went out of ``group`` by the removal ``source``'s own firing
         planned: a `remove`'s sibling task (the "先截图" note, the DM saying why) goes with it,
-        whichever of the two is checked first at their instant."""
+        whichever of the two is checked first at their instant — but, asked at ``at``, not if
+        they left that group on their own since (the removal's listing is stale then, too)."""
         if group is None:
             return False
         by = member.marks.get(OUT_BY)
-        return bool(by) and by.get(group) == [source.rule.key, source.firing.t]  # type: ignore[union-attr]  # a dict
+        entry = by.get(group) if by else None
+        if entry is None or entry[:2] != [source.rule.key, source.firing.t]:
+            return False
+        return at is None or len(entry) < 3 or entry[2] > at
 
     def context_at(self, source: Source, at: float) -> dict[str, Any]:
         """``source``'s values as they are now, but with ``now`` at ``at``: a condition about

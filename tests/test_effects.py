@@ -610,6 +610,25 @@ def test_a_removal_pace_lists_after_its_member_left_on_their_own_is_stale(tmp_pa
     _held_at_every_cut(config, events, tmp_path)
 
 
+def test_the_dm_saying_why_goes_with_a_removal_but_not_once_the_member_left_on_their_own(tmp_path):
+    """The removal's DM saying why goes out with it, though the removal took 小王 out of her only
+    group (a sibling of the removal). Listed the next morning by pace, both are stale once she
+    left on her own during the night: nobody to remove, and no "你因发广告被移出群" to someone who
+    left."""
+    community = COMMUNITY.replace("  merge: []", '  quiet_hours: "22:00-08:00"\n  merge: []').replace("{id: op-a, groups: [g1]}", "{id: op-a, groups: [g1], pace: 1h}")
+    kick = "  - id: kick\n    when: {event: message, keywords: [广告]}\n    do:\n      - remove: 发广告\n      - dm: 你因发广告被移出群\n"
+    config = config_from(rules(kick), community, tmp_path / "pb")
+    before = [msg("01T21:00:00", "m2", text="广告!"), spam("01T21:30:00")]
+    after = [msg("02T12:00:00", "m4")]
+    listed = plan(config, before + after)
+    assert [(task.member, task.action) for task in listed.tasks] == [("m2", "remove"), ("m2", "dm"), ("m1", "remove"), ("m1", "dm")]
+    events = [*before, {"ts": "2026-03-01T23:00:00+08:00", "type": "member_left", "group": "g1", "member": "m1"}, *after]
+    result = plan(config, events, explain=True)
+    assert [(task.member, task.action) for task in result.tasks] == [("m2", "remove"), ("m2", "dm")]
+    assert sorted(explained(result, "stale")) == ["stale: 小王 is no longer in any group of the community", "stale: 小王 is no longer in 一群: left it at 2026-03-01 23:00"]
+    _held_at_every_cut(config, events, tmp_path)
+
+
 def test_a_removal_due_at_the_instant_a_state_run_ends_happens_in_the_next(tmp_path):
     """小王's removal is due at 11:00, the instant of the first run's last line: it comes after
     that instant's lines, so not in that run. The next run makes it happen, as one run does:
