@@ -1111,8 +1111,8 @@ class Planner:
                 self._open_day(row["day"])
 
     def _release_held(self, before: int | None) -> None:
-        """The held rows of the days before ``before`` (all, if None): their day is over, their
-        tasks are dropped as in one run (``_unplanned``: no limit counts them, the cooldown
+        """The held rows of the days before ``before`` (all, if None): their day is settled,
+        their tasks are dropped as in one run (``_unplanned``: no limit counts them, the cooldown
         counts from the task before)."""
         for day in [day for day in self._held if before is None or day < before]:
             for row in self._held.pop(day):
@@ -1164,9 +1164,9 @@ class Planner:
         is ending, and the tasks keep what a --state run saves of them."""
         if before is not None:
             self._settled_before = before
-        if self._held:
-            self._release_held(before)
         self._fill(before)
+        if self._held:
+            self._release_held(before)  # (those of days no bucket of this run reached)
         final: list[Task]
         pending: list[Task] = []
         if before is None:
@@ -1796,6 +1796,10 @@ class Planner:
         while days and (before is None or days[0][0] < before):
             key = heapq.heappop(days)
             day, assignee = key
+            if self._held:
+                # Those of the days settled: in one run, capacity dropped them there. Not before:
+                # until then they count for their members' limits, as they did in that day's bucket.
+                self._release_held(day)
             tasks = waiting.pop(key)
             if self._dropped:  # some tasks went stale while waiting: out before capacity
                 kept = [task for task in tasks if not task.dropped]

@@ -154,6 +154,29 @@ def test_a_task_no_later_run_can_keep_still_holds_its_members_limits_until_its_d
     assert held(config, [first, later], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
 
 
+def test_a_task_no_later_run_can_keep_still_counts_for_the_limits_of_its_day_s_carried_tasks(make_config, tmp_path):
+    """m1's 书 DM of 1 March is carried to 2 March 10:00 (op has one slot a day, taken by a high
+    note each day); her low 问 DM of 2 March 10:30 is offered for that day, within one day of it.
+    In one run the carried DM is dropped for the limit (the day's own DM counts), and capacity
+    then drops the low one too. A run that ends on 2 March leaves the low DM out of the open
+    tasks, held; the next run settles the day again: the held DM must count for the limit while
+    the day is settled — not be let go before — or the carried DM goes out on 3 March."""
+    rules = (
+        "playbook: p\nrules:\n"
+        "  - id: note\n    when: {event: message, keywords: [早]}\n    priority: high\n    do: [{notify: \"看一下\"}]\n"
+        "  - id: touch\n    when: {event: message, keywords: [书]}\n    deadline: 3d\n    do: [{dm: \"推荐一本\"}]\n"
+        "  - id: ask\n    when: {event: message, keywords: [问]}\n    priority: low\n    deadline: 2h\n    do: [{dm: \"问问\"}]\n"
+    )
+    community = ONE_OPERATOR % ", capacity: 1" + "  limits:\n    - {actions: [dm], max: 1, per: 1d}\n"
+    config = make_config({"p.yaml": rules}, community)
+    first = [msg("01T09:00:00", "m2", text="早"), msg("01T10:00:00", "m1", text="书"), msg("02T08:00:00", "m3", text="早"), msg("02T10:30:00", "m1", text="问"), msg("02T12:00:00", "m4")]
+    later = [msg("03T12:00:00", "m5"), msg("04T10:00:00", "m6")]
+    whole = plan(config, first + later, explain=True)
+    assert [(task.rule, task.member) for task in whole.tasks] == [("note", "m2"), ("note", "m3")]
+    assert sorted((item.task.rule, item.guardrail) for item in whole.suppressed) == [("ask", "deadline"), ("touch", "limit")]
+    assert held(config, [first, later], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+
 def test_a_merged_part_settled_again_by_two_later_runs_keeps_the_member_it_was_due_with(make_config, tmp_path):
     """m1's two DMs of 2 March are one message; the second part reads m1's active days. The run
     that ends at 10:00 prints it with "1 天". m1 writes at 12:00, in the next run, which ends
