@@ -40,7 +40,7 @@ from playbook_engine.localtime import DAY, local_time
 from playbook_engine.matcher import Matcher
 from playbook_engine.members import INVITED, OUT_BY, OUT_OF, REMOVED, MemberView
 from playbook_engine.model import Config, Rule
-from playbook_engine.notes import Notes
+from playbook_engine.notes import Counts, Notes
 from playbook_engine.planner import Planner
 from playbook_engine.questions import HORIZON, QuestionLog
 from playbook_engine.recheck import Recheck, event_data, event_from
@@ -86,7 +86,7 @@ class Evaluation:
         self.staff = config.community.staff  # members whose firings are skipped (see handle)
         self.rejected: list[Rejected] = []
         # Where the stages say what they decided; its counts are the run's (read, accepted, miss …).
-        self.sink = notes if notes is not None else Notes(Counter(), self.language, config.community.action_names)
+        self.sink = notes if notes is not None else Notes(Counts(), self.language, config.community.action_names)
         self.counts = self.sink.counts
         self.watermark: float | None = None
         self._watermark_causes: frozenset[str] | None = None

@@ -31,6 +31,19 @@ class Note:
     values: dict[str, Any] = field(default_factory=dict)
 
 
+class Counts(Counter[str]):
+    """A run's counts (read, accepted, miss …): a Counter bumped several times an event.
+
+    Counter writes its ``__delitem__`` in Python (a missing key is no error), and a class that
+    defines either of ``__setitem__`` and ``__delitem__`` in Python has every item assignment,
+    each ``counts["miss"] += 1``, look ``__setitem__`` up and call it through Python's type
+    machinery: about ten times a dict's store. With dict's own ``__delitem__`` back (nothing
+    deletes a run's count), an assignment is a dict's again.
+    """
+
+    __delitem__ = dict.__delitem__  # type: ignore[assignment]  # dict's, for the slot above
+
+
 class Notes:
     """The default sink: counts decisions in ``counts`` (the summary reads them), writes nothing."""
 

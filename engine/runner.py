@@ -19,7 +19,7 @@ from playbook_engine.events import to_event
 from playbook_engine.localtime import local_time
 from playbook_engine.members import group_name
 from playbook_engine.model import Community, Config
-from playbook_engine.notes import ExplainNotes, Note, Notes
+from playbook_engine.notes import Counts, ExplainNotes, Note, Notes
 from playbook_engine.planner import Planner, Suppressed, firing_of
 from playbook_engine.plugins import Registry
 from playbook_engine.state import Lookback, StateStore, task_data
@@ -275,7 +275,7 @@ class Plan:
             cooldowns=frozenset(lookback.cooldowns), limit_exempt=config.registry.limit_exempt_actions(), keeps_slot=config.registry.slot_keeping_actions(), notes=config.registry.note_actions(), reopened=frozenset(payload["id"] for payload in reopen), count_days=state is not None,
         )
         self.planner.printed_before(ahead_kept)
-        counts: Counter[str] = Counter()
+        counts = Counts()
         self.evaluation = Evaluation(config, self.planner, until=until, notes=(ExplainNotes if explain else Notes)(counts, config.community.language, config.community.action_names), state=state, max_future=max_future, saved=saved, reopen=reopen)
         self.state = state
         self.tally = Tally()
