@@ -64,10 +64,13 @@ class Matcher:
         listeners = self._dispatch.get(event.type)
         if listeners is None:  # this type's listeners, then those of every type
             listeners = self._dispatch[event.type] = self._counters + self._listeners.get(event.type, []) + self._listeners.get("*", [])
+        # Loops, not comprehensions: in Python 3.11 a comprehension is a function made and
+        # called each time it runs, here for every listener of every event (most fire nothing).
         rules = self.rules
         for rule, handler in listeners:
-            if rule is None:
-                firings.extend([(rules[trigger.key], firing) for trigger, firing in handler.on_event(run, event, member)])
+            if rule is None:  # a group of triggers: each firing says whose it is
+                for trigger, firing in handler.on_event(run, event, member):
+                    firings.append((rules[trigger.key], firing))
             else:
                 for firing in handler.on_event(run, event, member):
                     firings.append((rule, firing))
@@ -91,13 +94,19 @@ class Matcher:
 
     def on_timer(self, run: Run, handler: str, subject: str, payload: Any) -> list[Fired]:
         """What fires when a timer of ``handler`` about ``subject`` comes due."""
+        firings: list[Fired] = []  # filled by loops, as in on_event
         trigger = self._handlers.get(handler)
         if trigger is not None:
             rule = self.rules[trigger.key]
-            return [(rule, firing) for firing in trigger.on_timer(run, subject, payload)]
+            for firing in trigger.on_timer(run, subject, payload):
+                firings.append((rule, firing))
+            return firings
         group = self._groups.get(handler)
         if group is not None:
-            return [(self.rules[trigger.key], firing) for trigger, firing in group.on_timer(run, subject, payload)]
+            rules = self.rules
+            for trigger, firing in group.on_timer(run, subject, payload):
+                firings.append((rules[trigger.key], firing))
+            return firings
         # Saved by --state for a rule that has since been removed from the playbooks (or its
         # trigger changed kind): nothing fires; the loop counts it.
         self.orphans[handler] = self.orphans.get(handler, 0) + 1
