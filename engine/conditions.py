@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Any, Protocol
 
 from playbook_engine.contract import Firing, Group, Member
@@ -40,15 +41,29 @@ def refusal(rule: Rule, firing: Firing, says: ExplainWords, label: Callable[[str
     """Why the rule's ``groups:``, ``stages:`` or ``once`` refuses ``firing`` before any of its
     conditions is tested, or None if none does (``says``: the words of the run's language;
     ``label``: a stage's label, as the operator reads it — 成长期, not growth)."""
+    # The reasons are partials, not lambdas: a lambda's variables would be made closure
+    # cells at every call, and most firings are refused by none of these.
     member = firing.member
     group = firing.group or (member.group if member else None)
     if rule.groups is not None and group not in rule.groups:
-        return lambda: says.not_in_groups.format(group=group, groups=", ".join(sorted(rule.groups or ())))
+        return partial(_not_in_groups, says, rule, group)
     if rule.stages is not None and (member is None or member.stage not in rule.stages):
-        return lambda: says.not_in_stages.format(stage=_stage_text(member.stage if member else None, label), stages=", ".join(_stage_text(stage, label) for stage in sorted(rule.stages or ())))
+        return partial(_not_in_stages, says, rule, member, label)
     if rule.once and member is not None and rule.once_key in member.marks:
-        return lambda: says.once
+        return partial(_once, says)
     return None
+
+
+def _not_in_groups(says: ExplainWords, rule: Rule, group: str | None) -> str:
+    return says.not_in_groups.format(group=group, groups=", ".join(sorted(rule.groups or ())))
+
+
+def _not_in_stages(says: ExplainWords, rule: Rule, member: Member | None, label: Callable[[str | None], str] | None) -> str:
+    return says.not_in_stages.format(stage=_stage_text(member.stage if member else None, label), stages=", ".join(_stage_text(stage, label) for stage in sorted(rule.stages or ())))
+
+
+def _once(says: ExplainWords) -> str:
+    return says.once
 
 
 class Conditions:

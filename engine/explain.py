@@ -58,7 +58,12 @@ def values_reader(source: str, member_fields: tuple[str, ...]) -> Callable[[tupl
             return None
 
     def read(values: tuple[Any, ...], community: Mapping[str, Any]) -> dict[str, Any]:
-        return {key: _plain(values[index] if index is not None else community.get(name)) for key, name, index in plan}
+        # A loop: a comprehension would be a function made at each call, and make ``values``
+        # and ``community`` closure cells (read at each firing of a `becomes` rule).
+        shown: dict[str, Any] = {}
+        for key, name, index in plan:
+            shown[key] = _plain(values[index] if index is not None else community.get(name))
+        return shown
 
     return read
 

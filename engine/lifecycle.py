@@ -13,6 +13,7 @@ import math
 from bisect import bisect_left
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from jinja2 import nodes
@@ -189,9 +190,8 @@ class Lifecycle(TimeThresholds):
     def assign(self, member: Member, now: float, view: Callable[[Member], MemberView] | None = None) -> str | None:
         """The first stage whose condition holds for ``member`` at ``now`` (``view``: gives a
         member's view, when the conditions must be run rather than remembered)."""
-        if view is None:
-            def view(member: Member) -> MemberView:
-                return MemberView(member, now, self.tz, silent=self.silent)
+        if view is None:  # a partial, not a nested function: that would make closure cells at every call
+            view = partial(self._view_at, now)
         if self._memo_values is None:
             return self._assign(member, view(member), now, None)
         values = self._memo_values(member, now)
@@ -199,6 +199,9 @@ class Lifecycle(TimeThresholds):
             return self._memo[values]
         except KeyError:
             return self._assign(member, view(member), now, values)
+
+    def _view_at(self, now: float, member: Member) -> MemberView:
+        return MemberView(member, now, self.tz, silent=self.silent)
 
     def _assign(self, member: Member, view: MemberView, now: float, values: tuple[object, ...] | None) -> str | None:
         """The member's stage, remembered under the field ``values`` the conditions read (if any)."""

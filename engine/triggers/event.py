@@ -65,10 +65,14 @@ class EventTrigger(TriggerType):
             if self.keywords:
                 if folded is None:
                     folded = text.casefold()
-                found = [word for word in self.keywords if word in folded]
-                if not found:
+                # The first keyword found, by a loop: a comprehension reading ``folded`` would
+                # make it a closure cell at every call, keywords or not.
+                for word in self.keywords:
+                    if word in folded:
+                        values["keyword"] = word
+                        break
+                else:
                     return None
-                values["keyword"] = found[0]
             if self.regex is not None:
                 match = self.regex.search(text)
                 if match is None:

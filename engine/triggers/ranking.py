@@ -107,7 +107,7 @@ class LeaderboardTrigger(TriggerType):
             return ()
         metric = self.metric
         if metric == "mentions_received":
-            credited = [(mentioned, 1.0) for mentioned in event.mentions if mentioned != event.member]
+            credited = _mentions_credited(event)
         elif member is None:
             return ()
         elif metric == "replies" and not event.reply_to:
@@ -318,3 +318,10 @@ class LeaderboardCounts:
 
     def on_timer(self, run: Run, subject: str, payload: Any) -> list[tuple[TriggerType, Firing]]:
         return []
+
+
+def _mentions_credited(event: Event) -> list[tuple[str, float]]:
+    """One mention received for each member ``event`` mentions, but its sender. (A function
+    of its own: a comprehension in ``on_event`` would make ``event`` a closure cell at every
+    call, whatever the metric.)"""
+    return [(mentioned, 1.0) for mentioned in event.mentions if mentioned != event.member]

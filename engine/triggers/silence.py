@@ -166,10 +166,16 @@ class SilenceTriggers:
                 pending = member.marks.get(self.due_key)
                 if pending is None or pending > due:
                     if not self.counting_all:
-                        due = min(trigger.deadline(run, since) for trigger in self.triggers)
+                        due = self._first_deadline(run, since)
                     if pending is None or pending > due:
                         self._arm(run, member, due)
         return []
+
+    def _first_deadline(self, run: Run, since: float) -> float:
+        """The earliest deadline of the rules for a silent stretch from ``since``, days off
+        counted. (Not written in ``on_event``: its generator would make ``run`` and ``since``
+        closure cells at every call.)"""
+        return min(trigger.deadline(run, since) for trigger in self.triggers)
 
     def on_timer(self, run: Run, subject: str, payload: Any) -> list[tuple[TriggerType, Firing]]:
         member = run.members.get(subject)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from functools import lru_cache, partial
 from typing import Any
 
@@ -250,7 +250,7 @@ class BecomesGroup:
         self._arm(run, member)
         if tuple(was) == keys:
             return []  # what held still holds; nothing else does
-        became = [trigger for trigger in holding if trigger.key not in was]
+        became = _not_held(holding, was)
         if not became:
             return []
         firings: list[tuple[TriggerType, Firing]] = []
@@ -349,3 +349,10 @@ def _comparisons(condition: str) -> tuple[tuple[str, str, float], ...] | None:
 
 def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def _not_held(holding: list[BecomesTrigger], was: Collection[str]) -> list[BecomesTrigger]:
+    """The triggers of ``holding`` whose keys are not in ``was``: those that became true. (A
+    function of its own: a comprehension in ``_check`` would make ``was`` a closure cell at
+    every check.)"""
+    return [trigger for trigger in holding if trigger.key not in was]
