@@ -246,16 +246,19 @@ class Evaluation:
         """This run's scratch space for ``trigger`` (open questions …), or under a key several
         triggers share (``@leaderboard/messages/30d``: counts every ranking of them reads)."""
         try:
-            memory = self._stores.get(trigger)  # by the object asking: no test of what it is
-        except TypeError:
-            memory = None  # a plugin's trigger that cannot be hashed: found by its key each time
+            return self._stores[trigger]  # by the object asking: no test of what it is
+        except (KeyError, TypeError):  # its first call, or a plugin's trigger that cannot be hashed
+            return self._first_store(trigger)
+
+    def _first_store(self, trigger: TriggerType | str) -> dict[Any, Any]:
+        """``store`` of a trigger not asked for before, found by its key (and remembered by the
+        trigger, if it can be hashed)."""
+        key = trigger if isinstance(trigger, str) else trigger.key
+        memory = self.trigger_state.get(key)
         if memory is None:
-            key = trigger if isinstance(trigger, str) else trigger.key
-            memory = self.trigger_state.get(key)
-            if memory is None:
-                memory = self.trigger_state[key] = {}
-            with suppress(TypeError):
-                self._stores[trigger] = memory
+            memory = self.trigger_state[key] = {}
+        with suppress(TypeError):
+            self._stores[trigger] = memory
         return memory
 
     def prefetch(self, member_ids: Iterable[str]) -> None:
