@@ -651,9 +651,7 @@ class Planner:
         parts = message.merged or []
         message.merged = [other for other in parts if other is not part] if len(parts) > 2 else None
         self._stale_part(part, reason)
-        if message.merged is not None:
-            message.priority = max(message.merged, key=lambda other: other.rank).priority
-        self._deadline_of(message, message.merged or [message])
+        self._left_with(message, message.merged or [message])
 
     def _stale_part(self, part: Task, reason: str) -> None:
         """``part``, counted as merged into a message, no longer holds: taken back as stale
@@ -1250,7 +1248,7 @@ class Planner:
                     out.append(self._carry(task, kept))
                 else:
                     out.append(task)
-                    self._deadline_of(task, kept)  # its own again, or the earliest of the parts left
+                    self._left_with(task, kept)  # its own deadline again, or the earliest of the parts left
                 self._join(out[-1], kept)
         return out, held
 
@@ -1502,9 +1500,7 @@ class Planner:
                 self.merged_into.pop(part.id, None)
                 self._drop_part(part, "deadline", partial(self._deadline_at, part, due), due)
         message.merged = going if len(going) > 1 else None
-        own_priority = message.source.rule.priority if message.source is not None else message.priority
-        message.priority = max([own_priority, *(part.priority for part in going[1:])], key=PRIORITY_RANK.__getitem__)
-        self._deadline_of(message, going)
+        self._left_with(message, going)
 
     def _deadline_at(self, task: Task, due: float) -> str:
         return self.says.explain.deadline.format(due=self._local(due), deadline=self._local(task.deadline))
@@ -1634,12 +1630,17 @@ class Planner:
             carrier.priority = max(left, key=lambda part: part.rank).priority
             carrier.deadline = min(part.deadline for part in left)
         else:
-            self._deadline_of(carrier, left)
+            self._left_with(carrier, left)
         self._join(carrier, left)
         return carrier
 
-    def _deadline_of(self, message: Task, parts: list[Task]) -> None:
-        """``message``'s deadline after parts left it: the earliest of those left (its own first)."""
+    def _left_with(self, message: Task, parts: list[Task]) -> None:
+        """``message`` after parts left it (stale, past their deadline, held out), with ``parts``
+        (itself among them): the highest priority of those left, its own first, and the earliest
+        of their deadlines — not those of the parts gone (a low-priority DM that carried a high
+        one is low again, and ranks so for capacity and pace)."""
+        own_priority = message.source.rule.priority if message.source is not None else message.priority
+        message.priority = max([own_priority, *(part.priority for part in parts if part is not message)], key=PRIORITY_RANK.__getitem__)
         own = self._own_deadlines.get(message.id)
         if own is None:
             return  # it took no earlier deadline of another part
@@ -2079,9 +2080,7 @@ class Planner:
                 if not (self._printed and part.id in self._printed):
                     self.full_past_deadline += 1
             message.merged = going if len(going) > 1 else None
-            own_priority = message.source.rule.priority if message.source is not None else message.priority
-            message.priority = max([own_priority, *(part.priority for part in going[1:])], key=PRIORITY_RANK.__getitem__)
-            self._deadline_of(message, going)
+            self._left_with(message, going)
             return message
         # The message's own part is past its deadline: it goes, with the parts past theirs.
         message.merged = [message, *(part for part in expired if part is not message)]

@@ -280,3 +280,22 @@ def test_a_printed_task_merged_into_a_held_out_message_stays_printed(tmp_path):
     assert held(config, [first, later], path) == sorted(task_keys(whole, "id", "due", "text"))
     with sqlite3.connect(path) as db:
         assert sorted(db.execute("SELECT action, status FROM tasks WHERE member = ?", (member,))) == [("dm", "held_out"), ("dm", "todo")]
+
+
+def test_a_message_that_lost_a_held_out_part_has_the_priority_of_what_is_left(tmp_path):
+    """Fuzzing (c6868097): 大林's low DM and the day's 元宵节 greeting were one message, "normal"
+    by the greeting; the greeting's playbook holds 大林 out. The message went out without it, and
+    still "normal": above the day's other low tasks for capacity and pace, and not as nightly
+    runs, which settle it again, have it. It is as pressing as what is left."""
+    books = {
+        "a.yaml": 'playbook: a\nrules:\n  - id: ask\n    when: {event: message, keywords: [早鸟]}\n    priority: low\n    do:\n      - dm: "A：最近想读什么"\n',
+        "b.yaml": 'playbook: b\nholdout: 50%\nrules:\n  - id: greet\n    when: {event: message, keywords: [早鸟]}\n    priority: high\n    delay: 1m\n    do:\n      - dm: "B：节日快乐"\n',
+    }
+    community = "community:\n  name: t\n  timezone: Asia/Shanghai\n  channel: wechat\n  groups:\n    - {id: g1}\n  operators:\n    - {id: op, name: Lily}\n"
+    config = config_from(books, community, tmp_path / "pb")
+    member = next(f"m{index}" for index in range(100) if held_out("b", f"m{index}", 0.5))
+    kept = next(f"m{index}" for index in range(100) if not held_out("b", f"m{index}", 0.5))
+    events = [{"ts": f"2026-03-10T10:0{n}:00+08:00", "type": "message", "group": "g1", "member": who, "name": "小王", "text": "早鸟还有吗"} for n, who in enumerate((member, kept))]
+    result = run(config, records(events))
+    assert [(task.rule, task.text, task.priority) for task in result.tasks if task.member == member] == [("ask", "A：最近想读什么", "low")]
+    assert [(task.rule, task.text, task.priority) for task in result.tasks if task.member == kept] == [("ask", "A：最近想读什么\n\nB：节日快乐", "high")]
