@@ -893,11 +893,15 @@ class Planner:
         if due is None:
             due = task.due
         merged = bool(self._carrying or self._carried)  # (most runs merge no two actions)
-        actions = self._actions(task.id, task.action) if merged else (task.action,)
+        kind, actions = task.action, self._actions(task.id, task.action) if merged else None
         for limit in self.community.limits:
-            if limit.actions is None and all(action in self._limit_exempt for action in actions):
-                continue
-            if limit.actions is not None and not any(action in limit.actions for action in actions):
+            if actions is not None:
+                if not self._counts_under(limit, actions):
+                    continue
+            elif limit.actions is None:
+                if kind in self._limit_exempt:
+                    continue
+            elif kind not in limit.actions:
                 continue
             # Due within `per` of this one, before or after it: a window the member would see.
             if merged:
