@@ -1489,8 +1489,10 @@ class Planner:
             self._last_paced[assignee] = last
             if together:
                 self._paced_second_waits(day_tasks, dropped, before)
-        # A note laid out before its firing's task was dropped (``_notes_go_with``) goes too.
-        return [task for task in tasks if id(task) not in dropped and not task.dropped] + carriers if dropped else tasks
+        # A note laid out before its firing's task was dropped (``_notes_go_with``) goes too —
+        # also when that task was a part that left a message laid out later (``_leave_expired``),
+        # which drops nothing from this list itself.
+        return [task for task in tasks if id(task) not in dropped and not task.dropped] + carriers
 
     def _leave_expired(self, message: Task, due: float) -> None:
         """``message``, merged, laid out by pace at ``due``, past the deadline of some of its

@@ -543,3 +543,35 @@ def test_a_printed_dm_that_carries_a_paced_message_after_its_first_part_went_sta
     assert held(config, [night, day], path) == sorted(task_keys(whole, "id", "due", "text"))
     with sqlite3.connect(path) as db:
         assert list(db.execute("SELECT status FROM tasks WHERE rule = 'b/later'")) == [("todo",)]
+
+
+def test_a_note_laid_out_before_the_message_that_drops_its_dm_goes_with_the_dm(make_config):
+    """Fuzzing (c6868087): 小王's "书" DM (deadline a day) is merged into her thank-you reward of
+    the same day; op's two slots that day are taken, and both the message and the DM's note
+    ("已私信问 小王…") go to 08:00 the next morning. Pace (2 h) lays the note out at 08:00 and the
+    message at 10:00, past the DM's deadline: the DM leaves the message, and its note goes with
+    it — it was left in the plan, telling the operator of a DM nobody sends."""
+    rules = {"p.yaml": """\
+playbook: p
+rules:
+  - id: urgent
+    when: {event: message, keywords: [急]}
+    priority: urgent
+    do: [{notify: 看一下}]
+  - id: ask
+    when: {event: message, keywords: [书]}
+    delay: 2h
+    deadline: 1d
+    do:
+      - dm: 最近想读什么？
+      - notify: 已私信问 {{ member.name }}，回复后记进档案
+  - id: thank
+    when: {event: message, keywords: [早]}
+    do: [{reward: {points: 5, text: 送你 5 积分}}]
+"""}
+    community = PACED.replace("pace: 10m}", "capacity: 2, pace: 2h}").replace("merge: []", "merge: [dm, reward]")
+    config = make_config(rules, community)
+    events = [msg("01T07:00:00", "m8", text="急"), msg("01T07:01:00", "m9", text="急"), msg("01T09:00:00", "m1", text="书", name="小王"), msg("01T10:00:00", "m1", text="早"), msg("03T10:00:00", "m2")]
+    result = plan(config, events, explain=True)
+    assert [(task.rule, task.action, task.member) for task in result.tasks] == [("urgent", "notify", "m8"), ("urgent", "notify", "m9"), ("thank", "reward", "m1")]
+    assert sorted((item.task.rule, item.task.action, item.guardrail) for item in result.suppressed if item.task.member == "m1") == [("ask", "dm", "deadline"), ("ask", "notify", "deadline")]
