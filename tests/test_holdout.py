@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import example, given, settings
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 from playbook_engine.errors import InvalidPlaybooks
 from playbook_engine.holdout import WINDOW, compare, held_out, shares
 from playbook_engine.output import render_explanation
-from playbook_engine.runner import run
+from playbook_engine.runner import RunResult, run
 from playbook_engine.state import StateStore
 from tests.conftest import config_from, records, shipped_run, task_keys
 from tests.test_clock_properties import START, events_from
@@ -234,6 +235,16 @@ def test_a_held_out_task_a_later_run_cannot_reopen_stays_held_out(tmp_path):
         assert list(db.execute("SELECT member, status FROM tasks")) == [(held[0], "held_out")]
 
 
+def _one_held_out_one_not(books: dict[str, str], community: str, tmp_path: Path, **options: Any) -> tuple[RunResult, str, str]:
+    """The plan of ``books`` for two members who write 早鸟还有吗 at 10:00 and 10:01: the first one
+    playbook b (50 %) holds out, the second one it does not."""
+    config = config_from(books, community, tmp_path / "pb")
+    member = next(f"m{index}" for index in range(100) if held_out("b", f"m{index}", 0.5))
+    kept = next(f"m{index}" for index in range(100) if not held_out("b", f"m{index}", 0.5))
+    events = [{"ts": f"2026-03-10T10:0{n}:00+08:00", "type": "message", "group": "g1", "member": who, "name": "小王", "text": "早鸟还有吗"} for n, who in enumerate((member, kept))]
+    return run(config, records(events), **options), member, kept
+
+
 def test_a_held_out_part_leaves_its_merged_message_text_reason_and_options_too(tmp_path):
     """Fuzzing (review 20): 小王's early-bird reward (playbook a) and b's DM, one message; b holds
     小王 out. The part was taken out of the message's parts, but its text — "B：…" — stayed in the
@@ -244,11 +255,7 @@ def test_a_held_out_part_leaves_its_merged_message_text_reason_and_options_too(t
         "b.yaml": 'playbook: b\nholdout: 50%\nrules:\n  - id: ask\n    when: {event: message, keywords: [早鸟]}\n    deadline: 2h\n    do:\n      - survey: {form: "https://wj.qq.com/s2/1", text: "B：想认真问问你最近想读什么"}\n',
     }
     community = "community:\n  name: t\n  timezone: Asia/Shanghai\n  channel: wechat\n  merge: [reward, survey]\n  groups:\n    - {id: g1}\n  operators:\n    - {id: op, name: Lily}\n"
-    config = config_from(books, community, tmp_path / "pb")
-    member = next(f"m{index}" for index in range(100) if held_out("b", f"m{index}", 0.5))
-    kept = next(f"m{index}" for index in range(100) if not held_out("b", f"m{index}", 0.5))
-    events = [{"ts": f"2026-03-10T10:0{n}:00+08:00", "type": "message", "group": "g1", "member": who, "name": "小王", "text": "早鸟还有吗"} for n, who in enumerate((member, kept))]
-    result = run(config, records(events), keep_suppressed=True)
+    result, member, kept = _one_held_out_one_not(books, community, tmp_path, keep_suppressed=True)
     mine = [task for task in result.tasks if task.member == member]
     assert [(task.rule, task.text, task.params, task.parts, "B" in task.reason or "想读" in task.reason) for task in mine] == [("early", "A：早鸟名额给你留着", {"coupon": "早鸟价"}, [], False)]
     assert [task.rule for task in result.planner.held_out] == ["ask"]
@@ -292,10 +299,6 @@ def test_a_message_that_lost_a_held_out_part_has_the_priority_of_what_is_left(tm
         "b.yaml": 'playbook: b\nholdout: 50%\nrules:\n  - id: greet\n    when: {event: message, keywords: [早鸟]}\n    priority: high\n    delay: 1m\n    do:\n      - dm: "B：节日快乐"\n',
     }
     community = "community:\n  name: t\n  timezone: Asia/Shanghai\n  channel: wechat\n  groups:\n    - {id: g1}\n  operators:\n    - {id: op, name: Lily}\n"
-    config = config_from(books, community, tmp_path / "pb")
-    member = next(f"m{index}" for index in range(100) if held_out("b", f"m{index}", 0.5))
-    kept = next(f"m{index}" for index in range(100) if not held_out("b", f"m{index}", 0.5))
-    events = [{"ts": f"2026-03-10T10:0{n}:00+08:00", "type": "message", "group": "g1", "member": who, "name": "小王", "text": "早鸟还有吗"} for n, who in enumerate((member, kept))]
-    result = run(config, records(events))
+    result, member, kept = _one_held_out_one_not(books, community, tmp_path)
     assert [(task.rule, task.text, task.priority) for task in result.tasks if task.member == member] == [("ask", "A：最近想读什么", "low")]
     assert [(task.rule, task.text, task.priority) for task in result.tasks if task.member == kept] == [("ask", "A：最近想读什么\n\nB：节日快乐", "high")]
