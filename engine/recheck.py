@@ -502,7 +502,7 @@ class Recheck:
             source = task.source
             if source is None or task.dropped:
                 continue
-            if source.gone is None and (self._not_there(task.group, source, member, t) is not None or (group is not None and group == task.group and self._removed_by(source, member) is not None)):
+            if source.gone is None and (self._not_there(task.group, source, member, t) is not None or (group is not None and group == task.group and self._removed_by(source, member))):
                 source.gone = t
             else:
                 waiting.append(task)
@@ -624,14 +624,14 @@ class Recheck:
                 return self.planner.says.explain.in_group.format(name=_name(member), group=group_name(self.run.groups, self._group_names, into))
         return None
 
-    def _removed_by(self, source: Source, member: Member) -> float | None:
-        """When ``source``'s task, an action that takes its member out of its group (`remove`),
-        did so (its effect, done when due), if it did and they are still out; else None."""
+    def _removed_by(self, source: Source, member: Member) -> bool:
+        """Whether ``source``'s task, an action that takes its member out of its group (`remove`),
+        did so (its effect, done when due), and they are still out."""
         group = source.group
         out = member.marks.get(OUT_OF)
         if source.action.kind.apply is None or group is None or not out or group not in out or group in member.groups:
-            return None
-        return out[group] if self._by_own_removal(source, member, group) else None
+            return False
+        return self._by_own_removal(source, member, group)
 
     def _left_after_removal(self, group: str, source: Source, member: Member, at: float) -> str | None:
         """Why a removal done when it was due, and listed later by pace, is not for the operator
