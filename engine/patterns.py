@@ -78,6 +78,8 @@ def any_of(patterns: list[Pattern]) -> Pattern:
     cannot change what another branch matches, and RE2 keeps a branch's ``(?i)`` to itself."""
     bounded = [pattern for pattern in patterns if isinstance(pattern, re.Pattern)]
     python = _python_alternation(bounded) if bounded else None
+    if python is not None:
+        python = _screened(python, _union([_required(pattern.pattern) for pattern in bounded]))
     if python is not None and len(bounded) == len(patterns):
         return python  # each branch bounded: so is their alternation
     if python is not None:
@@ -169,6 +171,37 @@ class _Guarded:
 
 def _guarded(pattern: Pattern, required: frozenset[str] | None) -> Pattern:
     return pattern if not required else _Guarded(pattern, required)
+
+
+class _Screened:
+    """A pattern of Python's engine asked only of a text holding one of the characters every
+    match holds, looked for with one character class.
+
+    Python's engine skips ahead to where a match can start only when a pattern opens with
+    literals it can collect; an alternation of groups (``(?:请问)|(?:怎么)|…``) or a branch
+    opening with a class (``[vV][xX]``) has it try a match at every place of the text. A
+    pattern that is one class is scanned for in C, and most messages are no question and
+    match no rule's pattern; for the few that hold a character, the search is the same.
+    """
+
+    __slots__ = ("inner", "screen")
+
+    def __init__(self, inner: Pattern, required: frozenset[str]):
+        self.inner = inner
+        self.screen = re.compile("[" + "".join(re.escape(char) for char in sorted(required)) + "]")
+
+    @property
+    def pattern(self) -> str:
+        return self.inner.pattern
+
+    def search(self, text: str) -> Match | None:
+        if self.screen.search(text) is None:
+            return None
+        return self.inner.search(text)
+
+
+def _screened(pattern: Pattern, required: frozenset[str] | None) -> Pattern:
+    return pattern if not required else _Screened(pattern, required)
 
 
 def _required(text: str) -> frozenset[str] | None:
