@@ -1280,6 +1280,11 @@ class Planner:
         carrier.priority = max(parts, key=lambda part: part.rank).priority
         carrier.deadline = min(part.deadline for part in parts)
         carrier.dropped = False
+        window = self.community.quiet_hours
+        if window is not None and carrier.priority != "urgent":
+            # An urgent message goes out at night; what is left of it once its urgent part is
+            # held out waits for the morning, as it would have on its own (quiet hours).
+            carrier.due = self._quiet_end(carrier.due, window) or carrier.due
         sent = self.new_history.get(carrier.id)
         if sent is not None:
             sent.status, sent.due = "todo", carrier.due

@@ -235,13 +235,13 @@ def test_a_held_out_task_a_later_run_cannot_reopen_stays_held_out(tmp_path):
         assert list(db.execute("SELECT member, status FROM tasks")) == [(held[0], "held_out")]
 
 
-def _one_held_out_one_not(books: dict[str, str], community: str, tmp_path: Path, **options: Any) -> tuple[RunResult, str, str]:
-    """The plan of ``books`` for two members who write 早鸟还有吗 at 10:00 and 10:01: the first one
-    playbook b (50 %) holds out, the second one it does not."""
+def _one_held_out_one_not(books: dict[str, str], community: str, tmp_path: Path, hour: str = "10", **options: Any) -> tuple[RunResult, str, str]:
+    """The plan of ``books`` for two members who write 早鸟还有吗 at 10:00 and 10:01 (or at
+    ``hour``): the first one playbook b (50 %) holds out, the second one it does not."""
     config = config_from(books, community, tmp_path / "pb")
     member = next(f"m{index}" for index in range(100) if held_out("b", f"m{index}", 0.5))
     kept = next(f"m{index}" for index in range(100) if not held_out("b", f"m{index}", 0.5))
-    events = [{"ts": f"2026-03-10T10:0{n}:00+08:00", "type": "message", "group": "g1", "member": who, "name": "小王", "text": "早鸟还有吗"} for n, who in enumerate((member, kept))]
+    events = [{"ts": f"2026-03-10T{hour}:0{n}:00+08:00", "type": "message", "group": "g1", "member": who, "name": "小王", "text": "早鸟还有吗"} for n, who in enumerate((member, kept))]
     return run(config, records(events), **options), member, kept
 
 
@@ -302,3 +302,18 @@ def test_a_message_that_lost_a_held_out_part_has_the_priority_of_what_is_left(tm
     result, member, kept = _one_held_out_one_not(books, community, tmp_path)
     assert [(task.rule, task.text, task.priority) for task in result.tasks if task.member == member] == [("ask", "A：最近想读什么", "low")]
     assert [(task.rule, task.text, task.priority) for task in result.tasks if task.member == kept] == [("ask", "A：最近想读什么\n\nB：节日快乐", "high")]
+
+
+def test_what_is_left_of_an_urgent_message_once_its_urgent_part_is_held_out_waits_for_the_morning(tmp_path):
+    """Fuzzing (c7070033): at 00:30 小王 asks for the early-bird price. b's urgent DM goes out
+    at once, quiet hours or not, and a's low DM (held to 08:00) joins it. b holds her out: a's DM
+    carries the message — at 08:00, as on its own, not at 00:30 in the night."""
+    books = {
+        "a.yaml": 'playbook: a\nrules:\n  - id: ask\n    when: {event: message, keywords: [早鸟]}\n    priority: low\n    do:\n      - dm: "A：最近想读什么"\n',
+        "b.yaml": 'playbook: b\nholdout: 50%\nrules:\n  - id: rush\n    when: {event: message, keywords: [早鸟]}\n    priority: urgent\n    do:\n      - dm: "B：早鸟价今晚截止"\n',
+    }
+    community = 'community:\n  name: t\n  timezone: Asia/Shanghai\n  channel: wechat\n  quiet_hours: "22:00-08:00"\n  groups:\n    - {id: g1}\n  operators:\n    - {id: op, name: Lily}\n'
+    result, member, kept = _one_held_out_one_not(books, community, tmp_path, hour="00")
+    tz = result.evaluation.tz
+    assert [(task.rule, task.text, task.record(tz)["due"]) for task in result.tasks if task.member == member] == [("ask", "A：最近想读什么", "2026-03-10T08:00:00+08:00")]
+    assert [(task.rule, task.record(tz)["due"]) for task in result.tasks if task.member == kept] == [("rush", "2026-03-10T00:01:00+08:00")]
