@@ -596,8 +596,7 @@ class Planner:
         carrier = parts[0]
         self._takes_over(carrier, parts[1:])
         carrier.dropped, carrier.due, carrier.moves = False, message.due, message.moves
-        carrier.priority = max(parts, key=lambda part: part.rank).priority
-        carrier.deadline = min(part.deadline for part in parts)
+        self._as_message(carrier, parts)
         carrier.merged = parts if len(parts) > 1 else None
         if carrier.id in self.new_history:
             sent = self.new_history[carrier.id]
@@ -633,6 +632,13 @@ class Planner:
         self._carries(carrier, others)
         for part in others:
             self.merged_into[part.id] = carrier.id
+
+    @staticmethod
+    def _as_message(carrier: Task, parts: list[Task]) -> None:
+        """``carrier`` is the message of ``parts`` (itself first) now: the highest priority of
+        them and the earliest deadline."""
+        carrier.priority = max(parts, key=lambda part: part.rank).priority
+        carrier.deadline = min(part.deadline for part in parts)
 
     def _printed_merged(self, task_id: str) -> tuple[float, str, str | None, str] | None:
         """The entry of ``merged_away`` of ``task_id`` (an earlier run printed it, this one merged
@@ -1277,8 +1283,7 @@ class Planner:
         """The first of ``parts``, merged into ``message`` whose own part is withheld, carries it instead."""
         carrier = parts[0]
         carrier.due, carrier.assignee = message.due, message.assignee
-        carrier.priority = max(parts, key=lambda part: part.rank).priority
-        carrier.deadline = min(part.deadline for part in parts)
+        self._as_message(carrier, parts)
         carrier.dropped = False
         window = self.community.quiet_hours
         if window is not None and carrier.priority != "urgent":
@@ -1638,8 +1643,7 @@ class Planner:
                 self.new_history[carrier.id].status = "todo"  # the message now
             if self._longest_limit and carrier.member is not None:
                 self._count_for_limits(carrier.member, carrier.due, carrier.action, carrier.id)
-            carrier.priority = max(left, key=lambda part: part.rank).priority
-            carrier.deadline = min(part.deadline for part in left)
+            self._as_message(carrier, left)
         else:
             self._left_with(carrier, left)
         self._join(carrier, left)
