@@ -1582,6 +1582,8 @@ class Planner:
         if not others:
             return False
         joining = [other for other in others if id(other) not in taken and other.deadline >= due and _known_at(other) <= due]
+        if joining and self._longest_limit:
+            joining = self._may_join(task, joining, due)
         if not joining:
             return False
         for other in joining:
@@ -1591,6 +1593,19 @@ class Planner:
         # What happened first is said first, as merge orders a message's parts.
         self._combine(sorted([task, *joining], key=lambda part: (part.due, part.trigger_at, part.order, part.id)), carrier=task, at=due)
         return True
+
+    def _may_join(self, task: Task, joining: list[Task], due: float) -> list[Task]:
+        """Of ``joining``, those that may join ``task``'s message at ``due`` without breaking a
+        limit there (``_parts_within_limits``); the others are laid out on their own."""
+        kinds = {sub.action for sub in task.merged or (task,)}
+        fine = [task]
+        for other in joining:
+            new = {sub.action for sub in other.merged or (other,)} - kinds
+            if new and self._joining_breaks_limit(other, fine, due, kinds, new) is not None:
+                continue
+            kinds |= new
+            fine.append(other)
+        return fine[1:]
 
     def _pace_over(self, task: Task, due: float, assignee: str) -> None:
         """``task`` found no room left in its day at its operator's pace: due ``due`` (the next
@@ -1704,6 +1719,8 @@ class Planner:
             # the introduction that followed the join).
             parts.sort(key=lambda task: (task.due, task.trigger_at, task.order, task.id))
             messages = _messages(parts, self.alike)
+            if self._longest_limit:
+                messages = [self._parts_within_limits(message, gone) for message in messages]
             # A second message waits for the next day (a capacity's day: in its bucket; with a
             # pace: once pace has laid the day out, which may take it into the first, ``_pace``).
             if len(messages) > 1 and parts[0].assignee not in self._paces and (one_day or (before is not None and parts[0].assignee not in self._capacity)):
@@ -1718,6 +1735,52 @@ class Planner:
             for task in waiting:
                 self._wait_a_day(task)
         return [task for task in tasks if id(task) not in gone] if gone else tasks
+
+    def _parts_within_limits(self, message: list[Task], gone: set[int]) -> list[Task]:
+        """``message`` (its parts in due order, the first to carry it) less the parts that would
+        break a limit there, dropped as `limit` and added to ``gone``: a part of another action
+        makes the message count under that action's limits too (``_actions``), at the message's
+        time, not its own. A festival DM of 21:30 that joins the morning's reward makes it a DM
+        twelve hours after last night's, past "one DM a day" — as pace drops a task it would
+        move into a limit's window. Parts of actions the message counts under already add nothing."""
+        if len(message) < 2 or message[0].member is None:
+            return message
+        kinds = {sub.action for sub in message[0].merged or (message[0],)}
+        kept = [message[0]]
+        for part in message[1:]:
+            new = {sub.action for sub in part.merged or (part,)} - kinds
+            broken = self._joining_breaks_limit(part, message, message[0].due, kinds, new) if new else None
+            if broken is None:
+                kinds |= new
+                kept.append(part)
+                continue
+            gone.add(id(part))
+            self._original_due.pop(part.id, None)
+            if self.keeps_off:
+                self._waited.pop(part.id, None)
+                self._off_moves.pop(part.id, None)
+            self._unplanned(part, "limit")
+            if part.merged is not None and len(part.merged) > 1:
+                self._drop_parts(part, "limit", partial(str, broken), None)
+            self._suppress(part, "limit", broken)
+        return kept
+
+    def _joining_breaks_limit(self, part: Task, message: list[Task], due: float, kinds: set[str], new: set[str]) -> str | None:
+        """Why ``part``, joining ``message`` (its parts so far, counted under ``kinds``) due at
+        ``due``, would break a limit that counts its ``new`` actions and none of ``kinds``; or None."""
+        recent = self._recent.get(part.member) if part.member is not None else None
+        if not recent:
+            return None
+        ours = {sub.id for task in message for sub in task.merged or (task,)}
+        for limit in self.community.limits:
+            if not self._counts_under(limit, tuple(new)) or self._counts_under(limit, tuple(kinds)):
+                continue
+            counted = [t for t, action, task_id in recent if abs(t - due) < limit.per and task_id not in ours and self._counts_under(limit, self._actions(task_id, action))]
+            if len(counted) >= limit.max:
+                kinds_named = self.says.explain.any_tasks if limit.actions is None else "/".join(self.community.action_names.get(action, action) for action in sorted(limit.actions))
+                nearest = min(counted, key=lambda t: abs(t - due))
+                return self.says.explain.limit.format(max=limit.max, kinds=kinds_named, per=self.says.duration(limit.per), name=part.member_name, at=self._local(nearest))
+        return None
 
     def _notes_wait_too(self, tasks: list[Task], waiting: list[Task], before: int | None) -> None:
         """The notes to the operator of the firings whose messages wait a day (of ``tasks``) wait

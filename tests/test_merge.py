@@ -363,6 +363,42 @@ rules:
         assert held(config, [events[:cut], events[cut:]], tmp_path / f"cut{cut}.db") == sorted(task_keys(result, "id", "due", "text")), cut
 
 
+@pytest.mark.parametrize("operator", ["", ", capacity: 5", ", pace: 10m"])
+def test_a_dm_that_would_join_a_message_within_the_dm_limit_of_another_is_dropped(make_config, tmp_path, operator):
+    """小王 got a DM at 18:00 on the 1st; on the 2nd her 07:00 thank-you reward would carry the
+    evening's DM (triggered at 07:00, due 21:00: one message a day). On its own at 21:00 the DM
+    keeps the limit (27 hours after), but in the reward it is a DM 13 hours after the last one,
+    past "one DM a day": dropped as `limit`, as pace drops a task it would move into a limit's
+    window — before, the morning's message went out with it. The nightly runs agree."""
+    rules = {
+        "p.yaml": """\
+playbook: p
+rules:
+  - id: recommend
+    when: {event: message, keywords: [书]}
+    do: [{dm: 推荐一本}]
+  - id: thank
+    when: {event: message, keywords: [早]}
+    do: [{reward: {points: 5, text: 送你 5 积分}}]
+  - id: ask
+    when: {event: message, keywords: [早]}
+    delay: 14h
+    do: [{dm: 今天读什么？}]
+""",
+    }
+    community = COMMUNITY.replace("groups: [g1]}", "groups: [g1]" + operator + "}")
+    config = make_config(rules, community + "  merge: [dm, reward]\n  limits:\n    - {actions: [dm], max: 1, per: 1d}\n")
+    events = [msg("01T18:00:00", "m1", text="书"), msg("02T07:00:00", "m1", text="早"), msg("04T10:00:00", "m2")]
+    result = plan(config, events, explain=True)
+    assert task_keys(result, "rule", "due") == [("recommend", "2026-03-01T18:00:00+08:00"), ("thank", "2026-03-02T07:00:00+08:00")]
+    assert result.tasks[1].parts == []
+    assert result.planner.suppressed_counts["limit"] == 1
+    (dropped,) = [item for item in result.planner.suppressed if item.guardrail == "limit"]
+    assert dropped.task.rule == "ask" and "2026-03-01 18:00" in str(dropped.reason)
+    for cut in range(1, len(events)):
+        assert held(config, [events[:cut], events[cut:]], tmp_path / f"cut{cut}.db") == sorted(task_keys(result, "id", "due", "text")), cut
+
+
 def test_a_note_is_not_stale_by_its_own_dm_merged_into_another_message(make_config, tmp_path):
     """A rule's DM and its note to the operator ("已私信问 …，把回答记进档案"), when the note reads
     `member.last_contact_at`: the DM went out in the morning's greeting (another rule's
