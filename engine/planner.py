@@ -2084,6 +2084,9 @@ class Planner:
                 carrier = self._past_deadline_parts(task, moved_to, assignee, day)
                 if carrier is not None and carrier is not task:
                     overflow.append(carrier)  # the message now: moved on below, in its turn
+                elif carrier is task and skipped is not None:
+                    moved_to, skipped = self._off_again(task, skipped)
+                    moved_day, waited = day_of(moved_to), self._waited.get(task.id, 0.0)
                 past_deadline = moved_to > task.deadline
             if past_deadline or moved_to - original_due - waited > max_delay:
                 if keeps_off:
@@ -2137,6 +2140,31 @@ class Planner:
             self.moved["capacity"] += moved
         if dropped:
             self.suppressed_counts.update(dropped)
+
+    def _off_again(self, message: Task, skipped: tuple[str, float, float]) -> tuple[float, tuple[str, float, float] | None]:
+        """``message`` was to move past days off (``skipped``: what was said, from when, to
+        when) that a part past its deadline kept it off, and goes on without that part: the days
+        off of the parts left, from the same day (a weekend one part kept it off is no reason
+        for the others to wait, nor to keep a deadline moved for it). Where it moves now, and
+        what to say of it, if it still waits out days off."""
+        _, before, after = skipped
+        kinds = self._kept_off(message)
+        open_at, name = self._off_until(kinds, before) if kinds is not None else (before, None)
+        if open_at != after:
+            back = after - open_at  # the part of the wait no part left asks for
+            left = self._waited.get(message.id, 0.0) - back
+            if left > 0:
+                self._waited[message.id] = left
+            else:
+                self._waited.pop(message.id, None)
+            if message.id in self._own_deadlines:
+                self._own_deadlines[message.id] -= back
+                self._left_with(message, message.merged or [message])
+            else:
+                message.deadline -= back
+        if name is None:
+            return open_at, None
+        return open_at, (self.says.explain.off_day.format(name=name), before, open_at)
 
     def _past_deadline_parts(self, message: Task, moved_to: float, assignee: str, day: int) -> Task | None:
         """``message``, merged, cannot move to ``moved_to`` past its deadline (the earliest of

@@ -406,6 +406,33 @@ def test_a_merged_message_waits_for_every_part_kept_off_the_break(make_config):
     ]
 
 
+def test_a_merged_message_goes_out_on_the_weekend_once_the_part_kept_off_it_is_past_its_deadline(make_config, tmp_path):
+    """Fuzzing (c6969088): capacity carried Friday's welcome, with the DM kept off weekends merged
+    into it, to Saturday, and on to Monday for that DM; past its deadline, the DM dropped, and the
+    welcome still waited for Monday, with the deadline moved for the weekend it no longer waits
+    out. A nightly run, settling Friday again without the DM, planned it for Saturday."""
+    from tests.test_daily_texts import held
+
+    rules = (
+        "playbook: p\nrules:\n"
+        "  - id: hello\n    when: {event: member_joined}\n    deadline: 3d\n    do: [{dm: 欢迎}]\n"
+        "  - id: ask\n    when: {event: member_joined}\n    delay: 10m\n    deadline: 12h\n    not_on: weekends\n    do: [{dm: 问问书}]\n"
+        "  - id: hot\n    when: {event: message, keywords: [急]}\n    priority: urgent\n    do: [{notify: 急}]\n"
+    )
+    settings = capacity_community().replace("capacity: 2", "capacity: 1").replace("merge: []", "merge: [dm]")
+    config = make_config({"p.yaml": rules}, settings)
+    friday = [event("2026-11-20T09:00:00", "m1", "member_joined"), event("2026-11-20T09:20:00", "m2", text="急")]
+    saturday = [event("2026-11-21T12:00:00", "m3")]
+    whole = plan(config, friday + saturday, explain=True)
+    assert task_keys(whole, "rule", "member", "due", "text") == [
+        ("hot", "m2", "2026-11-20T09:20:00+08:00", "急"),
+        ("hello", "m1", "2026-11-21T09:00:00+08:00", "欢迎"),
+    ]
+    assert whole.tasks[1].deadline == midnight("2026-11-23") + 9 * 3600
+    assert [(item.task.source.rule.id, item.guardrail) for item in whole.suppressed] == [("ask", "deadline")]  # type: ignore[union-attr]
+    assert held(config, [friday, saturday], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+
 def test_the_same_time_on_the_clock_across_a_dst_change(make_config):
     """Review 16: "the same time of the next open day" was an hour off across a DST change."""
     settings = "community:\n  name: t\n  timezone: America/New_York\n  country: US\n  merge: []\n  operators:\n    - {id: op, groups: [g1]}\n"
