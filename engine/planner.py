@@ -1217,6 +1217,7 @@ class Planner:
                 noted.pop(firing_of(task), None)  # final: it goes out, whatever its firing's tasks do
             if self._kept_from:
                 self._kept_from.pop(task.id, None)
+                self._waited.pop(task.id, None)
             if not closing:
                 task.source = None  # kept for Open until the run ends
         if self.on_final is not None:
@@ -1962,7 +1963,9 @@ class Planner:
                 # One line per task, however many full days it skipped — up to the days off its
                 # rule's `not_on` skipped on the way, which have their own lines after it.
                 off_moves = self._off_moves.pop(task.id, ()) if self._off_moves else ()
-                if off_moves:
+                if off_moves and not paced:
+                    # (With a pace, kept until it is final: pace may carry it into the next day,
+                    # where the days off it waited out still count for no max_delay.)
                     self._waited.pop(task.id, None)
                 capacity = self.says.explain.capacity_of.format(assignee=self._who(assignee))
                 task.note_move(capacity, start, off_moves[0][1] if off_moves else task.due)

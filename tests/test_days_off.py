@@ -388,6 +388,37 @@ def test_pace_does_not_push_a_task_into_the_break(make_config):
     ]
 
 
+def test_days_off_a_task_waited_out_still_count_for_no_max_delay_after_pace_moves_it(make_config, tmp_path):
+    """Fuzzing (c6969078): capacity carried m3's DM off 04-30, past 劳动节 (05-01 to 05-05, five
+    days that count for no max_delay), to 05-06 23:50; pace carried it into 05-07, full, and on
+    to 05-08. Kept on 05-06, it had forgotten the days off it waited out: one run dropped it for
+    a delay of seven days (max_delay 3d), the nightly runs kept it (two days' delay)."""
+    from tests.test_daily_texts import held
+
+    rules = (
+        "playbook: p\nrules:\n"
+        "  - id: ask\n    when: {event: message, keywords: [书]}\n    deadline: 10d\n    not_on: holidays\n    do: [{dm: 问问}]\n"
+        "  - id: hot\n    when: {event: message, keywords: [急]}\n    priority: urgent\n    do: [{notify: 急}]\n"
+    )
+    settings = capacity_community().replace("capacity: 2", "capacity: 2, pace: 1h")
+    config = make_config({"p.yaml": rules}, settings)
+    before = [event(f"2026-04-30T{time}:00", member, text="书") for time, member in (("22:00", "m1"), ("22:10", "m2"), ("23:50", "m3"))]
+    after = [event("2026-05-06T23:30:00", "m4", text="急"), event("2026-05-07T09:00:00", "m5", text="急"), event("2026-05-07T09:10:00", "m6", text="急")]
+    last = [event("2026-05-08T12:00:00", "m7")]
+    whole = plan(config, before + after + last, explain=True)
+    assert task_keys(whole, "rule", "member", "due") == [
+        ("ask", "m1", "2026-04-30T22:00:00+08:00"), ("ask", "m2", "2026-04-30T23:00:00+08:00"),
+        ("hot", "m4", "2026-05-06T23:30:00+08:00"), ("hot", "m5", "2026-05-07T09:00:00+08:00"), ("hot", "m6", "2026-05-07T10:00:00+08:00"),
+        ("ask", "m3", "2026-05-08T00:30:00+08:00"),
+    ]
+    assert whole.tasks[-1].moved[-2:] == [
+        "pace of op: moved from 2026-05-06 23:50 to 2026-05-07 00:30",
+        "capacity of op full: moved from 2026-05-07 00:30 to 2026-05-08 00:30",
+    ]
+    assert whole.suppressed == []
+    assert held(config, [before, after, last], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+
 def test_a_merged_message_waits_for_every_part_kept_off_the_break(make_config):
     """Review 16: a welcome (any day) that a DM kept off holidays had joined went out, with it,
     on 02-15 when capacity carried it there: the message keeps the days every part keeps."""
