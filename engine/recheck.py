@@ -624,6 +624,12 @@ class Recheck:
                 return self.planner.says.explain.in_group.format(name=_name(member), group=group_name(self.run.groups, self._group_names, into))
         return None
 
+    def _beside_removal(self, task: Task, source: Source, member: Member) -> bool:
+        """Whether ``task`` needs its member in a group they are out of by the removal its own
+        firing planned (so it held only at that removal's instant: ``_not_there``)."""
+        group = task.group
+        return source.action.kind.scope == SCOPE_GROUP and source.action.kind.apply is None and group is not None and group not in member.groups and self._by_own_removal(source, member, group)
+
     def _removed_by(self, source: Source, member: Member) -> bool:
         """Whether ``source``'s task, an action that takes its member out of its group (`remove`),
         did so (its effect, done when due), and they are still out."""
@@ -813,6 +819,10 @@ class Recheck:
         source: Source | None = task.source
         if source is not None and source.rule.recheck:
             member = source.firing.member
+            if member is not None and source.kept and self._beside_removal(task, source, member):
+                # Kept as a sibling of its firing's removal, due at the same instant (the "先截图"
+                # note): later, it is for a member out of the group, though they change no more.
+                source.changed = True
             if member is not None and source.kept and not source.changed and source.rule.key in self._steady:
                 # Nothing it reads changes unless its member does: checked again only if the
                 # member changes before it is due.

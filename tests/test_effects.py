@@ -575,16 +575,20 @@ def test_tasks_checked_at_the_instant_a_timer_removes_their_member_are_stale(mak
     _held_at_every_cut(config, events, tmp_path)
 
 
-def test_a_warning_of_the_removals_firing_moved_to_a_later_day_is_stale(make_config, tmp_path):
+@pytest.mark.parametrize(("delay", "due"), [("", "10:00"), ("    delay: 2h\n    deadline: 3d\n", "12:00")], ids=["at-once", "delayed"])
+def test_a_warning_of_the_removals_firing_moved_to_a_later_day_is_stale(make_config, tmp_path, delay, due):
     """小王 posts an ad; the rule removes her and warns her in the group. op-a has one slot a
     day: the removal takes it (it is done when due), the warning goes to the next day — when she
     is out of 一群 by that removal. A warning in a group she is no longer in is not sent (the
-    removal's own note, due with it, goes with it: see above)."""
-    kick = "  - id: kick\n    when: {event: message, keywords: [广告]}\n    do:\n      - remove: 发广告\n      - warn: '@小王 注意群规'\n"
+    removal's own note, due with it, goes with it: see above). Fuzzing (c7070069): with a delay,
+    the warning, checked as the removal's sibling when both were due, was not checked again on
+    the next day (its rule reads nothing but its member, who did not change again): one run sent
+    it, the nightly run that reopened it found it stale."""
+    kick = "  - id: kick\n    when: {event: message, keywords: [广告]}\n" + delay + "    do:\n      - remove: 发广告\n      - warn: '@小王 注意群规'\n"
     config = config_from(rules(kick), COMMUNITY.replace("{id: op-a, groups: [g1]}", "{id: op-a, groups: [g1], capacity: 1}"), tmp_path / "pb")
     events = [spam("01T10:00:00"), msg("03T12:00:00", "m3")]
     result = plan(config, events, explain=True)
-    assert task_keys(result, "rule", "action", "due") == [("kick", "remove", "2026-03-01T10:00:00+08:00")]
+    assert task_keys(result, "rule", "action", "due") == [("kick", "remove", f"2026-03-01T{due}:00+08:00")]
     assert explained(result, "stale") == ["stale: 小王 is no longer in 一群"]
     _held_at_every_cut(config, events, tmp_path)
 
