@@ -817,6 +817,10 @@ class Recheck:
     def moved_later(self, task: Task) -> None:
         """Capacity moved ``task`` to a later day: checked again when it is due there."""
         source: Source | None = task.source
+        if source is not None and not source.rule.recheck and source.entry is not None:
+            # Not checked again: its text keeps the member of its planning until it is written,
+            # now on the day it moved to (``before_change`` forgets an entry of a day settled).
+            source.entry[3] = max(source.entry[3], task.due)
         if source is not None and source.rule.recheck:
             member = source.firing.member
             if member is not None and source.kept and self._beside_removal(task, source, member):

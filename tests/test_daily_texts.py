@@ -56,6 +56,25 @@ def test_a_text_shows_the_member_as_they_were_when_it_was_due_when_a_later_run_s
     assert held(config, [first, later], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
 
 
+def test_a_text_not_checked_again_shows_the_member_as_planned_on_the_day_capacity_moved_it_to(make_config, tmp_path):
+    """Fuzzing (c7070055): m1 buys on the 3rd, silent for two days; the day's one slot goes to
+    an urgent task, and her thank-you (`recheck: false`: its text shows her as she was when it
+    was planned) to the 4th, 09:00. She writes at 12:00 on the 4th: one run wrote "0 天", her as
+    she was when that day was settled, the nightly runs "2 天"."""
+    rules = (
+        "playbook: p\nrules:\n"
+        "  - id: thanks\n    when: {event: purchase}\n    recheck: false\n    deadline: 3d\n    do:\n      - notify: \"{{ member.name }} 沉默了 {{ member.days_silent }} 天\"\n"
+        "  - id: hot\n    when: {event: message, keywords: [急]}\n    priority: urgent\n    do: [{notify: 急}]\n"
+    )
+    config = make_config({"p.yaml": rules}, ONE_OPERATOR % ", capacity: 1")
+    purchase = {"ts": "2026-03-03T09:00:00+08:00", "type": "purchase", "group": "g1", "member": "m1", "amount": 99}
+    first = [msg("01T08:00:00", "m1"), msg("03T08:00:00", "m2", text="急"), purchase]
+    later = [msg("04T12:00:00", "m1"), msg("05T10:00:00", "m3")]
+    whole = plan(config, first + later)
+    assert task_keys(whole, "rule", "due", "text") == [("hot", "2026-03-03T08:00:00+08:00", "急"), ("thanks", "2026-03-04T09:00:00+08:00", "m1 沉默了 2 天")]
+    assert held(config, [first, later], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+
 def test_a_text_shows_the_name_the_member_had_when_it_was_due_when_a_later_run_settles_its_day_again(make_config, tmp_path):
     """小王 renames herself 杭州-小王 (as the nickname rule asks) at noon, after her 09:00 nudge
     was due. A text that reads only her name is fixed when it is kept; the run that ended at
