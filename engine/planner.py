@@ -502,6 +502,18 @@ class Planner:
             self.new_history[task.id] = Sent(task.id, rule, task.member, task.action, task.trigger_at, task.due, task.assignee, deadline=task.deadline)
         self._place(task, opened.original_due)
 
+    def printed_part(self, part: Task, message: Task, printed: tuple[Any, ...]) -> None:
+        """``part``, reopened merged into ``message``, went out on its own in the run that left it
+        open (it carried the message, whose own task was dropped): as a task an earlier run
+        printed and this one merges — taken back unless it carries the message again, printed
+        again then only if it changed (``_carries_printed``)."""
+        self.merged_away.append((printed[0], part.id, part.member, self.says.explain.merged.format(id=message.id, due=self._local(message.due))))
+        self._merged_printed[part.id] = printed
+        # Reopened in its message, not on its own: its row counts for nothing meanwhile, and is
+        # kept whatever becomes of it (taken back, merged, printed again).
+        self.reopened_ids.discard(part.id)
+        self._reopened_rows.pop(part.id, None)
+
     def _count_sent(self, sent: Sent) -> None:
         """A task an earlier run planned, for the guardrails: cooldowns, limits, capacity, pace."""
         if sent.status == "displaced":
@@ -1080,7 +1092,9 @@ class Planner:
             self.held_over = [row for day in sorted(self._held) for row in self._held[day]]
         self._settle(before=None)
         if self._out_of_reach:
-            out = [item for item in self.open if item.task.dropped and id(item.task) in self._out_of_reach]
+            # (Not a message whose part went on without it, past its deadline: the next run must
+            # settle that part again, with the day it carried it to.)
+            out = [item for item in self.open if item.task.dropped and id(item.task) in self._out_of_reach and all(part.dropped for part in item.parts)]
             gone = {id(item.task) for item in out}
             # A firing's note dropped with its tasks to the member, all out of reach, is out of
             # reach too: reopened alone, the next run would print "已私信问…" about a DM no run sends.

@@ -38,7 +38,7 @@ from playbook_engine.members import OUT_BY, OUT_OF, MemberView, group_name, snap
 from playbook_engine.model import ActionSpec, Config, Rule
 from playbook_engine.planner import Open, Planner, printed_form
 from playbook_engine.replies import LOOKBACK, Replies
-from playbook_engine.state import member_from_data, member_record
+from playbook_engine.state import member_from_data, member_record, printed_parts
 
 # What a member's message changes of them: an `if:` reading any of it may turn when they write.
 _WRITING = frozenset({"messages", "last_message_at", "messages_7d", "messages_30d", "days_silent", "active_days_30d", "questions", "replies"})
@@ -210,9 +210,14 @@ class Recheck:
             rule = self._rules.get(payload["rule"])
             built = self._rebuild(payload, rule, build, render) if rule is not None else None
             if rule is None or built is None:
-                self.planner.not_reopened(payload["id"])  # its rule changed since: it stays as printed
+                for task_id in (payload["id"], *printed_parts(payload)):
+                    self.planner.not_reopened(task_id)  # its rule changed since: it stays as printed
                 continue
-            parts = [part for part in (self._rebuild(data, self._rules.get(data["rule"]), build, render) for data in payload["parts"]) if part is not None]
+            rebuilt = [(data, self._rebuild(data, self._rules.get(data["rule"]), build, render)) for data in payload["parts"]]
+            parts = [part for _, part in rebuilt if part is not None]
+            for data, part in rebuilt:
+                if part is None and data.get("printed") is not None:
+                    self.planner.not_reopened(data["id"])  # it stays as printed, as above
             printed = payload["printed"]
             cooling = payload.get("cooling_since", _UNSET)
             part_cooling = {data["id"]: data["cooling_since"] for data in payload["parts"] if "cooling_since" in data}
@@ -221,6 +226,9 @@ class Recheck:
                 payload.get("message_deadline"), counted_at=payload.get("counted_at"), part_cooling=part_cooling or None, own_deadline=payload.get("own_deadline"),
             )
             self.planner.reopen(built, rule.key, opened, None if printed is None else (*printed[:3], tuple(printed[3])))
+            for data, part in rebuilt:
+                if part is not None and data.get("printed") is not None:  # it went out on its own, carrying the message (``_printed_part``)
+                    self.planner.printed_part(part, built, (*data["printed"][:3], tuple(data["printed"][3])))
             effect(built, built.source.action)
             # Whether its member changed since it was last checked is not known: checked again
             # when due (or when capacity moves it), whatever it reads. One due at the very
@@ -414,7 +422,7 @@ class Recheck:
             payload = self._saved(task) | {
                 "v": 2, "due": item.due, "original_due": item.original_due, "moves": item.moves,
                 "printed": None if task.dropped or task.id in self.planner.withheld else list(printed_form(task)),
-                "parts": [self._saved(part) | ({"cooling_since": item.part_cooling[part.id]} if item.part_cooling and part.id in item.part_cooling else {}) for part in item.parts if part.source is not None],
+                "parts": [self._saved(part) | ({"cooling_since": item.part_cooling[part.id]} if item.part_cooling and part.id in item.part_cooling else {}) | self._printed_part(part) for part in item.parts if part.source is not None],
             }
             if item.cooling_since is not None:
                 payload["cooling_since"] = item.cooling_since[0]
@@ -436,6 +444,13 @@ class Recheck:
             if carrier is not None and task.dropped:
                 payload["merged_into"] = carrier  # reopened only with the message it went out in
             self._new.append(payload)
+
+    def _printed_part(self, part: Task) -> dict[str, Any]:
+        """What was printed of ``part`` of a message left open, if it went out on its own: the
+        message's own task was dropped as its day was settled, and this part carried the rest."""
+        if part.dropped or part.id in self.planner.withheld:
+            return {}
+        return {"printed": list(printed_form(part))}
 
     def keep_held(self, rows: list[dict[str, Any]]) -> None:
         """With --state: what the tasks this run left out of its open days still hold

@@ -22,7 +22,7 @@ from playbook_engine.model import Community, Config
 from playbook_engine.notes import Counts, ExplainNotes, Note, Notes
 from playbook_engine.planner import Planner, Suppressed, firing_of
 from playbook_engine.plugins import Registry
-from playbook_engine.state import Lookback, StateStore, task_data
+from playbook_engine.state import Lookback, StateStore, printed_parts, task_data
 from playbook_engine.words import SummaryWords, summary_words
 
 
@@ -272,7 +272,7 @@ class Plan:
         reopen = state.reopenable(saved, keep_printed) if state and saved else []
         self.planner = Planner(
             config.community, start=start, history=state.history(lookback) if state else None, keep_suppressed=keep_suppressed or explain, record_history=state is not None,
-            cooldowns=frozenset(lookback.cooldowns), limit_exempt=config.registry.limit_exempt_actions(), keeps_slot=config.registry.slot_keeping_actions(), notes=config.registry.note_actions(), reopened=frozenset(payload["id"] for payload in reopen), count_days=state is not None,
+            cooldowns=frozenset(lookback.cooldowns), limit_exempt=config.registry.limit_exempt_actions(), keeps_slot=config.registry.slot_keeping_actions(), notes=config.registry.note_actions(), reopened=frozenset(task_id for payload in reopen for task_id in (payload["id"], *printed_parts(payload))), count_days=state is not None,
         )
         self.planner.printed_before(ahead_kept)
         counts = Counts()

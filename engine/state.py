@@ -211,6 +211,12 @@ def member_from_data(member_id: str, data: list[Any] | dict[str, Any]) -> Member
     return Member(member_id, *data)
 
 
+def printed_parts(payload: Mapping[str, Any]) -> list[str]:
+    """The parts of a message a run left open (a ``rechecks`` row) that went out on their own in
+    that run: each carried the message, whose own task was dropped (``Recheck._printed_part``)."""
+    return [data["id"] for data in payload.get("parts", ()) if data.get("printed") is not None]
+
+
 def member_to_data(member: Member) -> dict[str, Any]:
     """The member's saved state with its fields named (``playbook state show``)."""
     data = dict(zip(_RECORD_FIELDS, member_record(member), strict=True))
@@ -567,12 +573,14 @@ class StateStore:
         """Of the tasks the last run left open (``saved`` rows of version 2), those the next run
         may settle again: not printed, or printed, still ``todo`` and not delivered — a task an
         operator marked, or that ``deliver`` sent to their inbox, keeps its place (and, with
-        ``keep_printed``, every printed one: the morning's list will hold it)."""
+        ``keep_printed``, every printed one: the morning's list will hold it). A message whose
+        part went out on its own (``printed_parts``) is as printed as that part."""
         opened = [payload for payload in saved if payload.get("v") == 2]
         if keep_printed:
-            unprinted = {payload["id"] for payload in opened if payload["printed"] is None and "merged_into" not in payload}
+            unprinted = {payload["id"] for payload in opened if payload["printed"] is None and "merged_into" not in payload and not printed_parts(payload)}
             return [payload for payload in opened if payload["id"] in unprinted or payload.get("merged_into") in unprinted]
-        printed = [payload["id"] for payload in opened if payload["printed"] is not None]
+        shown = {payload["id"]: [payload["id"]] if payload["printed"] is not None else printed_parts(payload) for payload in opened}
+        printed = [task_id for ids in shown.values() for task_id in ids]
         statuses: dict[str, str] = {}
         for start in range(0, len(printed), 500):
             chunk = printed[start : start + 500]
@@ -583,7 +591,7 @@ class StateStore:
             # from the earliest due (a UTC day, less two for any time zone) hold them all.
             from datetime import UTC, datetime, timedelta
 
-            earliest = min(payload["due"] for payload in opened if payload["printed"] is not None)
+            earliest = min([payload["due"] for payload in opened if payload["printed"] is not None] + [data["printed"][0] for payload in opened for data in payload.get("parts", ()) if data.get("printed") is not None])
             since = (datetime.fromtimestamp(earliest, UTC).date() - timedelta(days=2)).isoformat()
         for start in range(0, len(printed), 500):
             chunk = printed[start : start + 500]
@@ -591,7 +599,7 @@ class StateStore:
             delivered.update(task_id for (task_id,) in self.connection.execute(query, [since, *chunk]))
         reopened = {
             payload["id"] for payload in opened
-            if ((statuses.get(payload["id"]) == "todo" and payload["id"] not in delivered) if payload["printed"] is not None else "merged_into" not in payload)
+            if (payload["printed"] is not None or "merged_into" not in payload) and all(statuses.get(task_id) == "todo" and task_id not in delivered for task_id in shown[payload["id"]])
         }
         # A part merged into a message that stays as it is (marked, delivered) went out with it.
         return [payload for payload in opened if payload["id"] in reopened or payload.get("merged_into") in reopened]

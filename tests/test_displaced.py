@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 from playbook_engine.output import render_explanation
 from playbook_engine.runner import run
 from playbook_engine.state import StateStore
-from tests.conftest import config_from, records
+from tests.conftest import config_from, plan, records, task_keys
 from tests.test_clock_properties import START, events_from
+from tests.test_triggers import msg
 
 DAY = 86400
 
@@ -215,3 +216,43 @@ def test_a_printed_task_whose_rule_is_gone_keeps_its_slot(tmp_path):
     (urgent,) = second.tasks
     assert (urgent.rule, second.planner.displaced) == ("sla", [])
     assert urgent.due > START + DAY - 9 * 3600  # the 1st's one slot is the post's
+
+
+def test_a_part_that_went_out_on_its_own_as_the_run_ended_is_displaced_by_the_next_run(make_config, tmp_path):
+    """Fuzzing (c7070002): m1's DM (deadline 30h) and reward (2 days) of the 1st are one message,
+    carried to the 2nd, whose one slot an urgent task takes. The run that ended on the 2nd at
+    10:00 settled the day: the DM past its deadline dropped, the reward went on alone to the
+    3rd, printed. The next run brings the 3rd's own urgent task: one run drops the reward (the
+    4th is past its deadline). The message had been left out of the days kept open (it could
+    only be dropped), and the printed reward with it: the next run kept it as printed, in the
+    3rd's slot, and moved the urgent task to the 4th."""
+    from tests.test_daily_texts import held
+
+    rules = (
+        "playbook: p\nrules:\n"
+        "  - id: ask\n    when: {event: message, keywords: [问]}\n    deadline: 30h\n    do: [{dm: 问问}]\n"
+        "  - id: gift\n    when: {event: message, keywords: [问]}\n    delay: 10m\n    deadline: 2d\n    do: [{reward: {points: 5, text: 送你积分}}]\n"
+        "  - id: hot\n    when: {event: message, keywords: [急]}\n    priority: urgent\n    do: [{notify: 急}]\n"
+    )
+    config = make_config({"p.yaml": rules}, "community:\n  name: t\n  timezone: Asia/Shanghai\n  merge: [dm, reward]\n  operators:\n    - {id: op, groups: [g1], capacity: 1}\n")
+    first = [msg("01T08:00:00", "m2", text="急"), msg("01T09:00:00", "m1", text="问"), msg("02T08:00:00", "m3", text="急"), msg("02T10:00:00", "m5")]
+    later = [msg("03T08:00:00", "m4", text="急"), msg("04T12:00:00", "m6")]
+    whole = plan(config, first + later)
+    assert task_keys(whole, "rule", "member", "due") == [
+        ("hot", "m2", "2026-03-01T08:00:00+08:00"), ("hot", "m3", "2026-03-02T08:00:00+08:00"), ("hot", "m4", "2026-03-03T08:00:00+08:00"),
+    ]
+    path = tmp_path / "ops.db"
+    assert held(config, [first, later], path) == sorted(task_keys(whole, "id", "due", "text"))
+    (gift,) = [task for task in plan(config, first).tasks if task.rule == "gift"]  # what the first run printed
+    assert sqlite3.connect(path).execute("SELECT status FROM tasks WHERE id = ?", (gift.id,)).fetchone() == ("displaced",)
+    # Marked done after the first run, the reward keeps its slot, as any printed task does.
+    marked = tmp_path / "marked.db"
+    store = StateStore.open(str(marked))
+    plan(config, first, state=store).save_state()
+    store.close()
+    with sqlite3.connect(marked) as connection:
+        connection.execute("UPDATE tasks SET status = 'done' WHERE id = ?", (gift.id,))
+    store = StateStore.open(str(marked))
+    second = plan(config, later, state=store)
+    assert (task_keys(second, "rule", "member", "due"), second.planner.displaced) == ([("hot", "m4", "2026-03-04T08:00:00+08:00")], [])
+    store.close()
