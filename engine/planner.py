@@ -242,6 +242,9 @@ class Planner:
         # one of them went out]. The cooldown counts from the firing before it again only when the
         # last of them is let go and none went out (the DM and its note alike, in any order).
         self._firings: dict[tuple[str, str, float], list[Any]] = {}
+        # Of those firings, the ones an earlier run's task of which went out (a --state history
+        # row): a task of theirs this run reopens and drops does not let the cooldown go.
+        self._went_out: set[tuple[str, str, float]] = set()
         self._id_order: deque[tuple[float, str]] = deque()
         self._last_paced: dict[str, float] = {}  # operator → due of their last task (pace)
         self._paced_over: set[str] = set()  # tasks pace carried into a later day, counted as moved
@@ -525,6 +528,8 @@ class Planner:
             return
         # A merged part counts for no limit: the member got it in its message, which counts.
         self._remember(sent.id, sent.rule, sent.member, sent.action, sent.trigger_at, None if sent.status == "merged" else sent.due)
+        if sent.member is not None and (self._cooldowns is None or sent.rule in self._cooldowns):
+            self._went_out.add((sent.rule, sent.member, sent.trigger_at))
         if sent.status == "merged":
             return  # a merged part went out in its message, which holds the slot
         self._count_capacity(sent.assignee, sent.due)
@@ -826,7 +831,7 @@ class Planner:
         self._cooling_since[task_id] = since
         firing = self._firings.get((rule, member, trigger_at))
         if firing is None:
-            self._firings[(rule, member, trigger_at)] = [1, since, False]
+            self._firings[(rule, member, trigger_at)] = [1, since, bool(self._went_out) and (rule, member, trigger_at) in self._went_out]
         else:
             firing[0] += 1
 

@@ -256,3 +256,24 @@ def test_a_part_that_went_out_on_its_own_as_the_run_ended_is_displaced_by_the_ne
     second = plan(config, later, state=store)
     assert (task_keys(second, "rule", "member", "due"), second.planner.displaced) == ([("hot", "m4", "2026-03-04T08:00:00+08:00")], [])
     store.close()
+
+
+def test_a_task_of_a_firing_that_went_out_dropped_by_the_next_run_keeps_the_rules_cooldown(make_config, tmp_path):
+    """Fuzzing (c7070027): m1's 书 on the 1st fires `hello` (cooldown 7d): its DM goes out that
+    day, its mention (the day's one slot taken) waits for the 2nd, where the run that ended on
+    the 2nd at 06:00 left it open. The next run drops it there for an urgent task: the firing's
+    DM went out, so the cooldown holds and m1's 书 on the 3rd plans nothing, as in one run — the
+    reopened mention alone in its firing had let it go, and a second welcome went out."""
+    from tests.test_daily_texts import held
+
+    rules = (
+        "playbook: p\nrules:\n"
+        "  - id: hello\n    when: {event: message, keywords: [书]}\n    cooldown: 7d\n    deadline: 30h\n    do: [{dm: 你好}, {mention: 在吗}]\n"
+        "  - id: hot\n    when: {event: message, keywords: [急]}\n    priority: urgent\n    do: [{notify: 急}]\n"
+    )
+    config = make_config({"p.yaml": rules}, "community:\n  name: t\n  timezone: Asia/Shanghai\n  merge: []\n  operators:\n    - {id: op, groups: [g1], capacity: 1}\n")
+    first = [msg("01T10:00:00", "m1", text="书"), msg("02T06:00:00", "m9")]
+    later = [msg("02T08:00:00", "m2", text="急"), msg("03T12:00:00", "m1", text="书"), msg("04T12:00:00", "m9")]
+    whole = plan(config, first + later)
+    assert task_keys(whole, "rule", "action", "member", "due") == [("hello", "dm", "m1", "2026-03-01T10:00:00+08:00"), ("hot", "notify", "m2", "2026-03-02T08:00:00+08:00")]
+    assert held(config, [first, later], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
