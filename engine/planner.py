@@ -1437,6 +1437,7 @@ class Planner:
                 task = heapq.heappop(ready)[-1]
                 if task.dropped:
                     continue  # a note that went with its firing's task, dropped a moment ago
+                urgent = task.priority == "urgent"
                 if together:
                     if id(task) in taken:
                         continue  # it went out in an earlier message of its member
@@ -1491,6 +1492,21 @@ class Planner:
                                 continue
                             carriers.append(holding)  # the message goes on under another part
                             task = holding
+                        if urgent and task.priority != "urgent" and self._quiet_minutes is not None and self._quiet_end(due, self.community.quiet_hours) is not None:  # type: ignore[arg-type]  # quiet hours are set
+                            # Its urgent part went stale: what is left waits for the end of quiet
+                            # hours, as it would have on its own, laid out from there in its turn.
+                            if due != task.due:
+                                task.note_move(self.says.explain.pace_of.format(assignee=self._who(assignee)), task.due, due)
+                                task.due = due
+                            self._quiet(task)
+                            if task.id in self.new_history:
+                                self.new_history[task.id].due = task.due
+                            self._recount(task)
+                            taken.discard(id(task))
+                            where = bisect.bisect_left([(other.due, -other.rank, other.deadline, other.order, other.id) for other in ordered[index:]], (task.due, -task.rank, task.deadline, task.order, task.id))
+                            ordered.insert(index + where, task)
+                            count += 1
+                            continue
                 if due > task.due and self._longest_limit and task.member is not None:
                     # Moved later, it must not give its member more tasks in a limit's window
                     # than the limit allows (checked when offered, with the others' dues then).
@@ -1522,7 +1538,7 @@ class Planner:
         # A note laid out before its firing's task was dropped (``_notes_go_with``) goes too —
         # also when that task was a part that left a message laid out later (``_leave_expired``),
         # which drops nothing from this list itself.
-        return [task for task in tasks if id(task) not in dropped and not task.dropped] + carriers
+        return [task for task in tasks if id(task) not in dropped and not task.dropped] + [task for task in carriers if id(task) not in dropped and not task.dropped]
 
     def _leave_expired(self, message: Task, due: float) -> None:
         """``message``, merged, laid out by pace at ``due``, past the deadline of some of its

@@ -575,3 +575,21 @@ rules:
     result = plan(config, events, explain=True)
     assert [(task.rule, task.action, task.member) for task in result.tasks] == [("urgent", "notify", "m8"), ("urgent", "notify", "m9"), ("thank", "reward", "m1")]
     assert sorted((item.task.rule, item.task.action, item.guardrail) for item in result.suppressed if item.task.member == "m1") == [("ask", "dm", "deadline"), ("ask", "notify", "deadline")]
+
+
+def test_what_is_left_of_an_urgent_message_pace_moves_into_quiet_hours_waits_for_their_end(make_config):
+    """Fuzzing (c7070033): m1's urgent DM and low tip, due 22:30, are one message, urgent: not
+    held by quiet hours (from 23:00). Pace lays it out at 23:25, after 急 at 22:25; m1 wrote at
+    23:00, so the urgent part is stale there. The tip went on alone at 23:25, in the night; on
+    its own, pace would have moved it to the end of quiet hours, as it does now."""
+    rules = (
+        "playbook: p\nrules:\n"
+        "  - id: rush\n    when: {silence: 1d}\n    priority: urgent\n    do: [{dm: 在吗}]\n"
+        "  - id: tip\n    when: {silence: 1d}\n    priority: low\n    recheck: false\n    deadline: 3d\n    do: [{dm: 看看书}]\n"
+        "  - id: hot\n    when: {event: message, keywords: [急]}\n    priority: urgent\n    do: [{notify: 急}]\n"
+    )
+    community = PACED.replace("22:00-08:00", "23:00-08:00").replace("merge: []", "merge: [dm]").replace("pace: 10m", "pace: 1h")
+    result = plan(make_config({"p.yaml": rules}, community), [msg("01T22:30:00", "m1"), msg("02T22:25:00", "m2", text="急"), msg("02T23:00:00", "m1")], explain=True)
+    assert task_keys(result, "rule", "member", "due")[:2] == [("hot", "m2", "2026-03-02T22:25:00+08:00"), ("tip", "m1", "2026-03-03T08:00:00+08:00")]
+    assert result.tasks[1].moved == ["pace of op: moved from 2026-03-02 22:30 to 2026-03-02 23:25", "quiet hours: moved from 2026-03-02 23:25 to 2026-03-03 08:00"]
+    assert [(item.task.rule, item.task.member, item.guardrail) for item in result.suppressed if item.task.member == "m1"] == [("rush", "m1", "stale")]
