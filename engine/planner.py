@@ -228,7 +228,9 @@ class Planner:
         self._waiting: dict[tuple[int, str], list[Task]] = {}  # (local day, operator) → tasks due then, not yet settled
         self._days: list[tuple[int, str]] = []  # heap of the keys of _waiting
         self._original_due: dict[str, float] = {}
-        self._settled_before = -1  # local days before this one are settled
+        # The start of the day after the last settled up to (``_settle_days``'s ``before``): an
+        # offer triggered from then on is on a later day, and settles the days before it first.
+        self._settles_from = -INF
         self._longest_limit = max((limit.per for limit in community.limits), default=0)
         self._fewest_allowed = min((limit.max for limit in community.limits), default=0)
         # A merged message's first part's own deadline, when the message took an earlier one of
@@ -318,9 +320,9 @@ class Planner:
         first = tasks[0]
         # Tasks come in event-time order and are due no earlier than they trigger, so every day
         # before this one is complete: its capacity can be settled now, not at the end.
-        today = self._day(first.trigger_at)
-        if today > self._settled_before:
-            self._settle(before=today)
+        # (Its instant, against the start of the next day: the day itself is worked out only then.)
+        if first.trigger_at >= self._settles_from:
+            self._settle(before=self._day(first.trigger_at))
         if first.member is not None and self.cooling(rule, first.member, first.trigger_at):
             last = self._last_fired[(rule.key, first.member)]
             cooldown = rule.cooldown or 0  # cooling: a cooldown is set
@@ -1190,7 +1192,7 @@ class Planner:
         """``_settle``'s work for the days before ``before`` (all, if None); ``closing``: the run
         is ending, and the tasks keep what a --state run saves of them."""
         if before is not None:
-            self._settled_before = before
+            self._settles_from = self.local.midnight(before + 1)
         self._fill(before)
         if self._held:
             self._release_held(before)  # (those of days no bucket of this run reached)
@@ -1946,11 +1948,12 @@ class Planner:
         offered, at its due then): dropped as `limit`, before the day's capacity, as pace drops
         a task it would move into such a window. The task offered for the day stays."""
         kept = []
-        recent, fewest = self._recent, self._fewest_allowed
+        recent, fewest, original = self._recent, self._fewest_allowed, self._original_due
+        start = self.local.midnight(day)  # offered before it: offered on an earlier day
         for task in tasks:
             # (A member with fewer other tasks than the strictest limit allows cannot be over it;
             # the task's own entry may be gone already: forgotten a limit's window after it was offered.)
-            if task.member is not None and len(recent.get(task.member, ())) >= fewest and task.id in self._original_due and self._day(self._original_due[task.id]) < day:
+            if task.member is not None and len(recent.get(task.member, ())) >= fewest and original.get(task.id, INF) < start:
                 broken = self._limit_reached(task, task.due, task.id)
                 if broken is not None:
                     del self._original_due[task.id]
