@@ -97,6 +97,13 @@ def _capacity_order(task: Task) -> tuple[Any, ...]:
     return (-task.rank, task.deadline, task.due, task.order, task.id)
 
 
+def _capacity_keyed(tasks: list[Task]) -> list[tuple[Any, ...]]:
+    """``_capacity_order`` of each task, the task last (the keys are unique: never compared):
+    written out, not called for each of the hundreds of tasks a busy day orders."""
+    ranks = PRIORITY_RANK
+    return [(-ranks[task.priority], task.deadline, task.due, task.order, task.id, task) for task in tasks]
+
+
 # The guardrails that keep a task from the plan for want of room: its operator's day full, and
 # moving it would pass its deadline (or max_delay). The look-ahead and the report count them.
 NO_ROOM = frozenset({"capacity", "deadline"})
@@ -602,7 +609,7 @@ class Planner:
         self._mark_stale(task.id)
         task.merged = None
         self._suppress(task, "stale", reason)
-        if self._noted and task.action not in self.notes and not parts:
+        if self._noted and task.action not in self.notes and not parts and firing_of(task) in self._noted:
             self._notes_go_with(task, "stale")  # "移出前先截图…" about a removal that is not done
         if parts is not None and len(parts) > 1:
             # A message capacity carried here: its other parts (each checked just before) go on
@@ -797,7 +804,7 @@ class Planner:
             self._own_deadlines.pop(task.id, None)
         if self._kept_from:
             self._kept_from.pop(task.id, None)
-        if self._noted and task.action not in self.notes:
+        if self._noted and task.action not in self.notes and firing_of(task) in self._noted:  # (most firings have no note)
             self._notes_go_with(task, guardrail)
         if task.id in self.reopened_ids and task.id not in self._printed:
             # Nor the row an earlier run left of it: found stale as that run ended (its cooldown
@@ -1978,8 +1985,7 @@ class Planner:
         if self.keep_suppressed:
             tasks.sort(key=_capacity_order)
         elif 0 < room < len(tasks):
-            ranks = PRIORITY_RANK
-            first = [keyed[-1] for keyed in heapq.nsmallest(room, [(-ranks[task.priority], task.deadline, task.due, task.order, task.id, task) for task in tasks])]
+            first = [keyed[-1] for keyed in heapq.nsmallest(room, _capacity_keyed(tasks))]
             chosen = set(map(id, first))
             tasks = first + [task for task in tasks if id(task) not in chosen]
         if self._noted and 0 < room < len(tasks) and any(task.action in self.notes for task in tasks[:room]):
@@ -2033,7 +2039,8 @@ class Planner:
         picked: list[Task] = []
         waiting: dict[tuple[Any, ...], list[Task]] = {}  # notes whose task has no slot yet
         given: set[tuple[Any, ...]] = set()  # firings with a task that has one
-        for task in sorted(tasks, key=_capacity_order):
+        ordered = [keyed[-1] for keyed in sorted(_capacity_keyed(tasks))]
+        for task in ordered:
             if len(picked) >= room:
                 break
             key = firing_of(task)
@@ -2047,7 +2054,7 @@ class Planner:
                     if len(picked) < room:
                         picked.append(note)
         chosen = set(map(id, picked))
-        return picked + sorted((task for task in tasks if id(task) not in chosen), key=_capacity_order)
+        return picked + [task for task in ordered if id(task) not in chosen]  # in that order still
 
     def _keep_done_first(self, tasks: list[Task], room: int, assignee: str) -> list[Task]:
         """``_keep``, the tasks whose effect has happened first (``keeps_slot``: a `remove` that
@@ -2084,6 +2091,8 @@ class Planner:
         morning = self._quiet_end(self.local.midnight(day + 1), window) if quiet is not None and quiet[0] else None  # type: ignore[arg-type]  # quiet hours are set
         paced = assignee in self._paces
         keeps_off = self.keeps_off
+        ranks = PRIORITY_RANK  # task.rank, without a property call for each task
+        out_of_reach, effected = self._out_of_reach, self._effected
         moved = 0
         dropped: Counter[str] = Counter()  # counted here when suppressed tasks are not kept
         tally = self.day_counts is not None
@@ -2099,7 +2108,7 @@ class Planner:
                 if quiet is not None and quiet[int((moved_to + offset) % DAY) // 60]:
                     moved_to = self._quiet_end(moved_to, window, offset) or moved_to  # type: ignore[arg-type]  # quiet hours are set
                     moved_day = day_of(moved_to)
-            if morning is not None and morning < moved_to and (paced or task.rank >= FIRST_THING):
+            if morning is not None and morning < moved_to and (paced or ranks[task.priority] >= FIRST_THING):
                 moved_to, moved_day = morning, day + 1
             elif morning is not None and morning < task.deadline < moved_to:
                 # Its time of day tomorrow is past its deadline, the start of tomorrow's working
@@ -2164,10 +2173,10 @@ class Planner:
                 moved += 1
                 if tally:
                     self._tally(task, "moved", "capacity")
-            if self._out_of_reach:
-                self._out_of_reach.discard(id(task))  # not dropped: it is on the next day's list
+            if out_of_reach:
+                out_of_reach.discard(id(task))  # not dropped: it is on the next day's list
             task.due = moved_to
-            if self._effected:
+            if effected and task.id in effected:  # (its effect done: most of the overflow has none)
                 self._effect_moved(task, assignee, moved_day)
             next_key = (moved_day, assignee)
             bucket = waiting.get(next_key)
