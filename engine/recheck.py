@@ -181,12 +181,11 @@ class Recheck:
         values are those of now."""
         source: Source = task.source
         rule = source.rule
-        if rule.until is not None and rule.recheck and task.due <= self.run.now:
+        due_now = task.due <= self.run.now
+        if rule.until is not None and rule.recheck and due_now:
             self.check(task)  # a reply before it was planned ends it at once
-        elif not rule.recheck or task.due <= self.run.now:
-            self._keep(task, source)
-            if rule.recheck:
-                self._kept_now(task, source)
+        elif not rule.recheck or due_now:
+            self._keep(task, source, at_once=rule.recheck)
         elif rule.key in self._steady:
             # What it reads changes only with its member: checked when due only if the member
             # changes before then (``before_change``).
@@ -524,15 +523,6 @@ class Recheck:
         if waiting:
             self.leaving[member.id] = waiting
 
-    def _kept_now(self, task: Task, source: Source) -> None:
-        """``task``, due now, holds now: if it needs its member somewhere, a removal that takes
-        them out at this same instant (planned at it: a silence's timer fires after the checks of
-        the instant) leaves it stale (``left_at_once``)."""
-        if task.member is not None and source.action.kind.scope is not None and source.rule.key not in self._about_leaving:
-            if self.at_once_t != self.run.now:
-                self.at_once_t, self._at_once = self.run.now, []
-            self._at_once.append(task)
-
     def left_at_once(self, member: Member) -> None:
         """The member left a group at the instant tasks due at once were planned: theirs that
         need them where they no longer are are stale."""
@@ -563,9 +553,7 @@ class Recheck:
             if context is not None:
                 source.context = context
             source.fixed = False
-            self._keep(task, source)
-            if task.due == self.run.now:
-                self._kept_now(task, source)
+            self._keep(task, source, at_once=task.due == self.run.now)
 
     def _check_parts(self, message: Task) -> None:
         """The parts merged into ``message`` (itself aside) that no longer hold now, at its due
@@ -747,34 +735,54 @@ class Recheck:
                 return self.planner.says.explain.false_now.format(source=condition.source)
         return None
 
-    def _keep(self, task: Task, source: Source, deferred: Task | None = None) -> None:
+    def _keep(self, task: Task, source: Source, deferred: Task | None = None, at_once: bool = False) -> None:
         """The task holds now: its text will show the member's values of now. Their copy is
         taken only if the member changes before the task's day is settled (``before_change``):
         most tasks are dropped for capacity then, and most members do not change meanwhile.
-        ``deferred``: the task, due later, to be checked then if its member changes before."""
+        ``deferred``: the task, due later, to be checked then if its member changes before.
+        ``at_once``: it is due now."""
         source.kept = True
+        rule = source.rule
+        key = rule.key
+        if at_once and task.member is not None and source.action.kind.scope is not None and key not in self._about_leaving:
+            # It needs its member somewhere: a removal that takes them out at this same instant
+            # (planned at it: a silence's timer fires after the checks of the instant) leaves it
+            # stale (``left_at_once``).
+            now = self.run.now
+            if self.at_once_t != now:
+                self.at_once_t, self._at_once = now, []
+            self._at_once.append(task)
         member = source.firing.member
         if member is None:
             return
-        if source.rule.key in self._knows_writing:
+        if key in self._knows_writing:
             task.seen_message = member.last_message_at
         merging = task.action in self._merging
         if merging:
             source.before = None  # the member is as of now (``before_change`` keeps them if they change)
-        if source.rule.key in self._identity_texts and not source.fixed:
+        if key in self._identity_texts and not source.fixed:
             # Its text reads only the member's name and id: those of now, fixed at once, and no
             # copy of the member is needed when it changes.
-            self.context_of(source)["member"] = Identity(member.id, member.name or member.id)
+            context = source.context if source.context is not None else self.context_of(source)
+            context["member"] = Identity(member.id, member.name or member.id)
             source.fixed = True
         # Its context (planned with, or built by the check) shows the member as of now. Nothing
         # needs to know of a change of the member when its text is fixed already and nothing
         # skips its checks on an unchanged member (``source.changed``: steady rules only).
-        if deferred is not None or not source.fixed or source.rule.key in self._steady or merging:
-            self._freeze(member.id, task.due if deferred is not None else self.run.now, source, deferred, task.due)
-        if self.watch is not None and (source.rule.trigger.ends_on_message or source.rule.trigger.asks_member or source.rule.key in self._reads_writing):
+        if deferred is not None or not source.fixed or key in self._steady or merging:
+            # (``_freeze``, written out: nearly every task planned comes here.)
+            at = task.due if deferred is not None else self.run.now
+            source.changed = False
+            entry = source.entry = [at, source, deferred, max(at, task.due)]
+            waiting = self.frozen.get(member.id)
+            if waiting is None:
+                self.frozen[member.id] = [entry]
+            else:
+                waiting.append(entry)
+        if self.watch is not None and (rule.trigger.ends_on_message or rule.trigger.asks_member or key in self._reads_writing):
             source.wrote = None
             self.watch.setdefault(member.id, []).append(task)
-        if self.leaving is not None and source.action.kind.scope is not None and source.rule.key not in self._about_leaving and source.rule.recheck:
+        if self.leaving is not None and source.action.kind.scope is not None and key not in self._about_leaving and rule.recheck:
             source.gone = None
             self.leaving.setdefault(member.id, []).append(task)
 
