@@ -330,7 +330,7 @@ class Planner:
         # (Its instant, against the start of the next day: the day itself is worked out only then.)
         if first.trigger_at >= self._settles_from:
             self._settle(before=self._day(first.trigger_at))
-        if first.member is not None and self.cooling(rule, first.member, first.trigger_at):
+        if rule.cooldown and first.member is not None and self.cooling(rule, first.member, first.trigger_at):
             last = self._last_fired[(rule.key, first.member)]
             cooldown = rule.cooldown or 0  # cooling: a cooldown is set
             until = self._local(last + cooldown)
@@ -782,7 +782,14 @@ class Planner:
             if last is None or trigger_at > last:
                 self._last_fired[key] = trigger_at
         if self._longest_limit and due is not None:
-            self._count_for_limits(member, due, action, task_id)
+            # (``_count_for_limits``, written out: every task planned comes here.)
+            recent = self._recent.get(member)
+            if recent is None:
+                self._recent[member] = [(due, action, task_id)]
+            elif not recent or due >= recent[-1][0]:
+                recent.append((due, action, task_id))
+            else:
+                bisect.insort(recent, (due, action, task_id))
 
     def _count_for_limits(self, member: str, due: float, action: str, task_id: str) -> None:
         recent = self._recent.get(member)
@@ -863,7 +870,13 @@ class Planner:
         """A task that will not be sent stops counting: no limit counts it, and its rule's
         cooldown for the member counts from the firing before it again — once no other task of
         its firing is still planned or went out."""
-        self._uncount(member, task_id)
+        # (``_uncount``, written out: every task dropped comes here.)
+        recent = self._recent.get(member) if member is not None else None
+        if recent:
+            for index, item in enumerate(recent):
+                if item[2] == task_id:
+                    del recent[index]
+                    break
         if task_id in self._cooling_since:
             since = self._cooled(task_id, rule, member, trigger_at, sent=False)
             key = (rule, member or "")
@@ -1609,7 +1622,8 @@ class Planner:
         same: dict[tuple[Any, ...], list[Task]] = {}
         for task in tasks:
             if task.member is not None and task.action in merge:
-                key = _message_key(task, in_group)
+                # (``_message_key``, written out: asked of each task of a day, each day it waits.)
+                key = (task.member, task.channel, task.action, task.group) if task.action in in_group else (task.member, task.channel, None, None)
                 same.setdefault((task.assignee, self._day(task.due), *key) if by_day else key, []).append(task)
         return {key: parts for key, parts in same.items() if len(parts) > 1}
 
