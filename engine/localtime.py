@@ -22,7 +22,7 @@ EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 class LocalTime:
     """Local calendar answers for instants in one time zone."""
 
-    __slots__ = ("tz", "_offsets", "_dates", "_minutes", "_midnights", "_day")
+    __slots__ = ("tz", "_offsets", "_dates", "_minutes", "_midnights", "_day_start", "_day_end", "_day_ordinal", "_day_offset")
 
     def __init__(self, tz: ZoneInfo):
         self.tz = tz
@@ -31,14 +31,15 @@ class LocalTime:
         self._minutes: dict[int, str] = {}
         self._midnights: dict[int, float] = {}
         # [first instant, first instant of the next) of the day last asked about, its ordinal
-        # and its UTC offset (only a day all of one offset is kept)
-        self._day = (0.0, 0.0, 0, 0)
+        # and its UTC offset (only a day all of one offset is kept). Four attributes, not one
+        # tuple: ``day`` answers from them several times per event, and unpacking a tuple
+        # there costs more than the call's own work.
+        self._day_start, self._day_end, self._day_ordinal, self._day_offset = 0.0, 0.0, 0, 0
 
     def offset(self, t: float) -> int:
         """Seconds to add to ``t`` to get local wall-clock seconds."""
-        start, end, _, day_offset = self._day
-        if start <= t < end:  # the day last asked about, all of one offset
-            return day_offset
+        if self._day_start <= t < self._day_end:  # the day last asked about, all of one offset
+            return self._day_offset
         key = int(t // SLICE)
         try:
             offset = self._offsets[key]
@@ -54,15 +55,15 @@ class LocalTime:
 
     def day(self, t: float) -> int:
         """The local day of ``t`` as a proleptic ordinal (``date.toordinal()``)."""
-        start, end, ordinal, _ = self._day
-        if start <= t < end:  # most questions are about the moment the run is at: the same day
-            return ordinal
+        if self._day_start <= t < self._day_end:  # most questions are about the moment the run is at: the same day
+            return self._day_ordinal
         ordinal = int((t + self.offset(t)) // DAY) + EPOCH_ORDINAL
         start, end = self.midnight(ordinal), self.midnight(ordinal + 1)
         if start <= t < end:
             offset = self.offset(start)
             if offset == self.offset(end - 1):
-                self._day = (start, end, ordinal, offset)  # not a day the UTC offset changes in: all of it is this day
+                # Not a day the UTC offset changes in: all of it is this day.
+                self._day_start, self._day_end, self._day_ordinal, self._day_offset = start, end, ordinal, offset
         return ordinal
 
     def date_text(self, t: float) -> str:
