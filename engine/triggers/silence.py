@@ -302,11 +302,26 @@ class UnansweredTrigger(TriggerType):
         self.asking_key = self.key + "#asking"
         self.asker_key = self.fired_key + "@asker"  # asker → keys of their questions in `fired`
         self.keep_fired: float = 7 * 86400  # how long a fired question is remembered: its tasks' latest due (at least a week)
+        # The run last seen by on_event, and its memories of this trigger (see _bind).
+        self._memories_of: Run | None = None
+        self._memories: tuple[dict[Any, Any], ...] = ()
+
+    def _bind(self, run: Run) -> None:
+        """Look up this trigger's memories in ``run`` once (a run's stores stay the same dicts
+        all through it): on_event reads four of them for every message, and a ``run.store``
+        call each time cost more than the rest of its work. Held until the next run. (All five
+        are made at the first message, empty ones too: a --state database lists their rows in
+        that order.)"""
+        self._memories = (run.store(self), run.store(self.fired_key), run.store(self.asker_key), run.store(self.asking_key), run.store(self.recent_key))
+        self._memories_of = run
 
     def on_event(self, run: Run, event: Event, member: Member | None) -> Iterable[Firing]:
         if member is None:
             return ()
-        questions = run.store(self)  # open question key → [asker, group, asked at]
+        if self._memories_of is not run:
+            self._bind(run)
+        # open question key → [asker, group, asked at]; the others: see __init__
+        questions, fired, by_asker, asking, recent = self._memories
         replied_keys: list[str] = []  # the open questions it replies to (or to their asker's next line)
         if event.reply_to:
             replied_keys = self._replied(run, event.reply_to, questions)
@@ -318,13 +333,10 @@ class UnansweredTrigger(TriggerType):
             for key, entry in list(questions.items()):
                 if entry[0] in mentioned and entry[1] == event.group:
                     self._answered(run, questions.pop(key), member, MENTION)
-        if event.reply_to or event.mentions:
-            fired = run.store(self.fired_key)
-            if fired:
-                self._answered_late(run, fired, event, member)
+        if (event.reply_to or event.mentions) and fired:
+            self._answered_late(run, fired, event, member)
         asked = run.is_question(event)
         if not asked and self.solved is not None and event.group is not None and event.text:
-            by_asker, asking = run.store(self.asker_key), run.store(self.asking_key)
             if member.id in by_asker or (asking and _asking_where(member.id, event.group) in asking):
                 self._solved(run, questions, member, event)  # something of hers waits (rarely): search
         # A question put to another member ("@李四 你读完了吗？") is theirs to answer: no task
@@ -333,9 +345,9 @@ class UnansweredTrigger(TriggerType):
         if key is not None and event.group is not None and self._asked_again(run, questions, key, member, event):
             key = None  # the same question again while it waits: one question, one task
         if (self.by_next_message or self.by_reply) and event.group is not None:
-            recent = run.store(self.recent_key)  # group → keys of questions asked there lately, oldest first
+            # recent: group → keys of questions asked there lately, oldest first
             if key is not None:
-                self._remember(recent, questions, run.store(self.fired_key), event.group, key, event.t)
+                self._remember(recent, questions, fired, event.group, key, event.t)
             elif not asked and event.group in recent:
                 own = self._next_message(run, recent, questions, event.group, member, event, replied_keys, asks_again(event, self.me_too))
                 if own and self.by_reply and event.id:
