@@ -90,6 +90,10 @@ class LeaderboardTrigger(TriggerType):
         # Rankings of the same metric over the same window read the same counts.
         self.counts_key = f"@leaderboard/{self.metric}/{self.days}d"
         self.since_key = self.counts_key + "#since"  # group → the first local day counted there
+        # The run on_event last counted for, and its counts: looked up once per run, not at
+        # every message (a run's stores stay the same dicts all through it).
+        self._counts_of: Run | None = None
+        self._counts: dict[Any, Any] = {}
 
     @classmethod
     def checked_together(cls, triggers: list[TriggerType]) -> LeaderboardCounts:
@@ -106,6 +110,9 @@ class LeaderboardTrigger(TriggerType):
         if event.group is None:
             return ()
         metric = self.metric
+        # Whom the event counts for, and how much; None: its own member, once (the usual case,
+        # for which no list is made at every message).
+        credited: list[tuple[str, float]] | None = None
         if metric == "mentions_received":
             credited = _mentions_credited(event)
         elif member is None:
@@ -114,10 +121,12 @@ class LeaderboardTrigger(TriggerType):
             return ()
         elif metric == "questions" and not run.is_question(event):
             return ()
-        else:
-            credited = [(member.id, float(event.amount or 0) if metric == "amount" else 1.0)]
+        elif metric == "amount":
+            credited = [(member.id, float(event.amount or 0))]
         day = run.local.day(event.t)
-        by_group = run.store(self.counts_key)  # group → [[local day, {member: count}], …], at most `days` long
+        if self._counts_of is not run:
+            self._counts, self._counts_of = run.store(self.counts_key), run
+        by_group = self._counts  # group → [[local day, {member: count}], …], at most `days` long
         buckets = by_group.get(event.group)
         if buckets is None:
             buckets = by_group[event.group] = []
@@ -129,6 +138,10 @@ class LeaderboardTrigger(TriggerType):
             while buckets[0][0] <= day - self.days:  # a new day: the oldest may have left the window
                 del buckets[0]
         counts = buckets[-1][1]
+        if credited is None:  # one for the event's member
+            member_id = member.id  # type: ignore[union-attr]  # credited is None only with a member
+            counts[member_id] = 1.0 if metric == "active_days" else counts.get(member_id, 0.0) + 1.0
+            return ()
         for member_id, amount in credited:
             counts[member_id] = 1.0 if metric == "active_days" else counts.get(member_id, 0.0) + amount
         return ()
