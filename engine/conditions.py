@@ -66,6 +66,9 @@ def _once(says: ExplainWords) -> str:
     return says.once
 
 
+_NO_MEMBER_PART: tuple[int, None] = (0, None)  # a firing without a member: no member-only part
+
+
 class Conditions:
     """The rules' conditions, prepared once per run: what each reads, and its member-only part compiled."""
 
@@ -81,6 +84,8 @@ class Conditions:
         self._reads: dict[str, frozenset[str] | None] = {}
         self._member_only: dict[str, int] = {}  # how many leading conditions read only `member` (and `community`)
         self._member_checks: dict[str, MemberPredicate | None] = {}  # those conditions as one function of the Member
+        # Both of a rule, read together: ``check`` looks them up for every firing.
+        self._member_part: dict[str, tuple[int, MemberPredicate | None]] = {}
         self._now_at = (float("nan"), datetime.fromtimestamp(0, self.community.tz))  # nan: equal to no instant
         for rule in config.rules:
             self._prepare(rule)
@@ -100,15 +105,15 @@ class Conditions:
         if light and not self.notes.detailed:  # an explanation shows each condition's values
             sources = [condition.source for condition in rule.conditions[:light]]
             self._member_checks[rule.key] = compile_member_predicate(env, sources, self.community.tz, self.community_values, self.community.silent_days)
+        self._member_part[rule.key] = (light, self._member_checks.get(rule.key))
 
     def check(self, rule: Rule, firing: Firing, group: str | None) -> tuple[dict[str, Any], list[str]] | None:
         """The context the rule's texts are rendered with and the conditions that held (for an
         explanation), or None if a condition is false or fails (said to the notes sink)."""
         member = firing.member
         notes = self.notes
-        light = self._member_only[rule.key] if member is not None else 0
+        light, check = self._member_part[rule.key] if member is not None else _NO_MEMBER_PART
         first = 0
-        check = self._member_checks.get(rule.key) if light else None
         if check is not None and member is not None:
             try:
                 holds = check(member, self.run.now)
