@@ -663,6 +663,9 @@ class Evaluation:
                     del member.marks[INVITED]
                 if self._leaving and member.id in self._leaving:
                     self.recheck.left(member, event.t)  # a paced invite into it no longer holds
+            returning = self.recheck.returning
+            if returning and member.id in returning:
+                self.recheck.back(member, event.t, event.group)  # a paced @ there before now was for someone out of it
             removed = member.marks.get(REMOVED)
             if removed and event.group in removed:
                 del removed[event.group]  # back in the group the admins removed them from

@@ -48,7 +48,7 @@ _UNSET = object()
 class Source:
     """What a planned task came from, while it may still be checked again or rendered."""
 
-    __slots__ = ("rule", "firing", "group", "action", "context", "wrote", "gone", "kept", "changed", "entry", "fixed", "seen", "own_tags", "siblings", "before")
+    __slots__ = ("rule", "firing", "group", "action", "context", "wrote", "gone", "kept", "changed", "entry", "fixed", "seen", "own_tags", "siblings", "before", "back")
 
     def __init__(self, rule: Rule, firing: Firing, group: str | None, action: ActionSpec, context: dict[str, Any] | None):
         self.rule = rule
@@ -58,6 +58,7 @@ class Source:
         self.context = context  # what its text is rendered with (None: built when first needed, with the values of then)
         self.wrote: float | None = None  # the member's first message after its check (with `pace`)
         self.gone: float | None = None  # when the member first left where its action needs them, after its check (with `pace`)
+        self.back: float | None = None  # when they were first back in its group after that (a group action)
         self.kept = False  # it held when checked (or when planned, due at once)
         self.changed = False  # its member changed since
         self.entry: list[Any] | None = None  # its place in Recheck.frozen: [moment, source, deferred task, until: its due]
@@ -141,6 +142,8 @@ class Recheck:
         # Tasks whose member's leaving is remembered, likewise: those of rules not about leaving
         # whose action needs the member in its group or in the community.
         self.leaving: dict[str, list[Task]] | None = None if self.watch is None else {}
+        # Of those, the group actions whose member left their group: when they are back in it.
+        self.returning: dict[str, list[Task]] = {}
         # Tasks due and kept at this instant (``at_once_t``: planned then, or checked then), that
         # need their member somewhere: a member leaving or removed at that same instant leaves
         # them stale, as a task due then but planned earlier is checked after the instant's events.
@@ -250,7 +253,7 @@ class Recheck:
         the member's first message and leaving since, if that run saw them (``_keep`` forgets
         them)."""
         source = task.source
-        wrote, gone, seen, before = source.wrote, source.gone, task.seen_message, source.before
+        wrote, gone, back, seen, before = source.wrote, source.gone, source.back, task.seen_message, source.before
         self.context_of(source)  # the values it was due with (``seen``), else those of now
         self._keep(task, source)
         source.changed = True
@@ -264,6 +267,9 @@ class Recheck:
             source.wrote = wrote
         if gone is not None and source.gone is None:
             source.gone = gone
+            source.back = back
+            if back is None and source.action.kind.scope == SCOPE_GROUP and task.group is not None and task.member is not None:
+                self.returning.setdefault(task.member, []).append(task)  # out of its group still: when back?
 
     def _keep_at_once(self, task: Task) -> None:
         """A reopened task due at once at the instant the last run ended (see ``reopen``):
@@ -313,6 +319,7 @@ class Recheck:
         if kept_as is not None:
             task.source.before = MemberView(member_from_data(payload["member"] or "", list(kept_as[0])), kept_as[1], self.tz, self.replies.log, silent=self._silent)
         task.source.gone = payload.get("gone")
+        task.source.back = payload.get("back")
         own = payload.get("own_tags")
         if own is not None:
             task.source.own_tags = (frozenset(own[0]), frozenset(own[1]))
@@ -518,10 +525,27 @@ class Recheck:
                 continue
             if source.gone is None and (self._not_there(task.group, source, member, t) is not None or (group is not None and group == task.group and self._removed_by(source, member))):
                 source.gone = t
+                if source.action.kind.scope == SCOPE_GROUP and task.group is not None:
+                    self.returning.setdefault(member.id, []).append(task)
             else:
                 waiting.append(task)
         if waiting:
             self.leaving[member.id] = waiting
+
+    def back(self, member: Member, t: float, group: str | None) -> None:
+        """The member joined ``group`` at ``t``: the group actions there whose member had left it
+        (``left``) learn when they were back — an @ that pace lists in between was for someone
+        out of the group, whether or not they are back by the day's end (``stale_at``)."""
+        waiting = []
+        for task in self.returning.pop(member.id, ()):
+            if task.source is None or task.dropped:
+                continue
+            if task.group == group and task.source.back is None:
+                task.source.back = t
+            else:
+                waiting.append(task)
+        if waiting:
+            self.returning[member.id] = waiting
 
     def left_at_once(self, member: Member) -> None:
         """The member left a group at the instant tasks due at once were planned: theirs that
@@ -874,7 +898,11 @@ class Recheck:
         rule, member = source.rule, source.firing.member
         if member is not None and source.gone is not None and source.gone <= at:
             gone = self._not_there(task.group, source, member, at)
-            if gone is not None:  # it left before where pace puts the task, and is not back by the day's end
+            if gone is None and source.back is not None and source.back > at and task.group is not None:
+                # Back in the group by the day's end, but only after where pace puts the task.
+                out = self.planner.says.explain.out_until.format(left=self.run.local.text(source.gone), back=self.run.local.text(source.back))
+                gone = self.planner.says.explain.not_in_group.format(name=_name(member), group=group_name(self.run.groups, self._group_names, task.group), since=out)
+            if gone is not None:  # it left before where pace puts the task, and is not back by then
                 return self.planner.says.explain.stale.format(why=gone)
         stale = rule.trigger.stale(self.run, source.firing, at)
         if member is None or source.wrote is None or source.wrote > at:
@@ -917,7 +945,7 @@ class Recheck:
                     del frozen[member_id]
             self._pruned_at = 2 * len(frozen) + 1000
         merged = self.planner.merged_into  # a part merged into a message is checked with it (``_holds_at``)
-        for watch in (self.watch, self.leaving):
+        for watch in (self.watch, self.leaving, self.returning):
             if not watch:
                 continue
             for member_id in list(watch):
@@ -962,7 +990,7 @@ def _saved(task: Task, source: Source) -> dict[str, Any]:
         {"member_name": task.member_name} if task.member_name is not None and firing.member is not None and task.member_name != (firing.member.name or firing.member.id) else {}
     ) | (
         {"messages": -task.order[2]} if len(task.order) == 4 else {}  # the member's messages when it was planned: its place among tasks due with it
-    ) | ({"wrote": source.wrote} if source.wrote is not None else {}) | ({"gone": source.gone} if source.gone is not None else {}) | (
+    ) | ({"wrote": source.wrote} if source.wrote is not None else {}) | ({"gone": source.gone} if source.gone is not None else {}) | ({"back": source.back} if source.back is not None else {}) | (
         {"saw": task.seen_message} if task.seen_message is not None else {}  # the member's latest message its check knew of
     ) | (
         {"own_tags": [sorted(source.own_tags[0]), sorted(source.own_tags[1])]} if source.own_tags is not None else {}

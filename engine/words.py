@@ -366,6 +366,7 @@ class ExplainWords:
     removed_at: str  # "{at}"
     removed_in_history: str  # "{at}": a member_left with reason `removed`
     left_after_removal: str  # "{at}": a member_left of their own after the plan's removal was done
+    out_until: str  # "{left}", "{back}": out of the group from one to the other (pace put the task in between)
     planned_already: str  # "{action}", "{name}", "{group}", "{due}"
     the_group: str
     in_group: str  # "{name}", "{group}"
@@ -693,6 +694,7 @@ ZH_CN = Language(
         removed_at="：{at} 按计划移出",
         removed_in_history="：{at} 被移出群",
         left_after_removal="：{at} 自己退群了",
+        out_until="：{left} 退群，{back} 才回来",
         planned_already="{name} 在{group}的「{action}」已经安排了，{due} 到期",
         the_group="群里",
         in_group="{name} 已经在{group}",
@@ -1055,6 +1057,7 @@ EN = Language(
         removed_at=": removed by the plan at {at}",
         removed_in_history=": removed from it at {at}",
         left_after_removal=": left it at {at}",
+        out_until=": left it at {left}, back only at {back}",
         planned_already="a `{action}` of {name} in {group} is already planned, due {due}",
         the_group="the group",
         in_group="{name} is already in {group}",

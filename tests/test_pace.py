@@ -173,6 +173,23 @@ def test_a_task_pace_moves_past_the_members_leaving_the_group_is_dropped(make_co
     assert [(item.task.member, item.reason) for item in result.suppressed if item.guardrail == "stale"] == [("m3", "stale: m3 is no longer in g1")]
 
 
+def test_a_task_pace_moves_into_the_members_hour_out_of_the_group_is_dropped(make_config, tmp_path):
+    """m2 left the group at 08:06 and was back at 08:25: the @mention pace lays out at 08:10 is for
+    someone out of the group then — dropped, though she is back by the day's end (before, only
+    being out at the day's end counted). m3, back at 08:07, keeps hers at 08:20. Nightly runs agree."""
+    config = make_config({"a.yaml": one_rule("{event: message}", action="mention")}, PACED)
+    night = [msg("01T23:00:00", "m1"), msg("01T23:10:00", "m2"), msg("01T23:20:00", "m3")]
+    morning = [left("02T08:05:00", "m3"), left("02T08:06:00", "m2"), joined("02T08:07:00", "m3"), joined("02T08:25:00", "m2"), msg("02T12:00:00", "m5")]
+    result = plan(config, night + morning, explain=True)
+    assert task_keys(result, "member", "due") == [("m1", "2026-03-02T08:00:00+08:00"), ("m3", "2026-03-02T08:10:00+08:00"), ("m5", "2026-03-02T12:00:00+08:00")]
+    assert [(item.task.member, item.reason) for item in result.suppressed if item.guardrail == "stale"] == [
+        ("m2", "stale: m2 is no longer in g1: left it at 2026-03-02 08:06, back only at 2026-03-02 08:25")
+    ]
+    events = night + morning
+    for cut in range(1, len(events)):
+        assert held(config, [events[:cut], events[cut:]], tmp_path / f"cut{cut}.db") == sorted(task_keys(result, "id", "due", "text")), cut
+
+
 def test_the_evening_and_the_next_morning_are_paced_too(make_config):
     config = make_config({"a.yaml": one_rule("{event: message}")}, PACED.replace("quiet_hours: \"22:00-08:00\"\n  ", ""))
     result = plan(config, [msg("01T23:58:00", "m1"), msg("02T00:01:00", "m2")])
