@@ -211,6 +211,10 @@ class Planner:
         self._merged_printed: dict[str, tuple[Any, ...]] = {}  # of those, merged into another message: what was printed
         self.open: list[Open] = []  # with --state: the tasks of the days the end of the history left open
         self.merged_into: dict[str, str] = {}  # part's id → the id of the message it went out in
+        # The parts this run counted as merged (a part reopened in its message was counted by the
+        # run that merged it: dropped or carrying the message now, it takes nothing off this
+        # run's count — the summary's "合并为一条" was once -93).
+        self._counted_merged: set[str] = set()
         self.open_stale: list[Open] = []  # and those found stale as it ended (checked again by the next run)
         self._finishing: float | None = None  # with --state, while finish() settles: where the history ended
         self._out_of_reach: set[int] = set()  # tasks dropped by that settling that no later run can keep
@@ -633,13 +637,20 @@ class Planner:
 
     def _no_longer_merged(self, task: Task) -> None:
         """``task`` was counted (and, with --explain, kept) as merged into a message: no longer."""
-        self.suppressed_counts["merged"] -= 1
-        if not self.suppressed_counts["merged"]:
-            del self.suppressed_counts["merged"]
+        self._uncount_merged(task.id)
         if self.day_counts is not None:
             self._tally(task, "suppressed", "merged", count=-1)
         if self.keep_suppressed:
             self.suppressed = [item for item in self.suppressed if item.task is not task]
+
+    def _uncount_merged(self, task_id: str) -> None:
+        """Task ``task_id`` no longer counts as merged in this run's summary, if it did."""
+        if task_id in self._counted_merged:
+            self._counted_merged.discard(task_id)
+            counts = self.suppressed_counts
+            counts["merged"] -= 1
+            if not counts["merged"]:
+                del counts["merged"]
 
     def _carries_printed(self, carrier: Task) -> None:
         """``carrier``, merged into a message, carries it now (the message's own part is dropped):
@@ -1920,6 +1931,7 @@ class Planner:
             if sent is not None:
                 sent.status = "merged"  # its text goes out in the first's message
             self._suppress(part, "merged", self.says.explain.merged.format(id=first.id, due=self._local(first.due if at is None else at)))
+            self._counted_merged.add(part.id)
         for task in first.merged:
             if task is not first and self.merged_into.get(task.id) not in (None, first.id):
                 # Merged into a part that is now merged here (a DM in its firing's reward, the two
@@ -2300,9 +2312,7 @@ class Planner:
         self._unplanned(part, guardrail)
         self._part_original.pop(part.id, None)
         counts = self.suppressed_counts
-        counts["merged"] -= 1
-        if not counts["merged"]:
-            del counts["merged"]
+        self._uncount_merged(part.id)
         counts[guardrail] += 1
         if self.day_counts is not None:
             self._tally(part, "suppressed", "merged", count=-1)

@@ -36,6 +36,9 @@ def held(config: Any, pieces: list[list[dict[str, Any]]], path: Any) -> list[tup
         result = plan(config, piece, state=store)
         result.save_state()
         store.close()
+        # A run's summary counts what this run did: never below zero (a part an earlier run
+        # merged, dropped with its message in this one, once made "合并为一条 -93").
+        assert all(count >= 0 for count in result.planner.suppressed_counts.values()), result.planner.suppressed_counts
         for task_id in result.planner.taken_back():
             tasks.pop(task_id, None)
         tasks.update((key[0], key) for key in task_keys(result, "id", "due", "text"))
