@@ -33,20 +33,22 @@ class Clock:
 
     def __init__(self) -> None:
         # Scheduled in this run and not fired yet, as plain (due, seq, handler, subject, payload)
-        # tuples: a Timer costs twice as much to build, and most are popped unseen.
-        self._heap: list[tuple[float, int, str, str, Any]] = []
+        # tuples: a Timer costs twice as much to build, and most are popped unseen. Without
+        # saved timers (``restored`` False) its first is the next due: the loop reads it there.
+        self.heap: list[tuple[float, int, str, str, Any]] = []
         self._seq = 0
         self._seq_start = 0  # _seq before this run scheduled anything
         self.fired = 0
         self.read = 0  # saved timers read from --state
         self._saved: deque[Timer] = deque()  # read from the saved timers, not fired yet
         self._read_saved: SavedTimers | None = None  # None: no more saved timers to read
+        self.restored = False  # whether saved timers were merged in (``restore``): then ask ``next_due``
         self._read_to: tuple[float, int] | None = None  # (due, seq) of the last saved timer read
         self.consumed: tuple[float, int] | None = None  # (due, seq) of the last saved timer that came due
 
     def schedule(self, due: float, handler: str, subject: str, payload: Any = None) -> None:
         self._seq = seq = self._seq + 1
-        heapq.heappush(self._heap, (due, seq, handler, subject, payload))
+        heapq.heappush(self.heap, (due, seq, handler, subject, payload))
 
     @property
     def scheduled(self) -> int:
@@ -68,8 +70,8 @@ class Clock:
 
     def _next(self) -> tuple[float, int, str, str, Any] | None:
         saved = self._next_saved() if self._saved or self._read_saved is not None else None
-        if saved is None or (self._heap and self._heap[0] < saved):
-            return self._heap[0] if self._heap else None
+        if saved is None or (self.heap and self.heap[0] < saved):
+            return self.heap[0] if self.heap else None
         return saved
 
     def _pop(self) -> tuple[float, int, str, str, Any]:
@@ -78,19 +80,19 @@ class Clock:
             self._saved.popleft()
             self.consumed = (upcoming[0], upcoming[1])
             return upcoming
-        return heapq.heappop(self._heap)
+        return heapq.heappop(self.heap)
 
     def next_due(self) -> float | None:
         if self._saved or self._read_saved is not None:
             upcoming = self._next()
             return None if upcoming is None else upcoming[0]
-        return self._heap[0][0] if self._heap else None
+        return self.heap[0][0] if self.heap else None
 
     def pop_instant(self) -> list[tuple[float, int, str, str, Any]]:
         """Remove and return every timer due at the earliest instant, in (due, seq) order, as
         (due, seq, handler, subject, payload) tuples."""
         if not (self._saved or self._read_saved is not None):  # no --state timers: the heap alone
-            heap = self._heap
+            heap = self.heap
             first = heapq.heappop(heap)
             batch = [first]
             due = first[0]
@@ -113,13 +115,14 @@ class Clock:
         """Continue from timers saved by --state, read through ``read_saved`` as they come due,
         and from the saved counter ``seq`` (at least the highest saved timer's seq)."""
         self._read_saved = read_saved
+        self.restored = True
         self._saved.clear()
         self._read_to = self.consumed = None
         self._seq = self._seq_start = max(self._seq, seq)
 
     def new_pending(self) -> list[Timer]:
         """Timers scheduled in this run that have not come due, in due order."""
-        return [Timer(*timer) for timer in sorted(self._heap)]
+        return [Timer(*timer) for timer in sorted(self.heap)]
 
     def pending(self) -> list[Timer]:
         """Every timer that has not come due, saved ones included (this reads them all), in due order."""
@@ -131,7 +134,7 @@ class Clock:
             if len(batch) < self.BATCH:
                 break
             position = (batch[-1].due, batch[-1].seq)
-        return sorted(remaining + [Timer(*timer) for timer in self._heap])
+        return sorted(remaining + [Timer(*timer) for timer in self.heap])
 
     def __len__(self) -> int:
         return len(self.pending())

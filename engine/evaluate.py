@@ -495,8 +495,14 @@ class Evaluation:
         """Fire every timer due before ``t`` (or at ``t`` too, if ``inclusive``), in due order;
         check again the tasks due then, and settle each local day once it is over."""
         planner, recheck, clock = self.planner, self.recheck, self.clock
+        # Without --state timers the next timer is the first of the clock's heap, read here
+        # rather than by a call each turn (the loop turns about twice per event).
+        timers = None if clock.restored else clock.heap
         while True:
-            due = clock.next_due()
+            if timers is None:
+                due = clock.next_due()
+            else:
+                due = timers[0][0] if timers else None
             heap = recheck.heap  # the checks of this run's tasks; a --state run's and effects to come are rarer
             check = recheck.next_due() if recheck.saved or recheck.effects else heap[0][0] if heap else None
             if check is not None and (due is None or check <= due):
@@ -513,7 +519,7 @@ class Evaluation:
                 self.now = max(self.now, due)
                 recheck.check_due(due)
                 continue
-            batch = self.clock.pop_instant()
+            batch = clock.pop_instant()
             self.now = max(self.now, due)
             firings: list[tuple[Rule, Firing]] = []
             on_timer = self.matcher.on_timer
