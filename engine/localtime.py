@@ -22,7 +22,7 @@ EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 class LocalTime:
     """Local calendar answers for instants in one time zone."""
 
-    __slots__ = ("tz", "_offsets", "_dates", "_minutes", "_midnights", "_day_start", "_day_end", "_day_ordinal", "_day_offset")
+    __slots__ = ("tz", "_offsets", "_dates", "_minutes", "_midnights", "_day_start", "_day_end", "_day_ordinal", "_day_offset", "_other_start", "_other_end", "_other_ordinal", "_other_offset")
 
     def __init__(self, tz: ZoneInfo):
         self.tz = tz
@@ -35,6 +35,9 @@ class LocalTime:
         # tuple: ``day`` answers from them several times per event, and unpacking a tuple
         # there costs more than the call's own work.
         self._day_start, self._day_end, self._day_ordinal, self._day_offset = 0.0, 0.0, 0, 0
+        # And the day asked about before it, the same way: the planner asks about tomorrow
+        # between events of today, which would otherwise compute both days again each time.
+        self._other_start, self._other_end, self._other_ordinal, self._other_offset = 0.0, 0.0, 0, 0
 
     def offset(self, t: float) -> int:
         """Seconds to add to ``t`` to get local wall-clock seconds."""
@@ -57,12 +60,17 @@ class LocalTime:
         """The local day of ``t`` as a proleptic ordinal (``date.toordinal()``)."""
         if self._day_start <= t < self._day_end:  # most questions are about the moment the run is at: the same day
             return self._day_ordinal
+        if self._other_start <= t < self._other_end:  # the day before that: it is the last asked about now
+            self._other_start, self._other_end, self._other_ordinal, self._other_offset, self._day_start, self._day_end, self._day_ordinal, self._day_offset = (
+                self._day_start, self._day_end, self._day_ordinal, self._day_offset, self._other_start, self._other_end, self._other_ordinal, self._other_offset)
+            return self._day_ordinal
         ordinal = int((t + self.offset(t)) // DAY) + EPOCH_ORDINAL
         start, end = self.midnight(ordinal), self.midnight(ordinal + 1)
         if start <= t < end:
             offset = self.offset(start)
             if offset == self.offset(end - 1):
                 # Not a day the UTC offset changes in: all of it is this day.
+                self._other_start, self._other_end, self._other_ordinal, self._other_offset = self._day_start, self._day_end, self._day_ordinal, self._day_offset
                 self._day_start, self._day_end, self._day_ordinal, self._day_offset = start, end, ordinal, offset
         return ordinal
 
