@@ -253,6 +253,14 @@ class Member:
                 active += 1
         return messages, active
 
+    def active_days(self, today: int, days: int) -> int:
+        """``window``'s active days alone: most reads are of a window holding every day kept,
+        whose count needs no sum of the messages."""
+        daily = self.daily
+        if daily and daily[0] > today - days and daily[-2] <= today:
+            return len(daily) >> 1
+        return self.window(today, days)[1]
+
     def day_counts(self) -> list[tuple[int, int]]:
         """(local day, messages) for the days with messages in the window, oldest first."""
         daily = self.daily

@@ -51,7 +51,7 @@ _FIELDS = {
     "messages": "m.messages",
     "messages_7d": "m.window(today, 7)[0]",
     "messages_30d": "m.window(today, 30)[0]",
-    "active_days_30d": "m.window(today, 30)[1]",
+    "active_days_30d": "m.active_days(today, 30)",
     "questions": "m.questions",
     "replies": "m.replies",
     "mentions_received": "m.mentions_received",
