@@ -563,8 +563,14 @@ class Evaluation:
 
     def apply(self, event: Event) -> list[tuple[Rule, Firing]]:
         """Update state from ``event``; return what fired because of it."""
-        member = self.member(event.member) if event.member is not None else None
-        group = self.group(event.group) if event.group is not None else None
+        # The event's member and group: known already, mostly, looked up here without a call
+        # (``member`` and ``group`` add those seen for the first time).
+        member: Member | None = None
+        group: Group | None = None
+        if event.member is not None:
+            member = self.members.get(event.member) or self.member(event.member)
+        if event.group is not None:
+            group = self.groups.get(event.group) or self.group(event.group)
         if group is not None and event.channel:
             group.channel = event.channel
         if group is not None and event.group_name and group.name != event.group_name and self.community.group_names.get(group.id, group.id) == group.id:
