@@ -133,7 +133,7 @@ def task_id(rule: Rule, action_index: int, subject: str, trigger_at: float, caus
 
 
 class Planner:
-    def __init__(self, community: Community, *, start: float | None = None, history: list[Sent] | None = None, keep_suppressed: bool = True, record_history: bool = True, cooldowns: frozenset[str] | None = None, limit_exempt: frozenset[str] = frozenset(), keeps_slot: frozenset[str] = frozenset(), notes: frozenset[str] = frozenset(), reopened: frozenset[str] = frozenset(), count_days: bool = False):
+    def __init__(self, community: Community, *, start: float | None = None, history: list[Sent] | None = None, keep_suppressed: bool = True, record_history: bool = True, cooldowns: frozenset[str] | None = None, limit_exempt: frozenset[str] = frozenset(), keeps_slot: frozenset[str] = frozenset(), notes: frozenset[str] = frozenset(), reopened: frozenset[str] = frozenset(), open_parts: frozenset[str] = frozenset(), count_days: bool = False):
         """``cooldowns``: the keys of the rules that have one (None: any may have), whose last
         planned task per member must be remembered; a long history plans for most members.
         ``limit_exempt``: the actions ``actions: any`` limits do not count (each action declares
@@ -268,6 +268,11 @@ class Planner:
         # (member, due, in a group) → the actions merged into the message due then (a merged
         # row is saved with its message's due; a group action's only ever in a group action's)
         merged_rows: dict[tuple[str, float, bool], set[str]] = {}
+        # The rows ("merged") of the parts merged into a message the last run left open, not
+        # printed on their own (``open_parts``): not sent yet — reopened in their message, they
+        # hold their firing's cooldown until their day is settled, and let it go if dropped.
+        self._open_parts = open_parts
+        self._open_part_rows: dict[str, Sent] = {}
         for sent in history or ():
             if sent.id in reopened:
                 self._reopened_rows[sent.id] = sent
@@ -542,7 +547,10 @@ class Planner:
         # A merged part counts for no limit: the member got it in its message, which counts.
         self._remember(sent.id, sent.rule, sent.member, sent.action, sent.trigger_at, None if sent.status == "merged" else sent.due)
         if sent.member is not None and (self._cooldowns is None or sent.rule in self._cooldowns):
-            self._went_out.add((sent.rule, sent.member, sent.trigger_at))
+            if sent.id in self._open_parts:
+                self._open_part_rows[sent.id] = sent  # not out yet: see ``part_not_reopened``
+            else:
+                self._went_out.add((sent.rule, sent.member, sent.trigger_at))
         if sent.status == "merged":
             return  # a merged part went out in its message, which holds the slot
         self._count_capacity(sent.assignee, sent.due)
@@ -564,6 +572,14 @@ class Planner:
         sent = self._reopened_rows.pop(task_id, None)
         if sent is not None:
             self._count_sent(sent)
+
+    def part_not_reopened(self, task_id: str) -> None:
+        """A part merged into a message the last run left open that this one does not reopen in
+        it (the message or the part cannot be made again): it stays as printed, in its message,
+        and its firing's cooldown holds as for any task that went out."""
+        sent = self._open_part_rows.pop(task_id, None) if self._open_part_rows else None
+        if sent is not None and sent.member is not None:
+            self._went_out.add((sent.rule, sent.member, sent.trigger_at))
 
     def opening(self, task: Task) -> Open:
         """``task``, waiting for its day to be settled, as the next run is to reopen it."""

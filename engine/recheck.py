@@ -214,12 +214,16 @@ class Recheck:
             if rule is None or built is None:
                 for task_id in (payload["id"], *printed_parts(payload)):
                     self.planner.not_reopened(task_id)  # its rule changed since: it stays as printed
+                for data in payload["parts"]:
+                    self.planner.part_not_reopened(data["id"])  # in it, as printed
                 continue
             rebuilt = [(data, self._rebuild(data, self._rules.get(data["rule"]), build, render)) for data in payload["parts"]]
             parts = [part for _, part in rebuilt if part is not None]
             for data, part in rebuilt:
                 if part is None and data.get("printed") is not None:
                     self.planner.not_reopened(data["id"])  # it stays as printed, as above
+                elif part is None:
+                    self.planner.part_not_reopened(data["id"])
             printed = payload["printed"]
             cooling = payload.get("cooling_since", _UNSET)
             part_cooling = {data["id"]: data["cooling_since"] for data in payload["parts"] if "cooling_since" in data}
@@ -228,6 +232,8 @@ class Recheck:
                 payload.get("message_deadline"), counted_at=payload.get("counted_at"), part_cooling=part_cooling or None, own_deadline=payload.get("own_deadline"),
             )
             self.planner.reopen(built, rule.key, opened, None if printed is None else (*printed[:3], tuple(printed[3])))
+            for part in parts:
+                self._follow_part(part)
             for data, part in rebuilt:
                 if part is not None and data.get("printed") is not None:  # it went out on its own, carrying the message (``_printed_part``)
                     self.planner.printed_part(part, built, (*data["printed"][:3], tuple(data["printed"][3])))
@@ -247,6 +253,19 @@ class Recheck:
                 self._push(built)  # its values are built when it is checked
             else:
                 self._keep_as_checked(built)
+
+    def _follow_part(self, part: Task) -> None:
+        """A part reopened in its message: followed, as one run follows it from its keeping
+        until its message's day is settled, for its member's first message and leaving since
+        (pace may list it later, on its own if its message is dropped: ``stale_at``)."""
+        source: Source = part.source
+        rule, member = source.rule, source.firing.member
+        if member is None or not rule.recheck:
+            return
+        if self.watch is not None and source.wrote is None and (rule.trigger.ends_on_message or rule.trigger.asks_member or rule.key in self._reads_writing):
+            self.watch.setdefault(member.id, []).append(part)
+        if self.leaving is not None and source.gone is None and source.action.kind.scope is not None and rule.key not in self._about_leaving:
+            self.leaving.setdefault(member.id, []).append(part)
 
     def _keep_as_checked(self, task: Task) -> None:
         """A reopened task the run that planned it checked when due: kept as it was then, with

@@ -272,7 +272,8 @@ class Plan:
         reopen = state.reopenable(saved, keep_printed) if state and saved else []
         self.planner = Planner(
             config.community, start=start, history=state.history(lookback) if state else None, keep_suppressed=keep_suppressed or explain, record_history=state is not None,
-            cooldowns=frozenset(lookback.cooldowns), limit_exempt=config.registry.limit_exempt_actions(), keeps_slot=config.registry.slot_keeping_actions(), notes=config.registry.note_actions(), reopened=frozenset(task_id for payload in reopen for task_id in (payload["id"], *printed_parts(payload))), count_days=state is not None,
+            cooldowns=frozenset(lookback.cooldowns), limit_exempt=config.registry.limit_exempt_actions(), keeps_slot=config.registry.slot_keeping_actions(), notes=config.registry.note_actions(), reopened=frozenset(task_id for payload in reopen for task_id in (payload["id"], *printed_parts(payload))),
+            open_parts=frozenset(data["id"] for payload in reopen for data in payload["parts"] if data.get("printed") is None), count_days=state is not None,
         )
         self.planner.printed_before(ahead_kept)
         counts = Counts()

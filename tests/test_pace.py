@@ -610,3 +610,37 @@ def test_what_is_left_of_an_urgent_message_pace_moves_into_quiet_hours_waits_for
     assert task_keys(result, "rule", "member", "due")[:2] == [("hot", "m2", "2026-03-02T22:25:00+08:00"), ("tip", "m1", "2026-03-03T08:00:00+08:00")]
     assert result.tasks[1].moved == ["pace of op: moved from 2026-03-02 22:30 to 2026-03-02 23:25", "quiet hours: moved from 2026-03-02 23:25 to 2026-03-03 08:00"]
     assert [(item.task.rule, item.task.member, item.guardrail) for item in result.suppressed if item.task.member == "m1"] == [("rush", "m1", "stale")]
+
+
+TWO_DMS = """\
+playbook: p
+rules:
+  - id: nudge
+    when: {silence: 1d}
+    cooldown: 3d
+    deadline: 3d
+    do:
+      - dm: "hi {{ member.name }}"
+      - dm: "how are you, {{ member.name }}?"
+"""
+
+
+def test_a_merged_nudge_pace_moves_past_the_members_message_stays_dropped_with_its_parts_in_daily_runs(make_config, tmp_path):
+    """m1's two DMs of one silence go out as one message, which capacity carries to the next
+    morning, past the end of the nightly run: that run leaves its day open. The next run's
+    urgent tasks fill that day, and the message is carried on again to the morning after. There
+    m1 writes two seconds after the first slot, and pace lists the message ten minutes later:
+    it is stale, and so is its second DM — the run must not send that DM on its own instead.
+    Nor does the nudge, never sent, hold the rule's cooldown: m1's next silence is nudged the
+    day after, as in one run."""
+    files = {"a.yaml": TWO_DMS, "b.yaml": one_rule("{event: message, keywords: [急]}", playbook="b", priority="high")}
+    config = make_config(files, PACED.replace("merge: []", "merge: [dm]").replace("pace: 10m}", "pace: 10m, capacity: 2}"))
+    tick = {"type": "profile", "member": "m9", "group": "g2", "attributes": {}}
+    night = [msg("01T07:00:00", "m2"), msg("01T07:10:00", "m3"), msg("01T09:00:00", "m1"), {**tick, "ts": "2026-03-03T07:00:00+08:00"}]
+    days = [msg("03T07:30:00", "m5", text="急"), msg("03T07:40:00", "m7", text="急"), msg("04T07:00:00", "m8", text="急"), msg("04T08:00:02", "m1"), {**tick, "ts": "2026-03-04T09:00:00+08:00"}]
+    later = [{**tick, "ts": "2026-03-05T09:00:00+08:00"}, {**tick, "ts": "2026-03-06T09:00:00+08:00"}]
+    whole = plan(config, night + days + later, explain=True)
+    assert [key for key in task_keys(whole, "playbook", "member", "due") if key[1] == "m1"] == [("p", "m1", "2026-03-06T08:10:00+08:00")]
+    assert [(item.task.member, item.guardrail, item.reason) for item in whole.suppressed if item.task.member == "m1"][:2] == [("m1", "stale", "stale: m1 wrote at 2026-03-04 08:00")] * 2
+    for number, pieces in enumerate(([night, days, later], [night, days + later])):
+        assert held(config, pieces, tmp_path / f"ops{number}.db") == sorted(task_keys(whole, "id", "due", "text")), number
