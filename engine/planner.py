@@ -186,8 +186,11 @@ class Planner:
         # set by whoever knows the channels (the enforcer); None: keep the first part's.
         self.instruction: Callable[[Task], str] | None = None
         # Set by the re-check (engine/recheck.py): a task capacity moved to a later day is
-        # checked again when due there; one pace moves later that day, whether it still holds.
-        self.moved_later: Callable[[Task], None] | None = None
+        # checked again when due there (a day's overflow in one call); one pace moves later that
+        # day, whether it still holds. Once the history has ended (``checks_at_once``), a task
+        # moved is checked there and then, and may be found stale before the next one moves.
+        self.moved_later: Callable[[Iterable[Task]], None] | None = None
+        self.checks_at_once = False
         self.stale_at: Callable[[Task, float], str | None] | None = None
         # Whether a part, checked after its member wrote, still holds and reads the same as of
         # an earlier message's time (its member as they were then): it may join that message.
@@ -1713,7 +1716,7 @@ class Planner:
                 self._tally(task, "moved", "pace")
         self._place(task, self._kept_from.pop(task.id, due) if self._kept_from else due)
         if self.moved_later is not None:
-            self.moved_later(task)
+            self.moved_later((task,))
 
     def _holds_at(self, task: Task, at: float) -> Task | None:
         """``task`` as it still holds at ``at``, where pace moves it, or None: the parts of a
@@ -1920,7 +1923,7 @@ class Planner:
             self._tally(task, "moved", "one_a_day")
         self._place(task, self._original_due.get(task.id, task.due))
         if self.moved_later is not None:
-            self.moved_later(task)
+            self.moved_later((task,))
 
     def _combine(self, parts: list[Task], carrier: Task | None = None, at: float | None = None) -> None:
         """The first of ``parts`` (in due order), or ``carrier``, becomes the one message (due
@@ -2138,6 +2141,11 @@ class Planner:
         moved = 0
         dropped: Counter[str] = Counter()  # counted here when suppressed tasks are not kept
         tally = self.day_counts is not None
+        # Those moved on are checked again there (``moved_later``) in one call after the loop —
+        # each at once when the history has ended: checked then, one found stale takes its
+        # firing's notes further on in ``overflow`` with it (skipped above).
+        moved_later = self.moved_later
+        carried: list[Task] | None = [] if moved_later is not None and not self.checks_at_once else None
         for task in overflow:
             if task.dropped:
                 continue  # a note that went with its firing's task, dropped a moment ago (``_notes_go_with``)
@@ -2226,8 +2234,12 @@ class Planner:
                 heapq.heappush(days, next_key)
                 bucket = waiting[next_key] = []
             bucket.append(task)
-            if self.moved_later is not None:
-                self.moved_later(task)
+            if carried is not None:
+                carried.append(task)
+            elif moved_later is not None:
+                moved_later((task,))
+        if carried and moved_later is not None:
+            moved_later(carried)
         if moved:
             self.moved["capacity"] += moved
         if dropped:

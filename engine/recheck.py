@@ -27,7 +27,7 @@ processor holds each pending check as an event-time timer of that key.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -401,6 +401,7 @@ class Recheck:
         checks them again (``reopen``) — also those found stale now: the member may come back
         before they are due."""
         self.closed = True
+        self.planner.checks_at_once = True  # the tasks capacity moves on are checked there and then
         heap, self.heap = self.heap, []
         later = {id(task): task for _, _, task in heap}
         # And those whose check waits on a change of their member (see ``planned``).
@@ -880,29 +881,41 @@ class Recheck:
 
     # -- the planner's side ------------------------------------------------------------------
 
-    def moved_later(self, task: Task) -> None:
-        """Capacity moved ``task`` to a later day: checked again when it is due there."""
-        source: Source | None = task.source
-        if source is not None and not source.rule.recheck and source.entry is not None:
-            # Not checked again: its text keeps the member of its planning until it is written,
-            # now on the day it moved to (``before_change`` forgets an entry of a day settled).
-            source.entry[3] = max(source.entry[3], task.due)
-        if source is not None and source.rule.recheck:
+    def moved_later(self, tasks: Iterable[Task]) -> None:
+        """Capacity (or pace, or a second message) moved ``tasks`` to a later day: each is
+        checked again when it is due there. (One call for a day's overflow: most of a busy
+        day's offers come here, day after day, until they are kept or dropped.)"""
+        steady, closed = self._steady, self.closed
+        for task in tasks:
+            source: Source | None = task.source
+            if source is None:
+                continue
+            if not source.rule.recheck:
+                if source.entry is not None:
+                    # Not checked again: its text keeps the member of its planning until it is
+                    # written, now on the day it moved to (``before_change`` forgets an entry
+                    # of a day settled).
+                    source.entry[3] = max(source.entry[3], task.due)
+                continue
             member = source.firing.member
-            if member is not None and source.kept and self._beside_removal(task, source, member):
-                # Kept as a sibling of its firing's removal, due at the same instant (the "先截图"
-                # note): later, it is for a member out of the group, though they change no more.
-                source.changed = True
-            if member is not None and source.kept and not source.changed and source.rule.key in self._steady:
-                # Nothing it reads changes unless its member does: checked again only if the
-                # member changes before it is due.
-                entry = source.entry
-                if entry is not None:  # still registered (its member did not change): moved along
-                    entry[0], entry[2], entry[3] = task.due, task, task.due
-                else:
-                    self._freeze(member.id, task.due, source, task, task.due)
-                return
-            if self.closed:
+            if member is not None and source.kept:
+                group = task.group
+                # (``_beside_removal`` asked only of a member out of the task's group: most are in it.)
+                if group is not None and group not in member.groups and self._beside_removal(task, source, member):
+                    # Kept as a sibling of its firing's removal, due at the same instant (the
+                    # "先截图" note): later, it is for a member out of the group, though they
+                    # change no more.
+                    source.changed = True
+                if not source.changed and source.rule.key in steady:
+                    # Nothing it reads changes unless its member does: checked again only if
+                    # the member changes before it is due.
+                    due, entry = task.due, source.entry
+                    if entry is not None:  # still registered (its member did not change): moved along
+                        entry[0], entry[2], entry[3] = due, task, due
+                    else:
+                        self._freeze(member.id, due, source, task, due)
+                    continue
+            if closed:
                 self._check_later(task)
             else:
                 self._push(task)
