@@ -2030,9 +2030,10 @@ class Planner:
         if self.keep_suppressed:
             tasks.sort(key=_capacity_order)
         elif 0 < room < len(tasks):
-            first = [keyed[-1] for keyed in heapq.nsmallest(room, _capacity_keyed(tasks))]
-            chosen = set(map(id, first))
-            tasks = first + [task for task in tasks if id(task) not in chosen]
+            keyed = _capacity_keyed(tasks)
+            first = heapq.nsmallest(room, keyed)
+            last = first[-1]  # the others come after it: the rest, in their order
+            tasks = [item[-1] for item in first] + [item[-1] for item in keyed if item > last]
         if self._noted and 0 < room < len(tasks) and any(task.action in self.notes for task in tasks[:room]):
             tasks = self._notes_with_their_tasks(tasks, room)
         paced = assignee in self._paces
@@ -2109,12 +2110,19 @@ class Planner:
         due later is counted as one run counts it, its effect to come (if it goes stale first,
         it is one of the tasks that may go: ``_mark_out_of_reach``)."""
         keeps, given = self._keeps_slot, self._given
-        done = [task for task in tasks if task.action in keeps or task.id in given]
+        if given:
+            done = [task for task in tasks if task.action in keeps or task.id in given]
+        else:  # (no --state: a busy day's hundreds of tasks asked one question, not two)
+            done = [task for task in tasks if task.action in keeps]
         if not done:
             return self._keep(tasks, room, assignee)
         first = min(room, len(done))
         done = self._keep(done, first, assignee)
-        others = self._keep([task for task in tasks if not (task.action in keeps or task.id in given)], room - first, assignee)
+        if given:
+            others = [task for task in tasks if not (task.action in keeps or task.id in given)]
+        else:
+            others = [task for task in tasks if task.action not in keeps]
+        others = self._keep(others, room - first, assignee)
         return done[:first] + others[: room - first] + done[first:] + others[room - first :]
 
     def _carry_over(self, overflow: list[Task], day: int, assignee: str) -> None:
@@ -2137,6 +2145,13 @@ class Planner:
         paced = assignee in self._paces
         keeps_off = self.keeps_off
         ranks = PRIORITY_RANK  # task.rank, without a property call for each task
+        tomorrow = day + 1
+        if quiet is not None:
+            # Quiet hours as seconds of the local day: a moved due is in them if its second of
+            # the day is from ``lo`` to before ``hi`` — or, where they span midnight (``spans``),
+            # if it is not. (One comparison for each task, not its minute looked up in ``quiet``.)
+            lo, hi = sorted((window[0] * 60, window[1] * 60))  # type: ignore[index]  # quiet hours are set
+            spans = window[0] >= window[1]  # type: ignore[index]
         out_of_reach, effected = self._out_of_reach, self._effected
         moved = 0
         dropped: Counter[str] = Counter()  # counted here when suppressed tasks are not kept
@@ -2154,17 +2169,15 @@ class Planner:
                 moved_to = next_day(task.due)
                 moved_day = day_of(moved_to)
             else:
-                moved_to, moved_day = task.due + 86400, day + 1
-                if quiet is not None and quiet[int((moved_to + offset) % DAY) // 60]:
+                moved_to, moved_day = task.due + 86400, tomorrow
+                if quiet is not None and (lo <= (moved_to + offset) % DAY < hi) is not spans:
                     moved_to = self._quiet_end(moved_to, window, offset) or moved_to  # type: ignore[arg-type]  # quiet hours are set
                     moved_day = day_of(moved_to)
-            if morning is not None and morning < moved_to and (paced or ranks[task.priority] >= FIRST_THING):
-                moved_to, moved_day = morning, day + 1
-            elif morning is not None and morning < task.deadline < moved_to:
-                # Its time of day tomorrow is past its deadline, the start of tomorrow's working
-                # hours is not: a newcomer's intro DM (24 hours) goes first thing in the morning,
-                # not lost by minutes.
-                moved_to, moved_day = morning, day + 1
+            # Also first thing in the morning: a task whose time of day tomorrow is past its
+            # deadline, where the start of tomorrow's working hours is not (a newcomer's intro DM,
+            # 24 hours, is not lost by minutes).
+            if morning is not None and morning < moved_to and (paced or ranks[task.priority] >= FIRST_THING or morning < task.deadline < moved_to):
+                moved_to, moved_day = morning, tomorrow
             waited = 0.0  # of the delay, the days off its rule waits out: no capacity's delay
             skipped: tuple[str, float, float] | None = None
             if keeps_off and (kinds := self._kept_off(task)) is not None:
