@@ -984,10 +984,14 @@ class Planner:
             else:
                 counted = [t for t, action, task_id in recent if abs(t - due) < limit.per and task_id != own and (action in limit.actions if limit.actions is not None else action not in self._limit_exempt)]
             if len(counted) >= limit.max:
-                kinds = self.says.explain.any_tasks if limit.actions is None else "/".join(self.community.action_names.get(action, action) for action in sorted(limit.actions))
-                nearest = min(counted, key=lambda t: abs(t - due))
-                return self.says.explain.limit.format(max=limit.max, kinds=kinds, per=self.says.duration(limit.per), name=task.member_name, at=self._local(nearest))
+                return self._limit_reason(limit, counted, due, task)
         return None
+
+    def _limit_reason(self, limit: Limit, counted: list[float], due: float, task: Task) -> str:
+        """Why ``task`` at ``due`` breaks ``limit``: the dues ``counted`` in its window, the nearest named."""
+        kinds = self.says.explain.any_tasks if limit.actions is None else "/".join(self.community.action_names.get(action, action) for action in sorted(limit.actions))
+        nearest = min(counted, key=lambda t: abs(t - due))
+        return self.says.explain.limit.format(max=limit.max, kinds=kinds, per=self.says.duration(limit.per), name=task.member_name, at=self._local(nearest))
 
     def _carries(self, message: Task, parts: list[Task]) -> None:
         """``message`` carries ``parts``: if one is of another action, the limits count the
@@ -1844,15 +1848,20 @@ class Planner:
                 kept.append(part)
                 continue
             gone.add(id(part))
-            self._original_due.pop(part.id, None)
-            if self.keeps_off:
-                self._waited.pop(part.id, None)
-                self._off_moves.pop(part.id, None)
-            self._unplanned(part, "limit")
-            if part.merged is not None and len(part.merged) > 1:
-                self._drop_parts(part, "limit", partial(str, broken), None)
-            self._suppress(part, "limit", broken)
+            self._drop_for_limit(part, broken)
         return kept
+
+    def _drop_for_limit(self, task: Task, broken: str) -> None:
+        """``task``, waiting in its day's list, is dropped as `limit` (``broken``: why), with the
+        parts merged into it: never planned after all."""
+        self._original_due.pop(task.id, None)
+        if self.keeps_off:
+            self._waited.pop(task.id, None)
+            self._off_moves.pop(task.id, None)
+        self._unplanned(task, "limit")
+        if task.merged is not None and len(task.merged) > 1:
+            self._drop_parts(task, "limit", partial(str, broken), None)
+        self._suppress(task, "limit", broken)
 
     def _joining_breaks_limit(self, part: Task, message: list[Task], due: float, kinds: set[str], new: set[str]) -> str | None:
         """Why ``part``, joining ``message`` (its parts so far, counted under ``kinds``) due at
@@ -1866,9 +1875,7 @@ class Planner:
                 continue
             counted = [t for t, action, task_id in recent if abs(t - due) < limit.per and task_id not in ours and self._counts_under(limit, self._actions(task_id, action))]
             if len(counted) >= limit.max:
-                kinds_named = self.says.explain.any_tasks if limit.actions is None else "/".join(self.community.action_names.get(action, action) for action in sorted(limit.actions))
-                nearest = min(counted, key=lambda t: abs(t - due))
-                return self.says.explain.limit.format(max=limit.max, kinds=kinds_named, per=self.says.duration(limit.per), name=part.member_name, at=self._local(nearest))
+                return self._limit_reason(limit, counted, due, part)
         return None
 
     def _notes_wait_too(self, tasks: list[Task], waiting: list[Task], before: int | None) -> None:
@@ -2008,14 +2015,7 @@ class Planner:
             if task.member is not None and len(recent.get(task.member, ())) >= fewest and original.get(task.id, INF) < start:
                 broken = self._limit_reached(task, task.due, task.id)
                 if broken is not None:
-                    del self._original_due[task.id]
-                    if self.keeps_off:
-                        self._waited.pop(task.id, None)
-                        self._off_moves.pop(task.id, None)
-                    self._unplanned(task, "limit")
-                    if task.merged is not None and len(task.merged) > 1:
-                        self._drop_parts(task, "limit", partial(str, broken), None)
-                    self._suppress(task, "limit", broken)
+                    self._drop_for_limit(task, broken)
                     continue
             kept.append(task)
         return kept
