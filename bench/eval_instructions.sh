@@ -23,7 +23,7 @@ for name in one all; do
   events=$([ $name = one ] && echo "$OUT/one.jsonl" || echo "$EVENTS")
   valgrind --tool=callgrind --callgrind-out-file="$OUT/$name.out" "$PY" "$OUT/run.py" "$PLAYBOOKS" "$events" 2>/dev/null
 done
-count() { callgrind_annotate --threshold=100 --inclusive=no "$1" | sed 's/,//g' | awk '/PROGRAM TOTALS/{t=$1} /_PyEval_EvalFrameDefault/{e+=$1} END{print t, e}'; }
+count() { callgrind_annotate --threshold=100 --inclusive=no "$1" | sed 's/,//g' | awk '/PROGRAM TOTALS/{t=$1} /_PyEval_EvalFrameDefault/{e+=$1} END{printf "%.0f %.0f\n", t, e}'; }
 read -r t1 e1 < <(count "$OUT/one.out"); read -r t2 e2 < <(count "$OUT/all.out")
 echo "the run: $((t2 - t1)) instructions, $((e2 - e1)) in the bytecode loop"
 rm -rf "$OUT"
