@@ -49,6 +49,7 @@ from playbook_engine.state import LazyMembers, StateStore
 from playbook_engine.triggers.common import STAGE_ENTERED, any_pattern
 from playbook_engine.words import Reason, reason_words
 
+INF = math.inf  # nothing due (see advance)
 LIFECYCLE_HANDLER = "@lifecycle"
 TAGS = frozenset({"tags"})  # what a lapsing tag changes
 STAGED = "@staged"  # member.marks: the member's revision at the last stage assessment
@@ -97,7 +98,10 @@ class Evaluation:
         self.changed: set[str] | None = None
         self._views: dict[str, MemberView] = {}
         self._firing_context: dict[str, Any] = {}  # while a firing's actions are applied: firing_context()
-        self._question: tuple[Event | None, bool] = (None, False)
+        # The event is_question last answered about, and its answer: two attributes, not a
+        # tuple, as the triggers asking again about the same message read them at every call.
+        self._asked_about: Event | None = None
+        self._asked = False
         self._question_pattern = any_pattern(self.community.question_patterns) if self.community.question_patterns else None  # one search per message
         self._views_at = self.now
         self.replies = Replies(config.community.reply_window)  # the loop back: done tasks, replies
@@ -235,11 +239,11 @@ class Evaluation:
 
     def is_question(self, event: Event) -> bool:
         """Whether a message is a question, per community.yaml ``question.patterns``."""
-        if self._question[0] is event:
-            return self._question[1]  # several triggers ask about the same event
+        if self._asked_about is event:
+            return self._asked  # several triggers ask about the same event
         question = self._question_pattern
         answer = event.type == "message" and question is not None and question.search(event.text or "") is not None
-        self._question = (event, answer)
+        self._asked_about, self._asked = event, answer
         return answer
 
     def store(self, trigger: TriggerType | str) -> dict[Any, Any]:
@@ -496,29 +500,37 @@ class Evaluation:
         check again the tasks due then, and settle each local day once it is over."""
         planner, recheck, clock = self.planner, self.recheck, self.clock
         # Without --state timers the next timer is the first of the clock's heap, read here
-        # rather than by a call each turn (the loop turns about twice per event).
+        # rather than by a call each turn (the loop turns about 2.5 times per event). Nothing
+        # due is INF rather than None: a turn then compares numbers, with no test for None
+        # before each comparison (``t`` is finite: an event's time, --until or the end).
         timers = None if clock.restored else clock.heap
         while True:
-            if timers is None:
-                due = clock.next_due()
+            if timers is not None:
+                due = timers[0][0] if timers else INF
             else:
-                due = timers[0][0] if timers else None
-            heap = recheck.heap  # the checks of this run's tasks; a --state run's and effects to come are rarer
-            check = recheck.next_due() if recheck.saved or recheck.effects else heap[0][0] if heap else None
-            if check is not None and (due is None or check <= due):
-                due = check
-            if planner.settle_at <= t and (due is None or planner.settle_at <= due):
+                upcoming = clock.next_due()
+                due = INF if upcoming is None else upcoming
+            if recheck.saved or recheck.effects:  # a --state run's checks, and effects to come: rarer
+                upcoming = recheck.next_due()
+                check = INF if upcoming is None else upcoming
+            else:
+                heap = recheck.heap  # the checks of this run's tasks
+                check = heap[0][0] if heap else INF
+            settle = planner.settle_at  # INF while no day has tasks to settle
+            if settle <= t and settle <= due and settle <= check:
                 # A day is over before anything else happens at or after its midnight: its
                 # capacity is settled, and what that moves to a later day is checked there.
-                self.now = max(self.now, planner.settle_at)
-                planner.settle_through(planner.settle_at)
+                self.now = max(self.now, settle)
+                planner.settle_through(settle)
                 continue
-            if due is None or due > t or (due == t and not inclusive):
+            if check <= due:  # a task's check goes before a timer of the same instant
+                if check > t or (check == t and not inclusive):
+                    return
+                self.now = max(self.now, check)
+                recheck.check_due(check)
+                continue
+            if due > t or (due == t and not inclusive):
                 return
-            if due == check:
-                self.now = max(self.now, due)
-                recheck.check_due(due)
-                continue
             batch = clock.pop_instant()
             self.now = max(self.now, due)
             firings: list[tuple[Rule, Firing]] = []
@@ -817,7 +829,7 @@ class Evaluation:
             counts["fired"] += len(refused)
             self.sink.refused_all(refused)
         if len(kept) > 1:
-            kept.sort(key=lambda pair: (pair[0].precedence, pair[1].member.id if pair[1].member else "", pair[1].group or ""))
+            kept.sort(key=_firing_order)
         # Each firing through the stages: conditions, then its tasks and effects.
         check, enforce = self.conditions.check, self.enforcer.enforce
         counts["fired"] += len(kept)
@@ -849,6 +861,15 @@ class Evaluation:
         if self.planner.day_counts is not None:
             for rule_key, firing in skipped:
                 self.planner.skipped("staff", rule_key.partition("/")[0], firing.t)
+
+
+def _firing_order(pair: tuple[Rule, Firing]) -> tuple[Any, str, str]:
+    """How one instant's firings are handled: highest priority first, then in playbook and rule
+    order (``precedence``), then by member and group. (A function, not a lambda of ``pair[0]``
+    and ``pair[1]``: it is called for most firings, and indexing the pair each time costs more.)"""
+    rule, firing = pair
+    member = firing.member
+    return rule.precedence, member.id if member else "", firing.group or ""
 
 
 def _sources(config: Config) -> list[str]:
