@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from functools import partial
+from operator import itemgetter
 from types import SimpleNamespace
 from typing import Any
 
@@ -46,6 +47,9 @@ VARIANTS = "@variants"  # the store of which text variant each target got last (
 IN_GROUP = "already_in_group"  # an invite into a group the member is in
 PLANNED_ALREADY = "already_planned"  # a task of this action whose effect is still to come, in this group
 INVITED_ALREADY = "already_invited"  # an invite into a group the member has a pending invite to
+# (task, action) → task: the tasks of a firing, by a map rather than a comprehension, which is
+# a call of its own at every firing with tasks.
+_TASK_OF = itemgetter(0)
 
 
 class Enforcer:
@@ -67,6 +71,9 @@ class Enforcer:
         # Rules whose `if:` reads the loop fields (member.last_contact_at …): their tasks are
         # checked again without their firing's other tasks (see Source.siblings).
         self._reads_loop = frozenset(rule.key for rule in config.rules if any(field in condition.source for condition in rule.conditions for field in LOOP_FIELDS))
+        # Rules with an action that does something to its member when planned (points, an invite):
+        # the planned tasks of the others are not looked through for one.
+        self._with_effects = frozenset(rule.key for rule in config.rules if any(action.kind.apply is not None or action.kind.into_group is not None for action in rule.actions))
         self._max_lengths: dict[str, float] = {}
         # Seconds from the trigger instant to the deadline of a rule's tasks; None: the end of
         # the trigger's local day.
@@ -114,7 +121,7 @@ class Enforcer:
             # firing's notes to the operator ("私信聊过之后，把TA的需求记进档案") go with them.
             self.planner.refuse_notes([task for task, _ in tasks], *refused[0], rule.playbook)
             tasks = []
-        accepted = self.planner.offer([task for task, _ in tasks], rule) if tasks else []
+        accepted = self.planner.offer(list(map(_TASK_OF, tasks)), rule) if tasks else []
         if accepted:  # the effects of the planned tasks' actions, each on the task's member
             planned_now = self.recheck.planned
             if len(accepted) > 1 and rule.key in self._reads_loop:
@@ -125,16 +132,16 @@ class Enforcer:
                     task.source.siblings = ids - {task.id}
             for task in accepted:
                 planned_now(task)
-            effects = [(task, action) for task, action in tasks if action.kind.apply is not None or action.kind.into_group is not None]
+            effects = [(task, action) for task, action in tasks if action.kind.apply is not None or action.kind.into_group is not None] if rule.key in self._with_effects else None
             if effects:  # most actions have none (a DM, a note to the operator)
                 planned = set(map(id, accepted))
                 for task, action in effects:
                     if id(task) in planned:
                         self._take_effect(task, action)
         # State changes (tags) go with the rule's tasks: a warning that was suppressed did not
-        # happen, so the member is not tagged as warned.
-        if member is not None and (accepted or not tasks):
-            before = set(member.tags) if accepted and changes else None
+        # happen, so the member is not tagged as warned. (Most rules change none.)
+        if changes and member is not None and (accepted or not tasks):
+            before = set(member.tags) if accepted else None
             acted: list[ActionSpec] = []
             for action in changes:
                 if self._apply(action, member, group):
