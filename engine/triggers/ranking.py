@@ -29,6 +29,9 @@ LEADERBOARD_METRICS: dict[str, str] = {
     "purchases": "purchase",
     "amount": "purchase",
 }
+# The metrics that count some of their events only, or for others than the event's member;
+# the rest count one for the member of each (the usual case, told apart by one test).
+_NOT_ONE_EACH = frozenset({"mentions_received", "replies", "questions", "amount"})
 
 
 class LeaderboardTrigger(TriggerType):
@@ -107,23 +110,30 @@ class LeaderboardTrigger(TriggerType):
         return cron_minutes(self.cron)
 
     def on_event(self, run: Run, event: Event, member: Member | None) -> Iterable[Firing]:
-        if event.group is None:
-            return ()
+        if event.group is not None:
+            self.count(run, event, member, run.local.day(event.t))
+        return ()
+
+    def count(self, run: Run, event: Event, member: Member | None, day: int) -> None:
+        """Count ``event``, of a group, on its local ``day`` (found once for every leaderboard
+        that counts it: see LeaderboardCounts)."""
         metric = self.metric
         # Whom the event counts for, and how much; None: its own member, once (the usual case,
         # for which no list is made at every message).
         credited: list[tuple[str, float]] | None = None
-        if metric == "mentions_received":
-            credited = _mentions_credited(event)
+        if metric in _NOT_ONE_EACH:
+            if metric == "mentions_received":
+                credited = _mentions_credited(event)
+            elif member is None:
+                return
+            elif metric == "replies" and not event.reply_to:
+                return
+            elif metric == "questions" and not run.is_question(event):
+                return
+            elif metric == "amount":
+                credited = [(member.id, float(event.amount or 0))]
         elif member is None:
-            return ()
-        elif metric == "replies" and not event.reply_to:
-            return ()
-        elif metric == "questions" and not run.is_question(event):
-            return ()
-        elif metric == "amount":
-            credited = [(member.id, float(event.amount or 0))]
-        day = run.local.day(event.t)
+            return
         if self._counts_of is not run:
             self._counts, self._counts_of = run.store(self.counts_key), run
         by_group = self._counts  # group → [[local day, {member: count}], …], at most `days` long
@@ -141,10 +151,9 @@ class LeaderboardTrigger(TriggerType):
         if credited is None:  # one for the event's member
             member_id = member.id  # type: ignore[union-attr]  # credited is None only with a member
             counts[member_id] = 1.0 if metric == "active_days" else counts.get(member_id, 0.0) + 1.0
-            return ()
+            return
         for member_id, amount in credited:
             counts[member_id] = 1.0 if metric == "active_days" else counts.get(member_id, 0.0) + amount
-        return ()
 
     def start(self, run: Run) -> None:
         run.schedule(next_cron(self.cron, run.now - 1, run.tz), self, "*")
@@ -324,9 +333,12 @@ class LeaderboardCounts:
         pass
 
     def on_event(self, run: Run, event: Event, member: Member | None) -> list[tuple[TriggerType, Firing]]:
+        if event.group is None:
+            return []  # no leaderboard counts an event outside a group
+        day = run.local.day(event.t)  # once for every counter: most count every message
         for counter in self.counters:
             if event.type in counter.listens:
-                counter.on_event(run, event, member)
+                counter.count(run, event, member, day)
         return []
 
     def on_timer(self, run: Run, subject: str, payload: Any) -> list[tuple[TriggerType, Firing]]:
