@@ -1981,6 +1981,8 @@ class Planner:
                 kept = [task for task in tasks if not task.dropped]
                 self._dropped -= len(tasks) - len(kept)
                 tasks = kept
+            # None of ``tasks`` is dropped now: one is below only if a drop counts (``_out_of_its_day``).
+            dropped_before = self._dropped
             if self.supersedes:
                 tasks = self._supersede(tasks)
             if self._finishing is not None:
@@ -1988,7 +1990,7 @@ class Planner:
             tasks = self._merge(tasks, one_day=True)  # one message a day takes one slot
             if self._longest_limit:
                 tasks = self._within_limits(tasks, day)
-            if self._dropped:  # a note that went with its firing's task, dropped above (superseded, limit)
+            if self._dropped != dropped_before:  # a note that went with its firing's task, dropped above (superseded, limit)
                 kept = [task for task in tasks if not task.dropped]
                 self._dropped -= len(tasks) - len(kept)
                 tasks = kept
@@ -2006,19 +2008,20 @@ class Planner:
         give their member more tasks in a limit's window than it allows (it was checked when
         offered, at its due then): dropped as `limit`, before the day's capacity, as pace drops
         a task it would move into such a window. The task offered for the day stays."""
-        kept = []
+        gone: set[int] = set()
         recent, fewest, original = self._recent, self._fewest_allowed, self._original_due
         start = self.local.midnight(day)  # offered before it: offered on an earlier day
         for task in tasks:
             # (A member with fewer other tasks than the strictest limit allows cannot be over it;
-            # the task's own entry may be gone already: forgotten a limit's window after it was offered.)
-            if task.member is not None and len(recent.get(task.member, ())) >= fewest and original.get(task.id, INF) < start:
+            # the task's own entry may be gone already: forgotten a limit's window after it was
+            # offered. No member: no entry, and ``_limit_reached`` says None.)
+            if len(recent.get(task.member, ())) >= fewest and original.get(task.id, INF) < start:  # type: ignore[arg-type]  # (None: no entry)
                 broken = self._limit_reached(task, task.due, task.id)
                 if broken is not None:
                     self._drop_for_limit(task, broken)
-                    continue
-            kept.append(task)
-        return kept
+                    gone.add(id(task))
+        # (Most days none goes: the day's hundreds of tasks are not copied one by one.)
+        return [task for task in tasks if id(task) not in gone] if gone else tasks
 
     def _keep(self, tasks: list[Task], room: int, assignee: str) -> list[Task]:
         """Plan the ``room`` tasks that come first for a day's capacity; all of them, those
@@ -2110,18 +2113,20 @@ class Planner:
         due later is counted as one run counts it, its effect to come (if it goes stale first,
         it is one of the tasks that may go: ``_mark_out_of_reach``)."""
         keeps, given = self._keeps_slot, self._given
+        # Where they are in ``tasks``: the others are the rest, taken out of a copy (a few a day),
+        # not found by asking each of a busy day's hundreds of tasks again.
         if given:
-            done = [task for task in tasks if task.action in keeps or task.id in given]
+            at = [index for index, task in enumerate(tasks) if task.action in keeps or task.id in given]
         else:  # (no --state: a busy day's hundreds of tasks asked one question, not two)
-            done = [task for task in tasks if task.action in keeps]
-        if not done:
+            at = [index for index, task in enumerate(tasks) if task.action in keeps]
+        if not at:
             return self._keep(tasks, room, assignee)
+        done = [tasks[index] for index in at]
+        others = list(tasks)
+        for index in reversed(at):
+            del others[index]
         first = min(room, len(done))
         done = self._keep(done, first, assignee)
-        if given:
-            others = [task for task in tasks if not (task.action in keeps or task.id in given)]
-        else:
-            others = [task for task in tasks if task.action not in keeps]
         others = self._keep(others, room - first, assignee)
         return done[:first] + others[: room - first] + done[first:] + others[room - first :]
 
