@@ -48,7 +48,27 @@ _UNSET = object()
 class Source:
     """What a planned task came from, while it may still be checked again or rendered."""
 
-    __slots__ = ("rule", "firing", "group", "action", "context", "wrote", "gone", "kept", "changed", "entry", "fixed", "seen", "own_tags", "siblings", "before", "back")
+    # What a check, a keeping or a change of the member sets later, as it stands until then: class
+    # defaults, not set on each of the ~36,000 tasks a month's run builds (most of them dropped
+    # for capacity before any is set) — eleven assignments each. (No ``__slots__``: a slot cannot
+    # have a default.)
+    wrote: float | None = None  # the member's first message after its check (with `pace`)
+    gone: float | None = None  # when the member first left where its action needs them, after its check (with `pace`)
+    back: float | None = None  # when they were first back in its group after that (a group action)
+    kept = False  # it held when checked (or when planned, due at once)
+    changed = False  # its member changed since
+    entry: list[Any] | None = None  # its place in Recheck.frozen: [moment, source, deferred task, until: its due]
+    fixed = False  # its text's member values are fixed already (its name and id)
+    seen: list[Any] | None = None  # reopened: the member its text sees, as an earlier run saved them
+    # The tags its own firing gave and took off the member (`tag`/`untag` beside it): its
+    # `if:` is asked again without them — a warning is not stale by its own `warned`.
+    own_tags: tuple[frozenset[str], frozenset[str]] | None = None
+    # The ids of its firing's other tasks, when its `if:` reads the loop fields: asked again
+    # without them (its own DM is no "contact in the last 14 days").
+    siblings: frozenset[str] | None = None
+    # A task of a merged action: its member as they were when it was kept, if they changed
+    # since (a later part is asked whether it reads the same with them: ``member_as_kept``).
+    before: MemberView | None = None
 
     def __init__(self, rule: Rule, firing: Firing, group: str | None, action: ActionSpec, context: dict[str, Any] | None):
         self.rule = rule
@@ -56,23 +76,6 @@ class Source:
         self.group = group
         self.action = action
         self.context = context  # what its text is rendered with (None: built when first needed, with the values of then)
-        self.wrote: float | None = None  # the member's first message after its check (with `pace`)
-        self.gone: float | None = None  # when the member first left where its action needs them, after its check (with `pace`)
-        self.back: float | None = None  # when they were first back in its group after that (a group action)
-        self.kept = False  # it held when checked (or when planned, due at once)
-        self.changed = False  # its member changed since
-        self.entry: list[Any] | None = None  # its place in Recheck.frozen: [moment, source, deferred task, until: its due]
-        self.fixed = False  # its text's member values are fixed already (its name and id)
-        self.seen: list[Any] | None = None  # reopened: the member its text sees, as an earlier run saved them
-        # The tags its own firing gave and took off the member (`tag`/`untag` beside it): its
-        # `if:` is asked again without them — a warning is not stale by its own `warned`.
-        self.own_tags: tuple[frozenset[str], frozenset[str]] | None = None
-        # The ids of its firing's other tasks, when its `if:` reads the loop fields: asked again
-        # without them (its own DM is no "contact in the last 14 days").
-        self.siblings: frozenset[str] | None = None
-        # A task of a merged action: its member as they were when it was kept, if they changed
-        # since (a later part is asked whether it reads the same with them: ``member_as_kept``).
-        self.before: MemberView | None = None
 
 
 class Identity:
