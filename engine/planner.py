@@ -120,9 +120,11 @@ def printed_form_of(due: float, text: str | None, assignee: str | None, parts: I
     return (due, text, assignee, tuple(part["id"] for part in parts))
 
 
-def firing_of(task: Task) -> tuple[str, str, float, str | None]:
-    """The firing that planned ``task``, as its tasks share it: a note goes with the others."""
-    return (task.playbook, task.rule, task.trigger_at, task.member)
+def firing_of(task: Task) -> tuple[str, str, float, str | None, str | None]:
+    """The firing that planned ``task``, as its tasks share it: a note goes with the others.
+    The group too: a schedule fires in each group at one instant, with no member, and the
+    "本周话题" note of one group goes with that group's post, not another's."""
+    return (task.playbook, task.rule, task.trigger_at, task.member, task.group)
 
 
 def task_id(rule: Rule, action_index: int, subject: str, trigger_at: float, cause: str = "") -> str:
@@ -312,7 +314,7 @@ class Planner:
         # Firings that planned a note to the operator beside their tasks to the member, by
         # ``firing_of``: their tasks, while the notes are not final. A note goes with its
         # firing's tasks: when capacity drops them all, it is dropped too (``_notes_go_with``).
-        self._noted: dict[tuple[str, str, float, str | None], list[Task]] = {}
+        self._noted: dict[tuple[str, str, float, str | None, str | None], list[Task]] = {}
         # Task id → its due as offered, for a kept task of an operator with a pace: one pace
         # carries into the next day keeps it, so that max_delay counts from there, not from the
         # paced time (capacity, pace past midnight, capacity again: four days for a max of three).
@@ -2075,7 +2077,8 @@ class Planner:
         about) takes a slot only once that task has one: three notes must not take a day's three
         slots, to be dropped with the DMs they crowded out and leave the day empty."""
         notes = self.notes
-        firsts = [task for task in tasks[:room] if task.action in notes and task.member is not None]
+        # (A group's note, member None, waits for its post as a member's for her DM.)
+        firsts = [task for task in tasks[:room] if task.action in notes]
         members = {task.member for task in firsts}
         # (Most days: no note among the first slots is about a task waiting that day — the order
         # stands, and no firing is looked up for the hundreds of tasks a busy day drops.)

@@ -336,3 +336,31 @@ def test_a_dm_merged_into_its_firings_reward_and_the_two_into_the_next_days_mess
     (message,) = [task for task in whole.tasks if task.member == "m1"]
     assert (message.text, [part["rule"] for part in message.parts]) == ("问问你\n\n送你积分\n\n书单发你", ["p/ask", "p/pair", "p/pair"])
     assert held(config, [first, later], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+
+def test_a_schedules_note_in_each_group_goes_with_that_groups_post_and_leaves_no_slot_empty(tmp_path):
+    """Fuzzing (/tmp/fuzz seed 61): a Monday 21:00 schedule posts and notes in each of three
+    groups, six tasks for an operator of four a day. Each group's note was filed as the note
+    of one firing, the last group's overwriting the others, so capacity gave that note a slot
+    before its post: the post was dropped (its day full, its deadline that night), the note
+    with it — one slot of four left empty while another group's post had been dropped for it;
+    and the next --state run, settling that day again without the post, planned the note alone."""
+    rules = {"p.yaml": """\
+        playbook: p
+        rules:
+          - id: weekly
+            when: {schedule: "0 21 * * 1"}
+            do: [{notify: 发话题了吗}, {post: 本周话题}]
+        """}
+    config = config_from(rules, one_operator("{id: op, groups: [g1, g2, g3], capacity: 4}"), tmp_path / "pb")
+
+    def said(day: int, hour: int, group: str) -> dict[str, Any]:
+        return {"ts": datetime(2026, 3, day, hour, tzinfo=START.tzinfo).isoformat(), "type": "message", "group": group, "member": f"m{group}", "text": "hi"}
+
+    first = [said(2, 9, "g1"), said(2, 10, "g2"), said(2, 11, "g3"), said(2, 23, "g1")]
+    later = [said(3, 10, "g2")]
+    whole = plan(config, first + later)
+    assert len(whole.tasks) == 4  # the day's four slots
+    for task in whole.tasks:  # a note only beside its own group's post
+        assert task.action == "post" or any(other.action == "post" and other.group == task.group for other in whole.tasks), task.group
+    assert held(config, [first, later], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
