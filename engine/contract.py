@@ -751,7 +751,8 @@ class ActionType:
     to be planned: ``"group"`` — in the task's group (``mention``, ``warn``, ``remove`` …);
     ``"private"`` — in some group of the community (``dm``, ``reward`` …), the task going to
     a group they are in; None — anywhere (no check). Rules whose trigger is ``about_leaving``
-    are not stopped by it. ``into_group``: the option naming a group the action brings the
+    are not stopped by it — but for a group action that reaches the member there (one with
+    ``targets`` or an ``apply``: an @, a warning, a removal), which needs them in the group. ``into_group``: the option naming a group the action brings the
     member into (``invite``'s ``group``, an id or a name from community.yaml): no task is
     planned while the member is in that group or has a planned invite into it that a
     ``member_joined`` there has not answered yet. ``text_in_apply``: the action's ``text`` is

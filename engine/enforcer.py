@@ -52,6 +52,15 @@ INVITED_ALREADY = "already_invited"  # an invite into a group the member has a p
 _TASK_OF = itemgetter(0)
 
 
+def _reaches_in_group(kind: ActionType) -> bool:
+    """Whether ``kind`` reaches its member in the task's group — an @ (`mention`, `warn`) or an
+    effect on them there (`remove`) — and so needs them in it, also for a rule about leaving:
+    that rule's DM is for people who left, but an @ or a removal in a group she has left, or
+    the plan removed her from, reaches no one (a `stage: churn` warning after the morning's
+    removal; a second `member_left` in an export removing her twice)."""
+    return kind.scope == SCOPE_GROUP and (kind.apply is not None or bool(kind.targets))
+
+
 class Enforcer:
     """Turns matched rules into tasks for the planner and applies what the planner keeps."""
 
@@ -271,7 +280,7 @@ class Enforcer:
         guardrail and the operator-readable reason — or None. A member not seen in any group
         yet (first seen when mentioned) is taken to be where the task is."""
         scope = kind.scope
-        if scope is not None and rule.key not in self._about_leaving:
+        if scope is not None and (rule.key not in self._about_leaving or _reaches_in_group(kind)):
             if scope == SCOPE_GROUP:
                 if group is not None and group not in member.groups and (member.groups or member.left):
                     return NOT_IN_GROUP, partial(self._not_in_group, member, group)

@@ -159,6 +159,29 @@ def test_no_private_task_for_a_member_removed_from_every_group_but_for_rules_abo
     assert result.evaluation.members["m1"].points == 0
 
 
+def test_a_rule_about_leaving_does_not_remove_a_member_from_a_group_she_is_not_in(make_config):
+    """Fuzzing (/tmp/fuzz/cases/remove-s170): a rule on `member_left` that removes — an export
+    that says twice she left 一群 (no join between) planned two removals of a member who was in
+    no group. Its DM goes to people who left; its removal has nobody to take out."""
+    body = '  - id: bye\n    when: {event: member_left}\n    do:\n      - remove: 拉黑\n      - dm: "为什么离开？"\n'
+    config = make_config(rules(body), COMMUNITY)
+    result = plan(config, [msg("01T08:00:00"), left("01T09:00:00"), left("02T09:00:00")], explain=True)
+    assert sorted(task_keys(result, "action", "due")) == [("dm", "2026-03-01T09:00:00+08:00"), ("dm", "2026-03-02T09:00:00+08:00")]
+    assert explained(result, "not_in_group") == ["m1 is no longer in 一群"] * 2  # the first removal too: she had just left
+
+
+def test_a_rule_about_leaving_does_not_warn_a_member_in_the_group_the_plan_removed_her_from(make_config):
+    """Fuzzing (/tmp/fuzz/cases/remove-s151): a `stage: churn` rule (churn reads `member.left`)
+    that warns and DMs. The spammer's removal takes her out of her only group and into churn:
+    the DM is for someone who left; the warning, in the group she was just removed from, is not
+    (there her stage changed when the days of a newcomer ended; here, when she writes again)."""
+    body = KICK + '  - id: gone\n    when: {stage: churn}\n    do:\n      - warn: 别再发了\n      - dm: "回来看看？"\n'
+    config = make_config(rules(body), COMMUNITY)
+    result = plan(config, [spam("01T09:00:00"), msg("01T10:00:00", name="小王"), msg("02T09:00:00", "m2")], explain=True)  # her message: her stage is asked again
+    assert sorted(task_keys(result, "rule", "action")) == [("gone", "dm"), ("kick", "notify"), ("kick", "remove")]
+    assert explained(result, "not_in_group") == ["小王 is no longer in 一群: removed by the plan at 2026-03-01 09:00"]
+
+
 def test_rules_about_leaving_are_those_of_member_left_and_of_stages_that_read_member_left(make_config):
     body = (
         "  - id: a\n    when: {event: member_left}\n    do: [{dm: a}]\n"
