@@ -810,7 +810,11 @@ class Recheck:
         if key in self._identity_texts and not source.fixed:
             # Its text reads only the member's name and id: those of now, fixed at once, and no
             # copy of the member is needed when it changes.
-            context = source.context if source.context is not None else self.context_of(source)
+            # Its own copy: the firing's other tasks share the context it was planned with, and
+            # one of them not fixed yet (a survey capacity moved to the next day) takes the
+            # member as they were before a change into it (``before_change``) — a rename at
+            # 23:33 then showed in the 20:00 warning's text, written when the day was settled.
+            context = source.context = dict(self.context_of(source))
             context["member"] = Identity(member.id, member.name or member.id)
             source.fixed = True
         # Its context (planned with, or built by the check) shows the member as of now. Nothing

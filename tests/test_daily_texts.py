@@ -249,3 +249,27 @@ def test_a_task_found_stale_as_a_run_ended_then_dropped_by_capacity_holds_no_coo
     assert [(task.rule, task.member, task.due) for task in whole.tasks] == [("first", "m2", 1772406000.0), ("ask", "m1", 1773180000.0)]
     assert [(item.task.rule, item.guardrail) for item in whole.suppressed] == [("ask", "deadline")]
     assert held(config, pieces, tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+
+def test_a_text_fixed_when_kept_keeps_the_name_when_a_sibling_task_waits_and_the_history_ends_that_night(make_config, tmp_path):
+    """Fuzzing (/tmp/fuzz/cases/nightly-s159): her 20:00 message plans an @ ("欢迎 老张", the
+    day's one slot) and a survey capacity moves to the next day; she renames herself 小王 at
+    23:33 and the run's history ends there. The firing's tasks shared one context, and the
+    survey, not checked again yet, took her as she was before the rename into it — so the @,
+    written when the run settled the day as it ended, read "欢迎 小王", and the nightly plan
+    differed from one run's."""
+    rules = """\
+        playbook: p
+        rules:
+          - id: book
+            when: {event: message, keywords: [书]}
+            do:
+              - mention: "欢迎 {{ member.name }}"
+              - survey: {form: "https://f.example/1", text: 问卷}
+        """
+    config = make_config({"p.yaml": rules}, ONE_OPERATOR % ", capacity: 1")
+    first = [msg("02T20:00:00", "m1", name="老张", text="书"), msg("02T23:33:00", "m1", name="小王")]
+    later = [msg("03T10:00:00", "m2")]
+    assert task_keys(plan(config, first), "action", "text") == [("mention", "欢迎 老张"), ("survey", "问卷")]
+    whole = plan(config, first + later)
+    assert held(config, [first, later], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
