@@ -616,9 +616,24 @@ class Recheck:
             reason = self.reason(part.group, source, self.run.now, context)
             if reason is not None:
                 self.planner.part_stale(message, part, self.planner.says.explain.stale.format(why=reason))
-            elif context is not None:
+                continue
+            if context is not None:
                 source.context = context
                 source.fixed = False
+            member = source.firing.member
+            if member is None:
+                continue
+            # Its text, written when the message's day is settled, shows the member as now — as
+            # ``_keep`` has the message's own: a name read alone fixed now (not the one of the
+            # day it was first kept), other values kept if the member changes before then. Else
+            # the invite carried into the morning's DM counted her messages of after 07:00, or
+            # greeted her by the id she had three days before.
+            if rule.key in self._identity_texts:
+                fixed = source.context = dict(self.context_of(source))
+                fixed["member"] = Identity(member.id, member.name or member.id)
+                source.fixed = True
+            elif context is not None:
+                self._freeze(member.id, self.run.now, source, None, message.due)
 
     def reason(self, group: str | None, source: Source, at: float, context: dict[str, Any] | None = None) -> str | None:
         """Why a task (in ``group``) from ``source`` no longer holds at ``at`` (now), or None

@@ -273,3 +273,40 @@ def test_a_text_fixed_when_kept_keeps_the_name_when_a_sibling_task_waits_and_the
     assert task_keys(plan(config, first), "action", "text") == [("mention", "欢迎 老张"), ("survey", "问卷")]
     whole = plan(config, first + later)
     assert held(config, [first, later], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+
+CARRIED = """\
+    playbook: p
+    rules:
+      - id: rush
+        when: {event: message, keywords: [急]}
+        priority: high
+        do: [{notify: 急}]
+      - id: book
+        when: {event: message, keywords: [书]}
+        deadline: 3d
+        do:
+          - dm: 你好
+          - invite: {group: g2, text: "%s"}
+    """
+CARRIED_COMMUNITY = "community:\n  name: t\n  timezone: Asia/Shanghai\n  merge: [dm, invite]\n  operators:\n    - {id: op, groups: [g1], capacity: 1}\n"
+
+
+def test_a_part_of_a_message_capacity_carried_shows_the_member_as_she_was_when_it_was_due(make_config, tmp_path):
+    """Fuzzing (/tmp/fuzz/cases/nightly-s661, -s44): her DM and invite, one message, lose the
+    day's one slot to an urgent note and go the next day at 10:00. Checked again there, the
+    invite's part was given the values of then, but not kept in them: she writes at 12:00,
+    the run's history ends, the day is settled — "你写了 2 条" in the nightly plan, "1 条" in
+    one run's. And a part whose text reads only her name kept the one of the day it was first
+    kept: "欢迎 老张" on the morning after she had renamed herself 小王."""
+    config = make_config({"p.yaml": CARRIED % "你写了 {{ member.messages }} 条"}, CARRIED_COMMUNITY)
+    first = [msg("02T09:00:00", "m2", text="急"), msg("02T10:00:00", "m1", text="书")]
+    second, later = [msg("03T12:00:00", "m1")], [msg("05T10:00:00", "m3")]
+    whole = plan(config, first + second + later)
+    assert task_keys(whole, "action", "due", "text")[-1] == ("dm", "2026-03-03T10:00:00+08:00", "你好\n\n你写了 1 条")
+    assert held(config, [first, second, later], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+    config = make_config({"p.yaml": CARRIED % "欢迎 {{ member.name }}"}, CARRIED_COMMUNITY)
+    renamed = {"ts": "2026-03-02T20:00:00+08:00", "type": "reaction", "group": "g1", "member": "m1", "name": "小王"}
+    whole = plan(config, [msg("02T09:00:00", "m2", text="急"), msg("02T10:00:00", "m1", name="老张", text="书"), renamed, *later])
+    assert task_keys(whole, "action", "text")[-1] == ("dm", "你好\n\n欢迎 小王")
