@@ -378,6 +378,18 @@ class Recheck:
                     self.check(task)
                 else:
                     due_now.append(task)
+            # A removal due now whose check waits on a change of its member (``_keep``'s
+            # ``deferred``: planned at 23:24, held by quiet hours until 08:00) is checked now
+            # too: its own effect is such a change, which would push its check after the effect
+            # — and a removal whose `if: not member.left` its own effect made false was dropped
+            # as stale, the member out of the group, the operator never told to remove her.
+            # (Only a removal: points due now still wait, and a removal a timer plans at this
+            # instant still drops them: tests/test_effects.py, a timer removes their member.)
+            for _, _, task, _ in [item for item in effects if item[0] == t]:
+                entry = task.source.entry if task.source is not None else None
+                if entry is not None and entry[2] is task and not task.dropped and task.source.action.kind.scope == SCOPE_GROUP:
+                    entry[2] = None  # checked now, not again when the effect changes her
+                    self.check(task)
             self._effects_at(t)
             for task in due_now:
                 self.check(task)

@@ -128,6 +128,20 @@ def test_a_new_member_joined_brings_the_member_back(make_config):
     assert result.evaluation.members["m1"].left
 
 
+def test_a_removal_held_by_quiet_hours_is_not_stale_by_its_own_effect(make_config):
+    """Fuzzing (/tmp/fuzz/cases/nightly-s1023): a removal two days after joining, `if: not
+    member.left`, fires at 23:24 and quiet hours hold it until 08:00. Its check there waited on
+    a change of the member — and its own effect, done at 08:00, was that change: checked after
+    it, `not member.left` was false, the removal dropped as stale while she was out of the group
+    all the same. A nightly run that ended before 08:00 printed it; one run did not."""
+    body = '  - id: trial\n    when: {after_join: 2d}\n    if: "not member.left"\n    do:\n      - remove: 试用期到了\n'
+    community = COMMUNITY.replace("  merge: []", '  merge: []\n  quiet_hours: "22:00-08:00"')
+    config = make_config(rules(body), community)
+    result = plan(config, [joined("01T23:24:00"), msg("04T10:00:00", "m2")], explain=True)
+    assert task_keys(result, "action", "due") == [("remove", "2026-03-04T08:00:00+08:00")]
+    assert result.evaluation.members["m1"].groups == set()
+
+
 def test_a_removal_from_one_group_leaves_the_member_in_the_other(make_config):
     body = KICK + '  - id: thanks\n    when: {event: message, keywords: [谢谢]}\n    do:\n      - dm: "不客气"\n      - mention: "不客气"\n'
     config = make_config(rules(body), COMMUNITY)
