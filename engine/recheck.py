@@ -599,6 +599,8 @@ class Recheck:
         if task.merged is not None and len(task.merged) > 1:
             self._check_parts(task)  # a message capacity carried to this day: each part, as the message's own
         source: Source = task.source
+        if not source.rule.recheck:
+            return  # a message of a rule not checked again, here for its parts (``moved_later``)
         if source.kept and not source.changed and source.rule.key in self._steady:
             return  # held when last checked, and nothing it reads has changed since
         rule = source.rule
@@ -930,6 +932,13 @@ class Recheck:
                     # written, now on the day it moved to (``before_change`` forgets an entry
                     # of a day settled).
                     source.entry[3] = max(source.entry[3], task.due)
+                if task.merged is not None and any(part.source is not None and part.source.rule.recheck for part in task.merged[1:]):
+                    # Its parts checked again are, there (``check`` asks only them): an invite
+                    # merged into a survey of such a rule counted her messages of that night.
+                    if closed:
+                        self._check_later(task)
+                    else:
+                        self._push(task)
                 continue
             member = source.firing.member
             if member is not None and source.kept:

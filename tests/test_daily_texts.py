@@ -310,3 +310,34 @@ def test_a_part_of_a_message_capacity_carried_shows_the_member_as_she_was_when_i
     renamed = {"ts": "2026-03-02T20:00:00+08:00", "type": "reaction", "group": "g1", "member": "m1", "name": "小王"}
     whole = plan(config, [msg("02T09:00:00", "m2", text="急"), msg("02T10:00:00", "m1", name="老张", text="书"), renamed, *later])
     assert task_keys(whole, "action", "text")[-1] == ("dm", "你好\n\n欢迎 小王")
+
+
+def test_a_part_checked_again_is_checked_in_a_carried_message_of_a_rule_that_is_not(make_config, tmp_path):
+    """Fuzzing (/tmp/fuzz/cases/nightly-s338): her invite (checked again when due) is merged
+    into a survey of a rule with `recheck: false`, and capacity carries the message to the next
+    day at 10:00. A message of such a rule was not checked again there, nor its parts: the
+    invite's text was written when that day was settled, at midnight, and counted her message
+    of 12:00 — "你写了 2 条" in one run, "1 条" in the nightly plan."""
+    rules = """\
+        playbook: p
+        rules:
+          - id: rush
+            when: {event: message, keywords: [急]}
+            priority: high
+            do: [{notify: 急}]
+          - id: form
+            when: {event: message, keywords: [书]}
+            recheck: false
+            deadline: 3d
+            do: [{survey: {form: "https://f.example/1", text: 填个问卷}}]
+          - id: ask
+            when: {event: message, keywords: [书]}
+            deadline: 3d
+            do: [{invite: {group: g2, text: "你写了 {{ member.messages }} 条"}}]
+        """
+    config = make_config({"p.yaml": rules}, CARRIED_COMMUNITY.replace("merge: [dm, invite]", "merge: [survey, invite]"))
+    first = [msg("02T09:00:00", "m2", text="急"), msg("02T10:00:00", "m1", text="书")]
+    second, later = [msg("03T12:00:00", "m1")], [msg("05T10:00:00", "m3")]
+    whole = plan(config, first + second + later)
+    assert task_keys(whole, "action", "due", "text")[-1] == ("survey", "2026-03-03T10:00:00+08:00", "填个问卷\n\n你写了 1 条")
+    assert held(config, [first, second, later], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
