@@ -536,27 +536,7 @@ def one_case(seed: int, work: Path, cli: bool) -> tuple[list[str], dict[str, Any
     else:
         raise RuntimeError("no valid playbook set drawn")
     (work / f"ev{seed}.jsonl").write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in events), encoding="utf-8")
-    problems: list[str] = []
-    whole = run(config, records(events), explain=True)
-    problems += check_invariants(whole, events, info, rules)
-    again = run(config, records(events), explain=True)
-    if dump(whole) != dump(again):
-        problems.append("determinism: second run differs")
-    # one --state run per local day
-    by_day: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for e in events:
-        by_day[datetime.fromisoformat(e["ts"]).astimezone(TZ).toordinal()].append(e)
-    pieces = [by_day[k] for k in sorted(by_day)]
-    dbdir = Path(tempfile.mkdtemp(dir=work))
-    try:
-        nightly = held(config, pieces, dbdir / "s.db")
-    finally:
-        shutil.rmtree(dbdir, ignore_errors=True)
-    tz = whole.evaluation.tz
-    one = sorted((rec["id"], rec["due"], rec["text"]) for rec in (t.record(tz) for t in whole.tasks))
-    if nightly != one:
-        a, b = set(one), set(nightly)
-        problems.append(f"nightly: one run only {sorted(a - b)[:6]} / nightly only {sorted(b - a)[:6]}")
+    problems = checks(config, events, info, rules, work)
     if cli:
         outs = []
         for hs in ("1", "4242"):
@@ -640,12 +620,15 @@ def info_from(d: Path) -> tuple[dict[str, Any], dict[tuple[str, str], dict[str, 
 def check_dir(d: Path, events: list[dict[str, Any]], work: Path) -> list[str]:
     """All checks on a case directory (community.yaml + playbooks) and events."""
     info, rules = info_from(d)
-    config = load_config([d], REGISTRY)
-    problems: list[str] = []
+    return checks(load_config([d], REGISTRY), events, info, rules, work)
+
+
+def checks(config: Any, events: list[dict[str, Any]], info: dict[str, Any], rules: Any, work: Path) -> list[str]:
+    """The invariants of one run with --explain, a second run's bytes, and the plan held after
+    one --state run per local day against one run's."""
     whole = run(config, records(events), explain=True)
-    problems += check_invariants(whole, events, info, rules)
-    again = run(config, records(events), explain=True)
-    if dump(whole) != dump(again):
+    problems = check_invariants(whole, events, info, rules)
+    if dump(whole) != dump(run(config, records(events), explain=True)):
         problems.append("determinism: second run differs")
     by_day: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for e in events:

@@ -6,28 +6,14 @@ python tests/fuzz/minimize.py CASE_DIR OUT_DIR [KIND] [--work DIR]
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import shutil
-import sys
 import tempfile
 from pathlib import Path
-from types import ModuleType
 
+import fuzz  # this script's directory is first on sys.path: tests/fuzz/fuzz.py
 import yaml
 
-
-def _load_fuzz() -> ModuleType:
-    """fuzz.py from this file's directory (tests/fuzz is not a package)."""
-    spec = importlib.util.spec_from_file_location("fuzz", Path(__file__).parent / "fuzz.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["fuzz"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-fuzz = _load_fuzz()
 WORK = Path(".")  # set by main(): a temporary directory under --work (default: the current directory)
 
 

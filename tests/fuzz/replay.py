@@ -9,26 +9,12 @@ the number of problems and the first (--full: all of them), or OK.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import shutil
-import sys
 import tempfile
 from pathlib import Path
-from types import ModuleType
 
-
-def _load_fuzz() -> ModuleType:
-    """fuzz.py from this file's directory (tests/fuzz is not a package)."""
-    spec = importlib.util.spec_from_file_location("fuzz", Path(__file__).parent / "fuzz.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["fuzz"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-fuzz = _load_fuzz()
+import fuzz  # this script's directory is first on sys.path: tests/fuzz/fuzz.py
 
 
 def cases(paths: list[Path]) -> list[Path]:
