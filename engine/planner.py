@@ -127,6 +127,11 @@ def firing_of(task: Task) -> tuple[str, str, float, str | None, str | None]:
     return (task.playbook, task.rule, task.trigger_at, task.member, task.group)
 
 
+def _firings_in(task: Task) -> list[tuple[str, str, float, str | None, str | None]]:
+    """The firings whose tasks ``task`` carries: its own, or each part's of a merged message."""
+    return [firing_of(part) for part in task.merged] if task.merged else [firing_of(task)]
+
+
 def task_id(rule: Rule, action_index: int, subject: str, trigger_at: float, cause: str = "") -> str:
     """Stable across runs: the same rule, action, member/group, trigger instant and cause (the
     event that fired it, when one did — two messages can share a second) give the same id."""
@@ -2084,10 +2089,12 @@ class Planner:
         # stands, and no firing is looked up for the hundreds of tasks a busy day drops.)
         if not members:
             return tasks
-        theirs = {firing_of(task) for task in tasks if task.member in members and task.action not in notes}
+        # A merged message is about each of its parts' firings: the note beside an invite merged
+        # into the member's DM waits for that message, as it would for the invite alone.
+        theirs = {key for task in tasks if task.member in members and task.action not in notes for key in _firings_in(task)}
         if not any(firing_of(note) in theirs for note in firsts):
             return tasks
-        about = {firing_of(task) for task in tasks if task.action not in notes}
+        about = {key for task in tasks if task.action not in notes for key in _firings_in(task)}
         picked: list[Task] = []
         waiting: dict[tuple[Any, ...], list[Task]] = {}  # notes whose task has no slot yet
         given: set[tuple[Any, ...]] = set()  # firings with a task that has one
@@ -2100,11 +2107,13 @@ class Planner:
                 waiting.setdefault(key, []).append(task)
                 continue
             picked.append(task)
-            if task.action not in notes and key not in given:
-                given.add(key)
-                for note in waiting.pop(key, ()):
-                    if len(picked) < room:
-                        picked.append(note)
+            if task.action not in notes:
+                for key in _firings_in(task):
+                    if key not in given:
+                        given.add(key)
+                        for note in waiting.pop(key, ()):
+                            if len(picked) < room:
+                                picked.append(note)
         chosen = set(map(id, picked))
         return picked + [task for task in ordered if id(task) not in chosen]  # in that order still
 

@@ -341,3 +341,32 @@ def test_a_part_checked_again_is_checked_in_a_carried_message_of_a_rule_that_is_
     whole = plan(config, first + second + later)
     assert task_keys(whole, "action", "due", "text")[-1] == ("survey", "2026-03-03T10:00:00+08:00", "填个问卷\n\n你写了 1 条")
     assert held(config, [first, second, later], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+
+def test_a_note_beside_a_part_merged_into_another_message_waits_for_that_message(make_config, tmp_path):
+    """A profile plans a DM, and (another rule) an invite with a note beside it; the invite is
+    merged into the DM. The operator has 1 a day and is full on 03-01. On 03-02 the note took
+    the one slot ahead of the message its invite went into (it did not count as that note's
+    task), was then dropped with it past its deadline, and left 03-02 empty — the message and
+    the day's posts all dropped as "03-02 full". Daily runs printed the note alone. The note
+    waits for the message now: 03-02 has the message, and the daily runs give the same plan."""
+    community = (
+        "community:\n  name: t\n  timezone: Asia/Shanghai\n  quiet_hours: \"22:00-08:00\"\n  merge: [dm, invite]\n"
+        "  operators:\n    - {id: op1, groups: [g1, g2], capacity: 1}\n"
+    )
+    rules = (
+        "playbook: p\nrules:\n"
+        "  - id: invite\n    when: {event: profile}\n    delay: 2h\n    do:\n"
+        "      - invite: {group: g2, text: '{{ member.name }} 你好'}\n      - {notify: 好久不见}\n"
+        "  - id: welcome\n    when: {event: profile}\n    do:\n      - {dm: '欢迎 {{ member.name }}'}\n"
+        "  - id: topic\n    when: {schedule: 0 9 * * *}\n    do:\n      - {notify: 本周话题}\n"
+    )
+    config = make_config({"p.yaml": rules}, community)
+    first = [
+        {"ts": "2026-03-01T07:00:00+08:00", "group": "g2", "member": "m5", "type": "member_left", "reason": "removed"},
+        {"ts": "2026-03-01T09:07:00+08:00", "group": "g1", "member": "m4", "type": "profile", "tags": ["kol"]},
+    ]
+    later = [msg("02T20:11:00", "m4", group="g2"), msg("03T08:16:00", "m2", group="g2")]
+    whole = plan(config, first + later)
+    assert [(task.action, task.text) for task in whole.tasks if task.member == "m4"] == [("dm", "欢迎 m4\n\nm4 你好")]
+    assert held(config, [first, later], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
