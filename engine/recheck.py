@@ -643,11 +643,19 @@ class Recheck:
             # the invite carried into the morning's DM counted her messages of after 07:00, or
             # greeted her by the id she had three days before.
             if rule.key in self._identity_texts:
-                fixed = source.context = dict(self.context_of(source))
-                fixed["member"] = Identity(member.id, member.name or member.id)
-                source.fixed = True
+                self._fix_identity(source, member)
             elif context is not None:
                 self._freeze(member.id, self.run.now, source, None, message.due)
+
+    def _fix_identity(self, source: Source, member: Member) -> None:
+        """Fix the text of ``source``, which reads only the member's name and id, to those of now.
+        In its own copy of the context: the firing's other tasks share the context it was planned
+        with, and one of them not fixed yet (a survey capacity moved to the next day) takes the
+        member as they were before a change into it (``before_change``) — a rename at 23:33 then
+        showed in the 20:00 warning's text, written when the day was settled."""
+        context = source.context = dict(self.context_of(source))
+        context["member"] = Identity(member.id, member.name or member.id)
+        source.fixed = True
 
     def reason(self, group: str | None, source: Source, at: float, context: dict[str, Any] | None = None) -> str | None:
         """Why a task (in ``group``) from ``source`` no longer holds at ``at`` (now), or None
@@ -839,13 +847,7 @@ class Recheck:
         if key in self._identity_texts and not source.fixed:
             # Its text reads only the member's name and id: those of now, fixed at once, and no
             # copy of the member is needed when it changes.
-            # Its own copy: the firing's other tasks share the context it was planned with, and
-            # one of them not fixed yet (a survey capacity moved to the next day) takes the
-            # member as they were before a change into it (``before_change``) — a rename at
-            # 23:33 then showed in the 20:00 warning's text, written when the day was settled.
-            context = source.context = dict(self.context_of(source))
-            context["member"] = Identity(member.id, member.name or member.id)
-            source.fixed = True
+            self._fix_identity(source, member)
         # Its context (planned with, or built by the check) shows the member as of now. Nothing
         # needs to know of a change of the member when its text is fixed already and nothing
         # skips its checks on an unchanged member (``source.changed``: steady rules only).
