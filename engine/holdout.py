@@ -6,7 +6,8 @@ the same member in every run and every daily ``--state`` slice, whatever else th
 holds; another playbook's holdout is another draw.
 
 The engine plans for a held-out member exactly as for everyone: their tasks take their place in
-the operator's day, count for cooldowns, limits and pace, their effects (points, removal) are
+the operator's day, count for cooldowns, limits, pace and the loop fields (``member.open_tasks``
+…, in every run that reads them back from the state too), their effects (points, removal) are
 recorded. Only when a day is settled are the tasks withheld (``Planner._hold_out``: status
 ``held_out``, counted and explained like any drop). So holding out never changes the plan for
 anybody else — the price is that the operator's capacity carries the held-out tasks.

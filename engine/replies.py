@@ -95,8 +95,10 @@ class TaskLog:
         if entries is None:
             rows = self._load(member) if self._load is not None else []
             reopened, reaching = self._reopened, self._reaching
+            # A held-out task counts as given (engine/holdout.py): a run over the whole history
+            # adds it as planned, still to do, and so must a run reading it back.
             entries = self._by_member[member] = {
-                task_id: [due, status, done_at, replied_at, action in reaching, frozenset(parts) if parts else None]
+                task_id: [due, "todo" if status == "held_out" else status, done_at, replied_at, action in reaching, frozenset(parts) if parts else None]
                 for task_id, due, status, done_at, replied_at, action, parts in rows if task_id not in reopened
             }
         return entries

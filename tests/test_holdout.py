@@ -317,3 +317,25 @@ def test_what_is_left_of_an_urgent_message_once_its_urgent_part_is_held_out_wait
     tz = result.evaluation.tz
     assert [(task.rule, task.text, task.record(tz)["due"]) for task in result.tasks if task.member == member] == [("ask", "A：最近想读什么", "2026-03-10T08:00:00+08:00")]
     assert [(task.rule, task.record(tz)["due"]) for task in result.tasks if task.member == kept] == [("rush", "2026-03-10T00:01:00+08:00")]
+
+
+def test_a_held_out_task_counts_as_open_for_the_loop_fields_in_daily_runs_as_in_one(tmp_path):
+    """Fuzzing (--loop, seed 9): 小王's 广告 on the 13th gives playbook b's task, which b holds
+    out; his 书 on the 15th, two runs later, asks `member.open_tasks < 1` in playbook a. One run counts the
+    held-out task as planned, as if given, and plans nothing; a run reading it back from the
+    state counted only `todo` rows and planned a note."""
+    community = "community:\n  name: t\n  timezone: Asia/Shanghai\n  operators:\n    - {id: op, groups: [g1]}\n"
+    books = {
+        "a.yaml": "playbook: a\nrules:\n  - id: ask\n    when: {event: message, keywords: [书]}\n    if: \"member.open_tasks < 1\"\n    do: [{notify: 看一下}]\n",
+        "b.yaml": "playbook: b\nholdout: 50%\nrules:\n  - id: ad\n    when: {event: message, keywords: [广告]}\n    do: [{notify: 广告}]\n",
+    }
+    config = config_from(books, community, tmp_path / "pb")
+    member = next(f"m{index}" for index in range(100) if held_out("b", f"m{index}", 0.5))
+    first = [{"ts": "2026-03-13T10:00:00+08:00", "type": "message", "group": "g1", "member": member, "text": "广告"}]
+    # Someone else on the 14th: the run of that day settles the 13th, and saves the task held out.
+    between = [{"ts": "2026-03-14T10:00:00+08:00", "type": "message", "group": "g1", "member": "other", "text": "早"}]
+    later = [{"ts": "2026-03-15T10:00:00+08:00", "type": "message", "group": "g1", "member": member, "text": "书"}]
+    whole = run(config, records(first + between + later))
+    assert [task.member for task in whole.planner.held_out] == [member]
+    assert whole.tasks == []
+    assert held(config, [first, between, later], tmp_path / "ops.db") == []

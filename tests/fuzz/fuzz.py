@@ -1,6 +1,6 @@
 """Fuzzer for plan invariants (issue 19, point 2) and nightly-run equality.
 
-Usage:  python tests/fuzz/fuzz.py [--seeds A:B] [--out DIR] [--work DIR] [--cli-every N]
+Usage:  python tests/fuzz/fuzz.py [--seeds A:B] [--out DIR] [--work DIR] [--cli-every N] [--loop]
 (the engine is imported from the interpreter's environment: `pip install -e '.[test]'`).
 Each seed -> one random community + playbook set + event stream, written to OUT/sSEED
 (community.yaml, *.yaml, events.jsonl, failure.txt) when a check fails (OUT: fuzz-out/).
@@ -18,6 +18,11 @@ refuses is drawn again. Streams of 3-20 days (six start dates, around 春节, �
 year), with joins, leaves (left/removed), messages (questions, replies, mentions, keywords),
 purchases, profiles, reactions, activities; bursts around midnight and quiet hours' edges;
 names that change.
+
+With --loop, each case also gets what reads the plan back (from a draw of its own, so a seed's
+case is otherwise the one drawn without it): a community or playbook `holdout:` and rule
+conditions on the loop's fields (`member.open_tasks`, `member.tasks_30d`, `member.last_task_at`,
+`member.last_contact_at`), which the nightly runs read from the state and one run from itself.
 
 Checks (Python API, one run with explain): due <= deadline; no due inside quiet hours (but
 urgent); no task for staff or an operator's own account; one merged private message (and one
@@ -513,8 +518,33 @@ def dump(result: Any) -> str:
     return "\n".join(out)
 
 
-def one_case(seed: int, work: Path, cli: bool) -> tuple[list[str], dict[str, Any]]:
+LOOP_CONDS = ["member.open_tasks < 2", "member.open_tasks == 0", "member.tasks_30d < 3", "member.last_task_at is none",
+              "member.last_contact_at is none or (now - member.last_contact_at).days >= 1"]
+
+
+def with_loop(lr: random.Random, community: str, files: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """``community`` and playbook ``files`` with holdouts and conditions on the loop's fields
+    added, drawn from ``lr``: the base draw (and so every seed's case without --loop) is kept."""
+    if lr.random() < 0.7:
+        community = community.replace("community:\n", f"community:\n  holdout: {lr.choice([10, 30, 50])}%\n", 1)
+    out = {}
+    for name, text in files.items():
+        lines = text.split("\n")
+        if lr.random() < 0.3:
+            lines.insert(1, f"holdout: {lr.choice([0, 20, 50])}%")
+        decorated = []
+        for i, line in enumerate(lines):
+            decorated.append(line)
+            # a rule with no `if:` of its own: its `when:` line is followed by anything but `if:`
+            if line.startswith("    when: ") and not (i + 1 < len(lines) and lines[i + 1].startswith("    if: ")) and lr.random() < 0.4:
+                decorated.append(f"    if: {q(lr.choice(LOOP_CONDS))}")
+        out[name] = "\n".join(decorated)
+    return community, out
+
+
+def one_case(seed: int, work: Path, cli: bool, loop: bool = False) -> tuple[list[str], dict[str, Any]]:
     r = random.Random(seed)
+    lr = random.Random(f"loop-{seed}")
     community, info = gen_community(r)
     events = gen_events(r, info)
     d = work / f"pb{seed}"
@@ -522,11 +552,12 @@ def one_case(seed: int, work: Path, cli: bool) -> tuple[list[str], dict[str, Any
     # past its deadline …) is drawn again: only valid sets are planned
     for _attempt in range(50):
         files, rules = gen_playbooks(r, info)
+        written = with_loop(lr, community, files) if loop else (community, files)
         if d.exists():
             shutil.rmtree(d)
         d.mkdir(parents=True)
-        (d / "community.yaml").write_text(community, encoding="utf-8")
-        for name, text in files.items():
+        (d / "community.yaml").write_text(written[0], encoding="utf-8")
+        for name, text in written[1].items():
             (d / name).write_text(text, encoding="utf-8")
         try:
             config = load_config([d], REGISTRY)
@@ -554,6 +585,7 @@ def main() -> None:
     ap.add_argument("--out", default="fuzz-out", help="where failing cases are saved (default: fuzz-out/)")
     ap.add_argument("--work", default=None, help="scratch directory (default: a temporary directory under the current one, removed at the end)")
     ap.add_argument("--cli-every", type=int, default=0, help="every Nth case, also compare the CLI's --explain output under two PYTHONHASHSEEDs")
+    ap.add_argument("--loop", action="store_true", help="also draw holdouts and conditions on the loop's fields (member.open_tasks …)")
     args = ap.parse_args()
     a, b = map(int, args.seeds.split(":"))
     out = Path(args.out)
@@ -564,17 +596,17 @@ def main() -> None:
         work = Path(args.work)
         work.mkdir(parents=True, exist_ok=True)
     try:
-        fuzz_seeds(a, b, out, work, args.cli_every)
+        fuzz_seeds(a, b, out, work, args.cli_every, args.loop)
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
 
 
-def fuzz_seeds(a: int, b: int, out: Path, work: Path, cli_every: int) -> None:
+def fuzz_seeds(a: int, b: int, out: Path, work: Path, cli_every: int, loop: bool = False) -> None:
     ran = failed = 0
     for seed in range(a, b):
         try:
-            problems, paths = one_case(seed, work, bool(cli_every) and seed % cli_every == 0)
+            problems, paths = one_case(seed, work, bool(cli_every) and seed % cli_every == 0, loop)
         except Exception:  # a crash is a finding too
             problems, paths = ["crash: " + traceback.format_exc()], {"dir": work / f"pb{seed}", "events": work / f"ev{seed}.jsonl"}
         ran += 1
