@@ -1,6 +1,6 @@
 """Fuzzer for plan invariants (issue 19, point 2) and nightly-run equality.
 
-Usage:  python tests/fuzz/fuzz.py [--seeds A:B] [--out DIR] [--work DIR] [--cli-every N] [--loop]
+Usage:  python tests/fuzz/fuzz.py [--seeds A:B] [--out DIR] [--work DIR] [--cli-every N] [--loop] [--anywhere] [--marks]
 (the engine is imported from the interpreter's environment: `pip install -e '.[test]'`).
 Each seed -> one random community + playbook set + event stream, written to OUT/sSEED
 (community.yaml, *.yaml, events.jsonl, failure.txt) when a check fails (OUT: fuzz-out/).
@@ -23,6 +23,10 @@ With --loop, each case also gets what reads the plan back (from a draw of its ow
 case is otherwise the one drawn without it): a community or playbook `holdout:` and rule
 conditions on the loop's fields (`member.open_tasks`, `member.tasks_30d`, `member.last_task_at`,
 `member.last_contact_at`), which the nightly runs read from the state and one run from itself.
+
+With --anywhere, the --state runs are cut at 1-5 random instants instead of local midnights;
+with --marks, the operator marks printed tasks done, skipped or replied between them, rules get
+`until: replied`, and the check is that a reply ends the sequence (see the README).
 
 Checks (Python API, one run with explain): due <= deadline; no due inside quiet hours (but
 urgent); no task for staff or an operator's own account; one merged private message (and one
@@ -59,6 +63,7 @@ from playbook_engine.loading import load_config
 from playbook_engine.plugins import load_registry
 from playbook_engine.runner import run
 from playbook_engine.state import StateStore
+from playbook_engine.tasks import mark
 
 TZ = timezone(timedelta(hours=8))
 REGISTRY = load_registry(entrypoints=False)
@@ -495,19 +500,46 @@ def check_invariants(result: Any, events: list[dict[str, Any]], info: dict[str, 
     return bad
 
 
-def held(config: Any, pieces: list[list[dict[str, Any]]], path: Path) -> list[tuple[Any, ...]]:
+def held(config: Any, pieces: list[list[dict[str, Any]]], path: Path, marks: random.Random | None = None, printed: dict[str, Any] | None = None, replies: list[tuple[Any, ...]] | None = None) -> list[tuple[Any, ...]]:
+    """The plan an operator holds after one --state run per piece: (id, due, text) of each
+    printed task, a later print replacing an earlier, less those a later run took back.
+
+    With ``marks``, after each run the operator marks some of its printed tasks done, skipped or
+    replied (at the run's last instant), as `playbook tasks mark` does; ``printed`` then collects
+    the held tasks by id as (task, index of the run that printed it, that run's last instant),
+    and ``replies`` each reply the state recorded as (member, playbook, when, task id, index of
+    the first run that knew of it)."""
     tasks: dict[str, tuple[Any, ...]] = {}
-    for piece in pieces:
+    seen: set[str] = set()
+    for index, piece in enumerate(pieces):
         store = StateStore.open(str(path))
         result = run(config, records(piece), state=store)
         result.save_state()
+        end = max((ts_of(e) for e in piece), default=float("-inf"))
+        if marks is not None and replies is not None:
+            # replies the run found in the history (a message after a task marked done): known to it
+            for member, rule, at, task_id in store.connection.execute("SELECT member, rule, outcome_at, id FROM tasks WHERE outcome = 'replied' AND member IS NOT NULL"):
+                if task_id not in seen:
+                    seen.add(task_id)
+                    replies.append((member, rule.split("/")[0], at, task_id, index))
+            for task in result.tasks:
+                status = marks.choice([None, None, "done", "done", "replied", "skipped"])
+                if status is not None:
+                    mark(store, [task.id], status, None, max(end, task.due) if status == "replied" else end)
+                    if status == "replied" and task.member is not None and task.id not in seen:
+                        seen.add(task.id)  # known from the next run on
+                        replies.append((task.member, task.playbook, max(end, task.due), task.id, index + 1))
         store.close()
         for task_id in result.planner.taken_back():
             tasks.pop(task_id, None)
+            if printed is not None:
+                printed.pop(task_id, None)
         tz = result.evaluation.tz
         for task in result.tasks:
             rec = task.record(tz)
             tasks[rec["id"]] = (rec["id"], rec["due"], rec["text"])
+            if printed is not None:
+                printed[rec["id"]] = (task, index, end)
     return sorted(tasks.values())
 
 
@@ -542,7 +574,20 @@ def with_loop(lr: random.Random, community: str, files: dict[str, str]) -> tuple
     return community, out
 
 
-def one_case(seed: int, work: Path, cli: bool, loop: bool = False) -> tuple[list[str], dict[str, Any]]:
+def with_until(ur: random.Random, files: dict[str, str]) -> dict[str, str]:
+    """Playbook ``files`` with `until: replied` on about half of the rules (drawn from ``ur``)."""
+    out = {}
+    for name, text in files.items():
+        lines = []
+        for line in text.split("\n"):
+            lines.append(line)
+            if line.startswith("    when: ") and ur.random() < 0.5:
+                lines.append("    until: replied")
+        out[name] = "\n".join(lines)
+    return out
+
+
+def one_case(seed: int, work: Path, cli: bool, loop: bool = False, anywhere: bool = False, marks: bool = False) -> tuple[list[str], dict[str, Any]]:
     r = random.Random(seed)
     lr = random.Random(f"loop-{seed}")
     community, info = gen_community(r)
@@ -553,6 +598,8 @@ def one_case(seed: int, work: Path, cli: bool, loop: bool = False) -> tuple[list
     for _attempt in range(50):
         files, rules = gen_playbooks(r, info)
         written = with_loop(lr, community, files) if loop else (community, files)
+        if marks:
+            written = (written[0], with_until(random.Random(f"until-{seed}-{_attempt}"), written[1]))
         if d.exists():
             shutil.rmtree(d)
         d.mkdir(parents=True)
@@ -567,7 +614,12 @@ def one_case(seed: int, work: Path, cli: bool, loop: bool = False) -> tuple[list
     else:
         raise RuntimeError("no valid playbook set drawn")
     (work / f"ev{seed}.jsonl").write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in events), encoding="utf-8")
-    problems = checks(config, events, info, rules, work)
+    cuts = draw_cuts(events, random.Random(f"cuts-{seed}")) if anywhere else None
+    if cuts is not None:  # saved with a failing case, for replay.py and minimize.py
+        (d / "cuts.json").write_text(json.dumps(cuts), encoding="utf-8")
+    if marks:  # saved with a failing case, for replay.py and minimize.py
+        (d / "marks.txt").write_text(f"marks-{seed}", encoding="utf-8")
+    problems = checks(config, events, info, rules, work, cuts, random.Random(f"marks-{seed}") if marks else None)
     if cli:
         outs = []
         for hs in ("1", "4242"):
@@ -586,6 +638,8 @@ def main() -> None:
     ap.add_argument("--work", default=None, help="scratch directory (default: a temporary directory under the current one, removed at the end)")
     ap.add_argument("--cli-every", type=int, default=0, help="every Nth case, also compare the CLI's --explain output under two PYTHONHASHSEEDs")
     ap.add_argument("--loop", action="store_true", help="also draw holdouts and conditions on the loop's fields (member.open_tasks …)")
+    ap.add_argument("--anywhere", action="store_true", help="cut the --state runs at random instants, not at local midnights")
+    ap.add_argument("--marks", action="store_true", help="operators mark printed tasks done, skipped or replied between the --state runs; rules get `until: replied`; checks that a reply ends the sequence (instead of the nightly plan against one run's)")
     args = ap.parse_args()
     a, b = map(int, args.seeds.split(":"))
     out = Path(args.out)
@@ -596,17 +650,17 @@ def main() -> None:
         work = Path(args.work)
         work.mkdir(parents=True, exist_ok=True)
     try:
-        fuzz_seeds(a, b, out, work, args.cli_every, args.loop)
+        fuzz_seeds(a, b, out, work, args.cli_every, args.loop, args.anywhere, args.marks)
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
 
 
-def fuzz_seeds(a: int, b: int, out: Path, work: Path, cli_every: int, loop: bool = False) -> None:
+def fuzz_seeds(a: int, b: int, out: Path, work: Path, cli_every: int, loop: bool = False, anywhere: bool = False, marks: bool = False) -> None:
     ran = failed = 0
     for seed in range(a, b):
         try:
-            problems, paths = one_case(seed, work, bool(cli_every) and seed % cli_every == 0, loop)
+            problems, paths = one_case(seed, work, bool(cli_every) and seed % cli_every == 0, loop, anywhere, marks)
         except Exception:  # a crash is a finding too
             problems, paths = ["crash: " + traceback.format_exc()], {"dir": work / f"pb{seed}", "events": work / f"ev{seed}.jsonl"}
         ran += 1
@@ -650,24 +704,68 @@ def info_from(d: Path) -> tuple[dict[str, Any], dict[tuple[str, str], dict[str, 
 
 
 def check_dir(d: Path, events: list[dict[str, Any]], work: Path) -> list[str]:
-    """All checks on a case directory (community.yaml + playbooks) and events."""
+    """All checks on a case directory (community.yaml + playbooks, and cuts.json if the case
+    was drawn with --anywhere) and events."""
     info, rules = info_from(d)
-    return checks(load_config([d], REGISTRY), events, info, rules, work)
+    cuts = json.loads((d / "cuts.json").read_text(encoding="utf-8")) if (d / "cuts.json").exists() else None
+    marks = random.Random((d / "marks.txt").read_text(encoding="utf-8")) if (d / "marks.txt").exists() else None
+    return checks(load_config([d], REGISTRY), events, info, rules, work, cuts, marks)
 
 
-def checks(config: Any, events: list[dict[str, Any]], info: dict[str, Any], rules: Any, work: Path) -> list[str]:
+def draw_cuts(events: list[dict[str, Any]], rng: random.Random) -> list[float]:
+    """1-5 instants to cut ``events`` at, between two of its instants (an operator who exports
+    the history at 21:30 one day and at 07:10 the next), not at local midnights."""
+    instants = sorted({ts_of(e) for e in events})
+    return sorted(rng.sample(instants[1:], k=min(len(instants) - 1, rng.randint(1, 5))))
+
+
+def cut_at(events: list[dict[str, Any]], at: list[float]) -> list[list[dict[str, Any]]]:
+    """``events`` in pieces: a piece starts at each instant of ``at``."""
+    pieces: list[list[dict[str, Any]]] = [[] for _ in range(len(at) + 1)]
+    for e in events:
+        pieces[sum(ts_of(e) >= t for t in at)].append(e)
+    return pieces
+
+
+def checks(config: Any, events: list[dict[str, Any]], info: dict[str, Any], rules: Any, work: Path, cuts: list[float] | None = None, marks: random.Random | None = None) -> list[str]:
     """The invariants of one run with --explain, a second run's bytes, and the plan held after
-    one --state run per local day against one run's."""
+    one --state run per local day (or per piece, cut at the instants ``cuts``) against one run's."""
     whole = run(config, records(events), explain=True)
     problems = check_invariants(whole, events, info, rules)
     if dump(whole) != dump(run(config, records(events), explain=True)):
         problems.append("determinism: second run differs")
-    by_day: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for e in events:
-        by_day[datetime.fromisoformat(e["ts"]).astimezone(TZ).toordinal()].append(e)
+    if cuts is None:
+        by_day: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for e in events:
+            by_day[datetime.fromisoformat(e["ts"]).astimezone(TZ).toordinal()].append(e)
+        pieces = [by_day[k] for k in sorted(by_day)]
+    else:
+        pieces = cut_at(events, cuts)
     dbdir = Path(tempfile.mkdtemp(dir=work))
     try:
-        nightly = held(config, [by_day[k] for k in sorted(by_day)], dbdir / "s.db")
+        if marks is not None:
+            # Marks make the nightly plan another plan than one run's: what must hold is that
+            # `until: replied` ends a sequence (no later task of it due after the reply).
+            printed: dict[str, Any] = {}
+            replies: list[tuple[Any, ...]] = []
+            held(config, pieces, dbdir / "s.db", marks, printed, replies)
+            by_key: dict[tuple[str, str], list[tuple[float, str, int]]] = defaultdict(list)
+            for member, playbook, at, task_id, known_from in replies:
+                by_key[(member, playbook)].append((at, task_id, known_from))
+            until = {rule.key for rule in config.rules if rule.until == "replied" and rule.recheck}  # recheck: false keeps its tasks regardless
+            for task, index, end in printed.values():
+                if task.due > end:
+                    continue  # due after the last run that printed it: no run has checked it at its due time
+                # a merged message: each part's rule (the message's own is its first part); a
+                # reply to the message itself (marked done before it was due) ends nothing of it
+                own = {task.id} | {part["id"] for part in task.parts}
+                for key in [part["rule"] for part in task.parts] or [f"{task.playbook}/{task.rule}"]:
+                    before = [at for at, replied, known_from in by_key.get((task.member, key.split("/")[0]), ())
+                              if replied not in own and known_from <= index and task.due - 30 * 86400 <= at < task.due]
+                    if key in until and before:
+                        problems.append(f"until: {task.id} ({key}) for {task.member} due {task.due} after a reply at {min(before)}")
+            return problems
+        nightly = held(config, pieces, dbdir / "s.db")
     finally:
         shutil.rmtree(dbdir, ignore_errors=True)
     tz = whole.evaluation.tz

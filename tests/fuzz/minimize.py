@@ -15,6 +15,7 @@ import fuzz  # this script's directory is first on sys.path: tests/fuzz/fuzz.py
 import yaml
 
 WORK = Path(".")  # set by main(): a temporary directory under --work (default: the current directory)
+CASE_FILES: dict[str, str] = {}  # the case's cuts.json (--anywhere) and marks.txt (--marks), kept in every trial
 
 
 def write(d: Path, community: str, books: dict[str, dict]) -> None:
@@ -22,6 +23,8 @@ def write(d: Path, community: str, books: dict[str, dict]) -> None:
         shutil.rmtree(d)
     d.mkdir(parents=True)
     (d / "community.yaml").write_text(community, encoding="utf-8")
+    for name, text in CASE_FILES.items():
+        (d / name).write_text(text, encoding="utf-8")
     for name, pb in books.items():
         (d / name).write_text(yaml.safe_dump(pb, allow_unicode=True, sort_keys=False, default_flow_style=None, width=1000), encoding="utf-8")
 
@@ -55,6 +58,7 @@ def main() -> None:
 
 
 def minimize(src: Path, out: Path, kind: str) -> None:
+    CASE_FILES.update((name, (src / name).read_text(encoding="utf-8")) for name in ("cuts.json", "marks.txt") if (src / name).exists())
     community = (src / "community.yaml").read_text(encoding="utf-8")
     books = {p.name: yaml.safe_load(p.read_text(encoding="utf-8")) for p in sorted(src.glob("*.yaml")) if p.name != "community.yaml"}
     events = [json.loads(line) for line in (src / "events.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
