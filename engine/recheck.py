@@ -673,10 +673,18 @@ class Recheck:
         if stale is not None:
             return stale
         if rule.until is not None and member is not None:
-            replied = self.replies.since(member.id, rule.playbook, at - LOOKBACK)
-            if replied is not None and replied <= at:
-                return self.planner.says.explain.replied.format(name=_name(member), playbook=rule.playbook, at=self.run.local.text(replied))
+            replied = self._replied(rule, member, at)
+            if replied is not None:
+                return replied
         return self._condition_false(source, context)
+
+    def _replied(self, rule: Rule, member: Member, at: float) -> str | None:
+        """Why a task of ``rule`` (`until: replied`) for ``member`` ends by ``at``: they replied,
+        in the ``LOOKBACK`` before it, to a task of its playbook — or None."""
+        replied = self.replies.since(member.id, rule.playbook, at - LOOKBACK)
+        if replied is None or replied > at:
+            return None
+        return self.planner.says.explain.replied.format(name=_name(member), playbook=rule.playbook, at=self.run.local.text(replied))
 
     def _not_there(self, group: str | None, source: Source, member: Member, at: float) -> str | None:
         """Whether the member is no longer where the task's action (in ``group``) needs them
@@ -968,7 +976,8 @@ class Recheck:
     def stale_at(self, task: Task, at: float) -> str | None:
         """Whether ``task``, checked when it was due, no longer holds at ``at`` (later that day,
         where pace put it): the member wrote (a silence ends; an `if:` reading what a message
-        changes is asked again), or the question was answered, in between."""
+        changes is asked again), replied (`until: replied`), or the question was answered, in
+        between."""
         source: Source | None = task.source
         if source is None or not source.rule.recheck:
             return None
@@ -981,6 +990,12 @@ class Recheck:
                 gone = self.planner.says.explain.not_in_group.format(name=_name(member), group=group_name(self.run.groups, self._group_names, task.group), since=out)
             if gone is not None:  # it left before where pace puts the task, and is not back by then
                 return self.planner.says.explain.stale.format(why=gone)
+        if rule.until is not None and member is not None:
+            # A reply between the check and where pace puts the task (one an operator marked,
+            # read from the state, or the member's message after a task marked done) ends it.
+            replied = self._replied(rule, member, at)
+            if replied is not None:
+                return self.planner.says.explain.stale.format(why=replied)
         stale = rule.trigger.stale(self.run, source.firing, at)
         if member is None or source.wrote is None or source.wrote > at:
             return None if stale is None else self.planner.says.explain.stale.format(why=stale)

@@ -177,3 +177,18 @@ def test_one_run_counts_its_own_tasks_once_their_day_is_planned(tmp_path):
     config = config_from({"care.yaml": LOOP}, COMMUNITY, tmp_path / "pb")
     result = run(config, records([event("01T09:00:00", "member_joined"), event("02T10:00:00", text="求助"), event("02T11:00:00", member="m2", text="求助")]))
     assert [(task.rule, task.member) for task in result.tasks] == [("hello", "m1"), ("nudge", "m2")]
+
+
+def test_a_reply_between_the_check_and_where_pace_puts_the_task_ends_it(tmp_path):
+    """Fuzzing (--marks, seed 91): m1's follow-up is checked at 09:00, when it is due, and pace
+    lays it out at 11:00 behind two urgent notes. The operator marked m1's welcome `replied` at
+    10:30: the follow-up went out anyway, its reply seen only by a check at 09:00."""
+    community = "community:\n  name: t\n  timezone: Asia/Shanghai\n  operators:\n    - {id: op, pace: 1h}\n"
+    urgent = "playbook: sla\nrules:\n  - id: urgent\n    when: {event: message, keywords: [急]}\n    priority: high\n    do: [{notify: 有人着急}]\n"
+    config = config_from({"winback.yaml": SEQUENCE, "sla.yaml": urgent}, community, tmp_path / "pb")
+    path = tmp_path / "s.db"
+    state_run(config, path, [event("01T09:00:00", "member_joined"), event("01T10:00:00", member="m2")])
+    mark(path, "winback/first", "done", MARCH_1_NOON + 2 * DAY - 5400, outcome="replied")  # 03-03 10:30, in private
+    second = state_run(config, path, [event("03T09:00:00", member="m2", text="急"), event("03T09:00:00", member="m3", text="急"), event("04T10:00:00", member="m4")])
+    assert [(task.rule, task.member) for task in second.tasks] == [("urgent", "m2"), ("urgent", "m3")]
+    assert [(item.task.rule, item.reason) for item in second.suppressed] == [("second", "stale: until replied: m1 replied to winback at 2026-03-03 10:30")]
