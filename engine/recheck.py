@@ -681,8 +681,8 @@ class Recheck:
     def _replied(self, rule: Rule, member: Member, at: float) -> str | None:
         """Why a task of ``rule`` (`until: replied`) for ``member`` ends by ``at``: they replied,
         in the ``LOOKBACK`` before it, to a task of its playbook — or None."""
-        replied = self.replies.since(member.id, rule.playbook, at - LOOKBACK)
-        if replied is None or replied > at:
+        replied = self.replies.since(member.id, rule.playbook, at - LOOKBACK, at)
+        if replied is None:
             return None
         return self.planner.says.explain.replied.format(name=_name(member), playbook=rule.playbook, at=self.run.local.text(replied))
 

@@ -14,6 +14,7 @@ The key is the member: a keyed stream processor holds each member's list with th
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +31,9 @@ class Replies:
     def __init__(self, window: int):
         self.window = window
         self.awaiting: dict[str, list[tuple[float, str, str]]] = {}  # member → (done at, task id, playbook)
-        self._last: dict[str, dict[str, float]] = {}  # member → playbook → latest reply
+        # member → playbook → the times of their replies, in order: all of them, not the latest
+        # alone — an operator may mark a reply at a time the history has not reached yet.
+        self._times: dict[str, dict[str, list[float]]] = {}
         self.found: list[tuple[str, float]] = []  # (task id, when): replies this run saw, for --state
         self.log: TaskLog | None = None  # told of each reply, when the loop fields are read
 
@@ -61,15 +64,19 @@ class Replies:
         else:
             del self.awaiting[member]
 
-    def since(self, member: str, playbook: str, start: float) -> float | None:
-        """When ``member`` last replied to a task of ``playbook``, if at ``start`` or later."""
-        when = self._last.get(member, {}).get(playbook)
-        return when if when is not None and when >= start else None
+    def since(self, member: str, playbook: str, start: float, end: float) -> float | None:
+        """When ``member`` last replied to a task of ``playbook`` from ``start`` to ``end``, or None."""
+        times = self._times.get(member, {}).get(playbook)
+        if not times:
+            return None
+        index = bisect.bisect_right(times, end)
+        return times[index - 1] if index and times[index - 1] >= start else None
 
     def _note(self, member: str, playbook: str, when: float) -> None:
-        last = self._last.setdefault(member, {})
-        if when > last.get(playbook, float("-inf")):
-            last[playbook] = when
+        times = self._times.setdefault(member, {}).setdefault(playbook, [])
+        index = bisect.bisect_left(times, when)
+        if index == len(times) or times[index] != when:
+            times.insert(index, when)
 
 
 class TaskLog:

@@ -114,7 +114,12 @@ def test_replies_count_within_the_window_after_the_task_was_done():
     replies.message("m1", 10 * DAY + 60)
     assert replies.found == [("t-2", 10 * DAY + 60)]
     assert replies.awaiting == {}
-    assert replies.since("m1", "p", 0) == 10 * DAY + 60 and replies.since("m1", "q", 0) is None
+    assert replies.since("m1", "p", 0, 20 * DAY) == 10 * DAY + 60 and replies.since("m1", "q", 0, 20 * DAY) is None
+    # A reply later than the moment asked about (an operator marked it at a time the history has
+    # not reached) hides none before it.
+    replies.restore([], [("m1", "p", 30 * DAY)])
+    assert replies.since("m1", "p", 0, 20 * DAY) == 10 * DAY + 60
+    assert replies.since("m1", "p", 11 * DAY, 20 * DAY) is None
 
 
 LOOP = """\
@@ -192,3 +197,19 @@ def test_a_reply_between_the_check_and_where_pace_puts_the_task_ends_it(tmp_path
     second = state_run(config, path, [event("03T09:00:00", member="m2", text="急"), event("03T09:00:00", member="m3", text="急"), event("04T10:00:00", member="m4")])
     assert [(task.rule, task.member) for task in second.tasks] == [("urgent", "m2"), ("urgent", "m3")]
     assert [(item.task.rule, item.reason) for item in second.suppressed] == [("second", "stale: until replied: m1 replied to winback at 2026-03-03 10:30")]
+
+
+def test_a_reply_marked_later_than_the_history_hides_no_reply_before_it(tmp_path):
+    """Fuzzing (--marks, seed 125): m1 replied to the welcome in private on the 1st, and the
+    operator marked a later task `replied` at a time the history had not reached yet (her clock
+    runs ahead of the export). The follow-up due on the 3rd saw only the latest reply, after it,
+    and went out."""
+    later = SEQUENCE.replace("  - id: second\n", "  - id: third\n    when: {event: message, keywords: [谢谢]}\n    do: [{dm: 不客气}]\n  - id: second\n")
+    config = config_from({"winback.yaml": later}, COMMUNITY, tmp_path / "pb")
+    path = tmp_path / "s.db"
+    state_run(config, path, [event("01T09:00:00", "member_joined"), event("01T10:00:00", text="谢谢")])
+    mark(path, "winback/first", "done", MARCH_1_NOON, outcome="replied")  # 03-01 12:00, in private
+    mark(path, "winback/third", "done", MARCH_1_NOON + 9 * DAY, outcome="replied")  # marked with the 10th's time
+    second = state_run(config, path, [event("04T10:00:00", member="m2")])
+    assert second.tasks == []
+    assert [(item.task.rule, item.reason) for item in second.suppressed] == [("second", "stale: until replied: m1 replied to winback at 2026-03-01 12:00")]
