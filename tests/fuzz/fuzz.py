@@ -1,6 +1,6 @@
 """Fuzzer for plan invariants (issue 19, point 2) and nightly-run equality.
 
-Usage:  python tests/fuzz/fuzz.py [--seeds A:B] [--out DIR] [--work DIR] [--cli-every N] [--loop] [--anywhere] [--marks]
+Usage:  python tests/fuzz/fuzz.py [--seeds A:B] [--out DIR] [--work DIR] [--cli-every N] [--loop] [--anywhere] [--marks] [--split]
 (the engine is imported from the interpreter's environment: `pip install -e '.[test]'`).
 Each seed -> one random community + playbook set + event stream, written to OUT/sSEED
 (community.yaml, *.yaml, events.jsonl, failure.txt) when a check fails (OUT: fuzz-out/).
@@ -26,7 +26,9 @@ conditions on the loop's fields (`member.open_tasks`, `member.tasks_30d`, `membe
 
 With --anywhere, the --state runs are cut at 1-5 random instants instead of local midnights;
 with --marks, the operator marks printed tasks done, skipped or replied between them, rules get
-`until: replied`, and the check is that a reply ends the sequence (see the README).
+`until: replied`, and the check is that a reply ends the sequence (see the README); with
+--split, a community of independent teams, whose parts run apart and merged (--runner beam)
+must give one run's plan.
 
 Checks (Python API, one run with explain): due <= deadline; no due inside quiet hours (but
 urgent); no task for staff or an operator's own account; one merged private message (and one
@@ -60,6 +62,7 @@ from playbook_engine.contract import SourceRecord
 from playbook_engine.durations import parse_duration
 from playbook_engine.errors import InvalidPlaybooks
 from playbook_engine.loading import load_config
+from playbook_engine.partition import run_split
 from playbook_engine.plugins import load_registry
 from playbook_engine.runner import run
 from playbook_engine.state import StateStore
@@ -587,11 +590,80 @@ def with_until(ur: random.Random, files: dict[str, str]) -> dict[str, str]:
     return out
 
 
-def one_case(seed: int, work: Path, cli: bool, loop: bool = False, anywhere: bool = False, marks: bool = False) -> tuple[list[str], dict[str, Any]]:
+def as_teams(sr: random.Random, info: dict[str, Any], events: list[dict[str, Any]]) -> tuple[str, dict[str, Any], list[dict[str, Any]]]:
+    """For --split: a community of independent teams (each group its own operator, with its
+    capacity and pace), most members writing in one group only (a few in two, which joins their
+    teams), in place of the drawn one; ``events`` moved to each member's groups."""
+    groups, members = info["groups"], info["members"]
+    home = {m: [sr.choice(groups)] for m in members}
+    for m in sr.sample(members, k=len(members) // 10):
+        home[m] = sorted(set(home[m]) | {sr.choice(groups)})
+    lines = ["community:", "  name: t", "  timezone: Asia/Shanghai", "  groups:"]
+    lines += [f"    - {{id: {g}, name: 群{g}}}" for g in groups]
+    lines.append("  operators:")
+    ops = []
+    for i, g in enumerate(groups):
+        capacity = sr.choice([1, 2, 3, None])
+        pace = sr.choice([None, "30m", "1h"])
+        item = [f"id: op{i}", f"groups: [{g}]"] + ([f"capacity: {capacity}"] if capacity else []) + ([f"pace: {pace}"] if pace else [])
+        lines.append(f"    - {{{', '.join(item)}}}")
+        ops.append({"id": f"op{i}", "groups": [g], "capacity": capacity, "pace": parse_duration(pace) if pace else 0})
+    quiet = sr.choice([None, "22:00-08:00"])
+    if quiet:
+        lines.append(f'  quiet_hours: "{quiet}"')
+    # Each member's events in their groups; replies, mentions and activities inside one group
+    # (a reply or an activity id seen in two groups joins them, as does a mention across).
+    moved = []
+    message_group: dict[str, str] = {}
+    for e in events:
+        e = dict(e)
+        if e.get("member") in home and e.get("group") not in home[e["member"]]:
+            e["group"] = sr.choice(home[e["member"]])
+        group = e.get("group")
+        if "reply_to" in e and message_group.get(e["reply_to"]) != group:
+            del e["reply_to"]
+        if "mentions" in e:
+            e["mentions"] = [m for m in e["mentions"] if group in home.get(m, ())]
+        if "participants" in e:
+            e["participants"] = [m for m in e["participants"] if group in home.get(m, ())]
+        if "activity" in e:
+            e["activity"] = f"{e['activity']}-{group}"
+        if "id" in e and group is not None:
+            message_group[e["id"]] = group
+        moved.append(e)
+    team_info = dict(info, staff=set(), ops=ops, quiet=quiet, merge=["dm"], limits=[])
+    return "\n".join(lines) + "\n" + LIFECYCLE, team_info, moved
+
+
+def split_differs(config: Any, events: list[dict[str, Any]]) -> list[str]:
+    """The plan of the community's independent parts, each run apart and merged (what
+    `--runner beam` does on its workers, engine/partition.py), against one run's: (id, due,
+    text, assignee) of each task, and the suppressed counts."""
+    local = run(config, records(events), keep_suppressed=False)
+    merged, parts = run_split(config, records(events))
+    if parts.note is not None:
+        return []  # one part by construction (a plugin trigger …): nothing to compare
+    tz = local.evaluation.tz
+
+    def plan(result: Any) -> list[tuple[Any, ...]]:
+        return [(rec["id"], rec["due"], rec["text"], rec.get("assignee")) for rec in (task.record(tz) for task in result.tasks)]
+
+    one, apart = plan(local), plan(merged)
+    if one != apart:
+        a, b = set(one), set(apart)
+        return [f"split: {len(parts.parts)} parts; one run only {sorted(a - b)[:4]} / parts only {sorted(b - a)[:4]}" + (" (order differs)" if a == b else "")]
+    if local.planner.suppressed_counts != merged.planner.suppressed_counts:
+        return [f"split: suppressed counts differ: {dict(local.planner.suppressed_counts)} / {dict(merged.planner.suppressed_counts)}"]
+    return []
+
+
+def one_case(seed: int, work: Path, cli: bool, loop: bool = False, anywhere: bool = False, marks: bool = False, split: bool = False) -> tuple[list[str], dict[str, Any]]:
     r = random.Random(seed)
     lr = random.Random(f"loop-{seed}")
     community, info = gen_community(r)
     events = gen_events(r, info)
+    if split:
+        community, info, events = as_teams(random.Random(f"teams-{seed}"), info, events)
     d = work / f"pb{seed}"
     # a drawn set validate refuses (a stage `stages:` excludes, a schedule inside quiet hours
     # past its deadline …) is drawn again: only valid sets are planned
@@ -620,6 +692,8 @@ def one_case(seed: int, work: Path, cli: bool, loop: bool = False, anywhere: boo
     if marks:  # saved with a failing case, for replay.py and minimize.py
         (d / "marks.txt").write_text(f"marks-{seed}", encoding="utf-8")
     problems = checks(config, events, info, rules, work, cuts, random.Random(f"marks-{seed}") if marks else None)
+    if split:
+        problems += split_differs(config, events)
     if cli:
         outs = []
         for hs in ("1", "4242"):
@@ -639,6 +713,7 @@ def main() -> None:
     ap.add_argument("--cli-every", type=int, default=0, help="every Nth case, also compare the CLI's --explain output under two PYTHONHASHSEEDs")
     ap.add_argument("--loop", action="store_true", help="also draw holdouts and conditions on the loop's fields (member.open_tasks …)")
     ap.add_argument("--anywhere", action="store_true", help="cut the --state runs at random instants, not at local midnights")
+    ap.add_argument("--split", action="store_true", help="a community of independent teams; also compare the plan of its parts, run apart and merged (--runner beam), with one run's")
     ap.add_argument("--marks", action="store_true", help="operators mark printed tasks done, skipped or replied between the --state runs; rules get `until: replied`; checks that a reply ends the sequence (instead of the nightly plan against one run's)")
     args = ap.parse_args()
     a, b = map(int, args.seeds.split(":"))
@@ -650,17 +725,17 @@ def main() -> None:
         work = Path(args.work)
         work.mkdir(parents=True, exist_ok=True)
     try:
-        fuzz_seeds(a, b, out, work, args.cli_every, args.loop, args.anywhere, args.marks)
+        fuzz_seeds(a, b, out, work, args.cli_every, args.loop, args.anywhere, args.marks, args.split)
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
 
 
-def fuzz_seeds(a: int, b: int, out: Path, work: Path, cli_every: int, loop: bool = False, anywhere: bool = False, marks: bool = False) -> None:
+def fuzz_seeds(a: int, b: int, out: Path, work: Path, cli_every: int, loop: bool = False, anywhere: bool = False, marks: bool = False, split: bool = False) -> None:
     ran = failed = 0
     for seed in range(a, b):
         try:
-            problems, paths = one_case(seed, work, bool(cli_every) and seed % cli_every == 0, loop, anywhere, marks)
+            problems, paths = one_case(seed, work, bool(cli_every) and seed % cli_every == 0, loop, anywhere, marks, split)
         except Exception:  # a crash is a finding too
             problems, paths = ["crash: " + traceback.format_exc()], {"dir": work / f"pb{seed}", "events": work / f"ev{seed}.jsonl"}
         ran += 1
