@@ -60,6 +60,20 @@ def test_a_bad_exclude_pattern_is_a_validation_error(make_config):
         make_config(playbook(r'{event: message, exclude: "(白痴"}'))
 
 
+def test_a_plain_event_rule_plans_alike_checked_together_or_alone(make_config):
+    """A rule with no keywords, regex or exclude has its firing built by the grouped event
+    triggers, without match(); a rule on every type (``"*"``) keeps them apart, each matched:
+    the same tasks, reasons included, either way (a profile line has no group: its member's)."""
+    rules = "playbook: p\nrules:\n" + "".join(f"  - id: {kind}\n    when: {{event: {kind}}}\n    do:\n      - dm: hi\n" for kind in ("message", "profile"))
+    every = '  - id: every\n    when: {event: "*"}\n    if: "false"\n    do:\n      - dm: hi\n'
+    events = [msg("01T09:00:00"), {"ts": "2026-03-01T09:05:00+08:00", "type": "profile", "member": "m1", "tags": ["vip"]}, msg("01T09:10:00", "m2", group="g2")]
+    fields = ("rule", "member", "group", "due", "reason")
+    together = task_keys(plan(make_config({"p.yaml": rules}), events), *fields)
+    alone = task_keys(plan(make_config({"p.yaml": rules + every}), events), *fields)
+    assert together == alone
+    assert [(rule, group) for rule, _, group, _, _ in together] == [("message", "g1"), ("profile", "g1"), ("message", "g2")]
+
+
 def test_unknown_event_types_can_trigger_rules(make_config):
     config = make_config(playbook("{event: checkin}"))
     result = plan(config, [{"ts": "2026-03-01T09:00:00+08:00", "type": "checkin", "member": "m1", "group": "g1"}])

@@ -39,6 +39,7 @@ class EventTrigger(TriggerType):
         self.keywords = [word.casefold() for word in options.get("keywords", ())]
         self.regex = _pattern(options, "regex")
         self.exclude = _pattern(options, "exclude")
+        self.plain = not self.keywords and self.regex is None and self.exclude is None  # fires on every event of its type
 
     @property
     def about_leaving(self) -> bool:
@@ -81,8 +82,12 @@ class EventTrigger(TriggerType):
         if self.exclude is not None and self.exclude.search(event.text or "") is not None:
             return None
 
-        group = event.group or (member.group if member else None)
-        return Firing(member, group, event.t, partial(_event_reason, run, event, values), event, values)
+        return _firing(run, event, member, values)
+
+
+def _firing(run: Run, event: Event, member: Member | None, values: dict[str, Any]) -> Firing:
+    """An event rule's firing at ``event`` (in its group, else its member's), with what it matched."""
+    return Firing(member, event.group or (member.group if member else None), event.t, partial(_event_reason, run, event, values), event, values)
 
 
 # The event types the engine and the built-in sources write (docs/sources.md). Any other type is
@@ -159,6 +164,11 @@ class EventTriggers:
         folded = None
         firings: list[tuple[TriggerType, Firing]] = []
         for trigger in listening:
+            if trigger.plain:
+                # Nothing to match (most `event:` rules, every message): its firing, without a
+                # call of match() that would find no keyword, pattern or exclusion to test.
+                firings.append((trigger, _firing(run, event, member, {})))
+                continue
             if trigger.keywords and folded is None:
                 folded = (event.text or "").casefold()
             firing = trigger.match(run, event, member, folded)
