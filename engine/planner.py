@@ -229,6 +229,7 @@ class Planner:
         self._finishing: float | None = None  # with --state, while finish() settles: where the history ended
         self._out_of_reach: set[int] = set()  # tasks dropped by that settling that no later run can keep
         self._waited_for: set[str] | None = None  # members whose second message of the day being settled waits (see _fill)
+        self._superseding: set[int] = set()  # as a --state run ends: tasks that superseded another of their day (see _mark_out_of_reach)
         # Those tasks still hold their rule's cooldown and their member's limits until their day
         # is over, as in one run: (local day, operator) → the rows that say what they hold
         # (``held_over``), released when that day is settled (``hold``, ``_release_held``).
@@ -1171,7 +1172,9 @@ class Planner:
                 if item.task.action not in self.notes:
                     key = firing_of(item.task)
                     firings[key] = firings.get(key, True) and id(item.task) in gone
-            self.open = [item for item in self.open if id(item.task) not in gone and not (item.task.dropped and item.task.action in self.notes and firings.get(firing_of(item.task)))]
+            # (Not one that superseded another: see ``_mark_out_of_reach``.)
+            superseding = self._superseding
+            self.open = [item for item in self.open if id(item.task) not in gone and not (item.task.dropped and item.task.action in self.notes and firings.get(firing_of(item.task)) and id(item.task) not in superseding)]
             self.held_over += [self._held_row(item) for item in out if item.task.member is not None]
             self._out_of_reach.clear()
         return self.drain()
@@ -1218,12 +1221,18 @@ class Planner:
         now = self._finishing
         if now is None or len(tasks) <= room:
             return
-        may_go = sum(1 for task in tasks if task.due > now)
+        # (And a calendar rule's task moved here from an earlier day: a newer one of its rule
+        # offered later that day supersedes it, due before ``now`` or not — ``_supersede``.)
+        supersedes = self.supersedes
+        may_go = sum(1 for task in tasks if task.due > now or (supersedes and f"{task.playbook}/{task.rule}" in supersedes and self._day(task.trigger_at) < self._day(task.due)))
         overflow = sorted(tasks[room:], key=_capacity_order)
         # A member's message another of their messages waited for (one message a day) is kept
         # open even so: settling the day again, the next run must see it to make that one wait.
+        # Nor a task that superseded an older one of its rule that day: the next run, settling
+        # the day again, must see it to drop that one again (capacity drops it after).
         waited_for = self._waited_for or ()
-        self._out_of_reach.update(id(task) for task in overflow[may_go:] if task.member not in waited_for)
+        superseding = self._superseding
+        self._out_of_reach.update(id(task) for task in overflow[may_go:] if task.member not in waited_for and id(task) not in superseding)
 
     def drain(self) -> list[Task]:
         """The tasks that became final since the last call, in output order.
@@ -1800,6 +1809,8 @@ class Planner:
             best = newest[key]
             if best is not task and task.trigger_at < best.trigger_at and self._day(task.trigger_at) < key[-1]:
                 gone.add(id(task))
+                if self._finishing is not None:
+                    self._superseding.add(id(best))
                 self._original_due.pop(task.id, None)  # out of its day's list here, not left in it
                 self._unplanned(task, "superseded")  # never sent: no limit counts it, its cooldown goes back
                 self._suppress(task, "superseded", self.says.explain.superseded.format(id=best.id, at=self._local(best.trigger_at), day=self._date(best.due)))

@@ -15,6 +15,7 @@ import itertools
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -364,3 +365,57 @@ def test_a_schedules_note_in_each_group_goes_with_that_groups_post_and_leaves_no
     for task in whole.tasks:  # a note only beside its own group's post
         assert task.action == "post" or any(other.action == "post" and other.group == task.group for other in whole.tasks), task.group
     assert held(config, [first, later], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+
+def said_at(day: int, clock: str, member: str, group: str = "g1", **extra: Any) -> dict[str, Any]:
+    """A message of March 2026 (``clock``: "HH:MM")."""
+    hour, minute = map(int, clock.split(":"))
+    return {"ts": datetime(2026, 3, day, hour, minute, tzinfo=START.tzinfo).isoformat(), "type": "message", "group": group, "member": member, "text": extra.pop("text", "hi"), **extra}
+
+
+NIGHTLY_POST = {"p.yaml": """\
+    playbook: p
+    rules:
+      - id: nightly
+        when: {schedule: "30 23 * * *"}
+        priority: urgent
+        deadline: 1d
+        do: [{post: 本周话题}, {notify: 发话题了吗}]
+    """}
+
+
+def test_a_task_superseded_on_a_day_a_run_leaves_open_stays_superseded_when_the_next_run_settles_it(tmp_path):
+    """Fuzzing (seeds 20239, 20493, 70): at a pace of 2h, the 2nd's 23:30 note in g1 is listed
+    at 01:30 on the 3rd, where the 3rd's own 23:30 note of g1 supersedes it; that one is dropped
+    by capacity (two a day: the 3rd's two posts). The run that ends at 23:40 on the 3rd left
+    the superseding note out of the open day (no later run could keep it), so the next run,
+    settling the 3rd again, found nothing to supersede the older note, and gave it g2's slot."""
+    community = one_operator("{id: op, groups: [g1, g2], capacity: 2, pace: 2h}", "max_delay: 12h")
+    config = config_from(NIGHTLY_POST, community, tmp_path / "pb")
+    pieces = [[said_at(2, "02:00", "m1")], [said_at(3, "19:00", "m2", "g2"), said_at(3, "23:40", "m2", "g2")], [said_at(4, "02:30", "m1")]]
+    whole = plan(config, [event for piece in pieces for event in piece])
+    listed = [(datetime.fromtimestamp(task.due, START.tzinfo).strftime("%d %H:%M"), task.action, task.group) for task in whole.tasks]
+    assert listed == [("02 23:30", "post", "g1"), ("03 23:30", "post", "g1"), ("04 01:30", "post", "g2")]
+    assert held(config, pieces, tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+
+@pytest.mark.parametrize("ends", ["09:00", "23:40"])
+def test_a_task_a_later_offer_may_supersede_is_one_that_may_go_from_a_day_a_run_leaves_open(tmp_path, ends):
+    """Fuzzing (seed 20493): the 2nd's 23:30 note, paced to 01:30 on the 3rd, takes the 3rd's
+    second slot when the run ends at 09:00 (the first: a newcomer's removal, done at 00:06),
+    and her welcome post is left over. Due before the run's end, it was taken to be out of
+    reach of any later run — but the note may still go: the 3rd's own 23:30 note supersedes
+    it, and one run gives the welcome that slot (where it goes stale, as pace lists it after
+    the removal). A run ending at 23:40 sees that note, dropped by capacity with its post: it
+    must still be kept open, though its post is out of reach, to supersede the older one."""
+    rules = {"p.yaml": NIGHTLY_POST["p.yaml"].rstrip(" ") + """\
+      - id: spam
+        when: {event: member_joined}
+        priority: urgent
+        do: [{remove: 发广告}, {post: "欢迎 {{ member.name }}"}]
+    """}
+    config = config_from(rules, one_operator("{id: op, groups: [g1], capacity: 2, pace: 2h}", "max_delay: 12h"), tmp_path / "pb")
+    joined = {**said_at(3, "00:06", "m2"), "type": "member_joined"}
+    pieces = [[said_at(2, "02:00", "m9")], [joined, said_at(3, ends, "m9")], [said_at(10, "12:00", "m9")]]
+    whole = plan(config, [event for piece in pieces for event in piece])
+    assert held(config, pieces, tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
