@@ -1498,6 +1498,10 @@ class Planner:
             # the tasks already laid out or joined into one.
             together = self._same_message(day_tasks)
             taken: set[int] = set()
+            # The tasks laid out so far, and where the day started from: a note laid out goes
+            # with its firing's task if pace then drops that one, and frees its slot.
+            laid: list[Task] = []
+            from_before = last
             while index < count or ready:
                 slot = last + pace
                 if not ready and ordered[index].due > slot:
@@ -1538,6 +1542,8 @@ class Planner:
                         self._drop_parts(task, "deadline", partial(self._past_deadline, task), due)
                     self._suppress(task, "deadline", self._past_deadline(task))
                     dropped.add(id(task))
+                    if laid and laid[-1].dropped:
+                        last = max([from_before, *(other.due for other in laid if not other.dropped)])
                     continue
                 if due >= end:
                     # No room left in its day at this pace (an evening's joiners): it goes on to
@@ -1604,6 +1610,7 @@ class Planner:
                 if self._paced_over:
                     self._paced_over.discard(task.id)
                 last = due
+                laid.append(task)
             self._last_paced[assignee] = last
             if together:
                 self._paced_second_waits(day_tasks, dropped, before)

@@ -419,3 +419,28 @@ def test_a_task_a_later_offer_may_supersede_is_one_that_may_go_from_a_day_a_run_
     pieces = [[said_at(2, "02:00", "m9")], [joined, said_at(3, ends, "m9")], [said_at(10, "12:00", "m9")]]
     whole = plan(config, [event for piece in pieces for event in piece])
     assert held(config, pieces, tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+
+def test_a_note_dropped_with_its_post_past_the_deadline_frees_its_place_in_the_pace(tmp_path):
+    """Fuzzing (seeds 7506, 20622): at a pace of 2h, the 2nd's 23:30 note is laid out at 23:30
+    and its post at 01:30, past the end of its day (its deadline): the post is dropped, and the
+    note with it. The 3rd's first task, m1's urgent warning at 00:08, was still laid out two
+    hours after the dropped note, at 01:30 — and at 00:08 by the next --state run, which
+    settles the 3rd again without it. No task is due within 2h of 00:08: it is due then."""
+    rules = {"p.yaml": """\
+        playbook: p
+        rules:
+          - id: nightly
+            when: {schedule: "30 23 * * *"}
+            do: [{notify: 发话题了吗}, {post: 本周话题}]
+          - id: warn
+            when: {event: message, keywords: [滚]}
+            priority: urgent
+            do: [{warn: "{{ member.name }} 注意言辞"}]
+        """}
+    config = config_from(rules, one_operator("{id: op, groups: [g1], capacity: 2, pace: 2h}"), tmp_path / "pb")
+    pieces = [[said_at(2, "23:10", "m9")], [said_at(3, "00:08", "m1", text="滚")], [said_at(4, "01:04", "m9")]]
+    whole = plan(config, [event for piece in pieces for event in piece])
+    listed = [(datetime.fromtimestamp(task.due, START.tzinfo).strftime("%d %H:%M"), task.rule) for task in whole.tasks]
+    assert listed == [("03 00:08", "warn"), ("03 23:30", "nightly")]
+    assert held(config, pieces, tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
