@@ -88,6 +88,9 @@ class Open:
     # A merged message's own part's deadline, where it is not the message's (``_own_deadlines``):
     # moved with the message past days off, as its ``deadline`` was, which the parts' were not.
     own_deadline: float | None = None
+    # A note whose firing's task to the member went out on an earlier day: it no longer goes
+    # with the others (``Planner.sent_beside``).
+    sent_beside: bool = False
 
 
 def _capacity_order(task: Task) -> tuple[Any, ...]:
@@ -220,6 +223,10 @@ class Planner:
         self._printed: dict[str, tuple[Any, ...]] = {}  # reopened tasks already printed → what was printed
         self._merged_printed: dict[str, tuple[Any, ...]] = {}  # of those, merged into another message: what was printed
         self.open: list[Open] = []  # with --state: the tasks of the days the end of the history left open
+        # Of the notes in those days, those whose firing's task to the member is final already
+        # (an earlier day's): they stay, whatever the firing's other tasks do (``_notes_go_with``).
+        # The next run, which reopens only the open days' tasks, cannot see that task.
+        self.sent_beside: set[str] = set()
         self.merged_into: dict[str, str] = {}  # part's id → the id of the message it went out in
         # The parts this run counted as merged (a part reopened in its message was counted by the
         # run that merged it: dropped or carrying the message now, it takes nothing off this
@@ -527,7 +534,10 @@ class Planner:
         if opened.cooling_since is not None and task.member is not None:
             self._cooling(task.id, rule, task.member, task.trigger_at, opened.cooling_since[0])
         self._remember(task.id, rule, task.member, task.action, task.trigger_at, opened.original_due if opened.counted_at is None else opened.counted_at)
-        self._noted.setdefault(firing_of(task), []).append(task)  # its firing's note, if reopened too, goes with it
+        if opened.sent_beside:
+            self.sent_beside.add(task.id)  # it goes with none of them
+        else:
+            self._noted.setdefault(firing_of(task), []).append(task)  # its firing's note, if reopened too, goes with it
         if printed is not None:
             self._printed[task.id] = printed
         elif self.record_history:
@@ -1156,6 +1166,8 @@ class Planner:
         if self.record_history:
             waiting = [task for key in sorted(self._waiting) for task in self._waiting[key]]
             self.open = [self.opening(task) for task in [*waiting, *self.tasks] if not task.dropped] + self.open_stale
+            if self._noted:
+                self._note_sent_beside()
             self._finishing = now
             # An earlier run's out-of-reach tasks of days still open: still held in the next run.
             self.held_over = [row for day in sorted(self._held) for row in self._held[day]]
@@ -1167,17 +1179,31 @@ class Planner:
             gone = {id(item.task) for item in out}
             # A firing's note dropped with its tasks to the member, all out of reach, is out of
             # reach too: reopened alone, the next run would print "已私信问…" about a DM no run sends.
+            # (Those tasks may be parts of a message: a part is out of reach with its message.)
             firings: dict[tuple[Any, ...], bool] = {}
             for item in self.open:
-                if item.task.action not in self.notes:
-                    key = firing_of(item.task)
-                    firings[key] = firings.get(key, True) and id(item.task) in gone
+                for task in (item.task, *item.parts):
+                    if task.action not in self.notes:
+                        key = firing_of(task)
+                        firings[key] = firings.get(key, True) and id(item.task) in gone
             # (Not one that superseded another: see ``_mark_out_of_reach``.)
             superseding = self._superseding
             self.open = [item for item in self.open if id(item.task) not in gone and not (item.task.dropped and item.task.action in self.notes and firings.get(firing_of(item.task)) and id(item.task) not in superseding)]
             self.held_over += [self._held_row(item) for item in out if item.task.member is not None]
             self._out_of_reach.clear()
         return self.drain()
+
+    def _note_sent_beside(self) -> None:
+        """Of the notes in the days left open (``open``), those whose firing has a task to the
+        member no longer in them, still planned: final on an earlier day (``sent_beside``)."""
+        waiting = {id(task) for item in self.open for task in (item.task, *item.parts)}
+        for item in self.open:
+            note = item.task
+            if note.action not in self.notes:
+                continue
+            tasks = self._noted.get(firing_of(note), ())
+            if any(other.action not in self.notes and not other.dropped and id(other) not in waiting for other in tasks):
+                self.sent_beside.add(note.id)
 
     def _held_row(self, item: Open) -> dict[str, Any]:
         """What an out-of-reach task (see ``_mark_out_of_reach``) holds until its day is over:

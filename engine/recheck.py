@@ -233,6 +233,7 @@ class Recheck:
             opened = Open(
                 built, payload["due"], payload["original_due"], [(why, before, after) for why, before, after in payload["moves"]], parts, None if cooling is _UNSET else (cooling,),
                 payload.get("message_deadline"), counted_at=payload.get("counted_at"), part_cooling=part_cooling or None, own_deadline=payload.get("own_deadline"),
+                sent_beside=payload.get("sent_beside", False),
             )
             self.planner.reopen(built, rule.key, opened, None if printed is None else (*printed[:3], tuple(printed[3])))
             for part in parts:
@@ -465,6 +466,8 @@ class Recheck:
                 "printed": None if task.dropped or task.id in self.planner.withheld else list(printed_form(task)),
                 "parts": [self._saved(part) | ({"cooling_since": item.part_cooling[part.id]} if item.part_cooling and part.id in item.part_cooling else {}) | self._printed_part(part) for part in item.parts if part.source is not None],
             }
+            if task.id in self.planner.sent_beside:
+                payload["sent_beside"] = True
             if item.cooling_since is not None:
                 payload["cooling_since"] = item.cooling_since[0]
             if item.counted_at is not None:

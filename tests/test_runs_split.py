@@ -444,3 +444,51 @@ def test_a_note_dropped_with_its_post_past_the_deadline_frees_its_place_in_the_p
     listed = [(datetime.fromtimestamp(task.due, START.tzinfo).strftime("%d %H:%M"), task.rule) for task in whole.tasks]
     assert listed == [("03 00:08", "warn"), ("03 23:30", "nightly")]
     assert held(config, pieces, tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+
+def test_a_note_whose_firing_already_sent_a_task_stays_when_the_next_run_drops_another(tmp_path):
+    """Fuzzing (seeds 20458, 20722): m1 asks for the book list at 22:00; at a pace of 2h the
+    survey goes at 22:00, the note to the operator at 00:00 and the post at 02:00, past the
+    rule's 3h deadline: dropped. The note stays — the firing's survey went out — in one run,
+    and in a --state run that ends after 00:00. The next run, settling the 3rd again with the
+    note and the post but not the survey (final the day before), dropped the note with the
+    post, as if nothing of its firing were sent."""
+    rules = {"p.yaml": """\
+        playbook: p
+        rules:
+          - id: books
+            when: {event: message, keywords: [书单]}
+            deadline: 3h
+            do:
+              - survey: {form: "https://f.example/1", text: 书单问卷}
+              - notify: "已发问卷给 {{ member.name }}"
+              - post: 本周书单
+        """}
+    config = config_from(rules, one_operator("{id: op, groups: [g1], capacity: 6, pace: 2h}"), tmp_path / "pb")
+    pieces = [[said_at(2, "22:00", "m1", text="书单"), said_at(3, "00:30", "m9")], [said_at(4, "10:00", "m9")]]
+    whole = plan(config, [event for piece in pieces for event in piece])
+    assert [task.action for task in whole.tasks] == ["survey", "notify"]
+    assert held(config, pieces, tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+
+def test_a_note_goes_out_of_reach_with_its_firings_task_merged_into_a_message_out_of_reach(tmp_path):
+    """Fuzzing (seed 20230): m8's @ of the silence after rejoining is merged into the @ of her
+    earlier silence, and the message is dropped on a full day, out of reach of any later run;
+    the firing's note goes with it. The note, left open alone (its firing's task was a part of
+    that message, not a task of the open days), was printed by the next run."""
+    rules = {"p.yaml": """\
+        playbook: p
+        rules:
+          - id: quiet
+            when: {silence: 1d}
+            do: [{notify: 好久不见}, {mention: 好久不见}]
+        """}
+    config = config_from(rules, one_operator("{id: op, groups: [g1, g2, g3], capacity: 2, pace: 1h}", "merge: [mention]"), tmp_path / "pb")
+    first = [
+        said_at(1, "04:28", "m7", "g2"), said_at(1, "06:44", "m13", "g2"), said_at(1, "08:04", "m12", "g3"),
+        said_at(1, "11:43", "m2"), said_at(1, "12:16", "m8", "g3"), {**said_at(2, "22:07", "m8", "g3"), "type": "member_joined"},
+    ]
+    pieces = [first, [said_at(5, "23:47", "m14", "g2")], [said_at(6, "00:26", "m14", "g2")]]
+    whole = plan(config, [event for piece in pieces for event in piece])
+    assert "m8" not in [task.member for task in whole.tasks]
+    assert held(config, pieces, tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
