@@ -223,6 +223,9 @@ class Planner:
         self._printed: dict[str, tuple[Any, ...]] = {}  # reopened tasks already printed → what was printed
         self._merged_printed: dict[str, tuple[Any, ...]] = {}  # of those, merged into another message: what was printed
         self.open: list[Open] = []  # with --state: the tasks of the days the end of the history left open
+        # Set by the re-check: told of those tasks as they stand before their days are settled
+        # (what the next run needs of each, taken then: settling checks again those it moves).
+        self.on_open: Callable[[list[Open]], None] | None = None
         # Of the notes in those days, those whose firing's task to the member is final already
         # (an earlier day's): they stay, whatever the firing's other tasks do (``_notes_go_with``).
         # The next run, which reopens only the open days' tasks, cannot see that task.
@@ -1168,6 +1171,8 @@ class Planner:
             self.open = [self.opening(task) for task in [*waiting, *self.tasks] if not task.dropped] + self.open_stale
             if self._noted:
                 self._note_sent_beside()
+            if self.on_open is not None:
+                self.on_open(self.open)
             self._finishing = now
             # An earlier run's out-of-reach tasks of days still open: still held in the next run.
             self.held_over = [row for day in sorted(self._held) for row in self._held[day]]
@@ -2411,6 +2416,9 @@ class Planner:
     def _drop_part(self, part: Task, guardrail: str, reason: Callable[[], str], counted_on: float | None) -> None:
         """``part``, counted as merged into a message, is dropped for ``guardrail`` (``reason``;
         with --state counted on the day of ``counted_on``, if given): never planned after all."""
+        # (Merged here, it is dropped already; reopened in its message by a --state run, not yet:
+        # saved as it is, it would be said to have gone out on its own — ``Recheck._printed_part``.)
+        part.dropped = True
         self._unplanned(part, guardrail)
         self._part_original.pop(part.id, None)
         counts = self.suppressed_counts

@@ -179,6 +179,10 @@ class Recheck:
         self._settled = float("-inf")  # the days before this moment are settled: their entries are done
         planner.moved_later = self.moved_later
         planner.stale_at = self.stale_at
+        planner.on_open = self.opening
+        # The open days' tasks as a later run needs them (``_saved``), by id, taken before the
+        # run's end settled those days (``opening``).
+        self._opened: dict[str, dict[str, Any]] = {}
 
     # -- the loop's side ---------------------------------------------------------------------
 
@@ -453,6 +457,17 @@ class Recheck:
         finally:
             self._set_now(now)
 
+    def opening(self, opened: list[Open]) -> None:
+        """The tasks of the days the history's end leaves open, and their parts, as they stand
+        before those days are settled: what the next run needs of each as it settles them again.
+        Settling moves some to a later day and checks them again there, with the values of the
+        history's end; the next run, which may put them back on their day, must not take those
+        (a newcomer's DM moved to tomorrow, back at 00:07, written with her name of 06:58)."""
+        for item in opened:
+            for task in (item.task, *item.parts):
+                if task.source is not None:
+                    self._opened[task.id] = self._saved(task)
+
     def keep_open(self, opened: list[Open]) -> None:
         """With --state: the tasks of the days the history's end left open, as they stood before
         those days were settled, for the next run to settle again (``reopen``) — with what was
@@ -461,10 +476,11 @@ class Recheck:
             task = item.task
             if task.source is None:
                 continue
-            payload = self._saved(task) | {
+            payload = self._opened.get(task.id) or self._saved(task)
+            payload = payload | {
                 "v": 2, "due": item.due, "original_due": item.original_due, "moves": item.moves,
                 "printed": None if task.dropped or task.id in self.planner.withheld else list(printed_form(task)),
-                "parts": [self._saved(part) | ({"cooling_since": item.part_cooling[part.id]} if item.part_cooling and part.id in item.part_cooling else {}) | self._printed_part(part) for part in item.parts if part.source is not None],
+                "parts": [(self._opened.get(part.id) or self._saved(part)) | ({"cooling_since": item.part_cooling[part.id]} if item.part_cooling and part.id in item.part_cooling else {}) | self._printed_part(part) for part in item.parts if part.source is not None],
             }
             if task.id in self.planner.sent_beside:
                 payload["sent_beside"] = True
@@ -634,6 +650,7 @@ class Recheck:
             if reason is not None:
                 self.planner.part_stale(message, part, self.planner.says.explain.stale.format(why=reason))
                 continue
+            source.kept = True  # as of now: a --state run saves its values of now (``_saved``), not those it was reopened with
             if context is not None:
                 source.context = context
                 source.fixed = False

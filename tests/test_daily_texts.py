@@ -370,3 +370,24 @@ def test_a_note_beside_a_part_merged_into_another_message_waits_for_that_message
     whole = plan(config, first + later)
     assert [(task.action, task.text) for task in whole.tasks if task.member == "m4"] == [("dm", "欢迎 m4\n\nm4 你好")]
     assert held(config, [first, later], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+
+def test_a_part_checked_with_its_message_is_saved_with_the_member_of_that_check(make_config, tmp_path):
+    """Fuzzing (seeds 20734, 7453): m10's milestone DM and reward are one message, carried from
+    day to day on one slot a day. A run that reopens it checks the reward with the message when
+    due — 老张 by then — and writes it so, but saved it with the member as the run before had
+    saved them (小王): the next run, settling that day again, wrote "欢迎 小王" beside "老张 你好"."""
+    rule = (
+        "playbook: p\nrules:\n  - id: two\n    when:\n      milestone: {metric: messages, at: [2, 5]}\n    deadline: 3d\n"
+        "    do:\n      - dm: \"{{ member.name }} 你好\"\n      - reward: {points: 10, text: \"欢迎 {{ member.name }}\"}\n"
+    )
+    config = make_config({"p.yaml": rule}, "community:\n  name: t\n  timezone: Asia/Shanghai\n  merge: [dm, reward]\n  operators:\n    - {id: op, groups: [g1, g2], capacity: 1, pace: 10m}\n")
+    pieces = [
+        [msg("01T05:58:00", "m22", "g2"), msg("01T07:45:00", "m8"), msg("01T08:59:00", "m22", "g2", name="小王"), msg("01T09:15:00", "m10"), msg("01T10:15:00", "m8", "g2"), msg("01T16:25:00", "m10", "g2", name="小王")],
+        [{"ts": "2026-03-02T23:42:00+08:00", "type": "member_joined", "group": "g1", "member": "m22"}],
+        [msg("03T00:40:00", "m10", "g2", name="老张"), msg("03T18:30:33", "m14")],
+        [msg("04T19:35:00", "m15", "g2")],
+    ]
+    whole = plan(config, [event for piece in pieces for event in piece])
+    assert [task.text for task in whole.tasks if task.member == "m10"] == ["老张 你好\n\n欢迎 老张"]
+    assert held(config, pieces, tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))

@@ -492,3 +492,60 @@ def test_a_note_goes_out_of_reach_with_its_firings_task_merged_into_a_message_ou
     whole = plan(config, [event for piece in pieces for event in piece])
     assert "m8" not in [task.member for task in whole.tasks]
     assert held(config, pieces, tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+
+def test_a_task_moved_on_as_a_run_ends_is_settled_again_as_it_was_checked_on_its_day(tmp_path):
+    """Fuzzing (seeds 7101, 7500, 7453): one DM a day; m2's DM of 00:07 on the 2nd (checked
+    then) is moved to the 3rd as the run ending at 06:58 settles the 2nd, and checked there
+    with what is known at 06:58 — her message of 06:58 among it. The next run, settling the
+    2nd again, put it back at 00:07 with what that check saw: her 06:58 message, as if it had
+    been written before, which let the 06:58 DM join it. It is settled again as it was checked
+    when due: what a run's end checks of a task it moves on is not what it was on its day."""
+    rules = {"p.yaml": """\
+        playbook: p
+        rules:
+          - id: hello
+            when: {event: message}
+            if: member.messages > 0
+            do: [{dm: "欢迎 {{ member.name }}"}]
+        """}
+    config = config_from(rules, one_operator("{id: op, groups: [g1], capacity: 1, pace: 2h}"), tmp_path / "pb")
+    pieces = [
+        [said_at(1, "15:22", "m2", name="小李"), said_at(1, "21:26", "m2", name="小王")],
+        [said_at(2, "00:07", "m2"), said_at(2, "06:58", "m2", name="m2名")],
+        [said_at(18, "19:04", "m5")],
+    ]
+    whole = plan(config, [event for piece in pieces for event in piece])
+    assert [(datetime.fromtimestamp(task.due, START.tzinfo).strftime("%d %H:%M"), len(task.parts)) for task in whole.tasks] == [("01 15:22", 0), ("02 06:58", 2), ("03 00:07", 0), ("18 19:04", 0)]
+    assert held(config, pieces, tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+
+def test_a_part_reopened_in_its_message_and_dropped_with_it_did_not_go_out_on_its_own(tmp_path):
+    """Fuzzing (seeds 20944, 20208, 7623): 老张's two silence DMs are one message, carried from
+    day to day by a daily note of one slot a day. A run reopens the message with its part and
+    drops it past its deadline: the part, reopened, was not marked dropped with it, and was
+    saved as if it had gone out on its own — so the next run, finding no such task printed,
+    did not reopen the message at all, and kept the note of the 11th in its place."""
+    rules = {"p.yaml": """\
+        playbook: p
+        rules:
+          - id: count
+            when: {silence: 12h, not_counting: weekends}
+            do: [{dm: "看一下 {{ member.name }}，{{ member.messages }} 条"}]
+          - id: miss
+            when: {silence: 12h}
+            do: [{dm: 好久不见}]
+          - id: daily
+            when: {schedule: "15 12 * * *"}
+            deadline: 1d
+            do: [{notify: 本周话题}]
+        """}
+    config = config_from(rules, one_operator("{id: op, groups: [g1, g2, g3], capacity: 1, pace: 30m}"), tmp_path / "pb")
+
+    def at(ts: str, member: str, group: str, **extra: Any) -> dict[str, Any]:
+        return {"ts": f"2026-04-{ts}+08:00", "type": "message", "group": group, "member": member, "text": "hi", **extra}
+
+    pieces = [[at("08T05:13:55", "m10", "g3", name="老张")], [at("09T23:57:00", "m5", "g1")], [at("10T15:55:00", "m13", "g2")], [{**at("12T00:14:00", "m4", "g1"), "type": "member_left"}]]
+    whole = plan(config, [event for piece in pieces for event in piece])
+    assert [task.member for task in whole.tasks if task.action == "dm"] == ["m10", "m5", "m13"]
+    assert held(config, pieces, tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
