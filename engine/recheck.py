@@ -956,6 +956,11 @@ class Recheck:
             source: Source | None = task.source
             if source is None:
                 continue
+            if task.merged is not None and len(task.merged) > 1:
+                for part in task.merged[1:]:
+                    entry = part.source.entry if part.source is not None and not part.source.rule.recheck else None
+                    if entry is not None:
+                        entry[3] = max(entry[3], task.due)  # a part not checked again: as below
             if not source.rule.recheck:
                 if source.entry is not None:
                     # Not checked again: its text keeps the member of its planning until it is
@@ -987,11 +992,25 @@ class Recheck:
                         entry[0], entry[2], entry[3] = due, task, due
                     else:
                         self._freeze(member.id, due, source, task, due)
+                    if task.merged is not None and len(task.merged) > 1:
+                        self._parts_as_of(task, due)
                     continue
             if closed:
                 self._check_later(task)
             else:
                 self._push(task)
+
+    def _parts_as_of(self, message: Task, due: float) -> None:
+        """``message``'s parts, carried to ``due`` with it unchecked (its own check waits on a
+        change of its member): their texts keep the member's values of then if the member
+        changes after it, as ``_check_parts`` keeps them when the message is checked there —
+        else the evening's message count showed in the morning's silence DM merged into it.
+        (A part not checked again keeps its member of its planning: see ``moved_later``.)"""
+        for part in (message.merged or ())[1:]:
+            source: Source | None = part.source
+            member = source.firing.member if source is not None else None
+            if source is not None and member is not None and source.rule.recheck and not source.fixed and source.context is not None:
+                self._freeze(member.id, due, source, None, due)
 
     def stale_at(self, task: Task, at: float) -> str | None:
         """Whether ``task``, checked when it was due, no longer holds at ``at`` (later that day,

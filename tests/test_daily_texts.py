@@ -22,7 +22,7 @@ from playbook_engine.localtime import local_time
 from playbook_engine.plugins import load_registry
 from playbook_engine.state import StateStore
 from tests.conftest import ROOT, copy_settings, plan, task_keys
-from tests.test_triggers import msg
+from tests.test_triggers import joined, msg
 
 ONE_OPERATOR = "community:\n  name: t\n  timezone: Asia/Shanghai\n  merge: []\n  operators:\n    - {id: op, groups: [g1]%s}\n"
 
@@ -390,4 +390,68 @@ def test_a_part_checked_with_its_message_is_saved_with_the_member_of_that_check(
     ]
     whole = plan(config, [event for piece in pieces for event in piece])
     assert [task.text for task in whole.tasks if task.member == "m10"] == ["老张 你好\n\n欢迎 老张"]
+    assert held(config, pieces, tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+
+def test_a_silence_dm_merged_into_a_message_capacity_moves_shows_the_member_as_the_message_was_due(make_config, tmp_path):
+    """Fuzzing (seeds 20919, 20734): 小李's two silence DMs are one message, which one slot a day
+    carries to the 11th; she writes again at 22:17 that day, after it was due. The message's
+    own check waits on a change of its member, and its parts were not kept as of its new due:
+    one run, settling the 11th at midnight, counted her message of 22:17 in the text ("2 条",
+    the history as it ends), nightly runs as it was due ("1 条")."""
+    rules = (
+        "playbook: p\nrules:\n"
+        "  - id: welcome\n    when: {silence: 12h}\n    do: [{dm: \"欢迎 {{ member.name }}\"}]\n"
+        "  - id: count\n    when: {silence: 1d12h}\n    do: [{dm: \"看一下 {{ member.name }}，{{ member.messages }} 条\"}]\n"
+    )
+    config = make_config({"p.yaml": rules}, ONE_OPERATOR.replace("merge: []\n  ", "") % ", capacity: 1")
+
+    def said(ts: str, member: str, **extra: Any) -> dict[str, Any]:
+        return {"ts": f"2026-04-{ts}+08:00", "type": "message", "group": "g1", "member": member, "text": "hi", **extra}
+
+    pieces = [[said("07T13:48:00", "m14")], [{**said("08T06:38:00", "m1"), "type": "member_joined"}, said("08T08:08:00", "m15"), said("08T13:36:00", "m4", name="小李")], [said("11T22:17:00", "m4")]]
+    whole = plan(config, [event for piece in pieces for event in piece])
+    assert [task.text for task in whole.tasks if task.member == "m4"] == ["欢迎 小李\n\n看一下 小李，1 条"]
+    assert held(config, pieces, tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+
+def test_a_part_not_checked_again_shows_its_member_as_planned_when_its_message_moves_on(make_config, tmp_path):
+    """Fuzzing (seeds 20411, 20734): m22's two silence DMs (`recheck: false`: each text shows her
+    as she was when it was planned) are one message, which a full day carries to the 6th; she
+    writes at 00:19 that day. The message kept its own part's values, but not the other part's:
+    one run wrote "3 条", her as the 6th was settled; the nightly runs "2 条", as planned."""
+    rule = "playbook: p\nrules:\n  - id: count\n    when: {silence: 12h}\n    recheck: false\n    do: [{dm: \"看一下 {{ member.name }}，{{ member.messages }} 条\"}]\n"
+    community = "community:\n  name: t\n  timezone: Asia/Shanghai\n  quiet_hours: \"00:00-07:00\"\n  operators:\n    - {id: op, groups: [g1, g2, g3], capacity: 3, pace: 2h}\n"
+    config = make_config({"p.yaml": rule}, community)
+    first = [
+        msg("02T00:01:00", "m18", "g2"), msg("02T00:03:12", "m3", "g3"), msg("02T00:15:14", "m21", "g2"), msg("02T02:19:00", "m10", "g3"),
+        msg("02T06:59:00", "m24", "g3"), msg("02T07:19:11", "m12"), msg("02T11:17:00", "m26", "g3"), joined("02T13:29:00", "m11"),
+        joined("02T14:02:00", "m16", "g2"), msg("02T14:29:00", "m4", "g2"), joined("02T16:06:00", "m9", "g3"), msg("02T20:06:00", "m20", "g2"), msg("02T21:11:00", "m22"),
+    ]
+    pieces = [first, [msg("04T15:44:00", "m22", "g3")], [msg("05T23:55:00", "m7", "g3")], [msg("06T00:19:00", "m22")]]
+    whole = plan(config, [event for piece in pieces for event in piece])
+    assert [task.text for task in whole.tasks if task.member == "m22"] == ["看一下 m22，1 条\n\n看一下 m22，2 条"]
+    assert held(config, pieces, tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+
+def test_a_part_not_checked_again_keeps_its_member_as_planned_in_a_message_checked_only_on_a_change(make_config, tmp_path):
+    """Fuzzing (seed 20734): 老张's silence @ (`recheck: false`, planned at 03:06 on the 2nd: her
+    2nd message) joins her milestone @, whose check waits on a change of its member; a full day
+    carries the message to the 3rd. Keeping the parts' texts as of the new due for that check
+    must leave such a part alone: it still shows her as planned ("2 条"), not her 3rd message."""
+    rules = (
+        "playbook: p\nrules:\n"
+        "  - id: quiet\n    when: {silence: 12h}\n    recheck: false\n    do: [{mention: \"看一下 {{ member.name }}，{{ member.messages }} 条\"}]\n"
+        "  - id: hello\n    when: {event: member_joined}\n    do: [{mention: \"欢迎 {{ member.name }}\"}]\n"
+        "  - id: two\n    when:\n      milestone: {metric: messages, at: [2, 5]}\n    deadline: 3d\n    do: [{mention: \"{{ member.name }} 你好\"}]\n"
+    )
+    community = "community:\n  name: t\n  timezone: Asia/Shanghai\n  quiet_hours: \"21:30-09:15\"\n  merge: [mention]\n  operators:\n    - {id: op, groups: [g3], capacity: 2, pace: 1h}\n"
+    config = make_config({"p.yaml": rules}, community)
+    pieces = [
+        [msg("01T00:39:00", "m28", "g3"), msg("01T00:43:00", "m14", "g3", name="小李"), msg("01T15:06:00", "m28", "g3", name="老张")],
+        [joined("02T00:02:00", "m8", "g3"), joined("02T04:29:00", "m11", "g3"), msg("02T05:36:00", "m28", "g2")],
+        [{"ts": "2026-03-03T00:06:00+08:00", "type": "profile", "group": "g2", "member": "m28", "attributes": {"tier": "B"}}],
+    ]
+    whole = plan(config, [event for piece in pieces for event in piece])
+    assert [task.text for task in whole.tasks if task.member == "m28" and task.parts] == ["老张 你好\n\n看一下 老张，2 条"]
     assert held(config, pieces, tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
