@@ -601,8 +601,11 @@ class StateStore:
             payload["id"] for payload in opened
             if (payload["printed"] is not None or "merged_into" not in payload) and all(statuses.get(task_id) == "todo" and task_id not in delivered for task_id in shown[payload["id"]])
         }
-        # A part merged into a message that stays as it is (marked, delivered) went out with it.
-        return [payload for payload in opened if payload["id"] in reopened or payload.get("merged_into") in reopened]
+        # A part merged into a message that stays as it is (marked, delivered) went out with it;
+        # one merged into a part of a message reopened (the part carried it on as that message's
+        # own task was dropped) is reopened with that message.
+        with_message = reopened | {part["id"] for payload in opened if payload["id"] in reopened for part in payload["parts"]}
+        return [payload for payload in opened if payload["id"] in reopened or payload.get("merged_into") in with_message]
 
     def open_questions(self, since: float) -> list[tuple[str, str | None, str, float]]:
         """The questions asked since ``since`` and not answered yet: (key, group, asker, asked at)."""

@@ -549,3 +549,39 @@ def test_a_part_reopened_in_its_message_and_dropped_with_it_did_not_go_out_on_it
     whole = plan(config, [event for piece in pieces for event in piece])
     assert [task.member for task in whole.tasks if task.action == "dm"] == ["m10", "m5", "m13"]
     assert held(config, pieces, tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+
+def test_a_task_merged_into_a_part_that_carried_its_message_on_is_reopened_with_that_message(tmp_path):
+    """Fuzzing (seed 40052, a fresh range): m11's silence DM of the 14th is merged into that of
+    the 13th, whose message capacity drops past its deadline on the 15th; the 14th's DM carries
+    it on to the 16th, where the leaderboard's reward of the 15th joins it. The run that ends
+    that night left the reward open as merged into the 14th's DM — a part of the 13th's message,
+    not a message of its own — and the next run, reopening only what was merged into a message
+    it reopens, lost the reward: "欢迎 m11" went out without "好久不见"."""
+    rules = {"p.yaml": """\
+        playbook: p
+        rules:
+          - id: hello
+            when: {silence: 12h}
+            recheck: false
+            do: [{dm: "欢迎 {{ member.name }}"}]
+          - id: top
+            when:
+              leaderboard: {metric: questions, window: 7d, top: 1, every: "0 20 * * 0"}
+            priority: urgent
+            deadline: 3d
+            do: [{reward: {points: 5, text: 好久不见}}]
+        """}
+    community = one_operator("{id: op, groups: [g1, g2], capacity: 1}", 'quiet_hours: "22:00-08:00"', "merge: [dm, reward]")
+    config = config_from(rules, community, tmp_path / "pb")
+    pieces = [
+        [{**said_at(11, "06:01", "m25", "g2"), "type": "member_joined"}, said_at(11, "07:21", "m13")],
+        [said_at(12, "04:10", "m25", "g2", text="请问怎么报名？"), said_at(12, "08:34", "m5", "g2", name="老张"), said_at(12, "15:52", "m11", "g2", text="请问怎么报名？")],
+        [said_at(13, "17:20", "m11", "g2", text="请问怎么报名？")],
+        [said_at(14, "22:56", "m13"), said_at(14, "23:53", "m13", text="请问怎么报名？")],
+        [said_at(15, "23:40", "m22", "g2")],
+        [said_at(16, "00:22", "m11", "g2", name="小李")],
+    ]
+    whole = plan(config, [event for piece in pieces for event in piece])
+    assert [task.text for task in whole.tasks if task.member == "m11"] == ["欢迎 m11\n\n好久不见"]
+    assert held(config, pieces, tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
