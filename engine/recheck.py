@@ -918,9 +918,9 @@ class Recheck:
         now = self.run.now
         for at, source, deferred, until in waiting:
             source.entry = None  # no longer registered
+            source.changed = True  # (also of a day settled: a part merged there may carry its message on later)
             if until < settled:
                 continue  # of a day already settled: done (a task planned late one day, due the next, is not)
-            source.changed = True
             if deferred is not None and at >= now and not deferred.dropped:
                 self._push(deferred)  # it changes before the task is due: checked then
             if not source.fixed and self.context_of(source).get("member") is not None:

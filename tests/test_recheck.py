@@ -412,3 +412,26 @@ def test_a_text_planned_late_one_day_and_due_the_next_keeps_the_values_it_was_pl
     ]
     result = plan(config, events)
     assert [task.text for task in result.tasks if task.rule == "quiet"] == ["小王，你已经 4 天没说话了"]
+
+
+def test_a_part_that_carries_its_message_on_is_checked_if_its_member_wrote_after_its_day(tmp_path):
+    """Fuzzing (--split, seed 50184): one DM a day for op. m25's two silence DMs are merged
+    into one message, carried day by day; on the 28th the message's own part is past its
+    deadline and the other carries it on to 03-01 08:00. m25 wrote on the 28th at 17:49: the
+    part's change was forgotten with its first day (settled), and the message went out."""
+    books = {
+        "p0.yaml": "playbook: p0\nrules:\n  - id: long\n    when: {silence: 1d12h}\n    do: [{dm: 好久不见}]\n",
+        "p1.yaml": "playbook: p1\nrules:\n  - id: short\n    when: {silence: 1d}\n    do: [{dm: \"欢迎 {{ member.name }}\"}]\n",
+    }
+    community = "community:\n  name: t\n  timezone: Asia/Shanghai\n  operators:\n    - {id: op, groups: [g2], capacity: 1}\n  quiet_hours: \"22:00-08:00\"\n"
+    config = config_from(books, community, tmp_path / "pb")
+
+    def line(ts: str, member: str, kind: str = "message") -> dict:
+        return {"ts": f"2026-02-{ts}+08:00", "group": "g2", "member": member, "type": kind, "text": "hi"}
+
+    # Three members fill op's days before m25's DMs (joined on the 24th, again on the 26th).
+    events = [line("23T19:18:00", "m9"), line("24T06:41:00", "m2"), line("24T20:07:00", "m21"), line("24T23:57:00", "m25", "member_joined"),
+              line("26T21:57:00", "m25", "member_joined"), line("28T17:49:00", "m25")]
+    result = plan(config, events)
+    assert [task.member for task in result.tasks if task.member == "m25"] == []
+    assert any(item.task.member == "m25" and item.reason.startswith("stale: m25 wrote at 2026-02-28 17:49") for item in result.suppressed)
