@@ -9,6 +9,7 @@ import argparse
 import json
 import shutil
 import tempfile
+import traceback
 from pathlib import Path
 
 import fuzz  # this script's directory is first on sys.path: tests/fuzz/fuzz.py
@@ -34,8 +35,8 @@ def fails(community: str, books: dict[str, dict], events: list[dict], kind: str)
     write(d, community, books)
     try:
         problems = fuzz.check_dir(d, events, WORK)
-    except Exception:
-        return False
+    except Exception:  # a crash is the failure kept when the case crashed (fuzz.py saves it as "crash: …")
+        return kind == "crash"
     return any(p.startswith(kind) for p in problems)
 
 
@@ -147,7 +148,11 @@ def minimize(src: Path, out: Path, kind: str) -> None:
     (out / "events.jsonl").write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in events), encoding="utf-8")
     d = WORK / "c"
     write(d, community, books)
-    (out / "failure.txt").write_text("\n".join(fuzz.check_dir(d, events, WORK)) + "\n", encoding="utf-8")
+    try:
+        problems = fuzz.check_dir(d, events, WORK)
+    except Exception:  # a crash case: saved as fuzz.py saves it
+        problems = ["crash: " + traceback.format_exc()]
+    (out / "failure.txt").write_text("\n".join(problems) + "\n", encoding="utf-8")
     print(f"{out}: {len(books)} playbooks, {sum(len(b['rules']) for b in books.values())} rules, {len(events)} events")
 
 
