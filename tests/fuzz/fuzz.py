@@ -33,7 +33,8 @@ must give one run's plan.
 Checks (Python API, one run with explain): due <= deadline; no due inside quiet hours (but
 urgent); no task for staff or an operator's own account; one merged private message (and one
 @ per group) per member, assignee, channel and local day, unless the later was triggered after
-the earlier was due; capacity per operator and day; pace; no silence task (or merged silence
+the earlier was due, or checked at its own time after its member wrote since then (a text or
+if: that reads it); capacity per operator and day; pace; no silence task (or merged silence
 part) due after the member wrote since it fired (recheck on); after a planned remove, no @,
 warn or remove for the member in that group until a member_joined there (recheck: false tasks
 planned before it aside); once; cooldown between kept firings; limits; the same output on a
@@ -419,13 +420,27 @@ def check_invariants(result: Any, events: list[dict[str, Any]], info: dict[str, 
             kind = ("mention", t.group) if t.action == "mention" else ("private",)
             merged_kind[(kind, t.member, t.assignee, t.channel, day)].append(t)
     by_id = {p.id: p for ps in merged_parts.values() for p in ps}
+
+    def known(task: Any) -> float:
+        # what the task knows of happened by: its firing, or its member's latest message when it
+        # was checked (seen_message: set only for a rule whose text or if: reads what a message changes)
+        return max(task.trigger_at, task.seen_message if task.seen_message is not None else float("-inf"))
     for key, group in merged_kind.items():
         group.sort(key=lambda x: x.due)
         for earlier, later in itertools.pairwise(group):
-            # a second message the same day may carry only what was triggered after the first was due
-            first = min([later.trigger_at] + [by_id[p["id"]].trigger_at for p in later.parts if p["id"] in by_id])
+            # A second message the same day may carry only what the first could not say: each part
+            # triggered after the first was due, or checked at its own time after its member wrote
+            # since then — "texts are rendered at the due time, with the values of that time" (SPEC),
+            # so such a part joins the earlier message only if it reads the same as of then (README).
+            # (A firing's tasks, merged as they are planned, are one part of it from then on: what
+            # one of them knows, the others go with.)
+            firings: dict[tuple[str, str, float], float] = {}
+            for part in [later] + [by_id[p["id"]] for p in later.parts if p["id"] in by_id]:
+                firing = (part.playbook, part.rule, part.trigger_at)
+                firings[firing] = max(firings.get(firing, float("-inf")), known(part))
+            first = min(firings.values())
             if first <= earlier.due:
-                bad.append(f"merge: {key} {earlier.id} ({local.text(earlier.due)}) and {later.id} ({local.text(later.due)}, fired {local.text(first)})")
+                bad.append(f"merge: {key} {earlier.id} ({local.text(earlier.due)}) and {later.id} ({local.text(later.due)}, fired or seen {local.text(first)})")
     for (assignee, day), count in per_day.items():
         if assignee in ops and ops[assignee]["capacity"] and count > ops[assignee]["capacity"]:
             bad.append(f"capacity: {assignee} day {day} has {count} > {ops[assignee]['capacity']}")
