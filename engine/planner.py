@@ -1168,7 +1168,12 @@ class Planner:
         back (``now``: where the history ended; see ``_out_of_reach``)."""
         if self.record_history:
             waiting = [task for key in sorted(self._waiting) for task in self._waiting[key]]
-            self.open = [self.opening(task) for task in [*waiting, *self.tasks] if not task.dropped] + self.open_stale
+            # A part of a message found stale as the history ended (``open_stale``) carries it on
+            # now, back in its day: it is kept in that message only, which the next run checks
+            # again and, stale then too, carries on from there. Kept on its own as well, it was
+            # reopened twice, and the two copies met in one day (a KeyError in ``_carry_over``).
+            carrying = {id(part) for item in self.open_stale for part in item.parts}
+            self.open = [self.opening(task) for task in [*waiting, *self.tasks] if not task.dropped and id(task) not in carrying] + self.open_stale
             if self._noted:
                 self._note_sent_beside()
             if self.on_open is not None:

@@ -277,3 +277,29 @@ def test_a_task_of_a_firing_that_went_out_dropped_by_the_next_run_keeps_the_rule
     whole = plan(config, first + later)
     assert task_keys(whole, "rule", "action", "member", "due") == [("hello", "dm", "m1", "2026-03-01T10:00:00+08:00"), ("hot", "notify", "m2", "2026-03-02T08:00:00+08:00")]
     assert held(config, [first, later], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+
+def test_a_message_found_stale_as_the_run_ended_is_reopened_once_with_the_part_that_carried_it_on(make_config, tmp_path):
+    """Fuzzing (seed 41858): m1's silence reward (21:00) and DM (22:00) of the 1st are one
+    message, which the day's one slot (m2's urgent task) carries to the 2nd. The run ending on
+    the 2nd at 09:00 checks it there and then: m1 wrote at 09:00, the reward is stale, and the
+    DM carries the message on. That run kept two rows for the next run: the message with its
+    DM (to be checked again), and the DM on its own. The next run reopened the DM twice; its
+    two copies met in the 2nd's list and the run crashed (KeyError in ``_carry_over``/``_keep``)."""
+    from tests.test_daily_texts import held
+
+    rules = (
+        "playbook: p\nrules:\n"
+        "  - id: nudge\n    when: {silence: 12h}\n    do: [{reward: {points: 5, text: 好久不见}}]\n"
+        "  - id: ask\n    when: {event: message, keywords: [问]}\n    delay: 13h\n    deadline: 3d\n    do: [{dm: 问问}]\n"
+        "  - id: hot\n    when: {event: message, keywords: [急]}\n    priority: urgent\n    do: [{notify: 急}]\n"
+    )
+    config = make_config({"p.yaml": rules}, "community:\n  name: t\n  timezone: Asia/Shanghai\n  merge: [dm, reward]\n  operators:\n    - {id: op, groups: [g1], capacity: 1}\n")
+    first = [msg("01T08:00:00", "m2", text="急"), msg("01T09:00:00", "m1", text="问"), msg("02T09:00:00", "m1", text="好")]
+    later = [msg("03T12:00:00", "m9")]
+    whole = plan(config, first + later)
+    # The DM goes out on the 2nd, with the reward of m1's next silence (from 09:00) in it.
+    assert task_keys(whole, "rule", "member", "due", "text") == [
+        ("hot", "m2", "2026-03-01T08:00:00+08:00", "急"), ("ask", "m1", "2026-03-02T21:00:00+08:00", "问问\n\n好久不见"), ("nudge", "m2", "2026-03-03T20:00:00+08:00", "好久不见"),
+    ]
+    assert held(config, [first, later], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
