@@ -1268,7 +1268,15 @@ class Planner:
         # the day again, must see it to drop that one again (capacity drops it after).
         waited_for = self._waited_for or ()
         superseding = self._superseding
-        self._out_of_reach.update(id(task) for task in overflow[may_go:] if task.member not in waited_for and id(task) not in superseding)
+        # Nor a member's task of an action merge lists, due after ``now``: a task offered later,
+        # due before it that day, may take it into its message, which has the higher priority
+        # and the earlier deadline of the two (a schedule's 23:45 DM takes in the survey carried
+        # to 23:58, and the survey's deadline of 23:58 puts that message first in the day).
+        merge = self.community.merge
+        self._out_of_reach.update(
+            id(task) for task in overflow[may_go:]
+            if task.member not in waited_for and id(task) not in superseding and not (task.due > now and task.member is not None and task.action in merge)
+        )
 
     def drain(self) -> list[Task]:
         """The tasks that became final since the last call, in output order.

@@ -303,3 +303,25 @@ def test_a_message_found_stale_as_the_run_ended_is_reopened_once_with_the_part_t
         ("hot", "m2", "2026-03-01T08:00:00+08:00", "急"), ("ask", "m1", "2026-03-02T21:00:00+08:00", "问问\n\n好久不见"), ("nudge", "m2", "2026-03-03T20:00:00+08:00", "好久不见"),
     ]
     assert held(config, [first, later], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+
+def test_a_task_a_later_offer_can_take_into_its_message_is_kept_open_as_the_run_ends(make_config, tmp_path):
+    """Fuzzing (seed 41233): the run ending on the 1st at 10:00 settles the day (one slot): m2's
+    and m3's 急 come first, and m1's survey (due 22:00, deadline 23:00) was left out of the days
+    kept open, as no later run could keep it: new tasks only push it further down. But m1's
+    silence DM of 21:00, offered by the next run, takes it into its message, with the survey's
+    deadline — first in the day. One run sends that message; the next run had only the DM."""
+    from tests.test_daily_texts import held
+
+    rules = (
+        "playbook: p\nrules:\n"
+        "  - id: nudge\n    when: {silence: 11h}\n    groups: [g2]\n    priority: high\n    do: [{dm: 好久不见}]\n"
+        "  - id: form\n    when: {event: message, keywords: [问]}\n    delay: 12h\n    deadline: 13h\n    do: [{survey: {form: 'https://f.example/1', text: 填一下}}]\n"
+        "  - id: hot\n    when: {event: message, keywords: [急]}\n    priority: high\n    do: [{notify: 急}]\n"
+    )
+    config = make_config({"p.yaml": rules}, "community:\n  name: t\n  timezone: Asia/Shanghai\n  merge: [dm, survey]\n  operators:\n    - {id: op, groups: [g1, g2], capacity: 1}\n")
+    first = [msg("01T09:00:00", "m2", text="急"), msg("01T09:30:00", "m3", text="急"), msg("01T10:00:00", "m1", group="g2", text="问")]
+    later = [msg("02T12:00:00", "m9")]
+    whole = plan(config, first + later)
+    assert task_keys(whole, "rule", "member", "due", "text") == [("nudge", "m1", "2026-03-01T21:00:00+08:00", "好久不见\n\n填一下"), ("hot", "m2", "2026-03-02T09:00:00+08:00", "急")]
+    assert held(config, [first, later], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
