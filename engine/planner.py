@@ -1479,8 +1479,14 @@ class Planner:
         """``task`` becomes the one message of ``parts`` (in due order): texts joined with a
         blank line, reasons listed."""
         task.merged = parts
+        history = self.new_history
         for part in parts:
             part.finish(self._local, self.says.explain.moved)
+            sent = history.get(part.id) if part is not task else None
+            if sent is not None and sent.status == "merged":
+                # Saved with its message's due, where a later run finds the message's other
+                # actions by (``merged_rows``): the reward a DM carried counts under a reward limit.
+                sent.due = task.due
         # Joined again (a part withheld for a holdout): of its own part, its own text, reason and
         # options, not those of the message it became.
         own = self._own_part.get(task.id)

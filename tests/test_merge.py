@@ -363,6 +363,31 @@ rules:
         assert held(config, [events[:cut], events[cut:]], tmp_path / f"cut{cut}.db") == sorted(task_keys(result, "id", "due", "text")), cut
 
 
+def test_a_part_due_later_than_its_message_counts_under_its_action_in_the_next_runs_limits(make_config, tmp_path):
+    """Fuzzing (seed 60506): the reward of m1's 问 (1 h later) goes out in the 10:00 DM. Its
+    "merged" row in the state kept its own due, 11:00, while the next run finds a message's
+    other actions by the message's due: that run saw a DM only, and with at most one reward in
+    7 days let the reward of the 3rd join that day's DM. One run refuses it."""
+    rules = {
+        "p.yaml": """\
+playbook: p
+rules:
+  - id: ask
+    when: {event: message, keywords: [问]}
+    do: [{dm: 问问}]
+  - id: gift
+    when: {event: message, keywords: [问]}
+    delay: 1h
+    do: [{reward: {points: 5, text: 送你积分}}]
+""",
+    }
+    config = make_config(rules, COMMUNITY + "  merge: [dm, reward]\n  limits:\n    - {actions: [reward], max: 1, per: 7d}\n")
+    first, later = [msg("01T10:00:00", "m1", text="问"), msg("02T09:00:00", "m9")], [msg("03T10:00:00", "m1", text="问")]
+    result = plan(config, first + later)
+    assert task_keys(result, "rule", "due", "text") == [("ask", "2026-03-01T10:00:00+08:00", "问问\n\n送你积分"), ("ask", "2026-03-03T10:00:00+08:00", "问问")]
+    assert held(config, [first, later], tmp_path / "ops.db") == sorted(task_keys(result, "id", "due", "text"))
+
+
 @pytest.mark.parametrize("operator", ["", ", capacity: 5", ", pace: 10m"])
 def test_a_dm_that_would_join_a_message_within_the_dm_limit_of_another_is_dropped(make_config, tmp_path, operator):
     """小王 got a DM at 18:00 on the 1st; on the 2nd her 07:00 thank-you reward would carry the
