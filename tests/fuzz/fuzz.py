@@ -55,6 +55,7 @@ import sys
 import tempfile
 import traceback
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -573,37 +574,41 @@ LOOP_CONDS = ["member.open_tasks < 2", "member.open_tasks == 0", "member.tasks_3
               "member.last_contact_at is none or (now - member.last_contact_at).days >= 1"]
 
 
+def after_when(lines: list[str], add: Callable[[str], str | None]) -> str:
+    """Playbook ``lines`` joined, with the line ``add`` gives (None: none) after each rule's
+    `when:` line; ``add`` is told the line that follows it ("" at the end)."""
+    out = []
+    for i, line in enumerate(lines):
+        out.append(line)
+        if line.startswith("    when: ") and (extra := add(lines[i + 1] if i + 1 < len(lines) else "")) is not None:
+            out.append(extra)
+    return "\n".join(out)
+
+
 def with_loop(lr: random.Random, community: str, files: dict[str, str]) -> tuple[str, dict[str, str]]:
     """``community`` and playbook ``files`` with holdouts and conditions on the loop's fields
     added, drawn from ``lr``: the base draw (and so every seed's case without --loop) is kept."""
     if lr.random() < 0.7:
         community = community.replace("community:\n", f"community:\n  holdout: {lr.choice([10, 30, 50])}%\n", 1)
+
+    def condition(following: str) -> str | None:
+        # a rule with no `if:` of its own: its `when:` line is followed by anything but `if:`
+        if not following.startswith("    if: ") and lr.random() < 0.4:
+            return f"    if: {q(lr.choice(LOOP_CONDS))}"
+        return None
+
     out = {}
     for name, text in files.items():
         lines = text.split("\n")
         if lr.random() < 0.3:
             lines.insert(1, f"holdout: {lr.choice([0, 20, 50])}%")
-        decorated = []
-        for i, line in enumerate(lines):
-            decorated.append(line)
-            # a rule with no `if:` of its own: its `when:` line is followed by anything but `if:`
-            if line.startswith("    when: ") and not (i + 1 < len(lines) and lines[i + 1].startswith("    if: ")) and lr.random() < 0.4:
-                decorated.append(f"    if: {q(lr.choice(LOOP_CONDS))}")
-        out[name] = "\n".join(decorated)
+        out[name] = after_when(lines, condition)
     return community, out
 
 
 def with_until(ur: random.Random, files: dict[str, str]) -> dict[str, str]:
     """Playbook ``files`` with `until: replied` on about half of the rules (drawn from ``ur``)."""
-    out = {}
-    for name, text in files.items():
-        lines = []
-        for line in text.split("\n"):
-            lines.append(line)
-            if line.startswith("    when: ") and ur.random() < 0.5:
-                lines.append("    until: replied")
-        out[name] = "\n".join(lines)
-    return out
+    return {name: after_when(text.split("\n"), lambda _: "    until: replied" if ur.random() < 0.5 else None) for name, text in files.items()}
 
 
 def as_teams(sr: random.Random, info: dict[str, Any], events: list[dict[str, Any]]) -> tuple[str, dict[str, Any], list[dict[str, Any]]]:
