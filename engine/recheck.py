@@ -120,6 +120,8 @@ class Recheck:
         self.effects: list[tuple[float, tuple[Any, ...], Task, Callable[[float], float | None]]] = []
         self._seq = 0
         self.closed = False  # the history has ended: what is still pending is checked at once
+        # Once it has: the removals the plan has still to do, by member (``_removed_ahead``).
+        self._ahead: dict[str, list[Task]] = {}
         self._about_leaving = frozenset(rule.key for rule in config.rules if rule.trigger.about_leaving)
         for rule in config.rules:  # how long a trigger keeps what its stale() reads
             default = rule.trigger.default_deadline
@@ -422,6 +424,11 @@ class Recheck:
         before they are due."""
         self.closed = True
         self.planner.checks_at_once = True  # the tasks capacity moves on are checked there and then
+        for _, _, task, _ in self.effects:
+            source = task.source
+            if source is not None and source.action.kind.scope == SCOPE_GROUP and task.member:
+                # (A group action with an effect takes its member out of the group: `remove`.)
+                self._ahead.setdefault(task.member, []).append(task)
         heap, self.heap = self.heap, []
         later = {id(task): task for _, _, task in heap}
         # And those whose check waits on a change of their member (see ``planned``).
@@ -620,8 +627,8 @@ class Recheck:
         source: Source = task.source
         if not source.rule.recheck:
             return  # a message of a rule not checked again, here for its parts (``moved_later``)
-        if source.kept and not source.changed and source.rule.key in self._steady:
-            return  # held when last checked, and nothing it reads has changed since
+        if source.kept and not source.changed and source.rule.key in self._steady and not (self._ahead and task.member in self._ahead):
+            return  # held when last checked, and nothing it reads has changed since (nor will a removal the plan has ahead)
         rule = source.rule
         # The values of now for its text, unless it reads only the member's name and id (fixed
         # again by _keep); the conditions build them only if they need them.
@@ -684,6 +691,8 @@ class Recheck:
         member = firing.member
         if member is not None:
             where = self._not_there(group, source, member, at)
+            if where is None and self._ahead and member.id in self._ahead:
+                where = self._removed_ahead(group, source, member, at)
             if where is not None:
                 return where
             trigger = rule.trigger
@@ -725,7 +734,9 @@ class Recheck:
                     return self._left_after_removal(group, source, member, at)
                 if out and out.get(group) == at and self._by_own_removal(source, member, group):
                     return None  # a sibling of the removal due with it (the "先截图" note); one due later (a warning capacity moved to the next day) is for a member out of the group
-                return self.planner.says.explain.not_in_group.format(name=_name(member), group=group_name(self.run.groups, self._group_names, group), since="")
+                # (Taken out by the plan: said, as the enforcer says it of a task it refuses.)
+                since = self.planner.says.explain.removed_at.format(at=self.run.local.text(out[group])) if out and group in out else ""
+                return self.planner.says.explain.not_in_group.format(name=_name(member), group=group_name(self.run.groups, self._group_names, group), since=since)
         elif scope is not None and member.left:
             if self._by_own_removal(source, member, source.group, at):
                 return None  # the DM saying why, sent with the removal: not once they left on their own too
@@ -738,6 +749,41 @@ class Recheck:
             if into is not None and into in member.groups:
                 return self.planner.says.explain.in_group.format(name=_name(member), group=group_name(self.run.groups, self._group_names, into))
         return None
+
+    def _removed_ahead(self, group: str | None, source: Source, member: Member, at: float) -> str | None:
+        """After the history's end: whether removals the plan does before ``at`` take the member
+        out of where ``source``'s action needs them. While the history goes on, a removal is done
+        when it is due (``check_due``), and a task due after it finds its member out; once the
+        history has ended nothing is done any more, but the plan's own removals still happen
+        before the tasks due after them: no @ on 04-07 of a member the plan removes on 04-05.
+        As ``check_due`` orders an instant: a removal goes before the other tasks due with it,
+        but not before its own firing's (the "先截图" note); and the DM saying why goes with it."""
+        scope = source.action.kind.scope
+        if scope is None or source.rule.key in self._about_leaving:
+            return None
+        out: dict[str, float] = {}  # group → when the plan takes the member out of it
+        own: str | None = None  # the group its own firing's removal takes them out of
+        for removal in self._ahead[member.id]:
+            removing = removal.source
+            if removal.dropped or removing is source or removal.due > at or removal.group is None:
+                continue
+            if removing.rule.key == source.rule.key and removing.firing.t == source.firing.t:
+                own = removal.group
+                if removal.due == at:
+                    continue  # due with its removal: goes with it
+            if removal.group not in out or removal.due < out[removal.group]:
+                out[removal.group] = removal.due
+        if not out:
+            return None
+        explain = self.planner.says.explain
+        if scope == SCOPE_GROUP:
+            if group is None or group not in out or group not in member.groups:
+                return None  # (not in it now: said by ``_not_there`` already)
+            since = explain.removed_at.format(at=self.run.local.text(out[group]))
+            return explain.not_in_group.format(name=_name(member), group=group_name(self.run.groups, self._group_names, group), since=since)
+        if member.left or not member.groups or not member.groups <= out.keys() or own == source.group:
+            return None
+        return explain.left_community.format(name=_name(member))
 
     def _beside_removal(self, task: Task, source: Source, member: Member) -> bool:
         """Whether ``task`` needs its member in a group they are out of by the removal its own

@@ -330,7 +330,7 @@ def test_an_at_pace_lays_out_after_the_plan_removed_its_member_is_dropped(make_c
     events += [msg("01T09:00:05", "m1", name="小王", text="大家好"), msg("01T09:10:00", "m1", text="广告")]
     result = plan(config, events, explain=True)
     assert task_keys(result, "rule", "member") == [("hi", "m2"), ("spam", "m1"), ("hi", "m3"), ("hi", "m4")]
-    assert [(item.guardrail, item.task.member, item.reason) for item in result.suppressed] == [("stale", "m1", "stale: 小王 is no longer in g1")]
+    assert [(item.guardrail, item.task.member, item.reason) for item in result.suppressed] == [("stale", "m1", "stale: 小王 is no longer in g1: removed by the plan at 2026-03-01 09:10")]
 
 
 def test_max_delay_counts_from_the_offered_due_across_a_pace_into_the_next_day(make_config):
