@@ -236,10 +236,14 @@ class Enforcer:
     def _task_effect(self, task: Task, action: ActionSpec, member: Member) -> None:
         """A planned task's effect on ``member``; a removal's names its firing (``OUT_BY``), so
         that the firing's other tasks (the "先截图" note) are not found stale by it."""
+        was_in = task.group in member.groups
         if not self._apply(action, member, task.group) or task.group is None:
             return
         out = member.marks.get(OUT_OF)
-        if out and out.get(task.group) == self.run.now:
+        # (Taken out by this very effect: not a reward due with the removal, whose effect comes
+        # after it at the same instant — the note "先截图" of the removal's firing then found the
+        # reward's firing named as the one that removed her, and was dropped as stale.)
+        if was_in and out and out.get(task.group) == self.run.now:
             by = member.marks.get(OUT_BY)
             if by is None:
                 by = member.marks[OUT_BY] = {}

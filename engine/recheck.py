@@ -375,13 +375,15 @@ class Recheck:
         order planned, then those of earlier runs."""
         heap, saved, effects = self.heap, self.saved, self.effects
         if effects and effects[0][0] == t:
-            # Effects due now come before the checks of the other tasks due now (a task due at
-            # the instant its member is removed is not sent), after the checks of their own
-            # tasks (a removal found stale does not happen).
+            # Removals due now come before the checks of the other tasks due now (a task due at
+            # the instant its member is removed is not sent), after their own checks (a removal
+            # found stale does not happen). The other effects (a reward's points) come after
+            # every check of the instant: the points of a reward found stale are not given, and
+            # a reward due with the removal is checked after it, whichever way it waited.
             due_now = []
             while heap and heap[0][0] == t:
                 task = heapq.heappop(heap)[2]
-                if task.source is not None and task.source.action.kind.apply is not None:
+                if task.source is not None and task.source.action.kind.apply is not None and task.source.action.kind.scope == SCOPE_GROUP:
                     self.check(task)
                 else:
                     due_now.append(task)
@@ -397,7 +399,7 @@ class Recheck:
                 if entry is not None and entry[2] is task and not task.dropped and task.source.action.kind.scope == SCOPE_GROUP:
                     entry[2] = None  # checked now, not again when the effect changes her
                     self.check(task)
-            self._effects_at(t)
+            self._effects_at(t, removals=True)
             for task in due_now:
                 self.check(task)
         while heap and heap[0][0] == t:
@@ -409,13 +411,21 @@ class Recheck:
         if effects and effects[0][0] == t:
             self._effects_at(t)
 
-    def _effects_at(self, t: float) -> None:
+    def _effects_at(self, t: float, removals: bool = False) -> None:
+        """The effects due at ``t`` (``removals``: only those of group actions, `remove`)."""
         effects = self.effects
+        others = []
         while effects and effects[0][0] == t:
-            _, key, task, effect = heapq.heappop(effects)
+            item = heapq.heappop(effects)
+            _, key, task, effect = item
+            if removals and task.source is not None and task.source.action.kind.scope != SCOPE_GROUP:
+                others.append(item)  # after the instant's checks
+                continue
             later = effect(t)
             if later is not None:
                 heapq.heappush(effects, (later, key, task, effect))
+        for item in others:
+            heapq.heappush(effects, item)
 
     def close(self) -> None:
         """The history has ended: tasks due after it are checked with what is known now, at
@@ -434,6 +444,17 @@ class Recheck:
         # And those whose check waits on a change of their member (see ``planned``).
         now = self.run.now
         later.update((id(task), task) for waiting in self.frozen.values() for _, _, task, _ in waiting if task is not None and not task.dropped and task.due >= now)
+        if self._ahead and self.at_once_t == now:
+            # Those kept at once at the history's last instant, whose member a removal due at it
+            # takes out: while the history goes on, it is done after that instant's events, and
+            # they are stale (``left_at_once``) — then and in every later run, which starts after
+            # that instant: not reopened.
+            for task in self._at_once:
+                member = task.source.firing.member if task.source is not None and not task.dropped else None
+                if member is not None and member.id in self._ahead:
+                    why = self._removed_ahead(task.group, task.source, member, now, after_effects=True)
+                    if why is not None:
+                        self.planner.drop_stale(task, self.planner.says.explain.stale.format(why=why))
         planner = self.planner
         for task in sorted(later.values(), key=lambda task: (task.due, task.id)):
             opened = planner.opening(task) if planner.record_history and not task.dropped else None
@@ -750,22 +771,25 @@ class Recheck:
                 return self.planner.says.explain.in_group.format(name=_name(member), group=group_name(self.run.groups, self._group_names, into))
         return None
 
-    def _removed_ahead(self, group: str | None, source: Source, member: Member, at: float) -> str | None:
+    def _removed_ahead(self, group: str | None, source: Source, member: Member, at: float, after_effects: bool = False) -> str | None:
         """After the history's end: whether removals the plan does before ``at`` take the member
         out of where ``source``'s action needs them. While the history goes on, a removal is done
         when it is due (``check_due``), and a task due after it finds its member out; once the
         history has ended nothing is done any more, but the plan's own removals still happen
         before the tasks due after them: no @ on 04-07 of a member the plan removes on 04-05.
         As ``check_due`` orders an instant: a removal goes before the other tasks due with it,
-        but not before its own firing's (the "先截图" note); and the DM saying why goes with it."""
+        but not before its own firing's (the "先截图" note), nor before another removal (checked
+        before the instant's removals are done) — unless it was kept at once at that instant
+        (``after_effects``: the effects follow, ``left_at_once``); the DM saying why goes with it."""
         scope = source.action.kind.scope
         if scope is None or source.rule.key in self._about_leaving:
             return None
         out: dict[str, float] = {}  # group → when the plan takes the member out of it
         own: str | None = None  # the group its own firing's removal takes them out of
+        removal_itself = source.action.kind.apply is not None and scope == SCOPE_GROUP and not after_effects  # checked before the instant's removals
         for removal in self._ahead[member.id]:
             removing = removal.source
-            if removal.dropped or removing is source or removal.due > at or removal.group is None:
+            if removal.dropped or removing is source or removal.due > at or removal.group is None or (removal_itself and removal.due == at):
                 continue
             if removing.rule.key == source.rule.key and removing.firing.t == source.firing.t:
                 own = removal.group
