@@ -240,6 +240,7 @@ class Planner:
         self._out_of_reach: set[int] = set()  # tasks dropped by that settling that no later run can keep
         self._waited_for: set[str] | None = None  # members whose second message of the day being settled waits (see _fill)
         self._superseding: set[int] = set()  # as a --state run ends: tasks that superseded another of their day (see _mark_out_of_reach)
+        self._took_in: set[int] = set()  # as a --state run ends: messages that took in another task of its open days (likewise)
         # Those tasks still hold their rule's cooldown and their member's limits until their day
         # is over, as in one run: (local day, operator) → the rows that say what they hold
         # (``held_over``), released when that day is settled (``hold``, ``_release_held``).
@@ -1267,15 +1268,18 @@ class Planner:
         # Nor a task that superseded an older one of its rule that day: the next run, settling
         # the day again, must see it to drop that one again (capacity drops it after).
         waited_for = self._waited_for or ()
-        superseding = self._superseding
+        superseding, took_in = self._superseding, self._took_in
         # Nor a member's task of an action merge lists, due after ``now``: a task offered later,
         # due before it that day, may take it into its message, which has the higher priority
         # and the earlier deadline of the two (a schedule's 23:45 DM takes in the survey carried
         # to 23:58, and the survey's deadline of 23:58 puts that message first in the day).
+        # Nor a message that took in another task of the days left open as they were settled now:
+        # that task is saved on its own, and the next run must merge it into the message again
+        # (one message the member's limits count once), not reopen it beside a light row.
         merge = self.community.merge
         self._out_of_reach.update(
             id(task) for task in overflow[may_go:]
-            if task.member not in waited_for and id(task) not in superseding and not (task.due > now and task.member is not None and task.action in merge)
+            if task.member not in waited_for and id(task) not in superseding and id(task) not in took_in and not (task.due > now and task.member is not None and task.action in merge)
         )
 
     def drain(self) -> list[Task]:
@@ -2014,6 +2018,8 @@ class Planner:
         # Their texts are joined when the message is released (rendered only if it is kept).
         first.merged = [task for part in parts for task in (part.merged or [part])]
         self._carries(first, first.merged)
+        if self._finishing is not None:
+            self._took_in.add(id(first))
         first.priority = max(parts, key=lambda task: task.rank).priority
         deadline = min(part.deadline for part in parts)
         if deadline < first.deadline:

@@ -325,3 +325,31 @@ def test_a_task_a_later_offer_can_take_into_its_message_is_kept_open_as_the_run_
     whole = plan(config, first + later)
     assert task_keys(whole, "rule", "member", "due", "text") == [("nudge", "m1", "2026-03-01T21:00:00+08:00", "好久不见\n\n填一下"), ("hot", "m2", "2026-03-02T09:00:00+08:00", "急")]
     assert held(config, [first, later], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+
+def test_a_message_that_took_in_a_task_as_the_run_ended_is_kept_open_with_it(make_config, tmp_path):
+    """Fuzzing (seed 80244): m2's welcome takes the 1st's one slot; m1's post and DM of 20:35
+    wait for the 2nd. The run ending on the 2nd at 23:59 settles that day: the DM takes in the
+    answer DM of 16:45 (one message a day), m1's post gets the slot, and the message goes (the
+    DM past its deadline, the answer 12 h late). That message was left out of the open days, as
+    no later run could keep it (a light row), but the answer, saved on its own, was reopened
+    beside it: counted apart by the limit (2 a 12 h), the two pushed m1's post out, and the
+    answer went out in its slot."""
+    from tests.test_daily_texts import held
+
+    rules = (
+        "playbook: p\nrules:\n"
+        "  - id: hello\n    when: {event: message}\n    do: [{post: 欢迎}, {dm: 看一下}]\n"
+        "  - id: answer\n    when: {unanswered: 10m}\n    delay: 20h\n    do: [{dm: 回答}]\n"
+    )
+    community = (
+        'community:\n  name: t\n  timezone: Asia/Shanghai\n  quiet_hours: "22:00-08:00"\n  max_delay: 12h\n'
+        "  limits:\n    - {actions: any, max: 2, per: 12h}\n  operators:\n    - {id: op, groups: [g1], capacity: 1, pace: 2h}\n"
+    )
+    config = make_config({"p.yaml": rules}, community)
+    first = [msg("01T19:25:00", "m2", text="书"), msg("01T20:35:00", "m1", text="请问怎么报名？")]
+    second = [msg("02T23:59:00", "m9", group="g2")]
+    third = [msg("03T00:35:00", "m9", group="g2")]
+    whole = plan(config, first + second + third)
+    assert task_keys(whole, "rule", "action", "member", "due")[:2] == [("hello", "post", "m2", "2026-03-01T19:25:00+08:00"), ("hello", "post", "m1", "2026-03-02T08:00:00+08:00")]
+    assert held(config, [first, second, third], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
