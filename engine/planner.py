@@ -2195,9 +2195,10 @@ class Planner:
         """``_keep``, the tasks whose effect has happened first (``keeps_slot``: a `remove` that
         took its member out of the group) and those the operator has already (planned ahead,
         then delivered or marked: ``printed_before``): they come before the day's others,
-        whatever their priority. A day is settled once its tasks were due; at the end of a --state run, one
-        due later is counted as one run counts it, its effect to come (if it goes stale first,
-        it is one of the tasks that may go: ``_mark_out_of_reach``)."""
+        whatever their priority. A day is settled once its tasks were due; once the history has
+        ended, one due later is counted, its effect to come, in a slot the removals done leave it
+        (``_effects_to_come``; at the end of a --state run, if it goes stale first, it is one of
+        the tasks that may go: ``_mark_out_of_reach``)."""
         keeps, given = self._keeps_slot, self._given
         # Where they are in ``tasks``: the others are the rest, taken out of a copy (a few a day),
         # not found by asking each of a busy day's hundreds of tasks again.
@@ -2205,6 +2206,8 @@ class Planner:
             at = [index for index, task in enumerate(tasks) if task.action in keeps or task.id in given]
         else:  # (no --state: a busy day's hundreds of tasks asked one question, not two)
             at = [index for index, task in enumerate(tasks) if task.action in keeps]
+        if at and self.checks_at_once:  # (the history has ended)
+            at = self._effects_to_come(tasks, at, room)
         if not at:
             return self._keep(tasks, room, assignee)
         done = [tasks[index] for index in at]
@@ -2215,6 +2218,21 @@ class Planner:
         done = self._keep(done, first, assignee)
         others = self._keep(others, room - first, assignee)
         return done[:first] + others[: room - first] + done[first:] + others[room - first :]
+
+    def _effects_to_come(self, tasks: list[Task], at: list[int], room: int) -> list[int]:
+        """Once the history has ended, of the tasks at ``at`` in a day's ``tasks`` (those that
+        come first), the removals whose effect is still to come (due at the history's end or
+        after) only in the slots the tasks done leave them (a removal done has its slot:
+        ``slot_for_effect``), in capacity order; the others stay with the day's other tasks, for
+        which those leave no room. (A later --state run settles the day again, each removal
+        taking a slot when due, if one is left, or dropped then: ``drop_for_slots``.)"""
+        effected, given = self._effected, self._given
+        to_come = [index for index in at if tasks[index].id not in effected and tasks[index].id not in given]
+        if not to_come:
+            return at
+        to_come.sort(key=lambda index: _capacity_order(tasks[index]))
+        left = set(to_come[max(0, room - (len(at) - len(to_come))) :])
+        return [index for index in at if index not in left]
 
     def _carry_over(self, overflow: list[Task], day: int, assignee: str) -> None:
         """A full day's overflow (most of a busy day's offers): each moves on a day, or is

@@ -821,3 +821,32 @@ def test_a_removal_due_at_the_instant_a_state_run_ends_happens_in_the_next(tmp_p
         store.close()
         tasks.update((task.id, task.due) for task in result.tasks)
     assert tasks == {task.id: task.due for task in whole.tasks}
+
+
+def test_a_removal_still_to_come_as_a_state_run_ends_takes_no_slot_a_removal_done_took(tmp_path):
+    """Fuzzing (seed 82195): op-a has one slot a day. 小王's removal takes 1 March's at 09:10;
+    老李's, due at 21:10 with the earlier deadline, finds no slot then and is dropped, as one run
+    drops it. The run that ends at 21:10 settles the day before that removal's effect: it ranked
+    it first by its deadline, printed it and moved 小王's (done already) to the next day."""
+    kick = "  - id: kick\n    when: {event: message, keywords: [广告]}\n    delay: 10m\n    do:\n      - remove: 发广告\n"
+    flood = "  - id: flood\n    when: {event: message, keywords: [刷屏]}\n    delay: 10m\n    deadline: 30m\n    do:\n      - remove: 刷屏\n"
+    config = config_from(rules(kick + flood), COMMUNITY.replace("{id: op-a, groups: [g1]}", "{id: op-a, groups: [g1], capacity: 1}"), tmp_path / "pb")
+    events = [spam("01T09:00:00"), msg("01T21:00:00", "m4", text="刷屏", name="老李"), msg("01T21:10:00", "m3"), msg("02T12:00:00", "m3")]
+    result = plan(config, events, explain=True)
+    assert task_keys(result, "rule", "member", "due") == [("kick", "m1", "2026-03-01T09:10:00+08:00")]
+    _held_at_every_cut(config, events, tmp_path)
+
+
+def test_removals_still_to_come_when_the_history_ends_take_the_slots_in_capacity_order(tmp_path):
+    """Fuzzing (seed 83063): 小王's and 老李's removals are both due at 08:00, after the history
+    ends at midnight; op-a has one slot. Neither is done yet: the one that comes first by capacity
+    (老李's, the earlier deadline) has the slot, in one run and in a --state run ending there alike
+    — not the one offered first."""
+    kick = "  - id: kick\n    when: {event: message, keywords: [广告]}\n    do:\n      - remove: 发广告\n"
+    flood = "  - id: flood\n    when: {event: message, keywords: [刷屏]}\n    deadline: 12h\n    do:\n      - remove: 刷屏\n"
+    community = COMMUNITY.replace("  merge: []", '  quiet_hours: "22:00-08:00"\n  merge: []').replace("{id: op-a, groups: [g1]}", "{id: op-a, groups: [g1], capacity: 1}")
+    config = config_from(rules(kick + flood), community, tmp_path / "pb")
+    events = [spam("01T22:30:00"), msg("01T23:00:00", "m4", text="刷屏", name="老李"), msg("01T23:10:00", "m3"), msg("02T00:00:00", "m3")]
+    result = plan(config, events, explain=True)
+    assert task_keys(result, "rule", "member", "due") == [("flood", "m4", "2026-03-02T08:00:00+08:00")]
+    _held_at_every_cut(config, events, tmp_path)
