@@ -249,7 +249,9 @@ class Recheck:
                     self.planner.printed_part(part, built, (*data["printed"][:3], tuple(data["printed"][3])))
             effect(built, built.source.action)
             # Whether its member changed since it was last checked is not known: checked again
-            # when due (or when capacity moves it), whatever it reads. One due at the very
+            # when due (or when capacity moves it), whatever it reads — unless it is of a steady
+            # rule, saved ``unchanged``: then only if its member changes before it is due, as
+            # in one run (``_keep_as_checked``). One due at the very
             # instant the last run ended was checked as it ended, before what this run brings at
             # that same instant: checked again after it, as one run would — unless it was due
             # at once when planned: one run keeps such a task as planned, and only the member
@@ -257,12 +259,13 @@ class Recheck:
             # again, it would see the effects due at that instant, which one run's keeping
             # comes before).
             now = self.run.now
+            unchanged = payload.get("unchanged", False)
             if rule.recheck and built.due == now and payload["t"] == now:
-                self._keep_at_once(built)
-            elif rule.recheck and built.due >= now:
+                self._keep_at_once(built, unchanged)
+            elif rule.recheck and built.due >= now and not unchanged:
                 self._push(built)  # its values are built when it is checked
             else:
-                self._keep_as_checked(built)
+                self._keep_as_checked(built, unchanged)
 
     def _follow_part(self, part: Task) -> None:
         """A part reopened in its message: followed, as one run follows it from its keeping
@@ -277,15 +280,18 @@ class Recheck:
         if self.leaving is not None and source.gone is None and source.action.kind.scope is not None and rule.key not in self._about_leaving:
             self.leaving.setdefault(member.id, []).append(part)
 
-    def _keep_as_checked(self, task: Task) -> None:
+    def _keep_as_checked(self, task: Task, unchanged: bool = False) -> None:
         """A reopened task the run that planned it checked when due: kept as it was then, with
         the member's first message and leaving since, if that run saw them (``_keep`` forgets
-        them)."""
+        them). ``unchanged``: of a steady rule, its member did not change from that check to
+        the end of that run (``_saved``): moved on unchanged since, it is checked again only if
+        the member changes before it is due, as in one run — a change at that very instant (a
+        stage time alone moves) included, which a check due then would come before."""
         source = task.source
         wrote, gone, back, seen, before = source.wrote, source.gone, source.back, task.seen_message, source.before
         self.context_of(source)  # the values it was due with (``seen``), else those of now
-        self._keep(task, source)
-        source.changed = True
+        self._keep(task, source, task if unchanged and task.due >= self.run.now else None)
+        source.changed = not unchanged
         if seen is not None or source.rule.key in self._knows_writing:
             # As of its check, not of now — also when the member had not written by then (None:
             # the message since is news to it; merge and pace read this).
@@ -300,10 +306,10 @@ class Recheck:
             if back is None and source.action.kind.scope == SCOPE_GROUP and task.group is not None and task.member is not None:
                 self.returning.setdefault(task.member, []).append(task)  # out of its group still: when back?
 
-    def _keep_at_once(self, task: Task) -> None:
+    def _keep_at_once(self, task: Task, unchanged: bool = False) -> None:
         """A reopened task due at once at the instant the last run ended (see ``reopen``):
         kept as checked, unless its member is not where it needs them by the history."""
-        self._keep_as_checked(task)
+        self._keep_as_checked(task, unchanged)
         member = task.source.firing.member
         if member is None or task.source.action.kind.scope is None or task.source.rule.key in self._about_leaving:
             return
@@ -561,6 +567,9 @@ class Recheck:
             waited = self.planner.waited(task.id)
             if waited:
                 payload["waited"] = waited
+        source = task.source
+        if source.kept and not source.changed and source.entry is not None and source.rule.key in self._steady:
+            payload["unchanged"] = True  # its member has not changed since its check (``_keep_as_checked``)
         if task.action in self._merging:
             then = self.member_as_kept(task)
             if then is not None:
