@@ -2092,15 +2092,25 @@ class Planner:
         gone: set[int] = set()
         recent, fewest, original = self._recent, self._fewest_allowed, self._original_due
         start = self.local.midnight(day)  # offered before it: offered on an earlier day
-        for task in tasks:
-            # (A member with fewer other tasks than the strictest limit allows cannot be over it;
-            # the task's own entry may be gone already: forgotten a limit's window after it was
-            # offered. No member: no entry, and ``_limit_reached`` says None.)
-            if len(recent.get(task.member, ())) >= fewest and original.get(task.id, INF) < start:  # type: ignore[arg-type]  # (None: no entry)
-                broken = self._limit_reached(task, task.due, task.id)
-                if broken is not None:
-                    self._drop_for_limit(task, broken)
-                    gone.add(id(task))
+        # (A member with fewer other tasks than the strictest limit allows cannot be over it;
+        # the task's own entry may be gone already: forgotten a limit's window after it was
+        # offered. No member: no entry, and ``_limit_reached`` says None.)
+        carried = [task for task in tasks if len(recent.get(task.member, ())) >= fewest and original.get(task.id, INF) < start]  # type: ignore[arg-type]  # (None: no entry)
+        if len(carried) > 1:
+            # Each counts the others where they are due now (below): the one that comes first
+            # for the day's capacity stays, the later gives way — not as the day's list has them
+            # (a --state run that reopens the day lists them in another order).
+            carried.sort(key=_capacity_order)
+        for task in carried:
+            broken = self._limit_reached(task, task.due, task.id)
+            if broken is not None:
+                self._drop_for_limit(task, broken)
+                gone.add(id(task))
+            else:
+                # Counted where it is due now: the next task carried in with it sees it there (a
+                # DM and a mention carried a day on, together, are two in a window of one day,
+                # not one each beside the other's old due).
+                self._recount(task)
         # (Most days none goes: the day's hundreds of tasks are not copied one by one.)
         return [task for task in tasks if id(task) not in gone] if gone else tasks
 

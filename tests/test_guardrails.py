@@ -547,3 +547,52 @@ def test_notes_do_not_take_the_days_slots_from_the_dms_they_are_about(make_confi
     events = [msg(f"01T11:0{n}:00", f"m{n}", name=name, text="早") for n, name in ((1, "小一"), (2, "小二"), (3, "小三"))]
     result = plan(config, events + [msg("02T12:00:00", "m9", text="hi")])
     assert sorted((task.action, task.member) for task in result.tasks) == [("dm", "m1"), ("dm", "m2"), ("notify", "m1")]
+
+
+def test_tasks_capacity_carries_into_a_limit_s_window_together_count_each_other_there(make_config, tmp_path):
+    """Fuzzing (seed 82081): at most 2 DMs and @s a day. Three warnings take the 1st's three
+    slots: 小王's DM and @ of 10:00 move to the 2nd, 10:00. Her DM offered at 20:00 on the 2nd
+    passed the limit (the two were 34 hours before it as they were then). Carried in together,
+    each was checked beside the other's old due, a day before: both stayed, and she got three
+    within ten hours. The second carried in gives way."""
+    rules = {
+        "a.yaml": "playbook: a\nrules:\n  - id: ask\n    when: {event: message, keywords: [书]}\n    deadline: 3d\n    do:\n      - dm: 最近读什么\n      - mention: 看看\n",
+        "c.yaml": "playbook: c\nrules:\n  - id: hi\n    when: {event: message, keywords: [早]}\n    do:\n      - dm: 早\n",
+        "b.yaml": WARN,
+    }
+    limits = "  limits:\n    - {actions: [dm, mention], max: 2, per: 1d}\n"
+    config = make_config(rules, community(limits).replace("groups: [g1]}", "groups: [g1], capacity: 3}"))
+    events = [msg("01T09:00:00", "m2", text="广告"), msg("01T09:10:00", "m3", text="广告"), msg("01T09:20:00", "m4", text="广告"), msg("01T10:00:00", "m1", text="书"), msg("02T20:00:00", "m1", text="早"), msg("03T12:00:00", "m5")]
+    result = plan(config, events, explain=True)
+    assert [(task.rule, task.action, task.record(config.community.tz)["due"][5:16]) for task in result.tasks if task.member == "m1"] == [("ask", "dm", "03-02T10:00"), ("hi", "dm", "03-02T20:00")]
+    assert [(item.task.action, item.guardrail) for item in result.suppressed] == [("mention", "limit")]
+    from tests.test_daily_texts import held
+
+    assert held(config, [events[:4], events[4:]], tmp_path / "ops.db") == sorted(task_keys(result, "id", "due", "text"))
+
+
+def test_of_tasks_carried_in_together_past_a_limit_the_one_capacity_puts_first_stays(make_config, tmp_path):
+    """As above, m8's 书 fires a low DM and an @ (two rules, the DM's first in the file), both
+    carried to the 2nd; with their DM of 20:00 there, only one of the two may stay. The @ comes
+    first for the day's capacity (the higher priority), and stays — whatever order the day's list
+    has them in (fuzzing, seed 81177: a --state run reopening the day listed them otherwise,
+    and kept the other)."""
+    rules = {
+        "a.yaml": (
+            "playbook: a\nrules:\n  - id: ask\n    when: {event: message, keywords: [书]}\n    priority: low\n    deadline: 3d\n    do:\n      - dm: 最近读什么\n"
+            "  - id: hey\n    when: {event: message, keywords: [书]}\n    deadline: 3d\n    do:\n      - mention: 看看\n"
+        ),
+        "c.yaml": "playbook: c\nrules:\n  - id: hi\n    when: {event: message, keywords: [早]}\n    do:\n      - dm: 早\n",
+        "b.yaml": WARN,
+    }
+    limits = "  limits:\n    - {actions: [dm, mention], max: 2, per: 1d}\n"
+    config = make_config(rules, community(limits).replace("groups: [g1]}", "groups: [g1], capacity: 3}"))
+    # (m8: the DM's id sorts before the @'s, the order a run reopening the 2nd lists them in.)
+    events = [msg("01T09:00:00", "m2", text="广告"), msg("01T09:10:00", "m3", text="广告"), msg("01T09:20:00", "m4", text="广告"), msg("01T10:00:00", "m8", text="书"), msg("02T12:00:00", "m5"), msg("02T20:00:00", "m8", text="早"), msg("03T12:00:00", "m5")]
+    result = plan(config, events, explain=True)
+    assert [(task.rule, task.record(config.community.tz)["due"][5:16]) for task in result.tasks if task.member == "m8"] == [("hey", "03-02T10:00"), ("hi", "03-02T20:00")]
+    assert [(item.task.rule, item.guardrail) for item in result.suppressed] == [("ask", "limit")]
+    from tests.test_daily_texts import held
+
+    for cut in range(1, len(events)):
+        assert held(config, [events[:cut], events[cut:]], tmp_path / f"cut{cut}.db") == sorted(task_keys(result, "id", "due", "text")), cut
