@@ -1948,7 +1948,8 @@ class Planner:
         recent = self._recent.get(part.member) if part.member is not None else None
         if not recent:
             return None
-        ours = {sub.id for task in message for sub in task.merged or (task,)}
+        # (``part`` itself too: pace asks before it joins, and its own entry is not another task.)
+        ours = {sub.id for task in (*message, part) for sub in task.merged or (task,)}
         for limit in self.community.limits:
             if not self._counts_under(limit, tuple(new)) or self._counts_under(limit, tuple(kinds)):
                 continue

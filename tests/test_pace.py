@@ -644,3 +644,25 @@ def test_a_merged_nudge_pace_moves_past_the_members_message_stays_dropped_with_i
     assert [(item.task.member, item.guardrail, item.reason) for item in whole.suppressed if item.task.member == "m1"][:2] == [("m1", "stale", "stale: m1 wrote at 2026-03-04 08:00")] * 2
     for number, pieces in enumerate(([night, days, later], [night, days + later])):
         assert held(config, pieces, tmp_path / f"ops{number}.db") == sorted(task_keys(whole, "id", "due", "text")), number
+
+
+def test_a_dm_pace_takes_into_a_later_message_is_not_counted_against_itself_by_the_limits(make_config):
+    """Fuzzing (seed 82421): at most 2 DMs and @s a week. Pace lays m1's reward out at 13:00,
+    after her welcome DM and @ were triggered at 12:20: the reward takes the DM in (one member,
+    one message a day). Asking whether the DM may join, the limit counted the DM itself beside
+    the @ — two — and sent m1 a second private message at 15:00."""
+    rules = (
+        "playbook: p\nrules:\n"
+        "  - id: thanks\n    when: {event: message, keywords: [书]}\n    deadline: 12h\n    do: [{reward: {points: 5, text: 谢谢}}]\n"
+        "  - id: welcome\n    when: {after_join: 1d}\n    deadline: 12h\n    do: [{dm: 好久不见}, {mention: 你好}]\n"
+    )
+    community = (
+        "community:\n  name: t\n  timezone: Asia/Shanghai\n  merge: [dm, reward]\n  limits:\n    - {actions: [dm, mention], max: 2, per: 7d}\n"
+        "  operators:\n    - {id: op, groups: [g1], pace: 2h}\n"
+    )
+    config = make_config({"p.yaml": rules}, community)
+    events = [joined("01T12:20:00", "m1"), msg("02T09:00:00", "m2", text="书"), msg("02T09:00:01", "m3", text="书"), msg("02T09:00:02", "m1", text="书"), msg("03T12:00:00", "m4")]
+    result = plan(config, events)
+    assert [(task.action, task.record(config.community.tz)["due"][5:16], [part["rule"] for part in task.parts]) for task in result.tasks if task.member == "m1"] == [
+        ("reward", "03-02T13:00", ["p/thanks", "p/welcome"]), ("mention", "03-02T15:00", []),
+    ]
