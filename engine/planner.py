@@ -1248,7 +1248,7 @@ class Planner:
             for row in self._held.pop(day):
                 self._let_go(row["id"], row["rule"], row["member"], row["trigger_at"])
 
-    def _mark_out_of_reach(self, tasks: list[Task], room: int) -> None:
+    def _mark_out_of_reach(self, tasks: list[Task], room: int, limited: int = 0) -> None:
         """At the end of a --state run, of a day's ``tasks`` (``room`` of them kept, in order),
         the overflow no later run can keep: the next run settles the day again with its tasks
         due before ``now`` still there (checked already, they are not checked again before the
@@ -1262,6 +1262,10 @@ class Planner:
         # offered later that day supersedes it, due before ``now`` or not — ``_supersede``.)
         supersedes = self.supersedes
         may_go = sum(1 for task in tasks if task.due > now or (supersedes and f"{task.playbook}/{task.rule}" in supersedes and self._day(task.trigger_at) < self._day(task.due)))
+        # And the ``limited`` tasks carried in from an earlier day: a task offered later in the
+        # window of one of their member's limits drops it before capacity (``_within_limits``;
+        # a DM carried to 06:25 gives way to the member's schedule DM of 23:45 offered after now).
+        may_go += limited
         overflow = sorted(tasks[room:], key=_capacity_order)
         # A member's message another of their messages waited for (one message a day) is kept
         # open even so: settling the day again, the next run must see it to make that one wait.
@@ -2077,12 +2081,18 @@ class Planner:
                 self._dropped -= len(tasks) - len(kept)
                 tasks = kept
             room = max(0, self._capacity[assignee] - self._capacity_used[(assignee, day)])
+            limited = 0
+            if self._finishing is not None and self._longest_limit:
+                # Tasks carried in from an earlier day a later offer may yet drop for a limit, as
+                # the next run settles the day again (``_within_limits``): see ``_mark_out_of_reach``.
+                start = self.local.midnight(day)
+                limited = sum(1 for task in tasks if task.member is not None and self._original_due.get(task.id, INF) < start)
             if self._keeps_slot or self._given:
                 tasks = self._keep_done_first(tasks, room, assignee)
             else:
                 tasks = self._keep(tasks, room, assignee)
             if self._finishing is not None:
-                self._mark_out_of_reach(tasks, room)
+                self._mark_out_of_reach(tasks, room, limited)
             self._carry_over(tasks[room:], day, assignee)
 
     def _within_limits(self, tasks: list[Task], day: int) -> list[Task]:

@@ -455,3 +455,27 @@ def test_a_part_not_checked_again_keeps_its_member_as_planned_in_a_message_check
     whole = plan(config, [event for piece in pieces for event in piece])
     assert [task.text for task in whole.tasks if task.member == "m28" and task.parts] == ["老张 你好\n\n看一下 老张，2 条"]
     assert held(config, pieces, tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+
+def test_a_task_a_later_offer_may_drop_for_a_limit_keeps_the_overflow_below_it_open(make_config, tmp_path):
+    """Fuzzing (seed 82199): op has one slot a day, taken on 1 March by a high note; m1's high
+    书 DM and m3's 嗨 @ (deadline 30 h) are carried to the 2nd. The run that ends on the 2nd at
+    12:00 settles the day: the DM takes the slot, and the @ — due before the run's end, under a
+    task due before it too — was left out of the open days, as no later run could keep it. But
+    m1's 晚 DM of 22:00, offered by the next run, drops the carried DM for the limit (one DM a
+    day) before capacity: in one run the @ goes out in its slot; the next run had only the DM."""
+    rules = (
+        "playbook: p\nrules:\n"
+        "  - id: note\n    when: {event: message, keywords: [早]}\n    priority: high\n    do: [{notify: 看一下}]\n"
+        "  - id: touch\n    when: {event: message, keywords: [书]}\n    priority: high\n    deadline: 3d\n    do: [{dm: 推荐一本}]\n"
+        "  - id: hello\n    when: {event: message, keywords: [嗨]}\n    deadline: 30h\n    do: [{mention: 你好}]\n"
+        "  - id: late\n    when: {event: message, keywords: [晚]}\n    deadline: 3d\n    do: [{dm: 晚安}]\n"
+    )
+    community = ONE_OPERATOR % ", capacity: 1" + "  limits:\n    - {actions: [dm], max: 1, per: 1d}\n"
+    config = make_config({"p.yaml": rules}, community)
+    first = [msg("01T09:00:00", "m2", text="早"), msg("01T10:00:00", "m1", text="书"), msg("01T11:00:00", "m3", text="嗨"), msg("02T12:00:00", "m4")]
+    later = [msg("02T22:00:00", "m1", text="晚"), msg("03T12:00:00", "m5")]
+    whole = plan(config, first + later, explain=True)
+    assert [(task.rule, task.member) for task in whole.tasks] == [("note", "m2"), ("hello", "m3"), ("late", "m1")]
+    assert ("touch", "limit") in [(item.task.rule, item.guardrail) for item in whole.suppressed]
+    assert held(config, [first, later], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
