@@ -701,6 +701,10 @@ class Recheck:
             # greeted her by the id she had three days before.
             if rule.key in self._identity_texts:
                 self._fix_identity(source, member)
+                if rule.key in self._steady:
+                    # Followed all the same, as ``_keep`` has it: should it carry the message on
+                    # later, it is checked there only if its member changed since (``moved_later``).
+                    self._freeze(member.id, self.run.now, source, None, message.due)
             elif context is not None:
                 self._freeze(member.id, self.run.now, source, None, message.due)
 

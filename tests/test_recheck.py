@@ -480,3 +480,27 @@ def test_a_task_reopened_unchanged_due_after_the_run_is_checked_only_if_its_memb
     whole = plan(config, first + second + third)
     assert task_keys(whole, "rule", "member") == [("hot", "m2"), ("hot", "m3")]
     assert held(config, [first, second, third], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+
+def test_a_part_checked_with_its_message_is_checked_again_when_it_carries_it_on_after_its_member_wrote(make_config, tmp_path):
+    """Fuzzing (seed 50184, --split --anywhere): one slot a day. m8's silence DM and reward
+    (1 d) and her 好久不见 (1 d 12 h) are one message, carried day by day. A run checks it with
+    its parts on the 6th at 08:00, m8 writes at 11:50, and the run ends: settling the 6th, the
+    message's own part passes its deadline and 好久不见 carries it on to the 7th. A steady rule
+    with a fixed text, that part was kept unfollowed when checked with its message: taken for
+    unchanged, it went out on the 7th — in m21's slot, whose DM one run sends there."""
+    rules = (
+        "playbook: p\nrules:\n"
+        "  - id: nudge\n    when: {silence: 1d}\n    do: [{dm: '欢迎 {{ member.name }}'}, {reward: {points: 10, text: '欢迎 {{ member.name }}'}}]\n"
+        "  - id: ask\n    when: {silence: 1d12h}\n    do: [{dm: 好久不见}]\n"
+    )
+    community = 'community:\n  name: t\n  timezone: Asia/Shanghai\n  quiet_hours: "22:00-08:00"\n  operators:\n    - {id: op, groups: [g1], capacity: 1, pace: 30m}\n'
+    config = make_config({"p.yaml": rules}, community)
+    # m4 and m26 fill op's days before m8's and m21's messages.
+    first = [msg("01T18:35:00", "m4")]
+    second = [msg("02T08:18:29", "m26"), msg("03T00:19:00", "m8"), msg("03T06:31:00", "m21"), msg("06T05:05:00", "m16", group="g2")]
+    third = [msg("06T11:50:00", "m8")]
+    whole = plan(config, first + second + third, explain=True)
+    assert [(task.rule, task.member, task.record(config.community.tz)["due"][5:16]) for task in whole.tasks][-1] == ("ask", "m21", "03-07T08:00")
+    assert ("ask", "m8", "stale: m8 wrote at 2026-03-06 11:50") in [(item.task.rule, item.task.member, item.reason) for item in whole.suppressed]
+    assert held(config, [first, second, third, []], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
