@@ -69,6 +69,11 @@ class Source:
     # A task of a merged action: its member as they were when it was kept, if they changed
     # since (a later part is asked whether it reads the same with them: ``member_as_kept``).
     before: MemberView | None = None
+    # Its check at its due time was pending when the history ended (its member changed before
+    # it): checked then by ``close``, and by the next --state run at that time again, not only
+    # if its member changes (``_saved``'s ``unchanged``) — before a timer of that instant, as
+    # one run checks it.
+    due_check = False
 
     def __init__(self, rule: Rule, firing: Firing, group: str | None, action: ActionSpec, context: dict[str, Any] | None):
         self.rule = rule
@@ -447,6 +452,9 @@ class Recheck:
                 self._ahead.setdefault(task.member, []).append(task)
         heap, self.heap = self.heap, []
         later = {id(task): task for _, _, task in heap}
+        for task in later.values():
+            if task.source is not None:
+                task.source.due_check = True
         # And those whose check waits on a change of their member (see ``planned``).
         now = self.run.now
         later.update((id(task), task) for waiting in self.frozen.values() for _, _, task, _ in waiting if task is not None and not task.dropped and task.due >= now)
@@ -568,7 +576,7 @@ class Recheck:
             if waited:
                 payload["waited"] = waited
         source = task.source
-        if source.kept and not source.changed and source.entry is not None and source.rule.key in self._steady:
+        if source.kept and not source.changed and not source.due_check and source.entry is not None and source.rule.key in self._steady:
             payload["unchanged"] = True  # its member has not changed since its check (``_keep_as_checked``)
         if task.action in self._merging:
             then = self.member_as_kept(task)

@@ -461,6 +461,29 @@ def test_a_task_reopened_unchanged_sees_the_stage_time_moves_at_its_due_instant(
     assert held(config, [first, second], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
 
 
+def test_a_task_whose_check_at_its_due_was_pending_when_the_run_ended_is_checked_then_again(make_config, tmp_path):
+    """Fuzzing (seed 130282): the same note, moved to the 4th at 19:43:32, the instant time alone
+    moves m1 into 衰退期 — but m1 joins 二群 that morning, a change that sets its check at its due
+    time. One run checks it there before the instant's timer: still 成长期, kept. The run that
+    ended on the 4th at noon checked it as the history ended and saved it `unchanged`; the next
+    run then checked it only when the timer changed m1: after the change, stale, taken back."""
+    rules = (
+        "playbook: p\nrules:\n"
+        "  - id: grown\n    when: {stage: growth}\n    do: [{notify: 好久不见}]\n"
+        "  - id: hot\n    when: {event: message, keywords: [急]}\n    do: [{notify: 急}]\n"
+    )
+    lifecycle = (
+        '  lifecycle:\n    - {stage: decline, label: 衰退期, if: "member.days_silent >= 3"}\n'
+        '    - {stage: newbie, label: 新手期, if: "member.days_since_join < 2"}\n    - {stage: growth, label: 成长期, if: "true"}\n'
+    )
+    config = make_config({"p.yaml": rules}, "community:\n  name: t\n  timezone: Asia/Shanghai\n  operators:\n    - {id: op, groups: [g1], capacity: 2}\n" + lifecycle)
+    first = [joined("01T19:43:32", "m1"), msg("03T10:00:00", "m2", text="急"), msg("03T11:00:00", "m3", text="急"), msg("03T21:50:00", "m2"), joined("04T08:00:00", "m1", "g2")]
+    second = [msg("05T21:10:00", "m2")]
+    whole = plan(config, first + second, explain=True)
+    assert ("grown", "m1") in task_keys(whole, "rule", "member")
+    assert held(config, [first, second], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+
 def test_a_task_reopened_unchanged_due_after_the_run_is_checked_only_if_its_member_changes(make_config, tmp_path):
     """The same note moved to the 4th at 19:43:32, the history cut on the 4th at 19:11, before
     it is due: the next run checked it when due, before the instant's change of stage."""
