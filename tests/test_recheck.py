@@ -437,12 +437,11 @@ def test_a_part_that_carries_its_message_on_is_checked_if_its_member_wrote_after
     assert any(item.task.member == "m25" and item.reason.startswith("stale: m25 wrote at 2026-02-28 17:49") for item in result.suppressed)
 
 
-def test_a_task_reopened_unchanged_sees_the_stage_time_moves_at_its_due_instant(make_config, tmp_path):
-    """Fuzzing (seed 81046): m1, who joined on the 1st at 19:43:32 and never wrote, enters 成长期
-    on the 3rd at that time; the day's two slots are taken, and the note moves to the 4th at
-    19:43:32 — the instant time alone moves m1 into 衰退期. One run checks it there only because
-    m1 changes (a steady rule): after that change, stale. The run that ended on the 3rd saved it
-    unchanged, but the next run, not knowing, checked it when due, before the instant's change."""
+def _stage_note(make_config):
+    """A note when a member enters 成长期 (time alone moves a silent one on to 衰退期 three days
+    after she last wrote or joined), an urgent note for each "急", and an operator with two slots
+    a day: the stage note of a member who joined and never wrote is moved to the instant that
+    moves her out of the stage."""
     rules = (
         "playbook: p\nrules:\n"
         "  - id: grown\n    when: {stage: growth}\n    do: [{notify: 好久不见}]\n"
@@ -452,7 +451,16 @@ def test_a_task_reopened_unchanged_sees_the_stage_time_moves_at_its_due_instant(
         '  lifecycle:\n    - {stage: decline, label: 衰退期, if: "member.days_silent >= 3"}\n'
         '    - {stage: newbie, label: 新手期, if: "member.days_since_join < 2"}\n    - {stage: growth, label: 成长期, if: "true"}\n'
     )
-    config = make_config({"p.yaml": rules}, "community:\n  name: t\n  timezone: Asia/Shanghai\n  operators:\n    - {id: op, groups: [g1], capacity: 2}\n" + lifecycle)
+    return make_config({"p.yaml": rules}, "community:\n  name: t\n  timezone: Asia/Shanghai\n  operators:\n    - {id: op, groups: [g1], capacity: 2}\n" + lifecycle)
+
+
+def test_a_task_reopened_unchanged_sees_the_stage_time_moves_at_its_due_instant(make_config, tmp_path):
+    """Fuzzing (seed 81046): m1, who joined on the 1st at 19:43:32 and never wrote, enters 成长期
+    on the 3rd at that time; the day's two slots are taken, and the note moves to the 4th at
+    19:43:32 — the instant time alone moves m1 into 衰退期. One run checks it there only because
+    m1 changes (a steady rule): after that change, stale. The run that ended on the 3rd saved it
+    unchanged, but the next run, not knowing, checked it when due, before the instant's change."""
+    config = _stage_note(make_config)
     first = [joined("01T19:43:32", "m1"), msg("03T10:00:00", "m2", text="急"), msg("03T11:00:00", "m3", text="急"), msg("03T21:50:00", "m2")]
     second = [msg("05T21:10:00", "m2")]
     whole = plan(config, first + second, explain=True)
@@ -467,16 +475,7 @@ def test_a_task_whose_check_at_its_due_was_pending_when_the_run_ended_is_checked
     time. One run checks it there before the instant's timer: still 成长期, kept. The run that
     ended on the 4th at noon checked it as the history ended and saved it `unchanged`; the next
     run then checked it only when the timer changed m1: after the change, stale, taken back."""
-    rules = (
-        "playbook: p\nrules:\n"
-        "  - id: grown\n    when: {stage: growth}\n    do: [{notify: 好久不见}]\n"
-        "  - id: hot\n    when: {event: message, keywords: [急]}\n    do: [{notify: 急}]\n"
-    )
-    lifecycle = (
-        '  lifecycle:\n    - {stage: decline, label: 衰退期, if: "member.days_silent >= 3"}\n'
-        '    - {stage: newbie, label: 新手期, if: "member.days_since_join < 2"}\n    - {stage: growth, label: 成长期, if: "true"}\n'
-    )
-    config = make_config({"p.yaml": rules}, "community:\n  name: t\n  timezone: Asia/Shanghai\n  operators:\n    - {id: op, groups: [g1], capacity: 2}\n" + lifecycle)
+    config = _stage_note(make_config)
     first = [joined("01T19:43:32", "m1"), msg("03T10:00:00", "m2", text="急"), msg("03T11:00:00", "m3", text="急"), msg("03T21:50:00", "m2"), joined("04T08:00:00", "m1", "g2")]
     second = [msg("05T21:10:00", "m2")]
     whole = plan(config, first + second, explain=True)
@@ -487,16 +486,7 @@ def test_a_task_whose_check_at_its_due_was_pending_when_the_run_ended_is_checked
 def test_a_task_reopened_unchanged_due_after_the_run_is_checked_only_if_its_member_changes(make_config, tmp_path):
     """The same note moved to the 4th at 19:43:32, the history cut on the 4th at 19:11, before
     it is due: the next run checked it when due, before the instant's change of stage."""
-    rules = (
-        "playbook: p\nrules:\n"
-        "  - id: grown\n    when: {stage: growth}\n    do: [{notify: 好久不见}]\n"
-        "  - id: hot\n    when: {event: message, keywords: [急]}\n    do: [{notify: 急}]\n"
-    )
-    lifecycle = (
-        '  lifecycle:\n    - {stage: decline, label: 衰退期, if: "member.days_silent >= 3"}\n'
-        '    - {stage: newbie, label: 新手期, if: "member.days_since_join < 2"}\n    - {stage: growth, label: 成长期, if: "true"}\n'
-    )
-    config = make_config({"p.yaml": rules}, "community:\n  name: t\n  timezone: Asia/Shanghai\n  operators:\n    - {id: op, groups: [g1], capacity: 2}\n" + lifecycle)
+    config = _stage_note(make_config)
     first = [joined("01T19:43:32", "m1"), msg("03T10:00:00", "m2", text="急"), msg("03T11:00:00", "m3", text="急")]
     second = [msg("04T19:11:00", "m2")]
     third = [msg("05T21:10:00", "m2")]
