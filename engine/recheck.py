@@ -394,7 +394,7 @@ class Recheck:
             due_now = []
             while heap and heap[0][0] == t:
                 task = heapq.heappop(heap)[2]
-                if task.source is not None and task.source.action.kind.apply is not None and task.source.action.kind.scope == SCOPE_GROUP:
+                if _removes(task.source):
                     self.check(task)
                 else:
                     due_now.append(task)
@@ -407,7 +407,7 @@ class Recheck:
             # instant still drops them: tests/test_effects.py, a timer removes their member.)
             for _, _, task, _ in [item for item in effects if item[0] == t]:
                 entry = task.source.entry if task.source is not None else None
-                if entry is not None and entry[2] is task and not task.dropped and task.source.action.kind.scope == SCOPE_GROUP:
+                if entry is not None and entry[2] is task and not task.dropped and _removes(task.source):
                     entry[2] = None  # checked now, not again when the effect changes her
                     self.check(task)
             self._effects_at(t, removals=True)
@@ -429,7 +429,7 @@ class Recheck:
         while effects and effects[0][0] == t:
             item = heapq.heappop(effects)
             _, key, task, effect = item
-            if removals and task.source is not None and task.source.action.kind.scope != SCOPE_GROUP:
+            if removals and task.source is not None and not _removes(task.source):
                 others.append(item)  # after the instant's checks
                 continue
             later = effect(t)
@@ -446,9 +446,7 @@ class Recheck:
         self.closed = True
         self.planner.checks_at_once = True  # the tasks capacity moves on are checked there and then
         for _, _, task, _ in self.effects:
-            source = task.source
-            if source is not None and source.action.kind.scope == SCOPE_GROUP and task.member:
-                # (A group action with an effect takes its member out of the group: `remove`.)
+            if task.member and _removes(task.source):
                 self._ahead.setdefault(task.member, []).append(task)
         heap, self.heap = self.heap, []
         later = {id(task): task for _, _, task in heap}
@@ -777,8 +775,7 @@ class Recheck:
                 if out and out.get(group) == at and self._by_own_removal(source, member, group):
                     return None  # a sibling of the removal due with it (the "先截图" note); one due later (a warning capacity moved to the next day) is for a member out of the group
                 # (Taken out by the plan: said, as the enforcer says it of a task it refuses.)
-                since = self.planner.says.explain.removed_at.format(at=self.run.local.text(out[group])) if out and group in out else ""
-                return self.planner.says.explain.not_in_group.format(name=_name(member), group=group_name(self.run.groups, self._group_names, group), since=since)
+                return self._not_in_group(member, group, out[group] if out and group in out else None)
         elif scope is not None and member.left:
             if self._by_own_removal(source, member, source.group, at):
                 return None  # the DM saying why, sent with the removal: not once they left on their own too
@@ -807,7 +804,7 @@ class Recheck:
             return None
         out: dict[str, float] = {}  # group → when the plan takes the member out of it
         own: str | None = None  # the group its own firing's removal takes them out of
-        removal_itself = source.action.kind.apply is not None and scope == SCOPE_GROUP and not after_effects  # checked before the instant's removals
+        removal_itself = _removes(source) and not after_effects  # checked before the instant's removals
         for removal in self._ahead[member.id]:
             removing = removal.source
             if removal.dropped or removing is source or removal.due > at or removal.group is None or (removal_itself and removal.due == at):
@@ -824,11 +821,16 @@ class Recheck:
         if scope == SCOPE_GROUP:
             if group is None or group not in out or group not in member.groups:
                 return None  # (not in it now: said by ``_not_there`` already)
-            since = explain.removed_at.format(at=self.run.local.text(out[group]))
-            return explain.not_in_group.format(name=_name(member), group=group_name(self.run.groups, self._group_names, group), since=since)
+            return self._not_in_group(member, group, out[group])
         if member.left or not member.groups or not member.groups <= out.keys() or own == source.group:
             return None
         return explain.left_community.format(name=_name(member))
+
+    def _not_in_group(self, member: Member, group: str, removed: float | None = None, since: str = "") -> str:
+        """"… is no longer in {group}", with ``since`` — or, ``removed``, when the plan took them out."""
+        if removed is not None:
+            since = self.planner.says.explain.removed_at.format(at=self.run.local.text(removed))
+        return self.planner.says.explain.not_in_group.format(name=_name(member), group=group_name(self.run.groups, self._group_names, group), since=since)
 
     def _beside_removal(self, task: Task, source: Source, member: Member) -> bool:
         """Whether ``task`` needs its member in a group they are out of by the removal its own
@@ -855,8 +857,7 @@ class Recheck:
         left = entry[2] if entry is not None and len(entry) > 2 else source.gone
         if left is None or left > at:
             return None
-        since = self.planner.says.explain.left_after_removal.format(at=self.run.local.text(left))
-        return self.planner.says.explain.not_in_group.format(name=_name(member), group=group_name(self.run.groups, self._group_names, group), since=since)
+        return self._not_in_group(member, group, since=self.planner.says.explain.left_after_removal.format(at=self.run.local.text(left)))
 
     def _by_own_removal(self, source: Source, member: Member, group: str | None, at: float | None = None) -> bool:
         """Whether the member went out of ``group`` by the removal ``source``'s own firing
@@ -1117,7 +1118,7 @@ class Recheck:
             if gone is None and source.back is not None and source.back > at and task.group is not None:
                 # Back in the group by the day's end, but only after where pace puts the task.
                 out = self.planner.says.explain.out_until.format(left=self.run.local.text(source.gone), back=self.run.local.text(source.back))
-                gone = self.planner.says.explain.not_in_group.format(name=_name(member), group=group_name(self.run.groups, self._group_names, task.group), since=out)
+                gone = self._not_in_group(member, task.group, since=out)
             if gone is not None:  # it left before where pace puts the task, and is not back by then
                 return self.planner.says.explain.stale.format(why=gone)
         if rule.until is not None and member is not None:
@@ -1184,6 +1185,12 @@ class Recheck:
 
 def _name(member: Member) -> str:
     return member.name or member.id
+
+
+def _removes(source: Source | None) -> bool:
+    """Whether the task of ``source`` takes its member out of its group when it is due (a group
+    action with an effect: `remove`): done before the other checks of its instant."""
+    return source is not None and source.action.kind.apply is not None and source.action.kind.scope == SCOPE_GROUP
 
 
 def _saved(task: Task, source: Source) -> dict[str, Any]:
