@@ -310,6 +310,18 @@ class Enforcer:
                 return INVITED_ALREADY, partial(self._invited, member, into, invited[into])
         return None
 
+    def _twice(self, tasks: list[tuple[Task, ActionSpec]], kind: ActionType, member: Member, group: str | None) -> tuple[str, Callable[[], str]] | None:
+        """A second task of this firing with the same effect on ``member`` in ``group`` (a rule
+        that says `remove` twice): its effect happens once, with the first — the operator is not
+        told to remove her again, and the day's slots are not taken twice."""
+        for task, _ in tasks:
+            if task.action == kind.name and task.member == member.id and task.group == group:
+                return PLANNED_ALREADY, partial(self._planned_twice, member, kind.name, group, task.id)
+        return None
+
+    def _planned_twice(self, member: Member, action: str, group: str | None, task_id: str) -> str:
+        return self.notes.says.planned_twice.format(action=self.notes.actions.get(action, action), name=_name(member), group=self._group_name(group) if group else self.notes.says.the_group, id=task_id)
+
     def _group_name(self, group: str) -> str:
         """The name operators know the group by: community.yaml's, else the export's, else its id."""
         return group_name(self.run.groups, self.community.group_names, group)
@@ -343,6 +355,8 @@ class Enforcer:
         named = _target(action)
         for target in self._targets(action, named, firing) if named else (member,):
             refusal = self._refusal(rule, kind, action.params, target, group) if check and target is not None else None
+            if refusal is None and tasks and kind.apply is not None and kind.scope == SCOPE_GROUP and target is not None:
+                refusal = self._twice(tasks, kind, target, group)
             if refusal is not None and not planner.keep_suppressed:
                 planner.suppress_unmade(refusal[0], 1, rule.playbook, firing.t + rule.delay)  # nobody reads its text: not rendered
                 refused.append((None, *refusal))

@@ -368,6 +368,7 @@ class ExplainWords:
     left_after_removal: str  # "{at}": a member_left of their own after the plan's removal was done
     out_until: str  # "{left}", "{back}": out of the group from one to the other (pace put the task in between)
     planned_already: str  # "{action}", "{name}", "{group}", "{due}"
+    planned_twice: str  # "{action}", "{name}", "{group}", "{id}": a rule's second action with the same effect
     the_group: str
     in_group: str  # "{name}", "{group}"
     invited: str  # "{name}", "{group}", "{at}"
@@ -696,6 +697,7 @@ ZH_CN = Language(
         left_after_removal="：{at} 自己退群了",
         out_until="：{left} 退群，{back} 才回来",
         planned_already="{name} 在{group}的「{action}」已经安排了，{due} 到期",
+        planned_twice="同一次触发已经安排了 {name} 在{group}的「{action}」（{id}），只做一次",
         the_group="群里",
         in_group="{name} 已经在{group}",
         invited="{name} 已有进{group}的邀请（{at} 安排），之后还没有入群",
@@ -1059,6 +1061,7 @@ EN = Language(
         left_after_removal=": left it at {at}",
         out_until=": left it at {left}, back only at {back}",
         planned_already="a `{action}` of {name} in {group} is already planned, due {due}",
+        planned_twice="the same firing already plans a `{action}` of {name} in {group} ({id}): it is done once",
         the_group="the group",
         in_group="{name} is already in {group}",
         invited="{name} already has an invite to {group}, planned at {at}, and has not joined it since",

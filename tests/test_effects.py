@@ -69,6 +69,15 @@ def test_a_member_removed_from_a_group_is_not_removed_from_it_again(make_config)
     assert "not_in_group 4" in result.summary()
 
 
+def test_a_rule_that_says_remove_twice_removes_once(make_config):
+    twice = KICK.replace("      - notify: 先截图\n", "      - remove: 再移一次\n      - notify: 先截图\n")
+    config = make_config(rules(twice), COMMUNITY)
+    result = plan(config, [spam("01T09:00:00"), msg("01T09:30:00", "m2")], explain=True)
+    assert task_keys(result, "action", "due") == [("remove", "2026-03-01T09:00:00+08:00"), ("notify", "2026-03-01T09:00:00+08:00")]
+    first = result.tasks[0].id
+    assert explained(result, "already_planned") == [f"the same firing already plans a `remove` of 小王 in 一群 ({first}): it is done once"]
+
+
 DELAYED_KICK = KICK.replace("    do:\n      - remove", "    delay: 2h\n    do:\n      - remove")
 DELAYED = [spam("01T09:00:00"), msg("01T10:00:00"), spam("01T10:30:00"), msg("01T12:00:00"), joined("01T13:00:00"), msg("01T14:00:00")]
 

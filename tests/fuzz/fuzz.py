@@ -475,8 +475,8 @@ def check_invariants(result: Any, events: list[dict[str, Any]], info: dict[str, 
     removals = sorted((t for t in tasks if t.action == "remove"), key=lambda t: t.due)
     for rm in removals:
         for t in tasks:
-            if t.member != rm.member or t.group != rm.group or t.due <= rm.due or t.trigger_at == rm.trigger_at:
-                continue
+            if t.member != rm.member or t.group != rm.group or t.due <= rm.due or (t.trigger_at == rm.trigger_at and t.action != "remove"):
+                continue  # (the removal's own firing's @ or warning goes with it; a second removal never)
             if t.action not in ("mention", "warn", "remove"):  # private actions go on while in another group
                 continue
             if not rules.get((t.playbook, t.rule), {}).get("recheck", True) and t.trigger_at < rm.due:
