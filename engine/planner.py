@@ -2030,10 +2030,15 @@ class Planner:
         if deadline < first.deadline:
             self._own_deadlines.setdefault(first.id, first.deadline)
         first.deadline = deadline
+        own = self._own_deadlines
         for part in parts:
             if part is first:
                 continue
             part.merged = None
+            if own and part.id in own:
+                # A message itself until now, with the earliest of its parts' deadlines: a part
+                # again, with its own (a part past its deadline leaves the message, not it).
+                part.deadline = own.pop(part.id)
             original = self._original_due.pop(part.id, None)
             if original is not None:
                 self._part_original[part.id] = original  # should it carry the message on its own (``_past_deadline_parts``)

@@ -640,6 +640,32 @@ def test_a_message_carried_into_a_later_run_keeps_its_parts_own_deadlines(make_c
     assert held(config, [first_night, later], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
 
 
+def test_a_message_merged_into_a_later_one_brings_its_parts_own_deadlines(make_config, tmp_path):
+    """小王's DMs of three days, each moved on by 小李's urgent warnings (capacity 1): the first
+    (2 days to go) goes out with the second, which is earlier in its day, and that message with
+    the third. Moved to the 4th, only the first is past its deadline: the second, a message
+    until it was merged into the third, goes on with its own deadline, not the first's."""
+    rules = {
+        "a.yaml": 'playbook: a\nrules:\n  - id: ask\n    when: {event: message, keywords: [书]}\n    deadline: 2d\n    do: [{dm: "最近读什么？"}]\n',
+        "c.yaml": 'playbook: c\nrules:\n  - id: warn\n    when: {event: message, keywords: [广告]}\n    priority: urgent\n    do: [{warn: "请勿发广告"}]\n',
+    }
+    config = make_config(rules, COMMUNITY.replace("groups: [g1]}", "groups: [g1], capacity: 1}"))
+    days = [
+        [msg("01T08:00:00", "m2", name="小李", text="广告"), msg("01T20:00:00", "m1", name="小王", text="书1")],
+        [msg("02T08:00:00", "m2", name="小李", text="广告"), msg("02T15:00:00", "m1", name="小王", text="书2")],
+        [msg("03T08:00:00", "m2", name="小李", text="广告"), msg("03T10:00:00", "m1", name="小王", text="书3")],
+        [msg("05T09:00:00", "m2", name="小李", text="晚上好")],
+    ]
+    history = [event for day in days for event in day]
+    result = plan(config, history, explain=True)
+    tz = config.community.tz
+    (message,) = [task for task in result.tasks if task.member == "m1"]
+    assert message.record(tz)["due"][5:16] == "03-04T10:00"
+    assert [part["reason"][16:21] for part in message.parts] == ["03-03", "03-02"]  # the third, carrying the second
+    assert [(item.task.trigger_at, item.guardrail) for item in result.suppressed if item.guardrail != "merged"] == [(datetime.fromisoformat("2026-03-01T20:00:00+08:00").timestamp(), "deadline")]
+    assert held(config, days, tmp_path / "ops.db") == sorted(task_keys(result, "id", "due", "text"))
+
+
 CARRIED = {
     "t.yaml": """\
 playbook: t
