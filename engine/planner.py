@@ -887,8 +887,13 @@ class Planner:
         if tasks is None or any(not other.dropped and other is not task and other.action not in self.notes for other in tasks):
             return
         del self._noted[firing]
+        # A task the next --state run reopens (found stale as this one ends: the member may be
+        # back by then) brings its notes back with it: they are not out of its reach either.
+        reopens = bool(self._out_of_reach) and id(task) not in self._out_of_reach
         for note in tasks:
             if note.action in self.notes and not note.dropped:
+                if reopens:
+                    self._out_of_reach.discard(id(note))
                 self._out_of_its_day(note)
                 self._unplanned(note)
                 self._suppress(note, guardrail, self.says.explain.with_stopped.format(task=task.id, why=self.says.summary.reasons.get(guardrail, guardrail)))

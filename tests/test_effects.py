@@ -20,6 +20,7 @@ from playbook_engine.plugins import Registry, get_plugin_manager
 from playbook_engine.runner import run
 from playbook_engine.state import StateStore
 from tests.conftest import ROOT, config_from, plan, records, task_keys
+from tests.test_daily_texts import held
 from tests.test_triggers import END, joined, left, msg
 
 sys.path.insert(0, str(ROOT / "bench"))
@@ -76,6 +77,27 @@ def test_a_rule_that_says_remove_twice_removes_once(make_config):
     assert task_keys(result, "action", "due") == [("remove", "2026-03-01T09:00:00+08:00"), ("notify", "2026-03-01T09:00:00+08:00")]
     first = result.tasks[0].id
     assert explained(result, "already_planned") == [f"the same firing already plans a `remove` of 小王 in 一群 ({first}): it is done once"]
+
+
+def test_a_note_comes_back_with_its_task_when_a_later_run_finds_the_member_back(make_config, tmp_path):
+    """A profile line plans a warning with its note "先截图"; capacity carries both to the next
+    day, and the member is removed by the group's admins that evening, as the first --state run
+    ends: the warning is stale then, and its note goes with it. The next run finds her back (she
+    writes): the warning holds after all — and its note comes back with it, as in one run."""
+    rule = "  - id: profiled\n    when: {event: profile}\n    do:\n      - warn: 看到你的资料了\n      - notify: 先截图\n"
+    config = make_config(rules(rule), COMMUNITY.replace("groups: [g1]}", "groups: [g1], capacity: 2}"))
+
+    def profile(ts: str, member: str) -> dict:
+        return {"ts": f"2026-03-{ts}+08:00", "type": "profile", "group": "g1", "member": member, "attributes": {"tier": "A"}}
+
+    first = [profile("01T09:00:00", "m7"), profile("01T16:18:00", "m5"), left("01T20:22:00", "m5") | {"reason": "removed"}]
+    second = [msg("02T05:17:00", "m5")]
+    whole = plan(config, first + second)
+    assert task_keys(whole, "member", "action", "due") == [
+        ("m7", "warn", "2026-03-01T09:00:00+08:00"), ("m7", "notify", "2026-03-01T09:00:00+08:00"),
+        ("m5", "warn", "2026-03-02T16:18:00+08:00"), ("m5", "notify", "2026-03-02T16:18:00+08:00"),
+    ]
+    assert held(config, [first, second], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
 
 
 DELAYED_KICK = KICK.replace("    do:\n      - remove", "    delay: 2h\n    do:\n      - remove")
