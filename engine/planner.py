@@ -60,6 +60,7 @@ class Sent:
 
 
 INF = float("inf")
+_NO_OPERATOR = "\U0010ffff"  # sorts after every operator id: a held row of an earlier version, with none
 TAKEN_BACK = frozenset({"stale", "displaced"})  # statuses of printed tasks a later run took back
 
 
@@ -1227,7 +1228,7 @@ class Planner:
         task = item.task
         row: dict[str, Any] = {
             "v": 3, "id": task.id, "rule": f"{task.playbook}/{task.rule}", "member": task.member, "action": task.action,
-            "trigger_at": task.trigger_at, "due": item.original_due, "day": self._day(item.due),
+            "trigger_at": task.trigger_at, "due": item.original_due, "day": self._day(item.due), "assignee": task.assignee or "",
         }
         if item.cooling_since is not None:
             row["cooling_since"] = item.cooling_since[0]
@@ -1245,13 +1246,28 @@ class Planner:
             if self.local.midnight(row["day"]) < self._settle_start:
                 self._open_day(row["day"])
 
-    def _release_held(self, before: int | None) -> None:
+    def _release_held(self, before: int | None, assignee: str | None = None) -> None:
         """The held rows of the days before ``before`` (all, if None): their day is settled,
         their tasks are dropped as in one run (``_unplanned``: no limit counts them, the cooldown
-        counts from the task before)."""
+        counts from the task before). With ``assignee``, also those of day ``before`` itself
+        whose operator's list of that day is settled already (operators' days are settled in
+        the order of their ids): in one run, capacity dropped them there, before this operator's
+        list of the day asks its members' limits."""
         for day in [day for day in self._held if before is None or day < before]:
             for row in self._held.pop(day):
                 self._let_go(row["id"], row["rule"], row["member"], row["trigger_at"])
+        rows = self._held.get(before) if before is not None and assignee is not None else None
+        if rows:
+            # (A row of an earlier version names no operator: let go when its day is over.)
+            going = [row for row in rows if row.get("assignee", _NO_OPERATOR) < assignee]
+            if going:
+                left = [row for row in rows if row.get("assignee", _NO_OPERATOR) >= assignee]
+                if left:
+                    self._held[before] = left  # type: ignore[index]  # ``before`` is set with ``rows``
+                else:
+                    del self._held[before]  # type: ignore[arg-type]
+                for row in going:
+                    self._let_go(row["id"], row["rule"], row["member"], row["trigger_at"])
 
     def _mark_out_of_reach(self, tasks: list[Task], room: int, limited: int = 0) -> None:
         """At the end of a --state run, of a day's ``tasks`` (``room`` of them kept, in order),
@@ -2071,7 +2087,7 @@ class Planner:
             if self._held:
                 # Those of the days settled: in one run, capacity dropped them there. Not before:
                 # until then they count for their members' limits, as they did in that day's bucket.
-                self._release_held(day)
+                self._release_held(day, assignee)
             tasks = waiting.pop(key)
             if self._dropped:  # some tasks went stale while waiting: out before capacity
                 kept = [task for task in tasks if not task.dropped]

@@ -585,3 +585,43 @@ def test_a_task_merged_into_a_part_that_carried_its_message_on_is_reopened_with_
     whole = plan(config, [event for piece in pieces for event in piece])
     assert [task.text for task in whole.tasks if task.member == "m11"] == ["欢迎 m11\n\n好久不见"]
     assert held(config, pieces, tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+
+def test_a_task_capacity_dropped_as_a_run_ended_holds_no_limit_once_its_operators_day_is_settled(tmp_path):
+    """Fuzzing (seed 85629): one @ or DM in twelve hours. 小王's @ in g2, carried from the 1st
+    by Mike's full day, and her DM in g1 offered on the 2nd, are both due at 09:00 then. Lily's
+    one slot goes to 小李's urgent warning and the DM cannot wait past its deadline: capacity
+    drops it when Lily's day is settled — before Mike's (operators' days are settled in the
+    order of their ids), whose carried @ is then within the limit. A --state run that ended that
+    morning keeps the dropped DM's place among 小王's limits for the next run, which settles
+    the day again: it let it go only when the whole day was over, and took the @ back."""
+    rules = {"p.yaml": """\
+        playbook: p
+        rules:
+          - id: ask
+            when: {event: message, keywords: [书]}
+            deadline: 12h
+            do: [{dm: 最近读什么？}]
+          - id: hello
+            when: {event: message, keywords: [早]}
+            deadline: 3d
+            do: [{mention: 早}]
+          - id: spam
+            when: {event: message, keywords: [广告]}
+            priority: urgent
+            do: [{warn: 请勿发广告}]
+        """}
+    community = one_operator("{id: a-lily, groups: [g1], capacity: 1}", "limits:", "  - {actions: [dm, mention], max: 1, per: 12h}")
+    community += "    - {id: b-mike, groups: [g2], capacity: 1}\n"
+    config = config_from(rules, community, tmp_path / "pb")
+    pieces = [
+        [said_at(1, "08:00", "m5", "g2", text="广告"), said_at(1, "09:00", "m1", "g2", text="早"),
+         said_at(2, "08:00", "m2", text="广告"), said_at(2, "09:00", "m1", text="书"), said_at(2, "10:00", "m3")],
+        [said_at(4, "10:00", "m3")],
+    ]
+    whole = plan(config, [event for piece in pieces for event in piece], explain=True)
+    assert [(task.member, task.action, datetime.fromtimestamp(task.due, START.tzinfo).strftime("%d %H:%M")) for task in whole.tasks] == [
+        ("m5", "warn", "01 08:00"), ("m2", "warn", "02 08:00"), ("m1", "mention", "02 09:00"),
+    ]
+    assert [(item.task.action, item.guardrail) for item in whole.suppressed] == [("dm", "deadline")]
+    assert held(config, pieces, tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
