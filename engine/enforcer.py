@@ -236,20 +236,34 @@ class Enforcer:
     def _task_effect(self, task: Task, action: ActionSpec, member: Member) -> None:
         """A planned task's effect on ``member``; a removal's names its firing (``OUT_BY``), so
         that the firing's other tasks (the "先截图" note) are not found stale by it."""
-        was_in = task.group in member.groups
-        if not self._apply(action, member, task.group) or task.group is None:
+        group = task.group
+        by: dict[str, list[Any]] | None = None
+        before: list[Any] | None = None
+        if group is not None and group in member.groups:
+            # Named before it is applied: an `apply` that takes her out of the group tells the
+            # re-check at once (``run.remove_from_group`` → ``Recheck.left``), and a removal of
+            # another firing that pace lists later must not take this one for its own (she was
+            # back in the group since its effect, and is out again by this one).
+            by = member.marks.setdefault(OUT_BY, {})
+            before = by.get(group)
+            by[group] = [f"{task.playbook}/{task.rule}", task.trigger_at]
+        applied = self._apply(action, member, group)
+        if by is None or group is None:
             return
         out = member.marks.get(OUT_OF)
         # (Taken out by this very effect: not a reward due with the removal, whose effect comes
         # after it at the same instant — the note "先截图" of the removal's firing then found the
         # reward's firing named as the one that removed her, and was dropped as stale.)
-        if was_in and out and out.get(task.group) == self.run.now:
-            by = member.marks.get(OUT_BY)
-            if by is None:
-                by = member.marks[OUT_BY] = {}
-            by[task.group] = [f"{task.playbook}/{task.rule}", task.trigger_at]
-            if self.recheck.at_once_t == self.run.now:
-                self.recheck.left_at_once(member)  # its tasks due at this instant, kept at once, are not sent
+        if not (applied and out and out.get(group) == self.run.now):
+            if before is not None:  # it did not take her out: named as before
+                by[group] = before
+            else:
+                del by[group]
+                if not by:
+                    del member.marks[OUT_BY]
+            return
+        if self.recheck.at_once_t == self.run.now:
+            self.recheck.left_at_once(member)  # its tasks due at this instant, kept at once, are not sent
 
     def _pending(self, task: Task, action: ActionSpec, due: float | None) -> None:
         """The member's mark of ``task``'s effect to come: moved to ``due``, or cleared (None)."""

@@ -768,7 +768,7 @@ class Recheck:
         if scope == SCOPE_GROUP:
             if group is not None and group not in member.groups and (member.groups or member.left):
                 out = member.marks.get(OUT_OF)
-                if out and source.action.kind.apply is not None and (out.get(group) in (source.firing.t, at) or self._by_own_removal(source, member, group)):
+                if out and source.action.kind.apply is not None and ((out.get(group) in (source.firing.t, at) and not self._by_other_removal(source, member, group)) or self._by_own_removal(source, member, group)):
                     # Out by this very task's effect (a planned `remove`, done when it is due), not
                     # since — unless they left that group on their own before pace lists it.
                     return self._left_after_removal(group, source, member, at)
@@ -871,6 +871,14 @@ class Recheck:
         if entry is None or entry[:2] != [source.rule.key, source.firing.t]:
             return False
         return at is None or len(entry) < 3 or entry[2] > at
+
+    def _by_other_removal(self, source: Source, member: Member, group: str) -> bool:
+        """Whether the plan's last removal of the member from ``group`` was another firing's (a
+        removal done now, as a task of this one is asked whether it still holds): she was back in
+        the group since this one's effect, and out again by that one — not by this task."""
+        by = member.marks.get(OUT_BY)
+        entry = by.get(group) if by else None
+        return entry is not None and entry[:2] != [source.rule.key, source.firing.t]
 
     def context_at(self, source: Source, at: float) -> dict[str, Any]:
         """``source``'s values as they are now, but with ``now`` at ``at``: a condition about

@@ -100,6 +100,19 @@ def test_a_note_comes_back_with_its_task_when_a_later_run_finds_the_member_back(
     assert held(config, [first, second], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
 
 
+def test_a_removal_pace_lists_after_another_firing_removed_the_member_again_is_stale(make_config):
+    """Fuzzing (seed 140744): 小王's spam gets her removed at 09:00 (effect), which pace lists at
+    14:00; she rejoins at 10:00 and a rule about joiners removes her then. The spam's removal,
+    listed after that, would have the operator remove her twice with no join in between: it is
+    stale, out by the other firing's removal — not taken for its own effect."""
+    rejoin = "  - id: rejoin\n    when: {event: member_joined}\n    do:\n      - remove: 又进来了\n"
+    hello = HELLO.replace("{event: message}", "{event: message, keywords: [早]}")
+    config = make_config(rules(KICK.replace("      - notify: 先截图\n", "") + hello + rejoin), COMMUNITY.replace("{id: op-a, groups: [g1]}", "{id: op-a, groups: [g1], pace: 6h}"))
+    result = plan(config, [msg("01T08:00:00", "m2", text="早"), spam("01T09:00:00"), joined("01T10:00:00"), msg("02T10:00:00", "m3")], explain=True)
+    assert task_keys(result, "rule", "member", "due") == [("hello", "m2", "2026-03-01T08:00:00+08:00"), ("rejoin", "m1", "2026-03-01T14:00:00+08:00")]
+    assert explained(result, "stale") == ["stale: 小王 is no longer in 一群: removed by the plan at 2026-03-01 10:00"]
+
+
 DELAYED_KICK = KICK.replace("    do:\n      - remove", "    delay: 2h\n    do:\n      - remove")
 DELAYED = [spam("01T09:00:00"), msg("01T10:00:00"), spam("01T10:30:00"), msg("01T12:00:00"), joined("01T13:00:00"), msg("01T14:00:00")]
 
