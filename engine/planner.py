@@ -570,14 +570,17 @@ class Planner:
             # it is still one (its instant may be the watermark's second, where this run reads on).
             self._remember(sent.id, sent.rule, None, sent.action, sent.trigger_at, None)
             return
-        # A merged part counts for no limit: the member got it in its message, which counts.
-        self._remember(sent.id, sent.rule, sent.member, sent.action, sent.trigger_at, None if sent.status == "merged" else sent.due)
+        # A merged part counts for no limit: the member got it in its message, which counts. So
+        # does a part held out with the message the last run left open (reopened in it, withheld
+        # or not again there): a slot of its own kept clear pushed the day's later tasks on.
+        in_message = sent.status == "merged" or (sent.status == HELD_OUT and sent.id in self._open_parts)
+        self._remember(sent.id, sent.rule, sent.member, sent.action, sent.trigger_at, None if in_message else sent.due)
         if sent.member is not None and (self._cooldowns is None or sent.rule in self._cooldowns):
             if sent.id in self._open_parts:
                 self._open_part_rows[sent.id] = sent  # not out yet: see ``part_not_reopened``
             else:
                 self._went_out.add((sent.rule, sent.member, sent.trigger_at))
-        if sent.status == "merged":
+        if in_message:
             return  # a merged part went out in its message, which holds the slot
         self._count_capacity(sent.assignee, sent.due)
         self.holding[sent.id] = sent  # its time is a slot pace keeps clear (``_held_slots``)

@@ -339,3 +339,29 @@ def test_a_held_out_task_counts_as_open_for_the_loop_fields_in_daily_runs_as_in_
     assert [task.member for task in whole.planner.held_out] == [member]
     assert whole.tasks == []
     assert held(config, [first, between, later], tmp_path / "ops.db") == []
+
+
+def test_the_parts_of_a_held_out_message_a_run_left_open_keep_no_slot_of_their_own(tmp_path):
+    """Fuzzing (seed 140713): b's DM and survey to 小王, one message b holds out, are carried by
+    capacity to the 2nd, where it takes its place in Lily's paced day as any message. A --state
+    run that ended that morning saved each part as held out; the next run, settling the day
+    again, reopened the message with its parts — and kept a slot clear for each part's own row as
+    well, so 小李's DM went out an hour later than in one run."""
+    books = {
+        "a.yaml": 'playbook: a\nrules:\n  - id: list\n    when: {event: message, keywords: [书单]}\n    delay: 30m\n    deadline: 5d\n    do: [{dm: "A：书单发你了"}]\n'
+                  '  - id: spam\n    when: {event: message, keywords: [广告]}\n    priority: urgent\n    do: [{warn: 请勿发广告}]\n',
+        "b.yaml": 'playbook: b\nholdout: 50%\nrules:\n  - id: ask\n    when: {event: message, keywords: [早鸟]}\n    deadline: 2d\n    do:\n      - dm: "B：早鸟还有"\n      - survey: {form: "https://wj.qq.com/s2/1", text: "B：想读什么"}\n',
+    }
+    community = "community:\n  name: t\n  timezone: Asia/Shanghai\n  channel: wechat\n  merge: [dm, survey]\n  groups:\n    - {id: g1}\n  operators:\n    - {id: op, name: Lily, capacity: 3, pace: 1h}\n"
+    config = config_from(books, community, tmp_path / "pb")
+    member = next(f"m{index}" for index in range(100) if held_out("b", f"m{index}", 0.5))
+
+    def said(day: int, clock: str, who: str, text: str) -> dict:
+        return {"ts": f"2026-03-0{day}T{clock}:00+08:00", "type": "message", "group": "g1", "member": who, "name": who, "text": text}
+
+    first = [said(1, "08:00", "s1", "广告"), said(1, "08:10", "s2", "广告"), said(1, "08:20", "s3", "广告"), said(1, "10:00", member, "早鸟"), said(2, "09:40", "k1", "书单")]
+    later = [said(4, "10:00", "s1", "好")]
+    whole = run(config, records(first + later))
+    assert [(task.member, task.record(config.community.tz)["due"][5:16]) for task in whole.tasks if task.rule == "list"] == [("k1", "03-02T11:00")]  # after the held-out message's 10:00
+    assert [task.id for task in whole.planner.held_out] and all(task.member == member for task in whole.planner.held_out)
+    assert held(config, [first, later], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
