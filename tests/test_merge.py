@@ -743,3 +743,29 @@ def test_a_message_that_welcomed_its_member_does_not_welcome_them_again():
     assert _greeted_once([welcome, nickname], "高涛") == [welcome, "麻烦把群昵称改成「城市-称呼」"]
     assert _greeted_once(["高涛，中秋节快乐！", nickname], "高涛") == ["高涛，中秋节快乐！", "欢迎～麻烦把群昵称改成「城市-称呼」"]
     assert _greeted_once([welcome, "群里欢迎～大家都在"], "高涛") == [welcome, "群里欢迎～大家都在"]
+
+
+def test_a_firings_note_stays_while_its_reward_goes_out_merged_into_the_days_dm(make_config):
+    """Fuzzing (seed 85968): 小李 leaves; one rule DMs her, another rewards her, notes it for the
+    operator and posts in the group. The reward goes out in the DM (one message a day); Lily's
+    capacity of two drops the post. The note went with the post, as if nothing of its firing
+    were still planned for her — but the reward is, in the message."""
+    rules = {"p.yaml": """\
+playbook: p
+rules:
+  - id: bye
+    when: {event: member_left}
+    do: [{dm: 好久不见}]
+  - id: points
+    when: {event: member_left}
+    do:
+      - reward: {points: 10, text: 送你 10 积分}
+      - notify: 小李的积分记一下
+      - post: 有人退群了
+"""}
+    community = COMMUNITY.replace("groups: [g1]}", "groups: [g1], capacity: 2, pace: 30m}") + "  merge: [dm, reward]\n  max_delay: 12h\n"
+    config = make_config(rules, community)
+    leaves = {"ts": "2026-03-12T17:30:00+08:00", "type": "member_left", "group": "g1", "member": "m12", "name": "小李", "reason": "left"}
+    result = plan(config, [leaves, msg("13T15:15:00", "m9")], explain=True)
+    assert task_keys(result, "action", "due", "text") == [("dm", "2026-03-12T17:30:00+08:00", "好久不见\n\n送你 10 积分"), ("notify", "2026-03-12T18:00:00+08:00", "小李的积分记一下")]
+    assert [(item.task.action, item.guardrail) for item in result.suppressed] == [("reward", "merged"), ("post", "capacity")]
