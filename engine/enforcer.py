@@ -195,10 +195,21 @@ class Enforcer:
     def defer_effect(self, task: Task, action: ActionSpec) -> None:
         """``task``'s effect happens when it is due (a task an earlier --state run left open,
         reopened, too)."""
-        if action.kind.apply is not None and (task.due > self.run.now or self._still_pending(task, action)):
+        if action.kind.apply is not None and (self._still_pending(task, action) if task.due <= self.run.now else not self._done_before(task, action)):
             self.recheck.effect_at(task, partial(self._effect_due, task, action))
         elif action.kind.keeps_slot and not task.dropped:
             self.planner.slot_for_effect(task)  # done by an earlier run: its slot is taken
+
+    def _done_before(self, task: Task, action: ActionSpec) -> bool:
+        """Whether a reopened task listed after now had its effect done by an earlier run: a
+        removal is done when due, and pace may list it hours later — past that run's end (its
+        member's mark of it is gone, ``_pending``). Done again when listed, she was removed twice
+        and her group's tasks due with the second were taken for its own firing's."""
+        if action.kind.scope != SCOPE_GROUP or not task.member:
+            return False  # (a private action leaves no mark: as planned)
+        target = self.run.members.get(task.member)
+        pending = target.marks.get(PENDING) if target is not None else None
+        return not pending or pending_key(action.kind.name, task.group) not in pending
 
     def _still_pending(self, task: Task, action: ActionSpec) -> bool:
         """Whether a reopened task due at the very instant the last run's history ended has its

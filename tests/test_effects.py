@@ -113,6 +113,24 @@ def test_a_removal_pace_lists_after_another_firing_removed_the_member_again_is_s
     assert explained(result, "stale") == ["stale: 小王 is no longer in 一群: removed by the plan at 2026-03-01 10:00"]
 
 
+def test_a_removal_done_by_a_run_and_listed_after_its_end_is_not_done_again_by_the_next(make_config, tmp_path):
+    """Fuzzing (seed 141080): on Friday at 20:00 a schedule removes each member and posts about
+    them, two hours later; the operator's pace lists 小王's removal at 07:00 and 小李's at 09:00,
+    and 小李's post after her removal: stale. A --state run that ended at 03:34 had done both
+    removals at 22:00; the next run did them again, at 07:00 — and took 小李's post, listed
+    then, for one that goes with her removal."""
+    weekly = "  - id: weekly\n    when: {schedule: 0 20 * * 5, each: member}\n    delay: 2h\n    deadline: 1d\n    do:\n      - post: \"{{ member.name }} 再见\"\n      - remove: 发广告\n"
+    config = make_config(rules(weekly), COMMUNITY.replace("{id: op-a, groups: [g1]}", "{id: op-a, groups: [g1, g2], pace: 2h}").replace("  lifecycle:", '  quiet_hours: "00:00-07:00"\n  lifecycle:'))
+    first = [msg("27T14:39:00", "m1", name="小王"), joined("27T14:49:00", "m2", "g2") | {"name": "小李"}, msg("28T03:34:00", "m9", "g2")]
+    later = [msg("30T13:05:00", "m9", "g2")]
+    whole = plan(config, first + later, explain=True)
+    assert task_keys(whole, "member", "action", "due") == [
+        ("m1", "post", "2026-03-27T22:00:00+08:00"), ("m1", "remove", "2026-03-28T07:00:00+08:00"), ("m2", "remove", "2026-03-28T09:00:00+08:00"),
+    ]
+    assert explained(whole, "stale") == ["stale: 小李 is no longer in 二群: removed by the plan at 2026-03-27 22:00"]
+    assert held(config, [first, later], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+
 DELAYED_KICK = KICK.replace("    do:\n      - remove", "    delay: 2h\n    do:\n      - remove")
 DELAYED = [spam("01T09:00:00"), msg("01T10:00:00"), spam("01T10:30:00"), msg("01T12:00:00"), joined("01T13:00:00"), msg("01T14:00:00")]
 
