@@ -21,7 +21,7 @@ import heapq
 import re
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from functools import partial
 from typing import Any
@@ -296,10 +296,20 @@ class Planner:
         # hold their firing's cooldown until their day is settled, and let it go if dropped.
         self._open_parts = open_parts
         self._open_part_rows: dict[str, Sent] = {}
+        # A message held out: each of its parts is saved `held_out`, with the message's due. The
+        # first of them counts (limits, capacity, pace) as the message did in the run that held
+        # it out; the others as the parts merged into it (a private message: one a day).
+        held_messages: set[tuple[str, str | None, float]] = set()
         for sent in history or ():
             if sent.id in reopened:
                 self._reopened_rows[sent.id] = sent
             else:
+                if sent.status == HELD_OUT and sent.member is not None and sent.action in community.merge and sent.action not in community.merge_in_group and sent.id not in open_parts:
+                    key = (sent.member, sent.assignee, sent.due)
+                    if key in held_messages:
+                        sent = replace(sent, status="merged")
+                    else:
+                        held_messages.add(key)
                 self._count_sent(sent)
                 if sent.status == "merged" and sent.member is not None and self._longest_limit:
                     merged_rows.setdefault((sent.member, sent.due, sent.action in community.merge_in_group), set()).add(sent.action)

@@ -365,3 +365,27 @@ def test_the_parts_of_a_held_out_message_a_run_left_open_keep_no_slot_of_their_o
     assert [(task.member, task.record(config.community.tz)["due"][5:16]) for task in whole.tasks if task.rule == "list"] == [("k1", "03-02T11:00")]  # after the held-out message's 10:00
     assert [task.id for task in whole.planner.held_out] and all(task.member == member for task in whole.planner.held_out)
     assert held(config, [first, later], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+
+def test_a_held_out_message_counts_once_for_its_members_limits_in_the_next_run(tmp_path):
+    """Fuzzing (seed 143426): b's two DMs to a joiner, one message b holds out, went out with
+    a's welcome (one message a day); two days on, c's urgent DM is the member's third DM in the
+    three days a limit allows three. Each held-out part is saved `held_out` with the message's due, and
+    the next --state run counted each as a DM of its own: four, and the urgent DM was dropped."""
+    books = {
+        "a.yaml": 'playbook: a\nrules:\n  - id: welcome\n    when: {event: member_joined}\n    do: [{dm: "A：欢迎"}]\n',
+        "b.yaml": 'playbook: b\nholdout: 50%\nrules:\n  - id: intro\n    when: {event: member_joined}\n    do:\n      - dm: "B：介绍一下自己吧"\n      - dm: "B：群规在这里"\n',
+        "c.yaml": 'playbook: c\nrules:\n  - id: quiet\n    when: {becomes: member.days_silent >= 2}\n    priority: urgent\n    do: [{dm: "C：好久不见"}]\n',
+    }
+    community = "community:\n  name: t\n  timezone: Asia/Shanghai\n  channel: wechat\n  limits:\n    - {actions: [dm], max: 3, per: 3d}\n  groups:\n    - {id: g1}\n  operators:\n    - {id: op, name: Lily}\n"
+    config = config_from(books, community, tmp_path / "pb")
+    member = next(f"m{index}" for index in range(100) if held_out("b", f"m{index}", 0.5))
+    first = [
+        {"ts": "2026-03-01T09:00:00+08:00", "type": "member_joined", "group": "g1", "member": member, "name": "小王"},
+        {"ts": "2026-03-02T21:55:00+08:00", "type": "message", "group": "g1", "member": "m999", "text": "hi"},
+    ]
+    later = [{"ts": "2026-03-03T12:00:00+08:00", "type": "message", "group": "g1", "member": "m999", "text": "hi"}]
+    whole = run(config, records(first + later))
+    assert [(task.rule, task.record(config.community.tz)["due"]) for task in whole.tasks if task.member == member] == [("welcome", "2026-03-01T09:00:00+08:00"), ("quiet", "2026-03-03T09:00:00+08:00")]
+    assert sorted(task.rule for task in whole.planner.held_out) == ["intro", "intro"]
+    assert held(config, [first, later], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
