@@ -604,9 +604,15 @@ class Evaluation:
                     changed.add("group")
                 group.members.add(member.id)
             if kind == "message":  # most events: counted here, the rest in _count_other
+                today = self.local.day(event.t)
                 silent_since = member.silent_since
                 if silent_since is None or event.t - silent_since >= DAY:
                     changed.add("days_silent")  # it was a day or more: it is 0 now
+                elif self._silent is not None and self._silent.begins_off(silent_since, today):
+                    # Still 0 — but a silence begun on a day off counts from that time of the next
+                    # open day, and one begun now may reach a threshold sooner (Sunday 23:33 is
+                    # two days silent on Wednesday 23:33, Monday 16:04 at 16:04): checked again.
+                    changed.add("days_silent")
                 member.messages += 1
                 member.last_message_at = event.t
                 if self._watching and member.id in self._watching:
@@ -615,7 +621,7 @@ class Evaluation:
                     self.replies.message(member.id, event.t)
                 if self._exposed and member.id in self._exposed:
                     self.holdout.message(member.id, event.t)  # type: ignore[union-attr]  # set with _exposed
-                if member.count_message(self.local.day(event.t)):
+                if member.count_message(today):
                     changed.add("active_days_30d")
                 changed.update(MESSAGE_CHANGES)
                 if group is not None:

@@ -315,6 +315,14 @@ class SilentDays:
         """When the silence begun at ``since`` starts to count."""
         return self.off.open_at(since, self.local)[0]
 
+    def begins_off(self, since: float, today: int) -> bool:
+        """Whether the silence begun at ``since``, on local day ``today`` or the day before,
+        begins on a day off (``start`` is later). (Most days are not: asked of both first.)"""
+        name = self.off.name
+        if name(today) is None and name(today - 1) is None:
+            return False
+        return name(self.local.day(since)) is not None
+
     def after(self, since: float, seconds: float) -> float:
         """The first instant the silence begun at ``since`` has lasted ``seconds`` of counted
         time (``seconds()`` reaches it there)."""

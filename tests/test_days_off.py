@@ -277,6 +277,18 @@ def test_days_silent_without_holidays_moves_stages_becomes_and_texts_together(ma
     assert task_keys(calendar, "playbook", "due") == [("b", "2026-02-17T09:00:00+08:00"), ("c", "2026-02-19T09:00:00+08:00"), ("a", "2026-02-26T09:00:00+08:00")]
 
 
+def test_a_message_soon_after_one_on_a_day_off_can_bring_a_becomes_sooner(make_config):
+    """Fuzzing (seed 95104): weekends do not count. 小王 writes on Sunday 23:33 — silent from
+    Monday 23:33 on, two days on Wednesday 23:33 — and again on Monday 16:04: two days on
+    Wednesday 16:04, sooner. The Monday message changed no day count (it was 0), so `becomes`
+    kept its check for 23:33, after the history's end: the nudge was never planned."""
+    settings = community("  days_silent: {not_counting: weekends}\n")
+    rule = one_rule('{becomes: "member.days_silent >= 2"}', action="notify").replace("hi {{ member.name }}", "沉默 {{ member.days_silent }} 天")
+    history = [event("2026-03-08T23:33:00"), event("2026-03-09T16:04:00"), event("2026-03-11T22:21:00", "m9")]
+    result = plan(make_config({"p.yaml": rule}, settings), history)
+    assert task_keys(result, "member", "due", "text") == [("m1", "2026-03-11T16:04:00+08:00", "沉默 2 天")]
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     start=st.datetimes(min_value=datetime(2025, 12, 1), max_value=datetime(2027, 1, 31)),
