@@ -898,9 +898,10 @@ class Planner:
         operator must not follow (as offer() does for a firing stopped when offered)."""
         firing = firing_of(task)
         tasks = self._noted.get(firing)
-        # (A task merged into a message goes out in it: still planned — a reward in the day's DM.)
-        merged = self._counted_merged
-        if tasks is None or any((not other.dropped or other.id in merged) and other is not task and other.action not in self.notes for other in tasks):
+        # (A task merged into a message goes out in it: still planned — a reward in the day's DM
+        # — unless that message is ``task`` itself.)
+        merged, into = self._counted_merged, self.merged_into
+        if tasks is None or any((not other.dropped or (other.id in merged and into.get(other.id) != task.id)) and other is not task and other.action not in self.notes for other in tasks):
             return
         del self._noted[firing]
         # A task the next --state run reopens (found stale as this one ends: the member may be

@@ -769,3 +769,29 @@ rules:
     result = plan(config, [leaves, msg("13T15:15:00", "m9")], explain=True)
     assert task_keys(result, "action", "due", "text") == [("dm", "2026-03-12T17:30:00+08:00", "好久不见\n\n送你 10 积分"), ("notify", "2026-03-12T18:00:00+08:00", "小李的积分记一下")]
     assert [(item.task.action, item.guardrail) for item in result.suppressed] == [("reward", "merged"), ("post", "capacity")]
+
+
+def test_a_firings_note_goes_with_its_message_and_the_part_merged_into_it(make_config):
+    """Fuzzing (seed 143923): an activity ends; each member who did not take part gets a DM and
+    a reward (one message) and the operator a note. Lily's capacity carries 小王's to the next
+    day, where pace lists the message ten minutes after the note — past its deadline: dropped,
+    with the reward in it. The note stayed: the reward merged into that very message was taken
+    for a task of its firing still going out."""
+    rules = {"p.yaml": """\
+playbook: p
+rules:
+  - id: missed
+    when:
+      activity_ended: {participated: false}
+    do:
+      - notify: "看一下 {{ member.name }}"
+      - dm: 下次一起来
+      - reward: {points: 10, text: 送你 10 积分}
+"""}
+    community = COMMUNITY.replace("groups: [g1]}", "groups: [g1], capacity: 4, pace: 10m}") + "  merge: [dm, reward]\n"
+    config = make_config(rules, community)
+    history = [msg("01T07:10:00", "m1", name="小李"), msg("01T07:20:00", "m2", name="小张"), msg("01T07:59:00", "m3", name="小王"),
+               {"ts": "2026-03-01T16:39:00+08:00", "type": "activity_ended", "group": "g1", "activity": "a1", "participants": ["m9"]}, msg("02T20:00:00", "m9")]
+    result = plan(config, history, explain=True)
+    assert [(task.member, task.action) for task in result.tasks if task.member == "m3"] == []
+    assert sorted((item.task.action, item.guardrail) for item in result.suppressed if item.task.member == "m3") == [("dm", "deadline"), ("notify", "deadline"), ("reward", "deadline")]
