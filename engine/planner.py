@@ -62,6 +62,7 @@ class Sent:
 INF = float("inf")
 _NO_OPERATOR = "\U0010ffff"  # sorts after every operator id: a held row of an earlier version, with none
 TAKEN_BACK = frozenset({"stale", "displaced"})  # statuses of printed tasks a later run took back
+_NOT_CARRYING = frozenset({"stale", "displaced", "merged", "held_out"})  # rows that are no message a member got
 
 
 @dataclass
@@ -298,13 +299,16 @@ class Planner:
         self._open_part_rows: dict[str, Sent] = {}
         # A message held out: each of its parts is saved `held_out`, with the message's due. The
         # first of them counts (limits, capacity, pace) as the message did in the run that held
-        # it out; the others as the parts merged into it (a private message: one a day).
-        held_messages: set[tuple[str, str | None, float]] = set()
-        for sent in history or ():
+        # it out; the others as the parts merged into it (a private message: one a day). A part
+        # held out of a message another part carried out counts as merged into that one.
+        merge, apart = community.merge, community.merge_in_group  # (an action merged in its group only: its rows name no group)
+        history = list(history or ())
+        held_messages: set[tuple[str | None, str | None, float]] = {(sent.member, sent.assignee, sent.due) for sent in history if sent.status not in _NOT_CARRYING and sent.member is not None and sent.action in merge and sent.action not in apart} if merge else set()
+        for sent in history:
             if sent.id in reopened:
                 self._reopened_rows[sent.id] = sent
             else:
-                if sent.status == HELD_OUT and sent.member is not None and sent.action in community.merge and sent.action not in community.merge_in_group and sent.id not in open_parts:
+                if sent.status == HELD_OUT and sent.member is not None and sent.action in merge and sent.action not in apart and sent.id not in open_parts:
                     key = (sent.member, sent.assignee, sent.due)
                     if key in held_messages:
                         sent = replace(sent, status="merged")

@@ -389,3 +389,26 @@ def test_a_held_out_message_counts_once_for_its_members_limits_in_the_next_run(t
     assert [(task.rule, task.record(config.community.tz)["due"]) for task in whole.tasks if task.member == member] == [("welcome", "2026-03-01T09:00:00+08:00"), ("quiet", "2026-03-03T09:00:00+08:00")]
     assert sorted(task.rule for task in whole.planner.held_out) == ["intro", "intro"]
     assert held(config, [first, later], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+
+def test_a_part_held_out_of_a_message_another_part_carried_counts_once_with_it_in_the_next_run(tmp_path):
+    """Fuzzing (seed 144158): 小王's message at 07:45 (b's DM, held out) and her profile at 07:47
+    (a's DM) make one message at 08:00, which a's DM carries; three days on, a's next DM is her
+    second in a week a limit allows two. The next --state run counted the held-out row and the
+    message both, and dropped it."""
+    books = {
+        "a.yaml": 'playbook: a\nrules:\n  - id: profiled\n    when: {event: profile}\n    do: [{dm: "A：资料收到"}]\n',
+        "b.yaml": 'playbook: b\nholdout: 50%\nrules:\n  - id: hello\n    when: {event: message}\n    do: [{dm: "B：你好"}]\n',
+    }
+    community = "community:\n  name: t\n  timezone: Asia/Shanghai\n  channel: wechat\n  quiet_hours: \"22:00-08:00\"\n  limits:\n    - {actions: [dm], max: 2, per: 7d}\n  groups:\n    - {id: g1}\n  operators:\n    - {id: op, name: Lily}\n"
+    config = config_from(books, community, tmp_path / "pb")
+    member = next(f"m{index}" for index in range(100) if held_out("b", f"m{index}", 0.5))
+
+    def line(ts: str, kind: str, **extra: Any) -> dict:
+        return {"ts": f"2026-03-{ts}+08:00", "type": kind, "group": "g1", "member": member, "name": "小王", **extra}
+
+    first = [line("03T07:45:00", "message", text="早"), line("03T07:47:00", "profile", attributes={"tier": "B"}), {**line("04T06:48:00", "message", text="hi"), "member": "m999"}]
+    later = [line("06T15:58:00", "profile", attributes={"tier": "A"})]
+    whole = run(config, records(first + later))
+    assert [(task.rule, task.record(config.community.tz)["due"]) for task in whole.tasks if task.member == member] == [("profiled", "2026-03-03T08:00:00+08:00"), ("profiled", "2026-03-06T15:58:00+08:00")]
+    assert held(config, [first, later], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
