@@ -566,11 +566,13 @@ class Recheck:
         """``_saved``, with the member as they were when the task was kept, if a later part may
         ask (``member_as_kept``): the next run cannot know them."""
         payload = _saved(task, task.source)
-        if task.source.rule.not_on is not None:
+        waited = self.planner.waited(task.id)
+        if task.source.rule.not_on is not None or waited:
             # Its deadline moved with it past the days off (not the rule's, from the firing),
-            # and capacity's moves over them are no delay: as the planner had them.
+            # and capacity's moves over them are no delay: as the planner had them. (Also a
+            # task of a rule with no `not_on:` that a message moved past them, the message's
+            # part that kept them off gone since: a schedule's DM in the invite moved past 春节.)
             payload["deadline"] = task.deadline
-            waited = self.planner.waited(task.id)
             if waited:
                 payload["waited"] = waited
         source = task.source

@@ -289,6 +289,32 @@ def test_a_message_soon_after_one_on_a_day_off_can_bring_a_becomes_sooner(make_c
     assert task_keys(result, "member", "due", "text") == [("m1", "2026-03-11T16:04:00+08:00", "沉默 2 天")]
 
 
+def test_a_dm_a_message_took_past_the_weekend_keeps_the_moved_deadline_in_the_next_run(make_config, tmp_path):
+    """Fuzzing (seed 145281): 小王's DM of Thursday night (two days to go) and her invite, which
+    keeps off weekends, are one message at Friday 08:00; Lily's one slot of Friday goes to an
+    urgent warning, so the message waits out the weekend, its deadline with it, to Monday. 小王
+    writes on Sunday, the invite is stale, and the DM goes on alone with that deadline (Monday
+    23:00): 小李's DM due by Monday 19:00 comes first on Monday, and 小王's cannot wait for
+    Tuesday. The --state run that ended on Sunday saved the DM without the moved deadline: the
+    next run gave it its own (Saturday 23:00) — first of all — and dropped 小李's instead."""
+    from tests.test_daily_texts import held
+
+    rules = {
+        "a.yaml": 'playbook: a\nrules:\n  - id: ask\n    when: {event: message, keywords: [书]}\n    deadline: 2d\n    do: [{dm: "A：最近读什么？"}]\n'
+                  '  - id: hurry\n    when: {event: message, keywords: [急]}\n    deadline: 12h\n    do: [{dm: "A：马上来"}]\n'
+                  '  - id: spam\n    when: {event: message, keywords: [广告]}\n    priority: urgent\n    do: [{warn: 请勿发广告}]\n',
+        "b.yaml": 'playbook: b\nrules:\n  - id: back\n    when: {silence: 1h}\n    cooldown: 7d\n    not_on: weekends\n    do: [{invite: {group: g2, text: "B：来二群"}}]\n',
+    }
+    settings = "community:\n  name: t\n  timezone: Asia/Shanghai\n  quiet_hours: \"22:00-08:00\"\n  merge: [dm, invite]\n  groups: [{id: g1}, {id: g2}]\n  operators:\n    - {id: op, groups: [g1], capacity: 1}\n"
+    config = make_config(rules, settings)
+    first = [event("2026-03-05T23:00:00", text="书"), event("2026-03-06T08:00:00", "m3", text="广告"), event("2026-03-08T12:00:00", text="hi")]
+    later = [event("2026-03-09T07:00:00", "m2", text="急"), event("2026-03-11T12:00:00", "m9")]
+    whole = plan(config, first + later, explain=True)
+    assert [(task.member, task.rule, task.record(config.community.tz)["due"]) for task in whole.tasks if task.rule in ("ask", "hurry")] == [("m2", "hurry", "2026-03-09T08:00:00+08:00")]
+    assert [(item.task.member, item.task.rule, item.guardrail) for item in whole.suppressed if item.task.rule in ("ask", "hurry")] == [("m1", "ask", "deadline")]
+    assert held(config, [first, later], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     start=st.datetimes(min_value=datetime(2025, 12, 1), max_value=datetime(2027, 1, 31)),
