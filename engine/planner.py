@@ -187,6 +187,9 @@ class Planner:
         # Of those, the ones an earlier run found stale (a row that holds their rule's cooldown)
         # that this run drops before they are sent: their row goes (``_unplanned``).
         self.unplanned_reopened: set[str] = set()
+        # Parts of a message the last run left open, held out then, found stale by this one: their
+        # rows (`held_out`) are no task any more — the next run must not count them.
+        self.stale_parts: list[str] = []
         self.known_ids: dict[str, float] = {}  # task id → trigger instant, for the instants a duplicate can still come
         self.new_history: dict[str, Sent] = {}  # by task id; a task capacity drops is taken out again
         self._last_fired: dict[tuple[str, str], float] = {}  # (rule, member) → last trigger instant, for cooldowns
@@ -766,6 +769,8 @@ class Planner:
             self.withdrawn.append((printed[0], part.id, printed[2], reason))
         self._let_go(part.id, f"{part.playbook}/{part.rule}", part.member, part.trigger_at)
         self._mark_stale(part.id)
+        if self.record_history and part.id not in self.new_history:
+            self.stale_parts.append(part.id)  # (a reopened part has no row of this run's)
         self._suppress(part, "stale", reason)
 
     def _out_of_its_day(self, task: Task) -> None:

@@ -412,3 +412,26 @@ def test_a_part_held_out_of_a_message_another_part_carried_counts_once_with_it_i
     whole = run(config, records(first + later))
     assert [(task.rule, task.record(config.community.tz)["due"]) for task in whole.tasks if task.member == member] == [("profiled", "2026-03-03T08:00:00+08:00"), ("profiled", "2026-03-06T15:58:00+08:00")]
     assert held(config, [first, later], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+
+def test_a_held_out_message_a_later_run_found_stale_holds_no_slot_in_the_run_after(tmp_path):
+    """Fuzzing (seed 148056): b holds 小王 and 小李 out and not 小张; their silence messages
+    (survey and DM, one each) meet on Lily's one slot a day. 小李's, carried to the 2nd, is held
+    out there; the next --state run finds it stale (she writes a minute before it is due), and
+    小张's gets the slot — but its part's row stayed `held_out`, and the run after, settling the
+    2nd again, kept its slot clear and moved 小张's to the 3rd."""
+    books = {"b.yaml": 'playbook: b\nholdout: 50%\nrules:\n  - id: quiet\n    when: {silence: 1d}\n    do:\n      - survey: {form: "https://wj.qq.com/s2/1", text: "B：说说近况"}\n      - dm: "B：好久不见"\n'}
+    community = "community:\n  name: t\n  timezone: Asia/Shanghai\n  channel: wechat\n  merge: [dm, survey]\n  groups:\n    - {id: g1}\n  operators:\n    - {id: op, name: Lily, capacity: 1, pace: 1h}\n"
+    config = config_from(books, community, tmp_path / "pb")
+    out = [f"m{index}" for index in range(100) if held_out("b", f"m{index}", 0.5)][:2]
+    kept = next(f"m{index}" for index in range(100) if not held_out("b", f"m{index}", 0.5))
+
+    def said(ts: str, who: str) -> dict:
+        return {"ts": f"2026-03-{ts}+08:00", "type": "message", "group": "g1", "member": who, "text": "hi"}
+
+    first = [said("01T03:07:00", out[0]), said("01T07:01:00", out[1]), said("01T08:46:00", kept), said("03T01:40:00", "m999")]
+    second = [said("03T07:00:00", out[1]), said("03T10:01:00", "m999")]
+    third = [said("05T10:00:00", "m999")]
+    whole = run(config, records(first + second + third))
+    assert [task.record(config.community.tz)["due"] for task in whole.tasks if task.member == kept] == ["2026-03-03T08:46:00+08:00"]
+    assert held(config, [first, second, third], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
