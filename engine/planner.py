@@ -298,7 +298,7 @@ class Planner:
         # The rows ("merged") of the parts merged into a message the last run left open, not
         # printed on their own (``open_parts``): not sent yet — reopened in their message, they
         # hold their firing's cooldown until their day is settled, and let it go if dropped.
-        self._open_parts = open_parts
+        self._open_parts = self.open_parts = open_parts
         self._open_part_rows: dict[str, Sent] = {}
         # A message held out: each of its parts is saved `held_out`, with the message's due. The
         # first of them counts (limits, capacity, pace) as the message did in the run that held

@@ -435,3 +435,30 @@ def test_a_held_out_message_a_later_run_found_stale_holds_no_slot_in_the_run_aft
     whole = run(config, records(first + second + third))
     assert [task.record(config.community.tz)["due"] for task in whole.tasks if task.member == kept] == ["2026-03-03T08:46:00+08:00"]
     assert held(config, [first, second, third], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+
+def test_a_held_out_message_a_run_left_open_is_no_contact_yet_for_the_loop_fields_of_the_next(tmp_path):
+    """Fuzzing (seed 148796): b's two DMs to 小王, one message b holds out, are carried by
+    capacity to the 2nd (15:16). That evening she writes 书, and c asks whether anyone reached
+    her in the last day: in one run the held-out message is not on her record until the 2nd is
+    settled, so c's DM goes. A --state run that ended early on the 2nd left the day open; the
+    next one reopened the message but read its second part's row (`held_out`) as a contact at
+    15:16, and planned nothing."""
+    books = {
+        "a.yaml": 'playbook: a\nrules:\n  - id: morning\n    when: {event: message, keywords: [早]}\n    do: [{dm: "A：早"}]\n',
+        "b.yaml": 'playbook: b\nholdout: 50%\nrules:\n  - id: bought\n    when: {event: purchase}\n    do:\n      - dm: "B：谢谢"\n      - dm: "B：记得评价"\n',
+        "c.yaml": 'playbook: c\nrules:\n  - id: reading\n    when: {event: message, keywords: [书]}\n    if: "member.last_contact_at is none or (now - member.last_contact_at).days >= 1"\n    do: [{dm: "C：在读什么"}]\n',
+    }
+    community = "community:\n  name: t\n  timezone: Asia/Shanghai\n  channel: wechat\n  groups:\n    - {id: g1}\n  operators:\n    - {id: op, name: Lily, capacity: 2}\n"
+    config = config_from(books, community, tmp_path / "pb")
+    member = next(f"m{index}" for index in range(100) if held_out("b", f"m{index}", 0.5))
+
+    def line(ts: str, who: str, kind: str = "message", **extra: Any) -> dict:
+        return {"ts": f"2026-03-{ts}+08:00", "type": kind, "group": "g1", "member": who, **extra}
+
+    first = [line("01T09:00:00", "k1", text="早"), line("01T10:00:00", "k2", text="早"), line("01T15:16:00", member, "purchase", amount=99), line("02T01:06:00", "m999", text="hi")]
+    second = [line("02T21:50:00", member, text="书")]
+    third = [line("04T10:00:00", "m999", text="hi")]
+    whole = run(config, records(first + second + third))
+    assert [(task.rule, task.record(config.community.tz)["due"]) for task in whole.tasks if task.member == member] == [("reading", "2026-03-02T21:50:00+08:00")]
+    assert held(config, [first, second, third], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
