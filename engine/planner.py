@@ -1474,6 +1474,11 @@ class Planner:
         carrier = parts[0]
         carrier.due, carrier.assignee = message.due, message.assignee
         self._as_message(carrier, parts)
+        if message.deadline > carrier.deadline:
+            # The message waited out days off (`not_on`) with its deadline, which its parts' own
+            # did not follow: settled within it, in its place the carrier keeps it (not due
+            # after a deadline of its own from before the break).
+            carrier.deadline = message.deadline
         carrier.dropped = False
         window = self.community.quiet_hours
         if window is not None and carrier.priority != "urgent":

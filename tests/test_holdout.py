@@ -462,3 +462,29 @@ def test_a_held_out_message_a_run_left_open_is_no_contact_yet_for_the_loop_field
     whole = run(config, records(first + second + third))
     assert [(task.rule, task.record(config.community.tz)["due"]) for task in whole.tasks if task.member == member] == [("reading", "2026-03-02T21:50:00+08:00")]
     assert held(config, [first, second, third], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+
+def test_what_is_left_of_a_held_out_message_moved_past_a_break_keeps_its_moved_deadline(tmp_path):
+    """Fuzzing (seed 149252): 小王's survey of a (three days to go, not sent on holidays) waits
+    for Lily's one slot a day, and joins b's welcome survey of her (held out) in one message on
+    12-31, which capacity then carries past the New Year break, its deadline with it, to 01-04.
+    b's part is withheld and a's carries the message — with its own deadline from before the
+    break (01-02): a task due after its deadline."""
+    books = {
+        "a.yaml": 'playbook: a\nrules:\n  - id: morning\n    when: {event: message, keywords: [早]}\n    delay: 20h\n    deadline: 3d\n    not_on: holidays\n    do: [{survey: {form: "https://wj.qq.com/s2/1", text: "A：早"}}]\n',
+        "b.yaml": 'playbook: b\nholdout: 50%\nrules:\n  - id: joined\n    when: {event: member_joined}\n    do: [{survey: {form: "https://wj.qq.com/s2/2", text: "B：欢迎"}}]\n',
+    }
+    community = "community:\n  name: t\n  timezone: Asia/Shanghai\n  channel: wechat\n  merge: [survey]\n  groups:\n    - {id: g1}\n  operators:\n    - {id: op, name: Lily, capacity: 1}\n"
+    config = config_from(books, community, tmp_path / "pb")
+    member = next(f"m{index}" for index in range(100) if held_out("b", f"m{index}", 0.5))
+    other = next(f"m{index}" for index in range(100) if not held_out("b", f"m{index}", 0.5))
+
+    def line(ts: str, who: str, kind: str = "message", **extra: Any) -> dict:
+        return {"ts": f"2026-12-{ts}+08:00", "type": kind, "group": "g1", "member": who, **extra}
+
+    events = [line("30T00:01:00", other, text="早"), line("30T03:38:00", member, text="早"), line("31T00:38:00", other, "member_joined"), line("31T21:00:00", member, "member_joined")]
+    result = run(config, records(events))
+    mine = [task for task in result.tasks if task.member == member]
+    assert [(task.rule, task.record(config.community.tz)["due"]) for task in mine] == [("morning", "2027-01-04T21:00:00+08:00")]
+    assert all(task.due <= task.deadline for task in result.tasks)
+    assert held(config, [events[:3], events[3:]], tmp_path / "ops.db") == sorted(task_keys(result, "id", "due", "text"))
