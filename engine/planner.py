@@ -298,20 +298,21 @@ class Planner:
         # The rows ("merged") of the parts merged into a message the last run left open, not
         # printed on their own (``open_parts``): not sent yet — reopened in their message, they
         # hold their firing's cooldown until their day is settled, and let it go if dropped.
-        self._open_parts = self.open_parts = open_parts
+        self.open_parts = open_parts
         self._open_part_rows: dict[str, Sent] = {}
         # A message held out: each of its parts is saved `held_out`, with the message's due. The
         # first of them counts (limits, capacity, pace) as the message did in the run that held
         # it out; the others as the parts merged into it (a private message: one a day). A part
         # held out of a message another part carried out counts as merged into that one.
-        merge, apart = community.merge, community.merge_in_group  # (an action merged in its group only: its rows name no group)
+        # (An action merged in its group only is left out: its rows name no group.)
+        private = community.merge - community.merge_in_group
         history = list(history or ())
-        held_messages: set[tuple[str | None, str | None, float]] = {(sent.member, sent.assignee, sent.due) for sent in history if sent.status not in _NOT_CARRYING and sent.member is not None and sent.action in merge and sent.action not in apart} if merge else set()
+        held_messages = {(sent.member, sent.assignee, sent.due) for sent in history if sent.action in private and sent.member is not None and sent.status not in _NOT_CARRYING}
         for sent in history:
             if sent.id in reopened:
                 self._reopened_rows[sent.id] = sent
             else:
-                if sent.status == HELD_OUT and sent.member is not None and sent.action in merge and sent.action not in apart and sent.id not in open_parts:
+                if sent.status == HELD_OUT and sent.action in private and sent.member is not None and sent.id not in open_parts:
                     key = (sent.member, sent.assignee, sent.due)
                     if key in held_messages:
                         sent = replace(sent, status="merged")
@@ -590,10 +591,10 @@ class Planner:
         # A merged part counts for no limit: the member got it in its message, which counts. So
         # does a part held out with the message the last run left open (reopened in it, withheld
         # or not again there): a slot of its own kept clear pushed the day's later tasks on.
-        in_message = sent.status == "merged" or (sent.status == HELD_OUT and sent.id in self._open_parts)
+        in_message = sent.status == "merged" or (sent.status == HELD_OUT and sent.id in self.open_parts)
         self._remember(sent.id, sent.rule, sent.member, sent.action, sent.trigger_at, None if in_message else sent.due)
         if sent.member is not None and (self._cooldowns is None or sent.rule in self._cooldowns):
-            if sent.id in self._open_parts:
+            if sent.id in self.open_parts:
                 self._open_part_rows[sent.id] = sent  # not out yet: see ``part_not_reopened``
             else:
                 self._went_out.add((sent.rule, sent.member, sent.trigger_at))
@@ -1281,18 +1282,20 @@ class Planner:
         for day in [day for day in self._held if before is None or day < before]:
             for row in self._held.pop(day):
                 self._let_go(row["id"], row["rule"], row["member"], row["trigger_at"])
-        rows = self._held.get(before) if before is not None and assignee is not None else None
-        if rows:
-            # (A row of an earlier version names no operator: let go when its day is over.)
-            going = [row for row in rows if row.get("assignee", _NO_OPERATOR) < assignee]
-            if going:
-                left = [row for row in rows if row.get("assignee", _NO_OPERATOR) >= assignee]
-                if left:
-                    self._held[before] = left  # type: ignore[index]  # ``before`` is set with ``rows``
-                else:
-                    del self._held[before]  # type: ignore[arg-type]
-                for row in going:
-                    self._let_go(row["id"], row["rule"], row["member"], row["trigger_at"])
+        if before is None or assignee is None or before not in self._held:
+            return
+        # (A row of an earlier version names no operator: let go when its day is over.)
+        rows = self._held[before]
+        going = [row for row in rows if row.get("assignee", _NO_OPERATOR) < assignee]
+        if not going:
+            return
+        left = [row for row in rows if row.get("assignee", _NO_OPERATOR) >= assignee]
+        if left:
+            self._held[before] = left
+        else:
+            del self._held[before]
+        for row in going:
+            self._let_go(row["id"], row["rule"], row["member"], row["trigger_at"])
 
     def _mark_out_of_reach(self, tasks: list[Task], room: int, limited: int = 0) -> None:
         """At the end of a --state run, of a day's ``tasks`` (``room`` of them kept, in order),

@@ -854,8 +854,7 @@ class Recheck:
         to do at ``at``: the member left ``group`` on their own in between (``source.gone``) — the
         list would ask to remove someone who is not there. (Their leaving changes nothing else:
         the plan had them out already.)"""
-        by = member.marks.get(OUT_BY)
-        entry = by.get(group) if by else None
+        entry = _out_by(member, group)
         left = entry[2] if entry is not None and len(entry) > 2 else source.gone
         if left is None or left > at:
             return None
@@ -866,10 +865,7 @@ class Recheck:
         planned: a `remove`'s sibling task (the "先截图" note, the DM saying why) goes with it,
         whichever of the two is checked first at their instant — but, asked at ``at``, not if
         they left that group on their own since (the removal's listing is stale then, too)."""
-        if group is None:
-            return False
-        by = member.marks.get(OUT_BY)
-        entry = by.get(group) if by else None
+        entry = _out_by(member, group)
         if entry is None or entry[:2] != [source.rule.key, source.firing.t]:
             return False
         return at is None or len(entry) < 3 or entry[2] > at
@@ -878,8 +874,7 @@ class Recheck:
         """Whether the plan's last removal of the member from ``group`` was another firing's (a
         removal done now, as a task of this one is asked whether it still holds): she was back in
         the group since this one's effect, and out again by that one — not by this task."""
-        by = member.marks.get(OUT_BY)
-        entry = by.get(group) if by else None
+        entry = _out_by(member, group)
         return entry is not None and entry[:2] != [source.rule.key, source.firing.t]
 
     def context_at(self, source: Source, at: float) -> dict[str, Any]:
@@ -1195,6 +1190,13 @@ class Recheck:
 
 def _name(member: Member) -> str:
     return member.name or member.id
+
+
+def _out_by(member: Member, group: str | None) -> list[Any] | None:
+    """The plan's last removal of ``member`` from ``group`` (``OUT_BY``: its rule and firing
+    instant, and when they left on their own since), or None."""
+    by = member.marks.get(OUT_BY) if group is not None else None
+    return by.get(group) if by else None
 
 
 def _removes(source: Source | None) -> bool:
