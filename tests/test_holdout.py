@@ -235,12 +235,22 @@ def test_a_held_out_task_a_later_run_cannot_reopen_stays_held_out(tmp_path):
         assert list(db.execute("SELECT member, status FROM tasks")) == [(held[0], "held_out")]
 
 
+def _of_b(held: bool) -> list[str]:
+    """m0…m99 that playbook b (50 %) holds out — or, ``held`` False, does not — in order."""
+    return [f"m{index}" for index in range(100) if held_out("b", f"m{index}", 0.5) == held]
+
+
+def _line(ts: str, who: str, kind: str = "message", **extra: Any) -> dict:
+    """An event of ``who`` in g1 at the local time ``ts`` ("2026-03-01T09:00:00")."""
+    return {"ts": f"{ts}+08:00", "type": kind, "group": "g1", "member": who, **extra}
+
+
 def _one_held_out_one_not(books: dict[str, str], community: str, tmp_path: Path, hour: str = "10", **options: Any) -> tuple[RunResult, str, str]:
     """The plan of ``books`` for two members who write 早鸟还有吗 at 10:00 and 10:01 (or at
     ``hour``): the first one playbook b (50 %) holds out, the second one it does not."""
     config = config_from(books, community, tmp_path / "pb")
-    member = next(f"m{index}" for index in range(100) if held_out("b", f"m{index}", 0.5))
-    kept = next(f"m{index}" for index in range(100) if not held_out("b", f"m{index}", 0.5))
+    member = _of_b(True)[0]
+    kept = _of_b(False)[0]
     events = [{"ts": f"2026-03-10T{hour}:0{n}:00+08:00", "type": "message", "group": "g1", "member": who, "name": "小王", "text": "早鸟还有吗"} for n, who in enumerate((member, kept))]
     return run(config, records(events), **options), member, kept
 
@@ -275,7 +285,7 @@ def test_a_printed_task_merged_into_a_held_out_message_stays_printed(tmp_path):
     }
     community = "community:\n  name: t\n  timezone: Asia/Shanghai\n  channel: wechat\n  groups:\n    - {id: g1}\n  operators:\n    - {id: op, name: Lily}\n"
     config = config_from(books, community, tmp_path / "pb")
-    member = next(f"m{index}" for index in range(100) if held_out("b", f"m{index}", 0.5))
+    member = _of_b(True)[0]
 
     def said(hour: int, text: str) -> dict:
         return {"ts": f"2026-03-10T{hour:02d}:00:00+08:00", "type": "message", "group": "g1", "member": member, "name": "小王", "text": text}
@@ -330,7 +340,7 @@ def test_a_held_out_task_counts_as_open_for_the_loop_fields_in_daily_runs_as_in_
         "b.yaml": "playbook: b\nholdout: 50%\nrules:\n  - id: ad\n    when: {event: message, keywords: [广告]}\n    do: [{notify: 广告}]\n",
     }
     config = config_from(books, community, tmp_path / "pb")
-    member = next(f"m{index}" for index in range(100) if held_out("b", f"m{index}", 0.5))
+    member = _of_b(True)[0]
     first = [{"ts": "2026-03-13T10:00:00+08:00", "type": "message", "group": "g1", "member": member, "text": "广告"}]
     # Someone else on the 14th: the run of that day settles the 13th, and saves the task held out.
     between = [{"ts": "2026-03-14T10:00:00+08:00", "type": "message", "group": "g1", "member": "other", "text": "早"}]
@@ -354,13 +364,10 @@ def test_the_parts_of_a_held_out_message_a_run_left_open_keep_no_slot_of_their_o
     }
     community = "community:\n  name: t\n  timezone: Asia/Shanghai\n  channel: wechat\n  merge: [dm, survey]\n  groups:\n    - {id: g1}\n  operators:\n    - {id: op, name: Lily, capacity: 3, pace: 1h}\n"
     config = config_from(books, community, tmp_path / "pb")
-    member = next(f"m{index}" for index in range(100) if held_out("b", f"m{index}", 0.5))
+    member = _of_b(True)[0]
 
-    def said(day: int, clock: str, who: str, text: str) -> dict:
-        return {"ts": f"2026-03-0{day}T{clock}:00+08:00", "type": "message", "group": "g1", "member": who, "name": who, "text": text}
-
-    first = [said(1, "08:00", "s1", "广告"), said(1, "08:10", "s2", "广告"), said(1, "08:20", "s3", "广告"), said(1, "10:00", member, "早鸟"), said(2, "09:40", "k1", "书单")]
-    later = [said(4, "10:00", "s1", "好")]
+    first = [_line("2026-03-01T08:00:00", "s1", text="广告"), _line("2026-03-01T08:10:00", "s2", text="广告"), _line("2026-03-01T08:20:00", "s3", text="广告"), _line("2026-03-01T10:00:00", member, text="早鸟"), _line("2026-03-02T09:40:00", "k1", text="书单")]
+    later = [_line("2026-03-04T10:00:00", "s1", text="好")]
     whole = run(config, records(first + later))
     assert [(task.member, task.record(config.community.tz)["due"][5:16]) for task in whole.tasks if task.rule == "list"] == [("k1", "03-02T11:00")]  # after the held-out message's 10:00
     assert [task.id for task in whole.planner.held_out] and all(task.member == member for task in whole.planner.held_out)
@@ -379,7 +386,7 @@ def test_a_held_out_message_counts_once_for_its_members_limits_in_the_next_run(t
     }
     community = "community:\n  name: t\n  timezone: Asia/Shanghai\n  channel: wechat\n  limits:\n    - {actions: [dm], max: 3, per: 3d}\n  groups:\n    - {id: g1}\n  operators:\n    - {id: op, name: Lily}\n"
     config = config_from(books, community, tmp_path / "pb")
-    member = next(f"m{index}" for index in range(100) if held_out("b", f"m{index}", 0.5))
+    member = _of_b(True)[0]
     first = [
         {"ts": "2026-03-01T09:00:00+08:00", "type": "member_joined", "group": "g1", "member": member, "name": "小王"},
         {"ts": "2026-03-02T21:55:00+08:00", "type": "message", "group": "g1", "member": "m999", "text": "hi"},
@@ -402,13 +409,10 @@ def test_a_part_held_out_of_a_message_another_part_carried_counts_once_with_it_i
     }
     community = "community:\n  name: t\n  timezone: Asia/Shanghai\n  channel: wechat\n  quiet_hours: \"22:00-08:00\"\n  limits:\n    - {actions: [dm], max: 2, per: 7d}\n  groups:\n    - {id: g1}\n  operators:\n    - {id: op, name: Lily}\n"
     config = config_from(books, community, tmp_path / "pb")
-    member = next(f"m{index}" for index in range(100) if held_out("b", f"m{index}", 0.5))
+    member = _of_b(True)[0]
 
-    def line(ts: str, kind: str, **extra: Any) -> dict:
-        return {"ts": f"2026-03-{ts}+08:00", "type": kind, "group": "g1", "member": member, "name": "小王", **extra}
-
-    first = [line("03T07:45:00", "message", text="早"), line("03T07:47:00", "profile", attributes={"tier": "B"}), {**line("04T06:48:00", "message", text="hi"), "member": "m999"}]
-    later = [line("06T15:58:00", "profile", attributes={"tier": "A"})]
+    first = [_line("2026-03-03T07:45:00", member, name="小王", text="早"), _line("2026-03-03T07:47:00", member, "profile", name="小王", attributes={"tier": "B"}), _line("2026-03-04T06:48:00", "m999", name="小王", text="hi")]
+    later = [_line("2026-03-06T15:58:00", member, "profile", name="小王", attributes={"tier": "A"})]
     whole = run(config, records(first + later))
     assert [(task.rule, task.record(config.community.tz)["due"]) for task in whole.tasks if task.member == member] == [("profiled", "2026-03-03T08:00:00+08:00"), ("profiled", "2026-03-06T15:58:00+08:00")]
     assert held(config, [first, later], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
@@ -423,15 +427,12 @@ def test_a_held_out_message_a_later_run_found_stale_holds_no_slot_in_the_run_aft
     books = {"b.yaml": 'playbook: b\nholdout: 50%\nrules:\n  - id: quiet\n    when: {silence: 1d}\n    do:\n      - survey: {form: "https://wj.qq.com/s2/1", text: "B：说说近况"}\n      - dm: "B：好久不见"\n'}
     community = "community:\n  name: t\n  timezone: Asia/Shanghai\n  channel: wechat\n  merge: [dm, survey]\n  groups:\n    - {id: g1}\n  operators:\n    - {id: op, name: Lily, capacity: 1, pace: 1h}\n"
     config = config_from(books, community, tmp_path / "pb")
-    out = [f"m{index}" for index in range(100) if held_out("b", f"m{index}", 0.5)][:2]
-    kept = next(f"m{index}" for index in range(100) if not held_out("b", f"m{index}", 0.5))
+    out = _of_b(True)[:2]
+    kept = _of_b(False)[0]
 
-    def said(ts: str, who: str) -> dict:
-        return {"ts": f"2026-03-{ts}+08:00", "type": "message", "group": "g1", "member": who, "text": "hi"}
-
-    first = [said("01T03:07:00", out[0]), said("01T07:01:00", out[1]), said("01T08:46:00", kept), said("03T01:40:00", "m999")]
-    second = [said("03T07:00:00", out[1]), said("03T10:01:00", "m999")]
-    third = [said("05T10:00:00", "m999")]
+    first = [_line("2026-03-01T03:07:00", out[0], text="hi"), _line("2026-03-01T07:01:00", out[1], text="hi"), _line("2026-03-01T08:46:00", kept, text="hi"), _line("2026-03-03T01:40:00", "m999", text="hi")]
+    second = [_line("2026-03-03T07:00:00", out[1], text="hi"), _line("2026-03-03T10:01:00", "m999", text="hi")]
+    third = [_line("2026-03-05T10:00:00", "m999", text="hi")]
     whole = run(config, records(first + second + third))
     assert [task.record(config.community.tz)["due"] for task in whole.tasks if task.member == kept] == ["2026-03-03T08:46:00+08:00"]
     assert held(config, [first, second, third], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
@@ -451,14 +452,11 @@ def test_a_held_out_message_a_run_left_open_is_no_contact_yet_for_the_loop_field
     }
     community = "community:\n  name: t\n  timezone: Asia/Shanghai\n  channel: wechat\n  groups:\n    - {id: g1}\n  operators:\n    - {id: op, name: Lily, capacity: 2}\n"
     config = config_from(books, community, tmp_path / "pb")
-    member = next(f"m{index}" for index in range(100) if held_out("b", f"m{index}", 0.5))
+    member = _of_b(True)[0]
 
-    def line(ts: str, who: str, kind: str = "message", **extra: Any) -> dict:
-        return {"ts": f"2026-03-{ts}+08:00", "type": kind, "group": "g1", "member": who, **extra}
-
-    first = [line("01T09:00:00", "k1", text="早"), line("01T10:00:00", "k2", text="早"), line("01T15:16:00", member, "purchase", amount=99), line("02T01:06:00", "m999", text="hi")]
-    second = [line("02T21:50:00", member, text="书")]
-    third = [line("04T10:00:00", "m999", text="hi")]
+    first = [_line("2026-03-01T09:00:00", "k1", text="早"), _line("2026-03-01T10:00:00", "k2", text="早"), _line("2026-03-01T15:16:00", member, "purchase", amount=99), _line("2026-03-02T01:06:00", "m999", text="hi")]
+    second = [_line("2026-03-02T21:50:00", member, text="书")]
+    third = [_line("2026-03-04T10:00:00", "m999", text="hi")]
     whole = run(config, records(first + second + third))
     assert [(task.rule, task.record(config.community.tz)["due"]) for task in whole.tasks if task.member == member] == [("reading", "2026-03-02T21:50:00+08:00")]
     assert held(config, [first, second, third], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
@@ -476,13 +474,10 @@ def test_what_is_left_of_a_held_out_message_moved_past_a_break_keeps_its_moved_d
     }
     community = "community:\n  name: t\n  timezone: Asia/Shanghai\n  channel: wechat\n  merge: [survey]\n  groups:\n    - {id: g1}\n  operators:\n    - {id: op, name: Lily, capacity: 1}\n"
     config = config_from(books, community, tmp_path / "pb")
-    member = next(f"m{index}" for index in range(100) if held_out("b", f"m{index}", 0.5))
-    other = next(f"m{index}" for index in range(100) if not held_out("b", f"m{index}", 0.5))
+    member = _of_b(True)[0]
+    other = _of_b(False)[0]
 
-    def line(ts: str, who: str, kind: str = "message", **extra: Any) -> dict:
-        return {"ts": f"2026-12-{ts}+08:00", "type": kind, "group": "g1", "member": who, **extra}
-
-    events = [line("30T00:01:00", other, text="早"), line("30T03:38:00", member, text="早"), line("31T00:38:00", other, "member_joined"), line("31T21:00:00", member, "member_joined")]
+    events = [_line("2026-12-30T00:01:00", other, text="早"), _line("2026-12-30T03:38:00", member, text="早"), _line("2026-12-31T00:38:00", other, "member_joined"), _line("2026-12-31T21:00:00", member, "member_joined")]
     result = run(config, records(events))
     mine = [task for task in result.tasks if task.member == member]
     assert [(task.rule, task.record(config.community.tz)["due"]) for task in mine] == [("morning", "2027-01-04T21:00:00+08:00")]
