@@ -187,8 +187,9 @@ class Planner:
         # Of those, the ones an earlier run found stale (a row that holds their rule's cooldown)
         # that this run drops before they are sent: their row goes (``_unplanned``).
         self.unplanned_reopened: set[str] = set()
-        # Parts of a message the last run left open, held out then, found stale by this one: their
-        # rows (`held_out`) are no task any more — the next run must not count them.
+        # Parts of a message the last run left open, found stale by this one: their rows
+        # (`merged`, or `held_out`) are no task any more — the next run must count them for no
+        # slot and no cooldown.
         self.stale_parts: list[str] = []
         self.known_ids: dict[str, float] = {}  # task id → trigger instant, for the instants a duplicate can still come
         self.new_history: dict[str, Sent] = {}  # by task id; a task capacity drops is taken out again

@@ -880,7 +880,7 @@ class StateStore:
             )
             db.executemany("UPDATE tasks SET outcome = 'replied', outcome_at = ? WHERE id = ? AND outcome IS NULL", ((t, task_id) for task_id, t in evaluation.replies.found))
             db.executemany("UPDATE tasks SET status = 'stale' WHERE id = ? AND status IN ('todo', 'stale', 'displaced', 'merged')", ((task_id,) for _, task_id, _, _ in planner.withdrawn))
-            db.executemany("UPDATE tasks SET status = 'stale' WHERE id = ? AND status = 'held_out'", ((task_id,) for task_id in planner.stale_parts))
+            db.executemany("UPDATE tasks SET status = 'stale' WHERE id = ? AND status IN ('held_out', 'merged')", ((task_id,) for task_id in planner.stale_parts))
             db.executemany("UPDATE tasks SET status = 'displaced' WHERE id = ? AND status IN ('todo', 'stale', 'displaced', 'merged')", ((task_id,) for _, task_id, _, _ in planner.displaced))
             db.executemany("UPDATE tasks SET status = 'merged' WHERE id = ? AND status IN ('todo', 'stale', 'displaced', 'merged')", ((task_id,) for _, task_id, _, _ in planner.merged_away))
             # Printed again where capacity or a holiday (`not_on`) moved it: its deadline moved with it.

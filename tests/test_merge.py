@@ -795,3 +795,23 @@ rules:
     result = plan(config, history, explain=True)
     assert [(task.member, task.action) for task in result.tasks if task.member == "m3"] == []
     assert sorted((item.task.action, item.guardrail) for item in result.suppressed if item.task.member == "m3") == [("dm", "deadline"), ("notify", "deadline"), ("reward", "deadline")]
+
+
+def test_a_message_found_stale_in_a_later_run_lets_its_parts_cooldown_go(make_config, tmp_path):
+    """Fuzzing (seed 150779): capacity carries 小李's silence message (a DM with the survey merged
+    into it) to the 3rd, past the night's run; the next run finds it stale (she writes at 08:00)
+    and she goes quiet again. Her next nudge, within the rule's 3-day cooldown of the first, is
+    planned (on the 5th: 小张's takes the 4th's one slot): the message was never sent, so neither
+    it nor its survey holds the cooldown. The survey's row stayed `merged`, and a run after the
+    3rd was settled refused the nudge for the cooldown."""
+    rule = 'playbook: p\nrules:\n  - id: quiet\n    when: {silence: 1d}\n    cooldown: 3d\n    do:\n      - dm: "好久不见"\n      - survey: {form: "https://wj.qq.com/s2/1", text: "{{ member.name }}，说说近况"}\n'
+    config = make_config({"p.yaml": rule}, COMMUNITY.replace("groups: [g1]}", "groups: [g1], capacity: 1}") + "  merge: [dm, survey]\n")
+    nights = [
+        [msg("01T09:00:00", "m1", name="小王"), msg("01T10:00:00", "m2", name="小李"), msg("03T00:30:00", "m3", name="小张")],
+        [msg("03T08:00:00", "m2")],
+        [msg("04T01:00:00", "m4")],  # the 3rd is settled: the message is not reopened again
+        [msg("05T20:00:00", "m5")],
+    ]
+    whole = plan(config, [item for night in nights for item in night])
+    assert [task.record(config.community.tz)["due"][5:16] for task in whole.tasks if task.member == "m2"] == ["03-05T08:00"]
+    assert held(config, nights, tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
