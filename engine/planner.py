@@ -1443,6 +1443,9 @@ class Planner:
             kept = []
             for part in parts:
                 if id(part) in withheld:
+                    # Due with its message, as its row is saved: a contact then for the loop
+                    # fields (``member.last_contact_at``), not at its own later hour.
+                    part.due = task.due
                     self._withhold(part)
                     held.append(part)
                 else:

@@ -483,3 +483,25 @@ def test_what_is_left_of_a_held_out_message_moved_past_a_break_keeps_its_moved_d
     assert [(task.rule, task.record(config.community.tz)["due"]) for task in mine] == [("morning", "2027-01-04T21:00:00+08:00")]
     assert all(task.due <= task.deadline for task in result.tasks)
     assert held(config, [events[:3], events[3:]], tmp_path / "ops.db") == sorted(task_keys(result, "id", "due", "text"))
+
+
+def test_a_part_held_out_in_a_message_was_a_contact_when_the_message_was_due(tmp_path):
+    """Fuzzing (seed 151856): b's thanks to 小王 at 09:00 and its reminder ten hours later go as
+    one message at 09:00, which b holds out. At 10:00 the next day c asks whether anyone reached
+    her in the last day: the message would have, 25 hours before, so c's DM goes. One run counted
+    the reminder as a contact at its own 19:00 (and planned nothing); a run reading it back from
+    the state counted it, as saved, at the message's 09:00."""
+    books = {
+        "b.yaml": 'playbook: b\nholdout: 50%\nrules:\n  - id: thanks\n    when: {event: purchase}\n    do: [{dm: "B：谢谢"}]\n  - id: review\n    when: {event: purchase}\n    delay: 10h\n    do: [{dm: "B：记得评价"}]\n',
+        "c.yaml": 'playbook: c\nrules:\n  - id: reading\n    when: {event: message, keywords: [书]}\n    if: "member.last_contact_at is none or (now - member.last_contact_at).days >= 1"\n    do: [{dm: "C：在读什么"}]\n',
+    }
+    community = "community:\n  name: t\n  timezone: Asia/Shanghai\n  channel: wechat\n  groups:\n    - {id: g1}\n  operators:\n    - {id: op, name: Lily}\n"
+    config = config_from(books, community, tmp_path / "pb")
+    member = _of_b(True)[0]
+    first = [_line("2026-03-01T09:00:00", member, "purchase", amount=99), _line("2026-03-02T00:30:00", "m999", text="hi")]
+    second = [_line("2026-03-02T10:00:00", member, text="书")]
+    third = [_line("2026-03-03T10:00:00", "m999", text="hi")]
+    whole = run(config, records(first + second + third))
+    assert [(task.rule, task.record(config.community.tz)["due"]) for task in whole.planner.held_out] == [("thanks", "2026-03-01T09:00:00+08:00"), ("review", "2026-03-01T09:00:00+08:00")]
+    assert [task.rule for task in whole.tasks if task.member == member] == ["reading"]
+    assert held(config, [first, second, third], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
