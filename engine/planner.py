@@ -691,10 +691,15 @@ class Planner:
         self._takes_over(carrier, parts[1:])
         carrier.dropped, carrier.due, carrier.moves = False, message.due, message.moves
         self._as_message(carrier, parts)
+        if message.deadline > carrier.deadline:
+            # The message waited out days off (`not_on`) with its deadline, as ``_carry`` keeps it.
+            carrier.deadline = message.deadline
+        if self._waited and message.id in self._waited:
+            self._waited[carrier.id] = self._waited.pop(message.id)  # days off are no delay of the carrier's either
         carrier.merged = parts if len(parts) > 1 else None
         if carrier.id in self.new_history:
             sent = self.new_history[carrier.id]
-            sent.status, sent.due = "todo", carrier.due  # the message now
+            sent.status, sent.due, sent.deadline = "todo", carrier.due, carrier.deadline  # the message now
         if self._longest_limit and carrier.member is not None:
             self._count_for_limits(carrier.member, carrier.due, carrier.action, carrier.id)
         self._place(carrier, original_due)

@@ -19,6 +19,7 @@ from playbook_engine.festivals import OffDays
 from playbook_engine.localtime import local_time
 from playbook_engine.output import render_explanation
 from tests.conftest import plan, task_keys
+from tests.test_daily_texts import held
 from tests.test_guardrails import capacity_community, community, one_rule
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -240,7 +241,6 @@ def test_daily_runs_carry_a_task_over_the_break_as_one_run_does(make_config, tmp
     (02-13, 02-14, 02-24, 02-25) and drops two at max_delay. Run night by night, the settling of
     each night's open days had moved their deadlines and waited days on twice: the nightly plan
     kept six, and stored deadlines before the due times (listed as late)."""
-    from tests.test_daily_texts import held
 
     rule = one_rule("{event: member_joined}", "    deadline: 10d\n    not_on: holidays\n")
     config = make_config({"p.yaml": rule}, capacity_community().replace("capacity: 2", "capacity: 1"))
@@ -297,7 +297,6 @@ def test_a_dm_a_message_took_past_the_weekend_keeps_the_moved_deadline_in_the_ne
     23:00): 小李's DM due by Monday 19:00 comes first on Monday, and 小王's cannot wait for
     Tuesday. The --state run that ended on Sunday saved the DM without the moved deadline: the
     next run gave it its own (Saturday 23:00) — first of all — and dropped 小李's instead."""
-    from tests.test_daily_texts import held
 
     rules = {
         "a.yaml": 'playbook: a\nrules:\n  - id: ask\n    when: {event: message, keywords: [书]}\n    deadline: 2d\n    do: [{dm: "A：最近读什么？"}]\n'
@@ -431,7 +430,6 @@ def test_days_off_a_task_waited_out_still_count_for_no_max_delay_after_pace_move
     days that count for no max_delay), to 05-06 23:50; pace carried it into 05-07, full, and on
     to 05-08. Kept on 05-06, it had forgotten the days off it waited out: one run dropped it for
     a delay of seven days (max_delay 3d), the nightly runs kept it (two days' delay)."""
-    from tests.test_daily_texts import held
 
     rules = (
         "playbook: p\nrules:\n"
@@ -480,7 +478,6 @@ def test_a_merged_message_goes_out_on_the_weekend_once_the_part_kept_off_it_is_p
     into it, to Saturday, and on to Monday for that DM; past its deadline, the DM dropped, and the
     welcome still waited for Monday, with the deadline moved for the weekend it no longer waits
     out. A nightly run, settling Friday again without the DM, planned it for Saturday."""
-    from tests.test_daily_texts import held
 
     rules = (
         "playbook: p\nrules:\n"
@@ -518,7 +515,6 @@ def test_a_post_moved_onto_the_day_of_its_rules_next_post_is_superseded(make_con
     Monday 02-23 both wait for the end of 春节, and came out on 02-24 at the same minute — two
     posts of one rule in one group. The newer one goes out; the older is `superseded`, said by
     --explain and counted; nightly runs give the same."""
-    from tests.test_daily_texts import held
 
     config = make_config({"p.yaml": WEEKLY}, community())
     days = [[event(f"2026-02-{day:02d}T12:00:00", "m99")] for day in range(10, 28)]
@@ -545,3 +541,25 @@ def test_a_daily_post_capacity_carries_over_is_superseded_by_the_next_days_own(m
     twice = make_config({"p.yaml": daily.replace("0 10 * * *", "0 10,16 * * *")}, community())
     posts = [task.due for task in plan(twice, [event("2026-03-02T09:00:00", "m1")], until=midnight("2026-03-03")).tasks if task.playbook == "p"]
     assert posts == [midnight("2026-03-02") + 10 * 3600, midnight("2026-03-02") + 16 * 3600]
+
+
+def test_what_is_left_of_a_message_that_waited_out_the_break_keeps_its_moved_deadline(make_config, tmp_path):
+    """Fuzzing (seed 152486): 小李's message of 02-14 is her welcome (no `not_on`) with the DM of
+    a rule that keeps off holidays merged in; capacity carries it off 02-14 and, for that DM, past
+    the Spring Festival break to 02-24, its deadline moved with it. There the welcome no longer
+    holds (stale) and the DM goes on as the message — with its own deadline of 02-15 it was listed
+    due nine days after it. It keeps the message's moved deadline instead."""
+    files = {
+        "a.yaml": 'playbook: a\nrules:\n  - id: wechat\n    when: {event: message, keywords: [加微信]}\n    delay: 1h\n    not_on: holidays\n    do: [{dm: "好的，加你"}]\n',
+        "b.yaml": 'playbook: b\nrules:\n  - id: regular\n    when: {becomes: "member.messages_7d >= 2"}\n    do: [{dm: "欢迎常来"}]\n',
+    }
+    config = make_config(files, capacity_community().replace("merge: []", "merge: [dm]"))
+    events = [event("2026-02-14T09:00:00", "m1", text="加微信"), event("2026-02-14T09:00:00", "m2", text="加微信"), event("2026-02-14T12:00:00", "m3"), event("2026-02-14T13:32:00", "m3", text="加微信")]
+    result = plan(config, events, explain=True)
+    tz = config.community.tz
+    late = [task for task in result.tasks if task.member == "m3"]
+    assert [(task.rule, task.record(tz)["due"]) for task in late] == [("wechat", "2026-02-24T13:32:00+08:00")]
+    assert all(task.due <= task.deadline for task in result.tasks)
+    assert [suppressed.guardrail for suppressed in result.suppressed if suppressed.task.member == "m3"] == ["stale"]
+    nights = [events, [event("2026-02-20T10:00:00", "m9")], [event("2026-02-25T10:00:00", "m9")]]
+    assert held(config, nights, tmp_path / "ops.db") == sorted(task_keys(plan(config, [item for night in nights for item in night]), "id", "due", "text"))
