@@ -690,12 +690,7 @@ class Planner:
         carrier = parts[0]
         self._takes_over(carrier, parts[1:])
         carrier.dropped, carrier.due, carrier.moves = False, message.due, message.moves
-        self._as_message(carrier, parts)
-        if message.deadline > carrier.deadline:
-            # The message waited out days off (`not_on`) with its deadline, as ``_carry`` keeps it.
-            carrier.deadline = message.deadline
-        if self._waited and message.id in self._waited:
-            self._waited[carrier.id] = self._waited.pop(message.id)  # days off are no delay of the carrier's either
+        self._as_message(carrier, parts)  # their deadlines moved with the message past days off (``_parts_wait``)
         carrier.merged = parts if len(parts) > 1 else None
         if carrier.id in self.new_history:
             sent = self.new_history[carrier.id]
@@ -1124,7 +1119,21 @@ class Planner:
         task.deadline += moved_to - task.due
         if task.id in self._own_deadlines:
             self._own_deadlines[task.id] += moved_to - task.due
+        if task.merged is not None:
+            self._parts_wait(task, moved_to - task.due, waited=False)
         task.due = moved_to
+
+    def _parts_wait(self, message: Task, seconds: float, waited: bool = True) -> None:
+        """``message`` waited out ``seconds`` of days off: so did its parts, their deadlines moved
+        with its own — a DM that can wait three days, merged into a message that waited out the
+        break, can wait three days after it too (as its part, or carrying what is left of it).
+        ``waited``: a move of capacity's (no `max_delay` counts it; and a --state run saves the
+        moved deadline)."""
+        for part in message.merged or ():
+            if part is not message:
+                part.deadline += seconds
+                if waited:
+                    self._waited[part.id] = self._waited.get(part.id, 0.0) + seconds
 
     def _count_off(self, task: Task) -> None:
         """A move past days off (`not_on`), in the summary's 顺延 and the day counts."""
@@ -2392,7 +2401,7 @@ class Planner:
             if past_deadline and task.merged is not None and len(task.merged) > 1:
                 # The parts whose own deadline allows the move go on: a 3-day DM merged into
                 # the day's festival greeting is not lost with the greeting.
-                carrier = self._past_deadline_parts(task, moved_to, assignee, day)
+                carrier = self._past_deadline_parts(task, moved_to, assignee, day, skipped[1] if skipped is not None else moved_to)
                 if carrier is not None and carrier is not task:
                     overflow.append(carrier)  # the message now: moved on below, in its turn
                 elif carrier is task and skipped is not None:
@@ -2430,6 +2439,8 @@ class Planner:
             if skipped is not None:  # moved past days off, not dropped: said and counted
                 self._off_moves.setdefault(task.id, []).append(skipped)
                 self._count_off(task)
+                if task.merged is not None:
+                    self._parts_wait(task, skipped[2] - skipped[1])
             if task.due == original_due:
                 moved += 1
                 if tally:
@@ -2481,15 +2492,17 @@ class Planner:
             return open_at, None
         return open_at, (self.says.explain.off_day.format(name=name), before, open_at)
 
-    def _past_deadline_parts(self, message: Task, moved_to: float, assignee: str, day: int) -> Task | None:
+    def _past_deadline_parts(self, message: Task, moved_to: float, assignee: str, day: int, before_off: float) -> Task | None:
         """``message``, merged, cannot move to ``moved_to`` past its deadline (the earliest of
         its parts'): the parts whose own deadline allows it go on. Those whose deadline does not
         are dropped (``deadline``); if the message's own part is one of them, it is dropped with
         them below and the first part that can wait carries the others, returned to be moved
-        on. The message itself if it goes on with fewer parts; None if no part can wait."""
+        on. The message itself if it goes on with fewer parts; None if no part can wait.
+        ``before_off``: where the move took it before the days off it waits out (its own
+        deadline moved with it already, the parts' move with it once it goes on)."""
         own = self._own_deadlines.get(message.id, message.deadline)
         parts = message.merged or [message]
-        going = [part for part in parts if (own if part is message else part.deadline) >= moved_to]
+        going = [part for part in parts if (own - (moved_to - before_off) if part is message else part.deadline) >= before_off]
         if not going:
             return None  # every part drops with the message
         kept = set(map(id, going))

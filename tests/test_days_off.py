@@ -563,3 +563,24 @@ def test_what_is_left_of_a_message_that_waited_out_the_break_keeps_its_moved_dea
     assert [suppressed.guardrail for suppressed in result.suppressed if suppressed.task.member == "m3"] == ["stale"]
     nights = [events, [event("2026-02-20T10:00:00", "m9")], [event("2026-02-25T10:00:00", "m9")]]
     assert held(config, nights, tmp_path / "ops.db") == sorted(task_keys(plan(config, [item for night in nights for item in night]), "id", "due", "text"))
+
+
+@pytest.mark.parametrize("night", ["2026-02-14T23:00:00", "2026-02-15T00:10:00", "2026-02-24T10:00:00"])
+def test_a_part_that_can_wait_goes_on_over_the_break_when_its_message_cannot(make_config, tmp_path, night):
+    """小李's message of 02-14 is a's DM (12 hours) with b's (3 days) merged in, both of rules that
+    keep off holidays. Capacity carries it off 02-14, past the Spring Festival break: a's DM
+    cannot wait that long, b's can — its three days count after the break, as they would have
+    on its own — and goes on 02-24. It was dropped with the message, its deadline of before the
+    break compared with a due after it."""
+    files = {
+        "a.yaml": 'playbook: a\nrules:\n  - id: quick\n    when: {event: message, keywords: [加微信]}\n    deadline: 12h\n    not_on: holidays\n    do: [{dm: "A：马上加"}]\n',
+        "b.yaml": 'playbook: b\nrules:\n  - id: later\n    when: {event: message, keywords: [加微信]}\n    delay: 1h\n    deadline: 3d\n    not_on: holidays\n    do: [{dm: "B：记得备注"}]\n',
+    }
+    config = make_config(files, capacity_community().replace("merge: []", "merge: [dm]"))
+    events = [event("2026-02-14T09:00:00", "m1", text="加微信"), event("2026-02-14T09:00:00", "m2", text="加微信"), event("2026-02-14T13:32:00", "m3", text="加微信")]
+    result = plan(config, events, explain=True)
+    assert [(task.rule, task.record(config.community.tz)["due"]) for task in result.tasks if task.member == "m3"] == [("later", "2026-02-24T14:32:00+08:00")]
+    assert [(suppressed.task.rule, suppressed.guardrail) for suppressed in result.suppressed if suppressed.task.member == "m3"] == [("quick", "deadline")]
+    # Nightly runs, the first ending before 02-14 is settled, or after, with the message left open on 02-24.
+    nights = [[*events, event(night, "m9")], [event("2026-02-24T16:00:00", "m9")], [event("2026-02-25T10:00:00", "m9")]]
+    assert held(config, nights, tmp_path / "ops.db") == sorted(task_keys(plan(config, [item for piece in nights for item in piece]), "id", "due", "text"))
