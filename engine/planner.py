@@ -1444,6 +1444,7 @@ class Planner:
         record = self._finishing is None  # days a --state run leaves open: recorded when settled again
         out: list[Task] = []
         held: list[Task] = []
+        waited: list[Task] = []  # what is left of urgent messages, moved out of quiet hours: laid out at pace
         for task in final:
             parts = task.merged or [task]
             withheld = {id(part) for part in parts if part.member is not None and holdout.held(part.playbook, part.member)}
@@ -1466,12 +1467,32 @@ class Planner:
                     kept.append(part)
             if kept:
                 if id(task) in withheld:
-                    out.append(self._carry(task, kept))
+                    carrier = self._carry(task, kept)
+                    if carrier.due != task.due and carrier.assignee in self._paces:
+                        waited.append(carrier)
+                    out.append(carrier)
                 else:
                     out.append(task)
                     self._left_with(task, kept)  # its own deadline again, or the earliest of the parts left
                 self._join(out[-1], kept)
+        for carrier in waited:
+            self._paced_after(carrier, out)
         return out, held
+
+    def _paced_after(self, carrier: Task, tasks: list[Task]) -> None:
+        """``carrier``, what is left of an urgent message held out, waited for the end of quiet
+        hours (``_carry``): it takes the first time from there that keeps its operator's pace
+        with the day's other ``tasks``, which stay where pace laid them out."""
+        pace, due = self._paces[carrier.assignee], carrier.due  # type: ignore[index]  # paced: has an assignee
+        for other in sorted(other.due for other in tasks if other is not carrier and other.assignee == carrier.assignee):
+            if due - pace < other < due + pace:
+                due = other + pace
+        if due != carrier.due:
+            carrier.note_move(self.says.explain.pace_of.format(assignee=self._who(carrier.assignee)), carrier.due, due)
+            carrier.due = due
+            sent = self.new_history.get(carrier.id)
+            if sent is not None:
+                sent.due = due
 
     def _withhold(self, task: Task) -> None:
         sent = self.new_history.get(task.id)

@@ -505,3 +505,22 @@ def test_a_part_held_out_in_a_message_was_a_contact_when_the_message_was_due(tmp
     assert [(task.rule, task.record(config.community.tz)["due"]) for task in whole.planner.held_out] == [("thanks", "2026-03-01T09:00:00+08:00"), ("review", "2026-03-01T09:00:00+08:00")]
     assert [task.rule for task in whole.tasks if task.member == member] == ["reading"]
     assert held(config, [first, second, third], tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+
+def test_what_is_left_of_an_urgent_message_held_out_takes_the_next_slot_pace_leaves_in_the_morning(tmp_path):
+    """Fuzzing (seed 155046): 小张 joins at 23:31 and 小王 at 00:40, both in quiet hours; each gets
+    b's urgent welcome at once and a's DM at 08:00. b holds 小王 out: a's DM carries her message,
+    at 08:00 — where pace (30 minutes) had put 小张's. It takes 08:30, the next slot pace leaves;
+    小张's plan is the same as without the holdout."""
+    books = {
+        "a.yaml": 'playbook: a\nrules:\n  - id: hello\n    when: {event: member_joined}\n    do: [{dm: "A：{{ member.name }} 你好"}]\n',
+        "b.yaml": 'playbook: b\nholdout: 50%\nrules:\n  - id: rush\n    when: {event: member_joined}\n    priority: urgent\n    do: [{dm: "B：欢迎"}]\n',
+    }
+    community = 'community:\n  name: t\n  timezone: Asia/Shanghai\n  channel: wechat\n  quiet_hours: "22:00-08:00"\n  groups:\n    - {id: g1}\n  operators:\n    - {id: op, name: Lily, pace: 30m}\n'
+    config = config_from(books, community, tmp_path / "pb")
+    out, kept = _of_b(True)[0], _of_b(False)[0]
+    result = run(config, records([_line("2026-06-29T23:31:00", kept, "member_joined"), _line("2026-06-30T00:40:00", out, "member_joined")]))
+    tz = config.community.tz
+    assert [(task.member, task.rule, task.record(tz)["due"][5:16]) for task in result.tasks] == [
+        (kept, "rush", "06-29T23:31"), (kept, "hello", "06-30T08:00"), (out, "hello", "06-30T08:30"),
+    ]
