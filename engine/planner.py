@@ -1344,10 +1344,13 @@ class Planner:
         # Nor a message that took in another task of the days left open as they were settled now:
         # that task is saved on its own, and the next run must merge it into the message again
         # (one message the member's limits count once), not reopen it beside a light row.
-        merge = self.community.merge
+        # Nor a task whose effect keeps its slot (a removal), due after ``now``: when it comes due,
+        # its effect takes a slot of the day ahead of capacity's order, before the tasks whose
+        # effects come after it (``slot_for_effect``), whatever their priority.
+        merge, keeps_slot = self.community.merge, self._keeps_slot
         self._out_of_reach.update(
             id(task) for task in overflow[may_go:]
-            if task.member not in waited_for and id(task) not in superseding and id(task) not in took_in and not (task.due > now and task.member is not None and task.action in merge)
+            if task.member not in waited_for and id(task) not in superseding and id(task) not in took_in and not (task.due > now and ((task.member is not None and task.action in merge) or task.action in keeps_slot))
         )
 
     def drain(self) -> list[Task]:

@@ -912,3 +912,22 @@ def test_removals_still_to_come_when_the_history_ends_take_the_slots_in_capacity
     result = plan(config, events, explain=True)
     assert task_keys(result, "rule", "member", "due") == [("flood", "m4", "2026-03-02T08:00:00+08:00")]
     _held_at_every_cut(config, events, tmp_path)
+
+
+def test_a_removal_due_after_a_state_run_ends_keeps_its_turn_for_the_slot_when_due(tmp_path):
+    """Fuzzing (seed 154823): op-a has one slot a day; 小王's ad at 22:30 (a low-priority removal)
+    and 老李's flood at 23:00 (a normal one) are both due at 08:00, after quiet hours. The history
+    goes on past 08:00: 小王's removal, whose firing came first, is done first and takes the slot;
+    老李's finds none (nor do the two urgent notes about 小张, who left at 23:40, due at 00:40). A
+    --state run ending at 06:00 ranked them all by capacity, found 小王's removal beyond any later
+    run's reach (two tasks above it, due before the run ended) and left it out: the next run
+    removed 老李 instead."""
+    kick = "  - id: kick\n    when: {event: message, keywords: [广告]}\n    priority: low\n    do:\n      - remove: 发广告\n"
+    flood = "  - id: flood\n    when: {event: message, keywords: [刷屏]}\n    do:\n      - remove: 刷屏\n"
+    bye = "  - id: bye\n    when: {event: member_left}\n    priority: urgent\n    delay: 1h\n    do:\n      - notify: 看一下\n      - notify: 问问原因\n"
+    community = COMMUNITY.replace("  merge: []", '  quiet_hours: "22:00-08:00"\n  merge: []').replace("{id: op-a, groups: [g1]}", "{id: op-a, groups: [g1], capacity: 1}")
+    config = config_from(rules(kick + flood + bye), community, tmp_path / "pb")
+    events = [spam("01T22:30:00"), msg("01T23:00:00", "m4", text="刷屏", name="老李"), left("01T23:40:00", "m5"), msg("02T06:00:00", "m3"), msg("02T17:00:00", "m3")]
+    result = plan(config, events, explain=True)
+    assert task_keys(result, "rule", "member", "due") == [("kick", "m1", "2026-03-02T08:00:00+08:00")]
+    _held_at_every_cut(config, events, tmp_path)
