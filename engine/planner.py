@@ -890,9 +890,10 @@ class Planner:
             self._kept_from.pop(task.id, None)
         if self._noted and task.action not in self.notes and firing_of(task) in self._noted:  # (most firings have no note)
             self._notes_go_with(task, guardrail)
-        if task.id in self.reopened_ids and task.id not in self._printed:
+        if (task.id in self.reopened_ids or task.id in self.open_parts) and task.id not in self._printed:
             # Nor the row an earlier run left of it: found stale as that run ended (its cooldown
-            # held), it is dropped now as one run drops it, never planned.
+            # held), or a part of a message it left open (merged, or held out with it), it is
+            # dropped now as one run drops it, never planned.
             self.unplanned_reopened.add(task.id)
         self._let_go(task.id, f"{task.playbook}/{task.rule}", task.member, task.trigger_at)
 

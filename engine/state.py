@@ -865,10 +865,10 @@ class StateStore:
             # again if it still holds (written below), or gone. (One the run could not reopen,
             # its rule changed, stays as it was.)
             db.executemany("DELETE FROM tasks WHERE id = ? AND status = 'held_out'", ((task_id,) for task_id in planner.reopened_ids))
-            # One an earlier run found stale as it ended, or merged into a message, dropped by
-            # this one before it was sent (capacity, deadline, pace; with its message): never
-            # planned, it holds no cooldown, as in one run.
-            db.executemany("DELETE FROM tasks WHERE id = ? AND status IN ('stale', 'merged')", ((task_id,) for task_id in planner.unplanned_reopened))
+            # One an earlier run found stale as it ended, or merged into a message (or held out
+            # in it), dropped by this one before it was sent (capacity, deadline, pace; with its
+            # message): never planned, it holds no cooldown and no slot, as in one run.
+            db.executemany("DELETE FROM tasks WHERE id = ? AND status IN ('stale', 'merged', 'held_out')", ((task_id,) for task_id in planner.unplanned_reopened))
             # Named columns: a table upgraded in place has them in the order they were added.
             db.executemany(
                 # A task reopened from the last run's open days may be written again (planned

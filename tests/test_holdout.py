@@ -524,3 +524,27 @@ def test_what_is_left_of_an_urgent_message_held_out_takes_the_next_slot_pace_lea
     assert [(task.member, task.rule, task.record(tz)["due"][5:16]) for task in result.tasks] == [
         (kept, "rush", "06-29T23:31"), (kept, "hello", "06-30T08:00"), (out, "hello", "06-30T08:30"),
     ]
+
+
+def test_a_held_out_message_a_later_run_drops_leaves_no_row_of_its_part_behind(tmp_path):
+    """Fuzzing (seed 157844): b holds 小王 out; her message (two DMs, low priority, 36 hours) is
+    carried off Lily's full 1 March (one slot, pace 30 minutes) to 10:00 on the 2nd. The run that
+    ends just after midnight holds it out there; the next one, which ends at 10:10, brings 小李's
+    DM (normal priority): it takes the 2nd's slot, and 小王's message is dropped past its
+    deadline, as in one run — but its part's row stayed `held_out`, and the run after, settling
+    the 2nd again, counted it for the day's slot and moved 小李's DM to the 3rd."""
+    books = {
+        "a.yaml": 'playbook: a\nrules:\n  - id: book\n    when: {event: message, keywords: [书]}\n    do: [{dm: "A：在读什么"}]\n',
+        "b.yaml": 'playbook: b\nholdout: 50%\nrules:\n  - id: early\n    when: {event: message, keywords: [早鸟]}\n    priority: low\n    deadline: 36h\n    do:\n      - dm: "B：早鸟价"\n      - dm: "B：名额有限"\n',
+    }
+    community = "community:\n  name: t\n  timezone: Asia/Shanghai\n  channel: wechat\n  merge: [dm]\n  groups:\n    - {id: g1}\n  operators:\n    - {id: op, name: Lily, capacity: 1, pace: 30m}\n"
+    config = config_from(books, community, tmp_path / "pb")
+    out, (first, kept) = _of_b(True)[0], _of_b(False)[:2]
+    nights = [
+        [_line("2026-03-01T09:00:00", first, text="书"), _line("2026-03-01T10:00:00", out, text="早鸟"), _line("2026-03-02T00:30:00", "m999", text="hi")],
+        [_line("2026-03-02T10:10:00", kept, text="书")],
+        [_line("2026-03-03T12:00:00", "m999", text="hi")],
+    ]
+    whole = run(config, records([event for night in nights for event in night]))
+    assert [(task.member, task.rule, task.record(config.community.tz)["due"][5:16]) for task in whole.tasks] == [(first, "book", "03-01T09:00"), (kept, "book", "03-02T10:10")]
+    assert held(config, nights, tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
