@@ -1975,7 +1975,10 @@ class Planner:
                     self._superseding.add(id(best))
                 self._original_due.pop(task.id, None)  # out of its day's list here, not left in it
                 self._unplanned(task, "superseded")  # never sent: no limit counts it, its cooldown goes back
-                self._suppress(task, "superseded", self.says.explain.superseded.format(id=best.id, at=self._local(best.trigger_at), day=self._date(best.due)))
+                why = partial(self.says.explain.superseded.format, id=best.id, at=self._local(best.trigger_at), day=self._date(best.due))
+                if task.merged is not None and len(task.merged) > 1:
+                    self._drop_parts(task, "superseded", why, None)  # with it: not left "merged into" a message nobody sends
+                self._suppress(task, "superseded", why())
         return [task for task in tasks if id(task) not in gone] if gone else tasks
 
     def _merge(self, tasks: list[Task], one_day: bool = False, before: int | None = None) -> list[Task]:

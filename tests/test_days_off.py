@@ -543,6 +543,23 @@ def test_a_daily_post_capacity_carries_over_is_superseded_by_the_next_days_own(m
     assert posts == [midnight("2026-03-02") + 10 * 3600, midnight("2026-03-02") + 16 * 3600]
 
 
+
+def test_the_parts_of_a_message_superseded_by_the_next_days_go_with_it(make_config, tmp_path):
+    """Fuzzing (seed 156123): a daily DM to each member with a reward merged in (one message);
+    Lily's one slot a day carries 小李's message of the 2nd to the 3rd, where that day's own
+    supersedes it — and its reward with it ("superseded", counted once): it was left "merged
+    into" a message nobody sends, and its row, held out with it, took a slot in later runs."""
+    daily = 'playbook: p\nrules:\n  - id: r\n    when: {schedule: "0 10 * * *", each: member}\n    deadline: 3d\n    do:\n      - dm: "{{ member.name }}，今天读了吗"\n      - reward: {points: 5, text: "打卡奖励"}\n'
+    config = make_config({"p.yaml": daily}, capacity_community().replace("capacity: 2", "capacity: 1").replace("merge: []", "merge: [dm, reward]"))
+    events = [event("2026-03-01T09:00:00", "m1"), event("2026-03-01T09:30:00", "m2")]
+    result = plan(config, events, until=midnight("2026-03-04"), explain=True)
+    superseded = [item.task for item in result.suppressed if item.guardrail == "superseded"]
+    assert superseded and sorted(task.action for task in superseded) == ["dm"] * (len(superseded) // 2) + ["reward"] * (len(superseded) // 2)
+    gone = {(task.member, task.trigger_at) for task in superseded}
+    assert [(task.member, task.trigger_at) for task in superseded if task.action == "reward"] == [(task.member, task.trigger_at) for task in superseded if task.action == "dm"]
+    assert not [item for item in result.suppressed if item.guardrail == "merged" and (item.task.member, item.task.trigger_at) in gone]
+    assert result.planner.suppressed_counts["superseded"] == len(superseded)
+
 def test_what_is_left_of_a_message_that_waited_out_the_break_keeps_its_moved_deadline(make_config, tmp_path):
     """Fuzzing (seed 152486): 小李's message of 02-14 is her welcome (no `not_on`) with the DM of
     a rule that keeps off holidays merged in; capacity carries it off 02-14 and, for that DM, past
