@@ -1479,24 +1479,37 @@ class Planner:
                     out.append(task)
                     self._left_with(task, kept)  # its own deadline again, or the earliest of the parts left
                 self._join(out[-1], kept)
-        for carrier in waited:
-            self._paced_after(carrier, out)
+        if waited:
+            # One after another, each with the tasks placed so far (the others stay where pace
+            # laid them out); one that would be past its deadline there is dropped, as pace drops it.
+            unplaced = set(map(id, waited))
+            for carrier in waited:
+                unplaced.discard(id(carrier))
+                self._paced_after(carrier, [task for task in out if id(task) not in unplaced and not task.dropped])
+            out = [task for task in out if not task.dropped]
         return out, held
 
     def _paced_after(self, carrier: Task, tasks: list[Task]) -> None:
         """``carrier``, what is left of an urgent message held out, waited for the end of quiet
         hours (``_carry``): it takes the first time from there that keeps its operator's pace
-        with the day's other ``tasks``, which stay where pace laid them out."""
+        with ``tasks``, or is dropped if that is past its deadline."""
         pace, due = self._paces[carrier.assignee], carrier.due  # type: ignore[index]  # paced: has an assignee
         for other in sorted(other.due for other in tasks if other is not carrier and other.assignee == carrier.assignee):
             if due - pace < other < due + pace:
                 due = other + pace
-        if due != carrier.due:
-            carrier.note_move(self.says.explain.pace_of.format(assignee=self._who(carrier.assignee)), carrier.due, due)
-            carrier.due = due
-            sent = self.new_history.get(carrier.id)
-            if sent is not None:
-                sent.due = due
+        if due == carrier.due:
+            return
+        carrier.note_move(self.says.explain.pace_of.format(assignee=self._who(carrier.assignee)), carrier.due, due)
+        carrier.due = due
+        if due > carrier.deadline:
+            self._unplanned(carrier, "deadline")
+            if carrier.merged is not None and len(carrier.merged) > 1:
+                self._drop_parts(carrier, "deadline", partial(self._past_deadline, carrier), due)
+            self._suppress(carrier, "deadline", self._past_deadline(carrier))
+            return
+        sent = self.new_history.get(carrier.id)
+        if sent is not None:
+            sent.due = due
 
     def _withhold(self, task: Task) -> None:
         sent = self.new_history.get(task.id)

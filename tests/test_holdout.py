@@ -548,3 +548,22 @@ def test_a_held_out_message_a_later_run_drops_leaves_no_row_of_its_part_behind(t
     whole = run(config, records([event for night in nights for event in night]))
     assert [(task.member, task.rule, task.record(config.community.tz)["due"][5:16]) for task in whole.tasks] == [(first, "book", "03-01T09:00"), (kept, "book", "03-02T10:10")]
     assert held(config, nights, tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
+
+
+def test_what_is_left_of_an_urgent_message_held_out_is_dropped_where_pace_leaves_no_slot_by_its_deadline(tmp_path):
+    """Fuzzing (seed 161631): the same with a pace of an hour and a's welcome worth 8 hours: 小王
+    joins at 00:40, 小张 asks about a book at 01:00 (c's DM waits for 08:00). 小王's welcome, left
+    of her held-out message, would take 09:00, after its deadline of 08:40 — it is dropped there
+    (`deadline`), as pace drops what it cannot lay out in time, not listed late."""
+    books = {
+        "a.yaml": 'playbook: a\nrules:\n  - id: hello\n    when: {event: member_joined}\n    deadline: 8h\n    do: [{dm: "A：{{ member.name }} 你好"}]\n',
+        "b.yaml": 'playbook: b\nholdout: 50%\nrules:\n  - id: rush\n    when: {event: member_joined}\n    priority: urgent\n    do: [{dm: "B：欢迎"}]\n',
+        "c.yaml": 'playbook: c\nrules:\n  - id: book\n    when: {event: message, keywords: [书]}\n    do: [{dm: "C：在读什么"}]\n',
+    }
+    community = 'community:\n  name: t\n  timezone: Asia/Shanghai\n  channel: wechat\n  quiet_hours: "22:00-08:00"\n  groups:\n    - {id: g1}\n  operators:\n    - {id: op, name: Lily, pace: 1h}\n'
+    config = config_from(books, community, tmp_path / "pb")
+    out, kept = _of_b(True)[0], _of_b(False)[0]
+    result = run(config, records([_line("2026-06-30T00:40:00", out, "member_joined"), _line("2026-06-30T01:00:00", kept, text="书")]), keep_suppressed=True)
+    tz = config.community.tz
+    assert [(task.member, task.rule, task.record(tz)["due"][5:16]) for task in result.tasks] == [(kept, "book", "06-30T08:00")]
+    assert [(item.task.rule, item.guardrail) for item in result.suppressed if item.task.member == out] == [("rush", "held_out"), ("hello", "deadline")]
