@@ -184,6 +184,9 @@ class Planner:
         # of the tasks left open are the next run's to count again (``tallies``).
         self._ending: list[tuple[str, tuple[int, str, str, str], int]] | None = None
         self.reopened_ids = set(reopened)  # the tasks of the last run this one settles again
+        # Of those, the printed parts reopened in their message (``printed_part``): their rows
+        # are kept whatever becomes of them, but they are settled again all the same.
+        self.parts_settled_again: set[str] = set()
         # Of those, the ones an earlier run found stale (a row that holds their rule's cooldown)
         # that this run drops before they are sent: their row goes (``_unplanned``).
         self.unplanned_reopened: set[str] = set()
@@ -578,6 +581,7 @@ class Planner:
         # Reopened in its message, not on its own: its row counts for nothing meanwhile, and is
         # kept whatever becomes of it (taken back, merged, printed again).
         self.reopened_ids.discard(part.id)
+        self.parts_settled_again.add(part.id)  # (not on the member's record until then either: ``TaskLog``)
         self._reopened_rows.pop(part.id, None)
 
     def _count_sent(self, sent: Sent) -> None:

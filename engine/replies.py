@@ -85,17 +85,20 @@ class TaskLog:
     ``--state`` database the first time they are asked for (``load``), then kept up to date
     with the tasks this run makes final and the replies it sees."""
 
-    def __init__(self, load: Callable[[str], list[tuple[str, float, str, float | None, float | None, str, list[str]]]] | None = None, reopened: set[str] | frozenset[str] = frozenset(), reaching: frozenset[str] = frozenset(), parts: frozenset[str] = frozenset()):
+    def __init__(self, load: Callable[[str], list[tuple[str, float, str, float | None, float | None, str, list[str]]]] | None = None, reopened: set[str] | frozenset[str] = frozenset(), reaching: frozenset[str] = frozenset(), parts: frozenset[str] = frozenset(), printed_parts: set[str] | frozenset[str] = frozenset()):
         """``reopened``: the ids of the tasks the last --state run left open, which this run
         settles again: not planned yet as far as this run's members can tell — each is added
         when its day is settled, as one run over the whole history adds it. ``reaching``: the
         actions that reach out to the member (``member.last_contact_at``): those the frequency
         limits count (not ``notify``, ``warn``, ``remove``). A merged message's entry keeps its
         parts' ids: leaving out a part leaves out the message it went in. ``parts``: those of the
-        messages reopened (their rows, `held_out` ones too, are the message's, settled again)."""
+        messages reopened (their rows, `held_out` ones too, are the message's, settled again);
+        ``printed_parts``: those of them printed on their own, which carried their message
+        (``Planner.parts_settled_again``, filled as they are reopened)."""
         self._load = load
         self._reopened = reopened
         self._parts = parts
+        self._printed_parts = printed_parts
         self._reaching = reaching
         self._by_member: dict[str, dict[str, list[Any]]] = {}
 
@@ -108,7 +111,7 @@ class TaskLog:
             # adds it as planned, still to do, and so must a run reading it back.
             entries = self._by_member[member] = {
                 task_id: [due, "todo" if status == "held_out" else status, done_at, replied_at, action in reaching, frozenset(parts) if parts else None]
-                for task_id, due, status, done_at, replied_at, action, parts in rows if task_id not in reopened and task_id not in self._parts
+                for task_id, due, status, done_at, replied_at, action, parts in rows if task_id not in reopened and task_id not in self._parts and task_id not in self._printed_parts
             }
         return entries
 

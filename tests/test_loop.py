@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import datetime
 
 import pytest
 
@@ -11,7 +12,8 @@ from playbook_engine.errors import InvalidPlaybooks
 from playbook_engine.replies import Replies
 from playbook_engine.runner import run
 from playbook_engine.state import StateStore
-from tests.conftest import config_from, records
+from tests.conftest import config_from, records, task_keys
+from tests.test_daily_texts import held
 
 DAY = 86400
 
@@ -213,3 +215,33 @@ def test_a_reply_marked_later_than_the_history_hides_no_reply_before_it(tmp_path
     second = state_run(config, path, [event("04T10:00:00", member="m2")])
     assert second.tasks == []
     assert [(item.task.rule, item.reason) for item in second.suppressed] == [("second", "stale: until replied: m1 replied to winback at 2026-03-01 12:00")]
+
+
+def test_a_printed_part_a_later_run_takes_back_is_no_open_task_once_its_day_is_settled(tmp_path):
+    """Fuzzing (seed 159191): m2's unanswered question on the 13th plans a removal and a DM; the
+    DM, carried on by Lily's one slot a day, was printed due on the 15th by the run that ended on
+    the 14th, carrying its message. The next run settles the 15th again and takes it back
+    (past its deadline). Just after midnight m2 asks again: `member.open_tasks < 2` holds — the
+    removal is her one open task, as in one run — but the run counted the DM's row, still `todo`
+    in the state, and planned nothing."""
+    books = {
+        "p.yaml": (
+            "playbook: p\nrules:\n"
+            "  - id: ask\n    when: {unanswered: 30m}\n    do:\n      - survey: {form: 'https://f.example/1', text: '{{ member.name }} 你好'}\n"
+            "  - id: kick\n    when: {unanswered: 10m}\n    if: member.open_tasks < 2\n    delay: 1h\n    recheck: false\n    do:\n      - {remove: 发广告}\n      - {dm: 好久不见}\n"
+        )
+    }
+    community = "community:\n  name: t\n  timezone: Asia/Shanghai\n  holdout: 10%\n  merge: [dm, reward, invite, survey]\n  operators:\n    - {id: op0, groups: [g1, g2], capacity: 1, pace: 30m, member: m1}\n"
+    config = config_from(books, community, tmp_path / "pb")
+    ask = "请问怎么报名？"
+
+    def line(ts: str, member: str, group: str, text: str, **extra) -> dict:
+        return {"ts": f"2026-02-{ts}+08:00", "type": "message", "group": group, "member": member, "text": text, **extra}
+
+    nights = [
+        [line("12T00:17:15", "m3", "g1", ask), line("13T16:28:00", "m2", "g2", ask), line("14T05:59:00", "m3", "g2", "滚")],
+        [line("15T02:28:00", "m6", "g1", ask), line("16T00:07:00", "m2", "g1", ask), line("16T00:26:06", "m1", "g1", "好的", mentions=["m2"])],
+    ]
+    whole = run(config, records([item for night in nights for item in night]))
+    assert [(task.action, task.record(config.community.tz)["due"][5:16]) for task in whole.tasks if task.member == "m2" and task.trigger_at > datetime.fromisoformat("2026-02-16T00:00:00+08:00").timestamp()] == [("remove", "02-16T01:17"), ("dm", "02-18T01:17")]
+    assert held(config, nights, tmp_path / "ops.db") == sorted(task_keys(whole, "id", "due", "text"))
