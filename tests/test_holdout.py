@@ -240,6 +240,13 @@ def _of_b(held: bool) -> list[str]:
     return [f"m{index}" for index in range(100) if held_out("b", f"m{index}", 0.5) == held]
 
 
+def _lily(settings: str = "", operator: str = "") -> str:
+    """The community of these scenarios: group g1 and its operator Lily (``operator``: more of her
+    settings, "capacity: 1, pace: 1h"), with ``settings`` of the community's own ("merge: [dm]")."""
+    lines = "".join(f"  {line}\n" for line in settings.splitlines())
+    return f"community:\n  name: t\n  timezone: Asia/Shanghai\n  channel: wechat\n{lines}  groups:\n    - {{id: g1}}\n  operators:\n    - {{id: op, name: Lily{', ' + operator if operator else ''}}}\n"
+
+
 def _line(ts: str, who: str, kind: str = "message", **extra: Any) -> dict:
     """An event of ``who`` in g1 at the local time ``ts`` ("2026-03-01T09:00:00")."""
     return {"ts": f"{ts}+08:00", "type": kind, "group": "g1", "member": who, **extra}
@@ -264,7 +271,7 @@ def test_a_held_out_part_leaves_its_merged_message_text_reason_and_options_too(t
         "a.yaml": 'playbook: a\nrules:\n  - id: early\n    when: {event: message, keywords: [早鸟]}\n    do:\n      - reward: {coupon: 早鸟价, text: "A：早鸟名额给你留着"}\n',
         "b.yaml": 'playbook: b\nholdout: 50%\nrules:\n  - id: ask\n    when: {event: message, keywords: [早鸟]}\n    deadline: 2h\n    do:\n      - survey: {form: "https://wj.qq.com/s2/1", text: "B：想认真问问你最近想读什么"}\n',
     }
-    community = "community:\n  name: t\n  timezone: Asia/Shanghai\n  channel: wechat\n  merge: [reward, survey]\n  groups:\n    - {id: g1}\n  operators:\n    - {id: op, name: Lily}\n"
+    community = _lily("merge: [reward, survey]")
     result, member, kept = _one_held_out_one_not(books, community, tmp_path, keep_suppressed=True)
     mine = [task for task in result.tasks if task.member == member]
     assert [(task.rule, task.text, task.params, task.parts, "B" in task.reason or "想读" in task.reason) for task in mine] == [("early", "A：早鸟名额给你留着", {"coupon": "早鸟价"}, [], False)]
@@ -283,7 +290,7 @@ def test_a_printed_task_merged_into_a_held_out_message_stays_printed(tmp_path):
         "a.yaml": 'playbook: a\nrules:\n  - id: later\n    when: {event: message, keywords: [书单]}\n    delay: 6h\n    do:\n      - dm: "A：书单发你了"\n',
         "b.yaml": 'playbook: b\nholdout: 50%\nrules:\n  - id: ask\n    when: {event: message, keywords: [问]}\n    do:\n      - dm: "B：想问问你最近在读什么"\n',
     }
-    community = "community:\n  name: t\n  timezone: Asia/Shanghai\n  channel: wechat\n  groups:\n    - {id: g1}\n  operators:\n    - {id: op, name: Lily}\n"
+    community = _lily()
     config = config_from(books, community, tmp_path / "pb")
     member = _of_b(True)[0]
 
@@ -308,7 +315,7 @@ def test_a_message_that_lost_a_held_out_part_has_the_priority_of_what_is_left(tm
         "a.yaml": 'playbook: a\nrules:\n  - id: ask\n    when: {event: message, keywords: [早鸟]}\n    priority: low\n    do:\n      - dm: "A：最近想读什么"\n',
         "b.yaml": 'playbook: b\nholdout: 50%\nrules:\n  - id: greet\n    when: {event: message, keywords: [早鸟]}\n    priority: high\n    delay: 1m\n    do:\n      - dm: "B：节日快乐"\n',
     }
-    community = "community:\n  name: t\n  timezone: Asia/Shanghai\n  channel: wechat\n  groups:\n    - {id: g1}\n  operators:\n    - {id: op, name: Lily}\n"
+    community = _lily()
     result, member, kept = _one_held_out_one_not(books, community, tmp_path)
     assert [(task.rule, task.text, task.priority) for task in result.tasks if task.member == member] == [("ask", "A：最近想读什么", "low")]
     assert [(task.rule, task.text, task.priority) for task in result.tasks if task.member == kept] == [("ask", "A：最近想读什么\n\nB：节日快乐", "high")]
@@ -322,7 +329,7 @@ def test_what_is_left_of_an_urgent_message_once_its_urgent_part_is_held_out_wait
         "a.yaml": 'playbook: a\nrules:\n  - id: ask\n    when: {event: message, keywords: [早鸟]}\n    priority: low\n    do:\n      - dm: "A：最近想读什么"\n',
         "b.yaml": 'playbook: b\nholdout: 50%\nrules:\n  - id: rush\n    when: {event: message, keywords: [早鸟]}\n    priority: urgent\n    do:\n      - dm: "B：早鸟价今晚截止"\n',
     }
-    community = 'community:\n  name: t\n  timezone: Asia/Shanghai\n  channel: wechat\n  quiet_hours: "22:00-08:00"\n  groups:\n    - {id: g1}\n  operators:\n    - {id: op, name: Lily}\n'
+    community = _lily('quiet_hours: "22:00-08:00"')
     result, member, kept = _one_held_out_one_not(books, community, tmp_path, hour="00")
     tz = result.evaluation.tz
     assert [(task.rule, task.text, task.record(tz)["due"]) for task in result.tasks if task.member == member] == [("ask", "A：最近想读什么", "2026-03-10T08:00:00+08:00")]
@@ -362,7 +369,7 @@ def test_the_parts_of_a_held_out_message_a_run_left_open_keep_no_slot_of_their_o
                   '  - id: spam\n    when: {event: message, keywords: [广告]}\n    priority: urgent\n    do: [{warn: 请勿发广告}]\n',
         "b.yaml": 'playbook: b\nholdout: 50%\nrules:\n  - id: ask\n    when: {event: message, keywords: [早鸟]}\n    deadline: 2d\n    do:\n      - dm: "B：早鸟还有"\n      - survey: {form: "https://wj.qq.com/s2/1", text: "B：想读什么"}\n',
     }
-    community = "community:\n  name: t\n  timezone: Asia/Shanghai\n  channel: wechat\n  merge: [dm, survey]\n  groups:\n    - {id: g1}\n  operators:\n    - {id: op, name: Lily, capacity: 3, pace: 1h}\n"
+    community = _lily("merge: [dm, survey]", "capacity: 3, pace: 1h")
     config = config_from(books, community, tmp_path / "pb")
     member = _of_b(True)[0]
 
@@ -384,7 +391,7 @@ def test_a_held_out_message_counts_once_for_its_members_limits_in_the_next_run(t
         "b.yaml": 'playbook: b\nholdout: 50%\nrules:\n  - id: intro\n    when: {event: member_joined}\n    do:\n      - dm: "B：介绍一下自己吧"\n      - dm: "B：群规在这里"\n',
         "c.yaml": 'playbook: c\nrules:\n  - id: quiet\n    when: {becomes: member.days_silent >= 2}\n    priority: urgent\n    do: [{dm: "C：好久不见"}]\n',
     }
-    community = "community:\n  name: t\n  timezone: Asia/Shanghai\n  channel: wechat\n  limits:\n    - {actions: [dm], max: 3, per: 3d}\n  groups:\n    - {id: g1}\n  operators:\n    - {id: op, name: Lily}\n"
+    community = _lily("limits:\n  - {actions: [dm], max: 3, per: 3d}")
     config = config_from(books, community, tmp_path / "pb")
     member = _of_b(True)[0]
     first = [
@@ -407,7 +414,7 @@ def test_a_part_held_out_of_a_message_another_part_carried_counts_once_with_it_i
         "a.yaml": 'playbook: a\nrules:\n  - id: profiled\n    when: {event: profile}\n    do: [{dm: "A：资料收到"}]\n',
         "b.yaml": 'playbook: b\nholdout: 50%\nrules:\n  - id: hello\n    when: {event: message}\n    do: [{dm: "B：你好"}]\n',
     }
-    community = "community:\n  name: t\n  timezone: Asia/Shanghai\n  channel: wechat\n  quiet_hours: \"22:00-08:00\"\n  limits:\n    - {actions: [dm], max: 2, per: 7d}\n  groups:\n    - {id: g1}\n  operators:\n    - {id: op, name: Lily}\n"
+    community = _lily('quiet_hours: "22:00-08:00"\nlimits:\n  - {actions: [dm], max: 2, per: 7d}')
     config = config_from(books, community, tmp_path / "pb")
     member = _of_b(True)[0]
 
@@ -425,7 +432,7 @@ def test_a_held_out_message_a_later_run_found_stale_holds_no_slot_in_the_run_aft
     小张's gets the slot — but its part's row stayed `held_out`, and the run after, settling the
     2nd again, kept its slot clear and moved 小张's to the 3rd."""
     books = {"b.yaml": 'playbook: b\nholdout: 50%\nrules:\n  - id: quiet\n    when: {silence: 1d}\n    do:\n      - survey: {form: "https://wj.qq.com/s2/1", text: "B：说说近况"}\n      - dm: "B：好久不见"\n'}
-    community = "community:\n  name: t\n  timezone: Asia/Shanghai\n  channel: wechat\n  merge: [dm, survey]\n  groups:\n    - {id: g1}\n  operators:\n    - {id: op, name: Lily, capacity: 1, pace: 1h}\n"
+    community = _lily("merge: [dm, survey]", "capacity: 1, pace: 1h")
     config = config_from(books, community, tmp_path / "pb")
     out = _of_b(True)[:2]
     kept = _of_b(False)[0]
@@ -450,7 +457,7 @@ def test_a_held_out_message_a_run_left_open_is_no_contact_yet_for_the_loop_field
         "b.yaml": 'playbook: b\nholdout: 50%\nrules:\n  - id: bought\n    when: {event: purchase}\n    do:\n      - dm: "B：谢谢"\n      - dm: "B：记得评价"\n',
         "c.yaml": 'playbook: c\nrules:\n  - id: reading\n    when: {event: message, keywords: [书]}\n    if: "member.last_contact_at is none or (now - member.last_contact_at).days >= 1"\n    do: [{dm: "C：在读什么"}]\n',
     }
-    community = "community:\n  name: t\n  timezone: Asia/Shanghai\n  channel: wechat\n  groups:\n    - {id: g1}\n  operators:\n    - {id: op, name: Lily, capacity: 2}\n"
+    community = _lily(operator="capacity: 2")
     config = config_from(books, community, tmp_path / "pb")
     member = _of_b(True)[0]
 
@@ -472,7 +479,7 @@ def test_what_is_left_of_a_held_out_message_moved_past_a_break_keeps_its_moved_d
         "a.yaml": 'playbook: a\nrules:\n  - id: morning\n    when: {event: message, keywords: [早]}\n    delay: 20h\n    deadline: 3d\n    not_on: holidays\n    do: [{survey: {form: "https://wj.qq.com/s2/1", text: "A：早"}}]\n',
         "b.yaml": 'playbook: b\nholdout: 50%\nrules:\n  - id: joined\n    when: {event: member_joined}\n    do: [{survey: {form: "https://wj.qq.com/s2/2", text: "B：欢迎"}}]\n',
     }
-    community = "community:\n  name: t\n  timezone: Asia/Shanghai\n  channel: wechat\n  merge: [survey]\n  groups:\n    - {id: g1}\n  operators:\n    - {id: op, name: Lily, capacity: 1}\n"
+    community = _lily("merge: [survey]", "capacity: 1")
     config = config_from(books, community, tmp_path / "pb")
     member = _of_b(True)[0]
     other = _of_b(False)[0]
@@ -495,7 +502,7 @@ def test_a_part_held_out_in_a_message_was_a_contact_when_the_message_was_due(tmp
         "b.yaml": 'playbook: b\nholdout: 50%\nrules:\n  - id: thanks\n    when: {event: purchase}\n    do: [{dm: "B：谢谢"}]\n  - id: review\n    when: {event: purchase}\n    delay: 10h\n    do: [{dm: "B：记得评价"}]\n',
         "c.yaml": 'playbook: c\nrules:\n  - id: reading\n    when: {event: message, keywords: [书]}\n    if: "member.last_contact_at is none or (now - member.last_contact_at).days >= 1"\n    do: [{dm: "C：在读什么"}]\n',
     }
-    community = "community:\n  name: t\n  timezone: Asia/Shanghai\n  channel: wechat\n  groups:\n    - {id: g1}\n  operators:\n    - {id: op, name: Lily}\n"
+    community = _lily()
     config = config_from(books, community, tmp_path / "pb")
     member = _of_b(True)[0]
     first = [_line("2026-03-01T09:00:00", member, "purchase", amount=99), _line("2026-03-02T00:30:00", "m999", text="hi")]
@@ -516,7 +523,7 @@ def test_what_is_left_of_an_urgent_message_held_out_takes_the_next_slot_pace_lea
         "a.yaml": 'playbook: a\nrules:\n  - id: hello\n    when: {event: member_joined}\n    do: [{dm: "A：{{ member.name }} 你好"}]\n',
         "b.yaml": 'playbook: b\nholdout: 50%\nrules:\n  - id: rush\n    when: {event: member_joined}\n    priority: urgent\n    do: [{dm: "B：欢迎"}]\n',
     }
-    community = 'community:\n  name: t\n  timezone: Asia/Shanghai\n  channel: wechat\n  quiet_hours: "22:00-08:00"\n  groups:\n    - {id: g1}\n  operators:\n    - {id: op, name: Lily, pace: 30m}\n'
+    community = _lily('quiet_hours: "22:00-08:00"', "pace: 30m")
     config = config_from(books, community, tmp_path / "pb")
     out, kept = _of_b(True)[0], _of_b(False)[0]
     result = run(config, records([_line("2026-06-29T23:31:00", kept, "member_joined"), _line("2026-06-30T00:40:00", out, "member_joined")]))
@@ -537,7 +544,7 @@ def test_a_held_out_message_a_later_run_drops_leaves_no_row_of_its_part_behind(t
         "a.yaml": 'playbook: a\nrules:\n  - id: book\n    when: {event: message, keywords: [书]}\n    do: [{dm: "A：在读什么"}]\n',
         "b.yaml": 'playbook: b\nholdout: 50%\nrules:\n  - id: early\n    when: {event: message, keywords: [早鸟]}\n    priority: low\n    deadline: 36h\n    do:\n      - dm: "B：早鸟价"\n      - dm: "B：名额有限"\n',
     }
-    community = "community:\n  name: t\n  timezone: Asia/Shanghai\n  channel: wechat\n  merge: [dm]\n  groups:\n    - {id: g1}\n  operators:\n    - {id: op, name: Lily, capacity: 1, pace: 30m}\n"
+    community = _lily("merge: [dm]", "capacity: 1, pace: 30m")
     config = config_from(books, community, tmp_path / "pb")
     out, (first, kept) = _of_b(True)[0], _of_b(False)[:2]
     nights = [
@@ -560,7 +567,7 @@ def test_what_is_left_of_an_urgent_message_held_out_is_dropped_where_pace_leaves
         "b.yaml": 'playbook: b\nholdout: 50%\nrules:\n  - id: rush\n    when: {event: member_joined}\n    priority: urgent\n    do: [{dm: "B：欢迎"}]\n',
         "c.yaml": 'playbook: c\nrules:\n  - id: book\n    when: {event: message, keywords: [书]}\n    do: [{dm: "C：在读什么"}]\n',
     }
-    community = 'community:\n  name: t\n  timezone: Asia/Shanghai\n  channel: wechat\n  quiet_hours: "22:00-08:00"\n  groups:\n    - {id: g1}\n  operators:\n    - {id: op, name: Lily, pace: 1h}\n'
+    community = _lily('quiet_hours: "22:00-08:00"', "pace: 1h")
     config = config_from(books, community, tmp_path / "pb")
     out, kept = _of_b(True)[0], _of_b(False)[0]
     result = run(config, records([_line("2026-06-30T00:40:00", out, "member_joined"), _line("2026-06-30T01:00:00", kept, text="书")]), keep_suppressed=True)
