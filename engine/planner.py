@@ -187,6 +187,7 @@ class Planner:
         # Of those, the printed parts reopened in their message (``printed_part``): their rows
         # are kept whatever becomes of them, but they are settled again all the same.
         self.parts_settled_again: set[str] = set()
+        self._settles_again = bool(reopened or open_parts)  # (a run with no --state: none, and none is asked for)
         # Of those, the ones an earlier run found stale (a row that holds their rule's cooldown)
         # that this run drops before they are sent: their row goes (``_unplanned``).
         self.unplanned_reopened: set[str] = set()
@@ -894,7 +895,7 @@ class Planner:
             self._kept_from.pop(task.id, None)
         if self._noted and task.action not in self.notes and firing_of(task) in self._noted:  # (most firings have no note)
             self._notes_go_with(task, guardrail)
-        if (task.id in self.reopened_ids or task.id in self.open_parts) and task.id not in self._printed:
+        if self._settles_again and (task.id in self.reopened_ids or task.id in self.open_parts) and task.id not in self._printed:
             # Nor the row an earlier run left of it: found stale as that run ended (its cooldown
             # held), or a part of a message it left open (merged, or held out with it), it is
             # dropped now as one run drops it, never planned.
