@@ -108,7 +108,7 @@ class Evaluation:
         # The loop fields (member.last_task_at …), kept only when something reads them.
         # member.last_contact_at: the tasks that reach out to the member, as the frequency limits count them
         reaching = frozenset(name for name, kind in config.registry.actions.items() if kind.scope is not None and kind.counts_toward_limits)
-        self.tasks_log = TaskLog(state.member_tasks if state is not None else None, planner.reopened_ids, reaching, planner.open_parts, planner.parts_settled_again) if _reads_loop(config) else None
+        self.tasks_log = TaskLog(state.member_tasks if state is not None else None, planner.reopened_ids, reaching, planner.open_parts, planner.reopened_printed_parts) if _reads_loop(config) else None
         self.replies.log = self.tasks_log
         # Members held out of playbooks, and their first tasks, when a playbook has a `holdout`.
         held = holdout_shares(config)

@@ -88,7 +88,8 @@ class Open:
     # rule's cooldown go, as in one run).
     part_cooling: dict[str, float | None] | None = None
     # A merged message's own part's deadline, where it is not the message's (``_own_deadlines``):
-    # moved with the message past days off, as its ``deadline`` was, which the parts' were not.
+    # moved with the message past days off, as its ``deadline`` was (and its parts' deadlines,
+    # saved with each: ``Planner._parts_wait``).
     own_deadline: float | None = None
     # A note whose firing's task to the member went out on an earlier day: it no longer goes
     # with the others (``Planner.sent_beside``).
@@ -186,10 +187,12 @@ class Planner:
         self.reopened_ids = set(reopened)  # the tasks of the last run this one settles again
         # Of those, the printed parts reopened in their message (``printed_part``): their rows
         # are kept whatever becomes of them, but they are settled again all the same.
-        self.parts_settled_again: set[str] = set()
+        self.reopened_printed_parts: set[str] = set()
         self._settles_again = bool(reopened or open_parts)  # (a run with no --state: none, and none is asked for)
-        # Of those, the ones an earlier run found stale (a row that holds their rule's cooldown)
-        # that this run drops before they are sent: their row goes (``_unplanned``).
+        # Of the tasks and parts the last run left open (``reopened``, ``open_parts``), the ones
+        # this run drops before they are sent — found stale as that run ended (a row that holds
+        # their rule's cooldown), or merged into a message (or held out with it): their row goes
+        # (``_unplanned``).
         self.unplanned_reopened: set[str] = set()
         # Parts of a message the last run left open, found stale by this one: their rows
         # (`merged`, or `held_out`) are no task any more — the next run must count them for no
@@ -549,8 +552,9 @@ class Planner:
             task.priority = max(parts, key=lambda part: part.rank).priority  # as _combine made it
             own, task.deadline = task.deadline, min(part.deadline for part in parts)
             if opened.deadline is not None:
-                # As it stood: a message moved past days off (`not_on`) took its deadline along,
-                # its parts' own deadlines stayed (their minimum would drop it as past deadline).
+                # As it stood: a message moved past days off (`not_on`) took its deadline along
+                # (its parts' deadlines moved too, each saved with its part; an older state's
+                # parts kept theirs, and their minimum would drop it as past deadline).
                 task.deadline = opened.deadline
                 own = task.deadline if opened.own_deadline is None else opened.own_deadline
             if task.deadline < own:
@@ -582,7 +586,7 @@ class Planner:
         # Reopened in its message, not on its own: its row counts for nothing meanwhile, and is
         # kept whatever becomes of it (taken back, merged, printed again).
         self.reopened_ids.discard(part.id)
-        self.parts_settled_again.add(part.id)  # (not on the member's record until then either: ``TaskLog``)
+        self.reopened_printed_parts.add(part.id)  # (not on the member's record until then either: ``TaskLog``)
         self._reopened_rows.pop(part.id, None)
 
     def _count_sent(self, sent: Sent) -> None:
@@ -689,9 +693,10 @@ class Planner:
             # as the message, under the first of them.
             self._carries_on(task, [part for part in parts if part is not task], original_due)
 
-    def _carries_on(self, message: Task, parts: list[Task], original_due: float) -> None:
+    def _carries_on(self, message: Task, parts: list[Task], original_due: float | None) -> Task:
         """The first of ``parts``, merged into ``message`` that is dropped now, carries them
-        instead: the message, due where ``message`` was, waiting for its day as it did."""
+        instead: the message, due where ``message`` was, waiting for its day as it did (placed
+        there; ``original_due`` None: it is in the list of its day being settled, in its place)."""
         carrier = parts[0]
         self._takes_over(carrier, parts[1:])
         carrier.dropped, carrier.due, carrier.moves = False, message.due, message.moves
@@ -702,7 +707,9 @@ class Planner:
             sent.status, sent.due, sent.deadline = "todo", carrier.due, carrier.deadline  # the message now
         if self._longest_limit and carrier.member is not None:
             self._count_for_limits(carrier.member, carrier.due, carrier.action, carrier.id)
-        self._place(carrier, original_due)
+        if original_due is not None:
+            self._place(carrier, original_due)
+        return carrier
 
     def _no_longer_merged(self, task: Task) -> None:
         """``task`` was counted (and, with --explain, kept) as merged into a message: no longer."""
@@ -1126,20 +1133,28 @@ class Planner:
         if task.id in self._own_deadlines:
             self._own_deadlines[task.id] += moved_to - task.due
         if task.merged is not None:
-            self._parts_wait(task, moved_to - task.due, waited=False)
+            self._parts_wait(task, moved_to - task.due)
         task.due = moved_to
 
-    def _parts_wait(self, message: Task, seconds: float, waited: bool = True) -> None:
-        """``message`` waited out ``seconds`` of days off: so did its parts, their deadlines moved
-        with its own — a DM that can wait three days, merged into a message that waited out the
-        break, can wait three days after it too (as its part, or carrying what is left of it).
-        ``waited``: a move of capacity's (no `max_delay` counts it; and a --state run saves the
-        moved deadline)."""
+    def _parts_wait(self, message: Task, seconds: float) -> None:
+        """``message`` waited out ``seconds`` of days off (less, if negative: given back): so did
+        its parts, their deadlines moved with its own — a DM that can wait three days, merged into
+        a message that waited out the break, can wait three days after it too (as its part, or
+        carrying what is left of it)."""
         for part in message.merged or ():
             if part is not message:
-                part.deadline += seconds
-                if waited:
-                    self._waited[part.id] = self._waited.get(part.id, 0.0) + seconds
+                self._part_waits(part, seconds)
+
+    def _part_waits(self, part: Task, seconds: float) -> None:
+        """``part``'s deadline moves by ``seconds`` of days off, which count for no `max_delay`
+        of its own (should it carry the message) and which a --state run saves with it
+        (``Recheck._saved``: its deadline is then not its rule's)."""
+        part.deadline += seconds
+        left = self._waited.get(part.id, 0.0) + seconds
+        if left > 0:
+            self._waited[part.id] = left
+        else:
+            self._waited.pop(part.id, None)
 
     def _count_off(self, task: Task) -> None:
         """A move past days off (`not_on`), in the summary's 顺延 and the day counts."""
@@ -1446,14 +1461,16 @@ class Planner:
 
     def _hold_out(self, final: list[Task]) -> tuple[list[Task], list[Task]]:
         """``final`` less what goes to members held out of its playbook (engine/holdout.py), and
-        those parts: withheld, after everything else is settled, so nothing else changes. A merged
-        message loses its held-out parts; if its first part is one, the next carries it."""
+        those parts: withheld, after everything else is settled, so no other member's plan
+        changes. A merged message loses its held-out parts; if its first part is one, the next
+        carries it (what is left of an urgent message waits for the end of quiet hours, laid out
+        at pace there or dropped past its deadline: ``_paced_after``)."""
         holdout = self.holdout
         assert holdout is not None
         record = self._finishing is None  # days a --state run leaves open: recorded when settled again
         out: list[Task] = []
         held: list[Task] = []
-        waited: list[Task] = []  # what is left of urgent messages, moved out of quiet hours: laid out at pace
+        to_pace: list[Task] = []  # what is left of urgent messages, moved out of quiet hours: laid out at pace
         for task in final:
             parts = task.merged or [task]
             withheld = {id(part) for part in parts if part.member is not None and holdout.held(part.playbook, part.member)}
@@ -1478,17 +1495,17 @@ class Planner:
                 if id(task) in withheld:
                     carrier = self._carry(task, kept)
                     if carrier.due != task.due and carrier.assignee in self._paces:
-                        waited.append(carrier)
+                        to_pace.append(carrier)
                     out.append(carrier)
                 else:
                     out.append(task)
                     self._left_with(task, kept)  # its own deadline again, or the earliest of the parts left
                 self._join(out[-1], kept)
-        if waited:
+        if to_pace:
             # One after another, each with the tasks placed so far (the others stay where pace
             # laid them out); one that would be past its deadline there is dropped, as pace drops it.
-            unplaced = set(map(id, waited))
-            for carrier in waited:
+            unplaced = set(map(id, to_pace))
+            for carrier in to_pace:
                 unplaced.discard(id(carrier))
                 self._paced_after(carrier, [task for task in out if id(task) not in unplaced and not task.dropped])
             out = [task for task in out if not task.dropped]
@@ -1539,8 +1556,8 @@ class Planner:
         carrier.due, carrier.assignee = message.due, message.assignee
         self._as_message(carrier, parts)
         if message.deadline > carrier.deadline:
-            # The message waited out days off (`not_on`) with its deadline, which its parts' own
-            # did not follow: settled within it, in its place the carrier keeps it (not due
+            # The message waited out days off (`not_on`) with its deadline, which a part reopened
+            # from an older state did not follow: in its place the carrier keeps it (not due
             # after a deadline of its own from before the break).
             carrier.deadline = message.deadline
         carrier.dropped = False
@@ -1984,20 +2001,30 @@ class Planner:
             best = newest.get(key)
             if best is None or (task.trigger_at, task.id) > (best.trigger_at, best.id):
                 newest[key] = task
-        gone: set[int] = set()
+        gone: dict[int, Task | None] = {}
         for key, task in candidates:
             best = newest[key]
             if best is not task and task.trigger_at < best.trigger_at and self._day(task.trigger_at) < key[-1]:
-                gone.add(id(task))
+                gone[id(task)] = None
                 if self._finishing is not None:
                     self._superseding.add(id(best))
-                self._original_due.pop(task.id, None)  # out of its day's list here, not left in it
+                original = self._original_due.pop(task.id, None)  # out of its day's list here, not left in it
+                parts = task.merged[1:] if task.merged is not None and len(task.merged) > 1 else []
                 self._unplanned(task, "superseded")  # never sent: no limit counts it, its cooldown goes back
                 why = partial(self.says.explain.superseded.format, id=best.id, at=self._local(best.trigger_at), day=self._date(best.due))
-                if task.merged is not None and len(task.merged) > 1:
-                    self._drop_parts(task, "superseded", why, None)  # with it: not left "merged into" a message nobody sends
+                # Its firing's other tasks merged into it go with it (the newer firing has its
+                # own); the other firings' carry on as the message, in its place.
+                own = [part for part in parts if firing_of(part) == firing_of(task)]
+                others = [part for part in parts if firing_of(part) != firing_of(task)]
+                task.merged = [task, *own] if own else None
+                if own:
+                    self._drop_parts(task, "superseded", why, None)  # not left "merged into" a message nobody sends
                 self._suppress(task, "superseded", why())
-        return [task for task in tasks if id(task) not in gone] if gone else tasks
+                if others:
+                    carrier = gone[id(task)] = self._carries_on(task, others, None)
+                    if original is not None:
+                        self._original_due[carrier.id] = original
+        return [carried for task in tasks if (carried := gone.get(id(task), task)) is not None] if gone else tasks
 
     def _merge(self, tasks: list[Task], one_day: bool = False, before: int | None = None) -> list[Task]:
         """One member, one message a day: tasks of the merged actions (community.merge) for
@@ -2440,6 +2467,8 @@ class Planner:
                     task.deadline += open_at - moved_to
                     if task.id in self._own_deadlines:
                         self._own_deadlines[task.id] += open_at - moved_to
+                    if task.merged is not None:
+                        self._parts_wait(task, open_at - moved_to)
                     skipped = (self.says.explain.off_day.format(name=name), moved_to, open_at)
                     moved_to, moved_day = open_at, day_of(open_at)
                 waited = self._waited.get(task.id, 0.0)
@@ -2447,7 +2476,7 @@ class Planner:
             if past_deadline and task.merged is not None and len(task.merged) > 1:
                 # The parts whose own deadline allows the move go on: a 3-day DM merged into
                 # the day's festival greeting is not lost with the greeting.
-                carrier = self._past_deadline_parts(task, moved_to, assignee, day, skipped[1] if skipped is not None else moved_to)
+                carrier = self._past_deadline_parts(task, moved_to, assignee, day, moved_to - skipped[1] if skipped is not None else 0.0)
                 if carrier is not None and carrier is not task:
                     overflow.append(carrier)  # the message now: moved on below, in its turn
                 elif carrier is task and skipped is not None:
@@ -2485,8 +2514,6 @@ class Planner:
             if skipped is not None:  # moved past days off, not dropped: said and counted
                 self._off_moves.setdefault(task.id, []).append(skipped)
                 self._count_off(task)
-                if task.merged is not None:
-                    self._parts_wait(task, skipped[2] - skipped[1])
             if task.due == original_due:
                 moved += 1
                 if tally:
@@ -2529,6 +2556,8 @@ class Planner:
                 self._waited[message.id] = left
             else:
                 self._waited.pop(message.id, None)
+            if message.merged is not None:
+                self._parts_wait(message, -back)
             if message.id in self._own_deadlines:
                 self._own_deadlines[message.id] -= back
                 self._left_with(message, message.merged or [message])
@@ -2538,17 +2567,17 @@ class Planner:
             return open_at, None
         return open_at, (self.says.explain.off_day.format(name=name), before, open_at)
 
-    def _past_deadline_parts(self, message: Task, moved_to: float, assignee: str, day: int, before_off: float) -> Task | None:
+    def _past_deadline_parts(self, message: Task, moved_to: float, assignee: str, day: int, off: float) -> Task | None:
         """``message``, merged, cannot move to ``moved_to`` past its deadline (the earliest of
         its parts'): the parts whose own deadline allows it go on. Those whose deadline does not
         are dropped (``deadline``); if the message's own part is one of them, it is dropped with
         them below and the first part that can wait carries the others, returned to be moved
         on. The message itself if it goes on with fewer parts; None if no part can wait.
-        ``before_off``: where the move took it before the days off it waits out (its own
-        deadline moved with it already, the parts' move with it once it goes on)."""
+        ``off``: how much of the move is days off the message waits out (its deadline and its
+        parts' moved with it already)."""
         own = self._own_deadlines.get(message.id, message.deadline)
         parts = message.merged or [message]
-        going = [part for part in parts if (own - (moved_to - before_off) if part is message else part.deadline) >= before_off]
+        going = [part for part in parts if (own if part is message else part.deadline) >= moved_to]
         if not going:
             return None  # every part drops with the message
         kept = set(map(id, going))
@@ -2568,6 +2597,10 @@ class Planner:
             message.merged = None
         message.deadline = min(own, *(part.deadline for part in expired))
         carrier = going[0]
+        if off:
+            # It moves on in its turn, past the same days off (its own): their wait is not counted twice.
+            for part in going:
+                self._part_waits(part, -off)
         self._takes_over(carrier, going[1:])
         carrier.dropped = False
         own_day = self._day(carrier.due) == day

@@ -94,7 +94,7 @@ class TaskLog:
         parts' ids: leaving out a part leaves out the message it went in. ``parts``: those of the
         messages reopened (their rows, `held_out` ones too, are the message's, settled again);
         ``printed_parts``: those of them printed on their own, which carried their message
-        (``Planner.parts_settled_again``, filled as they are reopened)."""
+        (``Planner.reopened_printed_parts``, filled as they are reopened)."""
         self._load = load
         self._reopened = reopened
         self._parts = parts

@@ -601,3 +601,40 @@ def test_a_part_that_can_wait_goes_on_over_the_break_when_its_message_cannot(mak
     # Nightly runs, the first ending before 02-14 is settled, or after, with the message left open on 02-24.
     nights = [[*events, event(night, "m9")], [event("2026-02-24T16:00:00", "m9")], [event("2026-02-25T10:00:00", "m9")]]
     assert held(config, nights, tmp_path / "ops.db") == sorted(task_keys(plan(config, [item for piece in nights for item in piece]), "id", "due", "text"))
+
+
+def test_a_message_that_waits_out_the_break_goes_on_with_the_parts_that_can_wait(make_config, tmp_path):
+    """Review of 367ba56: 小李's message of 02-14 is a 5-day DM with a 12-hour and a 2-day one
+    merged in, all of rules that keep off holidays. Carried past the break, the 12-hour part
+    cannot wait; the message goes on with the 2-day part (its two days count after the break).
+    Its deadline was once taken from the parts' deadlines of before the break, and all three
+    were dropped."""
+    rule = 'playbook: {name}\nrules:\n  - id: r\n    when: {{event: message, keywords: [加微信]}}\n    delay: {delay}\n    deadline: {deadline}\n    not_on: holidays\n    do: [{{dm: "{name}：你好"}}]\n'
+    files = {f"{name}.yaml": rule.format(name=name, delay=delay, deadline=deadline) for name, delay, deadline in (("a", "1m", "5d"), ("b", "1h", "12h"), ("c", "2h", "2d"))}
+    config = make_config(files, capacity_community().replace("merge: []", "merge: [dm]"))
+    events = [event("2026-02-14T09:00:00", "m1", text="加微信"), event("2026-02-14T09:00:00", "m2", text="加微信"), event("2026-02-14T13:32:00", "m3", text="加微信")]
+    result = plan(config, events, explain=True)
+    late = [task for task in result.tasks if task.member == "m3"]
+    assert [(task.playbook, task.record(config.community.tz)["due"], [part["rule"] for part in task.parts]) for task in late] == [("a", "2026-02-24T13:33:00+08:00", ["a/r", "c/r"])]
+    assert all(task.due <= task.deadline for task in result.tasks)
+    assert sorted((item.task.playbook, item.guardrail) for item in result.suppressed if item.task.member == "m3") == [("b", "deadline"), ("c", "merged")]
+    nights = [events, [event("2026-02-20T10:00:00", "m9")], [event("2026-02-25T10:00:00", "m9")]]
+    assert held(config, nights, tmp_path / "ops.db") == sorted(task_keys(plan(config, [item for piece in nights for item in piece]), "id", "due", "text"))
+
+
+def test_a_task_of_another_firing_merged_into_a_superseded_message_carries_on(make_config):
+    """Review of 05cf4cd: a DM of another rule (a book question, 5 days) merged into 小王's daily
+    DM is no copy of anything the next day's message holds. 小张's urgent question takes the 2nd's
+    one slot, the daily DMs are carried onto the 3rd and superseded there; the book DM carries on
+    as a message of its own (only the daily DM's reward goes with it) — it was dropped as
+    superseded with them."""
+    daily = 'playbook: p\nrules:\n  - id: r\n    when: {schedule: "0 10 * * *", each: member}\n    deadline: 3d\n    do:\n      - dm: "{{ member.name }}，今天读了吗"\n      - reward: {points: 5, text: "打卡奖励"}\n'
+    book = 'playbook: q\nrules:\n  - id: book\n    when: {event: message, keywords: [书]}\n    delay: 3h\n    deadline: 5d\n    do:\n      - dm: "在读什么书"\n'
+    rush = 'playbook: u\nrules:\n  - id: rush\n    when: {event: message, keywords: [急]}\n    priority: high\n    do:\n      - notify: "先回复"\n'
+    config = make_config({"p.yaml": daily, "q.yaml": book, "u.yaml": rush}, capacity_community().replace("capacity: 2", "capacity: 1").replace("merge: []", "merge: [dm, reward]"))
+    events = [event("2026-03-01T09:00:00", "m1"), event("2026-03-02T09:00:00", "m1", text="书"), event("2026-03-02T10:00:00", "m3", text="急")]
+    result = plan(config, events, until=midnight("2026-03-04"), explain=True)
+    planned = [task.playbook for task in result.tasks if task.member == "m1"] + [part["rule"].split("/")[0] for task in result.tasks if task.member == "m1" for part in task.parts]
+    assert "q" in planned
+    assert "superseded" not in [item.guardrail for item in result.suppressed if item.task.playbook == "q"]
+    assert all(task.due <= task.deadline for task in result.tasks)
