@@ -1505,18 +1505,19 @@ class Planner:
             # One after another, each with the tasks placed so far (the others stay where pace
             # laid them out); one that would be past its deadline there is dropped, as pace drops it.
             unplaced = set(map(id, to_pace))
+            held_slots = self._held_slots() if self.holding else {}  # earlier runs' tasks, which pace keeps clear of too
             for carrier in to_pace:
                 unplaced.discard(id(carrier))
-                self._paced_after(carrier, [task for task in out if id(task) not in unplaced and not task.dropped])
+                self._paced_after(carrier, [task.due for task in out if id(task) not in unplaced and not task.dropped and task is not carrier and task.assignee == carrier.assignee] + held_slots.get(carrier.assignee or "", []))
             out = [task for task in out if not task.dropped]
         return out, held
 
-    def _paced_after(self, carrier: Task, tasks: list[Task]) -> None:
+    def _paced_after(self, carrier: Task, taken: list[float]) -> None:
         """``carrier``, what is left of an urgent message held out, waited for the end of quiet
         hours (``_carry``): it takes the first time from there that keeps its operator's pace
-        with ``tasks``, or is dropped if that is past its deadline."""
+        with the times ``taken``, or is dropped if that is past its deadline."""
         pace, due = self._paces[carrier.assignee], carrier.due  # type: ignore[index]  # paced: has an assignee
-        for other in sorted(other.due for other in tasks if other is not carrier and other.assignee == carrier.assignee):
+        for other in sorted(taken):
             if due - pace < other < due + pace:
                 due = other + pace
         if due == carrier.due:
