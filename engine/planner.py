@@ -88,8 +88,7 @@ class Open:
     # rule's cooldown go, as in one run).
     part_cooling: dict[str, float | None] | None = None
     # A merged message's own part's deadline, where it is not the message's (``_own_deadlines``):
-    # moved with the message past days off, as its ``deadline`` was (and its parts' deadlines,
-    # saved with each: ``Planner._parts_wait``).
+    # moved with the message past days off, as its ``deadline`` was, which the parts' were not.
     own_deadline: float | None = None
     # A note whose firing's task to the member went out on an earlier day: it no longer goes
     # with the others (``Planner.sent_beside``).
@@ -552,9 +551,8 @@ class Planner:
             task.priority = max(parts, key=lambda part: part.rank).priority  # as _combine made it
             own, task.deadline = task.deadline, min(part.deadline for part in parts)
             if opened.deadline is not None:
-                # As it stood: a message moved past days off (`not_on`) took its deadline along
-                # (its parts' deadlines moved too, each saved with its part; an older state's
-                # parts kept theirs, and their minimum would drop it as past deadline).
+                # As it stood: a message moved past days off (`not_on`) took its deadline along,
+                # its parts' own deadlines stayed (their minimum would drop it as past deadline).
                 task.deadline = opened.deadline
                 own = task.deadline if opened.own_deadline is None else opened.own_deadline
             if task.deadline < own:
@@ -693,23 +691,25 @@ class Planner:
             # as the message, under the first of them.
             self._carries_on(task, [part for part in parts if part is not task], original_due)
 
-    def _carries_on(self, message: Task, parts: list[Task], original_due: float | None) -> Task:
+    def _carries_on(self, message: Task, parts: list[Task], original_due: float) -> None:
         """The first of ``parts``, merged into ``message`` that is dropped now, carries them
-        instead: the message, due where ``message`` was, waiting for its day as it did (placed
-        there; ``original_due`` None: it is in the list of its day being settled, in its place)."""
+        instead: the message, due where ``message`` was, waiting for its day as it did."""
         carrier = parts[0]
         self._takes_over(carrier, parts[1:])
         carrier.dropped, carrier.due, carrier.moves = False, message.due, message.moves
-        self._as_message(carrier, parts)  # their deadlines moved with the message past days off (``_parts_wait``)
+        self._as_message(carrier, parts)
+        if message.deadline > carrier.deadline:
+            # The message waited out days off (`not_on`) with its deadline, as ``_carry`` keeps it.
+            carrier.deadline = message.deadline
+        if self._waited and message.id in self._waited:
+            self._waited[carrier.id] = self._waited.pop(message.id)  # days off are no delay of the carrier's either
         carrier.merged = parts if len(parts) > 1 else None
         if carrier.id in self.new_history:
             sent = self.new_history[carrier.id]
             sent.status, sent.due, sent.deadline = "todo", carrier.due, carrier.deadline  # the message now
         if self._longest_limit and carrier.member is not None:
             self._count_for_limits(carrier.member, carrier.due, carrier.action, carrier.id)
-        if original_due is not None:
-            self._place(carrier, original_due)
-        return carrier
+        self._place(carrier, original_due)
 
     def _no_longer_merged(self, task: Task) -> None:
         """``task`` was counted (and, with --explain, kept) as merged into a message: no longer."""
@@ -1132,29 +1132,7 @@ class Planner:
         task.deadline += moved_to - task.due
         if task.id in self._own_deadlines:
             self._own_deadlines[task.id] += moved_to - task.due
-        if task.merged is not None:
-            self._parts_wait(task, moved_to - task.due)
         task.due = moved_to
-
-    def _parts_wait(self, message: Task, seconds: float) -> None:
-        """``message`` waited out ``seconds`` of days off (less, if negative: given back): so did
-        its parts, their deadlines moved with its own — a DM that can wait three days, merged into
-        a message that waited out the break, can wait three days after it too (as its part, or
-        carrying what is left of it)."""
-        for part in message.merged or ():
-            if part is not message:
-                self._part_waits(part, seconds)
-
-    def _part_waits(self, part: Task, seconds: float) -> None:
-        """``part``'s deadline moves by ``seconds`` of days off, which count for no `max_delay`
-        of its own (should it carry the message) and which a --state run saves with it
-        (``Recheck._saved``: its deadline is then not its rule's)."""
-        part.deadline += seconds
-        left = self._waited.get(part.id, 0.0) + seconds
-        if left > 0:
-            self._waited[part.id] = left
-        else:
-            self._waited.pop(part.id, None)
 
     def _count_off(self, task: Task) -> None:
         """A move past days off (`not_on`), in the summary's 顺延 and the day counts."""
@@ -1557,8 +1535,8 @@ class Planner:
         carrier.due, carrier.assignee = message.due, message.assignee
         self._as_message(carrier, parts)
         if message.deadline > carrier.deadline:
-            # The message waited out days off (`not_on`) with its deadline, which a part reopened
-            # from an older state did not follow: in its place the carrier keeps it (not due
+            # The message waited out days off (`not_on`) with its deadline, which its parts' own
+            # did not follow: settled within it, in its place the carrier keeps it (not due
             # after a deadline of its own from before the break).
             carrier.deadline = message.deadline
         carrier.dropped = False
@@ -2002,30 +1980,20 @@ class Planner:
             best = newest.get(key)
             if best is None or (task.trigger_at, task.id) > (best.trigger_at, best.id):
                 newest[key] = task
-        gone: dict[int, Task | None] = {}
+        gone: set[int] = set()
         for key, task in candidates:
             best = newest[key]
             if best is not task and task.trigger_at < best.trigger_at and self._day(task.trigger_at) < key[-1]:
-                gone[id(task)] = None
+                gone.add(id(task))
                 if self._finishing is not None:
                     self._superseding.add(id(best))
-                original = self._original_due.pop(task.id, None)  # out of its day's list here, not left in it
-                parts = task.merged[1:] if task.merged is not None and len(task.merged) > 1 else []
+                self._original_due.pop(task.id, None)  # out of its day's list here, not left in it
                 self._unplanned(task, "superseded")  # never sent: no limit counts it, its cooldown goes back
                 why = partial(self.says.explain.superseded.format, id=best.id, at=self._local(best.trigger_at), day=self._date(best.due))
-                # Its firing's other tasks merged into it go with it (the newer firing has its
-                # own); the other firings' carry on as the message, in its place.
-                own = [part for part in parts if firing_of(part) == firing_of(task)]
-                others = [part for part in parts if firing_of(part) != firing_of(task)]
-                task.merged = [task, *own] if own else None
-                if own:
-                    self._drop_parts(task, "superseded", why, None)  # not left "merged into" a message nobody sends
+                if task.merged is not None and len(task.merged) > 1:
+                    self._drop_parts(task, "superseded", why, None)  # with it: not left "merged into" a message nobody sends
                 self._suppress(task, "superseded", why())
-                if others:
-                    carrier = gone[id(task)] = self._carries_on(task, others, None)
-                    if original is not None:
-                        self._original_due[carrier.id] = original
-        return [carried for task in tasks if (carried := gone.get(id(task), task)) is not None] if gone else tasks
+        return [task for task in tasks if id(task) not in gone] if gone else tasks
 
     def _merge(self, tasks: list[Task], one_day: bool = False, before: int | None = None) -> list[Task]:
         """One member, one message a day: tasks of the merged actions (community.merge) for
@@ -2468,8 +2436,6 @@ class Planner:
                     task.deadline += open_at - moved_to
                     if task.id in self._own_deadlines:
                         self._own_deadlines[task.id] += open_at - moved_to
-                    if task.merged is not None:
-                        self._parts_wait(task, open_at - moved_to)
                     skipped = (self.says.explain.off_day.format(name=name), moved_to, open_at)
                     moved_to, moved_day = open_at, day_of(open_at)
                 waited = self._waited.get(task.id, 0.0)
@@ -2477,7 +2443,7 @@ class Planner:
             if past_deadline and task.merged is not None and len(task.merged) > 1:
                 # The parts whose own deadline allows the move go on: a 3-day DM merged into
                 # the day's festival greeting is not lost with the greeting.
-                carrier = self._past_deadline_parts(task, moved_to, assignee, day, moved_to - skipped[1] if skipped is not None else 0.0)
+                carrier = self._past_deadline_parts(task, moved_to, assignee, day)
                 if carrier is not None and carrier is not task:
                     overflow.append(carrier)  # the message now: moved on below, in its turn
                 elif carrier is task and skipped is not None:
@@ -2557,8 +2523,6 @@ class Planner:
                 self._waited[message.id] = left
             else:
                 self._waited.pop(message.id, None)
-            if message.merged is not None:
-                self._parts_wait(message, -back)
             if message.id in self._own_deadlines:
                 self._own_deadlines[message.id] -= back
                 self._left_with(message, message.merged or [message])
@@ -2568,14 +2532,12 @@ class Planner:
             return open_at, None
         return open_at, (self.says.explain.off_day.format(name=name), before, open_at)
 
-    def _past_deadline_parts(self, message: Task, moved_to: float, assignee: str, day: int, off: float) -> Task | None:
+    def _past_deadline_parts(self, message: Task, moved_to: float, assignee: str, day: int) -> Task | None:
         """``message``, merged, cannot move to ``moved_to`` past its deadline (the earliest of
         its parts'): the parts whose own deadline allows it go on. Those whose deadline does not
         are dropped (``deadline``); if the message's own part is one of them, it is dropped with
         them below and the first part that can wait carries the others, returned to be moved
-        on. The message itself if it goes on with fewer parts; None if no part can wait.
-        ``off``: how much of the move is days off the message waits out (its deadline and its
-        parts' moved with it already)."""
+        on. The message itself if it goes on with fewer parts; None if no part can wait."""
         own = self._own_deadlines.get(message.id, message.deadline)
         parts = message.merged or [message]
         going = [part for part in parts if (own if part is message else part.deadline) >= moved_to]
@@ -2598,10 +2560,6 @@ class Planner:
             message.merged = None
         message.deadline = min(own, *(part.deadline for part in expired))
         carrier = going[0]
-        if off:
-            # It moves on in its turn, past the same days off (its own): their wait is not counted twice.
-            for part in going:
-                self._part_waits(part, -off)
         self._takes_over(carrier, going[1:])
         carrier.dropped = False
         own_day = self._day(carrier.due) == day
