@@ -1500,17 +1500,26 @@ class Planner:
                 due = other + pace
         if due == carrier.due:
             return
+        if due > carrier.deadline:
+            self._paced_past_deadline(carrier, due)
+            return
         carrier.note_move(self.says.explain.pace_of.format(assignee=self._who(carrier.assignee)), carrier.due, due)
         carrier.due = due
-        if due > carrier.deadline:
-            self._unplanned(carrier, "deadline")
-            if carrier.merged is not None and len(carrier.merged) > 1:
-                self._drop_parts(carrier, "deadline", partial(self._past_deadline, carrier), due)
-            self._suppress(carrier, "deadline", self._past_deadline(carrier))
-            return
         sent = self.new_history.get(carrier.id)
         if sent is not None:
             sent.due = due
+
+    def _paced_past_deadline(self, task: Task, due: float) -> None:
+        """Pace would lay ``task`` out at ``due``, past its deadline: it is dropped there."""
+        task.note_move(self.says.explain.pace_of.format(assignee=self._who(task.assignee)), task.due, due)
+        task.due = due
+        self._paced_over.discard(task.id)
+        self._unplanned(task, "deadline")
+        if task.merged is not None and len(task.merged) > 1:
+            # The DMs merged into it go with it, and their firings' notes ("已私信问 …") with
+            # them: not left to say a message nobody sends was sent.
+            self._drop_parts(task, "deadline", partial(self._past_deadline, task), due)
+        self._suppress(task, "deadline", self._past_deadline(task))
 
     def _withhold(self, task: Task) -> None:
         sent = self.new_history.get(task.id)
@@ -1701,15 +1710,7 @@ class Planner:
                 if due > task.deadline and task.merged is not None and len(task.merged) > 1 and self._own_deadlines.get(task.id, task.deadline) >= due:
                     self._leave_expired(task, due)  # its own part can wait: only the parts that cannot go
                 if due > task.deadline:
-                    task.note_move(self.says.explain.pace_of.format(assignee=self._who(assignee)), task.due, due)
-                    task.due = due
-                    self._paced_over.discard(task.id)
-                    self._unplanned(task, "deadline")
-                    if task.merged is not None and len(task.merged) > 1:
-                        # The DMs merged into it go with it, and their firings' notes ("已私信问 …")
-                        # with them: not left to say a message nobody sends was sent.
-                        self._drop_parts(task, "deadline", partial(self._past_deadline, task), due)
-                    self._suppress(task, "deadline", self._past_deadline(task))
+                    self._paced_past_deadline(task, due)
                     dropped.add(id(task))
                     if laid and laid[-1].dropped:
                         last = max([from_before, *(other.due for other in laid if not other.dropped)])
